@@ -1,0 +1,1 @@
+"""Loss terms, their registry, the spec grammar and paper presets."""

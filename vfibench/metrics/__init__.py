@@ -1,0 +1,1 @@
+"""Image-quality metrics, computed per frame, and the analysis of their disagreement."""

@@ -1,0 +1,1 @@
+"""The fixed interpolator every loss configuration trains."""

@@ -1,0 +1,1 @@
+"""Results on disk: atomic writes, schema, summaries, reports and comparisons."""
