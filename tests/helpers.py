@@ -1,0 +1,28 @@
+"""Small builders shared by tests: a fake prediction and triplets of a given size."""
+
+from __future__ import annotations
+
+import torch
+
+from vfibench.data.triplets import Triplets
+from vfibench.model.prediction import Prediction
+
+
+def random_triplets(n: int = 2, size: int = 16, seed: int = 0, dtype: torch.dtype = torch.float32) -> Triplets:
+    g = torch.Generator().manual_seed(seed)
+    frames = [torch.rand(n, 3, size, size, generator=g, dtype=dtype) for _ in range(3)]
+    return Triplets(frames[0], frames[1], frames[2], torch.full((n,), 0.5, dtype=dtype))
+
+
+def prediction_from(frame: torch.Tensor, seed: int = 1) -> Prediction:
+    """A Prediction whose frame is ``frame`` and whose other fields are random but well-formed."""
+    g = torch.Generator().manual_seed(seed)
+    n, _, h, w = frame.shape
+
+    def flow() -> torch.Tensor:
+        return torch.randn(n, 2, h, w, generator=g, dtype=frame.dtype)
+
+    vis = torch.rand(n, 1, h, w, generator=g, dtype=frame.dtype)
+    return Prediction(frame=frame, flow_01=flow(), flow_10=flow(), flow_t0_approx=flow(), flow_t1_approx=flow(),
+                      flow_t0=flow(), flow_t1=flow(), warped_0=frame.detach().clone(),
+                      warped_1=frame.detach().clone(), visibility_0=vis, visibility_1=1 - vis)

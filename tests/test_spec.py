@@ -1,0 +1,114 @@
+"""The loss specification grammar: what users type on --losses."""
+
+from __future__ import annotations
+
+import pytest
+
+from vfibench.errors import SpecError
+from vfibench.losses.catalog import REGISTRY
+from vfibench.losses.spec import LossConfig, Window, parse_config, parse_sweep
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("l1", "l1"),
+        ("L1", "l1"),
+        ("  l1 + l2 ", "l1+l2"),
+        ("1*l1", "l1"),
+        ("0.50*l1+2e-1*l2", "0.5*l1+0.2*l2"),
+        ("charbonnier(eps=1e-3)", "charbonnier(eps=0.001)"),
+        ("charbonnier(eps=0.000001)", "charbonnier"),  # the default is not written out
+        ("charbonnier()", "charbonnier"),
+        ("l1@0.5", "l1@0.5"),
+        ("l1@:0.5+l2@0.5:1", "l1@:0.5+l2@0.5"),
+        ("l1@0.25:0.75", "l1@0.25:0.75"),
+    ],
+)
+def test_canonical_strings(text: str, canonical: str) -> None:
+    assert parse_config(text).canonical == canonical
+
+
+def test_canonical_string_round_trips() -> None:
+    for text in ["0.8*l1+0.2*charbonnier(eps=0.001)@0.5", "l2@:0.25+l1@0.25"]:
+        config = parse_config(text)
+        assert parse_config(config.canonical) == config
+
+
+def test_sweep_splits_configurations_but_not_parameters() -> None:
+    configs = parse_sweep("l1, charbonnier(eps=1e-3)+l2 ,l2")
+    assert [c.canonical for c in configs] == ["l1", "charbonnier(eps=0.001)+l2", "l2"]
+
+
+def test_resolved_terms_carry_every_parameter_and_weight() -> None:
+    (first, second) = parse_config("0.5*l1 + charbonnier(eps=1e-3)@0.5").resolve()
+    assert (first.info.name, first.weight, first.params) == ("l1", 0.5, {})
+    assert (second.info.name, second.params, second.window) == ("charbonnier", {"eps": 1e-3}, Window(0.5, 1.0))
+    assert second.label == "charbonnier(eps=0.001)"
+
+
+def test_windows_contain_progress() -> None:
+    assert Window(0.0, 0.5).contains(0.49) and not Window(0.0, 0.5).contains(0.5)
+    assert Window(0.5, 1.0).contains(0.5) and Window(0.5, 1.0).contains(1.0)
+
+
+def _error(text: str) -> str:
+    with pytest.raises(SpecError) as caught:
+        parse_sweep(text)
+    return str(caught.value)
+
+
+def test_unknown_name_lists_the_nearest_names() -> None:
+    message = _error("l1,nosuchloss")
+    assert "Unknown loss term 'nosuchloss'" in message and "position 4" in message
+    assert "vfibench losses" in message
+    assert "'charbonnier'" in _error("charbonier")  # "did you mean"
+
+
+def test_malformed_spec_shows_the_position() -> None:
+    message = _error("l1++l2")
+    assert "position 4" in message
+    lines = message.splitlines()
+    assert lines[1].strip() == "l1++l2" and lines[2].index("^") == lines[1].index("l1++l2") + 3
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        ("l1,", "empty configuration"),
+        (",l1", "empty configuration"),
+        ("2 l1", "expected '*'"),
+        ("-1*l1", "positive finite"),
+        ("0*l1", "positive finite"),
+        ("inf*l1", "Unknown loss term 'inf'"),
+        ("l1(eps=1)", "takes no parameters"),
+        ("charbonnier(eps=-1)", "must be > 0"),
+        ("charbonnier(eps=0)", "must be > 0"),
+        ("charbonnier(foo=1)", "has no parameter 'foo'"),
+        ("charbonnier(eps=1e-3, eps=1e-2)", "given twice"),
+        ("charbonnier(eps=abc)", "a number is expected"),
+        ("charbonnier(eps=1e-3", "expected ',' or ')'"),
+        ("l1@1.5", "0 <= start < end <= 1"),
+        ("l1@0.5:0.2", "0 <= start < end <= 1"),
+        ("l1+l1", "appears twice"),
+        ("l1,L1", "appears twice"),
+        ("l1 l2", "unexpected"),
+    ],
+)
+def test_invalid_specs_are_refused_with_a_reason(text: str, fragment: str) -> None:
+    assert fragment in _error(text)
+
+
+def test_same_term_in_disjoint_windows_is_a_schedule() -> None:
+    config = parse_config("l1@:0.5+0.25*l1@0.5")
+    assert [t.weight for t in config.resolve()] == [1.0, 0.25]
+
+
+def test_every_registered_term_parses_and_builds() -> None:
+    for name, info in REGISTRY.terms.items():
+        config = parse_config(name)
+        assert isinstance(config, LossConfig)
+        (term,) = config.resolve()
+        assert term.info is info
+        assert set(term.params) == {p.name for p in info.params}

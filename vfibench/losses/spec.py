@@ -1,0 +1,338 @@
+"""The loss specification grammar: from ``"l1, 0.8*l1+0.005*perc(layer=relu2_2)"`` to configurations.
+
+Grammar (whitespace is ignored, names are case-insensitive)::
+
+    sweep   := config ("," config)*
+    config  := term ("+" term)*
+    term    := [weight "*"] name ["(" param ("," param)* ")"] ["@" window]
+    param   := key "=" (number | word)
+    window  := start | start ":" end | ":" end          (fractions of training, 0 <= start < end <= 1)
+
+``40*style@0.5`` is active from half of training on; ``vggfilm@:0.5`` only in the first half.
+A name may be a loss term or a paper preset; a preset expands to its published weighted sum,
+scaled by the preset's weight and restricted to its window.
+
+Every configuration has a canonical string — lower-case names, weights in shortest form (a weight
+of 1 omitted), only non-default parameters, sorted by key — which is its identity in result tables.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from vfibench.errors import SpecError
+from vfibench.losses.registry import REGISTRY, ParamValue, Registry, TermInfo, describe_params, format_value
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_TERM_END = ",+)@("
+
+GRAMMAR_HINT = (
+    "Write a configuration as a weighted sum of terms, e.g. 'l1', 'l1+0.1*perc', "
+    "'charbonnier(eps=1e-3)', '40*style@0.5'; separate configurations with commas. "
+    "Run `vfibench losses` for the catalog."
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The fraction of training during which a term is active: start <= progress < end."""
+
+    start: float = 0.0
+    end: float = 1.0
+
+    def contains(self, progress: float) -> bool:
+        return self.start <= progress < self.end or (self.end >= 1.0 and progress >= 1.0)
+
+    def intersect(self, other: "Window") -> "Window | None":
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return Window(start, end) if start < end else None
+
+    def overlaps(self, other: "Window") -> bool:
+        return self.intersect(other) is not None
+
+    def __str__(self) -> str:
+        if self.start == 0.0 and self.end == 1.0:
+            return ""
+        if self.end == 1.0:
+            return f"@{format_value(self.start)}"
+        start = "" if self.start == 0.0 else format_value(self.start)
+        return f"@{start}:{format_value(self.end)}"
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One term as written: weight, name (term or preset), the parameters given, window."""
+
+    name: str
+    weight: float = 1.0
+    params: tuple[tuple[str, ParamValue], ...] = ()
+    window: Window = Window()
+
+    def canonical(self) -> str:
+        weight = "" if self.weight == 1.0 else f"{format_value(self.weight)}*"
+        params = f"({describe_params(dict(self.params))})" if self.params else ""
+        return f"{weight}{self.name}{params}{self.window}"
+
+
+@dataclass(frozen=True)
+class ResolvedTerm:
+    """A term after preset expansion: the registry record, its total weight, every parameter, window."""
+
+    info: TermInfo
+    weight: float
+    params: dict[str, ParamValue]
+    window: Window
+
+    @property
+    def label(self) -> str:
+        """The term's name with its non-default parameters: how it is named in logs."""
+        changed = {k: v for k, v in self.params.items() if v != self.info.param(k).default}
+        return f"{self.info.name}({describe_params(changed)})" if changed else self.info.name
+
+    def canonical(self) -> str:
+        weight = "" if self.weight == 1.0 else f"{format_value(self.weight)}*"
+        return f"{weight}{self.label}{self.window}"
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """A configuration: a sum of terms, identified by its canonical string."""
+
+    terms: tuple[TermSpec, ...]
+
+    @property
+    def canonical(self) -> str:
+        return "+".join(term.canonical() for term in self.terms)
+
+    def resolve(self, registry: Registry = REGISTRY) -> tuple[ResolvedTerm, ...]:
+        """Expand presets into weighted terms with every parameter filled in."""
+        return tuple(_resolve_terms(self.terms, registry, depth=0))
+
+    @property
+    def expanded(self) -> str:
+        """The configuration with every preset written out."""
+        return "+".join(term.canonical() for term in self.resolve())
+
+    def backbones(self) -> set[str]:
+        return {name for term in self.resolve() for name in term.info.backbones}
+
+    def __str__(self) -> str:
+        return self.canonical
+
+
+def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
+    """Parse comma-separated configurations; duplicates (same canonical string) are an error."""
+    parser = _Parser(text, registry)
+    configs = parser.sweep()
+    seen: dict[str, int] = {}
+    for index, config in enumerate(configs):
+        key = config.canonical
+        if key in seen:
+            raise SpecError(
+                f"The loss configuration '{key}' appears twice in '{text}' (configurations "
+                f"{seen[key] + 1} and {index + 1}); each configuration is trained once per seed, so "
+                f"list it once."
+            )
+        seen[key] = index
+    return configs
+
+
+def parse_config(text: str, registry: Registry = REGISTRY) -> LossConfig:
+    """Parse exactly one configuration (no top-level commas)."""
+    configs = parse_sweep(text, registry)
+    if len(configs) != 1:
+        raise SpecError(f"Expected one loss configuration, got {len(configs)} in '{text}'.")
+    return configs[0]
+
+
+def _resolve_terms(terms: tuple[TermSpec, ...], registry: Registry, depth: int) -> list[ResolvedTerm]:
+    if depth > 4:
+        raise SpecError("Paper presets nest too deeply (more than 4 levels); this is a catalog error.")
+    resolved: list[ResolvedTerm] = []
+    for spec in terms:
+        if spec.name in registry.presets:
+            inner = parse_config(registry.presets[spec.name].expansion, registry)
+            for term in _resolve_terms(inner.terms, registry, depth + 1):
+                window = term.window.intersect(spec.window)
+                if window is not None:
+                    resolved.append(ResolvedTerm(term.info, term.weight * spec.weight, term.params, window))
+        else:
+            info = registry.term(spec.name)
+            params = info.resolve_params(dict(spec.params))
+            resolved.append(ResolvedTerm(info, spec.weight, params, spec.window))
+    return resolved
+
+
+class _Parser:
+    """A small recursive-descent parser that reports the position of every problem."""
+
+    def __init__(self, text: str, registry: Registry) -> None:
+        self.text = text
+        self.pos = 0
+        self.registry = registry
+
+    # -- errors ---------------------------------------------------------------------------------
+    def fail(self, message: str, at: int | None = None) -> SpecError:
+        at = self.pos if at is None else at
+        caret = " " * at + "^"
+        return SpecError(
+            f"Malformed loss specification at position {at + 1}: {message}\n    {self.text}\n    {caret}\n"
+            f"{GRAMMAR_HINT}"
+        )
+
+    def found(self) -> str:
+        return f"'{self.text[self.pos]}'" if self.pos < len(self.text) else "the end of the text"
+
+    # -- scanning -------------------------------------------------------------------------------
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def peek(self) -> str:
+        self.skip_space()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def accept(self, char: str) -> bool:
+        if self.peek() == char:
+            self.pos += 1
+            return True
+        return False
+
+    def match(self, pattern: re.Pattern[str]) -> str | None:
+        self.skip_space()
+        found = pattern.match(self.text, self.pos)
+        if found is None:
+            return None
+        self.pos = found.end()
+        return found.group()
+
+    # -- grammar --------------------------------------------------------------------------------
+    def sweep(self) -> list[LossConfig]:
+        if not self.text.strip():
+            raise SpecError(f"The loss specification is empty. {GRAMMAR_HINT}")
+        configs = [self.config()]
+        while self.accept(","):
+            configs.append(self.config())
+        if self.peek():
+            raise self.fail(f"unexpected {self.found()} after a complete term; join terms with '+' "
+                            f"and configurations with ','")
+        return configs
+
+    def config(self) -> LossConfig:
+        start = self.pos
+        if self.peek() in (",", ""):
+            raise self.fail("empty configuration: there is nothing between two commas or at an end")
+        terms = [self.term()]
+        while self.accept("+"):
+            terms.append(self.term())
+        self.check_no_overlap(terms, start)
+        return LossConfig(tuple(terms))
+
+    def term(self) -> TermSpec:
+        self.skip_space()
+        weight = 1.0
+        if self.peek() and (self.peek().isdigit() or self.peek() in ".-"):
+            weight = self.weight()
+        self.skip_space()
+        name_at = self.pos
+        name = self.match(_NAME)
+        if name is None:
+            raise self.fail(f"expected a loss term name, found {self.found()}")
+        name = name.lower()
+        if self.text.startswith("+", self.pos) and self.registry.is_known(name + "+"):
+            after = self.text[self.pos + 1 : self.pos + 2]
+            if after == "" or after in _TERM_END or after.isspace():
+                self.pos += 1
+                name += "+"
+        if not self.registry.is_known(name):
+            raise self.registry.unknown(name, context=f"'{self.text}' at position {name_at + 1}")
+        params = self.params(name) if self.accept("(") else ()
+        window = self.window() if self.accept("@") else Window()
+        if name in self.registry.presets and params:
+            raise self.fail(f"'{name}' is a paper preset and takes no parameters; write its terms "
+                            f"out instead (`vfibench losses {name}` shows them)", at=name_at)
+        return TermSpec(name, weight, params, window)
+
+    def weight(self) -> float:
+        at = self.pos
+        text = self.match(_NUMBER)
+        if text is None:
+            raise self.fail(f"expected a weight (a number), found {self.found()}")
+        value = float(text)
+        if not math.isfinite(value) or value <= 0:
+            raise self.fail(f"the weight {text} must be a positive finite number", at=at)
+        if not self.accept("*"):
+            raise self.fail(f"expected '*' between the weight {text} and the term name, found {self.found()}")
+        return value
+
+    def params(self, name: str) -> tuple[tuple[str, ParamValue], ...]:
+        items: dict[str, ParamValue] = {}
+        if self.accept(")"):
+            return ()
+        while True:
+            key_at = self.pos
+            key = self.match(_WORD)
+            if key is None:
+                raise self.fail(f"expected a parameter name of '{name}', found {self.found()}")
+            key = key.lower()
+            if key in items:
+                raise self.fail(f"parameter '{key}' is given twice", at=key_at)
+            if not self.accept("="):
+                raise self.fail(f"expected '=' after parameter '{key}', found {self.found()}")
+            value: ParamValue | None
+            number = self.match(_NUMBER)
+            if number is not None:
+                value = float(number)
+            else:
+                value = self.match(_WORD)
+                if value is None:
+                    raise self.fail(f"expected a value for parameter '{key}', found {self.found()}")
+            items[key] = value
+            if self.accept(")"):
+                break
+            if not self.accept(","):
+                raise self.fail(f"expected ',' or ')' in the parameters of '{name}', found {self.found()}")
+        if name in self.registry.terms:
+            info = self.registry.terms[name]
+            try:
+                resolved = info.resolve_params(items)
+            except SpecError as err:
+                raise SpecError(f"{err} (in '{self.text}' at position {key_at + 1})") from None
+            items = {k: resolved[k] for k in items}
+        return tuple(sorted((k, v) for k, v in items.items() if not self.is_default(name, k, v)))
+
+    def is_default(self, name: str, key: str, value: ParamValue) -> bool:
+        info = self.registry.terms.get(name)
+        return info is not None and info.param(key).default == value
+
+    def window(self) -> Window:
+        at = self.pos
+        start, end = 0.0, 1.0
+        if self.peek() != ":":
+            start = self.fraction()
+        if self.accept(":"):
+            end = self.fraction()
+        if not 0.0 <= start < end <= 1.0:
+            raise self.fail("a schedule window needs 0 <= start < end <= 1 (fractions of training)", at=at)
+        return Window(start, end)
+
+    def fraction(self) -> float:
+        text = self.match(_NUMBER)
+        if text is None:
+            raise self.fail(f"expected a fraction of training between 0 and 1 after '@', found {self.found()}")
+        return float(text)
+
+    def check_no_overlap(self, terms: list[TermSpec], start: int) -> None:
+        for i, first in enumerate(terms):
+            for second in terms[i + 1 :]:
+                same = (first.name, first.params) == (second.name, second.params)
+                if same and first.window.overlaps(second.window):
+                    raise self.fail(
+                        f"the term '{first.name}' appears twice with overlapping schedules; add the weights "
+                        f"instead (e.g. '{format_value(first.weight + second.weight)}*{first.name}')",
+                        at=start,
+                    )

@@ -1,0 +1,67 @@
+"""Atomic file writes: write a temporary file in the same folder, flush it to disk, then rename.
+
+A reader therefore sees either the old file or the complete new one, never a half-written file,
+whatever moment the writer is killed at.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+import torch
+
+
+def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Atomically write ``data`` to ``path``."""
+    _atomic(path, lambda stream: stream.write(data))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Atomically write ``value`` as indented JSON."""
+    write_text(path, json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Atomically write a DataFrame as CSV (no index, floats at full precision)."""
+    write_text(path, frame.to_csv(index=False, float_format="%.10g"))
+
+
+def write_torch(path: Path, value: Any) -> None:
+    """Atomically ``torch.save`` ``value``."""
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    write_bytes(path, buffer.getvalue())
+
+
+def point_symlink(link: Path, target: str) -> None:
+    """Atomically make ``link`` a symbolic link to ``target`` (replacing an older link)."""
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, link)

@@ -1,0 +1,70 @@
+"""Per-configuration aggregates of per-sample metrics: mean, spread over seeds, bootstrap intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_interval(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (resampling samples with replacement).
+
+    Deterministic: the resampling generator is seeded.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return float("nan"), float("nan")
+    generator = np.random.default_rng(seed)
+    picks = generator.integers(0, finite.size, size=(resamples, finite.size))
+    means = finite[picks].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], order: Sequence[str],
+              status: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per configuration, in ``order``: kind, status, seeds, samples, and for each metric
+    ``<m>_mean`` (mean over seeds of the per-seed mean over samples), ``<m>_std`` (standard
+    deviation of the per-seed means, ddof = 1; empty with one seed) and ``<m>_ci_low`` /
+    ``<m>_ci_high`` (95% bootstrap interval over samples of the seed-averaged per-sample values).
+
+    Configurations in ``order`` without samples (diverged, unavailable) get a row with their status
+    and empty metric cells.
+    """
+    status = status or {}
+    rows = []
+    for config in order:
+        part = per_sample[per_sample["config"] == config]
+        row: dict[str, object] = {
+            "config": config,
+            "kind": part["kind"].iloc[0] if len(part) else "trained",
+            "status": status.get(config, "complete" if len(part) else "missing"),
+            "seeds": int(part["seed"].nunique()),
+            "samples": int(part["sample"].nunique()),
+        }
+        for metric in metrics:
+            row.update(_metric_stats(part, metric))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _metric_stats(part: pd.DataFrame, metric: str) -> dict[str, float]:
+    empty = {f"{metric}_{stat}": float("nan") for stat in ("mean", "std", "ci_low", "ci_high")}
+    if metric not in part.columns or part[metric].isna().all():
+        return empty
+    per_seed = part.groupby("seed")[metric].mean()
+    per_sample = part.groupby("sample")[metric].mean().to_numpy(dtype=float)
+    low, high = bootstrap_interval(per_sample)
+    return {
+        f"{metric}_mean": float(per_seed.mean()),
+        f"{metric}_std": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"),
+        f"{metric}_ci_low": low,
+        f"{metric}_ci_high": high,
+    }

@@ -1,0 +1,205 @@
+"""Training one loss configuration under one seed.
+
+Everything but the loss is fixed by the seed and the run preset: the initial weights
+(:func:`~vfibench.model.interpolator.build_interpolator`), the order of the batches
+(:func:`batch_order`) and the optimiser schedule (Adam, cosine decay). So two configurations of a
+sweep see identical models and identical batches at every step until their losses differ.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from vfibench.data.triplets import Triplets
+from vfibench.losses.objective import Objective
+from vfibench.losses.spec import LossConfig
+from vfibench.model.interpolator import Interpolator, build_interpolator
+from vfibench.presets import RunPreset
+
+StepCallback = Callable[[int, float], None]
+
+
+@dataclass
+class TrainState:
+    """Model and optimiser at a given step: what a warm start hands over to each configuration."""
+
+    step: int
+    model: dict[str, Tensor]
+    optimizer: dict[str, Any]
+
+
+@dataclass
+class TrainResult:
+    """A trained model and what happened on the way.
+
+    Attributes:
+        model: the model after the last finished step, in eval mode.
+        log: one row per ``log_every`` steps: step, lr, total and each term, averaged over the interval.
+        status: "complete", or "diverged" when the loss became NaN/inf.
+        diverged_at: the step whose loss was not finite.
+        last_finite_loss: the last finite total loss seen.
+        seconds: wall time of the steps this call trained.
+        optimizer_state: Adam's state after the last step (what a warm start hands on).
+    """
+
+    model: Interpolator
+    log: list[dict[str, float]] = field(default_factory=list)
+    status: str = "complete"
+    diverged_at: int | None = None
+    last_finite_loss: float | None = None
+    seconds: float = 0.0
+    optimizer_state: dict[str, Any] | None = None
+
+
+def batch_order(count: int, steps: int, batch_size: int, seed: int) -> Tensor:
+    """Indices of the triplets each step trains on, shape (steps, batch_size).
+
+    Epochs of seeded random permutations laid end to end: every triplet is seen once per epoch,
+    and the order depends only on (count, seed) — never on the loss.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    needed = steps * batch_size
+    epochs = [torch.randperm(count, generator=generator) for _ in range(math.ceil(needed / count))]
+    return torch.cat(epochs)[:needed].view(steps, batch_size)
+
+
+def make_optimizer(model: torch.nn.Module, preset: RunPreset) -> tuple[torch.optim.Optimizer, Callable[[int], float]]:
+    """Adam with a cosine learning-rate decay from ``lr`` to ``lr * lr_final_fraction`` over the preset's steps."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr)
+    floor = preset.lr_final_fraction
+
+    def lr_at(step: int) -> float:
+        progress = min(step / max(preset.steps, 1), 1.0)
+        return preset.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    return optimizer, lr_at
+
+
+def train_configuration(
+    config: LossConfig,
+    data: Triplets,
+    preset: RunPreset,
+    seed: int,
+    device: torch.device | str = "cpu",
+    *,
+    start: TrainState | None = None,
+    stop_at: int | None = None,
+    on_step: StepCallback | None = None,
+) -> TrainResult:
+    """Train the fixed interpolator with ``config``'s loss for the preset's steps.
+
+    Args:
+        config: the loss configuration.
+        data: the training triplets (kept on the CPU; each batch is moved to ``device``).
+        preset: steps, batch size, learning-rate schedule, model width.
+        seed: sets the initial weights, the batch order and any randomness inside loss terms.
+        device: where to train.
+        start: continue from this state (a shared warm start) instead of the seed's initial weights.
+        stop_at: stop after this step instead of ``preset.steps`` (to produce a warm start).
+        on_step: called after every step with (step, total loss).
+    """
+    device = torch.device(device)
+    model = build_interpolator(width=preset.width, seed=seed).to(device)
+    optimizer, lr_at = make_optimizer(model, preset)
+    first_step = 0
+    if start is not None:
+        model.load_state_dict(start.model)
+        optimizer.load_state_dict(start.optimizer)
+        first_step = start.step
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        objective = Objective(config).to(device)
+        result = _run_steps(model, optimizer, lr_at, objective, data, preset, seed, device,
+                            first_step, stop_at or preset.steps, on_step)
+    return result
+
+
+def _run_steps(
+    model: Interpolator,
+    optimizer: torch.optim.Optimizer,
+    lr_at: Callable[[int], float],
+    objective: Objective,
+    data: Triplets,
+    preset: RunPreset,
+    seed: int,
+    device: torch.device,
+    first_step: int,
+    last_step: int,
+    on_step: StepCallback | None,
+) -> TrainResult:
+    order = batch_order(len(data), preset.steps, preset.batch_size, seed)
+    result = TrainResult(model=model)
+    window = _LogWindow()
+    started = time.perf_counter()
+    model.train()
+    for step in range(first_step, last_step):
+        progress = step / preset.steps
+        lr = lr_at(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        batch = data[order[step]].to(device)
+        prediction = model(batch.i0, batch.i1, batch.t)
+        value = objective(prediction, batch, progress)
+        total = float(value.total.detach())
+        if not math.isfinite(total):
+            result.status, result.diverged_at = "diverged", step + 1
+            break
+        optimizer.zero_grad(set_to_none=True)
+        value.total.backward()
+        optimizer.step()
+        auxiliary = objective.auxiliary_step(_detached(prediction), batch, progress)
+        result.last_finite_loss = total
+        window.add(total, {k: float(v.detach()) for k, v in value.terms.items()} | auxiliary)
+        if (step + 1) % preset.log_every == 0 or step + 1 == last_step:
+            result.log.append({"step": step + 1, "lr": lr} | window.flush())
+        if on_step is not None:
+            on_step(step + 1, total)
+    result.seconds = time.perf_counter() - started
+    result.optimizer_state = optimizer.state_dict()
+    model.eval()
+    return result
+
+
+def _detached(prediction: Any) -> Any:
+    return type(prediction)(**{k: v.detach() for k, v in vars(prediction).items()})
+
+
+class _LogWindow:
+    """Averages logged values over the steps between two log rows."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, total: float, terms: dict[str, float]) -> None:
+        for key, value in {"total": total, **terms}.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def flush(self) -> dict[str, float]:
+        row = {key: value / max(self.count, 1) for key, value in self.sums.items()}
+        self.sums, self.count = {}, 0
+        return row
+
+
+@torch.no_grad()
+def predict(model: Interpolator, triplets: Triplets, batch_size: int, device: torch.device | str) -> Tensor:
+    """The model's middle frames for ``triplets``, clamped to [0, 1], on the CPU."""
+    model.eval()
+    frames = [
+        model(chunk.i0, chunk.i1, chunk.t).frame.clamp(0, 1).cpu()
+        for chunk in _chunks(triplets, batch_size, device)
+    ]
+    return torch.cat(frames)
+
+
+def _chunks(triplets: Triplets, batch_size: int, device: torch.device | str) -> Iterator[Triplets]:
+    for begin in range(0, len(triplets), batch_size):
+        yield triplets[begin : begin + batch_size].to(device)
