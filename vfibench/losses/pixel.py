@@ -81,3 +81,24 @@ class Charbonnier(FrameLoss):
 
     def __init__(self, eps: float = 1e-6) -> None:
         super().__init__(charbonnier_loss, eps=eps)
+
+
+# --------------------------------------------------------------------------- shared element-wise helpers
+
+
+def charbonnier_penalty(x: Tensor, eps: float) -> Tensor:
+    """Element-wise Charbonnier penalty ρ_ε(x) = √(x² + ε²), with ε inside the square (no reduction).
+
+    Shared by the terms that apply the penalty to something other than Î − I_t (warped inputs,
+    flow gradients). ``charbonnier_loss(a, b, eps) == charbonnier_penalty(a - b, eps).mean()``.
+    """
+    return torch.sqrt(x.square() + eps * eps)
+
+
+def forward_differences(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Forward differences of an (N, C, H, W) tensor along x and y (no padding).
+
+    ∂x x = x[..., :, 1:] − x[..., :, :-1], shape (N, C, H, W−1);
+    ∂y x = x[..., 1:, :] − x[..., :-1, :], shape (N, C, H−1, W).
+    """
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]

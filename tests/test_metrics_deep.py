@@ -1,0 +1,177 @@
+"""LPIPS and DISTS: equal to the reference code on the same backbone, batched, cached, offline."""
+
+from __future__ import annotations
+
+import socket
+import warnings
+
+import lpips as lpips_pkg
+import pytest
+import torch
+import torchvision
+
+from vfibench import backbones
+from vfibench.errors import VfiBenchError
+from vfibench.metrics import dists as dists_module
+from vfibench.metrics import lpips_metric
+from vfibench.metrics.dists import DISTS, build_dists, dists, load_alpha_beta
+from vfibench.metrics.lpips_metric import build_lpips, get_lpips, lpips
+from vfibench.metrics.registry import metric_info, metric_names
+from vfibench.metrics.suite import MetricSuite
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def needs_backbone(*names: str) -> pytest.MarkDecorator:
+    missing = [n for n in names if not backbones.locate(n).found]
+    return pytest.mark.skipif(
+        bool(missing),
+        reason=f"verified {', '.join(missing)} weights not present; run `vfibench weights fetch`",
+    )
+
+
+def random_features(name: str, seed: int = 0) -> torch.nn.Sequential:
+    """torchvision ``<name>().features`` with random (non-ImageNet) weights, as a stand-in backbone."""
+    with torch.device("meta"):
+        features = getattr(torchvision.models, name)(weights=None).features
+    features = features.to_empty(device="cpu")
+    gen = torch.Generator().manual_seed(seed)
+    for layer in features:
+        if isinstance(layer, torch.nn.Conv2d):
+            fan_in = layer.weight[0].numel()
+            layer.weight.data.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=gen)
+            layer.bias.data.normal_(0.0, 0.01, generator=gen)
+    return features.eval().requires_grad_(False)
+
+
+def direct_lpips(net: str, features: torch.nn.Sequential) -> lpips_pkg.LPIPS:
+    """``lpips.LPIPS`` built directly, its trunk slices pointed at the given torchvision layers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips_pkg.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=True, verbose=False)
+    for k in range(1, 6):
+        block = getattr(model.net, f"slice{k}")
+        for index, _ in list(block.named_children()):
+            setattr(block, index, features[int(index)])
+    return model.eval()
+
+
+def frames(n: int, size: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    gt = torch.rand(n, 3, size, size, generator=gen)
+    pred = (gt + 0.1 * torch.randn(n, 3, size, size, generator=gen)).clamp(0, 1)
+    return pred, gt
+
+
+# --------------------------------------------------------------------------- LPIPS
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_lpips_equals_package_on_same_backbone(n):
+    features = random_features("alexnet")
+    ours_model = build_lpips("alex", features_state=features.state_dict())
+    reference = direct_lpips("alex", features)
+    pred, gt = frames(n)
+    with torch.no_grad():
+        expected = reference(pred * 2 - 1, gt * 2 - 1).reshape(-1).double()
+    got = lpips(pred, gt, model=ours_model)
+    assert got.shape == (n,) and got.dtype == torch.float64
+    assert torch.allclose(got, expected, atol=1e-6, rtol=0)
+
+
+@needs_backbone("alexnet")
+@pytest.mark.parametrize("n", [1, 6])
+def test_lpips_default_equals_package_on_verified_alexnet(n):
+    reference = direct_lpips("alex", backbones.load_features("alexnet"))
+    pred, gt = frames(n, size=64, seed=n)
+    with torch.no_grad():
+        expected = reference(pred * 2 - 1, gt * 2 - 1).reshape(-1).double()
+    got = lpips(pred, gt)
+    assert torch.allclose(got, expected, atol=1e-6, rtol=0)
+    singles = torch.cat([lpips(pred[k:k + 1], gt[k:k + 1]) for k in range(n)])
+    assert torch.allclose(got, singles, atol=1e-6, rtol=0)
+
+
+@needs_backbone("alexnet")
+def test_lpips_model_is_built_once_per_net_and_device():
+    assert get_lpips("alex") is get_lpips("alex", torch.device("cpu"))
+    model = get_lpips("alex")
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+
+
+def test_lpips_rejects_unknown_net_and_mismatched_backbone():
+    with pytest.raises(VfiBenchError, match="Unknown LPIPS network 'squeeze'"):
+        build_lpips("squeeze", features_state={})
+    with pytest.raises(VfiBenchError, match="do not fit the LPIPS trunk"):
+        build_lpips("alex", features_state=random_features("vgg16").state_dict())
+
+
+# --------------------------------------------------------------------------- DISTS
+
+
+def test_dists_identical_is_zero_and_batching_does_not_matter():
+    model = build_dists(features=random_features("vgg16"))
+    pred, gt = frames(3, size=32)
+    assert torch.allclose(dists(gt, gt, model=model), torch.zeros(3, dtype=torch.float64), atol=1e-6)
+    batch = dists(pred, gt, model=model)
+    singles = torch.cat([dists(pred[k:k + 1], gt[k:k + 1], model=model) for k in range(3)])
+    assert batch.shape == (3,) and torch.allclose(batch, singles, atol=1e-6)
+    assert (batch > 0).all()
+
+
+def test_dists_weights_are_the_authors_and_checked(monkeypatch):
+    alpha, beta = load_alpha_beta()
+    assert alpha.shape == beta.shape == (1, 1475, 1, 1)
+    with pytest.raises(VfiBenchError, match="vgg16\\(\\).features"):
+        DISTS(random_features("alexnet"), alpha, beta)
+    monkeypatch.setattr(dists_module, "WEIGHTS_SHA256", "0" * 64)
+    with pytest.raises(VfiBenchError, match="damaged"):
+        load_alpha_beta()
+
+
+# --------------------------------------------------------------------------- every registered name
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", metric_names())
+def test_every_registered_metric_through_the_suite(name, device):
+    info = metric_info(name)
+    if any(not backbones.locate(b).found for b in info.needs):
+        pytest.skip(f"{name} needs {', '.join(info.needs)} weights; run `vfibench weights fetch`")
+    suite = MetricSuite([name], device=device)
+    pred, gt = frames(3, size=64)
+    scores = suite(pred, gt)[name]
+    same = suite(gt, gt)[name]
+    assert scores.shape == (3,) and scores.dtype == torch.float64 and scores.device.type == "cpu"
+    assert torch.isfinite(scores).all()
+    best = info.target if info.higher_is_better is None else None
+    if best is not None:
+        assert torch.allclose(same, torch.full_like(same, best))
+    else:
+        # identical frames score at least as well as distorted ones
+        assert (info.goodness(same) >= info.goodness(scores) - 1e-6).all()
+    assert suite.reference_weights is all(backbones.is_reference(b, backbones.locate(b).sha256) for b in info.needs)
+
+
+# --------------------------------------------------------------------------- offline
+
+
+def test_lpips_and_dists_never_touch_the_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    pred, gt = frames(2, size=48)
+    # construction through the lpips package and DISTS, with stand-in weights: always runs
+    assert lpips(pred, gt, model=build_lpips("alex", features_state=random_features("alexnet").state_dict())).shape == (2,)
+    assert dists(pred, gt, model=build_dists(features=random_features("vgg16"))).shape == (2,)
+    # and the real path, when the verified weights are present
+    if backbones.locate("alexnet").found and backbones.locate("vgg16").found:
+        lpips_metric.clear_cache()
+        dists_module.clear_cache()
+        scores = MetricSuite(["lpips", "dists"])(pred, gt)
+        assert set(scores) == {"lpips", "dists"}

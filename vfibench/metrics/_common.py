@@ -1,0 +1,78 @@
+"""Input checks and small helpers shared by every per-frame metric.
+
+Every metric takes a prediction and a ground truth of shape (N, 3, H, W), RGB, floating point,
+values in [0, 1], on any device, and returns one value per frame, shape (N,). The checks raise a
+:class:`~vfibench.errors.VfiBenchError` that states what was expected and what was given; they
+are real exceptions, not ``assert`` statements, so they survive ``python -O``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from vfibench.errors import VfiBenchError
+
+#: MATLAB's ``rgb2gray`` weights (ITU-R BT.601 luma as MATLAB rounds it).
+MATLAB_GREY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+
+
+def check_pair(pred: Tensor, gt: Tensor, metric: str, min_size: int = 1) -> None:
+    """Raise a VfiBenchError unless ``pred`` and ``gt`` are matching (N, 3, H, W) images in [0, 1].
+
+    Args:
+        pred: predicted frames.
+        gt: ground-truth frames.
+        metric: the metric's name, used in the message.
+        min_size: the smallest height and width the metric can handle.
+    """
+    for role, x in (("prediction", pred), ("ground truth", gt)):
+        if not isinstance(x, Tensor):
+            raise VfiBenchError(
+                f"{metric}: the {role} must be a torch.Tensor of shape (N, 3, H, W), got {type(x).__name__}."
+            )
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise VfiBenchError(
+                f"{metric}: the {role} must have shape (N, 3, H, W) (a batch of RGB frames), "
+                f"got shape {tuple(x.shape)}."
+            )
+        if not x.is_floating_point():
+            raise VfiBenchError(
+                f"{metric}: the {role} must be a floating-point tensor with values in [0, 1], got dtype "
+                f"{x.dtype}. Divide 8-bit frames by 255 first."
+            )
+    if pred.shape != gt.shape:
+        raise VfiBenchError(
+            f"{metric}: the prediction and the ground truth must have the same shape, got "
+            f"{tuple(pred.shape)} and {tuple(gt.shape)}."
+        )
+    if pred.device != gt.device:
+        raise VfiBenchError(
+            f"{metric}: the prediction and the ground truth must be on the same device, got "
+            f"{pred.device} and {gt.device}."
+        )
+    height, width = pred.shape[-2:]
+    if min(height, width) < min_size:
+        raise VfiBenchError(
+            f"{metric}: frames must be at least {min_size}×{min_size} pixels, got {height}×{width}."
+        )
+    if pred.shape[0] == 0:
+        return
+    lo = torch.minimum(pred.min(), gt.min()).item()
+    hi = torch.maximum(pred.max(), gt.max()).item()
+    if not (lo >= 0.0 and hi <= 1.0):  # also catches NaN
+        raise VfiBenchError(
+            f"{metric}: values must lie in [0, 1], got values from {lo:g} to {hi:g}. Clamp the prediction "
+            "(vfibench.metrics.quantize_8bit does, and rounds to 8-bit levels as a saved frame would)."
+        )
+
+
+def matlab_grey(x: Tensor) -> Tensor:
+    """Grey levels as MATLAB's ``rgb2gray`` gives them for an 8-bit image, rescaled to [0, 1].
+
+    ``Y = round(0.298936·R + 0.587043·G + 0.114021·B)`` on the 0–255 scale, divided by 255. This is
+    the grey image the original MATLAB implementations of SSIM and GMSD see when given an 8-bit RGB
+    file. Shape (N, 3, H, W) → (N, 1, H, W).
+    """
+    weights = torch.tensor(MATLAB_GREY_WEIGHTS, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return torch.round((x * 255.0 * weights).sum(dim=1, keepdim=True)) / 255.0

@@ -1,0 +1,186 @@
+"""One record per metric name: how to compute it, which way is better, what it needs, its source.
+
+Generic code (the suite, tables, rankings, the perception–distortion plane) reads these records
+and never branches on a metric's name. Names are lower-case; lookups are case-insensitive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import torch
+from torch import Tensor
+
+from vfibench.errors import VfiBenchError
+from vfibench.metrics import dists as _dists
+from vfibench.metrics import lpips_metric as _lpips
+from vfibench.metrics.gmsd import gmsd
+from vfibench.metrics.psnr import psnr
+from vfibench.metrics.sharpness import sharpness_ratio
+from vfibench.metrics.ssim import ssim
+
+MetricFn = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Everything known about one metric.
+
+    Attributes:
+        name: registry name (``"lpips-vgg"``), used as the column name in result tables.
+        label: short display label (``"LPIPS (VGG)"``).
+        higher_is_better: True if larger values are better, False if smaller are; None when the
+            best value is :attr:`target` and deviations either way are worse (the sharpness ratio).
+        unit: ``"dB"`` or ``""`` for unitless indices.
+        needs: the pretrained backbones (:mod:`vfibench.backbones` names) the metric needs.
+        description: one sentence on what it measures and its conventions.
+        source: the paper and the implementation it follows.
+        compute: the per-frame function, (N, 3, H, W) × 2 in [0, 1] → (N,).
+        target: the best value when :attr:`higher_is_better` is None.
+        min_size: the smallest frame side the metric accepts.
+        prepare: builds (and caches) whatever model the metric runs on a device, so a missing or
+            broken backbone fails before any work; None for weight-free metrics.
+    """
+
+    name: str
+    label: str
+    higher_is_better: bool | None
+    unit: str
+    needs: tuple[str, ...]
+    description: str
+    source: str
+    compute: MetricFn = field(repr=False, compare=False)
+    target: float | None = None
+    min_size: int = 1
+    prepare: Callable[[torch.device], object] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def arrow(self) -> str:
+        """``"↑"``, ``"↓"`` or ``"→1"`` (best at the target), for table headers."""
+        if self.higher_is_better is None:
+            return f"→{self.target:g}"
+        return "↑" if self.higher_is_better else "↓"
+
+    def goodness(self, values: Tensor) -> Tensor:
+        """Values mapped so that larger is always better: x, −x, or −|x − target|.
+
+        Rankings, Kendall's tau and Pareto fronts can use this without knowing the metric.
+        """
+        if self.higher_is_better is None:
+            return -(values - float(self.target)).abs()  # type: ignore[arg-type]
+        return values if self.higher_is_better else -values
+
+
+_RECORDS = (
+    MetricInfo(
+        name="psnr",
+        label="PSNR",
+        higher_is_better=True,
+        unit="dB",
+        needs=(),
+        description="Peak signal-to-noise ratio per frame, RGB, data range 1, capped at 100 dB; "
+        "the mean of per-frame values, not the pooled-MSE PSNR.",
+        source="standard definition; equals skimage.metrics.peak_signal_noise_ratio per frame",
+        compute=psnr,
+    ),
+    MetricInfo(
+        name="ssim",
+        label="SSIM",
+        higher_is_better=True,
+        unit="",
+        needs=(),
+        description="Structural similarity, per-channel RGB, Gaussian window σ = 1.5 (11×11), "
+        "population covariance, data range 1, mean over the valid region and the channels.",
+        source="Wang et al., IEEE TIP 2004; equals skimage.metrics.structural_similarity "
+        "(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1)",
+        compute=ssim,
+        min_size=11,
+    ),
+    MetricInfo(
+        name="lpips",
+        label="LPIPS",
+        higher_is_better=False,
+        unit="",
+        needs=("alexnet",),
+        description="Learned perceptual distance, AlexNet trunk, v0.1, inputs scaled to [-1, 1].",
+        source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet AlexNet weights",
+        compute=functools.partial(_lpips.lpips, net="alex"),
+        min_size=_lpips.MIN_SIZE,
+        prepare=functools.partial(_lpips.get_lpips, "alex"),
+    ),
+    MetricInfo(
+        name="lpips-vgg",
+        label="LPIPS (VGG)",
+        higher_is_better=False,
+        unit="",
+        needs=("vgg16",),
+        description="Learned perceptual distance, VGG16 trunk, v0.1, inputs scaled to [-1, 1].",
+        source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet VGG16 weights",
+        compute=functools.partial(_lpips.lpips, net="vgg"),
+        min_size=_lpips.MIN_SIZE,
+        prepare=functools.partial(_lpips.get_lpips, "vgg"),
+    ),
+    MetricInfo(
+        name="dists",
+        label="DISTS",
+        higher_is_better=False,
+        unit="",
+        needs=("vgg16",),
+        description="Deep structure and texture similarity on VGG16 with L2 pooling, no resize; "
+        "tolerant of resampled texture.",
+        source="Ding et al., IEEE TPAMI 2020; the authors' DISTS_pytorch code and learned weights",
+        compute=_dists.dists,
+        min_size=_dists.MIN_SIZE,
+        prepare=_dists.get_dists,
+    ),
+    MetricInfo(
+        name="sharpness",
+        label="Sharpness ratio",
+        higher_is_better=None,
+        unit="",
+        needs=(),
+        description="Mean central-difference gradient magnitude of the prediction over that of the "
+        "truth (RGB, interior pixels); 1 = as sharp as the truth, below 1 = blurrier.",
+        source="gradient-energy focus measure (Pertuz et al., Pattern Recognition 2013) as a ratio",
+        compute=sharpness_ratio,
+        target=1.0,
+        min_size=3,
+    ),
+    MetricInfo(
+        name="gmsd",
+        label="GMSD",
+        higher_is_better=False,
+        unit="",
+        needs=(),
+        description="Gradient magnitude similarity deviation on MATLAB-rgb2gray luma, 2× "
+        "downsampled, Prewitt gradients, T = 170/255².",
+        source="Xue et al., IEEE TIP 2014; piq.gmsd",
+        compute=gmsd,
+        min_size=2,
+    ),
+)
+
+METRICS: Mapping[str, MetricInfo] = MappingProxyType({info.name: info for info in _RECORDS})
+if len(METRICS) != len(_RECORDS):  # pragma: no cover - a programming error in the table above
+    raise RuntimeError("duplicate metric names in vfibench.metrics.registry")
+
+
+def metric_names() -> tuple[str, ...]:
+    """Every registered metric name, in table order."""
+    return tuple(METRICS)
+
+
+def metric_info(name: str) -> MetricInfo:
+    """The record for ``name`` (case-insensitive); an unknown name raises with the closest names."""
+    key = name.strip().lower()
+    if key in METRICS:
+        return METRICS[key]
+    close = difflib.get_close_matches(key, metric_names(), n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise VfiBenchError(
+        f"Unknown metric '{name}'.{hint} Known metrics: {', '.join(metric_names())}."
+    )

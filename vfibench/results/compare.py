@@ -1,0 +1,733 @@
+"""Compare two metric tables (summary.csv) and say which numbers got worse: ``vfibench compare``.
+
+A comparison reads two summaries — NEW, the run under test, and BASE, the reference it must not fall
+behind — and judges every (configuration, metric) pair by the metric's direction
+(:attr:`vfibench.metrics.registry.MetricInfo.higher_is_better`; the sharpness ratio is best at 1):
+
+========================  ======================================================================  =====
+verdict                   meaning                                                                 fails
+========================  ======================================================================  =====
+``ok``                    NEW is within the tolerance of BASE (a difference equal to it is too)   no
+``improved``              NEW is better than BASE by more than the tolerance                      no
+``regressed``             NEW is worse than BASE by more than the tolerance                       yes
+``changed``               two-sided mode only: NEW moved beyond the tolerance, but not for the    yes
+                          worse (an improvement, or a sharpness ratio that crossed its target)
+``missing in new``        the configuration has results in BASE but none in NEW                   yes
+``diverged``              the configuration diverged in NEW but not in BASE                       yes
+``missing metric``        BASE has a column for the metric, NEW has none                          yes
+``new configuration``     the configuration has results in NEW only; reported, not checked        no
+``new metric``            NEW has a column for the metric, BASE has none; reported, not checked   no
+``unavailable``           a value is absent on one side or both (the metric could not be          no
+                          computed there, or the configuration was marked unavailable); reported
+                          and counted, not checked
+========================  ======================================================================  =====
+
+Tolerances are **absolute**, in the metric's own unit (dB for PSNR), never relative. The defaults in
+:data:`DEFAULT_TOLERANCES` are sized to absorb the floating-point differences between machines and
+library builds (summation order, BLAS kernels, thread counts) that make a sweep's numbers differ in
+the third or fourth decimal, while still catching a change that moves a mean by a visible amount.
+They are not a significance test: compare runs of the same preset and seeds.
+
+A configuration that diverged in both runs is ``ok`` (nothing changed); one that diverged in BASE
+only and completes in NEW counts as ``improved`` (``changed`` when two-sided).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.markup import escape
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from vfibench.errors import ResultsError, VfiBenchError
+from vfibench.metrics.registry import MetricInfo, metric_info, metric_names
+from vfibench.results.store import MANIFEST, RunStore, read_csv
+
+SUMMARY_FILE = "summary.csv"
+#: Columns every summary.csv has before its ``<metric>_mean`` / ``_std`` / ``_ci_low`` / ``_ci_high`` columns.
+SUMMARY_KEYS = ("config", "kind", "status", "seeds", "samples")
+KINDS = ("trained", "reference")
+STATUSES = ("complete", "diverged", "unavailable", "missing")
+MEAN_SUFFIX = "_mean"
+
+#: Absolute tolerance per metric, in the metric's unit. Each absorbs machine-to-machine
+#: floating-point noise in a sweep's means yet is well below a change anyone would act on:
+#: PSNR 0.05 dB (about a 1% change of the mean squared error); SSIM, LPIPS, LPIPS (VGG), DISTS and
+#: GMSD 0.002 on their [0, 1]-scale (a fifth of the 0.01 steps in which papers report them); the
+#: sharpness ratio 0.01 (1% of the truth's gradient energy; the ratio of two small gradient means
+#: is the noisiest of the numbers).
+DEFAULT_TOLERANCES: Mapping[str, float] = {
+    "psnr": 0.05,
+    "ssim": 0.002,
+    "lpips": 0.002,
+    "lpips-vgg": 0.002,
+    "dists": 0.002,
+    "sharpness": 0.01,
+    "gmsd": 0.002,
+}
+#: How many failures the summary line names before "and N more".
+FAILURES_NAMED = 5
+#: The ``--tol`` key that sets the tolerance of every metric not named on its own.
+DEFAULT_KEY = "default"
+
+
+# -- verdicts ---------------------------------------------------------------------------------------
+class Verdict(str, Enum):
+    """The judgement of one (configuration, metric) pair; see the module docstring."""
+
+    OK = "ok"
+    IMPROVED = "improved"
+    REGRESSED = "regressed"
+    CHANGED = "changed"
+    MISSING_IN_NEW = "missing in new"
+    DIVERGED = "diverged"
+    MISSING_METRIC = "missing metric"
+    NEW_CONFIGURATION = "new configuration"
+    NEW_METRIC = "new metric"
+    UNAVAILABLE = "unavailable"
+
+    @property
+    def fails(self) -> bool:
+        """Whether this verdict makes the comparison fail (exit code 1)."""
+        return self in FAILING
+
+
+FAILING = frozenset({Verdict.REGRESSED, Verdict.CHANGED, Verdict.MISSING_IN_NEW, Verdict.DIVERGED,
+                     Verdict.MISSING_METRIC})
+#: Verdicts about a whole configuration, counted once per configuration in the summary line.
+CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.NEW_CONFIGURATION})
+#: Verdicts about a whole metric column, counted once per metric in the summary line.
+METRIC_VERDICTS = frozenset({Verdict.MISSING_METRIC, Verdict.NEW_METRIC})
+
+
+# -- summaries --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConfigResult:
+    """One row of a summary.csv: a configuration's status and the mean of each metric (NaN: no value)."""
+
+    config: str
+    kind: str
+    status: str
+    seeds: int
+    samples: int
+    means: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A validated summary.csv, with the run's manifest when it was read from a run directory."""
+
+    path: Path
+    metrics: tuple[str, ...]
+    configs: tuple[ConfigResult, ...]
+    manifest: Mapping[str, Any] | None = None
+
+    def get(self, config: str) -> ConfigResult | None:
+        """The row of ``config``, or None."""
+        return next((row for row in self.configs if row.config == config), None)
+
+    @property
+    def preset(self) -> str | None:
+        """The manifest's preset name, if there is a manifest."""
+        preset = (self.manifest or {}).get("preset")
+        return preset.get("name") if isinstance(preset, dict) else None
+
+    @property
+    def device(self) -> str | None:
+        """The manifest's device, if there is a manifest."""
+        device = (self.manifest or {}).get("device")
+        return str(device) if device else None
+
+
+def load_summary(path: Path) -> RunSummary:
+    """Read and validate the summary at ``path``: a run directory (its summary.csv) or a CSV file.
+
+    A run directory's manifest.json is read when present (to note preset or device differences);
+    a bare CSV, such as a committed baseline, needs none. Every problem raises a
+    :class:`ResultsError` that names the file and what is wrong with it.
+    """
+    manifest = None
+    if not path.exists():
+        raise ResultsError(
+            f"'{path}' does not exist. Pass a run directory that holds a {SUMMARY_FILE} (such as "
+            f"results/latest) or the path of a {SUMMARY_FILE} file."
+        )
+    if path.is_dir():
+        csv_path = path / SUMMARY_FILE
+        if not csv_path.is_file():
+            hint = (f" It looks like a results folder; did you mean '{path / 'latest'}'?"
+                    if (path / "latest" / SUMMARY_FILE).is_file() else "")
+            raise ResultsError(
+                f"'{path}' is a directory without a {SUMMARY_FILE}: it is not a finished vfibench run.{hint} "
+                f"Pass a run directory written by `vfibench run` or the path of a {SUMMARY_FILE} file."
+            )
+        if (path / MANIFEST).is_file():
+            manifest = RunStore(path).read_manifest()
+    else:
+        csv_path = path
+    try:
+        frame = read_csv(csv_path, required=SUMMARY_KEYS)
+    except ResultsError as err:
+        raise ResultsError(f"{err} `vfibench compare` needs a vfibench {SUMMARY_FILE}.") from None
+    return summary_from_frame(frame, csv_path, manifest)
+
+
+def summary_from_frame(frame: pd.DataFrame, path: Path,
+                       manifest: Mapping[str, Any] | None = None) -> RunSummary:
+    """Validate a summary table read from ``path``; every problem raises a ResultsError naming ``path``."""
+
+    def fail(problem: str) -> ResultsError:
+        return ResultsError(
+            f"'{path}' is not a valid vfibench {SUMMARY_FILE}: {problem}. The file is truncated, was edited "
+            f"by hand or was not written by vfibench; regenerate it with `vfibench run` or `vfibench report`."
+        )
+
+    missing = [column for column in SUMMARY_KEYS if column not in frame.columns]
+    if missing:
+        raise fail(f"it lacks the column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise fail("it has a header but no rows")
+    metrics = _metric_columns(frame, fail)
+    configs = tuple(_config_row(record, position, metrics, fail)
+                    for position, record in enumerate(frame.to_dict("records"), start=2))
+    seen: set[str] = set()
+    for row in configs:
+        if row.config in seen:
+            raise fail(f"the configuration '{row.config}' appears more than once")
+        seen.add(row.config)
+    return RunSummary(path=path, metrics=metrics, configs=configs, manifest=manifest)
+
+
+def _metric_columns(frame: pd.DataFrame, fail: Callable[[str], ResultsError]) -> tuple[str, ...]:
+    """The registered metrics that have a ``<metric>_mean`` column, in column order."""
+    metrics = []
+    for column in map(str, frame.columns):
+        if not column.endswith(MEAN_SUFFIX):
+            continue
+        name = column[: -len(MEAN_SUFFIX)]
+        if name not in metric_names():
+            raise fail(f"the column '{column}' is for a metric '{name}' this version of vfibench does not know "
+                       f"(known: {', '.join(metric_names())})")
+        metrics.append(name)
+    if not metrics:
+        raise fail(f"it has no metric columns (<metric>{MEAN_SUFFIX}, e.g. psnr{MEAN_SUFFIX})")
+    return tuple(metrics)
+
+
+def _config_row(record: Mapping[str, Any], line: int, metrics: Sequence[str], fail: Callable[[str], ResultsError]) -> ConfigResult:
+    """One validated row; ``line`` is its line number in the file (the header is line 1)."""
+    config = record["config"]
+    if _is_empty(config) or not str(config).strip():
+        raise fail(f"line {line} has no configuration name")
+    config = str(config).strip()
+    kind, status = record["kind"], record["status"]
+    if kind not in KINDS:
+        raise fail(f"line {line} ('{config}') has kind {_shown(kind)}, not one of {', '.join(KINDS)}")
+    if status not in STATUSES:
+        raise fail(f"line {line} ('{config}') has status {_shown(status)}, not one of {', '.join(STATUSES)}")
+    counts: dict[str, int] = {}
+    for key in ("seeds", "samples"):
+        value = _number(record[key])
+        if value is None or not math.isfinite(value) or value < 0 or value != int(value):
+            raise fail(f"line {line} ('{config}') has {key} {_shown(record[key])}, not a whole number")
+        counts[key] = int(value)
+    means: dict[str, float] = {}
+    for metric in metrics:
+        raw = record[f"{metric}{MEAN_SUFFIX}"]
+        value = _number(raw)
+        if value is None:
+            raise fail(f"line {line} ('{config}') has {metric}{MEAN_SUFFIX} {_shown(raw)}, not a number")
+        means[metric] = value
+    return ConfigResult(config=config, kind=kind, status=status, seeds=counts["seeds"],
+                        samples=counts["samples"], means=means)
+
+
+def _is_empty(value: Any) -> bool:
+    """Whether a cell read by pandas is empty (None or NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float (NaN for an empty cell), or None if it is not a number."""
+    if _is_empty(value):
+        return math.nan
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _shown(value: Any) -> str:
+    """A cell value for an error message; an empty cell reads 'an empty cell'."""
+    if _is_empty(value):
+        return "an empty cell"
+    return repr(str(value))
+
+
+# -- tolerances -------------------------------------------------------------------------------------
+def parse_tolerances(specs: Iterable[str]) -> dict[str, float]:
+    """Parse ``--tol`` values (``"psnr=0.1"``, or several joined by commas) into {metric: tolerance}.
+
+    Metric names are checked against the registry (unknown names get suggestions); ``default=X``
+    sets the tolerance of every metric not named. A later value for the same name wins.
+    """
+    parsed: dict[str, float] = {}
+    for spec in specs:
+        for item in (part.strip() for part in spec.split(",")):
+            if not item:
+                continue
+            name, equals, text = item.partition("=")
+            name = name.strip().lower()
+            if not equals or not name:
+                raise VfiBenchError(
+                    f"--tol '{item}' is not METRIC=VALUE. Write e.g. --tol psnr=0.1 --tol lpips=0.005, "
+                    f"or --tol default=0.01 for every metric not named."
+                )
+            if name != DEFAULT_KEY:
+                name = _tolerance_metric(item, name)
+            parsed[name] = _tolerance_value(item, text.strip())
+    return parsed
+
+
+def _tolerance_metric(item: str, name: str) -> str:
+    """The registered name of the metric in a ``--tol`` item."""
+    try:
+        return metric_info(name).name
+    except VfiBenchError as err:
+        raise VfiBenchError(f"--tol '{item}': {err} Or use default=VALUE for every metric not named.") from None
+
+
+def _tolerance_value(item: str, text: str) -> float:
+    """The number in a ``--tol`` item: finite and not negative."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise VfiBenchError(
+            f"--tol '{item}': '{text}' is not a number. Give an absolute tolerance in the metric's unit, "
+            f"e.g. --tol psnr=0.1 (dB) or --tol lpips=0.005."
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise VfiBenchError(
+            f"--tol '{item}': the tolerance must be a finite number of at least 0 (got {text}). "
+            f"Tolerances are absolute differences of the metric's mean, e.g. --tol psnr=0.1."
+        )
+    return value
+
+
+def resolve_tolerances(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The tolerance of every registered metric: the defaults, then ``default=``, then named values."""
+    overrides = dict(overrides or {})
+    fallback = overrides.pop(DEFAULT_KEY, None)
+    table = {name: DEFAULT_TOLERANCES[name] for name in metric_names() if name in DEFAULT_TOLERANCES}
+    if fallback is not None:
+        table = {name: fallback for name in metric_names()}
+    table.update(overrides)
+    return table
+
+
+# -- comparison -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """The judgement of one (configuration, metric) pair.
+
+    ``base`` and ``new`` are the means (None where there is none), ``difference`` is new − base and
+    ``tolerance`` the absolute tolerance applied (None where no numbers were compared).
+    """
+
+    config: str
+    metric: str
+    base: float | None
+    new: float | None
+    difference: float | None
+    tolerance: float | None
+    verdict: Verdict
+    note: str = ""
+
+    @property
+    def fails(self) -> bool:
+        return self.verdict.fails
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": self.config, "metric": self.metric, "base": self.base, "new": self.new,
+                "difference": self.difference, "tolerance": self.tolerance, "verdict": self.verdict.value,
+                "fails": self.fails, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every judged (configuration, metric) pair of NEW against BASE, in BASE's order then NEW's."""
+
+    new: Path
+    base: Path
+    rows: tuple[Row, ...]
+    tolerances: Mapping[str, float]
+    two_sided: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> bool:
+        """Whether any pair failed: the comparison's exit code is 1."""
+        return any(row.fails for row in self.rows)
+
+    @property
+    def failures(self) -> tuple[Row, ...]:
+        return tuple(row for row in self.rows if row.fails)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of the comparison (NaN-free: absent numbers are None)."""
+        return {"new": str(self.new), "base": str(self.base), "passed": not self.failed,
+                "two_sided": self.two_sided, "tolerances": dict(self.tolerances),
+                "counts": verdict_counts(self), "summary": summary_line(self),
+                "notes": list(self.notes), "rows": [row.to_dict() for row in self.rows]}
+
+
+def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str, float] | None = None,
+                      two_sided: bool = False) -> Comparison:
+    """Judge every configuration and metric of NEW against BASE.
+
+    Args:
+        new: the run under test.
+        base: the reference run.
+        tolerances: absolute tolerance per metric; default :func:`resolve_tolerances` ().
+        two_sided: fail on any change beyond the tolerance, for the better too.
+
+    Raises:
+        VfiBenchError: a metric present in both summaries has no tolerance.
+    """
+    tolerances = resolve_tolerances() if tolerances is None else dict(tolerances)
+    metrics = list(base.metrics) + [m for m in new.metrics if m not in base.metrics]
+    for metric in metrics:
+        if metric in base.metrics and metric in new.metrics and metric not in tolerances:
+            raise VfiBenchError(
+                f"There is no tolerance for the metric '{metric}'. Pass one with --tol {metric}=VALUE "
+                f"(an absolute difference of its mean), or --tol default=VALUE."
+            )
+    order = [row.config for row in base.configs] + [row.config for row in new.configs
+                                                    if base.get(row.config) is None]
+    rows = [_judge(config, metric, base.get(config), new.get(config), base.metrics, new.metrics,
+                   tolerances, two_sided)
+            for config in order for metric in metrics]
+    used = {m: tolerances[m] for m in metrics if m in tolerances}
+    return Comparison(new=new.path, base=base.path, rows=tuple(rows), tolerances=used, two_sided=two_sided,
+                      notes=tuple(comparison_notes(new, base)))
+
+
+def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResult | None,
+           base_metrics: Sequence[str], new_metrics: Sequence[str], tolerances: Mapping[str, float],
+           two_sided: bool) -> Row:
+    """The row of one (configuration, metric) pair; configuration-level verdicts come first."""
+    b = _value(base, metric)
+    n = _value(new, metric)
+
+    def row(verdict: Verdict, note: str = "", tolerance: float | None = None) -> Row:
+        difference = n - b if b is not None and n is not None else None
+        return Row(config, metric, b, n, difference, tolerance, verdict, note)
+
+    base_status = _present_status(base)
+    new_status = _present_status(new)
+    if new_status is None:
+        return row(Verdict.MISSING_IN_NEW) if base_status else row(Verdict.UNAVAILABLE, "no results in either run")
+    if base_status is None:
+        return row(Verdict.NEW_CONFIGURATION)
+    if new_status == "diverged":
+        return row(Verdict.OK, "diverged in both runs") if base_status == "diverged" else \
+            row(Verdict.DIVERGED, f"{base_status} in base")
+    if metric not in new_metrics:
+        return row(Verdict.MISSING_METRIC, "no column in new")
+    if metric not in base_metrics:
+        return row(Verdict.NEW_METRIC, "no column in base")
+    tolerance = tolerances[metric]
+    if base_status == "diverged" and new_status == "complete" and n is not None:
+        return row(Verdict.CHANGED if two_sided else Verdict.IMPROVED, "diverged in base", tolerance)
+    if b is None or n is None:
+        side = "either run" if b is None and n is None else ("base" if b is None else "new")
+        statuses = {s for s in (base_status, new_status) if s != "complete"}
+        return row(Verdict.UNAVAILABLE, f"no value in {side}" + (f" ({', '.join(sorted(statuses))})"
+                                                                   if statuses else ""))
+    return row(judge(metric_info(metric), b, n, tolerance, two_sided), tolerance=tolerance)
+
+
+def _present_status(result: ConfigResult | None) -> str | None:
+    """The status of a configuration that has a row with some outcome; None when absent or 'missing'."""
+    return None if result is None or result.status == "missing" else result.status
+
+
+def _value(result: ConfigResult | None, metric: str) -> float | None:
+    """A finite mean, or None."""
+    if result is None:
+        return None
+    value = result.means.get(metric, math.nan)
+    return value if math.isfinite(value) else None
+
+
+def judge(info: MetricInfo, base: float, new: float, tolerance: float, two_sided: bool = False) -> Verdict:
+    """The verdict on two means of the metric ``info``, given an absolute tolerance.
+
+    The change is measured in the metric's "goodness" (x if higher is better, −x if lower is, −|x − t|
+    when best at a target t, as the sharpness ratio at 1). A worsening beyond the tolerance is a
+    regression; an improvement beyond it is ``improved`` (``changed``, failing, when two-sided);
+    two-sided, a move beyond the tolerance that leaves the goodness within it — a sharpness ratio
+    that jumps across its target — is ``changed`` too.
+    """
+    gain = goodness(info, new) - goodness(info, base)
+    slack = 1e-12 + 1e-9 * max(abs(base), abs(new))  # the CSV's 10-significant-digit rounding
+    if gain < -(tolerance + slack):
+        return Verdict.REGRESSED
+    if gain > tolerance + slack:
+        return Verdict.CHANGED if two_sided else Verdict.IMPROVED
+    if two_sided and abs(new - base) > tolerance + slack:
+        return Verdict.CHANGED
+    return Verdict.OK
+
+
+def goodness(info: MetricInfo, value: float) -> float:
+    """``value`` mapped so that larger is better (the float counterpart of ``MetricInfo.goodness``)."""
+    if info.higher_is_better is None:
+        return -abs(value - float(info.target if info.target is not None else 0.0))
+    return value if info.higher_is_better else -value
+
+
+def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
+    """Warnings about differences that make the numbers less comparable: preset, device, seeds, samples."""
+    notes = []
+    if new.preset and base.preset and new.preset != base.preset:
+        notes.append(f"NEW used the preset '{new.preset}', BASE '{base.preset}': their numbers are not "
+                     f"comparable; compare runs of the same preset.")
+    if new.device and base.device and new.device != base.device:
+        notes.append(f"NEW ran on {new.device}, BASE on {base.device}; differences within the tolerances "
+                     f"are expected.")
+    status = (new.manifest or {}).get("status")
+    if status and status != "complete":
+        notes.append(f"NEW's manifest says the run is '{status}', not complete; configurations may be missing.")
+    differing = []
+    for row in new.configs:
+        other = base.get(row.config)
+        if other is not None and (row.seeds, row.samples) != (other.seeds, other.samples) \
+                and row.status == other.status == "complete":
+            differing.append(f"'{row.config}' ({other.seeds} seed(s) × {other.samples} samples in BASE, "
+                             f"{row.seeds} × {row.samples} in NEW)")
+    if differing:
+        notes.append("Seeds or test samples differ, so the means are not like for like: " + "; ".join(differing) + ".")
+    return notes
+
+
+# -- rendering --------------------------------------------------------------------------------------
+def verdict_counts(comparison: Comparison) -> dict[str, int]:
+    """How many rows have each verdict (only verdicts that occur, in :class:`Verdict` order)."""
+    counts = {verdict.value: 0 for verdict in Verdict}
+    for row in comparison.rows:
+        counts[row.verdict.value] += 1
+    return {name: count for name, count in counts.items() if count}
+
+
+def summary_line(comparison: Comparison) -> str:
+    """One line for a CI log, e.g. ``vfibench compare: 2 regressed, 1 improved, 30 within tolerance — failed``.
+
+    Per-metric verdicts count (configuration, metric) pairs; configuration-level verdicts count
+    configurations and column-level verdicts count metrics.
+    """
+    parts = []
+    for verdict, text in ((Verdict.REGRESSED, "regressed"), (Verdict.CHANGED, "changed beyond tolerance"),
+                          (Verdict.IMPROVED, "improved"), (Verdict.OK, "within tolerance")):
+        count = sum(row.verdict is verdict for row in comparison.rows)
+        if count or verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.OK):
+            parts.append(f"{count} {text}")
+    configs = {verdict: sorted({row.config for row in comparison.rows if row.verdict is verdict})
+               for verdict in CONFIG_VERDICTS}
+    metrics = {verdict: sorted({row.metric for row in comparison.rows if row.verdict is verdict})
+               for verdict in METRIC_VERDICTS}
+    extras = [
+        _plural(len(configs[Verdict.MISSING_IN_NEW]), "configuration", "missing in new"),
+        _plural(len(configs[Verdict.DIVERGED]), "configuration", "diverged in new"),
+        _plural(len(metrics[Verdict.MISSING_METRIC]), "metric", "missing in new"),
+        _plural(len(configs[Verdict.NEW_CONFIGURATION]), "new configuration", "(not checked)"),
+        _plural(len(metrics[Verdict.NEW_METRIC]), "new metric", "(not checked)"),
+        _plural(sum(row.verdict is Verdict.UNAVAILABLE for row in comparison.rows), "value", "unavailable "
+                "(not checked)"),
+    ]
+    text = ", ".join(parts + [extra for extra in extras if extra])
+    if not comparison.failed:
+        return f"vfibench compare: {text} — passed"
+    names = list(dict.fromkeys(_failure_name(row) for row in comparison.failures))
+    shown = ", ".join(names[:FAILURES_NAMED]) + (f" and {len(names) - FAILURES_NAMED} more"
+                                                  if len(names) > FAILURES_NAMED else "")
+    return f"vfibench compare: {text} — failed: {shown}"
+
+
+def _failure_name(row: Row) -> str:
+    """What failed, in a few words: ``"l1+perc lpips"``, ``"l1 (missing in new)"``, ``"lpips (missing metric)"``."""
+    if row.verdict in CONFIG_VERDICTS:
+        return f"{row.config} ({row.verdict.value})"
+    if row.verdict in METRIC_VERDICTS:
+        return f"{row.metric} ({row.verdict.value})"
+    return f"{row.config} {row.metric}"
+
+
+def _plural(count: int, noun: str, rest: str) -> str:
+    """``"2 configurations missing in new"``, or "" for zero."""
+    return f"{count} {noun}{'' if count == 1 else 's'} {rest}" if count else ""
+
+
+def github_annotations(comparison: Comparison) -> list[str]:
+    """One GitHub Actions ``::error`` workflow command per failure (per configuration or metric where
+    the failure is about a whole configuration or column)."""
+    lines: list[str] = []
+    seen: set[tuple[Verdict, str]] = set()
+    for row in comparison.failures:
+        key = (row.verdict, row.config if row.verdict in CONFIG_VERDICTS else
+               row.metric if row.verdict in METRIC_VERDICTS else f"{row.config}\0{row.metric}")
+        if key in seen:
+            continue
+        seen.add(key)
+        title, message = _annotation(row)
+        lines.append(f"::error title={_escape_property(title)}::{_escape_data(message)}")
+    return lines
+
+
+def _annotation(row: Row) -> tuple[str, str]:
+    """The title and message of a failing row's annotation."""
+    if row.verdict is Verdict.MISSING_IN_NEW:
+        return "vfibench missing configuration", f"{row.config}: results in BASE but none in NEW"
+    if row.verdict is Verdict.DIVERGED:
+        return "vfibench divergence", f"{row.config}: diverged in NEW ({row.note})"
+    if row.verdict is Verdict.MISSING_METRIC:
+        return "vfibench missing metric", f"{row.metric}: a column in BASE but not in NEW"
+    title = "vfibench regression" if row.verdict is Verdict.REGRESSED else "vfibench change"
+    return title, f"{row.config} {row.metric} {change_text(row)}"
+
+
+def change_text(row: Row) -> str:
+    """``"0.2101 → 0.2150 (+0.0049, tolerance 0.002; lower is better)"``."""
+    if row.base is None or row.new is None or row.difference is None:
+        return row.note
+    info = metric_info(row.metric)
+    direction = ("higher is better" if info.higher_is_better else "lower is better"
+                 if info.higher_is_better is not None else f"best at {info.target:g}")
+    tolerance = f"tolerance {row.tolerance:g}; " if row.tolerance is not None else ""
+    note = f"; {row.note}" if row.note else ""
+    return (f"{format_value(row.base)} → {format_value(row.new)} ({row.difference:+.4f}, {tolerance}"
+            f"{direction}{note})")
+
+
+def _escape_data(text: str) -> str:
+    """Escape a workflow command's message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """Escape a workflow command's property value."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_value(value: float | None) -> str:
+    """Two decimals for dB-scale numbers (≥ 10), four for the [0, 1]-scale indices; a dash for none."""
+    if value is None:
+        return "—"
+    return f"{value:.{2 if abs(value) >= 10 else 4}f}"
+
+
+def _format_difference(row: Row) -> str:
+    return "—" if row.difference is None else f"{row.difference:+.4f}"
+
+
+def _format_tolerance(row: Row) -> str:
+    return "—" if row.tolerance is None else f"{row.tolerance:g}"
+
+
+def _metric_heading(metric: str) -> str:
+    """``"psnr ↑"``, ``"lpips ↓"``, ``"sharpness →1"``; "all metrics" for a configuration-level row."""
+    return f"{metric} {metric_info(metric).arrow}" if metric else "all metrics"
+
+
+def display_rows(comparison: Comparison) -> list[Row]:
+    """The rows as tables show them: a configuration-level verdict (missing in new, diverged, new
+    configuration) once per configuration, with the metric left empty, instead of once per metric."""
+    shown: list[Row] = []
+    for row in comparison.rows:
+        if row.verdict in CONFIG_VERDICTS:
+            if shown and shown[-1].config == row.config and shown[-1].verdict is row.verdict and not shown[-1].metric:
+                continue
+            row = replace(row, metric="", base=None, new=None, difference=None, tolerance=None)
+        shown.append(row)
+    return shown
+
+
+_STYLES = {Verdict.OK: "dim", Verdict.IMPROVED: "green", Verdict.NEW_CONFIGURATION: "cyan",
+           Verdict.NEW_METRIC: "cyan", Verdict.UNAVAILABLE: "yellow"}
+
+
+def rich_table(comparison: Comparison) -> Table:
+    """The comparison for a terminal: failures in bold red, improvements in green.
+
+    Only configuration names wrap; the tolerances and the rows' notes follow the table as its caption.
+    Print it at least :func:`minimum_width` wide so that no number is cut.
+    """
+    rows = display_rows(comparison)
+    caption = [tolerance_text(comparison)] + [
+        f"{row.config}{' ' + row.metric if row.metric else ''}: {row.verdict.value}, {row.note}"
+        for row in rows if row.note]
+    table = Table(title=f"NEW  {escape(str(comparison.new))}\nBASE {escape(str(comparison.base))}",
+                  title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption=escape("\n".join(caption)), caption_justify="left", caption_style="dim")
+    table.add_column("configuration", overflow="fold")
+    for heading in ("metric", "base", "new", "Δ", "verdict"):
+        table.add_column(heading, justify="left" if heading in ("metric", "verdict") else "right", no_wrap=True)
+    for row in rows:
+        style = "bold red" if row.fails else _STYLES.get(row.verdict, "")
+        verdict = escape(row.verdict.value)
+        table.add_row(escape(row.config), _metric_heading(row.metric), format_value(row.base),
+                      format_value(row.new), _format_difference(row),
+                      f"[{style}]{verdict}[/]" if style else verdict)
+    return table
+
+
+def minimum_width(table: Table, console: Console) -> int:
+    """The narrowest width at which ``table`` prints without cutting a cell."""
+    return Measurement.get(console, console.options.update(width=10_000), table).minimum
+
+
+def tolerance_text(comparison: Comparison) -> str:
+    """``"Absolute tolerances: psnr 0.05, lpips 0.002; one-sided (only a worsening fails)."``"""
+    listed = ", ".join(f"{metric} {value:g}" for metric, value in comparison.tolerances.items())
+    mode = "two-sided (any change beyond them fails)" if comparison.two_sided else \
+        "one-sided (only a worsening beyond them fails)"
+    return f"Absolute tolerances: {listed}; {mode}."
+
+
+def markdown(comparison: Comparison) -> str:
+    """The comparison as GitHub-flavoured Markdown: a heading, the table (failures in bold), notes."""
+    lines = [
+        "## vfibench compare",
+        "",
+        f"NEW `{comparison.new}` against BASE `{comparison.base}`. {tolerance_text(comparison)}",
+        "",
+        "| configuration | metric | base | new | Δ new − base | tolerance | verdict | note |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for row in display_rows(comparison):
+        verdict = row.verdict.value
+        cells = [f"`{row.config}`", _metric_heading(row.metric), format_value(row.base), format_value(row.new),
+                 _format_difference(row), _format_tolerance(row), f"**{verdict}**" if row.fails else verdict,
+                 row.note]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    if comparison.notes:
+        lines += ["", *[f"- {note}" for note in comparison.notes]]
+    lines += ["", f"**{summary_line(comparison)}**"]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(comparison: Comparison) -> str:
+    """The comparison as an indented JSON document (see :meth:`Comparison.to_dict`)."""
+    return json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,240 @@
+"""Where the report gets the frames it shows: ground truth, inputs and each configuration's output.
+
+A :class:`FrameSource` answers three questions about a test sample — its ground truth, its two
+inputs, a configuration's prediction — as (H, W, 3) float32 arrays in [0, 1], quantised to 8 bits
+like the frames the metrics scored. Two sources exist:
+
+- :class:`SweepFrames` (manifest ``"kind": "sweep"``) rebuilds the synthetic test triplets from the
+  manifest (only the samples asked for) and re-runs each trained configuration's saved weights
+  (``units/<unit>/model.pt``) on them; reference rows come from :data:`vfibench.references.REFERENCES`.
+  Frames are those of one seed (the first of the run unless told otherwise).
+- :class:`FolderFrames` (manifest ``"kind": "eval"``) reads PNG/JPEG frames from folders:
+  ``manifest["gt_dir"]``, ``manifest["sources"] = {config: directory}`` and
+  ``manifest["files"]`` (file paths relative to each directory, in sample order); optionally
+  ``manifest["inputs"] = [i0_dir, i1_dir]`` with the same relative paths. Relative directories are
+  resolved against the run directory.
+
+:func:`frame_source` picks the source for a run, or returns None (with the reason) when frames
+cannot be produced — the report then omits the image grids and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from vfibench.errors import VfiBenchError
+from vfibench.results.store import RunStore, UnitKey
+
+Image = np.ndarray  # (H, W, 3) float32 in [0, 1]
+
+
+class FrameSource(Protocol):
+    """Frames of a run's test samples, for display."""
+
+    #: configurations whose predictions can be shown, in display order.
+    configs: tuple[str, ...]
+    #: the seed whose outputs are shown (None when the run has no seeds, e.g. an evaluation).
+    seed: int | None
+
+    def gt(self, sample: int) -> Image: ...
+    def inputs(self, sample: int) -> tuple[Image, Image] | None: ...
+    def prediction(self, config: str, sample: int) -> Image | None: ...
+
+
+def quantise(image: np.ndarray) -> Image:
+    """round(clamp(x, 0, 1)·255)/255 as float32 — what a saved 8-bit frame holds."""
+    return (np.round(np.clip(image, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+
+
+def to_image(tensor: Any) -> Image:
+    """(3, H, W) tensor → (H, W, 3) quantised float32 array."""
+    return quantise(tensor.detach().cpu().float().permute(1, 2, 0).numpy())
+
+
+# -- sweep runs -------------------------------------------------------------------------------------
+def synthetic_subset(split: str, samples: Sequence[int], *, size: int, seed: int, max_motion: float) -> Any:
+    """Triplets of the synthetic ``split`` restricted to ``samples`` (in that order).
+
+    Scene i depends only on (split, seed, i), so only the requested scenes are rendered; if the
+    generator's internals do not allow that, the first max(samples)+1 scenes are rendered instead.
+    """
+    from vfibench.data import synthetic
+    from vfibench.data.triplets import Triplets
+
+    import torch
+
+    rows = np.asarray(list(samples), dtype=int)
+    count = int(rows.max()) + 1
+    try:
+        scenes = synthetic.sample_scenes(split, count, size, seed, max_motion)  # type: ignore[arg-type]
+        subset = _take_scenes(scenes, rows)
+        frames = [synthetic.render_frames(subset, s) for s in (0.0, 0.5, 1.0)]
+        return Triplets(frames[0], frames[1], frames[2], torch.full((len(rows),), 0.5))
+    except (AttributeError, TypeError, ValueError):
+        full = synthetic.make_synthetic(split, count, size=size, seed=seed, max_motion=max_motion)  # type: ignore[arg-type]
+        return full[torch.as_tensor(rows)]
+
+
+def _take_scenes(scenes: Any, rows: np.ndarray) -> Any:
+    """The scenes ``rows`` of a batch of scene parameters (every per-scene array indexed)."""
+    n = len(scenes)
+    changes = {f.name: getattr(scenes, f.name)[rows] for f in fields(scenes)
+               if isinstance(getattr(scenes, f.name), np.ndarray) and getattr(scenes, f.name).shape[:1] == (n,)}
+    return replace(scenes, **changes)
+
+
+class SweepFrames:
+    """Frames of a sweep run, rebuilt from its manifest and saved weights (lazily, cached)."""
+
+    def __init__(self, store: RunStore, manifest: Mapping[str, Any], seed: int | None = None) -> None:
+        self.store = store
+        self.preset = dict(manifest.get("preset", {}))
+        test = dict(manifest.get("data", {}).get("test", {}))
+        if test.get("dataset", "synthetic") != "synthetic":
+            raise VfiBenchError(f"the test data '{test.get('dataset')}' cannot be rebuilt for display")
+        self.test = test
+        self.max_motion = float(manifest.get("data", {}).get("max_motion", self.preset.get("max_motion", 0.25)))
+        seeds = list(manifest.get("seeds", [0]))
+        self.seed = int(seed if seed is not None else (seeds[0] if seeds else 0))
+        self.references = list(manifest.get("references", []))
+        order = list(manifest.get("order", []))
+        trained = [c for c in order if c not in self.references and self._model_path(c).is_file()]
+        self.configs = tuple(trained + [c for c in self.references if c in order])
+        self._triplets: dict[int, Any] = {}
+        self._outputs: dict[tuple[str, int], Image] = {}
+
+    def _model_path(self, config: str) -> Path:
+        return self.store.unit_dir(UnitKey(config, self.seed)) / "model.pt"
+
+    def prefetch(self, samples: Sequence[int]) -> None:
+        """Render the triplets of ``samples`` (one batch) and every configuration's outputs on them."""
+        missing = sorted({int(s) for s in samples} - set(self._triplets))
+        if missing:
+            batch = synthetic_subset("test", missing, size=int(self.test["size"]), seed=int(self.test.get("seed", 0)),
+                                     max_motion=self.max_motion)
+            for position, sample in enumerate(missing):
+                self._triplets[sample] = batch[position : position + 1]
+        wanted = [int(s) for s in samples]
+        for config in self.configs:
+            todo = [s for s in wanted if (config, s) not in self._outputs]
+            if todo:
+                for sample, image in zip(todo, self._run(config, todo)):
+                    self._outputs[(config, sample)] = image
+
+    def _batch(self, samples: Sequence[int]) -> Any:
+        from vfibench.data.triplets import Triplets
+
+        import torch
+
+        parts = [self._triplets[s] for s in samples]
+        return Triplets(*(torch.cat([getattr(p, name) for p in parts]) for name in ("i0", "it", "i1", "t")))
+
+    def _run(self, config: str, samples: Sequence[int]) -> list[Image]:
+        import torch
+
+        triplets = self._batch(samples)
+        if config in self.references:
+            from vfibench.references import REFERENCES
+
+            frames = REFERENCES[config](triplets)
+        else:
+            from vfibench.model.interpolator import build_interpolator
+
+            model = build_interpolator(width=int(self.preset.get("width", 16)), seed=self.seed)
+            state = torch.load(self._model_path(config), map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+            model.eval()
+            with torch.no_grad():
+                frames = model(triplets.i0, triplets.i1, triplets.t).frame
+        return [to_image(frame) for frame in frames]
+
+    def _triplet(self, sample: int) -> Any:
+        if sample not in self._triplets:
+            self.prefetch([sample])
+        return self._triplets[sample]
+
+    def gt(self, sample: int) -> Image:
+        return to_image(self._triplet(sample).it[0])
+
+    def inputs(self, sample: int) -> tuple[Image, Image]:
+        triplet = self._triplet(sample)
+        return to_image(triplet.i0[0]), to_image(triplet.i1[0])
+
+    def prediction(self, config: str, sample: int) -> Image | None:
+        if config not in self.configs:
+            return None
+        if (config, sample) not in self._outputs:
+            self.prefetch([sample])
+        return self._outputs[(config, sample)]
+
+
+# -- evaluation runs (frames on disk) ---------------------------------------------------------------
+def read_image(path: Path) -> Image:
+    """An RGB image file as (H, W, 3) float32 in [0, 1]; a clear error naming the file otherwise."""
+    from PIL import Image as PILImage, UnidentifiedImageError
+
+    try:
+        with PILImage.open(path) as image:
+            array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    except (OSError, UnidentifiedImageError) as err:
+        raise VfiBenchError(f"Cannot read the frame '{path}' ({err}).") from None
+    return array
+
+
+class FolderFrames:
+    """Frames of an evaluation run: one folder per configuration, one for the ground truth."""
+
+    seed: int | None = None
+
+    def __init__(self, root: Path, manifest: Mapping[str, Any]) -> None:
+        try:
+            self.gt_dir = self._resolve(root, manifest["gt_dir"])
+            self.sources = {str(c): self._resolve(root, d) for c, d in dict(manifest["sources"]).items()}
+            self.files = [str(f) for f in manifest["files"]]
+        except (KeyError, TypeError) as err:
+            raise VfiBenchError(f"the evaluation manifest lacks {err} (needs gt_dir, sources and files)") from None
+        inputs = manifest.get("inputs")
+        self.input_dirs = [self._resolve(root, d) for d in inputs] if inputs and len(inputs) == 2 else None
+        self.configs = tuple(self.sources)
+
+    @staticmethod
+    def _resolve(root: Path, directory: str) -> Path:
+        path = Path(directory)
+        return path if path.is_absolute() else root / path
+
+    def _file(self, directory: Path, sample: int) -> Path:
+        if not 0 <= sample < len(self.files):
+            raise VfiBenchError(f"sample {sample} is outside the {len(self.files)} evaluated frames")
+        return directory / self.files[sample]
+
+    def gt(self, sample: int) -> Image:
+        return read_image(self._file(self.gt_dir, sample))
+
+    def inputs(self, sample: int) -> tuple[Image, Image] | None:
+        if self.input_dirs is None:
+            return None
+        return read_image(self._file(self.input_dirs[0], sample)), read_image(self._file(self.input_dirs[1], sample))
+
+    def prediction(self, config: str, sample: int) -> Image | None:
+        if config not in self.sources:
+            return None
+        return read_image(self._file(self.sources[config], sample))
+
+
+def frame_source(store: RunStore, manifest: Mapping[str, Any], seed: int | None = None
+                 ) -> tuple[FrameSource | None, str]:
+    """The run's frame source and "" — or None and the reason frames cannot be shown."""
+    kind = manifest.get("kind", "sweep")
+    try:
+        if kind == "sweep":
+            return SweepFrames(store, manifest, seed), ""
+        if kind == "eval":
+            return FolderFrames(store.root, manifest), ""
+    except VfiBenchError as err:
+        return None, str(err)
+    return None, f"runs of kind '{kind}' have no frames to show"
