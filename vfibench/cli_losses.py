@@ -1,0 +1,28 @@
+"""``vfibench losses [NAME]``: the loss catalog, or one term or preset explained.
+
+A thin shell over :mod:`vfibench.losses.describe`; mounted by the main CLI as ``vfibench losses``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from vfibench.cli_support import console, report_errors
+
+EPILOG = "Examples:\n\n  vfibench losses\n\n  vfibench losses charbonnier\n\n  vfibench losses superslomo"
+
+
+@report_errors
+def losses(
+    name: Annotated[Optional[str], typer.Argument(help="A loss term or paper preset to explain.")] = None,
+) -> None:
+    """The loss catalog: every term and paper preset, with its formula, parameters, needs and source."""
+    from vfibench.losses.describe import describe_name, catalog_tables
+
+    if name is None:
+        for table in catalog_tables():
+            console.print(table)
+    else:
+        console.print(describe_name(name))
