@@ -37,7 +37,9 @@ def backward_warp(image: Tensor, flow: Tensor) -> Tensor:
     to −1 and pixel centre W−1 to +1 and the pixel-to-grid normalisation is exact). Points that
     fall outside the image take the value of the nearest border pixel (``padding_mode="border"``),
     so a warped frame has no black holes; occluded and out-of-view pixels are meant to be handled
-    by the visibility maps of :func:`blend`.
+    by the visibility maps of :func:`blend`. Integer and sub-pixel shifts of a bilinear pattern
+    are undone exactly up to rounding: about 1e-12 in float64 and 1e-5 in float32, where the
+    pixel-to-grid normalisation rounds.
 
     Args:
         image: (N, C, H, W), any number of channels, same dtype and device as ``flow``.

@@ -1,0 +1,149 @@
+"""The fixed interpolator: what its prediction carries, how it is built, and that it runs for any t."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from vfibench.errors import VfiBenchError
+from vfibench.model.interpolator import Interpolator, build_interpolator, count_parameters
+from vfibench.model.prediction import Prediction
+from vfibench.model.warp import backward_warp, blend, intermediate_flows
+
+SIZE = 32
+
+
+def textured_pair(n: int = 2, h: int = SIZE, w: int = SIZE, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smooth random textures, I1 = I0 moved 2 px right (so the flow network sees real motion)."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, h // 4 + 2, w // 4 + 2, generator=g)
+    big = torch.nn.functional.interpolate(coarse, size=(h + 8, w + 8), mode="bilinear", align_corners=False)
+    return big[..., 4:4 + h, 4:4 + w].contiguous(), big[..., 4:4 + h, 2:2 + w].contiguous()
+
+
+@pytest.fixture(scope="module")
+def model() -> Interpolator:
+    return build_interpolator(width=8, seed=0)
+
+
+def perturbed(model: Interpolator, seed: int = 1) -> Interpolator:
+    """A copy whose weights are moved away from the near-zero head initialisation (as after training)."""
+    other = build_interpolator(width=model.width, seed=0)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=g))
+    return other
+
+
+def test_prediction_carries_every_tensor_with_its_shape(model: Interpolator) -> None:
+    i0, i1 = textured_pair(n=3)
+    pred = model(i0, i1, 0.5)
+    assert isinstance(pred, Prediction)
+    shapes = {f.name: tuple(getattr(pred, f.name).shape) for f in dataclasses.fields(Prediction)}
+    assert shapes == {
+        "frame": (3, 3, SIZE, SIZE),
+        "flow_01": (3, 2, SIZE, SIZE), "flow_10": (3, 2, SIZE, SIZE),
+        "flow_t0_approx": (3, 2, SIZE, SIZE), "flow_t1_approx": (3, 2, SIZE, SIZE),
+        "flow_t0": (3, 2, SIZE, SIZE), "flow_t1": (3, 2, SIZE, SIZE),
+        "warped_0": (3, 3, SIZE, SIZE), "warped_1": (3, 3, SIZE, SIZE),
+        "visibility_0": (3, 1, SIZE, SIZE), "visibility_1": (3, 1, SIZE, SIZE),
+    }
+    for f in dataclasses.fields(Prediction):
+        assert torch.isfinite(getattr(pred, f.name)).all(), f.name
+
+
+@pytest.mark.parametrize("t", [0.125, 0.7])
+def test_prediction_is_internally_consistent(model: Interpolator, t: float) -> None:
+    """Each field is what the paper's pipeline says it is, so losses acting on it act on the model."""
+    trained = perturbed(model)
+    i0, i1 = textured_pair()
+    pred = trained(i0, i1, t)
+    ft0, ft1 = intermediate_flows(pred.flow_01, pred.flow_10, t)
+    torch.testing.assert_close(pred.flow_t0_approx, ft0)
+    torch.testing.assert_close(pred.flow_t1_approx, ft1)
+    assert not torch.allclose(pred.flow_t0, pred.flow_t0_approx, atol=1e-3)  # refinement acts
+    torch.testing.assert_close(pred.warped_0, backward_warp(i0, pred.flow_t0))
+    torch.testing.assert_close(pred.warped_1, backward_warp(i1, pred.flow_t1))
+    assert pred.visibility_0.min() >= 0 and pred.visibility_0.max() <= 1
+    torch.testing.assert_close(pred.visibility_0 + pred.visibility_1, torch.ones_like(pred.visibility_0))
+    expected = blend(pred.warped_0, pred.warped_1, pred.visibility_0, pred.visibility_1, t)
+    torch.testing.assert_close(pred.frame, expected)
+
+
+@pytest.mark.parametrize("t", [0.01, 0.5, 0.99])
+def test_fresh_model_starts_from_the_time_weighted_blend(model: Interpolator, t: float) -> None:
+    i0, i1 = textured_pair()
+    pred = model(i0, i1, t)
+    torch.testing.assert_close(pred.frame, (1 - t) * i0 + t * i1, atol=0.03, rtol=0)
+    assert pred.flow_01.abs().max() < 0.5 and (pred.visibility_0 - 0.5).abs().max() < 0.05
+
+
+def test_any_time_per_sample_equals_running_each_sample_alone(model: Interpolator) -> None:
+    trained = perturbed(model)
+    i0, i1 = textured_pair(n=3)
+    times = torch.tensor([0.1, 0.5, 0.85])
+    together = trained(i0, i1, times).frame
+    for k, t in enumerate(times.tolist()):
+        alone = trained(i0[k:k + 1], i1[k:k + 1], t).frame
+        torch.testing.assert_close(together[k:k + 1], alone, atol=1e-5, rtol=0)
+    assert not torch.allclose(trained(i0, i1, 0.2).frame, trained(i0, i1, 0.8).frame, atol=1e-3)
+
+
+@pytest.mark.parametrize(("h", "w"), [(20, 36), (33, 17)])
+def test_sizes_that_are_not_multiples_of_the_pyramid_are_padded_and_cropped(model: Interpolator, h: int,
+                                                                             w: int) -> None:
+    i0, i1 = textured_pair(n=1, h=h, w=w)
+    pred = model(i0, i1, 0.5)
+    assert pred.frame.shape == (1, 3, h, w) and pred.flow_t1.shape == (1, 2, h, w)
+
+
+def test_same_seed_gives_identical_parameters_and_leaves_global_rng_alone() -> None:
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = build_interpolator(width=8, seed=7).state_dict()
+    after = torch.rand(1)
+    assert torch.equal(before, after)  # building a model neither reads nor advances the global stream
+    b = build_interpolator(width=8, seed=7).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    c = build_interpolator(width=8, seed=8).state_dict()
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_width_scales_the_parameter_count() -> None:
+    counts = {w: count_parameters(build_interpolator(width=w)) for w in (8, 16, 32)}
+    assert 50_000 < counts[8] < counts[16] < counts[32]
+    assert 100_000 < counts[16] < 1_000_000  # "a few hundred thousand" by default
+    assert 2.5 < counts[16] / counts[8] < 4.5 and 2.5 < counts[32] / counts[16] < 4.5  # ≈ quadratic
+    assert count_parameters(Interpolator()) == counts[16]
+
+
+def test_training_signal_reaches_every_parameter() -> None:
+    trained = perturbed(build_interpolator(width=4, seed=0))
+    i0, i1 = textured_pair(n=1)
+    (trained(i0, i1, 0.5).frame - 0.5 * (i0 + i1)).abs().mean().backward()
+    silent = [name for name, p in trained.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert silent == []
+
+
+def test_float64_and_module_device_follow_the_parameters() -> None:
+    model = build_interpolator(width=4, seed=0).double()
+    i0, i1 = textured_pair(n=1)
+    pred = model(i0.double(), i1.double(), torch.tensor([0.5], dtype=torch.float64))
+    assert pred.frame.dtype == torch.float64 and pred.flow_t0.device == i0.device
+
+
+@pytest.mark.parametrize("kwargs", [{"width": 0}, {"width": 8.5}, {"levels": 0}, {"corr_radius": -1}])
+def test_impossible_sizes_are_user_errors(kwargs: dict[str, object]) -> None:
+    with pytest.raises(VfiBenchError, match="must be an integer"):
+        Interpolator(**kwargs)  # type: ignore[arg-type]
+
+
+def test_inputs_of_the_wrong_shape_are_refused(model: Interpolator) -> None:
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        model(torch.zeros(1, 1, 16, 16), torch.zeros(1, 1, 16, 16), 0.5)
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        model(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 32), 0.5)
