@@ -8,7 +8,12 @@ position undecidable.
 
 Training protocol inside vfibench: the term's forward gives the generator's loss (with gradients
 to Î, not to D); :meth:`TemporalAdversarial.auxiliary_step` is called once per training step after
-the model's optimiser step, with the detached prediction, and takes one AdaMax step of D.
+the model's optimiser step, with the detached prediction, and takes one AdaMax step of D. The term
+owns everything D needs: its weights (initialised from their own seed, derived from the run's
+seed), its optimiser (AdaMax, lr 1e-3, constant) and its schedule (one D step per model step while
+the term is active), so two runs with the same seed give identical losses.
+
+Pixel range: frames in [0, 1] (AdaCoF's D sees [0, 1] frames as well).
 
 Reference: Lee et al., "AdaCoF: Adaptive Collaboration of Flows for Video Frame Interpolation",
 CVPR 2020 (HyeongminLEE/AdaCoF-pytorch: ``losses/adversarial.py`` ``Adversarial`` with gan_type
@@ -27,6 +32,9 @@ from vfibench.model.prediction import Prediction
 
 #: Channels of the first block; AdaCoF's FI_Discriminator starts at 64 (and ends at 512).
 DISCRIMINATOR_WIDTH = 32
+#: Added to the run's seed to seed D's initial weights, so they are not drawn from the same stream as
+#: the interpolator's (which :func:`~vfibench.model.interpolator.build_interpolator` seeds with the run's seed).
+DISCRIMINATOR_SEED_OFFSET = 7919
 #: AdaCoF's D optimiser: AdaMax, lr 1e-3 (train.py defaults --optimizer ADAMax --lr 0.001), betas (0.9, 0.999).
 DISCRIMINATOR_LR = 1e-3
 DISCRIMINATOR_BETAS = (0.9, 0.999)
@@ -41,12 +49,13 @@ def _block(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
 class PairDiscriminator(nn.Module):
     """AdaCoF's FI_Discriminator, sized for small crops: one logit for an ordered pair of frames.
 
-    Eight 3×3 conv + LeakyReLU(0.2) blocks with the FI_Discriminator's pattern (the first at
-    stride 1, then alternately stride 2 and stride 1 with the channels doubling after each
-    stride-2 block: w, w, 2w, 2w, 4w, 4w, 8w, 8w with w = 32 instead of AdaCoF's 64), global
-    average pooling instead of flattening a fixed 256-pixel patch, then Linear(8w, 8w), LeakyReLU,
-    Linear(8w, 1). No BatchNorm: D's output for a pair then does not depend on the rest of the
-    batch, and the generator's forward pass does not update running statistics.
+    Eight 3×3 conv + LeakyReLU(0.2) blocks with the FI_Discriminator's pattern — strides
+    1, 2, 1, 2, 1, 2, 1, 2 and channels w, w, 2w, 2w, 4w, 4w, 8w, 8w (each stride-1 block after
+    the first doubles the channels) with w = 32 instead of AdaCoF's 64 — then global average
+    pooling instead of flattening a fixed 256/16 = 16-pixel square, Linear(8w, 8w), LeakyReLU(0.2),
+    Linear(8w, 1) (AdaCoF: Linear(512·16², 1024), LeakyReLU, Linear(1024, 1)). No BatchNorm and
+    convolutions with bias (AdaCoF: BatchNorm, no bias): D's output for a pair then does not depend
+    on the rest of the batch, and the generator's forward pass does not update running statistics.
 
     Input: two (N, 3, H, W) frames in [0, 1], H and W ≥ 16 recommended. Output: (N, 1) logits.
     """
@@ -104,8 +113,9 @@ def generator_adversarial_loss(logit_01: Tensor, logit_12: Tensor) -> Tensor:
            "in losses/discriminator.py, AdaMax lr 1e-3 (train.py, utility.py)",
     deviation="the released code computes the generator's term on a detached Î, so it passes no gradient to "
               "the generator; here the gradient flows to Î (and not into D). D is smaller (32…256 channels "
-              "instead of 64…512), has no BatchNorm, pools globally instead of flattening a 256-px patch, and "
-              "keeps a constant learning rate; it steps after the model (AdaCoF steps D first, inside the loss)",
+              "instead of 64…512, a 256-wide hidden layer instead of 1024), has no BatchNorm, pools globally "
+              "instead of flattening a 256-px patch, and keeps a constant learning rate (AdaCoF: step decay); "
+              "it steps after the model (AdaCoF steps D first, inside the loss)",
 )
 class TemporalAdversarial(nn.Module):
     """AdaCoF's dual-frame adversarial loss: makes Î fit equally well after I0 and before I1.
@@ -115,17 +125,35 @@ class TemporalAdversarial(nn.Module):
     and takes one step per model step; its loss and accuracy are logged as ``adv_d_loss`` and
     ``adv_d_accuracy``. AdaCoF's released code detaches Î in the generator's term, so there the
     term trained nothing; here it passes its gradient.
+
+    Generator term: mean(p·log p) over p = σ(D(I0‖Î)) and σ(D(Î‖I1)) (AdaCoF's formula, minimal at
+    p = 1/e); D's loss: BCE-with-logits, D(I0‖Î) → 0 and D(Î‖I1) → 1. D's weights come from their
+    own seed (the run's seed + 7919), its AdaMax has lr 1e-3, betas (0.9, 0.999), eps 1e-8.
+    Frames in [0, 1]. Source: HyeongminLEE/AdaCoF-pytorch losses/adversarial.py (``Adversarial``,
+    'FI_GAN'), losses/discriminator.py (``FI_Discriminator``), utility.py (``make_optimizer``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int | None = None) -> None:
+        """Build D from its own seed: ``seed`` if given, else the run's seed plus an offset.
+
+        The run's seed is :func:`torch.initial_seed` — the trainer seeds the global generator with
+        the run's seed before it builds the objective. D is initialised inside a forked random
+        state, so building it neither depends on nor disturbs any other random stream.
+        """
         super().__init__()
-        self.discriminator = PairDiscriminator()
+        self.seed = int(seed) if seed is not None else (torch.initial_seed() + DISCRIMINATOR_SEED_OFFSET) % 2**63
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.discriminator = PairDiscriminator()
         self.discriminator.requires_grad_(False)
         self._optimizer: torch.optim.Optimizer | None = None
 
     def forward(self, prediction: Prediction, triplets: Triplets) -> Tensor:
         logit_01, logit_12 = pair_logits(self.discriminator, triplets.i0, prediction.frame, triplets.i1)
         return generator_adversarial_loss(logit_01, logit_12)
+
+    def extra_repr(self) -> str:
+        return f"seed={self.seed}"
 
     def optimizer(self) -> torch.optim.Optimizer:
         """D's AdaMax, created on first use (after the objective was moved to its device)."""

@@ -82,6 +82,10 @@ class Census(FrameLoss):
     neighbours; the loss is a robust distance between these descriptors. It is insensitive to
     brightness offsets and rewards sharp, correctly placed structure. IFRNet adds it to a
     Charbonnier term: ``charbonnier(eps=1e-3) + census``.
+
+    Constants: 7×7 patch, soft sign d/√(0.81 + d²), robust distance Δ²/(0.1 + Δ²), a 3-pixel
+    border set to 0 and the sum divided by all N·H·W pixels; the target's transform is detached.
+    Frames in [0, 1] (the constants assume that range). Source: ltkong218/IFRNet loss.py (``Ternary``).
     """
 
     def __init__(self) -> None:

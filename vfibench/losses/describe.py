@@ -1,42 +1,84 @@
-"""Human-readable descriptions of the loss catalog, for ``vfibench losses``."""
+"""Human-readable descriptions of the loss catalog, for ``vfibench losses``.
+
+The catalog is two compact tables (terms: name, kind, status, formula; presets: name, status,
+expansion) that fit an 80-column terminal; everything longer — parameters, sources, deviations,
+notes — is in the description of one name (``vfibench losses NAME``), laid out as label/value
+rows whose values wrap inside their own column.
+"""
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.markup import escape
+import inspect
+
+from rich import box
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from vfibench.losses.catalog import REGISTRY
 from vfibench.losses.registry import PresetInfo, TermInfo, format_value
-from vfibench.losses.spec import parse_config
+from vfibench.losses.spec import ResolvedTerm, Window, parse_config
+
+#: Marks, in the catalog's status column, a term or preset that differs from its source.
+DEVIATION_MARK = "*"
 
 
-def _params(info: TermInfo) -> str:
-    return ", ".join(f"{p.name}={format_value(p.default)}" for p in info.params) or "—"
+def status(verified: bool, deviates: bool = False) -> str:
+    """``verified`` or ``unverified``, with :data:`DEVIATION_MARK` when the implementation deviates."""
+    return ("verified" if verified else "unverified") + (DEVIATION_MARK if deviates else "")
+
+
+def spaced(spec: str) -> str:
+    """A canonical spec with spaces around its top-level ``+`` so a terminal can wrap it between terms."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(spec):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "+" and depth == 0 and index > start:
+            parts.append(spec[start:index])
+            start = index + 1
+    parts.append(spec[start:])
+    return " + ".join(parts)
 
 
 def _needs(info: TermInfo) -> str:
     needs = sorted(info.needs - {"frame"}) + [f"{b} backbone" for b in info.backbones]
-    return ", ".join(needs) or "frame only"
+    return ", ".join(needs) or "the predicted frame only"
 
 
-def catalog_tables() -> list[Table]:
-    """One table of loss terms and one of paper presets."""
-    terms = Table(title="Loss terms", title_justify="left", show_lines=False)
-    for column in ("name", "kind", "formula", "parameters (defaults)", "needs", "source"):
-        terms.add_column(column, overflow="fold")
+def _preset_deviates(preset: PresetInfo) -> bool:
+    return any(term.info.deviation for term in parse_config(preset.name).resolve())
+
+
+def catalog_tables() -> list[RenderableType]:
+    """One table of loss terms, one of paper presets and a legend, each narrow enough for 80 columns."""
+    terms = Table(title="Loss terms", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    terms.add_column("name", style="cyan", no_wrap=True)
+    terms.add_column("kind", no_wrap=True)
+    terms.add_column("status", no_wrap=True)
+    terms.add_column("formula", overflow="fold", ratio=1)
     for info in sorted(REGISTRY.terms.values(), key=lambda i: (i.kind, i.name)):
-        source = info.source + ("" if info.verified else " [yellow](unverified)[/]")
-        terms.add_row(f"[cyan]{info.name}[/]", info.kind, escape(info.formula), _params(info), _needs(info),
-                      source)
-    presets = Table(title="Paper presets", title_justify="left")
-    for column in ("name", "expands to", "source"):
-        presets.add_column(column, overflow="fold")
-    for preset in sorted(REGISTRY.presets.values(), key=lambda p: p.name):
-        source = preset.source + ("" if preset.verified else " [yellow](unverified)[/]")
-        presets.add_row(f"[cyan]{preset.name}[/]", escape(parse_config(preset.name).expanded), source)
-    return [terms, presets] if REGISTRY.presets else [terms]
+        terms.add_row(Text(info.name), Text(info.kind), _status_text(info.verified, bool(info.deviation)),
+                      Text(info.formula))
+    tables: list[RenderableType] = [terms]
+    if REGISTRY.presets:
+        presets = Table(title="Paper presets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        presets.add_column("name", style="cyan", no_wrap=True)
+        presets.add_column("status", no_wrap=True)
+        presets.add_column("expands to (weights for frames in [0, 1])", overflow="fold", ratio=1)
+        for preset in sorted(REGISTRY.presets.values(), key=lambda p: p.name):
+            presets.add_row(Text(preset.name), _status_text(preset.verified, _preset_deviates(preset)),
+                            Text(spaced(parse_config(preset.name).expanded)))
+        tables.append(presets)
+    tables.append(Text(
+        "verified: read in the original code; unverified: from the paper or chosen, as stated. "
+        f"{DEVIATION_MARK}: differs from its source in a stated way. `vfibench losses NAME` gives a term's "
+        "parameters, source and deviations, or a preset's terms, schedule and notes."
+    ))
+    return tables
+
+
+def _status_text(verified: bool, deviates: bool) -> Text:
+    return Text(status(verified, deviates), style="" if verified else "yellow")
 
 
 def describe_name(name: str) -> Group:
@@ -47,39 +89,92 @@ def describe_name(name: str) -> Group:
     return _describe_term(REGISTRY.term(key))
 
 
+class _Rows:
+    """A borderless two-column grid: a label, then a value that wraps inside its own column.
+
+    Values are plain text, never console markup (formulas contain square brackets).
+    """
+
+    def __init__(self) -> None:
+        self.grid = Table.grid(padding=(0, 1))
+        self.grid.add_column(no_wrap=True, style="bold")
+        self.grid.add_column(overflow="fold", ratio=1)
+
+    def add_row(self, label: str, value: str | Text) -> None:
+        self.grid.add_row(Text(label), value if isinstance(value, Text) else Text(value))
+
+    @property
+    def row_count(self) -> int:
+        return self.grid.row_count
+
+
+def _reflow(doc: str) -> list[Text]:
+    """A docstring as paragraphs whose hard line breaks are removed, so the terminal wraps them."""
+    texts: list[Text] = []
+    for paragraph in inspect.cleandoc(doc).split("\n\n"):
+        texts += [Text(""), Text(" ".join(line.strip() for line in paragraph.splitlines()))]
+    return texts
+
+
 def _describe_term(info: TermInfo) -> Group:
-    lines = [
-        Text.from_markup(f"[bold cyan]{info.name}[/] — {info.kind} loss term"),
-        Text(f"  formula:  {info.formula}"),
-        Text(f"  needs:    {_needs(info)}"),
-        Text(f"  source:   {info.source} ({'verified in the original code' if info.verified else 'unverified'})"),
-    ]
-    if info.params:
-        lines.append(Text("  parameters:"))
-        for p in info.params:
-            choices = f" (one of {', '.join(p.choices)})" if p.choices else ""
-            lines.append(Text(f"    {p.name} = {format_value(p.default)}{choices}: {p.help}"))
+    rows = _Rows()
+    rows.add_row("formula", info.formula)
+    rows.add_row("kind", info.kind)
+    rows.add_row("needs", _needs(info))
+    rows.add_row("source", info.source)
+    rows.add_row("status", "verified in the original code" if info.verified
+                 else Text("unverified: the original training code was not available (see source)", "yellow"))
+    for param in info.params:
+        choices = f" (one of {', '.join(param.choices)})" if param.choices else ""
+        rows.add_row(f"{param.name}=", f"default {format_value(param.default)}{choices}: {param.help}")
     if info.deviation:
-        lines.append(Text(f"  differs from the source: {info.deviation}"))
+        rows.add_row("deviation", info.deviation)
+    header = Text.assemble((info.name, "bold cyan"), f" — {info.kind} loss term")
+    parts: list[RenderableType] = [header, rows.grid]
     doc = (info.factory.__doc__ or "").strip()
     if doc:
-        lines.append(Text("\n" + doc))
-    return Group(*lines)
+        parts += _reflow(doc)
+    return Group(*parts)
+
+
+def window_text(window: Window) -> str:
+    """``always``, ``from 50% of training``, ``until 50%`` or ``25%–75%``."""
+    if window.start == 0.0 and window.end == 1.0:
+        return "always"
+    if window.end == 1.0:
+        return f"from {window.start:.0%}"
+    if window.start == 0.0:
+        return f"until {window.end:.0%}"
+    return f"{window.start:.0%}–{window.end:.0%}"
+
+
+def _term_rows(terms: tuple[ResolvedTerm, ...]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("weight", justify="right", no_wrap=True)
+    table.add_column("term", style="cyan", no_wrap=True)
+    table.add_column("active", no_wrap=True)
+    table.add_column("formula", overflow="fold", ratio=1)
+    for term in terms:
+        table.add_row(Text(format_value(term.weight)), Text(term.label), Text(window_text(term.window)),
+                      Text(term.info.formula))
+    return table
 
 
 def _describe_preset(preset: PresetInfo) -> Group:
     config = parse_config(preset.name)
-    lines = [
-        Text.from_markup(f"[bold cyan]{preset.name}[/] — paper preset"),
-        Text(f"  expands to: {config.expanded}"),
-        Text(f"  source:     {preset.source} ({'verified' if preset.verified else 'unverified'})"),
-    ]
+    terms = config.resolve()
+    rows = _Rows()
+    rows.add_row("expands to", spaced(config.expanded))
+    rows.add_row("source", preset.source)
+    rows.add_row("status", "verified in the original code" if preset.verified
+                 else Text("unverified: see the notes for what was confirmed and what was chosen", "yellow"))
     if preset.notes:
-        lines.append(Text(f"  notes:      {preset.notes}"))
-    lines.append(Text("  terms:"))
-    for term in config.resolve():
-        window = f" during {term.window.start:g}–{term.window.end:g} of training" if str(term.window) else ""
-        lines.append(Text(f"    {format_value(term.weight)} × {term.label}: {term.info.formula}{window}"))
-        if term.info.deviation:
-            lines.append(Text(f"      differs from the source: {term.info.deviation}"))
-    return Group(*lines)
+        rows.add_row("notes", preset.notes)
+    parts: list[RenderableType] = [Text.assemble((preset.name, "bold cyan"), " — paper preset"), rows.grid,
+                                   _term_rows(terms)]
+    deviations = _Rows()
+    for label, deviation in dict.fromkeys((t.info.name, t.info.deviation) for t in terms if t.info.deviation):
+        deviations.add_row(label, deviation)
+    if deviations.row_count:
+        parts += [Text("How these terms differ from their sources:", style="bold"), deviations.grid]
+    return Group(*parts)

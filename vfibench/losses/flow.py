@@ -113,7 +113,9 @@ class Warping(nn.Module):
 
     The two inputs are warped to time t with the approximated intermediate flows (before the
     refinement network) and to each other with the bidirectional flows; every warped image is
-    compared with the frame it should reproduce (L1).
+    compared with the frame it should reproduce (L1). No constants; frames in [0, 1] (the
+    re-implementation's weight 102 is the paper's 0.4 for [0, 255] pixels times 255), flows in
+    pixels. Source: avinashpaliwal/Super-SloMo train.py (``warpLoss``).
     """
 
     def forward(self, prediction: Prediction, triplets: Triplets) -> Tensor:
@@ -138,6 +140,8 @@ class Smoothness(nn.Module):
 
     Keeps the bidirectional flows piecewise smooth. With ``edge`` > 0 a jump in the flow is
     cheaper where the image it belongs to has an edge (motion boundaries usually lie on edges).
+    Flows in pixels, so the value does not depend on the frames' pixel range (Super SloMo's
+    weight 1 applies unchanged). Source: avinashpaliwal/Super-SloMo train.py (``loss_smooth``).
     """
 
     def __init__(self, edge: float = 0.0) -> None:
@@ -168,7 +172,9 @@ class FlowTV(nn.Module):
 
     AdaCoF's output pixel samples each input at offsets it predicts; their spatial variation is
     penalised with a Charbonnier TV (ε = 1e-3). The fixed model's equivalent of those offsets is
-    the pair of refined intermediate flows Ft→0 and Ft→1.
+    the pair of refined intermediate flows Ft→0 and Ft→1. Flows in pixels (AdaCoF's offsets are in
+    pixels too); a constant field costs 2ε per channel, i.e. 8ε = 0.008 for the two flows. Source:
+    HyeongminLEE/AdaCoF-pytorch models/adacofnet.py (``g_Spatial``), utility.py (``CharbonnierFunc``).
     """
 
     def forward(self, prediction: Prediction, triplets: Triplets) -> Tensor:
@@ -189,7 +195,9 @@ class VisibilityTV(nn.Module):
     """Charbonnier total variation of the visibility map (AdaCoF's g_Occlusion counterpart).
 
     Keeps the blend between the two warped inputs piecewise constant, so occlusion decisions
-    are made per region rather than per pixel.
+    are made per region rather than per pixel. The map is in [0, 1] like AdaCoF's sigmoid
+    occlusion map; ε = 1e-3, so a constant map costs 2ε. Source: HyeongminLEE/AdaCoF-pytorch
+    models/adacofnet.py (``g_Occlusion``), utility.py (``CharbonnierFunc``).
     """
 
     def forward(self, prediction: Prediction, triplets: Triplets) -> Tensor:

@@ -206,7 +206,14 @@ class Perceptual(_VGGTerm):
     Pixel-wise losses reward the average of all plausible frames, which is blurry; a feature
     loss rewards frames whose textures and edges produce the same VGG activations. Which layer
     and which input normalisation are used changes what it rewards: Super SloMo's
-    re-implementation and AdaCoF take conv4_3 *before* its ReLU and no ImageNet std scaling.
+    re-implementation and AdaCoF take conv4_3 *before* its ReLU (``vgg16().features[:22]``; relu4_3
+    would be ``[:23]``) and no ImageNet std scaling.
+
+    Frames in [0, 1]. Defaults: layer conv4_3, MSE, norm none (AdaCoF feeds raw [0, 1] frames;
+    the Super SloMo preset uses norm=superslomo, its pipeline's mean subtraction). A squared
+    feature distance scales with about the square of the pixel range, so a weight written for
+    [0, 255] pixels is about 255² times this one. Sources: avinashpaliwal/Super-SloMo train.py
+    (``vgg16_conv_4_3``, ``MSELoss``), HyeongminLEE/AdaCoF-pytorch losses/vgg.py (``VGG``).
     """
 
     def __init__(self, layer: str = "conv4_3", dist: str = "mse", norm: str = "none") -> None:
@@ -279,7 +286,10 @@ def film_style_loss(pred: Tensor, target: Tensor, features: nn.Sequential) -> Te
 
 
 _FILM_DEVIATION = ("FILM uses VGG19 (MatConvNet imagenet-vgg-verydeep-19.mat); only VGG16 is available, so "
-                   "VGG16's same-named layers (conv1_2 … conv5_2 after ReLU) are used with torchvision's weights")
+                   "VGG16's same-named layers (conv1_2 … conv5_2 after ReLU) are used with torchvision's weights. "
+                   "FILM's input convention (255·x minus the RGB mean, no std) is kept; torchvision's weights were "
+                   "trained on (x − mean)/std, so they see about 255·0.226 ≈ 58× their usual input scale, where "
+                   "the biases matter less")
 
 
 @register_term(
@@ -296,6 +306,11 @@ class FilmVGG(_VGGTerm):
     Layer weights 1/2.6, 1/4.8, 1/3.7, 1/5.6, 10/1.5 (Chen & Koltun's normalisation), inputs on
     the 0–255 scale minus the ImageNet RGB mean, the sum divided by 255. FILM trains with
     ``l1 + vggfilm`` and lowers the VGG weight to 0.25 half-way (preset ``film-vgg``).
+
+    Frames in [0, 1] (scaled to 0–255 inside). Max poolings are replaced by 2×2 average poolings
+    (TensorFlow 'SAME': a partial window at an odd edge averages the pixels it covers). Source:
+    google-research/frame-interpolation losses/vgg19_loss.py (``vgg_loss``); weights from Chen &
+    Koltun, ICCV 2017.
     """
 
     def forward(self, prediction: Prediction, triplets: Triplets) -> Tensor:
@@ -317,6 +332,10 @@ class FilmStyle(_VGGTerm):
     It ignores where a texture is and rewards having the right one, which sharpens large-motion
     regions that other losses blur. FILM switches it on, with weight 40, half-way through
     training (preset ``film-style``).
+
+    Same input scaling, pooling, layers and weights as ``vggfilm``; Gram = FᵀF/(h·w) of the
+    features divided by 255; mean squared difference over batch and both channel axes. Frames in
+    [0, 1]. Source: google-research/frame-interpolation losses/vgg19_loss.py (``style_loss``).
     """
 
     def forward(self, prediction: Prediction, triplets: Triplets) -> Tensor:

@@ -47,7 +47,12 @@ def charbonnier_loss(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
     source="FLAVR (Kalluri et al., WACV 2023): loss string '1*L1' in config.py, torch L1 in loss.py",
 )
 class L1(FrameLoss):
-    """L1 between the predicted and the true middle frame."""
+    """L1 between the predicted and the true middle frame: mean |Î − I_t| over batch, channels and pixels.
+
+    No constants. Frames in [0, 1], as in FLAVR (weights of other papers' L1 terms written for
+    [0, 255] pixels are multiplied by 255 in the presets). Source: FLAVR (tarun005/FLAVR), default
+    loss string '1*L1' in config.py, torch's L1Loss (mean reduction) in loss.py.
+    """
 
     def __init__(self) -> None:
         super().__init__(l1_loss)
@@ -60,7 +65,12 @@ class L1(FrameLoss):
     source="mean squared error; the PSNR-optimal baseline",
 )
 class L2(FrameLoss):
-    """Mean squared error between the predicted and the true middle frame."""
+    """Mean squared error between the predicted and the true middle frame: mean (Î − I_t)².
+
+    The PSNR-optimal objective (PSNR = −10·log10 of this value for frames in [0, 1]) and the
+    classic cause of blur: under uncertain motion its minimiser is the average of the plausible
+    frames. No constants; frames in [0, 1].
+    """
 
     def __init__(self) -> None:
         super().__init__(l2_loss)
@@ -77,7 +87,13 @@ class L2(FrameLoss):
     source="DAIN (Bao et al., CVPR 2019): charbonier_loss in loss_function.py, --epsilon 1e-6 in my_args.py",
 )
 class Charbonnier(FrameLoss):
-    """Charbonnier penalty between the predicted and the true middle frame."""
+    """Charbonnier penalty between the predicted and the true middle frame: mean √((Î − I_t)² + ε²).
+
+    ε sits inside the square. Default ε = 1e-6 (DAIN: ``charbonier_loss`` in loss_function.py,
+    ``--epsilon 1e-6`` in my_args.py); AdaCoF uses ε = 1e-3 (``Module_CharbonnierLoss`` in
+    utility.py), and IFRNet's √(x² + 1e-6) (``Charbonnier_L1`` in loss.py) is ε = 1e-3 in this form.
+    As ε → 0 it equals L1; a perfect prediction costs ε. Frames in [0, 1] (all three papers).
+    """
 
     def __init__(self, eps: float = 1e-6) -> None:
         super().__init__(charbonnier_loss, eps=eps)

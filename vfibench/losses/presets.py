@@ -39,8 +39,10 @@ register_preset(
     notes="Unverified. ms-charbonnier follows the paper (α_l = 0.01·2^l, ε = 1e-6) on the fixed model's "
           "single motion output, downsampled per level. The smoothness weight 0.003 is a choice: it keeps "
           "Super SloMo's ratio of smoothness to warping weight (1 : 102) relative to the summed level "
-          "weights Σα_l = 0.31 of five levels. BMBC's second stage (dynamic blending filters, trained "
-          "with the final-frame loss) has no counterpart in the fixed model.",
+          "weights Σα_l = 0.31 of five levels. Confirmed in JunHeum/BMBC: the motion network (model/BMNet.py) "
+          "outputs 5 levels, and issue #2 confirms the warping supervision; the loss code itself is not "
+          "published. BMBC's second stage (dynamic blending filters, trained with the final-frame loss) has "
+          "no counterpart in the fixed model.",
 )
 
 register_preset(
@@ -99,8 +101,10 @@ register_preset(
     verified=False,
     notes="Unverified weights. λ_vgg = 0.0025 balances the perceptual term with the Charbonnier term on a "
           "5×5 box blur of natural photographs; λ_adv = 0.005 is ESRGAN's adversarial weight relative to a "
-          "unit-weight main loss. The adversarial term passes its gradient to the model (the released code "
-          "detaches it); see `vfibench losses adv`.",
+          "unit-weight main loss. Confirmed in the code: the perceptual term (losses/vgg.py: features[:22], "
+          "MSE, raw [0, 1] input), the FI_GAN discriminator and its AdaMax optimiser (losses/adversarial.py, "
+          "losses/discriminator.py). The adversarial term passes its gradient to the model (the released code "
+          "detaches it, so there it trained nothing); see `vfibench losses adv`.",
 )
 
 register_preset(

@@ -136,7 +136,8 @@ class Laplacian(FrameLoss):
     Each band-pass level is the image minus its blurred, downsampled and re-upsampled version
     (5×5 binomial kernel, reflect padding); the mean absolute differences of the levels are
     summed without weights, and the coarsest low-pass image is left out, so errors at every
-    scale count about equally while a global colour shift costs little.
+    scale count about equally while a global colour shift costs little. Frames in [0, 1], as in
+    RIFE. Source: hzwer/ECCV2022-RIFE model/laplacian.py (``LapLoss``, ``max_levels=5``).
     """
 
     def __init__(self, levels: int = 5) -> None:
@@ -216,16 +217,24 @@ def multiscale_warping_charbonnier(
            "code (issue #2: trained by warping the inputs with the predicted motion and comparing with "
            "the middle frame)",
     verified=False,
-    deviation="BMBC supervises the 5 output levels of its motion network; the fixed model has one "
-              "full-resolution motion output, so the inputs, the target and the pre-refinement "
-              "intermediate flows F̂t→0, F̂t→1 are area-downsampled to each level (flows divided by 2^l)",
+    deviation="BMBC's motion network outputs 5 levels (1/64 … 1/4 of the input, model/BMNet.py); the fixed "
+              "model has one full-resolution motion output, so the inputs, the target and the pre-refinement "
+              "intermediate flows F̂t→0, F̂t→1 are area-downsampled to levels 1 … 1/16 (flows divided by 2^l); "
+              "out-of-frame samples take the border value instead of 0",
 )
 class MultiScaleCharbonnier(nn.Module):
     """Multi-scale warping Charbonnier (BMBC): trains the motion by warping the inputs onto the middle frame.
 
     At each pyramid level the two inputs are warped with the (pre-refinement) intermediate flows
     and compared with the true middle frame under a Charbonnier penalty; coarser levels weigh
-    more (α_l = 0.01·2^l). It does not look at the blended output frame at all.
+    more (α_l = 0.01·2^l, ε = 1e-6, both from the paper). It does not look at the blended output
+    frame at all. Frames in [0, 1]; flows in pixels of each level.
+
+    Unverified: JunHeum/BMBC publishes no training code. What its code confirms: the motion
+    network (model/BMNet.py) predicts bilateral motion at 5 levels (flow6 … flow2, i.e. 1/64 …
+    1/4 of the input, upsampled ×4 to full resolution), and its warping zeroes samples that fall
+    outside the frame. The maintainer's reply in issue #2 confirms the supervision: the middle
+    frame against the inputs warped with the predicted bilateral motion.
     """
 
     def __init__(self, levels: int = 5, eps: float = 1e-6) -> None:

@@ -104,8 +104,10 @@ def gradient_loss(pred: Tensor, target: Tensor) -> Tensor:
 class SSIMLoss(FrameLoss):
     """1 − SSIM between the predicted and the true middle frame.
 
-    The same SSIM as the evaluation metric (Gaussian σ = 1.5, per RGB channel, a 5-pixel border
-    excluded), so training with it optimises the SSIM column of the result tables directly.
+    The same SSIM as the evaluation metric (Gaussian σ = 1.5 truncated to 11×11, K1 = 0.01,
+    K2 = 0.03, per RGB channel, a 5-pixel border excluded), so training with it optimises the SSIM
+    column of the result tables directly. Frames in [0, 1] (C1 = (0.01·1)², C2 = (0.03·1)²), at
+    least 11×11. Source: Wang et al., IEEE TIP 2004; as a loss, Zhao et al., IEEE TCI 2017.
     """
 
     def __init__(self) -> None:
@@ -119,7 +121,12 @@ class SSIMLoss(FrameLoss):
     source="gradient-difference / edge-preserving objectives (e.g. Mathieu et al., ICLR 2016, GDL with α = 1)",
 )
 class GradientLoss(FrameLoss):
-    """Image-gradient L1: compares the horizontal and vertical differences of Î and I_t."""
+    """Image-gradient L1: mean |∂x Î − ∂x I_t| + mean |∂y Î − ∂y I_t| with forward differences.
+
+    Penalises blurred or misplaced edges directly and ignores a constant intensity offset. No
+    constants; frames in [0, 1]. Source: the gradient-difference loss of Mathieu et al., ICLR 2016
+    (GDL with α = 1), a common edge-preserving objective.
+    """
 
     def __init__(self) -> None:
         super().__init__(gradient_loss)
