@@ -1,0 +1,118 @@
+"""The embedded ``synthetic`` dataset: determinism, split hygiene, ranges, motion, occlusion, sharpness parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vfibench.data.photos import PHOTOS, split_photos
+from vfibench.data.synthetic import layer_motion, make_synthetic, occlusion, sample_scenes, visibility
+from vfibench.errors import DataError
+from vfibench.metrics.sharpness import mean_gradient_magnitude
+
+#: Largest accepted deviation of the inputs' mean gradient energy from the middle frame's (2 %).
+SHARPNESS_TOLERANCE = 0.02
+
+
+@pytest.fixture(scope="module")
+def many() -> dict[str, object]:
+    """96 training scenes at 64 px: the triplets and their parameters (rendered once)."""
+    return {"batch": make_synthetic("train", 96, size=64, seed=3),
+            "scenes": sample_scenes("train", 96, size=64, seed=3)}
+
+
+def test_same_arguments_give_identical_tensors_and_longer_counts_append() -> None:
+    a = make_synthetic("train", 6, size=32, seed=5)
+    b = make_synthetic("train", 6, size=32, seed=5)
+    for x, y in ((a.i0, b.i0), (a.it, b.it), (a.i1, b.i1), (a.t, b.t)):
+        assert torch.equal(x, y)
+    longer = make_synthetic("train", 9, size=32, seed=5)
+    assert torch.equal(longer.it[:6], a.it)
+    other = make_synthetic("train", 6, size=32, seed=6)
+    assert not torch.allclose(other.it, a.it)
+
+
+def test_train_and_test_use_disjoint_photographs_by_their_own_records() -> None:
+    train = sample_scenes("train", 200, size=32, seed=0).photo_names()
+    test = sample_scenes("test", 200, size=32, seed=0).photo_names()
+    assert train.isdisjoint(test)
+    assert train == set(split_photos("train")) and test == set(split_photos("test"))  # all are used
+    assert {p.name for p in PHOTOS if p.split == "test"} == test
+
+
+def test_train_and_test_differ_for_the_same_seed() -> None:
+    train, test = make_synthetic("train", 4, size=32), make_synthetic("test", 4, size=32)
+    assert not torch.allclose(train.i0, test.i0)
+
+
+@pytest.mark.parametrize(("count", "size"), [(1, 32), (5, 48), (3, 80)])
+def test_counts_and_sizes_are_configurable_and_values_are_rgb_in_unit_range(count: int, size: int) -> None:
+    batch = make_synthetic("test", count, size=size, seed=1, t=0.25)
+    for frames in (batch.i0, batch.it, batch.i1):
+        assert frames.shape == (count, 3, size, size) and frames.dtype == torch.float32
+        assert frames.min() >= 0 and frames.max() <= 1
+    assert batch.t.tolist() == [0.25] * count and len(batch) == count
+
+
+def test_frames_are_colour_rgb_not_grey(many: dict[str, object]) -> None:
+    batch = many["batch"]
+    colourful = (batch.it[:, 0] - batch.it[:, 1]).abs().flatten(1).amax(1) > 0.1  # type: ignore[attr-defined]
+    assert colourful.float().mean() > 0.3
+
+
+def test_occlusions_actually_occur() -> None:
+    scenes = sample_scenes("train", 48, size=64, seed=3)
+    hidden = occlusion(scenes, 0.0, 1.0).flatten(1).float().mean(1)
+    assert (hidden > 0.01).float().mean() > 0.6  # most scenes hide more than 1 % of I0 in I1
+    assert 0.01 < hidden.mean() < 0.3
+    # an occluded pixel is never visible, and visibility at the same time is total
+    assert not (occlusion(scenes, 0.0, 0.5) & visibility(scenes, 0.0, 0.5)).any()
+    assert visibility(scenes, 0.5, 0.5).all()
+
+
+def test_motions_range_from_subpixel_to_the_maximum(many: dict[str, object]) -> None:
+    scenes = many["scenes"]
+    motion = layer_motion(scenes)  # type: ignore[arg-type]
+    foreground = motion[:, 1:][scenes.active[:, 1:]]  # type: ignore[attr-defined]
+    limit = 0.25 * 64  # max_motion x size
+    assert foreground.min() < 1.0 and np.mean(foreground < 1.0) > 0.05
+    assert foreground.max() > 0.8 * limit
+    assert motion.max() <= 1.1 * limit  # the bound is first order; second order adds a little
+    assert np.median(motion.max(1)) > 0.3 * limit
+
+
+def test_max_motion_scales_the_motion() -> None:
+    small = layer_motion(sample_scenes("train", 64, size=64, seed=0, max_motion=0.05)).max(1)
+    large = layer_motion(sample_scenes("train", 64, size=64, seed=0, max_motion=0.4)).max(1)
+    assert small.max() <= 1.1 * 0.05 * 64
+    assert np.all(large >= small) and np.median(large) > 5 * np.median(small)
+
+
+def test_small_max_motion_renders_nearly_still_frames() -> None:
+    # A static scene (tiny max_motion) renders nearly identical I0 and I1; a moving one does not.
+    still, moving = make_synthetic("train", 8, size=48, max_motion=0.005), make_synthetic("train", 8, size=48)
+    assert (still.i1 - still.i0).abs().mean() < 0.2 * (moving.i1 - moving.i0).abs().mean()
+
+
+def test_inputs_are_exactly_as_sharp_as_the_middle_frame(many: dict[str, object]) -> None:
+    """Mean gradient magnitude of I0 and I1 over that of It, over 96 scenes: 1 within 2 %."""
+    batch = many["batch"]
+    inputs = (mean_gradient_magnitude(batch.i0).mean() + mean_gradient_magnitude(batch.i1).mean()) / 2  # type: ignore[attr-defined]
+    middle = mean_gradient_magnitude(batch.it).mean()  # type: ignore[attr-defined]
+    assert abs(float(inputs / middle) - 1.0) < SHARPNESS_TOLERANCE
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"split": "validation"}, "split"),
+    ({"count": 0}, "count=0"),
+    ({"size": 16}, "size=16"),
+    ({"seed": -1}, "seed=-1"),
+    ({"max_motion": 0.9}, "max_motion=0.9"),
+    ({"t": 1.5}, "t=1.5"),
+])
+def test_bad_arguments_are_data_errors_naming_the_argument(kwargs: dict[str, object], needle: str) -> None:
+    arguments: dict[str, object] = {"split": "train", "count": 2, "size": 32}
+    arguments.update(kwargs)
+    with pytest.raises(DataError, match=needle):
+        make_synthetic(**arguments)  # type: ignore[arg-type]
