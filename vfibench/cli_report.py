@@ -1,23 +1,31 @@
-"""``vfibench report``: show a finished (or partial) run's tables.
+"""``vfibench report``: a run's tables, gap analysis, perception–distortion plot, image grids and HTML.
 
-A thin shell over :mod:`vfibench.results`; mounted by the main CLI as ``vfibench report``.
-:func:`print_summary` is shared with ``vfibench run``, which prints the same table at its end.
+A thin shell over :mod:`vfibench.results.report`; mounted by the main CLI as ``vfibench report``.
+:func:`print_summary` is shared with ``vfibench run``, which prints the same table at its end, and
+:func:`print_report` with ``vfibench eval``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from vfibench.cli_support import console, report_errors
 
+if TYPE_CHECKING:
+    from vfibench.results.report import Report
+
 EPILOG = (
     "Examples:\n\n  vfibench report\n\n  vfibench report 20261125-101500-ab12 --format md\n\n"
-    "  vfibench report --out /tmp/results --format csv"
+    "  vfibench report --out /tmp/results --format csv\n\n"
+    "  vfibench report --format html > report.html\n\n"
+    "Every call writes <run>/report/: report.html (self-contained), report.md, analysis.json, "
+    "perception_distortion.png and grid_sample*.png."
 )
 
 
@@ -26,6 +34,7 @@ class ReportFormat(str, Enum):
     md = "md"
     csv = "csv"
     json = "json"
+    html = "html"
 
 
 @report_errors
@@ -33,16 +42,73 @@ def report(
     run_name: Annotated[Optional[str], typer.Argument(metavar="[RUN]", help="A run name under --out or a run "
                                                       "directory; default: the latest complete run.")] = None,
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print.")] = ReportFormat.table,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print: the terminal tables, "
+                                                 "Markdown, the summary as CSV or JSON (with the analysis), or "
+                                                 "the HTML page.")] = ReportFormat.table,
+    samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids to draw: the samples where PSNR "
+                                         "and the perceptual metrics disagree most (0: none).")] = 3,
+    seed: Annotated[Optional[int], typer.Option(help="Whose outputs the image grids show (default: the run's "
+                                                "first seed).", min=0)] = None,
 ) -> None:
-    """Show the per-configuration table of a run (and rewrite its summary.md)."""
+    """Write a run's report (HTML, Markdown, plot, image grids) under <run>/report/ and print it."""
+    from vfibench.results.report import build_report
     from vfibench.results.store import RunStore
 
     store = RunStore.open(out, run_name)
-    print_summary(store, format)
+    print_report(build_report(store, grid_samples=samples, seed=seed), format)
+
+
+def print_report(built: "Report", format: ReportFormat = ReportFormat.table) -> None:
+    """Print a written report in ``format`` (tables and analysis in the terminal, or one document)."""
+    from vfibench.results import report_tables
+    from vfibench.results.report import report_json
+
+    if format is ReportFormat.table:
+        data = built.data
+        print_summary(data.store, format)
+        if "file" in data.per_sample and len(data.per_sample) <= 60:
+            console.print(_per_file_table(data))
+        for table in report_tables.analysis_tables(data.analysis):
+            console.print(report_tables.to_rich(table))
+        console.print(f"[bold]Verdict.[/] {data.analysis.verdict}", highlight=False)
+        for note in built.notes:
+            console.print(f"[dim]{note}[/]", highlight=False)
+        console.print(f"Report: [bold]{built.html}[/] ({len(built.grids)} image grid(s), "
+                      f"{'a' if built.plot else 'no'} perception–distortion plot)", highlight=False)
+    elif format is ReportFormat.md:
+        sys.stdout.write(built.markdown.read_text(encoding="utf-8") if built.markdown else "")
+    elif format is ReportFormat.html:
+        sys.stdout.write(built.html.read_text(encoding="utf-8") if built.html else "")
+    elif format is ReportFormat.json:
+        sys.stdout.write(json.dumps(report_json(built), indent=2, allow_nan=False, default=_json_default) + "\n")
+    else:
+        sys.stdout.write(built.data.view.summary.to_csv(index=False))
+
+
+def _json_default(value: object) -> object:
+    return str(value)
+
+
+def _per_file_table(data: object) -> "object":
+    from rich.table import Table
+
+    from vfibench.results.tables import format_number, header
+
+    view = data.view  # type: ignore[attr-defined]
+    frame = data.per_sample  # type: ignore[attr-defined]
+    table = Table(title="Per file", title_justify="left", header_style="bold")
+    for name in ("file", "model"):
+        table.add_column(name, no_wrap=True)
+    for metric in view.metrics:
+        table.add_column(header(metric), justify="right")
+    for record in frame.to_dict("records"):
+        cells = ["unavailable" if m in view.unavailable else format_number(record[m], m) for m in view.metrics]
+        table.add_row(str(record["file"]), str(record["config"]), *cells)
+    return table
 
 
 def print_summary(store: "object", format: ReportFormat = ReportFormat.table) -> None:
+    """Print the per-configuration table of a run in ``format`` (table, md, csv or json)."""
     from vfibench.results.view import load_run_view
 
     view = load_run_view(store)  # type: ignore[arg-type]
@@ -51,7 +117,7 @@ def print_summary(store: "object", format: ReportFormat = ReportFormat.table) ->
         for note in view.notes():
             console.print(f"[dim]{note}[/]", highlight=False)
         console.print(f"Results: [bold]{store.root}[/]")  # type: ignore[attr-defined]
-    elif format is ReportFormat.md:
+    elif format in (ReportFormat.md, ReportFormat.html):
         console.print(view.markdown(), markup=False, highlight=False, soft_wrap=True)
     elif format is ReportFormat.csv:
         sys.stdout.write(view.summary.to_csv(index=False))

@@ -389,7 +389,7 @@ def disagreement_scores(per_sample: pd.DataFrame, a: str, b: str, base: Orientat
     dx = base.goodness(x.loc[common, "a"]) - base.goodness(x.loc[common, "b"])
     dy = other.goodness(y.loc[common, "a"]) - other.goodness(y.loc[common, "b"])
     score = -(dx / _rms(dx)) * (dy / _rms(dy))
-    frame = pd.DataFrame({"score": score.astype(float), "sample": common})
+    frame = pd.DataFrame({"score": score.to_numpy(dtype=float), "sample": common.to_numpy()})
     frame = frame.sort_values(["score", "sample"], ascending=[False, True], kind="mergesort")
     return frame.set_index("sample")["score"]
 
@@ -601,6 +601,7 @@ def verdict(analysis: GapAnalysis) -> str:
 def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     label, unit = analysis.labels.get, analysis.units.get
     trained = [p for p in analysis.pairs if p.trained]
+    subject = subject_noun(analysis)
     compared = join_words([label(m, m) for m in analysis.compared])
     basis = (f"Wilcoxon signed-rank tests over {analysis.samples} paired test samples, Holm-adjusted over "
              f"{analysis.tests} tests")
@@ -611,9 +612,9 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     pair = headline_pair(analysis)
     if pair is None:
         if not trained:
-            return [f"{compared_note}There is no pair of trained configurations with results to compare."]
+            return [f"{compared_note}There is no pair of {subject} with results to compare."]
         return [f"{compared_note}{label(analysis.base)} and {compared} agree on every one of the {len(trained)} "
-                f"pair(s) of trained configurations: no configuration wins on {label(analysis.base)} while "
+                f"pair(s) of {subject}: no configuration wins on {label(analysis.base)} while "
                 f"losing on {compared}."]
     base = pair.base
     disagreeing = pair.disagreeing
@@ -640,9 +641,15 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
         text += (f" Sample by sample, {label(analysis.base)} and {label(disagreeing[0].metric)} prefer different "
                  f"members of this pair on {rates[0]:.0%} of the test samples.")
     count = sum(1 for p in trained if p.discordant)
-    text += (f" {count} of {len(trained)} pairs of trained configurations are discordant in this way "
+    text += (f" {count} of {len(trained)} pairs of {subject} are discordant in this way "
              f"({basis}).")
     return [text]
+
+
+def subject_noun(analysis: GapAnalysis) -> str:
+    """What the non-reference rows are: "trained configurations" (a sweep) or "models" (an evaluation)."""
+    kinds = {kind for config, kind in analysis.kinds.items() if kind != REFERENCE_KIND}
+    return "trained configurations" if not kinds or "trained" in kinds else "models"
 
 
 def _agreement_sentences(analysis: GapAnalysis) -> list[str]:

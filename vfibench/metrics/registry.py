@@ -144,7 +144,8 @@ _RECORDS = (
         unit="",
         needs=(),
         description="Mean central-difference gradient magnitude of the prediction over that of the "
-        "truth (RGB, interior pixels); 1 = as sharp as the truth, below 1 = blurrier.",
+        "truth (RGB, interior pixels); 1 = as sharp as the truth (best), below 1 = blurrier, "
+        "above 1 = over-sharpened or noisy.",
         source="gradient-energy focus measure (Pertuz et al., Pattern Recognition 2013) as a ratio",
         compute=sharpness_ratio,
         target=1.0,

@@ -12,7 +12,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import torch
 from rich.table import Table
 
 from vfibench.metrics.registry import metric_info
@@ -37,18 +39,27 @@ def format_number(value: float, metric: str) -> str:
 
 
 def header(metric: str) -> str:
+    """The column header: label and direction (``PSNR ↑``, ``LPIPS ↓``, ``Sharpness ratio →1``)."""
     info = metric_info(metric)
-    return f"{info.label} {'↑' if info.higher_is_better else '↓'}"
+    return f"{info.label} {info.arrow}"
 
 
 def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
-    """Row positions holding the best mean of ``metric`` (ties all marked)."""
+    """Row positions holding the best mean of ``metric`` (ties all marked).
+
+    "Best" follows the metric's direction: the largest value, the smallest, or for a metric with a
+    target (the sharpness ratio) the value closest to that target, |x − target| smallest.
+    """
     column = f"{metric}_mean"
-    if column not in summary or summary[column].isna().all():
+    if column not in summary:
         return set()
-    values = summary[column]
-    target = values.max() if metric_info(metric).higher_is_better else values.min()
-    return {i for i, v in enumerate(values) if v == target}
+    values = pd.to_numeric(summary[column], errors="coerce")
+    if values.isna().all():
+        return set()
+    info = metric_info(metric)
+    goodness = info.goodness(torch.tensor(values.to_numpy(dtype=float), dtype=torch.float64)).numpy()
+    top = np.nanmax(goodness)
+    return {i for i, v in enumerate(goodness) if v == top}
 
 
 def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str]) -> list[list[Cell]]:
@@ -100,12 +111,18 @@ def markdown_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: d
     return "\n".join(lines)
 
 
-def table_notes(summary: pd.DataFrame, unavailable: dict[str, str]) -> list[str]:
-    """Plain-text notes that belong under the table."""
+def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Sequence[str] = ()) -> list[str]:
+    """Plain-text notes that belong under the table (``metrics``: the columns shown, for their
+    direction notes)."""
     seeds = int(summary["seeds"].max()) if len(summary) else 0
     samples = int(summary["samples"].max()) if len(summary) else 0
     notes = [f"Mean over {samples} test samples" + (f" and {seeds} seeds (± std over seeds)" if seeds > 1 else "")
              + "; 95% bootstrap intervals over samples are in summary.csv. Best value per column marked."]
+    for metric in metrics:
+        info = metric_info(metric)
+        if info.higher_is_better is None and metric not in unavailable:
+            notes.append(f"{info.label} {info.arrow}: best at {info.target:g}, not highest or lowest "
+                         f"({info.description})")
     for metric, reason in unavailable.items():
         notes.append(f"{metric_info(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
@@ -119,6 +136,6 @@ def write_summary_files(store: RunStore, summary: pd.DataFrame, metrics: Sequenc
                         unavailable: dict[str, str]) -> None:
     """Write summary.csv and summary.md of a run (atomically)."""
     atomic.write_csv(store.path("summary.csv"), summary)
-    notes = "\n".join(f"- {note}" for note in table_notes(summary, unavailable))
+    notes = "\n".join(f"- {note}" for note in table_notes(summary, unavailable, metrics))
     text = f"# vfibench results: {store.name}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
     atomic.write_text(store.path("summary.md"), text)

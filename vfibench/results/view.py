@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from vfibench.errors import ResultsError
+from vfibench.errors import ResultsError, VfiBenchError
+from vfibench.metrics.registry import metric_info
 from vfibench.results import tables
 from vfibench.results.store import RunStore, read_csv
 
@@ -32,8 +33,13 @@ class RunView:
         return dict(self.manifest.get("unavailable_metrics", {}))
 
     def title(self) -> str:
+        device = self.manifest.get("device", "?")
+        if self.manifest.get("kind") == "eval":
+            models = len(self.manifest.get("sources", {}))
+            return (f"{self.store.name} — evaluation of {models} model(s) against "
+                    f"{self.manifest.get('gt_dir', '?')}, device {device}")
         preset = self.manifest.get("preset", {}).get("name", "?")
-        return f"{self.store.name} — preset {preset}, device {self.manifest.get('device', '?')}"
+        return f"{self.store.name} — preset {preset}, device {device}"
 
     def rich_table(self) -> Table:
         return tables.rich_table(self.summary, self.metrics, self.unavailable, title=self.title())
@@ -43,7 +49,7 @@ class RunView:
         return f"# vfibench results: {self.title()}\n\n{tables.markdown_table(self.summary, self.metrics, self.unavailable)}\n\n{notes}\n"
 
     def notes(self) -> list[str]:
-        notes = tables.table_notes(self.summary, self.unavailable)
+        notes = tables.table_notes(self.summary, self.unavailable, self.metrics)
         warm = self.manifest.get("warm_start", {})
         if warm.get("steps"):
             notes.append(f"Warm start: the first {warm['steps']} steps of every configuration trained with "
@@ -51,13 +57,43 @@ class RunView:
         return notes
 
 
+def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
+    """The manifest's metric entries must name registered metrics; ResultsError otherwise."""
+    path = store.path("manifest.json")
+    metrics = manifest.get("metrics", [])
+    unavailable = manifest.get("unavailable_metrics", {})
+    if not isinstance(metrics, list) or not all(isinstance(m, dict) and isinstance(m.get("name"), str)
+                                                for m in metrics) or not isinstance(unavailable, dict):
+        raise ResultsError(f"'{path}' has a malformed \"metrics\" or \"unavailable_metrics\" entry (expected a list "
+                           f"of {{\"name\": ...}} records and a name → reason mapping). The file is damaged or from "
+                           f"an incompatible version; re-run the sweep or the evaluation.")
+    for name in [m["name"] for m in metrics] + list(unavailable):
+        try:
+            metric_info(name)
+        except VfiBenchError:
+            raise ResultsError(f"'{path}' lists the metric '{name}', which this version of vfibench does not know. "
+                               f"The run was written by another version or tool; re-run it with this one.") from None
+
+
 def load_run_view(store: RunStore) -> RunView:
     """Read and validate a run's manifest and summary.csv."""
     manifest = store.read_manifest()
+    _check_manifest(store, manifest)
     summary = read_csv(store.path("summary.csv"), required=SUMMARY_KEYS)
     for metric in manifest.get("metrics", []):
         column = f"{metric.get('name')}_mean"
         if column not in summary.columns:
             raise ResultsError(f"'{store.path('summary.csv')}' lacks the column '{column}' that its manifest "
                                f"promises; the run directory is inconsistent. Re-run the sweep.")
+    names = [m["name"] for m in manifest.get("metrics", [])] + list(manifest.get("unavailable_metrics", {}))
+    for column in [f"{m}_{stat}" for m in names for stat in ("mean", "std", "ci_low", "ci_high")] + ["seeds", "samples"]:
+        if column not in summary.columns:
+            continue
+        values = pd.to_numeric(summary[column], errors="coerce")
+        bad = values.isna() & summary[column].notna()
+        if bad.any():
+            raise ResultsError(f"'{store.path('summary.csv')}' holds '{summary[column][bad].iloc[0]}' in the numeric "
+                               f"column '{column}'; the file is damaged. Re-run the sweep or the evaluation.")
+        summary[column] = values
+    summary["config"] = summary["config"].astype(str)
     return RunView(store, manifest, summary)

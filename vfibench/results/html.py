@@ -1,0 +1,128 @@
+"""The report as one self-contained HTML page: inline CSS, images embedded as base64 data URIs.
+
+The page needs no other file and no network: it can be mailed, archived or opened from any folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vfibench.results import tables
+from vfibench.results.report_tables import PlainTable, analysis_tables
+
+if TYPE_CHECKING:
+    from vfibench.results.report import Report
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1300px;
+       padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.5rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
+     border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+.meta { color: #555; font-size: 0.9rem; }
+.verdict { background: #f4f8ff; border-left: 4px solid #1f77b4; padding: 0.8rem 1rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+td.best { font-weight: bold; color: #0a7d2c; } td.unavailable { color: #999; font-style: italic; }
+tr.flag td { background: #fff7e0; }
+.caption { color: #555; font-size: 0.85rem; max-width: 60rem; }
+.scroll { overflow-x: auto; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.85rem; }
+ul.notes { color: #444; font-size: 0.9rem; }
+dl { font-size: 0.85rem; } dt { font-weight: bold; } dd { margin: 0 0 0.4rem 1rem; word-break: break-all; }
+"""
+
+
+def data_uri(path: Path) -> str:
+    """``data:image/png;base64,…`` of a PNG file."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterable[Sequence[str]] | None = None,
+           row_classes: Sequence[str] = ()) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = []
+    cell_classes = list(classes) if classes is not None else None
+    for i, row in enumerate(rows):
+        cells = []
+        for j, cell in enumerate(row):
+            css = cell_classes[i][j] if cell_classes is not None else ""
+            cells.append(f'<td class="{css}">{_e(cell)}</td>' if css else f"<td>{_e(cell)}</td>")
+        row_css = f' class="{row_classes[i]}"' if i < len(row_classes) and row_classes[i] else ""
+        body.append(f"<tr{row_css}>{''.join(cells)}</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _plain(table: PlainTable) -> str:
+    flags = ["flag" if f else "" for f in table.flags]
+    return (f"<h2>{_e(table.title)}</h2><p class=\"caption\">{_e(table.caption)}</p>"
+            + _table(table.header, table.rows, row_classes=flags))
+
+
+def _figure(path: Path, alt: str, caption: str) -> str:
+    return (f'<figure><img src="{data_uri(path)}" alt="{_e(alt)}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _summary(report: "Report") -> str:
+    view = report.data.view
+    cells = tables.table_cells(view.summary, view.metrics, view.unavailable)
+    header = ["configuration", "status", *[tables.header(m) for m in view.metrics]]
+    texts = [[c.text + (" ★" if c.best else "") for c in row] for row in cells]
+    classes = [["best" if c.best else "unavailable" if c.text == tables.UNAVAILABLE or c.text in
+                ("diverged", "unavailable") else "" for c in row] for row in cells]
+    notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes())
+    return f"<h2>Summary</h2>{_table(header, texts, classes)}<ul class=\"notes\">{notes}</ul>"
+
+
+def _provenance(manifest: dict[str, Any]) -> str:
+    items = [("command", manifest.get("command")), ("created", manifest.get("created")),
+             ("git commit", manifest.get("git_commit")), ("device", manifest.get("device")),
+             ("evaluation", manifest.get("evaluation"))]
+    for name, digest in dict(manifest.get("backbones", {})).items():
+        items.append((f"backbone {name} (SHA-256)", digest))
+    versions = manifest.get("versions", {})
+    if versions:
+        items.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+    body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items if v)
+    return f"<h2>How these numbers were made</h2><dl>{body}</dl>"
+
+
+def render(report: "Report") -> str:
+    """The complete HTML page of ``report``."""
+    data = report.data
+    analysis = data.analysis
+    view = data.view
+    parts = [f"<h1>vfibench report: {_e(data.store.name)}</h1>",
+             f'<p class="meta">{_e(view.title())} · {analysis.samples} samples · seeds '
+             f'{_e(", ".join(map(str, analysis.seeds)) or "—")}</p>',
+             f'<h2>Verdict</h2><p class="verdict">{_e(analysis.verdict or "(no verdict)")}</p>',
+             _summary(report)]
+    if report.plot is not None:
+        parts.append("<h2>Perception–distortion plane</h2>" + _figure(
+            report.plot, "perception–distortion plane",
+            "Mean of each configuration with 95% bootstrap intervals; the dashed line joins the Pareto front "
+            "(configurations no other one beats on both axes). Grey squares are the untrained references."))
+    parts += [_plain(table) for table in analysis_tables(analysis)]
+    if report.grids:
+        parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
+                     f"{_e(report.grid_explanation)} Top row: ground truth and each output (cyan box: the zoomed "
+                     f"region); middle: error maps on one shared scale; bottom: the zoomed region.</p>")
+        parts += [_figure(path, path.stem, path.stem.replace("_", " ")) for path in report.grids]
+    if report.notes:
+        parts.append("<h2>Notes</h2><ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in report.notes)
+                     + "</ul>")
+    parts.append(_provenance(view.manifest))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>vfibench report: "
+            f"{_e(data.store.name)}</title><style>{STYLE}</style></head><body>\n" + "\n".join(parts)
+            + "\n</body></html>\n")

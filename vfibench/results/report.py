@@ -1,0 +1,230 @@
+"""The report of one run: tables, gap analysis, perception–distortion plot, image grids, HTML.
+
+:func:`load_report_data` reads and validates a run (manifest, summary, per-sample table) and runs
+the gap analysis; :func:`write_report` writes everything under ``<run>/report/``:
+
+- ``report.md`` — the summary table, the analysis tables and the verdict (what ``--format md`` prints);
+- ``analysis.json`` — the full analysis as data;
+- ``perception_distortion.png`` — the plane with its Pareto front (:mod:`vfibench.results.plots`);
+- ``grid_sample<k>.png`` — image grids of the samples where the metrics disagree most
+  (:mod:`vfibench.results.grids`);
+- ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
+
+It also rewrites the run's ``summary.md``. Everything is a function of the run's files, so the same
+run gives the same report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vfibench.analysis.gap import GapAnalysis, analyse
+from vfibench.errors import ResultsError, VfiBenchError
+from vfibench.results import atomic, tables
+from vfibench.results.store import SAMPLE_KEYS, RunStore, read_csv
+from vfibench.results.view import RunView, load_run_view
+
+REPORT_DIR = "report"
+DEFAULT_GRID_SAMPLES = 3
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """A validated run and its gap analysis."""
+
+    view: RunView
+    per_sample: pd.DataFrame
+    analysis: GapAnalysis
+
+    @property
+    def store(self) -> RunStore:
+        return self.view.store
+
+
+@dataclass
+class Report:
+    """What :func:`write_report` wrote, and why anything is missing."""
+
+    data: ReportData
+    directory: Path
+    markdown: Path | None = None
+    html: Path | None = None
+    analysis_json: Path | None = None
+    plot: Path | None = None
+    grids: list[Path] = field(default_factory=list)
+    grid_explanation: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:
+    """The run's per-sample table, checked: key columns, integer seeds and samples, numeric metrics."""
+    path = store.path("per_sample.csv")
+    frame = read_csv(path, required=SAMPLE_KEYS)
+    for key in ("seed", "sample"):
+        values = pd.to_numeric(frame[key], errors="coerce")
+        if values.isna().any() or not np.all(np.mod(values, 1) == 0):
+            row = int(np.flatnonzero(values.isna().to_numpy() | (np.mod(values.fillna(0.5), 1) != 0))[0])
+            raise ResultsError(f"'{path}' has a non-integer {key} '{frame[key].iloc[row]}' in data row {row + 1}; "
+                               f"the file is damaged or was not written by vfibench. Re-run the sweep or the "
+                               f"evaluation that wrote it.")
+        frame[key] = values.astype(int)
+    frame["config"] = frame["config"].astype(str)
+    for metric in metrics:
+        if metric not in frame:
+            if metric in unavailable:
+                frame[metric] = float("nan")
+                continue
+            raise ResultsError(f"'{path}' lacks the metric column '{metric}' that the run's manifest lists; the run "
+                               f"directory is inconsistent. Re-run the sweep or the evaluation that wrote it.")
+        values = pd.to_numeric(frame[metric], errors="coerce")
+        bad = values.isna() & frame[metric].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ResultsError(f"'{path}' holds '{frame[metric].iloc[row]}' in the numeric column '{metric}' (data row "
+                               f"{row + 1}); the file is damaged. Re-run the sweep or the evaluation that wrote it.")
+        frame[metric] = values.astype(float)
+    return frame
+
+
+def load_report_data(store: RunStore) -> ReportData:
+    """Read and validate a run, then analyse the gap between PSNR and the perceptual metrics."""
+    view = load_run_view(store)
+    per_sample = load_per_sample(store, view.metrics, view.unavailable)
+    summary = view.summary
+    status = {str(r["config"]): str(r["status"]) for r in summary.to_dict("records")
+              if str(r.get("status")) not in ("complete", "nan")}
+    order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary["config"]]
+    analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
+    return ReportData(view, per_sample, analysis)
+
+
+# -- writing ----------------------------------------------------------------------------------------
+def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> Report:
+    """Write the run's report under ``<run>/report/`` and rewrite its ``summary.md``.
+
+    Args:
+        data: the loaded run.
+        grid_samples: how many image grids to draw (0: none).
+        seed: whose outputs the grids show (default: the run's first seed).
+    """
+    from vfibench.results import grids, html, plots
+
+    store = data.store
+    directory = store.path(REPORT_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("grid_sample*.png"):
+        stale.unlink()
+    report = Report(data, directory)
+    view = data.view
+    tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
+
+    report.plot = plots.plane_plot(data.analysis, view.summary, directory / "perception_distortion.png")
+    if report.plot is None:
+        report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
+    if grid_samples > 0:
+        _write_grids(data, report, grid_samples, seed)
+    report.analysis_json = directory / "analysis.json"
+    atomic.write_json(report.analysis_json, data.analysis.to_dict())
+    report.markdown = directory / "report.md"
+    atomic.write_text(report.markdown, markdown(report))
+    report.html = directory / "report.html"
+    atomic.write_text(report.html, html.render(report))
+    return report
+
+
+def _no_plane_reason(analysis: GapAnalysis) -> str:
+    if analysis.base not in analysis.metrics:
+        return f"{analysis.labels.get(analysis.base, analysis.base)} is unavailable."
+    if not analysis.compared:
+        return "no perceptual metric is available."
+    return "no configuration has results."
+
+
+def _write_grids(data: ReportData, report: Report, count: int, seed: int | None) -> None:
+    from vfibench.results import grids
+    from vfibench.results.frames import frame_source
+
+    selection = grids.select_samples(data.per_sample, data.analysis, count)
+    if selection is None:
+        report.notes.append("No image grids: " + _no_plane_reason(data.analysis))
+        return
+    source, reason = frame_source(data.store, data.view.manifest, seed)
+    if source is None:
+        report.notes.append(f"No image grids: the frames cannot be reproduced ({reason}).")
+        return
+    if hasattr(source, "prefetch"):
+        source.prefetch(selection.samples)  # type: ignore[attr-defined]
+    analysis = data.analysis
+    shown = [c for c in analysis.configs if c in source.configs]
+    metrics = [analysis.base, *analysis.compared]
+    seed_text = f", outputs of seed {source.seed}" if source.seed is not None else ""
+    for sample, score in zip(selection.samples, selection.scores):
+        name = _sample_name(data.per_sample, sample)
+        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score {score:+.2f}"
+        path = report.directory / f"grid_sample{sample:04d}.png"
+        scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
+        report.grids.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
+                                              analysis.units))
+    report.grid_explanation = selection.explanation
+
+
+def _sample_name(per_sample: pd.DataFrame, sample: int) -> str:
+    """A sample's display name: its file (evaluation runs) or its index."""
+    if "file" in per_sample:
+        files = per_sample.loc[per_sample["sample"] == sample, "file"]
+        if len(files):
+            return f"{sample} ({files.iloc[0]})"
+    return str(sample)
+
+
+# -- Markdown ---------------------------------------------------------------------------------------
+def markdown(report: Report) -> str:
+    """The report as Markdown: summary table and notes, gap analysis, verdict, links to the images."""
+    from vfibench.results import report_tables
+
+    data = report.data
+    view = data.view
+    lines = [f"# vfibench report: {view.title()}", "",
+             tables.markdown_table(view.summary, view.metrics, view.unavailable), ""]
+    lines += [f"- {note}" for note in view.notes()]
+    lines += ["", "## Verdict", "", data.analysis.verdict or "(no verdict)", ""]
+    lines += report_tables.analysis_markdown(data.analysis)
+    if report.plot is not None:
+        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", ""]
+    if report.grids:
+        lines += ["## Samples where the metrics disagree most", "", report.grid_explanation, ""]
+        lines += [f"![{path.stem}]({path.name})" for path in report.grids] + [""]
+    if report.notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in report.notes] + [""]
+    return "\n".join(lines)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """Summary records, analysis and written files as one JSON-ready record."""
+    summary = json.loads(report.data.view.summary.to_json(orient="records"))
+    files = {"html": report.html, "markdown": report.markdown, "analysis": report.analysis_json,
+             "plot": report.plot}
+    return {
+        "run": report.data.store.name,
+        "unavailable_metrics": report.data.view.unavailable,
+        "summary": summary,
+        "analysis": report.data.analysis.to_dict(),
+        "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]},
+        "notes": report.notes,
+    }
+
+
+def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> Report:
+    """Load, analyse and write the report of ``store`` (see :func:`write_report`)."""
+    data = load_report_data(store)
+    try:
+        return write_report(data, grid_samples=grid_samples, seed=seed)
+    except OSError as err:
+        raise VfiBenchError(f"Cannot write the report under '{store.path(REPORT_DIR)}' ({err}). Check that the "
+                            f"run directory is writable.") from None

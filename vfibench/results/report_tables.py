@@ -1,0 +1,151 @@
+"""The gap analysis as tables: rankings, rank agreement, paired comparisons.
+
+Each table is built once as plain rows (:func:`ranking_table`, :func:`agreement_table`,
+:func:`pairs_table`) and rendered for the terminal (rich), Markdown or HTML from those rows, so
+the three outputs always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.table import Table
+
+from vfibench.analysis.gap import GapAnalysis, Orientation, format_p
+from vfibench.metrics.registry import metric_info
+
+
+@dataclass(frozen=True)
+class PlainTable:
+    """A titled table of strings; ``flags[i]`` marks row i (a discordant pair)."""
+
+    title: str
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    flags: tuple[bool, ...] = ()
+
+
+def _number(value: float, unit: str = "") -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    if unit == "dB":
+        return f"{value:+.2f} dB"
+    return f"{value:+.4f}" if abs(value) < 10 else f"{value:+.2f}"
+
+
+def _mean(value: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.2f}" if abs(value) >= 10 else f"{value:.4f}"
+
+
+def _label(analysis: GapAnalysis, metric: str) -> str:
+    return f"{analysis.labels.get(metric, metric)} {metric_info(metric).arrow}"
+
+
+def ranking_table(analysis: GapAnalysis) -> PlainTable:
+    """Rank position × metric: the configuration holding that place and its mean."""
+    metrics = [m for m in analysis.metrics if m in analysis.rankings]
+    depth = max((len(analysis.rankings[m]) for m in metrics), default=0)
+    rows = []
+    for position in range(depth):
+        row = [str(position + 1)]
+        for metric in metrics:
+            entries = analysis.rankings[metric]
+            if position < len(entries):
+                entry = entries[position]
+                marker = " (ref)" if entry.kind == "reference" else ""
+                row.append(f"{entry.rank}. {entry.config}{marker} {_mean(entry.mean)}")
+            else:
+                row.append("")
+        rows.append(tuple(row))
+    missing = list(analysis.unavailable_metrics)
+    if missing:
+        rows = [(*row, *["unavailable"] * len(missing)) for row in rows] or [("—", *[""] * len(metrics),
+                                                                                 *["unavailable"] * len(missing))]
+    head = ("place", *[_label(analysis, m) for m in metrics], *[analysis.labels.get(m, m) for m in missing])
+    return PlainTable("Rankings", "Configurations from best to worst by each metric's mean (ties share a rank; "
+                      "the sharpness ratio ranks by closeness to 1).", head, tuple(rows))
+
+
+def agreement_table(analysis: GapAnalysis) -> PlainTable:
+    """Kendall's tau-b between the PSNR ranking and each other metric's ranking."""
+    rows = tuple((_label(analysis, a.metric), f"{a.tau:+.2f}" if math.isfinite(a.tau) else "—",
+                  format_p(a.p_value).removeprefix("p ").removeprefix("= "), str(a.n))
+                 for a in analysis.agreement)
+    rows += tuple((analysis.labels.get(m, m), "unavailable", "", "") for m in analysis.unavailable_metrics)
+    base = analysis.labels.get(analysis.base, analysis.base)
+    return PlainTable(f"Rank agreement with {base}", f"Kendall's tau-b between the {base} ranking and each "
+                      f"metric's ranking of all configurations (1 = same order, −1 = reversed).",
+                      ("metric", "Kendall tau", "p", "configurations"), rows)
+
+
+def pairs_table(analysis: GapAnalysis) -> PlainTable:
+    """Every pair, A ahead on PSNR: differences A − B, Holm-adjusted p, per-sample disagreement rate."""
+    base = analysis.base
+    unit = Orientation.of(base).unit if base in analysis.metrics else ""
+    header = ["A (ahead on " + analysis.labels.get(base, base) + ")", "B", f"Δ{analysis.labels.get(base, base)}"]
+    for metric in analysis.compared:
+        label = analysis.labels.get(metric, metric)
+        header += [f"Δ{label}", f"{label} disagrees"]
+    header.append("discordant")
+    rows, flags = [], []
+    for pair in analysis.pairs:
+        row = [pair.a, pair.b, f"{_number(pair.base.difference, unit)} ({format_p(pair.base.p_holm)})"]
+        for metric in analysis.compared:
+            test = pair.test(metric)
+            if test is None:
+                row += ["—", "—"]
+                continue
+            row.append(f"{_number(test.difference)} ({format_p(test.p_holm)})")
+            rate = test.disagreement_rate
+            row.append(f"{rate:.0%} of samples" if math.isfinite(rate) else "—")
+        row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) for t in pair.disagreeing)
+                   if pair.discordant else "no")
+        rows.append(tuple(row))
+        flags.append(pair.discordant)
+    caption = (f"Each pair with A the configuration {analysis.labels.get(base, base)} favours; differences are "
+               f"A − B over {analysis.samples} paired samples (seed-averaged), p-values from two-sided Wilcoxon "
+               f"signed-rank tests, Holm-adjusted over all {analysis.tests} tests. A pair is discordant when a "
+               f"perceptual metric favours B; 'disagrees' is the share of samples on which that metric and "
+               f"{analysis.labels.get(base, base)} prefer different members of the pair.")
+    return PlainTable("Paired comparisons (discordant pairs)", caption, tuple(header), tuple(rows), tuple(flags))
+
+
+def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
+    """The tables the report shows, in order (pairs only when there are any)."""
+    out = [ranking_table(analysis), agreement_table(analysis)]
+    if analysis.pairs:
+        out.append(pairs_table(analysis))
+    return out
+
+
+# -- renderers --------------------------------------------------------------------------------------
+def to_markdown(table: PlainTable) -> list[str]:
+    """A Markdown section: heading, caption, table (discordant rows in bold)."""
+    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+    lines = [f"## {table.title}", "", table.caption, "",
+             "| " + " | ".join(map(escape, table.header)) + " |", "|" + "|".join(["---"] * len(table.header)) + "|"]
+    for i, row in enumerate(table.rows):
+        flagged = i < len(table.flags) and table.flags[i]
+        lines.append("| " + " | ".join(f"**{escape(c)}**" if flagged and c else escape(c) for c in row) + " |")
+    return lines + [""]
+
+
+def analysis_markdown(analysis: GapAnalysis) -> list[str]:
+    """Every analysis table as Markdown lines."""
+    return [line for table in analysis_tables(analysis) for line in to_markdown(table)]
+
+
+def to_rich(table: PlainTable) -> Table:
+    """A rich table; discordant rows in yellow."""
+    out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
+                caption_justify="left")
+    for i, name in enumerate(table.header):
+        out.add_column(name, justify="left" if i < 2 else "right", overflow="fold")
+    for i, row in enumerate(table.rows):
+        flagged = i < len(table.flags) and table.flags[i]
+        out.add_row(*row, style="yellow" if flagged else None)
+    return out
