@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from vfibench import cli_compare, cli_losses, cli_report, cli_run, cli_weights
+from vfibench import cli_compare, cli_eval, cli_losses, cli_report, cli_run, cli_weights
 
 app = typer.Typer(
     name="vfibench",
@@ -32,6 +32,7 @@ app.command("run", epilog=cli_run.EPILOG)(cli_run.run)
 app.command("report", epilog=cli_report.EPILOG)(cli_report.report)
 app.command("losses", epilog=cli_losses.EPILOG)(cli_losses.losses)
 app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)
+app.command("eval", epilog=cli_eval.EPILOG)(cli_eval.eval_command)
 app.add_typer(cli_weights.app, name="weights")
 
 
