@@ -2,7 +2,9 @@
 
 A thin shell over :mod:`vfibench.sweep`: it gathers the options, plans the sweep (every check
 happens there, before any training), runs it with a progress display and prints the summary.
-Mounted by the main CLI as ``vfibench run``.
+``--resume [RUN]`` rebuilds the plan of an unfinished run from its manifest and finishes only what
+is missing. Ctrl-C or SIGTERM stops the sweep, keeps every finished unit, prints the exact resume
+command and exits with 130 or 143. Mounted by the main CLI as ``vfibench run``.
 """
 
 from __future__ import annotations
@@ -15,16 +17,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import console, error_console, report_errors
+from vfibench.errors import VfiBenchError
 
 DEFAULT_LOSSES = "l2,l1,charbonnier"
+DEFAULT_PRESET = "quick"
+DEFAULT_SEEDS = "0"
 
 EPILOG = (
     "Examples:\n\n"
     "  vfibench run                                   # the default sweep on the quick preset\n\n"
     "  vfibench run --losses l1,l1+perc\n\n"
     "  vfibench run --losses \"l1, 0.8*l1+0.005*perc, charbonnier(eps=1e-3)\" --seeds 0,1,2\n\n"
-    "  vfibench run --preset smoke --losses l1 --out /tmp/results"
+    "  vfibench run --preset smoke --losses l1 --out /tmp/results\n\n"
+    "  vfibench run --resume                          # finish the newest unfinished run under --out\n\n"
+    "  vfibench run --resume 20261125-101500-ab12     # finish that run\n\n"
+    "Exit codes: 0 done; 2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (finished units are kept; "
+    "the message gives the resume command)."
 )
 
 
@@ -37,20 +46,35 @@ class PresetName(str, Enum):
 
 @report_errors
 def run(
-    losses: Annotated[str, typer.Option("--losses", "-l", help="Comma-separated loss configurations; each a "
-                                        "weighted sum of terms or a paper preset. `vfibench losses` lists them.")]
-    = DEFAULT_LOSSES,
-    preset: Annotated[PresetName, typer.Option(help="How long and large: smoke (seconds), ci, quick "
-                                               "(minutes per configuration on a CPU), full (GPU).")]
-    = PresetName.quick,
-    seeds: Annotated[str, typer.Option(help="Seeds (initial weights and batch order), e.g. 0,1,2 or 0-4.")] = "0",
+    run_name: Annotated[Optional[str], typer.Argument(
+        metavar="RUN", help="With --resume: the run to finish, a name under --out or a run directory "
+                              "(default: the newest unfinished run under --out).", show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run: rebuild its plan from its "
+                                         "manifest and train only the missing units. Options that conflict "
+                                         "with the manifest are an error.")] = False,
+    losses: Annotated[Optional[str], typer.Option("--losses", "-l", help="Comma-separated loss configurations; "
+                                                  "each a weighted sum of terms or a paper preset. `vfibench "
+                                                  f"losses` lists them. [default: {DEFAULT_LOSSES}]",
+                                                  show_default=False)] = None,
+    preset: Annotated[Optional[PresetName], typer.Option(help="How long and large: smoke (seconds), ci, quick "
+                                                         "(minutes per configuration on a CPU), full (GPU). "
+                                                         f"[default: {DEFAULT_PRESET}]", show_default=False)]
+    = None,
+    seeds: Annotated[Optional[str], typer.Option(help="Seeds (initial weights and batch order, shared by every "
+                                                 "configuration), e.g. 0,1,2 or 0-4; tables aggregate over them. "
+                                                 f"[default: {DEFAULT_SEEDS}]", show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
-    device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N.")] = "auto",
-    warm_start: Annotated[int, typer.Option(help="Train the first STEPS steps of every configuration with "
-                                            "plain l1, computed once per seed and shared.", metavar="STEPS")] = 0,
+    device: Annotated[Optional[str], typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N. "
+                                                  "[default: auto; with --resume, the run's device]",
+                                                  show_default=False)] = None,
+    warm_start: Annotated[Optional[int], typer.Option(help="Train the first STEPS steps of every configuration "
+                                                      "with plain l1, computed once per seed and shared. "
+                                                      "[default: 0]", metavar="STEPS", show_default=False)]
+    = None,
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics (default: all).")] = None,
-    skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, run what "
-                                                   "does not need it and mark the rest unavailable.")] = False,
+    skip_unavailable: Annotated[Optional[bool], typer.Option(
+        "--skip-unavailable/--no-skip-unavailable", help="When a pretrained backbone is missing, run what does "
+        "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Override the preset's number of training steps.",
                                                  min=1)] = None,
 ) -> None:
@@ -59,15 +83,45 @@ def run(
     from vfibench.cli_report import print_summary
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.presets import get_preset
-    from vfibench.sweep import parse_seeds, plan_sweep, run_sweep
+    from vfibench.results.store import COMPLETE, RunStore
+    from vfibench.sweep import SweepInterrupted, parse_seeds, plan_resume, plan_sweep, run_sweep, stop_on_signals
 
-    chosen = get_preset(preset.value).with_overrides(steps=steps)
-    metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else list(DEFAULT_METRICS)
-    plan = plan_sweep(losses, chosen, parse_seeds(seeds), out=out, device=device, metrics=metric_names,
-                      skip_unavailable=skip_unavailable, warm_start=warm_start,
-                      command=shlex.join(["vfibench", *sys.argv[1:]]))
-    console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
-                  f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")
-    with RichSweepListener(console) as listener:
-        store = run_sweep(plan, listener)
-    print_summary(store)
+    command = shlex.join(["vfibench", *sys.argv[1:]])
+    metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else None
+    seed_list = parse_seeds(seeds) if seeds is not None else None
+    chosen = get_preset(preset.value).with_overrides(steps=steps) if preset is not None else None
+    store = None
+    if resume:
+        store = RunStore.open_unfinished(out, run_name)
+        if chosen is None and steps is not None:
+            conflict = f"--steps {steps}"
+            raise VfiBenchError(f"Cannot resume '{store.root}': {conflict} conflicts with its manifest, which fixes "
+                                f"the preset and its steps. Drop --steps, or start a new sweep without --resume.")
+        plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
+                           warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
+                           command=command)
+        if store.read_manifest().get("status") == COMPLETE:
+            console.print(f"[bold]vfibench run --resume[/]: '{store.root}' is already complete; nothing to do.")
+            print_summary(store)
+            return
+        done = sum(store.unit_info(key) is not None for key in plan.units())
+        console.print(f"[bold]vfibench run --resume[/] {store.name}: {done} of {len(plan.units())} units finished; "
+                      f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
+                      f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}")
+    else:
+        if run_name is not None:
+            raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
+                                f"(`vfibench run --resume {run_name}`). Loss configurations go in --losses.")
+        chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(steps=steps)
+        plan = plan_sweep(losses or DEFAULT_LOSSES, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
+                          device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
+                          skip_unavailable=bool(skip_unavailable), warm_start=warm_start or 0, command=command)
+        console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
+                      f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")
+    try:
+        with stop_on_signals(), RichSweepListener(console) as listener:
+            finished = run_sweep(plan, listener, store)
+    except SweepInterrupted as stopped:
+        error_console.print(f"[bold yellow]interrupted:[/] {stopped}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=stopped.exit_code) from None
+    print_summary(finished)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -60,8 +61,15 @@ def write_torch(path: Path, value: Any) -> None:
 
 
 def point_symlink(link: Path, target: str) -> None:
-    """Atomically make ``link`` a symbolic link to ``target`` (replacing an older link)."""
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
+    """Atomically make ``link`` a symbolic link to ``target`` (replacing an older link).
+
+    The new link is made under a name unique to this call, then renamed over ``link``: a reader sees
+    the old target or the new one, and two writers racing each leave a valid link (the last wins).
+    """
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     os.symlink(target, temporary)
-    os.replace(temporary, link)
+    try:
+        os.replace(temporary, link)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -9,21 +9,30 @@ Layout::
       train_log.csv             every unit's loss curves, gathered
       summary.csv / summary.md  per-configuration aggregates
       report/                   plots, image grids, report.html
-    <out>/latest -> <run-id>    the newest run whose manifest is complete
+    <out>/latest -> <run-id>    the run that most recently completed (its manifest says "complete")
 
 A unit's ``unit.json`` is written last, atomically: a unit without it is unfinished and is redone on
 ``--resume``. Every file is written atomically, so a sweep killed at any moment leaves only
-complete files.
+complete files. A new run always gets a directory of its own (created with an exclusive
+``mkdir``), and the process writing a run holds an advisory lock on it (``.lock``), so a second
+process can neither resume it nor write into it at the same time.
+
+Readers raise :class:`~vfibench.errors.ResultsError` for anything damaged or foreign (an invalid
+manifest, a garbled ``unit.json``, a truncated CSV), naming the file and how to fix it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import hashlib
+import io
 import json
 import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +46,11 @@ SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
 MANIFEST = "manifest.json"
 LATEST = "latest"
+LOCK_FILE = ".lock"
+#: The manifest's ``status`` while a sweep runs, after it was stopped, and once every unit finished.
+RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
+#: What a finished unit's ``unit.json`` may say about it.
+UNIT_STATUSES = ("complete", "diverged")
 #: Columns of per_sample.csv before the metric columns.
 SAMPLE_KEYS = ("config", "kind", "seed", "sample")
 #: Columns of train_log.csv before the per-term columns.
@@ -85,6 +99,22 @@ class RunStore:
         raise ResultsError(f"Could not create a new run directory under {out}; check that it is writable.")
 
     @classmethod
+    def open_unfinished(cls, out: Path, run: str | None = None) -> "RunStore":
+        """The run ``run`` to resume, or by default the newest run under ``out`` that is not complete."""
+        if run is not None:
+            return cls.open(out, run)
+        candidates = sorted((p for p in out.glob("*") if p.is_dir() and not p.is_symlink()
+                             and (p / MANIFEST).is_file()), key=lambda p: p.name, reverse=True) if out.is_dir() else []
+        for root in candidates:
+            store = cls(root)
+            if store.read_manifest().get("status") != COMPLETE:
+                return store
+        raise ResultsError(
+            f"There is no unfinished run under '{out}' to resume (every run there is complete, or there is none). "
+            f"Name the run to resume: `vfibench run --resume RUN --out {out}`, or start a new sweep without --resume."
+        )
+
+    @classmethod
     def open(cls, out: Path, run: str | None = None) -> "RunStore":
         """The run ``run`` (a name under ``out`` or a path), or the latest complete run."""
         if run is None:
@@ -116,6 +146,7 @@ class RunStore:
         atomic.write_json(self.root / MANIFEST, {"schema_version": SCHEMA_VERSION, **manifest})
 
     def read_manifest(self) -> dict[str, Any]:
+        """The run's manifest; a ResultsError if it is unreadable, not JSON or not vfibench's."""
         path = self.root / MANIFEST
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -132,23 +163,92 @@ class RunStore:
         return manifest
 
     def mark_latest(self) -> None:
-        """Point ``<out>/latest`` at this run; call only once its manifest is complete."""
+        """Point ``<out>/latest`` at this run, which must already have a complete manifest on disk."""
+        status = self.read_manifest().get("status")
+        if status != COMPLETE:
+            raise ResultsError(
+                f"Refusing to point '{self.root.parent / LATEST}' at '{self.root}': its manifest says the run is "
+                f"'{status}', not '{COMPLETE}'. Finish it first with `vfibench run --resume {self.name}`."
+            )
         atomic.point_symlink(self.root.parent / LATEST, self.root.name)
+
+    def remove_temporaries(self) -> list[Path]:
+        """Delete the temporary files of atomic writes that a killed process left behind (call under
+        :meth:`lock`); they were never renamed into place, so nothing ever read them as results."""
+        stale = [path for path in self.root.rglob(".*.tmp") if path.is_file() or path.is_symlink()]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
+    # -- exclusive access -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an advisory lock on the run while writing it; a ResultsError if another process holds it.
+
+        The lock (``fcntl.flock`` on ``<run>/.lock``) is released by the operating system when its
+        holder exits, however it exits (SIGKILL included), so a killed sweep never leaves a stale lock.
+        Where ``fcntl`` does not exist (Windows) this only records the process id.
+        """
+        path = self.root / LOCK_FILE
+        handle = open(path, "a+", encoding="utf-8")
+        try:
+            try:
+                import fcntl
+            except ImportError:
+                fcntl = None  # type: ignore[assignment]
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown"
+                    raise ResultsError(
+                        f"The run '{self.root}' is being written by another process (pid {holder}). Wait for "
+                        f"that sweep to finish or stop it, then resume with `vfibench run --resume {self.name}`."
+                    ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
 
     # -- units ------------------------------------------------------------------------------------
     def unit_dir(self, key: UnitKey) -> Path:
         return self.root / "units" / key.directory_name
 
     def unit_info(self, key: UnitKey) -> dict[str, Any] | None:
-        """The finished unit's record, or None if the unit has not finished."""
+        """The finished unit's record, or None if the unit has not finished (it has no ``unit.json``).
+
+        A ``unit.json`` is written atomically and last, so one that cannot be read, or that describes
+        another unit, was damaged or put there by something else: that raises a ResultsError rather
+        than being silently redone or, worse, taken for a result.
+        """
         path = self.unit_dir(key) / UNIT_FILE
         if not path.is_file():
             return None
+
+        def damaged(problem: str) -> ResultsError:
+            return ResultsError(
+                f"The unit record '{path}' {problem}. vfibench writes it last and atomically, so the file was "
+                f"damaged or replaced. Delete the folder '{path.parent}' to have `vfibench run --resume "
+                f"{self.name}` redo that unit."
+            )
+
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None
-        return info if isinstance(info, dict) and info.get("config") == key.config else None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise damaged(f"cannot be read as JSON ({err})") from None
+        if not isinstance(info, dict):
+            raise damaged(f"holds a JSON {type(info).__name__}, not an object")
+        expected = {"config": key.config, "seed": key.seed, "kind": key.kind}
+        found = {name: info.get(name) for name in expected}
+        if found != expected:
+            raise damaged(f"describes {found}, not the unit {expected} its folder belongs to")
+        if info.get("status") not in UNIT_STATUSES:
+            raise damaged(f"has the status {info.get('status')!r}, not one of {', '.join(UNIT_STATUSES)}")
+        return info
 
     def write_unit(
         self,
@@ -173,7 +273,7 @@ class RunStore:
         path = self.unit_dir(key) / name
         if not path.is_file():
             return None
-        return read_csv(path)
+        return read_csv(path, required=("config", "seed"))
 
     # -- gathered tables --------------------------------------------------------------------------
     def path(self, name: str) -> Path:
@@ -181,16 +281,30 @@ class RunStore:
 
 
 def read_csv(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a results CSV, turning any problem into a ResultsError that names the file."""
+    """Read a results CSV, turning any problem into a ResultsError that names the file.
+
+    Besides what pandas rejects, a table is refused as truncated when a line has fewer fields than
+    the header (pandas would silently fill them with NaN) or when its last line lacks its newline
+    (a number may have been cut short); vfibench writes every table whole, newline included.
+    """
+
+    def unreadable(problem: str) -> ResultsError:
+        return ResultsError(
+            f"'{path}' cannot be read as a CSV table ({problem}). The file is damaged or was not written "
+            f"by vfibench; re-run the step that writes it."
+        )
+
     try:
-        frame = pd.read_csv(path)
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ResultsError(f"'{path}' does not exist.") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise ResultsError(
-            f"'{path}' cannot be read as a CSV table ({str(err).strip() or type(err).__name__}). "
-            f"The file is damaged or was not written by vfibench; re-run the step that writes it."
-        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise unreadable(str(err).strip() or type(err).__name__) from None
+    _check_complete_lines(text, unreadable)
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise unreadable(str(err).strip() or type(err).__name__) from None
     missing = [column for column in required if column not in frame.columns]
     if missing:
         raise ResultsError(
@@ -199,6 +313,23 @@ def read_csv(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
             f"or is from an incompatible version."
         )
     return frame
+
+
+def _check_complete_lines(text: str, unreadable: Any) -> None:
+    """Raise ``unreadable(problem)`` when ``text`` looks truncated: a short line, or no final newline."""
+    if not text.strip():
+        raise unreadable("the file is empty")
+    if not text.endswith("\n"):
+        raise unreadable("its last line does not end with a newline, so the file was cut short")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise unreadable(str(err)) from None
+    width = len(rows[0])
+    for number, row in enumerate(rows[1:], start=2):
+        if row and len(row) < width:
+            raise unreadable(f"line {number} has {len(row)} fields but the header has {width}, so the file "
+                             f"was cut short")
 
 
 def git_commit(directory: Path) -> str | None:
