@@ -199,9 +199,32 @@ def wilcoxon_p(differences: np.ndarray) -> float:
         return float("nan")
     if not np.any(d != 0):
         return 1.0
+    d = d[d != 0]
+    ranks = stats.rankdata(np.abs(d))
+    if d.size <= EXACT_MAX_SAMPLES and np.unique(ranks).size < d.size:
+        return _exact_signed_rank_p(ranks, float(ranks[d > 0].sum()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+#: Up to this many non-zero differences with tied ranks, the signed-rank p-value is computed by
+#: enumerating all 2^n sign patterns (what scipy's permutation fallback does, vectorised).
+EXACT_MAX_SAMPLES = 13
+
+
+def _exact_signed_rank_p(ranks: np.ndarray, observed: float) -> float:
+    """Two-sided p of the signed-rank statistic W+ = ``observed`` under all 2^n sign flips.
+
+    p = min(1, 2·min(P(W+ ≥ w), P(W+ ≤ w))), with a relative tolerance of 1e-12 for tied sums.
+    """
+    n = ranks.size
+    signs = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
+    null = signs @ ranks
+    tolerance = 1e-12 * max(1.0, abs(observed))
+    greater = np.mean(null >= observed - tolerance)
+    less = np.mean(null <= observed + tolerance)
+    return float(min(1.0, 2 * min(greater, less)))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

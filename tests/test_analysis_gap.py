@@ -1,0 +1,199 @@
+"""The gap analysis on hand-made per-sample tables with known answers: directions, rankings,
+Kendall's tau, per-sample pairing across configurations and seeds, Holm, Pareto front, verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vfibench.analysis.gap import (Orientation, analyse, compare_pairs, config_means, holm, kendall_agreement,
+                                   pareto_front, rank_configs, sample_table, wilcoxon_p)
+from vfibench.results import tables
+from vfibench.results.summary import summarise
+
+
+def table(values: dict[str, dict[str, list[float]]], seeds: int = 1, kinds: dict[str, str] | None = None,
+          jitter: float = 0.0) -> pd.DataFrame:
+    """per_sample rows: config → metric → per-sample values (the same for every seed, plus ±jitter)."""
+    rows = []
+    for config, metrics in values.items():
+        n = len(next(iter(metrics.values())))
+        for seed in range(seeds):
+            for sample in range(n):
+                sign = 1 if seed % 2 == 0 else -1
+                rows.append({"config": config, "kind": (kinds or {}).get(config, "trained"), "seed": seed,
+                             "sample": sample, **{m: v[sample] + sign * jitter for m, v in metrics.items()}})
+    return pd.DataFrame(rows)
+
+
+# -- directions -------------------------------------------------------------------------------------
+def test_sharpness_is_best_closest_to_one_everywhere():
+    orientation = Orientation.of("sharpness")
+    assert orientation.higher_is_better is None and orientation.arrow == "→1"
+    means = pd.Series({"blurry": 0.80, "noisy": 1.30, "right": 0.98, "slightly_sharp": 1.05})
+    ranking = rank_configs(means, orientation)
+    assert [e.config for e in ranking] == ["right", "slightly_sharp", "blurry", "noisy"]
+    # the summary table marks the same row best and shows the direction in the header
+    summary = pd.DataFrame({"config": list(means.index), "sharpness_mean": list(means.values)})
+    assert tables.best_rows(summary, "sharpness") == {2}
+    assert tables.header("sharpness").endswith("→1")
+    assert tables.header("psnr").endswith("↑") and tables.header("lpips").endswith("↓")
+
+
+def test_best_rows_follow_each_direction_and_ignore_missing_values():
+    summary = pd.DataFrame({"config": ["a", "b", "c"], "psnr_mean": [30.0, 31.0, np.nan],
+                            "lpips_mean": [0.2, 0.1, np.nan]})
+    assert tables.best_rows(summary, "psnr") == {1}
+    assert tables.best_rows(summary, "lpips") == {1}
+    assert tables.best_rows(summary.assign(psnr_mean=np.nan), "psnr") == set()
+
+
+def test_plane_and_rankings_use_closeness_to_one_for_sharpness():
+    data = table({"a": {"psnr": [30, 31, 32], "sharpness": [0.7, 0.7, 0.7]},
+                  "b": {"psnr": [29, 30, 31], "sharpness": [1.0, 1.0, 1.0]},
+                  "c": {"psnr": [28, 29, 30], "sharpness": [1.4, 1.4, 1.4]}})
+    result = analyse(data, ["psnr", "sharpness"], compared=["sharpness"])
+    assert [e.config for e in result.rankings["sharpness"]] == ["b", "a", "c"]
+    # goodness of sharpness: b (0) > a (−0.3) > c (−0.4): a and b are on the front, c is dominated by a
+    assert set(result.plane.front) == {"a", "b"}
+
+
+# -- rankings and agreement -------------------------------------------------------------------------
+def test_kendall_tau_reversed_and_identical_orders():
+    psnr = pd.Series({"a": 32.0, "b": 31.0, "c": 30.0})
+    lpips_reversed = pd.Series({"a": 0.3, "b": 0.2, "c": 0.1})
+    lpips_same = pd.Series({"a": 0.1, "b": 0.2, "c": 0.3})
+    base, other = Orientation.of("psnr"), Orientation.of("lpips")
+    assert kendall_agreement(psnr, base, lpips_reversed, other).tau == pytest.approx(-1.0)
+    assert kendall_agreement(psnr, base, lpips_same, other).tau == pytest.approx(1.0)
+    assert np.isnan(kendall_agreement(psnr[:1], base, lpips_same[:1], other).tau)
+
+
+def test_ties_share_the_better_rank():
+    ranking = rank_configs(pd.Series({"a": 30.0, "b": 31.0, "c": 31.0}), Orientation.of("psnr"))
+    assert [(e.config, e.rank) for e in ranking] == [("b", 1), ("c", 1), ("a", 3)]
+
+
+# -- per-sample pairing -----------------------------------------------------------------------------
+def paired_example(seeds: int = 2) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    level = rng.uniform(20, 40, size=20)  # samples differ hugely in difficulty...
+    gain = 0.1 + 0.01 * rng.random(20)  # ...but A beats B on every one by about 0.1 dB
+    lp = rng.uniform(0.05, 0.5, size=20)
+    return table({"A": {"psnr": list(level + gain), "lpips": list(lp + 0.01)},
+                  "B": {"psnr": list(level), "lpips": list(lp)}}, seeds=seeds, jitter=0.05)
+
+
+def test_paired_test_pairs_samples_across_configs_and_averages_seeds():
+    data = paired_example()
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert (pair.a, pair.b) == ("A", "B")
+    # the seed jitter (±0.05) cancels in the seed average: the difference is exactly the gain
+    assert pair.base.n == 20
+    assert pair.base.difference == pytest.approx(float(np.mean(data[data.config == "A"].psnr.to_numpy()[:20]
+                                                               - data[data.config == "B"].psnr.to_numpy()[:20])))
+    # a consistent 0.1 dB gain over 20 samples is significant when paired by sample ...
+    assert pair.base.p_value < 0.001
+    # ... although the samples' spread (20–40 dB) would hide it from an unpaired comparison
+    from scipy import stats
+
+    unpaired = stats.mannwhitneyu(data[data.config == "A"].psnr, data[data.config == "B"].psnr).pvalue
+    assert unpaired > 0.5
+    # LPIPS is worse for A on every sample: discordant, and the disagreement rate is 100%
+    (lpips_test,) = pair.others
+    assert pair.discordant and lpips_test.favours == "B" and lpips_test.disagreement_rate == pytest.approx(1.0)
+
+
+def test_pairing_uses_sample_ids_not_row_order():
+    data = paired_example()
+    shuffled = data.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    first = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    second = compare_pairs(shuffled, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert first == second
+    pivot = sample_table(shuffled, "psnr")
+    assert list(pivot.index) == list(range(20)) and set(pivot.columns) == {"A", "B"}
+
+
+def test_samples_missing_in_one_config_are_left_out_of_the_pairing():
+    data = paired_example(seeds=1)
+    data = data[~((data.config == "B") & (data["sample"] < 5))]
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert pair.base.n == 15
+
+
+def test_disagreement_rate_counts_samples_where_metrics_prefer_different_members():
+    # A wins PSNR on all 4 samples; LPIPS prefers B on samples 0 and 1 only
+    data = table({"A": {"psnr": [30, 30, 30, 30], "lpips": [0.3, 0.3, 0.1, 0.1]},
+                  "B": {"psnr": [29, 29, 29, 29], "lpips": [0.2, 0.2, 0.2, 0.2]}})
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert pair.others[0].disagreement_rate == pytest.approx(0.5)
+
+
+def test_wilcoxon_and_holm_known_answers():
+    assert wilcoxon_p(np.zeros(5)) == 1.0
+    assert np.isnan(wilcoxon_p(np.array([])))
+    assert holm([0.01, 0.04, 0.03, float("nan")])[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert np.isnan(holm([0.01, float("nan")])[1])
+
+
+def test_pareto_front_keeps_non_dominated_points():
+    points = {"a": (1.0, 3.0), "b": (2.0, 2.0), "c": (1.5, 1.5), "d": (3.0, 1.0)}
+    assert pareto_front(points) == ["a", "b", "d"]
+
+
+# -- the whole analysis -----------------------------------------------------------------------------
+def reference_run() -> pd.DataFrame:
+    """blend wins PSNR, nearest wins LPIPS on every sample; two trained configs split the same way."""
+    n = 12
+    ramp = np.linspace(0, 1, n)
+    return table({
+        "l1": {"psnr": list(31 + ramp), "lpips": list(0.20 + 0.01 * ramp)},
+        "l1+perc": {"psnr": list(30.5 + ramp), "lpips": list(0.12 + 0.01 * ramp)},
+        "blend": {"psnr": list(30 + ramp), "lpips": list(0.25 + 0.01 * ramp)},
+        "nearest": {"psnr": list(25 + ramp), "lpips": list(0.10 + 0.01 * ramp)},
+    }, seeds=2, kinds={"blend": "reference", "nearest": "reference"})
+
+
+def test_verdict_names_the_winners_and_the_textbook_reference_disagreement():
+    result = analyse(reference_run(), ["psnr", "lpips"], order=["l1", "l1+perc", "diverged_one", "blend", "nearest"],
+                     status={"diverged_one": "diverged"}, unavailable={"dists": "no vgg16"})
+    assert result.verdict.startswith("PSNR prefers l1 over l1+perc")
+    assert "LPIPS prefers l1+perc" in result.verdict
+    assert "Blend beats nearest on PSNR" in result.verdict and "nearest wins on LPIPS" in result.verdict
+    assert "'diverged_one' has no results (diverged)" in result.verdict
+    # the references take part in rankings and pairs
+    assert [e.config for e in result.rankings["psnr"]] == ["l1", "l1+perc", "blend", "nearest"]
+    assert any({p.a, p.b} == {"blend", "nearest"} and p.discordant for p in result.pairs)
+    assert result.missing_configs == {"diverged_one": "diverged"}
+    record = result.to_dict()
+    assert ["l1", "l1+perc"] in record["discordant_pairs"]
+
+
+def test_unavailable_metrics_are_reported_not_silently_dropped():
+    data = reference_run().assign(dists=np.nan)
+    result = analyse(data, ["psnr", "lpips", "dists"], unavailable={"dists": "pretrained vgg16 weights not available"})
+    assert "dists" not in result.metrics and "dists" in result.unavailable_metrics
+    assert "DISTS is unavailable in this run" in result.verdict
+
+
+def test_summary_std_is_over_seeds_and_interval_is_deterministic():
+    data = reference_run()
+    data.loc[data.seed == 1, "psnr"] += 1.0
+    summary = summarise(data, ["psnr"], ["l1", "blend"])
+    assert summary.loc[0, "psnr_std"] == pytest.approx(np.std([31.5, 32.5], ddof=1))
+    assert summary.equals(summarise(data, ["psnr"], ["l1", "blend"]))
+    assert config_means(data, "psnr")["l1"] == pytest.approx(32.0)
+
+
+@pytest.mark.parametrize("n", [6, 13, 20])
+def test_wilcoxon_with_ties_equals_scipy(n):
+    import warnings
+
+    from scipy import stats
+
+    d = np.random.default_rng(n).integers(1, 5, size=n) * np.where(np.arange(n) % 3 == 0, -1.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = stats.wilcoxon(d, zero_method="wilcox").pvalue
+    assert wilcoxon_p(d) == pytest.approx(float(expected), abs=1e-12)
