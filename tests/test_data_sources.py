@@ -1,0 +1,327 @@
+"""Real-dataset loaders (vimeo90k, frames, video) and the dataset spec, on fixtures built in tmp_path.
+
+Every fixture frame k carries its number in the blue channel (20·k + 10 everywhere), so a test
+can tell which frame landed where; red and green hold a pattern that moves 2 px per frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vfibench.data.frames import FramesSource, natural_key
+from vfibench.data.images import Fit, fit_frames, read_image
+from vfibench.data.sources import DatasetSpec, open_dataset, open_source, parse_dataset_spec
+from vfibench.data.synthetic import make_synthetic
+from vfibench.data.triplet_source import select_indices
+from vfibench.errors import DataError
+
+H, W = 40, 56
+
+
+def frame_array(k: int, h: int = H, w: int = W) -> np.ndarray:
+    """uint8 (h, w, 3): a texture moved 2k px right in red/green, blue = 20k + 10."""
+    ys, xs = np.mgrid[0:h, 0:w]
+    texture = (np.sin((xs - 2 * k) / 3.0) * np.cos(ys / 4.0) + 1) * 110
+    image = np.empty((h, w, 3), dtype=np.uint8)
+    image[..., 0] = texture.astype(np.uint8)
+    image[..., 1] = (255 - texture).astype(np.uint8)
+    image[..., 2] = 20 * k + 10
+    return image
+
+
+def blue_code(frames: torch.Tensor) -> list[int]:
+    """The frame numbers encoded in a (N, 3, H, W) batch's blue channel."""
+    return [round((float(v) * 255 - 10) / 20) for v in frames[:, 2].mean(dim=(1, 2))]
+
+
+def write_png(path: Path, array: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def make_clip(folder: Path, n: int, name: str = "frame{k}.png", h: int = H, w: int = W) -> list[Path]:
+    """n frames named frame0.png … frame{n-1}.png (unpadded numbers: natural order matters)."""
+    return [write_png(folder / name.format(k=k), frame_array(k, h, w)) for k in range(n)]
+
+
+def make_vimeo(root: Path) -> Path:
+    """A Vimeo-90K layout: train = 00001/0001, 00001/0002; test = 00002/0001. Sequence j's frames are 3j, 3j+1, 3j+2."""
+    lists = {"tri_trainlist.txt": ["00001/0001", "00001/0002"], "tri_testlist.txt": ["00002/0001"]}
+    number = 0
+    for list_name, names in lists.items():
+        (root / list_name).parent.mkdir(parents=True, exist_ok=True)
+        (root / list_name).write_text("\n".join(names) + "\n\n")
+        for name in names:
+            for i in range(3):
+                write_png(root / "sequences" / name / f"im{i + 1}.png", frame_array(3 * number + i, 256 // 4, 448 // 4))
+            number += 1
+    return root
+
+
+def make_video(path: Path, n: int, h: int = H, w: int = W) -> Path:
+    """An n-frame lossless (PNG-codec) video of frame_array(0..n-1)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("png", rate=10)
+        stream.width, stream.height, stream.pix_fmt = w, h, "rgb24"
+        for k in range(n):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame_array(k, h, w), format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+# ---------------------------------------------------------------------------------- the spec
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("synthetic", DatasetSpec("synthetic")),
+    ("Synthetic(max_motion=0.1, t=0.25)", DatasetSpec("synthetic", None, {"max_motion": 0.1, "t": 0.25})),
+    ("vimeo90k:/data/vimeo_triplet", DatasetSpec("vimeo90k", Path("/data/vimeo_triplet"))),
+    ("frames(stride=2):/a/b:c", DatasetSpec("frames", Path("/a/b:c"), {"stride": 2})),
+    ("video( size=64 , fit=crop ):clip.mp4", DatasetSpec("video", Path("clip.mp4"), {"size": 64, "fit": "crop"})),
+])
+def test_specs_parse(spec: str, expected: DatasetSpec) -> None:
+    assert parse_dataset_spec(spec) == expected
+
+
+def test_canonical_spec_sorts_options() -> None:
+    assert parse_dataset_spec("video(stride=2,fit=crop):c.mp4").canonical == "video(fit=crop, stride=2):c.mp4"
+
+
+@pytest.mark.parametrize(("spec", "needle"), [
+    ("vimeo:/x", "Did you mean 'vimeo90k'"),
+    ("synthetic:/x", "takes none"),
+    ("frames", "needs a path"),
+    ("frames(stride=two):/x", "not an integer"),
+    ("frames(max_motion=0.1):/x", "not an option of frames"),
+    ("video(fit):/x", "key=value"),
+])
+def test_bad_specs_say_what_is_wrong(spec: str, needle: str) -> None:
+    with pytest.raises(DataError, match=needle.replace("(", r"\(")):
+        parse_dataset_spec(spec)
+
+
+def test_a_bare_folder_gets_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=f"frames:{tmp_path}"):
+        parse_dataset_spec(str(tmp_path))
+
+
+def test_spec_options_override_keyword_arguments() -> None:
+    batch = open_dataset("synthetic(max_motion=0.05)", "train", count=3, size=32, max_motion=0.4)
+    assert torch.equal(batch.it, make_synthetic("train", 3, size=32, max_motion=0.05).it)
+
+
+# --------------------------------------------------------------------------------- synthetic
+
+
+def test_synthetic_spec_equals_make_synthetic() -> None:
+    batch = open_dataset("synthetic", "test", count=4, size=32, seed=2, max_motion=0.2)
+    reference = make_synthetic("test", 4, size=32, seed=2, max_motion=0.2)
+    for a, b in ((batch.i0, reference.i0), (batch.it, reference.it), (batch.i1, reference.i1), (batch.t, reference.t)):
+        assert torch.equal(a, b)
+
+
+def test_synthetic_subset_renders_the_same_scenes() -> None:
+    source = open_source("synthetic", "train", count=6, size=32, seed=1)
+    subset, full = source.load([1, 4], None, Fit.resize), make_synthetic("train", 6, size=32, seed=1)
+    assert torch.equal(subset.it, full.it[[1, 4]]) and torch.equal(subset.i0, full.i0[[1, 4]])
+    assert "scene 4" in source.refs[4].frames[0]
+
+
+def test_synthetic_needs_a_count() -> None:
+    with pytest.raises(DataError, match="count"):
+        open_dataset("synthetic", "train")
+
+
+# ----------------------------------------------------------------------------------- vimeo90k
+
+
+def test_vimeo_splits_follow_the_lists(tmp_path: Path) -> None:
+    root = make_vimeo(tmp_path / "vimeo_triplet")
+    train = open_dataset(f"vimeo90k:{root}", "train")
+    test = open_dataset(f"vimeo90k:{tmp_path}", "test")  # the parent of vimeo_triplet/ works too
+    assert train.i0.shape == (2, 3, 64, 112) and test.it.shape == (1, 3, 64, 112)
+    assert blue_code(train.i0) == [0, 3] and blue_code(train.it) == [1, 4] and blue_code(train.i1) == [2, 5]
+    assert blue_code(test.it) == [7] and test.t.tolist() == [0.5]
+    assert train.i0.dtype == torch.float32 and 0 <= float(train.i0.min()) and float(train.i0.max()) <= 1
+
+
+def test_vimeo_missing_list_names_the_file(tmp_path: Path) -> None:
+    root = make_vimeo(tmp_path)
+    (root / "tri_testlist.txt").unlink()
+    with pytest.raises(DataError, match="tri_testlist.txt"):
+        open_dataset(f"vimeo90k:{root}", "test")
+
+
+def test_vimeo_missing_frame_names_the_file(tmp_path: Path) -> None:
+    root = make_vimeo(tmp_path)
+    missing = root / "sequences" / "00001" / "0002" / "im3.png"
+    missing.unlink()
+    with pytest.raises(DataError, match=str(missing)):
+        open_dataset(f"vimeo90k:{root}", "train")
+
+
+def test_vimeo_bad_list_line_and_missing_folder(tmp_path: Path) -> None:
+    root = make_vimeo(tmp_path)
+    (root / "tri_trainlist.txt").write_text("00001/0001\n../../etc\n")
+    with pytest.raises(DataError, match="Line 2"):
+        open_dataset(f"vimeo90k:{root}", "train")
+    with pytest.raises(DataError, match="does not exist"):
+        open_dataset(f"vimeo90k:{tmp_path / 'nowhere'}", "train")
+
+
+# ------------------------------------------------------------------------------------- frames
+
+
+def test_frames_triplets_use_natural_order_and_stride(tmp_path: Path) -> None:
+    make_clip(tmp_path, 12)  # frame0.png … frame11.png: plain sorting would put frame10 after frame1
+    batch = open_dataset(f"frames:{tmp_path}", "test")
+    assert len(batch) == 10 and blue_code(batch.i0) == list(range(10)) and blue_code(batch.i1) == list(range(2, 12))
+    strided = open_dataset(f"frames(stride=3):{tmp_path}", "test")
+    assert len(strided) == 6
+    assert blue_code(strided.i0)[:2] == [0, 1] and blue_code(strided.it)[:2] == [3, 4] and blue_code(strided.i1)[:2] == [6, 7]
+
+
+def test_frames_folder_of_clips_never_spans_two_clips(tmp_path: Path) -> None:
+    make_clip(tmp_path / "a", 4)
+    make_clip(tmp_path / "b", 3)
+    make_clip(tmp_path / "c", 2)  # too short: no triplet
+    source = open_source(f"frames:{tmp_path}", "train")
+    assert [ref.name for ref in source.refs] == ["a/00000", "a/00001", "b/00000"]
+    assert all(Path(f).parent.name == ref.name[0] for ref in source.refs for f in ref.frames)
+
+
+def test_native_resolution_is_cropped_to_a_multiple_of_16(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3)
+    batch = open_dataset(f"frames:{tmp_path}", "test")
+    assert batch.i0.shape == (1, 3, 32, 48)  # 40x56 → centre 32x48, no resampling
+    full = torch.from_numpy(read_image(tmp_path / "frame0.png")).permute(2, 0, 1)
+    assert torch.equal(batch.i0[0], full[:, 4:36, 4:52])
+
+
+def test_resize_keeps_the_whole_scene_and_crop_keeps_native_pixels(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3)
+    resized = open_dataset(f"frames:{tmp_path}", "test", size=20)
+    cropped = open_dataset(f"frames(fit=crop):{tmp_path}", "test", size=20)
+    assert resized.i0.shape == cropped.i0.shape == (1, 3, 20, 20)
+    full = torch.from_numpy(read_image(tmp_path / "frame0.png")).permute(2, 0, 1)
+    assert torch.equal(cropped.i0[0], full[:, 10:30, 18:38])
+    expected = fit_frames([read_image(tmp_path / "frame0.png")], 20, Fit.resize, "x")[0]  # 40x56 → 20x28 → 20x20
+    assert torch.equal(resized.i0[0], expected)
+    assert float(resized.i0[0, 2].std()) < 1e-6  # a flat channel stays flat through antialiased resizing
+
+
+def test_frames_are_never_enlarged(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3)
+    with pytest.raises(DataError, match="smaller than the requested size 64"):
+        open_dataset(f"frames:{tmp_path}", "test", size=64)
+
+
+def test_mismatched_frame_names_the_odd_file(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3)
+    odd = write_png(tmp_path / "frame1.png", frame_array(1, H, W + 8))
+    with pytest.raises(DataError, match=f"{odd}.*same size"):
+        open_dataset(f"frames:{tmp_path}", "test")
+
+
+def test_unreadable_frame_names_the_file(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3)
+    (tmp_path / "frame2.png").write_bytes(b"not a png at all")
+    with pytest.raises(DataError, match=f"{tmp_path / 'frame2.png'}.*could not be read"):
+        open_dataset(f"frames:{tmp_path}", "test")
+
+
+def test_clips_of_different_sizes_need_a_size(tmp_path: Path) -> None:
+    make_clip(tmp_path / "a", 3)
+    make_clip(tmp_path / "b", 3, h=H + 16)
+    with pytest.raises(DataError, match="Pass a size"):
+        open_dataset(f"frames:{tmp_path}", "test")
+    assert open_dataset(f"frames:{tmp_path}", "test", size=32).i0.shape == (2, 3, 32, 32)
+
+
+def test_frames_layout_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="holds no frames"):
+        open_dataset(f"frames:{tmp_path}", "test")
+    make_clip(tmp_path, 2)
+    with pytest.raises(DataError, match="needs at least 3 frames"):
+        open_dataset(f"frames:{tmp_path}", "test")
+    with pytest.raises(DataError, match="is a file"):
+        open_dataset(f"frames:{tmp_path / 'frame0.png'}", "test")
+
+
+def test_grey_and_rgba_frames_become_rgb(tmp_path: Path) -> None:
+    write_png(tmp_path / "grey.png", np.full((16, 16), 51, dtype=np.uint8))
+    rgba = np.zeros((16, 16, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 3] = 255, 7
+    write_png(tmp_path / "rgba.png", rgba)
+    Image.fromarray(np.full((16, 16), 65535, dtype=np.uint16)).save(tmp_path / "deep.png")
+    assert read_image(tmp_path / "grey.png").shape == (16, 16, 3) and read_image(tmp_path / "grey.png").max() == 0.2
+    assert read_image(tmp_path / "rgba.png")[0, 0].tolist() == [1.0, 0.0, 0.0]
+    assert read_image(tmp_path / "deep.png").min() == 1.0
+
+
+def test_natural_key_orders_numbers_as_numbers() -> None:
+    assert sorted(["f10.png", "f2.png", "f1.png"], key=natural_key) == ["f1.png", "f2.png", "f10.png"]
+
+
+# -------------------------------------------------------------------------------------- video
+
+
+def test_video_triplets_match_the_frames(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "clip.mov", 9)
+    batch = open_dataset(f"video:{video}", "test")
+    assert len(batch) == 7 and batch.i0.shape == (7, 3, 32, 48)
+    assert blue_code(batch.i0) == list(range(7)) and blue_code(batch.it) == list(range(1, 8))
+    expected = fit_frames([frame_array(4).astype(np.float32) / 255], None, Fit.resize, "x")[0]
+    assert torch.equal(batch.it[3], expected)  # lossless: exactly the encoded frame
+    strided = open_dataset(f"video(stride=2, size=24):{video}", "test", count=3, seed=5)
+    assert len(strided) == 3 and strided.i0.shape == (3, 3, 24, 24)
+    i0 = blue_code(strided.i0)
+    assert blue_code(strided.it) == [k + 2 for k in i0] and blue_code(strided.i1) == [k + 4 for k in i0]
+    assert i0 == sorted(i0)
+
+
+def test_video_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        open_dataset(f"video:{tmp_path / 'missing.mp4'}", "test")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x01garbage" * 50)
+    with pytest.raises(DataError, match=str(broken)):
+        open_dataset(f"video:{broken}", "test")
+    short = make_video(tmp_path / "short.mov", 4)
+    with pytest.raises(DataError, match="has 4 frames; with stride 2 a triplet needs 5"):
+        open_dataset(f"video(stride=2):{short}", "test")
+
+
+# ------------------------------------------------------------------------------ selection, memory
+
+
+def test_count_takes_a_seeded_subset_in_source_order() -> None:
+    a, b = select_indices(100, 10, seed=0), select_indices(100, 10, seed=0)
+    assert a == b == sorted(a) and len(set(a)) == 10
+    assert select_indices(100, 10, seed=1) != a
+    assert select_indices(5, 10, seed=0) == [0, 1, 2, 3, 4] and select_indices(5, None, seed=0) == [0, 1, 2, 3, 4]
+
+
+def test_memory_budget_is_enforced_before_reading(tmp_path: Path) -> None:
+    make_clip(tmp_path, 6)
+    with pytest.raises(DataError, match="GiB of memory"):
+        open_dataset(f"frames:{tmp_path}", "test", size=32, max_bytes=10_000)
+
+
+def test_frames_source_reads_each_file_once_per_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_clip(tmp_path, 8)
+    reads: list[str] = []
+    import vfibench.data.frames as frames_module
+
+    monkeypatch.setattr(frames_module, "read_image", lambda p: reads.append(str(p)) or read_image(p))
+    source = FramesSource(tmp_path)
+    list(source.read(range(len(source))))
+    assert len(reads) == 8

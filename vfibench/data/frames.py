@@ -1,0 +1,109 @@
+"""``frames:PATH`` — folders of consecutive frames, cut into triplets (k, k+stride, k+2·stride).
+
+``PATH`` is either one clip (a folder of image files) or a folder of clips (subfolders of image
+files; the top folder then holds no images). Within a clip, frames are ordered by file name
+with numbers compared as numbers (``frame2.png`` before ``frame10.png``); triplets never span
+two clips. The middle frame is at t = 1/2. Files with other extensions are ignored.
+
+There is no train/test split inside such a folder: either split reads every clip, so use
+different folders for training and testing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from vfibench.data.images import IMAGE_EXTENSIONS, read_image
+from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
+from vfibench.errors import DataError
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key that compares runs of digits as numbers: a2 < a10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files directly inside ``folder``, in natural order."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    return sorted(files, key=lambda p: natural_key(p.name))
+
+
+def find_clips(path: Path) -> list[Path]:
+    """The clip folders of ``path``: itself if it holds images, else its subfolders that do."""
+    if not path.exists():
+        raise DataError(f"The frames folder {path} does not exist. Pass a folder of consecutive frames.")
+    if not path.is_dir():
+        raise DataError(
+            f"{path} is a file; frames:PATH needs a folder of consecutive frames (or of such folders). "
+            f"For a video file use video:PATH."
+        )
+    if image_files(path):
+        return [path]
+    clips = sorted((p for p in path.iterdir() if p.is_dir() and image_files(p)), key=lambda p: natural_key(p.name))
+    if not clips:
+        raise DataError(
+            f"The folder {path} holds no frames: neither it nor any of its subfolders contains image files "
+            f"({', '.join(IMAGE_EXTENSIONS)})."
+        )
+    return clips
+
+
+def check_stride(stride: object) -> int:
+    """``stride`` as an int >= 1, else a :class:`DataError`."""
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise DataError(
+            f"Got stride={stride!r}; the stride is the frame step between I0, It and I1 and must be an integer "
+            f">= 1 (1 uses consecutive frames)."
+        )
+    return int(stride)
+
+
+def clip_triplets(frames: Sequence[str], stride: int, prefix: str) -> list[TripletRef]:
+    """Triplets (k, k+stride, k+2·stride) of one clip's frame list."""
+    return [
+        TripletRef(f"{prefix}{k:05d}", (frames[k], frames[k + stride], frames[k + 2 * stride]))
+        for k in range(len(frames) - 2 * stride)
+    ]
+
+
+class FramesSource(TripletSource):
+    """Triplets cut from one or more folders of consecutive frames."""
+
+    kind = "frames"
+
+    def __init__(self, path: Path, stride: int = 1) -> None:
+        path = Path(path)
+        self.stride = check_stride(stride)
+        clips = find_clips(path)
+        refs: list[TripletRef] = []
+        for clip in clips:
+            prefix = "" if clip == path else f"{clip.name}/"
+            refs.extend(clip_triplets([str(p) for p in image_files(clip)], self.stride, prefix))
+        if not refs:
+            longest = max(len(image_files(clip)) for clip in clips)
+            raise DataError(
+                f"The frames folder {path} gives no triplets: with stride {self.stride} a clip needs at least "
+                f"{2 * self.stride + 1} frames, and its longest clip has {longest}. Add frames or use a smaller stride."
+            )
+        super().__init__(str(path), refs)
+
+    def read(self, indices: Sequence[int]) -> Iterator[tuple[int, Frames]]:
+        cache: OrderedDict[str, np.ndarray] = OrderedDict()  # consecutive triplets share frames
+        limit = 2 * self.stride + 2
+
+        def frame(path: str) -> np.ndarray:
+            if path not in cache:
+                cache[path] = read_image(Path(path))
+                while len(cache) > limit:
+                    cache.popitem(last=False)
+            return cache[path]
+
+        for index in sorted(indices):
+            i0, it, i1 = (frame(p) for p in self.refs[index].frames)
+            yield index, (i0, it, i1)

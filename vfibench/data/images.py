@@ -1,0 +1,137 @@
+"""Reading frames from image files, and the one crop/resize policy every real dataset follows.
+
+Frames are float32 arrays (H, W, 3) in [0, 1], RGB, while they are read; they become (3, H, W)
+tensors once fitted. Greyscale images become grey RGB (R = G = B); an alpha channel is
+dropped; 16-bit greyscale is scaled by 1/65535, everything else by 1/255.
+
+Fitting (:func:`fit_frames`) is the same for all three frames of a triplet, so they stay
+aligned and equally sharp:
+
+* ``size=None`` — no resampling: centre crop each side to the largest multiple of
+  :data:`MULTIPLE` (16, the interpolator's pyramid stride), e.g. 448×256 stays 448×256 and
+  1920×1080 becomes 1920×1072.
+* ``size=S, fit="resize"`` (the default) — scale so the shorter side is S (bilinear with
+  antialiasing, i.e. a low-pass filter before downsampling), then centre crop to S×S. The whole
+  scene stays in view; motion shrinks by the same factor as the frame.
+* ``size=S, fit="crop"`` — centre crop to S×S without resampling: native sharpness and motion,
+  but only the middle of the frame.
+
+Frames are never enlarged: a frame smaller than S (or than 16 px) is an error, because
+upsampling would add blur that the benchmark would then measure.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vfibench.errors import DataError
+
+#: Frame sides are cropped to a multiple of this when no size is asked for (2^levels of the model).
+MULTIPLE = 16
+#: Smallest accepted output side.
+MIN_SIZE = 16
+#: File name extensions read as frames (lower case).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+
+
+class Fit(str, Enum):
+    """How a frame is brought to ``size`` × ``size`` (see the module docstring)."""
+
+    resize = "resize"
+    crop = "crop"
+
+
+def check_fit(fit: str | Fit) -> Fit:
+    """``fit`` as a :class:`Fit`, or a :class:`DataError` naming the choices."""
+    try:
+        return Fit(fit)
+    except ValueError:
+        raise DataError(
+            f"Unknown fit policy {fit!r}. Use 'resize' (shorter side to the size, then a centre crop; "
+            f"the whole scene stays in view) or 'crop' (a centre crop at native resolution)."
+        ) from None
+
+
+def check_size(size: object) -> int | None:
+    """``size`` if it is None or an integer >= :data:`MIN_SIZE`, else a :class:`DataError`."""
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < MIN_SIZE:
+        raise DataError(
+            f"Got size={size!r}; the frame side must be an integer >= {MIN_SIZE} (64 is typical), or "
+            f"None to keep the native resolution cropped to a multiple of {MULTIPLE}."
+        )
+    return int(size)
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file as float32 (H, W, 3) in [0, 1], RGB; :class:`DataError` naming the file if it fails."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+                grey = np.asarray(image, dtype=np.float32) / 65535.0
+                array = np.repeat(np.clip(grey, 0.0, 1.0)[:, :, None], 3, axis=2)
+            else:
+                array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise DataError(f"The frame {path} does not exist. Check the dataset path and its layout.") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise DataError(
+            f"The frame {path} could not be read as an image ({err}). Replace or delete the file, or "
+            f"re-export it as PNG; `vfibench data validate` lists every unreadable file."
+        ) from None
+    return np.ascontiguousarray(array)
+
+
+def fitted_shape(height: int, width: int, size: int | None, fit: Fit, where: str) -> tuple[int, int]:
+    """The (H, W) that :func:`fit_frames` gives a ``height`` × ``width`` frame."""
+    if size is None:
+        if height < MULTIPLE or width < MULTIPLE:
+            raise DataError(
+                f"The frames of {where} are {width}x{height} pixels; frames need at least "
+                f"{MULTIPLE} pixels on each side."
+            )
+        return height - height % MULTIPLE, width - width % MULTIPLE
+    if min(height, width) < size:
+        other = "a centre crop" if fit is Fit.crop else "a resize"
+        raise DataError(
+            f"The frames of {where} are {width}x{height} pixels, smaller than the requested size {size} "
+            f"({other} would have to enlarge them, which adds blur). Ask for size <= {min(height, width)}."
+        )
+    return size, size
+
+
+def _centre_crop(frame: Tensor, height: int, width: int) -> Tensor:
+    top = (frame.shape[-2] - height) // 2
+    left = (frame.shape[-1] - width) // 2
+    return frame[..., top : top + height, left : left + width]
+
+
+def fit_frames(frames: list[np.ndarray], size: int | None, fit: Fit, where: str) -> Tensor:
+    """Stack same-sized frames (H, W, 3) into (K, 3, h, w) float32 fitted by the module's policy."""
+    height, width = frames[0].shape[:2]
+    out_h, out_w = fitted_shape(height, width, size, fit, where)
+    stack = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous()
+    if size is not None and fit is Fit.resize:
+        scale = size / min(height, width)
+        new = (max(size, round(height * scale)), max(size, round(width * scale)))
+        if new != (height, width):
+            stack = F.interpolate(stack, size=new, mode="bilinear", align_corners=False, antialias=True)
+    return _centre_crop(stack, out_h, out_w).clamp(0.0, 1.0).contiguous()
+
+
+def save_png(frame: Tensor, path: Path) -> None:
+    """Write a (3, H, W) frame in [0, 1] as an 8-bit RGB PNG (values rounded to 1/255)."""
+    from PIL import Image
+
+    array = (frame.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    Image.fromarray(np.ascontiguousarray(array)).save(path)

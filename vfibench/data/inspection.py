@@ -1,0 +1,246 @@
+"""Looking at a dataset before training on it: counts, sizes, motion (inspect) and every file (validate).
+
+Motion of real data has no ground truth, so :func:`inspect_source` reports three model-free
+indicators per triplet, on the frames as the benchmark sees them (after fitting):
+
+* **global shift** — the translation between I0 and I1 found by phase correlation on the
+  luma (scikit-image's ``phase_cross_correlation``, Hann window, 1/4-px precision), in pixels;
+  it measures camera pan, not the motion of small objects;
+* **|I1 − I0|** — mean absolute difference, in 8-bit levels: how much changes at all;
+* **blend PSNR** — PSNR of the average (I0 + I1)/2 against It (RGB, data range 1, mean of
+  per-triplet values): the score of the untrained ``blend`` reference. High values mean there
+  is little to interpolate.
+
+For ``synthetic`` data the exact largest displacement of any scene point is known and reported
+as well.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vfibench.data.images import Fit, read_image
+from vfibench.data.synthetic_source import SyntheticSource
+from vfibench.data.triplet_source import TripletSource, load_triplets
+from vfibench.data.triplets import Triplets
+from vfibench.errors import DataError
+
+#: Largest PSNR reported (identical images), dB.
+MAX_PSNR = 100.0
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Minimum, median, 90th percentile and maximum of some per-triplet values."""
+
+    min: float
+    median: float
+    p90: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float] | np.ndarray) -> "Spread":
+        v = np.asarray(values, dtype=np.float64)
+        return cls(float(v.min()), float(np.median(v)), float(np.percentile(v, 90)), float(v.max()))
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What :func:`inspect_source` found.
+
+    Attributes:
+        source: the source's description.
+        total: triplets in the source (this split).
+        selected: triplets a load with the same count would take.
+        measured: triplets read to measure the rest.
+        native_sizes: (width, height) of the measured frames before fitting, with counts.
+        fitted_size: (width, height) after fitting.
+        shift_px, abs_diff, blend_psnr: the indicators of the module docstring.
+        known_motion_px: exact largest displacement per scene (synthetic only).
+    """
+
+    source: str
+    total: int
+    selected: int
+    measured: int
+    native_sizes: Counter[tuple[int, int]]
+    fitted_size: tuple[int, int]
+    shift_px: Spread
+    abs_diff: Spread
+    blend_psnr: Spread
+    known_motion_px: Spread | None = None
+
+
+def luma(frames: torch.Tensor) -> np.ndarray:
+    """ITU-R BT.601 luma of (N, 3, H, W) frames, float64 (N, H, W)."""
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)
+    return (frames.double() * weights).sum(1).numpy()
+
+
+def global_shift(a: np.ndarray, b: np.ndarray) -> float:
+    """Length (px) of the translation between two grey images by windowed phase correlation."""
+    from skimage.filters import window
+    from skimage.registration import phase_cross_correlation
+
+    hann = window("hann", a.shape)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    shift, _, _ = phase_cross_correlation(a * hann, b * hann, upsample_factor=4)
+    return float(np.hypot(*shift))
+
+
+def motion_indicators(batch: Triplets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(global shift px, mean |I1 − I0| in 8-bit levels, blend PSNR dB), each (N,)."""
+    y0, y1 = luma(batch.i0), luma(batch.i1)
+    shifts = np.array([global_shift(a, b) for a, b in zip(y0, y1)])
+    diff = (batch.i1 - batch.i0).abs().double().mean(dim=(1, 2, 3)).numpy() * 255.0
+    mse = ((batch.i0 + batch.i1) / 2 - batch.it).double().square().mean(dim=(1, 2, 3)).numpy()
+    psnr = np.minimum(10 * np.log10(1.0 / np.maximum(mse, 1e-30)), MAX_PSNR)
+    return shifts, diff, psnr
+
+
+def inspect_source(
+    source: TripletSource,
+    indices: Sequence[int],
+    size: int | None,
+    fit: Fit,
+    *,
+    sample: int = 32,
+) -> Inspection:
+    """Count, size and motion indicators of ``source``, measured on up to ``sample`` of ``indices``.
+
+    The measured triplets are spread evenly over ``indices`` (the selection a load would take).
+    """
+    if sample < 1:
+        raise DataError(f"Got sample={sample}; measure at least one triplet.")
+    chosen = sorted(indices)
+    if not chosen:
+        raise DataError(f"No triplets were selected from {source.describe()}.")
+    picks = sorted({chosen[int(k)] for k in np.linspace(0, len(chosen) - 1, min(sample, len(chosen)))})
+    native: Counter[tuple[int, int]] = Counter()
+    if isinstance(source, SyntheticSource):
+        batch = source.load(picks, None, fit)
+        native[(source.size, source.size)] = len(picks)
+    else:
+        batch = load_triplets(source, picks, size, fit, native_sizes=native)
+    shifts, diff, psnr = motion_indicators(batch)
+    known = source.motion(picks) if isinstance(source, SyntheticSource) else None
+    return Inspection(
+        source=source.describe(),
+        total=len(source),
+        selected=len(chosen),
+        measured=len(picks),
+        native_sizes=native,
+        fitted_size=(int(batch.i0.shape[-1]), int(batch.i0.shape[-2])),
+        shift_px=Spread.of(shifts),
+        abs_diff=Spread.of(diff),
+        blend_psnr=Spread.of(psnr),
+        known_motion_px=None if known is None else Spread.of(known),
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad file (or frame) and what is wrong with it."""
+
+    file: str
+    message: str
+
+
+@dataclass
+class Validation:
+    """What :func:`validate_source` found."""
+
+    source: str
+    triplets: int
+    frames_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    sizes: Counter[tuple[int, int]] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _check_shapes(source: TripletSource, shapes: dict[str, tuple[int, int]], report: Validation) -> None:
+    """Record triplets whose frames differ in size (naming the odd frame), and the sizes seen."""
+    for ref in source.refs:
+        if any(frame not in shapes for frame in ref.frames):
+            continue
+        first = shapes[ref.frames[0]]
+        report.sizes[first] += 1
+        for frame in ref.frames[1:]:
+            if shapes[frame] != first:
+                report.problems.append(Problem(
+                    frame, f"{shapes[frame][0]}x{shapes[frame][1]} pixels, but {ref.frames[0]} (I0 of the same "
+                           f"triplet {ref.name}) is {first[0]}x{first[1]}"))
+
+
+def _validate_files(source: TripletSource, report: Validation, progress: Progress | None) -> None:
+    files = list(dict.fromkeys(frame for ref in source.refs for frame in ref.frames))
+    shapes: dict[str, tuple[int, int]] = {}
+    for done, name in enumerate(files, 1):
+        try:
+            image = read_image(Path(name))
+            if not np.isfinite(image).all():
+                raise DataError("it holds values that are not finite")
+            shapes[name] = (image.shape[1], image.shape[0])
+        except DataError as err:
+            report.problems.append(Problem(name, str(err)))
+        if progress:
+            progress(done, len(files))
+    report.frames_checked = len(files)
+    _check_shapes(source, shapes, report)
+
+
+def _validate_video(source: TripletSource, report: Validation, progress: Progress | None) -> None:
+    from vfibench.data.video import VideoSource, decode, frame_label
+
+    assert isinstance(source, VideoSource)
+    total = source.frame_count
+    shapes: dict[str, tuple[int, int]] = {}
+    try:
+        for number, frame in decode(source.path, set(range(total))):
+            shapes[frame_label(source.path, number)] = (frame.shape[1], frame.shape[0])
+            if progress:
+                progress(number + 1, total)
+    except DataError as err:
+        report.problems.append(Problem(str(source.path), str(err)))
+    report.frames_checked = len(shapes)
+    _check_shapes(source, shapes, report)
+
+
+def _validate_rendered(source: TripletSource, report: Validation, progress: Progress | None) -> None:
+    shapes: dict[str, tuple[int, int]] = {}
+    for done, (index, frames) in enumerate(source.read(range(len(source))), 1):
+        for name, frame in zip(source.refs[index].frames, frames):
+            if not (np.isfinite(frame).all() and frame.min() >= 0 and frame.max() <= 1):
+                report.problems.append(Problem(name, "values outside [0, 1]"))
+            shapes[name] = (frame.shape[1], frame.shape[0])
+        if progress:
+            progress(done, len(source))
+    report.frames_checked = len(shapes)
+    _check_shapes(source, shapes, report)
+
+
+def validate_source(source: TripletSource, progress: Progress | None = None) -> Validation:
+    """Read every frame of ``source`` once; record each unreadable file and each triplet whose frames
+    differ in size, naming the file. ``progress(done, total)`` is called as frames are checked."""
+    from vfibench.data.video import VideoSource
+
+    report = Validation(source.describe(), len(source))
+    if isinstance(source, VideoSource):
+        _validate_video(source, report, progress)
+    elif isinstance(source, SyntheticSource):
+        _validate_rendered(source, report, progress)
+    else:
+        _validate_files(source, report, progress)
+    return report

@@ -1,0 +1,221 @@
+"""Dataset specifications: one string names any dataset, one function loads it.
+
+Grammar (like the loss specs: a name, optional parameters in parentheses)::
+
+    synthetic                          the embedded dataset (no download)
+    synthetic(max_motion=0.1)
+    vimeo90k:/data/vimeo_triplet       tri_trainlist.txt / tri_testlist.txt + sequences/
+    frames:/data/clip                  a folder of consecutive frames (or a folder of such folders)
+    frames(stride=2):/data/clip        triplets (k, k+2, k+4)
+    video:/data/clip.mp4               any video FFmpeg decodes
+    video(stride=2, size=256, fit=crop):clip.mp4
+
+Options: ``count``, ``size`` (all kinds), ``fit`` (real data: ``resize`` or ``crop``, see
+:mod:`vfibench.data.images`), ``stride`` (``frames``, ``video``), ``max_motion`` and ``t``
+(``synthetic``). An option in the spec overrides the keyword argument of the same name, so
+a sweep can pass its preset's defaults while a spec keeps its own.
+
+Splits: ``synthetic`` and ``vimeo90k`` have disjoint train and test splits; a ``frames``
+folder or a ``video`` has none (either split reads all of it), so give different sources to
+training and testing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vfibench.data.images import Fit, check_fit, check_size
+from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, TripletSource, select_indices
+from vfibench.data.triplets import Triplets
+from vfibench.errors import DataError
+
+SPLITS = ("train", "test")
+#: Size of synthetic frames when none is given.
+SYNTHETIC_SIZE = 64
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
+
+_COMMON = {"count": int, "size": int}
+_REAL = {**_COMMON, "fit": str}
+#: Options each kind accepts, with their types.
+OPTIONS: dict[str, dict[str, type]] = {
+    "synthetic": {**_COMMON, "max_motion": float, "t": float},
+    "vimeo90k": _REAL,
+    "frames": {**_REAL, "stride": int},
+    "video": {**_REAL, "stride": int},
+}
+_SPEC = re.compile(r"^(?P<kind>[A-Za-z][A-Za-z0-9_]*)\s*(?:\((?P<options>[^()]*)\))?\s*(?::(?P<path>.*))?$", re.S)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A parsed dataset specification.
+
+    Attributes:
+        kind: ``synthetic``, ``vimeo90k``, ``frames`` or ``video``.
+        path: the dataset's location (None for ``synthetic``).
+        options: the options written in the spec, typed.
+    """
+
+    kind: str
+    path: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def canonical(self) -> str:
+        """The spec written back with sorted options, e.g. ``frames(stride=2):/data/clip``."""
+        options = ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        text = self.kind + (f"({options})" if options else "")
+        return text + (f":{self.path}" if self.path is not None else "")
+
+
+def _hint_for_bare_path(text: str) -> str:
+    path = Path(text)
+    if path.is_dir():
+        return f" {text} is a folder: did you mean frames:{text} (or vimeo90k:{text})?"
+    if path.suffix.lower() in VIDEO_EXTENSIONS:
+        return f" Did you mean video:{text}?"
+    return ""
+
+
+def _value(kind: str, key: str, raw: str, spec: str) -> Any:
+    wanted = OPTIONS[kind][key]
+    try:
+        if wanted is int:
+            return int(raw)
+        if wanted is float:
+            return float(raw)
+    except ValueError:
+        raise DataError(
+            f"In the dataset spec {spec!r}, option {key}={raw!r} is not a{'n integer' if wanted is int else ' number'}."
+        ) from None
+    return raw.strip().strip("'\"")
+
+
+def parse_dataset_spec(spec: str) -> DatasetSpec:
+    """Parse ``kind[(key=value, ...)][:PATH]``; :class:`DataError` saying what is wrong and how to write it."""
+    text = spec.strip()
+    known = ", ".join(OPTIONS)
+    match = _SPEC.match(text)
+    kind = match.group("kind").lower() if match else ""
+    if not match or kind not in OPTIONS:
+        word = kind or text.split(":")[0].split("(")[0].strip().lower()
+        close = [k for k in OPTIONS if word and k.startswith(word)] or difflib.get_close_matches(word, list(OPTIONS), n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else _hint_for_bare_path(text)
+        raise DataError(
+            f"Unknown dataset spec {spec!r}. A spec is KIND or KIND:PATH, with KIND one of {known} "
+            f"(e.g. synthetic, vimeo90k:/data/vimeo_triplet, frames:/data/clip, video(stride=2):clip.mp4).{suggestion}"
+        )
+    raw_path = match.group("path")
+    if kind == "synthetic" and raw_path:
+        raise DataError(f"The dataset spec {spec!r} gives a path, but synthetic is embedded and takes none; write synthetic.")
+    if kind != "synthetic" and not (raw_path or "").strip():
+        raise DataError(f"The dataset spec {spec!r} needs a path: write {kind}:PATH.")
+    options: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in (match.group("options") or "").split(","))):
+        key, sep, raw = (s.strip() for s in item.partition("="))
+        if not sep or key not in OPTIONS[kind]:
+            allowed = ", ".join(OPTIONS[kind])
+            raise DataError(
+                f"In the dataset spec {spec!r}, {item!r} is not an option of {kind}; write key=value with key one of "
+                f"{allowed}."
+            )
+        options[key] = _value(kind, key, raw, spec)
+    path = Path(raw_path.strip()).expanduser() if raw_path else None
+    return DatasetSpec(kind, path, options)
+
+
+def check_split(split: str) -> str:
+    """``split`` if it is ``train`` or ``test``, else a :class:`DataError`."""
+    if split not in SPLITS:
+        raise DataError(f"Unknown split {split!r}; every dataset has the splits 'train' and 'test'.")
+    return split
+
+
+def resolve(spec: DatasetSpec, **defaults: Any) -> dict[str, Any]:
+    """Keyword arguments with the spec's own options taking precedence."""
+    return {**defaults, **spec.options}
+
+
+def open_source(
+    spec: str | DatasetSpec,
+    split: str,
+    *,
+    count: int | None = None,
+    size: int | None = None,
+    seed: int = 0,
+    stride: int = 1,
+    max_motion: float = 0.25,
+    t: float = 0.5,
+) -> TripletSource:
+    """The indexed (not yet read) dataset that ``spec`` names; see :func:`open_dataset`."""
+    parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
+    split = check_split(split)
+    args = resolve(parsed, count=count, size=size, stride=stride, max_motion=max_motion, t=t)
+    if parsed.kind == "synthetic":
+        from vfibench.data.synthetic_source import SyntheticSource
+
+        if args["count"] is None:
+            raise DataError("The synthetic dataset has no fixed length; ask for a number of triplets (count).")
+        size = SYNTHETIC_SIZE if args["size"] is None else args["size"]
+        return SyntheticSource(split, args["count"], size, seed, args["max_motion"], args["t"])
+    assert parsed.path is not None
+    if parsed.kind == "vimeo90k":
+        from vfibench.data.vimeo import VimeoSource
+
+        return VimeoSource(parsed.path, split)
+    if parsed.kind == "frames":
+        from vfibench.data.frames import FramesSource
+
+        return FramesSource(parsed.path, args["stride"])
+    from vfibench.data.video import VideoSource
+
+    return VideoSource(parsed.path, args["stride"])
+
+
+def open_dataset(
+    spec: str | DatasetSpec,
+    split: str,
+    *,
+    count: int | None = None,
+    size: int | None = None,
+    seed: int = 0,
+    stride: int = 1,
+    fit: str | Fit = Fit.resize,
+    max_motion: float = 0.25,
+    t: float = 0.5,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Triplets:
+    """Load the triplets of one split of any dataset as :class:`Triplets` (float32, [0, 1], NCHW, RGB).
+
+    Args:
+        spec: a dataset spec (module docstring), e.g. ``"synthetic"`` or ``"video:clip.mp4"``.
+        split: ``"train"`` or ``"test"``.
+        count: how many triplets. Synthetic: exactly this many scenes (required). Real data: a
+            seeded random subset of this many, in source order, or all if None or fewer exist.
+        size: frame side. Synthetic: rendered size (default 64). Real data: frames are fitted to
+            size × size by ``fit``; None keeps the native resolution, cropped to a multiple of 16.
+        seed: synthetic scene seed, and the seed of the subset of real triplets.
+        stride: frame step of ``frames`` and ``video`` triplets (k, k+stride, k+2·stride).
+        fit: ``"resize"`` (shorter side to ``size``, centre crop) or ``"crop"`` (centre crop).
+        max_motion, t: synthetic scene motion bound and middle-frame time.
+        max_bytes: refuse selections whose tensors would exceed this many bytes.
+
+    Options written in the spec override these arguments. ``open_dataset("synthetic", split,
+    count=n, size=s, seed=k, max_motion=m)`` equals ``make_synthetic(split, n, s, k, m)``.
+
+    Raises:
+        DataError: naming the file or option at fault (missing path, wrong layout, unreadable or
+            mismatched frames, too little memory).
+    """
+    parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
+    args = resolve(parsed, count=count, size=size, fit=fit)
+    size = check_size(args["size"])
+    fit = check_fit(args["fit"])
+    source = open_source(parsed, split, count=args["count"], size=size, seed=seed, stride=stride,
+                         max_motion=max_motion, t=t)
+    indices = select_indices(len(source), args["count"], seed)
+    return source.load(indices, None if parsed.kind == "synthetic" else size, fit, max_bytes)

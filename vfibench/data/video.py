@@ -1,0 +1,142 @@
+"""``video:PATH`` — any video file FFmpeg decodes, cut into triplets (k, k+stride, k+2·stride).
+
+Decoding uses PyAV (the maintained FFmpeg binding; ``pip install 'vfibench[video]'``). The
+first video stream is used; frames are numbered in decoding order from 0 and converted to
+8-bit RGB. Indexing counts the stream's packets (no decoding); reading decodes the video once,
+front to back, keeping only the frames that the asked-for triplets still need, so memory stays
+bounded by a few frames beyond the selection itself.
+
+A video has no train/test split: either split reads all of it, so use different videos for
+training and testing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vfibench.data.frames import check_stride
+from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
+from vfibench.errors import DataError
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError:
+        raise DataError(
+            "Reading video:PATH needs PyAV, which is not installed. Install it with "
+            "`pip install 'vfibench[video]'` (or `pip install av`), or extract the frames to a folder and "
+            "use frames:PATH."
+        ) from None
+    return av
+
+
+def _open(path: Path) -> Any:
+    av = _av()
+    if not path.exists():
+        raise DataError(f"The video {path} does not exist. Check the path after video:.")
+    if not path.is_file():
+        raise DataError(f"{path} is a folder; video:PATH needs a video file. For a folder of frames use frames:PATH.")
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, ValueError) as err:
+        raise DataError(
+            f"The video {path} could not be opened ({err}). Check that it is a complete video file FFmpeg can "
+            f"decode (e.g. with `ffprobe`)."
+        ) from None
+    if not container.streams.video:
+        container.close()
+        raise DataError(f"The file {path} holds no video stream.")
+    return container
+
+
+def frame_label(path: Path, number: int) -> str:
+    """How a frame of a video is named in messages and provenance records."""
+    return f"{path} frame {number}"
+
+
+def count_frames(path: Path) -> int:
+    """Number of frames of the first video stream, from its packets (no decoding)."""
+    av = _av()
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.FFmpegError, OSError) as err:
+        raise DataError(f"The video {path} could not be read to the end ({err}); the file may be truncated.") from None
+    finally:
+        container.close()
+
+
+def decode(path: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (number, float32 (H, W, 3) RGB frame) for the frame numbers in ``wanted``, in order."""
+    av = _av()
+    container = _open(path)
+    last = max(wanted) if wanted else -1
+    number = -1
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for number, frame in enumerate(container.decode(stream)):
+            if number in wanted:
+                yield number, frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0
+            if number >= last:
+                return
+    except (av.FFmpegError, OSError) as err:
+        raise DataError(
+            f"Decoding failed at {frame_label(path, number + 1)} ({err}); the file may be damaged. "
+            f"`vfibench data validate video:{path}` checks every frame."
+        ) from None
+    finally:
+        container.close()
+    if number < last:
+        raise DataError(
+            f"The video {path} lists more frames than it decodes: frame {last} was asked for but decoding "
+            f"stopped after frame {number}. Re-encode the video (e.g. `ffmpeg -i in.mp4 out.mp4`)."
+        )
+
+
+class VideoSource(TripletSource):
+    """Triplets cut from the frames of one video file."""
+
+    kind = "video"
+
+    def __init__(self, path: Path, stride: int = 1) -> None:
+        self.path = Path(path)
+        self.stride = check_stride(stride)
+        self.frame_count = count_frames(self.path)
+        span = 2 * self.stride
+        refs = [
+            TripletRef(
+                f"{k:06d}",
+                (frame_label(self.path, k), frame_label(self.path, k + self.stride), frame_label(self.path, k + span)),
+            )
+            for k in range(self.frame_count - span)
+        ]
+        if not refs:
+            raise DataError(
+                f"The video {self.path} has {self.frame_count} frames; with stride {self.stride} a triplet needs "
+                f"{span + 1}. Use a longer video or a smaller stride."
+            )
+        super().__init__(str(self.path), refs)
+
+    def read(self, indices: Sequence[int]) -> Iterator[tuple[int, Frames]]:
+        order = sorted(indices)
+        needs = {i: (i, i + self.stride, i + 2 * self.stride) for i in order}
+        wanted = {n for numbers in needs.values() for n in numbers}
+        held: dict[int, np.ndarray] = {}
+        pending = iter(order)
+        current = next(pending, None)
+        for number, frame in decode(self.path, wanted):
+            held[number] = frame
+            while current is not None and needs[current][2] <= number:
+                a, b, c = needs[current]
+                yield current, (held[a], held[b], held[c])
+                current = next(pending, None)
+                first_needed = current if current is not None else number + 1
+                for old in [n for n in held if n < first_needed]:
+                    del held[old]
