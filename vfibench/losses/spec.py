@@ -126,6 +126,8 @@ class LossConfig:
 
 def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
     """Parse comma-separated configurations; duplicates (same canonical string) are an error."""
+    if registry is REGISTRY:
+        import vfibench.losses.catalog  # noqa: F401  (registers every term and preset before names are looked up)
     parser = _Parser(text, registry)
     configs = parser.sweep()
     seen: dict[str, int] = {}

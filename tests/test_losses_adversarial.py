@@ -1,0 +1,127 @@
+"""AdaCoF's dual-frame adversarial term: its discriminator, losses, gradients, own optimiser and determinism."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from tests.helpers import prediction_from, random_triplets
+from vfibench.losses.adversarial import (
+    PairDiscriminator,
+    TemporalAdversarial,
+    discriminator_loss,
+    generator_adversarial_loss,
+)
+from vfibench.losses.objective import Objective
+from vfibench.losses.spec import parse_config
+from vfibench.presets import RunPreset
+from vfibench.train import train_configuration
+
+TINY = RunPreset(name="tiny", description="a few steps for tests", steps=2, batch_size=2, crop=32, train_count=2,
+                 test_count=1, test_size=32, width=4, log_every=1)
+
+
+def test_discriminator_follows_adacofs_block_pattern_at_half_width() -> None:
+    convs = [m for m in PairDiscriminator().features.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.stride[0] for c in convs] == [1, 2, 1, 2, 1, 2, 1, 2]
+    assert [c.out_channels for c in convs] == [32, 32, 64, 64, 128, 128, 256, 256]
+    assert convs[0].in_channels == 6 and all(c.kernel_size == (3, 3) for c in convs)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in PairDiscriminator().modules())
+
+
+@pytest.mark.parametrize("size", [16, 32, 48])
+def test_discriminator_gives_one_logit_per_pair_at_any_crop(size: int) -> None:
+    d = PairDiscriminator()
+    out = d(torch.rand(3, 3, size, size), torch.rand(3, 3, size, size))
+    assert out.shape == (3, 1)
+
+
+def test_discriminator_loss_is_adacofs_bce() -> None:
+    a, b = torch.tensor([[0.3], [-1.2]]), torch.tensor([[2.0], [0.1]])
+    sig = torch.sigmoid
+    expected = -torch.log(1 - sig(a)).mean() - torch.log(sig(b)).mean()
+    assert discriminator_loss(a, b).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_generator_loss_is_adacofs_p_log_p_and_minimal_at_one_over_e() -> None:
+    a, b = torch.tensor([[0.3], [-1.2]]), torch.tensor([[2.0], [0.1]])
+    p, q = torch.sigmoid(a), torch.sigmoid(b)
+    released = (p * torch.log(p + 1e-12) + q * torch.log(q + 1e-12)).mean()  # AdaCoF's FI_GAN formula
+    assert generator_adversarial_loss(a, b).item() == pytest.approx(released.item(), rel=1e-6)
+    logit_of = lambda prob: math.log(prob / (1 - prob))  # noqa: E731
+    at_min = generator_adversarial_loss(torch.tensor([[logit_of(1 / math.e)]]), torch.tensor([[logit_of(1 / math.e)]]))
+    for prob in (0.1, 0.3, 0.45, 0.9):
+        other = generator_adversarial_loss(torch.tensor([[logit_of(prob)]]), torch.tensor([[logit_of(prob)]]))
+        assert at_min.item() < other.item()
+
+
+def test_generator_term_passes_its_gradient_to_the_frame_but_not_into_d() -> None:
+    batch = random_triplets(n=2, size=16)
+    frame = batch.i0.clone().requires_grad_(True)
+    term = TemporalAdversarial(seed=0)
+    term(prediction_from(frame), batch).backward()
+    assert frame.grad is not None and torch.isfinite(frame.grad).all() and frame.grad.abs().sum() > 0
+    assert all(p.grad is None for p in term.discriminator.parameters())
+
+
+def test_auxiliary_step_trains_d_with_adamax_and_reports_its_loss() -> None:
+    batch = random_triplets(n=2, size=16)
+    term = TemporalAdversarial(seed=0)
+    prediction = prediction_from(batch.i0)
+    before = [p.detach().clone() for p in term.discriminator.parameters()]
+    with torch.no_grad():
+        expected = discriminator_loss(term.discriminator(batch.i0, batch.i0), term.discriminator(batch.i0, batch.i1))
+    logged = term.auxiliary_step(prediction, batch)
+    assert set(logged) == {"adv_d_loss", "adv_d_accuracy"}
+    assert logged["adv_d_loss"] == pytest.approx(expected.item(), rel=1e-6)
+    assert 0.0 <= logged["adv_d_accuracy"] <= 1.0
+    assert isinstance(term.optimizer(), torch.optim.Adamax) and term.optimizer().defaults["lr"] == 1e-3
+    assert any(not torch.equal(a, b) for a, b in zip(before, term.discriminator.parameters()))
+    assert not any(p.requires_grad for p in term.discriminator.parameters())
+
+
+def test_a_d_step_lowers_d_loss_on_the_same_batch() -> None:
+    batch = random_triplets(n=2, size=16, seed=1)
+    fake = torch.full_like(batch.it, 0.5)  # an obviously generated frame
+    term = TemporalAdversarial(seed=0)
+    first = term.auxiliary_step(prediction_from(fake), batch)["adv_d_loss"]
+    with torch.no_grad():
+        after = discriminator_loss(term.discriminator(batch.i0, fake), term.discriminator(fake, batch.i1)).item()
+    assert after < first
+
+
+def test_d_weights_come_from_their_own_seed() -> None:
+    torch.manual_seed(3)
+    first = TemporalAdversarial()
+    after = torch.rand(1)
+    torch.manual_seed(3)
+    second = TemporalAdversarial()
+    assert torch.equal(torch.rand(1), after)  # building D does not consume the global stream
+    assert first.seed == second.seed and all(
+        torch.equal(a, b) for a, b in zip(first.discriminator.parameters(), second.discriminator.parameters()))
+    torch.manual_seed(4)
+    third = TemporalAdversarial()
+    assert not torch.equal(next(third.discriminator.parameters()), next(first.discriminator.parameters()))
+
+
+def test_objective_logs_the_generator_term_and_d_values() -> None:
+    batch = random_triplets(n=2, size=16)
+    objective = Objective(parse_config("l1+0.01*adv"))
+    value = objective(prediction_from(batch.i0), batch)
+    assert set(value.terms) == {"l1", "adv"}
+    assert set(objective.auxiliary_step(prediction_from(batch.i0), batch, 0.0)) == {"adv_d_loss", "adv_d_accuracy"}
+    late = Objective(parse_config("l1+0.01*adv@0.5"))
+    assert late.auxiliary_step(prediction_from(batch.i0), batch, 0.2) == {}  # D rests while the term is off
+
+
+def test_two_identical_training_runs_give_identical_losses() -> None:
+    data = random_triplets(n=TINY.train_count, size=TINY.crop)
+    config = parse_config("l1+0.01*adv")
+    first = train_configuration(config, data, TINY, seed=0)
+    second = train_configuration(config, data, TINY, seed=0)
+    assert first.log == second.log
+    assert {"total", "l1", "adv", "adv_d_loss", "adv_d_accuracy"} <= set(first.log[0])
+    assert all(math.isfinite(row["adv_d_loss"]) for row in first.log)
