@@ -1,0 +1,152 @@
+"""`vfibench report` on a real (tiny) sweep: every output written, frames re-rendered exactly,
+formats, determinism, and clear errors for damaged or foreign run files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.metrics.psnr import psnr
+from vfibench.presets import get_preset
+from vfibench.results.frames import frame_source
+from vfibench.results.store import RunStore
+from vfibench.sweep import plan_sweep, run_sweep
+
+runner = CliRunner()
+METRICS = ["psnr", "ssim", "sharpness", "gmsd"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A two-configuration sweep of 2 steps on a shrunken smoke preset, with weight-free metrics."""
+    out = tmp_path_factory.mktemp("results")
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=8, test_count=6, batch_size=2)
+    plan = plan_sweep("l1,l2", preset, [0], out=out, device="cpu", metrics=METRICS)
+    return run_sweep(plan).root
+
+
+@pytest.fixture
+def run_copy(run_dir, tmp_path) -> Path:
+    target = tmp_path / "results" / run_dir.name
+    shutil.copytree(run_dir, target)
+    return target
+
+
+def report(path: Path, *args: str) -> object:
+    return runner.invoke(app, ["report", str(path), *args])
+
+
+def test_report_writes_every_output_quickly(run_copy):
+    started = time.perf_counter()
+    result = report(run_copy)
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    folder = run_copy / "report"
+    grids = sorted(folder.glob("grid_sample*.png"))
+    assert len(grids) == 3
+    for png in [folder / "perception_distortion.png", *grids]:
+        with Image.open(png) as image:
+            assert image.format == "PNG" and image.width > 300
+    page = (folder / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 4 and "src=\"http" not in page
+    assert "Verdict" in result.stdout and "Kendall" in result.stdout and "Sharpness ratio →1" in result.stdout
+    assert (run_copy / "summary.md").is_file() and json.loads((folder / "analysis.json").read_text())["base"] == "psnr"
+    assert elapsed < 60  # seconds on a loaded 2-core machine; re-rendering reuses saved weights
+
+
+def test_grid_frames_are_the_frames_that_were_scored(run_copy):
+    store = RunStore(run_copy)
+    source, reason = frame_source(store, store.read_manifest())
+    assert source is not None, reason
+    per_sample = pd.read_csv(run_copy / "per_sample.csv")
+    source.prefetch([0, 3])
+    for config in ("l1", "blend", "nearest"):
+        for sample in (0, 3):
+            pred = torch.from_numpy(source.prediction(config, sample)).permute(2, 0, 1)[None].double()
+            gt = torch.from_numpy(source.gt(sample)).permute(2, 0, 1)[None].double()
+            scored = per_sample[(per_sample.config == config) & (per_sample["sample"] == sample)].psnr.item()
+            assert psnr(pred, gt).item() == pytest.approx(scored, abs=1e-6)
+
+
+def test_formats_and_determinism(run_copy):
+    first = report(run_copy, "--format", "md", "--samples", "1")
+    second = report(run_copy, "--format", "md", "--samples", "1")
+    assert first.exit_code == 0 and first.stdout == second.stdout
+    assert "## Verdict" in first.stdout and "## Paired comparisons" in first.stdout
+    assert "Sharpness ratio →1" in first.stdout and "Sharpness ratio ↓" not in first.stdout
+    data = json.loads(report(run_copy, "--format", "json", "--samples", "0").stdout)
+    assert [row["config"] for row in data["summary"]] == ["l1", "l2", "blend", "nearest"]
+    assert data["analysis"]["configs"] == ["l1", "l2", "blend", "nearest"]
+    csv = report(run_copy, "--format", "csv", "--samples", "0").stdout
+    assert csv.splitlines()[0].startswith("config,kind,status")
+    page = report(run_copy, "--format", "html", "--samples", "0").stdout
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def test_sharpness_best_is_the_row_closest_to_one(run_copy):
+    assert report(run_copy, "--samples", "0").exit_code == 0
+    summary = pd.read_csv(run_copy / "summary.csv")
+    closest = summary.loc[(summary["sharpness_mean"] - 1).abs().idxmin(), "config"]
+    row = next(line for line in (run_copy / "summary.md").read_text().splitlines() if line.startswith(f"| {closest} |"))
+    assert "**" in row.split("|")[-3]  # the sharpness cell (second to last metric column) is bold
+
+
+def test_unavailable_metric_and_diverged_config_are_shown_as_such(run_copy):
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest["metrics"] = [m for m in manifest["metrics"] if m["name"] != "gmsd"]
+    manifest["unavailable_metrics"] = {"gmsd": "left out for this test"}
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    per_sample = pd.read_csv(run_copy / "per_sample.csv")
+    per_sample[per_sample.config != "l2"].assign(gmsd=float("nan")).to_csv(run_copy / "per_sample.csv", index=False)
+    summary = pd.read_csv(run_copy / "summary.csv")
+    for column in [c for c in summary.columns if c.startswith(("psnr_", "ssim_", "sharpness_", "gmsd_"))]:
+        summary.loc[summary.config == "l2", column] = float("nan")
+    summary.loc[summary.config == "l2", ["status", "samples"]] = ["diverged", 0]
+    summary.to_csv(run_copy / "summary.csv", index=False)
+    result = report(run_copy, "--format", "md", "--samples", "1")
+    assert result.exit_code == 0, result.output
+    assert "| l2 | diverged |" in result.stdout and "| unavailable |" in result.stdout
+    assert "GMSD is unavailable in this run" in result.stdout and "'l2' has no results (diverged)" in result.stdout
+    page = (run_copy / "report" / "report.html").read_text()
+    assert "unavailable" in page and "diverged" in page
+
+
+@pytest.mark.parametrize("damage", ["manifest", "foreign", "per_sample", "summary", "metric"])
+def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
+    if damage == "manifest":
+        (run_copy / "manifest.json").write_text("{ not json")
+        expected = "cannot be read"
+    elif damage == "foreign":
+        (run_copy / "manifest.json").write_text(json.dumps({"tool": "something-else"}))
+        expected = "not a vfibench manifest"
+    elif damage == "per_sample":
+        (run_copy / "per_sample.csv").write_text("a,b\n1,2\n")
+        expected = "lacks the column"
+    elif damage == "summary":
+        frame = pd.read_csv(run_copy / "summary.csv")
+        frame["psnr_mean"] = frame["psnr_mean"].astype(object)
+        frame.loc[0, "psnr_mean"] = "garbage"
+        frame.to_csv(run_copy / "summary.csv", index=False)
+        expected = "garbage"
+    else:
+        manifest = json.loads((run_copy / "manifest.json").read_text())
+        manifest["metrics"].append({"name": "vmaf"})
+        (run_copy / "manifest.json").write_text(json.dumps(manifest))
+        expected = "vmaf"
+    result = report(run_copy)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and "Traceback" not in result.output
+
+
+def test_missing_run_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["report", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "No finished run" in result.output
