@@ -26,8 +26,8 @@ register_preset(
     "dain",
     "charbonnier(eps=1e-6)",
     source="DAIN (Bao et al., CVPR 2019): charbonier_loss in loss_function.py, --epsilon 1e-6 in my_args.py",
-    notes="DAIN's code also computes two flow regularisers but never adds them to the loss it "
-          "optimises, so they are not part of this preset.",
+    notes="Frames in [0, 1] in DAIN as here; no conversion. DAIN's code also computes two flow regularisers "
+          "but never adds them to the loss it optimises, so they are not part of this preset.",
 )
 
 register_preset(
@@ -36,7 +36,8 @@ register_preset(
     source="BMBC (Park et al., ECCV 2020): loss from the paper; JunHeum/BMBC has no training code "
            "(issue #2: the motion network is trained by warping the inputs and comparing with the middle frame)",
     verified=False,
-    notes="Unverified. ms-charbonnier follows the paper (α_l = 0.01·2^l, ε = 1e-6) on the fixed model's "
+    notes="Unverified. Frames in [0, 1] (BMBC's code feeds [0, 1] frames), flows in pixels. ms-charbonnier "
+          "follows the paper (α_l = 0.01·2^l, ε = 1e-6) on the fixed model's "
           "single motion output, downsampled per level. The smoothness weight 0.003 is a choice: it keeps "
           "Super SloMo's ratio of smoothness to warping weight (1 : 102) relative to the summed level "
           "weights Σα_l = 0.31 of five levels. Confirmed in JunHeum/BMBC: the motion network (model/BMNet.py) "
@@ -50,7 +51,8 @@ register_preset(
     "204*l1 + 102*warp + 0.005*perc(layer=conv4_3,dist=mse,norm=superslomo) + smooth",
     source="Super SloMo re-implementation (avinashpaliwal/Super-SloMo train.py): "
            "204*recnLoss + 102*warpLoss + 0.005*prcpLoss + loss_smooth",
-    notes="The re-implementation's comment: 204 and 102 are the paper's 0.8 and 0.4 times 255, because the "
+    notes="Frames in [0, 1] (the re-implementation's ToTensor frames, minus a mean). The re-implementation's "
+          "comment: 204 and 102 are the paper's 0.8 and 0.4 times 255, because the "
           "paper used [0, 255] pixels. The perceptual weight 0.005 was not rescaled, so relative to the paper "
           "the perceptual term is about 255² ≈ 65,000× weaker (see superslomo-paper); on blurred frames it "
           "contributes about 1% of the L1 term. Its VGG input is the frame minus the Adobe-240fps mean "
@@ -76,7 +78,7 @@ register_preset(
     source="Time Lens (Tulyakov et al., CVPR 2021): paper — each module trained with L1 plus a perceptual "
            "loss; uzh-rpg/rpg_timelens is inference-only (issue #45 asks for training code, unanswered)",
     verified=False,
-    notes="Unverified: λ is not public. λ = 0.0025 balances the perceptual term (VGG16 conv4_3, MSE, raw "
+    notes="Unverified: λ is not public. Frames in [0, 1]. λ = 0.0025 balances the perceptual term (VGG16 conv4_3, MSE, raw "
           "[0, 1] input) with L1 on a 5×5 box blur of natural photographs (L1 ≈ 0.022, perc ≈ 8.7). Time "
           "Lens's event-based modules have no counterpart; only the loss is reproduced.",
 )
@@ -99,7 +101,7 @@ register_preset(
     source="AdaCoF+ (Lee et al., CVPR 2020): perceptual loss as in losses/vgg.py, dual-frame adversarial "
            "loss as in losses/adversarial.py (FI_GAN); their weights are not in the repository",
     verified=False,
-    notes="Unverified weights. λ_vgg = 0.0025 balances the perceptual term with the Charbonnier term on a "
+    notes="Unverified weights; frames in [0, 1] as in AdaCoF. λ_vgg = 0.0025 balances the perceptual term with the Charbonnier term on a "
           "5×5 box blur of natural photographs; λ_adv = 0.005 is ESRGAN's adversarial weight relative to a "
           "unit-weight main loss. Confirmed in the code: the perceptual term (losses/vgg.py: features[:22], "
           "MSE, raw [0, 1] input), the FI_GAN discriminator and its AdaMax optimiser (losses/adversarial.py, "
@@ -119,7 +121,8 @@ register_preset(
     "l1 + vggfilm@:0.5 + 0.25*vggfilm@0.5",
     source="FILM (Reda et al., ECCV 2022): training/config/film_net-VGG.gin — l1 weight 1.0; vgg weight 1.0, "
            "0.25 after step 1,500,000 of 3,000,000 (PiecewiseConstantDecay)",
-    notes="FILM's step boundary 1.5M of 3M training steps is mapped to half of training. vggfilm runs on "
+    notes="Frames in [0, 1] in FILM as here (its VGG loss scales them to 0–255 inside and divides by 255). "
+          "FILM's step boundary 1.5M of 3M training steps is mapped to half of training. vggfilm runs on "
           "VGG16 instead of FILM's VGG19 (same-named layers).",
 )
 
@@ -128,7 +131,8 @@ register_preset(
     "l1 + vggfilm@:0.5 + 0.25*vggfilm@0.5 + 40*style@0.5",
     source="FILM (Reda et al., ECCV 2022): training/config/film_net-Style.gin — l1 1.0; vgg 1.0 then 0.25; "
            "style 0.0 then 40.0, switching at step 1,500,000 of 3,000,000",
-    notes="The boundary at 1.5M of 3M steps is mapped to half of training; the VGG weight also drops to 0.25 "
+    notes="Frames in [0, 1] in FILM as here. "
+          "The boundary at 1.5M of 3M steps is mapped to half of training; the VGG weight also drops to 0.25 "
           "there (as in the gin file). vggfilm and style run on VGG16 instead of FILM's VGG19. With VGG16 "
           "the three terms stay of the same order as in FILM (on blurred frames: l1 ≈ 0.022, "
           "0.25·vggfilm ≈ 0.019, 40·style ≈ 0.016).",
