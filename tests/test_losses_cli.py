@@ -1,0 +1,56 @@
+"""``vfibench losses`` output and the missing-VGG16 refusal of ``vfibench run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.backbone_fixtures import point_homes_at_empty_dirs
+from vfibench.cli import app
+from vfibench.losses.catalog import REGISTRY
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_catalog_fits_the_terminal_and_lists_every_name(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = runner.invoke(app, ["losses"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    first_words = {line.split()[0] for line in lines if line.split()}
+    assert set(REGISTRY.names()) <= first_words  # one row per name, the name not folded
+    (row,) = [line for line in lines if line.split() and line.split()[0] == "ms-charbonnier"]
+    assert "unverified" in row and "[mean" in result.output  # formulas are text, not console markup
+
+
+def test_describe_a_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    result = runner.invoke(app, ["losses", "superslomo"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "204*l1 + 102*warp + 0.005*perc(norm=superslomo) + smooth" in text
+    assert "65,000" in text and "verified in the original code" in text
+    for term in ("l1", "warp", "perc(norm=superslomo)", "smooth"):
+        assert f" {term} always " in text
+
+
+def test_describe_an_unknown_name_exits_2_with_suggestions() -> None:
+    result = runner.invoke(app, ["losses", "charbonier"])
+    assert result.exit_code == 2
+    assert "charbonnier" in result.output and "Traceback" not in result.output
+
+
+def test_run_without_vgg16_exits_2_before_training_and_leaves_no_run_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_homes_at_empty_dirs(tmp_path, monkeypatch)
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1,l1+perc", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "VGG16" in message and "vfibench weights fetch vgg16" in message
+    assert "Nothing was trained" in message and "Traceback" not in result.output
+    assert not out.exists()
