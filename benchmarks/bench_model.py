@@ -1,7 +1,9 @@
-"""Parameter count and training-step time of the interpolator.
+"""Parameter count and forward / backward / training-step time of the interpolator.
 
-One step = forward + L1 on the frame + backward + Adam step, at batch 8 on the available
-device (CUDA if present, else CPU with ``--threads`` threads). Run:
+Forward = ``model(i0, i1, t)``; backward = L1 on the frame + ``backward()``; step = forward +
+backward + Adam step. Batch 8 (the quick preset's batch) on the available device (CUDA if
+present, else CPU with ``--threads`` threads); medians over ``--steps`` steps after two warm-up
+steps. Run:
 
     python benchmarks/bench_model.py [--widths 8 16 32] [--sizes 64 128] [--steps 10] [--threads 2]
 """
@@ -10,34 +12,59 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 import torch
 
 from vfibench.model.interpolator import build_interpolator, count_parameters
 
 
-def step_time_ms(width: int, size: int, batch: int, steps: int, device: torch.device, **kwargs: int) -> float:
-    """Median wall time of one training step in milliseconds (after two warm-up steps)."""
+@dataclass(frozen=True)
+class Timing:
+    """Median milliseconds per batch."""
+
+    forward: float
+    backward: float
+    step: float
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(values)
+    return 1000.0 * values[len(values) // 2]
+
+
+def step_time(width: int, size: int, batch: int, steps: int, device: torch.device, **kwargs: int) -> Timing:
+    """Median forward, backward and whole-step time of one training step (after two warm-up steps)."""
     model = build_interpolator(width=width, seed=0, **kwargs).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     generator = torch.Generator().manual_seed(0)
     i0, i1, it = (torch.rand(batch, 3, size, size, generator=generator).to(device) for _ in range(3))
     t = torch.full((batch,), 0.5, device=device)
-    times = []
+    forward, backward, total = [], [], []
     for k in range(steps + 2):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        _sync(device)
         start = time.perf_counter()
-        loss = (model(i0, i1, t).frame - it).abs().mean()
+        frame = model(i0, i1, t).frame
+        _sync(device)
+        middle = time.perf_counter()
+        loss = (frame - it).abs().mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        _sync(device)
+        after_backward = time.perf_counter()
         optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        _sync(device)
+        end = time.perf_counter()
         if k >= 2:
-            times.append(time.perf_counter() - start)
-    times.sort()
-    return 1000.0 * times[len(times) // 2]
+            forward.append(middle - start)
+            backward.append(after_backward - middle)
+            total.append(end - start)
+    return Timing(_median(forward), _median(backward), _median(total))
 
 
 def main() -> None:
@@ -54,12 +81,13 @@ def main() -> None:
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {where}; batch {args.batch}; step = forward + L1 + backward + Adam")
-    print(f"{'width':>5} {'params':>10} " + " ".join(f"{f'{s}x{s} ms':>12}" for s in args.sizes))
+    print(f"device: {where}; batch {args.batch}; ms per batch, median of {args.steps} steps")
+    print(f"{'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} {'step':>9}")
     for width in args.widths:
         params = count_parameters(build_interpolator(width=width))
-        cells = [f"{step_time_ms(width, s, args.batch, args.steps, device):12.1f}" for s in args.sizes]
-        print(f"{width:>5} {params:>10,} " + " ".join(cells))
+        for size in args.sizes:
+            timing = step_time(width, size, args.batch, args.steps, device)
+            print(f"{width:>5} {params:>10,} {size:>5} {timing.forward:9.1f} {timing.backward:9.1f} {timing.step:9.1f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Motion of real data has no ground truth, so :func:`inspect_source` reports three
 indicators per triplet, on the frames as the benchmark sees them (after fitting):
 
 * **global shift** — the translation between I0 and I1 found by phase correlation on the
-  luma (scikit-image's ``phase_cross_correlation``, Hann window, 1/4-px precision), in pixels;
+  luma (scikit-image's ``phase_cross_correlation`` on mean-free, Hann-windowed images,
+  1/4-px precision), in pixels;
   it measures camera pan, not the motion of small objects;
 * **|I1 − I0|** — mean absolute difference, in 8-bit levels: how much changes at all;
 * **blend PSNR** — PSNR of the average (I0 + I1)/2 against It (RGB, data range 1, mean of
@@ -93,7 +94,8 @@ def global_shift(a: np.ndarray, b: np.ndarray) -> float:
     hann = window("hann", a.shape)
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0
-    shift, _, _ = phase_cross_correlation(a * hann, b * hann, upsample_factor=4)
+    # Remove the mean before windowing, or the window itself correlates best at zero shift.
+    shift, _, _ = phase_cross_correlation((a - a.mean()) * hann, (b - b.mean()) * hann, upsample_factor=4)
     return float(np.hypot(*shift))
 
 

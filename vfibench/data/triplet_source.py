@@ -125,8 +125,9 @@ def load_triplets(
         raise DataError(f"No triplets were selected from {source.describe()}; ask for at least one.")
     if size is not None:
         check_memory(len(indices), size, size, max_bytes, source.describe())
-    stacks: list[torch.Tensor] = []
+    outputs: list[torch.Tensor] = []  # I0, It, I1, each (N, 3, h, w), allocated once h, w are known
     first: tuple[str, tuple[int, int]] | None = None
+    filled = 0
     for index, frames in source.read(indices):
         ref = source.refs[index]
         check_triplet(ref, frames)
@@ -136,17 +137,17 @@ def load_triplets(
         if first is None:
             first = (ref.frames[0], shape)
             check_memory(len(indices), *shape, max_bytes, source.describe())
+            outputs = [torch.empty(len(indices), 3, *shape) for _ in range(3)]
         elif shape != first[1]:
             raise DataError(
                 f"The frame {ref.frames[0]} fits to {shape[1]}x{shape[0]} pixels but {first[0]} fits to "
                 f"{first[1][1]}x{first[1][0]}; frames of different sizes can only be loaded together at a common "
                 f"size. Pass a size (e.g. 256) so every frame is resized and cropped to size x size."
             )
-        stacks.append(fit_frames(list(frames), size, fit, ref.frames[0]))
-    if len(stacks) != len(indices):
-        raise DataError(f"{source.describe()} yielded {len(stacks)} of the {len(indices)} triplets asked for.")
-    batch = torch.stack(stacks)  # (N, 3 frames, 3, h, w)
+        for output, fitted in zip(outputs, fit_frames(list(frames), size, fit, ref.frames[0])):
+            output[filled] = fitted
+        filled += 1
+    if filled != len(indices):
+        raise DataError(f"{source.describe()} yielded {filled} of the {len(indices)} triplets asked for.")
     times = torch.tensor([source.refs[i].t for i in indices], dtype=torch.float32)
-    return Triplets(
-        i0=batch[:, 0].contiguous(), it=batch[:, 1].contiguous(), i1=batch[:, 2].contiguous(), t=times
-    )
+    return Triplets(i0=outputs[0], it=outputs[1], i1=outputs[2], t=times)

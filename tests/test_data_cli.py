@@ -1,0 +1,143 @@
+"""``vfibench data inspect|validate|export`` through Typer's CliRunner, and the library functions behind them."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tests.test_data_sources import blue_code, make_clip, make_video, make_vimeo, write_png, frame_array
+from vfibench.cli_data import app
+from vfibench.data.export import export_triplets
+from vfibench.data.images import Fit
+from vfibench.data.inspection import global_shift, inspect_source, validate_source
+from vfibench.data.sources import open_dataset, open_source
+from vfibench.errors import DataError
+
+WIDE = {"COLUMNS": "200"}
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.mark.parametrize("command", ["inspect", "validate", "export"])
+def test_every_command_has_help_with_examples(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env=WIDE)
+    assert result.exit_code == 0
+    assert "Examples" in result.output and f"vfibench data {command}" in result.output
+
+
+# -------------------------------------------------------------------------------------- inspect
+
+
+def test_global_shift_finds_a_known_translation() -> None:
+    g = np.random.default_rng(0)
+    big = g.random((80, 80))
+    a, b = big[10:58, 10:58], big[13:61, 6:54]  # b is a moved by (−3, +4)
+    assert global_shift(a, b) == pytest.approx(5.0, abs=0.3)
+    assert global_shift(a, a) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_inspect_reports_counts_sizes_and_motion(tmp_path: Path) -> None:
+    make_clip(tmp_path, 10)  # the texture moves 2 px per frame: 4 px between I0 and I1
+    source = open_source(f"frames:{tmp_path}", "test")
+    found = inspect_source(source, list(range(len(source))), None, Fit.resize, sample=4)
+    assert (found.total, found.selected, found.measured) == (8, 8, 4)
+    assert found.native_sizes == {(56, 40): 4} and found.fitted_size == (48, 32)
+    assert found.shift_px.median == pytest.approx(4.0, abs=0.5)
+    assert found.abs_diff.min > 1 and found.blend_psnr.max < 100
+    assert found.known_motion_px is None
+
+
+def test_inspect_synthetic_reports_known_motion(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["inspect", "synthetic", "--count", "6", "--size", "32", "--sample", "6"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "6 in the split" in result.output and "32x32" in result.output
+    assert "known largest motion" in result.output and "blend PSNR" in result.output
+
+
+def test_inspect_cli_on_frames(runner: CliRunner, tmp_path: Path) -> None:
+    make_clip(tmp_path, 7)
+    result = runner.invoke(app, ["inspect", f"frames(stride=2):{tmp_path}", "--size", "16"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "3 in the split" in result.output and "56x40 (3)" in result.output and "16x16" in result.output
+
+
+def test_inspect_bad_spec_exits_2_without_traceback(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["inspect", f"frames:{tmp_path / 'missing'}"], env=WIDE)
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------------------------- validate
+
+
+def test_validate_accepts_a_clean_dataset(runner: CliRunner, tmp_path: Path) -> None:
+    root = make_vimeo(tmp_path)
+    result = runner.invoke(app, ["validate", f"vimeo90k:{root}", "--split", "train"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "2 triplets, 6 frames read" in result.output and "every frame is readable" in result.output
+
+
+def test_validate_names_every_bad_file_and_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    make_clip(tmp_path, 6)
+    (tmp_path / "frame2.png").write_bytes(b"garbage")
+    write_png(tmp_path / "frame4.png", frame_array(4, 40, 64))
+    report = validate_source(open_source(f"frames:{tmp_path}", "test"))
+    bad = {Path(p.file).name for p in report.problems}
+    assert bad == {"frame2.png", "frame4.png"} and report.frames_checked == 6
+    result = runner.invoke(app, ["validate", f"frames:{tmp_path}"], env=WIDE)
+    assert result.exit_code == 2
+    assert "frame2.png" in result.output and "frame4.png" in result.output and "Traceback" not in result.output
+
+
+def test_validate_checks_every_video_frame(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "clip.mov", 6)
+    report = validate_source(open_source(f"video:{video}", "test"))
+    assert report.ok and report.frames_checked == 6 and report.sizes == {(56, 40): 4}
+
+
+def test_validate_notes_mixed_sizes(runner: CliRunner, tmp_path: Path) -> None:
+    make_clip(tmp_path / "a", 3)
+    make_clip(tmp_path / "b", 3, h=56)
+    result = runner.invoke(app, ["validate", f"frames:{tmp_path}"], env=WIDE)
+    assert result.exit_code == 0 and "several sizes" in result.output
+
+
+# --------------------------------------------------------------------------------------- export
+
+
+def test_export_writes_png_folders_that_read_back_as_the_same_triplets(runner: CliRunner, tmp_path: Path) -> None:
+    make_clip(tmp_path / "clip", 8)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", f"frames:{tmp_path / 'clip'}", str(out), "--count", "3", "--seed", "4"],
+                           env=WIDE)
+    assert result.exit_code == 0, result.output
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    assert [p.name for p in folders] == ["00000", "00001", "00002"]
+    assert all(sorted(f.name for f in p.iterdir()) == ["im1.png", "im2.png", "im3.png"] for p in folders)
+    with open(out / "triplets.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["folder"] for r in rows] == ["00000", "00001", "00002"] and rows[0]["t"] == "0.5"
+    original = open_dataset(f"frames:{tmp_path / 'clip'}", "test", count=3, seed=4)
+    back = open_dataset(f"frames:{out}", "test")
+    assert torch.equal(back.i0, original.i0) and torch.equal(back.it, original.it)  # 8-bit frames survive exactly
+    assert blue_code(back.it) == [int(Path(r["it_source"]).stem.removeprefix("frame")) for r in rows]
+
+
+def test_export_synthetic_and_refuse_a_non_empty_folder(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "synth"
+    result = runner.invoke(app, ["export", "synthetic", str(out), "--count", "2", "--size", "32", "--split", "train"],
+                           env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert len([p for p in out.iterdir() if p.is_dir()]) == 2
+    again = runner.invoke(app, ["export", "synthetic", str(out), "--count", "2", "--size", "32"], env=WIDE)
+    assert again.exit_code == 2 and "not empty" in again.output
+    with pytest.raises(DataError, match="not empty"):
+        export_triplets(open_source("synthetic", "test", count=1, size=32), [0], out, None, Fit.resize)

@@ -1,0 +1,215 @@
+"""``vfibench data``: inspect, validate and export datasets before training on them.
+
+A thin shell over :mod:`vfibench.data`: every command parses a dataset spec (see
+:mod:`vfibench.data.sources`), calls one library function and prints the result. Mounted by
+the main CLI as ``vfibench data``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vfibench.cli_support import console, report_errors
+from vfibench.data.images import Fit, check_fit, check_size
+from vfibench.data.sources import open_source, parse_dataset_spec, resolve
+from vfibench.data.triplet_source import TripletSource, select_indices
+from vfibench.errors import DataError
+
+#: Triplets the synthetic dataset is given when no --count is passed.
+SYNTHETIC_DEFAULT_COUNT = 64
+SPEC_HELP = (
+    "Dataset spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH, with optional options in "
+    "parentheses, e.g. frames(stride=2):PATH or video(size=256, fit=crop):clip.mp4."
+)
+
+app = typer.Typer(
+    help=(
+        "Look at a dataset before training on it: `inspect` (counts, sizes, motion), `validate` (reads every "
+        "frame, names each bad file) and `export` (writes triplets as PNG folders). A dataset is named by a "
+        "spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH."
+    ),
+    no_args_is_help=True,
+)
+
+
+class SplitChoice(str, Enum):
+    """Which split of the dataset."""
+
+    train = "train"
+    test = "test"
+
+
+Spec = Annotated[str, typer.Argument(help=SPEC_HELP, metavar="SPEC")]
+SplitOption = Annotated[SplitChoice, typer.Option(help="Split: vimeo90k and synthetic have disjoint train and "
+                                                  "test splits; frames and video read everything for either.")]
+CountOption = Annotated[Optional[int], typer.Option(help="Triplets to take: a seeded subset of real data (all if "
+                                                    "absent); the number of synthetic scenes (default 64).",
+                                                    min=1)]
+SizeOption = Annotated[Optional[int], typer.Option(help="Frame side: frames are fitted to SIZE x SIZE by --fit. "
+                                                   "Absent: native resolution cropped to a multiple of 16 "
+                                                   "(synthetic: 64).", min=16)]
+FitOption = Annotated[Fit, typer.Option(help="resize: shorter side to SIZE, then a centre crop (whole scene); "
+                                        "crop: a centre crop at native resolution. Never enlarges.")]
+StrideOption = Annotated[int, typer.Option(help="Frame step of frames/video triplets (k, k+STRIDE, k+2*STRIDE).",
+                                           min=1)]
+SeedOption = Annotated[int, typer.Option(help="Synthetic scene seed; seed of the subset of real triplets.", min=0)]
+
+
+def _open(spec: str, split: SplitChoice, count: int | None, size: int | None, fit: Fit, stride: int,
+          seed: int) -> tuple[TripletSource, list[int], int | None, Fit]:
+    """The source a spec names, the selected triplet indices, and the resolved size and fit."""
+    parsed = parse_dataset_spec(spec)
+    if parsed.kind == "synthetic" and count is None and "count" not in parsed.options:
+        count = SYNTHETIC_DEFAULT_COUNT
+    args = resolve(parsed, count=count, size=size, fit=fit)
+    size, fit = check_size(args["size"]), check_fit(args["fit"])
+    source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=stride)
+    return source, select_indices(len(source), args["count"], seed), size, fit
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+
+
+def _how_fitted(source: TripletSource, size: int | None, fit: Fit) -> str:
+    if source.kind == "synthetic":
+        return "rendered at that size"
+    return f"{fit.value} to {size}" if size else "native, cropped to a multiple of 16"
+
+
+def _spread(spread: object, unit: str, digits: int = 1) -> str:
+    values = [getattr(spread, k) for k in ("min", "median", "p90", "max")]
+    return " / ".join(f"{v:.{digits}f}" for v in values) + f" {unit}"
+
+
+@app.command(
+    "inspect",
+    epilog=(
+        "Examples: vfibench data inspect synthetic  ·  vfibench data inspect vimeo90k:/data/vimeo_triplet "
+        "--split test --size 256  ·  vfibench data inspect \"frames(stride=2):/data/clip\"  ·  "
+        "vfibench data inspect video:clip.mp4 --sample 64"
+    ),
+)
+@report_errors
+def inspect(
+    spec: Spec,
+    split: SplitOption = SplitChoice.test,
+    count: CountOption = None,
+    size: SizeOption = None,
+    fit: FitOption = Fit.resize,
+    stride: StrideOption = 1,
+    seed: SeedOption = 0,
+    sample: Annotated[int, typer.Option(help="Triplets read to measure sizes and motion, spread evenly.",
+                                        min=1)] = 32,
+) -> None:
+    """Counts, frame sizes and a motion summary of a dataset (reads only --sample triplets)."""
+    from vfibench.data.inspection import inspect_source
+
+    source, indices, size, fit = _open(spec, split, count, size, fit, stride, seed)
+    with console.status(f"Reading {min(sample, len(indices))} triplets…"):
+        found = inspect_source(source, indices, size, fit, sample=sample)
+    table = Table(title=f"{found.source} — {split.value} split", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in found.native_sizes.most_common())
+    rows = [
+        ("triplets", f"{found.total} in the split, {found.selected} selected, {found.measured} measured"),
+        ("frame size (measured)", sizes),
+        ("size as loaded", f"{found.fitted_size[0]}x{found.fitted_size[1]} ({_how_fitted(source, size, fit)})"),
+        ("global shift I0→I1", _spread(found.shift_px, "px") + "   (min / median / p90 / max)"),
+        ("mean |I1 − I0|", _spread(found.abs_diff, "levels of 255")),
+        ("blend PSNR", _spread(found.blend_psnr, "dB") + "   (the untrained `blend` reference)"),
+    ]
+    if found.known_motion_px is not None:
+        rows.append(("known largest motion", _spread(found.known_motion_px, "px")))
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+@app.command(
+    "validate",
+    epilog=(
+        "Examples: vfibench data validate vimeo90k:/data/vimeo_triplet --split train  ·  "
+        "vfibench data validate frames:/data/clips  ·  vfibench data validate video:clip.mp4. "
+        "Exit code 0: every frame is readable; 2: at least one is not (each is named)."
+    ),
+)
+@report_errors
+def validate(
+    spec: Spec,
+    split: SplitOption = SplitChoice.test,
+    stride: StrideOption = 1,
+    count: CountOption = None,
+    seed: SeedOption = 0,
+    show: Annotated[int, typer.Option(help="Problems listed at most.", min=1)] = 20,
+) -> None:
+    """Read every frame of a dataset once; name each unreadable or mismatched file (exit 2 if any)."""
+    from vfibench.data.inspection import validate_source
+
+    source, _, _, _ = _open(spec, split, count, None, Fit.resize, stride, seed)
+    with _progress() as bar:
+        task = bar.add_task("Checking frames", total=None)
+        report = validate_source(source, lambda done, total: bar.update(task, completed=done, total=total))
+    sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in report.sizes.most_common(5))
+    console.print(f"{report.source}: {report.triplets} triplets, {report.frames_checked} frames read; "
+                  f"frame sizes: {sizes or '—'}", highlight=False, soft_wrap=True)
+    if len(report.sizes) > 1:
+        console.print("[yellow]note:[/] frames come in several sizes; load them with --size so they can be "
+                      "stacked together.", highlight=False)
+    if report.ok:
+        console.print("[green]every frame is readable and every triplet is consistent[/]")
+        return
+    table = Table(title=f"{len(report.problems)} problem(s)", show_lines=True)
+    table.add_column("file", overflow="fold")
+    table.add_column("problem", overflow="fold")
+    for problem in report.problems[:show]:
+        table.add_row(problem.file, problem.message)
+    console.print(table)
+    first = report.problems[0]
+    raise DataError(
+        f"{len(report.problems)} bad frame(s) in {report.source}; the first is {first.file}. Fix or remove the "
+        f"files listed above and validate again."
+    )
+
+
+@app.command(
+    "export",
+    epilog=(
+        "Examples: vfibench data export synthetic out/synthetic --split train --count 8  ·  "
+        "vfibench data export vimeo90k:/data/vimeo_triplet out/vimeo --size 256  ·  "
+        "vfibench data export \"video(stride=2):clip.mp4\" out/clip. "
+        "The folder is then readable as frames:DIR."
+    ),
+)
+@report_errors
+def export(
+    spec: Spec,
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write (created; must be empty unless --overwrite).",
+                                            metavar="DIR")],
+    split: SplitOption = SplitChoice.test,
+    count: Annotated[Optional[int], typer.Option(help="Triplets to write (a seeded subset; default 16).",
+                                                 min=1)] = 16,
+    size: SizeOption = None,
+    fit: FitOption = Fit.resize,
+    stride: StrideOption = 1,
+    seed: SeedOption = 0,
+    overwrite: Annotated[bool, typer.Option(help="Write into a folder that is not empty.")] = False,
+) -> None:
+    """Write triplets as DIR/00000/im1.png, im2.png, im3.png (as loaded, 8-bit) plus DIR/triplets.csv."""
+    from vfibench.data.export import INDEX_FILE, export_triplets
+
+    source, indices, size, fit = _open(spec, split, count, size, fit, stride, seed)
+    with _progress() as bar:
+        task = bar.add_task("Writing triplets", total=len(indices))
+        folders = export_triplets(source, indices, out_dir, size, fit, overwrite=overwrite,
+                                  progress=lambda done, total: bar.update(task, completed=done))
+    console.print(f"wrote {len(folders)} triplets from {source.describe()} to {out_dir} "
+                  f"(index: {out_dir / INDEX_FILE})", highlight=False, soft_wrap=True)
