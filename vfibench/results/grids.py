@@ -14,6 +14,7 @@ best on PSNR and worst on the perceptual metric (:func:`within_config_scores`).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,9 +157,9 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
     columns = 1 + len(outputs)
     panel = 2.6
     aspect = height / width
-    figure, axes = plt.subplots(3, columns, figsize=(panel * columns, panel * (2 * aspect + 1) + 1.4),
+    figure, axes = plt.subplots(3, columns, figsize=(panel * max(columns, 3), panel * (2 * aspect + 1) + 1.6),
                                 squeeze=False, gridspec_kw={"height_ratios": [aspect, aspect, 1]})
-    figure.suptitle(title, fontsize=11, x=0.01, ha="left")
+    figure.suptitle(textwrap.fill(title, width=int(16 * max(columns, 3))), fontsize=10, x=0.01, ha="left")
 
     def show(ax: object, image: np.ndarray, name: str, **kwargs: object) -> object:
         handle = ax.imshow(image, interpolation="nearest", **kwargs)  # type: ignore[attr-defined]
@@ -189,7 +190,7 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
         colour_axis.tick_params(labelsize=7)
         axes[1, 0].text(0.0, 0.5, "mean abs.\nerror\n(0–1)", fontsize=8, va="center",
                         transform=axes[1, 0].transAxes)
-    figure.tight_layout(rect=(0, 0, 1, 0.97))
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     plt.close(figure)

@@ -117,7 +117,8 @@ def render(report: "Report") -> str:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
                      f"{_e(report.grid_explanation)} Top row: ground truth and each output (cyan box: the zoomed "
                      f"region); middle: error maps on one shared scale; bottom: the zoomed region.</p>")
-        parts += [_figure(path, path.stem, path.stem.replace("_", " ")) for path in report.grids]
+        captions = report.grid_captions or [path.stem.replace("_", " ") for path in report.grids]
+        parts += [_figure(path, path.stem, caption) for path, caption in zip(report.grids, captions)]
     if report.notes:
         parts.append("<h2>Notes</h2><ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in report.notes)
                      + "</ul>")

@@ -58,6 +58,7 @@ class Report:
     analysis_json: Path | None = None
     plot: Path | None = None
     grids: list[Path] = field(default_factory=list)
+    grid_captions: list[str] = field(default_factory=list)
     grid_explanation: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -113,7 +114,7 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         grid_samples: how many image grids to draw (0: none).
         seed: whose outputs the grids show (default: the run's first seed).
     """
-    from vfibench.results import grids, html, plots
+    from vfibench.results import html, plots
 
     store = data.store
     directory = store.path(REPORT_DIR)
@@ -171,6 +172,7 @@ def _write_grids(data: ReportData, report: Report, count: int, seed: int | None)
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
         report.grids.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
                                               analysis.units))
+        report.grid_captions.append(f"Sample {name}: disagreement score {score:+.2f}{seed_text}.")
     report.grid_explanation = selection.explanation
 
 
