@@ -78,7 +78,8 @@ register_preset(
     source="Time Lens (Tulyakov et al., CVPR 2021): paper — each module trained with L1 plus a perceptual "
            "loss; uzh-rpg/rpg_timelens is inference-only (issue #45 asks for training code, unanswered)",
     verified=False,
-    notes="Unverified: λ is not public. Frames in [0, 1]. λ = 0.0025 balances the perceptual term (VGG16 conv4_3, MSE, raw "
+    notes="Unverified: λ is not public. Frames in [0, 1]. λ = 0.0025 balances the perceptual term "
+          "(VGG16 conv4_3, MSE, raw "
           "[0, 1] input) with L1 on a 5×5 box blur of natural photographs (L1 ≈ 0.022, perc ≈ 8.7). Time "
           "Lens's event-based modules have no counterpart; only the loss is reproduced.",
 )
@@ -101,7 +102,8 @@ register_preset(
     source="AdaCoF+ (Lee et al., CVPR 2020): perceptual loss as in losses/vgg.py, dual-frame adversarial "
            "loss as in losses/adversarial.py (FI_GAN); their weights are not in the repository",
     verified=False,
-    notes="Unverified weights; frames in [0, 1] as in AdaCoF. λ_vgg = 0.0025 balances the perceptual term with the Charbonnier term on a "
+    notes="Unverified weights; frames in [0, 1] as in AdaCoF. λ_vgg = 0.0025 balances the perceptual term "
+          "with the Charbonnier term on a "
           "5×5 box blur of natural photographs; λ_adv = 0.005 is ESRGAN's adversarial weight relative to a "
           "unit-weight main loss. Confirmed in the code: the perceptual term (losses/vgg.py: features[:22], "
           "MSE, raw [0, 1] input), the FI_GAN discriminator and its AdaMax optimiser (losses/adversarial.py, "
