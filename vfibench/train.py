@@ -117,7 +117,7 @@ def train_configuration(
         torch.manual_seed(seed)
         objective = Objective(config).to(device)
         result = _run_steps(model, optimizer, lr_at, objective, data, preset, seed, device,
-                            first_step, stop_at or preset.steps, on_step)
+                            first_step, preset.steps if stop_at is None else stop_at, on_step)
     return result
 
 

@@ -1,0 +1,65 @@
+"""The project's CI regression check: a small deterministic sweep against the committed baseline.
+
+The sweep is the ``ci`` preset with ``l1`` and the multi-term paper preset ``superslomo``
+(204*l1 + 102*warp + 0.005*perc + smooth) under seed 0, on the CPU with one thread; its summary is
+compared, two-sided, with ``results/baselines/ci.csv``. A single-term loss is nearly invariant to its
+weight under Adam, so it is the multi-term preset whose numbers move when any weighting changes.
+
+Regenerate the baseline after an intended change of the numbers, from the repository root::
+
+    rm -rf /tmp/vfibench-ci && OMP_NUM_THREADS=1 .venv/bin/vfibench run --preset ci --losses l1,superslomo \\
+        --seeds 0 --device cpu --out /tmp/vfibench-ci && cp /tmp/vfibench-ci/latest/summary.csv results/baselines/ci.csv
+
+Tolerances (absolute, per metric mean). Measured on the baseline's machine: running the sweep with
+two threads instead of one (a different floating-point summation order, the kind of difference
+another machine or library build brings) moved the means by at most psnr 2.0e-5 dB, ssim 1.3e-6,
+lpips 6.1e-7, dists 6.2e-6, sharpness 2.7e-6, gmsd 1.5e-6; raising superslomo's warp weight by 10%
+(102 → 112.2) moved superslomo's by psnr +8.2e-3 dB, ssim +3.2e-5, lpips +1.8e-4, dists +2.2e-4,
+sharpness −3.0e-4, gmsd −1.8e-5. Each tolerance below lies between the two: at least 6× the
+floating-point spread and below the effect of that 10% change; psnr, lpips and dists, the most
+sensitive, would still catch a change a quarter that size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from vfibench.errors import BackboneUnavailable
+from vfibench.presets import get_preset
+from vfibench.results.compare import compare_summaries, load_summary, markdown, summary_line
+from vfibench.sweep import plan_sweep, run_sweep
+
+BASELINE = Path(__file__).resolve().parent.parent / "results" / "baselines" / "ci.csv"
+CI_LOSSES = "l1,superslomo"
+CI_SEEDS = [0]
+#: The baseline was made on the CPU; a GPU's kernels differ by more than these tolerances.
+CI_DEVICE = "cpu"
+TOLERANCES = {"psnr": 2e-3, "ssim": 2e-5, "lpips": 5e-5, "dists": 5e-5, "sharpness": 1e-4, "gmsd": 1e-5}
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: the baseline's summation order, whatever the machine's core count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.slow
+def test_ci_sweep_matches_the_committed_baseline(tmp_path: Path, one_thread: None) -> None:
+    assert BASELINE.is_file(), f"{BASELINE} is missing; regenerate it with the command in this module's docstring"
+    try:
+        plan = plan_sweep(CI_LOSSES, get_preset("ci"), CI_SEEDS, out=tmp_path, device=CI_DEVICE)
+    except BackboneUnavailable as err:
+        pytest.skip(f"the CI sweep needs the ImageNet backbones (superslomo's perceptual term, LPIPS, DISTS): {err}")
+    store = run_sweep(plan)
+    comparison = compare_summaries(load_summary(store.root), load_summary(BASELINE), TOLERANCES, two_sided=True)
+    line = summary_line(comparison)
+    assert not comparison.failed, f"{line}\n\n{markdown(comparison)}"
+    assert line.endswith("— passed")
+    assert {row.verdict.value for row in comparison.rows} == {"ok"}
+    assert len(comparison.rows) == 4 * len(TOLERANCES)

@@ -1,0 +1,161 @@
+"""`vfibench compare NEW BASE`: verdicts, exit codes (0 passed, 1 regressed, 2 unusable input), formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.errors import ResultsError
+from vfibench.results import compare as lib
+
+runner = CliRunner()
+
+BASE_ROWS = [
+    {"config": "l1", "kind": "trained", "status": "complete", "seeds": 1, "samples": 8,
+     "psnr_mean": 30.00, "lpips_mean": 0.1000},
+    {"config": "l1+perc", "kind": "trained", "status": "complete", "seeds": 1, "samples": 8,
+     "psnr_mean": 29.50, "lpips_mean": 0.0800},
+    {"config": "blend", "kind": "reference", "status": "complete", "seeds": 1, "samples": 8,
+     "psnr_mean": 28.00, "lpips_mean": 0.1500},
+]
+
+
+def write_summary(path: Path, rows: list[dict], **changes: dict) -> Path:
+    """A summary.csv with ``rows``, where ``changes[config]`` overrides cells of that row."""
+    frame = pd.DataFrame([{**row, **changes.get(row["config"].replace("+", "_"), {})} for row in rows])
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    return write_summary(tmp_path / "base.csv", BASE_ROWS)
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["compare", *args])
+
+
+def test_identical_tables_pass_with_every_pair_within_tolerance(base: Path) -> None:
+    result = invoke(str(base), str(base))
+    assert result.exit_code == 0, result.output
+    assert "6 within tolerance" in result.output and "passed" in result.output
+
+
+def test_improvement_passes_and_is_reported(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 30.30}, l1_perc={"lpips_mean": 0.0700})
+    result = invoke(str(new), str(base))
+    assert result.exit_code == 0, result.output
+    assert "0 regressed, 2 improved, 4 within tolerance" in result.output
+
+
+def test_improvement_fails_when_two_sided(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 30.30})
+    result = invoke(str(new), str(base), "--two-sided")
+    assert result.exit_code == 1
+    assert "1 changed beyond tolerance" in result.output and "failed: l1 psnr" in result.output
+
+
+def test_regression_beyond_tolerance_fails_with_exit_1(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1_perc={"lpips_mean": 0.0830})
+    result = invoke(str(new), str(base))
+    assert result.exit_code == 1
+    assert "1 regressed" in result.output and "failed: l1+perc lpips" in result.output
+
+
+def test_change_within_tolerance_passes_and_tol_option_tightens_it(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.97})
+    assert invoke(str(new), str(base)).exit_code == 0          # default psnr tolerance 0.05 dB
+    tight = invoke(str(new), str(base), "--tol", "psnr=0.01")
+    assert tight.exit_code == 1 and "failed: l1 psnr" in tight.output
+
+
+def test_missing_configuration_fails_and_extra_one_is_only_reported(tmp_path: Path, base: Path) -> None:
+    rows = [row for row in BASE_ROWS if row["config"] != "l1+perc"]
+    rows.append({**BASE_ROWS[0], "config": "l2"})
+    new = write_summary(tmp_path / "new.csv", rows)
+    result = invoke(str(new), str(base))
+    assert result.exit_code == 1
+    assert "1 configuration missing in new" in result.output and "1 new configuration (not checked)" in result.output
+    assert "failed: l1+perc (missing in new)" in result.output
+
+
+def test_configuration_diverged_in_new_fails(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS,
+                        l1={"status": "diverged", "seeds": 0, "samples": 0, "psnr_mean": None, "lpips_mean": None})
+    result = invoke(str(new), str(base))
+    assert result.exit_code == 1 and "l1 (diverged)" in result.output
+
+
+def test_json_and_markdown_formats_for_ci_logs(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.80})
+    as_json = invoke(str(new), str(base), "--format", "json", "--no-github")
+    assert as_json.exit_code == 1
+    document = json.loads(as_json.stdout)
+    assert document["passed"] is False
+    row = next(r for r in document["rows"] if r["config"] == "l1" and r["metric"] == "psnr")
+    assert row["verdict"] == "regressed" and row["difference"] == pytest.approx(-0.2) and row["tolerance"] == 0.05
+    as_md = invoke(str(new), str(base), "--format", "md", "--github")
+    assert as_md.stdout.startswith("## vfibench compare")
+    assert "| `l1` | psnr ↑ | 30.00 | 29.80 | -0.2000 | 0.05 | **regressed** |" in as_md.stdout
+    assert "::error title=vfibench regression::l1 psnr 30.00 → 29.80" in as_md.output
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,complete,1,8,30.1", "cut short"),
+    ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,compl\n", "cut short"),
+    ("", "empty"),
+    ("frame,psnr,ssim\n0001.png,31.2,0.91\n", "lacks the column(s)"),
+    ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,complete,1,8,thirty\n", "not a number"),
+    ("config,kind,status,seeds,samples,mystery_mean\nl1,trained,complete,1,8,1.0\n", "does not know"),
+    ("\x89PNG\r\n\x1a\n\x00\x00binary", "cannot be read"),
+])
+def test_malformed_input_exits_2_with_a_clear_message(tmp_path: Path, base: Path, content: str, expected: str) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content.encode("latin-1"))
+    for args in ((str(bad), str(base)), (str(base), str(bad))):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert expected in " ".join(result.output.split()) and "bad.csv" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_run_directory_with_invalid_manifest_exits_2(tmp_path: Path, base: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.csv").write_bytes(base.read_bytes())
+    (run / "manifest.json").write_text('{"tool": "vfibench", "status": ', encoding="utf-8")
+    result = invoke(str(run), str(base))
+    assert result.exit_code == 2 and "manifest.json" in result.output and "cannot be read" in result.output
+    (run / "manifest.json").write_text('{"tool": "other"}', encoding="utf-8")
+    result = invoke(str(run), str(base))
+    assert result.exit_code == 2 and "not a vfibench manifest" in " ".join(result.output.split())
+
+
+def test_missing_paths_and_bad_tolerances_exit_2(tmp_path: Path, base: Path) -> None:
+    assert invoke(str(tmp_path / "nope"), str(base)).exit_code == 2
+    assert invoke(str(tmp_path), str(base)).exit_code == 2           # a directory without summary.csv
+    for tol in ("psnr", "psnr=abc", "psnr=-1", "nosuchmetric=0.1"):
+        result = invoke(str(base), str(base), "--tol", tol)
+        assert result.exit_code == 2 and "--tol" in result.output, tol
+
+
+def test_library_verdicts_follow_each_metrics_direction() -> None:
+    from vfibench.metrics.registry import metric_info
+
+    assert lib.judge(metric_info("psnr"), 30.0, 29.9, 0.05) is lib.Verdict.REGRESSED
+    assert lib.judge(metric_info("lpips"), 0.10, 0.09, 0.002) is lib.Verdict.IMPROVED
+    assert lib.judge(metric_info("sharpness"), 0.95, 0.90, 0.01) is lib.Verdict.REGRESSED
+    assert lib.judge(metric_info("sharpness"), 0.95, 1.04, 0.01) is lib.Verdict.OK
+    assert lib.judge(metric_info("sharpness"), 0.95, 1.04, 0.01, two_sided=True) is lib.Verdict.CHANGED
+
+
+def test_load_summary_rejects_duplicate_configurations(tmp_path: Path) -> None:
+    path = write_summary(tmp_path / "dup.csv", BASE_ROWS + [BASE_ROWS[0]])
+    with pytest.raises(ResultsError, match="appears more than once"):
+        lib.load_summary(path)

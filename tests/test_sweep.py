@@ -1,0 +1,194 @@
+"""Sweeps: seeds, divergence in every table, run directories, latest, locks, interruption and resume.
+
+Every sweep here is the smoke preset cut to two training steps and scored on PSNR alone.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.errors import ResultsError, VfiBenchError
+from vfibench.presets import get_preset
+from vfibench.results import compare
+from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
+from vfibench.sweep import SilentListener, SweepInterrupted, plan_resume, plan_sweep, run_sweep
+
+PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)
+runner = CliRunner()
+
+
+def tiny_plan(out: Path, losses: str = "l1,l2", seeds: tuple[int, ...] = (0,)):
+    return plan_sweep(losses, PRESET, list(seeds), out=out, device="cpu", metrics=["psnr"])
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> RunStore:
+    return run_sweep(tiny_plan(tmp_path_factory.mktemp("finished")))
+
+
+def test_finished_run_is_latest_with_complete_manifest_and_tables(finished: RunStore) -> None:
+    latest = finished.root.parent / "latest"
+    assert latest.is_symlink() and latest.resolve() == finished.root.resolve()
+    manifest = finished.read_manifest()
+    assert manifest["status"] == "complete" and manifest["seeds"] == [0]
+    summary = read_csv(finished.path("summary.csv"))
+    assert summary["config"].tolist() == ["l1", "l2", "blend", "nearest"]
+    assert summary["status"].tolist() == ["complete"] * 2 + ["complete"] * 2
+    assert not list(finished.root.rglob(".*.tmp"))
+
+
+def test_identical_runs_get_their_own_directories_and_compare_equal(tmp_path: Path, finished: RunStore) -> None:
+    again = run_sweep(tiny_plan(finished.root.parent))
+    assert again.root != finished.root
+    assert again.path("summary.csv").read_bytes() == finished.path("summary.csv").read_bytes()
+    result = runner.invoke(app, ["compare", str(again.root), str(finished.root), "--two-sided"])
+    assert result.exit_code == 0, result.output
+    assert "0 regressed, 0 improved, 4 within tolerance" in result.output
+
+
+def test_seeds_are_aggregated_with_std_over_seeds(tmp_path: Path) -> None:
+    store = run_sweep(tiny_plan(tmp_path, losses="l1", seeds=(0, 1)))
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    per_sample = read_csv(store.path("per_sample.csv"))
+    l1 = per_sample[per_sample["config"] == "l1"]
+    per_seed = l1.groupby("seed")["psnr"].mean()
+    assert summary.loc["l1", "seeds"] == 2
+    assert summary.loc["l1", "psnr_mean"] == pytest.approx(per_seed.mean(), abs=1e-8)
+    assert summary.loc["l1", "psnr_std"] == pytest.approx(per_seed.std(ddof=1), abs=1e-8)
+    assert per_seed.iloc[0] != per_seed.iloc[1]               # the seed changes initialisation and data order
+    markdown = store.path("summary.md").read_text(encoding="utf-8")
+    assert "2 seeds (± std over seeds)" in markdown and " ± " in markdown
+
+
+def test_diverged_configuration_is_marked_with_its_step_in_every_table(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--steps", "2", "--losses", "l1,1e40*l2",
+                                 "--metrics", "psnr", "--device", "cpu", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    store = RunStore.open(tmp_path)
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc["1e+40*l2", "status"] == "diverged"
+    assert summary.loc["1e+40*l2", "reason"] == "at step 1 of 2 (seed 0), no finite loss before it"
+    assert summary.loc["l1", "status"] == "complete" and summary.loc["l1", "psnr_mean"] > 20
+    markdown = store.path("summary.md").read_text(encoding="utf-8")
+    assert "| 1e+40*l2 | diverged | — |" in markdown and "'1e+40*l2' diverged: at step 1 of 2" in markdown
+    terminal = " ".join(result.output.split())
+    assert "diverged at step 1" in terminal and "'1e+40*l2' diverged: at step 1 of 2 (seed 0)" in terminal
+    info = store.unit_info(UnitKey("1e+40*l2", 0))
+    assert info is not None and info["diverged_at"] == 1 and info["last_finite_loss"] is None
+
+
+def test_run_directories_are_never_shared_even_when_created_at_once(tmp_path: Path) -> None:
+    roots: list[Path] = []
+    threads = [threading.Thread(target=lambda: roots.extend(RunStore.create(tmp_path).root for _ in range(10)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(roots) == 80 and len(set(roots)) == 80
+
+
+def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "running"})
+    with pytest.raises(ResultsError, match="not 'complete'"):
+        store.mark_latest()
+    assert not (tmp_path / "latest").exists()
+    with store.lock():
+        with pytest.raises(ResultsError, match="being written by another process"):
+            with RunStore(store.root).lock():
+                pass
+
+
+class StopAtSecondTraining(SilentListener):
+    """Simulates Ctrl-C when the second trained configuration starts."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def unit_started(self, label: str, steps: int) -> None:
+        self.started += 1
+        if self.started == 2:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_finished_units_and_says_how_to_resume(tmp_path: Path, finished: RunStore) -> None:
+    plan = tiny_plan(tmp_path)
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(plan, StopAtSecondTraining())
+    error = stopped.value
+    assert error.exit_code == 130
+    message = str(error)
+    assert "SIGINT (Ctrl-C)" in message and "3 of 4 units" in message and str(error.store.root) in message
+    assert error.resume == f"vfibench run --resume {error.store.name} --out {tmp_path}" and error.resume in message
+    assert error.store.read_manifest()["status"] == INTERRUPTED
+    assert not (tmp_path / "latest").exists()
+    partial = read_csv(error.store.path("summary.csv")).set_index("config")
+    assert partial.loc["l1", "status"] == "complete" and partial.loc["l2", "status"] == "missing"
+    result = runner.invoke(app, error.resume.split()[1:])
+    assert result.exit_code == 0, result.output
+    assert "3 of 4 units finished" in result.output
+    assert error.store.path("summary.csv").read_bytes() == finished.path("summary.csv").read_bytes()
+    assert (tmp_path / "latest").resolve() == error.store.root.resolve()
+    manifest = error.store.read_manifest()
+    assert manifest["status"] == "complete" and manifest["resumed"][0]["from_status"] == INTERRUPTED
+    again = runner.invoke(app, ["run", "--resume", error.store.name, "--out", str(tmp_path)])
+    assert again.exit_code == 0 and "already complete; nothing to do" in again.output
+
+
+def interrupted_run(tmp_path: Path) -> RunStore:
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(tiny_plan(tmp_path), StopAtSecondTraining())
+    return stopped.value.store
+
+
+def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)
+    with pytest.raises(VfiBenchError) as conflict:
+        plan_resume(store, losses="l1,charbonnier", seeds=[0, 1], preset=get_preset("ci"))
+    message = str(conflict.value)
+    assert "--losses gives l1, charbonnier; the run has l1, l2" in message
+    assert "--seeds 0,1; the run has 0" in message and "--preset ci; the run used smoke" in message
+    plan = plan_resume(store, losses="l2, l1".replace("l2, l1", "l1,l2"), seeds=[0], preset=PRESET)
+    assert [c.canonical for c in plan.configs] == ["l1", "l2"] and plan.preset == PRESET
+    result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), "--seeds", "3"])
+    assert result.exit_code == 2 and "conflict" in result.output and "Traceback" not in result.output
+
+
+def test_resume_reports_damaged_files_clearly(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)
+    unit = store.unit_dir(UnitKey("l1", 0)) / "unit.json"
+    good = unit.read_bytes()
+    unit.write_bytes(b"\x00garbage{")
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "cannot be read as JSON" in text and str(unit.parent) in text
+    unit.write_text(json.dumps({"config": "l2", "seed": 0, "kind": "trained", "status": "complete"}))
+    with pytest.raises(ResultsError, match="not the unit"):
+        store.unit_info(UnitKey("l1", 0))
+    unit.write_bytes(good)
+    table = store.unit_dir(UnitKey("l1", 0)) / "per_sample.csv"
+    table.write_bytes(table.read_bytes()[:-7])
+    with pytest.raises(ResultsError, match="cut short"):
+        store.read_unit_table(UnitKey("l1", 0), "per_sample.csv")
+    manifest = store.path("manifest.json")
+    manifest.write_text(manifest.read_text()[:100])
+    result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "manifest.json" in result.output and "Traceback" not in result.output
+    manifest.write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "running"}))
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "lacks the entry 'configs'" in result.output
+
+
+def test_run_argument_without_resume_and_resume_with_nothing_to_resume_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "somerun", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "only accepted with --resume" in result.output
+    result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "no unfinished run" in result.output

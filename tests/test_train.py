@@ -1,0 +1,93 @@
+"""Training one configuration: what every configuration of a sweep shares, and divergence."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from vfibench.data.triplets import Triplets
+from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
+from vfibench.losses.objective import Objective
+from vfibench.losses.spec import parse_config
+from vfibench.presets import get_preset
+from vfibench.train import batch_order, train_configuration
+from helpers import random_triplets
+
+PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
+
+
+class RecordingTriplets(Triplets):
+    """Triplets that remember which indices each training step asked for."""
+
+    def __init__(self, base: Triplets) -> None:
+        super().__init__(base.i0, base.it, base.i1, base.t)
+        object.__setattr__(self, "asked", [])
+
+    def __getitem__(self, index):  # type: ignore[override]
+        self.asked.append(torch.as_tensor(index).tolist())
+        return Triplets(self.i0[index], self.it[index], self.i1[index], self.t[index])
+
+
+def test_batch_order_is_a_seeded_sequence_of_epochs() -> None:
+    order = batch_order(count=10, steps=7, batch_size=3, seed=5)
+    assert order.shape == (7, 3)
+    flat = order.flatten().tolist()
+    assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:20]) == list(range(10))
+    assert torch.equal(order, batch_order(10, 7, 3, seed=5))
+    assert not torch.equal(order, batch_order(10, 7, 3, seed=6))
+
+
+def test_configurations_share_initial_weights_and_batches_per_seed() -> None:
+    data = random_triplets(n=12, size=16)
+    initial = {}
+    asked = {}
+    for spec in ("l1", "l2+0.1*smooth"):
+        untrained = train_configuration(parse_config(spec), data, PRESET, seed=3, stop_at=0)
+        initial[spec] = {k: v.clone() for k, v in untrained.model.state_dict().items()}
+        recording = RecordingTriplets(data)
+        train_configuration(parse_config(spec), recording, PRESET, seed=3)
+        asked[spec] = recording.asked
+    first, second = initial.values()
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+    assert asked["l1"] == asked["l2+0.1*smooth"] == batch_order(12, PRESET.steps, PRESET.batch_size, 3).tolist()
+    other = train_configuration(parse_config("l1"), data, PRESET, seed=4, stop_at=0).model.state_dict()
+    assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+def test_same_seed_gives_bit_identical_training() -> None:
+    data = random_triplets(n=8, size=16)
+    runs = [train_configuration(parse_config("l1"), data, PRESET, seed=1) for _ in range(2)]
+    assert runs[0].log == runs[1].log
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].model.state_dict().values(),
+                                                  runs[1].model.state_dict().values()))
+
+
+def test_non_finite_loss_stops_training_and_records_step_and_last_finite_loss(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    original = Objective.forward
+
+    def blow_up_at_third_step(self, prediction, batch, progress):  # type: ignore[no-untyped-def]
+        value = original(self, prediction, batch, progress)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            return dataclasses.replace(value, total=value.total * float("inf"))
+        return value
+
+    monkeypatch.setattr(Objective, "forward", blow_up_at_third_step)
+    seen: list[tuple[int, float]] = []
+    result = train_configuration(parse_config("l1"), random_triplets(n=8, size=16), PRESET, seed=0,
+                                 on_step=lambda step, loss: seen.append((step, loss)))
+    assert result.status == "diverged"
+    assert result.diverged_at == 3
+    assert [step for step, _ in seen] == [1, 2]
+    assert result.last_finite_loss == seen[-1][1] and math.isfinite(result.last_finite_loss)
+    assert all(math.isfinite(v) for p in result.model.parameters() for v in p.detach().flatten().tolist())
+
+
+def test_absurd_weight_diverges_at_the_first_step() -> None:
+    result = train_configuration(parse_config("1e40*l2"), random_triplets(n=8, size=16), PRESET, seed=0)
+    assert (result.status, result.diverged_at, result.last_finite_loss) == ("diverged", 1, None)
+    assert result.log == []
