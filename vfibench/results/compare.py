@@ -639,7 +639,12 @@ def format_value(value: float | None) -> str:
 
 
 def _format_difference(row: Row) -> str:
-    return "—" if row.difference is None else f"{row.difference:+.4f}"
+    """Four decimals, or two significant digits for a difference too small to show in four."""
+    if row.difference is None:
+        return "—"
+    if 0 < abs(row.difference) < 5e-5:
+        return f"{row.difference:+.1e}"
+    return f"{row.difference:+.4f}"
 
 
 def _format_tolerance(row: Row) -> str:
