@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from vfibench import cli_compare, cli_eval, cli_losses, cli_report, cli_run, cli_weights
+from vfibench import cli_compare, cli_data, cli_eval, cli_losses, cli_report, cli_run, cli_weights
 
 app = typer.Typer(
     name="vfibench",
@@ -34,6 +34,7 @@ app.command("losses", epilog=cli_losses.EPILOG)(cli_losses.losses)
 app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)
 app.command("eval", epilog=cli_eval.EPILOG)(cli_eval.eval_command)
 app.add_typer(cli_weights.app, name="weights")
+app.add_typer(cli_data.app, name="data")
 
 
 def main() -> None:
