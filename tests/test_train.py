@@ -100,3 +100,18 @@ def test_absurd_weight_diverges_at_the_first_step() -> None:
     result = train_configuration(parse_config("1e40*l2"), random_triplets(n=8, size=16), PRESET, seed=0)
     assert (result.status, result.diverged_at, result.last_finite_loss) == ("diverged", 1, None)
     assert result.log == []
+
+
+def test_log_averages_a_term_over_the_steps_it_was_active() -> None:
+    """A term scheduled on half-way through a log window is logged at its own mean, not diluted."""
+    config = parse_config("l1+l2@0.5")
+    data = random_triplets(8, size=32)
+    every_step = dataclasses.replace(get_preset("smoke"), steps=4, log_every=1)
+    one_row = dataclasses.replace(every_step, log_every=4)
+    per_step = train_configuration(config, data, every_step, seed=0, device="cpu").log
+    (row,) = train_configuration(config, data, one_row, seed=0, device="cpu").log
+    l2 = next(name for name in row if name.startswith("l2"))
+    active = [r[l2] for r in per_step if l2 in r]
+    assert len(active) == 2
+    assert row[l2] == pytest.approx(sum(active) / 2, rel=1e-9)
+    assert row["l1"] == pytest.approx(sum(r["l1"] for r in per_step) / 4, rel=1e-9)

@@ -172,20 +172,24 @@ def _detached(prediction: Any) -> Any:
 
 
 class _LogWindow:
-    """Averages logged values over the steps between two log rows."""
+    """Averages logged values over the steps between two log rows.
+
+    Each value is averaged over the steps that reported it, so a term switched on by its schedule
+    part-way through a window is logged at its own mean, not diluted by the steps before it.
+    """
 
     def __init__(self) -> None:
         self.sums: dict[str, float] = {}
-        self.count = 0
+        self.counts: dict[str, int] = {}
 
     def add(self, total: float, terms: dict[str, float]) -> None:
         for key, value in {"total": total, **terms}.items():
             self.sums[key] = self.sums.get(key, 0.0) + value
-        self.count += 1
+            self.counts[key] = self.counts.get(key, 0) + 1
 
     def flush(self) -> dict[str, float]:
-        row = {key: value / max(self.count, 1) for key, value in self.sums.items()}
-        self.sums, self.count = {}, 0
+        row = {key: value / self.counts[key] for key, value in self.sums.items()}
+        self.sums, self.counts = {}, {}
         return row
 
 
