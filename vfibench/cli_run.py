@@ -77,11 +77,18 @@ def run(
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Override the preset's number of training steps.",
                                                  min=1)] = None,
+    train_data: Annotated[Optional[str], typer.Option(
+        "--train-data", metavar="SPEC", help="Training data: synthetic, vimeo90k:PATH, frames:PATH or video:PATH "
+        "(`vfibench data --help`). [default: synthetic]", show_default=False)] = None,
+    test_data: Annotated[Optional[str], typer.Option(
+        "--test-data", metavar="SPEC", help="Test data, same forms; e.g. train on synthetic, test on a real "
+        "video. [default: synthetic]", show_default=False)] = None,
 ) -> None:
     """Train the fixed interpolator once per loss configuration and seed, evaluate, write tables."""
     from vfibench.cli_progress import RichSweepListener
     from vfibench.cli_report import print_summary
     from vfibench.metrics.suite import DEFAULT_METRICS
+    from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
     from vfibench.results.store import COMPLETE, RunStore
     from vfibench.sweep import SweepInterrupted, parse_seeds, plan_resume, plan_sweep, run_sweep, stop_on_signals
@@ -99,7 +106,7 @@ def run(
                                 f"the preset and its steps. Drop --steps, or start a new sweep without --resume.")
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
-                           command=command)
+                           train_data=train_data, test_data=test_data, command=command)
         if store.read_manifest().get("status") == COMPLETE:
             console.print(f"[bold]vfibench run --resume[/]: '{store.root}' is already complete; nothing to do.")
             print_summary(store)
@@ -115,7 +122,8 @@ def run(
         chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(steps=steps)
         plan = plan_sweep(losses or DEFAULT_LOSSES, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
-                          skip_unavailable=bool(skip_unavailable), warm_start=warm_start or 0, command=command)
+                          skip_unavailable=bool(skip_unavailable), warm_start=warm_start or 0, command=command,
+                          train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC)
         console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
                       f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")
     try:

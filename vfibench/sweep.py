@@ -30,7 +30,8 @@ import pandas as pd
 import torch
 
 from vfibench import backbones
-from vfibench.data.synthetic import make_synthetic
+from vfibench.data.sources import (SYNTHETIC, describe_sources, open_dataset, parse_dataset_spec,
+                                   validate_dataset_spec)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import BackboneUnavailable, ResultsError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
@@ -129,6 +130,8 @@ class SweepPlan:
     command: str = ""
     backbone_hashes: dict[str, str] = field(default_factory=dict)
     skip_unavailable: bool = False
+    train_data: str = SYNTHETIC
+    test_data: str = SYNTHETIC
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     resumed: list[dict[str, str]] = field(default_factory=list)
 
@@ -192,9 +195,17 @@ def plan_sweep(
     warm_start: int = 0,
     data_seed: int = 0,
     command: str = "",
+    train_data: str = SYNTHETIC,
+    test_data: str = SYNTHETIC,
 ) -> SweepPlan:
-    """Validate a sweep completely before any training starts; raise a VfiBenchError if anything is wrong."""
+    """Validate a sweep completely before any training starts; raise a VfiBenchError if anything is wrong.
+
+    ``train_data`` and ``test_data`` are dataset specs (:mod:`vfibench.data.sources`), checked here
+    (grammar, options, that the path exists) and recorded in canonical form.
+    """
     configs = parse_sweep(losses)
+    train_data = validate_dataset_spec(train_data, "--train-data", "train")
+    test_data = validate_dataset_spec(test_data, "--test-data", "test")
     if warm_start < 0 or warm_start >= preset.steps:
         raise VfiBenchError(
             f"--warm-start {warm_start} must be between 0 and the preset's {preset.steps} steps (exclusive of "
@@ -220,6 +231,8 @@ def plan_sweep(
         command=command,
         backbone_hashes=hashes,
         skip_unavailable=skip_unavailable,
+        train_data=train_data,
+        test_data=test_data,
     )
 
 
@@ -233,6 +246,8 @@ def plan_resume(
     warm_start: int | None = None,
     metrics: Sequence[str] | None = None,
     skip_unavailable: bool | None = None,
+    train_data: str | None = None,
+    test_data: str | None = None,
     command: str = "",
 ) -> SweepPlan:
     """The plan of the run in ``store``, rebuilt from its manifest, to finish what is missing.
@@ -260,7 +275,11 @@ def plan_resume(
     for option, value, expected in (("--seeds", seeds, recorded["seeds"]),
                                     ("--warm-start", warm_start, recorded["warm_start"]),
                                     ("--metrics", metrics, recorded["metrics"]),
-                                    ("--skip-unavailable", skip_unavailable, recorded["skip_unavailable"])):
+                                    ("--skip-unavailable", skip_unavailable, recorded["skip_unavailable"]),
+                                    ("--train-data", train_data and parse_dataset_spec(train_data).canonical,
+                                     recorded["train_data"]),
+                                    ("--test-data", test_data and parse_dataset_spec(test_data).canonical,
+                                     recorded["test_data"])):
         if value is not None and (list(value) if isinstance(value, (list, tuple)) else value) != expected:
             shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
             wanted = ",".join(map(str, expected)) if isinstance(expected, list) else expected
@@ -274,7 +293,8 @@ def plan_resume(
     plan = plan_sweep(", ".join(recorded["configs"]), run_preset, recorded["seeds"], out=store.root.parent,
                       device=device or recorded["device"], metrics=recorded["metrics"],
                       skip_unavailable=recorded["skip_unavailable"], warm_start=recorded["warm_start"],
-                      data_seed=recorded["data_seed"], command=str(manifest.get("command", "")))
+                      data_seed=recorded["data_seed"], command=str(manifest.get("command", "")),
+                      train_data=recorded["train_data"], test_data=recorded["test_data"])
     drift = []
     if plan.backbone_hashes != recorded["backbones"]:
         drift.append(f"backbones {plan.backbone_hashes or 'none'} now, {recorded['backbones'] or 'none'} then")
@@ -309,6 +329,8 @@ def _recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
             "preset": preset_from_dict(manifest["preset"], where),
             "seeds": [int(seed) for seed in manifest["seeds"]],
             "data_seed": int(manifest["data"]["train"]["seed"]),
+            "train_data": str(manifest["data"]["train"].get("dataset", SYNTHETIC)),
+            "test_data": str(manifest["data"]["test"].get("dataset", SYNTHETIC)),
             "warm_start": int(manifest["warm_start"]["steps"]),
             "metrics": [str(m["name"]) for m in manifest["metrics"]] + list(manifest["unavailable_metrics"]),
             "unavailable_metrics": dict(manifest["unavailable_metrics"]),
@@ -356,12 +378,16 @@ def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> d
 
 
 def data_for(plan: SweepPlan) -> tuple[Triplets, Triplets]:
-    """The training and test triplets of a plan (deterministic in the preset and the data seed)."""
+    """The training and test triplets of a plan (deterministic in the preset and the data seed).
+
+    The preset gives the counts and sizes (training crops, test frames); options written in a
+    dataset spec override them.
+    """
     preset = plan.preset
-    train = make_synthetic("train", preset.train_count, size=preset.crop, seed=plan.data_seed,
-                           max_motion=preset.max_motion)
-    test = make_synthetic("test", preset.test_count, size=preset.test_size, seed=plan.data_seed,
-                          max_motion=preset.max_motion)
+    train = open_dataset(plan.train_data, "train", count=preset.train_count, size=preset.crop, seed=plan.data_seed,
+                         max_motion=preset.max_motion)
+    test = open_dataset(plan.test_data, "test", count=preset.test_count, size=preset.test_size, seed=plan.data_seed,
+                        max_motion=preset.max_motion)
     return train, test
 
 
@@ -394,11 +420,12 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
                        "note": ("every configuration trains its first steps with plain l1, computed once per "
                                 "seed and shared") if plan.warm_start else "none"},
-        "data": {"train": {"dataset": "synthetic", "split": "train", "count": plan.preset.train_count,
+        "data": {"train": {"dataset": plan.train_data, "split": "train", "count": plan.preset.train_count,
                            "size": plan.preset.crop, "seed": plan.data_seed},
-                 "test": {"dataset": "synthetic", "split": "test", "count": plan.preset.test_count,
+                 "test": {"dataset": plan.test_data, "split": "test", "count": plan.preset.test_count,
                           "size": plan.preset.test_size, "seed": plan.data_seed},
-                 "max_motion": plan.preset.max_motion},
+                 "max_motion": plan.preset.max_motion,
+                 "note": describe_sources(plan.train_data, plan.test_data)},
         "metrics": [
             {"name": m, "label": metric_info(m).label, "higher_is_better": metric_info(m).higher_is_better,
              "description": metric_info(m).description}
@@ -464,7 +491,7 @@ def interruption(plan: SweepPlan, store: RunStore, signum: int) -> SweepInterrup
 
 def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timings: dict[str, float]) -> None:
     started = time.perf_counter()
-    listener.phase("Building the synthetic train and test scenes")
+    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
     train, test = data_for(plan)
     timings["data"] = time.perf_counter() - started
     suite = MetricSuite(plan.metrics, device=plan.device)

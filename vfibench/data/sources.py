@@ -34,6 +34,8 @@ from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
 SPLITS = ("train", "test")
+#: The embedded default dataset's spec.
+SYNTHETIC = "synthetic"
 #: Size of synthetic frames when none is given.
 SYNTHETIC_SIZE = 64
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
@@ -219,3 +221,35 @@ def open_dataset(
                          max_motion=max_motion, t=t)
     indices = select_indices(len(source), args["count"], seed)
     return source.load(indices, None if parsed.kind == "synthetic" else size, fit, max_bytes)
+
+
+def validate_dataset_spec(spec: str, option: str, split: str) -> str:
+    """Check a spec before any work starts and return its canonical form.
+
+    Parses it and, for real data, indexes the files of ``split`` (layout, list files, that there
+    is at least one triplet) without reading the frames; the :class:`DataError` names ``option``.
+    """
+    try:
+        parsed = parse_dataset_spec(spec)
+        if parsed.kind != "synthetic":
+            source = open_source(parsed, split)
+            if len(source) == 0:
+                raise DataError(f"{parsed.canonical} holds no {split} triplet; point it at a folder or video with "
+                                f"at least three frames.")
+    except DataError as err:
+        raise DataError(f"{option}: {err}") from None
+    return parsed.canonical
+
+
+def describe_sources(train: str, test: str) -> str:
+    """One sentence on how the training and test data relate (recorded in a run's manifest)."""
+    if train == test == SYNTHETIC:
+        return ("synthetic scenes from the photographs bundled with scikit-image; test scenes use photographs "
+                "never used in training")
+    if train == test:
+        kind = parse_dataset_spec(train).kind
+        if kind in ("frames", "video"):
+            return (f"training and test triplets come from the same source ({train}), which has no split of its "
+                    f"own: test scores are not on unseen content")
+        return f"the train and test splits of {train}"
+    return f"trained on {train}, tested on {test}"

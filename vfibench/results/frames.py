@@ -95,9 +95,8 @@ class SweepFrames:
         self.store = store
         self.preset = dict(manifest.get("preset", {}))
         test = dict(manifest.get("data", {}).get("test", {}))
-        if test.get("dataset", "synthetic") != "synthetic":
-            raise VfiBenchError(f"the test data '{test.get('dataset')}' cannot be rebuilt for display")
         self.test = test
+        self.dataset = str(test.get("dataset", "synthetic"))
         self.max_motion = float(manifest.get("data", {}).get("max_motion", self.preset.get("max_motion", 0.25)))
         seeds = list(manifest.get("seeds", [0]))
         self.seed = int(seed if seed is not None else (seeds[0] if seeds else 0))
@@ -115,8 +114,7 @@ class SweepFrames:
         """Render the triplets of ``samples`` (one batch) and every configuration's outputs on them."""
         missing = sorted({int(s) for s in samples} - set(self._triplets))
         if missing:
-            batch = synthetic_subset("test", missing, size=int(self.test["size"]), seed=int(self.test.get("seed", 0)),
-                                     max_motion=self.max_motion)
+            batch = self._load(missing)
             for position, sample in enumerate(missing):
                 self._triplets[sample] = batch[position : position + 1]
         wanted = [int(s) for s in samples]
@@ -125,6 +123,20 @@ class SweepFrames:
             if todo:
                 for sample, image in zip(todo, self._run(config, todo)):
                     self._outputs[(config, sample)] = image
+
+    def _load(self, samples: Sequence[int]) -> Any:
+        """The test triplets ``samples``: re-rendered (synthetic) or re-read (real data, as the sweep read it)."""
+        size, seed = int(self.test["size"]), int(self.test.get("seed", 0))
+        if self.dataset == "synthetic":
+            return synthetic_subset("test", samples, size=size, seed=seed, max_motion=self.max_motion)
+        from vfibench.data.sources import open_dataset
+
+        triplets = open_dataset(self.dataset, "test", count=int(self.test["count"]), size=size, seed=seed)
+        if max(samples) >= len(triplets):
+            raise VfiBenchError(f"the test data '{self.dataset}' now holds {len(triplets)} triplets, fewer than "
+                                f"when the run scored it; it changed since, so its frames cannot be shown")
+        rows = list(samples)
+        return type(triplets)(triplets.i0[rows], triplets.it[rows], triplets.i1[rows], triplets.t[rows])
 
     def _batch(self, samples: Sequence[int]) -> Any:
         from vfibench.data.triplets import Triplets
