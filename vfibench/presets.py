@@ -90,7 +90,7 @@ PRESETS: dict[str, RunPreset] = {
         RunPreset(
             name="quick",
             description="a few minutes per configuration on 2 CPU cores; the default",
-            steps=1500,
+            steps=1000,
             batch_size=8,
             crop=64,
             train_count=4000,
