@@ -120,7 +120,7 @@ def run(
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
                                 f"(`vfibench run --resume {run_name}`). Loss configurations go in --losses.")
         chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(steps=steps)
-        plan = plan_sweep(losses or DEFAULT_LOSSES, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
+        plan = plan_sweep(DEFAULT_LOSSES if losses is None else losses, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start or 0, command=command,
                           train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC)

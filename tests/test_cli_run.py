@@ -1,0 +1,124 @@
+"""`vfibench run` end to end at the smoke preset: what a user sees and every results file's schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.metrics.suite import DEFAULT_METRICS
+
+runner = CliRunner()
+LOSSES = "l1, charbonnier(eps=1e-3)"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("results")
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", LOSSES, "--out", str(out),
+                                 "--device", "cpu", "--skip-unavailable"])
+    assert result.exit_code == 0, result.output
+    return out / "latest", result.output
+
+
+def test_the_table_has_a_row_per_configuration_and_reference(run_dir: tuple[Path, str]) -> None:
+    _, output = run_dir
+    for row in ("l1", "charbonnier(eps=0.001)", "blend", "nearest"):
+        assert row in output
+    assert "PSNR" in output and "SSIM" in output
+
+
+def test_manifest_describes_the_run(run_dir: tuple[Path, str]) -> None:
+    manifest = json.loads((run_dir[0] / "manifest.json").read_text())
+    for key in ("tool", "kind", "run", "status", "command", "configs", "references", "order", "seeds", "preset",
+                "warm_start", "data", "metrics", "unavailable_metrics", "evaluation", "backbones", "device",
+                "versions", "git_commit", "timings_seconds"):
+        assert key in manifest, key
+    assert manifest["status"] == "complete" and manifest["kind"] == "sweep"
+    assert [c["config"] for c in manifest["configs"]] == ["l1", "charbonnier(eps=0.001)"]
+    assert manifest["order"] == ["l1", "charbonnier(eps=0.001)", "blend", "nearest"]
+    assert manifest["preset"]["name"] == "smoke" and manifest["seeds"] == [0]
+    assert {"torch", "vfibench"} <= set(manifest["versions"])
+    assert "8 bits" in manifest["evaluation"]
+    names = [m["name"] for m in manifest["metrics"]] + list(manifest["unavailable_metrics"])
+    assert sorted(names) == sorted(DEFAULT_METRICS)
+
+
+def test_per_sample_has_one_row_per_config_seed_and_sample(run_dir: tuple[Path, str]) -> None:
+    manifest = json.loads((run_dir[0] / "manifest.json").read_text())
+    frame = pd.read_csv(run_dir[0] / "per_sample.csv")
+    assert list(frame.columns[:4]) == ["config", "kind", "seed", "sample"]
+    assert set(frame.columns[4:]) == set(DEFAULT_METRICS)
+    samples = manifest["preset"]["test_count"]
+    assert len(frame) == 4 * samples
+    assert frame.groupby("config").size().eq(samples).all()
+    assert set(frame["kind"]) == {"trained", "reference"}
+    available = [m["name"] for m in manifest["metrics"]]
+    assert frame[available].notna().all().all()
+    assert ((frame["psnr"] > 5) & (frame["psnr"] < 100)).all()
+    assert ((frame["ssim"] > 0) & (frame["ssim"] <= 1)).all()
+
+
+def test_summary_has_mean_std_and_interval_per_metric(run_dir: tuple[Path, str]) -> None:
+    frame = pd.read_csv(run_dir[0] / "summary.csv")
+    assert list(frame.columns[:3]) == ["config", "kind", "status"]
+    for metric in DEFAULT_METRICS:
+        for stat in ("mean", "std", "ci_low", "ci_high"):
+            assert f"{metric}_{stat}" in frame.columns
+    assert frame["config"].tolist() == ["l1", "charbonnier(eps=0.001)", "blend", "nearest"]
+    ok = frame.dropna(subset=["psnr_mean"])
+    assert ((ok["psnr_ci_low"] <= ok["psnr_mean"]) & (ok["psnr_mean"] <= ok["psnr_ci_high"])).all()
+    markdown = (run_dir[0] / "summary.md").read_text()
+    assert markdown.startswith("# vfibench results") and "| configuration |" in markdown and "PSNR ↑" in markdown
+
+
+def test_train_log_has_every_term_per_logged_step(run_dir: tuple[Path, str]) -> None:
+    frame = pd.read_csv(run_dir[0] / "train_log.csv")
+    assert list(frame.columns[:5]) == ["config", "seed", "step", "lr", "total"]
+    assert set(frame["config"]) == {"l1", "charbonnier(eps=0.001)"}
+    assert frame["total"].notna().all() and (frame["total"] > 0).all()
+    last = frame.groupby("config")["step"].max()
+    manifest = json.loads((run_dir[0] / "manifest.json").read_text())
+    assert (last == manifest["preset"]["steps"]).all()
+
+
+@pytest.mark.parametrize(
+    ("losses", "expected"),
+    [("l1,nosuchloss", "Unknown loss term 'nosuchloss'"), ("l1++l2", "position 4"), ("", "")],
+)
+def test_bad_loss_specs_exit_2_before_any_work(tmp_path: Path, losses: str, expected: str) -> None:
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", losses, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_bad_option_values_exit_2(tmp_path: Path) -> None:
+    for args in (["--preset", "huge"], ["--seeds", "a,b"], ["--device", "tpu"], ["--warm-start", "99999"],
+                 ["--metrics", "psnr,nosuchmetric"]):
+        result = runner.invoke(app, ["run", "--losses", "l1", "--out", str(tmp_path), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_every_command_has_help_with_examples() -> None:
+    for command in (["run"], ["report"], ["losses"], ["compare"], ["eval"], ["weights", "fetch"],
+                    ["data", "inspect"]):
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, command
+        assert "Example" in result.output, command
