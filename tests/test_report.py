@@ -58,7 +58,7 @@ def test_report_writes_every_output_quickly(run_copy):
             assert image.format == "PNG" and image.width > 300
     page = (folder / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 4 and "src=\"http" not in page
-    assert "Verdict" in result.stdout and "Kendall" in result.stdout and "Sharpness ratio →1" in result.stdout
+    assert "Verdict" in result.stdout and "Kendall" in result.stdout and "Sharpness →1" in result.stdout
     assert (run_copy / "summary.md").is_file() and json.loads((folder / "analysis.json").read_text())["base"] == "psnr"
     assert elapsed < 60  # seconds on a loaded 2-core machine; re-rendering reuses saved weights
 
@@ -82,7 +82,7 @@ def test_formats_and_determinism(run_copy):
     second = report(run_copy, "--format", "md", "--samples", "1")
     assert first.exit_code == 0 and first.stdout == second.stdout
     assert "## Verdict" in first.stdout and "## Paired comparisons" in first.stdout
-    assert "Sharpness ratio →1" in first.stdout and "Sharpness ratio ↓" not in first.stdout
+    assert "Sharpness →1" in first.stdout and "Sharpness ↓" not in first.stdout
     data = json.loads(report(run_copy, "--format", "json", "--samples", "0").stdout)
     assert [row["config"] for row in data["summary"]] == ["l1", "l2", "blend", "nearest"]
     assert data["analysis"]["configs"] == ["l1", "l2", "blend", "nearest"]

@@ -139,7 +139,7 @@ _RECORDS = (
     ),
     MetricInfo(
         name="sharpness",
-        label="Sharpness ratio",
+        label="Sharpness",
         higher_is_better=None,
         unit="",
         needs=(),

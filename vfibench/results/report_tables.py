@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich import box
 from rich.table import Table
 
 from vfibench.analysis.gap import GapAnalysis, Orientation, format_p
@@ -46,28 +47,15 @@ def _label(analysis: GapAnalysis, metric: str) -> str:
 
 
 def ranking_table(analysis: GapAnalysis) -> PlainTable:
-    """Rank position × metric: the configuration holding that place and its mean."""
-    metrics = [m for m in analysis.metrics if m in analysis.rankings]
-    depth = max((len(analysis.rankings[m]) for m in metrics), default=0)
+    """One row per metric: the configurations from best to worst, each with its mean."""
     rows = []
-    for position in range(depth):
-        row = [str(position + 1)]
-        for metric in metrics:
-            entries = analysis.rankings[metric]
-            if position < len(entries):
-                entry = entries[position]
-                marker = " (ref)" if entry.kind == "reference" else ""
-                row.append(f"{entry.rank}. {entry.config}{marker} {_mean(entry.mean)}")
-            else:
-                row.append("")
-        rows.append(tuple(row))
-    missing = list(analysis.unavailable_metrics)
-    if missing:
-        rows = [(*row, *["unavailable"] * len(missing)) for row in rows] or [("—", *[""] * len(metrics),
-                                                                                 *["unavailable"] * len(missing))]
-    head = ("place", *[_label(analysis, m) for m in metrics], *[analysis.labels.get(m, m) for m in missing])
+    for metric in (m for m in analysis.metrics if m in analysis.rankings):
+        order = [f"{entry.rank}. {entry.config}{' (ref)' if entry.kind == 'reference' else ''} {_mean(entry.mean)}"
+                 for entry in analysis.rankings[metric]]
+        rows.append((_label(analysis, metric), "  ›  ".join(order)))
+    rows += [(analysis.labels.get(m, m), "unavailable") for m in analysis.unavailable_metrics]
     return PlainTable("Rankings", "Configurations from best to worst by each metric's mean (ties share a rank; "
-                      "the sharpness ratio ranks by closeness to 1).", head, tuple(rows))
+                      "the sharpness ratio ranks by closeness to 1).", ("metric", "best → worst"), tuple(rows))
 
 
 def agreement_table(analysis: GapAnalysis) -> PlainTable:
@@ -142,7 +130,7 @@ def analysis_markdown(analysis: GapAnalysis) -> list[str]:
 def to_rich(table: PlainTable) -> Table:
     """A rich table; discordant rows in yellow."""
     out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
-                caption_justify="left")
+                caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i, name in enumerate(table.header):
         out.add_column(name, justify="left" if i < 2 else "right", overflow="fold")
     for i, row in enumerate(table.rows):

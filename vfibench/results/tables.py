@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from rich import box
 from rich.table import Table
 
 from vfibench.metrics.registry import metric_info
@@ -39,7 +40,7 @@ def format_number(value: float, metric: str) -> str:
 
 
 def header(metric: str) -> str:
-    """The column header: label and direction (``PSNR ↑``, ``LPIPS ↓``, ``Sharpness ratio →1``)."""
+    """The column header: label and direction (``PSNR ↑``, ``LPIPS ↓``, ``Sharpness →1``)."""
     info = metric_info(metric)
     return f"{info.label} {info.arrow}"
 
@@ -90,15 +91,30 @@ def _status(record: dict) -> str:
 
 def rich_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str],
                title: str = "") -> Table:
-    """The summary as a rich table; the best value per column in bold green with a ★."""
-    table = Table(title=title or None, title_justify="left", header_style="bold")
-    table.add_column("configuration", style="cyan", no_wrap=True)
-    table.add_column("status")
+    """The summary as a rich table; the best value per column in bold green with a ★.
+
+    Compact enough for an 80-column terminal: light borders, numbers never wrapped, and the status
+    column shown only when some configuration is not simply complete (references are labelled in
+    their own cell and dimmed).
+    """
+    body = table_cells(summary, metrics, unavailable)
+    show_status = any(cells[1].text not in ("complete", "reference") for cells in body)
+    table = Table(title=title or None, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    names = [cells[0].text + (" (ref)" if cells[1].text == "reference" else "") for cells in body]
+    width = min(max(map(len, names), default=13), 32)
+    table.add_column("configuration", style="cyan", overflow="fold", min_width=width)
+    if show_status:
+        table.add_column("status", overflow="fold")
     for metric in metrics:
-        table.add_column(header(metric), justify="right")
-    for cells in table_cells(summary, metrics, unavailable):
-        table.add_row(*[f"[bold green]{c.text} ★[/]" if c.best else
-                        (f"[dim]{c.text}[/]" if c.text == UNAVAILABLE else c.text) for c in cells])
+        table.add_column(header(metric), justify="right", no_wrap=True)
+    for cells in body:
+        config, status = cells[0].text, cells[1].text
+        name = f"[dim]{config} (ref)[/]" if status == "reference" else config
+        row = [name, status] if show_status else [name]
+        row += [f"[bold green]{c.text}★[/]" if c.best else
+                (f"[dim]{c.text}[/]" if c.text == UNAVAILABLE else c.text) for c in cells[2:]]
+        table.add_row(*row)
     return table
 
 
