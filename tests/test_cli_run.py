@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from vfibench.cli import app
@@ -15,14 +14,6 @@ from vfibench.metrics.suite import DEFAULT_METRICS
 
 runner = CliRunner()
 LOSSES = "l1, charbonnier(eps=1e-3)"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from vfibench.cli import app
@@ -23,15 +22,6 @@ from vfibench.sweep import SilentListener, SweepInterrupted, plan_resume, plan_s
 
 PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: these tiny models gain nothing from more, and a busy machine loses a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny_plan(out: Path, losses: str = "l1,l2", seeds: tuple[int, ...] = (0,)):

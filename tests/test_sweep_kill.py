@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from vfibench.cli import app
@@ -25,15 +24,6 @@ from vfibench.sweep import plan_sweep, run_sweep
 LOSSES = "l1,l2,charbonnier"
 ARGS = ["--preset", "smoke", "--steps", "2", "--losses", LOSSES, "--metrics", "psnr", "--device", "cpu"]
 runner = CliRunner()
-
-
-@pytest.fixture
-def one_thread():
-    """The subprocess runs with OMP_NUM_THREADS=1; the in-process runs must sum in the same order."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def start_and_stop(out: Path, signum: int) -> subprocess.CompletedProcess:
@@ -58,7 +48,7 @@ def uninterrupted_summary(out: Path) -> bytes:
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: Path, one_thread: None) -> None:
+def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: Path) -> None:
     killed = start_and_stop(tmp_path / "killed", signal.SIGKILL)
     assert killed.returncode == -signal.SIGKILL
     (run,) = [p for p in (tmp_path / "killed").iterdir()]
@@ -74,7 +64,7 @@ def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: 
 
 
 @pytest.mark.slow
-def test_sigterm_exits_143_and_prints_the_resume_command(tmp_path: Path, one_thread: None) -> None:
+def test_sigterm_exits_143_and_prints_the_resume_command(tmp_path: Path) -> None:
     stopped = start_and_stop(tmp_path, signal.SIGTERM)
     assert stopped.returncode == 143, stopped.stderr
     (run,) = [p for p in tmp_path.iterdir()]

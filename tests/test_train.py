@@ -19,15 +19,6 @@ from helpers import random_triplets
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: these tiny models gain nothing from more, and a busy machine loses a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 class RecordingTriplets(Triplets):
     """Triplets that remember which indices each training step asked for."""
 
