@@ -3,55 +3,12 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from vfibench.errors import VfiBenchError
 from vfibench.losses.base import FrameLoss
 from vfibench.losses.pixel import forward_differences
 from vfibench.losses.registry import register_term
-from vfibench.metrics.ssim import K1, K2, SIGMA, TRUNCATE, gaussian_window
-
-
-def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1.0, sigma: float = SIGMA) -> Tensor:
-    r"""The local SSIM of each channel over the valid region, in the inputs' dtype (differentiable).
-
-    The same definition as the ``ssim`` metric (:func:`vfibench.metrics.ssim.structural_similarity`):
-    Gaussian window of σ = 1.5 truncated at 3.5σ (11×11), population statistics, K1 = 0.01,
-    K2 = 0.03, and only the positions where the whole window lies inside the image. The metric
-    computes in float64 for exactness; this version stays in the inputs' precision so it can be a
-    training loss on any device.
-
-    .. math::
-        \mathrm{SSIM} = \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}{(\mu_x^2 + \mu_y^2 + C_1)(\sigma_x^2 + \sigma_y^2 + C_2)}
-
-    Args:
-        pred, target: (N, C, H, W) with values in [0, ``data_range``], at least 11×11.
-
-    Returns:
-        (N, C, H − 10, W − 10) SSIM values.
-    """
-    taps = gaussian_window(sigma, TRUNCATE, dtype=pred.dtype, device=pred.device)
-    size = taps.numel()
-    n, c, height, width = pred.shape
-    if min(height, width) < size:
-        raise VfiBenchError(
-            f"ssim loss: frames must be at least {size}×{size} pixels for a Gaussian window of σ = {sigma:g}, "
-            f"got {height}×{width}."
-        )
-    x = pred.reshape(n * c, 1, height, width)
-    y = target.reshape(n * c, 1, height, width)
-    stack = torch.cat((x, y, x * x, y * y, x * y), dim=0)
-    stack = F.conv2d(stack, taps.view(1, 1, 1, size))
-    stack = F.conv2d(stack, taps.view(1, 1, size, 1))
-    mu_x, mu_y, e_xx, e_yy, e_xy = stack.chunk(5, dim=0)
-    var_x = e_xx - mu_x * mu_x
-    var_y = e_yy - mu_y * mu_y
-    cov_xy = e_xy - mu_x * mu_y
-    c1 = (K1 * data_range) ** 2
-    c2 = (K2 * data_range) ** 2
-    value = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
-    return value.reshape(n, c, value.shape[-2], value.shape[-1])
+from vfibench.metrics.ssim import ssim_map
 
 
 def ssim_loss(pred: Tensor, target: Tensor) -> Tensor:
@@ -72,7 +29,7 @@ def ssim_loss(pred: Tensor, target: Tensor) -> Tensor:
     similarity", IEEE TIP 2004; SSIM as a training loss: Zhao et al., "Loss Functions for Image
     Restoration with Neural Networks", IEEE TCI 2017.
     """
-    return 1.0 - ssim_map(pred, target).mean()
+    return 1.0 - ssim_map(pred, target, what="ssim loss").mean()
 
 
 def gradient_loss(pred: Tensor, target: Tensor) -> Tensor:

@@ -27,9 +27,9 @@ def gaussian_window(sigma: float = SIGMA, truncate: float = TRUNCATE, dtype: tor
     return taps / taps.sum()
 
 
-def structural_similarity(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA,
-                          k1: float = K1, k2: float = K2) -> Tensor:
-    r"""Mean SSIM of each channel of each image: the core shared by :func:`ssim` and its checks.
+def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA, k1: float = K1,
+             k2: float = K2, what: str = "ssim") -> Tensor:
+    r"""The local SSIM of each channel over the valid region, in the inputs' dtype (differentiable).
 
     .. math::
         \mathrm{SSIM}(x, y) = \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}
@@ -37,35 +37,34 @@ def structural_similarity(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: 
         \quad C_1 = (K_1 L)^2,\ C_2 = (K_2 L)^2
 
     with local means, variances and covariance weighted by a Gaussian window of standard deviation
-    ``sigma`` truncated at 3.5σ (11×11 for σ = 1.5), population (not sample) statistics, and the
-    SSIM map averaged over the *valid* region only: a border of ``radius`` pixels (5 for σ = 1.5),
-    where the window would leave the image, is excluded. This is exactly what
-    ``skimage.metrics.structural_similarity(gaussian_weights=True, sigma=σ,
-    use_sample_covariance=False, data_range=L)`` computes (it filters with reflected borders and
-    then crops that border before averaging). Computed in float64.
+    ``sigma`` truncated at 3.5σ (11×11 for σ = 1.5) and population (not sample) statistics, at the
+    positions where the whole window lies inside the image (a border of ``radius`` pixels, 5 for
+    σ = 1.5, is excluded). Shared by the ``ssim`` metric (in float64) and the ``ssim`` loss term
+    (in the training precision).
 
     Args:
         x, y: images (N, C, H, W) with values in [0, ``data_range``]; any C.
         data_range: L, the dynamic range of the values (1 for [0, 1], 255 for 8-bit levels).
         sigma: standard deviation of the Gaussian window, in pixels.
         k1, k2: the stabilising constants of Wang et al.
+        what: the name used in the error for frames smaller than the window.
 
     Returns:
-        (N, C) float64 tensor of per-channel mean SSIM.
+        (N, C, H − 2·radius, W − 2·radius) SSIM values.
 
     Reference: Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment:
     from error visibility to structural similarity", IEEE TIP 13(4), 2004.
     """
-    taps = gaussian_window(sigma, dtype=torch.float64, device=x.device)
+    taps = gaussian_window(sigma, dtype=x.dtype, device=x.device)
     size = taps.numel()
     n, c, height, width = x.shape
     if min(height, width) < size:
         raise VfiBenchError(
-            f"ssim: frames must be at least {size}×{size} pixels for a Gaussian window of σ = {sigma:g}, "
+            f"{what}: frames must be at least {size}×{size} pixels for a Gaussian window of σ = {sigma:g}, "
             f"got {height}×{width}."
         )
-    x = x.to(torch.float64).reshape(n * c, 1, height, width)
-    y = y.to(torch.float64).reshape(n * c, 1, height, width)
+    x = x.reshape(n * c, 1, height, width)
+    y = y.reshape(n * c, 1, height, width)
     stack = torch.cat([x, y, x * x, y * y, x * y], dim=0)
     stack = F.conv2d(stack, taps.view(1, 1, 1, size))
     stack = F.conv2d(stack, taps.view(1, 1, size, 1))
@@ -75,10 +74,23 @@ def structural_similarity(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: 
     cov_xy = e_xy - mu_x * mu_y
     c1 = (k1 * data_range) ** 2
     c2 = (k2 * data_range) ** 2
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
-        (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
-    )
-    return ssim_map.mean(dim=(1, 2, 3)).reshape(n, c)
+    value = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+    return value.reshape(n, c, value.shape[-2], value.shape[-1])
+
+
+def structural_similarity(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA,
+                          k1: float = K1, k2: float = K2) -> Tensor:
+    """Mean SSIM of each channel of each image, computed in float64 (:func:`ssim_map`, averaged).
+
+    Exactly what ``skimage.metrics.structural_similarity(gaussian_weights=True, sigma=σ,
+    use_sample_covariance=False, data_range=L)`` computes: it filters with reflected borders and
+    then crops the window's radius before averaging, i.e. averages over the valid region.
+
+    Returns:
+        (N, C) float64 tensor of per-channel mean SSIM.
+    """
+    values = ssim_map(x.to(torch.float64), y.to(torch.float64), data_range, sigma, k1, k2)
+    return values.mean(dim=(2, 3))
 
 
 def ssim(pred: Tensor, gt: Tensor) -> Tensor:
