@@ -133,3 +133,5 @@ def run(
         error_console.print(f"[bold yellow]interrupted:[/] {stopped}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=stopped.exit_code) from None
     print_summary(finished)
+    console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
+                  f"{finished.name} --out {out}[/]", highlight=False)
