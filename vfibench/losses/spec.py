@@ -245,6 +245,8 @@ class _Parser:
         if name is None:
             raise self.fail(f"expected a loss term name, found {self.found()}")
         name = name.lower()
+        if name in ("inf", "infinity", "nan") and self.text.startswith("*", self.pos):
+            raise self.fail(f"the weight {name} must be a positive finite number", at=name_at)
         if self.text.startswith("+", self.pos) and self.registry.is_known(name + "+"):
             after = self.text[self.pos + 1 : self.pos + 2]
             if after == "" or after in _TERM_END or after.isspace():
