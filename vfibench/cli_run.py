@@ -69,7 +69,8 @@ def run(
                                                   show_default=False)] = None,
     warm_start: Annotated[Optional[int], typer.Option(help="Train the first STEPS steps of every configuration "
                                                       "with plain l1, computed once per seed and shared. "
-                                                      "[default: 0]", metavar="STEPS", show_default=False)]
+                                                      "[default: the preset's: half of quick and full, none on smoke and ci]", metavar="STEPS",
+                                                      show_default=False)]
     = None,
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics (default: all).")] = None,
     skip_unavailable: Annotated[Optional[bool], typer.Option(
@@ -122,7 +123,7 @@ def run(
         chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(steps=steps)
         plan = plan_sweep(DEFAULT_LOSSES if losses is None else losses, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
-                          skip_unavailable=bool(skip_unavailable), warm_start=warm_start or 0, command=command,
+                          skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
                           train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC)
         console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
                       f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")

@@ -31,6 +31,8 @@ class RunPreset:
         lr_final_fraction: final learning rate as a fraction of ``lr``.
         log_every: steps between rows of the training log.
         eval_batch_size: test triplets per forward pass at evaluation.
+        warm_start_fraction: the share of ``steps`` every configuration trains with plain l1 first
+            (the shared warm start) unless ``--warm-start`` says otherwise; 0 = none.
     """
 
     name: str
@@ -47,6 +49,12 @@ class RunPreset:
     lr_final_fraction: float = 0.05
     log_every: int = 10
     eval_batch_size: int = 16
+    warm_start_fraction: float = 0.0
+
+    @property
+    def warm_start(self) -> int:
+        """The preset's default warm start in steps: ``round(warm_start_fraction · steps)``."""
+        return round(self.warm_start_fraction * self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -192,7 +192,7 @@ def plan_sweep(
     device: str = "auto",
     metrics: Sequence[str] = DEFAULT_METRICS,
     skip_unavailable: bool = False,
-    warm_start: int = 0,
+    warm_start: int | None = None,
     data_seed: int = 0,
     command: str = "",
     train_data: str = SYNTHETIC,
@@ -204,6 +204,7 @@ def plan_sweep(
     (grammar, options, that the path exists) and recorded in canonical form.
     """
     configs = parse_sweep(losses)
+    warm_start = preset.warm_start if warm_start is None else warm_start
     train_data = validate_dataset_spec(train_data, "--train-data", "train")
     test_data = validate_dataset_spec(test_data, "--test-data", "test")
     if warm_start < 0 or warm_start >= preset.steps:

@@ -140,7 +140,8 @@ class RunStore:
     # -- manifest ---------------------------------------------------------------------------------
     @property
     def name(self) -> str:
-        return self.root.name
+        """The run id, also when the run was opened through the ``latest`` link."""
+        return self.root.resolve().name
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic.write_json(self.root / MANIFEST, {"schema_version": SCHEMA_VERSION, **manifest})
