@@ -113,3 +113,12 @@ def test_every_command_has_help_with_examples() -> None:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
         assert "Example" in result.output, command
+
+
+@pytest.mark.parametrize("args", [["losses", "[/x]"], ["run", "--losses", "[red]x"], ["report", "--out", "/tmp/[b]y"]])
+def test_user_text_with_brackets_is_printed_verbatim_in_errors(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    text = args[-1]
+    assert text in result.output

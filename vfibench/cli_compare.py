@@ -18,6 +18,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.markup import escape
 
 from vfibench.cli_support import console, report_errors
 
@@ -91,7 +92,7 @@ def compare(
     if format is CompareFormat.table:
         _print_uncut(lib.rich_table(comparison))
         for note in comparison.notes:
-            console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     elif format is CompareFormat.md:
         typer.echo(lib.markdown(comparison), nl=False)
     else:

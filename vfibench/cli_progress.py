@@ -6,6 +6,7 @@ from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.markup import escape
 
 
 class RichSweepListener:
@@ -36,7 +37,7 @@ class RichSweepListener:
         self.progress.stop()
 
     def phase(self, message: str) -> None:
-        self.progress.console.print(f"[dim]{message}…[/]")
+        self.progress.console.print(f"[dim]{escape(message)}…[/]")
 
     def unit_started(self, label: str, steps: int) -> None:
         self.task = self.progress.add_task(label, total=steps, loss="—")

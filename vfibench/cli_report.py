@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from vfibench.cli_support import console, report_errors
 
@@ -24,7 +25,7 @@ EPILOG = (
     "Examples:\n\n  vfibench report\n\n  vfibench report 20261125-101500-ab12 --format md\n\n"
     "  vfibench report --out /tmp/results --format csv\n\n"
     "  vfibench report --format html > report.html\n\n"
-    "Every call writes <run>/report/: report.html (self-contained), report.md, analysis.json, "
+    "Every call writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
     "perception_distortion.png and grid_sample*.png."
 )
 
@@ -50,7 +51,7 @@ def report(
     seed: Annotated[Optional[int], typer.Option(help="Whose outputs the image grids show (default: the run's "
                                                 "first seed).", min=0)] = None,
 ) -> None:
-    """Write a run's report (HTML, Markdown, plot, image grids) under <run>/report/ and print it."""
+    """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print it."""
     from vfibench.results.report import build_report
     from vfibench.results.store import RunStore
 
@@ -70,10 +71,10 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table) -> 
             console.print(_per_file_table(data))
         for table in report_tables.analysis_tables(data.analysis):
             console.print(report_tables.to_rich(table))
-        console.print(f"[bold]Verdict.[/] {data.analysis.verdict}", highlight=False)
+        console.print(f"[bold]Verdict.[/] {escape(data.analysis.verdict)}", highlight=False)
         for note in built.notes:
-            console.print(f"[dim]{note}[/]", highlight=False)
-        console.print(f"Report: [bold]{built.html}[/] ({len(built.grids)} image grid(s), "
+            console.print(f"[dim]{escape(note)}[/]", highlight=False)
+        console.print(f"Report: [bold]{escape(str(built.html))}[/] ({len(built.grids)} image grid(s), "
                       f"{'a' if built.plot else 'no'} perception–distortion plot)", highlight=False)
     elif format is ReportFormat.md:
         sys.stdout.write(built.markdown.read_text(encoding="utf-8") if built.markdown else "")
@@ -115,8 +116,8 @@ def print_summary(store: "object", format: ReportFormat = ReportFormat.table) ->
     if format is ReportFormat.table:
         console.print(view.rich_table())
         for note in view.notes():
-            console.print(f"[dim]{note}[/]", highlight=False)
-        console.print(f"Results: [bold]{store.root}[/]")  # type: ignore[attr-defined]
+            console.print(f"[dim]{escape(note)}[/]", highlight=False)
+        console.print(f"Results: [bold]{escape(str(store.root))}[/]")  # type: ignore[attr-defined]
     elif format in (ReportFormat.md, ReportFormat.html):
         console.print(view.markdown(), markup=False, highlight=False, soft_wrap=True)
     elif format is ReportFormat.csv:

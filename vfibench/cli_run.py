@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from vfibench.cli_support import console, error_console, report_errors
 from vfibench.errors import VfiBenchError
@@ -109,7 +110,7 @@ def run(
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
                            train_data=train_data, test_data=test_data, command=command)
         if store.read_manifest().get("status") == COMPLETE:
-            console.print(f"[bold]vfibench run --resume[/]: '{store.root}' is already complete; nothing to do.")
+            console.print(f"[bold]vfibench run --resume[/]: '{escape(str(store.root))}' is already complete; nothing to do.")
             print_summary(store)
             return
         done = sum(store.unit_info(key) is not None for key in plan.units())
@@ -131,8 +132,8 @@ def run(
         with stop_on_signals(), RichSweepListener(console) as listener:
             finished = run_sweep(plan, listener, store)
     except SweepInterrupted as stopped:
-        error_console.print(f"[bold yellow]interrupted:[/] {stopped}", highlight=False, soft_wrap=True)
+        error_console.print(f"[bold yellow]interrupted:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=stopped.exit_code) from None
     print_summary(finished)
     console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
-                  f"{finished.name} --out {out}[/]", highlight=False)
+                  f"{finished.name} --out {escape(str(out))}[/]", highlight=False)

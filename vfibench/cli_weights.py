@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.markup import escape
 
 from vfibench import backbones
 from vfibench.cli_support import console, report_errors
@@ -118,7 +119,7 @@ def fetch(
 
         def progress(message: str) -> None:
             spinner.update(message)
-            console.print(f"[dim]{message}[/]", highlight=False)
+            console.print(f"[dim]{escape(message)}[/]", highlight=False)
 
         outcomes = backbones.fetch(_names(backbone), source=source.value, progress=progress)
     _print_outcomes(outcomes)
