@@ -13,7 +13,7 @@ from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss 
 from vfibench.losses.objective import Objective
 from vfibench.losses.spec import parse_config
 from vfibench.presets import get_preset
-from vfibench.train import batch_order, train_configuration
+from vfibench.train import TrainState, batch_order, train_configuration
 from helpers import random_triplets
 
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
@@ -106,3 +106,14 @@ def test_log_averages_a_term_over_the_steps_it_was_active() -> None:
     assert len(active) == 2
     assert row[l2] == pytest.approx(sum(active) / 2, rel=1e-9)
     assert row["l1"] == pytest.approx(sum(r["l1"] for r in per_step) / 4, rel=1e-9)
+
+
+def test_schedule_windows_span_the_steps_after_a_warm_start() -> None:
+    """With a warm start, 'l2@:0.5' is active in the first half of the configuration's own steps."""
+    data = random_triplets(8, size=32)
+    preset = dataclasses.replace(get_preset("smoke"), steps=6, log_every=1)
+    warm = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", stop_at=2)
+    state = TrainState(2, warm.model.state_dict(), warm.optimizer_state or {})
+    log = train_configuration(parse_config("l1+l2@:0.5"), data, preset, seed=0, device="cpu", start=state).log
+    active = [row["step"] for row in log if any(name.startswith("l2") for name in row)]
+    assert active == [3, 4]

@@ -102,6 +102,8 @@ def train_configuration(
         seed: sets the initial weights, the batch order and any randomness inside loss terms.
         device: where to train.
         start: continue from this state (a shared warm start) instead of the seed's initial weights.
+            The configuration's schedule windows (``40*style@0.5``) then span its own steps, from
+            ``start.step`` to the end, so a warm start never swallows a scheduled phase.
         stop_at: stop after this step instead of ``preset.steps`` (to produce a warm start).
         on_step: called after every step with (step, total loss).
     """
@@ -139,8 +141,9 @@ def _run_steps(
     window = _LogWindow()
     started = time.perf_counter()
     model.train()
+    own_steps = preset.steps - first_step
     for step in range(first_step, last_step):
-        progress = step / preset.steps
+        progress = (step - first_step) / own_steps
         lr = lr_at(step)
         for group in optimizer.param_groups:
             group["lr"] = lr
