@@ -120,7 +120,7 @@ def test_unavailable_metric_and_diverged_config_are_shown_as_such(run_copy):
     assert "unavailable" in page and "diverged" in page
 
 
-@pytest.mark.parametrize("damage", ["manifest", "foreign", "per_sample", "summary", "metric"])
+@pytest.mark.parametrize("damage", ["manifest", "foreign", "per_sample", "summary", "metric", "warm_start"])
 def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
     if damage == "manifest":
         (run_copy / "manifest.json").write_text("{ not json")
@@ -137,6 +137,11 @@ def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
         frame.loc[0, "psnr_mean"] = "garbage"
         frame.to_csv(run_copy / "summary.csv", index=False)
         expected = "garbage"
+    elif damage == "warm_start":
+        manifest = json.loads((run_copy / "manifest.json").read_text())
+        manifest["warm_start"] = 5
+        (run_copy / "manifest.json").write_text(json.dumps(manifest))
+        expected = "malformed \"warm_start\""
     else:
         manifest = json.loads((run_copy / "manifest.json").read_text())
         manifest["metrics"].append({"name": "vmaf"})

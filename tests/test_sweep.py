@@ -42,6 +42,9 @@ def test_finished_run_is_latest_with_complete_manifest_and_tables(finished: RunS
     assert summary["config"].tolist() == ["l1", "l2", "blend", "nearest"]
     assert summary["status"].tolist() == ["complete"] * 2 + ["complete"] * 2
     assert not list(finished.root.rglob(".*.tmp"))
+    from vfibench.results.view import load_run_view
+
+    assert "preset smoke (2 steps)" in load_run_view(finished).title()
 
 
 def test_identical_runs_get_their_own_directories_and_compare_equal(tmp_path: Path, finished: RunStore) -> None:

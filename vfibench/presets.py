@@ -60,7 +60,7 @@ class RunPreset:
         return asdict(self)
 
     def with_overrides(self, **overrides: Any) -> "RunPreset":
-        """A copy with some fields replaced (None values are ignored); the name notes the change."""
+        """A copy with some fields replaced (None values are ignored); the name stays, the manifest records every value."""
         changes = {k: v for k, v in overrides.items() if v is not None}
         if not changes:
             return self

@@ -433,8 +433,9 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
             for m in plan.metrics
         ],
         "unavailable_metrics": plan.unavailable_metrics,
-        "evaluation": ("predictions clamped to [0, 1] and quantised to 8 bits (round(x*255)/255), as saved "
-                       "frames would be, before every metric; PSNR and SSIM per frame, then averaged"),
+        "evaluation": ("predictions clamped to [0, 1], then predictions and ground truth quantised to 8 bits "
+                       "(round(x*255)/255), as saved frames would be, before every metric; every metric per "
+                       "frame, then averaged"),
         "backbones": plan.backbone_hashes,
         "device": str(plan.device) + (f" ({torch.cuda.get_device_name(plan.device)})"
                                       if plan.device.type == "cuda" else ""),
@@ -526,7 +527,7 @@ def _warm_start_state(plan: SweepPlan, store: RunStore, train: Triplets, seed: i
     path = store.root / "warm_start" / f"seed{seed}.pt"
     if path.is_file():
         try:
-            return TrainState(**torch.load(path, map_location="cpu", weights_only=False))
+            return TrainState(**torch.load(path, map_location="cpu", weights_only=True))
         except Exception as err:  # any unpickling failure means the same thing: a damaged file
             raise ResultsError(
                 f"The cached warm start '{path}' cannot be loaded ({type(err).__name__}: {err}). It was damaged "

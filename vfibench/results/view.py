@@ -38,8 +38,13 @@ class RunView:
             models = len(self.manifest.get("sources", {}))
             return (f"{self.store.name} — evaluation of {models} model(s) against "
                     f"{self.manifest.get('gt_dir', '?')}, device {device}")
-        preset = self.manifest.get("preset", {}).get("name", "?")
-        return f"{self.store.name} — preset {preset}, device {device}"
+        preset = self.manifest.get("preset", {})
+        name, steps = preset.get("name", "?"), preset.get("steps")
+        from vfibench.presets import PRESETS
+
+        standard = PRESETS.get(str(name))
+        shown = f"{name} ({steps} steps)" if standard is not None and steps != standard.steps else str(name)
+        return f"{self.store.name} — preset {shown}, device {device}"
 
     def rich_table(self) -> Table:
         return tables.rich_table(self.summary, self.metrics, self.unavailable, title=self.title())
@@ -67,6 +72,10 @@ def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
         raise ResultsError(f"'{path}' has a malformed \"metrics\" or \"unavailable_metrics\" entry (expected a list "
                            f"of {{\"name\": ...}} records and a name → reason mapping). The file is damaged or from "
                            f"an incompatible version; re-run the sweep or the evaluation.")
+    for entry in ("preset", "warm_start", "data"):
+        if not isinstance(manifest.get(entry, {}), dict):
+            raise ResultsError(f"'{path}' has a malformed \"{entry}\" entry (expected a mapping). The file is "
+                               f"damaged or from an incompatible version; re-run the sweep or the evaluation.")
     for name in [m["name"] for m in metrics] + list(unavailable):
         try:
             metric_info(name)
