@@ -159,3 +159,18 @@ def test_load_summary_rejects_duplicate_configurations(tmp_path: Path) -> None:
     path = write_summary(tmp_path / "dup.csv", BASE_ROWS + [BASE_ROWS[0]])
     with pytest.raises(ResultsError, match="appears more than once"):
         lib.load_summary(path)
+
+
+def test_a_value_that_became_unavailable_in_new_fails(tmp_path: Path, base: Path) -> None:
+    """A CI machine that lost a backbone must not pass with LPIPS silently unchecked."""
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"lpips_mean": float("nan")})
+    result = invoke(str(new), str(base))
+    assert result.exit_code == 1, result.output
+    assert "1 value lost in new" in result.output and "l1 lpips" in result.output
+
+
+def test_a_configuration_with_only_some_seeds_fails_as_missing(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"status": "partial"})
+    result = invoke(str(new), str(base))
+    assert result.exit_code == 1, result.output
+    assert "l1 (missing in new)" in result.output

@@ -6,6 +6,7 @@ Every sweep here is the smoke preset cut to two training steps and scored on PSN
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results import compare
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
-from vfibench.sweep import SilentListener, SweepInterrupted, plan_resume, plan_sweep, run_sweep
+from vfibench.sweep import SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep
 
 PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)
 runner = CliRunner()
@@ -57,7 +58,8 @@ def test_identical_runs_get_their_own_directories_and_compare_equal(tmp_path: Pa
 
 
 def test_seeds_are_aggregated_with_std_over_seeds(tmp_path: Path) -> None:
-    store = run_sweep(tiny_plan(tmp_path, losses="l1", seeds=(0, 1)))
+    plan = tiny_plan(tmp_path, losses="l1,l2", seeds=(0, 1))
+    store = run_sweep(plan)
     summary = read_csv(store.path("summary.csv")).set_index("config")
     per_sample = read_csv(store.path("per_sample.csv"))
     l1 = per_sample[per_sample["config"] == "l1"]
@@ -68,6 +70,14 @@ def test_seeds_are_aggregated_with_std_over_seeds(tmp_path: Path) -> None:
     assert per_seed.iloc[0] != per_seed.iloc[1]               # the seed changes initialisation and data order
     markdown = store.path("summary.md").read_text(encoding="utf-8")
     assert "2 seeds (± std over seeds)" in markdown and " ± " in markdown
+
+    # A configuration with one of its two seeds missing is marked partial, never complete.
+    shutil.rmtree(store.unit_dir(UnitKey("l1", 1)))
+    gather(store, plan)
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc["l1", "status"] == "partial"
+    assert summary.loc["l1", "reason"].startswith("1 of 2 seeds finished")
+    assert summary.loc["l2", "status"] == "complete"
 
 
 def test_diverged_configuration_is_marked_with_its_step_in_every_table(tmp_path: Path) -> None:

@@ -587,6 +587,7 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     """Rewrite the run-level tables from the finished units (atomically, in the plan's order)."""
     samples, logs, status = [], [], dict.fromkeys(plan.unavailable_configs, "unavailable")
     reasons: dict[str, list[str]] = {name: [reason] for name, reason in plan.unavailable_configs.items()}
+    finished: dict[str, int] = {}
     for seed in plan.seeds:
         for config in plan.order:
             kind = "reference" if config in REFERENCES else "trained"
@@ -594,6 +595,7 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
             info = store.unit_info(key)
             if info is None:
                 continue
+            finished[config] = finished.get(config, 0) + 1
             if info.get("status") == "diverged":
                 status[config] = "diverged"
                 reasons.setdefault(config, []).append(divergence_text(info))
@@ -601,6 +603,11 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
                 frame = store.read_unit_table(key, table)
                 if frame is not None:
                     into.append(frame)
+    for config, count in finished.items():
+        if count < len(plan.seeds) and config not in status:
+            status[config] = "partial"
+            reasons.setdefault(config, []).append(f"{count} of {len(plan.seeds)} seeds finished; "
+                                                   f"resume the run to complete it")
     metrics = plan.metrics + list(plan.unavailable_metrics)
     per_sample = pd.concat(samples, ignore_index=True) if samples else pd.DataFrame(
         columns=[*SAMPLE_KEYS, *metrics])

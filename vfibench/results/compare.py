@@ -15,9 +15,11 @@ verdict                   meaning                                               
 ``missing in new``        the configuration has results in BASE but none in NEW                   yes
 ``diverged``              the configuration diverged in NEW but not in BASE                       yes
 ``missing metric``        BASE has a column for the metric, NEW has none                          yes
+``lost value``            BASE has a value, NEW's cell is empty (the metric became unavailable,   yes
+                          e.g. a backbone missing on the new machine, or the configuration did)
 ``new configuration``     the configuration has results in NEW only; reported, not checked        no
 ``new metric``            NEW has a column for the metric, BASE has none; reported, not checked   no
-``unavailable``           a value is absent on one side or both (the metric could not be          no
+``unavailable``           a value is absent in BASE, or in both (the metric could not be          no
                           computed there, or the configuration was marked unavailable); reported
                           and counted, not checked
 ========================  ======================================================================  =====
@@ -28,7 +30,8 @@ library builds (summation order, BLAS kernels, thread counts) that make a sweep'
 the third or fourth decimal, while still catching a change that moves a mean by a visible amount.
 They are not a significance test: compare runs of the same preset and seeds.
 
-A configuration that diverged in both runs is ``ok`` (nothing changed); one that diverged in BASE
+A configuration that finished only some of its seeds in NEW (status ``partial``) is ``missing in
+new``: its means are not comparable with BASE's. A configuration that diverged in both runs is ``ok`` (nothing changed); one that diverged in BASE
 only and completes in NEW counts as ``improved`` (``changed`` when two-sided).
 """
 
@@ -57,7 +60,7 @@ SUMMARY_FILE = "summary.csv"
 #: Columns every summary.csv has before its ``<metric>_mean`` / ``_std`` / ``_ci_low`` / ``_ci_high`` columns.
 SUMMARY_KEYS = ("config", "kind", "status", "seeds", "samples")
 KINDS = ("trained", "reference")
-STATUSES = ("complete", "diverged", "unavailable", "missing")
+STATUSES = ("complete", "partial", "diverged", "unavailable", "missing")
 MEAN_SUFFIX = "_mean"
 
 #: Absolute tolerance per metric, in the metric's unit. Each absorbs machine-to-machine
@@ -92,6 +95,7 @@ class Verdict(str, Enum):
     MISSING_IN_NEW = "missing in new"
     DIVERGED = "diverged"
     MISSING_METRIC = "missing metric"
+    LOST_VALUE = "lost value"
     NEW_CONFIGURATION = "new configuration"
     NEW_METRIC = "new metric"
     UNAVAILABLE = "unavailable"
@@ -103,7 +107,7 @@ class Verdict(str, Enum):
 
 
 FAILING = frozenset({Verdict.REGRESSED, Verdict.CHANGED, Verdict.MISSING_IN_NEW, Verdict.DIVERGED,
-                     Verdict.MISSING_METRIC})
+                     Verdict.MISSING_METRIC, Verdict.LOST_VALUE})
 #: Verdicts about a whole configuration, counted once per configuration in the summary line.
 CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.NEW_CONFIGURATION})
 #: Verdicts about a whole metric column, counted once per metric in the summary line.
@@ -439,6 +443,8 @@ def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResul
     new_status = _present_status(new)
     if new_status is None:
         return row(Verdict.MISSING_IN_NEW) if base_status else row(Verdict.UNAVAILABLE, "no results in either run")
+    if new_status == "partial" and base_status is not None:
+        return row(Verdict.MISSING_IN_NEW, "only some seeds finished in new")
     if base_status is None:
         return row(Verdict.NEW_CONFIGURATION)
     if new_status == "diverged":
@@ -451,6 +457,8 @@ def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResul
     tolerance = tolerances[metric]
     if base_status == "diverged" and new_status == "complete" and n is not None:
         return row(Verdict.CHANGED if two_sided else Verdict.IMPROVED, "diverged in base", tolerance)
+    if b is not None and n is None:
+        return row(Verdict.LOST_VALUE, f"a value in base, none in new ({new_status})")
     if b is None or n is None:
         side = "either run" if b is None and n is None else ("base" if b is None else "new")
         statuses = {s for s in (base_status, new_status) if s != "complete"}
@@ -552,6 +560,7 @@ def summary_line(comparison: Comparison) -> str:
         _plural(len(configs[Verdict.MISSING_IN_NEW]), "configuration", "missing in new"),
         _plural(len(configs[Verdict.DIVERGED]), "configuration", "diverged in new"),
         _plural(len(metrics[Verdict.MISSING_METRIC]), "metric", "missing in new"),
+        _plural(sum(row.verdict is Verdict.LOST_VALUE for row in comparison.rows), "value", "lost in new"),
         _plural(len(configs[Verdict.NEW_CONFIGURATION]), "new configuration", "(not checked)"),
         _plural(len(metrics[Verdict.NEW_METRIC]), "new metric", "(not checked)"),
         _plural(sum(row.verdict is Verdict.UNAVAILABLE for row in comparison.rows), "value", "unavailable "
@@ -604,6 +613,8 @@ def _annotation(row: Row) -> tuple[str, str]:
         return "vfibench divergence", f"{row.config}: diverged in NEW ({row.note})"
     if row.verdict is Verdict.MISSING_METRIC:
         return "vfibench missing metric", f"{row.metric}: a column in BASE but not in NEW"
+    if row.verdict is Verdict.LOST_VALUE:
+        return "vfibench lost value", f"{row.config} {row.metric}: {row.note}"
     title = "vfibench regression" if row.verdict is Verdict.REGRESSED else "vfibench change"
     return title, f"{row.config} {row.metric} {change_text(row)}"
 

@@ -84,7 +84,7 @@ def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
 
 def _status(record: dict) -> str:
     status = str(record.get("status", ""))
-    if record.get("kind") == "reference":
+    if record.get("kind") == "reference" and status == "complete":
         return "reference"
     return status
 
@@ -142,7 +142,7 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     for metric, reason in unavailable.items():
         notes.append(f"{metric_info(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
-        if record.get("status") in ("diverged", "unavailable"):
+        if record.get("status") in ("diverged", "unavailable", "partial"):
             notes.append(f"'{record['config']}' {record['status']}" + (
                 f": {record.get('reason')}" if record.get("reason") else ""))
     return notes
