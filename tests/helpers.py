@@ -1,11 +1,21 @@
-"""Small builders shared by tests: a fake prediction and triplets of a given size."""
+"""Small builders shared by tests: a fake prediction, triplets of a given size, the calibration folder."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import torch
 
 from vfibench.data.triplets import Triplets
 from vfibench.model.prediction import Prediction
+
+#: Five TID2013 reference/distorted pairs with the values the original metric implementations give
+#: (``tid2013/ref/IXX.png``, ``tid2013/dist/IXX.png``). They live outside the repository, by default
+#: in ``../shared/calibration`` beside the checkout; ``VFIBENCH_CALIBRATION`` points elsewhere. Tests
+#: that need them skip with a reason when the folder is absent.
+CALIBRATION = Path(os.environ.get("VFIBENCH_CALIBRATION",
+                                  Path(__file__).resolve().parents[1].parent / "shared" / "calibration"))
 
 
 def random_triplets(n: int = 2, size: int = 16, seed: int = 0, dtype: torch.dtype = torch.float32) -> Triplets:

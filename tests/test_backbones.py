@@ -31,8 +31,8 @@ from tests.backbone_fixtures import (
 )
 from vfibench import backbones
 from vfibench.errors import BackboneUnavailable, VfiBenchError
+from helpers import CALIBRATION
 
-CALIBRATION = Path(__file__).resolve().parents[1].parent / "shared" / "calibration"
 LPIPS_ALEX_PUBLISHED = {"I03": 0.7237, "I04": 0.2572, "I06": 0.0508, "I08": 0.0521, "I19": 0.4253}
 
 

@@ -15,8 +15,9 @@ from vfibench import backbones
 from vfibench.cli import app
 from vfibench.errors import VfiBenchError
 from vfibench.evaluate import list_frames, parse_predictions
+from helpers import CALIBRATION as CALIBRATION_ROOT
 
-CALIBRATION = Path(__file__).resolve().parents[1].parent / "shared" / "calibration" / "tid2013"
+CALIBRATION = CALIBRATION_ROOT / "tid2013"
 PUBLISHED = {  # calibration README: original implementations on I03, I04, I06, I08, I19
     "psnr": (21.1136, 20.9872, 27.0139, 23.3003, 21.6187),
     "lpips": (0.7237, 0.2572, 0.0508, 0.0521, 0.4253),

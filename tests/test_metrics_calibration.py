@@ -21,8 +21,8 @@ from vfibench.metrics.gmsd import gmsd
 from vfibench.metrics.lpips_metric import lpips
 from vfibench.metrics.psnr import psnr
 from vfibench.metrics.ssim import structural_similarity
+from helpers import CALIBRATION
 
-CALIBRATION = Path(__file__).resolve().parents[1].parent / "shared" / "calibration"
 IMAGES = ("I03", "I04", "I06", "I08", "I19")
 # Published values of the original implementations (calibration README).
 PUBLISHED = {

@@ -2,7 +2,7 @@
 
 LPIPS, DISTS and the VGG-based loss terms need torchvision's ImageNet convolution weights, which
 torchvision downloads from the internet on first use. This module makes them a managed, verified
-resource (DESIGN.md §6). A backbone is looked up, in order, in
+resource. A backbone is looked up, in order, in
 
 1. torchvision's cache, ``$TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth`` or
    ``vgg16-397923af.pth`` (directory as :func:`torch.hub.get_dir`), accepted only when the file's
@@ -427,7 +427,7 @@ def _lookup(name: str) -> tuple[BackboneStatus, Mapping[str, torch.Tensor] | Non
 
 
 def locate(name: str) -> BackboneStatus:
-    """Where backbone ``name`` is (or is not), following DESIGN §6's lookup order.
+    """Where backbone ``name`` is (or is not), following the lookup order above.
 
     Example:
         >>> locate("alexnet").found  # doctest: +SKIP
