@@ -1,6 +1,7 @@
 # vfibench: one command to set up and run the demo sweep, one to run the tests.
 #
-#   make demo    virtual environment in .venv, the package, the ImageNet backbones, then a sweep
+#   make demo    virtual environment in .venv, the package, the ImageNet backbones, then the default
+#                sweep (`vfibench run`; DEMO_LOSSES=l1,l1+perc chooses others)
 #   make test    the same set-up, then the whole test suite
 #
 # Both are idempotent: a second call reuses .venv (re-installing only when pyproject.toml or
@@ -10,7 +11,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.vfibench-installed
-DEMO_LOSSES ?= l2,l1,charbonnier
+DEMO_LOSSES ?=
 DEMO_PRESET ?= quick
 PYTEST_ARGS ?=
 
@@ -30,7 +31,7 @@ weights: $(INSTALLED)
 	$(BIN)/vfibench weights fetch || echo "vfibench: backbones unavailable; metrics that need them will be skipped"
 
 demo: setup
-	$(BIN)/vfibench run --preset $(DEMO_PRESET) --losses '$(DEMO_LOSSES)' --skip-unavailable
+	$(BIN)/vfibench run --preset $(DEMO_PRESET) $(if $(DEMO_LOSSES),--losses '$(DEMO_LOSSES)') --skip-unavailable
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

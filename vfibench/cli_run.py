@@ -21,7 +21,9 @@ from rich.markup import escape
 from vfibench.cli_support import console, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
-DEFAULT_LOSSES = "l2,l1,charbonnier"
+#: The default sweep: the PSNR-optimal l2, the l1 most VFI papers use, a perceptual and an adversarial
+#: term on top of l1, and a full paper preset (Super SloMo's four terms).
+DEFAULT_LOSSES = "l2,l1,l1+perc,l1+adv,superslomo"
 DEFAULT_PRESET = "quick"
 DEFAULT_SEEDS = "0"
 

@@ -32,7 +32,11 @@ class RunPreset:
         log_every: steps between rows of the training log.
         eval_batch_size: test triplets per forward pass at evaluation.
         warm_start_fraction: the share of ``steps`` every configuration trains with plain l1 first
-            (the shared warm start) unless ``--warm-start`` says otherwise; 0 = none.
+            (the shared warm start) unless ``--warm-start`` says otherwise; 0 = none. ``quick`` and
+            ``full`` use half: measured on ``quick``, ``l1+perc`` trained from scratch for 1000 steps
+            ends 2.8 dB below the ``blend`` reference (it never learns motion), while after a
+            500-step l1 warm start it beats ``blend`` by 3.6 dB, and its perceptual steps cost 2.7×
+            less in total. A plain ``l1`` configuration is bit-identical either way.
     """
 
     name: str
@@ -107,6 +111,7 @@ PRESETS: dict[str, RunPreset] = {
             width=16,
             lr=1e-3,
             log_every=25,
+            warm_start_fraction=0.5,
         ),
         RunPreset(
             name="full",
@@ -120,6 +125,7 @@ PRESETS: dict[str, RunPreset] = {
             width=32,
             lr=5e-4,
             log_every=100,
+            warm_start_fraction=0.5,
         ),
     )
 }
