@@ -117,3 +117,16 @@ def test_schedule_windows_span_the_steps_after_a_warm_start() -> None:
     log = train_configuration(parse_config("l1+l2@:0.5"), data, preset, seed=0, device="cpu", start=state).log
     active = [row["step"] for row in log if any(name.startswith("l2") for name in row)]
     assert active == [3, 4]
+
+
+def test_a_shared_warm_start_is_not_changed_by_the_configurations_trained_from_it() -> None:
+    """Every configuration continues from the same warm start, whatever was trained from it before."""
+    data = random_triplets(8, size=32)
+    preset = dataclasses.replace(get_preset("smoke"), steps=4, log_every=1)
+    warm = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", stop_at=2)
+    state = TrainState(2, warm.model.state_dict(), warm.optimizer_state or {})
+    alone = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", start=state)
+    train_configuration(parse_config("l2"), data, preset, seed=0, device="cpu", start=state)
+    after_l2 = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", start=state)
+    for name, value in alone.model.state_dict().items():
+        assert torch.equal(value, after_l2.model.state_dict()[name]), name

@@ -8,6 +8,8 @@ sweep see identical models and identical batches at every step until their losse
 
 from __future__ import annotations
 
+import copy
+
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -113,7 +115,10 @@ def train_configuration(
     first_step = 0
     if start is not None:
         model.load_state_dict(start.model)
-        optimizer.load_state_dict(start.optimizer)
+        # Optimizer.load_state_dict keeps the given tensors when device and dtype already match, so
+        # Adam's steps would update the shared warm start in place: every configuration after the
+        # first would start from another state. A private copy keeps the warm start shared and fixed.
+        optimizer.load_state_dict(copy.deepcopy(start.optimizer))
         first_step = start.step
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
