@@ -35,7 +35,7 @@ class RunPreset:
             (the shared warm start) unless ``--warm-start`` says otherwise; 0 = none. ``quick`` and
             ``full`` use half: measured on ``quick``, ``l1+perc`` trained from scratch for 1000 steps
             ends 2.8 dB below the ``blend`` reference (it never learns motion), while after a
-            500-step l1 warm start it beats ``blend`` by 3.6 dB, and its perceptual steps cost 2.7×
+            500-step l1 warm start it beats ``blend`` by 3.7 dB, and its perceptual steps cost 2.7×
             less in total. A plain ``l1`` configuration is bit-identical either way.
     """
 
