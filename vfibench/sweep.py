@@ -616,7 +616,8 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     atomic.write_csv(store.path("train_log.csv"), train_log)
     summary = summarise(per_sample, metrics, plan.order, status)
     summary.insert(REASON_POSITION, REASON_COLUMN, ["; ".join(reasons.get(c, [])) for c in summary["config"]])
-    write_summary_files(store, summary, metrics, plan.unavailable_metrics)
+    write_summary_files(store, summary, metrics, plan.unavailable_metrics,
+                        title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
 
 
 def divergence_text(info: dict[str, Any]) -> str:

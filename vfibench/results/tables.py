@@ -149,9 +149,10 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
 
 
 def write_summary_files(store: RunStore, summary: pd.DataFrame, metrics: Sequence[str],
-                        unavailable: dict[str, str]) -> None:
-    """Write summary.csv and summary.md of a run (atomically)."""
+                        unavailable: dict[str, str], title: str = "") -> None:
+    """Write summary.csv and summary.md of a run (atomically); ``title`` defaults to the run id."""
     atomic.write_csv(store.path("summary.csv"), summary)
     notes = "\n".join(f"- {note}" for note in table_notes(summary, unavailable, metrics))
-    text = f"# vfibench results: {store.name}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
+    heading = title or store.name
+    text = f"# vfibench results: {heading}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
     atomic.write_text(store.path("summary.md"), text)
