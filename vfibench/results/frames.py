@@ -105,6 +105,7 @@ class SweepFrames:
         trained = [c for c in order if c not in self.references and self._model_path(c).is_file()]
         self.configs = tuple(trained + [c for c in self.references if c in order])
         self._triplets: dict[int, Any] = {}
+        self._real: Any = None
         self._outputs: dict[tuple[str, int], Image] = {}
 
     def _model_path(self, config: str) -> Path:
@@ -131,7 +132,9 @@ class SweepFrames:
             return synthetic_subset("test", samples, size=size, seed=seed, max_motion=self.max_motion)
         from vfibench.data.sources import open_dataset
 
-        triplets = open_dataset(self.dataset, "test", count=int(self.test["count"]), size=size, seed=seed)
+        if self._real is None:  # read once: later samples come from the same load
+            self._real = open_dataset(self.dataset, "test", count=int(self.test["count"]), size=size, seed=seed)
+        triplets = self._real
         if max(samples) >= len(triplets):
             raise VfiBenchError(f"the test data '{self.dataset}' now holds {len(triplets)} triplets, fewer than "
                                 f"when the run scored it; it changed since, so its frames cannot be shown")
