@@ -35,4 +35,5 @@ def prediction_from(frame: torch.Tensor, seed: int = 1) -> Prediction:
     vis = torch.rand(n, 1, h, w, generator=g, dtype=frame.dtype)
     return Prediction(frame=frame, flow_01=flow(), flow_10=flow(), flow_t0_approx=flow(), flow_t1_approx=flow(),
                       flow_t0=flow(), flow_t1=flow(), warped_0=frame.detach().clone(),
-                      warped_1=frame.detach().clone(), visibility_0=vis, visibility_1=1 - vis)
+                      warped_1=frame.detach().clone(), visibility_0=vis, visibility_1=1 - vis,
+                      blended=frame.detach().clone())

@@ -7,7 +7,11 @@ import pytest
 import torch
 
 from vfibench.data.photos import PHOTOS, split_photos
-from vfibench.data.synthetic import layer_motion, make_synthetic, occlusion, sample_scenes, visibility
+import dataclasses
+
+from vfibench.data.synthetic import (layer_motion, make_synthetic, occlusion, path_deviation, render_frames,
+                                     sample_attributes, sample_scenes, visibility)
+from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.errors import DataError
 from vfibench.metrics.sharpness import mean_gradient_magnitude
 
@@ -110,9 +114,74 @@ def test_inputs_are_exactly_as_sharp_as_the_middle_frame(many: dict[str, object]
     ({"seed": -1}, "seed=-1"),
     ({"max_motion": 0.9}, "max_motion=0.9"),
     ({"t": 1.5}, "t=1.5"),
+    ({"ambiguity": -0.1}, "ambiguity=-0.1"),
+    ({"ambiguity": 1.5}, "ambiguity=1.5"),
 ])
 def test_bad_arguments_are_data_errors_naming_the_argument(kwargs: dict[str, object], needle: str) -> None:
     arguments: dict[str, object] = {"split": "train", "count": 2, "size": 32}
     arguments.update(kwargs)
     with pytest.raises(DataError, match=needle):
         make_synthetic(**arguments)  # type: ignore[arg-type]
+
+
+# -- ambiguity ------------------------------------------------------------------------------------------
+#: Per-scene means of make_synthetic("test", 6, size=48, seed=2).it as rendered before ambiguity existed.
+STRAIGHT_PATH_MEANS = [0.535619, 0.385316, 0.463848, 0.436697, 0.457849, 0.353337]
+
+
+def test_zero_ambiguity_renders_the_straight_paths_of_before() -> None:
+    scenes = sample_scenes("test", 6, size=48, seed=2)
+    assert not scenes.deviation.any() and scenes.ambiguity == 0.0
+    middle = make_synthetic("test", 6, size=48, seed=2, ambiguity=0.0).it.mean(dim=(1, 2, 3))
+    np.testing.assert_allclose(middle.numpy(), STRAIGHT_PATH_MEANS, atol=2e-6)
+
+
+def test_the_recorded_deviation_is_the_one_rendered() -> None:
+    """The middle frame of an ambiguous scene is the straight-path scene with every layer moved by its
+    deviation, exactly; and the recorded ambiguity is the largest such move."""
+    scenes = sample_scenes("test", 12, size=48, seed=1, ambiguity=0.6)
+    assert scenes.deviation.any()
+    moved = dataclasses.replace(scenes, centre=scenes.centre + scenes.deviation,
+                                deviation=np.zeros_like(scenes.deviation))
+    assert torch.equal(render_frames(scenes, 0.5), render_frames(moved, 0.5))
+    lengths = np.linalg.norm(scenes.deviation, axis=-1)
+    np.testing.assert_allclose(sample_attributes(scenes, 0.5)["ambiguity_px"], lengths.max(axis=1))
+    np.testing.assert_allclose(path_deviation(scenes, 0.25), 0.75 * lengths)
+    assert not path_deviation(scenes, 0.0).any() and not path_deviation(scenes, 1.0).any()
+    straight = dataclasses.replace(scenes, deviation=np.zeros_like(scenes.deviation))
+    rendered, linear = render_frames(scenes, 0.5), render_frames(straight, 0.5)
+    shown = (rendered - linear).abs().flatten(1).amax(1).numpy()
+    assert np.all(shown[lengths.max(axis=1) > 1.0] > 0.05)  # a visible move wherever one was recorded
+
+
+def test_deviations_span_zero_to_ambiguity_times_the_displacement() -> None:
+    scenes = sample_scenes("test", 200, size=64, seed=0, ambiguity=0.5)
+    lengths = np.linalg.norm(scenes.deviation, axis=-1)[scenes.active]
+    budget = (np.linalg.norm(scenes.shift, axis=-1)
+              + (np.where(scenes.kind == 0, 64 / np.sqrt(2), scenes.radius / scenes.scale.clip(1e-9)))
+              * (np.abs(scenes.spin) + np.abs(scenes.zoom)))[scenes.active]
+    assert np.all(lengths <= 0.5 * budget + 1e-9)
+    ratio = lengths / np.maximum(budget, 1e-9)
+    assert ratio.min() < 0.02 and ratio.max() > 0.48  # uniform in [0, A] of the displacement
+    per_sample = sample_attributes(scenes, 0.5)["ambiguity_px"]
+    assert per_sample.min() < 0.5 and per_sample.max() > 0.3 * 0.5 * 0.25 * 64
+
+
+def test_ambiguous_scenes_are_deterministic_and_keep_sharpness_parity() -> None:
+    a = make_synthetic("train", 96, size=64, seed=3, ambiguity=0.5)
+    b = make_synthetic("train", 96, size=64, seed=3, ambiguity=0.5)
+    assert torch.equal(a.it, b.it) and torch.equal(a.i0, b.i0)
+    inputs = (mean_gradient_magnitude(a.i0).mean() + mean_gradient_magnitude(a.i1).mean()) / 2
+    middle = mean_gradient_magnitude(a.it).mean()
+    assert abs(float(inputs / middle) - 1.0) < SHARPNESS_TOLERANCE
+
+
+def test_every_test_sample_records_ambiguity_motion_and_occlusion() -> None:
+    source = SyntheticSource("test", 10, size=48, seed=0, ambiguity=0.4)
+    attributes = source.attributes(range(10))
+    assert set(attributes) == {"ambiguity_px", "motion_px", "occluded"}
+    scenes = sample_scenes("test", 10, size=48, seed=0, ambiguity=0.4)
+    np.testing.assert_allclose(attributes["motion_px"], layer_motion(scenes).max(axis=1))
+    hidden = 1 - (visibility(scenes, 0.5, 0.0) & visibility(scenes, 0.5, 1.0)).flatten(1).double().mean(1)
+    np.testing.assert_allclose(attributes["occluded"], hidden.numpy())
+    assert np.all((attributes["occluded"] >= 0) & (attributes["occluded"] <= 1))

@@ -16,6 +16,8 @@ from vfibench.model.interpolator import build_interpolator
 #: Terms that only see the bidirectional flows or the intermediate flows *before* refinement
 #: (Super SloMo's warping loss, BMBC's motion loss): the flow network alone produces those.
 FLOW_NET_ONLY = {"smooth", "warp", "ms-charbonnier"}
+#: Terms on the refined flows and the visibility map, upstream of the synthesis stage.
+BEFORE_SYNTHESIS = FLOW_NET_ONLY | {"flow-tv", "vis-tv"}
 
 
 def _scene(size: int = 32) -> Triplets:
@@ -42,8 +44,13 @@ def test_every_term_sends_finite_nonzero_gradients_to_the_interpolator(
     assert all(g is None or torch.isfinite(g).all() for g in grads.values())
     flow_net = sum(g.abs().sum().item() for n, g in grads.items() if g is not None and n.startswith("flow_net"))
     refine_net = sum(g.abs().sum().item() for n, g in grads.items() if g is not None and n.startswith("refine_net"))
+    synthesis = [g for n, g in grads.items() if n.startswith("synthesis_net")]
     assert flow_net > 0
     assert (refine_net == 0) if name in FLOW_NET_ONLY else (refine_net > 0)
+    if name in BEFORE_SYNTHESIS:
+        assert all(g is None or g.abs().sum() == 0 for g in synthesis)
+    else:  # every term on the output frame reaches every layer of the synthesis stage
+        assert synthesis and all(g is not None and g.abs().sum() > 0 for g in synthesis)
     assert all(p.grad is None for p in random_vgg.parameters())
 
 

@@ -10,7 +10,9 @@ import torch
 from vfibench.errors import VfiBenchError
 from vfibench.model.interpolator import Interpolator, build_interpolator, count_parameters
 from vfibench.model.prediction import Prediction
+from vfibench.model.variants import MODEL_VARIANTS, check_variant
 from vfibench.model.warp import backward_warp, blend, intermediate_flows
+from vfibench.presets import get_preset, preset_from_dict
 
 SIZE = 32
 
@@ -30,7 +32,7 @@ def model() -> Interpolator:
 
 def perturbed(model: Interpolator, seed: int = 1) -> Interpolator:
     """A copy whose weights are moved away from the near-zero head initialisation (as after training)."""
-    other = build_interpolator(width=model.width, seed=0)
+    other = build_interpolator(width=model.width, seed=0, variant=model.variant)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in other.parameters():
@@ -50,6 +52,7 @@ def test_prediction_carries_every_tensor_with_its_shape(model: Interpolator) -> 
         "flow_t0": (3, 2, SIZE, SIZE), "flow_t1": (3, 2, SIZE, SIZE),
         "warped_0": (3, 3, SIZE, SIZE), "warped_1": (3, 3, SIZE, SIZE),
         "visibility_0": (3, 1, SIZE, SIZE), "visibility_1": (3, 1, SIZE, SIZE),
+        "blended": (3, 3, SIZE, SIZE),
     }
     for f in dataclasses.fields(Prediction):
         assert torch.isfinite(getattr(pred, f.name)).all(), f.name
@@ -70,7 +73,52 @@ def test_prediction_is_internally_consistent(model: Interpolator, t: float) -> N
     assert pred.visibility_0.min() >= 0 and pred.visibility_0.max() <= 1
     torch.testing.assert_close(pred.visibility_0 + pred.visibility_1, torch.ones_like(pred.visibility_0))
     expected = blend(pred.warped_0, pred.warped_1, pred.visibility_0, pred.visibility_1, t)
-    torch.testing.assert_close(pred.frame, expected)
+    torch.testing.assert_close(pred.blended, expected)
+    assert not torch.allclose(pred.frame, pred.blended, atol=1e-3)  # the synthesis stage acts
+    assert trained.synthesis_net is not None
+    stage_free = perturbed(build_interpolator(width=8, seed=0, variant="warp-blend"))
+    plain = stage_free(i0, i1, t)
+    torch.testing.assert_close(plain.frame, plain.blended)  # warp-blend: the output is the blend
+
+
+def test_synthesis_variant_adds_a_stage_and_keeps_the_flow_stages_initialisation() -> None:
+    """Only the synthesis stage differs: the same seed gives the same flow and refinement weights."""
+    full = build_interpolator(width=8, seed=3).state_dict()
+    stage_free = build_interpolator(width=8, seed=3, variant="warp-blend").state_dict()
+    assert set(stage_free) < set(full)
+    assert {k.split(".")[0] for k in set(full) - set(stage_free)} == {"synthesis_net"}
+    assert all(torch.equal(full[k], stage_free[k]) for k in stage_free)
+
+
+def test_fresh_synthesis_model_is_the_stage_free_model() -> None:
+    """The residual starts near zero: a fresh model's output is its blend (the `blend` reference)."""
+    i0, i1 = textured_pair()
+    for t in (0.2, 0.5):
+        full = build_interpolator(width=8, seed=0)(i0, i1, t)
+        stage_free = build_interpolator(width=8, seed=0, variant="warp-blend")(i0, i1, t)
+        torch.testing.assert_close(full.blended, stage_free.frame)
+        assert (full.frame - stage_free.frame).abs().max() < 2e-3
+
+
+def test_model_is_deterministic_for_a_seed() -> None:
+    i0, i1 = textured_pair()
+    a = perturbed(build_interpolator(width=8, seed=5))(i0, i1, 0.5).frame
+    b = perturbed(build_interpolator(width=8, seed=5))(i0, i1, 0.5).frame
+    assert torch.equal(a, b)
+
+
+def test_unknown_variant_is_a_user_error_listing_the_variants() -> None:
+    with pytest.raises(VfiBenchError, match="warp-blend"):
+        build_interpolator(width=8, variant="unet")
+    assert check_variant("synthesis") == "synthesis" and set(MODEL_VARIANTS) == {"synthesis", "warp-blend"}
+
+
+def test_runs_recorded_before_variants_existed_rebuild_the_stage_free_model() -> None:
+    recorded = get_preset("smoke").to_dict()
+    del recorded["model"], recorded["ambiguity"]
+    old = preset_from_dict(recorded)
+    assert old.model == "warp-blend" and old.ambiguity == 0.0
+    assert get_preset("quick").model == "synthesis"
 
 
 @pytest.mark.parametrize("t", [0.01, 0.5, 0.99])
@@ -113,16 +161,18 @@ def test_same_seed_gives_identical_parameters_and_leaves_global_rng_alone() -> N
     assert any(not torch.equal(a[k], c[k]) for k in a)
 
 
-def test_width_scales_the_parameter_count() -> None:
-    counts = {w: count_parameters(build_interpolator(width=w)) for w in (8, 16, 32)}
+@pytest.mark.parametrize("variant", sorted(MODEL_VARIANTS))
+def test_width_scales_the_parameter_count(variant: str) -> None:
+    counts = {w: count_parameters(build_interpolator(width=w, variant=variant)) for w in (8, 16, 32)}
     assert 50_000 < counts[8] < counts[16] < counts[32]
     assert 100_000 < counts[16] < 1_000_000  # "a few hundred thousand" by default
     assert 2.5 < counts[16] / counts[8] < 4.5 and 2.5 < counts[32] / counts[16] < 4.5  # ≈ quadratic
-    assert count_parameters(Interpolator()) == counts[16]
+    assert count_parameters(Interpolator(variant=variant)) == counts[16]
 
 
-def test_training_signal_reaches_every_parameter() -> None:
-    trained = perturbed(build_interpolator(width=4, seed=0))
+@pytest.mark.parametrize("variant", sorted(MODEL_VARIANTS))
+def test_training_signal_reaches_every_parameter(variant: str) -> None:
+    trained = perturbed(build_interpolator(width=4, seed=0, variant=variant))
     i0, i1 = textured_pair(n=1)
     (trained(i0, i1, 0.5).frame - 0.5 * (i0 + i1)).abs().mean().backward()
     silent = [name for name, p in trained.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]

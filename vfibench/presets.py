@@ -10,6 +10,7 @@ from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
 
 from vfibench.errors import VfiBenchError
+from vfibench.model.variants import DEFAULT_VARIANT, LEGACY_VARIANT
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class RunPreset:
         test_count: number of test triplets (photographs never seen in training).
         test_size: side of the square test triplets (pixels).
         max_motion: largest displacement between I0 and I1, as a fraction of the frame side.
+        ambiguity: how far synthetic paths may leave straight uniform motion (``synthetic(ambiguity=…)``),
+            as a fraction of each layer's displacement; 0 = the middle frame follows from I0 and I1.
+        model: the interpolator variant (:data:`~vfibench.model.variants.MODEL_VARIANTS`).
         width: the interpolator's base channel count.
         lr: Adam's initial learning rate; decays to ``lr * lr_final_fraction`` on a cosine schedule.
         lr_final_fraction: final learning rate as a fraction of ``lr``.
@@ -48,6 +52,8 @@ class RunPreset:
     test_count: int
     test_size: int
     max_motion: float = 0.25
+    ambiguity: float = 0.0
+    model: str = DEFAULT_VARIANT
     width: int = 16
     lr: float = 1e-3
     lr_final_fraction: float = 0.05
@@ -140,6 +146,8 @@ def preset_from_dict(values: dict[str, Any], source: str = "the manifest") -> Ru
     known = {f.name for f in fields(RunPreset)}
     if not isinstance(values, dict):
         raise VfiBenchError(f"The preset recorded in {source} is not a table of settings; the file is damaged.")
+    # Runs made before model variants existed trained the warp-and-blend model (ambiguity did not exist: 0).
+    values = {"model": LEGACY_VARIANT, **values}
     unknown = sorted(set(values) - known)
     missing = sorted(f.name for f in fields(RunPreset) if f.name not in values and f.default is MISSING)
     if unknown or missing:

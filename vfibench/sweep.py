@@ -30,17 +30,18 @@ import pandas as pd
 import torch
 
 from vfibench import backbones
-from vfibench.data.sources import (SYNTHETIC, describe_sources, open_dataset, parse_dataset_spec,
-                                   validate_dataset_spec)
+from vfibench.data.sources import (SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
+                                   parse_dataset_spec, validate_dataset_spec)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import BackboneUnavailable, ResultsError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
 from vfibench.losses.spec import LossConfig, parse_config, parse_sweep
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
+from vfibench.model.variants import variant_record
 from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
-from vfibench.results.store import (COMPLETE, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
+from vfibench.results.store import (SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
                                     environment_versions, git_commit)
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
@@ -134,6 +135,8 @@ class SweepPlan:
     test_data: str = SYNTHETIC
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     resumed: list[dict[str, str]] = field(default_factory=list)
+    #: Per test sample ambiguity, motion and occlusion (filled when the data is loaded).
+    attributes: pd.DataFrame | None = None
 
     @property
     def trained(self) -> list[LossConfig]:
@@ -386,10 +389,25 @@ def data_for(plan: SweepPlan) -> tuple[Triplets, Triplets]:
     """
     preset = plan.preset
     train = open_dataset(plan.train_data, "train", count=preset.train_count, size=preset.crop, seed=plan.data_seed,
-                         max_motion=preset.max_motion)
+                         max_motion=preset.max_motion, ambiguity=preset.ambiguity)
     test = open_dataset(plan.test_data, "test", count=preset.test_count, size=preset.test_size, seed=plan.data_seed,
-                        max_motion=preset.max_motion)
+                        max_motion=preset.max_motion, ambiguity=preset.ambiguity)
     return train, test
+
+
+def test_attributes(plan: SweepPlan) -> pd.DataFrame:
+    """Per test sample: its ambiguity, motion and occluded fraction (NaN where the data does not know them)."""
+    preset = plan.preset
+    known = dataset_attributes(plan.test_data, "test", count=preset.test_count, seed=plan.data_seed,
+                               max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    return pd.DataFrame(known, columns=list(ATTRIBUTES))
+
+
+def model_parameters(preset: RunPreset) -> int:
+    """Trainable parameters of the preset's interpolator."""
+    from vfibench.model.interpolator import build_interpolator, count_parameters
+
+    return count_parameters(build_interpolator(width=preset.width, variant=preset.model))
 
 
 def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[str, float]) -> dict[str, Any]:
@@ -426,7 +444,15 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                  "test": {"dataset": plan.test_data, "split": "test", "count": plan.preset.test_count,
                           "size": plan.preset.test_size, "seed": plan.data_seed},
                  "max_motion": plan.preset.max_motion,
+                 "ambiguity": plan.preset.ambiguity,
+                 "attributes": {"ambiguity_px": "largest deviation (px) of any layer at t from its straight, "
+                                                "uniform-speed path (what I0 and I1 cannot tell)",
+                                "motion_px": "largest displacement (px) of any scene point between I0 and I1",
+                                "occluded": "share of the middle frame's pixels hidden in I0 or in I1",
+                                "known": "synthetic data only; empty for real data"},
                  "note": describe_sources(plan.train_data, plan.test_data)},
+        "model": {**variant_record(plan.preset.model), "width": plan.preset.width,
+                  "parameters": model_parameters(plan.preset)},
         "metrics": [
             {"name": m, "label": metric_info(m).label, "higher_is_better": metric_info(m).higher_is_better,
              "description": metric_info(m).description}
@@ -495,6 +521,7 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
     started = time.perf_counter()
     listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
     train, test = data_for(plan)
+    plan.attributes = test_attributes(plan)
     timings["data"] = time.perf_counter() - started
     suite = MetricSuite(plan.metrics, device=plan.device)
     for seed in plan.seeds:
@@ -576,10 +603,13 @@ def _per_sample(suite: MetricSuite, frames: torch.Tensor, test: Triplets, key: U
         scores = suite(frames[begin : begin + batch].to(plan.device), test.it[begin : begin + batch].to(plan.device))
         for name in suite.names:
             values[name].extend(scores[name].tolist())
+    attributes = plan.attributes if plan.attributes is not None else pd.DataFrame(columns=list(ATTRIBUTES))
     frame = pd.DataFrame({"config": key.config, "kind": key.kind, "seed": key.seed,
                           "sample": range(len(test)), **values})
     for name in plan.unavailable_metrics:
         frame[name] = float("nan")
+    for name in ATTRIBUTES:
+        frame[name] = attributes[name].to_numpy() if len(attributes) == len(frame) else float("nan")
     return frame
 
 

@@ -110,7 +110,7 @@ def train_configuration(
         on_step: called after every step with (step, total loss).
     """
     device = torch.device(device)
-    model = build_interpolator(width=preset.width, seed=seed).to(device)
+    model = build_interpolator(width=preset.width, seed=seed, variant=preset.model).to(device)
     optimizer, lr_at = make_optimizer(model, preset)
     first_step = 0
     if start is not None:

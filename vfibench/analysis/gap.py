@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vfibench.results.store import SAMPLE_KEYS
+from vfibench.results.store import SAMPLE_ATTRIBUTES, SAMPLE_KEYS
 
 BASE_METRIC = "psnr"
 ALPHA = 0.05
@@ -87,8 +87,8 @@ def orientations_for(metrics: Iterable[str]) -> dict[str, Orientation]:
 
 # -- tables -----------------------------------------------------------------------------------------
 def metric_columns(per_sample: pd.DataFrame) -> list[str]:
-    """The metric columns of a per-sample table (everything after the key columns)."""
-    return [c for c in per_sample.columns if c not in SAMPLE_KEYS]
+    """The metric columns of a per-sample table (all but the key and sample-attribute columns)."""
+    return [c for c in per_sample.columns if c not in SAMPLE_KEYS and c not in SAMPLE_ATTRIBUTES]
 
 
 def split_available(per_sample: pd.DataFrame, metrics: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -4,6 +4,7 @@ Grammar (like the loss specs: a name, optional parameters in parentheses)::
 
     synthetic                          the embedded dataset (no download)
     synthetic(max_motion=0.1)
+    synthetic(ambiguity=0.3)           curved / non-uniform paths the inputs do not reveal
     vimeo90k:/data/vimeo_triplet       tri_trainlist.txt / tri_testlist.txt + sequences/
     frames:/data/clip                  a folder of consecutive frames (or a folder of such folders)
     frames(stride=2):/data/clip        triplets (k, k+2, k+4)
@@ -11,8 +12,8 @@ Grammar (like the loss specs: a name, optional parameters in parentheses)::
     video(stride=2, size=256, fit=crop):clip.mp4
 
 Options: ``count``, ``size`` (all kinds), ``fit`` (real data: ``resize`` or ``crop``, see
-:mod:`vfibench.data.images`), ``stride`` (``frames``, ``video``), ``max_motion`` and ``t``
-(``synthetic``). An option in the spec overrides the keyword argument of the same name, so
+:mod:`vfibench.data.images`), ``stride`` (``frames``, ``video``), ``max_motion``, ``ambiguity``
+and ``t`` (``synthetic``). An option in the spec overrides the keyword argument of the same name, so
 a sweep can pass its preset's defaults while a spec keeps its own.
 
 Splits: ``synthetic`` and ``vimeo90k`` have disjoint train and test splits; a ``frames``
@@ -27,6 +28,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vfibench.data.images import Fit, check_fit, check_size
 from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, TripletSource, select_indices
@@ -44,7 +47,7 @@ _COMMON = {"count": int, "size": int}
 _REAL = {**_COMMON, "fit": str}
 #: Options each kind accepts, with their types.
 OPTIONS: dict[str, dict[str, type]] = {
-    "synthetic": {**_COMMON, "max_motion": float, "t": float},
+    "synthetic": {**_COMMON, "max_motion": float, "ambiguity": float, "t": float},
     "vimeo90k": _REAL,
     "frames": {**_REAL, "stride": int},
     "video": {**_REAL, "stride": int},
@@ -151,19 +154,20 @@ def open_source(
     seed: int = 0,
     stride: int = 1,
     max_motion: float = 0.25,
+    ambiguity: float = 0.0,
     t: float = 0.5,
 ) -> TripletSource:
     """The indexed (not yet read) dataset that ``spec`` names; see :func:`open_dataset`."""
     parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
     split = check_split(split)
-    args = resolve(parsed, count=count, size=size, stride=stride, max_motion=max_motion, t=t)
+    args = resolve(parsed, count=count, size=size, stride=stride, max_motion=max_motion, ambiguity=ambiguity, t=t)
     if parsed.kind == "synthetic":
         from vfibench.data.synthetic_source import SyntheticSource
 
         if args["count"] is None:
             raise DataError("The synthetic dataset has no fixed length; ask for a number of triplets (count).")
         size = SYNTHETIC_SIZE if args["size"] is None else args["size"]
-        return SyntheticSource(split, args["count"], size, seed, args["max_motion"], args["t"])
+        return SyntheticSource(split, args["count"], size, seed, args["max_motion"], args["t"], args["ambiguity"])
     assert parsed.path is not None
     if parsed.kind == "vimeo90k":
         from vfibench.data.vimeo import VimeoSource
@@ -188,6 +192,7 @@ def open_dataset(
     stride: int = 1,
     fit: str | Fit = Fit.resize,
     max_motion: float = 0.25,
+    ambiguity: float = 0.0,
     t: float = 0.5,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Triplets:
@@ -203,7 +208,7 @@ def open_dataset(
         seed: synthetic scene seed, and the seed of the subset of real triplets.
         stride: frame step of ``frames`` and ``video`` triplets (k, k+stride, k+2·stride).
         fit: ``"resize"`` (shorter side to ``size``, centre crop) or ``"crop"`` (centre crop).
-        max_motion, t: synthetic scene motion bound and middle-frame time.
+        max_motion, ambiguity, t: synthetic scene motion bound, path ambiguity and middle-frame time.
         max_bytes: refuse selections whose tensors would exceed this many bytes.
 
     Options written in the spec override these arguments. ``open_dataset("synthetic", split,
@@ -218,9 +223,33 @@ def open_dataset(
     size = check_size(args["size"])
     fit = check_fit(args["fit"])
     source = open_source(parsed, split, count=args["count"], size=size, seed=seed, stride=stride,
-                         max_motion=max_motion, t=t)
+                         max_motion=max_motion, ambiguity=ambiguity, t=t)
     indices = select_indices(len(source), args["count"], seed)
     return source.load(indices, None if parsed.kind == "synthetic" else size, fit, max_bytes)
+
+
+def dataset_attributes(
+    spec: str | DatasetSpec,
+    split: str,
+    *,
+    count: int | None = None,
+    seed: int = 0,
+    stride: int = 1,
+    max_motion: float = 0.25,
+    ambiguity: float = 0.0,
+    t: float = 0.5,
+) -> dict[str, np.ndarray]:
+    """:data:`~vfibench.results.store.SAMPLE_ATTRIBUTES` of the triplets :func:`open_dataset` loads with the same arguments, in the same
+    order; NaN where the source does not know them (real data: no ground-truth motion is known)."""
+    parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
+    args = resolve(parsed, count=count)
+    source = open_source(parsed, split, count=args["count"], seed=seed, stride=stride,
+                         max_motion=max_motion, ambiguity=ambiguity, t=t)
+    indices = select_indices(len(source), args["count"], seed)
+    from vfibench.results.store import SAMPLE_ATTRIBUTES as ATTRIBUTES
+
+    known = source.attributes(indices)
+    return {name: np.asarray(known.get(name, np.full(len(indices), np.nan)), dtype=float) for name in ATTRIBUTES}
 
 
 def validate_dataset_spec(spec: str, option: str, split: str) -> str:

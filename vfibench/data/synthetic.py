@@ -7,7 +7,7 @@ along a continuous trajectory parameterised by the scene time ``s`` in [0, 1]::
 
     c(s) = c * exp((s - 1/2) * zoom)        source pixels per frame pixel
     a(s) = angle + (s - 1/2) * spin         radians
-    p(s) = centre + (s - 1/2) * shift       frame pixels
+    p(s) = centre + (s - 1/2) * shift + 4 s (1 - s) * deviation     frame pixels
     u(x, s) = anchor + c(s) * Rot(a(s)) @ (x - p(s))
 
 which says which point ``u`` of the layer's photograph is seen at frame position ``x``.
@@ -20,6 +20,19 @@ the background) gets a budget D = max_motion * size * u**1.5, u ~ U(0, 1), spent
 |shift| + R * (|spin| + |zoom|) <= D. Motions therefore run from sub-pixel to the maximum
 (about 16 % of foreground layers move less than 1 px at size 64 and max_motion 0.25). The
 background pans (and barely rolls or zooms) with at most 35 % of the foreground budget.
+
+Ambiguity. With ``ambiguity = 0`` every path is straight and of uniform speed, so the
+middle frame is a function of I0 and I1. With ``ambiguity = A > 0`` each layer's reference
+point leaves that line by ``4 s (1 - s) * deviation``: zero at s = 0 and 1, so I0 and I1
+reveal nothing of it, and largest at s = 1/2. ``deviation`` has a
+uniformly random direction (along the motion: a change of speed; across it: a curved path)
+and a length uniform in [0, A * D], D the layer's first-order displacement budget
+|shift| + R * (|spin| + |zoom|). Its variates come from a generator of their own, so the
+scenes of A = 0 are those drawn before ambiguity existed (the background's scale is only
+shrunk where its larger path would leave the photograph). Under such uncertainty
+an L2- or L1-trained interpolator is pulled towards the average of the plausible middle
+frames, i.e. blur (Geng et al., "Comparing Correspondences: Video Prediction with
+Correspondence-wise Losses", CVPR 2022): the uncertainty that real video has.
 
 Sharpness parity. Resampling blurs by an amount that depends on the sub-pixel phase at
 which a source is sampled (bilinear interpolation halfway between pixels averages two of
@@ -67,6 +80,8 @@ _BACKGROUND_MOTION = 0.35  # background budget as a fraction of the foreground o
 _MAX_SPIN = (0.03, 0.5)  # radians between I0 and I1 (background, foreground)
 _MAX_ZOOM = (0.08, 0.4)  # log scale change between I0 and I1 (background, foreground)
 _POINTS_PER_CHUNK = 2**19  # frame pixels rendered per batch of scenes (memory bound)
+_AMBIGUITY_STREAM = 0xA3B1  # the deviation variates' own generator (A = 0 leaves the others alone)
+MAX_AMBIGUITY = 1.0  # largest deviation, as a fraction of a layer's displacement budget
 
 # Columns of each layer's block of uniform variates.
 _U_BUDGET, _U_TRANSLATE, _U_SPLIT, _U_SPIN_SIGN, _U_ZOOM_SIGN, _U_DIRECTION = range(6)
@@ -84,12 +99,14 @@ class Scenes:
     points are (x, y) with pixel (row i, column j) covering [j, j+1) x [i, i+1).
 
     Attributes:
-        split, size, seed, max_motion: how the scenes were drawn.
+        split, size, seed, max_motion, ambiguity: how the scenes were drawn.
         active: bool (N, L), which slots hold a layer (slot 0 always).
         photo: int (N, L), index into ``split_photos(split)``; distinct within a scene.
         anchor: (N, L, 2) *source* point at the layer's reference point ``centre``.
         centre: (N, L, 2) reference point at s = 1/2.
         shift: (N, L, 2) displacement of the reference point from s = 0 to s = 1.
+        deviation: (N, L, 2) how far the reference point is off the straight path at s = 1/2
+            (``4 s (1 - s) * deviation`` at time s); 0 when ``ambiguity`` is 0.
         scale: (N, L) *source* pixels per frame pixel at s = 1/2.
         zoom: (N, L) ln c(1) - ln c(0).
         angle: (N, L) rotation at s = 1/2, radians.
@@ -106,11 +123,13 @@ class Scenes:
     size: int
     seed: int
     max_motion: float
+    ambiguity: float
     active: np.ndarray
     photo: np.ndarray
     anchor: np.ndarray
     centre: np.ndarray
     shift: np.ndarray
+    deviation: np.ndarray
     scale: np.ndarray
     zoom: np.ndarray
     angle: np.ndarray
@@ -143,8 +162,8 @@ def _check_int(name: str, value: object, minimum: int, hint: str) -> int:
 
 
 def _check_arguments(
-    split: str, count: object, size: object, seed: object, max_motion: object
-) -> tuple[Split, int, int, int, float]:
+    split: str, count: object, size: object, seed: object, max_motion: object, ambiguity: object = 0.0
+) -> tuple[Split, int, int, int, float, float]:
     split = check_split(split)
     count = _check_int("count", count, 1, "Ask for at least one triplet.")
     size = _check_int(
@@ -161,7 +180,18 @@ def _check_arguments(
             f"between I0 and I1 as a fraction of the frame size and must lie in (0, 0.5]. "
             f"Use e.g. 0.25 (16 px at size 64)."
         )
-    return split, count, size, seed, float(max_motion)
+    if (
+        isinstance(ambiguity, bool)
+        or not isinstance(ambiguity, numbers.Real)
+        or not 0.0 <= float(ambiguity) <= MAX_AMBIGUITY
+    ):
+        raise DataError(
+            f"The synthetic dataset got ambiguity={ambiguity!r}; it is how far a layer's position at the middle "
+            f"time may leave the straight path between its positions in I0 and I1, as a fraction of the layer's "
+            f"displacement, and must lie in [0, {MAX_AMBIGUITY:g}]. Use 0 for straight, uniform-speed paths "
+            f"(the middle frame follows from I0 and I1) or e.g. 0.3."
+        )
+    return split, count, size, seed, float(max_motion), float(ambiguity)
 
 
 def _check_time(name: str, value: object) -> float:
@@ -182,6 +212,12 @@ def _scene_uniforms(split: Split, seed: int, index: int, photos: int) -> np.ndar
     return rng.random(1 + photos + LAYERS * _U_PER_LAYER)
 
 
+def _deviation_uniforms(split: Split, seed: int, index: int) -> np.ndarray:
+    """Variates of scene ``index``'s path deviations (LAYERS x 2), from a generator of their own."""
+    rng = np.random.default_rng([_SPLIT_STREAM[split], seed, index, _AMBIGUITY_STREAM])
+    return rng.random((LAYERS, 2))
+
+
 def _log_uniform(u: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
 
@@ -192,12 +228,15 @@ def sample_scenes(
     size: int = 64,
     seed: int = 0,
     max_motion: float = 0.25,
+    ambiguity: float = 0.0,
 ) -> Scenes:
     """Draw the parameters of ``count`` scenes (cheap; no pixels are rendered).
 
     Arguments are those of :func:`make_synthetic`, which they are validated like.
     """
-    split, count, size, seed, max_motion = _check_arguments(split, count, size, seed, max_motion)
+    split, count, size, seed, max_motion, ambiguity = _check_arguments(
+        split, count, size, seed, max_motion, ambiguity
+    )
     atlas = photo_atlas(split)
     n_photos = len(atlas.names)
     blocks = np.stack([_scene_uniforms(split, seed, i, n_photos) for i in range(count)])
@@ -221,6 +260,14 @@ def sample_scenes(
     direction = 2 * math.pi * u[..., _U_DIRECTION]
     shift = (translate * budget)[..., None] * np.stack([np.cos(direction), np.sin(direction)], -1)
 
+    # Ambiguity: the path's deviation at s = 1/2, up to `ambiguity` x the displacement budget.
+    v = np.stack([_deviation_uniforms(split, seed, i) for i in range(count)])
+    displacement = np.linalg.norm(shift, axis=-1) + rim * (np.abs(spin) + np.abs(zoom))
+    heading = 2 * math.pi * v[..., 1]
+    deviation = (ambiguity * v[..., 0] * displacement)[..., None] * np.stack(
+        [np.cos(heading), np.sin(heading)], -1
+    )
+
     centre = np.where(
         is_bg[..., None], size / 2.0, size * (0.15 + 0.7 * u[..., [_U_CX, _U_CY]])
     )
@@ -228,7 +275,10 @@ def sample_scenes(
 
     # Scale, shrunk where needed so that every used sample stays inside the photograph.
     growth = np.exp(np.abs(zoom) / 2)  # largest c(s) / c over s in [0, 1]
-    extent = bg_fg(size / math.sqrt(2.0) + np.linalg.norm(shift, axis=-1) / 2, rim + _EDGE)
+    extent = bg_fg(
+        size / math.sqrt(2.0) + np.linalg.norm(shift, axis=-1) / 2 + np.linalg.norm(deviation, axis=-1),
+        rim + _EDGE,
+    )
     heights = atlas.heights[photo].astype(float)
     widths = atlas.widths[photo].astype(float)
     fit = (np.minimum(heights, widths) - 1) / 2 - _MARGIN
@@ -265,11 +315,13 @@ def sample_scenes(
         size=size,
         seed=seed,
         max_motion=max_motion,
+        ambiguity=ambiguity,
         active=active,
         photo=inactive_to_zero(photo),
         anchor=inactive_to_zero(anchor),
         centre=inactive_to_zero(centre),
         shift=inactive_to_zero(shift),
+        deviation=inactive_to_zero(deviation),
         scale=inactive_to_zero(scale),
         zoom=inactive_to_zero(zoom),
         angle=inactive_to_zero(angle),
@@ -324,7 +376,7 @@ def _trajectory(
     ds = s - 0.5
     c = scenes.scale[r, l] * np.exp(ds * scenes.zoom[r, l])
     a = scenes.angle[r, l] + ds * scenes.spin[r, l]
-    p = scenes.centre[r, l] + ds * scenes.shift[r, l]
+    p = scenes.centre[r, l] + ds * scenes.shift[r, l] + 4 * s * (1 - s) * scenes.deviation[r, l]
     return c, a, p
 
 
@@ -646,6 +698,7 @@ def make_synthetic(
     seed: int = 0,
     max_motion: float = 0.25,
     *,
+    ambiguity: float = 0.0,
     t: float = 0.5,
     supersample: int = 2,
 ) -> Triplets:
@@ -659,6 +712,8 @@ def make_synthetic(
         seed: non-negative; scene i depends only on (split, seed, i).
         max_motion: in (0, 0.5], the largest displacement of any scene point between I0 and
             I1, as a fraction of ``size`` (first order; see the module docstring).
+        ambiguity: in [0, 1], how far each layer's path may leave the straight, uniform-speed
+            one, as a fraction of its displacement (see the module docstring); 0 = none.
         t: time of the middle frame, in [0, 1].
         supersample: samples per pixel side of the antialiased renderer.
 
@@ -671,10 +726,38 @@ def make_synthetic(
         ((8, 3, 32, 32), 0.5)
     """
     t = _check_time("t", t)
-    scenes = sample_scenes(split, count, size, seed, max_motion)
+    scenes = sample_scenes(split, count, size, seed, max_motion, ambiguity)
     return Triplets(
         i0=render_frames(scenes, 0.0, supersample=supersample),
         it=render_frames(scenes, t, supersample=supersample),
         i1=render_frames(scenes, 1.0, supersample=supersample),
         t=torch.full((count,), t, dtype=torch.float32),
     )
+
+
+def path_deviation(scenes: Scenes, t: float) -> np.ndarray:
+    """How far (frame px) each layer is, at time ``t``, from where straight uniform motion would put it.
+
+    ``4 t (1 - t) |deviation|`` per layer; (N, L), inactive slots 0. I0 and I1 do not reveal it.
+    """
+    t = _check_time("t", t)
+    return 4 * t * (1 - t) * np.linalg.norm(scenes.deviation, axis=-1) * scenes.active
+
+
+def sample_attributes(scenes: Scenes, t: float = 0.5) -> dict[str, np.ndarray]:
+    """What makes each scene hard, one value per scene (what the report breaks metrics down by).
+
+    Returns:
+        ``ambiguity_px``: the largest :func:`path_deviation` of any layer at ``t`` — what the middle
+            frame holds that I0 and I1 cannot tell;
+        ``motion_px``: the largest displacement of any point between I0 and I1 (:func:`layer_motion`);
+        ``occluded``: the fraction of the middle frame's pixels not visible in I0 or not visible in
+            I1 (:func:`visibility`), i.e. that one of the inputs cannot show.
+    """
+    t = _check_time("t", t)
+    seen_in_both = visibility(scenes, t, 0.0) & visibility(scenes, t, 1.0)
+    return {
+        "ambiguity_px": path_deviation(scenes, t).max(axis=1),
+        "motion_px": layer_motion(scenes).max(axis=1),
+        "occluded": 1.0 - seen_in_both.flatten(1).double().mean(dim=1).numpy(),
+    }

@@ -15,7 +15,8 @@ import torch
 
 from vfibench.data.images import Fit
 from vfibench.data.photos import split_photos
-from vfibench.data.synthetic import Scenes, layer_motion, make_synthetic, render_frames, sample_scenes
+from vfibench.data.synthetic import (Scenes, layer_motion, make_synthetic, render_frames, sample_attributes,
+                                     sample_scenes)
 from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, Frames, TripletRef, TripletSource, check_memory
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
@@ -41,9 +42,10 @@ class SyntheticSource(TripletSource):
     kind = "synthetic"
 
     def __init__(self, split: str, count: int, size: int = 64, seed: int = 0, max_motion: float = 0.25,
-                 t: float = 0.5) -> None:
-        self.scenes = sample_scenes(split, count, size, seed, max_motion)  # validates the arguments
+                 t: float = 0.5, ambiguity: float = 0.0) -> None:
+        self.scenes = sample_scenes(split, count, size, seed, max_motion, ambiguity)  # validates the arguments
         self.split, self.count, self.size, self.seed, self.max_motion = split, count, size, seed, max_motion
+        self.ambiguity = float(ambiguity)
         self.t = float(t)
         names = split_photos(split)
         refs = []
@@ -52,7 +54,8 @@ class SyntheticSource(TripletSource):
             label = f"synthetic {split} scene {i} (seed {seed}; {photos})"
             refs.append(TripletRef(f"{split}-{seed}-{i:05d}",
                                    (f"{label} at s=0", f"{label} at s={self.t:g}", f"{label} at s=1"), self.t))
-        super().__init__(f"{split} (seed {seed}, {size}x{size}, max_motion {max_motion:g})", refs)
+        where = f"{split} (seed {seed}, {size}x{size}, max_motion {max_motion:g}"
+        super().__init__(where + (f", ambiguity {ambiguity:g})" if ambiguity else ")"), refs)
 
     def describe(self) -> str:
         return f"synthetic {self.where}"
@@ -60,7 +63,7 @@ class SyntheticSource(TripletSource):
     def _render(self, rows: Sequence[int]) -> Triplets:
         if list(rows) == list(range(self.count)):
             return make_synthetic(self.split, self.count, size=self.size, seed=self.seed,  # type: ignore[arg-type]
-                                  max_motion=self.max_motion, t=self.t)
+                                  max_motion=self.max_motion, ambiguity=self.ambiguity, t=self.t)
         scenes = scene_rows(self.scenes, rows)
         return Triplets(render_frames(scenes, 0.0), render_frames(scenes, self.t), render_frames(scenes, 1.0),
                         torch.full((len(rows),), self.t, dtype=torch.float32))
@@ -83,6 +86,10 @@ class SyntheticSource(TripletSource):
             )
         check_memory(len(indices), self.size, self.size, max_bytes, self.describe())
         return self._render(sorted(indices))
+
+    def attributes(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
+        """Per-scene ambiguity, motion and occluded fraction of scenes ``indices`` (in sorted order)."""
+        return sample_attributes(scene_rows(self.scenes, sorted(indices)), self.t)
 
     def motion(self, indices: Sequence[int]) -> np.ndarray:
         """Known largest displacement (frame px) between I0 and I1 of each scene ``indices``."""

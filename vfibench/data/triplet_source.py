@@ -65,6 +65,11 @@ class TripletSource(ABC):
         """Yield ``(index, (I0, It, I1))`` for each of ``indices`` (ascending), each frame float32
         (H, W, 3) in [0, 1]; raise :class:`DataError` naming the file that cannot be read."""
 
+    def attributes(self, indices: Sequence[int]) -> dict[str, "np.ndarray"]:
+        """Known per-triplet attributes (``ambiguity_px``, ``motion_px``, ``occluded``) of ``indices``
+        in sorted order; a source that does not know them returns none (the default)."""
+        return {}
+
     def load(self, indices: Sequence[int], size: int | None, fit: Fit, max_bytes: int = DEFAULT_MAX_BYTES) -> Triplets:
         """The triplets ``indices`` as fitted tensors (see :func:`load_triplets`)."""
         return load_triplets(self, indices, size, fit, max_bytes)

@@ -1,6 +1,7 @@
-"""The fixed interpolator: Super SloMo's two-stage design at a size that trains on a CPU.
+"""The fixed interpolator: Super SloMo's flow stages, then a synthesis stage, at a size that trains on a CPU.
 
-Read top to bottom like the paper's figure (Jiang et al., CVPR 2018, Fig. 2):
+Read top to bottom like the papers' figures (Jiang et al., CVPR 2018, Fig. 2; then the
+refinement of RIFE, Huang et al., ECCV 2022, Fig. 3, and IFRNet, Kong et al., CVPR 2022):
 
 1. **Flow network** — bidirectional flows F0→1 and F1→0 from (I0, I1). A shared feature
    pyramid encodes both frames; a coarse-to-fine decoder estimates the flow at the coarsest
@@ -15,11 +16,22 @@ Read top to bottom like the paper's figure (Jiang et al., CVPR 2018, Fig. 2):
    V_t←0 = sigmoid(logit), V_t←1 = 1 − V_t←0.
 4. **Warp and blend** — g(I0, Ft→0), g(I1, Ft→1) fused by :func:`~vfibench.model.warp.blend`
    (Super SloMo Eq. 1).
+5. **Synthesis** — a small U-Net on (I0, I1, the two warped frames, the blend, V_t←0, Ft→0,
+   Ft→1) adds a residual: Î = blend + R(·). This is the stage every published loss comparison
+   on one network has after warping (RIFE's and IFRNet's residual refinement, FILM's fusion
+   U-Net, SoftSplat's GridNet), and where losses differ most: without it the output can only
+   be a blend of warped inputs, so it can neither regress to a blurry mean nor make detail up,
+   and a perceptual or adversarial loss could act on nothing but flows and blend weights.
+
+Two named variants (:data:`~vfibench.model.variants.MODEL_VARIANTS`): ``synthesis`` (all five stages, the default) and
+``warp-blend`` (stages 1–4, Î = blend; the model of vfibench's first version), so a run can
+measure what the synthesis stage contributes.
 
 No normalisation layers (batch statistics would make a sample's output depend on its batch),
 no loss, no device: the model runs wherever its parameters are. The last layer of every head is
-initialised near zero, so a fresh model predicts flows ≈ 0 and V ≈ 1/2, i.e. the time-weighted
-average of the inputs — the ``blend`` reference row — and training starts from there.
+initialised near zero, so a fresh model predicts flows ≈ 0, V ≈ 1/2 and a residual ≈ 0, i.e.
+the time-weighted average of the inputs — the ``blend`` reference row — and training starts
+from there.
 
 Reference: H. Jiang, D. Sun, V. Jampani, M.-H. Yang, E. Learned-Miller, J. Kautz,
 "Super SloMo: High Quality Estimation of Multiple Intermediate Frames for Video Interpolation",
@@ -32,8 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vfibench.errors import VfiBenchError
 from vfibench.model.prediction import Prediction
+from vfibench.model.variants import DEFAULT_VARIANT, ModelConfigError, check_variant
 from vfibench.model.warp import backward_warp, blend, intermediate_flows, time_weights
 
 __all__ = ["Interpolator", "ModelConfigError", "build_interpolator", "count_parameters"]
@@ -42,10 +54,6 @@ __all__ = ["Interpolator", "ModelConfigError", "build_interpolator", "count_para
 FLOW_INPUT_SCALE = 16.0
 #: Scale applied to the default initialisation of every output layer (flows ≈ 0, V ≈ 1/2).
 HEAD_INIT_SCALE = 1e-2
-
-
-class ModelConfigError(VfiBenchError, ValueError):
-    """An interpolator size (width, levels, correlation radius) that cannot be built."""
 
 
 def conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
@@ -201,6 +209,42 @@ class RefineNet(nn.Module):
         return out[:, 0:2] * FLOW_INPUT_SCALE, out[:, 2:4] * FLOW_INPUT_SCALE, out[:, 4:5]
 
 
+class SynthesisNet(nn.Module):
+    """Residual synthesis U-Net: R(I0, I1, g(I0, Ft→0), g(I1, Ft→1), blend, V_t←0, Ft→0, Ft→1).
+
+    A full-resolution stem, an encoder at 1/2 … 1/2^(levels−1) and a decoder back to full
+    resolution with skip connections; the output layer starts near zero, so Î = blend + R ≈ blend
+    for a fresh model. Like RIFE's and IFRNet's refinement it predicts a residual on the blend
+    rather than a new frame, so every loss term shapes the same output through the same stage.
+    Input height and width must be multiples of 2^levels.
+    """
+
+    in_channels = 3 + 3 + 3 + 3 + 3 + 1 + 2 + 2
+
+    def __init__(self, channels: list[int]) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(conv(self.in_channels, channels[0]), conv(channels[0], channels[0]))
+        downs = []
+        for previous, c in zip(channels[:-1], channels[1:]):
+            downs.append(nn.Sequential(conv(previous, c, stride=2), conv(c, c)))
+        self.downs = nn.ModuleList(downs)
+        self.ups = nn.ModuleList(
+            conv(deeper + c, c) for deeper, c in zip(reversed(channels[1:]), reversed(channels[:-1]))
+        )
+        self.out = head(channels[0], 3)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.stem(x)
+        skips = [y]
+        for down in self.downs:
+            y = down(y)
+            skips.append(y)
+        for up, skip in zip(self.ups, reversed(skips[:-1])):
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = up(torch.cat((y, skip), dim=1))
+        return self.out(y)
+
+
 def channel_plan(width: int, levels: int) -> list[int]:
     """Channels per pyramid level: width · (1, 1.5, 2, 2.5, …), rounded."""
     return [int(round(width * (1 + 0.5 * k))) for k in range(levels)]
@@ -215,14 +259,17 @@ class Interpolator(nn.Module):
             1/2^levels; with 4 levels a 64-px crop is seen at 4×4 and, with a correlation
             radius of 2, motions of ±2·2^levels = ±32 px are within reach.
         corr_radius: radius of the flow decoder's local correlation.
+        variant: ``synthesis`` (with the residual synthesis stage) or ``warp-blend`` (without).
 
     Input: i0, i1 (N, 3, H, W) in [0, 1], t (N,) in (0, 1). Any H, W: inputs are
     replicate-padded on the bottom/right to a multiple of 2^levels and every output is cropped
     back (replicate padding makes warping inside the pad equal to border-mode warping).
     """
 
-    def __init__(self, width: int = 16, levels: int = 4, corr_radius: int = 2) -> None:
+    def __init__(self, width: int = 16, levels: int = 4, corr_radius: int = 2,
+                 variant: str = DEFAULT_VARIANT) -> None:
         super().__init__()
+        self.variant = check_variant(variant)
         for name, value, minimum in (("width", width, 1), ("levels", levels, 1), ("corr_radius", corr_radius, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ModelConfigError(
@@ -236,6 +283,7 @@ class Interpolator(nn.Module):
         channels = channel_plan(width, levels)
         self.flow_net = FlowNet(channels, corr_radius)
         self.refine_net = RefineNet(channels[: max(1, levels - 1)])
+        self.synthesis_net = SynthesisNet(channels) if variant == "synthesis" else None
 
     def forward(self, i0: Tensor, i1: Tensor, t: Tensor | float) -> Prediction:
         if i0.dim() != 4 or i0.shape[1] != 3 or i0.shape != i1.shape:
@@ -274,7 +322,23 @@ class Interpolator(nn.Module):
         # (4) warp and blend, Super SloMo Eq. 1
         warped_0 = backward_warp(i0, flow_t0)
         warped_1 = backward_warp(i1, flow_t1)
-        frame = blend(warped_0, warped_1, visibility_0, visibility_1, tt)
+        blended = frame = blend(warped_0, warped_1, visibility_0, visibility_1, tt)
+        # (5) residual synthesis
+        if self.synthesis_net is not None:
+            synthesis_in = torch.cat(
+                (
+                    i0 - 0.5,
+                    i1 - 0.5,
+                    warped_0 - 0.5,
+                    warped_1 - 0.5,
+                    blended - 0.5,
+                    visibility_0,
+                    flow_t0 / FLOW_INPUT_SCALE,
+                    flow_t1 / FLOW_INPUT_SCALE,
+                ),
+                dim=1,
+            )
+            frame = frame + self.synthesis_net(synthesis_in)
 
         def crop(x: Tensor) -> Tensor:
             return x[..., :h, :w]
@@ -291,10 +355,11 @@ class Interpolator(nn.Module):
             warped_1=crop(warped_1),
             visibility_0=crop(visibility_0),
             visibility_1=crop(visibility_1),
+            blended=crop(blended),
         )
 
 
-def build_interpolator(width: int = 16, seed: int = 0, **kwargs: int) -> Interpolator:
+def build_interpolator(width: int = 16, seed: int = 0, **kwargs: int | str) -> Interpolator:
     """An :class:`Interpolator` initialised deterministically from ``seed``.
 
     The global (CPU) random state is saved and restored around the construction, so building a
@@ -303,7 +368,7 @@ def build_interpolator(width: int = 16, seed: int = 0, **kwargs: int) -> Interpo
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Interpolator(width=width, **kwargs)
+        return Interpolator(width=width, **kwargs)  # type: ignore[arg-type]
 
 
 def count_parameters(model: nn.Module) -> int:

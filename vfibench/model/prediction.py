@@ -14,7 +14,10 @@ class Prediction:
     Flows are in pixels, channel 0 = x (right), channel 1 = y (down); ``g(I, F)`` samples I at x + F.
 
     Attributes:
-        frame: the interpolated frame Î, (N, 3, H, W), not clamped.
+        frame: the interpolated frame Î, (N, 3, H, W), not clamped: the blend plus the synthesis
+            stage's residual (the blend itself for the ``warp-blend`` variant).
+        blended: the visibility-weighted blend of the warped inputs (Super SloMo Eq. 1), before
+            synthesis, (N, 3, H, W).
         flow_01, flow_10: bidirectional flows F0→1 and F1→0, (N, 2, H, W).
         flow_t0_approx, flow_t1_approx: Super SloMo's intermediate flows before refinement,
             F̂t→0 = −(1−t)·t·F0→1 + t²·F1→0 and F̂t→1 = (1−t)²·F0→1 − t·(1−t)·F1→0.
@@ -34,3 +37,4 @@ class Prediction:
     warped_1: Tensor
     visibility_0: Tensor
     visibility_1: Tensor
+    blended: Tensor

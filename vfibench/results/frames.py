@@ -57,7 +57,8 @@ def to_image(tensor: Any) -> Image:
 
 
 # -- sweep runs -------------------------------------------------------------------------------------
-def synthetic_subset(split: str, samples: Sequence[int], *, size: int, seed: int, max_motion: float) -> Any:
+def synthetic_subset(split: str, samples: Sequence[int], *, size: int, seed: int, max_motion: float,
+                     ambiguity: float = 0.0) -> Any:
     """Triplets of the synthetic ``split`` restricted to ``samples`` (in that order).
 
     Scene i depends only on (split, seed, i), so only the requested scenes are rendered; if the
@@ -71,12 +72,13 @@ def synthetic_subset(split: str, samples: Sequence[int], *, size: int, seed: int
     rows = np.asarray(list(samples), dtype=int)
     count = int(rows.max()) + 1
     try:
-        scenes = synthetic.sample_scenes(split, count, size, seed, max_motion)  # type: ignore[arg-type]
+        scenes = synthetic.sample_scenes(split, count, size, seed, max_motion, ambiguity)  # type: ignore[arg-type]
         subset = _take_scenes(scenes, rows)
         frames = [synthetic.render_frames(subset, s) for s in (0.0, 0.5, 1.0)]
         return Triplets(frames[0], frames[1], frames[2], torch.full((len(rows),), 0.5))
     except (AttributeError, TypeError, ValueError):
-        full = synthetic.make_synthetic(split, count, size=size, seed=seed, max_motion=max_motion)  # type: ignore[arg-type]
+        full = synthetic.make_synthetic(split, count, size=size, seed=seed, max_motion=max_motion,  # type: ignore[arg-type]
+                                        ambiguity=ambiguity)
         return full[torch.as_tensor(rows)]
 
 
@@ -98,6 +100,7 @@ class SweepFrames:
         self.test = test
         self.dataset = str(test.get("dataset", "synthetic"))
         self.max_motion = float(manifest.get("data", {}).get("max_motion", self.preset.get("max_motion", 0.25)))
+        self.ambiguity = float(manifest.get("data", {}).get("ambiguity", self.preset.get("ambiguity", 0.0)))
         seeds = list(manifest.get("seeds", [0]))
         self.seed = int(seed if seed is not None else (seeds[0] if seeds else 0))
         self.references = list(manifest.get("references", []))
@@ -129,11 +132,13 @@ class SweepFrames:
         """The test triplets ``samples``: re-rendered (synthetic) or re-read (real data, as the sweep read it)."""
         size, seed = int(self.test["size"]), int(self.test.get("seed", 0))
         if self.dataset == "synthetic":
-            return synthetic_subset("test", samples, size=size, seed=seed, max_motion=self.max_motion)
+            return synthetic_subset("test", samples, size=size, seed=seed, max_motion=self.max_motion,
+                                    ambiguity=self.ambiguity)
         from vfibench.data.sources import open_dataset
 
         if self._real is None:  # read once: later samples come from the same load
-            self._real = open_dataset(self.dataset, "test", count=int(self.test["count"]), size=size, seed=seed)
+            self._real = open_dataset(self.dataset, "test", count=int(self.test["count"]), size=size, seed=seed,
+                                      max_motion=self.max_motion, ambiguity=self.ambiguity)
         triplets = self._real
         if max(samples) >= len(triplets):
             raise VfiBenchError(f"the test data '{self.dataset}' now holds {len(triplets)} triplets, fewer than "
@@ -158,15 +163,33 @@ class SweepFrames:
 
             frames = REFERENCES[config](triplets)
         else:
-            from vfibench.model.interpolator import build_interpolator
-
-            model = build_interpolator(width=int(self.preset.get("width", 16)), seed=self.seed)
-            state = torch.load(self._model_path(config), map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
-            model.eval()
+            model = self._model(config)
             with torch.no_grad():
                 frames = model(triplets.i0, triplets.i1, triplets.t).frame
         return [to_image(frame) for frame in frames]
+
+    def _model(self, config: str) -> Any:
+        """The trained model of ``config``, rebuilt with the architecture the run recorded."""
+        import torch
+
+        from vfibench.model.interpolator import build_interpolator
+        from vfibench.model.variants import LEGACY_VARIANT
+
+        path = self._model_path(config)
+        variant = str(self.preset.get("model", LEGACY_VARIANT))
+        try:
+            model = build_interpolator(width=int(self.preset.get("width", 16)), seed=self.seed, variant=variant)
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        except VfiBenchError as err:
+            raise VfiBenchError(f"The run's manifest names a model this version cannot build: {err}") from None
+        except Exception as err:  # unpickling or shape errors all mean: these weights do not fit this model
+            raise VfiBenchError(
+                f"The saved weights '{path}' do not load into the '{variant}' interpolator the run's manifest "
+                f"records ({type(err).__name__}: {str(err).splitlines()[0][:200]}). The file is damaged or was "
+                f"written by another version of vfibench; open the run with the version that made it, or train "
+                f"it again."
+            ) from None
+        return model.eval()
 
     def _triplet(self, sample: int) -> Any:
         if sample not in self._triplets:

@@ -53,6 +53,8 @@ RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
 UNIT_STATUSES = ("complete", "diverged")
 #: Columns of per_sample.csv before the metric columns.
 SAMPLE_KEYS = ("config", "kind", "seed", "sample")
+#: Columns of per_sample.csv after the metrics: what made each test sample hard (NaN where unknown).
+SAMPLE_ATTRIBUTES = ("ambiguity_px", "motion_px", "occluded")
 #: Columns of train_log.csv before the per-term columns.
 LOG_KEYS = ("config", "seed", "step", "lr", "total")
 
