@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from vfibench.analysis.gap import (Orientation, analyse, compare_pairs, config_means, holm, kendall_agreement,
-                                   pareto_front, rank_configs, sample_table, wilcoxon_p)
+                                   pareto_front, rank_configs, sample_table, smallest_holm_p, wilcoxon_p)
 from vfibench.results import tables
 from vfibench.results.summary import summarise
 
@@ -197,3 +197,60 @@ def test_wilcoxon_with_ties_equals_scipy(n):
         warnings.simplefilter("ignore")
         expected = stats.wilcoxon(d, zero_method="wilcox").pvalue
     assert wilcoxon_p(d) == pytest.approx(float(expected), abs=1e-12)
+
+
+# -- families and seeds -----------------------------------------------------------------------------
+def test_reference_pairs_do_not_dilute_the_tests_of_trained_pairs():
+    """8 samples, a trained pair that splits PSNR and LPIPS on every sample: with references in the
+    family its Holm p would be 30 × 2/256 = 0.23; in the family of trained pairs it is 2 × 2/256."""
+    n = 8
+    ramp = np.linspace(0, 1, n)
+    data = table({
+        "l1": {"psnr": list(31 + ramp), "lpips": list(0.20 + 0.01 * ramp)},
+        "l1+perc": {"psnr": list(30.5 + ramp), "lpips": list(0.12 + 0.01 * ramp)},
+        "l2": {"psnr": list(31.2 + ramp), "lpips": list(0.21 + 0.01 * ramp)},
+        "blend": {"psnr": list(30 + ramp), "lpips": list(0.25 + 0.01 * ramp)},
+        "nearest": {"psnr": list(25 + ramp), "lpips": list(0.10 + 0.01 * ramp)},
+    }, kinds={"blend": "reference", "nearest": "reference"})
+    result = analyse(data, ["psnr", "lpips"])
+    pair = next(p for p in result.pairs if {p.a, p.b} == {"l1", "l1+perc"})
+    assert pair.base.p_value == pytest.approx(2 / 2**8)
+    assert pair.base.p_holm == pytest.approx(min(1.0, 6 * 2 / 2**8))  # 3 trained pairs × 2 metrics
+    assert result.tests == 6 and result.reference_tests == 14
+    assert "significantly" in result.verdict and "adjusted separately" in result.verdict
+
+
+def test_too_few_samples_for_any_significance_is_said():
+    data = table({"a": {"psnr": [30, 31, 32], "lpips": [0.2, 0.2, 0.2]},
+                  "b": {"psnr": [29, 30, 31], "lpips": [0.1, 0.1, 0.1]}})
+    assert smallest_holm_p(3, 2) == pytest.approx(0.5)
+    assert smallest_holm_p(12, 2) < 0.05
+    result = analyse(data, ["psnr", "lpips"])
+    assert "no test can reach significance" in result.verdict
+
+
+def seeded(per_seed_gain: list[float], n: int = 16) -> pd.DataFrame:
+    """Two configs; seed k: A ahead on PSNR by per_seed_gain[k] on every sample, and behind on LPIPS."""
+    rows = []
+    for seed, gain in enumerate(per_seed_gain):
+        for sample in range(n):
+            rows.append({"config": "A", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 30 + sample * 0.1 + gain, "lpips": 0.2})
+            rows.append({"config": "B", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 30 + sample * 0.1, "lpips": 0.1})
+    return pd.DataFrame(rows)
+
+
+def test_each_seed_direction_is_recorded_and_a_flip_is_reported():
+    steady = analyse(seeded([0.5, 0.4, 0.6]), ["psnr", "lpips"])
+    (pair,) = steady.pairs
+    assert pair.base.seeds == ("A", "A", "A") and pair.robust_to_seeds
+    assert pair.base.seed_spread == pytest.approx(0.1)
+    assert "holds in all 3 seeds" in steady.verdict
+    flipped = analyse(seeded([0.5, -0.2, 0.6]), ["psnr", "lpips"])
+    (pair,) = flipped.pairs
+    assert pair.base.seeds == ("A", "B", "A") and not pair.robust_to_seeds
+    assert "does not hold in every one of the 3 seeds" in flipped.verdict
+    assert "smaller than its standard deviation over seeds" in flipped.verdict  # 0.3 dB vs 0.44 spread
+    single = analyse(seeded([0.5]), ["psnr", "lpips"])
+    assert single.pairs[0].base.seeds == () and "--seeds 0,1,2" in single.verdict

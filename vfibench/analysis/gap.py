@@ -18,8 +18,16 @@ Conventions. A configuration's mean is the mean over seeds of its per-seed mean 
 in ``summary.csv``). Paired comparisons use *seed-averaged per-sample values* and only samples
 where both configurations have a finite value. "Goodness" maps every metric so that larger is
 better (x, −x, or −|x − target|); differences are always reported as A − B in the metric's own
-units. Wilcoxon p-values are two-sided and Holm-adjusted over every paired test of the analysis
-(all pairs × all compared metrics); "significant" means adjusted p < ``alpha``.
+units. Wilcoxon p-values are two-sided and Holm-adjusted within a family: the pairs of trained
+configurations (the comparisons a study is about) form one family, the pairs that involve a
+reference row (``blend``, ``nearest``) another, so reference rows never dilute the tests of
+trained pairs; "significant" means adjusted p < ``alpha``.
+
+Seeds. The paired tests treat each trained model as fixed: they see the spread over test samples,
+not over training runs. With several seeds every test also records the direction each seed gives
+on its own (``seeds``) and the standard deviation over seeds of the per-seed mean difference
+(``seed_spread``); a pair's disagreement is *robust to seeds* only when every seed points the same
+way on both metrics, and the verdict says when a difference is smaller than the seed spread.
 """
 
 from __future__ import annotations
@@ -247,10 +255,13 @@ class PairedTest:
         difference: mean over paired samples of A − B, in the metric's units.
         favours: "A", "B" or "" (no difference) — by mean goodness.
         p_value: Wilcoxon signed-rank p of the per-sample goodness differences.
-        p_holm: ``p_value`` Holm-adjusted over all tests of the analysis.
+        p_holm: ``p_value`` Holm-adjusted within its family (trained pairs, or pairs with a reference).
         n: paired samples.
         disagreement_rate: fraction of the samples (paired on both metrics) where this metric and
             the base metric prefer different members of the pair; NaN for the base metric itself.
+        seeds: the member each seed favours on its own ("A", "B" or ""), in seed order.
+        seed_spread: standard deviation over seeds of the per-seed mean difference A − B (NaN with
+            fewer than two seeds).
     """
 
     metric: str
@@ -260,6 +271,18 @@ class PairedTest:
     n: int
     p_holm: float = float("nan")
     disagreement_rate: float = float("nan")
+    seeds: tuple[str, ...] = ()
+    seed_spread: float = float("nan")
+
+    @property
+    def seed_consistent(self) -> bool:
+        """Every seed favours the same member as the seed-averaged values (trivially true for one seed)."""
+        return all(direction == self.favours for direction in self.seeds)
+
+    @property
+    def within_seed_spread(self) -> bool:
+        """The mean difference is smaller than the spread over seeds (so a retrain could reverse it)."""
+        return math.isfinite(self.seed_spread) and abs(self.difference) < self.seed_spread
 
 
 @dataclass(frozen=True)
@@ -288,6 +311,11 @@ class PairComparison:
     def trained(self) -> bool:
         return self.kind_a != REFERENCE_KIND and self.kind_b != REFERENCE_KIND
 
+    @property
+    def robust_to_seeds(self) -> bool:
+        """Discordant, and every seed agrees: the base metric favours A and a compared metric B in each."""
+        return self.base.seed_consistent and any(t.seed_consistent for t in self.disagreeing)
+
     def test(self, metric: str) -> PairedTest | None:
         return next((t for t in (self.base, *self.others) if t.metric == metric), None)
 
@@ -299,13 +327,27 @@ def _paired(tables: Mapping[str, pd.DataFrame], metric: str, a: str, b: str) -> 
     return table[[a, b]].set_axis(["a", "b"], axis=1).dropna()
 
 
-def _paired_test(tables: Mapping[str, pd.DataFrame], orientation: Orientation, a: str, b: str) -> PairedTest:
-    pairs = _paired(tables, orientation.name, a, b)
+def _favours(pairs: pd.DataFrame, orientation: Orientation) -> tuple[str, pd.Series]:
     good = orientation.goodness(pairs["a"]) - orientation.goodness(pairs["b"])
     mean_good = float(good.mean()) if len(good) else float("nan")
-    favours = "A" if mean_good > 0 else "B" if mean_good < 0 else ""
+    return ("A" if mean_good > 0 else "B" if mean_good < 0 else ""), good
+
+
+def _paired_test(tables: Mapping[str, pd.DataFrame], orientation: Orientation, a: str, b: str,
+                 seed_tables: Mapping[str, Mapping[int, pd.DataFrame]] | None = None) -> PairedTest:
+    pairs = _paired(tables, orientation.name, a, b)
+    favours, good = _favours(pairs, orientation)
     difference = float((pairs["a"] - pairs["b"]).mean()) if len(pairs) else float("nan")
-    return PairedTest(orientation.name, difference, favours, wilcoxon_p(good.to_numpy()), len(pairs))
+    directions: list[str] = []
+    differences: list[float] = []
+    for table in (seed_tables or {}).get(orientation.name, {}).values():
+        per_seed = _paired({orientation.name: table}, orientation.name, a, b)
+        if len(per_seed):
+            directions.append(_favours(per_seed, orientation)[0])
+            differences.append(float((per_seed["a"] - per_seed["b"]).mean()))
+    spread = float(np.std(differences, ddof=1)) if len(differences) > 1 else float("nan")
+    return PairedTest(orientation.name, difference, favours, wilcoxon_p(good.to_numpy()), len(pairs),
+                      seeds=tuple(directions) if len(directions) > 1 else (), seed_spread=spread)
 
 
 def _disagreement_rate(tables: Mapping[str, pd.DataFrame], base: Orientation, other: Orientation,
@@ -320,38 +362,59 @@ def _disagreement_rate(tables: Mapping[str, pd.DataFrame], base: Orientation, ot
 
 
 def compare_pair(tables: Mapping[str, pd.DataFrame], a: str, b: str, base: Orientation,
-                 others: Sequence[Orientation], kinds: Mapping[str, str] | None = None) -> PairComparison:
+                 others: Sequence[Orientation], kinds: Mapping[str, str] | None = None,
+                 seed_tables: Mapping[str, Mapping[int, pd.DataFrame]] | None = None) -> PairComparison:
     """Compare ``a`` and ``b`` on ``base`` and each of ``others``; the members are swapped so that
-    A is the one the base metric favours. ``tables`` maps metric → :func:`sample_table`."""
+    A is the one the base metric favours. ``tables`` maps metric → :func:`sample_table`, and
+    ``seed_tables`` metric → seed → the same table of one seed (for the per-seed directions)."""
     kinds = kinds or {}
-    base_test = _paired_test(tables, base, a, b)
+    base_test = _paired_test(tables, base, a, b, seed_tables)
     if base_test.favours == "B":
         a, b = b, a
-        base_test = _paired_test(tables, base, a, b)
-    tests = tuple(replace(_paired_test(tables, o, a, b), disagreement_rate=_disagreement_rate(tables, base, o, a, b))
-                  for o in others)
+        base_test = _paired_test(tables, base, a, b, seed_tables)
+    tests = tuple(replace(_paired_test(tables, o, a, b, seed_tables),
+                          disagreement_rate=_disagreement_rate(tables, base, o, a, b)) for o in others)
     return PairComparison(a, b, kinds.get(a, "trained"), kinds.get(b, "trained"), base_test, tests)
 
 
 def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[Orientation],
                   order: Sequence[str] | None = None) -> list[PairComparison]:
-    """Every pair of configurations with samples, compared; p-values Holm-adjusted over all tests."""
+    """Every pair of configurations with samples, compared; p-values Holm-adjusted within each family
+    (trained pairs; pairs with a reference)."""
     tables = {o.name: sample_table(per_sample, o.name) for o in (base, *others)}
+    seeds = sorted(int(s) for s in per_sample["seed"].unique()) if len(per_sample) else []
+    seed_tables = {o.name: {seed: sample_table(per_sample[per_sample["seed"] == seed], o.name) for seed in seeds}
+                   for o in (base, *others)} if len(seeds) > 1 else None
     kinds = kinds_of(per_sample)
     configs = config_order(per_sample, order)
-    pairs = [compare_pair(tables, a, b, base, others, kinds) for a, b in itertools.combinations(configs, 2)]
+    pairs = [compare_pair(tables, a, b, base, others, kinds, seed_tables) for a, b in itertools.combinations(configs, 2)]
     return _with_holm(pairs)
 
 
 def _with_holm(pairs: list[PairComparison]) -> list[PairComparison]:
-    flat = [t.p_value for pair in pairs for t in (pair.base, *pair.others)]
-    adjusted = iter(holm(flat))
-    out = []
-    for pair in pairs:
-        base = replace(pair.base, p_holm=next(adjusted))
-        others = tuple(replace(t, p_holm=next(adjusted)) for t in pair.others)
-        out.append(replace(pair, base=base, others=others))
+    """Holm-adjust the trained pairs' tests together and the reference pairs' tests together."""
+    out = list(pairs)
+    for family in (True, False):
+        members = [i for i, pair in enumerate(pairs) if pair.trained is family]
+        flat = [t.p_value for i in members for t in (pairs[i].base, *pairs[i].others)]
+        adjusted = iter(holm(flat))
+        for i in members:
+            pair = pairs[i]
+            base = replace(pair.base, p_holm=next(adjusted))
+            others = tuple(replace(t, p_holm=next(adjusted)) for t in pair.others)
+            out[i] = replace(pair, base=base, others=others)
     return out
+
+
+def smallest_holm_p(samples: int, tests: int) -> float:
+    """The smallest Holm-adjusted p any test of a family of ``tests`` can reach with ``samples`` pairs.
+
+    The two-sided exact Wilcoxon signed-rank p is at least 2 / 2^n (every difference of one sign),
+    and Holm multiplies the smallest p by the family size.
+    """
+    if samples <= 0 or tests <= 0:
+        return 1.0
+    return min(1.0, tests * 2.0 / 2.0 ** min(samples, 1023))
 
 
 # -- perception–distortion plane --------------------------------------------------------------------
@@ -446,6 +509,7 @@ class GapAnalysis:
     units: dict[str, str]
     verdict: str = ""
     tests: int = 0
+    reference_tests: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -457,6 +521,8 @@ class GapAnalysis:
         record = asdict(self)
         record["pairs"] = [{**asdict(p), "discordant": p.discordant,
                             "disagreeing": [t.metric for t in p.disagreeing]} for p in self.pairs]
+        for entry, pair in zip(record["pairs"], self.pairs):
+            entry["robust_to_seeds"] = pair.robust_to_seeds
         record["discordant_pairs"] = [[p.a, p.b] for p in self.discordant]
         return _json_safe(record)
 
@@ -529,7 +595,8 @@ def analyse(
         rankings=rankings, agreement=agreement, pairs=tuple(pairs), plane=plane, alpha=alpha,
         labels={m: orient[m].label for m in metrics if m in orient},
         units={m: orient[m].unit for m in metrics if m in orient},
-        tests=sum(1 + len(p.others) for p in pairs),
+        tests=sum(1 + len(p.others) for p in pairs if p.trained),
+        reference_tests=sum(1 + len(p.others) for p in pairs if not p.trained),
     )
     return replace(analysis, verdict=verdict(analysis))
 
@@ -571,16 +638,17 @@ def join_words(words: Sequence[str]) -> str:
 
 
 def headline_pair(analysis: GapAnalysis) -> PairComparison | None:
-    """The most convincing discordant pair of trained configurations (significant first, then
-    smallest adjusted p, then largest base-metric difference); None when no trained pair disagrees."""
+    """The most convincing discordant pair of trained configurations (significant first, then robust
+    to seeds, then smallest adjusted p, then largest base-metric difference); None when no trained
+    pair disagrees."""
     candidates = [p for p in analysis.discordant if p.trained]
     if not candidates:
         return None
 
-    def strength(pair: PairComparison) -> tuple[bool, float, float]:
+    def strength(pair: PairComparison) -> tuple[bool, bool, float, float]:
         best_other = min((_nan_high(t.p_holm) for t in pair.disagreeing), default=math.inf)
         worst = max(_nan_high(pair.base.p_holm), best_other)
-        return (not worst < analysis.alpha, worst, -abs(pair.base.difference))
+        return (not worst < analysis.alpha, not pair.robust_to_seeds, worst, -abs(pair.base.difference))
 
     return min(candidates, key=strength)
 
@@ -626,8 +694,12 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     trained = [p for p in analysis.pairs if p.trained]
     subject = subject_noun(analysis)
     compared = join_words([label(m, m) for m in analysis.compared])
-    basis = (f"Wilcoxon signed-rank tests over {analysis.samples} paired test samples, Holm-adjusted over "
-             f"{analysis.tests} tests")
+    basis = (f"Wilcoxon signed-rank tests over {analysis.samples} paired test samples, Holm-adjusted over the "
+             f"{analysis.tests} tests of trained pairs; pairs with a reference row are adjusted separately")
+    floor = smallest_holm_p(analysis.samples, analysis.tests)
+    power = (f" With {analysis.samples} samples and {analysis.tests} tests no test can reach "
+             f"significance (the smallest attainable adjusted p is {floor:.2g}); test more samples."
+             if trained and floor >= analysis.alpha else "")
     if not analysis.compared_are_deep:
         compared_note = f"No learned perceptual metric is available; {compared} stand in for one. "
     else:
@@ -638,7 +710,7 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
             return [f"{compared_note}There is no pair of {subject} with results to compare."]
         return [f"{compared_note}{label(analysis.base)} and {compared} agree on every one of the {len(trained)} "
                 f"pair(s) of {subject}: no configuration wins on {label(analysis.base)} while "
-                f"losing on {compared}."]
+                f"losing on {compared}.{power}"]
     base = pair.base
     disagreeing = pair.disagreeing
     names = join_words([label(t.metric, t.metric) for t in disagreeing])
@@ -663,10 +735,33 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     if rates:
         text += (f" Sample by sample, {label(analysis.base)} and {label(disagreeing[0].metric)} prefer different "
                  f"members of this pair on {rates[0]:.0%} of the test samples.")
+    text += _seed_sentence(analysis, pair)
     count = sum(1 for p in trained if p.discordant)
     text += (f" {count} of {len(trained)} pairs of {subject} are discordant in this way "
-             f"({basis}).")
+             f"({basis}).{power}")
     return [text]
+
+
+def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
+    """Whether the pair's disagreement holds seed by seed, and whether it exceeds the seed spread."""
+    if not pair.base.seeds:
+        return (" With one training seed, whether this holds for another training run is untested: run "
+                "--seeds 0,1,2.")
+    label = analysis.labels.get
+    n = len(pair.base.seeds)
+    tests = [pair.base, *pair.disagreeing]
+    holding = [label(t.metric, t.metric) for t in tests if t.seed_consistent]
+    flipping = [f"{label(t.metric, t.metric)} ({sum(d == t.favours for d in t.seeds)} of {n})"
+                for t in tests if not t.seed_consistent]
+    text = (f" Seed by seed, the disagreement holds in all {n} seeds." if pair.robust_to_seeds
+            else f" Seed by seed, it does not hold in every one of the {n} seeds: seeds agreeing with the "
+                 f"average: {join_words(flipping)}" + (f"; {join_words(holding)} hold in all" if holding else "")
+                 + ".")
+    small = [label(t.metric, t.metric) for t in tests if t.within_seed_spread]
+    if small:
+        text += (f" The difference on {join_words(small)} is smaller than its standard deviation over seeds: "
+                 f"a retrained model could reverse it.")
+    return text
 
 
 def subject_noun(analysis: GapAnalysis) -> str:

@@ -212,37 +212,40 @@ class RefineNet(nn.Module):
 class SynthesisNet(nn.Module):
     """Residual synthesis U-Net: R(I0, I1, g(I0, Ft→0), g(I1, Ft→1), blend, V_t←0, Ft→0, Ft→1).
 
-    A full-resolution stem, an encoder at 1/2 … 1/2^(levels−1) and a decoder back to full
-    resolution with skip connections; the output layer starts near zero, so Î = blend + R ≈ blend
-    for a fresh model. Like RIFE's and IFRNet's refinement it predicts a residual on the blend
-    rather than a new frame, so every loss term shapes the same output through the same stage.
-    Input height and width must be multiples of 2^levels.
+    Encoder at 1/2 … 1/2^levels, decoder back to 1/2 with skip connections; the 1/2-resolution
+    features are upsampled and fused with the full-resolution inputs by the output layer (the
+    layout of RIFE's refinement U-Net and of :class:`RefineNet`), which starts near zero, so
+    Î = blend + R ≈ blend for a fresh model. Like RIFE's and IFRNet's refinement it predicts a
+    residual on the blend rather than a new frame. Input height and width must be multiples of
+    2^levels.
     """
 
     in_channels = 3 + 3 + 3 + 3 + 3 + 1 + 2 + 2
 
     def __init__(self, channels: list[int]) -> None:
         super().__init__()
-        self.stem = nn.Sequential(conv(self.in_channels, channels[0]), conv(channels[0], channels[0]))
         downs = []
-        for previous, c in zip(channels[:-1], channels[1:]):
+        previous = self.in_channels
+        for c in channels:
             downs.append(nn.Sequential(conv(previous, c, stride=2), conv(c, c)))
+            previous = c
         self.downs = nn.ModuleList(downs)
         self.ups = nn.ModuleList(
             conv(deeper + c, c) for deeper, c in zip(reversed(channels[1:]), reversed(channels[:-1]))
         )
-        self.out = head(channels[0], 3)
+        self.out = head(channels[0] + self.in_channels, 3)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.stem(x)
-        skips = [y]
+        skips = []
+        y = x
         for down in self.downs:
             y = down(y)
             skips.append(y)
         for up, skip in zip(self.ups, reversed(skips[:-1])):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = up(torch.cat((y, skip), dim=1))
-        return self.out(y)
+        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.out(torch.cat((y, x), dim=1))
 
 
 def channel_plan(width: int, levels: int) -> list[int]:
