@@ -53,11 +53,16 @@ def test_report_writes_every_output_quickly(run_copy):
     folder = run_copy / "report"
     grids = sorted(folder.glob("grid_sample*.png"))
     assert len(grids) == 3
-    for png in [folder / "perception_distortion.png", *grids]:
+    along = [folder / f"gap_by_{a}.png" for a in ("ambiguity_px", "motion_px", "occluded")]
+    for png in [folder / "perception_distortion.png", *grids, *along]:
         with Image.open(png) as image:
             assert image.format == "PNG" and image.width > 300
     page = (folder / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 4 and "src=\"http" not in page
+    assert page.count('src="data:image/png;base64,') == 7 and "src=\"http" not in page
+    assert "The gap along ambiguity (px)" in page
+    breakdown = pd.read_csv(folder / "breakdown.csv")
+    assert set(breakdown["attribute"]) == {"ambiguity_px", "motion_px", "occluded"}
+    assert set(breakdown["metric"]) == {"psnr", "ssim", "sharpness", "gmsd"}
     assert "Verdict" in result.stdout and "Kendall" in result.stdout and "Sharpness →1" in result.stdout
     assert (run_copy / "summary.md").is_file() and json.loads((folder / "analysis.json").read_text())["base"] == "psnr"
     assert elapsed < 60  # seconds on a loaded 2-core machine; re-rendering reuses saved weights

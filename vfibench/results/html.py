@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vfibench.results import tables
-from vfibench.results.report_tables import PlainTable, analysis_tables
+from vfibench.results.report_tables import PlainTable, analysis_tables, breakdown_table
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
@@ -105,7 +105,8 @@ def render(report: "Report") -> str:
     parts = [f"<h1>vfibench report: {_e(data.store.name)}</h1>",
              f'<p class="meta">{_e(view.title())} · {analysis.samples} samples · seeds '
              f'{_e(", ".join(map(str, analysis.seeds)) or "—")}</p>',
-             f'<h2>Verdict</h2><p class="verdict">{_e(analysis.verdict or "(no verdict)")}</p>',
+             f'<h2>Verdict</h2><p class="verdict">{_e(analysis.verdict or "(no verdict)")}</p>'
+             + (f'<p class="caption">{_e(data.along)}</p>' if data.along else ""),
              _summary(report)]
     if report.plot is not None:
         parts.append("<h2>Perception–distortion plane</h2>" + _figure(
@@ -113,6 +114,13 @@ def render(report: "Report") -> str:
             "Mean of each configuration with 95% bootstrap intervals; the dashed line joins the Pareto front "
             "(configurations no other one beats on both axes). Grey squares are the untrained references."))
     parts += [_plain(table) for table in analysis_tables(analysis)]
+    for attribute, result in data.breakdowns.items():
+        parts.append(_plain(breakdown_table(result, analysis)))
+        if attribute in report.breakdown_plots:
+            parts.append(_figure(report.breakdown_plots[attribute], f"gap along {result.title}",
+                                 f"Per configuration, each metric's mean over the test samples of each {result.title} "
+                                 f"bin (equal counts per bin); where the lines cross, the metrics rank the "
+                                 f"configurations differently for such samples."))
     if report.grids:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
                      f"{_e(report.grid_explanation)} Top row: ground truth and each output (cyan box: the zoomed "

@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from typing import TYPE_CHECKING
+
 from vfibench.analysis.gap import GapAnalysis, Orientation, PlanePoint
+
+if TYPE_CHECKING:
+    from vfibench.analysis.breakdown import Breakdown
 from vfibench.results import atomic
 
 TRAINED_COLOUR = "#1f77b4"
@@ -114,6 +119,56 @@ def plane_plot(analysis: GapAnalysis, summary: pd.DataFrame, path: Path) -> Path
     if missing:
         figure.text(0.01, 0.01, "Not shown: " + ", ".join(missing), fontsize=7, color="#555555")
     figure.tight_layout(rect=(0, 0.03 if missing else 0, 1, 1))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    plt.close(figure)
+    atomic.write_bytes(path, buffer.getvalue())
+    return path
+
+
+#: Colour-blind-safe palette (Okabe & Ito) for one line per configuration.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Path | None:
+    """Per configuration, the base and compared metrics (PSNR, LPIPS, DISTS…) against the bins of one
+    attribute (x: the middle of each bin's range); references dashed grey."""
+    metrics = [m for m in (analysis.base, *analysis.compared) if m in result.means]
+    if not metrics or not result.counts:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    centres = [(low + high) / 2 for low, high in zip(result.edges[:-1], result.edges[1:])]
+    figure, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), squeeze=False)
+    configs = list(result.means[metrics[0]])
+    trained = [c for c in configs if analysis.kinds.get(c) != "reference"]
+    for ax, metric in zip(axes[0], metrics):
+        orientation = Orientation.of(metric)
+        for config in configs:
+            values = result.means[metric][config]
+            if config in trained:
+                k = trained.index(config) % len(PALETTE)
+                ax.plot(centres, values, marker=MARKERS[k], color=PALETTE[k], linewidth=1.4, markersize=5,
+                        label=config)
+            else:
+                ax.plot(centres, values, linestyle="--", color=REFERENCE_COLOUR, linewidth=1.0, marker=".",
+                        label=f"{config} (reference)")
+        if orientation.higher_is_better is False:
+            ax.invert_yaxis()
+        ax.set_xlabel(result.title)
+        ax.set_ylabel(axis_label(orientation) + (" (inverted: better is up)"
+                                                 if orientation.higher_is_better is False else ""), fontsize=8)
+        ax.grid(True, linewidth=0.4, alpha=0.5)
+        ax.tick_params(labelsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    figure.suptitle(f"Metrics along {result.title}: mean per bin of equally many test samples (better is up)",
+                    fontsize=10)
+    figure.tight_layout(rect=(0, 0.1 + 0.04 * (len(labels) > 4), 1, 0.95))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
     plt.close(figure)

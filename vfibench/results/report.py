@@ -6,6 +6,8 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 - ``report.md`` — the summary table, the analysis tables and the verdict (what ``--format md`` prints);
 - ``analysis.json`` — the full analysis as data;
 - ``perception_distortion.png`` — the plane with its Pareto front (:mod:`vfibench.results.plots`);
+- ``breakdown.csv`` and ``gap_by_<attribute>.png`` — every metric per bin of the test samples'
+  ambiguity, motion and occlusion (:mod:`vfibench.analysis.breakdown`; synthetic test data only);
 - ``grid_sample<k>.png`` — image grids of the samples where the metrics disagree most
   (:mod:`vfibench.results.grids`);
 - ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
@@ -24,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.gap import GapAnalysis, analyse
+from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_sentence
+from vfibench.analysis.gap import GapAnalysis, Orientation, analyse, headline_pair
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, tables
 from vfibench.results.store import SAMPLE_KEYS, RunStore, read_csv
@@ -41,10 +44,27 @@ class ReportData:
     view: RunView
     per_sample: pd.DataFrame
     analysis: GapAnalysis
+    breakdowns: dict[str, Breakdown] = field(default_factory=dict)
 
     @property
     def store(self) -> RunStore:
         return self.view.store
+
+    @property
+    def along(self) -> str:
+        """Where along the ambiguity (then motion, occlusion) the headline pair's metrics start to disagree;
+        why there is no breakdown when the test data records no attributes."""
+        analysis = self.analysis
+        if not self.breakdowns:
+            return ("The test data records no ambiguity, motion or occlusion per sample (real data), so the "
+                    "metrics are not broken down along them.")
+        pair = headline_pair(analysis)
+        if pair is None:
+            return ""
+        base = Orientation.of(analysis.base)
+        others = [Orientation.of(t.metric) for t in pair.disagreeing]
+        sentences = [onset_sentence(result, base, others, pair.a, pair.b) for result in self.breakdowns.values()]
+        return "Along the test samples' attributes: " + " ".join(s[0].lower() + s[1:] for s in sentences if s)
 
 
 @dataclass
@@ -58,6 +78,8 @@ class Report:
     analysis_json: Path | None = None
     plot: Path | None = None
     grids: list[Path] = field(default_factory=list)
+    breakdown_plots: dict[str, Path] = field(default_factory=dict)
+    breakdown_csv: Path | None = None
     grid_captions: list[str] = field(default_factory=list)
     grid_explanation: str = ""
     notes: list[str] = field(default_factory=list)
@@ -102,7 +124,7 @@ def load_report_data(store: RunStore) -> ReportData:
               if str(r.get("status")) not in ("complete", "nan")}
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary["config"]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
-    return ReportData(view, per_sample, analysis)
+    return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order))
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -128,6 +150,15 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     report.plot = plots.plane_plot(data.analysis, view.summary, directory / "perception_distortion.png")
     if report.plot is None:
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
+    for stale in directory.glob("gap_by_*.png"):
+        stale.unlink()
+    if data.breakdowns:
+        report.breakdown_csv = directory / "breakdown.csv"
+        atomic.write_csv(report.breakdown_csv, breakdown_frame(data.breakdowns))
+        for attribute, result in data.breakdowns.items():
+            drawn = plots.breakdown_plot(result, data.analysis, directory / f"gap_by_{attribute}.png")
+            if drawn is not None:
+                report.breakdown_plots[attribute] = drawn
     if grid_samples > 0:
         _write_grids(data, report, grid_samples, seed)
     report.analysis_json = directory / "analysis.json"
@@ -196,7 +227,13 @@ def markdown(report: Report) -> str:
              tables.markdown_table(view.summary, view.metrics, view.unavailable), ""]
     lines += [f"- {note}" for note in view.notes()]
     lines += ["", "## Verdict", "", data.analysis.verdict or "(no verdict)", ""]
+    if data.along:
+        lines += [data.along, ""]
     lines += report_tables.analysis_markdown(data.analysis)
+    for attribute, result in data.breakdowns.items():
+        lines += report_tables.to_markdown(report_tables.breakdown_table(result, data.analysis))
+        if attribute in report.breakdown_plots:
+            lines += [f"![gap along {result.title}]({report.breakdown_plots[attribute].name})", ""]
     if report.plot is not None:
         lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", ""]
     if report.grids:
@@ -211,13 +248,15 @@ def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
     files = {"html": report.html, "markdown": report.markdown, "analysis": report.analysis_json,
-             "plot": report.plot}
+             "plot": report.plot, "breakdown": report.breakdown_csv}
     return {
         "run": report.data.store.name,
         "unavailable_metrics": report.data.view.unavailable,
         "summary": summary,
         "analysis": report.data.analysis.to_dict(),
-        "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]},
+        "along": report.data.along,
+        "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]}
+                 | {f"gap_by_{k}": str(v) for k, v in report.breakdown_plots.items()},
         "notes": report.notes,
     }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from rich import box
 from rich.table import Table
 
+from vfibench.analysis.breakdown import Breakdown
 from vfibench.analysis.gap import GapAnalysis, Orientation, format_p
 from vfibench.metrics.registry import metric_info
 
@@ -79,6 +80,9 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         label = analysis.labels.get(metric, metric)
         header += [f"Δ{label}", f"{label} disagrees"]
     header.append("discordant")
+    seeds = len(analysis.seeds) > 1
+    if seeds:
+        header.append("seeds agreeing")
     rows, flags = [], []
     for pair in analysis.pairs:
         row = [pair.a, pair.b, f"{_number(pair.base.difference, unit)} ({format_p(pair.base.p_holm)})"]
@@ -92,14 +96,33 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
             row.append(f"{rate:.0%} of samples" if math.isfinite(rate) else "—")
         row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) for t in pair.disagreeing)
                    if pair.discordant else "no")
+        if seeds:
+            row.append(" ".join(f"{analysis.labels.get(t.metric, t.metric)} {sum(d == t.favours for d in t.seeds)}/"
+                                f"{len(t.seeds)}" for t in (pair.base, *pair.others) if t.seeds) or "—")
         rows.append(tuple(row))
         flags.append(pair.discordant)
     caption = (f"Each pair with A the configuration {analysis.labels.get(base, base)} favours; differences are "
                f"A − B over {analysis.samples} paired samples (seed-averaged), p-values from two-sided Wilcoxon "
-               f"signed-rank tests, Holm-adjusted over all {analysis.tests} tests. A pair is discordant when a "
+               f"signed-rank tests, Holm-adjusted over the {analysis.tests} tests of trained pairs (pairs with a "
+               f"reference row: separately, over {analysis.reference_tests} tests). A pair is discordant when a "
                f"perceptual metric favours B; 'disagrees' is the share of samples on which that metric and "
-               f"{analysis.labels.get(base, base)} prefer different members of the pair.")
+               f"{analysis.labels.get(base, base)} prefer different members of the pair."
+               + (" 'Seeds agreeing': in how many training seeds, each on its own, the metric favours the same "
+                  "member as the seed average." if seeds else ""))
     return PlainTable("Paired comparisons (discordant pairs)", caption, tuple(header), tuple(rows), tuple(flags))
+
+
+def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
+    """One row per configuration, one column per bin of the attribute: the base and compared metrics' means."""
+    metrics = [m for m in (analysis.base, *analysis.compared) if m in result.means]
+    names = " / ".join(f"{analysis.labels.get(m, m)} {metric_info(m).arrow}" for m in metrics)
+    header = ("configuration", *[f"{label} (n={n})" for label, n in zip(result.labels, result.counts)])
+    configs = list(next(iter(result.means.values()), {}))
+    rows = tuple((config, *[" / ".join(_mean(result.means[m][config][k]) for m in metrics)
+                            for k in range(len(result.counts))]) for config in configs)
+    caption = (f"Each metric's mean per bin of the test samples' {result.title} (bins hold equal numbers of "
+               f"samples; values averaged over seeds). Each cell: {names}.")
+    return PlainTable(f"The gap along {result.title}", caption, header, rows)
 
 
 def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:

@@ -1,0 +1,182 @@
+"""The gap along a variable: every metric broken down by bins of ambiguity, motion or occlusion.
+
+Pure functions of a per-sample table (``per_sample.csv``) that carries the sample attributes
+(:data:`~vfibench.results.store.SAMPLE_ATTRIBUTES`): synthetic test data records them; real data
+leaves them empty, and then there is nothing to break down.
+
+Bins are quantiles of the attribute over the test samples (equal counts), so every bin has the
+same statistical weight; a bin's value for a configuration is the mean over its samples and over
+seeds. For a pair (A ahead on the base metric overall, B ahead on a compared metric) the
+*onset* is the first bin from which on, in every bin, the base metric still favours A and the
+compared metric favours B: "from ambiguity ≥ x px on, PSNR and LPIPS disagree".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vfibench.analysis.gap import Orientation, config_order
+
+#: Attribute → (label, unit) as tables and figures show them.
+ATTRIBUTE_LABELS: dict[str, tuple[str, str]] = {
+    "ambiguity_px": ("ambiguity", "px"),
+    "motion_px": ("motion", "px"),
+    "occluded": ("occluded share", ""),
+}
+DEFAULT_BINS = 4
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Per-bin means of every metric and configuration along one attribute.
+
+    Attributes:
+        attribute: the per-sample column binned (e.g. ``ambiguity_px``).
+        edges: bin edges (len = bins + 1); bin k holds edges[k] <= value <= edges[k+1] (the first
+            bin closed below, the others open below).
+        counts: test samples per bin.
+        means: metric → configuration → per-bin mean (NaN where a bin has no finite value).
+    """
+
+    attribute: str
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    means: dict[str, dict[str, tuple[float, ...]]]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """``"0.0–1.3"`` per bin, in the attribute's unit."""
+        digits = 2 if self.attribute == "occluded" else 1
+        return tuple(f"{low:.{digits}f}–{high:.{digits}f}" for low, high in zip(self.edges[:-1], self.edges[1:]))
+
+    @property
+    def title(self) -> str:
+        label, unit = ATTRIBUTE_LABELS.get(self.attribute, (self.attribute, ""))
+        return f"{label} ({unit})" if unit else label
+
+    def table(self, metric: str) -> pd.DataFrame:
+        """Rows configurations, columns bin labels."""
+        return pd.DataFrame(self.means.get(metric, {}), index=list(self.labels)).T
+
+
+def attribute_bins(values: Sequence[float], bins: int = DEFAULT_BINS) -> tuple[float, ...]:
+    """Quantile edges of the finite ``values`` (duplicates merged, so ties never make empty bins)."""
+    finite = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if finite.size == 0:
+        return ()
+    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)))
+    if edges.size == 1:
+        return (float(edges[0]), float(edges[0]))
+    return tuple(float(e) for e in edges)
+
+
+def bin_of(values: pd.Series, edges: Sequence[float]) -> pd.Series:
+    """Bin index per value (NaN values → -1)."""
+    inner = np.asarray(edges[1:-1], dtype=float)
+    index = np.searchsorted(inner, values.to_numpy(dtype=float), side="left")
+    return pd.Series(np.where(np.isfinite(values.to_numpy(dtype=float)), index, -1), index=values.index)
+
+
+def has_attribute(per_sample: pd.DataFrame, attribute: str) -> bool:
+    """Whether the table carries finite values of ``attribute`` (synthetic test data does)."""
+    if attribute not in per_sample:
+        return False
+    return bool(np.isfinite(pd.to_numeric(per_sample[attribute], errors="coerce").to_numpy(dtype=float)).any())
+
+
+def breakdown(per_sample: pd.DataFrame, attribute: str, metrics: Sequence[str], *,
+              order: Sequence[str] | None = None, bins: int = DEFAULT_BINS) -> Breakdown | None:
+    """Per-bin means of ``metrics`` for every configuration; None when ``attribute`` is unknown."""
+    if not has_attribute(per_sample, attribute):
+        return None
+    per_test_sample = per_sample.drop_duplicates("sample").set_index("sample")[attribute]
+    edges = attribute_bins(pd.to_numeric(per_test_sample, errors="coerce").tolist(), bins)
+    sample_bin = bin_of(pd.to_numeric(per_test_sample, errors="coerce"), edges)
+    count = len(edges) - 1
+    counts = tuple(int((sample_bin == k).sum()) for k in range(count))
+    data = per_sample.assign(_bin=per_sample["sample"].map(sample_bin))
+    configs = config_order(per_sample, order)
+    means: dict[str, dict[str, tuple[float, ...]]] = {}
+    for metric in metrics:
+        if metric not in data:
+            continue
+        values = data[["config", "seed", "_bin", metric]].copy()
+        values[metric] = pd.to_numeric(values[metric], errors="coerce")
+        per_seed = values.groupby(["config", "_bin", "seed"])[metric].mean().groupby(level=["config", "_bin"]).mean()
+        means[metric] = {c: tuple(float(per_seed.get((c, k), float("nan"))) for k in range(count)) for c in configs}
+    return Breakdown(attribute, tuple(edges), counts, means)
+
+
+def pair_advantage(result: Breakdown, metric: str, orientation: Orientation, a: str, b: str) -> tuple[float, ...]:
+    """Per bin, goodness(A) − goodness(B) on ``metric`` (positive: A better)."""
+    series = result.means.get(metric, {})
+    if a not in series or b not in series:
+        return ()
+    return tuple(float(orientation.goodness(x) - orientation.goodness(y)) for x, y in zip(series[a], series[b]))
+
+
+def disagreement_onset(result: Breakdown, base: Orientation, other: Orientation, a: str, b: str) -> int | None:
+    """The first bin k such that in every bin from k on ``base`` favours A and ``other`` favours B;
+    None when the last bin does not disagree."""
+    base_adv = pair_advantage(result, base.name, base, a, b)
+    other_adv = pair_advantage(result, other.name, other, a, b)
+    onset = None
+    for k in reversed(range(min(len(base_adv), len(other_adv)))):
+        if base_adv[k] > 0 and other_adv[k] < 0:
+            onset = k
+        else:
+            break
+    return onset
+
+
+def onset_sentence(result: Breakdown, base: Orientation, others: Sequence[Orientation], a: str, b: str) -> str:
+    """One sentence: from which bin of the attribute on the metrics disagree on (A, B), and how the
+    perceptual advantage of B moves from the first bin to the last."""
+    parts = []
+    for other in others:
+        onset = disagreement_onset(result, base, other, a, b)
+        advantage = pair_advantage(result, other.name, other, a, b)
+        if not advantage:
+            continue
+        trend = f"{other.label} favours {b} by {-advantage[0]:+.3g} in the lowest bin and {-advantage[-1]:+.3g} " \
+                f"in the highest"
+        if onset is None:
+            parts.append(f"{base.label} and {other.label} do not disagree on {a} vs {b} in the highest "
+                         f"{result.title} bin ({trend})")
+        elif onset == 0:
+            parts.append(f"{base.label} and {other.label} disagree on {a} vs {b} in every {result.title} bin "
+                         f"({trend})")
+        else:
+            parts.append(f"{base.label} and {other.label} disagree on {a} vs {b} from {result.title} "
+                         f"≥ {result.edges[onset]:.2g} on (bin {onset + 1} of {len(result.counts)}; {trend})")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def breakdowns(per_sample: pd.DataFrame, metrics: Sequence[str], *, order: Sequence[str] | None = None,
+               bins: int = DEFAULT_BINS) -> dict[str, Breakdown]:
+    """Every attribute the table carries, broken down."""
+    out = {}
+    for attribute in ATTRIBUTE_LABELS:
+        result = breakdown(per_sample, attribute, metrics, order=order, bins=bins)
+        if result is not None:
+            out[attribute] = result
+    return out
+
+
+def breakdown_frame(results: Mapping[str, Breakdown]) -> pd.DataFrame:
+    """Long table (attribute, bin, low, high, samples, config, metric, mean) — what breakdown.csv holds."""
+    rows = []
+    for attribute, result in results.items():
+        for k, label in enumerate(result.labels):
+            for metric, per_config in result.means.items():
+                for config, values in per_config.items():
+                    rows.append({"attribute": attribute, "bin": k + 1, "range": label, "low": result.edges[k],
+                                 "high": result.edges[k + 1], "samples": result.counts[k], "config": config,
+                                 "metric": metric, "mean": values[k]})
+    return pd.DataFrame(rows, columns=["attribute", "bin", "range", "low", "high", "samples", "config", "metric",
+                                       "mean"])
