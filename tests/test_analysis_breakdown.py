@@ -1,0 +1,66 @@
+"""The gap along a variable: quantile bins, per-bin means over seeds, and where two metrics start to disagree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vfibench.analysis.breakdown import (attribute_bins, breakdown, breakdown_frame, breakdowns,
+                                         disagreement_onset, onset_sentence)
+from vfibench.analysis.gap import Orientation
+
+PSNR, LPIPS = Orientation.of("psnr"), Orientation.of("lpips")
+
+
+def run(n: int = 40, seeds: int = 2) -> pd.DataFrame:
+    """'sharp' and 'smooth' trained on samples of growing ambiguity: 'smooth' keeps its PSNR lead
+    everywhere, but its LPIPS worsens with ambiguity and falls behind 'sharp' from 2 px on."""
+    rows = []
+    ambiguity = np.linspace(0.0, 4.0, n)
+    for seed in range(seeds):
+        for sample, a in enumerate(ambiguity):
+            rows.append({"config": "smooth", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 32 - a, "lpips": 0.05 + 0.02 * a + 0.001 * seed,
+                         "ambiguity_px": a, "motion_px": 10.0 - a, "occluded": np.nan})
+            rows.append({"config": "sharp", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 31.5 - a, "lpips": 0.09, "ambiguity_px": a, "motion_px": 10.0 - a,
+                         "occluded": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_quantile_bins_hold_equal_counts_and_merge_ties():
+    assert attribute_bins(list(range(9)), 4) == (0.0, 2.0, 4.0, 6.0, 8.0)
+    assert attribute_bins([0.0] * 5 + [1.0] * 5, 4) == (0.0, 0.5, 1.0)  # ties never make empty bins
+    assert attribute_bins([float("nan")], 4) == ()
+    result = breakdown(run(), "ambiguity_px", ["psnr", "lpips"], bins=4)
+    assert result is not None and result.counts == (10, 10, 10, 10)
+
+
+def test_bin_means_are_means_over_the_bin_samples_averaged_over_seeds():
+    data = run()
+    result = breakdown(data, "ambiguity_px", ["psnr", "lpips"], bins=4)
+    assert result is not None
+    first = data[(data.config == "smooth") & (data["sample"] < 10)]
+    assert result.means["lpips"]["smooth"][0] == pytest.approx(first["lpips"].mean())
+    assert result.means["psnr"]["sharp"][3] == pytest.approx(31.5 - np.linspace(0, 4, 40)[30:].mean())
+    frame = breakdown_frame({"ambiguity_px": result})
+    assert len(frame) == 4 * 2 * 2 and set(frame["bin"]) == {1, 2, 3, 4}
+
+
+def test_onset_is_the_first_bin_from_which_the_metrics_disagree_on_the_pair():
+    result = breakdown(run(), "ambiguity_px", ["psnr", "lpips"], bins=4)
+    assert result is not None
+    # smooth's LPIPS: 0.05 + 0.02 a ≥ 0.09 from a = 2 px, i.e. from the third bin of [0, 4]
+    assert disagreement_onset(result, PSNR, LPIPS, "smooth", "sharp") == 2
+    sentence = onset_sentence(result, PSNR, [LPIPS], "smooth", "sharp")
+    assert "from ambiguity (px) ≥ 2" in sentence and "bin 3 of 4" in sentence
+    # along motion (the reverse order of ambiguity) they disagree in the lowest-motion bins only
+    motion = breakdown(run(), "motion_px", ["psnr", "lpips"], bins=4)
+    assert motion is not None and disagreement_onset(motion, PSNR, LPIPS, "smooth", "sharp") is None
+
+
+def test_real_data_without_attributes_has_no_breakdown():
+    data = run().assign(ambiguity_px=np.nan, motion_px=np.nan)
+    assert breakdowns(data, ["psnr", "lpips"]) == {}
+    assert breakdown(data.drop(columns=["ambiguity_px"]), "ambiguity_px", ["psnr"]) is None
