@@ -33,11 +33,17 @@ EPILOG = (
     "  vfibench run --losses l1,l1+perc\n\n"
     "  vfibench run --losses \"l1, 0.8*l1+0.005*perc, charbonnier(eps=1e-3)\" --seeds 0,1,2\n\n"
     "  vfibench run --preset smoke --losses l1 --out /tmp/results\n\n"
+    "  vfibench run --losses l1,l1+perc --model warp-blend --ambiguity 0   # the first version's model and data\n\n"
     "  vfibench run --resume                          # finish the newest unfinished run under --out\n\n"
     "  vfibench run --resume 20261125-101500-ab12     # finish that run\n\n"
     "Exit codes: 0 done; 2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (finished units are kept; "
     "the message gives the resume command)."
 )
+
+
+class ModelVariant(str, Enum):
+    synthesis = "synthesis"
+    warp_blend = "warp-blend"
 
 
 class PresetName(str, Enum):
@@ -81,6 +87,14 @@ def run(
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Override the preset's number of training steps.",
                                                  min=1)] = None,
+    model: Annotated[Optional[ModelVariant], typer.Option(
+        help="Interpolator variant: synthesis (warp + blend, then a residual synthesis U-Net) or warp-blend "
+             "(the output is the blend; to measure what the synthesis stage contributes). [default: synthesis]",
+        show_default=False)] = None,
+    ambiguity: Annotated[Optional[float], typer.Option(
+        min=0.0, max=1.0, help="Synthetic data's motion ambiguity, for training and test data: how far a layer's "
+        "path may leave straight uniform motion, as a fraction of its displacement (0: the middle frame follows "
+        "from I0 and I1). [default: the preset's]", show_default=False)] = None,
     train_data: Annotated[Optional[str], typer.Option(
         "--train-data", metavar="SPEC", help="Training data: synthetic, vimeo90k:PATH, frames:PATH or video:PATH "
         "(`vfibench data --help`). [default: synthetic]", show_default=False)] = None,
@@ -100,12 +114,15 @@ def run(
     command = shlex.join(["vfibench", *sys.argv[1:]])
     metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else None
     seed_list = parse_seeds(seeds) if seeds is not None else None
-    chosen = get_preset(preset.value).with_overrides(steps=steps) if preset is not None else None
+    variant = model.value if model is not None else None
+    overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity}
+    chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
     store = None
     if resume:
         store = RunStore.open_unfinished(out, run_name)
-        if chosen is None and steps is not None:
-            conflict = f"--steps {steps}"
+        given = [f"--{k} {v}" for k, v in overrides.items() if v is not None]
+        if chosen is None and given:
+            conflict = ", ".join(given)
             raise VfiBenchError(f"Cannot resume '{store.root}': {conflict} conflicts with its manifest, which fixes "
                                 f"the preset and its steps. Drop --steps, or start a new sweep without --resume.")
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
@@ -123,7 +140,7 @@ def run(
         if run_name is not None:
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
                                 f"(`vfibench run --resume {run_name}`). Loss configurations go in --losses.")
-        chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(steps=steps)
+        chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(**overrides)
         plan = plan_sweep(DEFAULT_LOSSES if losses is None else losses, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,

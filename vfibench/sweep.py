@@ -276,6 +276,10 @@ def plan_resume(
             conflicts.append(f"--preset {preset.name}; the run used {run_preset.name}")
         elif preset.steps != run_preset.steps:
             conflicts.append(f"{preset.steps} steps; the run trains {run_preset.steps}")
+        elif preset.model != run_preset.model:
+            conflicts.append(f"--model {preset.model}; the run trains the {run_preset.model} interpolator")
+        elif preset.ambiguity != run_preset.ambiguity:
+            conflicts.append(f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}")
     for option, value, expected in (("--seeds", seeds, recorded["seeds"]),
                                     ("--warm-start", warm_start, recorded["warm_start"]),
                                     ("--metrics", metrics, recorded["metrics"]),
