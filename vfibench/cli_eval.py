@@ -25,7 +25,7 @@ EPILOG = (
     "  vfibench eval --gt \"snufilm(split=hard):data/SNU-FILM\" --pred out/mine --metrics psnr,lpips,flolpips-dis,psnr-div\n\n"
     "Frames (PNG or JPEG, in subfolders too) are matched to a ground-truth folder by their path relative "
     "to each folder; with a dataset spec as --gt (ucf101:, middlebury:, snufilm(split=...):, xiph(res=...):, "
-    "davis:, vimeo90k:, frames:) they are matched by the set's sample ids as DIR/<id>.png. The run is "
+    "davis:, vimeo90k:, frames:) they are matched by the set's sample ids as DIR/ID.png. The run is "
     "written under --out like a sweep's, with report/report.html.\n\n"
     "Flow-aware metrics (need a dataset spec as --gt, for the input frames):\n\n"
     "  flolpips-dis: LPIPS-alex maps weighted by where the flows from the truth and from the prediction to "
@@ -42,7 +42,7 @@ def eval_command(
     pred: Annotated[list[str], typer.Option("--pred", "-p", help="Folder of predicted frames, or NAME=DIR; "
                                             "repeat to compare several models side by side.")],
     gt: Annotated[str, typer.Option("--gt", help="Folder of ground-truth frames, or a dataset spec such as "
-                                    "ucf101:PATH (predictions then matched by sample id, DIR/<id>.png).")],
+                                    "ucf101:PATH (predictions then matched by sample id, DIR/ID.png).")],
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics (default: all).")] = None,
     skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, compute the "
