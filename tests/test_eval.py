@@ -164,3 +164,56 @@ def test_eval_reproduces_published_dists(tmp_path):
     expected = [PUBLISHED["dists"][i] for i in chosen.values()]
     assert list(per_sample["file"]) == list(chosen)
     assert np.allclose(per_sample["dists"], expected, atol=1e-4, rtol=0)
+
+
+# --------------------------------------------------------------------------- standard sets as ground truth
+
+
+@pytest.fixture
+def ucf_set(tmp_path: Path) -> dict[str, Path]:
+    """A three-sample ucf101 layout and two models' predictions named by sample id."""
+    rng = np.random.default_rng(1)
+    root, good, bad = tmp_path / "ucf", tmp_path / "good", tmp_path / "bad"
+    base = rng.integers(0, 256, size=(48, 56, 3))
+    for sample in ("1", "2", "3"):
+        frames = [np.roll(base, 2 * k + int(sample), axis=1) for k in range(3)]
+        for name, frame in zip(("frame_00.png", "frame_01_gt.png", "frame_02.png"), frames):
+            write_png(root / sample / name, frame)
+        write_png(good / f"{sample}.png", np.clip(frames[1] + rng.integers(-2, 3, size=base.shape), 0, 255))
+        write_png(bad / f"{sample}.png", frames[0])
+    return {"gt": root, "good": good, "bad": bad, "out": tmp_path / "results"}
+
+
+def test_eval_on_a_standard_set_matches_ids_and_prints_protocols_side_by_side(ucf_set):
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred",
+                      f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim,psnr-div",
+                      "--protocols", "all", "--samples", "0")
+    assert result.exit_code == 0, result.output
+    run = (ucf_set["out"] / "latest").resolve()
+    per_sample = pd.read_csv(run / "per_sample.csv", dtype={"file": str})
+    assert list(per_sample["file"].unique()) == ["1", "2", "3"]
+    assert per_sample.groupby("config")["psnr-div"].mean()["good"] > per_sample.groupby("config")["psnr-div"].mean()["bad"]
+    protocols = pd.read_csv(run / "protocols.csv")
+    assert set(protocols["protocol"]) == {"vfibench", "rife", "ifrnet", "film", "y-channel", "skimage-default"}
+    motion = pd.read_csv(run / "sample_motion.csv")
+    assert list(motion["sample"]) == [0, 1, 2] and (motion["motion_px"] > 1).all()
+    for text in ("good PSNR", "bad SSIM", "skimage-default", "spread (max − min)", "--per-file"):
+        assert text in result.output
+    assert "Per file" not in result.output  # summarised by default
+    listed = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", str(ucf_set["good"]), "--out",
+                      str(ucf_set["out"]), "--metrics", "psnr", "--samples", "0", "--per-file")
+    assert listed.exit_code == 0 and "Per file" in listed.output and "summarised" not in listed.output
+
+
+def test_eval_on_a_standard_set_names_missing_ids(ucf_set):
+    (ucf_set["good"] / "2.png").unlink()
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", str(ucf_set["good"]), "--out", str(ucf_set["out"]),
+                      "--metrics", "psnr")
+    assert result.exit_code == 2
+    assert "no prediction for 1 of the 3 samples" in result.output and "'2'" in result.output
+
+
+def test_flow_metrics_need_a_dataset_spec(folders):
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", "psnr,psnr-div")
+    assert result.exit_code == 2 and "need the input frames" in result.output

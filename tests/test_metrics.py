@@ -186,7 +186,8 @@ def test_output_shape_dtype_device(fn, device):
 
 
 def test_registry_names_and_fields():
-    assert metric_names() == ("psnr", "ssim", "lpips", "lpips-vgg", "dists", "sharpness", "gmsd")
+    assert metric_names() == ("psnr", "ssim", "lpips", "lpips-vgg", "dists", "sharpness", "gmsd", "flolpips-dis",
+                              "psnr-div")
     assert set(DEFAULT_METRICS) <= set(metric_names())
     for name in metric_names():
         info = metric_info(name)

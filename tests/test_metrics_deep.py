@@ -140,8 +140,9 @@ def test_every_registered_metric_through_the_suite(name, device):
         pytest.skip(f"{name} needs {', '.join(info.needs)} weights; run `vfibench weights fetch`")
     suite = MetricSuite([name], device=device)
     pred, gt = frames(3, size=64)
-    scores = suite(pred, gt)[name]
-    same = suite(gt, gt)[name]
+    inputs = (pred.flip(-1), gt.flip(-2)) if info.inputs else None  # the metrics that also read I0 and I1
+    scores = suite(pred, gt, inputs=inputs)[name]
+    same = suite(gt, gt, inputs=inputs)[name]
     assert scores.shape == (3,) and scores.dtype == torch.float64 and scores.device.type == "cpu"
     assert torch.isfinite(scores).all()
     best = info.target if info.higher_is_better is None else None

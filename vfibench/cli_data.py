@@ -17,7 +17,7 @@ from rich.table import Table
 
 from vfibench.cli_support import console, report_errors
 from vfibench.data.images import Fit, check_fit, check_size
-from vfibench.data.sources import open_source, parse_dataset_spec, resolve
+from vfibench.data.sources import STANDARD_KINDS, open_source, parse_dataset_spec, resolve
 from vfibench.data.triplet_source import TripletSource, select_indices
 from vfibench.errors import DataError
 
@@ -25,7 +25,8 @@ from vfibench.errors import DataError
 SYNTHETIC_DEFAULT_COUNT = 64
 SPEC_HELP = (
     "Dataset spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH, with optional options in "
-    "parentheses, e.g. frames(stride=2):PATH or video(size=256, fit=crop):clip.mp4."
+    "parentheses, e.g. frames(stride=2):PATH or video(size=256, fit=crop):clip.mp4; or a standard test set: "
+    "ucf101:PATH, middlebury:PATH, snufilm(split=hard):PATH, xiph(res=4k):PATH, davis:PATH."
 )
 
 app = typer.Typer(
@@ -81,6 +82,8 @@ def _progress() -> Progress:
 def _how_fitted(source: TripletSource, size: int | None, fit: Fit) -> str:
     if source.kind == "synthetic":
         return "rendered at that size"
+    if source.kind in STANDARD_KINDS:
+        return "native, never resized"
     return f"{fit.value} to {size}" if size else "native, cropped to a multiple of 16"
 
 

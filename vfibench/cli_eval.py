@@ -21,8 +21,19 @@ EPILOG = (
     "  vfibench eval --pred out/mymodel --gt data/gt\n\n"
     "  vfibench eval --pred rife=out/rife --pred film=out/film --gt data/gt --format md\n\n"
     "  vfibench eval --pred out/mymodel --gt data/gt --metrics psnr,ssim,lpips --device cuda\n\n"
-    "Frames (PNG or JPEG, in subfolders too) are matched to the ground truth by their path relative "
-    "to each folder. The run is written under --out like a sweep's, with report/report.html."
+    "  vfibench eval --gt ucf101:data/ucf101 --pred rife=out/rife --pred film=out/film --protocols all\n\n"
+    "  vfibench eval --gt \"snufilm(split=hard):data/SNU-FILM\" --pred out/mine --metrics psnr,lpips,flolpips-dis,psnr-div\n\n"
+    "Frames (PNG or JPEG, in subfolders too) are matched to a ground-truth folder by their path relative "
+    "to each folder; with a dataset spec as --gt (ucf101:, middlebury:, snufilm(split=...):, xiph(res=...):, "
+    "davis:, vimeo90k:, frames:) they are matched by the set's sample ids as DIR/ID.png. The run is "
+    "written under --out like a sweep's, with report/report.html.\n\n"
+    "Flow-aware metrics (need a dataset spec as --gt, for the input frames):\n\n"
+    "  flolpips-dis: LPIPS-alex maps weighted by where the flows from the truth and from the prediction to "
+    "I0/I1 disagree; OpenCV DIS flow instead of the published PWC-Net, and 0 (not NaN) for a perfect frame.\n\n"
+    "  psnr-div: luma PSNR over pixels of high motion divergence (Farneback flow prediction → I1); the true "
+    "divergence du/dx + dv/dy, where the published code takes du/dy + dv/dx.\n\n"
+    "Protocols (--protocols): vfibench, rife, ifrnet (= ema-vfi), film, y-channel, skimage-default; "
+    "see the README for what each does to rounding, borders and colour."
 )
 
 
@@ -30,7 +41,8 @@ EPILOG = (
 def eval_command(
     pred: Annotated[list[str], typer.Option("--pred", "-p", help="Folder of predicted frames, or NAME=DIR; "
                                             "repeat to compare several models side by side.")],
-    gt: Annotated[Path, typer.Option("--gt", help="Folder of ground-truth frames.")],
+    gt: Annotated[str, typer.Option("--gt", help="Folder of ground-truth frames, or a dataset spec such as "
+                                    "ucf101:PATH (predictions then matched by sample id, DIR/ID.png).")],
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics (default: all).")] = None,
     skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, compute the "
@@ -39,18 +51,55 @@ def eval_command(
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print (as `vfibench report`).")]
     = ReportFormat.table,
     samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids in the report (0: none).")] = 3,
+    protocols: Annotated[Optional[str], typer.Option(help="Also compute PSNR/SSIM under these protocols ('all' or "
+                                                     "e.g. rife,y-channel) and print them side by side with the "
+                                                     "largest spread per model.")] = None,
+    per_file: Annotated[bool, typer.Option("--per-file", help="List every file's scores (default: a summary "
+                                           "per model).")] = False,
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
     from vfibench.evaluate import plan_evaluation, run_evaluation
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.results.report import build_report
 
+    from vfibench.evaluate import is_dataset_spec
+    from vfibench.metrics.protocols import parse_protocols
+
     names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else list(DEFAULT_METRICS)
-    plan = plan_evaluation(pred, gt, out=out, metrics=names, skip_unavailable=skip_unavailable, device=device,
-                           command=shlex.join(["vfibench", *sys.argv[1:]]))
+    chosen = parse_protocols(protocols) if protocols else []
+    plan = plan_evaluation(pred, gt if is_dataset_spec(gt) else Path(gt), out=out, metrics=names,
+                           skip_unavailable=skip_unavailable, device=device,
+                           command=shlex.join(["vfibench", *sys.argv[1:]]), protocols=chosen)
     chatty = format is ReportFormat.table
     if chatty:
         console.print(f"[bold]vfibench eval[/]: {len(plan.sources)} model(s) × {len(plan.files)} frame(s), "
                       f"metrics {', '.join(plan.metrics)}, device {plan.device}", highlight=False)
     store = run_evaluation(plan)
-    print_report(build_report(store, grid_samples=samples), format)
+    print_report(build_report(store, grid_samples=samples), format, per_file=per_file)
+    if chatty and not per_file:
+        console.print(f"[dim]{len(plan.files)} file(s) summarised per model; --per-file lists each file's "
+                      f"scores (all in {store.path('per_sample.csv')}).[/]", highlight=False)
+    if chosen:
+        _print_protocols(store, list(plan.sources), format)
+
+
+def _print_protocols(store: object, order: list[str], format: ReportFormat) -> None:
+    """The protocols table (stdout as CSV/Markdown for those formats, a terminal table otherwise)."""
+    import pandas as pd
+    from rich.table import Table
+
+    from vfibench.evaluate import protocol_table
+
+    table = protocol_table(pd.read_csv(store.path("protocols.csv")), order)  # type: ignore[attr-defined]
+    if format is ReportFormat.csv:
+        sys.stdout.write(table.to_csv())
+        return
+    if format is not ReportFormat.table:
+        return
+    view = Table(title="PSNR / SSIM under each protocol (mean of per-frame values; spread = max − min)")
+    view.add_column("protocol", style="bold")
+    for column in table.columns:
+        view.add_column(column, justify="right")
+    for protocol, row in table.iterrows():
+        view.add_row(str(protocol), *(f"{v:.3f}" if "PSNR" in c else f"{v:.4f}" for c, v in row.items()))
+    console.print(view)

@@ -59,15 +59,17 @@ def report(
     print_report(build_report(store, grid_samples=samples, seed=seed), format)
 
 
-def print_report(built: "Report", format: ReportFormat = ReportFormat.table) -> None:
-    """Print a written report in ``format`` (tables and analysis in the terminal, or one document)."""
+def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per_file: bool | None = None) -> None:
+    """Print a written report in ``format`` (tables and analysis in the terminal, or one document).
+
+    ``per_file``: list every file of an evaluation (True), never (False), or only when few (None)."""
     from vfibench.results import report_tables
     from vfibench.results.report import report_json
 
     if format is ReportFormat.table:
         data = built.data
         print_summary(data.store, format)
-        if "file" in data.per_sample and len(data.per_sample) <= 60:
+        if "file" in data.per_sample and (per_file or (per_file is None and len(data.per_sample) <= 60)):
             console.print(_per_file_table(data))
         for table in report_tables.analysis_tables(data.analysis):
             console.print(report_tables.to_rich(table))

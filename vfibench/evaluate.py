@@ -8,13 +8,21 @@ then scores each predicted frame against its ground truth with the same
 exact) and writes a run directory like a sweep's: ``per_sample.csv`` (one row per model and
 file, with a ``file`` column), ``summary.csv`` / ``summary.md`` and ``manifest.json`` (kind
 ``"eval"``), which ``vfibench report`` reads like any run.
+
+The ground truth may also be a dataset spec (``--gt ucf101:PATH``, any spec of
+:mod:`vfibench.data.sources`): predictions are then matched by the set's sample ids
+(``DIR/<id>.png``), the metrics that need the input frames (``flolpips-dis``, ``psnr-div``) can
+run, and ``sample_motion.csv`` records each sample's motion (mean DIS flow magnitude I0 → I1).
+With ``protocols``, PSNR and SSIM are also computed under each named protocol
+(:mod:`vfibench.metrics.protocols`) into ``protocols.csv``; :func:`protocol_table` puts them side
+by side with the spread per model.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,9 @@ class EvalPlan:
     out: Path
     command: str = ""
     backbone_hashes: dict[str, str] = field(default_factory=dict)
+    gt_spec: str | None = None
+    pred_files: dict[str, dict[str, str]] = field(default_factory=dict)
+    protocols: list[str] = field(default_factory=list)
 
 
 def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
@@ -104,6 +115,39 @@ def match_frames(gt: Path, sources: Mapping[str, Path]) -> list[str]:
     return files
 
 
+def is_dataset_spec(text: str) -> bool:
+    """Whether ``--gt`` names a dataset spec (``KIND:PATH`` with a known kind) rather than a folder."""
+    from vfibench.data.sources import OPTIONS
+
+    kind = text.split(":", 1)[0].split("(", 1)[0].strip().lower()
+    return ":" in text and kind in OPTIONS and kind != "synthetic"
+
+
+def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dict[str, dict[str, str]]:
+    """Model → sample id → prediction path relative to its folder (``<id>.png``, ``.jpg`` or ``.jpeg``),
+    after checking every model has every sample; the error names the missing ids."""
+    matched: dict[str, dict[str, str]] = {}
+    for name, directory in sources.items():
+        if not directory.is_dir():
+            raise DataError(f"The prediction ('{name}') folder '{directory}' does not exist or is not a folder.")
+        found: dict[str, str] = {}
+        for sample in ids:
+            for suffix in IMAGE_SUFFIXES:
+                if (directory / f"{sample}{suffix}").is_file():
+                    found[sample] = f"{sample}{suffix}"
+                    break
+        missing = [sample for sample in ids if sample not in found]
+        if missing:
+            shown = ", ".join(f"'{m}'" for m in missing[:5]) + (", …" if len(missing) > 5 else "")
+            raise DataError(
+                f"Model '{name}' has no prediction for {len(missing)} of the {len(ids)} samples of {spec}: {shown}. "
+                f"Predictions are matched by the set's sample ids: write each as '{directory}/<id>.png' (e.g. "
+                f"'{directory / (missing[0] + '.png')}')."
+            )
+        matched[name] = found
+    return matched
+
+
 def read_frame(path: Path) -> np.ndarray:
     """An image file as (H, W, 3) uint8 RGB; a DataError naming the file when it cannot be decoded."""
     from PIL import Image, UnidentifiedImageError
@@ -121,30 +165,53 @@ def to_tensor(frame: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(frame).permute(2, 0, 1).unsqueeze(0).to(torch.float64) / 255.0
 
 
-def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path, *, out: Path,
+def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | str, *, out: Path,
                     metrics: Sequence[str] = DEFAULT_METRICS, skip_unavailable: bool = False,
-                    device: str = "auto", command: str = "") -> EvalPlan:
+                    device: str = "auto", command: str = "", protocols: Sequence[str] = ()) -> EvalPlan:
     """Validate an evaluation completely before any frame is scored; raise a VfiBenchError otherwise.
 
     Args:
         predictions: ``--pred`` values (``DIR`` or ``NAME=DIR``) or a name → folder mapping.
-        gt: the ground-truth folder.
+        gt: the ground-truth folder, or a dataset spec (e.g. ``ucf101:/data/ucf101``) whose sample ids
+            name the predictions.
         out: where the run directory is created.
         metrics: metric names; a missing backbone stops here with its fix unless ``skip_unavailable``.
         skip_unavailable: mark metrics whose backbone is missing "unavailable" instead of stopping.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         command: the command line, recorded in the manifest.
+        protocols: PSNR/SSIM protocol names (:mod:`vfibench.metrics.protocols`) also computed.
     """
     from vfibench import backbones
     from vfibench.sweep import resolve_device
 
     sources = dict(predictions) if isinstance(predictions, Mapping) else parse_predictions(predictions)
     sources = {str(k): Path(v) for k, v in sources.items()}
-    files = match_frames(gt, sources)
+    from vfibench.metrics.registry import metric_info
+
+    spec, pred_files = None, {}
+    if is_dataset_spec(str(gt)):
+        from vfibench.data.sources import open_source, parse_dataset_spec
+
+        parsed = parse_dataset_spec(str(gt))
+        spec = parsed.canonical
+        files = [ref.name for ref in open_source(parsed, "test").refs]
+        pred_files = match_ids(files, sources, spec)
+        gt = parsed.path or Path(".")
+    else:
+        gt = Path(gt)
+        files = match_frames(gt, sources)
+        needing = [m for m in metrics if metric_info(m).inputs]
+        if needing:
+            raise VfiBenchError(
+                f"{', '.join(needing)} need the input frames I0 and I1 of each triplet, which a folder of "
+                f"ground-truth frames does not have. Give --gt as a dataset spec (e.g. ucf101:PATH, "
+                f"frames:PATH) or leave these metrics out."
+            )
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
     hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(MetricSuite.required_backbones(suite.names))}
-    return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command, hashes)
+    return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command, hashes,
+                    spec, pred_files, list(protocols))
 
 
 def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[str, float],
@@ -160,6 +227,9 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
         "command": plan.command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "gt_dir": str(plan.gt.resolve()),
+        "gt_spec": plan.gt_spec,
+        "test_time_handling": _handling(plan),
+        "protocols": plan.protocols,
         "sources": {name: str(path.resolve()) for name, path in plan.sources.items()},
         "files": plan.files,
         "order": list(plan.sources),
@@ -167,8 +237,10 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
         "metrics": [{"name": m, "label": metric_info(m).label, "higher_is_better": metric_info(m).higher_is_better,
                      "description": metric_info(m).description} for m in plan.metrics],
         "unavailable_metrics": plan.unavailable_metrics,
-        "evaluation": ("frames read as 8-bit RGB (PNG/JPEG), matched by relative path; every metric on the exact "
-                       "8-bit levels scaled to [0, 1]; PSNR and SSIM per frame, then averaged"),
+        "evaluation": ("frames read as 8-bit RGB (PNG/JPEG), matched by "
+                       + ("the set's sample ids (<id>.png)" if plan.gt_spec else "relative path")
+                       + "; every metric on the exact 8-bit levels scaled to [0, 1]; PSNR and SSIM per frame, "
+                         "then averaged"),
         "reference_weights": suite.reference_weights if suite is not None else None,
         "backbones": plan.backbone_hashes,
         "device": str(plan.device) + (f" ({torch.cuda.get_device_name(plan.device)})"
@@ -179,23 +251,61 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
     }
 
 
-def score_frames(plan: EvalPlan, suite: MetricSuite,
-                 on_file: Callable[[int, str], None] | None = None) -> pd.DataFrame:
-    """Per-sample scores of every model on every file: columns config, kind, seed, sample, file, metrics."""
+def _handling(plan: EvalPlan) -> str:
+    if plan.gt_spec is None:
+        return "frames scored as written, at the ground truth's size"
+    from vfibench.data.standard_sets import TEST_TIME_HANDLING
+
+    return f"ground truth read from {plan.gt_spec}: {TEST_TIME_HANDLING}; predictions scored as written"
+
+
+def _ground_truth(plan: EvalPlan) -> Iterator[tuple[int, str, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None]]:
+    """(sample, id, where, truth uint8, (I0, I1) uint8 or None) for every file, in order."""
+    if plan.gt_spec is None:
+        for sample, name in enumerate(plan.files):
+            yield sample, name, str(plan.gt / name), read_frame(plan.gt / name), None
+        return
+    from vfibench.data.sources import open_source
+
+    source = open_source(plan.gt_spec, "test")
+    order = {ref.name: k for k, ref in enumerate(source.refs)}
+    indices = [order[name] for name in plan.files]
+    for sample, (index, (i0, it, i1)) in enumerate(source.read(indices)):
+        levels = [np.round(np.clip(x, 0, 1) * 255).astype(np.uint8) for x in (i0, it, i1)]
+        yield sample, plan.files[sample], source.refs[index].frames[1], levels[1], (levels[0], levels[2])
+
+
+def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str], None] | None = None,
+                 extras: dict[str, list[dict[str, Any]]] | None = None) -> pd.DataFrame:
+    """Per-sample scores of every model on every file: columns config, kind, seed, sample, file, metrics.
+
+    ``extras``, if given, receives the rows of ``protocols`` (one per model, file and protocol) and
+    ``motion`` (one per sample, when the ground truth is a dataset spec)."""
+    from vfibench.metrics.classical_flow import motion_magnitude
+    from vfibench.metrics.protocols import protocol_scores
+
     rows: list[dict[str, Any]] = []
-    for sample, name in enumerate(plan.files):
-        truth = read_frame(plan.gt / name)
+    for sample, name, where, truth, inputs in _ground_truth(plan):
+        pair = (to_tensor(inputs[0]), to_tensor(inputs[1])) if inputs is not None else None
+        if extras is not None and pair is not None:
+            extras["motion"].append({"sample": sample, "file": name,
+                                     "motion_px": float(motion_magnitude(*pair)[0])})
         for config, directory in plan.sources.items():
-            path = directory / name
+            path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
             predicted = read_frame(path)
             if predicted.shape != truth.shape:
                 raise DataError(
                     f"The predicted frame '{path}' is {predicted.shape[1]}×{predicted.shape[0]} pixels but its ground "
-                    f"truth '{plan.gt / name}' is {truth.shape[1]}×{truth.shape[0]}. Predictions must have the "
+                    f"truth '{where}' is {truth.shape[1]}×{truth.shape[0]}. Predictions must have the "
                     f"ground truth's size; write them at full resolution (no crop or resize)."
                 )
             try:
-                scores = suite(to_tensor(predicted), to_tensor(truth))
+                scores = suite(to_tensor(predicted), to_tensor(truth), inputs=pair)
+                if extras is not None and plan.protocols:
+                    for protocol, (p, s) in protocol_scores(to_tensor(predicted), to_tensor(truth),
+                                                            plan.protocols).items():
+                        extras["protocols"].append({"config": config, "sample": sample, "file": name,
+                                                    "protocol": protocol, "psnr": float(p[0]), "ssim": float(s[0])})
             except VfiBenchError as err:
                 raise DataError(f"Cannot score the predicted frame '{path}': {err}") from None
             rows.append({"config": config, "kind": EVALUATED_KIND, "seed": 0, "sample": sample, "file": name,
@@ -208,15 +318,38 @@ def score_frames(plan: EvalPlan, suite: MetricSuite,
     return frame
 
 
+def protocol_table(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Mean PSNR and SSIM of each model under each protocol, side by side, with the spread.
+
+    ``rows`` has the columns of ``protocols.csv`` (config, sample, file, protocol, psnr, ssim). The
+    result has one row per protocol (in the order computed) and a last row ``spread (max − min)``;
+    its columns are ``<model> PSNR`` and ``<model> SSIM`` for each model of ``order``.
+    """
+    means = rows.groupby(["protocol", "config"], sort=False)[["psnr", "ssim"]].mean()
+    protocols = list(dict.fromkeys(rows["protocol"]))
+    table = pd.DataFrame(index=protocols)
+    for config in order:
+        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM")):
+            table[f"{config} {label}"] = [means.loc[(p, config), metric] for p in protocols]
+    table.loc["spread (max − min)"] = table.max() - table.min()
+    table.index.name = "protocol"
+    return table
+
+
 def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = None) -> RunStore:
     """Score every file and write the run directory (manifest last, then ``<out>/latest``)."""
     started = time.perf_counter()
     suite = MetricSuite(plan.metrics, device=plan.device)
     store = RunStore.create(plan.out)
     store.write_manifest(manifest_for(plan, store, "running", {}, suite))
-    per_sample = score_frames(plan, suite, on_file)
+    extras: dict[str, list[dict[str, Any]]] = {"protocols": [], "motion": []}
+    per_sample = score_frames(plan, suite, on_file, extras)
     metrics = plan.metrics + list(plan.unavailable_metrics)
     atomic.write_csv(store.path("per_sample.csv"), per_sample)
+    if extras["protocols"]:
+        atomic.write_csv(store.path("protocols.csv"), pd.DataFrame(extras["protocols"]))
+    if extras["motion"]:
+        atomic.write_csv(store.path("sample_motion.csv"), pd.DataFrame(extras["motion"]))
     summary = summarise(per_sample, metrics, list(plan.sources))
     write_summary_files(store, summary, metrics, plan.unavailable_metrics)
     timings = {"total": round(time.perf_counter() - started, 3)}

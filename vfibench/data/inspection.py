@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from vfibench.data.images import Fit, read_image
+from vfibench.data.standard_sets import StandardSource
 from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.data.triplet_source import TripletSource, load_triplets
 from vfibench.data.triplets import Triplets
@@ -131,9 +132,16 @@ def inspect_source(
     if isinstance(source, SyntheticSource):
         batch = source.load(picks, None, fit)
         native[(source.size, source.size)] = len(picks)
+    elif isinstance(source, StandardSource):  # native sizes, possibly mixed: one triplet at a time
+        batches = [source.load([pick]) for pick in picks]
+        native.update((int(b.i0.shape[-1]), int(b.i0.shape[-2])) for b in batches)
+        measured = [motion_indicators(b) for b in batches]
+        batch = batches[0]
     else:
         batch = load_triplets(source, picks, size, fit, native_sizes=native)
-    shifts, diff, psnr = motion_indicators(batch)
+    if not isinstance(source, StandardSource):
+        measured = [motion_indicators(batch)]
+    shifts, diff, psnr = (np.concatenate([m[k] for m in measured]) for k in range(3))
     known = source.motion(picks) if isinstance(source, SyntheticSource) else None
     return Inspection(
         source=source.describe(),

@@ -10,6 +10,9 @@ Grammar (like the loss specs: a name, optional parameters in parentheses)::
     frames(stride=2):/data/clip        triplets (k, k+2, k+4)
     video:/data/clip.mp4               any video FFmpeg decodes
     video(stride=2, size=256, fit=crop):clip.mp4
+    ucf101:PATH, middlebury:PATH, snufilm(split=hard):PATH, xiph(res=4k):PATH, davis:PATH
+                                       the standard test sets (:mod:`vfibench.data.standard_sets`),
+                                       read at native resolution as their reference scripts read them
 
 Options: ``count``, ``size`` (all kinds), ``fit`` (real data: ``resize`` or ``crop``, see
 :mod:`vfibench.data.images`), ``stride`` (``frames``, ``video``), ``max_motion``, ``ambiguity``
@@ -51,7 +54,14 @@ OPTIONS: dict[str, dict[str, type]] = {
     "vimeo90k": _REAL,
     "frames": {**_REAL, "stride": int},
     "video": {**_REAL, "stride": int},
+    "ucf101": {"count": int},
+    "middlebury": {"count": int},
+    "snufilm": {"count": int, "split": str},
+    "xiph": {"count": int, "res": str},
+    "davis": {"count": int},
 }
+#: The standard test sets: indexed by :mod:`vfibench.data.standard_sets`, never resized.
+STANDARD_KINDS = ("ucf101", "middlebury", "snufilm", "xiph", "davis")
 _SPEC = re.compile(r"^(?P<kind>[A-Za-z][A-Za-z0-9_]*)\s*(?:\((?P<options>[^()]*)\))?\s*(?::(?P<path>.*))?$", re.S)
 
 
@@ -173,6 +183,10 @@ def open_source(
         from vfibench.data.vimeo import VimeoSource
 
         return VimeoSource(parsed.path, split)
+    if parsed.kind in STANDARD_KINDS:
+        from vfibench.data.standard_sets import open_standard
+
+        return open_standard(parsed.kind, parsed.path, parsed.options)
     if parsed.kind == "frames":
         from vfibench.data.frames import FramesSource
 
@@ -275,6 +289,10 @@ def describe_sources(train: str, test: str) -> str:
     if train == test == SYNTHETIC:
         return ("synthetic scenes from the photographs bundled with scikit-image; test scenes use photographs "
                 "never used in training")
+    if parse_dataset_spec(test).kind in STANDARD_KINDS:
+        from vfibench.data.standard_sets import TEST_TIME_HANDLING
+
+        return f"trained on {train}, tested on {test}: {TEST_TIME_HANDLING}"
     if train == test:
         kind = parse_dataset_spec(train).kind
         if kind in ("frames", "video"):

@@ -12,6 +12,10 @@ lpips      ``lpips`` package v0.1, AlexNet (``lpips-vgg``: VGG16), inputs scaled
 dists      Ding et al. 2020, VGG16 + L2 pooling, ImageNet normalisation, no resize
 sharpness  mean central-difference gradient magnitude, prediction / truth (1 = as sharp)
 gmsd       ``piq.gmsd`` on MATLAB ``rgb2gray`` luma (rounded to 8-bit levels), ×2 downsampled
+flolpips-  LPIPS-alex maps weighted by flow disagreement towards I0 and I1 (OpenCV DIS flow);
+dis        takes ``(pred, gt, i0, i1)``
+psnr-div   BT.709 luma PSNR over pixels of high motion divergence (Farnebäck flow pred → I1);
+           takes ``(pred, gt, i0, i1)``
 ========== ================================================================================
 
 Each is checked against an outside reference (scikit-image, the ``lpips`` package, and the
@@ -27,5 +31,7 @@ on its own; their models are built once per (network, device) and cached.
 
 Modules: ``psnr``, ``ssim``, ``sharpness``, ``gmsd``, ``lpips_metric``, ``dists`` (one metric
 each), ``registry`` (:class:`~vfibench.metrics.registry.MetricInfo` records, ``metric_info``,
-``metric_names``) and ``suite`` (``MetricSuite``, ``quantize_8bit``, ``DEFAULT_METRICS``).
+``metric_names``), ``suite`` (``MetricSuite``, ``quantize_8bit``, ``DEFAULT_METRICS``),
+``flow_metrics`` and ``classical_flow`` (the flow-aware metrics, OpenCV flow, per-sample motion) and
+``protocols`` (PSNR/SSIM as RIFE, IFRNet/EMA-VFI, FILM, BasicSR's Y channel and scikit-image compute them).
 """

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from vfibench.errors import VfiBenchError
 from vfibench.metrics import dists as _dists
+from vfibench.metrics import flow_metrics as _flow
 from vfibench.metrics import lpips_metric as _lpips
 from vfibench.metrics.gmsd import gmsd
 from vfibench.metrics.psnr import psnr
@@ -44,6 +45,7 @@ class MetricInfo:
         min_size: the smallest frame side the metric accepts.
         prepare: builds (and caches) whatever model the metric runs on a device, so a missing or
             broken backbone fails before any work; None for weight-free metrics.
+        inputs: True when the metric also needs the input frames: ``compute(pred, gt, i0, i1)``.
     """
 
     name: str
@@ -53,10 +55,11 @@ class MetricInfo:
     needs: tuple[str, ...]
     description: str
     source: str
-    compute: MetricFn = field(repr=False, compare=False)
+    compute: Callable[..., Tensor] = field(repr=False, compare=False)
     target: float | None = None
     min_size: int = 1
     prepare: Callable[[torch.device], object] | None = field(default=None, repr=False, compare=False)
+    inputs: bool = False
 
     @property
     def arrow(self) -> str:
@@ -162,6 +165,35 @@ _RECORDS = (
         source="Xue et al., IEEE TIP 2014; piq.gmsd",
         compute=gmsd,
         min_size=2,
+    ),
+    MetricInfo(
+        name="flolpips-dis",
+        label="FloLPIPS (DIS)",
+        higher_is_better=False,
+        unit="",
+        needs=("alexnet",),
+        description="LPIPS-alex difference maps weighted per layer by the normalised magnitude of the "
+        "difference between the flows from the ground truth and from the prediction to I0 and I1; "
+        "DIS flow (OpenCV), not the published PWC-Net; 0 for a perfect prediction (never NaN).",
+        source="Danier et al., PCS 2022 (danier97/flolpips), triplet form with OpenCV DIS flow",
+        compute=_flow.flolpips_dis,
+        min_size=_lpips.MIN_SIZE,
+        prepare=functools.partial(_lpips.get_lpips, "alex"),
+        inputs=True,
+    ),
+    MetricInfo(
+        name="psnr-div",
+        label="PSNR-DIV",
+        higher_is_better=True,
+        unit="dB",
+        needs=(),
+        description="BT.709 luma PSNR over the pixels where the Farneback flow from the prediction to I1 "
+        "has normalised |divergence| > 0.01; the true divergence du/dx + dv/dy (the published code "
+        "takes du/dy + dv/dx), capped at 100 dB.",
+        source="Daly, Ramsook, Kokaram, QoMEX 2025, re-derived from the paper's definition",
+        compute=_flow.psnr_div,
+        min_size=3,
+        inputs=True,
     ),
 )
 

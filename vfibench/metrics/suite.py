@@ -115,8 +115,14 @@ class MetricSuite:
         """The smallest frame side every computed metric accepts."""
         return max(info.min_size for info in self._infos)
 
-    def __call__(self, pred: Tensor, gt: Tensor) -> dict[str, Tensor]:
-        """Per-frame scores of ``pred`` against ``gt``, both (N, 3, H, W) with values in [0, 1].
+    @property
+    def needs_inputs(self) -> tuple[str, ...]:
+        """The computed metrics that also need the input frames I0 and I1."""
+        return tuple(info.name for info in self._infos if info.inputs)
+
+    def __call__(self, pred: Tensor, gt: Tensor, inputs: tuple[Tensor, Tensor] | None = None) -> dict[str, Tensor]:
+        """Per-frame scores of ``pred`` against ``gt``, both (N, 3, H, W) with values in [0, 1];
+        ``inputs`` = (I0, I1), quantised like them, for the metrics that need the input frames.
 
         Returns:
             metric name → (N,) float64 CPU tensor, in :attr:`names` order.
@@ -131,12 +137,21 @@ class MetricSuite:
             pred = quantize_8bit(pred.to(self.device))
             gt = quantize_8bit(gt.to(self.device))
         check_pair(pred, gt, "metrics", min_size=self.min_size)
+        if self.needs_inputs and inputs is None:
+            raise VfiBenchError(
+                f"{', '.join(self.needs_inputs)} need the input frames I0 and I1 of each triplet, which these "
+                f"scores were not given. Score with a dataset spec as ground truth (vfibench eval --gt "
+                f"ucf101:PATH ...), or leave these metrics out."
+            )
+        if inputs is not None:
+            inputs = (quantize_8bit(inputs[0].to(self.device)), quantize_8bit(inputs[1].to(self.device)))
         out: dict[str, list[Tensor]] = {name: [] for name in self.names}
         for start in range(0, pred.shape[0], self.batch_size):
             p = pred[start:start + self.batch_size]
             g = gt[start:start + self.batch_size]
             for info in self._infos:
-                out[info.name].append(info.compute(p, g).detach().to("cpu", torch.float64))
+                extra = [x[start:start + self.batch_size] for x in inputs] if info.inputs and inputs else []
+                out[info.name].append(info.compute(p, g, *extra).detach().to("cpu", torch.float64))
         empty = torch.zeros(0, dtype=torch.float64)
         return {name: torch.cat(chunks) if chunks else empty for name, chunks in out.items()}
 

@@ -230,6 +230,9 @@ class FolderFrames:
     seed: int | None = None
 
     def __init__(self, root: Path, manifest: Mapping[str, Any]) -> None:
+        if manifest.get("gt_spec"):
+            raise VfiBenchError(f"image grids are not drawn for a ground truth read from a dataset spec "
+                                f"({manifest['gt_spec']})")
         try:
             self.gt_dir = self._resolve(root, manifest["gt_dir"])
             self.sources = {str(c): self._resolve(root, d) for c, d in dict(manifest["sources"]).items()}

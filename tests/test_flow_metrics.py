@@ -1,0 +1,104 @@
+"""Flow-aware metrics: psnr-div on analytic flows, flolpips-dis on real frames, the suite passing inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from vfibench import backbones
+from vfibench.errors import VfiBenchError
+from vfibench.metrics.classical_flow import motion_magnitude, optical_flow
+from vfibench.metrics.flow_metrics import (divergence, divergence_mask, flolpips_dis, psnr_div, psnr_masked,
+                                           weighted_average)
+from vfibench.metrics.suite import MetricSuite
+
+
+def grid(h: int = 12, w: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    y, x = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    return x, y
+
+
+def field(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return torch.stack([u, v]).unsqueeze(0)
+
+
+def test_divergence_is_du_dx_plus_dv_dy_on_analytic_fields():
+    x, y = grid()
+    assert torch.allclose(divergence(field(0.5 * x, -2.0 * y)), torch.full((1, 12, 16), -1.5, dtype=torch.float64))
+    # a shear and a rotation have no divergence; the published |du/dy + dv/dx| would give 2 and 0
+    assert divergence(field(y, x)).abs().max() < 1e-12
+    assert divergence(field(-y, x)).abs().max() < 1e-12
+    quadratic = divergence(field(x**2, torch.zeros_like(x)))[0, :, 1:-1]
+    assert torch.allclose(quadratic, 2 * x[:, 1:-1])
+
+
+def test_divergence_mask_selects_the_diverging_block_and_falls_back_to_all():
+    x, y = grid(20, 20)
+    inside = (x >= 6) & (x < 14) & (y >= 6) & (y < 14)
+    flow = field(torch.where(inside, x - 10, torch.zeros_like(x)), torch.zeros_like(x))
+    mask = divergence_mask(flow)[0, 0]
+    assert mask[8:12, 8:12].all() and not mask[:4].any() and not mask[:, :4].any()
+    assert divergence_mask(field(y, x)).all()  # no divergence anywhere: every pixel counts
+
+
+def test_psnr_masked_counts_only_masked_pixels():
+    gt = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
+    mask = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
+    mask[..., :4] = True
+    outside = gt.clone()
+    outside[..., 6:] = 0.5
+    assert psnr_masked(outside, gt, mask).item() == pytest.approx(100.0)
+    inside = gt.clone()
+    inside[..., :2] = 0.1  # half of the masked pixels off by 0.1 → MSE 0.005
+    assert psnr_masked(inside, gt, mask).item() == pytest.approx(-10 * np.log10(0.005))
+
+
+def test_weighted_average_is_finite_and_uniform_when_flows_agree():
+    values = torch.arange(16, dtype=torch.float64).view(1, 1, 4, 4)
+    assert weighted_average(values, torch.zeros(1, 1, 8, 8)).item() == pytest.approx(values.mean().item())
+    spot = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+    spot[..., 2, 3] = 5.0
+    assert weighted_average(values, spot).item() == pytest.approx(11.0)
+
+
+@pytest.fixture(scope="module")
+def triplet() -> tuple[torch.Tensor, ...]:
+    """A real photograph panned 3 px per frame: I0, It, I1 and It shifted by 4 px (a misplaced copy)."""
+    image = torch.from_numpy(data.astronaut()[100:212, 150:278]).permute(2, 0, 1).double() / 255
+
+    def at(dx: int) -> torch.Tensor:
+        return image[:, 8:104, 8 + dx:104 + dx].unsqueeze(0).contiguous()
+
+    return at(0), at(3), at(6), at(7)
+
+
+def test_classical_flow_recovers_a_pan(triplet):
+    i0, it, i1, _ = triplet
+    flow = optical_flow(i0, i1)
+    assert flow[0, 0, 16:-16, 16:-16].median().item() == pytest.approx(-6.0, abs=0.5)  # the view pans right
+    assert motion_magnitude(i0, i1).item() == pytest.approx(6.0, abs=1.0)
+
+
+def test_psnr_div_perfect_and_finite(triplet):
+    i0, it, i1, misplaced = triplet
+    assert psnr_div(it, it, i0, i1).item() == pytest.approx(100.0)
+    value = psnr_div(misplaced, it, i0, i1).item()
+    assert np.isfinite(value) and value < 40
+
+
+@pytest.mark.skipif(not backbones.locate("alexnet").found, reason="verified alexnet weights not present")
+def test_flolpips_dis_zero_for_perfect_and_larger_when_misplaced(triplet):
+    i0, it, i1, misplaced = triplet
+    perfect = flolpips_dis(it, it, i0, i1)
+    wrong = flolpips_dis(misplaced, it, i0, i1)
+    assert perfect.item() == 0.0 and torch.isfinite(wrong).all() and wrong.item() > 0.01
+    scores = MetricSuite(["psnr", "flolpips-dis", "psnr-div"])(misplaced, it, inputs=(i0, i1))
+    assert scores["flolpips-dis"].item() == pytest.approx(wrong.item(), rel=1e-3)
+
+
+def test_suite_asks_for_the_inputs_when_missing(triplet):
+    _, it, _, misplaced = triplet
+    with pytest.raises(VfiBenchError, match="psnr-div need the input frames I0 and I1"):
+        MetricSuite(["psnr", "psnr-div"])(misplaced, it)

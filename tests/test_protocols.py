@@ -1,0 +1,112 @@
+"""Each PSNR/SSIM protocol equals an independent computation (NumPy/SciPy re-derivations, scikit-image)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy import ndimage
+from skimage.metrics import structural_similarity
+
+from vfibench.errors import VfiBenchError
+from vfibench.metrics.protocols import PROTOCOLS, parse_protocols, protocol_scores
+from helpers import CALIBRATION
+
+TID_PSNR = {"I03": 21.1136, "I04": 20.9872, "I06": 27.0139, "I08": 23.3003, "I19": 21.6187}
+
+
+@pytest.fixture
+def pair() -> tuple[np.ndarray, np.ndarray]:
+    """A float prediction (not on 8-bit levels, slightly outside [0, 1] before clipping) and an 8-bit truth."""
+    rng = np.random.default_rng(3)
+    gt = rng.integers(0, 256, size=(2, 24, 30, 3)).astype(np.float64) / 255.0
+    pred = np.clip(gt + rng.normal(0, 0.05, size=gt.shape), 0.0, 1.0)
+    return pred, gt
+
+
+def tensor(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(x).permute(0, 3, 1, 2)
+
+
+def np_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(-10 * np.log10(np.mean((a - b) ** 2)))
+
+
+def np_ssim_matlab(a: np.ndarray, b: np.ndarray) -> float:
+    """RIFE/IFRNet's 3-D SSIM re-derived: an 11^3 Gaussian (σ 1.5) over (C, H, W), edges replicated."""
+    g = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5**2))
+    g /= g.sum()
+    window = g[:, None, None] * g[None, :, None] * g[None, None, :]
+    a, b = a.transpose(2, 0, 1), b.transpose(2, 0, 1)
+
+    def blur(z: np.ndarray) -> np.ndarray:
+        return ndimage.correlate(z, window, mode="nearest")
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    return float(np.mean((2 * mu_a * mu_b + c1) * (2 * cov + c2) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))))
+
+
+def gaussian_skimage(a: np.ndarray, b: np.ndarray, channel_axis: int | None = -1) -> float:
+    return structural_similarity(b, a, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1,
+                                 channel_axis=channel_axis)
+
+
+def expected(name: str, pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
+    if name == "vfibench":
+        return np_psnr(pred, gt), gaussian_skimage(pred, gt)
+    if name == "rife":
+        out = np.round(pred * 255) / 255
+        return np_psnr(out, gt), np_ssim_matlab(gt, out)
+    if name == "ifrnet":
+        return np_psnr(pred, gt), np_ssim_matlab(pred, gt)
+    if name == "film":
+        return np_psnr(pred, gt), gaussian_skimage(pred, gt)
+    if name == "y-channel":
+        y = lambda x: x @ np.array([65.481, 128.553, 24.966]) / 255 + 16 / 255  # noqa: E731
+        return np_psnr(y(pred), y(gt)), gaussian_skimage(y(pred), y(gt), channel_axis=None)
+    assert name == "skimage-default"
+    return np_psnr(pred, gt), structural_similarity(gt, pred, channel_axis=-1, data_range=1)
+
+
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+def test_protocol_equals_an_independent_computation(name, pair):
+    pred, gt = pair
+    psnr, ssim = PROTOCOLS[name].compute(tensor(pred), tensor(gt))
+    for k in range(len(gt)):
+        want_psnr, want_ssim = expected(name, pred[k], gt[k])
+        assert psnr[k].item() == pytest.approx(want_psnr, abs=1e-9)
+        assert ssim[k].item() == pytest.approx(want_ssim, abs=1e-9)
+
+
+def test_protocols_differ_where_their_conventions_do(pair):
+    pred, gt = pair
+    scores = {k: (p.mean().item(), s.mean().item()) for k, (p, s) in protocol_scores(tensor(pred), tensor(gt)).items()}
+    assert scores["rife"][0] != scores["ifrnet"][0]  # rounding the prediction moves PSNR
+    assert scores["y-channel"][0] > scores["vfibench"][0] + 1  # luma averages out per-channel noise
+    assert scores["skimage-default"][1] != pytest.approx(scores["vfibench"][1], abs=1e-5)
+
+
+def test_ssim_matlab_ignores_channel_order(pair):
+    pred, gt = pair
+    _, rgb = PROTOCOLS["ifrnet"].compute(tensor(pred), tensor(gt))
+    _, bgr = PROTOCOLS["ifrnet"].compute(tensor(pred[..., ::-1].copy()), tensor(gt[..., ::-1].copy()))
+    assert torch.allclose(rgb, bgr, atol=1e-12)
+
+
+def test_parse_protocols():
+    assert parse_protocols("all") == list(PROTOCOLS)
+    assert parse_protocols("EMA-VFI, rife,ifrnet") == ["ifrnet", "rife"]
+    with pytest.raises(VfiBenchError, match="Did you mean 'rife'"):
+        parse_protocols("rif")
+
+
+@pytest.mark.skipif(not (CALIBRATION / "tid2013").is_dir(), reason="calibration pairs not present")
+def test_vfibench_protocol_reproduces_published_psnr_on_calibration_pairs():
+    for name, published in TID_PSNR.items():
+        ref, dist = (np.asarray(Image.open(CALIBRATION / "tid2013" / d / f"{name}.png").convert("RGB"),
+                                dtype=np.float64)[None] / 255.0 for d in ("ref", "dist"))
+        psnr, _ = PROTOCOLS["vfibench"].compute(tensor(dist), tensor(ref))
+        assert psnr.item() == pytest.approx(published, abs=0.01)

@@ -1,0 +1,166 @@
+"""Standard test sets as dataset specs: ids, order, pixel-exact triplets, and each kind of damage named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.data.sources import describe_sources, open_dataset, open_source, validate_dataset_spec
+from vfibench.data.standard_sets import xiph_frame
+from vfibench.errors import DataError
+
+runner = CliRunner()
+
+
+def png(path: Path, value: int, size: tuple[int, int] = (20, 16)) -> np.ndarray:
+    """A frame whose pixel (0, 0) is ``value`` and whose other pixels vary, saved as 8-bit PNG."""
+    width, height = size
+    array = (np.arange(height * width * 3).reshape(height, width, 3) + value) % 256
+    array[0, 0, 0] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array.astype(np.uint8)).save(path)
+    return array.astype(np.float32) / 255.0
+
+
+def check_pixels(triplets, index: int, expected: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    for tensor, array in zip((triplets.i0, triplets.it, triplets.i1), expected):
+        np.testing.assert_array_equal(tensor[index].permute(1, 2, 0).numpy(), array)
+
+
+@pytest.fixture
+def ucf(tmp_path: Path) -> tuple[Path, dict[str, tuple[np.ndarray, ...]]]:
+    root = tmp_path / "ucf"
+    frames = {}
+    for number, name in enumerate(("10", "2", "1")):
+        frames[name] = tuple(png(root / name / f, 30 * number + k) for k, f in
+                             enumerate(("frame_00.png", "frame_01_gt.png", "frame_02.png")))
+    return root, frames
+
+
+def test_ucf101_ids_in_natural_order_and_triplets_exact(ucf):
+    root, frames = ucf
+    source = open_source(f"ucf101:{root}", "test")
+    assert source.ids == ["1", "2", "10"]
+    triplets = open_dataset(f"ucf101:{root}", "test", size=48)  # a preset's size never resizes a standard set
+    assert tuple(triplets.it.shape) == (3, 3, 16, 20)
+    for index, name in enumerate(source.ids):
+        check_pixels(triplets, index, frames[name])
+
+
+def test_ucf101_missing_frame_is_named(ucf):
+    root, _ = ucf
+    (root / "2" / "frame_01_gt.png").unlink()
+    with pytest.raises(DataError, match=r"2/frame_01_gt\.png is missing"):
+        open_source(f"ucf101:{root}", "test")
+
+
+def test_middlebury_reads_other_data_and_gt_interp(tmp_path):
+    root = tmp_path / "mb"
+    expected = {}
+    for k, seq in enumerate(("Walking", "Beanbags")):
+        size = (24, 16) if seq == "Walking" else (20, 16)
+        expected[seq] = (png(root / "other-data" / seq / "frame10.png", k, size),
+                         png(root / "other-gt-interp" / seq / "frame10i11.png", k + 10, size),
+                         png(root / "other-data" / seq / "frame11.png", k + 20, size))
+    source = open_source(f"middlebury:{root}", "test")
+    assert source.ids == ["Beanbags", "Walking"]
+    for index, seq in enumerate(source.ids):
+        check_pixels(source.load([index]), 0, expected[seq])
+    with pytest.raises(DataError, match="never resized.*vfibench eval"):  # mixed sizes cannot be stacked
+        source.load([0, 1])
+    (root / "other-data" / "Walking" / "frame11.png").unlink()
+    with pytest.raises(DataError, match=r"Walking/frame11\.png is missing"):
+        open_source(f"middlebury:{root}", "test")
+
+
+@pytest.fixture
+def snu(tmp_path: Path) -> Path:
+    root = tmp_path / "snu"
+    clip = root / "data" / "SNU-FILM" / "test" / "GOPRO_test" / "clip"
+    for k in range(1, 6):
+        png(clip / f"{k:06d}.png", k)
+    rel = "data/SNU-FILM/test/GOPRO_test/clip"
+    (root / "test-hard.txt").write_text(f"{rel}/000001.png {rel}/000003.png {rel}/000005.png\n\n"
+                                        f"{rel}/000002.png {rel}/000004.png {rel}/000005.png\n")
+    return root
+
+
+def test_snufilm_reads_its_list_in_order(snu):
+    source = open_source(f"snufilm(split=hard):{snu}", "test")
+    rel = "data/SNU-FILM/test/GOPRO_test/clip"
+    assert source.ids == [f"{rel}/000003", f"{rel}/000004"]
+    triplets = source.load([0, 1])
+    assert triplets.i0[1, 0, 0, 0].item() == pytest.approx(2 / 255)
+    assert triplets.it[0, 0, 0, 0].item() == pytest.approx(3 / 255)
+
+
+def test_snufilm_damage_is_named(snu):
+    with pytest.raises(DataError, match="needs a split"):
+        open_source(f"snufilm:{snu}", "test")
+    with pytest.raises(DataError, match=r"test-easy\.txt is missing"):
+        open_source(f"snufilm(split=easy):{snu}", "test")
+    listing = snu / "test-hard.txt"
+    listing.write_text(listing.read_text() + "data/only/two.png data/x.png\n")
+    with pytest.raises(DataError, match="Line 4 of .*test-hard.txt.*three frames"):
+        open_source(f"snufilm(split=hard):{snu}", "test")
+    listing.write_text("data/SNU-FILM/test/GOPRO_test/clip/000001.png data/gone.png "
+                       "data/SNU-FILM/test/GOPRO_test/clip/000002.png\n")
+    with pytest.raises(DataError, match=r"gone\.png is missing \(line 1 of test-hard\.txt\)"):
+        open_source(f"snufilm(split=hard):{snu}", "test")
+
+
+def test_xiph_triplets_follow_the_odd_even_rule(tmp_path):
+    root = tmp_path / "xiph"
+    for clip in ("Tango", "Crosswalk"):
+        for k in range(1, 6):
+            png(root / f"{clip}-{k:03d}.png", k, (8, 8))
+    source = open_source(f"xiph(res=4k):{root}", "test")
+    assert source.ids == ["Crosswalk-002", "Crosswalk-004", "Tango-002", "Tango-004"]
+    assert [Path(p).name for p in source.refs[1].frames] == ["Crosswalk-003.png", "Crosswalk-004.png",
+                                                             "Crosswalk-005.png"]
+    with pytest.raises(DataError, match=r"Tango-001\.png is 8x8 pixels; Xiph frames are 4096x2160"):
+        source.load([2])
+    (root / "Tango-003.png").unlink()
+    with pytest.raises(DataError, match=r"Tango-003\.png is missing"):
+        open_source(f"xiph(res=4k):{root}", "test")
+    with pytest.raises(DataError, match="needs a resolution"):
+        open_source(f"xiph:{root}", "test")
+
+
+def test_xiph_crop_and_resize_match_the_reference_script():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    levels = rng.integers(0, 256, size=(2160, 4096, 3), dtype=np.uint8)
+    frame = levels.astype(np.float32) / 255.0
+    np.testing.assert_array_equal(xiph_frame(frame, "4k", "f"), frame[540:-540, 1024:-1024])
+    expected = cv2.resize(levels, (2048, 1080), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    np.testing.assert_array_equal(xiph_frame(frame, "2k", "f"), expected)
+
+
+def test_davis_nonoverlapping_triplets_from_nested_layout(tmp_path):
+    base = tmp_path / "DAVIS" / "JPEGImages" / "480p"
+    for k in range(6):
+        png(base / "bear" / f"{k:05d}.png", k)
+    png(base / "car" / "00000.png", 9)
+    source = open_source(f"davis:{tmp_path / 'DAVIS'}", "test")
+    assert source.ids == ["bear/00001", "bear/00003"]
+    assert source.load([1]).i1[0, 0, 0, 0].item() == pytest.approx(4 / 255)
+
+
+def test_standard_sets_in_validate_inspect_and_manifests(ucf):
+    root, _ = ucf
+    assert validate_dataset_spec(f"ucf101:{root}", "--test-data", "test") == f"ucf101:{root}"
+    assert "never resized" in describe_sources("synthetic", f"ucf101:{root}")
+    result = runner.invoke(app, ["data", "validate", f"ucf101:{root}"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["data", "inspect", f"ucf101:{root}"])
+    assert result.exit_code == 0 and "never resized" in result.output, result.output
+    (root / "1" / "frame_02.png").unlink()
+    result = runner.invoke(app, ["data", "inspect", f"ucf101:{root}"])
+    assert result.exit_code == 2 and "frame_02.png is missing" in result.output

@@ -1,0 +1,295 @@
+"""The standard VFI test sets, each read the way the reference evaluation script reads it.
+
+Every set is a :class:`~vfibench.data.triplet_source.TripletSource` whose triplet names are the
+set's own **sample ids**; ``vfibench eval --gt SPEC`` matches predictions by them
+(``PRED_DIR/<id>.png``). The sets have no training split: ``train`` and ``test`` read the same
+triplets, so use them only as test data.
+
+=================================  ======================================================  =====================
+spec                               layout read                                             sample id
+=================================  ======================================================  =====================
+``ucf101:PATH``                    ``PATH/<id>/frame_00.png, frame_01_gt.png,              folder name, e.g. ``1``
+                                   frame_02.png`` (DVF's 379 folders; RIFE and IFRNet
+                                   ``benchmark/UCF101.py``), folders in natural order
+``middlebury:PATH``                ``PATH/other-data/<seq>/frame10.png, frame11.png`` and  ``<seq>``
+                                   ``PATH/other-gt-interp/<seq>/frame10i11.png`` (RIFE
+                                   ``benchmark/MiddleBury_Other.py``), sequences sorted
+``snufilm(split=S):PATH``          ``PATH/test-S.txt``, each line ``I0 GT I1`` relative     GT path without
+                                   to PATH (the folder that holds ``data/``; IFRNet and    extension
+                                   EMA-VFI ``benchmark/SNU_FILM.py``), in list order
+``xiph(res=2k|4k):PATH``           flat ``PATH/<Clip>-<NNN>.png``, frames 1..M of each     ``<Clip>-<NNN>`` of
+                                   clip; triplets (2k−1, 2k, 2k+1); ``2k`` resizes every   the middle frame
+                                   frame to 2048×1080 (OpenCV ``INTER_AREA``), ``4k``
+                                   crops the centre 2048×1080 of 4096×2160 (EMA-VFI
+                                   ``benchmark/Xiph.py``)
+``davis:PATH``                     ``PATH/<seq>/`` (or ``PATH/JPEGImages/480p/<seq>/``)    ``<seq>/<frame stem>``
+                                   of frames in natural order; triplets (2k, 2k+1, 2k+2)
+                                   so every middle frame is used once and never an input
+=================================  ======================================================  =====================
+
+Test-time handling: frames are used at their native resolution, never resized (Xiph's 2K
+variant is the one exception, because its reference script resizes). The interpolator
+replicate-pads its inputs to a multiple of 16 and crops its output back, so every size can be
+predicted; :data:`TEST_TIME_HANDLING` is the sentence recorded in manifests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vfibench.data.frames import image_files, natural_key
+from vfibench.data.images import read_image
+from vfibench.data.triplet_source import (DEFAULT_MAX_BYTES, Frames, TripletRef, TripletSource, check_memory,
+                                          check_triplet)
+from vfibench.data.triplets import Triplets
+from vfibench.errors import DataError
+
+#: The kinds of this module, their options and the option values allowed.
+KINDS = ("ucf101", "middlebury", "snufilm", "xiph", "davis")
+SNUFILM_SPLITS = ("easy", "medium", "hard", "extreme")
+XIPH_RESOLUTIONS = ("2k", "4k")
+#: Xiph's 2K size (width, height) and the 4K frame it is cropped from.
+XIPH_2K = (2048, 1080)
+XIPH_4K = (4096, 2160)
+#: What a manifest records about how standard-set frames reach the model.
+TEST_TIME_HANDLING = ("frames at native resolution, never resized (xiph res=2k resizes as EMA-VFI's "
+                      "benchmark/Xiph.py does); the interpolator replicate-pads inputs to a multiple of 16 and "
+                      "crops its prediction back")
+
+UCF101_FRAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
+_XIPH_NAME = re.compile(r"^(?P<clip>.+)-(?P<number>\d{3})\.png$")
+
+
+def _folder(path: Path, kind: str, expected: str) -> Path:
+    if not path.is_dir():
+        state = "is a file" if path.exists() else "does not exist"
+        raise DataError(f"The {kind} folder {path} {state}. Pass the folder that holds {expected} ({kind}:PATH).")
+    return path
+
+
+def _require(path: Path, what: str) -> str:
+    if not path.is_file():
+        raise DataError(f"The frame {path} is missing ({what}). Restore it, or remove the sample that names it.")
+    return str(path)
+
+
+class StandardSource(TripletSource):
+    """A standard test set: triplets at native resolution, ids as triplet names."""
+
+    def frame(self, path: str) -> np.ndarray:
+        """One frame as the reference script sees it (float32 (H, W, 3) in [0, 1])."""
+        return read_image(Path(path))
+
+    def read(self, indices: Sequence[int]) -> Iterator[tuple[int, Frames]]:
+        for index in sorted(indices):
+            i0, it, i1 = (self.frame(p) for p in self.refs[index].frames)
+            yield index, (i0, it, i1)
+
+    @property
+    def ids(self) -> list[str]:
+        """The sample ids, in the set's order."""
+        return [ref.name for ref in self.refs]
+
+    def load(self, indices: Sequence[int], size: int | None = None, fit: object = None,
+             max_bytes: int = DEFAULT_MAX_BYTES) -> Triplets:
+        """The triplets ``indices`` at native resolution; ``size`` and ``fit`` are ignored (never resized).
+
+        Triplets are stacked, so they must share one size; a set of mixed sizes (Middlebury) raises
+        a :class:`DataError` pointing at ``vfibench eval``, which scores frame by frame.
+        """
+        indices = sorted(indices)
+        if not indices:
+            raise DataError(f"No triplets were selected from {self.describe()}; ask for at least one.")
+        stacks: list[torch.Tensor] = []
+        first: tuple[str, tuple[int, ...]] | None = None
+        for filled, (index, frames) in enumerate(self.read(indices)):
+            ref = self.refs[index]
+            check_triplet(ref, frames)
+            if first is None:
+                first = (ref.frames[0], frames[0].shape)
+                check_memory(len(indices), frames[0].shape[0], frames[0].shape[1], max_bytes, self.describe())
+                stacks = [torch.empty(len(indices), 3, *frames[0].shape[:2]) for _ in range(3)]
+            elif frames[0].shape != first[1]:
+                raise DataError(
+                    f"The frame {ref.frames[0]} is {frames[0].shape[1]}x{frames[0].shape[0]} pixels but {first[0]} "
+                    f"is {first[1][1]}x{first[1][0]}; {self.kind} frames are never resized, so triplets of "
+                    f"different sizes cannot be stacked as one test set. Score such a set frame by frame with "
+                    f"`vfibench eval --gt {self.kind}:PATH --pred DIR`."
+                )
+            for stack, frame in zip(stacks, frames):
+                stack[filled] = torch.from_numpy(frame).permute(2, 0, 1)
+        times = torch.full((len(indices),), 0.5)
+        return Triplets(i0=stacks[0], it=stacks[1], i1=stacks[2], t=times)
+
+
+class UCF101Source(StandardSource):
+    """``ucf101:PATH`` — DVF's UCF101 triplets (RIFE/IFRNet ``benchmark/UCF101.py``)."""
+
+    kind = "ucf101"
+
+    def __init__(self, path: Path) -> None:
+        root = _folder(Path(path), self.kind, "one folder per sample with frame_00.png, frame_01_gt.png, frame_02.png")
+        folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+        if not folders:
+            raise DataError(f"The ucf101 folder {root} holds no sample folders (<id>/frame_00.png, ...).")
+        refs = [TripletRef(d.name, tuple(_require(d / f, "ucf101 sample") for f in UCF101_FRAMES))  # type: ignore[arg-type]
+                for d in folders]
+        super().__init__(str(path), refs)
+
+
+class MiddleburySource(StandardSource):
+    """``middlebury:PATH`` — the "other" set with interpolated ground truth (RIFE ``MiddleBury_Other.py``)."""
+
+    kind = "middlebury"
+
+    def __init__(self, path: Path) -> None:
+        root = _folder(Path(path), self.kind, "other-data/ and other-gt-interp/")
+        gt_root = root / "other-gt-interp"
+        data_root = root / "other-data"
+        for folder in (data_root, gt_root):
+            if not folder.is_dir():
+                raise DataError(f"The Middlebury folder {root} has no {folder.name}/; it needs other-data/<seq>/"
+                                f"frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png.")
+        sequences = sorted(p.name for p in gt_root.iterdir() if p.is_dir())
+        if not sequences:
+            raise DataError(f"The Middlebury folder {gt_root} holds no sequence folders.")
+        refs = [TripletRef(seq, (_require(data_root / seq / "frame10.png", f"input of {seq}"),
+                                 _require(gt_root / seq / "frame10i11.png", f"ground truth of {seq}"),
+                                 _require(data_root / seq / "frame11.png", f"input of {seq}")))
+                for seq in sequences]
+        super().__init__(str(path), refs)
+
+
+def _without_suffix(name: str) -> str:
+    return str(Path(name).with_suffix("")).replace("\\", "/")
+
+
+class SnuFilmSource(StandardSource):
+    """``snufilm(split=...):PATH`` — SNU-FILM's ``test-<split>.txt`` (IFRNet/EMA-VFI ``SNU_FILM.py``)."""
+
+    kind = "snufilm"
+
+    def __init__(self, path: Path, split: str) -> None:
+        if split not in SNUFILM_SPLITS:
+            raise DataError(f"snufilm has no split {split!r}; write snufilm(split=S):PATH with S one of "
+                            f"{', '.join(SNUFILM_SPLITS)}.")
+        root = _folder(Path(path), self.kind, f"test-{split}.txt and data/")
+        listing = root / f"test-{split}.txt"
+        if not listing.is_file():
+            raise DataError(f"The SNU-FILM list {listing} is missing; PATH must be the folder that holds "
+                            f"test-easy.txt .. test-extreme.txt and data/.")
+        refs: list[TripletRef] = []
+        seen: set[str] = set()
+        for number, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 3:
+                raise DataError(f"Line {number} of {listing} is {line.strip()!r}; each line must name three frames, "
+                                f"'I0 GT I1', relative to {root}.")
+            sample = _without_suffix(parts[1])
+            if sample in seen:
+                sample = f"{sample}@{number}"
+            seen.add(sample)
+            refs.append(TripletRef(sample, tuple(_require(root / p, f"line {number} of {listing.name}")  # type: ignore[arg-type]
+                                                 for p in parts)))
+        if not refs:
+            raise DataError(f"The SNU-FILM list {listing} names no triplets.")
+        super().__init__(str(path), refs)
+        self.split = split
+
+
+class XiphSource(StandardSource):
+    """``xiph(res=2k|4k):PATH`` — Xiph 4K clips as EMA-VFI's ``benchmark/Xiph.py`` reads them."""
+
+    kind = "xiph"
+
+    def __init__(self, path: Path, res: str) -> None:
+        if res not in XIPH_RESOLUTIONS:
+            raise DataError(f"xiph has no resolution {res!r}; write xiph(res=2k):PATH (resized to 2048x1080) or "
+                            f"xiph(res=4k):PATH (centre 2048x1080 crop of the 4K frames).")
+        root = _folder(Path(path), self.kind, "<Clip>-<NNN>.png frames")
+        clips: dict[str, set[int]] = {}
+        for file in root.iterdir():
+            match = _XIPH_NAME.match(file.name)
+            if match and file.is_file():
+                clips.setdefault(match["clip"], set()).add(int(match["number"]))
+        if not clips:
+            raise DataError(f"The xiph folder {root} holds no frames named <Clip>-<NNN>.png (e.g. Tango-001.png).")
+        refs: list[TripletRef] = []
+        for clip in sorted(clips):
+            last = max(clips[clip])
+            for number in range(1, last + 1):
+                if number not in clips[clip]:
+                    raise DataError(f"The frame {root / f'{clip}-{number:03d}.png'} is missing: {clip} has frames up "
+                                    f"to {last:03d}, and every frame from 001 on is needed.")
+            refs.extend(TripletRef(f"{clip}-{k:03d}", tuple(str(root / f"{clip}-{n:03d}.png")  # type: ignore[arg-type]
+                                                           for n in (k - 1, k, k + 1)))
+                        for k in range(2, last, 2))
+        super().__init__(str(path), refs)
+        self.res = res
+
+    def frame(self, path: str) -> np.ndarray:
+        return xiph_frame(read_image(Path(path)), self.res, path)
+
+
+def xiph_frame(frame: np.ndarray, res: str, where: str) -> np.ndarray:
+    """EMA-VFI's Xiph handling of one 4096×2160 frame: ``2k`` → ``cv2.resize`` to 2048×1080 with
+    ``INTER_AREA`` on the 8-bit levels; ``4k`` → rows 540:−540, columns 1024:−1024."""
+    height, width = frame.shape[:2]
+    if (width, height) != XIPH_4K:
+        raise DataError(f"The frame {where} is {width}x{height} pixels; Xiph frames are "
+                        f"{XIPH_4K[0]}x{XIPH_4K[1]} (the 2K and 4K variants both start from them).")
+    if res == "4k":
+        return np.ascontiguousarray(frame[540:-540, 1024:-1024])
+    import cv2
+
+    levels = np.round(frame * 255.0).astype(np.uint8)
+    resized = cv2.resize(levels, XIPH_2K, interpolation=cv2.INTER_AREA)
+    return resized.astype(np.float32) / 255.0
+
+
+class DavisSource(StandardSource):
+    """``davis:PATH`` — DAVIS sequences, non-overlapping triplets (2k, 2k+1, 2k+2)."""
+
+    kind = "davis"
+
+    def __init__(self, path: Path) -> None:
+        root = _folder(Path(path), self.kind, "one folder of frames per sequence")
+        nested = root / "JPEGImages" / "480p"
+        base = nested if nested.is_dir() else root
+        sequences = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+        refs: list[TripletRef] = []
+        for seq in sequences:
+            frames = image_files(seq)
+            refs.extend(TripletRef(f"{seq.name}/{frames[k + 1].stem}",
+                                   (str(frames[k]), str(frames[k + 1]), str(frames[k + 2])))
+                        for k in range(0, len(frames) - 2, 2))
+        if not refs:
+            raise DataError(f"The davis folder {base} holds no sequence folder with at least three frames.")
+        super().__init__(str(path), refs)
+
+
+def open_standard(kind: str, path: Path, options: dict[str, object]) -> StandardSource:
+    """The source of a standard-set spec (``split`` for snufilm, ``res`` for xiph are required)."""
+    if kind == "ucf101":
+        return UCF101Source(path)
+    if kind == "middlebury":
+        return MiddleburySource(path)
+    if kind == "snufilm":
+        if "split" not in options:
+            raise DataError(f"snufilm needs a split: write snufilm(split=S):{path} with S one of "
+                            f"{', '.join(SNUFILM_SPLITS)}.")
+        return SnuFilmSource(path, str(options["split"]))
+    if kind == "xiph":
+        if "res" not in options:
+            raise DataError(f"xiph needs a resolution: write xiph(res=2k):{path} or xiph(res=4k):{path}.")
+        return XiphSource(path, str(options["res"]))
+    if kind == "davis":
+        return DavisSource(path)
+    raise DataError(f"{kind!r} is not a standard test set; the standard sets are {', '.join(KINDS)}.")

@@ -1,0 +1,196 @@
+"""PSNR/SSIM as each VFI code base computes them: named protocols, so a table can show how far
+the protocol alone moves the numbers.
+
+Every protocol is a function ``(pred, gt) -> (psnr, ssim)`` over (N, 3, H, W) RGB frames in
+[0, 1] returning two (N,) float64 tensors; a set is summarised by the mean of per-frame values in
+every protocol. What each does to borders, rounding and colour:
+
+==================  ==========================================================================  ===============================
+protocol            PSNR / SSIM                                                                 follows
+==================  ==========================================================================  ===============================
+``vfibench``        RGB, capped at 100 dB / Gaussian σ 1.5 per channel, valid region            :mod:`vfibench.metrics.psnr`,
+                                                                                                :mod:`vfibench.metrics.ssim`
+``rife``            prediction rounded to 8 bits; RGB / ``ssim_matlab`` of the rounded          hzwer/ECCV2022-RIFE
+                    prediction                                                                  ``benchmark/UCF101.py``
+``ifrnet``          float prediction, no rounding; RGB / ``ssim_matlab``                        ltkong218/IFRNet ``metric.py``;
+(= ``ema-vfi``)                                                                                 MCG-NJU/EMA-VFI ``benchmark/``
+``film``            prediction clipped to [0, 1], no rounding; RGB, no cap / TF-style SSIM      google-research/frame-
+                    (Gaussian 11×11 σ 1.5, valid, per channel)                                  interpolation ``losses/losses.py``
+``y-channel``       BT.601 studio-range luma Y = (65.481 R + 128.553 G + 24.966 B + 16)/255,    BasicSR ``metrics/psnr_ssim.py``
+                    not rounded / Gaussian SSIM on Y, valid region                              (``test_y_channel=True``)
+``skimage-default`` RGB / ``structural_similarity(channel_axis=-1, data_range=1)`` with its     scikit-image defaults, as
+                    defaults: 7×7 uniform window, sample covariance, 3-pixel border cropped     EMA-VFI ``benchmark/Xiph.py``
+==================  ==========================================================================  ===============================
+
+``ssim_matlab`` (RIFE ``model/pytorch_msssim.py``, IFRNet ``metric.py``) treats the colour channels
+as a third dimension: one 11×11×11 Gaussian window (σ = 1.5 in every direction) over (C, H, W),
+every side replicate-padded by 5 (so the 3 channels become 13 and the output keeps the input's
+shape), data range 1, the mean over every output value. Symmetric in the channel order, so RGB
+and OpenCV's BGR give the same value.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vfibench.errors import VfiBenchError
+from vfibench.metrics._common import check_pair
+from vfibench.metrics.psnr import psnr as vfibench_psnr
+from vfibench.metrics.ssim import K1, K2, SIGMA, gaussian_window, ssim as vfibench_ssim, ssim_map
+
+ProtocolFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+#: BT.601 studio-range luma weights on [0, 1] RGB (ITU-R BT.601, as BasicSR's ``rgb2ycbcr``).
+BT601_Y = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
+BT601_OFFSET = 16.0 / 255.0
+#: scikit-image's default SSIM window side.
+SKIMAGE_WINDOW = 7
+
+
+def plain_psnr(pred: Tensor, gt: Tensor) -> Tensor:
+    """−10·log10(mean squared error) per frame over every pixel and channel, data range 1, no cap."""
+    mse = (pred.to(torch.float64) - gt.to(torch.float64)).square().flatten(1).mean(dim=1)
+    return -10.0 * torch.log10(mse)
+
+
+def ssim_matlab(pred: Tensor, gt: Tensor) -> Tensor:
+    """The RIFE/IFRNet ``ssim_matlab`` per frame (module docstring): 3-D Gaussian over (C, H, W),
+    replicate padding of 5, data range 1, mean of the whole map. (N, C, H, W) → (N,) float64."""
+    taps = gaussian_window(SIGMA, dtype=torch.float64, device=pred.device)  # 11 taps for σ = 1.5
+    window = taps.view(-1, 1, 1) * taps.view(1, -1, 1) * taps.view(1, 1, -1)
+    radius = taps.numel() // 2
+    x = pred.to(torch.float64).unsqueeze(1)
+    y = gt.to(torch.float64).unsqueeze(1)
+
+    def blur(z: Tensor) -> Tensor:
+        padded = F.pad(z, (radius,) * 6, mode="replicate")
+        return F.conv3d(padded, window.view(1, 1, *window.shape))
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = K1**2, K2**2
+    value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return value.flatten(1).mean(dim=1)
+
+
+def bt601_luma(x: Tensor) -> Tensor:
+    """Studio-range BT.601 Y of [0, 1] RGB, (N, 3, H, W) → (N, 1, H, W), in [16/255, 235/255]."""
+    weights = torch.tensor(BT601_Y, dtype=torch.float64, device=x.device).view(1, 3, 1, 1)
+    return (x.to(torch.float64) * weights).sum(dim=1, keepdim=True) + BT601_OFFSET
+
+
+def uniform_ssim(pred: Tensor, gt: Tensor, window: int = SKIMAGE_WINDOW) -> Tensor:
+    """scikit-image's default SSIM per frame: ``window``² uniform window, sample covariance
+    (×w²/(w²−1)), data range 1, the mean over the region ``window // 2`` from every border, then
+    over channels."""
+    n, c, h, w = pred.shape
+    x = pred.to(torch.float64).reshape(n * c, 1, h, w)
+    y = gt.to(torch.float64).reshape(n * c, 1, h, w)
+    kernel = torch.full((1, 1, window, window), 1.0 / window**2, dtype=torch.float64, device=pred.device)
+    mu_x, mu_y, e_xx, e_yy, e_xy = (F.conv2d(z, kernel) for z in (x, y, x * x, y * y, x * y))
+    norm = window**2 / (window**2 - 1)
+    var_x, var_y, cov = norm * (e_xx - mu_x**2), norm * (e_yy - mu_y**2), norm * (e_xy - mu_x * mu_y)
+    c1, c2 = K1**2, K2**2
+    value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return value.reshape(n, c, -1).mean(dim=2).mean(dim=1)
+
+
+def _round8(x: Tensor) -> Tensor:
+    return torch.round(x.to(torch.float64) * 255.0) / 255.0
+
+
+def vfibench_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """vfibench's own PSNR and SSIM (:func:`~vfibench.metrics.psnr.psnr`, :func:`~vfibench.metrics.ssim.ssim`)."""
+    return vfibench_psnr(pred, gt), vfibench_ssim(pred, gt)
+
+
+def rife_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """RIFE ``benchmark/UCF101.py``: prediction rounded to 8-bit levels, RGB PSNR, ``ssim_matlab``."""
+    out = _round8(pred)
+    return plain_psnr(out, gt), ssim_matlab(gt, out)
+
+
+def ifrnet_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """IFRNet ``metric.py`` / EMA-VFI ``benchmark/*.py``: float prediction, RGB PSNR, ``ssim_matlab``."""
+    return plain_psnr(pred, gt), ssim_matlab(pred, gt)
+
+
+def film_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """FILM ``losses/losses.py``: ``tf.image.psnr`` and ``tf.image.ssim`` with ``max_val=1`` on the
+    clipped prediction (Gaussian 11×11 σ 1.5, valid convolution, per channel, mean)."""
+    out = pred.to(torch.float64).clamp(0.0, 1.0)
+    return plain_psnr(out, gt), ssim_map(out, gt.to(torch.float64)).mean(dim=(1, 2, 3))
+
+
+def y_channel_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """BasicSR ``psnr_ssim.py`` with ``test_y_channel=True``: PSNR and Gaussian SSIM on BT.601 luma."""
+    y_pred, y_gt = bt601_luma(pred), bt601_luma(gt)
+    return plain_psnr(y_pred, y_gt), ssim_map(y_pred, y_gt).mean(dim=(1, 2, 3))
+
+
+def skimage_default_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """scikit-image defaults (what EMA-VFI's ``benchmark/Xiph.py`` calls): RGB PSNR, 7×7 uniform SSIM."""
+    return plain_psnr(pred, gt), uniform_ssim(pred, gt)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One named way to compute PSNR and SSIM."""
+
+    name: str
+    description: str
+    source: str
+    compute: ProtocolFn
+
+
+_RECORDS = (
+    Protocol("vfibench", "RGB, 100 dB cap; Gaussian SSIM per channel (skimage gaussian_weights=True)",
+             "vfibench.metrics.psnr / ssim", vfibench_protocol),
+    Protocol("rife", "prediction rounded to 8 bits; RGB PSNR; 3-D ssim_matlab",
+             "hzwer/ECCV2022-RIFE benchmark/UCF101.py", rife_protocol),
+    Protocol("ifrnet", "float prediction; RGB PSNR; 3-D ssim_matlab (EMA-VFI the same)",
+             "ltkong218/IFRNet metric.py, MCG-NJU/EMA-VFI benchmark/", ifrnet_protocol),
+    Protocol("film", "clipped, not rounded; tf.image.psnr / tf.image.ssim (Gaussian 11x11, valid)",
+             "google-research/frame-interpolation losses/losses.py", film_protocol),
+    Protocol("y-channel", "BT.601 luma Y; PSNR and Gaussian SSIM on Y",
+             "BasicSR metrics/psnr_ssim.py (test_y_channel=True)", y_channel_protocol),
+    Protocol("skimage-default", "RGB PSNR; skimage SSIM defaults: 7x7 uniform window, sample covariance",
+             "skimage.metrics.structural_similarity; MCG-NJU/EMA-VFI benchmark/Xiph.py", skimage_default_protocol),
+)
+PROTOCOLS: Mapping[str, Protocol] = MappingProxyType({p.name: p for p in _RECORDS})
+#: Other names accepted for a protocol.
+ALIASES = MappingProxyType({"ema-vfi": "ifrnet", "emavfi": "ifrnet", "skimage": "skimage-default", "y": "y-channel"})
+
+
+def parse_protocols(text: str) -> list[str]:
+    """``all`` or a comma-separated list of protocol names → canonical names in order."""
+    words = [w.strip().lower() for w in text.split(",") if w.strip()]
+    if not words:
+        raise VfiBenchError("--protocols names no protocol; write all or e.g. vfibench,rife,y-channel.")
+    if words == ["all"]:
+        return list(PROTOCOLS)
+    names: list[str] = []
+    for word in words:
+        name = ALIASES.get(word, word)
+        if name not in PROTOCOLS:
+            close = difflib.get_close_matches(word, [*PROTOCOLS, *ALIASES], n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise VfiBenchError(f"Unknown protocol {word!r}.{hint} Protocols: all, {', '.join(PROTOCOLS)} "
+                                f"(ema-vfi is ifrnet).")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def protocol_scores(pred: Tensor, gt: Tensor, names: list[str] | None = None) -> dict[str, tuple[Tensor, Tensor]]:
+    """PSNR and SSIM of each frame under each protocol (all by default): name → ((N,), (N,))."""
+    check_pair(pred, gt, "protocols", min_size=11)
+    return {name: PROTOCOLS[name].compute(pred, gt) for name in (names or list(PROTOCOLS))}
