@@ -604,7 +604,9 @@ def _per_sample(suite: MetricSuite, frames: torch.Tensor, test: Triplets, key: U
     values: dict[str, list[float]] = {name: [] for name in suite.names}
     batch = plan.preset.eval_batch_size
     for begin in range(0, len(test), batch):
-        scores = suite(frames[begin : begin + batch].to(plan.device), test.it[begin : begin + batch].to(plan.device))
+        inputs = (test.i0[begin : begin + batch], test.i1[begin : begin + batch]) if suite.needs_inputs else None
+        scores = suite(frames[begin : begin + batch].to(plan.device), test.it[begin : begin + batch].to(plan.device),
+                       inputs)
         for name in suite.names:
             values[name].extend(scores[name].tolist())
     attributes = plan.attributes if plan.attributes is not None else pd.DataFrame(columns=list(ATTRIBUTES))
