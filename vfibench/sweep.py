@@ -33,9 +33,9 @@ from vfibench import backbones
 from vfibench.data.sources import (SYNTHETIC, describe_sources, open_dataset, parse_dataset_spec,
                                    validate_dataset_spec)
 from vfibench.data.triplets import Triplets
-from vfibench.errors import BackboneUnavailable, ResultsError, VfiBenchError
+from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
-from vfibench.losses.spec import LossConfig, parse_config, parse_sweep
+from vfibench.losses.spec import LossConfig, Window, parse_config, parse_sweep
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.references import REFERENCES
@@ -44,7 +44,7 @@ from vfibench.results.store import (COMPLETE, INTERRUPTED, LOG_KEYS, RUNNING, SA
                                     environment_versions, git_commit)
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
-from vfibench.train import TrainState, predict, train_configuration
+from vfibench.train import TrainState, idle_steps, predict, progress_at, train_configuration
 
 WARM_START_SPEC = "l1"
 #: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
@@ -212,6 +212,8 @@ def plan_sweep(
             f"--warm-start {warm_start} must be between 0 and the preset's {preset.steps} steps (exclusive of "
             f"the end): the warm start trains that many plain-L1 steps before each configuration's own loss."
         )
+    for config in configs:
+        check_every_step_trains(config, preset, warm_start)
     resolved_device = resolve_device(device)
     unavailable_configs = _unavailable_configs(configs, skip_unavailable)
     suite = MetricSuite(metrics, device=resolved_device, skip_unavailable=skip_unavailable)
@@ -234,6 +236,29 @@ def plan_sweep(
         skip_unavailable=skip_unavailable,
         train_data=train_data,
         test_data=test_data,
+    )
+
+
+def check_every_step_trains(config: LossConfig, preset: RunPreset, warm_start: int) -> None:
+    """A SpecError naming ``config`` and its steps without an active term (they would have nothing to
+    minimise); schedule windows span the steps after the warm start (:func:`vfibench.train.progress_at`)."""
+    idle = idle_steps(config, preset.steps, warm_start)
+    if not idle:
+        return
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in idle)
+    count = sum(b - a + 1 for a, b in idle)
+    after = f" (its windows span steps {warm_start + 1}-{preset.steps}, after the {warm_start}-step warm start)" \
+        if warm_start else ""
+    first, last = idle[0]
+    gap = Window(math.floor(progress_at(first - 1, warm_start, preset.steps) * 1e4) / 1e4,
+                 1.0 if last == preset.steps else math.ceil(progress_at(last, warm_start, preset.steps) * 1e4) / 1e4)
+    used = {term.name for term in config.terms}
+    filler = next(name for name in ("l1", "l2", "charbonnier") if name not in used)
+    raise SpecError(
+        f"The loss configuration '{config.canonical}' has no active term in step(s) {shown} of the "
+        f"{preset.steps} steps of preset {preset.name}{after}: {count} step(s) would have nothing to minimise. "
+        f"Nothing was trained. Make the schedule windows cover all of training, e.g. add a term for the gap: "
+        f"'{config.canonical}+{filler}{gap}'."
     )
 
 
@@ -504,7 +529,12 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
             key = UnitKey(config.canonical, seed)
             if store.unit_info(key) is not None:
                 continue
-            _train_unit(plan, store, suite, config, train, test, seed, warm, listener)
+            try:
+                _train_unit(plan, store, suite, config, train, test, seed, warm, listener)
+            except OSError:
+                raise  # the disk or folder, not the unit: the whole run fails (see run_sweep)
+            except Exception as err:  # one unit's failure is recorded as its result; the sweep goes on
+                _record_failure(store, key, plan, err, listener)
             gather(store, plan)
     timings["total"] = time.perf_counter() - started
     gather(store, plan)
@@ -568,6 +598,15 @@ def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: Lo
     listener.unit_finished(label, f"PSNR {psnr:.2f} dB, {result.seconds:.0f}s")
 
 
+def _record_failure(store: RunStore, key: UnitKey, plan: SweepPlan, err: Exception,
+                    listener: SweepListener) -> None:
+    """Write ``key`` as a finished unit with status "failed" and the error as its reason."""
+    reason = f"{type(err).__name__}: {err}".strip()
+    store.write_unit(key, {"status": "failed", "reason": reason, "steps": plan.preset.steps,
+                           "warm_start": plan.warm_start}, None)
+    listener.unit_finished(f"{key.config} (seed {key.seed})", f"failed ({reason[:200]})")
+
+
 def _per_sample(suite: MetricSuite, frames: torch.Tensor, test: Triplets, key: UnitKey,
                 plan: SweepPlan) -> pd.DataFrame:
     values: dict[str, list[float]] = {name: [] for name in suite.names}
@@ -599,6 +638,11 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
             if info.get("status") == "diverged":
                 status[config] = "diverged"
                 reasons.setdefault(config, []).append(divergence_text(info))
+            elif info.get("status") == "failed":
+                status[config] = "failed"
+                reasons.setdefault(config, []).append(
+                    f"seed {seed} failed: {info.get('reason')}; delete '{store.unit_dir(key)}' and resume the run "
+                    f"to retry it")
             for table, into in (("per_sample.csv", samples), ("train_log.csv", logs)):
                 frame = store.read_unit_table(key, table)
                 if frame is not None:

@@ -50,7 +50,7 @@ LOCK_FILE = ".lock"
 #: The manifest's ``status`` while a sweep runs, after it was stopped, and once every unit finished.
 RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
 #: What a finished unit's ``unit.json`` may say about it.
-UNIT_STATUSES = ("complete", "diverged")
+UNIT_STATUSES = ("complete", "diverged", "failed")
 #: Columns of per_sample.csv before the metric columns.
 SAMPLE_KEYS = ("config", "kind", "seed", "sample")
 #: Columns of train_log.csv before the per-term columns.

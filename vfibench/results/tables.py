@@ -142,7 +142,7 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     for metric, reason in unavailable.items():
         notes.append(f"{metric_info(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
-        if record.get("status") in ("diverged", "unavailable", "partial"):
+        if record.get("status") in ("diverged", "failed", "unavailable", "partial"):
             notes.append(f"'{record['config']}' {record['status']}" + (
                 f": {record.get('reason')}" if record.get("reason") else ""))
     return notes

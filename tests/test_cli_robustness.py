@@ -1,0 +1,87 @@
+"""What a careless or hostile user meets: malformed specs, damaged data and results, odd inputs.
+
+Each test reproduces a way the command line once crashed or misled, and pins the behaviour that
+replaced it: one clear paragraph and exit code 2, or a recorded failure, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.errors import SpecError
+from vfibench.presets import get_preset
+from vfibench.results.store import RunStore, UnitKey, read_csv
+from vfibench.sweep import plan_sweep, run_sweep
+
+PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)
+runner = CliRunner()
+
+
+def tiny_plan(out: Path, losses: str = "l1,l2", seeds: tuple[int, ...] = (0,)):
+    return plan_sweep(losses, PRESET, list(seeds), out=out, device="cpu", metrics=["psnr"])
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def assert_clean_error(result, *fragments: str) -> None:
+    """Exit code 2, no traceback, and every fragment in the message."""
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, (fragment, result.output)
+
+
+# -- 1: steps without an active term; an exception inside one unit ---------------------------------
+
+@pytest.mark.parametrize("losses, idle", [("l1,l1@0.5,l2", "1-6"), ("l1@:0.5", "7-12"), ("l1 @ 0.5", "1-6"),
+                                          ("film-style@0.6:0.7", "1-8, 10-12")])
+def test_a_window_that_leaves_steps_without_a_term_is_refused_before_any_run_exists(
+        tmp_path: Path, losses: str, idle: str) -> None:
+    out = tmp_path / "results"
+    result = invoke("run", "--preset", "smoke", "--losses", losses, "--out", str(out), "--device", "cpu")
+    assert_clean_error(result, "no active term", f"step(s) {idle} of the 12 steps", "Nothing was trained")
+    assert not out.exists()
+
+
+def test_the_suggested_gap_term_is_accepted() -> None:
+    with pytest.raises(SpecError) as refused:
+        plan_sweep("l1@0.5", get_preset("smoke"), [0], out=Path("unused"), device="cpu", metrics=["psnr"])
+    suggestion = str(refused.value).rsplit("'", 2)[-2]
+    assert plan_sweep(suggestion, get_preset("smoke"), [0], out=Path("unused"), device="cpu", metrics=["psnr"])
+
+
+def test_windows_span_the_steps_after_the_warm_start(tmp_path: Path) -> None:
+    preset = get_preset("smoke")
+    with pytest.raises(SpecError, match="after the 6-step warm start"):
+        plan_sweep("l1@:0.5", preset, [0], out=tmp_path, device="cpu", metrics=["psnr"], warm_start=6)
+    assert plan_sweep("l1@:0.5+l2@0.5", preset, [0], out=tmp_path, device="cpu", metrics=["psnr"], warm_start=6)
+
+
+def test_an_exception_inside_one_unit_is_its_recorded_failure_and_the_sweep_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vfibench.sweep as sweep
+
+    real = sweep.train_configuration
+
+    def flaky(config, *args, **kwargs):
+        if config.canonical == "l1":
+            raise RuntimeError("element 0 of tensors does not require grad")
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "train_configuration", flaky)
+    store = run_sweep(tiny_plan(tmp_path))
+    assert store.read_manifest()["status"] == "complete"
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc["l1", "status"] == "failed"
+    assert "RuntimeError: element 0 of tensors does not require grad" in summary.loc["l1", "reason"]
+    assert summary.loc["l2", "status"] == "complete"
+    assert store.unit_info(UnitKey("l1", 0))["status"] == "failed"
+    assert "failed" in store.path("summary.md").read_text()
