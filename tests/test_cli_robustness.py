@@ -85,3 +85,38 @@ def test_an_exception_inside_one_unit_is_its_recorded_failure_and_the_sweep_goes
     assert summary.loc["l2", "status"] == "complete"
     assert store.unit_info(UnitKey("l1", 0))["status"] == "failed"
     assert "failed" in store.path("summary.md").read_text()
+
+
+# -- 7: bad data is found before the run directory exists -------------------------------------------
+
+def write_clip(folder: Path, sizes: list[tuple[int, int]], truncate: int | None = None) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for k, (w, h) in enumerate(sizes):
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{k}.png")
+    if truncate is not None:
+        path = folder / f"{truncate}.png"
+        path.write_bytes(path.read_bytes()[:60])
+    return folder
+
+
+@pytest.mark.parametrize("data", ["truncated", "tiny", "mismatched", "over-budget"])
+def test_bad_test_data_leaves_no_run_directory_behind(tmp_path: Path, data: str) -> None:
+    if data == "truncated":
+        spec = f"frames:{write_clip(tmp_path / 'clip', [(32, 32)] * 3, truncate=1)}"
+    elif data == "tiny":
+        spec = f"frames:{write_clip(tmp_path / 'clip', [(1, 1)] * 3)}"
+    elif data == "mismatched":
+        spec = f"frames:{write_clip(tmp_path / 'clip', [(32, 32), (48, 32), (32, 32)])}"
+    else:
+        spec = "synthetic(count=100000, size=512)"
+    out = tmp_path / "results"
+    result = invoke("run", "--preset", "smoke", "--steps", "2", "--metrics", "psnr", "--losses", "l1",
+                    "--device", "cpu", "--out", str(out), "--test-data", spec)
+    assert_clean_error(result)
+    assert not out.exists() or not any(out.iterdir())
+    resumed = invoke("run", "--resume", "--out", str(out))
+    assert_clean_error(resumed, "no unfinished run")

@@ -136,11 +136,13 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path, *
         command: the command line, recorded in the manifest.
     """
     from vfibench import backbones
+    from vfibench.results.atomic import check_writable_folder
     from vfibench.sweep import resolve_device
 
     sources = dict(predictions) if isinstance(predictions, Mapping) else parse_predictions(predictions)
     sources = {str(k): Path(v) for k, v in sources.items()}
     files = match_frames(gt, sources)
+    check_writable_folder(Path(out), "--out")
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
     hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(MetricSuite.required_backbones(suite.names))}

@@ -33,14 +33,14 @@ from vfibench import backbones
 from vfibench.data.sources import (SYNTHETIC, describe_sources, open_dataset, parse_dataset_spec,
                                    validate_dataset_spec)
 from vfibench.data.triplets import Triplets
-from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
+from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError, describe_os_error
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
 from vfibench.losses.spec import LossConfig, Window, parse_config, parse_sweep
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
-from vfibench.results.store import (COMPLETE, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
+from vfibench.results.store import (COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
                                     environment_versions, git_commit)
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
@@ -214,6 +214,7 @@ def plan_sweep(
         )
     for config in configs:
         check_every_step_trains(config, preset, warm_start)
+    atomic.check_writable_folder(out, "--out")
     resolved_device = resolve_device(device)
     unavailable_configs = _unavailable_configs(configs, skip_unavailable)
     suite = MetricSuite(metrics, device=resolved_device, skip_unavailable=skip_unavailable)
@@ -479,22 +480,49 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     of the finished units, marks the manifest "interrupted" and raises :class:`SweepInterrupted`.
     """
     listener = listener or SilentListener()
-    store = store or RunStore.create(plan.out)
-    plan.store = store
     timings: dict[str, float] = {}
-    with store.lock():
-        store.remove_temporaries()
-        store.write_manifest(manifest_for(plan, store, RUNNING, timings))
+    started = time.perf_counter()
+    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
+    data = data_for(plan)  # before the run directory exists: bad data leaves nothing behind
+    timings["data"] = time.perf_counter() - started
+    if store is None:
+        atomic.check_writable_folder(plan.out, "--out")
         try:
-            _run_units(plan, store, listener, timings)
-        except (KeyboardInterrupt, Interrupted) as stop:
-            signum = stop.signum if isinstance(stop, Interrupted) else int(signal.SIGINT)
-            gather(store, plan)
-            store.write_manifest(manifest_for(plan, store, INTERRUPTED, timings))
-            raise interruption(plan, store, signum) from None
-        store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
-        store.mark_latest()
+            store = RunStore.create(plan.out)
+        except OSError as err:
+            raise ResultsError(describe_os_error(err, "creating the run directory")) from None
+    else:
+        atomic.check_writable_folder(store.root, "The run directory")
+    plan.store = store
+    try:
+        with store.lock():
+            try:
+                store.remove_temporaries()
+                store.write_manifest(manifest_for(plan, store, RUNNING, timings))
+                try:
+                    _run_units(plan, store, listener, timings, data, started)
+                except (KeyboardInterrupt, Interrupted) as stop:
+                    signum = stop.signum if isinstance(stop, Interrupted) else int(signal.SIGINT)
+                    gather(store, plan)
+                    store.write_manifest(manifest_for(plan, store, INTERRUPTED, timings))
+                    raise interruption(plan, store, signum) from None
+                store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
+                store.mark_latest()
+            except OSError as err:
+                raise _write_failure(plan, store, timings, err) from None
+    except OSError as err:  # the lock file itself could not be opened
+        raise ResultsError(describe_os_error(err, f"locking the run '{store.root}'")) from None
     return store
+
+
+def _write_failure(plan: SweepPlan, store: RunStore, timings: dict[str, float], err: OSError) -> ResultsError:
+    """Mark the manifest failed with the file-system error as its reason (if the disk still allows it),
+    and return the error that tells the user what happened and how to finish the run."""
+    message = describe_os_error(err, f"writing the run '{store.root}'")
+    with contextlib.suppress(OSError):
+        store.write_manifest({**manifest_for(plan, store, FAILED, timings), "reason": message})
+    return ResultsError(f"{message} The units finished so far are kept; once fixed, finish the run with: "
+                        f"{resume_command(plan, store)}")
 
 
 def resume_command(plan: SweepPlan, store: RunStore) -> str:
@@ -516,11 +544,9 @@ def interruption(plan: SweepPlan, store: RunStore, signum: int) -> SweepInterrup
     )
 
 
-def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timings: dict[str, float]) -> None:
-    started = time.perf_counter()
-    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
-    train, test = data_for(plan)
-    timings["data"] = time.perf_counter() - started
+def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timings: dict[str, float],
+               data: tuple[Triplets, Triplets], started: float) -> None:
+    train, test = data
     suite = MetricSuite(plan.metrics, device=plan.device)
     for seed in plan.seeds:
         _evaluate_references(plan, store, suite, test, seed, listener)

@@ -31,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ UNIT_FILE = "unit.json"
 MANIFEST = "manifest.json"
 LATEST = "latest"
 LOCK_FILE = ".lock"
-#: The manifest's ``status`` while a sweep runs, after it was stopped, and once every unit finished.
-RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
+#: The manifest's ``status`` while a sweep runs, after it was stopped, and once every unit finished;
+#: FAILED when the file system refused a write (its ``reason`` says why; ``--resume`` finishes it).
+RUNNING, INTERRUPTED, COMPLETE, FAILED = "running", "interrupted", "complete", "failed"
 #: What a finished unit's ``unit.json`` may say about it.
 UNIT_STATUSES = ("complete", "diverged", "failed")
 #: Columns of per_sample.csv before the metric columns.
@@ -205,7 +207,8 @@ class RunStore:
                     holder = handle.read().strip() or "unknown"
                     raise ResultsError(
                         f"The run '{self.root}' is being written by another process (pid {holder}). Wait for "
-                        f"that sweep to finish or stop it, then resume with `vfibench run --resume {self.name}`."
+                        f"that sweep to finish or stop it, then resume with `vfibench run --resume {self.name} --out "
+                        f"{shlex.quote(str(self.root.resolve().parent))}`."
                     ) from None
             handle.seek(0)
             handle.truncate()
