@@ -27,7 +27,7 @@ def tiny_plan(out: Path, losses: str = "l1,l2", seeds: tuple[int, ...] = (0,)):
 
 
 def invoke(*args: str):
-    return runner.invoke(app, list(args))
+    return runner.invoke(app, list(args), env={"COLUMNS": "400"})
 
 
 def assert_clean_error(result, *fragments: str) -> None:
@@ -35,8 +35,9 @@ def assert_clean_error(result, *fragments: str) -> None:
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
+    text = " ".join(result.output.split())
     for fragment in fragments:
-        assert fragment in result.output, (fragment, result.output)
+        assert fragment in text, (fragment, text)
 
 
 # -- 1: steps without an active term; an exception inside one unit ---------------------------------
@@ -120,3 +121,65 @@ def test_bad_test_data_leaves_no_run_directory_behind(tmp_path: Path, data: str)
     assert not out.exists() or not any(out.iterdir())
     resumed = invoke("run", "--resume", "--out", str(out))
     assert_clean_error(resumed, "no unfinished run")
+
+
+# -- 4: a decompression bomb is a bad file, named ------------------------------------------------------
+
+def write_bomb(path: Path, side: int = 20000) -> Path:
+    """A small PNG whose header declares side x side pixels (PIL refuses to decode it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_decompression_bomb_is_named_by_validate_inspect_and_eval(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip", [(32, 32)] * 3)
+    write_bomb(clip / "1.png")
+    result = invoke("data", "validate", f"frames:{clip}")
+    assert_clean_error(result, "1.png")
+    result = invoke("data", "inspect", f"frames:{clip}")
+    assert_clean_error(result, "1.png", "decompression bomb")
+    result = invoke("eval", "--pred", str(clip), "--gt", str(clip), "--metrics", "psnr", "--device", "cpu",
+                    "--out", str(tmp_path / "results"))
+    assert_clean_error(result, "1.png")
+
+
+# -- 6: data validate applies the memory budget ---------------------------------------------------------
+
+def test_validate_refuses_a_synthetic_set_over_the_memory_budget_before_rendering() -> None:
+    import time
+
+    started = time.perf_counter()
+    result = invoke("data", "validate", "synthetic(size=100000)")
+    assert_clean_error(result, "more than the budget")
+    result = invoke("data", "validate", "synthetic(size=4000)")
+    assert_clean_error(result, "more than the budget")
+    assert time.perf_counter() - started < 30
+
+
+# -- 11: frames smaller than 16 pixels ---------------------------------------------------------------
+
+def test_one_pixel_frames_are_bad_for_validate_and_run_gives_possible_advice(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip", [(1, 1)] * 3)
+    result = invoke("data", "validate", f"frames:{clip}")
+    assert_clean_error(result, "at least 16 pixels")
+    result = invoke("run", "--preset", "smoke", "--steps", "2", "--metrics", "psnr", "--losses", "l1",
+                    "--device", "cpu", "--out", str(tmp_path / "results"), "--test-data", f"frames:{clip}")
+    assert_clean_error(result, "at least 16 pixels")
+    assert "size <= 1" not in result.output
+
+
+# -- 12: messages say what the user wrote --------------------------------------------------------------
+
+def test_synthetic_time_is_reported_as_t() -> None:
+    result = invoke("data", "inspect", "synthetic(t=2)")
+    assert_clean_error(result, "t=2")
+    assert "s=2" not in result.output

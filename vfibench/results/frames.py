@@ -196,7 +196,7 @@ def read_image(path: Path) -> Image:
     try:
         with PILImage.open(path) as image:
             array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    except (OSError, UnidentifiedImageError) as err:
+    except (OSError, UnidentifiedImageError, PILImage.DecompressionBombError, ValueError) as err:
         raise VfiBenchError(f"Cannot read the frame '{path}' ({err}).") from None
     return array
 
