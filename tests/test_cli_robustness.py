@@ -183,3 +183,103 @@ def test_synthetic_time_is_reported_as_t() -> None:
     result = invoke("data", "inspect", "synthetic(t=2)")
     assert_clean_error(result, "t=2")
     assert "s=2" not in result.output
+
+
+# -- damaged or incomplete run directories (5, 8, 9, 10) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-configuration sweep of 2 steps on a shrunken smoke preset, scored with weight-free metrics."""
+    out = tmp_path_factory.mktemp("finished")
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=4, test_count=3, batch_size=2)
+    plan = plan_sweep("l1,l2", preset, [0], out=out, device="cpu", metrics=["psnr", "ssim"])
+    return run_sweep(plan).root
+
+
+@pytest.fixture
+def run_copy(finished_run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "results" / finished_run.name
+    shutil.copytree(finished_run, target)
+    return target
+
+
+def model_file(run: Path, config: str = "l1") -> Path:
+    return RunStore(run).unit_dir(UnitKey(config, 0)) / "model.pt"
+
+
+@pytest.mark.parametrize("damage", ["pickle", "truncated", "wrong-keys"])
+def test_report_on_a_damaged_model_file_names_it(run_copy: Path, damage: str) -> None:
+    import pickle
+
+    import torch
+
+    path = model_file(run_copy)
+    if damage == "pickle":
+        class Evil:
+            def __reduce__(self):
+                return (print, ("never printed",))
+        path.write_bytes(pickle.dumps(Evil()))
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    else:
+        torch.save({"nonsense": torch.zeros(1)}, path)
+    result = invoke("report", str(run_copy), "--samples", "1")
+    assert_clean_error(result, f"The model file '{path}'", "cannot be loaded", "--resume")
+    assert "never printed" not in result.output
+
+
+def test_report_on_a_manifest_preset_of_the_wrong_type(run_copy: Path) -> None:
+    path = run_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["preset"]["width"] = "wide"
+    path.write_text(json.dumps(manifest))
+    result = invoke("report", str(run_copy), "--samples", "1")
+    assert_clean_error(result, "width = \"wide\"", "manifest.json")
+
+
+def test_a_lost_summary_is_rebuilt_from_the_units_by_resume_and_report(run_copy: Path, finished_run: Path) -> None:
+    original = (finished_run / "summary.csv").read_bytes()
+    (run_copy / "summary.csv").unlink()
+    result = invoke("run", "--resume", str(run_copy))
+    assert result.exit_code == 0, result.output
+    assert "rebuilt summary.csv" in " ".join(result.output.split())
+    assert (run_copy / "summary.csv").read_bytes() == original
+    (run_copy / "summary.csv").unlink()
+    (run_copy / "per_sample.csv").unlink()
+    result = invoke("report", str(run_copy), "--samples", "0")
+    assert result.exit_code == 0, result.output
+    assert (run_copy / "summary.csv").read_bytes() == original
+
+
+@pytest.mark.parametrize("loss", ["model", "unit-folder"])
+def test_report_says_which_configurations_the_grids_leave_out(run_copy: Path, loss: str) -> None:
+    import shutil
+
+    path = model_file(run_copy, "l2")
+    if loss == "model":
+        path.unlink()
+    else:
+        shutil.rmtree(path.parent)
+    result = invoke("report", str(run_copy), "--samples", "1")
+    assert result.exit_code == 0, result.output
+    assert "The image grids leave out 'l2'" in " ".join(result.output.split())
+
+
+def test_report_refuses_a_seed_the_run_does_not_have(run_copy: Path) -> None:
+    result = invoke("report", str(run_copy), "--samples", "1", "--seed", "5")
+    assert_clean_error(result, "--seed 5", "has the seed(s) 0")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_values_in_per_sample_are_damage_named_by_file(run_copy: Path, value: str) -> None:
+    import pandas as pd
+
+    path = run_copy / "per_sample.csv"
+    frame = pd.read_csv(path)
+    frame["psnr"] = frame["psnr"].astype(object)
+    frame.loc[0, "psnr"] = value
+    path.write_text(frame.to_csv(index=False))
+    result = invoke("report", str(run_copy), "--samples", "0", "--format", "json")
+    assert_clean_error(result, str(path), "psnr")

@@ -690,6 +690,34 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
 
 
+#: The run-level tables :func:`gather` derives from the units.
+DERIVED_TABLES = ("per_sample.csv", "train_log.csv", "summary.csv", "summary.md")
+
+
+def rebuild_tables(store: RunStore) -> list[str]:
+    """Rewrite a sweep's derived tables from its units when any is missing; return those that were missing.
+
+    The units hold every result, so a lost ``summary.csv`` (or any other gathered table) is rebuilt
+    exactly as :func:`gather` wrote it. Runs of another kind are left alone.
+    """
+    missing = [name for name in DERIVED_TABLES if not store.path(name).is_file()]
+    manifest = store.read_manifest()
+    if not missing or manifest.get("kind") != "sweep":
+        return []
+    where = f"the manifest '{store.path('manifest.json')}'"
+    recorded = _recorded_settings(manifest, where)
+    plan = SweepPlan(
+        configs=parse_sweep(", ".join(recorded["configs"])), preset=recorded["preset"], seeds=recorded["seeds"],
+        data_seed=recorded["data_seed"], device=torch.device(recorded["device"]),
+        metrics=[str(m["name"]) for m in manifest["metrics"]], unavailable_metrics=recorded["unavailable_metrics"],
+        unavailable_configs={str(e["config"]): str(e.get("reason", "")) for e in manifest["configs"]
+                             if e.get("status") == "unavailable"},
+        warm_start=recorded["warm_start"], out=store.root.parent, store=store)
+    with store.lock():
+        gather(store, plan)
+    return missing
+
+
 def divergence_text(info: dict[str, Any]) -> str:
     """``"at step 7 of 12 (seed 0), last finite loss 0.0123"`` from a diverged unit's record."""
     last = info.get("last_finite_loss")

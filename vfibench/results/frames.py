@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vfibench.errors import VfiBenchError
+from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results.store import RunStore, UnitKey
 
 Image = np.ndarray  # (H, W, 3) float32 in [0, 1]
@@ -161,8 +161,16 @@ class SweepFrames:
             from vfibench.model.interpolator import build_interpolator
 
             model = build_interpolator(width=int(self.preset.get("width", 16)), seed=self.seed)
-            state = torch.load(self._model_path(config), map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
+            path = self._model_path(config)
+            try:
+                model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            except Exception as err:  # refused pickle, truncated file, wrong keys or shapes: all damage
+                problem = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+                raise ResultsError(
+                    f"The model file '{path}' of '{config}' (seed {self.seed}) cannot be loaded ({problem}). It was "
+                    f"damaged or replaced; delete the folder '{path.parent}' and finish the run with `vfibench run "
+                    f"--resume {self.store.name} --out {self.store.root.parent}` to train it again."
+                ) from None
             model.eval()
             with torch.no_grad():
                 frames = model(triplets.i0, triplets.i1, triplets.t).frame
