@@ -283,3 +283,118 @@ def test_non_finite_values_in_per_sample_are_damage_named_by_file(run_copy: Path
     path.write_text(frame.to_csv(index=False))
     result = invoke("report", str(run_copy), "--samples", "0", "--format", "json")
     assert_clean_error(result, str(path), "psnr")
+
+
+# -- 12: messages ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("0x10*l1", "'0x10' is not a number"),
+    ("٠.٥*l1", "expected a loss term name"),
+    ("l1,\nl2@2", "line 2, column 4"),
+])
+def test_spec_messages_say_what_was_written(spec: str, fragment: str) -> None:
+    from vfibench.losses.spec import parse_sweep
+
+    with pytest.raises(SpecError) as refused:
+        parse_sweep(spec)
+    assert fragment in str(refused.value)
+    assert "the weight 0 must" not in str(refused.value)
+
+
+def test_caret_points_at_the_problem_on_its_own_line() -> None:
+    from vfibench.losses.spec import parse_sweep
+
+    with pytest.raises(SpecError) as refused:
+        parse_sweep("l1,\nl2@2")
+    lines = str(refused.value).splitlines()
+    shown, caret = lines[1], lines[2]
+    assert shown.strip() == "l2@2" and shown[caret.index("^") - 1 : caret.index("^") + 1] == "@2"
+
+
+def test_whitespace_after_a_plus_is_ignored() -> None:
+    from vfibench.losses.spec import parse_sweep
+
+    assert [c.canonical for c in parse_sweep("adacof+ l1")] == [c.canonical for c in parse_sweep("adacof+l1")]
+    assert [c.canonical for c in parse_sweep("adacof+ , l1")] == ["adacof+", "l1"]
+
+
+@pytest.mark.parametrize("spec", ["x" * 100_000, "l1+" * 30_000 + "?", "l1," + "l2+" * 30_000])
+def test_a_huge_spec_is_not_echoed_in_full(spec: str) -> None:
+    result = invoke("run", "--preset", "smoke", "--losses", spec, "--out", "unused-results", "--device", "cpu")
+    assert_clean_error(result)
+    assert len(result.output) < 2000
+
+
+def test_the_lock_message_names_the_out_folder(tmp_path: Path) -> None:
+    import fcntl
+
+    from vfibench.errors import ResultsError
+
+    store = RunStore.create(tmp_path / "my results")
+    with open(store.root / ".lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        import subprocess
+        import sys
+
+        code = ("import sys; from pathlib import Path; from vfibench.results.store import RunStore\n"
+                "try:\n    RunStore(Path(sys.argv[1])).lock().__enter__()\nexcept Exception as e: print(e)")
+        shown = subprocess.run([sys.executable, "-c", code, str(store.root)], capture_output=True, text=True,
+                               env={**__import__("os").environ}).stdout
+    assert "being written by another process" in shown
+    assert f"--out '{store.root.parent}'" in shown
+    assert ResultsError
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-device"])
+def test_weights_import_of_something_that_is_not_a_file_says_so(tmp_path: Path, kind: str) -> None:
+    import os
+
+    path = tmp_path / "alexnet-owt-7be5be79.pth"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(os.devnull)
+    result = invoke("weights", "import", str(path))
+    assert_clean_error(result, "not a regular file")
+    assert "no such file" not in result.output
+
+
+def test_rich_markup_in_user_text_is_printed_verbatim(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip", [(32, 32)] * 3)
+    result = invoke("eval", "--pred", f"[red]mine={clip}", "--gt", str(clip), "--metrics", "psnr", "--device",
+                    "cpu", "--out", str(tmp_path / "results"), "--samples", "0")
+    assert result.exit_code == 0, result.output
+    assert "[red]mine" in result.output
+
+
+def test_resume_message_prints_a_bracketed_run_name_verbatim(run_copy: Path) -> None:
+    import shutil
+
+    named = run_copy.parent / "[red]run"
+    shutil.move(run_copy, named)
+    path = named / "manifest.json"
+    path.write_text(path.read_text().replace('"status": "complete"', '"status": "interrupted"'))
+    result = invoke("run", "--resume", str(named))
+    assert result.exit_code == 0, result.output
+    assert "[red]run" in result.output
+
+
+def test_a_dangling_latest_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "latest").symlink_to("20260101-000000-dead")
+    result = invoke("report", "--out", str(tmp_path))
+    assert_clean_error(result, "no longer exists", "20260101-000000-dead")
+
+
+@pytest.mark.parametrize("metric, value", [("lpips", -5.0), ("psnr", 400.0), ("ssim", 1.5), ("lpips", "inf")])
+def test_compare_refuses_values_a_metric_cannot_take(tmp_path: Path, metric: str, value: object) -> None:
+    import pandas as pd
+
+    row = {"config": "l1", "kind": "trained", "status": "complete", "seeds": 1, "samples": 8,
+           "psnr_mean": 30.0, "lpips_mean": 0.1, "ssim_mean": 0.9}
+    base = tmp_path / "base.csv"
+    pd.DataFrame([row]).to_csv(base, index=False)
+    new = tmp_path / "new.csv"
+    pd.DataFrame([{**row, f"{metric}_mean": value}]).to_csv(new, index=False)
+    result = invoke("compare", str(new), str(base))
+    assert_clean_error(result, f"{metric}_mean", "outside the values")
+    assert "improved" not in result.output

@@ -853,6 +853,9 @@ def import_file(path: Path) -> list[FetchOutcome]:
     A backbone whose identical weights are already cached is reported ``"present"``.
     """
     path = Path(path).expanduser()
+    if path.exists() and not path.is_file():
+        raise VfiBenchError(f"Cannot import {path}: it is not a regular file (a folder, FIFO or device, or a link to "
+                            f"one). Give the path of a staged weights file.")
     if not path.is_file():
         raise VfiBenchError(f"Cannot import {path}: no such file. Give the path of a staged weights file.")
     by_file = {filename: name for name, filename in TORCHVISION_FILES.items()}

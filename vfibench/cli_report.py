@@ -107,7 +107,7 @@ def _per_file_table(data: object) -> "object":
         table.add_column(header(metric), justify="right")
     for record in frame.to_dict("records"):
         cells = ["unavailable" if m in view.unavailable else format_number(record[m], m) for m in view.metrics]
-        table.add_row(str(record["file"]), str(record["config"]), *cells)
+        table.add_row(escape(str(record["file"])), escape(str(record["config"])), *cells)
     return table
 
 

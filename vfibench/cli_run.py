@@ -119,7 +119,7 @@ def run(
             print_summary(store)
             return
         done = sum(store.unit_info(key) is not None for key in plan.units())
-        console.print(f"[bold]vfibench run --resume[/] {store.name}: {done} of {len(plan.units())} units finished; "
+        console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units finished; "
                       f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
                       f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}")
     else:
@@ -141,4 +141,4 @@ def run(
         raise typer.Exit(code=stopped.exit_code) from None
     print_summary(finished)
     console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
-                  f"{finished.name} --out {escape(str(out))}[/]", highlight=False)
+                  f"{escape(finished.name)} --out {escape(str(out))}[/]", highlight=False)

@@ -251,9 +251,21 @@ def _config_row(record: Mapping[str, Any], line: int, metrics: Sequence[str], fa
         value = _number(raw)
         if value is None:
             raise fail(f"line {line} ('{config}') has {metric}{MEAN_SUFFIX} {_shown(raw)}, not a number")
+        low, high = _valid_range(metric)
+        if not math.isnan(value) and (math.isinf(value) or not low <= value <= high):
+            raise fail(f"line {line} ('{config}') has {metric}{MEAN_SUFFIX} {_shown(raw)}, outside the values "
+                       f"{metric} can take ({low:g} to {high:g})")
         means[metric] = value
     return ConfigResult(config=config, kind=kind, status=status, seeds=counts["seeds"],
                         samples=counts["samples"], means=means)
+
+
+def _valid_range(metric: str) -> tuple[float, float]:
+    """The values ``metric`` can take (any number for a metric this version does not know)."""
+    try:
+        return metric_info(metric).valid_range
+    except VfiBenchError:
+        return (-math.inf, math.inf)
 
 
 def _is_empty(value: Any) -> bool:

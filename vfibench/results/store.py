@@ -121,6 +121,12 @@ class RunStore:
         """The run ``run`` (a name under ``out`` or a path), or the latest complete run."""
         if run is None:
             link = out / LATEST
+            if link.is_symlink() and not link.exists():
+                raise ResultsError(
+                    f"'{link}' points at '{os.readlink(link)}', which no longer exists (the run was moved or "
+                    f"deleted). Name a run directory: `vfibench report RUN --out {out}`, or finish a sweep to "
+                    f"point 'latest' at it again."
+                )
             if not link.exists():
                 raise ResultsError(
                     f"No finished run found under '{out}' (there is no '{out / LATEST}'). Run a sweep first "

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from vfibench.metrics.registry import metric_info
@@ -109,7 +110,7 @@ def rich_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[
     for metric in metrics:
         table.add_column(header(metric), justify="right", no_wrap=True)
     for cells in body:
-        config, status = cells[0].text, cells[1].text
+        config, status = escape(cells[0].text), cells[1].text
         name = f"[dim]{config} (ref)[/]" if status == "reference" else config
         row = [name, status] if show_status else [name]
         row += [f"[bold green]{c.text}★[/]" if c.best else
