@@ -398,3 +398,72 @@ def test_compare_refuses_values_a_metric_cannot_take(tmp_path: Path, metric: str
     result = invoke("compare", str(new), str(base))
     assert_clean_error(result, f"{metric}_mean", "outside the values")
     assert "improved" not in result.output
+
+
+# -- 2: weights that are not the ImageNet reference ----------------------------------------------------
+
+def tampered_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vfibench cache whose alexnet tensors were replaced and whose sidecar hash was rewritten to match."""
+    import torch
+
+    from tests.backbone_fixtures import point_homes_at_empty_dirs
+    from vfibench import backbones
+
+    point_homes_at_empty_dirs(tmp_path, monkeypatch)
+    generator = torch.Generator().manual_seed(0)
+    fake = {k: torch.randn(s, generator=generator) * 0.01 for k, s in backbones.expected_shapes("alexnet").items()}
+    backbones.store("alexnet", fake, "replaced")
+    assert backbones.locate("alexnet").found
+
+
+def test_lpips_with_replaced_weights_is_refused_by_run_and_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tampered_cache(tmp_path, monkeypatch)
+    out = tmp_path / "results"
+    result = invoke("run", "--preset", "smoke", "--steps", "2", "--losses", "l1", "--metrics", "psnr,lpips",
+                    "--device", "cpu", "--out", str(out))
+    assert_clean_error(result, "not the ImageNet reference", "LPIPS")
+    assert not out.exists()
+    clip = write_clip(tmp_path / "clip", [(64, 64)] * 3)
+    result = invoke("eval", "--pred", str(clip), "--gt", str(clip), "--metrics", "lpips", "--device", "cpu",
+                    "--out", str(out))
+    assert_clean_error(result, "not the ImageNet reference")
+
+
+def test_skip_unavailable_marks_lpips_on_replaced_weights_unavailable(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfibench.metrics.suite import MetricSuite
+
+    tampered_cache(tmp_path, monkeypatch)
+    suite = MetricSuite(["psnr", "lpips"], skip_unavailable=True)
+    assert suite.names == ("psnr",)
+    assert "not the ImageNet reference" in suite.unavailable["lpips"]
+
+
+def test_every_sweep_manifest_records_reference_weights(finished_run: Path) -> None:
+    manifest = RunStore(finished_run).read_manifest()
+    assert manifest["reference_weights"] is True
+
+
+def test_a_torchvision_named_import_is_checked_against_the_full_tensor_hash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    from types import MappingProxyType
+
+    import torch
+
+    from tests.backbone_fixtures import point_homes_at_empty_dirs
+    from vfibench import backbones
+
+    vhome, _ = point_homes_at_empty_dirs(tmp_path, monkeypatch)
+    generator = torch.Generator().manual_seed(0)
+    fake = {f"features.{k}": torch.randn(s, generator=generator)
+            for k, s in backbones.expected_shapes("alexnet").items()}
+    staging = tmp_path / "staging.pth"
+    torch.save(fake, staging)
+    named = tmp_path / f"alexnet-owt-{hashlib.sha256(staging.read_bytes()).hexdigest()[:8]}.pth"
+    staging.rename(named)
+    monkeypatch.setattr(backbones, "TORCHVISION_FILES",
+                        MappingProxyType({"alexnet": named.name, "vgg16": "vgg16-397923af.pth"}))
+    result = invoke("weights", "import", str(named))
+    assert_clean_error(result, "not the ImageNet reference")
+    assert not any(p.is_file() for p in vhome.rglob("*"))

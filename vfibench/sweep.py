@@ -390,11 +390,13 @@ def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> d
     for config in configs:
         for name in sorted(config.backbones()):
             status = backbones.locate(name)
-            if status.found:
+            foreign = backbones.foreign_weights_message(status)
+            if status.found and foreign is None:
                 continue
             reason = (f"the loss configuration '{config.canonical}' needs the ImageNet {name.upper()} backbone, "
-                      f"which was not found (looked in: {', '.join(map(str, status.searched))}); fix: "
-                      f"`{status.fix}`")
+                      + (f"but {foreign[0].lower()}{foreign[1:].rstrip('.')}" if foreign else
+                         f"which was not found (looked in: {', '.join(map(str, status.searched))}); fix: "
+                         f"`{status.fix}`"))
             if not skip_unavailable:
                 raise BackboneUnavailable(
                     f"Cannot start the sweep: {reason}. Nothing was trained. Or run with --skip-unavailable "
@@ -463,6 +465,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                        "(round(x*255)/255), as saved frames would be, before every metric; every metric per "
                        "frame, then averaged"),
         "backbones": plan.backbone_hashes,
+        "reference_weights": all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items()),
         "device": str(plan.device) + (f" ({torch.cuda.get_device_name(plan.device)})"
                                       if plan.device.type == "cuda" else ""),
         "versions": environment_versions(),
