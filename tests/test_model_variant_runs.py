@@ -85,7 +85,7 @@ def test_weights_that_do_not_fit_the_recorded_model_are_a_clear_error(legacy_run
         weights.write_bytes(b"not a checkpoint")
     result = runner.invoke(app, ["report", str(run), "--samples", "1"])
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and "do not load into the 'warp-blend' interpolator" in result.output
+    assert "Traceback" not in result.output and "cannot be loaded into the 'warp-blend' interpolator" in result.output
 
 
 def test_resume_refuses_another_model_variant(legacy_run: Path, tmp_path: Path) -> None:

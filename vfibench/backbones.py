@@ -853,6 +853,9 @@ def import_file(path: Path) -> list[FetchOutcome]:
     A backbone whose identical weights are already cached is reported ``"present"``.
     """
     path = Path(path).expanduser()
+    if path.exists() and not path.is_file():
+        raise VfiBenchError(f"Cannot import {path}: it is not a regular file (a folder, FIFO or device, or a link to "
+                            f"one). Give the path of a staged weights file.")
     if not path.is_file():
         raise VfiBenchError(f"Cannot import {path}: no such file. Give the path of a staged weights file.")
     by_file = {filename: name for name, filename in TORCHVISION_FILES.items()}
@@ -874,6 +877,13 @@ def import_file(path: Path) -> list[FetchOutcome]:
             raise VfiBenchError(
                 f"Cannot read {path} as a torchvision checkpoint ({type(err).__name__}). Nothing was written."
             ) from None
+        if tensor_sha256(state) != REFERENCE_SHA256[name]:
+            raise VfiBenchError(
+                f"Refused {path}: its file hash matches the prefix in its name, but its tensors are not the "
+                f"ImageNet reference {name} weights (tensor SHA-256 {tensor_sha256(state)[:12]}…, expected "
+                f"{REFERENCE_SHA256[name][:12]}…). Nothing was written. Download it again from "
+                f"{TORCHVISION_URL + path.name} or run `{fix_command(name)}`."
+            )
         states = {name: dict(state)}
         origin = f"torchvision:{path.name}"
     elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
@@ -892,6 +902,23 @@ def import_file(path: Path) -> list[FetchOutcome]:
         else:
             outcomes.extend(_store_all({name: state}, origin, "imported"))
     return outcomes
+
+
+def foreign_weights_message(status: BackboneStatus) -> str | None:
+    """One paragraph when ``status`` found weights that are not the pinned reference, else None.
+
+    Their tensors were hashed when loaded (:attr:`BackboneStatus.sha256`), so a replaced file whose
+    sidecar was rewritten to match is caught here: LPIPS, DISTS or a perceptual loss computed with
+    other weights would be another metric or loss under the same name.
+    """
+    if not status.found or is_reference(status.name, status.sha256):
+        return None
+    return (
+        f"The {status.name} weights at {status.path} are not the ImageNet reference (their tensors hash to "
+        f"{(status.sha256 or '')[:12]}…, the reference to {REFERENCE_SHA256.get(status.name, '')[:12]}…), so "
+        f"{', '.join(status.used_by)} computed with them would not be what those names mean. Delete that file and "
+        f"run `{status.fix}` to restore the reference weights."
+    )
 
 
 def is_reference(name: str, sha256: str | None) -> bool:

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 
 from vfibench.cli_support import console, report_errors
@@ -118,7 +119,7 @@ def inspect(
     source, indices, size, fit = _open(spec, split, count, size, fit, stride, seed)
     with console.status(f"Reading {min(sample, len(indices))} triplets…"):
         found = inspect_source(source, indices, size, fit, sample=sample)
-    table = Table(title=f"{found.source} — {split.value} split", show_header=False)
+    table = Table(title=f"{escape(found.source)} — {split.value} split", show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in found.native_sizes.most_common())
@@ -133,7 +134,7 @@ def inspect(
     if found.known_motion_px is not None:
         rows.append(("known largest motion", _spread(found.known_motion_px, "px")))
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, escape(value))
     console.print(table)
 
 
@@ -162,7 +163,7 @@ def validate(
         task = bar.add_task("Checking frames", total=None)
         report = validate_source(source, lambda done, total: bar.update(task, completed=done, total=total))
     sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in report.sizes.most_common(5))
-    console.print(f"{report.source}: {report.triplets} triplets, {report.frames_checked} frames read; "
+    console.print(f"{escape(report.source)}: {report.triplets} triplets, {report.frames_checked} frames read; "
                   f"frame sizes: {sizes or '—'}", highlight=False, soft_wrap=True)
     if len(report.sizes) > 1:
         console.print("[yellow]note:[/] frames come in several sizes; load them with --size so they can be "
@@ -174,7 +175,7 @@ def validate(
     table.add_column("file", overflow="fold")
     table.add_column("problem", overflow="fold")
     for problem in report.problems[:show]:
-        table.add_row(problem.file, problem.message)
+        table.add_row(escape(problem.file), escape(problem.message))
     console.print(table)
     first = report.problems[0]
     raise DataError(
@@ -214,5 +215,5 @@ def export(
         task = bar.add_task("Writing triplets", total=len(indices))
         folders = export_triplets(source, indices, out_dir, size, fit, overwrite=overwrite,
                                   progress=lambda done, total: bar.update(task, completed=done))
-    console.print(f"wrote {len(folders)} triplets from {source.describe()} to {out_dir} "
-                  f"(index: {out_dir / INDEX_FILE})", highlight=False, soft_wrap=True)
+    console.print(f"wrote {len(folders)} triplets from {escape(source.describe())} to {escape(str(out_dir))} "
+                  f"(index: {escape(str(out_dir / INDEX_FILE))})", highlight=False, soft_wrap=True)

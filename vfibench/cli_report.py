@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import console, error_console, report_errors
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
@@ -54,8 +54,11 @@ def report(
     """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print it."""
     from vfibench.results.report import build_report
     from vfibench.results.store import RunStore
+    from vfibench.sweep import rebuild_tables
 
     store = RunStore.open(out, run_name)
+    for name in rebuild_tables(store):
+        error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     print_report(build_report(store, grid_samples=samples, seed=seed), format)
 
 
@@ -106,7 +109,7 @@ def _per_file_table(data: object) -> "object":
         table.add_column(header(metric), justify="right")
     for record in frame.to_dict("records"):
         cells = ["unavailable" if m in view.unavailable else format_number(record[m], m) for m in view.metrics]
-        table.add_row(str(record["file"]), str(record["config"]), *cells)
+        table.add_row(escape(str(record["file"])), escape(str(record["config"])), *cells)
     return table
 
 

@@ -109,7 +109,8 @@ def run(
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
     from vfibench.results.store import COMPLETE, RunStore
-    from vfibench.sweep import SweepInterrupted, parse_seeds, plan_resume, plan_sweep, run_sweep, stop_on_signals
+    from vfibench.sweep import (SweepInterrupted, parse_seeds, plan_resume, plan_sweep, rebuild_tables, run_sweep,
+                                stop_on_signals)
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
     metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else None
@@ -129,11 +130,13 @@ def run(
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
                            train_data=train_data, test_data=test_data, command=command)
         if store.read_manifest().get("status") == COMPLETE:
-            console.print(f"[bold]vfibench run --resume[/]: '{escape(str(store.root))}' is already complete; nothing to do.")
+            rebuilt = rebuild_tables(store)
+            done = f"rebuilt {', '.join(rebuilt)} from its units" if rebuilt else "nothing to do"
+            console.print(f"[bold]vfibench run --resume[/]: '{escape(str(store.root))}' is already complete; {done}.")
             print_summary(store)
             return
         done = sum(store.unit_info(key) is not None for key in plan.units())
-        console.print(f"[bold]vfibench run --resume[/] {store.name}: {done} of {len(plan.units())} units finished; "
+        console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units finished; "
                       f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
                       f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}")
     else:
@@ -155,4 +158,4 @@ def run(
         raise typer.Exit(code=stopped.exit_code) from None
     print_summary(finished)
     console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
-                  f"{finished.name} --out {escape(str(out))}[/]", highlight=False)
+                  f"{escape(finished.name)} --out {escape(str(out))}[/]", highlight=False)

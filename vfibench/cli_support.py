@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from vfibench.errors import VfiBenchError
+from vfibench.errors import VfiBenchError, describe_os_error
 
 console = Console()
 error_console = Console(stderr=True)
@@ -20,7 +20,8 @@ R = TypeVar("R")
 
 
 def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn a :class:`VfiBenchError` raised by a command into a clean message and exit code 2."""
+    """Turn a :class:`VfiBenchError` or a file-system :class:`OSError` raised by a command into one clean
+    paragraph and exit code 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -29,5 +30,9 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except VfiBenchError as err:
             error_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=err.exit_code) from None
+        except OSError as err:  # a full disk, a read-only folder, a file where a folder should be
+            error_console.print(f"[bold red]error:[/] {escape(describe_os_error(err))}", highlight=False,
+                                soft_wrap=True)
+            raise typer.Exit(code=2) from None
 
     return wrapper

@@ -28,3 +28,29 @@ class BackboneUnavailable(VfiBenchError):
 
 class ResultsError(VfiBenchError):
     """A results directory or file that is missing, corrupt or foreign."""
+
+
+def describe_os_error(err: OSError, doing: str = "") -> str:
+    """One paragraph for a file-system failure: which path, what the system said, how to fix it."""
+    import errno
+    import os
+
+    where = f" '{err.filename}'" if err.filename else ""
+    if err.filename2:
+        where += f" -> '{err.filename2}'"
+    reason = err.strerror or str(err) or type(err).__name__
+    fixes = {
+        errno.ENOSPC: "Free some space on that disk (or point --out at another one) and run the command again.",
+        errno.EDQUOT: "Free some space on that disk (or point --out at another one) and run the command again.",
+        errno.EROFS: "That file system is read-only; point the command at a writable folder.",
+        errno.EACCES: "You may not write there; point the command at a folder you own.",
+        errno.EPERM: "You may not write there; point the command at a folder you own.",
+        errno.EEXIST: "A file of that name is in the way; pass a folder, or remove the file.",
+        errno.ENOTDIR: "A part of that path is a file, not a folder; pass a path whose parents are folders.",
+        errno.ENOENT: "A folder on that path does not exist; create it or pass another path.",
+    }
+    fix = fixes.get(err.errno or -1, "Check that the path exists, is a folder and is writable, and that the "
+                                     "disk has space; then run the command again.")
+    action = f" while {doing}" if doing else ""
+    return f"The file system refused{where}{action}: {reason} ({errno.errorcode.get(err.errno or -1, 'OSError')}). " \
+           f"{fix}"

@@ -155,7 +155,7 @@ def read_frame(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, UnidentifiedImageError, ValueError) as err:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
         raise DataError(f"Cannot read the frame '{path}' as an image ({err}). Replace it with a valid PNG or JPEG "
                         f"file.") from None
 
@@ -182,6 +182,7 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         protocols: PSNR/SSIM protocol names (:mod:`vfibench.metrics.protocols`) also computed.
     """
     from vfibench import backbones
+    from vfibench.results.atomic import check_writable_folder
     from vfibench.sweep import resolve_device
 
     sources = dict(predictions) if isinstance(predictions, Mapping) else parse_predictions(predictions)
@@ -207,6 +208,7 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
                 f"ground-truth frames does not have. Give --gt as a dataset spec (e.g. ucf101:PATH, "
                 f"frames:PATH) or leave these metrics out."
             )
+    check_writable_folder(Path(out), "--out")
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
     hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(MetricSuite.required_backbones(suite.names))}

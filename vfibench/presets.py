@@ -6,6 +6,8 @@ schedule. Every configuration of a sweep uses the same preset, so only the loss 
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
 
@@ -157,6 +159,14 @@ def preset_from_dict(values: dict[str, Any], source: str = "the manifest") -> Ru
             + (f" (missing settings: {', '.join(missing)})" if missing else "")
             + ". Resume it with the vfibench version that started it, or start a new sweep."
         )
+    kinds = {"str": (str,), "int": (int,), "float": (int, float)}
+    for f in fields(RunPreset):
+        value, allowed = values.get(f.name, f.default), kinds.get(str(f.type))
+        if allowed is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
+            raise VfiBenchError(
+                f"The preset recorded in {source} has {f.name} = {json.dumps(value)[:80]}, not a value of type "
+                f"{f.type}; the file is damaged or was edited. Restore it, or start a new sweep."
+            )
     return RunPreset(**values)
 
 

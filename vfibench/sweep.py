@@ -33,19 +33,19 @@ from vfibench import backbones
 from vfibench.data.sources import (SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
                                    parse_dataset_spec, validate_dataset_spec)
 from vfibench.data.triplets import Triplets
-from vfibench.errors import BackboneUnavailable, ResultsError, VfiBenchError
+from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError, describe_os_error
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
-from vfibench.losses.spec import LossConfig, parse_config, parse_sweep
+from vfibench.losses.spec import LossConfig, Window, parse_config, parse_sweep
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.model.variants import variant_record
 from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
-from vfibench.results.store import (SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
+from vfibench.results.store import (SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
                                     environment_versions, git_commit)
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
-from vfibench.train import TrainState, predict, train_configuration
+from vfibench.train import TrainState, idle_steps, predict, progress_at, train_configuration
 
 WARM_START_SPEC = "l1"
 #: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
@@ -215,6 +215,9 @@ def plan_sweep(
             f"--warm-start {warm_start} must be between 0 and the preset's {preset.steps} steps (exclusive of "
             f"the end): the warm start trains that many plain-L1 steps before each configuration's own loss."
         )
+    for config in configs:
+        check_every_step_trains(config, preset, warm_start)
+    atomic.check_writable_folder(out, "--out")
     resolved_device = resolve_device(device)
     unavailable_configs = _unavailable_configs(configs, skip_unavailable)
     suite = MetricSuite(metrics, device=resolved_device, skip_unavailable=skip_unavailable)
@@ -237,6 +240,29 @@ def plan_sweep(
         skip_unavailable=skip_unavailable,
         train_data=train_data,
         test_data=test_data,
+    )
+
+
+def check_every_step_trains(config: LossConfig, preset: RunPreset, warm_start: int) -> None:
+    """A SpecError naming ``config`` and its steps without an active term (they would have nothing to
+    minimise); schedule windows span the steps after the warm start (:func:`vfibench.train.progress_at`)."""
+    idle = idle_steps(config, preset.steps, warm_start)
+    if not idle:
+        return
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in idle)
+    count = sum(b - a + 1 for a, b in idle)
+    after = f" (its windows span steps {warm_start + 1}-{preset.steps}, after the {warm_start}-step warm start)" \
+        if warm_start else ""
+    first, last = idle[0]
+    gap = Window(math.floor(progress_at(first - 1, warm_start, preset.steps) * 1e4) / 1e4,
+                 1.0 if last == preset.steps else math.ceil(progress_at(last, warm_start, preset.steps) * 1e4) / 1e4)
+    used = {term.name for term in config.terms}
+    filler = next(name for name in ("l1", "l2", "charbonnier") if name not in used)
+    raise SpecError(
+        f"The loss configuration '{config.canonical}' has no active term in step(s) {shown} of the "
+        f"{preset.steps} steps of preset {preset.name}{after}: {count} step(s) would have nothing to minimise. "
+        f"Nothing was trained. Make the schedule windows cover all of training, e.g. add a term for the gap: "
+        f"'{config.canonical}+{filler}{gap}'."
     )
 
 
@@ -371,11 +397,13 @@ def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> d
     for config in configs:
         for name in sorted(config.backbones()):
             status = backbones.locate(name)
-            if status.found:
+            foreign = backbones.foreign_weights_message(status)
+            if status.found and foreign is None:
                 continue
             reason = (f"the loss configuration '{config.canonical}' needs the ImageNet {name.upper()} backbone, "
-                      f"which was not found (looked in: {', '.join(map(str, status.searched))}); fix: "
-                      f"`{status.fix}`")
+                      + (f"but {foreign[0].lower()}{foreign[1:].rstrip('.')}" if foreign else
+                         f"which was not found (looked in: {', '.join(map(str, status.searched))}); fix: "
+                         f"`{status.fix}`"))
             if not skip_unavailable:
                 raise BackboneUnavailable(
                     f"Cannot start the sweep: {reason}. Nothing was trained. Or run with --skip-unavailable "
@@ -467,6 +495,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                        "(round(x*255)/255), as saved frames would be, before every metric; every metric per "
                        "frame, then averaged"),
         "backbones": plan.backbone_hashes,
+        "reference_weights": all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items()),
         "device": str(plan.device) + (f" ({torch.cuda.get_device_name(plan.device)})"
                                       if plan.device.type == "cuda" else ""),
         "versions": environment_versions(),
@@ -484,22 +513,50 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     of the finished units, marks the manifest "interrupted" and raises :class:`SweepInterrupted`.
     """
     listener = listener or SilentListener()
-    store = store or RunStore.create(plan.out)
-    plan.store = store
     timings: dict[str, float] = {}
-    with store.lock():
-        store.remove_temporaries()
-        store.write_manifest(manifest_for(plan, store, RUNNING, timings))
+    started = time.perf_counter()
+    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
+    data = data_for(plan)  # before the run directory exists: bad data leaves nothing behind
+    plan.attributes = test_attributes(plan)
+    timings["data"] = time.perf_counter() - started
+    if store is None:
+        atomic.check_writable_folder(plan.out, "--out")
         try:
-            _run_units(plan, store, listener, timings)
-        except (KeyboardInterrupt, Interrupted) as stop:
-            signum = stop.signum if isinstance(stop, Interrupted) else int(signal.SIGINT)
-            gather(store, plan)
-            store.write_manifest(manifest_for(plan, store, INTERRUPTED, timings))
-            raise interruption(plan, store, signum) from None
-        store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
-        store.mark_latest()
+            store = RunStore.create(plan.out)
+        except OSError as err:
+            raise ResultsError(describe_os_error(err, "creating the run directory")) from None
+    else:
+        atomic.check_writable_folder(store.root, "The run directory")
+    plan.store = store
+    try:
+        with store.lock():
+            try:
+                store.remove_temporaries()
+                store.write_manifest(manifest_for(plan, store, RUNNING, timings))
+                try:
+                    _run_units(plan, store, listener, timings, data, started)
+                except (KeyboardInterrupt, Interrupted) as stop:
+                    signum = stop.signum if isinstance(stop, Interrupted) else int(signal.SIGINT)
+                    gather(store, plan)
+                    store.write_manifest(manifest_for(plan, store, INTERRUPTED, timings))
+                    raise interruption(plan, store, signum) from None
+                store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
+                store.mark_latest()
+            except OSError as err:
+                raise _write_failure(plan, store, timings, err) from None
+    except OSError as err:  # the lock file itself could not be opened
+        raise ResultsError(describe_os_error(err, f"locking the run '{store.root}'")) from None
     return store
+
+
+def _write_failure(plan: SweepPlan, store: RunStore, timings: dict[str, float], err: OSError) -> ResultsError:
+    """Mark the manifest failed with the file-system error as its reason (if the disk still allows it),
+    and return the error that tells the user what happened and how to finish the run."""
+    message = describe_os_error(err, f"writing the run '{store.root}'")
+    with contextlib.suppress(OSError):
+        store.write_manifest({**manifest_for(plan, store, FAILED, timings), "reason": message})
+    return ResultsError(f"{message} The units finished so far are kept; once fixed, finish the run with: "
+                        f"{resume_command(plan, store)}")
 
 
 def resume_command(plan: SweepPlan, store: RunStore) -> str:
@@ -521,12 +578,9 @@ def interruption(plan: SweepPlan, store: RunStore, signum: int) -> SweepInterrup
     )
 
 
-def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timings: dict[str, float]) -> None:
-    started = time.perf_counter()
-    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
-    train, test = data_for(plan)
-    plan.attributes = test_attributes(plan)
-    timings["data"] = time.perf_counter() - started
+def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timings: dict[str, float],
+               data: tuple[Triplets, Triplets], started: float) -> None:
+    train, test = data
     suite = MetricSuite(plan.metrics, device=plan.device)
     for seed in plan.seeds:
         _evaluate_references(plan, store, suite, test, seed, listener)
@@ -535,7 +589,12 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
             key = UnitKey(config.canonical, seed)
             if store.unit_info(key) is not None:
                 continue
-            _train_unit(plan, store, suite, config, train, test, seed, warm, listener)
+            try:
+                _train_unit(plan, store, suite, config, train, test, seed, warm, listener)
+            except OSError:
+                raise  # the disk or folder, not the unit: the whole run fails (see run_sweep)
+            except Exception as err:  # one unit's failure is recorded as its result; the sweep goes on
+                _record_failure(store, key, plan, err, listener)
             gather(store, plan)
     timings["total"] = time.perf_counter() - started
     gather(store, plan)
@@ -599,6 +658,15 @@ def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: Lo
     listener.unit_finished(label, f"PSNR {psnr:.2f} dB, {result.seconds:.0f}s")
 
 
+def _record_failure(store: RunStore, key: UnitKey, plan: SweepPlan, err: Exception,
+                    listener: SweepListener) -> None:
+    """Write ``key`` as a finished unit with status "failed" and the error as its reason."""
+    reason = f"{type(err).__name__}: {err}".strip()
+    store.write_unit(key, {"status": "failed", "reason": reason, "steps": plan.preset.steps,
+                           "warm_start": plan.warm_start}, None)
+    listener.unit_finished(f"{key.config} (seed {key.seed})", f"failed ({reason[:200]})")
+
+
 def _per_sample(suite: MetricSuite, frames: torch.Tensor, test: Triplets, key: UnitKey,
                 plan: SweepPlan) -> pd.DataFrame:
     values: dict[str, list[float]] = {name: [] for name in suite.names}
@@ -635,6 +703,11 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
             if info.get("status") == "diverged":
                 status[config] = "diverged"
                 reasons.setdefault(config, []).append(divergence_text(info))
+            elif info.get("status") == "failed":
+                status[config] = "failed"
+                reasons.setdefault(config, []).append(
+                    f"seed {seed} failed: {info.get('reason')}; delete '{store.unit_dir(key)}' and resume the run "
+                    f"to retry it")
             for table, into in (("per_sample.csv", samples), ("train_log.csv", logs)):
                 frame = store.read_unit_table(key, table)
                 if frame is not None:
@@ -654,6 +727,34 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     summary.insert(REASON_POSITION, REASON_COLUMN, ["; ".join(reasons.get(c, [])) for c in summary["config"]])
     write_summary_files(store, summary, metrics, plan.unavailable_metrics,
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
+
+
+#: The run-level tables :func:`gather` derives from the units.
+DERIVED_TABLES = ("per_sample.csv", "train_log.csv", "summary.csv", "summary.md")
+
+
+def rebuild_tables(store: RunStore) -> list[str]:
+    """Rewrite a sweep's derived tables from its units when any is missing; return those that were missing.
+
+    The units hold every result, so a lost ``summary.csv`` (or any other gathered table) is rebuilt
+    exactly as :func:`gather` wrote it. Runs of another kind are left alone.
+    """
+    missing = [name for name in DERIVED_TABLES if not store.path(name).is_file()]
+    manifest = store.read_manifest()
+    if not missing or manifest.get("kind") != "sweep":
+        return []
+    where = f"the manifest '{store.path('manifest.json')}'"
+    recorded = _recorded_settings(manifest, where)
+    plan = SweepPlan(
+        configs=parse_sweep(", ".join(recorded["configs"])), preset=recorded["preset"], seeds=recorded["seeds"],
+        data_seed=recorded["data_seed"], device=torch.device(recorded["device"]),
+        metrics=[str(m["name"]) for m in manifest["metrics"]], unavailable_metrics=recorded["unavailable_metrics"],
+        unavailable_configs={str(e["config"]): str(e.get("reason", "")) for e in manifest["configs"]
+                             if e.get("status") == "unavailable"},
+        warm_start=recorded["warm_start"], out=store.root.parent, store=store)
+    with store.lock():
+        gather(store, plan)
+    return missing
 
 
 def divergence_text(info: dict[str, Any]) -> str:

@@ -72,6 +72,34 @@ def batch_order(count: int, steps: int, batch_size: int, seed: int) -> Tensor:
     return torch.cat(epochs)[:needed].view(steps, batch_size)
 
 
+def progress_at(step: int, first_step: int, steps: int) -> float:
+    """The point of training, in [0, 1), that step ``step`` (0-based) of a configuration is at.
+
+    progress = (step − first_step) / (steps − first_step): schedule windows span the configuration's
+    own steps, from ``first_step`` (the end of a warm start) to the end of training.
+    """
+    return (step - first_step) / max(steps - first_step, 1)
+
+
+def idle_steps(config: LossConfig, steps: int, first_step: int = 0) -> list[tuple[int, int]]:
+    """The 1-based, inclusive ranges of steps in which no term of ``config`` is active.
+
+    Such a step has nothing to minimise (its loss has no gradient), so a sweep refuses the
+    configuration before any work; see :func:`vfibench.sweep.plan_sweep`.
+    """
+    windows = [term.window for term in config.resolve()]
+    ranges: list[tuple[int, int]] = []
+    for step in range(first_step, steps):
+        progress = progress_at(step, first_step, steps)
+        if any(window.contains(progress) for window in windows):
+            continue
+        if ranges and ranges[-1][1] == step:
+            ranges[-1] = (ranges[-1][0], step + 1)
+        else:
+            ranges.append((step + 1, step + 1))
+    return ranges
+
+
 def make_optimizer(model: torch.nn.Module, preset: RunPreset) -> tuple[torch.optim.Optimizer, Callable[[int], float]]:
     """Adam with a cosine learning-rate decay from ``lr`` to ``lr * lr_final_fraction`` over the preset's steps."""
     optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr)
@@ -146,9 +174,8 @@ def _run_steps(
     window = _LogWindow()
     started = time.perf_counter()
     model.train()
-    own_steps = preset.steps - first_step
     for step in range(first_step, last_step):
-        progress = (step - first_step) / own_steps
+        progress = progress_at(step, first_step, preset.steps)
         lr = lr_at(step)
         for group in optimizer.param_groups:
             group["lr"] = lr

@@ -20,6 +20,7 @@ from pathlib import Path
 from vfibench.data.images import Fit, save_png
 from vfibench.data.triplet_source import TripletSource
 from vfibench.errors import DataError
+from vfibench.results.atomic import check_writable_folder
 
 #: Triplets loaded at once while exporting (bounds memory).
 CHUNK = 16
@@ -50,6 +51,7 @@ def export_triplets(
             f"The export folder {out_dir} is not empty. Choose a new folder, or pass --overwrite to replace "
             f"files of the same names in it."
         )
+    check_writable_folder(out_dir, "The export folder")
     order = sorted(indices)
     if not order:
         raise DataError(f"No triplets were selected from {source.describe()}; ask for at least one.")

@@ -84,7 +84,7 @@ def read_image(path: Path) -> np.ndarray:
                 array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     except FileNotFoundError:
         raise DataError(f"The frame {path} does not exist. Check the dataset path and its layout.") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
         raise DataError(
             f"The frame {path} could not be read as an image ({err}). Replace or delete the file, or "
             f"re-export it as PNG; `vfibench data validate` lists every unreadable file."
@@ -101,6 +101,11 @@ def fitted_shape(height: int, width: int, size: int | None, fit: Fit, where: str
                 f"{MULTIPLE} pixels on each side."
             )
         return height - height % MULTIPLE, width - width % MULTIPLE
+    if min(height, width) < MIN_SIZE:
+        raise DataError(
+            f"The frames of {where} are {width}x{height} pixels; frames need at least {MIN_SIZE} pixels on "
+            f"each side, so these cannot be used at any size. Use larger frames."
+        )
     if min(height, width) < size:
         other = "a centre crop" if fit is Fit.crop else "a resize"
         raise DataError(

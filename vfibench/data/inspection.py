@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vfibench.data.images import Fit, read_image
+from vfibench.data.images import MIN_SIZE, Fit, read_image
 from vfibench.data.standard_sets import StandardSource
 from vfibench.data.synthetic_source import SyntheticSource
-from vfibench.data.triplet_source import TripletSource, load_triplets
+from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, TripletSource, check_memory, load_triplets
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
@@ -181,7 +181,12 @@ class Validation:
 
 
 def _check_shapes(source: TripletSource, shapes: dict[str, tuple[int, int]], report: Validation) -> None:
-    """Record triplets whose frames differ in size (naming the odd frame), and the sizes seen."""
+    """Record frames too small to use, triplets whose frames differ in size (naming the odd frame), and
+    the sizes seen."""
+    for frame, (width, height) in shapes.items():
+        if min(width, height) < MIN_SIZE:
+            report.problems.append(Problem(frame, f"{width}x{height} pixels; frames need at least {MIN_SIZE} "
+                                                  f"pixels on each side"))
     for ref in source.refs:
         if any(frame not in shapes for frame in ref.frames):
             continue
@@ -241,10 +246,18 @@ def _validate_rendered(source: TripletSource, report: Validation, progress: Prog
     _check_shapes(source, shapes, report)
 
 
-def validate_source(source: TripletSource, progress: Progress | None = None) -> Validation:
+def validate_source(source: TripletSource, progress: Progress | None = None,
+                    max_bytes: int = DEFAULT_MAX_BYTES) -> Validation:
     """Read every frame of ``source`` once; record each unreadable file and each triplet whose frames
-    differ in size, naming the file. ``progress(done, total)`` is called as frames are checked."""
+    differ in size, naming the file. ``progress(done, total)`` is called as frames are checked.
+
+    A synthetic set is rendered whole, so it must fit the memory budget ``max_bytes`` that
+    loading it for a run would apply (a DataError otherwise, before anything is rendered).
+    """
     from vfibench.data.video import VideoSource
+
+    if isinstance(source, SyntheticSource):
+        check_memory(len(source), source.size, source.size, max_bytes, source.describe())
 
     report = Validation(source.describe(), len(source))
     if isinstance(source, VideoSource):

@@ -43,6 +43,10 @@ class SyntheticSource(TripletSource):
 
     def __init__(self, split: str, count: int, size: int = 64, seed: int = 0, max_motion: float = 0.25,
                  t: float = 0.5, ambiguity: float = 0.0) -> None:
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
+            shown = f"{t:g}" if isinstance(t, (int, float)) else repr(t)
+            raise DataError(f"The synthetic dataset got t={shown}; t is the time of the middle frame and lies in "
+                            f"[0, 1] (I0 at 0, I1 at 1). Use e.g. synthetic(t=0.5) for the middle frame.")
         self.scenes = sample_scenes(split, count, size, seed, max_motion, ambiguity)  # validates the arguments
         self.split, self.count, self.size, self.seed, self.max_motion = split, count, size, seed, max_motion
         self.ambiguity = float(ambiguity)

@@ -25,10 +25,22 @@ from dataclasses import dataclass
 from vfibench.errors import SpecError
 from vfibench.losses.registry import REGISTRY, ParamValue, Registry, TermInfo, describe_params, format_value
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _TERM_END = ",+)@("
+_DIGITS = "0123456789"
+#: Characters of the user's text echoed in a message at most (the text around the problem).
+ECHO_LIMIT = 120
+
+
+def clip(text: str, at: int = 0, limit: int = ECHO_LIMIT) -> str:
+    """``text`` for a message: whole when short, else ``limit`` characters around position ``at``."""
+    if len(text) <= limit:
+        return text
+    start = max(0, min(at - limit // 2, len(text) - limit))
+    return ("…" if start else "") + text[start : start + limit] + ("…" if start + limit < len(text) else "") + \
+        f" ({len(text)} characters)"
 
 GRAMMAR_HINT = (
     "Write a configuration as a weighted sum of terms, e.g. 'l1', 'l1+0.1*perc', "
@@ -135,7 +147,7 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
         key = config.canonical
         if key in seen:
             raise SpecError(
-                f"The loss configuration '{key}' appears twice in '{text}' (configurations "
+                f"The loss configuration '{clip(key)}' appears twice in '{clip(text)}' (configurations "
                 f"{seen[key] + 1} and {index + 1}); each configuration is trained once per seed, so "
                 f"list it once."
             )
@@ -147,7 +159,7 @@ def parse_config(text: str, registry: Registry = REGISTRY) -> LossConfig:
     """Parse exactly one configuration (no top-level commas)."""
     configs = parse_sweep(text, registry)
     if len(configs) != 1:
-        raise SpecError(f"Expected one loss configuration, got {len(configs)} in '{text}'.")
+        raise SpecError(f"Expected one loss configuration, got {len(configs)} in '{clip(text)}'.")
     return configs[0]
 
 
@@ -180,14 +192,22 @@ class _Parser:
     # -- errors ---------------------------------------------------------------------------------
     def fail(self, message: str, at: int | None = None) -> SpecError:
         at = self.pos if at is None else at
-        caret = " " * at + "^"
-        return SpecError(
-            f"Malformed loss specification at position {at + 1}: {message}\n    {self.text}\n    {caret}\n"
-            f"{GRAMMAR_HINT}"
-        )
+        line_start = self.text.rfind("\n", 0, at) + 1
+        line_end = self.text.find("\n", at)
+        line = self.text[line_start : len(self.text) if line_end < 0 else line_end]
+        column = at - line_start
+        where = f"position {at + 1}"
+        if "\n" in self.text:
+            where += f" (line {self.text.count(chr(10), 0, at) + 1}, column {column + 1})"
+        width = ECHO_LIMIT
+        first = max(0, min(column - width // 2, len(line) - width))
+        shown = ("…" if first else "") + line[first : first + width] + ("…" if first + width < len(line) else "")
+        caret = " " * (column - first + (1 if first else 0)) + "^"
+        return SpecError(f"Malformed loss specification at {where}: {message}\n    {shown}\n    {caret}\n"
+                         f"{GRAMMAR_HINT}")
 
     def found(self) -> str:
-        return f"'{self.text[self.pos]}'" if self.pos < len(self.text) else "the end of the text"
+        return f"{self.text[self.pos]!r}" if self.pos < len(self.text) else "the end of the text"
 
     # -- scanning -------------------------------------------------------------------------------
     def skip_space(self) -> None:
@@ -237,7 +257,7 @@ class _Parser:
     def term(self) -> TermSpec:
         self.skip_space()
         weight = 1.0
-        if self.peek() and (self.peek().isdigit() or self.peek() in ".-"):
+        if self.peek() and self.peek() in _DIGITS + ".-":
             weight = self.weight()
         self.skip_space()
         name_at = self.pos
@@ -248,12 +268,16 @@ class _Parser:
         if name in ("inf", "infinity", "nan") and self.text.startswith("*", self.pos):
             raise self.fail(f"the weight {name} must be a positive finite number", at=name_at)
         if self.text.startswith("+", self.pos) and self.registry.is_known(name + "+"):
-            after = self.text[self.pos + 1 : self.pos + 2]
-            if after == "" or after in _TERM_END or after.isspace():
+            rest = self.text[self.pos + 1 :].lstrip()  # whitespace is ignored: 'adacof+ l1' is 'adacof+l1'
+            after = rest[:1]
+            if after == "" or after in _TERM_END:
                 self.pos += 1
                 name += "+"
+        if not self.registry.is_known(name) and len(name) > 40:
+            raise self.fail(f"'{clip(name, limit=40)}' is not a loss term name (names are short; `vfibench "
+                            f"losses` lists them)", at=name_at)
         if not self.registry.is_known(name):
-            raise self.registry.unknown(name, context=f"'{self.text}' at position {name_at + 1}")
+            raise self.registry.unknown(name, context=f"'{clip(self.text, name_at)}' at position {name_at + 1}")
         params = self.params(name) if self.accept("(") else ()
         window = self.window() if self.accept("@") else Window()
         if name in self.registry.presets and params:
@@ -266,6 +290,12 @@ class _Parser:
         text = self.match(_NUMBER)
         if text is None:
             raise self.fail(f"expected a weight (a number), found {self.found()}")
+        if self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] in "._"):
+            end = self.pos
+            while end < len(self.text) and (self.text[end].isalnum() or self.text[end] in "._"):
+                end += 1
+            raise self.fail(f"'{clip(self.text[at:end])}' is not a number; write weights in decimal with the "
+                            f"digits 0-9, e.g. '16*l1' or '1e-3*perc'", at=at)
         value = float(text)
         if not math.isfinite(value) or value <= 0:
             raise self.fail(f"the weight {text} must be a positive finite number", at=at)
@@ -305,7 +335,7 @@ class _Parser:
             try:
                 resolved = info.resolve_params(items)
             except SpecError as err:
-                raise SpecError(f"{err} (in '{self.text}' at position {key_at + 1})") from None
+                raise SpecError(f"{err} (in '{clip(self.text, key_at)}' at position {key_at + 1})") from None
             items = {k: resolved[k] for k in items}
         return tuple(sorted((k, v) for k, v in items.items() if not self.is_default(name, k, v)))
 

@@ -46,6 +46,7 @@ class MetricInfo:
         prepare: builds (and caches) whatever model the metric runs on a device, so a missing or
             broken backbone fails before any work; None for weight-free metrics.
         inputs: True when the metric also needs the input frames: ``compute(pred, gt, i0, i1)``.
+        valid_range: (low, high), the values the metric can take; a value outside it is damage.
     """
 
     name: str
@@ -60,6 +61,7 @@ class MetricInfo:
     min_size: int = 1
     prepare: Callable[[torch.device], object] | None = field(default=None, repr=False, compare=False)
     inputs: bool = False
+    valid_range: tuple[float, float] = (0.0, float("inf"))
 
     @property
     def arrow(self) -> str:
@@ -89,6 +91,7 @@ _RECORDS = (
         "the mean of per-frame values, not the pooled-MSE PSNR.",
         source="standard definition; equals skimage.metrics.peak_signal_noise_ratio per frame",
         compute=psnr,
+        valid_range=(0.0, 100.0),  # data range 1, so MSE <= 1; capped at 100 dB
     ),
     MetricInfo(
         name="ssim",
@@ -101,6 +104,7 @@ _RECORDS = (
         source="Wang et al., IEEE TIP 2004; equals skimage.metrics.structural_similarity "
         "(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1)",
         compute=ssim,
+        valid_range=(-1.0, 1.0),
         min_size=11,
     ),
     MetricInfo(
@@ -137,6 +141,7 @@ _RECORDS = (
         "tolerant of resampled texture.",
         source="Ding et al., IEEE TPAMI 2020; the authors' DISTS_pytorch code and learned weights",
         compute=_dists.dists,
+        valid_range=(0.0, 1.0),
         min_size=_dists.MIN_SIZE,
         prepare=_dists.get_dists,
     ),
@@ -164,6 +169,7 @@ _RECORDS = (
         "downsampled, Prewitt gradients, T = 170/255².",
         source="Xue et al., IEEE TIP 2014; piq.gmsd",
         compute=gmsd,
+        valid_range=(0.0, 1.0),  # a standard deviation of similarities in [0, 1]
         min_size=2,
     ),
     MetricInfo(

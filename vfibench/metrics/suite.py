@@ -79,12 +79,14 @@ class MetricSuite:
         self.batch_size = batch_size
 
         statuses = {b: backbones.locate(b) for b in sorted({b for info in infos for b in info.needs})}
-        missing = {b for b, status in statuses.items() if not status.found}
+        foreign = {b: message for b, status in statuses.items()
+                   if (message := backbones.foreign_weights_message(status)) is not None}
+        missing = {b for b, status in statuses.items() if not status.found} | set(foreign)
         self.unavailable: dict[str, str] = {}
         if missing:
             blocked = [info.name for info in infos if missing & set(info.needs)]
             if not skip_unavailable:
-                details = " ".join(backbones.unavailable_message(statuses[b]) for b in sorted(missing))
+                details = " ".join(foreign.get(b) or backbones.unavailable_message(statuses[b]) for b in sorted(missing))
                 raise BackboneUnavailable(
                     f"Cannot compute {', '.join(blocked)}: backbone {', '.join(sorted(missing))} missing. "
                     f"{details} Or leave these metrics out (--skip-unavailable marks them unavailable)."
@@ -93,8 +95,9 @@ class MetricSuite:
                 lacking = sorted(missing & set(info.needs))
                 if lacking:
                     self.unavailable[info.name] = (
-                        f"pretrained {', '.join(lacking)} weights not available; run "
-                        f"`{'` and `'.join(statuses[b].fix for b in lacking)}`"
+                        f"pretrained {', '.join(lacking)} weights not available"
+                        + (" (those found are not the ImageNet reference)" if set(lacking) & set(foreign) else "")
+                        + f"; run `{'` and `'.join(statuses[b].fix for b in lacking)}`"
                     )
         self._infos = tuple(info for info in infos if info.name not in self.unavailable)
         self.names: tuple[str, ...] = tuple(info.name for info in self._infos)

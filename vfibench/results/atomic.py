@@ -19,6 +19,26 @@ import pandas as pd
 import torch
 
 
+def check_writable_folder(folder: Path, option: str) -> None:
+    """A ResultsError, before any work, when ``folder`` cannot be created or written: a file is in its
+    place or on its path, or the nearest existing folder on its path is not writable."""
+    from vfibench.errors import ResultsError
+
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+        existing = existing.parent
+    if existing == folder and not folder.is_dir():
+        raise ResultsError(f"{option} '{folder}' is not a folder (a file or device of that name exists). Pass "
+                           f"a folder; it is created if absent.")
+    if not existing.is_dir():
+        raise ResultsError(f"{option} '{folder}' cannot be created: '{existing}' on its path is a file, not a "
+                           f"folder. Pass a path whose parents are folders.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ResultsError(f"{option} '{folder}' cannot be written: the folder '{existing}' is read-only for "
+                           f"this user. Pass a writable folder.")
+
+
 def _file_mode() -> int:
     """The permissions an ordinary new file gets under the current umask (``mkstemp`` uses 0600)."""
     umask = os.umask(0)

@@ -60,7 +60,7 @@ SUMMARY_FILE = "summary.csv"
 #: Columns every summary.csv has before its ``<metric>_mean`` / ``_std`` / ``_ci_low`` / ``_ci_high`` columns.
 SUMMARY_KEYS = ("config", "kind", "status", "seeds", "samples")
 KINDS = ("trained", "reference")
-STATUSES = ("complete", "partial", "diverged", "unavailable", "missing")
+STATUSES = ("complete", "partial", "diverged", "failed", "unavailable", "missing")
 MEAN_SUFFIX = "_mean"
 
 #: Absolute tolerance per metric, in the metric's unit. Each absorbs machine-to-machine
@@ -251,9 +251,21 @@ def _config_row(record: Mapping[str, Any], line: int, metrics: Sequence[str], fa
         value = _number(raw)
         if value is None:
             raise fail(f"line {line} ('{config}') has {metric}{MEAN_SUFFIX} {_shown(raw)}, not a number")
+        low, high = _valid_range(metric)
+        if not math.isnan(value) and (math.isinf(value) or not low <= value <= high):
+            raise fail(f"line {line} ('{config}') has {metric}{MEAN_SUFFIX} {_shown(raw)}, outside the values "
+                       f"{metric} can take ({low:g} to {high:g})")
         means[metric] = value
     return ConfigResult(config=config, kind=kind, status=status, seeds=counts["seeds"],
                         samples=counts["samples"], means=means)
+
+
+def _valid_range(metric: str) -> tuple[float, float]:
+    """The values ``metric`` can take (any number for a metric this version does not know)."""
+    try:
+        return metric_info(metric).valid_range
+    except VfiBenchError:
+        return (-math.inf, math.inf)
 
 
 def _is_empty(value: Any) -> bool:
@@ -447,8 +459,8 @@ def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResul
         return row(Verdict.MISSING_IN_NEW, "only some seeds finished in new")
     if base_status is None:
         return row(Verdict.NEW_CONFIGURATION)
-    if new_status == "diverged":
-        return row(Verdict.OK, "diverged in both runs") if base_status == "diverged" else \
+    if new_status in ("diverged", "failed"):
+        return row(Verdict.OK, f"{new_status} in both runs") if base_status == new_status else \
             row(Verdict.DIVERGED, f"{base_status} in base")
     if metric not in new_metrics:
         return row(Verdict.MISSING_METRIC, "no column in new")

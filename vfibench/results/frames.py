@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vfibench.errors import VfiBenchError
+from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results.store import RunStore, UnitKey
 
 Image = np.ndarray  # (H, W, 3) float32 in [0, 1]
@@ -182,12 +182,13 @@ class SweepFrames:
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         except VfiBenchError as err:
             raise VfiBenchError(f"The run's manifest names a model this version cannot build: {err}") from None
-        except Exception as err:  # unpickling or shape errors all mean: these weights do not fit this model
-            raise VfiBenchError(
-                f"The saved weights '{path}' do not load into the '{variant}' interpolator the run's manifest "
-                f"records ({type(err).__name__}: {str(err).splitlines()[0][:200]}). The file is damaged or was "
-                f"written by another version of vfibench; open the run with the version that made it, or train "
-                f"it again."
+        except Exception as err:  # refused pickle, truncated file, wrong keys or shapes: all damage
+            problem = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+            raise ResultsError(
+                f"The model file '{path}' of '{config}' (seed {self.seed}) cannot be loaded into the '{variant}' "
+                f"interpolator the run's manifest records ({problem}). It was damaged, replaced or written by "
+                f"another version of vfibench; delete the folder '{path.parent}' and finish the run with "
+                f"`vfibench run --resume {self.store.name} --out {self.store.root.parent}` to train it again."
             ) from None
         return model.eval()
 
@@ -219,7 +220,7 @@ def read_image(path: Path) -> Image:
     try:
         with PILImage.open(path) as image:
             array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    except (OSError, UnidentifiedImageError) as err:
+    except (OSError, UnidentifiedImageError, PILImage.DecompressionBombError, ValueError) as err:
         raise VfiBenchError(f"Cannot read the frame '{path}' ({err}).") from None
     return array
 

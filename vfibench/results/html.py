@@ -79,7 +79,7 @@ def _summary(report: "Report") -> str:
     header = ["configuration", "status", *[tables.header(m) for m in view.metrics]]
     texts = [[c.text + (" ★" if c.best else "") for c in row] for row in cells]
     classes = [["best" if c.best else "unavailable" if c.text == tables.UNAVAILABLE or c.text in
-                ("diverged", "unavailable") else "" for c in row] for row in cells]
+                ("diverged", "failed", "unavailable") else "" for c in row] for row in cells]
     notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes())
     return f"<h2>Summary</h2>{_table(header, texts, classes)}<ul class=\"notes\">{notes}</ul>"
 

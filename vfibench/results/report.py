@@ -107,10 +107,14 @@ def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, 
                                f"directory is inconsistent. Re-run the sweep or the evaluation that wrote it.")
         values = pd.to_numeric(frame[metric], errors="coerce")
         bad = values.isna() & frame[metric].notna()
+        if metric not in unavailable:  # every computed value is finite (PSNR has a floor): others are damage
+            bad |= ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise ResultsError(f"'{path}' holds '{frame[metric].iloc[row]}' in the numeric column '{metric}' (data row "
-                               f"{row + 1}); the file is damaged. Re-run the sweep or the evaluation that wrote it.")
+                               f"{row + 1}), where every value is a finite number; the file is damaged. Re-run the "
+                               f"sweep or the evaluation that wrote it (a sweep's tables are rebuilt from its units "
+                               f"when the file is deleted).")
         frame[metric] = values.astype(float)
     return frame
 
@@ -194,6 +198,12 @@ def _write_grids(data: ReportData, report: Report, count: int, seed: int | None)
         source.prefetch(selection.samples)  # type: ignore[attr-defined]
     analysis = data.analysis
     shown = [c for c in analysis.configs if c in source.configs]
+    left_out = [c for c in analysis.configs if c not in source.configs]
+    if left_out:
+        report.notes.append(
+            f"The image grids leave out {', '.join(repr(c) for c in left_out)}: no saved model of seed "
+            f"{source.seed} (its model.pt or unit folder is missing). Finish the run with `vfibench run --resume` "
+            f"or choose another --seed to show them.")
     metrics = [analysis.base, *analysis.compared]
     seed_text = f", outputs of seed {source.seed}" if source.seed is not None else ""
     for sample, score in zip(selection.samples, selection.scores):
@@ -264,6 +274,10 @@ def report_json(report: Report) -> dict[str, Any]:
 def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> Report:
     """Load, analyse and write the report of ``store`` (see :func:`write_report`)."""
     data = load_report_data(store)
+    seeds = data.view.manifest.get("seeds")
+    if seed is not None and isinstance(seeds, list) and seed not in seeds:
+        raise ResultsError(f"--seed {seed}: the run '{store.name}' has the seed(s) {', '.join(map(str, seeds))}; "
+                           f"choose one of them for the image grids.")
     try:
         return write_report(data, grid_samples=grid_samples, seed=seed)
     except OSError as err:

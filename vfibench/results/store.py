@@ -31,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,10 +48,11 @@ UNIT_FILE = "unit.json"
 MANIFEST = "manifest.json"
 LATEST = "latest"
 LOCK_FILE = ".lock"
-#: The manifest's ``status`` while a sweep runs, after it was stopped, and once every unit finished.
-RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
+#: The manifest's ``status`` while a sweep runs, after it was stopped, and once every unit finished;
+#: FAILED when the file system refused a write (its ``reason`` says why; ``--resume`` finishes it).
+RUNNING, INTERRUPTED, COMPLETE, FAILED = "running", "interrupted", "complete", "failed"
 #: What a finished unit's ``unit.json`` may say about it.
-UNIT_STATUSES = ("complete", "diverged")
+UNIT_STATUSES = ("complete", "diverged", "failed")
 #: Columns of per_sample.csv before the metric columns.
 SAMPLE_KEYS = ("config", "kind", "seed", "sample")
 #: Columns of per_sample.csv after the metrics: what made each test sample hard (NaN where unknown).
@@ -121,6 +123,12 @@ class RunStore:
         """The run ``run`` (a name under ``out`` or a path), or the latest complete run."""
         if run is None:
             link = out / LATEST
+            if link.is_symlink() and not link.exists():
+                raise ResultsError(
+                    f"'{link}' points at '{os.readlink(link)}', which no longer exists (the run was moved or "
+                    f"deleted). Name a run directory: `vfibench report RUN --out {out}`, or finish a sweep to "
+                    f"point 'latest' at it again."
+                )
             if not link.exists():
                 raise ResultsError(
                     f"No finished run found under '{out}' (there is no '{out / LATEST}'). Run a sweep first "
@@ -207,7 +215,8 @@ class RunStore:
                     holder = handle.read().strip() or "unknown"
                     raise ResultsError(
                         f"The run '{self.root}' is being written by another process (pid {holder}). Wait for "
-                        f"that sweep to finish or stop it, then resume with `vfibench run --resume {self.name}`."
+                        f"that sweep to finish or stop it, then resume with `vfibench run --resume {self.name} --out "
+                        f"{shlex.quote(str(self.root.resolve().parent))}`."
                     ) from None
             handle.seek(0)
             handle.truncate()

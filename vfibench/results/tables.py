@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from vfibench.metrics.registry import metric_info
@@ -109,7 +110,7 @@ def rich_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[
     for metric in metrics:
         table.add_column(header(metric), justify="right", no_wrap=True)
     for cells in body:
-        config, status = cells[0].text, cells[1].text
+        config, status = escape(cells[0].text), cells[1].text
         name = f"[dim]{config} (ref)[/]" if status == "reference" else config
         row = [name, status] if show_status else [name]
         row += [f"[bold green]{c.text}★[/]" if c.best else
@@ -142,7 +143,7 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     for metric, reason in unavailable.items():
         notes.append(f"{metric_info(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
-        if record.get("status") in ("diverged", "unavailable", "partial"):
+        if record.get("status") in ("diverged", "failed", "unavailable", "partial"):
             notes.append(f"'{record['config']}' {record['status']}" + (
                 f": {record.get('reason')}" if record.get("reason") else ""))
     return notes

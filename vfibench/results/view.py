@@ -88,6 +88,13 @@ def load_run_view(store: RunStore) -> RunView:
     """Read and validate a run's manifest and summary.csv."""
     manifest = store.read_manifest()
     _check_manifest(store, manifest)
+    if manifest.get("kind") == "sweep":
+        from vfibench.presets import preset_from_dict
+
+        try:
+            preset_from_dict(manifest.get("preset"), f"'{store.path('manifest.json')}'")
+        except VfiBenchError as err:
+            raise ResultsError(str(err)) from None
     summary = read_csv(store.path("summary.csv"), required=SUMMARY_KEYS)
     for metric in manifest.get("metrics", []):
         column = f"{metric.get('name')}_mean"
@@ -99,7 +106,7 @@ def load_run_view(store: RunStore) -> RunView:
         if column not in summary.columns:
             continue
         values = pd.to_numeric(summary[column], errors="coerce")
-        bad = values.isna() & summary[column].notna()
+        bad = (values.isna() & summary[column].notna()) | values.isin([float("inf"), float("-inf")])
         if bad.any():
             raise ResultsError(f"'{store.path('summary.csv')}' holds '{summary[column][bad].iloc[0]}' in the numeric "
                                f"column '{column}'; the file is damaged. Re-run the sweep or the evaluation.")
