@@ -64,7 +64,7 @@ class ReportData:
         base = Orientation.of(analysis.base)
         others = [Orientation.of(t.metric) for t in pair.disagreeing]
         sentences = [onset_sentence(result, base, others, pair.a, pair.b) for result in self.breakdowns.values()]
-        return "Along the test samples' attributes: " + " ".join(s[0].lower() + s[1:] for s in sentences if s)
+        return "Along the test samples' attributes: " + " ".join(s for s in sentences if s)
 
 
 @dataclass
