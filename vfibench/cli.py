@@ -2,14 +2,18 @@
 
 Every command is a thin shell that parses options, calls the library and prints; each has
 ``--help`` with examples. Problems the user can fix are printed as one paragraph and exit with
-code 2; nothing prints a traceback for them.
+code 2; nothing prints a traceback for them. The command modules import torch and the rest of the
+library only inside the commands that compute, so ``--help`` and the commands that only read start
+quickly (``benchmarks/bench_startup.py`` measures it).
 """
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
 
-from vfibench import cli_compare, cli_data, cli_eval, cli_losses, cli_report, cli_run, cli_weights
+from vfibench import __version__, cli_compare, cli_data, cli_eval, cli_losses, cli_report, cli_run, cli_weights
 
 app = typer.Typer(
     name="vfibench",
@@ -24,10 +28,26 @@ app = typer.Typer(
         "  vfibench compare results/latest results/baselines/ci.csv"
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vfibench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """Options that apply before any command."""
+
+
 app.command("run", epilog=cli_run.EPILOG)(cli_run.run)
 app.command("report", epilog=cli_report.EPILOG)(cli_report.report)
 app.command("losses", epilog=cli_losses.EPILOG)(cli_losses.losses)

