@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from vfibench import __version__, cli_compare, cli_data, cli_eval, cli_losses, cli_report, cli_run, cli_weights
+from vfibench.cli_support import MARKUP, examples
 
 app = typer.Typer(
     name="vfibench",
@@ -21,15 +22,12 @@ app = typer.Typer(
         "Which training loss should a video-frame-interpolation model use? vfibench trains one fixed "
         "interpolator per loss configuration, everything else held equal, and measures PSNR, SSIM, LPIPS, "
         "DISTS and sharpness to expose the gap between distortion and perceptual quality.\n\n"
-        "Examples:\n\n"
-        "  vfibench run --losses l1,l1+perc\n\n"
-        "  vfibench report\n\n"
-        "  vfibench losses superslomo\n\n"
-        "  vfibench compare results/latest results/baselines/ci.csv"
+        + examples("vfibench run --losses l1,l1+perc", "vfibench report", "vfibench losses superslomo",
+                   "vfibench compare results/latest results/baselines/ci.csv")
     ),
     no_args_is_help=True,
     add_completion=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=MARKUP,
     pretty_exceptions_enable=False,
 )
 

@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import MARKUP, console, examples, report_errors
 from vfibench.errors import DataError
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ app = typer.Typer(
         "spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH."
     ),
     no_args_is_help=True,
+    rich_markup_mode=MARKUP,
 )
 
 
@@ -104,10 +105,11 @@ def _spread(spread: object, unit: str, digits: int = 1) -> str:
 
 @app.command(
     "inspect",
-    epilog=(
-        "Examples: vfibench data inspect synthetic  ·  vfibench data inspect vimeo90k:/data/vimeo_triplet "
-        "--split test --size 256  ·  vfibench data inspect \"frames(stride=2):/data/clip\"  ·  "
-        "vfibench data inspect video:clip.mp4 --sample 64"
+    epilog=examples(
+        "vfibench data inspect synthetic",
+        "vfibench data inspect vimeo90k:/data/vimeo_triplet --split test --size 256",
+        "vfibench data inspect \"frames(stride=2):/data/clip\"",
+        "vfibench data inspect video:clip.mp4 --sample 64",
     ),
 )
 @report_errors
@@ -149,10 +151,11 @@ def inspect(
 
 @app.command(
     "validate",
-    epilog=(
-        "Examples: vfibench data validate vimeo90k:/data/vimeo_triplet --split train  ·  "
-        "vfibench data validate frames:/data/clips  ·  vfibench data validate video:clip.mp4. "
-        "Exit code 0: every frame is readable; 2: at least one is not (each is named)."
+    epilog=examples(
+        "vfibench data validate vimeo90k:/data/vimeo_triplet --split train",
+        "vfibench data validate frames:/data/clips",
+        "vfibench data validate video:clip.mp4",
+        notes="Exit code 0: every frame is readable; 2: at least one is not (each is named).",
     ),
 )
 @report_errors
@@ -195,11 +198,11 @@ def validate(
 
 @app.command(
     "export",
-    epilog=(
-        "Examples: vfibench data export synthetic out/synthetic --split train --count 8  ·  "
-        "vfibench data export vimeo90k:/data/vimeo_triplet out/vimeo --size 256  ·  "
-        "vfibench data export \"video(stride=2):clip.mp4\" out/clip. "
-        "The folder is then readable as frames:DIR."
+    epilog=examples(
+        "vfibench data export synthetic out/synthetic --split train --count 8",
+        "vfibench data export vimeo90k:/data/vimeo_triplet out/vimeo --size 256",
+        "vfibench data export \"video(stride=2):clip.mp4\" out/clip",
+        notes="The folder is then readable as frames:DIR.",
     ),
 )
 @report_errors

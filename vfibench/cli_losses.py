@@ -9,9 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import console, examples, report_errors
 
-EPILOG = "Examples:\n\n  vfibench losses\n\n  vfibench losses charbonnier\n\n  vfibench losses superslomo"
+EPILOG = examples("vfibench losses", "vfibench losses charbonnier", "vfibench losses superslomo",
+                  "vfibench losses \"l1+0.1*perc(layer=relu2_2)@0.5\"   # any configuration, explained")
 
 
 @report_errors

@@ -18,20 +18,21 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import console, examples, report_errors
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
 
-EPILOG = (
-    "Examples:\n\n  vfibench report\n\n  vfibench report 20261125-101500-ab12 --format md\n\n"
-    "  vfibench report --out /tmp/results --format csv\n\n"
-    "  vfibench report --format html > report.html\n\n"
-    "  vfibench report --samples 5                   # redraw the report with five image grids\n\n"
-    "Without --format, report writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
+EPILOG = examples(
+    "vfibench report",
+    "vfibench report 20261125-101500-ab12 --format md",
+    "vfibench report --out /tmp/results --format csv",
+    "vfibench report --format html > report.html",
+    "vfibench report --samples 5                   # write the report with five image grids",
+    notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
     "perception_distortion.png and grid_sample*.png, and prints the tables. With --format it prints and "
     "changes no file, unless --write is given. Image grids are only replaced by newly drawn ones: "
-    "--samples 0 keeps the earlier grids."
+    "--samples 0 keeps the earlier grids.",
 )
 
 

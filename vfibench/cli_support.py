@@ -12,6 +12,9 @@ from rich.markup import escape
 
 from vfibench.errors import VfiBenchError
 
+#: How every help text is rendered; :func:`examples` keeps command lines literal under it.
+MARKUP = "markdown"
+
 console = Console()
 error_console = Console(stderr=True)
 
@@ -31,3 +34,12 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=err.exit_code) from None
 
     return wrapper
+
+
+def examples(*commands: str, notes: str = "") -> str:
+    """A help epilog: one example command per paragraph, as code so that Markdown keeps ``*`` and ``_``.
+
+    ``commands`` are shown exactly as written (a test runs each one); ``notes`` follows as prose.
+    """
+    lines = "\n\n".join(f"`{command}`" for command in commands)
+    return f"Examples:\n\n{lines}" + (f"\n\n{notes}" if notes else "")
