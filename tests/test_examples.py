@@ -121,6 +121,19 @@ def test_examples_are_found_and_every_one_is_classified() -> None:
     assert not [example for example in EXAMPLES if example not in PLAN]
 
 
+@pytest.mark.parametrize("path", _command_paths(typer.main.get_command(app), []), ids=" ".join)
+def test_help_placeholders_read_as_words(path: list[str]) -> None:
+    output = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).output
+    assert not re.findall(r"<[a-z][a-z \[\]]*>|\[\[|\{[A-Z]+\}|LIST\[", output), output
+
+
+@pytest.mark.parametrize(("path", "usage"), [(["report"], "report [OPTIONS] [RUN]"),
+                                             (["compare"], "compare [OPTIONS] NEW BASE"),
+                                             (["losses"], "losses [OPTIONS] [SPEC]")])
+def test_usage_lines(path: list[str], usage: str) -> None:
+    assert usage in runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).output
+
+
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with results/ (a tiny finished run, the CI baseline) and frames under out/ and data/gt."""

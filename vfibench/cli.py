@@ -14,10 +14,11 @@ from typing import Annotated, Optional
 import typer
 
 from vfibench import __version__, cli_compare, cli_data, cli_eval, cli_losses, cli_report, cli_run, cli_weights
-from vfibench.cli_support import MARKUP, examples
+from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, examples
 
 app = typer.Typer(
     name="vfibench",
+    cls=HumanGroup,
     help=(
         "Which training loss should a video-frame-interpolation model use? vfibench trains one fixed "
         "interpolator per loss configuration, everything else held equal, and measures PSNR, SSIM, LPIPS, "
@@ -46,11 +47,11 @@ def _root(
     """Options that apply before any command."""
 
 
-app.command("run", epilog=cli_run.EPILOG)(cli_run.run)
-app.command("report", epilog=cli_report.EPILOG)(cli_report.report)
-app.command("losses", epilog=cli_losses.EPILOG)(cli_losses.losses)
-app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)
-app.command("eval", epilog=cli_eval.EPILOG)(cli_eval.eval_command)
+app.command("run", cls=HumanCommand, epilog=cli_run.EPILOG)(cli_run.run)
+app.command("report", cls=HumanCommand, epilog=cli_report.EPILOG)(cli_report.report)
+app.command("losses", cls=HumanCommand, epilog=cli_losses.EPILOG)(cli_losses.losses)
+app.command("compare", cls=HumanCommand, epilog=cli_compare.EPILOG)(cli_compare.compare)
+app.command("eval", cls=HumanCommand, epilog=cli_eval.EPILOG)(cli_eval.eval_command)
 app.add_typer(cli_weights.app, name="weights")
 app.add_typer(cli_data.app, name="data")
 

