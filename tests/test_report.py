@@ -117,12 +117,42 @@ def test_unavailable_metric_and_diverged_config_are_shown_as_such(run_copy):
         summary.loc[summary.config == "l2", column] = float("nan")
     summary.loc[summary.config == "l2", ["status", "samples"]] = ["diverged", 0]
     summary.to_csv(run_copy / "summary.csv", index=False)
-    result = report(run_copy, "--format", "md", "--samples", "1")
+    result = report(run_copy, "--format", "md", "--samples", "1", "--write")
     assert result.exit_code == 0, result.output
     assert "| l2 | diverged |" in result.stdout and "| unavailable |" in result.stdout
     assert "GMSD is unavailable in this run" in result.stdout and "'l2' has no results (diverged)" in result.stdout
     page = (run_copy / "report" / "report.html").read_text()
     assert "unavailable" in page and "diverged" in page
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_printing_a_format_changes_no_file(run_copy):
+    assert report(run_copy, "--samples", "2").exit_code == 0
+    before = _files(run_copy)
+    assert sum(name.startswith("report/grid_sample") for name in before) == 2
+    for fmt in ("csv", "json", "md", "html", "table"):
+        result = report(run_copy, "--format", fmt, "--samples", "0")
+        assert result.exit_code == 0, result.output
+        assert _files(run_copy) == before, fmt
+    assert "Report folder not written" in result.stdout
+    page = report(run_copy, "--format", "html", "--samples", "1").stdout
+    assert page.count('src="data:image/png;base64,') == 2  # the plane and one grid, drawn aside
+    assert _files(run_copy) == before
+
+
+def test_writing_without_new_grids_keeps_the_earlier_ones(run_copy):
+    assert report(run_copy, "--samples", "2").exit_code == 0
+    grids = {path.name: path.read_bytes() for path in (run_copy / "report").glob("grid_sample*.png")}
+    result = report(run_copy, "--samples", "0")
+    assert result.exit_code == 0, result.output
+    assert {path.name: path.read_bytes() for path in (run_copy / "report").glob("grid_sample*.png")} == grids
+    page = (run_copy / "report" / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3 and "kept from an earlier report" in result.stdout
+    assert report(run_copy, "--format", "csv", "--write").exit_code == 0
+    assert len(list((run_copy / "report").glob("grid_sample*.png"))) == 3  # redrawn: replaced, not added
 
 
 @pytest.mark.parametrize("damage", ["manifest", "foreign", "per_sample", "summary", "metric", "warm_start"])

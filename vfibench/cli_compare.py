@@ -20,18 +20,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.markup import escape
 
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import console, examples, report_errors
 
-EPILOG = (
-    "Examples:\n\n"
-    "  vfibench compare results/latest results/baselines/ci.csv\n\n"
-    "  vfibench compare NEW BASE --tol psnr=0.1 --tol lpips=0.005 --format md\n\n"
-    "  vfibench compare NEW BASE --two-sided --format json > comparison.json\n\n"
-    "Default tolerances (absolute): psnr=0.05 dB, ssim=0.002, lpips=0.002, lpips-vgg=0.002, dists=0.002, "
+EPILOG = examples(
+    "vfibench compare results/latest results/baselines/ci.csv",
+    "vfibench compare NEW BASE --tol psnr=0.1 --tol lpips=0.005 --format md",
+    "vfibench compare NEW BASE --two-sided --format json > comparison.json",
+    notes="Default tolerances (absolute): psnr=0.05 dB, ssim=0.002, lpips=0.002, lpips-vgg=0.002, dists=0.002, "
     "gmsd=0.002, sharpness=0.01 (sharpness is best at 1: a move away from 1 is a worsening).\n\n"
     "Exit codes: 0 nothing regressed; 1 a regression, a configuration missing from NEW, a configuration "
     "that diverged in NEW or a metric column missing from NEW; 2 unusable input. Configurations or metrics "
-    "found only in NEW, and values unavailable on either side, are reported but do not fail."
+    "found only in NEW, and values unavailable on either side, are reported but do not fail.",
 )
 
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.markup import escape
 from rich.table import Table
 
-from vfibench.cli_support import console, report_errors
-from vfibench.data.images import Fit, check_fit, check_size
-from vfibench.data.sources import STANDARD_KINDS, open_source, parse_dataset_spec, resolve
-from vfibench.data.triplet_source import TripletSource, select_indices
+from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, console, examples, report_errors
 from vfibench.errors import DataError
+
+if TYPE_CHECKING:
+    from vfibench.data.images import Fit
+    from vfibench.data.triplet_source import TripletSource
 
 #: Triplets the synthetic dataset is given when no --count is passed.
 SYNTHETIC_DEFAULT_COUNT = 64
@@ -37,7 +38,17 @@ app = typer.Typer(
         "spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH."
     ),
     no_args_is_help=True,
+    rich_markup_mode=MARKUP,
+    cls=HumanGroup,
 )
+
+
+class FitChoice(str, Enum):
+    """The choices of ``--fit``: the values of :class:`vfibench.data.images.Fit`, which loads torch
+    (a test keeps the two equal), so that ``vfibench --help`` starts without it."""
+
+    resize = "resize"
+    crop = "crop"
 
 
 class SplitChoice(str, Enum):
@@ -56,20 +67,24 @@ CountOption = Annotated[Optional[int], typer.Option(help="Triplets to take: a se
 SizeOption = Annotated[Optional[int], typer.Option(help="Frame side: frames are fitted to SIZE x SIZE by --fit. "
                                                    "Absent: native resolution cropped to a multiple of 16 "
                                                    "(synthetic: 64).", min=16)]
-FitOption = Annotated[Fit, typer.Option(help="resize: shorter side to SIZE, then a centre crop (whole scene); "
+FitOption = Annotated[FitChoice, typer.Option(help="resize: shorter side to SIZE, then a centre crop (whole scene); "
                                         "crop: a centre crop at native resolution. Never enlarges.")]
 StrideOption = Annotated[int, typer.Option(help="Frame step of frames/video triplets (k, k+STRIDE, k+2*STRIDE).",
                                            min=1)]
 SeedOption = Annotated[int, typer.Option(help="Synthetic scene seed; seed of the subset of real triplets.", min=0)]
 
 
-def _open(spec: str, split: SplitChoice, count: int | None, size: int | None, fit: Fit, stride: int,
-          seed: int) -> tuple[TripletSource, list[int], int | None, Fit]:
+def _open(spec: str, split: SplitChoice, count: int | None, size: int | None, fit: FitChoice, stride: int,
+          seed: int) -> "tuple[TripletSource, list[int], int | None, Fit]":
     """The source a spec names, the selected triplet indices, and the resolved size and fit."""
+    from vfibench.data.images import check_fit, check_size
+    from vfibench.data.sources import open_source, parse_dataset_spec, resolve
+    from vfibench.data.triplet_source import select_indices
+
     parsed = parse_dataset_spec(spec)
     if parsed.kind == "synthetic" and count is None and "count" not in parsed.options:
         count = SYNTHETIC_DEFAULT_COUNT
-    args = resolve(parsed, count=count, size=size, fit=fit)
+    args = resolve(parsed, count=count, size=size, fit=check_fit(fit.value))
     size, fit = check_size(args["size"]), check_fit(args["fit"])
     source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=stride)
     return source, select_indices(len(source), args["count"], seed), size, fit
@@ -80,7 +95,9 @@ def _progress() -> Progress:
                     console=console, transient=True)
 
 
-def _how_fitted(source: TripletSource, size: int | None, fit: Fit) -> str:
+def _how_fitted(source: "TripletSource", size: int | None, fit: "Fit") -> str:
+    from vfibench.data.sources import STANDARD_KINDS
+
     if source.kind == "synthetic":
         return "rendered at that size"
     if source.kind in STANDARD_KINDS:
@@ -95,10 +112,12 @@ def _spread(spread: object, unit: str, digits: int = 1) -> str:
 
 @app.command(
     "inspect",
-    epilog=(
-        "Examples: vfibench data inspect synthetic  ·  vfibench data inspect vimeo90k:/data/vimeo_triplet "
-        "--split test --size 256  ·  vfibench data inspect \"frames(stride=2):/data/clip\"  ·  "
-        "vfibench data inspect video:clip.mp4 --sample 64"
+    cls=HumanCommand,
+    epilog=examples(
+        "vfibench data inspect synthetic",
+        "vfibench data inspect vimeo90k:/data/vimeo_triplet --split test --size 256",
+        "vfibench data inspect \"frames(stride=2):/data/clip\"",
+        "vfibench data inspect video:clip.mp4 --sample 64",
     ),
 )
 @report_errors
@@ -107,7 +126,7 @@ def inspect(
     split: SplitOption = SplitChoice.test,
     count: CountOption = None,
     size: SizeOption = None,
-    fit: FitOption = Fit.resize,
+    fit: FitOption = FitChoice.resize,
     stride: StrideOption = 1,
     seed: SeedOption = 0,
     sample: Annotated[int, typer.Option(help="Triplets read to measure sizes and motion, spread evenly.",
@@ -140,10 +159,12 @@ def inspect(
 
 @app.command(
     "validate",
-    epilog=(
-        "Examples: vfibench data validate vimeo90k:/data/vimeo_triplet --split train  ·  "
-        "vfibench data validate frames:/data/clips  ·  vfibench data validate video:clip.mp4. "
-        "Exit code 0: every frame is readable; 2: at least one is not (each is named)."
+    cls=HumanCommand,
+    epilog=examples(
+        "vfibench data validate vimeo90k:/data/vimeo_triplet --split train",
+        "vfibench data validate frames:/data/clips",
+        "vfibench data validate video:clip.mp4",
+        notes="Exit code 0: every frame is readable; 2: at least one is not (each is named).",
     ),
 )
 @report_errors
@@ -158,7 +179,7 @@ def validate(
     """Read every frame of a dataset once; name each unreadable or mismatched file (exit 2 if any)."""
     from vfibench.data.inspection import validate_source
 
-    source, _, _, _ = _open(spec, split, count, None, Fit.resize, stride, seed)
+    source, _, _, _ = _open(spec, split, count, None, FitChoice.resize, stride, seed)
     with _progress() as bar:
         task = bar.add_task("Checking frames", total=None)
         report = validate_source(source, lambda done, total: bar.update(task, completed=done, total=total))
@@ -186,11 +207,12 @@ def validate(
 
 @app.command(
     "export",
-    epilog=(
-        "Examples: vfibench data export synthetic out/synthetic --split train --count 8  ·  "
-        "vfibench data export vimeo90k:/data/vimeo_triplet out/vimeo --size 256  ·  "
-        "vfibench data export \"video(stride=2):clip.mp4\" out/clip. "
-        "The folder is then readable as frames:DIR."
+    cls=HumanCommand,
+    epilog=examples(
+        "vfibench data export synthetic out/synthetic --split train --count 8",
+        "vfibench data export vimeo90k:/data/vimeo_triplet out/vimeo --size 256",
+        "vfibench data export \"video(stride=2):clip.mp4\" out/clip",
+        notes="The folder is then readable as frames:DIR.",
     ),
 )
 @report_errors
@@ -202,7 +224,7 @@ def export(
     count: Annotated[Optional[int], typer.Option(help="Triplets to write (a seeded subset; default 16).",
                                                  min=1)] = 16,
     size: SizeOption = None,
-    fit: FitOption = Fit.resize,
+    fit: FitOption = FitChoice.resize,
     stride: StrideOption = 1,
     seed: SeedOption = 0,
     overwrite: Annotated[bool, typer.Option(help="Write into a folder that is not empty.")] = False,

@@ -1,4 +1,4 @@
-"""``vfibench losses [NAME]``: the loss catalog, or one term or preset explained.
+"""``vfibench losses [NAME]``: the loss catalog, or one term, preset or configuration spec explained.
 
 A thin shell over :mod:`vfibench.losses.describe`; mounted by the main CLI as ``vfibench losses``.
 """
@@ -9,16 +9,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import console, examples, report_errors
 
-EPILOG = "Examples:\n\n  vfibench losses\n\n  vfibench losses charbonnier\n\n  vfibench losses superslomo"
+EPILOG = examples("vfibench losses", "vfibench losses charbonnier", "vfibench losses superslomo",
+                  "vfibench losses \"l1+0.1*perc(layer=relu2_2)@0.5\"   # any configuration, explained")
 
 
 @report_errors
 def losses(
-    name: Annotated[Optional[str], typer.Argument(help="A loss term or paper preset to explain.")] = None,
+    name: Annotated[Optional[str], typer.Argument(
+        metavar="SPEC", help="A loss term, a paper preset or any configuration (\"l1+0.1*perc@0.5\") to explain.",
+        show_default=False)] = None,
 ) -> None:
-    """The loss catalog: every term and paper preset, with its formula, parameters, needs and source."""
+    """The loss catalog: every term and paper preset, with what it needs and its formula; or one explained."""
     from vfibench.losses.describe import describe_name, catalog_tables
 
     if name is None:

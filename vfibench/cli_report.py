@@ -1,6 +1,8 @@
 """``vfibench report``: a run's tables, gap analysis, perception–distortion plot, image grids and HTML.
 
 A thin shell over :mod:`vfibench.results.report`; mounted by the main CLI as ``vfibench report``.
+Plain ``vfibench report`` writes RUN/report/ and prints the tables; ``--format X`` only prints
+(``--write`` writes the folder as well).
 :func:`print_summary` is shared with ``vfibench run``, which prints the same table at its end, and
 :func:`print_report` with ``vfibench eval``.
 """
@@ -16,17 +18,21 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_support import console, error_console, report_errors
+from vfibench.cli_support import console, error_console, examples, report_errors
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
 
-EPILOG = (
-    "Examples:\n\n  vfibench report\n\n  vfibench report 20261125-101500-ab12 --format md\n\n"
-    "  vfibench report --out /tmp/results --format csv\n\n"
-    "  vfibench report --format html > report.html\n\n"
-    "Every call writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
-    "perception_distortion.png and grid_sample*.png."
+EPILOG = examples(
+    "vfibench report",
+    "vfibench report 20261125-101500-ab12 --format md",
+    "vfibench report --out /tmp/results --format csv",
+    "vfibench report --format html > report.html",
+    "vfibench report --samples 5                   # write the report with five image grids",
+    notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
+    "perception_distortion.png and grid_sample*.png, and prints the tables. With --format it prints and "
+    "changes no file, unless --write is given. Image grids are only replaced by newly drawn ones: "
+    "--samples 0 keeps the earlier grids.",
 )
 
 
@@ -40,34 +46,57 @@ class ReportFormat(str, Enum):
 
 @report_errors
 def report(
-    run_name: Annotated[Optional[str], typer.Argument(metavar="[RUN]", help="A run name under --out or a run "
-                                                      "directory; default: the latest complete run.")] = None,
+    run_name: Annotated[Optional[str], typer.Argument(metavar="RUN", help="A run name under --out or a run "
+                                                      "directory; default: the latest complete run.",
+                                                      show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print: the terminal tables, "
-                                                 "Markdown, the summary as CSV or JSON (with the analysis), or "
-                                                 "the HTML page.")] = ReportFormat.table,
+    format: Annotated[Optional[ReportFormat], typer.Option(
+        "--format", "-f", help="Print only this, and write nothing: the terminal tables, Markdown, the summary "
+        "as CSV, JSON (summary and analysis) or the self-contained HTML page. [default: the tables, after "
+        "writing RUN/report/]", show_default=False)] = None,
+    write: Annotated[Optional[bool], typer.Option(
+        "--write/--no-write", help="Write RUN/report/. [default: only when --format is not given]",
+        show_default=False)] = None,
     samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids to draw: the samples where PSNR "
-                                         "and the perceptual metrics disagree most (0: none).")] = 3,
+                                         "and the perceptual metrics disagree most (0: none; a written report "
+                                         "then keeps its earlier grids).")] = 3,
     seed: Annotated[Optional[int], typer.Option(help="Whose outputs the image grids show (default: the run's "
                                                 "first seed).", min=0)] = None,
 ) -> None:
-    """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print it."""
-    from vfibench.results.report import build_report
+    """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print its tables."""
     from vfibench.results.store import RunStore
     from vfibench.sweep import rebuild_tables
 
     store = RunStore.open(out, run_name)
+    if write is None:
+        write = format is None
+    format = format or ReportFormat.table
     for name in rebuild_tables(store):
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
-    print_report(build_report(store, grid_samples=samples, seed=seed), format)
+    if write:
+        from vfibench.results.report import build_report
+
+        print_report(build_report(store, grid_samples=samples, seed=seed), format)
+    elif format is ReportFormat.csv:
+        print_summary(store, format)
+    else:
+        from vfibench.results import report as lib
+
+        data = lib.load_report_data(store)
+        if format is ReportFormat.html:
+            sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed))
+        else:
+            print_report(lib.unwritten_report(data), format)
 
 
 def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per_file: bool | None = None) -> None:
-    """Print a written report in ``format`` (tables and analysis in the terminal, or one document).
+    """Print a report in ``format`` (tables and analysis in the terminal, or one document).
 
-    ``per_file``: list every file of an evaluation (True), never (False), or only when few (None)."""
+    ``built`` is a written report, or one with nothing written (:func:`~vfibench.results.report.unwritten_report`).
+    ``per_file``: list every file of an evaluation (True), never (False), or only when few (None).
+    """
     from vfibench.results import report_tables
-    from vfibench.results.report import report_json
+    from vfibench.results.report import markdown, report_json
 
     if format is ReportFormat.table:
         data = built.data
@@ -79,10 +108,14 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         console.print(f"[bold]Verdict.[/] {escape(data.analysis.verdict)}", highlight=False)
         for note in built.notes:
             console.print(f"[dim]{escape(note)}[/]", highlight=False)
-        console.print(f"Report: [bold]{escape(str(built.html))}[/] ({len(built.grids)} image grid(s), "
-                      f"{'a' if built.plot else 'no'} perception–distortion plot)", highlight=False)
+        if built.html is None:
+            console.print(f"Report folder not written; `vfibench report {escape(data.store.name)}` writes it.",
+                          highlight=False)
+        else:
+            console.print(f"Report: [bold]{escape(str(built.html))}[/] ({len(built.grids)} image grid(s), "
+                          f"{'a' if built.plot else 'no'} perception–distortion plot)", highlight=False)
     elif format is ReportFormat.md:
-        sys.stdout.write(built.markdown.read_text(encoding="utf-8") if built.markdown else "")
+        sys.stdout.write(markdown(built))
     elif format is ReportFormat.html:
         sys.stdout.write(built.html.read_text(encoding="utf-8") if built.html else "")
     elif format is ReportFormat.json:

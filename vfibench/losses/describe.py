@@ -1,9 +1,13 @@
 """Human-readable descriptions of the loss catalog, for ``vfibench losses``.
 
-The catalog is two compact tables (terms: name, kind, status, formula; presets: name, status,
-expansion) that fit an 80-column terminal; everything longer — parameters, sources, deviations,
-notes — is in the description of one name (``vfibench losses NAME``), laid out as label/value
-rows whose values wrap inside their own column.
+The catalog is two compact tables (terms grouped by kind: name, status, needs, formula; presets:
+name, status, expansion) that fit an 80-column terminal; everything longer — parameters, sources,
+deviations, notes — is in the description of one name (``vfibench losses NAME``), laid out as
+label/value rows whose values wrap inside their own column. Any other spec
+(``vfibench losses "l1+0.1*perc"``) is explained as the configuration it parses to.
+
+Everything here reads the catalog's records (:mod:`vfibench.losses.snapshot`), never the torch
+modules, so the command starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from vfibench.losses.catalog import REGISTRY
-from vfibench.losses.registry import PresetInfo, TermInfo, format_value
-from vfibench.losses.spec import ResolvedTerm, Window, parse_config
+from vfibench.errors import SpecError
+from vfibench.losses import snapshot
+from vfibench.losses.registry import PresetInfo, Registry, TermInfo, format_value, needs_text
+from vfibench.losses.spec import LossConfig, ResolvedTerm, Window, parse_config
 
 #: Marks, in the catalog's status column, a term or preset that differs from its source.
 DEVIATION_MARK = "*"
@@ -40,25 +45,30 @@ def spaced(spec: str) -> str:
     return " + ".join(parts)
 
 
-def _needs(info: TermInfo) -> str:
-    needs = sorted(info.needs - {"frame"}) + [f"{b} backbone" for b in info.backbones]
-    return ", ".join(needs) or "the predicted frame only"
+def _registry() -> Registry:
+    return snapshot.load()
 
 
 def _preset_deviates(preset: PresetInfo) -> bool:
-    return any(term.info.deviation for term in parse_config(preset.name).resolve())
+    return any(term.info.deviation for term in parse_config(preset.name, _registry()).resolve(_registry()))
 
 
 def catalog_tables() -> list[RenderableType]:
     """One table of loss terms, one of paper presets and a legend, each narrow enough for 80 columns."""
+    REGISTRY = _registry()
     terms = Table(title="Loss terms", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     terms.add_column("name", style="cyan", no_wrap=True)
-    terms.add_column("kind", no_wrap=True)
     terms.add_column("status", no_wrap=True)
-    terms.add_column("formula", overflow="fold", ratio=1)
+    terms.add_column("needs", ratio=1, min_width=10, max_width=24)
+    terms.add_column("formula", overflow="fold", ratio=3)
+    kind = None
     for info in sorted(REGISTRY.terms.values(), key=lambda i: (i.kind, i.name)):
-        terms.add_row(Text(info.name), Text(info.kind), _status_text(info.verified, bool(info.deviation)),
-                      Text(info.formula))
+        if info.kind != kind:
+            kind = info.kind
+            terms.add_row(Text(f"{kind} terms", style="bold"), end_section=False)
+        needs = needs_text(info)
+        terms.add_row(Text(info.name), _status_text(info.verified, bool(info.deviation)),
+                      Text("—" if needs == "the predicted frame only" else needs), Text(info.formula))
     tables: list[RenderableType] = [terms]
     if REGISTRY.presets:
         presets = Table(title="Paper presets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -67,12 +77,14 @@ def catalog_tables() -> list[RenderableType]:
         presets.add_column("expands to (weights for frames in [0, 1])", overflow="fold", ratio=1)
         for preset in sorted(REGISTRY.presets.values(), key=lambda p: p.name):
             presets.add_row(Text(preset.name), _status_text(preset.verified, _preset_deviates(preset)),
-                            Text(spaced(parse_config(preset.name).expanded)))
+                            Text(spaced(parse_config(preset.name, REGISTRY).expanded)))
         tables.append(presets)
     tables.append(Text(
+        "needs: what a term reads beyond the predicted frame (— for nothing else). "
         "verified: read in the original code; unverified: from the paper or chosen, as stated. "
         f"{DEVIATION_MARK}: differs from its source in a stated way. `vfibench losses NAME` gives a term's "
-        "parameters, source and deviations, or a preset's terms, schedule and notes."
+        "parameters, source and deviations, or a preset's terms, schedule and notes; `vfibench losses SPEC` "
+        "explains any configuration, e.g. \"l1+0.1*perc\"."
     ))
     return tables
 
@@ -82,11 +94,42 @@ def _status_text(verified: bool, deviates: bool) -> Text:
 
 
 def describe_name(name: str) -> Group:
-    """A full description of one term or preset (unknown names get suggestions)."""
-    key = name.lower()
-    if key in REGISTRY.presets:
-        return _describe_preset(REGISTRY.presets[key])
-    return _describe_term(REGISTRY.term(key))
+    """A full description of one term or preset, or of any configuration spec (``"l1+0.1*perc"``).
+
+    An unknown name or a malformed spec raises :class:`~vfibench.errors.SpecError` with suggestions.
+    """
+    registry = _registry()
+    key = name.strip().lower()
+    if key in registry.presets:
+        return _describe_preset(registry.presets[key])
+    if key in registry.terms:
+        return _describe_term(registry.terms[key])
+    if "," in key:
+        raise SpecError(f"'{name.strip()}' holds several configurations; `vfibench losses` explains one at a time, "
+                        f"e.g. `vfibench losses \"{name.split(',')[0].strip()}\"`.")
+    return describe_config(parse_config(name, registry))
+
+
+def describe_config(config: LossConfig) -> Group:
+    """A configuration: its canonical string, expansion, terms with weights and schedules, needs."""
+    registry = _registry()
+    terms = config.resolve(registry)
+    rows = _Rows()
+    rows.add_row("canonical", config.canonical)
+    if spaced(config.expanded) != spaced(config.canonical):
+        rows.add_row("expands to", spaced(config.expanded))
+    needs = dict.fromkeys(part for term in terms for part in needs_text(term.info).split(", "))
+    needs.pop("the predicted frame only", None)
+    rows.add_row("needs", ", ".join(needs) or "the predicted frame only")
+    parts: list[RenderableType] = [Text.assemble((config.canonical, "bold cyan"), " — loss configuration"),
+                                   rows.grid, _term_rows(terms)]
+    deviations = _Rows()
+    for label, deviation in dict.fromkeys((t.info.name, t.info.deviation) for t in terms if t.info.deviation):
+        deviations.add_row(label, deviation)
+    if deviations.row_count:
+        parts += [Text("How these terms differ from their sources:", style="bold"), deviations.grid]
+    parts.append(Text("`vfibench losses NAME` explains each term: its parameters, source and formula."))
+    return Group(*parts)
 
 
 class _Rows:
@@ -120,7 +163,7 @@ def _describe_term(info: TermInfo) -> Group:
     rows = _Rows()
     rows.add_row("formula", info.formula)
     rows.add_row("kind", info.kind)
-    rows.add_row("needs", _needs(info))
+    rows.add_row("needs", needs_text(info))
     rows.add_row("source", info.source)
     rows.add_row("status", "verified in the original code" if info.verified
                  else Text("unverified: the original training code was not available (see source)", "yellow"))
@@ -131,7 +174,7 @@ def _describe_term(info: TermInfo) -> Group:
         rows.add_row("deviation", info.deviation)
     header = Text.assemble((info.name, "bold cyan"), f" — {info.kind} loss term")
     parts: list[RenderableType] = [header, rows.grid]
-    doc = (info.factory.__doc__ or "").strip()
+    doc = info.doc.strip()
     if doc:
         parts += _reflow(doc)
     return Group(*parts)
@@ -161,8 +204,8 @@ def _term_rows(terms: tuple[ResolvedTerm, ...]) -> Table:
 
 
 def _describe_preset(preset: PresetInfo) -> Group:
-    config = parse_config(preset.name)
-    terms = config.resolve()
+    config = parse_config(preset.name, _registry())
+    terms = config.resolve(_registry())
     rows = _Rows()
     rows.add_row("expands to", spaced(config.expanded))
     rows.add_row("source", preset.source)

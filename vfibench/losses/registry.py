@@ -10,13 +10,15 @@ and whether that source was read — so no generic code ever branches on a name.
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Literal
 
 from vfibench.errors import SpecError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 TermKind = Literal["pixel", "perceptual", "flow", "adversarial"]
 ParamValue = float | int | str
@@ -91,18 +93,20 @@ class TermInfo:
         source: where the original defines it (repository and file, or paper).
         verified: True when the definition was read in the original code.
         deviation: how this implementation differs from the source, if it does.
+        doc: the factory's docstring (the long explanation ``vfibench losses NAME`` prints).
     """
 
     name: str
     kind: TermKind
     formula: str
-    factory: Callable[..., nn.Module]
+    factory: "Callable[..., nn.Module]" = field(compare=False, repr=False)
     params: tuple[Param, ...] = ()
     needs: frozenset[str] = frozenset({"frame"})
     backbones: tuple[str, ...] = ()
     source: str = ""
     verified: bool = True
     deviation: str = ""
+    doc: str = ""
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -197,6 +201,12 @@ class Registry:
 REGISTRY = Registry()
 
 
+def needs_text(info: TermInfo) -> str:
+    """What a term needs beyond the predicted frame, in words: ``"flows, vgg16 backbone"``."""
+    needs = [need.replace("_", " ") for need in sorted(info.needs - {"frame"})]
+    return ", ".join(needs + [f"{name} backbone" for name in info.backbones]) or "the predicted frame only"
+
+
 def register_term(
     name: str,
     *,
@@ -208,10 +218,10 @@ def register_term(
     source: str,
     verified: bool = True,
     deviation: str = "",
-) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+) -> "Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]":
     """Class decorator that records a loss module under ``name`` in :data:`REGISTRY`."""
 
-    def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    def decorate(factory: "Callable[..., nn.Module]") -> "Callable[..., nn.Module]":
         REGISTRY.add_term(
             TermInfo(
                 name=name,
@@ -224,6 +234,7 @@ def register_term(
                 source=source,
                 verified=verified,
                 deviation=deviation,
+                doc=inspect.cleandoc(factory.__doc__ or ""),
             )
         )
         return factory

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vfibench.errors import SpecError
 from vfibench.losses.registry import REGISTRY, ParamValue, Registry, TermInfo, describe_params, format_value
@@ -112,17 +112,21 @@ class ResolvedTerm:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """A configuration: a sum of terms, identified by its canonical string."""
+    """A configuration: a sum of terms, identified by its canonical string.
+
+    ``registry`` is the catalog it was parsed against; presets expand and terms resolve in it.
+    """
 
     terms: tuple[TermSpec, ...]
+    registry: Registry = field(default_factory=lambda: REGISTRY, compare=False, repr=False)
 
     @property
     def canonical(self) -> str:
         return "+".join(term.canonical() for term in self.terms)
 
-    def resolve(self, registry: Registry = REGISTRY) -> tuple[ResolvedTerm, ...]:
+    def resolve(self, registry: Registry | None = None) -> tuple[ResolvedTerm, ...]:
         """Expand presets into weighted terms with every parameter filled in."""
-        return tuple(_resolve_terms(self.terms, registry, depth=0))
+        return tuple(_resolve_terms(self.terms, registry or self.registry, depth=0))
 
     @property
     def expanded(self) -> str:
@@ -252,7 +256,7 @@ class _Parser:
         while self.accept("+"):
             terms.append(self.term())
         self.check_no_overlap(terms, start)
-        return LossConfig(tuple(terms))
+        return LossConfig(tuple(terms), self.registry)
 
     def term(self) -> TermSpec:
         self.skip_space()

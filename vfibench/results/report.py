@@ -12,13 +12,16 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
   (:mod:`vfibench.results.grids`);
 - ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
 
-It also rewrites the run's ``summary.md``. Everything is a function of the run's files, so the same
-run gives the same report.
+It also rewrites the run's ``summary.md``. Grids are replaced only by newly drawn ones: a report
+that draws none (``grid_samples=0``, or frames that cannot be reproduced) keeps the earlier grids and
+shows them. :func:`html_page` renders the page without touching the run (``--format html``).
+Everything is a function of the run's files, so the same run gives the same report.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,24 +135,27 @@ def load_report_data(store: RunStore) -> ReportData:
 
 
 # -- writing ----------------------------------------------------------------------------------------
-def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> Report:
+def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
+                 directory: Path | None = None) -> Report:
     """Write the run's report under ``<run>/report/`` and rewrite its ``summary.md``.
 
     Args:
         data: the loaded run.
-        grid_samples: how many image grids to draw (0: none).
+        grid_samples: how many image grids to draw (0: none; earlier grids are then kept and shown).
         seed: whose outputs the grids show (default: the run's first seed).
+        directory: write the report here instead, leaving the run's own files alone.
     """
     from vfibench.results import html, plots
 
     store = data.store
-    directory = store.path(REPORT_DIR)
+    own = directory is None
+    directory = store.path(REPORT_DIR) if directory is None else directory
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("grid_sample*.png"):
-        stale.unlink()
+    earlier = sorted(directory.glob("grid_sample*.png"))
     report = Report(data, directory)
     view = data.view
-    tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
+    if own:
+        tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
 
     report.plot = plots.plane_plot(data.analysis, view.summary, directory / "perception_distortion.png")
     if report.plot is None:
@@ -165,6 +171,14 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
                 report.breakdown_plots[attribute] = drawn
     if grid_samples > 0:
         _write_grids(data, report, grid_samples, seed)
+    if report.grids:
+        for stale in set(earlier) - set(report.grids):  # replaced by the new selection
+            stale.unlink()
+    elif earlier:
+        report.grids = earlier
+        report.grid_captions = [f"{path.stem}, drawn by an earlier report." for path in earlier]
+        report.notes.append(f"{len(earlier)} image grid(s) kept from an earlier report; `vfibench report "
+                            f"--samples N` redraws them.")
     report.analysis_json = directory / "analysis.json"
     atomic.write_json(report.analysis_json, data.analysis.to_dict())
     report.markdown = directory / "report.md"
@@ -172,6 +186,18 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     report.html = directory / "report.html"
     atomic.write_text(report.html, html.render(report))
     return report
+
+
+def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> str:
+    """The self-contained report page, drawn in a temporary folder: no file of the run changes."""
+    with tempfile.TemporaryDirectory(prefix="vfibench-report-") as scratch:
+        report = write_report(data, grid_samples=grid_samples, seed=seed, directory=Path(scratch))
+        return report.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
+
+
+def unwritten_report(data: ReportData) -> Report:
+    """The report of ``data`` with nothing written: what ``--format md|json`` prints (no images)."""
+    return Report(data, data.store.path(REPORT_DIR))
 
 
 def _no_plane_reason(analysis: GapAnalysis) -> str:

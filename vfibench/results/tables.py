@@ -1,7 +1,10 @@
 """The per-configuration table, rendered from summary records for the terminal and as Markdown.
 
-Cells read ``mean ± std`` (std over seeds, shown when there are at least two), headers carry an
-arrow for the metric's direction, and the best value of each column is marked. A metric that could
+Cells read ``mean ± std`` (std over seeds, shown when there are at least two and it is not zero,
+so deterministic references read as a plain number; the std is rounded to the mean's decimals, or
+to one significant digit when smaller), headers carry an arrow for the metric's direction, and the
+best value of each column is marked. In the terminal the table reflows into blocks of metric
+columns, each repeating the configuration column, so that no label or number is ever cut. A metric that could
 not be computed reads "unavailable" in every cell; a configuration that diverged or could not run
 says so in its status column.
 """
@@ -16,8 +19,10 @@ import numpy as np
 import pandas as pd
 import torch
 from rich import box
-from rich.markup import escape
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from vfibench.metrics.registry import metric_info
 from vfibench.results import atomic
@@ -38,6 +43,20 @@ def format_number(value: float, metric: str) -> str:
         return "—"
     decimals = 2 if abs(value) >= 10 else 4
     return f"{value:.{decimals}f}"
+
+
+def format_std(std: float, metric: str, mean: float) -> str | None:
+    """``± std`` for a cell, or None when there is nothing to show (no std, or exactly 0).
+
+    The std gets the mean's decimals (two for PSNR, four for the indices); a std too small for them
+    keeps one significant digit (``± 0.00004``), so a real spread never reads as zero.
+    """
+    if std is None or (isinstance(std, float) and math.isnan(std)) or std == 0:
+        return None
+    decimals = 2 if abs(mean) >= 10 else 4
+    if round(std, decimals) == 0:
+        decimals = -int(math.floor(math.log10(abs(std))))
+    return f"± {std:.{decimals}f}"
 
 
 def header(metric: str) -> str:
@@ -76,8 +95,9 @@ def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
                 continue
             mean, std = record.get(f"{metric}_mean"), record.get(f"{metric}_std")
             text = format_number(mean, metric)
-            if std is not None and not (isinstance(std, float) and math.isnan(std)) and text != "—":
-                text += f" ± {format_number(std, metric)}"
+            spread = format_std(std, metric, mean) if text != "—" else None
+            if spread:
+                text += f" {spread}"
             cells.append(Cell(text, position in best[metric]))
         rows.append(cells)
     return rows
@@ -91,32 +111,62 @@ def _status(record: dict) -> str:
 
 
 def rich_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str],
-               title: str = "") -> Table:
-    """The summary as a rich table; the best value per column in bold green with a ★.
+               title: str = "") -> "SummaryTable":
+    """The summary for the terminal; the best value per column in bold green with a ★.
 
-    Compact enough for an 80-column terminal: light borders, numbers never wrapped, and the status
-    column shown only when some configuration is not simply complete (references are labelled in
-    their own cell and dimmed).
+    Light borders, numbers and headers never wrapped, and the status column shown only when some
+    configuration is not simply complete (references are labelled in their own cell and dimmed).
+    When the metric columns do not fit the console they reflow into several blocks, each with the
+    configuration column, instead of being cut.
     """
-    body = table_cells(summary, metrics, unavailable)
-    show_status = any(cells[1].text not in ("complete", "reference") for cells in body)
-    table = Table(title=title or None, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    names = [cells[0].text + (" (ref)" if cells[1].text == "reference" else "") for cells in body]
-    width = min(max(map(len, names), default=13), 32)
-    table.add_column("configuration", style="cyan", overflow="fold", min_width=width)
-    if show_status:
-        table.add_column("status", overflow="fold")
-    for metric in metrics:
-        table.add_column(header(metric), justify="right", no_wrap=True)
-    for cells in body:
-        config, status = escape(cells[0].text), cells[1].text
-        name = f"[dim]{config} (ref)[/]" if status == "reference" else config
-        row = [name, status] if show_status else [name]
-        row += [f"[bold green]{c.text}★[/]" if c.best else
-                (f"[dim]{c.text}[/]" if c.text == UNAVAILABLE else c.text) for c in cells[2:]]
-        table.add_row(*row)
-    return table
+    return SummaryTable(table_cells(summary, metrics, unavailable), [header(m) for m in metrics], title)
+
+
+class SummaryTable:
+    """A rich renderable: the summary table split into as many column blocks as the width needs."""
+
+    def __init__(self, body: list[list[Cell]], headers: list[str], title: str = "") -> None:
+        self.body, self.headers, self.title = body, headers, title
+
+    def block(self, columns: Sequence[int], first: bool) -> Table:
+        """The table of the metric columns ``columns`` (the status column only in the first block)."""
+        show_status = first and any(cells[1].text not in ("complete", "reference") for cells in self.body)
+        table = Table(title=(self.title or None) if first else None, title_justify="left", header_style="bold",
+                      box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("configuration", style="cyan", overflow="fold")  # folds only if wider than the console
+        if show_status:
+            table.add_column("status", no_wrap=True)
+        for column in columns:
+            table.add_column(self.headers[column], justify="right", no_wrap=True)
+        for cells in self.body:
+            config, status = cells[0].text, cells[1].text
+            name = Text(f"{config} (ref)", style="dim") if status == "reference" else Text(config)
+            row: list[Text | str] = [name, Text(status)] if show_status else [name]
+            for cell in (cells[2 + column] for column in columns):
+                if cell.best:
+                    row.append(Text(f"{cell.text}★", style="bold green"))
+                else:
+                    row.append(Text(cell.text, style="dim" if cell.text == UNAVAILABLE else ""))
+            table.add_row(*row)
+        return table
+
+    def blocks(self, console: Console, options: ConsoleOptions) -> list[Table]:
+        """Metric columns packed greedily, in order, into blocks no wider than ``options.max_width``."""
+        blocks: list[Table] = []
+        pending: list[int] = []
+        unbounded = options.update_width(10_000)  # the natural width, not clamped to the console
+        for column in range(len(self.headers)):
+            trial = self.block([*pending, column], first=not blocks)
+            if pending and Measurement.get(console, unbounded, trial).maximum > options.max_width:
+                blocks.append(self.block(pending, first=not blocks))
+                pending = []
+            pending.append(column)
+        if pending or not blocks:
+            blocks.append(self.block(pending, first=not blocks))
+        return blocks
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.blocks(console, options)
 
 
 def markdown_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str]) -> str:

@@ -46,7 +46,7 @@ class RunView:
         shown = f"{name} ({steps} steps)" if standard is not None and steps != standard.steps else str(name)
         return f"{self.store.name} — preset {shown}, device {device}"
 
-    def rich_table(self) -> Table:
+    def rich_table(self) -> "tables.SummaryTable":
         return tables.rich_table(self.summary, self.metrics, self.unavailable, title=self.title())
 
     def markdown(self) -> str:

@@ -1,0 +1,64 @@
+"""Start-up: the CLI and the loss catalog load without torch, and the catalog's JSON copy is current."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import vfibench
+from vfibench.cli import app
+from vfibench.cli_data import FitChoice
+from vfibench.data.images import Fit
+from vfibench.losses import snapshot
+from vfibench.losses.catalog import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=120)
+
+
+def test_importing_the_cli_does_not_import_torch() -> None:
+    done = _python("import sys, vfibench.cli; print(sorted(m for m in ('torch', 'torchvision', 'numpy', 'pandas') "
+                   "if m in sys.modules))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["losses"], ["losses", "superslomo"], ["losses", "l1+0.1*perc"],
+                                  ["run", "--help"], ["data", "--help"], ["weights", "--help"]])
+def test_help_and_the_catalog_run_without_torch(args: list[str]) -> None:
+    done = _python("import sys\nfrom typer.testing import CliRunner\nfrom vfibench.cli import app\n"
+                   f"result = CliRunner().invoke(app, {args!r})\n"
+                   "assert result.exit_code == 0, result.output\nprint('torch' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_the_catalog_copy_matches_the_registry() -> None:
+    assert snapshot.SNAPSHOT.read_text(encoding="utf-8") == snapshot.render(REGISTRY), (
+        "vfibench/losses/catalog.json is out of date: run `python -m vfibench.losses.snapshot`")
+    assert snapshot.render(snapshot.load()) == snapshot.render(REGISTRY)
+
+
+def test_a_term_from_the_copy_builds_the_real_module() -> None:
+    module = snapshot.load().term("charbonnier").factory(eps=1e-3)
+    assert type(module) is type(REGISTRY.term("charbonnier").factory(eps=1e-3))
+
+
+def test_fit_choices_are_the_loader_fits() -> None:
+    assert [choice.value for choice in FitChoice] == [fit.value for fit in Fit]
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"vfibench {vfibench.__version__}"

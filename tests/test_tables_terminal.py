@@ -1,0 +1,79 @@
+"""The terminal summary table with seeds: every row label and header whole at 80 and 120 columns,
+standard deviations with sensible digits, and no ± on deterministic references."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from vfibench.metrics.registry import metric_names
+from vfibench.results.tables import format_std, header, markdown_table, rich_table
+
+CONFIGS = ["l1", "l2", "0.8*l1+0.005*perc(layer=relu2_2)", "superslomo", "l1+0.1*style@0.5"]
+
+
+def two_seed_summary() -> pd.DataFrame:
+    """A summary of 5 trained configurations over 2 seeds and the 2 deterministic references."""
+    rows = []
+    for index, config in enumerate([*CONFIGS, "blend", "nearest"]):
+        reference = config in ("blend", "nearest")
+        row = {"config": config, "kind": "reference" if reference else "trained", "status": "complete",
+               "seeds": 2, "samples": 8}
+        for metric in metric_names():
+            scale = 30.0 if metric == "psnr" else 0.5
+            row[f"{metric}_mean"] = scale + 0.01 * index + 0.001234
+            row[f"{metric}_std"] = 0.0 if reference else 0.0312 * (index + 1) * (0.01 if metric != "psnr" else 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def render(width: int) -> str:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(rich_table(two_seed_summary(), list(metric_names()), {}, title="run"))
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_every_label_header_and_number_is_whole(width: int) -> None:
+    text = render(width)
+    lines = text.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    assert "…" not in text
+    blocks = [line for line in lines if line.strip().startswith("configuration")]
+    assert len(blocks) >= 2  # seven metric columns with ± do not fit in one block at these widths
+    for config in CONFIGS:
+        assert sum(line.split()[0] == config for line in lines if line.split()) == len(blocks)
+    for metric in metric_names():
+        assert header(metric) in text
+    assert "30.00 ± 0.03" in text and "30.04" in text  # the PSNR of l1, and of the blend reference
+
+
+def test_references_show_no_spread_and_trained_rows_do() -> None:
+    lines = render(120).splitlines()
+    for name in ("blend (ref)", "nearest (ref)"):
+        assert all("±" not in line for line in lines if line.startswith(f" {name}"))
+    assert all("±" in line for line in lines if line.startswith(" l2 "))
+    markdown = markdown_table(two_seed_summary(), list(metric_names()), {})
+    assert "| blend | reference | 30.05 |" in markdown and "± 0.0000" not in markdown
+
+
+@pytest.mark.parametrize(("std", "mean", "expected"), [
+    (0.03123, 32.49, "± 0.03"), (0.0012345, 0.9123, "± 0.0012"), (0.00004, 0.9, "± 0.00004"),
+    (0.0, 0.9, None), (float("nan"), 0.9, None), (0.004, 32.0, "± 0.004"),
+])
+def test_std_digits(std: float, mean: float, expected: str | None) -> None:
+    assert format_std(std, "psnr", mean) == expected
+
+
+def test_a_label_wider_than_the_terminal_is_folded_not_dropped() -> None:
+    summary = two_seed_summary()
+    long = "0.5*l1+0.25*charbonnier(eps=0.001)+0.1*perc(layer=relu2_2,norm=imagenet)+40*style@0.5"
+    summary.loc[0, "config"] = long
+    console = Console(width=60, record=True, color_system=None)
+    console.print(rich_table(summary, ["psnr"], {}))
+    lines = console.export_text().splitlines()
+    first, last = 3, next(i for i, line in enumerate(lines) if line.startswith(" l2 "))
+    assert "".join(re.split(r"\s{2,}", line.strip())[0] for line in lines[first:last]) == long

@@ -1,0 +1,157 @@
+"""The Python API: run a sweep, load a run as pandas DataFrames, score frames, read a loss spec.
+
+For notebooks and scripts; each function is a thin layer over the modules the command line uses,
+so a run made here is the same as one made by ``vfibench run``. Torch is imported only by the
+functions that compute.
+
+    >>> from vfibench import api
+    >>> api.parse_spec("L1 + 0.10*perc").canonical
+    'l1+0.1*perc'
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from vfibench.losses.spec import LossConfig
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run, as data.
+
+    Attributes:
+        path: the run directory.
+        manifest: its manifest (settings, versions, device, data, metrics, timings).
+        summary: one row per configuration: ``config``, ``kind`` (trained/reference), ``status``,
+            ``seeds``, ``samples`` and per metric ``<metric>_mean``, ``_std`` and bootstrap bounds.
+        per_sample: one row per (configuration, seed, test sample) with every metric.
+        train_log: the loss curves: one row per logged step of every trained unit (empty for an
+            evaluation run).
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    summary: pd.DataFrame
+    per_sample: pd.DataFrame
+    train_log: pd.DataFrame
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metric columns of :attr:`per_sample`, in table order."""
+        return [m["name"] for m in self.manifest.get("metrics", [])]
+
+
+def load_run(run: str | Path = "results", name: str | None = None) -> Run:
+    """Read a run: a run directory, or the folder of runs (``results``) and a run ``name`` in it.
+
+    With only the folder of runs, the latest complete run is read. Damaged or foreign files raise
+    :class:`~vfibench.errors.ResultsError` naming the file.
+    """
+    from vfibench.results.report import load_per_sample
+    from vfibench.results.store import RunStore, read_csv
+    from vfibench.results.view import load_run_view
+
+    path = Path(run)
+    store = RunStore(path) if name is None and (path / "manifest.json").is_file() else RunStore.open(path, name)
+    view = load_run_view(store)
+    per_sample = load_per_sample(store, view.metrics, view.unavailable)
+    log_path = store.path("train_log.csv")
+    train_log = read_csv(log_path) if log_path.is_file() else pd.DataFrame()
+    return Run(store.root, view.manifest, view.summary, per_sample, train_log)
+
+
+def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,), out: str | Path = "results",
+              device: str = "auto", metrics: Sequence[str] | None = None, steps: int | None = None,
+              warm_start: int | None = None, skip_unavailable: bool = False, train_data: str = "synthetic",
+              test_data: str = "synthetic") -> Run:
+    """Train and evaluate every configuration of ``losses`` (as ``vfibench run --losses``); return the run.
+
+    The arguments mean what the options of ``vfibench run`` mean; ``metrics`` defaults to all.
+    Every check happens before training starts (a bad spec raises :class:`~vfibench.errors.SpecError`).
+
+    Example (a few seconds on a CPU)::
+
+        >>> import tempfile
+        >>> run = run_sweep("l1,l2", preset="smoke", steps=2, metrics=["psnr", "ssim"],
+        ...                 out=tempfile.mkdtemp(), device="cpu")
+        >>> run.summary["config"].tolist()
+        ['l1', 'l2', 'blend', 'nearest']
+        >>> sorted(set(run.per_sample["config"])) == sorted(run.summary["config"])
+        True
+    """
+    from vfibench import sweep
+    from vfibench.metrics.suite import DEFAULT_METRICS
+    from vfibench.presets import get_preset
+
+    chosen = get_preset(preset).with_overrides(steps=steps)
+    plan = sweep.plan_sweep(losses, chosen, list(seeds), out=Path(out), device=device,
+                            metrics=list(metrics or DEFAULT_METRICS), skip_unavailable=skip_unavailable,
+                            warm_start=warm_start, train_data=train_data, test_data=test_data,
+                            command=f"vfibench.api.run_sweep({losses!r}, preset={preset!r})")
+    store = sweep.run_sweep(plan)
+    return load_run(store.root)
+
+
+def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: Sequence[str] | None = None, *, device: str = "cpu",
+                    skip_unavailable: bool = False) -> "dict[str, Tensor]":
+    """Score predicted frames against the truth with the benchmark's metrics.
+
+    ``pred`` and ``gt`` are (N, 3, H, W) RGB in [0, 1]; they are quantised to 8 bits first, as
+    saved frames would be. Returns metric name → (N,) float64 tensor of per-frame scores.
+    ``metrics`` defaults to all; a missing backbone raises unless ``skip_unavailable``.
+
+        >>> import torch
+        >>> frames = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        >>> scores = compute_metrics(frames, frames, ["psnr", "ssim"])
+        >>> scores["psnr"].tolist(), [round(v, 6) for v in scores["ssim"].tolist()]
+        ([100.0, 100.0], [1.0, 1.0])
+        >>> # inverted uniform noise: MSE = E[(1 − 2x)²] = 1/3, so PSNR ≈ 10·log10(3) dB
+        >>> round(compute_metrics(frames, 1 - frames, ["psnr"])["psnr"].mean().item(), 1)
+        4.8
+    """
+    from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
+
+    suite = MetricSuite(list(metrics or DEFAULT_METRICS), device=device, skip_unavailable=skip_unavailable)
+    return suite(pred, gt)
+
+
+def parse_spec(spec: str) -> "LossConfig":
+    """One loss configuration, parsed and checked: its ``canonical`` string (its identity in result
+    tables), its ``expanded`` form (presets written out) and ``resolve()`` (each term's weight,
+    parameters and schedule). A malformed spec raises :class:`~vfibench.errors.SpecError` saying where.
+
+        >>> config = parse_spec("0.5*dain + ssim@0.5")
+        >>> config.canonical, config.expanded
+        ('0.5*dain+ssim@0.5', '0.5*charbonnier+ssim@0.5')
+        >>> [(term.label, term.weight, term.window.start) for term in config.resolve()]
+        [('charbonnier', 0.5, 0.0), ('ssim', 1.0, 0.5)]
+    """
+    from vfibench.losses import snapshot
+    from vfibench.losses.spec import parse_config
+
+    return parse_config(spec, snapshot.load())
+
+
+def describe_spec(spec: str, width: int = 100) -> str:
+    """What ``vfibench losses SPEC`` prints, as plain text: a term, a preset or any configuration.
+
+        >>> print(describe_spec("l1+0.1*perc").splitlines()[0])
+        l1+0.1*perc — loss configuration
+    """
+    from rich.console import Console
+
+    from vfibench.losses.describe import describe_name
+
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(describe_name(spec))
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]

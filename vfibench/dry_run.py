@@ -1,0 +1,111 @@
+"""What a sweep would do, without doing it: the plan laid out for ``vfibench run --dry-run``.
+
+:func:`describe_plan` turns a validated :class:`~vfibench.sweep.SweepPlan` into plain sections —
+configurations (canonical string, expansion, each term's weight and schedule), units, data, metrics
+— and :func:`estimate_training` times a few training steps of every configuration on the plan's
+device to project the training time. Nothing is written: no run directory, no cache, no file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from vfibench.data.sources import describe_sources
+from vfibench.data.triplets import Triplets
+from vfibench.losses.describe import window_text
+from vfibench.losses.registry import format_value
+from vfibench.references import REFERENCES
+from vfibench.sweep import WARM_START_SPEC, SweepPlan
+from vfibench.train import train_configuration
+
+#: Steps timed per configuration; the first is a warm-up and is not counted.
+PROBE_STEPS = 3
+
+
+@dataclass(frozen=True)
+class ConfigPlan:
+    """One configuration as it would be trained."""
+
+    canonical: str
+    expanded: str
+    terms: tuple[tuple[str, str, str], ...]  # (weight, term, active window) per resolved term
+    unavailable: str | None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Projected training time: measured seconds per step of each configuration, and the total."""
+
+    seconds_per_step: dict[str, float]
+    total_seconds: float
+    note: str
+
+
+def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, str]]]:
+    """The plan's configurations, and its other facts as (label, text) rows."""
+    configs = []
+    for config in plan.configs:
+        terms = tuple((format_value(t.weight), t.label, window_text(t.window)) for t in config.resolve())
+        configs.append(ConfigPlan(config.canonical, config.expanded, terms,
+                                  plan.unavailable_configs.get(config.canonical)))
+    preset = plan.preset
+    trained = len(plan.trained)
+    warm = (f"{plan.warm_start} steps of {WARM_START_SPEC}, trained once per seed and shared; each configuration "
+            f"then trains its own {preset.steps - plan.warm_start} steps" if plan.warm_start else "none")
+    metrics = ", ".join(plan.metrics) + "".join(f"; {name} unavailable ({why})"
+                                                for name, why in plan.unavailable_metrics.items())
+    rows = [
+        ("preset", f"{preset.name}: {preset.steps} steps, batch {preset.batch_size}, {preset.crop}×{preset.crop} "
+                   f"crops, model width {preset.width}, lr {preset.lr:g} (cosine to {preset.lr_final_fraction:g}×)"),
+        ("warm start", warm),
+        ("units", f"{trained} trained configuration(s) × {len(plan.seeds)} seed(s) ({', '.join(map(str, plan.seeds))})"
+                  f" = {trained * len(plan.seeds)} trainings, plus the references {', '.join(REFERENCES)} per seed"),
+        ("training data", f"{plan.train_data}: {preset.train_count} triplets at {preset.crop}×{preset.crop}"),
+        ("test data", f"{plan.test_data}: {preset.test_count} triplets at {preset.test_size}×{preset.test_size}; "
+                      f"{describe_sources(plan.train_data, plan.test_data)}"),
+        ("metrics", metrics),
+        ("device", str(plan.device)),
+        ("writes", f"a new run directory under {plan.out}"),
+    ]
+    return configs, rows
+
+
+def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estimate:
+    """Time ``probe_steps`` steps of every trained configuration (random frames of the preset's size).
+
+    The first step of each is a warm-up; the mean of the others, times the steps each unit trains,
+    summed over units and seeds (plus the shared warm start), is the projection. Evaluation and
+    data loading are not included.
+    """
+    preset = plan.preset
+    generator = torch.Generator().manual_seed(0)
+    count = preset.batch_size * probe_steps
+    frames = [torch.rand(count, 3, preset.crop, preset.crop, generator=generator) for _ in range(3)]
+    data = Triplets(frames[0], frames[1], frames[2], torch.full((count,), 0.5))
+    probe = preset.with_overrides(steps=probe_steps)
+    per_step: dict[str, float] = {}
+    for config in plan.trained:
+        stamps: list[float] = []
+        train_configuration(config, data, probe, seed=0, device=plan.device,
+                            on_step=lambda step, loss: stamps.append(time.perf_counter()))
+        per_step[config.canonical] = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
+    own_steps = preset.steps - plan.warm_start
+    total = sum(per_step.values()) * own_steps * len(plan.seeds)
+    if plan.warm_start and per_step:
+        warm = per_step.get(WARM_START_SPEC, min(per_step.values()))  # the warm start trains plain l1
+        total += warm * plan.warm_start * len(plan.seeds)
+    note = (f"from {probe_steps - 1} timed step(s) per configuration on {plan.device}; training only "
+            f"(evaluation and data loading add to it)")
+    return Estimate(per_step, total, note)
+
+
+def duration_text(seconds: float) -> str:
+    """``45 s``, ``12 min`` or ``3.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
