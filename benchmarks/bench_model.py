@@ -6,6 +6,9 @@ present, else CPU with ``--threads`` threads); medians over ``--steps`` steps af
 steps. Run:
 
     python benchmarks/bench_model.py [--widths 8 16 32] [--sizes 64 128] [--steps 10] [--threads 2]
+                                     [--variants synthesis warp-blend]
+
+``--variants`` compares the interpolator with and without its synthesis stage.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from vfibench.model.interpolator import build_interpolator, count_parameters
+from vfibench.model.variants import DEFAULT_VARIANT, MODEL_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def _median(values: list[float]) -> float:
     return 1000.0 * values[len(values) // 2]
 
 
-def step_time(width: int, size: int, batch: int, steps: int, device: torch.device, **kwargs: int) -> Timing:
+def step_time(width: int, size: int, batch: int, steps: int, device: torch.device, **kwargs: int | str) -> Timing:
     """Median forward, backward and whole-step time of one training step (after two warm-up steps)."""
     model = build_interpolator(width=width, seed=0, **kwargs).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -75,6 +79,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (ignored on CUDA)")
     parser.add_argument("--cpu", action="store_true", help="use the CPU even if CUDA is available")
+    parser.add_argument("--variants", nargs="+", default=[DEFAULT_VARIANT], choices=sorted(MODEL_VARIANTS))
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
@@ -82,12 +87,14 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {where}; batch {args.batch}; ms per batch, median of {args.steps} steps")
-    print(f"{'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} {'step':>9}")
-    for width in args.widths:
-        params = count_parameters(build_interpolator(width=width))
-        for size in args.sizes:
-            timing = step_time(width, size, args.batch, args.steps, device)
-            print(f"{width:>5} {params:>10,} {size:>5} {timing.forward:9.1f} {timing.backward:9.1f} {timing.step:9.1f}")
+    print(f"{'variant':>10} {'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} {'step':>9}")
+    for variant in args.variants:
+        for width in args.widths:
+            params = count_parameters(build_interpolator(width=width, variant=variant))
+            for size in args.sizes:
+                timing = step_time(width, size, args.batch, args.steps, device, variant=variant)
+                print(f"{variant:>10} {width:>5} {params:>10,} {size:>5} {timing.forward:9.1f} {timing.backward:9.1f} "
+                      f"{timing.step:9.1f}")
 
 
 if __name__ == "__main__":
