@@ -52,7 +52,10 @@ def test_per_sample_has_one_row_per_config_seed_and_sample(run_dir: tuple[Path, 
     manifest = json.loads((run_dir[0] / "manifest.json").read_text())
     frame = pd.read_csv(run_dir[0] / "per_sample.csv")
     assert list(frame.columns[:4]) == ["config", "kind", "seed", "sample"]
-    assert set(frame.columns[4:]) == set(DEFAULT_METRICS)
+    assert list(frame.columns[-3:]) == ["ambiguity_px", "motion_px", "occluded"]  # synthetic scenes know them
+    assert set(frame.columns[4:-3]) == set(DEFAULT_METRICS)
+    assert (frame["ambiguity_px"] >= 0).all() and (frame["motion_px"] > 0).all()
+    assert frame["occluded"].between(0, 1).all()
     samples = manifest["preset"]["test_count"]
     assert len(frame) == 4 * samples
     assert frame.groupby("config").size().eq(samples).all()

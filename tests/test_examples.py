@@ -48,6 +48,11 @@ PLAN = {
     "vfibench losses": RUN,
     'vfibench losses "l1+0.1*perc@0.5"': RUN,
     "vfibench run --losses l1,l1+perc --dry-run": RUN,
+    "vfibench run --losses l1,l1+perc --model warp-blend --ambiguity 0": DRY,
+    "vfibench eval --gt ucf101:data/ucf101 --pred rife=out/rife --pred film=out/film --protocols all":
+        "needs the UCF101 test set; standard sets and protocols are tested in test_standard_sets.py and test_eval.py",
+    'vfibench eval --gt "snufilm(split=hard):data/SNU-FILM" --pred out/mine --metrics psnr,lpips,flolpips-dis,psnr-div':
+        "needs the SNU-FILM test set; the flow-aware metrics are tested in test_flow_metrics.py",
     "vfibench weights fetch": SKIP_NETWORK,
     "vfibench losses charbonnier": RUN,
     "vfibench losses superslomo": RUN,

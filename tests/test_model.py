@@ -97,7 +97,7 @@ def test_fresh_synthesis_model_is_the_stage_free_model() -> None:
         full = build_interpolator(width=8, seed=0)(i0, i1, t)
         stage_free = build_interpolator(width=8, seed=0, variant="warp-blend")(i0, i1, t)
         torch.testing.assert_close(full.blended, stage_free.frame)
-        assert (full.frame - stage_free.frame).abs().max() < 2e-3
+        assert (full.frame - stage_free.frame).abs().max() < 1e-2  # the residual head starts at 1 % of its init
 
 
 def test_model_is_deterministic_for_a_seed() -> None:

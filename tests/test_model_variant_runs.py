@@ -21,15 +21,17 @@ runner = CliRunner()
 METRICS = ["psnr", "ssim"]
 
 
-def sweep(out: Path, model: str) -> RunStore:
-    preset = get_preset("smoke").with_overrides(steps=2, train_count=8, test_count=4, batch_size=2, model=model)
+def sweep(out: Path, model: str, ambiguity: float | None = None) -> RunStore:
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=8, test_count=4, batch_size=2, model=model,
+                                                ambiguity=ambiguity)
     return run_sweep(plan_sweep("l1,l2", preset, [0], out=out, device="cpu", metrics=METRICS))
 
 
 @pytest.fixture(scope="module")
 def legacy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warp-blend run whose manifest is rewritten as runs made before variants existed wrote it."""
-    store = sweep(tmp_path_factory.mktemp("legacy"), "warp-blend")
+    """A warp-blend run on straight paths whose manifest is rewritten as runs made before variants and
+    ambiguity existed wrote it."""
+    store = sweep(tmp_path_factory.mktemp("legacy"), "warp-blend", ambiguity=0.0)
     manifest = store.read_manifest()
     for key in ("model", "ambiguity"):
         manifest["preset"].pop(key)
@@ -44,7 +46,7 @@ def test_manifest_records_the_model_variant_version_and_size(tmp_path: Path) -> 
     manifest = sweep(tmp_path, "synthesis").read_manifest()
     assert manifest["model"]["variant"] == "synthesis" and manifest["model"]["version"] == 2
     assert manifest["model"]["parameters"] > 0 and manifest["preset"]["model"] == "synthesis"
-    assert manifest["data"]["ambiguity"] == 0.0
+    assert manifest["data"]["ambiguity"] == manifest["preset"]["ambiguity"] == get_preset("smoke").ambiguity
 
 
 def test_report_of_a_run_made_before_variants_rebuilds_its_model(legacy_run: Path, tmp_path: Path) -> None:
