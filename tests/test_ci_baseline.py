@@ -10,14 +10,14 @@ Regenerate the baseline after an intended change of the numbers, from the reposi
     rm -rf /tmp/vfibench-ci && OMP_NUM_THREADS=1 .venv/bin/vfibench run --preset ci --losses l1,superslomo \\
         --seeds 0 --device cpu --out /tmp/vfibench-ci && cp /tmp/vfibench-ci/latest/summary.csv results/baselines/ci.csv
 
-Tolerances (absolute, per metric mean). Measured on the baseline's machine: running the sweep with
-two threads instead of one (a different floating-point summation order, the kind of difference
-another machine or library build brings) moved the means by at most psnr 2.0e-5 dB, ssim 1.3e-6,
-lpips 6.1e-7, dists 6.2e-6, sharpness 2.7e-6, gmsd 1.5e-6; raising superslomo's warp weight by 10%
-(102 → 112.2) moved superslomo's by psnr +8.2e-3 dB, ssim +3.2e-5, lpips +1.8e-4, dists +2.2e-4,
-sharpness −3.0e-4, gmsd −1.8e-5. Each tolerance below lies between the two: at least 6× the
-floating-point spread and below the effect of that 10% change; psnr, lpips and dists, the most
-sensitive, would still catch a change a quarter that size.
+Tolerances (absolute, per metric mean), measured on the baseline's machine with the synthesis-stage
+interpolator on ambiguous synthetic scenes: running the sweep with two threads instead of one (a
+different floating-point summation order, the kind of difference another machine or library build
+brings) moved the means by at most psnr 7.7e-4 dB, ssim 2.7e-6, lpips 1.9e-5, dists 1.4e-5, sharpness
+1.0e-5, gmsd 3.1e-6; raising superslomo's warp weight by 10% (102 → 112.2) moved superslomo's by psnr
++2.1e-2 dB, ssim −5.5e-5, lpips −1.4e-4, dists −2.6e-4, sharpness +6.0e-4, gmsd −1.1e-4. Each tolerance
+lies between the two, near their geometric mean: 2.6× (lpips) to 10× (sharpness) the floating-point
+spread, and 2.6× (ssim) to 6× (sharpness, dists) below the effect of that 10% change.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ CI_LOSSES = "l1,superslomo"
 CI_SEEDS = [0]
 #: The baseline was made on the CPU; a GPU's kernels differ by more than these tolerances.
 CI_DEVICE = "cpu"
-TOLERANCES = {"psnr": 2e-3, "ssim": 2e-5, "lpips": 5e-5, "dists": 5e-5, "sharpness": 1e-4, "gmsd": 1e-5}
+TOLERANCES = {"psnr": 4e-3, "ssim": 2e-5, "lpips": 5e-5, "dists": 5e-5, "sharpness": 1e-4, "gmsd": 1e-5}
 
 
 @pytest.mark.slow
