@@ -190,3 +190,25 @@ def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
 def test_missing_run_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "No finished run" in result.output
+
+
+def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy):
+    result = report(run_copy, "--samples", "0", "--plane", "ssim:gmsd", "--intervals", "paired", "--paired-to", "l2")
+    assert result.exit_code == 0, result.output
+    folder = run_copy / "report"
+    assert (folder / "perception_distortion.pdf").read_bytes().startswith(b"%PDF")
+    svg = (folder / "perception_distortion.svg").read_text()
+    assert "SSIM" in svg and "GMSD" in svg and "PSNR" not in svg
+    page = (folder / "report.html").read_text()
+    assert "paired per-sample difference to &#x27;l2&#x27;" in page and "perception_distortion.svg" in page
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--plane", "psnr"], "two different metrics joined by a colon"),
+    (["--plane", "psnr:lpips"], "has no values of 'lpips'"),
+    (["--intervals", "paired", "--paired-to", "nope"], "--paired-to 'nope' is not a configuration"),
+])
+def test_bad_plane_options_are_one_clear_error(run_copy, args, message):
+    result = report(run_copy, "--samples", "0", *args)
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output

@@ -110,9 +110,9 @@ def render(report: "Report") -> str:
              _summary(report)]
     if report.plot is not None:
         parts.append("<h2>Perception–distortion plane</h2>" + _figure(
-            report.plot, "perception–distortion plane",
-            "Mean of each configuration with 95% bootstrap intervals; the dashed line joins the Pareto front "
-            "(configurations no other one beats on both axes). Grey squares are the untrained references."))
+            report.plot, "perception–distortion plane", report.plot_caption + (
+                " Also written as " + " and ".join(p.name for p in report.plot_vector) + " for print."
+                if report.plot_vector else "")))
     parts += [_plain(table) for table in analysis_tables(analysis)]
     for attribute, result in data.breakdowns.items():
         parts.append(_plain(breakdown_table(result, analysis)))

@@ -5,7 +5,8 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 
 - ``report.md`` — the summary table, the analysis tables and the verdict (what ``--format md`` prints);
 - ``analysis.json`` — the full analysis as data;
-- ``perception_distortion.png`` — the plane with its Pareto front (:mod:`vfibench.results.plots`);
+- ``perception_distortion.png`` (300 dpi) with ``.pdf`` and ``.svg`` beside it — the plane of any two
+  metrics with its Pareto front and error bars (:class:`PlaneOptions`, :mod:`vfibench.results.plots`);
 - ``breakdown.csv`` and ``gap_by_<attribute>.png`` — every metric per bin of the test samples'
   ambiguity, motion and occlusion (:mod:`vfibench.analysis.breakdown`; synthetic test data only);
 - ``grid_sample<k>.png`` — image grids of the samples where the metrics disagree most
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_sentence
-from vfibench.analysis.gap import GapAnalysis, Orientation, analyse, headline_pair
+from vfibench.analysis.gap import GapAnalysis, Orientation, Plane, analyse, headline_pair, perception_distortion_plane
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, tables
 from vfibench.results.store import SAMPLE_KEYS, RunStore, read_csv
@@ -80,12 +81,65 @@ class Report:
     html: Path | None = None
     analysis_json: Path | None = None
     plot: Path | None = None
+    plot_caption: str = ""
+    plot_vector: tuple[Path, ...] = ()
     grids: list[Path] = field(default_factory=list)
     breakdown_plots: dict[str, Path] = field(default_factory=dict)
     breakdown_csv: Path | None = None
     grid_captions: list[str] = field(default_factory=list)
     grid_explanation: str = ""
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlaneOptions:
+    """Which plane the report draws: its axes (None: PSNR against the first perceptual metric compared)
+    and its error bars, ``bootstrap`` (each mean's interval) or ``paired`` (the paired difference to
+    ``anchor``; None: the first trained configuration)."""
+
+    axes: tuple[str, str] | None = None
+    intervals: str = "bootstrap"
+    anchor: str | None = None
+
+    @classmethod
+    def parse(cls, axes: str | None, intervals: str = "bootstrap", anchor: str | None = None) -> "PlaneOptions":
+        """Options from the command line: ``axes`` as ``X:Y`` (e.g. ``psnr:lpips``)."""
+        from vfibench.results.plots import INTERVALS
+
+        if intervals not in INTERVALS:
+            raise VfiBenchError(f"--intervals '{intervals}' is not known; choose one of {', '.join(INTERVALS)}.")
+        if axes is None:
+            return cls(None, intervals, anchor)
+        parts = [part.strip().lower() for part in axes.split(":")]
+        if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+            raise VfiBenchError(f"--plane '{axes}' is not two different metrics joined by a colon; write the x "
+                                f"(distortion) and y (perceptual) metric as e.g. --plane psnr:lpips or "
+                                f"--plane ssim:dists.")
+        return cls((parts[0], parts[1]), intervals, anchor)
+
+    def plane(self, data: "ReportData") -> tuple[Plane | None, str | None]:
+        """The plane to draw and the paired-interval anchor, checked against the run."""
+        analysis = data.analysis
+        if self.axes is None:
+            plane = analysis.plane
+        else:
+            for metric in self.axes:
+                if metric not in analysis.metrics:
+                    reason = analysis.unavailable_metrics.get(metric)
+                    known = ", ".join(analysis.metrics)
+                    raise VfiBenchError(
+                        f"--plane {':'.join(self.axes)}: the run '{data.store.name}' has no values of '{metric}'"
+                        + (f" ({reason})" if reason else "") + f". Choose two of its metrics: {known}.")
+            plane = perception_distortion_plane(data.per_sample, Orientation.of(self.axes[0]),
+                                                Orientation.of(self.axes[1]), analysis.configs)
+        if self.intervals != "paired":
+            return plane, None
+        trained = [c for c in analysis.configs if analysis.kinds.get(c) != "reference"]
+        anchor = self.anchor or (trained or list(analysis.configs) or [None])[0]
+        if anchor not in analysis.configs:
+            raise VfiBenchError(f"--paired-to '{anchor}' is not a configuration of the run '{data.store.name}'; "
+                                f"choose one of {', '.join(analysis.configs)}.")
+        return plane, anchor
 
 
 def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:
@@ -136,7 +190,7 @@ def load_report_data(store: RunStore) -> ReportData:
 
 # -- writing ----------------------------------------------------------------------------------------
 def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
-                 directory: Path | None = None) -> Report:
+                 directory: Path | None = None, plane: PlaneOptions = PlaneOptions()) -> Report:
     """Write the run's report under ``<run>/report/`` and rewrite its ``summary.md``.
 
     Args:
@@ -144,9 +198,11 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         grid_samples: how many image grids to draw (0: none; earlier grids are then kept and shown).
         seed: whose outputs the grids show (default: the run's first seed).
         directory: write the report here instead, leaving the run's own files alone.
+        plane: the axes and error bars of the perception–distortion plane.
     """
     from vfibench.results import html, plots
 
+    chosen, anchor = plane.plane(data)  # checked before anything is written
     store = data.store
     own = directory is None
     directory = store.path(REPORT_DIR) if directory is None else directory
@@ -157,8 +213,12 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     if own:
         tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
 
-    report.plot = plots.plane_plot(data.analysis, view.summary, directory / "perception_distortion.png")
-    if report.plot is None:
+    figure = plots.plane_plot(chosen, data.per_sample, view.summary, directory / "perception_distortion.png",
+                              intervals=plane.intervals, anchor=anchor, labels=data.analysis.labels,
+                              missing=data.analysis.missing_configs)
+    if figure is not None:
+        report.plot, report.plot_vector, report.plot_caption = figure.png, figure.vector, figure.caption
+    else:
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
     for stale in directory.glob("gap_by_*.png"):
         stale.unlink()
@@ -188,10 +248,11 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     return report
 
 
-def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> str:
+def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
+              plane: PlaneOptions = PlaneOptions()) -> str:
     """The self-contained report page, drawn in a temporary folder: no file of the run changes."""
     with tempfile.TemporaryDirectory(prefix="vfibench-report-") as scratch:
-        report = write_report(data, grid_samples=grid_samples, seed=seed, directory=Path(scratch))
+        report = write_report(data, grid_samples=grid_samples, seed=seed, directory=Path(scratch), plane=plane)
         return report.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
 
 
@@ -271,7 +332,8 @@ def markdown(report: Report) -> str:
         if attribute in report.breakdown_plots:
             lines += [f"![gap along {result.title}]({report.breakdown_plots[attribute].name})", ""]
     if report.plot is not None:
-        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", ""]
+        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", "",
+                  report.plot_caption + " Also as " + " and ".join(p.name for p in report.plot_vector) + ".", ""]
     if report.grids:
         lines += ["## Samples where the metrics disagree most", "", report.grid_explanation, ""]
         lines += [f"![{path.stem}]({path.name})" for path in report.grids] + [""]
@@ -285,6 +347,7 @@ def report_json(report: Report) -> dict[str, Any]:
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
     files = {"html": report.html, "markdown": report.markdown, "analysis": report.analysis_json,
              "plot": report.plot, "breakdown": report.breakdown_csv}
+    files |= {f"plot_{path.suffix[1:]}": path for path in report.plot_vector}
     return {
         "run": report.data.store.name,
         "unavailable_metrics": report.data.view.unavailable,
@@ -297,7 +360,8 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> Report:
+def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
+                 plane: PlaneOptions = PlaneOptions()) -> Report:
     """Load, analyse and write the report of ``store`` (see :func:`write_report`)."""
     data = load_report_data(store)
     seeds = data.view.manifest.get("seeds")
@@ -305,7 +369,7 @@ def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, s
         raise ResultsError(f"--seed {seed}: the run '{store.name}' has the seed(s) {', '.join(map(str, seeds))}; "
                            f"choose one of them for the image grids.")
     try:
-        return write_report(data, grid_samples=grid_samples, seed=seed)
+        return write_report(data, grid_samples=grid_samples, seed=seed, plane=plane)
     except OSError as err:
         raise VfiBenchError(f"Cannot write the report under '{store.path(REPORT_DIR)}' ({err}). Check that the "
                             f"run directory is writable.") from None
