@@ -139,7 +139,8 @@ def test_printing_a_format_changes_no_file(run_copy):
         assert _files(run_copy) == before, fmt
     assert "Report folder not written" in result.stdout
     page = report(run_copy, "--format", "html", "--samples", "1").stdout
-    assert page.count('src="data:image/png;base64,') == 2  # the plane and one grid, drawn aside
+    # the plane, one grid and the three breakdown figures, drawn aside
+    assert page.count('src="data:image/png;base64,') == 5
     assert _files(run_copy) == before
 
 
@@ -150,7 +151,8 @@ def test_writing_without_new_grids_keeps_the_earlier_ones(run_copy):
     assert result.exit_code == 0, result.output
     assert {path.name: path.read_bytes() for path in (run_copy / "report").glob("grid_sample*.png")} == grids
     page = (run_copy / "report" / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 3 and "kept from an earlier report" in result.stdout
+    # the plane, the two kept grids and the three breakdown figures
+    assert page.count('src="data:image/png;base64,') == 6 and "kept from an earlier report" in result.stdout
     assert report(run_copy, "--format", "csv", "--write").exit_code == 0
     assert len(list((run_copy / "report").glob("grid_sample*.png"))) == 3  # redrawn: replaced, not added
 

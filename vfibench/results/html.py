@@ -123,8 +123,7 @@ def render(report: "Report") -> str:
                                  f"configurations differently for such samples."))
     if report.grids:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
-                     f"{_e(report.grid_explanation)} Top row: ground truth and each output (cyan box: the zoomed "
-                     f"region); middle: error maps on one shared scale; bottom: the zoomed region.</p>")
+                     f"{_e(report.grid_explanation)}</p>")
         captions = report.grid_captions or [path.stem.replace("_", " ") for path in report.grids]
         parts += [_figure(path, path.stem, caption) for path, caption in zip(report.grids, captions)]
     if report.notes:

@@ -293,14 +293,20 @@ def _write_grids(data: ReportData, report: Report, count: int, seed: int | None)
             f"or choose another --seed to show them.")
     metrics = [analysis.base, *analysis.compared]
     seed_text = f", outputs of seed {source.seed}" if source.seed is not None else ""
-    for sample, score in zip(selection.samples, selection.scores):
+    pairs = selection.pairs or tuple(None for _ in selection.samples)
+    for sample, score, pair in zip(selection.samples, selection.scores, pairs):
         name = _sample_name(data.per_sample, sample)
-        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score {score:+.2f}"
+        about = f" about '{pair[0]}' vs '{pair[1]}'" if pair else (
+            f" within '{selection.config}'" if selection.config else "")
+        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score{about} {score:+.2f}"
         path = report.directory / f"grid_sample{sample:04d}.png"
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
         report.grids.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
-                                              analysis.units))
-        report.grid_captions.append(f"Sample {name}: disagreement score {score:+.2f}{seed_text}.")
+                                              analysis.units, analysis.kinds))
+        report.grid_captions.append(f"Sample {name}: disagreement score{about} {score:+.2f}{seed_text}. Top row: "
+                                    f"ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; then per "
+                                    f"configuration its output, the crop, its error map (one shared scale) and its "
+                                    f"scores on this sample.")
     report.grid_explanation = selection.explanation
 
 
