@@ -92,7 +92,7 @@ def test_plane_figure_print_formats_colours_and_clipped_reference(tmp_path):
     for config in TRAINED:
         assert re.search(rf">\s*{re.escape(config)}\s*<", svg.replace("&#43;", "+").replace("&quot;", '"')), config
     assert "off scale" in svg  # the far reference is pinned to the edge, its values in the label
-    assert "'blend' lie outside" in figure.caption and "paired per-sample difference to 'l1'" in figure.caption
+    assert "'blend' lies outside" in figure.caption and "paired per-sample difference to 'l1'" in figure.caption
     again = plots.plane_plot(plane_of(per_sample), per_sample, summary_of(per_sample), tmp_path / "again.png",
                              intervals="paired", anchor="l1")
     assert again is not None and (tmp_path / "again.png").read_bytes() == figure.png.read_bytes()

@@ -29,7 +29,7 @@ EPILOG = examples(
     "vfibench report --out /tmp/results --format csv",
     "vfibench report --format html > report.html",
     "vfibench report --samples 5                   # write the report with five image grids",
-    "vfibench report --plane ssim:dists --intervals paired   # another plane, paired error bars",
+    "vfibench report --plane ssim:gmsd --intervals paired   # another plane, paired error bars",
     notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
     "perception_distortion.png (300 dpi, with .pdf and .svg beside it) and grid_sample*.png, and prints the tables. With --format it prints and "
     "changes no file, unless --write is given. Image grids are only replaced by newly drawn ones: "

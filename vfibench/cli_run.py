@@ -87,6 +87,12 @@ def run(
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Override the preset's number of training steps.",
                                                  min=1)] = None,
+    log_every: Annotated[Optional[int], typer.Option(
+        "--log-every", metavar="STEPS", min=1, help="Steps between rows of the training log, and between the "
+        "held-out scores measured with them. [default: the preset's]", show_default=False)] = None,
+    val_samples: Annotated[int, typer.Option(
+        "--val-samples", min=0, help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
+        "at every training-log row, so the report shows when the metrics part ways (0: none).")] = 16,
     model: Annotated[Optional[ModelVariant], typer.Option(
         help="Interpolator variant: synthesis (warp + blend, then a residual synthesis U-Net) or warp-blend "
              "(the output is the blend; to measure what the synthesis stage contributes). [default: synthesis]",
@@ -119,12 +125,12 @@ def run(
     metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else None
     seed_list = parse_seeds(seeds) if seeds is not None else None
     variant = model.value if model is not None else None
-    overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity}
+    overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
     chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
     store = None
     if resume:
         store = RunStore.open_unfinished(out, run_name)
-        given = [f"--{k} {v}" for k, v in overrides.items() if v is not None]
+        given = [f"--{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None]
         if chosen is None and given:
             conflict = ", ".join(given)
             raise VfiBenchError(f"Cannot resume '{store.root}': {conflict} conflicts with its manifest, which fixes "
@@ -154,7 +160,8 @@ def run(
         plan = plan_sweep(DEFAULT_LOSSES if losses is None else losses, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
-                          train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC)
+                          train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC,
+                          val_samples=val_samples)
         if dry_run:
             _print_plan(plan, "a new sweep")
             return

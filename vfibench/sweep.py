@@ -46,6 +46,7 @@ from vfibench.results.store import (SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, F
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 from vfibench.train import TrainState, idle_steps, predict, progress_at, train_configuration
+from vfibench.validation import VAL_METRICS, VAL_SAMPLES, Validation
 
 WARM_START_SPEC = "l1"
 #: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
@@ -137,6 +138,8 @@ class SweepPlan:
     resumed: list[dict[str, str]] = field(default_factory=list)
     #: Per test sample ambiguity, motion and occlusion (filled when the data is loaded).
     attributes: pd.DataFrame | None = None
+    #: Held-out test scenes scored at every log row (:mod:`vfibench.validation`; 0: none).
+    val_samples: int = VAL_SAMPLES
 
     @property
     def trained(self) -> list[LossConfig]:
@@ -200,6 +203,7 @@ def plan_sweep(
     command: str = "",
     train_data: str = SYNTHETIC,
     test_data: str = SYNTHETIC,
+    val_samples: int = VAL_SAMPLES,
 ) -> SweepPlan:
     """Validate a sweep completely before any training starts; raise a VfiBenchError if anything is wrong.
 
@@ -240,6 +244,7 @@ def plan_sweep(
         skip_unavailable=skip_unavailable,
         train_data=train_data,
         test_data=test_data,
+        val_samples=val_samples,
     )
 
 
@@ -468,6 +473,9 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "order": plan.order,
         "seeds": plan.seeds,
         "preset": plan.preset.to_dict(),
+        "validation": {"samples": plan.val_samples, "every": plan.preset.log_every, "metrics":
+                       [m for m in VAL_METRICS if m in plan.metrics] if plan.val_samples else [],
+                       "subset": f"the first {plan.val_samples} test scenes"},
         "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
                        "note": ("every configuration trains its first steps with plain l1, computed once per "
                                 "seed and shared") if plan.warm_start else "none"},
@@ -517,6 +525,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     started = time.perf_counter()
     listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
     data = data_for(plan)  # before the run directory exists: bad data leaves nothing behind
+    plan.val_samples = min(plan.val_samples, len(data[1]))  # the held-out subset the manifest records
     plan.attributes = test_attributes(plan)
     timings["data"] = time.perf_counter() - started
     if store is None:
@@ -582,6 +591,7 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
                data: tuple[Triplets, Triplets], started: float) -> None:
     train, test = data
     suite = MetricSuite(plan.metrics, device=plan.device)
+    held_out = Validation.of(test, plan.metrics, plan.device, plan.preset.eval_batch_size, plan.val_samples)
     for seed in plan.seeds:
         _evaluate_references(plan, store, suite, test, seed, listener)
         warm = _warm_start_state(plan, store, train, seed, listener) if plan.warm_start else None
@@ -590,7 +600,7 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
             if store.unit_info(key) is not None:
                 continue
             try:
-                _train_unit(plan, store, suite, config, train, test, seed, warm, listener)
+                _train_unit(plan, store, suite, config, train, test, seed, warm, listener, held_out)
             except OSError:
                 raise  # the disk or folder, not the unit: the whole run fails (see run_sweep)
             except Exception as err:  # one unit's failure is recorded as its result; the sweep goes on
@@ -635,11 +645,13 @@ def _warm_start_state(plan: SweepPlan, store: RunStore, train: Triplets, seed: i
 
 
 def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: LossConfig, train: Triplets,
-                test: Triplets, seed: int, warm: TrainState | None, listener: SweepListener) -> None:
+                test: Triplets, seed: int, warm: TrainState | None, listener: SweepListener,
+                held_out: Validation | None = None) -> None:
     key = UnitKey(config.canonical, seed)
     label = f"{config.canonical} (seed {seed})"
     listener.unit_started(label, plan.preset.steps - (warm.step if warm else 0))
-    result = train_configuration(config, train, plan.preset, seed, plan.device, start=warm, on_step=listener.step)
+    result = train_configuration(config, train, plan.preset, seed, plan.device, start=warm, on_step=listener.step,
+                                 held_out=held_out)
     rows = [{"config": config.canonical, "seed": seed, **row} for row in result.log]
     log = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(LOG_KEYS))
     info: dict[str, Any] = {"status": result.status, "train_seconds": round(result.seconds, 3),

@@ -113,6 +113,8 @@ def render(report: "Report") -> str:
             report.plot, "perception–distortion plane", report.plot_caption + (
                 " Also written as " + " and ".join(p.name for p in report.plot_vector) + " for print."
                 if report.plot_vector else "")))
+    if report.curves is not None:
+        parts.append("<h2>Training curves</h2>" + _figure(report.curves, "training curves", data.curves_caption))
     parts += [_plain(table) for table in analysis_tables(analysis)]
     for attribute, result in data.breakdowns.items():
         parts.append(_plain(breakdown_table(result, analysis)))

@@ -192,8 +192,10 @@ def plane_caption(plane: Plane, intervals: str, anchor: str | None, clipped: Seq
                  "comparisons in the tables are sharper, see `--intervals paired`). ")
     text += "The axes fit the trained configurations"
     if clipped:
-        text += (f"; {', '.join(repr(c) for c in clipped)} lie outside and are pinned to the edge with an arrow "
-                 f"marker pointing towards their true position (values in the label)")
+        one = len(clipped) == 1
+        text += (f"; {', '.join(repr(c) for c in clipped)} {'lies' if one else 'lie'} outside and "
+                 f"{'is' if one else 'are'} pinned to the edge with an arrow marker pointing towards "
+                 f"{'its' if one else 'their'} true position (values in the label)")
     return text + "."
 
 
@@ -289,8 +291,8 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
     return PlaneFigure(written[0], tuple(written[1:]), caption)
 
 
-def _save(figure: object, path: Path, *, vector: bool = False) -> list[Path]:
-    """Write ``figure`` as a PNG at print resolution (and as PDF and SVG beside it), reproducibly."""
+def _save(figure: object, path: Path, *, vector: bool = False, dpi: int = PRINT_DPI) -> list[Path]:
+    """Write ``figure`` as a PNG at ``dpi`` (and as PDF and SVG beside it), reproducibly."""
     import matplotlib
 
     written = []
@@ -301,7 +303,7 @@ def _save(figure: object, path: Path, *, vector: bool = False) -> list[Path]:
         for extension, metadata in formats:
             target = path.with_suffix("." + extension)
             buffer = io.BytesIO()
-            figure.savefig(buffer, format=extension, dpi=PRINT_DPI, metadata=metadata)  # type: ignore[attr-defined]
+            figure.savefig(buffer, format=extension, dpi=dpi, metadata=metadata)  # type: ignore[attr-defined]
             atomic.write_bytes(target, buffer.getvalue())
             written.append(target)
     return written
@@ -350,6 +352,71 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
     figure.suptitle(f"Metrics along {result.title}: mean per bin of equally many test samples (better is up)",
                     fontsize=10)
     figure.tight_layout(rect=(0, 0.1 + 0.04 * (len(labels) > 4), 1, 0.95))
+    _save(figure, path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Path,
+                         parting_step: int | None = None) -> Path | None:
+    """Per trained configuration (its own colour and marker), every logged loss term and the total over
+    steps (log scale when all positive), then each held-out metric (``val_<metric>``, axis inverted
+    when lower is better); a vertical line where the held-out metrics part ways. None without a log."""
+    from vfibench.analysis.curves import VAL_PREFIX, held_out_columns, loss_columns
+
+    if curves.empty or not configs:
+        return None
+    panels = loss_columns(curves) + held_out_columns(curves)
+    panels = [c for c in panels if curves[c].notna().any()]
+    if not panels:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows + 0.8), squeeze=False)
+    for ax, column in zip(axes.flat, panels):
+        held_out = column.startswith(VAL_PREFIX)
+        positive = True
+        for index, config in enumerate(configs):
+            part = curves[(curves["config"] == config) & curves[column].notna()]
+            if part.empty:
+                continue
+            positive &= bool((part[column] > 0).all())
+            k = index % len(PALETTE)
+            ax.plot(part["step"], part[column], color=PALETTE[k], marker=MARKERS[k], markersize=3.5, linewidth=1.3,
+                    label=config)
+        if held_out:
+            orientation = Orientation.of(column[len(VAL_PREFIX):])
+            ax.set_title(f"held-out {axis_label(orientation)}", fontsize=9)
+            if orientation.higher_is_better is False:
+                ax.invert_yaxis()
+        else:
+            ax.set_title("total loss" if column == "total" else f"term: {column}", fontsize=9)
+            if positive:
+                ax.set_yscale("log")
+        if parting_step is not None:
+            ax.axvline(parting_step, color="#555555", linestyle=":", linewidth=0.9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.grid(True, linewidth=0.4, alpha=0.5)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    figure.suptitle("Training: logged loss terms and held-out metrics per configuration (mean over seeds)"
+                    + ("; dotted: where the held-out metrics part ways" if parting_step is not None else ""),
+                    fontsize=10)
+    legend_rows = math.ceil(len(labels) / 4)
+    figure.tight_layout(rect=(0, min(0.25, 0.05 * legend_rows / rows + 0.02), 1, 0.95))
     _save(figure, path)
     plt.close(figure)
     return path

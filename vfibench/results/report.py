@@ -9,6 +9,8 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
   metrics with its Pareto front and error bars (:class:`PlaneOptions`, :mod:`vfibench.results.plots`);
 - ``breakdown.csv`` and ``gap_by_<attribute>.png`` — every metric per bin of the test samples'
   ambiguity, motion and occlusion (:mod:`vfibench.analysis.breakdown`; synthetic test data only);
+- ``training_curves.png`` — every logged loss term, the total and the held-out PSNR/LPIPS per
+  configuration over steps (:mod:`vfibench.analysis.curves`; sweeps only);
 - ``grid_sample<k>.png`` — image grids of the samples where the metrics disagree most
   (:mod:`vfibench.results.grids`);
 - ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_sentence
+from vfibench.analysis.curves import Parting, seed_mean_curves
 from vfibench.analysis.gap import GapAnalysis, Orientation, Plane, analyse, headline_pair, perception_distortion_plane
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, tables
@@ -49,6 +52,44 @@ class ReportData:
     per_sample: pd.DataFrame
     analysis: GapAnalysis
     breakdowns: dict[str, Breakdown] = field(default_factory=dict)
+    #: train_log.csv averaged over seeds (empty for an evaluation, or a run without a log).
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def trained(self) -> list[str]:
+        return [c for c in self.analysis.configs if self.analysis.kinds.get(c) != "reference"]
+
+    @property
+    def parting(self) -> "Parting | None":
+        """Where the held-out PSNR and the first other held-out metric part ways (None: not measured)."""
+        from vfibench.analysis.curves import held_out_columns, parting_step
+
+        others = [c[len("val_"):] for c in held_out_columns(self.curves) if c != "val_" + self.analysis.base]
+        if not others or "val_" + self.analysis.base not in self.curves:
+            return None
+        return parting_step(self.curves, self.trained, Orientation.of(self.analysis.base), Orientation.of(others[0]))
+
+    @property
+    def curves_caption(self) -> str:
+        """What the training-curves figure shows, and when the held-out metrics part ways."""
+        from vfibench.analysis.curves import held_out_columns
+
+        held = held_out_columns(self.curves)
+        validation = self.view.manifest.get("validation") or {}
+        text = ("Every logged loss term and the total per trained configuration over training steps (mean over "
+                "seeds, averaged over each logging interval; log scale).")
+        if held:
+            subset = validation.get("subset", "a fixed held-out subset of the test scenes")
+            text += (f" Held-out {', '.join(Orientation.of(c[4:]).label for c in held)}: measured every "
+                     f"{validation.get('every', 'log')} steps on {subset}, the model in eval mode, without any "
+                     f"effect on training.")
+            parting = self.parting
+            if parting is not None:
+                others = [c[4:] for c in held if c != "val_" + self.analysis.base]
+                text += " " + parting.sentence(Orientation.of(self.analysis.base), Orientation.of(others[0]))
+        else:
+            text += " No held-out scores were logged (the run predates them, or ran with --val-samples 0)."
+        return text
 
     @property
     def store(self) -> RunStore:
@@ -83,6 +124,7 @@ class Report:
     plot: Path | None = None
     plot_caption: str = ""
     plot_vector: tuple[Path, ...] = ()
+    curves: Path | None = None
     grids: list[Path] = field(default_factory=list)
     breakdown_plots: dict[str, Path] = field(default_factory=dict)
     breakdown_csv: Path | None = None
@@ -185,7 +227,10 @@ def load_report_data(store: RunStore) -> ReportData:
               if str(r.get("status")) not in ("complete", "nan")}
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary["config"]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
-    return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order))
+    log_path = store.path("train_log.csv")
+    curves = seed_mean_curves(read_csv(log_path)) if log_path.is_file() else pd.DataFrame()
+    return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order),
+                      curves)
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -220,6 +265,8 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         report.plot, report.plot_vector, report.plot_caption = figure.png, figure.vector, figure.caption
     else:
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
+    report.curves = plots.training_curves_plot(data.curves, data.trained, directory / "training_curves.png",
+                                               data.parting.step if data.parting else None)
     for stale in directory.glob("gap_by_*.png"):
         stale.unlink()
     if data.breakdowns:
@@ -340,6 +387,8 @@ def markdown(report: Report) -> str:
     if report.plot is not None:
         lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", "",
                   report.plot_caption + " Also as " + " and ".join(p.name for p in report.plot_vector) + ".", ""]
+    if report.curves is not None:
+        lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "", data.curves_caption, ""]
     if report.grids:
         lines += ["## Samples where the metrics disagree most", "", report.grid_explanation, ""]
         lines += [f"![{path.stem}]({path.name})" for path in report.grids] + [""]
@@ -352,7 +401,7 @@ def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
     files = {"html": report.html, "markdown": report.markdown, "analysis": report.analysis_json,
-             "plot": report.plot, "breakdown": report.breakdown_csv}
+             "plot": report.plot, "breakdown": report.breakdown_csv, "curves": report.curves}
     files |= {f"plot_{path.suffix[1:]}": path for path in report.plot_vector}
     return {
         "run": report.data.store.name,
