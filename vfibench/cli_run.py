@@ -93,6 +93,10 @@ def run(
     val_samples: Annotated[int, typer.Option(
         "--val-samples", min=0, help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
         "at every training-log row, so the report shows when the metrics part ways (0: none).")] = 16,
+    tensorboard: Annotated[Optional[Path], typer.Option(
+        "--tensorboard", metavar="DIR", help="Also write each unit's training log and a few sample frames for "
+        "TensorBoard under DIR (needs the optional package: pip install 'vfibench[tensorboard]').",
+        show_default=False)] = None,
     model: Annotated[Optional[ModelVariant], typer.Option(
         help="Interpolator variant: synthesis (warp + blend, then a residual synthesis U-Net) or warp-blend "
              "(the output is the blend; to measure what the synthesis stage contributes). [default: synthesis]",
@@ -138,6 +142,12 @@ def run(
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
                            train_data=train_data, test_data=test_data, command=command)
+        plan.val_samples = val_samples
+        if tensorboard is not None:
+            from vfibench import tensorboard_log
+
+            tensorboard_log.check_available(tensorboard)
+            plan.tensorboard = tensorboard
         if dry_run:
             done = sum(store.unit_info(key) is not None for key in plan.units())
             _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished")
@@ -161,7 +171,7 @@ def run(
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
                           train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC,
-                          val_samples=val_samples)
+                          val_samples=val_samples, tensorboard=tensorboard)
         if dry_run:
             _print_plan(plan, "a new sweep")
             return

@@ -140,6 +140,8 @@ class SweepPlan:
     attributes: pd.DataFrame | None = None
     #: Held-out test scenes scored at every log row (:mod:`vfibench.validation`; 0: none).
     val_samples: int = VAL_SAMPLES
+    #: Where each unit's log and sample frames go for TensorBoard (:mod:`vfibench.tensorboard_log`).
+    tensorboard: Path | None = None
 
     @property
     def trained(self) -> list[LossConfig]:
@@ -204,6 +206,7 @@ def plan_sweep(
     train_data: str = SYNTHETIC,
     test_data: str = SYNTHETIC,
     val_samples: int = VAL_SAMPLES,
+    tensorboard: Path | None = None,
 ) -> SweepPlan:
     """Validate a sweep completely before any training starts; raise a VfiBenchError if anything is wrong.
 
@@ -222,6 +225,11 @@ def plan_sweep(
     for config in configs:
         check_every_step_trains(config, preset, warm_start)
     atomic.check_writable_folder(out, "--out")
+    if tensorboard is not None:
+        from vfibench import tensorboard_log
+
+        tensorboard_log.check_available(tensorboard)
+        atomic.check_writable_folder(tensorboard, "--tensorboard")
     resolved_device = resolve_device(device)
     unavailable_configs = _unavailable_configs(configs, skip_unavailable)
     suite = MetricSuite(metrics, device=resolved_device, skip_unavailable=skip_unavailable)
@@ -245,6 +253,7 @@ def plan_sweep(
         train_data=train_data,
         test_data=test_data,
         val_samples=val_samples,
+        tensorboard=tensorboard,
     )
 
 
@@ -666,6 +675,11 @@ def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: Lo
     per_sample = _per_sample(suite, frames, test, key, plan)
     info["eval_seconds"] = round(time.perf_counter() - started, 3)
     store.write_unit(key, info, per_sample, log, {k: v.cpu() for k, v in result.model.state_dict().items()})
+    if plan.tensorboard is not None:
+        from vfibench import tensorboard_log
+
+        tensorboard_log.write_unit(plan.tensorboard, store.name, config.canonical, seed, result.log,
+                                   test.it[: tensorboard_log.FRAMES], frames[: tensorboard_log.FRAMES])
     psnr = per_sample["psnr"].mean() if "psnr" in per_sample else float("nan")
     listener.unit_finished(label, f"PSNR {psnr:.2f} dB, {result.seconds:.0f}s")
 
