@@ -116,7 +116,7 @@ def run(
         "metrics — and a training-time estimate from a few timed steps, then exit. Writes nothing.")] = False,
 ) -> None:
     """Train the fixed interpolator once per loss configuration and seed, evaluate, write tables."""
-    from vfibench.cli_progress import RichSweepListener
+    from vfibench.cli_progress import PlainSweepListener, RichSweepListener
     from vfibench.cli_report import print_summary
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.data.sources import SYNTHETIC
@@ -178,7 +178,8 @@ def run(
         console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
                       f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")
     try:
-        with stop_on_signals(), RichSweepListener(console) as listener:
+        listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
+        with stop_on_signals(), listener:
             finished = run_sweep(plan, listener, store)
     except SweepInterrupted as stopped:
         error_console.print(f"[bold yellow]interrupted:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)

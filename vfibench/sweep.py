@@ -21,7 +21,7 @@ import shlex
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,9 +97,17 @@ def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) ->
 
 
 class SweepListener(Protocol):
-    """What the sweep tells its caller while it works (the CLI draws progress bars from it)."""
+    """What the sweep tells its caller while it works (the CLI draws progress bars from it).
 
-    def phase(self, message: str) -> None: ...
+    ``sweep_started`` once the data is loaded: the units still to train and their training steps
+    in all (warm starts included); ``phase`` a stage, with ``total`` parts when it counts them
+    (each then reported by ``advance``); ``unit_started``/``step``/``unit_finished`` per unit, the
+    outcome naming its time and headline metrics.
+    """
+
+    def sweep_started(self, units: int, steps: int) -> None: ...
+    def phase(self, message: str, total: int | None = None) -> None: ...
+    def advance(self) -> None: ...
     def unit_started(self, label: str, steps: int) -> None: ...
     def step(self, step: int, loss: float) -> None: ...
     def unit_finished(self, label: str, outcome: str) -> None: ...
@@ -108,7 +116,9 @@ class SweepListener(Protocol):
 class SilentListener:
     """A listener that ignores everything (library use, tests)."""
 
-    def phase(self, message: str) -> None: ...
+    def sweep_started(self, units: int, steps: int) -> None: ...
+    def phase(self, message: str, total: int | None = None) -> None: ...
+    def advance(self) -> None: ...
     def unit_started(self, label: str, steps: int) -> None: ...
     def step(self, step: int, loss: float) -> None: ...
     def unit_finished(self, label: str, outcome: str) -> None: ...
@@ -427,7 +437,7 @@ def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> d
     return missing
 
 
-def data_for(plan: SweepPlan) -> tuple[Triplets, Triplets]:
+def data_for(plan: SweepPlan, loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
     """The training and test triplets of a plan (deterministic in the preset and the data seed).
 
     The preset gives the counts and sizes (training crops, test frames); options written in a
@@ -436,6 +446,8 @@ def data_for(plan: SweepPlan) -> tuple[Triplets, Triplets]:
     preset = plan.preset
     train = open_dataset(plan.train_data, "train", count=preset.train_count, size=preset.crop, seed=plan.data_seed,
                          max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    if loaded is not None:  # progress: the training data is ready
+        loaded()
     test = open_dataset(plan.test_data, "test", count=preset.test_count, size=preset.test_size, seed=plan.data_seed,
                         max_motion=preset.max_motion, ambiguity=preset.ambiguity)
     return train, test
@@ -532,8 +544,9 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     listener = listener or SilentListener()
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
-    data = data_for(plan)  # before the run directory exists: bad data leaves nothing behind
+    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})", total=2)
+    data = data_for(plan, listener.advance)  # before the run directory exists: bad data leaves nothing behind
+    listener.advance()
     plan.val_samples = min(plan.val_samples, len(data[1]))  # the held-out subset the manifest records
     plan.attributes = test_attributes(plan)
     timings["data"] = time.perf_counter() - started
@@ -601,6 +614,7 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
     train, test = data
     suite = MetricSuite(plan.metrics, device=plan.device)
     held_out = Validation.of(test, plan.metrics, plan.device, plan.preset.eval_batch_size, plan.val_samples)
+    listener.sweep_started(*_remaining_work(plan, store))
     for seed in plan.seeds:
         _evaluate_references(plan, store, suite, test, seed, listener)
         warm = _warm_start_state(plan, store, train, seed, listener) if plan.warm_start else None
@@ -619,15 +633,28 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
     gather(store, plan)
 
 
+def _remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
+    """(trained units still to run, their training steps in all, warm starts still to train included)."""
+    units, steps = 0, 0
+    for seed in plan.seeds:
+        todo = [c for c in plan.trained if store.unit_info(UnitKey(c.canonical, seed)) is None]
+        units += len(todo)
+        steps += len(todo) * (plan.preset.steps - plan.warm_start)
+        if todo and plan.warm_start and not (store.root / "warm_start" / f"seed{seed}.pt").is_file():
+            steps += plan.warm_start
+    return units, steps
+
+
 def _evaluate_references(plan: SweepPlan, store: RunStore, suite: MetricSuite, test: Triplets, seed: int,
                          listener: SweepListener) -> None:
-    for name, make_frames in REFERENCES.items():
+    pending = [name for name in REFERENCES if store.unit_info(UnitKey(name, seed, kind="reference")) is None]
+    if pending:
+        listener.phase(f"Evaluating the references {', '.join(pending)} (seed {seed})", total=len(pending))
+    for name in pending:
         key = UnitKey(name, seed, kind="reference")
-        if store.unit_info(key) is not None:
-            continue
-        listener.phase(f"Evaluating the reference '{name}' (seed {seed})")
-        frames = make_frames(test)
+        frames = REFERENCES[name](test)
         store.write_unit(key, {"status": "complete"}, _per_sample(suite, frames, test, key, plan))
+        listener.advance()
 
 
 def _warm_start_state(plan: SweepPlan, store: RunStore, train: Triplets, seed: int,
@@ -680,8 +707,15 @@ def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: Lo
 
         tensorboard_log.write_unit(plan.tensorboard, store.name, config.canonical, seed, result.log,
                                    test.it[: tensorboard_log.FRAMES], frames[: tensorboard_log.FRAMES])
-    psnr = per_sample["psnr"].mean() if "psnr" in per_sample else float("nan")
-    listener.unit_finished(label, f"PSNR {psnr:.2f} dB, {result.seconds:.0f}s")
+    listener.unit_finished(label, _headline(per_sample, result.seconds, info["eval_seconds"]))
+
+
+def _headline(per_sample: pd.DataFrame, train_seconds: float, eval_seconds: float) -> str:
+    """``PSNR 30.44 dB, LPIPS 0.043; trained 12s, scored 1s``: what a finished unit reports."""
+    parts = [f"{label} {per_sample[name].mean():{fmt}}{unit}" for name, label, fmt, unit in
+             (("psnr", "PSNR", ".2f", " dB"), ("lpips", "LPIPS", ".4f", ""), ("dists", "DISTS", ".4f", ""))
+             if name in per_sample and per_sample[name].notna().any()]
+    return ", ".join(parts) + f"; trained {train_seconds:.0f}s, scored {eval_seconds:.0f}s"
 
 
 def _record_failure(store: RunStore, key: UnitKey, plan: SweepPlan, err: Exception,
