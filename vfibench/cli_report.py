@@ -79,8 +79,7 @@ def report(
         "[default: the first trained configuration]", show_default=False)] = None,
 ) -> None:
     """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print its tables."""
-    from vfibench.results.store import RunStore
-    from vfibench.sweep import rebuild_tables
+    from vfibench.results.store import DERIVED_TABLES, RunStore
 
     from vfibench.results.report import PlaneOptions
 
@@ -89,7 +88,8 @@ def report(
     if write is None:
         write = format is None
     format = format or ReportFormat.table
-    for name in rebuild_tables(store):
+    missing = any(not store.path(name).is_file() for name in DERIVED_TABLES)
+    for name in _rebuild_tables(store) if missing else []:  # only then is torch loaded
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:
         from vfibench.results.report import build_report
@@ -105,6 +105,12 @@ def report(
             sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed, plane=options))
         else:
             print_report(lib.unwritten_report(data), format)
+
+
+def _rebuild_tables(store: "object") -> list[str]:
+    from vfibench.sweep import rebuild_tables
+
+    return rebuild_tables(store)  # type: ignore[arg-type]
 
 
 def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per_file: bool | None = None) -> None:

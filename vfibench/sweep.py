@@ -41,7 +41,7 @@ from vfibench.model.variants import variant_record
 from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
-from vfibench.results.store import (SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
+from vfibench.results.store import (DERIVED_TABLES, SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
                                     environment_versions, git_commit)
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
@@ -789,8 +789,6 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
 
 
-#: The run-level tables :func:`gather` derives from the units.
-DERIVED_TABLES = ("per_sample.csv", "train_log.csv", "summary.csv", "summary.md")
 
 
 def rebuild_tables(store: RunStore) -> list[str]:
