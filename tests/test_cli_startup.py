@@ -62,3 +62,42 @@ def test_fit_choices_are_the_loader_fits() -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"vfibench {vfibench.__version__}"
+
+
+def _torch_after(args: list[str]) -> str:
+    done = _python("import sys\nfrom typer.testing import CliRunner\nfrom vfibench.cli import app\n"
+                   f"result = CliRunner().invoke(app, {args!r})\n"
+                   "assert result.exit_code == 0, result.output\nprint('torch' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_compare_runs_without_torch() -> None:
+    baseline = str(ROOT / "results" / "baselines" / "ci.csv")
+    assert _torch_after(["compare", baseline, baseline, "--format", "md"]) == "False"
+
+
+def test_printing_a_report_format_of_a_run_does_not_import_torch(tmp_path: Path) -> None:
+    from vfibench.presets import get_preset
+    from vfibench.sweep import plan_sweep, run_sweep
+
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=8, test_count=6, batch_size=2)
+    run = run_sweep(plan_sweep("l1,l2", preset, [0], out=tmp_path, device="cpu", metrics=["psnr", "ssim"])).root
+    for fmt in ("csv", "md", "json"):
+        assert _torch_after(["report", str(run), "--format", fmt, "--samples", "0"]) == "False", fmt
+    (run / "summary.csv").unlink()  # a missing table is rebuilt from the units: that needs torch, and works
+    assert _torch_after(["report", str(run), "--format", "csv"]) == "True"
+    assert (run / "summary.csv").is_file()
+
+
+def test_metric_records_match_the_registry() -> None:
+    from dataclasses import asdict
+
+    from vfibench.metrics.records import RECORDS, MetricRecord
+    from vfibench.metrics.registry import METRICS
+
+    assert [r.name for r in RECORDS] == list(METRICS)
+    for record in RECORDS:
+        info = METRICS[record.name]
+        assert {k: v for k, v in asdict(info).items() if k in MetricRecord.__dataclass_fields__} == asdict(record)
+        assert callable(info.compute)

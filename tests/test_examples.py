@@ -45,6 +45,7 @@ PLAN = {
     "vfibench report --out /tmp/results --format csv": RUN,
     "vfibench report --format html > report.html": RUN,
     "vfibench report --samples 5": RUN,
+    "vfibench report --plane ssim:gmsd --intervals paired": RUN,
     "vfibench losses": RUN,
     'vfibench losses "l1+0.1*perc@0.5"': RUN,
     "vfibench run --losses l1,l1+perc --dry-run": RUN,

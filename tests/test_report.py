@@ -54,12 +54,13 @@ def test_report_writes_every_output_quickly(run_copy):
     grids = sorted(folder.glob("grid_sample*.png"))
     assert len(grids) == 3
     along = [folder / f"gap_by_{a}.png" for a in ("ambiguity_px", "motion_px", "occluded")]
-    for png in [folder / "perception_distortion.png", *grids, *along]:
+    for png in [folder / "perception_distortion.png", folder / "training_curves.png", *grids, *along]:
         with Image.open(png) as image:
             assert image.format == "PNG" and image.width > 300
     page = (folder / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 7 and "src=\"http" not in page
+    assert page.count('src="data:image/png;base64,') == 8 and "src=\"http" not in page
     assert "The gap along ambiguity (px)" in page
+    assert "Training curves" in page and "Held-out PSNR: measured every" in page
     breakdown = pd.read_csv(folder / "breakdown.csv")
     assert set(breakdown["attribute"]) == {"ambiguity_px", "motion_px", "occluded"}
     assert set(breakdown["metric"]) == {"psnr", "ssim", "sharpness", "gmsd"}
@@ -139,8 +140,8 @@ def test_printing_a_format_changes_no_file(run_copy):
         assert _files(run_copy) == before, fmt
     assert "Report folder not written" in result.stdout
     page = report(run_copy, "--format", "html", "--samples", "1").stdout
-    # the plane, one grid and the three breakdown figures, drawn aside
-    assert page.count('src="data:image/png;base64,') == 5
+    # the plane, the training curves, one grid and the three breakdown figures, drawn aside
+    assert page.count('src="data:image/png;base64,') == 6
     assert _files(run_copy) == before
 
 
@@ -151,8 +152,8 @@ def test_writing_without_new_grids_keeps_the_earlier_ones(run_copy):
     assert result.exit_code == 0, result.output
     assert {path.name: path.read_bytes() for path in (run_copy / "report").glob("grid_sample*.png")} == grids
     page = (run_copy / "report" / "report.html").read_text()
-    # the plane, the two kept grids and the three breakdown figures
-    assert page.count('src="data:image/png;base64,') == 6 and "kept from an earlier report" in result.stdout
+    # the plane, the training curves, the two kept grids and the three breakdown figures
+    assert page.count('src="data:image/png;base64,') == 7 and "kept from an earlier report" in result.stdout
     assert report(run_copy, "--format", "csv", "--write").exit_code == 0
     assert len(list((run_copy / "report").glob("grid_sample*.png"))) == 3  # redrawn: replaced, not added
 
@@ -192,3 +193,25 @@ def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
 def test_missing_run_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "No finished run" in result.output
+
+
+def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy):
+    result = report(run_copy, "--samples", "0", "--plane", "ssim:gmsd", "--intervals", "paired", "--paired-to", "l2")
+    assert result.exit_code == 0, result.output
+    folder = run_copy / "report"
+    assert (folder / "perception_distortion.pdf").read_bytes().startswith(b"%PDF")
+    svg = (folder / "perception_distortion.svg").read_text()
+    assert "SSIM" in svg and "GMSD" in svg and "PSNR" not in svg
+    page = (folder / "report.html").read_text()
+    assert "paired per-sample difference to &#x27;l2&#x27;" in page and "perception_distortion.svg" in page
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--plane", "psnr"], "two different metrics joined by a colon"),
+    (["--plane", "psnr:lpips"], "has no values of 'lpips'"),
+    (["--intervals", "paired", "--paired-to", "nope"], "--paired-to 'nope' is not a configuration"),
+])
+def test_bad_plane_options_are_one_clear_error(run_copy, args, message):
+    result = report(run_copy, "--samples", "0", *args)
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output

@@ -1,12 +1,23 @@
-"""Rich progress display for sweeps: one bar per (configuration, seed) with the loss and an ETA."""
+"""Progress of a sweep on stderr: live bars on a terminal, one plain line per finished unit elsewhere.
+
+:class:`RichSweepListener` (stderr is a terminal) draws an overall bar over every training step of
+the sweep, with its ETA, above one bar per unit (configuration, seed) with the loss, and a bar for
+each counted phase (loading the data, evaluating the references). If the sweep is interrupted
+the live area is cleared and the finished units are printed once, so no line appears twice.
+:func:`PlainSweepListener` (stderr is a file or a CI log) prints each phase and each finished unit
+— with its time and headline metrics, and the sweep's progress and ETA — as one line.
+"""
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
+from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.markup import escape
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 
 class RichSweepListener:
@@ -18,15 +29,20 @@ class RichSweepListener:
             TextColumn("[cyan]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
             transient=False,
         )
+        self.overall: TaskID | None = None
+        self.units = 0
+        self.done = 0
         self.task: TaskID | None = None
+        self.phase_task: TaskID | None = None
         self.offset = 0
+        self.finished: list[str] = []
 
     def __enter__(self) -> "RichSweepListener":
         self.progress.start()
@@ -34,13 +50,42 @@ class RichSweepListener:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
+        if kind is not None:  # interrupted: clear the live area, then print what finished, once
+            self.progress.live.transient = True
+            self.progress.stop()
+            for line in self.finished:
+                self.console.print(line, highlight=False)
+            return
         self.progress.stop()
 
-    def phase(self, message: str) -> None:
-        self.progress.console.print(f"[dim]{escape(message)}…[/]")
+    def sweep_started(self, units: int, steps: int) -> None:
+        self.units = units
+        if steps > 0:
+            self.overall = self.progress.add_task("sweep", total=steps, detail=f"units 0/{units}")
+
+    def phase(self, message: str, total: int | None = None) -> None:
+        self._close_phase()
+        if total:
+            self.phase_task = self.progress.add_task(message, total=total, detail="")
+        else:
+            self.progress.console.print(f"[dim]{escape(message)}…[/]")
+
+    def advance(self) -> None:
+        if self.phase_task is not None:
+            self.progress.advance(self.phase_task)
+            task = next(t for t in self.progress.tasks if t.id == self.phase_task)
+            if task.finished:
+                self.phase_task = None
+
+    def _close_phase(self) -> None:
+        if self.phase_task is not None:
+            task = next(t for t in self.progress.tasks if t.id == self.phase_task)
+            self.progress.update(self.phase_task, completed=task.total)
+            self.phase_task = None
 
     def unit_started(self, label: str, steps: int) -> None:
-        self.task = self.progress.add_task(label, total=steps, loss="—")
+        self._close_phase()
+        self.task = self.progress.add_task(label, total=steps, detail="loss —")
         self.offset = -1
 
     def step(self, step: int, loss: float) -> None:
@@ -48,11 +93,82 @@ class RichSweepListener:
             return
         if self.offset < 0:
             self.offset = step - 1
-        self.progress.update(self.task, completed=step - self.offset, loss=f"{loss:.4g}")
+        self.progress.update(self.task, completed=step - self.offset, detail=f"loss {loss:.4g}")
+        if self.overall is not None:
+            self.progress.advance(self.overall)
 
     def unit_finished(self, label: str, outcome: str) -> None:
+        if not label.startswith("warm start"):
+            self.done += 1
         if self.task is not None:
-            self.progress.update(self.task, description=f"{label}: {outcome}")
-            task = self.progress.tasks[-1]
-            self.progress.update(self.task, completed=task.total)
+            task = next(t for t in self.progress.tasks if t.id == self.task)
+            self.progress.update(self.task, description=f"{escape(label)}: {escape(outcome)}", completed=task.total)
+        if self.overall is not None:
+            self.progress.update(self.overall, detail=f"units {self.done}/{self.units}")
+        self.finished.append(f"{label}: {outcome}")
         self.task = None
+
+
+class PlainSweepListener:
+    """One line per phase and per finished unit, for logs (stderr not a terminal)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.units = 0
+        self.steps = 0
+        self.done_steps = 0
+        self.done = 0
+        self.started = time.perf_counter()
+        self.unit_begun = self.started
+        self.last_step = 0
+
+    def __enter__(self) -> "PlainSweepListener":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.flush()
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def sweep_started(self, units: int, steps: int) -> None:
+        self.units, self.steps, self.started = units, steps, time.perf_counter()
+        self._line(f"{units} unit(s) to train, {steps} steps in all")
+
+    def phase(self, message: str, total: int | None = None) -> None:
+        self._line(f"{message}…")
+
+    def advance(self) -> None: ...
+
+    def unit_started(self, label: str, steps: int) -> None:
+        self.unit_begun, self.last_step = time.perf_counter(), -1
+
+    def step(self, step: int, loss: float) -> None:
+        if self.last_step >= 0:
+            self.done_steps += step - self.last_step
+        else:
+            self.done_steps += 1
+        self.last_step = step
+
+    def unit_finished(self, label: str, outcome: str) -> None:
+        elapsed = time.perf_counter() - self.unit_begun
+        warm = label.startswith("warm start")
+        if not warm:
+            self.done += 1
+        count = "" if warm else f"[{self.done}/{self.units}] "
+        eta = ""
+        if 0 < self.done_steps < self.steps:
+            rate = (time.perf_counter() - self.started) / self.done_steps
+            eta = f"; sweep {100 * self.done_steps // self.steps}%, ETA {_duration(rate * (self.steps - self.done_steps))}"
+        self._line(f"{count}{label}: {outcome} ({_duration(elapsed)} in all{eta})")
+
+
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``1h02m``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -29,11 +29,17 @@ EPILOG = examples(
     "vfibench report --out /tmp/results --format csv",
     "vfibench report --format html > report.html",
     "vfibench report --samples 5                   # write the report with five image grids",
+    "vfibench report --plane ssim:gmsd --intervals paired   # another plane, paired error bars",
     notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
-    "perception_distortion.png and grid_sample*.png, and prints the tables. With --format it prints and "
+    "perception_distortion.png (300 dpi, with .pdf and .svg beside it) and grid_sample*.png, and prints the tables. With --format it prints and "
     "changes no file, unless --write is given. Image grids are only replaced by newly drawn ones: "
     "--samples 0 keeps the earlier grids.",
 )
+
+
+class Intervals(str, Enum):
+    bootstrap = "bootstrap"
+    paired = "paired"
 
 
 class ReportFormat(str, Enum):
@@ -62,21 +68,33 @@ def report(
                                          "then keeps its earlier grids).")] = 3,
     seed: Annotated[Optional[int], typer.Option(help="Whose outputs the image grids show (default: the run's "
                                                 "first seed).", min=0)] = None,
+    plane: Annotated[Optional[str], typer.Option(
+        "--plane", metavar="X:Y", help="The two metrics of the perception–distortion plane, e.g. psnr:lpips or "
+        "ssim:dists. [default: PSNR against the first perceptual metric]", show_default=False)] = None,
+    intervals: Annotated[Intervals, typer.Option(
+        help="The plane's error bars: each mean's 95% bootstrap interval, or the 95% interval of the paired "
+        "per-sample difference to one configuration (--paired-to).")] = Intervals.bootstrap,
+    paired_to: Annotated[Optional[str], typer.Option(
+        "--paired-to", metavar="CONFIG", help="The configuration paired intervals are measured against. "
+        "[default: the first trained configuration]", show_default=False)] = None,
 ) -> None:
     """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print its tables."""
-    from vfibench.results.store import RunStore
-    from vfibench.sweep import rebuild_tables
+    from vfibench.results.store import DERIVED_TABLES, RunStore
 
+    from vfibench.results.report import PlaneOptions
+
+    options = PlaneOptions.parse(plane, intervals.value, paired_to)
     store = RunStore.open(out, run_name)
     if write is None:
         write = format is None
     format = format or ReportFormat.table
-    for name in rebuild_tables(store):
+    missing = any(not store.path(name).is_file() for name in DERIVED_TABLES)
+    for name in _rebuild_tables(store) if missing else []:  # only then is torch loaded
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:
         from vfibench.results.report import build_report
 
-        print_report(build_report(store, grid_samples=samples, seed=seed), format)
+        print_report(build_report(store, grid_samples=samples, seed=seed, plane=options), format)
     elif format is ReportFormat.csv:
         print_summary(store, format)
     else:
@@ -84,9 +102,15 @@ def report(
 
         data = lib.load_report_data(store)
         if format is ReportFormat.html:
-            sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed))
+            sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed, plane=options))
         else:
             print_report(lib.unwritten_report(data), format)
+
+
+def _rebuild_tables(store: "object") -> list[str]:
+    from vfibench.sweep import rebuild_tables
+
+    return rebuild_tables(store)  # type: ignore[arg-type]
 
 
 def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per_file: bool | None = None) -> None:

@@ -87,6 +87,16 @@ def run(
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Override the preset's number of training steps.",
                                                  min=1)] = None,
+    log_every: Annotated[Optional[int], typer.Option(
+        "--log-every", metavar="STEPS", min=1, help="Steps between rows of the training log, and between the "
+        "held-out scores measured with them. [default: the preset's]", show_default=False)] = None,
+    val_samples: Annotated[int, typer.Option(
+        "--val-samples", min=0, help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
+        "at every training-log row, so the report shows when the metrics part ways (0: none).")] = 16,
+    tensorboard: Annotated[Optional[Path], typer.Option(
+        "--tensorboard", metavar="DIR", help="Also write each unit's training log and a few sample frames for "
+        "TensorBoard under DIR (needs the optional package: pip install 'vfibench[tensorboard]').",
+        show_default=False)] = None,
     model: Annotated[Optional[ModelVariant], typer.Option(
         help="Interpolator variant: synthesis (warp + blend, then a residual synthesis U-Net) or warp-blend "
              "(the output is the blend; to measure what the synthesis stage contributes). [default: synthesis]",
@@ -106,7 +116,7 @@ def run(
         "metrics — and a training-time estimate from a few timed steps, then exit. Writes nothing.")] = False,
 ) -> None:
     """Train the fixed interpolator once per loss configuration and seed, evaluate, write tables."""
-    from vfibench.cli_progress import RichSweepListener
+    from vfibench.cli_progress import PlainSweepListener, RichSweepListener
     from vfibench.cli_report import print_summary
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.data.sources import SYNTHETIC
@@ -119,12 +129,12 @@ def run(
     metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else None
     seed_list = parse_seeds(seeds) if seeds is not None else None
     variant = model.value if model is not None else None
-    overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity}
+    overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
     chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
     store = None
     if resume:
         store = RunStore.open_unfinished(out, run_name)
-        given = [f"--{k} {v}" for k, v in overrides.items() if v is not None]
+        given = [f"--{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None]
         if chosen is None and given:
             conflict = ", ".join(given)
             raise VfiBenchError(f"Cannot resume '{store.root}': {conflict} conflicts with its manifest, which fixes "
@@ -132,6 +142,12 @@ def run(
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
                            train_data=train_data, test_data=test_data, command=command)
+        plan.val_samples = val_samples
+        if tensorboard is not None:
+            from vfibench import tensorboard_log
+
+            tensorboard_log.check_available(tensorboard)
+            plan.tensorboard = tensorboard
         if dry_run:
             done = sum(store.unit_info(key) is not None for key in plan.units())
             _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished")
@@ -154,14 +170,16 @@ def run(
         plan = plan_sweep(DEFAULT_LOSSES if losses is None else losses, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
-                          train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC)
+                          train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC,
+                          val_samples=val_samples, tensorboard=tensorboard)
         if dry_run:
             _print_plan(plan, "a new sweep")
             return
         console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
                       f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")
     try:
-        with stop_on_signals(), RichSweepListener(console) as listener:
+        listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
+        with stop_on_signals(), listener:
             finished = run_sweep(plan, listener, store)
     except SweepInterrupted as stopped:
         error_console.print(f"[bold yellow]interrupted:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)

@@ -21,7 +21,7 @@ import shlex
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,11 +41,12 @@ from vfibench.model.variants import variant_record
 from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
-from vfibench.results.store import (SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
+from vfibench.results.store import (DERIVED_TABLES, SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
                                     environment_versions, git_commit)
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 from vfibench.train import TrainState, idle_steps, predict, progress_at, train_configuration
+from vfibench.validation import VAL_METRICS, VAL_SAMPLES, Validation
 
 WARM_START_SPEC = "l1"
 #: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
@@ -96,9 +97,17 @@ def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) ->
 
 
 class SweepListener(Protocol):
-    """What the sweep tells its caller while it works (the CLI draws progress bars from it)."""
+    """What the sweep tells its caller while it works (the CLI draws progress bars from it).
 
-    def phase(self, message: str) -> None: ...
+    ``sweep_started`` once the data is loaded: the units still to train and their training steps
+    in all (warm starts included); ``phase`` a stage, with ``total`` parts when it counts them
+    (each then reported by ``advance``); ``unit_started``/``step``/``unit_finished`` per unit, the
+    outcome naming its time and headline metrics.
+    """
+
+    def sweep_started(self, units: int, steps: int) -> None: ...
+    def phase(self, message: str, total: int | None = None) -> None: ...
+    def advance(self) -> None: ...
     def unit_started(self, label: str, steps: int) -> None: ...
     def step(self, step: int, loss: float) -> None: ...
     def unit_finished(self, label: str, outcome: str) -> None: ...
@@ -107,7 +116,9 @@ class SweepListener(Protocol):
 class SilentListener:
     """A listener that ignores everything (library use, tests)."""
 
-    def phase(self, message: str) -> None: ...
+    def sweep_started(self, units: int, steps: int) -> None: ...
+    def phase(self, message: str, total: int | None = None) -> None: ...
+    def advance(self) -> None: ...
     def unit_started(self, label: str, steps: int) -> None: ...
     def step(self, step: int, loss: float) -> None: ...
     def unit_finished(self, label: str, outcome: str) -> None: ...
@@ -137,6 +148,10 @@ class SweepPlan:
     resumed: list[dict[str, str]] = field(default_factory=list)
     #: Per test sample ambiguity, motion and occlusion (filled when the data is loaded).
     attributes: pd.DataFrame | None = None
+    #: Held-out test scenes scored at every log row (:mod:`vfibench.validation`; 0: none).
+    val_samples: int = VAL_SAMPLES
+    #: Where each unit's log and sample frames go for TensorBoard (:mod:`vfibench.tensorboard_log`).
+    tensorboard: Path | None = None
 
     @property
     def trained(self) -> list[LossConfig]:
@@ -200,6 +215,8 @@ def plan_sweep(
     command: str = "",
     train_data: str = SYNTHETIC,
     test_data: str = SYNTHETIC,
+    val_samples: int = VAL_SAMPLES,
+    tensorboard: Path | None = None,
 ) -> SweepPlan:
     """Validate a sweep completely before any training starts; raise a VfiBenchError if anything is wrong.
 
@@ -218,6 +235,11 @@ def plan_sweep(
     for config in configs:
         check_every_step_trains(config, preset, warm_start)
     atomic.check_writable_folder(out, "--out")
+    if tensorboard is not None:
+        from vfibench import tensorboard_log
+
+        tensorboard_log.check_available(tensorboard)
+        atomic.check_writable_folder(tensorboard, "--tensorboard")
     resolved_device = resolve_device(device)
     unavailable_configs = _unavailable_configs(configs, skip_unavailable)
     suite = MetricSuite(metrics, device=resolved_device, skip_unavailable=skip_unavailable)
@@ -240,6 +262,8 @@ def plan_sweep(
         skip_unavailable=skip_unavailable,
         train_data=train_data,
         test_data=test_data,
+        val_samples=val_samples,
+        tensorboard=tensorboard,
     )
 
 
@@ -413,7 +437,7 @@ def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> d
     return missing
 
 
-def data_for(plan: SweepPlan) -> tuple[Triplets, Triplets]:
+def data_for(plan: SweepPlan, loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
     """The training and test triplets of a plan (deterministic in the preset and the data seed).
 
     The preset gives the counts and sizes (training crops, test frames); options written in a
@@ -422,6 +446,8 @@ def data_for(plan: SweepPlan) -> tuple[Triplets, Triplets]:
     preset = plan.preset
     train = open_dataset(plan.train_data, "train", count=preset.train_count, size=preset.crop, seed=plan.data_seed,
                          max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    if loaded is not None:  # progress: the training data is ready
+        loaded()
     test = open_dataset(plan.test_data, "test", count=preset.test_count, size=preset.test_size, seed=plan.data_seed,
                         max_motion=preset.max_motion, ambiguity=preset.ambiguity)
     return train, test
@@ -468,6 +494,9 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "order": plan.order,
         "seeds": plan.seeds,
         "preset": plan.preset.to_dict(),
+        "validation": {"samples": plan.val_samples, "every": plan.preset.log_every, "metrics":
+                       [m for m in VAL_METRICS if m in plan.metrics] if plan.val_samples else [],
+                       "subset": f"the first {plan.val_samples} test scenes"},
         "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
                        "note": ("every configuration trains its first steps with plain l1, computed once per "
                                 "seed and shared") if plan.warm_start else "none"},
@@ -515,8 +544,10 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     listener = listener or SilentListener()
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})")
-    data = data_for(plan)  # before the run directory exists: bad data leaves nothing behind
+    listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})", total=2)
+    data = data_for(plan, listener.advance)  # before the run directory exists: bad data leaves nothing behind
+    listener.advance()
+    plan.val_samples = min(plan.val_samples, len(data[1]))  # the held-out subset the manifest records
     plan.attributes = test_attributes(plan)
     timings["data"] = time.perf_counter() - started
     if store is None:
@@ -582,6 +613,8 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
                data: tuple[Triplets, Triplets], started: float) -> None:
     train, test = data
     suite = MetricSuite(plan.metrics, device=plan.device)
+    held_out = Validation.of(test, plan.metrics, plan.device, plan.preset.eval_batch_size, plan.val_samples)
+    listener.sweep_started(*_remaining_work(plan, store))
     for seed in plan.seeds:
         _evaluate_references(plan, store, suite, test, seed, listener)
         warm = _warm_start_state(plan, store, train, seed, listener) if plan.warm_start else None
@@ -590,7 +623,7 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
             if store.unit_info(key) is not None:
                 continue
             try:
-                _train_unit(plan, store, suite, config, train, test, seed, warm, listener)
+                _train_unit(plan, store, suite, config, train, test, seed, warm, listener, held_out)
             except OSError:
                 raise  # the disk or folder, not the unit: the whole run fails (see run_sweep)
             except Exception as err:  # one unit's failure is recorded as its result; the sweep goes on
@@ -600,15 +633,28 @@ def _run_units(plan: SweepPlan, store: RunStore, listener: SweepListener, timing
     gather(store, plan)
 
 
+def _remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
+    """(trained units still to run, their training steps in all, warm starts still to train included)."""
+    units, steps = 0, 0
+    for seed in plan.seeds:
+        todo = [c for c in plan.trained if store.unit_info(UnitKey(c.canonical, seed)) is None]
+        units += len(todo)
+        steps += len(todo) * (plan.preset.steps - plan.warm_start)
+        if todo and plan.warm_start and not (store.root / "warm_start" / f"seed{seed}.pt").is_file():
+            steps += plan.warm_start
+    return units, steps
+
+
 def _evaluate_references(plan: SweepPlan, store: RunStore, suite: MetricSuite, test: Triplets, seed: int,
                          listener: SweepListener) -> None:
-    for name, make_frames in REFERENCES.items():
+    pending = [name for name in REFERENCES if store.unit_info(UnitKey(name, seed, kind="reference")) is None]
+    if pending:
+        listener.phase(f"Evaluating the references {', '.join(pending)} (seed {seed})", total=len(pending))
+    for name in pending:
         key = UnitKey(name, seed, kind="reference")
-        if store.unit_info(key) is not None:
-            continue
-        listener.phase(f"Evaluating the reference '{name}' (seed {seed})")
-        frames = make_frames(test)
+        frames = REFERENCES[name](test)
         store.write_unit(key, {"status": "complete"}, _per_sample(suite, frames, test, key, plan))
+        listener.advance()
 
 
 def _warm_start_state(plan: SweepPlan, store: RunStore, train: Triplets, seed: int,
@@ -635,11 +681,13 @@ def _warm_start_state(plan: SweepPlan, store: RunStore, train: Triplets, seed: i
 
 
 def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: LossConfig, train: Triplets,
-                test: Triplets, seed: int, warm: TrainState | None, listener: SweepListener) -> None:
+                test: Triplets, seed: int, warm: TrainState | None, listener: SweepListener,
+                held_out: Validation | None = None) -> None:
     key = UnitKey(config.canonical, seed)
     label = f"{config.canonical} (seed {seed})"
     listener.unit_started(label, plan.preset.steps - (warm.step if warm else 0))
-    result = train_configuration(config, train, plan.preset, seed, plan.device, start=warm, on_step=listener.step)
+    result = train_configuration(config, train, plan.preset, seed, plan.device, start=warm, on_step=listener.step,
+                                 held_out=held_out)
     rows = [{"config": config.canonical, "seed": seed, **row} for row in result.log]
     log = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(LOG_KEYS))
     info: dict[str, Any] = {"status": result.status, "train_seconds": round(result.seconds, 3),
@@ -654,8 +702,20 @@ def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: Lo
     per_sample = _per_sample(suite, frames, test, key, plan)
     info["eval_seconds"] = round(time.perf_counter() - started, 3)
     store.write_unit(key, info, per_sample, log, {k: v.cpu() for k, v in result.model.state_dict().items()})
-    psnr = per_sample["psnr"].mean() if "psnr" in per_sample else float("nan")
-    listener.unit_finished(label, f"PSNR {psnr:.2f} dB, {result.seconds:.0f}s")
+    if plan.tensorboard is not None:
+        from vfibench import tensorboard_log
+
+        tensorboard_log.write_unit(plan.tensorboard, store.name, config.canonical, seed, result.log,
+                                   test.it[: tensorboard_log.FRAMES], frames[: tensorboard_log.FRAMES])
+    listener.unit_finished(label, _headline(per_sample, result.seconds, info["eval_seconds"]))
+
+
+def _headline(per_sample: pd.DataFrame, train_seconds: float, eval_seconds: float) -> str:
+    """``PSNR 30.44 dB, LPIPS 0.043; trained 12s, scored 1s``: what a finished unit reports."""
+    parts = [f"{label} {per_sample[name].mean():{fmt}}{unit}" for name, label, fmt, unit in
+             (("psnr", "PSNR", ".2f", " dB"), ("lpips", "LPIPS", ".4f", ""), ("dists", "DISTS", ".4f", ""))
+             if name in per_sample and per_sample[name].notna().any()]
+    return ", ".join(parts) + f"; trained {train_seconds:.0f}s, scored {eval_seconds:.0f}s"
 
 
 def _record_failure(store: RunStore, key: UnitKey, plan: SweepPlan, err: Exception,
@@ -729,8 +789,6 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
 
 
-#: The run-level tables :func:`gather` derives from the units.
-DERIVED_TABLES = ("per_sample.csv", "train_log.csv", "summary.csv", "summary.md")
 
 
 def rebuild_tables(store: RunStore) -> list[str]:

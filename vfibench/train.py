@@ -24,6 +24,7 @@ from vfibench.losses.objective import Objective
 from vfibench.losses.spec import LossConfig
 from vfibench.model.interpolator import Interpolator, build_interpolator
 from vfibench.presets import RunPreset
+from vfibench.validation import HeldOut, held_out_scores
 
 StepCallback = Callable[[int, float], None]
 
@@ -43,7 +44,8 @@ class TrainResult:
 
     Attributes:
         model: the model after the last finished step, in eval mode.
-        log: one row per ``log_every`` steps: step, lr, total and each term, averaged over the interval.
+        log: one row per ``log_every`` steps: step, lr, total and each term, averaged over the interval,
+            and the held-out scores at that step (``val_psnr``…) when ``held_out`` was given.
         status: "complete", or "diverged" when the loss became NaN/inf.
         diverged_at: the step whose loss was not finite.
         last_finite_loss: the last finite total loss seen.
@@ -122,6 +124,7 @@ def train_configuration(
     start: TrainState | None = None,
     stop_at: int | None = None,
     on_step: StepCallback | None = None,
+    held_out: HeldOut | None = None,
 ) -> TrainResult:
     """Train the fixed interpolator with ``config``'s loss for the preset's steps.
 
@@ -136,6 +139,8 @@ def train_configuration(
             ``start.step`` to the end, so a warm start never swallows a scheduled phase.
         stop_at: stop after this step instead of ``preset.steps`` (to produce a warm start).
         on_step: called after every step with (step, total loss).
+        held_out: scores the model at every log row (:mod:`vfibench.validation`); it does not change
+            training: weights and random streams are bit-identical with and without it.
     """
     device = torch.device(device)
     model = build_interpolator(width=preset.width, seed=seed, variant=preset.model).to(device)
@@ -152,7 +157,7 @@ def train_configuration(
         torch.manual_seed(seed)
         objective = Objective(config).to(device)
         result = _run_steps(model, optimizer, lr_at, objective, data, preset, seed, device,
-                            first_step, preset.steps if stop_at is None else stop_at, on_step)
+                            first_step, preset.steps if stop_at is None else stop_at, on_step, held_out)
     return result
 
 
@@ -168,6 +173,7 @@ def _run_steps(
     first_step: int,
     last_step: int,
     on_step: StepCallback | None,
+    held_out: HeldOut | None = None,
 ) -> TrainResult:
     order = batch_order(len(data), preset.steps, preset.batch_size, seed)
     result = TrainResult(model=model)
@@ -193,7 +199,10 @@ def _run_steps(
         result.last_finite_loss = total
         window.add(total, {k: float(v.detach()) for k, v in value.terms.items()} | auxiliary)
         if (step + 1) % preset.log_every == 0 or step + 1 == last_step:
-            result.log.append({"step": step + 1, "lr": lr} | window.flush())
+            row = {"step": step + 1, "lr": lr} | window.flush()
+            if held_out is not None:
+                row |= held_out_scores(model, held_out, device)
+            result.log.append(row)
         if on_step is not None:
             on_step(step + 1, total)
     result.seconds = time.perf_counter() - started

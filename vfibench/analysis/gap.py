@@ -70,9 +70,9 @@ class Orientation:
     @classmethod
     def of(cls, name: str) -> "Orientation":
         """The orientation of a registered metric."""
-        from vfibench.metrics.registry import metric_info
+        from vfibench.metrics.records import metric_record
 
-        info = metric_info(name)
+        info = metric_record(name)
         return cls(info.name, info.label, info.higher_is_better, info.target, info.unit, bool(info.needs))
 
     def goodness(self, values: Any) -> Any:

@@ -1,21 +1,22 @@
 """One record per metric name: how to compute it, which way is better, what it needs, its source.
 
-Generic code (the suite, tables, rankings, the perception–distortion plane) reads these records
-and never branches on a metric's name. Names are lower-case; lookups are case-insensitive.
+The records themselves (everything but the computation) live in the torch-free
+:mod:`vfibench.metrics.records`; this module adds each metric's compute function and the model it
+prepares. Generic code (the suite, tables, rankings, the perception–distortion plane) reads these
+records and never branches on a metric's name. Names are lower-case; lookups are case-insensitive.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 
 import torch
 from torch import Tensor
 
-from vfibench.errors import VfiBenchError
+from vfibench.metrics.records import RECORDS, MetricRecord, metric_record
 from vfibench.metrics import dists as _dists
 from vfibench.metrics import flow_metrics as _flow
 from vfibench.metrics import lpips_metric as _lpips
@@ -27,185 +28,40 @@ from vfibench.metrics.ssim import ssim
 MetricFn = Callable[[Tensor, Tensor], Tensor]
 
 
-@dataclass(frozen=True)
-class MetricInfo:
-    """Everything known about one metric.
+@dataclass(frozen=True, kw_only=True)
+class MetricInfo(MetricRecord):
+    """A metric's record (:class:`~vfibench.metrics.records.MetricRecord`) with its computation.
 
     Attributes:
-        name: registry name (``"lpips-vgg"``), used as the column name in result tables.
-        label: short display label (``"LPIPS (VGG)"``).
-        higher_is_better: True if larger values are better, False if smaller are; None when the
-            best value is :attr:`target` and deviations either way are worse (the sharpness ratio).
-        unit: ``"dB"`` or ``""`` for unitless indices.
-        needs: the pretrained backbones (:mod:`vfibench.backbones` names) the metric needs.
-        description: one sentence on what it measures and its conventions.
-        source: the paper and the implementation it follows.
-        compute: the per-frame function, (N, 3, H, W) × 2 in [0, 1] → (N,).
-        target: the best value when :attr:`higher_is_better` is None.
-        min_size: the smallest frame side the metric accepts.
+        compute: the per-frame function, (N, 3, H, W) × 2 in [0, 1] → (N,)
+            (``compute(pred, gt, i0, i1)`` when :attr:`inputs`).
         prepare: builds (and caches) whatever model the metric runs on a device, so a missing or
             broken backbone fails before any work; None for weight-free metrics.
-        inputs: True when the metric also needs the input frames: ``compute(pred, gt, i0, i1)``.
-        valid_range: (low, high), the values the metric can take; a value outside it is damage.
     """
 
-    name: str
-    label: str
-    higher_is_better: bool | None
-    unit: str
-    needs: tuple[str, ...]
-    description: str
-    source: str
     compute: Callable[..., Tensor] = field(repr=False, compare=False)
-    target: float | None = None
-    min_size: int = 1
     prepare: Callable[[torch.device], object] | None = field(default=None, repr=False, compare=False)
-    inputs: bool = False
-    valid_range: tuple[float, float] = (0.0, float("inf"))
-
-    @property
-    def arrow(self) -> str:
-        """``"↑"``, ``"↓"`` or ``"→1"`` (best at the target), for table headers."""
-        if self.higher_is_better is None:
-            return f"→{self.target:g}"
-        return "↑" if self.higher_is_better else "↓"
-
-    def goodness(self, values: Tensor) -> Tensor:
-        """Values mapped so that larger is always better: x, −x, or −|x − target|.
-
-        Rankings, Kendall's tau and Pareto fronts can use this without knowing the metric.
-        """
-        if self.higher_is_better is None:
-            return -(values - float(self.target)).abs()  # type: ignore[arg-type]
-        return values if self.higher_is_better else -values
 
 
-_RECORDS = (
-    MetricInfo(
-        name="psnr",
-        label="PSNR",
-        higher_is_better=True,
-        unit="dB",
-        needs=(),
-        description="Peak signal-to-noise ratio per frame, RGB, data range 1, capped at 100 dB; "
-        "the mean of per-frame values, not the pooled-MSE PSNR.",
-        source="standard definition; equals skimage.metrics.peak_signal_noise_ratio per frame",
-        compute=psnr,
-        valid_range=(0.0, 100.0),  # data range 1, so MSE <= 1; capped at 100 dB
-    ),
-    MetricInfo(
-        name="ssim",
-        label="SSIM",
-        higher_is_better=True,
-        unit="",
-        needs=(),
-        description="Structural similarity, per-channel RGB, Gaussian window σ = 1.5 (11×11), "
-        "population covariance, data range 1, mean over the valid region and the channels.",
-        source="Wang et al., IEEE TIP 2004; equals skimage.metrics.structural_similarity "
-        "(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1)",
-        compute=ssim,
-        valid_range=(-1.0, 1.0),
-        min_size=11,
-    ),
-    MetricInfo(
-        name="lpips",
-        label="LPIPS",
-        higher_is_better=False,
-        unit="",
-        needs=("alexnet",),
-        description="Learned perceptual distance, AlexNet trunk, v0.1, inputs scaled to [-1, 1].",
-        source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet AlexNet weights",
-        compute=functools.partial(_lpips.lpips, net="alex"),
-        min_size=_lpips.MIN_SIZE,
-        prepare=functools.partial(_lpips.get_lpips, "alex"),
-    ),
-    MetricInfo(
-        name="lpips-vgg",
-        label="LPIPS (VGG)",
-        higher_is_better=False,
-        unit="",
-        needs=("vgg16",),
-        description="Learned perceptual distance, VGG16 trunk, v0.1, inputs scaled to [-1, 1].",
-        source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet VGG16 weights",
-        compute=functools.partial(_lpips.lpips, net="vgg"),
-        min_size=_lpips.MIN_SIZE,
-        prepare=functools.partial(_lpips.get_lpips, "vgg"),
-    ),
-    MetricInfo(
-        name="dists",
-        label="DISTS",
-        higher_is_better=False,
-        unit="",
-        needs=("vgg16",),
-        description="Deep structure and texture similarity on VGG16 with L2 pooling, no resize; "
-        "tolerant of resampled texture.",
-        source="Ding et al., IEEE TPAMI 2020; the authors' DISTS_pytorch code and learned weights",
-        compute=_dists.dists,
-        valid_range=(0.0, 1.0),
-        min_size=_dists.MIN_SIZE,
-        prepare=_dists.get_dists,
-    ),
-    MetricInfo(
-        name="sharpness",
-        label="Sharpness",
-        higher_is_better=None,
-        unit="",
-        needs=(),
-        description="Mean central-difference gradient magnitude of the prediction over that of the "
-        "truth (RGB, interior pixels); 1 = as sharp as the truth (best), below 1 = blurrier, "
-        "above 1 = over-sharpened or noisy.",
-        source="gradient-energy focus measure (Pertuz et al., Pattern Recognition 2013) as a ratio",
-        compute=sharpness_ratio,
-        target=1.0,
-        min_size=3,
-    ),
-    MetricInfo(
-        name="gmsd",
-        label="GMSD",
-        higher_is_better=False,
-        unit="",
-        needs=(),
-        description="Gradient magnitude similarity deviation on MATLAB-rgb2gray luma, 2× "
-        "downsampled, Prewitt gradients, T = 170/255².",
-        source="Xue et al., IEEE TIP 2014; piq.gmsd",
-        compute=gmsd,
-        valid_range=(0.0, 1.0),  # a standard deviation of similarities in [0, 1]
-        min_size=2,
-    ),
-    MetricInfo(
-        name="flolpips-dis",
-        label="FloLPIPS (DIS)",
-        higher_is_better=False,
-        unit="",
-        needs=("alexnet",),
-        description="LPIPS-alex difference maps weighted per layer by the normalised magnitude of the "
-        "difference between the flows from the ground truth and from the prediction to I0 and I1; "
-        "DIS flow (OpenCV), not the published PWC-Net; 0 for a perfect prediction (never NaN).",
-        source="Danier et al., PCS 2022 (danier97/flolpips), triplet form with OpenCV DIS flow",
-        compute=_flow.flolpips_dis,
-        min_size=_lpips.MIN_SIZE,
-        prepare=functools.partial(_lpips.get_lpips, "alex"),
-        inputs=True,
-    ),
-    MetricInfo(
-        name="psnr-div",
-        label="PSNR-DIV",
-        higher_is_better=True,
-        unit="dB",
-        needs=(),
-        description="BT.709 luma PSNR over the pixels where the Farneback flow from the prediction to I1 "
-        "has normalised |divergence| > 0.01; the true divergence du/dx + dv/dy (the published code "
-        "takes du/dy + dv/dx), capped at 100 dB.",
-        source="Daly, Ramsook, Kokaram, QoMEX 2025, re-derived from the paper's definition",
-        compute=_flow.psnr_div,
-        min_size=3,
-        inputs=True,
-    ),
-)
+#: name → (compute, prepare).
+_COMPUTE: Mapping[str, tuple[Callable[..., Tensor], Callable[[torch.device], object] | None]] = {
+    "psnr": (psnr, None),
+    "ssim": (ssim, None),
+    "lpips": (functools.partial(_lpips.lpips, net="alex"), functools.partial(_lpips.get_lpips, "alex")),
+    "lpips-vgg": (functools.partial(_lpips.lpips, net="vgg"), functools.partial(_lpips.get_lpips, "vgg")),
+    "dists": (_dists.dists, _dists.get_dists),
+    "sharpness": (sharpness_ratio, None),
+    "gmsd": (gmsd, None),
+    "flolpips-dis": (_flow.flolpips_dis, functools.partial(_lpips.get_lpips, "alex")),
+    "psnr-div": (_flow.psnr_div, None),
+}
+_MIN_SIZES = {"lpips": _lpips.MIN_SIZE, "lpips-vgg": _lpips.MIN_SIZE, "flolpips-dis": _lpips.MIN_SIZE,
+              "dists": _dists.MIN_SIZE}
+if any(metric_record(name).min_size != size for name, size in _MIN_SIZES.items()):  # pragma: no cover
+    raise RuntimeError("vfibench.metrics.records disagrees with a metric module's MIN_SIZE")
 
-METRICS: Mapping[str, MetricInfo] = MappingProxyType({info.name: info for info in _RECORDS})
-if len(METRICS) != len(_RECORDS):  # pragma: no cover - a programming error in the table above
-    raise RuntimeError("duplicate metric names in vfibench.metrics.registry")
+METRICS: Mapping[str, MetricInfo] = MappingProxyType(
+    {r.name: MetricInfo(**asdict(r), compute=_COMPUTE[r.name][0], prepare=_COMPUTE[r.name][1]) for r in RECORDS})
 
 
 def metric_names() -> tuple[str, ...]:
@@ -215,11 +71,4 @@ def metric_names() -> tuple[str, ...]:
 
 def metric_info(name: str) -> MetricInfo:
     """The record for ``name`` (case-insensitive); an unknown name raises with the closest names."""
-    key = name.strip().lower()
-    if key in METRICS:
-        return METRICS[key]
-    close = difflib.get_close_matches(key, metric_names(), n=3, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise VfiBenchError(
-        f"Unknown metric '{name}'.{hint} Known metrics: {', '.join(metric_names())}."
-    )
+    return METRICS[metric_record(name).name]

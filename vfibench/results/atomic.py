@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
-import torch
 
 
 def check_writable_folder(folder: Path, option: str) -> None:
@@ -83,6 +82,8 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 def write_torch(path: Path, value: Any) -> None:
     """Atomically ``torch.save`` ``value``."""
+    import torch
+
     buffer = io.BytesIO()
     torch.save(value, buffer)
     write_bytes(path, buffer.getvalue())

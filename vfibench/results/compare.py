@@ -2,7 +2,7 @@
 
 A comparison reads two summaries — NEW, the run under test, and BASE, the reference it must not fall
 behind — and judges every (configuration, metric) pair by the metric's direction
-(:attr:`vfibench.metrics.registry.MetricInfo.higher_is_better`; the sharpness ratio is best at 1):
+(:attr:`vfibench.metrics.records.MetricRecord.higher_is_better`; the sharpness ratio is best at 1):
 
 ========================  ======================================================================  =====
 verdict                   meaning                                                                 fails
@@ -53,7 +53,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from vfibench.errors import ResultsError, VfiBenchError
-from vfibench.metrics.registry import MetricInfo, metric_info, metric_names
+from vfibench.metrics.records import MetricRecord, metric_record, record_names
 from vfibench.results.store import MANIFEST, RunStore, read_csv
 
 SUMMARY_FILE = "summary.csv"
@@ -219,9 +219,9 @@ def _metric_columns(frame: pd.DataFrame, fail: Callable[[str], ResultsError]) ->
         if not column.endswith(MEAN_SUFFIX):
             continue
         name = column[: -len(MEAN_SUFFIX)]
-        if name not in metric_names():
+        if name not in record_names():
             raise fail(f"the column '{column}' is for a metric '{name}' this version of vfibench does not know "
-                       f"(known: {', '.join(metric_names())})")
+                       f"(known: {', '.join(record_names())})")
         metrics.append(name)
     if not metrics:
         raise fail(f"it has no metric columns (<metric>{MEAN_SUFFIX}, e.g. psnr{MEAN_SUFFIX})")
@@ -263,7 +263,7 @@ def _config_row(record: Mapping[str, Any], line: int, metrics: Sequence[str], fa
 def _valid_range(metric: str) -> tuple[float, float]:
     """The values ``metric`` can take (any number for a metric this version does not know)."""
     try:
-        return metric_info(metric).valid_range
+        return metric_record(metric).valid_range
     except VfiBenchError:
         return (-math.inf, math.inf)
 
@@ -320,7 +320,7 @@ def parse_tolerances(specs: Iterable[str]) -> dict[str, float]:
 def _tolerance_metric(item: str, name: str) -> str:
     """The registered name of the metric in a ``--tol`` item."""
     try:
-        return metric_info(name).name
+        return metric_record(name).name
     except VfiBenchError as err:
         raise VfiBenchError(f"--tol '{item}': {err} Or use default=VALUE for every metric not named.") from None
 
@@ -346,9 +346,9 @@ def resolve_tolerances(overrides: Mapping[str, float] | None = None) -> dict[str
     """The tolerance of every registered metric: the defaults, then ``default=``, then named values."""
     overrides = dict(overrides or {})
     fallback = overrides.pop(DEFAULT_KEY, None)
-    table = {name: DEFAULT_TOLERANCES[name] for name in metric_names() if name in DEFAULT_TOLERANCES}
+    table = {name: DEFAULT_TOLERANCES[name] for name in record_names() if name in DEFAULT_TOLERANCES}
     if fallback is not None:
-        table = {name: fallback for name in metric_names()}
+        table = {name: fallback for name in record_names()}
     table.update(overrides)
     return table
 
@@ -476,7 +476,7 @@ def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResul
         statuses = {s for s in (base_status, new_status) if s != "complete"}
         return row(Verdict.UNAVAILABLE, f"no value in {side}" + (f" ({', '.join(sorted(statuses))})"
                                                                    if statuses else ""))
-    return row(judge(metric_info(metric), b, n, tolerance, two_sided), tolerance=tolerance)
+    return row(judge(metric_record(metric), b, n, tolerance, two_sided), tolerance=tolerance)
 
 
 def _present_status(result: ConfigResult | None) -> str | None:
@@ -492,7 +492,7 @@ def _value(result: ConfigResult | None, metric: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def judge(info: MetricInfo, base: float, new: float, tolerance: float, two_sided: bool = False) -> Verdict:
+def judge(info: MetricRecord, base: float, new: float, tolerance: float, two_sided: bool = False) -> Verdict:
     """The verdict on two means of the metric ``info``, given an absolute tolerance.
 
     The change is measured in the metric's "goodness" (x if higher is better, −x if lower is, −|x − t|
@@ -512,8 +512,8 @@ def judge(info: MetricInfo, base: float, new: float, tolerance: float, two_sided
     return Verdict.OK
 
 
-def goodness(info: MetricInfo, value: float) -> float:
-    """``value`` mapped so that larger is better (the float counterpart of ``MetricInfo.goodness``)."""
+def goodness(info: MetricRecord, value: float) -> float:
+    """``value`` mapped so that larger is better (the float counterpart of ``MetricRecord.goodness``)."""
     if info.higher_is_better is None:
         return -abs(value - float(info.target if info.target is not None else 0.0))
     return value if info.higher_is_better else -value
@@ -635,7 +635,7 @@ def change_text(row: Row) -> str:
     """``"0.2101 → 0.2150 (+0.0049, tolerance 0.002; lower is better)"``."""
     if row.base is None or row.new is None or row.difference is None:
         return row.note
-    info = metric_info(row.metric)
+    info = metric_record(row.metric)
     direction = ("higher is better" if info.higher_is_better else "lower is better"
                  if info.higher_is_better is not None else f"best at {info.target:g}")
     tolerance = f"tolerance {row.tolerance:g}; " if row.tolerance is not None else ""
@@ -676,7 +676,7 @@ def _format_tolerance(row: Row) -> str:
 
 def _metric_heading(metric: str) -> str:
     """``"psnr ↑"``, ``"lpips ↓"``, ``"sharpness →1"``; "all metrics" for a configuration-level row."""
-    return f"{metric} {metric_info(metric).arrow}" if metric else "all metrics"
+    return f"{metric} {metric_record(metric).arrow}" if metric else "all metrics"
 
 
 def display_rows(comparison: Comparison) -> list[Row]:

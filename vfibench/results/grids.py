@@ -1,45 +1,58 @@
 """Image grids for the samples where PSNR and the perceptual metrics disagree most.
 
-One PNG per sample: the ground truth and every configuration's output (top row), each output's
-error map |output − truth| on one shared colour scale (middle row), and a zoomed crop of the
-region where the outputs err most (bottom row, nearest-neighbour enlargement; its box is drawn on
-the top row). Titles carry the sample's scores for the seed whose outputs are shown.
+One PNG per sample, one row per frame so that captions stay readable at page width: the top row
+holds the ground truth, its zoomed crop and the two inputs I0 and I1 the model saw; then one row per
+configuration with its output, the zoomed crop, its error map |output − truth| (one colour scale
+shared by all rows) and its scores on this sample. The crop is the square window of a third of the
+frame where the outputs err most (nearest-neighbour enlargement; its box is drawn on every frame).
 
-Which samples: with a discordant pair (A ahead on PSNR, B ahead on a perceptual metric) the
-samples with the largest :func:`vfibench.analysis.gap.disagreement_scores`, averaged over the
-perceptual metrics compared; without one, the samples a single configuration does relatively
-best on PSNR and worst on the perceptual metric (:func:`within_config_scores`).
+Which samples. Only *trained* configurations choose them (reference rows are shown but never
+drive the choice). With a discordant trained pair (A ahead on PSNR, B on a perceptual metric) the
+samples with the largest :func:`vfibench.analysis.gap.disagreement_scores` for that pair, averaged
+over the perceptual metrics that disagree; without one, per sample the largest such score over
+every pair of trained configurations; with a single trained configuration, the samples it does
+relatively best on PSNR and worst on the perceptual metric (:func:`within_config_scores`).
 """
 
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.gap import (GapAnalysis, Orientation, disagreement_scores, focal_pair, orientations_for,
+from vfibench.analysis.gap import (GapAnalysis, Orientation, disagreement_scores, headline_pair, orientations_for,
                                    sample_table)
 from vfibench.results import atomic
 from vfibench.results.frames import FrameSource, Image
 
 #: Error maps share this colour scale's upper end unless the outputs err more (then their 99th percentile).
 ERROR_SCALE_FLOOR = 0.1
+#: Resolution of the grid PNGs: fine enough for the crops' texture, small enough to embed.
+GRID_DPI = 150
 
 
 @dataclass(frozen=True)
 class GridSelection:
-    """The samples to show, why, and how strongly the metrics disagree on each."""
+    """The samples to show, why, and how strongly the metrics disagree on each (per sample, the pair)."""
 
     samples: tuple[int, ...]
     scores: tuple[float, ...]
     pair: tuple[str, str] | None
     config: str | None
     explanation: str
+    pairs: tuple[tuple[str, str], ...] = ()
+
+
+SCORE_NOTE = ("The disagreement score of a sample and a pair (A, B) is −(ΔPSNR / rms ΔPSNR) · (ΔP / rms ΔP), "
+              "with Δ the per-sample goodness difference A − B on PSNR and on the perceptual metric P, and rms its "
+              "root mean square over the test samples: positive exactly when the two metrics prefer different "
+              "members of the pair on this sample, about 1 when both preferences are of typical size, larger "
+              "when both are unusually strong.")
 
 
 def within_config_scores(per_sample: pd.DataFrame, config: str, base: Orientation, other: Orientation) -> pd.Series:
@@ -61,37 +74,61 @@ def within_config_scores(per_sample: pd.DataFrame, config: str, base: Orientatio
     return frame.set_index("sample")["score"]
 
 
+def _pair_scores(per_sample: pd.DataFrame, a: str, b: str, base: Orientation,
+                 others: Sequence[Orientation]) -> pd.Series:
+    """Per sample, the pair's disagreement score averaged over ``others``."""
+    parts = [disagreement_scores(per_sample, a, b, base, o) for o in others]
+    return pd.concat(parts, axis=1).mean(axis=1).dropna()
+
+
+def _largest(scores: pd.Series, count: int) -> pd.Series:
+    return scores.loc[sorted(scores.index, key=lambda s: (-scores[s], s))].iloc[:count]
+
+
 def select_samples(per_sample: pd.DataFrame, analysis: GapAnalysis, count: int = 3,
                    orientations: Mapping[str, Orientation] | None = None) -> GridSelection | None:
-    """The ``count`` samples to show (None when PSNR or every perceptual metric is unavailable)."""
+    """The ``count`` samples to show, chosen among trained configurations only (None when PSNR or every
+    perceptual metric is unavailable, or no trained configuration has results)."""
     if count < 1 or analysis.base not in analysis.metrics or not analysis.compared or not analysis.configs:
         return None
     orient = dict(orientations or orientations_for([analysis.base, *analysis.compared]))
     base = orient[analysis.base]
-    labels = [analysis.labels.get(m, m) for m in analysis.compared]
-    pair = focal_pair(analysis)
+    name = analysis.labels.get(analysis.base, analysis.base)
+    trained = [c for c in analysis.configs if analysis.kinds.get(c) != "reference"]
+    pair = headline_pair(analysis)
     if pair is not None:
         others = [orient[t.metric] for t in pair.disagreeing] or [orient[m] for m in analysis.compared]
-        parts = [disagreement_scores(per_sample, pair.a, pair.b, base, o) for o in others]
-        scores = pd.concat(parts, axis=1).mean(axis=1).dropna()
-        scores = scores.loc[sorted(scores.index, key=lambda s: (-scores[s], s))]
-        chosen = scores.iloc[:count]
-        explanation = (f"Samples where {analysis.labels.get(analysis.base)} and "
-                       f"{', '.join(analysis.labels.get(o.name, o.name) for o in others)} disagree most about "
-                       f"'{pair.a}' (ahead on {analysis.labels.get(analysis.base)}) versus '{pair.b}': a positive "
-                       f"score means the metrics prefer different members of the pair on that sample.")
+        chosen = _largest(_pair_scores(per_sample, pair.a, pair.b, base, others), count)
+        explanation = (f"Samples where {name} and {', '.join(analysis.labels.get(o.name, o.name) for o in others)} "
+                       f"disagree most about the trained pair '{pair.a}' (ahead on {name}) versus '{pair.b}'. "
+                       f"{SCORE_NOTE} Reference rows are shown for comparison but do not choose the samples.")
         return GridSelection(tuple(int(s) for s in chosen.index), tuple(float(v) for v in chosen), (pair.a, pair.b),
-                             None, explanation)
-    trained = [c for c in analysis.configs if analysis.kinds.get(c) != "reference"]
-    config = (trained or list(analysis.configs))[0]
+                             None, explanation, tuple((pair.a, pair.b) for _ in chosen.index))
+    others = [orient[m] for m in analysis.compared]
+    if len(trained) >= 2:
+        table = pd.DataFrame({(a, b): _pair_scores(per_sample, a, b, base, others)
+                              for a, b in combinations(trained, 2)})
+        if not table.empty:
+            best = table.max(axis=1).dropna()
+            chosen = _largest(best, count)
+            which = tuple(table.loc[s].astype(float).idxmax() for s in chosen.index)
+            explanation = (f"No trained pair is discordant on average, so these are the samples where {name} and "
+                           f"{', '.join(analysis.labels.get(o.name, o.name) for o in others)} disagree most about "
+                           f"any pair of trained configurations (the pair is named per sample). {SCORE_NOTE} "
+                           f"Reference rows are shown for comparison but do not choose the samples.")
+            return GridSelection(tuple(int(s) for s in chosen.index), tuple(float(v) for v in chosen), None, None,
+                                 explanation, tuple((str(a), str(b)) for a, b in which))
+    if not trained:
+        return None
+    config = trained[0]
     chosen = within_config_scores(per_sample, config, base, orient[analysis.compared[0]]).iloc[:count]
     if chosen.empty:
         return None
-    lead = ("Only one configuration has results" if len(analysis.configs) == 1 else
-            "No pair of configurations is discordant")
-    explanation = (f"{lead}, so these are the samples that '{config}' does "
-                   f"relatively best on {analysis.labels.get(analysis.base)} and worst on {labels[0]} "
-                   f"(score: difference of the two standardised per-sample values).")
+    label = analysis.labels.get(analysis.compared[0], analysis.compared[0])
+    explanation = (f"Only one trained configuration has results, so these are the samples that '{config}' does "
+                   f"relatively best on {name} and worst on {label} (score: its standardised per-sample {name} "
+                   f"minus its standardised per-sample {label} goodness; positive where {name} judges the frame "
+                   f"better than {label} does). Reference rows are shown for comparison.")
     return GridSelection(tuple(int(s) for s in chosen.index), tuple(float(v) for v in chosen), None, config,
                          explanation)
 
@@ -126,17 +163,19 @@ def _score_text(scores: Mapping[str, float], labels: Mapping[str, str], units: M
 
 
 def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores: Mapping[str, Mapping[str, float]],
-                path: Path, title: str, labels: Mapping[str, str], units: Mapping[str, str]) -> Path:
+                path: Path, title: str, labels: Mapping[str, str], units: Mapping[str, str],
+                kinds: Mapping[str, str] | None = None) -> Path:
     """Draw one sample's grid and write it to ``path`` (PNG, atomically).
 
     Args:
         source: where the frames come from.
         sample: the test sample.
         configs: the configurations to show, in order (those without an output are skipped).
-        scores: config → metric → value on this sample, printed under each output.
+        scores: config → metric → value on this sample, printed beside each output.
         path: the PNG to write.
         title: the figure's title.
         labels, units: metric display labels and units.
+        kinds: config → "trained" or "reference" (references are marked as such).
     """
     import io
 
@@ -147,52 +186,54 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
     from matplotlib.patches import Rectangle
 
     truth = source.gt(sample)
+    inputs = source.inputs(sample)
     outputs = [(c, source.prediction(c, sample)) for c in configs]
     outputs = [(c, image) for c, image in outputs if image is not None]
     errors = [error_map(image, truth) for _, image in outputs]
     height, width = truth.shape[:2]
-    top, left, side = crop_box(errors or [np.zeros((height, width))], max(8, min(height, width) // 4))
+    top, left, side = crop_box(errors or [np.zeros((height, width))], max(12, min(height, width) // 3))
     scale = max(ERROR_SCALE_FLOOR, float(np.percentile(np.stack(errors), 99)) if errors else 0.0)
 
-    columns = 1 + len(outputs)
-    panel = 2.6
-    aspect = height / width
-    figure, axes = plt.subplots(3, columns, figsize=(panel * max(columns, 3), panel * (2 * aspect + 1) + 1.6),
-                                squeeze=False, gridspec_kw={"height_ratios": [aspect, aspect, 1]})
-    figure.suptitle(textwrap.fill(title, width=int(16 * max(columns, 3))), fontsize=10, x=0.01, ha="left")
+    panel, aspect = 2.4, height / width
+    rows = 1 + len(outputs)
+    figure, axes = plt.subplots(rows, 4, figsize=(4 * panel, rows * panel * max(aspect, 0.45) + 0.9),
+                                squeeze=False, layout="constrained")
+    figure.suptitle(title, fontsize=11, x=0.01, ha="left", wrap=True)
+    crop = (slice(top, top + side), slice(left, left + side))
 
-    def show(ax: object, image: np.ndarray, name: str, **kwargs: object) -> object:
+    def show(ax: object, image: np.ndarray, name: str, boxed: bool = False, **kwargs: object) -> object:
         handle = ax.imshow(image, interpolation="nearest", **kwargs)  # type: ignore[attr-defined]
-        ax.set_title(name, fontsize=8)  # type: ignore[attr-defined]
+        ax.set_title(name, fontsize=10)  # type: ignore[attr-defined]
         ax.set_xticks([]), ax.set_yticks([])  # type: ignore[attr-defined]
+        if boxed:
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), side, side, fill=False,  # type: ignore[attr-defined]
+                                   edgecolor="#00e5ff", linewidth=1.2))
         return handle
 
-    def box(ax: object) -> None:
-        ax.add_patch(Rectangle((left - 0.5, top - 0.5), side, side, fill=False, edgecolor="#00e5ff",  # type: ignore[attr-defined]
-                               linewidth=1.2))
-
-    crop = (slice(top, top + side), slice(left, left + side))
-    show(axes[0, 0], truth, "ground truth")
-    box(axes[0, 0])
-    show(axes[2, 0], truth[crop], "ground truth (zoom)")
-    axes[1, 0].axis("off")
+    show(axes[0, 0], truth, "ground truth", boxed=True)
+    show(axes[0, 1], truth[crop], "ground truth, zoomed")
+    if inputs is not None:
+        show(axes[0, 2], inputs[0], "input I0 (t = 0)", boxed=True)
+        show(axes[0, 3], inputs[1], "input I1 (t = 1)", boxed=True)
+    else:
+        axes[0, 2].axis("off"), axes[0, 3].axis("off")
+        axes[0, 2].text(0.0, 0.5, "inputs I0, I1\nnot available", fontsize=10, transform=axes[0, 2].transAxes)
     handle = None
-    for column, ((config, image), error) in enumerate(zip(outputs, errors), start=1):
+    for row, ((config, image), error) in enumerate(zip(outputs, errors), start=1):
+        reference = (kinds or {}).get(config) == "reference"
+        show(axes[row, 0], image, config + (" (reference)" if reference else ""), boxed=True)
+        show(axes[row, 1], image[crop], "zoomed")
+        handle = show(axes[row, 2], error, "|output − truth|", cmap="magma", vmin=0.0, vmax=scale)
+        axes[row, 3].axis("off")
         text = _score_text(scores.get(config, {}), labels, units)
-        show(axes[0, column], image, f"{config}\n{text}" if text else config)
-        box(axes[0, column])
-        handle = show(axes[1, column], error, f"|{config} − truth|", cmap="magma", vmin=0.0, vmax=scale)
-        show(axes[2, column], image[crop], f"{config} (zoom)")
+        axes[row, 3].text(0.02, 0.5, f"{config}\n{text}" if text else config, fontsize=10, va="center",
+                          transform=axes[row, 3].transAxes, family="monospace")
     if handle is not None:
-        colour_axis = axes[1, 0].inset_axes([0.45, 0.05, 0.12, 0.9])
-        figure.colorbar(handle, cax=colour_axis)
-        colour_axis.yaxis.set_ticks_position("left")
-        colour_axis.tick_params(labelsize=7)
-        axes[1, 0].text(0.0, 0.5, "mean abs.\nerror\n(0–1)", fontsize=8, va="center",
-                        transform=axes[1, 0].transAxes)
-    figure.tight_layout(rect=(0, 0, 1, 0.95))
+        bar = figure.colorbar(handle, ax=axes[-1, 2], location="bottom", shrink=0.95, pad=0.02, aspect=30)
+        bar.set_label("mean abs. error over RGB (0–1)", fontsize=9)
+        bar.ax.tick_params(labelsize=8)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    figure.savefig(buffer, format="png", dpi=GRID_DPI, metadata={"Software": None})
     plt.close(figure)
     atomic.write_bytes(path, buffer.getvalue())
     return path

@@ -110,9 +110,11 @@ def render(report: "Report") -> str:
              _summary(report)]
     if report.plot is not None:
         parts.append("<h2>Perception–distortion plane</h2>" + _figure(
-            report.plot, "perception–distortion plane",
-            "Mean of each configuration with 95% bootstrap intervals; the dashed line joins the Pareto front "
-            "(configurations no other one beats on both axes). Grey squares are the untrained references."))
+            report.plot, "perception–distortion plane", report.plot_caption + (
+                " Also written as " + " and ".join(p.name for p in report.plot_vector) + " for print."
+                if report.plot_vector else "")))
+    if report.curves is not None:
+        parts.append("<h2>Training curves</h2>" + _figure(report.curves, "training curves", data.curves_caption))
     parts += [_plain(table) for table in analysis_tables(analysis)]
     for attribute, result in data.breakdowns.items():
         parts.append(_plain(breakdown_table(result, analysis)))
@@ -123,8 +125,7 @@ def render(report: "Report") -> str:
                                  f"configurations differently for such samples."))
     if report.grids:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
-                     f"{_e(report.grid_explanation)} Top row: ground truth and each output (cyan box: the zoomed "
-                     f"region); middle: error maps on one shared scale; bottom: the zoomed region.</p>")
+                     f"{_e(report.grid_explanation)}</p>")
         captions = report.grid_captions or [path.stem.replace("_", " ") for path in report.grids]
         parts += [_figure(path, path.stem, caption) for path, caption in zip(report.grids, captions)]
     if report.notes:

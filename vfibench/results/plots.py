@@ -1,31 +1,52 @@
-"""The perception–distortion plot: each configuration's mean PSNR against its mean LPIPS.
+"""The report's figures: the perception–distortion plane and the metrics along the samples' attributes.
 
 Blau & Michaeli ("The perception-distortion tradeoff", CVPR 2018) show that distortion (PSNR) and
 perceptual quality cannot both be optimal; the configurations not dominated on both axes form the
-Pareto front, drawn as a line. The perceptual axis is inverted when lower is better, so better
-is always up and to the right. Error bars are the 95% bootstrap intervals over samples from the
-summary; reference rows (blend, nearest) are grey squares. Rendered with matplotlib's Agg backend.
+Pareto front, drawn as a line. Any two metrics can span the plane (``--plane psnr:lpips``,
+``ssim:dists``); an axis is inverted when lower is better, so better is always up and to the right.
+Each configuration has its own colour and marker (Okabe & Ito's colour-blind-safe palette); the
+axes fit the trained rows, and a reference row that falls outside is pinned to the edge with an
+arrow marker and its values in the label. Error bars are either the 95% bootstrap intervals of each
+mean from the summary (``bootstrap``) or the 95% BCa intervals of the paired per-sample difference
+to one anchor configuration (``paired``, :mod:`vfibench.analysis.paired`), drawn around each mean
+so that a bar that misses the anchor's dotted line marks a difference the samples support.
+The plane is written as a 300-dpi PNG with a PDF and an SVG beside it (matplotlib, Agg backend).
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from typing import TYPE_CHECKING
-
-from vfibench.analysis.gap import GapAnalysis, Orientation, PlanePoint
+from vfibench.analysis.gap import GapAnalysis, Orientation, Plane
+from vfibench.results import atomic
 
 if TYPE_CHECKING:
     from vfibench.analysis.breakdown import Breakdown
-from vfibench.results import atomic
 
-TRAINED_COLOUR = "#1f77b4"
 REFERENCE_COLOUR = "#7f7f7f"
 FRONT_COLOUR = "#d62728"
+REFERENCE_MARKERS = ("s", "D", "p", "h")
+#: How the plane's error bars are computed (see the module docstring).
+INTERVALS = ("bootstrap", "paired")
+#: Print resolution of the PNG figures.
+PRINT_DPI = 300
+Bars = tuple[tuple[float, float], tuple[float, float]]  # ((x below, x above), (y below, y above))
+
+
+@dataclass(frozen=True)
+class PlaneFigure:
+    """The written plane: the PNG shown in the report, its PDF and SVG, and the caption that explains it."""
+
+    png: Path
+    vector: tuple[Path, ...]
+    caption: str
 
 
 def _interval(summary: pd.DataFrame, config: str, metric: str, mean: float) -> tuple[float, float]:
@@ -40,47 +61,160 @@ def _interval(summary: pd.DataFrame, config: str, metric: str, mean: float) -> t
     return max(0.0, mean - lo), max(0.0, hi - mean)
 
 
+def plane_bars(plane: Plane, per_sample: pd.DataFrame, summary: pd.DataFrame, intervals: str = "bootstrap",
+               anchor: str | None = None) -> dict[str, Bars]:
+    """config → error-bar lengths on both axes.
+
+    ``bootstrap``: the summary's 95% interval of each mean. ``paired``: the 95% BCa interval of the
+    mean paired difference to ``anchor``, placed at the anchor's mean (the bar spans
+    anchor mean + [low, high]); the anchor has no bar.
+    """
+    if intervals == "bootstrap":
+        return {p.config: (_interval(summary, p.config, plane.x_metric, p.x), _interval(summary, p.config,
+                                                                                       plane.y_metric, p.y))
+                for p in plane.points}
+    from vfibench.analysis.paired import paired_intervals
+
+    means = {p.config: (p.x, p.y) for p in plane.points}
+    if anchor not in means:
+        return {}
+    by_axis = [paired_intervals(per_sample, metric, anchor) for metric in (plane.x_metric, plane.y_metric)]
+    out: dict[str, Bars] = {}
+    for point in plane.points:
+        bars = []
+        for axis, (value, found) in enumerate(zip((point.x, point.y), by_axis)):
+            low, high = found.get(point.config, (math.nan, math.nan))
+            base = means[anchor][axis]
+            finite = math.isfinite(low) and math.isfinite(high)
+            bars.append((max(0.0, value - (base + low)), max(0.0, base + high - value)) if finite else (0.0, 0.0))
+        out[point.config] = (bars[0], bars[1])
+    return out
+
+
 def axis_label(orientation: Orientation) -> str:
     """``PSNR (dB) ↑``."""
     unit = f" ({orientation.unit})" if orientation.unit else ""
     return f"{orientation.label}{unit} {orientation.arrow}"
 
 
-#: Label positions tried in turn, in points from the marker: (dx, dy, horizontal alignment).
-LABEL_OFFSETS = ((6, 5, "left"), (6, -13, "left"), (-6, 5, "right"), (-6, -13, "right"), (6, 16, "left"),
-                 (6, -24, "left"), (-6, 16, "right"), (-6, -24, "right"))
+def fitted_limits(values: Sequence[tuple[float, float]], pad: float = 0.12) -> tuple[float, float]:
+    """(low, high) covering every (value − below, value + above)… given as (low end, high end) pairs, padded
+    by ``pad`` of the span on each side (a flat span gets ±1% of its value, at least 1e-3)."""
+    low = min(v[0] for v in values)
+    high = max(v[1] for v in values)
+    span = high - low
+    margin = span * pad if span > 0 else max(abs(high) * 0.01, 1e-3)
+    return low - margin, high + margin
 
 
-def _place_labels(ax: object, points: tuple[PlanePoint, ...]) -> None:
-    """Name every point, choosing for each the first offset whose text box overlaps no marker and no
-    earlier label (estimated in display pixels); the last candidate when every one collides."""
+#: Label positions tried in turn, in points from the marker: (dx, dy, horizontal alignment); the later,
+#: farther ones get a leader line.
+LABEL_OFFSETS = tuple((dx, dy, "left" if dx > 0 else "right") for ring in (1.0, 2.2, 3.6, 5.0)
+                      for dx, dy in ((7 * ring, 4 * ring), (7 * ring, -10 * ring), (-7 * ring, 4 * ring),
+                                     (-7 * ring, -10 * ring), (0.5, 12 * ring), (0.5, -18 * ring)))
+
+
+def _overlaps(box: tuple[float, float, float, float], taken: Sequence[tuple[float, float, float, float]]) -> bool:
+    return any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in taken)
+
+
+def _place_labels(ax: object, labelled: Sequence[tuple[float, float, str, str]]) -> None:
+    """Write each (x, y, text, colour) label at the first offset where its rendered box overlaps no
+    marker, no earlier label and does not leave the axes; labels placed far away get a leader line."""
     figure = ax.figure  # type: ignore[attr-defined]
-    ax.get_xlim(), ax.get_ylim()  # type: ignore[attr-defined]  # settle the autoscaled limits first
+    renderer = figure.canvas.get_renderer()
     to_pixels = ax.transData.transform  # type: ignore[attr-defined]
+    frame = ax.get_window_extent(renderer)  # type: ignore[attr-defined]
     scale = figure.dpi / 72.0
-    markers = [tuple(to_pixels((p.x, p.y))) for p in points]
-    taken: list[tuple[float, float, float, float]] = [(mx - 5 * scale, my - 5 * scale, mx + 5 * scale, my + 5 * scale)
-                                                      for mx, my in markers]
-    for point, (mx, my) in sorted(zip(points, markers), key=lambda item: (-item[1][1], item[1][0])):
-        text = (point.config if len(point.config) <= 32 else point.config[:31] + "…") + (
-            " (reference)" if point.kind == "reference" else "")
-        width, height = 4.6 * len(text) * scale, 9 * scale
-        choice = LABEL_OFFSETS[-1]
-        for dx, dy, align in LABEL_OFFSETS:
-            left = mx + dx * scale - (width if align == "right" else 0)
-            bottom = my + dy * scale
-            box = (left, bottom, left + width, bottom + height)
-            if not any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in taken):
-                choice = (dx, dy, align)
+    markers = [tuple(to_pixels((x, y))) for x, y, _, _ in labelled]
+    taken = [(mx - 6 * scale, my - 6 * scale, mx + 6 * scale, my + 6 * scale) for mx, my in markers]
+    order = sorted(range(len(labelled)), key=lambda i: (-markers[i][1], markers[i][0]))
+    for index in order:
+        x, y, text, colour = labelled[index]
+        fallback = None
+        for number, (dx, dy, align) in enumerate(LABEL_OFFSETS):
+            far = number >= 6
+            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align,  # type: ignore[attr-defined]
+                                fontsize=8, color=colour, zorder=5,
+                                arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5,
+                                            "shrinkA": 0, "shrinkB": 4} if far else None)
+            from matplotlib.text import Text
+
+            label.update_positions(renderer)
+            extent = Text.get_window_extent(label, renderer)  # the text alone, not its leader line
+            box = (extent.x0, extent.y0, extent.x1, extent.y1)
+            inside = frame.x0 <= box[0] and box[2] <= frame.x1 and frame.y0 <= box[1] and box[3] <= frame.y1
+            if inside and not _overlaps(box, taken):
                 taken.append(box)
+                if fallback is not None:
+                    fallback[0].remove()
                 break
-        ax.annotate(text, (point.x, point.y), textcoords="offset points", xytext=choice[:2],  # type: ignore[attr-defined]
-                    ha=choice[2], fontsize=8, color="#333333")
+            if fallback is None and inside:
+                fallback = (label, box)
+            else:
+                label.remove()
+        else:
+            if fallback is not None:
+                taken.append(fallback[1])
+            else:  # nowhere inside the axes: the first position, whatever it overlaps
+                dx, dy, align = LABEL_OFFSETS[0]
+                ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align,  # type: ignore[attr-defined]
+                            fontsize=8, color=colour, zorder=5)
 
 
-def plane_plot(analysis: GapAnalysis, summary: pd.DataFrame, path: Path) -> Path | None:
-    """Draw the plane of ``analysis.plane`` to ``path`` (PNG, atomically); None if there is no plane."""
-    plane = analysis.plane
+def _edge_marker(ax: object, true: tuple[float, float], shown: tuple[float, float]) -> str:
+    """The triangle marker that points from ``shown`` (on the edge) towards ``true`` on screen."""
+    to_pixels = ax.transData.transform  # type: ignore[attr-defined]
+    (tx, ty), (sx, sy) = to_pixels(true), to_pixels(shown)
+    dx, dy = tx - sx, ty - sy
+    if abs(dx) >= abs(dy):
+        return ">" if dx > 0 else "<"
+    return "^" if dy > 0 else "v"
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
+def plane_caption(plane: Plane, intervals: str, anchor: str | None, clipped: Sequence[str],
+                  labels: Mapping[str, str]) -> str:
+    """What the plane shows, how its error bars were computed, and which references are off scale."""
+    x, y = labels.get(plane.x_metric, plane.x_metric), labels.get(plane.y_metric, plane.y_metric)
+    text = (f"Mean {x} against mean {y} per configuration, each with its own colour and marker (better: up and "
+            f"right; an axis is inverted when lower is better). The dashed red line joins the Pareto front: "
+            f"configurations no other one beats on both axes. Grey markers are the untrained references. ")
+    if intervals == "paired":
+        text += (f"Error bars: 95% BCa bootstrap interval of the paired per-sample difference to '{anchor}' "
+                 f"(dotted lines), drawn around each configuration's mean; a bar that does not reach the dotted "
+                 f"line marks a difference the test samples support. ")
+    else:
+        text += ("Error bars: 95% bootstrap interval of each mean over the test samples (unpaired; the paired "
+                 "comparisons in the tables are sharper, see `--intervals paired`). ")
+    text += "The axes fit the trained configurations"
+    if clipped:
+        one = len(clipped) == 1
+        text += (f"; {', '.join(repr(c) for c in clipped)} {'lies' if one else 'lie'} outside and "
+                 f"{'is' if one else 'are'} pinned to the edge with an arrow marker pointing towards "
+                 f"{'its' if one else 'their'} true position (values in the label)")
+    return text + "."
+
+
+def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFrame, path: Path, *,
+               intervals: str = "bootstrap", anchor: str | None = None, labels: Mapping[str, str] | None = None,
+               missing: Mapping[str, str] | None = None) -> PlaneFigure | None:
+    """Draw ``plane`` to ``path`` (300-dpi PNG) and its ``.pdf`` and ``.svg`` beside it, atomically;
+    None when there is no plane.
+
+    Args:
+        plane: the configurations' means on two metrics (:func:`~vfibench.analysis.gap.perception_distortion_plane`).
+        per_sample: the per-sample table (for paired intervals).
+        summary: the summary table (for bootstrap intervals).
+        path: where the PNG goes.
+        intervals: ``bootstrap`` or ``paired`` (see :func:`plane_bars`).
+        anchor: the configuration paired intervals are measured against.
+        labels: metric display labels for the caption.
+        missing: configurations not shown, with the reason.
+    """
     if plane is None or not plane.points:
         return None
     import matplotlib
@@ -89,41 +223,90 @@ def plane_plot(analysis: GapAnalysis, summary: pd.DataFrame, path: Path) -> Path
     from matplotlib import pyplot as plt
 
     x_or, y_or = Orientation.of(plane.x_metric), Orientation.of(plane.y_metric)
+    bars = plane_bars(plane, per_sample, summary, intervals, anchor)
+    zero: Bars = ((0.0, 0.0), (0.0, 0.0))
+    trained = [p for p in plane.points if p.kind != "reference"]
+    fitted = trained or list(plane.points)
+    xlim = fitted_limits([(p.x - bars.get(p.config, zero)[0][0], p.x + bars.get(p.config, zero)[0][1])
+                          for p in fitted])
+    ylim = fitted_limits([(p.y - bars.get(p.config, zero)[1][0], p.y + bars.get(p.config, zero)[1][1])
+                          for p in fitted])
     figure, ax = plt.subplots(figsize=(7.5, 5.5))
-    for point in plane.points:
-        reference = point.kind == "reference"
-        xerr = _interval(summary, point.config, plane.x_metric, point.x)
-        yerr = _interval(summary, point.config, plane.y_metric, point.y)
-        ax.errorbar([point.x], [point.y], xerr=[[xerr[0]], [xerr[1]]], yerr=[[yerr[0]], [yerr[1]]],
-                    fmt="s" if reference else "o", color=REFERENCE_COLOUR if reference else TRAINED_COLOUR,
-                    markersize=7, markeredgecolor=FRONT_COLOUR if point.on_front else "white",
-                    markeredgewidth=1.6, elinewidth=0.7, capsize=2, zorder=3, ecolor=(0.5, 0.5, 0.5, 0.35))
-    ax.margins(0.15)
-    if y_or.higher_is_better is False:
-        ax.invert_yaxis()
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
     if x_or.higher_is_better is False:
         ax.invert_xaxis()
-    _place_labels(ax, plane.points)
+    if y_or.higher_is_better is False:
+        ax.invert_yaxis()
+    if intervals == "paired" and anchor is not None:
+        for point in plane.points:
+            if point.config == anchor:
+                ax.axvline(point.x, color="#555555", linestyle=":", linewidth=0.8, zorder=1)
+                ax.axhline(point.y, color="#555555", linestyle=":", linewidth=0.8, zorder=1)
+    labelled: list[tuple[float, float, str, str]] = []
+    clipped: list[str] = []
+    for point in plane.points:
+        reference = point.kind == "reference"
+        if reference:
+            index = [p.config for p in plane.points if p.kind == "reference"].index(point.config)
+            colour, marker = REFERENCE_COLOUR, REFERENCE_MARKERS[index % len(REFERENCE_MARKERS)]
+        else:
+            index = trained.index(point)
+            colour, marker = PALETTE[index % len(PALETTE)], MARKERS[index % len(MARKERS)]
+        shown = (min(max(point.x, xlim[0]), xlim[1]), min(max(point.y, ylim[0]), ylim[1]))
+        text = point.config if len(point.config) <= 32 else point.config[:31] + "…"
+        if shown != (point.x, point.y):
+            clipped.append(point.config)
+            ax.plot([shown[0]], [shown[1]], marker=_edge_marker(ax, (point.x, point.y), shown), color=colour,
+                    markersize=9, linestyle="none", zorder=3, clip_on=False)
+            text += (f" (reference, off scale: {x_or.label} {_number(point.x)}, {y_or.label} {_number(point.y)})"
+                     if reference else f" (off scale: {_number(point.x)}, {_number(point.y)})")
+        else:
+            (xb, yb) = bars.get(point.config, zero)
+            ax.errorbar([point.x], [point.y], xerr=[[xb[0]], [xb[1]]], yerr=[[yb[0]], [yb[1]]], fmt=marker,
+                        color=colour, markersize=8, markeredgecolor=FRONT_COLOUR if point.on_front else "white",
+                        markeredgewidth=1.6, elinewidth=1.0, capsize=3, zorder=3, ecolor=colour, alpha=0.95)
+            if reference:
+                text += " (reference)"
+        labelled.append((shown[0], shown[1], text, "#333333" if reference else colour))
     front = [p for c in plane.front for p in plane.points if p.config == c]
     if len(front) > 1:
         ax.plot([p.x for p in front], [p.y for p in front], color=FRONT_COLOUR, linewidth=1.2, linestyle="--",
                 zorder=2, label="Pareto front (not dominated on both axes)")
     elif front:
         ax.plot([], [], color=FRONT_COLOUR, linestyle="--", label=f"Pareto front: '{front[0].config}' alone")
-    ax.set_xlabel(axis_label(x_or))
-    ax.set_ylabel(axis_label(y_or) + ("  (axis inverted: better is up)" if y_or.higher_is_better is False else ""))
+    ax.set_xlabel(axis_label(x_or) + ("  (inverted: better is right)" if x_or.higher_is_better is False else ""))
+    ax.set_ylabel(axis_label(y_or) + ("  (inverted: better is up)" if y_or.higher_is_better is False else ""))
     ax.set_title(f"Perception–distortion plane: {x_or.label} vs {y_or.label} (better: up and right)", fontsize=10)
     ax.grid(True, linewidth=0.4, alpha=0.5)
-    ax.legend(loc="lower left", fontsize=8, frameon=False)
-    missing = [f"{c} ({s})" for c, s in analysis.missing_configs.items()]
-    if missing:
-        figure.text(0.01, 0.01, "Not shown: " + ", ".join(missing), fontsize=7, color="#555555")
     figure.tight_layout(rect=(0, 0.03 if missing else 0, 1, 1))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    _place_labels(ax, labelled)
+    ax.legend(loc="best", fontsize=8, frameon=False)
+    if missing:
+        figure.text(0.01, 0.01, "Not shown: " + ", ".join(f"{c} ({s})" for c, s in missing.items()), fontsize=7,
+                    color="#555555")
+    written = _save(figure, path, vector=True)
     plt.close(figure)
-    atomic.write_bytes(path, buffer.getvalue())
-    return path
+    caption = plane_caption(plane, intervals, anchor, clipped, labels or {})
+    return PlaneFigure(written[0], tuple(written[1:]), caption)
+
+
+def _save(figure: object, path: Path, *, vector: bool = False, dpi: int = PRINT_DPI) -> list[Path]:
+    """Write ``figure`` as a PNG at ``dpi`` (and as PDF and SVG beside it), reproducibly."""
+    import matplotlib
+
+    written = []
+    formats = [("png", {"Software": None})] + ([("pdf", {"CreationDate": None}), ("svg", {"Date": None})]
+                                               if vector else [])
+    # SVG text stays text (editable, searchable); PDF fonts are embedded as TrueType (type 42)
+    with matplotlib.rc_context({"svg.hashsalt": "vfibench", "svg.fonttype": "none", "pdf.fonttype": 42}):
+        for extension, metadata in formats:
+            target = path.with_suffix("." + extension)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=extension, dpi=dpi, metadata=metadata)  # type: ignore[attr-defined]
+            atomic.write_bytes(target, buffer.getvalue())
+            written.append(target)
+    return written
 
 
 #: Colour-blind-safe palette (Okabe & Ito) for one line per configuration.
@@ -169,8 +352,71 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
     figure.suptitle(f"Metrics along {result.title}: mean per bin of equally many test samples (better is up)",
                     fontsize=10)
     figure.tight_layout(rect=(0, 0.1 + 0.04 * (len(labels) > 4), 1, 0.95))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    _save(figure, path, dpi=110)
     plt.close(figure)
-    atomic.write_bytes(path, buffer.getvalue())
+    return path
+
+
+def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Path,
+                         parting_step: int | None = None) -> Path | None:
+    """Per trained configuration (its own colour and marker), every logged loss term and the total over
+    steps (log scale when all positive), then each held-out metric (``val_<metric>``, axis inverted
+    when lower is better); a vertical line where the held-out metrics part ways. None without a log."""
+    from vfibench.analysis.curves import VAL_PREFIX, held_out_columns, loss_columns
+
+    if curves.empty or not configs:
+        return None
+    panels = loss_columns(curves) + held_out_columns(curves)
+    panels = [c for c in panels if curves[c].notna().any()]
+    if not panels:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows + 0.8), squeeze=False)
+    for ax, column in zip(axes.flat, panels):
+        held_out = column.startswith(VAL_PREFIX)
+        positive = True
+        for index, config in enumerate(configs):
+            part = curves[(curves["config"] == config) & curves[column].notna()]
+            if part.empty:
+                continue
+            positive &= bool((part[column] > 0).all())
+            k = index % len(PALETTE)
+            ax.plot(part["step"], part[column], color=PALETTE[k], marker=MARKERS[k], markersize=3.5, linewidth=1.3,
+                    label=config)
+        if held_out:
+            orientation = Orientation.of(column[len(VAL_PREFIX):])
+            ax.set_title(f"held-out {axis_label(orientation)}", fontsize=9)
+            if orientation.higher_is_better is False:
+                ax.invert_yaxis()
+        else:
+            ax.set_title("total loss" if column == "total" else f"term: {column}", fontsize=9)
+            if positive:
+                ax.set_yscale("log")
+        if parting_step is not None:
+            ax.axvline(parting_step, color="#555555", linestyle=":", linewidth=0.9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.grid(True, linewidth=0.4, alpha=0.5)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    figure.suptitle("Training: logged loss terms and held-out metrics per configuration (mean over seeds)"
+                    + ("; dotted: where the held-out metrics part ways" if parting_step is not None else ""),
+                    fontsize=10)
+    legend_rows = math.ceil(len(labels) / 4)
+    figure.tight_layout(rect=(0, min(0.25, 0.05 * legend_rows / rows + 0.02), 1, 0.95))
+    _save(figure, path)
+    plt.close(figure)
     return path

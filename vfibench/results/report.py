@@ -5,9 +5,12 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 
 - ``report.md`` — the summary table, the analysis tables and the verdict (what ``--format md`` prints);
 - ``analysis.json`` — the full analysis as data;
-- ``perception_distortion.png`` — the plane with its Pareto front (:mod:`vfibench.results.plots`);
+- ``perception_distortion.png`` (300 dpi) with ``.pdf`` and ``.svg`` beside it — the plane of any two
+  metrics with its Pareto front and error bars (:class:`PlaneOptions`, :mod:`vfibench.results.plots`);
 - ``breakdown.csv`` and ``gap_by_<attribute>.png`` — every metric per bin of the test samples'
   ambiguity, motion and occlusion (:mod:`vfibench.analysis.breakdown`; synthetic test data only);
+- ``training_curves.png`` — every logged loss term, the total and the held-out PSNR/LPIPS per
+  configuration over steps (:mod:`vfibench.analysis.curves`; sweeps only);
 - ``grid_sample<k>.png`` — image grids of the samples where the metrics disagree most
   (:mod:`vfibench.results.grids`);
 - ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
@@ -30,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_sentence
-from vfibench.analysis.gap import GapAnalysis, Orientation, analyse, headline_pair
+from vfibench.analysis.curves import Parting, seed_mean_curves
+from vfibench.analysis.gap import GapAnalysis, Orientation, Plane, analyse, headline_pair, perception_distortion_plane
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, tables
 from vfibench.results.store import SAMPLE_KEYS, RunStore, read_csv
@@ -48,6 +52,44 @@ class ReportData:
     per_sample: pd.DataFrame
     analysis: GapAnalysis
     breakdowns: dict[str, Breakdown] = field(default_factory=dict)
+    #: train_log.csv averaged over seeds (empty for an evaluation, or a run without a log).
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def trained(self) -> list[str]:
+        return [c for c in self.analysis.configs if self.analysis.kinds.get(c) != "reference"]
+
+    @property
+    def parting(self) -> "Parting | None":
+        """Where the held-out PSNR and the first other held-out metric part ways (None: not measured)."""
+        from vfibench.analysis.curves import held_out_columns, parting_step
+
+        others = [c[len("val_"):] for c in held_out_columns(self.curves) if c != "val_" + self.analysis.base]
+        if not others or "val_" + self.analysis.base not in self.curves:
+            return None
+        return parting_step(self.curves, self.trained, Orientation.of(self.analysis.base), Orientation.of(others[0]))
+
+    @property
+    def curves_caption(self) -> str:
+        """What the training-curves figure shows, and when the held-out metrics part ways."""
+        from vfibench.analysis.curves import held_out_columns
+
+        held = held_out_columns(self.curves)
+        validation = self.view.manifest.get("validation") or {}
+        text = ("Every logged loss term and the total per trained configuration over training steps (mean over "
+                "seeds, averaged over each logging interval; log scale).")
+        if held:
+            subset = validation.get("subset", "a fixed held-out subset of the test scenes")
+            text += (f" Held-out {', '.join(Orientation.of(c[4:]).label for c in held)}: measured every "
+                     f"{validation.get('every', 'log')} steps on {subset}, the model in eval mode, without any "
+                     f"effect on training.")
+            parting = self.parting
+            if parting is not None:
+                others = [c[4:] for c in held if c != "val_" + self.analysis.base]
+                text += " " + parting.sentence(Orientation.of(self.analysis.base), Orientation.of(others[0]))
+        else:
+            text += " No held-out scores were logged (the run predates them, or ran with --val-samples 0)."
+        return text
 
     @property
     def store(self) -> RunStore:
@@ -80,12 +122,66 @@ class Report:
     html: Path | None = None
     analysis_json: Path | None = None
     plot: Path | None = None
+    plot_caption: str = ""
+    plot_vector: tuple[Path, ...] = ()
+    curves: Path | None = None
     grids: list[Path] = field(default_factory=list)
     breakdown_plots: dict[str, Path] = field(default_factory=dict)
     breakdown_csv: Path | None = None
     grid_captions: list[str] = field(default_factory=list)
     grid_explanation: str = ""
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlaneOptions:
+    """Which plane the report draws: its axes (None: PSNR against the first perceptual metric compared)
+    and its error bars, ``bootstrap`` (each mean's interval) or ``paired`` (the paired difference to
+    ``anchor``; None: the first trained configuration)."""
+
+    axes: tuple[str, str] | None = None
+    intervals: str = "bootstrap"
+    anchor: str | None = None
+
+    @classmethod
+    def parse(cls, axes: str | None, intervals: str = "bootstrap", anchor: str | None = None) -> "PlaneOptions":
+        """Options from the command line: ``axes`` as ``X:Y`` (e.g. ``psnr:lpips``)."""
+        from vfibench.results.plots import INTERVALS
+
+        if intervals not in INTERVALS:
+            raise VfiBenchError(f"--intervals '{intervals}' is not known; choose one of {', '.join(INTERVALS)}.")
+        if axes is None:
+            return cls(None, intervals, anchor)
+        parts = [part.strip().lower() for part in axes.split(":")]
+        if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+            raise VfiBenchError(f"--plane '{axes}' is not two different metrics joined by a colon; write the x "
+                                f"(distortion) and y (perceptual) metric as e.g. --plane psnr:lpips or "
+                                f"--plane ssim:dists.")
+        return cls((parts[0], parts[1]), intervals, anchor)
+
+    def plane(self, data: "ReportData") -> tuple[Plane | None, str | None]:
+        """The plane to draw and the paired-interval anchor, checked against the run."""
+        analysis = data.analysis
+        if self.axes is None:
+            plane = analysis.plane
+        else:
+            for metric in self.axes:
+                if metric not in analysis.metrics:
+                    reason = analysis.unavailable_metrics.get(metric)
+                    known = ", ".join(analysis.metrics)
+                    raise VfiBenchError(
+                        f"--plane {':'.join(self.axes)}: the run '{data.store.name}' has no values of '{metric}'"
+                        + (f" ({reason})" if reason else "") + f". Choose two of its metrics: {known}.")
+            plane = perception_distortion_plane(data.per_sample, Orientation.of(self.axes[0]),
+                                                Orientation.of(self.axes[1]), analysis.configs)
+        if self.intervals != "paired":
+            return plane, None
+        trained = [c for c in analysis.configs if analysis.kinds.get(c) != "reference"]
+        anchor = self.anchor or (trained or list(analysis.configs) or [None])[0]
+        if anchor not in analysis.configs:
+            raise VfiBenchError(f"--paired-to '{anchor}' is not a configuration of the run '{data.store.name}'; "
+                                f"choose one of {', '.join(analysis.configs)}.")
+        return plane, anchor
 
 
 def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:
@@ -131,12 +227,15 @@ def load_report_data(store: RunStore) -> ReportData:
               if str(r.get("status")) not in ("complete", "nan")}
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary["config"]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
-    return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order))
+    log_path = store.path("train_log.csv")
+    curves = seed_mean_curves(read_csv(log_path)) if log_path.is_file() else pd.DataFrame()
+    return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order),
+                      curves)
 
 
 # -- writing ----------------------------------------------------------------------------------------
 def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
-                 directory: Path | None = None) -> Report:
+                 directory: Path | None = None, plane: PlaneOptions = PlaneOptions()) -> Report:
     """Write the run's report under ``<run>/report/`` and rewrite its ``summary.md``.
 
     Args:
@@ -144,9 +243,11 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         grid_samples: how many image grids to draw (0: none; earlier grids are then kept and shown).
         seed: whose outputs the grids show (default: the run's first seed).
         directory: write the report here instead, leaving the run's own files alone.
+        plane: the axes and error bars of the perception–distortion plane.
     """
     from vfibench.results import html, plots
 
+    chosen, anchor = plane.plane(data)  # checked before anything is written
     store = data.store
     own = directory is None
     directory = store.path(REPORT_DIR) if directory is None else directory
@@ -157,9 +258,15 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     if own:
         tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
 
-    report.plot = plots.plane_plot(data.analysis, view.summary, directory / "perception_distortion.png")
-    if report.plot is None:
+    figure = plots.plane_plot(chosen, data.per_sample, view.summary, directory / "perception_distortion.png",
+                              intervals=plane.intervals, anchor=anchor, labels=data.analysis.labels,
+                              missing=data.analysis.missing_configs)
+    if figure is not None:
+        report.plot, report.plot_vector, report.plot_caption = figure.png, figure.vector, figure.caption
+    else:
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
+    report.curves = plots.training_curves_plot(data.curves, data.trained, directory / "training_curves.png",
+                                               data.parting.step if data.parting else None)
     for stale in directory.glob("gap_by_*.png"):
         stale.unlink()
     if data.breakdowns:
@@ -188,10 +295,11 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     return report
 
 
-def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> str:
+def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
+              plane: PlaneOptions = PlaneOptions()) -> str:
     """The self-contained report page, drawn in a temporary folder: no file of the run changes."""
     with tempfile.TemporaryDirectory(prefix="vfibench-report-") as scratch:
-        report = write_report(data, grid_samples=grid_samples, seed=seed, directory=Path(scratch))
+        report = write_report(data, grid_samples=grid_samples, seed=seed, directory=Path(scratch), plane=plane)
         return report.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
 
 
@@ -232,14 +340,20 @@ def _write_grids(data: ReportData, report: Report, count: int, seed: int | None)
             f"or choose another --seed to show them.")
     metrics = [analysis.base, *analysis.compared]
     seed_text = f", outputs of seed {source.seed}" if source.seed is not None else ""
-    for sample, score in zip(selection.samples, selection.scores):
+    pairs = selection.pairs or tuple(None for _ in selection.samples)
+    for sample, score, pair in zip(selection.samples, selection.scores, pairs):
         name = _sample_name(data.per_sample, sample)
-        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score {score:+.2f}"
+        about = f" about '{pair[0]}' vs '{pair[1]}'" if pair else (
+            f" within '{selection.config}'" if selection.config else "")
+        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score{about} {score:+.2f}"
         path = report.directory / f"grid_sample{sample:04d}.png"
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
         report.grids.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
-                                              analysis.units))
-        report.grid_captions.append(f"Sample {name}: disagreement score {score:+.2f}{seed_text}.")
+                                              analysis.units, analysis.kinds))
+        report.grid_captions.append(f"Sample {name}: disagreement score{about} {score:+.2f}{seed_text}. Top row: "
+                                    f"ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; then per "
+                                    f"configuration its output, the crop, its error map (one shared scale) and its "
+                                    f"scores on this sample.")
     report.grid_explanation = selection.explanation
 
 
@@ -271,7 +385,10 @@ def markdown(report: Report) -> str:
         if attribute in report.breakdown_plots:
             lines += [f"![gap along {result.title}]({report.breakdown_plots[attribute].name})", ""]
     if report.plot is not None:
-        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", ""]
+        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", "",
+                  report.plot_caption + " Also as " + " and ".join(p.name for p in report.plot_vector) + ".", ""]
+    if report.curves is not None:
+        lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "", data.curves_caption, ""]
     if report.grids:
         lines += ["## Samples where the metrics disagree most", "", report.grid_explanation, ""]
         lines += [f"![{path.stem}]({path.name})" for path in report.grids] + [""]
@@ -284,7 +401,8 @@ def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
     files = {"html": report.html, "markdown": report.markdown, "analysis": report.analysis_json,
-             "plot": report.plot, "breakdown": report.breakdown_csv}
+             "plot": report.plot, "breakdown": report.breakdown_csv, "curves": report.curves}
+    files |= {f"plot_{path.suffix[1:]}": path for path in report.plot_vector}
     return {
         "run": report.data.store.name,
         "unavailable_metrics": report.data.view.unavailable,
@@ -297,7 +415,8 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None) -> Report:
+def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
+                 plane: PlaneOptions = PlaneOptions()) -> Report:
     """Load, analyse and write the report of ``store`` (see :func:`write_report`)."""
     data = load_report_data(store)
     seeds = data.view.manifest.get("seeds")
@@ -305,7 +424,7 @@ def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, s
         raise ResultsError(f"--seed {seed}: the run '{store.name}' has the seed(s) {', '.join(map(str, seeds))}; "
                            f"choose one of them for the image grids.")
     try:
-        return write_report(data, grid_samples=grid_samples, seed=seed)
+        return write_report(data, grid_samples=grid_samples, seed=seed, plane=plane)
     except OSError as err:
         raise VfiBenchError(f"Cannot write the report under '{store.path(REPORT_DIR)}' ({err}). Check that the "
                             f"run directory is writable.") from None

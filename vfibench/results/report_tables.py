@@ -15,7 +15,7 @@ from rich.table import Table
 
 from vfibench.analysis.breakdown import Breakdown
 from vfibench.analysis.gap import GapAnalysis, Orientation, format_p
-from vfibench.metrics.registry import metric_info
+from vfibench.metrics.records import metric_record
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _mean(value: float) -> str:
 
 
 def _label(analysis: GapAnalysis, metric: str) -> str:
-    return f"{analysis.labels.get(metric, metric)} {metric_info(metric).arrow}"
+    return f"{analysis.labels.get(metric, metric)} {metric_record(metric).arrow}"
 
 
 def ranking_table(analysis: GapAnalysis) -> PlainTable:
@@ -115,7 +115,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
 def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
     """One row per configuration, one column per bin of the attribute: the base and compared metrics' means."""
     metrics = [m for m in (analysis.base, *analysis.compared) if m in result.means]
-    names = " / ".join(f"{analysis.labels.get(m, m)} {metric_info(m).arrow}" for m in metrics)
+    names = " / ".join(f"{analysis.labels.get(m, m)} {metric_record(m).arrow}" for m in metrics)
     header = ("configuration", *[f"{label} (n={n})" for label, n in zip(result.labels, result.counts)])
     configs = list(next(iter(result.means.values()), {}))
     rows = tuple((config, *[" / ".join(_mean(result.means[m][config][k]) for m in metrics)

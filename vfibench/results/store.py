@@ -57,6 +57,8 @@ UNIT_STATUSES = ("complete", "diverged", "failed")
 SAMPLE_KEYS = ("config", "kind", "seed", "sample")
 #: Columns of per_sample.csv after the metrics: what made each test sample hard (NaN where unknown).
 SAMPLE_ATTRIBUTES = ("ambiguity_px", "motion_px", "occluded")
+#: The run-level tables a sweep derives from its units (rebuilt by :func:`vfibench.sweep.rebuild_tables`).
+DERIVED_TABLES = ("per_sample.csv", "train_log.csv", "summary.csv", "summary.md")
 #: Columns of train_log.csv before the per-term columns.
 LOG_KEYS = ("config", "seed", "step", "lr", "total")
 

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from vfibench.metrics.registry import metric_info
+from vfibench.metrics.records import metric_record
 from vfibench.results import atomic
 from vfibench.results.store import RunStore
 
@@ -61,7 +60,7 @@ def format_std(std: float, metric: str, mean: float) -> str | None:
 
 def header(metric: str) -> str:
     """The column header: label and direction (``PSNR ↑``, ``LPIPS ↓``, ``Sharpness →1``)."""
-    info = metric_info(metric)
+    info = metric_record(metric)
     return f"{info.label} {info.arrow}"
 
 
@@ -77,8 +76,8 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     values = pd.to_numeric(summary[column], errors="coerce")
     if values.isna().all():
         return set()
-    info = metric_info(metric)
-    goodness = info.goodness(torch.tensor(values.to_numpy(dtype=float), dtype=torch.float64)).numpy()
+    info = metric_record(metric)
+    goodness = np.asarray(info.goodness(values.to_numpy(dtype=np.float64)), dtype=np.float64)
     top = np.nanmax(goodness)
     return {i for i, v in enumerate(goodness) if v == top}
 
@@ -186,12 +185,12 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     notes = [f"Mean over {samples} test samples" + (f" and {seeds} seeds (± std over seeds)" if seeds > 1 else "")
              + "; 95% bootstrap intervals over samples are in summary.csv. Best value per column marked."]
     for metric in metrics:
-        info = metric_info(metric)
+        info = metric_record(metric)
         if info.higher_is_better is None and metric not in unavailable:
             notes.append(f"{info.label} {info.arrow}: best at {info.target:g}, not highest or lowest "
                          f"({info.description})")
     for metric, reason in unavailable.items():
-        notes.append(f"{metric_info(metric).label} unavailable: {reason}")
+        notes.append(f"{metric_record(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
         if record.get("status") in ("diverged", "failed", "unavailable", "partial"):
             notes.append(f"'{record['config']}' {record['status']}" + (

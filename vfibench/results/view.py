@@ -9,7 +9,7 @@ import pandas as pd
 from rich.table import Table
 
 from vfibench.errors import ResultsError, VfiBenchError
-from vfibench.metrics.registry import metric_info
+from vfibench.metrics.records import metric_record
 from vfibench.results import tables
 from vfibench.results.store import RunStore, read_csv
 
@@ -78,7 +78,7 @@ def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
                                f"damaged or from an incompatible version; re-run the sweep or the evaluation.")
     for name in [m["name"] for m in metrics] + list(unavailable):
         try:
-            metric_info(name)
+            metric_record(name)
         except VfiBenchError:
             raise ResultsError(f"'{path}' lists the metric '{name}', which this version of vfibench does not know. "
                                f"The run was written by another version or tool; re-run it with this one.") from None

@@ -1,0 +1,81 @@
+"""Sweep progress: on stderr, an overall bar above the unit bars on a terminal, plain lines in logs."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.cli_progress import PlainSweepListener, RichSweepListener
+
+
+def test_plain_progress_is_one_line_per_finished_unit_on_stderr(tmp_path):
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1,l2", "--steps", "4",
+                                      "--metrics", "psnr", "--val-samples", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    units = [line for line in lines if re.match(r"\[\d/2\] ", line)]
+    assert [u.split(":")[0] for u in units] == ["[1/2] l1 (seed 0)", "[2/2] l2 (seed 0)"]
+    assert all(re.search(r"PSNR \d+\.\d\d dB; trained \d+s, scored \d+s \(\d+s in all", u) for u in units)
+    assert "ETA" in units[0] and "sweep 50%" in units[0]
+    assert any(line.startswith("Loading the training data") for line in lines)
+    assert any(line.startswith("Evaluating the references blend, nearest (seed 0)") for line in lines)
+    assert len(lines) == len(set(lines)) and "\x1b" not in result.stderr and "\r" not in result.stderr
+    assert "l1 (seed 0)" not in result.stdout  # the table and the results path only
+
+
+def test_terminal_progress_has_an_overall_bar_above_the_unit_bars():
+    listener = RichSweepListener(Console(file=io.StringIO(), force_terminal=True, width=100))
+    with listener:
+        listener.phase("Loading the data", total=2)
+        listener.advance(), listener.advance()
+        listener.sweep_started(2, 8)
+        for label in ("l1 (seed 0)", "l2 (seed 0)"):
+            listener.unit_started(label, 4)
+            for step in range(1, 5):
+                listener.step(step, 0.1)
+            listener.unit_finished(label, "PSNR 30.00 dB")
+        tasks = listener.progress.tasks
+    sweep = next(t for t in tasks if t.description == "sweep")
+    assert sweep.completed == 8 and sweep.fields["detail"] == "units 2/2"
+    units = [t for t in tasks if "seed" in t.description]
+    assert all(sweep.id < t.id for t in units) and all(t.finished for t in units)
+    assert next(t for t in tasks if t.description == "Loading the data").finished
+
+
+def test_interrupted_terminal_progress_prints_each_finished_unit_once():
+    stream = io.StringIO()
+    listener = RichSweepListener(Console(file=stream, force_terminal=True, width=100))
+    try:
+        with listener:
+            listener.sweep_started(2, 8)
+            listener.unit_started("l1 (seed 0)", 4)
+            listener.step(1, 0.1)
+            listener.unit_finished("l1 (seed 0)", "PSNR 30.00 dB")
+            listener.unit_started("l2 (seed 0)", 4)
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert listener.progress.live.transient  # the live area is erased, not left behind
+    tail = stream.getvalue().rsplit("\x1b[2K", 1)[-1]  # what remains after the last erased line
+    assert tail.count("l1 (seed 0): PSNR 30.00 dB") == 1 and "l2 (seed 0)" not in tail
+
+
+def test_plain_listener_reports_progress_and_eta():
+    stream = io.StringIO()
+    listener = PlainSweepListener(stream)
+    listener.sweep_started(2, 8)
+    listener.unit_started("warm start (l1, 4 steps), seed 0", 4)
+    for step in range(1, 5):
+        listener.step(step, 0.1)
+    listener.unit_finished("warm start (l1, 4 steps), seed 0", "1s")
+    listener.unit_started("l1 (seed 0)", 4)
+    for step in range(5, 9):
+        listener.step(step, 0.1)
+    listener.unit_finished("l1 (seed 0)", "PSNR 30.00 dB")
+    lines = stream.getvalue().splitlines()
+    assert lines[1].startswith("warm start (l1, 4 steps), seed 0: 1s") and "sweep 50%" in lines[1]
+    assert lines[2].startswith("[1/2] l1 (seed 0): PSNR 30.00 dB") and "ETA" not in lines[2]

@@ -1,0 +1,53 @@
+"""Training curves: seed means, the step where held-out PSNR and LPIPS part ways, the figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PIL import Image
+
+from vfibench.analysis.curves import held_out_columns, loss_columns, parting_step, seed_mean_curves
+from vfibench.analysis.gap import Orientation
+from vfibench.results.plots import training_curves_plot
+
+PSNR, LPIPS = Orientation.of("psnr"), Orientation.of("lpips")
+
+
+def log(values: dict[str, list[tuple[float, float]]], seeds=(0, 1)) -> pd.DataFrame:
+    """config → per step (val_psnr, val_lpips); steps 10, 20, …; seed 1 is offset so the mean is exact."""
+    rows = []
+    for config, points in values.items():
+        for seed in seeds:
+            for index, (psnr, lpips) in enumerate(points):
+                shift = 0.5 if seed else -0.5
+                rows.append({"config": config, "seed": seed, "step": 10 * (index + 1), "lr": 1e-3,
+                             "total": 0.1 / (index + 1), config: 0.1 / (index + 1), "val_psnr": psnr + shift,
+                             "val_lpips": lpips})
+    return pd.DataFrame(rows)
+
+
+def test_seed_means_and_columns():
+    curves = seed_mean_curves(log({"l1": [(25, 0.3), (27, 0.25)], "lpips": [(24, 0.3), (26, 0.2)]}))
+    assert list(curves["config"]) == ["l1", "l1", "lpips", "lpips"]
+    assert list(curves["val_psnr"]) == [25, 27, 24, 26]
+    assert loss_columns(curves) == ["total", "l1", "lpips"] and held_out_columns(curves) == ["val_psnr", "val_lpips"]
+
+
+def test_parting_step_is_where_the_best_configurations_differ_for_good():
+    # the metrics disagree briefly at step 20, agree at 30, then part ways from step 40 on
+    curves = seed_mean_curves(log({"l1": [(25, 0.30), (27, 0.20), (28, 0.18), (29, 0.17), (30, 0.16)],
+                                   "lpips": [(24, 0.31), (26, 0.19), (26, 0.19), (27, 0.15), (28, 0.12)]}))
+    parting = parting_step(curves, ["l1", "lpips"], PSNR, LPIPS)
+    assert parting is not None and parting.step == 40 and parting.last_step == 50
+    assert (parting.base_best, parting.other_best) == ("l1", "lpips")
+    assert "from step 40 on" in parting.sentence(PSNR, LPIPS)
+    agreeing = seed_mean_curves(log({"l1": [(25, 0.2), (27, 0.1)], "lpips": [(24, 0.3), (26, 0.2)]}))
+    assert parting_step(agreeing, ["l1", "lpips"], PSNR, LPIPS).step is None
+    assert parting_step(agreeing, ["l1"], PSNR, LPIPS) is None
+
+
+def test_curves_figure_has_a_panel_per_term_and_held_out_metric(tmp_path):
+    curves = seed_mean_curves(log({"l1": [(25, 0.3), (27, 0.25)], "lpips": [(24, 0.3), (26, 0.2)]}))
+    path = training_curves_plot(curves, ["l1", "lpips"], tmp_path / "curves.png", parting_step=20)
+    with Image.open(path) as image:
+        assert image.width > 3000  # three panels a row at print resolution
+    assert training_curves_plot(pd.DataFrame(), ["l1"], tmp_path / "none.png") is None

@@ -1,0 +1,99 @@
+"""Image grids: samples chosen by trained configurations only, the inputs shown, the score explained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from PIL import Image as PILImage
+
+from vfibench.analysis.gap import analyse
+from vfibench.results import grids
+
+SAMPLES = 12
+
+
+def per_sample_table(trained_discordant: bool) -> pd.DataFrame:
+    """Two trained rows and a reference; the reference disagrees wildly with them on samples 0 and 1.
+
+    With ``trained_discordant``, 'a' wins PSNR and 'b' wins LPIPS everywhere, most on samples 7 and 8.
+    Without it the trained rows agree on average but disagree on sample 5 only.
+    """
+    rows = []
+    for sample in range(SAMPLES):
+        strong = 3.0 if sample in (7, 8) else 1.0
+        for config, kind in (("a", "trained"), ("b", "trained"), ("blend", "reference")):
+            psnr, lpips = 30.0 + 0.01 * sample, 0.2
+            if config == "a":
+                psnr, lpips = (psnr + 0.5 * strong, lpips + 0.02 * strong) if trained_discordant else (
+                    psnr + (0.5 if sample == 5 else 0.1), lpips + (0.05 if sample == 5 else -0.01))
+            if config == "blend":
+                psnr, lpips = (psnr + 8, lpips + 0.5) if sample in (0, 1) else (psnr - 4, lpips + 0.1)
+            rows.append({"config": config, "kind": kind, "seed": 0, "sample": sample, "psnr": psnr, "lpips": lpips})
+    return pd.DataFrame(rows)
+
+
+def test_a_discordant_trained_pair_chooses_the_samples_not_the_references():
+    per_sample = per_sample_table(trained_discordant=True)
+    selection = grids.select_samples(per_sample, analyse(per_sample, ["psnr", "lpips"]), 2)
+    assert selection is not None and selection.pair == ("a", "b")
+    assert set(selection.samples) == {7, 8} and all(score > 0 for score in selection.scores)
+    assert "do not choose the samples" in selection.explanation and "rms" in selection.explanation
+
+
+def test_without_a_discordant_trained_pair_the_most_disagreeing_trained_sample_is_chosen():
+    per_sample = per_sample_table(trained_discordant=False)
+    analysis = analyse(per_sample, ["psnr", "lpips"])
+    assert not any(p.trained for p in analysis.discordant)
+    selection = grids.select_samples(per_sample, analysis, 1)
+    assert selection is not None and selection.samples == (5,) and selection.pairs == (("a", "b"),)
+    assert selection.scores[0] > 1
+
+
+def test_only_references_choose_nothing():
+    per_sample = per_sample_table(trained_discordant=True)
+    per_sample["kind"] = "reference"
+    assert grids.select_samples(per_sample, analyse(per_sample, ["psnr", "lpips"]), 2) is None
+
+
+class Frames:
+    """A frame source with a pure-red I0 and a pure-blue I1."""
+
+    configs = ("a", "blend")
+    seed = 0
+
+    def __init__(self, with_inputs: bool) -> None:
+        rng = np.random.default_rng(0)
+        self.truth = rng.uniform(0.3, 0.7, (48, 48, 3)).astype(np.float32)
+        self.with_inputs = with_inputs
+
+    def gt(self, sample: int):
+        return self.truth
+
+    def inputs(self, sample: int):
+        if not self.with_inputs:
+            return None
+        red, blue = np.zeros_like(self.truth), np.zeros_like(self.truth)
+        red[..., 0], blue[..., 2] = 1.0, 1.0
+        return red, blue
+
+    def prediction(self, config: str, sample: int):
+        return np.clip(self.truth + (0.05 if config == "a" else 0.2), 0, 1)
+
+
+def _pixels(path, colour) -> int:
+    with PILImage.open(path) as image:
+        array = np.asarray(image.convert("RGB"))
+    return int(np.all(array == colour, axis=-1).sum())
+
+
+def test_grid_shows_both_inputs(tmp_path):
+    scores = {"a": {"psnr": 31.2, "lpips": 0.21}, "blend": {"psnr": 25.0, "lpips": 0.4}}
+    labels, units = {"psnr": "PSNR", "lpips": "LPIPS"}, {"psnr": "dB", "lpips": ""}
+    shown = grids.render_grid(Frames(True), 0, ["a", "blend"], scores, tmp_path / "with.png", "sample 0", labels,
+                              units, {"a": "trained", "blend": "reference"})
+    without = grids.render_grid(Frames(False), 0, ["a", "blend"], scores, tmp_path / "without.png", "sample 0",
+                                labels, units)
+    assert _pixels(shown, (255, 0, 0)) > 10_000 and _pixels(shown, (0, 0, 255)) > 10_000
+    assert _pixels(without, (255, 0, 0)) == 0
+    with PILImage.open(shown) as image:
+        assert image.width >= 1200 and image.height > image.width * 0.6  # four columns, a row per frame

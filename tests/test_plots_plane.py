@@ -1,0 +1,133 @@
+"""The perception–distortion plane: a colour and marker per configuration, labels that do not overlap,
+axes fitted to the trained rows, paired intervals, print formats."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from vfibench.analysis.gap import Orientation, perception_distortion_plane
+from vfibench.analysis.paired import paired_difference_interval, paired_intervals
+from vfibench.results import plots
+
+TRAINED = ["l1", "lpips", "l1+0.1*lpips"]
+
+
+def per_sample_table(samples: int = 24, far_reference: bool = True) -> pd.DataFrame:
+    """Three trained rows near each other, a reference far worse on both metrics."""
+    rng = np.random.default_rng(0)
+    hardness = rng.normal(0, 1.5, samples)  # shared by every configuration: what pairing removes
+    rows = []
+    shifts = {"l1": (30.0, 0.20), "lpips": (29.6, 0.15), "l1+0.1*lpips": (29.9, 0.17),
+              "blend": (22.0 if far_reference else 29.0, 0.45 if far_reference else 0.2)}
+    for config, (psnr, lpips) in shifts.items():
+        kind = "reference" if config == "blend" else "trained"
+        for sample in range(samples):
+            rows.append({"config": config, "kind": kind, "seed": 0, "sample": sample,
+                         "psnr": psnr + hardness[sample] + rng.normal(0, 0.05),
+                         "lpips": lpips + 0.02 * hardness[sample] + rng.normal(0, 0.002)})
+    return pd.DataFrame(rows)
+
+
+def summary_of(per_sample: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for config, part in per_sample.groupby("config", sort=False):
+        row = {"config": config}
+        for metric in ("psnr", "lpips"):
+            mean = part[metric].mean()
+            row |= {f"{metric}_mean": mean, f"{metric}_ci_low": mean - 0.5, f"{metric}_ci_high": mean + 0.5}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plane_of(per_sample: pd.DataFrame):
+    return perception_distortion_plane(per_sample, Orientation.of("psnr"), Orientation.of("lpips"))
+
+
+def test_paired_interval_of_a_constant_shift_is_the_shift():
+    assert paired_difference_interval(np.full(10, 0.25)) == (0.25, 0.25)
+    assert all(np.isnan(paired_difference_interval(np.array([1.0]))))
+
+
+def test_paired_interval_removes_shared_variation():
+    per_sample = per_sample_table()
+    low, high = paired_intervals(per_sample, "psnr", "l1")["lpips"]
+    assert low < -0.3 and high < 0  # "lpips" is 0.4 dB worse: clearly below zero
+    a = per_sample[per_sample.config == "lpips"].psnr.to_numpy()
+    b = per_sample[per_sample.config == "l1"].psnr.to_numpy()
+    unpaired = 2 * 1.96 * np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    assert high - low < unpaired / 5  # the samples' shared hardness cancels
+    assert paired_intervals(per_sample, "psnr", "no such config") == {}
+
+
+def test_paired_bars_are_drawn_around_each_mean_from_the_anchor():
+    per_sample = per_sample_table()
+    plane = plane_of(per_sample)
+    bars = plots.plane_bars(plane, per_sample, summary_of(per_sample), "paired", "l1")
+    assert bars["l1"] == ((0.0, 0.0), (0.0, 0.0))
+    point = next(p for p in plane.points if p.config == "lpips")
+    anchor = next(p for p in plane.points if p.config == "l1")
+    low, high = paired_intervals(per_sample, "psnr", "l1")["lpips"]
+    (below, above), _ = bars["lpips"]
+    assert point.x - below == pytest.approx(anchor.x + low) and point.x + above == pytest.approx(anchor.x + high)
+    assert point.x + above < anchor.x  # the bar misses the anchor's line: a supported difference
+
+
+def test_plane_figure_print_formats_colours_and_clipped_reference(tmp_path):
+    per_sample = per_sample_table()
+    figure = plots.plane_plot(plane_of(per_sample), per_sample, summary_of(per_sample), tmp_path / "plane.png",
+                              intervals="paired", anchor="l1", labels={"psnr": "PSNR", "lpips": "LPIPS"})
+    assert figure is not None and figure.png == tmp_path / "plane.png"
+    assert [p.name for p in figure.vector] == ["plane.pdf", "plane.svg"]
+    with Image.open(figure.png) as image:
+        assert round(image.info["dpi"][0]) == plots.PRINT_DPI and image.width >= 2000
+    assert (tmp_path / "plane.pdf").read_bytes().startswith(b"%PDF")
+    svg = (tmp_path / "plane.svg").read_text()
+    for colour in plots.PALETTE[:3]:  # one distinct colour per trained configuration
+        assert colour.lower() in svg.lower()
+    for config in TRAINED:
+        assert re.search(rf">\s*{re.escape(config)}\s*<", svg.replace("&#43;", "+").replace("&quot;", '"')), config
+    assert "off scale" in svg  # the far reference is pinned to the edge, its values in the label
+    assert "'blend' lies outside" in figure.caption and "paired per-sample difference to 'l1'" in figure.caption
+    again = plots.plane_plot(plane_of(per_sample), per_sample, summary_of(per_sample), tmp_path / "again.png",
+                             intervals="paired", anchor="l1")
+    assert again is not None and (tmp_path / "again.png").read_bytes() == figure.png.read_bytes()
+
+
+def test_axes_fit_the_trained_rows_not_the_references():
+    per_sample = per_sample_table()
+    plane = plane_of(per_sample)
+    bars = plots.plane_bars(plane, per_sample, summary_of(per_sample))
+    trained = [p for p in plane.points if p.kind == "trained"]
+    low, high = plots.fitted_limits([(p.x - bars[p.config][0][0], p.x + bars[p.config][0][1]) for p in trained])
+    blend = next(p for p in plane.points if p.config == "blend")
+    assert not low <= blend.x <= high
+    assert all(low < p.x < high for p in trained) and high - low < 3
+
+
+def test_labels_of_crowded_points_do_not_overlap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(7.5, 5.5))
+    points = [(30 + 0.01 * k, 0.2 + 0.001 * k, f"configuration-{k}", "#000000") for k in range(6)]
+    ax.plot([p[0] for p in points], [p[1] for p in points], "o")
+    ax.set_xlim(29, 31), ax.set_ylim(0.1, 0.3)
+    plots._place_labels(ax, points)
+    renderer = figure.canvas.get_renderer()
+    from matplotlib.text import Text
+
+    for text in ax.texts:
+        text.update_positions(renderer)
+    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]
+    plt.close(figure)
+    assert len(boxes) == 6
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1)

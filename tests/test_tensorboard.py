@@ -1,0 +1,40 @@
+"""`vfibench run --tensorboard DIR`: the training log's scalars and sample frames, or one clear error."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+
+runner = CliRunner()
+ARGS = ["run", "--preset", "smoke", "--losses", "l1", "--steps", "4", "--log-every", "2", "--val-samples", "2",
+        "--metrics", "psnr"]
+
+
+def test_tensorboard_holds_the_logged_scalars_and_frames(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "results"), "--tensorboard", str(tmp_path / "tb")])
+    assert result.exit_code == 0, result.output
+    log = pd.read_csv(next((tmp_path / "results").glob("2*/train_log.csv")))
+    folders = list((tmp_path / "tb").glob("*/l1/seed0"))
+    assert len(folders) == 1
+    events = EventAccumulator(str(folders[0]), size_guidance={"images": 0}).Reload()
+    tags = events.Tags()
+    assert {"loss/total", "loss/l1", "lr", "held_out/psnr"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("held_out/psnr")] == list(log["step"])
+    assert [e.value for e in events.Scalars("held_out/psnr")] == pytest.approx(list(log["val_psnr"]), rel=1e-6)
+    assert {"frames/ground_truth", "frames/prediction"} <= set(tags["images"])
+
+
+def test_missing_tensorboard_is_one_clear_error_before_training(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # import tensorboard → ImportError
+    result = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "results"), "--tensorboard", str(tmp_path / "tb")])
+    assert result.exit_code == 2, result.output
+    assert "pip install 'vfibench[tensorboard]'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and not (tmp_path / "results").exists()

@@ -1,0 +1,73 @@
+"""Held-out scores during training: logged every log row, and without any effect on training."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import torch
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.presets import get_preset
+from vfibench.results.store import RunStore, UnitKey
+from vfibench.sweep import plan_sweep, run_sweep
+
+CONFIGS = "l1,l1+0.01*adv"  # the adversarial term trains a discriminator with random streams of its own
+
+
+def sweep(out, val_samples: int):
+    preset = get_preset("smoke").with_overrides(steps=8, log_every=2, train_count=16, test_count=6)
+    plan = plan_sweep(CONFIGS, preset, [0], out=out, device="cpu", metrics=["psnr", "lpips"],
+                      val_samples=val_samples)
+    return RunStore(run_sweep(plan).root)
+
+
+def test_held_out_scores_leave_training_bit_identical(tmp_path):
+    plain, scored = sweep(tmp_path / "plain", 0), sweep(tmp_path / "scored", 4)
+    for config in ("l1", "l1+0.01*adv"):
+        key = UnitKey(config, 0)
+        a = torch.load(plain.unit_dir(key) / "model.pt", weights_only=True)
+        b = torch.load(scored.unit_dir(key) / "model.pt", weights_only=True)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        assert ((plain.unit_dir(key) / "per_sample.csv").read_bytes()
+                == (scored.unit_dir(key) / "per_sample.csv").read_bytes())
+    log_plain = pd.read_csv(plain.path("train_log.csv"))
+    log_scored = pd.read_csv(scored.path("train_log.csv"))
+    assert not any(c.startswith("val_") for c in log_plain.columns)
+    pd.testing.assert_frame_equal(log_plain, log_scored[log_plain.columns])
+    assert list(log_scored.loc[log_scored.config == "l1", "step"]) == [2, 4, 6, 8]
+    for column in ("val_psnr", "val_lpips"):
+        assert log_scored[column].map(math.isfinite).all()
+    # training changes the held-out scores: they are measured on the model of that step
+    assert log_scored.loc[log_scored.config == "l1", "val_psnr"].nunique() == 4
+    assert scored.read_manifest()["validation"]["subset"] == "the first 4 test scenes"
+
+
+def test_log_every_on_the_command_line_sets_the_log_and_validation_rows(tmp_path):
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--steps", "6", "--log-every",
+                                      "3", "--val-samples", "2", "--metrics", "psnr", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    log = pd.read_csv(next(tmp_path.glob("*/train_log.csv")))
+    assert list(log["step"]) == [3, 6] and log["val_psnr"].notna().all() and "val_lpips" not in log
+
+
+def test_held_out_scores_leave_the_random_stream_of_training_untouched():
+    """What training draws from the global generator after each step is the same with and without scoring."""
+    from tests.helpers import random_triplets
+    from vfibench.losses.spec import parse_config
+    from vfibench.train import train_configuration
+    from vfibench.validation import Validation
+
+    preset = get_preset("smoke").with_overrides(steps=6, log_every=2)
+    data = random_triplets(8, size=16)
+    held_out = Validation.of(random_triplets(4, size=16, seed=3), ["psnr"], torch.device("cpu"), 4)
+    streams = []
+    for scorer in (None, held_out):
+        draws: list[float] = []
+        result = train_configuration(parse_config("l1"), data, preset, 0, on_step=lambda s, l: draws.append(
+            float(torch.rand(1))), held_out=scorer)
+        streams.append(draws)
+    assert streams[0] == streams[1] and len(streams[0]) == 6
+    assert [row["step"] for row in result.log] == [2, 4, 6] and all("val_psnr" in row for row in result.log)
+    assert not result.model.training

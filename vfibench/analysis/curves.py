@@ -1,0 +1,88 @@
+"""Training curves: the logged terms and the held-out scores per configuration over steps, and the step
+from which the held-out PSNR and the perceptual metric name different best configurations.
+
+Input is the run's ``train_log.csv`` (:data:`vfibench.results.store.LOG_KEYS`, one column per logged
+term, and ``val_<metric>`` columns from :mod:`vfibench.validation`). Curves are averaged over seeds at
+each step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from vfibench.analysis.gap import Orientation
+
+KEYS = ("config", "seed", "step", "lr")
+VAL_PREFIX = "val_"
+
+
+def seed_mean_curves(train_log: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds of every logged column, per (config, step), configurations in first-seen order."""
+    if train_log.empty or not {"config", "step"} <= set(train_log.columns):
+        return pd.DataFrame(columns=["config", "step"])
+    frame = train_log.copy()
+    frame["config"] = frame["config"].astype(str)
+    values = [c for c in frame.columns if c not in KEYS]
+    for column in values:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    order = list(dict.fromkeys(frame["config"]))
+    means = frame.groupby(["config", "step"], sort=False)[values].mean().reset_index()
+    means["config"] = pd.Categorical(means["config"], categories=order, ordered=True)
+    return means.sort_values(["config", "step"], kind="mergesort").reset_index(drop=True).astype({"config": str})
+
+
+def loss_columns(curves: pd.DataFrame) -> list[str]:
+    """``total`` first, then each logged term (every column that is neither a key nor held-out)."""
+    columns = [c for c in curves.columns if c not in KEYS and not c.startswith(VAL_PREFIX)]
+    return (["total"] if "total" in columns else []) + [c for c in columns if c != "total"]
+
+
+def held_out_columns(curves: pd.DataFrame) -> list[str]:
+    """The ``val_<metric>`` columns with at least one value."""
+    return [c for c in curves.columns if c.startswith(VAL_PREFIX) and curves[c].notna().any()]
+
+
+@dataclass(frozen=True)
+class Parting:
+    """From ``step`` on (to the end of training) the base metric's best configuration is ``base_best`` and the
+    other metric's is ``other_best``; ``step`` None when they agree at the last logged step."""
+
+    step: int | None
+    base_best: str
+    other_best: str
+    last_step: int
+
+    def sentence(self, base: Orientation, other: Orientation) -> str:
+        if self.step is None:
+            return (f"On the held-out scenes, {base.label} and {other.label} agree on the best trained configuration "
+                    f"('{self.base_best}') at the last logged step ({self.last_step}).")
+        return (f"On the held-out scenes, {base.label} and {other.label} name different best trained configurations "
+                f"from step {self.step} on ({base.label}: '{self.base_best}', {other.label}: '{self.other_best}'), "
+                f"through the last logged step ({self.last_step}).")
+
+
+def parting_step(curves: pd.DataFrame, configs: Sequence[str], base: Orientation, other: Orientation) -> Parting | None:
+    """When the held-out ``base`` (PSNR) and ``other`` (LPIPS) start to disagree for good on which of
+    ``configs`` is best; None with fewer than two configurations or without both columns.
+
+    At each step logged by every configuration, best = argmax of goodness (ties: the first in order).
+    """
+    columns = VAL_PREFIX + base.name, VAL_PREFIX + other.name
+    if len(configs) < 2 or not set(columns) <= set(curves.columns):
+        return None
+    tables = [curves[curves["config"].isin(configs)].pivot_table(index="step", columns="config", values=column)
+              .reindex(columns=list(configs)).dropna() for column in columns]
+    steps = tables[0].index.intersection(tables[1].index)
+    if len(steps) == 0:
+        return None
+    best = [[str(o.goodness(table.loc[s]).astype(float).idxmax()) for s in steps]
+            for table, o in zip(tables, (base, other))]
+    parted = None
+    for index in range(len(steps) - 1, -1, -1):
+        if best[0][index] == best[1][index]:
+            break
+        parted = int(steps[index])
+    return Parting(parted, best[0][-1], best[1][-1], int(steps[-1]))

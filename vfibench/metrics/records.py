@@ -1,0 +1,193 @@
+"""What every metric is, without computing it: name, label, direction, target, unit, valid range,
+description, source, the backbones and inputs it needs. Torch-free, so reading and comparing results
+(``vfibench compare``, ``report --format``) never loads torch; :mod:`vfibench.metrics.registry` adds
+the compute functions to these records.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from vfibench.errors import VfiBenchError
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    """Everything known about one metric but how to compute it.
+
+    Attributes:
+        name: registry name (``"lpips-vgg"``), used as the column name in result tables.
+        label: short display label (``"LPIPS (VGG)"``).
+        higher_is_better: True if larger values are better, False if smaller are; None when the
+            best value is :attr:`target` and deviations either way are worse (the sharpness ratio).
+        unit: ``"dB"`` or ``""`` for unitless indices.
+        needs: the pretrained backbones (:mod:`vfibench.backbones` names) the metric needs.
+        description: one sentence on what it measures and its conventions.
+        source: the paper and the implementation it follows.
+        target: the best value when :attr:`higher_is_better` is None.
+        min_size: the smallest frame side the metric accepts.
+        inputs: True when the metric also needs the input frames I0 and I1.
+        valid_range: (low, high), the values the metric can take; a value outside it is damage.
+    """
+
+    name: str
+    label: str
+    higher_is_better: bool | None
+    unit: str
+    needs: tuple[str, ...]
+    description: str
+    source: str
+    target: float | None = None
+    min_size: int = 1
+    inputs: bool = False
+    valid_range: tuple[float, float] = (0.0, float("inf"))
+
+    @property
+    def arrow(self) -> str:
+        """``"↑"``, ``"↓"`` or ``"→1"`` (best at the target), for table headers."""
+        if self.higher_is_better is None:
+            return f"→{self.target:g}"
+        return "↑" if self.higher_is_better else "↓"
+
+    def goodness(self, values: Any) -> Any:
+        """Values (a number, array, series or tensor) mapped so that larger is always better: x, −x, or
+        −|x − target|. Rankings, Kendall's tau and Pareto fronts can use this without knowing the metric."""
+        if self.higher_is_better is None:
+            return -abs(values - float(self.target))  # type: ignore[arg-type]
+        return values if self.higher_is_better else -values
+
+
+RECORDS: tuple["MetricRecord", ...] = (
+    MetricRecord(
+        name="psnr",
+        label="PSNR",
+        higher_is_better=True,
+        unit="dB",
+        needs=(),
+        description="Peak signal-to-noise ratio per frame, RGB, data range 1, capped at 100 dB; "
+        "the mean of per-frame values, not the pooled-MSE PSNR.",
+        source="standard definition; equals skimage.metrics.peak_signal_noise_ratio per frame",
+        valid_range=(0.0, 100.0),  # data range 1, so MSE <= 1; capped at 100 dB
+    ),
+    MetricRecord(
+        name="ssim",
+        label="SSIM",
+        higher_is_better=True,
+        unit="",
+        needs=(),
+        description="Structural similarity, per-channel RGB, Gaussian window σ = 1.5 (11×11), "
+        "population covariance, data range 1, mean over the valid region and the channels.",
+        source="Wang et al., IEEE TIP 2004; equals skimage.metrics.structural_similarity "
+        "(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1)",
+        valid_range=(-1.0, 1.0),
+        min_size=11,
+    ),
+    MetricRecord(
+        name="lpips",
+        label="LPIPS",
+        higher_is_better=False,
+        unit="",
+        needs=("alexnet",),
+        description="Learned perceptual distance, AlexNet trunk, v0.1, inputs scaled to [-1, 1].",
+        source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet AlexNet weights",
+        min_size=32,
+    ),
+    MetricRecord(
+        name="lpips-vgg",
+        label="LPIPS (VGG)",
+        higher_is_better=False,
+        unit="",
+        needs=("vgg16",),
+        description="Learned perceptual distance, VGG16 trunk, v0.1, inputs scaled to [-1, 1].",
+        source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet VGG16 weights",
+        min_size=32,
+    ),
+    MetricRecord(
+        name="dists",
+        label="DISTS",
+        higher_is_better=False,
+        unit="",
+        needs=("vgg16",),
+        description="Deep structure and texture similarity on VGG16 with L2 pooling, no resize; "
+        "tolerant of resampled texture.",
+        source="Ding et al., IEEE TPAMI 2020; the authors' DISTS_pytorch code and learned weights",
+        valid_range=(0.0, 1.0),
+        min_size=32,
+    ),
+    MetricRecord(
+        name="sharpness",
+        label="Sharpness",
+        higher_is_better=None,
+        unit="",
+        needs=(),
+        description="Mean central-difference gradient magnitude of the prediction over that of the "
+        "truth (RGB, interior pixels); 1 = as sharp as the truth (best), below 1 = blurrier, "
+        "above 1 = over-sharpened or noisy.",
+        source="gradient-energy focus measure (Pertuz et al., Pattern Recognition 2013) as a ratio",
+        target=1.0,
+        min_size=3,
+    ),
+    MetricRecord(
+        name="gmsd",
+        label="GMSD",
+        higher_is_better=False,
+        unit="",
+        needs=(),
+        description="Gradient magnitude similarity deviation on MATLAB-rgb2gray luma, 2× "
+        "downsampled, Prewitt gradients, T = 170/255².",
+        source="Xue et al., IEEE TIP 2014; piq.gmsd",
+        valid_range=(0.0, 1.0),  # a standard deviation of similarities in [0, 1]
+        min_size=2,
+    ),
+    MetricRecord(
+        name="flolpips-dis",
+        label="FloLPIPS (DIS)",
+        higher_is_better=False,
+        unit="",
+        needs=("alexnet",),
+        description="LPIPS-alex difference maps weighted per layer by the normalised magnitude of the "
+        "difference between the flows from the ground truth and from the prediction to I0 and I1; "
+        "DIS flow (OpenCV), not the published PWC-Net; 0 for a perfect prediction (never NaN).",
+        source="Danier et al., PCS 2022 (danier97/flolpips), triplet form with OpenCV DIS flow",
+        min_size=32,
+        inputs=True,
+    ),
+    MetricRecord(
+        name="psnr-div",
+        label="PSNR-DIV",
+        higher_is_better=True,
+        unit="dB",
+        needs=(),
+        description="BT.709 luma PSNR over the pixels where the Farneback flow from the prediction to I1 "
+        "has normalised |divergence| > 0.01; the true divergence du/dx + dv/dy (the published code "
+        "takes du/dy + dv/dx), capped at 100 dB.",
+        source="Daly, Ramsook, Kokaram, QoMEX 2025, re-derived from the paper's definition",
+        min_size=3,
+        inputs=True,
+    ),
+)
+
+RECORDS_BY_NAME: Mapping[str, MetricRecord] = MappingProxyType({record.name: record for record in RECORDS})
+if len(RECORDS_BY_NAME) != len(RECORDS):  # pragma: no cover - a programming error in the table above
+    raise RuntimeError("duplicate metric names in vfibench.metrics.records")
+
+
+def record_names() -> tuple[str, ...]:
+    """Every metric name, in table order."""
+    return tuple(RECORDS_BY_NAME)
+
+
+def metric_record(name: str) -> MetricRecord:
+    """The record for ``name`` (case-insensitive); an unknown name raises with the closest names."""
+    key = name.strip().lower()
+    if key in RECORDS_BY_NAME:
+        return RECORDS_BY_NAME[key]
+    close = difflib.get_close_matches(key, record_names(), n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise VfiBenchError(
+        f"Unknown metric '{name}'.{hint} Known metrics: {', '.join(record_names())}."
+    )

@@ -1,0 +1,73 @@
+"""Optional TensorBoard logging of a sweep (``vfibench run --tensorboard DIR``).
+
+One TensorBoard run per unit, ``DIR/<run>/<config>/seed<k>``, written when the unit finishes: every
+row of its training log as scalars (``loss/total``, ``loss/<term>``, ``lr``, ``held_out/<metric>``,
+the same values as ``train_log.csv``) and a few sample frames of the test data (the ground truth and
+the trained model's output for the first :data:`FRAMES` test scenes) at the last step. Needs the
+``tensorboard`` package (``pip install 'vfibench[tensorboard]'``); without it the sweep refuses to
+start. ``tensorboard --logdir DIR`` shows it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from vfibench.errors import VfiBenchError
+
+#: Sample frames written per unit.
+FRAMES = 4
+INSTALL = "pip install 'vfibench[tensorboard]'"
+_KEYS = ("config", "seed", "step")
+
+
+def check_available(directory: Path) -> None:
+    """Raise a :class:`VfiBenchError` (before any training) when TensorBoard cannot be written."""
+    try:
+        import tensorboard  # noqa: F401
+        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+    except ImportError:
+        raise VfiBenchError(f"--tensorboard {directory}: the optional package 'tensorboard' is not installed. "
+                            f"Install it with `{INSTALL}` (or `pip install tensorboard`), or drop "
+                            f"--tensorboard; train_log.csv and the report's training curves hold the same "
+                            f"values.") from None
+
+
+def tag(column: str) -> str:
+    """The TensorBoard tag of a train_log column: ``total`` → ``loss/total``, ``val_psnr`` → ``held_out/psnr``."""
+    if column == "lr":
+        return "lr"
+    if column.startswith("val_"):
+        return "held_out/" + column[4:]
+    return "loss/" + column
+
+
+def unit_folder(root: Path, run: str, config: str, seed: int) -> Path:
+    """``root/run/<config>/seed<k>``, the configuration made safe as a folder name."""
+    safe = re.sub(r"[^A-Za-z0-9.+=,@_-]+", "_", config).strip("._") or "config"
+    return root / run / safe / f"seed{seed}"
+
+
+def write_unit(root: Path, run: str, config: str, seed: int, log: Sequence[Mapping[str, Any]],
+               truth: Any = None, prediction: Any = None) -> Path:
+    """Write one unit's scalars and sample frames (``truth``/``prediction``: (N, 3, H, W) in [0, 1])."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    folder = unit_folder(root, run, config, seed)
+    writer = SummaryWriter(log_dir=str(folder))
+    try:
+        last = 0
+        for row in log:
+            step = int(row["step"])
+            last = max(last, step)
+            for column, value in row.items():
+                if column not in _KEYS and value is not None and value == value:  # NaN: not logged at this step
+                    writer.add_scalar(tag(column), float(value), step)
+        if truth is not None and prediction is not None:
+            writer.add_images("frames/ground_truth", truth[:FRAMES], last)
+            writer.add_images("frames/prediction", prediction[:FRAMES].clamp(0, 1), last)
+    finally:
+        writer.close()
+    return folder

@@ -1,0 +1,76 @@
+"""Held-out metrics during training: when do PSNR and the perceptual metric part ways?
+
+At every row of the training log (every ``log_every`` steps, and the last step) the model is scored
+on a small fixed validation subset: the first :data:`VAL_SAMPLES` scenes of the run's test data
+(the same frames every time, for every configuration and seed; never trained on). The metrics are
+PSNR and LPIPS where the run measures them (:data:`VAL_METRICS`); the log gains the columns
+``val_psnr`` and ``val_lpips``, means over the subset.
+
+Scoring must not change training: :func:`held_out_scores` runs under ``torch.no_grad`` with the
+model in eval mode (restored afterwards) inside ``torch.random.fork_rng``, so the random streams,
+the batches and the trained weights are bit-identical with and without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from vfibench.data.triplets import Triplets
+
+#: How many test scenes the held-out subset takes (the first ones).
+VAL_SAMPLES = 16
+#: The metrics scored on it, when the run measures them.
+VAL_METRICS = ("psnr", "lpips")
+#: Prefix of the held-out columns of train_log.csv.
+VAL_PREFIX = "val_"
+
+HeldOut = Callable[[torch.nn.Module], dict[str, float]]
+
+
+@dataclass
+class Validation:
+    """Scores a model on a fixed subset: ``validation(model)`` → {"val_psnr": …, "val_lpips": …}."""
+
+    triplets: Triplets
+    suite: object  # a MetricSuite
+    batch_size: int
+    device: torch.device
+
+    @classmethod
+    def of(cls, test: Triplets, metrics: Sequence[str], device: torch.device, batch_size: int,
+           samples: int = VAL_SAMPLES) -> "Validation | None":
+        """The validation of a run: the first ``samples`` of ``test``, scored on :data:`VAL_METRICS` ∩ ``metrics``;
+        None when ``samples`` is 0 or none of those metrics is measured."""
+        from vfibench.metrics.suite import MetricSuite
+
+        names = [m for m in VAL_METRICS if m in metrics]
+        if samples <= 0 or not names or len(test) == 0:
+            return None
+        return cls(test[: min(samples, len(test))], MetricSuite(names, device=device), batch_size, device)
+
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+        from vfibench.train import predict
+
+        frames = predict(model, self.triplets, self.batch_size, self.device)  # type: ignore[arg-type]
+        sums: dict[str, float] = {}
+        for begin in range(0, len(self.triplets), self.batch_size):
+            chunk = slice(begin, begin + self.batch_size)
+            scores = self.suite(frames[chunk].to(self.device), self.triplets.it[chunk].to(self.device))  # type: ignore[operator]
+            for name, values in scores.items():
+                sums[name] = sums.get(name, 0.0) + float(values.double().sum())
+        return {VAL_PREFIX + name: total / len(self.triplets) for name, total in sums.items()}
+
+
+def held_out_scores(model: torch.nn.Module, held_out: HeldOut, device: torch.device) -> dict[str, float]:
+    """``held_out(model)`` without side effects on training: no gradients, eval mode (then the model's
+    mode restored), and every random generator restored afterwards."""
+    training = model.training
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
+        model.eval()
+        try:
+            return held_out(model)
+        finally:
+            model.train(training)
