@@ -64,3 +64,5 @@ def test_real_data_without_attributes_has_no_breakdown():
     data = run().assign(ambiguity_px=np.nan, motion_px=np.nan)
     assert breakdowns(data, ["psnr", "lpips"]) == {}
     assert breakdown(data.drop(columns=["ambiguity_px"]), "ambiguity_px", ["psnr"]) is None
+    straight = run().assign(ambiguity_px=0.0)  # straight paths: nothing to break down along ambiguity
+    assert set(breakdowns(straight, ["psnr", "lpips"])) == {"motion_px"}

@@ -83,10 +83,13 @@ def bin_of(values: pd.Series, edges: Sequence[float]) -> pd.Series:
 
 
 def has_attribute(per_sample: pd.DataFrame, attribute: str) -> bool:
-    """Whether the table carries finite values of ``attribute`` (synthetic test data does)."""
+    """Whether the table carries finite values of ``attribute`` that vary (synthetic test data does; a
+    constant one, such as the ambiguity of straight paths, has nothing to break down)."""
     if attribute not in per_sample:
         return False
-    return bool(np.isfinite(pd.to_numeric(per_sample[attribute], errors="coerce").to_numpy(dtype=float)).any())
+    values = pd.to_numeric(per_sample[attribute], errors="coerce").to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and bool(values.max() > values.min())
 
 
 def breakdown(per_sample: pd.DataFrame, attribute: str, metrics: Sequence[str], *,
