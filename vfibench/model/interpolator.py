@@ -171,61 +171,16 @@ class FlowNet(nn.Module):
         return flow[:n], flow[n:]
 
 
-class RefineNet(nn.Module):
-    """Super SloMo's flow-interpolation U-Net: ΔFt→0, ΔFt→1 and a visibility logit.
+class UNet(nn.Module):
+    """The U-Net both refinement stages use: encoder at 1/2 … 1/2^len(channels), decoder back to 1/2 with
+    skip connections, and one output layer (initialised near zero) that fuses the upsampled
+    1/2-resolution features with the full-resolution input. Input height and width must be multiples
+    of 2^len(channels)."""
 
-    Encoder at 1/2 … 1/2^levels, decoder back to 1/2 with skip connections; the 1/2-resolution
-    features are upsampled and fused with the full-resolution inputs by one output layer.
-    Input height and width must be multiples of 2^levels.
-    """
-
-    in_channels = 3 + 3 + 2 + 2 + 2 + 2 + 3 + 3
-
-    def __init__(self, channels: list[int]) -> None:
+    def __init__(self, in_channels: int, channels: list[int], out_channels: int) -> None:
         super().__init__()
         downs = []
-        previous = self.in_channels
-        for c in channels:
-            downs.append(nn.Sequential(conv(previous, c, stride=2), conv(c, c)))
-            previous = c
-        self.downs = nn.ModuleList(downs)
-        ups = []
-        for deeper, c in zip(reversed(channels[1:]), reversed(channels[:-1])):
-            ups.append(conv(deeper + c, c))
-        self.ups = nn.ModuleList(ups)
-        self.out = head(channels[0] + self.in_channels, 5)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        skips = []
-        y = x
-        for down in self.downs:
-            y = down(y)
-            skips.append(y)
-        for up, skip in zip(self.ups, reversed(skips[:-1])):
-            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            y = up(torch.cat((y, skip), dim=1))
-        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        out = self.out(torch.cat((y, x), dim=1))
-        return out[:, 0:2] * FLOW_INPUT_SCALE, out[:, 2:4] * FLOW_INPUT_SCALE, out[:, 4:5]
-
-
-class SynthesisNet(nn.Module):
-    """Residual synthesis U-Net: R(I0, I1, g(I0, Ft→0), g(I1, Ft→1), blend, V_t←0, Ft→0, Ft→1).
-
-    Encoder at 1/2 … 1/2^levels, decoder back to 1/2 with skip connections; the 1/2-resolution
-    features are upsampled and fused with the full-resolution inputs by the output layer (the
-    layout of RIFE's refinement U-Net and of :class:`RefineNet`), which starts near zero, so
-    Î = blend + R ≈ blend for a fresh model. Like RIFE's and IFRNet's refinement it predicts a
-    residual on the blend rather than a new frame. Input height and width must be multiples of
-    2^levels.
-    """
-
-    in_channels = 3 + 3 + 3 + 3 + 3 + 1 + 2 + 2
-
-    def __init__(self, channels: list[int]) -> None:
-        super().__init__()
-        downs = []
-        previous = self.in_channels
+        previous = in_channels
         for c in channels:
             downs.append(nn.Sequential(conv(previous, c, stride=2), conv(c, c)))
             previous = c
@@ -233,7 +188,7 @@ class SynthesisNet(nn.Module):
         self.ups = nn.ModuleList(
             conv(deeper + c, c) for deeper, c in zip(reversed(channels[1:]), reversed(channels[:-1]))
         )
-        self.out = head(channels[0] + self.in_channels, 3)
+        self.out = head(channels[0] + in_channels, out_channels)
 
     def forward(self, x: Tensor) -> Tensor:
         skips = []
@@ -246,6 +201,34 @@ class SynthesisNet(nn.Module):
             y = up(torch.cat((y, skip), dim=1))
         y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return self.out(torch.cat((y, x), dim=1))
+
+
+class RefineNet(UNet):
+    """Super SloMo's flow-interpolation U-Net on (I0, I1, F0→1, F1→0, F̂t→1, F̂t→0, g(I1, F̂t→1),
+    g(I0, F̂t→0)): ΔFt→0, ΔFt→1 and a visibility logit."""
+
+    in_channels = 3 + 3 + 2 + 2 + 2 + 2 + 3 + 3
+
+    def __init__(self, channels: list[int]) -> None:
+        super().__init__(self.in_channels, channels, 5)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
+        out = super().forward(x)
+        return out[:, 0:2] * FLOW_INPUT_SCALE, out[:, 2:4] * FLOW_INPUT_SCALE, out[:, 4:5]
+
+
+class SynthesisNet(UNet):
+    """Residual synthesis U-Net: R(I0, I1, g(I0, Ft→0), g(I1, Ft→1), blend, V_t←0, Ft→0, Ft→1).
+
+    The layout of RIFE's refinement U-Net (and of :class:`RefineNet`); its output layer starts near
+    zero, so Î = blend + R ≈ blend for a fresh model. Like RIFE's and IFRNet's refinement it predicts
+    a residual on the blend rather than a new frame.
+    """
+
+    in_channels = 3 + 3 + 3 + 3 + 3 + 1 + 2 + 2
+
+    def __init__(self, channels: list[int]) -> None:
+        super().__init__(self.in_channels, channels, 3)
 
 
 def channel_plan(width: int, levels: int) -> list[int]:
