@@ -37,6 +37,12 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     per_sample = (run / "per_sample.csv").read_text().splitlines()
     # 6 frames at stride 1 give 4 triplets, scored for l1, blend and nearest.
     assert len(per_sample) == 1 + 3 * 4
+    # real frames: no ground-truth ambiguity or occlusion; the motion (I0 → I1: 2 frames of 2 px) is estimated
+    import pandas as pd
+
+    frame = pd.read_csv(run / "per_sample.csv")
+    assert frame["ambiguity_px"].isna().all() and frame["occluded"].isna().all()
+    assert np.allclose(frame["motion_px"], 4.0, atol=0.5)
     report = CliRunner().invoke(app, ["report", "--out", str(out), "--samples", "1"])
     assert report.exit_code == 0, report.output
     assert list((run / "report").glob("grid_sample*.png"))

@@ -453,12 +453,19 @@ def data_for(plan: SweepPlan, loaded: Callable[[], None] | None = None) -> tuple
     return train, test
 
 
-def test_attributes(plan: SweepPlan) -> pd.DataFrame:
-    """Per test sample: its ambiguity, motion and occluded fraction (NaN where the data does not know them)."""
+def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
+    """Per test sample: its ambiguity, motion and occluded fraction. Synthetic scenes know all three;
+    for real data the motion is estimated with a classical optical flow (:func:`largest_motion`) and
+    the other two stay NaN (no ground truth knows them)."""
+    from vfibench.metrics.classical_flow import largest_motion
+
     preset = plan.preset
     known = dataset_attributes(plan.test_data, "test", count=preset.test_count, seed=plan.data_seed,
                                max_motion=preset.max_motion, ambiguity=preset.ambiguity)
-    return pd.DataFrame(known, columns=list(ATTRIBUTES))
+    frame = pd.DataFrame(known, columns=list(ATTRIBUTES))
+    if len(frame) == len(test) and frame["motion_px"].isna().all():
+        frame["motion_px"] = largest_motion(test.i0, test.i1).numpy()
+    return frame
 
 
 def model_parameters(preset: RunPreset) -> int:
@@ -508,9 +515,11 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                  "ambiguity": plan.preset.ambiguity,
                  "attributes": {"ambiguity_px": "largest deviation (px) of any layer at t from its straight, "
                                                 "uniform-speed path (what I0 and I1 cannot tell)",
-                                "motion_px": "largest displacement (px) of any scene point between I0 and I1",
+                                "motion_px": "largest displacement (px) of any scene point between I0 and I1 "
+                                             "(real data: 99th percentile of the DIS optical-flow magnitude)",
                                 "occluded": "share of the middle frame's pixels hidden in I0 or in I1",
-                                "known": "synthetic data only; empty for real data"},
+                                "known": "synthetic data: all three exactly; real data: motion_px estimated, "
+                                         "the others empty"},
                  "note": describe_sources(plan.train_data, plan.test_data)},
         "model": {**variant_record(plan.preset.model), "width": plan.preset.width,
                   "parameters": model_parameters(plan.preset)},
@@ -548,7 +557,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     data = data_for(plan, listener.advance)  # before the run directory exists: bad data leaves nothing behind
     listener.advance()
     plan.val_samples = min(plan.val_samples, len(data[1]))  # the held-out subset the manifest records
-    plan.attributes = test_attributes(plan)
+    plan.attributes = attributes_of_test_data(plan, data[1])
     timings["data"] = time.perf_counter() - started
     if store is None:
         atomic.check_writable_folder(plan.out, "--out")
