@@ -22,7 +22,7 @@ setup: $(INSTALLED) weights
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,video]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,video,tensorboard]'
 	touch $@
 
 # Fetching is verified and idempotent; without a package index it reports what is missing
