@@ -695,7 +695,8 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     subject = subject_noun(analysis)
     compared = join_words([label(m, m) for m in analysis.compared])
     basis = (f"Wilcoxon signed-rank tests over {analysis.samples} paired test samples, Holm-adjusted over the "
-             f"{analysis.tests} tests of trained pairs; pairs with a reference row are adjusted separately")
+             f"{analysis.tests} tests of pairs of {subject}"
+             + ("; pairs with a reference row are adjusted separately)" if analysis.reference_tests else ")"))
     floor = smallest_holm_p(analysis.samples, analysis.tests)
     power = (f" With {analysis.samples} samples and {analysis.tests} tests no test can reach "
              f"significance (the smallest attainable adjusted p is {floor:.2g}); test more samples."
@@ -738,7 +739,7 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     text += _seed_sentence(analysis, pair)
     count = sum(1 for p in trained if p.discordant)
     text += (f" {count} of {len(trained)} pairs of {subject} are discordant in this way "
-             f"({basis}).{power}")
+             f"({basis}.{power}")
     return [text]
 
 

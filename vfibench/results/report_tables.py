@@ -103,7 +103,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         flags.append(pair.discordant)
     caption = (f"Each pair with A the configuration {analysis.labels.get(base, base)} favours; differences are "
                f"A − B over {analysis.samples} paired samples (seed-averaged), p-values from two-sided Wilcoxon "
-               f"signed-rank tests, Holm-adjusted over the {analysis.tests} tests of trained pairs (pairs with a "
+               f"signed-rank tests, Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
                f"reference row: separately, over {analysis.reference_tests} tests). A pair is discordant when a "
                f"perceptual metric favours B; 'disagrees' is the share of samples on which that metric and "
                f"{analysis.labels.get(base, base)} prefer different members of the pair."
