@@ -312,6 +312,8 @@ def _save(figure: object, path: Path, *, vector: bool = False, dpi: int = PRINT_
 #: Colour-blind-safe palette (Okabe & Ito) for one line per configuration.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Line style and marker of each reference row in line plots (grey, told apart by these).
+REFERENCE_STYLES = (("--", "x"), (":", "+"), ("-.", "1"))
 
 
 def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Path | None:
@@ -338,8 +340,10 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
                 ax.plot(centres, values, marker=MARKERS[k], color=PALETTE[k], linewidth=1.4, markersize=5,
                         label=config)
             else:
-                ax.plot(centres, values, linestyle="--", color=REFERENCE_COLOUR, linewidth=1.0, marker=".",
-                        label=f"{config} (reference)")
+                k = [c for c in configs if c not in trained].index(config) % len(REFERENCE_STYLES)
+                style, marker = REFERENCE_STYLES[k]
+                ax.plot(centres, values, linestyle=style, color=REFERENCE_COLOUR, linewidth=1.0, marker=marker,
+                        markersize=4, label=f"{config} (reference)")
         if orientation.higher_is_better is False:
             ax.invert_yaxis()
         ax.set_xlabel(result.title)
