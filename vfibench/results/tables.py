@@ -65,7 +65,8 @@ def header(metric: str) -> str:
 
 
 def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
-    """Row positions holding the best mean of ``metric`` (ties all marked).
+    """Row positions holding the best mean of ``metric`` among the trained (or evaluated) rows; the
+    reference rows compete only when there is no other row. Ties are all marked.
 
     "Best" follows the metric's direction: the largest value, the smallest, or for a metric with a
     target (the sharpness ratio) the value closest to that target, |x − target| smallest.
@@ -74,6 +75,10 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     if column not in summary:
         return set()
     values = pd.to_numeric(summary[column], errors="coerce")
+    if "kind" in summary:
+        compared = (summary["kind"].astype(str) != "reference").to_numpy()
+        if compared.any():
+            values = values.where(compared)
     if values.isna().all():
         return set()
     info = metric_record(metric)
@@ -183,7 +188,8 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     seeds = int(summary["seeds"].max()) if len(summary) else 0
     samples = int(summary["samples"].max()) if len(summary) else 0
     notes = [f"Mean over {samples} test samples" + (f" and {seeds} seeds (± std over seeds)" if seeds > 1 else "")
-             + "; 95% bootstrap intervals over samples are in summary.csv. Best value per column marked."]
+             + "; 95% bootstrap intervals over samples are in summary.csv. Best value per column among the "
+             "trained configurations (or models) marked; references are not ranked for it."]
     for metric in metrics:
         info = metric_record(metric)
         if info.higher_is_better is None and metric not in unavailable:
