@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,12 @@ def list_frames(directory: Path, role: str) -> list[str]:
     return files
 
 
+def _preview(items: Iterable[str], count: int = 5) -> str:
+    """The first ``count`` items joined by commas, with an ellipsis when there are more."""
+    listed = list(items)
+    return ", ".join(listed[:count]) + (", …" if len(listed) > count else "")
+
+
 def match_frames(gt: Path, sources: Mapping[str, Path]) -> list[str]:
     """The ground-truth frames, after checking every model folder has each at the same relative path."""
     files = list_frames(gt, "ground-truth")
@@ -105,7 +111,7 @@ def match_frames(gt: Path, sources: Mapping[str, Path]) -> list[str]:
         present = set(list_frames(directory, f"prediction ('{name}')"))
         missing = [f for f in files if f not in present]
         if missing:
-            shown = ", ".join(f"'{directory / f}'" for f in missing[:5]) + (", …" if len(missing) > 5 else "")
+            shown = _preview(f"'{directory / f}'" for f in missing)
             raise DataError(
                 f"The predicted frame {shown} is missing: model '{name}' lacks {len(missing)} of the {len(files)} "
                 f"ground-truth frames. Predicted frames are matched to '{gt}' by their path relative to each folder "
@@ -138,7 +144,7 @@ def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dic
                     break
         missing = [sample for sample in ids if sample not in found]
         if missing:
-            shown = ", ".join(f"'{m}'" for m in missing[:5]) + (", …" if len(missing) > 5 else "")
+            shown = _preview(f"'{m}'" for m in missing)
             raise DataError(
                 f"Model '{name}' has no prediction for {len(missing)} of the {len(ids)} samples of {spec}: {shown}. "
                 f"Predictions are matched by the set's sample ids: write each as '{directory}/<id>.png' (e.g. "

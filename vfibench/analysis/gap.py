@@ -653,22 +653,8 @@ def headline_pair(analysis: GapAnalysis) -> PairComparison | None:
     return min(candidates, key=strength)
 
 
-def focal_pair(analysis: GapAnalysis) -> PairComparison | None:
-    """The pair the image grids illustrate: the headline trained pair, else the discordant pair
-    with the highest per-sample disagreement rate (references included), else None."""
-    pair = headline_pair(analysis)
-    if pair is not None or not analysis.discordant:
-        return pair
-    return max(analysis.discordant, key=lambda p: (max(_nan_low(t.disagreement_rate) for t in p.disagreeing),
-                                                    abs(p.base.difference)))
-
-
 def _nan_high(value: float) -> float:
     return value if math.isfinite(value) else math.inf
-
-
-def _nan_low(value: float) -> float:
-    return value if math.isfinite(value) else -math.inf
 
 
 def verdict(analysis: GapAnalysis) -> str:
