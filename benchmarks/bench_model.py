@@ -1,12 +1,21 @@
-"""Parameter count and forward / backward / training-step time of the interpolator.
+"""Parameter count, training-step time and achieved GFLOP/s of the interpolator.
 
 Forward = ``model(i0, i1, t)``; backward = L1 on the frame + ``backward()``; step = forward +
 backward + Adam step. Batch 8 (the quick preset's batch) on the available device (CUDA if
 present, else CPU with ``--threads`` threads); medians over ``--steps`` steps after two warm-up
-steps. Run:
+steps.
+
+Throughput: the floating-point operations of one step (forward + backward) are counted with
+torch's FLOP counter (``torch.utils.flop_counter``: convolutions, matrix products and their
+gradients; element-wise work such as activations, ``grid_sample`` and Adam is not counted, so the
+figure is a lower bound of the work done). Achieved GFLOP/s = counted FLOPs / median step time,
+shown beside this device's fp32 matrix-product peak measured in the same run (the best of several
+square ``torch.mm`` calls), so the share of peak says how far the step is from the hardware's limit.
+``--profile`` prints the operators that take the step's time (``torch.profiler``, self time).
+Run:
 
     python benchmarks/bench_model.py [--widths 8 16 32] [--sizes 64 128] [--steps 10] [--threads 2]
-                                     [--variants synthesis warp-blend]
+                                     [--variants synthesis warp-blend] [--profile] [--json out.json]
 
 ``--variants`` compares the interpolator with and without its synthesis stage.
 """
@@ -14,10 +23,12 @@ steps. Run:
 from __future__ import annotations
 
 import argparse
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from vfibench.model.interpolator import build_interpolator, count_parameters
 from vfibench.model.variants import DEFAULT_VARIANT, MODEL_VARIANTS
@@ -46,9 +57,7 @@ def step_time(width: int, size: int, batch: int, steps: int, device: torch.devic
     """Median forward, backward and whole-step time of one training step (after two warm-up steps)."""
     model = build_interpolator(width=width, seed=0, **kwargs).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    generator = torch.Generator().manual_seed(0)
-    i0, i1, it = (torch.rand(batch, 3, size, size, generator=generator).to(device) for _ in range(3))
-    t = torch.full((batch,), 0.5, device=device)
+    i0, i1, it, t = _batch(size, batch, device)
     forward, backward, total = [], [], []
     for k in range(steps + 2):
         _sync(device)
@@ -71,6 +80,62 @@ def step_time(width: int, size: int, batch: int, steps: int, device: torch.devic
     return Timing(_median(forward), _median(backward), _median(total))
 
 
+def _batch(size: int, batch: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    generator = torch.Generator().manual_seed(0)
+    i0, i1, it = (torch.rand(batch, 3, size, size, generator=generator).to(device) for _ in range(3))
+    return i0, i1, it, torch.full((batch,), 0.5, device=device)
+
+
+def step_flops(width: int, size: int, batch: int, device: torch.device, **kwargs: int | str) -> int:
+    """FLOPs of one forward + backward pass (torch's FLOP counter: convolutions and matrix products)."""
+    model = build_interpolator(width=width, seed=0, **kwargs).to(device)
+    i0, i1, it, t = _batch(size, batch, device)
+    with FlopCounterMode(display=False) as counter:
+        loss = (model(i0, i1, t).frame - it).abs().mean()
+        loss.backward()
+    return int(counter.get_total_flops())
+
+
+def matmul_peak(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """The device's fp32 matrix-product throughput in GFLOP/s: best of ``repeats`` n×n×n products."""
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def profile_step(width: int, size: int, batch: int, device: torch.device, rows: int = 15,
+                 **kwargs: int | str) -> str:
+    """The operators taking a training step's time, by self time (three profiled steps after two warm-up)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = build_interpolator(width=width, seed=0, **kwargs).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    i0, i1, it, t = _batch(size, batch, device)
+
+    def one_step() -> None:
+        loss = (model(i0, i1, t).frame - it).abs().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(2):
+        one_step()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(3):
+            one_step()
+        _sync(device)
+    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    return prof.key_averages().table(sort_by=key, row_limit=rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32])
@@ -80,21 +145,39 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (ignored on CUDA)")
     parser.add_argument("--cpu", action="store_true", help="use the CPU even if CUDA is available")
     parser.add_argument("--variants", nargs="+", default=[DEFAULT_VARIANT], choices=sorted(MODEL_VARIANTS))
+    parser.add_argument("--profile", action="store_true", help="print the operators that take the step's time")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {where}; batch {args.batch}; ms per batch, median of {args.steps} steps")
-    print(f"{'variant':>10} {'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} {'step':>9}")
+    peak = matmul_peak(device)
+    print(f"device: {where}; fp32 matmul peak {peak:.0f} GFLOP/s (measured); batch {args.batch}; "
+          f"ms per batch, median of {args.steps} steps")
+    print(f"{'variant':>10} {'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} {'step':>9} "
+          f"{'steps/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} {'of peak':>8}")
+    rows = []
     for variant in args.variants:
         for width in args.widths:
             params = count_parameters(build_interpolator(width=width, variant=variant))
             for size in args.sizes:
                 timing = step_time(width, size, args.batch, args.steps, device, variant=variant)
+                gflop = step_flops(width, size, args.batch, device, variant=variant) / 1e9
+                achieved = gflop / (timing.step / 1000.0)
                 print(f"{variant:>10} {width:>5} {params:>10,} {size:>5} {timing.forward:9.1f} {timing.backward:9.1f} "
-                      f"{timing.step:9.1f}")
+                      f"{timing.step:9.1f} {1000.0 / timing.step:8.2f} {gflop:7.2f} {achieved:8.1f} "
+                      f"{achieved / peak:8.1%}")
+                rows.append({"variant": variant, "width": width, "params": params, "size": size, **asdict(timing),
+                             "gflop_per_step": gflop, "gflops": achieved, "peak_gflops": peak})
+    if args.profile:
+        variant, width, size = args.variants[0], args.widths[0], args.sizes[0]
+        print(f"\nprofile: {variant}, width {width}, {size}², batch {args.batch}")
+        print(profile_step(width, size, args.batch, device, variant=variant))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"device": where, "batch": args.batch, "rows": rows}, handle, indent=2)
 
 
 if __name__ == "__main__":
