@@ -32,8 +32,9 @@ class Run:
     Attributes:
         path: the run directory.
         manifest: its manifest (settings, versions, device, data, metrics, timings).
-        summary: one row per configuration: ``config``, ``kind`` (trained/reference), ``status``,
-            ``seeds``, ``samples`` and per metric ``<metric>_mean``, ``_std`` and bootstrap bounds.
+        summary: one row per configuration (or evaluated model): ``config``, ``kind``
+            (trained/reference/evaluated), ``status``, ``seeds``, ``samples`` and per metric
+            ``<metric>_mean``, ``_std`` and bootstrap bounds (:mod:`vfibench.results.schema`).
         per_sample: one row per (configuration, seed, test sample) with every metric.
         train_log: the loss curves: one row per logged step of every trained unit (empty for an
             evaluation run).
@@ -58,14 +59,15 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     :class:`~vfibench.errors.ResultsError` naming the file.
     """
     from vfibench.results.report import load_per_sample
-    from vfibench.results.store import RunStore, read_csv
+    from vfibench.results.schema import TRAIN_LOG_FILE, read_csv
+    from vfibench.results.store import MANIFEST, RunStore
     from vfibench.results.view import load_run_view
 
     path = Path(run)
-    store = RunStore(path) if name is None and (path / "manifest.json").is_file() else RunStore.open(path, name)
+    store = RunStore(path) if name is None and (path / MANIFEST).is_file() else RunStore.open(path, name)
     view = load_run_view(store)
     per_sample = load_per_sample(store, view.metrics, view.unavailable)
-    log_path = store.path("train_log.csv")
+    log_path = store.path(TRAIN_LOG_FILE)
     train_log = read_csv(log_path) if log_path.is_file() else pd.DataFrame()
     return Run(store.root, view.manifest, view.summary, per_sample, train_log)
 

@@ -3,7 +3,7 @@
 A thin shell over :mod:`vfibench.results.compare`: it gathers the options, loads both summaries,
 compares them and prints. Exit codes: 0 nothing failed, 1 something regressed (or a configuration
 is missing from NEW, or diverged there), 2 the input could not be used (unreadable or foreign
-summary, bad ``--tol``).
+summary, a sweep against an evaluation, bad ``--tol``).
 
 The main CLI registers it with ``app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)``.
 """
@@ -22,15 +22,25 @@ from rich.markup import escape
 
 from vfibench.cli_support import console, examples, report_errors
 
+def _default_tolerances() -> str:
+    """``psnr=0.05 dB, ssim=0.002, …``: every metric record's default tolerance, in table order."""
+    from vfibench.metrics.records import RECORDS
+
+    return ", ".join(f"{r.name}={r.tolerance:g}" + (f" {r.unit}" if r.unit else "") for r in RECORDS)
+
+
 EPILOG = examples(
     "vfibench compare results/latest results/baselines/ci.csv",
     "vfibench compare NEW BASE --tol psnr=0.1 --tol lpips=0.005 --format md",
     "vfibench compare NEW BASE --two-sided --format json > comparison.json",
-    notes="Default tolerances (absolute): psnr=0.05 dB, ssim=0.002, lpips=0.002, lpips-vgg=0.002, dists=0.002, "
-    "gmsd=0.002, sharpness=0.01 (sharpness is best at 1: a move away from 1 is a worsening).\n\n"
+    notes=f"Default tolerances (absolute): {_default_tolerances()} (sharpness is best at 1: a move away from 1 "
+    "is a worsening).\n\n"
+    "NEW and BASE are summaries of the same kind of run: two sweeps (`vfibench run`) or two evaluations "
+    "(`vfibench eval`); rows are matched by configuration or model name (name a model with --pred NAME=DIR).\n\n"
     "Exit codes: 0 nothing regressed; 1 a regression, a configuration missing from NEW, a configuration "
-    "that diverged in NEW or a metric column missing from NEW; 2 unusable input. Configurations or metrics "
-    "found only in NEW, and values unavailable on either side, are reported but do not fail.",
+    "that diverged in NEW or a metric column missing from NEW; 2 unusable input (also a sweep compared with an "
+    "evaluation). Configurations or metrics found only in NEW, and values unavailable on either side, are "
+    "reported but do not fail.",
 )
 
 
@@ -64,7 +74,8 @@ def _print_uncut(table: Table) -> None:
 @report_errors
 def compare(
     new: Annotated[Path, typer.Argument(metavar="NEW", help="The run to check: a run directory holding a "
-                                        "summary.csv (e.g. results/latest) or a summary.csv file.")],
+                                        "summary.csv (e.g. results/latest), of a sweep or an evaluation, or a "
+                                        "summary.csv file.")],
     base: Annotated[Path, typer.Argument(metavar="BASE", help="The baseline it must not fall behind: a run "
                                          "directory or a summary.csv file (e.g. a committed baseline).")],
     tol: Annotated[Optional[list[str]], typer.Option(

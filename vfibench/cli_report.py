@@ -121,11 +121,12 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
     """
     from vfibench.results import report_tables
     from vfibench.results.report import markdown, report_json
+    from vfibench.results.schema import FILE
 
     if format is ReportFormat.table:
         data = built.data
         print_summary(data.store, format)
-        if "file" in data.per_sample and (per_file or (per_file is None and len(data.per_sample) <= 60)):
+        if FILE in data.per_sample and (per_file or (per_file is None and len(data.per_sample) <= 60)):
             console.print(_per_file_table(data))
         for table in report_tables.analysis_tables(data.analysis):
             console.print(report_tables.to_rich(table))
@@ -155,6 +156,7 @@ def _json_default(value: object) -> object:
 def _per_file_table(data: object) -> "object":
     from rich.table import Table
 
+    from vfibench.results.schema import CONFIG, FILE
     from vfibench.results.tables import format_number, header
 
     view = data.view  # type: ignore[attr-defined]
@@ -166,7 +168,7 @@ def _per_file_table(data: object) -> "object":
         table.add_column(header(metric), justify="right")
     for record in frame.to_dict("records"):
         cells = ["unavailable" if m in view.unavailable else format_number(record[m], m) for m in view.metrics]
-        table.add_row(escape(str(record["file"])), escape(str(record["config"])), *cells)
+        table.add_row(escape(str(record[FILE])), escape(str(record[CONFIG])), *cells)
     return table
 
 

@@ -33,15 +33,15 @@ import torch
 
 from vfibench.errors import DataError, VfiBenchError
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
-from vfibench.results import atomic
+from vfibench.results import atomic, schema
 from vfibench.results.store import SAMPLE_KEYS, RunStore, environment_versions, git_commit
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 
 #: File name endings (lower-case) read as frames.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-#: The ``kind`` of evaluated rows in per_sample.csv (sweeps use "trained" and "reference").
-EVALUATED_KIND = "evaluated"
+#: The ``kind`` of evaluated rows in per_sample.csv (:data:`vfibench.results.schema.KINDS`).
+EVALUATED_KIND = schema.EVALUATED
 
 
 @dataclass
@@ -229,7 +229,7 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
 
     return {
         "tool": "vfibench",
-        "kind": "eval",
+        "kind": schema.EVALUATION,
         "run": store.name,
         "status": status,
         "command": plan.command,
@@ -296,8 +296,8 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     for sample, name, where, truth, inputs in _ground_truth(plan):
         pair = (to_tensor(inputs[0]), to_tensor(inputs[1])) if inputs is not None else None
         if extras is not None and pair is not None:
-            extras["motion"].append({"sample": sample, "file": name,
-                                     "motion_px": float(motion_magnitude(*pair)[0])})
+            extras["motion"].append({schema.SAMPLE: sample, schema.FILE: name,
+                                     schema.MOTION: float(motion_magnitude(*pair)[0])})
         for config, directory in plan.sources.items():
             path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
             predicted = read_frame(path)
@@ -312,15 +312,15 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
                 if extras is not None and plan.protocols:
                     for protocol, (p, s) in protocol_scores(to_tensor(predicted), to_tensor(truth),
                                                             plan.protocols).items():
-                        extras["protocols"].append({"config": config, "sample": sample, "file": name,
+                        extras["protocols"].append({schema.CONFIG: config, schema.SAMPLE: sample, schema.FILE: name,
                                                     "protocol": protocol, "psnr": float(p[0]), "ssim": float(s[0])})
             except VfiBenchError as err:
                 raise DataError(f"Cannot score the predicted frame '{path}': {err}") from None
-            rows.append({"config": config, "kind": EVALUATED_KIND, "seed": 0, "sample": sample, "file": name,
-                         **{m: float(v[0]) for m, v in scores.items()}})
+            rows.append({schema.CONFIG: config, schema.KIND: EVALUATED_KIND, schema.SEED: 0, schema.SAMPLE: sample,
+                         schema.FILE: name, **{m: float(v[0]) for m, v in scores.items()}})
         if on_file is not None:
             on_file(sample, name)
-    frame = pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "file", *suite.names])
+    frame = pd.DataFrame(rows, columns=[*SAMPLE_KEYS, *schema.SAMPLE_LABELS, *suite.names])
     for metric in plan.unavailable_metrics:
         frame[metric] = float("nan")
     return frame
@@ -333,7 +333,7 @@ def protocol_table(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     result has one row per protocol (in the order computed) and a last row ``spread (max − min)``;
     its columns are ``<model> PSNR`` and ``<model> SSIM`` for each model of ``order``.
     """
-    means = rows.groupby(["protocol", "config"], sort=False)[["psnr", "ssim"]].mean()
+    means = rows.groupby(["protocol", schema.CONFIG], sort=False)[["psnr", "ssim"]].mean()
     protocols = list(dict.fromkeys(rows["protocol"]))
     table = pd.DataFrame(index=protocols)
     for config in order:
@@ -349,11 +349,11 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
     started = time.perf_counter()
     suite = MetricSuite(plan.metrics, device=plan.device)
     store = RunStore.create(plan.out)
-    store.write_manifest(manifest_for(plan, store, "running", {}, suite))
+    store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
     extras: dict[str, list[dict[str, Any]]] = {"protocols": [], "motion": []}
     per_sample = score_frames(plan, suite, on_file, extras)
     metrics = plan.metrics + list(plan.unavailable_metrics)
-    atomic.write_csv(store.path("per_sample.csv"), per_sample)
+    atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     if extras["protocols"]:
         atomic.write_csv(store.path("protocols.csv"), pd.DataFrame(extras["protocols"]))
     if extras["motion"]:
@@ -361,6 +361,6 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
     summary = summarise(per_sample, metrics, list(plan.sources))
     write_summary_files(store, summary, metrics, plan.unavailable_metrics)
     timings = {"total": round(time.perf_counter() - started, 3)}
-    store.write_manifest(manifest_for(plan, store, "complete", timings, suite))
+    store.write_manifest(manifest_for(plan, store, schema.COMPLETE, timings, suite))
     store.mark_latest()
     return store

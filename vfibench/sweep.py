@@ -40,7 +40,7 @@ from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.model.variants import variant_record
 from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.references import REFERENCES
-from vfibench.results import atomic
+from vfibench.results import atomic, schema
 from vfibench.results.store import (DERIVED_TABLES, SAMPLE_ATTRIBUTES as ATTRIBUTES, COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_KEYS, RunStore, UnitKey,
                                     environment_versions, git_commit)
 from vfibench.results.summary import summarise
@@ -50,7 +50,7 @@ from vfibench.validation import VAL_METRICS, VAL_SAMPLES, Validation
 
 WARM_START_SPEC = "l1"
 #: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
-REASON_COLUMN, REASON_POSITION = "reason", 3
+REASON_COLUMN, REASON_POSITION = schema.REASON, schema.REASON_POSITION
 
 
 class Interrupted(BaseException):
@@ -164,7 +164,7 @@ class SweepPlan:
     def units(self) -> list[UnitKey]:
         """Every unit the sweep produces: per seed, the references then the trained configurations."""
         return [key for seed in self.seeds for key in
-                [UnitKey(name, seed, "reference") for name in REFERENCES]
+                [UnitKey(name, seed, schema.REFERENCE) for name in REFERENCES]
                 + [UnitKey(c.canonical, seed) for c in self.trained]]
 
 
@@ -379,8 +379,8 @@ def plan_resume(
 def _recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
     """The settings a sweep's manifest records, validated; a ResultsError names what is missing or wrong."""
     try:
-        if manifest.get("kind") != "sweep":
-            raise ValueError(f"its kind is {manifest.get('kind')!r}, not 'sweep'")
+        if manifest.get("kind") != schema.SWEEP:
+            raise ValueError(f"its kind is {manifest.get('kind')!r}, not '{schema.SWEEP}'")
         configs = [str(entry["config"]) for entry in manifest["configs"]]
         recorded = {
             "configs": configs,
@@ -392,7 +392,7 @@ def _recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
             "warm_start": int(manifest["warm_start"]["steps"]),
             "metrics": [str(m["name"]) for m in manifest["metrics"]] + list(manifest["unavailable_metrics"]),
             "unavailable_metrics": dict(manifest["unavailable_metrics"]),
-            "unavailable_configs": {str(e["config"]) for e in manifest["configs"] if e.get("status") == "unavailable"},
+            "unavailable_configs": {str(e["config"]) for e in manifest["configs"] if e.get("status") == schema.UNAVAILABLE},
             "backbones": dict(manifest["backbones"]),
             "device": str(manifest["device"]).split(" (")[0],
         }
@@ -463,8 +463,8 @@ def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
     known = dataset_attributes(plan.test_data, "test", count=preset.test_count, seed=plan.data_seed,
                                max_motion=preset.max_motion, ambiguity=preset.ambiguity)
     frame = pd.DataFrame(known, columns=list(ATTRIBUTES))
-    if len(frame) == len(test) and frame["motion_px"].isna().all():
-        frame["motion_px"] = largest_motion(test.i0, test.i1).numpy()
+    if len(frame) == len(test) and frame[schema.MOTION].isna().all():
+        frame[schema.MOTION] = largest_motion(test.i0, test.i1).numpy()
     return frame
 
 
@@ -481,7 +481,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
 
     return {
         "tool": "vfibench",
-        "kind": "sweep",
+        "kind": schema.SWEEP,
         "run": store.name,
         "status": status,
         "command": plan.command,
@@ -493,7 +493,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
              "terms": [{"term": t.info.name, "label": t.label, "weight": t.weight, "params": t.params,
                         "window": [t.window.start, t.window.end], "verified": t.info.verified}
                        for t in c.resolve()],
-             "status": "unavailable" if c.canonical in plan.unavailable_configs else "planned",
+             "status": schema.UNAVAILABLE if c.canonical in plan.unavailable_configs else schema.PLANNED,
              "reason": plan.unavailable_configs.get(c.canonical, "")}
             for c in plan.configs
         ],
@@ -513,13 +513,9 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                           "size": plan.preset.test_size, "seed": plan.data_seed},
                  "max_motion": plan.preset.max_motion,
                  "ambiguity": plan.preset.ambiguity,
-                 "attributes": {"ambiguity_px": "largest deviation (px) of any layer at t from its straight, "
-                                                "uniform-speed path (what I0 and I1 cannot tell)",
-                                "motion_px": "largest displacement (px) of any scene point between I0 and I1 "
-                                             "(real data: 99th percentile of the DIS optical-flow magnitude)",
-                                "occluded": "share of the middle frame's pixels hidden in I0 or in I1",
-                                "known": "synthetic data: all three exactly; real data: motion_px estimated, "
-                                         "the others empty"},
+                 "attributes": {**schema.ATTRIBUTE_MEANINGS,
+                                "known": f"synthetic data: all three exactly; real data: {schema.MOTION} estimated, "
+                                         f"the others empty"},
                  "note": describe_sources(plan.train_data, plan.test_data)},
         "model": {**variant_record(plan.preset.model), "width": plan.preset.width,
                   "parameters": model_parameters(plan.preset)},
@@ -656,13 +652,13 @@ def _remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
 
 def _evaluate_references(plan: SweepPlan, store: RunStore, suite: MetricSuite, test: Triplets, seed: int,
                          listener: SweepListener) -> None:
-    pending = [name for name in REFERENCES if store.unit_info(UnitKey(name, seed, kind="reference")) is None]
+    pending = [name for name in REFERENCES if store.unit_info(UnitKey(name, seed, kind=schema.REFERENCE)) is None]
     if pending:
         listener.phase(f"Evaluating the references {', '.join(pending)} (seed {seed})", total=len(pending))
     for name in pending:
-        key = UnitKey(name, seed, kind="reference")
+        key = UnitKey(name, seed, kind=schema.REFERENCE)
         frames = REFERENCES[name](test)
-        store.write_unit(key, {"status": "complete"}, _per_sample(suite, frames, test, key, plan))
+        store.write_unit(key, {schema.STATUS: schema.COMPLETE}, _per_sample(suite, frames, test, key, plan))
         listener.advance()
 
 
@@ -697,11 +693,11 @@ def _train_unit(plan: SweepPlan, store: RunStore, suite: MetricSuite, config: Lo
     listener.unit_started(label, plan.preset.steps - (warm.step if warm else 0))
     result = train_configuration(config, train, plan.preset, seed, plan.device, start=warm, on_step=listener.step,
                                  held_out=held_out)
-    rows = [{"config": config.canonical, "seed": seed, **row} for row in result.log]
+    rows = [{schema.CONFIG: config.canonical, schema.SEED: seed, **row} for row in result.log]
     log = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(LOG_KEYS))
-    info: dict[str, Any] = {"status": result.status, "train_seconds": round(result.seconds, 3),
+    info: dict[str, Any] = {schema.STATUS: result.status, "train_seconds": round(result.seconds, 3),
                             "steps": plan.preset.steps, "warm_start": plan.warm_start}
-    if result.status == "diverged":
+    if result.status == schema.DIVERGED:
         info |= {"diverged_at": result.diverged_at, "last_finite_loss": result.last_finite_loss}
         store.write_unit(key, info, None, log)
         listener.unit_finished(label, f"diverged at step {result.diverged_at}")
@@ -731,7 +727,7 @@ def _record_failure(store: RunStore, key: UnitKey, plan: SweepPlan, err: Excepti
                     listener: SweepListener) -> None:
     """Write ``key`` as a finished unit with status "failed" and the error as its reason."""
     reason = f"{type(err).__name__}: {err}".strip()
-    store.write_unit(key, {"status": "failed", "reason": reason, "steps": plan.preset.steps,
+    store.write_unit(key, {schema.STATUS: schema.FAILED, schema.REASON: reason, "steps": plan.preset.steps,
                            "warm_start": plan.warm_start}, None)
     listener.unit_finished(f"{key.config} (seed {key.seed})", f"failed ({reason[:200]})")
 
@@ -747,8 +743,8 @@ def _per_sample(suite: MetricSuite, frames: torch.Tensor, test: Triplets, key: U
         for name in suite.names:
             values[name].extend(scores[name].tolist())
     attributes = plan.attributes if plan.attributes is not None else pd.DataFrame(columns=list(ATTRIBUTES))
-    frame = pd.DataFrame({"config": key.config, "kind": key.kind, "seed": key.seed,
-                          "sample": range(len(test)), **values})
+    frame = pd.DataFrame({schema.CONFIG: key.config, schema.KIND: key.kind, schema.SEED: key.seed,
+                          schema.SAMPLE: range(len(test)), **values})
     for name in plan.unavailable_metrics:
         frame[name] = float("nan")
     for name in ATTRIBUTES:
@@ -758,42 +754,42 @@ def _per_sample(suite: MetricSuite, frames: torch.Tensor, test: Triplets, key: U
 
 def gather(store: RunStore, plan: SweepPlan) -> None:
     """Rewrite the run-level tables from the finished units (atomically, in the plan's order)."""
-    samples, logs, status = [], [], dict.fromkeys(plan.unavailable_configs, "unavailable")
+    samples, logs, status = [], [], dict.fromkeys(plan.unavailable_configs, schema.UNAVAILABLE)
     reasons: dict[str, list[str]] = {name: [reason] for name, reason in plan.unavailable_configs.items()}
     finished: dict[str, int] = {}
     for seed in plan.seeds:
         for config in plan.order:
-            kind = "reference" if config in REFERENCES else "trained"
+            kind = schema.REFERENCE if config in REFERENCES else schema.TRAINED
             key = UnitKey(config, seed, kind)
             info = store.unit_info(key)
             if info is None:
                 continue
             finished[config] = finished.get(config, 0) + 1
-            if info.get("status") == "diverged":
-                status[config] = "diverged"
+            if info.get(schema.STATUS) == schema.DIVERGED:
+                status[config] = schema.DIVERGED
                 reasons.setdefault(config, []).append(divergence_text(info))
-            elif info.get("status") == "failed":
-                status[config] = "failed"
+            elif info.get(schema.STATUS) == schema.FAILED:
+                status[config] = schema.FAILED
                 reasons.setdefault(config, []).append(
-                    f"seed {seed} failed: {info.get('reason')}; delete '{store.unit_dir(key)}' and resume the run "
+                    f"seed {seed} failed: {info.get(schema.REASON)}; delete '{store.unit_dir(key)}' and resume the run "
                     f"to retry it")
-            for table, into in (("per_sample.csv", samples), ("train_log.csv", logs)):
+            for table, into in ((schema.PER_SAMPLE_FILE, samples), (schema.TRAIN_LOG_FILE, logs)):
                 frame = store.read_unit_table(key, table)
                 if frame is not None:
                     into.append(frame)
     for config, count in finished.items():
         if count < len(plan.seeds) and config not in status:
-            status[config] = "partial"
+            status[config] = schema.PARTIAL
             reasons.setdefault(config, []).append(f"{count} of {len(plan.seeds)} seeds finished; "
                                                    f"resume the run to complete it")
     metrics = plan.metrics + list(plan.unavailable_metrics)
     per_sample = pd.concat(samples, ignore_index=True) if samples else pd.DataFrame(
         columns=[*SAMPLE_KEYS, *metrics])
     train_log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=list(LOG_KEYS))
-    atomic.write_csv(store.path("per_sample.csv"), per_sample)
-    atomic.write_csv(store.path("train_log.csv"), train_log)
+    atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
+    atomic.write_csv(store.path(schema.TRAIN_LOG_FILE), train_log)
     summary = summarise(per_sample, metrics, plan.order, status)
-    summary.insert(REASON_POSITION, REASON_COLUMN, ["; ".join(reasons.get(c, [])) for c in summary["config"]])
+    summary.insert(REASON_POSITION, REASON_COLUMN, ["; ".join(reasons.get(c, [])) for c in summary[schema.CONFIG]])
     write_summary_files(store, summary, metrics, plan.unavailable_metrics,
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
 
@@ -808,7 +804,7 @@ def rebuild_tables(store: RunStore) -> list[str]:
     """
     missing = [name for name in DERIVED_TABLES if not store.path(name).is_file()]
     manifest = store.read_manifest()
-    if not missing or manifest.get("kind") != "sweep":
+    if not missing or manifest.get("kind") != schema.SWEEP:
         return []
     where = f"the manifest '{store.path('manifest.json')}'"
     recorded = _recorded_settings(manifest, where)
@@ -817,7 +813,7 @@ def rebuild_tables(store: RunStore) -> list[str]:
         data_seed=recorded["data_seed"], device=torch.device(recorded["device"]),
         metrics=[str(m["name"]) for m in manifest["metrics"]], unavailable_metrics=recorded["unavailable_metrics"],
         unavailable_configs={str(e["config"]): str(e.get("reason", "")) for e in manifest["configs"]
-                             if e.get("status") == "unavailable"},
+                             if e.get("status") == schema.UNAVAILABLE},
         warm_start=recorded["warm_start"], out=store.root.parent, store=store)
     with store.lock():
         gather(store, plan)

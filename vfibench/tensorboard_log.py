@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from vfibench.errors import VfiBenchError
+from vfibench.results.schema import CONFIG, LEARNING_RATE, SEED, STEP
 
 #: Sample frames written per unit.
 FRAMES = 4
 INSTALL = "pip install 'vfibench[tensorboard]'"
-_KEYS = ("config", "seed", "step")
+_KEYS = (CONFIG, SEED, STEP)
 
 
 def check_available(directory: Path) -> None:
@@ -37,7 +38,7 @@ def check_available(directory: Path) -> None:
 
 def tag(column: str) -> str:
     """The TensorBoard tag of a train_log column: ``total`` → ``loss/total``, ``val_psnr`` → ``held_out/psnr``."""
-    if column == "lr":
+    if column == LEARNING_RATE:
         return "lr"
     if column.startswith("val_"):
         return "held_out/" + column[4:]
@@ -60,7 +61,7 @@ def write_unit(root: Path, run: str, config: str, seed: int, log: Sequence[Mappi
     try:
         last = 0
         for row in log:
-            step = int(row["step"])
+            step = int(row[STEP])
             last = max(last, step)
             for column, value in row.items():
                 if column not in _KEYS and value is not None and value == value:  # NaN: not logged at this step

@@ -24,6 +24,7 @@ from vfibench.losses.objective import Objective
 from vfibench.losses.spec import LossConfig
 from vfibench.model.interpolator import Interpolator, build_interpolator
 from vfibench.presets import RunPreset
+from vfibench.results.schema import COMPLETE, DIVERGED, LEARNING_RATE, STEP, TOTAL
 from vfibench.validation import HeldOut, held_out_scores
 
 StepCallback = Callable[[int, float], None]
@@ -46,7 +47,7 @@ class TrainResult:
         model: the model after the last finished step, in eval mode.
         log: one row per ``log_every`` steps: step, lr, total and each term, averaged over the interval,
             and the held-out scores at that step (``val_psnr``…) when ``held_out`` was given.
-        status: "complete", or "diverged" when the loss became NaN/inf.
+        status: COMPLETE, or DIVERGED when the loss became NaN/inf (:mod:`vfibench.results.schema`).
         diverged_at: the step whose loss was not finite.
         last_finite_loss: the last finite total loss seen.
         seconds: wall time of the steps this call trained.
@@ -55,7 +56,7 @@ class TrainResult:
 
     model: Interpolator
     log: list[dict[str, float]] = field(default_factory=list)
-    status: str = "complete"
+    status: str = COMPLETE
     diverged_at: int | None = None
     last_finite_loss: float | None = None
     seconds: float = 0.0
@@ -190,7 +191,7 @@ def _run_steps(
         value = objective(prediction, batch, progress)
         total = float(value.total.detach())
         if not math.isfinite(total):
-            result.status, result.diverged_at = "diverged", step + 1
+            result.status, result.diverged_at = DIVERGED, step + 1
             break
         optimizer.zero_grad(set_to_none=True)
         value.total.backward()
@@ -199,7 +200,7 @@ def _run_steps(
         result.last_finite_loss = total
         window.add(total, {k: float(v.detach()) for k, v in value.terms.items()} | auxiliary)
         if (step + 1) % preset.log_every == 0 or step + 1 == last_step:
-            row = {"step": step + 1, "lr": lr} | window.flush()
+            row = {STEP: step + 1, LEARNING_RATE: lr} | window.flush()
             if held_out is not None:
                 row |= held_out_scores(model, held_out, device)
             result.log.append(row)
@@ -227,7 +228,7 @@ class _LogWindow:
         self.counts: dict[str, int] = {}
 
     def add(self, total: float, terms: dict[str, float]) -> None:
-        for key, value in {"total": total, **terms}.items():
+        for key, value in {TOTAL: total, **terms}.items():
             self.sums[key] = self.sums.get(key, 0.0) + value
             self.counts[key] = self.counts.get(key, 0) + 1
 

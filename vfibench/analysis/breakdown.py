@@ -1,7 +1,7 @@
 """The gap along a variable: every metric broken down by bins of ambiguity, motion or occlusion.
 
 Pure functions of a per-sample table (``per_sample.csv``) that carries the sample attributes
-(:data:`~vfibench.results.store.SAMPLE_ATTRIBUTES`): synthetic test data records them; real data
+(:data:`~vfibench.results.schema.SAMPLE_ATTRIBUTES`): synthetic test data records them; real data
 leaves them empty, and then there is nothing to break down.
 
 Bins are quantiles of the attribute over the test samples (equal counts), so every bin has the
@@ -21,13 +21,7 @@ import numpy as np
 import pandas as pd
 
 from vfibench.analysis.gap import Orientation, config_order
-
-#: Attribute → (label, unit) as tables and figures show them.
-ATTRIBUTE_LABELS: dict[str, tuple[str, str]] = {
-    "ambiguity_px": ("ambiguity", "px"),
-    "motion_px": ("motion", "px"),
-    "occluded": ("occluded share", ""),
-}
+from vfibench.results.schema import ATTRIBUTE_LABELS, CONFIG, OCCLUDED, SAMPLE, SEED
 DEFAULT_BINS = 4
 
 
@@ -51,7 +45,7 @@ class Breakdown:
     @property
     def labels(self) -> tuple[str, ...]:
         """``"0.0–1.3"`` per bin, in the attribute's unit."""
-        digits = 2 if self.attribute == "occluded" else 1
+        digits = 2 if self.attribute == OCCLUDED else 1
         return tuple(f"{low:.{digits}f}–{high:.{digits}f}" for low, high in zip(self.edges[:-1], self.edges[1:]))
 
     @property
@@ -97,20 +91,20 @@ def breakdown(per_sample: pd.DataFrame, attribute: str, metrics: Sequence[str], 
     """Per-bin means of ``metrics`` for every configuration; None when ``attribute`` is unknown."""
     if not has_attribute(per_sample, attribute):
         return None
-    per_test_sample = per_sample.drop_duplicates("sample").set_index("sample")[attribute]
+    per_test_sample = per_sample.drop_duplicates(SAMPLE).set_index(SAMPLE)[attribute]
     edges = attribute_bins(pd.to_numeric(per_test_sample, errors="coerce").tolist(), bins)
     sample_bin = bin_of(pd.to_numeric(per_test_sample, errors="coerce"), edges)
     count = len(edges) - 1
     counts = tuple(int((sample_bin == k).sum()) for k in range(count))
-    data = per_sample.assign(_bin=per_sample["sample"].map(sample_bin))
+    data = per_sample.assign(_bin=per_sample[SAMPLE].map(sample_bin))
     configs = config_order(per_sample, order)
     means: dict[str, dict[str, tuple[float, ...]]] = {}
     for metric in metrics:
         if metric not in data:
             continue
-        values = data[["config", "seed", "_bin", metric]].copy()
+        values = data[[CONFIG, SEED, "_bin", metric]].copy()
         values[metric] = pd.to_numeric(values[metric], errors="coerce")
-        per_seed = values.groupby(["config", "_bin", "seed"])[metric].mean().groupby(level=["config", "_bin"]).mean()
+        per_seed = values.groupby([CONFIG, "_bin", SEED])[metric].mean().groupby(level=[CONFIG, "_bin"]).mean()
         means[metric] = {c: tuple(float(per_seed.get((c, k), float("nan"))) for k in range(count)) for c in configs}
     return Breakdown(attribute, tuple(edges), counts, means)
 

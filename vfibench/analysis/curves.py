@@ -1,7 +1,7 @@
 """Training curves: the logged terms and the held-out scores per configuration over steps, and the step
 from which the held-out PSNR and the perceptual metric name different best configurations.
 
-Input is the run's ``train_log.csv`` (:data:`vfibench.results.store.LOG_KEYS`, one column per logged
+Input is the run's ``train_log.csv`` (:data:`vfibench.results.schema.LOG_KEYS`, one column per logged
 term, and ``val_<metric>`` columns from :mod:`vfibench.validation`). Curves are averaged over seeds at
 each step.
 """
@@ -14,30 +14,31 @@ from dataclasses import dataclass
 import pandas as pd
 
 from vfibench.analysis.gap import Orientation
+from vfibench.results.schema import CONFIG, LEARNING_RATE, SEED, STEP, TOTAL
 
-KEYS = ("config", "seed", "step", "lr")
+KEYS = (CONFIG, SEED, STEP, LEARNING_RATE)
 VAL_PREFIX = "val_"
 
 
 def seed_mean_curves(train_log: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of every logged column, per (config, step), configurations in first-seen order."""
-    if train_log.empty or not {"config", "step"} <= set(train_log.columns):
-        return pd.DataFrame(columns=["config", "step"])
+    if train_log.empty or not {CONFIG, STEP} <= set(train_log.columns):
+        return pd.DataFrame(columns=[CONFIG, STEP])
     frame = train_log.copy()
-    frame["config"] = frame["config"].astype(str)
+    frame[CONFIG] = frame[CONFIG].astype(str)
     values = [c for c in frame.columns if c not in KEYS]
     for column in values:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    order = list(dict.fromkeys(frame["config"]))
-    means = frame.groupby(["config", "step"], sort=False)[values].mean().reset_index()
-    means["config"] = pd.Categorical(means["config"], categories=order, ordered=True)
-    return means.sort_values(["config", "step"], kind="mergesort").reset_index(drop=True).astype({"config": str})
+    order = list(dict.fromkeys(frame[CONFIG]))
+    means = frame.groupby([CONFIG, STEP], sort=False)[values].mean().reset_index()
+    means[CONFIG] = pd.Categorical(means[CONFIG], categories=order, ordered=True)
+    return means.sort_values([CONFIG, STEP], kind="mergesort").reset_index(drop=True).astype({CONFIG: str})
 
 
 def loss_columns(curves: pd.DataFrame) -> list[str]:
     """``total`` first, then each logged term (every column that is neither a key nor held-out)."""
     columns = [c for c in curves.columns if c not in KEYS and not c.startswith(VAL_PREFIX)]
-    return (["total"] if "total" in columns else []) + [c for c in columns if c != "total"]
+    return ([TOTAL] if TOTAL in columns else []) + [c for c in columns if c != TOTAL]
 
 
 def held_out_columns(curves: pd.DataFrame) -> list[str]:
@@ -73,7 +74,7 @@ def parting_step(curves: pd.DataFrame, configs: Sequence[str], base: Orientation
     columns = VAL_PREFIX + base.name, VAL_PREFIX + other.name
     if len(configs) < 2 or not set(columns) <= set(curves.columns):
         return None
-    tables = [curves[curves["config"].isin(configs)].pivot_table(index="step", columns="config", values=column)
+    tables = [curves[curves[CONFIG].isin(configs)].pivot_table(index=STEP, columns=CONFIG, values=column)
               .reindex(columns=list(configs)).dropna() for column in columns]
     steps = tables[0].index.intersection(tables[1].index)
     if len(steps) == 0:

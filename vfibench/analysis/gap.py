@@ -43,12 +43,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vfibench.results.store import SAMPLE_ATTRIBUTES, SAMPLE_KEYS
+from vfibench.results.schema import CONFIG, KIND, REFERENCE, SAMPLE, SEED, TRAINED, sample_metric_columns
 
 BASE_METRIC = "psnr"
 ALPHA = 0.05
 BLEND, NEAREST = "blend", "nearest"
-REFERENCE_KIND = "reference"
 
 
 # -- metric directions ------------------------------------------------------------------------------
@@ -95,8 +94,8 @@ def orientations_for(metrics: Iterable[str]) -> dict[str, Orientation]:
 
 # -- tables -----------------------------------------------------------------------------------------
 def metric_columns(per_sample: pd.DataFrame) -> list[str]:
-    """The metric columns of a per-sample table (all but the key and sample-attribute columns)."""
-    return [c for c in per_sample.columns if c not in SAMPLE_KEYS and c not in SAMPLE_ATTRIBUTES]
+    """The metric columns of a per-sample table (all but the key, label and sample-attribute columns)."""
+    return sample_metric_columns(per_sample.columns)
 
 
 def split_available(per_sample: pd.DataFrame, metrics: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -111,35 +110,35 @@ def split_available(per_sample: pd.DataFrame, metrics: Sequence[str]) -> tuple[l
 
 def config_order(per_sample: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
     """Configurations with samples, in ``order`` (then any others by first appearance)."""
-    present = list(dict.fromkeys(per_sample["config"].astype(str)))
+    present = list(dict.fromkeys(per_sample[CONFIG].astype(str)))
     ordered = [c for c in (order or []) if c in present]
     return ordered + [c for c in present if c not in ordered]
 
 
 def kinds_of(per_sample: pd.DataFrame) -> dict[str, str]:
-    """config → kind ("trained" or "reference")."""
-    if "kind" not in per_sample:
-        return {str(c): "trained" for c in per_sample["config"].unique()}
-    first = per_sample.drop_duplicates("config")
-    return dict(zip(first["config"].astype(str), first["kind"].astype(str)))
+    """config → row kind (:data:`~vfibench.results.schema.KINDS`; trained when the table has none)."""
+    if KIND not in per_sample:
+        return {str(c): TRAINED for c in per_sample[CONFIG].unique()}
+    first = per_sample.drop_duplicates(CONFIG)
+    return dict(zip(first[CONFIG].astype(str), first[KIND].astype(str)))
 
 
 def config_means(per_sample: pd.DataFrame, metric: str, order: Sequence[str] | None = None) -> pd.Series:
     """Mean over seeds of the per-seed mean over samples, per configuration (NaN rows skipped)."""
-    values = per_sample[["config", "seed", metric]].copy()
+    values = per_sample[[CONFIG, SEED, metric]].copy()
     values[metric] = pd.to_numeric(values[metric], errors="coerce")
-    per_seed = values.groupby(["config", "seed"], sort=False)[metric].mean()
-    means = per_seed.groupby(level="config", sort=False).mean().dropna()
+    per_seed = values.groupby([CONFIG, SEED], sort=False)[metric].mean()
+    means = per_seed.groupby(level=CONFIG, sort=False).mean().dropna()
     means.index = means.index.astype(str)
     return means.reindex([c for c in config_order(per_sample, order) if c in means.index])
 
 
 def sample_table(per_sample: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Seed-averaged per-sample values: index sample, one column per configuration."""
-    values = per_sample[["config", "sample", metric]].copy()
+    values = per_sample[[CONFIG, SAMPLE, metric]].copy()
     values[metric] = pd.to_numeric(values[metric], errors="coerce")
-    values["config"] = values["config"].astype(str)
-    return values.pivot_table(index="sample", columns="config", values=metric, aggfunc="mean")
+    values[CONFIG] = values[CONFIG].astype(str)
+    return values.pivot_table(index=SAMPLE, columns=CONFIG, values=metric, aggfunc="mean")
 
 
 # -- rankings ---------------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ def rank_configs(means: pd.Series, orientation: Orientation, kinds: Mapping[str,
     ranks = rounded.rank(method="min", ascending=False)
     position = {config: i for i, config in enumerate(means.index)}
     ordered = sorted(means.index, key=lambda c: (ranks[c], position[c]))
-    return [RankEntry(str(c), kinds.get(c, "trained"), float(means[c]), int(ranks[c])) for c in ordered]
+    return [RankEntry(str(c), kinds.get(c, TRAINED), float(means[c]), int(ranks[c])) for c in ordered]
 
 
 @dataclass(frozen=True)
@@ -309,7 +308,7 @@ class PairComparison:
 
     @property
     def trained(self) -> bool:
-        return self.kind_a != REFERENCE_KIND and self.kind_b != REFERENCE_KIND
+        return self.kind_a != REFERENCE and self.kind_b != REFERENCE
 
     @property
     def robust_to_seeds(self) -> bool:
@@ -374,7 +373,7 @@ def compare_pair(tables: Mapping[str, pd.DataFrame], a: str, b: str, base: Orien
         base_test = _paired_test(tables, base, a, b, seed_tables)
     tests = tuple(replace(_paired_test(tables, o, a, b, seed_tables),
                           disagreement_rate=_disagreement_rate(tables, base, o, a, b)) for o in others)
-    return PairComparison(a, b, kinds.get(a, "trained"), kinds.get(b, "trained"), base_test, tests)
+    return PairComparison(a, b, kinds.get(a, TRAINED), kinds.get(b, TRAINED), base_test, tests)
 
 
 def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[Orientation],
@@ -382,8 +381,8 @@ def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[
     """Every pair of configurations with samples, compared; p-values Holm-adjusted within each family
     (trained pairs; pairs with a reference)."""
     tables = {o.name: sample_table(per_sample, o.name) for o in (base, *others)}
-    seeds = sorted(int(s) for s in per_sample["seed"].unique()) if len(per_sample) else []
-    seed_tables = {o.name: {seed: sample_table(per_sample[per_sample["seed"] == seed], o.name) for seed in seeds}
+    seeds = sorted(int(s) for s in per_sample[SEED].unique()) if len(per_sample) else []
+    seed_tables = {o.name: {seed: sample_table(per_sample[per_sample[SEED] == seed], o.name) for seed in seeds}
                    for o in (base, *others)} if len(seeds) > 1 else None
     kinds = kinds_of(per_sample)
     configs = config_order(per_sample, order)
@@ -456,7 +455,7 @@ def perception_distortion_plane(per_sample: pd.DataFrame, x: Orientation, y: Ori
     kinds = kinds_of(per_sample)
     configs = [c for c in xs.index if c in ys.index]
     front = pareto_front({c: (float(x.goodness(xs[c])), float(y.goodness(ys[c]))) for c in configs})
-    points = tuple(PlanePoint(c, kinds.get(c, "trained"), float(xs[c]), float(ys[c]), c in front) for c in configs)
+    points = tuple(PlanePoint(c, kinds.get(c, TRAINED), float(xs[c]), float(ys[c]), c in front) for c in configs)
     return Plane(x.name, y.name, points, tuple(front))
 
 
@@ -475,9 +474,9 @@ def disagreement_scores(per_sample: pd.DataFrame, a: str, b: str, base: Orientat
     dx = base.goodness(x.loc[common, "a"]) - base.goodness(x.loc[common, "b"])
     dy = other.goodness(y.loc[common, "a"]) - other.goodness(y.loc[common, "b"])
     score = -(dx / _rms(dx)) * (dy / _rms(dy))
-    frame = pd.DataFrame({"score": score.to_numpy(dtype=float), "sample": common.to_numpy()})
-    frame = frame.sort_values(["score", "sample"], ascending=[False, True], kind="mergesort")
-    return frame.set_index("sample")["score"]
+    frame = pd.DataFrame({"score": score.to_numpy(dtype=float), SAMPLE: common.to_numpy()})
+    frame = frame.sort_values(["score", SAMPLE], ascending=[False, True], kind="mergesort")
+    return frame.set_index(SAMPLE)["score"]
 
 
 def _rms(values: pd.Series) -> float:
@@ -590,8 +589,8 @@ def analyse(
     analysis = GapAnalysis(
         base=base, metrics=tuple(available), compared=tuple(chosen), compared_are_deep=deep,
         unavailable_metrics=reasons, missing_configs=missing, configs=tuple(configs), kinds=kinds,
-        samples=int(per_sample["sample"].nunique()) if len(per_sample) else 0,
-        seeds=tuple(sorted(int(s) for s in per_sample["seed"].unique())) if len(per_sample) else (),
+        samples=int(per_sample[SAMPLE].nunique()) if len(per_sample) else 0,
+        seeds=tuple(sorted(int(s) for s in per_sample[SEED].unique())) if len(per_sample) else (),
         rankings=rankings, agreement=agreement, pairs=tuple(pairs), plane=plane, alpha=alpha,
         labels={m: orient[m].label for m in metrics if m in orient},
         units={m: orient[m].unit for m in metrics if m in orient},
@@ -753,8 +752,8 @@ def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
 
 def subject_noun(analysis: GapAnalysis) -> str:
     """What the non-reference rows are: "trained configurations" (a sweep) or "models" (an evaluation)."""
-    kinds = {kind for config, kind in analysis.kinds.items() if kind != REFERENCE_KIND}
-    return "trained configurations" if not kinds or "trained" in kinds else "models"
+    kinds = {kind for config, kind in analysis.kinds.items() if kind != REFERENCE}
+    return "trained configurations" if not kinds or TRAINED in kinds else "models"
 
 
 def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
@@ -802,7 +801,7 @@ def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
     if BLEND not in ranking:
         return []
     label, unit = analysis.labels.get(analysis.base, analysis.base), analysis.units.get(analysis.base, "")
-    trained = [e for e in ranking.values() if e.kind != REFERENCE_KIND]
+    trained = [e for e in ranking.values() if e.kind != REFERENCE]
     if not trained:
         return []
     behind = [e for e in trained if e.rank >= ranking[BLEND].rank]

@@ -253,14 +253,14 @@ def dataset_attributes(
     ambiguity: float = 0.0,
     t: float = 0.5,
 ) -> dict[str, np.ndarray]:
-    """:data:`~vfibench.results.store.SAMPLE_ATTRIBUTES` of the triplets :func:`open_dataset` loads with the same arguments, in the same
+    """:data:`~vfibench.results.schema.SAMPLE_ATTRIBUTES` of the triplets :func:`open_dataset` loads with the same arguments, in the same
     order; NaN where the source does not know them (real data: no ground-truth motion is known)."""
     parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
     args = resolve(parsed, count=count)
     source = open_source(parsed, split, count=args["count"], seed=seed, stride=stride,
                          max_motion=max_motion, ambiguity=ambiguity, t=t)
     indices = select_indices(len(source), args["count"], seed)
-    from vfibench.results.store import SAMPLE_ATTRIBUTES as ATTRIBUTES
+    from vfibench.results.schema import SAMPLE_ATTRIBUTES as ATTRIBUTES
 
     known = source.attributes(indices)
     return {name: np.asarray(known.get(name, np.full(len(indices), np.nan)), dtype=float) for name in ATTRIBUTES}

@@ -65,6 +65,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vfibench.data.photos import Atlas, Split, check_split, photo_atlas, split_photos
+from vfibench.results.schema import AMBIGUITY, MOTION, OCCLUDED
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
@@ -757,7 +758,7 @@ def sample_attributes(scenes: Scenes, t: float = 0.5) -> dict[str, np.ndarray]:
     t = _check_time("t", t)
     seen_in_both = visibility(scenes, t, 0.0) & visibility(scenes, t, 1.0)
     return {
-        "ambiguity_px": path_deviation(scenes, t).max(axis=1),
-        "motion_px": layer_motion(scenes).max(axis=1),
-        "occluded": 1.0 - seen_in_both.flatten(1).double().mean(dim=1).numpy(),
+        AMBIGUITY: path_deviation(scenes, t).max(axis=1),
+        MOTION: layer_motion(scenes).max(axis=1),
+        OCCLUDED: 1.0 - seen_in_both.flatten(1).double().mean(dim=1).numpy(),
     }

@@ -1,7 +1,7 @@
 """What every metric is, without computing it: name, label, direction, target, unit, valid range,
-description, source, the backbones and inputs it needs. Torch-free, so reading and comparing results
-(``vfibench compare``, ``report --format``) never loads torch; :mod:`vfibench.metrics.registry` adds
-the compute functions to these records.
+comparison tolerance, description, source, the backbones and inputs it needs. Torch-free, so reading
+and comparing results (``vfibench compare``, ``report --format``) never loads torch;
+:mod:`vfibench.metrics.registry` adds the compute functions to these records.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ class MetricRecord:
         needs: the pretrained backbones (:mod:`vfibench.backbones` names) the metric needs.
         description: one sentence on what it measures and its conventions.
         source: the paper and the implementation it follows.
+        tolerance: the absolute change of a run's mean, in the metric's unit, that ``vfibench compare``
+            lets pass by default: large enough to absorb the floating-point differences between
+            machines and library builds (summation order, BLAS kernels, thread counts), which move a
+            sweep's means in the third or fourth decimal, and well below a change anyone would act on.
         target: the best value when :attr:`higher_is_better` is None.
         min_size: the smallest frame side the metric accepts.
         inputs: True when the metric also needs the input frames I0 and I1.
@@ -41,6 +45,7 @@ class MetricRecord:
     needs: tuple[str, ...]
     description: str
     source: str
+    tolerance: float
     target: float | None = None
     min_size: int = 1
     inputs: bool = False
@@ -71,6 +76,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         description="Peak signal-to-noise ratio per frame, RGB, data range 1, capped at 100 dB; "
         "the mean of per-frame values, not the pooled-MSE PSNR.",
         source="standard definition; equals skimage.metrics.peak_signal_noise_ratio per frame",
+        tolerance=0.05,  # dB: about a 1% change of the mean squared error
         valid_range=(0.0, 100.0),  # data range 1, so MSE <= 1; capped at 100 dB
     ),
     MetricRecord(
@@ -83,6 +89,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         "population covariance, data range 1, mean over the valid region and the channels.",
         source="Wang et al., IEEE TIP 2004; equals skimage.metrics.structural_similarity "
         "(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1)",
+        tolerance=0.002,  # a fifth of the 0.01 steps in which papers report it
         valid_range=(-1.0, 1.0),
         min_size=11,
     ),
@@ -94,6 +101,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         needs=("alexnet",),
         description="Learned perceptual distance, AlexNet trunk, v0.1, inputs scaled to [-1, 1].",
         source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet AlexNet weights",
+        tolerance=0.002,  # a fifth of the 0.01 steps in which papers report it
         min_size=32,
     ),
     MetricRecord(
@@ -104,6 +112,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         needs=("vgg16",),
         description="Learned perceptual distance, VGG16 trunk, v0.1, inputs scaled to [-1, 1].",
         source="Zhang et al., CVPR 2018; the lpips package with verified ImageNet VGG16 weights",
+        tolerance=0.002,
         min_size=32,
     ),
     MetricRecord(
@@ -115,6 +124,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         description="Deep structure and texture similarity on VGG16 with L2 pooling, no resize; "
         "tolerant of resampled texture.",
         source="Ding et al., IEEE TPAMI 2020; the authors' DISTS_pytorch code and learned weights",
+        tolerance=0.002,
         valid_range=(0.0, 1.0),
         min_size=32,
     ),
@@ -128,6 +138,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         "truth (RGB, interior pixels); 1 = as sharp as the truth (best), below 1 = blurrier, "
         "above 1 = over-sharpened or noisy.",
         source="gradient-energy focus measure (Pertuz et al., Pattern Recognition 2013) as a ratio",
+        tolerance=0.01,  # 1% of the truth's gradient energy; a ratio of two small means is the noisiest number
         target=1.0,
         min_size=3,
     ),
@@ -140,6 +151,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         description="Gradient magnitude similarity deviation on MATLAB-rgb2gray luma, 2× "
         "downsampled, Prewitt gradients, T = 170/255².",
         source="Xue et al., IEEE TIP 2014; piq.gmsd",
+        tolerance=0.002,
         valid_range=(0.0, 1.0),  # a standard deviation of similarities in [0, 1]
         min_size=2,
     ),
@@ -153,6 +165,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         "difference between the flows from the ground truth and from the prediction to I0 and I1; "
         "DIS flow (OpenCV), not the published PWC-Net; 0 for a perfect prediction (never NaN).",
         source="Danier et al., PCS 2022 (danier97/flolpips), triplet form with OpenCV DIS flow",
+        tolerance=0.002,  # as LPIPS, whose maps it weights
         min_size=32,
         inputs=True,
     ),
@@ -166,6 +179,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         "has normalised |divergence| > 0.01; the true divergence du/dx + dv/dy (the published code "
         "takes du/dy + dv/dx), capped at 100 dB.",
         source="Daly, Ramsook, Kokaram, QoMEX 2025, re-derived from the paper's definition",
+        tolerance=0.1,  # dB: twice PSNR's, as a pixel may enter or leave its flow-thresholded region
         min_size=3,
         inputs=True,
     ),

@@ -24,11 +24,19 @@ verdict                   meaning                                               
                           and counted, not checked
 ========================  ======================================================================  =====
 
-Tolerances are **absolute**, in the metric's own unit (dB for PSNR), never relative. The defaults in
-:data:`DEFAULT_TOLERANCES` are sized to absorb the floating-point differences between machines and
-library builds (summation order, BLAS kernels, thread counts) that make a sweep's numbers differ in
-the third or fourth decimal, while still catching a change that moves a mean by a visible amount.
-They are not a significance test: compare runs of the same preset and seeds.
+Tolerances are **absolute**, in the metric's own unit (dB for PSNR), never relative. The defaults are
+the metric records' :attr:`~vfibench.metrics.records.MetricRecord.tolerance`, sized to absorb the
+floating-point differences between machines and library builds (summation order, BLAS kernels,
+thread counts) that make a sweep's numbers differ in the third or fourth decimal, while still
+catching a change that moves a mean by a visible amount. They are not a significance test: compare
+runs of the same preset and seeds, or evaluations against the same ground truth.
+
+Rows are matched by their ``config`` name: a sweep's configurations and references, an evaluation's
+model names (``--pred NAME=DIR``). Both summaries must come from the same kind of run
+(:data:`vfibench.results.schema.RUN_OF_KIND`): a sweep is compared with a sweep, an evaluation with
+an evaluation. A sweep against an evaluation is refused (exit 2): a sweep's rows are models trained
+and scored on its own test data, an evaluation's are frames scored against the ground truth it was
+given, so equal names would not make their numbers comparable.
 
 A configuration that finished only some of its seeds in NEW (status ``partial``) is ``missing in
 new``: its means are not comparable with BASE's. A configuration that diverged in both runs is ``ok`` (nothing changed); one that diverged in BASE
@@ -39,13 +47,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from rich.markup import escape
 from rich import box
 from rich.console import Console
@@ -53,31 +60,11 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from vfibench.errors import ResultsError, VfiBenchError
-from vfibench.metrics.records import MetricRecord, metric_record, record_names
-from vfibench.results.store import MANIFEST, RunStore, read_csv
+from vfibench.metrics.records import RECORDS, MetricRecord, metric_record, record_names
+from vfibench.results import schema
+from vfibench.results.schema import COMPLETE, DIVERGED, FAILED, MISSING, PARTIAL, Summary, SummaryRow, read_summary
+from vfibench.results.store import MANIFEST, RunStore
 
-SUMMARY_FILE = "summary.csv"
-#: Columns every summary.csv has before its ``<metric>_mean`` / ``_std`` / ``_ci_low`` / ``_ci_high`` columns.
-SUMMARY_KEYS = ("config", "kind", "status", "seeds", "samples")
-KINDS = ("trained", "reference")
-STATUSES = ("complete", "partial", "diverged", "failed", "unavailable", "missing")
-MEAN_SUFFIX = "_mean"
-
-#: Absolute tolerance per metric, in the metric's unit. Each absorbs machine-to-machine
-#: floating-point noise in a sweep's means yet is well below a change anyone would act on:
-#: PSNR 0.05 dB (about a 1% change of the mean squared error); SSIM, LPIPS, LPIPS (VGG), DISTS and
-#: GMSD 0.002 on their [0, 1]-scale (a fifth of the 0.01 steps in which papers report them); the
-#: sharpness ratio 0.01 (1% of the truth's gradient energy; the ratio of two small gradient means
-#: is the noisiest of the numbers).
-DEFAULT_TOLERANCES: Mapping[str, float] = {
-    "psnr": 0.05,
-    "ssim": 0.002,
-    "lpips": 0.002,
-    "lpips-vgg": 0.002,
-    "dists": 0.002,
-    "sharpness": 0.01,
-    "gmsd": 0.002,
-}
 #: How many failures the summary line names before "and N more".
 FAILURES_NAMED = 5
 #: The ``--tol`` key that sets the tolerance of every metric not named on its own.
@@ -93,7 +80,7 @@ class Verdict(str, Enum):
     REGRESSED = "regressed"
     CHANGED = "changed"
     MISSING_IN_NEW = "missing in new"
-    DIVERGED = "diverged"
+    DIVERGED = schema.DIVERGED  # the configuration's status in NEW
     MISSING_METRIC = "missing metric"
     LOST_VALUE = "lost value"
     NEW_CONFIGURATION = "new configuration"
@@ -116,29 +103,33 @@ METRIC_VERDICTS = frozenset({Verdict.MISSING_METRIC, Verdict.NEW_METRIC})
 
 # -- summaries --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ConfigResult:
-    """One row of a summary.csv: a configuration's status and the mean of each metric (NaN: no value)."""
-
-    config: str
-    kind: str
-    status: str
-    seeds: int
-    samples: int
-    means: Mapping[str, float]
-
-
-@dataclass(frozen=True)
 class RunSummary:
-    """A validated summary.csv, with the run's manifest when it was read from a run directory."""
+    """A validated summary.csv (:class:`~vfibench.results.schema.Summary`), with the run's manifest when it
+    was read from a run directory."""
 
-    path: Path
-    metrics: tuple[str, ...]
-    configs: tuple[ConfigResult, ...]
+    summary: Summary
     manifest: Mapping[str, Any] | None = None
 
-    def get(self, config: str) -> ConfigResult | None:
+    @property
+    def path(self) -> Path:
+        return self.summary.path
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self.summary.metrics
+
+    @property
+    def configs(self) -> tuple[SummaryRow, ...]:
+        return self.summary.rows
+
+    def get(self, config: str) -> SummaryRow | None:
         """The row of ``config``, or None."""
-        return next((row for row in self.configs if row.config == config), None)
+        return self.summary.get(config)
+
+    @property
+    def run_kind(self) -> str:
+        """:data:`~vfibench.results.schema.SWEEP` or :data:`~vfibench.results.schema.EVALUATION`."""
+        return self.summary.run_kind
 
     @property
     def preset(self) -> str | None:
@@ -152,144 +143,44 @@ class RunSummary:
         device = (self.manifest or {}).get("device")
         return str(device) if device else None
 
+    @property
+    def ground_truth(self) -> str | None:
+        """What an evaluation scored against (its dataset spec or folder), if there is a manifest."""
+        manifest = self.manifest or {}
+        found = manifest.get("gt_spec") or manifest.get("gt_dir")
+        return str(found) if found else None
+
 
 def load_summary(path: Path) -> RunSummary:
     """Read and validate the summary at ``path``: a run directory (its summary.csv) or a CSV file.
 
-    A run directory's manifest.json is read when present (to note preset or device differences);
-    a bare CSV, such as a committed baseline, needs none. Every problem raises a
-    :class:`ResultsError` that names the file and what is wrong with it.
+    The summary is read by :func:`vfibench.results.schema.read_summary`; a run directory's
+    manifest.json is read when present (to note preset, device or ground-truth differences); a bare
+    CSV, such as a committed baseline, needs none. Every problem raises a :class:`ResultsError` that
+    names the file and what is wrong with it.
     """
-    manifest = None
-    if not path.exists():
-        raise ResultsError(
-            f"'{path}' does not exist. Pass a run directory that holds a {SUMMARY_FILE} (such as "
-            f"results/latest) or the path of a {SUMMARY_FILE} file."
-        )
-    if path.is_dir():
-        csv_path = path / SUMMARY_FILE
-        if not csv_path.is_file():
-            hint = (f" It looks like a results folder; did you mean '{path / 'latest'}'?"
-                    if (path / "latest" / SUMMARY_FILE).is_file() else "")
-            raise ResultsError(
-                f"'{path}' is a directory without a {SUMMARY_FILE}: it is not a finished vfibench run.{hint} "
-                f"Pass a run directory written by `vfibench run` or the path of a {SUMMARY_FILE} file."
-            )
-        if (path / MANIFEST).is_file():
-            manifest = RunStore(path).read_manifest()
-    else:
-        csv_path = path
+    path = Path(path)
     try:
-        frame = read_csv(csv_path, required=SUMMARY_KEYS)
+        summary = read_summary(path)
     except ResultsError as err:
-        raise ResultsError(f"{err} `vfibench compare` needs a vfibench {SUMMARY_FILE}.") from None
-    return summary_from_frame(frame, csv_path, manifest)
+        raise ResultsError(f"{err} `vfibench compare` needs a vfibench {schema.SUMMARY_FILE}.") from None
+    manifest = RunStore(path).read_manifest() if path.is_dir() and (path / MANIFEST).is_file() else None
+    return RunSummary(summary, manifest)
 
 
-def summary_from_frame(frame: pd.DataFrame, path: Path,
-                       manifest: Mapping[str, Any] | None = None) -> RunSummary:
-    """Validate a summary table read from ``path``; every problem raises a ResultsError naming ``path``."""
-
-    def fail(problem: str) -> ResultsError:
-        return ResultsError(
-            f"'{path}' is not a valid vfibench {SUMMARY_FILE}: {problem}. The file is truncated, was edited "
-            f"by hand or was not written by vfibench; regenerate it with `vfibench run` or `vfibench report`."
-        )
-
-    missing = [column for column in SUMMARY_KEYS if column not in frame.columns]
-    if missing:
-        raise fail(f"it lacks the column(s) {', '.join(missing)}")
-    if frame.empty:
-        raise fail("it has a header but no rows")
-    metrics = _metric_columns(frame, fail)
-    configs = tuple(_config_row(record, position, metrics, fail)
-                    for position, record in enumerate(frame.to_dict("records"), start=2))
-    seen: set[str] = set()
-    for row in configs:
-        if row.config in seen:
-            raise fail(f"the configuration '{row.config}' appears more than once")
-        seen.add(row.config)
-    return RunSummary(path=path, metrics=metrics, configs=configs, manifest=manifest)
-
-
-def _metric_columns(frame: pd.DataFrame, fail: Callable[[str], ResultsError]) -> tuple[str, ...]:
-    """The registered metrics that have a ``<metric>_mean`` column, in column order."""
-    metrics = []
-    for column in map(str, frame.columns):
-        if not column.endswith(MEAN_SUFFIX):
-            continue
-        name = column[: -len(MEAN_SUFFIX)]
-        if name not in record_names():
-            raise fail(f"the column '{column}' is for a metric '{name}' this version of vfibench does not know "
-                       f"(known: {', '.join(record_names())})")
-        metrics.append(name)
-    if not metrics:
-        raise fail(f"it has no metric columns (<metric>{MEAN_SUFFIX}, e.g. psnr{MEAN_SUFFIX})")
-    return tuple(metrics)
-
-
-def _config_row(record: Mapping[str, Any], line: int, metrics: Sequence[str], fail: Callable[[str], ResultsError]) -> ConfigResult:
-    """One validated row; ``line`` is its line number in the file (the header is line 1)."""
-    config = record["config"]
-    if _is_empty(config) or not str(config).strip():
-        raise fail(f"line {line} has no configuration name")
-    config = str(config).strip()
-    kind, status = record["kind"], record["status"]
-    if kind not in KINDS:
-        raise fail(f"line {line} ('{config}') has kind {_shown(kind)}, not one of {', '.join(KINDS)}")
-    if status not in STATUSES:
-        raise fail(f"line {line} ('{config}') has status {_shown(status)}, not one of {', '.join(STATUSES)}")
-    counts: dict[str, int] = {}
-    for key in ("seeds", "samples"):
-        value = _number(record[key])
-        if value is None or not math.isfinite(value) or value < 0 or value != int(value):
-            raise fail(f"line {line} ('{config}') has {key} {_shown(record[key])}, not a whole number")
-        counts[key] = int(value)
-    means: dict[str, float] = {}
-    for metric in metrics:
-        raw = record[f"{metric}{MEAN_SUFFIX}"]
-        value = _number(raw)
-        if value is None:
-            raise fail(f"line {line} ('{config}') has {metric}{MEAN_SUFFIX} {_shown(raw)}, not a number")
-        low, high = _valid_range(metric)
-        if not math.isnan(value) and (math.isinf(value) or not low <= value <= high):
-            raise fail(f"line {line} ('{config}') has {metric}{MEAN_SUFFIX} {_shown(raw)}, outside the values "
-                       f"{metric} can take ({low:g} to {high:g})")
-        means[metric] = value
-    return ConfigResult(config=config, kind=kind, status=status, seeds=counts["seeds"],
-                        samples=counts["samples"], means=means)
-
-
-def _valid_range(metric: str) -> tuple[float, float]:
-    """The values ``metric`` can take (any number for a metric this version does not know)."""
-    try:
-        return metric_record(metric).valid_range
-    except VfiBenchError:
-        return (-math.inf, math.inf)
-
-
-def _is_empty(value: Any) -> bool:
-    """Whether a cell read by pandas is empty (None or NaN)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _number(value: Any) -> float | None:
-    """``value`` as a float (NaN for an empty cell), or None if it is not a number."""
-    if _is_empty(value):
-        return math.nan
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _shown(value: Any) -> str:
-    """A cell value for an error message; an empty cell reads 'an empty cell'."""
-    if _is_empty(value):
-        return "an empty cell"
-    return repr(str(value))
+def check_comparable(new: RunSummary, base: RunSummary) -> None:
+    """A ResultsError when NEW and BASE come from different kinds of run (a sweep and an evaluation)."""
+    if new.run_kind == base.run_kind:
+        return
+    like = {schema.SWEEP: "`vfibench run` (results/<run> or a summary.csv such as results/baselines/ci.csv)",
+            schema.EVALUATION: "`vfibench eval`"}
+    raise ResultsError(
+        f"NEW '{new.path}' is the summary of {schema.RUN_NAMES[new.run_kind]} but BASE '{base.path}' is that of "
+        f"{schema.RUN_NAMES[base.run_kind]}; their rows are not comparable (a sweep scores the models it "
+        f"trained on its own test data, an evaluation scores frames against the ground truth it was given). "
+        f"Compare two runs of the same kind: pass as BASE a summary written by {like[new.run_kind]}. Note that "
+        f"`vfibench run` and `vfibench eval` both point <out>/latest at their newest run."
+    )
 
 
 # -- tolerances -------------------------------------------------------------------------------------
@@ -342,11 +233,16 @@ def _tolerance_value(item: str, text: str) -> float:
     return value
 
 
+def default_tolerances() -> dict[str, float]:
+    """Every registered metric's default tolerance (:attr:`MetricRecord.tolerance`), in table order."""
+    return {record.name: record.tolerance for record in RECORDS}
+
+
 def resolve_tolerances(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """The tolerance of every registered metric: the defaults, then ``default=``, then named values."""
     overrides = dict(overrides or {})
     fallback = overrides.pop(DEFAULT_KEY, None)
-    table = {name: DEFAULT_TOLERANCES[name] for name in record_names() if name in DEFAULT_TOLERANCES}
+    table = default_tolerances()
     if fallback is not None:
         table = {name: fallback for name in record_names()}
     table.update(overrides)
@@ -420,8 +316,10 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
         two_sided: fail on any change beyond the tolerance, for the better too.
 
     Raises:
+        ResultsError: NEW and BASE come from different kinds of run (:func:`check_comparable`).
         VfiBenchError: a metric present in both summaries has no tolerance.
     """
+    check_comparable(new, base)
     tolerances = resolve_tolerances() if tolerances is None else dict(tolerances)
     metrics = list(base.metrics) + [m for m in new.metrics if m not in base.metrics]
     for metric in metrics:
@@ -440,7 +338,7 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
                       notes=tuple(comparison_notes(new, base)))
 
 
-def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResult | None,
+def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | None,
            base_metrics: Sequence[str], new_metrics: Sequence[str], tolerances: Mapping[str, float],
            two_sided: bool) -> Row:
     """The row of one (configuration, metric) pair; configuration-level verdicts come first."""
@@ -455,11 +353,11 @@ def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResul
     new_status = _present_status(new)
     if new_status is None:
         return row(Verdict.MISSING_IN_NEW) if base_status else row(Verdict.UNAVAILABLE, "no results in either run")
-    if new_status == "partial" and base_status is not None:
+    if new_status == PARTIAL and base_status is not None:
         return row(Verdict.MISSING_IN_NEW, "only some seeds finished in new")
     if base_status is None:
         return row(Verdict.NEW_CONFIGURATION)
-    if new_status in ("diverged", "failed"):
+    if new_status in (DIVERGED, FAILED):
         return row(Verdict.OK, f"{new_status} in both runs") if base_status == new_status else \
             row(Verdict.DIVERGED, f"{base_status} in base")
     if metric not in new_metrics:
@@ -467,28 +365,28 @@ def _judge(config: str, metric: str, base: ConfigResult | None, new: ConfigResul
     if metric not in base_metrics:
         return row(Verdict.NEW_METRIC, "no column in base")
     tolerance = tolerances[metric]
-    if base_status == "diverged" and new_status == "complete" and n is not None:
+    if base_status == DIVERGED and new_status == COMPLETE and n is not None:
         return row(Verdict.CHANGED if two_sided else Verdict.IMPROVED, "diverged in base", tolerance)
     if b is not None and n is None:
         return row(Verdict.LOST_VALUE, f"a value in base, none in new ({new_status})")
     if b is None or n is None:
         side = "either run" if b is None and n is None else ("base" if b is None else "new")
-        statuses = {s for s in (base_status, new_status) if s != "complete"}
+        statuses = {s for s in (base_status, new_status) if s != COMPLETE}
         return row(Verdict.UNAVAILABLE, f"no value in {side}" + (f" ({', '.join(sorted(statuses))})"
                                                                    if statuses else ""))
     return row(judge(metric_record(metric), b, n, tolerance, two_sided), tolerance=tolerance)
 
 
-def _present_status(result: ConfigResult | None) -> str | None:
+def _present_status(result: SummaryRow | None) -> str | None:
     """The status of a configuration that has a row with some outcome; None when absent or 'missing'."""
-    return None if result is None or result.status == "missing" else result.status
+    return None if result is None or result.status == MISSING else result.status
 
 
-def _value(result: ConfigResult | None, metric: str) -> float | None:
+def _value(result: SummaryRow | None, metric: str) -> float | None:
     """A finite mean, or None."""
     if result is None:
         return None
-    value = result.means.get(metric, math.nan)
+    value = result.mean(metric)
     return value if math.isfinite(value) else None
 
 
@@ -520,22 +418,30 @@ def goodness(info: MetricRecord, value: float) -> float:
 
 
 def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
-    """Warnings about differences that make the numbers less comparable: preset, device, seeds, samples."""
+    """Warnings about differences that make the numbers less comparable: preset, ground truth, device,
+    seeds, samples; and when the two share no row at all."""
     notes = []
     if new.preset and base.preset and new.preset != base.preset:
         notes.append(f"NEW used the preset '{new.preset}', BASE '{base.preset}': their numbers are not "
                      f"comparable; compare runs of the same preset.")
+    if new.ground_truth and base.ground_truth and new.ground_truth != base.ground_truth:
+        notes.append(f"NEW was scored against {new.ground_truth}, BASE against {base.ground_truth}: their numbers "
+                     f"are comparable only if that is the same ground truth.")
+    if not {row.config for row in new.configs} & {row.config for row in base.configs}:
+        notes.append("NEW and BASE share no configuration name, so nothing was compared: rows are matched by name"
+                     + (" (an evaluated model is named with --pred NAME=DIR; give the two runs' models the same "
+                        "NAME)." if new.run_kind == schema.EVALUATION else "."))
     if new.device and base.device and new.device != base.device:
         notes.append(f"NEW ran on {new.device}, BASE on {base.device}; differences within the tolerances "
                      f"are expected.")
     status = (new.manifest or {}).get("status")
-    if status and status != "complete":
+    if status and status != COMPLETE:
         notes.append(f"NEW's manifest says the run is '{status}', not complete; configurations may be missing.")
     differing = []
     for row in new.configs:
         other = base.get(row.config)
         if other is not None and (row.seeds, row.samples) != (other.seeds, other.samples) \
-                and row.status == other.status == "complete":
+                and row.status == other.status == COMPLETE:
             differing.append(f"'{row.config}' ({other.seeds} seed(s) × {other.samples} samples in BASE, "
                              f"{row.seeds} × {row.samples} in NEW)")
     if differing:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from vfibench.errors import ResultsError, VfiBenchError
+from vfibench.results import schema
 from vfibench.results.store import RunStore, UnitKey
 
 Image = np.ndarray  # (H, W, 3) float32 in [0, 1]
@@ -271,11 +272,11 @@ class FolderFrames:
 def frame_source(store: RunStore, manifest: Mapping[str, Any], seed: int | None = None
                  ) -> tuple[FrameSource | None, str]:
     """The run's frame source and "" — or None and the reason frames cannot be shown."""
-    kind = manifest.get("kind", "sweep")
+    kind = manifest.get("kind", schema.SWEEP)
     try:
-        if kind == "sweep":
+        if kind == schema.SWEEP:
             return SweepFrames(store, manifest, seed), ""
-        if kind == "eval":
+        if kind == schema.EVALUATION:
             return FolderFrames(store.root, manifest), ""
     except VfiBenchError as err:
         return None, str(err)

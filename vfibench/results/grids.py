@@ -27,7 +27,8 @@ import pandas as pd
 
 from vfibench.analysis.gap import (GapAnalysis, Orientation, disagreement_scores, headline_pair, orientations_for,
                                    sample_table)
-from vfibench.results import atomic
+from vfibench.results import atomic, schema
+from vfibench.results.schema import CONFIG, SAMPLE, SEED
 from vfibench.results.frames import FrameSource, Image
 
 #: Error maps share this colour scale's upper end unless the outputs err more (then their 99th percentile).
@@ -69,9 +70,9 @@ def within_config_scores(per_sample: pd.DataFrame, config: str, base: Orientatio
         spread = float(goodness.std(ddof=0)) if len(goodness) > 1 else 0.0
         values[orient.name] = (goodness - goodness.mean()) / (spread if spread > 0 else 1.0)
     score = (values[base.name] - values[other.name]).dropna()
-    frame = pd.DataFrame({"score": score.to_numpy(dtype=float), "sample": score.index})
-    frame = frame.sort_values(["score", "sample"], ascending=[False, True], kind="mergesort")
-    return frame.set_index("sample")["score"]
+    frame = pd.DataFrame({"score": score.to_numpy(dtype=float), SAMPLE: score.index})
+    frame = frame.sort_values(["score", SAMPLE], ascending=[False, True], kind="mergesort")
+    return frame.set_index(SAMPLE)["score"]
 
 
 def _pair_scores(per_sample: pd.DataFrame, a: str, b: str, base: Orientation,
@@ -94,7 +95,7 @@ def select_samples(per_sample: pd.DataFrame, analysis: GapAnalysis, count: int =
     orient = dict(orientations or orientations_for([analysis.base, *analysis.compared]))
     base = orient[analysis.base]
     name = analysis.labels.get(analysis.base, analysis.base)
-    trained = [c for c in analysis.configs if analysis.kinds.get(c) != "reference"]
+    trained = [c for c in analysis.configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
     pair = headline_pair(analysis)
     if pair is not None:
         others = [orient[t.metric] for t in pair.disagreeing] or [orient[m] for m in analysis.compared]
@@ -175,7 +176,7 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
         path: the PNG to write.
         title: the figure's title.
         labels, units: metric display labels and units.
-        kinds: config → "trained" or "reference" (references are marked as such).
+        kinds: config → its row kind (:data:`~vfibench.results.schema.KINDS`; references are marked as such).
     """
     import io
 
@@ -220,7 +221,7 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
         axes[0, 2].text(0.0, 0.5, "inputs I0, I1\nnot available", fontsize=10, transform=axes[0, 2].transAxes)
     handle = None
     for row, ((config, image), error) in enumerate(zip(outputs, errors), start=1):
-        reference = (kinds or {}).get(config) == "reference"
+        reference = (kinds or {}).get(config) == schema.REFERENCE
         show(axes[row, 0], image, config + (" (reference)" if reference else ""), boxed=True)
         show(axes[row, 1], image[crop], "zoomed")
         handle = show(axes[row, 2], error, "|output − truth|", cmap="magma", vmin=0.0, vmax=scale)
@@ -242,10 +243,10 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
 def sample_scores(per_sample: pd.DataFrame, sample: int, seed: int | None, metrics: Sequence[str]
                   ) -> dict[str, dict[str, float]]:
     """config → metric → value of ``sample`` (for ``seed`` when given, else the mean over seeds)."""
-    rows = per_sample[per_sample["sample"] == sample]
-    if seed is not None and (rows["seed"] == seed).any():
-        rows = rows[rows["seed"] == seed]
+    rows = per_sample[per_sample[SAMPLE] == sample]
+    if seed is not None and (rows[SEED] == seed).any():
+        rows = rows[rows[SEED] == seed]
     out: dict[str, dict[str, float]] = {}
-    for config, part in rows.groupby("config", sort=False):
+    for config, part in rows.groupby(CONFIG, sort=False):
         out[str(config)] = {m: float(pd.to_numeric(part[m], errors="coerce").mean()) for m in metrics if m in part}
     return out

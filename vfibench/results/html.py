@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vfibench.results import tables
+from vfibench.results import schema, tables
 from vfibench.results.report_tables import PlainTable, analysis_tables, breakdown_table
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _summary(report: "Report") -> str:
     header = ["configuration", "status", *[tables.header(m) for m in view.metrics]]
     texts = [[c.text + (" ★" if c.best else "") for c in row] for row in cells]
     classes = [["best" if c.best else "unavailable" if c.text == tables.UNAVAILABLE or c.text in
-                ("diverged", "failed", "unavailable") else "" for c in row] for row in cells]
+                schema.NO_RESULTS else "" for c in row] for row in cells]
     notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes())
     return f"<h2>Summary</h2>{_table(header, texts, classes)}<ul class=\"notes\">{notes}</ul>"
 

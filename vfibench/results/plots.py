@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from vfibench.analysis.gap import GapAnalysis, Orientation, Plane
-from vfibench.results import atomic
+from vfibench.results import atomic, schema
+from vfibench.results.schema import CI_HIGH, CI_LOW, CONFIG
 
 if TYPE_CHECKING:
     from vfibench.analysis.breakdown import Breakdown
@@ -51,8 +52,8 @@ class PlaneFigure:
 
 def _interval(summary: pd.DataFrame, config: str, metric: str, mean: float) -> tuple[float, float]:
     """(below, above) error-bar lengths from the summary's bootstrap interval, 0 when absent."""
-    row = summary[summary["config"].astype(str) == config]
-    low, high = f"{metric}_ci_low", f"{metric}_ci_high"
+    row = summary[summary[CONFIG].astype(str) == config]
+    low, high = schema.column(metric, CI_LOW), schema.column(metric, CI_HIGH)
     if row.empty or low not in row or high not in row:
         return 0.0, 0.0
     lo, hi = float(row[low].iloc[0]), float(row[high].iloc[0])
@@ -225,7 +226,7 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
     x_or, y_or = Orientation.of(plane.x_metric), Orientation.of(plane.y_metric)
     bars = plane_bars(plane, per_sample, summary, intervals, anchor)
     zero: Bars = ((0.0, 0.0), (0.0, 0.0))
-    trained = [p for p in plane.points if p.kind != "reference"]
+    trained = [p for p in plane.points if schema.is_ranked(p.kind)]
     fitted = trained or list(plane.points)
     xlim = fitted_limits([(p.x - bars.get(p.config, zero)[0][0], p.x + bars.get(p.config, zero)[0][1])
                           for p in fitted])
@@ -246,9 +247,9 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
     labelled: list[tuple[float, float, str, str]] = []
     clipped: list[str] = []
     for point in plane.points:
-        reference = point.kind == "reference"
+        reference = not schema.is_ranked(point.kind)
         if reference:
-            index = [p.config for p in plane.points if p.kind == "reference"].index(point.config)
+            index = [p.config for p in plane.points if not schema.is_ranked(p.kind)].index(point.config)
             colour, marker = REFERENCE_COLOUR, REFERENCE_MARKERS[index % len(REFERENCE_MARKERS)]
         else:
             index = trained.index(point)
@@ -330,7 +331,7 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
     centres = [(low + high) / 2 for low, high in zip(result.edges[:-1], result.edges[1:])]
     figure, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), squeeze=False)
     configs = list(result.means[metrics[0]])
-    trained = [c for c in configs if analysis.kinds.get(c) != "reference"]
+    trained = [c for c in configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
     for ax, metric in zip(axes[0], metrics):
         orientation = Orientation.of(metric)
         for config in configs:
@@ -386,12 +387,12 @@ def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Pat
         held_out = column.startswith(VAL_PREFIX)
         positive = True
         for index, config in enumerate(configs):
-            part = curves[(curves["config"] == config) & curves[column].notna()]
+            part = curves[(curves[CONFIG] == config) & curves[column].notna()]
             if part.empty:
                 continue
             positive &= bool((part[column] > 0).all())
             k = index % len(PALETTE)
-            ax.plot(part["step"], part[column], color=PALETTE[k], marker=MARKERS[k], markersize=3.5, linewidth=1.3,
+            ax.plot(part[schema.STEP], part[column], color=PALETTE[k], marker=MARKERS[k], markersize=3.5, linewidth=1.3,
                     label=config)
         if held_out:
             orientation = Orientation.of(column[len(VAL_PREFIX):])

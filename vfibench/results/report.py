@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_sentence
 from vfibench.analysis.curves import Parting, seed_mean_curves
 from vfibench.analysis.gap import GapAnalysis, Orientation, Plane, analyse, headline_pair, perception_distortion_plane
 from vfibench.errors import ResultsError, VfiBenchError
-from vfibench.results import atomic, tables
-from vfibench.results.store import SAMPLE_KEYS, RunStore, read_csv
+from vfibench.results import atomic, schema, tables
+from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
+from vfibench.results.store import RunStore
 from vfibench.results.view import RunView, load_run_view
 
 REPORT_DIR = "report"
@@ -57,7 +57,7 @@ class ReportData:
 
     @property
     def trained(self) -> list[str]:
-        return [c for c in self.analysis.configs if self.analysis.kinds.get(c) != "reference"]
+        return [c for c in self.analysis.configs if schema.is_ranked(self.analysis.kinds.get(c, schema.TRAINED))]
 
     @property
     def parting(self) -> "Parting | None":
@@ -176,7 +176,7 @@ class PlaneOptions:
                                                 Orientation.of(self.axes[1]), analysis.configs)
         if self.intervals != "paired":
             return plane, None
-        trained = [c for c in analysis.configs if analysis.kinds.get(c) != "reference"]
+        trained = [c for c in analysis.configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
         anchor = self.anchor or (trained or list(analysis.configs) or [None])[0]
         if anchor not in analysis.configs:
             raise VfiBenchError(f"--paired-to '{anchor}' is not a configuration of the run '{data.store.name}'; "
@@ -185,37 +185,8 @@ class PlaneOptions:
 
 
 def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:
-    """The run's per-sample table, checked: key columns, integer seeds and samples, numeric metrics."""
-    path = store.path("per_sample.csv")
-    frame = read_csv(path, required=SAMPLE_KEYS)
-    for key in ("seed", "sample"):
-        values = pd.to_numeric(frame[key], errors="coerce")
-        if values.isna().any() or not np.all(np.mod(values, 1) == 0):
-            row = int(np.flatnonzero(values.isna().to_numpy() | (np.mod(values.fillna(0.5), 1) != 0))[0])
-            raise ResultsError(f"'{path}' has a non-integer {key} '{frame[key].iloc[row]}' in data row {row + 1}; "
-                               f"the file is damaged or was not written by vfibench. Re-run the sweep or the "
-                               f"evaluation that wrote it.")
-        frame[key] = values.astype(int)
-    frame["config"] = frame["config"].astype(str)
-    for metric in metrics:
-        if metric not in frame:
-            if metric in unavailable:
-                frame[metric] = float("nan")
-                continue
-            raise ResultsError(f"'{path}' lacks the metric column '{metric}' that the run's manifest lists; the run "
-                               f"directory is inconsistent. Re-run the sweep or the evaluation that wrote it.")
-        values = pd.to_numeric(frame[metric], errors="coerce")
-        bad = values.isna() & frame[metric].notna()
-        if metric not in unavailable:  # every computed value is finite (PSNR has a floor): others are damage
-            bad |= ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ResultsError(f"'{path}' holds '{frame[metric].iloc[row]}' in the numeric column '{metric}' (data row "
-                               f"{row + 1}), where every value is a finite number; the file is damaged. Re-run the "
-                               f"sweep or the evaluation that wrote it (a sweep's tables are rebuilt from its units "
-                               f"when the file is deleted).")
-        frame[metric] = values.astype(float)
-    return frame
+    """The run's per-sample table, checked (:func:`~vfibench.results.schema.read_per_sample`)."""
+    return read_per_sample(store.path(schema.PER_SAMPLE_FILE), metrics, unavailable)
 
 
 def load_report_data(store: RunStore) -> ReportData:
@@ -223,11 +194,10 @@ def load_report_data(store: RunStore) -> ReportData:
     view = load_run_view(store)
     per_sample = load_per_sample(store, view.metrics, view.unavailable)
     summary = view.summary
-    status = {str(r["config"]): str(r["status"]) for r in summary.to_dict("records")
-              if str(r.get("status")) not in ("complete", "nan")}
-    order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary["config"]]
+    status = {str(r[CONFIG]): str(r[STATUS]) for r in summary.to_dict("records") if r[STATUS] != schema.COMPLETE}
+    order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary[CONFIG]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
-    log_path = store.path("train_log.csv")
+    log_path = store.path(schema.TRAIN_LOG_FILE)
     curves = seed_mean_curves(read_csv(log_path)) if log_path.is_file() else pd.DataFrame()
     return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order),
                       curves)
@@ -359,8 +329,8 @@ def _write_grids(data: ReportData, report: Report, count: int, seed: int | None)
 
 def _sample_name(per_sample: pd.DataFrame, sample: int) -> str:
     """A sample's display name: its file (evaluation runs) or its index."""
-    if "file" in per_sample:
-        files = per_sample.loc[per_sample["sample"] == sample, "file"]
+    if FILE in per_sample:
+        files = per_sample.loc[per_sample[SAMPLE] == sample, FILE]
         if len(files):
             return f"{sample} ({files.iloc[0]})"
     return str(sample)

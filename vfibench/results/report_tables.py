@@ -16,6 +16,7 @@ from rich.table import Table
 from vfibench.analysis.breakdown import Breakdown
 from vfibench.analysis.gap import GapAnalysis, Orientation, format_p
 from vfibench.metrics.records import metric_record
+from vfibench.results import schema
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def ranking_table(analysis: GapAnalysis) -> PlainTable:
     """One row per metric: the configurations from best to worst, each with its mean."""
     rows = []
     for metric in (m for m in analysis.metrics if m in analysis.rankings):
-        order = [f"{entry.rank}. {entry.config}{' (ref)' if entry.kind == 'reference' else ''} {_mean(entry.mean)}"
+        order = [f"{entry.rank}. {entry.config}{'' if schema.is_ranked(entry.kind) else ' (ref)'} {_mean(entry.mean)}"
                  for entry in analysis.rankings[metric]]
         rows.append((_label(analysis, metric), "  ›  ".join(order)))
     rows += [(analysis.labels.get(m, m), "unavailable") for m in analysis.unavailable_metrics]

@@ -24,9 +24,7 @@ manifest, a garbled ``unit.json``, a truncated CSV), naming the file and how to 
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -41,35 +39,28 @@ from typing import Any
 import pandas as pd
 
 from vfibench.errors import ResultsError
-from vfibench.results import atomic
+from vfibench.results import atomic, schema
+# The schema's names that modules used to import from here; :mod:`vfibench.results.schema` owns them.
+from vfibench.results.schema import (COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_ATTRIBUTES,  # noqa: F401
+                                     SAMPLE_KEYS, UNIT_STATUSES, read_csv)
 
 SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
 MANIFEST = "manifest.json"
 LATEST = "latest"
 LOCK_FILE = ".lock"
-#: The manifest's ``status`` while a sweep runs, after it was stopped, and once every unit finished;
-#: FAILED when the file system refused a write (its ``reason`` says why; ``--resume`` finishes it).
-RUNNING, INTERRUPTED, COMPLETE, FAILED = "running", "interrupted", "complete", "failed"
-#: What a finished unit's ``unit.json`` may say about it.
-UNIT_STATUSES = ("complete", "diverged", "failed")
-#: Columns of per_sample.csv before the metric columns.
-SAMPLE_KEYS = ("config", "kind", "seed", "sample")
-#: Columns of per_sample.csv after the metrics: what made each test sample hard (NaN where unknown).
-SAMPLE_ATTRIBUTES = ("ambiguity_px", "motion_px", "occluded")
 #: The run-level tables a sweep derives from its units (rebuilt by :func:`vfibench.sweep.rebuild_tables`).
-DERIVED_TABLES = ("per_sample.csv", "train_log.csv", "summary.csv", "summary.md")
-#: Columns of train_log.csv before the per-term columns.
-LOG_KEYS = ("config", "seed", "step", "lr", "total")
+DERIVED_TABLES = (schema.PER_SAMPLE_FILE, schema.TRAIN_LOG_FILE, schema.SUMMARY_FILE, schema.SUMMARY_MARKDOWN)
 
 
 @dataclass(frozen=True)
 class UnitKey:
-    """One (configuration, seed) of a sweep. ``kind`` is "trained" or "reference"."""
+    """One (configuration, seed) of a sweep. ``kind`` is :data:`~vfibench.results.schema.TRAINED` or
+    :data:`~vfibench.results.schema.REFERENCE`."""
 
     config: str
     seed: int
-    kind: str = "trained"
+    kind: str = schema.TRAINED
 
     @property
     def directory_name(self) -> str:
@@ -256,12 +247,12 @@ class RunStore:
             raise damaged(f"cannot be read as JSON ({err})") from None
         if not isinstance(info, dict):
             raise damaged(f"holds a JSON {type(info).__name__}, not an object")
-        expected = {"config": key.config, "seed": key.seed, "kind": key.kind}
+        expected = {schema.CONFIG: key.config, schema.SEED: key.seed, schema.KIND: key.kind}
         found = {name: info.get(name) for name in expected}
         if found != expected:
             raise damaged(f"describes {found}, not the unit {expected} its folder belongs to")
-        if info.get("status") not in UNIT_STATUSES:
-            raise damaged(f"has the status {info.get('status')!r}, not one of {', '.join(UNIT_STATUSES)}")
+        if info.get(schema.STATUS) not in UNIT_STATUSES:
+            raise damaged(f"has the status {info.get(schema.STATUS)!r}, not one of {', '.join(UNIT_STATUSES)}")
         return info
 
     def write_unit(
@@ -276,74 +267,23 @@ class RunStore:
         directory = self.unit_dir(key)
         directory.mkdir(parents=True, exist_ok=True)
         if per_sample is not None:
-            atomic.write_csv(directory / "per_sample.csv", per_sample)
+            atomic.write_csv(directory / schema.PER_SAMPLE_FILE, per_sample)
         if train_log is not None:
-            atomic.write_csv(directory / "train_log.csv", train_log)
+            atomic.write_csv(directory / schema.TRAIN_LOG_FILE, train_log)
         if model_state is not None:
             atomic.write_torch(directory / "model.pt", model_state)
-        atomic.write_json(directory / UNIT_FILE, {"config": key.config, "seed": key.seed, "kind": key.kind, **info})
+        atomic.write_json(directory / UNIT_FILE, {schema.CONFIG: key.config, schema.SEED: key.seed,
+                                                  schema.KIND: key.kind, **info})
 
     def read_unit_table(self, key: UnitKey, name: str) -> pd.DataFrame | None:
         path = self.unit_dir(key) / name
         if not path.is_file():
             return None
-        return read_csv(path, required=("config", "seed"))
+        return read_csv(path, required=(schema.CONFIG, schema.SEED))
 
     # -- gathered tables --------------------------------------------------------------------------
     def path(self, name: str) -> Path:
         return self.root / name
-
-
-def read_csv(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a results CSV, turning any problem into a ResultsError that names the file.
-
-    Besides what pandas rejects, a table is refused as truncated when a line has fewer fields than
-    the header (pandas would silently fill them with NaN) or when its last line lacks its newline
-    (a number may have been cut short); vfibench writes every table whole, newline included.
-    """
-
-    def unreadable(problem: str) -> ResultsError:
-        return ResultsError(
-            f"'{path}' cannot be read as a CSV table ({problem}). The file is damaged or was not written "
-            f"by vfibench; re-run the step that writes it."
-        )
-
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ResultsError(f"'{path}' does not exist.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise unreadable(str(err).strip() or type(err).__name__) from None
-    _check_complete_lines(text, unreadable)
-    try:
-        frame = pd.read_csv(io.StringIO(text))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise unreadable(str(err).strip() or type(err).__name__) from None
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        raise ResultsError(
-            f"'{path}' lacks the column(s) {', '.join(missing)} that a vfibench table has "
-            f"(it has: {', '.join(map(str, frame.columns)) or 'none'}). It was not written by vfibench "
-            f"or is from an incompatible version."
-        )
-    return frame
-
-
-def _check_complete_lines(text: str, unreadable: Any) -> None:
-    """Raise ``unreadable(problem)`` when ``text`` looks truncated: a short line, or no final newline."""
-    if not text.strip():
-        raise unreadable("the file is empty")
-    if not text.endswith("\n"):
-        raise unreadable("its last line does not end with a newline, so the file was cut short")
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as err:
-        raise unreadable(str(err)) from None
-    width = len(rows[0])
-    for number, row in enumerate(rows[1:], start=2):
-        if row and len(row) < width:
-            raise unreadable(f"line {number} has {len(row)} fields but the header has {width}, so the file "
-                             f"was cut short")
 
 
 def git_commit(directory: Path) -> str | None:

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from vfibench.results.schema import (CI_HIGH, CI_LOW, COMPLETE, CONFIG, KIND, MEAN, MISSING, SAMPLE, SAMPLES, SEED,
+                                     SEEDS, STATISTICS, STATUS, STD, TRAINED, column)
+
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
@@ -30,10 +33,11 @@ def bootstrap_interval(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
 
 def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], order: Sequence[str],
               status: dict[str, str] | None = None) -> pd.DataFrame:
-    """One row per configuration, in ``order``: kind, status, seeds, samples, and for each metric
-    ``<m>_mean`` (mean over seeds of the per-seed mean over samples), ``<m>_std`` (standard
-    deviation of the per-seed means, ddof = 1; empty with one seed) and ``<m>_ci_low`` /
-    ``<m>_ci_high`` (95% bootstrap interval over samples of the seed-averaged per-sample values).
+    """One row per configuration, in ``order``, with the columns of :mod:`vfibench.results.schema`:
+    config, kind, status, seeds, samples, and for each metric ``<m>_mean`` (mean over seeds of the
+    per-seed mean over samples), ``<m>_std`` (standard deviation of the per-seed means, ddof = 1;
+    empty with one seed) and ``<m>_ci_low`` / ``<m>_ci_high`` (95% bootstrap interval over samples of
+    the seed-averaged per-sample values).
 
     Configurations in ``order`` without samples (diverged, unavailable) get a row with their status
     and empty metric cells.
@@ -41,13 +45,13 @@ def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], order: Sequence[
     status = status or {}
     rows = []
     for config in order:
-        part = per_sample[per_sample["config"] == config]
+        part = per_sample[per_sample[CONFIG] == config]
         row: dict[str, object] = {
-            "config": config,
-            "kind": part["kind"].iloc[0] if len(part) else "trained",
-            "status": status.get(config, "complete" if len(part) else "missing"),
-            "seeds": int(part["seed"].nunique()),
-            "samples": int(part["sample"].nunique()),
+            CONFIG: config,
+            KIND: part[KIND].iloc[0] if len(part) else TRAINED,
+            STATUS: status.get(config, COMPLETE if len(part) else MISSING),
+            SEEDS: int(part[SEED].nunique()),
+            SAMPLES: int(part[SAMPLE].nunique()),
         }
         for metric in metrics:
             row.update(_metric_stats(part, metric))
@@ -56,15 +60,15 @@ def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], order: Sequence[
 
 
 def _metric_stats(part: pd.DataFrame, metric: str) -> dict[str, float]:
-    empty = {f"{metric}_{stat}": float("nan") for stat in ("mean", "std", "ci_low", "ci_high")}
+    empty = {column(metric, statistic): float("nan") for statistic in STATISTICS}
     if metric not in part.columns or part[metric].isna().all():
         return empty
-    per_seed = part.groupby("seed")[metric].mean()
-    per_sample = part.groupby("sample")[metric].mean().to_numpy(dtype=float)
+    per_seed = part.groupby(SEED)[metric].mean()
+    per_sample = part.groupby(SAMPLE)[metric].mean().to_numpy(dtype=float)
     low, high = bootstrap_interval(per_sample)
     return {
-        f"{metric}_mean": float(per_seed.mean()),
-        f"{metric}_std": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"),
-        f"{metric}_ci_low": low,
-        f"{metric}_ci_high": high,
+        column(metric, MEAN): float(per_seed.mean()),
+        column(metric, STD): float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"),
+        column(metric, CI_LOW): low,
+        column(metric, CI_HIGH): high,
     }

@@ -24,10 +24,13 @@ from rich.table import Table
 from rich.text import Text
 
 from vfibench.metrics.records import metric_record
-from vfibench.results import atomic
+from vfibench.results import atomic, schema
+from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
+                                     STATUS, STD)
 from vfibench.results.store import RunStore
 
-UNAVAILABLE = "unavailable"
+#: What a cell of a metric that could not be computed reads (the status's word).
+UNAVAILABLE = schema.UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,12 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     "Best" follows the metric's direction: the largest value, the smallest, or for a metric with a
     target (the sharpness ratio) the value closest to that target, |x − target| smallest.
     """
-    column = f"{metric}_mean"
-    if column not in summary:
+    mean = schema.column(metric, MEAN)
+    if mean not in summary:
         return set()
-    values = pd.to_numeric(summary[column], errors="coerce")
-    if "kind" in summary:
-        compared = (summary["kind"].astype(str) != "reference").to_numpy()
+    values = pd.to_numeric(summary[mean], errors="coerce")
+    if KIND in summary:
+        compared = summary[KIND].astype(str).map(schema.is_ranked).to_numpy(dtype=bool)
         if compared.any():
             values = values.where(compared)
     if values.isna().all():
@@ -92,12 +95,12 @@ def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
     best = {metric: best_rows(summary, metric) for metric in metrics}
     rows: list[list[Cell]] = []
     for position, record in enumerate(summary.to_dict("records")):
-        cells = [Cell(str(record["config"])), Cell(_status(record))]
+        cells = [Cell(str(record[CONFIG])), Cell(_status(record))]
         for metric in metrics:
             if metric in unavailable:
                 cells.append(Cell(UNAVAILABLE))
                 continue
-            mean, std = record.get(f"{metric}_mean"), record.get(f"{metric}_std")
+            mean, std = record.get(schema.column(metric, MEAN)), record.get(schema.column(metric, STD))
             text = format_number(mean, metric)
             spread = format_std(std, metric, mean) if text != "—" else None
             if spread:
@@ -108,9 +111,9 @@ def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
 
 
 def _status(record: dict) -> str:
-    status = str(record.get("status", ""))
-    if record.get("kind") == "reference" and status == "complete":
-        return "reference"
+    status = str(record.get(STATUS, ""))
+    if record.get(KIND) == REFERENCE and status == COMPLETE:
+        return REFERENCE
     return status
 
 
@@ -134,7 +137,7 @@ class SummaryTable:
 
     def block(self, columns: Sequence[int], first: bool) -> Table:
         """The table of the metric columns ``columns`` (the status column only in the first block)."""
-        show_status = first and any(cells[1].text not in ("complete", "reference") for cells in self.body)
+        show_status = first and any(cells[1].text not in (COMPLETE, REFERENCE) for cells in self.body)
         table = Table(title=(self.title or None) if first else None, title_justify="left", header_style="bold",
                       box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("configuration", style="cyan", overflow="fold")  # folds only if wider than the console
@@ -144,7 +147,7 @@ class SummaryTable:
             table.add_column(self.headers[column], justify="right", no_wrap=True)
         for cells in self.body:
             config, status = cells[0].text, cells[1].text
-            name = Text(f"{config} (ref)", style="dim") if status == "reference" else Text(config)
+            name = Text(f"{config} (ref)", style="dim") if status == REFERENCE else Text(config)
             row: list[Text | str] = [name, Text(status)] if show_status else [name]
             for cell in (cells[2 + column] for column in columns):
                 if cell.best:
@@ -185,8 +188,8 @@ def markdown_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: d
 def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Sequence[str] = ()) -> list[str]:
     """Plain-text notes that belong under the table (``metrics``: the columns shown, for their
     direction notes)."""
-    seeds = int(summary["seeds"].max()) if len(summary) else 0
-    samples = int(summary["samples"].max()) if len(summary) else 0
+    seeds = int(summary[SEEDS].max()) if len(summary) else 0
+    samples = int(summary[SAMPLES].max()) if len(summary) else 0
     notes = [f"Mean over {samples} test samples" + (f" and {seeds} seeds (± std over seeds)" if seeds > 1 else "")
              + "; 95% bootstrap intervals over samples are in summary.csv. Best value per column among the "
              "trained configurations (or models) marked; references are not ranked for it."]
@@ -198,17 +201,18 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     for metric, reason in unavailable.items():
         notes.append(f"{metric_record(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
-        if record.get("status") in ("diverged", "failed", "unavailable", "partial"):
-            notes.append(f"'{record['config']}' {record['status']}" + (
-                f": {record.get('reason')}" if record.get("reason") else ""))
+        if record.get(STATUS) in NOTED_STATUSES:
+            reason = record.get(REASON)
+            known = isinstance(reason, str) and reason.strip()  # an empty cell reads back as NaN
+            notes.append(f"'{record[CONFIG]}' {record[STATUS]}" + (f": {reason}" if known else ""))
     return notes
 
 
 def write_summary_files(store: RunStore, summary: pd.DataFrame, metrics: Sequence[str],
                         unavailable: dict[str, str], title: str = "") -> None:
     """Write summary.csv and summary.md of a run (atomically); ``title`` defaults to the run id."""
-    atomic.write_csv(store.path("summary.csv"), summary)
+    atomic.write_csv(store.path(schema.SUMMARY_FILE), summary)
     notes = "\n".join(f"- {note}" for note in table_notes(summary, unavailable, metrics))
     heading = title or store.name
     text = f"# vfibench results: {heading}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
-    atomic.write_text(store.path("summary.md"), text)
+    atomic.write_text(store.path(schema.SUMMARY_MARKDOWN), text)

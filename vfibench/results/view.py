@@ -10,10 +10,9 @@ from rich.table import Table
 
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.metrics.records import metric_record
-from vfibench.results import tables
-from vfibench.results.store import RunStore, read_csv
-
-SUMMARY_KEYS = ("config", "kind", "status", "seeds", "samples")
+from vfibench.results import schema, tables
+from vfibench.results.schema import MEAN, column, read_summary
+from vfibench.results.store import MANIFEST, RunStore
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class RunView:
 
     def title(self) -> str:
         device = self.manifest.get("device", "?")
-        if self.manifest.get("kind") == "eval":
+        if self.manifest.get("kind") == schema.EVALUATION:
             models = len(self.manifest.get("sources", {}))
             return (f"{self.store.name} — evaluation of {models} model(s) against "
                     f"{self.manifest.get('gt_dir', '?')}, device {device}")
@@ -64,7 +63,7 @@ class RunView:
 
 def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
     """The manifest's metric entries must name registered metrics; ResultsError otherwise."""
-    path = store.path("manifest.json")
+    path = store.path(MANIFEST)
     metrics = manifest.get("metrics", [])
     unavailable = manifest.get("unavailable_metrics", {})
     if not isinstance(metrics, list) or not all(isinstance(m, dict) and isinstance(m.get("name"), str)
@@ -85,31 +84,25 @@ def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
 
 
 def load_run_view(store: RunStore) -> RunView:
-    """Read and validate a run's manifest and summary.csv."""
+    """Read and validate a run's manifest and summary.csv (:func:`~vfibench.results.schema.read_summary`)."""
     manifest = store.read_manifest()
     _check_manifest(store, manifest)
-    if manifest.get("kind") == "sweep":
+    if manifest.get("kind") == schema.SWEEP:
         from vfibench.presets import preset_from_dict
 
         try:
-            preset_from_dict(manifest.get("preset"), f"'{store.path('manifest.json')}'")
+            preset_from_dict(manifest.get("preset"), f"'{store.path(MANIFEST)}'")
         except VfiBenchError as err:
             raise ResultsError(str(err)) from None
-    summary = read_csv(store.path("summary.csv"), required=SUMMARY_KEYS)
+    summary = read_summary(store.path(schema.SUMMARY_FILE))
     for metric in manifest.get("metrics", []):
-        column = f"{metric.get('name')}_mean"
-        if column not in summary.columns:
-            raise ResultsError(f"'{store.path('summary.csv')}' lacks the column '{column}' that its manifest "
-                               f"promises; the run directory is inconsistent. Re-run the sweep.")
-    names = [m["name"] for m in manifest.get("metrics", [])] + list(manifest.get("unavailable_metrics", {}))
-    for column in [f"{m}_{stat}" for m in names for stat in ("mean", "std", "ci_low", "ci_high")] + ["seeds", "samples"]:
-        if column not in summary.columns:
-            continue
-        values = pd.to_numeric(summary[column], errors="coerce")
-        bad = (values.isna() & summary[column].notna()) | values.isin([float("inf"), float("-inf")])
-        if bad.any():
-            raise ResultsError(f"'{store.path('summary.csv')}' holds '{summary[column][bad].iloc[0]}' in the numeric "
-                               f"column '{column}'; the file is damaged. Re-run the sweep or the evaluation.")
-        summary[column] = values
-    summary["config"] = summary["config"].astype(str)
-    return RunView(store, manifest, summary)
+        mean = column(str(metric.get("name")), MEAN)
+        if mean not in summary.frame.columns:
+            raise ResultsError(f"'{summary.path}' lacks the column '{mean}' that its manifest promises; the run "
+                               f"directory is inconsistent. Re-run the sweep.")
+    run_kinds = {schema.SWEEP, schema.EVALUATION}
+    if manifest.get("kind") in run_kinds and manifest["kind"] != summary.run_kind:
+        raise ResultsError(f"'{summary.path}' holds the rows of {schema.RUN_NAMES[summary.run_kind]}, but its "
+                           f"manifest describes {schema.RUN_NAMES[manifest['kind']]}; the run directory is "
+                           f"inconsistent. Re-run the sweep or the evaluation.")
+    return RunView(store, manifest, summary.frame)

@@ -1,0 +1,515 @@
+"""The results schema: every table name, column, row kind and status of a vfibench run, and the readers
+that check a table against it. Every module that writes or reads results spells these through here.
+
+``summary.csv`` — one row per configuration (a sweep) or per model (an evaluation)::
+
+    config    the loss configuration's canonical string, a reference's name, or an evaluated model's name
+    kind      trained | reference | evaluated                                  (:data:`KINDS`)
+    status    complete | partial | diverged | failed | unavailable | missing  (:data:`STATUSES`)
+    reason    why a row is not complete (sweeps; absent in evaluations and in runs older than resuming)
+    seeds     how many training seeds have results
+    samples   how many test samples have results
+    <metric>_mean, <metric>_std, <metric>_ci_low, <metric>_ci_high           (:data:`STATISTICS`)
+
+``per_sample.csv`` — one row per (configuration, seed, test sample): :data:`SAMPLE_KEYS`, for an
+evaluation the ``file`` it scored, one column per metric, and for a sweep the sample's
+:data:`SAMPLE_ATTRIBUTES`. ``train_log.csv`` — :data:`LOG_KEYS`, then one column per loss term.
+
+A sweep writes rows of the kinds ``trained`` and ``reference``; an evaluation only ``evaluated``
+rows (:data:`RUN_OF_KIND`), so a summary is of one run kind. :func:`read_summary` and
+:func:`read_per_sample` are the only readers of these tables; they raise a
+:class:`~vfibench.errors.ResultsError` (exit code 2) that names the file and what is wrong. Every
+summary vfibench has written reads unchanged: ``reason`` is optional, and a metric may carry only
+some of its statistics (a committed baseline trimmed to its means is still a summary).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vfibench.errors import ResultsError
+from vfibench.metrics.records import metric_record, record_names
+
+# -- files ------------------------------------------------------------------------------------------
+SUMMARY_FILE = "summary.csv"
+SUMMARY_MARKDOWN = "summary.md"
+PER_SAMPLE_FILE = "per_sample.csv"
+TRAIN_LOG_FILE = "train_log.csv"
+
+# -- kinds of run (the manifest's "kind") and of row (the tables' "kind" column) ---------------------
+SWEEP = "sweep"
+EVALUATION = "eval"
+
+TRAINED = "trained"
+REFERENCE = "reference"
+EVALUATED = "evaluated"
+#: Every row kind and what it is.
+KINDS: Mapping[str, str] = MappingProxyType({
+    TRAINED: "a loss configuration trained by `vfibench run`, one model per seed",
+    REFERENCE: "an untrained reference of a sweep (blend, nearest), scored beside the trained rows and never "
+               "ranked among them",
+    EVALUATED: "a model's frames on disk, scored by `vfibench eval` (seed 0)",
+})
+#: The run kind that writes each row kind.
+RUN_OF_KIND: Mapping[str, str] = MappingProxyType({TRAINED: SWEEP, REFERENCE: SWEEP, EVALUATED: EVALUATION})
+#: The run kinds in words, for messages.
+RUN_NAMES: Mapping[str, str] = MappingProxyType({SWEEP: "a sweep (`vfibench run`)",
+                                                 EVALUATION: "an evaluation (`vfibench eval`)"})
+
+# -- statuses ---------------------------------------------------------------------------------------
+COMPLETE = "complete"
+PARTIAL = "partial"
+DIVERGED = "diverged"
+FAILED = "failed"
+UNAVAILABLE = "unavailable"
+MISSING = "missing"
+#: Every status of a summary row and what it means.
+STATUSES: Mapping[str, str] = MappingProxyType({
+    COMPLETE: "every seed has results",
+    PARTIAL: "only some seeds have results (an interrupted sweep); resuming completes it",
+    DIVERGED: "the training loss became NaN or infinite; no results",
+    FAILED: "training or scoring raised an error (its reason says which); no results",
+    UNAVAILABLE: "a pretrained backbone the configuration needs is missing (--skip-unavailable); no results",
+    MISSING: "not run yet (an interrupted sweep); no results",
+})
+#: Statuses that get a note under the table, with their reason.
+NOTED_STATUSES = (DIVERGED, FAILED, UNAVAILABLE, PARTIAL)
+#: Statuses of a row without values.
+NO_RESULTS = (DIVERGED, FAILED, UNAVAILABLE, MISSING)
+#: What a finished unit's ``unit.json`` may say about it.
+UNIT_STATUSES = (COMPLETE, DIVERGED, FAILED)
+#: A run manifest's ``status``: while a sweep runs, after it was stopped, once every unit finished;
+#: FAILED when the file system refused a write (its ``reason`` says why; ``--resume`` finishes it).
+RUNNING = "running"
+INTERRUPTED = "interrupted"
+RUN_STATUSES = (RUNNING, INTERRUPTED, COMPLETE, FAILED)
+#: A configuration's status in a sweep manifest before it runs (or UNAVAILABLE).
+PLANNED = "planned"
+
+# -- columns ----------------------------------------------------------------------------------------
+CONFIG = "config"
+KIND = "kind"
+STATUS = "status"
+REASON = "reason"
+SEEDS = "seeds"
+SAMPLES = "samples"
+#: Columns every summary.csv has before its metric columns.
+SUMMARY_KEYS = (CONFIG, KIND, STATUS, SEEDS, SAMPLES)
+#: Where the optional ``reason`` column goes (after ``status``).
+REASON_POSITION = SUMMARY_KEYS.index(STATUS) + 1
+
+MEAN = "mean"
+STD = "std"
+CI_LOW = "ci_low"
+CI_HIGH = "ci_high"
+#: Every per-metric statistic of a summary and what it is.
+STATISTICS: Mapping[str, str] = MappingProxyType({
+    MEAN: "mean over seeds of each seed's mean over the test samples",
+    STD: "standard deviation of the per-seed means (ddof = 1; empty with one seed)",
+    CI_LOW: "lower end of the 95% percentile-bootstrap interval of the mean over samples",
+    CI_HIGH: "upper end of that interval",
+})
+#: Statistics that estimate the metric itself, so they lie in the metric's valid range.
+LOCATION_STATISTICS = (MEAN, CI_LOW, CI_HIGH)
+_SEPARATOR = "_"
+
+SEED = "seed"
+SAMPLE = "sample"
+FILE = "file"
+#: Columns of per_sample.csv before the metric columns.
+SAMPLE_KEYS = (CONFIG, KIND, SEED, SAMPLE)
+#: Columns of an evaluation's per_sample.csv after the keys: the frame's path relative to the ground
+#: truth, or the test set's sample id.
+SAMPLE_LABELS = (FILE,)
+
+AMBIGUITY = "ambiguity_px"
+MOTION = "motion_px"
+OCCLUDED = "occluded"
+#: Columns of per_sample.csv after the metrics: what made each test sample hard (NaN where unknown).
+SAMPLE_ATTRIBUTES = (AMBIGUITY, MOTION, OCCLUDED)
+#: What each sample attribute measures (a sweep's manifest records these sentences).
+ATTRIBUTE_MEANINGS: Mapping[str, str] = MappingProxyType({
+    AMBIGUITY: "largest deviation (px) of any layer at t from its straight, uniform-speed path (what I0 and I1 "
+               "cannot tell)",
+    MOTION: "largest displacement (px) of any scene point between I0 and I1 (real data: 99th percentile of the "
+            "DIS optical-flow magnitude)",
+    OCCLUDED: "share of the middle frame's pixels hidden in I0 or in I1",
+})
+#: Each sample attribute's (label, unit), as tables and figures show it.
+ATTRIBUTE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    AMBIGUITY: ("ambiguity", "px"),
+    MOTION: ("motion", "px"),
+    OCCLUDED: ("occluded share", ""),
+})
+
+STEP = "step"
+LEARNING_RATE = "lr"
+TOTAL = "total"
+#: Columns of train_log.csv before the per-term columns.
+LOG_KEYS = (CONFIG, SEED, STEP, LEARNING_RATE, TOTAL)
+
+
+def column(metric: str, statistic: str) -> str:
+    """The summary column of one statistic of a metric: ``column("lpips", "ci_low")`` → ``"lpips_ci_low"``."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"unknown summary statistic {statistic!r}; one of {', '.join(STATISTICS)}")
+    return f"{metric}{_SEPARATOR}{statistic}"
+
+
+def parse_column(name: str) -> tuple[str, str] | None:
+    """(metric, statistic) of a summary column, e.g. ``"lpips-vgg_ci_low"`` → ``("lpips-vgg", "ci_low")``;
+    None for a column that is no metric statistic (``config``, ``seeds``, …). The metric is not checked."""
+    for statistic in sorted(STATISTICS, key=len, reverse=True):  # ci_low before a shorter suffix
+        suffix = _SEPARATOR + statistic
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], statistic
+    return None
+
+
+def metric_columns(metrics: Iterable[str]) -> list[str]:
+    """Every statistic column of ``metrics``, metric by metric, in :data:`STATISTICS` order."""
+    return [column(metric, statistic) for metric in metrics for statistic in STATISTICS]
+
+
+def sample_metric_columns(columns: Iterable[Any]) -> list[str]:
+    """The metric columns of a per-sample table: all but its keys, labels and sample attributes."""
+    other = {*SAMPLE_KEYS, *SAMPLE_LABELS, *SAMPLE_ATTRIBUTES}
+    return [str(c) for c in columns if c not in other]
+
+
+def is_ranked(kind: str) -> bool:
+    """Whether rows of ``kind`` compete for "best" and for the grids (everything but references)."""
+    return kind != REFERENCE
+
+
+# -- reading CSV tables -----------------------------------------------------------------------------
+def read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a results CSV, turning any problem into a ResultsError that names the file.
+
+    Besides what pandas rejects, a table is refused as truncated when a line has fewer fields than
+    the header (pandas would silently fill them with NaN) or when its last line lacks its newline
+    (a number may have been cut short); vfibench writes every table whole, newline included.
+    """
+
+    def unreadable(problem: str) -> ResultsError:
+        return ResultsError(
+            f"'{path}' cannot be read as a CSV table ({problem}). The file is damaged or was not written "
+            f"by vfibench; re-run the step that writes it."
+        )
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ResultsError(f"'{path}' does not exist.") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise unreadable(str(err).strip() or type(err).__name__) from None
+    _check_complete_lines(text, unreadable)
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise unreadable(str(err).strip() or type(err).__name__) from None
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise ResultsError(
+            f"'{path}' lacks the column(s) {', '.join(missing)} that a vfibench table has "
+            f"(it has: {', '.join(map(str, frame.columns)) or 'none'}). It was not written by vfibench "
+            f"or is from an incompatible version."
+        )
+    return frame
+
+
+def _check_complete_lines(text: str, unreadable: Callable[[str], ResultsError]) -> None:
+    """Raise ``unreadable(problem)`` when ``text`` looks truncated: a short line, or no final newline."""
+    if not text.strip():
+        raise unreadable("the file is empty")
+    if not text.endswith("\n"):
+        raise unreadable("its last line does not end with a newline, so the file was cut short")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise unreadable(str(err)) from None
+    width = len(rows[0])
+    for number, row in enumerate(rows[1:], start=2):
+        if row and len(row) < width:
+            raise unreadable(f"line {number} has {len(row)} fields but the header has {width}, so the file "
+                             f"was cut short")
+
+
+# -- summaries --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SummaryRow:
+    """One validated row of a summary: a configuration's (or model's) outcome and statistics.
+
+    ``values`` maps each statistic column present (``"psnr_mean"``, …) to its value, NaN where empty.
+    """
+
+    config: str
+    kind: str
+    status: str
+    reason: str
+    seeds: int
+    samples: int
+    values: Mapping[str, float]
+
+    def value(self, metric: str, statistic: str = MEAN) -> float:
+        """A statistic of a metric; NaN when the cell is empty or the summary has no such column."""
+        return self.values.get(column(metric, statistic), math.nan)
+
+    def mean(self, metric: str) -> float:
+        return self.value(metric, MEAN)
+
+    @property
+    def has_results(self) -> bool:
+        """Whether the row has any results (complete, or partial)."""
+        return self.status not in NO_RESULTS
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A validated summary.csv.
+
+    Attributes:
+        path: the file it was read from.
+        frame: the table, normalised: ``config`` as text, ``seeds`` and ``samples`` as integers, every
+            statistic column as float (NaN where empty); other columns as read.
+        metrics: the metrics with a ``<metric>_mean`` column, in column order.
+        rows: one :class:`SummaryRow` per line, in file order.
+    """
+
+    path: Path
+    frame: pd.DataFrame
+    metrics: tuple[str, ...]
+    rows: tuple[SummaryRow, ...]
+
+    def get(self, config: str) -> SummaryRow | None:
+        """The row of ``config``, or None."""
+        return next((row for row in self.rows if row.config == config), None)
+
+    @property
+    def configs(self) -> tuple[str, ...]:
+        return tuple(row.config for row in self.rows)
+
+    @property
+    def run_kind(self) -> str:
+        """:data:`SWEEP` or :data:`EVALUATION`: the kind of run that wrote the summary."""
+        return RUN_OF_KIND[self.rows[0].kind]
+
+
+def summary_path(path: Path) -> Path:
+    """The summary.csv that ``path`` names: the file itself, or the one in a run directory.
+
+    A ResultsError when there is none, with a hint when ``path`` is a folder of runs.
+    """
+    if not path.exists():
+        raise ResultsError(
+            f"'{path}' does not exist. Pass a run directory that holds a {SUMMARY_FILE} (such as results/latest) "
+            f"or the path of a {SUMMARY_FILE} file."
+        )
+    if not path.is_dir():
+        return path
+    found = path / SUMMARY_FILE
+    if not found.is_file():
+        from vfibench.results.store import LATEST
+
+        hint = (f" It looks like a results folder; did you mean '{path / LATEST}'?"
+                if (path / LATEST / SUMMARY_FILE).is_file() else "")
+        raise ResultsError(
+            f"'{path}' is a directory without a {SUMMARY_FILE}: it is not a finished vfibench run.{hint} Pass a "
+            f"run directory written by `vfibench run` or `vfibench eval`, or the path of a {SUMMARY_FILE} file."
+        )
+    return found
+
+
+def read_summary(path: Path) -> Summary:
+    """Read and validate a summary: a summary.csv file, or a run directory holding one.
+
+    Raises:
+        ResultsError: the file is absent, unreadable or truncated, or breaks the schema (a missing or
+            unknown column, a kind or status vfibench does not write, a count that is no whole number,
+            a statistic that is no number or lies outside what its metric can take, a repeated
+            configuration, rows of both a sweep and an evaluation); the message names the file.
+    """
+    path = summary_path(Path(path))
+    return validate_summary(read_csv(path, required=SUMMARY_KEYS), path)
+
+
+def validate_summary(frame: pd.DataFrame, path: Path) -> Summary:
+    """Check a summary table read from ``path`` against the schema (see :func:`read_summary`)."""
+
+    def fail(problem: str) -> ResultsError:
+        return ResultsError(
+            f"'{path}' is not a valid vfibench {SUMMARY_FILE}: {problem}. The file is truncated, was edited by "
+            f"hand or was not written by vfibench; write it again with `vfibench run` or `vfibench eval` (a "
+            f"sweep's summary is rebuilt from its units when the file is deleted and `vfibench report` runs)."
+        )
+
+    missing = [name for name in SUMMARY_KEYS if name not in frame.columns]
+    if missing:
+        raise fail(f"it lacks the column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise fail("it has a header but no rows")
+    statistics = _statistic_columns(frame, fail)
+    metrics = tuple(dict.fromkeys(metric for metric, statistic in statistics.values() if statistic == MEAN))
+    if not metrics:
+        raise fail(f"it has no metric columns (<metric>{_SEPARATOR}{MEAN}, e.g. {column('psnr', MEAN)})")
+    rows = tuple(_summary_row(record, line, statistics, fail)
+                 for line, record in enumerate(frame.to_dict("records"), start=2))
+    seen: set[str] = set()
+    for row in rows:
+        if row.config in seen:
+            raise fail(f"the configuration '{row.config}' appears more than once")
+        seen.add(row.config)
+    runs = {RUN_OF_KIND[row.kind] for row in rows}
+    if len(runs) > 1:
+        evaluated = next(row.config for row in rows if RUN_OF_KIND[row.kind] == EVALUATION)
+        trained = next(row.config for row in rows if RUN_OF_KIND[row.kind] == SWEEP)
+        raise fail(f"it mixes rows of a sweep ('{trained}') with rows of an evaluation ('{evaluated}'), which "
+                   f"vfibench never writes into one table")
+    normalised = frame.copy()
+    normalised[CONFIG] = [row.config for row in rows]
+    for name in (SEEDS, SAMPLES):
+        normalised[name] = [getattr(row, name) for row in rows]
+    for name in statistics:
+        normalised[name] = [row.values[name] for row in rows]
+    return Summary(path=path, frame=normalised, metrics=metrics, rows=rows)
+
+
+def _statistic_columns(frame: pd.DataFrame, fail: Callable[[str], ResultsError]) -> dict[str, tuple[str, str]]:
+    """column → (metric, statistic) for every metric column; an error for any column the schema lacks."""
+    found: dict[str, tuple[str, str]] = {}
+    known = record_names()
+    for name in map(str, frame.columns):
+        if name in SUMMARY_KEYS or name == REASON:
+            continue
+        parsed = parse_column(name)
+        if parsed is None:
+            raise fail(f"it has the column '{name}', which is not a column of a summary (expected "
+                       f"{', '.join(SUMMARY_KEYS)}, optionally {REASON}, then per metric "
+                       f"{', '.join('<metric>' + _SEPARATOR + s for s in STATISTICS)})")
+        if parsed[0] not in known:
+            raise fail(f"the column '{name}' is for a metric '{parsed[0]}' this version of vfibench does not know "
+                       f"(known: {', '.join(known)})")
+        found[name] = parsed
+    means = {metric for metric, statistic in found.values() if statistic == MEAN}
+    orphans = [name for name, (metric, _) in found.items() if metric not in means]
+    if orphans:
+        raise fail(f"it has the column '{orphans[0]}' but no '{column(found[orphans[0]][0], MEAN)}'")
+    return found
+
+
+def _summary_row(record: Mapping[str, Any], line: int, statistics: Mapping[str, tuple[str, str]],
+                 fail: Callable[[str], ResultsError]) -> SummaryRow:
+    """One validated row; ``line`` is its line number in the file (the header is line 1)."""
+    config = record[CONFIG]
+    if _is_empty(config) or not str(config).strip():
+        raise fail(f"line {line} has no configuration name")
+    config = str(config).strip()
+    kind, status = record[KIND], record[STATUS]
+    if kind not in KINDS:
+        raise fail(f"line {line} ('{config}') has {KIND} {_shown(kind)}, not one of {', '.join(KINDS)}")
+    if status not in STATUSES:
+        raise fail(f"line {line} ('{config}') has {STATUS} {_shown(status)}, not one of {', '.join(STATUSES)}")
+    counts: dict[str, int] = {}
+    for name in (SEEDS, SAMPLES):
+        value = _number(record[name])
+        if value is None or not math.isfinite(value) or value < 0 or value != int(value):
+            raise fail(f"line {line} ('{config}') has {name} {_shown(record[name])}, not a whole number")
+        counts[name] = int(value)
+    values: dict[str, float] = {}
+    for name, (metric, statistic) in statistics.items():
+        raw = record[name]
+        value = _number(raw)
+        if value is None:
+            raise fail(f"line {line} ('{config}') has {name} {_shown(raw)}, not a number")
+        if not math.isnan(value):
+            low, high = metric_record(metric).valid_range if statistic in LOCATION_STATISTICS else (0.0, math.inf)
+            if math.isinf(value) or not low <= value <= high:
+                raise fail(f"line {line} ('{config}') has {name} {_shown(raw)}, outside the values it can take "
+                           f"({low:g} to {high:g})")
+        values[name] = value
+    reason = record.get(REASON)
+    return SummaryRow(config=config, kind=str(kind), status=str(status),
+                      reason="" if _is_empty(reason) else str(reason), seeds=counts[SEEDS],
+                      samples=counts[SAMPLES], values=MappingProxyType(values))
+
+
+def _is_empty(value: Any) -> bool:
+    """Whether a cell read by pandas is empty (None or NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float (NaN for an empty cell), or None if it is not a number."""
+    if _is_empty(value):
+        return math.nan
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _shown(value: Any) -> str:
+    """A cell value for an error message; an empty cell reads 'an empty cell'."""
+    if _is_empty(value):
+        return "an empty cell"
+    return repr(str(value))
+
+
+# -- per-sample tables ------------------------------------------------------------------------------
+def read_per_sample(path: Path, metrics: Sequence[str], unavailable: Mapping[str, str]) -> pd.DataFrame:
+    """Read and check a run's per_sample.csv: key columns, known kinds, whole seeds and samples, and a
+    numeric column per metric of ``metrics`` (one listed in ``unavailable`` may be absent or empty;
+    every other value is finite).
+
+    Returns the table with ``config`` as text, ``seed`` and ``sample`` as integers and the metrics as
+    floats. Raises a ResultsError naming the file and the first bad cell.
+    """
+    frame = read_csv(path, required=SAMPLE_KEYS)
+
+    def damaged(problem: str) -> ResultsError:
+        return ResultsError(f"'{path}' {problem}; the file is damaged or was not written by vfibench. Re-run the "
+                            f"sweep or the evaluation that wrote it (a sweep's tables are rebuilt from its units "
+                            f"when the file is deleted).")
+
+    for key in (SEED, SAMPLE):
+        values = pd.to_numeric(frame[key], errors="coerce")
+        if values.isna().any() or not np.all(np.mod(values, 1) == 0):
+            row = int(np.flatnonzero(values.isna().to_numpy() | (np.mod(values.fillna(0.5), 1) != 0))[0])
+            raise damaged(f"has a non-integer {key} '{frame[key].iloc[row]}' in data row {row + 1}")
+        frame[key] = values.astype(int)
+    foreign = ~frame[KIND].isin(list(KINDS))
+    if foreign.any():
+        row = int(np.flatnonzero(foreign.to_numpy())[0])
+        raise damaged(f"has the {KIND} {_shown(frame[KIND].iloc[row])} in data row {row + 1}, not one of "
+                      f"{', '.join(KINDS)}")
+    frame[CONFIG] = frame[CONFIG].astype(str)
+    for metric in metrics:
+        if metric not in frame:
+            if metric in unavailable:
+                frame[metric] = float("nan")
+                continue
+            raise ResultsError(f"'{path}' lacks the metric column '{metric}' that the run's manifest lists; the run "
+                               f"directory is inconsistent. Re-run the sweep or the evaluation that wrote it.")
+        values = pd.to_numeric(frame[metric], errors="coerce")
+        bad = values.isna() & frame[metric].notna()
+        if metric not in unavailable:  # every computed value is finite (PSNR has a floor): others are damage
+            bad |= ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise damaged(f"holds '{frame[metric].iloc[row]}' in the numeric column '{metric}' (data row {row + 1}), "
+                          f"where every value is a finite number")
+        frame[metric] = values.astype(float)
+    return frame
+
