@@ -68,8 +68,8 @@ class Recording(ProcessExecutor):
         self.results: list[UnitResult] = []
         self.processes: list[Any] = []
 
-    def _spawn(self) -> Any:
-        worker = super()._spawn()
+    def _launch(self) -> Any:
+        worker = super()._launch()
         self.processes.append(worker.process)
         return worker
 

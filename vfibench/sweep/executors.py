@@ -168,24 +168,31 @@ class ProcessExecutor:
 
     def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None:
         self._payload = pickle.dumps((train, test), protocol=pickle.HIGHEST_PROTOCOL)
-        for _ in range(self.jobs):
-            self._workers.append(self._spawn())
+        launched = [self._launch() for _ in range(self.jobs)]  # all start importing at once
+        self._workers = [self._hand_data(worker) for worker in launched]
 
     def _spawn(self) -> _Worker:
+        return self._hand_data(self._launch())
+
+    def _launch(self) -> _Worker:
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe(duplex=True)
         process = context.Process(target=_worker_main, args=(theirs, self.threads_per_unit, os.getpid()),
                                   name="vfibench-unit-worker", daemon=True)
         process.start()
         theirs.close()
+        return _Worker(process, ours)
+
+    def _hand_data(self, worker: _Worker) -> _Worker:
+        """Send the sweep's data to a new worker (it reads it once its imports are done)."""
         try:
-            ours.send_bytes(self._payload)
+            worker.conn.send_bytes(self._payload)
         except OSError as err:
-            process.join(timeout=10)
-            raise ExecutorError(f"A --jobs worker process ended as it started (exit code {process.exitcode}; "
+            worker.process.join(timeout=10)
+            raise ExecutorError(f"A --jobs worker process ended as it started (exit code {worker.process.exitcode}; "
                                 f"{err}). Check that `python -c 'import vfibench'` works in this environment, or "
                                 f"run without --jobs.") from None
-        return _Worker(process, ours)
+        return worker
 
     def share(self, state: TrainState) -> TrainState:
         return state
