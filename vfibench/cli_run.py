@@ -196,7 +196,7 @@ def run(
             plan.tensorboard = tensorboard
         if dry_run:
             done = sum(store.unit_info(key) is not None for key in plan.units())
-            _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished")
+            _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished", device_here)
             return
         if store.read_manifest().get("status") == COMPLETE:
             rebuilt = rebuild_tables(store)
@@ -221,7 +221,7 @@ def run(
                           val_samples=val_samples, tensorboard=tensorboard,
                           precision=training_precision or "fp32", device_here=device_here)
         if dry_run:
-            _print_plan(plan, "a new sweep")
+            _print_plan(plan, "a new sweep", device_here)
             return
         console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
                       f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}{_where(options)}")
@@ -249,8 +249,9 @@ def _where(options: "object") -> str:
     return ""
 
 
-def _print_plan(plan: "object", what: str) -> None:
-    """Print what the sweep would do (``--dry-run``), with a training-time estimate."""
+def _print_plan(plan: "object", what: str, estimate_here: bool = True) -> None:
+    """Print what the sweep would do (``--dry-run``), with a training-time estimate timed on this machine
+    (``estimate_here``; not when the units run on a Ray cluster)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -275,6 +276,10 @@ def _print_plan(plan: "object", what: str) -> None:
     for label, text in rows:
         facts.add_row(label, Text(text))
     console.print(facts)
+    if not estimate_here:
+        console.print("[bold]estimated training time[/]: not estimated — the units run on the Ray cluster's "
+                      "machines, not on this one", highlight=False)
+        return
     with console.status("Timing a few training steps…"):
         estimate = dry_run.estimate_training(plan)  # type: ignore[arg-type]
     slowest = max(estimate.seconds_per_step.items(), key=lambda item: item[1], default=None)

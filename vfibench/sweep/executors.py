@@ -163,16 +163,18 @@ class ProcessExecutor:
         self.max_retries = max_retries
         self.options = options
         self._workers: list[_Worker] = []
-        self._payload = b""
+        self._data: tuple[Triplets, Triplets] | None = None
         self._tickets = 0
 
     def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None:
-        self._payload = pickle.dumps((train, test), protocol=pickle.HIGHEST_PROTOCOL)
+        self._data = (train, test)
+        payload = pickle.dumps(self._data, protocol=pickle.HIGHEST_PROTOCOL)
         launched = [self._launch() for _ in range(self.jobs)]  # all start importing at once
-        self._workers = [self._hand_data(worker) for worker in launched]
+        self._workers = [self._hand_data(worker, payload) for worker in launched]
 
     def _spawn(self) -> _Worker:
-        return self._hand_data(self._launch())
+        """A worker in place of one that died."""
+        return self._hand_data(self._launch(), pickle.dumps(self._data, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _launch(self) -> _Worker:
         context = multiprocessing.get_context("spawn")
@@ -183,10 +185,10 @@ class ProcessExecutor:
         theirs.close()
         return _Worker(process, ours)
 
-    def _hand_data(self, worker: _Worker) -> _Worker:
+    def _hand_data(self, worker: _Worker, payload: bytes) -> _Worker:
         """Send the sweep's data to a new worker (it reads it once its imports are done)."""
         try:
-            worker.conn.send_bytes(self._payload)
+            worker.conn.send_bytes(payload)
         except OSError as err:
             worker.process.join(timeout=10)
             raise ExecutorError(f"A --jobs worker process ended as it started (exit code {worker.process.exitcode}; "

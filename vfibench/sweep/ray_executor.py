@@ -15,6 +15,7 @@ result, so a unit is written once. A unit that raises is recorded as failed by
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -76,7 +77,8 @@ class RayExecutor:
         try:
             if not ray.is_initialized():
                 with signal_handlers_kept():  # ray.init installs its own SIGTERM handler in the driver
-                    ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+                    ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                             logging_level=logging.WARNING)
                 self._owner = True
             self._cluster = {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU")}
         except (ConnectionError, RuntimeError, ValueError) as err:
