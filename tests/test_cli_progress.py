@@ -79,3 +79,28 @@ def test_plain_listener_reports_progress_and_eta():
     lines = stream.getvalue().splitlines()
     assert lines[1].startswith("warm start (l1, 4 steps), seed 0: 1s") and "sweep 50%" in lines[1]
     assert lines[2].startswith("[1/2] l1 (seed 0): PSNR 30.00 dB") and "ETA" not in lines[2]
+
+
+def test_units_that_run_elsewhere_overlap_and_advance_the_sweep_when_they_finish():
+    listener = RichSweepListener(Console(file=io.StringIO(), force_terminal=True, width=100))
+    with listener:
+        listener.sweep_started(3, 12)
+        listener.unit_started("warm start (l1, 4 steps), seed 0", 4)
+        listener.unit_finished("warm start (l1, 4 steps), seed 0", "1s")
+        listener.unit_started("l1 (seed 0)", 4)
+        listener.unit_started("l2 (seed 0)", 4)  # two units in progress at once, no steps reported
+        listener.unit_finished("l2 (seed 0)", "PSNR 30.00 dB")
+        listener.unit_finished("l1 (seed 0)", "PSNR 29.00 dB")
+        tasks = {t.description.split(":")[0]: t for t in listener.progress.tasks}
+    assert tasks["sweep"].completed == 12 and tasks["sweep"].fields["detail"] == "units 2/3"
+    assert tasks["l1 (seed 0)"].finished and tasks["l2 (seed 0)"].finished
+    stream = io.StringIO()
+    plain = PlainSweepListener(stream)
+    plain.sweep_started(2, 8)
+    plain.unit_started("l1 (seed 0)", 4)
+    plain.unit_started("l2 (seed 0)", 4)
+    plain.unit_finished("l2 (seed 0)", "PSNR 30.00 dB")
+    plain.unit_finished("l1 (seed 0)", "PSNR 29.00 dB")
+    lines = stream.getvalue().splitlines()
+    assert lines[1].startswith("[1/2] l2 (seed 0): PSNR 30.00 dB") and "sweep 50%" in lines[1]
+    assert lines[2].startswith("[2/2] l1 (seed 0): PSNR 29.00 dB")

@@ -68,16 +68,16 @@ def test_windows_span_the_steps_after_the_warm_start(tmp_path: Path) -> None:
 
 def test_an_exception_inside_one_unit_is_its_recorded_failure_and_the_sweep_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import vfibench.sweep as sweep
+    import vfibench.sweep.unit as unit
 
-    real = sweep.train_configuration
+    real = unit.train_configuration
 
     def flaky(config, *args, **kwargs):
         if config.canonical == "l1":
             raise RuntimeError("element 0 of tensors does not require grad")
         return real(config, *args, **kwargs)
 
-    monkeypatch.setattr(sweep, "train_configuration", flaky)
+    monkeypatch.setattr(unit, "train_configuration", flaky)
     store = run_sweep(tiny_plan(tmp_path))
     assert store.read_manifest()["status"] == "complete"
     summary = read_csv(store.path("summary.csv")).set_index("config")

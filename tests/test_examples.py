@@ -40,6 +40,15 @@ PLAN = {
     "vfibench run --resume": "needs an interrupted run; resuming is tested in test_sweep_kill.py",
     "vfibench run --resume 20261125-101500-ab12": "needs an interrupted run; resuming is tested in "
                                                   "test_sweep_kill.py",
+    "vfibench run --jobs 2": DRY,
+    "vfibench run --executor ray --address HEAD:6379 --gpus-per-unit 1 --preset full":
+        "needs a Ray cluster with GPUs; the Ray executor is tested on a local Ray instance in "
+        "test_sweep_executors.py",
+    "vfibench run --executor ray --address HEAD:6379 --gpus-per-unit 1 --preset full --seeds 0-2 --out results":
+        "needs a Ray cluster with GPUs; the Ray executor is tested on a local Ray instance in "
+        "test_sweep_executors.py",
+    "vfibench run --preset full --device cuda --precision bf16":
+        DRY if __import__("torch").cuda.is_available() else "needs a CUDA GPU",
     "vfibench report": RUN,
     "vfibench report 20261125-101500-ab12 --format md": RUN,
     "vfibench report --out /tmp/results --format csv": RUN,

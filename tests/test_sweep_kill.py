@@ -1,12 +1,15 @@
 """A sweep killed at any moment keeps what it finished; `vfibench run --resume` completes it exactly.
 
 Each test starts a real `vfibench run` process (smoke preset, two steps, PSNR only, one thread) and
-stops it once its first trained unit is written, while the next configuration is in progress.
+stops it once its first trained unit is written, while the next configuration is in progress —
+with every unit in that process, and with two worker processes (``--jobs 2``), whose workers must
+end with it. The resume runs in one process, so a run is also resumed by another executor.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,21 +26,52 @@ from vfibench.sweep import plan_sweep, run_sweep
 
 LOSSES = "l1,l2,charbonnier"
 ARGS = ["--preset", "smoke", "--steps", "2", "--losses", LOSSES, "--metrics", "psnr", "--device", "cpu"]
+#: The executors a sweep is stopped under: every unit in the process, and two worker processes.
+EXECUTORS = {"local": [], "jobs": ["--jobs", "2", "--threads", "1"]}
 runner = CliRunner()
 
 
-def start_and_stop(out: Path, signum: int) -> subprocess.CompletedProcess:
-    """Start a sweep under ``out``, send ``signum`` once the first trained unit has finished."""
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (Linux /proc; empty elsewhere)."""
+    found = set()
+    for entry in Path("/proc").glob("[0-9]*/stat") if Path("/proc").is_dir() else []:
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(entry.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def start_and_stop(out: Path, signum: int, executor: str = "local") -> subprocess.CompletedProcess:
+    """Start a sweep under ``out``, send ``signum`` once the first trained unit has finished; check that
+    no process the sweep started outlives it."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-    process = subprocess.Popen([sys.executable, "-m", "vfibench.cli", "run", *ARGS, "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "vfibench.cli", "run", *ARGS, *EXECUTORS[executor],
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not list(out.glob("*/units/l1-*/unit.json")):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the sweep did not finish its first unit in time"
         time.sleep(0.05)
+    workers = children(process.pid)
+    if executor == "jobs" and Path("/proc").is_dir():
+        assert len(workers) >= 2, "the --jobs sweep runs no worker processes"
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=60)
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)], "a worker process outlived the sweep"
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
@@ -48,8 +82,9 @@ def uninterrupted_summary(out: Path) -> bytes:
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: Path) -> None:
-    killed = start_and_stop(tmp_path / "killed", signal.SIGKILL)
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: Path, executor: str) -> None:
+    killed = start_and_stop(tmp_path / "killed", signal.SIGKILL, executor)
     assert killed.returncode == -signal.SIGKILL
     (run,) = [p for p in (tmp_path / "killed").iterdir()]
     assert not (tmp_path / "killed" / "latest").exists()            # latest never points at an unfinished run
@@ -57,23 +92,31 @@ def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: 
     assert store.read_manifest()["status"] == "running"
     result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path / "killed")])
     assert result.exit_code == 0, result.output
-    assert f"--resume {run.name}: 3 of 5 units finished" in " ".join(result.output.split())
+    finished = re.search(rf"--resume {run.name}: (\d) of 5 units finished", " ".join(result.output.split()))
+    assert finished is not None, result.output
+    # two workers may both finish a unit before the kill; one process finishes exactly the first
+    assert int(finished.group(1)) == 3 if executor == "local" else int(finished.group(1)) >= 3
     assert store.read_manifest()["status"] == "complete"
     assert not list(run.rglob(".*.tmp"))
     assert store.path("summary.csv").read_bytes() == uninterrupted_summary(tmp_path / "straight")
 
 
 @pytest.mark.slow
-def test_sigterm_exits_143_and_prints_the_resume_command(tmp_path: Path) -> None:
-    stopped = start_and_stop(tmp_path, signal.SIGTERM)
-    assert stopped.returncode == 143, stopped.stderr
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_sigterm_and_sigint_exit_with_the_resume_command(tmp_path: Path, executor: str, signum: int,
+                                                         code: int) -> None:
+    stopped = start_and_stop(tmp_path, signum, executor)
+    assert stopped.returncode == code, stopped.stderr
     (run,) = [p for p in tmp_path.iterdir()]
     text = " ".join(stopped.stderr.split())
     assert "Traceback" not in stopped.stderr
-    assert "interrupted by SIGTERM" in text and str(run) in text
-    command = f"vfibench run --resume {run.name} --out {tmp_path}"
+    assert f"interrupted by {signal.Signals(signum).name}" in text and str(run) in text
+    command = " ".join(["vfibench", "run", "--resume", run.name, "--out", str(tmp_path), *EXECUTORS[executor]])
     assert command in text
     assert RunStore(run).read_manifest()["status"] == "interrupted"
+    if signum == signal.SIGINT:
+        return  # the resume command itself is run after the SIGTERM
     result = runner.invoke(app, command.split()[1:])
     assert result.exit_code == 0, result.output
     assert RunStore.open(tmp_path).root.resolve() == run.resolve()

@@ -2,8 +2,10 @@
 
 :class:`RichSweepListener` (stderr is a terminal) draws an overall bar over every training step of
 the sweep, with its ETA, above one bar per unit (configuration, seed) with the loss, and a bar for
-each counted phase (loading the data, evaluating the references). If the sweep is interrupted
-the live area is cleared and the finished units are printed once, so no line appears twice.
+each counted phase (loading the data, evaluating the references). Units that run in other
+processes (``--jobs``, Ray) report no steps: their bars fill, and the overall bar advances by their
+steps, when they finish; several may be in progress at once. If the sweep is interrupted the live
+area is cleared and the finished units are printed once, so no line appears twice.
 :func:`PlainSweepListener` (stderr is a file or a CI log) prints each phase and each finished unit
 — with its time and headline metrics, and the sweep's progress and ETA — as one line.
 """
@@ -39,7 +41,9 @@ class RichSweepListener:
         self.overall: TaskID | None = None
         self.units = 0
         self.done = 0
-        self.task: TaskID | None = None
+        self.tasks: dict[str, TaskID] = {}  # label → bar of each unit in progress
+        self.stepped: dict[str, int] = {}  # label → steps it reported
+        self.current: str | None = None  # the unit whose steps arrive (the one in this process)
         self.phase_task: TaskID | None = None
         self.offset = 0
         self.finished: list[str] = []
@@ -85,28 +89,36 @@ class RichSweepListener:
 
     def unit_started(self, label: str, steps: int) -> None:
         self._close_phase()
-        self.task = self.progress.add_task(label, total=steps, detail="loss —")
+        self.tasks[label] = self.progress.add_task(label, total=steps, detail="loss —")
+        self.stepped[label] = 0
+        self.current = label
         self.offset = -1
 
     def step(self, step: int, loss: float) -> None:
-        if self.task is None:
+        if self.current not in self.tasks:
             return
         if self.offset < 0:
             self.offset = step - 1
-        self.progress.update(self.task, completed=step - self.offset, detail=f"loss {loss:.4g}")
+        self.progress.update(self.tasks[self.current], completed=step - self.offset, detail=f"loss {loss:.4g}")
+        self.stepped[self.current] += 1
         if self.overall is not None:
             self.progress.advance(self.overall)
 
     def unit_finished(self, label: str, outcome: str) -> None:
         if not label.startswith("warm start"):
             self.done += 1
-        if self.task is not None:
-            task = next(t for t in self.progress.tasks if t.id == self.task)
-            self.progress.update(self.task, description=f"{escape(label)}: {escape(outcome)}", completed=task.total)
+        bar = self.tasks.pop(label, None)
+        if bar is not None:
+            task = next(t for t in self.progress.tasks if t.id == bar)
+            self.progress.update(bar, description=f"{escape(label)}: {escape(outcome)}", completed=task.total)
+            unreported = int(task.total or 0) - self.stepped.pop(label, 0)
+            if self.overall is not None and unreported > 0:  # a unit that ran elsewhere, or stopped early
+                self.progress.advance(self.overall, unreported)
         if self.overall is not None:
             self.progress.update(self.overall, detail=f"units {self.done}/{self.units}")
         self.finished.append(f"{label}: {outcome}")
-        self.task = None
+        if self.current == label:
+            self.current = None
 
 
 class PlainSweepListener:
@@ -119,7 +131,10 @@ class PlainSweepListener:
         self.done_steps = 0
         self.done = 0
         self.started = time.perf_counter()
-        self.unit_begun = self.started
+        self.begun: dict[str, float] = {}  # label → when each unit in progress started
+        self.expected: dict[str, int] = {}  # label → its steps
+        self.stepped: dict[str, int] = {}  # label → the steps it reported
+        self.current: str | None = None  # the unit whose steps arrive (the one in this process)
         self.last_step = 0
 
     def __enter__(self) -> "PlainSweepListener":
@@ -142,17 +157,24 @@ class PlainSweepListener:
     def advance(self) -> None: ...
 
     def unit_started(self, label: str, steps: int) -> None:
-        self.unit_begun, self.last_step = time.perf_counter(), -1
+        self.begun[label], self.expected[label], self.stepped[label] = time.perf_counter(), steps, 0
+        self.current, self.last_step = label, -1
 
     def step(self, step: int, loss: float) -> None:
-        if self.last_step >= 0:
-            self.done_steps += step - self.last_step
-        else:
-            self.done_steps += 1
+        done = step - self.last_step if self.last_step >= 0 else 1
+        self.done_steps += done
+        if self.current in self.stepped:
+            self.stepped[self.current] += done
         self.last_step = step
 
     def unit_finished(self, label: str, outcome: str) -> None:
-        elapsed = time.perf_counter() - self.unit_begun
+        now = time.perf_counter()
+        elapsed = now - self.begun.pop(label, now)
+        unreported = self.expected.pop(label, 0) - self.stepped.pop(label, 0)
+        if unreported > 0:  # a unit that ran elsewhere reports its steps when it finishes
+            self.done_steps += unreported
+        if self.current == label:
+            self.current = None
         warm = label.startswith("warm start")
         if not warm:
             self.done += 1

@@ -3,8 +3,10 @@
 A thin shell over :mod:`vfibench.sweep`: it gathers the options, plans the sweep (every check
 happens there, before any training), runs it with a progress display and prints the summary.
 ``--resume [RUN]`` rebuilds the plan of an unfinished run from its manifest and finishes only what
-is missing. Ctrl-C or SIGTERM stops the sweep, keeps every finished unit, prints the exact resume
-command and exits with 130 or 143. Mounted by the main CLI as ``vfibench run``.
+is missing. ``--jobs N`` runs units in N worker processes, ``--executor ray`` as tasks on a Ray
+cluster (:mod:`vfibench.sweep.executors`). Ctrl-C or SIGTERM stops the sweep, keeps every finished
+unit, prints the exact resume command and exits with 130 or 143. Mounted by the main CLI as
+``vfibench run``.
 """
 
 from __future__ import annotations
@@ -36,14 +38,28 @@ EPILOG = examples(
     "vfibench run --losses l1,l1+perc --model warp-blend --ambiguity 0   # the first version's model and data",
     "vfibench run --resume                         # finish the newest unfinished run under --out",
     "vfibench run --resume 20261125-101500-ab12    # finish that run",
+    "vfibench run --jobs 2                         # two units at a time, in two worker processes",
+    "vfibench run --executor ray --address HEAD:6379 --gpus-per-unit 1 --preset full   # on a Ray cluster",
+    "vfibench run --preset full --device cuda --precision bf16   # mixed-precision training on a GPU",
     notes="Exit codes: 0 done; 2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (finished units are kept; "
-          "the message gives the resume command).",
+          "the message gives the resume command, which works with any executor).",
 )
 
 
 class ModelVariant(str, Enum):
     synthesis = "synthesis"
     warp_blend = "warp-blend"
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
 
 
 class PresetName(str, Enum):
@@ -114,6 +130,31 @@ def run(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the plan — configurations (canonical, expanded, schedules), units, data, "
         "metrics — and a training-time estimate from a few timed steps, then exit. Writes nothing.")] = False,
+    precision: Annotated[Optional[Precision], typer.Option(
+        help="Training precision: fp32, or bf16 / fp16 autocast of the forward pass and loss (weights and Adam "
+             "stay fp32; fp16 adds loss scaling and needs CUDA). Evaluation is always fp32. Recorded in the "
+             "manifest. [default: fp32; with --resume, the run's]", show_default=False)] = None,
+    executor: Annotated[ExecutorName, typer.Option(
+        help="Where units run: local (this machine: in this process, or --jobs N worker processes) or ray (one "
+             "Ray task per unit on a Ray cluster; needs pip install 'vfibench[ray]'). Results are written here "
+             "either way, with the same tables.")] = ExecutorName.local,
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", "-j", metavar="N", help="Local executor: run N units at a time in N worker processes, each with "
+        "cores // N torch threads (so they never fight over cores). [default: 1, in this process]",
+        show_default=False)] = None,
+    threads: Annotated[Optional[int], typer.Option(
+        "--threads", metavar="N", help="Torch threads per unit. [default: torch's own in this process; cores // "
+        "jobs with --jobs; the unit's CPUs on Ray]", show_default=False)] = None,
+    address: Annotated[Optional[str], typer.Option(
+        "--address", metavar="HOST:PORT", help="Ray: the cluster's head node (`ray start --head` prints it; "
+        "'auto' on the head node itself). [default: start a Ray instance on this machine]",
+        show_default=False)] = None,
+    gpus_per_unit: Annotated[Optional[float], typer.Option(
+        "--gpus-per-unit", metavar="G", help="Ray: GPUs each unit asks for (e.g. 1, or 0.5 to share one); units "
+        "then train on CUDA. [default: 0]", show_default=False)] = None,
+    cpus_per_unit: Annotated[Optional[float], typer.Option(
+        "--cpus-per-unit", metavar="C", help="Ray: CPUs each unit asks for; also its torch threads. [default: 1]",
+        show_default=False)] = None,
 ) -> None:
     """Train the fixed interpolator once per loss configuration and seed, evaluate, write tables."""
     from vfibench.cli_progress import PlainSweepListener, RichSweepListener
@@ -122,10 +163,14 @@ def run(
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
     from vfibench.results.store import COMPLETE, RunStore
-    from vfibench.sweep import (SweepInterrupted, parse_seeds, plan_resume, plan_sweep, rebuild_tables, run_sweep,
-                                stop_on_signals)
+    from vfibench.sweep import (ExecutorOptions, SweepInterrupted, parse_seeds, plan_resume, plan_sweep,
+                                rebuild_tables, run_sweep, stop_on_signals)
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
+    options = ExecutorOptions(executor.value, jobs, address, gpus_per_unit, cpus_per_unit, threads)
+    options.check()
+    device, device_here = options.device(device)
+    training_precision = precision.value if precision is not None else None
     metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else None
     seed_list = parse_seeds(seeds) if seeds is not None else None
     variant = model.value if model is not None else None
@@ -141,7 +186,8 @@ def run(
                                 f"the preset and its steps. Drop --steps, or start a new sweep without --resume.")
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
-                           train_data=train_data, test_data=test_data, command=command)
+                           train_data=train_data, test_data=test_data, precision=training_precision,
+                           command=command, device_here=device_here)
         plan.val_samples = val_samples
         if tensorboard is not None:
             from vfibench import tensorboard_log
@@ -150,7 +196,7 @@ def run(
             plan.tensorboard = tensorboard
         if dry_run:
             done = sum(store.unit_info(key) is not None for key in plan.units())
-            _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished")
+            _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished", device_here)
             return
         if store.read_manifest().get("status") == COMPLETE:
             rebuilt = rebuild_tables(store)
@@ -161,7 +207,8 @@ def run(
         done = sum(store.unit_info(key) is not None for key in plan.units())
         console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units finished; "
                       f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
-                      f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}")
+                      f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}"
+                      f"{_where(options)}")
     else:
         if run_name is not None:
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
@@ -171,16 +218,17 @@ def run(
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
                           train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC,
-                          val_samples=val_samples, tensorboard=tensorboard)
+                          val_samples=val_samples, tensorboard=tensorboard,
+                          precision=training_precision or "fp32", device_here=device_here)
         if dry_run:
-            _print_plan(plan, "a new sweep")
+            _print_plan(plan, "a new sweep", device_here)
             return
         console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
-                      f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}")
+                      f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}{_where(options)}")
     try:
         listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
         with stop_on_signals(), listener:
-            finished = run_sweep(plan, listener, store)
+            finished = run_sweep(plan, listener, store, options.build())
     except SweepInterrupted as stopped:
         error_console.print(f"[bold yellow]interrupted:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=stopped.exit_code) from None
@@ -189,8 +237,21 @@ def run(
                   f"{escape(finished.name)} --out {escape(str(out))}[/]", highlight=False)
 
 
-def _print_plan(plan: "object", what: str) -> None:
-    """Print what the sweep would do (``--dry-run``), with a training-time estimate."""
+def _where(options: "object") -> str:
+    """``, 2 worker processes`` / ``, Ray tasks at HOST:PORT``: how the units will run, when not in this process."""
+    from vfibench.sweep import ExecutorOptions
+
+    assert isinstance(options, ExecutorOptions)
+    if options.executor == "ray":
+        return f", one Ray task per unit ({options.address or 'a local Ray instance'})"
+    if options.jobs and options.jobs > 1:
+        return f", {options.jobs} worker processes"
+    return ""
+
+
+def _print_plan(plan: "object", what: str, estimate_here: bool = True) -> None:
+    """Print what the sweep would do (``--dry-run``), with a training-time estimate timed on this machine
+    (``estimate_here``; not when the units run on a Ray cluster)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -215,6 +276,10 @@ def _print_plan(plan: "object", what: str) -> None:
     for label, text in rows:
         facts.add_row(label, Text(text))
     console.print(facts)
+    if not estimate_here:
+        console.print("[bold]estimated training time[/]: not estimated — the units run on the Ray cluster's "
+                      "machines, not on this one", highlight=False)
+        return
     with console.status("Timing a few training steps…"):
         estimate = dry_run.estimate_training(plan)  # type: ignore[arg-type]
     slowest = max(estimate.seconds_per_step.items(), key=lambda item: item[1], default=None)

@@ -34,7 +34,7 @@ import torch
 from vfibench.errors import DataError, VfiBenchError
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.results import atomic, schema
-from vfibench.results.store import SAMPLE_KEYS, RunStore, environment_versions, git_commit
+from vfibench.results.store import SAMPLE_KEYS, RunStore
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 
@@ -225,7 +225,7 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
 def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[str, float],
                  suite: MetricSuite | None = None) -> dict[str, Any]:
     """Everything needed to trace an evaluation's numbers back to how they were made."""
-    from vfibench.metrics.registry import metric_info
+    from vfibench.provenance import metric_records, provenance
 
     return {
         "tool": "vfibench",
@@ -242,20 +242,14 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
         "files": plan.files,
         "order": list(plan.sources),
         "seeds": [0],
-        "metrics": [{"name": m, "label": metric_info(m).label, "higher_is_better": metric_info(m).higher_is_better,
-                     "description": metric_info(m).description} for m in plan.metrics],
+        "metrics": metric_records(plan.metrics),
         "unavailable_metrics": plan.unavailable_metrics,
         "evaluation": ("frames read as 8-bit RGB (PNG/JPEG), matched by "
                        + ("the set's sample ids (<id>.png)" if plan.gt_spec else "relative path")
                        + "; every metric on the exact 8-bit levels scaled to [0, 1]; PSNR and SSIM per frame, "
                          "then averaged"),
-        "reference_weights": suite.reference_weights if suite is not None else None,
-        "backbones": plan.backbone_hashes,
-        "device": str(plan.device) + (f" ({torch.cuda.get_device_name(plan.device)})"
-                                      if plan.device.type == "cuda" else ""),
-        "versions": environment_versions(),
-        "git_commit": git_commit(Path(__file__).resolve().parent),
-        "timings_seconds": dict(timings),
+        **provenance(plan.device, plan.backbone_hashes, timings,
+                     suite.reference_weights if suite is not None else None),
     }
 
 

@@ -8,8 +8,8 @@ sweep see identical models and identical batches at every step until their losse
 
 from __future__ import annotations
 
+import contextlib
 import copy
-
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +28,16 @@ from vfibench.results.schema import COMPLETE, DIVERGED, LEARNING_RATE, STEP, TOT
 from vfibench.validation import HeldOut, held_out_scores
 
 StepCallback = Callable[[int, float], None]
+
+#: Training precisions: fp32, or autocast of the forward pass and the loss to bfloat16 / float16.
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: What each precision does, as the manifest records it.
+PRECISION_NOTES = {
+    "fp32": "float32 throughout",
+    "bf16": "forward pass and loss under torch.autocast(bfloat16); weights, gradients and Adam in float32",
+    "fp16": ("forward pass and loss under torch.autocast(float16) with a CUDA GradScaler (loss scaling); "
+             "weights, gradients and Adam in float32"),
+}
 
 
 @dataclass
@@ -126,6 +136,7 @@ def train_configuration(
     stop_at: int | None = None,
     on_step: StepCallback | None = None,
     held_out: HeldOut | None = None,
+    precision: str = "fp32",
 ) -> TrainResult:
     """Train the fixed interpolator with ``config``'s loss for the preset's steps.
 
@@ -142,6 +153,11 @@ def train_configuration(
         on_step: called after every step with (step, total loss).
         held_out: scores the model at every log row (:mod:`vfibench.validation`); it does not change
             training: weights and random streams are bit-identical with and without it.
+        precision: "fp32" (float32 throughout), "bf16" or "fp16" (:data:`PRECISIONS`): the model's
+            forward pass and the loss run under ``torch.autocast`` in that type, while weights,
+            gradients and Adam stay float32 (mixed precision, Micikevicius et al., ICLR 2018); fp16
+            scales the loss with a ``GradScaler`` and needs CUDA. Auxiliary networks (a
+            discriminator) and held-out scoring run in float32.
     """
     device = torch.device(device)
     model = build_interpolator(width=preset.width, seed=seed, variant=preset.model).to(device)
@@ -158,8 +174,37 @@ def train_configuration(
         torch.manual_seed(seed)
         objective = Objective(config).to(device)
         result = _run_steps(model, optimizer, lr_at, objective, data, preset, seed, device,
-                            first_step, preset.steps if stop_at is None else stop_at, on_step, held_out)
+                            first_step, preset.steps if stop_at is None else stop_at, on_step, held_out,
+                            _Precision(precision, device))
     return result
+
+
+class _Precision:
+    """The autocast context and loss scaling of one training precision (fp32: neither)."""
+
+    def __init__(self, precision: str, device: torch.device) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"Unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}.")
+        if precision == "fp16" and device.type != "cuda":
+            raise ValueError(f"fp16 training needs a CUDA device (it scales the loss with a GradScaler), not {device}.")
+        self.name = precision
+        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.device_type = device.type
+        self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    def backward_and_step(self, total: Tensor, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler is None:
+            total.backward()
+            optimizer.step()
+            return
+        self.scaler.scale(total).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
 
 
 def _run_steps(
@@ -175,7 +220,9 @@ def _run_steps(
     last_step: int,
     on_step: StepCallback | None,
     held_out: HeldOut | None = None,
+    precision: "_Precision | None" = None,
 ) -> TrainResult:
+    precision = precision or _Precision("fp32", device)
     order = batch_order(len(data), preset.steps, preset.batch_size, seed)
     result = TrainResult(model=model)
     window = _LogWindow()
@@ -187,16 +234,17 @@ def _run_steps(
         for group in optimizer.param_groups:
             group["lr"] = lr
         batch = data[order[step]].to(device)
-        prediction = model(batch.i0, batch.i1, batch.t)
-        value = objective(prediction, batch, progress)
+        with precision.autocast():
+            prediction = model(batch.i0, batch.i1, batch.t)
+            value = objective(prediction, batch, progress)
         total = float(value.total.detach())
         if not math.isfinite(total):
             result.status, result.diverged_at = DIVERGED, step + 1
             break
         optimizer.zero_grad(set_to_none=True)
-        value.total.backward()
-        optimizer.step()
-        auxiliary = objective.auxiliary_step(_detached(prediction), batch, progress)
+        precision.backward_and_step(value.total, optimizer)
+        auxiliary = objective.auxiliary_step(_detached(prediction, float32=precision.dtype is not None), batch,
+                                             progress)
         result.last_finite_loss = total
         window.add(total, {k: float(v.detach()) for k, v in value.terms.items()} | auxiliary)
         if (step + 1) % preset.log_every == 0 or step + 1 == last_step:
@@ -212,7 +260,10 @@ def _run_steps(
     return result
 
 
-def _detached(prediction: Any) -> Any:
+def _detached(prediction: Any, float32: bool = False) -> Any:
+    """The prediction without its graph; ``float32`` also casts autocast's half-precision outputs back."""
+    if float32:
+        return type(prediction)(**{k: v.detach().float() for k, v in vars(prediction).items()})
     return type(prediction)(**{k: v.detach() for k, v in vars(prediction).items()})
 
 

@@ -1,0 +1,348 @@
+"""Executors: worker processes (--jobs) and Ray tasks give the tables of the in-process sweep, and a
+failing unit, a lost worker or an interruption never loses the other units.
+
+Every sweep is the smoke preset cut to three steps after a one-step shared warm start, scored on
+PSNR, two configurations × two seeds, one torch thread per unit (so every executor computes
+bit-identical numbers). The Ray tests share one local Ray instance (two CPUs) per module; they
+are skipped where Ray is not installed, except in CI, which installs the extra.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from vfibench.cli import app
+from vfibench.presets import get_preset
+from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
+from vfibench.sweep import (ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener, SweepInterrupted,
+                            plan_sweep, run_sweep)
+from vfibench.sweep.unit import UnitResult, UnitSpec
+
+PRESET = get_preset("smoke").with_overrides(steps=3, log_every=1)
+LOSSES, SEEDS, WARM = "l1,l2", [0, 1], 1
+#: The gathered tables every executor must write identically.
+TABLES = ("summary.csv", "per_sample.csv", "train_log.csv")
+CLI_SWEEP = ["--preset", "smoke", "--steps", "3", "--log-every", "1", "--warm-start", str(WARM), "--losses", LOSSES,
+             "--seeds", "0,1", "--metrics", "psnr", "--device", "cpu"]
+runner = CliRunner()
+
+
+def tiny_plan(out: Path, losses: str = LOSSES, seeds: list[int] = SEEDS, warm_start: int = WARM):
+    return plan_sweep(losses, PRESET, seeds, out=out, device="cpu", metrics=["psnr"], warm_start=warm_start)
+
+
+def assert_same_tables(store: RunStore, reference: RunStore) -> None:
+    for table in TABLES:
+        assert store.path(table).read_bytes() == reference.path(table).read_bytes(), table
+    compared = runner.invoke(app, ["compare", str(store.root), str(reference.root), "--two-sided"])
+    assert compared.exit_code == 0, compared.output
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory: pytest.TempPathFactory) -> RunStore:
+    """The reference: every unit in this process (one torch thread, as the suite's conftest sets)."""
+    return run_sweep(tiny_plan(tmp_path_factory.mktemp("local")))
+
+
+class Recording(ProcessExecutor):
+    """A ProcessExecutor that keeps every result it hands back (to see where and when units ran) and
+    every worker process it started."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.results: list[UnitResult] = []
+        self.processes: list[Any] = []
+
+    def _launch(self) -> Any:
+        worker = super()._launch()
+        self.processes.append(worker.process)
+        return worker
+
+    def next_result(self) -> tuple[int, UnitResult]:
+        ticket, result = super().next_result()
+        self.results.append(result)
+        return ticket, result
+
+
+def count_writes(monkeypatch: pytest.MonkeyPatch) -> Counter[UnitKey]:
+    """How often each unit is written from now on."""
+    writes: Counter[UnitKey] = Counter()
+    real = RunStore.write_unit
+
+    def counting(self: RunStore, key: UnitKey, *args: Any, **kwargs: Any) -> None:
+        writes[key] += 1
+        real(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(RunStore, "write_unit", counting)
+    return writes
+
+
+class Sabotaged:
+    """Hands ``victim``'s trained units to ``inner`` under a loss name that does not exist, so they
+    raise inside the unit, wherever it runs."""
+
+    def __init__(self, inner: Any, victim: str) -> None:
+        self.inner, self.victim = inner, victim
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def submit(self, spec: UnitSpec, warm: Any = None) -> int:
+        if spec.config == self.victim and spec.kind == "trained":
+            spec = dataclasses.replace(spec, config="no_such_loss")
+        return self.inner.submit(spec, warm)
+
+
+def ray_or_skip() -> Any:
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs the ray extra (.ci/run); the Ray executor's tests must run there")
+        pytest.skip("Ray is not installed (pip install 'vfibench[ray]')")
+    return ray
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Any:
+    """One local Ray instance for the module: two CPUs, no dashboard, its own short temp folder."""
+    ray = ray_or_skip()
+    folder = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=folder,
+             object_store_memory=200 * 1024 * 1024)
+    yield ray
+    ray.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def executor_named(name: str, request: pytest.FixtureRequest) -> Any:
+    if name == "local":
+        return LocalExecutor()
+    if name == "jobs":
+        return ProcessExecutor(2, threads=1)
+    request.getfixturevalue("ray_cluster")
+    return ExecutorOptions("ray", cpus_per_unit=1).build()
+
+
+# -- the same tables, whichever executor -----------------------------------------------------------
+
+def test_jobs_2_gives_the_tables_of_one_process_and_runs_two_units_at_once(tmp_path: Path,
+                                                                          local_run: RunStore) -> None:
+    executor = Recording(2, threads=1)
+    store = run_sweep(tiny_plan(tmp_path), executor=executor)
+    assert_same_tables(store, local_run)
+    record = store.read_manifest()["executor"]
+    assert record["jobs"] == 2 and record["threads_per_unit"] == 1 and record["start_method"] == "spawn"
+    results = executor.results
+    assert len({r.worker for r in results}) == 2 and str(os.getpid()) not in {r.worker.split(":")[1] for r in results}
+    assert any(a.worker != b.worker and a.started_at < b.finished_at and b.started_at < a.finished_at
+               for a, b in itertools.combinations(results, 2)), "no two units ran at the same time"
+    assert sum(r.spec.kind == "warm_start" for r in results) == 2  # once per seed, shared by its units
+
+
+def test_a_jobs_worker_killed_mid_unit_is_replaced_and_the_unit_run_again(tmp_path: Path, local_run: RunStore,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    class KillFirstTrained(ProcessExecutor):
+        killed: int | None = None
+
+        def submit(self, spec: UnitSpec, warm: Any = None) -> int:
+            ticket = super().submit(spec, warm)
+            if spec.kind == "trained" and self.killed is None:
+                worker = next(w for w in self._workers if w.task is not None and w.task[0] == ticket)
+                self.killed = worker.process.pid
+                os.kill(worker.process.pid, signal.SIGKILL)
+            return ticket
+
+    writes = count_writes(monkeypatch)
+    executor = KillFirstTrained(2, threads=1)
+    store = run_sweep(tiny_plan(tmp_path), executor=executor)
+    assert executor.killed is not None
+    assert_same_tables(store, local_run)
+    assert len(writes) == 8 and set(writes.values()) == {1}
+
+
+def test_a_unit_whose_worker_keeps_dying_is_recorded_failed_and_the_others_finish(tmp_path: Path) -> None:
+    class KillL2(ProcessExecutor):
+        def submit(self, spec: UnitSpec, warm: Any = None) -> int:
+            ticket = super().submit(spec, warm)
+            if spec.config == "l2":
+                os.kill(next(w for w in self._workers if w.task and w.task[0] == ticket).process.pid, signal.SIGKILL)
+            return ticket
+
+    store = run_sweep(tiny_plan(tmp_path, seeds=[0], warm_start=0), executor=KillL2(2, threads=1, max_retries=0))
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc["l1", "status"] == "complete" and summary.loc["l2", "status"] == "failed"
+    assert "WorkerLost: its worker process died (killed by SIGKILL)" in summary.loc["l2", "reason"]
+    assert store.read_manifest()["status"] == "complete"
+
+
+@pytest.mark.parametrize("name", ["local", "jobs", pytest.param("ray", marks=pytest.mark.ray)])
+def test_a_unit_that_raises_is_failed_a_diverging_one_diverged_and_the_others_finish(
+        name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    executor = Sabotaged(executor_named(name, request), victim="l2")
+    store = run_sweep(tiny_plan(tmp_path, losses="l1,l2,1e40*l2", seeds=[0], warm_start=0), executor=executor)
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary["status"].to_dict() == {"l1": "complete", "l2": "failed", "1e+40*l2": "diverged",
+                                           "blend": "complete", "nearest": "complete"}
+    assert "SpecError" in summary.loc["l2", "reason"] and "no_such_loss" in summary.loc["l2", "reason"]
+    assert summary.loc["1e+40*l2", "reason"].startswith("at step 1 of 3 (seed 0)")
+    assert summary.loc["l1", "psnr_mean"] > 10
+    assert store.read_manifest()["status"] == "complete"
+
+
+# -- interruptions -----------------------------------------------------------------------------------
+
+class StopAfterFirstTrained(SilentListener):
+    """Simulates Ctrl-C as soon as the first trained unit has been written."""
+
+    def unit_finished(self, label: str, outcome: str) -> None:
+        if not label.startswith("warm start"):
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_ends_the_jobs_workers_and_the_run_resumes_in_one_process(tmp_path: Path, local_run: RunStore) -> None:
+    executor = Recording(2, threads=1, options=tuple(ExecutorOptions(jobs=2, threads=1).command_line()))
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(tiny_plan(tmp_path), StopAfterFirstTrained(), executor=executor)
+    error = stopped.value
+    assert error.exit_code == 130 and error.store.read_manifest()["status"] == INTERRUPTED
+    assert error.resume == f"vfibench run --resume {error.store.name} --out {tmp_path} --jobs 2 --threads 1"
+    assert executor.processes and not any(process.is_alive() for process in executor.processes)
+    result = runner.invoke(app, ["run", "--resume", error.store.name, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert_same_tables(error.store, local_run)
+    resumed = error.store.read_manifest()["resumed"]
+    assert resumed[-1]["executor"] == "local" and resumed[-1]["from_status"] == INTERRUPTED
+
+
+# -- options -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--jobs", "0"], "--jobs 0: give the number of worker processes, 1 or more"),
+    (["--gpus-per-unit", "1"], "--gpus-per-unit is an option of Ray tasks: it needs --executor ray"),
+    (["--address", "HEAD:6379", "--cpus-per-unit", "2"], "--address and --cpus-per-unit are options of Ray tasks"),
+    (["--jobs", "2", "--threads", "64"], "torch threads, but this process may use"),
+    (["--threads", "0"], "--threads 0: give the torch threads per unit"),
+    (["--precision", "fp16"], "--precision fp16 trains with a CUDA gradient scaler, but the device is cpu"),
+])
+def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Path, args: list[str],
+                                                                   expected: str) -> None:
+    result = runner.invoke(app, ["run", *CLI_SWEEP, "--out", str(tmp_path / "out"), *args])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and expected in text and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_executor_ray_without_ray_exits_2_with_the_install_command(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    result = runner.invoke(app, ["run", *CLI_SWEEP, "--executor", "ray", "--out", str(tmp_path / "out")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "pip install 'vfibench[ray]'" in text and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+    result = runner.invoke(app, ["run", *CLI_SWEEP, "--executor", "ray", "--jobs", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "Drop --jobs" in result.output
+
+
+def test_the_core_package_and_a_local_sweep_never_import_ray(tmp_path: Path) -> None:
+    code = ("import sys\n"
+            "import vfibench, vfibench.api, vfibench.cli, vfibench.cli_run, vfibench.sweep\n"
+            "from vfibench.presets import get_preset\n"
+            "from vfibench.sweep import ExecutorOptions, plan_sweep, run_sweep\n"
+            f"plan = plan_sweep('l1', get_preset('smoke').with_overrides(steps=1), [0], out=__import__('pathlib')"
+            f".Path({str(tmp_path)!r}), device='cpu', metrics=['psnr'])\n"
+            "run_sweep(plan, executor=ExecutorOptions().build())\n"
+            "print('RAY' if 'ray' in sys.modules else 'NO RAY')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("NO RAY")
+
+
+# -- Ray ---------------------------------------------------------------------------------------------
+
+@pytest.mark.ray
+def test_a_ray_sweep_gives_the_tables_of_one_process(ray_cluster: Any, tmp_path: Path, local_run: RunStore) -> None:
+    result = runner.invoke(app, ["run", *CLI_SWEEP, "--executor", "ray", "--cpus-per-unit", "1",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    store = RunStore.open(tmp_path)
+    assert_same_tables(store, local_run)
+    record = store.read_manifest()["executor"]
+    assert record["name"] == "ray" and record["cpus_per_unit"] == 1 and record["threads_per_unit"] == 1
+    assert "Ray task per unit" in " ".join(result.output.split())
+
+
+class WorkerKiller(threading.Thread):
+    """Kills the first Ray worker process seen running a unit (its process title names the task)."""
+
+    def __init__(self, title: str = "ray::run_unit_task") -> None:
+        super().__init__(daemon=True)
+        self.title = title.encode()
+        self.killed: int | None = None
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set() and self.killed is None:
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                        if handle.read().startswith(self.title):
+                            os.kill(int(entry.name), signal.SIGKILL)
+                            self.killed = int(entry.name)
+                            return
+                except OSError:
+                    continue
+            time.sleep(0.01)
+
+
+@pytest.mark.ray
+def test_a_ray_worker_killed_mid_unit_is_retried_and_its_unit_written_once(
+        ray_cluster: Any, tmp_path: Path, local_run: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not Path("/proc").is_dir():
+        pytest.skip("finds the worker process through /proc")
+    writes = count_writes(monkeypatch)
+    killer = WorkerKiller()
+    killer.start()
+    try:
+        store = run_sweep(tiny_plan(tmp_path), executor=ExecutorOptions("ray", cpus_per_unit=1).build())
+    finally:
+        killer.stopped.set()
+        killer.join()
+    assert killer.killed is not None, "no Ray worker was seen running a unit"
+    assert_same_tables(store, local_run)
+    assert len(writes) == 8 and set(writes.values()) == {1}
+
+
+@pytest.mark.ray
+def test_ctrl_c_cancels_the_ray_tasks_and_the_run_resumes_with_jobs(ray_cluster: Any, tmp_path: Path,
+                                                                   local_run: RunStore) -> None:
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(tiny_plan(tmp_path), StopAfterFirstTrained(), executor=ExecutorOptions("ray", cpus_per_unit=1).build())
+    error = stopped.value
+    assert error.store.read_manifest()["status"] == INTERRUPTED
+    assert error.resume.endswith("--executor ray --cpus-per-unit 1") and error.resume in str(error)
+    assert ray_cluster.is_initialized()  # the module's Ray is used, not shut down
+    result = runner.invoke(app, ["run", "--resume", error.store.name, "--out", str(tmp_path), "--jobs", "2",
+                                 "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert_same_tables(error.store, local_run)
+    manifest = error.store.read_manifest()
+    assert manifest["executor"]["jobs"] == 2 and manifest["resumed"][-1]["executor"] == "local"

@@ -1,0 +1,309 @@
+"""The coordinator: runs a planned sweep through an executor and writes what comes back.
+
+:func:`run_sweep` loads the data, starts the executor, creates (or reopens) the run directory and
+holds its lock, then hands the units to the executor in the plan's order — per seed the
+references, the shared warm start, then the trained configurations, which wait for their seed's
+warm start — as fast as the executor takes them, and writes each result atomically as it arrives.
+Only the coordinator writes the run directory, so units may run in other processes or on other
+machines. Every unit is trained from its seed alone, so a resumed sweep (:func:`plan_resume`), run by
+any executor, completes with the tables of an uninterrupted one.
+
+Interruptions (:mod:`vfibench.sweep.interruption`): a SIGINT or SIGTERM cancels the units in
+progress, rewrites the tables of the finished ones, marks the manifest "interrupted" and raises
+:class:`SweepInterrupted` with the resume command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+
+from vfibench import tensorboard_log
+from vfibench.errors import ResultsError, describe_os_error
+from vfibench.references import REFERENCES
+from vfibench.results import atomic
+from vfibench.results.store import (COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES, RunStore,
+                                    UnitKey)
+from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
+from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, resume_command,
+                                         signum_of)
+from vfibench.sweep.listener import SilentListener, SweepListener
+from vfibench.sweep.plan import SweepPlan, attributes_of_test_data, data_for, manifest_for
+from vfibench.sweep.tables import gather
+from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, TRAINED, \
+    WARM_START, WARM_START_SPEC, UnitResult, UnitSpec, failed_result
+from vfibench.train import TrainState
+
+
+def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: RunStore | None = None,
+              executor: Executor | None = None) -> RunStore:
+    """Train and evaluate every unit of ``plan`` with ``executor`` (default: :class:`LocalExecutor`,
+    every unit in this process); ``store`` continues an existing run (resume).
+
+    The run directory is locked for the whole sweep (:meth:`RunStore.lock`). Only once every unit is
+    finished is the manifest marked complete and ``<out>/latest`` pointed at the run. A SIGINT
+    (KeyboardInterrupt) or an :class:`Interrupted` from :func:`stop_on_signals` cancels the units in
+    progress, rewrites the tables of the finished units, marks the manifest "interrupted" and raises
+    :class:`SweepInterrupted`.
+    """
+    listener = listener or SilentListener()
+    executor = executor or LocalExecutor()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})", total=2)
+        train, test = data_for(plan, listener.advance)  # before the run directory exists: bad data leaves nothing
+        listener.advance()
+        plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
+        plan.attributes = attributes_of_test_data(plan, test)
+        timings["data"] = time.perf_counter() - started
+        if plan.resumed and "executor" not in plan.resumed[-1]:
+            plan.resumed[-1]["executor"] = executor.name
+        try:
+            executor.start(train, test, listener.step)  # a cluster that cannot be reached leaves nothing either
+            plan.executor = executor.record()
+            if store is None:
+                atomic.check_writable_folder(plan.out, "--out")
+                try:
+                    store = RunStore.create(plan.out)
+                except OSError as err:
+                    raise ResultsError(describe_os_error(err, "creating the run directory")) from None
+            else:
+                atomic.check_writable_folder(store.root, "The run directory")
+            plan.store = store
+            _run_locked(plan, store, listener, executor, test, timings, started)
+        finally:
+            _close(executor)
+    except (KeyboardInterrupt, Interrupted) as stop:  # before the run's lock was taken: nothing to keep
+        raise interrupted_before_start(signum_of(stop), store) from None
+    return store
+
+
+def _close(executor: Executor) -> None:
+    """Close the executor; an interrupt during that only makes it end its units at once."""
+    try:
+        executor.close()
+    except (KeyboardInterrupt, Interrupted):
+        executor.cancel()
+
+
+def _run_locked(plan: SweepPlan, store: RunStore, listener: SweepListener, executor: Executor, test: Any,
+                timings: dict[str, float], started: float) -> None:
+    try:
+        with store.lock():
+            try:
+                store.remove_temporaries()
+                store.write_manifest(manifest_for(plan, store, RUNNING, timings))
+                try:
+                    _Coordinator(plan, store, listener, executor, test).run()
+                    timings["total"] = time.perf_counter() - started
+                    gather(store, plan)
+                except (KeyboardInterrupt, Interrupted) as stop:
+                    executor.cancel()
+                    gather(store, plan)
+                    store.write_manifest(manifest_for(plan, store, INTERRUPTED, timings))
+                    raise interruption(plan, store, signum_of(stop)) from None
+                except ExecutorError as err:
+                    executor.cancel()
+                    gather(store, plan)
+                    store.write_manifest({**manifest_for(plan, store, FAILED, timings), "reason": str(err)})
+                    raise ExecutorError(f"{err} The units finished so far are kept; finish the run with: "
+                                        f"{resume_command(plan, store)}") from None
+                store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
+                store.mark_latest()
+            except OSError as err:
+                executor.cancel()
+                raise _write_failure(plan, store, timings, err) from None
+    except OSError as err:  # the lock file itself could not be opened
+        raise ResultsError(describe_os_error(err, f"locking the run '{store.root}'")) from None
+
+
+@dataclass
+class _Task:
+    """A unit waiting to be run, with its place in the plan's order."""
+
+    order: int
+    spec: UnitSpec
+
+
+@dataclass
+class _Coordinator:
+    """Hands a sweep's missing units to an executor in the plan's order and writes their results."""
+
+    plan: SweepPlan
+    store: RunStore
+    listener: SweepListener
+    executor: Executor
+    test: Any
+    ready: list[_Task] = field(default_factory=list)
+    waiting: dict[int, list[_Task]] = field(default_factory=dict)  # seed → units waiting for its warm start
+    running: dict[int, _Task] = field(default_factory=dict)  # executor ticket → task
+    warm: dict[int, Any] = field(default_factory=dict)  # seed → the executor's handle of its warm start
+    written: set[UnitKey] = field(default_factory=set)
+    announced: set[int] = field(default_factory=set)  # seeds whose references were announced
+
+    def run(self) -> None:
+        self.listener.sweep_started(*remaining_work(self.plan, self.store))
+        self._plan_tasks()
+        while self.ready or self.running:
+            while self.ready and len(self.running) < self.executor.capacity:
+                task = self.ready.pop(0)
+                self._announce(task)
+                ticket = self.executor.submit(task.spec, self.warm.get(task.spec.seed)
+                                              if task.spec.kind == TRAINED else None)
+                self.running[ticket] = task
+            ticket, result = self.executor.next_result()
+            self._record(self.running.pop(ticket), result)
+
+    # -- planning ---------------------------------------------------------------------------------
+    def _spec(self, config: str, seed: int, kind: str) -> UnitSpec:
+        plan = self.plan
+        return UnitSpec(config=config, seed=seed, kind=kind, preset=plan.preset, warm_start=plan.warm_start,
+                        metrics=tuple(plan.metrics), unavailable_metrics=tuple(plan.unavailable_metrics),
+                        device=str(plan.device), precision=plan.precision, threads=self.executor.threads_per_unit,
+                        val_samples=plan.val_samples,
+                        preview_frames=tensorboard_log.FRAMES if plan.tensorboard is not None and kind == TRAINED
+                        else 0, train_data=plan.train_data, test_data=plan.test_data, data_seed=plan.data_seed)
+
+    def _plan_tasks(self) -> None:
+        """The missing units in the plan's order: per seed the references, the warm start, the trained units."""
+        order = 0
+        for seed in self.plan.seeds:
+            for name in REFERENCES:
+                if self.store.unit_info(UnitKey(name, seed, REFERENCE)) is None:
+                    self.ready.append(_Task(order, self._spec(name, seed, REFERENCE)))
+                order += 1
+            trained = [_Task(order + 1 + i, self._spec(c.canonical, seed, TRAINED))
+                       for i, c in enumerate(self.plan.trained) if self.store.unit_info(UnitKey(c.canonical, seed)) is None]
+            if trained and self.plan.warm_start:
+                cached = self._cached_warm_start(seed)
+                if cached is None:
+                    self.ready.append(_Task(order, self._spec(WARM_START_SPEC, seed, WARM_START)))
+                    self.waiting[seed] = trained
+                    trained = []
+                else:
+                    self.warm[seed] = self.executor.share(cached)
+            self.ready.extend(trained)
+            order += 1 + len(self.plan.trained)
+
+    def _cached_warm_start(self, seed: int) -> TrainState | None:
+        """The warm start of ``seed`` a previous session of this run cached, if any."""
+        path = warm_start_path(self.store, seed)
+        if not path.is_file():
+            return None
+        try:
+            return TrainState(**torch.load(path, map_location="cpu", weights_only=True))
+        except Exception as err:  # any unpickling failure means the same thing: a damaged file
+            raise ResultsError(
+                f"The cached warm start '{path}' cannot be loaded ({type(err).__name__}: {err}). It was damaged "
+                f"or replaced; delete it to have `vfibench run --resume {self.store.name}` train it again."
+            ) from None
+
+    # -- progress ---------------------------------------------------------------------------------
+    def _announce(self, task: _Task) -> None:
+        spec = task.spec
+        if spec.kind == REFERENCE:
+            if spec.seed not in self.announced:
+                self.announced.add(spec.seed)
+                pending = [t.spec.config for t in [task, *self.ready] if t.spec.kind == REFERENCE
+                           and t.spec.seed == spec.seed]
+                self.listener.phase(f"Evaluating the references {', '.join(pending)} (seed {spec.seed})",
+                                    total=len(pending))
+        elif spec.kind == WARM_START:
+            self.listener.unit_started(spec.label, spec.warm_start)
+        else:
+            self.listener.unit_started(spec.label, spec.preset.steps - spec.warm_start)
+
+    # -- results ----------------------------------------------------------------------------------
+    def _record(self, task: _Task, result: UnitResult) -> None:
+        spec = task.spec
+        if spec.kind == WARM_START:
+            self._record_warm_start(spec, result)
+            return
+        key = spec.key
+        if key in self.written or self.store.unit_info(key) is not None:
+            return  # a unit is written once, whatever an executor hands back twice
+        self.written.add(key)
+        if spec.kind == REFERENCE:
+            self.store.write_unit(key, result.info, self._with_attributes(result.per_sample))
+            self.listener.advance()
+            return
+        if result.status == UNIT_COMPLETE:
+            per_sample = self._with_attributes(result.per_sample)
+            self.store.write_unit(key, result.info, per_sample, result.train_log, result.model_state)
+            if self.plan.tensorboard is not None:
+                tensorboard_log.write_unit(self.plan.tensorboard, self.store.name, spec.config, spec.seed,
+                                           result.log_rows, self.test.it[: tensorboard_log.FRAMES], result.preview)
+            outcome = headline(per_sample, result.seconds, result.info["eval_seconds"])
+        elif result.status == DIVERGED:
+            self.store.write_unit(key, result.info, None, result.train_log)
+            outcome = f"diverged at step {result.info['diverged_at']}"
+        else:
+            self.store.write_unit(key, result.info, None)
+            outcome = f"failed ({(result.error or '')[:200]})"
+        self.listener.unit_finished(spec.label, outcome)
+        gather(self.store, self.plan)
+
+    def _record_warm_start(self, spec: UnitSpec, result: UnitResult) -> None:
+        """Cache a seed's warm start and release its units; if it failed, they fail with it."""
+        dependents = self.waiting.pop(spec.seed, [])
+        if result.status == UNIT_COMPLETE and result.warm_state is not None:
+            atomic.write_torch(warm_start_path(self.store, spec.seed), vars(result.warm_state))
+            self.listener.unit_finished(spec.label, f"{result.seconds:.0f}s")
+            self.warm[spec.seed] = self.executor.share(result.warm_state)
+            self.ready = sorted([*self.ready, *dependents], key=lambda t: t.order)
+            return
+        why = (f"its seed's shared {WARM_START_SPEC} warm start diverged at step {result.info.get('diverged_at')}"
+               if result.status == DIVERGED else f"its seed's shared {WARM_START_SPEC} warm start failed: {result.error}")
+        self.listener.unit_finished(spec.label, why)
+        for task in dependents:
+            self._record(task, failed_result(task.spec, f"WarmStartFailed: {why}"))
+
+    def _with_attributes(self, per_sample: pd.DataFrame | None) -> pd.DataFrame | None:
+        """A unit's per-sample rows with what made each test sample hard (NaN where unknown)."""
+        if per_sample is None:
+            return None
+        attributes = self.plan.attributes if self.plan.attributes is not None else pd.DataFrame(columns=list(ATTRIBUTES))
+        for name in ATTRIBUTES:
+            per_sample[name] = attributes[name].to_numpy() if len(attributes) == len(per_sample) else float("nan")
+        return per_sample
+
+
+def warm_start_path(store: RunStore, seed: int) -> Any:
+    """Where a run caches the shared warm start of ``seed``."""
+    return store.root / "warm_start" / f"seed{seed}.pt"
+
+
+def remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
+    """(trained units still to run, their training steps in all, warm starts still to train included)."""
+    units, steps = 0, 0
+    for seed in plan.seeds:
+        todo = [c for c in plan.trained if store.unit_info(UnitKey(c.canonical, seed)) is None]
+        units += len(todo)
+        steps += len(todo) * (plan.preset.steps - plan.warm_start)
+        if todo and plan.warm_start and not warm_start_path(store, seed).is_file():
+            steps += plan.warm_start
+    return units, steps
+
+
+def headline(per_sample: pd.DataFrame, train_seconds: float, eval_seconds: float) -> str:
+    """``PSNR 30.44 dB, LPIPS 0.043; trained 12s, scored 1s``: what a finished unit reports."""
+    parts = [f"{label} {per_sample[name].mean():{fmt}}{unit}" for name, label, fmt, unit in
+             (("psnr", "PSNR", ".2f", " dB"), ("lpips", "LPIPS", ".4f", ""), ("dists", "DISTS", ".4f", ""))
+             if name in per_sample and per_sample[name].notna().any()]
+    return ", ".join(parts) + f"; trained {train_seconds:.0f}s, scored {eval_seconds:.0f}s"
+
+
+def _write_failure(plan: SweepPlan, store: RunStore, timings: dict[str, float], err: OSError) -> ResultsError:
+    """Mark the manifest failed with the file-system error as its reason (if the disk still allows it),
+    and return the error that tells the user what happened and how to finish the run."""
+    message = describe_os_error(err, f"writing the run '{store.root}'")
+    with contextlib.suppress(OSError):
+        store.write_manifest({**manifest_for(plan, store, FAILED, timings), "reason": message})
+    return ResultsError(f"{message} The units finished so far are kept; once fixed, finish the run with: "
+                        f"{resume_command(plan, store)}")

@@ -1,0 +1,121 @@
+"""Signals → a resumable run: how a sweep stops, and what it tells the user when it does.
+
+Inside :func:`stop_on_signals`, SIGINT and SIGTERM raise :class:`Interrupted` in the coordinator
+between two operations; the coordinator (:func:`vfibench.sweep.run_sweep`) then cancels the units in
+progress, rewrites the tables of the finished ones, marks the manifest "interrupted" and raises
+:func:`interruption`'s :class:`SweepInterrupted`, which says where the partial results are and the
+exact command that finishes them (exit code 128 + the signal number: 130 for Ctrl-C, 143 for
+SIGTERM). A SIGKILL cannot be caught: the manifest then still says "running", and ``--resume``
+finishes the run all the same, since only finished units were ever written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from vfibench.errors import VfiBenchError
+from vfibench.results.store import RunStore
+
+if TYPE_CHECKING:
+    from vfibench.sweep.plan import SweepPlan
+
+
+class Interrupted(BaseException):
+    """Raised by :func:`stop_on_signals` in the main thread when SIGINT or SIGTERM arrives.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class SweepInterrupted(VfiBenchError):
+    """A sweep stopped by a signal; its finished units are kept and the message says how to resume."""
+
+    def __init__(self, message: str, signum: int, store: RunStore | None, resume: str) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+        self.store = store
+        self.resume = resume
+
+
+@contextlib.contextmanager
+def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Within the block, the first SIGINT or SIGTERM raises :class:`Interrupted` (later ones are ignored,
+    so the clean-up that follows is not cut short). Outside the main thread this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if not fired:
+            fired.append(signum)
+            raise Interrupted(signum)
+
+    previous = {number: signal.signal(number, handler) for number in signals}
+    try:
+        yield
+    finally:
+        for number, before in previous.items():
+            signal.signal(number, before)
+
+
+@contextlib.contextmanager
+def signal_handlers_kept(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Restore the handlers of ``signals`` after the block: for libraries (Ray) that install their own
+    when they start, which would otherwise turn a SIGTERM into an exit that skips the clean-up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {number: signal.getsignal(number) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            if handler is not None:
+                signal.signal(number, handler)
+
+
+def signum_of(stop: BaseException) -> int:
+    """The signal behind an :class:`Interrupted` or a KeyboardInterrupt (SIGINT)."""
+    return stop.signum if isinstance(stop, Interrupted) else int(signal.SIGINT)
+
+
+def resume_command(plan: "SweepPlan", store: RunStore) -> str:
+    """The exact command that finishes ``store`` (run from the same working directory), with the
+    options of the executor that ran it (``--jobs 2``, ``--executor ray --address …``)."""
+    options = [str(option) for option in plan.executor.get("options", [])]
+    return shlex.join(["vfibench", "run", "--resume", store.name, "--out", str(plan.out), *options])
+
+
+def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterrupted:
+    """The error that reports an interrupted sweep: what is kept, where, and how to resume."""
+    units = plan.units()
+    done = sum(store.unit_info(key) is not None for key in units)
+    name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
+    command = resume_command(plan, store)
+    return SweepInterrupted(
+        f"The sweep was interrupted by {name}. {done} of {len(units)} units (configuration × seed, references "
+        f"included) finished and are kept in '{store.root}'; its summary.csv lists them and marks the rest "
+        f"missing. Nothing unfinished is taken for a result. To finish only what is missing, run: {command}",
+        signum, store, command,
+    )
+
+
+def interrupted_before_start(signum: int, store: RunStore | None) -> SweepInterrupted:
+    """The error for a sweep stopped while it loaded its data or started its executor: no unit ran."""
+    name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
+    if store is None:
+        return SweepInterrupted(f"The sweep was interrupted by {name} before any unit ran; nothing was written.",
+                                signum, None, "")
+    command = shlex.join(["vfibench", "run", "--resume", store.name, "--out", str(store.root.resolve().parent)])
+    return SweepInterrupted(f"The sweep was interrupted by {name} before it resumed any unit; '{store.root}' is "
+                            f"as it was. To finish it, run: {command}", signum, store, command)

@@ -1,0 +1,487 @@
+"""Planning a sweep: everything checked before any work starts, and the settings a run records.
+
+:func:`plan_sweep` checks everything that can be checked before any work starts (specs, presets,
+backbones for losses and metrics, the output folder, the precision); :func:`plan_resume` rebuilds
+the plan of an unfinished run from its manifest, refusing options that would change what it
+computes. :func:`manifest_for` writes a plan's settings into the manifest and
+:func:`recorded_settings` reads them back, so the two stay each other's inverse.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from vfibench import backbones
+from vfibench.data.sources import (SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
+                                   parse_dataset_spec, validate_dataset_spec)
+from vfibench.data.triplets import Triplets
+from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
+from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
+from vfibench.losses.spec import LossConfig, Window, parse_config, parse_sweep
+from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
+from vfibench.model.variants import variant_record
+from vfibench.presets import RunPreset, preset_from_dict
+from vfibench.provenance import metric_records, provenance
+from vfibench.references import REFERENCES
+from vfibench.results import atomic, schema
+from vfibench.results.store import SAMPLE_ATTRIBUTES as ATTRIBUTES, RunStore, UnitKey
+from vfibench.sweep.unit import WARM_START_SPEC
+from vfibench.train import PRECISION_NOTES, PRECISIONS, idle_steps, progress_at
+from vfibench.validation import VAL_METRICS, VAL_SAMPLES
+
+
+@dataclass
+class SweepPlan:
+    """A validated sweep, ready to run."""
+
+    configs: list[LossConfig]
+    preset: RunPreset
+    seeds: list[int]
+    data_seed: int
+    device: torch.device
+    metrics: list[str]
+    unavailable_metrics: dict[str, str]
+    unavailable_configs: dict[str, str]
+    warm_start: int
+    out: Path
+    store: RunStore | None = None
+    command: str = ""
+    backbone_hashes: dict[str, str] = field(default_factory=dict)
+    skip_unavailable: bool = False
+    train_data: str = SYNTHETIC
+    test_data: str = SYNTHETIC
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    resumed: list[dict[str, str]] = field(default_factory=list)
+    #: Per test sample ambiguity, motion and occlusion (filled when the data is loaded).
+    attributes: pd.DataFrame | None = None
+    #: Held-out test scenes scored at every log row (:mod:`vfibench.validation`; 0: none).
+    val_samples: int = VAL_SAMPLES
+    #: Where each unit's log and sample frames go for TensorBoard (:mod:`vfibench.tensorboard_log`).
+    tensorboard: Path | None = None
+    #: Training precision: fp32, or bf16 / fp16 autocast (:data:`vfibench.train.PRECISIONS`).
+    precision: str = "fp32"
+    #: How the units were run (the executor's record, :meth:`Executor.record`), for the manifest.
+    executor: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trained(self) -> list[LossConfig]:
+        return [c for c in self.configs if c.canonical not in self.unavailable_configs]
+
+    @property
+    def order(self) -> list[str]:
+        return [c.canonical for c in self.configs] + list(REFERENCES)
+
+    def units(self) -> list[UnitKey]:
+        """Every unit the sweep produces: per seed, the references then the trained configurations."""
+        return [key for seed in self.seeds for key in
+                [UnitKey(name, seed, schema.REFERENCE) for name in REFERENCES]
+                + [UnitKey(c.canonical, seed) for c in self.trained]]
+
+
+def resolve_device(name: str, *, here: bool = True) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is an error.
+
+    ``here=False``: the units run on other machines (a Ray cluster), so this one's GPUs say
+    nothing; the name is only checked for its form (``auto`` must then be resolved by the caller).
+    """
+    name = name.lower()
+    if name == "auto" and here:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if here and name.startswith("cuda") and not torch.cuda.is_available():
+        raise VfiBenchError("--device cuda was requested but PyTorch sees no CUDA GPU on this machine. "
+                            "Use --device cpu or --device auto.")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise VfiBenchError(f"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.") from None
+
+
+def check_precision(precision: str, device: torch.device) -> str:
+    """``precision`` when it can train on ``device``; a VfiBenchError otherwise.
+
+    fp32 trains as always; bf16 autocasts the forward pass and the loss (CPU or CUDA); fp16 does
+    too with a gradient scaler, which only CUDA provides.
+    """
+    if precision not in PRECISIONS:
+        raise VfiBenchError(f"Unknown --precision '{precision}'. Use one of {', '.join(PRECISIONS)}.")
+    if precision == "fp16" and device.type != "cuda":
+        raise VfiBenchError(f"--precision fp16 trains with a CUDA gradient scaler, but the device is {device}. "
+                            f"Use --precision bf16 (CPU and CUDA) or fp32, or train on a GPU (--device cuda).")
+    return precision
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` → [0, 1, 2]; also ``"0-4"``. Duplicates and negatives are errors."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                low, high = part.split("-", 1)
+                seeds.extend(range(int(low), int(high) + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise VfiBenchError(f"Invalid --seeds '{text}': give whole numbers separated by commas, e.g. 0,1,2 "
+                            f"or a range such as 0-4.") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise VfiBenchError(f"Invalid --seeds '{text}': seeds must be distinct non-negative whole numbers.")
+    return seeds
+
+
+def plan_sweep(
+    losses: str,
+    preset: RunPreset,
+    seeds: Sequence[int],
+    *,
+    out: Path,
+    device: str = "auto",
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    skip_unavailable: bool = False,
+    warm_start: int | None = None,
+    data_seed: int = 0,
+    command: str = "",
+    train_data: str = SYNTHETIC,
+    test_data: str = SYNTHETIC,
+    val_samples: int = VAL_SAMPLES,
+    tensorboard: Path | None = None,
+    precision: str = "fp32",
+    device_here: bool = True,
+) -> SweepPlan:
+    """Validate a sweep completely before any training starts; raise a VfiBenchError if anything is wrong.
+
+    ``train_data`` and ``test_data`` are dataset specs (:mod:`vfibench.data.sources`), checked here
+    (grammar, options, that the path exists) and recorded in canonical form. ``precision`` is the
+    training precision (:func:`check_precision`). ``device_here=False`` when the units run on other
+    machines (a Ray cluster): ``device`` is then taken as given, and the metrics' backbones are
+    checked on this machine's CPU.
+    """
+    configs = parse_sweep(losses)
+    warm_start = preset.warm_start if warm_start is None else warm_start
+    train_data = validate_dataset_spec(train_data, "--train-data", "train")
+    test_data = validate_dataset_spec(test_data, "--test-data", "test")
+    if warm_start < 0 or warm_start >= preset.steps:
+        raise VfiBenchError(
+            f"--warm-start {warm_start} must be between 0 and the preset's {preset.steps} steps (exclusive of "
+            f"the end): the warm start trains that many plain-L1 steps before each configuration's own loss."
+        )
+    for config in configs:
+        check_every_step_trains(config, preset, warm_start)
+    atomic.check_writable_folder(out, "--out")
+    if tensorboard is not None:
+        from vfibench import tensorboard_log
+
+        tensorboard_log.check_available(tensorboard)
+        atomic.check_writable_folder(tensorboard, "--tensorboard")
+    resolved_device = resolve_device(device, here=device_here)
+    check_precision(precision, resolved_device)
+    unavailable_configs = _unavailable_configs(configs, skip_unavailable)
+    suite = MetricSuite(metrics, device=resolved_device if device_here else "cpu", skip_unavailable=skip_unavailable)
+    used = {name for c in configs if c.canonical not in unavailable_configs for name in c.backbones()}
+    used |= MetricSuite.required_backbones(suite.names)
+    hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(used)}
+    return SweepPlan(
+        configs=configs,
+        preset=preset,
+        seeds=list(seeds),
+        data_seed=data_seed,
+        device=resolved_device,
+        metrics=list(suite.names),
+        unavailable_metrics=dict(suite.unavailable),
+        unavailable_configs=unavailable_configs,
+        warm_start=warm_start,
+        out=out,
+        command=command,
+        backbone_hashes=hashes,
+        skip_unavailable=skip_unavailable,
+        train_data=train_data,
+        test_data=test_data,
+        val_samples=val_samples,
+        tensorboard=tensorboard,
+        precision=precision,
+    )
+
+
+def check_every_step_trains(config: LossConfig, preset: RunPreset, warm_start: int) -> None:
+    """A SpecError naming ``config`` and its steps without an active term (they would have nothing to
+    minimise); schedule windows span the steps after the warm start (:func:`vfibench.train.progress_at`)."""
+    idle = idle_steps(config, preset.steps, warm_start)
+    if not idle:
+        return
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in idle)
+    count = sum(b - a + 1 for a, b in idle)
+    after = f" (its windows span steps {warm_start + 1}-{preset.steps}, after the {warm_start}-step warm start)" \
+        if warm_start else ""
+    first, last = idle[0]
+    gap = Window(math.floor(progress_at(first - 1, warm_start, preset.steps) * 1e4) / 1e4,
+                 1.0 if last == preset.steps else math.ceil(progress_at(last, warm_start, preset.steps) * 1e4) / 1e4)
+    used = {term.name for term in config.terms}
+    filler = next(name for name in ("l1", "l2", "charbonnier") if name not in used)
+    raise SpecError(
+        f"The loss configuration '{config.canonical}' has no active term in step(s) {shown} of the "
+        f"{preset.steps} steps of preset {preset.name}{after}: {count} step(s) would have nothing to minimise. "
+        f"Nothing was trained. Make the schedule windows cover all of training, e.g. add a term for the gap: "
+        f"'{config.canonical}+{filler}{gap}'."
+    )
+
+
+def plan_resume(
+    store: RunStore,
+    *,
+    device: str | None = None,
+    losses: str | None = None,
+    preset: RunPreset | None = None,
+    seeds: Sequence[int] | None = None,
+    warm_start: int | None = None,
+    metrics: Sequence[str] | None = None,
+    skip_unavailable: bool | None = None,
+    train_data: str | None = None,
+    test_data: str | None = None,
+    precision: str | None = None,
+    command: str = "",
+    device_here: bool = True,
+) -> SweepPlan:
+    """The plan of the run in ``store``, rebuilt from its manifest, to finish what is missing.
+
+    The keyword arguments are the options a user gave along with ``--resume`` (None: not given).
+    Each must agree with the manifest — resuming never changes what a run computes — or a
+    :class:`VfiBenchError` lists every conflict. ``device`` may differ (the numbers of units finished
+    on another device then differ within floating-point tolerance; the manifest records it), and so
+    may the executor that runs the rest (:mod:`vfibench.sweep.executors`). The backbones, and which
+    metrics and configurations are unavailable, must also be as they were.
+    """
+    manifest = store.read_manifest()
+    where = f"the manifest '{store.path('manifest.json')}'"
+    recorded = recorded_settings(manifest, where)
+    conflicts = []
+    if losses is not None:
+        given = [c.canonical for c in parse_sweep(losses)]
+        if given != recorded["configs"]:
+            conflicts.append(f"--losses gives {', '.join(given)}; the run has {', '.join(recorded['configs'])}")
+    run_preset: RunPreset = recorded["preset"]
+    if preset is not None:
+        if preset.name != run_preset.name:
+            conflicts.append(f"--preset {preset.name}; the run used {run_preset.name}")
+        elif preset.steps != run_preset.steps:
+            conflicts.append(f"{preset.steps} steps; the run trains {run_preset.steps}")
+        elif preset.model != run_preset.model:
+            conflicts.append(f"--model {preset.model}; the run trains the {run_preset.model} interpolator")
+        elif preset.ambiguity != run_preset.ambiguity:
+            conflicts.append(f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}")
+    for option, value, expected in (("--seeds", seeds, recorded["seeds"]),
+                                    ("--warm-start", warm_start, recorded["warm_start"]),
+                                    ("--metrics", metrics, recorded["metrics"]),
+                                    ("--skip-unavailable", skip_unavailable, recorded["skip_unavailable"]),
+                                    ("--train-data", train_data and parse_dataset_spec(train_data).canonical,
+                                     recorded["train_data"]),
+                                    ("--test-data", test_data and parse_dataset_spec(test_data).canonical,
+                                     recorded["test_data"]),
+                                    ("--precision", precision, recorded["precision"])):
+        if value is not None and (list(value) if isinstance(value, (list, tuple)) else value) != expected:
+            shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+            wanted = ",".join(map(str, expected)) if isinstance(expected, list) else expected
+            conflicts.append(f"{option} {shown}; the run has {wanted}")
+    if conflicts:
+        raise VfiBenchError(
+            f"Cannot resume '{store.root}': the options given conflict with {where}: {'; '.join(conflicts)}. "
+            f"--resume takes every setting from the manifest, so that the finished run equals an uninterrupted "
+            f"one; drop those options, or start a new sweep without --resume."
+        )
+    plan = plan_sweep(", ".join(recorded["configs"]), run_preset, recorded["seeds"], out=store.root.parent,
+                      device=device or recorded["device"], metrics=recorded["metrics"],
+                      skip_unavailable=recorded["skip_unavailable"], warm_start=recorded["warm_start"],
+                      data_seed=recorded["data_seed"], command=str(manifest.get("command", "")),
+                      train_data=recorded["train_data"], test_data=recorded["test_data"],
+                      precision=recorded["precision"], device_here=device_here)
+    drift = []
+    if plan.backbone_hashes != recorded["backbones"]:
+        drift.append(f"backbones {plan.backbone_hashes or 'none'} now, {recorded['backbones'] or 'none'} then")
+    if set(plan.unavailable_metrics) != set(recorded["unavailable_metrics"]):
+        drift.append(f"unavailable metrics {sorted(plan.unavailable_metrics) or 'none'} now, "
+                     f"{sorted(recorded['unavailable_metrics']) or 'none'} then")
+    if set(plan.unavailable_configs) != set(recorded["unavailable_configs"]):
+        drift.append(f"unavailable configurations {sorted(plan.unavailable_configs) or 'none'} now, "
+                     f"{sorted(recorded['unavailable_configs']) or 'none'} then")
+    if drift:
+        raise VfiBenchError(
+            f"Cannot resume '{store.root}': the environment changed since the run started ({'; '.join(drift)}), so "
+            f"its remaining units would not be comparable with the finished ones. Restore the backbones it used "
+            f"(`vfibench weights status`), or start a new sweep."
+        )
+    plan.created = str(manifest.get("created", plan.created))
+    previous = manifest.get("resumed")
+    plan.resumed = [*(previous if isinstance(previous, list) else []),
+                    {"command": command, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": str(plan.device),
+                     "from_status": str(manifest.get("status"))}]
+    return plan
+
+
+def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
+    """The settings a sweep's manifest records (what :func:`manifest_for` wrote), validated; a
+    ResultsError names what is missing or wrong. Runs recorded before a setting existed get its
+    default (fp32 precision)."""
+    try:
+        if manifest.get("kind") != schema.SWEEP:
+            raise ValueError(f"its kind is {manifest.get('kind')!r}, not 'sweep'")
+        configs = [str(entry["config"]) for entry in manifest["configs"]]
+        recorded = {
+            "configs": configs,
+            "preset": preset_from_dict(manifest["preset"], where),
+            "seeds": [int(seed) for seed in manifest["seeds"]],
+            "data_seed": int(manifest["data"]["train"]["seed"]),
+            "train_data": str(manifest["data"]["train"].get("dataset", SYNTHETIC)),
+            "test_data": str(manifest["data"]["test"].get("dataset", SYNTHETIC)),
+            "warm_start": int(manifest["warm_start"]["steps"]),
+            "metrics": [str(m["name"]) for m in manifest["metrics"]] + list(manifest["unavailable_metrics"]),
+            "unavailable_metrics": dict(manifest["unavailable_metrics"]),
+            "unavailable_configs": {str(e["config"]) for e in manifest["configs"] if e.get("status") == "unavailable"},
+            "backbones": dict(manifest["backbones"]),
+            "device": str(manifest["device"]).split(" (")[0],
+            "precision": str(manifest.get("precision", {}).get("training", "fp32")),
+        }
+        recorded["skip_unavailable"] = bool(manifest.get(
+            "skip_unavailable", recorded["unavailable_metrics"] or recorded["unavailable_configs"]))
+    except VfiBenchError as err:
+        raise ResultsError(str(err)) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        problem = f"it lacks the entry {err}" if isinstance(err, KeyError) else str(err)
+        raise ResultsError(
+            f"Cannot resume from {where}: {problem}. It was damaged, edited or written by another tool or "
+            f"version; resume only runs started by `vfibench run`, or start a new sweep."
+        ) from None
+    for config in configs:
+        canonical = parse_config(config).canonical
+        if canonical != config:
+            raise ResultsError(
+                f"Cannot resume from {where}: its configuration '{config}' now reads as '{canonical}' (the loss "
+                f"catalog changed since the run started). Start a new sweep."
+            )
+    return recorded
+
+
+def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> dict[str, str]:
+    missing: dict[str, str] = {}
+    for config in configs:
+        for name in sorted(config.backbones()):
+            status = backbones.locate(name)
+            foreign = backbones.foreign_weights_message(status)
+            if status.found and foreign is None:
+                continue
+            reason = (f"the loss configuration '{config.canonical}' needs the ImageNet {name.upper()} backbone, "
+                      + (f"but {foreign[0].lower()}{foreign[1:].rstrip('.')}" if foreign else
+                         f"which was not found (looked in: {', '.join(map(str, status.searched))}); fix: "
+                         f"`{status.fix}`"))
+            if not skip_unavailable:
+                raise BackboneUnavailable(
+                    f"Cannot start the sweep: {reason}. Nothing was trained. Or run with --skip-unavailable "
+                    f"to train the other configurations and mark this one unavailable."
+                )
+            missing[config.canonical] = reason
+    return missing
+
+
+def data_for(plan: SweepPlan, loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
+    """The training and test triplets of a plan (deterministic in the preset and the data seed)."""
+    return load_data(plan.train_data, plan.test_data, plan.preset, plan.data_seed, loaded)
+
+
+def load_data(train_data: str, test_data: str, preset: RunPreset, data_seed: int,
+              loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
+    """The training and test triplets of two dataset specs (deterministic in the preset and the seed).
+
+    The preset gives the counts and sizes (training crops, test frames); options written in a
+    dataset spec override them. ``loaded`` is called once the training data is ready.
+    """
+    train = open_dataset(train_data, "train", count=preset.train_count, size=preset.crop, seed=data_seed,
+                         max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    if loaded is not None:  # progress: the training data is ready
+        loaded()
+    test = open_dataset(test_data, "test", count=preset.test_count, size=preset.test_size, seed=data_seed,
+                        max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    return train, test
+
+
+def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
+    """Per test sample: its ambiguity, motion and occluded fraction. Synthetic scenes know all three;
+    for real data the motion is estimated with a classical optical flow (:func:`largest_motion`) and
+    the other two stay NaN (no ground truth knows them)."""
+    from vfibench.metrics.classical_flow import largest_motion
+
+    preset = plan.preset
+    known = dataset_attributes(plan.test_data, "test", count=preset.test_count, seed=plan.data_seed,
+                               max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    frame = pd.DataFrame(known, columns=list(ATTRIBUTES))
+    if len(frame) == len(test) and frame[schema.MOTION].isna().all():
+        frame[schema.MOTION] = largest_motion(test.i0, test.i1).numpy()
+    return frame
+
+
+def model_parameters(preset: RunPreset) -> int:
+    """Trainable parameters of the preset's interpolator."""
+    from vfibench.model.interpolator import build_interpolator, count_parameters
+
+    return count_parameters(build_interpolator(width=preset.width, variant=preset.model))
+
+
+def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[str, float]) -> dict[str, Any]:
+    """Everything needed to trace a number in this run back to how it was made (read back by
+    :func:`recorded_settings`)."""
+    return {
+        "tool": "vfibench",
+        "kind": schema.SWEEP,
+        "run": store.name,
+        "status": status,
+        "command": plan.command,
+        "created": plan.created,
+        "resumed": plan.resumed,
+        "skip_unavailable": plan.skip_unavailable,
+        "configs": [
+            {"config": c.canonical, "expanded": c.expanded,
+             "terms": [{"term": t.info.name, "label": t.label, "weight": t.weight, "params": t.params,
+                        "window": [t.window.start, t.window.end], "verified": t.info.verified}
+                       for t in c.resolve()],
+             "status": schema.UNAVAILABLE if c.canonical in plan.unavailable_configs else schema.PLANNED,
+             "reason": plan.unavailable_configs.get(c.canonical, "")}
+            for c in plan.configs
+        ],
+        "references": list(REFERENCES),
+        "order": plan.order,
+        "seeds": plan.seeds,
+        "preset": plan.preset.to_dict(),
+        "validation": {"samples": plan.val_samples, "every": plan.preset.log_every, "metrics":
+                       [m for m in VAL_METRICS if m in plan.metrics] if plan.val_samples else [],
+                       "subset": f"the first {plan.val_samples} test scenes"},
+        "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
+                       "note": ("every configuration trains its first steps with plain l1, computed once per "
+                                "seed and shared") if plan.warm_start else "none"},
+        "precision": {"training": plan.precision,
+                      "note": PRECISION_NOTES[plan.precision] + "; evaluation and held-out scores in fp32"},
+        "data": {"train": {"dataset": plan.train_data, "split": "train", "count": plan.preset.train_count,
+                           "size": plan.preset.crop, "seed": plan.data_seed},
+                 "test": {"dataset": plan.test_data, "split": "test", "count": plan.preset.test_count,
+                          "size": plan.preset.test_size, "seed": plan.data_seed},
+                 "max_motion": plan.preset.max_motion,
+                 "ambiguity": plan.preset.ambiguity,
+                 "attributes": {**schema.ATTRIBUTE_MEANINGS,
+                                "known": f"synthetic data: all three exactly; real data: {schema.MOTION} estimated, "
+                                         f"the others empty"},
+                 "note": describe_sources(plan.train_data, plan.test_data)},
+        "model": {**variant_record(plan.preset.model), "width": plan.preset.width,
+                  "parameters": model_parameters(plan.preset)},
+        "metrics": metric_records(plan.metrics),
+        "unavailable_metrics": plan.unavailable_metrics,
+        "evaluation": ("predictions clamped to [0, 1], then predictions and ground truth quantised to 8 bits "
+                       "(round(x*255)/255), as saved frames would be, before every metric; every metric per "
+                       "frame, then averaged"),
+        "executor": plan.executor,
+        **provenance(plan.device, plan.backbone_hashes, timings,
+                     all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items())),
+    }

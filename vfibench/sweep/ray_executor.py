@@ -1,0 +1,150 @@
+"""The Ray executor: one Ray task per unit on a Ray cluster (``vfibench run --executor ray``).
+
+Imported only when that executor is asked for, so the core package never imports Ray. The data
+is put in Ray's object store once and every task gets a reference to it; a seed's shared warm
+start is put there once too (:meth:`RayExecutor.share`) and handed to that seed's units, so no
+file has to be visible to every node. Each task asks Ray for ``cpus_per_unit`` CPUs and
+``gpus_per_unit`` GPUs and trains with as many torch threads as it has CPUs. Results come back as
+tasks finish (``ray.wait``) and the coordinator writes them: nodes never write the run directory.
+
+A worker process or node lost mid-unit is Ray's to handle: the task is retried up to
+``max_retries`` times (Ray's own task retries), and only the attempt that finishes hands back a
+result, so a unit is written once. A unit that raises is recorded as failed by
+:func:`~vfibench.sweep.unit.run_unit` and the others go on. Ctrl-C cancels the tasks in progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import torch
+
+from vfibench.data.triplets import Triplets
+from vfibench.sweep.executors import ExecutorError, import_ray
+from vfibench.sweep.interruption import signal_handlers_kept
+from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
+from vfibench.train import StepCallback, TrainState
+
+#: Seconds between two checks for a finished task (and for Ctrl-C).
+POLL_SECONDS = 0.5
+#: The per-process cache of metric suites of the tasks a Ray worker process runs, one after another.
+_RESOURCES = UnitResources()
+
+
+def run_unit_task(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainState | None) -> UnitResult:
+    """The Ray task: :func:`~vfibench.sweep.unit.run_unit` in a Ray worker process (Ray has resolved
+    the object references to the data and the warm start)."""
+    if spec.threads:
+        torch.set_num_threads(spec.threads)
+    return run_unit(spec, train, test, warm, resources=_RESOURCES)
+
+
+class RayExecutor:
+    """One Ray task per unit, on the cluster at ``address`` (None: this process's Ray, or a new local one).
+
+    Args:
+        address: ``HOST:PORT`` of a running cluster's head node, ``auto`` for the cluster started on
+            this machine with ``ray start --head``, or None. A Ray that this process already
+            initialised is used as it is.
+        cpus_per_unit, gpus_per_unit: the Ray resources of each task.
+        threads: torch threads per unit (default: the unit's CPUs, at least 1).
+        max_retries: Ray's retries of a task whose worker died.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, cpus_per_unit: float = 1.0, gpus_per_unit: float = 0.0,
+                 threads: int | None = None, max_retries: int = 3, options: tuple[str, ...] = ()) -> None:
+        self.ray = import_ray()
+        self.address = address
+        self.cpus_per_unit = cpus_per_unit
+        self.gpus_per_unit = gpus_per_unit
+        self.threads_per_unit = threads or max(1, math.floor(cpus_per_unit))
+        self.max_retries = max_retries
+        self.options = options
+        self.capacity = 1
+        self._owner = False
+        self._data: tuple[Any, Any] | None = None
+        self._task: Any = None
+        self._pending: dict[Any, tuple[int, UnitSpec]] = {}
+        self._tickets = 0
+        self._cluster: dict[str, float] = {}
+
+    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None:
+        ray = self.ray
+        try:
+            if not ray.is_initialized():
+                with signal_handlers_kept():  # ray.init installs its own SIGTERM handler in the driver
+                    ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                             logging_level=logging.WARNING)
+                self._owner = True
+            self._cluster = {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU")}
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            where = f"at '{self.address}'" if self.address else "on this machine"
+            raise ExecutorError(f"Could not start or join a Ray cluster {where}: {err}. Start the head node with "
+                                f"`ray start --head` and pass its address with --address HOST:PORT (or --address "
+                                f"auto on the head node).") from None
+        slots = math.floor(self._cluster.get("CPU", 0.0) / self.cpus_per_unit) if self.cpus_per_unit else 1
+        if self.gpus_per_unit:
+            slots = min(slots, math.floor(self._cluster.get("GPU", 0.0) / self.gpus_per_unit))
+        if slots < 1:
+            raise ExecutorError(
+                f"The Ray cluster has {self._cluster.get('CPU', 0):g} CPU(s) and {self._cluster.get('GPU', 0):g} "
+                f"GPU(s): not enough for one unit with --cpus-per-unit {self.cpus_per_unit:g} and --gpus-per-unit "
+                f"{self.gpus_per_unit:g}. Add nodes with `ray start --address HEAD:PORT`, or ask for less per unit.")
+        self.capacity = slots
+        self._data = (ray.put(train), ray.put(test))
+        self._task = ray.remote(run_unit_task).options(num_cpus=self.cpus_per_unit, num_gpus=self.gpus_per_unit,
+                                                       max_retries=self.max_retries)
+
+    def share(self, state: TrainState) -> Any:
+        """The warm start in the object store; its reference goes to every unit that continues it."""
+        return self.ray.put(state)
+
+    def submit(self, spec: UnitSpec, warm: Any = None) -> int:
+        assert self._data is not None, "start() first"
+        self._tickets += 1
+        self._pending[self._task.remote(spec, *self._data, warm)] = (self._tickets, spec)
+        return self._tickets
+
+    def next_result(self) -> tuple[int, UnitResult]:
+        """The next task to finish; a task Ray gave up on (its retries spent) is its unit's failure."""
+        ray = self.ray
+        while True:
+            try:
+                ready, _ = ray.wait(list(self._pending), num_returns=1, timeout=POLL_SECONDS)
+            except ray.exceptions.RaySystemError as err:
+                raise ExecutorError(f"The Ray cluster stopped answering: {err}") from None
+            if ready:
+                break
+        ticket, spec = self._pending.pop(ready[0])
+        try:
+            return ticket, ray.get(ready[0])
+        except ray.exceptions.RayError as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            return ticket, failed_result(spec, f"{type(err).__name__}: the Ray task failed after {self.max_retries} "
+                                               f"retries: {first}")
+
+    def cancel(self) -> None:
+        """Cancel every task in progress (Ctrl-C): Ray ends their worker processes."""
+        for ref in list(self._pending):
+            try:
+                self.ray.cancel(ref, force=True)
+            except Exception:  # already finished or gone: nothing left to cancel
+                pass
+        self._pending.clear()
+
+    def close(self) -> None:
+        if self._pending:
+            self.cancel()
+        if self._owner and self.ray.is_initialized():
+            self.ray.shutdown()
+            self._owner = False
+
+    def record(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address or "local", "cpus_per_unit": self.cpus_per_unit,
+                "gpus_per_unit": self.gpus_per_unit, "threads_per_unit": self.threads_per_unit,
+                "max_retries": self.max_retries, "cluster": self._cluster, "ray": self.ray.__version__,
+                "options": list(self.options)}

@@ -1,0 +1,100 @@
+"""The run-level tables of a sweep, gathered from its finished units.
+
+A sweep's results live in its units (``units/<unit>/``); :func:`gather` derives the run's
+``per_sample.csv``, ``train_log.csv`` and ``summary.csv`` / ``summary.md`` from whatever units have
+finished, in the plan's order, so the tables are the same whichever executor ran the units and in
+whatever order they finished. :func:`rebuild_tables` restores a lost table from the units.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import torch
+
+from vfibench.losses.spec import parse_sweep
+from vfibench.references import REFERENCES
+from vfibench.results import atomic, schema
+from vfibench.results.store import DERIVED_TABLES, LOG_KEYS, SAMPLE_KEYS, RunStore, UnitKey
+from vfibench.results.summary import summarise
+from vfibench.results.tables import write_summary_files
+from vfibench.sweep.plan import SweepPlan, recorded_settings
+
+#: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
+REASON_COLUMN, REASON_POSITION = "reason", 3
+
+
+def gather(store: RunStore, plan: SweepPlan) -> None:
+    """Rewrite the run-level tables from the finished units (atomically, in the plan's order)."""
+    samples, logs, status = [], [], dict.fromkeys(plan.unavailable_configs, schema.UNAVAILABLE)
+    reasons: dict[str, list[str]] = {name: [reason] for name, reason in plan.unavailable_configs.items()}
+    finished: dict[str, int] = {}
+    for seed in plan.seeds:
+        for config in plan.order:
+            kind = schema.REFERENCE if config in REFERENCES else schema.TRAINED
+            key = UnitKey(config, seed, kind)
+            info = store.unit_info(key)
+            if info is None:
+                continue
+            finished[config] = finished.get(config, 0) + 1
+            if info.get(schema.STATUS) == schema.DIVERGED:
+                status[config] = schema.DIVERGED
+                reasons.setdefault(config, []).append(divergence_text(info))
+            elif info.get(schema.STATUS) == schema.FAILED:
+                status[config] = schema.FAILED
+                reasons.setdefault(config, []).append(
+                    f"seed {seed} failed: {info.get(schema.REASON)}; delete '{store.unit_dir(key)}' and resume the run "
+                    f"to retry it")
+            for table, into in ((schema.PER_SAMPLE_FILE, samples), (schema.TRAIN_LOG_FILE, logs)):
+                frame = store.read_unit_table(key, table)
+                if frame is not None:
+                    into.append(frame)
+    for config, count in finished.items():
+        if count < len(plan.seeds) and config not in status:
+            status[config] = schema.PARTIAL
+            reasons.setdefault(config, []).append(f"{count} of {len(plan.seeds)} seeds finished; "
+                                                   f"resume the run to complete it")
+    metrics = plan.metrics + list(plan.unavailable_metrics)
+    per_sample = pd.concat(samples, ignore_index=True) if samples else pd.DataFrame(
+        columns=[*SAMPLE_KEYS, *metrics])
+    train_log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=list(LOG_KEYS))
+    atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
+    atomic.write_csv(store.path(schema.TRAIN_LOG_FILE), train_log)
+    summary = summarise(per_sample, metrics, plan.order, status)
+    summary.insert(REASON_POSITION, REASON_COLUMN, ["; ".join(reasons.get(c, [])) for c in summary["config"]])
+    write_summary_files(store, summary, metrics, plan.unavailable_metrics,
+                        title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
+
+
+def rebuild_tables(store: RunStore) -> list[str]:
+    """Rewrite a sweep's derived tables from its units when any is missing; return those that were missing.
+
+    The units hold every result, so a lost ``summary.csv`` (or any other gathered table) is rebuilt
+    exactly as :func:`gather` wrote it. Runs of another kind are left alone.
+    """
+    missing = [name for name in DERIVED_TABLES if not store.path(name).is_file()]
+    manifest = store.read_manifest()
+    if not missing or manifest.get("kind") != schema.SWEEP:
+        return []
+    where = f"the manifest '{store.path('manifest.json')}'"
+    recorded = recorded_settings(manifest, where)
+    plan = SweepPlan(
+        configs=parse_sweep(", ".join(recorded["configs"])), preset=recorded["preset"], seeds=recorded["seeds"],
+        data_seed=recorded["data_seed"], device=torch.device(recorded["device"]),
+        metrics=[str(m["name"]) for m in manifest["metrics"]], unavailable_metrics=recorded["unavailable_metrics"],
+        unavailable_configs={str(e["config"]): str(e.get("reason", "")) for e in manifest["configs"]
+                             if e.get("status") == "unavailable"},
+        warm_start=recorded["warm_start"], out=store.root.parent, store=store)
+    with store.lock():
+        gather(store, plan)
+    return missing
+
+
+def divergence_text(info: dict[str, Any]) -> str:
+    """``"at step 7 of 12 (seed 0), last finite loss 0.0123"`` from a diverged unit's record."""
+    last = info.get("last_finite_loss")
+    loss = f"last finite loss {last:.6g}" if isinstance(last, (int, float)) and math.isfinite(last) \
+        else "no finite loss before it"
+    return f"at step {info.get('diverged_at')} of {info.get('steps')} (seed {info.get('seed')}), {loss}"
