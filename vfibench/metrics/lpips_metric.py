@@ -135,6 +135,39 @@ def clear_cache() -> None:
     _cached_lpips.cache_clear()
 
 
+def lpips_features(x: Tensor, model: nn.Module) -> list[Tensor]:
+    """The unit-normalised trunk activations LPIPS compares, one (N, C_l, H_l, W_l) tensor per layer.
+
+    Frames (N, 3, H, W) in [0, 1] are scaled to [-1, 1] and through the package's scaling layer
+    and trunk, then each layer is normalised over channels with the package's ``normalize_tensor``:
+    exactly the ``feats0`` / ``feats1`` of ``lpips.LPIPS.forward``. Computed once per frame, they
+    can be compared with any number of other frames' (:func:`lpips_from_features`).
+    """
+    from lpips import normalize_tensor
+
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        # channels-last: the same values (to float32 rounding), computed faster by oneDNN on CPU
+        scaled = model.scaling_layer(x.to(dtype) * 2 - 1).contiguous(memory_format=torch.channels_last)
+        return [normalize_tensor(out) for out in model.net(scaled)]
+
+
+def lpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], model: nn.Module) -> Tensor:
+    """LPIPS from two frames' :func:`lpips_features`: the rest of ``lpips.LPIPS.forward`` (squared
+    differences, learned 1×1 linear layers, spatial average, sum over layers, in its order).
+
+    Returns:
+        (N,) float64.
+    """
+    from lpips.lpips import spatial_average
+
+    with torch.no_grad():
+        value: Tensor | int = 0
+        for k, linear in enumerate(model.lins):
+            value = value + spatial_average(linear((feats_pred[k] - feats_gt[k]) ** 2), keepdim=True)
+    return value.reshape(-1).to(torch.float64)  # type: ignore[union-attr]
+
+
 def lpips(pred: Tensor, gt: Tensor, net: str = "alex", model: nn.Module | None = None) -> Tensor:
     r"""LPIPS distance of each predicted frame to its ground truth (v0.1).
 
@@ -147,7 +180,9 @@ def lpips(pred: Tensor, gt: Tensor, net: str = "alex", model: nn.Module | None =
 
     Conventions: RGB inputs in [0, 1], scaled to [-1, 1] (``2x − 1``) as the package expects; no
     resizing; computed in the model's precision (float32) without gradients; the result is the
-    package's ``LPIPS.forward`` value for each frame.
+    package's ``LPIPS.forward`` value for each frame, computed in two halves
+    (:func:`lpips_features` of each frame, then :func:`lpips_from_features`) so a ground truth's
+    features can be computed once and compared with many predictions.
 
     Args:
         pred: predicted frames, (N, 3, H, W), values in [0, 1], at least 32×32.
@@ -172,7 +207,4 @@ def lpips(pred: Tensor, gt: Tensor, net: str = "alex", model: nn.Module | None =
     check_pair(pred, gt, f"lpips ({net})", min_size=MIN_SIZE)
     if model is None:
         model = get_lpips(net, pred.device)
-    dtype = next(model.parameters()).dtype
-    with torch.no_grad():
-        distance = model(pred.to(dtype) * 2 - 1, gt.to(dtype) * 2 - 1)
-    return distance.reshape(-1).to(torch.float64)
+    return lpips_from_features(lpips_features(pred, model), lpips_features(gt, model), model)
