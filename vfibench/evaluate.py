@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -283,9 +283,93 @@ def _ground_truth(plan: EvalPlan) -> Iterator[tuple[int, str, str, np.ndarray, t
         yield sample, plan.files[sample], source.refs[index].frames[1], levels[1], (levels[0], levels[2])
 
 
+@dataclass
+class FrameBatch:
+    """Consecutive samples of one frame size, decoded: the ground truth, the input frames (a dataset
+    spec), and every model's predictions, as (B, 3, H, W) float64 tensors of exact 8-bit levels."""
+
+    samples: list[int]
+    names: list[str]
+    gt: torch.Tensor
+    inputs: tuple[torch.Tensor, torch.Tensor] | None
+    preds: dict[str, torch.Tensor]
+    paths: dict[str, list[Path]]
+
+
+def _stack(frames: Sequence[np.ndarray]) -> torch.Tensor:
+    """(H, W, 3) uint8 frames → (B, 3, H, W) float64 in [0, 1], the same values :func:`to_tensor` gives."""
+    return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).to(torch.float64) / 255.0
+
+
+def read_batches(plan: EvalPlan, batch_size: int) -> Iterator[FrameBatch]:
+    """The evaluation's frames in batches of up to ``batch_size`` consecutive samples of one size, each
+    prediction checked against its ground truth's size (a DataError naming both files otherwise)."""
+    pending: list[tuple[int, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None, dict[str, tuple[Path, np.ndarray]]]] = []
+
+    def flush() -> FrameBatch:
+        batch = FrameBatch(
+            samples=[item[0] for item in pending], names=[item[1] for item in pending],
+            gt=_stack([item[2] for item in pending]),
+            inputs=(_stack([item[3][0] for item in pending]), _stack([item[3][1] for item in pending]))  # type: ignore[index]
+            if pending[0][3] is not None else None,
+            preds={config: _stack([item[4][config][1] for item in pending]) for config in plan.sources},
+            paths={config: [item[4][config][0] for item in pending] for config in plan.sources})
+        pending.clear()
+        return batch
+
+    for sample, name, where, truth, inputs in _ground_truth(plan):
+        predicted: dict[str, tuple[Path, np.ndarray]] = {}
+        for config, directory in plan.sources.items():
+            path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
+            frame = read_frame(path)
+            if frame.shape != truth.shape:
+                raise DataError(
+                    f"The predicted frame '{path}' is {frame.shape[1]}×{frame.shape[0]} pixels but its ground "
+                    f"truth '{where}' is {truth.shape[1]}×{truth.shape[0]}. Predictions must have the "
+                    f"ground truth's size; write them at full resolution (no crop or resize)."
+                )
+            predicted[config] = (path, frame)
+        if pending and (len(pending) >= batch_size or pending[0][2].shape != truth.shape):
+            yield flush()
+        pending.append((sample, name, truth, inputs, predicted))
+    if pending:
+        yield flush()
+
+
+T = TypeVar("T")
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items``, each next one produced in a background thread while the caller works on the current
+    one (decoding overlaps scoring: image decoders and torch release the GIL). Errors are raised in
+    the caller, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vfibench-read") as pool:
+        upcoming = pool.submit(next, items, done)
+        while True:
+            item = upcoming.result()
+            if item is done:
+                return
+            upcoming = pool.submit(next, items, done)
+            yield item  # type: ignore[misc]
+
+
+def eval_batch_size(suite: MetricSuite) -> int:
+    """Frames read and scored together: the suite's batch size."""
+    return suite.batch_size
+
+
 def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str], None] | None = None,
                  extras: dict[str, list[dict[str, Any]]] | None = None) -> pd.DataFrame:
     """Per-sample scores of every model on every file: columns config, kind, seed, sample, file, metrics.
+
+    Frames are scored in batches (:func:`read_batches`), the next batch decoded in the background
+    while this one is scored (:func:`prefetched`). With several models, each batch's ground truth
+    is prepared once (:meth:`~vfibench.metrics.suite.MetricSuite.prepare`: its backbone features,
+    SSIM moments, …) and every model's predictions are scored against it. Scores are those of
+    scoring each frame alone (batching changes no value).
 
     ``extras``, if given, receives the rows of ``protocols`` (one per model, file and protocol) and
     ``motion`` (one per sample, when the ground truth is a dataset spec)."""
@@ -293,33 +377,33 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     from vfibench.metrics.protocols import protocol_scores
 
     rows: list[dict[str, Any]] = []
-    for sample, name, where, truth, inputs in _ground_truth(plan):
-        pair = (to_tensor(inputs[0]), to_tensor(inputs[1])) if inputs is not None else None
-        if extras is not None and pair is not None:
-            extras["motion"].append({"sample": sample, "file": name,
-                                     "motion_px": float(motion_magnitude(*pair)[0])})
-        for config, directory in plan.sources.items():
-            path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
-            predicted = read_frame(path)
-            if predicted.shape != truth.shape:
-                raise DataError(
-                    f"The predicted frame '{path}' is {predicted.shape[1]}×{predicted.shape[0]} pixels but its ground "
-                    f"truth '{where}' is {truth.shape[1]}×{truth.shape[0]}. Predictions must have the "
-                    f"ground truth's size; write them at full resolution (no crop or resize)."
-                )
+    for batch in prefetched(read_batches(plan, eval_batch_size(suite))):
+        if extras is not None and batch.inputs is not None:
+            motion = motion_magnitude(*batch.inputs)
+            extras["motion"] += [{"sample": sample, "file": name, "motion_px": float(value)}
+                                 for sample, name, value in zip(batch.samples, batch.names, motion)]
+        scores: dict[str, dict[str, torch.Tensor]] = {}
+        protocols: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
+        reference = None
+        for config in plan.sources:
             try:
-                scores = suite(to_tensor(predicted), to_tensor(truth), inputs=pair)
+                if reference is None and len(plan.sources) > 1:
+                    reference = suite.prepare(batch.gt, batch.inputs, device=suite.device)
+                scores[config] = (suite(batch.preds[config], reference=reference) if reference is not None
+                                  else suite(batch.preds[config], batch.gt, inputs=batch.inputs))
                 if extras is not None and plan.protocols:
-                    for protocol, (p, s) in protocol_scores(to_tensor(predicted), to_tensor(truth),
-                                                            plan.protocols).items():
-                        extras["protocols"].append({"config": config, "sample": sample, "file": name,
-                                                    "protocol": protocol, "psnr": float(p[0]), "ssim": float(s[0])})
+                    protocols[config] = protocol_scores(batch.preds[config], batch.gt, plan.protocols)
             except VfiBenchError as err:
-                raise DataError(f"Cannot score the predicted frame '{path}': {err}") from None
-            rows.append({"config": config, "kind": EVALUATED_KIND, "seed": 0, "sample": sample, "file": name,
-                         **{m: float(v[0]) for m, v in scores.items()}})
-        if on_file is not None:
-            on_file(sample, name)
+                raise DataError(f"Cannot score the predicted frame '{batch.paths[config][0]}': {err}") from None
+        for k, (sample, name) in enumerate(zip(batch.samples, batch.names)):
+            for config in plan.sources:
+                for protocol, (p, s) in protocols.get(config, {}).items():
+                    extras["protocols"].append({"config": config, "sample": sample, "file": name,  # type: ignore[index]
+                                                "protocol": protocol, "psnr": float(p[k]), "ssim": float(s[k])})
+                rows.append({"config": config, "kind": EVALUATED_KIND, "seed": 0, "sample": sample, "file": name,
+                             **{m: float(v[k]) for m, v in scores[config].items()}})
+            if on_file is not None:
+                on_file(sample, name)
     frame = pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "file", *suite.names])
     for metric in plan.unavailable_metrics:
         frame[metric] = float("nan")
