@@ -301,9 +301,15 @@ def _stack(frames: Sequence[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).to(torch.float64) / 255.0
 
 
-def read_batches(plan: EvalPlan, batch_size: int) -> Iterator[FrameBatch]:
-    """The evaluation's frames in batches of up to ``batch_size`` consecutive samples of one size, each
-    prediction checked against its ground truth's size (a DataError naming both files otherwise)."""
+#: Pixels (frames × height × width) read and scored as one batch at most: with several models, the
+#: batch's prepared ground truth (DISTS keeps 56 MB per 448×256 frame) is held while they are scored.
+BATCH_PIXELS = 1 << 20
+
+
+def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS) -> Iterator[FrameBatch]:
+    """The evaluation's frames in batches of consecutive samples of one size — at most ``batch_size``
+    frames and, beyond the first, ``pixels`` pixels — each prediction checked against its ground
+    truth's size (a DataError naming both files otherwise)."""
     pending: list[tuple[int, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None, dict[str, tuple[Path, np.ndarray]]]] = []
 
     def flush() -> FrameBatch:
@@ -329,7 +335,8 @@ def read_batches(plan: EvalPlan, batch_size: int) -> Iterator[FrameBatch]:
                     f"ground truth's size; write them at full resolution (no crop or resize)."
                 )
             predicted[config] = (path, frame)
-        if pending and (len(pending) >= batch_size or pending[0][2].shape != truth.shape):
+        if pending and (len(pending) >= batch_size or pending[0][2].shape != truth.shape
+                        or (len(pending) + 1) * truth.shape[0] * truth.shape[1] > pixels):
             yield flush()
         pending.append((sample, name, truth, inputs, predicted))
     if pending:
@@ -356,11 +363,6 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
             yield item  # type: ignore[misc]
 
 
-def eval_batch_size(suite: MetricSuite) -> int:
-    """Frames read and scored together: the suite's batch size."""
-    return suite.batch_size
-
-
 def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str], None] | None = None,
                  extras: dict[str, list[dict[str, Any]]] | None = None) -> pd.DataFrame:
     """Per-sample scores of every model on every file: columns config, kind, seed, sample, file, metrics.
@@ -377,7 +379,7 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     from vfibench.metrics.protocols import protocol_scores
 
     rows: list[dict[str, Any]] = []
-    for batch in prefetched(read_batches(plan, eval_batch_size(suite))):
+    for batch in prefetched(read_batches(plan, suite.batch_size)):
         if extras is not None and batch.inputs is not None:
             motion = motion_magnitude(*batch.inputs)
             extras["motion"] += [{"sample": sample, "file": name, "motion_px": float(value)}

@@ -15,13 +15,16 @@ import inspect
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lpips as lpips_pkg
 import torch
 from torch import Tensor, nn
 
 from vfibench.errors import VfiBenchError
 from vfibench.metrics._common import check_pair
+
+if TYPE_CHECKING:
+    import lpips as lpips_pkg
 
 #: LPIPS trunk name (as the ``lpips`` package spells it) → vfibench backbone name.
 BACKBONE_OF: Mapping[str, str] = {"alex": "alexnet", "vgg": "vgg16"}
@@ -40,6 +43,8 @@ def _check_net(net: str) -> str:
 
 def linear_weights_path(net: str) -> Path:
     """The learned linear-layer weights the ``lpips`` package ships for ``net`` (v0.1)."""
+    import lpips as lpips_pkg
+
     return Path(inspect.getfile(lpips_pkg.LPIPS)).parent / "weights" / "v0.1" / f"{_check_net(net)}.pth"
 
 
@@ -99,6 +104,8 @@ def build_lpips(net: str = "alex", features_state: Mapping[str, Tensor] | None =
     Returns:
         the model in eval mode with gradients disabled. Never touches the network.
     """
+    import lpips as lpips_pkg  # imports torchvision: loaded only when LPIPS is built
+
     _check_net(net)
     if features_state is None:
         from vfibench import backbones

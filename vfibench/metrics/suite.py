@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,10 @@ from vfibench.errors import BackboneUnavailable, VfiBenchError
 from vfibench.metrics._common import check_pair
 from vfibench.metrics.features import FEATURES, concat, map_tensors
 from vfibench.metrics.registry import MetricInfo, metric_info
+
+#: Pixels (frames × height × width) scored together at most, so that the float64 work of a chunk stays
+#: in cache (two 448×256 frames, 28 of 96×96); features may ask for fewer (``Feature.pixels``).
+CHUNK_PIXELS = 1 << 18
 
 #: The metrics a run computes unless told otherwise.
 DEFAULT_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips", "dists", "sharpness", "gmsd")
@@ -81,7 +86,8 @@ class MetricSuite:
             dropped, order kept.
         device: where the metrics run (inputs are moved there).
         skip_unavailable: leave out metrics whose backbone is missing instead of raising.
-        batch_size: frames per chunk; larger inputs are evaluated chunk by chunk.
+        batch_size: frames per chunk at most; larger inputs are evaluated chunk by chunk, and large
+            frames in smaller chunks (:meth:`chunk_size`).
 
     Attributes:
         names: the metrics that will be computed, in order.
@@ -167,19 +173,29 @@ class MetricSuite:
         """The shared per-frame features (:mod:`vfibench.metrics.features`) the computed metrics use."""
         return tuple(dict.fromkeys(name for info in self._infos for name in info.features))
 
-    def _frames(self, x: Tensor, role: str) -> Tensor:
-        """``x`` on the suite's device, quantised to 8 bits, after refusing NaN or infinite values."""
+    def chunk_size(self, height: int, width: int) -> int:
+        """Frames scored together: at most :attr:`batch_size`, and few enough that a chunk holds at most
+        :data:`CHUNK_PIXELS` pixels, or fewer where a feature asks (its ``pixels``): the float64 work
+        of a chunk then stays in cache, and so do the activations of a CPU backbone."""
+        budgets = [CHUNK_PIXELS, *(FEATURES[name].pixels or CHUNK_PIXELS for name in self.features)]
+        return max(1, min(self.batch_size, min(budgets) // max(1, height * width)))
+
+    def _checked(self, x: Tensor, role: str) -> Tensor:
+        """``x`` on the suite's device, after refusing NaN or infinite values (one min/max pass, which
+        NaN propagates through). Quantisation happens chunk by chunk, where the frames are scored."""
         if isinstance(x, Tensor) and x.is_floating_point():
-            if not bool(torch.isfinite(x).all()):
-                raise VfiBenchError(
-                    f"The {role} frames contain NaN or infinite values and cannot be scored"
-                    + (" (did the model diverge?)." if role == "predicted" else ".")
-                )
-            return quantize_8bit(x.to(self.device))
+            x = x.to(self.device)
+            if x.numel():
+                low, high = (float(v) for v in torch.aminmax(x))
+                if not (math.isfinite(low) and math.isfinite(high)):
+                    raise VfiBenchError(
+                        f"The {role} frames contain NaN or infinite values and cannot be scored"
+                        + (" (did the model diverge?)." if role == "predicted" else ".")
+                    )
         return x
 
     def _inputs(self, inputs: tuple[Tensor, Tensor] | None, shape: torch.Size) -> tuple[Tensor, Tensor] | None:
-        """The input frames I0, I1 quantised on the suite's device, checked against the frames' shape."""
+        """The input frames I0, I1 on the suite's device, checked against the frames' shape."""
         if inputs is None:
             if self.needs_inputs:
                 raise VfiBenchError(
@@ -189,10 +205,11 @@ class MetricSuite:
                 )
             return None
         for role, x in zip(("I0", "I1"), inputs):
-            if not isinstance(x, Tensor) or x.shape != shape:
-                got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-                raise VfiBenchError(f"The input frame {role} must have the frames' shape {tuple(shape)}, got {got}.")
-        return (self._frames(inputs[0], "input"), self._frames(inputs[1], "input"))
+            if not isinstance(x, Tensor) or x.shape != shape or not x.is_floating_point():
+                got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
+                raise VfiBenchError(f"The input frame {role} must be a floating-point tensor of the frames' shape "
+                                    f"{tuple(shape)}, got {got}.")
+        return (self._checked(inputs[0], "input"), self._checked(inputs[1], "input"))
 
     def prepare(self, gt: Tensor, inputs: tuple[Tensor, Tensor] | None = None,
                 device: torch.device | str = "cpu") -> PreparedReference:
@@ -201,34 +218,54 @@ class MetricSuite:
         The frames are quantised as :meth:`__call__` does and every feature the computed metrics
         compare (:attr:`features`: backbone activations for LPIPS and DISTS, local moments for
         SSIM, gradient energy for the sharpness ratio, flows to the input frames for FloLPIPS) is
-        computed batch by batch. ``suite(pred, reference=prepared)`` then gives exactly the scores
-        ``suite(pred, gt, inputs)`` gives, without recomputing them.
+        computed chunk by chunk. ``suite(pred, reference=prepared)`` then gives exactly the scores
+        ``suite(pred, gt, inputs)`` gives — bit for bit when both are chunked alike (the same
+        frames; otherwise a backbone's scores may move by float32 rounding) — without computing
+        the ground truth's features again.
+
+        This is how a test set scored against several predictions (``vfibench eval`` with several
+        models; a sweep's configurations and references) computes its ground truth's features once::
+
+            prepared = suite.prepare(test.it, (test.i0, test.i1) if suite.needs_inputs else None)
+            for frames in predictions:              # one per configuration or model
+                scores = suite(frames, reference=prepared)
+
+        or slice by slice, ``suite(frames[a:b], reference=prepared[a:b])``. The reference is
+        picklable (CPU tensors by default), so a coordinator can prepare it once and send it to
+        the workers that score.
 
         Args:
             gt: ground-truth frames (N, 3, H, W) with values in [0, 1].
             inputs: (I0, I1), for the metrics that need the input frames.
-            device: where the reference is kept (CPU by default: picklable, sent to other processes).
+            device: where the reference is kept (CPU by default).
 
         Returns:
             a :class:`PreparedReference`; slicing it (``prepared[8:16]``) selects frames.
 
         Memory: the backbone features are large — per 448×256 frame about 56 MB for DISTS (its
-        five VGG16 stages), 4.5 MB for LPIPS (AlexNet) and 5 MB for SSIM's moments; prepare a test
-        set in slices when that does not fit.
+        five VGG16 stages), 4.5 MB for LPIPS (AlexNet) and 5 MB for SSIM's moments, per 96×96
+        frame about 4.5 MB in all; prepare a large test set in slices when that does not fit.
         """
-        gt = self._frames(gt, "ground-truth")
-        check_pair(gt, gt, "metrics", min_size=self.min_size)
+        gt = self._checked(gt, "ground-truth")
+        check_pair(gt, gt, "metrics", min_size=self.min_size, check_range=False)
         inputs = self._inputs(inputs, gt.shape)
         keep = torch.device(device)
+        step = self.chunk_size(*gt.shape[-2:])
+        frames: list[Tensor] = []
+        extras: list[tuple[Tensor, ...]] = []
         parts: dict[str, list[Any]] = {name: [] for name in self.features}
-        for start in range(0, gt.shape[0], self.batch_size):
-            g = gt[start:start + self.batch_size]
-            extra = tuple(x[start:start + self.batch_size] for x in inputs) if inputs is not None else ()
+        for start in range(0, gt.shape[0], step):
+            g = quantize_8bit(gt[start:start + step])
+            extra = tuple(quantize_8bit(x[start:start + step]) for x in inputs) if inputs is not None else ()
             for name in self.features:
                 parts[name].append(map_tensors(FEATURES[name](g, *extra), lambda t: t.detach().to(keep)))
+            frames.append(g.to(keep))
+            extras.append(tuple(x.to(keep) for x in extra))
+        if not frames:  # no frames: nothing to quantise
+            frames, extras = [gt.to(keep)], [tuple(x.to(keep) for x in inputs or ())]
         features = {name: concat(chunks) for name, chunks in parts.items() if chunks}
-        kept_inputs = (inputs[0].to(keep), inputs[1].to(keep)) if inputs is not None else None
-        return PreparedReference(gt.to(keep), kept_inputs, features, dict(self.backbone_sha256))
+        kept_inputs = (torch.cat([e[0] for e in extras]), torch.cat([e[1] for e in extras])) if inputs else None
+        return PreparedReference(torch.cat(frames), kept_inputs, features, dict(self.backbone_sha256))
 
     def __call__(self, pred: Tensor, gt: Tensor | None = None, inputs: tuple[Tensor, Tensor] | None = None, *,
                  reference: PreparedReference | None = None) -> dict[str, Tensor]:
@@ -236,6 +273,9 @@ class MetricSuite:
         ``inputs`` = (I0, I1), quantised like them, for the metrics that need the input frames.
         With ``reference`` (from :meth:`prepare`) instead of ``gt`` and ``inputs``, the ground
         truth's features are taken from it rather than computed: the scores are the same.
+
+        Frames are scored in chunks (:meth:`chunk_size`); every feature of a chunk is computed
+        once and shared by the metrics that compare it.
 
         Returns:
             metric name → (N,) float64 CPU tensor, in :attr:`names` order.
@@ -248,21 +288,30 @@ class MetricSuite:
         elif gt is None:
             raise VfiBenchError("Give the ground-truth frames (gt) or a prepared reference (reference=...) to score "
                                 "against.")
-        pred = self._frames(pred, "predicted")
-        gt = reference.gt.to(self.device) if reference is not None else self._frames(gt, "ground-truth")
-        check_pair(pred, gt, "metrics", min_size=self.min_size)
+        pred = self._checked(pred, "predicted")
+        gt = reference.gt.to(self.device) if reference is not None else self._checked(gt, "ground-truth")
+        # the range is not checked: every frame is clamped to [0, 1] and quantised below
+        check_pair(pred, gt, "metrics", min_size=self.min_size, check_range=False)
         if reference is not None:
             inputs = (reference.inputs[0].to(self.device), reference.inputs[1].to(self.device)) \
                 if reference.inputs is not None else self._inputs(None, pred.shape)
         else:
             inputs = self._inputs(inputs, pred.shape)
         out: dict[str, list[Tensor]] = {name: [] for name in self.names}
-        for start in range(0, pred.shape[0], self.batch_size):
-            stop = start + self.batch_size
-            extra = tuple(x[start:stop] for x in inputs) if inputs is not None else ()
-            known = {name: map_tensors(value, lambda t: t[start:stop].to(self.device))
-                     for name, value in reference.features.items()} if reference is not None else {}
-            for name, values in self._score_batch(pred[start:stop], gt[start:stop], extra, known).items():
+        step = self.chunk_size(*pred.shape[-2:])
+        for start in range(0, pred.shape[0], step):
+            chunk = slice(start, start + step)
+            p = quantize_8bit(pred[chunk])
+            if reference is not None:  # quantised when prepared
+                g = gt[chunk]
+                extra = tuple(x[chunk] for x in inputs) if inputs is not None else ()
+                known = {name: map_tensors(value, lambda t: t[chunk].to(self.device))
+                         for name, value in reference.features.items()}
+            else:
+                g = quantize_8bit(gt[chunk])
+                extra = tuple(quantize_8bit(x[chunk]) for x in inputs) if inputs is not None else ()
+                known = {}
+            for name, values in self._score_batch(p, g, extra, known).items():
                 out[name].append(values.detach().to("cpu", torch.float64))
         empty = torch.zeros(0, dtype=torch.float64)
         return {name: torch.cat(chunks) if chunks else empty for name, chunks in out.items()}
