@@ -76,36 +76,49 @@ def _window(x: Tensor, sigma: float, what: str) -> Tensor:
     return taps
 
 
-#: Planes filtered together by :func:`_blur` in float64: about 1 MB, so a group stays in cache.
+#: Pixels of the planes filtered together in float64 (about 1 MB): a group and its intermediates
+#: stay in cache while the eleven shifted sums of each pass run over it.
 BLUR_PIXELS = 1 << 17
+
+
+def _groups(count: int, height: int, width: int) -> list[slice]:
+    """Consecutive groups of ``count`` planes of ``height`` × ``width`` holding about :data:`BLUR_PIXELS`."""
+    step = max(1, BLUR_PIXELS // (height * width))
+    return [slice(k, k + step) for k in range(0, count, step)]
+
+
+def _blur_group(planes: Tensor, weights: list[float], out: Tensor | None = None) -> Tensor:
+    """Valid separable filtering of float64 planes (M, 1, H, W) by the taps ``weights``: a weighted sum
+    of shifted views along x, then along y (into ``out`` when given)."""
+    size = len(weights)
+    height, width = planes.shape[-2] - size + 1, planes.shape[-1] - size + 1
+    rows = planes[..., :, :width] * weights[0]
+    for k in range(1, size):
+        rows.add_(planes[..., :, k:k + width], alpha=weights[k])
+    both = torch.mul(rows[..., :height, :], weights[0], out=out)
+    for k in range(1, size):
+        both.add_(rows[..., k:k + height, :], alpha=weights[k])
+    return both
 
 
 def _blur(planes: Tensor, taps: Tensor) -> Tensor:
     """Separable Gaussian filtering of (M, 1, H, W) planes over the valid region → (M, 1, H − 2r, W − 2r).
 
-    Float64 (the metrics) is filtered as a weighted sum of shifted views, a group of planes at a time:
-    the same sums as a convolution (equal to float64 rounding, ~1e-16) at a small fraction of the cost
-    of torch's float64 ``conv2d``, which has no optimised CPU kernel. Other dtypes (the SSIM loss)
-    use ``conv2d``.
+    Float64 (the metrics) is filtered as weighted sums of shifted views, a cache-sized group of planes
+    at a time (:func:`_blur_group`): the same sums as a convolution, equal to float64 rounding
+    (~1e-16), at a small fraction of the cost of torch's float64 ``conv2d``, which has no optimised
+    CPU kernel. Other dtypes (the SSIM loss, differentiable) use ``conv2d``.
     """
     size = taps.numel()
     if planes.dtype != torch.float64:
         planes = F.conv2d(planes, taps.view(1, 1, 1, size))
         return F.conv2d(planes, taps.view(1, 1, size, 1))
     weights = taps.tolist()
-    height, width = planes.shape[-2] - size + 1, planes.shape[-1] - size + 1
-    group = max(1, BLUR_PIXELS // (planes.shape[-2] * planes.shape[-1]))
-    out = []
-    for start in range(0, planes.shape[0], group):
-        z = planes[start:start + group]
-        rows = z[..., :, :width] * weights[0]
-        for k in range(1, size):
-            rows.add_(z[..., :, k:k + width], alpha=weights[k])
-        both = rows[..., :height, :] * weights[0]
-        for k in range(1, size):
-            both.add_(rows[..., k:k + height, :], alpha=weights[k])
-        out.append(both)
-    return torch.cat(out) if len(out) > 1 else out[0]
+    count, _, height, width = planes.shape
+    out = planes.new_empty(count, 1, height - size + 1, width - size + 1)
+    for group in _groups(count, height, width):
+        _blur_group(planes[group], weights, out=out[group])
+    return out
 
 
 def _ssim_value(mu_x: Tensor, mu_y: Tensor, e_xx: Tensor, e_yy: Tensor, e_xy: Tensor, c1: float,
@@ -123,25 +136,36 @@ def ssim_moments(x: Tensor, sigma: float = SIGMA) -> tuple[Tensor, Tensor]:
     (N, C, H − 2r, W − 2r) tensors. Computed once for a ground truth, they serve every prediction
     (:func:`ssim_from_moments`)."""
     x = x.to(torch.float64)
-    taps = _window(x, sigma, "ssim")
+    weights = _window(x, sigma, "ssim").tolist()
     n, c, height, width = x.shape
     planes = x.reshape(n * c, 1, height, width)
-    mu, e_xx = _blur(torch.cat([planes, planes * planes]), taps).chunk(2, dim=0)
-    return mu.reshape(n, c, *mu.shape[-2:]), e_xx.reshape(n, c, *mu.shape[-2:])
+    shape = (n * c, 1, height - len(weights) + 1, width - len(weights) + 1)
+    mu, e_xx = x.new_empty(shape), x.new_empty(shape)
+    for group in _groups(n * c, height, width):
+        z = planes[group]
+        _blur_group(z, weights, out=mu[group])
+        _blur_group(z * z, weights, out=e_xx[group])
+    return mu.reshape(n, c, *shape[-2:]), e_xx.reshape(n, c, *shape[-2:])
 
 
 def ssim_from_moments(x: Tensor, y: Tensor, moments_x: tuple[Tensor, Tensor], moments_y: tuple[Tensor, Tensor],
                       data_range: float = 1.0, sigma: float = SIGMA, k1: float = K1, k2: float = K2) -> Tensor:
     """Per-frame SSIM (mean over the valid region and the channels, float64) of ``x`` against ``y`` from
-    their :func:`ssim_moments`; only the local mean of the product x·y is computed here. (N,)."""
+    their :func:`ssim_moments`; only the local mean of the product x·y is computed here, a cache-sized
+    group of planes at a time. (N,)."""
     x = x.to(torch.float64)
     y = y.to(torch.float64)
-    taps = _window(x, sigma, "ssim")
+    weights = _window(x, sigma, "ssim").tolist()
     n, c, height, width = x.shape
-    e_xy = _blur((x * y).reshape(n * c, 1, height, width), taps).reshape(moments_x[0].shape)
-    value = _ssim_value(moments_x[0], moments_y[0], moments_x[1], moments_y[1], e_xy,
-                        (k1 * data_range) ** 2, (k2 * data_range) ** 2)
-    return value.mean(dim=(2, 3)).mean(dim=1)
+    xs, ys = x.reshape(n * c, 1, height, width), y.reshape(n * c, 1, height, width)
+    mx, exx, my, eyy = (m.reshape(n * c, 1, *m.shape[-2:]) for m in (*moments_x, *moments_y))
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    means = x.new_empty(n * c)
+    for group in _groups(n * c, height, width):
+        e_xy = _blur_group(xs[group] * ys[group], weights)
+        value = _ssim_value(mx[group], my[group], exx[group], eyy[group], e_xy, c1, c2)
+        means[group] = value.mean(dim=(1, 2, 3))
+    return means.view(n, c).mean(dim=1)
 
 
 def structural_similarity(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA,

@@ -28,7 +28,7 @@ def quantize_8bit(x: Tensor) -> Tensor:
 
     Rounding is half-to-even (``torch.round``); NaN stays NaN. The dtype and device are kept.
     """
-    return torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
+    return x.clamp(0.0, 1.0).mul_(255.0).round_().div_(255.0)
 
 
 def required_backbones(names: Iterable[str]) -> set[str]:
