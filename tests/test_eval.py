@@ -217,3 +217,42 @@ def test_flow_metrics_need_a_dataset_spec(folders):
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
                       "--metrics", "psnr,psnr-div")
     assert result.exit_code == 2 and "need the input frames" in result.output
+
+
+# --------------------------------------------------------------------------- batching and shared ground truth
+
+
+def test_batched_shared_and_per_frame_evaluation_give_identical_scores(folders, tmp_path):
+    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.metrics.suite import MetricSuite
+
+    write_png(folders["gt"] / "seq" / "c.png", np.zeros((36, 44, 3)))  # another size: a batch of its own
+    write_png(folders["sharp"] / "seq" / "c.png", np.full((36, 44, 3), 3))
+    write_png(folders["noisy"] / "seq" / "c.png", np.full((36, 44, 3), 60))
+    names = FAST.split(",") + (["lpips", "dists"] if all(backbones.locate(b).found for b in ("alexnet", "vgg16"))
+                               else [])
+    both = plan_evaluation({"good": folders["sharp"], "bad": folders["noisy"]}, folders["gt"], out=tmp_path,
+                           metrics=names, device="cpu")
+    batched = score_frames(both, MetricSuite(names, batch_size=16))  # ground truth prepared once per batch
+    per_frame = score_frames(both, MetricSuite(names, batch_size=1))
+    weight_free = [c for c in batched.columns if c not in ("lpips", "dists")]
+    pd.testing.assert_frame_equal(batched[weight_free], per_frame[weight_free], check_exact=True)
+    # on a backbone, oneDNN's kernel for a batch of one small frame may differ by float32 rounding
+    pd.testing.assert_frame_equal(batched, per_frame, check_exact=False, atol=1e-6, rtol=0)
+    assert list(batched["file"]) == ["a.png", "a.png", "seq/b.png", "seq/b.png", "seq/c.png", "seq/c.png"]
+    for model, folder in (("good", folders["sharp"]), ("bad", folders["noisy"])):  # each model alone: no sharing
+        alone = plan_evaluation({model: folder}, folders["gt"], out=tmp_path, metrics=names, device="cpu")
+        rows = score_frames(alone, MetricSuite(names)).reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, batched[batched["config"] == model].reset_index(drop=True),
+                                      check_exact=True)
+
+
+def test_a_read_error_in_a_later_batch_names_the_file(folders, tmp_path):
+    from vfibench.errors import DataError
+    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.metrics.suite import MetricSuite
+
+    plan = plan_evaluation({"good": folders["sharp"]}, folders["gt"], out=tmp_path, metrics=["psnr"], device="cpu")
+    (folders["sharp"] / "seq" / "b.png").write_bytes(b"damaged")
+    with pytest.raises(DataError, match="seq/b.png"):
+        score_frames(plan, MetricSuite(["psnr"], batch_size=1))

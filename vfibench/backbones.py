@@ -48,7 +48,6 @@ from typing import Any, Literal, TypeGuard
 
 import numpy as np
 import torch
-import torchvision
 
 from vfibench.errors import BackboneUnavailable, VfiBenchError
 
@@ -271,6 +270,8 @@ def expected_shapes(name: str) -> Mapping[str, tuple[int, ...]]:
 
 def _torchvision_features(name: str) -> torch.nn.Sequential:
     """A freshly built, untrained ``features`` Sequential of torchvision's AlexNet or VGG16."""
+    import torchvision  # imported only when a backbone is built: a second of start-up otherwise
+
     model = torchvision.models.alexnet if name == "alexnet" else torchvision.models.vgg16
     return model(weights=None).features
 

@@ -17,7 +17,7 @@ from vfibench.errors import VfiBenchError
 MATLAB_GREY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
 
-def check_pair(pred: Tensor, gt: Tensor, metric: str, min_size: int = 1) -> None:
+def check_pair(pred: Tensor, gt: Tensor, metric: str, min_size: int = 1, check_range: bool = True) -> None:
     """Raise a VfiBenchError unless ``pred`` and ``gt`` are matching (N, 3, H, W) images in [0, 1].
 
     Args:
@@ -25,6 +25,8 @@ def check_pair(pred: Tensor, gt: Tensor, metric: str, min_size: int = 1) -> None
         gt: ground-truth frames.
         metric: the metric's name, used in the message.
         min_size: the smallest height and width the metric can handle.
+        check_range: also check every value lies in [0, 1] (a pass over both tensors); callers that
+            clamp the frames themselves skip it.
     """
     for role, x in (("prediction", pred), ("ground truth", gt)):
         if not isinstance(x, Tensor):
@@ -56,7 +58,7 @@ def check_pair(pred: Tensor, gt: Tensor, metric: str, min_size: int = 1) -> None
         raise VfiBenchError(
             f"{metric}: frames must be at least {min_size}×{min_size} pixels, got {height}×{width}."
         )
-    if pred.shape[0] == 0:
+    if pred.shape[0] == 0 or not check_range:
         return
     lo = torch.minimum(pred.min(), gt.min()).item()
     hi = torch.maximum(pred.max(), gt.max()).item()

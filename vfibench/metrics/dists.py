@@ -28,6 +28,7 @@ import io
 import functools
 import hashlib
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -69,6 +70,15 @@ class L2Pooling(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = F.conv2d(x * x, self.window, stride=2, padding=1, groups=x.shape[1])
         return (out + 1e-12).sqrt()
+
+
+class DistsFeatures(NamedTuple):
+    """One set of frames as DISTS sees it: for the image and each of the five VGG16 stages, the
+    representation (N, C, H, W), its spatial mean and population variance per channel (N, C, 1, 1)."""
+
+    reps: list[Tensor]
+    means: list[Tensor]
+    variances: list[Tensor]
 
 
 class DISTS(nn.Module):
@@ -126,25 +136,32 @@ class DISTS(nn.Module):
             outputs.append(h)
         return outputs
 
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        """DISTS between each pair of images (N, 3, H, W) in [0, 1] → (N,)."""
-        feats_x = self.representations(x)
-        feats_y = self.representations(y)
+    def features(self, x: Tensor) -> DistsFeatures:
+        """What DISTS compares of one set of frames: the six representations and their per-channel
+        spatial means μ and population variances σ² (each a list of six tensors, batch first)."""
+        reps = self.representations(x)
+        means = [f.mean([2, 3], keepdim=True) for f in reps]
+        variances = [((f - m) ** 2).mean([2, 3], keepdim=True) for f, m in zip(reps, means)]
+        return DistsFeatures(reps, means, variances)
+
+    def compare(self, fx: DistsFeatures, fy: DistsFeatures) -> Tensor:
+        """DISTS from two sets of :meth:`features` (N frames each) → (N,)."""
         w_sum = self.alpha.sum() + self.beta.sum()
         alphas = torch.split(self.alpha / w_sum, CHANNELS, dim=1)
         betas = torch.split(self.beta / w_sum, CHANNELS, dim=1)
         structure = texture = 0
-        for fx, fy, alpha, beta in zip(feats_x, feats_y, alphas, betas):
-            mean_x = fx.mean([2, 3], keepdim=True)
-            mean_y = fy.mean([2, 3], keepdim=True)
+        for k, (alpha, beta) in enumerate(zip(alphas, betas)):
+            mean_x, mean_y = fx.means[k], fy.means[k]
             s1 = (2 * mean_x * mean_y + C1) / (mean_x**2 + mean_y**2 + C1)
             structure = structure + (alpha * s1).sum(1, keepdim=True)
-            var_x = ((fx - mean_x) ** 2).mean([2, 3], keepdim=True)
-            var_y = ((fy - mean_y) ** 2).mean([2, 3], keepdim=True)
-            cov_xy = (fx * fy).mean([2, 3], keepdim=True) - mean_x * mean_y
-            s2 = (2 * cov_xy + C2) / (var_x + var_y + C2)
+            cov_xy = (fx.reps[k] * fy.reps[k]).mean([2, 3], keepdim=True) - mean_x * mean_y
+            s2 = (2 * cov_xy + C2) / (fx.variances[k] + fy.variances[k] + C2)
             texture = texture + (beta * s2).sum(1, keepdim=True)
         return (1 - (structure + texture)).reshape(-1)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """DISTS between each pair of images (N, 3, H, W) in [0, 1] → (N,)."""
+        return self.compare(self.features(x), self.features(y))
 
 
 def load_alpha_beta() -> tuple[Tensor, Tensor]:

@@ -32,13 +32,25 @@ def _check_inputs(pred: Tensor, i0: Tensor, i1: Tensor, name: str) -> None:
                                 f"{tuple(pred.shape)}, got {shape}.")
 
 
-def flow_difference_weight(pred: Tensor, gt: Tensor, i0: Tensor, i1: Tensor) -> Tensor:
-    """|F(gt→I0) − F(pred→I0)| + |F(gt→I1) − F(pred→I1)| per pixel, (N, 1, H, W), DIS flow in pixels."""
-    total = torch.zeros(pred.shape[0], 1, *pred.shape[-2:], dtype=torch.float64, device=pred.device)
-    for target in (i0, i1):
-        diff = optical_flow(gt, target) - optical_flow(pred, target)
+def flows_to_inputs(x: Tensor, i0: Tensor, i1: Tensor) -> tuple[Tensor, Tensor]:
+    """DIS flows from each frame of ``x`` to I0 and to I1: two (N, 2, H, W) float64 tensors, in pixels."""
+    return optical_flow(x, i0), optical_flow(x, i1)
+
+
+def flow_weight_from(flows_pred: tuple[Tensor, Tensor], flows_gt: tuple[Tensor, Tensor]) -> Tensor:
+    """|F(gt→I0) − F(pred→I0)| + |F(gt→I1) − F(pred→I1)| per pixel from both frames' :func:`flows_to_inputs`,
+    (N, 1, H, W) float64."""
+    first = flows_pred[0]
+    total = torch.zeros(first.shape[0], 1, *first.shape[-2:], dtype=torch.float64, device=first.device)
+    for flow_pred, flow_gt in zip(flows_pred, flows_gt):
+        diff = flow_gt - flow_pred
         total += diff.square().sum(dim=1, keepdim=True).sqrt()
     return total
+
+
+def flow_difference_weight(pred: Tensor, gt: Tensor, i0: Tensor, i1: Tensor) -> Tensor:
+    """|F(gt→I0) − F(pred→I0)| + |F(gt→I1) − F(pred→I1)| per pixel, (N, 1, H, W), DIS flow in pixels."""
+    return flow_weight_from(flows_to_inputs(pred, i0, i1), flows_to_inputs(gt, i0, i1))
 
 
 def weighted_average(values: Tensor, weight: Tensor) -> Tensor:
@@ -73,20 +85,23 @@ def flolpips_dis(pred: Tensor, gt: Tensor, i0: Tensor, i1: Tensor, model: nn.Mod
         (N,) float64, ≥ 0, 0 for a perfect prediction; lower is better.
     """
     from vfibench.metrics import lpips_metric
-    from lpips import normalize_tensor
 
     check_pair(pred, gt, "flolpips-dis", min_size=lpips_metric.MIN_SIZE)
     _check_inputs(pred, i0, i1, "flolpips-dis")
     if model is None:
         model = lpips_metric.get_lpips("alex", pred.device)
     weight = flow_difference_weight(pred, gt, i0, i1)
-    dtype = next(model.parameters()).dtype
+    return flolpips_from_features(lpips_metric.lpips_features(pred, model), lpips_metric.lpips_features(gt, model),
+                                  weight, model)
+
+
+def flolpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], weight: Tensor, model: nn.Module) -> Tensor:
+    """FloLPIPS from both frames' :func:`~vfibench.metrics.lpips_metric.lpips_features` and the flow
+    weight (:func:`flow_weight_from`): Σ_l weighted average of layer l's LPIPS difference map, (N,) float64."""
+    total = torch.zeros(weight.shape[0], dtype=torch.float64, device=weight.device)
     with torch.no_grad():
-        feats_p = model.net(model.scaling_layer(pred.to(dtype) * 2 - 1))
-        feats_g = model.net(model.scaling_layer(gt.to(dtype) * 2 - 1))
-        total = torch.zeros(pred.shape[0], dtype=torch.float64, device=pred.device)
         for k, linear in enumerate(model.lins):
-            diff = (normalize_tensor(feats_p[k]) - normalize_tensor(feats_g[k])) ** 2
+            diff = (feats_pred[k] - feats_gt[k]) ** 2
             total += weighted_average(linear(diff).to(torch.float64), weight)
     return total
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import piq
 import torch
 from torch import Tensor
 
@@ -49,6 +48,8 @@ def gmsd(pred: Tensor, gt: Tensor) -> Tensor:
     highly efficient perceptual image quality index", IEEE TIP 23(2), 2014; implementation
     ``piq.gmsd`` (photosynthesis-team/piq).
     """
+    import piq  # imports torchvision: loaded only when GMSD is computed
+
     check_pair(pred, gt, "gmsd", min_size=2)
     grey_pred = matlab_grey(pred.to(torch.float64))
     grey_gt = matlab_grey(gt.to(torch.float64))

@@ -15,13 +15,16 @@ import inspect
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lpips as lpips_pkg
 import torch
 from torch import Tensor, nn
 
 from vfibench.errors import VfiBenchError
 from vfibench.metrics._common import check_pair
+
+if TYPE_CHECKING:
+    import lpips as lpips_pkg
 
 #: LPIPS trunk name (as the ``lpips`` package spells it) → vfibench backbone name.
 BACKBONE_OF: Mapping[str, str] = {"alex": "alexnet", "vgg": "vgg16"}
@@ -40,6 +43,8 @@ def _check_net(net: str) -> str:
 
 def linear_weights_path(net: str) -> Path:
     """The learned linear-layer weights the ``lpips`` package ships for ``net`` (v0.1)."""
+    import lpips as lpips_pkg
+
     return Path(inspect.getfile(lpips_pkg.LPIPS)).parent / "weights" / "v0.1" / f"{_check_net(net)}.pth"
 
 
@@ -99,6 +104,8 @@ def build_lpips(net: str = "alex", features_state: Mapping[str, Tensor] | None =
     Returns:
         the model in eval mode with gradients disabled. Never touches the network.
     """
+    import lpips as lpips_pkg  # imports torchvision: loaded only when LPIPS is built
+
     _check_net(net)
     if features_state is None:
         from vfibench import backbones
@@ -135,6 +142,39 @@ def clear_cache() -> None:
     _cached_lpips.cache_clear()
 
 
+def lpips_features(x: Tensor, model: nn.Module) -> list[Tensor]:
+    """The unit-normalised trunk activations LPIPS compares, one (N, C_l, H_l, W_l) tensor per layer.
+
+    Frames (N, 3, H, W) in [0, 1] are scaled to [-1, 1] and through the package's scaling layer
+    and trunk, then each layer is normalised over channels with the package's ``normalize_tensor``:
+    exactly the ``feats0`` / ``feats1`` of ``lpips.LPIPS.forward``. Computed once per frame, they
+    can be compared with any number of other frames' (:func:`lpips_from_features`).
+    """
+    from lpips import normalize_tensor
+
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        # channels-last: the same values (to float32 rounding), computed faster by oneDNN on CPU
+        scaled = model.scaling_layer(x.to(dtype) * 2 - 1).contiguous(memory_format=torch.channels_last)
+        return [normalize_tensor(out) for out in model.net(scaled)]
+
+
+def lpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], model: nn.Module) -> Tensor:
+    """LPIPS from two frames' :func:`lpips_features`: the rest of ``lpips.LPIPS.forward`` (squared
+    differences, learned 1×1 linear layers, spatial average, sum over layers, in its order).
+
+    Returns:
+        (N,) float64.
+    """
+    from lpips.lpips import spatial_average
+
+    with torch.no_grad():
+        value: Tensor | int = 0
+        for k, linear in enumerate(model.lins):
+            value = value + spatial_average(linear((feats_pred[k] - feats_gt[k]) ** 2), keepdim=True)
+    return value.reshape(-1).to(torch.float64)  # type: ignore[union-attr]
+
+
 def lpips(pred: Tensor, gt: Tensor, net: str = "alex", model: nn.Module | None = None) -> Tensor:
     r"""LPIPS distance of each predicted frame to its ground truth (v0.1).
 
@@ -147,7 +187,9 @@ def lpips(pred: Tensor, gt: Tensor, net: str = "alex", model: nn.Module | None =
 
     Conventions: RGB inputs in [0, 1], scaled to [-1, 1] (``2x − 1``) as the package expects; no
     resizing; computed in the model's precision (float32) without gradients; the result is the
-    package's ``LPIPS.forward`` value for each frame.
+    package's ``LPIPS.forward`` value for each frame, computed in two halves
+    (:func:`lpips_features` of each frame, then :func:`lpips_from_features`) so a ground truth's
+    features can be computed once and compared with many predictions.
 
     Args:
         pred: predicted frames, (N, 3, H, W), values in [0, 1], at least 32×32.
@@ -172,7 +214,4 @@ def lpips(pred: Tensor, gt: Tensor, net: str = "alex", model: nn.Module | None =
     check_pair(pred, gt, f"lpips ({net})", min_size=MIN_SIZE)
     if model is None:
         model = get_lpips(net, pred.device)
-    dtype = next(model.parameters()).dtype
-    with torch.no_grad():
-        distance = model(pred.to(dtype) * 2 - 1, gt.to(dtype) * 2 - 1)
-    return distance.reshape(-1).to(torch.float64)
+    return lpips_from_features(lpips_features(pred, model), lpips_features(gt, model), model)

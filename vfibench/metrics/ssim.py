@@ -55,27 +55,117 @@ def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA
     Reference: Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment:
     from error visibility to structural similarity", IEEE TIP 13(4), 2004.
     """
-    taps = gaussian_window(sigma, dtype=x.dtype, device=x.device)
-    size = taps.numel()
+    taps = _window(x, sigma, what)
     n, c, height, width = x.shape
-    if min(height, width) < size:
-        raise VfiBenchError(
-            f"{what}: frames must be at least {size}×{size} pixels for a Gaussian window of σ = {sigma:g}, "
-            f"got {height}×{width}."
-        )
     x = x.reshape(n * c, 1, height, width)
     y = y.reshape(n * c, 1, height, width)
-    stack = torch.cat([x, y, x * x, y * y, x * y], dim=0)
-    stack = F.conv2d(stack, taps.view(1, 1, 1, size))
-    stack = F.conv2d(stack, taps.view(1, 1, size, 1))
-    mu_x, mu_y, e_xx, e_yy, e_xy = stack.chunk(5, dim=0)
+    mu_x, mu_y, e_xx, e_yy, e_xy = _blur(torch.cat([x, y, x * x, y * y, x * y], dim=0), taps).chunk(5, dim=0)
+    value = _ssim_value(mu_x, mu_y, e_xx, e_yy, e_xy, (k1 * data_range) ** 2, (k2 * data_range) ** 2)
+    return value.reshape(n, c, value.shape[-2], value.shape[-1])
+
+
+def _window(x: Tensor, sigma: float, what: str) -> Tensor:
+    """The Gaussian taps in ``x``'s dtype and device, after checking the frames hold the window."""
+    taps = gaussian_window(sigma, dtype=x.dtype, device=x.device)
+    size = taps.numel()
+    if min(x.shape[-2:]) < size:
+        raise VfiBenchError(
+            f"{what}: frames must be at least {size}×{size} pixels for a Gaussian window of σ = {sigma:g}, "
+            f"got {x.shape[-2]}×{x.shape[-1]}."
+        )
+    return taps
+
+
+#: Pixels of the planes filtered together in float64 (about 1 MB): a group and its intermediates
+#: stay in cache while the eleven shifted sums of each pass run over it.
+BLUR_PIXELS = 1 << 17
+
+
+def _groups(count: int, height: int, width: int) -> list[slice]:
+    """Consecutive groups of ``count`` planes of ``height`` × ``width`` holding about :data:`BLUR_PIXELS`."""
+    step = max(1, BLUR_PIXELS // (height * width))
+    return [slice(k, k + step) for k in range(0, count, step)]
+
+
+def _blur_group(planes: Tensor, weights: list[float], out: Tensor | None = None) -> Tensor:
+    """Valid separable filtering of float64 planes (M, 1, H, W) by the taps ``weights``: a weighted sum
+    of shifted views along x, then along y (into ``out`` when given)."""
+    size = len(weights)
+    height, width = planes.shape[-2] - size + 1, planes.shape[-1] - size + 1
+    rows = planes[..., :, :width] * weights[0]
+    for k in range(1, size):
+        rows.add_(planes[..., :, k:k + width], alpha=weights[k])
+    both = torch.mul(rows[..., :height, :], weights[0], out=out)
+    for k in range(1, size):
+        both.add_(rows[..., k:k + height, :], alpha=weights[k])
+    return both
+
+
+def _blur(planes: Tensor, taps: Tensor) -> Tensor:
+    """Separable Gaussian filtering of (M, 1, H, W) planes over the valid region → (M, 1, H − 2r, W − 2r).
+
+    Float64 (the metrics) is filtered as weighted sums of shifted views, a cache-sized group of planes
+    at a time (:func:`_blur_group`): the same sums as a convolution, equal to float64 rounding
+    (~1e-16), at a small fraction of the cost of torch's float64 ``conv2d``, which has no optimised
+    CPU kernel. Other dtypes (the SSIM loss, differentiable) use ``conv2d``.
+    """
+    size = taps.numel()
+    if planes.dtype != torch.float64:
+        planes = F.conv2d(planes, taps.view(1, 1, 1, size))
+        return F.conv2d(planes, taps.view(1, 1, size, 1))
+    weights = taps.tolist()
+    count, _, height, width = planes.shape
+    out = planes.new_empty(count, 1, height - size + 1, width - size + 1)
+    for group in _groups(count, height, width):
+        _blur_group(planes[group], weights, out=out[group])
+    return out
+
+
+def _ssim_value(mu_x: Tensor, mu_y: Tensor, e_xx: Tensor, e_yy: Tensor, e_xy: Tensor, c1: float,
+                c2: float) -> Tensor:
+    """The SSIM formula from local moments (means, means of squares and of the product)."""
     var_x = e_xx - mu_x * mu_x
     var_y = e_yy - mu_y * mu_y
     cov_xy = e_xy - mu_x * mu_y
-    c1 = (k1 * data_range) ** 2
-    c2 = (k2 * data_range) ** 2
-    value = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
-    return value.reshape(n, c, value.shape[-2], value.shape[-1])
+    return ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+
+
+def ssim_moments(x: Tensor, sigma: float = SIGMA) -> tuple[Tensor, Tensor]:
+    """The local mean μ and local mean of squares E[x²] of each channel under the Gaussian window, over
+    the valid region, in float64: what SSIM needs of one frame alone. (N, C, H, W) → two
+    (N, C, H − 2r, W − 2r) tensors. Computed once for a ground truth, they serve every prediction
+    (:func:`ssim_from_moments`)."""
+    x = x.to(torch.float64)
+    weights = _window(x, sigma, "ssim").tolist()
+    n, c, height, width = x.shape
+    planes = x.reshape(n * c, 1, height, width)
+    shape = (n * c, 1, height - len(weights) + 1, width - len(weights) + 1)
+    mu, e_xx = x.new_empty(shape), x.new_empty(shape)
+    for group in _groups(n * c, height, width):
+        z = planes[group]
+        _blur_group(z, weights, out=mu[group])
+        _blur_group(z * z, weights, out=e_xx[group])
+    return mu.reshape(n, c, *shape[-2:]), e_xx.reshape(n, c, *shape[-2:])
+
+
+def ssim_from_moments(x: Tensor, y: Tensor, moments_x: tuple[Tensor, Tensor], moments_y: tuple[Tensor, Tensor],
+                      data_range: float = 1.0, sigma: float = SIGMA, k1: float = K1, k2: float = K2) -> Tensor:
+    """Per-frame SSIM (mean over the valid region and the channels, float64) of ``x`` against ``y`` from
+    their :func:`ssim_moments`; only the local mean of the product x·y is computed here, a cache-sized
+    group of planes at a time. (N,)."""
+    x = x.to(torch.float64)
+    y = y.to(torch.float64)
+    weights = _window(x, sigma, "ssim").tolist()
+    n, c, height, width = x.shape
+    xs, ys = x.reshape(n * c, 1, height, width), y.reshape(n * c, 1, height, width)
+    mx, exx, my, eyy = (m.reshape(n * c, 1, *m.shape[-2:]) for m in (*moments_x, *moments_y))
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    means = x.new_empty(n * c)
+    for group in _groups(n * c, height, width):
+        e_xy = _blur_group(xs[group] * ys[group], weights)
+        value = _ssim_value(mx[group], my[group], exx[group], eyy[group], e_xy, c1, c2)
+        means[group] = value.mean(dim=(1, 2, 3))
+    return means.view(n, c).mean(dim=1)
 
 
 def structural_similarity(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA,
@@ -120,5 +210,5 @@ def ssim(pred: Tensor, gt: Tensor) -> Tensor:
         tensor([1., 1.], dtype=torch.float64)
     """
     check_pair(pred, gt, "ssim", min_size=2 * int(TRUNCATE * SIGMA + 0.5) + 1)
-    return structural_similarity(pred, gt, data_range=1.0).mean(dim=1)
+    return ssim_from_moments(pred, gt, ssim_moments(pred), ssim_moments(gt))
 

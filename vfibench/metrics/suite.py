@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from vfibench.errors import BackboneUnavailable, VfiBenchError
 from vfibench.metrics._common import check_pair
+from vfibench.metrics.features import FEATURES, concat, map_tensors
 from vfibench.metrics.registry import MetricInfo, metric_info
+
+#: Pixels (frames × height × width) scored together at most, so that the float64 work of a chunk stays
+#: in cache (two 448×256 frames, 28 of 96×96); features may ask for fewer (``Feature.pixels``).
+CHUNK_PIXELS = 1 << 18
 
 #: The metrics a run computes unless told otherwise.
 DEFAULT_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips", "dists", "sharpness", "gmsd")
@@ -20,12 +28,48 @@ def quantize_8bit(x: Tensor) -> Tensor:
 
     Rounding is half-to-even (``torch.round``); NaN stays NaN. The dtype and device are kept.
     """
-    return torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
+    return x.clamp(0.0, 1.0).mul_(255.0).round_().div_(255.0)
 
 
 def required_backbones(names: Iterable[str]) -> set[str]:
     """The pretrained backbones the named metrics need (e.g. ``{"alexnet", "vgg16"}``)."""
     return {backbone for name in names for backbone in metric_info(name).needs}
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedReference:
+    """A ground truth scored once (:meth:`MetricSuite.prepare`): its 8-bit-quantised frames, the input
+    frames, and the per-frame features the suite's metrics compare, all batch first.
+
+    Picklable (CPU tensors by default), so a coordinator can prepare a test set once and send it to
+    the workers that score each configuration's predictions against it. ``len()`` is the number of
+    frames; ``reference[a:b]`` is the reference of frames a … b − 1.
+
+    Attributes:
+        gt: quantised ground-truth frames (N, 3, H, W), in the dtype they were given.
+        inputs: quantised (I0, I1), or None.
+        features: feature name (:mod:`vfibench.metrics.features`) → its value for every frame.
+        backbone_sha256: the backbones the features were computed with; a suite with other weights
+            refuses the reference.
+    """
+
+    gt: Tensor
+    inputs: tuple[Tensor, Tensor] | None
+    features: dict[str, Any] = field(default_factory=dict)
+    backbone_sha256: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.gt.shape[0])
+
+    def __getitem__(self, index: slice) -> PreparedReference:
+        if not isinstance(index, slice):
+            raise TypeError(f"a PreparedReference is sliced with a:b, not indexed with {type(index).__name__}")
+        return PreparedReference(
+            self.gt[index],
+            (self.inputs[0][index], self.inputs[1][index]) if self.inputs is not None else None,
+            {name: map_tensors(value, lambda t: t[index]) for name, value in self.features.items()},
+            dict(self.backbone_sha256),
+        )
 
 
 class MetricSuite:
@@ -42,7 +86,8 @@ class MetricSuite:
             dropped, order kept.
         device: where the metrics run (inputs are moved there).
         skip_unavailable: leave out metrics whose backbone is missing instead of raising.
-        batch_size: frames per chunk; larger inputs are evaluated chunk by chunk.
+        batch_size: frames per chunk at most; larger inputs are evaluated chunk by chunk, and large
+            frames in smaller chunks (:meth:`chunk_size`).
 
     Attributes:
         names: the metrics that will be computed, in order.
@@ -123,40 +168,184 @@ class MetricSuite:
         """The computed metrics that also need the input frames I0 and I1."""
         return tuple(info.name for info in self._infos if info.inputs)
 
-    def __call__(self, pred: Tensor, gt: Tensor, inputs: tuple[Tensor, Tensor] | None = None) -> dict[str, Tensor]:
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The shared per-frame features (:mod:`vfibench.metrics.features`) the computed metrics use."""
+        return tuple(dict.fromkeys(name for info in self._infos for name in info.features))
+
+    def chunk_size(self, height: int, width: int) -> int:
+        """Frames scored together: at most :attr:`batch_size`, and few enough that a chunk holds at most
+        :data:`CHUNK_PIXELS` pixels, or fewer where a feature asks (its ``pixels``): the float64 work
+        of a chunk then stays in cache, and so do the activations of a CPU backbone."""
+        budgets = [CHUNK_PIXELS, *(FEATURES[name].pixels or CHUNK_PIXELS for name in self.features)]
+        return max(1, min(self.batch_size, min(budgets) // max(1, height * width)))
+
+    def _checked(self, x: Tensor, role: str) -> Tensor:
+        """``x`` on the suite's device, after refusing NaN or infinite values (one min/max pass, which
+        NaN propagates through). Quantisation happens chunk by chunk, where the frames are scored."""
+        if isinstance(x, Tensor) and x.is_floating_point():
+            x = x.to(self.device)
+            if x.numel():
+                low, high = (float(v) for v in torch.aminmax(x))
+                if not (math.isfinite(low) and math.isfinite(high)):
+                    raise VfiBenchError(
+                        f"The {role} frames contain NaN or infinite values and cannot be scored"
+                        + (" (did the model diverge?)." if role == "predicted" else ".")
+                    )
+        return x
+
+    def _inputs(self, inputs: tuple[Tensor, Tensor] | None, shape: torch.Size) -> tuple[Tensor, Tensor] | None:
+        """The input frames I0, I1 on the suite's device, checked against the frames' shape."""
+        if inputs is None:
+            if self.needs_inputs:
+                raise VfiBenchError(
+                    f"{', '.join(self.needs_inputs)} need the input frames I0 and I1 of each triplet, which these "
+                    f"scores were not given. Score with a dataset spec as ground truth (vfibench eval --gt "
+                    f"ucf101:PATH ...), or leave these metrics out."
+                )
+            return None
+        for role, x in zip(("I0", "I1"), inputs):
+            if not isinstance(x, Tensor) or x.shape != shape or not x.is_floating_point():
+                got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
+                raise VfiBenchError(f"The input frame {role} must be a floating-point tensor of the frames' shape "
+                                    f"{tuple(shape)}, got {got}.")
+        return (self._checked(inputs[0], "input"), self._checked(inputs[1], "input"))
+
+    def prepare(self, gt: Tensor, inputs: tuple[Tensor, Tensor] | None = None,
+                device: torch.device | str = "cpu") -> PreparedReference:
+        """Compute once what the metrics need of a ground truth, to score any number of predictions.
+
+        The frames are quantised as :meth:`__call__` does and every feature the computed metrics
+        compare (:attr:`features`: backbone activations for LPIPS and DISTS, local moments for
+        SSIM, gradient energy for the sharpness ratio, flows to the input frames for FloLPIPS) is
+        computed chunk by chunk. ``suite(pred, reference=prepared)`` then gives exactly the scores
+        ``suite(pred, gt, inputs)`` gives — bit for bit when both are chunked alike (the same
+        frames; otherwise a backbone's scores may move by float32 rounding) — without computing
+        the ground truth's features again.
+
+        This is how a test set scored against several predictions (``vfibench eval`` with several
+        models; a sweep's configurations and references) computes its ground truth's features once::
+
+            prepared = suite.prepare(test.it, (test.i0, test.i1) if suite.needs_inputs else None)
+            for frames in predictions:              # one per configuration or model
+                scores = suite(frames, reference=prepared)
+
+        or slice by slice, ``suite(frames[a:b], reference=prepared[a:b])``. The reference is
+        picklable (CPU tensors by default), so a coordinator can prepare it once and send it to
+        the workers that score.
+
+        Args:
+            gt: ground-truth frames (N, 3, H, W) with values in [0, 1].
+            inputs: (I0, I1), for the metrics that need the input frames.
+            device: where the reference is kept (CPU by default).
+
+        Returns:
+            a :class:`PreparedReference`; slicing it (``prepared[8:16]``) selects frames.
+
+        Memory: the backbone features are large — per 448×256 frame about 56 MB for DISTS (its
+        five VGG16 stages), 4.5 MB for LPIPS (AlexNet) and 5 MB for SSIM's moments, per 96×96
+        frame about 4.5 MB in all; prepare a large test set in slices when that does not fit.
+        """
+        gt = self._checked(gt, "ground-truth")
+        check_pair(gt, gt, "metrics", min_size=self.min_size, check_range=False)
+        inputs = self._inputs(inputs, gt.shape)
+        keep = torch.device(device)
+        step = self.chunk_size(*gt.shape[-2:])
+        frames: list[Tensor] = []
+        extras: list[tuple[Tensor, ...]] = []
+        parts: dict[str, list[Any]] = {name: [] for name in self.features}
+        for start in range(0, gt.shape[0], step):
+            g = quantize_8bit(gt[start:start + step])
+            extra = tuple(quantize_8bit(x[start:start + step]) for x in inputs) if inputs is not None else ()
+            for name in self.features:
+                parts[name].append(map_tensors(FEATURES[name](g, *extra), lambda t: t.detach().to(keep)))
+            frames.append(g.to(keep))
+            extras.append(tuple(x.to(keep) for x in extra))
+        if not frames:  # no frames: nothing to quantise
+            frames, extras = [gt.to(keep)], [tuple(x.to(keep) for x in inputs or ())]
+        features = {name: concat(chunks) for name, chunks in parts.items() if chunks}
+        kept_inputs = (torch.cat([e[0] for e in extras]), torch.cat([e[1] for e in extras])) if inputs else None
+        return PreparedReference(torch.cat(frames), kept_inputs, features, dict(self.backbone_sha256))
+
+    def __call__(self, pred: Tensor, gt: Tensor | None = None, inputs: tuple[Tensor, Tensor] | None = None, *,
+                 reference: PreparedReference | None = None) -> dict[str, Tensor]:
         """Per-frame scores of ``pred`` against ``gt``, both (N, 3, H, W) with values in [0, 1];
         ``inputs`` = (I0, I1), quantised like them, for the metrics that need the input frames.
+        With ``reference`` (from :meth:`prepare`) instead of ``gt`` and ``inputs``, the ground
+        truth's features are taken from it rather than computed: the scores are the same.
+
+        Frames are scored in chunks (:meth:`chunk_size`); every feature of a chunk is computed
+        once and shared by the metrics that compare it.
 
         Returns:
             metric name → (N,) float64 CPU tensor, in :attr:`names` order.
         """
-        for role, x in (("predicted", pred), ("ground-truth", gt)):
-            if isinstance(x, Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
-                raise VfiBenchError(
-                    f"The {role} frames contain NaN or infinite values and cannot be scored"
-                    + (" (did the model diverge?)." if role == "predicted" else ".")
-                )
-        if isinstance(pred, Tensor) and isinstance(gt, Tensor) and pred.is_floating_point() and gt.is_floating_point():
-            pred = quantize_8bit(pred.to(self.device))
-            gt = quantize_8bit(gt.to(self.device))
-        check_pair(pred, gt, "metrics", min_size=self.min_size)
-        if self.needs_inputs and inputs is None:
-            raise VfiBenchError(
-                f"{', '.join(self.needs_inputs)} need the input frames I0 and I1 of each triplet, which these "
-                f"scores were not given. Score with a dataset spec as ground truth (vfibench eval --gt "
-                f"ucf101:PATH ...), or leave these metrics out."
-            )
-        if inputs is not None:
-            inputs = (quantize_8bit(inputs[0].to(self.device)), quantize_8bit(inputs[1].to(self.device)))
+        if reference is not None:
+            if gt is not None or inputs is not None:
+                raise VfiBenchError("Score against either ground-truth frames (gt, inputs) or a prepared reference, "
+                                    "not both.")
+            self._check_reference(reference)
+        elif gt is None:
+            raise VfiBenchError("Give the ground-truth frames (gt) or a prepared reference (reference=...) to score "
+                                "against.")
+        pred = self._checked(pred, "predicted")
+        gt = reference.gt.to(self.device) if reference is not None else self._checked(gt, "ground-truth")
+        # the range is not checked: every frame is clamped to [0, 1] and quantised below
+        check_pair(pred, gt, "metrics", min_size=self.min_size, check_range=False)
+        if reference is not None:
+            inputs = (reference.inputs[0].to(self.device), reference.inputs[1].to(self.device)) \
+                if reference.inputs is not None else self._inputs(None, pred.shape)
+        else:
+            inputs = self._inputs(inputs, pred.shape)
         out: dict[str, list[Tensor]] = {name: [] for name in self.names}
-        for start in range(0, pred.shape[0], self.batch_size):
-            p = pred[start:start + self.batch_size]
-            g = gt[start:start + self.batch_size]
-            for info in self._infos:
-                extra = [x[start:start + self.batch_size] for x in inputs] if info.inputs and inputs else []
-                out[info.name].append(info.compute(p, g, *extra).detach().to("cpu", torch.float64))
+        step = self.chunk_size(*pred.shape[-2:])
+        for start in range(0, pred.shape[0], step):
+            chunk = slice(start, start + step)
+            p = quantize_8bit(pred[chunk])
+            if reference is not None:  # quantised when prepared
+                g = gt[chunk]
+                extra = tuple(x[chunk] for x in inputs) if inputs is not None else ()
+                known = {name: map_tensors(value, lambda t: t[chunk].to(self.device))
+                         for name, value in reference.features.items()}
+            else:
+                g = quantize_8bit(gt[chunk])
+                extra = tuple(quantize_8bit(x[chunk]) for x in inputs) if inputs is not None else ()
+                known = {}
+            for name, values in self._score_batch(p, g, extra, known).items():
+                out[name].append(values.detach().to("cpu", torch.float64))
         empty = torch.zeros(0, dtype=torch.float64)
         return {name: torch.cat(chunks) if chunks else empty for name, chunks in out.items()}
+
+    def _check_reference(self, reference: PreparedReference) -> None:
+        if not isinstance(reference, PreparedReference):
+            raise VfiBenchError(f"reference must be a PreparedReference from MetricSuite.prepare, got "
+                                f"{type(reference).__name__}.")
+        changed = sorted(b for b, sha in self.backbone_sha256.items()
+                         if b in reference.backbone_sha256 and reference.backbone_sha256[b] != sha)
+        if changed:
+            raise VfiBenchError(f"The prepared reference was computed with other {', '.join(changed)} weights than "
+                                f"this suite's; prepare it again with this suite.")
+
+    def _score_batch(self, p: Tensor, g: Tensor, extra: tuple[Tensor, ...], known: dict[str, Any]) -> dict[str, Tensor]:
+        """Every metric on one batch; each feature computed once for ``p`` and, unless ``known``, for ``g``."""
+        feats_p: dict[str, Any] = {}
+        feats_g: dict[str, Any] = dict(known)
+
+        def feature(cache: dict[str, Any], name: str, frames: Tensor) -> Any:
+            if name not in cache:
+                cache[name] = FEATURES[name](frames, *extra)
+            return cache[name]
+
+        scores: dict[str, Tensor] = {}
+        for info in self._infos:
+            args = extra if info.inputs else ()
+            if info.compare is None:
+                scores[info.name] = info.compute(p, g, *args)
+            else:
+                fp = tuple(feature(feats_p, name, p) for name in info.features)
+                fg = tuple(feature(feats_g, name, g) for name in info.features)
+                scores[info.name] = info.compare(p, g, fp, fg, *args)
+        return scores
 
     def describe(self) -> dict[str, object]:
         """What a results manifest should record about how the scores were computed."""
