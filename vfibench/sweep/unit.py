@@ -28,7 +28,7 @@ from torch import Tensor
 from vfibench.data.sources import SYNTHETIC
 from vfibench.data.triplets import Triplets
 from vfibench.losses.spec import parse_config
-from vfibench.metrics.suite import MetricSuite
+from vfibench.metrics.suite import MetricSuite, PreparedReference
 from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import schema
@@ -132,12 +132,20 @@ class UnitResult:
 
 
 class UnitResources:
-    """The metric suite and held-out validation a process builds once and reuses for every unit
-    of the same sweep (building them loads backbones)."""
+    """What a process builds once and reuses for every unit of the same sweep: the metric suite and
+    held-out validation (building them loads backbones), and the test set's ground truth prepared
+    for scoring (:meth:`MetricSuite.prepare`: its backbone features, SSIM moments, …).
+
+    The ground truth is the same for every configuration and reference row of a sweep, so each
+    process computes its features once per test set — one process for the in-process executor, one
+    per worker for ``--jobs`` and per Ray worker process — instead of once per unit; nothing is
+    shipped between processes (the features of a test set are several times its size).
+    """
 
     def __init__(self) -> None:
         self._key: tuple[Any, ...] | None = None
         self._value: tuple[MetricSuite, Any] | None = None
+        self._prepared: list[PreparedReference] | None = None
 
     def for_spec(self, spec: UnitSpec, test: Triplets) -> tuple[MetricSuite, Any]:
         """(suite, held-out validation or None) for ``spec``'s metrics, device and test data."""
@@ -148,8 +156,17 @@ class UnitResources:
             device = torch.device(spec.device)
             suite = MetricSuite(list(spec.metrics), device=device)
             held_out = Validation.of(test, list(spec.metrics), device, spec.preset.eval_batch_size, spec.val_samples)
-            self._key, self._value = key, (suite, held_out)
+            self._key, self._value, self._prepared = key, (suite, held_out), None
         return self._value
+
+    def prepared(self, spec: UnitSpec, test: Triplets) -> list[PreparedReference]:
+        """The test set's ground truth prepared for ``spec``'s suite, in the scoring batches of
+        :func:`score_predictions` (computed on first use, then reused)."""
+        suite, _ = self.for_spec(spec, test)
+        if self._prepared is None:
+            self._prepared = prepare_ground_truth(suite, test, batch_size=spec.preset.eval_batch_size,
+                                                  device=spec.device)
+        return self._prepared
 
 
 def run_unit(spec: UnitSpec, train: Triplets | None, test: Triplets | None,
@@ -191,23 +208,42 @@ def failed_result(spec: UnitSpec, reason: str) -> UnitResult:
     return UnitResult(spec, FAILED, info, error=reason)
 
 
-def score_predictions(suite: MetricSuite, frames: Tensor, test: Triplets, reference: object | None = None, *,
+def _batches(count: int, batch_size: int) -> list[slice]:
+    return [slice(begin, begin + batch_size) for begin in range(0, count, batch_size)]
+
+
+def prepare_ground_truth(suite: MetricSuite, test: Triplets, *, batch_size: int,
+                         device: torch.device | str) -> list[PreparedReference]:
+    """``test.it`` (with the input frames where a metric needs them) prepared for scoring, one
+    :class:`PreparedReference` per scoring batch of :func:`score_predictions`, kept on ``device``."""
+    prepared = []
+    for chunk in _batches(len(test), batch_size):
+        inputs = (test.i0[chunk].to(device), test.i1[chunk].to(device)) if suite.needs_inputs else None
+        prepared.append(suite.prepare(test.it[chunk].to(device), inputs, device=device))
+    return prepared
+
+
+def score_predictions(suite: MetricSuite, frames: Tensor, test: Triplets,
+                      reference: list[PreparedReference] | None = None, *,
                       batch_size: int, device: torch.device | str) -> dict[str, list[float]]:
     """Per test sample, every metric of ``suite``: ``frames`` (N, 3, H, W) scored against ``test.it``.
 
     Frames are scored in batches of ``batch_size`` on ``device``; the metrics that need the input
-    frames get ``(test.i0, test.i1)``. ``reference`` stands for ground-truth features computed once per
-    test set and shared by every unit that scores against it; None (the only value this suite
-    accepts) computes everything from ``test.it``.
+    frames get ``(test.i0, test.i1)``. ``reference`` is the ground truth prepared once per test set
+    (:func:`prepare_ground_truth`, the same batches), shared by every unit that scores against it;
+    the scores are bit-identical with and without it, only the ground truth's features are not
+    computed again.
     """
-    if reference is not None:
-        raise TypeError("score_predictions: this MetricSuite takes no precomputed ground-truth features; "
-                        "pass reference=None.")
     values: dict[str, list[float]] = {name: [] for name in suite.names}
-    for begin in range(0, len(test), batch_size):
-        chunk = slice(begin, begin + batch_size)
-        inputs = (test.i0[chunk], test.i1[chunk]) if suite.needs_inputs else None
-        scores = suite(frames[chunk].to(device), test.it[chunk].to(device), inputs)
+    chunks = _batches(len(test), batch_size)
+    if reference is not None and len(reference) != len(chunks):
+        raise ValueError(f"the prepared ground truth has {len(reference)} batches, the test set {len(chunks)}")
+    for index, chunk in enumerate(chunks):
+        if reference is not None:
+            scores = suite(frames[chunk].to(device), reference=reference[index])
+        else:
+            inputs = (test.i0[chunk], test.i1[chunk]) if suite.needs_inputs else None
+            scores = suite(frames[chunk].to(device), test.it[chunk].to(device), inputs)
         for name in suite.names:
             values[name].extend(scores[name].tolist())
     return values
@@ -226,7 +262,8 @@ def per_sample_table(spec: UnitSpec, scores: dict[str, list[float]], samples: in
 def _reference(spec: UnitSpec, test: Triplets, resources: UnitResources) -> UnitResult:
     suite, _ = resources.for_spec(spec, test)
     frames = REFERENCES[spec.config](test)
-    scores = score_predictions(suite, frames, test, batch_size=spec.preset.eval_batch_size, device=spec.device)
+    scores = score_predictions(suite, frames, test, resources.prepared(spec, test),
+                               batch_size=spec.preset.eval_batch_size, device=spec.device)
     return UnitResult(spec, COMPLETE, {schema.STATUS: COMPLETE}, per_sample_table(spec, scores, len(test)))
 
 
@@ -260,7 +297,8 @@ def _trained(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainState |
         return UnitResult(spec, DIVERGED, info, train_log=log, log_rows=result.log, seconds=result.seconds)
     started = time.perf_counter()
     frames = predict(result.model, test, spec.preset.eval_batch_size, device)
-    scores = score_predictions(suite, frames, test, batch_size=spec.preset.eval_batch_size, device=device)
+    scores = score_predictions(suite, frames, test, resources.prepared(spec, test),
+                               batch_size=spec.preset.eval_batch_size, device=device)
     info["eval_seconds"] = round(time.perf_counter() - started, 3)
     return UnitResult(spec, COMPLETE, info, per_sample_table(spec, scores, len(test)), log,
                       {k: v.cpu() for k, v in result.model.state_dict().items()}, log_rows=result.log,
