@@ -10,14 +10,12 @@ import shutil
 import threading
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from vfibench.cli import app
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.presets import get_preset
-from vfibench.results import compare
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
 from vfibench.sweep import SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep
 

@@ -4,7 +4,6 @@ scores bit-identical to scoring each unit from the raw frames."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from vfibench import backbones
 from vfibench.data.sources import open_dataset

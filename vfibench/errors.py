@@ -33,7 +33,6 @@ class ResultsError(VfiBenchError):
 def describe_os_error(err: OSError, doing: str = "") -> str:
     """One paragraph for a file-system failure: which path, what the system said, how to fix it."""
     import errno
-    import os
 
     where = f" '{err.filename}'" if err.filename else ""
     if err.filename2:

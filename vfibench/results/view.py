@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from rich.table import Table
 
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.metrics.records import metric_record

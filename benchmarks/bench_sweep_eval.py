@@ -1,0 +1,107 @@
+"""Cost of a sweep's evaluation phase against the evaluation of one configuration.
+
+A default sweep scores 5 trained configurations and 2 reference rows against one test set. Each
+process prepares the test set's ground truth once (:class:`vfibench.sweep.unit.UnitResources`:
+backbone features, SSIM moments, …) and scores every unit against it. This benchmark times, on
+the preset's test set with the default metrics:
+
+- **one configuration**: what evaluating a single configuration costs in a fresh process state —
+  build the metric suite (backbones loaded), prepare the ground truth, score one prediction;
+- **sweep phase**: the same fresh state, then all 7 rows of a default sweep (the two references
+  and 5 stand-ins for trained predictions: the ground truth degraded by 5 different blurs and
+  shifts, so the scored content differs as it does between configurations), sharing the prepared
+  ground truth;
+- **without sharing**: the 7 rows each scored from the raw frames, as before the ground truth was
+  shared.
+
+Predictions are made before timing (training is not part of the evaluation phase). Medians of
+``--repeats``. Run on a quiet machine:
+
+    python benchmarks/bench_sweep_eval.py [--preset quick] [--threads 2] [--repeats 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from vfibench.data.sources import open_dataset
+from vfibench.metrics.suite import DEFAULT_METRICS
+from vfibench.presets import get_preset
+from vfibench.references import REFERENCES
+from vfibench.sweep.unit import UnitResources, UnitSpec, score_predictions
+
+TRAINED_STAND_INS = 5
+
+
+def stand_ins(it: torch.Tensor, count: int) -> list[torch.Tensor]:
+    """``count`` distinct degraded copies of the ground truth: box blur of growing size, shifted by k px."""
+    frames = []
+    for k in range(1, count + 1):
+        blurred = F.avg_pool2d(F.pad(it, (k, k, k, k), mode="replicate"), 2 * k + 1, stride=1)
+        frames.append(blurred.roll(k % 3, dims=-1).clamp(0, 1))
+    return frames
+
+
+def timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    preset = get_preset(args.preset)
+    test = open_dataset("synthetic", "test", count=preset.test_count, size=preset.test_size, seed=0,
+                        max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    rows = [REFERENCES[name](test) for name in REFERENCES] + stand_ins(test.it, TRAINED_STAND_INS)
+    spec = UnitSpec(config="blend", seed=0, kind="reference", preset=preset, metrics=tuple(DEFAULT_METRICS))
+    batch = preset.eval_batch_size
+
+    def score(frames: torch.Tensor, resources: UnitResources, shared: bool) -> None:
+        suite, _ = resources.for_spec(spec, test)
+        score_predictions(suite, frames, test, resources.prepared(spec, test) if shared else None,
+                          batch_size=batch, device="cpu")
+
+    def one_configuration() -> None:
+        score(rows[-1], UnitResources(), shared=True)
+
+    def sweep_phase() -> None:
+        resources = UnitResources()
+        for frames in rows:
+            score(frames, resources, shared=True)
+
+    def without_sharing() -> None:
+        resources = UnitResources()
+        for frames in rows:
+            score(frames, resources, shared=False)
+
+    one_configuration()  # warm-up: backbones read from disk once, allocator warmed
+    figures = {}
+    for name, function in (("one configuration", one_configuration), ("sweep phase (7 rows, shared)", sweep_phase),
+                           ("sweep phase (7 rows, not shared)", without_sharing)):
+        figures[name] = statistics.median(timed(function) for _ in range(args.repeats))
+    base = figures["one configuration"]
+    print(f"preset {preset.name}: {len(test)} test scenes of {preset.test_size}², metrics {', '.join(DEFAULT_METRICS)}; "
+          f"CPU, {torch.get_num_threads()} threads; median of {args.repeats}")
+    for name, seconds in figures.items():
+        print(f"{name:>34}: {seconds:6.2f} s  ({seconds / base:.2f}× one configuration)")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"preset": preset.name, "threads": torch.get_num_threads(), "seconds": figures}, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
