@@ -185,7 +185,8 @@ def implementations() -> dict[str, dict[str, Impl]]:
             return tm_lpips_model(pred.float(), gt.float(), normalize=True).reshape(-1).double()
 
     def tm_dists(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        return tm_dists_model(pred.float(), gt.float()).reshape(-1).double()
+        with torch.no_grad():
+            return tm_dists_model(pred.float(), gt.float()).reshape(-1).double()
 
     return {
         "psnr": {
@@ -199,8 +200,12 @@ def implementations() -> dict[str, dict[str, Impl]]:
                 data_range=1.0)),
             "torchmetrics": lambda p, g: tm_ssim(p, g, gaussian_kernel=True, sigma=1.5, kernel_size=11,
                                                  data_range=1.0, reduction="none"),
+            "torchmetrics (float32)": lambda p, g: tm_ssim(p.float(), g.float(), gaussian_kernel=True, sigma=1.5,
+                                                           kernel_size=11, data_range=1.0, reduction="none").double(),
             "piq": lambda p, g: piq.ssim(p, g, data_range=1.0, kernel_size=11, kernel_sigma=1.5,
                                          downsample=False, reduction="none"),
+            "piq (float32)": lambda p, g: piq.ssim(p.float(), g.float(), data_range=1.0, kernel_size=11,
+                                                   kernel_sigma=1.5, downsample=False, reduction="none").double(),
         },
         "lpips": {"lpips package (loop)": lpips_loop, "torchmetrics": tm_lpips},
         "dists": {"torchmetrics": tm_dists},
@@ -208,14 +213,25 @@ def implementations() -> dict[str, dict[str, Impl]]:
 
 
 # ----------------------------------------------------------------------------------------- timing
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: models built, weights loaded, kernels chosen
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+#: What a timing measures: wall time (the default, for a quiet machine), or this process's CPU time
+#: (user + system, all its threads), steadier on a shared core when run with one thread.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median seconds of each function over ``repeats`` rounds that call every function once, in turn
+    (so a slow patch of a shared machine hits all of them alike), after one warm-up call each
+    (models built, weights loaded, kernels chosen)."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = clock()
+            fn()
+            times[name].append(clock() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def check_dists_calibration() -> dict[str, Any]:
@@ -246,43 +262,46 @@ def metrics_part(args: argparse.Namespace) -> dict[str, Any]:
         gt, pred = as_tensor(truths), as_tensor(preds)
         n = len(gt)
 
-        def add(metric: str, impl: str, fn: Callable[[], object], values: torch.Tensor | None,
-                reference: torch.Tensor | None, required: bool) -> None:
-            ms = median_seconds(fn, args.repeats) / n * 1000
-            diff = float((values - reference).abs().max()) if values is not None and reference is not None else None
-            if required and diff is not None and diff > EXACT:
-                failures.append(f"{metric} {impl} at {label}: differs by {diff:.2e} (> {EXACT:g})")
-            rows.append({"size": label, "metric": metric, "implementation": impl, "ms_per_frame": round(ms, 3),
-                         "max_abs_diff": diff, "checked": required})
-            print(f"  {label:>8} {metric:<10} {impl:<34} {ms:9.2f} ms/frame"
-                  + (f"   |Δ| {diff:.1e}" if diff is not None else ""), flush=True)
+        def measure(metric: str, entries: list[tuple[str, Callable[[], object], torch.Tensor | None]],
+                    reference: torch.Tensor | None = None, checked: tuple[str, ...] = ()) -> None:
+            """Time one metric's implementations against each other; compare their values with ``reference``."""
+            seconds = interleaved_medians({impl: fn for impl, fn, _ in entries}, args.repeats)
+            for impl, _, values in entries:
+                ms = seconds[impl] / n * 1000
+                diff = float((values - reference).abs().max()) if values is not None and reference is not None else None
+                if impl in checked and diff is not None and diff > EXACT:
+                    failures.append(f"{metric} {impl} at {label}: differs by {diff:.2e} (> {EXACT:g})")
+                rows.append({"size": label, "metric": metric, "implementation": impl, "ms_per_frame": round(ms, 3),
+                             "max_abs_diff": diff, "checked": impl in checked})
+                print(f"  {label:>8} {metric:<16} {impl:<36} {ms:9.2f} ms/frame"
+                      + (f"   |Δ| {diff:.1e}" if diff is not None else ""), flush=True)
 
         for metric in DEFAULT_METRICS:
             suite = MetricSuite([metric])
             ours = suite(pred, gt)[metric]
-            others = impls.get(metric, {})
-            reference = next(iter(others.values()))(pred, gt) if metric in ("psnr", "ssim", "lpips") else None
-            add(metric, "vfibench (batched)", lambda: suite(pred, gt), ours, reference, reference is not None)
             singles = torch.cat([suite(pred[k:k + 1], gt[k:k + 1])[metric] for k in range(n)])
-            add(metric, "vfibench (one frame per call)",
-                lambda: [suite(pred[k:k + 1], gt[k:k + 1]) for k in range(n)], singles, reference, reference is not None)
-            for impl, fn in others.items():
-                add(metric, impl, lambda fn=fn: fn(pred, gt), fn(pred, gt), reference if reference is not None else ours,
-                    False)
+            others = impls.get(metric, {})
+            # the reference: scikit-image (PSNR, SSIM), the lpips package (LPIPS); otherwise vfibench itself
+            reference = next(iter(others.values()))(pred, gt) if metric in ("psnr", "ssim", "lpips") else ours
+            entries = [("vfibench (batched)", lambda suite=suite: suite(pred, gt), ours),
+                       ("vfibench (one frame per call)",
+                        lambda suite=suite: [suite(pred[k:k + 1], gt[k:k + 1]) for k in range(n)], singles)]
+            entries += [(impl, lambda fn=fn: fn(pred, gt), fn(pred, gt)) for impl, fn in others.items()]
+            checked = ("vfibench (batched)", "vfibench (one frame per call)") if metric in ("psnr", "ssim", "lpips") else ()
+            measure(metric, entries, reference, checked)
         suite = MetricSuite(DEFAULT_METRICS)
         prepared = suite.prepare(gt)
         plain, shared = suite(pred, gt), suite(pred, reference=prepared)
-        same = all(torch.equal(plain[m], shared[m]) for m in suite.names)
-        if not same:
+        if not all(torch.equal(plain[m], shared[m]) for m in suite.names):
             failures.append(f"prepared-reference scores differ from plain scores at {label}")
-        add("default suite", "vfibench", lambda: suite(pred, gt), None, None, False)
-        add("default suite", "vfibench, ground truth prepared", lambda: suite(pred, reference=prepared), None, None,
-            False)
-        add("default suite", "vfibench, preparing the ground truth", lambda: suite.prepare(gt), None, None, False)
-        research = impls["psnr"]["scikit-image (loop)"], impls["ssim"]["scikit-image (loop)"], impls["lpips"]["lpips package (loop)"]
-        add("psnr+ssim+lpips", "research loop", lambda: [f(pred, gt) for f in research], None, None, False)
+        measure("default suite", [("vfibench", lambda: suite(pred, gt), None),
+                                  ("vfibench, ground truth prepared", lambda: suite(pred, reference=prepared), None),
+                                  ("vfibench, preparing the ground truth", lambda: suite.prepare(gt), None)])
+        research = (impls["psnr"]["scikit-image (loop)"], impls["ssim"]["scikit-image (loop)"],
+                    impls["lpips"]["lpips package (loop)"])
         quick = MetricSuite(["psnr", "ssim", "lpips"])
-        add("psnr+ssim+lpips", "vfibench", lambda: quick(pred, gt), None, None, False)
+        measure("psnr+ssim+lpips", [("research loop", lambda: [f(pred, gt) for f in research], None),
+                                    ("vfibench", lambda: quick(pred, gt), None)])
     calibration = check_dists_calibration()
     if calibration.get("checked") and not calibration["ok"]:
         failures.append(f"DISTS differs from the published calibration values by {calibration['max_abs_diff']:.2e}")
@@ -290,13 +309,18 @@ def metrics_part(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------- end to end
-def timed_command(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+def timed_command(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system of the child) of one command, which must succeed."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds, done.stdout
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def eval_part(args: argparse.Namespace) -> dict[str, Any]:
@@ -307,7 +331,7 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
     out = Path(tempfile.mkdtemp(prefix="bench-eval-", dir=work))
     research_csv = out / "research.csv"
-    vfibench = [sys.executable, "-m", "vfibench"]
+    vfibench = [sys.executable, "-m", "vfibench.cli"]
     common = ["--gt", str(folders["gt"]), "--format", "csv", "--samples", "0"]
     commands = {
         "research loop (psnr, ssim, lpips)": [sys.executable, str(ROOT / "benchmarks" / "research_loop.py"),
@@ -323,9 +347,11 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
     }
     results: dict[str, Any] = {}
     for name, command in commands.items():
-        seconds, _ = timed_command(command, env)
-        results[name] = {"seconds": round(seconds, 2), "ms_per_frame": round(seconds / args.count * 1000, 1)}
-        print(f"  {name:<44} {seconds:8.1f} s  {seconds / args.count * 1000:8.1f} ms/frame", flush=True)
+        wall, cpu = timed_command(command, env)
+        seconds = wall if args.clock == "wall" else cpu
+        results[name] = {"seconds": round(seconds, 2), "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
+                         "ms_per_frame": round(seconds / args.count * 1000, 1)}
+        print(f"  {name:<44} {seconds:8.1f} s ({args.clock})  {seconds / args.count * 1000:8.1f} ms/frame", flush=True)
     research = pd.read_csv(research_csv).set_index("file")
     failures = []
     for run in ("quick", "default"):
@@ -348,6 +374,21 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
             "results": results, "failures": failures}
 
 
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The per-frame costs as a Markdown table: one row per metric and implementation, one column per size."""
+    sizes = list(dict.fromkeys(r["size"] for r in rows))
+    keys = list(dict.fromkeys((r["metric"], r["implementation"]) for r in rows))
+    cell = {(r["metric"], r["implementation"], r["size"]): r for r in rows}
+    lines = ["| metric | implementation | " + " | ".join(f"{s} ms/frame" for s in sizes) + " | max abs. difference |",
+             "|---|---|" + "---:|" * len(sizes) + "---|"]
+    for metric, impl in keys:
+        found = [cell.get((metric, impl, s)) for s in sizes]
+        diffs = [r["max_abs_diff"] for r in found if r and r["max_abs_diff"] is not None]
+        costs = " | ".join(f"{r['ms_per_frame']:.1f}" if r else "" for r in found)
+        lines.append(f"| {metric} | {impl} | {costs} | {f'{max(diffs):.1e}' if diffs else ''} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=CLIP, help="the video (default: bikes.mp4 of fetch_real_clip.sh)")
@@ -358,7 +399,11 @@ def main() -> None:
     parser.add_argument("--workdir", default=str(ROOT / ".vfibench-home" / "bench-eval"),
                         help="where the frame folders are kept")
     parser.add_argument("--json", type=Path, default=Path("bench_eval.json"), help="results file")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="wall time (default) or CPU time (user + system; steadier on a shared core, one thread)")
     args = parser.parse_args()
+    global clock
+    clock = CLOCKS[args.clock]
     if not args.clip.is_file():
         raise SystemExit(f"{args.clip} not found: run `bash scripts/fetch_real_clip.sh` first (or give --clip)")
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
@@ -366,14 +411,15 @@ def main() -> None:
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version()},
-        "clip": str(args.clip), "blur_radius": BLUR_RADIUS,
+        "clip": str(args.clip), "blur_radius": BLUR_RADIUS, "clock": args.clock,
     }
     failures: list[str] = []
     if "metrics" in args.parts:
-        print(f"Per-frame cost, {args.frames} frames, median of {args.repeats}, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads:")
+        print(f"Per-frame cost ({args.clock} time), {args.frames} frames, median of {args.repeats}, torch "
+              f"{torch.__version__}, {torch.get_num_threads()} threads:")
         report["metrics"] = metrics_part(args)
         failures += report["metrics"]["failures"]
+        print(markdown_table(report["metrics"]["rows"]))
     if "eval" in args.parts:
         print(f"Whole commands on {args.count} frames of 448×256 (fresh processes, start-up included):")
         report["eval"] = eval_part(args)

@@ -30,8 +30,10 @@ LPIPS and DISTS use ImageNet backbones from :mod:`vfibench.backbones`, which nev
 on its own; their models are built once per (network, device) and cached.
 
 Modules: ``psnr``, ``ssim``, ``sharpness``, ``gmsd``, ``lpips_metric``, ``dists`` (one metric
-each), ``registry`` (:class:`~vfibench.metrics.registry.MetricInfo` records, ``metric_info``,
-``metric_names``), ``suite`` (``MetricSuite``, ``quantize_8bit``, ``DEFAULT_METRICS``),
+each), ``features`` (the per-frame computations metrics share: a backbone's activations, SSIM's
+local moments, …), ``registry`` (:class:`~vfibench.metrics.registry.MetricInfo` records,
+``metric_info``, ``metric_names``), ``suite`` (``MetricSuite``, ``PreparedReference``,
+``quantize_8bit``, ``DEFAULT_METRICS``),
 ``flow_metrics`` and ``classical_flow`` (the flow-aware metrics, OpenCV flow, per-sample motion) and
 ``protocols`` (PSNR/SSIM as RIFE, IFRNet/EMA-VFI, FILM, BasicSR's Y channel and scikit-image compute them).
 """

@@ -81,6 +81,12 @@ class MetricSuite:
     naming what is missing and the command that fetches it, unless ``skip_unavailable`` is set,
     in which case the metrics that need it are left out and listed in :attr:`unavailable`.
 
+    Frames are scored in chunks (:meth:`chunk_size`); within a chunk each per-frame feature
+    (:mod:`vfibench.metrics.features`) is computed once and shared by the metrics that compare it
+    (LPIPS and FloLPIPS share one AlexNet pass). A ground truth scored against several predictions
+    is best prepared once (:meth:`prepare`, :class:`PreparedReference`) and passed as
+    ``reference=``: the scores are the same, and its features are not computed again.
+
     Args:
         names: metric names (see :func:`~vfibench.metrics.registry.metric_names`); duplicates are
             dropped, order kept.
