@@ -101,3 +101,13 @@ def test_metric_records_match_the_registry() -> None:
         info = METRICS[record.name]
         assert {k: v for k, v in asdict(info).items() if k in MetricRecord.__dataclass_fields__} == asdict(record)
         assert callable(info.compute)
+
+
+def test_weight_free_metrics_never_import_torchvision() -> None:
+    # torchvision imports torch._dynamo (seconds of start-up); only LPIPS, DISTS, GMSD (piq) and the
+    # backbones need it
+    done = _python("import sys, torch\nfrom vfibench.metrics.suite import MetricSuite\n"
+                   "x = torch.rand(2, 3, 32, 32)\nMetricSuite(['psnr', 'ssim', 'sharpness'])(x, x)\n"
+                   "print(sorted(m for m in ('torchvision', 'lpips', 'piq', 'torch._dynamo') if m in sys.modules))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

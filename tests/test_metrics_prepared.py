@@ -168,3 +168,14 @@ def test_prepare_checks_the_ground_truth():
     with pytest.raises(VfiBenchError, match="input frame I0"):
         MetricSuite(["psnr-div"]).prepare(torch.rand(1, 3, 16, 16), (torch.rand(1, 3, 8, 8), torch.rand(1, 3, 16, 16)))
     assert torch.isfinite(suite(torch.rand(1, 3, 16, 16), reference=suite.prepare(torch.rand(1, 3, 16, 16)))["ssim"]).all()
+
+
+def test_chunks_hold_a_bounded_number_of_pixels():
+    from vfibench.metrics.suite import CHUNK_PIXELS
+
+    suite = MetricSuite(WEIGHT_FREE, batch_size=16)
+    assert suite.chunk_size(48, 48) == 16  # small frames: the batch size bounds the chunk
+    assert suite.chunk_size(256, 448) == CHUNK_PIXELS // (256 * 448) == 2
+    assert suite.chunk_size(2048, 2048) == 1  # never less than one frame
+    if HAVE_BACKBONES:
+        assert MetricSuite(["dists"]).chunk_size(256, 448) == 1  # VGG16 activations: one such frame at a time
