@@ -34,7 +34,8 @@ from vfibench.metrics.records import RECORDS, record_names
 from vfibench.presets import get_preset
 from vfibench.results import compare, schema
 from vfibench.results.store import RunStore
-from vfibench.sweep import SilentListener, SweepInterrupted, plan_resume, plan_sweep, run_sweep
+from vfibench.sweep import SweepInterrupted, plan_resume, plan_sweep, run_sweep
+from tests.test_sweep import StopAtSecondTraining
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "results" / "baselines" / "ci.csv"
@@ -48,16 +49,6 @@ def sweep_plan(out: Path):
     return plan_sweep("l1,l2", PRESET, [0], out=out, device="cpu", metrics=METRICS)
 
 
-class StopAtSecondTraining(SilentListener):
-    """Stops the sweep as Ctrl-C would when its second trained configuration starts."""
-
-    def __init__(self) -> None:
-        self.started = 0
-
-    def unit_started(self, label: str, steps: int) -> None:
-        self.started += 1
-        if self.started == 2:
-            raise KeyboardInterrupt
 
 
 def make_sweep(out: Path) -> RunStore:
