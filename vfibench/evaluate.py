@@ -380,7 +380,8 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     while this one is scored (:func:`prefetched`). With several models, each batch's ground truth
     is prepared once (:meth:`~vfibench.metrics.suite.MetricSuite.prepare`: its backbone features,
     SSIM moments, …) and every model's predictions are scored against it. Scores are those of
-    scoring each frame alone (batching changes no value).
+    scoring each frame alone: batching changes no float64 metric, and a backbone's at most by float32
+    rounding (oneDNN may pick another kernel for a batch of one small frame).
 
     ``extras``, if given, receives the rows of ``protocols`` (one per model, file and protocol) and
     ``motion`` (one per sample, when the ground truth is a dataset spec)."""
