@@ -389,7 +389,18 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def missing_comparisons() -> list[str]:
+    """The packages this benchmark compares against that are not installed."""
+    import importlib.util
+
+    return [name for name in ("lpips", "torchmetrics", "piq") if importlib.util.find_spec(name) is None]
+
+
 def main() -> None:
+    missing = missing_comparisons()
+    if missing:
+        sys.exit(f"bench_eval compares vfibench with {', '.join(missing)}, not installed here. Install the "
+                 f"benchmark's extra: pip install -e '.[bench]' (they are never runtime dependencies of vfibench).")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=CLIP, help="the video (default: bikes.mp4 of fetch_real_clip.sh)")
     parser.add_argument("--parts", nargs="+", choices=("metrics", "eval"), default=["metrics", "eval"])
