@@ -111,3 +111,11 @@ def test_weight_free_metrics_never_import_torchvision() -> None:
                    "print(sorted(m for m in ('torchvision', 'lpips', 'piq', 'torch._dynamo') if m in sys.modules))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_python_dash_m_vfibench_runs_the_command_line() -> None:
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "vfibench", "losses", "--help"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root), "COLUMNS": "120"}, cwd=root, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "python -m vfibench losses" in done.stdout
