@@ -14,7 +14,7 @@ the batches and the trained weights are bit-identical with and without it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -38,6 +38,9 @@ class Validation:
     suite: object  # a MetricSuite
     batch_size: int
     device: torch.device
+    #: The subset's ground truth prepared once (``MetricSuite.prepare_batches``): every log row scores
+    #: a new prediction against the same frames, so their backbone features are not computed again.
+    prepared: list = field(default_factory=list)
 
     @classmethod
     def of(cls, test: Triplets, metrics: Sequence[str], device: torch.device, batch_size: int,
@@ -49,16 +52,18 @@ class Validation:
         names = [m for m in VAL_METRICS if m in metrics]
         if samples <= 0 or not names or len(test) == 0:
             return None
-        return cls(test[: min(samples, len(test))], MetricSuite(names, device=device), batch_size, device)
+        subset, suite = test[: min(samples, len(test))], MetricSuite(names, device=device)
+        prepared = suite.prepare_batches(subset.it, (subset.i0, subset.i1), batch_size, device)
+        return cls(subset, suite, batch_size, device, prepared)
 
     def __call__(self, model: torch.nn.Module) -> dict[str, float]:
         from vfibench.train import predict
 
         frames = predict(model, self.triplets, self.batch_size, self.device)  # type: ignore[arg-type]
         sums: dict[str, float] = {}
-        for begin in range(0, len(self.triplets), self.batch_size):
+        for index, begin in enumerate(range(0, len(self.triplets), self.batch_size)):
             chunk = slice(begin, begin + self.batch_size)
-            scores = self.suite(frames[chunk].to(self.device), self.triplets.it[chunk].to(self.device))  # type: ignore[operator]
+            scores = self.suite(frames[chunk].to(self.device), reference=self.prepared[index])  # type: ignore[operator]
             for name, values in scores.items():
                 sums[name] = sums.get(name, 0.0) + float(values.double().sum())
         return {VAL_PREFIX + name: total / len(self.triplets) for name, total in sums.items()}

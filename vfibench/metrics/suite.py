@@ -273,6 +273,19 @@ class MetricSuite:
         kept_inputs = (torch.cat([e[0] for e in extras]), torch.cat([e[1] for e in extras])) if inputs else None
         return PreparedReference(torch.cat(frames), kept_inputs, features, dict(self.backbone_sha256))
 
+    def prepare_batches(self, gt: Tensor, inputs: tuple[Tensor, Tensor] | None, batch_size: int,
+                        device: torch.device | str = "cpu") -> list[PreparedReference]:
+        """:meth:`prepare` per batch of ``batch_size`` frames (``inputs`` only where a metric needs
+        them), for a caller that scores predictions in those batches: scoring batch k against
+        element k gives bit for bit the scores of ``suite(pred_k, gt_k, inputs_k)``."""
+        batches = []
+        for begin in range(0, gt.shape[0], batch_size):
+            chunk = slice(begin, begin + batch_size)
+            pair = (inputs[0][chunk].to(device), inputs[1][chunk].to(device)) \
+                if inputs is not None and self.needs_inputs else None
+            batches.append(self.prepare(gt[chunk].to(device), pair, device=device))
+        return batches
+
     def __call__(self, pred: Tensor, gt: Tensor | None = None, inputs: tuple[Tensor, Tensor] | None = None, *,
                  reference: PreparedReference | None = None) -> dict[str, Tensor]:
         """Per-frame scores of ``pred`` against ``gt``, both (N, 3, H, W) with values in [0, 1];

@@ -216,11 +216,7 @@ def prepare_ground_truth(suite: MetricSuite, test: Triplets, *, batch_size: int,
                          device: torch.device | str) -> list[PreparedReference]:
     """``test.it`` (with the input frames where a metric needs them) prepared for scoring, one
     :class:`PreparedReference` per scoring batch of :func:`score_predictions`, kept on ``device``."""
-    prepared = []
-    for chunk in _batches(len(test), batch_size):
-        inputs = (test.i0[chunk].to(device), test.i1[chunk].to(device)) if suite.needs_inputs else None
-        prepared.append(suite.prepare(test.it[chunk].to(device), inputs, device=device))
-    return prepared
+    return suite.prepare_batches(test.it, (test.i0, test.i1), batch_size, device)
 
 
 def score_predictions(suite: MetricSuite, frames: Tensor, test: Triplets,
