@@ -69,9 +69,14 @@ def test_constants_match_torchvision() -> None:
     )
     for name, indices in backbones.CONV_INDICES.items():
         with torch.device("meta"):
-            features = backbones._torchvision_features(name)
+            features = backbones.features_architecture(name)
+            reference = getattr(torchvision.models, name)(weights=None).features
         convs = tuple(i for i, m in enumerate(features) if isinstance(m, torch.nn.Conv2d))
         assert convs == indices
+        # layer for layer torchvision's: same types, hyper-parameters and state-dict shapes
+        assert [repr(m) for m in features] == [repr(m) for m in reference]
+        assert {k: v.shape for k, v in features.state_dict().items()} == {
+            k: v.shape for k, v in reference.state_dict().items()}
 
 
 def test_vfibench_home_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

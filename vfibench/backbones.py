@@ -260,20 +260,49 @@ def _stat_key(path: Path) -> tuple[str, int, int]:
 # --------------------------------------------------------------------------- architecture
 
 
+#: The layers of torchvision's VGG16 ``features`` (configuration "D" of Simonyan & Zisserman 2015):
+#: output channels of each 3×3 convolution (each followed by a ReLU), "M" a 2×2 max-pooling.
+VGG16_LAYOUT: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+                                       512, 512, 512, "M")
+
+
 @functools.cache
 def expected_shapes(name: str) -> Mapping[str, tuple[int, ...]]:
     """Parameter shapes of torchvision's ``<name>().features``, built on the meta device (no memory)."""
     with torch.device("meta"):
-        features = _torchvision_features(name)
+        features = features_architecture(name)
     return MappingProxyType({k: tuple(v.shape) for k, v in features.state_dict().items()})
 
 
-def _torchvision_features(name: str) -> torch.nn.Sequential:
-    """A freshly built, untrained ``features`` Sequential of torchvision's AlexNet or VGG16."""
-    import torchvision  # imported only when a backbone is built: a second of start-up otherwise
+def features_architecture(name: str) -> torch.nn.Sequential:
+    """A freshly built, untrained ``features`` Sequential of AlexNet or VGG16, layer for layer (types,
+    hyper-parameters, indices) torchvision's ``alexnet().features`` / ``vgg16().features``, so their
+    state dicts load into it. Built here rather than through torchvision, whose import costs more
+    than a second of every command's start-up (a test checks the two agree)."""
+    from torch import nn
 
-    model = torchvision.models.alexnet if name == "alexnet" else torchvision.models.vgg16
-    return model(weights=None).features
+    if name == "alexnet":  # Krizhevsky (2014) "one weird trick" variant torchvision ships
+        return nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+    if name != "vgg16":
+        raise VfiBenchError(f"No backbone architecture named '{name}'; choose one of {', '.join(BACKBONES)}.")
+    layers: list[nn.Module] = []
+    channels = 3
+    for item in VGG16_LAYOUT:
+        if item == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(channels, int(item), kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = int(item)
+    return nn.Sequential(*layers)
 
 
 def _validate_state(name: str, state: Mapping[str, torch.Tensor], where: str) -> None:
@@ -473,7 +502,7 @@ def load_features(name: str, device: torch.device | str = "cpu") -> torch.nn.Seq
     if state is None:
         raise BackboneUnavailable(unavailable_message(status))
     with torch.device("meta"):
-        features = _torchvision_features(name)
+        features = features_architecture(name)
     features = features.to_empty(device=device)
     features.load_state_dict(state, strict=True)  # copies: the cached tensors stay untouched
     return features.eval().requires_grad_(False)

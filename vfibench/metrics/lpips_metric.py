@@ -1,21 +1,21 @@
-"""LPIPS (Zhang et al. 2018) through the ``lpips`` package, on verified ImageNet backbones.
+"""LPIPS (Zhang et al. 2018), version 0.1, on verified ImageNet backbones.
 
-The ``lpips`` package normally lets torchvision download the ImageNet AlexNet/VGG16 weights when
-it is constructed. Here it is constructed with ``pnet_rand=True`` (no download) and
-``pretrained=True``; its trunk gets the verified weights from :mod:`vfibench.backbones` and its
-learned linear layers come from the files the package ships (:func:`build_lpips`). Everything else — the [-1, 1] → ImageNet scaling layer, unit
-normalisation of each feature, the learned 1×1 linear layers, spatial averaging — is the
-package's own code.
+The network is the one of the ``lpips`` package (richzhang/PerceptualSimilarity), rebuilt here
+module for module (:class:`LPIPSNetwork`): its [-1, 1] → ImageNet scaling layer, the AlexNet or
+VGG16 trunk cut into the package's five slices, unit normalisation of each layer over channels,
+the learned 1×1 linear layers, spatial averaging. The trunk gets the verified torchvision weights
+from :mod:`vfibench.backbones`; the linear layers come from the weight files the ``lpips`` package
+ships (``weights/v0.1/<net>.pth``), found without importing the package — its import pulls in
+torchvision, more than a second of every command's start-up. Tests check the values equal the
+package's own ``lpips.LPIPS`` on the same weights.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
-import warnings
-from collections.abc import Mapping
+import importlib.util
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -23,13 +23,19 @@ from torch import Tensor, nn
 from vfibench.errors import VfiBenchError
 from vfibench.metrics._common import check_pair
 
-if TYPE_CHECKING:
-    import lpips as lpips_pkg
-
 #: LPIPS trunk name (as the ``lpips`` package spells it) → vfibench backbone name.
 BACKBONE_OF: Mapping[str, str] = {"alex": "alexnet", "vgg": "vgg16"}
 #: Smallest frame side the trunks accept (AlexNet's stride-4 stem and two poolings).
 MIN_SIZE = 32
+#: Where the ``lpips`` package cuts each trunk's ``features`` into its five compared slices
+#: (the slice ends after relu1 … relu5), and the channels of each slice's output.
+SLICE_ENDS: Mapping[str, tuple[int, ...]] = {"alex": (2, 5, 8, 10, 12), "vgg": (4, 9, 16, 23, 30)}
+SLICE_CHANNELS: Mapping[str, tuple[int, ...]] = {"alex": (64, 192, 384, 256, 256), "vgg": (64, 128, 256, 512, 512)}
+#: The scaling layer's constants (``lpips.ScalingLayer``): ImageNet statistics in [-1, 1] units.
+SHIFT = (-0.030, -0.088, -0.188)
+SCALE = (0.458, 0.448, 0.450)
+#: ``lpips.normalize_tensor``'s ε.
+NORM_EPS = 1e-10
 
 
 def _check_net(net: str) -> str:
@@ -42,10 +48,82 @@ def _check_net(net: str) -> str:
 
 
 def linear_weights_path(net: str) -> Path:
-    """The learned linear-layer weights the ``lpips`` package ships for ``net`` (v0.1)."""
-    import lpips as lpips_pkg
+    """The learned linear-layer weights the ``lpips`` package ships for ``net`` (v0.1), found
+    without importing the package."""
+    _check_net(net)
+    spec = importlib.util.find_spec("lpips")
+    if spec is None or not spec.submodule_search_locations:
+        raise VfiBenchError("LPIPS needs the learned linear weights the `lpips` package ships, and it is not "
+                            "installed. Install it with `pip install lpips`.")
+    path = Path(list(spec.submodule_search_locations)[0]) / "weights" / "v0.1" / f"{net}.pth"
+    if not path.is_file():
+        raise VfiBenchError(f"The `lpips` package has no {path.name} at {path}; reinstall it with "
+                            f"`pip install --force-reinstall lpips`.")
+    return path
 
-    return Path(inspect.getfile(lpips_pkg.LPIPS)).parent / "weights" / "v0.1" / f"{_check_net(net)}.pth"
+
+class ScalingLayer(nn.Module):
+    """``(x − shift) / scale`` per channel: [-1, 1] inputs in the units of the ImageNet-trained trunk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.tensor(SHIFT)[None, :, None, None])
+        self.register_buffer("scale", torch.tensor(SCALE)[None, :, None, None])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.shift) / self.scale
+
+
+class Trunk(nn.Module):
+    """A backbone's ``features`` cut into five slices, each keeping its layers' original indices
+    (``slice2.3`` is ``features[3]``); ``forward`` returns the five slices' outputs."""
+
+    def __init__(self, features: nn.Sequential, ends: Sequence[int]) -> None:
+        super().__init__()
+        start = 0
+        for k, end in enumerate(ends, start=1):
+            block = nn.Sequential()
+            for index in range(start, end):
+                block.add_module(str(index), features[index])
+            self.add_module(f"slice{k}", block)
+            start = end
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        outputs = []
+        for block in self.children():
+            x = block(x)
+            outputs.append(x)
+        return outputs
+
+
+class LinearLayer(nn.Module):
+    """One learned layer weight: dropout (inactive in eval) and a 1×1 convolution to one channel,
+    without bias, under the package's names (``model.1.weight``)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.model = nn.Sequential(nn.Dropout(), nn.Conv2d(channels, 1, kernel_size=1, bias=False))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+
+class LPIPSNetwork(nn.Module):
+    """The LPIPS v0.1 network: ``scaling_layer``, ``net`` (the five-slice trunk) and ``lins`` (one
+    :class:`LinearLayer` per slice), the attributes :func:`lpips_features` and
+    :func:`lpips_from_features` use — which an ``lpips.LPIPS`` also has, so either can be passed."""
+
+    def __init__(self, net: str = "alex") -> None:
+        from vfibench import backbones
+
+        super().__init__()
+        self.scaling_layer = ScalingLayer()
+        self.net = Trunk(backbones.features_architecture(BACKBONE_OF[_check_net(net)]), SLICE_ENDS[net])
+        self.lins = nn.ModuleList(LinearLayer(c) for c in SLICE_CHANNELS[net])
+
+    def forward(self, pred: Tensor, gt: Tensor) -> Tensor:
+        """LPIPS of [0, 1] frames, (N,) float64 (:func:`lpips`)."""
+        return lpips_from_features(lpips_features(pred, self), lpips_features(gt, self), self)
 
 
 def trunk_state(trunk: nn.Module, features_state: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -83,15 +161,13 @@ def trunk_state(trunk: nn.Module, features_state: Mapping[str, Tensor]) -> dict[
 
 
 def build_lpips(net: str = "alex", features_state: Mapping[str, Tensor] | None = None,
-                device: torch.device | str = "cpu") -> lpips_pkg.LPIPS:
-    """A fresh ``lpips.LPIPS`` (version 0.1) with a given or the verified ImageNet trunk.
+                device: torch.device | str = "cpu") -> LPIPSNetwork:
+    """A fresh :class:`LPIPSNetwork` (version 0.1) with a given or the verified ImageNet trunk.
 
-    The package's module is constructed as ``lpips.LPIPS(net=net, version="0.1",
-    pretrained=True, pnet_rand=True, verbose=False)`` on the ``meta`` device (no memory, no
-    random initialisation of torchvision's unused classifier, no download), then every tensor is
+    Built on the ``meta`` device (no memory, no random initialisation), then every tensor is
     supplied explicitly and checked by a strict load: the trunk from ``features_state``, the
-    linear layers from the package's own ``weights/v0.1/<net>.pth``, and the constants of its
-    scaling layer from a fresh ``ScalingLayer``.
+    linear layers from the ``lpips`` package's ``weights/v0.1/<net>.pth``, the scaling constants
+    from a fresh :class:`ScalingLayer`.
 
     Args:
         net: ``"alex"`` (LPIPS default) or ``"vgg"``.
@@ -104,35 +180,28 @@ def build_lpips(net: str = "alex", features_state: Mapping[str, Tensor] | None =
     Returns:
         the model in eval mode with gradients disabled. Never touches the network.
     """
-    import lpips as lpips_pkg  # imports torchvision: loaded only when LPIPS is built
-
     _check_net(net)
     if features_state is None:
         from vfibench import backbones
 
         features_state = backbones.features_state_dict(BACKBONE_OF[net])
-    with warnings.catch_warnings(), torch.device("meta"):
-        # torchvision's notice for the deprecated ``pretrained=`` argument lpips passes, and
-        # torch's notice that loading the linear layers into meta tensors is a no-op.
-        warnings.simplefilter("ignore", UserWarning)
-        model = lpips_pkg.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=True, verbose=False)
+    with torch.device("meta"):
+        model = LPIPSNetwork(net)
     state = {f"net.{key}": value for key, value in trunk_state(model.net, features_state).items()}
-    state.update({f"scaling_layer.{k}": v for k, v in type(model.scaling_layer)().state_dict().items()})
+    state.update({f"scaling_layer.{k}": v for k, v in ScalingLayer().state_dict().items()})
     linear = torch.load(linear_weights_path(net), map_location="cpu", weights_only=True)
     for k in range(len(model.lins)):
-        weight = linear[f"lin{k}.model.1.weight"]
-        state[f"lin{k}.model.1.weight"] = weight
-        state[f"lins.{k}.model.1.weight"] = weight  # the same module, registered twice by lpips
+        state[f"lins.{k}.model.1.weight"] = linear[f"lin{k}.model.1.weight"]
     model.load_state_dict(state, strict=True, assign=True)
     return model.to(device).eval().requires_grad_(False)
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_lpips(net: str, device: str) -> lpips_pkg.LPIPS:
+def _cached_lpips(net: str, device: str) -> LPIPSNetwork:
     return build_lpips(net, device=device)
 
 
-def get_lpips(net: str = "alex", device: torch.device | str = "cpu") -> lpips_pkg.LPIPS:
+def get_lpips(net: str = "alex", device: torch.device | str = "cpu") -> LPIPSNetwork:
     """The process-wide LPIPS model for (net, device) with the verified backbone, built once."""
     return _cached_lpips(_check_net(net), str(torch.device(device)))
 
@@ -142,21 +211,25 @@ def clear_cache() -> None:
     _cached_lpips.cache_clear()
 
 
+def normalize_channels(x: Tensor, eps: float = NORM_EPS) -> Tensor:
+    r"""Each position's feature vector scaled to unit length, :math:`x / (\lVert x \rVert_2 + ε)` over
+    channels (``lpips.normalize_tensor``, the same operations in the same order)."""
+    return x / (torch.sqrt(torch.sum(x ** 2, dim=1, keepdim=True)) + eps)
+
+
 def lpips_features(x: Tensor, model: nn.Module) -> list[Tensor]:
     """The unit-normalised trunk activations LPIPS compares, one (N, C_l, H_l, W_l) tensor per layer.
 
-    Frames (N, 3, H, W) in [0, 1] are scaled to [-1, 1] and through the package's scaling layer
-    and trunk, then each layer is normalised over channels with the package's ``normalize_tensor``:
+    Frames (N, 3, H, W) in [0, 1] are scaled to [-1, 1] and through the scaling layer and trunk,
+    then each layer is normalised over channels (:func:`normalize_channels`):
     exactly the ``feats0`` / ``feats1`` of ``lpips.LPIPS.forward``. Computed once per frame, they
     can be compared with any number of other frames' (:func:`lpips_from_features`).
     """
-    from lpips import normalize_tensor
-
     dtype = next(model.parameters()).dtype
     with torch.no_grad():
         # channels-last: the same values (to float32 rounding), computed faster by oneDNN on CPU
         scaled = model.scaling_layer(x.to(dtype) * 2 - 1).contiguous(memory_format=torch.channels_last)
-        return [normalize_tensor(out) for out in model.net(scaled)]
+        return [normalize_channels(out) for out in model.net(scaled)]
 
 
 def lpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], model: nn.Module) -> Tensor:
@@ -166,12 +239,10 @@ def lpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], model:
     Returns:
         (N,) float64.
     """
-    from lpips.lpips import spatial_average
-
     with torch.no_grad():
         value: Tensor | int = 0
         for k, linear in enumerate(model.lins):
-            value = value + spatial_average(linear((feats_pred[k] - feats_gt[k]) ** 2), keepdim=True)
+            value = value + linear((feats_pred[k] - feats_gt[k]) ** 2).mean([2, 3], keepdim=True)
     return value.reshape(-1).to(torch.float64)  # type: ignore[union-attr]
 
 
