@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -256,3 +257,23 @@ def test_a_read_error_in_a_later_batch_names_the_file(folders, tmp_path):
     (folders["sharp"] / "seq" / "b.png").write_bytes(b"damaged")
     with pytest.raises(DataError, match="seq/b.png"):
         score_frames(plan, MetricSuite(["psnr"], batch_size=1))
+
+
+def test_scores_do_not_depend_on_how_many_lanes_score_the_batches(folders, tmp_path, monkeypatch):
+    from vfibench import lanes
+    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.metrics.suite import MetricSuite
+
+    names = FAST.split(",") + (["lpips"] if backbones.locate("alexnet").found else [])
+    plan = plan_evaluation({"good": folders["sharp"], "bad": folders["noisy"]}, folders["gt"], out=tmp_path,
+                           metrics=names, device="cpu")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one_lane = score_frames(plan, MetricSuite(names, batch_size=1))
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(lanes, "cpu_lanes", lambda device: 3)  # more lanes than batches of work at times
+    three_lanes = score_frames(plan, MetricSuite(names, batch_size=1))
+    pd.testing.assert_frame_equal(one_lane, three_lanes, check_exact=True)
+    assert torch.get_num_threads() == threads

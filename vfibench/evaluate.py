@@ -21,12 +21,11 @@ by side with the spread per model.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -340,73 +339,60 @@ def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS) ->
         yield flush()
 
 
-T = TypeVar("T")
+BatchScores = tuple[FrameBatch, dict[str, dict[str, torch.Tensor]],
+                    dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]], list[dict[str, Any]]]
 
 
-def _yield_to_compute() -> None:
-    """Give the calling thread the lowest CPU priority (Linux: a thread's own nice value), so the
-    decoder fills the moments torch's threads leave a core idle instead of preempting them; where
-    that is not possible it runs at normal priority."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except (AttributeError, OSError):  # not Linux, or not allowed: overlap still works
-        pass
+def _score_batch(plan: EvalPlan, suite: MetricSuite, batch: FrameBatch,
+                 extras: dict[str, list[dict[str, Any]]] | None) -> BatchScores:
+    """One batch scored: (the batch, model → metric → per-frame scores, model → protocol → (PSNR,
+    SSIM), motion rows). With several models the ground truth is prepared once and shared."""
+    from vfibench.metrics.classical_flow import motion_magnitude
+    from vfibench.metrics.protocols import protocol_scores
 
-
-def prefetched(items: Iterator[T]) -> Iterator[T]:
-    """``items``, each next one produced in a background thread while the caller works on the current
-    one (decoding overlaps scoring: image decoders and torch release the GIL). The thread runs at the
-    lowest priority (:func:`_yield_to_compute`): torch already has a thread per core, and the caller
-    waits for the next item only when it has nothing else to do. Errors are raised in the caller, in
-    order."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    done = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vfibench-read", initializer=_yield_to_compute) as pool:
-        upcoming = pool.submit(next, items, done)
-        while True:
-            item = upcoming.result()
-            if item is done:
-                return
-            upcoming = pool.submit(next, items, done)
-            yield item  # type: ignore[misc]
+    motion: list[dict[str, Any]] = []
+    if extras is not None and batch.inputs is not None:
+        motion = [{schema.SAMPLE: sample, schema.FILE: name, schema.MOTION: float(value)}
+                  for sample, name, value in zip(batch.samples, batch.names, motion_magnitude(*batch.inputs))]
+    scores: dict[str, dict[str, torch.Tensor]] = {}
+    protocols: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
+    reference = None
+    for config in plan.sources:
+        try:
+            if reference is None and len(plan.sources) > 1:
+                reference = suite.prepare(batch.gt, batch.inputs, device=suite.device)
+            scores[config] = (suite(batch.preds[config], reference=reference) if reference is not None
+                              else suite(batch.preds[config], batch.gt, inputs=batch.inputs))
+            if extras is not None and plan.protocols:
+                protocols[config] = protocol_scores(batch.preds[config], batch.gt, plan.protocols)
+        except VfiBenchError as err:
+            raise DataError(f"Cannot score the predicted frame '{batch.paths[config][0]}': {err}") from None
+    return batch, scores, protocols, motion
 
 
 def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str], None] | None = None,
                  extras: dict[str, list[dict[str, Any]]] | None = None) -> pd.DataFrame:
     """Per-sample scores of every model on every file: columns config, kind, seed, sample, file, metrics.
 
-    Frames are scored in batches (:func:`read_batches`), the next batch decoded in the background
-    while this one is scored (:func:`prefetched`). With several models, each batch's ground truth
+    Frames are scored in batches (:func:`read_batches`); on a CPU several batches at once, one per
+    core, each in its own lane with one intra-op thread (:func:`vfibench.lanes.map_in_lanes`), the
+    next batch read while the others are scored. With several models, each batch's ground truth
     is prepared once (:meth:`~vfibench.metrics.suite.MetricSuite.prepare`: its backbone features,
     SSIM moments, …) and every model's predictions are scored against it. Scores are those of
     scoring each frame alone: batching changes no float64 metric, and a backbone's at most by float32
-    rounding (oneDNN may pick another kernel for a batch of one small frame).
+    rounding (oneDNN may pick another kernel for a batch of one small frame). A batch is scored by
+    one thread from start to end, so its scores do not depend on which lane took it.
 
     ``extras``, if given, receives the rows of ``protocols`` (one per model, file and protocol) and
     ``motion`` (one per sample, when the ground truth is a dataset spec)."""
-    from vfibench.metrics.classical_flow import motion_magnitude
-    from vfibench.metrics.protocols import protocol_scores
+    from vfibench.lanes import cpu_lanes, map_in_lanes
 
     rows: list[dict[str, Any]] = []
-    for batch in prefetched(read_batches(plan, suite.batch_size)):
-        if extras is not None and batch.inputs is not None:
-            motion = motion_magnitude(*batch.inputs)
-            extras["motion"] += [{schema.SAMPLE: sample, schema.FILE: name, schema.MOTION: float(value)}
-                                 for sample, name, value in zip(batch.samples, batch.names, motion)]
-        scores: dict[str, dict[str, torch.Tensor]] = {}
-        protocols: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
-        reference = None
-        for config in plan.sources:
-            try:
-                if reference is None and len(plan.sources) > 1:
-                    reference = suite.prepare(batch.gt, batch.inputs, device=suite.device)
-                scores[config] = (suite(batch.preds[config], reference=reference) if reference is not None
-                                  else suite(batch.preds[config], batch.gt, inputs=batch.inputs))
-                if extras is not None and plan.protocols:
-                    protocols[config] = protocol_scores(batch.preds[config], batch.gt, plan.protocols)
-            except VfiBenchError as err:
-                raise DataError(f"Cannot score the predicted frame '{batch.paths[config][0]}': {err}") from None
+    scored = map_in_lanes(read_batches(plan, suite.batch_size), lambda batch: _score_batch(plan, suite, batch, extras),
+                          cpu_lanes(suite.device))
+    for batch, scores, protocols, motion in scored:
+        if extras is not None:
+            extras["motion"] += motion
         for k, (sample, name) in enumerate(zip(batch.samples, batch.names)):
             for config in plan.sources:
                 for protocol, (p, s) in protocols.get(config, {}).items():

@@ -1,0 +1,86 @@
+"""Parallel lanes: results in order whatever finishes first, the first failure in order, threads restored."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from vfibench.lanes import cpu_lanes, map_in_lanes
+
+
+def slow_square(x: int) -> int:
+    time.sleep(0.02 if x % 3 == 0 else 0.001)  # later items often finish first
+    return x * x
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3])
+def test_results_come_in_the_items_order(lanes):
+    assert list(map_in_lanes(iter(range(20)), slow_square, lanes)) == [x * x for x in range(20)]
+
+
+def test_lanes_work_at_once_with_one_intra_op_thread_each():
+    seen: dict[str, int] = {}
+    both_running = threading.Barrier(2, timeout=5)
+
+    def work(x: int) -> int:
+        seen[threading.current_thread().name] = torch.get_num_threads()
+        if x < 2:
+            both_running.wait()  # the first two items are held by two lanes at the same time
+        return x
+
+    before = torch.get_num_threads()
+    assert list(map_in_lanes(iter(range(6)), work, 2)) == list(range(6))
+    assert len(seen) == 2 and set(seen.values()) == {1}
+    assert torch.get_num_threads() == before
+
+
+def test_the_first_failure_in_order_is_raised_after_every_earlier_result():
+    def work(x: int) -> int:
+        if x == 5:
+            time.sleep(0.05)
+            raise ValueError("item 5")
+        if x == 7:
+            raise KeyError("item 7")  # fails first in time, but comes later in order
+        return x
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="item 5"):
+        for value in map_in_lanes(iter(range(10)), work, 3):
+            got.append(value)
+    assert got == [0, 1, 2, 3, 4]
+
+
+def test_a_failed_read_is_raised_in_its_place():
+    def items() -> Iterator[int]:
+        yield from range(4)
+        raise OSError("cannot read item 4")
+
+    got: list[int] = []
+    with pytest.raises(OSError, match="item 4"):
+        for value in map_in_lanes(items(), lambda x: x, 2):
+            got.append(value)
+    assert got == [0, 1, 2, 3]
+
+
+def test_stopping_early_takes_no_more_items():
+    taken: list[int] = []
+
+    def items() -> Iterator[int]:
+        for x in range(1000):
+            taken.append(x)
+            yield x
+
+    before = torch.get_num_threads()
+    stream = map_in_lanes(items(), lambda x: x, 2)
+    assert next(stream) == 0
+    stream.close()
+    assert len(taken) < 10 and torch.get_num_threads() == before
+
+
+def test_one_lane_per_cpu_thread_and_one_on_an_accelerator():
+    assert cpu_lanes("cpu") == torch.get_num_threads()
+    assert cpu_lanes("cuda") == 1 and cpu_lanes(torch.device("cuda", 0)) == 1
