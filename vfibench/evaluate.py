@@ -302,6 +302,13 @@ def _stack(frames: Sequence[np.ndarray]) -> torch.Tensor:
 BATCH_PIXELS = 1 << 20
 
 
+def lane_pixels(lanes: int) -> int:
+    """Pixels of one batch when ``lanes`` batches are scored at once: :data:`BATCH_PIXELS` for up
+    to two lanes, less beyond, so the frames and prepared features in flight stay about the same
+    whatever the number of cores."""
+    return BATCH_PIXELS * min(2, lanes) // max(1, lanes)
+
+
 def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS) -> Iterator[FrameBatch]:
     """The evaluation's frames in batches of consecutive samples of one size — at most ``batch_size``
     frames and, beyond the first, ``pixels`` pixels — each prediction checked against its ground
@@ -388,8 +395,9 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     from vfibench.lanes import cpu_lanes, map_in_lanes
 
     rows: list[dict[str, Any]] = []
-    scored = map_in_lanes(read_batches(plan, suite.batch_size), lambda batch: _score_batch(plan, suite, batch, extras),
-                          cpu_lanes(suite.device))
+    lanes = cpu_lanes(suite.device)
+    batches = read_batches(plan, suite.batch_size, lane_pixels(lanes))
+    scored = map_in_lanes(batches, lambda batch: _score_batch(plan, suite, batch, extras), lanes)
     for batch, scores, protocols, motion in scored:
         if extras is not None:
             extras["motion"] += motion

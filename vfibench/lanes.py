@@ -7,6 +7,10 @@ bar) turns those waits into contention. Given whole batches instead — one lane
 with one intra-op thread — the cores never wait for each other, and reading the next batch fits
 in whatever a lane leaves idle. Each item is worked on by one thread from start to end, so its
 result does not depend on which lane took it.
+
+Lanes keep one intra-op thread each, whatever the core count: measured on two cores, SSIM's small
+operations split over two OpenMP threads from a thread other than the main one ran 4.5× slower
+(30 against 6.7 ms per 448×256 frame), while one thread per lane loses nothing.
 """
 
 from __future__ import annotations
