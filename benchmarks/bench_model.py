@@ -15,9 +15,12 @@ square ``torch.mm`` calls), so the share of peak says how far the step is from t
 Run:
 
     python benchmarks/bench_model.py [--widths 8 16 32] [--sizes 64 128] [--steps 10] [--threads 2]
-                                     [--variants synthesis warp-blend] [--profile] [--json out.json]
+                                     [--variants synthesis warp-blend] [--profile] [--compile] [--json out.json]
 
-``--variants`` compares the interpolator with and without its synthesis stage.
+``--variants`` compares the interpolator with and without its synthesis stage. ``--compile`` also
+times each step with the model compiled by ``torch.compile`` (inductor: fused C++ kernels on a
+CPU), the compilation itself reported apart as the warm-up (the first two steps: a minute or more
+on a cold cache, seconds once torch's cache holds the kernels).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class Timing:
     forward: float
     backward: float
     step: float
+    #: Seconds of the two warm-up steps (where a compiled model is compiled).
+    warmup: float = 0.0
 
 
 def _sync(device: torch.device) -> None:
@@ -53,16 +58,22 @@ def _median(values: list[float]) -> float:
     return 1000.0 * values[len(values) // 2]
 
 
-def step_time(width: int, size: int, batch: int, steps: int, device: torch.device, **kwargs: int | str) -> Timing:
-    """Median forward, backward and whole-step time of one training step (after two warm-up steps)."""
+def step_time(width: int, size: int, batch: int, steps: int, device: torch.device, compiled: bool = False,
+              **kwargs: int | str) -> Timing:
+    """Median forward, backward and whole-step time of one training step (after two warm-up steps),
+    the model compiled by ``torch.compile`` (inductor) when ``compiled``."""
     model = build_interpolator(width=width, seed=0, **kwargs).to(device)
+    run = torch.compile(model) if compiled else model
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     i0, i1, it, t = _batch(size, batch, device)
     forward, backward, total = [], [], []
+    warmup = time.perf_counter()
     for k in range(steps + 2):
+        if k == 2:
+            warmup = time.perf_counter() - warmup
         _sync(device)
         start = time.perf_counter()
-        frame = model(i0, i1, t).frame
+        frame = run(i0, i1, t).frame
         _sync(device)
         middle = time.perf_counter()
         loss = (frame - it).abs().mean()
@@ -77,7 +88,7 @@ def step_time(width: int, size: int, batch: int, steps: int, device: torch.devic
             forward.append(middle - start)
             backward.append(after_backward - middle)
             total.append(end - start)
-    return Timing(_median(forward), _median(backward), _median(total))
+    return Timing(_median(forward), _median(backward), _median(total), warmup)
 
 
 def _batch(size: int, batch: int, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -146,6 +157,7 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="use the CPU even if CUDA is available")
     parser.add_argument("--variants", nargs="+", default=[DEFAULT_VARIANT], choices=sorted(MODEL_VARIANTS))
     parser.add_argument("--profile", action="store_true", help="print the operators that take the step's time")
+    parser.add_argument("--compile", action="store_true", help="also time the steps of the compiled model")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
 
@@ -156,21 +168,23 @@ def main() -> None:
     peak = matmul_peak(device)
     print(f"device: {where}; fp32 matmul peak {peak:.0f} GFLOP/s (measured); batch {args.batch}; "
           f"ms per batch, median of {args.steps} steps")
-    print(f"{'variant':>10} {'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} {'step':>9} "
-          f"{'steps/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} {'of peak':>8}")
+    print(f"{'variant':>10} {'compiled':>8} {'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} "
+          f"{'step':>9} {'steps/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} {'of peak':>8} {'warm-up s':>9}")
     rows = []
     for variant in args.variants:
         for width in args.widths:
             params = count_parameters(build_interpolator(width=width, variant=variant))
             for size in args.sizes:
-                timing = step_time(width, size, args.batch, args.steps, device, variant=variant)
                 gflop = step_flops(width, size, args.batch, device, variant=variant) / 1e9
-                achieved = gflop / (timing.step / 1000.0)
-                print(f"{variant:>10} {width:>5} {params:>10,} {size:>5} {timing.forward:9.1f} {timing.backward:9.1f} "
-                      f"{timing.step:9.1f} {1000.0 / timing.step:8.2f} {gflop:7.2f} {achieved:8.1f} "
-                      f"{achieved / peak:8.1%}")
-                rows.append({"variant": variant, "width": width, "params": params, "size": size, **asdict(timing),
-                             "gflop_per_step": gflop, "gflops": achieved, "peak_gflops": peak})
+                for compiled in (False, True) if args.compile else (False,):
+                    timing = step_time(width, size, args.batch, args.steps, device, compiled, variant=variant)
+                    achieved = gflop / (timing.step / 1000.0)
+                    print(f"{variant:>10} {'yes' if compiled else 'no':>8} {width:>5} {params:>10,} {size:>5} "
+                          f"{timing.forward:9.1f} {timing.backward:9.1f} {timing.step:9.1f} {1000.0 / timing.step:8.2f} "
+                          f"{gflop:7.2f} {achieved:8.1f} {achieved / peak:8.1%} {timing.warmup:9.1f}")
+                    rows.append({"variant": variant, "compiled": compiled, "width": width, "params": params,
+                                 "size": size, **asdict(timing), "gflop_per_step": gflop, "gflops": achieved,
+                                 "peak_gflops": peak})
     if args.profile:
         variant, width, size = args.variants[0], args.widths[0], args.sizes[0]
         print(f"\nprofile: {variant}, width {width}, {size}², batch {args.batch}")
