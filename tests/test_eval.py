@@ -277,3 +277,16 @@ def test_scores_do_not_depend_on_how_many_lanes_score_the_batches(folders, tmp_p
     three_lanes = score_frames(plan, MetricSuite(names, batch_size=1))
     pd.testing.assert_frame_equal(one_lane, three_lanes, check_exact=True)
     assert torch.get_num_threads() == threads
+
+
+def test_one_model_gets_no_plane_of_one_point_and_two_models_get_it(folders):
+    alone = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                     "--metrics", "psnr,gmsd", "--samples", "0")
+    assert alone.exit_code == 0, alone.output
+    report = (folders["out"] / "latest").resolve() / "report"
+    assert not (report / "perception_distortion.png").exists()
+    assert "a plane of one point compares nothing" in (report / "report.md").read_text()
+    both = run_eval("--pred", f"good={folders['sharp']}", "--pred", f"bad={folders['noisy']}", "--gt",
+                    str(folders["gt"]), "--out", str(folders["out"]), "--metrics", "psnr,gmsd", "--samples", "0")
+    assert both.exit_code == 0, both.output
+    assert ((folders["out"] / "latest").resolve() / "report" / "perception_distortion.png").is_file()

@@ -233,6 +233,9 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
                               missing=data.analysis.missing_configs)
     if figure is not None:
         report.plot, report.plot_vector, report.plot_caption = figure.png, figure.vector, figure.caption
+    elif chosen is not None and len(chosen.points) == 1:
+        report.notes.append("No perception–distortion plot: only one model has results, and a plane of one point "
+                            "compares nothing; score two or more (`vfibench eval --pred A=DIR --pred B=DIR`).")
     else:
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
     report.curves = plots.training_curves_plot(data.curves, data.trained, directory / "training_curves.png",
