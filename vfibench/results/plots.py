@@ -204,7 +204,7 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
                intervals: str = "bootstrap", anchor: str | None = None, labels: Mapping[str, str] | None = None,
                missing: Mapping[str, str] | None = None) -> PlaneFigure | None:
     """Draw ``plane`` to ``path`` (300-dpi PNG) and its ``.pdf`` and ``.svg`` beside it, atomically;
-    None when there is no plane, or a plane of one point (one model scored alone: nothing to compare).
+    None when there is no plane.
 
     Args:
         plane: the configurations' means on two metrics (:func:`~vfibench.analysis.gap.perception_distortion_plane`).
@@ -216,7 +216,7 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
         labels: metric display labels for the caption.
         missing: configurations not shown, with the reason.
     """
-    if plane is None or len(plane.points) < 2:
+    if plane is None or not plane.points:
         return None
     import matplotlib
 

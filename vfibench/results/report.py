@@ -228,12 +228,13 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     if own:
         tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
 
-    figure = plots.plane_plot(chosen, data.per_sample, view.summary, directory / "perception_distortion.png",
-                              intervals=plane.intervals, anchor=anchor, labels=data.analysis.labels,
-                              missing=data.analysis.missing_configs)
+    alone = chosen is not None and len(chosen.points) == 1  # one model scored alone: nothing to compare
+    figure = None if alone else plots.plane_plot(
+        chosen, data.per_sample, view.summary, directory / "perception_distortion.png", intervals=plane.intervals,
+        anchor=anchor, labels=data.analysis.labels, missing=data.analysis.missing_configs)
     if figure is not None:
         report.plot, report.plot_vector, report.plot_caption = figure.png, figure.vector, figure.caption
-    elif chosen is not None and len(chosen.points) == 1:
+    elif alone:
         report.notes.append("No perception–distortion plot: only one model has results, and a plane of one point "
                             "compares nothing; score two or more (`vfibench eval --pred A=DIR --pred B=DIR`).")
     else:
