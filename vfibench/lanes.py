@@ -80,8 +80,8 @@ def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iter
     results: dict[int, R] = {}
     failures: dict[int, BaseException] = {}
     stop = threading.Event()
-    taken = [0]  # items read so far: the next one's index
-    running = [lanes]
+    taken = 0  # items read so far: the next one's index
+    running = lanes
     # Items taken but not yet yielded: at most two per lane, so a slow consumer bounds the memory.
     slots = threading.Semaphore(2 * lanes)
 
@@ -92,6 +92,7 @@ def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iter
             arrived.notify_all()
 
     def lane() -> None:
+        nonlocal taken, running
         torch.set_num_threads(1)
         try:
             while not stop.is_set():
@@ -100,7 +101,7 @@ def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iter
                 with lock:
                     if stop.is_set():
                         return
-                    index = taken[0]
+                    index = taken
                     try:
                         item = next(items)
                     except StopIteration:
@@ -108,7 +109,7 @@ def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iter
                     except BaseException as err:  # reading failed: that is this index's failure
                         fail(index, err)
                         return
-                    taken[0] += 1
+                    taken += 1
                 try:
                     result = work(item)
                 except BaseException as err:
@@ -119,7 +120,7 @@ def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iter
                     arrived.notify_all()
         finally:
             with arrived:
-                running[0] -= 1
+                running -= 1
                 arrived.notify_all()
 
     threads_before = torch.get_num_threads()
@@ -131,7 +132,7 @@ def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iter
         position = 0
         while True:
             with arrived:
-                while position not in results and position not in failures and running[0] > 0:
+                while position not in results and position not in failures and running > 0:
                     arrived.wait(0.5)
                 if position in results:
                     result = results.pop(position)
