@@ -77,6 +77,7 @@ def test_lpips_equals_package_on_same_backbone(n):
     got = lpips(pred, gt, model=ours_model)
     assert got.shape == (n,) and got.dtype == torch.float64
     assert torch.allclose(got, expected, atol=1e-6, rtol=0)
+    assert torch.equal(ours_model(pred, gt), got)  # the module's own forward: the same values
 
 
 @needs_backbone("alexnet")

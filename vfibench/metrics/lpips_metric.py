@@ -28,9 +28,8 @@ BACKBONE_OF: Mapping[str, str] = {"alex": "alexnet", "vgg": "vgg16"}
 #: Smallest frame side the trunks accept (AlexNet's stride-4 stem and two poolings).
 MIN_SIZE = 32
 #: Where the ``lpips`` package cuts each trunk's ``features`` into its five compared slices
-#: (the slice ends after relu1 … relu5), and the channels of each slice's output.
+#: (the slice ends after relu1 … relu5).
 SLICE_ENDS: Mapping[str, tuple[int, ...]] = {"alex": (2, 5, 8, 10, 12), "vgg": (4, 9, 16, 23, 30)}
-SLICE_CHANNELS: Mapping[str, tuple[int, ...]] = {"alex": (64, 192, 384, 256, 256), "vgg": (64, 128, 256, 512, 512)}
 #: The scaling layer's constants (``lpips.ScalingLayer``): ImageNet statistics in [-1, 1] units.
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
@@ -88,6 +87,11 @@ class Trunk(nn.Module):
             self.add_module(f"slice{k}", block)
             start = end
 
+    def channels(self, k: int) -> int:
+        """Channels of slice ``k``'s output (0-based): its last convolution's."""
+        block = list(self.children())[k]
+        return next(m.out_channels for m in reversed(list(block)) if isinstance(m, nn.Conv2d))
+
     def forward(self, x: Tensor) -> list[Tensor]:
         outputs = []
         for block in self.children():
@@ -119,7 +123,7 @@ class LPIPSNetwork(nn.Module):
         super().__init__()
         self.scaling_layer = ScalingLayer()
         self.net = Trunk(backbones.features_architecture(BACKBONE_OF[_check_net(net)]), SLICE_ENDS[net])
-        self.lins = nn.ModuleList(LinearLayer(c) for c in SLICE_CHANNELS[net])
+        self.lins = nn.ModuleList(LinearLayer(self.net.channels(k)) for k in range(len(SLICE_ENDS[net])))
 
     def forward(self, pred: Tensor, gt: Tensor) -> Tensor:
         """LPIPS of [0, 1] frames, (N,) float64 (:func:`lpips`)."""
