@@ -177,3 +177,11 @@ def test_lpips_and_dists_never_touch_the_network(monkeypatch):
         dists_module.clear_cache()
         scores = MetricSuite(["lpips", "dists"])(pred, gt)
         assert set(scores) == {"lpips", "dists"}
+
+
+def test_lpips_without_the_package_weights_names_the_install_command(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(VfiBenchError, match="pip install lpips"):
+        lpips_metric.linear_weights_path("alex")
