@@ -3,7 +3,8 @@
 :func:`run_sweep` loads the data, starts the executor, creates (or reopens) the run directory and
 holds its lock, then hands the units to the executor in the plan's order — per seed the
 references, the shared warm start, then the trained configurations, which wait for their seed's
-warm start — as fast as the executor takes them, and writes each result atomically as it arrives.
+warm start — as fast as the executor takes them (longest first when it runs several at once:
+:mod:`vfibench.sweep.costs`), and writes each result atomically as it arrives.
 Only the coordinator writes the run directory, so units may run in other processes or on other
 machines. Every unit is trained from its seed alone, so a resumed sweep (:func:`plan_resume`), run by
 any executor, completes with the tables of an uninterrupted one.
@@ -29,6 +30,7 @@ from vfibench.references import REFERENCES
 from vfibench.results import atomic
 from vfibench.results.store import (COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES, RunStore,
                                     UnitKey)
+from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, resume_command,
                                          signum_of)
@@ -133,7 +135,7 @@ class _Task:
 
 @dataclass
 class _Coordinator:
-    """Hands a sweep's missing units to an executor in the plan's order and writes their results."""
+    """Hands a sweep's missing units to an executor (in the plan's order, or longest first) and writes their results."""
 
     plan: SweepPlan
     store: RunStore
@@ -152,13 +154,22 @@ class _Coordinator:
         self._plan_tasks()
         while self.ready or self.running:
             while self.ready and len(self.running) < self.executor.capacity:
-                task = self.ready.pop(0)
+                task = self._next_task()
                 self._announce(task)
                 ticket = self.executor.submit(task.spec, self.warm.get(task.spec.seed)
                                               if task.spec.kind == TRAINED else None)
                 self.running[ticket] = task
             ticket, result = self.executor.next_result()
             self._record(self.running.pop(ticket), result)
+
+    def _next_task(self) -> _Task:
+        """The unit to start next: the plan's next one; when the executor runs several at once, the
+        one with the most estimated work (:func:`vfibench.sweep.costs.unit_cost`; ties in the plan's
+        order), so that no costly unit is left to run alone at the end."""
+        index = 0
+        if self.executor.capacity > 1:
+            index = max(range(len(self.ready)), key=lambda i: (unit_cost(self.ready[i].spec), -self.ready[i].order))
+        return self.ready.pop(index)
 
     # -- planning ---------------------------------------------------------------------------------
     def _spec(self, config: str, seed: int, kind: str) -> UnitSpec:
