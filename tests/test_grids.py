@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image as PILImage
 
 from vfibench.analysis.gap import analyse
@@ -97,3 +98,26 @@ def test_grid_shows_both_inputs(tmp_path):
     assert _pixels(without, (255, 0, 0)) == 0
     with PILImage.open(shown) as image:
         assert image.width >= 1200 and image.height > image.width * 0.6  # four columns, a row per frame
+
+
+def test_error_maps_take_the_colours_matplotlib_would_give_them():
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    from vfibench.results import canvas
+
+    values = np.random.default_rng(1).uniform(-0.02, 0.15, (40, 50))
+    expected = colormaps["magma"](Normalize(0.0, 0.1, clip=True)(values), bytes=True)[..., :3]
+    assert np.abs(canvas.colourize(values, 0.1, "magma").astype(int) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize(("vmax", "ticks", "text"), [
+    (0.1, [0.0, 0.02, 0.04, 0.06, 0.08, 0.1], ["0.00", "0.02", "0.04", "0.06", "0.08", "0.10"]),
+    (0.37, [0.0, 0.1, 0.2, 0.3], ["0.0", "0.1", "0.2", "0.3"]),
+    (0.25, [0.0, 0.05, 0.1, 0.15, 0.2, 0.25], ["0.00", "0.05", "0.10", "0.15", "0.20", "0.25"]),
+])
+def test_colour_bar_ticks_are_round_values_written_alike(vmax, ticks, text):
+    from vfibench.results import canvas
+
+    assert canvas.nice_ticks(vmax) == pytest.approx(ticks)
+    assert canvas.tick_text(canvas.nice_ticks(vmax)) == text

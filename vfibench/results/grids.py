@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,13 @@ from vfibench.results.frames import FrameSource, Image
 
 #: Error maps share this colour scale's upper end unless the outputs err more (then their 99th percentile).
 ERROR_SCALE_FLOOR = 0.1
-#: Resolution of the grid PNGs: fine enough for the crops' texture, small enough to embed.
-GRID_DPI = 150
+#: Width of a frame's panel in pixels (a grid is four panels wide): fine enough for the crops'
+#: texture, small enough to embed.
+PANEL = 330
+#: Pixels between columns, between rows, and around the grid.
+GAP, ROW_GAP, MARGIN = 28, 18, 20
+#: The error maps' colour map (matplotlib's name).
+ERROR_COLOURS = "magma"
 
 
 @dataclass(frozen=True)
@@ -180,11 +186,9 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
     """
     import io
 
-    import matplotlib
+    from PIL import Image as PILImage, ImageDraw
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    from matplotlib.patches import Rectangle
+    from vfibench.results import canvas
 
     truth = source.gt(sample)
     inputs = source.inputs(sample)
@@ -195,47 +199,68 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
     top, left, side = crop_box(errors or [np.zeros((height, width))], max(12, min(height, width) // 3))
     scale = max(ERROR_SCALE_FLOOR, float(np.percentile(np.stack(errors), 99)) if errors else 0.0)
 
-    panel, aspect = 2.4, height / width
-    rows = 1 + len(outputs)
-    figure, axes = plt.subplots(rows, 4, figsize=(4 * panel, rows * panel * max(aspect, 0.45) + 0.9),
-                                squeeze=False, layout="constrained")
-    figure.suptitle(title, fontsize=11, x=0.01, ha="left", wrap=True)
-    crop = (slice(top, top + side), slice(left, left + side))
+    title_face, caption, numbers = canvas.font(21), canvas.font(19), canvas.font(16)
+    scores_face = canvas.font(19, mono=True)
+    panel_w = PANEL
+    panel_h = max(1, round(PANEL * height / width))
+    zoom = min(panel_w, panel_h)
+    full_width = 2 * MARGIN + 4 * panel_w + 3 * GAP
+    title_lines = canvas.wrapped(title, title_face, full_width - 2 * MARGIN)
+    caption_h = canvas.line_height(caption) + 4
+    row_h = caption_h + panel_h + ROW_GAP
+    bar_h = (16 + 12 + 2 * canvas.line_height(numbers) + 10) if outputs else 0
+    rows_top = MARGIN + len(title_lines) * canvas.line_height(title_face) + 10
+    full_height = rows_top + (1 + len(outputs)) * row_h + bar_h + MARGIN
+    image = PILImage.new("RGB", (full_width, full_height), canvas.PAPER)
+    draw = ImageDraw.Draw(image)
+    canvas.draw_lines(draw, (MARGIN, MARGIN), title_lines, title_face)
 
-    def show(ax: object, image: np.ndarray, name: str, boxed: bool = False, **kwargs: object) -> object:
-        handle = ax.imshow(image, interpolation="nearest", **kwargs)  # type: ignore[attr-defined]
-        ax.set_title(name, fontsize=10)  # type: ignore[attr-defined]
-        ax.set_xticks([]), ax.set_yticks([])  # type: ignore[attr-defined]
+    def column(index: int) -> int:
+        return MARGIN + index * (panel_w + GAP)
+
+    def panel(index: int, row: int, picture: np.ndarray, name: str, *, boxed: bool = False,
+              zoomed: bool = False) -> None:
+        """``picture`` in cell (row, index) with ``name`` above it: a frame fills the panel's width, a
+        zoomed crop is a square of the panel's height, centred."""
+        shown = canvas.to_pil(picture)
+        size = (zoom, zoom) if zoomed else (panel_w, panel_h)
+        x = column(index) + (panel_w - size[0]) // 2
+        y = rows_top + row * row_h + caption_h + (panel_h - size[1]) // 2
+        image.paste(canvas.resized(shown, *size), (x, y))
+        draw.rectangle((x - 1, y - 1, x + size[0], y + size[1]), outline=canvas.INK, width=1)
+        canvas.draw_lines(draw, (column(index) + panel_w / 2, rows_top + row * row_h), [name], caption, centred=True)
         if boxed:
-            ax.add_patch(Rectangle((left - 0.5, top - 0.5), side, side, fill=False,  # type: ignore[attr-defined]
-                                   edgecolor="#00e5ff", linewidth=1.2))
-        return handle
+            sx, sy = size[0] / width, size[1] / height
+            draw.rectangle((x + round(left * sx), y + round(top * sy), x + round((left + side) * sx) - 1,
+                            y + round((top + side) * sy) - 1), outline=canvas.BOX, width=2)
 
-    show(axes[0, 0], truth, "ground truth", boxed=True)
-    show(axes[0, 1], truth[crop], "ground truth, zoomed")
+    def note(index: int, row: int, lines: list[str], face: Any) -> None:
+        """Text in cell (row, index), its block centred on the panels' middle."""
+        block = len(lines) * canvas.line_height(face)
+        canvas.draw_lines(draw, (column(index) + 8, rows_top + row * row_h + caption_h + (panel_h - block) / 2),
+                          lines, face)
+
+    crop = (slice(top, top + side), slice(left, left + side))
+    panel(0, 0, truth, "ground truth", boxed=True)
+    panel(1, 0, truth[crop], "ground truth, zoomed", zoomed=True)
     if inputs is not None:
-        show(axes[0, 2], inputs[0], "input I0 (t = 0)", boxed=True)
-        show(axes[0, 3], inputs[1], "input I1 (t = 1)", boxed=True)
+        panel(2, 0, inputs[0], "input I0 (t = 0)", boxed=True)
+        panel(3, 0, inputs[1], "input I1 (t = 1)", boxed=True)
     else:
-        axes[0, 2].axis("off"), axes[0, 3].axis("off")
-        axes[0, 2].text(0.0, 0.5, "inputs I0, I1\nnot available", fontsize=10, transform=axes[0, 2].transAxes)
-    handle = None
-    for row, ((config, image), error) in enumerate(zip(outputs, errors), start=1):
+        note(2, 0, ["inputs I0, I1", "not available"], caption)
+    for row, ((config, output), error) in enumerate(zip(outputs, errors), start=1):
         reference = (kinds or {}).get(config) == schema.REFERENCE
-        show(axes[row, 0], image, config + (" (reference)" if reference else ""), boxed=True)
-        show(axes[row, 1], image[crop], "zoomed")
-        handle = show(axes[row, 2], error, "|output − truth|", cmap="magma", vmin=0.0, vmax=scale)
-        axes[row, 3].axis("off")
+        panel(0, row, output, config + (" (reference)" if reference else ""), boxed=True)
+        panel(1, row, output[crop], "zoomed", zoomed=True)
+        panel(2, row, canvas.colourize(error, scale, ERROR_COLOURS), "|output − truth|")
         text = _score_text(scores.get(config, {}), labels, units)
-        axes[row, 3].text(0.02, 0.5, f"{config}\n{text}" if text else config, fontsize=10, va="center",
-                          transform=axes[row, 3].transAxes, family="monospace")
-    if handle is not None:
-        bar = figure.colorbar(handle, ax=axes[-1, 2], location="bottom", shrink=0.95, pad=0.02, aspect=30)
-        bar.set_label("mean abs. error over RGB (0–1)", fontsize=9)
-        bar.ax.tick_params(labelsize=8)
+        note(3, row, (f"{config}\n{text}" if text else config).split("\n"), scores_face)
+    if outputs:
+        bar_top = rows_top + (1 + len(outputs)) * row_h - ROW_GAP + 10
+        canvas.draw_colour_bar(image, (column(2), bar_top, panel_w, 16), scale, ERROR_COLOURS,
+                               "mean abs. error over RGB (0–1)", numbers)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=GRID_DPI, metadata={"Software": None})
-    plt.close(figure)
+    image.save(buffer, format="PNG")
     atomic.write_bytes(path, buffer.getvalue())
     return path
 
