@@ -174,3 +174,21 @@ def test_a_configuration_with_only_some_seeds_fails_as_missing(tmp_path: Path, b
     result = invoke(str(new), str(base))
     assert result.exit_code == 1, result.output
     assert "l1 (missing in new)" in result.output
+
+
+def test_runs_trained_with_different_thread_counts_are_noted(tmp_path: Path, base: Path) -> None:
+    def run(name: str, threads: int) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "summary.csv").write_bytes(base.read_bytes())
+        manifest = {"tool": "vfibench", "kind": "sweep", "status": "complete", "device": "cpu",
+                    "executor": {"name": "local", "threads_per_unit": threads}}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    one, two, also_two = run("one", 1), run("two", 2), run("also_two", 2)
+    result = invoke(str(one), str(two))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "NEW's units trained with 1 torch thread(s) each, BASE's with 2" in text and "same --threads" in text
+    assert "torch thread" not in invoke(str(also_two), str(two)).output

@@ -27,6 +27,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vfibench.cli import app
+from vfibench.errors import VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
 from vfibench.sweep import (ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener, SweepInterrupted,
@@ -228,6 +229,41 @@ def test_ctrl_c_ends_the_jobs_workers_and_the_run_resumes_in_one_process(tmp_pat
     assert_same_tables(error.store, local_run)
     resumed = error.store.read_manifest()["resumed"]
     assert resumed[-1]["executor"] == "local" and resumed[-1]["from_status"] == INTERRUPTED
+
+
+def test_a_resumed_run_trains_its_remaining_units_with_the_run_s_threads(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread count changes what a CPU unit trains to, so --resume keeps the run's, whatever the executor."""
+    monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: 2)
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(tiny_plan(tmp_path / "resumed"), StopAfterFirstTrained(), executor=LocalExecutor(threads=2))
+    store = stopped.value.store
+    resume = ["run", "--resume", store.name, "--out", str(tmp_path / "resumed")]
+    refused = runner.invoke(app, [*resume, "--jobs", "2"])
+    assert refused.exit_code == 2 and "trained with 2 torch thread(s) each" in refused.output
+    assert "Resume with --jobs 1" in " ".join(refused.output.split())
+    refused = runner.invoke(app, [*resume, "--threads", "1"])
+    assert refused.exit_code == 2 and "Resume with --threads 2" in " ".join(refused.output.split())
+    assert store.read_manifest()["status"] == INTERRUPTED  # refused before any work
+    finished = runner.invoke(app, resume)
+    assert finished.exit_code == 0, finished.output
+    assert store.read_manifest()["executor"]["threads_per_unit"] == 2
+    assert_same_tables(store, run_sweep(tiny_plan(tmp_path / "straight"), executor=LocalExecutor(threads=2)))
+
+
+def test_resuming_on_ray_asks_for_as_many_cpus_as_the_run_s_threads() -> None:
+    assert ExecutorOptions("ray").resuming(2) == ExecutorOptions("ray", cpus_per_unit=2.0, threads=2)
+    with pytest.raises(VfiBenchError, match="Resume with --cpus-per-unit 2 or more"):
+        ExecutorOptions("ray", cpus_per_unit=1).resuming(2)
+    assert ExecutorOptions(jobs=2).resuming(None) == ExecutorOptions(jobs=2)
+
+
+def test_only_a_cpu_run_s_threads_are_kept() -> None:
+    from vfibench.results.schema import training_threads
+
+    assert training_threads({"device": "cpu", "executor": {"threads_per_unit": 2}}) == 2
+    assert training_threads({"device": "cuda:0", "executor": {"threads_per_unit": 16}}) is None
+    assert training_threads({"device": "cpu"}) is None  # a manifest without the record
 
 
 # -- options -----------------------------------------------------------------------------------------

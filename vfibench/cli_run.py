@@ -165,6 +165,7 @@ def run(
     from vfibench.results.store import COMPLETE, RunStore
     from vfibench.sweep import (ExecutorOptions, SweepInterrupted, parse_seeds, plan_resume, plan_sweep,
                                 rebuild_tables, run_sweep, stop_on_signals)
+    from vfibench.results.schema import training_threads
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
     options = ExecutorOptions(executor.value, jobs, address, gpus_per_unit, cpus_per_unit, threads)
@@ -179,6 +180,7 @@ def run(
     store = None
     if resume:
         store = RunStore.open_unfinished(out, run_name)
+        options = options.resuming(training_threads(store.read_manifest()))
         given = [f"--{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None]
         if chosen is None and given:
             conflict = ", ".join(given)

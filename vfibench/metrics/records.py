@@ -30,8 +30,10 @@ class MetricRecord:
         source: the paper and the implementation it follows.
         tolerance: the absolute change of a run's mean, in the metric's unit, that ``vfibench compare``
             lets pass by default: large enough to absorb the floating-point differences between
-            machines and library builds (summation order, BLAS kernels, thread counts), which move a
-            sweep's means in the third or fourth decimal, and well below a change anyone would act on.
+            machines and library builds (summation order, BLAS kernels), which move the scores of the
+            same frames in the third or fourth decimal, and well below a change anyone would act on.
+            (Training compounds such differences: models trained with another torch thread count
+            can differ by as much as two seeds, beyond any tolerance; ``vfibench compare`` notes it.)
         target: the best value when :attr:`higher_is_better` is None.
         min_size: the smallest frame side the metric accepts.
         inputs: True when the metric also needs the input frames I0 and I1.

@@ -26,10 +26,12 @@ verdict                   meaning                                               
 
 Tolerances are **absolute**, in the metric's own unit (dB for PSNR), never relative. The defaults are
 the metric records' :attr:`~vfibench.metrics.records.MetricRecord.tolerance`, sized to absorb the
-floating-point differences between machines and library builds (summation order, BLAS kernels,
-thread counts) that make a sweep's numbers differ in the third or fourth decimal, while still
-catching a change that moves a mean by a visible amount. They are not a significance test: compare
-runs of the same preset and seeds, or evaluations against the same ground truth.
+floating-point differences between machines and library builds (summation order, BLAS kernels) that
+make scores of the same frames differ in the third or fourth decimal, while still catching a change
+that moves a mean by a visible amount. They are not a significance test: compare runs of the same
+preset, seeds and torch threads, or evaluations against the same ground truth. Training compounds
+rounding differences: units trained with another thread count (or on other hardware) can land as
+far apart as two seeds — the notes say when the two runs' thread counts differ.
 
 Rows are matched by their ``config`` name: a sweep's configurations and references, an evaluation's
 model names (``--pred NAME=DIR``). Both summaries must come from the same kind of run
@@ -434,6 +436,12 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
     if new.device and base.device and new.device != base.device:
         notes.append(f"NEW ran on {new.device}, BASE on {base.device}; differences within the tolerances "
                      f"are expected.")
+    threads = [schema.training_threads(run.manifest or {}) for run in (new, base)]
+    if None not in threads and threads[0] != threads[1]:
+        notes.append(f"NEW's units trained with {threads[0]} torch thread(s) each, BASE's with {threads[1]}: the "
+                     f"thread count sets the order of floating-point sums and training compounds it, so trained "
+                     f"rows can differ by as much as two seeds do (reference rows are untouched). Compare runs "
+                     f"trained with the same --threads.")
     status = (new.manifest or {}).get("status")
     if status and status != COMPLETE:
         notes.append(f"NEW's manifest says the run is '{status}', not complete; configurations may be missing.")

@@ -159,6 +159,19 @@ TOTAL = "total"
 LOG_KEYS = (CONFIG, SEED, STEP, LEARNING_RATE, TOTAL)
 
 
+def training_threads(manifest: Mapping[str, Any]) -> int | None:
+    """The torch threads per unit a sweep's units trained with on the CPU (the manifest's executor
+    record), or None: an evaluation, a run on an accelerator, or a manifest without the record.
+
+    On a CPU the thread count is part of what a unit trains to: it sets the order of floating-point
+    sums, and training compounds the differences.
+    """
+    if not str(manifest.get("device", "")).startswith("cpu"):
+        return None
+    threads = (manifest.get("executor") or {}).get("threads_per_unit")
+    return int(threads) if isinstance(threads, (int, float)) and threads >= 1 else None
+
+
 def column(metric: str, statistic: str) -> str:
     """The summary column of one statistic of a metric: ``column("lpips", "ci_low")`` → ``"lpips_ci_low"``."""
     if statistic not in STATISTICS:

@@ -18,6 +18,7 @@ are provided:
 
 from __future__ import annotations
 
+
 import ctypes
 import multiprocessing
 import multiprocessing.connection
@@ -26,7 +27,7 @@ import pickle
 import signal
 import sys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import torch
@@ -377,6 +378,37 @@ class ExecutorOptions:
         if self.cpus_per_unit is not None and self.cpus_per_unit <= 0:
             raise VfiBenchError(f"--cpus-per-unit {self.cpus_per_unit:g}: give a positive number of CPUs.")
         import_ray()
+
+    def resuming(self, threads: int | None) -> "ExecutorOptions":
+        """These options for finishing a run whose units trained on the CPU with ``threads`` torch
+        threads each (:func:`~vfibench.results.schema.training_threads`; None: no constraint).
+
+        The thread count is part of a CPU unit's numbers: it sets the order of floating-point sums, and
+        training compounds the differences (measured on the default ``quick`` sweep, one thread against
+        two: ``l1+perc`` 24.83 against 25.53 dB, ``l1+adv`` LPIPS 0.130 against 0.086 — as far apart
+        as two seeds). So a resumed run trains its remaining units with the run's threads whatever the
+        executor, and options that cannot give them are refused.
+        """
+        if threads is None:
+            return self
+        keep = (f"The run's units trained with {threads} torch thread(s) each, and the thread count changes what "
+                f"a unit trains to (the order of floating-point sums, compounded over the steps) by as much as "
+                f"another seed does; the remaining units must train with the same count for the finished run to "
+                f"equal an uninterrupted one.")
+        if self.threads is not None and self.threads != threads:
+            raise VfiBenchError(f"--threads {self.threads}: {keep} Resume with --threads {threads}, or without "
+                                f"--threads.")
+        if self.executor == "local":
+            jobs, cores = self.jobs or 1, available_cores()
+            if jobs > 1 and jobs * threads > cores:
+                raise VfiBenchError(f"--jobs {jobs}: {keep} {jobs} workers × {threads} threads would compute on "
+                                    f"{cores} core(s), and processes that share cores slow each other down many times "
+                                    f"over. Resume with --jobs {max(1, cores // threads)} (or without --jobs).")
+            return replace(self, threads=threads)
+        if self.cpus_per_unit is not None and self.cpus_per_unit < threads:
+            raise VfiBenchError(f"--cpus-per-unit {self.cpus_per_unit:g}: {keep} Resume with --cpus-per-unit "
+                                f"{threads} or more.")
+        return replace(self, threads=threads, cpus_per_unit=self.cpus_per_unit or float(threads))
 
     def device(self, requested: str | None) -> tuple[str | None, bool]:
         """The ``--device`` the sweep should plan with, and whether that device is on this machine.
