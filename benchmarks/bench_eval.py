@@ -332,7 +332,7 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix="bench-eval-", dir=work))
     research_csv = out / "research.csv"
     vfibench = [sys.executable, "-m", "vfibench.cli"]
-    common = ["--gt", str(folders["gt"]), "--format", "csv", "--samples", "0"]
+    common = ["--gt", str(folders["gt"])]  # the command as a user types it: report and image grids included
     commands = {
         "research loop (psnr, ssim, lpips)": [sys.executable, str(ROOT / "benchmarks" / "research_loop.py"),
                                               "--gt", str(folders["gt"]), "--pred", str(folders["pred"]),

@@ -137,14 +137,17 @@ def run(
     executor: Annotated[ExecutorName, typer.Option(
         help="Where units run: local (this machine: in this process, or --jobs N worker processes) or ray (one "
              "Ray task per unit on a Ray cluster; needs pip install 'vfibench[ray]'). Results are written here "
-             "either way, with the same tables.")] = ExecutorName.local,
+             "either way, with the same tables for the same --threads.")] = ExecutorName.local,
     jobs: Annotated[Optional[int], typer.Option(
         "--jobs", "-j", metavar="N", help="Local executor: run N units at a time in N worker processes, each with "
-        "cores // N torch threads (so they never fight over cores). [default: 1, in this process]",
+        "cores // N torch threads (so they never fight over cores); the costliest units start first. [default: 1, "
+        "in this process]",
         show_default=False)] = None,
     threads: Annotated[Optional[int], typer.Option(
-        "--threads", metavar="N", help="Torch threads per unit. [default: torch's own in this process; cores // "
-        "jobs with --jobs; the unit's CPUs on Ray]", show_default=False)] = None,
+        "--threads", metavar="N", help="Torch threads per unit. On a CPU they are part of what a unit trains to "
+        "(the order of floating-point sums): runs match only with the same count. [default: torch's own in this "
+        "process; cores // jobs with --jobs; the unit's CPUs on Ray; with --resume, the run's]",
+        show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option(
         "--address", metavar="HOST:PORT", help="Ray: the cluster's head node (`ray start --head` prints it; "
         "'auto' on the head node itself). [default: start a Ray instance on this machine]",
