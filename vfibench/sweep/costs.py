@@ -35,7 +35,8 @@ from vfibench.sweep.unit import REFERENCE, WARM_START, WARM_START_SPEC, UnitSpec
 def step_flops(config: str, preset: RunPreset) -> int:
     """FLOPs of one training step of ``config`` (a canonical loss spec) on one crop of the preset's
     size, on the CPU: convolutions and matrix products of the model's forward and backward pass, the
-    loss, and any auxiliary network's update (torch's FLOP counter)."""
+    loss, and any auxiliary network's update (torch's FLOP counter). Counted on one torch thread,
+    so that it does not compete with the units running meanwhile."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from vfibench.train import train_configuration
@@ -45,8 +46,13 @@ def step_flops(config: str, preset: RunPreset) -> int:
     data = Triplets(frames[0], frames[1], frames[2], torch.full((1,), 0.5))
     probe = preset.with_overrides(steps=1, batch_size=1)
     loss: LossConfig = parse_config(config)
-    with FlopCounterMode(display=False) as counter:
-        train_configuration(loss, data, probe, seed=0, device="cpu")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the count does not depend on it, and the executor's units use the cores
+    try:
+        with FlopCounterMode(display=False) as counter:
+            train_configuration(loss, data, probe, seed=0, device="cpu")
+    finally:
+        torch.set_num_threads(threads)
     return int(counter.get_total_flops())
 
 
