@@ -3,9 +3,10 @@
 Each variant is a fresh ``python -m vfibench.cli run`` (default: the default sweep on the ``quick``
 preset, seed 0, CPU) writing to its own folder under ``--out``; the table gives its wall time and
 the torch threads each unit trained with (from the manifest), then every variant's summary is
-compared with the first's: byte for byte, and with ``vfibench compare --two-sided`` (the metric
-tolerances absorb the floating-point differences a different thread count makes). Run it on a
-quiet machine:
+compared with the first's: byte for byte, and with ``vfibench compare --two-sided``. Variants that
+train with different threads per unit (``--jobs 2`` on two cores gives each unit one) differ in their
+trained rows beyond the tolerances — the thread count is part of a trained unit's numbers (README,
+*Threads are part of the numbers*) — unless ``--threads`` makes it equal. Run it on a quiet machine:
 
     python benchmarks/bench_sweep_jobs.py --jobs 1,2 [--steps 100] [--losses l1,l2] [--out /tmp/vfibench-jobs]
 """

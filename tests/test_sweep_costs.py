@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 
 from vfibench.presets import get_preset
 from vfibench.results.store import RunStore
 from vfibench.sweep import LocalExecutor, plan_sweep, run_sweep
-from vfibench.sweep.costs import step_flops, unit_cost
+from vfibench.sweep.costs import flops_per_step, unit_cost
 from vfibench.sweep.unit import REFERENCE, TRAINED, WARM_START, UnitSpec
 
 PRESET = get_preset("smoke").with_overrides(steps=3, log_every=1)
@@ -21,15 +22,21 @@ def spec(config: str, kind: str = TRAINED) -> UnitSpec:
 
 
 def test_estimates_order_configurations_by_the_work_of_their_training_step() -> None:
-    l1, l2, adversarial, perceptual = (step_flops(c, PRESET) for c in ("l1", "l2", "l1+adv", "l1+perc"))
+    l1, l2, adversarial, perceptual = (flops_per_step(c, PRESET) for c in ("l1", "l2", "l1+adv", "l1+perc"))
     # The same model and no network in the loss: the same work; a discriminator adds its two passes,
-    # a VGG16 pass adds more (measured on a CPU: 103 s, 187 s, 293 s for the quick preset's units).
+    # a VGG16 pass adds more (the order of their measured training times; README, Longest first).
     assert l1 == l2 > 0
     assert perceptual > adversarial > l1
     assert unit_cost(spec("l1+perc")) == perceptual * (PRESET.steps - WARM)
     assert unit_cost(spec("l1", WARM_START)) == l1 * WARM
     assert unit_cost(spec("blend", REFERENCE)) == 0.0
     assert unit_cost(spec("no_such_loss")) == float("inf")  # fails at once where it runs: start it first
+
+
+def test_a_term_scheduled_over_part_of_training_counts_for_that_part() -> None:
+    l1, perceptual = flops_per_step("l1", PRESET), flops_per_step("l1+perc", PRESET)
+    assert flops_per_step("l1+perc@0.5", PRESET) == pytest.approx((l1 + perceptual) / 2)
+    assert flops_per_step("l1+perc@:0.25", PRESET) == pytest.approx(0.25 * perceptual + 0.75 * l1)
 
 
 class Concurrent(LocalExecutor):

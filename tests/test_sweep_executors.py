@@ -244,6 +244,8 @@ def test_a_resumed_run_trains_its_remaining_units_with_the_run_s_threads(tmp_pat
     assert "Resume with --jobs 1" in " ".join(refused.output.split())
     refused = runner.invoke(app, [*resume, "--threads", "1"])
     assert refused.exit_code == 2 and "Resume with --threads 2" in " ".join(refused.output.split())
+    refused = runner.invoke(app, [*resume, "--jobs", "2", "--threads", "2"])  # the run's threads, too many jobs
+    assert refused.exit_code == 2 and "Resume with --jobs 1" in " ".join(refused.output.split())
     assert store.read_manifest()["status"] == INTERRUPTED  # refused before any work
     finished = runner.invoke(app, resume)
     assert finished.exit_code == 0, finished.output
@@ -251,10 +253,14 @@ def test_a_resumed_run_trains_its_remaining_units_with_the_run_s_threads(tmp_pat
     assert_same_tables(store, run_sweep(tiny_plan(tmp_path / "straight"), executor=LocalExecutor(threads=2)))
 
 
-def test_resuming_on_ray_asks_for_as_many_cpus_as_the_run_s_threads() -> None:
-    assert ExecutorOptions("ray").resuming(2) == ExecutorOptions("ray", cpus_per_unit=2.0, threads=2)
-    with pytest.raises(VfiBenchError, match="Resume with --cpus-per-unit 2 or more"):
-        ExecutorOptions("ray", cpus_per_unit=1).resuming(2)
+def test_resuming_keeps_the_run_s_threads_under_the_rule_a_new_run_obeys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: 2)
+    assert ExecutorOptions("ray", cpus_per_unit=2).resuming(2) == ExecutorOptions("ray", cpus_per_unit=2, threads=2)
+    with pytest.raises(VfiBenchError, match="Resume with --cpus-per-unit 2, so that Ray reserves"):
+        ExecutorOptions("ray").resuming(2)
+    with pytest.raises(VfiBenchError, match="at least 4 cores"):
+        ExecutorOptions().resuming(4)  # one process cannot give 4 threads on 2 cores either
+    assert ExecutorOptions(jobs=4).resuming(1) == ExecutorOptions(jobs=4, threads=1)  # as a new --jobs 4 run
     assert ExecutorOptions(jobs=2).resuming(None) == ExecutorOptions(jobs=2)
 
 

@@ -95,8 +95,9 @@ def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: 
     finished = re.search(rf"--resume {run.name}: (\d) of 5 units finished", " ".join(result.output.split()))
     assert finished is not None, result.output
     # one process runs the plan's order (the references, then l1); two workers start the trained units
-    # first (longest first: references train nothing) and may both finish one before the kill
-    assert int(finished.group(1)) == 3 if executor == "local" else int(finished.group(1)) >= 1
+    # first (longest first: references train nothing), may both finish one before the kill, and
+    # leave the references to the resume
+    assert int(finished.group(1)) == 3 if executor == "local" else 1 <= int(finished.group(1)) < 5
     assert store.read_manifest()["status"] == "complete"
     assert not list(run.rglob(".*.tmp"))
     assert store.path("summary.csv").read_bytes() == uninterrupted_summary(tmp_path / "straight")

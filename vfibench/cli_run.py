@@ -166,12 +166,16 @@ def run(
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
     from vfibench.results.store import COMPLETE, RunStore
+    from vfibench.results.schema import training_threads
     from vfibench.sweep import (ExecutorOptions, SweepInterrupted, parse_seeds, plan_resume, plan_sweep,
                                 rebuild_tables, run_sweep, stop_on_signals)
-    from vfibench.results.schema import training_threads
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
     options = ExecutorOptions(executor.value, jobs, address, gpus_per_unit, cpus_per_unit, threads)
+    store = None
+    if resume:
+        store = RunStore.open_unfinished(out, run_name)
+        options = options.resuming(training_threads(store.read_manifest()))
     options.check()
     device, device_here = options.device(device)
     training_precision = precision.value if precision is not None else None
@@ -180,10 +184,7 @@ def run(
     variant = model.value if model is not None else None
     overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
     chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
-    store = None
-    if resume:
-        store = RunStore.open_unfinished(out, run_name)
-        options = options.resuming(training_threads(store.read_manifest()))
+    if store is not None:
         given = [f"--{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None]
         if chosen is None and given:
             conflict = ", ".join(given)

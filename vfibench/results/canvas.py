@@ -62,10 +62,6 @@ def resized(image: PILImage.Image, width: int, height: int) -> PILImage.Image:
     return image.resize((width, height), PILImage.Resampling.NEAREST if enlarging else PILImage.Resampling.BOX)
 
 
-def text_width(text: str, face: ImageFont.FreeTypeFont) -> float:
-    return max((face.getlength(line) for line in text.split("\n")), default=0.0)
-
-
 def line_height(face: ImageFont.FreeTypeFont) -> int:
     ascent, descent = face.getmetrics()
     return int(math.ceil((ascent + descent) * 1.15))
@@ -87,6 +83,28 @@ def wrapped(text: str, face: ImageFont.FreeTypeFont, width: float) -> list[str]:
     return lines
 
 
+def broken(text: str, face: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """``text`` as :func:`wrapped` lines, a line that is still too wide (one long word, such as a
+    configuration's spec) cut into pieces that fit."""
+    lines = []
+    for line in wrapped(text, face, width):
+        while face.getlength(line) > width and len(line) > 1:
+            cut = max(n for n in range(1, len(line)) if n == 1 or face.getlength(line[:n]) <= width)
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+def fitted(text: str, face: ImageFont.FreeTypeFont, width: float) -> str:
+    """``text``, shortened with an ellipsis when it is wider than ``width``."""
+    if face.getlength(text) <= width:
+        return text
+    while text and face.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def draw_lines(draw: ImageDraw.ImageDraw, xy: tuple[float, float], lines: list[str],
                face: ImageFont.FreeTypeFont, *, centred: bool = False) -> None:
     """``lines`` from ``xy`` down (the top-left corner; the top centre when ``centred``)."""
@@ -98,19 +116,24 @@ def draw_lines(draw: ImageDraw.ImageDraw, xy: tuple[float, float], lines: list[s
 
 
 def nice_ticks(vmax: float, most: int = 6) -> list[float]:
-    """Round tick values from 0 to ``vmax``: a step of 1, 2, 2.5 or 5 × 10^k, at most ``most`` ticks."""
-    for power in range(math.floor(math.log10(vmax)) - 1, math.floor(math.log10(vmax)) + 2):
+    """Round tick values from 0 to ``vmax`` (positive, finite): a step of 1, 2, 2.5 or 5 × 10^k, the
+    finest that gives at most ``most`` ticks (``most`` ≥ 2)."""
+    if not (math.isfinite(vmax) and vmax > 0) or most < 2:
+        raise ValueError(f"ticks need a positive finite upper end and room for two, not {vmax!r} and {most}")
+    power = math.floor(math.log10(vmax)) - 1
+    while True:  # ends: at 10^⌊log10 vmax⌋ + 1 the step exceeds vmax, so two ticks at most
         for mantissa in (1, 2, 2.5, 5):
             step = mantissa * 10.0 ** power
-            count = int(math.floor(vmax / step + 1e-9)) + 1
+            count = int(math.floor(vmax / step * (1 + 1e-12))) + 1
             if count <= most:
-                return [round(i * step, 12) for i in range(count)]
-    return [0.0, vmax]
+                return [i * step for i in range(count)]
+        power += 1
 
 
 def tick_text(values: list[float]) -> list[str]:
-    """The tick values, all with the fewest decimals that write every one of them exactly."""
-    decimals = next((d for d in range(7) if all(abs(round(v, d) - v) < 1e-9 for v in values)), 6)
+    """The tick values, all with the fewest decimals (up to 15) that write every one of them exactly."""
+    scale = max((abs(v) for v in values), default=1.0) or 1.0
+    decimals = next((d for d in range(16) if all(abs(round(v, d) - v) <= 1e-9 * scale for v in values)), 15)
     return [f"{v:.{decimals}f}" for v in values]
 
 

@@ -434,8 +434,9 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
                      + (" (an evaluated model is named with --pred NAME=DIR; give the two runs' models the same "
                         "NAME)." if new.run_kind == schema.EVALUATION else "."))
     if new.device and base.device and new.device != base.device:
-        notes.append(f"NEW ran on {new.device}, BASE on {base.device}; differences within the tolerances "
-                     f"are expected.")
+        notes.append(f"NEW ran on {new.device}, BASE on {base.device}: scores of the same frames differ within "
+                     f"the tolerances, but trained rows can differ by as much as two seeds do (training compounds "
+                     f"floating-point differences).")
     threads = [schema.training_threads(run.manifest or {}) for run in (new, base)]
     if None not in threads and threads[0] != threads[1]:
         notes.append(f"NEW's units trained with {threads[0]} torch thread(s) each, BASE's with {threads[1]}: the "

@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -186,7 +185,7 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
     """
     import io
 
-    from PIL import Image as PILImage, ImageDraw
+    from PIL import Image as PILImage, ImageDraw, ImageFont
 
     from vfibench.results import canvas
 
@@ -207,7 +206,10 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
     full_width = 2 * MARGIN + 4 * panel_w + 3 * GAP
     title_lines = canvas.wrapped(title, title_face, full_width - 2 * MARGIN)
     caption_h = canvas.line_height(caption) + 4
-    row_h = caption_h + panel_h + ROW_GAP
+    notes = [canvas.broken(f"{config}\n{text}" if (text := _score_text(scores.get(config, {}), labels, units))
+                           else config, scores_face, panel_w - 8) for config, _ in outputs]
+    cell_h = max([panel_h, *(len(lines) * canvas.line_height(scores_face) for lines in notes)])
+    row_h = caption_h + cell_h + ROW_GAP
     bar_h = (16 + 12 + 2 * canvas.line_height(numbers) + 10) if outputs else 0
     rows_top = MARGIN + len(title_lines) * canvas.line_height(title_face) + 10
     full_height = rows_top + (1 + len(outputs)) * row_h + bar_h + MARGIN
@@ -225,19 +227,21 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
         shown = canvas.to_pil(picture)
         size = (zoom, zoom) if zoomed else (panel_w, panel_h)
         x = column(index) + (panel_w - size[0]) // 2
-        y = rows_top + row * row_h + caption_h + (panel_h - size[1]) // 2
+        y = rows_top + row * row_h + caption_h + (cell_h - size[1]) // 2
         image.paste(canvas.resized(shown, *size), (x, y))
         draw.rectangle((x - 1, y - 1, x + size[0], y + size[1]), outline=canvas.INK, width=1)
-        canvas.draw_lines(draw, (column(index) + panel_w / 2, rows_top + row * row_h), [name], caption, centred=True)
+        canvas.draw_lines(draw, (column(index) + panel_w / 2, rows_top + row * row_h),
+                          [canvas.fitted(name, caption, panel_w + GAP - 4)], caption, centred=True)
         if boxed:
             sx, sy = size[0] / width, size[1] / height
-            draw.rectangle((x + round(left * sx), y + round(top * sy), x + round((left + side) * sx) - 1,
-                            y + round((top + side) * sy) - 1), outline=canvas.BOX, width=2)
+            x0, y0 = x + round(left * sx), y + round(top * sy)
+            draw.rectangle((x0, y0, max(x0, x + round((left + side) * sx) - 1),
+                            max(y0, y + round((top + side) * sy) - 1)), outline=canvas.BOX, width=2)
 
-    def note(index: int, row: int, lines: list[str], face: Any) -> None:
-        """Text in cell (row, index), its block centred on the panels' middle."""
+    def note(index: int, row: int, lines: list[str], face: ImageFont.FreeTypeFont) -> None:
+        """Text in cell (row, index), its block centred on the cell's middle."""
         block = len(lines) * canvas.line_height(face)
-        canvas.draw_lines(draw, (column(index) + 8, rows_top + row * row_h + caption_h + (panel_h - block) / 2),
+        canvas.draw_lines(draw, (column(index) + 8, rows_top + row * row_h + caption_h + (cell_h - block) / 2),
                           lines, face)
 
     crop = (slice(top, top + side), slice(left, left + side))
@@ -248,13 +252,12 @@ def render_grid(source: FrameSource, sample: int, configs: Sequence[str], scores
         panel(3, 0, inputs[1], "input I1 (t = 1)", boxed=True)
     else:
         note(2, 0, ["inputs I0, I1", "not available"], caption)
-    for row, ((config, output), error) in enumerate(zip(outputs, errors), start=1):
+    for row, ((config, output), error, lines) in enumerate(zip(outputs, errors, notes), start=1):
         reference = (kinds or {}).get(config) == schema.REFERENCE
         panel(0, row, output, config + (" (reference)" if reference else ""), boxed=True)
         panel(1, row, output[crop], "zoomed", zoomed=True)
         panel(2, row, canvas.colourize(error, scale, ERROR_COLOURS), "|output − truth|")
-        text = _score_text(scores.get(config, {}), labels, units)
-        note(3, row, (f"{config}\n{text}" if text else config).split("\n"), scores_face)
+        note(3, row, lines, scores_face)
     if outputs:
         bar_top = rows_top + (1 + len(outputs)) * row_h - ROW_GAP + 10
         canvas.draw_colour_bar(image, (column(2), bar_top, panel_w, 16), scale, ERROR_COLOURS,

@@ -168,7 +168,8 @@ def training_threads(manifest: Mapping[str, Any]) -> int | None:
     """
     if not str(manifest.get("device", "")).startswith("cpu"):
         return None
-    threads = (manifest.get("executor") or {}).get("threads_per_unit")
+    executor = manifest.get("executor")
+    threads = executor.get("threads_per_unit") if isinstance(executor, Mapping) else None
     return int(threads) if isinstance(threads, (int, float)) and threads >= 1 else None
 
 

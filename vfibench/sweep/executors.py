@@ -18,7 +18,6 @@ are provided:
 
 from __future__ import annotations
 
-
 import ctypes
 import multiprocessing
 import multiprocessing.connection
@@ -379,15 +378,15 @@ class ExecutorOptions:
             raise VfiBenchError(f"--cpus-per-unit {self.cpus_per_unit:g}: give a positive number of CPUs.")
         import_ray()
 
-    def resuming(self, threads: int | None) -> "ExecutorOptions":
+    def resuming(self, threads: int | None) -> ExecutorOptions:
         """These options for finishing a run whose units trained on the CPU with ``threads`` torch
         threads each (:func:`~vfibench.results.schema.training_threads`; None: no constraint).
 
         The thread count is part of a CPU unit's numbers: it sets the order of floating-point sums, and
-        training compounds the differences (measured on the default ``quick`` sweep, one thread against
-        two: ``l1+perc`` 24.83 against 25.53 dB, ``l1+adv`` LPIPS 0.130 against 0.086 — as far apart
-        as two seeds). So a resumed run trains its remaining units with the run's threads whatever the
-        executor, and options that cannot give them are refused.
+        training compounds the differences as far as another seed would (README, *Threads are part of
+        the numbers*). So a resumed run trains its remaining units with the run's threads whatever the
+        executor, and options that cannot give them — under the rule :meth:`check` applies to a new
+        run — are refused. Call :meth:`check` afterwards as for a new run.
         """
         if threads is None:
             return self
@@ -398,17 +397,20 @@ class ExecutorOptions:
         if self.threads is not None and self.threads != threads:
             raise VfiBenchError(f"--threads {self.threads}: {keep} Resume with --threads {threads}, or without "
                                 f"--threads.")
-        if self.executor == "local":
-            jobs, cores = self.jobs or 1, available_cores()
-            if jobs > 1 and jobs * threads > cores:
-                raise VfiBenchError(f"--jobs {jobs}: {keep} {jobs} workers × {threads} threads would compute on "
-                                    f"{cores} core(s), and processes that share cores slow each other down many times "
-                                    f"over. Resume with --jobs {max(1, cores // threads)} (or without --jobs).")
+        if self.executor == "ray":
+            cpus = self.cpus_per_unit or 1.0
+            if cpus < threads:
+                raise VfiBenchError(f"--cpus-per-unit {cpus:g}: {keep} Resume with --cpus-per-unit {threads}, so that "
+                                    f"Ray reserves a CPU for each thread.")
             return replace(self, threads=threads)
-        if self.cpus_per_unit is not None and self.cpus_per_unit < threads:
-            raise VfiBenchError(f"--cpus-per-unit {self.cpus_per_unit:g}: {keep} Resume with --cpus-per-unit "
-                                f"{threads} or more.")
-        return replace(self, threads=threads, cpus_per_unit=self.cpus_per_unit or float(threads))
+        jobs, cores = self.jobs or 1, available_cores()
+        if threads > max(1, cores // jobs):
+            advice = (f"Resume with --jobs {cores // threads} (or without --jobs)." if jobs > 1 and threads <= cores
+                      else f"Finish it where this process may use at least {threads} cores, or start a new sweep.")
+            raise VfiBenchError(f"{keep} {jobs} unit(s) at a time × {threads} threads would compute on {cores} "
+                                f"core(s), and threads that share cores slow each other down many times over. "
+                                f"{advice}")
+        return replace(self, threads=threads)
 
     def device(self, requested: str | None) -> tuple[str | None, bool]:
         """The ``--device`` the sweep should plan with, and whether that device is on this machine.

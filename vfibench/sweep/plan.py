@@ -253,9 +253,10 @@ def plan_resume(
 
     The keyword arguments are the options a user gave along with ``--resume`` (None: not given).
     Each must agree with the manifest — resuming never changes what a run computes — or a
-    :class:`VfiBenchError` lists every conflict. ``device`` may differ (the numbers of units finished
-    on another device then differ within floating-point tolerance; the manifest records it), and so
-    may the executor that runs the rest (:mod:`vfibench.sweep.executors`). The backbones, and which
+    :class:`VfiBenchError` lists every conflict. ``device`` may differ — an explicit choice, recorded
+    per session in the manifest; units trained on another device differ by floating-point
+    differences that training compounds, as with another thread count — and so may the executor that
+    runs the rest (:mod:`vfibench.sweep.executors`), which trains CPU units with the run's threads. The backbones, and which
     metrics and configurations are unavailable, must also be as they were.
     """
     manifest = store.read_manifest()
