@@ -1,8 +1,8 @@
 """Drawing for the image grids: frames, captions, boxes and a colour bar, straight onto a PIL image.
 
-A grid is a fixed table of pictures and captions, with no axes to lay out; drawn through
-matplotlib's figure machinery (axes, constrained layout, Agg) it cost about 0.35 s per grid, drawn
-here a few hundredths. The text uses the DejaVu faces matplotlib ships (those of every other figure
+A grid is a fixed table of pictures and captions, with no axes to lay out: drawn through
+matplotlib's figure machinery (axes, constrained layout, Agg) it takes about 0.35 s, drawn here a
+few hundredths of a second. The text uses the DejaVu faces matplotlib ships (those of every other figure
 of the report) and the error maps matplotlib's colour maps, looked up the way ``imshow`` does.
 """
 
