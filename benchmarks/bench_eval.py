@@ -27,7 +27,11 @@ checked against the research loop's, frame by frame.
 It prints the tables and writes everything to ``--json``. Run (both cores, nothing else running)::
 
     bash scripts/fetch_real_clip.sh
-    python benchmarks/bench_eval.py [--frames 8] [--count 240] [--parts metrics eval] [--json bench_eval.json]
+    python benchmarks/bench_eval.py [--frames 8] [--count 240] [--parts metrics eval] [--pairs 5] [--json bench_eval.json]
+
+``--pairs N`` also runs ``eval --metrics psnr,ssim,lpips`` and the research loop in turn N times and
+reports their ratio pair by pair: single runs move by 10–20% on a small machine, a ratio of pairs
+much less.
 """
 
 from __future__ import annotations
@@ -366,12 +370,32 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
         base / results["vfibench eval --metrics psnr,ssim,lpips"]["seconds"], 2)
     results["speed-up of eval (default metrics) over the research loop"] = round(
         base / results["vfibench eval (default metrics)"]["seconds"], 2)
+    if args.pairs:
+        results["pairs: eval --metrics psnr,ssim,lpips / research loop"] = paired_ratio(
+            commands["vfibench eval --metrics psnr,ssim,lpips"], commands["research loop (psnr, ssim, lpips)"],
+            env, args.pairs)
     results["2 models / 1 model (default metrics)"] = round(
         results["vfibench eval (default metrics, 2 models)"]["seconds"]
         / results["vfibench eval (default metrics)"]["seconds"], 2)
     shutil.rmtree(out, ignore_errors=True)
     return {"frames": args.count, "size": "448x256", "commands": {k: " ".join(v) for k, v in commands.items()},
             "results": results, "failures": failures}
+
+
+def paired_ratio(command: list[str], baseline: list[str], env: dict[str, str], pairs: int) -> dict[str, float]:
+    """Wall times of ``command`` and ``baseline`` run in turn ``pairs`` times after one warm-up of each,
+    and the ratio taken pair by pair: a drift of the machine's speed during the runs moves both
+    members of a pair alike. Returns the medians and the median, lowest and highest ratio."""
+    timed_command(command, env), timed_command(baseline, env)  # warm-up: file cache, first imports
+    times = [(timed_command(command, env)[0], timed_command(baseline, env)[0]) for _ in range(pairs)]
+    ratios = [a / b for a, b in times]
+    print(f"  {pairs} pairs: eval {statistics.median(a for a, _ in times):.2f} s, research loop "
+          f"{statistics.median(b for _, b in times):.2f} s, ratio {statistics.median(ratios):.3f} "
+          f"({min(ratios):.3f}–{max(ratios):.3f})", flush=True)
+    return {"pairs": pairs, "median_seconds": round(statistics.median(a for a, _ in times), 2),
+            "baseline_median_seconds": round(statistics.median(b for _, b in times), 2),
+            "median_ratio": round(statistics.median(ratios), 3), "lowest_ratio": round(min(ratios), 3),
+            "highest_ratio": round(max(ratios), 3)}
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
@@ -407,6 +431,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8, help="frames per metric timing (default 8)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per metric timing (default 3)")
     parser.add_argument("--count", type=int, default=240, help="frames of the end-to-end runs (default 240)")
+    parser.add_argument("--pairs", type=int, default=0,
+                        help="also run eval --metrics psnr,ssim,lpips and the research loop in turn this many "
+                             "times and report their ratio pair by pair (the figure to quote; default 0: off)")
     parser.add_argument("--workdir", default=str(ROOT / ".vfibench-home" / "bench-eval"),
                         help="where the frame folders are kept")
     parser.add_argument("--json", type=Path, default=Path("bench_eval.json"), help="results file")
