@@ -94,10 +94,11 @@ def test_sigkill_then_resume_gives_the_tables_of_an_uninterrupted_run(tmp_path: 
     assert result.exit_code == 0, result.output
     finished = re.search(rf"--resume {run.name}: (\d) of 5 units finished", " ".join(result.output.split()))
     assert finished is not None, result.output
-    # one process runs the plan's order (the references, then l1); two workers start the trained units
-    # first (longest first: references train nothing), may both finish one before the kill, and
-    # leave the references to the resume
-    assert int(finished.group(1)) == 3 if executor == "local" else 1 <= int(finished.group(1)) < 5
+    if executor == "local":  # one unit at a time, in the plan's order: the references, then l1
+        assert int(finished.group(1)) == 3
+    # Two workers start the trained units first (longest first; l1, l2 and charbonnier tie, references
+    # train nothing) and any number of units may have finished with l1 by the kill; what counts is
+    # that the resumed run equals an uninterrupted one.
     assert store.read_manifest()["status"] == "complete"
     assert not list(run.rglob(".*.tmp"))
     assert store.path("summary.csv").read_bytes() == uninterrupted_summary(tmp_path / "straight")
