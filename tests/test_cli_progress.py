@@ -46,6 +46,19 @@ def test_terminal_progress_has_an_overall_bar_above_the_unit_bars():
     assert next(t for t in tasks if t.description == "Loading the data").finished
 
 
+def test_references_scored_beside_training_units_keep_their_own_bar_until_done():
+    listener = RichSweepListener(Console(file=io.StringIO(), force_terminal=True, width=100))
+    with listener:
+        listener.sweep_started(1, 4)
+        listener.phase("Evaluating the references blend, nearest (seed 0)", total=2)
+        listener.advance()
+        listener.unit_started("l1 (seed 0)", 4)  # a worker starts training while the other still scores
+        references = next(t for t in listener.progress.tasks if t.description.startswith("Evaluating"))
+        assert references.completed == 1 and not references.finished
+        listener.advance()
+        assert references.finished
+
+
 def test_interrupted_terminal_progress_prints_each_finished_unit_once():
     stream = io.StringIO()
     listener = RichSweepListener(Console(file=stream, force_terminal=True, width=100))

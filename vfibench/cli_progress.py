@@ -88,7 +88,7 @@ class RichSweepListener:
             self.phase_task = None
 
     def unit_started(self, label: str, steps: int) -> None:
-        self._close_phase()
+        # A phase still counting (the references, while workers also train) stays open until it is done.
         self.tasks[label] = self.progress.add_task(label, total=steps, detail="loss —")
         self.stepped[label] = 0
         self.current = label
