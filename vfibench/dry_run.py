@@ -11,10 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import torch
-
 from vfibench.data.sources import describe_sources
-from vfibench.data.triplets import Triplets
+from vfibench.data.triplets import noise_triplets
 from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
 from vfibench.references import REFERENCES
@@ -81,10 +79,7 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estima
     data loading are not included.
     """
     preset = plan.preset
-    generator = torch.Generator().manual_seed(0)
-    count = preset.batch_size * probe_steps
-    frames = [torch.rand(count, 3, preset.crop, preset.crop, generator=generator) for _ in range(3)]
-    data = Triplets(frames[0], frames[1], frames[2], torch.full((count,), 0.5))
+    data = noise_triplets(preset.batch_size * probe_steps, preset.crop)
     probe = preset.with_overrides(steps=probe_steps)
     per_step: dict[str, float] = {}
     for config in plan.trained:

@@ -30,3 +30,11 @@ class Triplets:
 
     def to(self, device: torch.device | str) -> "Triplets":
         return Triplets(self.i0.to(device), self.it.to(device), self.i1.to(device), self.t.to(device))
+
+
+def noise_triplets(count: int, size: int, seed: int = 0) -> Triplets:
+    """``count`` triplets of uniform noise at ``size``², t = 0.5: inputs for timing or counting a
+    training step, never for training."""
+    generator = torch.Generator().manual_seed(seed)
+    frames = [torch.rand(count, 3, size, size, generator=generator) for _ in range(3)]
+    return Triplets(frames[0], frames[1], frames[2], torch.full((count,), 0.5))

@@ -26,7 +26,7 @@ from functools import cache
 
 import torch
 
-from vfibench.data.triplets import Triplets
+from vfibench.data.triplets import noise_triplets
 from vfibench.errors import VfiBenchError
 from vfibench.losses.spec import LossConfig, TermSpec, Window, parse_config
 from vfibench.presets import RunPreset
@@ -42,9 +42,7 @@ def step_flops(config: LossConfig, preset: RunPreset) -> int:
 
     from vfibench.train import train_configuration
 
-    generator = torch.Generator().manual_seed(0)
-    frames = [torch.rand(1, 3, preset.crop, preset.crop, generator=generator) for _ in range(3)]
-    data = Triplets(frames[0], frames[1], frames[2], torch.full((1,), 0.5))
+    data = noise_triplets(1, preset.crop)
     probe = preset.with_overrides(steps=1, batch_size=1)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

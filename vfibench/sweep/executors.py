@@ -79,6 +79,12 @@ def available_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def threads_per_job(jobs: int) -> int:
+    """The torch threads each of ``jobs`` local units may have: the usable cores shared among them, at
+    least one (more would make processes compute on shared cores)."""
+    return max(1, available_cores() // jobs)
+
+
 class LocalExecutor:
     """Every unit in this process, in the order submitted (today's single-process sweep).
 
@@ -159,7 +165,7 @@ class ProcessExecutor:
                  options: tuple[str, ...] = ()) -> None:
         self.jobs = jobs
         self.capacity = jobs
-        self.threads_per_unit = threads or max(1, available_cores() // jobs)
+        self.threads_per_unit = threads or threads_per_job(jobs)
         self.max_retries = max_retries
         self.options = options
         self._workers: list[_Worker] = []
@@ -361,11 +367,11 @@ class ExecutorOptions:
                 raise VfiBenchError(f"{what} --executor ray. On this machine, run units in parallel with --jobs N "
                                     f"(N worker processes) and train on a GPU with --device cuda.")
             jobs, cores = self.jobs or 1, available_cores()
-            if self.threads is not None and self.threads > max(1, cores // jobs):
+            if self.threads is not None and self.threads > threads_per_job(self.jobs or 1):
                 raise VfiBenchError(
                     f"--jobs {jobs} × --threads {self.threads} = {jobs * self.threads} torch threads, but this process "
                     f"may use {cores} core(s): processes computing on shared cores slow each other down many times "
-                    f"over. Give at most --threads {max(1, cores // jobs)} (the default), or fewer --jobs.")
+                    f"over. Give at most --threads {threads_per_job(self.jobs or 1)} (the default), or fewer --jobs.")
             return
         if self.jobs is not None:
             raise VfiBenchError("--jobs sets the worker processes of the local executor; with --executor ray the "
@@ -404,7 +410,7 @@ class ExecutorOptions:
                                     f"Ray reserves a CPU for each thread.")
             return replace(self, threads=threads)
         jobs, cores = self.jobs or 1, available_cores()
-        if threads > max(1, cores // jobs):
+        if threads > threads_per_job(self.jobs or 1):
             advice = (f"Resume with --jobs {cores // threads} (or without --jobs)." if jobs > 1 and threads <= cores
                       else f"Finish it where this process may use at least {threads} cores, or start a new sweep.")
             raise VfiBenchError(f"{keep} {jobs} unit(s) at a time × {threads} threads would compute on {cores} "
