@@ -100,6 +100,19 @@ def test_lpips_model_is_built_once_per_net_and_device():
     assert not model.training and not any(p.requires_grad for p in model.parameters())
 
 
+def test_lpips_weights_are_channels_last_and_give_the_same_values():
+    """The trunk is built in the layout its inputs arrive in, so no convolution converts its weights on
+    every call; the values equal those of the same weights left in the default layout, bit for bit."""
+    features = random_features("alexnet")
+    model = build_lpips("alex", features_state=features.state_dict())
+    convolutions = [m for m in model.net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convolutions and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convolutions)
+    default_layout = build_lpips("alex", features_state=features.state_dict()).to(memory_format=torch.contiguous_format)
+    assert not getattr(default_layout.net.slice2, "3").weight.is_contiguous(memory_format=torch.channels_last)
+    pred, gt = frames(3, size=96, seed=4)
+    assert torch.equal(lpips(pred, gt, model=model), lpips(pred, gt, model=default_layout))
+
+
 def test_lpips_rejects_unknown_net_and_mismatched_backbone():
     with pytest.raises(VfiBenchError, match="Unknown LPIPS network 'squeeze'"):
         build_lpips("squeeze", features_state={})

