@@ -158,6 +158,20 @@ def test_gmsd_is_per_frame():
     assert torch.allclose(batch, single, atol=1e-12)
 
 
+@pytest.mark.parametrize("height,width", [(64, 96), (65, 96), (64, 97), (33, 31)])
+def test_gmsd_equals_piq_on_the_same_grey_images(height, width):
+    """vfibench computes GMSD as piq does (odd sizes padded in both directions, as piq pads them),
+    on MATLAB-convention grey levels, without importing piq."""
+    piq = pytest.importorskip("piq", reason="piq is in the test extra: pip install -e '.[test]'")
+    from vfibench.metrics._common import matlab_grey
+    from vfibench.metrics.gmsd import T
+
+    pred, gt = real_pair("astronaut", height, width)
+    p, g = to_tensor([pred]), to_tensor([gt])
+    expected = piq.gmsd(matlab_grey(p.double()), matlab_grey(g.double()), reduction="none", data_range=1.0, t=T)
+    assert torch.allclose(gmsd(p, g), expected, atol=1e-12, rtol=0)
+
+
 # --------------------------------------------------------------------------- shared input checks
 
 

@@ -11,7 +11,7 @@ ssim       per-channel RGB, Gaussian σ = 1.5 (11×11), K1 = 0.01, K2 = 0.03, po
 lpips      ``lpips`` package v0.1, AlexNet (``lpips-vgg``: VGG16), inputs scaled to [-1, 1]
 dists      Ding et al. 2020, VGG16 + L2 pooling, ImageNet normalisation, no resize
 sharpness  mean central-difference gradient magnitude, prediction / truth (1 = as sharp)
-gmsd       ``piq.gmsd`` on MATLAB ``rgb2gray`` luma (rounded to 8-bit levels), ×2 downsampled
+gmsd       as ``piq.gmsd`` computes it, on MATLAB ``rgb2gray`` luma (rounded to 8-bit levels), ×2 downsampled
 flolpips-  LPIPS-alex maps weighted by flow disagreement towards I0 and I1 (OpenCV DIS flow);
 dis        takes ``(pred, gt, i0, i1)``
 psnr-div   BT.709 luma PSNR over pixels of high motion divergence (Farnebäck flow pred → I1);

@@ -306,7 +306,7 @@ def environment_versions() -> dict[str, str]:
     from importlib import metadata
 
     versions = {"python": platform.python_version()}
-    for package in ("vfibench", "torch", "torchvision", "numpy", "lpips", "scikit-image", "piq"):
+    for package in ("vfibench", "torch", "torchvision", "numpy", "lpips", "scikit-image"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
