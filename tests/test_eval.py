@@ -3,6 +3,7 @@ published TID2013 values reproduced through the whole command."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -92,12 +93,30 @@ def test_differently_sized_prediction_names_the_file_and_both_sizes(folders):
     assert "a.png" in result.output and "24×20" in result.output and "48×40" in result.output
 
 
-def test_unreadable_frame_names_the_file(folders):
+def test_unreadable_frame_names_the_file_and_leaves_no_run_behind(folders):
     (folders["sharp"] / "a.png").write_bytes(b"not a png at all")
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
                       "--metrics", FAST)
     assert result.exit_code == 2
     assert "a.png" in result.output and "Cannot read" in result.output
+    # nothing was scored, and an evaluation cannot be resumed: no directory is left saying "running"
+    assert not folders["out"].exists() or list(folders["out"].iterdir()) == []
+
+
+def test_an_evaluation_that_fails_writing_its_tables_says_so_in_its_manifest(folders, monkeypatch):
+    from vfibench import evaluate
+
+    def refuse(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(evaluate, "write_summary_files", refuse)
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", "psnr")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    (run,) = [p for p in folders["out"].iterdir() if p.is_dir()]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "No space left" in manifest["reason"]
+    assert (run / "per_sample.csv").is_file() and not (folders["out"] / "latest").exists()
 
 
 def test_empty_or_absent_folders_are_clear_errors(tmp_path, folders):

@@ -203,3 +203,11 @@ def test_run_argument_without_resume_and_resume_with_nothing_to_resume_exit_2(tm
     assert result.exit_code == 2 and "only accepted with --resume" in result.output
     result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "no unfinished run" in result.output
+
+
+def test_resume_without_a_name_takes_the_newest_unfinished_sweep_not_an_evaluation(tmp_path: Path) -> None:
+    for name, kind, status in (("20260101-000000-aaaa", "sweep", "interrupted"),
+                               ("20260101-000001-bbbb", "eval", "failed")):  # the evaluation is newer
+        (tmp_path / name).mkdir()
+        RunStore(tmp_path / name).write_manifest({"tool": "vfibench", "kind": kind, "status": status})
+    assert RunStore.open_unfinished(tmp_path).name == "20260101-000000-aaaa"

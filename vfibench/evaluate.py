@@ -20,7 +20,9 @@ by side with the spread per model.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -436,13 +438,34 @@ def protocol_table(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
 
 
 def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = None) -> RunStore:
-    """Score every file and write the run directory (manifest last, then ``<out>/latest``)."""
+    """Score every file and write the run directory (manifest last, then ``<out>/latest``).
+
+    An evaluation that stops while scoring (a frame that cannot be read, an interrupt) has no
+    results and cannot be resumed: its directory is removed, so no run is left saying it is
+    running. One that stops while writing its tables keeps them, its manifest saying ``failed``
+    (or ``interrupted``) and why."""
     started = time.perf_counter()
     suite = MetricSuite(plan.metrics, device=plan.device)
     store = RunStore.create(plan.out)
     store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
     extras: dict[str, list[dict[str, Any]]] = {"protocols": [], "motion": []}
-    per_sample = score_frames(plan, suite, on_file, extras)
+    try:
+        per_sample = score_frames(plan, suite, on_file, extras)
+    except BaseException:
+        shutil.rmtree(store.root, ignore_errors=True)
+        raise
+    try:
+        return _write_evaluation(plan, store, suite, per_sample, extras, started)
+    except BaseException as err:
+        stopped = schema.INTERRUPTED if isinstance(err, KeyboardInterrupt) else schema.FAILED
+        with contextlib.suppress(OSError):  # the disk refused the tables: the error raised says why
+            store.write_manifest({**manifest_for(plan, store, stopped, {}, suite), "reason": repr(err)})
+        raise
+
+
+def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_sample: pd.DataFrame,
+                      extras: dict[str, list[dict[str, Any]]], started: float) -> RunStore:
+    """The tables, summary, complete manifest and ``latest`` link of a scored evaluation."""
     metrics = plan.metrics + list(plan.unavailable_metrics)
     atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     if extras["protocols"]:

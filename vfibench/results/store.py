@@ -97,14 +97,16 @@ class RunStore:
 
     @classmethod
     def open_unfinished(cls, out: Path, run: str | None = None) -> "RunStore":
-        """The run ``run`` to resume, or by default the newest run under ``out`` that is not complete."""
+        """The run ``run`` to resume, or by default the newest sweep under ``out`` that is not complete
+        (evaluations cannot be resumed: one that stopped is not a candidate)."""
         if run is not None:
             return cls.open(out, run)
         candidates = sorted((p for p in out.glob("*") if p.is_dir() and not p.is_symlink()
                              and (p / MANIFEST).is_file()), key=lambda p: p.name, reverse=True) if out.is_dir() else []
         for root in candidates:
             store = cls(root)
-            if store.read_manifest().get("status") != COMPLETE:
+            manifest = store.read_manifest()
+            if manifest.get("kind") == schema.SWEEP and manifest.get("status") != COMPLETE:
                 return store
         raise ResultsError(
             f"There is no unfinished run under '{out}' to resume (every run there is complete, or there is none). "
