@@ -3,6 +3,7 @@ published TID2013 values reproduced through the whole command."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -223,6 +224,39 @@ def test_eval_on_a_standard_set_matches_ids_and_prints_protocols_side_by_side(uc
     listed = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", str(ucf_set["good"]), "--out",
                       str(ucf_set["out"]), "--metrics", "psnr", "--samples", "0", "--per-file")
     assert listed.exit_code == 0 and "Per file" in listed.output and "summarised" not in listed.output
+
+
+def test_protocols_follow_the_markdown_report_and_never_break_a_csv_or_json_document(ucf_set):
+    common = ["--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred", f"bad={ucf_set['bad']}",
+              "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim", "--protocols", "rife,y-channel", "--samples", "0"]
+    md = run_eval(*common, "--format", "md")
+    assert md.exit_code == 0, md.output
+    assert "## PSNR / SSIM under each protocol" in md.stdout
+    assert "| protocol | good PSNR | good SSIM | bad PSNR | bad SSIM |" in md.stdout and "| y-channel |" in md.stdout
+    as_csv = run_eval(*common, "--format", "csv")
+    assert as_csv.exit_code == 0, as_csv.output
+    table = pd.read_csv(io.StringIO(as_csv.stdout))
+    assert list(table["config"]) == ["good", "bad"]  # the summary alone: one CSV document
+    assert "protocols.csv" in as_csv.stderr
+    as_json = run_eval(*common, "--format", "json")
+    assert as_json.exit_code == 0 and isinstance(json.loads(as_json.stdout), dict)
+
+
+def test_the_metrics_help_names_the_default_set_and_every_other_metric():
+    from vfibench.metrics.registry import metric_names
+    from vfibench.metrics.suite import DEFAULT_METRICS
+
+    text = " ".join(runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "400"}).output.split())
+    default, also = text.split("Default: ", 1)[1].split(". Also: ", 1)
+    assert default.split(", ") == list(DEFAULT_METRICS)
+    assert set(default.split(", ")) | set(also.split(".", 1)[0].split(", ")) == set(metric_names())
+
+
+def test_metrics_option_that_names_no_metric_is_a_clear_error(folders):
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", ",")
+    assert result.exit_code == 2 and "--metrics ',' names no metric" in result.output
+    assert "MetricSuite" not in result.output
 
 
 def test_eval_on_a_standard_set_names_missing_ids(ucf_set):

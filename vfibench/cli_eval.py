@@ -15,6 +15,7 @@ import typer
 
 from vfibench.cli_report import ReportFormat, print_report
 from vfibench.cli_support import console, report_errors
+from vfibench.errors import VfiBenchError
 
 EPILOG = (
     "Examples:\n\n"
@@ -44,11 +45,15 @@ def eval_command(
     gt: Annotated[str, typer.Option("--gt", help="Folder of ground-truth frames, or a dataset spec such as "
                                     "ucf101:PATH (predictions then matched by sample id, DIR/ID.png).")],
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
-    metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics (default: all).")] = None,
+    metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "
+                                                   "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, psnr-div.")] = None,
     skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, compute the "
                                                    "other metrics and mark these unavailable.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N.")] = "auto",
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print (as `vfibench report`).")]
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print: the terminal tables, or "
+                                                 "only one document on stdout (Markdown, CSV, JSON, HTML) as "
+                                                 "`vfibench report -f` prints it. The run and its report folder "
+                                                 "are written either way.")]
     = ReportFormat.table,
     samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids in the report (0: none).")] = 3,
     protocols: Annotated[Optional[str], typer.Option(help="Also compute PSNR/SSIM under these protocols ('all' or "
@@ -65,7 +70,10 @@ def eval_command(
     from vfibench.evaluate import is_dataset_spec
     from vfibench.metrics.protocols import parse_protocols
 
-    names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else list(DEFAULT_METRICS)
+    names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics is not None else list(DEFAULT_METRICS)
+    if not names:
+        raise VfiBenchError(f"--metrics {metrics!r} names no metric. Give comma-separated names such as "
+                            f"--metrics psnr,ssim,lpips, or leave the option out for the default set.")
     chosen = parse_protocols(protocols) if protocols else []
     plan = plan_evaluation(pred, gt if is_dataset_spec(gt) else Path(gt), out=out, metrics=names,
                            skip_unavailable=skip_unavailable, device=device,
@@ -84,22 +92,26 @@ def eval_command(
 
 
 def _print_protocols(store: object, order: list[str], format: ReportFormat) -> None:
-    """The protocols table (stdout as CSV/Markdown for those formats, a terminal table otherwise)."""
+    """The protocols table: a terminal table, or a Markdown table after the Markdown report. CSV, JSON and
+    HTML print one document on stdout, which a second table would break: there the table stays in the
+    run's ``protocols.csv``, and a line on stderr says so."""
     import pandas as pd
-    from rich.table import Table
 
     from vfibench.evaluate import protocol_table
+    from vfibench.results.report_tables import PlainTable, to_markdown, to_rich
 
-    table = protocol_table(pd.read_csv(store.path("protocols.csv")), order)  # type: ignore[attr-defined]
-    if format is ReportFormat.csv:
-        sys.stdout.write(table.to_csv())
+    path = store.path("protocols.csv")  # type: ignore[attr-defined]
+    if format not in (ReportFormat.table, ReportFormat.md):
+        sys.stderr.write(f"PSNR/SSIM under each protocol: {path}\n")
         return
-    if format is not ReportFormat.table:
-        return
-    view = Table(title="PSNR / SSIM under each protocol (mean of per-frame values; spread = max − min)")
-    view.add_column("protocol", style="bold")
-    for column in table.columns:
-        view.add_column(column, justify="right")
-    for protocol, row in table.iterrows():
-        view.add_row(str(protocol), *(f"{v:.3f}" if "PSNR" in c else f"{v:.4f}" for c, v in row.items()))
-    console.print(view)
+    table = protocol_table(pd.read_csv(path), order)
+    plain = PlainTable(
+        title="PSNR / SSIM under each protocol",
+        caption="Mean of per-frame values; the last row is the spread (max − min) over the protocols.",
+        header=("protocol", *table.columns),
+        rows=tuple((str(protocol), *(f"{v:.3f}" if "PSNR" in c else f"{v:.4f}" for c, v in row.items()))
+                   for protocol, row in table.iterrows()))
+    if format is ReportFormat.md:
+        sys.stdout.write("\n".join(["", *to_markdown(plain)]))
+    else:
+        console.print(to_rich(plain))
