@@ -168,11 +168,6 @@ def read_frame(path: Path) -> np.ndarray:
                         f"file.") from None
 
 
-def to_tensor(frame: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 → (1, 3, H, W) float64 in [0, 1] (exact 8-bit levels)."""
-    return torch.from_numpy(frame).permute(2, 0, 1).unsqueeze(0).to(torch.float64) / 255.0
-
-
 def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | str, *, out: Path,
                     metrics: Sequence[str] = DEFAULT_METRICS, skip_unavailable: bool = False,
                     device: str = "auto", command: str = "", protocols: Sequence[str] = ()) -> EvalPlan:
@@ -189,7 +184,6 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         command: the command line, recorded in the manifest.
         protocols: PSNR/SSIM protocol names (:mod:`vfibench.metrics.protocols`) also computed.
     """
-    from vfibench import backbones
     from vfibench.results.atomic import check_writable_folder
     from vfibench.sweep import resolve_device
 
@@ -219,8 +213,8 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
     check_writable_folder(Path(out), "--out")
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
-    hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(MetricSuite.required_backbones(suite.names))}
-    return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command, hashes,
+    return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command,
+                    dict(suite.backbone_sha256),
                     spec, pred_files, list(protocols))
 
 
@@ -293,7 +287,7 @@ class FrameBatch:
 
 
 def _stack(frames: Sequence[np.ndarray]) -> torch.Tensor:
-    """(H, W, 3) uint8 frames → contiguous (B, 3, H, W) float64 in [0, 1], the values :func:`to_tensor` gives
+    """(H, W, 3) uint8 frames → contiguous (B, 3, H, W) float64 in [0, 1], exact 8-bit levels k / 255
     (transposed while still 8-bit, the cheap way round)."""
     levels = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous()
     return levels.to(torch.float64).div_(255.0)

@@ -46,10 +46,11 @@ class Feature:
         compute: frames (N, 3, H, W), quantised, on the suite's device (and I0, I1 when
             :attr:`inputs`) → a batch-first structure of tensors on that device.
         inputs: whether it also needs the input frames I0 and I1.
-        pixels: at most this many pixels (frames × H × W) per call; larger batches are computed in
-            parts and joined. On a CPU the large activations of deep backbones run faster in small
-            batches that stay in cache (VGG16 fastest one 256×256 frame at a time, AlexNet two
-            448×256 frames); None: any batch.
+        pixels: the most pixels (frames × H × W) it should be given per call:
+            :meth:`~vfibench.metrics.suite.MetricSuite.chunk_size` sizes every chunk to the smallest
+            budget of the features it computes. On a CPU the large activations of deep backbones run
+            faster in small batches that stay in cache (VGG16 fastest one 256×256 frame at a time,
+            AlexNet two 448×256 frames); None: any batch.
     """
 
     name: str
@@ -58,14 +59,8 @@ class Feature:
     pixels: int | None = None
 
     def __call__(self, frames: Tensor, *inputs: Tensor) -> Any:
-        """The feature of ``frames`` (and the input frames when :attr:`inputs`), in parts of at most
-        :attr:`pixels` pixels."""
-        extra = inputs if self.inputs else ()
-        step = frames.shape[0] if self.pixels is None else max(1, self.pixels // (frames.shape[-2] * frames.shape[-1]))
-        if step >= frames.shape[0]:
-            return self.compute(frames, *extra)
-        return concat([self.compute(frames[k:k + step], *(x[k:k + step] for x in extra))
-                       for k in range(0, frames.shape[0], step)])
+        """The feature of ``frames`` (and of the input frames when :attr:`inputs`)."""
+        return self.compute(frames, *(inputs if self.inputs else ()))
 
 
 def _lpips_features(net: str) -> Callable[[Tensor], list[Tensor]]:

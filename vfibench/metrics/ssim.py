@@ -39,8 +39,9 @@ def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA
     with local means, variances and covariance weighted by a Gaussian window of standard deviation
     ``sigma`` truncated at 3.5σ (11×11 for σ = 1.5) and population (not sample) statistics, at the
     positions where the whole window lies inside the image (a border of ``radius`` pixels, 5 for
-    σ = 1.5, is excluded). Shared by the ``ssim`` metric (in float64) and the ``ssim`` loss term
-    (in the training precision).
+    σ = 1.5, is excluded). Used by the ``ssim`` loss term (in the training precision) and by the
+    metric protocols (:mod:`vfibench.metrics.protocols`); the ``ssim`` metric computes the same
+    values from per-frame moments (:func:`ssim_moments`, :func:`ssim_from_moments`).
 
     Args:
         x, y: images (N, C, H, W) with values in [0, ``data_range``]; any C.
