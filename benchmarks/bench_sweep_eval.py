@@ -5,9 +5,11 @@ process prepares the test set's ground truth once (:class:`vfibench.sweep.unit.U
 backbone features, SSIM moments, …) and scores every unit against it. This benchmark times, on
 the preset's test set with the default metrics:
 
-- **one configuration**: what evaluating a single configuration costs in a fresh process state —
-  build the metric suite (backbones loaded), prepare the ground truth, score one prediction;
-- **sweep phase**: the same fresh state, then all 7 rows of a default sweep (the two references
+- **one configuration**: what evaluating a single configuration costs with fresh unit resources —
+  build the metric suite, prepare the ground truth, score one prediction. The backbone networks are
+  already in the process's cache (a warm-up reads them from disk once), as in a worker that has
+  scored before;
+- **sweep phase**: the same fresh resources, then all 7 rows of a default sweep (the two references
   and 5 stand-ins for trained predictions: the ground truth degraded by 5 different blurs and
   shifts, so the scored content differs as it does between configurations), sharing the prepared
   ground truth;
