@@ -184,8 +184,8 @@ def build_lpips(net: str = "alex", features_state: Mapping[str, Tensor] | None =
     Returns:
         the model in eval mode with gradients disabled, its weights channels-last (the layout
         :func:`lpips_features` feeds it: otherwise every convolution converts its weights again on
-        every call, 12% of AlexNet's time on a CPU; the values are bit for bit the same). Never
-        touches the network.
+        every call, about 9% of AlexNet's time on one CPU thread; the values are bit for bit the
+        same). Never touches the network.
     """
     _check_net(net)
     if features_state is None:
