@@ -18,11 +18,12 @@ ImageNet ``features`` weights instead (the ``lpips`` package via ``pnet_rand=Tru
 its trunk, torchmetrics through the same for LPIPS and a patched ``vgg16`` for DISTS). piq's LPIPS
 and DISTS download their own weight files and are not run.
 
-**eval** — time (wall, or CPU with ``--clock cpu``) of whole commands on ``--count`` frames of 448×256 in fresh processes, start-up
-included: the research loop as a script (``benchmarks/research_loop.py``), ``vfibench eval
---metrics psnr,ssim,lpips``, ``vfibench eval`` with the default metrics, and the default metrics for
-two models against one ground truth (its features prepared once). Their PSNR, SSIM and LPIPS are
-checked against the research loop's, frame by frame.
+**eval** — time (wall, or CPU with ``--clock cpu``) of whole commands on ``--count`` frames of
+448×256 in fresh processes, start-up included: the research loop as a script
+(``benchmarks/research_loop.py``), ``vfibench eval --metrics psnr,ssim,lpips``, ``vfibench eval``
+with the default metrics, and the default metrics for two models against one ground truth (its
+features prepared once). Their PSNR, SSIM and LPIPS are checked against the research loop's,
+frame by frame.
 
 It prints the tables and writes everything to ``--json``. Run (both cores, nothing else running)::
 

@@ -70,7 +70,8 @@ def eval_command(
     from vfibench.evaluate import is_dataset_spec
     from vfibench.metrics.protocols import parse_protocols
 
-    names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics is not None else list(DEFAULT_METRICS)
+    names = ([m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics is not None
+             else list(DEFAULT_METRICS))
     if not names:
         raise VfiBenchError(f"--metrics {metrics!r} names no metric. Give comma-separated names such as "
                             f"--metrics psnr,ssim,lpips, or leave the option out for the default set.")

@@ -367,11 +367,12 @@ class ExecutorOptions:
                 raise VfiBenchError(f"{what} --executor ray. On this machine, run units in parallel with --jobs N "
                                     f"(N worker processes) and train on a GPU with --device cuda.")
             jobs, cores = self.jobs or 1, available_cores()
-            if self.threads is not None and self.threads > threads_per_job(self.jobs or 1):
+            allowed = threads_per_job(jobs)
+            if self.threads is not None and self.threads > allowed:
                 raise VfiBenchError(
                     f"--jobs {jobs} × --threads {self.threads} = {jobs * self.threads} torch threads, but this process "
                     f"may use {cores} core(s): processes computing on shared cores slow each other down many times "
-                    f"over. Give at most --threads {threads_per_job(self.jobs or 1)} (the default), or fewer --jobs.")
+                    f"over. Give at most --threads {allowed} (the default), or fewer --jobs.")
             return
         if self.jobs is not None:
             raise VfiBenchError("--jobs sets the worker processes of the local executor; with --executor ray the "
@@ -410,7 +411,7 @@ class ExecutorOptions:
                                     f"Ray reserves a CPU for each thread.")
             return replace(self, threads=threads)
         jobs, cores = self.jobs or 1, available_cores()
-        if threads > threads_per_job(self.jobs or 1):
+        if threads > threads_per_job(jobs):
             advice = (f"Resume with --jobs {cores // threads} (or without --jobs)." if jobs > 1 and threads <= cores
                       else f"Finish it where this process may use at least {threads} cores, or start a new sweep.")
             raise VfiBenchError(f"{keep} {jobs} unit(s) at a time × {threads} threads would compute on {cores} "

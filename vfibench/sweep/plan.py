@@ -256,8 +256,8 @@ def plan_resume(
     :class:`VfiBenchError` lists every conflict. ``device`` may differ — an explicit choice, recorded
     per session in the manifest; units trained on another device differ by floating-point
     differences that training compounds, as with another thread count — and so may the executor that
-    runs the rest (:mod:`vfibench.sweep.executors`), which trains CPU units with the run's threads. The backbones, and which
-    metrics and configurations are unavailable, must also be as they were.
+    runs the rest (:mod:`vfibench.sweep.executors`), which trains CPU units with the run's threads.
+    The backbones, and which metrics and configurations are unavailable, must also be as they were.
     """
     manifest = store.read_manifest()
     where = f"the manifest '{store.path('manifest.json')}'"
