@@ -215,7 +215,10 @@ def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy
     (["--plane", "psnr:lpips"], "has no values of 'lpips'"),
     (["--intervals", "paired", "--paired-to", "nope"], "--paired-to 'nope' is not a configuration"),
 ])
-def test_bad_plane_options_are_one_clear_error(run_copy, args, message):
-    result = report(run_copy, "--samples", "0", *args)
+@pytest.mark.parametrize("output", [[], ["--format", "md"], ["--format", "json"], ["--format", "csv"],
+                                    ["--format", "html"], ["--format", "table"]])
+def test_bad_plane_options_are_one_clear_error(run_copy, args, message, output):
+    # whether the report is written or only printed: a plane the run cannot draw is not silently ignored
+    result = report(run_copy, "--samples", "0", *args, *output)
     assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output

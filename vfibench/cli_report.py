@@ -95,13 +95,16 @@ def report(
         from vfibench.results.report import build_report
 
         print_report(build_report(store, grid_samples=samples, seed=seed, plane=options), format)
-    elif format is ReportFormat.csv:
+    elif format is ReportFormat.csv and options == PlaneOptions():
         print_summary(store, format)
     else:
         from vfibench.results import report as lib
 
         data = lib.load_report_data(store)
-        if format is ReportFormat.html:
+        options.plane(data)  # a plane the run cannot draw is an error whether or not it is drawn
+        if format is ReportFormat.csv:
+            print_summary(store, format)
+        elif format is ReportFormat.html:
             sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed, plane=options))
         else:
             print_report(lib.unwritten_report(data), format)
