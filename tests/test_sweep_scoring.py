@@ -7,6 +7,7 @@ import pytest
 
 from vfibench import backbones
 from vfibench.data.sources import open_dataset
+from vfibench.errors import VfiBenchError
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.presets import get_preset
 from vfibench.references import REFERENCES
@@ -35,10 +36,14 @@ def test_prepared_ground_truth_gives_the_scores_of_the_raw_frames_bit_for_bit(te
         assert plain == shared, name
 
 
-def test_a_prepared_ground_truth_of_other_batches_is_refused(test_set):
+@pytest.mark.parametrize("prepared_batch, message", [
+    (4, "in 3 batches of 8, the prepared ground truth 5 batches"),  # another number of batches
+    (7, "same shape"),  # as many batches (8 8 4 against 7 7 6), other frames in each
+])
+def test_a_prepared_ground_truth_of_other_batches_is_refused(test_set, prepared_batch, message):
     suite = MetricSuite(["psnr"])
-    prepared = prepare_ground_truth(suite, test_set, batch_size=4, device="cpu")
-    with pytest.raises(ValueError, match="batches"):
+    prepared = prepare_ground_truth(suite, test_set, batch_size=prepared_batch, device="cpu")
+    with pytest.raises(VfiBenchError, match=message):
         score_predictions(suite, test_set.it, test_set, prepared, batch_size=8, device="cpu")
 
 

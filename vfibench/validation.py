@@ -60,13 +60,13 @@ class Validation:
         from vfibench.train import predict
 
         frames = predict(model, self.triplets, self.batch_size, self.device)  # type: ignore[arg-type]
-        sums: dict[str, float] = {}
-        for index, begin in enumerate(range(0, len(self.triplets), self.batch_size)):
-            chunk = slice(begin, begin + self.batch_size)
-            scores = self.suite(frames[chunk].to(self.device), reference=self.prepared[index])  # type: ignore[operator]
-            for name, values in scores.items():
-                sums[name] = sums.get(name, 0.0) + float(values.double().sum())
-        return {VAL_PREFIX + name: total / len(self.triplets) for name, total in sums.items()}
+        from vfibench.metrics.suite import batch_slices
+
+        scores = self.suite.score_prepared(frames, self.prepared, self.batch_size)  # type: ignore[attr-defined]
+        chunks = batch_slices(len(self.triplets), self.batch_size)
+        # summed batch by batch, in order: the logged means do not depend on how the scores were gathered
+        return {VAL_PREFIX + name: sum(float(values[chunk].sum()) for chunk in chunks) / len(self.triplets)
+                for name, values in scores.items()}
 
 
 def held_out_scores(model: torch.nn.Module, held_out: HeldOut, device: torch.device) -> dict[str, float]:

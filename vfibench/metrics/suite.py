@@ -31,6 +31,13 @@ def quantize_8bit(x: Tensor) -> Tensor:
     return x.clamp(0.0, 1.0).mul_(255.0).round_().div_(255.0)
 
 
+def batch_slices(count: int, batch_size: int) -> list[slice]:
+    """The scoring batches of ``count`` frames: consecutive slices of ``batch_size`` (the last may be
+    shorter). :meth:`MetricSuite.prepare_batches` and :meth:`MetricSuite.score_prepared` both use it, so
+    batch k of a prediction always meets batch k of its prepared ground truth."""
+    return [slice(begin, begin + batch_size) for begin in range(0, count, batch_size)]
+
+
 def required_backbones(names: Iterable[str]) -> set[str]:
     """The pretrained backbones the named metrics need (e.g. ``{"alexnet", "vgg16"}``)."""
     return {backbone for name in names for backbone in metric_info(name).needs}
@@ -279,12 +286,28 @@ class MetricSuite:
         them), for a caller that scores predictions in those batches: scoring batch k against
         element k gives bit for bit the scores of ``suite(pred_k, gt_k, inputs_k)``."""
         batches = []
-        for begin in range(0, gt.shape[0], batch_size):
-            chunk = slice(begin, begin + batch_size)
+        for chunk in batch_slices(gt.shape[0], batch_size):
             pair = (inputs[0][chunk].to(device), inputs[1][chunk].to(device)) \
                 if inputs is not None and self.needs_inputs else None
             batches.append(self.prepare(gt[chunk].to(device), pair, device=device))
         return batches
+
+    def score_prepared(self, pred: Tensor, prepared: Sequence[PreparedReference], batch_size: int) -> dict[str, Tensor]:
+        """Per-frame scores of ``pred`` (N, 3, H, W) against a ground truth prepared by
+        :meth:`prepare_batches` with the same ``batch_size``: each batch moved to the suite's device and
+        scored against its prepared counterpart. Bit for bit the scores of ``suite(pred, gt, inputs)``.
+
+        Returns:
+            metric name → (N,) float64 CPU tensor, in :attr:`names` order.
+        """
+        chunks = batch_slices(pred.shape[0], batch_size)
+        if len(chunks) != len(prepared):
+            raise VfiBenchError(f"The prediction has {pred.shape[0]} frames in {len(chunks)} batches of {batch_size}, "
+                                f"the prepared ground truth {len(prepared)} batches; prepare it with the same "
+                                f"batch size and frames.")
+        scores = [self(pred[chunk].to(self.device), reference=reference) for chunk, reference in zip(chunks, prepared)]
+        empty = torch.zeros(0, dtype=torch.float64)
+        return {name: torch.cat([part[name] for part in scores]) if scores else empty for name in self.names}
 
     def __call__(self, pred: Tensor, gt: Tensor | None = None, inputs: tuple[Tensor, Tensor] | None = None, *,
                  reference: PreparedReference | None = None) -> dict[str, Tensor]:

@@ -28,7 +28,7 @@ from torch import Tensor
 from vfibench.data.sources import SYNTHETIC
 from vfibench.data.triplets import Triplets
 from vfibench.losses.spec import parse_config
-from vfibench.metrics.suite import MetricSuite, PreparedReference
+from vfibench.metrics.suite import MetricSuite, PreparedReference, batch_slices
 from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import schema
@@ -208,10 +208,6 @@ def failed_result(spec: UnitSpec, reason: str) -> UnitResult:
     return UnitResult(spec, FAILED, info, error=reason)
 
 
-def _batches(count: int, batch_size: int) -> list[slice]:
-    return [slice(begin, begin + batch_size) for begin in range(0, count, batch_size)]
-
-
 def prepare_ground_truth(suite: MetricSuite, test: Triplets, *, batch_size: int,
                          device: torch.device | str) -> list[PreparedReference]:
     """``test.it`` (with the input frames where a metric needs them) prepared for scoring, one
@@ -230,18 +226,15 @@ def score_predictions(suite: MetricSuite, frames: Tensor, test: Triplets,
     the scores are bit-identical with and without it, only the ground truth's features are not
     computed again.
     """
+    if reference is not None:
+        scores = suite.score_prepared(frames, reference, batch_size)
+        return {name: scores[name].tolist() for name in suite.names}
     values: dict[str, list[float]] = {name: [] for name in suite.names}
-    chunks = _batches(len(test), batch_size)
-    if reference is not None and len(reference) != len(chunks):
-        raise ValueError(f"the prepared ground truth has {len(reference)} batches, the test set {len(chunks)}")
-    for index, chunk in enumerate(chunks):
-        if reference is not None:
-            scores = suite(frames[chunk].to(device), reference=reference[index])
-        else:
-            inputs = (test.i0[chunk], test.i1[chunk]) if suite.needs_inputs else None
-            scores = suite(frames[chunk].to(device), test.it[chunk].to(device), inputs)
+    for chunk in batch_slices(len(test), batch_size):
+        inputs = (test.i0[chunk], test.i1[chunk]) if suite.needs_inputs else None
+        batch = suite(frames[chunk].to(device), test.it[chunk].to(device), inputs)
         for name in suite.names:
-            values[name].extend(scores[name].tolist())
+            values[name].extend(batch[name].tolist())
     return values
 
 
