@@ -239,7 +239,27 @@ def test_protocols_follow_the_markdown_report_and_never_break_a_csv_or_json_docu
     assert list(table["config"]) == ["good", "bad"]  # the summary alone: one CSV document
     assert "protocols.csv" in as_csv.stderr
     as_json = run_eval(*common, "--format", "json")
-    assert as_json.exit_code == 0 and isinstance(json.loads(as_json.stdout), dict)
+    assert as_json.exit_code == 0, as_json.output
+    records = json.loads(as_json.stdout)["protocols"]
+    assert [r["protocol"] for r in records] == ["rife", "y-channel", "spread (max − min)"]
+    assert set(records[0]) == {"protocol", "good PSNR", "good SSIM", "bad PSNR", "bad SSIM"}
+    page = run_eval(*common, "--format", "html")
+    assert page.exit_code == 0 and "PSNR / SSIM under each protocol" in page.stdout
+
+
+def test_the_run_folder_report_keeps_the_protocols_table(ucf_set):
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred",
+                      f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim",
+                      "--protocols", "film,ifrnet", "--samples", "0")
+    assert result.exit_code == 0, result.output
+    run = (ucf_set["out"] / "latest").resolve()
+    means = pd.read_csv(run / "protocols.csv").groupby(["protocol", "config"])["psnr"].mean()
+    film_good = f"{means[('film', 'good')]:.3f}"
+    for page in ("report.md", "report.html"):
+        text = (run / "report" / page).read_text()
+        assert "PSNR / SSIM under each protocol" in text and "ifrnet" in text and film_good in text, page
+    again = runner.invoke(app, ["report", str(run), "--format", "md"])  # read back from the run alone
+    assert again.exit_code == 0 and f"| film | {film_good} |" in again.stdout, again.output
 
 
 def test_the_metrics_help_names_the_default_set_and_every_other_metric():

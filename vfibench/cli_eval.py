@@ -57,8 +57,8 @@ def eval_command(
     = ReportFormat.table,
     samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids in the report (0: none).")] = 3,
     protocols: Annotated[Optional[str], typer.Option(help="Also compute PSNR/SSIM under these protocols ('all' or "
-                                                     "e.g. rife,y-channel) and print them side by side with the "
-                                                     "largest spread per model.")] = None,
+                                                     "e.g. rife,y-channel), shown side by side with the spread "
+                                                     "per model in the output and the report.")] = None,
     per_file: Annotated[bool, typer.Option("--per-file", help="List every file's scores (default: a summary "
                                            "per model).")] = False,
 ) -> None:
@@ -69,6 +69,7 @@ def eval_command(
 
     from vfibench.evaluate import is_dataset_spec
     from vfibench.metrics.protocols import parse_protocols
+    from vfibench.results.schema import PER_SAMPLE_FILE, PROTOCOLS_FILE
 
     names = ([m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics is not None
              else list(DEFAULT_METRICS))
@@ -87,32 +88,6 @@ def eval_command(
     print_report(build_report(store, grid_samples=samples), format, per_file=per_file)
     if chatty and not per_file:
         console.print(f"[dim]{len(plan.files)} file(s) summarised per model; --per-file lists each file's "
-                      f"scores (all in {store.path('per_sample.csv')}).[/]", highlight=False)
-    if chosen:
-        _print_protocols(store, list(plan.sources), format)
-
-
-def _print_protocols(store: object, order: list[str], format: ReportFormat) -> None:
-    """The protocols table: a terminal table, or a Markdown table after the Markdown report. CSV, JSON and
-    HTML print one document on stdout, which a second table would break: there the table stays in the
-    run's ``protocols.csv``, and a line on stderr says so."""
-    import pandas as pd
-
-    from vfibench.evaluate import protocol_table
-    from vfibench.results.report_tables import PlainTable, to_markdown, to_rich
-
-    path = store.path("protocols.csv")  # type: ignore[attr-defined]
-    if format not in (ReportFormat.table, ReportFormat.md):
-        sys.stderr.write(f"PSNR/SSIM under each protocol: {path}\n")
-        return
-    table = protocol_table(pd.read_csv(path), order)
-    plain = PlainTable(
-        title="PSNR / SSIM under each protocol",
-        caption="Mean of per-frame values; the last row is the spread (max − min) over the protocols.",
-        header=("protocol", *table.columns),
-        rows=tuple((str(protocol), *(f"{v:.3f}" if "PSNR" in c else f"{v:.4f}" for c, v in row.items()))
-                   for protocol, row in table.iterrows()))
-    if format is ReportFormat.md:
-        sys.stdout.write("\n".join(["", *to_markdown(plain)]))
-    else:
-        console.print(to_rich(plain))
+                      f"scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)
+    if chosen and format is ReportFormat.csv:  # the CSV on stdout is the summary alone: one document
+        sys.stderr.write(f"PSNR/SSIM under each protocol: {store.path(PROTOCOLS_FILE)}\n")

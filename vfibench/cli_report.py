@@ -131,7 +131,7 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         print_summary(data.store, format)
         if FILE in data.per_sample and (per_file or (per_file is None and len(data.per_sample) <= 60)):
             console.print(_per_file_table(data))
-        for table in report_tables.analysis_tables(data.analysis):
+        for table in data.tables:
             console.print(report_tables.to_rich(table))
         console.print(f"[bold]Verdict.[/] {escape(data.analysis.verdict)}", highlight=False)
         for note in built.notes:

@@ -14,8 +14,8 @@ The ground truth may also be a dataset spec (``--gt ucf101:PATH``, any spec of
 (``DIR/<id>.png``), the metrics that need the input frames (``flolpips-dis``, ``psnr-div``) can
 run, and ``sample_motion.csv`` records each sample's motion (mean DIS flow magnitude I0 → I1).
 With ``protocols``, PSNR and SSIM are also computed under each named protocol
-(:mod:`vfibench.metrics.protocols`) into ``protocols.csv``; :func:`protocol_table` puts them side
-by side with the spread per model.
+(:mod:`vfibench.metrics.protocols`) into ``protocols.csv``; the report shows them side by side with
+the spread per model (:func:`vfibench.results.report_tables.protocol_table`).
 """
 
 from __future__ import annotations
@@ -413,24 +413,6 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     return frame
 
 
-def protocol_table(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
-    """Mean PSNR and SSIM of each model under each protocol, side by side, with the spread.
-
-    ``rows`` has the columns of ``protocols.csv`` (config, sample, file, protocol, psnr, ssim). The
-    result has one row per protocol (in the order computed) and a last row ``spread (max − min)``;
-    its columns are ``<model> PSNR`` and ``<model> SSIM`` for each model of ``order``.
-    """
-    means = rows.groupby(["protocol", schema.CONFIG], sort=False)[["psnr", "ssim"]].mean()
-    protocols = list(dict.fromkeys(rows["protocol"]))
-    table = pd.DataFrame(index=protocols)
-    for config in order:
-        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM")):
-            table[f"{config} {label}"] = [means.loc[(p, config), metric] for p in protocols]
-    table.loc["spread (max − min)"] = table.max() - table.min()
-    table.index.name = "protocol"
-    return table
-
-
 def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = None) -> RunStore:
     """Score every file and write the run directory (manifest last, then ``<out>/latest``).
 
@@ -463,9 +445,9 @@ def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_s
     metrics = plan.metrics + list(plan.unavailable_metrics)
     atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     if extras["protocols"]:
-        atomic.write_csv(store.path("protocols.csv"), pd.DataFrame(extras["protocols"]))
+        atomic.write_csv(store.path(schema.PROTOCOLS_FILE), pd.DataFrame(extras["protocols"]))
     if extras["motion"]:
-        atomic.write_csv(store.path("sample_motion.csv"), pd.DataFrame(extras["motion"]))
+        atomic.write_csv(store.path(schema.SAMPLE_MOTION_FILE), pd.DataFrame(extras["motion"]))
     summary = summarise(per_sample, metrics, list(plan.sources))
     write_summary_files(store, summary, metrics, plan.unavailable_metrics)
     timings = {"total": round(time.perf_counter() - started, 3)}

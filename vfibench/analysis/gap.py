@@ -690,7 +690,8 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
              f"significance (the smallest attainable adjusted p is {floor:.2g}); test more samples."
              if trained and floor >= analysis.alpha else "")
     if not analysis.compared_are_deep:
-        compared_note = f"No learned perceptual metric is available; {compared} stand in for one. "
+        compared_note = (f"No learned perceptual metric is available; {compared} "
+                         f"{'stands' if len(analysis.compared) == 1 else 'stand'} in for one. ")
     else:
         compared_note = ""
     pair = headline_pair(analysis)

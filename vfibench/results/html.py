@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vfibench.results import schema, tables
-from vfibench.results.report_tables import PlainTable, analysis_tables, breakdown_table
+from vfibench.results.report_tables import PlainTable, breakdown_table
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
@@ -115,7 +115,7 @@ def render(report: "Report") -> str:
                 if report.plot_vector else "")))
     if report.curves is not None:
         parts.append("<h2>Training curves</h2>" + _figure(report.curves, "training curves", data.curves_caption))
-    parts += [_plain(table) for table in analysis_tables(analysis)]
+    parts += [_plain(table) for table in data.tables]
     for attribute, result in data.breakdowns.items():
         parts.append(_plain(breakdown_table(result, analysis)))
         if attribute in report.breakdown_plots:

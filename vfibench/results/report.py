@@ -27,7 +27,7 @@ import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -39,6 +39,9 @@ from vfibench.results import atomic, schema, tables
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
 from vfibench.results.store import RunStore
 from vfibench.results.view import RunView, load_run_view
+
+if TYPE_CHECKING:
+    from vfibench.results.report_tables import PlainTable
 
 REPORT_DIR = "report"
 DEFAULT_GRID_SAMPLES = 3
@@ -54,6 +57,16 @@ class ReportData:
     breakdowns: dict[str, Breakdown] = field(default_factory=dict)
     #: train_log.csv averaged over seeds (empty for an evaluation, or a run without a log).
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: An evaluation's mean PSNR/SSIM under each protocol (:func:`~vfibench.results.report_tables.protocol_means`
+    #: of protocols.csv; empty without ``--protocols``).
+    protocols: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def tables(self) -> list[PlainTable]:
+        """The report's tables after the summary, in order: the gap analysis, then the protocols."""
+        from vfibench.results.report_tables import analysis_tables, protocol_table
+
+        return analysis_tables(self.analysis) + ([protocol_table(self.protocols)] if len(self.protocols) else [])
 
     @property
     def trained(self) -> list[str]:
@@ -200,7 +213,24 @@ def load_report_data(store: RunStore) -> ReportData:
     log_path = store.path(schema.TRAIN_LOG_FILE)
     curves = seed_mean_curves(read_csv(log_path)) if log_path.is_file() else pd.DataFrame()
     return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order),
-                      curves)
+                      curves, load_protocols(store, order))
+
+
+def load_protocols(store: RunStore, order: list[str]) -> pd.DataFrame:
+    """The run's protocols table (:func:`~vfibench.results.report_tables.protocol_means`), models in
+    ``order``; empty when the run has no ``protocols.csv``."""
+    from vfibench.results.report_tables import protocol_means
+
+    path = store.path(schema.PROTOCOLS_FILE)
+    if not path.is_file():
+        return pd.DataFrame()
+    rows = read_csv(path)
+    missing = {CONFIG, "protocol", "psnr", "ssim"} - set(rows.columns)
+    if missing:
+        raise ResultsError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; it is not a protocols table "
+                           f"written by `vfibench eval --protocols`. Remove it, or run the evaluation again.")
+    models = set(rows[CONFIG].astype(str))
+    return protocol_means(rows.astype({CONFIG: str}), [c for c in order if c in models])
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -353,7 +383,7 @@ def markdown(report: Report) -> str:
     lines += ["", "## Verdict", "", data.analysis.verdict or "(no verdict)", ""]
     if data.along:
         lines += [data.along, ""]
-    lines += report_tables.analysis_markdown(data.analysis)
+    lines += [line for table in data.tables for line in report_tables.to_markdown(table)]
     for attribute, result in data.breakdowns.items():
         lines += report_tables.to_markdown(report_tables.breakdown_table(result, data.analysis))
         if attribute in report.breakdown_plots:
@@ -382,11 +412,17 @@ def report_json(report: Report) -> dict[str, Any]:
         "unavailable_metrics": report.data.view.unavailable,
         "summary": summary,
         "analysis": report.data.analysis.to_dict(),
+        "protocols": _protocol_records(report.data.protocols),
         "along": report.data.along,
         "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]}
                  | {f"gap_by_{k}": str(v) for k, v in report.breakdown_plots.items()},
         "notes": report.notes,
     }
+
+
+def _protocol_records(means: pd.DataFrame) -> list[dict[str, Any]]:
+    """The protocols table as records (one per protocol, then the spread); [] without protocols."""
+    return json.loads(means.reset_index().to_json(orient="records")) if len(means) else []
 
 
 def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,

@@ -8,8 +8,10 @@ the three outputs always show the same numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
 from rich import box
 from rich.table import Table
 
@@ -28,6 +30,8 @@ class PlainTable:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     flags: tuple[bool, ...] = ()
+    #: How many leading columns hold names (left-aligned in the terminal); the rest hold numbers.
+    label_columns: int = 2
 
 
 def _number(value: float, unit: str = "") -> str:
@@ -69,7 +73,7 @@ def agreement_table(analysis: GapAnalysis) -> PlainTable:
     base = analysis.labels.get(analysis.base, analysis.base)
     return PlainTable(f"Rank agreement with {base}", f"Kendall's tau-b between the {base} ranking and each "
                       f"metric's ranking of all configurations (1 = same order, −1 = reversed).",
-                      ("metric", "Kendall tau", "p", "configurations"), rows)
+                      ("metric", "Kendall tau", "p", "configurations"), rows, label_columns=1)
 
 
 def pairs_table(analysis: GapAnalysis) -> PlainTable:
@@ -123,7 +127,35 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
                             for k in range(len(result.counts))]) for config in configs)
     caption = (f"Each metric's mean per bin of the test samples' {result.title} (bins hold equal numbers of "
                f"samples; values averaged over seeds). Each cell: {names}.")
-    return PlainTable(f"The gap along {result.title}", caption, header, rows)
+    return PlainTable(f"The gap along {result.title}", caption, header, rows, label_columns=1)
+
+
+def protocol_means(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Mean PSNR and SSIM of each model under each protocol, side by side, with the spread.
+
+    ``rows`` has the columns of ``protocols.csv`` (config, sample, file, protocol, psnr, ssim). The
+    result has one row per protocol (in the order computed) and a last row ``spread (max − min)``;
+    its columns are ``<model> PSNR`` and ``<model> SSIM`` for each model of ``order``.
+    """
+    means = rows.groupby(["protocol", schema.CONFIG], sort=False)[["psnr", "ssim"]].mean()
+    protocols = list(dict.fromkeys(rows["protocol"]))
+    table = pd.DataFrame(index=protocols)
+    for config in order:
+        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM")):
+            table[f"{config} {label}"] = [means.loc[(p, config), metric] for p in protocols]
+    table.loc["spread (max − min)"] = table.max() - table.min()
+    table.index.name = "protocol"
+    return table
+
+
+def protocol_table(means: pd.DataFrame) -> PlainTable:
+    """:func:`protocol_means` as a table: PSNR to 3 decimals, SSIM to 4."""
+    rows = tuple((str(protocol), *(f"{v:.3f}" if c.endswith("PSNR") else f"{v:.4f}" for c, v in row.items()))
+                 for protocol, row in means.iterrows())
+    return PlainTable("PSNR / SSIM under each protocol",
+                      "Mean of per-frame values under each evaluation protocol (how each code base computes "
+                      "PSNR and SSIM); the last row is the spread (max − min) over the protocols.",
+                      ("protocol", *means.columns), rows, label_columns=1)
 
 
 def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
@@ -146,17 +178,12 @@ def to_markdown(table: PlainTable) -> list[str]:
     return lines + [""]
 
 
-def analysis_markdown(analysis: GapAnalysis) -> list[str]:
-    """Every analysis table as Markdown lines."""
-    return [line for table in analysis_tables(analysis) for line in to_markdown(table)]
-
-
 def to_rich(table: PlainTable) -> Table:
     """A rich table; discordant rows in yellow."""
     out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
                 caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i, name in enumerate(table.header):
-        out.add_column(name, justify="left" if i < 2 else "right", overflow="fold")
+        out.add_column(name, justify="left" if i < table.label_columns else "right", overflow="fold")
     for i, row in enumerate(table.rows):
         flagged = i < len(table.flags) and table.flags[i]
         out.add_row(*row, style="yellow" if flagged else None)
