@@ -26,7 +26,7 @@ h1 { font-size: 1.5rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-
 .verdict { background: #f4f8ff; border-left: 4px solid #1f77b4; padding: 0.8rem 1rem; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+th { background: #f3f3f3; } td:first-child, th:first-child, td.label, th.label { text-align: left; }
 td.best { font-weight: bold; color: #0a7d2c; } td.unavailable { color: #999; font-style: italic; }
 tr.flag td { background: #fff7e0; }
 .caption { color: #555; font-size: 0.85rem; max-width: 60rem; }
@@ -48,14 +48,17 @@ def _e(text: Any) -> str:
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterable[Sequence[str]] | None = None,
-           row_classes: Sequence[str] = ()) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+           row_classes: Sequence[str] = (), label_columns: int = 1) -> str:
+    """An HTML table; the first ``label_columns`` columns hold names (left-aligned), the rest numbers."""
+    head = "".join(f'<th class="label">{_e(h)}</th>' if 0 < j < label_columns else f"<th>{_e(h)}</th>"
+                   for j, h in enumerate(header))
     body = []
     cell_classes = list(classes) if classes is not None else None
     for i, row in enumerate(rows):
         cells = []
         for j, cell in enumerate(row):
-            css = cell_classes[i][j] if cell_classes is not None else ""
+            css = " ".join(filter(None, (cell_classes[i][j] if cell_classes is not None else "",
+                                         "label" if 0 < j < label_columns else "")))
             cells.append(f'<td class="{css}">{_e(cell)}</td>' if css else f"<td>{_e(cell)}</td>")
         row_css = f' class="{row_classes[i]}"' if i < len(row_classes) and row_classes[i] else ""
         body.append(f"<tr{row_css}>{''.join(cells)}</tr>")
@@ -65,7 +68,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterab
 def _plain(table: PlainTable) -> str:
     flags = ["flag" if f else "" for f in table.flags]
     return (f"<h2>{_e(table.title)}</h2><p class=\"caption\">{_e(table.caption)}</p>"
-            + _table(table.header, table.rows, row_classes=flags))
+            + _table(table.header, table.rows, row_classes=flags, label_columns=table.label_columns))
 
 
 def _figure(path: Path, alt: str, caption: str) -> str:
