@@ -90,6 +90,25 @@ def test_printing_a_report_format_of_a_run_does_not_import_torch(tmp_path: Path)
     assert (run / "summary.csv").is_file()
 
 
+def test_reporting_an_evaluation_does_not_import_torch(tmp_path: Path) -> None:
+    # an evaluation derives no tables from units (it has no train_log.csv): nothing to rebuild, no torch
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png", "c.png"):
+        truth = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        for folder, image in (("gt", truth), ("pred", truth // 2)):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            Image.fromarray(image).save(tmp_path / folder / name)
+    result = runner.invoke(app, ["eval", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics",
+                                 "psnr,ssim", "--out", str(tmp_path / "runs"), "--format", "csv", "--samples", "0"])
+    assert result.exit_code == 0, result.output
+    run = str((tmp_path / "runs" / "latest").resolve())
+    for fmt in ("csv", "md", "json", "table"):
+        assert _torch_after(["report", run, "--format", fmt, "--samples", "0"]) == "False", fmt
+
+
 def test_metric_records_match_the_registry() -> None:
     from dataclasses import asdict
 

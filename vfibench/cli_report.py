@@ -79,7 +79,7 @@ def report(
         "[default: the first trained configuration]", show_default=False)] = None,
 ) -> None:
     """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print its tables."""
-    from vfibench.results.store import DERIVED_TABLES, RunStore
+    from vfibench.results.store import RunStore
 
     from vfibench.results.report import PlaneOptions
 
@@ -88,8 +88,7 @@ def report(
     if write is None:
         write = format is None
     format = format or ReportFormat.table
-    missing = any(not store.path(name).is_file() for name in DERIVED_TABLES)
-    for name in _rebuild_tables(store) if missing else []:  # only then is torch loaded
+    for name in _rebuild_tables(store) if store.missing_derived_tables() else []:  # only then is torch loaded
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:
         from vfibench.results.report import build_report

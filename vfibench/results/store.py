@@ -151,6 +151,13 @@ class RunStore:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic.write_json(self.root / MANIFEST, {"schema_version": SCHEMA_VERSION, **manifest})
 
+    def missing_derived_tables(self) -> list[str]:
+        """The :data:`DERIVED_TABLES` a sweep lacks (rebuilt from its units by
+        :func:`vfibench.sweep.rebuild_tables`); always [] for other runs, which derive nothing."""
+        if self.read_manifest().get("kind") != schema.SWEEP:
+            return []
+        return [name for name in DERIVED_TABLES if not self.path(name).is_file()]
+
     def read_manifest(self) -> dict[str, Any]:
         """The run's manifest; a ResultsError if it is unreadable, not JSON or not vfibench's."""
         path = self.root / MANIFEST

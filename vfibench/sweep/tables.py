@@ -17,7 +17,7 @@ import torch
 from vfibench.losses.spec import parse_sweep
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
-from vfibench.results.store import DERIVED_TABLES, LOG_KEYS, SAMPLE_KEYS, RunStore, UnitKey
+from vfibench.results.store import LOG_KEYS, SAMPLE_KEYS, RunStore, UnitKey
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 from vfibench.sweep.plan import SweepPlan, recorded_settings
@@ -74,10 +74,10 @@ def rebuild_tables(store: RunStore) -> list[str]:
     The units hold every result, so a lost ``summary.csv`` (or any other gathered table) is rebuilt
     exactly as :func:`gather` wrote it. Runs of another kind are left alone.
     """
-    missing = [name for name in DERIVED_TABLES if not store.path(name).is_file()]
-    manifest = store.read_manifest()
-    if not missing or manifest.get("kind") != schema.SWEEP:
+    missing = store.missing_derived_tables()
+    if not missing:
         return []
+    manifest = store.read_manifest()
     where = f"the manifest '{store.path('manifest.json')}'"
     recorded = recorded_settings(manifest, where)
     plan = SweepPlan(
