@@ -205,10 +205,14 @@ def ucf_set(tmp_path: Path) -> dict[str, Path]:
     return {"gt": root, "good": good, "bad": bad, "out": tmp_path / "results"}
 
 
+def eval_two_models(ucf_set, *args: str) -> object:
+    """``vfibench eval`` of the models 'good' and 'bad' on the UCF101-layout fixture, without image grids."""
+    return run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred",
+                    f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--samples", "0", *args)
+
+
 def test_eval_on_a_standard_set_matches_ids_and_prints_protocols_side_by_side(ucf_set):
-    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred",
-                      f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim,psnr-div",
-                      "--protocols", "all", "--samples", "0")
+    result = eval_two_models(ucf_set, "--metrics", "psnr,ssim,psnr-div", "--protocols", "all")
     assert result.exit_code == 0, result.output
     run = (ucf_set["out"] / "latest").resolve()
     per_sample = pd.read_csv(run / "per_sample.csv", dtype={"file": str})
@@ -227,30 +231,27 @@ def test_eval_on_a_standard_set_matches_ids_and_prints_protocols_side_by_side(uc
 
 
 def test_protocols_follow_the_markdown_report_and_never_break_a_csv_or_json_document(ucf_set):
-    common = ["--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred", f"bad={ucf_set['bad']}",
-              "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim", "--protocols", "rife,y-channel", "--samples", "0"]
-    md = run_eval(*common, "--format", "md")
+    common = ["--metrics", "psnr,ssim", "--protocols", "rife,y-channel"]
+    md = eval_two_models(ucf_set, *common, "--format", "md")
     assert md.exit_code == 0, md.output
     assert "## PSNR / SSIM under each protocol" in md.stdout
     assert "| protocol | good PSNR | good SSIM | bad PSNR | bad SSIM |" in md.stdout and "| y-channel |" in md.stdout
-    as_csv = run_eval(*common, "--format", "csv")
+    as_csv = eval_two_models(ucf_set, *common, "--format", "csv")
     assert as_csv.exit_code == 0, as_csv.output
     table = pd.read_csv(io.StringIO(as_csv.stdout))
     assert list(table["config"]) == ["good", "bad"]  # the summary alone: one CSV document
     assert "protocols.csv" in as_csv.stderr
-    as_json = run_eval(*common, "--format", "json")
+    as_json = eval_two_models(ucf_set, *common, "--format", "json")
     assert as_json.exit_code == 0, as_json.output
     records = json.loads(as_json.stdout)["protocols"]
     assert [r["protocol"] for r in records] == ["rife", "y-channel", "spread (max − min)"]
     assert set(records[0]) == {"protocol", "good PSNR", "good SSIM", "bad PSNR", "bad SSIM"}
-    page = run_eval(*common, "--format", "html")
+    page = eval_two_models(ucf_set, *common, "--format", "html")
     assert page.exit_code == 0 and "PSNR / SSIM under each protocol" in page.stdout
 
 
 def test_the_run_folder_report_keeps_the_protocols_table(ucf_set):
-    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred",
-                      f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim",
-                      "--protocols", "film,ifrnet", "--samples", "0")
+    result = eval_two_models(ucf_set, "--metrics", "psnr,ssim", "--protocols", "film,ifrnet")
     assert result.exit_code == 0, result.output
     run = (ucf_set["out"] / "latest").resolve()
     means = pd.read_csv(run / "protocols.csv").groupby(["protocol", "config"])["psnr"].mean()
