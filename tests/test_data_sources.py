@@ -194,8 +194,16 @@ def test_frames_folder_of_clips_never_spans_two_clips(tmp_path: Path) -> None:
     make_clip(tmp_path / "b", 3)
     make_clip(tmp_path / "c", 2)  # too short: no triplet
     source = open_source(f"frames:{tmp_path}", "train")
-    assert [ref.name for ref in source.refs] == ["a/00000", "a/00001", "b/00000"]
+    # named after the middle frame, the frame a model interpolates
+    assert [ref.name for ref in source.refs] == ["a/frame1", "a/frame2", "b/frame1"]
     assert all(Path(f).parent.name == ref.name[0] for ref in source.refs for f in ref.frames)
+
+
+def test_frames_of_one_name_in_two_formats_are_refused(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3)
+    write_png(tmp_path / "frame1.jpg", frame_array(1, H, W))
+    with pytest.raises(DataError, match="frame1.jpg and .*frame1.png have the same name"):
+        open_source(f"frames:{tmp_path}", "test")
 
 
 def test_native_resolution_is_cropped_to_a_multiple_of_16(tmp_path: Path) -> None:
@@ -286,6 +294,8 @@ def test_video_triplets_match_the_frames(tmp_path: Path) -> None:
     i0 = blue_code(strided.i0)
     assert blue_code(strided.it) == [k + 2 for k in i0] and blue_code(strided.i1) == [k + 4 for k in i0]
     assert i0 == sorted(i0)
+    # each triplet is named after its middle frame's number, the frame a model predicts
+    assert [ref.name for ref in open_source(f"video(stride=2):{video}", "test").refs][:2] == ["000002", "000003"]
 
 
 def test_video_errors_name_the_file(tmp_path: Path) -> None:

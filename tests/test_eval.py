@@ -190,6 +190,22 @@ def test_eval_reproduces_published_dists(tmp_path):
 # --------------------------------------------------------------------------- standard sets as ground truth
 
 
+def test_a_folder_of_frames_names_each_sample_after_the_frame_it_predicts(tmp_path):
+    # a model's prediction of frame_k is saved under frame_k's own name: copies of the truth score perfectly
+    rng = np.random.default_rng(2)
+    for k in range(5):
+        frame = rng.integers(0, 256, size=(32, 48, 3))
+        write_png(tmp_path / "clip" / f"frame_{k:02d}.png", frame)
+        if 1 <= k <= 3:
+            write_png(tmp_path / "pred" / f"frame_{k:02d}.png", frame)
+    result = run_eval("--gt", f"frames:{tmp_path / 'clip'}", "--pred", str(tmp_path / "pred"), "--out",
+                      str(tmp_path / "out"), "--metrics", "psnr", "--samples", "0", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    per_sample = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")
+    assert list(per_sample["file"]) == ["frame_01", "frame_02", "frame_03"]
+    assert (per_sample["psnr"] == 100.0).all()
+
+
 @pytest.fixture
 def ucf_set(tmp_path: Path) -> dict[str, Path]:
     """A three-sample ucf101 layout and two models' predictions named by sample id."""

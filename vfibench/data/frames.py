@@ -5,6 +5,11 @@ files; the top folder then holds no images). Within a clip, frames are ordered b
 with numbers compared as numbers (``frame2.png`` before ``frame10.png``); triplets never span
 two clips. The middle frame is at t = 1/2. Files with other extensions are ignored.
 
+Each triplet is named after its middle frame, the frame a model interpolates: ``<stem>`` for a
+single clip, ``<clip>/<stem>`` in a folder of clips (``clip/frame0002`` for ``clip/frame0002.png``),
+as ``davis:`` names its triplets. ``vfibench eval --gt frames:PATH`` therefore matches a model's
+prediction of ``frame0002.png`` saved as ``DIR/frame0002.png`` (``DIR/clip/frame0002.png``).
+
 There is no train/test split inside such a folder: either split reads every clip, so use
 different folders for training and testing.
 """
@@ -65,9 +70,18 @@ def check_stride(stride: object) -> int:
 
 
 def clip_triplets(frames: Sequence[str], stride: int, prefix: str) -> list[TripletRef]:
-    """Triplets (k, k+stride, k+2·stride) of one clip's frame list."""
+    """Triplets (k, k+stride, k+2·stride) of one clip's frame list, each named ``prefix`` + its middle
+    frame's file stem; a :class:`DataError` if two frames share a stem (``a.png`` and ``a.jpg``)."""
+    stems: dict[str, str] = {}
+    for frame in frames:
+        other = stems.setdefault(Path(frame).stem, frame)
+        if other != frame:
+            raise DataError(
+                f"The frames {other} and {frame} have the same name but for the extension: a clip would hold the "
+                f"same frame twice, and its triplets could not be told apart. Keep one of the two files."
+            )
     return [
-        TripletRef(f"{prefix}{k:05d}", (frames[k], frames[k + stride], frames[k + 2 * stride]))
+        TripletRef(f"{prefix}{Path(frames[k + stride]).stem}", (frames[k], frames[k + stride], frames[k + 2 * stride]))
         for k in range(len(frames) - 2 * stride)
     ]
 

@@ -4,7 +4,9 @@ Decoding uses PyAV (the maintained FFmpeg binding; ``pip install 'vfibench[video
 first video stream is used; frames are numbered in decoding order from 0 and converted to
 8-bit RGB. Indexing counts the stream's packets (no decoding); reading decodes the video once,
 front to back, keeping only the frames that the asked-for triplets still need, so memory stays
-bounded by a few frames beyond the selection itself.
+bounded by a few frames beyond the selection itself. Each triplet is named after its middle frame's
+number, six digits (``000001`` for frames 0, 1, 2): ``vfibench eval --gt video:PATH`` matches a
+model's prediction of frame 1 saved as ``DIR/000001.png``.
 
 A video has no train/test split: either split reads all of it, so use different videos for
 training and testing.
@@ -112,7 +114,7 @@ class VideoSource(TripletSource):
         span = 2 * self.stride
         refs = [
             TripletRef(
-                f"{k:06d}",
+                f"{k + self.stride:06d}",
                 (frame_label(self.path, k), frame_label(self.path, k + self.stride), frame_label(self.path, k + span)),
             )
             for k in range(self.frame_count - span)
