@@ -206,6 +206,12 @@ def test_frames_of_one_name_in_two_formats_are_refused(tmp_path: Path) -> None:
         open_source(f"frames:{tmp_path}", "test")
 
 
+def test_floating_point_frames_are_refused_not_clipped(tmp_path: Path) -> None:
+    Image.fromarray(frame_array(1, H, W)[:, :, 0].astype(np.float32) / 255).save(tmp_path / "frame1.tiff")
+    with pytest.raises(DataError, match="frame1.tiff could not be read.*floating-point"):
+        read_image(tmp_path / "frame1.tiff")
+
+
 def test_native_resolution_is_cropped_to_a_multiple_of_16(tmp_path: Path) -> None:
     make_clip(tmp_path, 3)
     batch = open_dataset(f"frames:{tmp_path}", "test")

@@ -104,6 +104,20 @@ def test_unreadable_frame_names_the_file_and_leaves_no_run_behind(folders):
     assert not folders["out"].exists() or list(folders["out"].iterdir()) == []
 
 
+def test_a_16_bit_frame_is_read_at_its_own_scale(tmp_path):
+    grey = np.random.default_rng(3).integers(0, 256, size=(32, 40), dtype=np.uint8)
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred").mkdir()
+    Image.fromarray(grey, "L").save(tmp_path / "gt" / "a.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "pred" / "a.png")  # the same frame in 16 bits
+    assert Image.open(tmp_path / "pred" / "a.png").mode.startswith("I")
+    args = ["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics", "psnr", "--samples", "0",
+            "--format", "csv"]
+    result = run_eval(*args, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")["psnr"].tolist() == [100.0]
+
+
 def test_an_evaluation_that_fails_writing_its_tables_says_so_in_its_manifest(folders, monkeypatch):
     from vfibench import evaluate
 

@@ -157,11 +157,17 @@ def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dic
 
 
 def read_frame(path: Path) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB; a DataError naming the file when it cannot be decoded."""
+    """An image file as (H, W, 3) uint8 RGB, what the metrics score; a DataError naming the file when it
+    cannot be decoded. 8-bit files are taken as they are; 16-bit greyscale is rounded to the nearest of
+    256 levels (:func:`~vfibench.data.images.image_array`, then ``round(255 · v)``)."""
     from PIL import Image, UnidentifiedImageError
+
+    from vfibench.data.images import WIDE_GREY_MODES, image_array
 
     try:
         with Image.open(path) as image:
+            if image.mode in WIDE_GREY_MODES:
+                return np.round(image_array(image) * 255.0).astype(np.uint8)
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
         raise DataError(f"Cannot read the frame '{path}' as an image ({err}). Replace it with a valid PNG or JPEG "

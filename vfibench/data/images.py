@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vfibench.errors import DataError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 #: Frame sides are cropped to a multiple of this when no size is asked for (2^levels of the model).
 MULTIPLE = 16
@@ -70,18 +74,31 @@ def check_size(size: object) -> int | None:
     return int(size)
 
 
+#: Pillow's modes of greyscale images deeper than 8 bits (16-bit PNG and TIFF), scaled by 1/65535.
+WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def image_array(image: PILImage) -> np.ndarray:
+    """A decoded image as float32 (H, W, 3) in [0, 1], RGB: 16-bit greyscale scaled by 1/65535 and
+    repeated over the channels, every other mode converted to 8-bit RGB by Pillow and scaled by 1/255.
+    A ValueError for floating-point pixels (mode ``F``), whose range no file states."""
+    if image.mode == "F":
+        raise ValueError("32-bit floating-point pixels have no fixed range; save the frame as 8- or 16-bit")
+    if image.mode in WIDE_GREY_MODES:
+        grey = np.asarray(image, dtype=np.float32) / 65535.0
+        return np.repeat(np.clip(grey, 0.0, 1.0)[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+
+
 def read_image(path: Path) -> np.ndarray:
-    """One image file as float32 (H, W, 3) in [0, 1], RGB; :class:`DataError` naming the file if it fails."""
+    """One image file as float32 (H, W, 3) in [0, 1], RGB (:func:`image_array`); :class:`DataError`
+    naming the file if it fails."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()
-            if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-                grey = np.asarray(image, dtype=np.float32) / 65535.0
-                array = np.repeat(np.clip(grey, 0.0, 1.0)[:, :, None], 3, axis=2)
-            else:
-                array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+            array = image_array(image)
     except FileNotFoundError:
         raise DataError(f"The frame {path} does not exist. Check the dataset path and its layout.") from None
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
