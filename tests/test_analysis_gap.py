@@ -254,3 +254,6 @@ def test_each_seed_direction_is_recorded_and_a_flip_is_reported():
     assert "smaller than its standard deviation over seeds" in flipped.verdict  # 0.3 dB vs 0.44 spread
     single = analyse(seeded([0.5]), ["psnr", "lpips"])
     assert single.pairs[0].base.seeds == () and "--seeds 0,1,2" in single.verdict
+    # an evaluation scores given predictions: it has no training seeds to add
+    evaluated = analyse(seeded([0.5]).assign(kind="evaluated"), ["psnr", "lpips"])
+    assert "discordant" in evaluated.verdict and "seed" not in evaluated.verdict

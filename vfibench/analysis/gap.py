@@ -735,6 +735,8 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
 def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
     """Whether the pair's disagreement holds seed by seed, and whether it exceeds the seed spread."""
     if not pair.base.seeds:
+        if subject_noun(analysis) == "models":  # an evaluation scores given predictions: no seeds to add
+            return ""
         return (" With one training seed, whether this holds for another training run is untested: run "
                 "--seeds 0,1,2.")
     label = analysis.labels.get
