@@ -101,6 +101,8 @@ def test_parse_protocols():
     assert parse_protocols("EMA-VFI, rife,ifrnet") == ["ifrnet", "rife"]
     with pytest.raises(VfiBenchError, match="Did you mean 'rife'"):
         parse_protocols("rif")
+    with pytest.raises(VfiBenchError, match="'all' beside other protocols; write --protocols all alone"):
+        parse_protocols("all,rife")
 
 
 @pytest.mark.skipif(not (CALIBRATION / "tid2013").is_dir(), reason="calibration pairs not present")

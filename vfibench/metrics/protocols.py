@@ -181,6 +181,9 @@ def parse_protocols(text: str) -> list[str]:
         raise VfiBenchError("--protocols names no protocol; write all or e.g. vfibench,rife,y-channel.")
     if words == ["all"]:
         return list(PROTOCOLS)
+    if "all" in words:
+        raise VfiBenchError(f"--protocols {text!r} names 'all' beside other protocols; write --protocols all "
+                            f"alone, or list only the ones wanted (e.g. --protocols vfibench,rife,y-channel).")
     names: list[str] = []
     for word in words:
         name = ALIASES.get(word, word)
