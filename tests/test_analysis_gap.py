@@ -220,6 +220,17 @@ def test_reference_pairs_do_not_dilute_the_tests_of_trained_pairs():
     assert "significantly" in result.verdict and "adjusted separately" in result.verdict
 
 
+def test_models_named_like_the_references_are_not_taken_for_them():
+    ramp = np.linspace(0, 1, 8)
+    values = {"blend": {"psnr": list(30 + ramp), "lpips": list(0.25 + 0.01 * ramp)},
+              "nearest": {"psnr": list(25 + ramp), "lpips": list(0.10 + 0.01 * ramp)},
+              "mine": {"psnr": list(29 + ramp), "lpips": list(0.20 + 0.01 * ramp)}}
+    as_references = analyse(table(values, kinds={"blend": "reference", "nearest": "reference"}), ["psnr", "lpips"])
+    assert "blend reference" in as_references.verdict and "textbook disagreement" in as_references.verdict
+    evaluated = analyse(table(values, kinds=dict.fromkeys(values, "evaluated")), ["psnr", "lpips"])
+    assert "reference" not in evaluated.verdict and "textbook" not in evaluated.verdict, evaluated.verdict
+
+
 def test_too_few_samples_for_any_significance_is_said():
     data = table({"a": {"psnr": [30, 31, 32], "lpips": [0.2, 0.2, 0.2]},
                   "b": {"psnr": [29, 30, 31], "lpips": [0.1, 0.1, 0.1]}})

@@ -776,7 +776,8 @@ def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
 def _reference_sentences(analysis: GapAnalysis) -> list[str]:
     label, unit = analysis.labels.get, analysis.units.get
     sentences: list[str] = []
-    pair = next((p for p in analysis.pairs if {p.a, p.b} == {BLEND, NEAREST}), None)
+    references = {c for c, kind in analysis.kinds.items() if kind == REFERENCE}  # by kind: a model may be named blend
+    pair = next((p for p in analysis.pairs if {p.a, p.b} == {BLEND, NEAREST} <= references), None)
     primary = analysis.compared[0]
     if pair is not None and pair.test(primary) is not None:
         test = pair.test(primary)
@@ -804,7 +805,7 @@ def _reference_sentences(analysis: GapAnalysis) -> list[str]:
 
 def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
     ranking = {e.config: e for e in analysis.rankings.get(analysis.base, ())}
-    if BLEND not in ranking:
+    if BLEND not in ranking or ranking[BLEND].kind != REFERENCE:  # a model of that name is not the reference
         return []
     label, unit = analysis.labels.get(analysis.base, analysis.base), analysis.units.get(analysis.base, "")
     trained = [e for e in ranking.values() if e.kind != REFERENCE]
