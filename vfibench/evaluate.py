@@ -12,7 +12,8 @@ file, with a ``file`` column), ``summary.csv`` / ``summary.md`` and ``manifest.j
 The ground truth may also be a dataset spec (``--gt ucf101:PATH``, any spec of
 :mod:`vfibench.data.sources`): predictions are then matched by the set's sample ids
 (``DIR/<id>.png``), the metrics that need the input frames (``flolpips-dis``, ``psnr-div``) can
-run, and ``sample_motion.csv`` records each sample's motion (mean DIS flow magnitude I0 → I1).
+run, and ``per_sample.csv`` records each sample's motion (``motion_px``: the 99th percentile of the DIS
+flow magnitude I0 → I1, as a sweep on real data records it), so the report breaks the gap down by motion.
 With ``protocols``, PSNR and SSIM are also computed under each named protocol
 (:mod:`vfibench.metrics.protocols`) into ``protocols.csv``; the report shows them side by side with
 the spread per model (:func:`vfibench.results.report_tables.protocol_table`).
@@ -349,20 +350,18 @@ def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS) ->
 
 
 BatchScores = tuple[FrameBatch, dict[str, dict[str, torch.Tensor]],
-                    dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]], list[dict[str, Any]]]
+                    dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]], list[float]]
 
 
 def _score_batch(plan: EvalPlan, suite: MetricSuite, batch: FrameBatch,
                  extras: dict[str, list[dict[str, Any]]] | None) -> BatchScores:
     """One batch scored: (the batch, model → metric → per-frame scores, model → protocol → (PSNR,
-    SSIM), motion rows). With several models the ground truth is prepared once and shared."""
-    from vfibench.metrics.classical_flow import motion_magnitude
+    SSIM), each sample's motion where the input frames are known). With several models the ground
+    truth is prepared once and shared."""
+    from vfibench.metrics.classical_flow import largest_motion
     from vfibench.metrics.protocols import protocol_scores
 
-    motion: list[dict[str, Any]] = []
-    if extras is not None and batch.inputs is not None:
-        motion = [{schema.SAMPLE: sample, schema.FILE: name, schema.MOTION: float(value)}
-                  for sample, name, value in zip(batch.samples, batch.names, motion_magnitude(*batch.inputs))]
+    motion = largest_motion(*batch.inputs).tolist() if batch.inputs is not None else []
     scores: dict[str, dict[str, torch.Tensor]] = {}
     protocols: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
     reference = None
@@ -392,17 +391,18 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     rounding (oneDNN may pick another kernel for a batch of one small frame). A batch is scored by
     one thread from start to end, so its scores do not depend on which lane took it.
 
-    ``extras``, if given, receives the rows of ``protocols`` (one per model, file and protocol) and
-    ``motion`` (one per sample, when the ground truth is a dataset spec)."""
+    With a dataset spec as ground truth the table also has each sample's motion (:data:`schema.MOTION`,
+    :func:`~vfibench.metrics.classical_flow.largest_motion` of its input frames). ``extras``, if given,
+    receives the rows of ``protocols`` (one per model, file and protocol)."""
     from vfibench.lanes import cpu_lanes, map_in_lanes
 
     rows: list[dict[str, Any]] = []
     lanes = cpu_lanes(suite.device)
     batches = read_batches(plan, suite.batch_size, lane_pixels(lanes))
     scored = map_in_lanes(batches, lambda batch: _score_batch(plan, suite, batch, extras), lanes)
+    motion_by_sample: dict[int, float] = {}
     for batch, scores, protocols, motion in scored:
-        if extras is not None:
-            extras["motion"] += motion
+        motion_by_sample.update(zip(batch.samples, motion))
         for k, (sample, name) in enumerate(zip(batch.samples, batch.names)):
             for config in plan.sources:
                 for protocol, (p, s) in protocols.get(config, {}).items():
@@ -416,6 +416,8 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     frame = pd.DataFrame(rows, columns=[*SAMPLE_KEYS, *schema.SAMPLE_LABELS, *suite.names])
     for metric in plan.unavailable_metrics:
         frame[metric] = float("nan")
+    if motion_by_sample:
+        frame[schema.MOTION] = frame[schema.SAMPLE].map(motion_by_sample)
     return frame
 
 
@@ -430,7 +432,7 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
     suite = MetricSuite(plan.metrics, device=plan.device)
     store = RunStore.create(plan.out)
     store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
-    extras: dict[str, list[dict[str, Any]]] = {"protocols": [], "motion": []}
+    extras: dict[str, list[dict[str, Any]]] = {"protocols": []}
     try:
         per_sample = score_frames(plan, suite, on_file, extras)
     except BaseException:
@@ -452,8 +454,6 @@ def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_s
     atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     if extras["protocols"]:
         atomic.write_csv(store.path(schema.PROTOCOLS_FILE), pd.DataFrame(extras["protocols"]))
-    if extras["motion"]:
-        atomic.write_csv(store.path(schema.SAMPLE_MOTION_FILE), pd.DataFrame(extras["motion"]))
     summary = summarise(per_sample, metrics, list(plan.sources))
     write_summary_files(store, summary, metrics, plan.unavailable_metrics)
     timings = {"total": round(time.perf_counter() - started, 3)}

@@ -48,8 +48,6 @@ TRAIN_LOG_FILE = "train_log.csv"
 #: An evaluation's PSNR and SSIM under each requested protocol (``eval --protocols``): config, sample,
 #: file, protocol, psnr, ssim.
 PROTOCOLS_FILE = "protocols.csv"
-#: An evaluation on a standard set: each sample's mean optical-flow magnitude I0 → I1 (sample, file, motion_px).
-SAMPLE_MOTION_FILE = "sample_motion.csv"
 
 # -- kinds of run (the manifest's "kind") and of row (the tables' "kind" column) ---------------------
 SWEEP = "sweep"
