@@ -1,7 +1,7 @@
 """Classical optical flow (OpenCV) for the flow-aware metrics and for per-sample motion on real data.
 
 No learned weights: DIS (Kroeger et al., ECCV 2016; ``cv2.DISOpticalFlow``, preset MEDIUM) is the
-flow of ``flolpips-dis`` and of :func:`motion_magnitude`; Farnebäck (SCIA 2003;
+flow of ``flolpips-dis`` and of :func:`largest_motion`; Farnebäck (SCIA 2003;
 ``cv2.calcOpticalFlowFarneback``) with the parameters of the PSNR_DIV reference code is the flow of
 ``psnr-div``. Both run on 8-bit BT.601 grey frames on the CPU.
 
@@ -59,16 +59,6 @@ def optical_flow(a: Tensor, b: Tensor, method: Method = "dis") -> Tensor:
     on ``a``'s device (channel 0 horizontal, 1 vertical, in pixels)."""
     flows = [torch.from_numpy(pair_flow(grey8(x), grey8(y), method)).permute(2, 0, 1) for x, y in zip(a, b)]
     return torch.stack(flows).to(a.device, torch.float64)
-
-
-def motion_magnitude(i0: Tensor, i1: Tensor) -> Tensor:
-    """Mean DIS flow magnitude from I0 to I1 per triplet, in pixels: (N, 3, H, W) × 2 → (N,) float64.
-
-    The per-sample motion of real test data, for breakdowns by motion (synthetic scenes know
-    theirs exactly; real frames get this estimate).
-    """
-    flow = optical_flow(i0, i1, "dis")
-    return flow.square().sum(dim=1).sqrt().mean(dim=(1, 2))
 
 
 #: The share of pixels whose DIS flow is at most :func:`largest_motion` (a robust maximum).
