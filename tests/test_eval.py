@@ -281,6 +281,19 @@ def test_protocols_follow_the_markdown_report_and_never_break_a_csv_or_json_docu
     assert page.exit_code == 0 and "PSNR / SSIM under each protocol" in page.stdout
 
 
+def test_a_perfect_model_has_an_unbounded_psnr_under_the_uncapped_protocols_and_every_format_says_so(ucf_set):
+    perfect = ucf_set["out"].parent / "perfect"
+    for sample in ("1", "2", "3"):
+        write_png(perfect / f"{sample}.png", np.asarray(Image.open(ucf_set["gt"] / sample / "frame_01_gt.png")))
+    args = ["--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"perfect={perfect}", "--pred", f"bad={ucf_set['bad']}",
+            "--out", str(ucf_set["out"]), "--metrics", "psnr", "--samples", "0", "--protocols", "vfibench,rife"]
+    md = run_eval(*args, "--format", "md")
+    assert md.exit_code == 0, md.output
+    assert "| vfibench | 100.000 |" in md.stdout and "| rife | inf |" in md.stdout and "does not cap PSNR" in md.stdout
+    records = json.loads(run_eval(*args, "--format", "json").stdout)["protocols"]
+    assert [r["perfect PSNR"] for r in records] == [100.0, "inf", "inf"]  # vfibench, rife, spread
+
+
 def test_the_run_folder_report_keeps_the_protocols_table(ucf_set):
     result = eval_two_models(ucf_set, "--metrics", "psnr,ssim", "--protocols", "film,ifrnet")
     assert result.exit_code == 0, result.output

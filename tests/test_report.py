@@ -4,10 +4,12 @@ formats, determinism, and clear errors for damaged or foreign run files."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -208,17 +210,121 @@ def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy
     assert "SSIM" in svg and "GMSD" in svg and "PSNR" not in svg
     page = (folder / "report.html").read_text()
     assert "paired per-sample difference to &#x27;l2&#x27;" in page and "perception_distortion.svg" in page
+    # analysis.json and --format json record the plane that was drawn, not the default one
+    printed = report(run_copy, "--samples", "0", "--plane", "ssim:gmsd", "--intervals", "paired", "--paired-to", "l2",
+                     "--format", "json")
+    assert printed.exit_code == 0, printed.output
+    for record in (json.loads((folder / "analysis.json").read_text()), json.loads(printed.stdout)["analysis"]):
+        plane = record["plane"]
+        assert (plane["x_metric"], plane["y_metric"], plane.get("intervals"), plane.get("paired_to")) == \
+            ("ssim", "gmsd", "paired", "l2")
+        assert {point["config"] for point in plane["points"]} == {"l1", "l2", "blend", "nearest"}
 
 
 @pytest.mark.parametrize("args, message", [
     (["--plane", "psnr"], "two different metrics joined by a colon"),
     (["--plane", "psnr:lpips"], "has no values of 'lpips'"),
     (["--intervals", "paired", "--paired-to", "nope"], "--paired-to 'nope' is not a configuration"),
+    (["--paired-to", "l2"], "--paired-to 'l2' needs --intervals paired"),
+    (["--seed", "5"], "--seed 5: the run"),
 ])
 @pytest.mark.parametrize("output", [[], ["--format", "md"], ["--format", "json"], ["--format", "csv"],
                                     ["--format", "html"], ["--format", "table"]])
-def test_bad_plane_options_are_one_clear_error(run_copy, args, message, output):
-    # whether the report is written or only printed: a plane the run cannot draw is not silently ignored
+def test_bad_plane_or_seed_options_are_one_clear_error(run_copy, args, message, output):
+    # whether the report is written or only printed: a plane or seed the run cannot honour is not silently ignored
     result = report(run_copy, "--samples", "0", *args, *output)
     assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
+
+
+def write_protocols(run: Path, damage: str) -> None:
+    """A protocols.csv for the models l1 and l2 under two protocols, damaged as ``damage`` says."""
+    rows = pd.DataFrame([{"config": c, "sample": k, "file": f"f{k}", "protocol": p, "psnr": 30.0 + k, "ssim": 0.9}
+                         for p in ("vfibench", "y-channel") for c in ("l1", "l2") for k in range(2)])
+    if damage == "text":
+        rows["psnr"] = rows["psnr"].astype(object)
+        rows.loc[5, "psnr"] = "garbage"
+    elif damage == "missing_row":
+        rows = rows[~((rows.protocol == "y-channel") & (rows.config == "l2"))]
+    elif damage == "header_only":
+        rows = rows.iloc[:0]
+    elif damage == "foreign_model":
+        rows.loc[rows.config == "l2", "config"] = "rife"
+    rows.to_csv(run / "protocols.csv", index=False)
+
+
+def test_a_whole_protocols_table_is_reported(run_copy):
+    write_protocols(run_copy, "none")
+    result = report(run_copy, "--format", "md")
+    assert result.exit_code == 0, result.output
+    assert "| protocol | l1 PSNR | l1 SSIM | l2 PSNR | l2 SSIM |" in result.stdout and "| y-channel |" in result.stdout
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("text", "has 'garbage' as its psnr value on line 7 (model 'l1', protocol 'y-channel'), where a number belongs"),
+    ("missing_row", "has no rows for 'l2' under 'y-channel'"),
+    ("header_only", "holds no rows"),
+    ("foreign_model", "names the model(s) 'rife', which the run does not have (its models: l1, l2, blend, nearest)"),
+])
+@pytest.mark.parametrize("output", [[], ["--format", "md"], ["--format", "json"]])
+def test_a_damaged_protocols_table_is_one_clear_error(run_copy, damage, message, output):
+    write_protocols(run_copy, damage)
+    result = report(run_copy, "--samples", "0", *output)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output, result.output
+    assert "protocols.csv" in text and message in text, text
+    assert "Re-run the evaluation (`vfibench eval ... --protocols ...`)" in text and "delete the file" in text
+
+
+def test_the_unwritten_report_hint_is_a_command_that_works_from_here(run_copy):
+    result = report(run_copy, "--format", "table", "--samples", "0")
+    assert result.exit_code == 0, result.output
+    hint = result.stdout.split("Report folder not written; `", 1)[1].split("` writes it.", 1)[0]
+    assert not (run_copy / "report" / "report.html").exists()
+    args = shlex.split(hint)
+    assert args[:2] == ["vfibench", "report"]
+    rerun = runner.invoke(app, [*args[1:], "--samples", "0"])
+    assert rerun.exit_code == 0, rerun.output
+    assert (run_copy / "report" / "report.html").is_file()
+
+
+@pytest.fixture
+def frames(tmp_path: Path) -> dict[str, Path]:
+    """Ground truth and two models' predictions of two small frames."""
+    rng = np.random.default_rng(3)
+    folders = {name: tmp_path / name for name in ("gt", "a", "b")}
+    for index in range(2):
+        truth = rng.integers(0, 256, size=(40, 48, 3))
+        for name, noise in (("gt", 0), ("a", 4), ("b", 30)):
+            folders[name].mkdir(exist_ok=True)
+            frame = np.clip(truth + rng.integers(-noise, noise + 1, size=truth.shape), 0, 255).astype(np.uint8)
+            Image.fromarray(frame).save(folders[name] / f"f{index}.png")
+    return folders | {"out": tmp_path / "results"}
+
+
+def evaluate(frames: dict[str, Path], *args: str) -> object:
+    return runner.invoke(app, ["eval", "--gt", str(frames["gt"]), "--pred", f"a={frames['a']}", "--pred",
+                               f"b={frames['b']}", "--out", str(frames["out"]), "--metrics", ",".join(METRICS),
+                               *args])
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "json", "html"])
+def test_per_file_with_a_document_format_is_a_clear_error_before_scoring(frames, fmt):
+    result = evaluate(frames, "--format", fmt, "--per-file")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert f"--per-file lists every file's scores in the terminal tables, but --format {fmt}" in text
+    assert "per_sample.csv" in text and not frames["out"].exists()
+
+
+def test_eval_prints_the_document_that_report_write_prints(frames):
+    help_text = " ".join(runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "400"}).output.split())
+    assert "the written report.md" in help_text and "vfibench report RUN --write -f FORMAT prints it" in help_text
+    evaluated = evaluate(frames, "--format", "md", "--samples", "1")
+    assert evaluated.exit_code == 0, evaluated.output
+    run = (frames["out"] / "latest").resolve()
+    assert evaluated.stdout == (run / "report" / "report.md").read_text()
+    assert "## Perception–distortion plane" in evaluated.stdout and "## Samples where the metrics" in evaluated.stdout
+    reported = report(run, "--write", "--format", "md", "--samples", "1")
+    assert reported.exit_code == 0 and reported.stdout == evaluated.stdout, reported.output

@@ -51,16 +51,19 @@ def eval_command(
                                                    "other metrics and mark these unavailable.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N.")] = "auto",
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print: the terminal tables, or "
-                                                 "only one document on stdout (Markdown, CSV, JSON, HTML) as "
-                                                 "`vfibench report -f` prints it. The run and its report folder "
-                                                 "are written either way.")]
+                                                 "only one document on stdout: the written report.md, the summary "
+                                                 "CSV, the JSON record (with the written files) or the written "
+                                                 "report.html, as `vfibench report RUN --write -f FORMAT` prints "
+                                                 "it. The run and its report folder are written either way.")]
     = ReportFormat.table,
     samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids in the report (0: none).")] = 3,
     protocols: Annotated[Optional[str], typer.Option(help="Also compute PSNR/SSIM under these protocols ('all' or "
                                                      "e.g. rife,y-channel), shown side by side with the spread "
                                                      "per model in the output and the report.")] = None,
-    per_file: Annotated[bool, typer.Option("--per-file", help="List every file's scores (default: a summary "
-                                           "per model).")] = False,
+    per_file: Annotated[bool, typer.Option("--per-file", help="List every file's scores in the terminal tables "
+                                           "(default: a summary per model); not with --format md, csv, json or "
+                                           "html. Every file's scores are always in the run's per_sample.csv.")]
+    = False,
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
     from vfibench.evaluate import plan_evaluation, run_evaluation
@@ -71,6 +74,11 @@ def eval_command(
     from vfibench.metrics.protocols import parse_protocols
     from vfibench.results.schema import PER_SAMPLE_FILE, PROTOCOLS_FILE
 
+    if per_file and format is not ReportFormat.table:
+        raise VfiBenchError(f"--per-file lists every file's scores in the terminal tables, but --format {format.value} "
+                            f"prints one fixed document, which has no per-file list. Leave out --per-file (every "
+                            f"file's scores are written to per_sample.csv in the run directory either way), or "
+                            f"leave out --format to see them in the terminal.")
     names = ([m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics is not None
              else list(DEFAULT_METRICS))
     if not names:

@@ -10,6 +10,7 @@ Plain ``vfibench report`` writes RUN/report/ and prints the tables; ``--format X
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from enum import Enum
 from pathlib import Path
@@ -75,8 +76,8 @@ def report(
         help="The plane's error bars: each mean's 95% bootstrap interval, or the 95% interval of the paired "
         "per-sample difference to one configuration (--paired-to).")] = Intervals.bootstrap,
     paired_to: Annotated[Optional[str], typer.Option(
-        "--paired-to", metavar="CONFIG", help="The configuration paired intervals are measured against. "
-        "[default: the first trained configuration]", show_default=False)] = None,
+        "--paired-to", metavar="CONFIG", help="The configuration paired intervals are measured against; only "
+        "with --intervals paired. [default: the first trained configuration]", show_default=False)] = None,
 ) -> None:
     """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print its tables."""
     from vfibench.results.store import RunStore
@@ -94,19 +95,20 @@ def report(
         from vfibench.results.report import build_report
 
         print_report(build_report(store, grid_samples=samples, seed=seed, plane=options), format)
-    elif format is ReportFormat.csv and options == PlaneOptions():
+    elif format is ReportFormat.csv and options == PlaneOptions() and seed is None:
         print_summary(store, format)
     else:
         from vfibench.results import report as lib
 
         data = lib.load_report_data(store)
-        options.plane(data)  # a plane the run cannot draw is an error whether or not it is drawn
+        # a plane or seed the run cannot honour is an error whether or not this format uses it
+        unwritten = lib.unwritten_report(data, plane=options, seed=seed)
         if format is ReportFormat.csv:
             print_summary(store, format)
         elif format is ReportFormat.html:
             sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed, plane=options))
         else:
-            print_report(lib.unwritten_report(data), format)
+            print_report(unwritten, format)
 
 
 def _rebuild_tables(store: "object") -> list[str]:
@@ -136,8 +138,8 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         for note in built.notes:
             console.print(f"[dim]{escape(note)}[/]", highlight=False)
         if built.html is None:
-            console.print(f"Report folder not written; `vfibench report {escape(data.store.name)}` writes it.",
-                          highlight=False)
+            console.print(f"Report folder not written; `{escape(_report_command(data.store))}` writes it.",
+                          highlight=False, soft_wrap=True)
         else:
             console.print(f"Report: [bold]{escape(str(built.html))}[/] ({len(built.grids)} image grid(s), "
                           f"{'a' if built.plot else 'no'} perception–distortion plot)", highlight=False)
@@ -149,6 +151,17 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         sys.stdout.write(json.dumps(report_json(built), indent=2, allow_nan=False, default=_json_default) + "\n")
     else:
         sys.stdout.write(built.data.view.summary.to_csv(index=False))
+
+
+def _report_command(store: "object") -> str:
+    """The command that writes the report of ``store``, runnable from the current folder: the run's
+    directory path, relative when it lies below the current folder."""
+    root = store.root.resolve()  # type: ignore[attr-defined]
+    try:
+        shown = root.relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = root
+    return f"vfibench report {shlex.quote(str(shown))}"
 
 
 def _json_default(value: object) -> object:

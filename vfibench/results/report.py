@@ -3,8 +3,9 @@
 :func:`load_report_data` reads and validates a run (manifest, summary, per-sample table) and runs
 the gap analysis; :func:`write_report` writes everything under ``<run>/report/``:
 
-- ``report.md`` — the summary table, the analysis tables and the verdict (what ``--format md`` prints);
-- ``analysis.json`` — the full analysis as data;
+- ``report.md`` — the summary table, the analysis tables, the verdict and the figures (``--format md``
+  prints it without the figure sections unless ``--write`` draws them);
+- ``analysis.json`` — the full analysis as data, its plane the one drawn (:func:`analysis_record`);
 - ``perception_distortion.png`` (300 dpi) with ``.pdf`` and ``.svg`` beside it — the plane of any two
   metrics with its Pareto front and error bars (:class:`PlaneOptions`, :mod:`vfibench.results.plots`);
 - ``breakdown.csv`` and ``gap_by_<attribute>.png`` — every metric per bin of the test samples'
@@ -24,8 +25,9 @@ Everything is a function of the run's files, so the same run gives the same repo
 from __future__ import annotations
 
 import json
+import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +133,10 @@ class Report:
 
     data: ReportData
     directory: Path
+    #: The perception–distortion plane chosen (:meth:`PlaneOptions.plane`), its error bars and their anchor.
+    plane: Plane | None = None
+    intervals: str = "bootstrap"
+    paired_to: str | None = None
     markdown: Path | None = None
     html: Path | None = None
     analysis_json: Path | None = None
@@ -163,6 +169,10 @@ class PlaneOptions:
 
         if intervals not in INTERVALS:
             raise VfiBenchError(f"--intervals '{intervals}' is not known; choose one of {', '.join(INTERVALS)}.")
+        if anchor is not None and intervals != "paired":
+            raise VfiBenchError(f"--paired-to '{anchor}' needs --intervals paired: it names the configuration the "
+                                f"paired error bars are measured against, and --intervals {intervals} draws none. "
+                                f"Add --intervals paired, or leave --paired-to out.")
         if axes is None:
             return cls(None, intervals, anchor)
         parts = [part.strip().lower() for part in axes.split(":")]
@@ -218,19 +228,15 @@ def load_report_data(store: RunStore) -> ReportData:
 
 def load_protocols(store: RunStore, order: list[str]) -> pd.DataFrame:
     """The run's protocols table (:func:`~vfibench.results.report_tables.protocol_means`), models in
-    ``order``; empty when the run has no ``protocols.csv``."""
+    ``order``; empty when the run has no ``protocols.csv``, a ResultsError when it is damaged."""
     from vfibench.results.report_tables import protocol_means
 
     path = store.path(schema.PROTOCOLS_FILE)
     if not path.is_file():
         return pd.DataFrame()
-    rows = read_csv(path)
-    missing = {CONFIG, "protocol", "psnr", "ssim"} - set(rows.columns)
-    if missing:
-        raise ResultsError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; it is not a protocols table "
-                           f"written by `vfibench eval --protocols`. Remove it, or run the evaluation again.")
-    models = set(rows[CONFIG].astype(str))
-    return protocol_means(rows.astype({CONFIG: str}), [c for c in order if c in models])
+    rows = schema.read_protocols(path, order)
+    models = set(rows[CONFIG])
+    return protocol_means(rows, [c for c in order if c in models])
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -247,21 +253,21 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     """
     from vfibench.results import html, plots
 
-    chosen, anchor = plane.plane(data)  # checked before anything is written
     store = data.store
     own = directory is None
-    directory = store.path(REPORT_DIR) if directory is None else directory
+    report = _checked_report(data, store.path(REPORT_DIR) if directory is None else directory, plane, seed)
+    directory = report.directory
     directory.mkdir(parents=True, exist_ok=True)
     earlier = sorted(directory.glob("grid_sample*.png"))
-    report = Report(data, directory)
+    chosen = report.plane
     view = data.view
     if own:
         tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
 
     alone = chosen is not None and len(chosen.points) == 1  # one model scored alone: nothing to compare
     figure = None if alone else plots.plane_plot(
-        chosen, data.per_sample, view.summary, directory / "perception_distortion.png", intervals=plane.intervals,
-        anchor=anchor, labels=data.analysis.labels, missing=data.analysis.missing_configs)
+        chosen, data.per_sample, view.summary, directory / "perception_distortion.png", intervals=report.intervals,
+        anchor=report.paired_to, labels=data.analysis.labels, missing=data.analysis.missing_configs)
     if figure is not None:
         report.plot, report.plot_vector, report.plot_caption = figure.png, figure.vector, figure.caption
     elif alone:
@@ -291,7 +297,7 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         report.notes.append(f"{len(earlier)} image grid(s) kept from an earlier report; `vfibench report "
                             f"--samples N` redraws them.")
     report.analysis_json = directory / "analysis.json"
-    atomic.write_json(report.analysis_json, data.analysis.to_dict())
+    atomic.write_json(report.analysis_json, analysis_record(report))
     report.markdown = directory / "report.md"
     atomic.write_text(report.markdown, markdown(report))
     report.html = directory / "report.html"
@@ -307,9 +313,35 @@ def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, see
         return report.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
 
 
-def unwritten_report(data: ReportData) -> Report:
-    """The report of ``data`` with nothing written: what ``--format md|json`` prints (no images)."""
-    return Report(data, data.store.path(REPORT_DIR))
+def unwritten_report(data: ReportData, *, plane: PlaneOptions = PlaneOptions(), seed: int | None = None) -> Report:
+    """The report of ``data`` with nothing written: what ``--format md|json`` prints (no images), its
+    options checked as a written report's are."""
+    return _checked_report(data, data.store.path(REPORT_DIR), plane, seed)
+
+
+def _checked_report(data: ReportData, directory: Path, plane: PlaneOptions, seed: int | None) -> Report:
+    """An empty report of ``data`` with its plane chosen: the one place the options are checked against
+    the run, before anything is drawn or written."""
+    check_seed(data, seed)
+    chosen, anchor = plane.plane(data)
+    return Report(data, directory, plane=chosen, intervals=plane.intervals, paired_to=anchor)
+
+
+def check_seed(data: ReportData, seed: int | None) -> None:
+    """A ResultsError unless ``seed`` (whose outputs the image grids show) is None or one of the run's seeds."""
+    seeds = data.view.manifest.get("seeds")
+    if seed is not None and isinstance(seeds, list) and seed not in seeds:
+        raise ResultsError(f"--seed {seed}: the run '{data.store.name}' has the seed(s) {', '.join(map(str, seeds))}; "
+                           f"choose one of them for the image grids, or leave --seed out for the first.")
+
+
+def analysis_record(report: Report) -> dict[str, Any]:
+    """The analysis as data (``analysis.json``, and ``analysis`` of ``--format json``) with the plane the
+    report chose, its ``intervals`` and the configuration paired intervals are measured against."""
+    record = replace(report.data.analysis, plane=report.plane).to_dict()
+    if record["plane"] is not None:
+        record["plane"] |= {"intervals": report.intervals, "paired_to": report.paired_to}
+    return record
 
 
 def _no_plane_reason(analysis: GapAnalysis) -> str:
@@ -411,7 +443,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "run": report.data.store.name,
         "unavailable_metrics": report.data.view.unavailable,
         "summary": summary,
-        "analysis": report.data.analysis.to_dict(),
+        "analysis": analysis_record(report),
         "protocols": _protocol_records(report.data.protocols),
         "along": report.data.along,
         "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]}
@@ -421,18 +453,20 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def _protocol_records(means: pd.DataFrame) -> list[dict[str, Any]]:
-    """The protocols table as records (one per protocol, then the spread); [] without protocols."""
-    return json.loads(means.reset_index().to_json(orient="records")) if len(means) else []
+    """The protocols table as records (one per protocol, then the spread); [] without protocols. JSON has
+    no infinity: an unbounded mean PSNR is the string ``"inf"``, a spread that is not a number null."""
+    def value(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return "inf" if v > 0 else None
+        return v
+
+    return [{k: value(v) for k, v in record.items()} for record in means.reset_index().to_dict("records")]
 
 
 def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
                  plane: PlaneOptions = PlaneOptions()) -> Report:
     """Load, analyse and write the report of ``store`` (see :func:`write_report`)."""
     data = load_report_data(store)
-    seeds = data.view.manifest.get("seeds")
-    if seed is not None and isinstance(seeds, list) and seed not in seeds:
-        raise ResultsError(f"--seed {seed}: the run '{store.name}' has the seed(s) {', '.join(map(str, seeds))}; "
-                           f"choose one of them for the image grids.")
     try:
         return write_report(data, grid_samples=grid_samples, seed=seed, plane=plane)
     except OSError as err:

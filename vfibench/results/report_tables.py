@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from rich import box
 from rich.table import Table
@@ -133,7 +134,8 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
 def protocol_means(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     """Mean PSNR and SSIM of each model under each protocol, side by side, with the spread.
 
-    ``rows`` has the columns of ``protocols.csv`` (config, sample, file, protocol, psnr, ssim). The
+    ``rows`` has the columns of ``protocols.csv`` (config, sample, file, protocol, psnr, ssim), checked
+    (:func:`~vfibench.results.schema.read_protocols`): numeric scores, every model under every protocol. The
     result has one row per protocol (in the order computed) and a last row ``spread (max − min)``;
     its columns are ``<model> PSNR`` and ``<model> SSIM`` for each model of ``order``.
     """
@@ -149,13 +151,22 @@ def protocol_means(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
 
 
 def protocol_table(means: pd.DataFrame) -> PlainTable:
-    """:func:`protocol_means` as a table: PSNR to 3 decimals, SSIM to 4."""
-    rows = tuple((str(protocol), *(f"{v:.3f}" if c.endswith("PSNR") else f"{v:.4f}" for c, v in row.items()))
-                 for protocol, row in means.iterrows())
-    return PlainTable("PSNR / SSIM under each protocol",
-                      "Mean of per-frame values under each evaluation protocol (how each code base computes "
-                      "PSNR and SSIM); the last row is the spread (max − min) over the protocols.",
-                      ("protocol", *means.columns), rows, label_columns=1)
+    """:func:`protocol_means` as a table: PSNR to 3 decimals, SSIM to 4; an unbounded PSNR as ``inf``
+    (explained in the caption), a spread that is not a number as ``—``."""
+
+    def cell(column: str, value: float) -> str:
+        if not math.isfinite(value):
+            return "inf" if value > 0 else "—"
+        return f"{value:.3f}" if column.endswith("PSNR") else f"{value:.4f}"
+
+    rows = tuple((str(protocol), *(cell(c, v) for c, v in row.items())) for protocol, row in means.iterrows())
+    caption = ("Mean of per-frame values under each evaluation protocol (how each code base computes PSNR and "
+               "SSIM); the last row is the spread (max − min) over the protocols.")
+    if not np.isfinite(means.to_numpy(dtype=float)).all():
+        caption += (" inf: a frame equals its ground truth under a protocol that, like the code base it follows, "
+                    "does not cap PSNR (the vfibench protocol caps it at 100 dB), so the mean is unbounded.")
+    return PlainTable("PSNR / SSIM under each protocol", caption, ("protocol", *means.columns), rows,
+                      label_columns=1)
 
 
 def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:

@@ -530,3 +530,51 @@ def read_per_sample(path: Path, metrics: Sequence[str], unavailable: Mapping[str
         frame[metric] = values.astype(float)
     return frame
 
+
+#: The columns of ``protocols.csv`` (:data:`PROTOCOLS_FILE`) after the keys.
+PROTOCOL, PROTOCOL_SCORES = "protocol", ("psnr", "ssim")
+
+
+def read_protocols(path: Path, configs: Sequence[str]) -> pd.DataFrame:
+    """Read and check an evaluation's ``protocols.csv``: its columns, at least one row, a number (finite,
+    or +inf for a frame equal to its truth under an uncapped protocol) in every psnr and ssim cell, only
+    models among the run's ``configs``, and rows for every model under every protocol.
+
+    Returns the rows with string names and float scores. Raises a ResultsError naming the file and the
+    first problem.
+    """
+    rows = read_csv(path, required=(CONFIG, PROTOCOL, *PROTOCOL_SCORES))
+
+    def damaged(problem: str) -> ResultsError:
+        return ResultsError(f"'{path}' {problem}, so it is not a protocols table as `vfibench eval --protocols` "
+                            f"writes it. Re-run the evaluation (`vfibench eval ... --protocols ...`) to write it "
+                            f"anew, or delete the file to report without the protocols table.")
+
+    def line(flags: pd.Series) -> int:  # the CSV line (header = 1) of the first flagged row
+        return int(flags.to_numpy().argmax()) + 2
+
+    if rows.empty:
+        raise damaged("holds no rows")
+    unnamed = rows[CONFIG].isna() | rows[PROTOCOL].isna()
+    if unnamed.any():
+        raise damaged(f"has a row without a model or protocol name (line {line(unnamed)})")
+    rows = rows.astype({CONFIG: str, PROTOCOL: str})
+    foreign = [m for m in dict.fromkeys(rows[CONFIG]) if m not in configs]
+    if foreign:
+        raise damaged(f"names the model(s) {', '.join(repr(m) for m in foreign)}, which the run does not have "
+                      f"(its models: {', '.join(configs)})")
+    for metric in PROTOCOL_SCORES:
+        values = pd.to_numeric(rows[metric], errors="coerce").astype(float)
+        bad = values.isna() | (values == -np.inf)
+        if bad.any():
+            first = rows[bad].iloc[0]
+            value = f"no {metric} value" if pd.isna(first[metric]) else f"'{first[metric]}' as its {metric} value"
+            raise damaged(f"has {value} on line {line(bad)} (model '{first[CONFIG]}', protocol "
+                          f"'{first[PROTOCOL]}'), where a number belongs (finite, or inf for a perfect frame)")
+        rows[metric] = values
+    present = set(zip(rows[PROTOCOL], rows[CONFIG]))
+    gaps = [f"'{m}' under '{p}'" for p in dict.fromkeys(rows[PROTOCOL]) for m in dict.fromkeys(rows[CONFIG])
+            if (p, m) not in present]
+    if gaps:
+        raise damaged(f"has no rows for {', '.join(gaps)} (every model needs rows under every protocol)")
+    return rows
