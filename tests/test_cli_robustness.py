@@ -467,3 +467,12 @@ def test_a_torchvision_named_import_is_checked_against_the_full_tensor_hash(
     result = invoke("weights", "import", str(named))
     assert_clean_error(result, "not the ImageNet reference")
     assert not any(p.is_file() for p in vhome.rglob("*"))
+
+
+def test_paths_print_as_written_not_as_emoji(tmp_path: Path, monkeypatch) -> None:
+    # ':cat:' is an emoji code to a terminal library; a folder named cat must still print as cat
+    write_clip(tmp_path / "cat", [(32, 32)] * 3)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("data", "validate", "frames:cat")
+    assert result.exit_code == 0, result.output
+    assert "frames:cat" in result.output and "\N{CAT FACE}" not in result.output

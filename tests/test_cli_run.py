@@ -110,6 +110,14 @@ def test_bad_option_values_exit_2(tmp_path: Path) -> None:
         assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("seeds", ["99999999999999999999", "2147483648", "0-99999999999"])
+def test_seeds_beyond_the_generators_range_are_refused_before_anything_runs(tmp_path: Path, seeds: str) -> None:
+    result = runner.invoke(app, ["run", "--losses", "l1", "--preset", "smoke", "--seeds", seeds, "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 2 and "a seed is at most 2147483647" in " ".join(result.output.split()), result.output
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
 def test_every_command_has_help_with_examples() -> None:
     for command in (["run"], ["report"], ["losses"], ["compare"], ["eval"], ["weights", "fetch"],
                     ["data", "inspect"]):

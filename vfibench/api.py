@@ -154,6 +154,6 @@ def describe_spec(spec: str, width: int = 100) -> str:
 
     from vfibench.losses.describe import describe_name
 
-    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console = Console(file=io.StringIO(), width=width, color_system=None, emoji=False)
     console.print(describe_name(spec))
     return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]

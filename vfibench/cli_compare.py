@@ -67,7 +67,7 @@ def _print_uncut(table: Table) -> None:
     if console.width >= needed:
         console.print(table)
         return
-    Console(file=console.file, width=needed, force_terminal=console.is_terminal,
+    Console(file=console.file, width=needed, force_terminal=console.is_terminal, emoji=False,
             color_system=console.color_system).print(table)  # type: ignore[arg-type]
 
 

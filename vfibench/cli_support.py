@@ -16,8 +16,9 @@ from vfibench.errors import VfiBenchError, describe_os_error
 #: How every help text is rendered; :func:`examples` keeps command lines literal under it.
 MARKUP = "markdown"
 
-console = Console()
-error_console = Console(stderr=True)
+# no emoji codes: a path such as frames:cat/ must print as written, not as frames🐱/
+console = Console(emoji=False)
+error_console = Console(stderr=True, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -118,20 +118,29 @@ def check_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+#: The largest seed: every random generator a run seeds (torch, NumPy, the data's) accepts it.
+MAX_SEED = 2**31 - 1
+
+
 def parse_seeds(text: str) -> list[int]:
-    """``"0,1,2"`` → [0, 1, 2]; also ``"0-4"``. Duplicates and negatives are errors."""
-    seeds: list[int] = []
+    """``"0,1,2"`` → [0, 1, 2]; also ``"0-4"``. Duplicates, negatives and seeds above :data:`MAX_SEED`
+    are errors."""
+    bounds: list[tuple[int, int]] = []
     try:
         for part in text.split(","):
             part = part.strip()
             if "-" in part[1:]:
                 low, high = part.split("-", 1)
-                seeds.extend(range(int(low), int(high) + 1))
+                bounds.append((int(low), int(high)))
             else:
-                seeds.append(int(part))
+                bounds.append((int(part), int(part)))
     except ValueError:
         raise VfiBenchError(f"Invalid --seeds '{text}': give whole numbers separated by commas, e.g. 0,1,2 "
                             f"or a range such as 0-4.") from None
+    if any(high > MAX_SEED for _, high in bounds):
+        raise VfiBenchError(f"Invalid --seeds '{text}': a seed is at most {MAX_SEED} (the random generators of "
+                            f"torch, NumPy and the data take 31-bit seeds); use smaller numbers, e.g. 0,1,2.")
+    seeds = [seed for low, high in bounds for seed in range(low, high + 1)]
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise VfiBenchError(f"Invalid --seeds '{text}': seeds must be distinct non-negative whole numbers.")
     return seeds
