@@ -65,6 +65,14 @@ def test_describe_any_spec_not_only_a_name(monkeypatch: pytest.MonkeyPatch) -> N
     assert "vgg16 backbone" in text and " 0.1 perc(layer=relu2_2) from 50% " in text
 
 
+def test_describe_a_term_with_several_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the comma between parameters does not part configurations
+    monkeypatch.setenv("COLUMNS", "120")
+    result = runner.invoke(app, ["losses", "perc(layer=relu2_2, norm=imagenet)"])
+    assert result.exit_code == 0, result.output
+    assert "perc(layer=relu2_2,norm=imagenet) — loss configuration" in " ".join(result.output.split())
+
+
 def test_describe_a_spec_that_expands_a_preset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
     result = runner.invoke(app, ["losses", "0.5*dain+ssim"])

@@ -95,6 +95,8 @@ def test_malformed_spec_shows_the_position() -> None:
         ("l1@0.5:0.2", "0 <= start < end <= 1"),
         ("l1+l1", "appears twice"),
         ("l1,L1", "appears twice"),
+        ("dain+charbonnier", "'charbonnier' appears twice with overlapping schedules once the presets are written"),
+        ("superslomo+0.5*l1", "'l1' appears twice"),
         ("l1 l2", "unexpected"),
     ],
 )
@@ -105,6 +107,7 @@ def test_invalid_specs_are_refused_with_a_reason(text: str, fragment: str) -> No
 def test_same_term_in_disjoint_windows_is_a_schedule() -> None:
     config = parse_config("l1@:0.5+0.25*l1@0.5")
     assert [t.weight for t in config.resolve()] == [1.0, 0.25]
+    assert [t.label for t in parse_config("dain@:0.5+charbonnier@0.5").resolve()] == ["charbonnier", "charbonnier"]
 
 
 def test_every_registered_term_parses_and_builds() -> None:

@@ -22,7 +22,7 @@ from rich.text import Text
 from vfibench.errors import SpecError
 from vfibench.losses import snapshot
 from vfibench.losses.registry import PresetInfo, Registry, TermInfo, format_value, needs_text
-from vfibench.losses.spec import LossConfig, ResolvedTerm, Window, parse_config
+from vfibench.losses.spec import LossConfig, ResolvedTerm, Window, parse_config, parse_sweep
 
 #: Marks, in the catalog's status column, a term or preset that differs from its source.
 DEVIATION_MARK = "*"
@@ -104,10 +104,11 @@ def describe_name(name: str) -> Group:
         return _describe_preset(registry.presets[key])
     if key in registry.terms:
         return _describe_term(registry.terms[key])
-    if "," in key:
-        raise SpecError(f"'{name.strip()}' holds several configurations; `vfibench losses` explains one at a time, "
-                        f"e.g. `vfibench losses \"{name.split(',')[0].strip()}\"`.")
-    return describe_config(parse_config(name, registry))
+    configs = parse_sweep(name, registry)  # commas also part parameters: perc(layer=relu2_2,norm=imagenet)
+    if len(configs) > 1:
+        raise SpecError(f"'{name.strip()}' holds {len(configs)} configurations; `vfibench losses` explains one at "
+                        f"a time, e.g. `vfibench losses \"{configs[0].canonical}\"`.")
+    return describe_config(configs[0])
 
 
 def describe_config(config: LossConfig) -> Group:

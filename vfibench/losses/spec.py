@@ -256,7 +256,9 @@ class _Parser:
         while self.accept("+"):
             terms.append(self.term())
         self.check_no_overlap(terms, start)
-        return LossConfig(tuple(terms), self.registry)
+        config = LossConfig(tuple(terms), self.registry)
+        self.check_no_overlap_expanded(config, start)
+        return config
 
     def term(self) -> TermSpec:
         self.skip_space()
@@ -363,6 +365,20 @@ class _Parser:
         if text is None:
             raise self.fail(f"expected a fraction of training between 0 and 1 after '@', found {self.found()}")
         return float(text)
+
+    def check_no_overlap_expanded(self, config: LossConfig, start: int) -> None:
+        """A term may not appear twice with overlapping schedules once the presets are written out either
+        (``dain+charbonnier`` is charbonnier + charbonnier): its two weights would be logged as one."""
+        if not any(term.name in self.registry.presets for term in config.terms):
+            return
+        resolved = config.resolve()
+        for i, first in enumerate(resolved):
+            for second in resolved[i + 1 :]:
+                if first.label == second.label and first.window.overlaps(second.window):
+                    raise self.fail(
+                        f"the term '{first.label}' appears twice with overlapping schedules once the presets are "
+                        f"written out ({config.expanded}); leave out the term the preset already holds, or add "
+                        f"the weights as one term", at=start)
 
     def check_no_overlap(self, terms: list[TermSpec], start: int) -> None:
         for i, first in enumerate(terms):
