@@ -154,6 +154,19 @@ def test_ctrl_c_keeps_finished_units_and_says_how_to_resume(tmp_path: Path, fini
     assert again.exit_code == 0 and "already complete; nothing to do" in again.output
 
 
+def test_resuming_a_complete_run_trains_a_deleted_unit_again(tmp_path: Path, finished: RunStore) -> None:
+    # what the summary advises for a failed unit: delete its folder and resume the run
+    import shutil
+
+    copy = RunStore(Path(shutil.copytree(finished.root, tmp_path / finished.name, symlinks=True)))
+    shutil.rmtree(copy.unit_dir(UnitKey("l2", 0)))
+    result = runner.invoke(app, ["run", "--resume", copy.name, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "3 of 4 units finished" in result.output and "already complete" not in result.output
+    assert copy.unit_dir(UnitKey("l2", 0)).is_dir()
+    assert copy.path("summary.csv").read_bytes() == finished.path("summary.csv").read_bytes()
+
+
 def interrupted_run(tmp_path: Path) -> RunStore:
     with pytest.raises(SweepInterrupted) as stopped:
         run_sweep(tiny_plan(tmp_path), StopAtSecondTraining())

@@ -204,13 +204,15 @@ def run(
             done = sum(store.unit_info(key) is not None for key in plan.units())
             _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished", device_here)
             return
-        if store.read_manifest().get("status") == COMPLETE:
+        done = sum(store.unit_info(key) is not None for key in plan.units())
+        # a complete run with a unit deleted (a failed one, to retry it) trains that unit again
+        if store.read_manifest().get("status") == COMPLETE and done == len(plan.units()):
             rebuilt = rebuild_tables(store)
-            done = f"rebuilt {', '.join(rebuilt)} from its units" if rebuilt else "nothing to do"
-            console.print(f"[bold]vfibench run --resume[/]: '{escape(str(store.root))}' is already complete; {done}.")
+            done_text = f"rebuilt {', '.join(rebuilt)} from its units" if rebuilt else "nothing to do"
+            console.print(f"[bold]vfibench run --resume[/]: '{escape(str(store.root))}' is already complete; "
+                          f"{done_text}.")
             print_summary(store)
             return
-        done = sum(store.unit_info(key) is not None for key in plan.units())
         console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units finished; "
                       f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
                       f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}"
