@@ -213,10 +213,10 @@ def run(
                           f"{done_text}.")
             print_summary(store)
             return
-        console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units finished; "
-                      f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
-                      f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}"
-                      f"{_where(options)}")
+        error_console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units "
+                            f"finished; training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} "
+                            f"seed(s), preset [cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device "
+                            f"{plan.device}{_where(options)}")
     else:
         if run_name is not None:
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
@@ -231,8 +231,10 @@ def run(
         if dry_run:
             _print_plan(plan, "a new sweep", device_here)
             return
-        console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), "
-                      f"preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}{_where(options)}")
+        # on stderr with the progress: `vfibench run > table.txt` keeps only the results
+        error_console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} "
+                            f"seed(s), preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}"
+                            f"{_where(options)}")
     try:
         listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
         with stop_on_signals(), listener:
