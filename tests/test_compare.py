@@ -192,3 +192,21 @@ def test_runs_trained_with_different_thread_counts_are_noted(tmp_path: Path, bas
     text = " ".join(result.output.split())
     assert "NEW's units trained with 1 torch thread(s) each, BASE's with 2" in text and "same --threads" in text
     assert "torch thread" not in invoke(str(also_two), str(two)).output
+
+
+def test_runs_of_one_preset_with_other_settings_are_noted(tmp_path: Path, base: Path) -> None:
+    def run(name: str, steps: int, test_data: str = "synthetic") -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "summary.csv").write_bytes(base.read_bytes())
+        manifest = {"tool": "vfibench", "kind": "sweep", "status": "complete", "device": "cpu",
+                    "preset": {"name": "smoke", "description": "seconds", "steps": steps},
+                    "data": {"test": {"dataset": test_data, "count": 8}, "note": "about the data"}}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    short, long, other_data, also_short = run("a", 4), run("b", 12), run("c", 4, "frames:clip"), run("d", 4)
+    text = " ".join(invoke(str(long), str(short)).output.split())
+    assert "different settings (preset.steps 12 (BASE 4))" in text and "not comparable" in text
+    assert "data.test.dataset synthetic (BASE frames:clip)" in " ".join(invoke(str(short), str(other_data)).output.split())
+    assert "different settings" not in invoke(str(also_short), str(short)).output

@@ -419,6 +419,30 @@ def goodness(info: MetricRecord, value: float) -> float:
     return value if info.higher_is_better else -value
 
 
+#: The manifest's records of how a sweep trained and tested, compared field by field (the preset's own
+#: name and description aside: a different preset is noted on its own).
+COMPARED_SETTINGS = ("preset", "data", "model", "precision", "warm_start")
+_DESCRIPTIVE = {"name", "description", "attributes", "note"}
+
+
+def setting_differences(new: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
+    """``"preset.steps 12 (BASE 4)"`` for every recorded training or test setting on which two manifests
+    differ (:data:`COMPARED_SETTINGS`, nested fields joined by dots)."""
+
+    def flat(value: Any, prefix: str) -> dict[str, Any]:
+        if isinstance(value, Mapping):
+            return {k: v for key, item in value.items() if key not in _DESCRIPTIVE
+                    for k, v in flat(item, f"{prefix}.{key}").items()}
+        return {prefix: value}
+
+    out = []
+    for setting in COMPARED_SETTINGS:
+        ours, theirs = flat(new.get(setting), setting), flat(base.get(setting), setting)
+        out += [f"{key} {ours.get(key, '—')} (BASE {theirs.get(key, '—')})"
+                for key in dict.fromkeys([*ours, *theirs]) if ours.get(key) != theirs.get(key)]
+    return out
+
+
 def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
     """Warnings about differences that make the numbers less comparable: preset, ground truth, device,
     seeds, samples; and when the two share no row at all."""
@@ -426,6 +450,11 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
     if new.preset and base.preset and new.preset != base.preset:
         notes.append(f"NEW used the preset '{new.preset}', BASE '{base.preset}': their numbers are not "
                      f"comparable; compare runs of the same preset.")
+    elif new.manifest and base.manifest:
+        changed = setting_differences(new.manifest, base.manifest)
+        if changed:
+            notes.append(f"NEW and BASE were trained or tested with different settings ({'; '.join(changed)}): "
+                         f"their numbers are not comparable; compare runs made with the same options.")
     if new.ground_truth and base.ground_truth and new.ground_truth != base.ground_truth:
         notes.append(f"NEW was scored against {new.ground_truth}, BASE against {base.ground_truth}: their numbers "
                      f"are comparable only if that is the same ground truth.")
