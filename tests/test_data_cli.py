@@ -141,3 +141,55 @@ def test_export_synthetic_and_refuse_a_non_empty_folder(runner: CliRunner, tmp_p
     assert again.exit_code == 2 and "not empty" in again.output
     with pytest.raises(DataError, match="not empty"):
         export_triplets(open_source("synthetic", "test", count=1, size=32), [0], out, None, Fit.resize)
+
+
+def test_export_overwrite_replaces_the_earlier_export_entirely(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["export", "synthetic", str(out), "--count", "5", "--size", "32"], env=WIDE)
+    assert first.exit_code == 0, first.output
+    make_clip(tmp_path / "five", 5)
+    again = runner.invoke(app, ["export", f"frames:{tmp_path / 'five'}", str(out), "--overwrite"], env=WIDE)
+    assert again.exit_code == 0, again.output
+    assert sorted(p.name for p in out.iterdir()) == ["00000", "00001", "00002", "triplets.csv"]
+    back = open_dataset(f"frames:{out}", "test")
+    assert len(back) == 3 and back.i0.shape[-2:] == (32, 48)  # only the new export, at its own size
+
+
+def test_export_overwrite_never_deletes_what_an_export_did_not_write(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["export", "synthetic", str(out), "--count", "2", "--size", "32"]).exit_code == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "00001" / "mask.png").write_bytes(b"mine too")
+    result = runner.invoke(app, ["export", "synthetic", str(out), "--count", "1", "--size", "32", "--overwrite"],
+                           env=WIDE)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "did not write (00001, notes.txt)" in " ".join(result.output.split())
+    assert sorted(p.name for p in out.iterdir()) == ["00000", "00001", "notes.txt", "triplets.csv"]
+    assert (out / "00001" / "mask.png").exists() and (out / "00000" / "im1.png").exists()
+    (out / "notes.txt").unlink()
+    (out / "00001" / "mask.png").unlink()
+    own = runner.invoke(app, ["export", f"frames:{out}", str(out), "--overwrite"], env=WIDE)  # its own input
+    assert own.exit_code == 2 and "overwrite its own input" in own.output
+    assert (out / "00000" / "im1.png").exists() and (out / "triplets.csv").exists()
+
+
+@pytest.mark.parametrize(("command", "spec_option", "flag"), [
+    ("inspect", "stride=2", ["--stride", "3"]),
+    ("inspect", "size=32", ["--size", "16"]),
+    ("validate", "stride=2", ["--stride", "1"]),
+    ("export", "fit=crop", ["--fit", "resize"]),
+    ("export", "count=2", ["--count", "3"]),
+])
+def test_an_option_in_the_spec_and_on_the_command_line_must_agree(
+    runner: CliRunner, tmp_path: Path, command: str, spec_option: str, flag: list[str]
+) -> None:
+    make_clip(tmp_path / "clip", 7)
+    spec = f"frames({spec_option}):{tmp_path / 'clip'}"
+    out = [str(tmp_path / "out")] if command == "export" else []
+    result = runner.invoke(app, [command, spec, *out, *flag], env=WIDE)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    key, value = spec_option.split("=")
+    assert f"{key}={value} in the dataset spec" in result.output
+    assert f"--{key} {flag[1]} on the command line" in result.output
+    same = runner.invoke(app, [command, spec, *out, flag[0], value], env=WIDE)  # the same value twice is fine
+    assert same.exit_code == 0, same.output

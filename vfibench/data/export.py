@@ -14,6 +14,7 @@ consecutive frames, so ``frames:DIR`` reads the export back as the same triplets
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,6 +27,46 @@ from vfibench.results.atomic import check_writable_folder
 CHUNK = 16
 INDEX_FILE = "triplets.csv"
 FRAME_FILES = ("im1.png", "im2.png", "im3.png")
+#: Names of the triplet folders an export writes: 00000, 00001, …
+_FOLDER_NAME = re.compile(r"\d{5}")
+
+
+def _written_by_export(entry: Path) -> bool:
+    """Whether ``entry`` (directly in an export folder) is the index or a triplet folder holding only frames."""
+    if entry.is_symlink():
+        return False
+    if entry.name == INDEX_FILE:
+        return entry.is_file()
+    return (entry.is_dir() and _FOLDER_NAME.fullmatch(entry.name) is not None
+            and all(f.name in FRAME_FILES and f.is_file() and not f.is_symlink() for f in entry.iterdir()))
+
+
+def _clear_earlier_export(out_dir: Path, source: TripletSource, order: Sequence[int]) -> None:
+    """Remove what an earlier export wrote in ``out_dir``; a :class:`DataError`, before anything is removed,
+    if it holds anything else or the frames to export are read from it."""
+    entries = sorted(out_dir.iterdir())
+    foreign = [entry.name for entry in entries if not _written_by_export(entry)]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise DataError(
+            f"The export folder {out_dir} holds files an export did not write ({shown}). --overwrite replaces only "
+            f"an earlier export (its numbered triplet folders of {', '.join(FRAME_FILES)} and {INDEX_FILE}) and "
+            f"never deletes anything else. Choose a new folder, or move those files out first."
+        )
+    inside = out_dir.resolve()
+    for frame in (Path(f) for index in order for f in source.refs[index].frames):
+        if frame.is_file() and frame.resolve().is_relative_to(inside):
+            raise DataError(
+                f"The export would overwrite its own input: {frame} lies in the export folder {out_dir}. Export "
+                f"to another folder."
+            )
+    for entry in entries:
+        if entry.is_dir():
+            for frame in entry.iterdir():
+                frame.unlink()
+            entry.rmdir()
+        else:
+            entry.unlink()
 
 
 def export_triplets(
@@ -40,8 +81,8 @@ def export_triplets(
 ) -> list[Path]:
     """Write the triplets ``indices`` of ``source`` under ``out_dir``; return the triplet folders.
 
-    ``out_dir`` must be absent or empty unless ``overwrite`` is set (then files of the same
-    names are replaced and others are left alone).
+    ``out_dir`` must be absent or empty unless ``overwrite`` is set; then an earlier export there
+    is removed first, and a folder holding anything else is refused (nothing is deleted).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -49,12 +90,14 @@ def export_triplets(
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
         raise DataError(
             f"The export folder {out_dir} is not empty. Choose a new folder, or pass --overwrite to replace "
-            f"files of the same names in it."
+            f"the earlier export in it."
         )
     check_writable_folder(out_dir, "The export folder")
     order = sorted(indices)
     if not order:
         raise DataError(f"No triplets were selected from {source.describe()}; ask for at least one.")
+    if out_dir.is_dir():
+        _clear_earlier_export(out_dir, source, order)
     out_dir.mkdir(parents=True, exist_ok=True)
     folders: list[Path] = []
     rows: list[list[str]] = []
@@ -63,7 +106,7 @@ def export_triplets(
         batch = source.load(chunk, size, fit)
         for k, index in enumerate(chunk):
             folder = out_dir / f"{len(folders):05d}"
-            folder.mkdir(exist_ok=True)
+            folder.mkdir()
             for name, frame in zip(FRAME_FILES, (batch.i0[k], batch.it[k], batch.i1[k])):
                 save_png(frame, folder / name)
             ref = source.refs[index]
