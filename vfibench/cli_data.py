@@ -74,9 +74,18 @@ StrideOption = Annotated[int, typer.Option(help="Frame step of frames/video trip
 SeedOption = Annotated[int, typer.Option(help="Synthetic scene seed; seed of the subset of real triplets.", min=0)]
 
 
-def _open(spec: str, split: SplitChoice, count: int | None, size: int | None, fit: FitChoice, stride: int,
-          seed: int) -> "tuple[TripletSource, list[int], int | None, Fit]":
-    """The source a spec names, the selected triplet indices, and the resolved size and fit."""
+def _typed(ctx: typer.Context, values: dict[str, object]) -> dict[str, object]:
+    """The ``values`` of the command's options that were typed on the command line (or set by the
+    environment), not left at their defaults."""
+    typed = ("COMMANDLINE", "ENVIRONMENT")  # names of the framework's ParameterSource members
+    return {name: value for name, value in values.items()
+            if getattr(ctx.get_parameter_source(name), "name", None) in typed}
+
+
+def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, size: int | None, fit: FitChoice,
+          stride: int, seed: int) -> "tuple[TripletSource, list[int], int | None, Fit]":
+    """The source a spec names, the selected triplet indices, and the resolved size and fit; an option
+    typed on the command line that the spec sets to another value is a :class:`DataError`."""
     from vfibench.data.images import check_fit, check_size
     from vfibench.data.sources import open_source, parse_dataset_spec, resolve
     from vfibench.data.triplet_source import select_indices
@@ -84,9 +93,10 @@ def _open(spec: str, split: SplitChoice, count: int | None, size: int | None, fi
     parsed = parse_dataset_spec(spec)
     if parsed.kind == "synthetic" and count is None and "count" not in parsed.options:
         count = SYNTHETIC_DEFAULT_COUNT
-    args = resolve(parsed, count=count, size=size, fit=check_fit(fit.value))
+    options = {"count": count, "size": size, "fit": fit.value, "stride": stride}
+    args = resolve(parsed, _typed(ctx, options), **options)
     size, fit = check_size(args["size"]), check_fit(args["fit"])
-    source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=stride)
+    source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=args["stride"])
     return source, select_indices(len(source), args["count"], seed), size, fit
 
 
@@ -122,6 +132,7 @@ def _spread(spread: object, unit: str, digits: int = 1) -> str:
 )
 @report_errors
 def inspect(
+    ctx: typer.Context,
     spec: Spec,
     split: SplitOption = SplitChoice.test,
     count: CountOption = None,
@@ -135,7 +146,7 @@ def inspect(
     """Counts, frame sizes and a motion summary of a dataset (reads only --sample triplets)."""
     from vfibench.data.inspection import inspect_source
 
-    source, indices, size, fit = _open(spec, split, count, size, fit, stride, seed)
+    source, indices, size, fit = _open(ctx, spec, split, count, size, fit, stride, seed)
     with console.status(f"Reading {min(sample, len(indices))} triplets…"):
         found = inspect_source(source, indices, size, fit, sample=sample)
     table = Table(title=f"{escape(found.source)} — {split.value} split", show_header=False)
@@ -169,6 +180,7 @@ def inspect(
 )
 @report_errors
 def validate(
+    ctx: typer.Context,
     spec: Spec,
     split: SplitOption = SplitChoice.test,
     stride: StrideOption = 1,
@@ -179,7 +191,7 @@ def validate(
     """Read every frame of a dataset once; name each unreadable or mismatched file (exit 2 if any)."""
     from vfibench.data.inspection import validate_source
 
-    source, _, _, _ = _open(spec, split, count, None, FitChoice.resize, stride, seed)
+    source, _, _, _ = _open(ctx, spec, split, count, None, FitChoice.resize, stride, seed)
     with _progress() as bar:
         task = bar.add_task("Checking frames", total=None)
         report = validate_source(source, lambda done, total: bar.update(task, completed=done, total=total))
@@ -217,6 +229,7 @@ def validate(
 )
 @report_errors
 def export(
+    ctx: typer.Context,
     spec: Spec,
     out_dir: Annotated[Path, typer.Argument(help="Folder to write (created; must be empty unless --overwrite).",
                                             metavar="DIR")],
@@ -227,12 +240,13 @@ def export(
     fit: FitOption = FitChoice.resize,
     stride: StrideOption = 1,
     seed: SeedOption = 0,
-    overwrite: Annotated[bool, typer.Option(help="Write into a folder that is not empty.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier export in DIR (its numbered folders and "
+                                                 "triplets.csv); refused if DIR holds anything else.")] = False,
 ) -> None:
     """Write triplets as DIR/00000/im1.png, im2.png, im3.png (as loaded, 8-bit) plus DIR/triplets.csv."""
     from vfibench.data.export import INDEX_FILE, export_triplets
 
-    source, indices, size, fit = _open(spec, split, count, size, fit, stride, seed)
+    source, indices, size, fit = _open(ctx, spec, split, count, size, fit, stride, seed)
     with _progress() as bar:
         task = bar.add_task("Writing triplets", total=len(indices))
         folders = export_triplets(source, indices, out_dir, size, fit, overwrite=overwrite,

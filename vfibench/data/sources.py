@@ -17,7 +17,8 @@ Grammar (like the loss specs: a name, optional parameters in parentheses)::
 Options: ``count``, ``size`` (all kinds), ``fit`` (real data: ``resize`` or ``crop``, see
 :mod:`vfibench.data.images`), ``stride`` (``frames``, ``video``), ``max_motion``, ``ambiguity``
 and ``t`` (``synthetic``). An option in the spec overrides the keyword argument of the same name, so
-a sweep can pass its preset's defaults while a spec keeps its own.
+a sweep can pass its preset's defaults while a spec keeps its own; an option typed on the command
+line as well must agree with the spec (:func:`resolve`).
 
 Splits: ``synthetic`` and ``vimeo90k`` have disjoint train and test splits; a ``frames``
 folder or a ``video`` has none (either split reads all of it), so give different sources to
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,9 +152,19 @@ def check_split(split: str) -> str:
     return split
 
 
-def resolve(spec: DatasetSpec, **defaults: Any) -> dict[str, Any]:
-    """Keyword arguments with the spec's own options taking precedence."""
-    return {**defaults, **spec.options}
+def resolve(spec: DatasetSpec, given: Mapping[str, Any] | None = None, **defaults: Any) -> dict[str, Any]:
+    """Keyword arguments: ``defaults``, overridden by the spec's own options, then by ``given`` (the options
+    typed on the command line, ``--NAME VALUE``). A :class:`DataError` if ``given`` and the spec set one
+    option to different values: neither silently wins."""
+    given = dict(given or {})
+    for key, value in given.items():
+        if key in spec.options and spec.options[key] != value:
+            raise DataError(
+                f"The option {key} is given twice with different values: {key}={spec.options[key]} in the dataset "
+                f"spec {spec.canonical!r} and --{key} {value} on the command line. Give it in one place only, or "
+                f"give the same value in both."
+            )
+    return {**defaults, **spec.options, **given}
 
 
 def open_source(
