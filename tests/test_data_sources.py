@@ -341,3 +341,14 @@ def test_frames_source_reads_each_file_once_per_pass(tmp_path: Path, monkeypatch
     source = FramesSource(tmp_path)
     list(source.read(range(len(source))))
     assert len(reads) == 8
+
+
+def test_frames_folder_with_images_and_clip_subfolders_is_refused(tmp_path: Path) -> None:
+    make_clip(tmp_path / "a", 4)
+    make_clip(tmp_path / "b", 4)
+    make_clip(tmp_path, 3, name="cover{k}.png")  # images at the top as well: neither one clip nor a folder of clips
+    with pytest.raises(DataError) as caught:
+        open_source(f"frames:{tmp_path}", "test")
+    message = str(caught.value)
+    assert "is ambiguous" in message and "cover0.png, cover1.png, cover2.png" in message and "(a, b)" in message
+    assert "Move the top-level images into a subfolder" in message and f"frames:{tmp_path / 'a'}" in message

@@ -1,9 +1,10 @@
 """``frames:PATH`` — folders of consecutive frames, cut into triplets (k, k+stride, k+2·stride).
 
 ``PATH`` is either one clip (a folder of image files) or a folder of clips (subfolders of image
-files; the top folder then holds no images). Within a clip, frames are ordered by file name
-with numbers compared as numbers (``frame2.png`` before ``frame10.png``); triplets never span
-two clips. The middle frame is at t = 1/2. Files with other extensions are ignored.
+files; the top folder then holds no images: a folder holding both is refused as ambiguous).
+Within a clip, frames are ordered by file name with numbers compared as numbers (``frame2.png``
+before ``frame10.png``); triplets never span two clips. The middle frame is at t = 1/2. Files
+with other extensions are ignored.
 
 Each triplet is named after its middle frame, the frame a model interpolates: ``<stem>`` for a
 single clip, ``<clip>/<stem>`` in a folder of clips (``clip/frame0002`` for ``clip/frame0002.png``),
@@ -39,8 +40,15 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_key(p.name))
 
 
+def _names(paths: Sequence[Path], shown: int = 3) -> str:
+    """The first ``shown`` names of ``paths``, and how many more there are."""
+    names = ", ".join(p.name for p in paths[:shown])
+    return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+
+
 def find_clips(path: Path) -> list[Path]:
-    """The clip folders of ``path``: itself if it holds images, else its subfolders that do."""
+    """The clip folders of ``path``: itself if it holds images, else its subfolders that do; a
+    :class:`DataError` if it holds both, since either reading would silently drop the other."""
     if not path.exists():
         raise DataError(f"The frames folder {path} does not exist. Pass a folder of consecutive frames.")
     if not path.is_dir():
@@ -48,9 +56,17 @@ def find_clips(path: Path) -> list[Path]:
             f"{path} is a file; frames:PATH needs a folder of consecutive frames (or of such folders). "
             f"For a video file use video:PATH."
         )
-    if image_files(path):
-        return [path]
+    top = image_files(path)
     clips = sorted((p for p in path.iterdir() if p.is_dir() and image_files(p)), key=lambda p: natural_key(p.name))
+    if top and clips:
+        raise DataError(
+            f"The frames folder {path} is ambiguous: it holds images at its top level ({_names(top)}) and also "
+            f"subfolders of images ({_names(clips)}), so it is neither one clip nor a folder of clips. Move the "
+            f"top-level images into a subfolder of their own to read every clip, or point at one clip, e.g. "
+            f"frames:{clips[0]}."
+        )
+    if top:
+        return [path]
     if not clips:
         raise DataError(
             f"The folder {path} holds no frames: neither it nor any of its subfolders contains image files "
