@@ -63,3 +63,18 @@ def test_an_unknown_dataset_kind_is_refused(tmp_path: Path) -> None:
                                       "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "vimeo90k" in result.output
+
+
+def test_the_manifest_and_the_dry_run_record_the_options_a_spec_sets(tmp_path: Path) -> None:
+    args = ["run", "--preset", "smoke", "--steps", "2", "--losses", "l1", "--metrics", "psnr", "--val-samples", "0",
+            "--train-data", "synthetic(count=5)", "--test-data", "synthetic(count=3, ambiguity=0)",
+            "--out", str(tmp_path)]
+    dry = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    text = " ".join(dry.output.split())
+    assert "synthetic(count=5): 5 triplets at 32×32" in text and ": 3 triplets at 48×48" in text
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "latest" / "manifest.json").read_text())["data"]
+    assert (data["train"]["count"], data["test"]["count"], data["ambiguity"]) == (5, 3, 0.0)
+    assert data["train_ambiguity"] == 0.5  # the training scenes keep the preset's

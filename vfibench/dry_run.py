@@ -17,6 +17,7 @@ from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
 from vfibench.references import REFERENCES
 from vfibench.sweep import WARM_START_SPEC, SweepPlan
+from vfibench.sweep.plan import data_options
 from vfibench.train import train_configuration
 
 #: Steps timed per configuration; the first is a warm-up and is not counted.
@@ -55,20 +56,27 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
             f"then trains its own {preset.steps - plan.warm_start} steps" if plan.warm_start else "none")
     metrics = ", ".join(plan.metrics) + "".join(f"; {name} unavailable ({why})"
                                                 for name, why in plan.unavailable_metrics.items())
+    train, test = (data_options(spec, preset, split) for spec, split in ((plan.train_data, "train"),
+                                                                          (plan.test_data, "test")))
     rows = [
         ("preset", f"{preset.name}: {preset.steps} steps, batch {preset.batch_size}, {preset.crop}×{preset.crop} "
                    f"crops, model width {preset.width}, lr {preset.lr:g} (cosine to {preset.lr_final_fraction:g}×)"),
         ("warm start", warm),
         ("units", f"{trained} trained configuration(s) × {len(plan.seeds)} seed(s) ({', '.join(map(str, plan.seeds))})"
                   f" = {trained * len(plan.seeds)} trainings, plus the references {', '.join(REFERENCES)} per seed"),
-        ("training data", f"{plan.train_data}: {preset.train_count} triplets at {preset.crop}×{preset.crop}"),
-        ("test data", f"{plan.test_data}: {preset.test_count} triplets at {preset.test_size}×{preset.test_size}; "
-                      f"{describe_sources(plan.train_data, plan.test_data)}"),
+        ("training data", f"{plan.train_data}: {_triplets(train)}"),
+        ("test data", f"{plan.test_data}: {_triplets(test)}; {describe_sources(plan.train_data, plan.test_data)}"),
         ("metrics", metrics),
         ("device", str(plan.device)),
         ("writes", f"a new run directory under {plan.out}"),
     ]
     return configs, rows
+
+
+def _triplets(options: dict[str, object]) -> str:
+    """``"48 triplets at 32×32"``: the count and size a split is read with (:func:`data_options`)."""
+    size = options.get("size")
+    return f"{options['count']} triplets" + (f" at {size}×{size}" if size else " at native size")
 
 
 def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estimate:

@@ -21,7 +21,7 @@ import torch
 
 from vfibench import backbones
 from vfibench.data.sources import (SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
-                                   parse_dataset_spec, validate_dataset_spec)
+                                   parse_dataset_spec, resolve, validate_dataset_spec)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
@@ -410,13 +410,24 @@ def load_data(train_data: str, test_data: str, preset: RunPreset, data_seed: int
     The preset gives the counts and sizes (training crops, test frames); options written in a
     dataset spec override them. ``loaded`` is called once the training data is ready.
     """
-    train = open_dataset(train_data, "train", count=preset.train_count, size=preset.crop, seed=data_seed,
-                         max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    train = open_dataset(train_data, "train", seed=data_seed, **preset_data_options(preset, "train"))
     if loaded is not None:  # progress: the training data is ready
         loaded()
-    test = open_dataset(test_data, "test", count=preset.test_count, size=preset.test_size, seed=data_seed,
-                        max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    test = open_dataset(test_data, "test", seed=data_seed, **preset_data_options(preset, "test"))
     return train, test
+
+
+def preset_data_options(preset: RunPreset, split: str) -> dict[str, Any]:
+    """The dataset options a preset gives a split (count and size: training crops or test frames; the
+    synthetic scenes' largest motion and ambiguity); options written in a spec override them."""
+    count, size = (preset.train_count, preset.crop) if split == "train" else (preset.test_count, preset.test_size)
+    return {"count": count, "size": size, "max_motion": preset.max_motion, "ambiguity": preset.ambiguity}
+
+
+def data_options(spec: str, preset: RunPreset, split: str) -> dict[str, Any]:
+    """The options a split is actually read with: the preset's (:func:`preset_data_options`) with the
+    spec's own options over them, what the manifest and the dry run show."""
+    return resolve(parse_dataset_spec(spec), **preset_data_options(preset, split))
 
 
 def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
@@ -444,6 +455,8 @@ def model_parameters(preset: RunPreset) -> int:
 def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[str, float]) -> dict[str, Any]:
     """Everything needed to trace a number in this run back to how it was made (read back by
     :func:`recorded_settings`)."""
+    train, test = (data_options(spec, plan.preset, split) for spec, split in ((plan.train_data, "train"),
+                                                                               (plan.test_data, "test")))
     return {
         "tool": "vfibench",
         "kind": schema.SWEEP,
@@ -474,12 +487,17 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                                 "seed and shared") if plan.warm_start else "none"},
         "precision": {"training": plan.precision,
                       "note": PRECISION_NOTES[plan.precision] + "; evaluation and held-out scores in fp32"},
-        "data": {"train": {"dataset": plan.train_data, "split": "train", "count": plan.preset.train_count,
-                           "size": plan.preset.crop, "seed": plan.data_seed},
-                 "test": {"dataset": plan.test_data, "split": "test", "count": plan.preset.test_count,
-                          "size": plan.preset.test_size, "seed": plan.data_seed},
-                 "max_motion": plan.preset.max_motion,
-                 "ambiguity": plan.preset.ambiguity,
+        "data": {"train": {"dataset": plan.train_data, "split": "train", "count": train["count"],
+                           "size": train["size"], "seed": plan.data_seed},
+                 "test": {"dataset": plan.test_data, "split": "test", "count": test["count"],
+                          "size": test["size"], "seed": plan.data_seed},
+                 # the synthetic scenes' settings as the test data was made (the per-sample attributes'), and
+                 # the training data's where its spec sets others
+                 "max_motion": test["max_motion"],
+                 "ambiguity": test["ambiguity"],
+                 **({"train_max_motion": train["max_motion"], "train_ambiguity": train["ambiguity"]}
+                    if (train["max_motion"], train["ambiguity"]) != (test["max_motion"], test["ambiguity"])
+                    else {}),
                  "attributes": {**schema.ATTRIBUTE_MEANINGS,
                                 "known": f"synthetic data: all three exactly; real data: {schema.MOTION} estimated, "
                                          f"the others empty"},
