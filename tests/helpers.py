@@ -37,3 +37,21 @@ def prediction_from(frame: torch.Tensor, seed: int = 1) -> Prediction:
                       flow_t0=flow(), flow_t1=flow(), warped_0=frame.detach().clone(),
                       warped_1=frame.detach().clone(), visibility_0=vis, visibility_1=1 - vis,
                       blended=frame.detach().clone())
+
+
+def noisy_frame_folders(root: Path, count: int, height: int, width: int,
+                        noise: dict[str, int], seed: int) -> dict[str, Path]:
+    """Folders of ``count`` PNG frames under ``root``, one per name of ``noise``: random frames (the
+    ground truth, at noise 0) plus uniform integer noise of ±noise[name], clipped to 8 bits."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folders = {name: root / name for name in noise}
+    for index in range(count):
+        truth = rng.integers(0, 256, size=(height, width, 3))
+        for name, amount in noise.items():
+            folders[name].mkdir(exist_ok=True)
+            frame = np.clip(truth + rng.integers(-amount, amount + 1, size=truth.shape), 0, 255).astype(np.uint8)
+            Image.fromarray(frame).save(folders[name] / f"f{index}.png")
+    return folders

@@ -9,7 +9,6 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -22,6 +21,7 @@ from vfibench.presets import get_preset
 from vfibench.results.frames import frame_source
 from vfibench.results.store import RunStore
 from vfibench.sweep import plan_sweep, run_sweep
+from tests.helpers import noisy_frame_folders
 
 runner = CliRunner()
 METRICS = ["psnr", "ssim", "sharpness", "gmsd"]
@@ -292,15 +292,7 @@ def test_the_unwritten_report_hint_is_a_command_that_works_from_here(run_copy):
 @pytest.fixture
 def frames(tmp_path: Path) -> dict[str, Path]:
     """Ground truth and two models' predictions of two small frames."""
-    rng = np.random.default_rng(3)
-    folders = {name: tmp_path / name for name in ("gt", "a", "b")}
-    for index in range(2):
-        truth = rng.integers(0, 256, size=(40, 48, 3))
-        for name, noise in (("gt", 0), ("a", 4), ("b", 30)):
-            folders[name].mkdir(exist_ok=True)
-            frame = np.clip(truth + rng.integers(-noise, noise + 1, size=truth.shape), 0, 255).astype(np.uint8)
-            Image.fromarray(frame).save(folders[name] / f"f{index}.png")
-    return folders | {"out": tmp_path / "results"}
+    return noisy_frame_folders(tmp_path, 2, 40, 48, {"gt": 0, "a": 4, "b": 30}, seed=3) | {"out": tmp_path / "results"}
 
 
 def evaluate(frames: dict[str, Path], *args: str) -> object:

@@ -6,12 +6,12 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from vfibench.evaluate import plan_evaluation, run_evaluation
 from vfibench.results.report import build_report
+from tests.helpers import noisy_frame_folders
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_report_html.py"
 _spec = importlib.util.spec_from_file_location("check_report_html", SCRIPT)
@@ -24,14 +24,7 @@ pytestmark = pytest.mark.skipif(check.find_chromium() is None,
 
 
 def test_every_image_of_the_report_loads_in_chromium(tmp_path):
-    rng = np.random.default_rng(1)
-    folders = {name: tmp_path / name for name in ("gt", "a", "b")}
-    for index in range(3):
-        truth = rng.integers(0, 256, size=(48, 64, 3))
-        for name, noise in (("gt", 0), ("a", 5), ("b", 30)):
-            folders[name].mkdir(exist_ok=True)
-            frame = np.clip(truth + rng.integers(-noise, noise + 1, size=truth.shape), 0, 255).astype(np.uint8)
-            Image.fromarray(frame).save(folders[name] / f"f{index}.png")
+    folders = noisy_frame_folders(tmp_path, 3, 48, 64, {"gt": 0, "a": 5, "b": 30}, seed=1)
     plan = plan_evaluation({"a": folders["a"], "b": folders["b"]}, folders["gt"], out=tmp_path / "results",
                            metrics=["psnr", "ssim", "sharpness", "gmsd"], device="cpu")
     report = build_report(run_evaluation(plan), grid_samples=2)
