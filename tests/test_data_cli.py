@@ -85,6 +85,17 @@ def test_validate_accepts_a_clean_dataset(runner: CliRunner, tmp_path: Path) -> 
     assert "2 triplets, 6 frames read" in result.output and "every frame is readable" in result.output
 
 
+def test_validate_notes_a_jump_in_the_frame_numbers(runner: CliRunner, tmp_path: Path) -> None:
+    make_clip(tmp_path / "clip", 6)
+    (tmp_path / "clip" / "frame5.png").rename(tmp_path / "clip" / "frame9.png")  # frames 5-8 are missing
+    result = runner.invoke(app, ["validate", f"frames:{tmp_path / 'clip'}"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "the frame numbers jump from" in result.output and "frame4.png to frame9.png" in result.output
+    clean = tmp_path / "clean"
+    make_clip(clean, 6)
+    assert "numbers jump" not in runner.invoke(app, ["validate", f"frames:{clean}"], env=WIDE).output
+
+
 def test_validate_names_every_bad_file_and_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     make_clip(tmp_path, 6)
     (tmp_path / "frame2.png").write_bytes(b"garbage")

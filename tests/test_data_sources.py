@@ -352,3 +352,14 @@ def test_frames_folder_with_images_and_clip_subfolders_is_refused(tmp_path: Path
     message = str(caught.value)
     assert "is ambiguous" in message and "cover0.png, cover1.png, cover2.png" in message and "(a, b)" in message
     assert "Move the top-level images into a subfolder" in message and f"frames:{tmp_path / 'a'}" in message
+
+
+def test_numbering_gaps_name_where_a_clip_skips_frames() -> None:
+    from vfibench.data.frames import numbering_gaps
+
+    assert numbering_gaps(["c/f000.png", "c/f001.png", "c/f002.png", "c/f010.png", "c/f011.png"]) == \
+        [("c/f002.png", "c/f010.png")]
+    assert numbering_gaps(["a0.png", "a2.png", "a4.png", "a8.png", "a10.png"]) == [("a4.png", "a8.png")]  # step 2
+    assert numbering_gaps(["f1.png", "f2.png", "f3.png"]) == []
+    assert numbering_gaps(["sunrise.png", "noon.png", "dusk.png"]) == []  # not numbered: nothing to say
+    assert numbering_gaps(["a1.png", "b5.png", "c9.png"]) == []  # no common prefix

@@ -201,6 +201,10 @@ def validate(
     if len(report.sizes) > 1:
         console.print("[yellow]note:[/] frames come in several sizes; load them with --size so they can be "
                       "stacked together.", highlight=False)
+    for before, after in report.gaps[:show]:
+        console.print(f"[yellow]note:[/] the frame numbers jump from {escape(before)} to {escape(Path(after).name)}: "
+                      f"a frame may be missing there, and the triplets around it span a longer interval than the "
+                      f"others.", highlight=False, soft_wrap=True)
     if report.ok:
         console.print("[green]every frame is readable and every triplet is consistent[/]")
         return

@@ -75,6 +75,24 @@ def find_clips(path: Path) -> list[Path]:
     return clips
 
 
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def numbering_gaps(frames: Sequence[str]) -> list[tuple[str, str]]:
+    """Where a clip's frame numbers jump: consecutive files (``f002.png``, ``f010.png``) whose numbers
+    differ by more than the clip's usual step, when every stem is one prefix and a number. A missing
+    frame makes the triplets around it span a longer interval than the others. [] when the names are
+    not numbered alike."""
+    matches = [_NUMBERED.match(Path(frame).stem) for frame in frames]
+    named = [m for m in matches if m is not None]
+    if len(frames) < 3 or len(named) != len(frames) or len({m.group(1) for m in named}) != 1:
+        return []
+    numbers = [int(m.group(2)) for m in named]
+    steps = [b - a for a, b in zip(numbers, numbers[1:])]
+    usual = min(steps, key=lambda step: (-steps.count(step), step))
+    return [(frames[k], frames[k + 1]) for k, step in enumerate(steps) if step > usual]
+
+
 def check_stride(stride: object) -> int:
     """``stride`` as an int >= 1, else a :class:`DataError`."""
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
@@ -112,9 +130,13 @@ class FramesSource(TripletSource):
         self.stride = check_stride(stride)
         clips = find_clips(path)
         refs: list[TripletRef] = []
+        #: Jumps in the clips' frame numbering (:func:`numbering_gaps`), which ``data validate`` notes.
+        self.gaps: list[tuple[str, str]] = []
         for clip in clips:
             prefix = "" if clip == path else f"{clip.name}/"
-            refs.extend(clip_triplets([str(p) for p in image_files(clip)], self.stride, prefix))
+            frames = [str(p) for p in image_files(clip)]
+            refs.extend(clip_triplets(frames, self.stride, prefix))
+            self.gaps.extend(numbering_gaps(frames))
         if not refs:
             longest = max(len(image_files(clip)) for clip in clips)
             raise DataError(

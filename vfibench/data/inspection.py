@@ -174,6 +174,8 @@ class Validation:
     frames_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
     sizes: Counter[tuple[int, int]] = field(default_factory=Counter)
+    #: Consecutive frames whose numbers jump (``frames:`` folders): not errors, but worth a look.
+    gaps: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -259,7 +261,7 @@ def validate_source(source: TripletSource, progress: Progress | None = None,
     if isinstance(source, SyntheticSource):
         check_memory(len(source), source.size, source.size, max_bytes, source.describe())
 
-    report = Validation(source.describe(), len(source))
+    report = Validation(source.describe(), len(source), gaps=list(getattr(source, "gaps", [])))
     if isinstance(source, VideoSource):
         _validate_video(source, report, progress)
     elif isinstance(source, SyntheticSource):
