@@ -116,6 +116,10 @@ def test_a_16_bit_frame_is_read_at_its_own_scale(tmp_path):
     result = run_eval(*args, "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")["psnr"].tolist() == [100.0]
+    # floating-point pixels (a TIFF under a .png name) have no stated range: refused, not clipped to black
+    Image.fromarray(grey.astype(np.float32) / 255).save(tmp_path / "pred" / "a.png", format="TIFF")
+    refused = run_eval(*args, "--out", str(tmp_path / "out2"))
+    assert refused.exit_code == 2 and "a.png" in refused.output and "floating-point" in refused.output, refused.output
 
 
 def test_an_evaluation_that_fails_writing_its_tables_says_so_in_its_manifest(folders, monkeypatch):

@@ -167,7 +167,7 @@ def read_frame(path: Path) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
-            if image.mode in WIDE_GREY_MODES:
+            if image.mode in WIDE_GREY_MODES or image.mode == "F":  # image_array refuses float pixels
                 return np.round(image_array(image) * 255.0).astype(np.uint8)
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
