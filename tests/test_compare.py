@@ -210,3 +210,13 @@ def test_runs_of_one_preset_with_other_settings_are_noted(tmp_path: Path, base: 
     assert "different settings (preset.steps 12 (BASE 4))" in text and "not comparable" in text
     assert "data.test.dataset synthetic (BASE frames:clip)" in " ".join(invoke(str(short), str(other_data)).output.split())
     assert "different settings" not in invoke(str(also_short), str(short)).output
+
+
+def test_settings_that_leave_the_scores_unchanged_or_that_one_run_lacks_are_not_noted() -> None:
+    from vfibench.results.compare import setting_differences
+
+    new = {"preset": {"name": "smoke", "steps": 4, "log_every": 2, "eval_batch_size": 8}, "precision": {"training": "fp32"}}
+    old = {"preset": {"name": "smoke", "steps": 4, "log_every": 4, "eval_batch_size": 16}}  # written before precision
+    assert setting_differences(new, old) == []
+    assert setting_differences(new, {"preset": {"steps": 6}}) == ["preset.steps 4 (BASE 6)"]
+

@@ -422,24 +422,28 @@ def goodness(info: MetricRecord, value: float) -> float:
 #: The manifest's records of how a sweep trained and tested, compared field by field (the preset's own
 #: name and description aside: a different preset is noted on its own).
 COMPARED_SETTINGS = ("preset", "data", "model", "precision", "warm_start")
-_DESCRIPTIVE = {"name", "description", "attributes", "note"}
+#: Fields that describe, or that leave a run's scores unchanged (how often the log is written; how many
+#: frames are scored at once).
+_NOT_COMPARED = {"name", "description", "attributes", "note", "log_every", "eval_batch_size"}
 
 
 def setting_differences(new: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
     """``"preset.steps 12 (BASE 4)"`` for every recorded training or test setting on which two manifests
-    differ (:data:`COMPARED_SETTINGS`, nested fields joined by dots)."""
+    differ (:data:`COMPARED_SETTINGS`, nested fields joined by dots). A field only one manifest records
+    (one written by an older version) is not compared."""
 
     def flat(value: Any, prefix: str) -> dict[str, Any]:
         if isinstance(value, Mapping):
-            return {k: v for key, item in value.items() if key not in _DESCRIPTIVE
+            return {k: v for key, item in value.items() if key not in _NOT_COMPARED
                     for k, v in flat(item, f"{prefix}.{key}").items()}
         return {prefix: value}
 
     out = []
     for setting in COMPARED_SETTINGS:
-        ours, theirs = flat(new.get(setting), setting), flat(base.get(setting), setting)
-        out += [f"{key} {ours.get(key, '—')} (BASE {theirs.get(key, '—')})"
-                for key in dict.fromkeys([*ours, *theirs]) if ours.get(key) != theirs.get(key)]
+        if setting not in new or setting not in base:
+            continue
+        ours, theirs = flat(new[setting], setting), flat(base[setting], setting)
+        out += [f"{key} {ours[key]} (BASE {theirs[key]})" for key in ours if key in theirs and ours[key] != theirs[key]]
     return out
 
 
