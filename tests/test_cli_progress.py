@@ -26,6 +26,7 @@ def test_plain_progress_is_one_line_per_finished_unit_on_stderr(tmp_path):
     assert len(lines) == len(set(lines)) and "\x1b" not in result.stderr and "\r" not in result.stderr
     assert "l1 (seed 0)" not in result.stdout  # the table and the results path only
     assert "vfibench run: 2 configuration(s)" in result.stderr and "configuration(s)" not in result.stdout
+    assert "vfibench report" in result.stderr and "vfibench report" not in result.stdout
 
 
 def test_terminal_progress_has_an_overall_bar_above_the_unit_bars():

@@ -118,6 +118,11 @@ def test_seeds_beyond_the_generators_range_are_refused_before_anything_runs(tmp_
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
+def test_a_range_of_too_many_seeds_is_refused_before_it_is_expanded(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--losses", "l1", "--seeds", "0-2147483647", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "more than 10000 seeds" in " ".join(result.output.split()), result.output
+
+
 def test_every_command_has_help_with_examples() -> None:
     for command in (["run"], ["report"], ["losses"], ["compare"], ["eval"], ["weights", "fetch"],
                     ["data", "inspect"]):

@@ -173,6 +173,19 @@ def interrupted_run(tmp_path: Path) -> RunStore:
     return stopped.value.store
 
 
+def test_resuming_a_run_whose_configuration_is_no_longer_accepted_says_so(tmp_path: Path) -> None:
+    import json
+
+    store = interrupted_run(tmp_path)
+    manifest = store.read_manifest()
+    manifest["configs"][1]["config"] = "dain+charbonnier"  # accepted when such a run was made, refused now
+    store.path("manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "its configuration 'dain+charbonnier' is no longer accepted" in text and "Start a new sweep" in text
+
+
 def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) -> None:
     store = interrupted_run(tmp_path)
     with pytest.raises(VfiBenchError) as conflict:

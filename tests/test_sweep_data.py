@@ -78,3 +78,13 @@ def test_the_manifest_and_the_dry_run_record_the_options_a_spec_sets(tmp_path: P
     data = json.loads((tmp_path / "latest" / "manifest.json").read_text())["data"]
     assert (data["train"]["count"], data["test"]["count"], data["ambiguity"]) == (5, 3, 0.0)
     assert data["train_ambiguity"] == 0.5  # the training scenes keep the preset's
+
+
+def test_a_standard_set_is_recorded_at_its_native_size() -> None:
+    from vfibench.presets import get_preset
+    from vfibench.sweep.plan import data_options
+
+    preset = get_preset("smoke")
+    assert data_options("ucf101:/data/ucf101", preset, "test")["size"] is None
+    assert data_options("synthetic", preset, "test")["size"] == preset.test_size
+

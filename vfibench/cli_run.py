@@ -243,8 +243,8 @@ def run(
         error_console.print(f"[bold yellow]interrupted:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=stopped.exit_code) from None
     print_summary(finished)
-    console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
-                  f"{escape(finished.name)} --out {escape(str(out))}[/]", highlight=False)
+    error_console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
+                        f"{escape(finished.name)} --out {escape(str(out))}[/]", highlight=False)
 
 
 def _where(options: "object") -> str:

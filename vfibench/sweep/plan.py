@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from vfibench import backbones
-from vfibench.data.sources import (SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
+from vfibench.data.sources import (STANDARD_KINDS, SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
                                    parse_dataset_spec, resolve, validate_dataset_spec)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
@@ -120,6 +120,8 @@ def check_precision(precision: str, device: torch.device) -> str:
 
 #: The largest seed: every random generator a run seeds (torch, NumPy, the data's) accepts it.
 MAX_SEED = 2**31 - 1
+#: The most seeds one sweep trains (each trains every configuration once).
+MAX_SEEDS = 10_000
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -140,6 +142,9 @@ def parse_seeds(text: str) -> list[int]:
     if any(high > MAX_SEED for _, high in bounds):
         raise VfiBenchError(f"Invalid --seeds '{text}': a seed is at most {MAX_SEED} (the random generators of "
                             f"torch, NumPy and the data take 31-bit seeds); use smaller numbers, e.g. 0,1,2.")
+    if sum(max(high - low + 1, 0) for low, high in bounds) > MAX_SEEDS:
+        raise VfiBenchError(f"Invalid --seeds '{text}': that is more than {MAX_SEEDS} seeds, each of which trains "
+                            f"every configuration; give a shorter list or range, e.g. 0-4.")
     seeds = [seed for low, high in bounds for seed in range(low, high + 1)]
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise VfiBenchError(f"Invalid --seeds '{text}': seeds must be distinct non-negative whole numbers.")
@@ -368,7 +373,13 @@ def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
             f"version; resume only runs started by `vfibench run`, or start a new sweep."
         ) from None
     for config in configs:
-        canonical = parse_config(config).canonical
+        try:
+            canonical = parse_config(config).canonical
+        except SpecError as err:
+            raise ResultsError(
+                f"Cannot resume from {where}: its configuration '{config}' is no longer accepted ({err}); the loss "
+                f"catalog or its rules changed since the run started. Start a new sweep."
+            ) from None
         if canonical != config:
             raise ResultsError(
                 f"Cannot resume from {where}: its configuration '{config}' now reads as '{canonical}' (the loss "
@@ -427,7 +438,9 @@ def preset_data_options(preset: RunPreset, split: str) -> dict[str, Any]:
 def data_options(spec: str, preset: RunPreset, split: str) -> dict[str, Any]:
     """The options a split is actually read with: the preset's (:func:`preset_data_options`) with the
     spec's own options over them, what the manifest and the dry run show."""
-    return resolve(parse_dataset_spec(spec), **preset_data_options(preset, split))
+    parsed = parse_dataset_spec(spec)
+    options = resolve(parsed, **preset_data_options(preset, split))
+    return options | {"size": None} if parsed.kind in STANDARD_KINDS else options  # never resized
 
 
 def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
