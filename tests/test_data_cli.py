@@ -166,6 +166,24 @@ def test_export_overwrite_replaces_the_earlier_export_entirely(runner: CliRunner
     assert len(back) == 3 and back.i0.shape[-2:] == (32, 48)  # only the new export, at its own size
 
 
+def test_an_export_that_fails_leaves_the_earlier_export_as_it_was(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["export", "synthetic", str(out), "--count", "5", "--size", "32"]).exit_code == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    make_clip(tmp_path / "clip", 5)
+    (tmp_path / "clip" / "frame3.png").write_bytes(b"not a png")  # read only after the first frames
+    failed = runner.invoke(app, ["export", f"frames:{tmp_path / 'clip'}", str(out), "--overwrite"], env=WIDE)
+    assert failed.exit_code == 2 and "frame3.png" in failed.output, failed.output
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip", "out"]  # no staging folder left
+
+
+def test_a_six_digit_triplet_folder_is_an_exports_own() -> None:
+    from vfibench.data.export import _FOLDER_NAME
+
+    assert _FOLDER_NAME.fullmatch("00042") and _FOLDER_NAME.fullmatch("100000") and not _FOLDER_NAME.fullmatch("0042")
+
+
 def test_export_overwrite_never_deletes_what_an_export_did_not_write(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert runner.invoke(app, ["export", "synthetic", str(out), "--count", "2", "--size", "32"]).exit_code == 0

@@ -351,7 +351,8 @@ def test_frames_folder_with_images_and_clip_subfolders_is_refused(tmp_path: Path
         open_source(f"frames:{tmp_path}", "test")
     message = str(caught.value)
     assert "is ambiguous" in message and "cover0.png, cover1.png, cover2.png" in message and "(a, b)" in message
-    assert "Move the top-level images into a subfolder" in message and f"frames:{tmp_path / 'a'}" in message
+    assert "move the subfolders out of it" in message and "move the top-level images into a subfolder" in message
+    assert f"frames:{tmp_path / 'a'}" in message
 
 
 def test_numbering_gaps_name_where_a_clip_skips_frames() -> None:

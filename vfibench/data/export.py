@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,8 +29,8 @@ from vfibench.results.atomic import check_writable_folder
 CHUNK = 16
 INDEX_FILE = "triplets.csv"
 FRAME_FILES = ("im1.png", "im2.png", "im3.png")
-#: Names of the triplet folders an export writes: 00000, 00001, …
-_FOLDER_NAME = re.compile(r"\d{5}")
+#: Names of the triplet folders an export writes: 00000, 00001, … (six digits from 100000 on).
+_FOLDER_NAME = re.compile(r"\d{5,}")
 
 
 def _written_by_export(entry: Path) -> bool:
@@ -41,9 +43,9 @@ def _written_by_export(entry: Path) -> bool:
             and all(f.name in FRAME_FILES and f.is_file() and not f.is_symlink() for f in entry.iterdir()))
 
 
-def _clear_earlier_export(out_dir: Path, source: TripletSource, order: Sequence[int]) -> None:
-    """Remove what an earlier export wrote in ``out_dir``; a :class:`DataError`, before anything is removed,
-    if it holds anything else or the frames to export are read from it."""
+def _earlier_export(out_dir: Path, source: TripletSource, order: Sequence[int]) -> list[Path]:
+    """What an earlier export wrote in ``out_dir``, for --overwrite to replace; a :class:`DataError` if the
+    folder holds anything else or the frames to export are read from it."""
     entries = sorted(out_dir.iterdir())
     foreign = [entry.name for entry in entries if not _written_by_export(entry)]
     if foreign:
@@ -60,6 +62,11 @@ def _clear_earlier_export(out_dir: Path, source: TripletSource, order: Sequence[
                 f"The export would overwrite its own input: {frame} lies in the export folder {out_dir}. Export "
                 f"to another folder."
             )
+    return entries
+
+
+def _remove(entries: Sequence[Path]) -> None:
+    """Delete an export's own entries (:func:`_written_by_export`): the index and folders of frames."""
     for entry in entries:
         if entry.is_dir():
             for frame in entry.iterdir():
@@ -67,6 +74,31 @@ def _clear_earlier_export(out_dir: Path, source: TripletSource, order: Sequence[
             entry.rmdir()
         else:
             entry.unlink()
+
+
+def _write_triplets(source: TripletSource, order: Sequence[int], out_dir: Path, size: int | None, fit: Fit,
+                    progress: Callable[[int, int], None] | None) -> list[str]:
+    """Write the triplets ``order`` as numbered folders and the index into ``out_dir``; their folder names."""
+    names: list[str] = []
+    rows: list[list[str]] = []
+    for start in range(0, len(order), CHUNK):
+        chunk = order[start : start + CHUNK]
+        batch = source.load(chunk, size, fit)
+        for k, index in enumerate(chunk):
+            folder = out_dir / f"{len(names):05d}"
+            folder.mkdir()
+            for name, frame in zip(FRAME_FILES, (batch.i0[k], batch.it[k], batch.i1[k])):
+                save_png(frame, folder / name)
+            ref = source.refs[index]
+            rows.append([folder.name, ref.name, f"{float(batch.t[k]):g}", *ref.frames])
+            names.append(folder.name)
+        if progress:
+            progress(len(names), len(order))
+    with open(out_dir / INDEX_FILE, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["folder", "name", "t", "i0_source", "it_source", "i1_source"])
+        writer.writerows(rows)
+    return names
 
 
 def export_triplets(
@@ -81,8 +113,9 @@ def export_triplets(
 ) -> list[Path]:
     """Write the triplets ``indices`` of ``source`` under ``out_dir``; return the triplet folders.
 
-    ``out_dir`` must be absent or empty unless ``overwrite`` is set; then an earlier export there
-    is removed first, and a folder holding anything else is refused (nothing is deleted).
+    ``out_dir`` must be absent or empty unless ``overwrite`` is set; then an earlier export there is
+    replaced once the new one is written whole (it is written beside it first, so a frame that cannot be
+    read leaves the earlier export as it was), and a folder holding anything else is refused.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -96,26 +129,16 @@ def export_triplets(
     order = sorted(indices)
     if not order:
         raise DataError(f"No triplets were selected from {source.describe()}; ask for at least one.")
-    if out_dir.is_dir():
-        _clear_earlier_export(out_dir, source, order)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    folders: list[Path] = []
-    rows: list[list[str]] = []
-    for start in range(0, len(order), CHUNK):
-        chunk = order[start : start + CHUNK]
-        batch = source.load(chunk, size, fit)
-        for k, index in enumerate(chunk):
-            folder = out_dir / f"{len(folders):05d}"
-            folder.mkdir()
-            for name, frame in zip(FRAME_FILES, (batch.i0[k], batch.it[k], batch.i1[k])):
-                save_png(frame, folder / name)
-            ref = source.refs[index]
-            rows.append([folder.name, ref.name, f"{float(batch.t[k]):g}", *ref.frames])
-            folders.append(folder)
-        if progress:
-            progress(len(folders), len(order))
-    with open(out_dir / INDEX_FILE, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["folder", "name", "t", "i0_source", "it_source", "i1_source"])
-        writer.writerows(rows)
-    return folders
+    earlier = _earlier_export(out_dir, source, order) if out_dir.is_dir() else []
+    if not earlier:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return [out_dir / name for name in _write_triplets(source, order, out_dir, size, fit, progress)]
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        names = _write_triplets(source, order, staging, size, fit, progress)
+        _remove(earlier)
+        for entry in sorted(staging.iterdir()):
+            entry.rename(out_dir / entry.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / name for name in names]

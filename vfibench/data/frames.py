@@ -61,8 +61,9 @@ def find_clips(path: Path) -> list[Path]:
     if top and clips:
         raise DataError(
             f"The frames folder {path} is ambiguous: it holds images at its top level ({_names(top)}) and also "
-            f"subfolders of images ({_names(clips)}), so it is neither one clip nor a folder of clips. Move the "
-            f"top-level images into a subfolder of their own to read every clip, or point at one clip, e.g. "
+            f"subfolders of images ({_names(clips)}), so it is neither one clip nor a folder of clips. To read "
+            f"the top-level frames as one clip, move the subfolders out of it; to read every subfolder as a "
+            f"clip, move the top-level images into a subfolder of their own; or point at one subfolder, e.g. "
             f"frames:{clips[0]}."
         )
     if top:
