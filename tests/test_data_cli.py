@@ -94,6 +94,9 @@ def test_validate_notes_a_jump_in_the_frame_numbers(runner: CliRunner, tmp_path:
     clean = tmp_path / "clean"
     make_clip(clean, 6)
     assert "numbers jump" not in runner.invoke(app, ["validate", f"frames:{clean}"], env=WIDE).output
+    inspected = runner.invoke(app, ["inspect", f"frames:{tmp_path / 'clip'}"], env=WIDE)
+    assert inspected.exit_code == 0 and "jumps in 1 place(s), first from frame4.png to frame9.png" in inspected.output
+    assert "numbering" not in runner.invoke(app, ["inspect", f"frames:{clean}"], env=WIDE).output
 
 
 def test_validate_names_every_bad_file_and_exits_2(runner: CliRunner, tmp_path: Path) -> None:

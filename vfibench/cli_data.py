@@ -163,6 +163,11 @@ def inspect(
     ]
     if found.known_motion_px is not None:
         rows.append(("known largest motion", _spread(found.known_motion_px, "px")))
+    gaps = getattr(source, "gaps", [])
+    if gaps:
+        before, after = gaps[0]
+        rows.append(("numbering", f"jumps in {len(gaps)} place(s), first from {Path(before).name} to "
+                                  f"{Path(after).name}: a frame may be missing (`vfibench data validate` lists them)"))
     for key, value in rows:
         table.add_row(key, escape(value))
     console.print(table)
