@@ -41,3 +41,57 @@ def test_errors_are_the_library_errors(tmp_path: Path) -> None:
 def test_describe_spec_is_plain_text() -> None:
     text = api.describe_spec("superslomo")
     assert "204*l1 + 102*warp" in text and "\x1b" not in text
+
+
+@pytest.mark.parametrize(("scale", "says"), [(255.0, "values from 0"), (2.0, "Divide frames of 0–255 by 255")])
+def test_frames_on_another_scale_are_refused_not_clamped_into_scores(scale: float, says: str) -> None:
+    import torch
+
+    from vfibench.errors import VfiBenchError
+
+    frames = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(VfiBenchError, match=says):
+        api.compute_metrics(frames * scale, frames * scale, ["psnr"])
+    with pytest.raises(VfiBenchError, match="map frames of \\[−1, 1\\]"):
+        api.compute_metrics(frames * 2 - 1, frames, ["psnr"])
+    overshoot = api.compute_metrics((frames * 1.1).clamp(max=1.2), frames, ["psnr"])["psnr"]  # clamped, scored
+    assert overshoot.shape == (2,)
+
+
+@pytest.mark.parametrize(("metrics", "says"), [([], "at least one metric"), ("psnr", "got the string 'psnr'")])
+def test_a_metric_list_is_taken_as_given(metrics: object, says: str) -> None:
+    import torch
+
+    from vfibench.errors import VfiBenchError
+
+    frames = torch.rand(1, 3, 16, 16)
+    with pytest.raises(VfiBenchError, match=says):
+        api.compute_metrics(frames, frames, metrics)  # type: ignore[arg-type]
+
+
+def test_a_device_and_seeds_and_steps_are_checked_as_the_command_line_checks_them(tmp_path: Path) -> None:
+    import torch
+
+    from vfibench.errors import VfiBenchError
+
+    with pytest.raises(VfiBenchError, match="Unknown device 'gpu'"):
+        api.compute_metrics(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), ["psnr"], device="gpu")
+    for seeds in ([], [0, 0], [-1], 0):
+        with pytest.raises(VfiBenchError, match="seeds must be a non-empty list of distinct whole numbers"):
+            api.run_sweep("l1", preset="smoke", seeds=seeds, out=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(VfiBenchError, match="steps must be a whole number of at least 1, got 0"):
+        api.run_sweep("l1", preset="smoke", steps=0, out=tmp_path)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_skipping_every_requested_metric_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import torch
+
+    from vfibench.errors import BackboneUnavailable
+
+    monkeypatch.setenv("VFIBENCH_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch"))
+    frames = torch.rand(1, 3, 32, 32)
+    with pytest.raises(BackboneUnavailable, match="None of the metrics lpips can be computed"):
+        api.compute_metrics(frames, frames, ["lpips"], skip_unavailable=True)
+    assert list(api.compute_metrics(frames, frames, ["psnr", "lpips"], skip_unavailable=True)) == ["psnr"]

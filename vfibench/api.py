@@ -96,8 +96,8 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     from vfibench.presets import get_preset
 
     chosen = get_preset(preset).with_overrides(steps=steps)
-    plan = sweep.plan_sweep(losses, chosen, list(seeds), out=Path(out), device=device,
-                            metrics=list(metrics or DEFAULT_METRICS), skip_unavailable=skip_unavailable,
+    plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device,
+                            metrics=DEFAULT_METRICS if metrics is None else metrics, skip_unavailable=skip_unavailable,
                             warm_start=warm_start, train_data=train_data, test_data=test_data,
                             command=f"vfibench.api.run_sweep({losses!r}, preset={preset!r})")
     store = sweep.run_sweep(plan)
@@ -108,9 +108,11 @@ def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: Sequence[str] | None 
                     skip_unavailable: bool = False) -> "dict[str, Tensor]":
     """Score predicted frames against the truth with the benchmark's metrics.
 
-    ``pred`` and ``gt`` are (N, 3, H, W) RGB in [0, 1]; they are quantised to 8 bits first, as
-    saved frames would be. Returns metric name → (N,) float64 tensor of per-frame scores.
-    ``metrics`` defaults to all; a missing backbone raises unless ``skip_unavailable``.
+    ``pred`` and ``gt`` are (N, 3, H, W) RGB in [0, 1]; they are clamped and quantised to 8 bits
+    first, as saved frames would be (frames on another scale, 0–255 or [−1, 1], are refused). Returns
+    metric name → (N,) float64 tensor of per-frame scores. ``metrics`` defaults to the default set
+    (``DEFAULT_METRICS``); a missing backbone raises unless ``skip_unavailable``, which leaves the
+    metrics it blocks out of the result (and raises when it blocks them all).
 
         >>> import torch
         >>> frames = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -122,8 +124,10 @@ def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: Sequence[str] | None 
         4.8
     """
     from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
+    from vfibench.sweep import resolve_device
 
-    suite = MetricSuite(list(metrics or DEFAULT_METRICS), device=device, skip_unavailable=skip_unavailable)
+    suite = MetricSuite(DEFAULT_METRICS if metrics is None else metrics, device=resolve_device(device),
+                        skip_unavailable=skip_unavailable)
     return suite(pred, gt)
 
 

@@ -74,6 +74,10 @@ class RunPreset:
     def with_overrides(self, **overrides: Any) -> "RunPreset":
         """A copy with some fields replaced (None values are ignored); the name stays, the manifest records every value."""
         changes = {k: v for k, v in overrides.items() if v is not None}
+        for name in ("steps", "log_every"):
+            value = changes.get(name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise VfiBenchError(f"{name} must be a whole number of at least 1, got {value!r}.")
         if not changes:
             return self
         return replace(self, **changes)

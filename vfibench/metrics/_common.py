@@ -78,3 +78,22 @@ def matlab_grey(x: Tensor) -> Tensor:
     """
     weights = torch.tensor(MATLAB_GREY_WEIGHTS, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return torch.round((x * 255.0 * weights).sum(dim=1, keepdim=True)) / 255.0
+
+
+#: How far outside [0, 1] a frame may reach and still be taken for a [0, 1] frame that overshoots (and is
+#: clamped, as saving it would): beyond this it is on another scale.
+SCALE_SLACK = 0.5
+
+
+def check_scale(x: Tensor, role: str, metric: str) -> None:
+    """Raise a VfiBenchError when frames ``x`` (the ``role``) are plainly not on the [0, 1] scale (values
+    below −:data:`SCALE_SLACK` or above 1 + :data:`SCALE_SLACK`): frames of 0–255 or of [−1, 1] would
+    otherwise be clamped into nonsense scores. A small overshoot of a prediction is clamped, not refused."""
+    if x.numel() == 0:
+        return
+    lo, hi = (v.item() for v in torch.aminmax(x.detach()))
+    if lo < -SCALE_SLACK or hi > 1.0 + SCALE_SLACK:
+        raise VfiBenchError(
+            f"{metric}: the {role} holds values from {lo:g} to {hi:g}, but frames are scored in [0, 1]. "
+            f"Divide frames of 0–255 by 255, map frames of [−1, 1] by (x + 1) / 2."
+        )

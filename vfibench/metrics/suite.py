@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from vfibench.errors import BackboneUnavailable, VfiBenchError
-from vfibench.metrics._common import check_pair
+from vfibench.metrics._common import check_pair, check_scale
 from vfibench.metrics.features import FEATURES, concat, map_tensors
 from vfibench.metrics.registry import MetricInfo, metric_info
 
@@ -158,6 +158,11 @@ class MetricSuite:
                         + f"; run `{'` and `'.join(statuses[b].fix for b in lacking)}`"
                     )
         self._infos = tuple(info for info in infos if info.name not in self.unavailable)
+        if not self._infos:
+            raise BackboneUnavailable(
+                f"None of the metrics {', '.join(info.name for info in infos)} can be computed: "
+                + " ".join(f"{name}: {why}." for name, why in self.unavailable.items())
+                + " Fetch the weights, or ask for metrics that need none (psnr, ssim, sharpness, gmsd).")
         self.names: tuple[str, ...] = tuple(info.name for info in self._infos)
         used = {b for info in self._infos for b in info.needs}
         self.backbone_sha256: dict[str, str] = {b: str(statuses[b].sha256) for b in sorted(used)}
@@ -261,6 +266,7 @@ class MetricSuite:
         """
         gt = self._checked(gt, "ground-truth")
         check_pair(gt, gt, "metrics", min_size=self.min_size, check_range=False)
+        check_scale(gt, "ground truth", "metrics")
         inputs = self._inputs(inputs, gt.shape)
         keep = torch.device(device)
         step = self.chunk_size(*gt.shape[-2:])
@@ -332,8 +338,11 @@ class MetricSuite:
                                 "against.")
         pred = self._checked(pred, "predicted")
         gt = reference.gt.to(self.device) if reference is not None else self._checked(gt, "ground-truth")
-        # the range is not checked: every frame is clamped to [0, 1] and quantised below
+        # a small overshoot is clamped to [0, 1] and quantised below; another scale is refused
         check_pair(pred, gt, "metrics", min_size=self.min_size, check_range=False)
+        check_scale(pred, "prediction", "metrics")
+        if reference is None:  # a prepared reference was checked when it was prepared
+            check_scale(gt, "ground truth", "metrics")
         if reference is not None:
             inputs = (reference.inputs[0].to(self.device), reference.inputs[1].to(self.device)) \
                 if reference.inputs is not None else self._inputs(None, pred.shape)

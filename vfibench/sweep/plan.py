@@ -145,10 +145,18 @@ def parse_seeds(text: str) -> list[int]:
     if sum(max(high - low + 1, 0) for low, high in bounds) > MAX_SEEDS:
         raise VfiBenchError(f"Invalid --seeds '{text}': that is more than {MAX_SEEDS} seeds, each of which trains "
                             f"every configuration; give a shorter list or range, e.g. 0-4.")
-    seeds = [seed for low, high in bounds for seed in range(low, high + 1)]
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise VfiBenchError(f"Invalid --seeds '{text}': seeds must be distinct non-negative whole numbers.")
-    return seeds
+    return check_seeds([seed for low, high in bounds for seed in range(low, high + 1)], f"--seeds '{text}'")
+
+
+def check_seeds(seeds: object, what: str = "seeds") -> list[int]:
+    """``seeds`` as a list when it is a non-empty sequence of distinct whole numbers in 0…:data:`MAX_SEED`;
+    a VfiBenchError naming ``what`` otherwise."""
+    values = list(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else None
+    if (not values or len(values) > MAX_SEEDS or len(set(values)) != len(values)
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in values)):
+        raise VfiBenchError(f"Invalid {what}: seeds must be a non-empty list of distinct whole numbers from 0 to "
+                            f"{MAX_SEED} (at most {MAX_SEEDS} of them), e.g. [0, 1, 2]; got {seeds!r:.80}.")
+    return values
 
 
 def plan_sweep(
@@ -179,6 +187,7 @@ def plan_sweep(
     checked on this machine's CPU.
     """
     configs = parse_sweep(losses)
+    seeds = check_seeds(seeds)
     warm_start = preset.warm_start if warm_start is None else warm_start
     train_data = validate_dataset_spec(train_data, "--train-data", "train")
     test_data = validate_dataset_spec(test_data, "--test-data", "test")
