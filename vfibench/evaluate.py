@@ -405,9 +405,10 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
         motion_by_sample.update(zip(batch.samples, motion))
         for k, (sample, name) in enumerate(zip(batch.samples, batch.names)):
             for config in plan.sources:
-                for protocol, (p, s) in protocols.get(config, {}).items():
+                for protocol, pair in protocols.get(config, {}).items():  # (PSNR, SSIM) per frame
+                    scored_k = dict(zip(schema.PROTOCOL_SCORES, (float(values[k]) for values in pair)))
                     extras["protocols"].append({schema.CONFIG: config, schema.SAMPLE: sample, schema.FILE: name,  # type: ignore[index]
-                                                "protocol": protocol, "psnr": float(p[k]), "ssim": float(s[k])})
+                                                schema.PROTOCOL: protocol, **scored_k})
                 rows.append({schema.CONFIG: config, schema.KIND: EVALUATED_KIND, schema.SEED: 0, schema.SAMPLE: sample,
                              schema.FILE: name,
                              **{m: float(v[k]) for m, v in scores[config].items()}})

@@ -139,14 +139,14 @@ def protocol_means(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     result has one row per protocol (in the order computed) and a last row ``spread (max − min)``;
     its columns are ``<model> PSNR`` and ``<model> SSIM`` for each model of ``order``.
     """
-    means = rows.groupby(["protocol", schema.CONFIG], sort=False)[["psnr", "ssim"]].mean()
-    protocols = list(dict.fromkeys(rows["protocol"]))
+    means = rows.groupby([schema.PROTOCOL, schema.CONFIG], sort=False)[list(schema.PROTOCOL_SCORES)].mean()
+    protocols = list(dict.fromkeys(rows[schema.PROTOCOL]))
     table = pd.DataFrame(index=protocols)
     for config in order:
-        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM")):
-            table[f"{config} {label}"] = [means.loc[(p, config), metric] for p in protocols]
+        for metric in schema.PROTOCOL_SCORES:
+            table[f"{config} {metric.upper()}"] = [means.loc[(p, config), metric] for p in protocols]
     table.loc["spread (max − min)"] = table.max() - table.min()
-    table.index.name = "protocol"
+    table.index.name = schema.PROTOCOL
     return table
 
 
