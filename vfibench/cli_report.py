@@ -101,12 +101,13 @@ def report(
         from vfibench.results import report as lib
 
         data = lib.load_report_data(store)
+        if format is ReportFormat.html:  # drawn in a scratch folder, its options checked as it is drawn
+            sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed, plane=options))
+            return
         # a plane or seed the run cannot honour is an error whether or not this format uses it
         unwritten = lib.unwritten_report(data, plane=options, seed=seed)
         if format is ReportFormat.csv:
             print_summary(store, format)
-        elif format is ReportFormat.html:
-            sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed, plane=options))
         else:
             print_report(unwritten, format)
 
