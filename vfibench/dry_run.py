@@ -17,7 +17,7 @@ from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
 from vfibench.references import REFERENCES
 from vfibench.sweep import WARM_START_SPEC, SweepPlan
-from vfibench.sweep.plan import data_options
+from vfibench.sweep.plan import split_options
 from vfibench.train import train_configuration
 
 #: Steps timed per configuration; the first is a warm-up and is not counted.
@@ -56,8 +56,7 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
             f"then trains its own {preset.steps - plan.warm_start} steps" if plan.warm_start else "none")
     metrics = ", ".join(plan.metrics) + "".join(f"; {name} unavailable ({why})"
                                                 for name, why in plan.unavailable_metrics.items())
-    train, test = (data_options(spec, preset, split) for spec, split in ((plan.train_data, "train"),
-                                                                          (plan.test_data, "test")))
+    train, test = split_options(plan)
     rows = [
         ("preset", f"{preset.name}: {preset.steps} steps, batch {preset.batch_size}, {preset.crop}×{preset.crop} "
                    f"crops, model width {preset.width}, lr {preset.lr:g} (cosine to {preset.lr_final_fraction:g}×)"),
@@ -74,7 +73,8 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
 
 
 def _triplets(options: dict[str, object]) -> str:
-    """``"48 triplets at 32×32"``: the count and size a split is read with (:func:`data_options`)."""
+    """``"48 triplets at 32×32"``: the count and size a split is read with
+    (:func:`~vfibench.sweep.plan.data_options`)."""
     size = options.get("size")
     return f"{options['count']} triplets" + (f" at {size}×{size}" if size else " at native size")
 

@@ -452,6 +452,11 @@ def data_options(spec: str, preset: RunPreset, split: str) -> dict[str, Any]:
     return options | {"size": None} if parsed.kind in STANDARD_KINDS else options  # never resized
 
 
+def split_options(plan: SweepPlan) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`data_options` of the plan's training and test data."""
+    return (data_options(plan.train_data, plan.preset, "train"), data_options(plan.test_data, plan.preset, "test"))
+
+
 def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
     """Per test sample: its ambiguity, motion and occluded fraction. Synthetic scenes know all three;
     for real data the motion is estimated with a classical optical flow (:func:`largest_motion`) and
@@ -477,8 +482,7 @@ def model_parameters(preset: RunPreset) -> int:
 def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[str, float]) -> dict[str, Any]:
     """Everything needed to trace a number in this run back to how it was made (read back by
     :func:`recorded_settings`)."""
-    train, test = (data_options(spec, plan.preset, split) for spec, split in ((plan.train_data, "train"),
-                                                                               (plan.test_data, "test")))
+    train, test = split_options(plan)
     return {
         "tool": "vfibench",
         "kind": schema.SWEEP,
