@@ -51,3 +51,30 @@ def test_curves_figure_has_a_panel_per_term_and_held_out_metric(tmp_path):
     with Image.open(path) as image:
         assert image.width > 3000  # three panels a row at print resolution
     assert training_curves_plot(pd.DataFrame(), ["l1"], tmp_path / "none.png") is None
+
+
+def test_log_axis_tick_labels_are_plain_text_powers_of_ten():
+    from vfibench.results.plots import power_label
+
+    assert power_label(r"$\mathdefault{10^{-3}}$") == "10⁻³"
+    assert power_label(r"$\mathdefault{3\times10^{-3}}$") == "3×10⁻³"
+    assert power_label(r"$\mathdefault{2.5\times10^{12}}$") == "2.5×10¹²"
+    assert power_label("0.5") == "0.5" and power_label("") == ""
+
+
+def test_a_short_log_range_keeps_its_minor_labels_as_text(tmp_path):
+    """Between 2.6e-3 and 5.1e-3 there is no decade: matplotlib labels minor ticks, and they must stay."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from vfibench.results.plots import _log_y
+
+    figure, ax = plt.subplots()
+    ax.plot([1, 2, 3], [2.6e-3, 5.1e-3, 5.0e-3])
+    _log_y(ax)
+    figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) if t.get_text()]
+    plt.close(figure)
+    assert labels and all("×10⁻³" in label and "$" not in label for label in labels)

@@ -19,7 +19,7 @@ from vfibench.cli import app
 from vfibench.metrics.psnr import psnr
 from vfibench.presets import get_preset
 from vfibench.results.frames import frame_source
-from vfibench.results.store import RunStore
+from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep import plan_sweep, run_sweep
 from tests.helpers import noisy_frame_folders
 
@@ -320,3 +320,85 @@ def test_eval_prints_the_document_that_report_write_prints(frames):
     assert "## Perception–distortion plane" in evaluated.stdout and "## Samples where the metrics" in evaluated.stdout
     reported = report(run, "--write", "--format", "md", "--samples", "1")
     assert reported.exit_code == 0 and reported.stdout == evaluated.stdout, reported.output
+
+
+# -- a sweep's image grids, drawn by a second process -----------------------------------------------
+def _grid_files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("grid_sample*.png"))}
+
+
+@pytest.fixture
+def started(monkeypatch) -> list:
+    """Every second process the report starts, with two usable cores whatever the machine has."""
+    import subprocess
+
+    from vfibench.results import grid_process
+
+    processes: list = []
+    real = subprocess.Popen
+
+    def popen(command, *args, **kwargs):
+        process = real(command, *args, **kwargs)
+        if "vfibench.results.grid_process" in command:
+            processes.append(process)
+        return process
+
+    monkeypatch.setattr(grid_process, "available_cores", lambda: 2)
+    monkeypatch.setattr(grid_process.subprocess, "Popen", popen)
+    return processes
+
+
+def test_grids_drawn_by_a_second_process_are_the_grids_drawn_in_place(run_copy, tmp_path, started, monkeypatch):
+    from vfibench.results import grid_process
+    from vfibench.results.report import load_report_data, write_report
+
+    data = load_report_data(RunStore(run_copy))
+    beside = write_report(data, directory=tmp_path / "beside")
+    assert len(started) == 1 and started[0].returncode == 0
+    monkeypatch.setattr(grid_process, "available_cores", lambda: 1)
+    alone = write_report(data, directory=tmp_path / "alone")
+    assert len(started) == 1  # one core: drawn in place
+    assert [p.name for p in beside.grids] == [p.name for p in alone.grids] and len(alone.grids) == 3
+    assert beside.grid_captions == alone.grid_captions and beside.grid_explanation == alone.grid_explanation
+    assert _grid_files(tmp_path / "beside") == _grid_files(tmp_path / "alone")
+    assert not Path(started[0].args[3]).parent.exists()  # its scratch folder is removed
+
+
+def test_a_second_process_that_ends_without_result_leaves_the_grids_to_this_one(run_copy, tmp_path, started,
+                                                                                monkeypatch):
+    import sys
+
+    from vfibench.results.report import load_report_data, write_report
+
+    data = load_report_data(RunStore(run_copy))
+    monkeypatch.setattr(sys, "executable", shutil.which("false"))
+    drawn = write_report(data, directory=tmp_path / "report")
+    assert len(started) == 1 and started[0].returncode != 0
+    assert len(drawn.grids) == 3 and all(path.is_file() for path in drawn.grids)
+
+
+def test_an_error_in_the_second_process_is_the_error_of_the_report(run_copy, started):
+    weights = RunStore(run_copy).unit_dir(UnitKey("l1", 0)) / "model.pt"
+    weights.write_bytes(b"not a model")
+    result = report(run_copy)
+    assert len(started) == 1 and started[0].returncode == 0
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot be loaded into the" in " ".join(result.output.split()), result.output
+
+
+def test_a_report_that_fails_stops_its_second_process(run_copy, started, monkeypatch):
+    from vfibench.results import plots
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plots, "plane_plot", broken)
+    result = report(run_copy)
+    assert result.exit_code == 2 and "No space left on device" in result.output
+    assert len(started) == 1 and started[0].poll() is not None
+    assert not Path(started[0].args[3]).parent.exists()
+
+
+def test_an_evaluation_draws_its_grids_in_place(frames, started):
+    assert evaluate(frames).exit_code == 0
+    assert started == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,36 @@ def axis_label(orientation: Orientation) -> str:
     """``PSNR (dB) ↑``."""
     unit = f" ({orientation.unit})" if orientation.unit else ""
     return f"{orientation.label}{unit} {orientation.arrow}"
+
+
+#: Digits and minus sign as superscripts, for tick labels such as 3×10⁻³.
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_POWER_OF_TEN = re.compile(r"\$\\mathdefault\{(?:([0-9.]+)\\times)?10\^\{(-?[0-9]+)\}\}\$")
+
+
+def power_label(label: str) -> str:
+    """A log axis's tick label ``$\\mathdefault{3\\times10^{-3}}$`` as plain text ``3×10⁻³`` (any other
+    label unchanged): drawn as text, it needs no mathtext parsing, which took a third of the time
+    of the training-curves figure."""
+    match = _POWER_OF_TEN.fullmatch(label)
+    if match is None:
+        return label
+    factor, exponent = match.groups()
+    return (f"{factor}×" if factor else "") + "10" + exponent.translate(SUPERSCRIPTS)
+
+
+def _log_y(ax: object) -> None:
+    """A log-scale y axis whose tick labels are matplotlib's (decades, and some minor ticks on a short
+    range) written as plain text by :func:`power_label`."""
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class PlainLogFormatter(LogFormatterSciNotation):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return power_label(super().__call__(x, pos))
+
+    ax.set_yscale("log")  # type: ignore[attr-defined]
+    ax.yaxis.set_major_formatter(PlainLogFormatter())  # type: ignore[attr-defined]
+    ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))  # type: ignore[attr-defined]
 
 
 def fitted_limits(values: Sequence[tuple[float, float]], pad: float = 0.12) -> tuple[float, float]:
@@ -402,12 +433,12 @@ def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Pat
         else:
             ax.set_title("total loss" if column == "total" else f"term: {column}", fontsize=9)
             if positive:
-                ax.set_yscale("log")
+                _log_y(ax)
         if parting_step is not None:
             ax.axvline(parting_step, color="#555555", linestyle=":", linewidth=0.9)
         ax.set_xlabel("step", fontsize=8)
         ax.grid(True, linewidth=0.4, alpha=0.5)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(which="both", labelsize=7)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     handles, labels = [], []

@@ -16,7 +16,8 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
   (:mod:`vfibench.results.grids`);
 - ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
 
-It also rewrites the run's ``summary.md``. Grids are replaced only by newly drawn ones: a report
+A sweep's grids are drawn by a second process while the figures are drawn, where two cores allow
+(:mod:`vfibench.results.grid_process`). It also rewrites the run's ``summary.md``. Grids are replaced only by newly drawn ones: a report
 that draws none (``grid_samples=0``, or frames that cannot be reproduced) keeps the earlier grids and
 shows them. :func:`html_page` renders the page without touching the run (``--format html``).
 Everything is a function of the run's files, so the same run gives the same report.
@@ -251,7 +252,8 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         directory: write the report here instead, leaving the run's own files alone.
         plane: the axes and error bars of the perception–distortion plane.
     """
-    from vfibench.results import html, plots
+    from vfibench.results import html
+    from vfibench.results.grid_process import start_grids
 
     store = data.store
     own = directory is None
@@ -259,11 +261,44 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     directory = report.directory
     directory.mkdir(parents=True, exist_ok=True)
     earlier = sorted(directory.glob("grid_sample*.png"))
-    chosen = report.plane
     view = data.view
     if own:
         tables.write_summary_files(store, view.summary, view.metrics, view.unavailable)
 
+    # a sweep's grids are drawn by a second process meanwhile where two cores allow (grid_process)
+    grids = start_grids(data, directory, grid_samples, seed) if grid_samples > 0 else None
+    try:
+        _draw_figures(data, report)
+        if grids is not None:
+            drawn = grids.result()
+            report.grids, report.grid_captions = drawn.paths, drawn.captions
+            report.grid_explanation = drawn.explanation
+            report.notes += drawn.notes
+    finally:
+        if grids is not None:
+            grids.close()
+    if report.grids:
+        for stale in set(earlier) - set(report.grids):  # replaced by the new selection
+            stale.unlink()
+    elif earlier:
+        report.grids = earlier
+        report.grid_captions = [f"{path.stem}, drawn by an earlier report." for path in earlier]
+        report.notes.append(f"{len(earlier)} image grid(s) kept from an earlier report; `vfibench report "
+                            f"--samples N` redraws them.")
+    report.analysis_json = directory / "analysis.json"
+    atomic.write_json(report.analysis_json, analysis_record(report))
+    report.markdown = directory / "report.md"
+    atomic.write_text(report.markdown, markdown(report))
+    report.html = directory / "report.html"
+    atomic.write_text(report.html, html.render(report))
+    return report
+
+
+def _draw_figures(data: ReportData, report: Report) -> None:
+    """Draw the plane, the training curves and the breakdowns into ``report.directory``, noting any left out."""
+    from vfibench.results import plots
+
+    directory, chosen, view = report.directory, report.plane, data.view
     alone = chosen is not None and len(chosen.points) == 1  # one model scored alone: nothing to compare
     figure = None if alone else plots.plane_plot(
         chosen, data.per_sample, view.summary, directory / "perception_distortion.png", intervals=report.intervals,
@@ -283,26 +318,9 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         report.breakdown_csv = directory / "breakdown.csv"
         atomic.write_csv(report.breakdown_csv, breakdown_frame(data.breakdowns))
         for attribute, result in data.breakdowns.items():
-            drawn = plots.breakdown_plot(result, data.analysis, directory / f"gap_by_{attribute}.png")
-            if drawn is not None:
-                report.breakdown_plots[attribute] = drawn
-    if grid_samples > 0:
-        _write_grids(data, report, grid_samples, seed)
-    if report.grids:
-        for stale in set(earlier) - set(report.grids):  # replaced by the new selection
-            stale.unlink()
-    elif earlier:
-        report.grids = earlier
-        report.grid_captions = [f"{path.stem}, drawn by an earlier report." for path in earlier]
-        report.notes.append(f"{len(earlier)} image grid(s) kept from an earlier report; `vfibench report "
-                            f"--samples N` redraws them.")
-    report.analysis_json = directory / "analysis.json"
-    atomic.write_json(report.analysis_json, analysis_record(report))
-    report.markdown = directory / "report.md"
-    atomic.write_text(report.markdown, markdown(report))
-    report.html = directory / "report.html"
-    atomic.write_text(report.html, html.render(report))
-    return report
+            plot = plots.breakdown_plot(result, data.analysis, directory / f"gap_by_{attribute}.png")
+            if plot is not None:
+                report.breakdown_plots[attribute] = plot
 
 
 def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
@@ -352,25 +370,38 @@ def _no_plane_reason(analysis: GapAnalysis) -> str:
     return "no configuration has results."
 
 
-def _write_grids(data: ReportData, report: Report, count: int, seed: int | None) -> None:
+@dataclass
+class DrawnGrids:
+    """What :func:`draw_grids` wrote: the grids in order, their captions, what they show and why anything is missing."""
+
+    paths: list[Path] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    explanation: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) -> DrawnGrids:
+    """Draw the image grids of the ``count`` samples where the metrics disagree most into ``directory``
+    (outputs of ``seed``; None: the run's first); notes say why none, or not every configuration, is shown."""
     from vfibench.results import grids
     from vfibench.results.frames import frame_source
 
+    drawn = DrawnGrids()
     selection = grids.select_samples(data.per_sample, data.analysis, count)
     if selection is None:
-        report.notes.append("No image grids: " + _no_plane_reason(data.analysis))
-        return
+        drawn.notes.append("No image grids: " + _no_plane_reason(data.analysis))
+        return drawn
     source, reason = frame_source(data.store, data.view.manifest, seed)
     if source is None:
-        report.notes.append(f"No image grids: the frames cannot be reproduced ({reason}).")
-        return
+        drawn.notes.append(f"No image grids: the frames cannot be reproduced ({reason}).")
+        return drawn
     if hasattr(source, "prefetch"):
         source.prefetch(selection.samples)  # type: ignore[attr-defined]
     analysis = data.analysis
     shown = [c for c in analysis.configs if c in source.configs]
     left_out = [c for c in analysis.configs if c not in source.configs]
     if left_out:
-        report.notes.append(
+        drawn.notes.append(
             f"The image grids leave out {', '.join(repr(c) for c in left_out)}: no saved model of seed "
             f"{source.seed} (its model.pt or unit folder is missing). Finish the run with `vfibench run --resume` "
             f"or choose another --seed to show them.")
@@ -382,15 +413,16 @@ def _write_grids(data: ReportData, report: Report, count: int, seed: int | None)
         about = f" about '{pair[0]}' vs '{pair[1]}'" if pair else (
             f" within '{selection.config}'" if selection.config else "")
         title = f"{data.store.name} — sample {name}{seed_text}; disagreement score{about} {score:+.2f}"
-        path = report.directory / f"grid_sample{sample:04d}.png"
+        path = directory / f"grid_sample{sample:04d}.png"
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
-        report.grids.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
-                                              analysis.units, analysis.kinds))
-        report.grid_captions.append(f"Sample {name}: disagreement score{about} {score:+.2f}{seed_text}. Top row: "
-                                    f"ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; then per "
-                                    f"configuration its output, the crop, its error map (one shared scale) and its "
-                                    f"scores on this sample.")
-    report.grid_explanation = selection.explanation
+        drawn.paths.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
+                                             analysis.units, analysis.kinds))
+        drawn.captions.append(f"Sample {name}: disagreement score{about} {score:+.2f}{seed_text}. Top row: "
+                              f"ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; then per "
+                              f"configuration its output, the crop, its error map (one shared scale) and its "
+                              f"scores on this sample.")
+    drawn.explanation = selection.explanation
+    return drawn
 
 
 def _sample_name(per_sample: pd.DataFrame, sample: int) -> str:

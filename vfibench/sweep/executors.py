@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import torch
 
+from vfibench.cores import available_cores
 from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
@@ -70,13 +71,6 @@ class Executor(Protocol):
     def cancel(self) -> None: ...
     def close(self) -> None: ...
     def record(self) -> dict[str, Any]: ...
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def threads_per_job(jobs: int) -> int:
