@@ -339,7 +339,7 @@ def started(monkeypatch) -> list:
 
     def popen(command, *args, **kwargs):
         process = real(command, *args, **kwargs)
-        if "vfibench.results.grid_process" in command:
+        if any("grid_process" in str(part) for part in command):
             processes.append(process)
         return process
 
@@ -361,7 +361,7 @@ def test_grids_drawn_by_a_second_process_are_the_grids_drawn_in_place(run_copy, 
     assert [p.name for p in beside.grids] == [p.name for p in alone.grids] and len(alone.grids) == 3
     assert beside.grid_captions == alone.grid_captions and beside.grid_explanation == alone.grid_explanation
     assert _grid_files(tmp_path / "beside") == _grid_files(tmp_path / "alone")
-    assert not Path(started[0].args[3]).parent.exists()  # its scratch folder is removed
+    assert not Path(started[0].args[4]).parent.exists()  # its scratch folder is removed
 
 
 def test_a_second_process_that_ends_without_result_leaves_the_grids_to_this_one(run_copy, tmp_path, started,
@@ -396,9 +396,79 @@ def test_a_report_that_fails_stops_its_second_process(run_copy, started, monkeyp
     result = report(run_copy)
     assert result.exit_code == 2 and "No space left on device" in result.output
     assert len(started) == 1 and started[0].poll() is not None
-    assert not Path(started[0].args[3]).parent.exists()
+    assert not Path(started[0].args[4]).parent.exists()
 
 
 def test_an_evaluation_draws_its_grids_in_place(frames, started):
     assert evaluate(frames).exit_code == 0
     assert started == []
+
+
+def test_the_second_process_imports_the_callers_vfibench_not_one_in_the_current_folder(run_copy, tmp_path, started,
+                                                                                        monkeypatch):
+    from vfibench.results.report import load_report_data, write_report
+
+    data = load_report_data(RunStore(run_copy))
+    marker = tmp_path / "foreign-code-ran"
+    (tmp_path / "other" / "vfibench").mkdir(parents=True)
+    (tmp_path / "other" / "vfibench" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path / "other")
+    drawn = write_report(data, directory=tmp_path / "report")
+    assert len(started) == 1 and started[0].returncode == 0 and len(drawn.grids) == 3
+    assert not marker.exists()
+
+
+def test_an_unexpected_error_in_the_second_process_keeps_its_traceback(started):
+    from types import SimpleNamespace
+
+    from vfibench.results import grid_process
+
+    pending = grid_process._Background(lambda: None, SimpleNamespace(), (Path("nowhere"), 3, None))
+    try:
+        with pytest.raises(AttributeError) as raised:
+            pending.result()
+    finally:
+        pending.close()
+    cause = raised.value.__cause__
+    assert isinstance(cause, grid_process.RemoteTraceback) and "draw_grids" in str(cause)
+    assert "per_sample" in str(cause)
+
+
+PARENT = """
+import sys, time
+from pathlib import Path
+from vfibench.results import grid_process
+from vfibench.results.report import load_report_data
+from vfibench.results.store import RunStore
+grid_process.available_cores = lambda: 2
+pending = grid_process.start_grids(load_report_data(RunStore(Path(sys.argv[1]))), Path(sys.argv[2]), 3, None)
+print(pending._process.pid, pending._scratch, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads process states from /proc (Linux)")
+def test_a_killed_report_leaves_no_second_process_and_no_scratch_folder(run_copy, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(run_copy), str(tmp_path / "report")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pid, scratch = parent.stdout.readline().split()
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+        def running() -> bool:
+            try:
+                return "\tZ" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1][:4]
+            except (FileNotFoundError, IndexError):
+                return False
+
+        deadline = time.monotonic() + 60
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running() and not Path(scratch).exists()
+    finally:
+        parent.kill()

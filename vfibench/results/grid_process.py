@@ -4,9 +4,11 @@ A sweep's grids re-run each configuration's saved model on the chosen samples: i
 loading the models, rendering and writing the PNGs take about 2 s of a sweep's ``vfibench report``.
 The figures (the perception–distortion plane, the training curves, the breakdowns) are matplotlib,
 about as long, and use one core. With two or more usable cores, :func:`start_grids` hands a sweep's
-grids to a fresh Python process (``python -m vfibench.results.grid_process JOB RESULT``) with one
-intra-op thread, so that the two processes never compete for a core, and the caller draws the
-figures meanwhile. The grids are the same files either way (tested).
+grids to a fresh Python process with one intra-op thread, so that the two processes never compete
+for a core, and the caller draws the figures meanwhile. The grids are the same files either way
+(tested). The second process imports the same vfibench as the first (not one that happens to lie in
+the current folder), ends when the first does, however it ends, and removes its scratch files; an
+error it meets is raised by the first with its traceback attached.
 
 A fresh interpreter rather than :mod:`multiprocessing`: its ``spawn`` start re-runs the caller's
 main module (``python -m vfibench`` would run the command again; a user's script without an
@@ -22,15 +24,17 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from vfibench.cores import available_cores
+from vfibench.processes import available_cores, exit_with_parent
 from vfibench.results import schema
 
 if TYPE_CHECKING:
@@ -38,6 +42,16 @@ if TYPE_CHECKING:
 
 #: Environment of the second process: one thread for torch, OpenMP and BLAS.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+#: The second process's program: the folder holding the caller's vfibench first on the path (where
+#: ``-m`` would put the current folder), then :func:`main` with the job.
+BOOT = "import sys; sys.path[0] = sys.argv.pop(1); from vfibench.results.grid_process import main; main(*sys.argv[1:])"
+
+
+class RemoteTraceback(Exception):
+    """Where the second process met the error it passed back (the cause of the error raised here)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class PendingGrids(Protocol):
@@ -72,11 +86,9 @@ class _Background:
             job_file = self._scratch / "job.pickle"
             job_file.write_bytes(pickle.dumps((data, *job), protocol=pickle.HIGHEST_PROTOCOL))
             package_parent = str(Path(__file__).resolve().parents[2])  # the vfibench this process imported
-            path = os.pathsep.join([package_parent, *filter(None, [os.environ.get("PYTHONPATH")])])
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "vfibench.results.grid_process", str(job_file), str(self._result)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env={**os.environ, **ONE_THREAD,
-                                                                          "PYTHONPATH": path})
+                [sys.executable, "-c", BOOT, package_parent, str(job_file), str(self._result), str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env={**os.environ, **ONE_THREAD})
         except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)
             raise
@@ -84,11 +96,11 @@ class _Background:
     def result(self) -> "DrawnGrids":
         self._process.wait()
         try:
-            outcome, value = pickle.loads(self._result.read_bytes())
+            outcome, value, where = pickle.loads(self._result.read_bytes())
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
             return self._draw()  # it ended without a result (killed, or unable to start Python): draw here
         if outcome == "error":
-            raise value
+            raise value from RemoteTraceback(where)
         return value
 
     def close(self) -> None:
@@ -112,22 +124,27 @@ def start_grids(data: "ReportData", directory: Path, count: int, seed: int | Non
         return _InPlace(draw)
 
 
-def main(job_file: str, result_file: str) -> None:
-    """The second process: draw the grids of the pickled job, write ("grids", DrawnGrids) or
-    ("error", the exception) to ``result_file``."""
+def main(job_file: str, result_file: str, parent: str) -> None:
+    """The second process: draw the grids of the pickled job, write ("grids", DrawnGrids, "") or
+    ("error", the exception, its traceback) to ``result_file``. If the first process dies first, so
+    does this one, removing the scratch folder."""
+    scratch = Path(job_file).parent
+
+    def stop(signum: int, frame: object) -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    exit_with_parent(int(parent), signal.SIGTERM)
     from vfibench.results.report import draw_grids
 
     data, directory, count, seed = pickle.loads(Path(job_file).read_bytes())
     try:
-        outcome: tuple[str, object] = ("grids", draw_grids(data, directory, count, seed))
+        outcome: tuple[str, object, str] = ("grids", draw_grids(data, directory, count, seed), "")
     except Exception as err:  # raised again by the caller, as if drawn there
-        outcome = ("error", err)
+        outcome = ("error", err, traceback.format_exc())
     try:
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # an exception that cannot travel: the caller draws again and meets it itself
         return
     Path(result_file).write_bytes(payload)
-
-
-if __name__ == "__main__":
-    main(*sys.argv[1:3])

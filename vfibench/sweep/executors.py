@@ -18,20 +18,18 @@ are provided:
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
 import signal
-import sys
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import torch
 
-from vfibench.cores import available_cores
+from vfibench.processes import available_cores, exit_with_parent
 from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
@@ -288,7 +286,7 @@ class ProcessExecutor:
 def _worker_main(conn: multiprocessing.connection.Connection, threads: int, parent: int) -> None:
     """A :class:`ProcessExecutor` worker: receive the data, then run units until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; it is the coordinator's
-    _exit_with_parent(parent)
+    exit_with_parent(parent)
     torch.set_num_threads(threads)
     try:
         train, test = pickle.loads(conn.recv_bytes())
@@ -308,18 +306,6 @@ def _worker_main(conn: multiprocessing.connection.Connection, threads: int, pare
             conn.send_bytes(pickle.dumps((ticket, result), protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             return
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when the coordinator dies (Linux ``PR_SET_PDEATHSIG``), so a
-    SIGKILLed sweep leaves no worker computing for nothing; elsewhere a worker ends at its next read."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the coordinator died before the request took effect
-        os._exit(1)
 
 
 @dataclass(frozen=True)
