@@ -14,6 +14,7 @@ import itertools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from vfibench.cli import app
 from vfibench.errors import VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
-from vfibench.sweep import (ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener, SweepInterrupted,
+from vfibench.sweep import (ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener, SweepInterrupted,
                             plan_sweep, run_sweep)
 from vfibench.sweep.unit import UnitResult, UnitSpec
 
@@ -281,6 +282,10 @@ def test_only_a_cpu_run_s_threads_are_kept() -> None:
     (["--jobs", "2", "--threads", "64"], "torch threads, but this process may use"),
     (["--threads", "0"], "--threads 0: give the torch threads per unit"),
     (["--precision", "fp16"], "--precision fp16 trains with a CUDA gradient scaler, but the device is cpu"),
+    (["--executor", "ray", "--cpus-per-unit", "nan"], "--cpus-per-unit nan: give a finite number"),
+    (["--executor", "ray", "--gpus-per-unit", "inf"], "--gpus-per-unit inf: give a finite number"),
+    (["--executor", "ray", "--threads", "4"], "--threads 4 with --cpus-per-unit 1: each unit would compute"),
+    (["--executor", "ray", "--threads", "4", "--cpus-per-unit", "2"], "Give --cpus-per-unit 4"),
 ])
 def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Path, args: list[str],
                                                                    expected: str) -> None:
@@ -288,6 +293,25 @@ def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Pa
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and expected in text and "Traceback" not in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_ray_address_is_a_clear_error_within_seconds() -> None:
+    from vfibench.sweep.ray_executor import check_reachable
+
+    with socket.socket() as listening:  # a port that surely accepts nothing once closed
+        listening.bind(("127.0.0.1", 0))
+        port = listening.getsockname()[1]
+    started = time.monotonic()
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(ExecutorError, match=f"--address {address}: nothing accepted a connection there"):
+            check_reachable(address, timeout=2)
+    assert time.monotonic() - started < 10
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        check_reachable(f"127.0.0.1:{listening.getsockname()[1]}")  # a listening head: no error
+    for address in (None, "auto", "local"):
+        check_reachable(address)  # left to Ray
 
 
 def test_executor_ray_without_ray_exits_2_with_the_install_command(tmp_path: Path,

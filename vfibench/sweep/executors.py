@@ -18,6 +18,7 @@ are provided:
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -358,11 +359,22 @@ class ExecutorOptions:
             raise VfiBenchError("--jobs sets the worker processes of the local executor; with --executor ray the "
                                 "cluster runs as many units at once as its resources allow (--cpus-per-unit, "
                                 "--gpus-per-unit). Drop --jobs.")
+        for option, value in (("--gpus-per-unit", self.gpus_per_unit), ("--cpus-per-unit", self.cpus_per_unit)):
+            if value is not None and not math.isfinite(value):
+                raise VfiBenchError(f"{option} {value:g}: give a finite number (e.g. 1, or 0.5 to share a device "
+                                    f"between two units).")
         if self.gpus_per_unit is not None and self.gpus_per_unit < 0:
             raise VfiBenchError(f"--gpus-per-unit {self.gpus_per_unit:g}: give 0 or more GPUs (e.g. 1, or 0.5 to "
                                 f"share a GPU between two units).")
         if self.cpus_per_unit is not None and self.cpus_per_unit <= 0:
             raise VfiBenchError(f"--cpus-per-unit {self.cpus_per_unit:g}: give a positive number of CPUs.")
+        cpus = self.cpus_per_unit if self.cpus_per_unit is not None else 1.0
+        if self.threads is not None and self.threads > cpus:
+            raise VfiBenchError(
+                f"--threads {self.threads} with --cpus-per-unit {cpus:g}: each unit would compute with "
+                f"{self.threads} torch threads on the {cpus:g} CPU(s) Ray reserves for it, and threads that share "
+                f"cores slow each other down many times over. Give --cpus-per-unit {self.threads} (a CPU for each "
+                f"thread), or leave --threads out (as many as the unit's CPUs).")
         import_ray()
 
     def resuming(self, threads: int | None) -> ExecutorOptions:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 from typing import Any
 
 import torch
@@ -39,6 +40,30 @@ def run_unit_task(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainSt
     if spec.threads:
         torch.set_num_threads(spec.threads)
     return run_unit(spec, train, test, warm, resources=_RESOURCES)
+
+
+#: Seconds to wait for a cluster's head node to accept a connection before calling it unreachable.
+CONNECT_SECONDS = 5.0
+
+
+def check_reachable(address: str | None, timeout: float = CONNECT_SECONDS) -> None:
+    """An ExecutorError unless the head node at ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``)
+    accepts a TCP connection within ``timeout`` seconds: Ray itself retries an unreachable address for
+    minutes. Other addresses (None, ``auto``, ``local``) are left to Ray."""
+    if address is None:
+        return
+    target = address.removeprefix("ray://")
+    host, colon, port = target.rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ExecutorError(f"--address {address}: nothing accepted a connection there within {timeout:g} s "
+                            f"({reason}). Check the head node's address and port (`ray start --head` prints "
+                            f"them; the default port is 6379) and that it is running and reachable from here, or "
+                            f"leave --address out to start Ray on this machine.") from None
 
 
 class RayExecutor:
@@ -74,6 +99,8 @@ class RayExecutor:
 
     def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None:
         ray = self.ray
+        if not ray.is_initialized():
+            check_reachable(self.address)
         try:
             if not ray.is_initialized():
                 with signal_handlers_kept():  # ray.init installs its own SIGTERM handler in the driver
