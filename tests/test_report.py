@@ -395,6 +395,8 @@ def test_a_report_that_fails_stops_its_second_process(run_copy, started, monkeyp
     monkeypatch.setattr(plots, "plane_plot", broken)
     result = report(run_copy)
     assert result.exit_code == 2 and "No space left on device" in result.output
+    command = f"vfibench report {run_copy.name} --out {run_copy.parent} --format table"
+    assert command in " ".join(result.output.split())  # how to read a run that cannot be written
     assert len(started) == 1 and started[0].poll() is not None
     assert not Path(started[0].args[4]).parent.exists()
 

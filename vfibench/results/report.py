@@ -503,4 +503,6 @@ def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, s
         return write_report(data, grid_samples=grid_samples, seed=seed, plane=plane)
     except OSError as err:
         raise VfiBenchError(f"Cannot write the report under '{store.path(REPORT_DIR)}' ({err}). Check that the "
-                            f"run directory is writable.") from None
+                            f"run directory is writable; a run you may only read (an archive, a shared folder) "
+                            f"prints its report without writing anything: `vfibench report {store.name} --out "
+                            f"{store.root.parent} --format table` (or md, json, html).") from None
