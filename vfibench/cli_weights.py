@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help=(
-        "Check, fetch and import the ImageNet AlexNet/VGG16 weights that LPIPS, DISTS and the "
-        "perceptual loss terms need. Only `fetch` uses the network."
+        "Check (`status`), fetch and import the ImageNet AlexNet/VGG16 weights that LPIPS, DISTS and "
+        "the perceptual loss terms need. Only `fetch` uses the network."
     ),
     no_args_is_help=True,
     rich_markup_mode=MARKUP,
@@ -142,7 +142,7 @@ def status(
 @report_errors
 def fetch(
     backbone: Annotated[
-        BackboneChoice, typer.Argument(help="Which backbone to fetch; `all` fetches both.")
+        BackboneChoice, typer.Argument(help="Which backbone to fetch; `all` fetches both.", case_sensitive=False)
     ] = BackboneChoice.all,
     source: Annotated[
         FetchSource,
