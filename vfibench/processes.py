@@ -17,10 +17,11 @@ def available_cores() -> int:
 
 
 def exit_with_parent(parent: int, signum: int | None = None) -> None:
-    """Have the kernel send ``signum`` (default SIGKILL) to this process when ``parent`` dies (Linux
-    ``PR_SET_PDEATHSIG``), so that a killed command leaves no helper computing for nothing; if it
-    already died, the signal is sent at once. Call it after installing any handler of ``signum``. Elsewhere a helper ends when it
-    next finds its parent gone."""
+    """On Linux, have the kernel send ``signum`` (default SIGKILL) to this process when ``parent`` dies
+    (``PR_SET_PDEATHSIG``), so that a killed command leaves no helper computing for nothing. If the
+    parent has already died, the signal is sent at once (then the process exits, should a handler
+    return). Install any handler of ``signum`` first. Elsewhere nothing is asked of the system: a
+    helper must look for its parent itself."""
     signum = int(signum if signum is not None else getattr(signal, "SIGKILL", signal.SIGTERM))
     if sys.platform.startswith("linux"):
         try:
@@ -29,3 +30,4 @@ def exit_with_parent(parent: int, signum: int | None = None) -> None:
             pass
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), signum)
+        os._exit(128 + signum)

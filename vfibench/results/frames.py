@@ -272,7 +272,7 @@ class FolderFrames:
 def frame_source(store: RunStore, manifest: Mapping[str, Any], seed: int | None = None
                  ) -> tuple[FrameSource | None, str]:
     """The run's frame source and "" — or None and the reason frames cannot be shown."""
-    kind = manifest.get("kind", schema.SWEEP)
+    kind = schema.run_kind(manifest)
     try:
         if kind == schema.SWEEP:
             return SweepFrames(store, manifest, seed), ""

@@ -5,10 +5,15 @@ loading the models, rendering and writing the PNGs take about 2 s of a sweep's `
 The figures (the perception–distortion plane, the training curves, the breakdowns) are matplotlib,
 about as long, and use one core. With two or more usable cores, :func:`start_grids` hands a sweep's
 grids to a fresh Python process with one intra-op thread, so that the two processes never compete
-for a core, and the caller draws the figures meanwhile. The grids are the same files either way
-(tested). The second process imports the same vfibench as the first (not one that happens to lie in
-the current folder), ends when the first does, however it ends, and removes its scratch files; an
-error it meets is raised by the first with its traceback attached.
+for a core, and the caller draws the figures meanwhile.
+
+The second process draws into a hidden staging folder inside the report folder (with the job and
+its result beside them); the caller moves the grids into place only once they are all drawn, so a
+report that fails or is stopped leaves the report folder as it was, as drawing in place does. The
+grids are the same files either way (tested). The second process imports the same vfibench as the
+first (not one that happens to lie in the current folder), leaves Ctrl-C to the first, and passes
+back any error with its traceback. On Linux it ends when the first process ends, however that ends,
+removing the staging folder; elsewhere it finds out once it has drawn, and then removes it.
 
 A fresh interpreter rather than :mod:`multiprocessing`: its ``spawn`` start re-runs the caller's
 main module (``python -m vfibench`` would run the command again; a user's script without an
@@ -30,6 +35,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -42,9 +48,15 @@ if TYPE_CHECKING:
 
 #: Environment of the second process: one thread for torch, OpenMP and BLAS.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-#: The second process's program: the folder holding the caller's vfibench first on the path (where
-#: ``-m`` would put the current folder), then :func:`main` with the job.
-BOOT = "import sys; sys.path[0] = sys.argv.pop(1); from vfibench.results.grid_process import main; main(*sys.argv[1:])"
+#: The second process's program: the current folder (which ``-c`` puts first on the path) off the
+#: path and the folder holding the caller's vfibench on it, then :func:`main` with the job.
+BOOT = ("import os, sys\n"
+        "package = sys.argv.pop(1)\n"
+        "if sys.path and sys.path[0] in ('', os.getcwd()): del sys.path[0]\n"
+        "if package not in sys.path: sys.path.insert(0, package)\n"
+        "from vfibench.results.grid_process import main\n"
+        "main(*sys.argv[1:])\n")
+JOB, RESULT = "job.pickle", "result.pickle"
 
 
 class RemoteTraceback(Exception):
@@ -55,8 +67,8 @@ class RemoteTraceback(Exception):
 
 
 class PendingGrids(Protocol):
-    """Grids being drawn: :meth:`result` waits for them (raising what drawing raised); :meth:`close`
-    stops the drawing if it is still going and removes its scratch files."""
+    """Grids being drawn: :meth:`result` waits for them (raising what drawing raised) and puts them in
+    place; :meth:`close` stops the drawing if it is still going and removes its staging folder."""
 
     def result(self) -> "DrawnGrids": ...
     def close(self) -> None: ...
@@ -76,75 +88,88 @@ class _InPlace:
 
 
 class _Background:
-    """Grids drawn by a second Python process; drawn in place if it ends without a result."""
+    """Grids drawn by a second Python process into a staging folder inside ``directory``; drawn in
+    place if it ends without a result."""
 
-    def __init__(self, draw: Callable[[], "DrawnGrids"], data: "ReportData", job: tuple[object, ...]) -> None:
+    def __init__(self, draw: Callable[[], "DrawnGrids"], data: "ReportData", directory: Path, count: int,
+                 seed: int | None) -> None:
         self._draw = draw
-        self._scratch = Path(tempfile.mkdtemp(prefix="vfibench-grids-"))
-        self._result = self._scratch / "result.pickle"
+        self._directory = directory
+        self._staging = Path(tempfile.mkdtemp(prefix=".grids-", dir=directory))
         try:
-            job_file = self._scratch / "job.pickle"
-            job_file.write_bytes(pickle.dumps((data, *job), protocol=pickle.HIGHEST_PROTOCOL))
+            (self._staging / JOB).write_bytes(pickle.dumps((data, count, seed), protocol=pickle.HIGHEST_PROTOCOL))
             package_parent = str(Path(__file__).resolve().parents[2])  # the vfibench this process imported
             self._process = subprocess.Popen(
-                [sys.executable, "-c", BOOT, package_parent, str(job_file), str(self._result), str(os.getpid())],
+                [sys.executable, "-c", BOOT, package_parent, str(self._staging), str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env={**os.environ, **ONE_THREAD})
         except BaseException:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            shutil.rmtree(self._staging, ignore_errors=True)
             raise
 
     def result(self) -> "DrawnGrids":
         self._process.wait()
         try:
-            outcome, value, where = pickle.loads(self._result.read_bytes())
+            outcome, value, where = pickle.loads((self._staging / RESULT).read_bytes())
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
             return self._draw()  # it ended without a result (killed, or unable to start Python): draw here
         if outcome == "error":
             raise value from RemoteTraceback(where)
-        return value
+        placed = []
+        for path in value.paths:
+            os.replace(path, self._directory / path.name)
+            placed.append(self._directory / path.name)
+        return replace(value, paths=placed)
 
     def close(self) -> None:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        shutil.rmtree(self._staging, ignore_errors=True)
 
 
 def start_grids(data: "ReportData", directory: Path, count: int, seed: int | None) -> PendingGrids:
-    """Start drawing the grids of :func:`~vfibench.results.report.draw_grids`: a sweep's in a second
-    process where two cores are usable, otherwise in this process when the result is asked for."""
+    """Start drawing the grids of :func:`~vfibench.results.report.draw_grids` into ``directory``: a
+    sweep's in a second process where two cores are usable, otherwise in this process when the result
+    is asked for."""
     from vfibench.results.report import draw_grids
 
     draw = partial(draw_grids, data, directory, count, seed)
-    if data.view.manifest.get("kind", schema.SWEEP) != schema.SWEEP or available_cores() < 2:
+    in_place = (schema.run_kind(data.view.manifest) != schema.SWEEP or available_cores() < 2
+                or not sys.executable or getattr(sys, "frozen", False))
+    if in_place:
         return _InPlace(draw)
     try:
-        return _Background(draw, data, (directory, count, seed))
-    except OSError:  # no process could be started: the same grids, drawn here
+        return _Background(draw, data, directory, count, seed)
+    except Exception:  # no second process (a job that cannot be pickled, no interpreter): the same grids, here
         return _InPlace(draw)
 
 
-def main(job_file: str, result_file: str, parent: str) -> None:
-    """The second process: draw the grids of the pickled job, write ("grids", DrawnGrids, "") or
-    ("error", the exception, its traceback) to ``result_file``. If the first process dies first, so
-    does this one, removing the scratch folder."""
-    scratch = Path(job_file).parent
+def main(staging: str, parent: str) -> None:
+    """The second process: draw the grids of ``staging``'s job into ``staging`` and write ("grids",
+    DrawnGrids, "") or ("error", the exception, its traceback) beside them — unless the first process
+    is gone by then (on Linux: as soon as it is gone), in which case remove ``staging`` and end."""
+    folder, parent_pid = Path(staging), int(parent)
 
-    def stop(signum: int, frame: object) -> None:
-        shutil.rmtree(scratch, ignore_errors=True)
+    def stop(signum: int = signal.SIGTERM, frame: object = None) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
         os._exit(128 + signum)
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; it is the first's
     signal.signal(signal.SIGTERM, stop)
-    exit_with_parent(int(parent), signal.SIGTERM)
+    exit_with_parent(parent_pid, signal.SIGTERM)
     from vfibench.results.report import draw_grids
 
-    data, directory, count, seed = pickle.loads(Path(job_file).read_bytes())
+    job = folder / JOB
+    data, count, seed = pickle.loads(job.read_bytes())
+    job.unlink()
     try:
-        outcome: tuple[str, object, str] = ("grids", draw_grids(data, directory, count, seed), "")
+        outcome: tuple[str, object, str] = ("grids", draw_grids(data, folder, count, seed), "")
     except Exception as err:  # raised again by the caller, as if drawn there
         outcome = ("error", err, traceback.format_exc())
+    if os.getppid() != parent_pid:  # where the kernel does not say so at once
+        stop()
     try:
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # an exception that cannot travel: the caller draws again and meets it itself
         return
-    Path(result_file).write_bytes(payload)
+    (folder / RESULT).write_bytes(payload)

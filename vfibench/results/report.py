@@ -17,9 +17,9 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 - ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
 
 A sweep's grids are drawn by a second process while the figures are drawn, where two cores allow
-(:mod:`vfibench.results.grid_process`). It also rewrites the run's ``summary.md``. Grids are replaced only by newly drawn ones: a report
-that draws none (``grid_samples=0``, or frames that cannot be reproduced) keeps the earlier grids and
-shows them. :func:`html_page` renders the page without touching the run (``--format html``).
+(:mod:`vfibench.results.grid_process`). It also rewrites the run's ``summary.md``. Grids are replaced
+only by newly drawn ones: a report that draws none (``grid_samples=0``, or frames that cannot be
+reproduced) keeps the earlier grids and shows them. :func:`html_page` renders the page without touching the run (``--format html``).
 Everything is a function of the run's files, so the same run gives the same report.
 """
 
@@ -502,7 +502,9 @@ def build_report(store: RunStore, *, grid_samples: int = DEFAULT_GRID_SAMPLES, s
     try:
         return write_report(data, grid_samples=grid_samples, seed=seed, plane=plane)
     except OSError as err:
+        import shlex
+
+        command = shlex.join(["vfibench", "report", store.name, "--out", str(store.root.parent), "--format", "table"])
         raise VfiBenchError(f"Cannot write the report under '{store.path(REPORT_DIR)}' ({err}). Check that the "
                             f"run directory is writable; a run you may only read (an archive, a shared folder) "
-                            f"prints its report without writing anything: `vfibench report {store.name} --out "
-                            f"{store.root.parent} --format table` (or md, json, html).") from None
+                            f"prints its report without writing it: `{command}` (or md, json, html).") from None

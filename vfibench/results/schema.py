@@ -53,6 +53,12 @@ PROTOCOLS_FILE = "protocols.csv"
 SWEEP = "sweep"
 EVALUATION = "eval"
 
+
+def run_kind(manifest: Mapping[str, Any]) -> str:
+    """The kind of run a manifest describes; manifests from before evaluations existed are sweeps."""
+    return str(manifest.get("kind", SWEEP))
+
+
 TRAINED = "trained"
 REFERENCE = "reference"
 EVALUATED = "evaluated"

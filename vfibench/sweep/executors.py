@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 import torch
 
-from vfibench.processes import available_cores, exit_with_parent
 from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
+from vfibench.processes import available_cores, exit_with_parent
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
 from vfibench.train import StepCallback, TrainState
 
@@ -329,6 +329,11 @@ class ExecutorOptions:
     cpus_per_unit: float | None = None
     threads: int | None = None
 
+    @property
+    def ray_cpus(self) -> float:
+        """The CPUs each Ray task asks for: ``--cpus-per-unit``, 1 by default."""
+        return self.cpus_per_unit if self.cpus_per_unit is not None else 1.0
+
     def check(self) -> None:
         """A one-paragraph VfiBenchError for any option that is invalid or that the executor cannot use."""
         if self.executor not in EXECUTORS:
@@ -368,8 +373,8 @@ class ExecutorOptions:
                                 f"share a GPU between two units).")
         if self.cpus_per_unit is not None and self.cpus_per_unit <= 0:
             raise VfiBenchError(f"--cpus-per-unit {self.cpus_per_unit:g}: give a positive number of CPUs.")
-        cpus = self.cpus_per_unit if self.cpus_per_unit is not None else 1.0
-        if self.threads is not None and self.threads > cpus:
+        cpus = self.ray_cpus
+        if self.threads is not None and self.threads > max(1.0, cpus):  # a unit has at least one thread
             raise VfiBenchError(
                 f"--threads {self.threads} with --cpus-per-unit {cpus:g}: each unit would compute with "
                 f"{self.threads} torch threads on the {cpus:g} CPU(s) Ray reserves for it, and threads that share "
@@ -397,7 +402,7 @@ class ExecutorOptions:
             raise VfiBenchError(f"--threads {self.threads}: {keep} Resume with --threads {threads}, or without "
                                 f"--threads.")
         if self.executor == "ray":
-            cpus = self.cpus_per_unit or 1.0
+            cpus = self.ray_cpus
             if cpus < threads:
                 raise VfiBenchError(f"--cpus-per-unit {cpus:g}: {keep} Resume with --cpus-per-unit {threads}, so that "
                                     f"Ray reserves a CPU for each thread.")
@@ -435,7 +440,7 @@ class ExecutorOptions:
         if self.executor == "ray":
             from vfibench.sweep.ray_executor import RayExecutor
 
-            return RayExecutor(address=self.address, cpus_per_unit=self.cpus_per_unit or 1.0,
+            return RayExecutor(address=self.address, cpus_per_unit=self.ray_cpus,
                                gpus_per_unit=self.gpus_per_unit or 0.0, threads=self.threads,
                                options=tuple(self.command_line()))
         if self.jobs and self.jobs > 1:
