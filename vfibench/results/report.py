@@ -19,7 +19,8 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 A sweep's grids are drawn by a second process while the figures are drawn, where two cores allow
 (:mod:`vfibench.results.grid_process`). It also rewrites the run's ``summary.md``. Grids are replaced
 only by newly drawn ones: a report that draws none (``grid_samples=0``, or frames that cannot be
-reproduced) keeps the earlier grids and shows them. :func:`html_page` renders the page without touching the run (``--format html``).
+reproduced) keeps the earlier grids and shows them. :func:`html_page` renders the page without
+touching the run (``--format html``).
 Everything is a function of the run's files, so the same run gives the same report.
 """
 

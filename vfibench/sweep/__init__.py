@@ -15,8 +15,8 @@ seed's shared warm start. The package's modules name the jobs:
 - :mod:`~vfibench.sweep.tables`: the run-level tables gathered from the units.
 """
 
-from vfibench.sweep.coordinator import headline, remaining_work, run_sweep, warm_start_path
 from vfibench.processes import available_cores
+from vfibench.sweep.coordinator import headline, remaining_work, run_sweep, warm_start_path
 from vfibench.sweep.executors import Executor, ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor
 from vfibench.sweep.interruption import (Interrupted, SweepInterrupted, interruption, resume_command,
                                          stop_on_signals)
