@@ -184,7 +184,8 @@ class SweepFrames:
         except VfiBenchError as err:
             raise VfiBenchError(f"The run's manifest names a model this version cannot build: {err}") from None
         except Exception as err:  # refused pickle, truncated file, wrong keys or shapes: all damage
-            problem = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+            problem = " ".join(f"{type(err).__name__}: {err}".split())
+            problem = problem if len(problem) <= 300 else problem[:299].rstrip() + "…"
             raise ResultsError(
                 f"The model file '{path}' of '{config}' (seed {self.seed}) cannot be loaded into the '{variant}' "
                 f"interpolator the run's manifest records ({problem}). It was damaged, replaced or written by "
