@@ -200,11 +200,10 @@ def run(
 
             tensorboard_log.check_available(tensorboard)
             plan.tensorboard = tensorboard
+        done = sum(store.unit_info(key) is not None for key in plan.units())
         if dry_run:
-            done = sum(store.unit_info(key) is not None for key in plan.units())
             _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished", device_here)
             return
-        done = sum(store.unit_info(key) is not None for key in plan.units())
         # a complete run with a unit deleted (a failed one, to retry it) trains that unit again
         if store.read_manifest().get("status") == COMPLETE and done == len(plan.units()):
             rebuilt = rebuild_tables(store)
