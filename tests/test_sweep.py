@@ -154,6 +154,30 @@ def test_ctrl_c_keeps_finished_units_and_says_how_to_resume(tmp_path: Path, fini
     assert again.exit_code == 0 and "already complete; nothing to do" in again.output
 
 
+def test_a_stop_while_the_finished_run_is_marked_complete_keeps_it_resumable(
+        tmp_path: Path, finished: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every unit has finished; the signal arrives as the run is being marked complete.
+    from vfibench.sweep.executors import LocalExecutor
+
+    def stopped(self: RunStore) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RunStore, "mark_latest", stopped)
+        with pytest.raises(SweepInterrupted) as caught:
+            run_sweep(tiny_plan(tmp_path), executor=LocalExecutor(1, options=("--threads", "1")))
+    error = caught.value
+    assert error.exit_code == 130 and "4 of 4 units" in str(error)
+    assert error.resume == f"vfibench run --resume {error.store.name} --out {tmp_path} --threads 1"
+    assert error.store.read_manifest()["status"] == INTERRUPTED and not (tmp_path / "latest").exists()
+    result = runner.invoke(app, error.resume.split()[1:])
+    assert result.exit_code == 0, result.output
+    assert "4 of 4 units finished" in result.output
+    assert error.store.read_manifest()["status"] == "complete"
+    assert (tmp_path / "latest").resolve() == error.store.root.resolve()
+    assert error.store.path("summary.csv").read_bytes() == finished.path("summary.csv").read_bytes()
+
+
 def test_resuming_a_complete_run_trains_a_deleted_unit_again(tmp_path: Path, finished: RunStore) -> None:
     # what the summary advises for a failed unit: delete its folder and resume the run
     import shutil

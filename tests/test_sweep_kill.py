@@ -1,7 +1,7 @@
 """A sweep killed at any moment keeps what it finished; `vfibench run --resume` completes it exactly.
 
-Each test starts a real `vfibench run` process (smoke preset, two steps, PSNR only, one thread) and
-stops it once its first trained unit is written, while the next configuration is in progress —
+Each test starts a real `vfibench run` process (smoke preset, PSNR only, one thread) and stops it
+once its first trained unit is written, while another configuration is still training —
 with every unit in that process, and with two worker processes (``--jobs 2``), whose workers must
 end with it. The resume runs in one process, so a run is also resumed by another executor.
 """
@@ -25,7 +25,11 @@ from vfibench.results.store import RunStore
 from vfibench.sweep import plan_sweep, run_sweep
 
 LOSSES = "l1,l2,charbonnier"
-ARGS = ["--preset", "smoke", "--steps", "2", "--losses", LOSSES, "--metrics", "psnr", "--device", "cpu"]
+#: Enough steps that a trained unit takes a second or more: two workers train two configurations at
+#: once, and the stop must find the third still training (at two steps the whole sweep ended within
+#: 0.2 s of its first trained unit, and a stop on a loaded machine could arrive after the end).
+STEPS = 60
+ARGS = ["--preset", "smoke", "--steps", str(STEPS), "--losses", LOSSES, "--metrics", "psnr", "--device", "cpu"]
 #: The executors a sweep is stopped under: every unit in the process, and two worker processes.
 EXECUTORS = {"local": [], "jobs": ["--jobs", "2", "--threads", "1"]}
 runner = CliRunner()
@@ -52,6 +56,11 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def trained_units(out: Path) -> list[Path]:
+    """The finished trained units of the run under ``out`` (the references train nothing)."""
+    return [path for loss in LOSSES.split(",") for path in out.glob(f"*/units/{loss}-*/unit.json")]
+
+
 def start_and_stop(out: Path, signum: int, executor: str = "local") -> subprocess.CompletedProcess:
     """Start a sweep under ``out``, send ``signum`` once the first trained unit has finished; check that
     no process the sweep started outlives it."""
@@ -59,7 +68,7 @@ def start_and_stop(out: Path, signum: int, executor: str = "local") -> subproces
     process = subprocess.Popen([sys.executable, "-m", "vfibench.cli", "run", *ARGS, *EXECUTORS[executor],
                                 "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
-    while not list(out.glob("*/units/l1-*/unit.json")):
+    while not trained_units(out):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the sweep did not finish its first unit in time"
         time.sleep(0.05)
@@ -76,7 +85,7 @@ def start_and_stop(out: Path, signum: int, executor: str = "local") -> subproces
 
 
 def uninterrupted_summary(out: Path) -> bytes:
-    plan = plan_sweep(LOSSES, get_preset("smoke").with_overrides(steps=2), [0], out=out, device="cpu",
+    plan = plan_sweep(LOSSES, get_preset("smoke").with_overrides(steps=STEPS), [0], out=out, device="cpu",
                       metrics=["psnr"])
     return run_sweep(plan).path("summary.csv").read_bytes()
 

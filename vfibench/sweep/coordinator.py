@@ -82,7 +82,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         finally:
             _close(executor)
     except (KeyboardInterrupt, Interrupted) as stop:  # before the run's lock was taken: nothing to keep
-        raise interrupted_before_start(signum_of(stop), store) from None
+        raise interrupted_before_start(signum_of(stop), store, getattr(executor, "options", ())) from None
     return store
 
 
@@ -105,6 +105,10 @@ def _run_locked(plan: SweepPlan, store: RunStore, listener: SweepListener, execu
                     _Coordinator(plan, store, listener, executor, test).run()
                     timings["total"] = time.perf_counter() - started
                     gather(store, plan)
+                    # Inside the try: a signal that arrives while the finished run is being marked
+                    # complete leaves it "interrupted" with every unit kept; --resume then marks it.
+                    store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
+                    store.mark_latest()
                 except (KeyboardInterrupt, Interrupted) as stop:
                     executor.cancel()
                     gather(store, plan)
@@ -116,8 +120,6 @@ def _run_locked(plan: SweepPlan, store: RunStore, listener: SweepListener, execu
                     store.write_manifest({**manifest_for(plan, store, FAILED, timings), "reason": str(err)})
                     raise ExecutorError(f"{err} The units finished so far are kept; finish the run with: "
                                         f"{resume_command(plan, store)}") from None
-                store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
-                store.mark_latest()
             except OSError as err:
                 executor.cancel()
                 raise _write_failure(plan, store, timings, err) from None

@@ -110,12 +110,14 @@ def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterr
     )
 
 
-def interrupted_before_start(signum: int, store: RunStore | None) -> SweepInterrupted:
-    """The error for a sweep stopped while it loaded its data or started its executor: no unit ran."""
+def interrupted_before_start(signum: int, store: RunStore | None, options: Sequence[str] = ()) -> SweepInterrupted:
+    """The error for a sweep stopped outside its units (while it loaded its data, started or closed its
+    executor): the run, if any, is as it was; ``options`` are the executor's, for the resume command."""
     name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
     if store is None:
         return SweepInterrupted(f"The sweep was interrupted by {name} before any unit ran; nothing was written.",
                                 signum, None, "")
-    command = shlex.join(["vfibench", "run", "--resume", store.name, "--out", str(store.root.resolve().parent)])
-    return SweepInterrupted(f"The sweep was interrupted by {name} before it resumed any unit; '{store.root}' is "
-                            f"as it was. To finish it, run: {command}", signum, store, command)
+    command = shlex.join(["vfibench", "run", "--resume", store.name, "--out", str(store.root.resolve().parent),
+                          *map(str, options)])
+    return SweepInterrupted(f"The sweep was interrupted by {name} while no unit was in progress; '{store.root}' "
+                            f"keeps every unit it finished. To finish it, run: {command}", signum, store, command)
