@@ -225,3 +225,64 @@ def test_an_option_in_the_spec_and_on_the_command_line_must_agree(
     assert f"--{key} {flag[1]} on the command line" in result.output
     same = runner.invoke(app, [command, spec, *out, flag[0], value], env=WIDE)  # the same value twice is fine
     assert same.exit_code == 0, same.output
+
+
+# ------------------------------------------------------------------------------- standard sets
+
+
+@pytest.fixture()
+def middlebury(tmp_path: Path) -> Path:
+    """Two Middlebury "other" sequences of different sizes, as the set has."""
+    from tests.test_standard_sets import png
+
+    root = tmp_path / "mb"
+    for k, (seq, size) in enumerate((("Beanbags", (20, 16)), ("Walking", (24, 16)))):
+        png(root / "other-data" / seq / "frame10.png", k, size)
+        png(root / "other-gt-interp" / seq / "frame10i11.png", k + 10, size)
+        png(root / "other-data" / seq / "frame11.png", k + 20, size)
+    return root
+
+
+def test_export_writes_a_standard_set_of_mixed_sizes_each_at_its_own(runner: CliRunner, middlebury: Path,
+                                                                      tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", f"middlebury:{middlebury}", str(out)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+
+    for folder, size in (("00000", (20, 16)), ("00001", (24, 16))):
+        for name in ("im1.png", "im2.png", "im3.png"):
+            with Image.open(out / folder / name) as image:
+                assert image.size == size
+    (middlebury / "other-data" / "Walking" / "frame11.png").write_bytes(b"not a png")
+    failed = runner.invoke(app, ["export", f"middlebury:{middlebury}", str(tmp_path / "new")], env=WIDE)
+    assert failed.exit_code == 2 and "frame11.png" in failed.output, failed.output
+    assert not (tmp_path / "new").exists() and not list(tmp_path.glob(".new-*"))  # nothing left behind
+
+
+@pytest.mark.parametrize(("command", "option"), [("inspect", ["--size", "32"]), ("export", ["--fit", "crop"]),
+                                                  ("inspect", ["--stride", "2"]), ("validate", ["--stride", "2"])])
+def test_options_a_standard_set_does_not_take_are_refused_not_ignored(runner: CliRunner, middlebury: Path,
+                                                                       tmp_path: Path, command: str,
+                                                                       option: list[str]) -> None:
+    target = [str(tmp_path / "out")] if command == "export" else []
+    result = runner.invoke(app, [command, f"middlebury:{middlebury}", *target, *option], env=WIDE)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{option[0]} does not apply to middlebury" in text, text
+    assert not (tmp_path / "out").exists()
+
+
+def test_inspect_names_the_variant_and_how_its_frames_are_loaded(runner: CliRunner, middlebury: Path) -> None:
+    result = runner.invoke(app, ["inspect", f"middlebury:{middlebury}"], env=WIDE)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0 and "20x16 (1), 24x16 (1)" in text and "as measured above (native" in text, text
+
+
+def test_validate_reads_only_the_count_triplets_a_run_would_take(runner: CliRunner, tmp_path: Path) -> None:
+    make_clip(tmp_path, 10)
+    source = open_source(f"frames:{tmp_path}", "test")
+    report = validate_source(source, indices=[0])
+    assert report.triplets == 1 and report.frames_checked == 3
+    result = runner.invoke(app, ["validate", f"frames:{tmp_path}", "--count", "2", "--seed", "3"], env=WIDE)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0 and "2 triplets (a seeded subset of 8, --seed 3)" in text, text

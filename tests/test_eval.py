@@ -336,6 +336,37 @@ def test_eval_on_a_standard_set_names_missing_ids(ucf_set):
     assert "no prediction for 1 of the 3 samples" in result.output and "'2'" in result.output
 
 
+def test_a_gt_spec_that_subsets_or_resizes_is_refused_not_ignored(ucf_set, tmp_path):
+    (tmp_path / "vimeo" / "sequences").mkdir(parents=True)
+    for gt in (f"ucf101(count=2):{ucf_set['gt']}", f"vimeo90k(size=16, fit=crop):{tmp_path / 'vimeo'}"):
+        result = run_eval("--gt", gt, "--pred", str(ucf_set["good"]), "--out", str(ucf_set["out"]), "--metrics", "psnr")
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "every sample of a test set" in text and "Traceback" not in text, text
+    assert "count=2 cannot apply" in " ".join(run_eval("--gt", f"ucf101(count=2):{ucf_set['gt']}", "--pred",
+                                                       str(ucf_set["good"]), "--metrics", "psnr").output.split())
+    assert not ucf_set["out"].exists()
+
+
+def test_a_list_of_absolute_paths_never_scores_the_ground_truth_against_itself(tmp_path):
+    # The reference scripts accept absolute lines (os.path.join keeps them); the sample id must stay a
+    # path inside the prediction folder, not the ground-truth file itself.
+    root, pred = tmp_path / "snu", tmp_path / "pred"
+    clip = root / "data" / "SNU-FILM" / "test" / "GOPRO_test" / "clip"
+    for k in range(1, 4):
+        write_png(clip / f"{k:06d}.png", np.full((32, 32, 3), 40 * k))
+    (root / "test-hard.txt").write_text(" ".join(str(clip / f"{k:06d}.png") for k in range(1, 4)) + "\n")
+    write_png(pred / "unrelated.png", np.zeros((32, 32, 3)))
+    result = run_eval("--gt", f"snufilm(split=hard):{root}", "--pred", str(pred), "--metrics", "psnr",
+                      "--out", str(tmp_path / "results"))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no prediction for 1 of the 1 samples" in text, text
+    assert "'data/SNU-FILM/test/GOPRO_test/clip/000002'" in text
+    write_png(pred / "data" / "SNU-FILM" / "test" / "GOPRO_test" / "clip" / "000002.png", np.full((32, 32, 3), 80))
+    result = run_eval("--gt", f"snufilm(split=hard):{root}", "--pred", str(pred), "--metrics", "psnr",
+                      "--out", str(tmp_path / "results"), "--samples", "0", "--format", "csv")
+    assert result.exit_code == 0, result.output
+
+
 def test_flow_metrics_need_a_dataset_spec(folders):
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
                       "--metrics", "psnr,psnr-div")

@@ -110,8 +110,32 @@ def test_snufilm_damage_is_named(snu):
         open_source(f"snufilm(split=hard):{snu}", "test")
     listing.write_text("data/SNU-FILM/test/GOPRO_test/clip/000001.png data/gone.png "
                        "data/SNU-FILM/test/GOPRO_test/clip/000002.png\n")
-    with pytest.raises(DataError, match=r"gone\.png is missing \(line 1 of test-hard\.txt\)"):
+    with pytest.raises(DataError, match=r"'data/gone\.png' named on line 1 of .*test-hard\.txt is missing"):
         open_source(f"snufilm(split=hard):{snu}", "test")
+
+
+def test_snufilm_reads_the_released_layout_from_either_folder(snu):
+    # As released, the lists sit in data/SNU-FILM/ and their lines start with data/SNU-FILM/.
+    (snu / "test-hard.txt").rename(snu / "data" / "SNU-FILM" / "test-hard.txt")
+    expected = [f"data/SNU-FILM/test/GOPRO_test/clip/{k:06d}" for k in (3, 4)]
+    for path in (snu, snu / "data" / "SNU-FILM"):
+        source = open_source(f"snufilm(split=hard):{path}", "test")
+        assert source.ids == expected and source.describe() == f"snufilm(split=hard):{path}"
+        assert source.load([0]).it[0, 0, 0, 0].item() == pytest.approx(3 / 255)
+
+
+def test_snufilm_ids_stay_relative_when_lines_are_absolute_or_climb(snu, tmp_path):
+    clip = snu / "data" / "SNU-FILM" / "test" / "GOPRO_test" / "clip"
+    outside = tmp_path / "elsewhere"
+    png(outside / "000009.png", 9)
+    (snu / "data" / "x").mkdir()
+    (snu / "test-hard.txt").write_text(f"{clip}/000001.png {clip}/000003.png {clip}/000005.png\n"
+                                       f"data/x/../SNU-FILM/test/GOPRO_test/clip/000002.png {outside}/000009.png "
+                                       f"{clip}/000005.png\n")
+    ids = open_source(f"snufilm(split=hard):{snu}", "test").ids
+    assert ids[0] == "data/SNU-FILM/test/GOPRO_test/clip/000003"
+    assert ids[1] == str(outside.resolve() / "000009").lstrip("/")
+    assert not any(Path(sample).is_absolute() or ".." in Path(sample).parts for sample in ids)
 
 
 def test_xiph_triplets_follow_the_odd_even_rule(tmp_path):
@@ -121,6 +145,8 @@ def test_xiph_triplets_follow_the_odd_even_rule(tmp_path):
             png(root / f"{clip}-{k:03d}.png", k, (8, 8))
     source = open_source(f"xiph(res=4k):{root}", "test")
     assert source.ids == ["Crosswalk-002", "Crosswalk-004", "Tango-002", "Tango-004"]
+    assert source.describe() == f"xiph(res=4k):{root}" and "centre 2048x1080" in source.loading
+    assert "INTER_AREA" in open_source(f"xiph(res=2k):{root}", "test").loading
     assert [Path(p).name for p in source.refs[1].frames] == ["Crosswalk-003.png", "Crosswalk-004.png",
                                                              "Crosswalk-005.png"]
     with pytest.raises(DataError, match=r"Tango-001\.png is 8x8 pixels; Xiph frames are 4096x2160"):

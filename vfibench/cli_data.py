@@ -21,6 +21,7 @@ from vfibench.errors import DataError
 
 if TYPE_CHECKING:
     from vfibench.data.images import Fit
+    from vfibench.data.inspection import Inspection
     from vfibench.data.triplet_source import TripletSource
 
 #: Triplets the synthetic dataset is given when no --count is passed.
@@ -35,7 +36,8 @@ app = typer.Typer(
     help=(
         "Look at a dataset before training on it: `inspect` (counts, sizes, motion), `validate` (reads every "
         "frame, names each bad file) and `export` (writes triplets as PNG folders). A dataset is named by a "
-        "spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH."
+        "spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH, or a standard test set: ucf101:PATH, "
+        "middlebury:PATH, snufilm(split=hard):PATH, xiph(res=4k):PATH, davis:PATH."
     ),
     no_args_is_help=True,
     rich_markup_mode=MARKUP,
@@ -94,10 +96,28 @@ def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, 
     if parsed.kind == "synthetic" and count is None and "count" not in parsed.options:
         count = SYNTHETIC_DEFAULT_COUNT
     options = {"count": count, "size": size, "fit": fit.value, "stride": stride}
-    args = resolve(parsed, _typed(ctx, options), **options)
+    typed = _typed(ctx, options)
+    _check_applicable(parsed.kind, typed)
+    args = resolve(parsed, typed, **options)
     size, fit = check_size(args["size"]), check_fit(args["fit"])
     source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=args["stride"])
     return source, select_indices(len(source), args["count"], seed), size, fit
+
+
+def _check_applicable(kind: str, typed: dict[str, object]) -> None:
+    """A DataError for an option typed on the command line that the spec's kind does not take (a standard
+    set is never resized and has its own triplets; synthetic scenes have no frame step)."""
+    from vfibench.data.sources import OPTIONS
+
+    ignored = [f"--{name}" for name in typed if name not in OPTIONS[kind]]
+    if ignored:
+        raise DataError(
+            f"{' and '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to {kind}: its options are "
+            f"{', '.join(OPTIONS[kind])}. "
+            + ("A standard test set is read as its reference script reads it: native frames, its own triplets. "
+               if kind != "synthetic" else "")
+            + "Leave the option out."
+        )
 
 
 def _progress() -> Progress:
@@ -105,14 +125,17 @@ def _progress() -> Progress:
                     console=console, transient=True)
 
 
-def _how_fitted(source: "TripletSource", size: int | None, fit: "Fit") -> str:
-    from vfibench.data.sources import STANDARD_KINDS
+def _as_loaded(source: "TripletSource", found: "Inspection", size: int | None, fit: "Fit") -> str:
+    """The "size as loaded" row of ``data inspect``: the size and how frames were fitted to it."""
+    from vfibench.data.standard_sets import StandardSource
 
+    width, height = found.fitted_size
+    if isinstance(source, StandardSource):  # never stacked to one size: each triplet at its own
+        shown = "as measured above" if len(found.native_sizes) > 1 else f"{width}x{height}"
+        return f"{shown} ({source.loading})"
     if source.kind == "synthetic":
-        return "rendered at that size"
-    if source.kind in STANDARD_KINDS:
-        return "native, never resized"
-    return f"{fit.value} to {size}" if size else "native, cropped to a multiple of 16"
+        return f"{width}x{height} (rendered at that size)"
+    return f"{width}x{height} ({f'{fit.value} to {size}' if size else 'native, cropped to a multiple of 16'})"
 
 
 def _spread(spread: object, unit: str, digits: int = 1) -> str:
@@ -156,7 +179,7 @@ def inspect(
     rows = [
         ("triplets", f"{found.total} in the split, {found.selected} selected, {found.measured} measured"),
         ("frame size (measured)", sizes),
-        ("size as loaded", f"{found.fitted_size[0]}x{found.fitted_size[1]} ({_how_fitted(source, size, fit)})"),
+        ("size as loaded", _as_loaded(source, found, size, fit)),
         ("global shift I0→I1", _spread(found.shift_px, "px") + "   (min / median / p90 / max)"),
         ("mean |I1 − I0|", _spread(found.abs_diff, "levels of 255")),
         ("blend PSNR", _spread(found.blend_psnr, "dB") + "   (the untrained `blend` reference)"),
@@ -193,15 +216,18 @@ def validate(
     seed: SeedOption = 0,
     show: Annotated[int, typer.Option(help="Problems listed at most.", min=1)] = 20,
 ) -> None:
-    """Read every frame of a dataset once; name each unreadable or mismatched file (exit 2 if any)."""
+    """Read every frame of a dataset (or of the --count triplets a run would take) once; name each unreadable
+    or mismatched file (exit 2 if any)."""
     from vfibench.data.inspection import validate_source
 
-    source, _, _, _ = _open(ctx, spec, split, count, None, FitChoice.resize, stride, seed)
+    source, indices, _, _ = _open(ctx, spec, split, count, None, FitChoice.resize, stride, seed)
     with _progress() as bar:
         task = bar.add_task("Checking frames", total=None)
-        report = validate_source(source, lambda done, total: bar.update(task, completed=done, total=total))
+        report = validate_source(source, lambda done, total: bar.update(task, completed=done, total=total),
+                                 indices=indices)
     sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in report.sizes.most_common(5))
-    console.print(f"{escape(report.source)}: {report.triplets} triplets, {report.frames_checked} frames read; "
+    of_all = f" (a seeded subset of {len(source)}, --seed {seed})" if report.triplets < len(source) else ""
+    console.print(f"{escape(report.source)}: {report.triplets} triplets{of_all}, {report.frames_checked} frames read; "
                   f"frame sizes: {sizes or '—'}", highlight=False, soft_wrap=True)
     if len(report.sizes) > 1:
         console.print("[yellow]note:[/] frames come in several sizes; load them with --size so they can be "

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ from vfibench.results import atomic, schema
 from vfibench.results.store import SAMPLE_KEYS, RunStore
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
+
+if TYPE_CHECKING:
+    from vfibench.data.sources import DatasetSpec
 
 #: File name endings (lower-case) read as frames.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -132,9 +135,34 @@ def is_dataset_spec(text: str) -> bool:
     return ":" in text and kind in OPTIONS and kind != "synthetic"
 
 
+#: Spec options that choose or resize samples, which ``eval`` does not do: it scores every sample as stored.
+RESAMPLING_OPTIONS = ("count", "size", "fit")
+
+
+def check_scored_whole(parsed: DatasetSpec) -> None:
+    """A DataError when a ``--gt`` spec asks for a subset or resized frames: predictions are matched to the
+    set's own frames, every one of them at its stored size (``stride`` and a set's own options stay)."""
+    from vfibench.data.sources import DatasetSpec
+
+    given = [f"{key}={parsed.options[key]}" for key in RESAMPLING_OPTIONS if key in parsed.options]
+    if given:
+        bare = DatasetSpec(parsed.kind, parsed.path,
+                           {k: v for k, v in parsed.options.items() if k not in RESAMPLING_OPTIONS})
+        raise DataError(
+            f"--gt {parsed.canonical}: eval scores every sample of a test set at the size its frames are stored, "
+            f"so {', '.join(given)} cannot apply (they choose or resize the triplets a run trains and tests on). "
+            f"Write --gt {bare.canonical}, and give a prediction for every sample at that size."
+        )
+
+
 def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dict[str, dict[str, str]]:
     """Model → sample id → prediction path relative to its folder (``<id>.png``, ``.jpg`` or ``.jpeg``),
     after checking every model has every sample; the error names the missing ids."""
+    for sample in ids:  # each set makes its ids relative; a prediction is never looked up outside its folder
+        if Path(sample).is_absolute() or os.pardir in Path(sample).parts:
+            raise DataError(f"The sample id '{sample}' of {spec} is not a path inside a folder, so its prediction "
+                            f"could not be looked up inside --pred. Rewrite the set's list with paths relative "
+                            f"to its folder.")
     matched: dict[str, dict[str, str]] = {}
     for name, directory in sources.items():
         if not directory.is_dir():
@@ -203,6 +231,7 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         from vfibench.data.sources import open_source, parse_dataset_spec
 
         parsed = parse_dataset_spec(str(gt))
+        check_scored_whole(parsed)
         spec = parsed.canonical
         files = [ref.name for ref in open_source(parsed, "test").refs]
         pred_files = match_ids(files, sources, spec)

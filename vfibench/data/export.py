@@ -79,10 +79,13 @@ def _remove(entries: Sequence[Path]) -> None:
 def _write_triplets(source: TripletSource, order: Sequence[int], out_dir: Path, size: int | None, fit: Fit,
                     progress: Callable[[int, int], None] | None) -> list[str]:
     """Write the triplets ``order`` as numbered folders and the index into ``out_dir``; their folder names."""
+    from vfibench.data.standard_sets import StandardSource
+
     names: list[str] = []
     rows: list[list[str]] = []
-    for start in range(0, len(order), CHUNK):
-        chunk = order[start : start + CHUNK]
+    step = 1 if isinstance(source, StandardSource) else CHUNK  # a standard set's sizes may differ (Middlebury)
+    for start in range(0, len(order), step):
+        chunk = order[start : start + step]
         batch = source.load(chunk, size, fit)
         for k, index in enumerate(chunk):
             folder = out_dir / f"{len(names):05d}"
@@ -114,8 +117,10 @@ def export_triplets(
     """Write the triplets ``indices`` of ``source`` under ``out_dir``; return the triplet folders.
 
     ``out_dir`` must be absent or empty unless ``overwrite`` is set; then an earlier export there is
-    replaced once the new one is written whole (it is written beside it first, so a frame that cannot be
-    read leaves the earlier export as it was), and a folder holding anything else is refused.
+    replaced, and a folder holding anything else is refused. The export is written beside ``out_dir``
+    first and moved into it once whole, so a frame that cannot be read leaves ``out_dir`` as it was
+    (absent, empty, or the earlier export). A standard set is written one triplet at a time, at each
+    triplet's own size.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -130,13 +135,12 @@ def export_triplets(
     if not order:
         raise DataError(f"No triplets were selected from {source.describe()}; ask for at least one.")
     earlier = _earlier_export(out_dir, source, order) if out_dir.is_dir() else []
-    if not earlier:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return [out_dir / name for name in _write_triplets(source, order, out_dir, size, fit, progress)]
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         names = _write_triplets(source, order, staging, size, fit, progress)
         _remove(earlier)
+        out_dir.mkdir(exist_ok=True)
         for entry in sorted(staging.iterdir()):
             entry.rename(out_dir / entry.name)
     finally:

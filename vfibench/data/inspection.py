@@ -29,7 +29,7 @@ import torch
 from vfibench.data.images import MIN_SIZE, Fit, read_image
 from vfibench.data.standard_sets import StandardSource
 from vfibench.data.synthetic_source import SyntheticSource
-from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, TripletSource, check_memory, load_triplets
+from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, TripletRef, TripletSource, check_memory, load_triplets
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
@@ -182,14 +182,14 @@ class Validation:
         return not self.problems
 
 
-def _check_shapes(source: TripletSource, shapes: dict[str, tuple[int, int]], report: Validation) -> None:
-    """Record frames too small to use, triplets whose frames differ in size (naming the odd frame), and
-    the sizes seen."""
+def _check_shapes(refs: Sequence[TripletRef], shapes: dict[str, tuple[int, int]], report: Validation) -> None:
+    """Record frames too small to use, triplets of ``refs`` whose frames differ in size (naming the odd
+    frame), and the sizes seen."""
     for frame, (width, height) in shapes.items():
         if min(width, height) < MIN_SIZE:
             report.problems.append(Problem(frame, f"{width}x{height} pixels; frames need at least {MIN_SIZE} "
                                                   f"pixels on each side"))
-    for ref in source.refs:
+    for ref in refs:
         if any(frame not in shapes for frame in ref.frames):
             continue
         first = shapes[ref.frames[0]]
@@ -201,8 +201,8 @@ def _check_shapes(source: TripletSource, shapes: dict[str, tuple[int, int]], rep
                            f"triplet {ref.name}) is {first[0]}x{first[1]}"))
 
 
-def _validate_files(source: TripletSource, report: Validation, progress: Progress | None) -> None:
-    files = list(dict.fromkeys(frame for ref in source.refs for frame in ref.frames))
+def _validate_files(refs: Sequence[TripletRef], report: Validation, progress: Progress | None) -> None:
+    files = list(dict.fromkeys(frame for ref in refs for frame in ref.frames))
     shapes: dict[str, tuple[int, int]] = {}
     for done, name in enumerate(files, 1):
         try:
@@ -215,43 +215,47 @@ def _validate_files(source: TripletSource, report: Validation, progress: Progres
         if progress:
             progress(done, len(files))
     report.frames_checked = len(files)
-    _check_shapes(source, shapes, report)
+    _check_shapes(refs, shapes, report)
 
 
-def _validate_video(source: TripletSource, report: Validation, progress: Progress | None) -> None:
+def _validate_video(source: TripletSource, refs: Sequence[TripletRef], report: Validation,
+                    progress: Progress | None) -> None:
     from vfibench.data.video import VideoSource, decode, frame_label
 
     assert isinstance(source, VideoSource)
-    total = source.frame_count
+    labels = {frame for ref in refs for frame in ref.frames}
+    wanted = {number for number in range(source.frame_count) if frame_label(source.path, number) in labels}
     shapes: dict[str, tuple[int, int]] = {}
     try:
-        for number, frame in decode(source.path, set(range(total))):
+        for done, (number, frame) in enumerate(decode(source.path, wanted), 1):
             shapes[frame_label(source.path, number)] = (frame.shape[1], frame.shape[0])
             if progress:
-                progress(number + 1, total)
+                progress(done, len(wanted))
     except DataError as err:
         report.problems.append(Problem(str(source.path), str(err)))
     report.frames_checked = len(shapes)
-    _check_shapes(source, shapes, report)
+    _check_shapes(refs, shapes, report)
 
 
-def _validate_rendered(source: TripletSource, report: Validation, progress: Progress | None) -> None:
+def _validate_rendered(source: TripletSource, chosen: Sequence[int], report: Validation,
+                       progress: Progress | None) -> None:
     shapes: dict[str, tuple[int, int]] = {}
-    for done, (index, frames) in enumerate(source.read(range(len(source))), 1):
+    for done, (index, frames) in enumerate(source.read(chosen), 1):
         for name, frame in zip(source.refs[index].frames, frames):
             if not (np.isfinite(frame).all() and frame.min() >= 0 and frame.max() <= 1):
                 report.problems.append(Problem(name, "values outside [0, 1]"))
             shapes[name] = (frame.shape[1], frame.shape[0])
         if progress:
-            progress(done, len(source))
+            progress(done, len(chosen))
     report.frames_checked = len(shapes)
-    _check_shapes(source, shapes, report)
+    _check_shapes([source.refs[index] for index in chosen], shapes, report)
 
 
 def validate_source(source: TripletSource, progress: Progress | None = None,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> Validation:
-    """Read every frame of ``source`` once; record each unreadable file and each triplet whose frames
-    differ in size, naming the file. ``progress(done, total)`` is called as frames are checked.
+                    max_bytes: int = DEFAULT_MAX_BYTES, indices: Sequence[int] | None = None) -> Validation:
+    """Read every frame of the triplets ``indices`` of ``source`` (all if None) once; record each
+    unreadable file and each triplet whose frames differ in size, naming the file. ``progress(done,
+    total)`` is called as frames are checked.
 
     A synthetic set is rendered whole, so it must fit the memory budget ``max_bytes`` that
     loading it for a run would apply (a DataError otherwise, before anything is rendered).
@@ -260,12 +264,13 @@ def validate_source(source: TripletSource, progress: Progress | None = None,
 
     if isinstance(source, SyntheticSource):
         check_memory(len(source), source.size, source.size, max_bytes, source.describe())
-
-    report = Validation(source.describe(), len(source), gaps=list(getattr(source, "gaps", [])))
+    chosen = sorted(range(len(source)) if indices is None else indices)
+    refs = [source.refs[index] for index in chosen]
+    report = Validation(source.describe(), len(refs), gaps=list(getattr(source, "gaps", [])))
     if isinstance(source, VideoSource):
-        _validate_video(source, report, progress)
+        _validate_video(source, refs, report, progress)
     elif isinstance(source, SyntheticSource):
-        _validate_rendered(source, report, progress)
+        _validate_rendered(source, chosen, report, progress)
     else:
-        _validate_files(source, report, progress)
+        _validate_files(refs, report, progress)
     return report

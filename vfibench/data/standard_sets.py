@@ -15,8 +15,9 @@ spec                               layout read                                  
                                    ``PATH/other-gt-interp/<seq>/frame10i11.png`` (RIFE
                                    ``benchmark/MiddleBury_Other.py``), sequences sorted
 ``snufilm(split=S):PATH``          ``PATH/test-S.txt``, each line ``I0 GT I1`` relative     GT path without
-                                   to PATH (the folder that holds ``data/``; IFRNet and    extension
-                                   EMA-VFI ``benchmark/SNU_FILM.py``), in list order
+                                   to PATH (IFRNet and EMA-VFI ``benchmark/SNU_FILM.py``),  extension, never
+                                   in list order; or the released ``data/SNU-FILM/``       absolute
+                                   lists (:class:`SnuFilmSource`)
 ``xiph(res=2k|4k):PATH``           flat ``PATH/<Clip>-<NNN>.png``, frames 1..M of each     ``<Clip>-<NNN>`` of
                                    clip; triplets (2k−1, 2k, 2k+1); ``2k`` resizes every   the middle frame
                                    frame to 2048×1080 (OpenCV ``INTER_AREA``), ``4k``
@@ -35,6 +36,7 @@ predicted; :data:`TEST_TIME_HANDLING` is the sentence recorded in manifests.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -94,6 +96,11 @@ class StandardSource(TripletSource):
     def ids(self) -> list[str]:
         """The sample ids, in the set's order."""
         return [ref.name for ref in self.refs]
+
+    @property
+    def loading(self) -> str:
+        """How frames reach the model, in a few words (``vfibench data inspect`` prints it)."""
+        return "native, never resized"
 
     def load(self, indices: Sequence[int], size: int | None = None, fit: object = None,
              max_bytes: int = DEFAULT_MAX_BYTES) -> Triplets:
@@ -170,7 +177,14 @@ def _without_suffix(name: str) -> str:
 
 
 class SnuFilmSource(StandardSource):
-    """``snufilm(split=...):PATH`` — SNU-FILM's ``test-<split>.txt`` (IFRNet/EMA-VFI ``SNU_FILM.py``)."""
+    """``snufilm(split=...):PATH`` — SNU-FILM's ``test-<split>.txt`` (IFRNet/EMA-VFI ``SNU_FILM.py``).
+
+    The reference scripts join each line to PATH (``os.path.join``), so a line may also be absolute.
+    The lists as released sit in ``data/SNU-FILM/`` and their lines start ``data/SNU-FILM/test/…``
+    (relative to the folder that holds ``data/``, as CAIN reads them): PATH may be either folder.
+    Sample ids are always relative paths (the GT frame's path relative to PATH, or to the folder
+    that holds ``data/``, without extension), so a prediction is looked up inside its folder.
+    """
 
     kind = "snufilm"
 
@@ -178,11 +192,15 @@ class SnuFilmSource(StandardSource):
         if split not in SNUFILM_SPLITS:
             raise DataError(f"snufilm has no split {split!r}; write snufilm(split=S):PATH with S one of "
                             f"{', '.join(SNUFILM_SPLITS)}.")
-        root = _folder(Path(path), self.kind, f"test-{split}.txt and data/")
-        listing = root / f"test-{split}.txt"
+        root = _folder(Path(path), self.kind, f"test-{split}.txt")
+        name = f"test-{split}.txt"
+        listing = next((folder / name for folder in (root, root / "data" / "SNU-FILM") if (folder / name).is_file()),
+                       root / name)
         if not listing.is_file():
-            raise DataError(f"The SNU-FILM list {listing} is missing; PATH must be the folder that holds "
-                            f"test-easy.txt .. test-extreme.txt and data/.")
+            raise DataError(f"The SNU-FILM list {listing} is missing (looked in {root} and {root / 'data' / 'SNU-FILM'}); "
+                            f"PATH must be the folder that holds test-easy.txt .. test-extreme.txt, or the folder "
+                            f"that holds data/SNU-FILM/.")
+        bases = _snufilm_bases(root)
         refs: list[TripletRef] = []
         seen: set[str] = set()
         for number, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
@@ -192,16 +210,55 @@ class SnuFilmSource(StandardSource):
             if len(parts) != 3:
                 raise DataError(f"Line {number} of {listing} is {line.strip()!r}; each line must name three frames, "
                                 f"'I0 GT I1', relative to {root}.")
-            sample = _without_suffix(parts[1])
+            where = f"line {number} of {listing}"
+            found = [_snufilm_frame(bases, text, where) for text in parts]
+            frames = tuple(path for path, _ in found)
+            sample = _snufilm_id([found[1][1], *bases], frames[1])
             if sample in seen:
                 sample = f"{sample}@{number}"
             seen.add(sample)
-            refs.append(TripletRef(sample, tuple(_require(root / p, f"line {number} of {listing.name}")  # type: ignore[arg-type]
-                                                 for p in parts)))
+            refs.append(TripletRef(sample, tuple(str(frame) for frame in frames)))  # type: ignore[arg-type]
         if not refs:
             raise DataError(f"The SNU-FILM list {listing} names no triplets.")
         super().__init__(str(path), refs)
         self.split = split
+
+    def describe(self) -> str:
+        return f"{self.kind}(split={self.split}):{self.where}"
+
+
+def _snufilm_bases(root: Path) -> list[Path]:
+    """The folders a list line may be relative to: PATH, then — when PATH is ``…/data/SNU-FILM`` — the
+    folder that holds ``data/`` (the released lines start ``data/SNU-FILM/``)."""
+    bases = [Path(os.path.normpath(root))]
+    if root.resolve().parts[-2:] == ("data", "SNU-FILM"):
+        bases.append(Path(os.path.normpath(root / os.pardir / os.pardir)))
+    return bases
+
+
+def _snufilm_frame(bases: list[Path], text: str, where: str) -> tuple[Path, Path]:
+    """The file a list line names and the base it was found in: the first base in which it exists (an
+    absolute line is taken as it is)."""
+    candidates = [base / text for base in bases]  # joining an absolute line keeps it, as os.path.join does
+    found = next((k for k, path in enumerate(candidates) if path.is_file()), None)
+    if found is None:
+        tried = " or ".join(str(path) for path in dict.fromkeys(candidates))
+        raise DataError(f"The frame {text!r} named on {where} is missing: looked for {tried}. Lines are read "
+                        f"relative to PATH (or, for the released lists, to the folder that holds data/SNU-FILM/); "
+                        f"pass that folder as PATH, or restore the frame.")
+    return Path(os.path.normpath(candidates[found])), bases[found]
+
+
+def _snufilm_id(bases: list[Path], gt: Path) -> str:
+    """The sample id of a GT frame: its path relative to the first of ``bases`` that holds it (the one
+    its line was read from comes first), without extension; a frame outside every base keeps its
+    absolute path without the leading separator. Never absolute, never climbing out with ``..``."""
+    absolute = Path(os.path.abspath(gt))
+    for base in bases:
+        inside = os.path.relpath(absolute, os.path.abspath(base))
+        if inside != os.pardir and not inside.startswith(os.pardir + os.sep):
+            return _without_suffix(inside)
+    return _without_suffix(str(absolute.relative_to(absolute.anchor)))
 
 
 class XiphSource(StandardSource):
@@ -233,6 +290,15 @@ class XiphSource(StandardSource):
                         for k in range(2, last, 2))
         super().__init__(str(path), refs)
         self.res = res
+
+    def describe(self) -> str:
+        return f"{self.kind}(res={self.res}):{self.where}"
+
+    @property
+    def loading(self) -> str:
+        if self.res == "2k":
+            return "resized from 4096x2160 with OpenCV INTER_AREA, as EMA-VFI's benchmark/Xiph.py"
+        return "the centre 2048x1080 of the 4096x2160 frames, as EMA-VFI's benchmark/Xiph.py"
 
     def frame(self, path: str) -> np.ndarray:
         return xiph_frame(read_image(Path(path)), self.res, path)
