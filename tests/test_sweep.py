@@ -221,6 +221,27 @@ def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) 
     assert [c.canonical for c in plan.configs] == ["l1", "l2"] and plan.preset == PRESET
     result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), "--seeds", "3"])
     assert result.exit_code == 2 and "conflict" in result.output and "Traceback" not in result.output
+    # options of the run's preset, given without --preset, are checked against the run's own and named
+    for option, expected in ((["--model", "warp-blend"], "--model warp-blend; the run trains"),
+                             (["--log-every", "7"], "--log-every 7; the run logs every"),
+                             (["--val-samples", "0"], "--val-samples 0; the run has")):
+        result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), *option])
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and expected in text and "--steps" not in text, text
+
+
+def test_resume_keeps_the_runs_held_out_scenes(tmp_path: Path) -> None:
+    plan = tiny_plan(tmp_path)
+    plan.val_samples = 0  # --val-samples 0: no held-out scores in the training log
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(plan, StopAtSecondTraining())
+    store = stopped.value.store
+    assert plan_resume(store).val_samples == 0
+    result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path)])  # the option's default is not taken
+    assert result.exit_code == 0, result.output
+    assert store.read_manifest()["validation"]["samples"] == 0
+    log = read_csv(store.path("train_log.csv"))
+    assert "val_psnr" not in log or log["val_psnr"].isna().all()
 
 
 def test_resume_reports_damaged_files_clearly(tmp_path: Path) -> None:

@@ -106,9 +106,10 @@ def run(
     log_every: Annotated[Optional[int], typer.Option(
         "--log-every", metavar="STEPS", min=1, help="Steps between rows of the training log, and between the "
         "held-out scores measured with them. [default: the preset's]", show_default=False)] = None,
-    val_samples: Annotated[int, typer.Option(
+    val_samples: Annotated[Optional[int], typer.Option(
         "--val-samples", min=0, help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
-        "at every training-log row, so the report shows when the metrics part ways (0: none).")] = 16,
+        "at every training-log row, so the report shows when the metrics part ways (0: none). [default: 16]",
+        show_default=False)] = None,
     tensorboard: Annotated[Optional[Path], typer.Option(
         "--tensorboard", metavar="DIR", help="Also write each unit's training log and a few sample frames for "
         "TensorBoard under DIR (needs the optional package: pip install 'vfibench[tensorboard]').",
@@ -169,6 +170,7 @@ def run(
     from vfibench.results.schema import training_threads
     from vfibench.sweep import (ExecutorOptions, SweepInterrupted, parse_seeds, plan_resume, plan_sweep,
                                 rebuild_tables, run_sweep, stop_on_signals)
+    from vfibench.validation import VAL_SAMPLES
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
     options = ExecutorOptions(executor.value, jobs, address, gpus_per_unit, cpus_per_unit, threads)
@@ -185,16 +187,15 @@ def run(
     overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
     chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
     if store is not None:
-        given = [f"--{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None]
-        if chosen is None and given:
-            conflict = ", ".join(given)
-            raise VfiBenchError(f"Cannot resume '{store.root}': {conflict} conflicts with its manifest, which fixes "
-                                f"the preset and its steps. Drop --steps, or start a new sweep without --resume.")
+        if chosen is None and any(v is not None for v in overrides.values()):
+            from vfibench.sweep.plan import recorded_settings  # the run's own preset, to check the options against
+
+            recorded = recorded_settings(store.read_manifest(), f"the manifest '{store.path('manifest.json')}'")
+            chosen = recorded["preset"].with_overrides(**overrides)
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
                            train_data=train_data, test_data=test_data, precision=training_precision,
-                           command=command, device_here=device_here)
-        plan.val_samples = val_samples
+                           val_samples=val_samples, command=command, device_here=device_here)
         if tensorboard is not None:
             from vfibench import tensorboard_log
 
@@ -212,10 +213,11 @@ def run(
                           f"{done_text}.")
             print_summary(store)
             return
+        rest = (f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
+                f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}{_where(options)}"
+                if done < len(plan.units()) else "nothing left to train; writing its tables and marking it complete")
         error_console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units "
-                            f"finished; training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} "
-                            f"seed(s), preset [cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device "
-                            f"{plan.device}{_where(options)}")
+                            f"finished; {rest}")
     else:
         if run_name is not None:
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
@@ -225,7 +227,7 @@ def run(
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
                           train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC,
-                          val_samples=val_samples, tensorboard=tensorboard,
+                          val_samples=VAL_SAMPLES if val_samples is None else val_samples, tensorboard=tensorboard,
                           precision=training_precision or "fp32", device_here=device_here)
         if dry_run:
             _print_plan(plan, "a new sweep", device_here)

@@ -269,6 +269,7 @@ def plan_resume(
     train_data: str | None = None,
     test_data: str | None = None,
     precision: str | None = None,
+    val_samples: int | None = None,
     command: str = "",
     device_here: bool = True,
 ) -> SweepPlan:
@@ -300,6 +301,8 @@ def plan_resume(
             conflicts.append(f"--model {preset.model}; the run trains the {run_preset.model} interpolator")
         elif preset.ambiguity != run_preset.ambiguity:
             conflicts.append(f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}")
+        elif preset.log_every != run_preset.log_every:
+            conflicts.append(f"--log-every {preset.log_every}; the run logs every {run_preset.log_every} steps")
     for option, value, expected in (("--seeds", seeds, recorded["seeds"]),
                                     ("--warm-start", warm_start, recorded["warm_start"]),
                                     ("--metrics", metrics, recorded["metrics"]),
@@ -308,7 +311,8 @@ def plan_resume(
                                      recorded["train_data"]),
                                     ("--test-data", test_data and parse_dataset_spec(test_data).canonical,
                                      recorded["test_data"]),
-                                    ("--precision", precision, recorded["precision"])):
+                                    ("--precision", precision, recorded["precision"]),
+                                    ("--val-samples", val_samples, recorded["val_samples"])):
         if value is not None and (list(value) if isinstance(value, (list, tuple)) else value) != expected:
             shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
             wanted = ",".join(map(str, expected)) if isinstance(expected, list) else expected
@@ -340,6 +344,7 @@ def plan_resume(
             f"its remaining units would not be comparable with the finished ones. Restore the backbones it used "
             f"(`vfibench weights status`), or start a new sweep."
         )
+    plan.val_samples = recorded["val_samples"]
     plan.created = str(manifest.get("created", plan.created))
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
@@ -370,6 +375,9 @@ def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
             "backbones": dict(manifest["backbones"]),
             "device": str(manifest["device"]).split(" (")[0],
             "precision": str(manifest.get("precision", {}).get("training", "fp32")),
+            # the held-out scenes actually scored (the option, capped at the test set's size); none before
+            # runs recorded it
+            "val_samples": int(manifest.get("validation", {}).get("samples", 0)),
         }
         recorded["skip_unavailable"] = bool(manifest.get(
             "skip_unavailable", recorded["unavailable_metrics"] or recorded["unavailable_configs"]))
