@@ -367,6 +367,15 @@ def test_a_list_of_absolute_paths_never_scores_the_ground_truth_against_itself(t
     assert result.exit_code == 0, result.output
 
 
+def test_a_damaged_test_set_is_named_not_blamed_on_the_prediction(ucf_set):
+    write_png(ucf_set["gt"] / "2" / "frame_01_gt.png", np.zeros((30, 30, 3)))  # I0 is 56x48
+    write_png(ucf_set["good"] / "2.png", np.zeros((30, 30, 3)))
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", str(ucf_set["good"]), "--metrics", "psnr",
+                      "--out", str(ucf_set["out"]), "--samples", "0")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "frame_01_gt.png is 30x30 pixels" in text and "predicted frame" not in text, text
+
+
 def test_flow_metrics_need_a_dataset_spec(folders):
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
                       "--metrics", "psnr,psnr-div")

@@ -288,9 +288,10 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
 def _handling(plan: EvalPlan) -> str:
     if plan.gt_spec is None:
         return "frames scored as written, at the ground truth's size"
-    from vfibench.data.standard_sets import TEST_TIME_HANDLING
+    from vfibench.data.standard_sets import NATIVE_FRAMES
 
-    return f"ground truth read from {plan.gt_spec}: {TEST_TIME_HANDLING}; predictions scored as written"
+    return (f"ground truth read from {plan.gt_spec}: {NATIVE_FRAMES}; predictions made elsewhere, scored as "
+            f"written at the ground truth's size")
 
 
 def _ground_truth(plan: EvalPlan) -> Iterator[tuple[int, str, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None]]:
@@ -300,11 +301,13 @@ def _ground_truth(plan: EvalPlan) -> Iterator[tuple[int, str, str, np.ndarray, t
             yield sample, name, str(plan.gt / name), read_frame(plan.gt / name), None
         return
     from vfibench.data.sources import open_source
+    from vfibench.data.triplet_source import check_triplet
 
     source = open_source(plan.gt_spec, "test")
     order = {ref.name: k for k, ref in enumerate(source.refs)}
     indices = [order[name] for name in plan.files]
     for sample, (index, (i0, it, i1)) in enumerate(source.read(indices)):
+        check_triplet(source.refs[index], (i0, it, i1))  # a damaged set is named as such, not blamed on a prediction
         levels = [np.round(np.clip(x, 0, 1) * 255).astype(np.uint8) for x in (i0, it, i1)]
         yield sample, plan.files[sample], source.refs[index].frames[1], levels[1], (levels[0], levels[2])
 

@@ -59,9 +59,9 @@ XIPH_RESOLUTIONS = ("2k", "4k")
 XIPH_2K = (2048, 1080)
 XIPH_4K = (4096, 2160)
 #: What a manifest records about how standard-set frames reach the model.
-TEST_TIME_HANDLING = ("frames at native resolution, never resized (xiph res=2k resizes as EMA-VFI's "
-                      "benchmark/Xiph.py does); the interpolator replicate-pads inputs to a multiple of 16 and "
-                      "crops its prediction back")
+NATIVE_FRAMES = "frames at native resolution, never resized (xiph res=2k resizes as EMA-VFI's benchmark/Xiph.py does)"
+TEST_TIME_HANDLING = (f"{NATIVE_FRAMES}; the interpolator replicate-pads inputs to a multiple of 16 and crops its "
+                      f"prediction back")
 
 UCF101_FRAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
 _XIPH_NAME = re.compile(r"^(?P<clip>.+)-(?P<number>\d{3})\.png$")
