@@ -53,3 +53,16 @@ def test_ci_sweep_matches_the_committed_baseline(tmp_path: Path) -> None:
     assert line.endswith("— passed")
     assert {row.verdict.value for row in comparison.rows} == {"ok"}
     assert len(comparison.rows) == 4 * len(TOLERANCES)
+
+
+def test_the_readme_ci_job_uses_these_tolerances_two_sided() -> None:
+    import re
+
+    from vfibench.results.compare import parse_tolerances
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    job = readme[readme.index("metrics-regression:"):]
+    job = job[:job.index("```")]
+    assert "--two-sided" in job and "--threads 1" in job
+    given = re.search(r"--tol (\S+)", job)
+    assert given is not None and parse_tolerances([given.group(1)]) == TOLERANCES

@@ -220,3 +220,31 @@ def test_settings_that_leave_the_scores_unchanged_or_that_one_run_lacks_are_not_
     assert setting_differences(new, old) == []
     assert setting_differences(new, {"preset": {"steps": 6}}) == ["preset.steps 4 (BASE 6)"]
 
+
+
+def test_a_failed_configuration_is_reported_as_failed_with_its_reason(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS,
+                        l1={"status": "failed", "reason": "RuntimeError: out of memory", "seeds": 0, "samples": 0,
+                            "psnr_mean": None, "lpips_mean": None})
+    result = invoke(str(new), str(base))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "1 configuration failed in new" in text and "diverged" not in text, text
+    assert "RuntimeError: out of memory" in text
+
+
+def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path) -> None:
+    def run(name: str, seeds: list[int], status: str = "complete") -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "summary.csv").write_bytes(base.read_bytes())
+        manifest = {"tool": "vfibench", "kind": "sweep", "status": status, "device": "cpu", "seeds": seeds}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    zero, one, stopped, also_zero = run("zero", [0]), run("one", [1]), run("stopped", [0], "interrupted"), run("z", [0])
+    text = " ".join(invoke(str(one), str(zero)).output.split())
+    assert "NEW trained the seed(s) 1, BASE 0" in text and "same --seeds" in text
+    text = " ".join(invoke(str(zero), str(stopped)).output.split())
+    assert "BASE's manifest says the run is 'interrupted', not complete" in text
+    assert "seed(s)" not in invoke(str(also_zero), str(zero)).output and "manifest says" not in \
+        invoke(str(also_zero), str(zero)).output

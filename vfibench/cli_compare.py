@@ -37,10 +37,11 @@ EPILOG = examples(
     "is a worsening).\n\n"
     "NEW and BASE are summaries of the same kind of run: two sweeps (`vfibench run`) or two evaluations "
     "(`vfibench eval`); rows are matched by configuration or model name (name a model with --pred NAME=DIR).\n\n"
-    "Exit codes: 0 nothing regressed; 1 a regression, a configuration missing from NEW, a configuration "
-    "that diverged in NEW or a metric column missing from NEW; 2 unusable input (also a sweep compared with an "
-    "evaluation). Configurations or metrics found only in NEW, and values unavailable on either side, are "
-    "reported but do not fail.",
+    "Exit codes: 0 nothing regressed; 1 a regression (with --two-sided, any change beyond the tolerance), a "
+    "configuration missing from NEW, a configuration that diverged or failed in NEW, a metric column missing "
+    "from NEW, or a value BASE has and NEW lost; 2 unusable input (also a sweep compared with an evaluation). "
+    "Configurations or metrics found only in NEW, and values neither side has (or only NEW has), are reported "
+    "but do not fail.",
 )
 
 

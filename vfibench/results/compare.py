@@ -83,6 +83,7 @@ class Verdict(str, Enum):
     CHANGED = "changed"
     MISSING_IN_NEW = "missing in new"
     DIVERGED = schema.DIVERGED  # the configuration's status in NEW
+    FAILED = schema.FAILED  # the configuration's status in NEW: it raised (the reason is in the note)
     MISSING_METRIC = "missing metric"
     LOST_VALUE = "lost value"
     NEW_CONFIGURATION = "new configuration"
@@ -96,9 +97,9 @@ class Verdict(str, Enum):
 
 
 FAILING = frozenset({Verdict.REGRESSED, Verdict.CHANGED, Verdict.MISSING_IN_NEW, Verdict.DIVERGED,
-                     Verdict.MISSING_METRIC, Verdict.LOST_VALUE})
+                     Verdict.FAILED, Verdict.MISSING_METRIC, Verdict.LOST_VALUE})
 #: Verdicts about a whole configuration, counted once per configuration in the summary line.
-CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.NEW_CONFIGURATION})
+CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.FAILED, Verdict.NEW_CONFIGURATION})
 #: Verdicts about a whole metric column, counted once per metric in the summary line.
 METRIC_VERDICTS = frozenset({Verdict.MISSING_METRIC, Verdict.NEW_METRIC})
 
@@ -360,8 +361,9 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
     if base_status is None:
         return row(Verdict.NEW_CONFIGURATION)
     if new_status in (DIVERGED, FAILED):
-        return row(Verdict.OK, f"{new_status} in both runs") if base_status == new_status else \
-            row(Verdict.DIVERGED, f"{base_status} in base")
+        reason = f": {new.reason}" if new is not None and new.reason else ""
+        return row(Verdict.OK, f"{new_status} in both runs{reason}") if base_status == new_status else \
+            row(Verdict(new_status), f"{base_status} in base{reason}")
     if metric not in new_metrics:
         return row(Verdict.MISSING_METRIC, "no column in new")
     if metric not in base_metrics:
@@ -476,14 +478,21 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
                      f"thread count sets the order of floating-point sums and training compounds it, so trained "
                      f"rows can differ by as much as two seeds do (reference rows are untouched). Compare runs "
                      f"trained with the same --threads.")
-    status = (new.manifest or {}).get("status")
-    if status and status != COMPLETE:
-        notes.append(f"NEW's manifest says the run is '{status}', not complete; configurations may be missing.")
+    seeds = [(run.manifest or {}).get("seeds") for run in (new, base)]
+    if None not in seeds and seeds[0] != seeds[1]:
+        notes.append(f"NEW trained the seed(s) {', '.join(map(str, seeds[0]))}, BASE {', '.join(map(str, seeds[1]))}: "
+                     f"trained rows of different seeds differ by the spread between seeds; compare runs of the same "
+                     f"--seeds.")
+    for side, run in (("NEW", new), ("BASE", base)):
+        status = (run.manifest or {}).get("status")
+        if status and status != COMPLETE:
+            notes.append(f"{side}'s manifest says the run is '{status}', not complete; configurations or seeds may "
+                         f"be missing.")
     differing = []
     for row in new.configs:
         other = base.get(row.config)
         if other is not None and (row.seeds, row.samples) != (other.seeds, other.samples) \
-                and row.status == other.status == COMPLETE:
+                and {row.status, other.status} <= {COMPLETE, PARTIAL}:
             differing.append(f"'{row.config}' ({other.seeds} seed(s) × {other.samples} samples in BASE, "
                              f"{row.seeds} × {row.samples} in NEW)")
     if differing:
@@ -519,6 +528,7 @@ def summary_line(comparison: Comparison) -> str:
     extras = [
         _plural(len(configs[Verdict.MISSING_IN_NEW]), "configuration", "missing in new"),
         _plural(len(configs[Verdict.DIVERGED]), "configuration", "diverged in new"),
+        _plural(len(configs[Verdict.FAILED]), "configuration", "failed in new"),
         _plural(len(metrics[Verdict.MISSING_METRIC]), "metric", "missing in new"),
         _plural(sum(row.verdict is Verdict.LOST_VALUE for row in comparison.rows), "value", "lost in new"),
         _plural(len(configs[Verdict.NEW_CONFIGURATION]), "new configuration", "(not checked)"),
@@ -571,6 +581,8 @@ def _annotation(row: Row) -> tuple[str, str]:
         return "vfibench missing configuration", f"{row.config}: results in BASE but none in NEW"
     if row.verdict is Verdict.DIVERGED:
         return "vfibench divergence", f"{row.config}: diverged in NEW ({row.note})"
+    if row.verdict is Verdict.FAILED:
+        return "vfibench failure", f"{row.config}: failed in NEW ({row.note})"
     if row.verdict is Verdict.MISSING_METRIC:
         return "vfibench missing metric", f"{row.metric}: a column in BASE but not in NEW"
     if row.verdict is Verdict.LOST_VALUE:
