@@ -95,6 +95,7 @@ def test_malformed_spec_shows_the_position() -> None:
         ("l1@0.5:0.2", "0 <= start < end <= 1"),
         ("l1+l1", "appears twice"),
         ("l1,L1", "appears twice"),
+        ("l1+perc,perc+l1", "'perc+l1' and 'l1+perc' are the same sum in another order"),
         ("dain+charbonnier", "'charbonnier' appears twice with overlapping schedules once the presets are written"),
         ("superslomo+0.5*l1", "'l1' appears twice"),
         ("l1 l2", "unexpected"),

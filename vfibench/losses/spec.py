@@ -141,17 +141,20 @@ class LossConfig:
 
 
 def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
-    """Parse comma-separated configurations; duplicates (same canonical string) are an error."""
+    """Parse comma-separated configurations; duplicates (the same terms, in any order) are an error."""
     if registry is REGISTRY:
         import vfibench.losses.catalog  # noqa: F401  (registers every term and preset before names are looked up)
     parser = _Parser(text, registry)
     configs = parser.sweep()
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, ...], int] = {}
     for index, config in enumerate(configs):
-        key = config.canonical
+        key = tuple(sorted(term.canonical() for term in config.terms))  # a sum is the same in any order
         if key in seen:
+            first = configs[seen[key]].canonical
+            same = ("appears twice" if first == config.canonical
+                    else f"and '{clip(first)}' are the same sum in another order")
             raise SpecError(
-                f"The loss configuration '{clip(key)}' appears twice in '{clip(text)}' (configurations "
+                f"The loss configuration '{clip(config.canonical)}' {same} in '{clip(text)}' (configurations "
                 f"{seen[key] + 1} and {index + 1}); each configuration is trained once per seed, so "
                 f"list it once."
             )
