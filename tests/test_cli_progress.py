@@ -119,3 +119,22 @@ def test_units_that_run_elsewhere_overlap_and_advance_the_sweep_when_they_finish
     lines = stream.getvalue().splitlines()
     assert lines[1].startswith("[1/2] l2 (seed 0): PSNR 30.00 dB") and "sweep 50%" in lines[1]
     assert lines[2].startswith("[2/2] l1 (seed 0): PSNR 29.00 dB")
+
+
+def test_an_80_column_terminal_keeps_the_bar_the_counts_and_the_eta():
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=80, color_system=None)
+    listener = RichSweepListener(console)
+    with listener:
+        listener.phase("Loading the training data (synthetic) and test data (synthetic)", total=2)
+        listener.advance(), listener.advance()
+        listener.sweep_started(1, 600)
+        listener.unit_started("204*l1+112.2*warp+0.005*perc(norm=superslomo)+smooth (seed 0)", 600)
+        listener.step(1, 0.5)
+        listener.progress.refresh()
+    final = stream.getvalue().rsplit("\x1b[2K", 1)[-1].replace("\x1b[?25h", "")  # the last frame drawn
+    lines = [line for line in final.splitlines() if line.strip()]
+    assert lines and all(len(line) <= 80 for line in lines)
+    unit = next(line for line in lines if line.startswith("204*l1"))
+    assert "…" in unit and "1/600" in unit and "loss 0.5" in unit and "ETA" in unit
+    assert "━" in next(line for line in lines if line.startswith("Loading"))

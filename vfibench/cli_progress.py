@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
+from rich.table import Column
 from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
@@ -27,16 +28,20 @@ class RichSweepListener:
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        # The description and the bar share what the counts and times leave of the width; a long
+        # description (a phase, a finished unit's headline) is cut with an ellipsis rather than
+        # squeezing the counts and the ETA out of an 80-column terminal.
         self.progress = Progress(
-            TextColumn("[cyan]{task.description}"),
-            BarColumn(),
+            TextColumn("[cyan]{task.description}", table_column=Column(ratio=3, no_wrap=True, overflow="ellipsis")),
+            BarColumn(bar_width=None, table_column=Column(ratio=2, min_width=8)),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
+            TextColumn("{task.fields[detail]}", table_column=Column(no_wrap=True)),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            expand=True,
         )
         self.overall: TaskID | None = None
         self.units = 0
