@@ -22,14 +22,16 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, monkeypatch:
     (tmp_path / "results").mkdir()
     before = _tree(tmp_path)
     result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "L1, 0.5*dain+ssim@0.5", "--seeds", "0-1",
-                                 "--metrics", "psnr,ssim", "--dry-run"], env={"COLUMNS": "120"})
+                                 "--metrics", "psnr,ssim", "--model", "warp-blend", "--ambiguity", "0.3",
+                                 "--dry-run"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert _tree(tmp_path) == before
     text = " ".join(result.output.split())
     for expected in ("nothing is trained or written", "l1", "0.5*dain+ssim@0.5", "= 0.5*charbonnier+ssim@0.5",
                      "0.5 × charbonnier, always", "1 × ssim, from 50%", "2 trained configuration(s) × 2 seed(s)",
                      "= 4 trainings", "smoke: 12 steps, batch 4", "synthetic: 48 triplets at 32×32",
-                     "metrics psnr, ssim", "estimated training time: about"):
+                     "metrics psnr, ssim", "estimated training time: about", "the warp-blend model",
+                     "synthetic path ambiguity 0.3"):
         assert expected in text, expected
 
 

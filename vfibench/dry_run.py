@@ -59,7 +59,9 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
     train, test = split_options(plan)
     rows = [
         ("preset", f"{preset.name}: {preset.steps} steps, batch {preset.batch_size}, {preset.crop}×{preset.crop} "
-                   f"crops, model width {preset.width}, lr {preset.lr:g} (cosine to {preset.lr_final_fraction:g}×)"),
+                   f"crops, the {preset.model} model of width {preset.width}, lr {preset.lr:g} (cosine to "
+                   f"{preset.lr_final_fraction:g}×), a training-log row every {preset.log_every} steps, synthetic "
+                   f"path ambiguity {preset.ambiguity:g}"),
         ("warm start", warm),
         ("units", f"{trained} trained configuration(s) × {len(plan.seeds)} seed(s) ({', '.join(map(str, plan.seeds))})"
                   f" = {trained * len(plan.seeds)} trainings, plus the references {', '.join(REFERENCES)} per seed"),
