@@ -123,6 +123,12 @@ def test_a_range_of_too_many_seeds_is_refused_before_it_is_expanded(tmp_path: Pa
     assert result.exit_code == 2 and "more than 10000 seeds" in " ".join(result.output.split()), result.output
 
 
+def test_a_range_that_runs_backwards_is_named(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--losses", "l1", "--seeds", "2-0", "--out", str(tmp_path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "the range 2-0 runs backwards" in text and "e.g. 0-2" in text, text
+
+
 def test_every_command_has_help_with_examples() -> None:
     for command in (["run"], ["report"], ["losses"], ["compare"], ["eval"], ["weights", "fetch"],
                     ["data", "inspect"]):
