@@ -248,3 +248,12 @@ def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path
     assert "BASE's manifest says the run is 'interrupted', not complete" in text
     assert "seed(s)" not in invoke(str(also_zero), str(zero)).output and "manifest says" not in \
         invoke(str(also_zero), str(zero)).output
+
+
+def test_a_sweep_without_its_summary_is_told_how_to_rebuild_it(tmp_path: Path, base: Path) -> None:
+    run = tmp_path / "my run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete"}))
+    result = invoke(str(run), str(base))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"vfibench report '{run}' --format csv" in text, text

@@ -33,7 +33,8 @@ EPILOG = examples(
     "vfibench report --plane ssim:gmsd --intervals paired   # another plane, paired error bars",
     notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
     "perception_distortion.png (300 dpi, with .pdf and .svg beside it) and grid_sample*.png, and prints the tables. With --format it prints and "
-    "changes no file, unless --write is given. Image grids are only replaced by newly drawn ones: "
+    "writes no report, unless --write is given. Either way, a run table deleted from a sweep (summary.csv, "
+    "summary.md, per_sample.csv, train_log.csv) is first rebuilt from its units, and a line on stderr says so. Image grids are only replaced by newly drawn ones: "
     "--samples 0 keeps the earlier grids.",
 )
 
@@ -58,7 +59,7 @@ def report(
                                                       show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
     format: Annotated[Optional[ReportFormat], typer.Option(
-        "--format", "-f", help="Print only this, and write nothing: the terminal tables, Markdown, the summary "
+        "--format", "-f", help="Print only this, and write no report: the terminal tables, Markdown, the summary "
         "as CSV, JSON (summary and analysis) or the self-contained HTML page. [default: the tables, after "
         "writing RUN/report/]", show_default=False)] = None,
     write: Annotated[Optional[bool], typer.Option(

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -163,12 +164,24 @@ def load_summary(path: Path) -> RunSummary:
     names the file and what is wrong with it.
     """
     path = Path(path)
+    if path.is_dir() and (path / MANIFEST).is_file() and not (path / schema.SUMMARY_FILE).is_file() \
+            and _is_sweep(RunStore(path)):
+        raise ResultsError(f"The sweep '{path}' has no {schema.SUMMARY_FILE} (deleted?); its units are what it is "
+                           f"built from. Rebuild it with `vfibench report {shlex.quote(str(path))} --format csv` (any `vfibench "
+                           f"report` of the run does), then compare again.")
     try:
         summary = read_summary(path)
     except ResultsError as err:
         raise ResultsError(f"{err} `vfibench compare` needs a vfibench {schema.SUMMARY_FILE}.") from None
     manifest = RunStore(path).read_manifest() if path.is_dir() and (path / MANIFEST).is_file() else None
     return RunSummary(summary, manifest)
+
+
+def _is_sweep(store: RunStore) -> bool:
+    try:
+        return schema.run_kind(store.read_manifest()) == schema.SWEEP
+    except ResultsError:
+        return False
 
 
 def check_comparable(new: RunSummary, base: RunSummary) -> None:
