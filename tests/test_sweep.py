@@ -37,6 +37,7 @@ def test_finished_run_is_latest_with_complete_manifest_and_tables(finished: RunS
     assert latest.is_symlink() and latest.resolve() == finished.root.resolve()
     manifest = finished.read_manifest()
     assert manifest["status"] == "complete" and manifest["seeds"] == [0]
+    assert [entry["status"] for entry in manifest["configs"]] == ["complete", "complete"]  # not "planned"
     summary = read_csv(finished.path("summary.csv"))
     assert summary["config"].tolist() == ["l1", "l2", "blend", "nearest"]
     assert summary["status"].tolist() == ["complete"] * 2 + ["complete"] * 2
@@ -87,6 +88,8 @@ def test_diverged_configuration_is_marked_with_its_step_in_every_table(tmp_path:
     assert summary.loc["1e+40*l2", "status"] == "diverged"
     assert summary.loc["1e+40*l2", "reason"] == "at step 1 of 2 (seed 0), no finite loss before it"
     assert summary.loc["l1", "status"] == "complete" and summary.loc["l1", "psnr_mean"] > 20
+    assert {e["config"]: e["status"] for e in store.read_manifest()["configs"]} == {"l1": "complete",
+                                                                                  "1e+40*l2": "diverged"}
     markdown = store.path("summary.md").read_text(encoding="utf-8")
     assert "| 1e+40*l2 | diverged | — |" in markdown and "'1e+40*l2' diverged: at step 1 of 2" in markdown
     terminal = " ".join(result.output.split())

@@ -102,7 +102,8 @@ UNIT_STATUSES = (COMPLETE, DIVERGED, FAILED)
 RUNNING = "running"
 INTERRUPTED = "interrupted"
 RUN_STATUSES = (RUNNING, INTERRUPTED, COMPLETE, FAILED)
-#: A configuration's status in a sweep manifest before it runs (or UNAVAILABLE).
+#: A configuration's status in a sweep manifest while the sweep runs (or UNAVAILABLE); once it stops,
+#: its status in summary.csv.
 PLANNED = "planned"
 
 # -- columns ----------------------------------------------------------------------------------------

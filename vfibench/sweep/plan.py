@@ -491,10 +491,20 @@ def model_parameters(preset: RunPreset) -> int:
     return count_parameters(build_interpolator(width=preset.width, variant=preset.model))
 
 
+def _config_outcomes(store: RunStore) -> dict[str, str]:
+    """Each configuration's status in the run's summary.csv (complete, partial, diverged, failed, missing), once
+    the sweep has written it; {} before."""
+    try:
+        return {row.config: row.status for row in schema.read_summary(store.path(schema.SUMMARY_FILE)).rows}
+    except ResultsError:
+        return {}
+
+
 def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[str, float]) -> dict[str, Any]:
     """Everything needed to trace a number in this run back to how it was made (read back by
     :func:`recorded_settings`)."""
     train, test = split_options(plan)
+    outcomes = _config_outcomes(store) if status != schema.RUNNING else {}
     return {
         "tool": "vfibench",
         "kind": schema.SWEEP,
@@ -509,7 +519,8 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
              "terms": [{"term": t.info.name, "label": t.label, "weight": t.weight, "params": t.params,
                         "window": [t.window.start, t.window.end], "verified": t.info.verified}
                        for t in c.resolve()],
-             "status": schema.UNAVAILABLE if c.canonical in plan.unavailable_configs else schema.PLANNED,
+             "status": schema.UNAVAILABLE if c.canonical in plan.unavailable_configs
+             else outcomes.get(c.canonical, schema.PLANNED),
              "reason": plan.unavailable_configs.get(c.canonical, "")}
             for c in plan.configs
         ],
