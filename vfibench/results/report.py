@@ -118,8 +118,9 @@ class ReportData:
         why there is no breakdown when the test data records no attributes."""
         analysis = self.analysis
         if not self.breakdowns:
-            return ("The test data records no ambiguity, motion or occlusion per sample (real data), so the "
-                    "metrics are not broken down along them.")
+            return ("No recorded sample attribute varies across the test samples (synthetic scenes record "
+                    "ambiguity, motion and occlusion; real data only its measured motion), so the metrics are "
+                    "not broken down along them.")
         pair = headline_pair(analysis)
         if pair is None:
             return ""
