@@ -452,3 +452,10 @@ def test_one_model_gets_no_plane_of_one_point_and_two_models_get_it(folders):
                     str(folders["gt"]), "--out", str(folders["out"]), "--metrics", "psnr,gmsd", "--samples", "0")
     assert both.exit_code == 0, both.output
     assert ((folders["out"] / "latest").resolve() / "report" / "perception_distortion.png").is_file()
+
+
+def test_a_misspelt_dataset_kind_is_suggested_not_taken_for_a_folder(ucf_set):
+    result = run_eval("--gt", f"ucf:{ucf_set['gt']}", "--pred", str(ucf_set["good"]), "--metrics", "psnr",
+                      "--out", str(ucf_set["out"]))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"Did you mean --gt ucf101:{ucf_set['gt']}?" in text, text

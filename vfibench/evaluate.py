@@ -135,6 +135,24 @@ def is_dataset_spec(text: str) -> bool:
     return ":" in text and kind in OPTIONS and kind != "synthetic"
 
 
+def check_not_a_misspelt_spec(text: str) -> None:
+    """A DataError when ``--gt`` is no existing path but reads as ``KIND:PATH`` with a kind close to a
+    dataset kind (``ucf:/data/ucf101``), instead of the later "folder does not exist"."""
+    import difflib
+
+    from vfibench.data.sources import OPTIONS
+
+    kind, colon, rest = text.partition(":")
+    word = kind.split("(", 1)[0].strip().lower()
+    if not colon or len(word) < 2 or not word.isidentifier() or Path(text).exists():
+        return
+    kinds = [k for k in OPTIONS if k != "synthetic"]
+    close = [k for k in kinds if k.startswith(word)] or difflib.get_close_matches(word, kinds, n=1)
+    if close:
+        raise DataError(f"--gt '{text}' is neither a folder nor a dataset spec: '{word}' is not a dataset kind. "
+                        f"Did you mean --gt {close[0]}:{rest}? The kinds are {', '.join(kinds)}.")
+
+
 #: Spec options that choose or resize samples, which ``eval`` does not do: it scores every sample as stored.
 RESAMPLING_OPTIONS = ("count", "size", "fit")
 
@@ -237,6 +255,7 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         pred_files = match_ids(files, sources, spec)
         gt = parsed.path or Path(".")
     else:
+        check_not_a_misspelt_spec(str(gt))
         gt = Path(gt)
         files = match_frames(gt, sources)
         needing = [m for m in metrics if metric_info(m).inputs]
