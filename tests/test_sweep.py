@@ -285,3 +285,12 @@ def test_resume_without_a_name_takes_the_newest_unfinished_sweep_not_an_evaluati
         (tmp_path / name).mkdir()
         RunStore(tmp_path / name).write_manifest({"tool": "vfibench", "kind": kind, "status": status})
     assert RunStore.open_unfinished(tmp_path).name == "20260101-000000-aaaa"
+
+
+def test_the_order_of_the_seeds_changes_no_table(tmp_path: Path) -> None:
+    one = run_sweep(tiny_plan(tmp_path / "a", "l1", seeds=(1, 0)))
+    two = run_sweep(tiny_plan(tmp_path / "b", "l1", seeds=(0, 1)))
+    assert one.read_manifest()["seeds"] == [0, 1]
+    for table in ("summary.csv", "per_sample.csv", "train_log.csv"):
+        assert one.path(table).read_bytes() == two.path(table).read_bytes(), table
+    assert plan_resume(one, seeds=[1, 0]).seeds == [0, 1]  # the same seeds in another order are no conflict

@@ -191,7 +191,7 @@ def plan_sweep(
     checked on this machine's CPU.
     """
     configs = parse_sweep(losses)
-    seeds = check_seeds(seeds)
+    seeds = sorted(check_seeds(seeds))  # the tables do not depend on the order the seeds were given in
     warm_start = preset.warm_start if warm_start is None else warm_start
     train_data = validate_dataset_spec(train_data, "--train-data", "train")
     test_data = validate_dataset_spec(test_data, "--test-data", "test")
@@ -307,7 +307,7 @@ def plan_resume(
             conflicts.append(f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}")
         elif preset.log_every != run_preset.log_every:
             conflicts.append(f"--log-every {preset.log_every}; the run logs every {run_preset.log_every} steps")
-    for option, value, expected in (("--seeds", seeds, recorded["seeds"]),
+    for option, value, expected in (("--seeds", seeds and sorted(seeds), sorted(recorded["seeds"])),
                                     ("--warm-start", warm_start, recorded["warm_start"]),
                                     ("--metrics", metrics, recorded["metrics"]),
                                     ("--skip-unavailable", skip_unavailable, recorded["skip_unavailable"]),
