@@ -459,3 +459,16 @@ def test_a_misspelt_dataset_kind_is_suggested_not_taken_for_a_folder(ucf_set):
                       "--out", str(ucf_set["out"]))
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and f"Did you mean --gt ucf101:{ucf_set['gt']}?" in text, text
+
+
+def test_an_evaluation_on_a_test_set_draws_its_image_grids_from_the_set(ucf_set):
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred",
+                      f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim,gmsd",
+                      "--samples", "2")
+    assert result.exit_code == 0, result.output
+    report = (ucf_set["out"] / "latest").resolve() / "report"
+    grids = sorted(report.glob("grid_sample*.png"))
+    assert len(grids) == 2, result.output
+    with Image.open(grids[0]) as image:
+        assert image.width > 3 * 56  # ground truth, inputs and both models side by side
+    assert "No image grids" not in (report / "report.md").read_text(encoding="utf-8")

@@ -2,7 +2,7 @@
 
 A :class:`FrameSource` answers three questions about a test sample — its ground truth, its two
 inputs, a configuration's prediction — as (H, W, 3) float32 arrays in [0, 1], quantised to 8 bits
-like the frames the metrics scored. Two sources exist:
+like the frames the metrics scored. Three sources exist:
 
 - :class:`SweepFrames` (manifest ``"kind": "sweep"``) rebuilds the synthetic test triplets from the
   manifest (only the samples asked for) and re-runs each trained configuration's saved weights
@@ -13,6 +13,9 @@ like the frames the metrics scored. Two sources exist:
   ``manifest["files"]`` (file paths relative to each directory, in sample order); optionally
   ``manifest["inputs"] = [i0_dir, i1_dir]`` with the same relative paths. Relative directories are
   resolved against the run directory.
+- :class:`SpecFrames` (an evaluation with ``manifest["gt_spec"]``, e.g. ``ucf101:PATH``) reads the
+  ground truth and inputs from the test set as the evaluation read them, and each prediction as
+  ``<source>/<sample id>.png`` (or ``.jpg``).
 
 :func:`frame_source` picks the source for a run, or returns None (with the reason) when frames
 cannot be produced — the report then omits the image grids and says why.
@@ -233,9 +236,6 @@ class FolderFrames:
     seed: int | None = None
 
     def __init__(self, root: Path, manifest: Mapping[str, Any]) -> None:
-        if manifest.get("gt_spec"):
-            raise VfiBenchError(f"image grids are not drawn for a ground truth read from a dataset spec "
-                                f"({manifest['gt_spec']})")
         try:
             self.gt_dir = self._resolve(root, manifest["gt_dir"])
             self.sources = {str(c): self._resolve(root, d) for c, d in dict(manifest["sources"]).items()}
@@ -270,6 +270,58 @@ class FolderFrames:
         return read_image(self._file(self.sources[config], sample))
 
 
+class SpecFrames:
+    """Frames of an evaluation against a dataset spec (``eval --gt ucf101:PATH``): the set's own frames,
+    read as the evaluation scored them, and each model's prediction found by sample id."""
+
+    seed: int | None = None
+
+    def __init__(self, root: Path, manifest: Mapping[str, Any]) -> None:
+        from vfibench.data.sources import open_source
+
+        try:
+            spec = str(manifest["gt_spec"])
+            self.sources = {str(c): FolderFrames._resolve(root, d) for c, d in dict(manifest["sources"]).items()}
+            self.files = [str(f) for f in manifest["files"]]
+        except (KeyError, TypeError) as err:
+            raise VfiBenchError(f"the evaluation manifest lacks {err} (needs gt_spec, sources and files)") from None
+        self.source = open_source(spec, "test")
+        index = {ref.name: k for k, ref in enumerate(self.source.refs)}
+        gone = [name for name in self.files if name not in index]
+        if gone:
+            raise VfiBenchError(f"{spec} no longer holds the evaluated sample '{gone[0]}'")
+        self.indices = [index[name] for name in self.files]
+        self.configs = tuple(self.sources)
+        self._read: tuple[int, tuple[Image, Image, Image]] | None = None  # the last sample's frames
+
+    def _frames(self, sample: int) -> tuple[Image, Image, Image]:
+        if not 0 <= sample < len(self.files):
+            raise VfiBenchError(f"sample {sample} is outside the {len(self.files)} evaluated frames")
+        if self._read is None or self._read[0] != sample:
+            (_, frames), = self.source.read([self.indices[sample]])
+            self._read = (sample, frames)
+        return self._read[1]
+
+    def gt(self, sample: int) -> Image:
+        return self._frames(sample)[1]
+
+    def inputs(self, sample: int) -> tuple[Image, Image] | None:
+        frames = self._frames(sample)
+        return frames[0], frames[2]
+
+    def prediction(self, config: str, sample: int) -> Image | None:
+        if config not in self.sources:
+            return None
+        from vfibench.evaluate import IMAGE_SUFFIXES
+
+        stem = self.sources[config] / self.files[sample]
+        found = next((stem.with_name(stem.name + suffix) for suffix in IMAGE_SUFFIXES
+                      if stem.with_name(stem.name + suffix).is_file()), None)
+        if found is None:
+            raise VfiBenchError(f"the prediction '{stem}.png' of model '{config}' is gone")
+        return read_image(found)
+
+
 def frame_source(store: RunStore, manifest: Mapping[str, Any], seed: int | None = None
                  ) -> tuple[FrameSource | None, str]:
     """The run's frame source and "" — or None and the reason frames cannot be shown."""
@@ -278,6 +330,8 @@ def frame_source(store: RunStore, manifest: Mapping[str, Any], seed: int | None 
         if kind == schema.SWEEP:
             return SweepFrames(store, manifest, seed), ""
         if kind == schema.EVALUATION:
+            if manifest.get("gt_spec"):
+                return SpecFrames(store.root, manifest), ""
             return FolderFrames(store.root, manifest), ""
     except VfiBenchError as err:
         return None, str(err)
