@@ -257,3 +257,14 @@ def test_a_sweep_without_its_summary_is_told_how_to_rebuild_it(tmp_path: Path, b
     result = invoke(str(run), str(base))
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and f"vfibench report '{run}' --format csv" in text, text
+
+
+def test_a_bare_csv_is_noted_as_recording_nothing_of_how_it_was_made(tmp_path: Path, base: Path) -> None:
+    text = " ".join(invoke(str(base), str(base)).output.split())
+    assert "NEW and BASE are bare summary.csv files, which record no preset, seeds" in text, text
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.csv").write_bytes(base.read_bytes())
+    (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete"}))
+    text = " ".join(invoke(str(run), str(base)).output.split())
+    assert "BASE is a bare summary.csv file, which records no preset" in text and "NEW and BASE are" not in text

@@ -466,6 +466,13 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
     """Warnings about differences that make the numbers less comparable: preset, ground truth, device,
     seeds, samples; and when the two share no row at all."""
     notes = []
+    bare = [side for side, run in (("NEW", new), ("BASE", base)) if run.manifest is None]
+    if bare:
+        notes.append(f"{' and '.join(bare)} {'is a' if len(bare) == 1 else 'are'} bare summary.csv "
+                     f"{'file' if len(bare) == 1 else 'files'}, which record{'s' if len(bare) == 1 else ''} no "
+                     f"preset, seeds, data or threads, so differences in how the runs were made cannot be noted "
+                     f"here: make NEW with the command that made BASE (for results/baselines/ci.csv, the one in "
+                     f"the README).")
     if new.preset and base.preset and new.preset != base.preset:
         notes.append(f"NEW used the preset '{new.preset}', BASE '{base.preset}': their numbers are not "
                      f"comparable; compare runs of the same preset.")
