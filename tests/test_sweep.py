@@ -247,6 +247,16 @@ def test_resume_keeps_the_runs_held_out_scenes(tmp_path: Path) -> None:
     assert "val_psnr" not in log or log["val_psnr"].isna().all()
 
 
+def test_resume_accepts_the_held_out_scenes_asked_for_and_those_scored(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)  # the default 16 held-out scenes, capped at the 8 test scenes
+    validation = store.read_manifest()["validation"]
+    assert (validation["asked"], validation["samples"]) == (16, 8)
+    for given in (16, 8):
+        assert plan_resume(store, val_samples=given).val_samples == 8
+    with pytest.raises(VfiBenchError, match="--val-samples 4; the run has 16"):
+        plan_resume(store, val_samples=4)
+
+
 def test_resume_reports_damaged_files_clearly(tmp_path: Path) -> None:
     store = interrupted_run(tmp_path)
     unit = store.unit_dir(UnitKey("l1", 0)) / "unit.json"

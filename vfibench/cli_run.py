@@ -108,7 +108,8 @@ def run(
         "held-out scores measured with them. [default: the preset's]", show_default=False)] = None,
     val_samples: Annotated[Optional[int], typer.Option(
         "--val-samples", min=0, help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
-        "at every training-log row, so the report shows when the metrics part ways (0: none). [default: 16]",
+        "at every training-log row, so the report shows when the metrics part ways (0: none). [default: 16; with "
+        "--resume, the run's]",
         show_default=False)] = None,
     tensorboard: Annotated[Optional[Path], typer.Option(
         "--tensorboard", metavar="DIR", help="Also write each unit's training log and a few sample frames for "

@@ -117,10 +117,10 @@ def export_triplets(
     """Write the triplets ``indices`` of ``source`` under ``out_dir``; return the triplet folders.
 
     ``out_dir`` must be absent or empty unless ``overwrite`` is set; then an earlier export there is
-    replaced, and a folder holding anything else is refused. The export is written beside ``out_dir``
-    first and moved into it once whole, so a frame that cannot be read leaves ``out_dir`` as it was
-    (absent, empty, or the earlier export). A standard set is written one triplet at a time, at each
-    triplet's own size.
+    replaced, and a folder holding anything else is refused. A frame that cannot be read leaves
+    ``out_dir`` as it was: absent or empty (what was written is removed again), or holding the earlier
+    export (the new one is written beside it first and moved in once whole). A standard set is written
+    one triplet at a time, at each triplet's own size.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -135,12 +135,22 @@ def export_triplets(
     if not order:
         raise DataError(f"No triplets were selected from {source.describe()}; ask for at least one.")
     earlier = _earlier_export(out_dir, source, order) if out_dir.is_dir() else []
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if not earlier:  # absent or empty: written in place, and emptied again (or removed) if it fails
+        created = not out_dir.exists()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            names = _write_triplets(source, order, out_dir, size, fit, progress)
+        except BaseException:
+            _remove([entry for entry in out_dir.iterdir() if _written_by_export(entry) or
+                     (entry.is_dir() and _FOLDER_NAME.fullmatch(entry.name) and not entry.is_symlink())])
+            if created:
+                shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        return [out_dir / name for name in names]
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         names = _write_triplets(source, order, staging, size, fit, progress)
         _remove(earlier)
-        out_dir.mkdir(exist_ok=True)
         for entry in sorted(staging.iterdir()):
             entry.rename(out_dir / entry.name)
     finally:

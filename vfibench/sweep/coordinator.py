@@ -61,6 +61,8 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})", total=2)
         train, test = data_for(plan, listener.advance)  # before the run directory exists: bad data leaves nothing
         listener.advance()
+        if plan.val_asked is None:
+            plan.val_asked = plan.val_samples
         plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
         plan.attributes = attributes_of_test_data(plan, test)
         timings["data"] = time.perf_counter() - started
@@ -81,7 +83,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
             _run_locked(plan, store, listener, executor, test, timings, started)
         finally:
             _close(executor)
-    except (KeyboardInterrupt, Interrupted) as stop:  # before the run's lock was taken: nothing to keep
+    except (KeyboardInterrupt, Interrupted) as stop:  # outside the units: the run (if any) keeps what it has
         raise interrupted_before_start(signum_of(stop), store, getattr(executor, "options", ())) from None
     return store
 

@@ -64,6 +64,8 @@ class SweepPlan:
     attributes: pd.DataFrame | None = None
     #: Held-out test scenes scored at every log row (:mod:`vfibench.validation`; 0: none).
     val_samples: int = VAL_SAMPLES
+    #: The --val-samples asked for (None: val_samples), which the sweep caps at the test set's size.
+    val_asked: int | None = None
     #: Where each unit's log and sample frames go for TensorBoard (:mod:`vfibench.tensorboard_log`).
     tensorboard: Path | None = None
     #: Training precision: fp32, or bf16 / fp16 autocast (:data:`vfibench.train.PRECISIONS`).
@@ -307,6 +309,8 @@ def plan_resume(
             conflicts.append(f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}")
         elif preset.log_every != run_preset.log_every:
             conflicts.append(f"--log-every {preset.log_every}; the run logs every {run_preset.log_every} steps")
+    if val_samples is not None and val_samples == recorded["val_samples"]:
+        val_samples = recorded["val_asked"]  # the value scored (capped at the test set's size) is no conflict
     for option, value, expected in (("--seeds", seeds and sorted(seeds), sorted(recorded["seeds"])),
                                     ("--warm-start", warm_start, recorded["warm_start"]),
                                     ("--metrics", metrics, recorded["metrics"]),
@@ -316,7 +320,7 @@ def plan_resume(
                                     ("--test-data", test_data and parse_dataset_spec(test_data).canonical,
                                      recorded["test_data"]),
                                     ("--precision", precision, recorded["precision"]),
-                                    ("--val-samples", val_samples, recorded["val_samples"])):
+                                    ("--val-samples", val_samples, recorded["val_asked"])):
         if value is not None and (list(value) if isinstance(value, (list, tuple)) else value) != expected:
             shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
             wanted = ",".join(map(str, expected)) if isinstance(expected, list) else expected
@@ -348,7 +352,7 @@ def plan_resume(
             f"its remaining units would not be comparable with the finished ones. Restore the backbones it used "
             f"(`vfibench weights status`), or start a new sweep."
         )
-    plan.val_samples = recorded["val_samples"]
+    plan.val_samples, plan.val_asked = recorded["val_samples"], recorded["val_asked"]
     plan.created = str(manifest.get("created", plan.created))
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
@@ -383,6 +387,7 @@ def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
             # runs recorded it
             "val_samples": int(manifest.get("validation", {}).get("samples", 0)),
         }
+        recorded["val_asked"] = int(manifest.get("validation", {}).get("asked", recorded["val_samples"]))
         recorded["skip_unavailable"] = bool(manifest.get(
             "skip_unavailable", recorded["unavailable_metrics"] or recorded["unavailable_configs"]))
     except VfiBenchError as err:
@@ -528,7 +533,9 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "order": plan.order,
         "seeds": plan.seeds,
         "preset": plan.preset.to_dict(),
-        "validation": {"samples": plan.val_samples, "every": plan.preset.log_every, "metrics":
+        "validation": {"samples": plan.val_samples,
+                       "asked": plan.val_samples if plan.val_asked is None else plan.val_asked,
+                       "every": plan.preset.log_every, "metrics":
                        [m for m in VAL_METRICS if m in plan.metrics] if plan.val_samples else [],
                        "subset": f"the first {plan.val_samples} test scenes"},
         "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
