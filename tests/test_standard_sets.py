@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -130,12 +131,29 @@ def test_snufilm_ids_stay_relative_when_lines_are_absolute_or_climb(snu, tmp_pat
     png(outside / "000009.png", 9)
     (snu / "data" / "x").mkdir()
     (snu / "test-hard.txt").write_text(f"{clip}/000001.png {clip}/000003.png {clip}/000005.png\n"
-                                       f"data/x/../SNU-FILM/test/GOPRO_test/clip/000002.png {outside}/000009.png "
-                                       f"{clip}/000005.png\n")
+                                       f"{clip}/000001.png data/x/../SNU-FILM/test/GOPRO_test/clip/000002.png "
+                                       f"{clip}/000005.png\n"
+                                       f"{clip}/000001.png data/../../elsewhere/000009.png {clip}/000005.png\n")
     ids = open_source(f"snufilm(split=hard):{snu}", "test").ids
-    assert ids[0] == "data/SNU-FILM/test/GOPRO_test/clip/000003"
-    assert ids[1] == str(outside.resolve() / "000009").lstrip("/")
+    assert ids[:2] == ["data/SNU-FILM/test/GOPRO_test/clip/000003", "data/SNU-FILM/test/GOPRO_test/clip/000002"]
+    assert ids[2] == os.path.abspath(outside / "000009").lstrip("/")  # outside PATH: its absolute path, made relative
     assert not any(Path(sample).is_absolute() or ".." in Path(sample).parts for sample in ids)
+
+
+def test_snufilm_ids_are_the_same_whichever_folder_or_line_form(snu, tmp_path):
+    # The released layout read from either folder, through a symbolic link, with absolute lines: one id each.
+    released = snu / "data" / "SNU-FILM"
+    clip = released / "test" / "GOPRO_test" / "clip"
+    (snu / "test-hard.txt").unlink()
+    (released / "test-hard.txt").write_text(f"data/SNU-FILM/test/GOPRO_test/clip/000001.png {clip}/000003.png "
+                                            f"data/SNU-FILM/test/GOPRO_test/clip/000005.png\n")
+    link = tmp_path / "linked"
+    link.symlink_to(released, target_is_directory=True)
+    for path in (snu, released, link):
+        assert open_source(f"snufilm(split=hard):{path}", "test").ids == ["data/SNU-FILM/test/GOPRO_test/clip/000003"]
+    (released / "test-hard.txt").write_text("test/GOPRO_test/clip/000001.png test/GOPRO_test/clip/000003.png "
+                                            "test/GOPRO_test/clip/000005.png\n")  # a list rewritten relative to PATH
+    assert open_source(f"snufilm(split=hard):{released}", "test").ids == ["data/SNU-FILM/test/GOPRO_test/clip/000003"]
 
 
 def test_xiph_triplets_follow_the_odd_even_rule(tmp_path):

@@ -209,11 +209,10 @@ class SnuFilmSource(StandardSource):
             parts = line.split()
             if len(parts) != 3:
                 raise DataError(f"Line {number} of {listing} is {line.strip()!r}; each line must name three frames, "
-                                f"'I0 GT I1', relative to {root}.")
+                                f"'I0 GT I1', separated by spaces.")
             where = f"line {number} of {listing}"
-            found = [_snufilm_frame(bases, text, where) for text in parts]
-            frames = tuple(path for path, _ in found)
-            sample = _snufilm_id([found[1][1], *bases], frames[1])
+            frames = tuple(_snufilm_frame(bases, text, where) for text in parts)
+            sample = _snufilm_id(bases, frames[1])
             if sample in seen:
                 sample = f"{sample}@{number}"
             seen.add(sample)
@@ -227,37 +226,51 @@ class SnuFilmSource(StandardSource):
         return f"{self.kind}(split={self.split}):{self.where}"
 
 
+#: Where the released lists sit, and how their lines start.
+SNUFILM_RELEASED = ("data", "SNU-FILM")
+
+
 def _snufilm_bases(root: Path) -> list[Path]:
-    """The folders a list line may be relative to: PATH, then — when PATH is ``…/data/SNU-FILM`` — the
-    folder that holds ``data/`` (the released lines start ``data/SNU-FILM/``)."""
-    bases = [Path(os.path.normpath(root))]
-    if root.resolve().parts[-2:] == ("data", "SNU-FILM"):
-        bases.append(Path(os.path.normpath(root / os.pardir / os.pardir)))
-    return bases
+    """The folders a list line may be relative to: PATH, then — when PATH is ``…/data/SNU-FILM``, as
+    written or once symbolic links are followed — the folder that holds ``data/`` (the released lines
+    start ``data/SNU-FILM/``)."""
+    lexical, resolved = Path(os.path.abspath(root)), root.resolve()
+    holder = next((path.parent.parent for path in (lexical, resolved) if path.parts[-2:] == SNUFILM_RELEASED), None)
+    return [root] if holder is None else [root, holder]
 
 
-def _snufilm_frame(bases: list[Path], text: str, where: str) -> tuple[Path, Path]:
-    """The file a list line names and the base it was found in: the first base in which it exists (an
-    absolute line is taken as it is)."""
-    candidates = [base / text for base in bases]  # joining an absolute line keeps it, as os.path.join does
-    found = next((k for k, path in enumerate(candidates) if path.is_file()), None)
+def _snufilm_frame(bases: list[Path], text: str, where: str) -> Path:
+    """The file a list line names: in the first base in which it exists (an absolute line is taken as it
+    is, as os.path.join takes it)."""
+    candidates = [base / text for base in bases]
+    found = next((path for path in candidates if path.is_file()), None)
     if found is None:
         tried = " or ".join(str(path) for path in dict.fromkeys(candidates))
         raise DataError(f"The frame {text!r} named on {where} is missing: looked for {tried}. Lines are read "
                         f"relative to PATH (or, for the released lists, to the folder that holds data/SNU-FILM/); "
                         f"pass that folder as PATH, or restore the frame.")
-    return Path(os.path.normpath(candidates[found])), bases[found]
+    return found
+
+
+def _inside(path: Path, folder: Path) -> str | None:
+    """``path`` relative to ``folder`` (both made absolute lexically), or None when it lies outside."""
+    inside = os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
+    return None if inside == os.pardir or inside.startswith(os.pardir + os.sep) else inside
 
 
 def _snufilm_id(bases: list[Path], gt: Path) -> str:
-    """The sample id of a GT frame: its path relative to the first of ``bases`` that holds it (the one
-    its line was read from comes first), without extension; a frame outside every base keeps its
+    """The sample id of a GT frame, without extension: its path relative to the folder that holds
+    ``data/SNU-FILM/`` when PATH is that folder (so the ids are the same whichever of the two folders is
+    PATH, and whatever form its lines take), else relative to PATH; a frame outside both keeps its
     absolute path without the leading separator. Never absolute, never climbing out with ``..``."""
+    root, holder = bases[0], (bases[1] if len(bases) > 1 else None)
+    inside = _inside(gt, root)
+    if inside is not None:
+        return _without_suffix(inside if holder is None else "/".join([*SNUFILM_RELEASED, inside]))
+    inside = _inside(gt, holder) if holder is not None else None
+    if inside is not None:
+        return _without_suffix(inside)
     absolute = Path(os.path.abspath(gt))
-    for base in bases:
-        inside = os.path.relpath(absolute, os.path.abspath(base))
-        if inside != os.pardir and not inside.startswith(os.pardir + os.sep):
-            return _without_suffix(inside)
     return _without_suffix(str(absolute.relative_to(absolute.anchor)))
 
 
