@@ -459,6 +459,20 @@ def test_a_misspelt_dataset_kind_is_suggested_not_taken_for_a_folder(ucf_set):
                       "--out", str(ucf_set["out"]))
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and f"Did you mean --gt ucf101:{ucf_set['gt']}?" in text, text
+    result = run_eval("--gt", "snufim(split=hard):/data/snu", "--pred", str(ucf_set["good"]), "--metrics", "psnr")
+    assert "Did you mean --gt snufilm(split=hard):/data/snu?" in " ".join(result.output.split())
+
+
+def test_a_report_finds_a_test_sets_frames_from_any_folder(ucf_set, monkeypatch):
+    monkeypatch.chdir(ucf_set["gt"].parent)
+    result = run_eval("--gt", "ucf101:ucf", "--pred", f"good={ucf_set['good']}", "--pred", f"bad={ucf_set['bad']}",
+                      "--out", str(ucf_set["out"]), "--metrics", "psnr,ssim,gmsd", "--samples", "0")
+    assert result.exit_code == 0, result.output
+    run = (ucf_set["out"] / "latest").resolve()
+    assert json.loads((run / "manifest.json").read_text())["gt_spec"] == f"ucf101:{ucf_set['gt']}"
+    monkeypatch.chdir(run)
+    report = runner.invoke(app, ["report", str(run), "--samples", "1"])
+    assert report.exit_code == 0 and len(list((run / "report").glob("grid_sample*.png"))) == 1, report.output
 
 
 def test_an_evaluation_on_a_test_set_draws_its_image_grids_from_the_set(ucf_set):

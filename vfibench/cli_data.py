@@ -107,7 +107,7 @@ def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, 
 def _check_applicable(kind: str, typed: dict[str, object]) -> None:
     """A DataError for an option typed on the command line that the spec's kind does not take (a standard
     set is never resized and has its own triplets; synthetic scenes have no frame step)."""
-    from vfibench.data.sources import OPTIONS
+    from vfibench.data.sources import OPTIONS, STANDARD_KINDS
 
     ignored = [f"--{name}" for name in typed if name not in OPTIONS[kind]]
     if ignored:
@@ -115,7 +115,7 @@ def _check_applicable(kind: str, typed: dict[str, object]) -> None:
             f"{' and '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to {kind}: its options are "
             f"{', '.join(OPTIONS[kind])}. "
             + ("A standard test set is read as its reference script reads it: native frames, its own triplets. "
-               if kind != "synthetic" else "")
+               if kind in STANDARD_KINDS else "")
             + "Leave the option out."
         )
 

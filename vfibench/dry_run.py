@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from vfibench.data.sources import describe_sources
+from vfibench.data.sources import SYNTHETIC, describe_sources, parse_dataset_spec
 from vfibench.data.triplets import noise_triplets
 from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
@@ -60,13 +60,12 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
     rows = [
         ("preset", f"{preset.name}: {preset.steps} steps, batch {preset.batch_size}, {preset.crop}×{preset.crop} "
                    f"crops, the {preset.model} model of width {preset.width}, lr {preset.lr:g} (cosine to "
-                   f"{preset.lr_final_fraction:g}×), a training-log row every {preset.log_every} steps, synthetic "
-                   f"path ambiguity {preset.ambiguity:g}"),
+                   f"{preset.lr_final_fraction:g}×), a training-log row every {preset.log_every} steps"),
         ("warm start", warm),
         ("units", f"{trained} trained configuration(s) × {len(plan.seeds)} seed(s) ({', '.join(map(str, plan.seeds))})"
                   f" = {trained * len(plan.seeds)} trainings, plus the references {', '.join(REFERENCES)} per seed"),
-        ("training data", f"{plan.train_data}: {_triplets(train)}"),
-        ("test data", f"{plan.test_data}: {_triplets(test)}; {describe_sources(plan.train_data, plan.test_data)}"),
+        ("training data", f"{plan.train_data}: {_triplets(train, _is_synthetic(plan.train_data))}"),
+        ("test data", f"{plan.test_data}: {_triplets(test, _is_synthetic(plan.test_data))}; {describe_sources(plan.train_data, plan.test_data)}"),
         ("metrics", metrics),
         ("device", str(plan.device)),
         ("writes", f"a new run directory under {plan.out}"),
@@ -74,11 +73,16 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
     return configs, rows
 
 
-def _triplets(options: dict[str, object]) -> str:
+def _is_synthetic(spec: str) -> bool:
+    return parse_dataset_spec(spec).kind == SYNTHETIC
+
+
+def _triplets(options: dict[str, object], synthetic: bool = False) -> str:
     """``"48 triplets at 32×32"``: the count and size a split is read with
     (:func:`~vfibench.sweep.plan.data_options`)."""
     size = options.get("size")
-    return f"{options['count']} triplets" + (f" at {size}×{size}" if size else " at native size")
+    text = f"{options['count']} triplets" + (f" at {size}×{size}" if size else " at native size")
+    return text + (f", path ambiguity {options['ambiguity']:g}" if synthetic else "")
 
 
 def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estimate:

@@ -149,8 +149,9 @@ def check_not_a_misspelt_spec(text: str) -> None:
     kinds = [k for k in OPTIONS if k != "synthetic"]
     close = [k for k in kinds if k.startswith(word)] or difflib.get_close_matches(word, kinds, n=1)
     if close:
+        options = kind[kind.index("("):].strip() if "(" in kind else ""
         raise DataError(f"--gt '{text}' is neither a folder nor a dataset spec: '{word}' is not a dataset kind. "
-                        f"Did you mean --gt {close[0]}:{rest}? The kinds are {', '.join(kinds)}.")
+                        f"Did you mean --gt {close[0]}{options}:{rest}? The kinds are {', '.join(kinds)}.")
 
 
 #: Spec options that choose or resize samples, which ``eval`` does not do: it scores every sample as stored.
@@ -246,10 +247,12 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
 
     spec, pred_files = None, {}
     if is_dataset_spec(str(gt)):
-        from vfibench.data.sources import open_source, parse_dataset_spec
+        from vfibench.data.sources import DatasetSpec, open_source, parse_dataset_spec
 
         parsed = parse_dataset_spec(str(gt))
         check_scored_whole(parsed)
+        if parsed.path is not None:  # recorded absolute: the report re-reads the set from any folder
+            parsed = DatasetSpec(parsed.kind, Path(os.path.abspath(parsed.path)), parsed.options)
         spec = parsed.canonical
         files = [ref.name for ref in open_source(parsed, "test").refs]
         pred_files = match_ids(files, sources, spec)

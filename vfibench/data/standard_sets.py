@@ -59,7 +59,8 @@ XIPH_RESOLUTIONS = ("2k", "4k")
 XIPH_2K = (2048, 1080)
 XIPH_4K = (4096, 2160)
 #: What a manifest records about how standard-set frames reach the model.
-NATIVE_FRAMES = "frames at native resolution, never resized (xiph res=2k resizes as EMA-VFI's benchmark/Xiph.py does)"
+NATIVE_FRAMES = ("frames at native resolution, never resized (xiph res=2k resizes to 2048x1080 and res=4k crops the "
+                 "centre 2048x1080, as EMA-VFI's benchmark/Xiph.py does)")
 TEST_TIME_HANDLING = (f"{NATIVE_FRAMES}; the interpolator replicate-pads inputs to a multiple of 16 and crops its "
                       f"prediction back")
 

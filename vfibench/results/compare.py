@@ -14,6 +14,8 @@ verdict                   meaning                                               
                           worse (an improvement, or a sharpness ratio that crossed its target)
 ``missing in new``        the configuration has results in BASE but none in NEW                   yes
 ``diverged``              the configuration diverged in NEW but not in BASE                       yes
+``failed``                the configuration failed (raised) in NEW but not in BASE; the note      yes
+                          gives the reason
 ``missing metric``        BASE has a column for the metric, NEW has none                          yes
 ``lost value``            BASE has a value, NEW's cell is empty (the metric became unavailable,   yes
                           e.g. a backbone missing on the new machine, or the configuration did)
@@ -498,8 +500,8 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
                      f"thread count sets the order of floating-point sums and training compounds it, so trained "
                      f"rows can differ by as much as two seeds do (reference rows are untouched). Compare runs "
                      f"trained with the same --threads.")
-    seeds = [(run.manifest or {}).get("seeds") for run in (new, base)]
-    if None not in seeds and seeds[0] != seeds[1]:
+    seeds = [sorted((run.manifest or {}).get("seeds") or []) for run in (new, base)]  # older runs: any order
+    if all(seeds) and seeds[0] != seeds[1]:
         notes.append(f"NEW trained the seed(s) {', '.join(map(str, seeds[0]))}, BASE {', '.join(map(str, seeds[1]))}: "
                      f"trained rows of different seeds differ by the spread between seeds; compare runs of the same "
                      f"--seeds.")

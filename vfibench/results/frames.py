@@ -299,7 +299,9 @@ class SpecFrames:
             raise VfiBenchError(f"sample {sample} is outside the {len(self.files)} evaluated frames")
         if self._read is None or self._read[0] != sample:
             (_, frames), = self.source.read([self.indices[sample]])
-            self._read = (sample, frames)
+            # on the 8-bit levels the evaluation scored (Xiph 2K's resize is already on them)
+            levels = tuple((np.round(np.clip(frame, 0, 1) * 255) / 255).astype(np.float32) for frame in frames)
+            self._read = (sample, levels)  # type: ignore[assignment]
         return self._read[1]
 
     def gt(self, sample: int) -> Image:

@@ -92,8 +92,12 @@ def signum_of(stop: BaseException) -> int:
 def resume_command(plan: "SweepPlan", store: RunStore) -> str:
     """The exact command that finishes ``store`` (run from the same working directory), with the
     options of the executor that ran it (``--jobs 2``, ``--executor ray --address …``)."""
-    options = [str(option) for option in plan.executor.get("options", [])]
-    return shlex.join(["vfibench", "run", "--resume", store.name, "--out", str(plan.out), *options])
+    return _resume(store.name, plan.out, plan.executor.get("options", []))
+
+
+def _resume(name: str, out: object, options: Sequence[object]) -> str:
+    """``vfibench run --resume NAME --out OUT [executor options]``, shell-quoted."""
+    return shlex.join(["vfibench", "run", "--resume", name, "--out", str(out), *map(str, options)])
 
 
 def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterrupted:
@@ -117,7 +121,6 @@ def interrupted_before_start(signum: int, store: RunStore | None, options: Seque
     if store is None:
         return SweepInterrupted(f"The sweep was interrupted by {name} before any unit ran; nothing was written.",
                                 signum, None, "")
-    command = shlex.join(["vfibench", "run", "--resume", store.name, "--out", str(store.root.resolve().parent),
-                          *map(str, options)])
+    command = _resume(store.name, store.root.resolve().parent, options)
     return SweepInterrupted(f"The sweep was interrupted by {name} while no unit was in progress; '{store.root}' "
                             f"keeps every unit it finished. To finish it, run: {command}", signum, store, command)

@@ -141,7 +141,7 @@ def parse_seeds(text: str) -> list[int]:
     except ValueError:
         raise VfiBenchError(f"Invalid --seeds '{text}': give whole numbers separated by commas, e.g. 0,1,2 "
                             f"or a range such as 0-4.") from None
-    reversed_range = next((f"{low}-{high}" for low, high in bounds if low > high), None)
+    reversed_range = next((f"{low}-{high}" for low, high in bounds if low > high >= 0), None)
     if reversed_range is not None:
         raise VfiBenchError(f"Invalid --seeds '{text}': the range {reversed_range} runs backwards; write the smaller "
                             f"seed first, e.g. {reversed_range.split('-')[1]}-{reversed_range.split('-')[0]}.")
