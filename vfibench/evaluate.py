@@ -138,20 +138,18 @@ def is_dataset_spec(text: str) -> bool:
 def check_not_a_misspelt_spec(text: str) -> None:
     """A DataError when ``--gt`` is no existing path but reads as ``KIND:PATH`` with a kind close to a
     dataset kind (``ucf:/data/ucf101``), instead of the later "folder does not exist"."""
-    import difflib
-
-    from vfibench.data.sources import OPTIONS
+    from vfibench.data.sources import OPTIONS, closest_kind
 
     kind, colon, rest = text.partition(":")
     word = kind.split("(", 1)[0].strip().lower()
     if not colon or len(word) < 2 or not word.isidentifier() or Path(text).exists():
         return
     kinds = [k for k in OPTIONS if k != "synthetic"]
-    close = [k for k in kinds if k.startswith(word)] or difflib.get_close_matches(word, kinds, n=1)
+    close = closest_kind(word, kinds)
     if close:
         options = kind[kind.index("("):].strip() if "(" in kind else ""
         raise DataError(f"--gt '{text}' is neither a folder nor a dataset spec: '{word}' is not a dataset kind. "
-                        f"Did you mean --gt {close[0]}{options}:{rest}? The kinds are {', '.join(kinds)}.")
+                        f"Did you mean --gt {close}{options}:{rest}? The kinds are {', '.join(kinds)}.")
 
 
 #: Spec options that choose or resize samples, which ``eval`` does not do: it scores every sample as stored.
@@ -174,6 +172,13 @@ def check_scored_whole(parsed: DatasetSpec) -> None:
         )
 
 
+def prediction_file(directory: Path, sample: str) -> str | None:
+    """The prediction of the sample id ``sample`` in ``directory``: ``<id>.png`` (or ``.jpg``, ``.jpeg``,
+    in that order) relative to it, or None when there is none."""
+    return next((f"{sample}{suffix}" for suffix in IMAGE_SUFFIXES if (directory / f"{sample}{suffix}").is_file()),
+                None)
+
+
 def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dict[str, dict[str, str]]:
     """Model → sample id → prediction path relative to its folder (``<id>.png``, ``.jpg`` or ``.jpeg``),
     after checking every model has every sample; the error names the missing ids."""
@@ -186,12 +191,7 @@ def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dic
     for name, directory in sources.items():
         if not directory.is_dir():
             raise DataError(f"The prediction ('{name}') folder '{directory}' does not exist or is not a folder.")
-        found: dict[str, str] = {}
-        for sample in ids:
-            for suffix in IMAGE_SUFFIXES:
-                if (directory / f"{sample}{suffix}").is_file():
-                    found[sample] = f"{sample}{suffix}"
-                    break
+        found = {sample: file for sample in ids if (file := prediction_file(directory, sample)) is not None}
         missing = [sample for sample in ids if sample not in found]
         if missing:
             shown = _preview(f"'{m}'" for m in missing)

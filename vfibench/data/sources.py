@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,13 @@ def _hint_for_bare_path(text: str) -> str:
     return ""
 
 
+def closest_kind(word: str, kinds: Iterable[str]) -> str | None:
+    """The kind of ``kinds`` a mistyped ``word`` most likely meant: one it starts, else the closest spelling."""
+    kinds = list(kinds)
+    close = [k for k in kinds if word and k.startswith(word)] or difflib.get_close_matches(word, kinds, n=1)
+    return close[0] if close else None
+
+
 def _value(kind: str, key: str, raw: str, spec: str) -> Any:
     wanted = OPTIONS[kind][key]
     try:
@@ -120,8 +127,8 @@ def parse_dataset_spec(spec: str) -> DatasetSpec:
     kind = match.group("kind").lower() if match else ""
     if not match or kind not in OPTIONS:
         word = kind or text.split(":")[0].split("(")[0].strip().lower()
-        close = [k for k in OPTIONS if word and k.startswith(word)] or difflib.get_close_matches(word, list(OPTIONS), n=1)
-        suggestion = f" Did you mean {close[0]!r}?" if close else _hint_for_bare_path(text)
+        close = closest_kind(word, OPTIONS)
+        suggestion = f" Did you mean {close!r}?" if close else _hint_for_bare_path(text)
         raise DataError(
             f"Unknown dataset spec {spec!r}. A spec is KIND or KIND:PATH, with KIND one of {known} "
             f"(e.g. synthetic, vimeo90k:/data/vimeo_triplet, frames:/data/clip, video(stride=2):clip.mp4).{suggestion}"

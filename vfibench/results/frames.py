@@ -300,8 +300,7 @@ class SpecFrames:
         if self._read is None or self._read[0] != sample:
             (_, frames), = self.source.read([self.indices[sample]])
             # on the 8-bit levels the evaluation scored (Xiph 2K's resize is already on them)
-            levels = tuple((np.round(np.clip(frame, 0, 1) * 255) / 255).astype(np.float32) for frame in frames)
-            self._read = (sample, levels)  # type: ignore[assignment]
+            self._read = (sample, (quantise(frames[0]), quantise(frames[1]), quantise(frames[2])))
         return self._read[1]
 
     def gt(self, sample: int) -> Image:
@@ -314,14 +313,13 @@ class SpecFrames:
     def prediction(self, config: str, sample: int) -> Image | None:
         if config not in self.sources:
             return None
-        from vfibench.evaluate import IMAGE_SUFFIXES
+        from vfibench.evaluate import prediction_file
 
-        stem = self.sources[config] / self.files[sample]
-        found = next((stem.with_name(stem.name + suffix) for suffix in IMAGE_SUFFIXES
-                      if stem.with_name(stem.name + suffix).is_file()), None)
+        found = prediction_file(self.sources[config], self.files[sample])
         if found is None:
-            raise VfiBenchError(f"the prediction '{stem}.png' of model '{config}' is gone")
-        return read_image(found)
+            raise VfiBenchError(f"the prediction '{self.sources[config] / self.files[sample]}.png' of model "
+                                f"'{config}' is gone")
+        return read_image(self.sources[config] / found)
 
 
 def frame_source(store: RunStore, manifest: Mapping[str, Any], seed: int | None = None
