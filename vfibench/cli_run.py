@@ -188,15 +188,11 @@ def run(
     overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
     chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
     if store is not None:
-        if chosen is None and any(v is not None for v in overrides.values()):
-            from vfibench.sweep.plan import recorded_settings  # the run's own preset, to check the options against
-
-            recorded = recorded_settings(store.read_manifest(), f"the manifest '{store.path('manifest.json')}'")
-            chosen = recorded["preset"].with_overrides(**overrides)
         plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
                            warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
                            train_data=train_data, test_data=test_data, precision=training_precision,
-                           val_samples=val_samples, command=command, device_here=device_here)
+                           val_samples=val_samples, preset_overrides=overrides, command=command,
+                           device_here=device_here)
         if tensorboard is not None:
             from vfibench import tensorboard_log
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,10 +141,11 @@ def parse_seeds(text: str) -> list[int]:
     except ValueError:
         raise VfiBenchError(f"Invalid --seeds '{text}': give whole numbers separated by commas, e.g. 0,1,2 "
                             f"or a range such as 0-4.") from None
-    reversed_range = next((f"{low}-{high}" for low, high in bounds if low > high >= 0), None)
-    if reversed_range is not None:
-        raise VfiBenchError(f"Invalid --seeds '{text}': the range {reversed_range} runs backwards; write the smaller "
-                            f"seed first, e.g. {reversed_range.split('-')[1]}-{reversed_range.split('-')[0]}.")
+    backwards = next(((low, high) for low, high in bounds if low > high >= 0), None)
+    if backwards is not None:
+        low, high = backwards
+        raise VfiBenchError(f"Invalid --seeds '{text}': the range {low}-{high} runs backwards; write the smaller "
+                            f"seed first, e.g. {high}-{low}.")
     if any(high > MAX_SEED for _, high in bounds):
         raise VfiBenchError(f"Invalid --seeds '{text}': a seed is at most {MAX_SEED} (the random generators of "
                             f"torch, NumPy and the data take 31-bit seeds); use smaller numbers, e.g. 0,1,2.")
@@ -276,12 +277,15 @@ def plan_resume(
     test_data: str | None = None,
     precision: str | None = None,
     val_samples: int | None = None,
+    preset_overrides: Mapping[str, Any] | None = None,
     command: str = "",
     device_here: bool = True,
 ) -> SweepPlan:
     """The plan of the run in ``store``, rebuilt from its manifest, to finish what is missing.
 
-    The keyword arguments are the options a user gave along with ``--resume`` (None: not given).
+    The keyword arguments are the options a user gave along with ``--resume`` (None: not given);
+    ``preset_overrides`` (``steps``, ``model``, ``ambiguity``, ``log_every``) given without ``preset`` are
+    applied to the run's own preset and checked like one.
     Each must agree with the manifest — resuming never changes what a run computes — or a
     :class:`VfiBenchError` lists every conflict. ``device`` may differ — an explicit choice, recorded
     per session in the manifest; units trained on another device differ by floating-point
@@ -298,6 +302,8 @@ def plan_resume(
         if given != recorded["configs"]:
             conflicts.append(f"--losses gives {', '.join(given)}; the run has {', '.join(recorded['configs'])}")
     run_preset: RunPreset = recorded["preset"]
+    if preset is None and any(v is not None for v in (preset_overrides or {}).values()):
+        preset = run_preset.with_overrides(**preset_overrides)  # --steps, --model… without --preset: the run's own
     if preset is not None:
         if preset.name != run_preset.name:
             conflicts.append(f"--preset {preset.name}; the run used {run_preset.name}")
