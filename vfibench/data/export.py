@@ -141,8 +141,7 @@ def export_triplets(
         try:
             names = _write_triplets(source, order, out_dir, size, fit, progress)
         except BaseException:
-            _remove([entry for entry in out_dir.iterdir() if _written_by_export(entry) or
-                     (entry.is_dir() and _FOLDER_NAME.fullmatch(entry.name) and not entry.is_symlink())])
+            _remove([entry for entry in out_dir.iterdir() if _written_by_export(entry)])
             if created:
                 shutil.rmtree(out_dir, ignore_errors=True)
             raise

@@ -65,6 +65,8 @@ TEST_TIME_HANDLING = (f"{NATIVE_FRAMES}; the interpolator replicate-pads inputs 
                       f"prediction back")
 
 UCF101_FRAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
+#: Where SNU-FILM's released lists sit, and how their lines start.
+SNUFILM_RELEASED = ("data", "SNU-FILM")
 _XIPH_NAME = re.compile(r"^(?P<clip>.+)-(?P<number>\d{3})\.png$")
 
 
@@ -195,10 +197,10 @@ class SnuFilmSource(StandardSource):
                             f"{', '.join(SNUFILM_SPLITS)}.")
         root = _folder(Path(path), self.kind, f"test-{split}.txt")
         name = f"test-{split}.txt"
-        listing = next((folder / name for folder in (root, root / "data" / "SNU-FILM") if (folder / name).is_file()),
-                       root / name)
+        released = root.joinpath(*SNUFILM_RELEASED)
+        listing = next((folder / name for folder in (root, released) if (folder / name).is_file()), root / name)
         if not listing.is_file():
-            raise DataError(f"The SNU-FILM list {listing} is missing (looked in {root} and {root / 'data' / 'SNU-FILM'}); "
+            raise DataError(f"The SNU-FILM list {listing} is missing (looked in {root} and {released}); "
                             f"PATH must be the folder that holds test-easy.txt .. test-extreme.txt, or the folder "
                             f"that holds data/SNU-FILM/.")
         bases = _snufilm_bases(root)
@@ -225,10 +227,6 @@ class SnuFilmSource(StandardSource):
 
     def describe(self) -> str:
         return f"{self.kind}(split={self.split}):{self.where}"
-
-
-#: Where the released lists sit, and how their lines start.
-SNUFILM_RELEASED = ("data", "SNU-FILM")
 
 
 def _snufilm_bases(root: Path) -> list[Path]:
