@@ -297,6 +297,7 @@ def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Pa
 
 
 def test_a_ray_unit_may_have_one_thread_on_less_than_one_cpu() -> None:
+    ray_or_skip()  # check() ends by importing Ray, which a plain `make test` does not install
     ExecutorOptions("ray", cpus_per_unit=0.5, threads=1).check()  # at least one thread, as without --threads
 
 
