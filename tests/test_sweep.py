@@ -18,6 +18,7 @@ from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
 from vfibench.sweep import SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep
+from vfibench.train import STATE_NOT_FINITE
 
 PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)
 runner = CliRunner()
@@ -80,7 +81,7 @@ def test_seeds_are_aggregated_with_std_over_seeds(tmp_path: Path) -> None:
 
 
 def test_diverged_configuration_is_marked_with_its_step_in_every_table(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", "--preset", "smoke", "--steps", "2", "--losses", "l1,1e40*l2",
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--steps", "2", "--losses", "l1,1e40*l2,1e37*l2",
                                  "--metrics", "psnr", "--device", "cpu", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     store = RunStore.open(tmp_path)
@@ -88,8 +89,11 @@ def test_diverged_configuration_is_marked_with_its_step_in_every_table(tmp_path:
     assert summary.loc["1e+40*l2", "status"] == "diverged"
     assert summary.loc["1e+40*l2", "reason"] == "at step 1 of 2 (seed 0), no finite loss before it"
     assert summary.loc["l1", "status"] == "complete" and summary.loc["l1", "psnr_mean"] > 20
-    assert {e["config"]: e["status"] for e in store.read_manifest()["configs"]} == {"l1": "complete",
-                                                                                  "1e+40*l2": "diverged"}
+    assert summary.loc["1e+37*l2", "status"] == "diverged"  # finite loss, Adam's state overflowed
+    assert summary.loc["1e+37*l2", "reason"].startswith("at step 1 of 2 (seed 0), loss ")
+    assert summary.loc["1e+37*l2", "reason"].endswith(STATE_NOT_FINITE)
+    assert {e["config"]: e["status"] for e in store.read_manifest()["configs"]} == {
+        "l1": "complete", "1e+40*l2": "diverged", "1e+37*l2": "diverged"}
     markdown = store.path("summary.md").read_text(encoding="utf-8")
     assert "| 1e+40*l2 | diverged | — |" in markdown and "'1e+40*l2' diverged: at step 1 of 2" in markdown
     terminal = " ".join(result.output.split())

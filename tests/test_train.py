@@ -13,7 +13,7 @@ from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss 
 from vfibench.losses.objective import Objective
 from vfibench.losses.spec import parse_config
 from vfibench.presets import get_preset
-from vfibench.train import TrainState, batch_order, train_configuration
+from vfibench.train import STATE_NOT_FINITE, TrainState, batch_order, train_configuration
 from helpers import random_triplets
 
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
@@ -91,6 +91,17 @@ def test_absurd_weight_diverges_at_the_first_step() -> None:
     result = train_configuration(parse_config("1e40*l2"), random_triplets(n=8, size=16), PRESET, seed=0)
     assert (result.status, result.diverged_at, result.last_finite_loss) == ("diverged", 1, None)
     assert result.log == []
+
+
+def test_a_finite_loss_that_overflows_adams_state_is_divergence_not_a_stalled_complete_run() -> None:
+    """1e37·L2 keeps every loss finite, but its squared gradients overflow Adam's float32 second
+    moment: from then on Adam's steps are 0 or NaN and the model would never learn."""
+    data = random_triplets(n=8, size=16)
+    result = train_configuration(parse_config("1e37*l2"), data, PRESET, seed=0)
+    assert (result.status, result.diverged_at, result.divergence) == ("diverged", 1, STATE_NOT_FINITE)
+    assert result.last_finite_loss is not None and 1e30 < result.last_finite_loss < math.inf
+    healthy = train_configuration(parse_config("1e4*l2"), data, PRESET, seed=0)
+    assert healthy.status == "complete" and healthy.divergence is None
 
 
 def test_log_averages_a_term_over_the_steps_it_was_active() -> None:

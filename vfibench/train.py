@@ -29,6 +29,11 @@ from vfibench.validation import HeldOut, held_out_scores
 
 StepCallback = Callable[[int, float], None]
 
+#: What was not finite when training diverged (``TrainResult.divergence``).
+LOSS_NOT_FINITE = "the loss was NaN or infinite"
+STATE_NOT_FINITE = ("Adam's state overflowed float32 after a finite loss (the loss is too large to train on: "
+                    "a weight too large?)")
+
 #: Training precisions: fp32, or autocast of the forward pass and the loss to bfloat16 / float16.
 PRECISIONS = ("fp32", "bf16", "fp16")
 #: What each precision does, as the manifest records it.
@@ -57,8 +62,10 @@ class TrainResult:
         model: the model after the last finished step, in eval mode.
         log: one row per ``log_every`` steps: step, lr, total and each term, averaged over the interval,
             and the held-out scores at that step (``val_psnr``…) when ``held_out`` was given.
-        status: COMPLETE, or DIVERGED when the loss became NaN/inf (:mod:`vfibench.results.schema`).
-        diverged_at: the step whose loss was not finite.
+        status: COMPLETE, or DIVERGED when the loss became NaN/inf or the optimiser's state overflowed
+            (:mod:`vfibench.results.schema`).
+        diverged_at: the step whose loss was not finite, or after which Adam's state was not.
+        divergence: what was not finite, in words (``None`` while COMPLETE).
         last_finite_loss: the last finite total loss seen.
         seconds: wall time of the steps this call trained.
         optimizer_state: Adam's state after the last step (what a warm start hands on).
@@ -68,6 +75,7 @@ class TrainResult:
     log: list[dict[str, float]] = field(default_factory=list)
     status: str = COMPLETE
     diverged_at: int | None = None
+    divergence: str | None = None
     last_finite_loss: float | None = None
     seconds: float = 0.0
     optimizer_state: dict[str, Any] | None = None
@@ -239,10 +247,14 @@ def _run_steps(
             value = objective(prediction, batch, progress)
         total = float(value.total.detach())
         if not math.isfinite(total):
-            result.status, result.diverged_at = DIVERGED, step + 1
+            result.status, result.diverged_at, result.divergence = DIVERGED, step + 1, LOSS_NOT_FINITE
             break
         optimizer.zero_grad(set_to_none=True)
         precision.backward_and_step(value.total, optimizer)
+        if not optimizer_state_finite(optimizer):
+            result.status, result.diverged_at = DIVERGED, step + 1
+            result.divergence, result.last_finite_loss = STATE_NOT_FINITE, total
+            break
         auxiliary = objective.auxiliary_step(_detached(prediction, float32=precision.dtype is not None), batch,
                                              progress)
         result.last_finite_loss = total
@@ -258,6 +270,18 @@ def _run_steps(
     result.optimizer_state = optimizer.state_dict()
     model.eval()
     return result
+
+
+def optimizer_state_finite(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether every floating-point tensor of the optimiser's state is finite.
+
+    A finite loss can still break Adam: its second moment holds squared gradients, which overflow
+    float32 above |g| ≈ 1.8e19 (a loss weight of 1e37, say). Adam's step m / (√v + ε) is then 0 or
+    NaN, and the model stops learning while every loss stays finite.
+    """
+    tensors = [value.reshape(-1) for state in optimizer.state.values() for value in state.values()
+               if isinstance(value, Tensor) and value.is_floating_point()]
+    return not tensors or bool(torch.isfinite(torch.cat(tensors)).all())  # one pass, one sync
 
 
 def _detached(prediction: Any, float32: bool = False) -> Any:

@@ -86,7 +86,7 @@ MISSING = "missing"
 STATUSES: Mapping[str, str] = MappingProxyType({
     COMPLETE: "every seed has results",
     PARTIAL: "only some seeds have results (an interrupted sweep); resuming completes it",
-    DIVERGED: "the training loss became NaN or infinite; no results",
+    DIVERGED: "the training loss, or the optimiser's state, became NaN or infinite; no results",
     FAILED: "training or scoring raised an error (its reason says which); no results",
     UNAVAILABLE: "a pretrained backbone the configuration needs is missing (--skip-unavailable); no results",
     MISSING: "not run yet (an interrupted sweep); no results",

@@ -257,7 +257,7 @@ class _Coordinator:
             outcome = headline(per_sample, result.seconds, result.info["eval_seconds"])
         elif result.status == DIVERGED:
             self.store.write_unit(key, result.info, None, result.train_log)
-            outcome = f"diverged at step {result.info['diverged_at']}"
+            outcome = f"diverged at step {result.info['diverged_at']} ({result.info.get('divergence')})"
         else:
             self.store.write_unit(key, result.info, None)
             outcome = f"failed ({(result.error or '')[:200]})"

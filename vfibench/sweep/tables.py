@@ -21,6 +21,7 @@ from vfibench.results.store import LOG_KEYS, SAMPLE_KEYS, RunStore, UnitKey
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 from vfibench.sweep.plan import SweepPlan, recorded_settings
+from vfibench.train import STATE_NOT_FINITE
 
 #: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
 REASON_COLUMN, REASON_POSITION = "reason", 3
@@ -93,8 +94,11 @@ def rebuild_tables(store: RunStore) -> list[str]:
 
 
 def divergence_text(info: dict[str, Any]) -> str:
-    """``"at step 7 of 12 (seed 0), last finite loss 0.0123"`` from a diverged unit's record."""
+    """``"at step 7 of 12 (seed 0), last finite loss 0.0123"`` from a diverged unit's record, or, when
+    the loss stayed finite but Adam's state did not, ``"at step 1 of 12 (seed 0), loss 2.4e+34: Adam's…"``."""
     last = info.get("last_finite_loss")
-    loss = f"last finite loss {last:.6g}" if isinstance(last, (int, float)) and math.isfinite(last) \
-        else "no finite loss before it"
-    return f"at step {info.get('diverged_at')} of {info.get('steps')} (seed {info.get('seed')}), {loss}"
+    finite = isinstance(last, (int, float)) and math.isfinite(last)
+    where = f"at step {info.get('diverged_at')} of {info.get('steps')} (seed {info.get('seed')})"
+    if info.get("divergence") == STATE_NOT_FINITE and finite:
+        return f"{where}, loss {last:.6g}: {STATE_NOT_FINITE}"
+    return f"{where}, {f'last finite loss {last:.6g}' if finite else 'no finite loss before it'}"

@@ -261,7 +261,8 @@ def _warm_start(spec: UnitSpec, train: Triplets, on_step: StepCallback | None) -
                                  stop_at=spec.warm_start, on_step=on_step, precision=spec.precision)
     info: dict[str, Any] = {schema.STATUS: result.status, "train_seconds": round(result.seconds, 3)}
     if result.status != COMPLETE:
-        info |= {"diverged_at": result.diverged_at, "last_finite_loss": result.last_finite_loss}
+        info |= {"diverged_at": result.diverged_at, "divergence": result.divergence,
+                 "last_finite_loss": result.last_finite_loss}
         return UnitResult(spec, result.status, info, seconds=result.seconds,
                           error=f"the warm start diverged at step {result.diverged_at}")
     state = TrainState(spec.warm_start, {k: v.cpu() for k, v in result.model.state_dict().items()},
@@ -282,7 +283,8 @@ def _trained(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainState |
     info: dict[str, Any] = {schema.STATUS: result.status, "train_seconds": round(result.seconds, 3),
                             "steps": spec.preset.steps, "warm_start": spec.warm_start}
     if result.status == DIVERGED:
-        info |= {"diverged_at": result.diverged_at, "last_finite_loss": result.last_finite_loss}
+        info |= {"diverged_at": result.diverged_at, "divergence": result.divergence,
+                 "last_finite_loss": result.last_finite_loss}
         return UnitResult(spec, DIVERGED, info, train_log=log, log_rows=result.log, seconds=result.seconds)
     started = time.perf_counter()
     frames = predict(result.model, test, spec.preset.eval_batch_size, device)
