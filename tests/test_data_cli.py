@@ -99,6 +99,20 @@ def test_validate_notes_a_jump_in_the_frame_numbers(runner: CliRunner, tmp_path:
     assert "numbering" not in runner.invoke(app, ["inspect", f"frames:{clean}"], env=WIDE).output
 
 
+def test_inspect_and_validate_name_a_clip_too_short_for_a_triplet(runner: CliRunner, tmp_path: Path) -> None:
+    make_clip(tmp_path / "long", 6)
+    make_clip(tmp_path / "short", 2)
+    validated = runner.invoke(app, ["validate", f"frames:{tmp_path}"], env=WIDE)
+    assert validated.exit_code == 0, validated.output
+    assert "4 triplets" in validated.output
+    assert f"note: {tmp_path / 'short'} has too few frames for one triplet, so the set leaves it out" in \
+        " ".join(validated.output.split())
+    inspected = runner.invoke(app, ["inspect", f"frames:{tmp_path}"], env=WIDE)
+    assert inspected.exit_code == 0 and f"1 folder too short for one triplet, first {tmp_path / 'short'}" in \
+        inspected.output
+    assert "too few frames" not in runner.invoke(app, ["validate", f"frames:{tmp_path / 'long'}"], env=WIDE).output
+
+
 def test_validate_names_every_bad_file_and_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     make_clip(tmp_path, 6)
     (tmp_path / "frame2.png").write_bytes(b"garbage")

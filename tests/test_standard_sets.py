@@ -194,6 +194,7 @@ def test_davis_nonoverlapping_triplets_from_nested_layout(tmp_path):
     png(base / "car" / "00000.png", 9)
     source = open_source(f"davis:{tmp_path / 'DAVIS'}", "test")
     assert source.ids == ["bear/00001", "bear/00003"]
+    assert source.short_clips == [str(base / "car")]  # one frame: left out, and `data` says so
     assert source.load([1]).i1[0, 0, 0, 0].item() == pytest.approx(4 / 255)
 
 

@@ -191,6 +191,11 @@ def inspect(
         before, after = gaps[0]
         rows.append(("numbering", f"jumps in {len(gaps)} place(s), first from {Path(before).name} to "
                                   f"{Path(after).name}: a frame may be missing (`vfibench data validate` lists them)"))
+    short = getattr(source, "short_clips", [])
+    if short:
+        folders = "1 folder" if len(short) == 1 else f"{len(short)} folders"
+        rows.append(("left out", f"{folders} too short for one triplet, first {short[0]} "
+                                 f"(`vfibench data validate` lists them)"))
     for key, value in rows:
         table.add_row(key, escape(value))
     console.print(table)
@@ -236,6 +241,9 @@ def validate(
         console.print(f"[yellow]note:[/] the frame numbers jump from {escape(before)} to {escape(Path(after).name)}: "
                       f"a frame may be missing there, and the triplets around it span a longer interval than the "
                       f"others.", highlight=False, soft_wrap=True)
+    for clip in report.short_clips[:show]:
+        console.print(f"[yellow]note:[/] {escape(clip)} has too few frames for one triplet, so the set leaves "
+                      f"it out.", highlight=False, soft_wrap=True)
     if report.ok:
         console.print("[green]every frame is readable and every triplet is consistent[/]")
         return

@@ -133,11 +133,16 @@ class FramesSource(TripletSource):
         refs: list[TripletRef] = []
         #: Jumps in the clips' frame numbering (:func:`numbering_gaps`), which ``data validate`` notes.
         self.gaps: list[tuple[str, str]] = []
+        #: Clips with too few frames for one triplet at this stride, which give nothing (``data`` notes them).
+        self.short_clips: list[str] = []
         for clip in clips:
             prefix = "" if clip == path else f"{clip.name}/"
             frames = [str(p) for p in image_files(clip)]
-            refs.extend(clip_triplets(frames, self.stride, prefix))
+            triplets = clip_triplets(frames, self.stride, prefix)
+            refs.extend(triplets)
             self.gaps.extend(numbering_gaps(frames))
+            if not triplets:
+                self.short_clips.append(str(clip))
         if not refs:
             longest = max(len(image_files(clip)) for clip in clips)
             raise DataError(

@@ -176,6 +176,8 @@ class Validation:
     sizes: Counter[tuple[int, int]] = field(default_factory=Counter)
     #: Consecutive frames whose numbers jump (``frames:`` folders): not errors, but worth a look.
     gaps: list[tuple[str, str]] = field(default_factory=list)
+    #: Clip or sequence folders too short for one triplet, which the set leaves out: not errors either.
+    short_clips: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -266,7 +268,8 @@ def validate_source(source: TripletSource, progress: Progress | None = None,
         check_memory(len(source), source.size, source.size, max_bytes, source.describe())
     chosen = sorted(range(len(source)) if indices is None else indices)
     refs = [source.refs[index] for index in chosen]
-    report = Validation(source.describe(), len(refs), gaps=list(getattr(source, "gaps", [])))
+    report = Validation(source.describe(), len(refs), gaps=list(getattr(source, "gaps", [])),
+                        short_clips=list(getattr(source, "short_clips", [])))
     if isinstance(source, VideoSource):
         _validate_video(source, refs, report, progress)
     elif isinstance(source, SyntheticSource):

@@ -343,11 +343,15 @@ class DavisSource(StandardSource):
         base = nested if nested.is_dir() else root
         sequences = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
         refs: list[TripletRef] = []
+        #: Sequence folders with fewer than three frames, which give no triplet (``data`` notes them).
+        self.short_clips: list[str] = []
         for seq in sequences:
             frames = image_files(seq)
             refs.extend(TripletRef(f"{seq.name}/{frames[k + 1].stem}",
                                    (str(frames[k]), str(frames[k + 1]), str(frames[k + 2])))
                         for k in range(0, len(frames) - 2, 2))
+            if len(frames) < 3:
+                self.short_clips.append(str(seq))
         if not refs:
             raise DataError(f"The davis folder {base} holds no sequence folder with at least three frames.")
         super().__init__(str(path), refs)
