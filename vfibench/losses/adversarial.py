@@ -114,7 +114,7 @@ def generator_adversarial_loss(logit_01: Tensor, logit_12: Tensor) -> Tensor:
     deviation="the released code computes the generator's term on a detached Î, so it passes no gradient to "
               "the generator; here the gradient flows to Î (and not into D). D is smaller (32…256 channels "
               "instead of 64…512, a 256-wide hidden layer instead of 1024), has no BatchNorm, pools globally "
-              "instead of flattening a 256-px patch, and keeps a constant learning rate (AdaCoF: step decay); "
+              "instead of flattening a 256-px patch; "
               "it steps after the model (AdaCoF steps D first, inside the loss)",
 )
 class TemporalAdversarial(nn.Module):

@@ -107,6 +107,8 @@ def charbonnier_tv(field: Tensor, eps: float = ADACOF_TV_EPS) -> Tensor:
     needs={"inputs", "flows", "intermediate_flows"},
     source="Super SloMo re-implementation (avinashpaliwal/Super-SloMo train.py, warpLoss), with the "
            "intermediate flows before refinement",
+    deviation="a sample that falls outside the frame takes the nearest border pixel; the re-implementation's "
+              "backWarp pads with zeros, mean grey in its mean-subtracted frames",
 )
 class Warping(nn.Module):
     """Super SloMo's warping loss: supervises the motion by warping the inputs.

@@ -75,14 +75,20 @@ class SSIMLoss(FrameLoss):
     "grad",
     kind="pixel",
     formula="mean |∂x Î − ∂x I_t| + mean |∂y Î − ∂y I_t| (forward differences)",
-    source="gradient-difference / edge-preserving objectives (e.g. Mathieu et al., ICLR 2016, GDL with α = 1)",
+    source="the L1 gradient-matching loss of Li & Snavely (MegaDepth, CVPR 2018): mean |∇(Î − I_t)|; not "
+           "Mathieu et al.'s gradient difference loss (ICLR 2016), which compares gradient magnitudes, "
+           "||∂Î| − |∂I_t||, and so ignores an edge of flipped sign",
+    deviation="one scale, on intensities (MegaDepth: four scales, on log depth)",
 )
 class GradientLoss(FrameLoss):
     """Image-gradient L1: mean |∂x Î − ∂x I_t| + mean |∂y Î − ∂y I_t| with forward differences.
 
     Penalises blurred or misplaced edges directly and ignores a constant intensity offset. No
-    constants; frames in [0, 1]. Source: the gradient-difference loss of Mathieu et al., ICLR 2016
-    (GDL with α = 1), a common edge-preserving objective.
+    constants; frames in [0, 1]. It is the L1 gradient-matching loss of Li & Snavely (MegaDepth,
+    CVPR 2018), Σ mean |∂x R| + |∂y R| with the residual R = Î − I_t, at one scale and on
+    intensities. It is not the gradient difference loss of Mathieu et al. (ICLR 2016), which
+    compares magnitudes, ||∂Î| − |∂I_t||: that one does not penalise an edge whose sign is flipped,
+    this one does.
     """
 
     def __init__(self) -> None:
