@@ -75,18 +75,19 @@ class SSIMLoss(FrameLoss):
     "grad",
     kind="pixel",
     formula="mean |∂x Î − ∂x I_t| + mean |∂y Î − ∂y I_t| (forward differences)",
-    source="the L1 gradient-matching loss of Li & Snavely (MegaDepth, CVPR 2018): mean |∇(Î − I_t)|; not "
-           "Mathieu et al.'s gradient difference loss (ICLR 2016), which compares gradient magnitudes, "
-           "||∂Î| − |∂I_t||, and so ignores an edge of flipped sign",
-    deviation="one scale, on intensities (MegaDepth: four scales, on log depth)",
+    source="the L1 gradient-matching loss of Li & Snavely (MegaDepth, CVPR 2018), mean |∇(Î − I_t)|, with "
+           "forward differences as in MiDaS (Ranftl et al., TPAMI 2020); not Mathieu et al.'s gradient "
+           "difference loss (ICLR 2016), which compares gradient magnitudes, ||∂Î| − |∂I_t||, and so ignores "
+           "an edge of flipped sign",
+    deviation="one scale, on intensities (MegaDepth and MiDaS: four scales, on log depth or disparity)",
 )
 class GradientLoss(FrameLoss):
     """Image-gradient L1: mean |∂x Î − ∂x I_t| + mean |∂y Î − ∂y I_t| with forward differences.
 
     Penalises blurred or misplaced edges directly and ignores a constant intensity offset. No
     constants; frames in [0, 1]. It is the L1 gradient-matching loss of Li & Snavely (MegaDepth,
-    CVPR 2018), Σ mean |∂x R| + |∂y R| with the residual R = Î − I_t, at one scale and on
-    intensities. It is not the gradient difference loss of Mathieu et al. (ICLR 2016), which
+    CVPR 2018), Σ mean |∂x R| + |∂y R| with the residual R = Î − I_t, at one scale, on intensities,
+    with forward differences as MiDaS (Ranftl et al., TPAMI 2020) takes them. It is not the gradient difference loss of Mathieu et al. (ICLR 2016), which
     compares magnitudes, ||∂Î| − |∂I_t||: that one does not penalise an edge whose sign is flipped,
     this one does.
     """
