@@ -134,14 +134,17 @@ class SweepFrames:
 
     def _load(self, samples: Sequence[int]) -> Any:
         """The test triplets ``samples``: re-rendered (synthetic) or re-read (real data, as the sweep read it)."""
-        size, seed = int(self.test["size"]), int(self.test.get("seed", 0))
+        seed = int(self.test.get("seed", 0))
         if self.dataset == "synthetic":
-            return synthetic_subset("test", samples, size=size, seed=seed, max_motion=self.max_motion,
-                                    ambiguity=self.ambiguity)
+            return synthetic_subset("test", samples, size=int(self.test["size"]), seed=seed,
+                                    max_motion=self.max_motion, ambiguity=self.ambiguity)
         from vfibench.data.sources import open_dataset
 
         if self._real is None:  # read once: later samples come from the same load
-            self._real = open_dataset(self.dataset, "test", count=int(self.test["count"]), size=size, seed=seed,
+            # a standard test set is recorded with no size (it is never resized), and any set may be whole
+            size, count = self.test.get("size"), self.test.get("count")
+            self._real = open_dataset(self.dataset, "test", count=None if count is None else int(count),
+                                      size=None if size is None else int(size), seed=seed,
                                       max_motion=self.max_motion, ambiguity=self.ambiguity)
         triplets = self._real
         if max(samples) >= len(triplets):
