@@ -88,3 +88,41 @@ def test_a_standard_set_is_recorded_at_its_native_size() -> None:
     assert data_options("ucf101:/data/ucf101", preset, "test")["size"] is None
     assert data_options("synthetic", preset, "test")["size"] == preset.test_size
 
+
+
+def test_a_sweep_records_its_data_with_an_absolute_path_and_reports_from_any_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spec typed with a relative path is recorded absolute: the report, a resume and a worker
+    started elsewhere read the same frames."""
+    write_clip(tmp_path / "work" / "clip")
+    monkeypatch.chdir(tmp_path / "work")
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr,ssim",
+                                      "--test-data", "frames:clip", "--out", "results"])
+    assert result.exit_code == 0, result.output
+    run = (tmp_path / "work" / "results" / "latest").resolve()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["data"]["test"]["dataset"] == f"frames:{tmp_path / 'work' / 'clip'}"
+    resumed = CliRunner().invoke(app, ["run", "--resume", "latest", "--out", "results", "--test-data", "frames:clip"])
+    assert resumed.exit_code == 0, resumed.output  # the same folder, typed relative again: no conflict
+    monkeypatch.chdir(tmp_path)
+    report = CliRunner().invoke(app, ["report", str(run), "--samples", "1"])
+    assert report.exit_code == 0, report.output
+    assert list((run / "report").glob("grid_sample*.png"))
+
+
+def test_the_report_of_a_sweep_tested_on_a_standard_set_draws_its_frames(tmp_path: Path) -> None:
+    """A standard set is recorded with no size (it is never resized); the report re-reads it so."""
+    clip = write_clip(tmp_path / "clip", frames=9)
+    frames = sorted(clip.iterdir())
+    for sample in range(3):
+        folder = tmp_path / "ucf" / str(sample + 1)
+        folder.mkdir(parents=True)
+        for name, frame in zip(("frame_00.png", "frame_01_gt.png", "frame_02.png"), frames[3 * sample:]):
+            (folder / name).write_bytes(frame.read_bytes())
+    out = tmp_path / "results"
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr,ssim",
+                                      "--test-data", f"ucf101:{tmp_path / 'ucf'}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = CliRunner().invoke(app, ["report", "--out", str(out), "--samples", "1"])
+    assert report.exit_code == 0, report.output
+    assert list((out / "latest" / "report").glob("grid_sample*.png"))

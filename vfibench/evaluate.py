@@ -247,12 +247,10 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
 
     spec, pred_files = None, {}
     if is_dataset_spec(str(gt)):
-        from vfibench.data.sources import DatasetSpec, open_source, parse_dataset_spec
+        from vfibench.data.sources import absolute_spec, open_source
 
-        parsed = parse_dataset_spec(str(gt))
+        parsed = absolute_spec(str(gt))  # recorded absolute: the report re-reads the set from any folder
         check_scored_whole(parsed)
-        if parsed.path is not None:  # recorded absolute: the report re-reads the set from any folder
-            parsed = DatasetSpec(parsed.kind, Path(os.path.abspath(parsed.path)), parsed.options)
         spec = parsed.canonical
         files = [ref.name for ref in open_source(parsed, "test").refs]
         pred_files = match_ids(files, sources, spec)

@@ -28,6 +28,7 @@ training and testing.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -285,14 +286,23 @@ def dataset_attributes(
     return {name: np.asarray(known.get(name, np.full(len(indices), np.nan)), dtype=float) for name in ATTRIBUTES}
 
 
+def absolute_spec(spec: str | DatasetSpec) -> DatasetSpec:
+    """``spec`` parsed, its path made absolute (symbolic links kept): what a run records, so that its
+    report, its resume and a worker started elsewhere read the same files from any folder."""
+    parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
+    if parsed.path is None:
+        return parsed
+    return DatasetSpec(parsed.kind, Path(os.path.abspath(parsed.path)), parsed.options)
+
+
 def validate_dataset_spec(spec: str, option: str, split: str) -> str:
-    """Check a spec before any work starts and return its canonical form.
+    """Check a spec before any work starts and return its canonical form, with an absolute path.
 
     Parses it and, for real data, indexes the files of ``split`` (layout, list files, that there
     is at least one triplet) without reading the frames; the :class:`DataError` names ``option``.
     """
     try:
-        parsed = parse_dataset_spec(spec)
+        parsed = absolute_spec(spec)
         if parsed.kind != "synthetic":
             source = open_source(parsed, split)
             if len(source) == 0:

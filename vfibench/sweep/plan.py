@@ -21,7 +21,7 @@ import torch
 
 from vfibench import backbones
 from vfibench.data.sources import (STANDARD_KINDS, SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
-                                   parse_dataset_spec, resolve, validate_dataset_spec)
+                                   absolute_spec, parse_dataset_spec, resolve, validate_dataset_spec)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
@@ -321,10 +321,10 @@ def plan_resume(
                                     ("--warm-start", warm_start, recorded["warm_start"]),
                                     ("--metrics", metrics, recorded["metrics"]),
                                     ("--skip-unavailable", skip_unavailable, recorded["skip_unavailable"]),
-                                    ("--train-data", train_data and parse_dataset_spec(train_data).canonical,
-                                     recorded["train_data"]),
-                                    ("--test-data", test_data and parse_dataset_spec(test_data).canonical,
-                                     recorded["test_data"]),
+                                    ("--train-data", train_data and absolute_spec(train_data).canonical,
+                                     absolute_spec(recorded["train_data"]).canonical),
+                                    ("--test-data", test_data and absolute_spec(test_data).canonical,
+                                     absolute_spec(recorded["test_data"]).canonical),
                                     ("--precision", precision, recorded["precision"]),
                                     ("--val-samples", val_samples, recorded["val_asked"])):
         if value is not None and (list(value) if isinstance(value, (list, tuple)) else value) != expected:
