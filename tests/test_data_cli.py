@@ -171,6 +171,23 @@ def test_export_synthetic_and_refuse_a_non_empty_folder(runner: CliRunner, tmp_p
         export_triplets(open_source("synthetic", "test", count=1, size=32), [0], out, None, Fit.resize)
 
 
+def test_synthetic_scenes_move_as_a_sweep_draws_them_unless_the_spec_says_otherwise(
+        runner: CliRunner, tmp_path: Path) -> None:
+    from vfibench.presets import DEFAULT_PRESET, get_preset
+
+    scenes = get_preset(DEFAULT_PRESET)
+    assert scenes.ambiguity > 0  # otherwise this test could not tell the two apart
+    for spec, ambiguity in (("synthetic", scenes.ambiguity), ("synthetic(ambiguity=0)", 0.0)):
+        out = tmp_path / spec
+        result = runner.invoke(app, ["export", spec, str(out), "--count", "3", "--size", "32"], env=WIDE)
+        assert result.exit_code == 0, result.output
+        exported = open_dataset(f"frames:{out}", "test")
+        drawn = open_dataset("synthetic", "test", count=3, size=32, max_motion=scenes.max_motion, ambiguity=ambiguity)
+        assert torch.allclose(exported.it, drawn.it, atol=0.5 / 255)
+    inspected = runner.invoke(app, ["inspect", "synthetic", "--count", "3", "--size", "32"], env=WIDE)
+    assert f"ambiguity {scenes.ambiguity:g}" in inspected.output
+
+
 def test_export_overwrite_replaces_the_earlier_export_entirely(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = runner.invoke(app, ["export", "synthetic", str(out), "--count", "5", "--size", "32"], env=WIDE)

@@ -29,7 +29,9 @@ SYNTHETIC_DEFAULT_COUNT = 64
 SPEC_HELP = (
     "Dataset spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH, with optional options in "
     "parentheses, e.g. frames(stride=2):PATH or video(size=256, fit=crop):clip.mp4; or a standard test set: "
-    "ucf101:PATH, middlebury:PATH, snufilm(split=hard):PATH, xiph(res=4k):PATH, davis:PATH."
+    "ucf101:PATH, middlebury:PATH, snufilm(split=hard):PATH, xiph(res=4k):PATH, davis:PATH. Synthetic scenes "
+    "move as `vfibench run` draws them (its default preset's max_motion and ambiguity); "
+    "synthetic(ambiguity=0) gives straight uniform paths."
 )
 
 app = typer.Typer(
@@ -91,6 +93,7 @@ def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, 
     from vfibench.data.images import check_fit, check_size
     from vfibench.data.sources import open_source, parse_dataset_spec, resolve
     from vfibench.data.triplet_source import select_indices
+    from vfibench.presets import DEFAULT_PRESET, get_preset
 
     parsed = parse_dataset_spec(spec)
     if parsed.kind == "synthetic" and count is None and "count" not in parsed.options:
@@ -100,7 +103,9 @@ def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, 
     _check_applicable(parsed.kind, typed)
     args = resolve(parsed, typed, **options)
     size, fit = check_size(args["size"]), check_fit(args["fit"])
-    source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=args["stride"])
+    scenes = get_preset(DEFAULT_PRESET)  # synthetic paths as a sweep draws them, unless the spec says otherwise
+    source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=args["stride"],
+                         max_motion=scenes.max_motion, ambiguity=scenes.ambiguity)
     return source, select_indices(len(source), args["count"], seed), size, fit
 
 

@@ -22,11 +22,11 @@ from rich.markup import escape
 
 from vfibench.cli_support import console, error_console, examples, report_errors
 from vfibench.errors import VfiBenchError
+from vfibench.presets import DEFAULT_PRESET
 
 #: The default sweep: the PSNR-optimal l2, the l1 most VFI papers use, a perceptual and an adversarial
 #: term on top of l1, and a full paper preset (Super SloMo's four terms).
 DEFAULT_LOSSES = "l2,l1,l1+perc,l1+adv,superslomo"
-DEFAULT_PRESET = "quick"
 DEFAULT_SEEDS = "0"
 
 EPILOG = examples(

@@ -83,6 +83,9 @@ class RunPreset:
         return replace(self, **changes)
 
 
+#: The preset ``vfibench run`` uses when none is given; the ``data`` commands make synthetic scenes as it does.
+DEFAULT_PRESET = "quick"
+
 PRESETS: dict[str, RunPreset] = {
     preset.name: preset
     for preset in (
