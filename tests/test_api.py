@@ -31,6 +31,14 @@ def test_a_run_loads_as_dataframes_by_folder_or_by_name(run: api.Run) -> None:
     assert again.summary.equals(run.summary) and api.load_run(run.path.parent).path == run.path
 
 
+def test_the_manifest_records_a_call_that_reruns_the_sweep(run: api.Run) -> None:
+    command = run.manifest["command"]
+    assert command.startswith("vfibench.api.run_sweep('l1', preset='smoke', seeds=[0, 1], ")
+    for argument in ("steps=3", "metrics=['psnr', 'gmsd']", "device='cpu'", f"out={str(run.path.parent)!r}",
+                     "train_data='synthetic'", "test_data='synthetic'", "warm_start=None"):
+        assert argument in command
+
+
 def test_errors_are_the_library_errors(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="position"):
         api.parse_spec("l1+*perc")

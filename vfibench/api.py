@@ -95,11 +95,15 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.presets import get_preset
 
+    arguments = {"preset": preset, "seeds": seeds, "out": str(out), "device": device,
+                 "metrics": metrics, "steps": steps, "warm_start": warm_start,
+                 "skip_unavailable": skip_unavailable, "train_data": train_data, "test_data": test_data}
+    call = ", ".join([repr(losses), *(f"{name}={value!r}" for name, value in arguments.items())])
     chosen = get_preset(preset).with_overrides(steps=steps)
     plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device,
                             metrics=DEFAULT_METRICS if metrics is None else metrics, skip_unavailable=skip_unavailable,
                             warm_start=warm_start, train_data=train_data, test_data=test_data,
-                            command=f"vfibench.api.run_sweep({losses!r}, preset={preset!r})")
+                            command=f"vfibench.api.run_sweep({call})")  # every argument: the call reruns the run
     store = sweep.run_sweep(plan)
     return load_run(store.root)
 
