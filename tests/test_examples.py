@@ -183,3 +183,29 @@ def test_example_runs(example: str, sandbox: Path, monkeypatch: pytest.MonkeyPat
     result = runner.invoke(app, args, env={"COLUMNS": "120"})
     assert result.exit_code in EXIT_CODES.get(example, (0,)), result.output
     assert "Traceback" not in result.output and result.output.strip()
+
+
+def test_the_names_the_readmes_python_blocks_use_exist() -> None:
+    """Each README ``python`` block parses, its imports import, and every ``api.NAME`` it calls exists:
+    a snippet copied into a session must not fail on a name."""
+    import ast
+    import importlib
+
+    from vfibench import api
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        tree = ast.parse(block)
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = importlib.import_module(node.module or "")
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"README: `from {node.module} import {alias.name}` fails"
+                    imported.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "api":
+                assert hasattr(api, node.attr), f"README: api.{node.attr} does not exist"
+        called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+                  and isinstance(node.func, ast.Name) and node.func.id[:1].isupper()}
+        assert called <= imported, f"README: {sorted(called - imported)} used without an import"
