@@ -136,6 +136,7 @@ def test_validate_notes_mixed_sizes(runner: CliRunner, tmp_path: Path) -> None:
     make_clip(tmp_path / "b", 3, h=56)
     result = runner.invoke(app, ["validate", f"frames:{tmp_path}"], env=WIDE)
     assert result.exit_code == 0 and "several sizes" in result.output
+    assert "a sweep fits them to its preset's size, and `data inspect|export --size S`" in result.output
 
 
 # --------------------------------------------------------------------------------------- export

@@ -74,6 +74,8 @@ def test_middlebury_reads_other_data_and_gt_interp(tmp_path):
         check_pixels(source.load([index]), 0, expected[seq])
     with pytest.raises(DataError, match="never resized.*vfibench eval"):  # mixed sizes cannot be stacked
         source.load([0, 1])
+    validated = runner.invoke(app, ["data", "validate", f"middlebury:{root}"])
+    assert "several sizes; `vfibench eval --gt` scores each at its own size" in " ".join(validated.output.split())
     (root / "other-data" / "Walking" / "frame11.png").unlink()
     with pytest.raises(DataError, match=r"Walking/frame11\.png is missing"):
         open_source(f"middlebury:{root}", "test")
