@@ -43,7 +43,7 @@ from torch import Tensor
 from vfibench.errors import VfiBenchError
 from vfibench.metrics._common import check_pair
 from vfibench.metrics.psnr import psnr as vfibench_psnr
-from vfibench.metrics.ssim import K1, K2, SIGMA, gaussian_window, ssim as vfibench_ssim, ssim_map
+from vfibench.metrics.ssim import K1, K2, SIGMA, gaussian_window, separable_blur, ssim as vfibench_ssim, ssim_map
 
 ProtocolFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 #: BT.601 studio-range luma weights on [0, 1] RGB (ITU-R BT.601, as BasicSR's ``rgb2ycbcr``).
@@ -59,24 +59,44 @@ def plain_psnr(pred: Tensor, gt: Tensor) -> Tensor:
     return -10.0 * torch.log10(mse)
 
 
+def _replicate_blur_channels(z: Tensor, weights: list[float]) -> Tensor:
+    """The valid filtering by ``weights`` along dim 1 of (M, C, H, W), after replicating the first and
+    last channel ``len(weights) // 2`` times; (M, C, H, W) out.
+
+    With replicate padding, output channel j is Σ_k w_k · z[clamp(j + k − r, 0, C − 1)]: a C × C
+    mixing of the channels, whose coefficients gather the taps that land on the same channel
+    (C² weighted sums of planes, no padded copy)."""
+    radius, channels = len(weights) // 2, z.shape[1]
+    mixing = [[0.0] * channels for _ in range(channels)]
+    for j in range(channels):
+        for k, weight in enumerate(weights):
+            mixing[j][min(max(j + k - radius, 0), channels - 1)] += weight
+    out = torch.empty_like(z)
+    for j in range(channels):
+        torch.mul(z[:, 0], mixing[j][0], out=out[:, j])
+        for i in range(1, channels):
+            out[:, j].add_(z[:, i], alpha=mixing[j][i])
+    return out
+
+
 def ssim_matlab(pred: Tensor, gt: Tensor) -> Tensor:
     """The RIFE/IFRNet ``ssim_matlab`` per frame (module docstring): 3-D Gaussian over (C, H, W),
-    replicate padding of 5, data range 1, mean of the whole map. (N, C, H, W) → (N,) float64."""
+    replicate padding of 5, data range 1, mean of the whole map. (N, C, H, W) → (N,) float64.
+
+    The 11×11×11 window is the outer product of one Gaussian, and replicate padding along one axis
+    commutes with filtering along another: so the channels are filtered first (3 planes out of 13
+    padded ones), then each plane is padded in H and W and blurred by the float64 shifted-view filter
+    of :func:`~vfibench.metrics.ssim.separable_blur` — the same sums as the 3-D convolution, to
+    float64 rounding, at 3·11 instead of 11³ products per voxel and without torch's slow float64
+    ``conv3d`` (and its unfolded copies, gigabytes on large frames)."""
     taps = gaussian_window(SIGMA, dtype=torch.float64, device=pred.device)  # 11 taps for σ = 1.5
     radius = taps.numel() // 2
-    x = pred.to(torch.float64).unsqueeze(1)
-    y = gt.to(torch.float64).unsqueeze(1)
-
-    def blur(z: Tensor) -> Tensor:
-        # The 11×11×11 window is the outer product of one Gaussian: three 1-D passes compute the same
-        # 3-D convolution (to float64 rounding) at 3·11 instead of 11³ multiplications per voxel.
-        z = F.pad(z, (radius,) * 6, mode="replicate")
-        for shape in ((-1, 1, 1), (1, -1, 1), (1, 1, -1)):
-            z = F.conv3d(z, taps.view(1, 1, *shape))
-        return z
-
-    n = x.shape[0]
-    mu_x, mu_y, e_xx, e_yy, e_xy = blur(torch.cat((x, y, x * x, y * y, x * y))).split(n)
+    x, y = pred.to(torch.float64), gt.to(torch.float64)
+    n, c, h, w = x.shape
+    volumes = _replicate_blur_channels(torch.cat((x, y, x * x, y * y, x * y)), taps.tolist())
+    planes = F.pad(volumes.reshape(5 * n * c, 1, h, w), (radius,) * 4, mode="replicate")
+    blurred = separable_blur(planes, taps).reshape(5 * n, c, h, w)
+    mu_x, mu_y, e_xx, e_yy, e_xy = blurred.split(n)
     var_x = e_xx - mu_x**2
     var_y = e_yy - mu_y**2
     cov = e_xy - mu_x * mu_y
@@ -98,8 +118,8 @@ def uniform_ssim(pred: Tensor, gt: Tensor, window: int = SKIMAGE_WINDOW) -> Tens
     n, c, h, w = pred.shape
     x = pred.to(torch.float64).reshape(n * c, 1, h, w)
     y = gt.to(torch.float64).reshape(n * c, 1, h, w)
-    kernel = torch.full((1, 1, window, window), 1.0 / window**2, dtype=torch.float64, device=pred.device)
-    mu_x, mu_y, e_xx, e_yy, e_xy = (F.conv2d(z, kernel) for z in (x, y, x * x, y * y, x * y))
+    box = torch.full((window,), 1.0 / window, dtype=torch.float64, device=pred.device)  # separable: 1/w²
+    mu_x, mu_y, e_xx, e_yy, e_xy = separable_blur(torch.cat((x, y, x * x, y * y, x * y)), box).chunk(5)
     norm = window**2 / (window**2 - 1)
     var_x, var_y, cov = norm * (e_xx - mu_x**2), norm * (e_yy - mu_y**2), norm * (e_xy - mu_x * mu_y)
     c1, c2 = K1**2, K2**2
@@ -198,6 +218,14 @@ def parse_protocols(text: str) -> list[str]:
 
 
 def protocol_scores(pred: Tensor, gt: Tensor, names: list[str] | None = None) -> dict[str, tuple[Tensor, Tensor]]:
-    """PSNR and SSIM of each frame under each protocol (all by default): name → ((N,), (N,))."""
+    """PSNR and SSIM of each frame under each protocol (all by default): name → ((N,), (N,)).
+
+    One frame at a time: each protocol holds a few dozen float64 copies of its input (moments,
+    padded planes, maps), so a batch at once would hold them for every frame (gigabytes at 4K).
+    A frame's scores do not depend on the others in its batch."""
     check_pair(pred, gt, "protocols", min_size=11)
-    return {name: PROTOCOLS[name].compute(pred, gt) for name in (names or list(PROTOCOLS))}
+    chosen = names or list(PROTOCOLS)
+    frames = [{name: PROTOCOLS[name].compute(pred[k:k + 1], gt[k:k + 1]) for name in chosen}
+              for k in range(pred.shape[0])]
+    return {name: (torch.cat([frame[name][0] for frame in frames]), torch.cat([frame[name][1] for frame in frames]))
+            for name in chosen}

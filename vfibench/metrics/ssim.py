@@ -60,7 +60,8 @@ def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA
     n, c, height, width = x.shape
     x = x.reshape(n * c, 1, height, width)
     y = y.reshape(n * c, 1, height, width)
-    mu_x, mu_y, e_xx, e_yy, e_xy = _blur(torch.cat([x, y, x * x, y * y, x * y], dim=0), taps).chunk(5, dim=0)
+    moments = separable_blur(torch.cat([x, y, x * x, y * y, x * y], dim=0), taps)
+    mu_x, mu_y, e_xx, e_yy, e_xy = moments.chunk(5, dim=0)
     value = _ssim_value(mu_x, mu_y, e_xx, e_yy, e_xy, (k1 * data_range) ** 2, (k2 * data_range) ** 2)
     return value.reshape(n, c, value.shape[-2], value.shape[-1])
 
@@ -102,7 +103,7 @@ def _blur_group(planes: Tensor, weights: list[float], out: Tensor | None = None)
     return both
 
 
-def _blur(planes: Tensor, taps: Tensor) -> Tensor:
+def separable_blur(planes: Tensor, taps: Tensor) -> Tensor:
     """Separable Gaussian filtering of (M, 1, H, W) planes over the valid region → (M, 1, H − 2r, W − 2r).
 
     Float64 (the metrics) is filtered as weighted sums of shifted views, a cache-sized group of planes
