@@ -82,8 +82,15 @@ def test_missing_predicted_frame_names_the_file(folders):
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
                       "--metrics", FAST)
     assert result.exit_code == 2
-    assert "seq/b.png" in result.output and "missing" in result.output and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert "has no prediction for 1 of the 2 ground-truth frames" in text and "seq/b.png" in text
+    assert "Write a prediction for every ground-truth frame" in text and "Traceback" not in text
     assert not (folders["out"] / "latest").exists()
+    write_png(folders["sharp"] / "seq" / "b.jpg", np.zeros((16, 16, 3)))  # the same frame, as JPEG
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", FAST)
+    assert result.exit_code == 2
+    assert "under another extension (e.g. 'seq/b.jpg')" in " ".join(result.output.split())
 
 
 def test_differently_sized_prediction_names_the_file_and_both_sizes(folders):
@@ -336,6 +343,21 @@ def test_eval_on_a_standard_set_names_missing_ids(ucf_set):
     assert "no prediction for 1 of the 3 samples" in result.output and "'2'" in result.output
 
 
+def test_predictions_that_match_no_ground_truth_are_noted_not_silently_dropped(ucf_set, folders):
+    write_png(ucf_set["good"] / "20.png", np.zeros((16, 16, 3)))  # a misnamed prediction: no sample '20'
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", str(ucf_set["good"]), "--out", str(ucf_set["out"]),
+                      "--metrics", "psnr")
+    assert result.exit_code == 0, result.output
+    assert "note: 1 frame(s) of model 'good' match no ground truth and are not scored: '20.png'" in \
+        " ".join(result.output.split())
+    write_png(folders["sharp"] / "seq" / "z.png", np.zeros((16, 16, 3)))
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", FAST, "--format", "csv")
+    assert result.exit_code == 0 and "'seq/z.png'" in result.stderr and "note:" not in result.stdout
+    assert "match no ground truth" not in run_eval("--pred", str(folders["noisy"]), "--gt", str(folders["gt"]),
+                                                   "--out", str(folders["out"]), "--metrics", FAST).output
+
+
 def test_a_gt_spec_that_subsets_or_resizes_is_refused_not_ignored(ucf_set, tmp_path):
     (tmp_path / "vimeo" / "sequences").mkdir(parents=True)
     for gt in (f"ucf101(count=2):{ucf_set['gt']}", f"vimeo90k(size=16, fit=crop):{tmp_path / 'vimeo'}"):
@@ -379,7 +401,7 @@ def test_a_damaged_test_set_is_named_not_blamed_on_the_prediction(ucf_set):
 def test_flow_metrics_need_a_dataset_spec(folders):
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
                       "--metrics", "psnr,psnr-div")
-    assert result.exit_code == 2 and "need the input frames" in result.output
+    assert result.exit_code == 2 and "psnr-div needs the input frames" in result.output
 
 
 # --------------------------------------------------------------------------- batching and shared ground truth

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from vfibench.cli_report import ReportFormat, print_report
-from vfibench.cli_support import console, report_errors
+from vfibench.cli_support import console, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
 EPILOG = (
@@ -92,6 +93,9 @@ def eval_command(
     if chatty:
         console.print(f"[bold]vfibench eval[/]: {len(plan.sources)} model(s) × {len(plan.files)} frame(s), "
                       f"metrics {', '.join(plan.metrics)}, device {plan.device}", highlight=False)
+    for note in plan.notes:  # on stderr with --format, whose stdout is the document alone
+        (console if chatty else error_console).print(f"[yellow]note:[/] {escape(note)}", highlight=False,
+                                                     soft_wrap=True)
     store = run_evaluation(plan)
     print_report(build_report(store, grid_samples=samples), format, per_file=per_file)
     if chatty and not per_file:

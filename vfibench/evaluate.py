@@ -66,6 +66,8 @@ class EvalPlan:
     gt_spec: str | None = None
     pred_files: dict[str, dict[str, str]] = field(default_factory=dict)
     protocols: list[str] = field(default_factory=list)
+    #: What the user should know but that stops nothing (frames of a --pred folder left unscored).
+    notes: list[str] = field(default_factory=list)
 
 
 def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
@@ -118,11 +120,15 @@ def match_frames(gt: Path, sources: Mapping[str, Path]) -> list[str]:
         missing = [f for f in files if f not in present]
         if missing:
             shown = _preview(f"'{directory / f}'" for f in missing)
+            by_stem = {str(Path(f).with_suffix("")): f for f in present}
+            renamed = [by_stem[stem] for f in missing if (stem := str(Path(f).with_suffix(""))) in by_stem]
+            advice = (f"The folder has {len(renamed)} of them under another extension (e.g. '{renamed[0]}'): save "
+                      f"the predictions in the ground truth's format, or rename them." if renamed else
+                      "Write a prediction for every ground-truth frame or remove the unmatched ground truth.")
             raise DataError(
-                f"The predicted frame {shown} is missing: model '{name}' lacks {len(missing)} of the {len(files)} "
-                f"ground-truth frames. Predicted frames are matched to '{gt}' by their path relative to each folder "
-                f"(same subfolders, same file name and extension); write a prediction for every ground-truth frame "
-                f"or remove the unmatched ground truth."
+                f"Model '{name}' has no prediction for {len(missing)} of the {len(files)} ground-truth frames: "
+                f"{shown}. Predicted frames are matched to '{gt}' by their path relative to each folder (same "
+                f"subfolders, same file name and extension). {advice}"
             )
     return files
 
@@ -262,16 +268,29 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         needing = [m for m in metrics if metric_info(m).inputs]
         if needing:
             raise VfiBenchError(
-                f"{', '.join(needing)} need the input frames I0 and I1 of each triplet, which a folder of "
+                f"{', '.join(needing)} {'needs' if len(needing) == 1 else 'need'} the input frames I0 and I1 of "
+                f"each triplet, which a folder of "
                 f"ground-truth frames does not have. Give --gt as a dataset spec (e.g. ucf101:PATH, "
                 f"frames:PATH) or leave these metrics out."
             )
     check_writable_folder(Path(out), "--out")
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
+    notes = [unscored_note(name, directory, pred_files[name].values() if spec else files)
+             for name, directory in sources.items()]
     return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command,
                     dict(suite.backbone_sha256),
-                    spec, pred_files, list(protocols))
+                    spec, pred_files, list(protocols), [note for note in notes if note])
+
+
+def unscored_note(name: str, directory: Path, used: Iterable[str]) -> str:
+    """A sentence on the frames of a --pred folder that match no ground truth and so are not scored
+    ('' when there are none): a misnamed prediction shows up here before its absence is noticed."""
+    extra = sorted(set(list_frames(directory, f"prediction ('{name}')")) - set(used))
+    if not extra:
+        return ""
+    return (f"{len(extra)} frame(s) of model '{name}' match no ground truth and are not scored: "
+            f"{_preview(repr(f) for f in extra)}.")
 
 
 def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[str, float],
