@@ -129,6 +129,13 @@ def test_a_range_that_runs_backwards_is_named(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "the range 2-0 runs backwards" in text and "e.g. 0-2" in text, text
 
 
+def test_a_repeated_seed_is_named_in_the_options_own_syntax(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--losses", "l1", "--seeds", "0,1,0", "--out", str(tmp_path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Invalid --seeds '0,1,0' (0 more than once)" in text and "e.g. 0,1,2." in text
+    assert "[" not in text, text  # no Python list in a command-line message
+
+
 def test_every_command_has_help_with_examples() -> None:
     for command in (["run"], ["report"], ["losses"], ["compare"], ["eval"], ["weights", "fetch"],
                     ["data", "inspect"]):

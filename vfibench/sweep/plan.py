@@ -161,8 +161,12 @@ def check_seeds(seeds: object, what: str = "seeds") -> list[int]:
     values = list(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else None
     if (not values or len(values) > MAX_SEEDS or len(set(values)) != len(values)
             or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in values)):
-        raise VfiBenchError(f"Invalid {what}: seeds must be a non-empty list of distinct whole numbers from 0 to "
-                            f"{MAX_SEED} (at most {MAX_SEEDS} of them), e.g. [0, 1, 2]; got {seeds!r:.80}.")
+        repeated = sorted({s for s in values if values.count(s) > 1}, key=str) if values else []
+        why = f" ({', '.join(map(str, repeated))} more than once)" if repeated else ""
+        shown = "" if what.startswith("--") else f"; got {seeds!r:.80}"  # an option's text is in `what`
+        example = "0,1,2" if what.startswith("--") else "[0, 1, 2]"
+        raise VfiBenchError(f"Invalid {what}{why}: seeds must be a non-empty list of distinct whole numbers from 0 "
+                            f"to {MAX_SEED} (at most {MAX_SEEDS} of them), e.g. {example}{shown}.")
     return values
 
 
