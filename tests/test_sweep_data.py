@@ -48,6 +48,14 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     assert list((run / "report").glob("grid_sample*.png"))
 
 
+@pytest.mark.parametrize("spec", ["synthetic(ambiguity=3)", "synthetic(count=0)", "synthetic(max_motion=0.9)"])
+def test_bad_synthetic_options_are_refused_before_any_work(tmp_path: Path, spec: str) -> None:
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr",
+                                      "--test-data", spec, "--out", str(tmp_path / "results")])
+    assert result.exit_code == 2 and "--test-data: The synthetic dataset got" in result.output
+    assert "Loading" not in result.output and not (tmp_path / "results").exists()
+
+
 def test_a_missing_dataset_is_refused_before_any_work(tmp_path: Path) -> None:
     out = tmp_path / "results"
     result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr",

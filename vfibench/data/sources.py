@@ -303,7 +303,10 @@ def validate_dataset_spec(spec: str, option: str, split: str) -> str:
     """
     try:
         parsed = absolute_spec(spec)
-        if parsed.kind != "synthetic":
+        if parsed.kind == "synthetic":  # its options checked on at most one scene, not on all it asks for
+            options = {**parsed.options, "count": min(parsed.options.get("count", 1), 1)}
+            open_source(DatasetSpec(parsed.kind, None, options), split)
+        else:
             source = open_source(parsed, split)
             if len(source) == 0:
                 raise DataError(f"{parsed.canonical} holds no {split} triplet; point it at a folder or video with "
