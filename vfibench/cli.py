@@ -22,7 +22,7 @@ app = typer.Typer(
     help=(
         "Which training loss should a video-frame-interpolation model use? vfibench trains one fixed "
         "interpolator per loss configuration, everything else held equal, and measures PSNR, SSIM, LPIPS, "
-        "DISTS and sharpness to expose the gap between distortion and perceptual quality.\n\n"
+        "DISTS, sharpness and GMSD to expose the gap between distortion and perceptual quality.\n\n"
         + examples("vfibench run --losses l1,l1+perc", "vfibench report", "vfibench losses superslomo",
                    "vfibench compare results/latest results/baselines/ci.csv")
     ),

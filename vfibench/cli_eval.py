@@ -27,7 +27,7 @@ EPILOG = (
     "  vfibench eval --gt \"snufilm(split=hard):data/SNU-FILM\" --pred out/mine --metrics psnr,lpips,flolpips-dis,psnr-div\n\n"
     "Frames (PNG or JPEG, in subfolders too) are matched to a ground-truth folder by their path relative "
     "to each folder; with a dataset spec as --gt (ucf101:, middlebury:, snufilm(split=...):, xiph(res=...):, "
-    "davis:, vimeo90k:, frames:) they are matched by the set's sample ids as DIR/ID.png. The run is "
+    "davis:, vimeo90k:, frames:, video:) they are matched by the set's sample ids as DIR/ID.png. The run is "
     "written under --out like a sweep's, with report/report.html.\n\n"
     "Flow-aware metrics (need a dataset spec as --gt, for the input frames):\n\n"
     "  flolpips-dis: LPIPS-alex maps weighted by where the flows from the truth and from the prediction to "
