@@ -138,8 +138,7 @@ class SummaryTable:
     def block(self, columns: Sequence[int], first: bool) -> Table:
         """The table of the metric columns ``columns`` (the status column only in the first block)."""
         show_status = first and any(cells[1].text not in (COMPLETE, REFERENCE) for cells in self.body)
-        table = Table(title=(self.title or None) if first else None, title_justify="left", header_style="bold",
-                      box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("configuration", style="cyan", overflow="fold")  # folds only if wider than the console
         if show_status:
             table.add_column("status", no_wrap=True)
@@ -173,6 +172,8 @@ class SummaryTable:
         return blocks
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.title:  # its own line, as wide as the console: a table's title wraps at the table's width
+            yield Text(self.title, style="table.title")
         yield from self.blocks(console, options)
 
 
