@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -14,7 +13,7 @@ from tests.test_data_sources import blue_code, make_clip, make_video, make_vimeo
 from vfibench.cli_data import app
 from vfibench.data.export import export_triplets
 from vfibench.data.images import Fit
-from vfibench.data.inspection import global_shift, inspect_source, validate_source
+from vfibench.data.inspection import camera_motion, inspect_source, validate_source
 from vfibench.data.sources import open_dataset, open_source
 from vfibench.errors import DataError
 
@@ -36,12 +35,22 @@ def test_every_command_has_help_with_examples(runner: CliRunner, command: str) -
 # -------------------------------------------------------------------------------------- inspect
 
 
-def test_global_shift_finds_a_known_translation() -> None:
-    g = np.random.default_rng(0)
-    big = g.random((80, 80))
-    a, b = big[10:58, 10:58], big[13:61, 6:54]  # b is a moved by (−3, +4)
-    assert global_shift(a, b) == pytest.approx(5.0, abs=0.3)
-    assert global_shift(a, a) == pytest.approx(0.0, abs=1e-9)
+def photo(height: int = 256, width: int = 256, top: int = 100, left: int = 100) -> torch.Tensor:
+    """A (3, H, W) crop of a real photograph (scikit-image's astronaut) in [0, 1]."""
+    from skimage import data
+
+    image = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float() / 255
+    return image[:, top:top + height, left:left + width]
+
+
+def test_camera_motion_finds_a_pan_and_ignores_an_object_moving_over_a_still_background() -> None:
+    pan = camera_motion(photo()[None], photo(top=104, left=103)[None])  # the view moved by (3, 4)
+    assert pan[0] == pytest.approx(5.0, abs=0.3)
+    assert camera_motion(photo()[None], photo()[None])[0] == pytest.approx(0.0, abs=1e-3)
+    still, moved = photo(), photo()
+    still[:, 80:180, 40:140] = photo(100, 100, 0, 0)  # an object a sixth of the frame, moving 30 px
+    moved[:, 80:180, 70:170] = photo(100, 100, 0, 0)
+    assert camera_motion(still[None], moved[None])[0] < 0.5  # the camera did not move
 
 
 def test_inspect_reports_counts_sizes_and_motion(tmp_path: Path) -> None:
@@ -50,7 +59,7 @@ def test_inspect_reports_counts_sizes_and_motion(tmp_path: Path) -> None:
     found = inspect_source(source, list(range(len(source))), None, Fit.resize, sample=4)
     assert (found.total, found.selected, found.measured) == (8, 8, 4)
     assert found.native_sizes == {(56, 40): 4} and found.fitted_size == (48, 32)
-    assert found.shift_px.median == pytest.approx(4.0, abs=0.5)
+    assert found.camera_px.median == pytest.approx(4.0, abs=0.5)
     assert found.abs_diff.min > 1 and found.blend_psnr.max < 100
     assert found.known_motion_px is None
 

@@ -185,12 +185,15 @@ def inspect(
         ("triplets", f"{found.total} in the split, {found.selected} selected, {found.measured} measured"),
         ("frame size (measured)", sizes),
         ("size as loaded", _as_loaded(source, found, size, fit)),
-        ("global shift I0→I1", _spread(found.shift_px, "px") + "   (min / median / p90 / max)"),
+        ("camera motion I0→I1", _spread(found.camera_px, "px") + "   (min / median / p90 / max; median flow)"),
         ("mean |I1 − I0|", _spread(found.abs_diff, "levels of 255")),
         ("blend PSNR", _spread(found.blend_psnr, "dB") + "   (the untrained `blend` reference)"),
     ]
     if found.known_motion_px is not None:
         rows.append(("known largest motion", _spread(found.known_motion_px, "px")))
+    if found.estimated_motion_px is not None:
+        rows.append(("largest motion", _spread(found.estimated_motion_px, "px") + "   (99th percentile of the "
+                                                                                  "flow, as a sweep records it)"))
     gaps = getattr(source, "gaps", [])
     if gaps:
         before, after = gaps[0]
