@@ -100,5 +100,5 @@ def test_flolpips_dis_zero_for_perfect_and_larger_when_misplaced(triplet):
 
 def test_suite_asks_for_the_inputs_when_missing(triplet):
     _, it, _, misplaced = triplet
-    with pytest.raises(VfiBenchError, match="psnr-div need the input frames I0 and I1"):
+    with pytest.raises(VfiBenchError, match="psnr-div needs the input frames I0 and I1"):
         MetricSuite(["psnr", "psnr-div"])(misplaced, it)

@@ -13,7 +13,8 @@ from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss 
 from vfibench.losses.objective import Objective
 from vfibench.losses.spec import parse_config
 from vfibench.presets import get_preset
-from vfibench.train import STATE_NOT_FINITE, TrainState, batch_order, train_configuration
+from vfibench.train import (STATE_NOT_FINITE, TrainState, batch_order, optimizer_state_finite,
+                            train_configuration)
 from helpers import random_triplets
 
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
@@ -102,6 +103,21 @@ def test_a_finite_loss_that_overflows_adams_state_is_divergence_not_a_stalled_co
     assert result.last_finite_loss is not None and 1e30 < result.last_finite_loss < math.inf
     healthy = train_configuration(parse_config("1e4*l2"), data, PRESET, seed=0)
     assert healthy.status == "complete" and healthy.divergence is None
+
+
+def test_the_state_check_reads_only_what_lies_beside_each_parameter() -> None:
+    """Adam keeps its step counter on the CPU beside CUDA moments: a tensor on another device than its
+    parameter (here the meta device, which cannot be read) is not concatenated with the others."""
+    layer = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(layer.parameters())
+    layer(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    assert optimizer_state_finite(optimizer)
+    first = optimizer.state[layer.weight]
+    first["elsewhere"] = torch.empty(3, device="meta")
+    assert optimizer_state_finite(optimizer)
+    first["exp_avg"][0, 0] = math.nan
+    assert not optimizer_state_finite(optimizer)
 
 
 def test_log_averages_a_term_over_the_steps_it_was_active() -> None:

@@ -12,6 +12,7 @@ functions that compute.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,15 +96,16 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.presets import get_preset
 
-    arguments = {"preset": preset, "seeds": seeds, "out": str(out), "device": device,
-                 "metrics": metrics, "steps": steps, "warm_start": warm_start,
-                 "skip_unavailable": skip_unavailable, "train_data": train_data, "test_data": test_data}
-    call = ", ".join([repr(losses), *(f"{name}={value!r}" for name, value in arguments.items())])
     chosen = get_preset(preset).with_overrides(steps=steps)
     plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device,
                             metrics=DEFAULT_METRICS if metrics is None else metrics, skip_unavailable=skip_unavailable,
-                            warm_start=warm_start, train_data=train_data, test_data=test_data,
-                            command=f"vfibench.api.run_sweep({call})")  # every argument: the call reruns the run
+                            warm_start=warm_start, train_data=train_data, test_data=test_data)
+    # every argument, paths absolute as the plan holds them: the recorded call reruns the run from anywhere
+    arguments = {"preset": preset, "seeds": seeds, "out": os.path.abspath(out), "device": device,
+                 "metrics": metrics, "steps": steps, "warm_start": warm_start,
+                 "skip_unavailable": skip_unavailable, "train_data": plan.train_data, "test_data": plan.test_data}
+    call = ", ".join([repr(losses), *(f"{name}={value!r}" for name, value in arguments.items())])
+    plan.command = f"vfibench.api.run_sweep({call})"
     store = sweep.run_sweep(plan)
     return load_run(store.root)
 

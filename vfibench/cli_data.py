@@ -125,6 +125,12 @@ def _check_applicable(kind: str, typed: dict[str, object]) -> None:
         )
 
 
+def _at_stride(source: "TripletSource") -> str:
+    """", at stride 2 (a clip needs 5 frames)" for a source read at a stride above 1, else ""."""
+    stride = getattr(source, "stride", 1)
+    return f" at stride {stride} (a clip needs {2 * stride + 1} frames)" if stride > 1 else ""
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     console=console, transient=True)
@@ -193,7 +199,7 @@ def inspect(
         rows.append(("known largest motion", _spread(found.known_motion_px, "px")))
     if found.estimated_motion_px is not None:
         rows.append(("largest motion", _spread(found.estimated_motion_px, "px") + "   (99th percentile of the "
-                                                                                  "flow, as a sweep records it)"))
+                                                                                  "flow, at the size as loaded)"))
     gaps = getattr(source, "gaps", [])
     if gaps:
         before, after = gaps[0]
@@ -202,7 +208,7 @@ def inspect(
     short = getattr(source, "short_clips", [])
     if short:
         folders = "1 folder" if len(short) == 1 else f"{len(short)} folders"
-        rows.append(("left out", f"{folders} too short for one triplet, first {short[0]} "
+        rows.append(("left out", f"{folders} too short for one triplet{_at_stride(source)}, first {short[0]} "
                                  f"(`vfibench data validate` lists them)"))
     for key, value in rows:
         table.add_row(key, escape(value))
@@ -255,8 +261,8 @@ def validate(
                       f"a frame may be missing there, and the triplets around it span a longer interval than the "
                       f"others.", highlight=False, soft_wrap=True)
     for clip in report.short_clips[:show]:
-        console.print(f"[yellow]note:[/] {escape(clip)} has too few frames for one triplet, so the set leaves "
-                      f"it out.", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]note:[/] {escape(clip)} has too few frames for one triplet"
+                      f"{_at_stride(source)}, so the set leaves it out.", highlight=False, soft_wrap=True)
     if report.ok:
         console.print("[green]every frame is readable and every triplet is consistent[/]")
         return

@@ -31,8 +31,8 @@ StepCallback = Callable[[int, float], None]
 
 #: What was not finite when training diverged (``TrainResult.divergence``).
 LOSS_NOT_FINITE = "the loss was NaN or infinite"
-STATE_NOT_FINITE = ("Adam's state overflowed float32 after a finite loss (the loss is too large to train on: "
-                    "a weight too large?)")
+STATE_NOT_FINITE = ("Adam's state became NaN or infinite after a finite loss (a NaN or infinite gradient, or a "
+                    "loss too large for float32: a weight too large?)")
 
 #: Training precisions: fp32, or autocast of the forward pass and the loss to bfloat16 / float16.
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -273,15 +273,20 @@ def _run_steps(
 
 
 def optimizer_state_finite(optimizer: torch.optim.Optimizer) -> bool:
-    """Whether every floating-point tensor of the optimiser's state is finite.
+    """Whether every floating-point tensor the optimiser keeps beside a parameter is finite.
 
     A finite loss can still break Adam: its second moment holds squared gradients, which overflow
-    float32 above |g| ≈ 1.8e19 (a loss weight of 1e37, say). Adam's step m / (√v + ε) is then 0 or
-    NaN, and the model stops learning while every loss stays finite.
+    float32 above |g| ≈ 1.8e19 (a loss weight of 1e37, say), and a NaN gradient makes its moments NaN.
+    Adam's step m / (√v + ε) is then 0 or NaN, and the model stops learning while every loss stays
+    finite. Only state on its parameter's device is read (Adam keeps its step counter on the CPU
+    beside CUDA moments), one concatenation and one host sync per device.
     """
-    tensors = [value.reshape(-1) for state in optimizer.state.values() for value in state.values()
-               if isinstance(value, Tensor) and value.is_floating_point()]
-    return not tensors or bool(torch.isfinite(torch.cat(tensors)).all())  # one pass, one sync
+    by_device: dict[torch.device, list[Tensor]] = {}
+    for param, state in optimizer.state.items():
+        for value in state.values():
+            if isinstance(value, Tensor) and value.is_floating_point() and value.device == param.device:
+                by_device.setdefault(value.device, []).append(value.reshape(-1))
+    return all(bool(torch.isfinite(torch.cat(tensors)).all()) for tensors in by_device.values())
 
 
 def _detached(prediction: Any, float32: bool = False) -> Any:

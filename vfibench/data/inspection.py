@@ -1,6 +1,6 @@
 """Looking at a dataset before training on it: counts, sizes, motion (inspect) and every file (validate).
 
-Motion of real data has no ground truth, so :func:`inspect_source` reports three model-free
+Motion of real data has no ground truth, so :func:`inspect_source` reports four model-free
 indicators per triplet, on the frames as the benchmark sees them (after fitting):
 
 * **camera motion** — the length of the median optical-flow vector from I0 to I1 (Farnebäck, the
@@ -9,8 +9,8 @@ indicators per triplet, on the frames as the benchmark sees them (after fitting)
   translation, by phase correlation, locks on to a large moving object in some triplets and not in
   others: 0 px or about 40 px from one triplet to the next of a real clip from a still camera);
 * **largest motion** — the 99th percentile of the DIS flow's magnitude
-  (:func:`~vfibench.metrics.classical_flow.largest_motion`), in pixels: what a sweep records as a
-  real test sample's ``motion_px``;
+  (:func:`~vfibench.metrics.classical_flow.largest_motion`), in pixels, on the frames as loaded:
+  what a sweep records as a real test sample's ``motion_px`` at its preset's test size;
 * **|I1 − I0|** — mean absolute difference, in 8-bit levels: how much changes at all;
 * **blend PSNR** — PSNR of the average (I0 + I1)/2 against It (RGB, data range 1, mean of
   per-triplet values): the score of the untrained ``blend`` reference. High values mean there

@@ -287,8 +287,9 @@ def dataset_attributes(
 
 
 def absolute_spec(spec: str | DatasetSpec) -> DatasetSpec:
-    """``spec`` parsed, its path made absolute (symbolic links kept): what a run records, so that its
-    report, its resume and a worker started elsewhere read the same files from any folder."""
+    """``spec`` parsed, its path made absolute (joined to the working folder; links in the typed part are
+    not resolved): what a run records, so that its report, its resume and a worker started elsewhere
+    read the same files from any folder."""
     parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
     if parsed.path is None:
         return parsed

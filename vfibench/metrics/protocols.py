@@ -225,6 +225,9 @@ def protocol_scores(pred: Tensor, gt: Tensor, names: list[str] | None = None) ->
     A frame's scores do not depend on the others in its batch."""
     check_pair(pred, gt, "protocols", min_size=11)
     chosen = names or list(PROTOCOLS)
+    if pred.shape[0] == 0:
+        empty = torch.empty(0, dtype=torch.float64, device=pred.device)
+        return {name: (empty, empty) for name in chosen}
     frames = [{name: PROTOCOLS[name].compute(pred[k:k + 1], gt[k:k + 1]) for name in chosen}
               for k in range(pred.shape[0])]
     return {name: (torch.cat([frame[name][0] for frame in frames]), torch.cat([frame[name][1] for frame in frames]))

@@ -217,8 +217,8 @@ class MetricSuite:
         if inputs is None:
             if self.needs_inputs:
                 raise VfiBenchError(
-                    f"{', '.join(self.needs_inputs)} need the input frames I0 and I1 of each triplet, which these "
-                    f"scores were not given. Score with a dataset spec as ground truth (vfibench eval --gt "
+                    f"{', '.join(self.needs_inputs)} {'needs' if len(self.needs_inputs) == 1 else 'need'} the "
+                    f"input frames I0 and I1 of each triplet, which these scores were not given. Score with a dataset spec as ground truth (vfibench eval --gt "
                     f"ucf101:PATH ...), or leave these metrics out."
                 )
             return None
