@@ -112,3 +112,10 @@ def test_vfibench_protocol_reproduces_published_psnr_on_calibration_pairs():
                                 dtype=np.float64)[None] / 255.0 for d in ("ref", "dist"))
         psnr, _ = PROTOCOLS["vfibench"].compute(tensor(dist), tensor(ref))
         assert psnr.item() == pytest.approx(published, abs=0.01)
+
+
+def test_an_empty_batch_gives_empty_scores_under_every_protocol():
+    empty = torch.empty(0, 3, 16, 16, dtype=torch.float64)
+    scores = protocol_scores(empty, empty)
+    assert set(scores) == set(PROTOCOLS)
+    assert all(psnr.shape == ssim.shape == (0,) for psnr, ssim in scores.values())
