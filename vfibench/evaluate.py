@@ -112,11 +112,14 @@ def _preview(items: Iterable[str], count: int = 5) -> str:
     return ", ".join(listed[:count]) + (", …" if len(listed) > count else "")
 
 
-def match_frames(gt: Path, sources: Mapping[str, Path]) -> list[str]:
-    """The ground-truth frames, after checking every model folder has each at the same relative path."""
+def match_frames(gt: Path, sources: Mapping[str, Path]) -> tuple[list[str], dict[str, list[str]]]:
+    """The ground-truth frames, after checking every model folder has each at the same relative path,
+    and each model's frames (:func:`list_frames` of its folder)."""
     files = list_frames(gt, "ground-truth")
+    listed: dict[str, list[str]] = {}
     for name, directory in sources.items():
-        present = set(list_frames(directory, f"prediction ('{name}')"))
+        listed[name] = list_frames(directory, f"prediction ('{name}')")
+        present = set(listed[name])
         missing = [f for f in files if f not in present]
         if missing:
             shown = _preview(f"'{directory / f}'" for f in missing)
@@ -130,7 +133,7 @@ def match_frames(gt: Path, sources: Mapping[str, Path]) -> list[str]:
                 f"{shown}. Predicted frames are matched to '{gt}' by their path relative to each folder (same "
                 f"subfolders, same file name and extension). {advice}"
             )
-    return files
+    return files, listed
 
 
 def is_dataset_spec(text: str) -> bool:
@@ -260,11 +263,12 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         spec = parsed.canonical
         files = [ref.name for ref in open_source(parsed, "test").refs]
         pred_files = match_ids(files, sources, spec)
+        listed = {name: list_frames(directory, f"prediction ('{name}')") for name, directory in sources.items()}
         gt = parsed.path or Path(".")
     else:
         check_not_a_misspelt_spec(str(gt))
         gt = Path(gt)
-        files = match_frames(gt, sources)
+        files, listed = match_frames(gt, sources)
         needing = [m for m in metrics if metric_info(m).inputs]
         if needing:
             raise VfiBenchError(
@@ -276,17 +280,17 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
     check_writable_folder(Path(out), "--out")
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
-    notes = [unscored_note(name, directory, pred_files[name].values() if spec else files)
-             for name, directory in sources.items()]
+    notes = [unscored_note(name, listed[name], pred_files[name].values() if spec else files) for name in sources]
     return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command,
                     dict(suite.backbone_sha256),
                     spec, pred_files, list(protocols), [note for note in notes if note])
 
 
-def unscored_note(name: str, directory: Path, used: Iterable[str]) -> str:
-    """A sentence on the frames of a --pred folder that match no ground truth and so are not scored
-    ('' when there are none): a misnamed prediction shows up here before its absence is noticed."""
-    extra = sorted(set(list_frames(directory, f"prediction ('{name}')")) - set(used))
+def unscored_note(name: str, present: Iterable[str], used: Iterable[str]) -> str:
+    """A sentence on the frames ``present`` in model ``name``'s folder that match no ground truth (are not
+    ``used``) and so are not scored ('' when there are none): a misnamed prediction shows up here
+    before its absence is noticed."""
+    extra = sorted(set(present) - set(used))
     if not extra:
         return ""
     return (f"{len(extra)} frame(s) of model '{name}' match no ground truth and are not scored: "
