@@ -249,10 +249,10 @@ def validate(
     console.print(f"{escape(report.source)}: {report.triplets} triplets{of_all}, {report.frames_checked} frames read; "
                   f"frame sizes: {sizes or '—'}", highlight=False, soft_wrap=True)
     if len(report.sizes) > 1:
-        from vfibench.data.sources import STANDARD_KINDS, parse_dataset_spec
+        from vfibench.data.sources import STANDARD_KINDS
 
         how = ("`vfibench eval --gt` scores each at its own size, as the set's reference script does; a sweep's "
-               "--test-data needs frames of one size" if parse_dataset_spec(spec).kind in STANDARD_KINDS else
+               "--test-data needs frames of one size" if source.kind in STANDARD_KINDS else
                "a sweep fits them to its preset's size, and `data inspect|export --size S` (or size=S in the spec) "
                "fits them here")
         console.print(f"[yellow]note:[/] frames come in several sizes; {how}.", highlight=False, soft_wrap=True)
