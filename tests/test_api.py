@@ -84,7 +84,7 @@ def test_a_device_and_seeds_and_steps_are_checked_as_the_command_line_checks_the
 
     with pytest.raises(VfiBenchError, match="Unknown device 'gpu'"):
         api.compute_metrics(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), ["psnr"], device="gpu")
-    for seeds in ([], [0, 0], [-1], 0):
+    for seeds in ([], [0, 0], [-1], 0, [[1], [1]]):
         with pytest.raises(VfiBenchError, match="seeds must be a non-empty list of distinct whole numbers"):
             api.run_sweep("l1", preset="smoke", seeds=seeds, out=tmp_path)  # type: ignore[arg-type]
     with pytest.raises(VfiBenchError, match="steps must be a whole number of at least 1, got 0"):

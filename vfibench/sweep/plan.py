@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,9 +160,10 @@ def check_seeds(seeds: object, what: str = "seeds") -> list[int]:
     """``seeds`` as a list when it is a non-empty sequence of distinct whole numbers in 0…:data:`MAX_SEED`;
     a VfiBenchError naming ``what`` otherwise."""
     values = list(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, str) else None
-    if (not values or len(values) > MAX_SEEDS or len(set(values)) != len(values)
-            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in values)):
-        repeated = sorted({s for s in values if values.count(s) > 1}, key=str) if values else []
+    whole = bool(values) and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED
+                                 for s in values)  # before any set or count: they need hashable values
+    if not whole or len(values) > MAX_SEEDS or len(set(values)) != len(values):
+        repeated = sorted(s for s, n in Counter(values).items() if n > 1) if whole else []
         why = f" ({', '.join(map(str, repeated))} more than once)" if repeated else ""
         shown = "" if what.startswith("--") else f"; got {seeds!r:.80}"  # an option's text is in `what`
         example = "0,1,2" if what.startswith("--") else "[0, 1, 2]"
