@@ -104,7 +104,8 @@ def _blur_group(planes: Tensor, weights: list[float], out: Tensor | None = None)
 
 
 def separable_blur(planes: Tensor, taps: Tensor) -> Tensor:
-    """Separable Gaussian filtering of (M, 1, H, W) planes over the valid region → (M, 1, H − 2r, W − 2r).
+    """Separable filtering of (M, 1, H, W) planes by the 1-D ``taps`` along x and y (SSIM's Gaussian, or
+    a protocol's box) over the valid region → (M, 1, H − 2r, W − 2r).
 
     Float64 (the metrics) is filtered as weighted sums of shifted views, a cache-sized group of planes
     at a time (:func:`_blur_group`): the same sums as a convolution, equal to float64 rounding
