@@ -151,6 +151,24 @@ def test_gmsd_identical_is_zero_and_distortion_is_positive():
     assert gmsd(to_tensor([pred]), x).item() > 0.01
 
 
+# --------------------------------------------------------------------------- IE
+
+
+def test_interpolation_error_is_the_reference_scripts_mean_absolute_level_difference():
+    pred, gt = random_pair(5, 40, 56, n=3)
+    # IFRNet metric.py calculate_ie: |round(255 a) - round(255 b)|.mean(); RIFE MiddleBury_Other.py the same
+    # on its rounded prediction and 8-bit truth. Per frame; a set reports the mean of frames.
+    expected = [np.abs(p.astype(np.float64) - g.astype(np.float64)).mean() for p, g in zip(pred, gt)]
+    scores = metric_info("ie").compute(to_tensor(list(pred)), to_tensor(list(gt)))
+    np.testing.assert_allclose(scores.numpy(), expected, rtol=0, atol=1e-12)
+    # a float prediction is rounded to its 8-bit level first, as the scripts round theirs
+    truth = to_tensor([gt[0]])
+    assert metric_info("ie").compute((truth + 0.4 / 255).clamp(max=1), truth).item() == 0.0
+    assert metric_info("ie").compute((truth + 0.6 / 255).clamp(max=1), truth).item() == pytest.approx(
+        np.mean(gt[0] < 255), abs=1e-12)  # +0.6 of a level rounds up, except where the truth is already 255
+    assert not metric_info("ie").higher_is_better and metric_info("ie").needs == ()
+
+
 def test_gmsd_is_per_frame():
     pred, gt = random_pair(3, 48, 64, n=3)
     batch = gmsd(to_tensor(list(pred)), to_tensor(list(gt)))
@@ -200,8 +218,8 @@ def test_output_shape_dtype_device(fn, device):
 
 
 def test_registry_names_and_fields():
-    assert metric_names() == ("psnr", "ssim", "lpips", "lpips-vgg", "dists", "sharpness", "gmsd", "flolpips-dis",
-                              "psnr-div")
+    assert metric_names() == ("psnr", "ssim", "lpips", "lpips-vgg", "dists", "sharpness", "gmsd", "ie",
+                              "flolpips-dis", "psnr-div")
     assert set(DEFAULT_METRICS) <= set(metric_names())
     for name in metric_names():
         info = metric_info(name)

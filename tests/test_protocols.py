@@ -98,11 +98,29 @@ def test_ssim_matlab_ignores_channel_order(pair):
 
 def test_parse_protocols():
     assert parse_protocols("all") == list(PROTOCOLS)
-    assert parse_protocols("EMA-VFI, rife,ifrnet") == ["ifrnet", "rife"]
+    assert parse_protocols("Y, rife,y-channel") == ["y-channel", "rife"]
     with pytest.raises(VfiBenchError, match="Did you mean 'rife'"):
         parse_protocols("rif")
     with pytest.raises(VfiBenchError, match="'all' beside other protocols; write --protocols all alone"):
         parse_protocols("all,rife")
+
+
+@pytest.mark.parametrize(("test_set", "protocol"), [("ucf101", "rife"), ("vimeo90k", "ifrnet"),
+                                                     ("snufilm", "ifrnet"), ("xiph", "skimage-default")])
+def test_ema_vfi_stands_for_the_protocol_of_its_script_for_the_test_set(test_set, protocol):
+    # MCG-NJU/EMA-VFI benchmark/: UCF101.py rounds the prediction, Vimeo90K.py and SNU_FILM.py do not,
+    # Xiph.py calls scikit-image with its defaults.
+    assert parse_protocols("ema-vfi", test_set) == [protocol]
+    assert parse_protocols("EMAVFI,rife", test_set) == list(dict.fromkeys([protocol, "rife"]))
+
+
+@pytest.mark.parametrize("test_set", [None, "middlebury", "davis"])
+def test_ema_vfi_without_a_protocol_for_the_test_set_is_refused_with_the_table(test_set):
+    with pytest.raises(VfiBenchError, match="depends on the test set") as raised:
+        parse_protocols("ema-vfi", test_set)
+    message = str(raised.value)
+    assert "rife on ucf101; ifrnet on vimeo90k and snufilm; skimage-default on xiph" in message
+    assert ("--metrics ie" in message) == (test_set == "middlebury")
 
 
 @pytest.mark.skipif(not (CALIBRATION / "tid2013").is_dir(), reason="calibration pairs not present")

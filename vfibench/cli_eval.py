@@ -34,8 +34,10 @@ EPILOG = (
     "I0/I1 disagree; OpenCV DIS flow instead of the published PWC-Net, and 0 (not NaN) for a perfect frame.\n\n"
     "  psnr-div: luma PSNR over pixels of high motion divergence (Farneback flow prediction → I1); the true "
     "divergence du/dx + dv/dy, where the published code takes du/dy + dv/dx.\n\n"
-    "Protocols (--protocols): vfibench, rife, ifrnet (= ema-vfi), film, y-channel, skimage-default; "
-    "see the README for what each does to rounding, borders and colour."
+    "Protocols (--protocols): vfibench, rife, ifrnet, film, y-channel, skimage-default, and ema-vfi: the "
+    "one EMA-VFI's script for the --gt set uses (rife on ucf101, ifrnet on vimeo90k and snufilm, "
+    "skimage-default on xiph); see the README for what each does to rounding, borders and colour. "
+    "Middlebury's published number is the interpolation error: --metrics ie."
 )
 
 
@@ -47,7 +49,9 @@ def eval_command(
                                     "ucf101:PATH (predictions then matched by sample id, DIR/ID.png).")],
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "
-                                                   "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, psnr-div.")] = None,
+                                                   "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, "
+                                                   "psnr-div, ie. ie is the interpolation error, what "
+                                                   "Middlebury tables report.")] = None,
     skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, compute the "
                                                    "other metrics and mark these unavailable.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N.")] = "auto",
@@ -72,6 +76,7 @@ def eval_command(
     from vfibench.results.report import build_report
 
     from vfibench.evaluate import is_dataset_spec
+    from vfibench.data.sources import parse_dataset_spec
     from vfibench.metrics.protocols import parse_protocols
     from vfibench.results.schema import PER_SAMPLE_FILE, PROTOCOLS_FILE
 
@@ -85,7 +90,8 @@ def eval_command(
     if not names:
         raise VfiBenchError(f"--metrics {metrics!r} names no metric. Give comma-separated names such as "
                             f"--metrics psnr,ssim,lpips, or leave the option out for the default set.")
-    chosen = parse_protocols(protocols) if protocols else []
+    test_set = parse_dataset_spec(gt).kind if protocols and is_dataset_spec(gt) else None
+    chosen = parse_protocols(protocols, test_set) if protocols else []
     plan = plan_evaluation(pred, gt if is_dataset_spec(gt) else Path(gt), out=out, metrics=names,
                            skip_unavailable=skip_unavailable, device=device,
                            command=shlex.join(["vfibench", *sys.argv[1:]]), protocols=chosen)

@@ -12,6 +12,7 @@ lpips      ``lpips`` package v0.1, AlexNet (``lpips-vgg``: VGG16), inputs scaled
 dists      Ding et al. 2020, VGG16 + L2 pooling, ImageNet normalisation, no resize
 sharpness  mean central-difference gradient magnitude, prediction / truth (1 = as sharp)
 gmsd       as ``piq.gmsd`` computes it, on MATLAB ``rgb2gray`` luma (rounded to 8-bit levels), ×2 downsampled
+ie         mean absolute difference in 8-bit levels, RGB (Middlebury's IE, as VFI code computes it)
 flolpips-  LPIPS-alex maps weighted by flow disagreement towards I0 and I1 (OpenCV DIS flow);
 dis        takes ``(pred, gt, i0, i1)``
 psnr-div   BT.709 luma PSNR over pixels of high motion divergence (Farnebäck flow pred → I1);
@@ -29,7 +30,7 @@ from the original MATLAB code by up to 5·10⁻³ on the calibration pairs.
 LPIPS and DISTS use ImageNet backbones from :mod:`vfibench.backbones`, which never downloads
 on its own; their models are built once per (network, device) and cached.
 
-Modules: ``psnr``, ``ssim``, ``sharpness``, ``gmsd``, ``lpips_metric``, ``dists`` (one metric
+Modules: ``psnr``, ``ssim``, ``sharpness``, ``gmsd``, ``interpolation_error``, ``lpips_metric``, ``dists`` (one metric
 each), ``features`` (the per-frame computations metrics share: a backbone's activations, SSIM's
 local moments, …), ``registry`` (:class:`~vfibench.metrics.registry.MetricInfo` records,
 ``metric_info``, ``metric_names``), ``suite`` (``MetricSuite``, ``PreparedReference``,

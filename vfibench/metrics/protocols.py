@@ -13,7 +13,7 @@ protocol            PSNR / SSIM                                                 
 ``rife``            prediction rounded to 8 bits; RGB / ``ssim_matlab`` of the rounded          hzwer/ECCV2022-RIFE
                     prediction                                                                  ``benchmark/UCF101.py``
 ``ifrnet``          float prediction, no rounding; RGB / ``ssim_matlab``                        ltkong218/IFRNet ``metric.py``;
-(= ``ema-vfi``)                                                                                 MCG-NJU/EMA-VFI ``benchmark/``
+                                                                                                EMA-VFI ``Vimeo90K.py``
 ``film``            prediction clipped to [0, 1], no rounding; RGB, no cap / TF-style SSIM      google-research/frame-
                     (Gaussian 11×11 σ 1.5, valid, per channel)                                  interpolation ``losses/losses.py``
 ``y-channel``       BT.601 studio-range luma Y = (65.481 R + 128.553 G + 24.966 B + 16)/255,    BasicSR ``metrics/psnr_ssim.py``
@@ -21,6 +21,11 @@ protocol            PSNR / SSIM                                                 
 ``skimage-default`` RGB / ``structural_similarity(channel_axis=-1, data_range=1)`` with its     scikit-image defaults, as
                     defaults: 7×7 uniform window, sample covariance, 3-pixel border cropped     EMA-VFI ``benchmark/Xiph.py``
 ==================  ==========================================================================  ===============================
+
+``ema-vfi`` names no protocol of its own: MCG-NJU/EMA-VFI's ``benchmark/`` scripts score each test
+set their own way (:data:`EMA_VFI_PROTOCOLS`), so it stands for ``rife`` on ``ucf101``, ``ifrnet``
+on ``vimeo90k`` and ``snufilm``, and ``skimage-default`` on ``xiph``; on Middlebury those scripts
+report only the interpolation error (the ``ie`` metric).
 
 ``ssim_matlab`` (RIFE ``model/pytorch_msssim.py``, IFRNet ``metric.py``) treats the colour channels
 as a third dimension: one 11×11×11 Gaussian window (σ = 1.5 in every direction) over (C, H, W),
@@ -143,7 +148,7 @@ def rife_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def ifrnet_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
-    """IFRNet ``metric.py`` / EMA-VFI ``benchmark/*.py``: float prediction, RGB PSNR, ``ssim_matlab``."""
+    """IFRNet ``metric.py`` / EMA-VFI ``Vimeo90K.py``, ``SNU_FILM.py``: float prediction, RGB PSNR, ``ssim_matlab``."""
     return plain_psnr(pred, gt), ssim_matlab(pred, gt)
 
 
@@ -180,8 +185,8 @@ _RECORDS = (
              "vfibench.metrics.psnr / ssim", vfibench_protocol),
     Protocol("rife", "prediction rounded to 8 bits; RGB PSNR; 3-D ssim_matlab",
              "hzwer/ECCV2022-RIFE benchmark/UCF101.py", rife_protocol),
-    Protocol("ifrnet", "float prediction; RGB PSNR; 3-D ssim_matlab (EMA-VFI the same)",
-             "ltkong218/IFRNet metric.py, MCG-NJU/EMA-VFI benchmark/", ifrnet_protocol),
+    Protocol("ifrnet", "float prediction; RGB PSNR; 3-D ssim_matlab (EMA-VFI on Vimeo-90K and SNU-FILM the same)",
+             "ltkong218/IFRNet metric.py, MCG-NJU/EMA-VFI benchmark/Vimeo90K.py", ifrnet_protocol),
     Protocol("film", "clipped, not rounded; tf.image.psnr / tf.image.ssim (Gaussian 11x11, valid)",
              "google-research/frame-interpolation losses/losses.py", film_protocol),
     Protocol("y-channel", "BT.601 luma Y; PSNR and Gaussian SSIM on Y",
@@ -191,11 +196,37 @@ _RECORDS = (
 )
 PROTOCOLS: Mapping[str, Protocol] = MappingProxyType({p.name: p for p in _RECORDS})
 #: Other names accepted for a protocol.
-ALIASES = MappingProxyType({"ema-vfi": "ifrnet", "emavfi": "ifrnet", "skimage": "skimage-default", "y": "y-channel"})
+ALIASES = MappingProxyType({"skimage": "skimage-default", "y": "y-channel"})
+#: The protocol MCG-NJU/EMA-VFI's ``benchmark/<set>.py`` computes, per test set (dataset spec kind):
+#: ``UCF101.py`` rounds the prediction, ``Vimeo90K.py`` and ``SNU_FILM.py`` do not, ``Xiph.py`` calls
+#: scikit-image with its defaults. ``MiddleBury.py`` reports only the interpolation error (``ie``).
+EMA_VFI_PROTOCOLS = MappingProxyType({"ucf101": "rife", "vimeo90k": "ifrnet", "snufilm": "ifrnet",
+                                      "xiph": "skimage-default"})
+#: Names whose protocol depends on the test set: name → (set kind → protocol).
+SET_ALIASES = MappingProxyType({"ema-vfi": EMA_VFI_PROTOCOLS, "emavfi": EMA_VFI_PROTOCOLS})
 
 
-def parse_protocols(text: str) -> list[str]:
-    """``all`` or a comma-separated list of protocol names → canonical names in order."""
+def _set_alias(word: str, test_set: str | None) -> str:
+    """The protocol a set-dependent name (``ema-vfi``) stands for on ``test_set``; a VfiBenchError when
+    that code base publishes no PSNR/SSIM protocol for it (or the ground truth is a plain folder)."""
+    table = SET_ALIASES[word]
+    if test_set in table:
+        return table[test_set]
+    sets = "; ".join(f"{protocol} on {' and '.join(k for k, v in table.items() if v == protocol)}"
+                     for protocol in dict.fromkeys(table.values()))
+    given = test_set or "a plain folder of ground-truth frames"
+    middlebury = (" On middlebury its script reports only the interpolation error: add --metrics ie."
+                  if test_set == "middlebury" else "")
+    raise VfiBenchError(f"--protocols {word} depends on the test set: EMA-VFI's benchmark scripts compute PSNR and "
+                        f"SSIM differently per set ({sets}) and none on {given}.{middlebury} Name the protocol "
+                        f"itself (e.g. --protocols ifrnet), or give --gt as one of those sets.")
+
+
+def parse_protocols(text: str, test_set: str | None = None) -> list[str]:
+    """``all`` or a comma-separated list of protocol names → canonical names in order.
+
+    ``test_set`` is the kind of the ``--gt`` dataset spec (``"ucf101"``, …; None for a folder of
+    frames), which a set-dependent name such as ``ema-vfi`` (:data:`SET_ALIASES`) needs."""
     words = [w.strip().lower() for w in text.split(",") if w.strip()]
     if not words:
         raise VfiBenchError("--protocols names no protocol; write all or e.g. vfibench,rife,y-channel.")
@@ -206,12 +237,12 @@ def parse_protocols(text: str) -> list[str]:
                             f"alone, or list only the ones wanted (e.g. --protocols vfibench,rife,y-channel).")
     names: list[str] = []
     for word in words:
-        name = ALIASES.get(word, word)
+        name = _set_alias(word, test_set) if word in SET_ALIASES else ALIASES.get(word, word)
         if name not in PROTOCOLS:
-            close = difflib.get_close_matches(word, [*PROTOCOLS, *ALIASES], n=1)
+            close = difflib.get_close_matches(word, [*PROTOCOLS, *ALIASES, *SET_ALIASES], n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise VfiBenchError(f"Unknown protocol {word!r}.{hint} Protocols: all, {', '.join(PROTOCOLS)} "
-                                f"(ema-vfi is ifrnet).")
+            raise VfiBenchError(f"Unknown protocol {word!r}.{hint} Protocols: all, {', '.join(PROTOCOLS)}; "
+                                f"ema-vfi stands for the one EMA-VFI uses on the --gt test set.")
         if name not in names:
             names.append(name)
     return names

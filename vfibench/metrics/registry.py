@@ -24,6 +24,7 @@ from vfibench.metrics import flow_metrics as _flow
 from vfibench.metrics import lpips_metric as _lpips
 from vfibench.metrics.features import FEATURES
 from vfibench.metrics.gmsd import gmsd
+from vfibench.metrics.interpolation_error import interpolation_error
 from vfibench.metrics.psnr import psnr
 from vfibench.metrics.sharpness import EPS as SHARPNESS_EPS, sharpness_ratio
 from vfibench.metrics.ssim import ssim, ssim_from_moments
@@ -88,6 +89,7 @@ _COMPUTE: Mapping[str, tuple[Callable[..., Tensor], Callable[[torch.device], obj
     "dists": (_dists.dists, _dists.get_dists),
     "sharpness": (sharpness_ratio, None),
     "gmsd": (gmsd, None),
+    "ie": (interpolation_error, None),
     "flolpips-dis": (_flow.flolpips_dis, functools.partial(_lpips.get_lpips, "alex")),
     "psnr-div": (_flow.psnr_div, None),
 }
