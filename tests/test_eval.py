@@ -129,6 +129,65 @@ def test_a_16_bit_frame_is_read_at_its_own_scale(tmp_path):
     assert refused.exit_code == 2 and "a.png" in refused.output and "floating-point" in refused.output, refused.output
 
 
+def test_a_16_bit_colour_frame_is_rounded_to_its_nearest_level_not_truncated(tmp_path):
+    import cv2
+
+    from vfibench.data.images import read_image
+
+    levels = np.random.default_rng(4).integers(0, 100, size=(32, 40, 3))
+    wide = np.round((levels + 0.6) * 257).astype(np.uint16)  # 0.6 of a level above each: rounds up, truncates down
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred").mkdir()
+    Image.fromarray((levels + 1).astype(np.uint8)).save(tmp_path / "gt" / "a.png")
+    cv2.imwrite(str(tmp_path / "pred" / "a.png"), wide[:, :, ::-1])  # OpenCV writes BGR
+    np.testing.assert_allclose(read_image(tmp_path / "pred" / "a.png"), wide / 65535.0, rtol=0, atol=1e-7)
+    result = run_eval("--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics", "psnr,ie",
+                      "--samples", "0", "--format", "csv", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")
+    assert scores["psnr"].tolist() == [100.0] and scores["ie"].tolist() == [0.0]
+
+
+def test_middleburys_published_interpolation_error_is_scored_by_the_ie_metric(tmp_path):
+    root, rng = tmp_path / "mb", np.random.default_rng(6)
+    expected = []
+    for seq in ("Beanbags", "Walking"):
+        for folder, name in (("other-data", "frame10.png"), ("other-data", "frame11.png")):
+            (root / folder / seq).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(root / folder / seq / name)
+        truth = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+        pred = np.clip(truth + rng.integers(-9, 10, truth.shape), 0, 255).astype(np.uint8)
+        (root / "other-gt-interp" / seq).mkdir(parents=True)
+        Image.fromarray(truth).save(root / "other-gt-interp" / seq / "frame10i11.png")
+        (tmp_path / "pred").mkdir(exist_ok=True)
+        Image.fromarray(pred).save(tmp_path / "pred" / f"{seq}.png")
+        expected.append(np.abs(pred.astype(np.float64) - truth).mean())  # RIFE MiddleBury_Other.py, per sequence
+    result = run_eval("--pred", str(tmp_path / "pred"), "--gt", f"middlebury:{root}", "--metrics", "ie",
+                      "--samples", "0", "--format", "csv", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")
+    np.testing.assert_allclose(scores.sort_values("sample")["ie"], expected, rtol=0, atol=1e-8)  # CSV: 10 digits
+    refused = run_eval("--pred", str(tmp_path / "pred"), "--gt", f"middlebury:{root}", "--metrics", "psnr",
+                       "--protocols", "ema-vfi", "--out", str(tmp_path / "out2"))
+    assert refused.exit_code == 2 and "--metrics ie" in refused.output, refused.output
+
+
+def test_an_xiph_folder_without_the_published_clips_is_noted_before_scoring(tmp_path):
+    from vfibench.evaluate import plan_evaluation
+
+    (tmp_path / "xiph").mkdir()
+    (tmp_path / "pred").mkdir()
+    for k in range(1, 100):  # planning lists files; it reads no pixels
+        (tmp_path / "xiph" / f"Tango-{k:03d}.png").write_bytes(b"")
+    for k in range(2, 99, 2):
+        (tmp_path / "pred" / f"Tango-{k:03d}.png").write_bytes(b"")
+    plan = plan_evaluation([str(tmp_path / "pred")], f"xiph(res=4k):{tmp_path / 'xiph'}", out=tmp_path / "out",
+                           metrics=["psnr"])
+    assert len(plan.files) == 49
+    assert any("lacks BoxingPractice" in note and "not comparable with published Xiph tables" in note
+               for note in plan.notes), plan.notes
+
+
 def test_an_evaluation_that_fails_writing_its_tables_says_so_in_its_manifest(folders, monkeypatch):
     from vfibench import evaluate
 

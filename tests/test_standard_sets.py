@@ -158,21 +158,34 @@ def test_snufilm_ids_are_the_same_whichever_folder_or_line_form(snu, tmp_path):
     assert open_source(f"snufilm(split=hard):{released}", "test").ids == ["data/SNU-FILM/test/GOPRO_test/clip/000003"]
 
 
-def test_xiph_triplets_follow_the_odd_even_rule(tmp_path):
+def test_xiph_triplets_are_the_reference_scripts_odd_even_triplets_of_frames_1_to_99(tmp_path):
+    # EMA-VFI benchmark/Xiph.py: for intFrame in range(2, 99, 2), frames intFrame - 1 and + 1 as inputs
     root = tmp_path / "xiph"
     for clip in ("Tango", "Crosswalk"):
-        for k in range(1, 6):
-            png(root / f"{clip}-{k:03d}.png", k, (8, 8))
+        for k in range(1, 104):  # frames past 099 exist in longer extractions; the scripts never read them
+            (root / f"{clip}-{k:03d}.png").parent.mkdir(parents=True, exist_ok=True)
+            (root / f"{clip}-{k:03d}.png").write_bytes(b"")  # listing needs no pixels
+    png(root / "Tango-001.png", 1, (8, 8))
     source = open_source(f"xiph(res=4k):{root}", "test")
-    assert source.ids == ["Crosswalk-002", "Crosswalk-004", "Tango-002", "Tango-004"]
+    assert source.ids == [f"{clip}-{k:03d}" for clip in ("Crosswalk", "Tango") for k in range(2, 99, 2)]
+    assert len(source) == 2 * 49
     assert source.describe() == f"xiph(res=4k):{root}" and "centre 2048x1080" in source.loading
     assert "INTER_AREA" in open_source(f"xiph(res=2k):{root}", "test").loading
     assert [Path(p).name for p in source.refs[1].frames] == ["Crosswalk-003.png", "Crosswalk-004.png",
                                                              "Crosswalk-005.png"]
+    assert [Path(p).name for p in source.refs[-1].frames] == ["Tango-097.png", "Tango-098.png", "Tango-099.png"]
+    # two of the eight published clips: said, so its mean is never mistaken for a published Xiph figure
+    assert len(source.notes) == 1 and "lacks BoxingPractice, DrivingPOV" in source.notes[0]
+    assert "not comparable with published Xiph tables" in source.notes[0]
+    for clip in ("BoxingPractice", "DrivingPOV", "FoodMarket", "FoodMarket2", "RitualDance", "SquareAndTimelapse"):
+        for k in range(1, 100):
+            (root / f"{clip}-{k:03d}.png").write_bytes(b"")
+    assert open_source(f"xiph(res=2k):{root}", "test").notes == [] and len(open_source(f"xiph(res=2k):{root}",
+                                                                                        "test")) == 392
     with pytest.raises(DataError, match=r"Tango-001\.png is 8x8 pixels; Xiph frames are 4096x2160"):
-        source.load([2])
-    (root / "Tango-003.png").unlink()
-    with pytest.raises(DataError, match=r"Tango-003\.png is missing"):
+        source.load([49])
+    (root / "Tango-099.png").unlink()
+    with pytest.raises(DataError, match=r"Tango-099\.png is missing \(1 of Tango's frames 001-099 are\)"):
         open_source(f"xiph(res=4k):{root}", "test")
     with pytest.raises(DataError, match="needs a resolution"):
         open_source(f"xiph:{root}", "test")

@@ -210,6 +210,7 @@ def inspect(
         folders = "1 folder" if len(short) == 1 else f"{len(short)} folders"
         rows.append(("left out", f"{folders} too short for one triplet{_at_stride(source)}, first {short[0]} "
                                  f"(`vfibench data validate` lists them)"))
+    rows.extend(("note", note) for note in getattr(source, "notes", []))
     for key, value in rows:
         table.add_row(key, escape(value))
     console.print(table)
@@ -263,6 +264,8 @@ def validate(
     for clip in report.short_clips[:show]:
         console.print(f"[yellow]note:[/] {escape(clip)} has too few frames for one triplet"
                       f"{_at_stride(source)}, so the set leaves it out.", highlight=False, soft_wrap=True)
+    for note in getattr(source, "notes", []):
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if report.ok:
         console.print("[green]every frame is readable and every triplet is consistent[/]")
         return

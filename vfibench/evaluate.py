@@ -215,14 +215,17 @@ def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dic
 
 def read_frame(path: Path) -> np.ndarray:
     """An image file as (H, W, 3) uint8 RGB, what the metrics score; a DataError naming the file when it
-    cannot be decoded. 8-bit files are taken as they are; 16-bit greyscale is rounded to the nearest of
-    256 levels (:func:`~vfibench.data.images.image_array`, then ``round(255 · v)``)."""
+    cannot be decoded. 8-bit files are taken as they are; 16-bit greyscale and colour are rounded to
+    the nearest of 256 levels (:func:`~vfibench.data.images.image_array` or
+    :func:`~vfibench.data.images.wide_colour_array`, then ``round(255 · v)``)."""
     from PIL import Image, UnidentifiedImageError
 
-    from vfibench.data.images import WIDE_GREY_MODES, image_array
+    from vfibench.data.images import WIDE_GREY_MODES, image_array, is_wide_colour, wide_colour_array
 
     try:
         with Image.open(path) as image:
+            if is_wide_colour(image):
+                return np.round(wide_colour_array(path) * 255.0).astype(np.uint8)
             if image.mode in WIDE_GREY_MODES or image.mode == "F":  # image_array refuses float pixels
                 return np.round(image_array(image) * 255.0).astype(np.uint8)
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
@@ -261,12 +264,15 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         parsed = absolute_spec(str(gt))  # recorded absolute: the report re-reads the set from any folder
         check_scored_whole(parsed)
         spec = parsed.canonical
-        files = [ref.name for ref in open_source(parsed, "test").refs]
+        source = open_source(parsed, "test")
+        files = [ref.name for ref in source.refs]
+        set_notes = list(getattr(source, "notes", []))
         pred_files = match_ids(files, sources, spec)
         listed = {name: list_frames(directory, f"prediction ('{name}')") for name, directory in sources.items()}
         gt = parsed.path or Path(".")
     else:
         check_not_a_misspelt_spec(str(gt))
+        set_notes = []
         gt = Path(gt)
         files, listed = match_frames(gt, sources)
         needing = [m for m in metrics if metric_info(m).inputs]
@@ -280,7 +286,8 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
     check_writable_folder(Path(out), "--out")
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
-    notes = [unscored_note(name, listed[name], pred_files[name].values() if spec else files) for name in sources]
+    notes = set_notes + [unscored_note(name, listed[name], pred_files[name].values() if spec else files)
+                         for name in sources]
     return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command,
                     dict(suite.backbone_sha256),
                     spec, pred_files, list(protocols), [note for note in notes if note])

@@ -2,7 +2,7 @@
 
 Frames are float32 arrays (H, W, 3) in [0, 1], RGB, while they are read; they become (3, H, W)
 tensors once fitted. Greyscale images become grey RGB (R = G = B); an alpha channel is
-dropped; 16-bit greyscale is scaled by 1/65535, everything else by 1/255.
+dropped; 16-bit greyscale and 16-bit colour PNGs are scaled by 1/65535, everything else by 1/255.
 
 Fitting (:func:`fit_frames`) is the same for all three frames of a triplet, so they stay
 aligned and equally sharp:
@@ -78,10 +78,29 @@ def check_size(size: object) -> int | None:
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
+def is_wide_colour(image: PILImage) -> bool:
+    """True for a colour PNG of 16 bits per channel. Pillow opens one as 8-bit RGB by keeping each
+    value's high byte — a floor, not a rounding, that darkens the frame by half a level on average —
+    so such files are decoded with OpenCV instead (:func:`wide_colour_array`)."""
+    return image.format == "PNG" and any(isinstance(tile.args, str) and tile.args.startswith(("RGB;16", "RGBA;16"))
+                                         for tile in image.tile)
+
+
+def wide_colour_array(path: Path) -> np.ndarray:
+    """A 16-bit colour PNG as float32 (H, W, 3) in [0, 1], RGB: each value scaled by 1/65535, alpha dropped."""
+    import cv2
+
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None or data.dtype != np.uint16 or data.ndim != 3 or data.shape[2] not in (3, 4):
+        raise ValueError("not a 16-bit RGB or RGBA PNG that OpenCV can decode")
+    return np.ascontiguousarray(data[:, :, 2::-1], dtype=np.float32) / 65535.0  # BGR(A) → RGB
+
+
 def image_array(image: PILImage) -> np.ndarray:
     """A decoded image as float32 (H, W, 3) in [0, 1], RGB: 16-bit greyscale scaled by 1/65535 and
     repeated over the channels, every other mode converted to 8-bit RGB by Pillow and scaled by 1/255.
-    A ValueError for floating-point pixels (mode ``F``), whose range no file states."""
+    A ValueError for floating-point pixels (mode ``F``), whose range no file states. (16-bit colour
+    PNGs need :func:`wide_colour_array`, which reads the file itself.)"""
     if image.mode == "F":
         raise ValueError("32-bit floating-point pixels have no fixed range; save the frame as 8- or 16-bit")
     if image.mode in WIDE_GREY_MODES:
@@ -97,6 +116,8 @@ def read_image(path: Path) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
+            if is_wide_colour(image):
+                return wide_colour_array(path)
             image.load()
             array = image_array(image)
     except FileNotFoundError:

@@ -18,11 +18,11 @@ spec                               layout read                                  
                                    to PATH (IFRNet and EMA-VFI ``benchmark/SNU_FILM.py``),  extension, never
                                    in list order; or the released ``data/SNU-FILM/``       absolute
                                    lists (:class:`SnuFilmSource`)
-``xiph(res=2k|4k):PATH``           flat ``PATH/<Clip>-<NNN>.png``, frames 1..M of each     ``<Clip>-<NNN>`` of
-                                   clip; triplets (2k−1, 2k, 2k+1); ``2k`` resizes every   the middle frame
-                                   frame to 2048×1080 (OpenCV ``INTER_AREA``), ``4k``
-                                   crops the centre 2048×1080 of 4096×2160 (EMA-VFI
-                                   ``benchmark/Xiph.py``)
+``xiph(res=2k|4k):PATH``           flat ``PATH/<Clip>-<NNN>.png``, frames 001..099 of      ``<Clip>-<NNN>`` of
+                                   each clip; triplets (2k−1, 2k, 2k+1), k = 1..49;        the middle frame
+                                   ``2k`` resizes every frame to 2048×1080 (OpenCV
+                                   ``INTER_AREA``), ``4k`` crops the centre 2048×1080 of
+                                   4096×2160 (EMA-VFI ``benchmark/Xiph.py``)
 ``davis:PATH``                     ``PATH/<seq>/`` (or ``PATH/JPEGImages/480p/<seq>/``)    ``<seq>/<frame stem>``
                                    of frames in natural order; triplets (2k, 2k+1, 2k+2)
                                    so every middle frame is used once and never an input
@@ -58,6 +58,11 @@ XIPH_RESOLUTIONS = ("2k", "4k")
 #: Xiph's 2K size (width, height) and the 4K frame it is cropped from.
 XIPH_2K = (2048, 1080)
 XIPH_4K = (4096, 2160)
+#: The clips and middle frames EMA-VFI's ``benchmark/Xiph.py`` (after softmax splatting's
+#: ``benchmark_xiph.py``) scores: ``range(2, 99, 2)`` of each, so frames 001..099 are read.
+XIPH_CLIPS = ("BoxingPractice", "Crosswalk", "DrivingPOV", "FoodMarket", "FoodMarket2", "RitualDance",
+              "SquareAndTimelapse", "Tango")
+XIPH_MIDDLE_FRAMES = range(2, 99, 2)
 #: What a manifest records about how standard-set frames reach the model.
 NATIVE_FRAMES = ("frames at native resolution, never resized (xiph res=2k resizes to 2048x1080 and res=4k crops the "
                  "centre 2048x1080, as EMA-VFI's benchmark/Xiph.py does)")
@@ -99,6 +104,11 @@ class StandardSource(TripletSource):
     def ids(self) -> list[str]:
         """The sample ids, in the set's order."""
         return [ref.name for ref in self.refs]
+
+    @property
+    def notes(self) -> list[str]:
+        """Sentences on where this folder departs from the published set (``eval`` prints them)."""
+        return []
 
     @property
     def loading(self) -> str:
@@ -290,18 +300,32 @@ class XiphSource(StandardSource):
                 clips.setdefault(match["clip"], set()).add(int(match["number"]))
         if not clips:
             raise DataError(f"The xiph folder {root} holds no frames named <Clip>-<NNN>.png (e.g. Tango-001.png).")
+        needed = range(XIPH_MIDDLE_FRAMES.start - 1, XIPH_MIDDLE_FRAMES.stop + 1)
         refs: list[TripletRef] = []
         for clip in sorted(clips):
-            last = max(clips[clip])
-            for number in range(1, last + 1):
-                if number not in clips[clip]:
-                    raise DataError(f"The frame {root / f'{clip}-{number:03d}.png'} is missing: {clip} has frames up "
-                                    f"to {last:03d}, and every frame from 001 on is needed.")
+            missing = [number for number in needed if number not in clips[clip]]
+            if missing:
+                raise DataError(f"The frame {root / f'{clip}-{missing[0]:03d}.png'} is missing ({len(missing)} of "
+                                f"{clip}'s frames {needed.start:03d}-{needed.stop - 1:03d} are): the Xiph scripts score "
+                                f"the triplets (001, 002, 003) to (097, 098, 099) of every clip. Restore the frames, "
+                                f"e.g. by extracting the first 100 frames of the clip again.")
             refs.extend(TripletRef(f"{clip}-{k:03d}", tuple(str(root / f"{clip}-{n:03d}.png")  # type: ignore[arg-type]
                                                            for n in (k - 1, k, k + 1)))
-                        for k in range(2, last, 2))
+                        for k in XIPH_MIDDLE_FRAMES)
         super().__init__(str(path), refs)
         self.res = res
+        self.clips = sorted(clips)
+
+    @property
+    def notes(self) -> list[str]:
+        """A sentence when the clips differ from the eight the reference scripts score."""
+        missing = [clip for clip in XIPH_CLIPS if clip not in self.clips]
+        extra = [clip for clip in self.clips if clip not in XIPH_CLIPS]
+        if not missing and not extra:
+            return []
+        parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"adds {', '.join(extra)}"] if extra else [])
+        return [f"{self.describe()} {' and '.join(parts)}, so its mean is not comparable with published Xiph tables, "
+                f"which score the eight clips {', '.join(XIPH_CLIPS)}."]
 
     def describe(self) -> str:
         return f"{self.kind}(res={self.res}):{self.where}"
