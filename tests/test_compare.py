@@ -268,3 +268,28 @@ def test_a_bare_csv_is_noted_as_recording_nothing_of_how_it_was_made(tmp_path: P
     (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete"}))
     text = " ".join(invoke(str(run), str(base)).output.split())
     assert "BASE is a bare summary.csv file, which records no preset" in text and "NEW and BASE are" not in text
+
+
+NO_RESULTS = {"seeds": 0, "samples": 0, "psnr_mean": None, "lpips_mean": None}
+
+
+def test_a_configuration_without_results_in_base_and_absent_in_new_is_not_missing(tmp_path: Path, base: Path) -> None:
+    """'missing in new' is for a configuration with results in BASE; one that diverged there had none."""
+    old = write_summary(tmp_path / "old.csv", BASE_ROWS, l1={"status": "diverged", **NO_RESULTS})
+    new = write_summary(tmp_path / "new.csv", [r for r in BASE_ROWS if r["config"] != "l1"])
+    result = invoke(str(new), str(old), "--two-sided")
+    assert result.exit_code == 0, result.output
+    assert "missing in new" not in result.output and "2 values unavailable (not checked)" in result.output
+
+
+@pytest.mark.parametrize("status", ["diverged", "failed"])
+def test_a_configuration_without_results_in_base_is_not_checked_whatever_its_outcome(tmp_path: Path, base: Path,
+                                                                                      status: str) -> None:
+    """Diverged or failed in BASE and complete in NEW: nothing to compare against, one verdict for both."""
+    old = write_summary(tmp_path / "old.csv", BASE_ROWS, l1={"status": status, **NO_RESULTS})
+    for mode in ([], ["--two-sided"]):
+        result = invoke(str(base), str(old), "--format", "json", "--no-github", *mode)
+        assert result.exit_code == 0, result.output
+        rows = [row for row in json.loads(result.stdout)["rows"] if row["config"] == "l1"]
+        assert {row["verdict"] for row in rows} == {"unavailable"}, rows
+        assert all(f"no results in base ({status})" in row["note"] for row in rows)

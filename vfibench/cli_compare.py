@@ -2,7 +2,7 @@
 
 A thin shell over :mod:`vfibench.results.compare`: it gathers the options, loads both summaries,
 compares them and prints. Exit codes: 0 nothing failed, 1 something regressed (or a configuration
-is missing from NEW, or diverged there), 2 the input could not be used (unreadable or foreign
+with results in BASE is missing from NEW, or diverged there), 2 the input could not be used (unreadable or foreign
 summary, a sweep against an evaluation, bad ``--tol``).
 
 The main CLI registers it with ``app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)``.
@@ -38,10 +38,10 @@ EPILOG = examples(
     "NEW and BASE are summaries of the same kind of run: two sweeps (`vfibench run`) or two evaluations "
     "(`vfibench eval`); rows are matched by configuration or model name (name a model with --pred NAME=DIR).\n\n"
     "Exit codes: 0 nothing regressed; 1 a regression (with --two-sided, any change beyond the tolerance), a "
-    "configuration missing from NEW, a configuration that diverged or failed in NEW, a metric column missing "
+    "configuration with results in BASE missing from NEW, a configuration that diverged or failed in NEW, a metric column missing "
     "from NEW, or a value BASE has and NEW lost; 2 unusable input (also a sweep compared with an evaluation). "
-    "Configurations or metrics found only in NEW, and values neither side has (or only NEW has), are reported "
-    "but do not fail.",
+    "Configurations or metrics found only in NEW, configurations with no results in BASE (diverged, failed or "
+    "unavailable there), and values neither side has (or only NEW has), are reported but do not fail.",
 )
 
 

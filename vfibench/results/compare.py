@@ -22,8 +22,9 @@ verdict                   meaning                                               
 ``new configuration``     the configuration has results in NEW only; reported, not checked        no
 ``new metric``            NEW has a column for the metric, BASE has none; reported, not checked   no
 ``unavailable``           a value is absent in BASE, or in both (the metric could not be          no
-                          computed there, or the configuration was marked unavailable); reported
-                          and counted, not checked
+                          computed there, or the configuration has no results in BASE: it
+                          diverged, failed or was unavailable there); reported and counted, not
+                          checked
 ========================  ======================================================================  =====
 
 Tolerances are **absolute**, in the metric's own unit (dB for PSNR), never relative. The defaults are
@@ -43,8 +44,11 @@ and scored on its own test data, an evaluation's are frames scored against the g
 given, so equal names would not make their numbers comparable.
 
 A configuration that finished only some of its seeds in NEW (status ``partial``) is ``missing in
-new``: its means are not comparable with BASE's. A configuration that diverged in both runs is ``ok`` (nothing changed); one that diverged in BASE
-only and completes in NEW counts as ``improved`` (``changed`` when two-sided).
+new`` when BASE has results for it: its means are not comparable with BASE's. A configuration that
+diverged (or failed) in both runs is ``ok`` (nothing changed). A configuration with no results in BASE
+(it diverged, failed or was unavailable there) has nothing to compare against: whatever NEW has for
+it — results, some seeds' results, or no row at all — is ``unavailable``, reported and not checked,
+in one-sided and two-sided mode alike; only diverging or failing in NEW as well is judged, as above.
 """
 
 from __future__ import annotations
@@ -67,7 +71,8 @@ from rich.table import Table
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.metrics.records import RECORDS, MetricRecord, metric_record, record_names
 from vfibench.results import schema
-from vfibench.results.schema import COMPLETE, DIVERGED, FAILED, MISSING, PARTIAL, Summary, SummaryRow, read_summary
+from vfibench.results.schema import (COMPLETE, DIVERGED, FAILED, MISSING, NO_RESULTS, PARTIAL, Summary, SummaryRow,
+                                    read_summary)
 from vfibench.results.store import MANIFEST, RunStore
 
 #: How many failures the summary line names before "and N more".
@@ -369,9 +374,13 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
 
     base_status = _present_status(base)
     new_status = _present_status(new)
+    base_results = base_status is not None and base_status not in NO_RESULTS
     if new_status is None:
-        return row(Verdict.MISSING_IN_NEW) if base_status else row(Verdict.UNAVAILABLE, "no results in either run")
-    if new_status == PARTIAL and base_status is not None:
+        if base_results:
+            return row(Verdict.MISSING_IN_NEW)
+        state = f" ({base_status} in base)" if base_status else ""
+        return row(Verdict.UNAVAILABLE, f"no results in either run{state}")
+    if new_status == PARTIAL and base_results:
         return row(Verdict.MISSING_IN_NEW, "only some seeds finished in new")
     if base_status is None:
         return row(Verdict.NEW_CONFIGURATION)
@@ -383,9 +392,9 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
         return row(Verdict.MISSING_METRIC, "no column in new")
     if metric not in base_metrics:
         return row(Verdict.NEW_METRIC, "no column in base")
+    if base_status in NO_RESULTS:
+        return row(Verdict.UNAVAILABLE, f"no results in base ({base_status}): nothing to compare against")
     tolerance = tolerances[metric]
-    if base_status == DIVERGED and new_status == COMPLETE and n is not None:
-        return row(Verdict.CHANGED if two_sided else Verdict.IMPROVED, "diverged in base", tolerance)
     if b is not None and n is None:
         return row(Verdict.LOST_VALUE, f"a value in base, none in new ({new_status})")
     if b is None or n is None:
