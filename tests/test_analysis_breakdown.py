@@ -55,6 +55,8 @@ def test_onset_is_the_first_bin_from_which_the_metrics_disagree_on_the_pair():
     assert disagreement_onset(result, PSNR, LPIPS, "smooth", "sharp") == 2
     sentence = onset_sentence(result, PSNR, [LPIPS], "smooth", "sharp")
     assert "from ambiguity (px) ≥ 2" in sentence and "bin 3 of 4" in sentence
+    # each end names the member favoured, with a positive amount
+    assert "LPIPS favours smooth by 0.0303 in the lowest bin and sharp by 0.0313 in the highest" in sentence
     # along motion (the reverse order of ambiguity) they disagree in the lowest-motion bins only
     motion = breakdown(run(), "motion_px", ["psnr", "lpips"], bins=4)
     assert motion is not None and disagreement_onset(motion, PSNR, LPIPS, "smooth", "sharp") is None

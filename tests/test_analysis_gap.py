@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vfibench.analysis.gap import (Orientation, analyse, compare_pairs, config_means, holm, kendall_agreement,
-                                   pareto_front, rank_configs, sample_table, smallest_holm_p, wilcoxon_p)
+from vfibench.analysis import gap
+from vfibench.analysis.gap import (Orientation, analyse, compare_pairs, config_means, format_p, hodges_lehmann, holm,
+                                   kendall_agreement, pareto_front, perception_distortion_plane, rank_configs,
+                                   sample_table, smallest_holm_p, wilcoxon_p)
 from vfibench.results import tables
 from vfibench.results.summary import summarise
 
@@ -160,7 +162,8 @@ def test_verdict_names_the_winners_and_the_textbook_reference_disagreement():
                      status={"diverged_one": "diverged"}, unavailable={"dists": "no vgg16"})
     assert result.verdict.startswith("PSNR prefers l1 over l1+perc")
     assert "LPIPS prefers l1+perc" in result.verdict
-    assert "Blend beats nearest on PSNR" in result.verdict and "nearest wins on LPIPS" in result.verdict
+    assert "PSNR prefers blend over nearest (5.00 dB, p = 0.005) and LPIPS prefers nearest" in result.verdict
+    assert "the textbook disagreement" in result.verdict
     assert "'diverged_one' has no results (diverged)" in result.verdict
     # the references take part in rankings and pairs
     assert [e.config for e in result.rankings["psnr"]] == ["l1", "l1+perc", "blend", "nearest"]
@@ -268,3 +271,129 @@ def test_each_seed_direction_is_recorded_and_a_flip_is_reported():
     # an evaluation scores given predictions: it has no training seeds to add
     evaluated = analyse(seeded([0.5]).assign(kind="evaluated"), ["psnr", "lpips"])
     assert "discordant" in evaluated.verdict and "seed" not in evaluated.verdict
+
+
+def test_a_configuration_with_some_seeds_missing_says_how_many_seeds_the_pair_has():
+    """l1 finished seed 0 of three: its pair is not "robust to seeds" and not a one-seed run."""
+    data = seeded([0.5, 0.4, 0.6])
+    data = data[~((data.config == "A") & (data.seed > 0))]
+    result = analyse(data, ["psnr", "lpips"])
+    (pair,) = result.pairs
+    assert pair.base.seeds == ("A",) and not pair.robust_to_seeds
+    assert "Only 1 of the 3 seeds has results for both A and B" in result.verdict, result.verdict
+    assert "With one training seed" not in result.verdict and "holds in all" not in result.verdict
+
+
+# -- Hodges–Lehmann directions ----------------------------------------------------------------------
+def walsh_median(d: list[float]) -> float:
+    """The median of (d_i + d_j)/2 over i <= j, by listing them all."""
+    import itertools
+
+    return float(np.median([(x + y) / 2 for x, y in itertools.combinations_with_replacement(d, 2)]))
+
+
+@pytest.mark.parametrize("direct", [gap.WALSH_DIRECT_MAX, 7])  # 7: the selection passes run too
+def test_hodges_lehmann_is_the_median_of_the_walsh_averages(monkeypatch, direct):
+    monkeypatch.setattr(gap, "WALSH_DIRECT_MAX", direct)
+    rng = np.random.default_rng(1)
+    cases = [[1.0], [1.0, -3.0], [-0.1] * 19 + [5.0], [0.0, 0.0, 1.0, 2.0, -3.0],
+             list(rng.integers(-3, 4, size=30).astype(float))]  # ties everywhere
+    cases += [list(rng.normal(0.2, 1.0, size=n)) for n in (2, 5, 40, 81)]
+    for d in cases:
+        assert hodges_lehmann(np.array(d)) == pytest.approx(walsh_median(d), abs=1e-12), d
+    assert hodges_lehmann(np.array([np.nan, 2.0, 4.0])) == pytest.approx(3.0)
+    assert np.isnan(hodges_lehmann(np.array([])))
+
+
+def outlier_pair(seeds: int = 1) -> pd.DataFrame:
+    """A worse than B by 0.1 dB on 19 of 20 samples and better by 5 dB on one; worse on LPIPS on all."""
+    rng = np.random.default_rng(0)
+    level, lp = rng.uniform(20, 40, size=20), rng.uniform(0.05, 0.5, size=20)
+    gain = np.full(20, -0.1)
+    gain[0] = 5.0
+    return table({"A": {"psnr": list(level + gain), "lpips": list(lp + 0.01)},
+                  "B": {"psnr": list(level), "lpips": list(lp)}}, seeds=seeds, jitter=0.01)
+
+
+def test_a_mean_carried_by_one_sample_is_no_preference_and_no_disagreement():
+    result = analyse(outlier_pair(seeds=2), ["psnr", "lpips"])
+    (pair,) = result.pairs
+    psnr = pair.base
+    assert psnr.difference == pytest.approx(0.155) and psnr.mean_favours == "A"  # the amount shown is the mean
+    assert psnr.hodges_lehmann == pytest.approx(-0.1) and psnr.favours == "" and psnr.inconsistent
+    assert psnr.p_value < 0.001  # the signed-rank test sees the 19 samples that favour B
+    assert psnr.seeds == ("", "")  # each seed on its own: the same rule
+    assert pair.others[0].favours == "B" and not pair.discordant and result.discordant == []
+    assert ("PSNR on A vs B: no consistent preference — the mean favours A by 0.15 dB but the typical "
+            "per-sample difference (Hodges–Lehmann estimate) favours B") in result.verdict, result.verdict
+    assert "disagree" not in result.verdict.replace("nor as disagreeing", "")
+    assert "prefers A" not in result.verdict
+
+
+# -- significance of what the verdict states -------------------------------------------------------
+@pytest.mark.parametrize("p, shown", [(0.0496, "p = 0.0496"), (0.0504, "p = 0.0504"), (0.04996, "p = 0.04996"),
+                                      (0.05, "p = 0.0500"), (0.27, "p = 0.27"), (0.003, "p = 0.003"),
+                                      (0.0004, "p < 0.001"), (float("nan"), "p = n/a")])
+def test_printed_p_values_lie_on_the_same_side_of_alpha_as_the_p_value(p, shown):
+    assert format_p(p) == shown
+
+
+def test_the_holm_family_size_counts_only_tests_with_a_p_value():
+    """LPIPS is missing for b: its two pairs have no LPIPS test, and Holm adjusts the other 4."""
+    ramp = np.linspace(0, 1, 10)
+    data = table({"a": {"psnr": list(31 + ramp), "lpips": list(0.2 + 0.01 * ramp)},
+                  "b": {"psnr": list(30 + ramp), "lpips": [np.nan] * 10},
+                  "c": {"psnr": list(29 + ramp), "lpips": list(0.1 + 0.01 * ramp)}})
+    result = analyse(data, ["psnr", "lpips"])
+    assert result.tests == 4
+    pair = next(p for p in result.pairs if {p.a, p.b} == {"a", "c"})
+    assert pair.base.p_holm == pytest.approx(4 * 2 / 2**10)
+    assert "Holm-adjusted over the 4 tests" in result.verdict, result.verdict
+
+
+def few_sample_references(n: int, blend_psnr: float) -> pd.DataFrame:
+    ramp = np.linspace(0, 1, n)
+    return table({"l1": {"psnr": list(31 + ramp), "lpips": list(0.20 + 0.01 * ramp)},
+                  "l2": {"psnr": list(30.5 + ramp), "lpips": list(0.21 + 0.01 * ramp)},
+                  "blend": {"psnr": list(blend_psnr + ramp), "lpips": list(0.25 + 0.01 * ramp)},
+                  "nearest": {"psnr": list(25 + ramp), "lpips": list(0.10 + 0.01 * ramp)}},
+                 kinds={"blend": "reference", "nearest": "reference"})
+
+
+def test_reference_statements_say_when_the_tests_do_not_support_them():
+    """4 samples: no test can be significant, so neither the references' disagreement nor blend's lead
+    over every trained row is stated as a fact."""
+    result = analyse(few_sample_references(4, blend_psnr=32), ["psnr", "lpips"])
+    assert ("LPIPS prefers nearest (0.15, p = 1.00), the textbook disagreement (averaging blurs, copying is sharp but "
+            "misplaced): the metrics disagree, but with 4 samples the difference is not significant on PSNR and "
+            "LPIPS.") in result.verdict, result.verdict
+    assert "No trained configuration beats the blend reference on mean PSNR (l1 31.50 and l2 31.00 vs 32.50 dB)" \
+        in result.verdict
+    assert "blend's lead over l1 (p = 1.00) and l2 (p = 1.00) is not significant with 4 samples" in result.verdict
+    assert "not learned" not in result.verdict and "none has learned" not in result.verdict
+
+
+def test_blend_significantly_ahead_of_every_trained_row_is_said_with_its_tests():
+    result = analyse(few_sample_references(12, blend_psnr=32), ["psnr", "lpips"])
+    assert ("blend is significantly ahead of l1 (p = 0.005) and l2 (p = 0.005), so they have not learned to "
+            "interpolate motion beyond averaging the inputs.") in result.verdict, result.verdict
+    behind = analyse(few_sample_references(12, blend_psnr=30), ["psnr", "lpips"])
+    assert "Every trained configuration beats the blend reference on mean PSNR; the lead is significant for " \
+           "l1 (p = 0.005) and l2 (p = 0.005)." in behind.verdict, behind.verdict
+
+
+# -- the plane's front ------------------------------------------------------------------------------
+def test_the_pareto_front_is_of_the_trained_rows_when_a_reference_beats_them_all():
+    ramp = np.linspace(0, 1, 6)
+    values = {"l1": {"psnr": list(30 + ramp), "lpips": list(0.20 + ramp / 100)},
+              "perc": {"psnr": list(29 + ramp), "lpips": list(0.15 + ramp / 100)},
+              "bad": {"psnr": list(28 + ramp), "lpips": list(0.25 + ramp / 100)},
+              "blend": {"psnr": list(32 + ramp), "lpips": list(0.10 + ramp / 100)}}
+    data = table(values, kinds={"blend": "reference"})
+    plane = perception_distortion_plane(data, Orientation.of("psnr"), Orientation.of("lpips"))
+    assert plane.front == ("perc", "l1") and plane.front_over == "non-reference rows"
+    record = analyse(data, ["psnr", "lpips"]).to_dict()  # what analysis.json holds
+    assert record["plane"]["front_over"] == "non-reference rows"
+    alone = perception_distortion_plane(data[data.config.isin(["l1", "blend"])], Orientation.of("psnr"),
+                                        Orientation.of("lpips"))
+    assert alone.front == ("blend",) and alone.front_over == "all rows"  # one trained row: the front of all rows

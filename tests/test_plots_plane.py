@@ -131,3 +131,30 @@ def test_labels_of_crowded_points_do_not_overlap():
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
             assert not (a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1)
+
+
+def test_a_reference_that_beats_every_trained_row_is_left_out_of_the_front(tmp_path):
+    """blend is better than the trained rows on both axes: a front of all rows would be blend alone,
+    pinned to the edge; the front drawn is that of the trained configurations, within the axes."""
+    per_sample = per_sample_table(far_reference=False)
+    per_sample.loc[per_sample.config == "blend", "psnr"] += 3.0
+    per_sample.loc[per_sample.config == "blend", "lpips"] -= 0.15
+    plane = plane_of(per_sample)
+    assert set(plane.front) <= set(TRAINED) and len(plane.front) >= 2, plane.front
+    figure = plots.plane_plot(plane, per_sample, summary_of(per_sample), tmp_path / "plane.png", intervals="paired",
+                              anchor="l1")
+    assert figure is not None
+    assert "Pareto front of the trained configurations" in (tmp_path / "plane.svg").read_text()  # the legend
+    assert "dashed red line joins the Pareto front of the trained configurations" in figure.caption
+    # the paired bars are unadjusted intervals: the caption leaves significance to the Holm-adjusted tests
+    assert "unadjusted (not corrected for the number of comparisons)" in figure.caption
+    assert "Holm-adjusted p in the pairs table decides significance" in figure.caption
+
+
+def test_an_axis_best_at_a_target_is_not_called_better_to_the_right(tmp_path):
+    per_sample = per_sample_table().assign(sharpness=lambda t: 0.9 + 0.01 * t.psnr.rank() / len(t))
+    plane = perception_distortion_plane(per_sample, Orientation.of("psnr"), Orientation.of("sharpness"))
+    figure = plots.plane_plot(plane, per_sample, summary_of(per_sample), tmp_path / "plane.png")
+    assert figure is not None and "(better: right; Sharpness best at 1;" in figure.caption, figure.caption
+    assert "better: right; Sharpness best at 1)" in (tmp_path / "plane.svg").read_text()  # the title
+    assert plots.better_hint(Orientation.of("psnr"), Orientation.of("lpips")) == "up and right"

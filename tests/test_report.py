@@ -221,6 +221,7 @@ def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy
         assert (plane["x_metric"], plane["y_metric"], plane.get("intervals"), plane.get("paired_to")) == \
             ("ssim", "gmsd", "paired", "l2")
         assert {point["config"] for point in plane["points"]} == {"l1", "l2", "blend", "nearest"}
+        assert plane["front_over"] == "non-reference rows" and set(plane["front"]) <= {"l1", "l2"}
 
 
 @pytest.mark.parametrize("args, message", [

@@ -131,6 +131,16 @@ def disagreement_onset(result: Breakdown, base: Orientation, other: Orientation,
     return onset
 
 
+def _favoured(advantage: float, a: str, b: str) -> str:
+    """The member a goodness advantage of A over B favours, with a positive amount ("b by 0.0006");
+    "neither" for zero, "n/a" when not finite."""
+    if not math.isfinite(advantage):
+        return "n/a"
+    if advantage == 0:
+        return "neither"
+    return f"{a if advantage > 0 else b} by {abs(advantage):.3g}"
+
+
 def onset_sentence(result: Breakdown, base: Orientation, others: Sequence[Orientation], a: str, b: str) -> str:
     """One sentence: from which bin of the attribute on the metrics disagree on (A, B), and how the
     perceptual advantage of B moves from the first bin to the last."""
@@ -140,8 +150,8 @@ def onset_sentence(result: Breakdown, base: Orientation, others: Sequence[Orient
         advantage = pair_advantage(result, other.name, other, a, b)
         if not advantage:
             continue
-        trend = f"{other.label} favours {b} by {-advantage[0]:+.3g} in the lowest bin and {-advantage[-1]:+.3g} " \
-                f"in the highest"
+        trend = (f"{other.label} favours {_favoured(advantage[0], a, b)} in the lowest bin and "
+                 f"{_favoured(advantage[-1], a, b)} in the highest")
         if onset is None:
             parts.append(f"{base.label} and {other.label} do not disagree on {a} vs {b} in the highest "
                          f"{result.title} bin ({trend})")

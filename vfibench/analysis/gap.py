@@ -11,14 +11,19 @@ direction (:class:`Orientation`, read from the metric registry by default):
   differences, a paired Wilcoxon signed-rank test per metric, and the per-sample rate at which
   PSNR and a perceptual metric prefer different members of the pair (a pair is *discordant* when
   A's PSNR lead comes with a perceptual loss);
-- :func:`pareto_front` — the non-dominated rows of the perception–distortion plane;
+- :func:`hodges_lehmann` — the estimate that matches the signed-rank test;
+- :func:`pareto_front` — the non-dominated rows of the perception–distortion plane (of the trained
+  configurations, or models, when there are two or more);
 - :func:`analyse` — all of the above plus a plain-language verdict built from the numbers.
 
 Conventions. A configuration's mean is the mean over seeds of its per-seed mean over samples (as
 in ``summary.csv``). Paired comparisons use *seed-averaged per-sample values* and only samples
 where both configurations have a finite value. "Goodness" maps every metric so that larger is
 better (x, −x, or −|x − target|); differences are always reported as A − B in the metric's own
-units. Wilcoxon p-values are two-sided and Holm-adjusted within a family: the pairs of trained
+units. A metric *prefers* a member only when the mean goodness difference and its Hodges–Lehmann
+estimate (what the signed-rank test responds to) point the same way; when they point different
+ways the metric has no consistent preference, which counts neither as a preference nor as a
+disagreement. Wilcoxon p-values are two-sided and Holm-adjusted within a family: the pairs of trained
 configurations (the comparisons a study is about) form one family, the pairs that involve a
 reference row (``blend``, ``nearest``) another, so reference rows never dilute the tests of
 trained pairs; "significant" means adjusted p < ``alpha``.
@@ -248,6 +253,75 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+#: Up to this many Walsh sums :func:`hodges_lehmann` computes them all at once; beyond, it selects the
+#: middle ones in O(n) memory (n = 3000 samples give 4.5 million sums).
+WALSH_DIRECT_MAX = 1 << 22
+
+
+def hodges_lehmann(differences: np.ndarray) -> float:
+    """Hodges–Lehmann estimate of the centre of paired differences: the median of the n(n + 1)/2
+    Walsh averages (d_i + d_j)/2, i ≤ j.
+
+    Hodges & Lehmann (1963), "Estimates of location based on rank tests", Ann. Math. Statist. 34,
+    598–611. It is the estimate that belongs to the Wilcoxon signed-rank test: without ties, W+ is
+    the number of positive Walsh averages, so the estimate is positive exactly when W+ exceeds its
+    mean under no difference, n(n + 1)/4. Non-finite entries are dropped; none left gives NaN.
+    """
+    d = np.asarray(differences, dtype=float)
+    d = np.sort(d[np.isfinite(d)])
+    total = d.size * (d.size + 1) // 2
+    if total == 0:
+        return float("nan")
+    low, high = (total - 1) // 2, total // 2
+    sums = [_kth_walsh_sum(d, low)] + ([_kth_walsh_sum(d, high)] if high != low else [])
+    return float(np.mean(sums)) / 2
+
+
+def _kth_walsh_sum(d: np.ndarray, k: int) -> float:
+    """The k-th smallest (from 0) of the sums d_i + d_j, i ≤ j, of sorted ``d``.
+
+    Row i of the sums is non-decreasing in j, so each pass keeps, per row, a range of columns, splits
+    them at the weighted median of the rows' middle sums (at least a quarter of what is left falls on
+    each side) and keeps the side that holds the k-th; once few are left they are sorted directly.
+    Every comparison is between sums computed as d_i + d_j, so the result is exact.
+    """
+    lo, hi = np.arange(d.size), np.full(d.size, d.size)  # row i keeps the columns lo[i] ≤ j < hi[i]
+    while True:
+        rows = np.flatnonzero(hi > lo)
+        sizes = (hi - lo)[rows]
+        if sizes.sum() <= WALSH_DIRECT_MAX:
+            kept = np.concatenate([d[i] + d[lo[i]:hi[i]] for i in rows])
+            return float(np.partition(kept, k)[k])
+        middles = d[rows] + d[(lo[rows] + hi[rows] - 1) // 2]
+        order = np.argsort(middles, kind="stable")
+        weights = np.cumsum(sizes[order])
+        pivot = middles[order][np.searchsorted(weights, weights[-1] / 2)]
+        below = _first_column(d, pivot, lo, hi, above=False)  # columns before it: sums < pivot
+        through = _first_column(d, pivot, lo, hi, above=True)  # columns before it: sums ≤ pivot
+        n_below, n_through = int((below - lo).sum()), int((through - lo).sum())
+        if k < n_below:
+            hi = below
+        elif k < n_through:
+            return float(pivot)
+        else:
+            k -= n_through
+            lo = through
+
+
+def _first_column(d: np.ndarray, pivot: float, lo: np.ndarray, hi: np.ndarray, *, above: bool) -> np.ndarray:
+    """Per row i, the first column j in [lo_i, hi_i) with d_i + d_j ≥ ``pivot`` (> ``pivot`` when
+    ``above``), or hi_i: a binary search in every row at once."""
+    a, b = lo.copy(), hi.copy()
+    while np.any(a < b):
+        searching = a < b
+        middle = np.where(searching, (a + b) // 2, 0)
+        sums = d + d[middle]
+        left = searching & ((sums > pivot) if above else (sums >= pivot))
+        a = np.where(searching & ~left, middle + 1, a)
+        b = np.where(left, middle, b)
+    return a
+
+
 @dataclass(frozen=True)
 class PairedTest:
     """One metric on one pair (A, B).
@@ -255,7 +329,9 @@ class PairedTest:
     Attributes:
         metric: the metric.
         difference: mean over paired samples of A − B, in the metric's units.
-        favours: "A", "B" or "" (no difference) — by mean goodness.
+        favours: "A" or "B" when the mean goodness difference and its Hodges–Lehmann estimate
+            (``hodges_lehmann``) both favour that member; "" otherwise (no difference, or no
+            consistent preference: see ``inconsistent``).
         p_value: Wilcoxon signed-rank p of the per-sample goodness differences.
         p_holm: ``p_value`` Holm-adjusted within its family (trained pairs, or pairs with a reference).
         n: paired samples.
@@ -264,6 +340,9 @@ class PairedTest:
         seeds: the member each seed favours on its own ("A", "B" or ""), in seed order.
         seed_spread: standard deviation over seeds of the per-seed mean difference A − B (NaN with
             fewer than two seeds).
+        mean_favours: the member the mean goodness difference favours ("A", "B" or "").
+        hodges_lehmann: Hodges–Lehmann estimate of the non-zero per-sample goodness differences
+            (positive: A better), the estimate that matches the signed-rank test.
     """
 
     metric: str
@@ -275,6 +354,13 @@ class PairedTest:
     disagreement_rate: float = float("nan")
     seeds: tuple[str, ...] = ()
     seed_spread: float = float("nan")
+    mean_favours: str = ""
+    hodges_lehmann: float = float("nan")
+
+    @property
+    def inconsistent(self) -> bool:
+        """The mean favours a member but the Hodges–Lehmann estimate does not: no consistent preference."""
+        return bool(self.mean_favours) and not self.favours
 
     @property
     def seed_consistent(self) -> bool:
@@ -315,8 +401,10 @@ class PairComparison:
 
     @property
     def robust_to_seeds(self) -> bool:
-        """Discordant, and every seed agrees: the base metric favours A and a compared metric B in each."""
-        return self.base.seed_consistent and any(t.seed_consistent for t in self.disagreeing)
+        """Discordant, and every seed agrees: the base metric favours A and a compared metric B in each
+        of at least two seeds with results for both members."""
+        return len(self.base.seeds) > 1 and self.base.seed_consistent and \
+            any(t.seed_consistent for t in self.disagreeing)
 
     def test(self, metric: str) -> PairedTest | None:
         return next((t for t in (self.base, *self.others) if t.metric == metric), None)
@@ -329,27 +417,45 @@ def _paired(tables: Mapping[str, pd.DataFrame], metric: str, a: str, b: str) -> 
     return table[[a, b]].set_axis(["a", "b"], axis=1).dropna()
 
 
-def _favours(pairs: pd.DataFrame, orientation: Orientation) -> tuple[str, pd.Series]:
-    good = orientation.goodness(pairs["a"]) - orientation.goodness(pairs["b"])
-    mean_good = float(good.mean()) if len(good) else float("nan")
-    return ("A" if mean_good > 0 else "B" if mean_good < 0 else ""), good
+def _direction(value: float) -> str:
+    """"A" for a positive goodness difference, "B" for a negative one, "" for zero or NaN."""
+    return "A" if value > 0 else "B" if value < 0 else ""
+
+
+def preference(good: np.ndarray) -> tuple[str, str, float]:
+    """(favours, mean_favours, Hodges–Lehmann estimate) of per-sample goodness differences A − B.
+
+    A member is favoured only when the mean and the Hodges–Lehmann estimate of the non-zero
+    differences (zeros dropped, as the signed-rank test drops them) both favour it: one large sample
+    can carry the mean while most samples, and so the test, favour the other member.
+    """
+    good = np.asarray(good, dtype=float)
+    good = good[np.isfinite(good)]
+    by_mean = _direction(float(good.mean())) if good.size else ""
+    estimate = hodges_lehmann(good[good != 0]) if np.any(good != 0) else 0.0 if good.size else float("nan")
+    return (by_mean if by_mean == _direction(estimate) else ""), by_mean, estimate
+
+
+def _goodness_differences(pairs: pd.DataFrame, orientation: Orientation) -> np.ndarray:
+    return (orientation.goodness(pairs["a"]) - orientation.goodness(pairs["b"])).to_numpy(dtype=float)
 
 
 def _paired_test(tables: Mapping[str, pd.DataFrame], orientation: Orientation, a: str, b: str,
                  seed_tables: Mapping[str, Mapping[int, pd.DataFrame]] | None = None) -> PairedTest:
     pairs = _paired(tables, orientation.name, a, b)
-    favours, good = _favours(pairs, orientation)
+    good = _goodness_differences(pairs, orientation)
+    favours, by_mean, estimate = preference(good)
     difference = float((pairs["a"] - pairs["b"]).mean()) if len(pairs) else float("nan")
     directions: list[str] = []
     differences: list[float] = []
     for table in (seed_tables or {}).get(orientation.name, {}).values():
         per_seed = _paired({orientation.name: table}, orientation.name, a, b)
         if len(per_seed):
-            directions.append(_favours(per_seed, orientation)[0])
+            directions.append(preference(_goodness_differences(per_seed, orientation))[0])
             differences.append(float((per_seed["a"] - per_seed["b"]).mean()))
     spread = float(np.std(differences, ddof=1)) if len(differences) > 1 else float("nan")
-    return PairedTest(orientation.name, difference, favours, wilcoxon_p(good.to_numpy()), len(pairs),
-                      seeds=tuple(directions) if len(directions) > 1 else (), seed_spread=spread)
+    return PairedTest(orientation.name, difference, favours, wilcoxon_p(good), len(pairs),
+                      seeds=tuple(directions), seed_spread=spread, mean_favours=by_mean, hodges_lehmann=estimate)
 
 
 def _disagreement_rate(tables: Mapping[str, pd.DataFrame], base: Orientation, other: Orientation,
@@ -367,11 +473,12 @@ def compare_pair(tables: Mapping[str, pd.DataFrame], a: str, b: str, base: Orien
                  others: Sequence[Orientation], kinds: Mapping[str, str] | None = None,
                  seed_tables: Mapping[str, Mapping[int, pd.DataFrame]] | None = None) -> PairComparison:
     """Compare ``a`` and ``b`` on ``base`` and each of ``others``; the members are swapped so that
-    A is the one the base metric favours. ``tables`` maps metric → :func:`sample_table`, and
-    ``seed_tables`` metric → seed → the same table of one seed (for the per-seed directions)."""
+    A is the one the base metric's mean favours. ``tables`` maps metric → :func:`sample_table`, and
+    ``seed_tables`` metric → seed → the same table of one seed (for the per-seed directions; None
+    in a run of one seed)."""
     kinds = kinds or {}
     base_test = _paired_test(tables, base, a, b, seed_tables)
-    if base_test.favours == "B":
+    if base_test.mean_favours == "B":
         a, b = b, a
         base_test = _paired_test(tables, base, a, b, seed_tables)
     tests = tuple(replace(_paired_test(tables, o, a, b, seed_tables),
@@ -441,25 +548,40 @@ class PlanePoint:
     on_front: bool
 
 
+#: What a plane's Pareto front was computed over (:attr:`Plane.front_over`).
+FRONT_OF_RANKED, FRONT_OF_ALL = "non-reference rows", "all rows"
+
+
 @dataclass(frozen=True)
 class Plane:
-    """Configuration means in the perception–distortion plane (x: distortion metric, y: perceptual)."""
+    """Configuration means in the perception–distortion plane (x: distortion metric, y: perceptual).
+
+    ``front_over`` is :data:`FRONT_OF_RANKED` when the front was computed over the rows that are not
+    references (trained configurations, or evaluated models), :data:`FRONT_OF_ALL` when over every
+    row (fewer than two of those).
+    """
 
     x_metric: str
     y_metric: str
     points: tuple[PlanePoint, ...]
     front: tuple[str, ...]
+    front_over: str = FRONT_OF_ALL
 
 
 def perception_distortion_plane(per_sample: pd.DataFrame, x: Orientation, y: Orientation,
                                 order: Sequence[str] | None = None) -> Plane:
-    """The plane of ``x`` (e.g. PSNR) against ``y`` (e.g. LPIPS) with its Pareto front."""
+    """The plane of ``x`` (e.g. PSNR) against ``y`` (e.g. LPIPS) with its Pareto front: over the
+    trained configurations (or models) when there are two or more — a reference such as ``blend``
+    that beats them all would otherwise be the whole front, outside the axes that fit them — and
+    over every row otherwise."""
     xs, ys = config_means(per_sample, x.name, order), config_means(per_sample, y.name, order)
     kinds = kinds_of(per_sample)
     configs = [c for c in xs.index if c in ys.index]
-    front = pareto_front({c: (float(x.goodness(xs[c])), float(y.goodness(ys[c]))) for c in configs})
+    ranked = [c for c in configs if kinds.get(c, TRAINED) != REFERENCE]
+    over, candidates = (FRONT_OF_RANKED, ranked) if len(ranked) >= 2 else (FRONT_OF_ALL, configs)
+    front = pareto_front({c: (float(x.goodness(xs[c])), float(y.goodness(ys[c]))) for c in candidates})
     points = tuple(PlanePoint(c, kinds.get(c, TRAINED), float(xs[c]), float(ys[c]), c in front) for c in configs)
-    return Plane(x.name, y.name, points, tuple(front))
+    return Plane(x.name, y.name, points, tuple(front), over)
 
 
 # -- per-sample disagreement (which samples to show) -----------------------------------------------
@@ -597,10 +719,16 @@ def analyse(
         rankings=rankings, agreement=agreement, pairs=tuple(pairs), plane=plane, alpha=alpha,
         labels={m: orient[m].label for m in metrics if m in orient},
         units={m: orient[m].unit for m in metrics if m in orient},
-        tests=sum(1 + len(p.others) for p in pairs if p.trained),
-        reference_tests=sum(1 + len(p.others) for p in pairs if not p.trained),
+        tests=_adjusted_tests(pairs, trained=True),
+        reference_tests=_adjusted_tests(pairs, trained=False),
     )
     return replace(analysis, verdict=verdict(analysis))
+
+
+def _adjusted_tests(pairs: Sequence[PairComparison], *, trained: bool) -> int:
+    """How many tests of the family (trained pairs, or pairs with a reference) Holm adjusted: those
+    with a p-value (a metric with no paired samples has none, and Holm skips it)."""
+    return sum(math.isfinite(t.p_value) for p in pairs if p.trained is trained for t in (p.base, *p.others))
 
 
 def _compared_metrics(available: Sequence[str], base: str, compared: Sequence[str] | None,
@@ -615,13 +743,20 @@ def _compared_metrics(available: Sequence[str], base: str, compared: Sequence[st
 
 
 # -- the verdict ------------------------------------------------------------------------------------
-def format_p(p: float) -> str:
-    """``p = 0.003``, ``p < 0.001`` or ``p = n/a``."""
+def format_p(p: float, alpha: float = ALPHA) -> str:
+    """``p < 0.001``, ``p = 0.003``, ``p = 0.0496``, ``p = 0.27`` or ``p = n/a``: three decimals below
+    0.01, three significant digits up to 0.1, two decimals above; more wherever fewer would print a
+    value on the other side of ``alpha`` than ``p`` (0.04996 is not printed as 0.0500)."""
     if not isinstance(p, (int, float)) or not math.isfinite(p):
         return "p = n/a"
     if p < 0.001:
         return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    decimals = 3 if p < 0.01 else 4 if p < 0.1 else 2
+    text = f"{p:.{decimals}f}"
+    while (float(text) < alpha) != (p < alpha) and decimals < 15:
+        decimals += 1
+        text = f"{p:.{decimals}f}"
+    return f"p = {text}"
 
 
 def format_difference(value: float, unit: str) -> str:
@@ -694,30 +829,26 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
                          f"{'stands' if len(analysis.compared) == 1 else 'stand'} in for one. ")
     else:
         compared_note = ""
+    unclear = _inconsistency_sentence(analysis, trained)
     pair = headline_pair(analysis)
     if pair is None:
         if not trained:
             return [f"{compared_note}There is no pair of {subject} with results to compare."]
+        if unclear:
+            return [f"{compared_note}No configuration wins on {label(analysis.base)} while losing on {compared} in "
+                    f"any of the {len(trained)} pair(s) of {subject}.{unclear}{power}"]
         return [f"{compared_note}{label(analysis.base)} and {compared} agree on every one of the {len(trained)} "
                 f"pair(s) of {subject}: no configuration wins on {label(analysis.base)} while "
                 f"losing on {compared}.{power}"]
     base = pair.base
     disagreeing = pair.disagreeing
     names = join_words([label(t.metric, t.metric) for t in disagreeing])
-    ps = join_words([format_p(t.p_holm) for t in disagreeing])
+    ps = join_words([format_p(t.p_holm, analysis.alpha) for t in disagreeing])
     verb = "prefers" if len(disagreeing) == 1 else "prefer"
-    significant = [t for t in disagreeing if t.p_holm < analysis.alpha]
-    if base.p_holm < analysis.alpha and significant:
-        ending = "the metrics disagree, significantly."
-    else:
-        weak = [label(analysis.base)] if not base.p_holm < analysis.alpha else []
-        weak += [label(t.metric, t.metric) for t in disagreeing if not t.p_holm < analysis.alpha]
-        ending = (f"the metrics disagree, but with {analysis.samples} samples the difference is not "
-                  f"significant on {join_words(weak)}.")
     text = (f"{compared_note}{label(analysis.base)} prefers {pair.a} over {pair.b} by "
-            f"{format_difference(base.difference, unit(analysis.base, ''))} ({format_p(base.p_holm)}); "
-            f"{names} {verb} {pair.b} ({ps}): {ending}")
-    siding = [t for t in pair.others if t.favours != "B"]
+            f"{format_difference(base.difference, unit(analysis.base, ''))} ({format_p(base.p_holm, analysis.alpha)}); "
+            f"{names} {verb} {pair.b} ({ps}): {_disagreement_ending(analysis, base, disagreeing)}")
+    siding = [t for t in pair.others if t.favours == "A"]
     if siding:
         text += f" {join_words([label(t.metric, t.metric) for t in siding])} side{'s' if len(siding) == 1 else ''} " \
                 f"with {label(analysis.base)} on this pair."
@@ -728,27 +859,70 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     text += _seed_sentence(analysis, pair)
     count = sum(1 for p in trained if p.discordant)
     text += (f" {count} of {len(trained)} pairs of {subject} are discordant in this way "
-             f"({basis}.{power}")
+             f"({basis}.{unclear}{power}")
     return [text]
+
+
+def _disagreement_ending(analysis: GapAnalysis, base: PairedTest, disagreeing: Sequence[PairedTest]) -> str:
+    """"the metrics disagree, significantly." when the base test and a disagreeing one are significant;
+    otherwise which of them are not."""
+    label = analysis.labels.get
+    if base.p_holm < analysis.alpha and any(t.p_holm < analysis.alpha for t in disagreeing):
+        return "the metrics disagree, significantly."
+    weak = [label(analysis.base, analysis.base)] if not base.p_holm < analysis.alpha else []
+    weak += [label(t.metric, t.metric) for t in disagreeing if not t.p_holm < analysis.alpha]
+    return (f"the metrics disagree, but with {analysis.samples} samples the difference is not "
+            f"significant on {join_words(weak)}.")
+
+
+#: How many tests without a consistent preference the verdict names before "and N more".
+INCONSISTENT_NAMED = 3
+
+
+def _inconsistency_sentence(analysis: GapAnalysis, pairs: Sequence[PairComparison]) -> str:
+    """The tests of ``pairs`` whose mean and Hodges–Lehmann estimate favour different members (or "")."""
+    label, unit = analysis.labels.get, analysis.units.get
+    found = [(pair, test) for pair in pairs for test in (pair.base, *pair.others) if test.inconsistent]
+    if not found:
+        return ""
+    items = []
+    for pair, test in found[:INCONSISTENT_NAMED]:
+        member = {"A": pair.a, "B": pair.b}
+        typical = _direction(test.hodges_lehmann)
+        items.append(f"{label(test.metric, test.metric)} on {pair.a} vs {pair.b}: no consistent preference — the "
+                     f"mean favours {member[test.mean_favours]} by "
+                     f"{format_difference(test.difference, unit(test.metric, ''))} but the typical per-sample "
+                     f"difference (Hodges–Lehmann estimate) "
+                     + (f"favours {member[typical]}" if typical else "is zero"))
+    more = len(found) - INCONSISTENT_NAMED
+    return (f" {'; '.join(items)}" + (f"; and {more} more such test{'s' if more > 1 else ''}" if more > 0 else "")
+            + ". A metric without a consistent preference counts neither as preferring a member nor as "
+              "disagreeing.")
 
 
 def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
     """Whether the pair's disagreement holds seed by seed, and whether it exceeds the seed spread."""
-    if not pair.base.seeds:
+    run_seeds = len(analysis.seeds)
+    n = len(pair.base.seeds)
+    if run_seeds <= 1:
         if subject_noun(analysis) == "models":  # an evaluation scores given predictions: no seeds to add
             return ""
         return (" With one training seed, whether this holds for another training run is untested: run "
                 "--seeds 0,1,2.")
+    partial = (f" {'None' if n == 0 else f'Only {n}'} of the {run_seeds} seeds {'has' if n <= 1 else 'have'} "
+               f"results for both {pair.a} and {pair.b}" if n < run_seeds else "")
+    if n < 2:
+        return f"{partial}, so whether this holds for another training run is untested."
     label = analysis.labels.get
-    n = len(pair.base.seeds)
     tests = [pair.base, *pair.disagreeing]
     holding = [label(t.metric, t.metric) for t in tests if t.seed_consistent]
     flipping = [f"{label(t.metric, t.metric)} ({sum(d == t.favours for d in t.seeds)} of {n})"
                 for t in tests if not t.seed_consistent]
-    text = (f" Seed by seed, the disagreement holds in all {n} seeds." if pair.robust_to_seeds
-            else f" Seed by seed, it does not hold in every one of the {n} seeds: seeds agreeing with the "
-                 f"average: {join_words(flipping)}" + (f"; {join_words(holding)} hold in all" if holding else "")
-                 + ".")
+    text = (f"{partial}." if partial else "") + (
+        f" Seed by seed, the disagreement holds in all {n} seeds." if pair.robust_to_seeds
+        else f" Seed by seed, it does not hold in every one of the {n} seeds: seeds agreeing with the "
+             f"average: {join_words(flipping)}" + (f"; {join_words(holding)} hold in all" if holding else "")
+             + ".")
     small = [label(t.metric, t.metric) for t in tests if t.within_seed_spread]
     if small:
         text += (f" The difference on {join_words(small)} is smaller than its standard deviation over seeds: "
@@ -758,8 +932,13 @@ def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
 
 def subject_noun(analysis: GapAnalysis) -> str:
     """What the non-reference rows are: "trained configurations" (a sweep) or "models" (an evaluation)."""
-    kinds = {kind for config, kind in analysis.kinds.items() if kind != REFERENCE}
-    return "trained configurations" if not kinds or TRAINED in kinds else "models"
+    return ranked_noun(analysis.kinds.values())
+
+
+def ranked_noun(kinds: Iterable[str]) -> str:
+    """"trained configurations" when any of ``kinds`` is trained (or none is ranked), else "models"."""
+    ranked = {kind for kind in kinds if kind != REFERENCE}
+    return "trained configurations" if not ranked or TRAINED in ranked else "models"
 
 
 def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
@@ -779,31 +958,39 @@ def _reference_sentences(analysis: GapAnalysis) -> list[str]:
     references = {c for c, kind in analysis.kinds.items() if kind == REFERENCE}  # by kind: a model may be named blend
     pair = next((p for p in analysis.pairs if {p.a, p.b} == {BLEND, NEAREST} <= references), None)
     primary = analysis.compared[0]
-    if pair is not None and pair.test(primary) is not None:
-        test = pair.test(primary)
-        assert test is not None
+    test = pair.test(primary) if pair is not None else None
+    if pair is not None and test is not None:
         base_winner = pair.a if pair.base.favours == "A" else None
         other_winner = {"A": pair.a, "B": pair.b}.get(test.favours)
-        b_text = f"{format_difference(pair.base.difference, unit(analysis.base, ''))}, {format_p(pair.base.p_holm)}"
-        o_text = f"{format_difference(test.difference, '')}, {format_p(test.p_holm)}"
+        b_text = (f"{format_difference(pair.base.difference, unit(analysis.base, ''))}, "
+                  f"{format_p(pair.base.p_holm, analysis.alpha)}")
+        o_text = f"{format_difference(test.difference, '')}, {format_p(test.p_holm, analysis.alpha)}"
         if base_winner == BLEND and other_winner == NEAREST:
-            sentences.append(f"Blend beats nearest on {label(analysis.base)} ({b_text}) but nearest wins on "
-                             f"{label(primary)} ({o_text}) — the textbook disagreement: averaging blurs, copying "
-                             f"is sharp but misplaced.")
+            sentences.append(f"Between the references, {label(analysis.base)} prefers blend over nearest ({b_text}) "
+                             f"and {label(primary)} prefers nearest ({o_text}), the textbook disagreement (averaging "
+                             f"blurs, copying is sharp but misplaced): "
+                             f"{_disagreement_ending(analysis, pair.base, [test])}")
         elif base_winner is not None and base_winner == other_winner:
             sentences.append(f"{base_winner.capitalize()} beats {pair.b} on both {label(analysis.base)} "
                              f"({b_text}) and {label(primary)} ({o_text}): the textbook disagreement between the "
                              f"two references does not appear on these samples.")
         else:
-            win_base = base_winner or "neither"
-            win_other = other_winner or "neither"
-            sentences.append(f"Between the references, {label(analysis.base)} favours {win_base} ({b_text}) and "
-                             f"{label(primary)} favours {win_other} ({o_text}).")
+            sentences.append(f"Between the references, {label(analysis.base)} favours {_preferred(pair, pair.base)} "
+                             f"({b_text}) and {label(primary)} favours {_preferred(pair, test)} ({o_text}).")
     sentences.extend(_blend_baseline_sentences(analysis))
     return sentences
 
 
+def _preferred(pair: PairComparison, test: PairedTest) -> str:
+    """The member ``test`` favours, "no member consistently" or "neither"."""
+    if test.inconsistent:
+        return "no member consistently"
+    return {"A": pair.a, "B": pair.b}.get(test.favours, "neither")
+
+
 def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
+    """How the trained rows stand against the blend reference on the base metric: by their means, and
+    which of those leads the paired tests (pairs with a reference, Holm-adjusted) support."""
     ranking = {e.config: e for e in analysis.rankings.get(analysis.base, ())}
     if BLEND not in ranking or ranking[BLEND].kind != REFERENCE:  # a model of that name is not the reference
         return []
@@ -813,16 +1000,43 @@ def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
         return []
     behind = [e for e in trained if e.rank >= ranking[BLEND].rank]
     if not behind:
-        return [f"Every trained configuration beats the blend reference on {label}."]
+        supported, unsupported = _tested_leads(analysis, [e.config for e in trained], blend_leads=False)
+        return [f"Every trained configuration beats the blend reference on mean {label}"
+                + (f"; the lead is significant for {join_words(supported)}" if supported else "")
+                + (f"; it is not significant for {join_words(unsupported)} with {analysis.samples} samples"
+                   if unsupported else "") + "."]
     values = join_words([f"{e.config} {e.mean:.2f}" for e in behind])
     numbers = f"({values} vs {ranking[BLEND].mean:.2f}{' ' + unit if unit else ''})"
-    if len(behind) == len(trained):
-        return [f"No trained configuration beats the blend reference on {label} {numbers}: none has learned "
-                f"to interpolate motion beyond averaging the inputs."]
     plural = len(behind) > 1
-    return [f"{join_words([e.config for e in behind])} {'do' if plural else 'does'} not beat the blend reference "
-            f"on {label} {numbers}: {'they have' if plural else 'it has'} not learned to interpolate motion beyond "
-            f"averaging the inputs."]
+    head = (f"No trained configuration beats the blend reference on mean {label} {numbers}"
+            if len(behind) == len(trained) else
+            f"{join_words([e.config for e in behind])} {'do' if plural else 'does'} not beat the blend reference "
+            f"on mean {label} {numbers}")
+    supported, unsupported = _tested_leads(analysis, [e.config for e in behind], blend_leads=True)
+    parts = []
+    if supported:
+        parts.append(f"blend is significantly ahead of {join_words(supported)}, so "
+                     f"{'they have' if len(supported) > 1 else 'it has'} not learned to interpolate motion beyond "
+                     f"averaging the inputs")
+    if unsupported:
+        parts.append(f"blend's lead over {join_words(unsupported)} is not significant with {analysis.samples} "
+                     f"samples, so whether {'they have' if len(unsupported) > 1 else 'it has'} learned to "
+                     f"interpolate motion beyond averaging the inputs is not shown")
+    return [f"{head}: {'; '.join(parts)}."]
+
+
+def _tested_leads(analysis: GapAnalysis, configs: Sequence[str], *, blend_leads: bool) -> tuple[list[str], list[str]]:
+    """``configs`` as "name (p = …)", split into those whose base-metric test against blend significantly
+    favours the leader (blend when ``blend_leads``, else the configuration) and the rest."""
+    supported, unsupported = [], []
+    for config in configs:
+        pair = next((p for p in analysis.pairs if {p.a, p.b} == {config, BLEND}), None)
+        p_holm = pair.base.p_holm if pair is not None else float("nan")
+        leader = BLEND if blend_leads else config
+        significant = (pair is not None and pair.a == leader and pair.base.favours == "A"
+                       and p_holm < analysis.alpha)
+        (supported if significant else unsupported).append(f"{config} ({format_p(p_holm, analysis.alpha)})")
+    return supported, unsupported
 
 
 def _availability_sentences(analysis: GapAnalysis) -> list[str]:

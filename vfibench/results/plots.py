@@ -1,15 +1,20 @@
 """The report's figures: the perception–distortion plane and the metrics along the samples' attributes.
 
 Blau & Michaeli ("The perception-distortion tradeoff", CVPR 2018) show that distortion (PSNR) and
-perceptual quality cannot both be optimal; the configurations not dominated on both axes form the
-Pareto front, drawn as a line. Any two metrics can span the plane (``--plane psnr:lpips``,
-``ssim:dists``); an axis is inverted when lower is better, so better is always up and to the right.
+perceptual quality cannot both be optimal; the trained configurations (or evaluated models) not
+dominated on both axes form the Pareto front, drawn as a line (over every row, references included,
+when fewer than two are not references: :attr:`~vfibench.analysis.gap.Plane.front_over`). Any two
+metrics can span the plane (``--plane psnr:lpips``, ``ssim:dists``); an axis is inverted when lower
+is better, so better is up and to the right, except on the axis of a metric best at a target (the
+sharpness ratio, best at 1), which the title and caption name.
 Each configuration has its own colour and marker (Okabe & Ito's colour-blind-safe palette); the
 axes fit the trained rows, and a reference row that falls outside is pinned to the edge with an
 arrow marker and its values in the label. Error bars are either the 95% bootstrap intervals of each
 mean from the summary (``bootstrap``) or the 95% BCa intervals of the paired per-sample difference
 to one anchor configuration (``paired``, :mod:`vfibench.analysis.paired`), drawn around each mean
-so that a bar that misses the anchor's dotted line marks a difference the samples support.
+so that a bar that misses the anchor's dotted line marks a difference whose unadjusted interval
+excludes zero (not corrected for the number of comparisons: the Holm-adjusted p of the pairs table
+decides significance).
 The plane is written as a 300-dpi PNG with a PDF and an SVG beside it (matplotlib, Agg backend).
 """
 
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from vfibench.analysis.gap import GapAnalysis, Orientation, Plane
+from vfibench.analysis.gap import FRONT_OF_RANKED, GapAnalysis, Orientation, Plane, join_words, ranked_noun
 from vfibench.results import atomic, schema
 from vfibench.results.schema import CI_HIGH, CI_LOW, CONFIG
 
@@ -208,17 +213,35 @@ def _number(value: float) -> str:
     return f"{value:.2f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
+def better_hint(x: Orientation, y: Orientation) -> str:
+    """Where the plane is better: ``up and right``; an axis whose metric is best at a target names it
+    instead (``up; Sharpness best at 1``)."""
+    sides = join_words([side for side, metric in (("up", y), ("right", x)) if metric.higher_is_better is not None])
+    targets = [f"{metric.label} best at {metric.target:g}" for metric in (y, x) if metric.higher_is_better is None]
+    return "; ".join(([sides] if sides else []) + targets)
+
+
+def front_name(plane: Plane) -> str:
+    """What the plane's Pareto front is of: ``Pareto front of the trained configurations`` (or ``of the
+    models``), or ``Pareto front of all rows, references included``."""
+    if plane.front_over == FRONT_OF_RANKED:
+        return f"Pareto front of the {ranked_noun(p.kind for p in plane.points)}"
+    return "Pareto front of all rows, references included"
+
+
 def plane_caption(plane: Plane, intervals: str, anchor: str | None, clipped: Sequence[str],
                   labels: Mapping[str, str]) -> str:
     """What the plane shows, how its error bars were computed, and which references are off scale."""
     x, y = labels.get(plane.x_metric, plane.x_metric), labels.get(plane.y_metric, plane.y_metric)
-    text = (f"Mean {x} against mean {y} per configuration, each with its own colour and marker (better: up and "
-            f"right; an axis is inverted when lower is better). The dashed red line joins the Pareto front: "
-            f"configurations no other one beats on both axes. Grey markers are the untrained references. ")
+    hint = better_hint(Orientation.of(plane.x_metric), Orientation.of(plane.y_metric))
+    text = (f"Mean {x} against mean {y} per configuration, each with its own colour and marker (better: {hint}; "
+            f"an axis is inverted when lower is better). The dashed red line joins the {front_name(plane)}: "
+            f"those not beaten on both axes by another of them. Grey markers are the untrained references. ")
     if intervals == "paired":
         text += (f"Error bars: 95% BCa bootstrap interval of the paired per-sample difference to '{anchor}' "
                  f"(dotted lines), drawn around each configuration's mean; a bar that does not reach the dotted "
-                 f"line marks a difference the test samples support. ")
+                 f"line marks a difference whose interval excludes zero, unadjusted (not corrected for the number "
+                 f"of comparisons): the Holm-adjusted p in the pairs table decides significance. ")
     else:
         text += ("Error bars: 95% bootstrap interval of each mean over the test samples (unpaired; the paired "
                  "comparisons in the tables are sharper, see `--intervals paired`). ")
@@ -304,12 +327,13 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
     front = [p for c in plane.front for p in plane.points if p.config == c]
     if len(front) > 1:
         ax.plot([p.x for p in front], [p.y for p in front], color=FRONT_COLOUR, linewidth=1.2, linestyle="--",
-                zorder=2, label="Pareto front (not dominated on both axes)")
+                zorder=2, label=front_name(plane))
     elif front:
-        ax.plot([], [], color=FRONT_COLOUR, linestyle="--", label=f"Pareto front: '{front[0].config}' alone")
+        ax.plot([], [], color=FRONT_COLOUR, linestyle="--", label=f"{front_name(plane)}: '{front[0].config}' alone")
     ax.set_xlabel(axis_label(x_or) + ("  (inverted: better is right)" if x_or.higher_is_better is False else ""))
     ax.set_ylabel(axis_label(y_or) + ("  (inverted: better is up)" if y_or.higher_is_better is False else ""))
-    ax.set_title(f"Perception–distortion plane: {x_or.label} vs {y_or.label} (better: up and right)", fontsize=10)
+    ax.set_title(f"Perception–distortion plane: {x_or.label} vs {y_or.label} (better: {better_hint(x_or, y_or)})",
+                 fontsize=10)
     ax.grid(True, linewidth=0.4, alpha=0.5)
     figure.tight_layout(rect=(0, 0.03 if missing else 0, 1, 1))
     _place_labels(ax, labelled)

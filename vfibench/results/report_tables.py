@@ -103,18 +103,20 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) for t in pair.disagreeing)
                    if pair.discordant else "no")
         if seeds:
-            row.append(" ".join(f"{analysis.labels.get(t.metric, t.metric)} {sum(d == t.favours for d in t.seeds)}/"
-                                f"{len(t.seeds)}" for t in (pair.base, *pair.others) if t.seeds) or "—")
+            row.append(" ".join(f"{analysis.labels.get(t.metric, t.metric)} "
+                                + (f"{sum(d == t.favours for d in t.seeds)}/{len(t.seeds)}" if t.favours else "n/a")
+                                for t in (pair.base, *pair.others) if t.seeds) or "—")
         rows.append(tuple(row))
         flags.append(pair.discordant)
-    caption = (f"Each pair with A the configuration {analysis.labels.get(base, base)} favours; differences are "
+    caption = (f"Each pair with A the configuration whose mean {analysis.labels.get(base, base)} is better; differences are "
                f"A − B over {analysis.samples} paired samples (seed-averaged), p-values from two-sided Wilcoxon "
                f"signed-rank tests, Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
                f"reference row: separately, over {analysis.reference_tests} tests). A pair is discordant when a "
                f"perceptual metric favours B; 'disagrees' is the share of samples on which that metric and "
                f"{analysis.labels.get(base, base)} prefer different members of the pair."
                + (" 'Seeds agreeing': in how many training seeds, each on its own, the metric favours the same "
-                  "member as the seed average." if seeds else ""))
+                  "member as the seed average (n/a where the average has no consistent preference: its mean and "
+                  "Hodges–Lehmann estimate favour different members)." if seeds else ""))
     return PlainTable("Paired comparisons (discordant pairs)", caption, tuple(header), tuple(rows), tuple(flags))
 
 
