@@ -185,7 +185,7 @@ def test_xiph_triplets_are_the_reference_scripts_odd_even_triplets_of_frames_1_t
     with pytest.raises(DataError, match=r"Tango-001\.png is 8x8 pixels; Xiph frames are 4096x2160"):
         source.load([49])
     (root / "Tango-099.png").unlink()
-    with pytest.raises(DataError, match=r"Tango-099\.png is missing \(1 of Tango's frames 001-099 are\)"):
+    with pytest.raises(DataError, match=r"Tango-099\.png is missing, and Tango lacks 1 of its frames 001-099"):
         open_source(f"xiph(res=4k):{root}", "test")
     with pytest.raises(DataError, match="needs a resolution"):
         open_source(f"xiph:{root}", "test")

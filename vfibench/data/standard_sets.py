@@ -305,10 +305,10 @@ class XiphSource(StandardSource):
         for clip in sorted(clips):
             missing = [number for number in needed if number not in clips[clip]]
             if missing:
-                raise DataError(f"The frame {root / f'{clip}-{missing[0]:03d}.png'} is missing ({len(missing)} of "
-                                f"{clip}'s frames {needed.start:03d}-{needed.stop - 1:03d} are): the Xiph scripts score "
-                                f"the triplets (001, 002, 003) to (097, 098, 099) of every clip. Restore the frames, "
-                                f"e.g. by extracting the first 100 frames of the clip again.")
+                raise DataError(f"The frame {root / f'{clip}-{missing[0]:03d}.png'} is missing, and {clip} lacks "
+                                f"{len(missing)} of its frames {needed.start:03d}-{needed.stop - 1:03d} in all: the Xiph "
+                                f"scripts score the triplets (001, 002, 003) to (097, 098, 099) of every clip. Restore "
+                                f"the frames, e.g. by extracting the first 100 frames of the clip again.")
             refs.extend(TripletRef(f"{clip}-{k:03d}", tuple(str(root / f"{clip}-{n:03d}.png")  # type: ignore[arg-type]
                                                            for n in (k - 1, k, k + 1)))
                         for k in XIPH_MIDDLE_FRAMES)
