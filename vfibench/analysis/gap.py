@@ -114,7 +114,7 @@ def split_available(per_sample: pd.DataFrame, metrics: Sequence[str]) -> tuple[l
 
 def config_order(per_sample: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
     """Configurations with samples, in ``order`` (then any others by first appearance)."""
-    present = list(dict.fromkeys(per_sample[CONFIG].astype(str)))
+    present = list(pd.unique(per_sample[CONFIG].astype(str)))  # in order of first appearance
     ordered = [c for c in (order or []) if c in present]
     return ordered + [c for c in present if c not in ordered]
 
@@ -253,9 +253,11 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-#: Up to this many Walsh sums :func:`hodges_lehmann` computes them all at once; beyond, it selects the
-#: middle ones in O(n) memory (n = 3000 samples give 4.5 million sums).
-WALSH_DIRECT_MAX = 1 << 22
+#: Up to this many Walsh sums :func:`hodges_lehmann` computes them all at once; beyond, it narrows the
+#: candidates down first, in O(n) memory (n = 3000 samples give 4.5 million sums).
+WALSH_DIRECT_MAX = 1 << 16
+#: Walsh sums drawn per narrowing pass of :func:`_kth_walsh_sum` to place its two pivots.
+WALSH_SAMPLE = 4096
 
 
 def hodges_lehmann(differences: np.ndarray) -> float:
@@ -272,54 +274,87 @@ def hodges_lehmann(differences: np.ndarray) -> float:
     total = d.size * (d.size + 1) // 2
     if total == 0:
         return float("nan")
-    low, high = (total - 1) // 2, total // 2
-    sums = [_kth_walsh_sum(d, low)] + ([_kth_walsh_sum(d, high)] if high != low else [])
-    return float(np.mean(sums)) / 2
+    middle = _kth_walsh_sum(d, (total - 1) // 2)
+    if total % 2:
+        return middle / 2
+    return (middle + _next_walsh_sum(d, middle, total // 2)) / 4
+
+
+def _next_walsh_sum(d: np.ndarray, value: float, k: int) -> float:
+    """The k-th smallest (from 0) Walsh sum of sorted ``d``, given that the (k − 1)-th is ``value``:
+    ``value`` again if more than k sums are at most it, else the smallest sum above it."""
+    lo, hi = np.arange(d.size), np.full(d.size, d.size)
+    through = _first_column(d, value, lo, hi, above=True)  # columns before it: sums ≤ value
+    if int((through - lo).sum()) > k:
+        return value
+    rows = np.flatnonzero(through < hi)
+    return float((d[rows] + d[through[rows]]).min())
 
 
 def _kth_walsh_sum(d: np.ndarray, k: int) -> float:
     """The k-th smallest (from 0) of the sums d_i + d_j, i ≤ j, of sorted ``d``.
 
-    Row i of the sums is non-decreasing in j, so each pass keeps, per row, a range of columns, splits
-    them at the weighted median of the rows' middle sums (at least a quarter of what is left falls on
-    each side) and keeps the side that holds the k-th; once few are left they are sorted directly.
-    Every comparison is between sums computed as d_i + d_j, so the result is exact.
+    Row i of the sums is non-decreasing in j, so the candidates are, per row, a range of columns.
+    Each pass draws sums from the candidates (Floyd & Rivest's selection, CACM 18(3), 1975), takes
+    two pivots that bracket the k-th with high probability, counts the sums below and through them
+    row by row, and keeps the part that holds the k-th — a few passes take millions of sums down to
+    :data:`WALSH_DIRECT_MAX`, which are then selected directly. Every comparison is between sums
+    computed as d_i + d_j, so the result is exact; the draws (fixed seed) only decide how fast.
     """
     lo, hi = np.arange(d.size), np.full(d.size, d.size)  # row i keeps the columns lo[i] ≤ j < hi[i]
-    while True:
-        rows = np.flatnonzero(hi > lo)
-        sizes = (hi - lo)[rows]
-        if sizes.sum() <= WALSH_DIRECT_MAX:
-            kept = np.concatenate([d[i] + d[lo[i]:hi[i]] for i in rows])
-            return float(np.partition(kept, k)[k])
-        middles = d[rows] + d[(lo[rows] + hi[rows] - 1) // 2]
-        order = np.argsort(middles, kind="stable")
-        weights = np.cumsum(sizes[order])
-        pivot = middles[order][np.searchsorted(weights, weights[-1] / 2)]
-        below = _first_column(d, pivot, lo, hi, above=False)  # columns before it: sums < pivot
-        through = _first_column(d, pivot, lo, hi, above=True)  # columns before it: sums ≤ pivot
-        n_below, n_through = int((below - lo).sum()), int((through - lo).sum())
+    draws = np.random.default_rng(0)
+    while (left := int((hi - lo).sum())) > WALSH_DIRECT_MAX:
+        sample = np.sort(_walsh_sums(d, lo, hi, draws.integers(0, left, WALSH_SAMPLE)))
+        at, margin = k / left * WALSH_SAMPLE, 2.5 * math.sqrt(WALSH_SAMPLE)
+        pivots = sample[max(0, int(at - margin))], sample[min(WALSH_SAMPLE - 1, int(at + margin))]
+        for low_pivot, high_pivot in (pivots, (sample[min(WALSH_SAMPLE - 1, int(at))],) * 2):
+            below = _first_column(d, low_pivot, lo, hi, above=False)  # columns before it: sums < low pivot
+            through = _first_column(d, high_pivot, lo, hi, above=True)  # columns before it: sums ≤ high pivot
+            n_below, n_through = int((below - lo).sum()), int((through - lo).sum())
+            if k < n_below or k >= n_through or n_through - n_below < left:
+                break  # the kept part is smaller; otherwise retry with one pivot, which always cuts
         if k < n_below:
             hi = below
-        elif k < n_through:
-            return float(pivot)
-        else:
+        elif k >= n_through:
             k -= n_through
             lo = through
+        elif low_pivot == high_pivot:
+            return float(low_pivot)
+        else:
+            k -= n_below
+            lo, hi = below, through
+    return float(np.partition(_walsh_sums(d, lo, hi), k)[k])
+
+
+def _walsh_sums(d: np.ndarray, lo: np.ndarray, hi: np.ndarray, picks: np.ndarray | None = None) -> np.ndarray:
+    """The candidate sums d_i + d_j, lo_i ≤ j < hi_i, row by row — or only those at positions ``picks``
+    of that sequence."""
+    sizes = hi - lo
+    ends = np.cumsum(sizes)
+    if picks is None:
+        rows = np.repeat(np.arange(d.size), sizes)
+        return d[rows] + d[np.arange(ends[-1]) - np.repeat(ends - sizes - lo, sizes)]
+    rows = np.searchsorted(ends, picks, side="right")
+    return d[rows] + d[lo[rows] + picks - (ends[rows] - sizes[rows])]
 
 
 def _first_column(d: np.ndarray, pivot: float, lo: np.ndarray, hi: np.ndarray, *, above: bool) -> np.ndarray:
     """Per row i, the first column j in [lo_i, hi_i) with d_i + d_j ≥ ``pivot`` (> ``pivot`` when
-    ``above``), or hi_i: a binary search in every row at once."""
-    a, b = lo.copy(), hi.copy()
-    while np.any(a < b):
-        searching = a < b
-        middle = np.where(searching, (a + b) // 2, 0)
-        sums = d + d[middle]
-        left = searching & ((sums > pivot) if above else (sums >= pivot))
-        a = np.where(searching & ~left, middle + 1, a)
-        b = np.where(left, middle, b)
-    return a
+    ``above``), or hi_i. ``searchsorted`` finds it up to rounding (it compares d_j with pivot − d_i);
+    the steps after it settle it on the sums themselves — d_i + d_j is non-decreasing in j, so there
+    is one boundary, and equal d_j give equal sums, so each step crosses a run of equal values."""
+    def past(j: np.ndarray) -> np.ndarray:
+        sums = d + d[j]
+        return sums > pivot if above else sums >= pivot
+
+    column = np.clip(np.searchsorted(d, pivot - d, side="right" if above else "left"), lo, hi)
+    while (back := (column > lo) & past(previous := np.maximum(column - 1, 0))).any():
+        first_equal = np.searchsorted(d, d[previous], side="left")
+        column = np.where(back, np.maximum(first_equal, lo), column)
+    while (on := (column < hi) & ~past(current := np.minimum(column, d.size - 1))).any():
+        past_equal = np.searchsorted(d, d[current], side="right")
+        column = np.where(on, np.minimum(past_equal, hi), column)
+    return column
 
 
 @dataclass(frozen=True)
