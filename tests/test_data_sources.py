@@ -153,6 +153,41 @@ def test_vimeo_splits_follow_the_lists(tmp_path: Path) -> None:
     assert train.i0.dtype == torch.float32 and 0 <= float(train.i0.min()) and float(train.i0.max()) <= 1
 
 
+def make_vimeo_test_download(root: Path, merged: bool = False) -> Path:
+    """The vimeo_interp_test layout of make_vimeo's test split: im1, im3 under input/, im2 under target/
+    (``merged``: all three under target/, no input/, as RIFE's script expects)."""
+    (root / "target").mkdir(parents=True)
+    (root / "tri_testlist.txt").write_text("00002/0001\n")
+    for i in range(3):
+        folder = "target" if merged or i == 1 else "input"
+        write_png(root / folder / "00002" / "0001" / f"im{i + 1}.png", frame_array(6 + i, 256 // 4, 448 // 4))
+    return root
+
+
+@pytest.mark.parametrize("merged", [False, True])
+def test_vimeo_test_download_gives_the_triplet_releases_test_split(tmp_path: Path, merged: bool) -> None:
+    release = open_dataset(f"vimeo90k:{make_vimeo(tmp_path / 'vimeo_triplet')}", "test")
+    download = make_vimeo_test_download(tmp_path / "dl" / "vimeo_interp_test", merged)
+    for spec in (f"vimeo90k:{download}", f"vimeo90k:{download.parent}"):  # the parent folder works too
+        test = open_dataset(spec, "test")
+        for frames in ("i0", "it", "i1"):
+            assert torch.equal(getattr(test, frames), getattr(release, frames)), frames
+    assert [ref.name for ref in open_source(f"vimeo90k:{download}", "test").refs] == ["00002/0001"]
+
+
+def test_vimeo_test_download_refuses_training_and_names_missing_frames(tmp_path: Path) -> None:
+    download = make_vimeo_test_download(tmp_path / "vimeo_interp_test")
+    with pytest.raises(DataError, match="holds only the test split"):
+        open_dataset(f"vimeo90k:{download}", "train")
+    missing = download / "target" / "00002" / "0001" / "im2.png"
+    missing.unlink()
+    with pytest.raises(DataError, match=str(missing)):
+        open_dataset(f"vimeo90k:{download}", "test")
+    (download / "target").rename(download / "elsewhere")
+    with pytest.raises(DataError, match="neither sequences/"):
+        open_dataset(f"vimeo90k:{download}", "test")
+
+
 def test_vimeo_missing_list_names_the_file(tmp_path: Path) -> None:
     root = make_vimeo(tmp_path)
     (root / "tri_testlist.txt").unlink()

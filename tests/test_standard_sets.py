@@ -224,3 +224,29 @@ def test_standard_sets_in_validate_inspect_and_manifests(ucf):
     (root / "1" / "frame_02.png").unlink()
     result = runner.invoke(app, ["data", "inspect", f"ucf101:{root}"])
     assert result.exit_code == 2 and "frame_02.png is missing" in result.output
+
+
+def test_vimeo_test_download_and_triplet_release_score_alike(tmp_path):
+    """`eval --gt vimeo90k:` on the vimeo_interp_test download (input/ + target/, or everything under
+    target/ as RIFE's script reads it) gives the table the vimeo_triplet release gives."""
+    names = ["00001/0389", "00002/0001"]
+    layouts = {"release": tmp_path / "vimeo_triplet", "download": tmp_path / "vimeo_interp_test",
+               "rife": tmp_path / "rife" / "vimeo_interp_test"}
+    for root in layouts.values():
+        (root / "tri_testlist.txt").parent.mkdir(parents=True, exist_ok=True)
+        (root / "tri_testlist.txt").write_text("\n".join(names) + "\n")
+    for number, name in enumerate(names):
+        for k in (1, 2, 3):
+            value = 60 * number + 20 * k
+            png(layouts["release"] / "sequences" / name / f"im{k}.png", value, (64, 32))
+            png(layouts["download"] / ("target" if k == 2 else "input") / name / f"im{k}.png", value, (64, 32))
+            png(layouts["rife"] / "target" / name / f"im{k}.png", value, (64, 32))
+        png(tmp_path / "pred" / f"{name}.png", 60 * number + 45, (64, 32))
+    tables = {}
+    for layout, root in layouts.items():
+        result = runner.invoke(app, ["eval", "--gt", f"vimeo90k:{root}", "--pred", f"m={tmp_path / 'pred'}",
+                                     "--metrics", "psnr,ssim", "--format", "csv", "--out", str(tmp_path / layout)])
+        assert result.exit_code == 0, result.output
+        tables[layout] = result.stdout
+    assert tables["download"] == tables["release"] == tables["rife"]
+    assert tables["release"].splitlines()[1].startswith("m,evaluated,complete,1,2,")  # both samples scored

@@ -6,6 +6,7 @@ Grammar (like the loss specs: a name, optional parameters in parentheses)::
     synthetic(max_motion=0.1)
     synthetic(ambiguity=0.3)           curved / non-uniform paths the inputs do not reveal
     vimeo90k:/data/vimeo_triplet       tri_trainlist.txt / tri_testlist.txt + sequences/
+    vimeo90k:/data/vimeo_interp_test   the test download: tri_testlist.txt + input/ + target/
     frames:/data/clip                  a folder of consecutive frames (or a folder of such folders)
     frames(stride=2):/data/clip        triplets (k, k+2, k+4)
     video:/data/clip.mp4               any video FFmpeg decodes

@@ -1,15 +1,23 @@
-"""``vimeo90k:PATH`` — the Vimeo-90K triplet dataset in its published layout.
+"""``vimeo90k:PATH`` — the Vimeo-90K triplet dataset in its published layouts.
 
 ::
 
-    PATH/
+    PATH/                       the vimeo_triplet release (train and test)
       tri_trainlist.txt         one sequence per line, e.g. 00001/0001
       tri_testlist.txt
       sequences/00001/0001/im1.png  im2.png  im3.png
 
+    PATH/                       the vimeo_interp_test download (test only)
+      tri_testlist.txt
+      input/00001/0389/im1.png  im3.png
+      target/00001/0389/im2.png
+
 Each listed sequence is one triplet (im1, im2, im3) at t = 1/2; the train split reads
-``tri_trainlist.txt`` and the test split ``tri_testlist.txt``. ``PATH`` may also be the
-folder that holds ``vimeo_triplet/``. Frames are 448×256.
+``tri_trainlist.txt`` and the test split ``tri_testlist.txt``. The test download holds the same
+3,782 test triplets: its inputs are read from ``input/``, or from ``target/`` when there is no
+``input/`` (RIFE's ``benchmark/Vimeo90K.py`` reads all three frames from ``target/``, after the
+inputs have been copied there). ``PATH`` may also be the folder that holds ``vimeo_triplet/`` or
+``vimeo_interp_test/``. Frames are 448×256.
 
 Reference: T. Xue, B. Chen, J. Wu, D. Wei, W. T. Freeman, "Video Enhancement with
 Task-Oriented Flow", IJCV 2019.
@@ -26,29 +34,43 @@ from vfibench.errors import DataError
 
 LISTS = {"train": "tri_trainlist.txt", "test": "tri_testlist.txt"}
 FRAME_NAMES = ("im1.png", "im2.png", "im3.png")
+#: Folders a Vimeo-90K download unpacks to, tried inside PATH when PATH holds no list.
+RELEASES = ("vimeo_triplet", "vimeo_interp_test")
 
 
 def _root(path: Path) -> Path:
-    """``path`` itself, or its ``vimeo_triplet`` folder when that holds the lists."""
+    """``path`` itself, or its ``vimeo_triplet`` / ``vimeo_interp_test`` folder when that holds the lists."""
     if not path.exists():
         raise DataError(
             f"The Vimeo-90K folder {path} does not exist. Pass the folder that holds tri_trainlist.txt, "
-            f"tri_testlist.txt and sequences/ (e.g. vimeo90k:/data/vimeo_triplet)."
+            f"tri_testlist.txt and sequences/ (e.g. vimeo90k:/data/vimeo_triplet), or the test download's "
+            f"folder with tri_testlist.txt, input/ and target/ (vimeo90k:/data/vimeo_interp_test)."
         )
     if not path.is_dir():
         raise DataError(f"{path} is a file; vimeo90k:PATH needs the folder that holds the lists and sequences/.")
-    nested = path / "vimeo_triplet"
-    if not (path / LISTS["train"]).exists() and not (path / LISTS["test"]).exists() and nested.is_dir():
-        return nested
+    if not (path / LISTS["train"]).exists() and not (path / LISTS["test"]).exists():
+        for release in RELEASES:
+            if (path / release).is_dir():
+                return path / release
     return path
+
+
+def frame_folders(root: Path) -> tuple[Path, Path]:
+    """(the folder of im1 and im3, the folder of im2), each holding one subfolder per sequence:
+    ``sequences/`` twice in the triplet release; ``input/`` and ``target/`` in the test download
+    (``target/`` twice when it has no ``input/``)."""
+    if (root / "sequences").is_dir() or not (root / "target").is_dir():
+        return root / "sequences", root / "sequences"
+    return root / ("input" if (root / "input").is_dir() else "target"), root / "target"
 
 
 def read_list(list_file: Path) -> list[str]:
     """The sequence names of a list file (blank lines skipped); :class:`DataError` if it is unusable."""
     if not list_file.is_file():
         raise DataError(
-            f"The Vimeo-90K list {list_file} is missing. The triplet dataset has tri_trainlist.txt and "
-            f"tri_testlist.txt next to sequences/; check that PATH is the vimeo_triplet folder."
+            f"The Vimeo-90K list {list_file} is missing. The triplet release has tri_trainlist.txt and "
+            f"tri_testlist.txt next to sequences/, the test download tri_testlist.txt next to input/ and "
+            f"target/; check that PATH is the vimeo_triplet or vimeo_interp_test folder."
         )
     try:
         lines = list_file.read_text(encoding="utf-8").splitlines()
@@ -74,17 +96,22 @@ class VimeoSource(TripletSource):
 
     def __init__(self, path: Path, split: str) -> None:
         root = _root(Path(path))
-        sequences = root / "sequences"
-        names = read_list(root / LISTS[split])
-        if not sequences.is_dir():
+        if split != "test" and not (root / "sequences").is_dir() and (root / "target").is_dir():
             raise DataError(
-                f"The Vimeo-90K folder {root} has no sequences/ folder; the frames are expected at "
-                f"{sequences}/{names[0]}/im1.png .. im3.png."
+                f"{root} is the Vimeo-90K test download (input/, target/), which holds only the test "
+                f"split: use it as test data (--test-data, eval --gt, data ... --split test); training needs "
+                f"the vimeo_triplet release (tri_trainlist.txt, sequences/)."
             )
-        refs = [
-            TripletRef(name, tuple(str(sequences / name / frame) for frame in FRAME_NAMES))  # type: ignore[arg-type]
-            for name in names
-        ]
+        names = read_list(root / LISTS[split])
+        if not (root / "sequences").is_dir() and not (root / "target").is_dir():
+            raise DataError(
+                f"The Vimeo-90K folder {root} has neither sequences/ (the vimeo_triplet release: frames at "
+                f"sequences/{names[0]}/im1.png .. im3.png) nor target/ (the vimeo_interp_test download: "
+                f"target/{names[0]}/im2.png, input/{names[0]}/im1.png and im3.png)."
+            )
+        inputs, targets = frame_folders(root)
+        refs = [TripletRef(name, (str(inputs / name / FRAME_NAMES[0]), str(targets / name / FRAME_NAMES[1]),
+                                  str(inputs / name / FRAME_NAMES[2]))) for name in names]
         super().__init__(str(path), refs)
 
     def read(self, indices: Sequence[int]) -> Iterator[tuple[int, Frames]]:
