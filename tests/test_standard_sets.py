@@ -213,6 +213,26 @@ def test_davis_nonoverlapping_triplets_from_nested_layout(tmp_path):
     assert source.load([1]).i1[0, 0, 0, 0].item() == pytest.approx(4 / 255)
 
 
+def test_davis_jpeg_frames_decode_as_the_reference_scripts_decode_them(tmp_path):
+    """DAVIS ships JPEGs and the reference scripts read them with cv2.imread: vfibench's frames must be
+    the same 8-bit levels, for chroma-subsampled (DAVIS's 4:2:0) and full-chroma files."""
+    import cv2
+    from skimage import data
+
+    for subsampling in (2, 0):
+        path = tmp_path / "DAVIS" / "JPEGImages" / "480p" / f"clip{subsampling}"
+        path.mkdir(parents=True)
+        for k in range(3):
+            frame = Image.fromarray(np.roll(data.astronaut(), 7 * k, axis=1))
+            frame.save(path / f"{k:05d}.jpg", quality=90, subsampling=subsampling)
+        source = open_source(f"davis:{tmp_path / 'DAVIS'}", "test")
+        index = source.ids.index(f"clip{subsampling}/00001")
+        frames = source.load([index])
+        for tensor, k in ((frames.i0, 0), (frames.it, 1), (frames.i1, 2)):
+            reference = cv2.cvtColor(cv2.imread(str(path / f"{k:05d}.jpg")), cv2.COLOR_BGR2RGB)
+            np.testing.assert_array_equal(np.round(tensor[0].permute(1, 2, 0).numpy() * 255), reference)
+
+
 def test_standard_sets_in_validate_inspect_and_manifests(ucf):
     root, _ = ucf
     assert validate_dataset_spec(f"ucf101:{root}", "--test-data", "test") == f"ucf101:{root}"
