@@ -305,13 +305,15 @@ def test_hodges_lehmann_is_the_median_of_the_walsh_averages(monkeypatch, direct)
     assert np.isnan(hodges_lehmann(np.array([])))
 
 
-@pytest.mark.parametrize("kind", ["normal", "ties", "two values", "one value"])
+@pytest.mark.parametrize("kind", ["normal", "ties", "two values", "one value", "magnitudes"])
 def test_hodges_lehmann_on_a_full_test_set_equals_the_median_of_all_walsh_sums(kind):
     """n = 2,000 samples (2 million Walsh sums): the narrowing passes run at their default sizes and
     still land exactly on the median that listing every sum gives."""
     rng = np.random.default_rng(7)
     d = {"normal": rng.normal(0.03, 0.5, 2000), "ties": rng.integers(-3, 4, 2000) / 10.0,
-         "two values": np.r_[np.full(1200, 0.1), np.full(800, -0.2)], "one value": np.full(2000, 0.7)}[kind]
+         "two values": np.r_[np.full(1200, 0.1), np.full(800, -0.2)], "one value": np.full(2000, 0.7),
+         # sums that round to the larger term: d_i + d_j == d_i for a thousand distinct d_j
+         "magnitudes": np.r_[-(1 + np.arange(1000) * 2.0 ** -52), rng.uniform(1e-30, 1e-20, 1000)]}[kind]
     s = np.sort(d)
     i, j = np.triu_indices(s.size)
     assert s.size * (s.size + 1) // 2 > gap.WALSH_DIRECT_MAX

@@ -179,13 +179,27 @@ def test_vimeo_test_download_refuses_training_and_names_missing_frames(tmp_path:
     download = make_vimeo_test_download(tmp_path / "vimeo_interp_test")
     with pytest.raises(DataError, match="holds only the test split"):
         open_dataset(f"vimeo90k:{download}", "train")
-    missing = download / "target" / "00002" / "0001" / "im2.png"
+    missing = download / "input" / "00002" / "0001" / "im1.png"
     missing.unlink()
-    with pytest.raises(DataError, match=str(missing)):
+    with pytest.raises(DataError, match=f"{missing} of the first listed sequence.*im1 and im3 are read from input/"):
         open_dataset(f"vimeo90k:{download}", "test")
-    (download / "target").rename(download / "elsewhere")
+    (download / "input").rename(download / "elsewhere")  # now read as RIFE's script reads it: all from target/
+    with pytest.raises(DataError, match="without input/.*restore input/"):
+        open_dataset(f"vimeo90k:{download}", "test")
+    (download / "target").rename(download / "target_moved")
     with pytest.raises(DataError, match="neither sequences/"):
         open_dataset(f"vimeo90k:{download}", "test")
+
+
+def test_vimeo_parent_folder_picks_the_release_that_has_the_split(tmp_path: Path) -> None:
+    (tmp_path / "vimeo_triplet" / "sequences").mkdir(parents=True)  # unpacked, lists not there
+    download = make_vimeo_test_download(tmp_path / "vimeo_interp_test")
+    assert open_dataset(f"vimeo90k:{tmp_path}", "test").it.shape == (1, 3, 64, 112)
+    with pytest.raises(DataError, match=str(tmp_path / "vimeo_triplet" / "tri_trainlist.txt")):
+        open_dataset(f"vimeo90k:{tmp_path}", "train")
+    (download / "target" / "tri_testlist.txt").write_text("00002/0001\n")  # the list copied into target/
+    with pytest.raises(DataError, match="pass its parent"):
+        open_dataset(f"vimeo90k:{download / 'target'}", "test")
 
 
 def test_vimeo_missing_list_names_the_file(tmp_path: Path) -> None:

@@ -276,8 +276,8 @@ def hodges_lehmann(differences: np.ndarray) -> float:
         return float("nan")
     middle = _kth_walsh_sum(d, (total - 1) // 2)
     if total % 2:
-        return middle / 2
-    return (middle + _next_walsh_sum(d, middle, total // 2)) / 4
+        return middle / 2 + 0.0  # + 0.0: a zero estimate is +0, as np.median gives
+    return (middle + _next_walsh_sum(d, middle, total // 2)) / 4 + 0.0
 
 
 def _next_walsh_sum(d: np.ndarray, value: float, k: int) -> float:
@@ -340,21 +340,24 @@ def _walsh_sums(d: np.ndarray, lo: np.ndarray, hi: np.ndarray, picks: np.ndarray
 
 def _first_column(d: np.ndarray, pivot: float, lo: np.ndarray, hi: np.ndarray, *, above: bool) -> np.ndarray:
     """Per row i, the first column j in [lo_i, hi_i) with d_i + d_j ≥ ``pivot`` (> ``pivot`` when
-    ``above``), or hi_i. ``searchsorted`` finds it up to rounding (it compares d_j with pivot − d_i);
-    the steps after it settle it on the sums themselves — d_i + d_j is non-decreasing in j, so there
-    is one boundary, and equal d_j give equal sums, so each step crosses a run of equal values."""
+    ``above``), or hi_i. ``searchsorted`` guesses it, comparing d_j with pivot − d_i; where rounding
+    makes that comparison disagree with the sum's, a binary search on the sums themselves (d_i + d_j is
+    non-decreasing in j, so there is one boundary) settles the row in O(log n) passes."""
     def past(j: np.ndarray) -> np.ndarray:
-        sums = d + d[j]
+        sums = d + d[np.minimum(j, d.size - 1)]
         return sums > pivot if above else sums >= pivot
 
-    column = np.clip(np.searchsorted(d, pivot - d, side="right" if above else "left"), lo, hi)
-    while (back := (column > lo) & past(previous := np.maximum(column - 1, 0))).any():
-        first_equal = np.searchsorted(d, d[previous], side="left")
-        column = np.where(back, np.maximum(first_equal, lo), column)
-    while (on := (column < hi) & ~past(current := np.minimum(column, d.size - 1))).any():
-        past_equal = np.searchsorted(d, d[current], side="right")
-        column = np.where(on, np.minimum(past_equal, hi), column)
-    return column
+    guess = np.clip(np.searchsorted(d, pivot - d, side="right" if above else "left"), lo, hi)
+    too_far = (guess > lo) & past(guess - 1)  # the boundary is in [lo, guess − 1]
+    too_near = ~too_far & (guess < hi) & ~past(guess)  # the boundary is in [guess + 1, hi]
+    start = np.where(too_far, lo, np.where(too_near, guess + 1, guess))
+    end = np.where(too_far, guess - 1, np.where(too_near, hi, guess))
+    while (open_rows := start < end).any():
+        middle = (start + end) // 2
+        reached = open_rows & past(middle)
+        end = np.where(reached, middle, end)
+        start = np.where(open_rows & ~reached, middle + 1, start)
+    return start
 
 
 @dataclass(frozen=True)

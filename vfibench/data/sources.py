@@ -21,7 +21,8 @@ and ``t`` (``synthetic``). An option in the spec overrides the keyword argument 
 a sweep can pass its preset's defaults while a spec keeps its own; an option typed on the command
 line as well must agree with the spec (:func:`resolve`).
 
-Splits: ``synthetic`` and ``vimeo90k`` have disjoint train and test splits; a ``frames``
+Splits: ``synthetic`` and ``vimeo90k`` have disjoint train and test splits (Vimeo-90K's
+``vimeo_interp_test`` download has only the test split); a ``frames``
 folder or a ``video`` has none (either split reads all of it), so give different sources to
 training and testing.
 """

@@ -16,8 +16,9 @@ Each listed sequence is one triplet (im1, im2, im3) at t = 1/2; the train split 
 ``tri_trainlist.txt`` and the test split ``tri_testlist.txt``. The test download holds the same
 3,782 test triplets: its inputs are read from ``input/``, or from ``target/`` when there is no
 ``input/`` (RIFE's ``benchmark/Vimeo90K.py`` reads all three frames from ``target/``, after the
-inputs have been copied there). ``PATH`` may also be the folder that holds ``vimeo_triplet/`` or
-``vimeo_interp_test/``. Frames are 448×256.
+inputs have been copied there); a folder with ``sequences/`` is read as the release, whatever else
+it holds. ``PATH`` may also be the folder that holds ``vimeo_triplet/`` or ``vimeo_interp_test/``
+(the one with the split's list). Frames are 448×256.
 
 Reference: T. Xue, B. Chen, J. Wu, D. Wei, W. T. Freeman, "Video Enhancement with
 Task-Oriented Flow", IJCV 2019.
@@ -38,8 +39,9 @@ FRAME_NAMES = ("im1.png", "im2.png", "im3.png")
 RELEASES = ("vimeo_triplet", "vimeo_interp_test")
 
 
-def _root(path: Path) -> Path:
-    """``path`` itself, or its ``vimeo_triplet`` / ``vimeo_interp_test`` folder when that holds the lists."""
+def _root(path: Path, split: str) -> Path:
+    """``path`` itself, or, when it holds no list, its ``vimeo_triplet`` / ``vimeo_interp_test`` folder
+    that holds the ``split``'s list (else the first of them, so that the error names a path)."""
     if not path.exists():
         raise DataError(
             f"The Vimeo-90K folder {path} does not exist. Pass the folder that holds tri_trainlist.txt, "
@@ -49,9 +51,8 @@ def _root(path: Path) -> Path:
     if not path.is_dir():
         raise DataError(f"{path} is a file; vimeo90k:PATH needs the folder that holds the lists and sequences/.")
     if not (path / LISTS["train"]).exists() and not (path / LISTS["test"]).exists():
-        for release in RELEASES:
-            if (path / release).is_dir():
-                return path / release
+        releases = [path / release for release in RELEASES if (path / release).is_dir()]
+        return next((r for r in releases if (r / LISTS[split]).is_file()), releases[0] if releases else path)
     return path
 
 
@@ -89,13 +90,31 @@ def read_list(list_file: Path) -> list[str]:
     return names
 
 
+def _check_layout(root: Path, inputs: Path, first: TripletRef) -> None:
+    """A :class:`DataError` that says which layout was read when the first listed sequence lacks a frame
+    (a missing frame further down is named when it is read)."""
+    missing = next((Path(p) for p in first.frames if not Path(p).is_file()), None)
+    if missing is None:
+        return
+    if inputs.name == "sequences":
+        layout = "the vimeo_triplet release (sequences/), so every frame is read from sequences/"
+    elif inputs.name == "input":
+        layout = ("the vimeo_interp_test download with input/, so im1 and im3 are read from input/ and im2 from "
+                  "target/")
+    else:
+        layout = ("the vimeo_interp_test download without input/, so, as RIFE's script does, all three frames are "
+                  "read from target/; restore input/ next to target/, or copy its frames into target/")
+    raise DataError(f"The frame {missing} of the first listed sequence, {first.name}, does not exist. {root} was "
+                    f"read as {layout}.")
+
+
 class VimeoSource(TripletSource):
     """The triplets of one split of a Vimeo-90K folder."""
 
     kind = "vimeo90k"
 
     def __init__(self, path: Path, split: str) -> None:
-        root = _root(Path(path))
+        root = _root(Path(path), split)
         if split != "test" and not (root / "sequences").is_dir() and (root / "target").is_dir():
             raise DataError(
                 f"{root} is the Vimeo-90K test download (input/, target/), which holds only the test "
@@ -104,14 +123,17 @@ class VimeoSource(TripletSource):
             )
         names = read_list(root / LISTS[split])
         if not (root / "sequences").is_dir() and not (root / "target").is_dir():
+            inside = (f" {root} looks like one of those folders itself: pass its parent."
+                      if root.name in ("sequences", "target", "input") else "")
             raise DataError(
                 f"The Vimeo-90K folder {root} has neither sequences/ (the vimeo_triplet release: frames at "
                 f"sequences/{names[0]}/im1.png .. im3.png) nor target/ (the vimeo_interp_test download: "
-                f"target/{names[0]}/im2.png, input/{names[0]}/im1.png and im3.png)."
+                f"target/{names[0]}/im2.png, input/{names[0]}/im1.png and im3.png).{inside}"
             )
         inputs, targets = frame_folders(root)
         refs = [TripletRef(name, (str(inputs / name / FRAME_NAMES[0]), str(targets / name / FRAME_NAMES[1]),
                                   str(inputs / name / FRAME_NAMES[2]))) for name in names]
+        _check_layout(root, inputs, refs[0])
         super().__init__(str(path), refs)
 
     def read(self, indices: Sequence[int]) -> Iterator[tuple[int, Frames]]:
