@@ -56,13 +56,26 @@ def _root(path: Path, split: str) -> Path:
     return path
 
 
-def frame_folders(root: Path) -> tuple[Path, Path]:
-    """(the folder of im1 and im3, the folder of im2), each holding one subfolder per sequence:
-    ``sequences/`` twice in the triplet release; ``input/`` and ``target/`` in the test download
-    (``target/`` twice when it has no ``input/``)."""
-    if (root / "sequences").is_dir() or not (root / "target").is_dir():
-        return root / "sequences", root / "sequences"
-    return root / ("input" if (root / "input").is_dir() else "target"), root / "target"
+#: Each layout's folder of im1 and im3, folder of im2, and how a missing frame's message describes it.
+LAYOUTS = {
+    "release": ("sequences", "sequences",
+                "the vimeo_triplet release (sequences/), so every frame is read from sequences/"),
+    "download": ("input", "target", "the vimeo_interp_test download with input/, so im1 and im3 are read from "
+                                    "input/ and im2 from target/"),
+    "merged download": ("target", "target", "the vimeo_interp_test download without input/, so, as RIFE's script "
+                                            "does, all three frames are read from target/; restore input/ next "
+                                            "to target/, or copy its frames into target/"),
+}
+
+
+def layout_of(root: Path) -> str | None:
+    """The :data:`LAYOUTS` key ``root`` is read as: the release wherever ``sequences/`` exists, else the
+    test download (merged when it has no ``input/``); None when it has neither ``sequences/`` nor ``target/``."""
+    if (root / "sequences").is_dir():
+        return "release"
+    if (root / "target").is_dir():
+        return "download" if (root / "input").is_dir() else "merged download"
+    return None
 
 
 def read_list(list_file: Path) -> list[str]:
@@ -90,22 +103,13 @@ def read_list(list_file: Path) -> list[str]:
     return names
 
 
-def _check_layout(root: Path, inputs: Path, first: TripletRef) -> None:
+def _check_first(root: Path, first: TripletRef, layout: str) -> None:
     """A :class:`DataError` that says which layout was read when the first listed sequence lacks a frame
     (a missing frame further down is named when it is read)."""
     missing = next((Path(p) for p in first.frames if not Path(p).is_file()), None)
-    if missing is None:
-        return
-    if inputs.name == "sequences":
-        layout = "the vimeo_triplet release (sequences/), so every frame is read from sequences/"
-    elif inputs.name == "input":
-        layout = ("the vimeo_interp_test download with input/, so im1 and im3 are read from input/ and im2 from "
-                  "target/")
-    else:
-        layout = ("the vimeo_interp_test download without input/, so, as RIFE's script does, all three frames are "
-                  "read from target/; restore input/ next to target/, or copy its frames into target/")
-    raise DataError(f"The frame {missing} of the first listed sequence, {first.name}, does not exist. {root} was "
-                    f"read as {layout}.")
+    if missing is not None:
+        raise DataError(f"The frame {missing} of the first listed sequence, {first.name}, does not exist. {root} "
+                        f"was read as {LAYOUTS[layout][2]}.")
 
 
 class VimeoSource(TripletSource):
@@ -115,14 +119,15 @@ class VimeoSource(TripletSource):
 
     def __init__(self, path: Path, split: str) -> None:
         root = _root(Path(path), split)
-        if split != "test" and not (root / "sequences").is_dir() and (root / "target").is_dir():
+        layout = layout_of(root)
+        if split != "test" and layout in ("download", "merged download"):
             raise DataError(
                 f"{root} is the Vimeo-90K test download (input/, target/), which holds only the test "
                 f"split: use it as test data (--test-data, eval --gt, data ... --split test); training needs "
                 f"the vimeo_triplet release (tri_trainlist.txt, sequences/)."
             )
         names = read_list(root / LISTS[split])
-        if not (root / "sequences").is_dir() and not (root / "target").is_dir():
+        if layout is None:
             inside = (f" {root} looks like one of those folders itself: pass its parent."
                       if root.name in ("sequences", "target", "input") else "")
             raise DataError(
@@ -130,10 +135,10 @@ class VimeoSource(TripletSource):
                 f"sequences/{names[0]}/im1.png .. im3.png) nor target/ (the vimeo_interp_test download: "
                 f"target/{names[0]}/im2.png, input/{names[0]}/im1.png and im3.png).{inside}"
             )
-        inputs, targets = frame_folders(root)
+        inputs, targets = (root / folder for folder in LAYOUTS[layout][:2])
         refs = [TripletRef(name, (str(inputs / name / FRAME_NAMES[0]), str(targets / name / FRAME_NAMES[1]),
                                   str(inputs / name / FRAME_NAMES[2]))) for name in names]
-        _check_layout(root, inputs, refs[0])
+        _check_first(root, refs[0], layout)
         super().__init__(str(path), refs)
 
     def read(self, indices: Sequence[int]) -> Iterator[tuple[int, Frames]]:
