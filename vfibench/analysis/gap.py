@@ -468,10 +468,16 @@ def preference(good: np.ndarray) -> tuple[str, str, float]:
     can carry the mean while most samples, and so the test, favour the other member.
     """
     good = np.asarray(good, dtype=float)
+    by_mean = _mean_direction(good)
     good = good[np.isfinite(good)]
-    by_mean = _direction(float(good.mean())) if good.size else ""
     estimate = hodges_lehmann(good[good != 0]) if np.any(good != 0) else 0.0 if good.size else float("nan")
     return (by_mean if by_mean == _direction(estimate) else ""), by_mean, estimate
+
+
+def _mean_direction(good: np.ndarray) -> str:
+    """The member the mean of the finite goodness differences A − B favours ("A", "B" or "")."""
+    good = good[np.isfinite(good)]
+    return _direction(float(good.mean())) if good.size else ""
 
 
 def _goodness_differences(pairs: pd.DataFrame, orientation: Orientation) -> np.ndarray:
@@ -515,10 +521,9 @@ def compare_pair(tables: Mapping[str, pd.DataFrame], a: str, b: str, base: Orien
     ``seed_tables`` metric → seed → the same table of one seed (for the per-seed directions; None
     in a run of one seed)."""
     kinds = kinds or {}
-    base_test = _paired_test(tables, base, a, b, seed_tables)
-    if base_test.mean_favours == "B":
+    if _mean_direction(_goodness_differences(_paired(tables, base.name, a, b), base)) == "B":
         a, b = b, a
-        base_test = _paired_test(tables, base, a, b, seed_tables)
+    base_test = _paired_test(tables, base, a, b, seed_tables)
     tests = tuple(replace(_paired_test(tables, o, a, b, seed_tables),
                           disagreement_rate=_disagreement_rate(tables, base, o, a, b)) for o in others)
     return PairComparison(a, b, kinds.get(a, TRAINED), kinds.get(b, TRAINED), base_test, tests)
