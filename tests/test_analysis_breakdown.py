@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from vfibench.analysis.breakdown import (attribute_bins, breakdown, breakdown_frame, breakdowns,
-                                         disagreement_onset, onset_sentence)
+                                         disagreement_onset, onset_sentence, onset_summary)
 from vfibench.analysis.gap import Orientation
 
 PSNR, LPIPS = Orientation.of("psnr"), Orientation.of("lpips")
@@ -60,6 +60,21 @@ def test_onset_is_the_first_bin_from_which_the_metrics_disagree_on_the_pair():
     # along motion (the reverse order of ambiguity) they disagree in the lowest-motion bins only
     motion = breakdown(run(), "motion_px", ["psnr", "lpips"], bins=4)
     assert motion is not None and disagreement_onset(motion, PSNR, LPIPS, "smooth", "sharp") is None
+
+
+def test_the_summary_names_metrics_and_attributes_that_behave_alike_together():
+    # DISTS behaves as LPIPS does; GMSD prefers 'sharp' on every sample
+    data = run().assign(dists=lambda d: d["lpips"], gmsd=lambda d: np.where(d["config"] == "smooth", 0.2, 0.1))
+    results = breakdowns(data, ["psnr", "lpips", "dists", "gmsd"])
+    others = [LPIPS, Orientation.of("dists"), Orientation.of("gmsd")]
+    summary = onset_summary(results, PSNR, others, "smooth", "sharp")
+    assert summary == ("PSNR disagrees with LPIPS and DISTS on smooth vs sharp from ambiguity (px) ≥ 2 on "
+                       "(bin 3 of 4), but not in the highest bin of motion (px); PSNR disagrees with GMSD on "
+                       "smooth vs sharp in every bin of ambiguity (px) and motion (px).")
+    # along motion alone, LPIPS never disagrees in the highest bin
+    assert onset_summary({"motion_px": results["motion_px"]}, PSNR, [LPIPS], "smooth", "sharp") == (
+        "PSNR does not disagree with LPIPS on smooth vs sharp in the highest bin of motion (px).")
+    assert onset_summary(results, PSNR, [Orientation.of("ssim")], "smooth", "sharp") == ""  # no SSIM column
 
 
 def test_real_data_without_attributes_has_no_breakdown():

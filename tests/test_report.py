@@ -64,6 +64,9 @@ def test_report_writes_every_output_quickly(run_copy):
     page = (folder / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 8 and "src=\"http" not in page
     assert "The gap along ambiguity (px)" in page
+    assert "<code>--intervals paired</code>" in page and "`" not in page  # code spans, not raw backticks
+    with Image.open(folder / "perception_distortion.png") as plane:  # shown at print size, not page width
+        assert f'alt="perception–distortion plane" width="{round(plane.width * 96 / plane.info["dpi"][0])}"' in page
     assert "Training curves" in page and "Held-out PSNR: measured every" in page
     breakdown = pd.read_csv(folder / "breakdown.csv")
     assert set(breakdown["attribute"]) == {"ambiguity_px", "motion_px", "occluded"}

@@ -164,6 +164,49 @@ def onset_sentence(result: Breakdown, base: Orientation, others: Sequence[Orient
     return "; ".join(parts) + "." if parts else ""
 
 
+def _series(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _onset_clause(results: Sequence[Breakdown], base: Orientation, other: Orientation, a: str, b: str) -> str:
+    """Where along the attributes ``base`` and ``other`` disagree on (A, B), attributes that behave alike
+    named together: "disagrees with {other} on A vs B in every bin of ambiguity (px) and motion (px),
+    from occluded share ≥ 0.09 on (bin 3 of 4)"; "" when no attribute has both metrics' means."""
+    every, starting, never = [], [], []
+    for result in results:
+        if not pair_advantage(result, other.name, other, a, b) or not pair_advantage(result, base.name, base, a, b):
+            continue
+        onset = disagreement_onset(result, base, other, a, b)
+        if onset is None:
+            never.append(result.title)
+        elif onset == 0:
+            every.append(result.title)
+        else:
+            starting.append(f"from {result.title} ≥ {result.edges[onset]:.2g} on (bin {onset + 1} of "
+                            f"{len(result.counts)})")
+    where = ([f"in every bin of {_series(every)}"] if every else []) + starting
+    if not where:
+        return f"does not disagree with {{}} on {a} vs {b} in the highest bin of {_series(never)}" if never else ""
+    unless = f", but not in the highest bin of {_series(never)}" if never else ""
+    return f"disagrees with {{}} on {a} vs {b} {_series(where)}{unless}"
+
+
+def onset_summary(results: Mapping[str, Breakdown], base: Orientation, others: Sequence[Orientation],
+                  a: str, b: str) -> str:
+    """One sentence for all attributes at once: where ``base`` disagrees with each metric of ``others``
+    on the pair (A ahead on ``base``, B on the others), metrics that disagree alike named together:
+    "PSNR disagrees with LPIPS and DISTS on l2 vs l1+perc in every bin of ambiguity (px) and motion
+    (px)." Each attribute's bins and amounts are in :func:`onset_sentence`."""
+    clauses: dict[str, list[str]] = {}
+    for other in others:
+        clause = _onset_clause(list(results.values()), base, other, a, b)
+        if clause:
+            clauses.setdefault(clause, []).append(other.label)
+    sentences = [f"{base.label} {clause.replace('{}', _series(labels), 1)}" for clause, labels in clauses.items()]
+    return "; ".join(sentences) + "." if sentences else ""
+
+
 def breakdowns(per_sample: pd.DataFrame, metrics: Sequence[str], *, order: Sequence[str] | None = None,
                bins: int = DEFAULT_BINS) -> dict[str, Breakdown]:
     """Every attribute the table carries, broken down."""

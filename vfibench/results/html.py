@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ tr.flag td { background: #fff7e0; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.85rem; }
 ul.notes { color: #444; font-size: 0.9rem; }
+code { font-size: 0.9em; background: #f3f3f3; padding: 0 0.2em; border-radius: 3px; }
 dl { font-size: 0.85rem; } dt { font-weight: bold; } dd { margin: 0 0 0.4rem 1rem; word-break: break-all; }
 """
 
@@ -45,6 +47,11 @@ def data_uri(path: Path) -> str:
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _prose(text: str) -> str:
+    """A caption or note escaped for HTML, its Markdown code spans (`--intervals paired`) as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterable[Sequence[str]] | None = None,
@@ -67,13 +74,30 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterab
 
 def _plain(table: PlainTable) -> str:
     flags = ["flag" if f else "" for f in table.flags]
-    return (f"<h2>{_e(table.title)}</h2><p class=\"caption\">{_e(table.caption)}</p>"
+    return (f"<h2>{_e(table.title)}</h2><p class=\"caption\">{_prose(table.caption)}</p>"
             + _table(table.header, table.rows, row_classes=flags, label_columns=table.label_columns))
 
 
+#: CSS pixels per inch: a figure saved at D dots per inch is shown at its print size, pixels × 96 / D.
+CSS_DPI = 96
+
+
+def display_width(path: Path) -> int | None:
+    """The CSS width at which a PNG appears at its print size (its pixels over its stored DPI, in CSS
+    inches): the plane, saved at 300 DPI, at 7.5 in rather than stretched to the page. None when the
+    file records no DPI (image grids: shown at their pixel size, or the page width if narrower)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        dpi = image.info.get("dpi")
+        return round(image.width * CSS_DPI / float(dpi[0])) if dpi and float(dpi[0]) > 0 else None
+
+
 def _figure(path: Path, alt: str, caption: str) -> str:
-    return (f'<figure><img src="{data_uri(path)}" alt="{_e(alt)}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
+    width = display_width(path)
+    size = f' width="{width}"' if width else ""
+    return (f'<figure><img src="{data_uri(path)}" alt="{_e(alt)}"{size}>'
+            f"<figcaption>{_prose(caption)}</figcaption></figure>")
 
 
 def _summary(report: "Report") -> str:
@@ -83,7 +107,7 @@ def _summary(report: "Report") -> str:
     texts = [[c.text + (" ★" if c.best else "") for c in row] for row in cells]
     classes = [["best" if c.best else "unavailable" if c.text == tables.UNAVAILABLE or c.text in
                 schema.NO_RESULTS else "" for c in row] for row in cells]
-    notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes())
+    notes = "".join(f"<li>{_prose(n)}</li>" for n in view.notes())
     return f"<h2>Summary</h2>{_table(header, texts, classes)}<ul class=\"notes\">{notes}</ul>"
 
 
@@ -109,7 +133,7 @@ def render(report: "Report") -> str:
              f'<p class="meta">{_e(view.title())} · {analysis.samples} samples · seeds '
              f'{_e(", ".join(map(str, analysis.seeds)) or "—")}</p>',
              f'<h2>Verdict</h2><p class="verdict">{_e(analysis.verdict or "(no verdict)")}</p>'
-             + (f'<p class="caption">{_e(data.along)}</p>' if data.along else ""),
+             + (f'<p class="caption">{_prose(data.along)}</p>' if data.along else ""),
              _summary(report)]
     if report.plot is not None:
         parts.append("<h2>Perception–distortion plane</h2>" + _figure(
@@ -128,11 +152,11 @@ def render(report: "Report") -> str:
                                  f"configurations differently for such samples."))
     if report.grids:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
-                     f"{_e(report.grid_explanation)}</p>")
+                     f"{_prose(report.grid_explanation)}</p>")
         captions = report.grid_captions or [path.stem.replace("_", " ") for path in report.grids]
         parts += [_figure(path, path.stem, caption) for path, caption in zip(report.grids, captions)]
     if report.notes:
-        parts.append("<h2>Notes</h2><ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in report.notes)
+        parts.append("<h2>Notes</h2><ul class=\"notes\">" + "".join(f"<li>{_prose(n)}</li>" for n in report.notes)
                      + "</ul>")
     parts.append(_provenance(view.manifest))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

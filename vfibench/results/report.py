@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_sentence
+from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_summary
 from vfibench.analysis.curves import Parting, seed_mean_curves
 from vfibench.analysis.gap import GapAnalysis, Orientation, Plane, analyse, headline_pair, perception_distortion_plane
 from vfibench.errors import ResultsError, VfiBenchError
@@ -126,8 +126,11 @@ class ReportData:
             return ""
         base = Orientation.of(analysis.base)
         others = [Orientation.of(t.metric) for t in pair.disagreeing]
-        sentences = [onset_sentence(result, base, others, pair.a, pair.b) for result in self.breakdowns.values()]
-        return "Along the test samples' attributes: " + " ".join(s for s in sentences if s)
+        summary = onset_summary(self.breakdowns, base, others, pair.a, pair.b)
+        if not summary:
+            return ""
+        return (f"Along the test samples' attributes: {summary} Each attribute's section below gives the "
+                f"per-bin means and by how much each metric favours a member at either end.")
 
 
 @dataclass

@@ -16,8 +16,8 @@ import pandas as pd
 from rich import box
 from rich.table import Table
 
-from vfibench.analysis.breakdown import Breakdown
-from vfibench.analysis.gap import GapAnalysis, Orientation, format_p
+from vfibench.analysis.breakdown import Breakdown, onset_sentence
+from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 
@@ -130,6 +130,11 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
                             for k in range(len(result.counts))]) for config in configs)
     caption = (f"Each metric's mean per bin of the test samples' {result.title} (bins hold equal numbers of "
                f"samples; values averaged over seeds). Each cell: {names}.")
+    pair = headline_pair(analysis)
+    if pair is not None:
+        base = Orientation.of(analysis.base)
+        onset = onset_sentence(result, base, [Orientation.of(t.metric) for t in pair.disagreeing], pair.a, pair.b)
+        caption += f" {onset}" if onset else ""
     return PlainTable(f"The gap along {result.title}", caption, header, rows, label_columns=1)
 
 
