@@ -360,6 +360,23 @@ def test_a_ray_sweep_gives_the_tables_of_one_process(ray_cluster: Any, tmp_path:
     assert "Ray task per unit" in " ".join(result.output.split())
 
 
+@pytest.mark.ray
+def test_a_sweep_starts_its_own_ray_instance_quietly_and_gives_the_same_tables(tmp_path: Path,
+                                                                               local_run: RunStore) -> None:
+    """Without --address the sweep starts a Ray instance of its own (a fresh process, so none is running
+    in it): the same tables, and Ray's notice about its default token authentication is not printed."""
+    ray_or_skip()
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_MODE", "RAY_ADDRESS")}
+    env |= {"OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "vfibench.cli", "run", *CLI_SWEEP, "--executor", "ray",
+                           "--cpus-per-unit", "1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert_same_tables(RunStore.open(tmp_path), local_run)
+    assert "a local Ray instance" in " ".join((done.stdout + done.stderr).split())
+    assert "Token authentication" not in done.stdout + done.stderr, done.stderr
+
+
 class WorkerKiller(threading.Thread):
     """Kills the first Ray worker process seen running a unit (its process title names the task)."""
 

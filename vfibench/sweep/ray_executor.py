@@ -15,9 +15,11 @@ result, so a unit is written once. A unit that raises is recorded as failed by
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -40,6 +42,28 @@ def run_unit_task(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainSt
     if spec.threads:
         torch.set_num_threads(spec.threads)
     return run_unit(spec, train, test, warm, resources=_RESOURCES)
+
+
+#: The logger through which Ray announces that a new local instance enabled token authentication, its
+#: default (a warning in every sweep's output). For the instance a sweep starts on this machine, which
+#: lives only as long as the sweep, vfibench keeps that logger's warnings out; Ray's errors still show,
+#: joining a cluster (``--address``) shows everything, and ``RAY_AUTH_MODE`` works as Ray documents.
+AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+@contextlib.contextmanager
+def _quiet(name: str | None) -> Iterator[None]:
+    """Within the block, the logger ``name`` passes only errors (None: every logger as it was)."""
+    if name is None:
+        yield
+        return
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 #: Seconds to wait for a cluster's head node to accept a connection before calling it unreachable.
@@ -103,7 +127,8 @@ class RayExecutor:
             check_reachable(self.address)
         try:
             if not ray.is_initialized():
-                with signal_handlers_kept():  # ray.init installs its own SIGTERM handler in the driver
+                # ray.init installs its own SIGTERM handler in the driver
+                with signal_handlers_kept(), _quiet(AUTH_LOGGER if self.address is None else None):
                     ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                              logging_level=logging.WARNING)
                 self._owner = True
