@@ -234,6 +234,15 @@ def test_models_named_like_the_references_are_not_taken_for_them():
     assert "reference" not in evaluated.verdict and "textbook" not in evaluated.verdict, evaluated.verdict
 
 
+def test_models_that_agree_are_called_models_and_every_metric_is_listed_once():
+    ramp = np.linspace(0, 1, 8)
+    values = {"good": {"psnr": list(30 + ramp), "lpips": list(0.1 + 0.01 * ramp), "dists": list(0.1 + 0.01 * ramp)},
+              "bad": {"psnr": list(28 + ramp), "lpips": list(0.2 + 0.01 * ramp), "dists": list(0.2 + 0.01 * ramp)}}
+    evaluated = analyse(table(values, kinds=dict.fromkeys(values, "evaluated")), ["psnr", "lpips", "dists"])
+    assert evaluated.verdict.startswith("PSNR, LPIPS and DISTS agree on every one of the 1 pair(s) of models: no "
+                                        "model wins on PSNR"), evaluated.verdict
+
+
 def test_too_few_samples_for_any_significance_is_said():
     data = table({"a": {"psnr": [30, 31, 32], "lpips": [0.2, 0.2, 0.2]},
                   "b": {"psnr": [29, 30, 31], "lpips": [0.1, 0.1, 0.1]}})

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.gap import Orientation, config_order
+from vfibench.analysis.gap import Orientation, config_order, join_words
 from vfibench.results.schema import ATTRIBUTE_LABELS, CONFIG, OCCLUDED, SAMPLE, SEED
 DEFAULT_BINS = 4
 
@@ -164,11 +164,6 @@ def onset_sentence(result: Breakdown, base: Orientation, others: Sequence[Orient
     return "; ".join(parts) + "." if parts else ""
 
 
-def _series(names: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def _onset_clause(results: Sequence[Breakdown], base: Orientation, other: Orientation, a: str, b: str) -> str:
     """Where along the attributes ``base`` and ``other`` disagree on (A, B), attributes that behave alike
     named together: "disagrees with {other} on A vs B in every bin of ambiguity (px) and motion (px),
@@ -185,11 +180,11 @@ def _onset_clause(results: Sequence[Breakdown], base: Orientation, other: Orient
         else:
             starting.append(f"from {result.title} ≥ {result.edges[onset]:.2g} on (bin {onset + 1} of "
                             f"{len(result.counts)})")
-    where = ([f"in every bin of {_series(every)}"] if every else []) + starting
+    where = ([f"in every bin of {join_words(every)}"] if every else []) + starting
     if not where:
-        return f"does not disagree with {{}} on {a} vs {b} in the highest bin of {_series(never)}" if never else ""
-    unless = f", but not in the highest bin of {_series(never)}" if never else ""
-    return f"disagrees with {{}} on {a} vs {b} {_series(where)}{unless}"
+        return f"does not disagree with {{}} on {a} vs {b} in the highest bin of {join_words(never)}" if never else ""
+    unless = f", but not in the highest bin of {join_words(never)}" if never else ""
+    return f"disagrees with {{}} on {a} vs {b} {join_words(where)}{unless}"
 
 
 def onset_summary(results: Mapping[str, Breakdown], base: Orientation, others: Sequence[Orientation],
@@ -203,7 +198,7 @@ def onset_summary(results: Mapping[str, Breakdown], base: Orientation, others: S
         clause = _onset_clause(list(results.values()), base, other, a, b)
         if clause:
             clauses.setdefault(clause, []).append(other.label)
-    sentences = [f"{base.label} {clause.replace('{}', _series(labels), 1)}" for clause, labels in clauses.items()]
+    sentences = [f"{base.label} {clause.replace('{}', join_words(labels), 1)}" for clause, labels in clauses.items()]
     return "; ".join(sentences) + "." if sentences else ""
 
 

@@ -877,12 +877,13 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     if pair is None:
         if not trained:
             return [f"{compared_note}There is no pair of {subject} with results to compare."]
+        one = "model" if subject == "models" else "configuration"
         if unclear:
-            return [f"{compared_note}No configuration wins on {label(analysis.base)} while losing on {compared} in "
+            return [f"{compared_note}No {one} wins on {label(analysis.base)} while losing on {compared} in "
                     f"any of the {len(trained)} pair(s) of {subject}.{unclear}{power}"]
-        return [f"{compared_note}{label(analysis.base)} and {compared} agree on every one of the {len(trained)} "
-                f"pair(s) of {subject}: no configuration wins on {label(analysis.base)} while "
-                f"losing on {compared}.{power}"]
+        every = join_words([label(analysis.base, analysis.base), *(label(m, m) for m in analysis.compared)])
+        return [f"{compared_note}{every} agree on every one of the {len(trained)} pair(s) of {subject}: no {one} "
+                f"wins on {label(analysis.base)} while losing on {compared}.{power}"]
     base = pair.base
     disagreeing = pair.disagreeing
     names = join_words([label(t.metric, t.metric) for t in disagreeing])

@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 
 from vfibench.analysis.breakdown import Breakdown, onset_sentence
-from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair
+from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair, subject_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 
@@ -108,10 +108,13 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                                 for t in (pair.base, *pair.others) if t.seeds) or "—")
         rows.append(tuple(row))
         flags.append(pair.discordant)
-    caption = (f"Each pair with A the configuration whose mean {analysis.labels.get(base, base)} is better; differences are "
-               f"A − B over {analysis.samples} paired samples (seed-averaged), p-values from two-sided Wilcoxon "
-               f"signed-rank tests, Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
-               f"reference row: separately, over {analysis.reference_tests} tests). A pair is discordant when a "
+    one = "model" if subject_noun(analysis) == "models" else "configuration"
+    references = (f"Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
+                  f"reference row: separately, over {analysis.reference_tests} tests)" if analysis.reference_tests
+                  else f"Holm-adjusted over all {analysis.tests} tests")
+    caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)} is better; differences are "
+               f"A − B over {analysis.samples} paired samples{'' if one == 'model' else ' (seed-averaged)'}, p-values from two-sided Wilcoxon "
+               f"signed-rank tests, {references}. A pair is discordant when a "
                f"perceptual metric favours B; 'disagrees' is the share of samples on which that metric and "
                f"{analysis.labels.get(base, base)} prefer different members of the pair."
                + (" 'Seeds agreeing': in how many training seeds, each on its own, the metric favours the same "
