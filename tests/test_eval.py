@@ -70,6 +70,17 @@ def test_two_models_side_by_side_with_a_file_column(folders):
     assert result.stdout.startswith("config,kind,status")  # --format csv prints only the CSV
 
 
+def test_an_evaluation_report_speaks_of_models_not_trained_configurations_or_seeds(folders):
+    result = run_eval("--pred", f"good={folders['sharp']}", "--pred", f"bad={folders['noisy']}", "--gt",
+                      str(folders["gt"]), "--out", str(folders["out"]), "--metrics", FAST, "--samples", "0")
+    assert result.exit_code == 0, result.output
+    assert any(line.split()[:2] == ["model", "PSNR"] for line in result.stdout.splitlines())  # the name column
+    page = ((folders["out"] / "latest").resolve() / "report" / "report.md").read_text()
+    for words in ("configuration", "references", "seed-averaged", "over 0 tests"):
+        assert words not in page, words
+    assert "| model | status |" in page and "Models from best to worst" in page
+
+
 def test_a_single_folder_is_named_after_itself():
     assert parse_predictions(["/data/out/rife"]) == {"rife": Path("/data/out/rife")}
     assert parse_predictions(["film=/x/y"]) == {"film": Path("/x/y")}

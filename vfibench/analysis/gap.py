@@ -877,7 +877,7 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     if pair is None:
         if not trained:
             return [f"{compared_note}There is no pair of {subject} with results to compare."]
-        one = "model" if subject == "models" else "configuration"
+        one = row_noun(analysis.kinds.values())
         if unclear:
             return [f"{compared_note}No {one} wins on {label(analysis.base)} while losing on {compared} in "
                     f"any of the {len(trained)} pair(s) of {subject}.{unclear}{power}"]
@@ -983,6 +983,11 @@ def ranked_noun(kinds: Iterable[str]) -> str:
     """"trained configurations" when any of ``kinds`` is trained (or none is ranked), else "models"."""
     ranked = {kind for kind in kinds if kind != REFERENCE}
     return "trained configurations" if not ranked or TRAINED in ranked else "models"
+
+
+def row_noun(kinds: Iterable[str]) -> str:
+    """One row of a table of ``kinds``: "model" for an evaluation's models, else "configuration"."""
+    return "model" if ranked_noun(kinds) == "models" else "configuration"
 
 
 def _agreement_sentences(analysis: GapAnalysis) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vfibench.analysis.gap import row_noun
 from vfibench.results import schema, tables
 from vfibench.results.report_tables import PlainTable, breakdown_table
 
@@ -103,7 +104,7 @@ def _figure(path: Path, alt: str, caption: str) -> str:
 def _summary(report: "Report") -> str:
     view = report.data.view
     cells = tables.table_cells(view.summary, view.metrics, view.unavailable)
-    header = ["configuration", "status", *[tables.header(m) for m in view.metrics]]
+    header = [tables.row_header(view.summary), "status", *[tables.header(m) for m in view.metrics]]
     texts = [[c.text + (" ★" if c.best else "") for c in row] for row in cells]
     classes = [["best" if c.best else "unavailable" if c.text == tables.UNAVAILABLE or c.text in
                 schema.NO_RESULTS else "" for c in row] for row in cells]
@@ -130,8 +131,9 @@ def render(report: "Report") -> str:
     analysis = data.analysis
     view = data.view
     parts = [f"<h1>vfibench report: {_e(data.store.name)}</h1>",
-             f'<p class="meta">{_e(view.title())} · {analysis.samples} samples · seeds '
-             f'{_e(", ".join(map(str, analysis.seeds)) or "—")}</p>',
+             f'<p class="meta">{_e(view.title())} · {analysis.samples} samples'
+             + (f' · seeds {_e(", ".join(map(str, analysis.seeds)) or "—")}'
+                if row_noun(analysis.kinds.values()) == "configuration" else "") + "</p>",
              f'<h2>Verdict</h2><p class="verdict">{_e(analysis.verdict or "(no verdict)")}</p>'
              + (f'<p class="caption">{_prose(data.along)}</p>' if data.along else ""),
              _summary(report)]
@@ -143,13 +145,14 @@ def render(report: "Report") -> str:
     if report.curves is not None:
         parts.append("<h2>Training curves</h2>" + _figure(report.curves, "training curves", data.curves_caption))
     parts += [_plain(table) for table in data.tables]
+    rows_are = row_noun(analysis.kinds.values())
     for attribute, result in data.breakdowns.items():
         parts.append(_plain(breakdown_table(result, analysis)))
         if attribute in report.breakdown_plots:
             parts.append(_figure(report.breakdown_plots[attribute], f"gap along {result.title}",
-                                 f"Per configuration, each metric's mean over the test samples of each {result.title} "
+                                 f"Per {rows_are}, each metric's mean over the test samples of each {result.title} "
                                  f"bin (equal counts per bin); where the lines cross, the metrics rank the "
-                                 f"configurations differently for such samples."))
+                                 f"{rows_are}s differently for such samples."))
     if report.grids:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
                      f"{_prose(report.grid_explanation)}</p>")

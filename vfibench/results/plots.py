@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from vfibench.analysis.gap import FRONT_OF_RANKED, GapAnalysis, Orientation, Plane, join_words, ranked_noun
+from vfibench.analysis.gap import FRONT_OF_RANKED, GapAnalysis, Orientation, Plane, join_words, ranked_noun, row_noun
 from vfibench.results import atomic, schema
 from vfibench.results.schema import CI_HIGH, CI_LOW, CONFIG
 
@@ -234,18 +234,22 @@ def plane_caption(plane: Plane, intervals: str, anchor: str | None, clipped: Seq
     """What the plane shows, how its error bars were computed, and which references are off scale."""
     x, y = labels.get(plane.x_metric, plane.x_metric), labels.get(plane.y_metric, plane.y_metric)
     hint = better_hint(Orientation.of(plane.x_metric), Orientation.of(plane.y_metric))
-    text = (f"Mean {x} against mean {y} per configuration, each with its own colour and marker (better: {hint}; "
+    subject = ranked_noun(p.kind for p in plane.points)
+    row = row_noun(p.kind for p in plane.points)
+    references = any(not schema.is_ranked(p.kind) for p in plane.points)
+    text = (f"Mean {x} against mean {y} per {row}, each with its own colour and marker (better: {hint}; "
             f"an axis is inverted when lower is better). The dashed red line joins the {front_name(plane)}: "
-            f"those not beaten on both axes by another of them. Grey markers are the untrained references. ")
+            f"those not beaten on both axes by another of them."
+            + (" Grey markers are the untrained references. " if references else " "))
     if intervals == "paired":
         text += (f"Error bars: 95% BCa bootstrap interval of the paired per-sample difference to '{anchor}' "
-                 f"(dotted lines), drawn around each configuration's mean; a bar that does not reach the dotted "
+                 f"(dotted lines), drawn around each {row}'s mean; a bar that does not reach the dotted "
                  f"line marks a difference whose interval excludes zero, unadjusted (not corrected for the number "
                  f"of comparisons): the Holm-adjusted p in the pairs table decides significance. ")
     else:
         text += ("Error bars: 95% bootstrap interval of each mean over the test samples (unpaired; the paired "
                  "comparisons in the tables are sharper, see `--intervals paired`). ")
-    text += "The axes fit the trained configurations"
+    text += f"The axes fit the {subject}"
     if clipped:
         one = len(clipped) == 1
         text += (f"; {', '.join(repr(c) for c in clipped)} {'lies' if one else 'lie'} outside and "

@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 
 from vfibench.analysis.breakdown import Breakdown, onset_sentence
-from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair, subject_noun
+from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 
@@ -61,7 +61,8 @@ def ranking_table(analysis: GapAnalysis) -> PlainTable:
                  for entry in analysis.rankings[metric]]
         rows.append((_label(analysis, metric), "  ›  ".join(order)))
     rows += [(analysis.labels.get(m, m), "unavailable") for m in analysis.unavailable_metrics]
-    return PlainTable("Rankings", "Configurations from best to worst by each metric's mean (ties share a rank; "
+    rows_are = row_noun(analysis.kinds.values()).capitalize()
+    return PlainTable("Rankings", f"{rows_are}s from best to worst by each metric's mean (ties share a rank; "
                       "the sharpness ratio ranks by closeness to 1).", ("metric", "best → worst"), tuple(rows))
 
 
@@ -72,9 +73,10 @@ def agreement_table(analysis: GapAnalysis) -> PlainTable:
                  for a in analysis.agreement)
     rows += tuple((analysis.labels.get(m, m), "unavailable", "", "") for m in analysis.unavailable_metrics)
     base = analysis.labels.get(analysis.base, analysis.base)
+    rows_are = f"{row_noun(analysis.kinds.values())}s"
     return PlainTable(f"Rank agreement with {base}", f"Kendall's tau-b between the {base} ranking and each "
-                      f"metric's ranking of all configurations (1 = same order, −1 = reversed).",
-                      ("metric", "Kendall tau", "p", "configurations"), rows, label_columns=1)
+                      f"metric's ranking of all {rows_are} (1 = same order, −1 = reversed).",
+                      ("metric", "Kendall tau", "p", rows_are), rows, label_columns=1)
 
 
 def pairs_table(analysis: GapAnalysis) -> PlainTable:
@@ -108,7 +110,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                                 for t in (pair.base, *pair.others) if t.seeds) or "—")
         rows.append(tuple(row))
         flags.append(pair.discordant)
-    one = "model" if subject_noun(analysis) == "models" else "configuration"
+    one = row_noun(analysis.kinds.values())
     references = (f"Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
                   f"reference row: separately, over {analysis.reference_tests} tests)" if analysis.reference_tests
                   else f"Holm-adjusted over all {analysis.tests} tests")
@@ -127,7 +129,7 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
     """One row per configuration, one column per bin of the attribute: the base and compared metrics' means."""
     metrics = [m for m in (analysis.base, *analysis.compared) if m in result.means]
     names = " / ".join(f"{analysis.labels.get(m, m)} {metric_record(m).arrow}" for m in metrics)
-    header = ("configuration", *[f"{label} (n={n})" for label, n in zip(result.labels, result.counts)])
+    header = (row_noun(analysis.kinds.values()), *[f"{label} (n={n})" for label, n in zip(result.labels, result.counts)])
     configs = list(next(iter(result.means.values()), {}))
     rows = tuple((config, *[" / ".join(_mean(result.means[m][config][k]) for m in metrics)
                             for k in range(len(result.counts))]) for config in configs)

@@ -23,6 +23,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from vfibench.analysis.gap import row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
@@ -126,20 +127,27 @@ def rich_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[
     When the metric columns do not fit the console they reflow into several blocks, each with the
     configuration column, instead of being cut.
     """
-    return SummaryTable(table_cells(summary, metrics, unavailable), [header(m) for m in metrics], title)
+    return SummaryTable(table_cells(summary, metrics, unavailable), [header(m) for m in metrics], title,
+                        row_header(summary))
+
+
+def row_header(summary: pd.DataFrame) -> str:
+    """The name column's header: "model" for an evaluation's summary, "configuration" for a sweep's."""
+    return row_noun(summary[KIND]) if KIND in summary else "configuration"
 
 
 class SummaryTable:
     """A rich renderable: the summary table split into as many column blocks as the width needs."""
 
-    def __init__(self, body: list[list[Cell]], headers: list[str], title: str = "") -> None:
-        self.body, self.headers, self.title = body, headers, title
+    def __init__(self, body: list[list[Cell]], headers: list[str], title: str = "",
+                 rows_are: str = "configuration") -> None:
+        self.body, self.headers, self.title, self.rows_are = body, headers, title, rows_are
 
     def block(self, columns: Sequence[int], first: bool) -> Table:
         """The table of the metric columns ``columns`` (the status column only in the first block)."""
         show_status = first and any(cells[1].text not in (COMPLETE, REFERENCE) for cells in self.body)
         table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column("configuration", style="cyan", overflow="fold")  # folds only if wider than the console
+        table.add_column(self.rows_are, style="cyan", overflow="fold")  # folds only if wider than the console
         if show_status:
             table.add_column("status", no_wrap=True)
         for column in columns:
@@ -179,7 +187,7 @@ class SummaryTable:
 
 def markdown_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str]) -> str:
     """The summary as a GitHub-flavoured Markdown table; the best value per column in bold."""
-    head = ["configuration", "status", *[header(m) for m in metrics]]
+    head = [row_header(summary), "status", *[header(m) for m in metrics]]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * len(metrics)) + "|"]
     for cells in table_cells(summary, metrics, unavailable):
         lines.append("| " + " | ".join(f"**{c.text}**" if c.best else c.text for c in cells) + " |")
@@ -192,8 +200,9 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     seeds = int(summary[SEEDS].max()) if len(summary) else 0
     samples = int(summary[SAMPLES].max()) if len(summary) else 0
     notes = [f"Mean over {samples} test samples" + (f" and {seeds} seeds (± std over seeds)" if seeds > 1 else "")
-             + "; 95% bootstrap intervals over samples are in summary.csv. Best value per column among the "
-             "trained configurations (or models) marked; references are not ranked for it."]
+             + "; 95% bootstrap intervals over samples are in summary.csv. Best value per column "
+             + ("among the trained configurations marked; references are not ranked for it."
+                if KIND in summary and (summary[KIND] == REFERENCE).any() else "marked.")]
     for metric in metrics:
         info = metric_record(metric)
         if info.higher_is_better is None and metric not in unavailable:
