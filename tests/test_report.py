@@ -169,7 +169,8 @@ def test_writing_without_new_grids_keeps_the_earlier_ones(run_copy):
     assert len(list((run_copy / "report").glob("grid_sample*.png"))) == 3  # redrawn: replaced, not added
 
 
-@pytest.mark.parametrize("damage", ["manifest", "foreign", "per_sample", "summary", "metric", "warm_start"])
+@pytest.mark.parametrize("damage", ["manifest", "foreign", "per_sample", "per_sample_cut", "summary", "metric",
+                                    "warm_start"])
 def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
     if damage == "manifest":
         (run_copy / "manifest.json").write_text("{ not json")
@@ -180,6 +181,10 @@ def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
     elif damage == "per_sample":
         (run_copy / "per_sample.csv").write_text("a,b\n1,2\n")
         expected = "lacks the column"
+    elif damage == "per_sample_cut":  # cut at a line boundary: every remaining line parses
+        lines = (run_copy / "per_sample.csv").read_text().splitlines(keepends=True)
+        (run_copy / "per_sample.csv").write_text("".join(lines[:-2]))
+        expected = "was cut short or edited"
     elif damage == "summary":
         frame = pd.read_csv(run_copy / "summary.csv")
         frame["psnr_mean"] = frame["psnr_mean"].astype(object)

@@ -223,6 +223,7 @@ def load_report_data(store: RunStore) -> ReportData:
     view = load_run_view(store)
     per_sample = load_per_sample(store, view.metrics, view.unavailable)
     summary = view.summary
+    schema.check_per_sample_complete(per_sample, summary, store.path(schema.PER_SAMPLE_FILE))
     status = {str(r[CONFIG]): str(r[STATUS]) for r in summary.to_dict("records") if r[STATUS] != schema.COMPLETE}
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary[CONFIG]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)

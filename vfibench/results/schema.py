@@ -492,6 +492,23 @@ def _shown(value: Any) -> str:
 
 
 # -- per-sample tables ------------------------------------------------------------------------------
+def check_per_sample_complete(per_sample: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
+    """A ResultsError unless ``per_sample`` holds seeds × samples rows for every configuration the summary
+    calls complete: a per-sample table cut short at a line boundary parses cleanly, and the statistics
+    drawn from it would then contradict the summary table beside them."""
+    counts = per_sample.groupby(CONFIG).size()
+    for row in summary.to_dict("records"):
+        if row[STATUS] != COMPLETE:
+            continue
+        config, expected = str(row[CONFIG]), int(row[SEEDS]) * int(row[SAMPLES])
+        found = int(counts.get(config, 0))
+        if found != expected:
+            raise ResultsError(
+                f"'{path}' holds {found} row(s) for '{config}', but summary.csv records {row[SEEDS]} seed(s) × "
+                f"{row[SAMPLES]} samples = {expected} for it; the file was cut short or edited. Delete it and "
+                f"run the command again: a sweep rebuilds it from its units/ (an evaluation must be run again).")
+
+
 def read_per_sample(path: Path, metrics: Sequence[str], unavailable: Mapping[str, str]) -> pd.DataFrame:
     """Read and check a run's per_sample.csv: key columns, known kinds, whole seeds and samples, and a
     numeric column per metric of ``metrics`` (one listed in ``unavailable`` may be absent or empty;
