@@ -392,10 +392,12 @@ def test_the_metrics_help_names_the_default_set_and_every_other_metric():
     from vfibench.metrics.registry import metric_names
     from vfibench.metrics.suite import DEFAULT_METRICS
 
-    text = " ".join(runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "400"}).output.split())
-    default, also = text.split("Default: ", 1)[1].split(". Also: ", 1)
-    assert default.split(", ") == list(DEFAULT_METRICS)
-    assert set(default.split(", ")) | set(also.split(".", 1)[0].split(", ")) == set(metric_names())
+    for command in ("eval", "run"):
+        text = " ".join(runner.invoke(app, [command, "--help"], env={"COLUMNS": "400"}).output.split())
+        default, also = text.split("Default: psnr", 1)[1].split(". Also: ", 1)
+        assert ("psnr" + default).split(", ") == list(DEFAULT_METRICS), command
+        others = also.split(".", 1)[0].split(" (", 1)[0].split(", ")
+        assert set(DEFAULT_METRICS) | set(others) == set(metric_names()), command
 
 
 def test_metrics_option_that_names_no_metric_is_a_clear_error(folders):

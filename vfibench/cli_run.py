@@ -97,7 +97,9 @@ def run(
                                                       "[default: the preset's: half of quick and full, none on smoke and ci]", metavar="STEPS",
                                                       show_default=False)]
     = None,
-    metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics (default: all).")] = None,
+    metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "
+                                                   "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, psnr-div, ie "
+                                                   "(vfibench eval --help says what each is).")] = None,
     skip_unavailable: Annotated[Optional[bool], typer.Option(
         "--skip-unavailable/--no-skip-unavailable", help="When a pretrained backbone is missing, run what does "
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
