@@ -111,9 +111,13 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         rows.append(tuple(row))
         flags.append(pair.discordant)
     one = row_noun(analysis.kinds.values())
-    references = (f"Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
-                  f"reference row: separately, over {analysis.reference_tests} tests)" if analysis.reference_tests
-                  else f"Holm-adjusted over all {analysis.tests} tests")
+    if analysis.reference_tests and analysis.tests:
+        references = (f"Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
+                      f"reference row: separately, over {analysis.reference_tests} tests)")
+    elif analysis.reference_tests:
+        references = f"Holm-adjusted over the {analysis.reference_tests} tests of pairs with a reference row"
+    else:
+        references = f"Holm-adjusted over all {analysis.tests} tests"
     caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)} is better; differences are "
                f"A − B over {analysis.samples} paired samples{'' if one == 'model' else ' (seed-averaged)'}, p-values from two-sided Wilcoxon "
                f"signed-rank tests, {references}. A pair is discordant when a "
