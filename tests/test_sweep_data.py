@@ -34,6 +34,9 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     assert manifest["data"]["test"]["dataset"] == f"frames:{clip}"
     assert manifest["data"]["train"]["dataset"] == "synthetic"
     assert "trained on synthetic" in manifest["data"]["note"]
+    # the smoke preset asks for 8 test triplets; the folder has 4, and the manifest says so
+    assert manifest["data"]["test"]["count"] == 8 and manifest["data"]["test"]["loaded"] == 4
+    assert manifest["data"]["train"]["loaded"] == manifest["data"]["train"]["count"]
     per_sample = (run / "per_sample.csv").read_text().splitlines()
     # 6 frames at stride 1 give 4 triplets, scored for l1, blend and nearest.
     assert len(per_sample) == 1 + 3 * 4

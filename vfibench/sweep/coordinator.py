@@ -65,6 +65,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
             plan.val_asked = plan.val_samples
         plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
         plan.attributes = attributes_of_test_data(plan, test)
+        plan.loaded = {"train": len(train), "test": len(test)}
         timings["data"] = time.perf_counter() - started
         if plan.resumed and "executor" not in plan.resumed[-1]:
             plan.resumed[-1]["executor"] = executor.name

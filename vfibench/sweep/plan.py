@@ -63,6 +63,9 @@ class SweepPlan:
     resumed: list[dict[str, str]] = field(default_factory=list)
     #: Per test sample ambiguity, motion and occlusion (filled when the data is loaded).
     attributes: pd.DataFrame | None = None
+    #: Triplets each split holds once loaded ("train", "test"): fewer than the count asked for when a
+    #: folder or video has fewer (filled when the data is loaded).
+    loaded: dict[str, int] = field(default_factory=dict)
     #: Held-out test scenes scored at every log row (:mod:`vfibench.validation`; 0: none).
     val_samples: int = VAL_SAMPLES
     #: The --val-samples asked for (None: val_samples), which the sweep caps at the test set's size.
@@ -556,9 +559,9 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "precision": {"training": plan.precision,
                       "note": PRECISION_NOTES[plan.precision] + "; evaluation and held-out scores in fp32"},
         "data": {"train": {"dataset": plan.train_data, "split": "train", "count": train["count"],
-                           "size": train["size"], "seed": plan.data_seed},
+                           "loaded": plan.loaded.get("train"), "size": train["size"], "seed": plan.data_seed},
                  "test": {"dataset": plan.test_data, "split": "test", "count": test["count"],
-                          "size": test["size"], "seed": plan.data_seed},
+                          "loaded": plan.loaded.get("test"), "size": test["size"], "seed": plan.data_seed},
                  # the synthetic scenes' settings as the test data was made (the per-sample attributes'), and
                  # the training data's where its spec sets others
                  "max_motion": test["max_motion"],
