@@ -130,10 +130,11 @@ def render(report: "Report") -> str:
     data = report.data
     analysis = data.analysis
     view = data.view
+    rows_are = row_noun(analysis.kinds.values())
     parts = [f"<h1>vfibench report: {_e(data.store.name)}</h1>",
              f'<p class="meta">{_e(view.title())} · {analysis.samples} samples'
              + (f' · seeds {_e(", ".join(map(str, analysis.seeds)) or "—")}'
-                if row_noun(analysis.kinds.values()) == "configuration" else "") + "</p>",
+                if rows_are == "configuration" else "") + "</p>",
              f'<h2>Verdict</h2><p class="verdict">{_e(analysis.verdict or "(no verdict)")}</p>'
              + (f'<p class="caption">{_prose(data.along)}</p>' if data.along else ""),
              _summary(report)]
@@ -145,7 +146,6 @@ def render(report: "Report") -> str:
     if report.curves is not None:
         parts.append("<h2>Training curves</h2>" + _figure(report.curves, "training curves", data.curves_caption))
     parts += [_plain(table) for table in data.tables]
-    rows_are = row_noun(analysis.kinds.values())
     for attribute, result in data.breakdowns.items():
         parts.append(_plain(breakdown_table(result, analysis)))
         if attribute in report.breakdown_plots:
