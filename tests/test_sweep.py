@@ -6,7 +6,10 @@ Every sweep here is the smoke preset cut to two training steps and scored on PSN
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -17,7 +20,8 @@ from vfibench.cli import app
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
-from vfibench.sweep import SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep
+from vfibench.sweep import (SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep,
+                            stop_on_signals)
 from vfibench.train import STATE_NOT_FINITE
 
 PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)
@@ -159,6 +163,38 @@ def test_ctrl_c_keeps_finished_units_and_says_how_to_resume(tmp_path: Path, fini
     assert manifest["status"] == "complete" and manifest["resumed"][0]["from_status"] == INTERRUPTED
     again = runner.invoke(app, ["run", "--resume", error.store.name, "--out", str(tmp_path)])
     assert again.exit_code == 0 and "already complete; nothing to do" in again.output
+
+
+class SignalledInsideAFinalizer:
+    """Sends SIGTERM to this process from its ``__del__``: Python runs the handler there, reports the
+    exception it raises as "ignored" and goes on, as when a signal arrives during garbage collection."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(3):  # bytecode, so that the handler runs here
+            pass
+
+
+class SignalAtSecondTraining(SilentListener):
+    def __init__(self) -> None:
+        self.started = 0
+
+    def unit_started(self, label: str, steps: int) -> None:
+        self.started += 1
+        if self.started == 2:
+            SignalledInsideAFinalizer()
+
+
+def test_a_signal_whose_exception_python_dropped_still_stops_the_sweep(tmp_path: Path) -> None:
+    unraisable: list[object] = []
+    with stop_on_signals(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "unraisablehook", unraisable.append)
+        with pytest.raises(SweepInterrupted) as stopped:
+            run_sweep(tiny_plan(tmp_path, losses="l1,l2,l1+perc"), SignalAtSecondTraining())
+    assert [type(u.exc_value).__name__ for u in unraisable] == ["Interrupted"]  # Python did drop it
+    assert stopped.value.exit_code == 143 and "SIGTERM" in str(stopped.value)
+    assert "4 of 5 units" in str(stopped.value)  # references, l1 and l2 (run to its end); l1+perc never started
+    assert stopped.value.store.read_manifest()["status"] == INTERRUPTED
 
 
 def test_a_stop_while_the_finished_run_is_marked_complete_keeps_it_resumable(

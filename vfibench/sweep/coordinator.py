@@ -32,8 +32,8 @@ from vfibench.results.store import (COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMP
                                     UnitKey)
 from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
-from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, resume_command,
-                                         signum_of)
+from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
+                                         resume_command, signum_of)
 from vfibench.sweep.listener import SilentListener, SweepListener
 from vfibench.sweep.plan import SweepPlan, attributes_of_test_data, data_for, manifest_for
 from vfibench.sweep.tables import gather
@@ -106,6 +106,7 @@ def _run_locked(plan: SweepPlan, store: RunStore, listener: SweepListener, execu
                 store.write_manifest(manifest_for(plan, store, RUNNING, timings))
                 try:
                     _Coordinator(plan, store, listener, executor, test).run()
+                    raise_if_stopped()
                     timings["total"] = time.perf_counter() - started
                     gather(store, plan)
                     # Inside the try: a signal that arrives while the finished run is being marked
@@ -166,6 +167,7 @@ class _Coordinator:
                 self.running[ticket] = task
             ticket, result = self.executor.next_result()
             self._record(self.running.pop(ticket), result)
+            raise_if_stopped()
 
     def _next_task(self) -> _Task:
         """The unit to start next: the plan's next one; when the executor runs several at once, the

@@ -7,6 +7,10 @@ progress, rewrites the tables of the finished ones, marks the manifest "interrup
 exact command that finishes them (exit code 128 + the signal number: 130 for Ctrl-C, 143 for
 SIGTERM). A SIGKILL cannot be caught: the manifest then still says "running", and ``--resume``
 finishes the run all the same, since only finished units were ever written.
+
+Python drops an exception that a signal handler raises while a ``__del__`` method or a weakref
+callback runs (it prints "Exception ignored in …" and goes on), so the raise alone could lose a
+stop; the coordinator therefore also calls :func:`raise_if_stopped` between units.
 """
 
 from __future__ import annotations
@@ -53,11 +57,9 @@ def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) ->
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    fired: list[int] = []
-
     def handler(signum: int, frame: object) -> None:
-        if not fired:
-            fired.append(signum)
+        if not _caught:
+            _caught.append(signum)
             raise Interrupted(signum)
 
     previous = {number: signal.signal(number, handler) for number in signals}
@@ -66,6 +68,19 @@ def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) ->
     finally:
         for number, before in previous.items():
             signal.signal(number, before)
+        _caught.clear()
+
+
+#: The signal the active :func:`stop_on_signals` block caught, if any.
+_caught: list[int] = []
+
+
+def raise_if_stopped() -> None:
+    """Raise :class:`Interrupted` if the active :func:`stop_on_signals` block caught a signal whose
+    own raise was dropped (it arrived inside a ``__del__`` method or a weakref callback). Call it
+    only where no Interrupted is being handled: between units, before a run is marked complete."""
+    if _caught:
+        raise Interrupted(_caught[0])
 
 
 @contextlib.contextmanager
