@@ -96,6 +96,8 @@ def test_malformed_spec_shows_the_position() -> None:
         ("l1+l1", "appears twice"),
         ("l1,L1", "appears twice"),
         ("l1+perc,perc+l1", "'perc+l1' and 'l1+perc' are the same sum in another order"),
+        ("l1,flavr", "'flavr' and 'l1' are the same loss once the paper presets are written out (l1)"),
+        ("dain,l1,charbonnier", "'charbonnier' and 'dain' are the same loss once the paper presets"),
         ("dain+charbonnier", "'charbonnier' appears twice with overlapping schedules once the presets are written"),
         ("superslomo+0.5*l1", "'l1' appears twice"),
         ("l1 l2", "unexpected"),

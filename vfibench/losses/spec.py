@@ -148,15 +148,21 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
     configs = parser.sweep()
     seen: dict[tuple[str, ...], int] = {}
     for index, config in enumerate(configs):
-        key = tuple(sorted(term.canonical() for term in config.terms))  # a sum is the same in any order
+        # A sum is the same in any order, and a paper preset is the sum it expands to.
+        key = tuple(sorted(term.canonical() for term in config.resolve()))
         if key in seen:
-            first = configs[seen[key]].canonical
-            same = ("appears twice" if first == config.canonical
-                    else f"and '{clip(first)}' are the same sum in another order")
+            first = configs[seen[key]]
+            if first.canonical == config.canonical:
+                same = "appears twice"
+            elif sorted(t.canonical() for t in first.terms) == sorted(t.canonical() for t in config.terms):
+                same = f"and '{clip(first.canonical)}' are the same sum in another order"
+            else:
+                same = (f"and '{clip(first.canonical)}' are the same loss once the paper presets are written out "
+                        f"({clip(config.expanded)})")
             raise SpecError(
                 f"The loss configuration '{clip(config.canonical)}' {same} in '{clip(text)}' (configurations "
-                f"{seen[key] + 1} and {index + 1}); each configuration is trained once per seed, so "
-                f"list it once."
+                f"{seen[key] + 1} and {index + 1}); each configuration is trained once per seed, and the two "
+                f"would train to the same numbers, so list {'it' if same == 'appears twice' else 'one of them'} once."
             )
         seen[key] = index
     return configs
