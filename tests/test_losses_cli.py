@@ -92,3 +92,12 @@ def test_catalog_says_what_each_term_needs(monkeypatch: pytest.MonkeyPatch) -> N
     result = runner.invoke(app, ["losses"])
     rows = {line.split()[0]: line for line in result.output.splitlines() if line.split()}
     assert "vgg16 backbone" in rows["perc"] and "discriminator" in rows["adv"] and "—" in rows["l1"]
+
+
+def test_a_terms_explanation_shows_code_without_its_docstring_backticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    result = runner.invoke(app, ["losses", "charbonnier"])
+    assert result.exit_code == 0, result.output
+    assert "``" in REGISTRY.terms["charbonnier"].doc  # the docstring marks code, the terminal shows it
+    text = " ".join(result.output.split())
+    assert "DAIN: charbonier_loss in loss_function.py" in text and "`" not in result.output

@@ -280,6 +280,7 @@ def test_only_a_cpu_run_s_threads_are_kept() -> None:
     (["--gpus-per-unit", "1"], "--gpus-per-unit is an option of Ray tasks: it needs --executor ray"),
     (["--address", "HEAD:6379", "--cpus-per-unit", "2"], "--address and --cpus-per-unit are options of Ray tasks"),
     (["--jobs", "2", "--threads", "64"], "torch threads, but this process may use"),
+    (["--threads", "64"], "--threads 64: this process may use"),
     (["--threads", "0"], "--threads 0: give the torch threads per unit"),
     (["--precision", "fp16"], "--precision fp16 trains with a CUDA gradient scaler, but the device is cpu"),
     (["--executor", "ray", "--cpus-per-unit", "nan"], "--cpus-per-unit nan: give a finite number"),

@@ -153,10 +153,15 @@ class _Rows:
 
 
 def _reflow(doc: str) -> list[Text]:
-    """A docstring as paragraphs whose hard line breaks are removed, so the terminal wraps them."""
+    """A docstring as paragraphs whose hard line breaks are removed, so the terminal wraps them; its
+    ````code```` spans are shown in bold, without their backticks."""
     texts: list[Text] = []
     for paragraph in inspect.cleandoc(doc).split("\n\n"):
-        texts += [Text(""), Text(" ".join(line.strip() for line in paragraph.splitlines()))]
+        line = " ".join(part.strip() for part in paragraph.splitlines())
+        text = Text()
+        for index, piece in enumerate(line.split("``")):
+            text.append(piece, style="bold" if index % 2 else "")
+        texts += [Text(""), text]
     return texts
 
 

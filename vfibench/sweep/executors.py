@@ -355,10 +355,14 @@ class ExecutorOptions:
             jobs, cores = self.jobs or 1, available_cores()
             allowed = threads_per_job(jobs)
             if self.threads is not None and self.threads > allowed:
+                if jobs == 1:
+                    raise VfiBenchError(
+                        f"--threads {self.threads}: this process may use {cores} core(s), and torch threads that share "
+                        f"cores slow each other down many times over. Give at most --threads {allowed}.")
                 raise VfiBenchError(
                     f"--jobs {jobs} × --threads {self.threads} = {jobs * self.threads} torch threads, but this process "
                     f"may use {cores} core(s): processes computing on shared cores slow each other down many times "
-                    f"over. Give at most --threads {allowed} (the default), or fewer --jobs.")
+                    f"over. Give at most --threads {allowed} (the default with --jobs {jobs}), or fewer --jobs.")
             return
         if self.jobs is not None:
             raise VfiBenchError("--jobs sets the worker processes of the local executor; with --executor ray the "
