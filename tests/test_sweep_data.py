@@ -37,6 +37,9 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     # the smoke preset asks for 8 test triplets; the folder has 4, and the manifest says so
     assert manifest["data"]["test"]["count"] == 8 and manifest["data"]["test"]["loaded"] == 4
     assert manifest["data"]["train"]["loaded"] == manifest["data"]["train"]["count"]
+    text = " ".join(result.output.split())  # and so does the run, before its numbers
+    assert "note: --val-samples 16: the test data holds 4 triplet(s), so validation during training scores" in text
+    assert manifest["validation"]["samples"] == 4 and manifest["validation"]["asked"] == 16
     per_sample = (run / "per_sample.csv").read_text().splitlines()
     # 6 frames at stride 1 give 4 triplets, scored for l1, blend and nearest.
     assert len(per_sample) == 1 + 3 * 4
@@ -49,6 +52,23 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     report = CliRunner().invoke(app, ["report", "--out", str(out), "--samples", "1"])
     assert report.exit_code == 0, report.output
     assert list((run / "report").glob("grid_sample*.png"))
+
+
+def test_a_sweep_trained_and_tested_on_one_clip_says_its_scores_are_not_on_unseen_content(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip")
+    out = tmp_path / "results"
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--steps", "2", "--losses", "l1", "--metrics", "psnr",
+                                      "--val-samples", "0", "--train-data", f"frames:{clip}",
+                                      "--test-data", f"frames:{clip}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = f"Training and test triplets come from the same source (frames:{clip}), which has no split of its own"
+    assert said in " ".join(result.output.split())      # as it starts
+    kept = f"Trained and tested on the same source (frames:{clip}), which has no split of its own"
+    assert kept in " ".join(result.output.split()).split(said)[1]  # and under the table it prints
+    report = CliRunner().invoke(app, ["report", "--out", str(out), "--samples", "0"])
+    assert report.exit_code == 0, report.output
+    assert kept in " ".join((out / "latest" / "report" / "report.md").read_text().split())
+    assert "--val-samples" not in result.output  # asked for none: nothing capped
 
 
 @pytest.mark.parametrize("spec", ["synthetic(ambiguity=3)", "synthetic(count=0)", "synthetic(max_motion=0.9)"])

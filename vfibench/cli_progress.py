@@ -79,6 +79,9 @@ class RichSweepListener:
         else:
             self.progress.console.print(f"[dim]{escape(message)}…[/]")
 
+    def note(self, message: str) -> None:
+        self.progress.console.print(f"[yellow]note:[/] {escape(message)}", highlight=False)
+
     def advance(self) -> None:
         if self.phase_task is not None:
             self.progress.advance(self.phase_task)
@@ -158,6 +161,9 @@ class PlainSweepListener:
 
     def phase(self, message: str, total: int | None = None) -> None:
         self._line(f"{message}…")
+
+    def note(self, message: str) -> None:
+        self._line(f"note: {message}")
 
     def advance(self) -> None: ...
 

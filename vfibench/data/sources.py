@@ -319,6 +319,12 @@ def validate_dataset_spec(spec: str, option: str, split: str) -> str:
     return parsed.canonical
 
 
+def shares_content(train: str, test: str) -> bool:
+    """Whether a sweep tests on the frames it trained on: the same ``frames:`` or ``video:`` source,
+    which has no split of its own (canonical specs)."""
+    return train == test and parse_dataset_spec(train).kind in ("frames", "video")
+
+
 def describe_sources(train: str, test: str) -> str:
     """One sentence on how the training and test data relate (recorded in a run's manifest)."""
     if train == test == SYNTHETIC:
@@ -328,10 +334,9 @@ def describe_sources(train: str, test: str) -> str:
         from vfibench.data.standard_sets import TEST_TIME_HANDLING
 
         return f"trained on {train}, tested on {test}: {TEST_TIME_HANDLING}"
+    if shares_content(train, test):
+        return (f"training and test triplets come from the same source ({train}), which has no split of its "
+                f"own: test scores are not on unseen content")
     if train == test:
-        kind = parse_dataset_spec(train).kind
-        if kind in ("frames", "video"):
-            return (f"training and test triplets come from the same source ({train}), which has no split of its "
-                    f"own: test scores are not on unseen content")
         return f"the train and test splits of {train}"
     return f"trained on {train}, tested on {test}"

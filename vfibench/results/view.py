@@ -57,7 +57,25 @@ class RunView:
         if warm.get("steps"):
             notes.append(f"Warm start: the first {warm['steps']} steps of every configuration trained with "
                          f"plain {warm.get('loss')}, shared across configurations.")
+        source = self._shared_source()
+        if source is not None:
+            notes.append(f"Trained and tested on the same source ({source}), which has no split of its own: "
+                         f"these scores are not on unseen content.")
         return notes
+
+    def _shared_source(self) -> str | None:
+        """The ``frames:``/``video:`` source a sweep both trained and tested on, if it did."""
+        from vfibench.data.sources import shares_content
+
+        data = self.manifest.get("data", {})
+        train, test = (data.get(split) if isinstance(data.get(split), dict) else {} for split in ("train", "test"))
+        names = train.get("dataset"), test.get("dataset")
+        if self.manifest.get("kind") != schema.SWEEP or not all(isinstance(n, str) for n in names):
+            return None
+        try:
+            return names[1] if shares_content(*names) else None
+        except VfiBenchError:  # a spec this version cannot parse: nothing to say about it
+            return None
 
 
 def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from vfibench import tensorboard_log
+from vfibench.data.sources import shares_content
 from vfibench.errors import ResultsError, describe_os_error
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
@@ -64,6 +65,13 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         if plan.val_asked is None:
             plan.val_asked = plan.val_samples
         plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
+        if plan.val_asked > len(test):
+            listener.note(f"--val-samples {plan.val_asked}: the test data holds {len(test)} triplet(s), so "
+                          f"validation during training scores all of them.")
+        if shares_content(plan.train_data, plan.test_data):
+            listener.note(f"Training and test triplets come from the same source ({plan.test_data}), which has "
+                          f"no split of its own: the test scores are not on unseen content. Give --test-data "
+                          f"another clip or folder to measure generalisation.")
         plan.attributes = attributes_of_test_data(plan, test)
         plan.loaded = {"train": len(train), "test": len(test)}
         timings["data"] = time.perf_counter() - started
