@@ -122,6 +122,25 @@ def test_unreadable_frame_names_the_file_and_leaves_no_run_behind(folders):
     assert not folders["out"].exists() or list(folders["out"].iterdir()) == []
 
 
+def test_a_greyscale_prediction_of_a_colour_frame_is_refused_and_a_greyscale_set_is_scored(folders, tmp_path):
+    truth = np.asarray(Image.open(folders["gt"] / "a.png").convert("L"))
+    Image.fromarray(truth, "L").save(folders["sharp"] / "a.png")  # the model wrote one frame in grey
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", FAST)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert f"The predicted frame '{folders['sharp'] / 'a.png'}' is greyscale" in text and "is in colour" in text
+    assert not folders["out"].exists() or list(folders["out"].iterdir()) == []
+    # a grey ground truth with a grey prediction is an ordinary greyscale test set
+    (tmp_path / "g").mkdir()
+    (tmp_path / "p").mkdir()
+    Image.fromarray(truth, "L").save(tmp_path / "g" / "a.png")
+    Image.fromarray(np.clip(truth.astype(int) + 3, 0, 255).astype(np.uint8), "L").save(tmp_path / "p" / "a.png")
+    scored = run_eval("--pred", str(tmp_path / "p"), "--gt", str(tmp_path / "g"), "--out", str(tmp_path / "o"),
+                      "--metrics", "psnr", "--samples", "0")
+    assert scored.exit_code == 0, scored.output
+
+
 def test_a_16_bit_frame_is_read_at_its_own_scale(tmp_path):
     grey = np.random.default_rng(3).integers(0, 256, size=(32, 40), dtype=np.uint8)
     (tmp_path / "gt").mkdir()

@@ -234,6 +234,11 @@ def read_frame(path: Path) -> np.ndarray:
                         f"file.") from None
 
 
+def is_grey(frame: np.ndarray) -> bool:
+    """Whether an (H, W, 3) frame holds no colour: its three channels are equal everywhere."""
+    return bool(np.array_equal(frame[..., 0], frame[..., 1]) and np.array_equal(frame[..., 1], frame[..., 2]))
+
+
 def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | str, *, out: Path,
                     metrics: Sequence[str] = DEFAULT_METRICS, skip_unavailable: bool = False,
                     device: str = "auto", command: str = "", protocols: Sequence[str] = ()) -> EvalPlan:
@@ -421,6 +426,12 @@ def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS) ->
                     f"The predicted frame '{path}' is {frame.shape[1]}×{frame.shape[0]} pixels but its ground "
                     f"truth '{where}' is {truth.shape[1]}×{truth.shape[0]}. Predictions must have the "
                     f"ground truth's size; write them at full resolution (no crop or resize)."
+                )
+            if is_grey(frame) and not is_grey(truth):
+                raise DataError(
+                    f"The predicted frame '{path}' is greyscale (its three channels are equal) but its ground truth "
+                    f"'{where}' is in colour: scored as it is, every metric would measure the missing colour, not "
+                    f"the interpolation. Write the model's output in colour (RGB), as the ground truth is."
                 )
             predicted[config] = (path, frame)
         if pending and (len(pending) >= batch_size or pending[0][2].shape != truth.shape
