@@ -54,6 +54,21 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     assert list((run / "report").glob("grid_sample*.png"))
 
 
+def test_the_dry_run_counts_the_triplets_a_folder_holds_not_the_presets_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # a long path folds at any width; this keeps it on one line
+    clip = write_clip(tmp_path / "clip", frames=12)  # 10 triplets at stride 1
+    args = ["run", "--preset", "smoke", "--losses", "l1", "--dry-run", "--out", str(tmp_path / "results")]
+    result = CliRunner().invoke(app, [*args, "--train-data", f"frames:{clip}", "--test-data", f"frames:{clip}"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"frames:{clip}: 10 triplets (all it holds; the preset asks for 48) at 32×32" in text  # training
+    assert f"frames:{clip}: 8 of its 10 triplets (a seeded subset) at 48×48" in text  # test
+    strided = CliRunner().invoke(app, [*args, "--test-data", f"frames(stride=2):{clip}"])
+    assert "frames(stride=2):" in strided.output and "8 triplets (all it holds) at 48×48" in " ".join(strided.output.split())
+    assert not (tmp_path / "results").exists()
+
+
 def test_a_sweep_trained_and_tested_on_one_clip_says_its_scores_are_not_on_unseen_content(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "clip")
     out = tmp_path / "results"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from vfibench.data.sources import SYNTHETIC, describe_sources, parse_dataset_spec
+from vfibench.data.sources import SYNTHETIC, describe_sources, open_source, parse_dataset_spec
 from vfibench.data.triplets import noise_triplets
 from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
@@ -64,8 +64,9 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
         ("warm start", warm),
         ("units", f"{trained} trained configuration(s) × {len(plan.seeds)} seed(s) ({', '.join(map(str, plan.seeds))})"
                   f" = {trained * len(plan.seeds)} trainings, plus the references {', '.join(REFERENCES)} per seed"),
-        ("training data", f"{plan.train_data}: {_triplets(train, _is_synthetic(plan.train_data))}"),
-        ("test data", f"{plan.test_data}: {_triplets(test, _is_synthetic(plan.test_data))}; {describe_sources(plan.train_data, plan.test_data)}"),
+        ("training data", f"{plan.train_data}: {_triplets(plan.train_data, 'train', train)}"),
+        ("test data", f"{plan.test_data}: {_triplets(plan.test_data, 'test', test)}; "
+                      f"{describe_sources(plan.train_data, plan.test_data)}"),
         ("metrics", metrics),
         ("device", str(plan.device)),
         ("writes", f"a new run directory under {plan.out}"),
@@ -73,16 +74,20 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
     return configs, rows
 
 
-def _is_synthetic(spec: str) -> bool:
-    return parse_dataset_spec(spec).kind == SYNTHETIC
-
-
-def _triplets(options: dict[str, object], synthetic: bool = False) -> str:
-    """``"48 triplets at 32×32"``: the count and size a split is read with
-    (:func:`~vfibench.sweep.plan.data_options`)."""
+def _triplets(spec: str, split: str, options: dict[str, object]) -> str:
+    """``"48 triplets at 32×32"``: how many triplets a split is read with and their size
+    (:func:`~vfibench.sweep.plan.data_options`). Real data is indexed (not decoded) to count what it
+    holds: ``"4 triplets (all it holds; the preset asks for 8)"``, ``"8 of its 120 triplets"``."""
     size = options.get("size")
-    text = f"{options['count']} triplets" + (f" at {size}×{size}" if size else " at native size")
-    return text + (f", path ambiguity {options['ambiguity']:g}" if synthetic else "")
+    at = f" at {size}×{size}" if size else " at native size"
+    count = options["count"]
+    if parse_dataset_spec(spec).kind == SYNTHETIC:
+        return f"{count} triplets{at}, path ambiguity {options['ambiguity']:g}"
+    held = len(open_source(spec, split))
+    if count is not None and int(count) < held:  # type: ignore[call-overload]
+        return f"{count} of its {held} triplets (a seeded subset){at}"
+    asked = f"; the preset asks for {count}" if count is not None and int(count) > held else ""  # type: ignore[call-overload]
+    return f"{held} triplets (all it holds{asked}){at}"
 
 
 def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estimate:
