@@ -438,3 +438,24 @@ def test_the_pareto_front_is_of_the_trained_rows_when_a_reference_beats_them_all
     alone = perception_distortion_plane(data[data.config.isin(["l1", "blend"])], Orientation.of("psnr"),
                                         Orientation.of("lpips"))
     assert alone.front == ("blend",) and alone.front_over == "all rows"  # one trained row: the front of all rows
+
+
+def test_the_pairs_table_marks_a_disagreement_in_the_means_only_as_not_significant():
+    from vfibench.results.report_tables import pairs_table
+
+    rng = np.random.default_rng(5)
+    level, lp = rng.uniform(20, 40, size=20), rng.uniform(0.05, 0.5, size=20)
+    # A ahead on PSNR on every sample; on LPIPS B is ahead on every sample (significant) in one case, and
+    # in the other only by a hair on the mean, with samples going either way (not significant)
+    noise = rng.normal(0, 0.05, size=20)
+    for worse, expected, flagged in ((np.full(20, 0.01), "yes: LPIPS", True),
+                                     (noise - noise.mean() + 1e-3, "yes: LPIPS (n.s.)", False)):
+        result = analyse(table({"A": {"psnr": list(level + 0.2), "lpips": list(lp + worse)},
+                                "B": {"psnr": list(level), "lpips": list(lp)}}), ["psnr", "lpips"])
+        (pair,) = result.pairs
+        assert pair.discordant
+        rendered = pairs_table(result)
+        (row,) = rendered.rows
+        assert row[rendered.header.index("discordant")] == expected
+        assert rendered.flags == (flagged,)
+    assert "'(n.s.)' marks a metric whose disagreement is in the means only" in rendered.caption

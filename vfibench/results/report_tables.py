@@ -24,7 +24,7 @@ from vfibench.results import schema
 
 @dataclass(frozen=True)
 class PlainTable:
-    """A titled table of strings; ``flags[i]`` marks row i (a discordant pair)."""
+    """A titled table of strings; ``flags[i]`` marks row i (a pair whose disagreement is significant)."""
 
     title: str
     caption: str
@@ -102,14 +102,15 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
             row.append(f"{_number(test.difference)} ({format_p(test.p_holm)})")
             rate = test.disagreement_rate
             row.append(f"{rate:.0%} of samples" if math.isfinite(rate) else "—")
-        row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) for t in pair.disagreeing)
-                   if pair.discordant else "no")
+        significant = [t for t in pair.disagreeing if pair.base.p_holm < analysis.alpha and t.p_holm < analysis.alpha]
+        row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) + ("" if t in significant else " (n.s.)")
+                                       for t in pair.disagreeing) if pair.discordant else "no")
         if seeds:
             row.append(" ".join(f"{analysis.labels.get(t.metric, t.metric)} "
                                 + (f"{sum(d == t.favours for d in t.seeds)}/{len(t.seeds)}" if t.favours else "n/a")
                                 for t in (pair.base, *pair.others) if t.seeds) or "—")
         rows.append(tuple(row))
-        flags.append(pair.discordant)
+        flags.append(bool(significant))
     one = row_noun(analysis.kinds.values())
     if analysis.reference_tests and analysis.tests:
         references = (f"Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
@@ -121,7 +122,10 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
     caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)} is better; differences are "
                f"A − B over {analysis.samples} paired samples{'' if one == 'model' else ' (seed-averaged)'}, p-values from two-sided Wilcoxon "
                f"signed-rank tests, {references}. A pair is discordant when a "
-               f"perceptual metric favours B; 'disagrees' is the share of samples on which that metric and "
+               f"perceptual metric favours B; '(n.s.)' marks a metric whose disagreement is in the means only, "
+               f"not significant (adjusted p ≥ {analysis.alpha:g} for its difference or "
+               f"{analysis.labels.get(base, base)}'s), and only significant disagreements mark a row. "
+               f"'Disagrees' is the share of samples on which that metric and "
                f"{analysis.labels.get(base, base)} prefer different members of the pair."
                + (" 'Seeds agreeing': in how many training seeds, each on its own, the metric favours the same "
                   "member as the seed average (n/a where the average has no consistent preference: its mean and "
@@ -195,7 +199,7 @@ def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
 
 # -- renderers --------------------------------------------------------------------------------------
 def to_markdown(table: PlainTable) -> list[str]:
-    """A Markdown section: heading, caption, table (discordant rows in bold)."""
+    """A Markdown section: heading, caption, table (flagged rows in bold)."""
     escape = lambda text: text.replace("|", "\\|")  # noqa: E731
     lines = [f"## {table.title}", "", table.caption, "",
              "| " + " | ".join(map(escape, table.header)) + " |", "|" + "|".join(["---"] * len(table.header)) + "|"]
@@ -206,7 +210,7 @@ def to_markdown(table: PlainTable) -> list[str]:
 
 
 def to_rich(table: PlainTable) -> Table:
-    """A rich table; discordant rows in yellow."""
+    """A rich table; flagged rows in yellow."""
     out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
                 caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i, name in enumerate(table.header):
