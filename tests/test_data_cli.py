@@ -176,9 +176,17 @@ def test_export_synthetic_and_refuse_a_non_empty_folder(runner: CliRunner, tmp_p
     assert result.exit_code == 0, result.output
     assert len([p for p in out.iterdir() if p.is_dir()]) == 2
     again = runner.invoke(app, ["export", "synthetic", str(out), "--count", "2", "--size", "32"], env=WIDE)
-    assert again.exit_code == 2 and "not empty" in again.output
-    with pytest.raises(DataError, match="not empty"):
+    assert again.exit_code == 2 and "holds an earlier export" in again.output and "--overwrite" in again.output
+    with pytest.raises(DataError, match="holds an earlier export"):
         export_triplets(open_source("synthetic", "test", count=1, size=32), [0], out, None, Fit.resize)
+    # a folder of the user's own files is not offered --overwrite, which would refuse it too
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    other = runner.invoke(app, ["export", "synthetic", str(tmp_path / "mine"), "--count", "1", "--size", "32"],
+                          env=WIDE)
+    text = " ".join(other.output.split())
+    assert other.exit_code == 2 and "holds files an export did not write (notes.txt)" in text, other.output
+    assert "pass --overwrite" not in text
 
 
 def test_synthetic_scenes_move_as_a_sweep_draws_them_unless_the_spec_says_otherwise(

@@ -86,6 +86,8 @@ def test_a_single_folder_is_named_after_itself():
     assert parse_predictions(["film=/x/y"]) == {"film": Path("/x/y")}
     with pytest.raises(VfiBenchError, match="both called 'rife'"):
         parse_predictions(["/a/rife", "/b/rife"])
+    with pytest.raises(VfiBenchError, match="no model name before '='. Use --pred NAME=/x/y to name the model"):
+        parse_predictions(["=/x/y"])
 
 
 def test_missing_predicted_frame_names_the_file(folders):

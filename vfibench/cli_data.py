@@ -41,6 +41,8 @@ app = typer.Typer(
         "spec: synthetic, vimeo90k:PATH, frames:PATH or video:PATH, or a standard test set: ucf101:PATH, "
         "middlebury:PATH, snufilm(split=hard):PATH, xiph(res=4k):PATH, davis:PATH."
     ),
+    epilog=examples("vfibench data inspect synthetic", "vfibench data validate video:clip.mp4",
+                    "vfibench data export synthetic out/synthetic --split train --count 8"),
     no_args_is_help=True,
     rich_markup_mode=MARKUP,
     cls=HumanGroup,
@@ -70,7 +72,7 @@ CountOption = Annotated[Optional[int], typer.Option(help="Triplets to take: a se
                                                     min=1)]
 SizeOption = Annotated[Optional[int], typer.Option(help="Frame side: frames are fitted to SIZE x SIZE by --fit. "
                                                    "Absent: native resolution cropped to a multiple of 16 "
-                                                   "(synthetic: 64).", min=16)]
+                                                   "(synthetic: 64, and at least 32).", min=16)]
 FitOption = Annotated[FitChoice, typer.Option(help="resize: shorter side to SIZE, then a centre crop (whole scene); "
                                         "crop: a centre crop at native resolution. Never enlarges.")]
 StrideOption = Annotated[int, typer.Option(help="Frame step of frames/video triplets (k, k+STRIDE, k+2*STRIDE).",

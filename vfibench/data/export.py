@@ -43,18 +43,24 @@ def _written_by_export(entry: Path) -> bool:
             and all(f.name in FRAME_FILES and f.is_file() and not f.is_symlink() for f in entry.iterdir()))
 
 
+def _refuse_foreign(out_dir: Path) -> None:
+    """A :class:`DataError` if ``out_dir`` holds anything an export did not write."""
+    foreign = [entry.name for entry in sorted(out_dir.iterdir()) if not _written_by_export(entry)]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise DataError(
+            f"The export folder {out_dir} holds files an export did not write ({shown}). An export goes into a new "
+            f"or empty folder, and --overwrite replaces only an earlier export (its numbered triplet folders of "
+            f"{', '.join(FRAME_FILES)} and {INDEX_FILE}), never anything else. Choose a new folder, or move "
+            f"those files out first."
+        )
+
+
 def _earlier_export(out_dir: Path, source: TripletSource, order: Sequence[int]) -> list[Path]:
     """What an earlier export wrote in ``out_dir``, for --overwrite to replace; a :class:`DataError` if the
     folder holds anything else or the frames to export are read from it."""
     entries = sorted(out_dir.iterdir())
-    foreign = [entry.name for entry in entries if not _written_by_export(entry)]
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise DataError(
-            f"The export folder {out_dir} holds files an export did not write ({shown}). --overwrite replaces only "
-            f"an earlier export (its numbered triplet folders of {', '.join(FRAME_FILES)} and {INDEX_FILE}) and "
-            f"never deletes anything else. Choose a new folder, or move those files out first."
-        )
+    _refuse_foreign(out_dir)
     inside = out_dir.resolve()
     for frame in (Path(f) for index in order for f in source.refs[index].frames):
         if frame.is_file() and frame.resolve().is_relative_to(inside):
@@ -126,10 +132,10 @@ def export_triplets(
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"The export target {out_dir} is a file; pass a folder (it is created if absent).")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise DataError(
-            f"The export folder {out_dir} is not empty. Choose a new folder, or pass --overwrite to replace "
-            f"the earlier export in it."
-        )
+        if all(_written_by_export(entry) for entry in out_dir.iterdir()):
+            raise DataError(f"The export folder {out_dir} holds an earlier export. Choose a new folder, or pass "
+                            f"--overwrite to replace it.")
+        _refuse_foreign(out_dir)
     check_writable_folder(out_dir, "The export folder")
     order = sorted(indices)
     if not order:
