@@ -129,16 +129,28 @@ def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_pa
                 pass
 
 
-class StopAtSecondTraining(SilentListener):
-    """Simulates Ctrl-C when the second trained configuration starts."""
+class AtSecondTraining(SilentListener):
+    """Calls ``act`` when the second trained configuration starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, act: object) -> None:
         self.started = 0
+        self.act = act
 
     def unit_started(self, label: str, steps: int) -> None:
         self.started += 1
         if self.started == 2:
-            raise KeyboardInterrupt
+            self.act()  # type: ignore[operator]
+
+
+def ctrl_c() -> None:
+    raise KeyboardInterrupt
+
+
+class StopAtSecondTraining(AtSecondTraining):
+    """Simulates Ctrl-C when the second trained configuration starts."""
+
+    def __init__(self) -> None:
+        super().__init__(ctrl_c)
 
 
 def test_ctrl_c_keeps_finished_units_and_says_how_to_resume(tmp_path: Path, finished: RunStore) -> None:
@@ -175,22 +187,12 @@ class SignalledInsideAFinalizer:
             pass
 
 
-class SignalAtSecondTraining(SilentListener):
-    def __init__(self) -> None:
-        self.started = 0
-
-    def unit_started(self, label: str, steps: int) -> None:
-        self.started += 1
-        if self.started == 2:
-            SignalledInsideAFinalizer()
-
-
 def test_a_signal_whose_exception_python_dropped_still_stops_the_sweep(tmp_path: Path) -> None:
     unraisable: list[object] = []
     with stop_on_signals(), pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "unraisablehook", unraisable.append)
         with pytest.raises(SweepInterrupted) as stopped:
-            run_sweep(tiny_plan(tmp_path, losses="l1,l2,l1+perc"), SignalAtSecondTraining())
+            run_sweep(tiny_plan(tmp_path, losses="l1,l2,l1+perc"), AtSecondTraining(SignalledInsideAFinalizer))
     assert [type(u.exc_value).__name__ for u in unraisable] == ["Interrupted"]  # Python did drop it
     assert stopped.value.exit_code == 143 and "SIGTERM" in str(stopped.value)
     assert "4 of 5 units" in str(stopped.value)  # references, l1 and l2 (run to its end); l1+perc never started
