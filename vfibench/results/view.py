@@ -64,18 +64,15 @@ class RunView:
         return notes
 
     def _shared_source(self) -> str | None:
-        """The ``frames:``/``video:`` source a sweep both trained and tested on, if it did."""
-        from vfibench.data.sources import shares_content
-
+        """The ``frames:``/``video:`` source a sweep both trained and tested on, if it did (read from the
+        recorded canonical specs, without importing the data package, which imports torch)."""
         data = self.manifest.get("data", {})
         train, test = (data.get(split) if isinstance(data.get(split), dict) else {} for split in ("train", "test"))
         names = train.get("dataset"), test.get("dataset")
-        if self.manifest.get("kind") != schema.SWEEP or not all(isinstance(n, str) for n in names):
+        if self.manifest.get("kind") != schema.SWEEP or not isinstance(names[0], str) or names[0] != names[1]:
             return None
-        try:
-            return names[1] if shares_content(*names) else None
-        except VfiBenchError:  # a spec this version cannot parse: nothing to say about it
-            return None
+        kind = names[0].split(":", 1)[0].split("(", 1)[0].strip().lower()
+        return names[0] if kind in ("frames", "video") else None
 
 
 def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
