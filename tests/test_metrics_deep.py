@@ -198,3 +198,29 @@ def test_lpips_without_the_package_weights_names_the_install_command(monkeypatch
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(VfiBenchError, match="pip install lpips"):
         lpips_metric.linear_weights_path("alex")
+
+
+# --------------------------------------------------------------------------- GPU precision
+
+
+def test_full_precision_switches_tf32_convolutions_off_on_cuda_only_and_restores_them():
+    from vfibench.metrics._common import full_precision
+
+    cudnn = torch.backends.cudnn
+    before = cudnn.allow_tf32
+    with full_precision("cpu"):
+        assert cudnn.allow_tf32 == before
+    with full_precision(torch.device("cuda", 0)):
+        assert cudnn.allow_tf32 is False
+    assert cudnn.allow_tf32 == before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_backbone("alexnet", "vgg16")
+@pytest.mark.parametrize("name", ["lpips", "dists", "lpips-vgg"])
+def test_deep_metrics_on_a_gpu_equal_the_cpu_to_float32_rounding(name):
+    """TF32 convolutions (PyTorch's default on a GPU) would move LPIPS and DISTS in the fourth decimal."""
+    pred, gt = frames(4, size=96)
+    on_cpu = MetricSuite([name], device="cpu")(pred, gt)[name]
+    on_gpu = MetricSuite([name], device="cuda")(pred, gt)[name]
+    assert float((on_cpu - on_gpu).abs().max()) <= 1e-5

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vfibench.errors import VfiBenchError
-from vfibench.metrics._common import check_pair
+from vfibench.metrics._common import check_pair, full_precision
 
 WEIGHTS_FILE = "dists_weights.pt"
 WEIGHTS_SHA256 = "f5e65c96230b7f6ca995691647d482237e4cab8a50c5c4a5784f219ef0748218"
@@ -139,7 +139,8 @@ class DISTS(nn.Module):
     def features(self, x: Tensor) -> DistsFeatures:
         """What DISTS compares of one set of frames: the six representations and their per-channel
         spatial means μ and population variances σ² (each a list of six tensors, batch first)."""
-        reps = self.representations(x)
+        with full_precision(x.device):
+            reps = self.representations(x)
         means = [f.mean([2, 3], keepdim=True) for f in reps]
         variances = [((f - m) ** 2).mean([2, 3], keepdim=True) for f, m in zip(reps, means)]
         return DistsFeatures(reps, means, variances)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from vfibench.errors import VfiBenchError
-from vfibench.metrics._common import check_pair
+from vfibench.metrics._common import check_pair, full_precision
 
 #: LPIPS trunk name (as the ``lpips`` package spells it) → vfibench backbone name.
 BACKBONE_OF: Mapping[str, str] = {"alex": "alexnet", "vgg": "vgg16"}
@@ -233,7 +233,7 @@ def lpips_features(x: Tensor, model: nn.Module) -> list[Tensor]:
     can be compared with any number of other frames' (:func:`lpips_from_features`).
     """
     dtype = next(model.parameters()).dtype
-    with torch.no_grad():
+    with torch.no_grad(), full_precision(x.device):
         # channels-last, like build_lpips's weights: the same values (to float32 rounding), computed
         # faster by oneDNN on a CPU
         scaled = model.scaling_layer(x.to(dtype) * 2 - 1).contiguous(memory_format=torch.channels_last)
@@ -247,7 +247,7 @@ def lpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], model:
     Returns:
         (N,) float64.
     """
-    with torch.no_grad():
+    with torch.no_grad(), full_precision(feats_pred[0].device):
         value: Tensor | int = 0
         for k, linear in enumerate(model.lins):
             value = value + linear((feats_pred[k] - feats_gt[k]) ** 2).mean([2, 3], keepdim=True)
