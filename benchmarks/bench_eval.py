@@ -25,10 +25,14 @@ with the default metrics, and the default metrics for two models against one gro
 features prepared once). Their PSNR, SSIM and LPIPS are checked against the research loop's,
 frame by frame.
 
+With ``--device cuda`` vfibench's metrics, the ``lpips`` model of the research loop and
+torchmetrics run on the GPU, each timing waiting for the GPU's queued work; scikit-image's PSNR and
+SSIM stay on the CPU, as they do in a researcher's loop.
+
 It prints the tables and writes everything to ``--json``. Run (both cores, nothing else running)::
 
     bash scripts/fetch_real_clip.sh
-    python benchmarks/bench_eval.py [--frames 8] [--count 240] [--parts metrics eval] [--pairs 5] [--json bench_eval.json]
+    python benchmarks/bench_eval.py [--frames 8] [--count 240] [--parts metrics eval] [--pairs 5] [--device cuda] [--json bench_eval.json]
 
 ``--pairs N`` also runs ``eval --metrics psnr,ssim,lpips`` and the research loop in turn N times and
 reports their ratio pair by pair: single runs move by 10–20% on a small machine, a ratio of pairs
@@ -48,7 +52,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,25 +73,46 @@ CALIBRATION_IMAGES = ("I03", "I04", "I06", "I08", "I19")
 def clip_frames(clip: Path, count: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """``count`` frames of ``clip``, centre crop of ``size`` = (width, height): (ground truth, blurred
     prediction), each (count, H, W, 3) uint8."""
-    import av
     from PIL import Image, ImageFilter
 
     width, height = size
     truths, preds = [], []
-    with av.open(str(clip)) as container:
-        for frame in container.decode(video=0):
-            rgb = frame.to_ndarray(format="rgb24")
-            top, left = (rgb.shape[0] - height) // 2, (rgb.shape[1] - width) // 2
-            if top < 0 or left < 0:
-                raise SystemExit(f"{clip} is {rgb.shape[1]}×{rgb.shape[0]}, smaller than {width}×{height}")
-            crop = np.ascontiguousarray(rgb[top:top + height, left:left + width])
-            truths.append(crop)
-            preds.append(np.asarray(Image.fromarray(crop).filter(ImageFilter.GaussianBlur(BLUR_RADIUS))))
-            if len(truths) == count:
-                break
+    for rgb in decoded(clip):
+        top, left = (rgb.shape[0] - height) // 2, (rgb.shape[1] - width) // 2
+        if top < 0 or left < 0:
+            raise SystemExit(f"{clip} is {rgb.shape[1]}×{rgb.shape[0]}, smaller than {width}×{height}")
+        crop = np.ascontiguousarray(rgb[top:top + height, left:left + width])
+        truths.append(crop)
+        preds.append(np.asarray(Image.fromarray(crop).filter(ImageFilter.GaussianBlur(BLUR_RADIUS))))
+        if len(truths) == count:
+            break
     if len(truths) < count:
         raise SystemExit(f"{clip} has only {len(truths)} frames; ask for --count {len(truths)} or fewer")
     return np.stack(truths), np.stack(preds)
+
+
+def decoded(clip: Path) -> Iterator[np.ndarray]:
+    """The frames of ``clip`` as (H, W, 3) uint8 RGB, decoded with PyAV, or OpenCV where PyAV is absent."""
+    import importlib.util
+
+    if importlib.util.find_spec("av") is not None:
+        import av
+
+        with av.open(str(clip)) as container:
+            for frame in container.decode(video=0):
+                yield frame.to_ndarray(format="rgb24")
+        return
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    try:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                return
+            yield np.ascontiguousarray(bgr[..., ::-1])
+    finally:
+        capture.release()
 
 
 def write_folders(root: Path, clip: Path, count: int, size: tuple[int, int]) -> dict[str, Path]:
@@ -180,37 +205,45 @@ def implementations() -> dict[str, dict[str, Impl]]:
     tm_lpips_model = torchmetrics_lpips()
     tm_dists_model = torchmetrics_dists()
 
+    lpips_model.to(device), tm_lpips_model.to(device), tm_dists_model.to(device)
+
     def lpips_loop(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return torch.tensor([lpips_model(pred[k:k + 1].float() * 2 - 1, gt[k:k + 1].float() * 2 - 1).item()
+            return torch.tensor([lpips_model(pred[k:k + 1].to(device).float() * 2 - 1,
+                                             gt[k:k + 1].to(device).float() * 2 - 1).item()
                                  for k in range(len(pred))], dtype=torch.float64)
 
     def tm_lpips(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return tm_lpips_model(pred.float(), gt.float(), normalize=True).reshape(-1).double()
+            return tm_lpips_model(pred.to(device).float(), gt.to(device).float(), normalize=True).reshape(-1).double().cpu()
 
     def tm_dists(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return tm_dists_model(pred.float(), gt.float()).reshape(-1).double()
+            return tm_dists_model(pred.to(device).float(), gt.to(device).float()).reshape(-1).double().cpu()
+
+    def on_device(fn: Impl) -> Impl:
+        return lambda p, g: fn(p.to(device), g.to(device)).cpu()
 
     return {
         "psnr": {
             "scikit-image (loop)": per_frame(lambda p, g: peak_signal_noise_ratio(g, p, data_range=1.0)),
-            "torchmetrics": lambda p, g: tm_psnr(p, g, data_range=1.0, reduction="none", dim=(1, 2, 3)),
-            "piq": lambda p, g: piq.psnr(p, g, data_range=1.0, reduction="none"),
+            "torchmetrics": on_device(lambda p, g: tm_psnr(p, g, data_range=1.0, reduction="none", dim=(1, 2, 3))),
+            "piq": on_device(lambda p, g: piq.psnr(p, g, data_range=1.0, reduction="none")),
         },
         "ssim": {
             "scikit-image (loop)": per_frame(lambda p, g: structural_similarity(
                 g, p, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
                 data_range=1.0)),
-            "torchmetrics": lambda p, g: tm_ssim(p, g, gaussian_kernel=True, sigma=1.5, kernel_size=11,
-                                                 data_range=1.0, reduction="none"),
-            "torchmetrics (float32)": lambda p, g: tm_ssim(p.float(), g.float(), gaussian_kernel=True, sigma=1.5,
-                                                           kernel_size=11, data_range=1.0, reduction="none").double(),
-            "piq": lambda p, g: piq.ssim(p, g, data_range=1.0, kernel_size=11, kernel_sigma=1.5,
-                                         downsample=False, reduction="none"),
-            "piq (float32)": lambda p, g: piq.ssim(p.float(), g.float(), data_range=1.0, kernel_size=11,
-                                                   kernel_sigma=1.5, downsample=False, reduction="none").double(),
+            "torchmetrics": on_device(lambda p, g: tm_ssim(p, g, gaussian_kernel=True, sigma=1.5, kernel_size=11,
+                                                           data_range=1.0, reduction="none")),
+            "torchmetrics (float32)": on_device(lambda p, g: tm_ssim(
+                p.float(), g.float(), gaussian_kernel=True, sigma=1.5, kernel_size=11, data_range=1.0,
+                reduction="none").double()),
+            "piq": on_device(lambda p, g: piq.ssim(p, g, data_range=1.0, kernel_size=11, kernel_sigma=1.5,
+                                                   downsample=False, reduction="none")),
+            "piq (float32)": on_device(lambda p, g: piq.ssim(p.float(), g.float(), data_range=1.0, kernel_size=11,
+                                                             kernel_sigma=1.5, downsample=False,
+                                                             reduction="none").double()),
         },
         "lpips": {"lpips package (loop)": lpips_loop, "torchmetrics": tm_lpips},
         "dists": {"torchmetrics": tm_dists},
@@ -222,6 +255,14 @@ def implementations() -> dict[str, dict[str, Impl]]:
 #: (user + system, all its threads), steadier on a shared core when run with one thread.
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = CLOCKS["wall"]
+#: Where the metrics run (``--device``).
+device = torch.device("cpu")
+
+
+def synchronize() -> None:
+    """Wait for the GPU's queued work, so that a timing covers it (nothing to wait for on a CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
@@ -230,11 +271,13 @@ def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> d
     (models built, weights loaded, kernels chosen)."""
     for fn in fns.values():
         fn()
+        synchronize()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
             start = clock()
             fn()
+            synchronize()
             times[name].append(clock() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -250,7 +293,7 @@ def check_dists_calibration() -> dict[str, Any]:
         return {"checked": False, "why": f"calibration folder {folder} not found"}
     load = lambda kind: as_tensor(np.stack([np.asarray(Image.open(folder / kind / f"{i}.png").convert("RGB"))  # noqa: E731
                                             for i in CALIBRATION_IMAGES]))
-    got = MetricSuite(["dists"])(load("dist"), load("ref"))["dists"]
+    got = MetricSuite(["dists"], device=device)(load("dist"), load("ref"))["dists"]
     diff = float((got - torch.tensor(PUBLISHED_DISTS, dtype=torch.float64)).abs().max())
     return {"checked": True, "max_abs_diff": diff, "tolerance": 1e-4, "ok": diff <= 1e-4}
 
@@ -282,7 +325,7 @@ def metrics_part(args: argparse.Namespace) -> dict[str, Any]:
                       + (f"   |Δ| {diff:.1e}" if diff is not None else ""), flush=True)
 
         for metric in DEFAULT_METRICS:
-            suite = MetricSuite([metric])
+            suite = MetricSuite([metric], device=device)
             ours = suite(pred, gt)[metric]
             singles = torch.cat([suite(pred[k:k + 1], gt[k:k + 1])[metric] for k in range(n)])
             others = impls.get(metric, {})
@@ -294,8 +337,8 @@ def metrics_part(args: argparse.Namespace) -> dict[str, Any]:
             entries += [(impl, lambda fn=fn: fn(pred, gt), fn(pred, gt)) for impl, fn in others.items()]
             checked = ("vfibench (batched)", "vfibench (one frame per call)") if metric in ("psnr", "ssim", "lpips") else ()
             measure(metric, entries, reference, checked)
-        suite = MetricSuite(DEFAULT_METRICS)
-        prepared = suite.prepare(gt)
+        suite = MetricSuite(DEFAULT_METRICS, device=device)
+        prepared = suite.prepare(gt, device=device)
         plain, shared = suite(pred, gt), suite(pred, reference=prepared)
         if not all(torch.equal(plain[m], shared[m]) for m in suite.names):
             failures.append(f"prepared-reference scores differ from plain scores at {label}")
@@ -304,7 +347,7 @@ def metrics_part(args: argparse.Namespace) -> dict[str, Any]:
                                   ("vfibench, preparing the ground truth", lambda: suite.prepare(gt), None)])
         research = (impls["psnr"]["scikit-image (loop)"], impls["ssim"]["scikit-image (loop)"],
                     impls["lpips"]["lpips package (loop)"])
-        quick = MetricSuite(["psnr", "ssim", "lpips"])
+        quick = MetricSuite(["psnr", "ssim", "lpips"], device=device)
         measure("psnr+ssim+lpips", [("research loop", lambda: [f(pred, gt) for f in research], None),
                                     ("vfibench", lambda: quick(pred, gt), None)])
     calibration = check_dists_calibration()
@@ -337,11 +380,11 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix="bench-eval-", dir=work))
     research_csv = out / "research.csv"
     vfibench = [sys.executable, "-m", "vfibench.cli"]
-    common = ["--gt", str(folders["gt"])]  # the command as a user types it: report and image grids included
+    common = ["--gt", str(folders["gt"]), "--device", str(device)]  # the command as a user types it: report and image grids included
     commands = {
         "research loop (psnr, ssim, lpips)": [sys.executable, str(ROOT / "benchmarks" / "research_loop.py"),
                                               "--gt", str(folders["gt"]), "--pred", str(folders["pred"]),
-                                              "--csv", str(research_csv)],
+                                              "--csv", str(research_csv), "--device", str(device)],
         "vfibench eval --metrics psnr,ssim,lpips": [*vfibench, "eval", "--pred", str(folders["pred"]), *common,
                                                     "--metrics", "psnr,ssim,lpips", "--out", str(out / "quick")],
         "vfibench eval (default metrics)": [*vfibench, "eval", "--pred", str(folders["pred"]), *common,
@@ -421,7 +464,8 @@ def missing_comparisons() -> list[str]:
     """The packages this benchmark compares against that are not installed."""
     import importlib.util
 
-    return [name for name in ("lpips", "torchmetrics", "piq", "av") if importlib.util.find_spec(name) is None]
+    decoder = ("av",) if importlib.util.find_spec("cv2") is None else ()  # OpenCV decodes the clip without PyAV
+    return [name for name in ("lpips", "torchmetrics", "piq", *decoder) if importlib.util.find_spec(name) is None]
 
 
 def main() -> None:
@@ -441,17 +485,22 @@ def main() -> None:
     parser.add_argument("--workdir", default=str(ROOT / ".vfibench-home" / "bench-eval"),
                         help="where the frame folders are kept")
     parser.add_argument("--json", type=Path, default=Path("bench_eval.json"), help="results file")
+    parser.add_argument("--device", default="cpu",
+                        help="where vfibench's metrics, the lpips and torchmetrics models run: cpu (default) or cuda; "
+                             "scikit-image's PSNR and SSIM always run on the CPU")
     parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
                         help="wall time (default) or CPU time (user + system; steadier on a shared core, one thread)")
     args = parser.parse_args()
-    global clock
+    global clock, device
     clock = CLOCKS[args.clock]
+    device = torch.device(args.device)
     if not args.clip.is_file():
         raise SystemExit(f"{args.clip} not found: run `bash scripts/fetch_real_clip.sh` first (or give --clip)")
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                    "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
                     "python": platform.python_version()},
         "clip": str(args.clip), "blur_radius": BLUR_RADIUS, "clock": args.clock,
     }

@@ -8,7 +8,10 @@ torchvision download ImageNet AlexNet weights; offline, it is built with ``pnet_
 same verified AlexNet ``features`` weights vfibench's LPIPS uses are loaded into its trunk (the
 package ships its learned linear layers itself). Run:
 
-    python benchmarks/research_loop.py --gt GT_DIR --pred PRED_DIR [--csv scores.csv]
+    python benchmarks/research_loop.py --gt GT_DIR --pred PRED_DIR [--csv scores.csv] [--device cuda]
+
+With ``--device cuda`` the ``lpips`` call runs on the GPU (as a researcher with one would run it);
+PSNR and SSIM stay scikit-image's.
 """
 
 from __future__ import annotations
@@ -49,9 +52,10 @@ def main() -> None:
     parser.add_argument("--gt", type=Path, required=True, help="folder of ground-truth PNG frames")
     parser.add_argument("--pred", type=Path, required=True, help="folder of predicted frames, same names")
     parser.add_argument("--csv", type=Path, default=None, help="write per-frame scores here")
+    parser.add_argument("--device", default="cpu", help="where the lpips model runs (cpu, cuda)")
     args = parser.parse_args()
     started = time.perf_counter()
-    loss_fn = alexnet_lpips()
+    loss_fn = alexnet_lpips().to(args.device)
     rows = []
     for gt_path in sorted(args.gt.glob("*.png")):
         gt = read(gt_path)
@@ -59,7 +63,7 @@ def main() -> None:
         psnr = peak_signal_noise_ratio(gt, pred, data_range=1.0)
         ssim = structural_similarity(gt, pred, channel_axis=-1, gaussian_weights=True, sigma=1.5,
                                      use_sample_covariance=False, data_range=1.0)
-        to_torch = lambda x: torch.from_numpy(x).permute(2, 0, 1)[None].float() * 2 - 1  # noqa: E731
+        to_torch = lambda x: torch.from_numpy(x).permute(2, 0, 1)[None].to(args.device).float() * 2 - 1  # noqa: E731
         with torch.no_grad():
             distance = loss_fn(to_torch(pred), to_torch(gt)).item()
         rows.append({"file": gt_path.name, "psnr": psnr, "ssim": ssim, "lpips": distance})
