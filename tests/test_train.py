@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from vfibench.data.triplets import Triplets
-from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
 from vfibench.losses.objective import Objective
 from vfibench.losses.spec import parse_config
 from vfibench.presets import get_preset
+from vfibench.losses.catalog import REGISTRY
 from vfibench.train import (STATE_NOT_FINITE, TrainState, batch_order, optimizer_state_finite,
-                            train_configuration)
+                            reproducible_kernels, train_configuration)
 from helpers import random_triplets
 
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
@@ -61,6 +61,38 @@ def test_configurations_share_initial_weights_and_batches_per_seed() -> None:
 def test_same_seed_gives_bit_identical_training() -> None:
     data = random_triplets(n=8, size=16)
     runs = [train_configuration(parse_config("l1"), data, PRESET, seed=1) for _ in range(2)]
+    assert runs[0].log == runs[1].log
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].model.state_dict().values(),
+                                                  runs[1].model.state_dict().values()))
+
+
+def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_and_restore_them() -> None:
+    cudnn = torch.backends.cudnn
+    before = (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark)
+    with reproducible_kernels(torch.device("cpu")):
+        assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark) == before
+    with reproducible_kernels(torch.device("cuda", 0)):
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+        assert cudnn.deterministic and not cudnn.benchmark
+    assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark) == before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", sorted(REGISTRY.terms))
+def test_a_seed_trains_to_bit_identical_weights_on_a_gpu(name: str) -> None:
+    """With PyTorch's defaults two such trainings drift apart (atomic additions in grid_sample's and
+    cuDNN's backward); every loss term must reproduce, with no operation left without a
+    deterministic kernel."""
+    import warnings
+
+    from vfibench import backbones
+
+    if name in ("perc", "style", "vggfilm") and not backbones.locate("vgg16").found:
+        pytest.skip("needs the verified vgg16 weights; run `vfibench weights fetch`")
+    data = random_triplets(n=8, size=32)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*does not have a deterministic implementation.*")
+        runs = [train_configuration(parse_config(name), data, PRESET, seed=1, device="cuda") for _ in range(2)]
     assert runs[0].log == runs[1].log
     assert all(torch.equal(a, b) for a, b in zip(runs[0].model.state_dict().values(),
                                                   runs[1].model.state_dict().values()))

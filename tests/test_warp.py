@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vfibench.model.warp import backward_warp, blend, intermediate_flows, time_weights
+from vfibench.model.warp import backward_warp, blend, gather_warp, intermediate_flows, time_weights
 
 
 def shifted(content, dx: float, dy: float, n: int = 1, h: int = 20, w: int = 24) -> torch.Tensor:  # type: ignore[no-untyped-def]
@@ -145,3 +145,22 @@ def test_time_weights_accepts_scalars_and_per_sample_times() -> None:
     assert time_weights(torch.tensor([0.1, 0.2, 0.3]), ref).flatten().tolist() == pytest.approx([0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="one value per sample"):
         time_weights(torch.tensor([0.1, 0.2]), ref)
+
+
+@pytest.mark.parametrize("size", [(7, 11), (16, 16), (1, 5)])
+def test_the_gather_form_equals_grid_sample_in_values_and_gradients(size: tuple[int, int]) -> None:
+    """The deterministic GPU form computes the same function, border clamping included (flows of up
+    to ±1.5 image widths send many samples outside)."""
+    h, w = size
+    gen = torch.Generator().manual_seed(3)
+    image = torch.rand(2, 3, h, w, generator=gen, dtype=torch.float64)
+    flow = (torch.rand(2, 2, h, w, generator=gen, dtype=torch.float64) - 0.5) * 3 * max(h, w)
+    weights = torch.rand(2, 3, h, w, generator=gen, dtype=torch.float64)
+    results = []
+    for warp in (backward_warp, gather_warp):
+        img, flo = image.clone().requires_grad_(), flow.clone().requires_grad_()
+        out = warp(img, flo)
+        (out * weights).sum().backward()
+        results.append((out.detach(), img.grad, flo.grad))
+    for ours, reference in zip(results[1], results[0]):
+        torch.testing.assert_close(ours, reference, atol=1e-10, rtol=0)

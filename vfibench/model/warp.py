@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["backward_warp", "intermediate_flows", "blend", "time_weights"]
+__all__ = ["backward_warp", "gather_warp", "intermediate_flows", "blend", "time_weights"]
 
 
 def _check_flow(image: Tensor, flow: Tensor) -> None:
@@ -55,6 +55,8 @@ def backward_warp(image: Tensor, flow: Tensor) -> Tensor:
         [1.0, 2.0, 3.0, 3.0]
     """
     _check_flow(image, flow)
+    if image.is_cuda and torch.are_deterministic_algorithms_enabled():
+        return gather_warp(image, flow)
     n, _, h, w = flow.shape
     ys = torch.arange(h, device=flow.device, dtype=flow.dtype).view(1, h, 1)
     xs = torch.arange(w, device=flow.device, dtype=flow.dtype).view(1, 1, w)
@@ -63,6 +65,40 @@ def backward_warp(image: Tensor, flow: Tensor) -> Tensor:
     gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - (1.0 if h > 1 else 0.0)
     grid = torch.stack((gx, gy), dim=-1)
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def gather_warp(image: Tensor, flow: Tensor) -> Tensor:
+    """:func:`backward_warp` written with ``gather``: the same bilinear sampling with border padding,
+    equal to it up to float rounding, whose gradient PyTorch can compute deterministically on a GPU.
+
+    ``grid_sample``'s backward on CUDA accumulates with atomic additions, in an order that changes
+    from run to run, and has no deterministic implementation: two trainings from the same seed
+    drift apart. ``backward_warp`` switches to this form when PyTorch's deterministic algorithms
+    are on for a CUDA tensor (as vfibench's training on a GPU sets them); on the CPU ``grid_sample``
+    is deterministic and stays.
+
+    With x' = clamp(x + Fx, 0, W−1), y' = clamp(y + Fy, 0, H−1), x0 = ⌊x'⌋, a = x' − x0 (likewise y0, b):
+    g(I, F)(x, y) = (1−a)(1−b)·I[y0, x0] + a(1−b)·I[y0, x0+1] + (1−a)b·I[y0+1, x0] + ab·I[y0+1, x0+1],
+    neighbours past the last row or column clamped to it (their weight is 0 there).
+    """
+    _check_flow(image, flow)
+    n, c, h, w = image.shape
+    ys = torch.arange(h, device=flow.device, dtype=flow.dtype).view(1, h, 1)
+    xs = torch.arange(w, device=flow.device, dtype=flow.dtype).view(1, 1, w)
+    x = (xs + flow[:, 0]).clamp(0, w - 1)
+    y = (ys + flow[:, 1]).clamp(0, h - 1)
+    x0, y0 = x.detach().floor(), y.detach().floor()
+    a, b = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
+    left, top = x0.long(), y0.long()
+    right, bottom = (left + 1).clamp(max=w - 1), (top + 1).clamp(max=h - 1)
+    flat = image.reshape(n, c, h * w)
+
+    def at(row: Tensor, col: Tensor) -> Tensor:
+        index = (row * w + col).reshape(n, 1, h * w).expand(n, c, h * w)
+        return flat.gather(2, index).reshape(n, c, h, w)
+
+    return ((1 - a) * (1 - b) * at(top, left) + a * (1 - b) * at(top, right)
+            + (1 - a) * b * at(bottom, left) + a * b * at(bottom, right))
 
 
 def time_weights(t: Tensor | float, reference: Tensor) -> Tensor:
