@@ -194,8 +194,9 @@ def per_frame(fn: Callable[[np.ndarray, np.ndarray], float]) -> Impl:
     return run
 
 
-def implementations() -> dict[str, dict[str, Impl]]:
-    """metric → implementation name → function (pred, gt) → (N,) values. The first is the reference."""
+def implementations(device: torch.device) -> dict[str, dict[str, Impl]]:
+    """metric → implementation name → function (pred, gt) → (N,) values, the models on ``device``. The
+    first is the reference."""
     import piq
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
     from torchmetrics.functional.image import peak_signal_noise_ratio as tm_psnr
@@ -301,7 +302,10 @@ def check_dists_calibration() -> dict[str, Any]:
 def metrics_part(args: argparse.Namespace) -> dict[str, Any]:
     from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 
-    impls = implementations()
+    impls = implementations(device)
+    # the reference values come from the CPU: on a GPU the lpips package runs TF32 convolutions by
+    # default, which move its values by about 1e-5
+    references = impls if device.type == "cpu" else implementations(torch.device("cpu"))
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     for size in SIZES:
@@ -330,7 +334,8 @@ def metrics_part(args: argparse.Namespace) -> dict[str, Any]:
             singles = torch.cat([suite(pred[k:k + 1], gt[k:k + 1])[metric] for k in range(n)])
             others = impls.get(metric, {})
             # the reference: scikit-image (PSNR, SSIM), the lpips package (LPIPS); otherwise vfibench itself
-            reference = next(iter(others.values()))(pred, gt) if metric in ("psnr", "ssim", "lpips") else ours
+            reference = next(iter(references[metric].values()))(pred, gt) if metric in ("psnr", "ssim", "lpips") \
+                else ours
             entries = [("vfibench (batched)", lambda suite=suite: suite(pred, gt), ours),
                        ("vfibench (one frame per call)",
                         lambda suite=suite: [suite(pred[k:k + 1], gt[k:k + 1]) for k in range(n)], singles)]
@@ -376,7 +381,8 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
 
     work = Path(args.workdir)
     folders = write_folders(work / f"frames-{args.count}", args.clip, args.count, (448, 256))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+           "COLUMNS": "120"}
     out = Path(tempfile.mkdtemp(prefix="bench-eval-", dir=work))
     research_csv = out / "research.csv"
     vfibench = [sys.executable, "-m", "vfibench.cli"]
@@ -400,6 +406,10 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
         results[name] = {"seconds": round(seconds, 2), "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
                          "ms_per_frame": round(seconds / args.count * 1000, 1)}
         print(f"  {name:<44} {seconds:8.1f} s ({args.clock})  {seconds / args.count * 1000:8.1f} ms/frame", flush=True)
+    if device.type != "cpu":  # the reference values: the research loop on the CPU (untimed), as in metrics_part
+        research_csv = out / "research-cpu.csv"
+        timed_command([*commands["research loop (psnr, ssim, lpips)"][:-4], "--csv", str(research_csv), "--device",
+                       "cpu"], env)
     research = pd.read_csv(research_csv).set_index("file")
     failures = []
     for run, model in (("quick", None), ("default", None), ("two", "a")):  # model a of "two" = the same folder
