@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -14,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from vfibench.cli import app
@@ -346,3 +348,19 @@ def test_the_order_of_the_seeds_changes_no_table(tmp_path: Path) -> None:
     for table in ("summary.csv", "per_sample.csv", "train_log.csv"):
         assert one.path(table).read_bytes() == two.path(table).read_bytes(), table
     assert plan_resume(one, seeds=[1, 0]).seeds == [0, 1]  # the same seeds in another order are no conflict
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("cuda:x", "Unknown device 'cuda:x'. Use auto, cpu, cuda or cuda:N."),
+    ("gpu", "Unknown device 'gpu'"),
+    ("cuda:1", "--device cuda:1 was requested but PyTorch sees no CUDA GPU" if not torch.cuda.is_available()
+     else "--device cuda:1: this machine has"),
+])
+def test_a_device_that_cannot_be_used_is_refused_in_the_words_given(name: str, expected: str) -> None:
+    from vfibench.sweep.plan import resolve_device
+
+    if torch.cuda.is_available() and name == "cuda:1" and torch.cuda.device_count() > 1:
+        pytest.skip("this machine has a second GPU")
+    with pytest.raises(VfiBenchError, match=re.escape(expected)):
+        resolve_device(name)
+    assert resolve_device(" CPU ") == torch.device("cpu")

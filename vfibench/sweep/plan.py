@@ -98,16 +98,22 @@ def resolve_device(name: str, *, here: bool = True) -> torch.device:
     ``here=False``: the units run on other machines (a Ray cluster), so this one's GPUs say
     nothing; the name is only checked for its form (``auto`` must then be resolved by the caller).
     """
-    name = name.lower()
+    name = name.strip().lower()
     if name == "auto" and here:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if here and name.startswith("cuda") and not torch.cuda.is_available():
-        raise VfiBenchError("--device cuda was requested but PyTorch sees no CUDA GPU on this machine. "
-                            "Use --device cpu or --device auto.")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError:
         raise VfiBenchError(f"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.") from None
+    if here and device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise VfiBenchError(f"--device {name} was requested but PyTorch sees no CUDA GPU on this machine. "
+                                f"Use --device cpu or --device auto.")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise VfiBenchError(f"--device {name}: this machine has {count} CUDA GPU{'s' if count > 1 else ''}, "
+                                f"numbered 0 to {count - 1}. Use --device cuda:0 to --device cuda:{count - 1}.")
+    return device
 
 
 def check_precision(precision: str, device: torch.device) -> str:
