@@ -257,6 +257,17 @@ def test_resuming_a_run_whose_configuration_is_no_longer_accepted_says_so(tmp_pa
     assert "its configuration 'dain+charbonnier' is no longer accepted" in text and "Start a new sweep" in text
 
 
+def test_resuming_by_path_names_the_units_left_and_the_report_command_that_finds_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = interrupted_run(tmp_path / "runs")
+    monkeypatch.chdir(tmp_path)  # --out left at its default ("results"), which does not hold the run
+    result = runner.invoke(app, ["run", "--resume", str(store.root)])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "3 of 4 units finished; running the 1 left" in output
+    assert f"vfibench report {store.name} --out {store.root.parent}" in output
+
+
 def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) -> None:
     store = interrupted_run(tmp_path)
     with pytest.raises(VfiBenchError) as conflict:

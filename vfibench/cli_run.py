@@ -212,9 +212,10 @@ def run(
                           f"{done_text}.")
             print_summary(store)
             return
-        rest = (f"training the rest ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s), preset "
-                f"[cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}{_where(options)}"
-                if done < len(plan.units()) else "nothing left to train; writing its tables and marking it complete")
+        left = len(plan.units()) - done
+        rest = (f"running the {left} left ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s) in all, "
+                f"preset [cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}{_where(options)}"
+                if left else "nothing left to train; writing its tables and marking it complete")
         error_console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units "
                             f"finished; {rest}")
     else:
@@ -244,7 +245,7 @@ def run(
         raise typer.Exit(code=stopped.exit_code) from None
     print_summary(finished)
     error_console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
-                        f"{escape(finished.name)} --out {escape(str(out))}[/]", highlight=False)
+                        f"{escape(finished.name)} --out {escape(str(finished.root.parent))}[/]", highlight=False)
 
 
 def _where(options: "object") -> str:
