@@ -101,3 +101,18 @@ def test_a_terms_explanation_shows_code_without_its_docstring_backticks(monkeypa
     assert "``" in REGISTRY.terms["charbonnier"].doc  # the docstring marks code, the terminal shows it
     text = " ".join(result.output.split())
     assert "DAIN: charbonier_loss in loss_function.py" in text and "`" not in result.output
+
+
+def test_a_configuration_with_untrained_stretches_says_run_refuses_it_and_how_to_fill_them() -> None:
+    from vfibench.losses.describe import uncovered
+    from vfibench.losses.spec import Window
+
+    assert uncovered([Window(0.5, 1.0)]) == [Window(0.0, 0.5)]
+    assert uncovered([Window(0.0, 0.3), Window(0.5, 0.8)]) == [Window(0.3, 0.5), Window(0.8, 1.0)]
+    assert uncovered([Window(0.0, 0.6), Window(0.5, 1.0)]) == []
+    gap = CliRunner().invoke(app, ["losses", "l1@0.5"])
+    assert gap.exit_code == 0
+    text = " ".join(gap.output.split())
+    assert "No term is active until 50% of training" in text and "'l1@0.5+l2@:0.5'" in text
+    covered = CliRunner().invoke(app, ["losses", "l1@0.5+l2@:0.5"])
+    assert covered.exit_code == 0 and "No term is active" not in covered.output

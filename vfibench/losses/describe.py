@@ -13,6 +13,7 @@ modules, so the command starts in a fraction of a second.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -129,8 +130,25 @@ def describe_config(config: LossConfig) -> Group:
         deviations.add_row(label, deviation)
     if deviations.row_count:
         parts += [Text("How these terms differ from their sources:", style="bold"), deviations.grid]
+    for gap in uncovered(term.window for term in terms):
+        filler = next(name for name in ("l1", "l2", "charbonnier") if name not in {t.info.name for t in terms})
+        parts.append(Text(f"No term is active {window_text(gap)} of training: those steps would have nothing to "
+                          f"minimise, so `vfibench run` refuses this configuration. Add a term for the gap, e.g. "
+                          f"'{config.canonical}+{filler}{gap}'.", style="yellow"))
     parts.append(Text("`vfibench losses NAME` explains each term: its parameters, source and formula."))
     return Group(*parts)
+
+
+def uncovered(windows: Iterable[Window]) -> list[Window]:
+    """The parts of training, as windows, that none of ``windows`` covers (in order)."""
+    gaps, reached = [], 0.0
+    for window in sorted(windows, key=lambda w: w.start):
+        if window.start > reached:
+            gaps.append(Window(reached, window.start))
+        reached = max(reached, window.end)
+    if reached < 1.0:
+        gaps.append(Window(reached, 1.0))
+    return gaps
 
 
 class _Rows:
