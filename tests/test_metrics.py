@@ -314,3 +314,18 @@ def test_skip_unavailable_keeps_the_rest(monkeypatch):
     scores = suite(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))
     assert list(scores) == list(suite.names)
     assert suite.describe()["unavailable"] == suite.unavailable
+
+
+def test_a_metric_list_is_read_in_order_and_a_repeated_or_empty_one_is_refused() -> None:
+    from typer.testing import CliRunner
+
+    from vfibench.cli import app
+    from vfibench.metrics.records import parse_metric_list
+
+    assert parse_metric_list(" psnr, SSIM,lpips ") == ["psnr", "ssim", "lpips"]
+    for text, words in (("psnr,PSNR", "names psnr more than once"), (" , ", "names no metric")):
+        with pytest.raises(VfiBenchError, match=words):
+            parse_metric_list(text)
+    for command in (["run", "--preset", "smoke", "--dry-run"], ["eval", "--pred", ".", "--gt", "."]):
+        result = CliRunner().invoke(app, [*command, "--metrics", "lpips,ssim,lpips"])
+        assert result.exit_code == 2 and "names lpips more than once" in result.output

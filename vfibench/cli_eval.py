@@ -72,6 +72,7 @@ def eval_command(
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
     from vfibench.evaluate import plan_evaluation, run_evaluation
+    from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.results.report import build_report
 
@@ -85,11 +86,7 @@ def eval_command(
                             f"prints one fixed document, which has no per-file list. Leave out --per-file (every "
                             f"file's scores are written to per_sample.csv in the run directory either way), or "
                             f"leave out --format to see them in the terminal.")
-    names = ([m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics is not None
-             else list(DEFAULT_METRICS))
-    if not names:
-        raise VfiBenchError(f"--metrics {metrics!r} names no metric. Give comma-separated names such as "
-                            f"--metrics psnr,ssim,lpips, or leave the option out for the default set.")
+    names = parse_metric_list(metrics) if metrics is not None else list(DEFAULT_METRICS)
     test_set = parse_dataset_spec(gt).kind if protocols and is_dataset_spec(gt) else None
     chosen = parse_protocols(protocols, test_set) if protocols else []
     plan = plan_evaluation(pred, gt if is_dataset_spec(gt) else Path(gt), out=out, metrics=names,

@@ -166,6 +166,7 @@ def run(
     """Train the fixed interpolator once per loss configuration and seed, evaluate, write tables."""
     from vfibench.cli_progress import PlainSweepListener, RichSweepListener
     from vfibench.cli_report import print_summary
+    from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
@@ -184,7 +185,7 @@ def run(
     options.check()
     device, device_here = options.device(device)
     training_precision = precision.value if precision is not None else None
-    metric_names = [m.strip().lower() for m in metrics.split(",") if m.strip()] if metrics else None
+    metric_names = parse_metric_list(metrics) if metrics is not None else None
     seed_list = parse_seeds(seeds) if seeds is not None else None
     variant = model.value if model is not None else None
     overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
