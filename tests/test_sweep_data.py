@@ -27,7 +27,7 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     clip = write_clip(tmp_path / "clip")
     out = tmp_path / "results"
     result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr,ssim",
-                                      "--test-data", f"frames:{clip}", "--out", str(out)])
+                                      "--test-data", f"frames:{clip}", "--out", str(out), "--val-samples", "6"])
     assert result.exit_code == 0, result.output
     run = out / "latest"
     manifest = json.loads((run / "manifest.json").read_text())
@@ -38,8 +38,8 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     assert manifest["data"]["test"]["count"] == 8 and manifest["data"]["test"]["loaded"] == 4
     assert manifest["data"]["train"]["loaded"] == manifest["data"]["train"]["count"]
     text = " ".join(result.output.split())  # and so does the run, before its numbers
-    assert "note: --val-samples 16: the test data holds 4 triplet(s), so validation during training scores" in text
-    assert manifest["validation"]["samples"] == 4 and manifest["validation"]["asked"] == 16
+    assert "note: --val-samples 6: the test data holds 4 triplet(s), so validation during training scores" in text
+    assert manifest["validation"]["samples"] == 4 and manifest["validation"]["asked"] == 6
     per_sample = (run / "per_sample.csv").read_text().splitlines()
     # 6 frames at stride 1 give 4 triplets, scored for l1, blend and nearest.
     assert len(per_sample) == 1 + 3 * 4

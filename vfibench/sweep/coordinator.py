@@ -41,6 +41,7 @@ from vfibench.sweep.tables import gather
 from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, TRAINED, \
     WARM_START, WARM_START_SPEC, UnitResult, UnitSpec, failed_result
 from vfibench.train import TrainState
+from vfibench.validation import VAL_SAMPLES
 
 
 def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: RunStore | None = None,
@@ -65,7 +66,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         if plan.val_asked is None:
             plan.val_asked = plan.val_samples
         plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
-        if plan.val_asked > len(test):
+        if plan.val_asked > len(test) and plan.val_asked != VAL_SAMPLES:  # the default is capped silently
             listener.note(f"--val-samples {plan.val_asked}: the test data holds {len(test)} triplet(s), so "
                           f"validation during training scores all of them.")
         if shares_content(plan.train_data, plan.test_data):
