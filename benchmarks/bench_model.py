@@ -15,7 +15,8 @@ square ``torch.mm`` calls), so the share of peak says how far the step is from t
 Run:
 
     python benchmarks/bench_model.py [--widths 8 16 32] [--sizes 64 128] [--steps 10] [--threads 2]
-                                     [--variants synthesis warp-blend] [--profile] [--compile] [--json out.json]
+                                     [--variants synthesis warp-blend] [--profile] [--compile] [--deterministic]
+                                     [--json out.json]
 
 ``--variants`` compares the interpolator with and without its synthesis stage. ``--compile`` also
 times each step with the model compiled by ``torch.compile`` (inductor: fused C++ kernels on a
@@ -26,6 +27,7 @@ on a cold cache, seconds once torch's cache holds the kernels).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -35,6 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vfibench.model.interpolator import build_interpolator, count_parameters
 from vfibench.model.variants import DEFAULT_VARIANT, MODEL_VARIANTS
+from vfibench.train import reproducible_kernels
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,9 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=[DEFAULT_VARIANT], choices=sorted(MODEL_VARIANTS))
     parser.add_argument("--profile", action="store_true", help="print the operators that take the step's time")
     parser.add_argument("--compile", action="store_true", help="also time the steps of the compiled model")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="time the steps as vfibench trains on a GPU: with deterministic kernels "
+                             "(vfibench.train.reproducible_kernels; no effect on a CPU)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
 
@@ -177,7 +183,8 @@ def main() -> None:
             for size in args.sizes:
                 gflop = step_flops(width, size, args.batch, device, variant=variant) / 1e9
                 for compiled in (False, True) if args.compile else (False,):
-                    timing = step_time(width, size, args.batch, args.steps, device, compiled, variant=variant)
+                    with reproducible_kernels(device) if args.deterministic else contextlib.nullcontext():
+                        timing = step_time(width, size, args.batch, args.steps, device, compiled, variant=variant)
                     achieved = gflop / (timing.step / 1000.0)
                     print(f"{variant:>10} {'yes' if compiled else 'no':>8} {width:>5} {params:>10,} {size:>5} "
                           f"{timing.forward:9.1f} {timing.backward:9.1f} {timing.step:9.1f} {1000.0 / timing.step:8.2f} "

@@ -19,7 +19,7 @@ the preset's test set with the default metrics:
 Predictions are made before timing (training is not part of the evaluation phase). Medians of
 ``--repeats``. Run on a quiet machine:
 
-    python benchmarks/bench_sweep_eval.py [--preset quick] [--threads 2] [--repeats 3] [--json out.json]
+    python benchmarks/bench_sweep_eval.py [--preset quick] [--threads 2] [--repeats 3] [--device cuda] [--json out.json]
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu", help="where the metrics run: cpu (default) or cuda")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -69,13 +70,14 @@ def main() -> None:
     test = open_dataset("synthetic", "test", count=preset.test_count, size=preset.test_size, seed=0,
                         max_motion=preset.max_motion, ambiguity=preset.ambiguity)
     rows = [REFERENCES[name](test) for name in REFERENCES] + stand_ins(test.it, TRAINED_STAND_INS)
-    spec = UnitSpec(config="blend", seed=0, kind="reference", preset=preset, metrics=tuple(DEFAULT_METRICS))
+    spec = UnitSpec(config="blend", seed=0, kind="reference", preset=preset, metrics=tuple(DEFAULT_METRICS),
+                    device=args.device)
     batch = preset.eval_batch_size
 
     def score(frames: torch.Tensor, resources: UnitResources, shared: bool) -> None:
         suite, _ = resources.for_spec(spec, test)
         score_predictions(suite, frames, test, resources.prepared(spec, test) if shared else None,
-                          batch_size=batch, device="cpu")
+                          batch_size=batch, device=args.device)
 
     def one_configuration() -> None:
         score(rows[-1], UnitResources(), shared=True)
@@ -97,12 +99,14 @@ def main() -> None:
         figures[name] = statistics.median(timed(function) for _ in range(args.repeats))
     base = figures["one configuration"]
     print(f"preset {preset.name}: {len(test)} test scenes of {preset.test_size}², metrics {', '.join(DEFAULT_METRICS)}; "
-          f"CPU, {torch.get_num_threads()} threads; median of {args.repeats}")
+          f"{'CPU, %d threads' % torch.get_num_threads() if args.device == 'cpu' else args.device}; median of "
+          f"{args.repeats}")
     for name, seconds in figures.items():
         print(f"{name:>34}: {seconds:6.2f} s  ({seconds / base:.2f}× one configuration)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"preset": preset.name, "threads": torch.get_num_threads(), "seconds": figures}, handle, indent=2)
+            json.dump({"preset": preset.name, "threads": torch.get_num_threads(), "device": args.device,
+                       "seconds": figures}, handle, indent=2)
 
 
 if __name__ == "__main__":
