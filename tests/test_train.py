@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+import torch.utils.deterministic
 
 from vfibench.data.triplets import Triplets
 from vfibench.losses.objective import Objective
@@ -74,7 +75,9 @@ def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_
     with reproducible_kernels(torch.device("cuda", 0)):
         assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
         assert cudnn.deterministic and not cudnn.benchmark
+        assert not torch.utils.deterministic.fill_uninitialized_memory  # a kernel per allocation, no result
     assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark) == before
+    assert torch.utils.deterministic.fill_uninitialized_memory
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -205,17 +205,22 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
     if device.type != "cuda":
         yield
         return
+    import torch.utils.deterministic as settings
+
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     cudnn = torch.backends.cudnn
     before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              cudnn.deterministic, cudnn.benchmark)
+              cudnn.deterministic, cudnn.benchmark, settings.fill_uninitialized_memory)
     torch.use_deterministic_algorithms(True, warn_only=True)
     cudnn.deterministic, cudnn.benchmark = True, False
+    # a debugging aid of the deterministic mode (NaN written into every new tensor, one more kernel per
+    # allocation) that changes no result: the training step is launch-bound on a GPU
+    settings.fill_uninitialized_memory = False
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-        cudnn.deterministic, cudnn.benchmark = before[2], before[3]
+        cudnn.deterministic, cudnn.benchmark, settings.fill_uninitialized_memory = before[2:]
 
 
 class _Precision:
