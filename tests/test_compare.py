@@ -278,8 +278,73 @@ def test_a_configuration_without_results_in_base_and_absent_in_new_is_not_missin
     old = write_summary(tmp_path / "old.csv", BASE_ROWS, l1={"status": "diverged", **NO_RESULTS})
     new = write_summary(tmp_path / "new.csv", [r for r in BASE_ROWS if r["config"] != "l1"])
     result = invoke(str(new), str(old), "--two-sided")
+    text = " ".join(result.output.split())
     assert result.exit_code == 0, result.output
-    assert "missing in new" not in result.output and "2 values unavailable (not checked)" in result.output
+    assert "missing in new" not in text and "unavailable" not in text, text
+    assert "1 configuration with results in neither run (not checked)" in text
+    assert "Configurations with results in neither run (not checked): 'l1' (absent in NEW, diverged in BASE)." in text
+
+
+def test_configurations_not_run_in_either_run_are_named_once_and_not_called_unavailable(tmp_path: Path) -> None:
+    """An interrupted sweep's summary lists the configurations it did not reach as 'missing'."""
+    rows = BASE_ROWS + [{"config": name, "kind": "trained", "status": "missing", **NO_RESULTS}
+                        for name in ("l2", "charbonnier")]
+    run = write_summary(tmp_path / "stopped.csv", rows)
+    result = invoke(str(run), str(run))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "unavailable" not in text and "no results in either run" not in text, text
+    assert text.count("'l2' and 'charbonnier' (missing in both)") == 1, text
+    assert "2 configurations with results in neither run (not checked)" in text
+    document = json.loads(invoke(str(run), str(run), "--format", "json").stdout)
+    assert {r["verdict"] for r in document["rows"] if r["config"] in ("l2", "charbonnier")} == {"no results"}
+    markdown = invoke(str(run), str(run), "--format", "md").stdout
+    assert markdown.count("| `l2` |") == 1 and "| all metrics |" in markdown
+
+
+def test_results_in_only_one_run_are_named_in_one_note(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", [r for r in BASE_ROWS if r["config"] != "blend"]
+                        + [{**BASE_ROWS[0], "config": "l2"}])
+    text = " ".join(invoke(str(new), str(base)).output.split())
+    assert ("Configurations with results in BASE only (a failure): 'blend' (absent in NEW, complete in BASE). "
+            "Configurations with results in NEW only (not checked): 'l2' (complete in NEW, absent in BASE).") in text
+
+
+EVALUATED = [{**row, "kind": "evaluated", "config": name} for row, name in zip(BASE_ROWS, ("rife", "film", "ours"))]
+
+
+def test_evaluations_call_their_rows_models(tmp_path: Path) -> None:
+    old = write_summary(tmp_path / "old.csv", EVALUATED)
+    new = write_summary(tmp_path / "new.csv", EVALUATED[:2] + [{**EVALUATED[0], "config": "theirs"}])
+    result = invoke(str(new), str(old), "--no-github")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "configuration" not in text.replace("Configurations", ""), text
+    assert "1 model missing in new" in text and "1 new model (not checked)" in text and " model metric " in text
+    markdown = invoke(str(new), str(old), "--format", "md", "--github")
+    assert "| model | metric |" in markdown.stdout and "| new model |" in markdown.stdout
+    assert "::error title=vfibench missing model::ours" in markdown.output
+    assert "configuration" not in markdown.stdout
+    assert "configuration" not in " ".join(invoke(str(old), str(old)).output.split())
+
+
+def test_a_per_sample_table_is_recognised_and_the_run_folder_suggested(tmp_path: Path, base: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.csv").write_bytes(base.read_bytes())
+    (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete"}))
+    (run / "per_sample.csv").write_text("config,kind,seed,sample,psnr,lpips\nl1,trained,0,0,30.1,0.1\n")
+    loose = tmp_path / "scores.csv"
+    loose.write_bytes((run / "per_sample.csv").read_bytes())
+    for args in ((str(run / "per_sample.csv"), str(base)), (str(base), str(run / "per_sample.csv"))):
+        result = invoke(*args)
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert f"'{run / 'per_sample.csv'}' is a run's per_sample.csv" in text, text
+        assert f"pass the run folder '{run}' or its summary file '{run / 'summary.csv'}'" in text
+        assert "not written by vfibench" not in text
+    text = " ".join(invoke(str(loose), str(base)).output.split())
+    assert "is a run's per_sample.csv" in text and "pass the run folder that holds it" in text, text
 
 
 @pytest.mark.parametrize("status", ["diverged", "failed"])
@@ -293,3 +358,5 @@ def test_a_configuration_without_results_in_base_is_not_checked_whatever_its_out
         rows = [row for row in json.loads(result.stdout)["rows"] if row["config"] == "l1"]
         assert {row["verdict"] for row in rows} == {"unavailable"}, rows
         assert all(f"no results in base ({status})" in row["note"] for row in rows)
+    text = " ".join(invoke(str(base), str(old)).output.split())
+    assert text.count(f"no results in base ({status})") == 1 and "l1: unavailable, no results in base" in text, text

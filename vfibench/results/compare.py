@@ -20,11 +20,14 @@ verdict                   meaning                                               
 ``lost value``            BASE has a value, NEW's cell is empty (the metric became unavailable,   yes
                           e.g. a backbone missing on the new machine, or the configuration did)
 ``new configuration``     the configuration has results in NEW only; reported, not checked        no
+``no results``            the configuration has results in neither run (absent or not run yet     no
+                          in both, or absent from NEW and without results in BASE); reported
+                          once, not checked
 ``new metric``            NEW has a column for the metric, BASE has none; reported, not checked   no
 ``unavailable``           a value is absent in BASE, or in both (the metric could not be          no
-                          computed there, or the configuration has no results in BASE: it
-                          diverged, failed or was unavailable there); reported and counted, not
-                          checked
+                          computed there, or the configuration has results in NEW but none in
+                          BASE: it diverged, failed or was unavailable there); reported and
+                          counted, not checked
 ========================  ======================================================================  =====
 
 Tolerances are **absolute**, in the metric's own unit (dB for PSNR), never relative. The defaults are
@@ -47,12 +50,16 @@ A configuration that finished only some of its seeds in NEW (status ``partial``)
 new`` when BASE has results for it: its means are not comparable with BASE's. A configuration that
 diverged (or failed) in both runs is ``ok`` (nothing changed). A configuration with no results in BASE
 (it diverged, failed or was unavailable there) has nothing to compare against: whatever NEW has for
-it — results, some seeds' results, or no row at all — is ``unavailable``, reported and not checked,
-in one-sided and two-sided mode alike; only diverging or failing in NEW as well is judged, as above.
+it — results or some seeds' results — is ``unavailable``, reported and not checked, in one-sided and
+two-sided mode alike; no row at all (or one not run yet) is ``no results``, once for the
+configuration; only diverging or failing in NEW as well is judged, as above. One note names the
+configurations with results in only one run, or in neither. An evaluation's rows are models, and
+the terminal and Markdown output call them so.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import shlex
@@ -96,6 +103,7 @@ class Verdict(str, Enum):
     LOST_VALUE = "lost value"
     NEW_CONFIGURATION = "new configuration"
     NEW_METRIC = "new metric"
+    NO_RESULTS = "no results"
     UNAVAILABLE = "unavailable"
 
     @property
@@ -107,7 +115,8 @@ class Verdict(str, Enum):
 FAILING = frozenset({Verdict.REGRESSED, Verdict.CHANGED, Verdict.MISSING_IN_NEW, Verdict.DIVERGED,
                      Verdict.FAILED, Verdict.MISSING_METRIC, Verdict.LOST_VALUE})
 #: Verdicts about a whole configuration, counted once per configuration in the summary line.
-CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.FAILED, Verdict.NEW_CONFIGURATION})
+CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.FAILED, Verdict.NEW_CONFIGURATION,
+                             Verdict.NO_RESULTS})
 #: Verdicts about a whole metric column, counted once per metric in the summary line.
 METRIC_VERDICTS = frozenset({Verdict.MISSING_METRIC, Verdict.NEW_METRIC})
 
@@ -176,12 +185,57 @@ def load_summary(path: Path) -> RunSummary:
         raise ResultsError(f"The sweep '{path}' has no {schema.SUMMARY_FILE} (deleted?); its units are what it is "
                            f"built from. Rebuild it with `vfibench report {shlex.quote(str(path))} --format csv` (any `vfibench "
                            f"report` of the run does), then compare again.")
+    other = other_table(path) if path.is_file() else None
+    if other is not None:
+        raise ResultsError(other_table_message(path, other))
     try:
         summary = read_summary(path)
     except ResultsError as err:
         raise ResultsError(f"{err} `vfibench compare` needs a vfibench {schema.SUMMARY_FILE}.") from None
     manifest = RunStore(path).read_manifest() if path.is_dir() and (path / MANIFEST).is_file() else None
     return RunSummary(summary, manifest)
+
+
+#: The run tables that are not summaries, by the key columns that identify them, with what they hold.
+OTHER_TABLES: Mapping[str, tuple[tuple[str, ...], str]] = {
+    schema.PER_SAMPLE_FILE: (schema.SAMPLE_KEYS, "one row per test sample and seed"),
+    schema.TRAIN_LOG_FILE: (schema.LOG_KEYS, "the training losses per logged step"),
+}
+
+
+def other_table(path: Path) -> str | None:
+    """The name of the run table other than a summary that the CSV file ``path`` is (``per_sample.csv``,
+    ``train_log.csv``), judged by its header; None for anything else, a summary included."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header = set(next(csv.reader([handle.readline()]), []))
+    except (OSError, UnicodeDecodeError):
+        return None
+    if set(schema.SUMMARY_KEYS) <= header:
+        return None
+    return next((name for name, (keys, _) in OTHER_TABLES.items() if set(keys) <= header), None)
+
+
+def _run_folder(path: Path) -> Path | None:
+    """The run directory that holds the file ``path`` (directly, or in one of its units), if any."""
+    for folder in list(path.parents)[:3]:
+        if (folder / MANIFEST).is_file():
+            return folder
+    return None
+
+
+def other_table_message(path: Path, table: str) -> str:
+    """The error for a run table that is not a summary, naming what to pass instead."""
+    run = _run_folder(path)
+    if run is not None and (run / schema.SUMMARY_FILE).is_file():
+        instead = f"pass the run folder '{run}' or its summary file '{run / schema.SUMMARY_FILE}'"
+    elif run is not None:
+        instead = (f"pass the run folder '{run}' (run `vfibench report` on it first if its {schema.SUMMARY_FILE} "
+                   f"is gone)")
+    else:
+        instead = f"pass the run folder that holds it, or that run's {schema.SUMMARY_FILE}"
+    return (f"'{path}' is a run's {table} ({OTHER_TABLES[table][1]}), not its summary: `vfibench compare` "
+            f"compares the means in {schema.SUMMARY_FILE} (one row per configuration or model). Instead, {instead}.")
 
 
 def _is_sweep(store: RunStore) -> bool:
@@ -310,6 +364,8 @@ class Comparison:
     tolerances: Mapping[str, float]
     two_sided: bool = False
     notes: tuple[str, ...] = field(default=())
+    #: What a row is: "configuration" (sweeps) or "model" (evaluations).
+    noun: str = schema.ROW_NOUNS[schema.SWEEP]
 
     @property
     def failed(self) -> bool:
@@ -357,8 +413,10 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
                    tolerances, two_sided)
             for config in order for metric in metrics]
     used = {m: tolerances[m] for m in metrics if m in tolerances}
+    noun = schema.ROW_NOUNS[new.run_kind]
+    notes = comparison_notes(new, base) + coverage_notes(new, base, order, noun)
     return Comparison(new=new.path, base=base.path, rows=tuple(rows), tolerances=used, two_sided=two_sided,
-                      notes=tuple(comparison_notes(new, base)))
+                      notes=tuple(notes), noun=noun)
 
 
 def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | None,
@@ -374,12 +432,9 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
 
     base_status = _present_status(base)
     new_status = _present_status(new)
-    base_results = base_status is not None and base_status not in NO_RESULTS
+    base_results = _has_results(base)
     if new_status is None:
-        if base_results:
-            return row(Verdict.MISSING_IN_NEW)
-        state = f" ({base_status} in base)" if base_status else ""
-        return row(Verdict.UNAVAILABLE, f"no results in either run{state}")
+        return row(Verdict.MISSING_IN_NEW if base_results else Verdict.NO_RESULTS)
     if new_status == PARTIAL and base_results:
         return row(Verdict.MISSING_IN_NEW, "only some seeds finished in new")
     if base_status is None:
@@ -403,6 +458,49 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
         return row(Verdict.UNAVAILABLE, f"no value in {side}" + (f" ({', '.join(sorted(statuses))})"
                                                                    if statuses else ""))
     return row(judge(metric_record(metric), b, n, tolerance, two_sided), tolerance=tolerance)
+
+
+def _has_results(result: SummaryRow | None) -> bool:
+    """Whether a configuration has a row with results (complete, or partial: some seeds)."""
+    status = _present_status(result)
+    return status is not None and status not in NO_RESULTS
+
+
+def _state(result: SummaryRow | None) -> str:
+    """A configuration's state in one run, for notes: its status, or "absent" without a row."""
+    return "absent" if result is None else result.status
+
+
+def _states(new: SummaryRow | None, base: SummaryRow | None) -> str:
+    """``"missing in both"`` or ``"absent in NEW, diverged in BASE"``."""
+    ours, theirs = _state(new), _state(base)
+    return f"{ours} in both" if ours == theirs else f"{ours} in NEW, {theirs} in BASE"
+
+
+def _grouped(names: Sequence[str], states: Mapping[str, str]) -> str:
+    """``"'l2' and 'l1+perc' (missing in both); 'x' (absent in NEW, diverged in BASE)"``."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(states[name], []).append(f"'{name}'")
+    return "; ".join(f"{_join(members)} ({state})" for state, members in groups.items())
+
+
+def _join(words: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def coverage_notes(new: RunSummary, base: RunSummary, order: Sequence[str], noun: str) -> list[str]:
+    """One note naming the rows with results in only one of the runs, or in neither, with their states."""
+    states = {c: _states(new.get(c), base.get(c)) for c in order}
+    only_base = [c for c in order if _has_results(base.get(c)) and not _has_results(new.get(c))]
+    only_new = [c for c in order if _has_results(new.get(c)) and not _has_results(base.get(c))]
+    neither = [c for c in order if not _has_results(new.get(c)) and not _has_results(base.get(c))]
+    rows = f"{noun.capitalize()}s with results"
+    parts = [f"{rows} {where}: {_grouped(names, states)}." for names, where in (
+        (only_base, "in BASE only (a failure)"), (only_new, "in NEW only (not checked)"),
+        (neither, "in neither run (not checked)")) if names]
+    return [" ".join(parts)] if parts else []
 
 
 def _present_status(result: SummaryRow | None) -> str | None:
@@ -496,7 +594,8 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
         notes.append(f"NEW was scored against {new.ground_truth}, BASE against {base.ground_truth}: their numbers "
                      f"are comparable only if that is the same ground truth.")
     if not {row.config for row in new.configs} & {row.config for row in base.configs}:
-        notes.append("NEW and BASE share no configuration name, so nothing was compared: rows are matched by name"
+        notes.append(f"NEW and BASE share no {schema.ROW_NOUNS[new.run_kind]} name, so nothing was compared: rows "
+                     f"are matched by name"
                      + (" (an evaluated model is named with --pred NAME=DIR; give the two runs' models the same "
                         "NAME)." if new.run_kind == schema.EVALUATION else "."))
     if new.device and base.device and new.device != base.device:
@@ -517,8 +616,9 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
     for side, run in (("NEW", new), ("BASE", base)):
         status = (run.manifest or {}).get("status")
         if status and status != COMPLETE:
-            notes.append(f"{side}'s manifest says the run is '{status}', not complete; configurations or seeds may "
-                         f"be missing.")
+            notes.append(f"{side}'s manifest says the run is '{status}', not complete; "
+                         f"{schema.ROW_NOUNS[run.run_kind]}s{' or seeds' if run.run_kind == schema.SWEEP else ''} "
+                         f"may be missing.")
     differing = []
     for row in new.configs:
         other = base.get(row.config)
@@ -556,13 +656,15 @@ def summary_line(comparison: Comparison) -> str:
                for verdict in CONFIG_VERDICTS}
     metrics = {verdict: sorted({row.metric for row in comparison.rows if row.verdict is verdict})
                for verdict in METRIC_VERDICTS}
+    noun = comparison.noun
     extras = [
-        _plural(len(configs[Verdict.MISSING_IN_NEW]), "configuration", "missing in new"),
-        _plural(len(configs[Verdict.DIVERGED]), "configuration", "diverged in new"),
-        _plural(len(configs[Verdict.FAILED]), "configuration", "failed in new"),
+        _plural(len(configs[Verdict.MISSING_IN_NEW]), noun, "missing in new"),
+        _plural(len(configs[Verdict.DIVERGED]), noun, "diverged in new"),
+        _plural(len(configs[Verdict.FAILED]), noun, "failed in new"),
         _plural(len(metrics[Verdict.MISSING_METRIC]), "metric", "missing in new"),
         _plural(sum(row.verdict is Verdict.LOST_VALUE for row in comparison.rows), "value", "lost in new"),
-        _plural(len(configs[Verdict.NEW_CONFIGURATION]), "new configuration", "(not checked)"),
+        _plural(len(configs[Verdict.NEW_CONFIGURATION]), f"new {noun}", "(not checked)"),
+        _plural(len(configs[Verdict.NO_RESULTS]), noun, "with results in neither run (not checked)"),
         _plural(len(metrics[Verdict.NEW_METRIC]), "new metric", "(not checked)"),
         _plural(sum(row.verdict is Verdict.UNAVAILABLE for row in comparison.rows), "value", "unavailable "
                 "(not checked)"),
@@ -601,15 +703,15 @@ def github_annotations(comparison: Comparison) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        title, message = _annotation(row)
+        title, message = _annotation(row, comparison.noun)
         lines.append(f"::error title={_escape_property(title)}::{_escape_data(message)}")
     return lines
 
 
-def _annotation(row: Row) -> tuple[str, str]:
-    """The title and message of a failing row's annotation."""
+def _annotation(row: Row, noun: str = schema.ROW_NOUNS[schema.SWEEP]) -> tuple[str, str]:
+    """The title and message of a failing row's annotation (``noun``: what a row is)."""
     if row.verdict is Verdict.MISSING_IN_NEW:
-        return "vfibench missing configuration", f"{row.config}: results in BASE but none in NEW"
+        return f"vfibench missing {noun}", f"{row.config}: results in BASE but none in NEW"
     if row.verdict is Verdict.DIVERGED:
         return "vfibench divergence", f"{row.config}: diverged in NEW ({row.note})"
     if row.verdict is Verdict.FAILED:
@@ -665,6 +767,11 @@ def _format_tolerance(row: Row) -> str:
     return "—" if row.tolerance is None else f"{row.tolerance:g}"
 
 
+def verdict_text(verdict: Verdict, noun: str) -> str:
+    """A verdict as the terminal and Markdown show it: "new model" for an evaluation's new row."""
+    return verdict.value.replace("configuration", noun)
+
+
 def _metric_heading(metric: str) -> str:
     """``"psnr ↑"``, ``"lpips ↓"``, ``"sharpness →1"``; "all metrics" for a configuration-level row."""
     return f"{metric} {metric_record(metric).arrow}" if metric else "all metrics"
@@ -683,6 +790,21 @@ def display_rows(comparison: Comparison) -> list[Row]:
     return shown
 
 
+def row_notes(rows: Sequence[Row], noun: str) -> list[str]:
+    """``"l1 psnr: lost value, …"`` per row with a note; a note that every metric of a row shares, with the
+    same verdict, once: ``"l1: unavailable, …"``."""
+    metrics: dict[tuple[str, Verdict, str], list[str]] = {}
+    for row in rows:
+        if row.note:
+            metrics.setdefault((row.config, row.verdict, row.note), []).append(row.metric)
+    lines = []
+    for (config, verdict, note), names in metrics.items():
+        every = len(names) > 1 and set(names) == {row.metric for row in rows if row.config == config}
+        where = config if every or not names[0] else f"{config} {', '.join(names)}"
+        lines.append(f"{where}: {verdict_text(verdict, noun)}, {note}")
+    return lines
+
+
 _STYLES = {Verdict.OK: "dim", Verdict.IMPROVED: "green", Verdict.NEW_CONFIGURATION: "cyan",
            Verdict.NEW_METRIC: "cyan", Verdict.UNAVAILABLE: "yellow"}
 
@@ -694,18 +816,16 @@ def rich_table(comparison: Comparison) -> Table:
     Print it at least :func:`minimum_width` wide so that no number is cut.
     """
     rows = display_rows(comparison)
-    caption = [tolerance_text(comparison)] + [
-        f"{row.config}{' ' + row.metric if row.metric else ''}: {row.verdict.value}, {row.note}"
-        for row in rows if row.note]
+    caption = [tolerance_text(comparison)] + row_notes(rows, comparison.noun)
     table = Table(title=f"NEW  {escape(str(comparison.new))}\nBASE {escape(str(comparison.base))}",
                   title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption=escape("\n".join(caption)), caption_justify="left", caption_style="dim")
-    table.add_column("configuration", overflow="fold")
+    table.add_column(comparison.noun, overflow="fold")
     for heading in ("metric", "base", "new", "Δ", "verdict"):
         table.add_column(heading, justify="left" if heading in ("metric", "verdict") else "right", no_wrap=True)
     for row in rows:
         style = "bold red" if row.fails else _STYLES.get(row.verdict, "")
-        verdict = escape(row.verdict.value)
+        verdict = escape(verdict_text(row.verdict, comparison.noun))
         table.add_row(escape(row.config), _metric_heading(row.metric), format_value(row.base),
                       format_value(row.new), _format_difference(row),
                       f"[{style}]{verdict}[/]" if style else verdict)
@@ -732,11 +852,11 @@ def markdown(comparison: Comparison) -> str:
         "",
         f"NEW `{comparison.new}` against BASE `{comparison.base}`. {tolerance_text(comparison)}",
         "",
-        "| configuration | metric | base | new | Δ new − base | tolerance | verdict | note |",
+        f"| {comparison.noun} | metric | base | new | Δ new − base | tolerance | verdict | note |",
         "|---|---|---:|---:|---:|---:|---|---|",
     ]
     for row in display_rows(comparison):
-        verdict = row.verdict.value
+        verdict = verdict_text(row.verdict, comparison.noun)
         cells = [f"`{row.config}`", _metric_heading(row.metric), format_value(row.base), format_value(row.new),
                  _format_difference(row), _format_tolerance(row), f"**{verdict}**" if row.fails else verdict,
                  row.note]

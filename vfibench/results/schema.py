@@ -74,6 +74,8 @@ RUN_OF_KIND: Mapping[str, str] = MappingProxyType({TRAINED: SWEEP, REFERENCE: SW
 #: The run kinds in words, for messages.
 RUN_NAMES: Mapping[str, str] = MappingProxyType({SWEEP: "a sweep (`vfibench run`)",
                                                  EVALUATION: "an evaluation (`vfibench eval`)"})
+#: What one row of each run kind's tables is, for messages: a sweep's configuration, an evaluation's model.
+ROW_NOUNS: Mapping[str, str] = MappingProxyType({SWEEP: "configuration", EVALUATION: "model"})
 
 # -- statuses ---------------------------------------------------------------------------------------
 COMPLETE = "complete"
