@@ -91,8 +91,8 @@ def test_grid_frames_are_the_frames_that_were_scored(run_copy):
 
 
 def test_formats_and_determinism(run_copy):
-    first = report(run_copy, "--format", "md", "--samples", "1")
-    second = report(run_copy, "--format", "md", "--samples", "1")
+    first = report(run_copy, "--format", "md", "--samples", "0")
+    second = report(run_copy, "--format", "md", "--samples", "0")
     assert first.exit_code == 0 and first.stdout == second.stdout
     assert "## Verdict" in first.stdout and "## Paired comparisons" in first.stdout
     assert "Sharpness →1" in first.stdout and "Sharpness ↓" not in first.stdout
@@ -209,6 +209,26 @@ def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
 def test_missing_run_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "No finished run" in result.output
+
+
+def test_report_of_an_interrupted_run_says_it_is_incomplete_and_how_to_finish_it(run_copy):
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    (run_copy / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+    result = report(run_copy, "--format", "md")
+    text = " ".join(result.stdout.split())
+    assert result.exit_code == 0, result.output
+    options = " ".join(manifest["executor"]["options"])
+    assert "The run is incomplete (its manifest says 'interrupted')" in text
+    assert f"`vfibench run --resume {run_copy.name} --out {run_copy.parent}{' ' + options if options else ''}`" in text
+
+
+def test_csv_prints_the_summary_with_no_grids_asked_for_and_refuses_grids(run_copy):
+    for args in ([], ["--samples", "0"]):
+        result = report(run_copy, "--format", "csv", *args)
+        assert result.exit_code == 0 and result.stdout.startswith("config,kind,status"), result.output
+    result = report(run_copy, "--format", "csv", "--samples", "5")
+    assert result.exit_code == 2 and "--samples 5 asks for image grids" in " ".join(result.output.split())
+    assert not (run_copy / "report").exists()
 
 
 def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy):

@@ -20,6 +20,7 @@ import typer
 from rich.markup import escape
 
 from vfibench.cli_support import console, error_console, examples, report_errors
+from vfibench.errors import VfiBenchError
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
@@ -37,6 +38,10 @@ EPILOG = examples(
     "and the others derived from its units) is first rebuilt from its units, and a line on stderr says so. Image grids are only replaced by newly drawn ones: "
     "--samples 0 keeps the earlier grids.",
 )
+
+
+#: Image grids drawn when --samples is not given.
+DEFAULT_SAMPLES = 3
 
 
 class Intervals(str, Enum):
@@ -65,9 +70,10 @@ def report(
     write: Annotated[Optional[bool], typer.Option(
         "--write/--no-write", help="Write RUN/report/. [default: only when --format is not given]",
         show_default=False)] = None,
-    samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids to draw: the samples where PSNR "
-                                         "and the perceptual metrics disagree most (0: none; a written report "
-                                         "then keeps its earlier grids).")] = 3,
+    samples: Annotated[Optional[int], typer.Option(
+        "--samples", min=0, help="Image grids to draw: the samples where PSNR and the perceptual metrics disagree "
+        "most (0: none; a written report then keeps its earlier grids). Only a written report and --format html "
+        "hold grids. [default: 3]", show_default=False)] = None,
     seed: Annotated[Optional[int], typer.Option(help="Whose outputs the image grids show (default: the run's "
                                                 "first seed).", min=0)] = None,
     plane: Annotated[Optional[str], typer.Option(
@@ -85,11 +91,15 @@ def report(
 
     from vfibench.results.report import PlaneOptions
 
-    options = PlaneOptions.parse(plane, intervals.value, paired_to)
-    store = RunStore.open(out, run_name)
     if write is None:
         write = format is None
     format = format or ReportFormat.table
+    refusal = samples_refusal(samples, format, write)
+    if refusal:
+        raise VfiBenchError(refusal)
+    samples = DEFAULT_SAMPLES if samples is None else samples
+    options = PlaneOptions.parse(plane, intervals.value, paired_to)
+    store = RunStore.open(out, run_name)
     for name in _rebuild_tables(store) if store.missing_derived_tables() else []:  # only then is torch loaded
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:
@@ -111,6 +121,23 @@ def report(
             print_summary(store, format)
         else:
             print_report(unwritten, format)
+
+
+#: What each format prints when no report is written.
+PRINTED = {ReportFormat.table: "the tables", ReportFormat.md: "the report as Markdown, without images",
+           ReportFormat.csv: "the summary as CSV", ReportFormat.json: "the summary and analysis as JSON",
+           ReportFormat.html: "the page"}
+
+
+def samples_refusal(samples: int | None, format: ReportFormat, write: bool) -> str:
+    """Why ``--samples`` cannot be honoured with this format ("" when it can): grids are drawn only into a
+    written report or an HTML page, so asking for some with another format and nothing written is an error."""
+    if not samples or write or format is ReportFormat.html:
+        return ""
+    return (f"--samples {samples} asks for image grids, but --format {format.value} prints only "
+            f"{PRINTED[format]} and writes no report, so no grid would be drawn. Add --write to also write "
+            f"RUN/report/ with {samples} grid(s), use --format html for a page that embeds them, or leave "
+            f"--samples out.")
 
 
 def _rebuild_tables(store: "object") -> list[str]:

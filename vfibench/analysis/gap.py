@@ -842,8 +842,7 @@ def verdict(analysis: GapAnalysis) -> str:
     label = analysis.labels.get
     sentences: list[str] = []
     if analysis.base not in analysis.metrics:
-        sentences.append(f"{label(analysis.base, analysis.base)} is unavailable in this run, so the gap between "
-                         f"distortion and perceptual quality cannot be measured.")
+        sentences.append(missing_base(analysis))
     elif not analysis.compared:
         sentences.append(f"No other metric is available, so {label(analysis.base)} cannot be compared with "
                          f"perceptual quality in this run.")
@@ -853,6 +852,24 @@ def verdict(analysis: GapAnalysis) -> str:
         sentences.extend(_reference_sentences(analysis))
     sentences.extend(_availability_sentences(analysis))
     return " ".join(sentences)
+
+
+def missing_base(analysis: GapAnalysis) -> str:
+    """The one sentence saying that the run has no values of the base metric (not computed, or
+    unavailable) and what the report leaves out for it; "" when it has them."""
+    base = analysis.base
+    if base in analysis.metrics:
+        return ""
+    name = analysis.labels.get(base) or Orientation.of(base).label
+    reason = analysis.unavailable_metrics.get(base)
+    why = f"is unavailable in this run ({reason})" if reason is not None else "was not computed in this run"
+    has = join_words([analysis.labels.get(m, m) for m in analysis.metrics])
+    plane = (f", or plot two of its metrics with --plane {analysis.metrics[0]}:{analysis.metrics[1]}"
+             if len(analysis.metrics) >= 2 else "")
+    return (f"{name} {why}{f' (it has {has})' if has else ''}, so no ranking is compared with it: the rank "
+            f"agreement, the paired comparisons, the image grids and the default perception–distortion plot "
+            f"({name} against a perceptual metric) are left out. Score {name} as well (--metrics {base},…) to get "
+            f"them{plane}.")
 
 
 def _pair_sentences(analysis: GapAnalysis) -> list[str]:
@@ -1090,9 +1107,11 @@ def _tested_leads(analysis: GapAnalysis, configs: Sequence[str], *, blend_leads:
 
 def _availability_sentences(analysis: GapAnalysis) -> list[str]:
     sentences = []
-    if analysis.unavailable_metrics:
-        names = join_words([analysis.labels.get(m, m) for m in analysis.unavailable_metrics])
-        sentences.append(f"{names} {'is' if len(analysis.unavailable_metrics) == 1 else 'are'} unavailable in this "
+    said = {analysis.base} if missing_base(analysis) else set()  # its own sentence named it already
+    unavailable = [m for m in analysis.unavailable_metrics if m not in said]
+    if unavailable:
+        names = join_words([analysis.labels.get(m, m) for m in unavailable])
+        sentences.append(f"{names} {'is' if len(unavailable) == 1 else 'are'} unavailable in this "
                          f"run and left out of the analysis.")
     for config, state in analysis.missing_configs.items():
         sentences.append(f"'{config}' has no results ({state}).")

@@ -314,7 +314,7 @@ def _draw_figures(data: ReportData, report: Report) -> None:
     elif alone:
         report.notes.append("No perception–distortion plot: only one model has results, and a plane of one point "
                             "compares nothing; score two or more (`vfibench eval --pred A=DIR --pred B=DIR`).")
-    else:
+    elif _no_plane_reason(data.analysis):
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
     report.curves = plots.training_curves_plot(data.curves, data.trained, directory / "training_curves.png",
                                                data.parting.step if data.parting else None)
@@ -369,8 +369,9 @@ def analysis_record(report: Report) -> dict[str, Any]:
 
 
 def _no_plane_reason(analysis: GapAnalysis) -> str:
+    """Why there is no default plane and no image grids; "" when the verdict says it (no base metric)."""
     if analysis.base not in analysis.metrics:
-        return f"{analysis.labels.get(analysis.base, analysis.base)} is unavailable."
+        return ""
     if not analysis.compared:
         return "no perceptual metric is available."
     return "no configuration has results."
@@ -395,7 +396,8 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
     drawn = DrawnGrids()
     selection = grids.select_samples(data.per_sample, data.analysis, count)
     if selection is None:
-        drawn.notes.append("No image grids: " + _no_plane_reason(data.analysis))
+        if _no_plane_reason(data.analysis):
+            drawn.notes.append("No image grids: " + _no_plane_reason(data.analysis))
         return drawn
     source, reason = frame_source(data.store, data.view.manifest, seed)
     if source is None:

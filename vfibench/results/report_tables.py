@@ -190,8 +190,11 @@ def protocol_table(means: pd.DataFrame) -> PlainTable:
 
 
 def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
-    """The tables the report shows, in order (pairs only when there are any)."""
-    out = [ranking_table(analysis), agreement_table(analysis)]
+    """The tables the report shows, in order (rank agreement only when there is a base metric to agree
+    with, pairs only when there are any)."""
+    out = [ranking_table(analysis)]
+    if analysis.base in analysis.metrics:
+        out.append(agreement_table(analysis))
     if analysis.pairs:
         out.append(pairs_table(analysis))
     return out

@@ -31,7 +31,7 @@ import re
 import secrets
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,9 @@ class RunStore:
                     f"point 'latest' at it again."
                 )
             if not link.exists():
+                unfinished = unfinished_sweeps(out)
+                if unfinished:
+                    raise ResultsError(incomplete_message(unfinished[0], out, len(unfinished)))
                 raise ResultsError(
                     f"No finished run found under '{out}' (there is no '{out / LATEST}'). Run a sweep first "
                     f"with `vfibench run`, or name a run directory: `vfibench report RUN`."
@@ -293,6 +296,47 @@ class RunStore:
     # -- gathered tables --------------------------------------------------------------------------
     def path(self, name: str) -> Path:
         return self.root / name
+
+
+def resume_command(name: str, out: object, options: Sequence[object] = ()) -> str:
+    """``vfibench run --resume NAME --out OUT [executor options]``, shell-quoted."""
+    return shlex.join(["vfibench", "run", "--resume", name, "--out", str(out), *map(str, options)])
+
+
+def store_resume_command(store: RunStore, out: Path | None = None) -> str:
+    """The command that finishes the sweep ``store`` from the current folder, with the executor options
+    its manifest records (``--threads 1``, ``--jobs 2``…); ``out`` defaults to the folder holding it."""
+    executor = store.read_manifest().get("executor")
+    options = executor.get("options") if isinstance(executor, dict) else None
+    shown = [str(o) for o in options] if isinstance(options, list) else []
+    return resume_command(store.name, store.root.parent if out is None else out, shown)
+
+
+def unfinished_sweeps(out: Path) -> list[RunStore]:
+    """The sweeps under ``out`` whose manifest does not say complete, newest first (unreadable ones left out)."""
+    if not out.is_dir():
+        return []
+    found = []
+    for root in sorted((p for p in out.iterdir() if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()),
+                       key=lambda p: p.name, reverse=True):
+        try:
+            manifest = RunStore(root).read_manifest()
+        except ResultsError:
+            continue
+        if manifest.get("kind") == schema.SWEEP and manifest.get("status") != COMPLETE:
+            found.append(RunStore(root))
+    return found
+
+
+def incomplete_message(store: RunStore, out: Path, count: int = 1) -> str:
+    """Why there is no finished run under ``out`` when ``store`` (the newest of ``count`` unfinished sweeps
+    there) is: its status, the command that finishes it and the one that reports it as it is."""
+    status = store.read_manifest().get("status")
+    others = f" ({count - 1} older unfinished run(s) are there too)" if count > 1 else ""
+    return (f"No finished run found under '{out}' (there is no '{out / LATEST}'), but the sweep '{store.name}' there "
+            f"is incomplete: its manifest says '{status}'{others}. Finish it with "
+            f"`{store_resume_command(store, out)}` (it trains only what is missing), or report what it has so far "
+            f"with `vfibench report {shlex.quote(store.name)} --out {shlex.quote(str(out))}`.")
 
 
 def git_commit(directory: Path) -> str | None:

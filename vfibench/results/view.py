@@ -11,7 +11,7 @@ from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema, tables
 from vfibench.results.schema import MEAN, column, read_summary
-from vfibench.results.store import MANIFEST, RunStore
+from vfibench.results.store import MANIFEST, RunStore, store_resume_command
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class RunView:
 
     def notes(self) -> list[str]:
         notes = tables.table_notes(self.summary, self.unavailable, self.metrics)
+        status = self.manifest.get("status")
+        if self.manifest.get("kind") == schema.SWEEP and status != schema.COMPLETE:
+            notes.append(f"The run is incomplete (its manifest says '{status}'): configurations or seeds without "
+                         f"results yet are marked missing or partial and left out of the analysis. Finish it with "
+                         f"`{store_resume_command(self.store)}`.")
         warm = self.manifest.get("warm_start", {})
         if warm.get("steps"):
             notes.append(f"Warm start: the first {warm['steps']} steps of every configuration trained with "

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from vfibench.errors import VfiBenchError
-from vfibench.results.store import RunStore
+from vfibench.results.store import RunStore, resume_command as _resume
 
 if TYPE_CHECKING:
     from vfibench.sweep.plan import SweepPlan
@@ -108,11 +108,6 @@ def resume_command(plan: "SweepPlan", store: RunStore) -> str:
     """The exact command that finishes ``store`` (run from the same working directory), with the
     options of the executor that ran it (``--jobs 2``, ``--executor ray --address …``)."""
     return _resume(store.name, plan.out, plan.executor.get("options", []))
-
-
-def _resume(name: str, out: object, options: Sequence[object]) -> str:
-    """``vfibench run --resume NAME --out OUT [executor options]``, shell-quoted."""
-    return shlex.join(["vfibench", "run", "--resume", name, "--out", str(out), *map(str, options)])
 
 
 def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterrupted:
