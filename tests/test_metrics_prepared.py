@@ -179,3 +179,13 @@ def test_chunks_hold_a_bounded_number_of_pixels():
     assert suite.chunk_size(2048, 2048) == 1  # never less than one frame
     if HAVE_BACKBONES:
         assert MetricSuite(["dists"]).chunk_size(256, 448) == 1  # VGG16 activations: one such frame at a time
+
+
+def test_on_a_gpu_chunks_are_as_large_as_the_gpu_budget_allows():
+    """No cache to fit there, and each chunk is a round of kernel launches (the CPU budgets do not apply)."""
+    from vfibench.metrics.suite import GPU_CHUNK_PIXELS
+
+    suite = MetricSuite(WEIGHT_FREE, batch_size=32, device="cuda")  # nothing runs: no GPU needed
+    assert suite.chunk_size(256, 448) == GPU_CHUNK_PIXELS // (256 * 448) == 18
+    assert suite.chunk_size(96, 96) == 32  # the batch size bounds it
+    assert suite.chunk_size(4096, 4096) == 1

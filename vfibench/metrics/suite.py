@@ -19,6 +19,11 @@ from vfibench.metrics.registry import MetricInfo, metric_info
 #: in cache (two 448×256 frames, 28 of 96×96); features may ask for fewer (``Feature.pixels``).
 CHUNK_PIXELS = 1 << 18
 
+#: Pixels scored together at most on a GPU, which has no cache to fit but pays a round of kernel launches
+#: per chunk: 18 frames of 448×256 (DISTS's VGG16 activations then take about 1 GB), never more than
+#: the suite's ``batch_size``.
+GPU_CHUNK_PIXELS = 1 << 21
+
 #: The metrics a run computes unless told otherwise.
 DEFAULT_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips", "dists", "sharpness", "gmsd")
 
@@ -194,7 +199,10 @@ class MetricSuite:
     def chunk_size(self, height: int, width: int) -> int:
         """Frames scored together: at most :attr:`batch_size`, and few enough that a chunk holds at most
         :data:`CHUNK_PIXELS` pixels, or fewer where a feature asks (its ``pixels``): the float64 work
-        of a chunk then stays in cache, and so do the activations of a CPU backbone."""
+        of a chunk then stays in cache, and so do the activations of a CPU backbone. On a GPU the chunk
+        is as large as :data:`GPU_CHUNK_PIXELS` allows: there each chunk is a round of small kernels."""
+        if self.device.type == "cuda":
+            return max(1, min(self.batch_size, GPU_CHUNK_PIXELS // max(1, height * width)))
         budgets = [CHUNK_PIXELS, *(FEATURES[name].pixels or CHUNK_PIXELS for name in self.features)]
         return max(1, min(self.batch_size, min(budgets) // max(1, height * width)))
 
