@@ -84,3 +84,26 @@ def test_the_title_spans_the_console_not_the_narrow_table() -> None:
     console = Console(width=100, record=True, color_system=None)
     console.print(rich_table(two_seed_summary(), ["psnr"], {}, title=title))
     assert console.export_text().splitlines()[0].strip() == title  # one line; the table is 30 columns wide
+
+
+def test_a_report_table_too_wide_for_the_terminal_becomes_one_paragraph_per_row_without_broken_words() -> None:
+    from rich.console import Console
+
+    from vfibench.results.report_tables import PlainTable, to_rich
+
+    table = PlainTable("Paired comparisons", "A caption.", ("A (ahead on PSNR)", "B", "ΔPSNR", "LPIPS disagrees",
+                                                              "discordant"),
+                       (("charbonnier", "l1", "+0.00 dB (p = 1.00)", "50%", "yes: LPIPS (n.s.), DISTS (n.s.)"),
+                        ("blend", "nearest", "+3.34 dB (p = 0.59)", "62%", "no")), (True, False))
+
+    def shown(width: int) -> str:
+        console = Console(width=width, record=True, color_system=None)
+        console.print(to_rich(table))
+        return console.export_text()
+
+    wide, narrow = shown(160), shown(40)
+    assert "A (ahead on PSNR)" in wide and "charbonnier" in wide and "─" in wide  # a grid
+    assert "─" not in narrow and "disagre\n" not in narrow
+    flat = " ".join(narrow.split())
+    assert "charbonnier · l1: ΔPSNR +0.00 dB (p = 1.00); LPIPS disagrees 50%; discordant yes: LPIPS (n.s.), DISTS (n.s.)" in flat
+    assert "blend · nearest: ΔPSNR +3.34 dB (p = 0.59); LPIPS disagrees 62%; discordant no" in flat

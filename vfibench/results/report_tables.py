@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
+from rich.text import Text
 
 from vfibench.analysis.breakdown import Breakdown, onset_sentence
 from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair, row_noun
@@ -101,7 +103,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                 continue
             row.append(f"{_number(test.difference)} ({format_p(test.p_holm)})")
             rate = test.disagreement_rate
-            row.append(f"{rate:.0%} of samples" if math.isfinite(rate) else "—")
+            row.append(f"{rate:.0%}" if math.isfinite(rate) else "—")
         significant = [t for t in pair.disagreeing if pair.base.p_holm < analysis.alpha and t.p_holm < analysis.alpha]
         row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) + ("" if t in significant else " (n.s.)")
                                        for t in pair.disagreeing) if pair.discordant else "no")
@@ -125,7 +127,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                f"perceptual metric favours B; '(n.s.)' marks a metric whose disagreement is in the means only, "
                f"not significant (adjusted p ≥ {analysis.alpha:g} for its difference or "
                f"{analysis.labels.get(base, base)}'s), and only significant disagreements mark a row. "
-               f"'Disagrees' is the share of samples on which that metric and "
+               f"'Disagrees' is the share of the samples on which that metric and "
                f"{analysis.labels.get(base, base)} prefer different members of the pair."
                + (" 'Seeds agreeing': in how many training seeds, each on its own, the metric favours the same "
                   "member as the seed average (n/a where the average has no consistent preference: its mean and "
@@ -212,13 +214,50 @@ def to_markdown(table: PlainTable) -> list[str]:
     return lines + [""]
 
 
-def to_rich(table: PlainTable) -> Table:
-    """A rich table; flagged rows in yellow."""
-    out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
-                caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for i, name in enumerate(table.header):
-        out.add_column(name, justify="left" if i < table.label_columns else "right", overflow="fold")
-    for i, row in enumerate(table.rows):
-        flagged = i < len(table.flags) and table.flags[i]
-        out.add_row(*row, style="yellow" if flagged else None)
-    return out
+def to_rich(table: PlainTable) -> "FittedTable":
+    """A rich renderable: the table, flagged rows in yellow; on a terminal too narrow for it without
+    breaking words ("disagre/es"), one paragraph per row instead."""
+    return FittedTable(table)
+
+
+class FittedTable:
+    """:func:`to_rich`'s renderable, which picks its layout for the width it is printed at."""
+
+    def __init__(self, table: PlainTable) -> None:
+        self.table = table
+
+    def widest_words(self) -> list[int]:
+        """Per column, its longest word: the narrowest it can be without breaking one."""
+        table = self.table
+        return [max((len(word) for text in (name, *(row[i] for row in table.rows)) for word in text.split()),
+                    default=1) for i, name in enumerate(table.header)]
+
+    def grid(self) -> Table:
+        table = self.table
+        out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
+                    caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for i, (name, narrowest) in enumerate(zip(table.header, self.widest_words())):
+            out.add_column(name, justify="left" if i < table.label_columns else "right", overflow="fold",
+                           min_width=narrowest)
+        for i, row in enumerate(table.rows):
+            flagged = i < len(table.flags) and table.flags[i]
+            out.add_row(*row, style="yellow" if flagged else None)
+        return out
+
+    def records(self) -> Group:
+        """Each row as one paragraph: its label cells, then "header value" for every other cell."""
+        table, labels = self.table, max(1, self.table.label_columns)
+        parts: list[RenderableType] = [Text(table.title, style="italic"),
+                                       Text(" · ".join(table.header[:labels]) + ": …", style="dim")]
+        for i, row in enumerate(table.rows):
+            flagged = i < len(table.flags) and table.flags[i]
+            line = Text(" · ".join(row[:labels]), style="bold yellow" if flagged else "bold")
+            line.append(": " + "; ".join(f"{name} {cell}" for name, cell in zip(table.header[labels:], row[labels:])),
+                        style="yellow" if flagged else None)
+            parts.append(line)
+        parts.append(Text(table.caption))
+        return Group(*parts)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        narrowest = sum(self.widest_words()) + 2 * (len(self.table.header) - 1)  # one space each side inside
+        yield self.grid() if narrowest <= options.max_width else self.records()
