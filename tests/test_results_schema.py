@@ -232,7 +232,7 @@ def test_eval_runs_without_a_shared_model_name_fail_and_say_how_names_match(fram
     result = runner.invoke(app, ["compare", str(new), str(base)])
     text = " ".join(result.output.split())
     assert result.exit_code == 1 and "sharp (missing in new)" in text
-    assert "share no configuration name" in text and "--pred NAME=DIR" in text
+    assert "share no model name" in text and "--pred NAME=DIR" in text
 
 
 def test_a_sweep_summary_against_an_eval_summary_is_refused(runs: dict[str, RunStore]) -> None:
