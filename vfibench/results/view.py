@@ -62,22 +62,11 @@ class RunView:
         if warm.get("steps"):
             notes.append(f"Warm start: the first {warm['steps']} steps of every configuration trained with "
                          f"plain {warm.get('loss')}, shared across configurations.")
-        source = self._shared_source()
-        if source is not None:
-            notes.append(f"Trained and tested on the same source ({source}), which has no split of its own: "
-                         f"these scores are not on unseen content.")
-        return notes
-
-    def _shared_source(self) -> str | None:
-        """The ``frames:``/``video:`` source a sweep both trained and tested on, if it did (read from the
-        recorded canonical specs, without importing the data package, which imports torch)."""
         data = self.manifest.get("data", {})
-        train, test = (data.get(split) if isinstance(data.get(split), dict) else {} for split in ("train", "test"))
-        names = train.get("dataset"), test.get("dataset")
-        if self.manifest.get("kind") != schema.SWEEP or not isinstance(names[0], str) or names[0] != names[1]:
-            return None
-        kind = names[0].split(":", 1)[0].split("(", 1)[0].strip().lower()
-        return names[0] if kind in ("frames", "video") else None
+        if data.get("same_source"):  # recorded by the sweep (vfibench.data.sources.shares_content)
+            notes.append(f"Trained and tested on the same source ({data.get('test', {}).get('dataset')}), which has "
+                         f"no split of its own: these scores are not on unseen content.")
+        return notes
 
 
 def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
