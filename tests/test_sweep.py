@@ -362,8 +362,11 @@ def test_the_order_of_the_seeds_changes_no_table(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("cuda:x", "Unknown device 'cuda:x'. Use auto, cpu, cuda or cuda:N."),
+    ("CUDA:x", "Unknown device 'CUDA:x'. Use auto, cpu, cuda or cuda:N"),
     ("gpu", "Unknown device 'gpu'"),
+    ("mps", "Unknown device 'mps'"),  # torch parses it, vfibench cannot train there
+    ("meta", "Unknown device 'meta'"),
+    ("cpu:3", "Unknown device 'cpu:3'"),
     ("cuda:1", "--device cuda:1 was requested but PyTorch sees no CUDA GPU" if not torch.cuda.is_available()
      else "--device cuda:1: this machine has"),
 ])

@@ -98,21 +98,24 @@ def resolve_device(name: str, *, here: bool = True) -> torch.device:
     ``here=False``: the units run on other machines (a Ray cluster), so this one's GPUs say
     nothing; the name is only checked for its form (``auto`` must then be resolved by the caller).
     """
-    name = name.strip().lower()
+    given, name = name, name.strip().lower()
     if name == "auto" and here:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise VfiBenchError(f"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.") from None
+        device = None
+    if device is None or device.type not in ("cpu", "cuda") or (device.type == "cpu" and device.index is not None):
+        raise VfiBenchError(f"Unknown device '{given}'. Use auto, cpu, cuda or cuda:N (vfibench trains and scores on "
+                            f"a CPU or a CUDA GPU).")
     if here and device.type == "cuda":
         if not torch.cuda.is_available():
-            raise VfiBenchError(f"--device {name} was requested but PyTorch sees no CUDA GPU on this machine. "
+            raise VfiBenchError(f"--device {given} was requested but PyTorch sees no CUDA GPU on this machine. "
                                 f"Use --device cpu or --device auto.")
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise VfiBenchError(f"--device {name}: this machine has {count} CUDA GPU{'s' if count > 1 else ''}, "
-                                f"numbered 0 to {count - 1}. Use --device cuda:0 to --device cuda:{count - 1}.")
+            which = "one CUDA GPU, cuda:0" if count == 1 else f"{count} CUDA GPUs, cuda:0 to cuda:{count - 1}"
+            raise VfiBenchError(f"--device {given}: this machine has {which}. Give one of them, or --device cuda.")
     return device
 
 
