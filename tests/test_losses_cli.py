@@ -114,5 +114,10 @@ def test_a_configuration_with_untrained_stretches_says_run_refuses_it_and_how_to
     assert gap.exit_code == 0
     text = " ".join(gap.output.split())
     assert "No term is active until 50% of training" in text and "'l1@0.5+l2@:0.5'" in text
+    assert "refuses the configuration for a preset with such a step" in text
+    narrow = " ".join(CliRunner().invoke(app, ["losses", "l1@0.001"]).output.split())
+    assert "until 0.1% of training" in narrow
+    crowded = CliRunner().invoke(app, ["losses", "l1@:0.2+l2@0.3:0.5+charbonnier@0.6+lap@0.55:0.6"])
+    assert crowded.exit_code == 0 and "Add a term for the gap." in " ".join(crowded.output.split())
     covered = CliRunner().invoke(app, ["losses", "l1@0.5+l2@:0.5"])
     assert covered.exit_code == 0 and "No term is active" not in covered.output

@@ -130,11 +130,13 @@ def describe_config(config: LossConfig) -> Group:
         deviations.add_row(label, deviation)
     if deviations.row_count:
         parts += [Text("How these terms differ from their sources:", style="bold"), deviations.grid]
+    used = {t.info.name for t in terms}
+    filler = next((name for name in ("l1", "l2", "charbonnier", "lap") if name not in used), None)
     for gap in uncovered(term.window for term in terms):
-        filler = next(name for name in ("l1", "l2", "charbonnier") if name not in {t.info.name for t in terms})
-        parts.append(Text(f"No term is active {window_text(gap)} of training: those steps would have nothing to "
-                          f"minimise, so `vfibench run` refuses this configuration. Add a term for the gap, e.g. "
-                          f"'{config.canonical}+{filler}{gap}'.", style="yellow"))
+        example = f", e.g. '{config.canonical}+{filler}{gap}'" if filler else ""
+        parts.append(Text(f"No term is active {window_text(gap)} of training: a training step that falls there has "
+                          f"nothing to minimise, and `vfibench run` refuses the configuration for a preset with such "
+                          f"a step. Add a term for the gap{example}.", style="yellow"))
     parts.append(Text("`vfibench losses NAME` explains each term: its parameters, source and formula."))
     return Group(*parts)
 
@@ -209,10 +211,15 @@ def window_text(window: Window) -> str:
     if window.start == 0.0 and window.end == 1.0:
         return "always"
     if window.end == 1.0:
-        return f"from {window.start:.0%}"
+        return f"from {_percent(window.start)}"
     if window.start == 0.0:
-        return f"until {window.end:.0%}"
-    return f"{window.start:.0%}–{window.end:.0%}"
+        return f"until {_percent(window.end)}"
+    return f"{_percent(window.start)}–{_percent(window.end)}"
+
+
+def _percent(fraction: float) -> str:
+    """``50%``, ``0.1%``, ``33.33%``: as many digits as the fraction was written with (up to four)."""
+    return f"{fraction * 100:.4g}%"
 
 
 def _term_rows(terms: tuple[ResolvedTerm, ...]) -> Table:
