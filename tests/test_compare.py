@@ -285,6 +285,15 @@ def test_a_configuration_without_results_in_base_and_absent_in_new_is_not_missin
     assert "Configurations with results in neither run (not checked): 'l1' (absent in NEW, diverged in BASE)." in text
 
 
+def test_a_configuration_absent_in_base_that_diverged_in_new_is_no_results_not_a_new_configuration(
+        tmp_path: Path) -> None:
+    old = write_summary(tmp_path / "old.csv", [r for r in BASE_ROWS if r["config"] != "l1"])
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"status": "diverged", **NO_RESULTS})
+    text = " ".join(invoke(str(new), str(old)).output.split())
+    assert "new configuration" not in text, text
+    assert "Configurations with results in neither run (not checked): 'l1' (diverged in NEW, absent in BASE)." in text
+
+
 def test_configurations_not_run_in_either_run_are_named_once_and_not_called_unavailable(tmp_path: Path) -> None:
     """An interrupted sweep's summary lists the configurations it did not reach as 'missing'."""
     rows = BASE_ROWS + [{"config": name, "kind": "trained", "status": "missing", **NO_RESULTS}

@@ -437,8 +437,8 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
         return row(Verdict.MISSING_IN_NEW if base_results else Verdict.NO_RESULTS)
     if new_status == PARTIAL and base_results:
         return row(Verdict.MISSING_IN_NEW, "only some seeds finished in new")
-    if base_status is None:
-        return row(Verdict.NEW_CONFIGURATION)
+    if base_status is None:  # absent in BASE: results in NEW only, or in neither
+        return row(Verdict.NEW_CONFIGURATION if _has_results(new) else Verdict.NO_RESULTS)
     if new_status in (DIVERGED, FAILED):
         reason = f": {new.reason}" if new is not None and new.reason else ""
         return row(Verdict.OK, f"{new_status} in both runs{reason}") if base_status == new_status else \

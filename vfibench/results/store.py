@@ -106,7 +106,7 @@ class RunStore:
         for root in candidates:
             store = cls(root)
             manifest = store.read_manifest()
-            if manifest.get("kind") == schema.SWEEP and manifest.get("status") != COMPLETE:
+            if schema.run_kind(manifest) == schema.SWEEP and manifest.get("status") != COMPLETE:
                 return store
         raise ResultsError(
             f"There is no unfinished run under '{out}' to resume (every run there is complete, or there is none). "
@@ -323,7 +323,7 @@ def unfinished_sweeps(out: Path) -> list[RunStore]:
             manifest = RunStore(root).read_manifest()
         except ResultsError:
             continue
-        if manifest.get("kind") == schema.SWEEP and manifest.get("status") != COMPLETE:
+        if schema.run_kind(manifest) == schema.SWEEP and manifest.get("status") != COMPLETE:
             found.append(RunStore(root))
     return found
 
