@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import pytest
 import torch
@@ -70,14 +71,17 @@ def test_same_seed_gives_bit_identical_training() -> None:
 def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_and_restore_them() -> None:
     cudnn = torch.backends.cudnn
     before = (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark)
+    before_env = dict(os.environ)
     with reproducible_kernels(torch.device("cpu")):
         assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark) == before
     with reproducible_kernels(torch.device("cuda", 0)):
         assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
         assert cudnn.deterministic and not cudnn.benchmark
         assert not torch.utils.deterministic.fill_uninitialized_memory  # a kernel per allocation, no result
+        assert os.environ.get("CUBLAS_WORKSPACE_CONFIG") == ":4096:8" or "CUBLAS_WORKSPACE_CONFIG" in before_env
     assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark) == before
     assert torch.utils.deterministic.fill_uninitialized_memory
+    assert dict(os.environ) == before_env
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

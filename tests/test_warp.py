@@ -164,3 +164,21 @@ def test_the_gather_form_equals_grid_sample_in_values_and_gradients(size: tuple[
         results.append((out.detach(), img.grad, flo.grad))
     for ours, reference in zip(results[1], results[0]):
         torch.testing.assert_close(ours, reference, atol=1e-10, rtol=0)
+
+
+def test_the_gather_form_stays_in_bounds_for_nan_and_low_precision_flows() -> None:
+    image = torch.rand(1, 3, 4, 300)
+    nan_flow = torch.full((1, 2, 4, 300), float("nan"))
+    assert torch.isnan(gather_warp(image, nan_flow)).all()  # a diverged model's output, not an index error
+    flow = torch.zeros(1, 2, 4, 300)
+    flow[:, 0] = 0.5
+    low = gather_warp(image, flow.to(torch.bfloat16))  # x up to 299.5: bfloat16 alone would round it to 300
+    torch.testing.assert_close(low, gather_warp(image, flow))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_gather_form_equals_grid_sample_on_a_gpu_in_float32() -> None:
+    gen = torch.Generator().manual_seed(5)
+    image = torch.rand(2, 3, 24, 40, generator=gen).cuda()
+    flow = ((torch.rand(2, 2, 24, 40, generator=gen) - 0.5) * 60).cuda()
+    torch.testing.assert_close(gather_warp(image, flow), backward_warp(image, flow), atol=1e-5, rtol=0)

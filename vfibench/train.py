@@ -199,15 +199,19 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
     same configuration and seed drifted apart by up to 1e-2 in the weights within 30 steps. With
     ``torch.use_deterministic_algorithms`` on, cuDNN picks deterministic convolutions,
     :func:`~vfibench.model.warp.backward_warp` its gather form, and cuBLAS a fixed workspace
-    (``CUBLAS_WORKSPACE_CONFIG``, unless already set). An operation without a deterministic CUDA
-    implementation warns instead of stopping the run (``warn_only``).
+    (``CUBLAS_WORKSPACE_CONFIG``, unless already set; cuBLAS reads it when a process first uses it).
+    An operation without a deterministic CUDA implementation warns instead of stopping the run
+    (``warn_only``). Every setting, the variable included, is restored after the block.
     """
     if device.type != "cuda":
         yield
         return
     import torch.utils.deterministic as settings
 
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # read when the process first uses cuBLAS (a unit's training is its first CUDA work); kept if already set
+    set_here = WORKSPACE_VARIABLE not in os.environ
+    if set_here:
+        os.environ[WORKSPACE_VARIABLE] = ":4096:8"
     cudnn = torch.backends.cudnn
     before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
               cudnn.deterministic, cudnn.benchmark, settings.fill_uninitialized_memory)
@@ -221,6 +225,12 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
         cudnn.deterministic, cudnn.benchmark, settings.fill_uninitialized_memory = before[2:]
+        if set_here:
+            os.environ.pop(WORKSPACE_VARIABLE, None)
+
+
+#: cuBLAS's workspace setting, which a deterministic matrix product needs (PyTorch's reproducibility notes).
+WORKSPACE_VARIABLE = "CUBLAS_WORKSPACE_CONFIG"
 
 
 class _Precision:

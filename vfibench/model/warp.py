@@ -83,13 +83,16 @@ def gather_warp(image: Tensor, flow: Tensor) -> Tensor:
     """
     _check_flow(image, flow)
     n, c, h, w = image.shape
-    ys = torch.arange(h, device=flow.device, dtype=flow.dtype).view(1, h, 1)
-    xs = torch.arange(w, device=flow.device, dtype=flow.dtype).view(1, 1, w)
-    x = (xs + flow[:, 0]).clamp(0, w - 1)
-    y = (ys + flow[:, 1]).clamp(0, h - 1)
+    # coordinates in at least float32: bfloat16 cannot tell pixel 255 from 256
+    coords = flow if flow.dtype in (torch.float32, torch.float64) else flow.float()
+    ys = torch.arange(h, device=flow.device, dtype=coords.dtype).view(1, h, 1)
+    xs = torch.arange(w, device=flow.device, dtype=coords.dtype).view(1, 1, w)
+    x = (xs + coords[:, 0]).clamp(0, w - 1)
+    y = (ys + coords[:, 1]).clamp(0, h - 1)
     x0, y0 = x.detach().floor(), y.detach().floor()
     a, b = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
-    left, top = x0.long(), y0.long()
+    # the indices clamped too, so that a NaN flow (a diverging model) reads pixel 0 and yields NaN, never out of bounds
+    left, top = x0.long().clamp(0, w - 1), y0.long().clamp(0, h - 1)
     right, bottom = (left + 1).clamp(max=w - 1), (top + 1).clamp(max=h - 1)
     flat = image.reshape(n, c, h * w)
 
