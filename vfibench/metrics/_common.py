@@ -108,8 +108,8 @@ def full_precision(device: torch.device | str) -> ContextManager[None]:
     convolutions (on by default in PyTorch) are switched off for the block and restored after.
 
     TF32 keeps 10 mantissa bits instead of 23: on an H200, LPIPS moved by up to 9e-6 and DISTS by
-    1.8e-5 from the CPU values on real photographs, against 3e-8 and 1.8e-7 in IEEE float32 —
-    the references are matched to 1e-6. On the CPU this is a no-op. Training is not affected.
+    1.8e-5 from the CPU values on real photographs, against 3e-8 and 1.8e-7 in IEEE float32
+    (tested to 1e-6). On the CPU this is a no-op. Training is not affected.
     """
     if torch.device(device).type != "cuda":
         return nullcontext()
