@@ -376,6 +376,12 @@ def timed_command(command: list[str], env: dict[str, str]) -> tuple[float, float
     return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def research_loop(folders: dict[str, Path], csv: Path, on: torch.device) -> list[str]:
+    """The command of ``research_loop.py`` on the benchmark's frames, its LPIPS on ``on``, scores to ``csv``."""
+    return [sys.executable, str(ROOT / "benchmarks" / "research_loop.py"), "--gt", str(folders["gt"]),
+            "--pred", str(folders["pred"]), "--csv", str(csv), "--device", str(on)]
+
+
 def eval_part(args: argparse.Namespace) -> dict[str, Any]:
     import pandas as pd
 
@@ -388,9 +394,7 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
     vfibench = [sys.executable, "-m", "vfibench.cli"]
     common = ["--gt", str(folders["gt"]), "--device", str(device)]  # the command as a user types it: report and image grids included
     commands = {
-        "research loop (psnr, ssim, lpips)": [sys.executable, str(ROOT / "benchmarks" / "research_loop.py"),
-                                              "--gt", str(folders["gt"]), "--pred", str(folders["pred"]),
-                                              "--csv", str(research_csv), "--device", str(device)],
+        "research loop (psnr, ssim, lpips)": research_loop(folders, research_csv, device),
         "vfibench eval --metrics psnr,ssim,lpips": [*vfibench, "eval", "--pred", str(folders["pred"]), *common,
                                                     "--metrics", "psnr,ssim,lpips", "--out", str(out / "quick")],
         "vfibench eval (default metrics)": [*vfibench, "eval", "--pred", str(folders["pred"]), *common,
@@ -408,8 +412,7 @@ def eval_part(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  {name:<44} {seconds:8.1f} s ({args.clock})  {seconds / args.count * 1000:8.1f} ms/frame", flush=True)
     if device.type != "cpu":  # the reference values: the research loop on the CPU (untimed), as in metrics_part
         research_csv = out / "research-cpu.csv"
-        timed_command([*commands["research loop (psnr, ssim, lpips)"][:-4], "--csv", str(research_csv), "--device",
-                       "cpu"], env)
+        timed_command(research_loop(folders, research_csv, torch.device("cpu")), env)
     research = pd.read_csv(research_csv).set_index("file")
     failures = []
     for run, model in (("quick", None), ("default", None), ("two", "a")):  # model a of "two" = the same folder
