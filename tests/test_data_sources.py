@@ -413,3 +413,13 @@ def test_numbering_gaps_name_where_a_clip_skips_frames() -> None:
     assert numbering_gaps(["f1.png", "f2.png", "f3.png"]) == []
     assert numbering_gaps(["sunrise.png", "noon.png", "dusk.png"]) == []  # not numbered: nothing to say
     assert numbering_gaps(["a1.png", "b5.png", "c9.png"]) == []  # no common prefix
+
+
+def test_a_folder_of_clips_passed_as_vimeo90k_is_named_as_such_with_the_kind_that_fits(tmp_path: Path) -> None:
+    make_clip(tmp_path / "a", 4)
+    make_clip(tmp_path / "b", 4)
+    with pytest.raises(DataError) as error:
+        open_source(f"vimeo90k:{tmp_path}", "test")
+    message = str(error.value)
+    assert f"{tmp_path} does not look like a vimeo90k folder" in message and "2 subfolders (a, b)" in message
+    assert "tri_testlist.txt" in message and f"try frames:{tmp_path} (its subfolders hold image files" in message

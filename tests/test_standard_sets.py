@@ -270,3 +270,26 @@ def test_vimeo_test_download_and_triplet_release_score_alike(tmp_path):
         tables[layout] = result.stdout
     assert tables["download"] == tables["release"] == tables["rife"]
     assert tables["release"].splitlines()[1].startswith("m,evaluated,complete,1,2,")  # both samples scored
+
+
+@pytest.mark.parametrize(("spec", "layout"), [
+    *((spec, "flat") for spec in ("ucf101", "middlebury", "snufilm(split=hard)", "xiph(res=4k)", "davis")),
+    *((spec, "export") for spec in ("ucf101", "middlebury", "snufilm(split=hard)", "xiph(res=4k)")),
+])  # a folder of frame folders (an export) is a DAVIS layout
+def test_a_folder_without_the_sets_layout_is_named_as_such_with_the_kind_that_fits(
+        tmp_path: Path, spec: str, layout: str) -> None:
+    kind = spec.split("(")[0]
+    if layout == "flat":  # a folder of frames
+        for k in range(4):
+            png(tmp_path / f"{k:04d}.png", 10 * k)
+        fits = "image files, read as consecutive frames"
+    else:  # what `vfibench data export` writes
+        for folder in ("00000", "00001"):
+            for name in ("im1.png", "im2.png", "im3.png"):
+                png(tmp_path / folder / name, 0)
+        fits = "im1.png, im2.png, im3.png"
+    with pytest.raises(DataError) as error:
+        open_source(f"{spec}:{tmp_path}", "test")
+    message = str(error.value)
+    assert f"does not look like a {kind} folder" in message and "restore" not in message.lower()
+    assert f"try frames:{tmp_path} (" in message and fits in message

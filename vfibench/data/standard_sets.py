@@ -46,6 +46,7 @@ import torch
 
 from vfibench.data.frames import image_files, natural_key
 from vfibench.data.images import read_image
+from vfibench.data.layouts import not_a_layout
 from vfibench.data.triplet_source import (DEFAULT_MAX_BYTES, Frames, TripletRef, TripletSource, check_memory,
                                           check_triplet)
 from vfibench.data.triplets import Triplets
@@ -70,6 +71,16 @@ TEST_TIME_HANDLING = (f"{NATIVE_FRAMES}; the interpolator replicate-pads inputs 
                       f"prediction back")
 
 UCF101_FRAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
+#: Each set's layout, as the error for a folder without it states it.
+LAYOUTS = {
+    "ucf101": "one folder per sample holding frame_00.png, frame_01_gt.png and frame_02.png (PATH/<id>/frame_00.png, "
+              "the layout of DVF's UCF101 test triplets)",
+    "middlebury": "other-data/<seq>/frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png",
+    "snufilm": "SNU-FILM's lists test-easy.txt .. test-extreme.txt (lines 'I0 GT I1'), in PATH or in "
+               "PATH/data/SNU-FILM/",
+    "xiph": "flat frames named <Clip>-<NNN>.png (e.g. Tango-001.png), frames 001-099 of each clip",
+    "davis": "one folder of frames per sequence (PATH/<seq>/00000.jpg, ..., or PATH/JPEGImages/480p/<seq>/)",
+}
 #: Where SNU-FILM's released lists sit, and how their lines start.
 SNUFILM_RELEASED = ("data", "SNU-FILM")
 _XIPH_NAME = re.compile(r"^(?P<clip>.+)-(?P<number>\d{3})\.png$")
@@ -155,8 +166,8 @@ class UCF101Source(StandardSource):
     def __init__(self, path: Path) -> None:
         root = _folder(Path(path), self.kind, "one folder per sample with frame_00.png, frame_01_gt.png, frame_02.png")
         folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
-        if not folders:
-            raise DataError(f"The ucf101 folder {root} holds no sample folders (<id>/frame_00.png, ...).")
+        if not any((d / f).is_file() for d in folders for f in UCF101_FRAMES):
+            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         refs = [TripletRef(d.name, tuple(_require(d / f, "ucf101 sample") for f in UCF101_FRAMES))  # type: ignore[arg-type]
                 for d in folders]
         super().__init__(str(path), refs)
@@ -171,6 +182,8 @@ class MiddleburySource(StandardSource):
         root = _folder(Path(path), self.kind, "other-data/ and other-gt-interp/")
         gt_root = root / "other-gt-interp"
         data_root = root / "other-data"
+        if not data_root.is_dir() and not gt_root.is_dir():
+            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         for folder in (data_root, gt_root):
             if not folder.is_dir():
                 raise DataError(f"The Middlebury folder {root} has no {folder.name}/; it needs other-data/<seq>/"
@@ -178,6 +191,8 @@ class MiddleburySource(StandardSource):
         sequences = sorted(p.name for p in gt_root.iterdir() if p.is_dir())
         if not sequences:
             raise DataError(f"The Middlebury folder {gt_root} holds no sequence folders.")
+        if not any((gt_root / seq / "frame10i11.png").is_file() for seq in sequences):
+            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         refs = [TripletRef(seq, (_require(data_root / seq / "frame10.png", f"input of {seq}"),
                                  _require(gt_root / seq / "frame10i11.png", f"ground truth of {seq}"),
                                  _require(data_root / seq / "frame11.png", f"input of {seq}")))
@@ -209,6 +224,8 @@ class SnuFilmSource(StandardSource):
         name = f"test-{split}.txt"
         released = root.joinpath(*SNUFILM_RELEASED)
         listing = next((folder / name for folder in (root, released) if (folder / name).is_file()), root / name)
+        if not any(any(folder.glob("test-*.txt")) for folder in (root, released) if folder.is_dir()):
+            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         if not listing.is_file():
             raise DataError(f"The SNU-FILM list {listing} is missing (looked in {root} and {released}); "
                             f"PATH must be the folder that holds test-easy.txt .. test-extreme.txt, or the folder "
@@ -299,7 +316,7 @@ class XiphSource(StandardSource):
             if match and file.is_file():
                 clips.setdefault(match["clip"], set()).add(int(match["number"]))
         if not clips:
-            raise DataError(f"The xiph folder {root} holds no frames named <Clip>-<NNN>.png (e.g. Tango-001.png).")
+            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         needed = range(XIPH_MIDDLE_FRAMES.start - 1, XIPH_MIDDLE_FRAMES.stop + 1)
         refs: list[TripletRef] = []
         for clip in sorted(clips):
@@ -376,6 +393,8 @@ class DavisSource(StandardSource):
                         for k in range(0, len(frames) - 2, 2))
             if len(frames) < 3:
                 self.short_clips.append(str(seq))
+        if not refs and not self.short_clips:
+            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         if not refs:
             raise DataError(f"The davis folder {base} holds no sequence folder with at least three frames.")
         super().__init__(str(path), refs)

@@ -30,11 +30,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vfibench.data.images import read_image
+from vfibench.data.layouts import not_a_layout
 from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
 from vfibench.errors import DataError
 
 LISTS = {"train": "tri_trainlist.txt", "test": "tri_testlist.txt"}
 FRAME_NAMES = ("im1.png", "im2.png", "im3.png")
+#: The layouts, as the error for a folder without any of them states them.
+EXPECTED = ("tri_trainlist.txt and tri_testlist.txt beside sequences/<seq>/im1.png .. im3.png (the vimeo_triplet "
+            "release), or tri_testlist.txt beside input/ and target/ (the vimeo_interp_test download)")
 #: Folders a Vimeo-90K download unpacks to, tried inside PATH when PATH holds no list.
 RELEASES = ("vimeo_triplet", "vimeo_interp_test")
 
@@ -120,6 +124,8 @@ class VimeoSource(TripletSource):
     def __init__(self, path: Path, split: str) -> None:
         root = _root(Path(path), split)
         layout = layout_of(root)
+        if layout is None and not any((root / name).is_file() for name in LISTS.values()):
+            raise not_a_layout(self.kind, root, EXPECTED)
         if split != "test" and layout in ("download", "merged download"):
             raise DataError(
                 f"{root} is the Vimeo-90K test download (input/, target/), which holds only the test "
