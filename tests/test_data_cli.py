@@ -335,3 +335,47 @@ def test_validate_reads_only_the_count_triplets_a_run_would_take(runner: CliRunn
     result = runner.invoke(app, ["validate", f"frames:{tmp_path}", "--count", "2", "--seed", "3"], env=WIDE)
     text = " ".join(result.output.split())
     assert result.exit_code == 0 and "2 triplets (a seeded subset of 8, --seed 3)" in text, text
+
+
+def test_an_export_too_large_for_the_disk_is_refused_before_any_work(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "out"
+    result = runner.invoke(app, ["export", "synthetic", str(out), "--count", str(10**12)], env=WIDE)
+    assert result.exit_code == 2, result.output
+    assert "of disk" in result.output and "free" in result.output and "--count" in result.output
+    assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
+
+
+def test_too_many_synthetic_scenes_for_memory_are_refused() -> None:
+    from vfibench.data.synthetic_source import SCENE_BYTES, check_scene_count
+
+    check_scene_count(1000, memory=1000 * SCENE_BYTES)
+    with pytest.raises(DataError, match="at most about 1,000 fit"):
+        check_scene_count(1001, memory=1000 * SCENE_BYTES)
+
+
+def test_drawing_synthetic_scenes_reports_progress() -> None:
+    reports: list[tuple[int, int]] = []
+    open_source("synthetic", "test", count=2050, size=32, progress=lambda done, total: reports.append((done, total)))
+    assert reports == [(1024, 2050), (2048, 2050), (2050, 2050)]
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_export_lists_the_destination_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  earlier: bool) -> None:
+    make_clip(tmp_path / "clip", 6)
+    source = open_source(f"frames:{tmp_path / 'clip'}", "test")
+    out = tmp_path / "out"
+    out.mkdir()
+    if earlier:
+        export_triplets(source, [0], out, None, Fit.resize)
+    listed: list[Path] = []
+    iterdir = Path.iterdir
+
+    def counting(self: Path):  # type: ignore[no-untyped-def]
+        if self == out:
+            listed.append(self)
+        return iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", counting)
+    export_triplets(source, [1, 2], out, None, Fit.resize, overwrite=True)
+    assert len(listed) == 1

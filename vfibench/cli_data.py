@@ -7,21 +7,26 @@ the main CLI as ``vfibench data``.
 
 from __future__ import annotations
 
+import contextlib
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.markup import escape
 from rich.table import Table
 
-from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, console, examples, report_errors
+from vfibench.cli_support import (MARKUP, HumanCommand, HumanGroup, console, error_console, examples,
+                                  report_errors)
 from vfibench.errors import DataError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from vfibench.data.images import Fit
     from vfibench.data.inspection import Inspection
+    from vfibench.data.sources import DatasetSpec
     from vfibench.data.triplet_source import TripletSource
 
 #: Triplets the synthetic dataset is given when no --count is passed.
@@ -88,14 +93,12 @@ def _typed(ctx: typer.Context, values: dict[str, object]) -> dict[str, object]:
             if getattr(ctx.get_parameter_source(name), "name", None) in typed}
 
 
-def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, size: int | None, fit: FitChoice,
-          stride: int, seed: int) -> "tuple[TripletSource, list[int], int | None, Fit]":
-    """The source a spec names, the selected triplet indices, and the resolved size and fit; an option
-    typed on the command line that the spec sets to another value is a :class:`DataError`."""
+def _resolve(ctx: typer.Context, spec: str, count: int | None, size: int | None, fit: FitChoice,
+             stride: int) -> "tuple[DatasetSpec, dict[str, Any], int | None, Fit]":
+    """The parsed spec, its resolved options, size and fit; an option typed on the command line that the spec
+    sets to another value is a :class:`DataError`."""
     from vfibench.data.images import check_fit, check_size
-    from vfibench.data.sources import open_source, parse_dataset_spec, resolve
-    from vfibench.data.triplet_source import select_indices
-    from vfibench.presets import DEFAULT_PRESET, get_preset
+    from vfibench.data.sources import parse_dataset_spec, resolve
 
     parsed = parse_dataset_spec(spec)
     if parsed.kind == "synthetic" and count is None and "count" not in parsed.options:
@@ -104,10 +107,26 @@ def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, 
     typed = _typed(ctx, options)
     _check_applicable(parsed.kind, typed)
     args = resolve(parsed, typed, **options)
-    size, fit = check_size(args["size"]), check_fit(args["fit"])
+    return parsed, args, check_size(args["size"]), check_fit(args["fit"])
+
+
+def _open(ctx: typer.Context, spec: str, split: SplitChoice, count: int | None, size: int | None, fit: FitChoice,
+          stride: int, seed: int, before: "Callable[[DatasetSpec, int | None, int | None], None] | None" = None,
+          ) -> "tuple[TripletSource, list[int], int | None, Fit]":
+    """The source a spec names, the selected triplet indices, and the resolved size and fit (see
+    :func:`_resolve`). ``before(spec, count, size)`` runs before the source is opened; drawing many synthetic
+    scenes shows a progress bar."""
+    from vfibench.data.sources import open_source
+    from vfibench.data.triplet_source import select_indices
+    from vfibench.presets import DEFAULT_PRESET, get_preset
+
+    parsed, args, size, fit = _resolve(ctx, spec, count, size, fit, stride)
+    if before is not None:
+        before(parsed, args["count"], size)
     scenes = get_preset(DEFAULT_PRESET)  # synthetic paths as a sweep draws them, unless the spec says otherwise
-    source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=args["stride"],
-                         max_motion=scenes.max_motion, ambiguity=scenes.ambiguity)
+    with _drawing(parsed.kind) as progress:
+        source = open_source(parsed, split.value, count=args["count"], size=size, seed=seed, stride=args["stride"],
+                             max_motion=scenes.max_motion, ambiguity=scenes.ambiguity, progress=progress)
     return source, select_indices(len(source), args["count"], seed), size, fit
 
 
@@ -134,8 +153,20 @@ def _at_stride(source: "TripletSource") -> str:
 
 
 def _progress() -> Progress:
+    """A transient progress bar on a terminal; nothing at all (not even a blank line) elsewhere."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=not console.is_terminal)
+
+
+@contextlib.contextmanager
+def _drawing(kind: str) -> "Iterator[Callable[[int, int], None] | None]":
+    """A progress callback, with its bar, for drawing the scenes of a synthetic source; None for other kinds."""
+    if kind != "synthetic":
+        yield None
+        return
+    with _progress() as bar:
+        task = bar.add_task("Drawing synthetic scenes", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _as_loaded(source: "TripletSource", found: "Inspection", size: int | None, fit: "Fit") -> str:
@@ -311,12 +342,43 @@ def export(
                                                  "triplets.csv); refused if DIR holds anything else.")] = False,
 ) -> None:
     """Write triplets as DIR/00000/im1.png, im2.png, im3.png (as loaded, 8-bit) plus DIR/triplets.csv."""
-    from vfibench.data.export import INDEX_FILE, export_triplets
+    from vfibench.data.export import INDEX_FILE, ExportInterrupted, export_triplets, signal_name
+    from vfibench.sweep.interruption import Interrupted, signum_of, stop_on_signals
 
-    source, indices, size, fit = _open(ctx, spec, split, count, size, fit, stride, seed)
-    with _progress() as bar:
-        task = bar.add_task("Writing triplets", total=len(indices))
-        folders = export_triplets(source, indices, out_dir, size, fit, overwrite=overwrite,
-                                  progress=lambda done, total: bar.update(task, completed=done))
+    folders: list[Path] | None = None
+    try:
+        with stop_on_signals():
+            source, indices, size, fit = _open(ctx, spec, split, count, size, fit, stride, seed,
+                                               before=lambda parsed, n, side: _check_space(parsed, n, side, out_dir))
+            with _progress() as bar:
+                task = bar.add_task("Writing triplets", total=len(indices))
+                folders = export_triplets(source, indices, out_dir, size, fit, overwrite=overwrite,
+                                          progress=lambda done, total: bar.update(task, completed=done))
+    except ExportInterrupted as stopped:
+        _interrupted(str(stopped), stopped.exit_code)
+    except (Interrupted, KeyboardInterrupt) as stop:
+        signum = signum_of(stop)
+        left = (f"the export was complete: {out_dir} holds all {len(folders)} triplets and its {INDEX_FILE}"
+                if folders is not None else f"no triplet had been written, and {out_dir} is as it was")
+        _interrupted(f"The export to {out_dir} was interrupted by {signal_name(signum)}; {left}.", 128 + signum)
+    assert folders is not None
     console.print(f"wrote {len(folders)} triplets from {escape(source.describe())} to {escape(str(out_dir))} "
                   f"(index: {escape(str(out_dir / INDEX_FILE))})", highlight=False, soft_wrap=True)
+
+
+def _check_space(parsed: "DatasetSpec", count: int | None, size: int | None, out_dir: Path) -> None:
+    """Refuse, before any scene is drawn, a synthetic export too large for the disk (or for memory)."""
+    from vfibench.data.export import check_disk_space
+    from vfibench.data.sources import SYNTHETIC_SIZE
+    from vfibench.data.synthetic_source import check_scene_count
+
+    if parsed.kind == "synthetic" and count is not None:
+        side = size or SYNTHETIC_SIZE
+        check_disk_space(count, side, side, out_dir)
+        check_scene_count(count)
+
+
+def _interrupted(message: str, code: int) -> NoReturn:
+    """Print one line on an interrupted command, as `vfibench run` does, and exit with ``code``."""
+    error_console.print(f"[bold yellow]interrupted:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=code)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,8 +188,10 @@ def open_source(
     max_motion: float = 0.25,
     ambiguity: float = 0.0,
     t: float = 0.5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TripletSource:
-    """The indexed (not yet read) dataset that ``spec`` names; see :func:`open_dataset`."""
+    """The indexed (not yet read) dataset that ``spec`` names; see :func:`open_dataset`. ``progress(done,
+    count)`` follows the drawing of synthetic scenes (other kinds do not call it)."""
     parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
     split = check_split(split)
     args = resolve(parsed, count=count, size=size, stride=stride, max_motion=max_motion, ambiguity=ambiguity, t=t)
@@ -199,7 +201,8 @@ def open_source(
         if args["count"] is None:
             raise DataError("The synthetic dataset has no fixed length; ask for a number of triplets (count).")
         size = SYNTHETIC_SIZE if args["size"] is None else args["size"]
-        return SyntheticSource(split, args["count"], size, seed, args["max_motion"], args["t"], args["ambiguity"])
+        return SyntheticSource(split, args["count"], size, seed, args["max_motion"], args["t"], args["ambiguity"],
+                               progress)
     assert parsed.path is not None
     if parsed.kind == "vimeo90k":
         from vfibench.data.vimeo import VimeoSource

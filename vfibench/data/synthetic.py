@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,6 +91,8 @@ _U_CX, _U_CY, _U_ANGLE, _U_SCALE, _U_AX, _U_AY, _U_RADIUS, _U_KIND = range(6, 14
 _U_ASPECT, _U_ORIENT, _U_VERTICES = range(14, 17)
 _U_RADII = slice(17, 17 + MAX_VERTICES)
 _U_PER_LAYER = 17 + MAX_VERTICES
+#: Scenes drawn between two progress reports of :func:`sample_scenes`.
+_PROGRESS_EVERY = 1024
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,20 @@ def _deviation_uniforms(split: Split, seed: int, index: int) -> np.ndarray:
     return rng.random((LAYERS, 2))
 
 
+def _scene_variates(split: Split, seed: int, count: int, photos: int,
+                    progress: Callable[[int, int], None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """The uniform variates (:func:`_scene_uniforms`) and path-deviation variates (:func:`_deviation_uniforms`)
+    of scenes 0..count-1, reporting ``progress(done, count)`` every :data:`_PROGRESS_EVERY` scenes."""
+    blocks = np.empty((count, 1 + photos + LAYERS * _U_PER_LAYER))
+    deviations = np.empty((count, LAYERS, 2))
+    for i in range(count):
+        blocks[i] = _scene_uniforms(split, seed, i, photos)
+        deviations[i] = _deviation_uniforms(split, seed, i)
+        if progress is not None and ((i + 1) % _PROGRESS_EVERY == 0 or i + 1 == count):
+            progress(i + 1, count)
+    return blocks, deviations
+
+
 def _log_uniform(u: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
 
@@ -230,17 +247,19 @@ def sample_scenes(
     seed: int = 0,
     max_motion: float = 0.25,
     ambiguity: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Scenes:
     """Draw the parameters of ``count`` scenes (cheap; no pixels are rendered).
 
-    Arguments are those of :func:`make_synthetic`, which they are validated like.
+    Arguments are those of :func:`make_synthetic`, which they are validated like; ``progress(done,
+    count)`` is called as the scenes' variates are drawn.
     """
     split, count, size, seed, max_motion, ambiguity = _check_arguments(
         split, count, size, seed, max_motion, ambiguity
     )
     atlas = photo_atlas(split)
     n_photos = len(atlas.names)
-    blocks = np.stack([_scene_uniforms(split, seed, i, n_photos) for i in range(count)])
+    blocks, v = _scene_variates(split, seed, count, n_photos, progress)
     n_foreground = 1 + np.minimum((blocks[:, 0] * 3).astype(int), 2)
     photo = np.argsort(blocks[:, 1 : 1 + n_photos], axis=1, kind="stable")[:, :LAYERS]
     u = blocks[:, 1 + n_photos :].reshape(count, LAYERS, _U_PER_LAYER)
@@ -262,7 +281,6 @@ def sample_scenes(
     shift = (translate * budget)[..., None] * np.stack([np.cos(direction), np.sin(direction)], -1)
 
     # Ambiguity: the path's deviation at s = 1/2, up to `ambiguity` x the displacement budget.
-    v = np.stack([_deviation_uniforms(split, seed, i) for i in range(count)])
     displacement = np.linalg.norm(shift, axis=-1) + rim * (np.abs(spin) + np.abs(zoom))
     heading = 2 * math.pi * v[..., 1]
     deviation = (ambiguity * v[..., 0] * displacement)[..., None] * np.stack(

@@ -8,7 +8,8 @@ provenance records name each scene and the photographs it is cut from.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +24,30 @@ from vfibench.errors import DataError
 
 #: Scenes rendered per batch when reading a subset.
 _BATCH = 64
+#: Memory one scene's parameters and index take in an open source (3.2 KiB measured), bytes.
+SCENE_BYTES = 4 * 1024
+
+
+def physical_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_scene_count(count: int, memory: int | None = None) -> None:
+    """A :class:`DataError` when the parameters of ``count`` scenes cannot fit in ``memory`` bytes (default:
+    this machine's physical memory)."""
+    memory = physical_memory() if memory is None else memory
+    need = count * SCENE_BYTES
+    if memory is not None and need > memory:
+        most = memory // SCENE_BYTES
+        raise DataError(
+            f"{count:,} synthetic scenes would need about {need / 1024**3:,.1f} GiB of memory for their parameters "
+            f"alone, more than this machine's {memory / 1024**3:,.1f} GiB; at most about {most:,} fit. Ask for "
+            f"fewer triplets (count)."
+        )
 
 
 def scene_rows(scenes: Scenes, rows: Sequence[int]) -> Scenes:
@@ -42,12 +67,16 @@ class SyntheticSource(TripletSource):
     kind = "synthetic"
 
     def __init__(self, split: str, count: int, size: int = 64, seed: int = 0, max_motion: float = 0.25,
-                 t: float = 0.5, ambiguity: float = 0.0) -> None:
+                 t: float = 0.5, ambiguity: float = 0.0, progress: Callable[[int, int], None] | None = None) -> None:
+        """``progress(done, count)`` is called as the scenes are drawn (a large count takes a while)."""
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
             shown = f"{t:g}" if isinstance(t, (int, float)) else repr(t)
             raise DataError(f"The synthetic dataset got t={shown}; t is the time of the middle frame and lies in "
                             f"[0, 1] (I0 at 0, I1 at 1). Use e.g. synthetic(t=0.5) for the middle frame.")
-        self.scenes = sample_scenes(split, count, size, seed, max_motion, ambiguity)  # validates the arguments
+        if isinstance(count, int) and not isinstance(count, bool):
+            check_scene_count(count)
+        self.scenes = sample_scenes(split, count, size, seed, max_motion, ambiguity,  # validates the arguments
+                                    progress)
         self.split, self.count, self.size, self.seed, self.max_motion = split, count, size, seed, max_motion
         self.ambiguity = float(ambiguity)
         self.t = float(t)
