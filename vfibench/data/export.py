@@ -29,14 +29,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from vfibench.data.images import Fit, save_png
+from vfibench.data.layouts import TRIPLET_NAMES as FRAME_FILES
 from vfibench.data.triplet_source import TripletSource
 from vfibench.errors import DataError, VfiBenchError
+from vfibench.processes import signal_name
 from vfibench.results.atomic import check_writable_folder
 
 #: Triplets loaded at once while exporting (bounds memory).
 CHUNK = 16
 INDEX_FILE = "triplets.csv"
-FRAME_FILES = ("im1.png", "im2.png", "im3.png")
 #: Names of the triplet folders an export writes: 00000, 00001, … (six digits from 100000 on).
 _FOLDER_NAME = re.compile(r"\d{5,}")
 #: Prefix of the hidden folder an export is written into before it is moved into place.
@@ -250,11 +251,6 @@ def _signal_of(stop: BaseException) -> int | None:
         return int(signal.SIGINT)
     signum = getattr(stop, "signum", None)
     return signum if isinstance(signum, int) and not isinstance(stop, Exception) else None
-
-
-def signal_name(signum: int) -> str:
-    """``SIGINT (Ctrl-C)``, ``SIGTERM``."""
-    return signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
 
 
 def export_triplets(

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from vfibench.data.images import IMAGE_EXTENSIONS
 from vfibench.errors import DataError
 
-#: The frame files of a UCF101 sample and of a Vimeo-90K (or exported) triplet folder.
+#: The frame files of a UCF101 sample, and of a Vimeo-90K triplet folder (as `vfibench data export` writes too).
 UCF101_NAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
 TRIPLET_NAMES = ("im1.png", "im2.png", "im3.png")
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
 _XIPH_NAME = re.compile(r"^.+-\d{3}\.png$")
 #: Entries looked at, at most, in a folder and in each of its first subfolders.
@@ -37,7 +37,7 @@ def _entries(folder: Path) -> list[Path]:
 
 
 def _images(entries: list[Path]) -> list[Path]:
-    return [entry for entry in entries if entry.suffix.lower() in _IMAGE_SUFFIXES and entry.is_file()]
+    return [entry for entry in entries if entry.suffix.lower() in IMAGE_EXTENSIONS and entry.is_file()]
 
 
 def guess_specs(folder: Path) -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ import torch
 
 from vfibench.data.frames import image_files, natural_key
 from vfibench.data.images import read_image
-from vfibench.data.layouts import not_a_layout
+from vfibench.data.layouts import UCF101_NAMES as UCF101_FRAMES, not_a_layout
 from vfibench.data.triplet_source import (DEFAULT_MAX_BYTES, Frames, TripletRef, TripletSource, check_memory,
                                           check_triplet)
 from vfibench.data.triplets import Triplets
@@ -70,7 +70,6 @@ NATIVE_FRAMES = ("frames at native resolution, never resized (xiph res=2k resize
 TEST_TIME_HANDLING = (f"{NATIVE_FRAMES}; the interpolator replicate-pads inputs to a multiple of 16 and crops its "
                       f"prediction back")
 
-UCF101_FRAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
 #: Each set's layout, as the error for a folder without it states it.
 LAYOUTS = {
     "ucf101": "one folder per sample holding frame_00.png, frame_01_gt.png and frame_02.png (PATH/<id>/frame_00.png, "

@@ -30,12 +30,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vfibench.data.images import read_image
-from vfibench.data.layouts import not_a_layout
+from vfibench.data.layouts import TRIPLET_NAMES as FRAME_NAMES, not_a_layout
 from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
 from vfibench.errors import DataError
 
 LISTS = {"train": "tri_trainlist.txt", "test": "tri_testlist.txt"}
-FRAME_NAMES = ("im1.png", "im2.png", "im3.png")
 #: The layouts, as the error for a folder without any of them states them.
 EXPECTED = ("tri_trainlist.txt and tri_testlist.txt beside sequences/<seq>/im1.png .. im3.png (the vimeo_triplet "
             "release), or tri_testlist.txt beside input/ and target/ (the vimeo_interp_test download)")
