@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.markup import escape
 from rich.table import Table
 
-from vfibench.cli_support import (MARKUP, HumanCommand, HumanGroup, console, error_console, examples,
+from vfibench.cli_support import (MARKUP, HumanCommand, HumanGroup, console, examples, exit_interrupted,
                                   report_errors)
 from vfibench.errors import DataError
 
@@ -342,7 +342,8 @@ def export(
                                                  "triplets.csv); refused if DIR holds anything else.")] = False,
 ) -> None:
     """Write triplets as DIR/00000/im1.png, im2.png, im3.png (as loaded, 8-bit) plus DIR/triplets.csv."""
-    from vfibench.data.export import INDEX_FILE, ExportInterrupted, export_triplets, signal_name
+    from vfibench.data.export import INDEX_FILE, ExportInterrupted, export_triplets
+    from vfibench.processes import signal_name
     from vfibench.sweep.interruption import Interrupted, signum_of, stop_on_signals
 
     folders: list[Path] | None = None
@@ -355,12 +356,12 @@ def export(
                 folders = export_triplets(source, indices, out_dir, size, fit, overwrite=overwrite,
                                           progress=lambda done, total: bar.update(task, completed=done))
     except ExportInterrupted as stopped:
-        _interrupted(str(stopped), stopped.exit_code)
+        exit_interrupted(str(stopped), stopped.exit_code)
     except (Interrupted, KeyboardInterrupt) as stop:
         signum = signum_of(stop)
         left = (f"the export was complete: {out_dir} holds all {len(folders)} triplets and its {INDEX_FILE}"
                 if folders is not None else f"no triplet had been written, and {out_dir} is as it was")
-        _interrupted(f"The export to {out_dir} was interrupted by {signal_name(signum)}; {left}.", 128 + signum)
+        exit_interrupted(f"The export to {out_dir} was interrupted by {signal_name(signum)}; {left}.", 128 + signum)
     assert folders is not None
     console.print(f"wrote {len(folders)} triplets from {escape(source.describe())} to {escape(str(out_dir))} "
                   f"(index: {escape(str(out_dir / INDEX_FILE))})", highlight=False, soft_wrap=True)
@@ -376,9 +377,3 @@ def _check_space(parsed: "DatasetSpec", count: int | None, size: int | None, out
         side = size or SYNTHETIC_SIZE
         check_disk_space(count, side, side, out_dir)
         check_scene_count(count)
-
-
-def _interrupted(message: str, code: int) -> NoReturn:
-    """Print one line on an interrupted command, as `vfibench run` does, and exit with ``code``."""
-    error_console.print(f"[bold yellow]interrupted:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=code)

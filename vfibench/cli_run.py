@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_support import console, error_console, examples, report_errors
+from vfibench.cli_support import console, error_console, examples, exit_interrupted, report_errors
 from vfibench.errors import VfiBenchError
 from vfibench.presets import DEFAULT_PRESET
 
@@ -242,8 +242,7 @@ def run(
         with stop_on_signals(), listener:
             finished = run_sweep(plan, listener, store, options.build())
     except SweepInterrupted as stopped:
-        error_console.print(f"[bold yellow]interrupted:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=stopped.exit_code) from None
+        exit_interrupted(str(stopped), stopped.exit_code)
     print_summary(finished)
     error_console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
                         f"{escape(finished.name)} --out {escape(str(finished.root.parent))}[/]", highlight=False)

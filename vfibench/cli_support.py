@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -41,6 +41,13 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def exit_interrupted(message: str, code: int) -> NoReturn:
+    """Print the one line that says a command was interrupted (what is kept, how to go on), and exit with
+    ``code`` (128 + the signal's number)."""
+    error_console.print(f"[bold yellow]interrupted:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=code)
 
 
 def examples(*commands: str, notes: str = "") -> str:

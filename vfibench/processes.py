@@ -31,3 +31,8 @@ def exit_with_parent(parent: int, signum: int | None = None) -> None:
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), signum)
         os._exit(128 + signum)
+
+
+def signal_name(signum: int) -> str:
+    """``SIGINT (Ctrl-C)``, ``SIGTERM``: a stopping signal as messages name it."""
+    return signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")

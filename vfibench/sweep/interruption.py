@@ -16,13 +16,13 @@ stop; the coordinator therefore also calls :func:`raise_if_stopped` between unit
 from __future__ import annotations
 
 import contextlib
-import shlex
 import signal
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from vfibench.errors import VfiBenchError
+from vfibench.processes import signal_name
 from vfibench.results.store import RunStore, resume_command as _resume
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterr
     """The error that reports an interrupted sweep: what is kept, where, and how to resume."""
     units = plan.units()
     done = sum(store.unit_info(key) is not None for key in units)
-    name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
+    name = signal_name(signum)
     command = resume_command(plan, store)
     return SweepInterrupted(
         f"The sweep was interrupted by {name}. {done} of {len(units)} units (configuration × seed, references "
@@ -127,7 +127,7 @@ def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterr
 def interrupted_before_start(signum: int, store: RunStore | None, options: Sequence[str] = ()) -> SweepInterrupted:
     """The error for a sweep stopped outside its units (while it loaded its data, started or closed its
     executor): the run, if any, is as it was; ``options`` are the executor's, for the resume command."""
-    name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
+    name = signal_name(signum)
     if store is None:
         return SweepInterrupted(f"The sweep was interrupted by {name} before any unit ran; nothing was written.",
                                 signum, None, "")
