@@ -101,9 +101,7 @@ class RunStore:
         (evaluations cannot be resumed: one that stopped is not a candidate)."""
         if run is not None:
             return cls.open(out, run)
-        candidates = sorted((p for p in out.glob("*") if p.is_dir() and not p.is_symlink()
-                             and (p / MANIFEST).is_file()), key=lambda p: p.name, reverse=True) if out.is_dir() else []
-        for root in candidates:
+        for root in run_directories(out):
             store = cls(root)
             manifest = store.read_manifest()
             if schema.run_kind(manifest) == schema.SWEEP and manifest.get("status") != COMPLETE:
@@ -312,13 +310,18 @@ def store_resume_command(store: RunStore, out: Path | None = None) -> str:
     return resume_command(store.name, store.root.parent if out is None else out, shown)
 
 
-def unfinished_sweeps(out: Path) -> list[RunStore]:
-    """The sweeps under ``out`` whose manifest does not say complete, newest first (unreadable ones left out)."""
+def run_directories(out: Path) -> list[Path]:
+    """The run directories under ``out`` (folders with a manifest, not links such as ``latest``), newest first."""
     if not out.is_dir():
         return []
+    return sorted((p for p in out.iterdir() if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()),
+                  key=lambda p: p.name, reverse=True)
+
+
+def unfinished_sweeps(out: Path) -> list[RunStore]:
+    """The sweeps under ``out`` whose manifest does not say complete, newest first (unreadable ones left out)."""
     found = []
-    for root in sorted((p for p in out.iterdir() if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()),
-                       key=lambda p: p.name, reverse=True):
+    for root in run_directories(out):
         try:
             manifest = RunStore(root).read_manifest()
         except ResultsError:
