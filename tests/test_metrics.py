@@ -113,6 +113,22 @@ def test_ssim_equals_skimage_on_real_images(name, height, width):
     assert abs(ssim(to_tensor([pred]).float(), to_tensor([gt]).float()).item() - expected) < 1e-4
 
 
+def test_ssim_does_not_depend_on_how_many_planes_are_filtered_together(monkeypatch):
+    """A CPU filters cache-sized groups of planes, an accelerator all of them at once: same values."""
+    from vfibench.metrics import ssim as ssim_module
+
+    pred, gt = random_pair(4, 40, 56, n=5)
+    x, y = to_tensor(list(pred)), to_tensor(list(gt))
+    grouped = ssim(x, y)
+    monkeypatch.setattr(ssim_module, "BLUR_PIXELS", 1)  # one plane per group
+    assert torch.equal(ssim(x, y), grouped)
+    monkeypatch.setattr(ssim_module, "BLUR_PIXELS", 1 << 30)  # every plane in one group, as on a GPU
+    assert torch.equal(ssim(x, y), grouped)
+    monkeypatch.undo()
+    assert ssim_module._groups(torch.empty(15, 1, 40, 56, device="meta")) == [slice(0, 15)]
+    assert len(ssim_module._groups(torch.empty(15, 1, 400, 560))) == 15
+
+
 def test_ssim_identical_is_one_and_too_small_is_an_error():
     x = torch.rand(2, 3, 20, 24)
     assert torch.allclose(ssim(x, x), torch.ones(2, dtype=torch.float64))

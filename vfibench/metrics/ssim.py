@@ -78,13 +78,19 @@ def _window(x: Tensor, sigma: float, what: str) -> Tensor:
     return taps
 
 
-#: Pixels of the planes filtered together in float64 (about 1 MB): a group and its intermediates
-#: stay in cache while the eleven shifted sums of each pass run over it.
+#: Pixels of the planes filtered together in float64 on a CPU (about 1 MB): a group and its
+#: intermediates stay in cache while the eleven shifted sums of each pass run over it.
 BLUR_PIXELS = 1 << 17
 
 
-def _groups(count: int, height: int, width: int) -> list[slice]:
-    """Consecutive groups of ``count`` planes of ``height`` × ``width`` holding about :data:`BLUR_PIXELS`."""
+def _groups(planes: Tensor) -> list[slice]:
+    """Consecutive groups of the (M, 1, H, W) ``planes`` filtered together: on a CPU, groups of about
+    :data:`BLUR_PIXELS`; on an accelerator, all of them at once (there every group is a round of
+    some 50 small kernel launches, and a 448×256 plane alone fills a group). Each plane is filtered
+    alone whichever group holds it, so the grouping never changes a value."""
+    count, _, height, width = planes.shape
+    if planes.device.type != "cpu":
+        return [slice(0, count)]
     step = max(1, BLUR_PIXELS // (height * width))
     return [slice(k, k + step) for k in range(0, count, step)]
 
@@ -119,7 +125,7 @@ def separable_blur(planes: Tensor, taps: Tensor) -> Tensor:
     weights = taps.tolist()
     count, _, height, width = planes.shape
     out = planes.new_empty(count, 1, height - size + 1, width - size + 1)
-    for group in _groups(count, height, width):
+    for group in _groups(planes):
         _blur_group(planes[group], weights, out=out[group])
     return out
 
@@ -144,7 +150,7 @@ def ssim_moments(x: Tensor, sigma: float = SIGMA) -> tuple[Tensor, Tensor]:
     planes = x.reshape(n * c, 1, height, width)
     shape = (n * c, 1, height - len(weights) + 1, width - len(weights) + 1)
     mu, e_xx = x.new_empty(shape), x.new_empty(shape)
-    for group in _groups(n * c, height, width):
+    for group in _groups(planes):
         z = planes[group]
         _blur_group(z, weights, out=mu[group])
         _blur_group(z * z, weights, out=e_xx[group])
@@ -164,7 +170,7 @@ def ssim_from_moments(x: Tensor, y: Tensor, moments_x: tuple[Tensor, Tensor], mo
     mx, exx, my, eyy = (m.reshape(n * c, 1, *m.shape[-2:]) for m in (*moments_x, *moments_y))
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     means = x.new_empty(n * c)
-    for group in _groups(n * c, height, width):
+    for group in _groups(xs):
         e_xy = _blur_group(xs[group] * ys[group], weights)
         value = _ssim_value(mx[group], my[group], exx[group], eyy[group], e_xy, c1, c2)
         means[group] = value.mean(dim=(1, 2, 3))
