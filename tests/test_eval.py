@@ -556,6 +556,39 @@ def test_scores_do_not_depend_on_how_many_lanes_score_the_batches(folders, tmp_p
     assert torch.get_num_threads() == threads
 
 
+def test_frames_read_by_several_readers_give_the_same_batches_and_the_first_damaged_file(tmp_path):
+    from vfibench.errors import DataError
+    from vfibench.evaluate import plan_evaluation, read_batches
+
+    rng = np.random.default_rng(1)
+    gt, good, bad = tmp_path / "gt", tmp_path / "good", tmp_path / "bad"
+    names = [f"f{k:02d}.png" for k in range(9)]
+    for name in names:
+        truth = rng.integers(0, 256, size=(24, 32, 3))
+        write_png(gt / name, truth)
+        write_png(good / name, np.clip(truth + rng.integers(-2, 3, size=truth.shape), 0, 255))
+        write_png(bad / name, np.clip(truth + rng.integers(-40, 41, size=truth.shape), 0, 255))
+    plan = plan_evaluation({"good": good, "bad": bad}, gt, out=tmp_path / "results", metrics=["psnr"], device="cpu")
+    one, four = (list(read_batches(plan, batch_size=2, readers=readers)) for readers in (1, 4))
+    assert [b.samples for b in one] == [b.samples for b in four] == [[0, 1], [2, 3], [4, 5], [6, 7], [8]]
+    for a, b in zip(one, four):
+        assert a.names == b.names and a.paths == b.paths and torch.equal(a.gt, b.gt)
+        assert all(torch.equal(a.preds[k], b.preds[k]) for k in a.preds)
+    for name in names[3:]:  # read at once, a later file may fail first: the first in order is named
+        (bad / name).write_bytes(b"damaged")
+    with pytest.raises(DataError, match="f03.png"):
+        list(read_batches(plan, batch_size=2, readers=4))
+
+
+def test_a_gpu_scores_batches_of_one_device_chunk_and_a_cpu_cache_sized_ones():
+    from vfibench.evaluate import BATCH_PIXELS, batch_pixels
+    from vfibench.metrics.suite import GPU_CHUNK_PIXELS
+
+    assert batch_pixels(torch.device("cpu"), 2) == BATCH_PIXELS
+    assert batch_pixels(torch.device("cpu"), 4) == BATCH_PIXELS // 2
+    assert batch_pixels(torch.device("cuda", 0), 1) == GPU_CHUNK_PIXELS
+
+
 def test_one_model_gets_no_plane_of_one_point_and_two_models_get_it(folders):
     alone = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
                      "--metrics", "psnr,gmsd", "--samples", "0")

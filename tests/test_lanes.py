@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from vfibench.lanes import cpu_lanes, map_in_lanes
+from vfibench.lanes import MAX_READERS, cpu_lanes, map_in_lanes, ordered_map, reader_threads
 
 
 def slow_square(x: int) -> int:
@@ -84,3 +84,54 @@ def test_stopping_early_takes_no_more_items():
 def test_one_lane_per_cpu_thread_and_one_on_an_accelerator():
     assert cpu_lanes("cpu") == torch.get_num_threads()
     assert cpu_lanes("cuda") == 1 and cpu_lanes(torch.device("cuda", 0)) == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_readers_yield_in_the_items_order(workers):
+    assert list(ordered_map(slow_square, range(20), workers)) == [x * x for x in range(20)]
+
+
+def test_readers_work_at_once_and_stay_a_bounded_distance_ahead():
+    both_running = threading.Barrier(2, timeout=5)
+    taken: list[int] = []
+
+    def items() -> Iterator[int]:
+        for x in range(100):
+            taken.append(x)
+            yield x
+
+    def work(x: int) -> int:
+        if x < 2:
+            both_running.wait()  # BrokenBarrierError unless two items are worked on at once
+        return x
+
+    stream = ordered_map(work, items(), 2)
+    assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    assert len(taken) <= 3 + 2 * 2  # what was yielded, and at most two per worker ahead of it
+    stream.close()
+
+
+def test_readers_raise_the_first_failure_in_order_after_every_earlier_result():
+    def work(x: int) -> int:
+        if x in (3, 5):
+            time.sleep(0.05 if x == 3 else 0)  # the later failure happens first
+            raise ValueError(f"item {x}")
+        return x
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="item 3"):
+        for value in ordered_map(work, range(10), 4):
+            got.append(value)
+    assert got == [0, 1, 2]
+
+
+def test_one_reader_on_a_cpu_and_several_on_an_accelerator(monkeypatch):
+    from vfibench import processes
+
+    assert reader_threads("cpu") == 1
+    monkeypatch.setattr(processes, "available_cores", lambda: 16)
+    assert reader_threads("cuda") == MAX_READERS
+    monkeypatch.setattr(processes, "available_cores", lambda: 3)
+    assert reader_threads(torch.device("cuda", 0)) == 2
+    monkeypatch.setattr(processes, "available_cores", lambda: 1)
+    assert reader_threads("cuda") == 1

@@ -22,6 +22,7 @@ the spread per model (:func:`vfibench.results.report_tables.protocol_table`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import time
@@ -352,11 +353,19 @@ def _handling(plan: EvalPlan) -> str:
             f"written at the ground truth's size")
 
 
-def _ground_truth(plan: EvalPlan) -> Iterator[tuple[int, str, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None]]:
-    """(sample, id, where, truth uint8, (I0, I1) uint8 or None) for every file, in order."""
+#: One sample's ground truth before decoding: (sample, id, where, truth uint8 or its file, (I0, I1) uint8 or None).
+GroundTruth = tuple[int, str, str, np.ndarray | Path, tuple[np.ndarray, np.ndarray] | None]
+#: One sample read: (sample, id, truth uint8, (I0, I1) uint8 or None, model → (file, prediction uint8)).
+Sample = tuple[int, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None, dict[str, tuple[Path, np.ndarray]]]
+
+
+def _ground_truth(plan: EvalPlan) -> Iterator[GroundTruth]:
+    """(sample, id, where, truth, (I0, I1) uint8 or None) for every file, in order. The truth is its
+    uint8 frame, or, in a folder of frames, its file (decoded by :func:`read_sample`, where the
+    predictions are, so that readers in parallel decode both)."""
     if plan.gt_spec is None:
         for sample, name in enumerate(plan.files):
-            yield sample, name, str(plan.gt / name), read_frame(plan.gt / name), None
+            yield sample, name, str(plan.gt / name), plan.gt / name, None
         return
     from vfibench.data.sources import open_source
     from vfibench.data.triplet_source import check_triplet
@@ -402,11 +411,48 @@ def lane_pixels(lanes: int) -> int:
     return BATCH_PIXELS * min(2, lanes) // max(1, lanes)
 
 
-def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS) -> Iterator[FrameBatch]:
+def batch_pixels(device: torch.device, lanes: int) -> int:
+    """Pixels of one batch scored on ``device``: on a CPU :func:`lane_pixels`; on an accelerator one
+    device chunk (:data:`~vfibench.metrics.suite.GPU_CHUNK_PIXELS`), each batch then a single round
+    of kernels."""
+    from vfibench.metrics.suite import GPU_CHUNK_PIXELS
+
+    return lane_pixels(lanes) if device.type == "cpu" else GPU_CHUNK_PIXELS
+
+
+def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
+    """One sample's ground truth and predictions, decoded, each prediction checked against its
+    ground truth (a DataError naming both files where the sizes differ or only the prediction is
+    greyscale)."""
+    sample, name, where, frame, inputs = truth
+    frame = read_frame(frame) if isinstance(frame, Path) else frame
+    predicted: dict[str, tuple[Path, np.ndarray]] = {}
+    for config, directory in plan.sources.items():
+        path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
+        prediction = read_frame(path)
+        if prediction.shape != frame.shape:
+            raise DataError(
+                f"The predicted frame '{path}' is {prediction.shape[1]}×{prediction.shape[0]} pixels but its ground "
+                f"truth '{where}' is {frame.shape[1]}×{frame.shape[0]}. Predictions must have the "
+                f"ground truth's size; write them at full resolution (no crop or resize)."
+            )
+        if is_grey(prediction) and not is_grey(frame):
+            raise DataError(
+                f"The predicted frame '{path}' is greyscale (its three channels are equal) but its ground truth "
+                f"'{where}' is in colour: scored as it is, every metric would measure the missing colour, not "
+                f"the interpolation. Write the model's output in colour (RGB), as the ground truth is."
+            )
+        predicted[config] = (path, prediction)
+    return sample, name, frame, inputs, predicted
+
+
+def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS, readers: int = 1) -> Iterator[FrameBatch]:
     """The evaluation's frames in batches of consecutive samples of one size — at most ``batch_size``
-    frames and, beyond the first, ``pixels`` pixels — each prediction checked against its ground
-    truth's size (a DataError naming both files otherwise)."""
-    pending: list[tuple[int, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None, dict[str, tuple[Path, np.ndarray]]]] = []
+    frames and, beyond the first, ``pixels`` pixels — each sample read by :func:`read_sample`,
+    ``readers`` samples at once (:func:`vfibench.lanes.ordered_map`; the batches are the same)."""
+    from vfibench.lanes import ordered_map
+
+    pending: list[Sample] = []
 
     def flush() -> FrameBatch:
         batch = FrameBatch(
@@ -419,28 +465,12 @@ def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS) ->
         pending.clear()
         return batch
 
-    for sample, name, where, truth, inputs in _ground_truth(plan):
-        predicted: dict[str, tuple[Path, np.ndarray]] = {}
-        for config, directory in plan.sources.items():
-            path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
-            frame = read_frame(path)
-            if frame.shape != truth.shape:
-                raise DataError(
-                    f"The predicted frame '{path}' is {frame.shape[1]}×{frame.shape[0]} pixels but its ground "
-                    f"truth '{where}' is {truth.shape[1]}×{truth.shape[0]}. Predictions must have the "
-                    f"ground truth's size; write them at full resolution (no crop or resize)."
-                )
-            if is_grey(frame) and not is_grey(truth):
-                raise DataError(
-                    f"The predicted frame '{path}' is greyscale (its three channels are equal) but its ground truth "
-                    f"'{where}' is in colour: scored as it is, every metric would measure the missing colour, not "
-                    f"the interpolation. Write the model's output in colour (RGB), as the ground truth is."
-                )
-            predicted[config] = (path, frame)
+    for item in ordered_map(functools.partial(read_sample, plan), _ground_truth(plan), readers):
+        truth = item[2]
         if pending and (len(pending) >= batch_size or pending[0][2].shape != truth.shape
                         or (len(pending) + 1) * truth.shape[0] * truth.shape[1] > pixels):
             yield flush()
-        pending.append((sample, name, truth, inputs, predicted))
+        pending.append(item)
     if pending:
         yield flush()
 
@@ -480,7 +510,10 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
 
     Frames are scored in batches (:func:`read_batches`); on a CPU several batches at once, one per
     core, each in its own lane with one intra-op thread (:func:`vfibench.lanes.map_in_lanes`), the
-    next batch read while the others are scored. With several models, each batch's ground truth
+    next batch read while the others are scored; on an accelerator one batch at a time, as large
+    as a device chunk (:data:`~vfibench.metrics.suite.GPU_CHUNK_PIXELS`), its files decoded by
+    several reader threads (:func:`vfibench.lanes.reader_threads`) while the device scores the
+    batch before. With several models, each batch's ground truth
     is prepared once (:meth:`~vfibench.metrics.suite.MetricSuite.prepare`: its backbone features,
     SSIM moments, …) and every model's predictions are scored against it. Scores are those of
     scoring each frame alone: batching changes no float64 metric, and a backbone's at most by float32
@@ -490,11 +523,11 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     With a dataset spec as ground truth the table also has each sample's motion (:data:`schema.MOTION`,
     :func:`~vfibench.metrics.classical_flow.largest_motion` of its input frames). ``extras``, if given,
     receives the rows of ``protocols`` (one per model, file and protocol)."""
-    from vfibench.lanes import cpu_lanes, map_in_lanes
+    from vfibench.lanes import cpu_lanes, map_in_lanes, reader_threads
 
     rows: list[dict[str, Any]] = []
     lanes = cpu_lanes(suite.device)
-    batches = read_batches(plan, suite.batch_size, lane_pixels(lanes))
+    batches = read_batches(plan, suite.batch_size, batch_pixels(suite.device, lanes), reader_threads(suite.device))
     scored = map_in_lanes(batches, lambda batch: _score_batch(plan, suite, batch, extras), lanes)
     motion_by_sample: dict[int, float] = {}
     for batch, scores, protocols, motion in scored:
