@@ -503,8 +503,11 @@ def load_features(name: str, device: torch.device | str = "cpu") -> torch.nn.Seq
         raise BackboneUnavailable(unavailable_message(status))
     with torch.device("meta"):
         features = features_architecture(name)
-    features = features.to_empty(device=device)
-    features.load_state_dict(state, strict=True)  # copies: the cached tensors stay untouched
+    # The meta parameters are replaced by copies of the cached weights (the cache stays untouched).
+    # Not ``to_empty``: allocating from meta tensors runs torch's Python reference kernels, whose
+    # first use imports torch.fx's symbolic shapes (0.45 s of every command that loads a backbone).
+    copies = {key: value.to(device=device, copy=True) for key, value in state.items()}
+    features.load_state_dict(copies, strict=True, assign=True)
     return features.eval().requires_grad_(False)
 
 
