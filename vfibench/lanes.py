@@ -19,7 +19,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import torch
@@ -62,7 +62,7 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], workers: int) -> Ite
         return
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vfibench-read")
     try:
-        pending: deque = deque()
+        pending: deque[Future[R]] = deque()
         for item in items:
             pending.append(pool.submit(work, item))
             if len(pending) >= 2 * workers:
