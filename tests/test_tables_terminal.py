@@ -107,3 +107,26 @@ def test_a_report_table_too_wide_for_the_terminal_becomes_one_paragraph_per_row_
     flat = " ".join(narrow.split())
     assert "charbonnier · l1: ΔPSNR +0.00 dB (p = 1.00); LPIPS disagrees 50%; discordant yes: LPIPS (n.s.), DISTS (n.s.)" in flat
     assert "blend · nearest: ΔPSNR +3.34 dB (p = 0.59); LPIPS disagrees 62%; discordant no" in flat
+
+
+@pytest.mark.parametrize("width", range(40, 131, 3))
+def test_a_report_table_loses_no_word_at_any_terminal_width(width: int) -> None:
+    """The grid is chosen only where rich can lay it out within the width: a grid wider than the
+    terminal is cropped at its edge, cutting the last column and the caption's lines."""
+    from vfibench.results.report_tables import PlainTable, to_rich
+
+    header = ("A (ahead on PSNR)", "B", "ΔPSNR", "ΔLPIPS", "LPIPS disagrees", "ΔDISTS", "DISTS disagrees",
+              "discordant")
+    rows = (("l1", "nearest", "+2.08 dB (p = 0.50)", "+0.0236 (p = 0.23)", "50%", "+0.0565 (p = 0.12)", "75%",
+             "yes: LPIPS (n.s.), DISTS (n.s.)"),
+            ("blend", "l1+perc", "+4.23 dB (p = 0.12)", "-0.0127 (p = 0.12)", "12%", "-0.0237 (p = 0.12)", "12%", "no"))
+    caption = ("Each pair with A the configuration whose mean PSNR is better; p-values from two-sided Wilcoxon "
+               "signed-rank tests, Holm-adjusted; a pair is discordant when a perceptual metric favours B.")
+    console = Console(width=width, record=True, color_system=None)
+    console.print(to_rich(PlainTable("Paired comparisons", caption, header, rows, (True, False))))
+    text = console.export_text()
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= width
+    flat = " ".join(text.split())
+    for part in (caption, *header, *(cell for row in rows for cell in row)):
+        for word in part.split():
+            assert word in flat, (word, text)  # a cropped line would have cut "perceptual", "discordant", …

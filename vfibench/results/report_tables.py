@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -220,25 +222,66 @@ def to_rich(table: PlainTable) -> "FittedTable":
     return FittedTable(table)
 
 
+#: How a report table's grid is drawn: a rule under the header, no outer padding.
+GRID_STYLE = {"box": box.SIMPLE_HEAD, "pad_edge": False}
+
+
+def grid_overhead(console: Console, options: ConsoleOptions, columns: int) -> int:
+    """The cells a grid of ``columns`` columns in :data:`GRID_STYLE` takes beyond its columns' widths
+    (padding, dividers, edges), as rich draws it: a grid of one-cell columns, measured."""
+    probe = Table(**GRID_STYLE)
+    for _ in range(columns):
+        probe.add_column(width=1)
+    probe.add_row(*["x"] * columns)
+    lines = console.render_lines(probe, options.update(width=max(options.max_width, 4 * columns + 4)), pad=False)
+    return max(Segment.get_line_length(line) for line in lines) - columns
+
+
 class FittedTable:
-    """:func:`to_rich`'s renderable, which picks its layout for the width it is printed at."""
+    """:func:`to_rich`'s renderable, which picks its layout for the width it is printed at: a grid
+    whose columns are given widths that fit it, or, where even the narrowest grid is too wide, one
+    paragraph per row."""
 
     def __init__(self, table: PlainTable) -> None:
         self.table = table
 
+    def _texts(self, column: int) -> list[str]:
+        return [self.table.header[column], *(row[column] for row in self.table.rows)]
+
     def widest_words(self) -> list[int]:
         """Per column, its longest word: the narrowest it can be without breaking one."""
-        table = self.table
-        return [max((len(word) for text in (name, *(row[i] for row in table.rows)) for word in text.split()),
-                    default=1) for i, name in enumerate(table.header)]
+        return [max((cell_len(word) for text in self._texts(i) for word in text.split()), default=1)
+                for i in range(len(self.table.header))]
 
-    def grid(self) -> Table:
+    def natural_widths(self) -> list[int]:
+        """Per column, its longest cell: the width at which nothing in it wraps."""
+        return [max(max(cell_len(text) for text in self._texts(i)), 1) for i in range(len(self.table.header))]
+
+    def column_widths(self, available: int, overhead: int) -> list[int] | None:
+        """Column widths that fill at most ``available`` cells with ``overhead`` of them taken by
+        padding and dividers: each column its natural width where all fit, else its longest word
+        plus a share of the room left in proportion to how much wider it would be unwrapped; None
+        where the longest words alone do not fit."""
+        narrowest, natural = self.widest_words(), self.natural_widths()
+        room = available - overhead - sum(narrowest)
+        if room < 0:
+            return None
+        wanted = [full - least for full, least in zip(natural, narrowest)]
+        if sum(wanted) <= room:
+            return natural
+        extra = [room * want // sum(wanted) for want in wanted]
+        for i in sorted(range(len(wanted)), key=lambda i: extra[i] - wanted[i])[:room - sum(extra)]:
+            extra[i] += 1  # the cells left over, one each to the columns furthest from their natural width
+        return [least + more for least, more in zip(narrowest, extra)]
+
+    def grid(self, widths: Sequence[int] | None = None) -> Table:
+        """The table as a rich grid, its columns at ``widths`` (or as rich lays them out)."""
         table = self.table
         out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
-                    caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+                    caption_justify="left", **GRID_STYLE)
         for i, (name, narrowest) in enumerate(zip(table.header, self.widest_words())):
             out.add_column(name, justify="left" if i < table.label_columns else "right", overflow="fold",
-                           min_width=narrowest)
+                           min_width=narrowest, width=widths[i] if widths is not None else None)
         for i, row in enumerate(table.rows):
             flagged = i < len(table.flags) and table.flags[i]
             out.add_row(*row, style="yellow" if flagged else None)
@@ -259,5 +302,7 @@ class FittedTable:
         return Group(*parts)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        narrowest = sum(self.widest_words()) + 2 * (len(self.table.header) - 1)  # one space each side inside
-        yield self.grid() if narrowest <= options.max_width else self.records()
+        # The widths are set here, not left to rich, whose own narrowing of a grid too wide for the
+        # terminal can crop its last column and its caption's lines.
+        widths = self.column_widths(options.max_width, grid_overhead(console, options, len(self.table.header)))
+        yield self.grid(widths) if widths is not None else self.records()
