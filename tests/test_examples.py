@@ -144,6 +144,34 @@ def test_help_placeholders_read_as_words(path: list[str]) -> None:
     assert not re.findall(r"<[a-z][a-z \[\]]*>|\[\[|\{[A-Z]+\}|LIST\[", output), output
 
 
+@pytest.mark.parametrize("path", _command_paths(typer.main.get_command(app), []), ids=" ".join)
+def test_option_help_keeps_most_of_a_100_column_terminal(path: list[str]) -> None:
+    """The names, negative forms and placeholders take under half the width: "--no-…" forms sit
+    under their flag and long lists of choices are in the help ("One of: …"), not in columns of their
+    own that left the help some twenty characters per line."""
+    output = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "100"}).output
+    (line,) = [line for line in output.splitlines() if re.match(r"│\s+--help\s", line)]  # where the help column starts
+    assert line.index("Show this message") < 56, output
+
+
+def test_a_long_list_of_choices_is_named_and_listed_and_still_checked() -> None:
+    output = " ".join(runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "100"}).output.replace("│", " ").split())
+    assert "FORMAT" in output and "One of: table, md, csv, json or html. [default: table]" in output
+    refused = runner.invoke(app, ["eval", "--pred", "p", "--gt", "g", "--format", "pdf"])
+    assert refused.exit_code == 2 and "'pdf' is not one of" in refused.output
+
+
+def test_a_flags_negative_form_is_shown_under_it_and_still_parsed(tmp_path: Path) -> None:
+    lines = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "100"}).output.splitlines()
+    flag = next(k for k, line in enumerate(lines) if line.startswith("│ --skip-unavailable"))
+    assert lines[flag + 1].startswith("│ --no-skip-unavailable")
+    result = runner.invoke(app, ["run", "--no-skip-unavailable", "--dry-run", "--preset", "smoke", "--losses", "l1",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "100"}).output.splitlines()
+    assert again == lines  # the names are restored after each help
+
+
 @pytest.mark.parametrize(("path", "usage"), [(["report"], "report [OPTIONS] [RUN]"),
                                              (["compare"], "compare [OPTIONS] NEW BASE"),
                                              (["losses"], "losses [OPTIONS] [SPEC]")])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -64,8 +66,14 @@ _TYPE_WORDS = {"str": "TEXT", "int": "INTEGER", "int range": "INTEGER", "float":
                "float range": "NUMBER", "path": "PATH", "file": "FILE", "directory": "DIR"}
 
 
+#: The longest list of choices shown as the placeholder (``[fp32|bf16|fp16]``); a longer one would take
+#: a column of every option's help, so the option's name stands there and the help lists the choices.
+CHOICES_SHOWN = 16
+
+
 def _humanize(params: list, ctx: typer.Context) -> None:  # type: ignore[type-arg]
-    """Give options without a metavar a plain placeholder (none for flags, ``TEXT``, ``[a|b]``), and
+    """Give options without a metavar a plain placeholder (none for flags, ``TEXT``, ``[a|b]``, or for
+    a long list of choices the option's name, ``FORMAT``, with "One of: …" after its help), and
     arguments their upper-case name alone: the name already says what goes there."""
     for param in params:
         if isinstance(param, TyperArgument):
@@ -78,7 +86,41 @@ def _humanize(params: list, ctx: typer.Context) -> None:  # type: ignore[type-ar
             param.metavar = ""
             continue
         shown = param.display_type(ctx).strip("<>").removeprefix("list[").removesuffix("]")
-        param.metavar = f"[{shown}]" if "|" in shown else _TYPE_WORDS.get(shown, shown.upper())
+        if "|" in shown and len(shown) + 2 > CHOICES_SHOWN:
+            param.metavar = (param.name or "value").upper()
+            choices = shown.split("|")
+            param.help = _with_choices(param.help or "", choices)
+        else:
+            param.metavar = f"[{shown}]" if "|" in shown else _TYPE_WORDS.get(shown, shown.upper())
+
+
+def _with_choices(text: str, choices: list[str]) -> str:
+    """``text`` with "One of: a, b or c." after it, before a closing "[default: …]" where it has one."""
+    listed = f"One of: {', '.join(choices[:-1])} or {choices[-1]}."
+    default = re.search(r"\s*(\[default: [^\]]*\])\s*$", text)
+    if default:
+        return f"{text[:default.start()]} {listed} {default.group(1)}".strip()
+    return f"{text} {listed}".strip()
+
+
+@contextmanager
+def _negatives_beside_their_flags(params: list) -> Iterator[None]:  # type: ignore[type-arg]
+    """While help is drawn, show a flag's negative form in its name's cell, on a line of its own
+    under the flag, not in a column of its own, which took some twenty characters from every
+    option's help.
+    Parsing is untouched: the names are restored afterwards."""
+    changed = []
+    for param in params:
+        if isinstance(param, TyperOption) and param.secondary_opts and any(o.startswith("--") for o in param.opts):
+            changed.append((param, param.opts, param.secondary_opts))
+            main = next(o for o in param.opts if o.startswith("--"))
+            param.opts = ["\n".join([o, *param.secondary_opts]) if o == main else o for o in param.opts]
+            param.secondary_opts = []
+    try:
+        yield
+    finally:
+        for param, opts, secondary in changed:
+            param.opts, param.secondary_opts = opts, secondary
 
 
 def _usage(params: list, ctx: typer.Context) -> list[str]:  # type: ignore[type-arg]
@@ -101,6 +143,10 @@ class HumanCommand(TyperCommand):
 
     def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
         return ["[OPTIONS]", *_usage(self.get_params(ctx), ctx)]
+
+    def format_help(self, ctx: typer.Context, formatter) -> None:  # type: ignore[no-untyped-def]
+        with _negatives_beside_their_flags(self.get_params(ctx)):
+            super().format_help(ctx, formatter)
 
 
 class HumanGroup(TyperGroup):
