@@ -130,3 +130,5 @@ def test_a_report_table_loses_no_word_at_any_terminal_width(width: int) -> None:
     for part in (caption, *header, *(cell for row in rows for cell in row)):
         for word in part.split():
             assert word in flat, (word, text)  # a cropped line would have cut "perceptual", "discordant", …
+    if "─" in text:  # a grid breaks a cell before its p-value, never inside it
+        assert text.count("(p") == len(re.findall(r"\(p [=<] [0-9.]+\)", text)) == 6, text

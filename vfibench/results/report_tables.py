@@ -8,7 +8,8 @@ the three outputs always show the same numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,6 +223,11 @@ def to_rich(table: PlainTable) -> "FittedTable":
     return FittedTable(table)
 
 
+def _value_and_p(cell: str) -> list[str]:
+    """A cell split before its p-value: "+2.97 dB (p = 0.0469)" → ["+2.97 dB", "(p = 0.0469)"]."""
+    return re.split(r" (?=\(p [<=] )", cell)
+
+
 #: How a report table's grid is drawn: a rule under the header, no outer padding.
 GRID_STYLE = {"box": box.SIMPLE_HEAD, "pad_edge": False}
 
@@ -239,8 +245,8 @@ def grid_overhead(console: Console, options: ConsoleOptions, columns: int) -> in
 
 class FittedTable:
     """:func:`to_rich`'s renderable, which picks its layout for the width it is printed at: a grid
-    whose columns are given widths that fit it, or, where even the narrowest grid is too wide, one
-    paragraph per row."""
+    whose columns are given widths that fit it (:meth:`column_widths`), or, where even its tidy
+    widths do not, one paragraph per row."""
 
     def __init__(self, table: PlainTable) -> None:
         self.table = table
@@ -254,28 +260,43 @@ class FittedTable:
                 for i in range(len(self.table.header))]
 
     def natural_widths(self) -> list[int]:
-        """Per column, its longest cell: the width at which nothing in it wraps."""
-        return [max(max(cell_len(text) for text in self._texts(i)), 1) for i in range(len(self.table.header))]
+        """Per column, the width at which nothing in it wraps, header included."""
+        return self._widths(lambda cell: [cell], header_lines=1)
+
+    def tidy_widths(self) -> list[int]:
+        """Per column, the width at which a cell with a p-value wraps only before it ("+2.97 dB" over
+        "(p = 0.0469)"), not inside it, other cells between any words, and the header onto two lines."""
+        return self._widths(lambda cell: parts if len(parts := _value_and_p(cell)) > 1 else cell.split(),
+                            header_lines=2)
+
+    def _widths(self, lines: Callable[[str], list[str]], header_lines: int) -> list[int]:
+        header = self.table.header
+        return [max(1, *(cell_len(line) for row in self.table.rows for line in lines(row[i])),
+                    math.ceil(cell_len(name) / header_lines), widest)
+                for i, (name, widest) in enumerate(zip(header, self.widest_words()))]
 
     def column_widths(self, available: int, overhead: int) -> list[int] | None:
         """Column widths that fill at most ``available`` cells with ``overhead`` of them taken by
-        padding and dividers: each column its natural width where all fit, else its longest word
-        plus a share of the room left in proportion to how much wider it would be unwrapped; None
-        where the longest words alone do not fit."""
-        narrowest, natural = self.widest_words(), self.natural_widths()
-        room = available - overhead - sum(narrowest)
+        padding and dividers: every column at least its :meth:`tidy_widths`; then, with the room
+        left, as many columns as it allows with their cells on one line, then with their headers on
+        one line too — at each step the columns that want least first (a column reads better on one
+        line than a little wider on two). None where the tidy widths do not fit: a grid that breaks
+        its numbers reads worse than a paragraph a row."""
+        widths = self.tidy_widths()
+        room = available - overhead - sum(widths)
         if room < 0:
             return None
-        wanted = [full - least for full, least in zip(natural, narrowest)]
-        if sum(wanted) <= room:
-            return natural
-        extra = [room * want // sum(wanted) for want in wanted]
-        for i in sorted(range(len(wanted)), key=lambda i: extra[i] - wanted[i])[:room - sum(extra)]:
-            extra[i] += 1  # the cells left over, one each to the columns furthest from their natural width
-        return [least + more for least, more in zip(narrowest, extra)]
+        cells_on_one_line = self._widths(lambda cell: [cell], header_lines=2)
+        for target in (cells_on_one_line, self.natural_widths()):
+            for i in sorted(range(len(widths)), key=lambda i: (target[i] - widths[i], i)):
+                if 0 < target[i] - widths[i] <= room:
+                    room -= target[i] - widths[i]
+                    widths[i] = target[i]
+        return widths
 
     def grid(self, widths: Sequence[int] | None = None) -> Table:
-        """The table as a rich grid, its columns at ``widths`` (or as rich lays them out)."""
+        """The table as a rich grid, its columns at ``widths`` (or as rich lays them out); a cell
+        too long for its column breaks before its p-value first."""
         table = self.table
         out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
                     caption_justify="left", **GRID_STYLE)
@@ -284,7 +305,9 @@ class FittedTable:
                            min_width=narrowest, width=widths[i] if widths is not None else None)
         for i, row in enumerate(table.rows):
             flagged = i < len(table.flags) and table.flags[i]
-            out.add_row(*row, style="yellow" if flagged else None)
+            cells = [cell if widths is None or cell_len(cell) <= widths[k] else "\n".join(_value_and_p(cell))
+                     for k, cell in enumerate(row)]
+            out.add_row(*cells, style="yellow" if flagged else None)
         return out
 
     def records(self) -> Group:
