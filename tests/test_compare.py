@@ -47,6 +47,13 @@ def test_identical_tables_pass_with_every_pair_within_tolerance(base: Path) -> N
     assert "6 within tolerance" in result.output and "passed" in result.output
 
 
+def test_a_table_compared_with_itself_is_noted_as_a_check_that_cannot_fail(tmp_path: Path, base: Path) -> None:
+    same = " ".join(invoke(str(base), str(tmp_path / "." / "base.csv")).output.split())
+    assert "NEW and BASE are the same file" in same and "cannot fail" in same
+    copy = write_summary(tmp_path / "copy.csv", BASE_ROWS)  # equal numbers in another file: a real check
+    assert "same file" not in invoke(str(copy), str(base)).output
+
+
 def test_improvement_passes_and_is_reported(tmp_path: Path, base: Path) -> None:
     new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 30.30}, l1_perc={"lpips_mean": 0.0700})
     result = invoke(str(new), str(base))

@@ -571,10 +571,21 @@ def setting_differences(new: Mapping[str, Any], base: Mapping[str, Any]) -> list
     return out
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve().samefile(b.resolve())
+    except OSError:
+        return False
+
+
 def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
     """Warnings about differences that make the numbers less comparable: preset, ground truth, device,
     seeds, samples; and when the two share no row at all."""
     notes = []
+    if _same_file(new.path, base.path):
+        notes.append(f"NEW and BASE are the same file ({new.path}): every number is compared with itself, so "
+                     f"this check cannot fail. Give NEW the run to check (e.g. results/latest) and BASE the "
+                     f"baseline it must not fall behind.")
     bare = [side for side, run in (("NEW", new), ("BASE", base)) if run.manifest is None]
     if bare:
         notes.append(f"{' and '.join(bare)} {'is a' if len(bare) == 1 else 'are'} bare summary.csv "
