@@ -170,6 +170,8 @@ def test_a_flags_negative_form_is_shown_under_it_and_still_parsed(tmp_path: Path
     assert result.exit_code == 0, result.output
     again = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "100"}).output.splitlines()
     assert again == lines  # the names are restored after each help
+    for command in (["eval", "--no-skip-unavailable"], ["data", "export", "--no-overwrite"], ["report", "--no-write"]):
+        assert runner.invoke(app, [*command, "--help"]).exit_code == 0, command  # an unknown option would be refused
 
 
 @pytest.mark.parametrize(("path", "usage"), [(["report"], "report [OPTIONS] [RUN]"),

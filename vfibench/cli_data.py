@@ -338,7 +338,7 @@ def export(
     fit: FitOption = FitChoice.resize,
     stride: StrideOption = 1,
     seed: SeedOption = 0,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in DIR (its numbered folders and "
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier export in DIR (its numbered folders and "
                                                  "triplets.csv); refused if DIR holds anything else.")] = False,
 ) -> None:
     """Write triplets as DIR/00000/im1.png, im2.png, im3.png (as loaded, 8-bit) plus DIR/triplets.csv."""

@@ -52,7 +52,7 @@ def eval_command(
                                                    "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, "
                                                    "psnr-div, ie. ie is the interpolation error, what "
                                                    "Middlebury tables report.")] = None,
-    skip_unavailable: Annotated[bool, typer.Option("--skip-unavailable", help="When a pretrained backbone is missing, compute the "
+    skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, compute the "
                                                    "other metrics and mark these unavailable.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N.")] = "auto",
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print: the terminal tables, or "
