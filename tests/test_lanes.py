@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from vfibench.lanes import MAX_READERS, cpu_lanes, map_in_lanes, ordered_map, reader_threads
+from vfibench.lanes import MAX_READERS, cpu_lanes, map_in_lanes, ordered_map, prefetched, reader_threads
 
 
 def slow_square(x: int) -> int:
@@ -135,3 +136,35 @@ def test_one_reader_on_a_cpu_and_several_on_an_accelerator(monkeypatch):
     assert reader_threads(torch.device("cuda", 0)) == 2
     monkeypatch.setattr(processes, "available_cores", lambda: 1)
     assert reader_threads("cuda") == 1
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_readers_raise_a_failure_of_the_items_themselves_in_order_too(workers):
+    def items() -> Iterator[int]:
+        yield from range(5)
+        raise KeyError("item 5")  # a damaged sample found while listing
+
+    def work(x: int) -> int:
+        if x == 2:
+            raise ValueError("item 2")
+        return x
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="item 2"):  # the earlier failure, whichever came first
+        for value in ordered_map(work, items(), workers):
+            got.append(value)
+    assert got == [0, 1]
+    with pytest.raises(KeyError, match="item 5"):
+        list(ordered_map(lambda x: x, items(), workers))
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority") or not hasattr(threading, "get_native_id"), reason="Linux thread priorities")
+def test_readers_started_for_a_gpu_keep_the_callers_priority_and_a_cpus_background_read_yields():
+    def niceness(_: object) -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    caller = niceness(None)
+    for_a_gpu = list(prefetched(ordered_map(niceness, range(8), 3), lowest_priority=False))
+    assert set(for_a_gpu) == {caller}  # reader threads started from the prefetching thread inherit its priority
+    for_a_cpu = list(prefetched(ordered_map(niceness, range(4), 1), lowest_priority=True))
+    assert set(for_a_cpu) == {19}

@@ -411,13 +411,13 @@ def lane_pixels(lanes: int) -> int:
     return BATCH_PIXELS * min(2, lanes) // max(1, lanes)
 
 
-def batch_pixels(device: torch.device, lanes: int) -> int:
+def batch_pixels(device: torch.device | str, lanes: int) -> int:
     """Pixels of one batch scored on ``device``: on a CPU :func:`lane_pixels`; on an accelerator one
     device chunk (:data:`~vfibench.metrics.suite.GPU_CHUNK_PIXELS`), each batch then a single round
     of kernels."""
     from vfibench.metrics.suite import GPU_CHUNK_PIXELS
 
-    return lane_pixels(lanes) if device.type == "cpu" else GPU_CHUNK_PIXELS
+    return lane_pixels(lanes) if torch.device(device).type == "cpu" else GPU_CHUNK_PIXELS
 
 
 def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
@@ -513,7 +513,8 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     next batch read while the others are scored; on an accelerator one batch at a time, as large
     as a device chunk (:data:`~vfibench.metrics.suite.GPU_CHUNK_PIXELS`), its files decoded by
     several reader threads (:func:`vfibench.lanes.reader_threads`) while the device scores the
-    batch before. With several models, each batch's ground truth
+    batch before (the predictions, and a folder's ground truth; a dataset's triplets are read in
+    the order its source reads them). With several models, each batch's ground truth
     is prepared once (:meth:`~vfibench.metrics.suite.MetricSuite.prepare`: its backbone features,
     SSIM moments, …) and every model's predictions are scored against it. Scores are those of
     scoring each frame alone: batching changes no float64 metric, and a backbone's at most by float32
@@ -528,7 +529,8 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     rows: list[dict[str, Any]] = []
     lanes = cpu_lanes(suite.device)
     batches = read_batches(plan, suite.batch_size, batch_pixels(suite.device, lanes), reader_threads(suite.device))
-    scored = map_in_lanes(batches, lambda batch: _score_batch(plan, suite, batch, extras), lanes)
+    scored = map_in_lanes(batches, lambda batch: _score_batch(plan, suite, batch, extras), lanes,
+                          lowest_priority=suite.device.type == "cpu")
     motion_by_sample: dict[int, float] = {}
     for batch, scores, protocols, motion in scored:
         motion_by_sample.update(zip(batch.samples, motion))

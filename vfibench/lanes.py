@@ -63,7 +63,17 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], workers: int) -> Ite
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vfibench-read")
     try:
         pending: deque[Future[R]] = deque()
-        for item in items:
+        source = iter(items)
+        while True:
+            try:
+                item = next(source)
+            except StopIteration:
+                break
+            except Exception as err:  # reading the items failed: that is the next item's failure, in order
+                failed: Future[R] = Future()
+                failed.set_exception(err)
+                pending.append(failed)
+                break
             pending.append(pool.submit(work, item))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
@@ -83,13 +93,16 @@ def _lowest_priority() -> None:
         pass
 
 
-def prefetched(items: Iterator[T]) -> Iterator[T]:
+def prefetched(items: Iterator[T], lowest_priority: bool = True) -> Iterator[T]:
     """``items``, each next one produced in a background thread while the caller works on the
-    current one (decoders and torch release the GIL). The thread runs at the lowest priority: the
-    caller waits for the next item only when it has nothing else to do. Errors are raised in the
+    current one (decoders and torch release the GIL). With ``lowest_priority`` (for a caller that
+    computes on the CPU) the thread runs at the lowest priority: the caller waits for the next item
+    only when it has nothing else to do; without it (a caller that waits for a GPU) at the caller's,
+    and so do the threads it starts (reader threads inherit its priority). Errors are raised in the
     caller, in order."""
     done = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vfibench-read", initializer=_lowest_priority) as pool:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vfibench-read",
+                            initializer=_lowest_priority if lowest_priority else None) as pool:
         upcoming = pool.submit(next, items, done)
         while True:
             item = upcoming.result()
@@ -99,11 +112,11 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
             yield item  # type: ignore[misc]
 
 
-def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iterator[R]:
+def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int, lowest_priority: bool = True) -> Iterator[R]:
     """``work(item)`` for every item, yielded in the items' order, computed ``lanes`` at a time.
 
     With one lane this is a plain loop over :func:`prefetched` items (the next read in the
-    background). With more, each lane is a thread with one intra-op torch thread that takes the
+    background, at the lowest priority if ``lowest_priority``). With more, each lane is a thread with one intra-op torch thread that takes the
     next item (reading it, under a lock: ``items`` is consumed in order by one lane at a time) and
     works on it; torch's thread count is restored afterwards. The first failure, in the items'
     order, is raised once every earlier result has been yielded; lanes take no new item after a
@@ -111,7 +124,7 @@ def map_in_lanes(items: Iterator[T], work: Callable[[T], R], lanes: int) -> Iter
     to be yielded.
     """
     if lanes <= 1:
-        for item in prefetched(items):
+        for item in prefetched(items, lowest_priority):
             yield work(item)
         return
     lock = threading.Lock()
