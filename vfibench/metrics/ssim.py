@@ -113,8 +113,8 @@ def separable_blur(planes: Tensor, taps: Tensor) -> Tensor:
     """Separable filtering of (M, 1, H, W) planes by the 1-D ``taps`` along x and y (SSIM's Gaussian, or
     a protocol's box) over the valid region → (M, 1, H − 2r, W − 2r).
 
-    Float64 (the metrics) is filtered as weighted sums of shifted views, a cache-sized group of planes
-    at a time (:func:`_blur_group`): the same sums as a convolution, equal to float64 rounding
+    Float64 (the metrics) is filtered as weighted sums of shifted views, a group of planes at a time
+    (:func:`_groups`, :func:`_blur_group`): the same sums as a convolution, equal to float64 rounding
     (~1e-16), at a small fraction of the cost of torch's float64 ``conv2d``, which has no optimised
     CPU kernel. Other dtypes (the SSIM loss, differentiable) use ``conv2d``.
     """
@@ -160,8 +160,8 @@ def ssim_moments(x: Tensor, sigma: float = SIGMA) -> tuple[Tensor, Tensor]:
 def ssim_from_moments(x: Tensor, y: Tensor, moments_x: tuple[Tensor, Tensor], moments_y: tuple[Tensor, Tensor],
                       data_range: float = 1.0, sigma: float = SIGMA, k1: float = K1, k2: float = K2) -> Tensor:
     """Per-frame SSIM (mean over the valid region and the channels, float64) of ``x`` against ``y`` from
-    their :func:`ssim_moments`; only the local mean of the product x·y is computed here, a cache-sized
-    group of planes at a time. (N,)."""
+    their :func:`ssim_moments`; only the local mean of the product x·y is computed here, a group of
+    planes at a time (:func:`_groups`). (N,)."""
     x = x.to(torch.float64)
     y = y.to(torch.float64)
     weights = _window(x, sigma, "ssim").tolist()

@@ -573,14 +573,15 @@ def setting_differences(new: Mapping[str, Any], base: Mapping[str, Any]) -> list
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.resolve().samefile(b.resolve())
+        return a.samefile(b)
     except OSError:
         return False
 
 
 def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
-    """Warnings about differences that make the numbers less comparable: preset, ground truth, device,
-    seeds, samples; and when the two share no row at all."""
+    """Warnings about what makes the comparison say less: NEW and BASE the same file; differences that
+    make the numbers less comparable (preset, ground truth, device, seeds, samples); and when the two
+    share no row at all."""
     notes = []
     if _same_file(new.path, base.path):
         notes.append(f"NEW and BASE are the same file ({new.path}): every number is compared with itself, so "

@@ -265,7 +265,8 @@ class FittedTable:
 
     def tidy_widths(self) -> list[int]:
         """Per column, the width at which a cell with a p-value wraps only before it ("+2.97 dB" over
-        "(p = 0.0469)"), not inside it, other cells between any words, and the header onto two lines."""
+        "(p = 0.0469)"), not inside it, other cells between any words, and the header at half its
+        length (two lines, or three where its words do not divide evenly)."""
         return self._widths(lambda cell: parts if len(parts := _value_and_p(cell)) > 1 else cell.split(),
                             header_lines=2)
 
