@@ -107,8 +107,7 @@ def _with_choices(text: str, choices: list[str]) -> str:
 def _negatives_beside_their_flags(params: list) -> Iterator[None]:  # type: ignore[type-arg]
     """While help is drawn, show a flag's negative form in its name's cell, on a line of its own
     under the flag, not in a column of its own, which took some twenty characters from every
-    option's help.
-    Parsing is untouched: the names are restored afterwards."""
+    option's help. Parsing is untouched: the names are restored afterwards."""
     changed = []
     for param in params:
         if isinstance(param, TyperOption) and param.secondary_opts and any(o.startswith("--") for o in param.opts):
