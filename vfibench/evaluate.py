@@ -404,20 +404,16 @@ def _stack(frames: Sequence[np.ndarray]) -> torch.Tensor:
 BATCH_PIXELS = 1 << 20
 
 
-def lane_pixels(lanes: int) -> int:
-    """Pixels of one batch when ``lanes`` batches are scored at once: :data:`BATCH_PIXELS` for up
-    to two lanes, less beyond, so the frames and prepared features in flight stay about the same
-    whatever the number of cores."""
-    return BATCH_PIXELS * min(2, lanes) // max(1, lanes)
-
-
 def batch_pixels(device: torch.device | str, lanes: int) -> int:
-    """Pixels of one batch scored on ``device``: on a CPU :func:`lane_pixels`; on an accelerator one
-    device chunk (:data:`~vfibench.metrics.suite.GPU_CHUNK_PIXELS`), each batch then a single round
-    of kernels."""
+    """Pixels of one batch scored on ``device`` when ``lanes`` batches are scored at once: on a CPU
+    :data:`BATCH_PIXELS` for up to two lanes, less beyond, so the frames and prepared features in
+    flight stay about the same whatever the number of cores; on an accelerator one device chunk
+    (:data:`~vfibench.metrics.suite.GPU_CHUNK_PIXELS`), each batch then a single round of kernels."""
     from vfibench.metrics.suite import GPU_CHUNK_PIXELS
 
-    return lane_pixels(lanes) if torch.device(device).type == "cpu" else GPU_CHUNK_PIXELS
+    if torch.device(device).type != "cpu":
+        return GPU_CHUNK_PIXELS
+    return BATCH_PIXELS * min(2, lanes) // max(1, lanes)
 
 
 def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
