@@ -272,6 +272,23 @@ def test_quantize_8bit():
     assert torch.equal(q, torch.tensor([0.0, 0.0, 0.0, 1.0, 79.0, 255.0, 255.0]) / 255)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_quantised_levels_are_k_over_255_correctly_rounded(dtype):
+    """Every level, with what rounds to it from either side, gives the correctly rounded k / 255 of the dtype."""
+    k = torch.arange(256, dtype=torch.float64)
+    x = torch.cat([k, k - 0.49, k + 0.49]).div(255).to(dtype)
+    expected = torch.cat([k, k, k]).clamp(0, 255).div(255).to(dtype)  # float64 k/255, then rounded once
+    assert torch.equal(quantize_8bit(x), expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_gpu_quantises_to_the_same_levels_as_the_cpu_bit_for_bit(dtype):
+    x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64).mul(1.2).sub(0.1)
+    x = torch.cat([x.flatten(), torch.arange(256, dtype=torch.float64) / 255]).to(dtype)
+    assert torch.equal(quantize_8bit(x.cuda()).cpu(), quantize_8bit(x))
+
+
 def test_suite_scores_quantised_frames_in_chunks():
     gen = torch.Generator().manual_seed(0)
     gt = torch.rand(5, 3, 32, 40, generator=gen)

@@ -31,9 +31,16 @@ DEFAULT_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips", "dists", "sharpness
 def quantize_8bit(x: Tensor) -> Tensor:
     """What a saved 8-bit frame would hold: ``round(clamp(x, 0, 1) · 255) / 255``.
 
-    Rounding is half-to-even (``torch.round``); NaN stays NaN. The dtype and device are kept.
+    Rounding is half-to-even (``torch.round``); NaN stays NaN. The dtype and device are kept, and
+    so are the levels: each is k / 255 correctly rounded in the dtype, on every device. (A CUDA
+    GPU divides by a Python number as a multiplication by its reciprocal, 1 ulp off for some k:
+    on a GPU the frames then differed from the CPU's, and float32 PSNR with them by up to 1.7e-6 dB.
+    The divisor is therefore a tensor on the frames' device there, which it divides by exactly.)
     """
-    return x.clamp(0.0, 1.0).mul_(255.0).round_().div_(255.0)
+    levels = x.clamp(0.0, 1.0).mul_(255.0).round_()
+    if levels.device.type == "cpu":
+        return levels.div_(255.0)
+    return levels.div_(torch.full((), 255.0, dtype=levels.dtype, device=levels.device))
 
 
 def batch_slices(count: int, batch_size: int) -> list[slice]:
