@@ -36,7 +36,7 @@ from vfibench.data.sources import open_dataset
 from vfibench.metrics.suite import DEFAULT_METRICS
 from vfibench.presets import get_preset
 from vfibench.references import REFERENCES
-from vfibench.sweep.unit import UnitResources, UnitSpec, score_predictions
+from vfibench.sweep.unit import UnitResources, UnitSpec, score_predictions, unit_batch_size
 
 TRAINED_STAND_INS = 5
 
@@ -72,7 +72,7 @@ def main() -> None:
     rows = [REFERENCES[name](test) for name in REFERENCES] + stand_ins(test.it, TRAINED_STAND_INS)
     spec = UnitSpec(config="blend", seed=0, kind="reference", preset=preset, metrics=tuple(DEFAULT_METRICS),
                     device=args.device)
-    batch = preset.eval_batch_size
+    batch = unit_batch_size(spec, test)  # the preset's on a CPU, one device chunk on a GPU
 
     def score(frames: torch.Tensor, resources: UnitResources, shared: bool) -> None:
         suite, _ = resources.for_spec(spec, test)

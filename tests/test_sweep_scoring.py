@@ -4,6 +4,7 @@ scores bit-identical to scoring each unit from the raw frames."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from vfibench import backbones
 from vfibench.data.sources import open_dataset
@@ -60,3 +61,37 @@ def test_a_process_prepares_the_ground_truth_once_for_every_unit_of_a_sweep(test
         result = run_unit(spec, test_set, test_set, resources=resources)
         assert result.status == "complete", result.error
     assert len(calls) == 1
+
+
+def test_a_unit_scores_in_the_presets_batches_on_a_cpu_and_in_device_chunks_on_a_gpu(test_set):
+    """Pure arithmetic (nothing runs on a GPU): a CPU keeps the preset's batches, which the CI baseline was
+    computed in; a GPU scores the whole quick test set (128 frames of 96²) in one call instead of eight."""
+    from vfibench.metrics.suite import GPU_CHUNK_PIXELS
+    from vfibench.sweep.unit import unit_batch_size
+
+    for name, device, expected in (("smoke", "cpu", 16), ("quick", "cpu", 16),
+                                   ("quick", "cuda", GPU_CHUNK_PIXELS // 96**2), ("smoke", "cuda:0", 910)):
+        preset = get_preset(name)
+        frames = open_dataset("synthetic", "test", count=2, size=preset.test_size, seed=0, max_motion=0.25)
+        spec = UnitSpec(kind="reference", config="blend", seed=0, preset=preset, metrics=("psnr",), device=device)
+        assert unit_batch_size(spec, frames) == expected, (name, device)
+    assert GPU_CHUNK_PIXELS // 96**2 >= get_preset("quick").test_count
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_reference_unit_on_a_gpu_scores_as_on_the_cpu_to_float32_rounding(test_set):
+    """Scored in one device chunk on the GPU and in the preset's batches on the CPU: float64 metrics equal to
+    1e-9, the deep ones (IEEE float32 convolutions) to float32 rounding. On these 48² frames the CPU's float32
+    DISTS is 8.6e-7 from a float64 computation (its covariances cancel at VGG16's 3×3 deepest stage) and
+    LPIPS 1.5e-7; two float32 computations may differ by twice that."""
+    preset = get_preset("smoke")
+    scores = {}
+    for device in ("cpu", "cuda"):
+        spec = UnitSpec(kind="reference", config="blend", seed=0, preset=preset, train_data="synthetic",
+                        test_data="synthetic", data_seed=0, metrics=tuple(METRICS), device=device)
+        result = run_unit(spec, test_set, test_set, resources=UnitResources())
+        assert result.status == "complete", result.error
+        scores[device] = result.per_sample
+    tolerances = {"lpips": 1e-6, "dists": 2e-6}
+    differences = {name: float((scores["cpu"][name] - scores["cuda"][name]).abs().max()) for name in METRICS}
+    assert all(difference <= tolerances.get(name, 1e-9) for name, difference in differences.items()), differences

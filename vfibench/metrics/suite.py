@@ -50,6 +50,17 @@ def batch_slices(count: int, batch_size: int) -> list[slice]:
     return [slice(begin, begin + batch_size) for begin in range(0, count, batch_size)]
 
 
+def scoring_batch_size(device: torch.device | str, height: int, width: int, batch_size: int) -> int:
+    """Frames per call for a caller that scores a whole set of ``height``×``width`` frames:
+    ``batch_size`` on a CPU (where the suite splits each call into cache-sized chunks itself); on a
+    GPU as many as one device chunk holds (:data:`GPU_CHUNK_PIXELS`), and at least ``batch_size``,
+    since each chunk there is a round of small kernel launches whatever its size. Build the suite
+    with this ``batch_size`` too, or it chunks the calls again."""
+    if torch.device(device).type != "cuda":
+        return batch_size
+    return max(batch_size, GPU_CHUNK_PIXELS // max(1, height * width))
+
+
 def required_backbones(names: Iterable[str]) -> set[str]:
     """The pretrained backbones the named metrics need (e.g. ``{"alexnet", "vgg16"}``)."""
     return {backbone for name in names for backbone in metric_info(name).needs}

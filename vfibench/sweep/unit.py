@@ -28,7 +28,7 @@ from torch import Tensor
 from vfibench.data.sources import SYNTHETIC
 from vfibench.data.triplets import Triplets
 from vfibench.losses.spec import parse_config
-from vfibench.metrics.suite import MetricSuite, PreparedReference, batch_slices
+from vfibench.metrics.suite import MetricSuite, PreparedReference, batch_slices, scoring_batch_size
 from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import schema
@@ -154,7 +154,7 @@ class UnitResources:
         key = (spec.metrics, spec.device, spec.val_samples, spec.preset, spec.test_data, spec.data_seed)
         if self._value is None or key != self._key:
             device = torch.device(spec.device)
-            suite = MetricSuite(list(spec.metrics), device=device)
+            suite = MetricSuite(list(spec.metrics), device=device, batch_size=unit_batch_size(spec, test))
             held_out = Validation.of(test, list(spec.metrics), device, spec.preset.eval_batch_size, spec.val_samples)
             self._key, self._value, self._prepared = key, (suite, held_out), None
         return self._value
@@ -164,7 +164,7 @@ class UnitResources:
         :func:`score_predictions` (computed on first use, then reused)."""
         suite, _ = self.for_spec(spec, test)
         if self._prepared is None:
-            self._prepared = prepare_ground_truth(suite, test, batch_size=spec.preset.eval_batch_size,
+            self._prepared = prepare_ground_truth(suite, test, batch_size=unit_batch_size(spec, test),
                                                   device=spec.device)
         return self._prepared
 
@@ -206,6 +206,14 @@ def failed_result(spec: UnitSpec, reason: str) -> UnitResult:
     if spec.kind != REFERENCE:
         info |= {"steps": spec.preset.steps, "warm_start": spec.warm_start}
     return UnitResult(spec, FAILED, info, error=reason)
+
+
+def unit_batch_size(spec: UnitSpec, test: Triplets) -> int:
+    """Test frames a unit scores per call: the preset's ``eval_batch_size`` on a CPU, one device chunk
+    on a GPU (:func:`~vfibench.metrics.suite.scoring_batch_size`): a sweep's quick test set of 128
+    frames of 96² is then one round of kernels there instead of eight. Same spec and test set, same
+    batches, so every executor scores a unit alike."""
+    return scoring_batch_size(spec.device, *test.it.shape[-2:], spec.preset.eval_batch_size)
 
 
 def prepare_ground_truth(suite: MetricSuite, test: Triplets, *, batch_size: int,
@@ -252,7 +260,7 @@ def _reference(spec: UnitSpec, test: Triplets, resources: UnitResources) -> Unit
     suite, _ = resources.for_spec(spec, test)
     frames = REFERENCES[spec.config](test)
     scores = score_predictions(suite, frames, test, resources.prepared(spec, test),
-                               batch_size=spec.preset.eval_batch_size, device=spec.device)
+                               batch_size=unit_batch_size(spec, test), device=spec.device)
     return UnitResult(spec, COMPLETE, {schema.STATUS: COMPLETE}, per_sample_table(spec, scores, len(test)))
 
 
@@ -289,7 +297,7 @@ def _trained(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainState |
     started = time.perf_counter()
     frames = predict(result.model, test, spec.preset.eval_batch_size, device)
     scores = score_predictions(suite, frames, test, resources.prepared(spec, test),
-                               batch_size=spec.preset.eval_batch_size, device=device)
+                               batch_size=unit_batch_size(spec, test), device=device)
     info["eval_seconds"] = round(time.perf_counter() - started, 3)
     return UnitResult(spec, COMPLETE, info, per_sample_table(spec, scores, len(test)), log,
                       {k: v.cpu() for k, v in result.model.state_dict().items()}, log_rows=result.log,
