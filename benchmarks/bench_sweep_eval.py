@@ -17,9 +17,12 @@ the preset's test set with the default metrics:
   shared.
 
 Predictions are made before timing (training is not part of the evaluation phase). Medians of
-``--repeats``. Run on a quiet machine:
+``--repeats``. A unit scores in :func:`vfibench.sweep.unit.unit_batch_size` batches (the preset's on a
+CPU, one device chunk on a GPU); ``--batches preset`` times the preset's batches on every device, the
+rule before device chunks, for an A/B. Run on a quiet machine:
 
-    python benchmarks/bench_sweep_eval.py [--preset quick] [--threads 2] [--repeats 3] [--device cuda] [--json out.json]
+    python benchmarks/bench_sweep_eval.py [--preset quick] [--threads 2] [--repeats 3] [--device cuda]
+                                          [--batches unit|preset] [--json out.json]
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from vfibench.data.sources import open_dataset
 from vfibench.metrics.suite import DEFAULT_METRICS
 from vfibench.presets import get_preset
 from vfibench.references import REFERENCES
-from vfibench.sweep.unit import UnitResources, UnitSpec, score_predictions, unit_batch_size
+from vfibench.sweep import unit as unit_module
+from vfibench.sweep.unit import UnitResources, UnitSpec, score_predictions
 
 TRAINED_STAND_INS = 5
 
@@ -62,9 +66,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="where the metrics run: cpu (default) or cuda")
+    parser.add_argument("--batches", choices=("unit", "preset"), default="unit",
+                        help="unit: what a sweep scores in (default); preset: the preset's batches everywhere")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.batches == "preset":  # the rule before device chunks, for every place a unit asks for it
+        unit_module.unit_batch_size = lambda spec, test: spec.preset.eval_batch_size
 
     preset = get_preset(args.preset)
     test = open_dataset("synthetic", "test", count=preset.test_count, size=preset.test_size, seed=0,
@@ -72,7 +80,7 @@ def main() -> None:
     rows = [REFERENCES[name](test) for name in REFERENCES] + stand_ins(test.it, TRAINED_STAND_INS)
     spec = UnitSpec(config="blend", seed=0, kind="reference", preset=preset, metrics=tuple(DEFAULT_METRICS),
                     device=args.device)
-    batch = unit_batch_size(spec, test)  # the preset's on a CPU, one device chunk on a GPU
+    batch = unit_module.unit_batch_size(spec, test)
 
     def score(frames: torch.Tensor, resources: UnitResources, shared: bool) -> None:
         suite, _ = resources.for_spec(spec, test)
@@ -100,13 +108,13 @@ def main() -> None:
     base = figures["one configuration"]
     print(f"preset {preset.name}: {len(test)} test scenes of {preset.test_size}², metrics {', '.join(DEFAULT_METRICS)}; "
           f"{'CPU, %d threads' % torch.get_num_threads() if args.device == 'cpu' else args.device}; median of "
-          f"{args.repeats}")
+          f"{args.repeats}; batches of {batch} frames ({args.batches})")
     for name, seconds in figures.items():
         print(f"{name:>34}: {seconds:6.2f} s  ({seconds / base:.2f}× one configuration)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"preset": preset.name, "threads": torch.get_num_threads(), "device": args.device,
-                       "seconds": figures}, handle, indent=2)
+                       "batches": args.batches, "batch_size": batch, "seconds": figures}, handle, indent=2)
 
 
 if __name__ == "__main__":
