@@ -274,10 +274,11 @@ def test_quantize_8bit():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_quantised_levels_are_k_over_255_correctly_rounded(dtype):
-    """Every level, with what rounds to it from either side, gives the correctly rounded k / 255 of the dtype."""
+    """Every level, with what rounds to it from either side (clamped at the ends), gives the correctly
+    rounded k / 255 of the dtype."""
     k = torch.arange(256, dtype=torch.float64)
     x = torch.cat([k, k - 0.49, k + 0.49]).div(255).to(dtype)
-    expected = torch.cat([k, k, k]).clamp(0, 255).div(255).to(dtype)  # float64 k/255, then rounded once
+    expected = torch.cat([k, k, k]).div(255).to(dtype)  # float64 k/255, then rounded to the dtype
     assert torch.equal(quantize_8bit(x), expected)
 
 

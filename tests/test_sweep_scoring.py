@@ -63,7 +63,7 @@ def test_a_process_prepares_the_ground_truth_once_for_every_unit_of_a_sweep(test
     assert len(calls) == 1
 
 
-def test_a_unit_scores_in_the_presets_batches_on_a_cpu_and_in_device_chunks_on_a_gpu(test_set):
+def test_a_unit_scores_in_the_presets_batches_on_a_cpu_and_in_device_chunks_on_a_gpu():
     """Pure arithmetic (nothing runs on a GPU): a CPU keeps the preset's batches, which the CI baseline was
     computed in; a GPU scores the whole quick test set (128 frames of 96²) in one call instead of eight."""
     from vfibench.metrics.suite import GPU_CHUNK_PIXELS
