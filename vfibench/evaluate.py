@@ -409,9 +409,10 @@ def batch_pixels(device: torch.device | str, lanes: int) -> int:
     :data:`BATCH_PIXELS` for up to two lanes, less beyond, so the frames and prepared features in
     flight stay about the same whatever the number of cores; on an accelerator one device chunk
     (:data:`~vfibench.metrics.suite.GPU_CHUNK_PIXELS`), each batch then a single round of kernels."""
+    from vfibench.metrics._common import scores_in_device_chunks
     from vfibench.metrics.suite import GPU_CHUNK_PIXELS
 
-    if torch.device(device).type != "cpu":
+    if scores_in_device_chunks(device):
         return GPU_CHUNK_PIXELS
     return BATCH_PIXELS * min(2, lanes) // max(1, lanes)
 

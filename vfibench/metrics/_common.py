@@ -103,6 +103,14 @@ def check_scale(x: Tensor, role: str, metric: str) -> None:
         )
 
 
+def scores_in_device_chunks(device: torch.device | str) -> bool:
+    """Whether frames on ``device`` are scored the GPU way — a whole device chunk per call, every SSIM
+    plane of a batch filtered at once, since there each call is a round of small kernel launches
+    whatever its size — rather than in a CPU's cache-sized pieces: on every device but a CPU. The
+    one place the batching rules tell the two apart."""
+    return torch.device(device).type != "cpu"
+
+
 def full_precision(device: torch.device | str) -> ContextManager[None]:
     """Convolutions in IEEE float32 while metrics run on ``device``: on a CUDA GPU, cuDNN's TF32
     convolutions (on by default in PyTorch) are switched off for the block and restored after.

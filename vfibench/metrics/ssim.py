@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vfibench.errors import VfiBenchError
-from vfibench.metrics._common import check_pair
+from vfibench.metrics._common import check_pair, scores_in_device_chunks
 
 SIGMA = 1.5
 TRUNCATE = 3.5
@@ -85,11 +85,11 @@ BLUR_PIXELS = 1 << 17
 
 def _groups(planes: Tensor) -> list[slice]:
     """Consecutive groups of the (M, 1, H, W) ``planes`` filtered together: on a CPU, groups of about
-    :data:`BLUR_PIXELS`; on an accelerator, all of them at once (there every group is a round of
+    :data:`BLUR_PIXELS`; on a GPU, all of them at once (there every group is a round of
     some 50 small kernel launches, and a 448×256 plane alone fills a group). Each plane is filtered
     alone whichever group holds it, so the grouping never changes a value."""
     count, _, height, width = planes.shape
-    if planes.device.type != "cpu":
+    if scores_in_device_chunks(planes.device):
         return [slice(0, count)]
     step = max(1, BLUR_PIXELS // (height * width))
     return [slice(k, k + step) for k in range(0, count, step)]

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from vfibench.errors import BackboneUnavailable, VfiBenchError
-from vfibench.metrics._common import check_pair, check_scale
+from vfibench.metrics._common import check_pair, check_scale, scores_in_device_chunks
 from vfibench.metrics.features import FEATURES, concat, map_tensors
 from vfibench.metrics.registry import MetricInfo, metric_info
 
@@ -54,7 +54,7 @@ def scoring_batch_size(device: torch.device | str, height: int, width: int, batc
     GPU as many as one device chunk holds (:data:`GPU_CHUNK_PIXELS`), and at least ``batch_size``,
     since each chunk there is a round of small kernel launches whatever its size. Build the suite
     with this ``batch_size`` too, or it chunks the calls again."""
-    if torch.device(device).type != "cuda":
+    if not scores_in_device_chunks(device):
         return batch_size
     return max(batch_size, GPU_CHUNK_PIXELS // max(1, height * width))
 
@@ -217,7 +217,7 @@ class MetricSuite:
         :data:`CHUNK_PIXELS` pixels, or fewer where a feature asks (its ``pixels``): the float64 work
         of a chunk then stays in cache, and so do the activations of a CPU backbone. On a GPU the chunk
         is as large as :data:`GPU_CHUNK_PIXELS` allows: there each chunk is a round of small kernels."""
-        if self.device.type == "cuda":
+        if scores_in_device_chunks(self.device):
             return max(1, min(self.batch_size, GPU_CHUNK_PIXELS // max(1, height * width)))
         budgets = [CHUNK_PIXELS, *(FEATURES[name].pixels or CHUNK_PIXELS for name in self.features)]
         return max(1, min(self.batch_size, min(budgets) // max(1, height * width)))
