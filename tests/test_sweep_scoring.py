@@ -78,6 +78,34 @@ def test_a_unit_scores_in_the_presets_batches_on_a_cpu_and_in_device_chunks_on_a
     assert GPU_CHUNK_PIXELS // 96**2 >= get_preset("quick").test_count
 
 
+def test_the_gpu_batching_rules_run_on_a_cpu_give_the_cpu_scores(test_set, monkeypatch):
+    """The GPU's way of batching — a unit's test set in one device chunk, the suite's chunks as large,
+    every SSIM plane filtered at once — exercised here on the CPU, so CI checks its logic (the prepared
+    ground truth and the predictions batched alike, the scores in frame order) where no GPU runs. The
+    float64 metrics come out the same to 1e-12; the backbones' float32 convolutions may move by rounding
+    when oneDNN meets another batch shape."""
+    from vfibench.metrics import ssim as ssim_module
+    from vfibench.metrics import suite as suite_module
+
+    preset = get_preset("smoke")
+    spec = UnitSpec(kind="reference", config="blend", seed=0, preset=preset, train_data="synthetic",
+                    test_data="synthetic", data_seed=0, metrics=tuple(METRICS), device="cpu")
+    scores, batches = {}, {}
+    for rule in ("cpu", "gpu"):
+        if rule == "gpu":
+            for module in (suite_module, ssim_module):
+                monkeypatch.setattr(module, "scores_in_device_chunks", lambda device: True)
+        batches[rule] = unit_module.unit_batch_size(spec, test_set)
+        result = run_unit(spec, test_set, test_set, resources=UnitResources())
+        assert result.status == "complete", result.error
+        scores[rule] = result.per_sample
+    assert (batches["cpu"], batches["gpu"]) == (preset.eval_batch_size, suite_module.GPU_CHUNK_PIXELS // 48**2)
+    assert list(scores["gpu"]["sample"]) == list(scores["cpu"]["sample"])
+    differences = {name: float((scores["cpu"][name] - scores["gpu"][name]).abs().max()) for name in METRICS}
+    tolerances = {"lpips": 1e-6, "dists": 1e-6}
+    assert all(difference <= tolerances.get(name, 1e-12) for name, difference in differences.items()), differences
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_reference_unit_on_a_gpu_scores_as_on_the_cpu_to_float32_rounding(test_set):
     """Scored in one device chunk on the GPU and in the preset's batches on the CPU: float64 metrics equal to
