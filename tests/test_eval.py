@@ -580,6 +580,42 @@ def test_frames_read_by_several_readers_give_the_same_batches_and_the_first_dama
         list(read_batches(plan, batch_size=2, readers=4))
 
 
+def test_the_gpu_scoring_path_run_on_a_cpu_gives_the_cpu_scores(tmp_path, monkeypatch):
+    """An accelerator's path through ``score_frames`` — one lane, several reader threads, a batch as large
+    as a device chunk, every SSIM plane filtered at once — forced on the CPU, so CI checks its logic where
+    no GPU runs: the same rows in the same order, float64 metrics identical, LPIPS to float32 rounding."""
+    from vfibench import lanes
+    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.metrics import _common, ssim as ssim_module, suite as suite_module
+    from vfibench.metrics.suite import MetricSuite
+
+    rng = np.random.default_rng(2)
+    gt, good, bad = tmp_path / "gt", tmp_path / "good", tmp_path / "bad"
+    for k in range(9):
+        truth = rng.integers(0, 256, size=(40, 48, 3))
+        write_png(gt / f"f{k}.png", truth)
+        write_png(good / f"f{k}.png", np.clip(truth + rng.integers(-2, 3, size=truth.shape), 0, 255))
+        write_png(bad / f"f{k}.png", np.clip(truth + rng.integers(-40, 41, size=truth.shape), 0, 255))
+    names = FAST.split(",") + (["lpips"] if backbones.locate("alexnet").found else [])
+    plan = plan_evaluation({"good": good, "bad": bad}, gt, out=tmp_path / "results", metrics=names, device="cpu")
+    on_cpu = score_frames(plan, MetricSuite(names, batch_size=2))  # 5 batches in the CPU's lanes
+
+    batch_sizes: list[int] = []
+    original = lanes.map_in_lanes
+    monkeypatch.setattr(lanes, "map_in_lanes", lambda batches, work, count, **kwargs: original(
+        batches, lambda batch: batch_sizes.append(len(batch.samples)) or work(batch), count, **kwargs))
+    monkeypatch.setattr(lanes, "cpu_lanes", lambda device: 1)
+    monkeypatch.setattr(lanes, "reader_threads", lambda device: 4)
+    for module in (_common, suite_module, ssim_module):
+        monkeypatch.setattr(module, "scores_in_device_chunks", lambda device: True)
+    gpu_way = score_frames(plan, MetricSuite(names, batch_size=16))
+    assert batch_sizes == [9]
+    exact = [column for column in on_cpu.columns if column != "lpips"]
+    pd.testing.assert_frame_equal(on_cpu[exact], gpu_way[exact], check_exact=True)
+    if "lpips" in names:
+        assert float((on_cpu["lpips"] - gpu_way["lpips"]).abs().max()) <= 1e-6
+
+
 def test_a_gpu_scores_batches_of_one_device_chunk_and_a_cpu_cache_sized_ones():
     from vfibench.evaluate import BATCH_PIXELS, batch_pixels
     from vfibench.metrics.suite import GPU_CHUNK_PIXELS
