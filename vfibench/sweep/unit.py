@@ -164,7 +164,7 @@ class UnitResources:
         :func:`score_predictions` (computed on first use, then reused)."""
         suite, _ = self.for_spec(spec, test)
         if self._prepared is None:
-            self._prepared = prepare_ground_truth(suite, test, batch_size=unit_batch_size(spec, test),
+            self._prepared = prepare_ground_truth(suite, test, batch_size=suite.batch_size,
                                                   device=spec.device)
         return self._prepared
 
@@ -260,7 +260,7 @@ def _reference(spec: UnitSpec, test: Triplets, resources: UnitResources) -> Unit
     suite, _ = resources.for_spec(spec, test)
     frames = REFERENCES[spec.config](test)
     scores = score_predictions(suite, frames, test, resources.prepared(spec, test),
-                               batch_size=unit_batch_size(spec, test), device=spec.device)
+                               batch_size=suite.batch_size, device=spec.device)
     return UnitResult(spec, COMPLETE, {schema.STATUS: COMPLETE}, per_sample_table(spec, scores, len(test)))
 
 
@@ -297,7 +297,7 @@ def _trained(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainState |
     started = time.perf_counter()
     frames = predict(result.model, test, spec.preset.eval_batch_size, device)
     scores = score_predictions(suite, frames, test, resources.prepared(spec, test),
-                               batch_size=unit_batch_size(spec, test), device=device)
+                               batch_size=suite.batch_size, device=device)
     info["eval_seconds"] = round(time.perf_counter() - started, 3)
     return UnitResult(spec, COMPLETE, info, per_sample_table(spec, scores, len(test)), log,
                       {k: v.cpu() for k, v in result.model.state_dict().items()}, log_rows=result.log,
