@@ -100,6 +100,25 @@ def test_lpips_model_is_built_once_per_net_and_device():
     assert not model.training and not any(p.requires_grad for p in model.parameters())
 
 
+def test_a_gpu_named_with_or_without_its_index_shares_one_cached_model(monkeypatch):
+    """A suite is built for ``cuda`` while its frames report ``cuda:0``: both must find one model,
+    not load LPIPS and DISTS twice onto the GPU (checked without a GPU: building is recorded)."""
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    built = []
+    monkeypatch.setattr(lpips_metric, "build_lpips", lambda net, device: built.append(("lpips", net, device)) or object())
+    monkeypatch.setattr(dists_module, "build_dists", lambda device: built.append(("dists", device)) or object())
+    lpips_metric.clear_cache()
+    dists_module.clear_cache()
+    try:
+        assert get_lpips("alex", "cuda") is get_lpips("alex", torch.device("cuda", 0))
+        assert dists_module.get_dists(torch.device("cuda")) is dists_module.get_dists("cuda:0")
+        assert get_lpips("alex", "cpu") is not get_lpips("alex", "cuda")
+        assert built == [("lpips", "alex", "cuda:0"), ("dists", "cuda:0"), ("lpips", "alex", "cpu")]
+    finally:
+        lpips_metric.clear_cache()
+        dists_module.clear_cache()
+
+
 def test_lpips_weights_are_channels_last_and_give_the_same_values():
     """The trunk is built in the layout its inputs arrive in, so no convolution converts its weights on
     every call; the values equal those of the same weights left in the default layout, bit for bit."""

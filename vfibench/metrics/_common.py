@@ -111,6 +111,17 @@ def scores_in_device_chunks(device: torch.device | str) -> bool:
     return torch.device(device).type != "cpu"
 
 
+def device_key(device: torch.device | str) -> str:
+    """The name a model loaded once per device is cached under: a GPU named without its index is the
+    current one (``cuda`` → ``cuda:0``). A suite is built for the device a user names (``cuda``) and
+    its frames live on an indexed one (``cuda:0``); one key makes both find the same model instead of
+    loading a second copy onto the GPU."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return str(device)
+
+
 def full_precision(device: torch.device | str) -> ContextManager[None]:
     """Convolutions in IEEE float32 while metrics run on ``device``: on a CUDA GPU, cuDNN's TF32
     convolutions (on by default in PyTorch) are switched off for the block and restored after.

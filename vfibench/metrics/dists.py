@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vfibench.errors import VfiBenchError
-from vfibench.metrics._common import check_pair, full_precision
+from vfibench.metrics._common import check_pair, device_key, full_precision
 
 WEIGHTS_FILE = "dists_weights.pt"
 WEIGHTS_SHA256 = "f5e65c96230b7f6ca995691647d482237e4cab8a50c5c4a5784f219ef0748218"
@@ -205,7 +205,7 @@ def _cached_dists(device: str) -> DISTS:
 
 def get_dists(device: torch.device | str = "cpu") -> DISTS:
     """The process-wide DISTS model for ``device`` with the verified backbone, built once."""
-    return _cached_dists(str(torch.device(device)))
+    return _cached_dists(device_key(device))
 
 
 def clear_cache() -> None:

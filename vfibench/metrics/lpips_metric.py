@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from vfibench.errors import VfiBenchError
-from vfibench.metrics._common import check_pair, full_precision
+from vfibench.metrics._common import check_pair, device_key, full_precision
 
 #: LPIPS trunk name (as the ``lpips`` package spells it) → vfibench backbone name.
 BACKBONE_OF: Mapping[str, str] = {"alex": "alexnet", "vgg": "vgg16"}
@@ -210,7 +210,7 @@ def _cached_lpips(net: str, device: str) -> LPIPSNetwork:
 
 def get_lpips(net: str = "alex", device: torch.device | str = "cpu") -> LPIPSNetwork:
     """The process-wide LPIPS model for (net, device) with the verified backbone, built once."""
-    return _cached_lpips(_check_net(net), str(torch.device(device)))
+    return _cached_lpips(_check_net(net), device_key(device))
 
 
 def clear_cache() -> None:
