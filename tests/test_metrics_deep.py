@@ -236,10 +236,12 @@ def test_full_precision_switches_tf32_convolutions_off_on_cuda_only_and_restores
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @needs_backbone("alexnet", "vgg16")
-@pytest.mark.parametrize("name", ["lpips", "dists", "lpips-vgg"])
+@pytest.mark.parametrize("name", ["lpips", "dists", "lpips-vgg", "flolpips-dis"])
 def test_deep_metrics_on_a_gpu_equal_the_cpu_to_float32_rounding(name):
     """On these photographs (an H200) TF32 convolutions, PyTorch's GPU default, moved LPIPS by 9e-6,
-    LPIPS-VGG by 1.1e-5 and DISTS by 1.8e-5; in IEEE float32 by at most 1.8e-7."""
+    LPIPS-VGG by 1.1e-5 and DISTS by 1.8e-5; in IEEE float32 by at most 1.8e-7. FloLPIPS weights
+    LPIPS's layer maps, so its learned 1×1 layers must run in IEEE float32 too (its flows are
+    OpenCV's, on the CPU, either way); its input frames are the photographs shifted by 4 pixels."""
     import numpy as np
     from PIL import Image, ImageFilter
     from skimage import data
@@ -249,6 +251,7 @@ def test_deep_metrics_on_a_gpu_equal_the_cpu_to_float32_rounding(name):
     blurred = [np.asarray(Image.fromarray(p).filter(ImageFilter.GaussianBlur(1.5))) for p in photos]
     as_tensor = lambda frames: torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).double() / 255  # noqa: E731
     pred, gt = as_tensor(blurred), as_tensor(photos)
-    on_cpu = MetricSuite([name], device="cpu")(pred, gt)[name]
-    on_gpu = MetricSuite([name], device="cuda")(pred, gt)[name]
+    inputs = (torch.roll(gt, 4, dims=-1), torch.roll(gt, -4, dims=-1)) if name == "flolpips-dis" else None
+    on_cpu = MetricSuite([name], device="cpu")(pred, gt, inputs)[name]
+    on_gpu = MetricSuite([name], device="cuda")(pred, gt, inputs)[name]
     assert float((on_cpu - on_gpu).abs().max()) <= 1e-6

@@ -97,12 +97,13 @@ def flolpips_dis(pred: Tensor, gt: Tensor, i0: Tensor, i1: Tensor, model: nn.Mod
 
 def flolpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], weight: Tensor, model: nn.Module) -> Tensor:
     """FloLPIPS from both frames' :func:`~vfibench.metrics.lpips_metric.lpips_features` and the flow
-    weight (:func:`flow_weight_from`): Σ_l weighted average of layer l's LPIPS difference map, (N,) float64."""
+    weight (:func:`flow_weight_from`): Σ_l weighted average of layer l's LPIPS difference map
+    (:func:`~vfibench.metrics.lpips_metric.lpips_layer_maps`), (N,) float64."""
+    from vfibench.metrics.lpips_metric import lpips_layer_maps
+
     total = torch.zeros(weight.shape[0], dtype=torch.float64, device=weight.device)
-    with torch.no_grad():
-        for k, linear in enumerate(model.lins):
-            diff = (feats_pred[k] - feats_gt[k]) ** 2
-            total += weighted_average(linear(diff).to(torch.float64), weight)
+    for layer_map in lpips_layer_maps(feats_pred, feats_gt, model):
+        total += weighted_average(layer_map.to(torch.float64), weight)
     return total
 
 

@@ -240,17 +240,25 @@ def lpips_features(x: Tensor, model: nn.Module) -> list[Tensor]:
         return [normalize_channels(out) for out in model.net(scaled)]
 
 
+def lpips_layer_maps(feats_pred: list[Tensor], feats_gt: list[Tensor], model: nn.Module) -> list[Tensor]:
+    """Each layer's LPIPS difference map w_l · (f̂^l − f^l)², one (N, 1, H_l, W_l) tensor per layer,
+    from two frames' :func:`lpips_features`: the squared differences through the learned 1×1 linear
+    layers of ``lpips.LPIPS.forward``, in IEEE float32 on a GPU too (:func:`full_precision`).
+    LPIPS averages them spatially (:func:`lpips_from_features`); FloLPIPS weights them by flow."""
+    with torch.no_grad(), full_precision(feats_pred[0].device):
+        return [linear((pred - gt) ** 2) for linear, pred, gt in zip(model.lins, feats_pred, feats_gt)]
+
+
 def lpips_from_features(feats_pred: list[Tensor], feats_gt: list[Tensor], model: nn.Module) -> Tensor:
-    """LPIPS from two frames' :func:`lpips_features`: the rest of ``lpips.LPIPS.forward`` (squared
-    differences, learned 1×1 linear layers, spatial average, sum over layers, in its order).
+    """LPIPS from two frames' :func:`lpips_features`: the rest of ``lpips.LPIPS.forward`` (the layer
+    maps of :func:`lpips_layer_maps`, each averaged spatially, summed over layers in its order).
 
     Returns:
         (N,) float64.
     """
-    with torch.no_grad(), full_precision(feats_pred[0].device):
-        value: Tensor | int = 0
-        for k, linear in enumerate(model.lins):
-            value = value + linear((feats_pred[k] - feats_gt[k]) ** 2).mean([2, 3], keepdim=True)
+    value: Tensor | int = 0
+    for layer_map in lpips_layer_maps(feats_pred, feats_gt, model):
+        value = value + layer_map.mean([2, 3], keepdim=True)
     return value.reshape(-1).to(torch.float64)  # type: ignore[union-attr]
 
 
