@@ -302,6 +302,19 @@ def test_a_ray_unit_may_have_one_thread_on_less_than_one_cpu() -> None:
     ExecutorOptions("ray", cpus_per_unit=0.5, threads=1).check()  # at least one thread, as without --threads
 
 
+def test_a_gpu_unit_on_ray_gets_a_fresh_worker_process_and_a_cpu_unit_reuses_one() -> None:
+    """A reused worker keeps the CUDA context of the GPU it first ran on, whichever GPU Ray assigns it
+    next, so GPU units must not share processes (Ray's own rule for functions declared with GPUs,
+    lost when GPUs are asked for only in ``.options``); CPU units keep their workers and caches."""
+    ray = ray_or_skip()
+    from vfibench.sweep.ray_executor import run_unit_task, task_options
+
+    on_gpu = ray.remote(**task_options(1.0, 0.5, 3))(run_unit_task)
+    on_cpu = ray.remote(**task_options(2.0, 0.0, 3))(run_unit_task)
+    assert on_gpu._max_calls == 1 and on_cpu._max_calls == 0  # Ray's record of max_calls
+    assert task_options(2.0, 0.0, 3) == {"num_cpus": 2.0, "num_gpus": 0.0, "max_retries": 3, "max_calls": 0}
+
+
 def test_an_unreachable_ray_address_is_a_clear_error_within_seconds() -> None:
     from vfibench.sweep.ray_executor import check_reachable
 

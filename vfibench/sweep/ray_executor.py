@@ -32,7 +32,8 @@ from vfibench.train import StepCallback, TrainState
 
 #: Seconds between two checks for a finished task (and for Ctrl-C).
 POLL_SECONDS = 0.5
-#: The per-process cache of metric suites of the tasks a Ray worker process runs, one after another.
+#: The per-process cache of metric suites of the tasks a Ray worker process runs, one after another
+#: (CPU units; a GPU unit has a process of its own, :func:`task_options`).
 _RESOURCES = UnitResources()
 
 
@@ -42,6 +43,20 @@ def run_unit_task(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainSt
     if spec.threads:
         torch.set_num_threads(spec.threads)
     return run_unit(spec, train, test, warm, resources=_RESOURCES)
+
+
+def task_options(cpus_per_unit: float, gpus_per_unit: float, max_retries: int) -> dict[str, Any]:
+    """Ray's options for the task of one unit: its CPUs and GPUs, its retries, and how many units a
+    worker process may run (``max_calls``).
+
+    A GPU unit gets a fresh worker process (``max_calls=1``, what Ray itself gives a function declared
+    with GPUs): a worker reused for a later task keeps the CUDA context of the GPU it first ran on
+    whichever GPU Ray assigns it next (CUDA reads ``CUDA_VISIBLE_DEVICES`` once per process), so on a
+    node with several GPUs two units could share one while another idles. A CPU unit's worker is
+    reused (``max_calls=0``, no limit), keeping the backbones and prepared ground truth it loaded.
+    """
+    return {"num_cpus": cpus_per_unit, "num_gpus": gpus_per_unit, "max_retries": max_retries,
+            "max_calls": 1 if gpus_per_unit else 0}
 
 
 #: The logger through which Ray announces that a new local instance enabled token authentication, its
@@ -148,8 +163,7 @@ class RayExecutor:
                 f"{self.gpus_per_unit:g}. Add nodes with `ray start --address HEAD:PORT`, or ask for less per unit.")
         self.capacity = slots
         self._data = (ray.put(train), ray.put(test))
-        self._task = ray.remote(run_unit_task).options(num_cpus=self.cpus_per_unit, num_gpus=self.gpus_per_unit,
-                                                       max_retries=self.max_retries)
+        self._task = ray.remote(**task_options(self.cpus_per_unit, self.gpus_per_unit, self.max_retries))(run_unit_task)
 
     def share(self, state: TrainState) -> Any:
         """The warm start in the object store; its reference goes to every unit that continues it."""
