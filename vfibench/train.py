@@ -39,7 +39,7 @@ STATE_NOT_FINITE = ("Adam's state became NaN or infinite after a finite loss (a 
 PRECISIONS = ("fp32", "bf16", "fp16")
 #: What each precision does, as the manifest records it.
 PRECISION_NOTES = {
-    "fp32": "float32 throughout",
+    "fp32": "float32 with PyTorch's defaults (on a GPU, cuDNN may compute convolutions in TF32)",
     "bf16": "forward pass and loss under torch.autocast(bfloat16); weights, gradients and Adam in float32",
     "fp16": ("forward pass and loss under torch.autocast(float16) with a CUDA GradScaler (loss scaling); "
              "weights, gradients and Adam in float32"),
@@ -162,7 +162,7 @@ def train_configuration(
         on_step: called after every step with (step, total loss).
         held_out: scores the model at every log row (:mod:`vfibench.validation`); it does not change
             training: weights and random streams are bit-identical with and without it.
-        precision: "fp32" (float32 throughout), "bf16" or "fp16" (:data:`PRECISIONS`): the model's
+        precision: "fp32" (float32, PyTorch's defaults), "bf16" or "fp16" (:data:`PRECISIONS`): the model's
             forward pass and the loss run under ``torch.autocast`` in that type, while weights,
             gradients and Adam stay float32 (mixed precision, Micikevicius et al., ICLR 2018); fp16
             scales the loss with a ``GradScaler`` and needs CUDA. Auxiliary networks (a
