@@ -290,6 +290,17 @@ def test_a_gpu_quantises_to_the_same_levels_as_the_cpu_bit_for_bit(dtype):
     assert torch.equal(quantize_8bit(x.cuda()).cpu(), quantize_8bit(x))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_gpu_gives_the_cpu_s_grey_and_protocol_levels_bit_for_bit():
+    """GMSD's MATLAB grey image and the protocols' 8-bit rounding divide levels by 255 as quantising does."""
+    from vfibench.metrics._common import matlab_grey
+    from vfibench.metrics.protocols import _round8
+
+    frames = quantize_8bit(torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    assert torch.equal(matlab_grey(frames.cuda()).cpu(), matlab_grey(frames))
+    assert torch.equal(_round8(frames.cuda()).cpu(), _round8(frames))
+
+
 def test_suite_scores_quantised_frames_in_chunks():
     gen = torch.Generator().manual_seed(0)
     gt = torch.rand(5, 3, 32, 40, generator=gen)

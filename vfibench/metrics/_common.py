@@ -81,7 +81,17 @@ def matlab_grey(x: Tensor) -> Tensor:
     file. Shape (N, 3, H, W) → (N, 1, H, W).
     """
     weights = torch.tensor(MATLAB_GREY_WEIGHTS, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return torch.round((x * 255.0 * weights).sum(dim=1, keepdim=True)) / 255.0
+    return levels_to_unit_(torch.round((x * 255.0 * weights).sum(dim=1, keepdim=True)))
+
+
+def levels_to_unit_(levels: Tensor) -> Tensor:
+    """8-bit levels k → k / 255 in place, each correctly rounded in the dtype on every device.
+
+    A CUDA GPU divides by a Python number as a multiplication by its reciprocal, 1 ulp off for some
+    k (on a GPU, quantised frames then differed from the CPU's, and float32 PSNR with them by up to
+    1.7e-6 dB); a divisor that is a tensor on the levels' device it divides by exactly.
+    """
+    return levels.div_(torch.full((), 255.0, dtype=levels.dtype, device=levels.device))
 
 
 #: How far outside [0, 1] a frame may reach and still be taken for a [0, 1] frame that overshoots (and is

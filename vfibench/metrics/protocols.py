@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vfibench.errors import VfiBenchError
-from vfibench.metrics._common import check_pair
+from vfibench.metrics._common import check_pair, levels_to_unit_
 from vfibench.metrics.psnr import psnr as vfibench_psnr
 from vfibench.metrics.ssim import K1, K2, SIGMA, gaussian_window, separable_blur, ssim as vfibench_ssim, ssim_map
 
@@ -133,7 +133,7 @@ def uniform_ssim(pred: Tensor, gt: Tensor, window: int = SKIMAGE_WINDOW) -> Tens
 
 
 def _round8(x: Tensor) -> Tensor:
-    return torch.round(x.to(torch.float64) * 255.0) / 255.0
+    return levels_to_unit_(torch.round(x.to(torch.float64) * 255.0))
 
 
 def vfibench_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:

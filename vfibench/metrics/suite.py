@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from vfibench.errors import BackboneUnavailable, VfiBenchError
-from vfibench.metrics._common import check_pair, check_scale, scores_in_device_chunks
+from vfibench.metrics._common import check_pair, check_scale, levels_to_unit_, scores_in_device_chunks
 from vfibench.metrics.features import FEATURES, concat, map_tensors
 from vfibench.metrics.registry import MetricInfo, metric_info
 
@@ -32,13 +32,10 @@ def quantize_8bit(x: Tensor) -> Tensor:
     """What a saved 8-bit frame would hold: ``round(clamp(x, 0, 1) · 255) / 255``.
 
     Rounding is half-to-even (``torch.round``); NaN stays NaN. The dtype and device are kept, and
-    so are the levels: each is k / 255 correctly rounded in the dtype, on every device. (A CUDA
-    GPU divides by a Python number as a multiplication by its reciprocal, 1 ulp off for some k:
-    on a GPU the frames then differed from the CPU's, and float32 PSNR with them by up to 1.7e-6 dB.
-    The divisor is therefore a tensor on the frames' device, which every device divides by exactly.)
+    so are the levels: each is k / 255 correctly rounded in the dtype, on every device
+    (:func:`~vfibench.metrics._common.levels_to_unit_`).
     """
-    levels = x.clamp(0.0, 1.0).mul_(255.0).round_()
-    return levels.div_(torch.full((), 255.0, dtype=levels.dtype, device=levels.device))
+    return levels_to_unit_(x.clamp(0.0, 1.0).mul_(255.0).round_())
 
 
 def batch_slices(count: int, batch_size: int) -> list[slice]:
