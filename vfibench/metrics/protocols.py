@@ -94,7 +94,7 @@ def ssim_matlab(pred: Tensor, gt: Tensor) -> Tensor:
     of :func:`~vfibench.metrics.ssim.separable_blur` — the same sums as the 3-D convolution, to
     float64 rounding, at 3·11 instead of 11³ products per voxel and without torch's slow float64
     ``conv3d`` (and its unfolded copies, gigabytes on large frames)."""
-    taps = gaussian_window(SIGMA, dtype=torch.float64, device=pred.device)  # 11 taps for σ = 1.5
+    taps = gaussian_window(SIGMA, dtype=torch.float64)  # 11 taps for σ = 1.5, read as Python floats below
     radius = taps.numel() // 2
     x, y = pred.to(torch.float64), gt.to(torch.float64)
     n, c, h, w = x.shape
@@ -123,7 +123,7 @@ def uniform_ssim(pred: Tensor, gt: Tensor, window: int = SKIMAGE_WINDOW) -> Tens
     n, c, h, w = pred.shape
     x = pred.to(torch.float64).reshape(n * c, 1, h, w)
     y = gt.to(torch.float64).reshape(n * c, 1, h, w)
-    box = torch.full((window,), 1.0 / window, dtype=torch.float64, device=pred.device)  # separable: 1/w²
+    box = torch.full((window,), 1.0 / window, dtype=torch.float64)  # separable: 1/w²; read as Python floats
     mu_x, mu_y, e_xx, e_yy, e_xy = separable_blur(torch.cat((x, y, x * x, y * y, x * y)), box).chunk(5)
     norm = window**2 / (window**2 - 1)
     var_x, var_y, cov = norm * (e_xx - mu_x**2), norm * (e_yy - mu_y**2), norm * (e_xy - mu_x * mu_y)

@@ -19,12 +19,13 @@ def gaussian_window(sigma: float = SIGMA, truncate: float = TRUNCATE, dtype: tor
                     device: torch.device | str = "cpu") -> Tensor:
     """The normalised 1-D Gaussian taps scipy's ``gaussian_filter`` uses: radius int(truncate·σ + 0.5).
 
-    For σ = 1.5 this is 11 taps (radius 5), the window of Wang et al. (2004).
+    For σ = 1.5 this is 11 taps (radius 5), the window of Wang et al. (2004). Computed on the CPU and
+    then moved, so every device filters with the same taps.
     """
     radius = int(truncate * sigma + 0.5)
-    x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    x = torch.arange(-radius, radius + 1, dtype=dtype)
     taps = torch.exp(-0.5 * (x / sigma) ** 2)
-    return taps / taps.sum()
+    return (taps / taps.sum()).to(device)
 
 
 def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA, k1: float = K1,
@@ -66,9 +67,10 @@ def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA
     return value.reshape(n, c, value.shape[-2], value.shape[-1])
 
 
-def _window(x: Tensor, sigma: float, what: str) -> Tensor:
-    """The Gaussian taps in ``x``'s dtype and device, after checking the frames hold the window."""
-    taps = gaussian_window(sigma, dtype=x.dtype, device=x.device)
+def _window(x: Tensor, sigma: float, what: str, device: torch.device | str | None = None) -> Tensor:
+    """The Gaussian taps in ``x``'s dtype on ``device`` (default ``x``'s), after checking the frames
+    hold the window."""
+    taps = gaussian_window(sigma, dtype=x.dtype, device=x.device if device is None else device)
     size = taps.numel()
     if min(x.shape[-2:]) < size:
         raise VfiBenchError(
@@ -145,7 +147,7 @@ def ssim_moments(x: Tensor, sigma: float = SIGMA) -> tuple[Tensor, Tensor]:
     (N, C, H − 2r, W − 2r) tensors. Computed once for a ground truth, they serve every prediction
     (:func:`ssim_from_moments`)."""
     x = x.to(torch.float64)
-    weights = _window(x, sigma, "ssim").tolist()
+    weights = _window(x, sigma, "ssim", device="cpu").tolist()
     n, c, height, width = x.shape
     planes = x.reshape(n * c, 1, height, width)
     shape = (n * c, 1, height - len(weights) + 1, width - len(weights) + 1)
@@ -164,7 +166,7 @@ def ssim_from_moments(x: Tensor, y: Tensor, moments_x: tuple[Tensor, Tensor], mo
     planes at a time (:func:`_groups`). (N,)."""
     x = x.to(torch.float64)
     y = y.to(torch.float64)
-    weights = _window(x, sigma, "ssim").tolist()
+    weights = _window(x, sigma, "ssim", device="cpu").tolist()
     n, c, height, width = x.shape
     xs, ys = x.reshape(n * c, 1, height, width), y.reshape(n * c, 1, height, width)
     mx, exx, my, eyy = (m.reshape(n * c, 1, *m.shape[-2:]) for m in (*moments_x, *moments_y))
