@@ -12,7 +12,7 @@ import torch
 from vfibench import backbones
 from vfibench.errors import VfiBenchError
 from vfibench.metrics import suite as suite_module
-from vfibench.metrics.features import FEATURES
+from vfibench.metrics.features import FEATURES, map_tensors
 from vfibench.metrics.registry import METRICS, metric_info
 from vfibench.metrics.ssim import ssim, ssim_map
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite, PreparedReference, quantize_8bit
@@ -126,6 +126,26 @@ def test_lpips_and_flolpips_share_one_alexnet_pass_and_flows_are_prepared(monkey
 def test_ssim_from_moments_equals_the_full_map():
     pred, gt = frames(n=4)
     assert torch.equal(ssim(pred, gt), ssim_map(pred, gt).mean(dim=(2, 3)).mean(dim=1))
+
+
+def test_a_prepared_reference_counts_its_bytes_and_moves_whole():
+    gen = torch.Generator().manual_seed(3)
+    gt = torch.rand(3, 3, 40, 48, generator=gen)
+    inputs = (torch.rand(3, 3, 40, 48, generator=gen), torch.rand(3, 3, 40, 48, generator=gen))
+    suite = MetricSuite(["psnr", "ssim", "psnr-div"])
+    prepared = suite.prepare(gt, inputs)
+    tensors = [prepared.gt, *prepared.inputs]
+    map_tensors(tuple(prepared.features.values()), lambda t: tensors.append(t) or t)
+    assert prepared.nbytes == sum(t.numel() * t.element_size() for t in tensors) > 3 * 3 * 40 * 48 * 4
+    moved = prepared.to("meta")  # a device without memory stands in for a GPU
+    assert all(t.device.type == "meta" for t in [moved.gt, *moved.inputs, *_tensors(tuple(moved.features.values()))])
+    assert moved.nbytes == prepared.nbytes and len(moved) == 3 and moved.backbone_sha256 == prepared.backbone_sha256
+
+
+def _tensors(value):
+    found = []
+    map_tensors(value, lambda t: found.append(t) or t)
+    return found
 
 
 def test_reference_misuse_is_a_clear_error():

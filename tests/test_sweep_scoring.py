@@ -63,6 +63,39 @@ def test_a_process_prepares_the_ground_truth_once_for_every_unit_of_a_sweep(test
     assert len(calls) == 1
 
 
+def test_a_prepared_ground_truth_too_large_for_a_quarter_of_the_gpu_is_kept_in_host_memory(monkeypatch):
+    """Kept on the GPU it stays there through every unit's training: the ``full`` preset's 5.6 GB would
+    not leave a small GPU room to train (checked without a GPU: its memory is patched)."""
+    from types import SimpleNamespace
+
+    from vfibench.sweep.unit import reference_storage
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(total_memory=8 << 30))
+    assert reference_storage("cuda", 2 << 30) == torch.device("cuda")
+    assert reference_storage("cuda:0", (2 << 30) + 1) == torch.device("cpu")
+    assert reference_storage("cpu", 1 << 40) == torch.device("cpu")
+
+
+def test_a_prepared_ground_truth_kept_elsewhere_scores_the_same(test_set, monkeypatch):
+    """Where the first batch says the whole would not fit, every batch is kept in host memory; the
+    scores are those of the raw frames (here the CPU stands in for both places: the storage rule is
+    patched to choose "elsewhere" and the moves are recorded)."""
+    from vfibench.metrics.suite import PreparedReference
+
+    suite = MetricSuite(METRICS)
+    asked, moved = [], []
+    monkeypatch.setattr(unit_module, "reference_storage",
+                        lambda device, nbytes: asked.append(nbytes) or torch.device("cpu"))
+    original_to = PreparedReference.to
+    monkeypatch.setattr(PreparedReference, "to", lambda self, device: moved.append(len(self)) or original_to(self, device))
+    prepared = prepare_ground_truth(suite, test_set, batch_size=8, device="cpu")
+    assert [len(p) for p in prepared] == [8, 8, 4] and moved == [8]
+    assert asked == [prepared[0].nbytes * 3]
+    frames = REFERENCES["blend"](test_set)
+    assert score_predictions(suite, frames, test_set, prepared, batch_size=8, device="cpu") == \
+        score_predictions(suite, frames, test_set, batch_size=8, device="cpu")
+
+
 def test_a_unit_scores_in_the_presets_batches_on_a_cpu_and_in_device_chunks_on_a_gpu():
     """Pure arithmetic (nothing runs on a GPU): a CPU keeps the preset's batches, which the CI baseline was
     computed in; a GPU scores the whole quick test set (128 frames of 96²) in one call instead of eight."""
@@ -124,3 +157,21 @@ def test_a_reference_unit_on_a_gpu_scores_as_on_the_cpu_to_float32_rounding(test
     tolerances = {"lpips": 1e-6, "dists": 2e-6}
     differences = {name: float((scores["cpu"][name] - scores["cuda"][name]).abs().max()) for name in METRICS}
     assert all(difference <= tolerances.get(name, 1e-9) for name, difference in differences.items()), differences
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_prepared_ground_truth_in_host_memory_scores_as_on_the_gpu_bit_for_bit(test_set, monkeypatch):
+    """The same unit with its prepared ground truth on the GPU and, with no share of the GPU allowed, in
+    host memory (moved a batch at a time): copies are exact, so the scores are identical."""
+    preset = get_preset("smoke")
+    spec = UnitSpec(kind="reference", config="blend", seed=0, preset=preset, train_data="synthetic",
+                    test_data="synthetic", data_seed=0, metrics=tuple(METRICS), device="cuda")
+    scores, default = {}, unit_module.PREPARED_GPU_SHARE
+    for share in (default, 0.0):
+        monkeypatch.setattr(unit_module, "PREPARED_GPU_SHARE", share)
+        resources = UnitResources()
+        result = run_unit(spec, test_set, test_set, resources=resources)
+        assert result.status == "complete", result.error
+        assert resources.prepared(spec, test_set)[0].gt.device.type == ("cuda" if share else "cpu")
+        scores[share] = result.per_sample
+    assert scores[default].equals(scores[0.0])

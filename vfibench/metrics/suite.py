@@ -86,6 +86,27 @@ class PreparedReference:
     def __len__(self) -> int:
         return int(self.gt.shape[0])
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes its tensors hold: frames, input frames and features."""
+        sizes: list[int] = []
+
+        def count(t: Tensor) -> Tensor:
+            sizes.append(t.numel() * t.element_size())
+            return t
+
+        map_tensors((self.gt, self.inputs or (), *self.features.values()), count)
+        return sum(sizes)
+
+    def to(self, device: torch.device | str) -> PreparedReference:
+        """The same reference with every tensor on ``device`` (itself when they all are already)."""
+        return PreparedReference(
+            self.gt.to(device),
+            (self.inputs[0].to(device), self.inputs[1].to(device)) if self.inputs is not None else None,
+            {name: map_tensors(value, lambda t: t.to(device)) for name, value in self.features.items()},
+            dict(self.backbone_sha256),
+        )
+
     def __getitem__(self, index: slice) -> PreparedReference:
         if not isinstance(index, slice):
             raise TypeError(f"a PreparedReference is sliced with a:b, not indexed with {type(index).__name__}")
