@@ -19,13 +19,14 @@ def gaussian_window(sigma: float = SIGMA, truncate: float = TRUNCATE, dtype: tor
                     device: torch.device | str = "cpu") -> Tensor:
     """The normalised 1-D Gaussian taps scipy's ``gaussian_filter`` uses: radius int(truncate·σ + 0.5).
 
-    For σ = 1.5 this is 11 taps (radius 5), the window of Wang et al. (2004). Computed on the CPU and
-    then moved, so every device filters with the same taps.
+    For σ = 1.5 this is 11 taps (radius 5), the window of Wang et al. (2004). Computed on ``device``
+    (no copy from the host, e.g. for the SSIM loss on a GPU); the float64 metric reads CPU taps on
+    every device, so a GPU filters with exactly the CPU's weights.
     """
     radius = int(truncate * sigma + 0.5)
-    x = torch.arange(-radius, radius + 1, dtype=dtype)
+    x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
     taps = torch.exp(-0.5 * (x / sigma) ** 2)
-    return (taps / taps.sum()).to(device)
+    return taps / taps.sum()
 
 
 def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA, k1: float = K1,

@@ -99,7 +99,7 @@ class PreparedReference:
         return sum(sizes)
 
     def to(self, device: torch.device | str) -> PreparedReference:
-        """The same reference with every tensor on ``device`` (itself when they all are already)."""
+        """The same reference with every tensor on ``device`` (tensors already there are shared, not copied)."""
         return PreparedReference(
             self.gt.to(device),
             (self.inputs[0].to(device), self.inputs[1].to(device)) if self.inputs is not None else None,
