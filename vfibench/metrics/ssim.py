@@ -19,9 +19,7 @@ def gaussian_window(sigma: float = SIGMA, truncate: float = TRUNCATE, dtype: tor
                     device: torch.device | str = "cpu") -> Tensor:
     """The normalised 1-D Gaussian taps scipy's ``gaussian_filter`` uses: radius int(truncate·σ + 0.5).
 
-    For σ = 1.5 this is 11 taps (radius 5), the window of Wang et al. (2004). Computed on ``device``
-    (no copy from the host, e.g. for the SSIM loss on a GPU); the float64 metric reads CPU taps on
-    every device, so a GPU filters with exactly the CPU's weights.
+    For σ = 1.5 this is 11 taps (radius 5), the window of Wang et al. (2004).
     """
     radius = int(truncate * sigma + 0.5)
     x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
@@ -68,10 +66,13 @@ def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0, sigma: float = SIGMA
     return value.reshape(n, c, value.shape[-2], value.shape[-1])
 
 
-def _window(x: Tensor, sigma: float, what: str, device: torch.device | str | None = None) -> Tensor:
-    """The Gaussian taps in ``x``'s dtype on ``device`` (default ``x``'s), after checking the frames
-    hold the window."""
-    taps = gaussian_window(sigma, dtype=x.dtype, device=x.device if device is None else device)
+def _window(x: Tensor, sigma: float, what: str) -> Tensor:
+    """The Gaussian taps in ``x``'s dtype, after checking the frames hold the window. Float64 frames are
+    filtered with the taps read as Python floats (:func:`separable_blur`), so theirs are computed on the
+    CPU whatever the frames' device: a GPU then filters with exactly the CPU's weights, without a
+    round trip to the GPU per call. Other dtypes (the SSIM loss) get taps on the frames' device."""
+    device = torch.device("cpu") if x.dtype == torch.float64 else x.device
+    taps = gaussian_window(sigma, dtype=x.dtype, device=device)
     size = taps.numel()
     if min(x.shape[-2:]) < size:
         raise VfiBenchError(
@@ -148,7 +149,7 @@ def ssim_moments(x: Tensor, sigma: float = SIGMA) -> tuple[Tensor, Tensor]:
     (N, C, H − 2r, W − 2r) tensors. Computed once for a ground truth, they serve every prediction
     (:func:`ssim_from_moments`)."""
     x = x.to(torch.float64)
-    weights = _window(x, sigma, "ssim", device="cpu").tolist()
+    weights = _window(x, sigma, "ssim").tolist()
     n, c, height, width = x.shape
     planes = x.reshape(n * c, 1, height, width)
     shape = (n * c, 1, height - len(weights) + 1, width - len(weights) + 1)
@@ -167,7 +168,7 @@ def ssim_from_moments(x: Tensor, y: Tensor, moments_x: tuple[Tensor, Tensor], mo
     planes at a time (:func:`_groups`). (N,)."""
     x = x.to(torch.float64)
     y = y.to(torch.float64)
-    weights = _window(x, sigma, "ssim", device="cpu").tolist()
+    weights = _window(x, sigma, "ssim").tolist()
     n, c, height, width = x.shape
     xs, ys = x.reshape(n * c, 1, height, width), y.reshape(n * c, 1, height, width)
     mx, exx, my, eyy = (m.reshape(n * c, 1, *m.shape[-2:]) for m in (*moments_x, *moments_y))
