@@ -129,14 +129,16 @@ def test_ssim_from_moments_equals_the_full_map():
 
 
 def test_a_prepared_reference_counts_its_bytes_and_moves_whole():
+    """SSIM keeps each frame's local mean and mean of squares (float64, the valid region of an 11×11
+    window); the frames and input frames are kept as given (float32)."""
     gen = torch.Generator().manual_seed(3)
-    gt = torch.rand(3, 3, 40, 48, generator=gen)
-    inputs = (torch.rand(3, 3, 40, 48, generator=gen), torch.rand(3, 3, 40, 48, generator=gen))
-    suite = MetricSuite(["psnr", "ssim", "psnr-div"])
-    prepared = suite.prepare(gt, inputs)
-    tensors = [prepared.gt, *prepared.inputs]
-    map_tensors(tuple(prepared.features.values()), lambda t: tensors.append(t) or t)
-    assert prepared.nbytes == sum(t.numel() * t.element_size() for t in tensors) > 3 * 3 * 40 * 48 * 4
+    gt, i0, i1 = (torch.rand(3, 3, 40, 48, generator=gen) for _ in range(3))
+    prepared = MetricSuite(["psnr", "ssim", "psnr-div"]).prepare(gt, (i0, i1))
+    frames = 3 * 3 * 3 * 40 * 48 * 4  # gt, I0, I1
+    moments = 2 * 3 * 3 * 30 * 38 * 8
+    assert list(prepared.features) == ["ssim-moments"]  # PSNR-DIV's flows depend on the prediction
+    assert prepared.nbytes == frames + moments
+    assert prepared.to("cpu").gt is prepared.gt  # already there: shared, not copied
     moved = prepared.to("meta")  # a device without memory stands in for a GPU
     assert all(t.device.type == "meta" for t in [moved.gt, *moved.inputs, *_tensors(tuple(moved.features.values()))])
     assert moved.nbytes == prepared.nbytes and len(moved) == 3 and moved.backbone_sha256 == prepared.backbone_sha256

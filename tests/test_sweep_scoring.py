@@ -63,37 +63,41 @@ def test_a_process_prepares_the_ground_truth_once_for_every_unit_of_a_sweep(test
     assert len(calls) == 1
 
 
-def test_a_prepared_ground_truth_too_large_for_a_quarter_of_the_gpu_is_kept_in_host_memory(monkeypatch):
-    """Kept on the GPU it stays there through every unit's training: the ``full`` preset's 5.6 GB would
-    not leave a small GPU room to train (checked without a GPU: its memory is patched)."""
-    from types import SimpleNamespace
-
+def test_a_prepared_ground_truth_too_large_for_a_quarter_of_the_free_gpu_memory_is_kept_in_host_memory(
+        monkeypatch):
+    """Kept on the GPU it stays there through every later unit's training, beside what other processes
+    hold (checked without a GPU: the free memory is patched)."""
     from vfibench.sweep.unit import reference_storage
 
-    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(total_memory=8 << 30))
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (8 << 30, 80 << 30))
     assert reference_storage("cuda", 2 << 30) == torch.device("cuda")
     assert reference_storage("cuda:0", (2 << 30) + 1) == torch.device("cpu")
     assert reference_storage("cpu", 1 << 40) == torch.device("cpu")
 
 
-def test_a_prepared_ground_truth_kept_elsewhere_scores_the_same(test_set, monkeypatch):
-    """Where the first batch says the whole would not fit, every batch is kept in host memory; the
-    scores are those of the raw frames (here the CPU stands in for both places: the storage rule is
-    patched to choose "elsewhere" and the moves are recorded)."""
-    from vfibench.metrics.suite import PreparedReference
-
+@pytest.mark.parametrize("count", [20, 5])  # three batches of 8 (the last short), or fewer frames than one
+def test_a_prepared_ground_truth_kept_elsewhere_is_prepared_there_and_scores_the_same(test_set, count,
+                                                                                      monkeypatch):
+    """The first batch decides, for the whole test set estimated from it, where the batches are kept:
+    it is moved there and every later batch is prepared straight there. The CPU stands in for both
+    places; the storage rule is patched to say "elsewhere", and the places asked for are recorded."""
+    test = test_set[:count]
     suite = MetricSuite(METRICS)
-    asked, moved = [], []
-    monkeypatch.setattr(unit_module, "reference_storage",
-                        lambda device, nbytes: asked.append(nbytes) or torch.device("cpu"))
-    original_to = PreparedReference.to
-    monkeypatch.setattr(PreparedReference, "to", lambda self, device: moved.append(len(self)) or original_to(self, device))
-    prepared = prepare_ground_truth(suite, test_set, batch_size=8, device="cpu")
-    assert [len(p) for p in prepared] == [8, 8, 4] and moved == [8]
-    assert asked == [prepared[0].nbytes * 3]
-    frames = REFERENCES["blend"](test_set)
-    assert score_predictions(suite, frames, test_set, prepared, batch_size=8, device="cpu") == \
-        score_predictions(suite, frames, test_set, batch_size=8, device="cpu")
+    elsewhere = torch.device("cpu")  # the object the patched rule returns: told apart from "cpu" by identity
+    asked, prepared_on = [], []
+    monkeypatch.setattr(unit_module, "reference_storage", lambda device, nbytes: asked.append(nbytes) or elsewhere)
+    original = suite.prepare_batches
+    monkeypatch.setattr(suite, "prepare_batches", lambda gt, inputs, batch_size, device:
+                        prepared_on.append((len(gt), device)) or original(gt, inputs, batch_size, device))
+    prepared = prepare_ground_truth(suite, test, batch_size=8, device="cpu")
+    assert [len(p) for p in prepared] == ([8, 8, 4] if count == 20 else [5])
+    assert [n for n, _ in prepared_on] == [min(8, count), count - min(8, count)]
+    assert prepared_on[0][1] == "cpu" and prepared_on[1][1] is elsewhere
+    assert asked == [prepared[0].nbytes * count // len(prepared[0])]
+    assert all(p.gt.device == elsewhere for p in prepared)
+    frames = REFERENCES["blend"](test)
+    assert score_predictions(suite, frames, test, prepared, batch_size=8, device="cpu") == \
+        score_predictions(suite, frames, test, batch_size=8, device="cpu")
 
 
 def test_a_unit_scores_in_the_presets_batches_on_a_cpu_and_in_device_chunks_on_a_gpu():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,32 +88,31 @@ class PreparedReference:
 
     @property
     def nbytes(self) -> int:
-        """The bytes its tensors hold: frames, input frames and features."""
+        """The bytes of its tensors' elements: frames, input frames and features."""
         sizes: list[int] = []
 
         def count(t: Tensor) -> Tensor:
             sizes.append(t.numel() * t.element_size())
             return t
 
-        map_tensors((self.gt, self.inputs or (), *self.features.values()), count)
+        self._map(count)
         return sum(sizes)
 
     def to(self, device: torch.device | str) -> PreparedReference:
         """The same reference with every tensor on ``device`` (tensors already there are shared, not copied)."""
-        return PreparedReference(
-            self.gt.to(device),
-            (self.inputs[0].to(device), self.inputs[1].to(device)) if self.inputs is not None else None,
-            {name: map_tensors(value, lambda t: t.to(device)) for name, value in self.features.items()},
-            dict(self.backbone_sha256),
-        )
+        return self._map(lambda t: t.to(device))
 
     def __getitem__(self, index: slice) -> PreparedReference:
         if not isinstance(index, slice):
             raise TypeError(f"a PreparedReference is sliced with a:b, not indexed with {type(index).__name__}")
+        return self._map(lambda t: t[index])
+
+    def _map(self, fn: Callable[[Tensor], Tensor]) -> PreparedReference:
+        """A reference of ``fn`` applied to every tensor (frames, input frames, each feature's tensors)."""
         return PreparedReference(
-            self.gt[index],
-            (self.inputs[0][index], self.inputs[1][index]) if self.inputs is not None else None,
-            {name: map_tensors(value, lambda t: t[index]) for name, value in self.features.items()},
+            fn(self.gt),
+            (fn(self.inputs[0]), fn(self.inputs[1])) if self.inputs is not None else None,
+            {name: map_tensors(value, fn) for name, value in self.features.items()},
             dict(self.backbone_sha256),
         )
 

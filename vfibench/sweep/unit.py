@@ -216,34 +216,36 @@ def unit_batch_size(spec: UnitSpec, test: Triplets) -> int:
     return scoring_batch_size(spec.device, *test.it.shape[-2:], spec.preset.eval_batch_size)
 
 
-#: The largest share of a GPU's memory a process keeps a prepared test set in, there for every unit
-#: it scores. The ``full`` preset's default metrics need about 22 MB per 192² frame, 5.6 GB in all.
+#: The largest share of a GPU's free memory a prepared test set may take there. A process keeps it for
+#: every unit it scores (the ``full`` preset's default metrics: about 22 MB per 192² frame, 5.6 GB).
 PREPARED_GPU_SHARE = 0.25
 
 
 def reference_storage(device: torch.device | str, nbytes: int) -> torch.device:
-    """Where a prepared ground truth of ``nbytes`` is kept: on ``device``, unless that is a GPU whose
-    memory it would take more than :data:`PREPARED_GPU_SHARE` of — then in host memory, moved to the
-    GPU a scoring batch at a time (the same scores: a copy per unit, instead of holding the GPU's
-    memory through the training of every unit the process runs)."""
+    """Where a prepared ground truth of ``nbytes`` is kept: on ``device``, unless that is a GPU with less
+    than ``nbytes`` / :data:`PREPARED_GPU_SHARE` free when it is prepared (what other processes hold,
+    ``--jobs`` workers or Ray units sharing the GPU, counts as taken) — then in host memory, copied to
+    the GPU a scoring batch at a time: the same scores, a copy per unit instead of GPU memory held
+    through the training of every later unit of the process."""
     device = torch.device(device)
-    if device.type != "cuda" or nbytes <= PREPARED_GPU_SHARE * torch.cuda.get_device_properties(device).total_memory:
+    if device.type != "cuda":
         return device
-    return torch.device("cpu")
+    free, _ = torch.cuda.mem_get_info(device)
+    return device if nbytes <= PREPARED_GPU_SHARE * free else torch.device("cpu")
 
 
 def prepare_ground_truth(suite: MetricSuite, test: Triplets, *, batch_size: int,
                          device: torch.device | str) -> list[PreparedReference]:
     """``test.it`` (with the input frames where a metric needs them) prepared for scoring, one
     :class:`PreparedReference` per scoring batch of :func:`score_predictions`, computed on the suite's
-    device and kept on ``device`` or, when it would not fit there, in host memory
-    (:func:`reference_storage`, estimated from the first batch)."""
+    device and kept on ``device`` or, when the whole would not fit there, in host memory
+    (:func:`reference_storage`, the whole estimated from the first batch)."""
     slices = batch_slices(len(test), batch_size)
     if not slices:
         return []
     head, rest = slices[0], slice(slices[0].stop, None)
     first = suite.prepare_batches(test.it[head], (test.i0[head], test.i1[head]), batch_size, device)[0]
-    keep = reference_storage(device, first.nbytes * len(slices))
+    keep = reference_storage(device, first.nbytes * len(test) // len(first))
     return [first.to(keep), *suite.prepare_batches(test.it[rest], (test.i0[rest], test.i1[rest]), batch_size, keep)]
 
 
