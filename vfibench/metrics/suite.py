@@ -53,7 +53,12 @@ def scoring_batch_size(device: torch.device | str, height: int, width: int, batc
     with this ``batch_size`` too, or it chunks the calls again."""
     if not scores_in_device_chunks(device):
         return batch_size
-    return max(batch_size, GPU_CHUNK_PIXELS // max(1, height * width))
+    return max(batch_size, device_chunk_frames(height, width))
+
+
+def device_chunk_frames(height: int, width: int) -> int:
+    """Frames of ``height``×``width`` one device chunk (:data:`GPU_CHUNK_PIXELS`) holds, at least one."""
+    return max(1, GPU_CHUNK_PIXELS // max(1, height * width))
 
 
 def required_backbones(names: Iterable[str]) -> set[str]:
@@ -235,7 +240,7 @@ class MetricSuite:
         of a chunk then stays in cache, and so do the activations of a CPU backbone. On a GPU the chunk
         is as large as :data:`GPU_CHUNK_PIXELS` allows: there each chunk is a round of small kernels."""
         if scores_in_device_chunks(self.device):
-            return max(1, min(self.batch_size, GPU_CHUNK_PIXELS // max(1, height * width)))
+            return min(self.batch_size, device_chunk_frames(height, width))
         budgets = [CHUNK_PIXELS, *(FEATURES[name].pixels or CHUNK_PIXELS for name in self.features)]
         return max(1, min(self.batch_size, min(budgets) // max(1, height * width)))
 
