@@ -22,7 +22,20 @@ comma := ,
 
 setup: $(INSTALLED) weights
 
+# A new environment holds PyTorch's CUDA build and NVIDIA's libraries (about 6.4 GB): check the
+# disk first, so that a full one stops here with a reason rather than midway through pip.
+VENV_NEEDS_GB ?= 7
+
 $(INSTALLED): pyproject.toml constraints.txt
+	@if ! test -x $(BIN)/python; then \
+	  mkdir -p $(VENV); \
+	  free_gb=$$(df -Pk $(VENV) | awk 'NR == 2 { print int($$4 / 1048576) }'); \
+	  if [ "$$free_gb" -lt $(VENV_NEEDS_GB) ]; then \
+	    rmdir $(VENV) 2>/dev/null || true; \
+	    echo "vfibench: only $$free_gb GB free on the disk that would hold $(abspath $(VENV)); a new environment takes about 6.4 GB (PyTorch and NVIDIA's libraries), so make asks for $(VENV_NEEDS_GB) GB. Free some space there, or put the environment on a larger disk with 'make $(or $(MAKECMDGOALS),setup) VENV=/path/to/venv', then run make again." >&2; \
+	    exit 2; \
+	  fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
