@@ -12,7 +12,7 @@ import torch
 from vfibench import backbones
 from vfibench.errors import VfiBenchError
 from vfibench.metrics import suite as suite_module
-from vfibench.metrics.features import FEATURES, map_tensors
+from vfibench.metrics.features import FEATURES
 from vfibench.metrics.registry import METRICS, metric_info
 from vfibench.metrics.ssim import ssim, ssim_map
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite, PreparedReference, quantize_8bit
@@ -140,14 +140,9 @@ def test_a_prepared_reference_counts_its_bytes_and_moves_whole():
     assert prepared.nbytes == frames + moments
     assert prepared.to("cpu").gt is prepared.gt  # already there: shared, not copied
     moved = prepared.to("meta")  # a device without memory stands in for a GPU
-    assert all(t.device.type == "meta" for t in [moved.gt, *moved.inputs, *_tensors(tuple(moved.features.values()))])
+    assert len(moved.tensors()) == 5  # gt, I0, I1 and SSIM's two moments
+    assert all(t.device.type == "meta" for t in moved.tensors())
     assert moved.nbytes == prepared.nbytes and len(moved) == 3 and moved.backbone_sha256 == prepared.backbone_sha256
-
-
-def _tensors(value):
-    found = []
-    map_tensors(value, lambda t: found.append(t) or t)
-    return found
 
 
 def test_reference_misuse_is_a_clear_error():

@@ -91,17 +91,16 @@ class PreparedReference:
     def __len__(self) -> int:
         return int(self.gt.shape[0])
 
+    def tensors(self) -> list[Tensor]:
+        """Every tensor it holds: the frames, the input frames and each feature's tensors."""
+        found: list[Tensor] = []
+        self._map(lambda t: found.append(t) or t)
+        return found
+
     @property
     def nbytes(self) -> int:
         """The bytes of its tensors' elements: frames, input frames and features."""
-        sizes: list[int] = []
-
-        def count(t: Tensor) -> Tensor:
-            sizes.append(t.numel() * t.element_size())
-            return t
-
-        self._map(count)
-        return sum(sizes)
+        return sum(t.numel() * t.element_size() for t in self.tensors())
 
     def to(self, device: torch.device | str) -> PreparedReference:
         """The same reference with every tensor on ``device`` (tensors already there are shared, not copied)."""
