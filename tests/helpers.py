@@ -1,12 +1,15 @@
-"""Small builders shared by tests: a fake prediction, triplets of a given size, the calibration folder."""
+"""Small builders shared by tests: a fake prediction, triplets of a given size, the calibration folder,
+and the marks that skip a test whose calibration images, backbone weights or GPU are absent."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
 import torch
 
+from vfibench import backbones
 from vfibench.data.triplets import Triplets
 from vfibench.model.prediction import Prediction
 
@@ -16,6 +19,30 @@ from vfibench.model.prediction import Prediction
 #: that need them skip with a reason when the folder is absent.
 CALIBRATION = Path(os.environ.get("VFIBENCH_CALIBRATION",
                                   Path(__file__).resolve().parents[1].parent / "shared" / "calibration"))
+
+#: Skips a test where the calibration images are absent.
+needs_calibration = pytest.mark.skipif(
+    not (CALIBRATION / "tid2013").is_dir(),
+    reason=f"calibration images not found at {CALIBRATION} (they live outside the project)")
+
+
+def needs_backbone(*names: str) -> pytest.MarkDecorator:
+    """Skips a test unless the verified weights of every named backbone are present."""
+    missing = [name for name in names if not backbones.locate(name).found]
+    fetch = f"vfibench weights fetch{' ' + missing[0] if len(missing) == 1 else ''}"
+    return pytest.mark.skipif(bool(missing), reason=f"verified {', '.join(missing)} weights not present; run `{fetch}`")
+
+
+_skip_without_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def needs_cuda(test):  # noqa: ANN001, ANN201 - a test function, returned marked
+    """Marks ``test`` as a GPU check: skipped without a CUDA GPU; ``pytest -m cuda`` runs only these."""
+    return pytest.mark.cuda(_skip_without_cuda(test))
+
+
+#: The devices a test runs on: the CPU, and CUDA as a GPU check (see :func:`needs_cuda`).
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, _skip_without_cuda])]
 
 
 def random_triplets(n: int = 2, size: int = 16, seed: int = 0, dtype: torch.dtype = torch.float32) -> Triplets:

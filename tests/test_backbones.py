@@ -31,7 +31,7 @@ from tests.backbone_fixtures import (
 )
 from vfibench import backbones
 from vfibench.errors import BackboneUnavailable, VfiBenchError
-from helpers import CALIBRATION
+from helpers import CALIBRATION, needs_calibration
 
 LPIPS_ALEX_PUBLISHED = {"I03": 0.7237, "I04": 0.2572, "I06": 0.0508, "I08": 0.0521, "I19": 0.4253}
 
@@ -189,7 +189,7 @@ def _lpips_image(path: Path) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0) / 127.5 - 1.0
 
 
-@pytest.mark.skipif(not CALIBRATION.is_dir(), reason=f"calibration folder {CALIBRATION} is absent")
+@needs_calibration
 def test_lpips_alex_reproduces_published_values(real_weights: dict[str, dict[str, torch.Tensor]]) -> None:
     lpips = pytest.importorskip("lpips")
     with pytest.warns(UserWarning):  # torchvision's deprecation notice for lpips' `pretrained=` call

@@ -19,6 +19,7 @@ from vfibench.cli import app
 from vfibench.errors import VfiBenchError
 from vfibench.evaluate import list_frames, parse_predictions
 from helpers import CALIBRATION as CALIBRATION_ROOT
+from helpers import needs_backbone, needs_calibration
 
 CALIBRATION = CALIBRATION_ROOT / "tid2013"
 PUBLISHED = {  # calibration README: original implementations on I03, I04, I06, I08, I19
@@ -261,15 +262,6 @@ def test_missing_backbone_with_skip_unavailable_marks_the_column(folders, monkey
     assert "| unavailable |" in (run / "summary.md").read_text()
     assert "LPIPS unavailable" in result.stdout
     assert "unavailable" in (run / "report" / "report.html").read_text()
-
-
-needs_calibration = pytest.mark.skipif(
-    not CALIBRATION.is_dir(), reason=f"calibration images not found at {CALIBRATION} (they live outside the project)")
-
-
-def needs_backbone(name: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not backbones.locate(name).found,
-                              reason=f"verified {name} weights not present; run `vfibench weights fetch {name}`")
 
 
 @needs_calibration

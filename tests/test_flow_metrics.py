@@ -7,12 +7,13 @@ import pytest
 import torch
 from skimage import data
 
-from vfibench import backbones
 from vfibench.errors import VfiBenchError
 from vfibench.metrics.classical_flow import largest_motion, optical_flow
 from vfibench.metrics.flow_metrics import (divergence, divergence_mask, flolpips_dis, psnr_div, psnr_masked,
                                            weighted_average)
 from vfibench.metrics.suite import MetricSuite
+
+from helpers import needs_backbone
 
 
 def grid(h: int = 12, w: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,7 +89,7 @@ def test_psnr_div_perfect_and_finite(triplet):
     assert np.isfinite(value) and value < 40
 
 
-@pytest.mark.skipif(not backbones.locate("alexnet").found, reason="verified alexnet weights not present")
+@needs_backbone("alexnet")
 def test_flolpips_dis_zero_for_perfect_and_larger_when_misplaced(triplet):
     i0, it, i1, misplaced = triplet
     perfect = flolpips_dis(it, it, i0, i1)

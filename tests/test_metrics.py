@@ -21,7 +21,7 @@ from vfibench.metrics.sharpness import sharpness_ratio
 from vfibench.metrics.ssim import gaussian_window, ssim
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite, quantize_8bit, required_backbones
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+from helpers import DEVICES, needs_cuda
 
 
 def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
@@ -282,7 +282,7 @@ def test_quantised_levels_are_k_over_255_correctly_rounded(dtype):
     assert torch.equal(quantize_8bit(x), expected)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_a_gpu_quantises_to_the_same_levels_as_the_cpu_bit_for_bit(dtype):
     x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64).mul(1.2).sub(0.1)
@@ -290,7 +290,7 @@ def test_a_gpu_quantises_to_the_same_levels_as_the_cpu_bit_for_bit(dtype):
     assert torch.equal(quantize_8bit(x.cuda()).cpu(), quantize_8bit(x))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 def test_a_gpu_gives_the_cpu_s_grey_and_protocol_levels_bit_for_bit():
     """GMSD's MATLAB grey image and the protocols' 8-bit rounding divide levels by 255 as quantising does."""
     from vfibench.metrics._common import matlab_grey

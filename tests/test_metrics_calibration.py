@@ -6,22 +6,19 @@ README); these tests skip when that folder is absent and never copy the images.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import piq
 import pytest
 import torch
 from PIL import Image
 
-from vfibench import backbones
 from vfibench.metrics._common import matlab_grey
 from vfibench.metrics.dists import dists
 from vfibench.metrics.gmsd import gmsd
 from vfibench.metrics.lpips_metric import lpips
 from vfibench.metrics.psnr import psnr
 from vfibench.metrics.ssim import structural_similarity
-from helpers import CALIBRATION
+from helpers import CALIBRATION, needs_backbone, needs_calibration
 
 IMAGES = ("I03", "I04", "I06", "I08", "I19")
 # Published values of the original implementations (calibration README).
@@ -33,17 +30,7 @@ PUBLISHED = {
     "dists": (0.4742, 0.1424, 0.0683, 0.0287, 0.3123),
 }
 
-pytestmark = pytest.mark.skipif(
-    not (CALIBRATION / "tid2013").is_dir(),
-    reason=f"calibration images not found at {CALIBRATION} (they live outside the project)",
-)
-
-
-def needs_backbone(name: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(
-        not backbones.locate(name).found,
-        reason=f"verified {name} weights not present; run `vfibench weights fetch {name}`",
-    )
+pytestmark = needs_calibration
 
 
 @pytest.fixture(scope="module")

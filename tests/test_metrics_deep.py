@@ -19,15 +19,7 @@ from vfibench.metrics.lpips_metric import build_lpips, get_lpips, lpips
 from vfibench.metrics.registry import metric_info, metric_names
 from vfibench.metrics.suite import MetricSuite
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def needs_backbone(*names: str) -> pytest.MarkDecorator:
-    missing = [n for n in names if not backbones.locate(n).found]
-    return pytest.mark.skipif(
-        bool(missing),
-        reason=f"verified {', '.join(missing)} weights not present; run `vfibench weights fetch`",
-    )
+from helpers import DEVICES, needs_backbone, needs_cuda
 
 
 def random_features(name: str, seed: int = 0) -> torch.nn.Sequential:
@@ -234,7 +226,7 @@ def test_full_precision_switches_tf32_convolutions_off_on_cuda_only_and_restores
     assert cudnn.allow_tf32 == before
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 @needs_backbone("alexnet", "vgg16")
 @pytest.mark.parametrize("name", ["lpips", "dists", "lpips-vgg", "flolpips-dis"])
 def test_deep_metrics_on_a_gpu_equal_the_cpu_to_float32_rounding(name):

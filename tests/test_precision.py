@@ -17,7 +17,7 @@ from vfibench.presets import get_preset
 from vfibench.results.store import RunStore
 from vfibench.sweep import SweepInterrupted, plan_resume, plan_sweep, run_sweep
 from vfibench.train import train_configuration
-from helpers import random_triplets
+from helpers import needs_cuda, random_triplets
 
 PRESET = get_preset("smoke").with_overrides(steps=3, log_every=1)
 runner = CliRunner()
@@ -49,7 +49,7 @@ def test_fp16_needs_cuda(tmp_path: Path) -> None:
         weights("l1", "fp16")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 def test_fp16_trains_on_cuda_with_loss_scaling() -> None:
     fp16 = weights("l1", "fp16", device="cuda")
     assert all(torch.isfinite(v).all() for v in fp16.values() if v.is_floating_point())

@@ -15,6 +15,8 @@ from vfibench.references import REFERENCES
 from vfibench.sweep import unit as unit_module
 from vfibench.sweep.unit import UnitResources, UnitSpec, prepare_ground_truth, run_unit, score_predictions
 
+from helpers import needs_cuda
+
 HAVE_BACKBONES = all(backbones.locate(b).found for b in ("alexnet", "vgg16"))
 METRICS = list(DEFAULT_METRICS) if HAVE_BACKBONES else ["psnr", "ssim", "sharpness", "gmsd"]
 
@@ -143,7 +145,7 @@ def test_the_gpu_batching_rules_run_on_a_cpu_give_the_cpu_scores(test_set, monke
     assert all(difference <= tolerances.get(name, 1e-12) for name, difference in differences.items()), differences
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 def test_a_reference_unit_on_a_gpu_scores_as_on_the_cpu_to_float32_rounding(test_set):
     """Scored in one device chunk on the GPU and in the preset's batches on the CPU: float64 metrics equal to
     1e-9, the deep ones (IEEE float32 convolutions) to float32 rounding. On these 48² frames the CPU's float32
@@ -163,7 +165,7 @@ def test_a_reference_unit_on_a_gpu_scores_as_on_the_cpu_to_float32_rounding(test
     assert all(difference <= tolerances.get(name, 1e-9) for name, difference in differences.items()), differences
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 def test_a_prepared_ground_truth_in_host_memory_scores_as_on_the_gpu_bit_for_bit(test_set, monkeypatch):
     """The same unit with its prepared ground truth on the GPU and, with no share of the GPU allowed, in
     host memory (moved a batch at a time): copies are exact, so the scores are identical."""

@@ -17,7 +17,7 @@ from vfibench.presets import get_preset
 from vfibench.losses.catalog import REGISTRY
 from vfibench.train import (STATE_NOT_FINITE, TrainState, batch_order, optimizer_state_finite,
                             reproducible_kernels, train_configuration)
-from helpers import random_triplets
+from helpers import needs_cuda, random_triplets
 
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
 
@@ -84,7 +84,7 @@ def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_
     assert dict(os.environ) == before_env
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 @pytest.mark.parametrize("name", sorted(REGISTRY.terms))
 def test_a_seed_trains_to_bit_identical_weights_on_a_gpu(name: str) -> None:
     """With PyTorch's defaults two such trainings drift apart (atomic additions in grid_sample's and

@@ -7,6 +7,8 @@ import torch
 
 from vfibench.model.warp import backward_warp, blend, gather_warp, intermediate_flows, time_weights
 
+from helpers import needs_cuda
+
 
 def shifted(content, dx: float, dy: float, n: int = 1, h: int = 20, w: int = 24) -> torch.Tensor:  # type: ignore[no-untyped-def]
     """An (n, 3, h, w) image whose pixel (y, x) is content(x - dx, y - dy): content moved by (dx, dy)."""
@@ -176,7 +178,7 @@ def test_the_gather_form_stays_in_bounds_for_nan_and_low_precision_flows() -> No
     torch.testing.assert_close(low, gather_warp(image, flow))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_cuda
 def test_the_gather_form_equals_grid_sample_on_a_gpu_in_float32() -> None:
     gen = torch.Generator().manual_seed(5)
     image = torch.rand(2, 3, 24, 40, generator=gen).cuda()
