@@ -59,6 +59,8 @@ from typing import Any
 import numpy as np
 import torch
 
+import _timing
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / ".vfibench-home" / "clips" / "bikes.mp4"
 SIZES = ((256, 256), (448, 256))
@@ -140,7 +142,6 @@ def as_tensor(frames: np.ndarray) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------- implementations
 def lpips_package_model() -> Any:
     """``lpips.LPIPS(net="alex")`` with vfibench's verified AlexNet trunk (see research_loop.py)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from research_loop import alexnet_lpips
 
     return alexnet_lpips()
@@ -260,26 +261,17 @@ clock = CLOCKS["wall"]
 device = torch.device("cpu")
 
 
-def synchronize() -> None:
-    """Wait for the GPU's queued work, so that a timing covers it (nothing to wait for on a CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median seconds of each function over ``repeats`` rounds that call every function once, in turn
     (so a slow patch of a shared machine hits all of them alike), after one warm-up call each
     (models built, weights loaded, kernels chosen)."""
     for fn in fns.values():
         fn()
-        synchronize()
+        _timing.synchronize(device)
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = clock()
-            fn()
-            synchronize()
-            times[name].append(clock() - start)
+            times[name].append(_timing.seconds(fn, device, clock))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -482,10 +474,6 @@ def missing_comparisons() -> list[str]:
 
 
 def main() -> None:
-    missing = missing_comparisons()
-    if missing:
-        sys.exit(f"bench_eval needs {', '.join(missing)}, not installed here (torchmetrics and piq are compared "
-                 f"against; av decodes the clip). Install the benchmark's extra: pip install -e '.[bench]'.")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=CLIP, help="the video (default: bikes.mp4 of fetch_real_clip.sh)")
     parser.add_argument("--parts", nargs="+", choices=("metrics", "eval"), default=["metrics", "eval"])
@@ -504,6 +492,10 @@ def main() -> None:
     parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
                         help="wall time (default) or CPU time (user + system; steadier on a shared core, one thread)")
     args = parser.parse_args()
+    missing = missing_comparisons()
+    if missing:
+        sys.exit(f"bench_eval needs {', '.join(missing)}, not installed here (torchmetrics and piq are compared "
+                 f"against; av decodes the clip). Install the benchmark's extra: pip install -e '.[bench]'.")
     global clock, device
     clock = CLOCKS[args.clock]
     device = torch.device(args.device)

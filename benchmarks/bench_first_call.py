@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 
 import torch
 
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
+
+from _timing import seconds
 
 #: The default metrics, those without a backbone first, so that a process's first small kernels land
 #: on them rather than on a backbone's figure.
@@ -29,15 +29,6 @@ assert sorted(ORDER) == sorted(DEFAULT_METRICS)
 #: Frames per call: a full batch, the same again, a short last batch, a full one again.
 CALLS = (16, 16, 6, 16)
 HEIGHT, WIDTH = 256, 448
-
-
-def timed(function: Callable[[], object], device: torch.device) -> float:
-    """Seconds ``function`` takes, its queued device work included."""
-    started = time.perf_counter()
-    function()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -49,7 +40,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    setup = timed(lambda: torch.zeros(1, device=device), device)
+    setup = seconds(lambda: torch.zeros(1, device=device), device)
     generator = torch.Generator().manual_seed(0)
     pred = torch.rand(max(CALLS), 3, HEIGHT, WIDTH, dtype=torch.float64, generator=generator)
     gt = (pred + 0.05 * torch.rand(pred.shape, dtype=torch.float64, generator=generator)).clamp(0, 1)
@@ -59,10 +50,10 @@ def main() -> None:
     print(f"{'metric':>10} {'build s':>8} " + " ".join(f"{'call %d (%d) s' % (k + 1, n):>14}" for k, n in enumerate(CALLS)))
     for name in ORDER:
         suite: list[MetricSuite] = []
-        build = timed(lambda: suite.append(MetricSuite([name], device=device)), device)
-        calls = [timed(lambda n=n: suite[0](pred[:n], gt[:n]), device) for n in CALLS]
+        build = seconds(lambda: suite.append(MetricSuite([name], device=device)), device)
+        calls = [seconds(lambda n=n: suite[0](pred[:n], gt[:n]), device) for n in CALLS]
         figures[name] = {"build_seconds": build, "call_seconds": calls}
-        print(f"{name:>10} {build:8.3f} " + " ".join(f"{seconds:14.3f}" for seconds in calls), flush=True)
+        print(f"{name:>10} {build:8.3f} " + " ".join(f"{call:14.3f}" for call in calls), flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,

@@ -13,8 +13,6 @@ by default). Terms whose backbone is missing are listed as unavailable. The medi
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
@@ -28,6 +26,8 @@ from vfibench.losses.spec import parse_config
 from vfibench.model.interpolator import build_interpolator
 from vfibench.model.prediction import Prediction
 from vfibench.presets import get_preset
+
+from _timing import median_seconds
 
 
 def make_batch(batch: int, size: int, device: torch.device) -> Triplets:
@@ -56,22 +56,8 @@ def make_prediction(batch: Triplets) -> Prediction:
     frame = leaf(0.5 * (batch.i0 + batch.i1))
     return Prediction(frame=frame, flow_01=flow(2.0), flow_10=flow(-2.0), flow_t0_approx=flow(-1.0),
                       flow_t1_approx=flow(1.0), flow_t0=flow(-1.0), flow_t1=flow(1.0), warped_0=frame.detach(),
-                      warped_1=frame.detach(), visibility_0=vis, visibility_1=1 - vis)
-
-
-def median_seconds(step: Callable[[], None], repeats: int, device: torch.device) -> float:
-    """Median wall time of ``step`` after one warm-up call."""
-    step()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+                      warped_1=frame.detach(), visibility_0=vis, visibility_1=1 - vis,
+                      blended=frame.detach())
 
 
 def term_step(name: str, batch: Triplets, device: torch.device) -> Callable[[], None]:

@@ -13,8 +13,6 @@ missing are listed as unavailable. Run:
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +20,8 @@ import torch.nn.functional as F
 from vfibench import backbones
 from vfibench.metrics.registry import metric_info, metric_names
 from vfibench.metrics.suite import quantize_8bit
+
+from _timing import median_seconds
 
 
 def make_frames(batch: int, size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -36,17 +36,7 @@ def make_frames(batch: int, size: int, device: torch.device) -> tuple[torch.Tens
 def frames_per_second(name: str, pred: torch.Tensor, gt: torch.Tensor, repeats: int) -> float:
     """Median throughput of metric ``name`` on (pred, gt), after one warm-up call."""
     compute = metric_info(name).compute
-    compute(pred, gt)
-    times = []
-    for _ in range(repeats):
-        if pred.device.type == "cuda":
-            torch.cuda.synchronize(pred.device)
-        start = time.perf_counter()
-        compute(pred, gt)
-        if pred.device.type == "cuda":
-            torch.cuda.synchronize(pred.device)
-        times.append(time.perf_counter() - start)
-    return pred.shape[0] / statistics.median(times)
+    return pred.shape[0] / median_seconds(lambda: compute(pred, gt), repeats, pred.device)
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ from vfibench.model.interpolator import build_interpolator, count_parameters
 from vfibench.model.variants import DEFAULT_VARIANT, MODEL_VARIANTS
 from vfibench.train import reproducible_kernels
 
+from _timing import synchronize
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -49,11 +51,6 @@ class Timing:
     step: float
     #: Seconds of the two warm-up steps (where a compiled model is compiled).
     warmup: float = 0.0
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _median(values: list[float]) -> float:
@@ -74,18 +71,18 @@ def step_time(width: int, size: int, batch: int, steps: int, device: torch.devic
     for k in range(steps + 2):
         if k == 2:
             warmup = time.perf_counter() - warmup
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         frame = run(i0, i1, t).frame
-        _sync(device)
+        synchronize(device)
         middle = time.perf_counter()
         loss = (frame - it).abs().mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        _sync(device)
+        synchronize(device)
         after_backward = time.perf_counter()
         optimizer.step()
-        _sync(device)
+        synchronize(device)
         end = time.perf_counter()
         if k >= 2:
             forward.append(middle - start)
@@ -116,10 +113,10 @@ def matmul_peak(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
     torch.mm(a, b)
     best = float("inf")
     for _ in range(repeats):
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         torch.mm(a, b)
-        _sync(device)
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
 
@@ -145,7 +142,7 @@ def profile_step(width: int, size: int, batch: int, device: torch.device, rows: 
     with profile(activities=activities) as prof:
         for _ in range(3):
             one_step()
-        _sync(device)
+        synchronize(device)
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 

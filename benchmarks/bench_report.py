@@ -12,13 +12,13 @@ differences, each the median of ``--repeats`` calls after a warm-up that imports
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
 
 from vfibench.analysis.gap import analyse, hodges_lehmann
+
+from _timing import median_seconds
 
 ROWS = {"l1": "trained", "l2": "trained", "l1+perc": "trained", "superslomo": "trained", "l1+adv": "trained",
         "blend": "reference", "nearest": "reference"}
@@ -38,14 +38,6 @@ def per_sample_table(samples: int, seeds: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def median_seconds(call, repeats: int) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +39,8 @@ from vfibench.presets import get_preset
 from vfibench.references import REFERENCES
 from vfibench.sweep import unit as unit_module
 from vfibench.sweep.unit import UnitResources, UnitSpec, score_predictions
+
+from _timing import median_seconds
 
 TRAINED_STAND_INS = 5
 
@@ -54,10 +54,6 @@ def stand_ins(it: torch.Tensor, count: int) -> list[torch.Tensor]:
     return frames
 
 
-def timed(function) -> float:
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -104,7 +100,7 @@ def main() -> None:
     figures = {}
     for name, function in (("one configuration", one_configuration), ("sweep phase (7 rows, shared)", sweep_phase),
                            ("sweep phase (7 rows, not shared)", without_sharing)):
-        figures[name] = statistics.median(timed(function) for _ in range(args.repeats))
+        figures[name] = median_seconds(function, args.repeats, args.device, warmup=0)
     base = figures["one configuration"]
     print(f"preset {preset.name}: {len(test)} test scenes of {preset.test_size}², metrics {', '.join(DEFAULT_METRICS)}; "
           f"{'CPU, %d threads' % torch.get_num_threads() if args.device == 'cpu' else args.device}; median of "
