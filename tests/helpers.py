@@ -4,7 +4,9 @@ and the marks that skip a test whose calibration images, backbone weights or GPU
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import torch
@@ -33,10 +35,11 @@ def needs_backbone(*names: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(bool(missing), reason=f"verified {', '.join(missing)} weights not present; run `{fetch}`")
 
 
+TestFunction = TypeVar("TestFunction", bound=Callable[..., object])
 _skip_without_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-def needs_cuda(test):  # noqa: ANN001, ANN201 - a test function, returned marked
+def needs_cuda(test: TestFunction) -> TestFunction:
     """Marks ``test`` as a GPU check: skipped without a CUDA GPU; ``pytest -m cuda`` runs only these."""
     return pytest.mark.cuda(_skip_without_cuda(test))
 
