@@ -11,7 +11,7 @@ from skimage.metrics import structural_similarity
 
 from vfibench.errors import VfiBenchError
 from vfibench.metrics.protocols import PROTOCOLS, parse_protocols, protocol_scores
-from helpers import CALIBRATION
+from helpers import CALIBRATION, needs_calibration
 
 TID_PSNR = {"I03": 21.1136, "I04": 20.9872, "I06": 27.0139, "I08": 23.3003, "I19": 21.6187}
 
@@ -123,7 +123,7 @@ def test_ema_vfi_without_a_protocol_for_the_test_set_is_refused_with_the_table(t
     assert ("--metrics ie" in message) == (test_set == "middlebury")
 
 
-@pytest.mark.skipif(not (CALIBRATION / "tid2013").is_dir(), reason="calibration pairs not present")
+@needs_calibration
 def test_vfibench_protocol_reproduces_published_psnr_on_calibration_pairs():
     for name, published in TID_PSNR.items():
         ref, dist = (np.asarray(Image.open(CALIBRATION / "tid2013" / d / f"{name}.png").convert("RGB"),
