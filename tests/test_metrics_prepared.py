@@ -17,10 +17,11 @@ from vfibench.metrics.registry import METRICS, metric_info
 from vfibench.metrics.ssim import ssim, ssim_map
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite, PreparedReference, quantize_8bit
 
+from helpers import needs_backbone
+
 WEIGHT_FREE = ["psnr", "ssim", "sharpness", "gmsd"]
 HAVE_BACKBONES = all(backbones.locate(b).found for b in ("alexnet", "vgg16"))
-needs_backbones = pytest.mark.skipif(not HAVE_BACKBONES, reason="verified ImageNet backbones not present; run "
-                                     "`vfibench weights fetch`")
+needs_backbones = needs_backbone("alexnet", "vgg16")
 SETS = [pytest.param(WEIGHT_FREE, id="weight-free"),
         pytest.param(list(DEFAULT_METRICS), id="default", marks=needs_backbones)]
 
