@@ -201,6 +201,23 @@ def test_runs_trained_with_different_thread_counts_are_noted(tmp_path: Path, bas
     assert "torch thread" not in invoke(str(also_two), str(two)).output
 
 
+def test_runs_on_other_hardware_are_noted_but_not_runs_on_another_gpu_of_one_kind(tmp_path: Path, base: Path) -> None:
+    def run(name: str, device: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "summary.csv").write_bytes(base.read_bytes())
+        manifest = {"tool": "vfibench", "kind": "sweep", "status": "complete", "device": device}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    first, second = run("first", "cuda (NVIDIA H200)"), run("second", "cuda:1 (NVIDIA H200)")
+    other_kind, cpu = run("other_kind", "cuda:0 (NVIDIA A100)"), run("cpu", "cpu")
+    assert "ran on" not in invoke(str(first), str(second)).output  # --device cuda, then cuda:1 of the same machine
+    text = " ".join(invoke(str(other_kind), str(first)).output.split())
+    assert "NEW ran on cuda:0 (NVIDIA A100), BASE on cuda (NVIDIA H200)" in text
+    assert "NEW ran on cpu, BASE on cuda:1 (NVIDIA H200)" in " ".join(invoke(str(cpu), str(second)).output.split())
+
+
 def test_runs_of_one_preset_with_other_settings_are_noted(tmp_path: Path, base: Path) -> None:
     def run(name: str, steps: int, test_data: str = "synthetic") -> Path:
         folder = tmp_path / name

@@ -171,6 +171,18 @@ class RunSummary:
         return str(found) if found else None
 
 
+def same_hardware(device: str, other: str) -> bool:
+    """Whether two recorded devices are the same hardware: ``cuda (NVIDIA H200)``, ``cuda:0 (NVIDIA H200)``
+    and ``cuda:1 (NVIDIA H200)`` are — the index says which of a machine's GPUs ran, and GPUs of one
+    kind compute the same numbers; ``cpu`` and a GPU, or two kinds of GPU, are not."""
+    return _without_index(device) == _without_index(other)
+
+
+def _without_index(device: str) -> str:
+    kind, _, rest = device.partition(" ")
+    return " ".join(filter(None, (kind.split(":")[0], rest)))
+
+
 def load_summary(path: Path) -> RunSummary:
     """Read and validate the summary at ``path``: a run directory (its summary.csv) or a CSV file.
 
@@ -610,7 +622,7 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
                      f"are matched by name"
                      + (" (an evaluated model is named with --pred NAME=DIR; give the two runs' models the same "
                         "NAME)." if new.run_kind == schema.EVALUATION else "."))
-    if new.device and base.device and new.device != base.device:
+    if new.device and base.device and not same_hardware(new.device, base.device):
         notes.append(f"NEW ran on {new.device}, BASE on {base.device}: scores of the same frames differ within "
                      f"the tolerances, but trained rows can differ by as much as two seeds do (training compounds "
                      f"floating-point differences).")
