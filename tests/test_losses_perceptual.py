@@ -149,6 +149,17 @@ def test_average_pooling_of_an_odd_edge_averages_only_the_pixels_it_covers() -> 
     assert pooled[0, 0].tolist() == [[2.0, 3.5], [6.5, 8.0]]
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_the_gram_matrix_under_autocast_is_float32_and_does_not_overflow(dtype: torch.dtype) -> None:
+    """FᵀF of a 256² map of 2s sums to 262,144 before the division, beyond float16's 65,504: under
+    float16 autocast the product was inf, and the style term's step was reported as diverged."""
+    feature = torch.full((1, 2, 256, 256), 2.0)
+    with torch.autocast("cpu", dtype=dtype):
+        gram = gram_matrix(feature.to(dtype))
+    assert gram.dtype == torch.float32
+    assert torch.equal(gram, torch.full((1, 2, 2), 4.0))
+
+
 def test_gram_matrix_and_style_of_identical_features(ours: nn.Sequential) -> None:
     feature = torch.randn(2, 4, 3, 5, generator=torch.Generator().manual_seed(0))
     flat = feature.reshape(2, 4, 15)
