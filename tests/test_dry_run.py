@@ -35,6 +35,25 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, monkeypatch:
         assert expected in text, expected
 
 
+def test_the_estimate_times_steps_in_the_precision_the_sweep_trains_in(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import vfibench.dry_run as dry_run
+
+    timed: list[str] = []
+    train = dry_run.train_configuration
+
+    def recording(*args, precision: str = "fp32", **kwargs):  # type: ignore[no-untyped-def]
+        timed.append(precision)
+        return train(*args, precision=precision, **kwargs)
+
+    monkeypatch.setattr(dry_run, "train_configuration", recording)
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--precision", "bf16", "--device", "cpu",
+                                 "--metrics", "psnr", "--out", str(tmp_path / "r"), "--dry-run"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert timed == ["bf16"]
+    assert "per configuration on cpu in bf16" in " ".join(result.output.split())
+
+
 def test_dry_run_reports_a_bad_spec_like_a_run(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--losses", "l1+0.1*pec", "--out", str(tmp_path / "r"), "--dry-run"])
     assert result.exit_code == 2 and "Did you mean 'perc'" in result.output

@@ -103,7 +103,7 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estima
     per_step: dict[str, float] = {}
     for config in plan.trained:
         stamps: list[float] = []
-        train_configuration(config, data, probe, seed=0, device=plan.device,
+        train_configuration(config, data, probe, seed=0, device=plan.device, precision=plan.precision,
                             on_step=lambda step, loss: stamps.append(time.perf_counter()))
         per_step[config.canonical] = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
     own_steps = preset.steps - plan.warm_start
@@ -111,8 +111,8 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estima
     if plan.warm_start and per_step:
         warm = per_step.get(WARM_START_SPEC, min(per_step.values()))  # the warm start trains plain l1
         total += warm * plan.warm_start * len(plan.seeds)
-    note = (f"from {probe_steps - 1} timed step(s) per configuration on {plan.device}; training only "
-            f"(evaluation and data loading add to it)")
+    note = (f"from {probe_steps - 1} timed step(s) per configuration on {plan.device} in {plan.precision}; "
+            f"training only (evaluation and data loading add to it)")
     return Estimate(per_step, total, note)
 
 
