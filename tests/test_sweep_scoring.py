@@ -72,9 +72,16 @@ def test_a_prepared_ground_truth_too_large_for_a_quarter_of_the_free_gpu_memory_
     from vfibench.sweep.unit import reference_storage
 
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (8 << 30, 80 << 30))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device: 0)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: 0)
     assert reference_storage("cuda", 2 << 30) == torch.device("cuda")
     assert reference_storage("cuda:0", (2 << 30) + 1) == torch.device("cpu")
     assert reference_storage("cpu", 1 << 40) == torch.device("cpu")
+    # 4 GB kept by this process's allocator, 1 GB of it in use (a trained unit's cache): 3 GB more are free
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device: 4 << 30)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: 1 << 30)
+    assert reference_storage("cuda", 11 << 28) == torch.device("cuda")
+    assert reference_storage("cuda", (11 << 28) + 1) == torch.device("cpu")
 
 
 @pytest.mark.parametrize("count", [20, 5])  # three batches of 8 (the last short), or fewer frames than one

@@ -226,11 +226,13 @@ def reference_storage(device: torch.device | str, nbytes: int) -> torch.device:
     than ``nbytes`` / :data:`PREPARED_GPU_SHARE` free when it is prepared (what other processes hold,
     ``--jobs`` workers or Ray units sharing the GPU, counts as taken) — then in host memory, copied to
     the GPU a scoring batch at a time: the same scores, a copy per unit instead of GPU memory held
-    through the training of every later unit of the process."""
+    through the training of every later unit of the process. Memory this process's allocator keeps
+    cached but unused (after a unit's training, say) counts as free: the prepared tensors reuse it."""
     device = torch.device(device)
     if device.type != "cuda":
         return device
     free, _ = torch.cuda.mem_get_info(device)
+    free += torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
     return device if nbytes <= PREPARED_GPU_SHARE * free else torch.device("cpu")
 
 
