@@ -44,8 +44,11 @@ def needs_cuda(test: TestFunction) -> TestFunction:
     return pytest.mark.cuda(_skip_without_cuda(test))
 
 
+#: The marks of a GPU check, for a parameter (``pytest.param(..., marks=CUDA_MARKS)``).
+CUDA_MARKS = [pytest.mark.cuda, _skip_without_cuda]
+
 #: The devices a test runs on: the CPU, and CUDA as a GPU check (see :func:`needs_cuda`).
-DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, _skip_without_cuda])]
+DEVICES = ["cpu", pytest.param("cuda", marks=CUDA_MARKS)]
 
 
 def random_triplets(n: int = 2, size: int = 16, seed: int = 0, dtype: torch.dtype = torch.float32) -> Triplets:

@@ -24,6 +24,8 @@ from vfibench.cli import app
 from vfibench.presets import get_preset
 from vfibench.sweep import plan_sweep, run_sweep
 
+from helpers import CUDA_MARKS
+
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
@@ -47,8 +49,7 @@ PLAN = {
     "vfibench run --executor ray --address HEAD:6379 --gpus-per-unit 1 --preset full --seeds 0-2 --out results":
         "needs a Ray cluster with GPUs; the Ray executor is tested on a local Ray instance in "
         "test_sweep_executors.py",
-    "vfibench run --preset full --device cuda --precision bf16":
-        DRY if __import__("torch").cuda.is_available() else "needs a CUDA GPU",
+    "vfibench run --preset full --device cuda --precision bf16": DRY,
     "vfibench report": RUN,
     "vfibench report 20261125-101500-ab12 --format md": RUN,
     "vfibench report --out /tmp/results --format csv": RUN,
@@ -72,8 +73,7 @@ PLAN = {
     "vfibench compare NEW BASE --two-sided --format json > comparison.json": RUN,
     "vfibench eval --pred out/mymodel --gt data/gt": RUN,
     "vfibench eval --pred rife=out/rife --pred film=out/film --gt data/gt --format md": RUN,
-    "vfibench eval --pred out/mymodel --gt data/gt --metrics psnr,ssim,lpips --device cuda":
-        RUN if __import__("torch").cuda.is_available() else "needs a CUDA GPU",
+    "vfibench eval --pred out/mymodel --gt data/gt --metrics psnr,ssim,lpips --device cuda": RUN,
     "vfibench weights status": RUN,
     "vfibench weights status --format json": RUN,
     "vfibench weights fetch vgg16": SKIP_NETWORK,
@@ -200,7 +200,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
+@pytest.mark.parametrize("example", [pytest.param(example, marks=CUDA_MARKS) if "--device cuda" in example
+                                     else example for example in EXAMPLES])
 def test_example_runs(example: str, sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     action = PLAN.get(example, "not classified")
     if action not in (RUN, DRY):
