@@ -58,7 +58,7 @@ def optical_flow(a: Tensor, b: Tensor, method: Method = "dis") -> Tensor:
     """Flow from each frame of ``a`` to the same frame of ``b``: (N, 3, H, W) × 2 → (N, 2, H, W) float64
     on ``a``'s device (channel 0 horizontal, 1 vertical, in pixels). OpenCV computes on the CPU: frames
     on a GPU come over in one copy each way, not one per frame."""
-    host_a, host_b = (frames.detach().to("cpu", torch.float64) for frames in (a, b))
+    host_a, host_b = (frames.detach().cpu() for frames in (a, b))  # a CPU tensor as it is: no copy
     flows = [torch.from_numpy(pair_flow(grey8(x), grey8(y), method)).permute(2, 0, 1) for x, y in zip(host_a, host_b)]
     return torch.stack(flows).to(a.device, torch.float64)
 
