@@ -160,6 +160,10 @@ def test_the_gram_matrix_under_autocast_is_float32_and_does_not_overflow(dtype: 
     assert torch.equal(gram, torch.full((1, 2, 2), 4.0))
 
 
+def test_the_gram_matrix_of_a_device_without_autocast_is_computed_all_the_same() -> None:
+    assert gram_matrix(torch.empty(1, 2, 4, 4, device="meta")).shape == (1, 2, 2)
+
+
 def test_gram_matrix_and_style_of_identical_features(ours: nn.Sequential) -> None:
     feature = torch.randn(2, 4, 3, 5, generator=torch.Generator().manual_seed(0))
     flat = feature.reshape(2, 4, 15)

@@ -13,6 +13,7 @@ loss terms, so it appears in no state dict and no optimiser.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import torch
@@ -269,7 +270,10 @@ def gram_matrix(feature: Tensor) -> Tensor:
     features' own wider type, as FILM's float32 TensorFlow code computes it.
     """
     n, c, h, w = feature.shape
-    with torch.autocast(feature.device.type, enabled=False):
+    # autocast exists for these two; on another device type there is none to switch off
+    no_autocast = (torch.autocast(feature.device.type, enabled=False) if feature.device.type in ("cpu", "cuda")
+                   else contextlib.nullcontext())
+    with no_autocast:
         flat = feature.reshape(n, c, h * w).to(torch.promote_types(feature.dtype, torch.float32))
         return flat @ flat.transpose(1, 2) / float(h * w)
 
