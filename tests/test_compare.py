@@ -216,6 +216,8 @@ def test_runs_on_other_hardware_are_noted_but_not_runs_on_another_gpu_of_one_kin
     text = " ".join(invoke(str(other_kind), str(first)).output.split())
     assert "NEW ran on cuda:0 (NVIDIA A100), BASE on cuda (NVIDIA H200)" in text
     assert "NEW ran on cpu, BASE on cuda:1 (NVIDIA H200)" in " ".join(invoke(str(cpu), str(second)).output.split())
+    unnamed, unnamed_other = run("unnamed", "cuda"), run("unnamed_other", "cuda:1")  # GPUs the coordinator did not see
+    assert "NEW ran on cuda, BASE on cuda:1" in " ".join(invoke(str(unnamed), str(unnamed_other)).output.split())
 
 
 def test_runs_of_one_preset_with_other_settings_are_noted(tmp_path: Path, base: Path) -> None:

@@ -174,13 +174,16 @@ class RunSummary:
 def same_hardware(device: str, other: str) -> bool:
     """Whether two recorded devices are the same hardware: ``cuda (NVIDIA H200)``, ``cuda:0 (NVIDIA H200)``
     and ``cuda:1 (NVIDIA H200)`` are — the index says which of a machine's GPUs ran, and GPUs of one
-    kind compute the same numbers; ``cpu`` and a GPU, or two kinds of GPU, are not."""
+    kind compute the same numbers; ``cpu`` and a GPU, or two kinds of GPU, are not. A GPU recorded
+    without its name (a coordinator that could not see it) says nothing of its kind: such labels
+    must be equal."""
     return _without_index(device) == _without_index(other)
 
 
 def _without_index(device: str) -> str:
-    kind, _, rest = device.partition(" ")
-    return " ".join(filter(None, (kind.split(":")[0], rest)))
+    """``cuda:1 (NVIDIA H200)`` → ``cuda (NVIDIA H200)``; a label without a GPU name as it is."""
+    kind, _, name = device.partition(" ")
+    return f"{kind.split(':')[0]} {name}" if name else device
 
 
 def load_summary(path: Path) -> RunSummary:
