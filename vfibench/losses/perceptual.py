@@ -264,10 +264,10 @@ def film_vgg_loss(pred: Tensor, target: Tensor, features: nn.Sequential) -> Tens
 def gram_matrix(feature: Tensor) -> Tensor:
     """Gram matrix FᵀF / (h·w) of an (N, C, h, w) feature map, shape (N, C, C), in float32 at least.
 
-    The product sums h·w terms before the division: under float16 autocast it overflowed (FILM's
-    conv2_2 features of a 256² scikit-image photograph reach 1.7e5 on the diagonal, float16 stops at
-    65504) and the step was reported as diverged. So it runs with autocast off, in float32 or the
-    features' own wider type, as FILM's float32 TensorFlow code computes it.
+    The product sums h·w terms before the division, more than float16 holds (FILM's conv2_2 features
+    of a 256² scikit-image photograph reach 1.7e5 on the diagonal; float16 stops at 65504), so it runs
+    with autocast off, in float32 or the features' own wider type, as FILM's float32 TensorFlow code
+    computes it: under float16 autocast the step stays finite.
     """
     n, c, h, w = feature.shape
     # autocast exists for these two; on another device type there is none to switch off
