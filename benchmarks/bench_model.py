@@ -39,7 +39,7 @@ from vfibench.model.interpolator import build_interpolator, count_parameters
 from vfibench.model.variants import DEFAULT_VARIANT, MODEL_VARIANTS
 from vfibench.train import reproducible_kernels
 
-from _timing import synchronize
+from _timing import seconds, synchronize
 
 
 @dataclass(frozen=True)
@@ -111,13 +111,7 @@ def matmul_peak(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
     """The device's fp32 matrix-product throughput in GFLOP/s: best of ``repeats`` n×n×n products."""
     a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
     torch.mm(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        torch.mm(a, b)
-        synchronize(device)
-        best = min(best, time.perf_counter() - start)
+    best = min(seconds(lambda: torch.mm(a, b), device) for _ in range(repeats))
     return 2 * n**3 / best / 1e9
 
 

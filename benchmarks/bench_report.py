@@ -38,8 +38,6 @@ def per_sample_table(samples: int, seeds: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=3782, help="samples per row (default: Vimeo-90K's test set)")

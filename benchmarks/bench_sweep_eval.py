@@ -54,8 +54,6 @@ def stand_ins(it: torch.Tensor, count: int) -> list[torch.Tensor]:
     return frames
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="quick")
