@@ -28,9 +28,14 @@ needs_calibration = pytest.mark.skipif(
     reason=f"calibration images not found at {CALIBRATION} (they live outside the project)")
 
 
+def missing_backbones(*names: str) -> list[str]:
+    """The named backbones whose verified weights are not present."""
+    return [name for name in names if not backbones.locate(name).found]
+
+
 def needs_backbone(*names: str) -> pytest.MarkDecorator:
     """Skips a test unless the verified weights of every named backbone are present."""
-    missing = [name for name in names if not backbones.locate(name).found]
+    missing = missing_backbones(*names)
     fetch = f"vfibench weights fetch{' ' + missing[0] if len(missing) == 1 else ''}"
     return pytest.mark.skipif(bool(missing), reason=f"verified {', '.join(missing)} weights not present; run `{fetch}`")
 

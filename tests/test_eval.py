@@ -19,7 +19,7 @@ from vfibench.cli import app
 from vfibench.errors import VfiBenchError
 from vfibench.evaluate import list_frames, parse_predictions
 from helpers import CALIBRATION as CALIBRATION_ROOT
-from helpers import needs_backbone, needs_calibration
+from helpers import missing_backbones, needs_backbone, needs_calibration
 
 CALIBRATION = CALIBRATION_ROOT / "tid2013"
 PUBLISHED = {  # calibration README: original implementations on I03, I04, I06, I08, I19
@@ -499,8 +499,7 @@ def test_batched_shared_and_per_frame_evaluation_give_identical_scores(folders, 
     write_png(folders["gt"] / "seq" / "c.png", np.zeros((36, 44, 3)))  # another size: a batch of its own
     write_png(folders["sharp"] / "seq" / "c.png", np.full((36, 44, 3), 3))
     write_png(folders["noisy"] / "seq" / "c.png", np.full((36, 44, 3), 60))
-    names = FAST.split(",") + (["lpips", "dists"] if all(backbones.locate(b).found for b in ("alexnet", "vgg16"))
-                               else [])
+    names = FAST.split(",") + ([] if missing_backbones("alexnet", "vgg16") else ["lpips", "dists"])
     both = plan_evaluation({"good": folders["sharp"], "bad": folders["noisy"]}, folders["gt"], out=tmp_path,
                            metrics=names, device="cpu")
     batched = score_frames(both, MetricSuite(names, batch_size=16))  # ground truth prepared once per batch

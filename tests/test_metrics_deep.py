@@ -19,7 +19,7 @@ from vfibench.metrics.lpips_metric import build_lpips, get_lpips, lpips
 from vfibench.metrics.registry import metric_info, metric_names
 from vfibench.metrics.suite import MetricSuite
 
-from helpers import DEVICES, needs_backbone, needs_cuda
+from helpers import DEVICES, missing_backbones, needs_backbone, needs_cuda
 
 
 def random_features(name: str, seed: int = 0) -> torch.nn.Sequential:
@@ -161,7 +161,7 @@ def test_dists_weights_are_the_authors_and_checked(monkeypatch):
 @pytest.mark.parametrize("name", metric_names())
 def test_every_registered_metric_through_the_suite(name, device):
     info = metric_info(name)
-    if any(not backbones.locate(b).found for b in info.needs):
+    if missing_backbones(*info.needs):
         pytest.skip(f"{name} needs {', '.join(info.needs)} weights; run `vfibench weights fetch`")
     suite = MetricSuite([name], device=device)
     pred, gt = frames(3, size=64)
@@ -196,7 +196,7 @@ def test_lpips_and_dists_never_touch_the_network(monkeypatch):
     assert lpips(pred, gt, model=build_lpips("alex", features_state=random_features("alexnet").state_dict())).shape == (2,)
     assert dists(pred, gt, model=build_dists(features=random_features("vgg16"))).shape == (2,)
     # and the real path, when the verified weights are present
-    if backbones.locate("alexnet").found and backbones.locate("vgg16").found:
+    if not missing_backbones("alexnet", "vgg16"):
         lpips_metric.clear_cache()
         dists_module.clear_cache()
         scores = MetricSuite(["lpips", "dists"])(pred, gt)

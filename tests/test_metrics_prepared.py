@@ -9,7 +9,6 @@ import pickle
 import pytest
 import torch
 
-from vfibench import backbones
 from vfibench.errors import VfiBenchError
 from vfibench.metrics import suite as suite_module
 from vfibench.metrics.features import FEATURES
@@ -17,10 +16,10 @@ from vfibench.metrics.registry import METRICS, metric_info
 from vfibench.metrics.ssim import ssim, ssim_map
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite, PreparedReference, quantize_8bit
 
-from helpers import needs_backbone
+from helpers import missing_backbones, needs_backbone
 
 WEIGHT_FREE = ["psnr", "ssim", "sharpness", "gmsd"]
-HAVE_BACKBONES = all(backbones.locate(b).found for b in ("alexnet", "vgg16"))
+HAVE_BACKBONES = not missing_backbones("alexnet", "vgg16")
 needs_backbones = needs_backbone("alexnet", "vgg16")
 SETS = [pytest.param(WEIGHT_FREE, id="weight-free"),
         pytest.param(list(DEFAULT_METRICS), id="default", marks=needs_backbones)]
@@ -86,7 +85,7 @@ def test_batched_and_per_frame_scores_are_identical(names):
 @pytest.mark.parametrize("name", [n for n, info in METRICS.items() if info.compare is not None])
 def test_each_feature_metric_equals_its_one_call_function(name):
     info = metric_info(name)
-    if any(not backbones.locate(b).found for b in info.needs):
+    if missing_backbones(*info.needs):
         pytest.skip(f"{name} needs {', '.join(info.needs)} weights")
     pred, gt = frames(n=3, height=48, width=48)
     inputs = (gt.roll(2, dims=-1), gt.roll(-2, dims=-1))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vfibench import backbones
 from vfibench.data.sources import open_dataset
 from vfibench.errors import VfiBenchError
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
@@ -15,9 +14,9 @@ from vfibench.references import REFERENCES
 from vfibench.sweep import unit as unit_module
 from vfibench.sweep.unit import UnitResources, UnitSpec, prepare_ground_truth, run_unit, score_predictions
 
-from helpers import needs_cuda
+from helpers import missing_backbones, needs_cuda
 
-HAVE_BACKBONES = all(backbones.locate(b).found for b in ("alexnet", "vgg16"))
+HAVE_BACKBONES = not missing_backbones("alexnet", "vgg16")
 METRICS = list(DEFAULT_METRICS) if HAVE_BACKBONES else ["psnr", "ssim", "sharpness", "gmsd"]
 
 
