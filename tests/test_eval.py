@@ -532,7 +532,7 @@ def test_scores_do_not_depend_on_how_many_lanes_score_the_batches(folders, tmp_p
     from vfibench.evaluate import plan_evaluation, score_frames
     from vfibench.metrics.suite import MetricSuite
 
-    names = FAST.split(",") + (["lpips"] if backbones.locate("alexnet").found else [])
+    names = FAST.split(",") + ([] if missing_backbones("alexnet") else ["lpips"])
     plan = plan_evaluation({"good": folders["sharp"], "bad": folders["noisy"]}, folders["gt"], out=tmp_path,
                            metrics=names, device="cpu")
     threads = torch.get_num_threads()
@@ -587,7 +587,7 @@ def test_the_gpu_scoring_path_run_on_a_cpu_gives_the_cpu_scores(tmp_path, monkey
         write_png(gt / f"f{k}.png", truth)
         write_png(good / f"f{k}.png", np.clip(truth + rng.integers(-2, 3, size=truth.shape), 0, 255))
         write_png(bad / f"f{k}.png", np.clip(truth + rng.integers(-40, 41, size=truth.shape), 0, 255))
-    names = FAST.split(",") + (["lpips"] if backbones.locate("alexnet").found else [])
+    names = FAST.split(",") + ([] if missing_backbones("alexnet") else ["lpips"])
     plan = plan_evaluation({"good": good, "bad": bad}, gt, out=tmp_path / "results", metrics=names, device="cpu")
     on_cpu = score_frames(plan, MetricSuite(names, batch_size=2))  # 5 batches in the CPU's lanes
 

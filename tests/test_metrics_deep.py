@@ -19,7 +19,7 @@ from vfibench.metrics.lpips_metric import build_lpips, get_lpips, lpips
 from vfibench.metrics.registry import metric_info, metric_names
 from vfibench.metrics.suite import MetricSuite
 
-from helpers import DEVICES, missing_backbones, needs_backbone, needs_cuda
+from helpers import DEVICES, missing_backbones, needs_backbone, needs_cuda, skip_without_backbones
 
 
 def random_features(name: str, seed: int = 0) -> torch.nn.Sequential:
@@ -161,8 +161,7 @@ def test_dists_weights_are_the_authors_and_checked(monkeypatch):
 @pytest.mark.parametrize("name", metric_names())
 def test_every_registered_metric_through_the_suite(name, device):
     info = metric_info(name)
-    if missing_backbones(*info.needs):
-        pytest.skip(f"{name} needs {', '.join(info.needs)} weights; run `vfibench weights fetch`")
+    skip_without_backbones(*info.needs)
     suite = MetricSuite([name], device=device)
     pred, gt = frames(3, size=64)
     inputs = (pred.flip(-1), gt.flip(-2)) if info.inputs else None  # the metrics that also read I0 and I1

@@ -16,7 +16,7 @@ from vfibench.metrics.registry import METRICS, metric_info
 from vfibench.metrics.ssim import ssim, ssim_map
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite, PreparedReference, quantize_8bit
 
-from helpers import missing_backbones, needs_backbone
+from helpers import missing_backbones, needs_backbone, skip_without_backbones
 
 WEIGHT_FREE = ["psnr", "ssim", "sharpness", "gmsd"]
 HAVE_BACKBONES = not missing_backbones("alexnet", "vgg16")
@@ -85,8 +85,7 @@ def test_batched_and_per_frame_scores_are_identical(names):
 @pytest.mark.parametrize("name", [n for n, info in METRICS.items() if info.compare is not None])
 def test_each_feature_metric_equals_its_one_call_function(name):
     info = metric_info(name)
-    if missing_backbones(*info.needs):
-        pytest.skip(f"{name} needs {', '.join(info.needs)} weights")
+    skip_without_backbones(*info.needs)
     pred, gt = frames(n=3, height=48, width=48)
     inputs = (gt.roll(2, dims=-1), gt.roll(-2, dims=-1))
     extra = inputs if info.inputs else ()

@@ -17,7 +17,7 @@ from vfibench.presets import get_preset
 from vfibench.losses.catalog import REGISTRY
 from vfibench.train import (STATE_NOT_FINITE, TrainState, batch_order, optimizer_state_finite,
                             reproducible_kernels, train_configuration)
-from helpers import needs_cuda, random_triplets
+from helpers import needs_cuda, random_triplets, skip_without_backbones
 
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
 
@@ -92,10 +92,8 @@ def test_a_seed_trains_to_bit_identical_weights_on_a_gpu(name: str) -> None:
     deterministic kernel."""
     import warnings
 
-    from vfibench import backbones
-
-    if name in ("perc", "style", "vggfilm") and not backbones.locate("vgg16").found:
-        pytest.skip("needs the verified vgg16 weights; run `vfibench weights fetch`")
+    if name in ("perc", "style", "vggfilm"):
+        skip_without_backbones("vgg16")
     data = random_triplets(n=8, size=32)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*does not have a deterministic implementation.*")
