@@ -15,6 +15,7 @@ from torch import nn
 from vfibench import backbones
 from vfibench.data.triplets import Triplets
 from vfibench.losses import perceptual
+from helpers import skip_without_backbones
 
 
 def torchvision_vgg16_features(state: dict[str, torch.Tensor]) -> nn.Sequential:
@@ -60,9 +61,7 @@ def random_vgg(random_state: dict[str, torch.Tensor], monkeypatch: pytest.Monkey
 @pytest.fixture
 def real_vgg(monkeypatch: pytest.MonkeyPatch) -> Iterator[nn.Sequential]:
     """The verified ImageNet VGG16 features, loaded the way the loss terms load them; skips when absent."""
-    status = backbones.locate("vgg16")
-    if not status.found:
-        pytest.skip(f"the ImageNet VGG16 weights are not present (fix: `{status.fix}`)")
+    skip_without_backbones("vgg16")
     monkeypatch.setattr(perceptual, "_FEATURES", {})
     yield perceptual.vgg16_features("cpu")
 

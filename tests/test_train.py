@@ -92,8 +92,7 @@ def test_a_seed_trains_to_bit_identical_weights_on_a_gpu(name: str) -> None:
     deterministic kernel."""
     import warnings
 
-    if name in ("perc", "style", "vggfilm"):
-        skip_without_backbones("vgg16")
+    skip_without_backbones(*REGISTRY.terms[name].backbones)
     data = random_triplets(n=8, size=32)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*does not have a deterministic implementation.*")
