@@ -16,8 +16,10 @@ Run:
 
     python benchmarks/bench_model.py [--widths 8 16 32] [--sizes 64 128] [--steps 10] [--threads 2]
                                      [--variants synthesis warp-blend] [--profile] [--compile] [--deterministic]
-                                     [--json out.json]
+                                     [--malloc kept|default] [--json out.json]
 
+``--malloc default`` times the steps with the C allocator's own thresholds instead of those
+``vfibench run`` sets (:func:`vfibench.processes.keep_freed_memory`).
 ``--variants`` compares the interpolator with and without its synthesis stage. ``--compile`` also
 times each step with the model compiled by ``torch.compile`` (inductor: fused C++ kernels on a
 CPU), the compilation itself reported apart as the warm-up (the first two steps: a minute or more
@@ -37,6 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vfibench.model.interpolator import build_interpolator, count_parameters
 from vfibench.model.variants import DEFAULT_VARIANT, MODEL_VARIANTS
+from vfibench.processes import keep_freed_memory
 from vfibench.train import reproducible_kernels
 
 from _timing import seconds, synchronize
@@ -155,8 +158,12 @@ def main() -> None:
     parser.add_argument("--deterministic", action="store_true",
                         help="time the steps as vfibench trains on a GPU: with deterministic kernels "
                              "(vfibench.train.reproducible_kernels; no effect on a CPU)")
+    parser.add_argument("--malloc", choices=("kept", "default"), default="kept",
+                        help="kept (default): the C allocator keeps freed memory for reuse, as vfibench run sets "
+                             "it (vfibench.processes.keep_freed_memory); default: glibc's own thresholds")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
+    malloc = "kept" if args.malloc == "kept" and keep_freed_memory() else "the C library's default"
 
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     if device.type == "cpu":
@@ -164,7 +171,7 @@ def main() -> None:
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     peak = matmul_peak(device)
     print(f"device: {where}; fp32 matmul peak {peak:.0f} GFLOP/s (measured); batch {args.batch}; "
-          f"ms per batch, median of {args.steps} steps")
+          f"ms per batch, median of {args.steps} steps; freed memory: {malloc}")
     print(f"{'variant':>10} {'compiled':>8} {'width':>5} {'params':>10} {'size':>5} {'forward':>9} {'backward':>9} "
           f"{'step':>9} {'steps/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} {'of peak':>8} {'warm-up s':>9}")
     rows = []
@@ -189,7 +196,7 @@ def main() -> None:
         print(profile_step(width, size, args.batch, device, variant=variant))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"device": where, "batch": args.batch, "rows": rows}, handle, indent=2)
+            json.dump({"device": where, "batch": args.batch, "malloc": malloc, "rows": rows}, handle, indent=2)
 
 
 if __name__ == "__main__":

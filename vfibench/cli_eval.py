@@ -79,6 +79,7 @@ def eval_command(
     from vfibench.evaluate import is_dataset_spec
     from vfibench.data.sources import parse_dataset_spec
     from vfibench.metrics.protocols import parse_protocols
+    from vfibench.processes import keep_freed_memory
     from vfibench.results.schema import PER_SAMPLE_FILE, PROTOCOLS_FILE
 
     if per_file and format is not ReportFormat.table:
@@ -99,6 +100,7 @@ def eval_command(
     for note in plan.notes:  # on stderr with --format, whose stdout is the document alone
         (console if chatty else error_console).print(f"[yellow]note:[/] {escape(note)}", highlight=False,
                                                      soft_wrap=True)
+    keep_freed_memory()
     store = run_evaluation(plan)
     print_report(build_report(store, grid_samples=samples), format, per_file=per_file)
     if chatty and not per_file:

@@ -170,6 +170,7 @@ def run(
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
+    from vfibench.processes import keep_freed_memory
     from vfibench.results.store import COMPLETE, RunStore
     from vfibench.results.schema import training_threads
     from vfibench.sweep import (ExecutorOptions, SweepInterrupted, parse_seeds, plan_resume, plan_sweep,
@@ -237,6 +238,7 @@ def run(
         error_console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} "
                             f"seed(s), preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}"
                             f"{_where(options)}")
+    keep_freed_memory()
     try:
         listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
         with stop_on_signals(), listener:

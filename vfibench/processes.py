@@ -1,5 +1,5 @@
-"""What a process may use, and how a helper process ends with the one that started it (torch-free,
-so that any module can ask)."""
+"""What a process may use, how its allocator keeps memory, and how a helper process ends with the one
+that started it (torch-free, so that any module can ask)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,53 @@ def exit_with_parent(parent: int, signum: int | None = None) -> None:
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), signum)
         os._exit(128 + signum)
+
+
+#: ``mallopt`` parameters (glibc's ``malloc.h``).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: Blocks from this size up are mapped from the kernel for each allocation and unmapped when freed:
+#: 32 MiB, the ceiling of glibc's own adaptive threshold on 64-bit systems, held there from the start.
+MMAP_THRESHOLD_BYTES = 32 << 20
+#: Free memory at the top of the heap kept for the next allocations before any is given back.
+TRIM_THRESHOLD_BYTES = 1 << 30
+_freed_memory_kept = False
+
+
+def keep_freed_memory() -> bool:
+    """Have the C allocator keep the memory torch frees for reuse instead of giving it back to the
+    kernel, so that a computation repeated many times a second does not page its buffers in afresh
+    each time. Returns whether the allocator is now set so (idempotent: later calls change nothing).
+
+    glibc's ``malloc`` maps blocks above an adaptive threshold straight from the kernel and gives the
+    free top of its heap back above a trim threshold (twice the other). A training step or a scoring
+    batch allocates and frees activations of megabytes at a time, so that memory goes back and forth,
+    each page zeroed by the kernel at its next first touch. Here the map threshold is fixed at 32 MiB
+    (:data:`MMAP_THRESHOLD_BYTES`, where glibc's adaptive one ends) and the trim threshold at 1 GiB
+    (:data:`TRIM_THRESHOLD_BYTES`); fixing either alone is worse than neither, since glibc then stops
+    adapting the other. The process's peak memory grows little; what it has freed it keeps until it
+    exits. The time it saves is measured in ``docs/performance.md``.
+
+    Only on Linux with glibc, and not when the environment already sets glibc's allocator
+    (``GLIBC_TUNABLES`` with ``glibc.malloc.*``, or ``MALLOC_MMAP_THRESHOLD_`` /
+    ``MALLOC_TRIM_THRESHOLD_``): the user's settings are left as they are. Elsewhere it returns False
+    and changes nothing. ``vfibench run`` and ``vfibench eval`` call it, and so do their worker
+    processes; a script that calls the library may call it first.
+    """
+    global _freed_memory_kept
+    if _freed_memory_kept:
+        return True
+    if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "") or any(
+            name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        return False
+    try:
+        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+            return False
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError, ValueError):  # not glibc, or no such call
+        return False
+    _freed_memory_kept = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    return _freed_memory_kept
 
 
 def signal_name(signum: int) -> str:

@@ -32,7 +32,7 @@ import torch
 
 from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
-from vfibench.processes import available_cores, exit_with_parent
+from vfibench.processes import available_cores, exit_with_parent, keep_freed_memory
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
 from vfibench.train import StepCallback, TrainState
 
@@ -288,6 +288,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, threads: int, pare
     """A :class:`ProcessExecutor` worker: receive the data, then run units until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; it is the coordinator's
     exit_with_parent(parent)
+    keep_freed_memory()
     torch.set_num_threads(threads)
     try:
         train, test = pickle.loads(conn.recv_bytes())

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from vfibench.data.triplets import Triplets
+from vfibench.processes import keep_freed_memory
 from vfibench.sweep.executors import ExecutorError, import_ray
 from vfibench.sweep.interruption import signal_handlers_kept
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
@@ -40,6 +41,7 @@ _RESOURCES = UnitResources()
 def run_unit_task(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainState | None) -> UnitResult:
     """The Ray task: :func:`~vfibench.sweep.unit.run_unit` in a Ray worker process (Ray has resolved
     the object references to the data and the warm start)."""
+    keep_freed_memory()
     if spec.threads:
         torch.set_num_threads(spec.threads)
     return run_unit(spec, train, test, warm, resources=_RESOURCES)

@@ -1,0 +1,114 @@
+"""How vfibench's processes set up the C allocator: freed memory kept for reuse, the user's own settings
+left alone, and `run` and `eval` asking for it before they compute."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vfibench import processes
+from vfibench.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+GLIBC = (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc") if hasattr(os, "confstr") else False
+needs_glibc = pytest.mark.skipif(not GLIBC, reason="the allocator settings apply to glibc's malloc only")
+runner = CliRunner()
+
+# Three 12 MiB blocks written and freed, ten times over, the way a training step's activations come and go:
+# prints what keep_freed_memory() returned (None: not called) and the page faults of the ten rounds.
+ROUNDS = textwrap.dedent("""
+    import ctypes, resource, sys
+    from vfibench.processes import keep_freed_memory
+    kept = keep_freed_memory() if sys.argv[1] == "keep" else None
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    size = 12 << 20
+    def one_round():
+        blocks = [libc.malloc(size) for _ in range(3)]
+        for block in blocks:
+            ctypes.memset(block, 1, size)
+        for block in blocks:
+            libc.free(block)
+    one_round()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        one_round()
+    print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+""")
+
+
+def rounds(mode: str, **env: str) -> tuple[str, int]:
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}
+    environment.update(env, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))))
+    done = subprocess.run([sys.executable, "-c", ROUNDS, mode], env=environment, capture_output=True, text=True,
+                          check=True)
+    kept, faults = done.stdout.split()
+    return kept, int(faults)
+
+
+@needs_glibc
+def test_freed_memory_is_kept_for_reuse_instead_of_paged_in_again() -> None:
+    kept, faults = rounds("keep")
+    default, default_faults = rounds("default")
+    assert kept == "True" and default == "None"
+    # glibc's defaults give the 36 MiB back and page it in again every round (about 9,200 faults each)
+    assert default_faults > 10 * 4_000
+    assert faults * 20 < default_faults
+
+
+@needs_glibc
+@pytest.mark.parametrize("env", [{"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=4096"},
+                                 {"MALLOC_TRIM_THRESHOLD_": "4096"}, {"MALLOC_MMAP_THRESHOLD_": "131072"}])
+def test_the_users_own_allocator_settings_are_left_alone(env: dict[str, str]) -> None:
+    kept, _ = rounds("keep", **env)
+    assert kept == "False"
+
+
+def test_without_glibc_nothing_is_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes, "_freed_memory_kept", False)
+
+    def no_glibc(name: str) -> str:
+        raise ValueError(f"unrecognized configuration name: {name}")
+
+    monkeypatch.setattr(os, "confstr", no_glibc)
+    assert processes.keep_freed_memory() is False
+    assert processes._freed_memory_kept is False
+
+
+@pytest.mark.parametrize("command", ["run", "eval"])
+def test_run_and_eval_keep_freed_memory_before_they_compute(command: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def compute(*args: object, **kwargs: object) -> None:
+        calls.append("compute")
+        raise Stop
+
+    monkeypatch.setattr(processes, "keep_freed_memory", lambda: calls.append("keep") or True)
+    if command == "run":
+        monkeypatch.setattr("vfibench.sweep.run_sweep", compute)
+        args = ["run", "--preset", "smoke", "--losses", "l1", "--out", str(tmp_path / "results")]
+    else:
+        monkeypatch.setattr("vfibench.evaluate.run_evaluation", compute)
+        from PIL import Image
+
+        for folder in ("gt", "pred"):
+            (tmp_path / folder).mkdir()
+            Image.new("RGB", (32, 32), (40, 80, 120)).save(tmp_path / folder / "a.png")
+        args = ["eval", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics", "psnr",
+                "--out", str(tmp_path / "results")]
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, Stop), result.output
+    assert calls == ["keep", "compute"]
+
