@@ -163,7 +163,7 @@ def main() -> None:
                              "it (vfibench.processes.keep_freed_memory); default: glibc's own thresholds")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
-    malloc = "kept" if args.malloc == "kept" and keep_freed_memory() else "the C library's default"
+    malloc = "kept" if args.malloc == "kept" and keep_freed_memory() else "as the C library and environment set it"
 
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     if device.type == "cpu":

@@ -16,8 +16,7 @@ from vfibench import processes
 from vfibench.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
-GLIBC = (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc") if hasattr(os, "confstr") else False
-needs_glibc = pytest.mark.skipif(not GLIBC, reason="the allocator settings apply to glibc's malloc only")
+needs_glibc = pytest.mark.skipif(not processes.uses_glibc(), reason="the allocator settings apply to glibc's malloc only")
 runner = CliRunner()
 
 # Three 12 MiB blocks written and freed, ten times over, the way a training step's activations come and go:
@@ -45,8 +44,7 @@ ROUNDS = textwrap.dedent("""
 
 
 def rounds(mode: str, **env: str) -> tuple[str, int]:
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}
+    environment = {key: value for key, value in os.environ.items() if key not in processes.MALLOC_ENVIRONMENT}
     environment.update(env, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))))
     done = subprocess.run([sys.executable, "-c", ROUNDS, mode], env=environment, capture_output=True, text=True,
                           check=True)

@@ -40,7 +40,18 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_BYTES = 32 << 20
 #: Free memory at the top of the heap kept for the next allocations before any is given back.
 TRIM_THRESHOLD_BYTES = 1 << 30
+#: Environment variables through which a user sets glibc's allocator (``GLIBC_TUNABLES`` only where it
+#: names a ``glibc.malloc.*`` tunable).
+MALLOC_ENVIRONMENT = ("GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 _freed_memory_kept = False
+
+
+def uses_glibc() -> bool:
+    """Whether this process runs on GNU libc (whose ``malloc`` :func:`keep_freed_memory` sets)."""
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (AttributeError, ValueError):  # no confstr (Windows), or a C library that does not know the name
+        return False
 
 
 def keep_freed_memory() -> bool:
@@ -66,14 +77,14 @@ def keep_freed_memory() -> bool:
     global _freed_memory_kept
     if _freed_memory_kept:
         return True
-    if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "") or any(
-            name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+    tunables, *variables = MALLOC_ENVIRONMENT
+    if "glibc.malloc." in os.environ.get(tunables, "") or any(name in os.environ for name in variables):
+        return False
+    if not uses_glibc():
         return False
     try:
-        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
-            return False
         mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError, ValueError):  # not glibc, or no such call
+    except (AttributeError, OSError):  # no such call after all
         return False
     _freed_memory_kept = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
