@@ -295,6 +295,23 @@ def test_eval_reproduces_published_dists(tmp_path):
     assert np.allclose(per_sample["dists"], expected, atol=1e-4, rtol=0)
 
 
+@needs_backbone("vgg16")
+def test_a_model_that_predicts_the_ground_truth_exactly_gets_dists_0_and_a_readable_run(tmp_path):
+    # float32 rounding leaves DISTS of identical frames up to a few 1e-7 either side of 0; a negative
+    # mean once made vfibench refuse the summary.csv it had just written
+    from skimage import data
+
+    for name in ("astronaut", "chelsea", "coffee", "rocket"):
+        write_png(tmp_path / "gt" / f"{name}.png", getattr(data, name)()[:64, :64])
+    result = run_eval("--pred", f"perfect={tmp_path / 'gt'}", "--gt", str(tmp_path / "gt"), "--out",
+                      str(tmp_path / "out"), "--metrics", "dists", "--samples", "0", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    run = (tmp_path / "out" / "latest").resolve()
+    assert (pd.read_csv(run / "per_sample.csv")["dists"] == 0).all()
+    report = runner.invoke(app, ["report", str(run), "--format", "csv"])
+    assert report.exit_code == 0, report.output
+
+
 # --------------------------------------------------------------------------- standard sets as ground truth
 
 

@@ -16,6 +16,7 @@ from vfibench.metrics import dists as dists_module
 from vfibench.metrics import lpips_metric
 from vfibench.metrics.dists import DISTS, build_dists, dists, load_alpha_beta
 from vfibench.metrics.lpips_metric import build_lpips, get_lpips, lpips
+from vfibench.metrics.records import metric_record
 from vfibench.metrics.registry import metric_info, metric_names
 from vfibench.metrics.suite import MetricSuite
 
@@ -138,6 +139,7 @@ def test_dists_identical_is_zero_and_batching_does_not_matter():
     model = build_dists(features=random_features("vgg16"))
     pred, gt = frames(3, size=32)
     assert torch.allclose(dists(gt, gt, model=model), torch.zeros(3, dtype=torch.float64), atol=1e-6)
+    assert (dists(gt, gt, model=model) >= 0).all()  # never a negative distance from rounding
     batch = dists(pred, gt, model=model)
     singles = torch.cat([dists(pred[k:k + 1], gt[k:k + 1], model=model) for k in range(3)])
     assert batch.shape == (3,) and torch.allclose(batch, singles, atol=1e-6)
@@ -147,6 +149,9 @@ def test_dists_identical_is_zero_and_batching_does_not_matter():
 def test_dists_weights_are_the_authors_and_checked(monkeypatch):
     alpha, beta = load_alpha_beta()
     assert alpha.shape == beta.shape == (1, 1475, 1, 1)
+    # the largest DISTS, 1 + the normalised Σβ (every texture term -1), is the record's upper bound
+    largest = 1 + (beta.sum() / (alpha.sum() + beta.sum())).item()
+    assert largest <= metric_record("dists").valid_range[1] < largest + 1e-3
     with pytest.raises(VfiBenchError, match="vgg16\\(\\).features"):
         DISTS(random_features("alexnet"), alpha, beta)
     monkeypatch.setattr(dists_module, "WEIGHTS_SHA256", "0" * 64)

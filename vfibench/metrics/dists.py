@@ -93,7 +93,10 @@ class DISTS(nn.Module):
     over the image itself (i = 0) and VGG16's relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
     (i = 1…5), with global spatial means μ, population variances σ² and covariance σ^{xy} per
     channel j, c1 = c2 = 1e-6, and α, β normalised to sum to 1 together. Inputs are normalised with
-    the ImageNet mean and standard deviation before the first stage.
+    the ImageNet mean and standard deviation before the first stage. The structure terms lie in
+    [0, 1] (the image and ReLU features are non-negative) and the texture terms in [−1, 1], so
+    D ∈ [0, 1 + Σβ] with Σβ = 0.124; float32 rounding, which can take an exact match a few 1e-7
+    below 0, is clamped away (the authors' code returns such values as they fall).
 
     Args:
         features: torchvision ``vgg16().features`` (31 layers) with the weights to use; it is
@@ -158,7 +161,9 @@ class DISTS(nn.Module):
             cov_xy = (fx.reps[k] * fy.reps[k]).mean([2, 3], keepdim=True) - mean_x * mean_y
             s2 = (2 * cov_xy + C2) / (fx.variances[k] + fy.variances[k] + C2)
             texture = texture + (beta * s2).sum(1, keepdim=True)
-        return (1 - (structure + texture)).reshape(-1)
+        # identical frames give 1 - (structure + texture) within a few float32 steps of 0, on either side
+        # (the weights' sum rounds): clamped, so an exact match scores 0 and never a negative distance
+        return (1 - (structure + texture)).clamp_min(0).reshape(-1)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """DISTS between each pair of images (N, 3, H, W) in [0, 1] → (N,)."""

@@ -127,7 +127,9 @@ RECORDS: tuple["MetricRecord", ...] = (
         "tolerant of resampled texture.",
         source="Ding et al., IEEE TPAMI 2020; the authors' DISTS_pytorch code and learned weights",
         tolerance=0.002,
-        valid_range=(0.0, 1.0),
+        # 1 - Σα·structure - Σβ·texture with structure in [0, 1], texture in [-1, 1] and the learned
+        # Σβ = 0.12395 (α, β normalised to sum to 1): above 1 only for anti-correlated textures
+        valid_range=(0.0, 1.124),
         min_size=32,
     ),
     MetricRecord(
