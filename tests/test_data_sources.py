@@ -15,7 +15,7 @@ from PIL import Image
 
 from vfibench.data.frames import FramesSource, natural_key
 from vfibench.data.images import Fit, fit_frames, read_image
-from vfibench.data.sources import DatasetSpec, open_dataset, open_source, parse_dataset_spec
+from vfibench.data.sources import DatasetSpec, open_dataset, open_source, parse_dataset_spec, shares_content
 from vfibench.data.synthetic import make_synthetic
 from vfibench.data.triplet_source import select_indices
 from vfibench.errors import DataError
@@ -141,6 +141,28 @@ def test_synthetic_needs_a_count() -> None:
 
 
 # ----------------------------------------------------------------------------------- vimeo90k
+
+
+@pytest.mark.parametrize("train, test, shared", [
+    ("frames:{d}/clip", "frames:{d}/clip", True),
+    ("frames(stride=2):{d}/clip", "frames:{d}/clip", True),             # the same frames, read otherwise
+    ("ucf101:{d}/clip", "ucf101:{d}/clip", True),                       # a standard set has no training split
+    ("frames:{d}/clip", "davis:{d}/clip", True),
+    ("frames:{d}", "frames:{d}/clip", True),                            # a folder of clips and one of them
+    ("vimeo90k:{d}", "frames:{d}/clip", True),
+    ("frames:{d}/link", "frames:{d}/clip", True),                       # a link to the same folder
+    ("frames:{d}/clip", "frames:{d}/other", False),
+    ("frames:{d}/clip", "frames:{d}/clip2", False),                     # a name that only begins the same
+    ("vimeo90k:{d}/clip", "vimeo90k:{d}/clip", False),                  # its lists split it
+    ("synthetic", "synthetic", False),
+    ("synthetic", "frames:{d}/clip", False),
+])
+def test_a_sweep_shares_content_whenever_both_specs_read_the_same_files(tmp_path: Path, train: str, test: str,
+                                                                        shared: bool) -> None:
+    for name in ("clip", "other", "clip2"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "clip")
+    assert shares_content(train.format(d=tmp_path), test.format(d=tmp_path)) is shared
 
 
 def test_vimeo_splits_follow_the_lists(tmp_path: Path) -> None:

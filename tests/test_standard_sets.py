@@ -237,6 +237,8 @@ def test_standard_sets_in_validate_inspect_and_manifests(ucf):
     root, _ = ucf
     assert validate_dataset_spec(f"ucf101:{root}", "--test-data", "test") == f"ucf101:{root}"
     assert "never resized" in describe_sources("synthetic", f"ucf101:{root}")
+    assert "Xiph" not in describe_sources("synthetic", f"ucf101:{root}")  # only xiph is read as Xiph.py reads it
+    assert "benchmark/Xiph.py" in describe_sources("synthetic", f"xiph(res=2k):{root}")
     result = runner.invoke(app, ["data", "validate", f"ucf101:{root}"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["data", "inspect", f"ucf101:{root}"])

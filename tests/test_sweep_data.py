@@ -78,12 +78,32 @@ def test_a_sweep_trained_and_tested_on_one_clip_says_its_scores_are_not_on_unsee
     assert result.exit_code == 0, result.output
     said = f"Training and test triplets come from the same source (frames:{clip}), which has no split of its own"
     assert said in " ".join(result.output.split())      # as it starts
-    kept = f"Trained and tested on the same source (frames:{clip}), which has no split of its own"
-    assert kept in " ".join(result.output.split()).split(said)[1]  # and under the table it prints
+    kept = f"{said}: test scores are not on unseen content."
+    assert kept in " ".join(result.output.split()).split(said, 1)[1]  # and under the table it prints
     report = CliRunner().invoke(app, ["report", "--out", str(out), "--samples", "0"])
     assert report.exit_code == 0, report.output
     assert kept in " ".join((out / "latest" / "report" / "report.md").read_text().split())
     assert "--val-samples" not in result.output  # asked for none: nothing capped
+
+
+def test_a_sweep_trained_on_the_standard_test_set_it_is_tested_on_says_so_before_any_work(tmp_path: Path) -> None:
+    ucf = tmp_path / "ucf"  # UCF101's layout: <id>/frame_00.png, frame_01_gt.png, frame_02.png
+    for sample in ("1", "2"):
+        clip = write_clip(tmp_path / "clip" / sample)
+        for k, name in enumerate(("frame_00.png", "frame_01_gt.png", "frame_02.png")):
+            (ucf / sample).mkdir(parents=True, exist_ok=True)
+            (clip / f"{k:04d}.png").rename(ucf / sample / name)
+    args = ["run", "--preset", "smoke", "--losses", "l1", "--dry-run", "--out", str(tmp_path / "results")]
+    wide = {"COLUMNS": "400"}  # long temporary paths stay on one line
+    same = CliRunner().invoke(app, [*args, "--train-data", f"ucf101:{ucf}", "--test-data", f"ucf101:{ucf}"], env=wide)
+    assert same.exit_code == 0, same.output
+    assert f"the same source (ucf101:{ucf}), which has no split of its own" in " ".join(same.output.split())
+    # the same files read as another kind of source are as much the test set
+    read_otherwise = CliRunner().invoke(app, [*args, "--train-data", f"frames:{ucf}", "--test-data", f"ucf101:{ucf}"],
+                                        env=wide)
+    assert read_otherwise.exit_code == 0, read_otherwise.output
+    assert (f"the same files (frames:{ucf} for training, ucf101:{ucf} for testing)"
+            in " ".join(read_otherwise.output.split()))
 
 
 @pytest.mark.parametrize("spec", ["synthetic(ambiguity=3)", "synthetic(count=0)", "synthetic(max_motion=0.9)"])

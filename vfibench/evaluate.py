@@ -347,10 +347,11 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
 def _handling(plan: EvalPlan) -> str:
     if plan.gt_spec is None:
         return "frames scored as written, at the ground truth's size"
-    from vfibench.data.standard_sets import NATIVE_FRAMES
+    from vfibench.data.sources import parse_dataset_spec
+    from vfibench.data.standard_sets import native_frames
 
-    return (f"ground truth read from {plan.gt_spec}: {NATIVE_FRAMES}; predictions made elsewhere, scored as "
-            f"written at the ground truth's size")
+    return (f"ground truth read from {plan.gt_spec}: {native_frames(parse_dataset_spec(plan.gt_spec).kind)}; "
+            f"predictions made elsewhere, scored as written at the ground truth's size")
 
 
 #: One sample's ground truth before decoding: (sample, id, where, truth uint8 or its file, (I0, I1) uint8 or None).

@@ -322,10 +322,28 @@ def validate_dataset_spec(spec: str, option: str, split: str) -> str:
     return parsed.canonical
 
 
+#: The kinds whose train and test splits are disjoint; every other source reads the same triplets for both.
+DISJOINT_SPLITS = ("synthetic", "vimeo90k")
+
+
 def shares_content(train: str, test: str) -> bool:
-    """Whether a sweep tests on the frames it trained on: the same ``frames:`` or ``video:`` source,
-    which has no split of its own (canonical specs)."""
-    return train == test and parse_dataset_spec(train).kind in ("frames", "video")
+    """Whether a sweep tests on frames it trained on: the two specs read files under one path (the same
+    folder or video, or one folder inside the other; links resolved), unless they are the disjoint
+    splits of one ``synthetic`` or ``vimeo90k`` set. So ``frames:X`` twice, ``ucf101:X`` twice (a
+    standard test set has no training split), ``frames:X`` and ``davis:X``, or ``frames:X`` and
+    ``frames:X/clip`` all share content."""
+    first, second = parse_dataset_spec(train), parse_dataset_spec(test)
+    if first.path is None or second.path is None or (first.kind == second.kind and first.kind in DISJOINT_SPLITS):
+        return False
+    a, b = (Path(os.path.realpath(spec.path)) for spec in (first, second))
+    return a == b or a in b.parents or b in a.parents
+
+
+def shared_source(train: str, test: str) -> str:
+    """How notes name the content a sweep trained and tested on (:func:`shares_content`)."""
+    if train == test:
+        return f"the same source ({test}), which has no split of its own"
+    return f"the same files ({train} for training, {test} for testing)"
 
 
 def describe_sources(train: str, test: str) -> str:
@@ -333,13 +351,18 @@ def describe_sources(train: str, test: str) -> str:
     if train == test == SYNTHETIC:
         return ("synthetic scenes from the photographs bundled with scikit-image; test scenes use photographs "
                 "never used in training")
-    if parse_dataset_spec(test).kind in STANDARD_KINDS:
-        from vfibench.data.standard_sets import TEST_TIME_HANDLING
+    kind = parse_dataset_spec(test).kind
+    if kind in STANDARD_KINDS:
+        from vfibench.data.standard_sets import test_time_handling
 
-        return f"trained on {train}, tested on {test}: {TEST_TIME_HANDLING}"
+        handling = f"; {test_time_handling(kind)}"
+    else:
+        handling = ""
     if shares_content(train, test):
-        return (f"training and test triplets come from the same source ({train}), which has no split of its "
-                f"own: test scores are not on unseen content")
+        return (f"training and test triplets come from {shared_source(train, test)}: test scores are not on unseen "
+                f"content{handling}")
+    if handling:
+        return f"trained on {train}, tested on {test}{handling}"
     if train == test:
         return f"the train and test splits of {train}"
     return f"trained on {train}, tested on {test}"

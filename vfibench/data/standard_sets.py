@@ -31,7 +31,7 @@ spec                               layout read                                  
 Test-time handling: frames are used at their native resolution, never resized (Xiph's 2K
 variant is the one exception, because its reference script resizes). The interpolator
 replicate-pads its inputs to a multiple of 16 and crops its output back, so every size can be
-predicted; :data:`TEST_TIME_HANDLING` is the sentence recorded in manifests.
+predicted; :func:`test_time_handling` is the sentence recorded in manifests.
 """
 
 from __future__ import annotations
@@ -64,11 +64,21 @@ XIPH_4K = (4096, 2160)
 XIPH_CLIPS = ("BoxingPractice", "Crosswalk", "DrivingPOV", "FoodMarket", "FoodMarket2", "RitualDance",
               "SquareAndTimelapse", "Tango")
 XIPH_MIDDLE_FRAMES = range(2, 99, 2)
-#: What a manifest records about how standard-set frames reach the model.
-NATIVE_FRAMES = ("frames at native resolution, never resized (xiph res=2k resizes to 2048x1080 and res=4k crops the "
-                 "centre 2048x1080, as EMA-VFI's benchmark/Xiph.py does)")
-TEST_TIME_HANDLING = (f"{NATIVE_FRAMES}; the interpolator replicate-pads inputs to a multiple of 16 and crops its "
-                      f"prediction back")
+
+
+def native_frames(kind: str) -> str:
+    """What a manifest records about how the frames of a standard set of ``kind`` are read."""
+    if kind == "xiph":
+        return ("frames read as EMA-VFI's benchmark/Xiph.py reads them: res=2k resizes them to 2048x1080, res=4k "
+                "crops their centre 2048x1080")
+    return "frames at native resolution, never resized"
+
+
+def test_time_handling(kind: str) -> str:
+    """What a sweep's manifest records about how the frames of a standard test set reach the model."""
+    return (f"{native_frames(kind)}; the interpolator replicate-pads inputs to a multiple of 16 and crops its "
+            f"prediction back")
+
 
 #: Each set's layout, as the error for a folder without it states it.
 LAYOUTS = {

@@ -63,9 +63,11 @@ class RunView:
             notes.append(f"Warm start: the first {warm['steps']} steps of every configuration trained with "
                          f"plain {warm.get('loss')}, shared across configurations.")
         data = self.manifest.get("data", {})
-        if data.get("same_source"):  # recorded by the sweep (vfibench.data.sources.shares_content)
-            notes.append(f"Trained and tested on the same source ({data.get('test', {}).get('dataset')}), which has "
-                         f"no split of its own: these scores are not on unseen content.")
+        if data.get("same_source"):  # recorded by the sweep (vfibench.data.sources.shares_content) beside the
+            # note that names the shared content (describe_sources)
+            note = str(data.get("note") or "training and test triplets come from the same files: test scores are "
+                                            "not on unseen content")
+            notes.append(f"{note[:1].upper()}{note[1:]}.")
         return notes
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from vfibench import tensorboard_log
-from vfibench.data.sources import shares_content
+from vfibench.data.sources import shared_source, shares_content
 from vfibench.errors import ResultsError, describe_os_error
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
@@ -70,9 +70,9 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
             listener.note(f"--val-samples {plan.val_asked}: the test data holds {len(test)} triplet(s), so "
                           f"validation during training scores all of them.")
         if shares_content(plan.train_data, plan.test_data):
-            listener.note(f"Training and test triplets come from the same source ({plan.test_data}), which has "
-                          f"no split of its own: the test scores are not on unseen content. Give --test-data "
-                          f"another clip or folder to measure generalisation.")
+            listener.note(f"Training and test triplets come from {shared_source(plan.train_data, plan.test_data)}: "
+                          f"the test scores are not on unseen content. Give --test-data another clip or folder "
+                          f"to measure generalisation.")
         plan.attributes = attributes_of_test_data(plan, test)
         plan.loaded = {"train": len(train), "test": len(test)}
         timings["data"] = time.perf_counter() - started

@@ -582,7 +582,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                                 "known": f"synthetic data: all three exactly; real data: {schema.MOTION} estimated, "
                                          f"the others empty"},
                  "note": describe_sources(plan.train_data, plan.test_data),
-                 # tested on the frames it trained on (a frames:/video: source has no split): reports note it
+                 # tested on frames it trained on (vfibench.data.sources.shares_content): reports note it
                  "same_source": shares_content(plan.train_data, plan.test_data)},
         "model": {**variant_record(plan.preset.model), "width": plan.preset.width,
                   "parameters": model_parameters(plan.preset)},
