@@ -152,6 +152,21 @@ def test_missing_paths_and_bad_tolerances_exit_2(tmp_path: Path, base: Path) -> 
         assert result.exit_code == 2 and "--tol" in result.output, tol
 
 
+@pytest.mark.parametrize("tols", [["psnr=0.1,psnr=0.2"], ["psnr=0.1", "psnr=0.2"], ["PSNR=0.1", "psnr=0.1"],
+                                  ["default=0.1", "default=0.2"]])
+def test_a_metric_given_two_tolerances_is_refused_not_settled_by_the_last(base: Path, tols: list[str]) -> None:
+    result = invoke(str(base), str(base), *[arg for tol in tols for arg in ("--tol", tol)])
+    assert result.exit_code == 2 and "twice" in result.output, result.output
+
+
+def test_a_tolerance_for_a_metric_neither_table_has_is_noted(base: Path) -> None:
+    result = invoke(str(base), str(base), "--tol", "ie=0.1,psnr=0.1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.stdout)["notes"]
+    assert any(note.startswith("--tol ie: neither table has this metric") for note in notes), notes
+    assert not any("--tol psnr" in note for note in notes)
+
+
 def test_library_verdicts_follow_each_metrics_direction() -> None:
     from vfibench.metrics.registry import metric_info
 

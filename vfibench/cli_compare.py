@@ -96,9 +96,9 @@ def compare(
     """Compare NEW's metric table with BASE's; exit 1 if a number got worse beyond its tolerance."""
     from vfibench.results import compare as lib
 
-    tolerances = lib.resolve_tolerances(lib.parse_tolerances(tol or []))
-    comparison = lib.compare_summaries(lib.load_summary(new), lib.load_summary(base), tolerances,
-                                       two_sided=two_sided)
+    named = lib.parse_tolerances(tol or [])
+    comparison = lib.compare_summaries(lib.load_summary(new), lib.load_summary(base), lib.resolve_tolerances(named),
+                                       two_sided=two_sided, named=named)
     machine_readable = format is not CompareFormat.table
     if format is CompareFormat.table:
         _print_uncut(lib.rich_table(comparison))

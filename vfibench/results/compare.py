@@ -280,7 +280,8 @@ def parse_tolerances(specs: Iterable[str]) -> dict[str, float]:
     """Parse ``--tol`` values (``"psnr=0.1"``, or several joined by commas) into {metric: tolerance}.
 
     Metric names are checked against the registry (unknown names get suggestions); ``default=X``
-    sets the tolerance of every metric not named. A later value for the same name wins.
+    sets the tolerance of every metric not named. A name given twice is an error, not a choice
+    between its values.
     """
     parsed: dict[str, float] = {}
     for spec in specs:
@@ -296,7 +297,13 @@ def parse_tolerances(specs: Iterable[str]) -> dict[str, float]:
                 )
             if name != DEFAULT_KEY:
                 name = _tolerance_metric(item, name)
-            parsed[name] = _tolerance_value(item, text.strip())
+            value = _tolerance_value(item, text.strip())
+            if name in parsed:
+                raise VfiBenchError(
+                    f"--tol gives {name} twice ({parsed[name]:g}, then {value:g} in '{item}'). Give each metric "
+                    f"one tolerance, e.g. --tol {name}={value:g}."
+                )
+            parsed[name] = value
     return parsed
 
 
@@ -400,7 +407,7 @@ class Comparison:
 
 
 def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str, float] | None = None,
-                      two_sided: bool = False) -> Comparison:
+                      two_sided: bool = False, named: Iterable[str] = ()) -> Comparison:
     """Judge every configuration and metric of NEW against BASE.
 
     Args:
@@ -408,6 +415,8 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
         base: the reference run.
         tolerances: absolute tolerance per metric; default :func:`resolve_tolerances` ().
         two_sided: fail on any change beyond the tolerance, for the better too.
+        named: the metrics the user gave a tolerance (``--tol``); those neither table has are noted,
+            not dropped unseen.
 
     Raises:
         ResultsError: NEW and BASE come from different kinds of run (:func:`check_comparable`).
@@ -430,6 +439,10 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
     used = {m: tolerances[m] for m in metrics if m in tolerances}
     noun = schema.ROW_NOUNS[new.run_kind]
     notes = comparison_notes(new, base) + coverage_notes(new, base, order, noun)
+    unused = [name for name in named if name != DEFAULT_KEY and name not in used]
+    if unused:
+        notes.append(f"{', '.join(f'--tol {name}' for name in unused)}: neither table has "
+                     f"{'this metric' if len(unused) == 1 else 'these metrics'}, so the tolerance was not used.")
     return Comparison(new=new.path, base=base.path, rows=tuple(rows), tolerances=used, two_sided=two_sided,
                       notes=tuple(notes), noun=noun)
 
