@@ -27,6 +27,17 @@ def test_catalog_fits_the_terminal_and_lists_every_name(width: int, monkeypatch:
     assert "unverified" in row and "[mean" in result.output  # formulas are text, not console markup
 
 
+@pytest.mark.parametrize("args", [["losses"], ["losses", "superslomo"]])
+def test_the_readme_shows_the_catalog_as_the_command_prints_it(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    printed = "\n".join(line.rstrip() for line in result.output.splitlines()).strip("\n") + "\n"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```\n", readme.index(f"`vfibench {' '.join(args)}`:\n")) + 4
+    assert readme[start:readme.index("```", start)] == printed, "README block is stale: paste the command's output"
+
+
 def test_describe_a_preset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     result = runner.invoke(app, ["losses", "superslomo"])
