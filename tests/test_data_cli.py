@@ -53,6 +53,14 @@ def test_camera_motion_finds_a_pan_and_ignores_an_object_moving_over_a_still_bac
     assert camera_motion(still[None], moved[None])[0] < 0.5  # the camera did not move
 
 
+@pytest.mark.parametrize("shift", [3, 12, 16])
+def test_camera_motion_finds_a_pan_on_small_frames(shift: int) -> None:
+    # a 128×96 view panned by `shift` px: a flow with too few pyramid levels for it (Farnebäck's, as
+    # psnr-div sets it) found a fraction of the pan or none
+    pan = camera_motion(photo(96, 128, 60, 60)[None], photo(96, 128, 60, 60 + shift)[None])
+    assert pan[0] == pytest.approx(shift, abs=0.3)
+
+
 def test_inspect_reports_counts_sizes_and_motion(tmp_path: Path) -> None:
     make_clip(tmp_path, 10)  # the texture moves 2 px per frame: 4 px between I0 and I1
     source = open_source(f"frames:{tmp_path}", "test")

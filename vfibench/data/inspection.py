@@ -3,8 +3,8 @@
 Motion of real data has no ground truth, so :func:`inspect_source` reports four model-free
 indicators per triplet, on the frames as the benchmark sees them (after fitting):
 
-* **camera motion** — the length of the median optical-flow vector from I0 to I1 (Farnebäck, the
-  flow of ``psnr-div``; the median of each component over every pixel), in pixels: the motion of
+* **camera motion** — the length of the median optical-flow vector from I0 to I1 (DIS, the flow of
+  the largest motion below; the median of each component over every pixel), in pixels: the motion of
   most of the frame, so a pan, not an object moving over a still background (a single global
   translation, by phase correlation, locks on to a large moving object in some triplets and not in
   others: 0 px or about 40 px from one triplet to the next of a real clip from a still camera);
@@ -87,24 +87,30 @@ class Inspection:
     estimated_motion_px: Spread | None = None
 
 
-def camera_motion(i0: torch.Tensor, i1: torch.Tensor) -> np.ndarray:
-    """Length (px) of the median Farnebäck flow vector from each I0 to its I1: (N,) float64."""
+def camera_motion(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor | None = None) -> np.ndarray:
+    """Length (px) of the median DIS flow vector from each I0 to its I1: (N,) float64. ``flow``: that
+    flow, (N, 2, H, W), when it is already computed.
+
+    DIS, not Farnebäck: on a 128×96 crop of a real photograph panned by 3 to 16 px, DIS's median
+    finds the pan to within 0.02 px (23.6 px of 24, 30.6 of 32), while Farnebäck's (the ``psnr-div``
+    parameters, three pyramid levels) found 0.01 to 0.3 px; on 256×256 crops both find it."""
     from vfibench.metrics.classical_flow import optical_flow
 
-    flow = optical_flow(i0, i1, "farneback").flatten(2)  # (N, 2, H·W)
+    flow = (optical_flow(i0, i1, "dis") if flow is None else flow).flatten(2)  # (N, 2, H·W)
     return flow.median(dim=2).values.square().sum(dim=1).sqrt().numpy()
 
 
 def motion_indicators(batch: Triplets, estimate: bool = True) -> tuple[np.ndarray, ...]:
     """(camera motion px, mean |I1 − I0| in 8-bit levels, blend PSNR dB, and with ``estimate`` the
     estimated largest motion px), each (N,)."""
-    from vfibench.metrics.classical_flow import largest_motion
+    from vfibench.metrics.classical_flow import largest_motion, optical_flow
 
     diff = (batch.i1 - batch.i0).abs().double().mean(dim=(1, 2, 3)).numpy() * 255.0
     mse = ((batch.i0 + batch.i1) / 2 - batch.it).double().square().mean(dim=(1, 2, 3)).numpy()
     psnr = np.minimum(10 * np.log10(1.0 / np.maximum(mse, 1e-30)), MAX_PSNR)
-    largest = largest_motion(batch.i0, batch.i1).numpy() if estimate else np.full(len(batch), np.nan)
-    return camera_motion(batch.i0, batch.i1), diff, psnr, largest
+    flow = optical_flow(batch.i0, batch.i1, "dis")  # one flow for both motion indicators
+    largest = largest_motion(batch.i0, batch.i1, flow).numpy() if estimate else np.full(len(batch), np.nan)
+    return camera_motion(batch.i0, batch.i1, flow), diff, psnr, largest
 
 
 def inspect_source(

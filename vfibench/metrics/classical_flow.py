@@ -1,7 +1,7 @@
 """Classical optical flow (OpenCV) for the flow-aware metrics and for per-sample motion on real data.
 
 No learned weights: DIS (Kroeger et al., ECCV 2016; ``cv2.DISOpticalFlow``, preset MEDIUM) is the
-flow of ``flolpips-dis`` and of :func:`largest_motion`; Farnebäck (SCIA 2003;
+flow of ``flolpips-dis``, of :func:`largest_motion` and of ``data inspect``'s camera motion; Farnebäck (SCIA 2003;
 ``cv2.calcOpticalFlowFarneback``) with the parameters of the PSNR_DIV reference code is the flow of
 ``psnr-div``. Both run on 8-bit BT.601 grey frames on the CPU.
 
@@ -67,11 +67,13 @@ def optical_flow(a: Tensor, b: Tensor, method: Method = "dis") -> Tensor:
 LARGEST_MOTION_QUANTILE = 0.99
 
 
-def largest_motion(i0: Tensor, i1: Tensor) -> Tensor:
+def largest_motion(i0: Tensor, i1: Tensor, flow: Tensor | None = None) -> Tensor:
     """The 99th percentile of the DIS flow magnitude from I0 to I1 per triplet, in pixels: (N,) float64.
 
     The estimate for real frames of what synthetic scenes record exactly as ``motion_px`` (the largest
     displacement of any point): a percentile, not the maximum, so a few wrong flow vectors do not set it.
+    ``flow``: that DIS flow, (N, 2, H, W), when it is already computed.
     """
-    magnitude = optical_flow(i0, i1, "dis").square().sum(dim=1).sqrt().flatten(1)
+    flow = optical_flow(i0, i1, "dis") if flow is None else flow
+    magnitude = flow.square().sum(dim=1).sqrt().flatten(1)
     return torch.quantile(magnitude, LARGEST_MOTION_QUANTILE, dim=1)
