@@ -462,12 +462,16 @@ def test_predictions_that_match_no_ground_truth_are_noted_not_silently_dropped(u
 
 def test_a_gt_spec_that_subsets_or_resizes_is_refused_not_ignored(ucf_set, tmp_path):
     (tmp_path / "vimeo" / "sequences").mkdir(parents=True)
-    for gt in (f"ucf101(count=2):{ucf_set['gt']}", f"vimeo90k(size=16, fit=crop):{tmp_path / 'vimeo'}"):
+    for gt in (f"ucf101(count=2):{ucf_set['gt']}", f"vimeo90k(size=16, fit=crop):{tmp_path / 'vimeo'}",
+               f"ucf101(size=64):{ucf_set['gt']}"):  # not an option of ucf101 at all: the same answer
         result = run_eval("--gt", gt, "--pred", str(ucf_set["good"]), "--out", str(ucf_set["out"]), "--metrics", "psnr")
         text = " ".join(result.output.split())
         assert result.exit_code == 2 and "every sample of a test set" in text and "Traceback" not in text, text
     assert "count=2 cannot apply" in " ".join(run_eval("--gt", f"ucf101(count=2):{ucf_set['gt']}", "--pred",
                                                        str(ucf_set["good"]), "--metrics", "psnr").output.split())
+    sized = " ".join(run_eval("--gt", f"ucf101(size=64):{ucf_set['gt']}", "--pred", str(ucf_set["good"]),
+                              "--metrics", "psnr").output.split())
+    assert "size=64 cannot apply" in sized and f"Write --gt ucf101:{ucf_set['gt']}," in sized, sized
     assert not ucf_set["out"].exists()
 
 

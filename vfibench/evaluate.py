@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,9 +41,6 @@ from vfibench.results import atomic, schema
 from vfibench.results.store import SAMPLE_KEYS, RunStore
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
-
-if TYPE_CHECKING:
-    from vfibench.data.sources import DatasetSpec
 
 #: File name endings (lower-case) read as frames.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -169,17 +166,24 @@ def check_not_a_misspelt_spec(text: str) -> None:
 RESAMPLING_OPTIONS = ("count", "size", "fit")
 
 
-def check_scored_whole(parsed: DatasetSpec) -> None:
+def check_scored_whole(spec: str) -> None:
     """A DataError when a ``--gt`` spec asks for a subset or resized frames: predictions are matched to the
-    set's own frames, every one of them at its stored size (``stride`` and a set's own options stay)."""
-    from vfibench.data.sources import DatasetSpec
+    set's own frames, every one of them at its stored size (``stride`` and a set's own options stay).
+    Read from the spec's text, so ``ucf101(size=64)`` gets this answer too, not the parser's list of
+    the options ucf101 has (``count``, which eval refuses as well)."""
+    from vfibench.data.sources import absolute_spec
 
-    given = [f"{key}={parsed.options[key]}" for key in RESAMPLING_OPTIONS if key in parsed.options]
+    kind, opening, rest = spec.partition("(")
+    options, closing, path = rest.partition(")")
+    if not opening or not closing:
+        return
+    items = [item.strip() for item in options.split(",") if item.strip()]
+    given = [item for item in items if item.partition("=")[0].strip().lower() in RESAMPLING_OPTIONS]
     if given:
-        bare = DatasetSpec(parsed.kind, parsed.path,
-                           {k: v for k, v in parsed.options.items() if k not in RESAMPLING_OPTIONS})
+        kept = [item for item in items if item not in given]
+        bare = absolute_spec(kind + (f"({', '.join(kept)})" if kept else "") + path)  # its own errors first
         raise DataError(
-            f"--gt {parsed.canonical}: eval scores every sample of a test set at the size its frames are stored, "
+            f"--gt {spec}: eval scores every sample of a test set at the size its frames are stored, "
             f"so {', '.join(given)} cannot apply (they choose or resize the triplets a run trains and tests on). "
             f"Write --gt {bare.canonical}, and give a prediction for every sample at that size."
         )
@@ -270,8 +274,8 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
     if is_dataset_spec(str(gt)):
         from vfibench.data.sources import absolute_spec, open_source
 
+        check_scored_whole(str(gt))
         parsed = absolute_spec(str(gt))  # recorded absolute: the report re-reads the set from any folder
-        check_scored_whole(parsed)
         spec = parsed.canonical
         source = open_source(parsed, "test")
         files = [ref.name for ref in source.refs]
