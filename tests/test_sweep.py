@@ -352,6 +352,20 @@ def test_resume_without_a_name_takes_the_newest_unfinished_sweep_not_an_evaluati
     assert RunStore.open_unfinished(tmp_path).name == "20260101-000000-aaaa"
 
 
+def test_a_run_name_that_is_not_there_is_answered_with_the_newest_runs_not_the_latest_link(tmp_path: Path) -> None:
+    names = [f"20260101-00000{k}-aaaa" for k in range(7)]
+    for name in names:
+        (tmp_path / name).mkdir()
+        RunStore(tmp_path / name).write_manifest({"tool": "vfibench", "kind": "sweep", "status": "complete"})
+    (tmp_path / "latest").symlink_to(names[-1])
+    with pytest.raises(ResultsError) as raised:
+        RunStore.open(tmp_path, "20250101-nosuchrun")
+    assert f"Runs under '{tmp_path}': {', '.join(names[2:])}." in str(raised.value)
+    (tmp_path / "afile").write_text("")
+    result = runner.invoke(app, ["report", "--out", str(tmp_path / "afile")])
+    assert result.exit_code == 2 and "is not a folder (a file of that name exists)" in result.output, result.output
+
+
 def test_the_order_of_the_seeds_changes_no_table(tmp_path: Path) -> None:
     one = run_sweep(tiny_plan(tmp_path / "a", "l1", seeds=(1, 0)))
     two = run_sweep(tiny_plan(tmp_path / "b", "l1", seeds=(0, 1)))

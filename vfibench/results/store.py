@@ -114,6 +114,9 @@ class RunStore:
     @classmethod
     def open(cls, out: Path, run: str | None = None) -> "RunStore":
         """The run ``run`` (a name under ``out`` or a path), or the latest complete run."""
+        if out.exists() and not out.is_dir() and (run is None or not Path(run).is_dir()):
+            raise ResultsError(f"--out '{out}' is not a folder (a file of that name exists). Pass the folder the "
+                               f"runs were written to (results by default), or a run directory.")
         if run is None:
             link = out / LATEST
             if link.is_symlink() and not link.exists():
@@ -135,7 +138,7 @@ class RunStore:
             candidate = Path(run)
             root = candidate if candidate.is_dir() else out / run
         if not (root / MANIFEST).is_file():
-            known = ", ".join(sorted(p.name for p in out.glob("*") if (p / MANIFEST).is_file())[-5:]) if out.is_dir() else ""
+            known = ", ".join(sorted(p.name for p in run_directories(out)[:5]))  # the newest five, not 'latest'
             hint = f" Runs under '{out}': {known}." if known else ""
             raise ResultsError(
                 f"'{run or root}' is not a vfibench run directory: '{root / MANIFEST}' does not exist.{hint} "
