@@ -121,8 +121,13 @@ def test_unreadable_frame_names_the_file_and_leaves_no_run_behind(folders):
                       "--metrics", FAST)
     assert result.exit_code == 2
     assert "a.png" in result.output and "Cannot read" in result.output
-    # nothing was scored, and an evaluation cannot be resumed: no directory is left saying "running"
-    assert not folders["out"].exists() or list(folders["out"].iterdir()) == []
+    # nothing was scored, and an evaluation cannot be resumed: no directory is left saying "running",
+    # nor the --out folder it made for it
+    assert not folders["out"].exists()
+    folders["out"].mkdir()  # one that was there before stays
+    assert run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                    "--metrics", FAST).exit_code == 2
+    assert folders["out"].is_dir() and list(folders["out"].iterdir()) == []
 
 
 def test_a_greyscale_prediction_of_a_colour_frame_is_refused_and_a_greyscale_set_is_scored(folders, tmp_path):

@@ -564,6 +564,7 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
     (or ``interrupted``) and why."""
     started = time.perf_counter()
     suite = MetricSuite(plan.metrics, device=plan.device)
+    made_out = not plan.out.exists()
     store = RunStore.create(plan.out)
     store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
     extras: dict[str, list[dict[str, Any]]] = {"protocols": []}
@@ -571,6 +572,9 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
         per_sample = score_frames(plan, suite, on_file, extras)
     except BaseException:
         shutil.rmtree(store.root, ignore_errors=True)
+        if made_out:  # made for this run alone: not left behind empty
+            with contextlib.suppress(OSError):
+                plan.out.rmdir()
         raise
     try:
         return _write_evaluation(plan, store, suite, per_sample, extras, started)
