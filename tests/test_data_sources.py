@@ -15,7 +15,8 @@ from PIL import Image
 
 from vfibench.data.frames import FramesSource, natural_key
 from vfibench.data.images import Fit, fit_frames, read_image
-from vfibench.data.sources import DatasetSpec, open_dataset, open_source, parse_dataset_spec, shares_content
+from vfibench.data.sources import (DatasetSpec, content_overlap, frames_seen_in_training, open_dataset, open_source,
+                                   parse_dataset_spec)
 from vfibench.data.synthetic import make_synthetic
 from vfibench.data.triplet_source import select_indices
 from vfibench.errors import DataError
@@ -143,26 +144,46 @@ def test_synthetic_needs_a_count() -> None:
 # ----------------------------------------------------------------------------------- vimeo90k
 
 
-@pytest.mark.parametrize("train, test, shared", [
-    ("frames:{d}/clip", "frames:{d}/clip", True),
-    ("frames(stride=2):{d}/clip", "frames:{d}/clip", True),             # the same frames, read otherwise
-    ("ucf101:{d}/clip", "ucf101:{d}/clip", True),                       # a standard set has no training split
-    ("frames:{d}/clip", "davis:{d}/clip", True),
-    ("frames:{d}", "frames:{d}/clip", True),                            # a folder of clips and one of them
-    ("vimeo90k:{d}", "frames:{d}/clip", True),
-    ("frames:{d}/link", "frames:{d}/clip", True),                       # a link to the same folder
-    ("frames:{d}/clip", "frames:{d}/other", False),
-    ("frames:{d}/clip", "frames:{d}/clip2", False),                     # a name that only begins the same
-    ("vimeo90k:{d}/clip", "vimeo90k:{d}/clip", False),                  # its lists split it
-    ("synthetic", "synthetic", False),
-    ("synthetic", "frames:{d}/clip", False),
+@pytest.fixture
+def layouts(tmp_path: Path) -> Path:
+    """data/ holding a Vimeo-90K release, two clips of 5 frames (a/, b/), and a video beside them."""
+    data = tmp_path / "data"
+    make_vimeo(data / "vimeo")
+    for clip, first in (("a", 0), ("b", 5)):
+        for k in range(5):
+            write_png(data / "clips" / clip / f"{k:05d}.png", frame_array(first + k, 16, 16))
+    make_video(data / "clips" / "clip.mp4", 5)
+    (data / "link").symlink_to(data / "clips" / "a")
+    return data
+
+
+@pytest.mark.parametrize("train, test, seen", [
+    ("frames:{d}/clips/a", "frames:{d}/clips/a", (3, 3)),
+    ("frames:{d}/clips/a", "frames(stride=2):{d}/clips/a", (1, 1)),    # the same frames, read otherwise
+    ("davis:{d}/clips", "davis:{d}/clips", (4, 4)),                     # a standard set has no training split
+    ("frames:{d}/clips/a", "davis:{d}/clips", (2, 4)),                  # one folder read as two kinds of source
+    ("frames:{d}/clips", "frames:{d}/clips/b", (3, 3)),                 # a folder of clips and one of them
+    ("frames:{d}/link", "frames:{d}/clips/a", (3, 3)),                  # a link to the same folder
+    ("frames:{d}/clips/a", "frames:{d}/clips/b", (0, 3)),
+    ("video:{d}/clips/clip.mp4", "frames:{d}/clips", (0, 6)),           # a video beside a frames folder
+    ("video:{d}/clips/clip.mp4", "video(stride=2):{d}/clips/clip.mp4", (1, 1)),
+    ("vimeo90k:{d}/vimeo", "vimeo90k:{d}/vimeo", (0, 1)),               # its lists split it
+    ("vimeo90k:{d}/vimeo", "frames:{d}/vimeo/sequences/00001", (2, 2)), # training sequences read as clips
+    ("synthetic", "frames:{d}/clips/a", (0, 0)),
 ])
-def test_a_sweep_shares_content_whenever_both_specs_read_the_same_files(tmp_path: Path, train: str, test: str,
-                                                                        shared: bool) -> None:
-    for name in ("clip", "other", "clip2"):
-        (tmp_path / name).mkdir()
-    (tmp_path / "link").symlink_to(tmp_path / "clip")
-    assert shares_content(train.format(d=tmp_path), test.format(d=tmp_path)) is shared
+def test_a_sweep_tests_on_content_it_trained_on_whenever_the_splits_read_the_same_frames(
+        layouts: Path, train: str, test: str, seen: tuple[int, int]) -> None:
+    assert frames_seen_in_training(train.format(d=layouts), test.format(d=layouts)) == seen
+
+
+def test_the_overlap_clause_names_one_source_or_counts_the_shared_test_triplets(layouts: Path) -> None:
+    clip = f"frames:{layouts}/clips/a"
+    assert content_overlap(clip, clip) == (f"training and test triplets come from the same source ({clip}), which "
+                                           f"has no split of its own: test scores are not on unseen content")
+    assert content_overlap(clip, f"davis:{layouts}/clips") == (
+        f"2 of the 4 test triplets (davis:{layouts}/clips) read frames the training data ({clip}) also reads: "
+        f"their scores are not on unseen content")
+    assert content_overlap(clip, f"frames:{layouts}/clips/b") is None
 
 
 def test_vimeo_splits_follow_the_lists(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ training and testing.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -322,28 +323,42 @@ def validate_dataset_spec(spec: str, option: str, split: str) -> str:
     return parsed.canonical
 
 
-#: The kinds whose train and test splits are disjoint; every other source reads the same triplets for both.
-DISJOINT_SPLITS = ("synthetic", "vimeo90k")
+def _frame_keys(spec: DatasetSpec, split: str) -> list[tuple[str, ...]]:
+    """Each triplet of ``spec``'s ``split`` as the frames it reads (files, or video frames), under the
+    spec's folder with links resolved, so two names for one folder give the same keys."""
+    assert spec.path is not None
+    root, real = str(spec.path), os.path.realpath(spec.path)
+    return [tuple(real + frame[len(root):] if frame.startswith(root) else frame for frame in ref.frames)
+            for ref in open_source(spec, split).refs]
 
 
-def shares_content(train: str, test: str) -> bool:
-    """Whether a sweep tests on frames it trained on: the two specs read files under one path (the same
-    folder or video, or one folder inside the other; links resolved), unless they are the disjoint
-    splits of one ``synthetic`` or ``vimeo90k`` set. So ``frames:X`` twice, ``ucf101:X`` twice (a
-    standard test set has no training split), ``frames:X`` and ``davis:X``, or ``frames:X`` and
-    ``frames:X/clip`` all share content."""
-    first, second = parse_dataset_spec(train), parse_dataset_spec(test)
-    if first.path is None or second.path is None or (first.kind == second.kind and first.kind in DISJOINT_SPLITS):
-        return False
-    a, b = (Path(os.path.realpath(spec.path)) for spec in (first, second))
-    return a == b or a in b.parents or b in a.parents
+@functools.lru_cache(maxsize=8)
+def frames_seen_in_training(train: str, test: str) -> tuple[int, int]:
+    """(the test triplets with a frame the training split also reads, all test triplets), from the files
+    and video frames the two splits index (nothing is decoded; canonical specs with absolute paths).
+
+    So ``ucf101:X`` twice (a standard set has no training split), ``frames:X`` and ``davis:X``, or a
+    folder of clips and one of its clips share content, while Vimeo-90K's train and test lists, or a
+    video beside a frames folder, do not. Synthetic scenes share nothing: (0, 0)."""
+    first, second = absolute_spec(train), absolute_spec(test)
+    if first.path is None or second.path is None:
+        return 0, 0
+    trained = {frame for triplet in _frame_keys(first, "train") for frame in triplet}
+    tested = _frame_keys(second, "test")
+    return sum(any(frame in trained for frame in triplet) for triplet in tested), len(tested)
 
 
-def shared_source(train: str, test: str) -> str:
-    """How notes name the content a sweep trained and tested on (:func:`shares_content`)."""
+def content_overlap(train: str, test: str) -> str | None:
+    """The clause that says a sweep tests on content it trained on (:func:`frames_seen_in_training`), or
+    None when it does not; the one wording of the run's start, its manifest and its report."""
+    seen, total = frames_seen_in_training(train, test)
+    if not seen:
+        return None
     if train == test:
-        return f"the same source ({test}), which has no split of its own"
-    return f"the same files ({train} for training, {test} for testing)"
+        return (f"training and test triplets come from the same source ({test}), which has no split of its own: "
+                f"test scores are not on unseen content")
+    return (f"{seen} of the {total} test triplets ({test}) read frames the training data ({train}) also reads: "
+            f"{'test scores are' if seen == total else 'their scores are'} not on unseen content")
 
 
 def describe_sources(train: str, test: str) -> str:
@@ -358,9 +373,9 @@ def describe_sources(train: str, test: str) -> str:
         handling = f"; {test_time_handling(kind)}"
     else:
         handling = ""
-    if shares_content(train, test):
-        return (f"training and test triplets come from {shared_source(train, test)}: test scores are not on unseen "
-                f"content{handling}")
+    overlap = content_overlap(train, test)
+    if overlap:
+        return f"{overlap}{handling}"
     if handling:
         return f"trained on {train}, tested on {test}{handling}"
     if train == test:

@@ -63,11 +63,12 @@ class RunView:
             notes.append(f"Warm start: the first {warm['steps']} steps of every configuration trained with "
                          f"plain {warm.get('loss')}, shared across configurations.")
         data = self.manifest.get("data", {})
-        if data.get("same_source"):  # recorded by the sweep (vfibench.data.sources.shares_content) beside the
-            # note that names the shared content (describe_sources)
-            note = str(data.get("note") or "training and test triplets come from the same files: test scores are "
-                                            "not on unseen content")
-            notes.append(f"{note[:1].upper()}{note[1:]}.")
+        # the clause of vfibench.data.sources.content_overlap; older runs recorded true, and their note said it
+        shared = data.get("same_source")
+        if shared:
+            clause = shared if isinstance(shared, str) else str(data.get("note") or "training and test triplets "
+                                                                "share frames: test scores are not on unseen content")
+            notes.append(f"{clause[:1].upper()}{clause[1:]}.")
         return notes
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from vfibench import tensorboard_log
-from vfibench.data.sources import shared_source, shares_content
+from vfibench.data.sources import content_overlap
 from vfibench.errors import ResultsError, describe_os_error
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
@@ -69,10 +69,10 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         if plan.val_asked > len(test) and plan.val_asked != VAL_SAMPLES:  # the default is capped silently
             listener.note(f"--val-samples {plan.val_asked}: the test data holds {len(test)} triplet(s), so "
                           f"validation during training scores all of them.")
-        if shares_content(plan.train_data, plan.test_data):
-            listener.note(f"Training and test triplets come from {shared_source(plan.train_data, plan.test_data)}: "
-                          f"the test scores are not on unseen content. Give --test-data another clip or folder "
-                          f"to measure generalisation.")
+        overlap = content_overlap(plan.train_data, plan.test_data)
+        if overlap:
+            listener.note(f"{overlap[:1].upper()}{overlap[1:]}. Train or test on other data (--train-data, "
+                          f"--test-data) to measure generalisation.")
         plan.attributes = attributes_of_test_data(plan, test)
         plan.loaded = {"train": len(train), "test": len(test)}
         timings["data"] = time.perf_counter() - started

@@ -22,7 +22,7 @@ import torch
 
 from vfibench import backbones
 from vfibench.data.sources import (STANDARD_KINDS, SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
-                                   absolute_spec, parse_dataset_spec, resolve, shares_content, validate_dataset_spec)
+                                   absolute_spec, content_overlap, parse_dataset_spec, resolve, validate_dataset_spec)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
@@ -582,8 +582,8 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                                 "known": f"synthetic data: all three exactly; real data: {schema.MOTION} estimated, "
                                          f"the others empty"},
                  "note": describe_sources(plan.train_data, plan.test_data),
-                 # tested on frames it trained on (vfibench.data.sources.shares_content): reports note it
-                 "same_source": shares_content(plan.train_data, plan.test_data)},
+                 # tested on content it trained on: the clause that says so (reports show it), else false
+                 "same_source": content_overlap(plan.train_data, plan.test_data) or False},
         "model": {**variant_record(plan.preset.model), "width": plan.preset.width,
                   "parameters": model_parameters(plan.preset)},
         "metrics": metric_records(plan.metrics),
