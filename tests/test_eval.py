@@ -302,8 +302,8 @@ def test_eval_reproduces_published_dists(tmp_path):
 
 @needs_backbone("vgg16")
 def test_a_model_that_predicts_the_ground_truth_exactly_gets_dists_0_and_a_readable_run(tmp_path):
-    # float32 rounding leaves DISTS of identical frames up to a few 1e-7 either side of 0; a negative
-    # mean once made vfibench refuse the summary.csv it had just written
+    # float32 rounding leaves DISTS of identical frames a few 1e-7 either side of 0 (below 0 on some of
+    # these crops): the scores are never negative, and the run's own tables read back
     from skimage import data
 
     for name in ("astronaut", "chelsea", "coffee", "rocket"):
@@ -312,7 +312,8 @@ def test_a_model_that_predicts_the_ground_truth_exactly_gets_dists_0_and_a_reada
                       str(tmp_path / "out"), "--metrics", "dists", "--samples", "0", "--device", "cpu")
     assert result.exit_code == 0, result.output
     run = (tmp_path / "out" / "latest").resolve()
-    assert (pd.read_csv(run / "per_sample.csv")["dists"] == 0).all()
+    scores = pd.read_csv(run / "per_sample.csv")["dists"]
+    assert (scores >= 0).all() and (scores <= 1e-6).all(), scores
     report = runner.invoke(app, ["report", str(run), "--format", "csv"])
     assert report.exit_code == 0, report.output
 

@@ -95,8 +95,8 @@ class DISTS(nn.Module):
     channel j, c1 = c2 = 1e-6, and α, β normalised to sum to 1 together. Inputs are normalised with
     the ImageNet mean and standard deviation before the first stage. The structure terms lie in
     [0, 1] (the image and ReLU features are non-negative) and the texture terms in [−1, 1], so
-    D ∈ [0, 1 + Σβ] with Σβ = 0.124; float32 rounding, which can take an exact match a few 1e-7
-    below 0, is clamped away (the authors' code returns such values as they fall).
+    D ∈ [0, 1 + Σβ] with Σβ = 0.124. In float32 an exact match scores within a few 1e-7 of 0, on
+    either side; values below 0 are clamped to 0 (the authors' code returns them as they fall).
 
     Args:
         features: torchvision ``vgg16().features`` (31 layers) with the weights to use; it is
@@ -162,7 +162,7 @@ class DISTS(nn.Module):
             s2 = (2 * cov_xy + C2) / (fx.variances[k] + fy.variances[k] + C2)
             texture = texture + (beta * s2).sum(1, keepdim=True)
         # identical frames give 1 - (structure + texture) within a few float32 steps of 0, on either side
-        # (the weights' sum rounds): clamped, so an exact match scores 0 and never a negative distance
+        # (the weights' sum and the covariance round): clamped below, so no distance is negative
         return (1 - (structure + texture)).clamp_min(0).reshape(-1)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
