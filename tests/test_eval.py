@@ -122,7 +122,10 @@ def test_unreadable_frame_names_the_file_and_leaves_no_run_behind(folders):
     assert result.exit_code == 2
     assert "a.png" in result.output and "Cannot read" in result.output
     # nothing was scored, and an evaluation cannot be resumed: no directory is left saying "running",
-    # nor the --out folder it made for it
+    # nor the --out folders it made for it
+    assert not folders["out"].exists()
+    assert run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out",
+                    str(folders["out"] / "deeper"), "--metrics", FAST).exit_code == 2
     assert not folders["out"].exists()
     folders["out"].mkdir()  # one that was there before stays
     assert run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
@@ -479,6 +482,11 @@ def test_a_gt_spec_that_subsets_or_resizes_is_refused_not_ignored(ucf_set, tmp_p
                               "--metrics", "psnr").output.split())
     assert "size=64 cannot apply" in sized and f"Write --gt ucf101:{ucf_set['gt']}," in sized, sized
     assert not ucf_set["out"].exists()
+    # options are read where the parser reads them: parentheses in the path are the path's
+    odd = ucf_set["gt"].parent / "ucf(size=64)"
+    ucf_set["gt"].rename(odd)
+    assert run_eval("--gt", f"ucf101:{odd}", "--pred", str(ucf_set["good"]), "--metrics", "psnr",
+                    "--out", str(ucf_set["out"])).exit_code == 0
 
 
 def test_a_list_of_absolute_paths_never_scores_the_ground_truth_against_itself(tmp_path):

@@ -171,17 +171,18 @@ def check_scored_whole(spec: str) -> None:
     set's own frames, every one of them at its stored size (``stride`` and a set's own options stay).
     Read from the spec's text, so ``ucf101(size=64)`` gets this answer too, not the parser's list of
     the options ucf101 has (``count``, which eval refuses as well)."""
-    from vfibench.data.sources import absolute_spec
+    from vfibench.data.sources import absolute_spec, split_spec
 
-    kind, opening, rest = spec.partition("(")
-    options, closing, path = rest.partition(")")
-    if not opening or not closing:
-        return
+    parts = split_spec(spec)
+    if parts is None:
+        return  # the parser says what is wrong
+    kind, options, path = parts
     items = [item.strip() for item in options.split(",") if item.strip()]
-    given = [item for item in items if item.partition("=")[0].strip().lower() in RESAMPLING_OPTIONS]
+    given = [item for item in items if item.partition("=")[0].strip() in RESAMPLING_OPTIONS]
     if given:
         kept = [item for item in items if item not in given]
-        bare = absolute_spec(kind + (f"({', '.join(kept)})" if kept else "") + path)  # its own errors first
+        # the spec without them, parsed: any other mistake in it is named first
+        bare = absolute_spec(kind + (f"({', '.join(kept)})" if kept else "") + (f":{path}" if path else ""))
         raise DataError(
             f"--gt {spec}: eval scores every sample of a test set at the size its frames are stored, "
             f"so {', '.join(given)} cannot apply (they choose or resize the triplets a run trains and tests on). "
@@ -564,7 +565,7 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
     (or ``interrupted``) and why."""
     started = time.perf_counter()
     suite = MetricSuite(plan.metrics, device=plan.device)
-    made_out = not plan.out.exists()
+    made = [folder for folder in (plan.out, *plan.out.parents) if not folder.exists()]  # deepest first
     store = RunStore.create(plan.out)
     store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
     extras: dict[str, list[dict[str, Any]]] = {"protocols": []}
@@ -572,9 +573,9 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
         per_sample = score_frames(plan, suite, on_file, extras)
     except BaseException:
         shutil.rmtree(store.root, ignore_errors=True)
-        if made_out:  # made for this run alone: not left behind empty
-            with contextlib.suppress(OSError):
-                plan.out.rmdir()
+        with contextlib.suppress(OSError):  # the folders made for this run alone are not left behind empty
+            for folder in made:
+                folder.rmdir()
         raise
     try:
         return _write_evaluation(plan, store, suite, per_sample, extras, started)

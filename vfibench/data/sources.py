@@ -123,6 +123,15 @@ def _value(kind: str, key: str, raw: str, spec: str) -> Any:
     return raw.strip().strip("'\"")
 
 
+def split_spec(text: str) -> tuple[str, str, str] | None:
+    """``KIND[(OPTIONS)][:PATH]`` cut as :func:`parse_dataset_spec` reads it: (kind, options text, path
+    text), the last two empty when absent; None when ``text`` has not that shape."""
+    match = _SPEC.match(text.strip())
+    if not match:
+        return None
+    return match.group("kind"), match.group("options") or "", match.group("path") or ""
+
+
 def parse_dataset_spec(spec: str) -> DatasetSpec:
     """Parse ``kind[(key=value, ...)][:PATH]``; :class:`DataError` saying what is wrong and how to write it."""
     text = spec.strip()
