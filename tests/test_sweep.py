@@ -362,8 +362,9 @@ def test_a_run_name_that_is_not_there_is_answered_with_the_newest_runs_not_the_l
         RunStore.open(tmp_path, "20250101-nosuchrun")
     assert f"Runs under '{tmp_path}': {', '.join(names[2:])}." in str(raised.value)
     (tmp_path / "afile").write_text("")
-    result = runner.invoke(app, ["report", "--out", str(tmp_path / "afile")])
-    assert result.exit_code == 2 and "is not a folder (a file of that name exists)" in result.output, result.output
+    for command in (["report"], ["run", "--resume"]):
+        result = runner.invoke(app, [*command, "--out", str(tmp_path / "afile")])
+        assert result.exit_code == 2 and "is not a folder (a file or device" in result.output, (command, result.output)
 
 
 def test_the_order_of_the_seeds_changes_no_table(tmp_path: Path) -> None:

@@ -18,6 +18,16 @@ from typing import IO, Any
 import pandas as pd
 
 
+def check_not_a_file(folder: Path, option: str) -> None:
+    """A ResultsError when a file (or anything but a folder) has the name of the folder ``option`` gives."""
+    from vfibench.errors import ResultsError
+
+    folder = Path(folder)
+    if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+        raise ResultsError(f"{option} '{folder}' is not a folder (a file or device of that name exists). Pass "
+                           f"a folder.")
+
+
 def check_writable_folder(folder: Path, option: str) -> None:
     """A ResultsError, before any work, when ``folder`` cannot be created or written: a file is in its
     place or on its path, or the nearest existing folder on its path is not writable."""
@@ -27,9 +37,7 @@ def check_writable_folder(folder: Path, option: str) -> None:
     existing = folder
     while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
         existing = existing.parent
-    if existing == folder and not folder.is_dir():
-        raise ResultsError(f"{option} '{folder}' is not a folder (a file or device of that name exists). Pass "
-                           f"a folder; it is created if absent.")
+    check_not_a_file(folder, option)
     if not existing.is_dir():
         raise ResultsError(f"{option} '{folder}' cannot be created: '{existing}' on its path is a file, not a "
                            f"folder. Pass a path whose parents are folders.")

@@ -101,6 +101,7 @@ class RunStore:
         (evaluations cannot be resumed: one that stopped is not a candidate)."""
         if run is not None:
             return cls.open(out, run)
+        atomic.check_not_a_file(out, "--out")
         for root in run_directories(out):
             store = cls(root)
             manifest = store.read_manifest()
@@ -114,9 +115,8 @@ class RunStore:
     @classmethod
     def open(cls, out: Path, run: str | None = None) -> "RunStore":
         """The run ``run`` (a name under ``out`` or a path), or the latest complete run."""
-        if out.exists() and not out.is_dir() and (run is None or not Path(run).is_dir()):
-            raise ResultsError(f"--out '{out}' is not a folder (a file of that name exists). Pass the folder the "
-                               f"runs were written to (results by default), or a run directory.")
+        if run is None or not Path(run).is_dir():
+            atomic.check_not_a_file(out, "--out")
         if run is None:
             link = out / LATEST
             if link.is_symlink() and not link.exists():
