@@ -109,4 +109,3 @@ def test_run_and_eval_keep_freed_memory_before_they_compute(command: str, tmp_pa
     result = runner.invoke(app, args)
     assert isinstance(result.exception, Stop), result.output
     assert calls == ["keep", "compute"]
-
