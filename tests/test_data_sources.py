@@ -146,11 +146,12 @@ def test_synthetic_needs_a_count() -> None:
 
 @pytest.fixture
 def layouts(tmp_path: Path) -> Path:
-    """data/ holding a Vimeo-90K release, two clips of 5 frames (a/, b/), and a video beside them."""
+    """data/ holding a Vimeo-90K release, two clips of 9 frames (a/, b/: 7 triplets each, or 2 as DAVIS
+    sequences), and a video of 5 frames beside them."""
     data = tmp_path / "data"
     make_vimeo(data / "vimeo")
-    for clip, first in (("a", 0), ("b", 5)):
-        for k in range(5):
+    for clip, first in (("a", 0), ("b", 4)):
+        for k in range(9):
             write_png(data / "clips" / clip / f"{k:05d}.png", frame_array(first + k, 16, 16))
     make_video(data / "clips" / "clip.mp4", 5)
     (data / "link").symlink_to(data / "clips" / "a")
@@ -158,14 +159,14 @@ def layouts(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("train, test, seen", [
-    ("frames:{d}/clips/a", "frames:{d}/clips/a", (3, 3)),
-    ("frames:{d}/clips/a", "frames(stride=2):{d}/clips/a", (1, 1)),    # the same frames, read otherwise
+    ("frames:{d}/clips/a", "frames:{d}/clips/a", (7, 7)),
+    ("frames:{d}/clips/a", "frames(stride=2):{d}/clips/a", (5, 5)),    # the same frames, read otherwise
     ("davis:{d}/clips", "davis:{d}/clips", (4, 4)),                     # a standard set has no training split
     ("frames:{d}/clips/a", "davis:{d}/clips", (2, 4)),                  # one folder read as two kinds of source
-    ("frames:{d}/clips", "frames:{d}/clips/b", (3, 3)),                 # a folder of clips and one of them
-    ("frames:{d}/link", "frames:{d}/clips/a", (3, 3)),                  # a link to the same folder
-    ("frames:{d}/clips/a", "frames:{d}/clips/b", (0, 3)),
-    ("video:{d}/clips/clip.mp4", "frames:{d}/clips", (0, 6)),           # a video beside a frames folder
+    ("frames:{d}/clips", "frames:{d}/clips/b", (7, 7)),                 # a folder of clips and one of them
+    ("frames:{d}/link", "frames:{d}/clips/a", (7, 7)),                  # a link to the same folder
+    ("frames:{d}/clips/a", "frames:{d}/clips/b", (0, 7)),
+    ("video:{d}/clips/clip.mp4", "frames:{d}/clips", (0, 14)),          # a video beside a frames folder
     ("video:{d}/clips/clip.mp4", "video(stride=2):{d}/clips/clip.mp4", (1, 1)),
     ("vimeo90k:{d}/vimeo", "vimeo90k:{d}/vimeo", (0, 1)),               # its lists split it
     ("vimeo90k:{d}/vimeo", "frames:{d}/vimeo/sequences/00001", (2, 2)), # training sequences read as clips

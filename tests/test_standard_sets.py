@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from vfibench.cli import app
 from vfibench.data.sources import describe_sources, open_dataset, open_source, validate_dataset_spec
-from vfibench.data.standard_sets import xiph_frame
+from vfibench.data.standard_sets import MIDDLEBURY_SEQUENCES, xiph_frame
 from vfibench.errors import DataError
 
 runner = CliRunner()
@@ -79,6 +80,22 @@ def test_middlebury_reads_other_data_and_gt_interp(tmp_path):
     (root / "other-data" / "Walking" / "frame11.png").unlink()
     with pytest.raises(DataError, match=r"Walking/frame11\.png is missing"):
         open_source(f"middlebury:{root}", "test")
+
+
+def test_middlebury_without_the_twelve_published_sequences_is_noted_as_not_comparable(tmp_path):
+    root = tmp_path / "mb"
+    for seq in (*MIDDLEBURY_SEQUENCES, "Extra"):
+        for folder, name in (("other-data", "frame10.png"), ("other-gt-interp", "frame10i11.png"),
+                             ("other-data", "frame11.png")):
+            png(root / folder / seq / name, 0)
+    [note] = open_source(f"middlebury:{root}", "test").notes
+    assert "adds Extra" in note and "not comparable with published Middlebury tables" in note
+    for folder in ("other-data", "other-gt-interp"):
+        shutil.rmtree(root / folder / "Extra")
+    assert open_source(f"middlebury:{root}", "test").notes == []  # RIFE's and IFRNet's twelve
+    shutil.rmtree(root / "other-gt-interp" / "Venus")
+    [note] = open_source(f"middlebury:{root}", "test").notes
+    assert note.startswith(f"middlebury:{root} lacks Venus,")
 
 
 @pytest.fixture
@@ -202,35 +219,62 @@ def test_xiph_crop_and_resize_match_the_reference_script():
     np.testing.assert_array_equal(xiph_frame(frame, "2k", "f"), expected)
 
 
-def test_davis_nonoverlapping_triplets_from_nested_layout(tmp_path):
+def published_davis_middles(n: int) -> list[int]:
+    """The ground-truth frames the published DAVIS loaders score in a sequence of n frames: FLAVR's
+    ``dataset/Davis_test.py`` (start t = 0, 2, … while t < n − 6, ground truth t+3) and ST-MFNet's
+    ``Davis90_triplet`` (the same t, triplet t+2, t+3, t+4), written out here as they loop."""
+    return [t + 3 for t in range(0, n - 6, 2)]
+
+
+@pytest.mark.parametrize("n", [7, 8, 9, 10, 11, 50])
+def test_davis_scores_the_triplets_the_published_loaders_score(tmp_path, n):
+    for k in range(n):
+        png(tmp_path / "bear" / f"{k:05d}.png", k)
+    source = open_source(f"davis:{tmp_path}", "test")
+    middles = published_davis_middles(n)
+    assert source.ids == [f"bear/{m:05d}" for m in middles]
+    assert [ref.frames for ref in source.refs] == [
+        tuple(str(tmp_path / "bear" / f"{m + d:05d}.png") for d in (-1, 0, 1)) for m in middles]
+
+
+def test_davis_nested_layout_leaves_out_sequences_too_short_for_the_loaders(tmp_path):
     base = tmp_path / "DAVIS" / "JPEGImages" / "480p"
-    for k in range(6):
+    for k in range(9):
         png(base / "bear" / f"{k:05d}.png", k)
-    png(base / "car" / "00000.png", 9)
+    for k in range(6):
+        png(base / "car" / f"{k:05d}.png", 9)
     source = open_source(f"davis:{tmp_path / 'DAVIS'}", "test")
-    assert source.ids == ["bear/00001", "bear/00003"]
-    assert source.short_clips == [str(base / "car")]  # one frame: left out, and `data` says so
-    assert source.load([1]).i1[0, 0, 0, 0].item() == pytest.approx(4 / 255)
+    assert source.ids == ["bear/00003", "bear/00005"]
+    assert source.short_clips == [str(base / "car")]  # six frames give the loaders no triplet: `data` says so
+    assert source.load([1]).i1[0, 0, 0, 0].item() == pytest.approx(6 / 255)
+    for k in range(6):
+        png(tmp_path / "short" / "car" / f"{k:05d}.png", k)
+    with pytest.raises(DataError, match="no sequence folder with at least 7 frames"):
+        open_source(f"davis:{tmp_path / 'short'}", "test")
 
 
 def test_davis_jpeg_frames_decode_as_the_reference_scripts_decode_them(tmp_path):
-    """DAVIS ships JPEGs and the reference scripts read them with cv2.imread: vfibench's frames must be
-    the same 8-bit levels, for chroma-subsampled (DAVIS's 4:2:0) and full-chroma files."""
+    """DAVIS ships JPEGs; FLAVR's and ST-MFNet's loaders read them with PIL, other scripts with
+    cv2.imread: vfibench's frames must be the same 8-bit levels as both, for chroma-subsampled
+    (DAVIS's 4:2:0) and full-chroma files."""
     import cv2
     from skimage import data
 
     for subsampling in (2, 0):
         path = tmp_path / "DAVIS" / "JPEGImages" / "480p" / f"clip{subsampling}"
         path.mkdir(parents=True)
-        for k in range(3):
+        for k in range(7):
             frame = Image.fromarray(np.roll(data.astronaut(), 7 * k, axis=1))
             frame.save(path / f"{k:05d}.jpg", quality=90, subsampling=subsampling)
         source = open_source(f"davis:{tmp_path / 'DAVIS'}", "test")
-        index = source.ids.index(f"clip{subsampling}/00001")
+        index = source.ids.index(f"clip{subsampling}/00003")
         frames = source.load([index])
-        for tensor, k in ((frames.i0, 0), (frames.it, 1), (frames.i1, 2)):
-            reference = cv2.cvtColor(cv2.imread(str(path / f"{k:05d}.jpg")), cv2.COLOR_BGR2RGB)
-            np.testing.assert_array_equal(np.round(tensor[0].permute(1, 2, 0).numpy() * 255), reference)
+        for tensor, k in ((frames.i0, 2), (frames.it, 3), (frames.i1, 4)):
+            levels = np.round(tensor[0].permute(1, 2, 0).numpy() * 255)
+            with Image.open(path / f"{k:05d}.jpg") as image:
+                np.testing.assert_array_equal(levels, np.asarray(image.convert("RGB")))
+            np.testing.assert_array_equal(levels, cv2.cvtColor(cv2.imread(str(path / f"{k:05d}.jpg")),
+                                                               cv2.COLOR_BGR2RGB))
 
 
 def test_standard_sets_in_validate_inspect_and_manifests(ucf):

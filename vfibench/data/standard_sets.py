@@ -24,8 +24,9 @@ spec                               layout read                                  
                                    ``INTER_AREA``), ``4k`` crops the centre 2048×1080 of
                                    4096×2160 (EMA-VFI ``benchmark/Xiph.py``)
 ``davis:PATH``                     ``PATH/<seq>/`` (or ``PATH/JPEGImages/480p/<seq>/``)    ``<seq>/<frame stem>``
-                                   of frames in natural order; triplets (2k, 2k+1, 2k+2)
-                                   so every middle frame is used once and never an input
+                                   of frames in natural order; triplets (t+2, t+3, t+4),
+                                   t = 0, 2, … < n−6 (FLAVR ``dataset/Davis_test.py``'s
+                                   inner frames; ST-MFNet ``Davis90_triplet``)
 =================================  ======================================================  =====================
 
 Test-time handling: frames are used at their native resolution, never resized (Xiph's 2K
@@ -64,6 +65,10 @@ XIPH_4K = (4096, 2160)
 XIPH_CLIPS = ("BoxingPractice", "Crosswalk", "DrivingPOV", "FoodMarket", "FoodMarket2", "RitualDance",
               "SquareAndTimelapse", "Tango")
 XIPH_MIDDLE_FRAMES = range(2, 99, 2)
+#: The twelve sequences of Middlebury's "other" set with interpolated ground truth, the list RIFE's
+#: ``benchmark/MiddleBury_Other.py`` and IFRNet's ``benchmarks/Middlebury_Other.py`` score.
+MIDDLEBURY_SEQUENCES = ("Beanbags", "Dimetrodon", "DogDance", "Grove2", "Grove3", "Hydrangea", "MiniCooper",
+                        "RubberWhale", "Urban2", "Urban3", "Venus", "Walking")
 
 
 def native_frames(kind: str) -> str:
@@ -208,6 +213,23 @@ class MiddleburySource(StandardSource):
                 for seq in sequences]
         super().__init__(str(path), refs)
 
+    @property
+    def notes(self) -> list[str]:
+        """A sentence when the sequences differ from the twelve the reference scripts score."""
+        return _not_the_published_set(self.describe(), "Middlebury", self.ids, MIDDLEBURY_SEQUENCES, "sequences")
+
+
+def _not_the_published_set(spec: str, name: str, found: Sequence[str], published: Sequence[str],
+                           what: str) -> list[str]:
+    """The note for a folder whose ``found`` clips or sequences are not the ``published`` ones."""
+    missing = [item for item in published if item not in found]
+    extra = [item for item in found if item not in published]
+    if not missing and not extra:
+        return []
+    parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"adds {', '.join(extra)}"] if extra else [])
+    return [f"{spec} {' and '.join(parts)}, so its mean is not comparable with published {name} tables, which "
+            f"score the {len(published)} {what} {', '.join(published)}."]
+
 
 def _without_suffix(name: str) -> str:
     return str(Path(name).with_suffix("")).replace("\\", "/")
@@ -345,13 +367,7 @@ class XiphSource(StandardSource):
     @property
     def notes(self) -> list[str]:
         """A sentence when the clips differ from the eight the reference scripts score."""
-        missing = [clip for clip in XIPH_CLIPS if clip not in self.clips]
-        extra = [clip for clip in self.clips if clip not in XIPH_CLIPS]
-        if not missing and not extra:
-            return []
-        parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"adds {', '.join(extra)}"] if extra else [])
-        return [f"{self.describe()} {' and '.join(parts)}, so its mean is not comparable with published Xiph tables, "
-                f"which score the eight clips {', '.join(XIPH_CLIPS)}."]
+        return _not_the_published_set(self.describe(), "Xiph", self.clips, XIPH_CLIPS, "clips")
 
     def describe(self) -> str:
         return f"{self.kind}(res={self.res}):{self.where}"
@@ -383,9 +399,20 @@ def xiph_frame(frame: np.ndarray, res: str, where: str) -> np.ndarray:
 
 
 class DavisSource(StandardSource):
-    """``davis:PATH`` — DAVIS sequences, non-overlapping triplets (2k, 2k+1, 2k+2)."""
+    """``davis:PATH`` — DAVIS sequences, the triplets the published DAVIS loaders score.
+
+    FLAVR's ``dataset/Davis_test.py`` takes, for t = 0, 2, … while t < n − 6 (n frames in the
+    sequence), the frames (t, t+2, t+4, t+6) as inputs and t+3 as ground truth; ST-MFNet's
+    ``Davis90_triplet`` (``data/testsets.py``), the two-frame protocol later papers follow, scores
+    its inner triplet (t+2, t+3, t+4). Both therefore score the middle frames 3, 5, …, n − 4 or
+    n − 5; a sequence of fewer than seven frames gives none. (FLAVR also centre-crops to 480×840 and
+    ST-MFNet averages per sequence before averaging sequences; vfibench scores full frames and
+    averages triplets, as the README says.)
+    """
 
     kind = "davis"
+    #: The published loaders' window: t = 0, 2, … < n − SPAN, triplet (t+2, t+3, t+4).
+    SPAN = 6
 
     def __init__(self, path: Path) -> None:
         root = _folder(Path(path), self.kind, "one folder of frames per sequence")
@@ -393,19 +420,20 @@ class DavisSource(StandardSource):
         base = nested if nested.is_dir() else root
         sequences = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
         refs: list[TripletRef] = []
-        #: Sequence folders with fewer than three frames, which give no triplet (``data`` notes them).
+        #: Sequence folders with too few frames for the loaders' window (``data`` notes them).
         self.short_clips: list[str] = []
         for seq in sequences:
             frames = image_files(seq)
-            refs.extend(TripletRef(f"{seq.name}/{frames[k + 1].stem}",
-                                   (str(frames[k]), str(frames[k + 1]), str(frames[k + 2])))
-                        for k in range(0, len(frames) - 2, 2))
-            if len(frames) < 3:
+            refs.extend(TripletRef(f"{seq.name}/{frames[t + 3].stem}",
+                                   (str(frames[t + 2]), str(frames[t + 3]), str(frames[t + 4])))
+                        for t in range(0, len(frames) - self.SPAN, 2))
+            if len(frames) <= self.SPAN:
                 self.short_clips.append(str(seq))
         if not refs and not self.short_clips:
             raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         if not refs:
-            raise DataError(f"The davis folder {base} holds no sequence folder with at least three frames.")
+            raise DataError(f"The davis folder {base} holds no sequence folder with at least {self.SPAN + 1} frames, "
+                            f"the fewest from which the published DAVIS loaders take a triplet.")
         super().__init__(str(path), refs)
 
 
