@@ -1,12 +1,15 @@
-"""How vfibench's processes set up the C allocator: freed memory kept for reuse, the user's own settings
-left alone, and `run` and `eval` asking for it before they compute."""
+"""How vfibench's processes set up the C allocator (freed memory kept for reuse, the user's own settings
+left alone, `run` and `eval` asking for it before they compute), and how a helper process ends with
+the process that started it."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,55 @@ def test_run_and_eval_keep_freed_memory_before_they_compute(command: str, tmp_pa
     result = runner.invoke(app, args)
     assert isinstance(result.exception, Stop), result.output
     assert calls == ["keep", "compute"]
+
+
+# A parent that spawns one helper through run_as_helper and waits; the helper's target module takes
+# a minute to import (as torch takes seconds), after writing a marker that its import has begun.
+PARENT = textwrap.dedent("""
+    import multiprocessing, os, sys, time
+    from vfibench.processes import run_as_helper
+    if __name__ == "__main__":
+        helper = multiprocessing.get_context("spawn").Process(target=run_as_helper,
+                                                              args=(os.getpid(), "slow_import:main"))
+        helper.start()
+        print(helper.pid, flush=True)
+        time.sleep(120)
+""")
+SLOW_IMPORT = textwrap.dedent("""
+    import os, pathlib, time
+    pathlib.Path(os.environ["IMPORT_MARKER"]).write_text("importing")
+    time.sleep(60)
+    def main():
+        pass
+""")
+
+
+def is_running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a helper dies with its parent through Linux's PR_SET_PDEATHSIG")
+def test_a_helper_ends_with_its_parent_even_while_it_is_still_importing(tmp_path: Path) -> None:
+    (tmp_path / "parent.py").write_text(PARENT)
+    (tmp_path / "slow_import.py").write_text(SLOW_IMPORT)
+    marker = tmp_path / "marker"
+    env = {**os.environ, "IMPORT_MARKER": str(marker),
+           "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), str(tmp_path), os.environ.get("PYTHONPATH"))))}
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        helper = int(parent.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the helper never began importing its target"
+            time.sleep(0.05)
+        assert is_running(helper)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while is_running(helper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not is_running(helper), "the helper outlived its parent"

@@ -28,11 +28,13 @@ import pytest
 from typer.testing import CliRunner
 
 from vfibench.cli import app
+from vfibench.data.synthetic import make_synthetic
 from vfibench.errors import VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
 from vfibench.sweep import (ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener,
                             SweepInterrupted, plan_sweep, run_sweep)
+from vfibench.sweep.coordinator import units_to_run
 from vfibench.sweep.unit import UnitResult, UnitSpec
 
 PRESET = get_preset("smoke").with_overrides(steps=3, log_every=1)
@@ -149,7 +151,8 @@ def test_jobs_2_gives_the_tables_of_one_process_and_runs_two_units_at_once(tmp_p
     store = run_sweep(tiny_plan(tmp_path), executor=executor)
     assert_same_tables(store, local_run)
     record = store.read_manifest()["executor"]
-    assert record["jobs"] == 2 and record["threads_per_unit"] == 1 and record["start_method"] == "spawn"
+    assert record["jobs"] == 2 and record["workers"] == 2 and record["threads_per_unit"] == 1
+    assert record["start_method"] == "spawn"
     results = executor.results
     assert len({r.worker for r in results}) == 2 and str(os.getpid()) not in {r.worker.split(":")[1] for r in results}
     assert any(a.worker != b.worker and a.started_at < b.finished_at and b.started_at < a.finished_at
@@ -261,7 +264,7 @@ def test_resuming_keeps_the_run_s_threads_under_the_rule_a_new_run_obeys(monkeyp
         ExecutorOptions("ray").resuming(2)
     with pytest.raises(VfiBenchError, match="at least 4 cores"):
         ExecutorOptions().resuming(4)  # one process cannot give 4 threads on 2 cores either
-    assert ExecutorOptions(jobs=4).resuming(1) == ExecutorOptions(jobs=4, threads=1)  # as a new --jobs 4 run
+    assert ExecutorOptions(jobs=2).resuming(1) == ExecutorOptions(jobs=2, threads=1)  # as a new --jobs 2 run
     assert ExecutorOptions(jobs=2).resuming(None) == ExecutorOptions(jobs=2)
 
 
@@ -295,6 +298,34 @@ def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Pa
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and expected in text and "Traceback" not in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_more_jobs_than_cores_are_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: 2)
+    result = runner.invoke(app, ["run", *CLI_SWEEP, "--out", str(tmp_path / "out"), "--jobs", "3"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "--jobs 3: this process may use 2 core(s)" in text and "Give --jobs 2 or fewer" in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_counts_the_units_it_may_still_hand_its_executor(tmp_path: Path, local_run: RunStore) -> None:
+    plan = tiny_plan(tmp_path)
+    assert units_to_run(plan, None) == len(plan.units()) + len(SEEDS)  # and a warm start per seed
+    assert units_to_run(plan, local_run) == 0
+    assert units_to_run(tiny_plan(tmp_path, warm_start=0), None) == len(plan.units())
+
+
+def test_jobs_start_no_more_workers_than_the_sweep_has_units() -> None:
+    data = make_synthetic("test", 2, size=32, seed=0)
+    executor = Recording(2, threads=1)
+    executor.start(data, data, units=1)
+    try:
+        assert executor.capacity == 1 and len(executor.processes) == 1
+        record = executor.record()
+        assert record["jobs"] == 2 and record["workers"] == 1 and record["threads_per_unit"] == 1  # --jobs 2's threads
+    finally:
+        executor.close()
 
 
 def test_a_ray_unit_may_have_one_thread_on_less_than_one_cpu() -> None:

@@ -4,9 +4,11 @@ that started it (torch-free, so that any module can ask)."""
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import signal
 import sys
+from typing import Any
 
 
 def available_cores() -> int:
@@ -31,6 +33,17 @@ def exit_with_parent(parent: int, signum: int | None = None) -> None:
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), signum)
         os._exit(128 + signum)
+
+
+def run_as_helper(parent: int, target: str, *args: Any) -> None:
+    """The entry of a spawned helper process: ignore SIGINT (Ctrl-C reaches the whole process group and
+    is ``parent``'s to handle), die with ``parent`` (:func:`exit_with_parent`), and only then import and
+    call ``target`` (``module:function``) with ``args``. Started this way, a helper whose parent is
+    killed while it is still importing torch ends at once instead of after its imports."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent)
+    module, _, name = target.partition(":")
+    getattr(importlib.import_module(module), name)(*args)
 
 
 #: ``mallopt`` parameters (glibc's ``malloc.h``).

@@ -79,7 +79,8 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         if plan.resumed and "executor" not in plan.resumed[-1]:
             plan.resumed[-1]["executor"] = executor.name
         try:
-            executor.start(train, test, listener.step)  # a cluster that cannot be reached leaves nothing either
+            executor.start(train, test, listener.step,  # a cluster that cannot be reached leaves nothing either
+                           units=units_to_run(plan, store))
             plan.executor = executor.record()
             if store is None:
                 atomic.check_writable_folder(plan.out, "--out")
@@ -304,6 +305,14 @@ class _Coordinator:
 def warm_start_path(store: RunStore, seed: int) -> Any:
     """Where a run caches the shared warm start of ``seed``."""
     return store.root / "warm_start" / f"seed{seed}.pt"
+
+
+def units_to_run(plan: SweepPlan, store: RunStore | None) -> int:
+    """How many units the sweep may still hand its executor: the plan's units that ``store`` (None: a
+    new run) lacks, and a warm start for each seed with a trained unit among them."""
+    missing = [key for key in plan.units() if store is None or store.unit_info(key) is None]
+    warm_starts = {key.seed for key in missing if key.kind == TRAINED} if plan.warm_start else set()
+    return len(missing) + len(warm_starts)
 
 
 def remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:

@@ -32,7 +32,7 @@ import torch
 
 from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
-from vfibench.processes import available_cores, exit_with_parent, keep_freed_memory
+from vfibench.processes import available_cores, keep_freed_memory, run_as_helper
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
 from vfibench.train import StepCallback, TrainState
 
@@ -50,8 +50,9 @@ class ExecutorError(VfiBenchError):
 class Executor(Protocol):
     """Runs units and hands back their results as they finish.
 
-    The coordinator calls :meth:`start` once with the sweep's data, then :meth:`submit` at most
-    ``capacity`` units at a time (a unit that continues a warm start gets the handle :meth:`share`
+    The coordinator calls :meth:`start` once with the sweep's data (and how many units it will submit
+    at most, so that no worker is started for nothing), then :meth:`submit` at most ``capacity`` units
+    at a time (a unit that continues a warm start gets the handle :meth:`share`
     returned for it), :meth:`next_result` to wait for the next finished one, :meth:`cancel` to
     abandon the units in progress (Ctrl-C) and :meth:`close` at the end, however the sweep ends.
     """
@@ -63,7 +64,8 @@ class Executor(Protocol):
     #: Torch threads per unit (None: the process's own setting).
     threads_per_unit: int | None
 
-    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None: ...
+    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None,
+              units: int | None = None) -> None: ...
     def share(self, state: TrainState) -> Any: ...
     def submit(self, spec: UnitSpec, warm: Any = None) -> int: ...
     def next_result(self) -> tuple[int, UnitResult]: ...
@@ -98,7 +100,8 @@ class LocalExecutor:
         self._resources = UnitResources()
         self._threads_before: int | None = None
 
-    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None:
+    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None,
+              units: int | None = None) -> None:
         self._data, self._on_step = (train, test), on_step
         if self.threads_per_unit is not None:
             self._threads_before = torch.get_num_threads()
@@ -165,10 +168,14 @@ class ProcessExecutor:
         self._data: tuple[Triplets, Triplets] | None = None
         self._tickets = 0
 
-    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None:
+    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None,
+              units: int | None = None) -> None:
+        """Start the workers: ``jobs`` of them, or one per unit when the sweep has fewer units (each
+        keeps the ``jobs``-worker thread count, which is part of its numbers)."""
         self._data = (train, test)
+        self.capacity = max(1, min(self.jobs, units)) if units is not None else self.jobs
         payload = pickle.dumps(self._data, protocol=pickle.HIGHEST_PROTOCOL)
-        launched = [self._launch() for _ in range(self.jobs)]  # all start importing at once
+        launched = [self._launch() for _ in range(self.capacity)]  # all start importing at once
         self._workers = [self._hand_data(worker, payload) for worker in launched]
 
     def _spawn(self) -> _Worker:
@@ -178,7 +185,8 @@ class ProcessExecutor:
     def _launch(self) -> _Worker:
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe(duplex=True)
-        process = context.Process(target=_worker_main, args=(theirs, self.threads_per_unit, os.getpid()),
+        process = context.Process(target=run_as_helper, args=(os.getpid(), f"{__name__}:_worker_main", theirs,
+                                                              self.threads_per_unit),
                                   name="vfibench-unit-worker", daemon=True)
         process.start()
         theirs.close()
@@ -279,15 +287,14 @@ class ProcessExecutor:
         self._workers = []
 
     def record(self) -> dict[str, Any]:
-        return {"name": self.name, "jobs": self.jobs, "threads_per_unit": self.threads_per_unit,
-                "cores": available_cores(), "max_retries": self.max_retries, "start_method": "spawn",
-                "options": list(self.options)}
+        return {"name": self.name, "jobs": self.jobs, "workers": self.capacity,
+                "threads_per_unit": self.threads_per_unit, "cores": available_cores(),
+                "max_retries": self.max_retries, "start_method": "spawn", "options": list(self.options)}
 
 
-def _worker_main(conn: multiprocessing.connection.Connection, threads: int, parent: int) -> None:
-    """A :class:`ProcessExecutor` worker: receive the data, then run units until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; it is the coordinator's
-    exit_with_parent(parent)
+def _worker_main(conn: multiprocessing.connection.Connection, threads: int) -> None:
+    """A :class:`ProcessExecutor` worker (started through :func:`~vfibench.processes.run_as_helper`):
+    receive the data, then run units until told to stop."""
     keep_freed_memory()
     torch.set_num_threads(threads)
     try:
@@ -354,6 +361,11 @@ class ExecutorOptions:
                 raise VfiBenchError(f"{what} --executor ray. On this machine, run units in parallel with --jobs N "
                                     f"(N worker processes) and train on a GPU with --device cuda.")
             jobs, cores = self.jobs or 1, available_cores()
+            if jobs > cores:
+                raise VfiBenchError(
+                    f"--jobs {jobs}: this process may use {cores} core(s), and each worker process computes with at "
+                    f"least one torch thread, so more workers than cores would share cores and slow each other down "
+                    f"many times over (each also loads its own copy of torch). Give --jobs {cores} or fewer.")
             allowed = threads_per_job(jobs)
             if self.threads is not None and self.threads > allowed:
                 if jobs == 1:

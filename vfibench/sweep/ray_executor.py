@@ -138,7 +138,8 @@ class RayExecutor:
         self._tickets = 0
         self._cluster: dict[str, float] = {}
 
-    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None) -> None:
+    def start(self, train: Triplets, test: Triplets, on_step: StepCallback | None = None,
+              units: int | None = None) -> None:
         ray = self.ray
         if not ray.is_initialized():
             check_reachable(self.address)
