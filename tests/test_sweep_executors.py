@@ -35,6 +35,7 @@ from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
 from vfibench.sweep import (ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener,
                             SweepInterrupted, plan_sweep, run_sweep)
 from vfibench.sweep.coordinator import units_to_run
+from vfibench.sweep.interruption import Interrupted
 from vfibench.sweep.unit import UnitResult, UnitSpec
 
 PRESET = get_preset("smoke").with_overrides(steps=3, log_every=1)
@@ -326,6 +327,30 @@ def test_jobs_start_no_more_workers_than_the_sweep_has_units() -> None:
         assert record["jobs"] == 2 and record["workers"] == 1 and record["threads_per_unit"] == 1  # --jobs 2's threads
     finally:
         executor.close()
+
+
+@pytest.mark.parametrize("stop", [Interrupted(signal.SIGTERM), KeyboardInterrupt()])
+def test_a_signal_inside_ray_s_wait_ends_the_sweep_as_an_interruption(stop: BaseException) -> None:
+    """A signal handler's exception raised inside Ray's compiled ray.wait comes out as a SystemError
+    chained to it; the executor must hand the coordinator the interruption, not a traceback."""
+    from vfibench.sweep.ray_executor import RayExecutor
+
+    class StoppedRay:
+        class exceptions:
+            RaySystemError = type("RaySystemError", (Exception,), {})
+            RayError = type("RayError", (Exception,), {})
+
+        @staticmethod
+        def wait(*args: Any, **kwargs: Any) -> Any:
+            try:
+                raise stop
+            except BaseException as err:
+                raise SystemError("<cyfunction CoreWorker.wait> returned a result with an exception set") from err
+
+    executor = object.__new__(RayExecutor)
+    executor.ray, executor._pending = StoppedRay, {"task": (1, None)}
+    with pytest.raises(type(stop)):
+        executor.next_result()
 
 
 def test_a_ray_unit_may_have_one_thread_on_less_than_one_cpu() -> None:

@@ -27,7 +27,7 @@ import torch
 from vfibench.data.triplets import Triplets
 from vfibench.processes import keep_freed_memory
 from vfibench.sweep.executors import ExecutorError, import_ray
-from vfibench.sweep.interruption import signal_handlers_kept
+from vfibench.sweep.interruption import Interrupted, signal_handlers_kept
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
 from vfibench.train import StepCallback, TrainState
 
@@ -107,6 +107,22 @@ def check_reachable(address: str | None, timeout: float = CONNECT_SECONDS) -> No
                             f"leave --address out to start Ray on this machine.") from None
 
 
+@contextlib.contextmanager
+def _signals_through_ray() -> Iterator[None]:
+    """Let a Ctrl-C or SIGTERM that arrives inside a Ray call end the sweep as it does elsewhere: the
+    ``Interrupted`` (or KeyboardInterrupt) its handler raises inside Ray's compiled code comes out as a
+    ``SystemError`` ("returned a result with an exception set"); re-raise the interruption itself."""
+    try:
+        yield
+    except SystemError as err:
+        cause: BaseException | None = err
+        while cause is not None and not isinstance(cause, (Interrupted, KeyboardInterrupt)):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise cause from None
+
+
 class RayExecutor:
     """One Ray task per unit, on the cluster at ``address`` (None: this process's Ray, or a new local one).
 
@@ -183,14 +199,16 @@ class RayExecutor:
         ray = self.ray
         while True:
             try:
-                ready, _ = ray.wait(list(self._pending), num_returns=1, timeout=POLL_SECONDS)
+                with _signals_through_ray():
+                    ready, _ = ray.wait(list(self._pending), num_returns=1, timeout=POLL_SECONDS)
             except ray.exceptions.RaySystemError as err:
                 raise ExecutorError(f"The Ray cluster stopped answering: {err}") from None
             if ready:
                 break
         ticket, spec = self._pending.pop(ready[0])
         try:
-            return ticket, ray.get(ready[0])
+            with _signals_through_ray():
+                return ticket, ray.get(ready[0])
         except ray.exceptions.RayError as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else ""
             return ticket, failed_result(spec, f"{type(err).__name__}: the Ray task failed after {self.max_retries} "
