@@ -353,6 +353,17 @@ def test_a_signal_inside_ray_s_wait_ends_the_sweep_as_an_interruption(stop: Base
         executor.next_result()
 
 
+def test_a_refused_join_by_address_names_ray_s_token_authentication(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfibench.sweep.ray_executor import join_failure
+
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    failed = ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379.")
+    assert "run with RAY_AUTH_MODE=token set" in join_failure("10.0.0.1:6379", failed)
+    assert "RAY_AUTH_MODE" not in join_failure(None, failed) and "RAY_AUTH_MODE" not in join_failure("auto", failed)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # already set: the advice would not help
+    assert "RAY_AUTH_MODE" not in join_failure("10.0.0.1:6379", failed)
+
+
 def test_a_ray_unit_may_have_one_thread_on_less_than_one_cpu() -> None:
     ray_or_skip()  # check() ends by importing Ray, which a plain `make test` does not install
     ExecutorOptions("ray", cpus_per_unit=0.5, threads=1).check()  # at least one thread, as without --threads

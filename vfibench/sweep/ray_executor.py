@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -107,6 +108,21 @@ def check_reachable(address: str | None, timeout: float = CONNECT_SECONDS) -> No
                             f"leave --address out to start Ray on this machine.") from None
 
 
+def join_failure(address: str | None, err: Exception) -> str:
+    """What to say when Ray could not be started or joined at ``address``. A head node that accepts the
+    connection but refuses the process is most often a cluster with Ray's token authentication on
+    (``ray start --head`` turns it on where a token exists, e.g. after ``ray get-auth-token
+    --generate``), which a process joining by address without ``RAY_AUTH_MODE=token`` cannot tell."""
+    where = f"at '{address}'" if address else "on this machine"
+    text = (f"Could not start or join a Ray cluster {where}: {err}. Start the head node with `ray start --head` "
+            f"and pass its address with --address HOST:PORT (or --address auto on the head node).")
+    if address and address not in ("auto", "local") and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+        text += (" If the head node said 'Token authentication is enabled' as it started, run with "
+                 "RAY_AUTH_MODE=token set (on another machine than the head node also RAY_AUTH_TOKEN, the token "
+                 "`ray get-auth-token` prints there).")
+    return text
+
+
 @contextlib.contextmanager
 def _signals_through_ray() -> Iterator[None]:
     """Let a Ctrl-C or SIGTERM that arrives inside a Ray call end the sweep as it does elsewhere: the
@@ -168,10 +184,7 @@ class RayExecutor:
                 self._owner = True
             self._cluster = {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU")}
         except (ConnectionError, RuntimeError, ValueError) as err:
-            where = f"at '{self.address}'" if self.address else "on this machine"
-            raise ExecutorError(f"Could not start or join a Ray cluster {where}: {err}. Start the head node with "
-                                f"`ray start --head` and pass its address with --address HOST:PORT (or --address "
-                                f"auto on the head node).") from None
+            raise ExecutorError(join_failure(self.address, err)) from None
         slots = math.floor(self._cluster.get("CPU", 0.0) / self.cpus_per_unit) if self.cpus_per_unit else 1
         if self.gpus_per_unit:
             slots = min(slots, math.floor(self._cluster.get("GPU", 0.0) / self.gpus_per_unit))
