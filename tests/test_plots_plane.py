@@ -133,6 +133,40 @@ def test_labels_of_crowded_points_do_not_overlap():
             assert not (a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1)
 
 
+def placed_label_boxes(points, lines, avoid):
+    """The text boxes of labels placed for ``points`` beside the drawn ``lines`` (avoiding them when
+    ``avoid``), and those lines, both in pixels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.text import Text
+
+    figure, ax = plt.subplots(figsize=(7.5, 5.5))
+    ax.set_xlim(0, 10), ax.set_ylim(0, 10)
+    for (x0, y0), (x1, y1) in lines:
+        ax.plot([x0, x1], [y0, y1])
+    plots._place_labels(ax, points, lines if avoid else ())
+    renderer = figure.canvas.get_renderer()
+    for text in ax.texts:
+        text.update_positions(renderer)
+    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]
+    segments = [(tuple(ax.transData.transform(a)), tuple(ax.transData.transform(b))) for a, b in lines]
+    plt.close(figure)
+    return [(b.x0, b.y0, b.x1, b.y1) for b in boxes], segments
+
+
+def test_labels_keep_off_the_pareto_front_and_other_rows_error_bars():
+    points = [(2, 6, "l1+perc", "#E69F00"), (8, 4, "l1", "#0072B2")]
+    front = ((2, 6), (8, 4))  # down to the right, through the first place tried for l1+perc's label
+    bar = ((3, 4.15), (9.5, 4.15))  # another row's error bar just above l1
+    boxes, segments = placed_label_boxes(points, [front, bar], avoid=True)
+    assert len(boxes) == 2
+    assert not any(plots._crosses(box, segment) for box in boxes for segment in segments)
+    boxes, segments = placed_label_boxes(points, [front, bar], avoid=False)  # the first places tried cross them
+    assert any(plots._crosses(box, segment) for box in boxes for segment in segments)
+
+
 def test_a_reference_that_beats_every_trained_row_is_left_out_of_the_front(tmp_path):
     """blend is better than the trained rows on both axes: a front of all rows would be blend alone,
     pinned to the edge; the front drawn is that of the trained configurations, within the axes."""

@@ -151,25 +151,59 @@ LABEL_OFFSETS = tuple((dx, dy, "left" if dx > 0 else "right") for ring in (1.0, 
                                      (-7 * ring, -10 * ring), (0.5, 12 * ring), (0.5, -18 * ring)))
 
 
-def _overlaps(box: tuple[float, float, float, float], taken: Sequence[tuple[float, float, float, float]]) -> bool:
+#: How many of :data:`LABEL_OFFSETS` (the two nearest rings) are first tried for a place that also
+#: crosses no drawn line; beyond them a label may cross a line rather than stand far from its marker.
+CLEAR_OFFSETS = 12
+Box = tuple[float, float, float, float]
+Segment = tuple[tuple[float, float], tuple[float, float]]
+
+
+def _overlaps(box: Box, taken: Sequence[Box]) -> bool:
     return any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in taken)
 
 
-def _place_labels(ax: object, labelled: Sequence[tuple[float, float, str, str]]) -> None:
+def _crosses(box: Box, segment: Segment) -> bool:
+    """Whether the line segment passes through the box (Liang–Barsky clipping; all in pixels)."""
+    (x0, y0), (x1, y1) = segment
+    dx, dy = x1 - x0, y1 - y0
+    low, high = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low > high:
+            return False
+    return True
+
+
+def _place_labels(ax: object, labelled: Sequence[tuple[float, float, str, str]],
+                  lines: Sequence[Segment] = ()) -> None:
     """Write each (x, y, text, colour) label at the first offset where its rendered box overlaps no
-    marker, no earlier label and does not leave the axes; labels placed far away get a leader line."""
+    marker, no earlier label and does not leave the axes — among the nearest offsets, first one that
+    also crosses none of ``lines`` (segments in data coordinates: error bars, the Pareto front);
+    labels placed far away get a leader line."""
     figure = ax.figure  # type: ignore[attr-defined]
     renderer = figure.canvas.get_renderer()
     to_pixels = ax.transData.transform  # type: ignore[attr-defined]
     frame = ax.get_window_extent(renderer)  # type: ignore[attr-defined]
     scale = figure.dpi / 72.0
     markers = [tuple(to_pixels((x, y))) for x, y, _, _ in labelled]
+    segments = [(tuple(to_pixels(a)), tuple(to_pixels(b))) for a, b in lines]
     taken = [(mx - 6 * scale, my - 6 * scale, mx + 6 * scale, my + 6 * scale) for mx, my in markers]
     order = sorted(range(len(labelled)), key=lambda i: (-markers[i][1], markers[i][0]))
+    tries = [(n, True) for n in range(min(CLEAR_OFFSETS, len(LABEL_OFFSETS)))] + \
+        [(n, False) for n in range(len(LABEL_OFFSETS))]
     for index in order:
         x, y, text, colour = labelled[index]
         fallback = None
-        for number, (dx, dy, align) in enumerate(LABEL_OFFSETS):
+        for number, clear in tries:
+            dx, dy, align = LABEL_OFFSETS[number]
             far = number >= 6
             label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align,  # type: ignore[attr-defined]
                                 fontsize=8, color=colour, zorder=5,
@@ -181,7 +215,8 @@ def _place_labels(ax: object, labelled: Sequence[tuple[float, float, str, str]])
             extent = Text.get_window_extent(label, renderer)  # the text alone, not its leader line
             box = (extent.x0, extent.y0, extent.x1, extent.y1)
             inside = frame.x0 <= box[0] and box[2] <= frame.x1 and frame.y0 <= box[1] and box[3] <= frame.y1
-            if inside and not _overlaps(box, taken):
+            crossing = clear and any(_crosses(box, segment) for segment in segments)
+            if inside and not _overlaps(box, taken) and not crossing:
                 taken.append(box)
                 if fallback is not None:
                     fallback[0].remove()
@@ -303,6 +338,7 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
                 ax.axvline(point.x, color="#555555", linestyle=":", linewidth=0.8, zorder=1)
                 ax.axhline(point.y, color="#555555", linestyle=":", linewidth=0.8, zorder=1)
     labelled: list[tuple[float, float, str, str]] = []
+    lines: list[Segment] = []
     clipped: list[str] = []
     for point in plane.points:
         reference = not schema.is_ranked(point.kind)
@@ -325,6 +361,8 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
             ax.errorbar([point.x], [point.y], xerr=[[xb[0]], [xb[1]]], yerr=[[yb[0]], [yb[1]]], fmt=marker,
                         color=colour, markersize=8, markeredgecolor=FRONT_COLOUR if point.on_front else "white",
                         markeredgewidth=1.6, elinewidth=1.0, capsize=3, zorder=3, ecolor=colour, alpha=0.95)
+            lines += [((point.x - xb[0], point.y), (point.x + xb[1], point.y)),
+                      ((point.x, point.y - yb[0]), (point.x, point.y + yb[1]))]
             if reference:
                 text += " (reference)"
         labelled.append((shown[0], shown[1], text, "#333333" if reference else colour))
@@ -332,6 +370,7 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
     if len(front) > 1:
         ax.plot([p.x for p in front], [p.y for p in front], color=FRONT_COLOUR, linewidth=1.2, linestyle="--",
                 zorder=2, label=front_name(plane))
+        lines += [((a.x, a.y), (b.x, b.y)) for a, b in zip(front, front[1:])]
     elif front:
         ax.plot([], [], color=FRONT_COLOUR, linestyle="--", label=f"{front_name(plane)}: '{front[0].config}' alone")
     ax.set_xlabel(axis_label(x_or) + ("  (inverted: better is right)" if x_or.higher_is_better is False else ""))
@@ -340,7 +379,7 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
                  fontsize=10)
     ax.grid(True, linewidth=0.4, alpha=0.5)
     figure.tight_layout(rect=(0, 0.03 if missing else 0, 1, 1))
-    _place_labels(ax, labelled)
+    _place_labels(ax, labelled, lines)
     ax.legend(loc="best", fontsize=8, frameon=False)
     if missing:
         figure.text(0.01, 0.01, "Not shown: " + ", ".join(f"{c} ({s})" for c, s in missing.items()), fontsize=7,
