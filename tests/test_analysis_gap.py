@@ -51,6 +51,17 @@ def test_best_rows_follow_each_direction_and_ignore_missing_values():
     assert tables.best_rows(summary.assign(psnr_mean=np.nan), "psnr") == set()
 
 
+def test_best_rows_compare_the_values_as_printed():
+    """Equal at the printed precision is a tie, in each direction; sharpness: 0.9994 and 1.0006 are
+    equally close to 1 as printed, though not in floating point."""
+    summary = pd.DataFrame({"config": ["a", "b", "c"], "psnr_mean": [30.4238, 30.4177, 30.4149],
+                            "lpips_mean": [0.12341, 0.12338, 0.12352], "sharpness_mean": [0.9994, 1.0006, 1.0007]})
+    assert tables.best_rows(summary, "psnr") == {0, 1}
+    assert tables.best_rows(summary, "lpips") == {0, 1}
+    assert tables.best_rows(summary, "sharpness") == {0, 1}
+    assert tables.best_rows(summary.assign(psnr_mean=[30.4262, 30.4177, 30.4149]), "psnr") == {0}
+
+
 def test_plane_and_rankings_use_closeness_to_one_for_sharpness():
     data = table({"a": {"psnr": [30, 31, 32], "sharpness": [0.7, 0.7, 0.7]},
                   "b": {"psnr": [29, 30, 31], "sharpness": [1.0, 1.0, 1.0]},

@@ -132,3 +132,55 @@ def test_a_report_table_loses_no_word_at_any_terminal_width(width: int) -> None:
             assert word in flat, (word, text)  # a cropped line would have cut "perceptual", "discordant", …
     if "─" in text:  # a grid breaks a cell before its p-value, never inside it
         assert text.count("(p") == len(re.findall(r"\(p [=<] [0-9.]+\)", text)) == 6, text
+
+
+def test_the_rankings_table_uses_the_terminal_width_and_breaks_between_entries() -> None:
+    """Spare width goes to a column that cannot fit on one line: each ranking on at most two lines of
+    a 100-column terminal, no entry ("2. l1 30.95") broken, not a narrow column of four-line entries."""
+    from vfibench.analysis.gap import analyse
+    from vfibench.results.report_tables import RANKING_SEPARATOR, ranking_table, to_rich
+
+    configs = {"blend": "reference", "l1": "trained", "l2": "trained", "charbonnier": "trained",
+               "l1+0.1*perc(layer=relu2_2)": "trained"}
+    per_sample = pd.DataFrame([{"config": config, "kind": kind, "seed": 0, "sample": sample,
+                                "psnr": 30 + index + sample / 10, "ssim": 0.9 - index / 100,
+                                "lpips": 0.1 + index / 100 + sample / 1000}
+                               for index, (config, kind) in enumerate(configs.items()) for sample in range(4)])
+    table = ranking_table(analyse(per_sample, ["psnr", "ssim", "lpips"]))
+    console = Console(width=100, record=True, color_system=None)
+    console.print(to_rich(table))
+    lines = console.export_text().splitlines()
+    assert "─" in "".join(lines) and 90 <= max(len(line.rstrip()) for line in lines) <= 100
+    for metric, ranking in table.rows:
+        entries = ranking.split(RANKING_SEPARATOR)
+        assert len(entries) == 5
+        where = [next((i for i, line in enumerate(lines) if entry in line), None) for entry in entries]
+        assert None not in where, (metric, entries, lines)  # every entry whole on one line
+        assert max(where) - min(where) <= 1, (metric, lines)  # the ranking on at most two lines
+
+
+def tie_summary(psnr_b: float) -> pd.DataFrame:
+    """Two trained rows whose PSNR and LPIPS print alike (PSNR of b: ``psnr_b``), a worse one, and a
+    reference that prints the same PSNR (references are not ranked for the mark)."""
+    return pd.DataFrame({"config": ["a", "b", "c", "blend"], "kind": ["trained"] * 3 + ["reference"],
+                         "status": ["complete"] * 4, "seeds": [2, 2, 2, 1], "samples": 8,
+                         "psnr_mean": [30.4238, psnr_b, 29.9, 30.4201], "psnr_std": [0.02, 0.05, 0.01, 0.0],
+                         "lpips_mean": [0.12341, 0.12338, 0.2, 0.01], "lpips_std": [0.001, 0.002, 0.001, 0.0]})
+
+
+@pytest.mark.parametrize(("psnr_b", "b_best"), [(30.4177, True), (30.4149, False)])
+def test_every_row_that_prints_the_best_value_is_marked(psnr_b: float, b_best: bool) -> None:
+    """30.4238 and 30.4177 both print 30.42: both starred (bold); 30.4149 prints 30.41: a alone."""
+    summary = tie_summary(psnr_b)
+    console = Console(width=100, record=True, color_system=None)
+    console.print(rich_table(summary, ["psnr", "lpips"], {}))
+    rows = {line.split()[0]: line for line in console.export_text().splitlines() if line.split()}
+    b_psnr = f"{psnr_b:.2f} ± 0.05"
+    assert "30.42 ± 0.02★" in rows["a"] and (b_psnr + "★" in rows["b"]) is b_best and b_psnr in rows["b"]
+    assert "0.1234 ± 0.0010★" in rows["a"] and "0.1234 ± 0.0020★" in rows["b"]  # LPIPS ↓ ties too
+    assert "★" not in rows["c"] and "★" not in rows["blend"]
+    markdown = markdown_table(summary, ["psnr", "lpips"], {})
+    assert "| a | complete | **30.42 ± 0.02** | **0.1234 ± 0.0010** |" in markdown
+    b_cell = f"**{b_psnr}**" if b_best else b_psnr
+    assert f"| b | complete | {b_cell} | **0.1234 ± 0.0020** |" in markdown
+    assert "| blend | reference | 30.42 | 0.0100 |" in markdown

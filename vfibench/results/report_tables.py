@@ -58,13 +58,17 @@ def _label(analysis: GapAnalysis, metric: str) -> str:
     return f"{analysis.labels.get(metric, metric)} {metric_record(metric).arrow}"
 
 
+#: What separates the entries of a ranking; a cell too long for its column breaks after its "›".
+RANKING_SEPARATOR = "  ›  "
+
+
 def ranking_table(analysis: GapAnalysis) -> PlainTable:
     """One row per metric: the configurations from best to worst, each with its mean."""
     rows = []
     for metric in (m for m in analysis.metrics if m in analysis.rankings):
         order = [f"{entry.rank}. {entry.config}{'' if schema.is_ranked(entry.kind) else ' (ref)'} {_mean(entry.mean)}"
                  for entry in analysis.rankings[metric]]
-        rows.append((_label(analysis, metric), "  ›  ".join(order)))
+        rows.append((_label(analysis, metric), RANKING_SEPARATOR.join(order)))
     rows += [(analysis.labels.get(m, m), "unavailable") for m in analysis.unavailable_metrics]
     rows_are = row_noun(analysis.kinds.values()).capitalize()
     return PlainTable("Rankings", f"{rows_are}s from best to worst by each metric's mean (ties share a rank; "
@@ -228,6 +232,23 @@ def _value_and_p(cell: str) -> list[str]:
     return re.split(r" (?=\(p [<=] )", cell)
 
 
+#: Where a cell breaks first when too long for its column: before a p-value, after a ranking's "›".
+_BREAKS = re.compile(r" +(?=\(p [<=] )|(?<=›) +")
+
+
+def _wrap(cell: str, width: int) -> str:
+    """``cell`` in lines of at most ``width`` cells, broken only at :data:`_BREAKS`, as few lines as
+    that allows; a part longer than ``width`` is left to rich, which breaks it between words."""
+    lines, start, cut = [], 0, None
+    for gap in [*_BREAKS.finditer(cell), None]:
+        end = gap.start() if gap else len(cell)
+        if cut is not None and cell_len(cell[start:end]) > width:
+            lines.append(cell[start:cut.start()])
+            start = cut.end()
+        cut = gap
+    return "\n".join([*lines, cell[start:]])
+
+
 #: How a report table's grid is drawn: a rule under the header, no outer padding.
 GRID_STYLE = {"box": box.SIMPLE_HEAD, "pad_edge": False}
 
@@ -241,6 +262,18 @@ def grid_overhead(console: Console, options: ConsoleOptions, columns: int) -> in
     probe.add_row(*["x"] * columns)
     lines = console.render_lines(probe, options.update(width=max(options.max_width, 4 * columns + 4)), pad=False)
     return max(Segment.get_line_length(line) for line in lines) - columns
+
+
+def _share(widths: Sequence[int], targets: Sequence[int], room: int) -> list[int]:
+    """``widths`` widened by up to ``room`` cells in all, one cell at a time to the narrowest of the
+    columns still short of their ``targets`` (so the room is shared evenly, none past its target)."""
+    out = list(widths)
+    for _ in range(max(room, 0)):
+        short = [i for i in range(len(out)) if out[i] < targets[i]]
+        if not short:
+            break
+        out[min(short, key=lambda i: (out[i], i))] += 1
+    return out
 
 
 class FittedTable:
@@ -281,7 +314,8 @@ class FittedTable:
         padding and dividers: every column at least its :meth:`tidy_widths`; then, with the room
         left, as many columns as it allows with their cells on one line, then with their headers on
         one line too — at each step the columns that want least first (a column reads better on one
-        line than a little wider on two). None where the tidy widths do not fit: a grid that breaks
+        line than a little wider on two); then what room is left shared out among the columns whose
+        cells still wrap (:func:`_share`). None where the tidy widths do not fit: a grid that breaks
         its numbers reads worse than a paragraph a row."""
         widths = self.tidy_widths()
         room = available - overhead - sum(widths)
@@ -293,11 +327,11 @@ class FittedTable:
                 if 0 < target[i] - widths[i] <= room:
                     room -= target[i] - widths[i]
                     widths[i] = target[i]
-        return widths
+        return _share(widths, cells_on_one_line, available - overhead - sum(widths))
 
     def grid(self, widths: Sequence[int] | None = None) -> Table:
         """The table as a rich grid, its columns at ``widths`` (or as rich lays them out); a cell
-        too long for its column breaks before its p-value first."""
+        too long for its column breaks before its p-value, or between its ranking's entries, first."""
         table = self.table
         out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
                     caption_justify="left", **GRID_STYLE)
@@ -306,8 +340,7 @@ class FittedTable:
                            min_width=narrowest, width=widths[i] if widths is not None else None)
         for i, row in enumerate(table.rows):
             flagged = i < len(table.flags) and table.flags[i]
-            cells = [cell if widths is None or cell_len(cell) <= widths[k] else "\n".join(_value_and_p(cell))
-                     for k, cell in enumerate(row)]
+            cells = [cell if widths is None else _wrap(cell, widths[k]) for k, cell in enumerate(row)]
             out.add_row(*cells, style="yellow" if flagged else None)
         return out
 

@@ -68,9 +68,16 @@ def header(metric: str) -> str:
     return f"{info.label} {info.arrow}"
 
 
+def printed_value(value: float, metric: str) -> float:
+    """``value`` as the tables print it (:func:`format_number`), read back; NaN where it prints "—"."""
+    text = format_number(value, metric)
+    return math.nan if text == "—" else float(text)
+
+
 def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     """Row positions holding the best mean of ``metric`` among the trained (or evaluated) rows; the
-    reference rows compete only when there is no other row. Ties are all marked.
+    reference rows compete only when there is no other row. Means are compared as printed
+    (:func:`printed_value`), so every row that prints the best value is marked: ties are all marked.
 
     "Best" follows the metric's direction: the largest value, the smallest, or for a metric with a
     target (the sharpness ratio) the value closest to that target, |x − target| smallest.
@@ -78,7 +85,7 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     mean = schema.column(metric, MEAN)
     if mean not in summary:
         return set()
-    values = pd.to_numeric(summary[mean], errors="coerce")
+    values = pd.to_numeric(summary[mean], errors="coerce").map(lambda value: printed_value(value, metric))
     if KIND in summary:
         compared = summary[KIND].astype(str).map(schema.is_ranked).to_numpy(dtype=bool)
         if compared.any():
@@ -87,6 +94,7 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
         return set()
     info = metric_record(metric)
     goodness = np.asarray(info.goodness(values.to_numpy(dtype=np.float64)), dtype=np.float64)
+    goodness = np.round(goodness, 9)  # |0.9994 − 1| and |1.0006 − 1| differ in their last bits only
     top = np.nanmax(goodness)
     return {i for i, v in enumerate(goodness) if v == top}
 
