@@ -194,9 +194,9 @@ def test_unavailable_metrics_are_reported_not_silently_dropped():
 def test_summary_std_is_over_seeds_and_interval_is_deterministic():
     data = reference_run()
     data.loc[data.seed == 1, "psnr"] += 1.0
-    summary = summarise(data, ["psnr"], ["l1", "blend"])
+    summary = summarise(data, ["psnr"], {"l1": "trained", "blend": "reference"})
     assert summary.loc[0, "psnr_std"] == pytest.approx(np.std([31.5, 32.5], ddof=1))
-    assert summary.equals(summarise(data, ["psnr"], ["l1", "blend"]))
+    assert summary.equals(summarise(data, ["psnr"], {"l1": "trained", "blend": "reference"}))
     assert config_means(data, "psnr")["l1"] == pytest.approx(32.0)
 
 

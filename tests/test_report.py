@@ -3,6 +3,7 @@ formats, determinism, and clear errors for damaged or foreign run files."""
 
 from __future__ import annotations
 
+import html
 import json
 import shlex
 import shutil
@@ -220,6 +221,34 @@ def test_report_of_an_interrupted_run_says_it_is_incomplete_and_how_to_finish_it
     options = " ".join(manifest["executor"]["options"])
     assert "The run is incomplete (its manifest says 'interrupted')" in text
     assert f"`vfibench run --resume {run_copy.name} --out {run_copy.parent}{' ' + options if options else ''}`" in text
+
+
+def with_manifest(run: Path, **entries: object) -> None:
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, **entries}))
+
+
+@pytest.mark.parametrize("executor, resumed, shown", [
+    ({"name": "local", "jobs": 2}, [], "local, 2 worker processes"),
+    ({"name": "local", "jobs": 1}, [], "local, in one process"),
+    ({"name": "ray"}, [{"executor": "ray", "from_status": "interrupted"}], "ray (the last session's; resumed with ray)"),
+])
+def test_the_page_shows_the_executor_and_the_threads_each_unit_computed_with(run_copy, executor, resumed, shown):
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    with_manifest(run_copy, executor={"cores": 2, "options": [], "threads_per_unit": 1, **executor}, resumed=resumed,
+                  versions={**manifest["versions"], "torch_threads": "2"})  # the coordinator's own count
+    page = html.unescape(report(run_copy, "--format", "html", "--samples", "0").stdout)
+    assert f"<dt>executor</dt><dd>{shown}</dd>" in page
+    assert "<dt>torch threads per unit</dt><dd>1</dd>" in page and "torch_threads" not in page
+
+
+def test_the_page_of_a_run_without_an_executor_record_shows_its_versions_threads(run_copy):
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest.pop("executor")
+    (run_copy / "manifest.json").write_text(json.dumps({**manifest, "versions": {**manifest["versions"],
+                                                                                 "torch_threads": "2"}}))
+    page = report(run_copy, "--format", "html", "--samples", "0").stdout
+    assert "torch_threads 2" in page and "<dt>executor</dt>" not in page and "threads per unit" not in page
 
 
 def test_csv_prints_the_summary_with_no_grids_asked_for_and_refuses_grids(run_copy):

@@ -179,6 +179,21 @@ def test_ctrl_c_keeps_finished_units_and_says_how_to_resume(tmp_path: Path, fini
     assert again.exit_code == 0 and "already complete; nothing to do" in again.output
 
 
+def test_references_not_run_yet_are_missing_references_and_stay_unranked(tmp_path: Path, finished: RunStore) -> None:
+    store = RunStore(tmp_path / finished.name)
+    shutil.copytree(finished.root, store.root)
+    for name in ("blend", "nearest"):  # stopped before any reference unit finished
+        shutil.rmtree(store.unit_dir(UnitKey(name, 0, "reference")))
+    store.path("manifest.json").write_text(json.dumps({**store.read_manifest(), "status": INTERRUPTED}))
+    gather(store, tiny_plan(tmp_path))
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc[["blend", "nearest"], "status"].tolist() == ["missing"] * 2
+    assert summary["kind"].tolist() == ["trained", "trained", "reference", "reference"]
+    result = runner.invoke(app, ["report", str(store.root), "--format", "md"])
+    assert result.exit_code == 0, result.output
+    assert "references are not ranked" in " ".join(result.stdout.split())
+
+
 class SignalledInsideAFinalizer:
     """Sends SIGTERM to this process from its ``__del__``: Python runs the handler there, reports the
     exception it raises as "ignored" and goes on, as when a signal arrives during garbage collection."""

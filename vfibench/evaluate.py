@@ -593,7 +593,7 @@ def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_s
     atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     if extras["protocols"]:
         atomic.write_csv(store.path(schema.PROTOCOLS_FILE), pd.DataFrame(extras["protocols"]))
-    summary = summarise(per_sample, metrics, list(plan.sources))
+    summary = summarise(per_sample, metrics, dict.fromkeys(plan.sources, EVALUATED_KIND))
     write_summary_files(store, summary, metrics, plan.unavailable_metrics)
     timings = {"total": round(time.perf_counter() - started, 3)}
     store.write_manifest(manifest_for(plan, store, schema.COMPLETE, timings, suite))

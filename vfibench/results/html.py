@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,14 +115,44 @@ def _summary(report: "Report") -> str:
 def _provenance(manifest: dict[str, Any]) -> str:
     items = [("command", manifest.get("command")), ("created", manifest.get("created")),
              ("git commit", manifest.get("git_commit")), ("device", manifest.get("device")),
+             ("executor", _executor(manifest)), ("torch threads per unit", _unit_threads(manifest)),
              ("evaluation", manifest.get("evaluation"))]
     for name, digest in dict(manifest.get("backbones", {})).items():
         items.append((f"backbone {name} (SHA-256)", digest))
-    versions = manifest.get("versions", {})
+    versions = dict(manifest.get("versions", {}))
+    if _unit_threads(manifest):  # the coordinator's own count, not the one the units computed with
+        versions.pop("torch_threads", None)
     if versions:
         items.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
     body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items if v)
     return f"<h2>How these numbers were made</h2><dl>{body}</dl>"
+
+
+def _executor(manifest: Mapping[str, Any]) -> str | None:
+    """How a sweep's units ran (the manifest's executor record): ``local, in one process``, ``local, 2 worker
+    processes`` or ``ray``, and the executors of any resumes; None without the record (older runs, evaluations)."""
+    record = manifest.get("executor")
+    if not isinstance(record, Mapping) or not record.get("name"):
+        return None
+    text, jobs = str(record["name"]), record.get("jobs")
+    if text == "local" and isinstance(jobs, int):
+        text += ", in one process" if jobs == 1 else f", {jobs} worker processes"
+    resumed = [entry for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
+    if not resumed:
+        return text
+    named = [str(entry["executor"]) for entry in resumed if entry.get("executor")]
+    return f"{text} (the last session's; resumed" + (f" with {', then '.join(named)})" if named else ")")
+
+
+def _unit_threads(manifest: Mapping[str, Any]) -> str | None:
+    """The torch threads each unit computed with (the executor record's), or None without the record. On a CPU
+    a resumed run keeps its threads; elsewhere the count is the last session's."""
+    record = manifest.get("executor")
+    threads = record.get("threads_per_unit") if isinstance(record, Mapping) else None
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        return None
+    last = manifest.get("resumed") and schema.training_threads(manifest) is None
+    return f"{threads} (in the last session)" if last else str(threads)
 
 
 def render(report: "Report") -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from vfibench.results.schema import (CI_HIGH, CI_LOW, COMPLETE, CONFIG, KIND, MEAN, MISSING, SAMPLE, SAMPLES, SEED,
-                                     SEEDS, STATISTICS, STATUS, STD, TRAINED, column)
+                                     SEEDS, STATISTICS, STATUS, STD, column)
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -31,24 +31,25 @@ def bootstrap_interval(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
     return float(low), float(high)
 
 
-def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], order: Sequence[str],
+def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], kinds: Mapping[str, str],
               status: dict[str, str] | None = None) -> pd.DataFrame:
-    """One row per configuration, in ``order``, with the columns of :mod:`vfibench.results.schema`:
+    """One row per configuration of ``kinds`` (configuration → row kind), in its order, with the columns
+    of :mod:`vfibench.results.schema`:
     config, kind, status, seeds, samples, and for each metric ``<m>_mean`` (mean over seeds of the
     per-seed mean over samples), ``<m>_std`` (standard deviation of the per-seed means, ddof = 1;
     empty with one seed) and ``<m>_ci_low`` / ``<m>_ci_high`` (95% bootstrap interval over samples of
     the seed-averaged per-sample values).
 
-    Configurations in ``order`` without samples (diverged, unavailable) get a row with their status
+    Configurations without samples (diverged, unavailable, missing) get a row with their kind and status
     and empty metric cells.
     """
     status = status or {}
     rows = []
-    for config in order:
+    for config, kind in kinds.items():
         part = per_sample[per_sample[CONFIG] == config]
         row: dict[str, object] = {
             CONFIG: config,
-            KIND: part[KIND].iloc[0] if len(part) else TRAINED,
+            KIND: kind,
             STATUS: status.get(config, COMPLETE if len(part) else MISSING),
             SEEDS: int(part[SEED].nunique()),
             SAMPLES: int(part[SAMPLE].nunique()),

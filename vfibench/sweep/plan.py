@@ -82,8 +82,14 @@ class SweepPlan:
         return [c for c in self.configs if c.canonical not in self.unavailable_configs]
 
     @property
+    def kinds(self) -> dict[str, str]:
+        """Each row of the sweep's tables, in their order, and its kind: the configurations, then the references."""
+        return {**dict.fromkeys((c.canonical for c in self.configs), schema.TRAINED),
+                **dict.fromkeys(REFERENCES, schema.REFERENCE)}
+
+    @property
     def order(self) -> list[str]:
-        return [c.canonical for c in self.configs] + list(REFERENCES)
+        return list(self.kinds)
 
     def units(self) -> list[UnitKey]:
         """Every unit the sweep produces: per seed, the references then the trained configurations."""

@@ -15,7 +15,6 @@ import pandas as pd
 import torch
 
 from vfibench.losses.spec import parse_sweep
-from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
 from vfibench.results.store import LOG_KEYS, SAMPLE_KEYS, RunStore, UnitKey
 from vfibench.results.summary import summarise
@@ -33,8 +32,7 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     reasons: dict[str, list[str]] = {name: [reason] for name, reason in plan.unavailable_configs.items()}
     finished: dict[str, int] = {}
     for seed in plan.seeds:
-        for config in plan.order:
-            kind = schema.REFERENCE if config in REFERENCES else schema.TRAINED
+        for config, kind in plan.kinds.items():
             key = UnitKey(config, seed, kind)
             info = store.unit_info(key)
             if info is None:
@@ -63,7 +61,7 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     train_log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=list(LOG_KEYS))
     atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     atomic.write_csv(store.path(schema.TRAIN_LOG_FILE), train_log)
-    summary = summarise(per_sample, metrics, plan.order, status)
+    summary = summarise(per_sample, metrics, plan.kinds, status)
     summary.insert(REASON_POSITION, REASON_COLUMN, ["; ".join(reasons.get(c, [])) for c in summary["config"]])
     write_summary_files(store, summary, metrics, plan.unavailable_metrics,
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
