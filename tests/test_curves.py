@@ -78,3 +78,12 @@ def test_a_short_log_range_keeps_its_minor_labels_as_text(tmp_path):
     labels = [t.get_text() for t in ax.get_yticklabels(minor=True) if t.get_text()]
     plt.close(figure)
     assert labels and all("×10⁻³" in label and "$" not in label for label in labels)
+
+
+def test_a_loss_panel_is_logarithmic_only_when_positive_across_a_decade():
+    from vfibench.results.plots import wants_log_scale
+
+    assert wants_log_scale(pd.Series([0.1, 0.01, None]))
+    assert not wants_log_scale(pd.Series([1.43, 1.37]))  # within a decade a log axis only relabels 1.4 as 1.4×10⁰
+    assert not wants_log_scale(pd.Series([-0.69, -0.64])) and not wants_log_scale(pd.Series([0.0, 1.0, 10.0]))
+    assert not wants_log_scale(pd.Series([None], dtype=float))

@@ -460,11 +460,24 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
     return path
 
 
+#: A loss panel is drawn on a log scale when its values are positive and span at least this factor:
+#: within less, a log axis only labels its ticks as ``1.43×10⁰``.
+LOG_SPAN = 10.0
+
+
+def wants_log_scale(values: pd.Series) -> bool:
+    """Whether a loss panel of ``values`` is drawn on a log scale: all positive, spanning at least
+    :data:`LOG_SPAN` (NaN ignored)."""
+    shown = values.dropna()
+    return bool(len(shown)) and bool((shown > 0).all()) and bool(shown.max() >= LOG_SPAN * shown.min())
+
+
 def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Path,
                          parting_step: int | None = None) -> Path | None:
     """Per trained configuration (its own colour and marker), every logged loss term and the total over
-    steps (log scale when all positive), then each held-out metric (``val_<metric>``, axis inverted
-    when lower is better); a vertical line where the held-out metrics part ways. None without a log."""
+    steps (on a log scale, said in the panel's title, when all are positive and span a factor of
+    :data:`LOG_SPAN` or more), then each held-out metric (``val_<metric>``, axis inverted when lower is
+    better, said in the title); a vertical line where the held-out metrics part ways. None without a log."""
     from vfibench.analysis.curves import VAL_PREFIX, held_out_columns, loss_columns
 
     if curves.empty or not configs:
@@ -483,23 +496,25 @@ def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Pat
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows + 0.8), squeeze=False)
     for ax, column in zip(axes.flat, panels):
         held_out = column.startswith(VAL_PREFIX)
-        positive = True
+        logarithmic = wants_log_scale(curves.loc[curves[CONFIG].isin(configs), column])
         for index, config in enumerate(configs):
             part = curves[(curves[CONFIG] == config) & curves[column].notna()]
             if part.empty:
                 continue
-            positive &= bool((part[column] > 0).all())
             k = index % len(PALETTE)
             ax.plot(part[schema.STEP], part[column], color=PALETTE[k], marker=MARKERS[k], markersize=3.5, linewidth=1.3,
                     label=config)
         if held_out:
             orientation = Orientation.of(column[len(VAL_PREFIX):])
-            ax.set_title(f"held-out {axis_label(orientation)}", fontsize=9)
-            if orientation.higher_is_better is False:
+            inverted = orientation.higher_is_better is False
+            ax.set_title(f"held-out {axis_label(orientation)}" + ("  (inverted: better is up)" if inverted else ""),
+                         fontsize=9)
+            if inverted:
                 ax.invert_yaxis()
         else:
-            ax.set_title("total loss" if column == "total" else f"term: {column}", fontsize=9)
-            if positive:
+            ax.set_title(("total loss" if column == "total" else f"term: {column}") + (" (log)" if logarithmic else ""),
+                         fontsize=9)
+            if logarithmic:
                 _log_y(ax)
         if parting_step is not None:
             ax.axvline(parting_step, color="#555555", linestyle=":", linewidth=0.9)

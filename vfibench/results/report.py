@@ -94,7 +94,8 @@ class ReportData:
         held = held_out_columns(self.curves)
         validation = self.view.manifest.get("validation") or {}
         text = ("Every logged loss term and the total per trained configuration over training steps (mean over "
-                "seeds, averaged over each logging interval; log scale).")
+                "seeds, averaged over each logging interval; a panel marked (log) spans a factor of ten or more and is "
+                "drawn on a log scale).")
         if held:
             subset = validation.get("subset", "a fixed held-out subset of the test scenes")
             text += (f" Held-out {', '.join(Orientation.of(c[4:]).label for c in held)}: measured every "
