@@ -76,11 +76,13 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
 def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,), out: str | Path = "results",
               device: str = "auto", metrics: Sequence[str] | None = None, steps: int | None = None,
               warm_start: int | None = None, skip_unavailable: bool = False, train_data: str = "synthetic",
-              test_data: str = "synthetic") -> Run:
+              test_data: str = "synthetic", jobs: int | None = None, threads: int | None = None) -> Run:
     """Train and evaluate every configuration of ``losses`` (as ``vfibench run --losses``); return the run.
 
-    The arguments mean what the options of ``vfibench run`` mean; ``metrics`` defaults to all.
-    Every check happens before training starts (a bad spec raises :class:`~vfibench.errors.SpecError`).
+    The arguments mean what the options of ``vfibench run`` mean; ``metrics`` defaults to all;
+    ``jobs`` and ``threads`` are ``--jobs`` and ``--threads`` (the threads are part of a CPU run's
+    numbers: ``threads=1`` reproduces a ``--jobs 2`` table on two cores). Every check happens before
+    training starts (a bad spec raises :class:`~vfibench.errors.SpecError`).
 
     Example (a few seconds on a CPU)::
 
@@ -96,6 +98,8 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.presets import get_preset
 
+    options = sweep.ExecutorOptions(jobs=jobs, threads=threads)
+    options.check()
     chosen = get_preset(preset).with_overrides(steps=steps)
     plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device,
                             metrics=DEFAULT_METRICS if metrics is None else metrics, skip_unavailable=skip_unavailable,
@@ -103,10 +107,11 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     # every argument, paths absolute as the plan holds them: the recorded call reruns the run from anywhere
     arguments = {"preset": preset, "seeds": seeds, "out": os.path.abspath(out), "device": device,
                  "metrics": metrics, "steps": steps, "warm_start": warm_start,
-                 "skip_unavailable": skip_unavailable, "train_data": plan.train_data, "test_data": plan.test_data}
+                 "skip_unavailable": skip_unavailable, "train_data": plan.train_data, "test_data": plan.test_data,
+                 "jobs": jobs, "threads": threads}
     call = ", ".join([repr(losses), *(f"{name}={value!r}" for name, value in arguments.items())])
     plan.command = f"vfibench.api.run_sweep({call})"
-    store = sweep.run_sweep(plan)
+    store = sweep.run_sweep(plan, executor=options.build())
     return load_run(store.root)
 
 
