@@ -309,6 +309,12 @@ def test_a_bare_csv_is_noted_as_recording_nothing_of_how_it_was_made(tmp_path: P
     (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete"}))
     text = " ".join(invoke(str(run), str(base)).output.split())
     assert "BASE is a bare summary.csv file, which records no preset" in text and "NEW and BASE are" not in text
+    assert "results/baselines/ci.csv" not in text  # named only where one of the files is that baseline
+    ci = tmp_path / "baselines" / "ci.csv"
+    ci.parent.mkdir()
+    ci.write_bytes(base.read_bytes())
+    text = " ".join(invoke(str(run), str(ci)).output.split())
+    assert "(for results/baselines/ci.csv, the one in the README)" in text
 
 
 NO_RESULTS = {"seeds": 0, "samples": 0, "psnr_mean": None, "lpips_mean": None}

@@ -617,11 +617,12 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
                      f"baseline it must not fall behind.")
     bare = [side for side, run in (("NEW", new), ("BASE", base)) if run.manifest is None]
     if bare:
+        ci_baseline = any(Path(run.path).parts[-2:] == ("baselines", "ci.csv") for run in (new, base))
         notes.append(f"{' and '.join(bare)} {'is a' if len(bare) == 1 else 'are'} bare summary.csv "
                      f"{'file' if len(bare) == 1 else 'files'}, which record{'s' if len(bare) == 1 else ''} no "
                      f"preset, seeds, data or threads, so differences in how the runs were made cannot be noted "
-                     f"here: make NEW with the command that made BASE (for results/baselines/ci.csv, the one in "
-                     f"the README).")
+                     f"here: make NEW with the command that made BASE"
+                     + (" (for results/baselines/ci.csv, the one in the README)." if ci_baseline else "."))
     if new.preset and base.preset and new.preset != base.preset:
         notes.append(f"NEW used the preset '{new.preset}', BASE '{base.preset}': their numbers are not "
                      f"comparable; compare runs of the same preset.")
