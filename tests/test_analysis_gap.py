@@ -88,6 +88,14 @@ def test_ties_share_the_better_rank():
     assert [(e.config, e.rank) for e in ranking] == [("b", 1), ("c", 1), ("a", 3)]
 
 
+def test_means_the_tables_print_alike_share_a_rank_as_they_share_the_best_mark():
+    means = pd.Series({"a": 30.4177, "b": 30.4238, "c": 30.4149})  # 30.42, 30.42, 30.41 as printed
+    ranking = rank_configs(means, Orientation.of("psnr"))
+    assert [(e.config, e.rank) for e in ranking] == [("b", 1), ("a", 1), ("c", 3)]  # still ordered by the means
+    summary = pd.DataFrame({"config": list(means.index), "psnr_mean": list(means.values)})
+    assert tables.best_rows(summary, "psnr") == {0, 1}
+
+
 # -- per-sample pairing -----------------------------------------------------------------------------
 def paired_example(seeds: int = 2) -> pd.DataFrame:
     rng = np.random.default_rng(0)

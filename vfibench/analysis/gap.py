@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vfibench.results.numbers import printed_goodness
 from vfibench.results.schema import CONFIG, KIND, REFERENCE, SAMPLE, SEED, TRAINED, sample_metric_columns
 
 BASE_METRIC = "psnr"
@@ -158,14 +159,15 @@ class RankEntry:
 
 def rank_configs(means: pd.Series, orientation: Orientation, kinds: Mapping[str, str] | None = None
                  ) -> list[RankEntry]:
-    """Configurations from best to worst by ``means``; equal means (to 12 significant digits)
-    share the better rank ("competition" ranking: 1, 2, 2, 4)."""
+    """Configurations from best to worst by ``means``; means the tables print alike
+    (:func:`~vfibench.results.numbers.printed_goodness`) share the better rank ("competition" ranking:
+    1, 2, 2, 4), as they share the tables' best mark; within a rank, the better exact mean first."""
     kinds = kinds or {}
-    goodness = orientation.goodness(means.astype(float))
-    rounded = goodness.map(lambda v: float(f"{v:.12g}"))
-    ranks = rounded.rank(method="min", ascending=False)
+    goodness = pd.Series(printed_goodness(means.to_numpy(dtype=float), orientation.name), index=means.index)
+    ranks = goodness.rank(method="min", ascending=False)
+    exact = orientation.goodness(means.astype(float))  # within a shared rank, the better mean first
     position = {config: i for i, config in enumerate(means.index)}
-    ordered = sorted(means.index, key=lambda c: (ranks[c], position[c]))
+    ordered = sorted(means.index, key=lambda c: (ranks[c], -exact[c], position[c]))
     return [RankEntry(str(c), kinds.get(c, TRAINED), float(means[c]), int(ranks[c])) for c in ordered]
 
 

@@ -25,6 +25,7 @@ from vfibench.analysis.breakdown import Breakdown, onset_sentence
 from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
+from vfibench.results.numbers import format_number
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,7 @@ def _number(value: float, unit: str = "") -> str:
 
 
 def _mean(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.2f}" if abs(value) >= 10 else f"{value:.4f}"
+    return format_number(value, "") if math.isfinite(value) else "—"
 
 
 def _label(analysis: GapAnalysis, metric: str) -> str:

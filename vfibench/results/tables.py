@@ -26,6 +26,7 @@ from rich.text import Text
 from vfibench.analysis.gap import row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema
+from vfibench.results.numbers import format_number, printed_goodness, printed_value  # noqa: F401 (re-exported)
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
                                      STATUS, STD)
 from vfibench.results.store import RunStore
@@ -38,14 +39,6 @@ UNAVAILABLE = schema.UNAVAILABLE
 class Cell:
     text: str
     best: bool = False
-
-
-def format_number(value: float, metric: str) -> str:
-    """Two decimals for dB-scale numbers (PSNR), four for the [0, 1]-scale indices."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    decimals = 2 if abs(value) >= 10 else 4
-    return f"{value:.{decimals}f}"
 
 
 def format_std(std: float, metric: str, mean: float) -> str | None:
@@ -68,12 +61,6 @@ def header(metric: str) -> str:
     return f"{info.label} {info.arrow}"
 
 
-def printed_value(value: float, metric: str) -> float:
-    """``value`` as the tables print it (:func:`format_number`), read back; NaN where it prints "—"."""
-    text = format_number(value, metric)
-    return math.nan if text == "—" else float(text)
-
-
 def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     """Row positions holding the best mean of ``metric`` among the trained (or evaluated) rows; the
     reference rows compete only when there is no other row. Means are compared as printed
@@ -85,16 +72,14 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     mean = schema.column(metric, MEAN)
     if mean not in summary:
         return set()
-    values = pd.to_numeric(summary[mean], errors="coerce").map(lambda value: printed_value(value, metric))
+    values = pd.to_numeric(summary[mean], errors="coerce")
     if KIND in summary:
         compared = summary[KIND].astype(str).map(schema.is_ranked).to_numpy(dtype=bool)
         if compared.any():
             values = values.where(compared)
     if values.isna().all():
         return set()
-    info = metric_record(metric)
-    goodness = np.asarray(info.goodness(values.to_numpy(dtype=np.float64)), dtype=np.float64)
-    goodness = np.round(goodness, 9)  # |0.9994 − 1| and |1.0006 − 1| differ in their last bits only
+    goodness = printed_goodness(values.to_numpy(dtype=np.float64), metric)
     top = np.nanmax(goodness)
     return {i for i, v in enumerate(goodness) if v == top}
 
