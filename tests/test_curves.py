@@ -86,4 +86,4 @@ def test_a_loss_panel_is_logarithmic_only_when_positive_across_a_decade():
     assert wants_log_scale(pd.Series([0.1, 0.01, None]))
     assert not wants_log_scale(pd.Series([1.43, 1.37]))  # within a decade a log axis only relabels 1.4 as 1.4×10⁰
     assert not wants_log_scale(pd.Series([-0.69, -0.64])) and not wants_log_scale(pd.Series([0.0, 1.0, 10.0]))
-    assert not wants_log_scale(pd.Series([None], dtype=float))
+    assert not wants_log_scale(pd.Series([None], dtype=float)) and not wants_log_scale(pd.Series([1.0, float("inf")]))

@@ -142,7 +142,8 @@ def is_running(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a helper dies with its parent through Linux's PR_SET_PDEATHSIG")
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="a helper dies with its parent through Linux's PR_SET_PDEATHSIG")
 def test_a_helper_ends_with_its_parent_even_while_it_is_still_importing(tmp_path: Path) -> None:
     (tmp_path / "parent.py").write_text(PARENT)
     (tmp_path / "slow_import.py").write_text(SLOW_IMPORT)

@@ -229,9 +229,11 @@ def with_manifest(run: Path, **entries: object) -> None:
 
 
 @pytest.mark.parametrize("executor, resumed, shown", [
-    ({"name": "local", "jobs": 2}, [], "local, 2 worker processes"),
+    ({"name": "local", "jobs": 2}, [], "local, 2 worker processes (--jobs 2)"),
+    ({"name": "local", "jobs": 2, "workers": 1}, [], "local, 1 worker process (--jobs 2)"),  # one unit was left
     ({"name": "local", "jobs": 1}, [], "local, in one process"),
-    ({"name": "ray"}, [{"executor": "ray", "from_status": "interrupted"}], "ray (the last session's; resumed with ray)"),
+    ({"name": "ray"}, [{"executor": "ray", "from_status": "interrupted"}],
+     "ray (the last session's; resumed with ray)"),
 ])
 def test_the_page_shows_the_executor_and_the_threads_each_unit_computed_with(run_copy, executor, resumed, shown):
     manifest = json.loads((run_copy / "manifest.json").read_text())

@@ -226,6 +226,10 @@ def published_davis_middles(n: int) -> list[int]:
     return [t + 3 for t in range(0, n - 6, 2)]
 
 
+def test_the_published_loaders_score_22_middle_frames_of_a_50_frame_sequence():
+    assert published_davis_middles(50) == list(range(3, 46, 2))
+
+
 @pytest.mark.parametrize("n", [7, 8, 9, 10, 11, 50])
 def test_davis_scores_the_triplets_the_published_loaders_score(tmp_path, n):
     for k in range(n):

@@ -34,7 +34,7 @@ from vfibench.presets import get_preset
 from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
 from vfibench.sweep import (ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener,
                             SweepInterrupted, plan_sweep, run_sweep)
-from vfibench.sweep.coordinator import units_to_run
+from vfibench.sweep.coordinator import units_to_run, warm_start_path
 from vfibench.sweep.interruption import Interrupted
 from vfibench.sweep.unit import UnitResult, UnitSpec
 
@@ -56,6 +56,16 @@ def assert_same_tables(store: RunStore, reference: RunStore) -> None:
         assert store.path(table).read_bytes() == reference.path(table).read_bytes(), table
     compared = runner.invoke(app, ["compare", str(store.root), str(reference.root), "--two-sided"])
     assert compared.exit_code == 0, compared.output
+
+
+@pytest.fixture(autouse=True)
+def two_cores_at_least(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests run --jobs 2, which is refused where fewer than two cores may be used; a machine with
+    one core still runs them (one torch thread per unit, slowly)."""
+    from vfibench.processes import available_cores
+
+    cores = available_cores()
+    monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: max(2, cores))
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +325,11 @@ def test_a_sweep_counts_the_units_it_may_still_hand_its_executor(tmp_path: Path,
     assert units_to_run(plan, None) == len(plan.units()) + len(SEEDS)  # and a warm start per seed
     assert units_to_run(plan, local_run) == 0
     assert units_to_run(tiny_plan(tmp_path, warm_start=0), None) == len(plan.units())
+    store = RunStore(Path(shutil.copytree(local_run.root, tmp_path / "resumed")))
+    shutil.rmtree(store.unit_dir(UnitKey("l1", 0)))
+    assert warm_start_path(store, 0).is_file() and units_to_run(plan, store) == 1  # a cached warm start is kept
+    warm_start_path(store, 0).unlink()
+    assert units_to_run(plan, store) == 2  # l1 of seed 0, and seed 0's warm start to train again
 
 
 def test_jobs_start_no_more_workers_than_the_sweep_has_units() -> None:
@@ -359,7 +374,8 @@ def test_a_refused_join_by_address_names_ray_s_token_authentication(monkeypatch:
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     failed = ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379.")
     assert "run with RAY_AUTH_MODE=token set" in join_failure("10.0.0.1:6379", failed)
-    assert "RAY_AUTH_MODE" not in join_failure(None, failed) and "RAY_AUTH_MODE" not in join_failure("auto", failed)
+    assert "run with RAY_AUTH_MODE=token set" in join_failure("auto", failed)  # a cluster started on this machine
+    assert "RAY_AUTH_MODE" not in join_failure(None, failed)  # a Ray instance of its own
     monkeypatch.setenv("RAY_AUTH_MODE", "token")  # already set: the advice would not help
     assert "RAY_AUTH_MODE" not in join_failure("10.0.0.1:6379", failed)
 

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from vfibench.cli import app
 from vfibench.presets import get_preset
+from vfibench.processes import available_cores
 from vfibench.results.store import RunStore
 from vfibench.sweep import plan_sweep, run_sweep
 
@@ -30,8 +31,9 @@ LOSSES = "l1,l2,charbonnier"
 #: 0.2 s of its first trained unit, and a stop on a loaded machine could arrive after the end).
 STEPS = 60
 ARGS = ["--preset", "smoke", "--steps", str(STEPS), "--losses", LOSSES, "--metrics", "psnr", "--device", "cpu"]
-#: The executors a sweep is stopped under: every unit in the process, and two worker processes.
-EXECUTORS = {"local": [], "jobs": ["--jobs", "2", "--threads", "1"]}
+#: The executors a sweep is stopped under: every unit in the process, and two worker processes
+#: (which `vfibench run` refuses where fewer than two cores may be used).
+EXECUTORS = {"local": [], "jobs": ["--jobs", "2", "--threads", "1"]} if available_cores() >= 2 else {"local": []}
 runner = CliRunner()
 
 

@@ -81,7 +81,9 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
 
     The arguments mean what the options of ``vfibench run`` mean; ``metrics`` defaults to all;
     ``jobs`` and ``threads`` are ``--jobs`` and ``--threads`` (the threads are part of a CPU run's
-    numbers: ``threads=1`` reproduces a ``--jobs 2`` table on two cores). Every check happens before
+    numbers: ``threads=1`` reproduces a ``--jobs 2`` table on two cores). The workers of ``jobs`` are
+    started with ``spawn``, which imports the calling script again in each: call it from a script
+    under ``if __name__ == "__main__":`` (a notebook needs nothing). Every check happens before
     training starts (a bad spec raises :class:`~vfibench.errors.SpecError`).
 
     Example (a few seconds on a CPU)::

@@ -143,9 +143,9 @@ def run(
              "Ray task per unit on a Ray cluster; needs pip install 'vfibench[ray]'). Results are written here "
              "either way, with the same tables for the same --threads.")] = ExecutorName.local,
     jobs: Annotated[Optional[int], typer.Option(
-        "--jobs", "-j", metavar="N", help="Local executor: run N units at a time in N worker processes, each with "
-        "cores // N torch threads (so they never fight over cores); the costliest units start first. [default: 1, "
-        "in this process]",
+        "--jobs", "-j", metavar="N", help="Local executor: run N units at a time in N worker processes (at most the "
+        "cores; no more than the units left), each with cores // N torch threads (so they never fight over cores); "
+        "the costliest units start first. [default: 1, in this process]",
         show_default=False)] = None,
     threads: Annotated[Optional[int], typer.Option(
         "--threads", metavar="N", help="Torch threads per unit. On a CPU they are part of what a unit trains to "
@@ -258,7 +258,7 @@ def _where(options: "object") -> str:
     if options.executor == "ray":
         return f", one Ray task per unit ({options.address or 'a local Ray instance'})"
     if options.jobs and options.jobs > 1:
-        return f", {options.jobs} worker processes"
+        return f", up to {options.jobs} worker processes"
     return ""
 
 

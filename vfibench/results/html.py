@@ -134,9 +134,10 @@ def _executor(manifest: Mapping[str, Any]) -> str | None:
     record = manifest.get("executor")
     if not isinstance(record, Mapping) or not record.get("name"):
         return None
-    text, jobs = str(record["name"]), record.get("workers", record.get("jobs"))
-    if text == "local" and isinstance(jobs, int):
-        text += ", in one process" if jobs == 1 else f", {jobs} worker processes"
+    text, jobs, workers = str(record["name"]), record.get("jobs"), record.get("workers", record.get("jobs"))
+    if text == "local" and isinstance(jobs, int) and isinstance(workers, int):
+        text += (", in one process" if jobs == 1 else
+                 f", {workers} worker process{'es' if workers != 1 else ''} (--jobs {jobs})")
     resumed = [entry for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
     if not resumed:
         return text

@@ -469,7 +469,8 @@ def wants_log_scale(values: pd.Series) -> bool:
     """Whether a loss panel of ``values`` is drawn on a log scale: all positive, spanning at least
     :data:`LOG_SPAN` (NaN ignored)."""
     shown = values.dropna()
-    return bool(len(shown)) and bool((shown > 0).all()) and bool(shown.max() >= LOG_SPAN * shown.min())
+    finite = bool(len(shown)) and all(math.isfinite(v) for v in shown.astype(float))
+    return finite and bool((shown > 0).all()) and bool(shown.max() >= LOG_SPAN * shown.min())
 
 
 def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Path,

@@ -307,12 +307,18 @@ def warm_start_path(store: RunStore, seed: int) -> Any:
     return store.root / "warm_start" / f"seed{seed}.pt"
 
 
+def needs_warm_start(plan: SweepPlan, store: RunStore | None, seed: int, trains: bool) -> bool:
+    """Whether ``seed``'s shared warm start is still to train: the plan has one, the seed has a trained
+    unit to run (``trains``) and ``store`` (None: a new run) has not cached it."""
+    return bool(plan.warm_start) and trains and (store is None or not warm_start_path(store, seed).is_file())
+
+
 def units_to_run(plan: SweepPlan, store: RunStore | None) -> int:
     """How many units the sweep may still hand its executor: the plan's units that ``store`` (None: a
-    new run) lacks, and a warm start for each seed with a trained unit among them."""
+    new run) lacks, and the warm starts still to train."""
     missing = [key for key in plan.units() if store is None or store.unit_info(key) is None]
-    warm_starts = {key.seed for key in missing if key.kind == TRAINED} if plan.warm_start else set()
-    return len(missing) + len(warm_starts)
+    seeds = {key.seed for key in missing if key.kind == TRAINED}
+    return len(missing) + sum(needs_warm_start(plan, store, seed, True) for seed in seeds)
 
 
 def remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
@@ -322,7 +328,7 @@ def remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
         todo = [c for c in plan.trained if store.unit_info(UnitKey(c.canonical, seed)) is None]
         units += len(todo)
         steps += len(todo) * (plan.preset.steps - plan.warm_start)
-        if todo and plan.warm_start and not warm_start_path(store, seed).is_file():
+        if needs_warm_start(plan, store, seed, bool(todo)):
             steps += plan.warm_start
     return units, steps
 

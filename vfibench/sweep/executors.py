@@ -6,9 +6,10 @@ are provided:
 
 - :class:`LocalExecutor` (``--executor local``, the default): every unit in this process, one after
   the other, with live step progress.
-- :class:`ProcessExecutor` (``--jobs N``): N worker processes on this machine (``spawn``), each
-  with ``threads`` torch threads so that N × threads ≤ the cores this process may use: torch's
-  default of one thread per core collapses when several processes compute on the same cores.
+- :class:`ProcessExecutor` (``--jobs N``): N worker processes on this machine (``spawn``; N at most
+  the cores, and no more than the units left), each with ``threads`` torch threads so that N ×
+  threads ≤ the cores this process may use: torch's default of one thread per core collapses when
+  several processes compute on the same cores.
   The data goes to each worker once; a worker that dies mid-unit is replaced and its unit run again.
 - :class:`~vfibench.sweep.ray_executor.RayExecutor` (``--executor ray``): one Ray task per unit on a
   Ray cluster (imported only when asked for; ``pip install 'vfibench[ray]'``).

@@ -116,7 +116,7 @@ def join_failure(address: str | None, err: Exception) -> str:
     where = f"at '{address}'" if address else "on this machine"
     text = (f"Could not start or join a Ray cluster {where}: {err}. Start the head node with `ray start --head` "
             f"and pass its address with --address HOST:PORT (or --address auto on the head node).")
-    if address and address not in ("auto", "local") and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+    if address and address != "local" and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
         text += (" If the head node said 'Token authentication is enabled' as it started, run with "
                  "RAY_AUTH_MODE=token set (on another machine than the head node also RAY_AUTH_TOKEN, the token "
                  "`ray get-auth-token` prints there).")
