@@ -540,3 +540,15 @@ def test_a_killed_report_leaves_no_second_process_and_no_scratch_folder(run_copy
         assert not running() and not Path(scratch).exists()
     finally:
         parent.kill()
+
+
+def test_a_long_html_cell_may_wrap_only_between_its_parts():
+    """A pairs table fits the page: a difference may break before its p-value, a list after a comma;
+    a number never breaks."""
+    from vfibench.results.html import _cell
+
+    assert _cell("+4.88 dB (p = 0.0703)", "") == (
+        '<td class="parts"><span>+4.88 dB</span> <span>(p = 0.0703)</span></td>')
+    assert _cell("yes: LPIPS (n.s.), DISTS (n.s.)", "flag") == (
+        '<td class="flag parts"><span>yes: LPIPS (n.s.),</span> <span>DISTS (n.s.)</span></td>')
+    assert _cell("30.23 ± 0.02 ★", "best") == '<td class="best">30.23 ± 0.02 ★</td>'

@@ -28,6 +28,7 @@ h1 { font-size: 1.5rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-
 .verdict { background: #f4f8ff; border-left: 4px solid #1f77b4; padding: 0.8rem 1rem; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
+td.parts { white-space: normal; } td.parts span { white-space: nowrap; }
 th { background: #f3f3f3; } td:first-child, th:first-child, td.label, th.label { text-align: left; }
 td.best { font-weight: bold; color: #0a7d2c; } td.unavailable { color: #999; font-style: italic; }
 tr.flag td { background: #fff7e0; }
@@ -55,6 +56,20 @@ def _prose(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
 
+#: Where a long cell may break on a narrow page: before its p-value, after a comma, semicolon or "›".
+_CELL_BREAKS = re.compile(r" (?=\(p [<=] )|(?<=[,;›]) ")
+
+
+def _cell(text: str, css: str) -> str:
+    """A <td>: one unbreakable run, or, where the text has :data:`_CELL_BREAKS`, runs that the page may
+    wrap between (a pairs table then fits the page instead of scrolling sideways)."""
+    parts = _CELL_BREAKS.split(text)
+    if len(parts) == 1:
+        return f'<td class="{css}">{_e(text)}</td>' if css else f"<td>{_e(text)}</td>"
+    spans = " ".join(f"<span>{_e(part)}</span>" for part in parts)
+    return f'<td class="{" ".join(filter(None, (css, "parts")))}">{spans}</td>'
+
+
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterable[Sequence[str]] | None = None,
            row_classes: Sequence[str] = (), label_columns: int = 1) -> str:
     """An HTML table; the first ``label_columns`` columns hold names (left-aligned), the rest numbers."""
@@ -67,7 +82,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterab
         for j, cell in enumerate(row):
             css = " ".join(filter(None, (cell_classes[i][j] if cell_classes is not None else "",
                                          "label" if 0 < j < label_columns else "")))
-            cells.append(f'<td class="{css}">{_e(cell)}</td>' if css else f"<td>{_e(cell)}</td>")
+            cells.append(_cell(str(cell), css))
         row_css = f' class="{row_classes[i]}"' if i < len(row_classes) and row_classes[i] else ""
         body.append(f"<tr{row_css}>{''.join(cells)}</tr>")
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
