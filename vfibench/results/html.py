@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from vfibench.analysis.gap import row_noun
 from vfibench.results import schema, tables
-from vfibench.results.report_tables import PlainTable, breakdown_table
+from vfibench.results.report_tables import CELL_BREAKS, PlainTable, breakdown_table
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
@@ -56,8 +56,9 @@ def _prose(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
 
-#: Where a long cell may break on a narrow page: before its p-value, after a comma, semicolon or "›".
-_CELL_BREAKS = re.compile(r" (?=\(p [<=] )|(?<=[,;›]) ")
+#: Where a long cell may break on a narrow page: where a terminal cell breaks (before its p-value, after
+#: a ranking's "›"), and after a comma or semicolon.
+_CELL_BREAKS = re.compile(rf"{CELL_BREAKS.pattern}|(?<=[,;]) ")
 
 
 def _cell(text: str, css: str) -> str:
@@ -128,14 +129,15 @@ def _summary(report: "Report") -> str:
 
 
 def _provenance(manifest: dict[str, Any]) -> str:
+    threads = _unit_threads(manifest)
     items = [("command", manifest.get("command")), ("created", manifest.get("created")),
              ("git commit", manifest.get("git_commit")), ("device", manifest.get("device")),
-             ("executor", _executor(manifest)), ("torch threads per unit", _unit_threads(manifest)),
+             ("executor", _executor(manifest)), ("torch threads per unit", threads),
              ("evaluation", manifest.get("evaluation"))]
     for name, digest in dict(manifest.get("backbones", {})).items():
         items.append((f"backbone {name} (SHA-256)", digest))
     versions = dict(manifest.get("versions", {}))
-    if _unit_threads(manifest):  # the coordinator's own count, not the one the units computed with
+    if threads:  # the coordinator's own count, not the one the units computed with
         versions.pop("torch_threads", None)
     if versions:
         items.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
@@ -145,7 +147,8 @@ def _provenance(manifest: dict[str, Any]) -> str:
 
 def _executor(manifest: Mapping[str, Any]) -> str | None:
     """How a sweep's units ran (the manifest's executor record): ``local, in one process``, ``local, 2 worker
-    processes`` or ``ray``, and the executors of any resumes; None without the record (older runs, evaluations)."""
+    processes (--jobs 2)`` or ``ray``, and the executors of any resumes; None without the record (older runs,
+    evaluations)."""
     record = manifest.get("executor")
     if not isinstance(record, Mapping) or not record.get("name"):
         return None

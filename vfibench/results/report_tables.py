@@ -226,20 +226,22 @@ def to_rich(table: PlainTable) -> "FittedTable":
     return FittedTable(table)
 
 
+#: The spaces before a cell's p-value ("+2.97 dB (p = 0.0469)"), where a cell breaks first.
+P_VALUE_BREAK = r" +(?=\(p [<=] )"
+#: Where a cell breaks first when too long for its column: before a p-value, after a ranking's "›".
+CELL_BREAKS = re.compile(rf"{P_VALUE_BREAK}|(?<=›) +")
+
+
 def _value_and_p(cell: str) -> list[str]:
     """A cell split before its p-value: "+2.97 dB (p = 0.0469)" → ["+2.97 dB", "(p = 0.0469)"]."""
-    return re.split(r" (?=\(p [<=] )", cell)
-
-
-#: Where a cell breaks first when too long for its column: before a p-value, after a ranking's "›".
-_BREAKS = re.compile(r" +(?=\(p [<=] )|(?<=›) +")
+    return re.split(P_VALUE_BREAK, cell)
 
 
 def _wrap(cell: str, width: int) -> str:
-    """``cell`` in lines of at most ``width`` cells, broken only at :data:`_BREAKS`, as few lines as
+    """``cell`` in lines of at most ``width`` cells, broken only at :data:`CELL_BREAKS`, as few lines as
     that allows; a part longer than ``width`` is left to rich, which breaks it between words."""
     lines, start, cut = [], 0, None
-    for gap in [*_BREAKS.finditer(cell), None]:
+    for gap in [*CELL_BREAKS.finditer(cell), None]:
         end = gap.start() if gap else len(cell)
         if cut is not None and cell_len(cell[start:end]) > width:
             lines.append(cell[start:cut.start()])
