@@ -106,3 +106,12 @@ def noisy_frame_folders(root: Path, count: int, height: int, width: int,
             frame = np.clip(truth + rng.integers(-amount, amount + 1, size=truth.shape), 0, 255).astype(np.uint8)
             Image.fromarray(frame).save(folders[name] / f"f{index}.png")
     return folders
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux /proc; False where there is none)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

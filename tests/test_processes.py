@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from helpers import process_alive
 from vfibench import processes
 from vfibench.cli import app
 
@@ -135,13 +136,6 @@ SLOW_IMPORT = textwrap.dedent("""
 """)
 
 
-def is_running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="a helper dies with its parent through Linux's PR_SET_PDEATHSIG")
 def test_a_helper_ends_with_its_parent_even_while_it_is_still_importing(tmp_path: Path) -> None:
@@ -157,11 +151,11 @@ def test_a_helper_ends_with_its_parent_even_while_it_is_still_importing(tmp_path
         while not marker.exists():
             assert time.monotonic() < deadline, "the helper never began importing its target"
             time.sleep(0.05)
-        assert is_running(helper)
+        assert process_alive(helper)
     finally:
         parent.send_signal(signal.SIGKILL)
         parent.wait()
     deadline = time.monotonic() + 10
-    while is_running(helper) and time.monotonic() < deadline:
+    while process_alive(helper) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not is_running(helper), "the helper outlived its parent"
+    assert not process_alive(helper), "the helper outlived its parent"

@@ -24,7 +24,7 @@ from vfibench.presets import get_preset
 from vfibench.results.frames import frame_source
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep import plan_sweep, run_sweep
-from tests.helpers import noisy_frame_folders
+from tests.helpers import noisy_frame_folders, process_alive
 
 runner = CliRunner()
 METRICS = ["psnr", "ssim", "sharpness", "gmsd"]
@@ -527,17 +527,10 @@ def test_a_killed_report_leaves_no_second_process_and_no_scratch_folder(run_copy
         pid, scratch = parent.stdout.readline().split()
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-
-        def running() -> bool:
-            try:
-                return "\tZ" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1][:4]
-            except (FileNotFoundError, IndexError):
-                return False
-
         deadline = time.monotonic() + 60
-        while running() and time.monotonic() < deadline:
+        while process_alive(int(pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not running() and not Path(scratch).exists()
+        assert not process_alive(int(pid)) and not Path(scratch).exists()
     finally:
         parent.kill()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from helpers import process_alive
 from vfibench.cli import app
 from vfibench.presets import get_preset
 from vfibench.processes import available_cores
@@ -50,14 +51,6 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def trained_units(out: Path) -> list[Path]:
     """The finished trained units of the run under ``out`` (the references train nothing)."""
     return [path for loss in LOSSES.split(",") for path in out.glob(f"*/units/{loss}-*/unit.json")]
@@ -80,9 +73,9 @@ def start_and_stop(out: Path, signum: int, executor: str = "local") -> subproces
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=60)
     deadline = time.monotonic() + 20
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(process_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [pid for pid in workers if alive(pid)], "a worker process outlived the sweep"
+    assert not [pid for pid in workers if process_alive(pid)], "a worker process outlived the sweep"
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
