@@ -200,8 +200,9 @@ def _json_default(value: object) -> object:
 def _per_file_table(data: object) -> "object":
     from rich.table import Table
 
+    from vfibench.results.numbers import format_number
     from vfibench.results.schema import CONFIG, FILE
-    from vfibench.results.tables import format_number, header
+    from vfibench.results.tables import header
 
     view = data.view  # type: ignore[attr-defined]
     frame = data.per_sample  # type: ignore[attr-defined]

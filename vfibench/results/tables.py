@@ -23,10 +23,10 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from vfibench.analysis.gap import row_noun
+from vfibench.analysis.verdict import row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema
-from vfibench.results.numbers import format_number, printed_goodness, printed_value  # noqa: F401 (re-exported)
+from vfibench.results.numbers import format_number, printed_goodness
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
                                      STATUS, STD)
 from vfibench.results.store import RunStore
@@ -64,7 +64,8 @@ def header(metric: str) -> str:
 def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     """Row positions holding the best mean of ``metric`` among the trained (or evaluated) rows; the
     reference rows compete only when there is no other row. Means are compared as printed
-    (:func:`printed_value`), so every row that prints the best value is marked: ties are all marked.
+    (:func:`~vfibench.results.numbers.printed_value`), so every row that prints the best value is
+    marked: ties are all marked.
 
     "Best" follows the metric's direction: the largest value, the smallest, or for a metric with a
     target (the sharpness ratio) the value closest to that target, |x − target| smallest.
