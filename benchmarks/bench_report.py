@@ -16,7 +16,8 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.gap import analyse, hodges_lehmann
+from vfibench.analysis.gap import analyse
+from vfibench.analysis.significance import hodges_lehmann
 
 from _timing import median_seconds
 

@@ -8,7 +8,7 @@ import pytest
 
 from vfibench.analysis.breakdown import (attribute_bins, breakdown, breakdown_frame, breakdowns,
                                          disagreement_onset, onset_sentence, onset_summary)
-from vfibench.analysis.gap import Orientation
+from vfibench.analysis.per_sample import Orientation
 
 PSNR, LPIPS = Orientation.of("psnr"), Orientation.of("lpips")
 

@@ -7,10 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vfibench.analysis import gap
-from vfibench.analysis.gap import (Orientation, analyse, compare_pairs, config_means, format_p, hodges_lehmann, holm,
-                                   kendall_agreement, pareto_front, perception_distortion_plane, rank_configs,
-                                   sample_table, smallest_holm_p, wilcoxon_p)
+from vfibench.analysis import significance
+from vfibench.analysis.gap import analyse
+from vfibench.analysis.pair_tests import compare_pairs
+from vfibench.analysis.per_sample import Orientation, config_means, sample_table
+from vfibench.analysis.plane import pareto_front, perception_distortion_plane
+from vfibench.analysis.rankings import kendall_agreement, rank_configs
+from vfibench.analysis.significance import hodges_lehmann, holm, smallest_holm_p, wilcoxon_p
+from vfibench.analysis.verdict import format_p
 from vfibench.results import tables
 from vfibench.results.summary import summarise
 
@@ -320,9 +324,9 @@ def walsh_median(d: list[float]) -> float:
     return float(np.median([(x + y) / 2 for x, y in itertools.combinations_with_replacement(d, 2)]))
 
 
-@pytest.mark.parametrize("direct", [gap.WALSH_DIRECT_MAX, 7])  # 7: the selection passes run too
+@pytest.mark.parametrize("direct", [significance.WALSH_DIRECT_MAX, 7])  # 7: the selection passes run too
 def test_hodges_lehmann_is_the_median_of_the_walsh_averages(monkeypatch, direct):
-    monkeypatch.setattr(gap, "WALSH_DIRECT_MAX", direct)
+    monkeypatch.setattr(significance, "WALSH_DIRECT_MAX", direct)
     rng = np.random.default_rng(1)
     cases = [[1.0], [1.0, -3.0], [-0.1] * 19 + [5.0], [0.0, 0.0, 1.0, 2.0, -3.0],
              list(rng.integers(-3, 4, size=30).astype(float))]  # ties everywhere
@@ -344,7 +348,7 @@ def test_hodges_lehmann_on_a_full_test_set_equals_the_median_of_all_walsh_sums(k
          "magnitudes": np.r_[-(1 + np.arange(1000) * 2.0 ** -52), rng.uniform(1e-30, 1e-20, 1000)]}[kind]
     s = np.sort(d)
     i, j = np.triu_indices(s.size)
-    assert s.size * (s.size + 1) // 2 > gap.WALSH_DIRECT_MAX
+    assert s.size * (s.size + 1) // 2 > significance.WALSH_DIRECT_MAX
     assert hodges_lehmann(d) == float(np.median(s[i] + s[j])) / 2
 
 
@@ -359,8 +363,8 @@ def test_walsh_sum_counts_are_exact_where_subtraction_rounds():
         i, j = np.triu_indices(d.size)
         sums = d[i] + d[j]
         for pivot in rng.choice(sums, 10):
-            below = gap._first_column(d, pivot, lo, hi, above=False)
-            through = gap._first_column(d, pivot, lo, hi, above=True)
+            below = significance._first_column(d, pivot, lo, hi, above=False)
+            through = significance._first_column(d, pivot, lo, hi, above=True)
             assert (below - lo).sum() == (sums < pivot).sum()
             assert (through - lo).sum() == (sums <= pivot).sum()
 

@@ -6,7 +6,7 @@ import pandas as pd
 from PIL import Image
 
 from vfibench.analysis.curves import held_out_columns, loss_columns, parting_step, seed_mean_curves
-from vfibench.analysis.gap import Orientation
+from vfibench.analysis.per_sample import Orientation
 from vfibench.results.plots import training_curves_plot
 
 PSNR, LPIPS = Orientation.of("psnr"), Orientation.of("lpips")

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from vfibench.analysis.gap import Orientation, perception_distortion_plane
+from vfibench.analysis.per_sample import Orientation
+from vfibench.analysis.plane import perception_distortion_plane
 from vfibench.analysis.paired import paired_difference_interval, paired_intervals
 from vfibench.results import plots
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.gap import Orientation, config_order, join_words
+from vfibench.analysis.per_sample import Orientation, config_order
+from vfibench.analysis.verdict import join_words
 from vfibench.results.schema import ATTRIBUTE_LABELS, CONFIG, OCCLUDED, SAMPLE, SEED
 DEFAULT_BINS = 4
 

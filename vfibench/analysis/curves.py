@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from vfibench.analysis.gap import Orientation
+from vfibench.analysis.per_sample import Orientation
 from vfibench.results.schema import CONFIG, LEARNING_RATE, SEED, STEP, TOTAL
 
 KEYS = (CONFIG, SEED, STEP, LEARNING_RATE)

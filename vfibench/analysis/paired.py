@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vfibench.analysis.gap import sample_table
+from vfibench.analysis.per_sample import sample_table
 
 LEVEL = 0.95
 RESAMPLES = 2000

@@ -8,7 +8,7 @@ frame where the outputs err most (nearest-neighbour enlargement; its box is draw
 
 Which samples. Only *trained* configurations choose them (reference rows are shown but never
 drive the choice). With a discordant trained pair (A ahead on PSNR, B on a perceptual metric) the
-samples with the largest :func:`vfibench.analysis.gap.disagreement_scores` for that pair, averaged
+samples with the largest :func:`vfibench.analysis.pair_tests.disagreement_scores` for that pair, averaged
 over the perceptual metrics that disagree; without one, per sample the largest such score over
 every pair of trained configurations; with a single trained configuration, the samples it does
 relatively best on PSNR and worst on the perceptual metric (:func:`within_config_scores`).
@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.gap import (GapAnalysis, Orientation, disagreement_scores, headline_pair, orientations_for,
-                                   sample_table)
+from vfibench.analysis.gap import GapAnalysis
+from vfibench.analysis.pair_tests import disagreement_scores
+from vfibench.analysis.per_sample import Orientation, orientations_for, sample_table
+from vfibench.analysis.verdict import headline_pair
 from vfibench.results import atomic, schema
 from vfibench.results.schema import CONFIG, SAMPLE, SEED
 from vfibench.results.frames import FrameSource, Image

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vfibench.analysis.gap import row_noun
+from vfibench.analysis.verdict import row_noun
 from vfibench.results import schema, tables
 from vfibench.results.report_tables import CELL_BREAKS, PlainTable, breakdown_table
 

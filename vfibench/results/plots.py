@@ -3,7 +3,7 @@
 Blau & Michaeli ("The perception-distortion tradeoff", CVPR 2018) show that distortion (PSNR) and
 perceptual quality cannot both be optimal; the trained configurations (or evaluated models) not
 dominated on both axes form the Pareto front, drawn as a line (over every row, references included,
-when fewer than two are not references: :attr:`~vfibench.analysis.gap.Plane.front_over`). Any two
+when fewer than two are not references: :attr:`~vfibench.analysis.plane.Plane.front_over`). Any two
 metrics can span the plane (``--plane psnr:lpips``, ``ssim:dists``); an axis is inverted when lower
 is better, so better is up and to the right, except on the axis of a metric best at a target (the
 sharpness ratio, best at 1), which the title and caption name.
@@ -30,7 +30,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from vfibench.analysis.gap import FRONT_OF_RANKED, GapAnalysis, Orientation, Plane, join_words, ranked_noun, row_noun
+from vfibench.analysis.gap import GapAnalysis
+from vfibench.analysis.per_sample import Orientation
+from vfibench.analysis.plane import FRONT_OF_RANKED, Plane
+from vfibench.analysis.verdict import join_words, ranked_noun, row_noun
 from vfibench.results import atomic, schema
 from vfibench.results.schema import CI_HIGH, CI_LOW, CONFIG
 
@@ -300,7 +303,7 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
     None when there is no plane.
 
     Args:
-        plane: the configurations' means on two metrics (:func:`~vfibench.analysis.gap.perception_distortion_plane`).
+        plane: the configurations' means on two metrics (:func:`~vfibench.analysis.plane.perception_distortion_plane`).
         per_sample: the per-sample table (for paired intervals).
         summary: the summary table (for bootstrap intervals).
         path: where the PNG goes.

@@ -37,7 +37,10 @@ import pandas as pd
 
 from vfibench.analysis.breakdown import Breakdown, breakdown_frame, breakdowns, onset_summary
 from vfibench.analysis.curves import Parting, seed_mean_curves
-from vfibench.analysis.gap import GapAnalysis, Orientation, Plane, analyse, headline_pair, perception_distortion_plane
+from vfibench.analysis.gap import GapAnalysis, analyse
+from vfibench.analysis.per_sample import Orientation
+from vfibench.analysis.plane import Plane, perception_distortion_plane
+from vfibench.analysis.verdict import headline_pair
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, schema, tables
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample

@@ -22,7 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from vfibench.analysis.breakdown import Breakdown, onset_sentence
-from vfibench.analysis.gap import GapAnalysis, Orientation, format_p, headline_pair, row_noun
+from vfibench.analysis.gap import GapAnalysis
+from vfibench.analysis.per_sample import Orientation
+from vfibench.analysis.verdict import format_p, headline_pair, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.numbers import format_number

@@ -1,0 +1,351 @@
+"""The verdict: the plain-language paragraph a report gives about the gap, built from the numbers of
+a :class:`~vfibench.analysis.gap.GapAnalysis`, and the wording it shares with the report's tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from vfibench.analysis.pair_tests import PairComparison, PairedTest, direction
+from vfibench.analysis.per_sample import Orientation
+from vfibench.analysis.significance import ALPHA, smallest_holm_p
+from vfibench.results.schema import REFERENCE, TRAINED
+
+if TYPE_CHECKING:
+    from vfibench.analysis.gap import GapAnalysis
+
+#: The reference rows the verdict speaks of by name.
+BLEND, NEAREST = "blend", "nearest"
+
+
+def format_p(p: float, alpha: float = ALPHA) -> str:
+    """``p < 0.001``, ``p = 0.003``, ``p = 0.0496``, ``p = 0.27`` or ``p = n/a``: three decimals below
+    0.01, three significant digits up to 0.1, two decimals above; more wherever fewer would print a
+    value on the other side of ``alpha`` than ``p`` (0.04996 is not printed as 0.0500)."""
+    if not isinstance(p, (int, float)) or not math.isfinite(p):
+        return "p = n/a"
+    if p < 0.001:
+        return "p < 0.001"
+    decimals = 3 if p < 0.01 else 4 if p < 0.1 else 2
+    text = f"{p:.{decimals}f}"
+    while (float(text) < alpha) != (p < alpha) and decimals < 15:
+        decimals += 1
+        text = f"{p:.{decimals}f}"
+    return f"p = {text}"
+
+
+def format_difference(value: float, unit: str) -> str:
+    """A magnitude: ``0.41 dB`` or two significant digits (``0.0027``)."""
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{abs(value):.2f} dB" if unit == "dB" else f"{abs(value):.2g}"
+
+
+def join_words(words: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    words = list(words)
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def headline_pair(analysis: GapAnalysis) -> PairComparison | None:
+    """The most convincing discordant pair of trained configurations (significant first, then robust
+    to seeds, then smallest adjusted p, then largest base-metric difference); None when no trained
+    pair disagrees."""
+    candidates = [p for p in analysis.discordant if p.trained]
+    if not candidates:
+        return None
+
+    def strength(pair: PairComparison) -> tuple[bool, bool, float, float]:
+        best_other = min((_nan_high(t.p_holm) for t in pair.disagreeing), default=math.inf)
+        worst = max(_nan_high(pair.base.p_holm), best_other)
+        return (not worst < analysis.alpha, not pair.robust_to_seeds, worst, -abs(pair.base.difference))
+
+    return min(candidates, key=strength)
+
+
+def _nan_high(value: float) -> float:
+    return value if math.isfinite(value) else math.inf
+
+
+def verdict(analysis: GapAnalysis) -> str:
+    """One paragraph, in plain language, of what the numbers say about the gap."""
+    label = analysis.labels.get
+    sentences: list[str] = []
+    if analysis.base not in analysis.metrics:
+        sentences.append(missing_base(analysis))
+    elif not analysis.compared:
+        sentences.append(f"No other metric is available, so {label(analysis.base)} cannot be compared with "
+                         f"perceptual quality in this run.")
+    else:
+        sentences.extend(_pair_sentences(analysis))
+        sentences.extend(_agreement_sentences(analysis))
+        sentences.extend(_reference_sentences(analysis))
+    sentences.extend(_availability_sentences(analysis))
+    return " ".join(sentences)
+
+
+def missing_base(analysis: GapAnalysis) -> str:
+    """The one sentence saying that the run has no values of the base metric (not computed, or
+    unavailable) and what the report leaves out for it; "" when it has them."""
+    base = analysis.base
+    if base in analysis.metrics:
+        return ""
+    name = analysis.labels.get(base) or Orientation.of(base).label
+    reason = analysis.unavailable_metrics.get(base)
+    why = f"is unavailable in this run ({reason})" if reason is not None else "was not computed in this run"
+    has = join_words([analysis.labels.get(m, m) for m in analysis.metrics])
+    plane = (f", or plot two of its metrics with --plane {analysis.metrics[0]}:{analysis.metrics[1]}"
+             if len(analysis.metrics) >= 2 else "")
+    return (f"{name} {why}{f' (it has {has})' if has else ''}, so no ranking is compared with it: the rank "
+            f"agreement, the paired comparisons, the image grids and the default perception–distortion plot "
+            f"({name} against a perceptual metric) are left out. Score {name} as well (--metrics {base},…) to get "
+            f"them{plane}.")
+
+
+def _pair_sentences(analysis: GapAnalysis) -> list[str]:
+    label, unit = analysis.labels.get, analysis.units.get
+    trained = [p for p in analysis.pairs if p.trained]
+    subject = subject_noun(analysis)
+    compared = join_words([label(m, m) for m in analysis.compared])
+    basis = (f"Wilcoxon signed-rank tests over {analysis.samples} paired test samples, Holm-adjusted over the "
+             f"{analysis.tests} tests of pairs of {subject}"
+             + ("; pairs with a reference row are adjusted separately)" if analysis.reference_tests else ")"))
+    floor = smallest_holm_p(analysis.samples, analysis.tests)
+    power = (f" With {analysis.samples} samples and {analysis.tests} tests no test can reach "
+             f"significance (the smallest attainable adjusted p is {floor:.2g}); test more samples."
+             if trained and floor >= analysis.alpha else "")
+    if not analysis.compared_are_deep:
+        compared_note = (f"No learned perceptual metric is available; {compared} "
+                         f"{'stands' if len(analysis.compared) == 1 else 'stand'} in for one. ")
+    else:
+        compared_note = ""
+    unclear = _inconsistency_sentence(analysis, trained)
+    pair = headline_pair(analysis)
+    if pair is None:
+        if not trained:
+            return [f"{compared_note}There is no pair of {subject} with results to compare."]
+        one = row_noun(analysis.kinds.values())
+        if unclear:
+            return [f"{compared_note}No {one} wins on {label(analysis.base)} while losing on {compared} in "
+                    f"any of the {len(trained)} pair(s) of {subject}.{unclear}{power}"]
+        every = join_words([label(analysis.base, analysis.base), *(label(m, m) for m in analysis.compared)])
+        return [f"{compared_note}{every} agree on every one of the {len(trained)} pair(s) of {subject}: no {one} "
+                f"wins on {label(analysis.base)} while losing on {compared}.{power}"]
+    base = pair.base
+    disagreeing = pair.disagreeing
+    names = join_words([label(t.metric, t.metric) for t in disagreeing])
+    ps = join_words([format_p(t.p_holm, analysis.alpha) for t in disagreeing])
+    verb = "prefers" if len(disagreeing) == 1 else "prefer"
+    text = (f"{compared_note}{label(analysis.base)} prefers {pair.a} over {pair.b} by "
+            f"{format_difference(base.difference, unit(analysis.base, ''))} ({format_p(base.p_holm, analysis.alpha)}); "
+            f"{names} {verb} {pair.b} ({ps}): {_disagreement_ending(analysis, base, disagreeing)}")
+    siding = [t for t in pair.others if t.favours == "A"]
+    if siding:
+        text += f" {join_words([label(t.metric, t.metric) for t in siding])} side{'s' if len(siding) == 1 else ''} " \
+                f"with {label(analysis.base)} on this pair."
+    rates = [t.disagreement_rate for t in disagreeing if math.isfinite(t.disagreement_rate)]
+    if rates:
+        text += (f" Sample by sample, {label(analysis.base)} and {label(disagreeing[0].metric)} prefer different "
+                 f"members of this pair on {rates[0]:.0%} of the test samples.")
+    text += _seed_sentence(analysis, pair)
+    count = sum(1 for p in trained if p.discordant)
+    text += (f" {count} of {len(trained)} pairs of {subject} are discordant in this way "
+             f"({basis}.{unclear}{power}")
+    return [text]
+
+
+def _disagreement_ending(analysis: GapAnalysis, base: PairedTest, disagreeing: Sequence[PairedTest]) -> str:
+    """"the metrics disagree, significantly." when the base test and a disagreeing one are significant;
+    otherwise which of them are not."""
+    label = analysis.labels.get
+    if base.p_holm < analysis.alpha and any(t.p_holm < analysis.alpha for t in disagreeing):
+        return "the metrics disagree, significantly."
+    weak = [label(analysis.base, analysis.base)] if not base.p_holm < analysis.alpha else []
+    weak += [label(t.metric, t.metric) for t in disagreeing if not t.p_holm < analysis.alpha]
+    return (f"the metrics disagree, but with {analysis.samples} samples the difference is not "
+            f"significant on {join_words(weak)}.")
+
+
+#: How many tests without a consistent preference the verdict names before "and N more".
+INCONSISTENT_NAMED = 3
+
+
+def _inconsistency_sentence(analysis: GapAnalysis, pairs: Sequence[PairComparison]) -> str:
+    """The tests of ``pairs`` whose mean and Hodges–Lehmann estimate favour different members (or "")."""
+    label, unit = analysis.labels.get, analysis.units.get
+    found = [(pair, test) for pair in pairs for test in (pair.base, *pair.others) if test.inconsistent]
+    if not found:
+        return ""
+    items = []
+    for pair, test in found[:INCONSISTENT_NAMED]:
+        member = {"A": pair.a, "B": pair.b}
+        typical = direction(test.hodges_lehmann)
+        items.append(f"{label(test.metric, test.metric)} on {pair.a} vs {pair.b}: no consistent preference — the "
+                     f"mean favours {member[test.mean_favours]} by "
+                     f"{format_difference(test.difference, unit(test.metric, ''))} but the typical per-sample "
+                     f"difference (Hodges–Lehmann estimate) "
+                     + (f"favours {member[typical]}" if typical else "is zero"))
+    more = len(found) - INCONSISTENT_NAMED
+    return (f" {'; '.join(items)}" + (f"; and {more} more such test{'s' if more > 1 else ''}" if more > 0 else "")
+            + ". A metric without a consistent preference counts neither as preferring a member nor as "
+              "disagreeing.")
+
+
+def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
+    """Whether the pair's disagreement holds seed by seed, and whether it exceeds the seed spread."""
+    run_seeds = len(analysis.seeds)
+    n = len(pair.base.seeds)
+    if run_seeds <= 1:
+        if subject_noun(analysis) == "models":  # an evaluation scores given predictions: no seeds to add
+            return ""
+        return (" With one training seed, whether this holds for another training run is untested: run "
+                "--seeds 0,1,2.")
+    partial = (f" {'None' if n == 0 else f'Only {n}'} of the {run_seeds} seeds {'has' if n <= 1 else 'have'} "
+               f"results for both {pair.a} and {pair.b}" if n < run_seeds else "")
+    if n < 2:
+        return f"{partial}, so whether this holds for another training run is untested."
+    label = analysis.labels.get
+    tests = [pair.base, *pair.disagreeing]
+    holding = [label(t.metric, t.metric) for t in tests if t.seed_consistent]
+    flipping = [f"{label(t.metric, t.metric)} ({sum(d == t.favours for d in t.seeds)} of {n})"
+                for t in tests if not t.seed_consistent]
+    text = (f"{partial}." if partial else "") + (
+        f" Seed by seed, the disagreement holds in all {n} seeds." if pair.robust_to_seeds
+        else f" Seed by seed, it does not hold in every one of the {n} seeds: seeds agreeing with the "
+             f"average: {join_words(flipping)}" + (f"; {join_words(holding)} hold in all" if holding else "")
+             + ".")
+    small = [label(t.metric, t.metric) for t in tests if t.within_seed_spread]
+    if small:
+        text += (f" The difference on {join_words(small)} is smaller than its standard deviation over seeds: "
+                 f"a retrained model could reverse it.")
+    return text
+
+
+def subject_noun(analysis: GapAnalysis) -> str:
+    """What the non-reference rows are: "trained configurations" (a sweep) or "models" (an evaluation)."""
+    return ranked_noun(analysis.kinds.values())
+
+
+def ranked_noun(kinds: Iterable[str]) -> str:
+    """"trained configurations" when any of ``kinds`` is trained (or none is ranked), else "models"."""
+    ranked = {kind for kind in kinds if kind != REFERENCE}
+    return "trained configurations" if not ranked or TRAINED in ranked else "models"
+
+
+def row_noun(kinds: Iterable[str]) -> str:
+    """One row of a table of ``kinds``: "model" for an evaluation's models, else "configuration"."""
+    return "model" if ranked_noun(kinds) == "models" else "configuration"
+
+
+def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
+    label = analysis.labels.get
+    parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f}" for a in analysis.agreement
+             if a.metric in analysis.compared and math.isfinite(a.tau)]
+    if not parts:
+        return []
+    n = max(a.n for a in analysis.agreement)
+    return [f"Kendall's tau between the {label(analysis.base)} ranking and the others over all {n} rows "
+            f"(1 = same order, −1 = reversed): {', '.join(parts)}."]
+
+
+def _reference_sentences(analysis: GapAnalysis) -> list[str]:
+    label, unit = analysis.labels.get, analysis.units.get
+    sentences: list[str] = []
+    references = {c for c, kind in analysis.kinds.items() if kind == REFERENCE}  # by kind: a model may be named blend
+    pair = next((p for p in analysis.pairs if {p.a, p.b} == {BLEND, NEAREST} <= references), None)
+    primary = analysis.compared[0]
+    test = pair.test(primary) if pair is not None else None
+    if pair is not None and test is not None:
+        base_winner = pair.a if pair.base.favours == "A" else None
+        other_winner = {"A": pair.a, "B": pair.b}.get(test.favours)
+        b_text = (f"{format_difference(pair.base.difference, unit(analysis.base, ''))}, "
+                  f"{format_p(pair.base.p_holm, analysis.alpha)}")
+        o_text = f"{format_difference(test.difference, '')}, {format_p(test.p_holm, analysis.alpha)}"
+        if base_winner == BLEND and other_winner == NEAREST:
+            sentences.append(f"Between the references, {label(analysis.base)} prefers blend over nearest ({b_text}) "
+                             f"and {label(primary)} prefers nearest ({o_text}), the textbook disagreement (averaging "
+                             f"blurs, copying is sharp but misplaced): "
+                             f"{_disagreement_ending(analysis, pair.base, [test])}")
+        elif base_winner is not None and base_winner == other_winner:
+            sentences.append(f"{base_winner.capitalize()} beats {pair.b} on both {label(analysis.base)} "
+                             f"({b_text}) and {label(primary)} ({o_text}): the textbook disagreement between the "
+                             f"two references does not appear on these samples.")
+        else:
+            sentences.append(f"Between the references, {label(analysis.base)} favours {_preferred(pair, pair.base)} "
+                             f"({b_text}) and {label(primary)} favours {_preferred(pair, test)} ({o_text}).")
+    sentences.extend(_blend_baseline_sentences(analysis))
+    return sentences
+
+
+def _preferred(pair: PairComparison, test: PairedTest) -> str:
+    """The member ``test`` favours, "no member consistently" or "neither"."""
+    if test.inconsistent:
+        return "no member consistently"
+    return {"A": pair.a, "B": pair.b}.get(test.favours, "neither")
+
+
+def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
+    """How the trained rows stand against the blend reference on the base metric: by their means, and
+    which of those leads the paired tests (pairs with a reference, Holm-adjusted) support."""
+    ranking = {e.config: e for e in analysis.rankings.get(analysis.base, ())}
+    if BLEND not in ranking or ranking[BLEND].kind != REFERENCE:  # a model of that name is not the reference
+        return []
+    label, unit = analysis.labels.get(analysis.base, analysis.base), analysis.units.get(analysis.base, "")
+    trained = [e for e in ranking.values() if e.kind != REFERENCE]
+    if not trained:
+        return []
+    behind = [e for e in trained if e.rank >= ranking[BLEND].rank]
+    if not behind:
+        supported, unsupported = _tested_leads(analysis, [e.config for e in trained], blend_leads=False)
+        return [f"Every trained configuration beats the blend reference on mean {label}"
+                + (f"; the lead is significant for {join_words(supported)}" if supported else "")
+                + (f"; it is not significant for {join_words(unsupported)} with {analysis.samples} samples"
+                   if unsupported else "") + "."]
+    values = join_words([f"{e.config} {e.mean:.2f}" for e in behind])
+    numbers = f"({values} vs {ranking[BLEND].mean:.2f}{' ' + unit if unit else ''})"
+    plural = len(behind) > 1
+    head = (f"No trained configuration beats the blend reference on mean {label} {numbers}"
+            if len(behind) == len(trained) else
+            f"{join_words([e.config for e in behind])} {'do' if plural else 'does'} not beat the blend reference "
+            f"on mean {label} {numbers}")
+    supported, unsupported = _tested_leads(analysis, [e.config for e in behind], blend_leads=True)
+    parts = []
+    if supported:
+        parts.append(f"blend is significantly ahead of {join_words(supported)}, so "
+                     f"{'they have' if len(supported) > 1 else 'it has'} not learned to interpolate motion beyond "
+                     f"averaging the inputs")
+    if unsupported:
+        parts.append(f"blend's lead over {join_words(unsupported)} is not significant with {analysis.samples} "
+                     f"samples, so whether {'they have' if len(unsupported) > 1 else 'it has'} learned to "
+                     f"interpolate motion beyond averaging the inputs is not shown")
+    return [f"{head}: {'; '.join(parts)}."]
+
+
+def _tested_leads(analysis: GapAnalysis, configs: Sequence[str], *, blend_leads: bool) -> tuple[list[str], list[str]]:
+    """``configs`` as "name (p = …)", split into those whose base-metric test against blend significantly
+    favours the leader (blend when ``blend_leads``, else the configuration) and the rest."""
+    supported, unsupported = [], []
+    for config in configs:
+        pair = next((p for p in analysis.pairs if {p.a, p.b} == {config, BLEND}), None)
+        p_holm = pair.base.p_holm if pair is not None else float("nan")
+        leader = BLEND if blend_leads else config
+        significant = (pair is not None and pair.a == leader and pair.base.favours == "A"
+                       and p_holm < analysis.alpha)
+        (supported if significant else unsupported).append(f"{config} ({format_p(p_holm, analysis.alpha)})")
+    return supported, unsupported
+
+
+def _availability_sentences(analysis: GapAnalysis) -> list[str]:
+    sentences = []
+    said = {analysis.base} if missing_base(analysis) else set()  # its own sentence named it already
+    unavailable = [m for m in analysis.unavailable_metrics if m not in said]
+    if unavailable:
+        names = join_words([analysis.labels.get(m, m) for m in unavailable])
+        sentences.append(f"{names} {'is' if len(unavailable) == 1 else 'are'} unavailable in this "
+                         f"run and left out of the analysis.")
+    for config, state in analysis.missing_configs.items():
+        sentences.append(f"'{config}' has no results ({state}).")
+    return sentences
