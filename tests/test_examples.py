@@ -54,6 +54,7 @@ PLAN = {
     "vfibench report 20261125-101500-ab12 --format md": RUN,
     "vfibench report --out /tmp/results --format csv": RUN,
     "vfibench report --format html > report.html": RUN,
+    "vfibench report --format latex > table.tex": RUN,
     "vfibench report --samples 5": RUN,
     "vfibench report --plane ssim:gmsd --intervals paired": RUN,
     "vfibench losses": RUN,
@@ -156,7 +157,7 @@ def test_option_help_keeps_most_of_a_100_column_terminal(path: list[str]) -> Non
 
 def test_a_long_list_of_choices_is_named_and_listed_and_still_checked() -> None:
     output = " ".join(runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "100"}).output.replace("│", " ").split())
-    assert "FORMAT" in output and "One of: table, md, csv, json or html. [default: table]" in output
+    assert "FORMAT" in output and "One of: table, md, csv, json, html or latex. [default: table]" in output
     refused = runner.invoke(app, ["eval", "--pred", "p", "--gt", "g", "--format", "pdf"])
     assert refused.exit_code == 2 and "'pdf' is not one of" in refused.output
 

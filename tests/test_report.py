@@ -74,6 +74,9 @@ def test_report_writes_every_output_quickly(run_copy):
     assert set(breakdown["metric"]) == {"psnr", "ssim", "sharpness", "gmsd"}
     assert "Verdict" in result.stdout and "Kendall" in result.stdout and "Sharpness →1" in result.stdout
     assert (run_copy / "summary.md").is_file() and json.loads((folder / "analysis.json").read_text())["base"] == "psnr"
+    latex = report(run_copy, "--format", "latex")
+    assert latex.exit_code == 0 and (folder / "summary.tex").read_text() == latex.stdout
+    assert latex.stdout.count(r"\\") == 5 and r"\textit{blend}" in latex.stdout  # header, l1, l2, blend, nearest
     assert elapsed < 60  # seconds on a loaded 2-core machine; re-rendering reuses saved weights
 
 
@@ -146,7 +149,7 @@ def test_printing_a_format_changes_no_file(run_copy):
     assert report(run_copy, "--samples", "2").exit_code == 0
     before = _files(run_copy)
     assert sum(name.startswith("report/grid_sample") for name in before) == 2
-    for fmt in ("csv", "json", "md", "html", "table"):
+    for fmt in ("csv", "latex", "json", "md", "html", "table"):
         result = report(run_copy, "--format", fmt, "--samples", "0")
         assert result.exit_code == 0, result.output
         assert _files(run_copy) == before, fmt
@@ -291,7 +294,7 @@ def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy
     (["--seed", "5"], "--seed 5: the run"),
 ])
 @pytest.mark.parametrize("output", [[], ["--format", "md"], ["--format", "json"], ["--format", "csv"],
-                                    ["--format", "html"], ["--format", "table"]])
+                                    ["--format", "latex"], ["--format", "html"], ["--format", "table"]])
 def test_bad_plane_or_seed_options_are_one_clear_error(run_copy, args, message, output):
     # whether the report is written or only printed: a plane or seed the run cannot honour is not silently ignored
     result = report(run_copy, "--samples", "0", *args, *output)

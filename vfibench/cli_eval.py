@@ -57,17 +57,19 @@ def eval_command(
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N.")] = "auto",
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="What to print: the terminal tables, or "
                                                  "only one document on stdout: the written report.md, the summary "
-                                                 "CSV, the JSON record (with the written files) or the written "
-                                                 "report.html, as `vfibench report RUN --write -f FORMAT` prints "
-                                                 "it. The run and its report folder are written either way.")]
+                                                 "CSV, the JSON record (with the written files), the written "
+                                                 "report.html or the summary as a LaTeX table, as `vfibench "
+                                                 "report RUN --write -f FORMAT` prints it. The run and its report "
+                                                 "folder are written either way.")]
     = ReportFormat.table,
     samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids in the report (0: none).")] = 3,
     protocols: Annotated[Optional[str], typer.Option(help="Also compute PSNR/SSIM under these protocols ('all' or "
                                                      "e.g. rife,y-channel), shown side by side with the spread "
                                                      "per model in the output and the report.")] = None,
     per_file: Annotated[bool, typer.Option("--per-file", help="List every file's scores in the terminal tables "
-                                           "(default: a summary per model); not with --format md, csv, json or "
-                                           "html. Every file's scores are always in the run's per_sample.csv.")]
+                                           "(default: a summary per model); not with --format md, csv, json, "
+                                           "html or latex. Every file's scores are always in the run's "
+                                           "per_sample.csv.")]
     = False,
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
@@ -106,5 +108,5 @@ def eval_command(
     if chatty and not per_file:
         console.print(f"[dim]{len(plan.files)} file(s) summarised per model; --per-file lists each file's "
                       f"scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)
-    if chosen and format is ReportFormat.csv:  # the CSV on stdout is the summary alone: one document
+    if chosen and format in (ReportFormat.csv, ReportFormat.latex):  # stdout holds the summary alone
         sys.stderr.write(f"PSNR/SSIM under each protocol: {store.path(PROTOCOLS_FILE)}\n")

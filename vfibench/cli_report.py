@@ -30,13 +30,15 @@ EPILOG = examples(
     "vfibench report 20261125-101500-ab12 --format md",
     "vfibench report --out /tmp/results --format csv",
     "vfibench report --format html > report.html",
+    "vfibench report --format latex > table.tex      # the summary as a LaTeX table for a paper",
     "vfibench report --samples 5                   # write the report with five image grids",
     "vfibench report --plane ssim:gmsd --intervals paired   # another plane, paired error bars",
-    notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, analysis.json, "
-    "perception_distortion.png (300 dpi, with .pdf and .svg beside it) and grid_sample*.png, and prints the tables. With --format it prints and "
-    "writes no report, unless --write is given. Either way, a run table deleted from a sweep (summary.csv "
-    "and the others derived from its units) is first rebuilt from its units, and a line on stderr says so. Image grids are only replaced by newly drawn ones: "
-    "--samples 0 keeps the earlier grids.",
+    notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, summary.tex, "
+    "analysis.json, perception_distortion.png (300 dpi, with .pdf and .svg beside it) and grid_sample*.png, and "
+    "prints the tables. With --format it prints and writes no report, unless --write is given. Either way, a run "
+    "table deleted from a sweep (summary.csv and the others derived from its units) is first rebuilt from its "
+    "units, and a line on stderr says so. Image grids are only replaced by newly drawn ones: --samples 0 keeps "
+    "the earlier grids.",
 )
 
 
@@ -55,6 +57,7 @@ class ReportFormat(str, Enum):
     csv = "csv"
     json = "json"
     html = "html"
+    latex = "latex"
 
 
 @report_errors
@@ -65,8 +68,8 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
     format: Annotated[Optional[ReportFormat], typer.Option(
         "--format", "-f", help="Print only this, and write no report: the terminal tables, Markdown, the summary "
-        "as CSV, JSON (summary and analysis) or the self-contained HTML page. [default: the tables, after "
-        "writing RUN/report/]", show_default=False)] = None,
+        "as CSV, JSON (summary and analysis), the self-contained HTML page, or the summary as a LaTeX table "
+        "(booktabs) for a paper. [default: the tables, after writing RUN/report/]", show_default=False)] = None,
     write: Annotated[Optional[bool], typer.Option(
         "--write/--no-write", help="Write RUN/report/. [default: only when --format is not given]",
         show_default=False)] = None,
@@ -106,7 +109,7 @@ def report(
         from vfibench.results.report import build_report
 
         print_report(build_report(store, grid_samples=samples, seed=seed, plane=options), format)
-    elif format is ReportFormat.csv and options == PlaneOptions() and seed is None:
+    elif format in SUMMARY_ONLY and options == PlaneOptions() and seed is None:
         print_summary(store, format)
     else:
         from vfibench.results import report as lib
@@ -117,7 +120,7 @@ def report(
             return
         # a plane or seed the run cannot honour is an error whether or not this format uses it
         unwritten = lib.unwritten_report(data, plane=options, seed=seed)
-        if format is ReportFormat.csv:
+        if format in SUMMARY_ONLY:
             print_summary(store, format)
         else:
             print_report(unwritten, format)
@@ -126,7 +129,9 @@ def report(
 #: What each format prints when no report is written.
 PRINTED = {ReportFormat.table: "the tables", ReportFormat.md: "the report as Markdown, without images",
            ReportFormat.csv: "the summary as CSV", ReportFormat.json: "the summary and analysis as JSON",
-           ReportFormat.html: "the page"}
+           ReportFormat.html: "the page", ReportFormat.latex: "the summary as a LaTeX table"}
+#: The formats that print the summary alone, read without the gap analysis.
+SUMMARY_ONLY = (ReportFormat.csv, ReportFormat.latex)
 
 
 def samples_refusal(samples: int | None, format: ReportFormat, write: bool) -> str:
@@ -178,6 +183,8 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         sys.stdout.write(built.html.read_text(encoding="utf-8") if built.html else "")
     elif format is ReportFormat.json:
         sys.stdout.write(json.dumps(report_json(built), indent=2, allow_nan=False, default=_json_default) + "\n")
+    elif format is ReportFormat.latex:
+        sys.stdout.write(built.data.view.latex())
     else:
         sys.stdout.write(built.data.view.summary.to_csv(index=False))
 
@@ -218,7 +225,7 @@ def _per_file_table(data: object) -> "object":
 
 
 def print_summary(store: "object", format: ReportFormat = ReportFormat.table) -> None:
-    """Print the per-configuration table of a run in ``format`` (table, md, csv or json)."""
+    """Print the per-configuration table of a run in ``format`` (table, md, csv, latex or json)."""
     from vfibench.results.view import load_run_view
 
     view = load_run_view(store)  # type: ignore[arg-type]
@@ -231,5 +238,7 @@ def print_summary(store: "object", format: ReportFormat = ReportFormat.table) ->
         console.print(view.markdown(), markup=False, highlight=False, soft_wrap=True)
     elif format is ReportFormat.csv:
         sys.stdout.write(view.summary.to_csv(index=False))
+    elif format is ReportFormat.latex:
+        sys.stdout.write(view.latex())
     else:
         sys.stdout.write(view.summary.to_json(orient="records", indent=2) + "\n")

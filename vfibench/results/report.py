@@ -5,6 +5,7 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 
 - ``report.md`` — the summary table, the analysis tables, the verdict and the figures (``--format md``
   prints it without the figure sections unless ``--write`` draws them);
+- ``summary.tex`` — the summary table as LaTeX for a paper (:mod:`vfibench.results.latex`);
 - ``analysis.json`` — the full analysis as data, its plane the one drawn (:func:`analysis_record`);
 - ``perception_distortion.png`` (300 dpi) with ``.pdf`` and ``.svg`` beside it — the plane of any two
   metrics with its Pareto front and error bars (:class:`PlaneOptions`, :mod:`vfibench.results.plots`);
@@ -148,6 +149,7 @@ class Report:
     intervals: str = "bootstrap"
     paired_to: str | None = None
     markdown: Path | None = None
+    latex: Path | None = None
     html: Path | None = None
     analysis_json: Path | None = None
     plot: Path | None = None
@@ -299,6 +301,8 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     atomic.write_json(report.analysis_json, analysis_record(report))
     report.markdown = directory / "report.md"
     atomic.write_text(report.markdown, markdown(report))
+    report.latex = directory / "summary.tex"
+    atomic.write_text(report.latex, view.latex())
     report.html = directory / "report.html"
     atomic.write_text(report.html, html.render(report))
     return report
@@ -480,7 +484,7 @@ def markdown(report: Report) -> str:
 def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
-    files = {"html": report.html, "markdown": report.markdown, "analysis": report.analysis_json,
+    files = {"html": report.html, "markdown": report.markdown, "latex": report.latex, "analysis": report.analysis_json,
              "plot": report.plot, "breakdown": report.breakdown_csv, "curves": report.curves}
     files |= {f"plot_{path.suffix[1:]}": path for path in report.plot_vector}
     return {

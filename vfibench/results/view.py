@@ -10,6 +10,7 @@ import pandas as pd
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema, tables
+from vfibench.results.latex import latex_table
 from vfibench.results.schema import MEAN, column, read_summary
 from vfibench.results.store import MANIFEST, RunStore, store_resume_command
 
@@ -50,6 +51,10 @@ class RunView:
     def markdown(self) -> str:
         notes = "\n".join(f"- {note}" for note in self.notes())
         return f"# vfibench results: {self.title()}\n\n{tables.markdown_table(self.summary, self.metrics, self.unavailable)}\n\n{notes}\n"
+
+    def latex(self) -> str:
+        """The summary as a LaTeX table for a paper (:mod:`vfibench.results.latex`)."""
+        return latex_table(self.summary, self.metrics, self.unavailable, run=self.store.name, title=self.title())
 
     def notes(self) -> list[str]:
         notes = tables.table_notes(self.summary, self.unavailable, self.metrics)

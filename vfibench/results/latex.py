@@ -1,0 +1,128 @@
+"""The per-configuration table as LaTeX, ready to paste into a paper (``booktabs``).
+
+The table holds what the Markdown table holds (:func:`vfibench.results.tables.table_cells`): each
+metric's mean over test samples, ``± std`` over seeds when a run has several, the best value of each
+column among the trained (or evaluated) rows in bold, with the same tie rule as the other tables.
+Rows that are references (``blend``, ``nearest``) come after a rule, in italics, and are never
+bold. A metric the run could not compute is left out of the columns and named in a comment; a row
+that diverged, failed or is partial says so after its name. The caption states the samples, the
+seeds and the marks; ``\\label`` is ``tab:vfibench-<run>``. Every text taken from a run (a
+configuration name, a reason) is escaped, so any name typesets as written.
+
+Needs ``\\usepackage{booktabs}`` in the preamble.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from vfibench.metrics.records import metric_record
+from vfibench.analysis.verdict import ranked_noun
+from vfibench.results.schema import COMPLETE, CONFIG, KIND, REFERENCE, SAMPLES, SEEDS, STATUS
+from vfibench.results.tables import row_header, table_cells
+
+#: LaTeX for each character that is special in text mode.
+_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+#: Unicode that the tables print, in LaTeX (math where it is a symbol).
+_SYMBOLS = {"±": r"$\pm$", "—": "--", "−": "$-$", "–": "--", "→": r"$\rightarrow$", "↑": r"$\uparrow$",
+            "↓": r"$\downarrow$", "×": r"$\times$", "…": r"\ldots{}"}
+
+
+def escape(text: str) -> str:
+    """``text`` as LaTeX text-mode source that typesets as ``text`` (specials escaped, symbols in math)."""
+    return "".join(_SPECIAL.get(char) or _SYMBOLS.get(char) or char for char in str(text))
+
+
+def column_header(metric: str) -> str:
+    """``PSNR (dB) $\\uparrow$``: the metric's label, its unit, and its direction."""
+    info = metric_record(metric)
+    unit = f" ({escape(info.unit)})" if info.unit else ""
+    return f"{escape(info.label)}{unit} {escape(info.arrow)}"
+
+
+def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str], *,
+                run: str = "", title: str = "") -> str:
+    """The summary of one run as a LaTeX ``table`` with a ``booktabs`` tabular.
+
+    Args:
+        summary: the run's summary.csv records.
+        metrics: the metric columns, in order (those in ``unavailable`` are left out).
+        unavailable: metric → why the run could not compute it.
+        run: the run's name, for the comment and the ``\\label``.
+        title: a line describing the run, written as a comment above the table.
+    """
+    shown = [m for m in metrics if m not in unavailable]
+    positions = [2 + i for i, m in enumerate(metrics) if m not in unavailable]
+    cells = table_cells(summary, metrics, unavailable)
+    records = summary.to_dict("records")
+    is_reference = [str(r.get(KIND, "")) == REFERENCE for r in records]
+    lines = [f"% vfibench results: {_comment(title or run)}", r"% needs \usepackage{booktabs}"]
+    lines += [f"% {_comment(metric_record(m).label)} unavailable, left out: {_comment(reason)}"
+              for m, reason in unavailable.items() if m in metrics]
+    lines += [r"\begin{table}[t]", r"\centering",
+              rf"\caption{{{_caption(summary, shown, is_reference)}}}",
+              rf"\label{{tab:vfibench-{_label(run)}}}" if run else "",
+              rf"\begin{{tabular}}{{l{'r' * len(shown)}}}", r"\toprule",
+              " & ".join([escape(row_header(summary).capitalize()), *(column_header(m) for m in shown)]) + r" \\",
+              r"\midrule"]
+    ranked = [i for i, reference in enumerate(is_reference) if not reference]
+    references = [i for i, reference in enumerate(is_reference) if reference]
+    for i in ranked + references:
+        if ranked and references and i == references[0]:
+            lines.append(r"\midrule")  # the references, below a rule
+        values = [_value(cells[i][p].text, cells[i][p].best) for p in positions]
+        lines.append(" & ".join([_row_name(records[i], is_reference[i]), *values]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def _row_name(record: dict, reference: bool) -> str:
+    name = escape(str(record[CONFIG]))
+    status = str(record.get(STATUS, ""))
+    if reference:
+        name = rf"\textit{{{name}}}"
+    if status not in (COMPLETE, ""):  # diverged, failed, unavailable, partial, missing
+        name += f" ({escape(status)})"
+    return name
+
+
+def _value(text: str, best: bool) -> str:
+    """One cell: the number (``± std``) as printed, bold when it is the column's best."""
+    if text == "—":
+        return "--"
+    mean, _, std = text.partition(" ± ")
+    shown = rf"\textbf{{{escape(mean)}}}" if best else escape(mean)
+    return rf"{shown}\,$\pm$\,{escape(std)}" if std else shown
+
+
+def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequence[bool]) -> str:
+    """What the numbers are: samples, seeds, the bold mark and any metric with a target."""
+    samples = int(summary[SAMPLES].max()) if len(summary) else 0
+    seeds = int(summary[SEEDS].max()) if len(summary) else 0
+    text = f"Mean over {samples} test samples"
+    text += rf" and {seeds} seeds ($\pm$ standard deviation over seeds)" if seeds > 1 else ""
+    if all(is_reference):  # no ranked row: the references compete for the mark (tables.best_rows)
+        text += ". Bold: the best value of each column."
+    else:
+        kinds = summary[KIND].astype(str) if KIND in summary else ()
+        text += f". Bold: the best value of each column among the {ranked_noun(kinds)}"
+        text += "; the reference rows, below the rule, are not ranked." if any(is_reference) else "."
+    for metric in metrics:
+        info = metric_record(metric)
+        if info.higher_is_better is None and info.target is not None:
+            text += f" {escape(info.label)} is best at {info.target:g}."
+    return text
+
+
+def _comment(text: str) -> str:
+    """``text`` on one comment line (a LaTeX comment runs to the end of its line)."""
+    return " ".join(str(text).split())
+
+
+def _label(run: str) -> str:
+    """``run`` as a ``\\label`` key: letters, digits and the characters ``-.:`` kept, others as ``-``."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-.:") else "-" for c in run)
