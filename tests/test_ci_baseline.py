@@ -58,7 +58,7 @@ def test_ci_sweep_matches_the_committed_baseline(tmp_path: Path) -> None:
 def test_the_readme_ci_job_uses_these_tolerances_two_sided() -> None:
     import re
 
-    from vfibench.results.compare import parse_tolerances
+    from vfibench.results.compare_tolerances import parse_tolerances
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     job = readme[readme.index("metrics-regression:"):]

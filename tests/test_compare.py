@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from vfibench.cli import app
 from vfibench.errors import ResultsError
-from vfibench.results import compare as lib
+from vfibench.results.compare import Verdict, judge, load_summary
 
 runner = CliRunner()
 
@@ -170,17 +170,17 @@ def test_a_tolerance_for_a_metric_neither_table_has_is_noted(base: Path) -> None
 def test_library_verdicts_follow_each_metrics_direction() -> None:
     from vfibench.metrics.registry import metric_info
 
-    assert lib.judge(metric_info("psnr"), 30.0, 29.9, 0.05) is lib.Verdict.REGRESSED
-    assert lib.judge(metric_info("lpips"), 0.10, 0.09, 0.002) is lib.Verdict.IMPROVED
-    assert lib.judge(metric_info("sharpness"), 0.95, 0.90, 0.01) is lib.Verdict.REGRESSED
-    assert lib.judge(metric_info("sharpness"), 0.95, 1.04, 0.01) is lib.Verdict.OK
-    assert lib.judge(metric_info("sharpness"), 0.95, 1.04, 0.01, two_sided=True) is lib.Verdict.CHANGED
+    assert judge(metric_info("psnr"), 30.0, 29.9, 0.05) is Verdict.REGRESSED
+    assert judge(metric_info("lpips"), 0.10, 0.09, 0.002) is Verdict.IMPROVED
+    assert judge(metric_info("sharpness"), 0.95, 0.90, 0.01) is Verdict.REGRESSED
+    assert judge(metric_info("sharpness"), 0.95, 1.04, 0.01) is Verdict.OK
+    assert judge(metric_info("sharpness"), 0.95, 1.04, 0.01, two_sided=True) is Verdict.CHANGED
 
 
 def test_load_summary_rejects_duplicate_configurations(tmp_path: Path) -> None:
     path = write_summary(tmp_path / "dup.csv", BASE_ROWS + [BASE_ROWS[0]])
     with pytest.raises(ResultsError, match="appears more than once"):
-        lib.load_summary(path)
+        load_summary(path)
 
 
 def test_a_value_that_became_unavailable_in_new_fails(tmp_path: Path, base: Path) -> None:

@@ -32,7 +32,9 @@ from vfibench.errors import ResultsError
 from vfibench.evaluate import plan_evaluation, run_evaluation
 from vfibench.metrics.records import RECORDS, record_names
 from vfibench.presets import get_preset
-from vfibench.results import compare, schema
+from vfibench.results import schema
+from vfibench.results.compare import compare_summaries, load_summary
+from vfibench.results.compare_tolerances import resolve_tolerances
 from vfibench.results.store import RunStore
 from vfibench.sweep import SweepInterrupted, plan_resume, plan_sweep, run_sweep
 from tests.test_sweep import StopAtSecondTraining
@@ -241,14 +243,14 @@ def test_a_sweep_summary_against_an_eval_summary_is_refused(runs: dict[str, RunS
     assert result.exit_code == 2
     assert "is the summary of an evaluation (`vfibench eval`)" in text and "a sweep (`vfibench run`)" in text
     with pytest.raises(ResultsError, match="not comparable"):
-        compare.compare_summaries(compare.load_summary(BASELINE), compare.load_summary(runs["eval"].root))
+        compare_summaries(load_summary(BASELINE), load_summary(runs["eval"].root))
 
 
 def test_default_tolerances_are_the_metric_records() -> None:
-    assert compare.resolve_tolerances() == {r.name: r.tolerance for r in RECORDS}
+    assert resolve_tolerances() == {r.name: r.tolerance for r in RECORDS}
     assert all(r.tolerance > 0 for r in RECORDS)
-    assert compare.resolve_tolerances({"default": 0.5, "psnr": 0.1}) == {**dict.fromkeys(record_names(), 0.5),
-                                                                         "psnr": 0.1}
+    assert resolve_tolerances({"default": 0.5, "psnr": 0.1}) == {**dict.fromkeys(record_names(), 0.5),
+                                                                 "psnr": 0.1}
     help_text = " ".join(runner.invoke(app, ["compare", "--help"], env={"COLUMNS": "200"}).output.split())
     assert all(f"{r.name}={r.tolerance:g}" in help_text for r in RECORDS)
 

@@ -1,9 +1,9 @@
 """``vfibench compare NEW BASE``: fail (exit 1) when a metric table got worse than a baseline.
 
-A thin shell over :mod:`vfibench.results.compare`: it gathers the options, loads both summaries,
-compares them and prints. Exit codes: 0 nothing failed, 1 something regressed (or a configuration
-with results in BASE is missing from NEW, or diverged there), 2 the input could not be used (unreadable or foreign
-summary, a sweep against an evaluation, bad ``--tol``).
+A thin shell over :mod:`vfibench.results.compare` and the ``compare_*`` modules beside it: it gathers
+the options, loads both summaries, compares them and prints. Exit codes: 0 nothing failed, 1 something
+regressed (or a configuration with results in BASE is missing from NEW, or diverged there), 2 the input
+could not be used (unreadable or foreign summary, a sweep against an evaluation, bad ``--tol``).
 
 The main CLI registers it with ``app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)``.
 """
@@ -94,23 +94,25 @@ def compare(
                                      "(default: on when GITHUB_ACTIONS=true).", show_default=False)] = None,
 ) -> None:
     """Compare NEW's metric table with BASE's; exit 1 if a number got worse beyond its tolerance."""
-    from vfibench.results import compare as lib
+    from vfibench.results.compare import (compare_summaries, github_annotations, load_summary, markdown, rich_table,
+                                          summary_line, to_json)
+    from vfibench.results.compare_tolerances import parse_tolerances, resolve_tolerances
 
-    named = lib.parse_tolerances(tol or [])
-    comparison = lib.compare_summaries(lib.load_summary(new), lib.load_summary(base), lib.resolve_tolerances(named),
-                                       two_sided=two_sided, named=named)
+    named = parse_tolerances(tol or [])
+    comparison = compare_summaries(load_summary(new), load_summary(base), resolve_tolerances(named),
+                                   two_sided=two_sided, named=named)
     machine_readable = format is not CompareFormat.table
     if format is CompareFormat.table:
-        _print_uncut(lib.rich_table(comparison))
+        _print_uncut(rich_table(comparison))
         for note in comparison.notes:
             console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     elif format is CompareFormat.md:
-        typer.echo(lib.markdown(comparison), nl=False)
+        typer.echo(markdown(comparison), nl=False)
     else:
-        typer.echo(lib.to_json(comparison), nl=False)
+        typer.echo(to_json(comparison), nl=False)
     if github_mode(github):
-        for line in lib.github_annotations(comparison):
+        for line in github_annotations(comparison):
             typer.echo(line, err=machine_readable)
-    typer.echo(lib.summary_line(comparison), err=machine_readable)
+    typer.echo(summary_line(comparison), err=machine_readable)
     if comparison.failed:
         raise typer.Exit(code=1)
