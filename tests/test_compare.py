@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from vfibench.cli import app
 from vfibench.errors import ResultsError
-from vfibench.results.compare import Verdict, judge, load_summary
+from vfibench.results.compare import Verdict, judge
+from vfibench.results.compare_inputs import load_summary
 
 runner = CliRunner()
 

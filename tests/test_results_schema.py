@@ -33,7 +33,8 @@ from vfibench.evaluate import plan_evaluation, run_evaluation
 from vfibench.metrics.records import RECORDS, record_names
 from vfibench.presets import get_preset
 from vfibench.results import schema
-from vfibench.results.compare import compare_summaries, load_summary
+from vfibench.results.compare import compare_summaries
+from vfibench.results.compare_inputs import load_summary
 from vfibench.results.compare_tolerances import resolve_tolerances
 from vfibench.results.store import RunStore
 from vfibench.sweep import SweepInterrupted, plan_resume, plan_sweep, run_sweep

@@ -32,10 +32,7 @@ verdict                   meaning                                               
 
 Rows are matched by their ``config`` name: a sweep's configurations and references, an evaluation's
 model names (``--pred NAME=DIR``). Both summaries must come from the same kind of run
-(:data:`vfibench.results.schema.RUN_OF_KIND`): a sweep is compared with a sweep, an evaluation with
-an evaluation. A sweep against an evaluation is refused (exit 2): a sweep's rows are models trained
-and scored on its own test data, an evaluation's are frames scored against the ground truth it was
-given, so equal names would not make their numbers comparable.
+(:func:`~vfibench.results.compare_inputs.check_comparable`).
 
 A configuration that finished only some of its seeds in NEW (status ``partial``) is ``missing in
 new`` when BASE has results for it: its means are not comparable with BASE's. A configuration that
@@ -48,15 +45,14 @@ configurations with results in only one run, or in neither. An evaluation's rows
 the terminal and Markdown output call them so.
 
 Beside this module, :mod:`vfibench.results.compare_tolerances` parses and resolves the tolerances
-(``--tol`` and the defaults).
+(``--tol`` and the defaults); :mod:`vfibench.results.compare_inputs` reads the summaries and refuses a
+pair that cannot be compared.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -69,13 +65,12 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from vfibench.errors import ResultsError, VfiBenchError
+from vfibench.errors import VfiBenchError
 from vfibench.metrics.records import MetricRecord, metric_record
 from vfibench.results import schema
+from vfibench.results.compare_inputs import RunSummary, check_comparable
 from vfibench.results.compare_tolerances import DEFAULT_KEY, resolve_tolerances
-from vfibench.results.schema import (COMPLETE, DIVERGED, FAILED, MISSING, NO_RESULTS, PARTIAL, Summary, SummaryRow,
-                                    read_summary)
-from vfibench.results.store import MANIFEST, RunStore
+from vfibench.results.schema import COMPLETE, DIVERGED, FAILED, MISSING, NO_RESULTS, PARTIAL, SummaryRow
 
 #: How many failures the summary line names before "and N more".
 FAILURES_NAMED = 5
@@ -114,56 +109,6 @@ CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.F
 METRIC_VERDICTS = frozenset({Verdict.MISSING_METRIC, Verdict.NEW_METRIC})
 
 
-# -- summaries --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RunSummary:
-    """A validated summary.csv (:class:`~vfibench.results.schema.Summary`), with the run's manifest when it
-    was read from a run directory."""
-
-    summary: Summary
-    manifest: Mapping[str, Any] | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.summary.path
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return self.summary.metrics
-
-    @property
-    def configs(self) -> tuple[SummaryRow, ...]:
-        return self.summary.rows
-
-    def get(self, config: str) -> SummaryRow | None:
-        """The row of ``config``, or None."""
-        return self.summary.get(config)
-
-    @property
-    def run_kind(self) -> str:
-        """:data:`~vfibench.results.schema.SWEEP` or :data:`~vfibench.results.schema.EVALUATION`."""
-        return self.summary.run_kind
-
-    @property
-    def preset(self) -> str | None:
-        """The manifest's preset name, if there is a manifest."""
-        preset = (self.manifest or {}).get("preset")
-        return preset.get("name") if isinstance(preset, dict) else None
-
-    @property
-    def device(self) -> str | None:
-        """The manifest's device, if there is a manifest."""
-        device = (self.manifest or {}).get("device")
-        return str(device) if device else None
-
-    @property
-    def ground_truth(self) -> str | None:
-        """What an evaluation scored against (its dataset spec or folder), if there is a manifest."""
-        manifest = self.manifest or {}
-        found = manifest.get("gt_spec") or manifest.get("gt_dir")
-        return str(found) if found else None
-
-
 def same_hardware(device: str, other: str) -> bool:
     """Whether two recorded devices are the same hardware: ``cuda (NVIDIA H200)``, ``cuda:0 (NVIDIA H200)``
     and ``cuda:1 (NVIDIA H200)`` are — the index says which of a machine's GPUs ran, and GPUs of one
@@ -177,95 +122,6 @@ def _without_index(device: str) -> str:
     """``cuda:1 (NVIDIA H200)`` → ``cuda (NVIDIA H200)``; a label without a GPU name as it is."""
     kind, _, name = device.partition(" ")
     return f"{kind.split(':')[0]} {name}" if name else device
-
-
-def load_summary(path: Path) -> RunSummary:
-    """Read and validate the summary at ``path``: a run directory (its summary.csv) or a CSV file.
-
-    The summary is read by :func:`vfibench.results.schema.read_summary`; a run directory's
-    manifest.json is read when present (to note preset, device or ground-truth differences); a bare
-    CSV, such as a committed baseline, needs none. Every problem raises a :class:`ResultsError` that
-    names the file and what is wrong with it.
-    """
-    path = Path(path)
-    if path.is_dir() and (path / MANIFEST).is_file() and not (path / schema.SUMMARY_FILE).is_file() \
-            and _is_sweep(RunStore(path)):
-        raise ResultsError(f"The sweep '{path}' has no {schema.SUMMARY_FILE} (deleted?); its units are what it is "
-                           f"built from. Rebuild it with `vfibench report {shlex.quote(str(path))} --format csv` (any `vfibench "
-                           f"report` of the run does), then compare again.")
-    other = other_table(path) if path.is_file() else None
-    if other is not None:
-        raise ResultsError(other_table_message(path, other))
-    try:
-        summary = read_summary(path)
-    except ResultsError as err:
-        raise ResultsError(f"{err} `vfibench compare` needs a vfibench {schema.SUMMARY_FILE}.") from None
-    manifest = RunStore(path).read_manifest() if path.is_dir() and (path / MANIFEST).is_file() else None
-    return RunSummary(summary, manifest)
-
-
-#: The run tables that are not summaries, by the key columns that identify them, with what they hold.
-OTHER_TABLES: Mapping[str, tuple[tuple[str, ...], str]] = {
-    schema.PER_SAMPLE_FILE: (schema.SAMPLE_KEYS, "one row per test sample and seed"),
-    schema.TRAIN_LOG_FILE: (schema.LOG_KEYS, "the training losses per logged step"),
-}
-
-
-def other_table(path: Path) -> str | None:
-    """The name of the run table other than a summary that the CSV file ``path`` is (``per_sample.csv``,
-    ``train_log.csv``), judged by its header; None for anything else, a summary included."""
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            header = set(next(csv.reader([handle.readline()]), []))
-    except (OSError, UnicodeDecodeError):
-        return None
-    if set(schema.SUMMARY_KEYS) <= header:
-        return None
-    return next((name for name, (keys, _) in OTHER_TABLES.items() if set(keys) <= header), None)
-
-
-def _run_folder(path: Path) -> Path | None:
-    """The run directory that holds the file ``path`` (directly, or in one of its units), if any."""
-    for folder in list(path.parents)[:3]:
-        if (folder / MANIFEST).is_file():
-            return folder
-    return None
-
-
-def other_table_message(path: Path, table: str) -> str:
-    """The error for a run table that is not a summary, naming what to pass instead."""
-    run = _run_folder(path)
-    if run is not None and (run / schema.SUMMARY_FILE).is_file():
-        instead = f"pass the run folder '{run}' or its summary file '{run / schema.SUMMARY_FILE}'"
-    elif run is not None:
-        instead = (f"pass the run folder '{run}' (run `vfibench report` on it first if its {schema.SUMMARY_FILE} "
-                   f"is gone)")
-    else:
-        instead = f"pass the run folder that holds it, or that run's {schema.SUMMARY_FILE}"
-    return (f"'{path}' is a run's {table} ({OTHER_TABLES[table][1]}), not its summary: `vfibench compare` "
-            f"compares the means in {schema.SUMMARY_FILE} (one row per configuration or model). Instead, {instead}.")
-
-
-def _is_sweep(store: RunStore) -> bool:
-    try:
-        return schema.run_kind(store.read_manifest()) == schema.SWEEP
-    except ResultsError:
-        return False
-
-
-def check_comparable(new: RunSummary, base: RunSummary) -> None:
-    """A ResultsError when NEW and BASE come from different kinds of run (a sweep and an evaluation)."""
-    if new.run_kind == base.run_kind:
-        return
-    like = {schema.SWEEP: "`vfibench run` (results/<run> or a summary.csv such as results/baselines/ci.csv)",
-            schema.EVALUATION: "`vfibench eval`"}
-    raise ResultsError(
-        f"NEW '{new.path}' is the summary of {schema.RUN_NAMES[new.run_kind]} but BASE '{base.path}' is that of "
-        f"{schema.RUN_NAMES[base.run_kind]}; their rows are not comparable (a sweep scores the models it "
-        f"trained on its own test data, an evaluation scores frames against the ground truth it was given). "
-        f"Compare two runs of the same kind: pass as BASE a summary written by {like[new.run_kind]}. Note that "
-        f"`vfibench run` and `vfibench eval` both point <out>/latest at their newest run."
-    )
 
 
 # -- comparison -------------------------------------------------------------------------------------
