@@ -255,7 +255,7 @@ def test_runs_of_one_preset_with_other_settings_are_noted(tmp_path: Path, base: 
 
 
 def test_settings_that_leave_the_scores_unchanged_or_that_one_run_lacks_are_not_noted() -> None:
-    from vfibench.results.compare import setting_differences
+    from vfibench.results.compare_notes import setting_differences
 
     new = {"preset": {"name": "smoke", "steps": 4, "log_every": 2, "eval_batch_size": 8}, "precision": {"training": "fp32"}}
     old = {"preset": {"name": "smoke", "steps": 4, "log_every": 4, "eval_batch_size": 16}}  # written before precision

@@ -46,7 +46,8 @@ the terminal and Markdown output call them so.
 
 Beside this module, :mod:`vfibench.results.compare_tolerances` parses and resolves the tolerances
 (``--tol`` and the defaults); :mod:`vfibench.results.compare_inputs` reads the summaries and refuses a
-pair that cannot be compared.
+pair that cannot be compared; :mod:`vfibench.results.compare_notes` notes what makes two runs less
+comparable.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ from vfibench.errors import VfiBenchError
 from vfibench.metrics.records import MetricRecord, metric_record
 from vfibench.results import schema
 from vfibench.results.compare_inputs import RunSummary, check_comparable
+from vfibench.results.compare_notes import comparison_notes
 from vfibench.results.compare_tolerances import DEFAULT_KEY, resolve_tolerances
 from vfibench.results.schema import COMPLETE, DIVERGED, FAILED, MISSING, NO_RESULTS, PARTIAL, SummaryRow
 
@@ -107,21 +109,6 @@ CONFIG_VERDICTS = frozenset({Verdict.MISSING_IN_NEW, Verdict.DIVERGED, Verdict.F
                              Verdict.NO_RESULTS})
 #: Verdicts about a whole metric column, counted once per metric in the summary line.
 METRIC_VERDICTS = frozenset({Verdict.MISSING_METRIC, Verdict.NEW_METRIC})
-
-
-def same_hardware(device: str, other: str) -> bool:
-    """Whether two recorded devices are the same hardware: ``cuda (NVIDIA H200)``, ``cuda:0 (NVIDIA H200)``
-    and ``cuda:1 (NVIDIA H200)`` are — the index says which of a machine's GPUs ran, and GPUs of one
-    kind compute the same numbers; ``cpu`` and a GPU, or two kinds of GPU, are not. A GPU recorded
-    without its name (a coordinator that could not see it) says nothing of its kind: such labels
-    must be equal."""
-    return _without_index(device) == _without_index(other)
-
-
-def _without_index(device: str) -> str:
-    """``cuda:1 (NVIDIA H200)`` → ``cuda (NVIDIA H200)``; a label without a GPU name as it is."""
-    kind, _, name = device.partition(" ")
-    return f"{kind.split(':')[0]} {name}" if name else device
 
 
 # -- comparison -------------------------------------------------------------------------------------
@@ -345,107 +332,6 @@ def goodness(info: MetricRecord, value: float) -> float:
     if info.higher_is_better is None:
         return -abs(value - float(info.target if info.target is not None else 0.0))
     return value if info.higher_is_better else -value
-
-
-#: The manifest's records of how a sweep trained and tested, compared field by field (the preset's own
-#: name and description aside: a different preset is noted on its own).
-COMPARED_SETTINGS = ("preset", "data", "model", "precision", "warm_start")
-#: Fields that describe, or that leave a run's scores unchanged (how often the log is written; how many
-#: frames are scored at once).
-_NOT_COMPARED = {"name", "description", "attributes", "note", "log_every", "eval_batch_size"}
-
-
-def setting_differences(new: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
-    """``"preset.steps 12 (BASE 4)"`` for every recorded training or test setting on which two manifests
-    differ (:data:`COMPARED_SETTINGS`, nested fields joined by dots). A field only one manifest records
-    (one written by an older version) is not compared."""
-
-    def flat(value: Any, prefix: str) -> dict[str, Any]:
-        if isinstance(value, Mapping):
-            return {k: v for key, item in value.items() if key not in _NOT_COMPARED
-                    for k, v in flat(item, f"{prefix}.{key}").items()}
-        return {prefix: value}
-
-    out = []
-    for setting in COMPARED_SETTINGS:
-        if setting not in new or setting not in base:
-            continue
-        ours, theirs = flat(new[setting], setting), flat(base[setting], setting)
-        out += [f"{key} {ours[key]} (BASE {theirs[key]})" for key in ours if key in theirs and ours[key] != theirs[key]]
-    return out
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.samefile(b)
-    except OSError:
-        return False
-
-
-def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
-    """Warnings about what makes the comparison say less: NEW and BASE the same file; differences that
-    make the numbers less comparable (preset, ground truth, device, seeds, samples); and when the two
-    share no row at all."""
-    notes = []
-    if _same_file(new.path, base.path):
-        notes.append(f"NEW and BASE are the same file ({new.path}): every number is compared with itself, so "
-                     f"this check cannot fail. Give NEW the run to check (e.g. results/latest) and BASE the "
-                     f"baseline it must not fall behind.")
-    bare = [side for side, run in (("NEW", new), ("BASE", base)) if run.manifest is None]
-    if bare:
-        ci_baseline = any(Path(run.path).parts[-2:] == ("baselines", "ci.csv") for run in (new, base))
-        notes.append(f"{' and '.join(bare)} {'is a' if len(bare) == 1 else 'are'} bare summary.csv "
-                     f"{'file' if len(bare) == 1 else 'files'}, which record{'s' if len(bare) == 1 else ''} no "
-                     f"preset, seeds, data or threads, so differences in how the runs were made cannot be noted "
-                     f"here: make NEW with the command that made BASE"
-                     + (" (for results/baselines/ci.csv, the one in the README)." if ci_baseline else "."))
-    if new.preset and base.preset and new.preset != base.preset:
-        notes.append(f"NEW used the preset '{new.preset}', BASE '{base.preset}': their numbers are not "
-                     f"comparable; compare runs of the same preset.")
-    elif new.manifest and base.manifest:
-        changed = setting_differences(new.manifest, base.manifest)
-        if changed:
-            notes.append(f"NEW and BASE were trained or tested with different settings ({'; '.join(changed)}): "
-                         f"their numbers are not comparable; compare runs made with the same options.")
-    if new.ground_truth and base.ground_truth and new.ground_truth != base.ground_truth:
-        notes.append(f"NEW was scored against {new.ground_truth}, BASE against {base.ground_truth}: their numbers "
-                     f"are comparable only if that is the same ground truth.")
-    if not {row.config for row in new.configs} & {row.config for row in base.configs}:
-        notes.append(f"NEW and BASE share no {schema.ROW_NOUNS[new.run_kind]} name, so nothing was compared: rows "
-                     f"are matched by name"
-                     + (" (an evaluated model is named with --pred NAME=DIR; give the two runs' models the same "
-                        "NAME)." if new.run_kind == schema.EVALUATION else "."))
-    if new.device and base.device and not same_hardware(new.device, base.device):
-        notes.append(f"NEW ran on {new.device}, BASE on {base.device}: scores of the same frames differ within "
-                     f"the tolerances, but trained rows can differ by as much as two seeds do (training compounds "
-                     f"floating-point differences).")
-    threads = [schema.training_threads(run.manifest or {}) for run in (new, base)]
-    if None not in threads and threads[0] != threads[1]:
-        notes.append(f"NEW's units trained with {threads[0]} torch thread(s) each, BASE's with {threads[1]}: the "
-                     f"thread count sets the order of floating-point sums and training compounds it, so trained "
-                     f"rows can differ by as much as two seeds do (reference rows are untouched). Compare runs "
-                     f"trained with the same --threads.")
-    seeds = [sorted((run.manifest or {}).get("seeds") or []) for run in (new, base)]  # older runs: any order
-    if all(seeds) and seeds[0] != seeds[1]:
-        notes.append(f"NEW trained the seed(s) {', '.join(map(str, seeds[0]))}, BASE {', '.join(map(str, seeds[1]))}: "
-                     f"trained rows of different seeds differ by the spread between seeds; compare runs of the same "
-                     f"--seeds.")
-    for side, run in (("NEW", new), ("BASE", base)):
-        status = (run.manifest or {}).get("status")
-        if status and status != COMPLETE:
-            notes.append(f"{side}'s manifest says the run is '{status}', not complete; "
-                         f"{schema.ROW_NOUNS[run.run_kind]}s{' or seeds' if run.run_kind == schema.SWEEP else ''} "
-                         f"may be missing.")
-    differing = []
-    for row in new.configs:
-        other = base.get(row.config)
-        if other is not None and (row.seeds, row.samples) != (other.seeds, other.samples) \
-                and {row.status, other.status} <= {COMPLETE, PARTIAL}:
-            differing.append(f"'{row.config}' ({other.seeds} seed(s) × {other.samples} samples in BASE, "
-                             f"{row.seeds} × {row.samples} in NEW)")
-    if differing:
-        notes.append("Seeds or test samples differ, so the means are not like for like: " + "; ".join(differing) + ".")
-    return notes
 
 
 # -- rendering --------------------------------------------------------------------------------------
