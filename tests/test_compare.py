@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from vfibench.cli import app
 from vfibench.errors import ResultsError
-from vfibench.results.compare import Verdict, judge
+from vfibench.results.compare import judge
 from vfibench.results.compare_inputs import load_summary
+from vfibench.results.compare_verdicts import Verdict
 
 runner = CliRunner()
 

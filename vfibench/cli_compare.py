@@ -94,10 +94,10 @@ def compare(
                                      "(default: on when GITHUB_ACTIONS=true).", show_default=False)] = None,
 ) -> None:
     """Compare NEW's metric table with BASE's; exit 1 if a number got worse beyond its tolerance."""
-    from vfibench.results.compare import (compare_summaries, github_annotations, markdown, rich_table, summary_line,
-                                          to_json)
+    from vfibench.results.compare import compare_summaries, github_annotations, markdown, rich_table, to_json
     from vfibench.results.compare_inputs import load_summary
     from vfibench.results.compare_tolerances import parse_tolerances, resolve_tolerances
+    from vfibench.results.compare_verdicts import summary_line
 
     named = parse_tolerances(tol or [])
     comparison = compare_summaries(load_summary(new), load_summary(base), resolve_tolerances(named),
