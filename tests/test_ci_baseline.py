@@ -28,8 +28,9 @@ import pytest
 
 from vfibench.errors import BackboneUnavailable
 from vfibench.presets import get_preset
-from vfibench.results.compare import compare_summaries, markdown
+from vfibench.results.compare import compare_summaries
 from vfibench.results.compare_inputs import load_summary
+from vfibench.results.compare_render import markdown
 from vfibench.results.compare_verdicts import summary_line
 from vfibench.sweep import plan_sweep, run_sweep
 

@@ -62,7 +62,7 @@ def github_mode(flag: Optional[bool]) -> bool:
 
 def _print_uncut(table: Table) -> None:
     """Print ``table`` on the shared console, or wider than it when it is too narrow to hold the table."""
-    from vfibench.results.compare import minimum_width
+    from vfibench.results.compare_render import minimum_width
 
     needed = minimum_width(table, console)
     if console.width >= needed:
@@ -94,8 +94,9 @@ def compare(
                                      "(default: on when GITHUB_ACTIONS=true).", show_default=False)] = None,
 ) -> None:
     """Compare NEW's metric table with BASE's; exit 1 if a number got worse beyond its tolerance."""
-    from vfibench.results.compare import compare_summaries, github_annotations, markdown, rich_table, to_json
+    from vfibench.results.compare import compare_summaries
     from vfibench.results.compare_inputs import load_summary
+    from vfibench.results.compare_render import github_annotations, markdown, rich_table, to_json
     from vfibench.results.compare_tolerances import parse_tolerances, resolve_tolerances
     from vfibench.results.compare_verdicts import summary_line
 
