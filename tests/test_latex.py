@@ -51,9 +51,10 @@ def test_a_table_has_the_best_trained_values_in_bold_and_the_references_below_a_
     assert r"Configuration & PSNR (dB) $\uparrow$ & LPIPS $\downarrow$ & Sharpness $\rightarrow$1 \\" in table
     rows = body_rows(table)
     assert rows == [
-        r"l1 & \textbf{27.05}\,$\pm$\,0.12 & 0.0713\,$\pm$\,0.0020 & 0.8700\,$\pm$\,0.0100 \\",
-        r"l1+0.1*perc(layer=relu2\_2) & 25.53\,$\pm$\,0.08 & \textbf{0.0641}\,$\pm$\,0.0010 & "
-        r"\textbf{0.9450}\,$\pm$\,0.0200 \\",
+        r"l1 & \textbf{27.05}\,{\scriptsize$\pm$\,0.12} & 0.0713\,{\scriptsize$\pm$\,0.0020} & "
+        r"0.8700\,{\scriptsize$\pm$\,0.0100} \\",
+        r"l1+0.1*perc(layer=relu2\_2) & 25.53\,{\scriptsize$\pm$\,0.08} & "
+        r"\textbf{0.0641}\,{\scriptsize$\pm$\,0.0010} & \textbf{0.9450}\,{\scriptsize$\pm$\,0.0200} \\",
         r"l1+adv (diverged) & -- & -- & -- \\",
         r"\textit{blend} & 26.12 & 0.0900 & 0.7000 \\",  # a better PSNR than every trained row, not bold
         r"\textit{nearest} & 23.74 & 0.0500 & 1.0000 \\",

@@ -1,8 +1,9 @@
 """The per-configuration table as LaTeX, ready to paste into a paper (``booktabs``).
 
 The table holds what the Markdown table holds (:func:`vfibench.results.tables.table_cells`): each
-metric's mean over test samples, ``± std`` over seeds when a run has several, the best value of each
-column among the trained (or evaluated) rows in bold, with the same tie rule as the other tables.
+metric's mean over test samples, ``± std`` over seeds (set smaller) when a run has several, the best
+value of each column among the trained (or evaluated) rows in bold, with the same tie rule as the
+other tables.
 Rows that are references (``blend``, ``nearest``) come after a rule, in italics, and are never
 bold. A metric the run could not compute is left out of the columns and named in a comment; a row
 that diverged, failed or is partial says so after its name. The caption states the samples, the
@@ -60,7 +61,8 @@ def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
     cells = table_cells(summary, metrics, unavailable)
     records = summary.to_dict("records")
     is_reference = [str(r.get(KIND, "")) == REFERENCE for r in records]
-    lines = [f"% vfibench results: {_comment(title or run)}", r"% needs \usepackage{booktabs}"]
+    lines = [f"% vfibench results: {_comment(title or run)}",
+             r"% needs \usepackage{booktabs}; wider than a column? use table* or \resizebox{\linewidth}{!}{...}"]
     lines += [f"% {_comment(metric_record(m).label)} unavailable, left out: {_comment(reason)}"
               for m, reason in unavailable.items() if m in metrics]
     lines += [r"\begin{table}[t]", r"\centering",
@@ -96,7 +98,7 @@ def _value(text: str, best: bool) -> str:
         return "--"
     mean, _, std = text.partition(" ± ")
     shown = rf"\textbf{{{escape(mean)}}}" if best else escape(mean)
-    return rf"{shown}\,$\pm$\,{escape(std)}" if std else shown
+    return rf"{shown}\,{{\scriptsize$\pm$\,{escape(std)}}}" if std else shown  # the spread set smaller
 
 
 def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequence[bool]) -> str:
