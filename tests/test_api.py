@@ -31,6 +31,16 @@ def test_a_run_loads_as_dataframes_by_folder_or_by_name(run: api.Run) -> None:
     assert again.summary.equals(run.summary) and api.load_run(run.path.parent).path == run.path
 
 
+def test_a_run_gives_the_latex_table_the_command_line_prints(run: api.Run) -> None:
+    from typer.testing import CliRunner
+
+    from vfibench.cli import app
+
+    printed = CliRunner().invoke(app, ["report", str(run.path), "--format", "latex"])
+    assert printed.exit_code == 0 and run.latex() == printed.stdout
+    assert r"\begin{tabular}{lrr}" in printed.stdout and r"\scriptsize$\pm$" in printed.stdout  # 2 seeds
+
+
 def test_the_manifest_records_a_call_that_reruns_the_sweep(run: api.Run) -> None:
     command = run.manifest["command"]
     assert command.startswith("vfibench.api.run_sweep('l1', preset='smoke', seeds=[0, 1], ")

@@ -52,6 +52,14 @@ class Run:
         """The metric columns of :attr:`per_sample`, in table order."""
         return [m["name"] for m in self.manifest.get("metrics", [])]
 
+    def latex(self) -> str:
+        """:attr:`summary` as a LaTeX table for a paper (``booktabs``), as ``vfibench report --format
+        latex`` prints it (:mod:`vfibench.results.latex`)."""
+        from vfibench.results.store import RunStore
+        from vfibench.results.view import RunView
+
+        return RunView(RunStore(self.path), self.manifest, self.summary).latex()
+
 
 def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     """Read a run: a run directory, or the folder of runs (``results``) and a run ``name`` in it.
