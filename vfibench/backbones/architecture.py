@@ -1,7 +1,7 @@
 """The ``features`` layers of AlexNet and VGG16, built without torchvision, and the check a state dict must pass.
 
 A state dict is accepted only with exactly the keys and shapes of torchvision's ``features``, in
-floating point (:func:`_validate_state`), wherever it comes from: a cache, a staged file or a
+floating point (:func:`validate_state`), wherever it comes from: a cache, a staged file or a
 converted archive.
 """
 
@@ -14,7 +14,7 @@ from types import MappingProxyType
 import torch
 
 from vfibench.backbones.catalogue import BACKBONES, fix_command
-from vfibench.backbones.hashing import _key_order
+from vfibench.backbones.hashing import key_order
 from vfibench.errors import BackboneUnavailable, VfiBenchError
 
 # Indices of the convolutions in torchvision's ``features`` Sequential, in network order.
@@ -70,11 +70,11 @@ def features_architecture(name: str) -> torch.nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _validate_state(name: str, state: Mapping[str, torch.Tensor], where: str) -> None:
+def validate_state(name: str, state: Mapping[str, torch.Tensor], where: str) -> None:
     """Raise unless ``state`` has exactly the keys and shapes of torchvision's ``features``."""
     expected = expected_shapes(name)
     if set(state) != set(expected):
-        missing = sorted(set(expected) - set(state), key=_key_order)
+        missing = sorted(set(expected) - set(state), key=key_order)
         extra = sorted(set(state) - set(expected))
         raise BackboneUnavailable(
             f"The {name} weights in {where} do not have torchvision's {name}.features layout "

@@ -31,7 +31,7 @@ def fix_command(name: str) -> str:
     return f"vfibench weights fetch {name}"
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     """Return ``name`` if it is a known backbone, else raise with a suggestion."""
     if name in BACKBONES:
         return name

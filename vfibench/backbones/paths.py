@@ -1,7 +1,7 @@
 """Where backbone files live: vfibench's cache, torchvision's checkpoint folder and torchvision's file names.
 
 torchvision names a checkpoint after the start of its SHA-256 (``alexnet-owt-7be5be79.pth``);
-:func:`_hash_prefix` reads those hex digits back, for the check torchvision itself makes.
+:func:`hash_prefix` reads those hex digits back, for the check torchvision itself makes.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ def torchvision_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def _cache_paths(name: str) -> tuple[Path, Path]:
+def cache_paths(name: str) -> tuple[Path, Path]:
     """vfibench's cache files for ``name``: the state dict and its JSON sidecar."""
     folder = vfibench_home() / "backbones"
     return folder / f"{name}-features.pt", folder / f"{name}-features.json"
 
 
-def _hash_prefix(filename: str) -> str:
+def hash_prefix(filename: str) -> str:
     """The hash prefix in a torchvision checkpoint name: ``alexnet-owt-7be5be79.pth`` → ``7be5be79``."""
     match = _HASH_PREFIX.search(filename)
     return match.group(1) if match else ""

@@ -1,8 +1,9 @@
-"""Writing verified weights into vfibench's cache.
+"""Writing verified weights into vfibench's cache, and what a fetch or an import did for each backbone.
 
 ``<name>-features.pt`` holds the state dict and the JSON sidecar ``<name>-features.json`` its
 tensor hash and origin; each is written to a temporary file in the same folder, synced and renamed
-into place, so a reader never sees half a file.
+into place, so a reader never sees half a file (:func:`store`). :func:`store_all` stores converted
+weights and describes each as a :class:`FetchOutcome`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 
-from vfibench.backbones.architecture import _validate_state
-from vfibench.backbones.hashing import _key_order, tensor_sha256
-from vfibench.backbones.paths import _cache_paths
+from vfibench.backbones.architecture import validate_state
+from vfibench.backbones.hashing import key_order, tensor_sha256
+from vfibench.backbones.lookup import BackboneStatus, Source
+from vfibench.backbones.paths import cache_paths
 from vfibench.errors import VfiBenchError
 
 _FORMAT_VERSION = 1
@@ -54,10 +58,10 @@ def _write_json(handle: io.BufferedWriter, record: Mapping[str, object]) -> None
 
 def store(name: str, state: Mapping[str, torch.Tensor], origin: str) -> tuple[Path, str]:
     """Write a verified state dict and its tensor hash into vfibench's cache; return (path, sha256)."""
-    _validate_state(name, state, origin)
+    validate_state(name, state, origin)
     sha = tensor_sha256(state)
-    path, sidecar = _cache_paths(name)
-    tensors = {key: state[key].detach().cpu().contiguous() for key in sorted(state, key=_key_order)}
+    path, sidecar = cache_paths(name)
+    tensors = {key: state[key].detach().cpu().contiguous() for key in sorted(state, key=key_order)}
     record = {"backbone": name, "sha256": sha, "origin": origin, "format": _FORMAT_VERSION}
     try:
         _atomic_write(path, lambda handle: torch.save(tensors, handle))
@@ -68,3 +72,49 @@ def store(name: str, state: Mapping[str, torch.Tensor], origin: str) -> tuple[Pa
             "folder writable, or point VFIBENCH_HOME at a writable folder, and run the command again."
         ) from None
     return path, sha
+
+
+Action = Literal["present", "fetched", "imported"]
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What :func:`fetch` or :func:`import_file` did for one backbone.
+
+    Attributes:
+        name: the backbone.
+        action: ``"present"`` (nothing to do), ``"fetched"`` or ``"imported"``.
+        source: where the weights now live (``"torchvision-cache"`` or ``"vfibench-cache"``).
+        path: the file holding them.
+        sha256: their tensor hash.
+    """
+
+    name: str
+    action: Action
+    source: Source
+    path: Path
+    sha256: str
+
+
+def store_all(
+    states: Mapping[str, Mapping[str, torch.Tensor]], origin: str, action: Action
+) -> list[FetchOutcome]:
+    """Store every converted backbone and describe each as a :class:`FetchOutcome`."""
+    outcomes = []
+    for name, state in states.items():
+        path, sha = store(name, state, origin)
+        outcomes.append(
+            FetchOutcome(name=name, action=action, source="vfibench-cache", path=path, sha256=sha)
+        )
+    return outcomes
+
+
+def present(status: BackboneStatus) -> FetchOutcome:
+    """The outcome for a backbone that was found and needed nothing."""
+    return FetchOutcome(
+        name=status.name,
+        action="present",
+        source=status.source or "vfibench-cache",
+        path=status.path or Path(),
+        sha256=status.sha256 or "",
+    )
