@@ -76,6 +76,7 @@ def test_report_writes_every_output_quickly(run_copy):
     assert (run_copy / "summary.md").is_file() and json.loads((folder / "analysis.json").read_text())["base"] == "psnr"
     latex = report(run_copy, "--format", "latex")
     assert latex.exit_code == 0 and (folder / "summary.tex").read_text() == latex.stdout
+    assert f'<pre class="latex">{html.escape(latex.stdout)}</pre>' in page  # to copy from the page
     assert latex.stdout.count(r"\\") == 5 and r"\textit{blend}" in latex.stdout  # header, l1, l2, blend, nearest
     assert elapsed < 60  # seconds on a loaded 2-core machine; re-rendering reuses saved weights
 

@@ -38,6 +38,8 @@ figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1
 figcaption { color: #555; font-size: 0.85rem; }
 ul.notes { color: #444; font-size: 0.9rem; }
 code { font-size: 0.9em; background: #f3f3f3; padding: 0 0.2em; border-radius: 3px; }
+details summary { cursor: pointer; color: #555; font-size: 0.85rem; }
+pre.latex { background: #f7f7f7; padding: 0.5rem; overflow-x: auto; font-size: 0.8rem; }
 dl { font-size: 0.85rem; } dt { font-weight: bold; } dd { margin: 0 0 0.4rem 1rem; word-break: break-all; }
 """
 
@@ -125,7 +127,9 @@ def _summary(report: "Report") -> str:
     classes = [["best" if c.best else "unavailable" if c.text == tables.UNAVAILABLE or c.text in
                 schema.NO_RESULTS else "" for c in row] for row in cells]
     notes = "".join(f"<li>{_prose(n)}</li>" for n in view.notes())
-    return f"<h2>Summary</h2>{_table(header, texts, classes)}<ul class=\"notes\">{notes}</ul>"
+    latex = (f'<details><summary>This table as LaTeX, for a paper (<code>booktabs</code>; also '
+             f'<code>summary.tex</code>)</summary><pre class="latex">{_e(view.latex())}</pre></details>')
+    return f"<h2>Summary</h2>{_table(header, texts, classes)}<ul class=\"notes\">{notes}</ul>{latex}"
 
 
 def _provenance(manifest: dict[str, Any]) -> str:
