@@ -10,7 +10,8 @@ from vfibench.data.photos import PHOTOS, split_photos
 import dataclasses
 
 from vfibench.data.synthetic import (layer_motion, make_synthetic, occlusion, path_deviation, render_frames,
-                                     sample_attributes, sample_scenes, visibility)
+                                     sample_attributes, visibility)
+from vfibench.data.synthetic_scenes import sample_scenes
 from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.errors import DataError
 from vfibench.metrics.sharpness import mean_gradient_magnitude
