@@ -9,8 +9,9 @@ import torch
 from vfibench.data.photos import PHOTOS, split_photos
 import dataclasses
 
-from vfibench.data.synthetic import (layer_motion, make_synthetic, occlusion, path_deviation, render_frames,
-                                     sample_attributes, visibility)
+from vfibench.data.synthetic import (layer_motion, make_synthetic, occlusion, path_deviation, sample_attributes,
+                                     visibility)
+from vfibench.data.synthetic_render import render_frames
 from vfibench.data.synthetic_scenes import sample_scenes
 from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.errors import DataError

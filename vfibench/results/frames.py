@@ -68,7 +68,7 @@ def synthetic_subset(split: str, samples: Sequence[int], *, size: int, seed: int
     Scene i depends only on (split, seed, i), so only the requested scenes are rendered; if the
     generator's internals do not allow that, the first max(samples)+1 scenes are rendered instead.
     """
-    from vfibench.data import synthetic, synthetic_scenes
+    from vfibench.data import synthetic, synthetic_render, synthetic_scenes
     from vfibench.data.triplets import Triplets
 
     import torch
@@ -78,7 +78,7 @@ def synthetic_subset(split: str, samples: Sequence[int], *, size: int, seed: int
     try:
         scenes = synthetic_scenes.sample_scenes(split, count, size, seed, max_motion, ambiguity)  # type: ignore[arg-type]
         subset = _take_scenes(scenes, rows)
-        frames = [synthetic.render_frames(subset, s) for s in (0.0, 0.5, 1.0)]
+        frames = [synthetic_render.render_frames(subset, s) for s in (0.0, 0.5, 1.0)]
         return Triplets(frames[0], frames[1], frames[2], torch.full((len(rows),), 0.5))
     except (AttributeError, TypeError, ValueError):
         full = synthetic.make_synthetic(split, count, size=size, seed=seed, max_motion=max_motion,  # type: ignore[arg-type]
