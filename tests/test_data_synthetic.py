@@ -9,10 +9,11 @@ import torch
 from vfibench.data.photos import PHOTOS, split_photos
 import dataclasses
 
-from vfibench.data.synthetic import (layer_motion, make_synthetic, occlusion, path_deviation, sample_attributes,
-                                     visibility)
+from vfibench.data.synthetic import make_synthetic
+from vfibench.data.synthetic_attributes import path_deviation, sample_attributes
 from vfibench.data.synthetic_render import render_frames
 from vfibench.data.synthetic_scenes import sample_scenes
+from vfibench.data.synthetic_visibility import layer_motion, occlusion, visibility
 from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.errors import DataError
 from vfibench.metrics.sharpness import mean_gradient_magnitude

@@ -16,9 +16,11 @@ import torch
 
 from vfibench.data.images import Fit
 from vfibench.data.photos import split_photos
-from vfibench.data.synthetic import layer_motion, make_synthetic, sample_attributes
+from vfibench.data.synthetic import make_synthetic
+from vfibench.data.synthetic_attributes import sample_attributes
 from vfibench.data.synthetic_render import render_frames
 from vfibench.data.synthetic_scenes import Scenes, sample_scenes
+from vfibench.data.synthetic_visibility import layer_motion
 from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, Frames, TripletRef, TripletSource, check_memory
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
