@@ -195,6 +195,7 @@ def pixel_points(size: int, supersample: int) -> Tensor:
 
 
 def chunks(scenes: Scenes) -> list[np.ndarray]:
-    """Rows of ``scenes`` in consecutive batches of about :data:`_POINTS_PER_CHUNK` frame pixels (one scene at least)."""
+    """Rows of ``scenes`` in consecutive batches of at most :data:`_POINTS_PER_CHUNK` frame pixels
+    (one scene at least)."""
     per_chunk = max(1, _POINTS_PER_CHUNK // (scenes.size * scenes.size))
     return [np.arange(i, min(i + per_chunk, len(scenes))) for i in range(0, len(scenes), per_chunk)]

@@ -199,8 +199,8 @@ def sample_scenes(
 ) -> Scenes:
     """Draw the parameters of ``count`` scenes (cheap; no pixels are rendered).
 
-    Arguments are those of :func:`~vfibench.data.synthetic.make_synthetic`, which they are validated like; ``progress(done,
-    count)`` is called as the scenes' variates are drawn.
+    Arguments are those of :func:`~vfibench.data.synthetic.make_synthetic`, which they are validated
+    like; ``progress(done, count)`` is called as the scenes' variates are drawn.
     """
     split, count, size, seed, max_motion, ambiguity = _check_arguments(
         split, count, size, seed, max_motion, ambiguity
