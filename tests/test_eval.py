@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from vfibench import backbones
 from vfibench.cli import app
 from vfibench.errors import VfiBenchError
-from vfibench.evaluate import list_frames, parse_predictions
+from vfibench.eval_plan import list_frames, parse_predictions
 from helpers import CALIBRATION as CALIBRATION_ROOT
 from helpers import missing_backbones, needs_backbone, needs_calibration
 
@@ -214,7 +214,7 @@ def test_middleburys_published_interpolation_error_is_scored_by_the_ie_metric(tm
 
 
 def test_an_xiph_folder_without_the_published_clips_is_noted_before_scoring(tmp_path):
-    from vfibench.evaluate import plan_evaluation
+    from vfibench.eval_plan import plan_evaluation
 
     (tmp_path / "xiph").mkdir()
     (tmp_path / "pred").mkdir()
@@ -528,7 +528,8 @@ def test_flow_metrics_need_a_dataset_spec(folders):
 
 
 def test_batched_shared_and_per_frame_evaluation_give_identical_scores(folders, tmp_path):
-    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.eval_plan import plan_evaluation
+    from vfibench.evaluate import score_frames
     from vfibench.metrics.suite import MetricSuite
 
     write_png(folders["gt"] / "seq" / "c.png", np.zeros((36, 44, 3)))  # another size: a batch of its own
@@ -553,7 +554,8 @@ def test_batched_shared_and_per_frame_evaluation_give_identical_scores(folders, 
 
 def test_a_read_error_in_a_later_batch_names_the_file(folders, tmp_path):
     from vfibench.errors import DataError
-    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.eval_plan import plan_evaluation
+    from vfibench.evaluate import score_frames
     from vfibench.metrics.suite import MetricSuite
 
     plan = plan_evaluation({"good": folders["sharp"]}, folders["gt"], out=tmp_path, metrics=["psnr"], device="cpu")
@@ -564,7 +566,8 @@ def test_a_read_error_in_a_later_batch_names_the_file(folders, tmp_path):
 
 def test_scores_do_not_depend_on_how_many_lanes_score_the_batches(folders, tmp_path, monkeypatch):
     from vfibench import lanes
-    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.eval_plan import plan_evaluation
+    from vfibench.evaluate import score_frames
     from vfibench.metrics.suite import MetricSuite
 
     names = FAST.split(",") + ([] if missing_backbones("alexnet") else ["lpips"])
@@ -584,7 +587,8 @@ def test_scores_do_not_depend_on_how_many_lanes_score_the_batches(folders, tmp_p
 
 def test_frames_read_by_several_readers_give_the_same_batches_and_the_first_damaged_file(tmp_path):
     from vfibench.errors import DataError
-    from vfibench.evaluate import plan_evaluation, read_batches
+    from vfibench.eval_plan import plan_evaluation
+    from vfibench.evaluate import read_batches
 
     rng = np.random.default_rng(1)
     gt, good, bad = tmp_path / "gt", tmp_path / "good", tmp_path / "bad"
@@ -611,7 +615,8 @@ def test_the_gpu_scoring_path_run_on_a_cpu_gives_the_cpu_scores(tmp_path, monkey
     as a device chunk, every SSIM plane filtered at once — forced on the CPU, so CI checks its logic where
     no GPU runs: the same rows in the same order, float64 metrics identical, LPIPS to float32 rounding."""
     from vfibench import lanes
-    from vfibench.evaluate import plan_evaluation, score_frames
+    from vfibench.eval_plan import plan_evaluation
+    from vfibench.evaluate import score_frames
     from vfibench.metrics import _common, ssim as ssim_module, suite as suite_module
     from vfibench.metrics.suite import MetricSuite
 

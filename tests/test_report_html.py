@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vfibench.evaluate import plan_evaluation, run_evaluation
+from vfibench.eval_plan import plan_evaluation
+from vfibench.evaluate import run_evaluation
 from vfibench.results.report import build_report
 from tests.helpers import noisy_frame_folders
 

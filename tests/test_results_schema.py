@@ -29,7 +29,8 @@ from typer.testing import CliRunner
 from vfibench import api
 from vfibench.cli import app
 from vfibench.errors import ResultsError
-from vfibench.evaluate import plan_evaluation, run_evaluation
+from vfibench.eval_plan import plan_evaluation
+from vfibench.evaluate import run_evaluation
 from vfibench.metrics.records import RECORDS, record_names
 from vfibench.presets import get_preset
 from vfibench.results import schema

@@ -1,7 +1,7 @@
 """``vfibench eval``: score frames produced by any interpolation model against ground-truth frames.
 
-A thin shell over :mod:`vfibench.evaluate` and :mod:`vfibench.results.report`; mounted by the
-main CLI as ``vfibench eval``.
+A thin shell over :mod:`vfibench.eval_plan`, :mod:`vfibench.evaluate` and :mod:`vfibench.results.report`;
+mounted by the main CLI as ``vfibench eval``.
 """
 
 from __future__ import annotations
@@ -73,12 +73,13 @@ def eval_command(
     = False,
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
-    from vfibench.evaluate import plan_evaluation, run_evaluation
+    from vfibench.eval_plan import plan_evaluation
+    from vfibench.evaluate import run_evaluation
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.results.report import build_report
 
-    from vfibench.evaluate import is_dataset_spec
+    from vfibench.eval_plan import is_dataset_spec
     from vfibench.data.sources import parse_dataset_spec
     from vfibench.metrics.protocols import parse_protocols
     from vfibench.processes import keep_freed_memory

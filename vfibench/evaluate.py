@@ -1,13 +1,11 @@
 """Score frames produced by any interpolation model against ground-truth frames on disk.
 
-:func:`plan_evaluation` checks everything before any metric runs: the folders exist, every
-ground-truth frame (PNG or JPEG, found recursively) has a prediction at the same relative path in
-every prediction folder, the metrics and their backbones are available. :func:`run_evaluation`
-then scores each predicted frame against its ground truth with the same
-:class:`~vfibench.metrics.suite.MetricSuite` a sweep uses (8-bit frames, so the quantisation is
-exact) and writes a run directory like a sweep's: ``per_sample.csv`` (one row per model and
-file, with a ``file`` column), ``summary.csv`` / ``summary.md`` and ``manifest.json`` (kind
-``"eval"``), which ``vfibench report`` reads like any run.
+An evaluation is planned first: :func:`~vfibench.eval_plan.plan_evaluation` checks everything before
+any metric runs. :func:`run_evaluation` then scores each predicted frame against its ground truth
+with the same :class:`~vfibench.metrics.suite.MetricSuite` a sweep uses (8-bit frames, so the
+quantisation is exact) and writes a run directory like a sweep's: ``per_sample.csv`` (one row per
+model and file, with a ``file`` column), ``summary.csv`` / ``summary.md`` and ``manifest.json``
+(kind ``"eval"``), which ``vfibench report`` reads like any run.
 
 The ground truth may also be a dataset spec (``--gt ucf101:PATH``, any spec of
 :mod:`vfibench.data.sources`): predictions are then matched by the set's sample ids
@@ -23,11 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,190 +33,15 @@ import pandas as pd
 import torch
 
 from vfibench.errors import DataError, VfiBenchError
-from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
+from vfibench.eval_plan import EvalPlan
+from vfibench.metrics.suite import MetricSuite
 from vfibench.results import atomic, schema
 from vfibench.results.store import SAMPLE_KEYS, RunStore
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 
-#: File name endings (lower-case) read as frames.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 #: The ``kind`` of evaluated rows in per_sample.csv (:data:`vfibench.results.schema.KINDS`).
 EVALUATED_KIND = schema.EVALUATED
-
-
-@dataclass
-class EvalPlan:
-    """A validated evaluation, ready to run."""
-
-    sources: dict[str, Path]
-    gt: Path
-    files: list[str]
-    metrics: list[str]
-    unavailable_metrics: dict[str, str]
-    device: torch.device
-    out: Path
-    command: str = ""
-    backbone_hashes: dict[str, str] = field(default_factory=dict)
-    gt_spec: str | None = None
-    pred_files: dict[str, dict[str, str]] = field(default_factory=dict)
-    protocols: list[str] = field(default_factory=list)
-    #: What the user should know but that stops nothing (frames of a --pred folder left unscored).
-    notes: list[str] = field(default_factory=list)
-
-
-def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
-    """``--pred`` values → model name → folder. ``NAME=DIR`` names a model; a bare ``DIR`` is named
-    after its folder. Names must be distinct."""
-    if not values:
-        raise VfiBenchError("Give at least one folder of predicted frames with --pred DIR (or --pred NAME=DIR, "
-                            "repeated to compare several models).")
-    sources: dict[str, Path] = {}
-    for value in values:
-        name, sep, directory = value.partition("=")
-        if sep and not name.strip() and directory.strip() and not Path(value).expanduser().exists():
-            raise VfiBenchError(f"--pred '{value}' has no model name before '='. Use --pred NAME={directory} to name "
-                                f"the model, or --pred {directory} to name it after its folder.")
-        if not sep or not name.strip() or os.sep in name or (os.altsep and os.altsep in name):
-            # no usable NAME=: the whole value is a folder
-            name, directory = "", value
-        if not directory.strip():
-            raise VfiBenchError(f"--pred '{value}' names no folder. Use --pred DIR or --pred NAME=DIR.")
-        path = Path(directory).expanduser()
-        name = name.strip() or path.resolve().name or str(path)
-        if name in sources:
-            raise VfiBenchError(f"Two --pred folders are both called '{name}' ({sources[name]} and {path}). Name "
-                                f"them explicitly: --pred A={sources[name]} --pred B={path}.")
-        sources[name] = path
-    return sources
-
-
-def list_frames(directory: Path, role: str) -> list[str]:
-    """Every PNG/JPEG below ``directory`` as sorted POSIX paths relative to it."""
-    if not directory.is_dir():
-        raise DataError(f"The {role} folder '{directory}' does not exist or is not a folder. Give the folder that "
-                        f"holds the frames (PNG or JPEG, found in subfolders too).")
-    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DataError(f"The {role} folder '{directory}' holds no PNG or JPEG frames ({', '.join(IMAGE_SUFFIXES)}, "
-                        f"searched recursively).")
-    return files
-
-
-def _preview(items: Iterable[str], count: int = 5) -> str:
-    """The first ``count`` items joined by commas, with an ellipsis when there are more."""
-    listed = list(items)
-    return ", ".join(listed[:count]) + (", …" if len(listed) > count else "")
-
-
-def match_frames(gt: Path, sources: Mapping[str, Path]) -> tuple[list[str], dict[str, list[str]]]:
-    """The ground-truth frames, after checking every model folder has each at the same relative path,
-    and each model's frames (:func:`list_frames` of its folder)."""
-    files = list_frames(gt, "ground-truth")
-    listed: dict[str, list[str]] = {}
-    for name, directory in sources.items():
-        listed[name] = list_frames(directory, f"prediction ('{name}')")
-        present = set(listed[name])
-        missing = [f for f in files if f not in present]
-        if missing:
-            shown = _preview(f"'{directory / f}'" for f in missing)
-            by_stem = {str(Path(f).with_suffix("")): f for f in present}
-            renamed = [by_stem[stem] for f in missing if (stem := str(Path(f).with_suffix(""))) in by_stem]
-            advice = (f"The folder has {len(renamed)} of them under another extension (e.g. '{renamed[0]}'): save "
-                      f"the predictions in the ground truth's format, or rename them." if renamed else
-                      "Write a prediction for every ground-truth frame or remove the unmatched ground truth.")
-            raise DataError(
-                f"Model '{name}' has no prediction for {len(missing)} of the {len(files)} ground-truth frames: "
-                f"{shown}. Predicted frames are matched to '{gt}' by their path relative to each folder (same "
-                f"subfolders, same file name and extension). {advice}"
-            )
-    return files, listed
-
-
-def is_dataset_spec(text: str) -> bool:
-    """Whether ``--gt`` names a dataset spec (``KIND:PATH`` with a known kind) rather than a folder."""
-    from vfibench.data.sources import OPTIONS
-
-    kind = text.split(":", 1)[0].split("(", 1)[0].strip().lower()
-    return ":" in text and kind in OPTIONS and kind != "synthetic"
-
-
-def check_not_a_misspelt_spec(text: str) -> None:
-    """A DataError when ``--gt`` is no existing path but reads as ``KIND:PATH`` with a kind close to a
-    dataset kind (``ucf:/data/ucf101``), instead of the later "folder does not exist"."""
-    from vfibench.data.sources import OPTIONS, closest_kind
-
-    kind, colon, rest = text.partition(":")
-    word = kind.split("(", 1)[0].strip().lower()
-    if not colon or len(word) < 2 or not word.isidentifier() or Path(text).exists():
-        return
-    kinds = [k for k in OPTIONS if k != "synthetic"]
-    close = closest_kind(word, kinds)
-    if close:
-        options = kind[kind.index("("):].strip() if "(" in kind else ""
-        raise DataError(f"--gt '{text}' is neither a folder nor a dataset spec: '{word}' is not a dataset kind. "
-                        f"Did you mean --gt {close}{options}:{rest}? The kinds are {', '.join(kinds)}.")
-
-
-#: Spec options that choose or resize samples, which ``eval`` does not do: it scores every sample as stored.
-RESAMPLING_OPTIONS = ("count", "size", "fit")
-
-
-def check_scored_whole(spec: str) -> None:
-    """A DataError when a ``--gt`` spec asks for a subset or resized frames: predictions are matched to the
-    set's own frames, every one of them at its stored size (``stride`` and a set's own options stay).
-    Read from the spec's text, so ``ucf101(size=64)`` gets this answer too, not the parser's list of
-    the options ucf101 has (``count``, which eval refuses as well)."""
-    from vfibench.data.sources import absolute_spec, split_spec
-
-    parts = split_spec(spec)
-    if parts is None:
-        return  # the parser says what is wrong
-    kind, options, path = parts
-    items = [item.strip() for item in options.split(",") if item.strip()]
-    given = [item for item in items if item.partition("=")[0].strip() in RESAMPLING_OPTIONS]
-    if given:
-        kept = [item for item in items if item not in given]
-        # the spec without them, parsed: any other mistake in it is named first
-        bare = absolute_spec(kind + (f"({', '.join(kept)})" if kept else "") + (f":{path}" if path else ""))
-        raise DataError(
-            f"--gt {spec}: eval scores every sample of a test set at the size its frames are stored, "
-            f"so {', '.join(given)} cannot apply (they choose or resize the triplets a run trains and tests on). "
-            f"Write --gt {bare.canonical}, and give a prediction for every sample at that size."
-        )
-
-
-def prediction_file(directory: Path, sample: str) -> str | None:
-    """The prediction of the sample id ``sample`` in ``directory``: ``<id>.png`` (or ``.jpg``, ``.jpeg``,
-    in that order) relative to it, or None when there is none."""
-    return next((f"{sample}{suffix}" for suffix in IMAGE_SUFFIXES if (directory / f"{sample}{suffix}").is_file()),
-                None)
-
-
-def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dict[str, dict[str, str]]:
-    """Model → sample id → prediction path relative to its folder (``<id>.png``, ``.jpg`` or ``.jpeg``),
-    after checking every model has every sample; the error names the missing ids."""
-    for sample in ids:  # each set makes its ids relative; a prediction is never looked up outside its folder
-        if Path(sample).is_absolute() or os.pardir in Path(sample).parts:
-            raise DataError(f"The sample id '{sample}' of {spec} is not a path inside a folder, so its prediction "
-                            f"could not be looked up inside --pred. Rewrite the set's list with paths relative "
-                            f"to its folder.")
-    matched: dict[str, dict[str, str]] = {}
-    for name, directory in sources.items():
-        if not directory.is_dir():
-            raise DataError(f"The prediction ('{name}') folder '{directory}' does not exist or is not a folder.")
-        found = {sample: file for sample in ids if (file := prediction_file(directory, sample)) is not None}
-        missing = [sample for sample in ids if sample not in found]
-        if missing:
-            shown = _preview(f"'{m}'" for m in missing)
-            raise DataError(
-                f"Model '{name}' has no prediction for {len(missing)} of the {len(ids)} samples of {spec}: {shown}. "
-                f"Predictions are matched by the set's sample ids: write each as '{directory}/<id>.png' (e.g. "
-                f"'{directory / (missing[0] + '.png')}')."
-            )
-        matched[name] = found
-    return matched
 
 
 def read_frame(path: Path) -> np.ndarray:
@@ -246,76 +68,6 @@ def read_frame(path: Path) -> np.ndarray:
 def is_grey(frame: np.ndarray) -> bool:
     """Whether an (H, W, 3) frame holds no colour: its three channels are equal everywhere."""
     return bool(np.array_equal(frame[..., 0], frame[..., 1]) and np.array_equal(frame[..., 1], frame[..., 2]))
-
-
-def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | str, *, out: Path,
-                    metrics: Sequence[str] = DEFAULT_METRICS, skip_unavailable: bool = False,
-                    device: str = "auto", command: str = "", protocols: Sequence[str] = ()) -> EvalPlan:
-    """Validate an evaluation completely before any frame is scored; raise a VfiBenchError otherwise.
-
-    Args:
-        predictions: ``--pred`` values (``DIR`` or ``NAME=DIR``) or a name → folder mapping.
-        gt: the ground-truth folder, or a dataset spec (e.g. ``ucf101:/data/ucf101``) whose sample ids
-            name the predictions.
-        out: where the run directory is created.
-        metrics: metric names; a missing backbone stops here with its fix unless ``skip_unavailable``.
-        skip_unavailable: mark metrics whose backbone is missing "unavailable" instead of stopping.
-        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        command: the command line, recorded in the manifest.
-        protocols: PSNR/SSIM protocol names (:mod:`vfibench.metrics.protocols`) also computed.
-    """
-    from vfibench.results.atomic import check_writable_folder
-    from vfibench.sweep import resolve_device
-
-    sources = dict(predictions) if isinstance(predictions, Mapping) else parse_predictions(predictions)
-    sources = {str(k): Path(v) for k, v in sources.items()}
-    from vfibench.metrics.registry import metric_info
-
-    spec, pred_files = None, {}
-    if is_dataset_spec(str(gt)):
-        from vfibench.data.sources import absolute_spec, open_source
-
-        check_scored_whole(str(gt))
-        parsed = absolute_spec(str(gt))  # recorded absolute: the report re-reads the set from any folder
-        spec = parsed.canonical
-        source = open_source(parsed, "test")
-        files = [ref.name for ref in source.refs]
-        set_notes = list(getattr(source, "notes", []))
-        pred_files = match_ids(files, sources, spec)
-        listed = {name: list_frames(directory, f"prediction ('{name}')") for name, directory in sources.items()}
-        gt = parsed.path or Path(".")
-    else:
-        check_not_a_misspelt_spec(str(gt))
-        set_notes = []
-        gt = Path(gt)
-        files, listed = match_frames(gt, sources)
-        needing = [m for m in metrics if metric_info(m).inputs]
-        if needing:
-            raise VfiBenchError(
-                f"{', '.join(needing)} {'needs' if len(needing) == 1 else 'need'} the input frames I0 and I1 of "
-                f"each triplet, which a folder of "
-                f"ground-truth frames does not have. Give --gt as a dataset spec (e.g. ucf101:PATH, "
-                f"frames:PATH) or leave these metrics out."
-            )
-    check_writable_folder(Path(out), "--out")
-    resolved = resolve_device(device)
-    suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
-    notes = set_notes + [unscored_note(name, listed[name], pred_files[name].values() if spec else files)
-                         for name in sources]
-    return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command,
-                    dict(suite.backbone_sha256),
-                    spec, pred_files, list(protocols), [note for note in notes if note])
-
-
-def unscored_note(name: str, present: Iterable[str], used: Iterable[str]) -> str:
-    """A sentence on the frames ``present`` in model ``name``'s folder that match no ground truth (are not
-    ``used``) and so are not scored ('' when there are none): a misnamed prediction shows up here
-    before its absence is noticed."""
-    extra = sorted(set(present) - set(used))
-    if not extra:
-        return ""
-    return (f"{len(extra)} frame(s) of model '{name}' match no ground truth and are not scored: "
-            f"{_preview(repr(f) for f in extra)}.")
 
 
 def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[str, float],

@@ -316,7 +316,7 @@ class SpecFrames:
     def prediction(self, config: str, sample: int) -> Image | None:
         if config not in self.sources:
             return None
-        from vfibench.evaluate import prediction_file
+        from vfibench.eval_plan import prediction_file
 
         found = prediction_file(self.sources[config], self.files[sample])
         if found is None:
