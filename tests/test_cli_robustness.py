@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from vfibench.cli import app
 from vfibench.errors import SpecError
 from vfibench.presets import get_preset
-from vfibench.results.store import RunStore, UnitKey, read_csv
+from vfibench.results.schema import read_csv
+from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep import plan_sweep, run_sweep
 
 PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from vfibench.cli import app
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.presets import get_preset
-from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
+from vfibench.results.schema import INTERRUPTED, read_csv
+from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep import (SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep,
                             stop_on_signals)
 from vfibench.train import STATE_NOT_FINITE

@@ -31,7 +31,8 @@ from vfibench.cli import app
 from vfibench.data.synthetic import make_synthetic
 from vfibench.errors import VfiBenchError
 from vfibench.presets import get_preset
-from vfibench.results.store import INTERRUPTED, RunStore, UnitKey, read_csv
+from vfibench.results.schema import INTERRUPTED, read_csv
+from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep import (ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor, SilentListener,
                             SweepInterrupted, plan_sweep, run_sweep)
 from vfibench.sweep.coordinator import units_to_run, warm_start_path

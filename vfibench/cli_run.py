@@ -171,8 +171,8 @@ def run(
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
     from vfibench.processes import keep_freed_memory
-    from vfibench.results.store import COMPLETE, RunStore
-    from vfibench.results.schema import training_threads
+    from vfibench.results.schema import COMPLETE, training_threads
+    from vfibench.results.store import RunStore
     from vfibench.sweep import (ExecutorOptions, SweepInterrupted, parse_seeds, plan_resume, plan_sweep,
                                 rebuild_tables, run_sweep, stop_on_signals)
     from vfibench.validation import VAL_SAMPLES

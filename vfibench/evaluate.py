@@ -36,7 +36,8 @@ from vfibench.errors import DataError, VfiBenchError
 from vfibench.eval_plan import EvalPlan
 from vfibench.metrics.suite import MetricSuite
 from vfibench.results import atomic, schema
-from vfibench.results.store import SAMPLE_KEYS, RunStore
+from vfibench.results.schema import SAMPLE_KEYS
+from vfibench.results.store import RunStore
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 

@@ -40,9 +40,7 @@ import pandas as pd
 
 from vfibench.errors import ResultsError
 from vfibench.results import atomic, schema
-# The schema's names that modules used to import from here; :mod:`vfibench.results.schema` owns them.
-from vfibench.results.schema import (COMPLETE, FAILED, INTERRUPTED, LOG_KEYS, RUNNING, SAMPLE_ATTRIBUTES,  # noqa: F401
-                                     SAMPLE_KEYS, UNIT_STATUSES, read_csv)
+from vfibench.results.schema import COMPLETE, UNIT_STATUSES, read_csv
 
 SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"

@@ -29,8 +29,8 @@ from vfibench.data.sources import content_overlap
 from vfibench.errors import ResultsError, describe_os_error
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
-from vfibench.results.store import (COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES, RunStore,
-                                    UnitKey)
+from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
+from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,

@@ -33,7 +33,8 @@ from vfibench.presets import RunPreset, preset_from_dict
 from vfibench.provenance import metric_records, provenance
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
-from vfibench.results.store import SAMPLE_ATTRIBUTES as ATTRIBUTES, RunStore, UnitKey
+from vfibench.results.schema import SAMPLE_ATTRIBUTES as ATTRIBUTES
+from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep.unit import WARM_START_SPEC
 from vfibench.train import PRECISION_NOTES, PRECISIONS, idle_steps, progress_at
 from vfibench.validation import VAL_METRICS, VAL_SAMPLES

@@ -16,7 +16,8 @@ import torch
 
 from vfibench.losses.spec import parse_sweep
 from vfibench.results import atomic, schema
-from vfibench.results.store import LOG_KEYS, SAMPLE_KEYS, RunStore, UnitKey
+from vfibench.results.schema import LOG_KEYS, SAMPLE_KEYS
+from vfibench.results.store import RunStore, UnitKey
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
 from vfibench.sweep.plan import SweepPlan, recorded_settings

@@ -32,7 +32,8 @@ from vfibench.metrics.suite import MetricSuite, PreparedReference, batch_slices,
 from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import schema
-from vfibench.results.store import LOG_KEYS, SAMPLE_KEYS, UnitKey
+from vfibench.results.schema import LOG_KEYS, SAMPLE_KEYS
+from vfibench.results.store import UnitKey
 from vfibench.train import StepCallback, TrainState, predict, train_configuration
 
 #: The kinds of unit: a configuration trained under a seed, an untrained reference row, and a
