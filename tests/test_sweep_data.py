@@ -148,7 +148,7 @@ def test_the_manifest_and_the_dry_run_record_the_options_a_spec_sets(tmp_path: P
 
 def test_a_standard_set_is_recorded_at_its_native_size() -> None:
     from vfibench.presets import get_preset
-    from vfibench.sweep.plan import data_options
+    from vfibench.sweep.data import data_options
 
     preset = get_preset("smoke")
     assert data_options("ucf101:/data/ucf101", preset, "test")["size"] is None

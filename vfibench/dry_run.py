@@ -17,7 +17,7 @@ from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
 from vfibench.references import REFERENCES
 from vfibench.sweep import WARM_START_SPEC, SweepPlan
-from vfibench.sweep.plan import split_options
+from vfibench.sweep.data import split_options
 from vfibench.train import train_configuration
 
 #: Steps timed per configuration; the first is a warm-up and is not counted.
@@ -76,7 +76,7 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
 
 def _triplets(spec: str, split: str, options: dict[str, object]) -> str:
     """``"48 triplets at 32×32"``: how many triplets a split is read with and their size
-    (:func:`~vfibench.sweep.plan.data_options`). Real data is indexed (not decoded) to count what it
+    (:func:`~vfibench.sweep.data.data_options`). Real data is indexed (not decoded) to count what it
     holds: ``"4 triplets (all it holds; the preset asks for 8)"``, ``"8 of its 120 triplets"``."""
     size = options.get("size")
     at = f" at {size}×{size}" if size else " at native size"

@@ -4,7 +4,11 @@ A sweep is a set of independent units — (configuration, seed), a reference row
 seed's shared warm start. The package's modules name the jobs:
 
 - :mod:`~vfibench.sweep.plan`: check everything before any work (:func:`plan_sweep`), rebuild an
-  unfinished run's plan from its manifest (:func:`plan_resume`), the settings a run records;
+  unfinished run's plan from its manifest (:func:`plan_resume`);
+- :mod:`~vfibench.sweep.manifest`: the settings a run records (:func:`manifest_for`) and reads back
+  for a resume (:func:`recorded_settings`);
+- :mod:`~vfibench.sweep.data`: the training and test triplets of a plan and each test sample's
+  attributes;
 - :mod:`~vfibench.sweep.unit`: one unit's picklable description (:class:`UnitSpec`) and the one
   function that runs it anywhere (:func:`run_unit`): train, predict, score, return the result;
 - :mod:`~vfibench.sweep.executors`: where units run — in this process, in ``--jobs N`` worker
@@ -21,11 +25,12 @@ from vfibench.sweep.executors import Executor, ExecutorError, ExecutorOptions, L
 from vfibench.sweep.interruption import (Interrupted, SweepInterrupted, interruption, resume_command,
                                          stop_on_signals)
 from vfibench.sweep.listener import SilentListener, SweepListener
-from vfibench.sweep.plan import (WARM_START_SPEC, SweepPlan, attributes_of_test_data, check_every_step_trains,
-                                 check_precision, data_for, load_data, manifest_for, model_parameters, parse_seeds,
-                                 plan_resume, plan_sweep, recorded_settings, resolve_device)
+from vfibench.sweep.data import attributes_of_test_data, data_for, load_data
+from vfibench.sweep.manifest import manifest_for, model_parameters, recorded_settings
+from vfibench.sweep.plan import (SweepPlan, check_every_step_trains, check_precision, parse_seeds, plan_resume,
+                                 plan_sweep, resolve_device)
 from vfibench.sweep.tables import REASON_COLUMN, REASON_POSITION, divergence_text, gather, rebuild_tables
-from vfibench.sweep.unit import UnitResult, UnitSpec, run_unit, score_predictions
+from vfibench.sweep.unit import WARM_START_SPEC, UnitResult, UnitSpec, run_unit, score_predictions
 
 __all__ = [
     "WARM_START_SPEC", "REASON_COLUMN", "REASON_POSITION", "Executor", "ExecutorError", "ExecutorOptions",

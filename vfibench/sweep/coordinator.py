@@ -36,7 +36,9 @@ from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
                                          resume_command, signum_of)
 from vfibench.sweep.listener import SilentListener, SweepListener
-from vfibench.sweep.plan import SweepPlan, attributes_of_test_data, data_for, manifest_for
+from vfibench.sweep.data import attributes_of_test_data, data_for
+from vfibench.sweep.manifest import manifest_for
+from vfibench.sweep.plan import SweepPlan
 from vfibench.sweep.tables import gather
 from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, TRAINED, \
     WARM_START, WARM_START_SPEC, UnitResult, UnitSpec, failed_result

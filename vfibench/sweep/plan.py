@@ -1,10 +1,9 @@
-"""Planning a sweep: everything checked before any work starts, and the settings a run records.
+"""Planning a sweep: everything checked before any work starts.
 
 :func:`plan_sweep` checks everything that can be checked before any work starts (specs, presets,
 backbones for losses and metrics, the output folder, the precision); :func:`plan_resume` rebuilds
-the plan of an unfinished run from its manifest, refusing options that would change what it
-computes. :func:`manifest_for` writes a plan's settings into the manifest and
-:func:`recorded_settings` reads them back, so the two stay each other's inverse.
+the plan of an unfinished run from its manifest (:func:`~vfibench.sweep.manifest.recorded_settings`),
+refusing options that would change what it computes.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,23 +20,18 @@ import pandas as pd
 import torch
 
 from vfibench import backbones
-from vfibench.data.sources import (STANDARD_KINDS, SYNTHETIC, dataset_attributes, describe_sources, open_dataset,
-                                   absolute_spec, content_overlap, parse_dataset_spec, resolve, validate_dataset_spec)
-from vfibench.data.triplets import Triplets
-from vfibench.errors import BackboneUnavailable, ResultsError, SpecError, VfiBenchError
+from vfibench.data.sources import SYNTHETIC, absolute_spec, validate_dataset_spec
+from vfibench.errors import BackboneUnavailable, SpecError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
-from vfibench.losses.spec import LossConfig, Window, parse_config, parse_sweep
+from vfibench.losses.spec import LossConfig, Window, parse_sweep
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
-from vfibench.model.variants import variant_record
-from vfibench.presets import RunPreset, preset_from_dict
-from vfibench.provenance import metric_records, provenance
+from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
-from vfibench.results.schema import SAMPLE_ATTRIBUTES as ATTRIBUTES
 from vfibench.results.store import RunStore, UnitKey
-from vfibench.sweep.unit import WARM_START_SPEC
-from vfibench.train import PRECISION_NOTES, PRECISIONS, idle_steps, progress_at
-from vfibench.validation import VAL_METRICS, VAL_SAMPLES
+from vfibench.sweep.manifest import recorded_settings
+from vfibench.train import PRECISIONS, idle_steps, progress_at
+from vfibench.validation import VAL_SAMPLES
 
 
 @dataclass
@@ -392,59 +386,6 @@ def plan_resume(
     return plan
 
 
-def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
-    """The settings a sweep's manifest records (what :func:`manifest_for` wrote), validated; a
-    ResultsError names what is missing or wrong. Runs recorded before a setting existed get its
-    default (fp32 precision)."""
-    try:
-        if manifest.get("kind") != schema.SWEEP:
-            raise ValueError(f"its kind is {manifest.get('kind')!r}, not 'sweep'")
-        configs = [str(entry["config"]) for entry in manifest["configs"]]
-        recorded = {
-            "configs": configs,
-            "preset": preset_from_dict(manifest["preset"], where),
-            "seeds": [int(seed) for seed in manifest["seeds"]],
-            "data_seed": int(manifest["data"]["train"]["seed"]),
-            "train_data": str(manifest["data"]["train"].get("dataset", SYNTHETIC)),
-            "test_data": str(manifest["data"]["test"].get("dataset", SYNTHETIC)),
-            "warm_start": int(manifest["warm_start"]["steps"]),
-            "metrics": [str(m["name"]) for m in manifest["metrics"]] + list(manifest["unavailable_metrics"]),
-            "unavailable_metrics": dict(manifest["unavailable_metrics"]),
-            "unavailable_configs": {str(e["config"]) for e in manifest["configs"] if e.get("status") == "unavailable"},
-            "backbones": dict(manifest["backbones"]),
-            "device": str(manifest["device"]).split(" (")[0],
-            "precision": str(manifest.get("precision", {}).get("training", "fp32")),
-            # the held-out scenes actually scored (the option, capped at the test set's size); none before
-            # runs recorded it
-            "val_samples": int(manifest.get("validation", {}).get("samples", 0)),
-        }
-        recorded["val_asked"] = int(manifest.get("validation", {}).get("asked", recorded["val_samples"]))
-        recorded["skip_unavailable"] = bool(manifest.get(
-            "skip_unavailable", recorded["unavailable_metrics"] or recorded["unavailable_configs"]))
-    except VfiBenchError as err:
-        raise ResultsError(str(err)) from None
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        problem = f"it lacks the entry {err}" if isinstance(err, KeyError) else str(err)
-        raise ResultsError(
-            f"Cannot resume from {where}: {problem}. It was damaged, edited or written by another tool or "
-            f"version; resume only runs started by `vfibench run`, or start a new sweep."
-        ) from None
-    for config in configs:
-        try:
-            canonical = parse_config(config).canonical
-        except SpecError as err:
-            raise ResultsError(
-                f"Cannot resume from {where}: its configuration '{config}' is no longer accepted ({err}); the loss "
-                f"catalog or its rules changed since the run started. Start a new sweep."
-            ) from None
-        if canonical != config:
-            raise ResultsError(
-                f"Cannot resume from {where}: its configuration '{config}' now reads as '{canonical}' (the loss "
-                f"catalog changed since the run started). Start a new sweep."
-            )
-    return recorded
-
-
 def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> dict[str, str]:
     missing: dict[str, str] = {}
     for config in configs:
@@ -464,141 +405,3 @@ def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> d
                 )
             missing[config.canonical] = reason
     return missing
-
-
-def data_for(plan: SweepPlan, loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
-    """The training and test triplets of a plan (deterministic in the preset and the data seed)."""
-    return load_data(plan.train_data, plan.test_data, plan.preset, plan.data_seed, loaded)
-
-
-def load_data(train_data: str, test_data: str, preset: RunPreset, data_seed: int,
-              loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
-    """The training and test triplets of two dataset specs (deterministic in the preset and the seed).
-
-    The preset gives the counts and sizes (training crops, test frames); options written in a
-    dataset spec override them. ``loaded`` is called once the training data is ready.
-    """
-    train = open_dataset(train_data, "train", seed=data_seed, **preset_data_options(preset, "train"))
-    if loaded is not None:  # progress: the training data is ready
-        loaded()
-    test = open_dataset(test_data, "test", seed=data_seed, **preset_data_options(preset, "test"))
-    return train, test
-
-
-def preset_data_options(preset: RunPreset, split: str) -> dict[str, Any]:
-    """The dataset options a preset gives a split (count and size: training crops or test frames; the
-    synthetic scenes' largest motion and ambiguity); options written in a spec override them."""
-    count, size = (preset.train_count, preset.crop) if split == "train" else (preset.test_count, preset.test_size)
-    return {"count": count, "size": size, "max_motion": preset.max_motion, "ambiguity": preset.ambiguity}
-
-
-def data_options(spec: str, preset: RunPreset, split: str) -> dict[str, Any]:
-    """The options a split is actually read with: the preset's (:func:`preset_data_options`) with the
-    spec's own options over them, what the manifest and the dry run show."""
-    parsed = parse_dataset_spec(spec)
-    options = resolve(parsed, **preset_data_options(preset, split))
-    return options | {"size": None} if parsed.kind in STANDARD_KINDS else options  # never resized
-
-
-def split_options(plan: SweepPlan) -> tuple[dict[str, Any], dict[str, Any]]:
-    """:func:`data_options` of the plan's training and test data."""
-    return (data_options(plan.train_data, plan.preset, "train"), data_options(plan.test_data, plan.preset, "test"))
-
-
-def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
-    """Per test sample: its ambiguity, motion and occluded fraction. Synthetic scenes know all three;
-    for real data the motion is estimated with a classical optical flow (:func:`largest_motion`) and
-    the other two stay NaN (no ground truth knows them)."""
-    from vfibench.metrics.classical_flow import largest_motion
-
-    preset = plan.preset
-    known = dataset_attributes(plan.test_data, "test", count=preset.test_count, seed=plan.data_seed,
-                               max_motion=preset.max_motion, ambiguity=preset.ambiguity)
-    frame = pd.DataFrame(known, columns=list(ATTRIBUTES))
-    if len(frame) == len(test) and frame[schema.MOTION].isna().all():
-        frame[schema.MOTION] = largest_motion(test.i0, test.i1).numpy()
-    return frame
-
-
-def model_parameters(preset: RunPreset) -> int:
-    """Trainable parameters of the preset's interpolator."""
-    from vfibench.model.interpolator import build_interpolator, count_parameters
-
-    return count_parameters(build_interpolator(width=preset.width, variant=preset.model))
-
-
-def _config_outcomes(store: RunStore) -> dict[str, str]:
-    """Each configuration's status in the run's summary.csv (complete, partial, diverged, failed, missing), once
-    the sweep has written it; {} before."""
-    try:
-        return {row.config: row.status for row in schema.read_summary(store.path(schema.SUMMARY_FILE)).rows}
-    except ResultsError:
-        return {}
-
-
-def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[str, float]) -> dict[str, Any]:
-    """Everything needed to trace a number in this run back to how it was made (read back by
-    :func:`recorded_settings`)."""
-    train, test = split_options(plan)
-    outcomes = _config_outcomes(store) if status != schema.RUNNING else {}
-    return {
-        "tool": "vfibench",
-        "kind": schema.SWEEP,
-        "run": store.name,
-        "status": status,
-        "command": plan.command,
-        "created": plan.created,
-        "resumed": plan.resumed,
-        "skip_unavailable": plan.skip_unavailable,
-        "configs": [
-            {"config": c.canonical, "expanded": c.expanded,
-             "terms": [{"term": t.info.name, "label": t.label, "weight": t.weight, "params": t.params,
-                        "window": [t.window.start, t.window.end], "verified": t.info.verified}
-                       for t in c.resolve()],
-             "status": schema.UNAVAILABLE if c.canonical in plan.unavailable_configs
-             else outcomes.get(c.canonical, schema.PLANNED),
-             "reason": plan.unavailable_configs.get(c.canonical, "")}
-            for c in plan.configs
-        ],
-        "references": list(REFERENCES),
-        "order": plan.order,
-        "seeds": plan.seeds,
-        "preset": plan.preset.to_dict(),
-        "validation": {"samples": plan.val_samples,
-                       "asked": plan.val_samples if plan.val_asked is None else plan.val_asked,
-                       "every": plan.preset.log_every, "metrics":
-                       [m for m in VAL_METRICS if m in plan.metrics] if plan.val_samples else [],
-                       "subset": f"the first {plan.val_samples} test scenes"},
-        "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
-                       "note": ("every configuration trains its first steps with plain l1, computed once per "
-                                "seed and shared") if plan.warm_start else "none"},
-        "precision": {"training": plan.precision,
-                      "note": PRECISION_NOTES[plan.precision] + "; evaluation and held-out scores in fp32"},
-        "data": {"train": {"dataset": plan.train_data, "split": "train", "count": train["count"],
-                           "loaded": plan.loaded.get("train"), "size": train["size"], "seed": plan.data_seed},
-                 "test": {"dataset": plan.test_data, "split": "test", "count": test["count"],
-                          "loaded": plan.loaded.get("test"), "size": test["size"], "seed": plan.data_seed},
-                 # the synthetic scenes' settings as the test data was made (the per-sample attributes'), and
-                 # the training data's where its spec sets others
-                 "max_motion": test["max_motion"],
-                 "ambiguity": test["ambiguity"],
-                 **({"train_max_motion": train["max_motion"], "train_ambiguity": train["ambiguity"]}
-                    if (train["max_motion"], train["ambiguity"]) != (test["max_motion"], test["ambiguity"])
-                    else {}),
-                 "attributes": {**schema.ATTRIBUTE_MEANINGS,
-                                "known": f"synthetic data: all three exactly; real data: {schema.MOTION} estimated, "
-                                         f"the others empty"},
-                 "note": describe_sources(plan.train_data, plan.test_data),
-                 # tested on content it trained on: the clause that says so (reports show it), else false
-                 "same_source": content_overlap(plan.train_data, plan.test_data) or False},
-        "model": {**variant_record(plan.preset.model), "width": plan.preset.width,
-                  "parameters": model_parameters(plan.preset)},
-        "metrics": metric_records(plan.metrics),
-        "unavailable_metrics": plan.unavailable_metrics,
-        "evaluation": ("predictions clamped to [0, 1], then predictions and ground truth quantised to 8 bits "
-                       "(round(x*255)/255), as saved frames would be, before every metric; every metric per "
-                       "frame, then averaged"),
-        "executor": plan.executor,
-        **provenance(plan.device, plan.backbone_hashes, timings,
-                     all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items())),
-    }

@@ -20,7 +20,8 @@ from vfibench.results.schema import LOG_KEYS, SAMPLE_KEYS
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
-from vfibench.sweep.plan import SweepPlan, recorded_settings
+from vfibench.sweep.manifest import recorded_settings
+from vfibench.sweep.plan import SweepPlan
 from vfibench.train import STATE_NOT_FINITE
 
 #: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.

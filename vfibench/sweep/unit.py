@@ -184,7 +184,7 @@ def run_unit(spec: UnitSpec, train: Triplets | None, test: Triplets | None,
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
         if train is None or test is None:
-            from vfibench.sweep.plan import load_data
+            from vfibench.sweep.data import load_data
 
             train, test = load_data(spec.train_data, spec.test_data, spec.preset, spec.data_seed)
         if spec.kind == WARM_START:

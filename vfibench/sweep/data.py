@@ -1,0 +1,72 @@
+"""The data of a sweep: its training and test triplets as the preset and the dataset specs ask for
+them, the options each split is read with, and each test sample's attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from vfibench.data.sources import STANDARD_KINDS, dataset_attributes, open_dataset, parse_dataset_spec, resolve
+from vfibench.data.triplets import Triplets
+from vfibench.presets import RunPreset
+from vfibench.results import schema
+from vfibench.results.schema import SAMPLE_ATTRIBUTES as ATTRIBUTES
+
+if TYPE_CHECKING:
+    from vfibench.sweep.plan import SweepPlan
+
+
+def data_for(plan: SweepPlan, loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
+    """The training and test triplets of a plan (deterministic in the preset and the data seed)."""
+    return load_data(plan.train_data, plan.test_data, plan.preset, plan.data_seed, loaded)
+
+
+def load_data(train_data: str, test_data: str, preset: RunPreset, data_seed: int,
+              loaded: Callable[[], None] | None = None) -> tuple[Triplets, Triplets]:
+    """The training and test triplets of two dataset specs (deterministic in the preset and the seed).
+
+    The preset gives the counts and sizes (training crops, test frames); options written in a
+    dataset spec override them. ``loaded`` is called once the training data is ready.
+    """
+    train = open_dataset(train_data, "train", seed=data_seed, **preset_data_options(preset, "train"))
+    if loaded is not None:  # progress: the training data is ready
+        loaded()
+    test = open_dataset(test_data, "test", seed=data_seed, **preset_data_options(preset, "test"))
+    return train, test
+
+
+def preset_data_options(preset: RunPreset, split: str) -> dict[str, Any]:
+    """The dataset options a preset gives a split (count and size: training crops or test frames; the
+    synthetic scenes' largest motion and ambiguity); options written in a spec override them."""
+    count, size = (preset.train_count, preset.crop) if split == "train" else (preset.test_count, preset.test_size)
+    return {"count": count, "size": size, "max_motion": preset.max_motion, "ambiguity": preset.ambiguity}
+
+
+def data_options(spec: str, preset: RunPreset, split: str) -> dict[str, Any]:
+    """The options a split is actually read with: the preset's (:func:`preset_data_options`) with the
+    spec's own options over them, what the manifest and the dry run show."""
+    parsed = parse_dataset_spec(spec)
+    options = resolve(parsed, **preset_data_options(preset, split))
+    return options | {"size": None} if parsed.kind in STANDARD_KINDS else options  # never resized
+
+
+def split_options(plan: SweepPlan) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`data_options` of the plan's training and test data."""
+    return (data_options(plan.train_data, plan.preset, "train"), data_options(plan.test_data, plan.preset, "test"))
+
+
+def attributes_of_test_data(plan: SweepPlan, test: Triplets) -> pd.DataFrame:
+    """Per test sample: its ambiguity, motion and occluded fraction. Synthetic scenes know all three;
+    for real data the motion is estimated with a classical optical flow (:func:`largest_motion`) and
+    the other two stay NaN (no ground truth knows them)."""
+    from vfibench.metrics.classical_flow import largest_motion
+
+    preset = plan.preset
+    known = dataset_attributes(plan.test_data, "test", count=preset.test_count, seed=plan.data_seed,
+                               max_motion=preset.max_motion, ambiguity=preset.ambiguity)
+    frame = pd.DataFrame(known, columns=list(ATTRIBUTES))
+    if len(frame) == len(test) and frame[schema.MOTION].isna().all():
+        frame[schema.MOTION] = largest_motion(test.i0, test.i1).numpy()
+    return frame
