@@ -322,7 +322,7 @@ def test_a_summary_that_disagrees_with_its_manifest_is_refused(runs: dict[str, R
 #: sample attribute itself.
 SCHEMA_USERS = [*sorted((ROOT / "vfibench" / "results").glob("*.py")),
                 *sorted((ROOT / "vfibench" / "analysis").glob("*.py")),
-                ROOT / "vfibench" / "evaluate.py", ROOT / "vfibench" / "train.py",
+                ROOT / "vfibench" / "evaluate.py", ROOT / "vfibench" / "eval_plan.py", ROOT / "vfibench" / "train.py",
                 *([ROOT / "vfibench" / "sweep.py"] if (ROOT / "vfibench" / "sweep.py").is_file()
                   else sorted((ROOT / "vfibench" / "sweep").glob("*.py")))]
 SPELLED = {*schema.KINDS, *(s for s in schema.STATUSES if s != schema.UNAVAILABLE), *schema.SAMPLE_ATTRIBUTES,
