@@ -30,7 +30,7 @@ EPILOG = examples(
     "vfibench report 20261125-101500-ab12 --format md",
     "vfibench report --out /tmp/results --format csv",
     "vfibench report --format html > report.html",
-    "vfibench report --format latex > table.tex      # the summary as a LaTeX table for a paper",
+    "vfibench report --format latex > table.tex   # the summary table for a paper",
     "vfibench report --samples 5                   # write the report with five image grids",
     "vfibench report --plane ssim:gmsd --intervals paired   # another plane, paired error bars",
     notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, summary.tex, "
