@@ -83,7 +83,7 @@ def test_printing_a_report_format_of_a_run_does_not_import_torch(tmp_path: Path)
 
     preset = get_preset("smoke").with_overrides(steps=2, train_count=8, test_count=6, batch_size=2)
     run = run_sweep(plan_sweep("l1,l2", preset, [0], out=tmp_path, device="cpu", metrics=["psnr", "ssim"])).root
-    for fmt in ("csv", "md", "json"):
+    for fmt in ("csv", "latex", "md", "json"):
         assert _torch_after(["report", str(run), "--format", fmt, "--samples", "0"]) == "False", fmt
     (run / "summary.csv").unlink()  # a missing table is rebuilt from the units: that needs torch, and works
     assert _torch_after(["report", str(run), "--format", "csv"]) == "True"

