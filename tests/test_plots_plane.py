@@ -13,7 +13,7 @@ from PIL import Image
 from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.plane import perception_distortion_plane
 from vfibench.analysis.paired import paired_difference_interval, paired_intervals
-from vfibench.results import plots
+from vfibench.results import labels, plots
 
 TRAINED = ["l1", "lpips", "l1+0.1*lpips"]
 
@@ -120,7 +120,7 @@ def test_labels_of_crowded_points_do_not_overlap():
     points = [(30 + 0.01 * k, 0.2 + 0.001 * k, f"configuration-{k}", "#000000") for k in range(6)]
     ax.plot([p[0] for p in points], [p[1] for p in points], "o")
     ax.set_xlim(29, 31), ax.set_ylim(0.1, 0.3)
-    plots._place_labels(ax, points)
+    labels.place_labels(ax, points)
     renderer = figure.canvas.get_renderer()
     from matplotlib.text import Text
 
@@ -147,7 +147,7 @@ def placed_label_boxes(points, lines, avoid):
     ax.set_xlim(0, 10), ax.set_ylim(0, 10)
     for (x0, y0), (x1, y1) in lines:
         ax.plot([x0, x1], [y0, y1])
-    plots._place_labels(ax, points, lines if avoid else ())
+    labels.place_labels(ax, points, lines if avoid else ())
     renderer = figure.canvas.get_renderer()
     for text in ax.texts:
         text.update_positions(renderer)
@@ -163,9 +163,9 @@ def test_labels_keep_off_the_pareto_front_and_other_rows_error_bars():
     bar = ((3, 4.15), (9.5, 4.15))  # another row's error bar just above l1
     boxes, segments = placed_label_boxes(points, [front, bar], avoid=True)
     assert len(boxes) == 2
-    assert not any(plots._crosses(box, segment) for box in boxes for segment in segments)
+    assert not any(labels.crosses(box, segment) for box in boxes for segment in segments)
     boxes, segments = placed_label_boxes(points, [front, bar], avoid=False)  # the first places tried cross them
-    assert any(plots._crosses(box, segment) for box in boxes for segment in segments)
+    assert any(labels.crosses(box, segment) for box in boxes for segment in segments)
 
 
 def test_a_reference_that_beats_every_trained_row_is_left_out_of_the_front(tmp_path):
