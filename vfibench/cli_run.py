@@ -15,7 +15,7 @@ import shlex
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -23,6 +23,10 @@ from rich.markup import escape
 from vfibench.cli_support import console, error_console, examples, exit_interrupted, report_errors
 from vfibench.errors import VfiBenchError
 from vfibench.presets import DEFAULT_PRESET
+
+if TYPE_CHECKING:
+    from vfibench.results.store import RunStore
+    from vfibench.sweep import ExecutorOptions, SweepPlan
 
 #: The default sweep: the PSNR-optimal l2, the l1 most VFI papers use, a perceptual and an adversarial
 #: term on top of l1, and a full paper preset (Super SloMo's four terms).
@@ -171,10 +175,9 @@ def run(
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
     from vfibench.processes import keep_freed_memory
-    from vfibench.results.schema import COMPLETE, training_threads
+    from vfibench.results.schema import training_threads
     from vfibench.results.store import RunStore
-    from vfibench.sweep import (ExecutorOptions, SweepInterrupted, parse_seeds, plan_resume, plan_sweep,
-                                rebuild_tables, run_sweep, stop_on_signals)
+    from vfibench.sweep import ExecutorOptions, SweepInterrupted, parse_seeds, plan_sweep, run_sweep, stop_on_signals
     from vfibench.validation import VAL_SAMPLES
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
@@ -192,34 +195,11 @@ def run(
     overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
     chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
     if store is not None:
-        plan = plan_resume(store, device=device, losses=losses, preset=chosen, seeds=seed_list,
-                           warm_start=warm_start, metrics=metric_names, skip_unavailable=skip_unavailable,
-                           train_data=train_data, test_data=test_data, precision=training_precision,
-                           val_samples=val_samples, preset_overrides=overrides, command=command,
-                           device_here=device_here)
-        if tensorboard is not None:
-            from vfibench import tensorboard_log
-
-            tensorboard_log.check_available(tensorboard)
-            plan.tensorboard = tensorboard
-        done = sum(store.unit_info(key) is not None for key in plan.units())
-        if dry_run:
-            _print_plan(plan, f"resume {store.name}: {done} of {len(plan.units())} units finished", device_here)
-            return
-        # a complete run with a unit deleted (a failed one, to retry it) trains that unit again
-        if store.read_manifest().get("status") == COMPLETE and done == len(plan.units()):
-            rebuilt = rebuild_tables(store)
-            done_text = f"rebuilt {', '.join(rebuilt)} from its units" if rebuilt else "nothing to do"
-            console.print(f"[bold]vfibench run --resume[/]: '{escape(str(store.root))}' is already complete; "
-                          f"{done_text}.")
-            print_summary(store)
-            return
-        left = len(plan.units()) - done
-        rest = (f"running the {left} left ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s) in all, "
-                f"preset [cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}{_where(options)}"
-                if left else "nothing left to train; writing its tables and marking it complete")
-        error_console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(plan.units())} units "
-                            f"finished; {rest}")
+        plan = _resume_plan(store, options, dry_run, tensorboard, device=device, losses=losses, preset=chosen,
+                            seeds=seed_list, warm_start=warm_start, metrics=metric_names,
+                            skip_unavailable=skip_unavailable, train_data=train_data, test_data=test_data,
+                            precision=training_precision, val_samples=val_samples, preset_overrides=overrides,
+                            command=command, device_here=device_here)
     else:
         if run_name is not None:
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
@@ -238,6 +218,8 @@ def run(
         error_console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} "
                             f"seed(s), preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}"
                             f"{_where(options)}")
+    if plan is None:
+        return
     keep_freed_memory()
     try:
         listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
@@ -248,6 +230,43 @@ def run(
     print_summary(finished)
     error_console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
                         f"{escape(finished.name)} --out {escape(str(finished.root.parent))}[/]", highlight=False)
+
+
+def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tensorboard: Path | None,
+                 **settings: object) -> SweepPlan | None:
+    """The plan that finishes ``store`` (:func:`~vfibench.sweep.plan.plan_resume` with ``settings``), after saying
+    how much is done; None when nothing is to run: a dry run printed it, or the run is complete (its tables are
+    then rebuilt where missing, and printed)."""
+    from vfibench.cli_report import print_summary
+    from vfibench.results.schema import COMPLETE
+    from vfibench.sweep import plan_resume, rebuild_tables
+
+    plan = plan_resume(store, **settings)  # type: ignore[arg-type]
+    if tensorboard is not None:
+        from vfibench import tensorboard_log
+
+        tensorboard_log.check_available(tensorboard)
+        plan.tensorboard = tensorboard
+    units = plan.units()
+    done = sum(store.unit_info(key) is not None for key in units)
+    if dry_run:
+        _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", bool(settings["device_here"]))
+        return None
+    # a complete run with a unit deleted (a failed one, to retry it) trains that unit again
+    if store.read_manifest().get("status") == COMPLETE and done == len(units):
+        rebuilt = rebuild_tables(store)
+        done_text = f"rebuilt {', '.join(rebuilt)} from its units" if rebuilt else "nothing to do"
+        console.print(f"[bold]vfibench run --resume[/]: '{escape(str(store.root))}' is already complete; "
+                      f"{done_text}.")
+        print_summary(store)
+        return None
+    left = len(units) - done
+    rest = (f"running the {left} left ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s) in all, "
+            f"preset [cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}{_where(options)}"
+            if left else "nothing left to train; writing its tables and marking it complete")
+    error_console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(units)} units "
+                        f"finished; {rest}")
+    return plan
 
 
 def _where(options: "object") -> str:
