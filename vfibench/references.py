@@ -12,6 +12,7 @@ from collections.abc import Callable
 from torch import Tensor
 
 from vfibench.data.triplets import Triplets
+from vfibench.results.schema import BLEND, NEAREST
 
 
 def blend(triplets: Triplets) -> Tensor:
@@ -26,4 +27,4 @@ def nearest(triplets: Triplets) -> Tensor:
     return closer_to_start * triplets.i0 + (~closer_to_start) * triplets.i1
 
 
-REFERENCES: dict[str, Callable[[Triplets], Tensor]] = {"blend": blend, "nearest": nearest}
+REFERENCES: dict[str, Callable[[Triplets], Tensor]] = {BLEND: blend, NEAREST: nearest}

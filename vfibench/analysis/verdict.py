@@ -10,13 +10,10 @@ from typing import TYPE_CHECKING
 from vfibench.analysis.pair_tests import PairComparison, PairedTest, direction
 from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.significance import ALPHA, smallest_holm_p
-from vfibench.results.schema import REFERENCE, TRAINED
+from vfibench.results.schema import BLEND, NEAREST, REFERENCE, TRAINED
 
 if TYPE_CHECKING:
     from vfibench.analysis.gap import GapAnalysis
-
-#: The reference rows the verdict speaks of by name.
-BLEND, NEAREST = "blend", "nearest"
 
 
 def format_p(p: float, alpha: float = ALPHA) -> str:

@@ -69,6 +69,9 @@ KINDS: Mapping[str, str] = MappingProxyType({
                "ranked among them",
     EVALUATED: "a model's frames on disk, scored by `vfibench eval` (seed 0)",
 })
+#: The reference rows' names (computed by :mod:`vfibench.references`): the average of the inputs
+#: weighted by time, and the input nearer in time.
+BLEND, NEAREST = "blend", "nearest"
 #: The run kind that writes each row kind.
 RUN_OF_KIND: Mapping[str, str] = MappingProxyType({TRAINED: SWEEP, REFERENCE: SWEEP, EVALUATED: EVALUATION})
 #: The run kinds in words, for messages.
