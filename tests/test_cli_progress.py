@@ -138,3 +138,12 @@ def test_an_80_column_terminal_keeps_the_bar_the_counts_and_the_eta():
     unit = next(line for line in lines if line.startswith("204*l1"))
     assert "…" in unit and "1/600" in unit and "loss 0.5" in unit and "ETA" in unit
     assert "━" in next(line for line in lines if line.startswith("Loading"))
+
+
+def test_a_finished_unit_is_reported_with_the_tables_numbers() -> None:
+    import pandas as pd
+
+    from vfibench.sweep import headline
+
+    scores = pd.DataFrame({"psnr": [30.431, 30.441], "lpips": [0.04301, 0.04299], "dists": [float("nan")] * 2})
+    assert headline(scores, 12.4, 0.6) == "PSNR 30.44 dB, LPIPS 0.0430; trained 12s, scored 1s"

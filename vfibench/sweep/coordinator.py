@@ -28,15 +28,17 @@ from vfibench import tensorboard_log
 from vfibench.data.sources import content_overlap
 from vfibench.errors import ResultsError, describe_os_error
 from vfibench.references import REFERENCES
+from vfibench.metrics.records import metric_record
 from vfibench.results import atomic
+from vfibench.results.numbers import format_number
 from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep.costs import unit_cost
+from vfibench.sweep.data import attributes_of_test_data, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
                                          resume_command, signum_of)
 from vfibench.sweep.listener import SilentListener, SweepListener
-from vfibench.sweep.data import attributes_of_test_data, data_for
 from vfibench.sweep.manifest import manifest_for
 from vfibench.sweep.plan import SweepPlan
 from vfibench.sweep.tables import gather
@@ -335,11 +337,19 @@ def remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
     return units, steps
 
 
+#: The metrics a finished unit's progress line shows, where the run scores them.
+HEADLINE_METRICS = ("psnr", "lpips", "dists")
+
+
 def headline(per_sample: pd.DataFrame, train_seconds: float, eval_seconds: float) -> str:
-    """``PSNR 30.44 dB, LPIPS 0.043; trained 12s, scored 1s``: what a finished unit reports."""
-    parts = [f"{label} {per_sample[name].mean():{fmt}}{unit}" for name, label, fmt, unit in
-             (("psnr", "PSNR", ".2f", " dB"), ("lpips", "LPIPS", ".4f", ""), ("dists", "DISTS", ".4f", ""))
-             if name in per_sample and per_sample[name].notna().any()]
+    """``PSNR 30.44 dB, LPIPS 0.0430; trained 12s, scored 1s``: what a finished unit reports (each mean
+    printed as the tables print it)."""
+    parts = []
+    for name in HEADLINE_METRICS:
+        if name in per_sample and per_sample[name].notna().any():
+            record = metric_record(name)
+            unit = f" {record.unit}" if record.unit else ""
+            parts.append(f"{record.label} {format_number(float(per_sample[name].mean()), name)}{unit}")
     return ", ".join(parts) + f"; trained {train_seconds:.0f}s, scored {eval_seconds:.0f}s"
 
 
