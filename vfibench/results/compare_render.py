@@ -20,6 +20,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.compare_verdicts import (CONFIG_VERDICTS, METRIC_VERDICTS, Comparison, Row, Verdict,
                                                summary_line)
+from vfibench.results.numbers import NO_VALUE
 
 
 def github_annotations(comparison: Comparison) -> list[str]:
@@ -80,21 +81,21 @@ def _escape_property(text: str) -> str:
 def format_value(value: float | None) -> str:
     """Two decimals for dB-scale numbers (≥ 10), four for the [0, 1]-scale indices; a dash for none."""
     if value is None:
-        return "—"
+        return NO_VALUE
     return f"{value:.{2 if abs(value) >= 10 else 4}f}"
 
 
 def _format_difference(row: Row) -> str:
     """Four decimals, or two significant digits for a difference too small to show in four."""
     if row.difference is None:
-        return "—"
+        return NO_VALUE
     if 0 < abs(row.difference) < 5e-5:
         return f"{row.difference:+.1e}"
     return f"{row.difference:+.4f}"
 
 
 def _format_tolerance(row: Row) -> str:
-    return "—" if row.tolerance is None else f"{row.tolerance:g}"
+    return NO_VALUE if row.tolerance is None else f"{row.tolerance:g}"
 
 
 def verdict_text(verdict: Verdict, noun: str) -> str:

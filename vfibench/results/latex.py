@@ -21,6 +21,7 @@ import pandas as pd
 
 from vfibench.analysis.verdict import ranked_noun
 from vfibench.metrics.records import metric_record
+from vfibench.results.numbers import NO_VALUE
 from vfibench.results.schema import COMPLETE, CONFIG, KIND, REFERENCE, SAMPLES, SEEDS, STATUS
 from vfibench.results.tables import row_header, table_cells
 
@@ -106,7 +107,7 @@ def _row_name(record: dict, reference: bool) -> str:
 
 def _value(text: str, best: bool) -> str:
     """One cell: the number (``± std``) as printed, bold when it is the column's best."""
-    if text == "—":
+    if text == NO_VALUE:
         return "--"
     mean, _, std = text.partition(" ± ")
     mean = "$-$" + escape(mean[1:]) if mean.startswith("-") else escape(mean)  # a minus, not a hyphen

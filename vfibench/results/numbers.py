@@ -10,11 +10,14 @@ import numpy as np
 
 from vfibench.metrics.records import metric_record
 
+#: What a table prints where there is no value (NaN, no result, not applicable).
+NO_VALUE = "—"
+
 
 def format_number(value: float | None, metric: str) -> str:
     """Two decimals for dB-scale numbers (PSNR), four for the [0, 1]-scale indices; "—" for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
+        return NO_VALUE
     decimals = 2 if abs(value) >= 10 else 4
     return f"{value:.{decimals}f}"
 
@@ -22,7 +25,7 @@ def format_number(value: float | None, metric: str) -> str:
 def printed_value(value: float, metric: str) -> float:
     """``value`` as the tables print it (:func:`format_number`), read back; NaN where it prints "—"."""
     text = format_number(value, metric)
-    return math.nan if text == "—" else float(text)
+    return math.nan if text == NO_VALUE else float(text)
 
 
 def printed_goodness(values: Any, metric: str) -> np.ndarray:

@@ -27,7 +27,7 @@ from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.verdict import format_p, headline_pair, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
-from vfibench.results.numbers import format_number
+from vfibench.results.numbers import NO_VALUE, format_number
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,14 @@ class PlainTable:
 
 def _number(value: float, unit: str = "") -> str:
     if value is None or not math.isfinite(value):
-        return "—"
+        return NO_VALUE
     if unit == "dB":
         return f"{value:+.2f} dB"
     return f"{value:+.4f}" if abs(value) < 10 else f"{value:+.2f}"
 
 
 def _mean(value: float) -> str:
-    return format_number(value, "") if math.isfinite(value) else "—"
+    return format_number(value, "") if math.isfinite(value) else NO_VALUE
 
 
 def _label(analysis: GapAnalysis, metric: str) -> str:
@@ -78,7 +78,7 @@ def ranking_table(analysis: GapAnalysis) -> PlainTable:
 
 def agreement_table(analysis: GapAnalysis) -> PlainTable:
     """Kendall's tau-b between the PSNR ranking and each other metric's ranking."""
-    rows = tuple((_label(analysis, a.metric), f"{a.tau:+.2f}" if math.isfinite(a.tau) else "—",
+    rows = tuple((_label(analysis, a.metric), f"{a.tau:+.2f}" if math.isfinite(a.tau) else NO_VALUE,
                   format_p(a.p_value).removeprefix("p ").removeprefix("= "), str(a.n))
                  for a in analysis.agreement)
     rows += tuple((analysis.labels.get(m, m), "unavailable", "", "") for m in analysis.unavailable_metrics)
@@ -107,18 +107,18 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         for metric in analysis.compared:
             test = pair.test(metric)
             if test is None:
-                row += ["—", "—"]
+                row += [NO_VALUE, NO_VALUE]
                 continue
             row.append(f"{_number(test.difference)} ({format_p(test.p_holm)})")
             rate = test.disagreement_rate
-            row.append(f"{rate:.0%}" if math.isfinite(rate) else "—")
+            row.append(f"{rate:.0%}" if math.isfinite(rate) else NO_VALUE)
         significant = [t for t in pair.disagreeing if pair.base.p_holm < analysis.alpha and t.p_holm < analysis.alpha]
         row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) + ("" if t in significant else " (n.s.)")
                                        for t in pair.disagreeing) if pair.discordant else "no")
         if seeds:
             row.append(" ".join(f"{analysis.labels.get(t.metric, t.metric)} "
                                 + (f"{sum(d == t.favours for d in t.seeds)}/{len(t.seeds)}" if t.favours else "n/a")
-                                for t in (pair.base, *pair.others) if t.seeds) or "—")
+                                for t in (pair.base, *pair.others) if t.seeds) or NO_VALUE)
         rows.append(tuple(row))
         flags.append(bool(significant))
     one = row_noun(analysis.kinds.values())
@@ -186,7 +186,7 @@ def protocol_table(means: pd.DataFrame) -> PlainTable:
 
     def cell(column: str, value: float) -> str:
         if not math.isfinite(value):
-            return "inf" if value > 0 else "—"
+            return "inf" if value > 0 else NO_VALUE
         return f"{value:.3f}" if column.endswith("PSNR") else f"{value:.4f}"
 
     rows = tuple((str(protocol), *(cell(c, v) for c, v in row.items())) for protocol, row in means.iterrows())

@@ -26,7 +26,7 @@ from rich.text import Text
 from vfibench.analysis.verdict import row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema
-from vfibench.results.numbers import format_number, printed_goodness
+from vfibench.results.numbers import NO_VALUE, format_number, printed_goodness
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
                                      STATUS, STD)
 from vfibench.results.store import RunStore
@@ -97,7 +97,7 @@ def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
                 continue
             mean, std = record.get(schema.column(metric, MEAN)), record.get(schema.column(metric, STD))
             text = format_number(mean, metric)
-            spread = format_std(std, metric, mean) if text != "—" else None
+            spread = format_std(std, metric, mean) if text != NO_VALUE else None
             if spread:
                 text += f" {spread}"
             cells.append(Cell(text, position in best[metric]))
