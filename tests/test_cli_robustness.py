@@ -44,7 +44,9 @@ def assert_clean_error(result, *fragments: str) -> None:
 # -- 1: steps without an active term; an exception inside one unit ---------------------------------
 
 @pytest.mark.parametrize("losses, idle", [("l1,l1@0.5,l2", "1-6"), ("l1@:0.5", "7-12"), ("l1 @ 0.5", "1-6"),
-                                          ("film-style@0.6:0.7", "1-8, 10-12")])
+                                          ("film-style@0.6:0.7", "1-8, 10-12"),
+                                          # every suggested filler term already in use: no example, still one paragraph
+                                          ("l1@:0.5+l2@:0.5+charbonnier@:0.5+lap@:0.5", "7-12")])
 def test_a_window_that_leaves_steps_without_a_term_is_refused_before_any_run_exists(
         tmp_path: Path, losses: str, idle: str) -> None:
     out = tmp_path / "results"

@@ -130,13 +130,11 @@ def describe_config(config: LossConfig) -> Group:
         deviations.add_row(label, deviation)
     if deviations.row_count:
         parts += [Text("How these terms differ from their sources:", style="bold"), deviations.grid]
-    used = {t.info.name for t in terms}
-    filler = next((name for name in ("l1", "l2", "charbonnier", "lap") if name not in used), None)
     for gap in uncovered(term.window for term in terms):
-        example = f", e.g. '{config.canonical}+{filler}{gap}'" if filler else ""
+        example = config.gap_example(gap, registry)
         parts.append(Text(f"No term is active {window_text(gap)} of training: a training step that falls there has "
                           f"nothing to minimise, and `vfibench run` refuses the configuration for a preset with such "
-                          f"a step. Add a term for the gap{example}.", style="yellow"))
+                          f"a step. Add a term for the gap{f', e.g. {example}' if example else ''}.", style="yellow"))
     parts.append(Text("`vfibench losses NAME` explains each term: its parameters, source and formula."))
     return Group(*parts)
 

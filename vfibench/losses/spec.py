@@ -110,6 +110,10 @@ class ResolvedTerm:
         return f"{weight}{self.label}{self.window}"
 
 
+#: Plain pixel terms suggested, in this order, to cover a part of training in which no term is active.
+GAP_FILLERS = ("l1", "l2", "charbonnier", "lap")
+
+
 @dataclass(frozen=True)
 class LossConfig:
     """A configuration: a sum of terms, identified by its canonical string.
@@ -135,6 +139,14 @@ class LossConfig:
 
     def backbones(self) -> set[str]:
         return {name for term in self.resolve() for name in term.info.backbones}
+
+    def gap_example(self, gap: Window, registry: Registry | None = None) -> str | None:
+        """``'l1@:0.5+l2@0.5:'``: this configuration with a plain pixel term it does not use yet
+        (:data:`GAP_FILLERS`) added for ``gap``, a part of training none of its terms is active in; None
+        when it uses all of them."""
+        used = {term.info.name for term in self.resolve(registry)}
+        filler = next((name for name in GAP_FILLERS if name not in used), None)
+        return None if filler is None else f"'{self.canonical}+{filler}{gap}'"
 
     def __str__(self) -> str:
         return self.canonical

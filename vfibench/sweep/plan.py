@@ -272,13 +272,12 @@ def check_every_step_trains(config: LossConfig, preset: RunPreset, warm_start: i
     first, last = idle[0]
     gap = Window(math.floor(progress_at(first - 1, warm_start, preset.steps) * 1e4) / 1e4,
                  1.0 if last == preset.steps else math.ceil(progress_at(last, warm_start, preset.steps) * 1e4) / 1e4)
-    used = {term.name for term in config.terms}
-    filler = next(name for name in ("l1", "l2", "charbonnier") if name not in used)
+    example = config.gap_example(gap)
     raise SpecError(
         f"The loss configuration '{config.canonical}' has no active term in step(s) {shown} of the "
         f"{preset.steps} steps of preset {preset.name}{after}: {count} step(s) would have nothing to minimise. "
-        f"Nothing was trained. Make the schedule windows cover all of training, e.g. add a term for the gap: "
-        f"'{config.canonical}+{filler}{gap}'."
+        f"Nothing was trained. Make the schedule windows cover all of training"
+        + (f", e.g. add a term for the gap: {example}." if example else ": add a term for the gap.")
     )
 
 
