@@ -56,7 +56,7 @@ def test_status_with_nothing_installed_explains_the_fix(
     assert result.exit_code == 0, result.output
     for text in (
         "missing",
-        "LPIPS (alex)",
+        "LPIPS, FloLPIPS (DIS)",  # what the metric records say needs AlexNet
         "DISTS",
         "vfibench weights fetch alexnet",
         "vfibench weights fetch vgg16",

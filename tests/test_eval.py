@@ -256,7 +256,7 @@ def test_empty_or_absent_folders_are_clear_errors(tmp_path, folders):
 def test_missing_backbone_with_skip_unavailable_marks_the_column(folders, monkeypatch):
     def missing(name: str) -> backbones.BackboneStatus:
         return backbones.BackboneStatus(name=name, found=False, source=None, path=None, sha256=None, searched=(),
-                                        used_by=backbones.USED_BY[name], fix=backbones.fix_command(name))
+                                        used_by=backbones.used_by(name), fix=backbones.fix_command(name))
 
     monkeypatch.setattr(backbones, "locate", missing)
     args = ["--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),

@@ -337,7 +337,7 @@ def test_required_backbones():
 def _missing(name: str) -> backbones.BackboneStatus:
     return backbones.BackboneStatus(
         name=name, found=False, source=None, path=None, sha256=None, searched=(),
-        used_by=backbones.USED_BY[name], fix=backbones.fix_command(name),
+        used_by=backbones.used_by(name), fix=backbones.fix_command(name),
     )
 
 

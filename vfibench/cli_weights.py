@@ -144,7 +144,7 @@ def status(
 @report_errors
 def fetch(
     backbone: Annotated[
-        BackboneChoice, typer.Argument(help="Which backbone to fetch: `alexnet` (LPIPS), `vgg16` (DISTS, LPIPS-VGG, "
+        BackboneChoice, typer.Argument(help="Which backbone to fetch: `alexnet` (LPIPS, FloLPIPS), `vgg16` (DISTS, LPIPS-VGG, "
                                        "the perceptual loss terms) or `all`.", case_sensitive=False)
     ] = BackboneChoice.all,
     source: Annotated[

