@@ -549,3 +549,17 @@ def test_a_long_html_cell_may_wrap_only_between_its_parts():
     assert _cell("yes: LPIPS (n.s.), DISTS (n.s.)", "flag") == (
         '<td class="flag parts"><span>yes: LPIPS (n.s.),</span> <span>DISTS (n.s.)</span></td>')
     assert _cell("30.23 ± 0.02 ★", "best") == '<td class="best">30.23 ± 0.02 ★</td>'
+
+
+def test_a_manifest_from_before_evaluations_existed_is_read_as_a_sweep(run_copy):
+    # the first version's manifests had no "kind": they are sweeps (schema.run_kind), whichever command reads them
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    del manifest["kind"]
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    (run_copy / "summary.csv").unlink()
+    result = report(run_copy, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert (run_copy / "summary.csv").is_file()  # rebuilt from the units, as for any sweep
+    resumed = runner.invoke(app, ["run", "--resume", str(run_copy), "--dry-run"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "units finished" in " ".join(resumed.output.split())

@@ -156,7 +156,7 @@ class RunStore:
     def missing_derived_tables(self) -> list[str]:
         """The :data:`DERIVED_TABLES` a sweep lacks (rebuilt from its units by
         :func:`vfibench.sweep.rebuild_tables`); always [] for other runs, which derive nothing."""
-        if self.read_manifest().get("kind") != schema.SWEEP:
+        if schema.run_kind(self.read_manifest()) != schema.SWEEP:
             return []
         return [name for name in DERIVED_TABLES if not self.path(name).is_file()]
 

@@ -33,7 +33,7 @@ class RunView:
 
     def title(self) -> str:
         device = self.manifest.get("device", "?")
-        if self.manifest.get("kind") == schema.EVALUATION:
+        if schema.run_kind(self.manifest) == schema.EVALUATION:
             models = len(self.manifest.get("sources", {}))
             return (f"{self.store.name} — evaluation of {models} model(s) against "
                     f"{self.manifest.get('gt_dir', '?')}, device {device}")
@@ -59,7 +59,7 @@ class RunView:
     def notes(self) -> list[str]:
         notes = tables.table_notes(self.summary, self.unavailable, self.metrics)
         status = self.manifest.get("status")
-        if self.manifest.get("kind") == schema.SWEEP and status != schema.COMPLETE:
+        if schema.run_kind(self.manifest) == schema.SWEEP and status != schema.COMPLETE:
             notes.append(f"The run is incomplete (its manifest says '{status}'): configurations or seeds without "
                          f"results yet are marked missing or partial and left out of the analysis. Finish it with "
                          f"`{store_resume_command(self.store)}`.")
@@ -103,7 +103,8 @@ def load_run_view(store: RunStore) -> RunView:
     """Read and validate a run's manifest and summary.csv (:func:`~vfibench.results.schema.read_summary`)."""
     manifest = store.read_manifest()
     _check_manifest(store, manifest)
-    if manifest.get("kind") == schema.SWEEP:
+    kind = schema.run_kind(manifest)
+    if kind == schema.SWEEP:
         from vfibench.presets import preset_from_dict
 
         try:
@@ -117,8 +118,8 @@ def load_run_view(store: RunStore) -> RunView:
             raise ResultsError(f"'{summary.path}' lacks the column '{mean}' that its manifest promises; the run "
                                f"directory is inconsistent. Re-run the sweep.")
     run_kinds = {schema.SWEEP, schema.EVALUATION}
-    if manifest.get("kind") in run_kinds and manifest["kind"] != summary.run_kind:
+    if kind in run_kinds and kind != summary.run_kind:
         raise ResultsError(f"'{summary.path}' holds the rows of {schema.RUN_NAMES[summary.run_kind]}, but its "
-                           f"manifest describes {schema.RUN_NAMES[manifest['kind']]}; the run directory is "
+                           f"manifest describes {schema.RUN_NAMES[kind]}; the run directory is "
                            f"inconsistent. Re-run the sweep or the evaluation.")
     return RunView(store, manifest, summary.frame)

@@ -113,8 +113,8 @@ def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
     ResultsError names what is missing or wrong. Runs recorded before a setting existed get its
     default (fp32 precision)."""
     try:
-        if manifest.get("kind") != schema.SWEEP:
-            raise ValueError(f"its kind is {manifest.get('kind')!r}, not 'sweep'")
+        if schema.run_kind(manifest) != schema.SWEEP:
+            raise ValueError(f"its kind is {schema.run_kind(manifest)!r}, not 'sweep'")
         configs = [str(entry["config"]) for entry in manifest["configs"]]
         recorded = {
             "configs": configs,
