@@ -24,10 +24,6 @@ from vfibench.sweep.manifest import recorded_settings
 from vfibench.sweep.plan import SweepPlan
 from vfibench.train import STATE_NOT_FINITE
 
-#: Where the ``reason`` column (why a configuration diverged or is unavailable) goes in summary.csv.
-REASON_COLUMN, REASON_POSITION = "reason", 3
-
-
 def gather(store: RunStore, plan: SweepPlan) -> None:
     """Rewrite the run-level tables from the finished units (atomically, in the plan's order)."""
     samples, logs, status = [], [], dict.fromkeys(plan.unavailable_configs, schema.UNAVAILABLE)
@@ -64,7 +60,8 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     atomic.write_csv(store.path(schema.TRAIN_LOG_FILE), train_log)
     summary = summarise(per_sample, metrics, plan.kinds, status)
-    summary.insert(REASON_POSITION, REASON_COLUMN, ["; ".join(reasons.get(c, [])) for c in summary["config"]])
+    why = ["; ".join(reasons.get(config, [])) for config in summary[schema.CONFIG]]
+    summary.insert(schema.REASON_POSITION, schema.REASON, why)
     write_summary_files(store, summary, metrics, plan.unavailable_metrics,
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}")
 
