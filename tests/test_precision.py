@@ -45,8 +45,8 @@ def test_fp16_needs_cuda(tmp_path: Path) -> None:
         plan_sweep("l1", PRESET, [0], out=tmp_path, device="cpu", metrics=["psnr"], precision="fp16")
     with pytest.raises(VfiBenchError, match="Unknown --precision 'fp8'"):
         plan_sweep("l1", PRESET, [0], out=tmp_path, device="cpu", metrics=["psnr"], precision="fp8")
-    with pytest.raises(ValueError, match="needs a CUDA device"):
-        weights("l1", "fp16")
+    with pytest.raises(VfiBenchError, match="--precision fp16 trains with a CUDA gradient scaler"):
+        weights("l1", "fp16")  # training itself applies the same rule, with the same message
 
 
 @needs_cuda

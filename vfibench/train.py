@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from vfibench.data.triplets import Triplets
+from vfibench.errors import VfiBenchError
 from vfibench.losses.objective import Objective
 from vfibench.losses.spec import LossConfig
 from vfibench.model.interpolator import Interpolator, build_interpolator
@@ -233,15 +234,25 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
 WORKSPACE_VARIABLE = "CUBLAS_WORKSPACE_CONFIG"
 
 
+def check_precision(precision: str, device: torch.device) -> str:
+    """``precision`` when it can train on ``device``; a VfiBenchError otherwise.
+
+    fp32 trains as always; bf16 autocasts the forward pass and the loss (CPU or CUDA); fp16 does
+    too with a gradient scaler, which only CUDA provides.
+    """
+    if precision not in PRECISIONS:
+        raise VfiBenchError(f"Unknown --precision '{precision}'. Use one of {', '.join(PRECISIONS)}.")
+    if precision == "fp16" and device.type != "cuda":
+        raise VfiBenchError(f"--precision fp16 trains with a CUDA gradient scaler, but the device is {device}. "
+                            f"Use --precision bf16 (CPU and CUDA) or fp32, or train on a GPU (--device cuda).")
+    return precision
+
+
 class _Precision:
     """The autocast context and loss scaling of one training precision (fp32: neither)."""
 
     def __init__(self, precision: str, device: torch.device) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"Unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}.")
-        if precision == "fp16" and device.type != "cuda":
-            raise ValueError(f"fp16 training needs a CUDA device (it scales the loss with a GradScaler), not {device}.")
-        self.name = precision
+        self.name = check_precision(precision, device)
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.device_type = device.type
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None

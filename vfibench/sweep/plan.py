@@ -30,7 +30,7 @@ from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep.manifest import recorded_settings
-from vfibench.train import PRECISIONS, idle_steps, progress_at
+from vfibench.train import check_precision, idle_steps, progress_at
 from vfibench.validation import VAL_SAMPLES
 
 
@@ -118,20 +118,6 @@ def resolve_device(name: str, *, here: bool = True) -> torch.device:
             which = "one CUDA GPU, cuda:0" if count == 1 else f"{count} CUDA GPUs, cuda:0 to cuda:{count - 1}"
             raise VfiBenchError(f"--device {given}: this machine has {which}. Give one of them, or --device cuda.")
     return device
-
-
-def check_precision(precision: str, device: torch.device) -> str:
-    """``precision`` when it can train on ``device``; a VfiBenchError otherwise.
-
-    fp32 trains as always; bf16 autocasts the forward pass and the loss (CPU or CUDA); fp16 does
-    too with a gradient scaler, which only CUDA provides.
-    """
-    if precision not in PRECISIONS:
-        raise VfiBenchError(f"Unknown --precision '{precision}'. Use one of {', '.join(PRECISIONS)}.")
-    if precision == "fp16" and device.type != "cuda":
-        raise VfiBenchError(f"--precision fp16 trains with a CUDA gradient scaler, but the device is {device}. "
-                            f"Use --precision bf16 (CPU and CUDA) or fp32, or train on a GPU (--device cuda).")
-    return precision
 
 
 #: The largest seed: every random generator a run seeds (torch, NumPy, the data's) accepts it.
