@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vfibench.metrics.records import direction_arrow, goodness_of, metric_record
 from vfibench.results.schema import CONFIG, KIND, SAMPLE, SEED, TRAINED, sample_metric_columns
 
 
@@ -38,22 +39,17 @@ class Orientation:
     @classmethod
     def of(cls, name: str) -> "Orientation":
         """The orientation of a registered metric."""
-        from vfibench.metrics.records import metric_record
-
         info = metric_record(name)
         return cls(info.name, info.label, info.higher_is_better, info.target, info.unit, bool(info.needs))
 
     def goodness(self, values: Any) -> Any:
-        """``values`` mapped so that larger is better: x, −x, or −|x − target|."""
-        if self.higher_is_better is None:
-            return -abs(values - float(self.target if self.target is not None else 0.0))
-        return values if self.higher_is_better else -values
+        """``values`` mapped so that larger is better: x, −x, or −|x − target|
+        (:func:`~vfibench.metrics.records.goodness_of`)."""
+        return goodness_of(values, self.higher_is_better, self.target)
 
     @property
     def arrow(self) -> str:
-        if self.higher_is_better is None:
-            return f"→{self.target:g}"
-        return "↑" if self.higher_is_better else "↓"
+        return direction_arrow(self.higher_is_better, self.target)
 
 
 def orientations_for(metrics: Iterable[str]) -> dict[str, Orientation]:

@@ -56,16 +56,27 @@ class MetricRecord:
     @property
     def arrow(self) -> str:
         """``"↑"``, ``"↓"`` or ``"→1"`` (best at the target), for table headers."""
-        if self.higher_is_better is None:
-            return f"→{self.target:g}"
-        return "↑" if self.higher_is_better else "↓"
+        return direction_arrow(self.higher_is_better, self.target)
 
     def goodness(self, values: Any) -> Any:
         """Values (a number, array, series or tensor) mapped so that larger is always better: x, −x, or
         −|x − target|. Rankings, Kendall's tau and Pareto fronts can use this without knowing the metric."""
-        if self.higher_is_better is None:
-            return -abs(values - float(self.target))  # type: ignore[arg-type]
-        return values if self.higher_is_better else -values
+        return goodness_of(values, self.higher_is_better, self.target)
+
+
+def goodness_of(values: Any, higher_is_better: bool | None, target: float | None) -> Any:
+    """``values`` mapped so that larger is always better: x when higher is better, −x when lower is,
+    −|x − target| when the best value is ``target`` (``higher_is_better`` None)."""
+    if higher_is_better is None:
+        return -abs(values - float(target if target is not None else 0.0))
+    return values if higher_is_better else -values
+
+
+def direction_arrow(higher_is_better: bool | None, target: float | None) -> str:
+    """``"↑"``, ``"↓"`` or ``"→1"`` (best at ``target``): a metric's direction in a table header."""
+    if higher_is_better is None:
+        return f"→{target:g}"
+    return "↑" if higher_is_better else "↓"
 
 
 RECORDS: tuple["MetricRecord", ...] = (

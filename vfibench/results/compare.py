@@ -185,7 +185,7 @@ def judge(info: MetricRecord, base: float, new: float, tolerance: float, two_sid
     two-sided, a move beyond the tolerance that leaves the goodness within it — a sharpness ratio
     that jumps across its target — is ``changed`` too.
     """
-    gain = goodness(info, new) - goodness(info, base)
+    gain = float(info.goodness(new)) - float(info.goodness(base))
     slack = 1e-12 + 1e-9 * max(abs(base), abs(new))  # the CSV's 10-significant-digit rounding
     if gain < -(tolerance + slack):
         return Verdict.REGRESSED
@@ -194,10 +194,3 @@ def judge(info: MetricRecord, base: float, new: float, tolerance: float, two_sid
     if two_sided and abs(new - base) > tolerance + slack:
         return Verdict.CHANGED
     return Verdict.OK
-
-
-def goodness(info: MetricRecord, value: float) -> float:
-    """``value`` mapped so that larger is better (the float counterpart of ``MetricRecord.goodness``)."""
-    if info.higher_is_better is None:
-        return -abs(value - float(info.target if info.target is not None else 0.0))
-    return value if info.higher_is_better else -value
