@@ -20,7 +20,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.compare_verdicts import (CONFIG_VERDICTS, METRIC_VERDICTS, Comparison, Row, Verdict,
                                                summary_line)
-from vfibench.results.numbers import NO_VALUE
+from vfibench.results.numbers import NO_VALUE, format_number
 
 
 def github_annotations(comparison: Comparison) -> list[str]:
@@ -64,8 +64,8 @@ def change_text(row: Row) -> str:
                  if info.higher_is_better is not None else f"best at {info.target:g}")
     tolerance = f"tolerance {row.tolerance:g}; " if row.tolerance is not None else ""
     note = f"; {row.note}" if row.note else ""
-    return (f"{format_value(row.base)} → {format_value(row.new)} ({row.difference:+.4f}, {tolerance}"
-            f"{direction}{note})")
+    base, new = format_number(row.base, row.metric), format_number(row.new, row.metric)
+    return f"{base} → {new} ({row.difference:+.4f}, {tolerance}{direction}{note})"
 
 
 def _escape_data(text: str) -> str:
@@ -76,13 +76,6 @@ def _escape_data(text: str) -> str:
 def _escape_property(text: str) -> str:
     """Escape a workflow command's property value."""
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def format_value(value: float | None) -> str:
-    """Two decimals for dB-scale numbers (≥ 10), four for the [0, 1]-scale indices; a dash for none."""
-    if value is None:
-        return NO_VALUE
-    return f"{value:.{2 if abs(value) >= 10 else 4}f}"
 
 
 def _format_difference(row: Row) -> str:
@@ -157,8 +150,8 @@ def rich_table(comparison: Comparison) -> Table:
     for row in rows:
         style = "bold red" if row.fails else _STYLES.get(row.verdict, "")
         verdict = escape(verdict_text(row.verdict, comparison.noun))
-        table.add_row(escape(row.config), _metric_heading(row.metric), format_value(row.base),
-                      format_value(row.new), _format_difference(row),
+        table.add_row(escape(row.config), _metric_heading(row.metric), format_number(row.base, row.metric),
+                      format_number(row.new, row.metric), _format_difference(row),
                       f"[{style}]{verdict}[/]" if style else verdict)
     return table
 
@@ -188,9 +181,9 @@ def markdown(comparison: Comparison) -> str:
     ]
     for row in display_rows(comparison):
         verdict = verdict_text(row.verdict, comparison.noun)
-        cells = [f"`{row.config}`", _metric_heading(row.metric), format_value(row.base), format_value(row.new),
-                 _format_difference(row), _format_tolerance(row), f"**{verdict}**" if row.fails else verdict,
-                 row.note]
+        cells = [f"`{row.config}`", _metric_heading(row.metric), format_number(row.base, row.metric),
+                 format_number(row.new, row.metric), _format_difference(row), _format_tolerance(row),
+                 f"**{verdict}**" if row.fails else verdict, row.note]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     if comparison.notes:
         lines += ["", *[f"- {note}" for note in comparison.notes]]
