@@ -43,6 +43,7 @@ def test_special_characters_are_escaped_and_symbols_set_in_math() -> None:
     assert escape("0.5 ± 0.1") == r"0.5 $\pm$ 0.1"
     # set as typed, not as a dash, curly quotes or an optional argument
     assert escape("a--b---c") == "a-{}-b-{}-{}-c"
+    assert escape("a–-b") == "a--{}-b" and escape("a-—b") == "a-{}---b"  # a typed dash beside a hyphen
     assert escape("[it's `q\"]") == r"{[}it\textquotesingle{}s \textasciigrave{}q{\ttfamily\char34}{]}"
 
 

@@ -195,11 +195,11 @@ def run(
     overrides = {"steps": steps, "model": variant, "ambiguity": ambiguity, "log_every": log_every}
     chosen = get_preset(preset.value).with_overrides(**overrides) if preset is not None else None
     if store is not None:
-        plan = _resume_plan(store, options, dry_run, tensorboard, device=device, losses=losses, preset=chosen,
-                            seeds=seed_list, warm_start=warm_start, metrics=metric_names,
+        plan = _resume_plan(store, options, dry_run, tensorboard, device_here, device=device, losses=losses,
+                            preset=chosen, seeds=seed_list, warm_start=warm_start, metrics=metric_names,
                             skip_unavailable=skip_unavailable, train_data=train_data, test_data=test_data,
                             precision=training_precision, val_samples=val_samples, preset_overrides=overrides,
-                            command=command, device_here=device_here)
+                            command=command)
     else:
         if run_name is not None:
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
@@ -233,7 +233,7 @@ def run(
 
 
 def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tensorboard: Path | None,
-                 **settings: object) -> SweepPlan | None:
+                 device_here: bool, **settings: object) -> SweepPlan | None:
     """The plan that finishes ``store`` (:func:`~vfibench.sweep.plan.plan_resume` with ``settings``), after saying
     how much is done; None when nothing is to run: a dry run printed it, or the run is complete (its tables are
     then rebuilt where missing, and printed)."""
@@ -241,7 +241,7 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
     from vfibench.results.schema import COMPLETE
     from vfibench.sweep import plan_resume, rebuild_tables
 
-    plan = plan_resume(store, **settings)  # type: ignore[arg-type]
+    plan = plan_resume(store, device_here=device_here, **settings)  # type: ignore[arg-type]
     if tensorboard is not None:
         from vfibench import tensorboard_log
 
@@ -250,7 +250,7 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
     units = plan.units()
     done = sum(store.unit_info(key) is not None for key in units)
     if dry_run:
-        _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", bool(settings["device_here"]))
+        _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", device_here)
         return None
     # a complete run with a unit deleted (a failed one, to retry it) trains that unit again
     if store.read_manifest().get("status") == COMPLETE and done == len(units):

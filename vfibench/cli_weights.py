@@ -144,8 +144,8 @@ def status(
 @report_errors
 def fetch(
     backbone: Annotated[
-        BackboneChoice, typer.Argument(help="Which backbone to fetch: `alexnet` (LPIPS, FloLPIPS), `vgg16` (DISTS, LPIPS-VGG, "
-                                       "the perceptual loss terms) or `all`.", case_sensitive=False)
+        BackboneChoice, typer.Argument(help="Which backbone to fetch: `alexnet`, `vgg16` or `all` "
+                                       "(`vfibench weights status` says what needs each).", case_sensitive=False)
     ] = BackboneChoice.all,
     source: Annotated[
         FetchSource,

@@ -168,6 +168,9 @@ def train_configuration(
             gradients and Adam stay float32 (mixed precision, Micikevicius et al., ICLR 2018); fp16
             scales the loss with a ``GradScaler`` and needs CUDA. Auxiliary networks (a
             discriminator) and held-out scoring run in float32.
+
+    Raises:
+        VfiBenchError: an unknown precision, or fp16 on a device other than CUDA (:func:`check_precision`).
     """
     device = torch.device(device)
     model = build_interpolator(width=preset.width, seed=seed, variant=preset.model).to(device)

@@ -22,10 +22,12 @@ REFERENCE_SHA256: Mapping[str, str] = MappingProxyType(
 
 def used_by(name: str) -> tuple[str, ...]:
     """What needs backbone ``name``: the metrics (by label) whose records name it, then the loss terms whose
-    catalog entries do (``("DISTS", "perc / style / vggfilm loss terms")``). Torch-free."""
+    catalog entries do (``("LPIPS (VGG)", "DISTS", "perc / style / vggfilm loss terms")`` for vgg16).
+    Torch-free."""
     from vfibench.losses import snapshot
     from vfibench.metrics.records import RECORDS
 
+    name = check_name(name)
     metrics = [record.label for record in RECORDS if name in record.needs]
     terms = sorted(term for term, info in snapshot.load().terms.items() if name in info.backbones)
     return (*metrics, *([f"{' / '.join(terms)} loss terms"] if terms else []))

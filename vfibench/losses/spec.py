@@ -141,7 +141,7 @@ class LossConfig:
         return {name for term in self.resolve() for name in term.info.backbones}
 
     def gap_example(self, gap: Window, registry: Registry | None = None) -> str | None:
-        """``'l1@:0.5+l2@0.5:'``: this configuration with a plain pixel term it does not use yet
+        """``'l1@:0.5+l2@0.5'``: this configuration with a plain pixel term it does not use yet
         (:data:`GAP_FILLERS`) added for ``gap``, a part of training none of its terms is active in; None
         when it uses all of them."""
         used = {term.info.name for term in self.resolve(registry)}

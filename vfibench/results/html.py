@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from vfibench.analysis.verdict import row_noun
 from vfibench.results import schema, tables
+from vfibench.results.numbers import NO_VALUE
 from vfibench.results.report_tables import CELL_BREAKS, PlainTable, breakdown_table
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def render(report: "Report") -> str:
     rows_are = row_noun(analysis.kinds.values())
     parts = [f"<h1>vfibench report: {_e(data.store.name)}</h1>",
              f'<p class="meta">{_e(view.title())} · {analysis.samples} samples'
-             + (f' · seeds {_e(", ".join(map(str, analysis.seeds)) or "—")}'
+             + (f' · seeds {_e(", ".join(map(str, analysis.seeds)) or NO_VALUE)}'
                 if rows_are == "configuration" else "") + "</p>",
              f'<h2>Verdict</h2><p class="verdict">{_e(analysis.verdict or "(no verdict)")}</p>'
              + (f'<p class="caption">{_prose(data.along)}</p>' if data.along else ""),

@@ -47,11 +47,14 @@ def crosses(box: Box, segment: Segment) -> bool:
 
 
 def place_labels(ax: object, labelled: Sequence[tuple[float, float, str, str]],
-                  lines: Sequence[Segment] = ()) -> None:
+                 lines: Sequence[Segment] = ()) -> None:
     """Write each (x, y, text, colour) label at the first offset where its rendered box overlaps no
     marker, no earlier label and does not leave the axes — among the nearest offsets, first one that
     also crosses none of ``lines`` (segments in data coordinates: error bars, the Pareto front);
     labels placed far away get a leader line."""
+    from matplotlib.text import Text
+
+    annotate = ax.annotate  # type: ignore[attr-defined]
     figure = ax.figure  # type: ignore[attr-defined]
     renderer = figure.canvas.get_renderer()
     to_pixels = ax.transData.transform  # type: ignore[attr-defined]
@@ -69,12 +72,9 @@ def place_labels(ax: object, labelled: Sequence[tuple[float, float, str, str]],
         for number, clear in tries:
             dx, dy, align = LABEL_OFFSETS[number]
             far = number >= 6
-            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align,  # type: ignore[attr-defined]
-                                fontsize=8, color=colour, zorder=5,
-                                arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5,
-                                            "shrinkA": 0, "shrinkB": 4} if far else None)
-            from matplotlib.text import Text
-
+            label = annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align, fontsize=8,
+                             color=colour, zorder=5, arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5,
+                                                                 "shrinkA": 0, "shrinkB": 4} if far else None)
             label.update_positions(renderer)
             extent = Text.get_window_extent(label, renderer)  # the text alone, not its leader line
             box = (extent.x0, extent.y0, extent.x1, extent.y1)
@@ -94,5 +94,5 @@ def place_labels(ax: object, labelled: Sequence[tuple[float, float, str, str]],
                 taken.append(fallback[1])
             else:  # nowhere inside the axes: the first position, whatever it overlaps
                 dx, dy, align = LABEL_OFFSETS[0]
-                ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align,  # type: ignore[attr-defined]
-                            fontsize=8, color=colour, zorder=5)
+                annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=align, fontsize=8,
+                         color=colour, zorder=5)

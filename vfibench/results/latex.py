@@ -40,12 +40,12 @@ def escape(text: str) -> str:
     """``text`` as LaTeX text-mode source that typesets as ``text``: specials escaped, symbols in math,
     and hyphens kept apart (``--`` would set a dash). Latin script only: pdflatex stops at a character
     it has no glyph for (Greek, CJK), which xelatex and lualatex set."""
-    text = str(text)
-    out = []
-    for i, char in enumerate(text):
-        out.append(_SPECIAL.get(char) or _SYMBOLS.get(char) or char)
-        if char == "-" and text[i + 1:i + 2] == "-":
+    out: list[str] = []
+    for char in str(text):
+        piece = _SPECIAL.get(char) or _SYMBOLS.get(char) or char
+        if out and out[-1].endswith("-") and piece.startswith("-"):  # also a typed dash beside a hyphen
             out.append("{}")
+        out.append(piece)
     return "".join(out)
 
 
@@ -108,7 +108,7 @@ def _row_name(record: dict, reference: bool) -> str:
 def _value(text: str, best: bool) -> str:
     """One cell: the number (``± std``) as printed, bold when it is the column's best."""
     if text == NO_VALUE:
-        return "--"
+        return "--"  # an en dash, as tables set a missing value
     mean, _, std = text.partition(" ± ")
     mean = "$-$" + escape(mean[1:]) if mean.startswith("-") else escape(mean)  # a minus, not a hyphen
     shown = rf"\textbf{{{mean}}}" if best else mean

@@ -27,8 +27,8 @@ import torch
 from vfibench import tensorboard_log
 from vfibench.data.sources import content_overlap
 from vfibench.errors import ResultsError, describe_os_error
-from vfibench.references import REFERENCES
 from vfibench.metrics.records import metric_record
+from vfibench.references import REFERENCES
 from vfibench.results import atomic
 from vfibench.results.numbers import format_number
 from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES

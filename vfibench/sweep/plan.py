@@ -194,7 +194,7 @@ def plan_sweep(
 
     ``train_data`` and ``test_data`` are dataset specs (:mod:`vfibench.data.sources`), checked here
     (grammar, options, that the path exists) and recorded in canonical form. ``precision`` is the
-    training precision (:func:`check_precision`). ``device_here=False`` when the units run on other
+    training precision (:func:`~vfibench.train.check_precision`). ``device_here=False`` when the units run on other
     machines (a Ray cluster): ``device`` is then taken as given, and the metrics' backbones are
     checked on this machine's CPU.
     """
