@@ -31,7 +31,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, monkeypatch:
                      "0.5 × charbonnier, always", "1 × ssim, from 50%", "2 trained configuration(s) × 2 seed(s)",
                      "= 4 trainings", "smoke: 12 steps, batch 4", "synthetic: 48 triplets at 32×32",
                      "metrics psnr, ssim", "estimated training time: about", "the warp-blend model",
-                     "synthetic: 48 triplets at 32×32, path ambiguity 0.3"):
+                     "synthetic: 48 triplets at 32×32, path ambiguity 0.3", "a new run directory under results"):
         assert expected in text, expected
 
 

@@ -562,4 +562,5 @@ def test_a_manifest_from_before_evaluations_existed_is_read_as_a_sweep(run_copy)
     assert (run_copy / "summary.csv").is_file()  # rebuilt from the units, as for any sweep
     resumed = runner.invoke(app, ["run", "--resume", str(run_copy), "--dry-run"])
     assert resumed.exit_code == 0, resumed.output
-    assert "units finished" in " ".join(resumed.output.split())
+    said = " ".join(resumed.output.split())
+    assert "units finished" in said and "into the resumed run under" in said and "a new run directory" not in said

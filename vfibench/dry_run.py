@@ -69,7 +69,8 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
                       f"{describe_sources(plan.train_data, plan.test_data)}"),
         ("metrics", metrics),
         ("device", str(plan.device)),
-        ("writes", f"a new run directory under {plan.out}"),
+        ("writes", f"the units not finished yet, and the run's tables, into the resumed run under {plan.out}"
+                   if plan.resumed else f"a new run directory under {plan.out}"),
     ]
     return configs, rows
 
