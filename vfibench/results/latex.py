@@ -23,7 +23,7 @@ from vfibench.analysis.verdict import ranked_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results.numbers import NO_VALUE
 from vfibench.results.schema import COMPLETE, CONFIG, KIND, REFERENCE, SAMPLES, SEEDS, STATUS
-from vfibench.results.tables import row_header, table_cells
+from vfibench.results.tables import Cell, row_header, table_cells
 
 #: LaTeX for each character that is special in text mode, or that pdflatex would set otherwise than
 #: typed: quotes (curly) and brackets (read as an optional argument after ``\\`` or ``\midrule``).
@@ -87,7 +87,7 @@ def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
     for i in ranked + references:
         if ranked and references and i == references[0]:
             lines.append(r"\midrule")  # the references, below a rule
-        values = [_value(cells[i][p].text, cells[i][p].best) for p in positions]
+        values = [_value(cells[i][p]) for p in positions]
         lines.append(" & ".join([_row_name(records[i], is_reference[i]), *values]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(line for line in lines if line) + "\n"
@@ -105,14 +105,16 @@ def _row_name(record: dict, reference: bool) -> str:
     return name
 
 
-def _value(text: str, best: bool) -> str:
+def _value(cell: Cell) -> str:
     """One cell: the number (``± std``) as printed, bold when it is the column's best."""
-    if text == NO_VALUE:
+    if cell.value == NO_VALUE:
         return "--"  # an en dash, as tables set a missing value
-    mean, _, std = text.partition(" ± ")
-    mean = "$-$" + escape(mean[1:]) if mean.startswith("-") else escape(mean)  # a minus, not a hyphen
-    shown = rf"\textbf{{{mean}}}" if best else mean
-    return rf"{shown}\,{{\scriptsize$\pm$\,{escape(std)}}}" if std else shown  # the spread set smaller
+    value = cell.value
+    mean = "$-$" + escape(value[1:]) if value.startswith("-") else escape(value)  # a minus, not a hyphen
+    shown = rf"\textbf{{{mean}}}" if cell.best else mean
+    if not cell.spread:
+        return shown
+    return rf"{shown}\,{{\scriptsize$\pm$\,{escape(cell.spread.removeprefix('± '))}}}"  # the spread set smaller
 
 
 def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequence[bool]) -> str:

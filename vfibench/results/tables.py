@@ -37,8 +37,17 @@ UNAVAILABLE = schema.UNAVAILABLE
 
 @dataclass(frozen=True)
 class Cell:
-    text: str
+    """One cell: its value as printed, whether it is its column's best, and the spread over seeds
+    (:func:`format_std`, "" when none)."""
+
+    value: str
     best: bool = False
+    spread: str = ""
+
+    @property
+    def text(self) -> str:
+        """The cell as the tables print it: ``26.93 ± 0.05``."""
+        return f"{self.value} {self.spread}" if self.spread else self.value
 
 
 def format_std(std: float, metric: str, mean: float) -> str | None:
@@ -96,11 +105,9 @@ def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
                 cells.append(Cell(UNAVAILABLE))
                 continue
             mean, std = record.get(schema.column(metric, MEAN)), record.get(schema.column(metric, STD))
-            text = format_number(mean, metric)
-            spread = format_std(std, metric, mean) if text != NO_VALUE else None
-            if spread:
-                text += f" {spread}"
-            cells.append(Cell(text, position in best[metric]))
+            value = format_number(mean, metric)
+            spread = format_std(std, metric, mean) if value != NO_VALUE else None
+            cells.append(Cell(value, position in best[metric], spread or ""))
         rows.append(cells)
     return rows
 
