@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_report import ReportFormat, print_report
+from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, print_report
 from vfibench.cli_support import console, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
@@ -109,5 +109,5 @@ def eval_command(
     if chatty and not per_file:
         console.print(f"[dim]{len(plan.files)} file(s) summarised per model; --per-file lists each file's "
                       f"scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)
-    if chosen and format in (ReportFormat.csv, ReportFormat.latex):  # stdout holds the summary alone
+    if chosen and format in SUMMARY_ONLY:  # stdout holds the summary alone
         sys.stderr.write(f"PSNR/SSIM under each protocol: {store.path(PROTOCOLS_FILE)}\n")
