@@ -144,6 +144,26 @@ def test_snufilm_reads_the_released_layout_from_either_folder(snu):
         assert source.load([0]).it[0, 0, 0, 0].item() == pytest.approx(3 / 255)
 
 
+def test_snufilm_reads_released_lines_in_a_folder_of_any_name(snu, tmp_path):
+    # Loaders that keep the lists in eval_modes/ read 'data/SNU-FILM/…' as PATH/…, whatever PATH is called.
+    moved = tmp_path / "datasets" / "snu_film"
+    shutil.move(str(snu / "data" / "SNU-FILM"), str(moved))
+    expected = [f"data/SNU-FILM/test/GOPRO_test/clip/{k:06d}" for k in (3, 4)]
+    for lists in (moved / "eval_modes", moved):
+        lists.mkdir(exist_ok=True)
+        shutil.copy(snu / "test-hard.txt", lists / "test-hard.txt")
+        source = open_source(f"snufilm(split=hard):{moved}", "test")
+        assert source.ids == expected  # the same ids as from the released folders
+        assert source.load([1]).it[0, 0, 0, 0].item() == pytest.approx(4 / 255)
+        (lists / "test-hard.txt").unlink()
+    (moved / "eval_modes" / "test-hard.txt").write_text(
+        "data/SNU-FILM/test/GOPRO_test/clip/000001.png data/SNU-FILM/test/GOPRO_test/clip/000009.png "
+        "data/SNU-FILM/test/GOPRO_test/clip/000005.png\n")
+    with pytest.raises(DataError, match=r"000009\.png' named on line 1 .* is missing: looked for .*"
+                                        r"snu_film/test/GOPRO_test/clip/000009\.png"):
+        open_source(f"snufilm(split=hard):{moved}", "test")
+
+
 def test_snufilm_ids_stay_relative_when_lines_are_absolute_or_climb(snu, tmp_path):
     clip = snu / "data" / "SNU-FILM" / "test" / "GOPRO_test" / "clip"
     outside = tmp_path / "elsewhere"

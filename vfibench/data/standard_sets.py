@@ -9,15 +9,17 @@ triplets, so use them only as test data.
 spec                               layout read                                             sample id
 =================================  ======================================================  =====================
 ``ucf101:PATH``                    ``PATH/<id>/frame_00.png, frame_01_gt.png,              folder name, e.g. ``1``
-                                   frame_02.png`` (DVF's 379 folders; RIFE and IFRNet
-                                   ``benchmark/UCF101.py``), folders in natural order
+                                   frame_02.png`` (DVF's 379 folders; RIFE
+                                   ``benchmark/UCF101.py``, IFRNet ``benchmarks/``),
+                                   folders in natural order
 ``middlebury:PATH``                ``PATH/other-data/<seq>/frame10.png, frame11.png`` and  ``<seq>``
                                    ``PATH/other-gt-interp/<seq>/frame10i11.png`` (RIFE
                                    ``benchmark/MiddleBury_Other.py``), sequences sorted
 ``snufilm(split=S):PATH``          ``PATH/test-S.txt``, each line ``I0 GT I1`` relative     GT path without
-                                   to PATH (IFRNet and EMA-VFI ``benchmark/SNU_FILM.py``),  extension, never
-                                   in list order; or the released ``data/SNU-FILM/``       absolute
-                                   lists (:class:`SnuFilmSource`)
+                                   to PATH (IFRNet ``benchmarks/SNU_FILM.py``, EMA-VFI      extension, never
+                                   ``benchmark/SNU_FILM.py``), in list order; or the        absolute
+                                   released ``data/SNU-FILM/`` lists, also from
+                                   ``PATH/eval_modes/`` (:class:`SnuFilmSource`)
 ``xiph(res=2k|4k):PATH``           flat ``PATH/<Clip>-<NNN>.png``, frames 001..099 of      ``<Clip>-<NNN>`` of
                                    each clip; triplets (2k−1, 2k, 2k+1), k = 1..49;        the middle frame
                                    ``2k`` resizes every frame to 2048×1080 (OpenCV
@@ -40,7 +42,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
@@ -90,8 +92,8 @@ LAYOUTS = {
     "ucf101": "one folder per sample holding frame_00.png, frame_01_gt.png and frame_02.png (PATH/<id>/frame_00.png, "
               "the layout of DVF's UCF101 test triplets)",
     "middlebury": "other-data/<seq>/frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png",
-    "snufilm": "SNU-FILM's lists test-easy.txt .. test-extreme.txt (lines 'I0 GT I1'), in PATH or in "
-               "PATH/data/SNU-FILM/",
+    "snufilm": "SNU-FILM's lists test-easy.txt .. test-extreme.txt (lines 'I0 GT I1'), in PATH, PATH/eval_modes/ "
+               "or PATH/data/SNU-FILM/",
     "xiph": "flat frames named <Clip>-<NNN>.png (e.g. Tango-001.png), frames 001-099 of each clip",
     "davis": "one folder of frames per sequence (PATH/<seq>/00000.jpg, ..., or PATH/JPEGImages/480p/<seq>/)",
 }
@@ -173,7 +175,7 @@ class StandardSource(TripletSource):
 
 
 class UCF101Source(StandardSource):
-    """``ucf101:PATH`` — DVF's UCF101 triplets (RIFE/IFRNet ``benchmark/UCF101.py``)."""
+    """``ucf101:PATH`` — DVF's UCF101 triplets (RIFE ``benchmark/UCF101.py``, IFRNet ``benchmarks/UCF101.py``)."""
 
     kind = "ucf101"
 
@@ -240,9 +242,12 @@ class SnuFilmSource(StandardSource):
 
     The reference scripts join each line to PATH (``os.path.join``), so a line may also be absolute.
     The lists as released sit in ``data/SNU-FILM/`` and their lines start ``data/SNU-FILM/test/…``
-    (relative to the folder that holds ``data/``, as CAIN reads them): PATH may be either folder.
-    Sample ids are always relative paths (the GT frame's path relative to PATH, or to the folder
-    that holds ``data/``, without extension), so a prediction is looked up inside its folder.
+    (relative to the folder that holds ``data/``, as CAIN reads them): PATH may be either folder. Other
+    loaders keep the lists in ``PATH/eval_modes/`` and read the released lines with ``data/SNU-FILM/``
+    replaced by PATH, so a folder of any name holding ``test/`` works too. Sample ids are always
+    relative paths (the GT frame's path relative to PATH, or to the folder that holds ``data/``,
+    without extension; the same ids for every one of these layouts), so a prediction is looked up
+    inside its folder.
     """
 
     kind = "snufilm"
@@ -253,17 +258,17 @@ class SnuFilmSource(StandardSource):
                             f"{', '.join(SNUFILM_SPLITS)}.")
         root = _folder(Path(path), self.kind, f"test-{split}.txt")
         name = f"test-{split}.txt"
-        released = root.joinpath(*SNUFILM_RELEASED)
-        listing = next((folder / name for folder in (root, released) if (folder / name).is_file()), root / name)
-        if not any(any(folder.glob("test-*.txt")) for folder in (root, released) if folder.is_dir()):
+        folders = [folder for base in (root, root.joinpath(*SNUFILM_RELEASED)) for folder in (base, base / "eval_modes")]
+        listing = next((folder / name for folder in folders if (folder / name).is_file()), root / name)
+        if not any(any(folder.glob("test-*.txt")) for folder in folders if folder.is_dir()):
             raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         if not listing.is_file():
-            raise DataError(f"The SNU-FILM list {listing} is missing (looked in {root} and {released}); "
-                            f"PATH must be the folder that holds test-easy.txt .. test-extreme.txt, or the folder "
-                            f"that holds data/SNU-FILM/.")
+            raise DataError(f"The SNU-FILM list {name} is missing (looked in {', '.join(map(str, folders))}); "
+                            f"PATH must be the folder that holds test-easy.txt .. test-extreme.txt (or holds them in "
+                            f"eval_modes/), or the folder that holds data/SNU-FILM/.")
         bases = _snufilm_bases(root)
-        refs: list[TripletRef] = []
-        seen: set[str] = set()
+        lines: list[tuple[int, tuple[Path, ...]]] = []
+        renamed = False
         for number, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -271,9 +276,16 @@ class SnuFilmSource(StandardSource):
             if len(parts) != 3:
                 raise DataError(f"Line {number} of {listing} is {line.strip()!r}; each line must name three frames, "
                                 f"'I0 GT I1', separated by spaces.")
-            where = f"line {number} of {listing}"
-            frames = tuple(_snufilm_frame(bases, text, where) for text in parts)
-            sample = _snufilm_id(bases, frames[1])
+            found = [_snufilm_frame(bases, text, f"line {number} of {listing}") for text in parts]
+            renamed = renamed or any(by_prefix for _, by_prefix in found)
+            lines.append((number, tuple(frame for frame, _ in found)))
+        # PATH plays data/SNU-FILM/ when it is that folder, or when the released lines were read inside it.
+        holder = bases[1] if len(bases) > 1 else None
+        as_released = holder is not None or renamed
+        refs: list[TripletRef] = []
+        seen: set[str] = set()
+        for number, frames in lines:
+            sample = _snufilm_id(root, holder, frames[1], as_released)
             if sample in seen:
                 sample = f"{sample}@{number}"
             seen.add(sample)
@@ -296,17 +308,25 @@ def _snufilm_bases(root: Path) -> list[Path]:
     return [root] if holder is None else [root, holder]
 
 
-def _snufilm_frame(bases: list[Path], text: str, where: str) -> Path:
-    """The file a list line names: in the first base in which it exists (an absolute line is taken as it
-    is, as os.path.join takes it)."""
+def _snufilm_frame(bases: list[Path], text: str, where: str) -> tuple[Path, bool]:
+    """The file a list line names, and whether it was found only by reading the released prefix
+    ``data/SNU-FILM/`` as PATH itself (as the loaders that keep the lists in ``eval_modes/`` do): in the
+    first base in which it exists (an absolute line is taken as it is, as os.path.join takes it), else
+    inside PATH after that prefix."""
     candidates = [base / text for base in bases]
     found = next((path for path in candidates if path.is_file()), None)
-    if found is None:
-        tried = " or ".join(str(path) for path in dict.fromkeys(candidates))
-        raise DataError(f"The frame {text!r} named on {where} is missing: looked for {tried}. Lines are read "
-                        f"relative to PATH (or, for the released lists, to the folder that holds data/SNU-FILM/); "
-                        f"pass that folder as PATH, or restore the frame.")
-    return found
+    if found is not None:
+        return found, False
+    parts = PurePosixPath(text).parts
+    if parts[:len(SNUFILM_RELEASED)] == SNUFILM_RELEASED:
+        inside = bases[0].joinpath(*parts[len(SNUFILM_RELEASED):])
+        if inside.is_file():
+            return inside, True
+        candidates.append(inside)
+    tried = " or ".join(str(path) for path in dict.fromkeys(candidates))
+    raise DataError(f"The frame {text!r} named on {where} is missing: looked for {tried}. Lines are read "
+                    f"relative to PATH (or, for the released lists, to the folder that holds data/SNU-FILM/, or "
+                    f"to PATH as that folder); pass that folder as PATH, or restore the frame.")
 
 
 def _inside(path: Path, folder: Path) -> str | None:
@@ -315,15 +335,15 @@ def _inside(path: Path, folder: Path) -> str | None:
     return None if inside == os.pardir or inside.startswith(os.pardir + os.sep) else inside
 
 
-def _snufilm_id(bases: list[Path], gt: Path) -> str:
-    """The sample id of a GT frame, without extension: its path relative to the folder that holds
-    ``data/SNU-FILM/`` when PATH is that folder (so the ids are the same whichever of the two folders is
-    PATH, and whatever form its lines take), else relative to PATH; a frame outside both keeps its
-    absolute path without the leading separator. Never absolute, never climbing out with ``..``."""
-    root, holder = bases[0], (bases[1] if len(bases) > 1 else None)
+def _snufilm_id(root: Path, holder: Path | None, gt: Path, as_released: bool) -> str:
+    """The sample id of a GT frame, without extension: when PATH plays ``data/SNU-FILM/`` (it is that
+    folder, or the released lines were read inside it), its path relative to the folder that holds
+    ``data/SNU-FILM/`` (so the ids are the same whichever folder is PATH, and whatever form its lines
+    take), else relative to PATH; a frame outside both keeps its absolute path without the leading
+    separator. Never absolute, never climbing out with ``..``."""
     inside = _inside(gt, root)
     if inside is not None:
-        return _without_suffix(inside if holder is None else "/".join([*SNUFILM_RELEASED, inside]))
+        return _without_suffix("/".join([*SNUFILM_RELEASED, inside]) if as_released else inside)
     inside = _inside(gt, holder) if holder is not None else None
     if inside is not None:
         return _without_suffix(inside)

@@ -27,7 +27,7 @@ set their own way (:data:`EMA_VFI_PROTOCOLS`), so it stands for ``rife`` on ``uc
 on ``vimeo90k`` and ``snufilm``, and ``skimage-default`` on ``xiph``; on Middlebury those scripts
 report only the interpolation error (the ``ie`` metric).
 
-``ssim_matlab`` (RIFE ``model/pytorch_msssim.py``, IFRNet ``metric.py``) treats the colour channels
+``ssim_matlab`` (RIFE ``model/pytorch_msssim/__init__.py``, IFRNet ``metric.py``) treats the colour channels
 as a third dimension: one 11×11×11 Gaussian window (σ = 1.5 in every direction) over (C, H, W),
 every side replicate-padded by 5 (so the 3 channels become 13 and the output keeps the input's
 shape), data range 1, the mean over every output value. Symmetric in the channel order, so RGB
