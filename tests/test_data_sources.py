@@ -425,6 +425,19 @@ def test_memory_budget_is_enforced_before_reading(tmp_path: Path) -> None:
         open_dataset(f"frames:{tmp_path}", "test", size=32, max_bytes=10_000)
 
 
+def test_the_default_memory_budget_is_half_of_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfibench.data import triplet_source
+
+    make_clip(tmp_path, 6)  # 4 triplets of 32²: 147,456 bytes
+    monkeypatch.setattr(triplet_source, "physical_memory", lambda: 2 * 147_456 - 2)
+    with pytest.raises(DataError, match=r"budget of .* GiB \(half of this machine's .*at most about 3 triplets"):
+        open_dataset(f"frames:{tmp_path}", "test", size=32)
+    monkeypatch.setattr(triplet_source, "physical_memory", lambda: 2 * 147_456)
+    assert len(open_dataset(f"frames:{tmp_path}", "test", size=32)) == 4
+    monkeypatch.setattr(triplet_source, "physical_memory", lambda: None)  # unknown: 2 GiB
+    assert triplet_source.memory_budget() == (2 * 1024**3, "the memory of this machine is unknown")
+
+
 def test_frames_source_reads_each_file_once_per_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_clip(tmp_path, 8)
     reads: list[str] = []

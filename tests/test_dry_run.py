@@ -60,6 +60,21 @@ def test_dry_run_reports_a_bad_spec_like_a_run(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
 
 
+def test_dry_run_refuses_data_over_the_memory_budget_like_a_run(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A machine of 16 GiB: half of it, 8 GiB, is the budget; 20,000 triplets of 128² take 11 GiB.
+    monkeypatch.setattr("vfibench.data.triplet_source.physical_memory", lambda: 16 * 1024**3)
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--out", str(tmp_path / "r"),
+                                 "--train-data", "synthetic(count=20000, size=128)", "--dry-run"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "would take 11.0 GiB of memory (float32), more than the budget of 8.0 GiB" in text
+    assert "half of this machine's 16.0 GiB); at most about 14,563 triplets" in text and "synthetic(count=14563)" in text
+    assert "Traceback" not in result.output and not (tmp_path / "r").exists()
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--out", str(tmp_path / "r"),
+                                 "--train-data", "synthetic(count=14000, size=128)", "--dry-run"])
+    assert result.exit_code == 0 and "7.7 GiB in memory" in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize(("seconds", "text"), [(12.4, "12 s"), (720, "12 min"), (3 * 3600, "3.0 h")])
 def test_durations_read_naturally(seconds: float, text: str) -> None:
     assert duration_text(seconds) == text

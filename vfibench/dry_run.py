@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from vfibench.data.sources import SYNTHETIC, describe_sources, open_source, parse_dataset_spec
+from vfibench.data.triplet_source import check_memory, selection_bytes
 from vfibench.data.triplets import noise_triplets
 from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
@@ -78,17 +79,28 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
 def _triplets(spec: str, split: str, options: dict[str, object]) -> str:
     """``"48 triplets at 32×32"``: how many triplets a split is read with and their size
     (:func:`~vfibench.sweep.data.data_options`). Real data is indexed (not decoded) to count what it
-    holds: ``"4 triplets (all it holds; the preset asks for 8)"``, ``"8 of its 120 triplets"``."""
+    holds: ``"4 triplets (all it holds; the preset asks for 8)"``, ``"8 of its 120 triplets"``. A split
+    of known size is held to the memory budget the run would apply (:func:`check_memory`)."""
     size = options.get("size")
     at = f" at {size}×{size}" if size else " at native size"
     count = options["count"]
     if parse_dataset_spec(spec).kind == SYNTHETIC:
-        return f"{count} triplets{at}, path ambiguity {options['ambiguity']:g}"
+        return f"{count} triplets{at}, path ambiguity {options['ambiguity']:g}{_in_memory(spec, split, int(count), size)}"  # type: ignore[call-overload]
     held = len(open_source(spec, split))
     if count is not None and int(count) < held:  # type: ignore[call-overload]
-        return f"{count} of its {held} triplets (a seeded subset){at}"
+        return f"{count} of its {held} triplets (a seeded subset){at}{_in_memory(spec, split, int(count), size)}"  # type: ignore[call-overload]
     asked = f"; the preset asks for {count}" if count is not None and int(count) > held else ""  # type: ignore[call-overload]
-    return f"{held} triplets (all it holds{asked}){at}"
+    return f"{held} triplets (all it holds{asked}){at}{_in_memory(spec, split, held, size)}"
+
+
+def _in_memory(spec: str, split: str, count: int, size: object) -> str:
+    """``", 1.2 GiB in memory"`` for frames of a known size, after the check the run would make."""
+    if not size:
+        return ""
+    side = int(size)  # type: ignore[call-overload]
+    check_memory(count, side, side, None, f"{spec} ({split})")
+    need = selection_bytes(count, side, side)
+    return f", {need / 1024**3:.1f} GiB in memory" if need >= 1024**3 else f", {need / 1024**2:.0f} MiB in memory"
 
 
 def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estimate:

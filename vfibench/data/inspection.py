@@ -33,7 +33,7 @@ import torch
 from vfibench.data.images import MIN_SIZE, Fit, read_image
 from vfibench.data.standard_sets import StandardSource
 from vfibench.data.synthetic_source import SyntheticSource
-from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, TripletRef, TripletSource, check_memory, load_triplets
+from vfibench.data.triplet_source import TripletRef, TripletSource, check_memory, load_triplets
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
@@ -259,7 +259,7 @@ def _validate_rendered(source: TripletSource, chosen: Sequence[int], report: Val
 
 
 def validate_source(source: TripletSource, progress: Progress | None = None,
-                    max_bytes: int = DEFAULT_MAX_BYTES, indices: Sequence[int] | None = None) -> Validation:
+                    max_bytes: int | None = None, indices: Sequence[int] | None = None) -> Validation:
     """Read every frame of the triplets ``indices`` of ``source`` (all if None) once; record each
     unreadable file and each triplet whose frames differ in size, naming the file. ``progress(done,
     total)`` is called as frames are checked.

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from vfibench.data.images import Fit, check_fit, check_size
-from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, TripletSource, select_indices
+from vfibench.data.triplet_source import TripletSource, select_indices
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
@@ -243,7 +243,7 @@ def open_dataset(
     max_motion: float = 0.25,
     ambiguity: float = 0.0,
     t: float = 0.5,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
 ) -> Triplets:
     """Load the triplets of one split of any dataset as :class:`Triplets` (float32, [0, 1], NCHW, RGB).
 
@@ -258,7 +258,8 @@ def open_dataset(
         stride: frame step of ``frames`` and ``video`` triplets (k, k+stride, k+2·stride).
         fit: ``"resize"`` (shorter side to ``size``, centre crop) or ``"crop"`` (centre crop).
         max_motion, ambiguity, t: synthetic scene motion bound, path ambiguity and middle-frame time.
-        max_bytes: refuse selections whose tensors would exceed this many bytes.
+        max_bytes: refuse selections whose tensors would exceed this many bytes (None: half of this
+            machine's memory, :func:`~vfibench.data.triplet_source.memory_budget`).
 
     Options written in the spec override these arguments. ``open_dataset("synthetic", split,
     count=n, size=s, seed=k, max_motion=m)`` equals ``make_synthetic(split, n, s, k, m)``.

@@ -50,7 +50,7 @@ import torch
 from vfibench.data.frames import image_files, natural_key
 from vfibench.data.images import read_image
 from vfibench.data.layouts import UCF101_NAMES as UCF101_FRAMES, not_a_layout
-from vfibench.data.triplet_source import (DEFAULT_MAX_BYTES, Frames, TripletRef, TripletSource, check_memory,
+from vfibench.data.triplet_source import (Frames, TripletRef, TripletSource, check_memory,
                                           check_triplet)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
@@ -143,7 +143,7 @@ class StandardSource(TripletSource):
         return "native, never resized"
 
     def load(self, indices: Sequence[int], size: int | None = None, fit: object = None,
-             max_bytes: int = DEFAULT_MAX_BYTES) -> Triplets:
+             max_bytes: int | None = None) -> Triplets:
         """The triplets ``indices`` at native resolution; ``size`` and ``fit`` are ignored (never resized).
 
         Triplets are stacked, so they must share one size; a set of mixed sizes (Middlebury) raises

@@ -8,7 +8,6 @@ provenance records name each scene and the photographs it is cut from.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -21,7 +20,7 @@ from vfibench.data.synthetic_attributes import sample_attributes
 from vfibench.data.synthetic_render import render_frames
 from vfibench.data.synthetic_scenes import Scenes, sample_scenes
 from vfibench.data.synthetic_visibility import layer_motion
-from vfibench.data.triplet_source import DEFAULT_MAX_BYTES, Frames, TripletRef, TripletSource, check_memory
+from vfibench.data.triplet_source import Frames, TripletRef, TripletSource, check_memory, physical_memory
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
@@ -29,14 +28,6 @@ from vfibench.errors import DataError
 _BATCH = 64
 #: Memory one scene's parameters and index take in an open source (3.2 KiB measured), bytes.
 SCENE_BYTES = 4 * 1024
-
-
-def physical_memory() -> int | None:
-    """This machine's physical memory in bytes, or None where the system does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 def check_scene_count(count: int, memory: int | None = None) -> None:
@@ -113,7 +104,7 @@ class SyntheticSource(TripletSource):
                 frames = (batch.i0[k], batch.it[k], batch.i1[k])
                 yield index, tuple(f.permute(1, 2, 0).numpy() for f in frames)  # type: ignore[misc]
 
-    def load(self, indices: Sequence[int], size: int | None, fit: Fit, max_bytes: int = DEFAULT_MAX_BYTES) -> Triplets:
+    def load(self, indices: Sequence[int], size: int | None, fit: Fit, max_bytes: int | None = None) -> Triplets:
         """The scenes ``indices``, rendered at the source's own size (``size`` must be None or equal)."""
         if size is not None and size != self.size:
             raise DataError(

@@ -4,11 +4,13 @@ A :class:`TripletSource` lists its triplets as :class:`TripletRef` records (a na
 each of the three frames comes from) without reading any pixels; :func:`load_triplets` reads
 the chosen ones, checks them, fits them (:mod:`vfibench.data.images`) and stacks them into
 :class:`~vfibench.data.triplets.Triplets`. Only the chosen triplets are ever held in memory,
-and :func:`check_memory` refuses a selection that would not fit in a stated budget.
+and :func:`check_memory` refuses a selection that would not fit in the memory budget
+(:func:`memory_budget`: half of this machine's memory).
 """
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -21,8 +23,10 @@ from vfibench.data.images import Fit, fit_frames, fitted_shape
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
-#: Default memory budget of one loaded selection, bytes (2 GiB).
-DEFAULT_MAX_BYTES = 2 * 1024**3
+#: The share of this machine's physical memory one loaded selection may take.
+MEMORY_SHARE = 0.5
+#: The budget where the system does not say how much memory it has, bytes (2 GiB).
+FALLBACK_MAX_BYTES = 2 * 1024**3
 _SELECTION_STREAM = 0x5E1EC7
 
 Frames = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -70,7 +74,7 @@ class TripletSource(ABC):
         in sorted order; a source that does not know them returns none (the default)."""
         return {}
 
-    def load(self, indices: Sequence[int], size: int | None, fit: Fit, max_bytes: int = DEFAULT_MAX_BYTES) -> Triplets:
+    def load(self, indices: Sequence[int], size: int | None, fit: Fit, max_bytes: int | None = None) -> Triplets:
         """The triplets ``indices`` as fitted tensors (see :func:`load_triplets`)."""
         return load_triplets(self, indices, size, fit, max_bytes)
 
@@ -100,14 +104,42 @@ def select_indices(available: int, count: int | None, seed: int) -> list[int]:
     return sorted(int(i) for i in rng.choice(available, size=int(count), replace=False))
 
 
-def check_memory(count: int, height: int, width: int, max_bytes: int, where: str) -> None:
-    """:class:`DataError` if ``count`` float32 triplets of height × width exceed ``max_bytes``."""
-    need = count * 3 * 3 * height * width * 4
-    if need > max_bytes:
+def physical_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def memory_budget() -> tuple[int, str]:
+    """The bytes one loaded selection may take, and why: :data:`MEMORY_SHARE` of this machine's
+    physical memory (a budget, not a reading of what is free now, so that the same command is
+    accepted or refused the same way on the same machine), or :data:`FALLBACK_MAX_BYTES`."""
+    memory = physical_memory()
+    if memory is None:
+        return FALLBACK_MAX_BYTES, "the memory of this machine is unknown"
+    return int(memory * MEMORY_SHARE), f"half of this machine's {memory / 1024**3:.1f} GiB"
+
+
+def selection_bytes(count: int, height: int, width: int) -> int:
+    """The memory ``count`` loaded triplets of height × width take: three float32 RGB frames each."""
+    return count * 3 * 3 * height * width * 4
+
+
+def check_memory(count: int, height: int, width: int, max_bytes: int | None, where: str) -> None:
+    """:class:`DataError` if ``count`` float32 triplets of height × width exceed ``max_bytes``
+    (None: :func:`memory_budget`)."""
+    each = selection_bytes(1, height, width)
+    need = count * each
+    budget, why = memory_budget() if max_bytes is None else (max_bytes, "as asked")
+    if need > budget:
+        most = budget // each
         raise DataError(
-            f"Loading {count} triplets of {width}x{height} pixels from {where} would take {need / 1024**3:.1f} GiB "
-            f"of memory, more than the budget of {max_bytes / 1024**3:.1f} GiB. Ask for fewer triplets (count) "
-            f"or smaller frames (size), or raise the budget (max_bytes)."
+            f"Loading {count:,} triplets of {width}x{height} pixels from {where} would take {need / 1024**3:.1f} GiB "
+            f"of memory (float32), more than the budget of {budget / 1024**3:.1f} GiB ({why}); at most about "
+            f"{most:,} triplets of that size fit. Ask for fewer triplets or smaller frames with the dataset spec's "
+            f"options, e.g. synthetic(count={max(most, 1)}) or frames(size=128):DIR, or use a machine with more memory."
         )
 
 
@@ -116,7 +148,7 @@ def load_triplets(
     indices: Sequence[int],
     size: int | None,
     fit: Fit,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
     native_sizes: Counter[tuple[int, int]] | None = None,
 ) -> Triplets:
     """Read, check, fit and stack the triplets ``indices`` of ``source``.
