@@ -120,6 +120,24 @@ def test_run_directories_are_never_shared_even_when_created_at_once(tmp_path: Pa
     assert len(roots) == 80 and len(set(roots)) == 80
 
 
+def test_a_failed_attempt_does_not_keep_the_scores_an_earlier_stopped_attempt_left(tmp_path: Path) -> None:
+    import pandas as pd
+
+    store = RunStore.create(tmp_path)
+    key = UnitKey("l1", 0)
+    folder = store.unit_dir(key)
+    folder.mkdir(parents=True)
+    # An attempt stopped after writing its tables and model, before its unit.json (the record comes last).
+    pd.DataFrame({"config": ["l1"] * 2, "seed": [0, 0], "sample": [0, 1], "psnr": [30.0, 31.0]}).to_csv(
+        folder / "per_sample.csv", index=False)
+    pd.DataFrame({"config": ["l1"], "seed": [0], "step": [1], "loss": [0.5]}).to_csv(folder / "train_log.csv",
+                                                                                       index=False)
+    (folder / "model.pt").write_bytes(b"weights of the stopped attempt")
+    store.write_unit(key, {"status": "failed", "reason": "RuntimeError: out of memory"}, None)
+    assert sorted(path.name for path in folder.iterdir()) == ["unit.json"]
+    assert store.read_unit_table(key, "per_sample.csv") is None
+
+
 def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path)
     store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "running"})

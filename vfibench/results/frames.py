@@ -32,7 +32,7 @@ import numpy as np
 
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import schema
-from vfibench.results.store import RunStore, UnitKey
+from vfibench.results.store import MODEL_FILE, RunStore, UnitKey
 
 Image = np.ndarray  # (H, W, 3) float32 in [0, 1]
 
@@ -116,7 +116,7 @@ class SweepFrames:
         self._outputs: dict[tuple[str, int], Image] = {}
 
     def _model_path(self, config: str) -> Path:
-        return self.store.unit_dir(UnitKey(config, self.seed)) / "model.pt"
+        return self.store.unit_dir(UnitKey(config, self.seed)) / MODEL_FILE
 
     def prefetch(self, samples: Sequence[int]) -> None:
         """Render the triplets of ``samples`` (one batch) and every configuration's outputs on them."""

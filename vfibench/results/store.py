@@ -44,6 +44,8 @@ from vfibench.results.schema import COMPLETE, UNIT_STATUSES, read_csv
 
 SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
+#: A trained unit's weights, in its folder.
+MODEL_FILE = "model.pt"
 MANIFEST = "manifest.json"
 LATEST = "latest"
 LOCK_FILE = ".lock"
@@ -274,15 +276,24 @@ class RunStore:
         train_log: pd.DataFrame | None = None,
         model_state: Any = None,
     ) -> None:
-        """Write a finished unit; ``unit.json`` goes last, so its presence means the unit is complete."""
+        """Write a finished unit; ``unit.json`` goes last, so its presence means the unit is complete.
+
+        A table or model this record does not come with is removed first: an earlier attempt at the
+        unit, stopped before its record was written, may have left one, and a failed or diverged
+        unit's folder must not hold scores for the tables to gather.
+        """
         directory = self.unit_dir(key)
         directory.mkdir(parents=True, exist_ok=True)
+        for name, content in ((schema.PER_SAMPLE_FILE, per_sample), (schema.TRAIN_LOG_FILE, train_log),
+                              (MODEL_FILE, model_state)):
+            if content is None:
+                (directory / name).unlink(missing_ok=True)
         if per_sample is not None:
             atomic.write_csv(directory / schema.PER_SAMPLE_FILE, per_sample)
         if train_log is not None:
             atomic.write_csv(directory / schema.TRAIN_LOG_FILE, train_log)
         if model_state is not None:
-            atomic.write_torch(directory / "model.pt", model_state)
+            atomic.write_torch(directory / MODEL_FILE, model_state)
         atomic.write_json(directory / UNIT_FILE, {schema.CONFIG: key.config, schema.SEED: key.seed,
                                                   schema.KIND: key.kind, **info})
 
