@@ -144,6 +144,12 @@ def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_pa
     with pytest.raises(ResultsError, match="not 'complete'"):
         store.mark_latest()
     assert not (tmp_path / "latest").exists()
+    store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "complete"})
+    store.mark_latest()
+    assert RunStore.open(tmp_path).root == store.root
+    store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "interrupted"})  # resumed, then stopped
+    with pytest.raises(ResultsError, match=f"points at the run '{store.name}', which was resumed .* says 'interrupted'"):
+        RunStore.open(tmp_path)
     with store.lock():
         with pytest.raises(ResultsError, match="being written by another process"):
             with RunStore(store.root).lock():

@@ -9,7 +9,8 @@ Layout::
       train_log.csv             every unit's loss curves, gathered
       summary.csv / summary.md  per-configuration aggregates
       report/                   plots, image grids, report.html
-    <out>/latest -> <run-id>    the run that most recently completed (its manifest says "complete")
+    <out>/latest -> <run-id>    the run that most recently completed (its manifest says "complete";
+                                reading it through the link checks that it still does)
 
 A unit's ``unit.json`` is written last, atomically: a unit without it is unfinished and is redone on
 ``--resume``. Every file is written atomically, so a sweep killed at any moment leaves only
@@ -134,6 +135,15 @@ class RunStore:
                     f"with `vfibench run`, or name a run directory: `vfibench report RUN`."
                 )
             root = link.resolve()
+            linked = cls(root)
+            if (root / MANIFEST).is_file() and schema.run_kind(manifest := linked.read_manifest()) == schema.SWEEP \
+                    and manifest.get("status") != COMPLETE:
+                raise ResultsError(
+                    f"'{link}' points at the run '{linked.name}', which was resumed after it completed and has not "
+                    f"finished again: its manifest says '{manifest.get('status')}'. Finish it with "
+                    f"`{store_resume_command(linked, out)}`, or report what it has so far with "
+                    f"`vfibench report {shlex.quote(linked.name)} --out {shlex.quote(str(out))}`."
+                )
         else:
             candidate = Path(run)
             root = candidate if candidate.is_dir() else out / run
