@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -326,6 +327,56 @@ def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) 
         result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), *option])
         text = " ".join(result.output.split())
         assert result.exit_code == 2 and expected in text and "--steps" not in text, text
+
+
+def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    from importlib import metadata
+
+    store = interrupted_run(tmp_path)
+    manifest = store.read_manifest()
+    manifest["versions"]["torch"] = "1.13.1"  # the run started under another torch
+    store.path("manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    installed = metadata.version("torch")
+    assert f"torch {installed} now, 1.13.1 then" in text and "pip install torch==1.13.1" in text
+    manifest["versions"]["torch"] = installed
+    manifest["git_commit"] = "0123abc"  # started from another commit: allowed, and both are kept
+    store.path("manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr("vfibench.sweep.plan.git_commit", lambda directory: "4567def+dirty")
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    resumed = store.read_manifest()
+    assert resumed["git_commit"] == "0123abc" and resumed["resumed"][-1]["git_commit"] == "4567def+dirty"
+
+
+def test_resume_refuses_real_test_data_that_changed(tmp_path: Path) -> None:
+    from PIL import Image
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(7):
+        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(clip / f"{k:03d}.png")
+    plan = plan_sweep("l1,l2", PRESET, [0], out=tmp_path / "runs", device="cpu", metrics=["psnr"],
+                      test_data=f"frames:{clip}")
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(plan, StopAtSecondTraining())
+    store = stopped.value.store
+    fingerprint = store.read_manifest()["data"]["test"]["fingerprint"]
+    assert len(fingerprint) == 16
+    Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(clip / "003.png")  # a frame replaced
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "the data changed since the run started (test data fingerprint " in text and f"{fingerprint} then" in text
+    (clip / "006.png").unlink()  # and a frame gone: one triplet fewer
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "test triplets 4 now, 5 then" in " ".join(result.output.split())
+    assert store.read_manifest()["status"] == "interrupted"
 
 
 def test_resume_keeps_the_runs_held_out_scenes(tmp_path: Path) -> None:

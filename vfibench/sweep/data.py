@@ -7,9 +7,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import torch
 
-from vfibench.data.sources import STANDARD_KINDS, dataset_attributes, open_dataset, parse_dataset_spec, resolve
+from vfibench.data.sources import (STANDARD_KINDS, SYNTHETIC, dataset_attributes, open_dataset, parse_dataset_spec,
+                                   resolve)
 from vfibench.data.triplets import Triplets
+from vfibench.errors import DataError
 from vfibench.presets import RunPreset
 from vfibench.results import schema
 from vfibench.results.schema import SAMPLE_ATTRIBUTES as ATTRIBUTES
@@ -35,6 +38,35 @@ def load_data(train_data: str, test_data: str, preset: RunPreset, data_seed: int
         loaded()
     test = open_dataset(test_data, "test", seed=data_seed, **preset_data_options(preset, "test"))
     return train, test
+
+
+def data_fingerprint(spec: str, test: Triplets) -> str | None:
+    """A fingerprint of real test data — SHA-256 (first 16 hex digits) of its ground-truth frames as
+    the metrics see them, quantised to 8 bits — that a resumed run checks its data against; None
+    for synthetic scenes, which the spec, the preset and the seed already fix."""
+    import hashlib
+
+    if parse_dataset_spec(spec).kind == SYNTHETIC:
+        return None
+    levels = test.it.clamp(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).contiguous()
+    return hashlib.sha256(levels.numpy().tobytes()).hexdigest()[:16]
+
+
+def check_same_data(plan: SweepPlan) -> None:
+    """A :class:`DataError` when a resumed run's data is no longer what its manifest recorded (a
+    folder that gained or lost frames, or whose frames changed): the remaining units would be scored
+    on other data than the finished ones."""
+    expected = plan.expected_data
+    found = {"train": plan.loaded.get("train"), "test": plan.loaded.get("test"), "fingerprint": plan.test_fingerprint}
+    labels = {"train": "training triplets", "test": "test triplets", "fingerprint": "test data fingerprint"}
+    changed = [f"{label} {found[what]} now, {expected[what]} then" for what, label in labels.items()
+               if expected.get(what) is not None and expected[what] != found[what]]
+    if changed:
+        raise DataError(
+            f"Cannot resume: the data changed since the run started ({'; '.join(changed)}), so its remaining units "
+            f"would not be trained and scored on what the finished ones were. Restore the data ({plan.train_data}; "
+            f"{plan.test_data}) as it was, or start a new sweep."
+        )
 
 
 def preset_data_options(preset: RunPreset, split: str) -> dict[str, Any]:

@@ -81,7 +81,8 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "data": {"train": {"dataset": plan.train_data, "split": "train", "count": train["count"],
                            "loaded": plan.loaded.get("train"), "size": train["size"], "seed": plan.data_seed},
                  "test": {"dataset": plan.test_data, "split": "test", "count": test["count"],
-                          "loaded": plan.loaded.get("test"), "size": test["size"], "seed": plan.data_seed},
+                          "loaded": plan.loaded.get("test"), "size": test["size"], "seed": plan.data_seed,
+                          **({"fingerprint": plan.test_fingerprint} if plan.test_fingerprint else {})},
                  # the synthetic scenes' settings as the test data was made (the per-sample attributes'), and
                  # the training data's where its spec sets others
                  "max_motion": test["max_motion"],
@@ -105,6 +106,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "executor": plan.executor,
         **provenance(plan.device, plan.backbone_hashes, timings,
                      all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items())),
+        **plan.kept_provenance,  # a resumed run keeps its first session's; each later one's is in "resumed"
     }
 
 

@@ -28,10 +28,14 @@ from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
-from vfibench.results.store import RunStore, UnitKey
+from vfibench.results.store import RunStore, UnitKey, environment_versions, git_commit
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.train import check_precision, idle_steps, progress_at
 from vfibench.validation import VAL_SAMPLES
+
+
+#: The packages whose versions a run's numbers depend on: a run is resumed only under the same ones.
+RESULT_PACKAGES = ("vfibench", "torch")
 
 
 @dataclass
@@ -71,6 +75,14 @@ class SweepPlan:
     precision: str = "fp32"
     #: How the units were run (the executor's record, :meth:`Executor.record`), for the manifest.
     executor: dict[str, Any] = field(default_factory=dict)
+    #: The test data's fingerprint (:func:`~vfibench.sweep.data.data_fingerprint`; filled when loaded).
+    test_fingerprint: str | None = None
+    #: What a resumed run's manifest says its data was — triplets loaded per split, the test data's
+    #: fingerprint — which the data must still be (checked when loaded; empty for a new sweep).
+    expected_data: dict[str, Any] = field(default_factory=dict)
+    #: The first session's provenance a resume keeps in the manifest (its git commit); each later
+    #: session's own is in its ``resumed`` entry.
+    kept_provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def trained(self) -> list[LossConfig]:
@@ -356,18 +368,29 @@ def plan_resume(
     if set(plan.unavailable_configs) != set(recorded["unavailable_configs"]):
         drift.append(f"unavailable configurations {sorted(plan.unavailable_configs) or 'none'} now, "
                      f"{sorted(recorded['unavailable_configs']) or 'none'} then")
+    then = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else {}
+    now = environment_versions()
+    changed = [package for package in RESULT_PACKAGES if then.get(package) and then[package] != now.get(package)]
+    drift += [f"{package} {now.get(package)} now, {then[package]} then" for package in changed]
     if drift:
+        restore = (["the backbones it used (`vfibench weights status`)"] if len(drift) > len(changed) else []) + (
+            [f"the versions it ran with (pip install {' '.join(f'{p}=={then[p]}' for p in changed)})"] if changed else [])
         raise VfiBenchError(
             f"Cannot resume '{store.root}': the environment changed since the run started ({'; '.join(drift)}), so "
-            f"its remaining units would not be comparable with the finished ones. Restore the backbones it used "
-            f"(`vfibench weights status`), or start a new sweep."
+            f"its remaining units would not be comparable with the finished ones. Restore {' and '.join(restore)}, "
+            f"or start a new sweep."
         )
     plan.val_samples, plan.val_asked = recorded["val_samples"], recorded["val_asked"]
     plan.created = str(manifest.get("created", plan.created))
+    data = manifest.get("data", {})
+    plan.expected_data = {"train": data["train"].get("loaded"), "test": data["test"].get("loaded"),
+                          "fingerprint": data["test"].get("fingerprint")}
+    plan.kept_provenance = {"git_commit": manifest.get("git_commit")}
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
                     {"command": command, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": str(plan.device),
-                     "from_status": str(manifest.get("status"))}]
+                     "from_status": str(manifest.get("status")),
+                     "git_commit": git_commit(Path(__file__).resolve().parent)}]
     return plan
 
 
