@@ -139,6 +139,21 @@ def test_a_failed_attempt_does_not_keep_the_scores_an_earlier_stopped_attempt_le
     assert store.read_unit_table(key, "per_sample.csv") is None
 
 
+def test_a_stop_before_the_first_manifest_leaves_no_run_to_resume(tmp_path: Path) -> None:
+    import signal
+
+    from vfibench.sweep.interruption import interrupted_before_start
+
+    store = RunStore.create(tmp_path)  # stopped before its manifest was written: no resume command for it
+    stopped = interrupted_before_start(signal.SIGINT, store)
+    assert stopped.store is None and stopped.resume == "" and "nothing was written" in str(stopped)
+    assert not store.root.exists()
+    store = RunStore.create(tmp_path)
+    store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "running"})
+    stopped = interrupted_before_start(signal.SIGINT, store)
+    assert stopped.store is store and "--resume" in stopped.resume and store.root.is_dir()
+
+
 def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path)
     store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "running"})

@@ -16,6 +16,7 @@ stop; the coordinator therefore also calls :func:`raise_if_stopped` between unit
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from vfibench.errors import VfiBenchError
 from vfibench.processes import signal_name
-from vfibench.results.store import RunStore, resume_command as _resume
+from vfibench.results.store import MANIFEST, UNIT_FILE, RunStore, resume_command as _resume
 
 if TYPE_CHECKING:
     from vfibench.sweep.plan import SweepPlan
@@ -128,6 +129,9 @@ def interrupted_before_start(signum: int, store: RunStore | None, options: Seque
     """The error for a sweep stopped outside its units (while it loaded its data, started or closed its
     executor): the run, if any, is as it was; ``options`` are the executor's, for the resume command."""
     name = signal_name(signum)
+    if store is not None and not (store.root / MANIFEST).is_file() and not any(store.root.rglob(UNIT_FILE)):
+        shutil.rmtree(store.root, ignore_errors=True)  # made a moment ago, before its manifest: it holds nothing
+        store = None
     if store is None:
         return SweepInterrupted(f"The sweep was interrupted by {name} before any unit ran; nothing was written.",
                                 signum, None, "")
