@@ -253,6 +253,25 @@ def test_empty_or_absent_folders_are_clear_errors(tmp_path, folders):
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
+def test_a_subfolder_that_cannot_be_listed_is_an_error_not_fewer_frames(tmp_path, monkeypatch):
+    import os
+
+    for name in ("a.png", "sub/b.png"):
+        write_png(tmp_path / "gt" / name, np.full((16, 16, 3), 7))
+    assert list_frames(tmp_path / "gt", "ground-truth") == ["a.png", "sub/b.png"]
+    scandir = os.scandir
+
+    def refusing(path):  # what a folder without read permission does (tests may run as root, which reads it anyway)
+        if Path(path).name == "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    with pytest.raises(VfiBenchError, match=r"ground-truth folder .* cannot be read entirely: listing '.*sub' failed "
+                                            r"\(Permission denied\)"):
+        list_frames(tmp_path / "gt", "ground-truth")
+
+
 def test_missing_backbone_with_skip_unavailable_marks_the_column(folders, monkeypatch):
     def missing(name: str) -> backbones.BackboneStatus:
         return backbones.BackboneStatus(name=name, found=False, source=None, path=None, sha256=None, searched=(),

@@ -42,8 +42,10 @@ def describe_os_error(err: OSError, doing: str = "") -> str:
         errno.ENOSPC: "Free some space on that disk (or point --out at another one) and run the command again.",
         errno.EDQUOT: "Free some space on that disk (or point --out at another one) and run the command again.",
         errno.EROFS: "That file system is read-only; point the command at a writable folder.",
-        errno.EACCES: "You may not write there; point the command at a folder you own.",
-        errno.EPERM: "You may not write there; point the command at a folder you own.",
+        errno.EACCES: "Your user may not access that path (to read it, or to write there); change its permissions "
+                      "(e.g. chmod u+rwX) or point the command at files and folders you own.",
+        errno.EPERM: "Your user may not access that path (to read it, or to write there); change its permissions "
+                     "(e.g. chmod u+rwX) or point the command at files and folders you own.",
         errno.EEXIST: "A file of that name is in the way; pass a folder, or remove the file.",
         errno.ENOTDIR: "A part of that path is a file, not a folder; pass a path whose parents are folders.",
         errno.ENOENT: "A folder on that path does not exist; create it or pass another path.",

@@ -74,8 +74,16 @@ def list_frames(directory: Path, role: str) -> list[str]:
     if not directory.is_dir():
         raise DataError(f"The {role} folder '{directory}' does not exist or is not a folder. Give the folder that "
                         f"holds the frames (PNG or JPEG, found in subfolders too).")
-    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+    def unreadable(err: OSError) -> None:  # a folder that cannot be listed would silently drop its frames
+        raise DataError(f"The {role} folder '{directory}' cannot be read entirely: listing '{err.filename}' failed "
+                        f"({err.strerror or err}). Make it readable (e.g. chmod -R u+rX '{directory}'), or move what "
+                        f"cannot be read out of it.")
+
+    files = sorted(path.relative_to(directory).as_posix()
+                   for folder, _, names in os.walk(directory, onerror=unreadable, followlinks=True)
+                   for path in (Path(folder) / name for name in names)
+                   if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
     if not files:
         raise DataError(f"The {role} folder '{directory}' holds no PNG or JPEG frames ({', '.join(IMAGE_SUFFIXES)}, "
                         f"searched recursively).")

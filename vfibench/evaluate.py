@@ -61,6 +61,9 @@ def read_frame(path: Path) -> np.ndarray:
             if image.mode in WIDE_GREY_MODES or image.mode == "F":  # image_array refuses float pixels
                 return np.round(image_array(image) * 255.0).astype(np.uint8)
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    except PermissionError:
+        raise DataError(f"Cannot read the frame '{path}': permission denied. Make it readable (e.g. chmod u+r "
+                        f"'{path}'), or move it out of the folder.") from None
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
         raise DataError(f"Cannot read the frame '{path}' as an image ({err}). Replace it with a valid PNG or JPEG "
                         f"file.") from None
