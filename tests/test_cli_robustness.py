@@ -479,3 +479,25 @@ def test_paths_print_as_written_not_as_emoji(tmp_path: Path, monkeypatch) -> Non
     result = invoke("data", "validate", "frames:cat")
     assert result.exit_code == 0, result.output
     assert "frames:cat" in result.output and "\N{CAT FACE}" not in result.output
+
+
+# -- an option that takes one value, given twice, is refused (click would keep the last) ----------------
+
+@pytest.mark.parametrize("args", [["run", "--losses", "l1", "--losses", "l2", "--dry-run"],
+                                  ["run", "--losses=l1", "--preset", "smoke", "--losses=l2", "--dry-run"],
+                                  ["eval", "--gt", "a", "--gt", "b", "--pred", "p"],
+                                  ["report", "--format", "md", "--format", "csv"]])
+def test_an_option_given_twice_is_refused_not_silently_replaced(tmp_path: Path, args: list[str]) -> None:
+    result = invoke(*args, "--out", str(tmp_path / "out"))
+    assert_clean_error(result, "given twice, but it takes one value and the second would silently replace the first")
+    assert not (tmp_path / "out").exists()
+    if args[1].startswith("--losses"):
+        assert "comma-separated (e.g. --losses a,b)" in " ".join(result.output.split())
+
+
+def test_repeatable_options_and_flags_may_still_be_repeated(tmp_path: Path) -> None:
+    result = invoke("compare", "--tol", "psnr=0.1", "--tol", "ssim=0.01", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert_clean_error(result, "does not exist")  # parsed: the missing file is what is refused
+    result = invoke("run", "--model", "bogus", "--dry-run")
+    assert_clean_error(result, "'bogus' is not one of")
+    assert "Value error" not in result.output

@@ -132,6 +132,37 @@ def _usage(params: list, ctx: typer.Context) -> list[str]:  # type: ignore[type-
     return pieces
 
 
+#: How the type validation behind Typer's options begins a failed check's message.
+_VALIDATION_PREFIX = "Value error, "
+
+
+def _refuse_repeated_options(params: list, args: list[str]) -> None:  # type: ignore[type-arg]
+    """A :class:`typer.BadParameter` when an option that takes one value (not a flag, not repeatable)
+    is given twice, e.g. ``--losses l1 --losses l2`` (click keeps the last silently)."""
+    single = {name: param for param in params
+              if getattr(param, "param_type_name", "") == "option" and not (param.multiple or param.is_flag
+                                                                             or param.count)
+              for name in param.opts}
+    seen: set[str] = set()
+    for arg in args:
+        if arg == "--":
+            break
+        param = single.get(arg.split("=", 1)[0] if arg.startswith("--") else arg)
+        if param is None:
+            continue
+        if param.name in seen:
+            raise typer.BadParameter(
+                "given twice, but it takes one value and the second would silently replace the first. Give it "
+                "once" + (f", with the values comma-separated (e.g. {param.opts[0]} a,b)." if param.name in _LISTS
+                          else "."),
+                param_hint=f"'{param.opts[0]}'")
+        seen.add(param.name)
+
+
+#: Options that take one comma-separated list, which a user may be tempted to repeat instead.
+_LISTS = frozenset({"losses", "metrics", "seeds", "protocols"})
+
+
 class HumanCommand(TyperCommand):
     """A command whose help reads ``--out PATH`` and ``report [OPTIONS] [RUN]``, not ``<path>`` or ``[[RUN]]``."""
 
@@ -139,6 +170,16 @@ class HumanCommand(TyperCommand):
         params = super().get_params(ctx)
         _humanize(params, ctx)
         return params
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        """Parse as click does, but refuse an option that takes one value given twice (click would keep
+        the last silently) and word the validation errors of option types plainly."""
+        _refuse_repeated_options(self.get_params(ctx), args)
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as err:
+            err.message = err.message.removeprefix(_VALIDATION_PREFIX)
+            raise
 
     def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
         return ["[OPTIONS]", *_usage(self.get_params(ctx), ctx)]
