@@ -501,3 +501,14 @@ def test_repeatable_options_and_flags_may_still_be_repeated(tmp_path: Path) -> N
     result = invoke("run", "--model", "bogus", "--dry-run")
     assert_clean_error(result, "'bogus' is not one of")
     assert "Value error" not in result.output
+
+
+def test_ambiguity_that_would_change_nothing_or_be_overridden_is_refused(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip", [(32, 32)] * 5)
+    base = ["run", "--preset", "smoke", "--losses", "l1", "--dry-run", "--out", str(tmp_path / "out")]
+    result = invoke(*base, "--ambiguity", "0.3", "--train-data", f"frames:{clip}", "--test-data", f"frames:{clip}")
+    assert_clean_error(result, "--ambiguity 0.3 sets how synthetic scenes move, but neither --train-data")
+    result = invoke(*base, "--ambiguity", "0.3", "--test-data", "synthetic(ambiguity=0.2)")
+    assert_clean_error(result, "--ambiguity 0.3 contradicts the ambiguity=0.2 written in --test-data")
+    result = invoke(*base, "--ambiguity", "0.2", "--test-data", "synthetic(ambiguity=0.2)")
+    assert result.exit_code == 0, result.output
