@@ -695,6 +695,12 @@ def test_a_misspelt_dataset_kind_is_suggested_not_taken_for_a_folder(ucf_set):
     assert result.exit_code == 2 and f"Did you mean --gt ucf101:{ucf_set['gt']}?" in text, text
     result = run_eval("--gt", "snufim(split=hard):/data/snu", "--pred", str(ucf_set["good"]), "--metrics", "psnr")
     assert "Did you mean --gt snufilm(split=hard):/data/snu?" in " ".join(result.output.split())
+    result = run_eval("--gt", "bogus:/data/x", "--pred", str(ucf_set["good"]), "--metrics", "psnr")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "'bogus' is not a dataset kind. The kinds are vimeo90k," in text, text
+    result = run_eval("--gt", "synthetic", "--pred", str(ucf_set["good"]), "--metrics", "psnr")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "synthetic scenes have no stored ground truth" in text, text
 
 
 def test_a_report_finds_a_test_sets_frames_from_any_folder(ucf_set, monkeypatch):

@@ -129,20 +129,27 @@ def is_dataset_spec(text: str) -> bool:
 
 
 def check_not_a_misspelt_spec(text: str) -> None:
-    """A DataError when ``--gt`` is no existing path but reads as ``KIND:PATH`` with a kind close to a
-    dataset kind (``ucf:/data/ucf101``), instead of the later "folder does not exist"."""
-    from vfibench.data.sources import OPTIONS, closest_kind
+    """A DataError when ``--gt`` is no existing path but reads as a dataset spec that eval cannot score
+    against — ``KIND:PATH`` with a kind that is no standard set (``ucf:/data/ucf101`` gets the closest
+    kind), or ``synthetic`` — instead of the later "folder does not exist"."""
+    from vfibench.data.sources import OPTIONS, SYNTHETIC, closest_kind
 
+    if Path(text).exists():
+        return
     kind, colon, rest = text.partition(":")
     word = kind.split("(", 1)[0].strip().lower()
-    if not colon or len(word) < 2 or not word.isidentifier() or Path(text).exists():
+    kinds = [k for k in OPTIONS if k != SYNTHETIC]
+    if word == SYNTHETIC:
+        raise DataError(f"--gt '{text}': synthetic scenes have no stored ground truth for eval to score saved "
+                        f"predictions against (`vfibench run` renders and scores them itself). Give a folder of "
+                        f"ground-truth frames, or a test set spec: {', '.join(f'{k}:PATH' for k in kinds)}.")
+    if not colon or len(word) < 2 or not word.isidentifier():
         return
-    kinds = [k for k in OPTIONS if k != "synthetic"]
     close = closest_kind(word, kinds)
-    if close:
-        options = kind[kind.index("("):].strip() if "(" in kind else ""
-        raise DataError(f"--gt '{text}' is neither a folder nor a dataset spec: '{word}' is not a dataset kind. "
-                        f"Did you mean --gt {close}{options}:{rest}? The kinds are {', '.join(kinds)}.")
+    options = kind[kind.index("("):].strip() if "(" in kind else ""
+    suggestion = f"Did you mean --gt {close}{options}:{rest}? " if close else ""
+    raise DataError(f"--gt '{text}' is neither an existing folder nor a dataset spec: '{word}' is not a dataset "
+                    f"kind. {suggestion}The kinds are {', '.join(kinds)}; or give a folder of ground-truth frames.")
 
 
 #: Spec options that choose or resize samples, which ``eval`` does not do: it scores every sample as stored.

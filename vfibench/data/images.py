@@ -68,8 +68,8 @@ def check_size(size: object) -> int | None:
         return None
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < MIN_SIZE:
         raise DataError(
-            f"Got size={size!r}; the frame side must be an integer >= {MIN_SIZE} (64 is typical), or "
-            f"None to keep the native resolution cropped to a multiple of {MULTIPLE}."
+            f"Got size={size!r}; the frame side must be an integer >= {MIN_SIZE} (64 is typical). (From Python, "
+            f"size=None keeps the native resolution, cropped to a multiple of {MULTIPLE}.)"
         )
     return int(size)
 

@@ -95,7 +95,8 @@ def select_indices(available: int, count: int | None, seed: int) -> list[int]:
     """Which triplets to load: all of them if ``count`` is None or >= ``available``, else a
     seeded random subset of ``count``, in source order (same seed → same subset)."""
     if count is not None and (isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1):
-        raise DataError(f"Got count={count!r}; ask for at least one triplet, or None for all of them.")
+        raise DataError(f"Got count={count!r}; ask for at least one triplet. (From Python, count=None takes all "
+                        f"of them.)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DataError(f"Got seed={seed!r}; use a non-negative integer seed such as 0.")
     if count is None or count >= available:
