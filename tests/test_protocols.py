@@ -103,6 +103,25 @@ def test_parse_protocols():
         parse_protocols("rif")
     with pytest.raises(VfiBenchError, match="'all' beside other protocols; write --protocols all alone"):
         parse_protocols("all,rife")
+    with pytest.raises(VfiBenchError, match="names rife more than once"):
+        parse_protocols("rife,vfibench,rife")
+    with pytest.raises(VfiBenchError, match="names no protocol"):
+        parse_protocols("")
+
+
+def test_one_protocol_has_no_spread_row_and_several_have_one():
+    import pandas as pd
+
+    from vfibench.results.report_tables import SPREAD_ROW, protocol_means, protocol_table
+
+    rows = pd.DataFrame({"config": ["a", "a", "a", "a"], "sample": [0, 1, 0, 1], "file": ["x", "y", "x", "y"],
+                         "protocol": ["rife", "rife", "vfibench", "vfibench"], "psnr": [30.0, 32.0, 31.0, 33.0],
+                         "ssim": [0.9, 0.8, 0.91, 0.81]})
+    alone = protocol_means(rows[rows["protocol"] == "rife"], ["a"])
+    assert list(alone.index) == ["rife"] and "spread" not in protocol_table(alone).caption
+    both = protocol_means(rows, ["a"])
+    assert list(both.index) == ["rife", "vfibench", SPREAD_ROW]
+    assert both.loc[SPREAD_ROW, "a PSNR"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(("test_set", "protocol"), [("ucf101", "rife"), ("vimeo90k", "ifrnet"),

@@ -92,7 +92,7 @@ def eval_command(
                             f"leave out --format to see them in the terminal.")
     names = parse_metric_list(metrics) if metrics is not None else list(DEFAULT_METRICS)
     test_set = parse_dataset_spec(gt).kind if protocols and is_dataset_spec(gt) else None
-    chosen = parse_protocols(protocols, test_set) if protocols else []
+    chosen = parse_protocols(protocols, test_set) if protocols is not None else []
     plan = plan_evaluation(pred, gt if is_dataset_spec(gt) else Path(gt), out=out, metrics=names,
                            skip_unavailable=skip_unavailable, device=device,
                            command=shlex.join(["vfibench", *sys.argv[1:]]), protocols=chosen)

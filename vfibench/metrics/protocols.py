@@ -235,8 +235,11 @@ def parse_protocols(text: str, test_set: str | None = None) -> list[str]:
     if "all" in words:
         raise VfiBenchError(f"--protocols {text!r} names 'all' beside other protocols; write --protocols all "
                             f"alone, or list only the ones wanted (e.g. --protocols vfibench,rife,y-channel).")
+    repeated = sorted({word for word in words if words.count(word) > 1})
+    if repeated:
+        raise VfiBenchError(f"--protocols {text!r} names {', '.join(repeated)} more than once; name each protocol once.")
     names: list[str] = []
-    for word in words:
+    for word in words:  # an alias of one named beside it (rife and ema-vfi on ucf101) is computed once
         name = _set_alias(word, test_set) if word in SET_ALIASES else ALIASES.get(word, word)
         if name not in PROTOCOLS:
             close = difflib.get_close_matches(word, [*PROTOCOLS, *ALIASES, *SET_ALIASES], n=1)

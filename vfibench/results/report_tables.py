@@ -161,13 +161,18 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
     return PlainTable(f"The gap along {result.title}", caption, header, rows, label_columns=1)
 
 
+#: The last row of :func:`protocol_means`: how far the protocols move each mean.
+SPREAD_ROW = "spread (max − min)"
+
+
 def protocol_means(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     """Mean PSNR and SSIM of each model under each protocol, side by side, with the spread.
 
     ``rows`` has the columns of ``protocols.csv`` (config, sample, file, protocol, psnr, ssim), checked
     (:func:`~vfibench.results.schema.read_protocols`): numeric scores, every model under every protocol. The
-    result has one row per protocol (in the order computed) and a last row ``spread (max − min)``;
-    its columns are ``<model> PSNR`` and ``<model> SSIM`` for each model of ``order``.
+    result has one row per protocol (in the order computed) and, when there are several, a last row
+    ``spread (max − min)`` (:data:`SPREAD_ROW`); its columns are ``<model> PSNR`` and ``<model> SSIM``
+    for each model of ``order``.
     """
     means = rows.groupby([schema.PROTOCOL, schema.CONFIG], sort=False)[list(schema.PROTOCOL_SCORES)].mean()
     protocols = list(dict.fromkeys(rows[schema.PROTOCOL]))
@@ -175,7 +180,8 @@ def protocol_means(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     for config in order:
         for metric in schema.PROTOCOL_SCORES:
             table[f"{config} {metric.upper()}"] = [means.loc[(p, config), metric] for p in protocols]
-    table.loc["spread (max − min)"] = table.max() - table.min()
+    if len(protocols) > 1:  # one protocol spreads over nothing
+        table.loc[SPREAD_ROW] = table.max() - table.min()
     table.index.name = schema.PROTOCOL
     return table
 
@@ -191,7 +197,8 @@ def protocol_table(means: pd.DataFrame) -> PlainTable:
 
     rows = tuple((str(protocol), *(cell(c, v) for c, v in row.items())) for protocol, row in means.iterrows())
     caption = ("Mean of per-frame values under each evaluation protocol (how each code base computes PSNR and "
-               "SSIM); the last row is the spread (max − min) over the protocols.")
+               "SSIM)" + ("; the last row is the spread (max − min) over the protocols." if SPREAD_ROW in means.index
+                          else "."))
     if not np.isfinite(means.to_numpy(dtype=float)).all():
         caption += (" inf: a frame equals its ground truth under a protocol that, like the code base it follows, "
                     "does not cap PSNR (the vfibench protocol caps it at 100 dB), so the mean is unbounded.")
