@@ -81,8 +81,9 @@ def compare(
                                          "directory or a summary.csv file (e.g. a committed baseline).")],
     tol: Annotated[Optional[list[str]], typer.Option(
         "--tol", "-t", metavar="METRIC=VALUE",
-        help="Absolute tolerance of a metric's mean, in its unit (dB for psnr); repeatable, e.g. "
-             "--tol psnr=0.1 --tol lpips=0.005. `default=VALUE` sets every metric not named.")] = None,
+        help="Absolute tolerance of a metric's mean, in its unit (dB for psnr); repeatable or comma-separated, "
+             "e.g. --tol psnr=0.1 --tol lpips=0.005, or --tol psnr=0.1,lpips=0.005. `default=VALUE` sets every "
+             "metric not named.")] = None,
     two_sided: Annotated[bool, typer.Option(
         "--two-sided", help="Fail on any change beyond the tolerance, improvements included (for a "
                             "refactoring that must not change numbers).")] = False,
