@@ -164,17 +164,17 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
         key = tuple(sorted(term.canonical() for term in config.resolve()))
         if key in seen:
             first = configs[seen[key]]
+            pair = f"The loss configurations '{clip(first.canonical)}' and '{clip(config.canonical)}'"
             if first.canonical == config.canonical:
-                same = "appears twice"
+                same = f"The loss configuration '{clip(config.canonical)}' appears twice"
             elif sorted(t.canonical() for t in first.terms) == sorted(t.canonical() for t in config.terms):
-                same = f"and '{clip(first.canonical)}' are the same sum in another order"
+                same = f"{pair} are the same sum in another order"
             else:
-                same = (f"and '{clip(first.canonical)}' are the same loss once the paper presets are written out "
-                        f"({clip(config.expanded)})")
+                same = f"{pair} are the same loss once the paper presets are written out ({clip(config.expanded)})"
             raise SpecError(
-                f"The loss configuration '{clip(config.canonical)}' {same} in '{clip(text)}' (configurations "
-                f"{seen[key] + 1} and {index + 1}); each configuration is trained once per seed, and the two "
-                f"would train to the same numbers, so list {'it' if same == 'appears twice' else 'one of them'} once."
+                f"{same} in '{clip(text)}' (configurations {seen[key] + 1} and {index + 1}); each configuration is "
+                f"trained once per seed, and the two would train to the same numbers, so list "
+                f"{'it' if first.canonical == config.canonical else 'one of them'} once."
             )
         seen[key] = index
     return configs
