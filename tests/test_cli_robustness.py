@@ -108,7 +108,9 @@ def write_clip(folder: Path, sizes: list[tuple[int, int]], truncate: int | None 
 
 
 @pytest.mark.parametrize("data", ["truncated", "tiny", "mismatched", "over-budget"])
-def test_bad_test_data_leaves_no_run_directory_behind(tmp_path: Path, data: str) -> None:
+def test_bad_test_data_leaves_no_run_directory_behind(tmp_path: Path, data: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vfibench.data.triplet_source.physical_memory", lambda: 16 * 1024**3)  # any machine
     if data == "truncated":
         spec = f"frames:{write_clip(tmp_path / 'clip', [(32, 32)] * 3, truncate=1)}"
     elif data == "tiny":
@@ -157,9 +159,12 @@ def test_a_decompression_bomb_is_named_by_validate_inspect_and_eval(tmp_path: Pa
 
 # -- 6: data validate applies the memory budget ---------------------------------------------------------
 
-def test_validate_refuses_a_synthetic_set_over_the_memory_budget_before_rendering() -> None:
+def test_validate_refuses_a_synthetic_set_over_the_memory_budget_before_rendering(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
+    # A machine of 16 GiB, whatever this one has: 64 scenes of 4000² (34 GiB) are over its budget.
+    monkeypatch.setattr("vfibench.data.triplet_source.physical_memory", lambda: 16 * 1024**3)
     started = time.perf_counter()
     result = invoke("data", "validate", "synthetic(size=100000)")
     assert_clean_error(result, "more than the budget")
@@ -495,7 +500,7 @@ def test_an_option_given_twice_is_refused_not_silently_replaced(tmp_path: Path, 
         assert "comma-separated (e.g. --losses a,b)" in " ".join(result.output.split())
 
 
-def test_repeatable_options_and_flags_may_still_be_repeated(tmp_path: Path) -> None:
+def test_repeatable_options_may_still_be_repeated(tmp_path: Path) -> None:
     result = invoke("compare", "--tol", "psnr=0.1", "--tol", "ssim=0.01", str(tmp_path / "a"), str(tmp_path / "b"))
     assert_clean_error(result, "does not exist")  # parsed: the missing file is what is refused
     result = invoke("run", "--model", "bogus", "--dry-run")

@@ -430,12 +430,26 @@ def test_the_default_memory_budget_is_half_of_this_machine(tmp_path: Path, monke
 
     make_clip(tmp_path, 6)  # 4 triplets of 32²: 147,456 bytes
     monkeypatch.setattr(triplet_source, "physical_memory", lambda: 2 * 147_456 - 2)
-    with pytest.raises(DataError, match=r"budget of .* GiB \(half of this machine's .*at most about 3 triplets"):
+    with pytest.raises(DataError, match=r"budget of .* GiB \(half of the .* GiB this machine \(or its container\) has\); at most about 3 triplets"):
         open_dataset(f"frames:{tmp_path}", "test", size=32)
     monkeypatch.setattr(triplet_source, "physical_memory", lambda: 2 * 147_456)
     assert len(open_dataset(f"frames:{tmp_path}", "test", size=32)) == 4
     monkeypatch.setattr(triplet_source, "physical_memory", lambda: None)  # unknown: 2 GiB
     assert triplet_source.memory_budget() == (2 * 1024**3, "the memory of this machine is unknown")
+
+
+def test_a_container_s_memory_limit_lowers_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfibench.data import triplet_source
+
+    limit, unlimited = tmp_path / "memory.max", tmp_path / "limit_in_bytes"
+    unlimited.write_text("max\n")
+    monkeypatch.setattr(triplet_source, "CGROUP_MEMORY_LIMITS", (str(unlimited), str(tmp_path / "absent")))
+    machine = triplet_source.physical_memory()
+    assert machine is not None and machine > 2**20  # no limit: the machine's memory
+    limit.write_text(f"{2**20}\n")
+    monkeypatch.setattr(triplet_source, "CGROUP_MEMORY_LIMITS", (str(limit),))
+    assert triplet_source.physical_memory() == 2**20
+    assert triplet_source.memory_budget()[0] == 2**19
 
 
 def test_frames_source_reads_each_file_once_per_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

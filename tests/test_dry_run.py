@@ -68,7 +68,7 @@ def test_dry_run_refuses_data_over_the_memory_budget_like_a_run(tmp_path: Path,
                                  "--train-data", "synthetic(count=20000, size=128)", "--dry-run"])
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "would take 11.0 GiB of memory (float32), more than the budget of 8.0 GiB" in text
-    assert "half of this machine's 16.0 GiB); at most about 14,563 triplets" in text and "synthetic(count=14563)" in text
+    assert "half of the 16.0 GiB this machine (or its container) has); at most about 14,563 triplets" in text and "synthetic(count=14563)" in text
     assert "Traceback" not in result.output and not (tmp_path / "r").exists()
     result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--out", str(tmp_path / "r"),
                                  "--train-data", "synthetic(count=14000, size=128)", "--dry-run"])

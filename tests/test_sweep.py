@@ -164,7 +164,19 @@ def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_pa
     store.mark_latest()
     assert RunStore.open(tmp_path).root == store.root
     store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "interrupted"})  # resumed, then stopped
-    with pytest.raises(ResultsError, match=f"points at the run '{store.name}', which was resumed .* says 'interrupted'"):
+    for read in (lambda: RunStore.open(tmp_path), lambda: RunStore.open(tmp_path, str(tmp_path / "latest")),
+                 lambda: RunStore.open(tmp_path, "latest")):
+        with pytest.raises(ResultsError, match=f"points at the run '{store.name}', which was resumed .* says "
+                                               f"'interrupted'. Finish it with"):
+            read()
+    from vfibench.api import load_run
+    from vfibench.results.compare_inputs import load_summary
+
+    for read in (lambda: load_summary(tmp_path / "latest"), lambda: load_run(tmp_path / "latest")):  # compare, api
+        with pytest.raises(ResultsError, match="which was resumed .* says 'interrupted'"):
+            read()
+    store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "running"})  # being resumed now
+    with pytest.raises(ResultsError, match="says 'running'. Wait for that resume to finish"):
         RunStore.open(tmp_path)
     with store.lock():
         with pytest.raises(ResultsError, match="being written by another process"):
@@ -368,7 +380,9 @@ def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: 
     assert resumed["git_commit"] == "0123abc" and resumed["resumed"][-1]["git_commit"] == "4567def+dirty"
 
 
-def test_resume_refuses_real_test_data_that_changed(tmp_path: Path) -> None:
+def test_resume_refuses_real_data_that_changed(tmp_path: Path) -> None:
+    import json
+
     from PIL import Image
 
     clip = tmp_path / "clip"
@@ -381,14 +395,19 @@ def test_resume_refuses_real_test_data_that_changed(tmp_path: Path) -> None:
     with pytest.raises(SweepInterrupted) as stopped:
         run_sweep(plan, StopAtSecondTraining())
     store = stopped.value.store
-    fingerprint = store.read_manifest()["data"]["test"]["fingerprint"]
-    assert len(fingerprint) == 16
-    Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(clip / "003.png")  # a frame replaced
-    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs")])
-    text = " ".join(result.output.split())
-    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
-    assert "the data changed since the run started (test data fingerprint " in text and f"{fingerprint} then" in text
-    (clip / "006.png").unlink()  # and a frame gone: one triplet fewer
+    manifest = store.read_manifest()
+    fingerprint = manifest["data"]["test"]["fingerprint"]
+    assert len(fingerprint) == 16 and "fingerprint" not in manifest["data"]["train"]  # synthetic: fixed by its spec
+    Image.fromarray(np.full((48, 48, 3), 9, dtype=np.uint8)).save(clip / "003.png")  # a frame replaced
+    for dry_run in (["--dry-run"], []):  # refused before anything runs, by the dry run too
+        result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs"), *dry_run])
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert "the data changed since the run started (test data fingerprint " in text and f"{fingerprint} then" in text
+    # a run recorded before fingerprints: the triplets each split loaded are still checked
+    del manifest["data"]["test"]["fingerprint"]
+    store.path("manifest.json").write_text(json.dumps(manifest))
+    (clip / "006.png").unlink()  # a frame gone: one triplet fewer
     result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "test triplets 4 now, 5 then" in " ".join(result.output.split())
     assert store.read_manifest()["status"] == "interrupted"

@@ -69,10 +69,11 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     """
     from vfibench.results.report import load_per_sample
     from vfibench.results.schema import TRAIN_LOG_FILE, read_csv
-    from vfibench.results.store import MANIFEST, RunStore
+    from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
 
     path = Path(run)
+    check_latest(path)
     store = RunStore(path) if name is None and (path / MANIFEST).is_file() else RunStore.open(path, name)
     view = load_run_view(store)
     per_sample = load_per_sample(store, view.metrics, view.unavailable)

@@ -5,7 +5,7 @@ each of the three frames comes from) without reading any pixels; :func:`load_tri
 the chosen ones, checks them, fits them (:mod:`vfibench.data.images`) and stacks them into
 :class:`~vfibench.data.triplets.Triplets`. Only the chosen triplets are ever held in memory,
 and :func:`check_memory` refuses a selection that would not fit in the memory budget
-(:func:`memory_budget`: half of this machine's memory).
+(:func:`memory_budget`: half of the memory this machine, or its container, has).
 """
 
 from __future__ import annotations
@@ -105,12 +105,27 @@ def select_indices(available: int, count: int | None, seed: int) -> list[int]:
     return sorted(int(i) for i in rng.choice(available, size=int(count), replace=False))
 
 
+#: Where a Linux container's memory limit is read (cgroup v2, then v1); "max" or a huge number: none.
+CGROUP_MEMORY_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
 def physical_memory() -> int | None:
-    """This machine's physical memory in bytes, or None where the system does not say."""
+    """The memory this process may use, in bytes: the machine's physical memory, or the memory limit
+    of its container (cgroup) when that is lower; None where the system says neither."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        total: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):
-        return None
+        total = None
+    limits = []
+    for path in CGROUP_MEMORY_LIMITS:
+        try:
+            text = open(path, encoding="ascii").read().strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    known = [value for value in (total, *limits) if value]
+    return min(known) if known else None
 
 
 def memory_budget() -> tuple[int, str]:
@@ -120,7 +135,7 @@ def memory_budget() -> tuple[int, str]:
     memory = physical_memory()
     if memory is None:
         return FALLBACK_MAX_BYTES, "the memory of this machine is unknown"
-    return int(memory * MEMORY_SHARE), f"half of this machine's {memory / 1024**3:.1f} GiB"
+    return int(memory * MEMORY_SHARE), f"half of the {memory / 1024**3:.1f} GiB this machine (or its container) has"
 
 
 def selection_bytes(count: int, height: int, width: int) -> int:
@@ -136,11 +151,14 @@ def check_memory(count: int, height: int, width: int, max_bytes: int | None, whe
     budget, why = memory_budget() if max_bytes is None else (max_bytes, "as asked")
     if need > budget:
         most = budget // each
+        fit = (f"at most about {most:,} triplets of that size fit. Ask for fewer triplets or smaller frames with the "
+               f"dataset spec's options, e.g. synthetic(count={most}) or frames(size=128):DIR" if most else
+               "not one triplet of that size fits. Ask for smaller frames with the dataset spec's options, e.g. "
+               "frames(size=128):DIR")
         raise DataError(
             f"Loading {count:,} triplets of {width}x{height} pixels from {where} would take {need / 1024**3:.1f} GiB "
-            f"of memory (float32), more than the budget of {budget / 1024**3:.1f} GiB ({why}); at most about "
-            f"{most:,} triplets of that size fit. Ask for fewer triplets or smaller frames with the dataset spec's "
-            f"options, e.g. synthetic(count={max(most, 1)}) or frames(size=128):DIR, or use a machine with more memory."
+            f"of memory (float32), more than the budget of {budget / 1024**3:.1f} GiB ({why}); {fit}, or use a "
+            f"machine with more memory."
         )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from vfibench.errors import ResultsError
 from vfibench.results import schema
 from vfibench.results.schema import Summary, SummaryRow, read_summary
-from vfibench.results.store import MANIFEST, RunStore
+from vfibench.results.store import MANIFEST, RunStore, check_latest
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ def load_summary(path: Path) -> RunSummary:
     names the file and what is wrong with it.
     """
     path = Path(path)
+    check_latest(path)
     if path.is_dir() and (path / MANIFEST).is_file() and not (path / schema.SUMMARY_FILE).is_file() \
             and _is_sweep(RunStore(path)):
         raise ResultsError(f"The sweep '{path}' has no {schema.SUMMARY_FILE} (deleted?); its units are what it is "

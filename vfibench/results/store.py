@@ -41,7 +41,7 @@ import pandas as pd
 
 from vfibench.errors import ResultsError
 from vfibench.results import atomic, schema
-from vfibench.results.schema import COMPLETE, UNIT_STATUSES, read_csv
+from vfibench.results.schema import COMPLETE, RUNNING, UNIT_STATUSES, read_csv
 
 SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
@@ -135,18 +135,11 @@ class RunStore:
                     f"with `vfibench run`, or name a run directory: `vfibench report RUN`."
                 )
             root = link.resolve()
-            linked = cls(root)
-            if (root / MANIFEST).is_file() and schema.run_kind(manifest := linked.read_manifest()) == schema.SWEEP \
-                    and manifest.get("status") != COMPLETE:
-                raise ResultsError(
-                    f"'{link}' points at the run '{linked.name}', which was resumed after it completed and has not "
-                    f"finished again: its manifest says '{manifest.get('status')}'. Finish it with "
-                    f"`{store_resume_command(linked, out)}`, or report what it has so far with "
-                    f"`vfibench report {shlex.quote(linked.name)} --out {shlex.quote(str(out))}`."
-                )
+            check_latest(link)
         else:
             candidate = Path(run)
             root = candidate if candidate.is_dir() else out / run
+            check_latest(root)  # 'results/latest' named explicitly
         if not (root / MANIFEST).is_file():
             known = ", ".join(sorted(p.name for p in run_directories(out)[:5]))  # the newest five, not 'latest'
             hint = f" Runs under '{out}': {known}." if known else ""
@@ -321,6 +314,28 @@ class RunStore:
 def resume_command(name: str, out: object, options: Sequence[object] = ()) -> str:
     """``vfibench run --resume NAME --out OUT [executor options]``, shell-quoted."""
     return shlex.join(["vfibench", "run", "--resume", name, "--out", str(out), *map(str, options)])
+
+
+def check_latest(link: Path) -> None:
+    """When ``link`` is a ``latest`` link: a ResultsError if the sweep it points at is no longer complete
+    (resumed after it completed, to train a deleted unit again, and being resumed now or stopped)."""
+    if not (link.is_symlink() and link.name == LATEST):
+        return
+    out = link.parent
+    linked = RunStore(link.resolve())
+    if not (linked.root / MANIFEST).is_file():
+        return  # the caller says the directory is no run
+    manifest = linked.read_manifest()
+    status = manifest.get("status")
+    if schema.run_kind(manifest) != schema.SWEEP or status == COMPLETE:
+        return
+    report = f"`vfibench report {shlex.quote(linked.name)} --out {shlex.quote(str(out))}`"
+    if status == RUNNING:
+        then = f"wait for that resume to finish, or report what it has so far with {report}"
+    else:
+        then = f"finish it with `{store_resume_command(linked, out)}`, or report what it has so far with {report}"
+    raise ResultsError(f"'{link}' points at the run '{linked.name}', which was resumed after it completed and is not "
+                       f"complete now: its manifest says '{status}'. {then[0].upper()}{then[1:]}.")
 
 
 def store_resume_command(store: RunStore, out: Path | None = None) -> str:

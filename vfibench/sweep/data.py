@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import torch
 
 from vfibench.data.sources import (STANDARD_KINDS, SYNTHETIC, dataset_attributes, open_dataset, parse_dataset_spec,
                                    resolve)
@@ -40,27 +39,48 @@ def load_data(train_data: str, test_data: str, preset: RunPreset, data_seed: int
     return train, test
 
 
-def data_fingerprint(spec: str, test: Triplets) -> str | None:
-    """A fingerprint of real test data — SHA-256 (first 16 hex digits) of its ground-truth frames as
-    the metrics see them, quantised to 8 bits — that a resumed run checks its data against; None
-    for synthetic scenes, which the spec, the preset and the seed already fix."""
+def data_fingerprint(spec: str, split: str, preset: RunPreset, data_seed: int) -> str | None:
+    """What real data a split reads, in 16 hex digits: SHA-256 over the sample ids the run selects and
+    the name and size in bytes of each file they are read from. The data is indexed, not read, so
+    this is cheap and the same on every machine and wherever the files lie; a frame replaced by one
+    of exactly the same size goes unnoticed. None for synthetic scenes, which the spec, the preset
+    and the seed fix."""
     import hashlib
+    from pathlib import Path
 
-    if parse_dataset_spec(spec).kind == SYNTHETIC:
+    from vfibench.data.sources import open_source
+    from vfibench.data.triplet_source import select_indices
+
+    parsed = parse_dataset_spec(spec)
+    if parsed.kind == SYNTHETIC:
         return None
-    levels = test.it.clamp(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).contiguous()
-    return hashlib.sha256(levels.numpy().tobytes()).hexdigest()[:16]
+    count = resolve(parsed, **preset_data_options(preset, split))["count"]
+    source = open_source(parsed, split, count=count, seed=data_seed)
+    digest = hashlib.sha256()
+    for index in select_indices(len(source), count, data_seed):
+        ref = source.refs[index]
+        digest.update(ref.name.encode() + b"\0")
+        for frame in map(Path, ref.frames):
+            if frame.is_file():
+                digest.update(f"{frame.name}:{frame.stat().st_size}\0".encode())
+    video = getattr(source, "path", None)  # a video's frames are labels inside one file
+    if isinstance(video, Path) and video.is_file():
+        digest.update(f"{video.name}:{video.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
 
 
 def check_same_data(plan: SweepPlan) -> None:
     """A :class:`DataError` when a resumed run's data is no longer what its manifest recorded (a
-    folder that gained or lost frames, or whose frames changed): the remaining units would be scored
-    on other data than the finished ones."""
+    folder that gained, lost or changed frames): the remaining units would be trained and scored on
+    other data than the finished ones. Checks what is known: the fingerprints when the plan is made,
+    the triplets each split loaded once it is loaded (runs recorded before fingerprints)."""
     expected = plan.expected_data
-    found = {"train": plan.loaded.get("train"), "test": plan.loaded.get("test"), "fingerprint": plan.test_fingerprint}
-    labels = {"train": "training triplets", "test": "test triplets", "fingerprint": "test data fingerprint"}
+    found = {"train": plan.loaded.get("train"), "test": plan.loaded.get("test"),
+             **{f"{split} fingerprint": value for split, value in plan.fingerprints.items()}}
+    labels = {"train": "training triplets", "test": "test triplets", "train fingerprint": "training data fingerprint",
+              "test fingerprint": "test data fingerprint"}
     changed = [f"{label} {found[what]} now, {expected[what]} then" for what, label in labels.items()
-               if expected.get(what) is not None and expected[what] != found[what]]
+               if expected.get(what) is not None and found.get(what) is not None and expected[what] != found[what]]
     if changed:
         raise DataError(
             f"Cannot resume: the data changed since the run started ({'; '.join(changed)}), so its remaining units "

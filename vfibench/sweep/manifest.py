@@ -79,10 +79,11 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "precision": {"training": plan.precision,
                       "note": PRECISION_NOTES[plan.precision] + "; evaluation and held-out scores in fp32"},
         "data": {"train": {"dataset": plan.train_data, "split": "train", "count": train["count"],
-                           "loaded": plan.loaded.get("train"), "size": train["size"], "seed": plan.data_seed},
+                           "loaded": plan.loaded.get("train"), "size": train["size"], "seed": plan.data_seed,
+                           **_fingerprint(plan, "train")},
                  "test": {"dataset": plan.test_data, "split": "test", "count": test["count"],
                           "loaded": plan.loaded.get("test"), "size": test["size"], "seed": plan.data_seed,
-                          **({"fingerprint": plan.test_fingerprint} if plan.test_fingerprint else {})},
+                          **_fingerprint(plan, "test")},
                  # the synthetic scenes' settings as the test data was made (the per-sample attributes'), and
                  # the training data's where its spec sets others
                  "max_motion": test["max_motion"],
@@ -108,6 +109,12 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                      all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items())),
         **plan.kept_provenance,  # a resumed run keeps its first session's; each later one's is in "resumed"
     }
+
+
+def _fingerprint(plan: SweepPlan, split: str) -> dict[str, str]:
+    """``{"fingerprint": …}`` for a split of real data (:func:`~vfibench.sweep.data.data_fingerprint`)."""
+    value = plan.fingerprints.get(split)
+    return {"fingerprint": value} if value else {}
 
 
 def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:

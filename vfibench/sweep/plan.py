@@ -29,6 +29,7 @@ from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
 from vfibench.results.store import RunStore, UnitKey, environment_versions, git_commit
+from vfibench.sweep.data import check_same_data, data_fingerprint
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.train import check_precision, idle_steps, progress_at
 from vfibench.validation import VAL_SAMPLES
@@ -36,6 +37,8 @@ from vfibench.validation import VAL_SAMPLES
 
 #: The packages whose versions a run's numbers depend on: a run is resumed only under the same ones.
 RESULT_PACKAGES = ("vfibench", "torch")
+#: What a resumed run's manifest keeps of its first session; each later session's is in its ``resumed`` entry.
+KEPT_PROVENANCE = ("git_commit", "device")
 
 
 @dataclass
@@ -75,13 +78,13 @@ class SweepPlan:
     precision: str = "fp32"
     #: How the units were run (the executor's record, :meth:`Executor.record`), for the manifest.
     executor: dict[str, Any] = field(default_factory=dict)
-    #: The test data's fingerprint (:func:`~vfibench.sweep.data.data_fingerprint`; filled when loaded).
-    test_fingerprint: str | None = None
-    #: What a resumed run's manifest says its data was — triplets loaded per split, the test data's
-    #: fingerprint — which the data must still be (checked when loaded; empty for a new sweep).
+    #: Each split's :func:`~vfibench.sweep.data.data_fingerprint` ("train", "test"; None: synthetic).
+    fingerprints: dict[str, str | None] = field(default_factory=dict)
+    #: What a resumed run's manifest says its data was — triplets loaded per split, each split's
+    #: fingerprint — which the data must still be (:func:`~vfibench.sweep.data.check_same_data`).
     expected_data: dict[str, Any] = field(default_factory=dict)
-    #: The first session's provenance a resume keeps in the manifest (its git commit); each later
-    #: session's own is in its ``resumed`` entry.
+    #: The first session's provenance a resume keeps in the manifest (:data:`KEPT_PROVENANCE`); each
+    #: later session's own is in its ``resumed`` entry.
     kept_provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -235,6 +238,8 @@ def plan_sweep(
     used = {name for c in configs if c.canonical not in unavailable_configs for name in c.backbones()}
     used |= MetricSuite.required_backbones(suite.names)
     hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(used)}
+    fingerprints = {split: data_fingerprint(spec, split, preset, data_seed)
+                    for split, spec in (("train", train_data), ("test", test_data))}
     return SweepPlan(
         configs=configs,
         preset=preset,
@@ -254,6 +259,7 @@ def plan_sweep(
         val_samples=val_samples,
         tensorboard=tensorboard,
         precision=precision,
+        fingerprints=fingerprints,
     )
 
 
@@ -370,7 +376,9 @@ def plan_resume(
                      f"{sorted(recorded['unavailable_configs']) or 'none'} then")
     then = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else {}
     now = environment_versions()
-    changed = [package for package in RESULT_PACKAGES if then.get(package) and then[package] != now.get(package)]
+    changed = [package for package in RESULT_PACKAGES
+               if _release(then.get(package)) and _release(now.get(package))
+               and _release(then.get(package)) != _release(now.get(package))]
     drift += [f"{package} {now.get(package)} now, {then[package]} then" for package in changed]
     if drift:
         restore = (["the backbones it used (`vfibench weights status`)"] if len(drift) > len(changed) else []) + (
@@ -383,15 +391,23 @@ def plan_resume(
     plan.val_samples, plan.val_asked = recorded["val_samples"], recorded["val_asked"]
     plan.created = str(manifest.get("created", plan.created))
     data = manifest.get("data", {})
-    plan.expected_data = {"train": data["train"].get("loaded"), "test": data["test"].get("loaded"),
-                          "fingerprint": data["test"].get("fingerprint")}
-    plan.kept_provenance = {"git_commit": manifest.get("git_commit")}
+    plan.expected_data = {**{split: data[split].get("loaded") for split in ("train", "test")},
+                          **{f"{split} fingerprint": data[split].get("fingerprint") for split in ("train", "test")}}
+    check_same_data(plan)  # the fingerprints now; the triplet counts once the data is loaded
+    plan.kept_provenance = {key: manifest.get(key) for key in KEPT_PROVENANCE}
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
                     {"command": command, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": str(plan.device),
                      "from_status": str(manifest.get("status")),
                      "git_commit": git_commit(Path(__file__).resolve().parent)}]
     return plan
+
+
+def _release(version: object) -> str | None:
+    """A package's public version (``2.5.1`` of ``2.5.1+cu124``: builds for other devices of one release
+    are one release), or None when it is unknown or was not installed."""
+    text = str(version or "").split("+", 1)[0].strip()
+    return text if text and text != "not installed" else None
 
 
 def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> dict[str, str]:
