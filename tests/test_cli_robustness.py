@@ -490,6 +490,8 @@ def test_paths_print_as_written_not_as_emoji(tmp_path: Path, monkeypatch) -> Non
 
 @pytest.mark.parametrize("args", [["run", "--losses", "l1", "--losses", "l2", "--dry-run"],
                                   ["run", "--losses=l1", "--preset", "smoke", "--losses=l2", "--dry-run"],
+                                  ["run", "-ll1", "--losses", "l2", "--dry-run"],
+                                  ["run", "-j2", "--jobs", "4", "--dry-run"],
                                   ["eval", "--gt", "a", "--gt", "b", "--pred", "p"],
                                   ["report", "--format", "md", "--format", "csv"]])
 def test_an_option_given_twice_is_refused_not_silently_replaced(tmp_path: Path, args: list[str]) -> None:
@@ -506,6 +508,12 @@ def test_repeatable_options_may_still_be_repeated(tmp_path: Path) -> None:
     result = invoke("run", "--model", "bogus", "--dry-run")
     assert_clean_error(result, "'bogus' is not one of")
     assert "Value error" not in result.output
+    # an option's value is a value, whatever it looks like; --help wins over the rest of the line
+    result = invoke("eval", "--gt", str(tmp_path / "a"), "--out", "--gt", "--pred", str(tmp_path / "p"))
+    assert_clean_error(result, "does not exist")
+    assert "given twice" not in result.output
+    result = invoke("run", "--losses", "l1", "--losses", "l2", "--help")
+    assert result.exit_code == 0 and "Usage" in result.output
 
 
 def test_ambiguity_that_would_change_nothing_or_be_overridden_is_refused(tmp_path: Path) -> None:

@@ -258,6 +258,7 @@ def test_a_subfolder_that_cannot_be_listed_is_an_error_not_fewer_frames(tmp_path
 
     for name in ("a.png", "sub/b.png"):
         write_png(tmp_path / "gt" / name, np.full((16, 16, 3), 7))
+    (tmp_path / "gt" / "sub" / "up").symlink_to(tmp_path / "gt", target_is_directory=True)  # a loop, not followed
     assert list_frames(tmp_path / "gt", "ground-truth") == ["a.png", "sub/b.png"]
     scandir = os.scandir
 

@@ -136,19 +136,34 @@ def _usage(params: list, ctx: typer.Context) -> list[str]:  # type: ignore[type-
 _VALIDATION_PREFIX = "Value error, "
 
 
-def _refuse_repeated_options(params: list, args: list[str]) -> None:  # type: ignore[type-arg]
+def _refuse_repeated_options(params: list, args: list[str], help_names: list[str]) -> None:  # type: ignore[type-arg]
     """A :class:`typer.BadParameter` when an option that takes one value (not a flag, not repeatable)
-    is given twice, e.g. ``--losses l1 --losses l2`` (click keeps the last silently)."""
-    single = {name: param for param in params
-              if getattr(param, "param_type_name", "") == "option" and not (param.multiple or param.is_flag
-                                                                             or param.count)
-              for name in param.opts}
+    is given twice, e.g. ``--losses l1 --losses l2`` or ``-l l1 -ll2`` (click keeps the last silently).
+    Tokens are read as click reads them: an option's value is skipped, ``--`` ends the options, and
+    ``--help`` anywhere leaves the command line to click (help wins)."""
+    if any(arg in help_names for arg in args):
+        return
+    options = {name: param for param in params if getattr(param, "param_type_name", "") == "option"
+               for name in (*param.opts, *param.secondary_opts)}
     seen: set[str] = set()
-    for arg in args:
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
         if arg == "--":
             break
-        param = single.get(arg.split("=", 1)[0] if arg.startswith("--") else arg)
-        if param is None:
+        if arg.startswith("--"):
+            name, attached = arg.split("=", 1)[0], "=" in arg
+        elif arg.startswith("-") and len(arg) > 1:
+            name, attached = arg[:2], len(arg) > 2
+        else:
+            continue
+        param = options.get(name)
+        if param is None or param.is_flag or param.count:
+            continue
+        if not attached:
+            index += 1  # the option's value, whatever it looks like
+        if param.multiple:
             continue
         if param.name in seen:
             raise typer.BadParameter(
@@ -174,7 +189,7 @@ class HumanCommand(TyperCommand):
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         """Parse as click does, but refuse an option that takes one value given twice (click would keep
         the last silently) and word the validation errors of option types plainly."""
-        _refuse_repeated_options(self.get_params(ctx), args)
+        _refuse_repeated_options(self.get_params(ctx), args, list(ctx.help_option_names))
         try:
             return super().parse_args(ctx, args)
         except typer.BadParameter as err:

@@ -81,7 +81,7 @@ def list_frames(directory: Path, role: str) -> list[str]:
                         f"cannot be read out of it.")
 
     files = sorted(path.relative_to(directory).as_posix()
-                   for folder, _, names in os.walk(directory, onerror=unreadable, followlinks=True)
+                   for folder, _, names in os.walk(directory, onerror=unreadable)
                    for path in (Path(folder) / name for name in names)
                    if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
     if not files:

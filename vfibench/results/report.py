@@ -501,7 +501,7 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def _protocol_records(means: pd.DataFrame) -> list[dict[str, Any]]:
-    """The protocols table as records (one per protocol, then the spread); [] without protocols. JSON has
+    """The protocols table as records (one per protocol, then the spread of several); [] without protocols. JSON has
     no infinity: an unbounded mean PSNR is the string ``"inf"``, a spread that is not a number null."""
     def value(v: Any) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
