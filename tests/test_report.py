@@ -248,6 +248,16 @@ def test_the_page_shows_the_executor_and_the_threads_each_unit_computed_with(run
     assert "<dt>torch threads per unit</dt><dd>1</dd>" in page and "torch_threads" not in page
 
 
+def test_the_page_of_a_resumed_run_shows_each_session_s_device_and_commit(run_copy):
+    with_manifest(run_copy, device="cpu", git_commit="0123abc",
+                  resumed=[{"at": "2026-12-05T10:00:00+0000", "device": "cuda", "git_commit": "4567def",
+                            "from_status": "interrupted"}])
+    page = html.unescape(report(run_copy, "--format", "html", "--samples", "0").stdout)
+    assert "<dt>git commit (first session)</dt><dd>0123abc</dd>" in page
+    assert "<dt>device (first session)</dt><dd>cpu</dd>" in page
+    assert "<dt>resumed</dt><dd>2026-12-05T10:00:00+0000 on cuda, git commit 4567def</dd>" in page
+
+
 def test_the_page_of_a_run_without_an_executor_record_shows_its_versions_threads(run_copy):
     manifest = json.loads((run_copy / "manifest.json").read_text())
     manifest.pop("executor")

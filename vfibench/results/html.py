@@ -135,8 +135,11 @@ def _summary(report: "Report") -> str:
 
 def _provenance(manifest: dict[str, Any]) -> str:
     threads = _unit_threads(manifest)
+    resumed = [entry for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
+    first = " (first session)" if resumed else ""
     items = [("command", manifest.get("command")), ("created", manifest.get("created")),
-             ("git commit", manifest.get("git_commit")), ("device", manifest.get("device")),
+             (f"git commit{first}", manifest.get("git_commit")), (f"device{first}", manifest.get("device")),
+             ("resumed", "; ".join(_session(entry) for entry in resumed)),
              ("executor", _executor(manifest)), ("torch threads per unit", threads),
              ("evaluation", manifest.get("evaluation"))]
     for name, digest in dict(manifest.get("backbones", {})).items():
@@ -166,6 +169,16 @@ def _executor(manifest: Mapping[str, Any]) -> str | None:
         return text
     named = [str(entry["executor"]) for entry in resumed if entry.get("executor")]
     return f"{text} (the last session's; resumed" + (f" with {', then '.join(named)})" if named else ")")
+
+
+def _session(entry: Mapping[str, Any]) -> str:
+    """``2026-12-05T10:00:00+0000 on cuda, git commit 0123abc``: one resume, as its manifest entry records it."""
+    parts = [str(entry.get("at") or "at an unrecorded time")]
+    if entry.get("device"):
+        parts[0] += f" on {entry['device']}"
+    if entry.get("git_commit"):
+        parts.append(f"git commit {entry['git_commit']}")
+    return ", ".join(parts)
 
 
 def _unit_threads(manifest: Mapping[str, Any]) -> str | None:
