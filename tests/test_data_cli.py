@@ -154,6 +154,11 @@ def test_validate_notes_mixed_sizes(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", f"frames:{tmp_path}"], env=WIDE)
     assert result.exit_code == 0 and "several sizes" in result.output
     assert "a sweep fits them to its preset's size, and `data inspect|export --size S`" in result.output
+    assert "not a triplet whose own frames differ" not in result.output
+    write_png(tmp_path / "a" / "frame1.png", frame_array(1, h=40, w=48))  # now a triplet of mixed sizes too
+    result = runner.invoke(app, ["validate", f"frames:{tmp_path}"], env=WIDE)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "(not a triplet whose own frames differ in size: the problems below name them)" in text
 
 
 # --------------------------------------------------------------------------------------- export

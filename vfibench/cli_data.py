@@ -289,7 +289,9 @@ def validate(
                "--test-data needs frames of one size" if source.kind in STANDARD_KINDS else
                "a sweep fits them to its preset's size, and `data inspect|export --size S` (or size=S in the spec) "
                "fits them here")
-        console.print(f"[yellow]note:[/] frames come in several sizes; {how}.", highlight=False, soft_wrap=True)
+        odd = (" (not a triplet whose own frames differ in size: the problems below name them)"
+               if any(problem.mismatch for problem in report.problems) else "")
+        console.print(f"[yellow]note:[/] frames come in several sizes; {how}{odd}.", highlight=False, soft_wrap=True)
     for before, after in report.gaps[:show]:
         console.print(f"[yellow]note:[/] the frame numbers jump from {escape(before)} to {escape(Path(after).name)}: "
                       f"a frame may be missing there, and the triplets around it span a longer interval than the "

@@ -168,6 +168,8 @@ class Problem:
 
     file: str
     message: str
+    #: Whether the frame's size differs from the rest of its triplet (no fitting can mend that).
+    mismatch: bool = False
 
 
 @dataclass
@@ -205,7 +207,7 @@ def _check_shapes(refs: Sequence[TripletRef], shapes: dict[str, tuple[int, int]]
             if shapes[frame] != first:
                 report.problems.append(Problem(
                     frame, f"{shapes[frame][0]}x{shapes[frame][1]} pixels, but {ref.frames[0]} (I0 of the same "
-                           f"triplet {ref.name}) is {first[0]}x{first[1]}"))
+                           f"triplet {ref.name}) is {first[0]}x{first[1]}", mismatch=True))
 
 
 def _validate_files(refs: Sequence[TripletRef], report: Validation, progress: Progress | None) -> None:
