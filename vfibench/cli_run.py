@@ -205,12 +205,13 @@ def run(
             raise VfiBenchError(f"Unexpected argument '{run_name}': a run name is only accepted with --resume "
                                 f"(`vfibench run --resume {run_name}`). Loss configurations go in --losses.")
         chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(**overrides)
+        train_data, test_data = train_data or SYNTHETIC, test_data or SYNTHETIC
         if ambiguity is not None:
-            _check_ambiguity_applies(ambiguity, train_data or SYNTHETIC, test_data or SYNTHETIC)
+            _check_ambiguity_applies(ambiguity, train_data, test_data)
         plan = plan_sweep(DEFAULT_LOSSES if losses is None else losses, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
-                          train_data=train_data or SYNTHETIC, test_data=test_data or SYNTHETIC,
+                          train_data=train_data, test_data=test_data,
                           val_samples=VAL_SAMPLES if val_samples is None else val_samples, tensorboard=tensorboard,
                           precision=training_precision or "fp32", device_here=device_here)
         if dry_run:

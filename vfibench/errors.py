@@ -38,14 +38,14 @@ def describe_os_error(err: OSError, doing: str = "") -> str:
     if err.filename2:
         where += f" -> '{err.filename2}'"
     reason = err.strerror or str(err) or type(err).__name__
+    permission = ("Your user may not access that path (to read it, or to write there); change its permissions "
+                  "(e.g. chmod u+rwX) or point the command at files and folders you own.")
     fixes = {
         errno.ENOSPC: "Free some space on that disk (or point --out at another one) and run the command again.",
         errno.EDQUOT: "Free some space on that disk (or point --out at another one) and run the command again.",
         errno.EROFS: "That file system is read-only; point the command at a writable folder.",
-        errno.EACCES: "Your user may not access that path (to read it, or to write there); change its permissions "
-                      "(e.g. chmod u+rwX) or point the command at files and folders you own.",
-        errno.EPERM: "Your user may not access that path (to read it, or to write there); change its permissions "
-                     "(e.g. chmod u+rwX) or point the command at files and folders you own.",
+        errno.EACCES: permission,
+        errno.EPERM: permission,
         errno.EEXIST: "A file of that name is in the way; pass a folder, or remove the file.",
         errno.ENOTDIR: "A part of that path is a file, not a folder; pass a path whose parents are folders.",
         errno.ENOENT: "A folder on that path does not exist; create it or pass another path.",

@@ -34,7 +34,7 @@ from vfibench.results.numbers import format_number
 from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep.costs import unit_cost
-from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_for
+from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
                                          resume_command, signum_of)
@@ -79,6 +79,8 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
                           f"--test-data) to measure generalisation.")
         plan.attributes = attributes_of_test_data(plan, test)
         plan.loaded = {"train": len(train), "test": len(test)}
+        if not plan.fingerprints:  # a resume took them when it was planned
+            plan.fingerprints = data_fingerprints(plan)
         check_same_data(plan)  # a resumed run's data must be what its manifest recorded
         timings["data"] = time.perf_counter() - started
         if plan.resumed and "executor" not in plan.resumed[-1]:

@@ -69,6 +69,12 @@ def data_fingerprint(spec: str, split: str, preset: RunPreset, data_seed: int) -
     return digest.hexdigest()[:16]
 
 
+def data_fingerprints(plan: SweepPlan) -> dict[str, str | None]:
+    """:func:`data_fingerprint` of the plan's training and test data."""
+    return {split: data_fingerprint(spec, split, plan.preset, plan.data_seed)
+            for split, spec in (("train", plan.train_data), ("test", plan.test_data))}
+
+
 def check_same_data(plan: SweepPlan) -> None:
     """A :class:`DataError` when a resumed run's data is no longer what its manifest recorded (a
     folder that gained, lost or changed frames): the remaining units would be trained and scored on

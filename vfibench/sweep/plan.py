@@ -29,7 +29,7 @@ from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
 from vfibench.results.store import RunStore, UnitKey, environment_versions, git_commit
-from vfibench.sweep.data import check_same_data, data_fingerprint
+from vfibench.sweep.data import check_same_data, data_fingerprints
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.train import check_precision, idle_steps, progress_at
 from vfibench.validation import VAL_SAMPLES
@@ -78,7 +78,8 @@ class SweepPlan:
     precision: str = "fp32"
     #: How the units were run (the executor's record, :meth:`Executor.record`), for the manifest.
     executor: dict[str, Any] = field(default_factory=dict)
-    #: Each split's :func:`~vfibench.sweep.data.data_fingerprint` ("train", "test"; None: synthetic).
+    #: Each split's :func:`~vfibench.sweep.data.data_fingerprint` ("train", "test"; None: synthetic),
+    #: taken by a resume when it is planned, by a new sweep once its data is loaded.
     fingerprints: dict[str, str | None] = field(default_factory=dict)
     #: What a resumed run's manifest says its data was — triplets loaded per split, each split's
     #: fingerprint — which the data must still be (:func:`~vfibench.sweep.data.check_same_data`).
@@ -238,8 +239,6 @@ def plan_sweep(
     used = {name for c in configs if c.canonical not in unavailable_configs for name in c.backbones()}
     used |= MetricSuite.required_backbones(suite.names)
     hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(used)}
-    fingerprints = {split: data_fingerprint(spec, split, preset, data_seed)
-                    for split, spec in (("train", train_data), ("test", test_data))}
     return SweepPlan(
         configs=configs,
         preset=preset,
@@ -259,7 +258,6 @@ def plan_sweep(
         val_samples=val_samples,
         tensorboard=tensorboard,
         precision=precision,
-        fingerprints=fingerprints,
     )
 
 
@@ -376,15 +374,14 @@ def plan_resume(
                      f"{sorted(recorded['unavailable_configs']) or 'none'} then")
     then = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else {}
     now = environment_versions()
-    changed = [package for package in RESULT_PACKAGES
-               if _release(then.get(package)) and _release(now.get(package))
-               and _release(then.get(package)) != _release(now.get(package))]
-    drift += [f"{package} {now.get(package)} now, {then[package]} then" for package in changed]
-    if drift:
-        restore = (["the backbones it used (`vfibench weights status`)"] if len(drift) > len(changed) else []) + (
+    releases = {package: (_release(then.get(package)), _release(now.get(package))) for package in RESULT_PACKAGES}
+    changed = [package for package, (before, after) in releases.items() if before and after and before != after]
+    if drift or changed:
+        restore = (["the backbones it used (`vfibench weights status`)"] if drift else []) + (
             [f"the versions it ran with (pip install {' '.join(f'{p}=={then[p]}' for p in changed)})"] if changed else [])
+        found = drift + [f"{package} {now.get(package)} now, {then[package]} then" for package in changed]
         raise VfiBenchError(
-            f"Cannot resume '{store.root}': the environment changed since the run started ({'; '.join(drift)}), so "
+            f"Cannot resume '{store.root}': the environment changed since the run started ({'; '.join(found)}), so "
             f"its remaining units would not be comparable with the finished ones. Restore {' and '.join(restore)}, "
             f"or start a new sweep."
         )
@@ -393,7 +390,8 @@ def plan_resume(
     data = manifest.get("data", {})
     plan.expected_data = {**{split: data[split].get("loaded") for split in ("train", "test")},
                           **{f"{split} fingerprint": data[split].get("fingerprint") for split in ("train", "test")}}
-    check_same_data(plan)  # the fingerprints now; the triplet counts once the data is loaded
+    plan.fingerprints = data_fingerprints(plan)
+    check_same_data(plan)  # the fingerprints now (--dry-run too); the triplet counts once the data is loaded
     plan.kept_provenance = {key: manifest.get(key) for key in KEPT_PROVENANCE}
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
