@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, print_report
-from vfibench.cli_support import console, error_console, report_errors
+from vfibench.cli_support import LIST, console, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
 EPILOG = (
@@ -51,7 +51,7 @@ def eval_command(
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "
                                                    "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, "
                                                    "psnr-div, ie. ie is the interpolation error, what "
-                                                   "Middlebury tables report.")] = None,
+                                                   "Middlebury tables report.", metavar=LIST)] = None,
     skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, compute the "
                                                    "other metrics and mark these unavailable.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N.")] = "auto",
@@ -65,7 +65,7 @@ def eval_command(
     samples: Annotated[int, typer.Option("--samples", min=0, help="Image grids in the report (0: none).")] = 3,
     protocols: Annotated[Optional[str], typer.Option(help="Also compute PSNR/SSIM under these protocols ('all' or "
                                                      "e.g. rife,y-channel), shown side by side with the spread "
-                                                     "per model in the output and the report.")] = None,
+                                                     "per model in the output and the report.", metavar=LIST)] = None,
     per_file: Annotated[bool, typer.Option("--per-file", help="List every file's scores in the terminal tables "
                                            "(default: a summary per model); not with --format md, csv, json, "
                                            "html or latex. Every file's scores are always in the run's "

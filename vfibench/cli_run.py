@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_support import console, error_console, examples, exit_interrupted, report_errors
+from vfibench.cli_support import LIST, console, error_console, examples, exit_interrupted, report_errors
 from vfibench.errors import VfiBenchError
 from vfibench.presets import DEFAULT_PRESET
 
@@ -83,7 +83,7 @@ def run(
                                          "with the manifest are an error.")] = False,
     losses: Annotated[Optional[str], typer.Option("--losses", "-l", help="Comma-separated loss configurations; "
                                                   "each a weighted sum of terms or a paper preset. `vfibench "
-                                                  f"losses` lists them. [default: {DEFAULT_LOSSES}]",
+                                                  f"losses` lists them. [default: {DEFAULT_LOSSES}]", metavar=LIST,
                                                   show_default=False)] = None,
     preset: Annotated[Optional[PresetName], typer.Option(help="How long and large: smoke (seconds), ci, quick "
                                                          "(minutes per configuration on a CPU), full (GPU). "
@@ -91,7 +91,8 @@ def run(
     = None,
     seeds: Annotated[Optional[str], typer.Option(help="Seeds (initial weights and batch order, shared by every "
                                                  "configuration), e.g. 0,1,2 or 0-4; tables aggregate over them. "
-                                                 f"[default: {DEFAULT_SEEDS}]", show_default=False)] = None,
+                                                 f"[default: {DEFAULT_SEEDS}]", metavar=LIST,
+                                                 show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
     device: Annotated[Optional[str], typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N. "
                                                   "[default: auto; with --resume, the run's device]",
@@ -103,7 +104,7 @@ def run(
     = None,
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "
                                                    "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, psnr-div, ie "
-                                                   "(vfibench eval --help says what each is).")] = None,
+                                                   "(vfibench eval --help says what each is).", metavar=LIST)] = None,
     skip_unavailable: Annotated[Optional[bool], typer.Option(
         "--skip-unavailable/--no-skip-unavailable", help="When a pretrained backbone is missing, run what does "
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,

@@ -132,6 +132,11 @@ def _usage(params: list, ctx: typer.Context) -> list[str]:  # type: ignore[type-
     return pieces
 
 
+#: The placeholder of an option that takes one comma-separated list (``--losses LIST``): the help shows
+#: it, and a repeated such option is told to use the comma form instead.
+LIST = "LIST"
+
+
 #: How the type validation behind Typer's options begins a failed check's message.
 _VALIDATION_PREFIX = "Value error, "
 
@@ -168,14 +173,12 @@ def _refuse_repeated_options(params: list, args: list[str], help_names: list[str
         if param.name in seen:
             raise typer.BadParameter(
                 "given twice, but it takes one value and the second would silently replace the first. Give it "
-                "once" + (f", with the values comma-separated (e.g. {param.opts[0]} a,b)." if param.name in _LISTS
+                "once" + (f", with the values comma-separated (e.g. {param.opts[0]} a,b)." if param.metavar == LIST
                           else "."),
                 param_hint=f"'{param.opts[0]}'")
         seen.add(param.name)
 
 
-#: Options that take one comma-separated list, which a user may be tempted to repeat instead.
-_LISTS = frozenset({"losses", "metrics", "seeds", "protocols"})
 
 
 class HumanCommand(TyperCommand):
