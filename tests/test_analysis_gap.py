@@ -147,6 +147,13 @@ def test_samples_missing_in_one_config_are_left_out_of_the_pairing():
     assert pair.base.n == 15
 
 
+def test_a_non_finite_score_is_left_out_of_the_pairing_like_a_missing_one():
+    data = paired_example(seeds=1)
+    data.loc[(data.config == "B") & (data["sample"] == 0), "psnr"] = np.inf
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert pair.base.n == 19 and np.isfinite(pair.base.difference)
+
+
 def test_disagreement_rate_counts_samples_where_metrics_prefer_different_members():
     # A wins PSNR on all 4 samples; LPIPS prefers B on samples 0 and 1 only
     data = table({"A": {"psnr": [30, 30, 30, 30], "lpips": [0.3, 0.3, 0.1, 0.1]},
@@ -392,6 +399,21 @@ def test_a_mean_carried_by_one_sample_is_no_preference_and_no_disagreement():
             "per-sample difference (Hodges–Lehmann estimate) favours B") in result.verdict, result.verdict
     assert "disagree" not in result.verdict.replace("nor as disagreeing", "")
     assert "prefers A" not in result.verdict
+
+
+def test_a_target_metric_never_contradicts_its_own_ranking():
+    """Sharpness best at 1: 'a' alternates 0.5/1.5 (mean 1.0, no sample near 1), 'b' is 0.9 everywhere.
+    The ranking puts 'a' first (its mean is closest to 1); the test sees 'b' closer sample by sample.
+    The metric then has no consistent preference, not a significant one for 'b' beside a ranking for 'a'."""
+    result = analyse(table({"a": {"psnr": [30 + s / 10 for s in range(8)], "sharpness": [0.5, 1.5] * 4},
+                            "b": {"psnr": [29 + s / 10 for s in range(8)], "sharpness": [0.9] * 8}}),
+                     ["psnr", "sharpness"], compared=["sharpness"])
+    assert [e.config for e in result.rankings["sharpness"]] == ["a", "b"]
+    (pair,) = result.pairs
+    sharpness = pair.others[0]
+    assert sharpness.mean_favours == "A" and sharpness.hodges_lehmann < 0 and sharpness.inconsistent
+    assert sharpness.favours == "" and not pair.discordant
+    assert "Sharpness prefers b" not in result.verdict and "no consistent preference" in result.verdict
 
 
 # -- significance of what the verdict states -------------------------------------------------------

@@ -3,11 +3,18 @@
 For a pair (A, B) with A ahead on the base metric (PSNR): the mean difference A − B in the metric's
 own units, a paired Wilcoxon signed-rank test of the per-sample goodness differences, and the
 per-sample rate at which the base metric and another metric prefer different members. A metric
-*prefers* a member only when the mean goodness difference and its Hodges–Lehmann estimate (what the
-signed-rank test responds to) point the same way; when they point different ways the metric has no
-consistent preference, which counts neither as a preference nor as a disagreement. A pair is
-*discordant* when A's lead on the base metric comes with a loss on another metric. Only samples
-where both configurations have a finite value are paired.
+*prefers* a member only when the two members' means (compared as the rankings compare them) and the
+Hodges–Lehmann estimate of the per-sample goodness differences (what the signed-rank test responds
+to) point the same way; when they point different ways the metric has no consistent preference,
+which counts neither as a preference nor as a disagreement. A pair is *discordant* when A's lead on
+the base metric comes with a loss on another metric. Only samples where both configurations have a
+finite value are paired.
+
+For a metric that is best at a target (the sharpness ratio, best at 1) the two views can differ: the
+rankings compare how close each *mean* is to the target, the test how close each *sample* is. A
+configuration alternately too blurry and too sharp has a mean near 1 but no sample near it; it ranks
+well and loses the test, and the metric then has no consistent preference rather than contradicting
+the ranking.
 
 p-values are two-sided and Holm-adjusted within a family: the pairs of trained configurations (the
 comparisons a study is about) form one family, the pairs that involve a reference row (``blend``,
@@ -42,7 +49,7 @@ class PairedTest:
     Attributes:
         metric: the metric.
         difference: mean over paired samples of A − B, in the metric's units.
-        favours: "A" or "B" when the mean goodness difference and its Hodges–Lehmann estimate
+        favours: "A" or "B" when the means (``mean_favours``) and the Hodges–Lehmann estimate
             (``hodges_lehmann``) both favour that member; "" otherwise (no difference, or no
             consistent preference: see ``inconsistent``).
         p_value: Wilcoxon signed-rank p of the per-sample goodness differences.
@@ -53,7 +60,9 @@ class PairedTest:
         seeds: the member each seed favours on its own ("A", "B" or ""), in seed order.
         seed_spread: standard deviation over seeds of the per-seed mean difference A − B (NaN with
             fewer than two seeds).
-        mean_favours: the member the mean goodness difference favours ("A", "B" or "").
+        mean_favours: the member whose mean is better ("A", "B" or ""), as the rankings judge it:
+            goodness(mean A) − goodness(mean B), which is the mean goodness difference for every
+            metric but one with a target.
         hodges_lehmann: Hodges–Lehmann estimate of the non-zero per-sample goodness differences
             (positive: A better), the estimate that matches the signed-rank test.
     """
@@ -124,10 +133,12 @@ class PairComparison:
 
 
 def _paired(tables: Mapping[str, pd.DataFrame], metric: str, a: str, b: str) -> pd.DataFrame:
+    """The samples where both ``a`` and ``b`` have a finite value of ``metric``, as columns a and b."""
     table = tables[metric]
     if a not in table or b not in table:
         return pd.DataFrame(columns=["a", "b"])
-    return table[[a, b]].set_axis(["a", "b"], axis=1).dropna()
+    pairs = table[[a, b]].set_axis(["a", "b"], axis=1).astype(float)
+    return pairs[np.isfinite(pairs).all(axis=1)]
 
 
 def direction(value: float) -> str:
@@ -135,42 +146,54 @@ def direction(value: float) -> str:
     return "A" if value > 0 else "B" if value < 0 else ""
 
 
-def preference(good: np.ndarray) -> tuple[str, str, float]:
+def preference(good: np.ndarray, means_difference: float | None = None) -> tuple[str, str, float]:
     """(favours, mean_favours, Hodges–Lehmann estimate) of per-sample goodness differences A − B.
 
-    A member is favoured only when the mean and the Hodges–Lehmann estimate of the non-zero
-    differences (zeros dropped, as the signed-rank test drops them) both favour it: one large sample
-    can carry the mean while most samples, and so the test, favour the other member.
+    A member is favoured only when its mean is better and the Hodges–Lehmann estimate of the
+    non-zero differences (zeros dropped, as the signed-rank test drops them) favours it too: one large
+    sample can carry the mean while most samples, and so the test, favour the other member.
+    ``means_difference`` is goodness(mean A) − goodness(mean B); by default the mean of ``good``,
+    which equals it for every metric without a target.
     """
     good = np.asarray(good, dtype=float)
-    by_mean = _mean_direction(good)
     good = good[np.isfinite(good)]
+    if means_difference is None:
+        means_difference = float(good.mean()) if good.size else float("nan")
+    by_mean = direction(means_difference)
     estimate = hodges_lehmann(good[good != 0]) if np.any(good != 0) else 0.0 if good.size else float("nan")
     return (by_mean if by_mean == direction(estimate) else ""), by_mean, estimate
-
-
-def _mean_direction(good: np.ndarray) -> str:
-    """The member the mean of the finite goodness differences A − B favours ("A", "B" or "")."""
-    good = good[np.isfinite(good)]
-    return direction(float(good.mean())) if good.size else ""
 
 
 def _goodness_differences(pairs: pd.DataFrame, orientation: Orientation) -> np.ndarray:
     return (orientation.goodness(pairs["a"]) - orientation.goodness(pairs["b"])).to_numpy(dtype=float)
 
 
+def _means_difference(pairs: pd.DataFrame, orientation: Orientation) -> float:
+    """goodness(mean A) − goodness(mean B) over the paired samples: which mean the rankings prefer."""
+    if not len(pairs):
+        return float("nan")
+    if orientation.target is None:  # linear goodness: the mean of the per-sample differences, as the tests see it
+        return float(_goodness_differences(pairs, orientation).mean())
+    means = pairs[["a", "b"]].mean()
+    return float(orientation.goodness(means["a"]) - orientation.goodness(means["b"]))
+
+
+def _pair_preference(pairs: pd.DataFrame, orientation: Orientation) -> tuple[str, str, float]:
+    return preference(_goodness_differences(pairs, orientation), _means_difference(pairs, orientation))
+
+
 def _paired_test(tables: Mapping[str, pd.DataFrame], orientation: Orientation, a: str, b: str,
                  seed_tables: Mapping[str, Mapping[int, pd.DataFrame]] | None = None) -> PairedTest:
     pairs = _paired(tables, orientation.name, a, b)
     good = _goodness_differences(pairs, orientation)
-    favours, by_mean, estimate = preference(good)
+    favours, by_mean, estimate = _pair_preference(pairs, orientation)
     difference = float((pairs["a"] - pairs["b"]).mean()) if len(pairs) else float("nan")
     directions: list[str] = []
     differences: list[float] = []
     for table in (seed_tables or {}).get(orientation.name, {}).values():
         per_seed = _paired({orientation.name: table}, orientation.name, a, b)
         if len(per_seed):
-            directions.append(preference(_goodness_differences(per_seed, orientation))[0])
+            directions.append(_pair_preference(per_seed, orientation)[0])
             differences.append(float((per_seed["a"] - per_seed["b"]).mean()))
     spread = float(np.std(differences, ddof=1)) if len(differences) > 1 else float("nan")
     return PairedTest(orientation.name, difference, favours, wilcoxon_p(good), len(pairs),
@@ -196,7 +219,7 @@ def compare_pair(tables: Mapping[str, pd.DataFrame], a: str, b: str, base: Orien
     ``seed_tables`` metric → seed → the same table of one seed (for the per-seed directions; None
     in a run of one seed)."""
     kinds = kinds or {}
-    if _mean_direction(_goodness_differences(_paired(tables, base.name, a, b), base)) == "B":
+    if direction(_means_difference(_paired(tables, base.name, a, b), base)) == "B":
         a, b = b, a
     base_test = _paired_test(tables, base, a, b, seed_tables)
     tests = tuple(replace(_paired_test(tables, o, a, b, seed_tables),
