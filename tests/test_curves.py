@@ -39,7 +39,8 @@ def test_parting_step_is_where_the_best_configurations_differ_for_good():
     parting = parting_step(curves, ["l1", "lpips"], PSNR, LPIPS)
     assert parting is not None and parting.step == 40 and parting.last_step == 50
     assert (parting.base_best, parting.other_best) == ("l1", "lpips")
-    assert "from step 40 on" in parting.sentence(PSNR, LPIPS)
+    assert "at every logged step from step 40 on; at the last (50), PSNR's is 'l1' and LPIPS's 'lpips'." \
+        in parting.sentence(PSNR, LPIPS)
     agreeing = seed_mean_curves(log({"l1": [(25, 0.2), (27, 0.1)], "lpips": [(24, 0.3), (26, 0.2)]}))
     assert parting_step(agreeing, ["l1", "lpips"], PSNR, LPIPS).step is None
     assert parting_step(agreeing, ["l1"], PSNR, LPIPS) is None

@@ -48,8 +48,9 @@ def held_out_columns(curves: pd.DataFrame) -> list[str]:
 
 @dataclass(frozen=True)
 class Parting:
-    """From ``step`` on (to the end of training) the base metric's best configuration is ``base_best`` and the
-    other metric's is ``other_best``; ``step`` None when they agree at the last logged step."""
+    """From ``step`` on (to the end of training) the base metric and the other name different best
+    configurations at every logged step; ``base_best`` and ``other_best`` are theirs at the last logged
+    step (earlier steps may name others). ``step`` None when they agree at the last logged step."""
 
     step: int | None
     base_best: str
@@ -61,8 +62,8 @@ class Parting:
             return (f"On the held-out scenes, {base.label} and {other.label} agree on the best trained configuration "
                     f"('{self.base_best}') at the last logged step ({self.last_step}).")
         return (f"On the held-out scenes, {base.label} and {other.label} name different best trained configurations "
-                f"from step {self.step} on ({base.label}: '{self.base_best}', {other.label}: '{self.other_best}'), "
-                f"through the last logged step ({self.last_step}).")
+                f"at every logged step from step {self.step} on; at the last ({self.last_step}), {base.label}'s is "
+                f"'{self.base_best}' and {other.label}'s '{self.other_best}'.")
 
 
 def parting_step(curves: pd.DataFrame, configs: Sequence[str], base: Orientation, other: Orientation) -> Parting | None:
