@@ -15,6 +15,7 @@ from vfibench.analysis.plane import pareto_front, perception_distortion_plane
 from vfibench.analysis.rankings import kendall_agreement, rank_configs
 from vfibench.analysis.significance import hodges_lehmann, holm, smallest_holm_p, wilcoxon_p
 from vfibench.analysis.verdict import format_p
+from vfibench.results import report_tables as tables_module
 from vfibench.results import tables
 from vfibench.results.summary import summarise
 
@@ -466,6 +467,35 @@ def test_blend_significantly_ahead_of_every_trained_row_is_said_with_its_tests()
     behind = analyse(few_sample_references(12, blend_psnr=30), ["psnr", "lpips"])
     assert "Every trained configuration beats the blend reference on mean PSNR; the lead is significant for " \
            "l1 (p = 0.005) and l2 (p = 0.005)." in behind.verdict, behind.verdict
+
+
+def test_a_configuration_level_with_blend_as_printed_is_neither_behind_nor_ahead_of_it():
+    """x leads blend by 0.004 dB on every sample: the tables print both means alike, so x does not beat
+    blend; but blend has no lead over x either, and the paired test favours x."""
+    ramp = list(np.linspace(0, 2.7, 10))
+    data = table({"blend": {"psnr": [30 + r for r in ramp], "lpips": [0.3] * 10},
+                  "nearest": {"psnr": [28 + r for r in ramp], "lpips": [0.2] * 10},
+                  "x": {"psnr": [30.004 + r for r in ramp], "lpips": [0.25] * 10},
+                  "y": {"psnr": [31 + r for r in ramp], "lpips": [0.25 + 0.001 * s for s in range(10)]}},
+                 kinds={"blend": "reference", "nearest": "reference"})
+    result = analyse(data, ["psnr", "lpips"])
+    assert "x does not beat the blend reference on mean PSNR (x 31.35 vs 31.35 dB)" in result.verdict, result.verdict
+    assert ("x is level with blend at the precision shown, but the paired test favours x over blend (p = 0.0195)"
+            in result.verdict), result.verdict
+    assert "blend's lead" not in result.verdict
+
+
+def test_rank_agreement_sees_the_ties_the_rankings_show_and_says_what_its_p_is():
+    psnr = {"a": 30.001, "b": 30.002, "c": 30.003}  # all print as 30.00: one shared rank
+    data = table({c: {"psnr": [v + (0.5 if s % 2 else -0.5) for s in range(8)], "lpips": [0.1 * (i + 1)] * 8}
+                  for i, (c, v) in enumerate(psnr.items())})
+    result = analyse(data, ["psnr", "lpips"])
+    assert {e.rank for e in result.rankings["psnr"]} == {1}
+    (lpips,) = result.agreement
+    assert np.isnan(lpips.tau)  # no order to agree with, not tau = −1
+    caption = tables_module.agreement_table(result).caption
+    assert "not adjusted across metrics" in caption and "with fewer than 5 configurations even a perfect" in caption
+    assert "PSNR prefers c over a by 0.002 dB" in result.verdict, result.verdict  # not "by 0.00 dB"
 
 
 # -- the plane's front ------------------------------------------------------------------------------

@@ -4,11 +4,12 @@ Pure functions of a per-sample table (``per_sample.csv``) that carries the sampl
 (:data:`~vfibench.results.schema.SAMPLE_ATTRIBUTES`): synthetic test data records them; real data
 leaves them empty, and then there is nothing to break down.
 
-Bins are quantiles of the attribute over the test samples (equal counts), so every bin has the
-same statistical weight; a bin's value for a configuration is the mean over its samples and over
-seeds. For a pair (A ahead on the base metric overall, B ahead on a compared metric) the
+Bins are quantiles of the attribute over the test samples, so bins hold about equal counts; edges
+that tied values make equal are merged (a bin never empty), and then the counts differ. A bin's
+value for a configuration is the mean over its samples and over seeds. For a pair (A ahead on the base metric overall, B ahead on a compared metric) the
 *onset* is the first bin from which on, in every bin, the base metric still favours A and the
-compared metric favours B: "from ambiguity ≥ x px on, PSNR and LPIPS disagree".
+compared metric favours B: "from ambiguity ≥ x px on, PSNR and LPIPS disagree". It describes the
+bins' means; no test stands behind it.
 """
 
 from __future__ import annotations

@@ -68,6 +68,13 @@ class GapAnalysis:
     def discordant(self) -> list[PairComparison]:
         return [p for p in self.pairs if p.discordant]
 
+    @property
+    def paired_samples(self) -> str:
+        """How many samples a paired test sees: ``"12"``, or ``"up to 12"`` when some pair has fewer
+        (a member without a finite score on some samples)."""
+        fewer = any(t.n < self.samples for p in self.pairs for t in (p.base, *p.others))
+        return f"up to {self.samples}" if fewer else str(self.samples)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record (NaN → None), with each pair's ``discordant`` flag."""
         record = asdict(self)

@@ -5,7 +5,9 @@ mean over seeds of sample i). The interval is SciPy's BCa bootstrap of mean(d)
 (``scipy.stats.bootstrap``; Efron & Tibshirani, "An Introduction to the Bootstrap", 1993, ch. 14),
 deterministic through a seeded generator. Because the pairing removes the variation that both
 configurations share (hard samples are hard for both), the interval is much narrower than two
-independent intervals of the means, and it is what the paired tests of the report measure.
+independent intervals of the means. It is an interval of the mean difference; the report's paired
+tests (Wilcoxon signed-rank) respond to its Hodges–Lehmann location instead, which one large
+sample moves less.
 """
 
 from __future__ import annotations

@@ -53,13 +53,15 @@ class RankAgreement:
 
 def kendall_agreement(base_means: pd.Series, base: Orientation, other_means: pd.Series,
                       other: Orientation) -> RankAgreement:
-    """Kendall's tau-b between the two rankings (computed on goodness, so ties are handled)."""
+    """Kendall's tau-b between the two rankings, computed on the goodness of the means as the tables
+    print them (:func:`~vfibench.results.numbers.printed_goodness`): means the rankings show as tied are
+    a tie here too, not an order."""
     common = [c for c in base_means.index if c in other_means.index
               and math.isfinite(base_means[c]) and math.isfinite(other_means[c])]
     if len(common) < 2:
         return RankAgreement(other.name, float("nan"), float("nan"), len(common))
-    x = base.goodness(base_means[common].to_numpy(dtype=float))
-    y = other.goodness(other_means[common].to_numpy(dtype=float))
+    x = printed_goodness(base_means[common].to_numpy(dtype=float), base.name)
+    y = printed_goodness(other_means[common].to_numpy(dtype=float), other.name)
     from scipy import stats  # imported where used: a third of a second of every report's start-up
 
     with warnings.catch_warnings():

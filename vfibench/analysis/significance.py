@@ -86,8 +86,10 @@ def hodges_lehmann(differences: np.ndarray) -> float:
 
     Hodges & Lehmann (1963), "Estimates of location based on rank tests", Ann. Math. Statist. 34,
     598–611. It is the estimate that belongs to the Wilcoxon signed-rank test: without ties, W+ is
-    the number of positive Walsh averages, so the estimate is positive exactly when W+ exceeds its
-    mean under no difference, n(n + 1)/4. Non-finite entries are dropped; none left gives NaN.
+    the number of positive Walsh averages, so when their number n(n + 1)/2 is odd the estimate is
+    positive exactly when W+ exceeds its mean under no difference, n(n + 1)/4 (when it is even, a
+    W+ equal to that mean can come with an estimate of either sign). Non-finite entries are
+    dropped; none left gives NaN.
     """
     d = np.asarray(differences, dtype=float)
     d = np.sort(d[np.isfinite(d)])

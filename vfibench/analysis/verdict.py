@@ -33,10 +33,12 @@ def format_p(p: float, alpha: float = ALPHA) -> str:
 
 
 def format_difference(value: float, unit: str) -> str:
-    """A magnitude: ``0.41 dB`` or two significant digits (``0.0027``)."""
+    """A magnitude: ``0.41 dB`` (``0.0042 dB`` below a hundredth) or two significant digits (``0.0027``)."""
     if not math.isfinite(value):
         return "n/a"
-    return f"{abs(value):.2f} dB" if unit == "dB" else f"{abs(value):.2g}"
+    if unit == "dB":
+        return f"{abs(value):.2f} dB" if abs(value) >= 0.005 or value == 0 else f"{abs(value):.2g} dB"
+    return f"{abs(value):.2g}"
 
 
 def join_words(words: Sequence[str]) -> str:
@@ -107,7 +109,7 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     trained = [p for p in analysis.pairs if p.trained]
     subject = subject_noun(analysis)
     compared = join_words([label(m, m) for m in analysis.compared])
-    basis = (f"Wilcoxon signed-rank tests over {analysis.samples} paired test samples, Holm-adjusted over the "
+    basis = (f"Wilcoxon signed-rank tests over {analysis.paired_samples} paired test samples, Holm-adjusted over the "
              f"{analysis.tests} tests of pairs of {subject}"
              + ("; pairs with a reference row are adjusted separately)" if analysis.reference_tests else ")"))
     floor = smallest_holm_p(analysis.samples, analysis.tests)
@@ -162,7 +164,7 @@ def _disagreement_ending(analysis: GapAnalysis, base: PairedTest, disagreeing: S
         return "the metrics disagree, significantly."
     weak = [label(analysis.base, analysis.base)] if not base.p_holm < analysis.alpha else []
     weak += [label(t.metric, t.metric) for t in disagreeing if not t.p_holm < analysis.alpha]
-    return (f"the metrics disagree, but with {analysis.samples} samples the difference is not "
+    return (f"the metrics disagree, but with {analysis.paired_samples} samples the difference is not "
             f"significant on {join_words(weak)}.")
 
 
@@ -294,12 +296,13 @@ def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
     trained = [e for e in ranking.values() if e.kind != REFERENCE]
     if not trained:
         return []
-    behind = [e for e in trained if e.rank >= ranking[BLEND].rank]
+    behind = [e for e in trained if e.rank >= ranking[BLEND].rank]  # a tie at the precision shown does not beat it
+    level = [e.config for e in behind if e.rank == ranking[BLEND].rank]
     if not behind:
         supported, unsupported = _tested_leads(analysis, [e.config for e in trained], blend_leads=False)
         return [f"Every trained configuration beats the blend reference on mean {label}"
                 + (f"; the lead is significant for {join_words(supported)}" if supported else "")
-                + (f"; it is not significant for {join_words(unsupported)} with {analysis.samples} samples"
+                + (f"; it is not significant for {join_words(unsupported)} with {analysis.paired_samples} samples"
                    if unsupported else "") + "."]
     values = join_words([f"{e.config} {e.mean:.2f}" for e in behind])
     numbers = f"({values} vs {ranking[BLEND].mean:.2f}{' ' + unit if unit else ''})"
@@ -308,17 +311,30 @@ def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
             if len(behind) == len(trained) else
             f"{join_words([e.config for e in behind])} {'do' if plural else 'does'} not beat the blend reference "
             f"on mean {label} {numbers}")
-    supported, unsupported = _tested_leads(analysis, [e.config for e in behind], blend_leads=True)
-    parts = []
+    supported, unsupported = _tested_leads(analysis, [e.config for e in behind if e.config not in level],
+                                           blend_leads=True)
+    parts = [_level_clause(analysis, config) for config in level]
     if supported:
         parts.append(f"blend is significantly ahead of {join_words(supported)}, so "
                      f"{'they have' if len(supported) > 1 else 'it has'} not learned to interpolate motion beyond "
                      f"averaging the inputs")
     if unsupported:
-        parts.append(f"blend's lead over {join_words(unsupported)} is not significant with {analysis.samples} "
+        parts.append(f"blend's lead over {join_words(unsupported)} is not significant with {analysis.paired_samples} "
                      f"samples, so whether {'they have' if len(unsupported) > 1 else 'it has'} learned to "
                      f"interpolate motion beyond averaging the inputs is not shown")
     return [f"{head}: {'; '.join(parts)}."]
+
+
+def _level_clause(analysis: GapAnalysis, config: str) -> str:
+    """A configuration whose mean prints equal to blend's: which member its paired test favours, if any."""
+    pair = next((p for p in analysis.pairs if {p.a, p.b} == {config, BLEND}), None)
+    p_holm = pair.base.p_holm if pair is not None else float("nan")
+    leader = {"A": pair.a, "B": pair.b}.get(pair.base.favours, "") if pair is not None else ""
+    if leader and p_holm < analysis.alpha:
+        other = BLEND if leader == config else config
+        return (f"{config} is level with blend at the precision shown, but the paired test favours {leader} over "
+                f"{other} ({format_p(p_holm, analysis.alpha)})")
+    return f"{config} is level with blend at the precision shown ({format_p(p_holm, analysis.alpha)})"
 
 
 def _tested_leads(analysis: GapAnalysis, configs: Sequence[str], *, blend_leads: bool) -> tuple[list[str], list[str]]:

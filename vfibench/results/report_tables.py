@@ -76,6 +76,10 @@ def ranking_table(analysis: GapAnalysis) -> PlainTable:
                       "the sharpness ratio ranks by closeness to 1).", ("metric", "best → worst"), tuple(rows))
 
 
+#: The fewest ranked rows for which Kendall's tau can be significant at 0.05: with 4, tau = ±1 has p = 1/12.
+KENDALL_SIGNIFICANT_ROWS = 5
+
+
 def agreement_table(analysis: GapAnalysis) -> PlainTable:
     """Kendall's tau-b between the PSNR ranking and each other metric's ranking."""
     rows = tuple((_label(analysis, a.metric), f"{a.tau:+.2f}" if math.isfinite(a.tau) else NO_VALUE,
@@ -84,8 +88,12 @@ def agreement_table(analysis: GapAnalysis) -> PlainTable:
     rows += tuple((analysis.labels.get(m, m), "unavailable", "", "") for m in analysis.unavailable_metrics)
     base = analysis.labels.get(analysis.base, analysis.base)
     rows_are = f"{row_noun(analysis.kinds.values())}s"
-    return PlainTable(f"Rank agreement with {base}", f"Kendall's tau-b between the {base} ranking and each "
-                      f"metric's ranking of all {rows_are} (1 = same order, −1 = reversed).",
+    few = max((a.n for a in analysis.agreement), default=0) < KENDALL_SIGNIFICANT_ROWS
+    caption = (f"Kendall's tau-b between the {base} ranking and each metric's ranking of all {rows_are} (1 = same "
+               f"order, −1 = reversed); p tests tau = 0 (two-sided, not adjusted across metrics)"
+               + (f": with fewer than {KENDALL_SIGNIFICANT_ROWS} {rows_are} even a perfect agreement has p > 0.05."
+                  if few else "."))
+    return PlainTable(f"Rank agreement with {base}", caption,
                       ("metric", "Kendall tau", "p", rows_are), rows, label_columns=1)
 
 
@@ -130,7 +138,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
     else:
         references = f"Holm-adjusted over all {analysis.tests} tests"
     caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)} is better; differences are "
-               f"A − B over {analysis.samples} paired samples{'' if one == 'model' else ' (seed-averaged)'}, p-values from two-sided Wilcoxon "
+               f"A − B over {analysis.paired_samples} paired samples{'' if one == 'model' else ' (seed-averaged)'}, p-values from two-sided Wilcoxon "
                f"signed-rank tests, {references}. A pair is discordant when a "
                f"perceptual metric favours B; '(n.s.)' marks a metric whose disagreement is in the means only, "
                f"not significant (adjusted p ≥ {analysis.alpha:g} for its difference or "
@@ -151,8 +159,9 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
     configs = list(next(iter(result.means.values()), {}))
     rows = tuple((config, *[" / ".join(_mean(result.means[m][config][k]) for m in metrics)
                             for k in range(len(result.counts))]) for config in configs)
-    caption = (f"Each metric's mean per bin of the test samples' {result.title} (bins hold equal numbers of "
-               f"samples; values averaged over seeds). Each cell: {names}.")
+    caption = (f"Each metric's mean per bin of the test samples' {result.title} (quantile bins, so about equal "
+               f"numbers of samples, fewer or more where values tie: n in each header; values averaged over seeds). "
+               f"Each cell: {names}. Where the bins' means disagree is described, not tested.")
     pair = headline_pair(analysis)
     if pair is not None:
         base = Orientation.of(analysis.base)
