@@ -146,6 +146,10 @@ def test_samples_missing_in_one_config_are_left_out_of_the_pairing():
     data = data[~((data.config == "B") & (data["sample"] < 5))]
     (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
     assert pair.base.n == 15
+    result = analyse(data, ["psnr", "lpips"])  # the run has 20 samples; the words say this pair saw fewer
+    assert result.samples == 20 and result.paired_samples == "up to 20"
+    assert "tests over up to 20 paired test samples" in result.verdict, result.verdict
+    assert analyse(paired_example(seeds=1), ["psnr", "lpips"]).paired_samples == "20"
 
 
 def test_a_non_finite_score_is_left_out_of_the_pairing_like_a_missing_one():
