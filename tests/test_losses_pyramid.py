@@ -18,6 +18,7 @@ from vfibench.losses.pyramid import (
     laplacian_pyramid,
     multiscale_levels,
     multiscale_warping_charbonnier,
+    reflect_pad_by_2,
 )
 from vfibench.losses.spec import parse_config
 from vfibench.model.warp import backward_warp
@@ -154,3 +155,16 @@ def test_ms_charbonnier_gradcheck() -> None:
         return multiscale_warping_charbonnier(batch.i0, batch.it, batch.i1, f0, f1, levels=2, eps=1e-3)
 
     assert torch.autograd.gradcheck(loss, (flow_t0, flow_t1))
+
+
+@pytest.mark.parametrize("size", [(3, 3), (4, 7), (9, 5)])
+def test_the_gather_only_reflect_pad_equals_torchs_in_values_and_gradients(size: tuple[int, int]) -> None:
+    """The Laplacian pyramid pads CUDA tensors with flipped slices (CUDA's reflection-pad backward is not
+    deterministic); it must be the same padding, forward and backward, as F.pad's reflect mode."""
+    x = torch.randn(2, 3, *size, dtype=torch.float64, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    weights = torch.randn(2, 3, size[0] + 4, size[1] + 4, dtype=torch.float64)
+    ours, theirs = reflect_pad_by_2(x), torch.nn.functional.pad(x, (2, 2, 2, 2), mode="reflect")
+    assert torch.equal(ours, theirs)
+    (grad_ours,) = torch.autograd.grad((ours * weights).sum(), x)
+    (grad_theirs,) = torch.autograd.grad((theirs * weights).sum(), x)
+    torch.testing.assert_close(grad_ours, grad_theirs, rtol=0, atol=1e-12)

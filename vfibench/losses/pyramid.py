@@ -41,7 +41,18 @@ def binomial_kernel(channels: int, dtype: torch.dtype, device: torch.device) -> 
 
 def _blur(x: Tensor, kernel: Tensor) -> Tensor:
     """RIFE's ``conv_gauss``: reflect-pad by 2, then depthwise 5×5 convolution."""
-    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), kernel, groups=x.shape[1])
+    padded = reflect_pad_by_2(x) if x.is_cuda else F.pad(x, (2, 2, 2, 2), mode="reflect")
+    return F.conv2d(padded, kernel, groups=x.shape[1])
+
+
+def reflect_pad_by_2(x: Tensor) -> Tensor:
+    """``F.pad(x, (2, 2, 2, 2), mode="reflect")`` built from flipped slices: the same values, with a
+    backward that only gathers. CUDA's reflection-pad backward adds into the border with atomic
+    operations, in an order that changes from run to run, and has no deterministic kernel (PyTorch
+    only warns under ``use_deterministic_algorithms(warn_only=True)``); two trainings from one seed
+    would then drift apart."""
+    x = torch.cat((x[..., 1:3].flip(-1), x, x[..., -3:-1].flip(-1)), dim=-1)
+    return torch.cat((x[..., 1:3, :].flip(-2), x, x[..., -3:-1, :].flip(-2)), dim=-2)
 
 
 def _upsample(x: Tensor, kernel: Tensor, size: tuple[int, int]) -> Tensor:
