@@ -533,3 +533,32 @@ def test_ctrl_c_cancels_the_ray_tasks_and_the_run_resumes_with_jobs(ray_cluster:
     assert_same_tables(error.store, local_run)
     manifest = error.store.read_manifest()
     assert manifest["executor"]["jobs"] == 2 and manifest["resumed"][-1]["executor"] == "local"
+
+
+def test_planning_loads_no_backbone_onto_a_gpu_and_a_remote_gpu_is_not_named_after_this_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan loads the metrics' backbones only to check them: on the CPU, so that a coordinator that
+    only dispatches units (--jobs, Ray, --dry-run) holds no GPU memory. A Ray sweep's units train on the
+    GPUs Ray assigns, so the manifest does not name this machine's GPU as theirs."""
+    import torch
+
+    from vfibench.provenance import provenance
+    from vfibench.sweep import plan as plan_module
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Coordinator GPU")
+    built: list[str] = []
+
+    class RecordingSuite(plan_module.MetricSuite):  # type: ignore[misc,name-defined]
+        def __init__(self, *args: Any, device: Any, **kwargs: Any) -> None:
+            built.append(str(device))
+            super().__init__(*args, device="cpu", **kwargs)
+
+    monkeypatch.setattr(plan_module, "MetricSuite", RecordingSuite)
+    here = plan_module.plan_sweep("l1", PRESET, [0], out=tmp_path, device="cuda", metrics=["psnr", "lpips"])
+    remote = plan_module.plan_sweep("l1", PRESET, [0], out=tmp_path, device="cuda", metrics=["psnr", "lpips"],
+                                    device_here=False)
+    assert built == ["cpu", "cpu"] and here.device.type == remote.device.type == "cuda"
+    assert provenance(here.device, {}, {}, None, device_here=here.device_here)["device"] == "cuda (Coordinator GPU)"
+    assert provenance(remote.device, {}, {}, None, device_here=remote.device_here)["device"] == "cuda"

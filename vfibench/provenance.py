@@ -17,14 +17,14 @@ import torch
 from vfibench.results.store import environment_versions, git_commit
 
 
-def device_label(device: torch.device | str) -> str:
+def device_label(device: torch.device | str, here: bool = True) -> str:
     """``cpu``, ``cuda:0 (NVIDIA H200)``: the device, with the GPU's name when this process can see it.
 
-    A run whose units train on other machines (a Ray cluster) may name a CUDA device the
-    coordinator has not got; it is then recorded by name alone.
+    A run whose units train on other machines (a Ray cluster, ``here`` False) is recorded by the
+    device's name alone: the coordinator may have no GPU, or another one than the units had.
     """
     device = torch.device(device)
-    if device.type == "cuda" and torch.cuda.is_available():
+    if here and device.type == "cuda" and torch.cuda.is_available():
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return str(device)
 
@@ -38,16 +38,16 @@ def metric_records(names: Iterable[str]) -> list[dict[str, Any]]:
 
 
 def provenance(device: torch.device | str, backbone_hashes: Mapping[str, str], timings: Mapping[str, float],
-               reference_weights: bool | None) -> dict[str, Any]:
+               reference_weights: bool | None, device_here: bool = True) -> dict[str, Any]:
     """The manifest entries that trace a run's numbers back to how they were made.
 
     ``reference_weights`` says whether every backbone used is the ImageNet reference (None: unknown);
-    ``timings`` are seconds per phase.
+    ``timings`` are seconds per phase; ``device_here`` whether ``device`` is this machine's.
     """
     return {
         "reference_weights": reference_weights,
         "backbones": dict(backbone_hashes),
-        "device": device_label(device),
+        "device": device_label(device, device_here),
         "versions": environment_versions(),
         "git_commit": git_commit(Path(__file__).resolve().parent),
         "timings_seconds": dict(timings),

@@ -106,7 +106,8 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                        "frame, then averaged"),
         "executor": plan.executor,
         **provenance(plan.device, plan.backbone_hashes, timings,
-                     all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items())),
+                     all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items()),
+                     device_here=plan.device_here),
         **plan.kept_provenance,  # a resumed run keeps its first session's; each later one's is in "resumed"
     }
 

@@ -78,6 +78,8 @@ class SweepPlan:
     precision: str = "fp32"
     #: How the units were run (the executor's record, :meth:`Executor.record`), for the manifest.
     executor: dict[str, Any] = field(default_factory=dict)
+    #: Whether ``device`` is this machine's (False on Ray, where units train on the nodes Ray picks).
+    device_here: bool = True
     #: Each split's :func:`~vfibench.sweep.data.data_fingerprint` ("train", "test"; None: synthetic),
     #: taken by a resume when it is planned, by a new sweep once its data is loaded.
     fingerprints: dict[str, str | None] = field(default_factory=dict)
@@ -235,7 +237,10 @@ def plan_sweep(
     resolved_device = resolve_device(device, here=device_here)
     check_precision(precision, resolved_device)
     unavailable_configs = _unavailable_configs(configs, skip_unavailable)
-    suite = MetricSuite(metrics, device=resolved_device if device_here else "cpu", skip_unavailable=skip_unavailable)
+    # The plan needs the metrics' names, availability and backbone hashes, and loads the backbones only to
+    # find a broken file before any training: on the CPU, so that a coordinator that only dispatches units
+    # (--jobs, Ray, --dry-run) holds no GPU memory that the units' own copies would compete with.
+    suite = MetricSuite(metrics, device="cpu", skip_unavailable=skip_unavailable)
     used = {name for c in configs if c.canonical not in unavailable_configs for name in c.backbones()}
     used |= MetricSuite.required_backbones(suite.names)
     hashes = {name: backbones.locate(name).sha256 or "" for name in sorted(used)}
@@ -258,6 +263,7 @@ def plan_sweep(
         val_samples=val_samples,
         tensorboard=tensorboard,
         precision=precision,
+        device_here=device_here,
     )
 
 
