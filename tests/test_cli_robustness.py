@@ -157,6 +157,23 @@ def test_a_decompression_bomb_is_named_by_validate_inspect_and_eval(tmp_path: Pa
     assert_clean_error(result, "1.png")
 
 
+def test_a_gpu_out_of_memory_while_scoring_is_one_clean_error_and_leaves_no_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from vfibench.metrics.suite import MetricSuite
+
+    def exhausted(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(MetricSuite, "__call__", exhausted)
+    clip = write_clip(tmp_path / "clip", [(32, 48)] * 3)
+    result = invoke("eval", "--pred", str(clip), "--gt", str(clip), "--metrics", "psnr,lpips", "--device", "cpu",
+                    "--out", str(tmp_path / "results"))
+    assert_clean_error(result, "ran out of memory scoring", "3 frames of 32×48 with psnr, lpips", "--device cpu")
+    assert not (tmp_path / "results").exists()
+
+
 # -- 6: data validate applies the memory budget ---------------------------------------------------------
 
 def test_validate_refuses_a_synthetic_set_over_the_memory_budget_before_rendering(

@@ -151,6 +151,21 @@ def test_the_gpu_batching_rules_run_on_a_cpu_give_the_cpu_scores(test_set, monke
     assert all(difference <= tolerances.get(name, 1e-12) for name, difference in differences.items()), differences
 
 
+def test_a_unit_that_runs_out_of_gpu_memory_fails_saying_what_to_change(test_set, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(unit_module, "_reference", exhausted)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: released.append(True))
+    released: list[bool] = []
+    spec = UnitSpec(kind="reference", config="blend", seed=0, preset=get_preset("smoke"), train_data="synthetic",
+                    test_data="synthetic", data_seed=0, metrics=("psnr",), device="cpu")
+    result = run_unit(spec, test_set, test_set, resources=UnitResources())
+    assert result.status == "failed" and released == [True]
+    assert result.error.startswith("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB — the GPU ran "
+                                   "out of memory: run fewer units on it at once"), result.error
+
+
 @needs_cuda
 def test_a_reference_unit_on_a_gpu_scores_as_on_the_cpu_to_float32_rounding(test_set):
     """Scored in one device chunk on the GPU and in the preset's batches on the CPU: float64 metrics equal to

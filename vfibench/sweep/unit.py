@@ -196,9 +196,20 @@ def run_unit(spec: UnitSpec, train: Triplets | None, test: Triplets | None,
         else:
             raise ValueError(f"unknown unit kind {spec.kind!r}")
     except Exception as err:  # the unit's failure is its result; the sweep goes on
-        result = failed_result(spec, f"{type(err).__name__}: {err}".strip())
+        result = failed_result(spec, failure_reason(err))
     result.worker, result.started_at, result.finished_at = worker, wall, wall + time.perf_counter() - began
     return result
+
+
+def failure_reason(err: Exception) -> str:
+    """What a failed unit records: the error, and for a GPU out of memory what to change. The memory
+    the caching allocator kept is handed back, for the other units that share the GPU."""
+    reason = f"{type(err).__name__}: {err}".strip()
+    if isinstance(err, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+        reason += (" — the GPU ran out of memory: run fewer units on it at once (fewer --jobs; on Ray, "
+                   "--gpus-per-unit 1), or train a smaller preset, then --resume")
+    return reason
 
 
 def failed_result(spec: UnitSpec, reason: str) -> UnitResult:
