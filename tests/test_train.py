@@ -84,6 +84,35 @@ def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_
     assert dict(os.environ) == before_env
 
 
+def test_vfibench_run_fixes_the_cublas_workspace_before_any_cuda_work_and_keeps_a_users_choice(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cuBLAS reads its workspace setting once per process, so a sweep sets it before its units run,
+    not only inside each training (where a reference unit's scoring may already have used cuBLAS)."""
+    from typer.testing import CliRunner
+
+    import vfibench.sweep
+    from vfibench.cli import app
+    from vfibench.errors import VfiBenchError
+    from vfibench.train import fix_cublas_workspace
+
+    seen: list[str | None] = []
+
+    def sweep_started(*args, **kwargs):
+        seen.append(os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
+        raise VfiBenchError("stopped by the test")
+
+    monkeypatch.setattr(vfibench.sweep, "run_sweep", sweep_started)
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # so that the test's own change is undone after it
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "stopped by the test" in result.output, result.output
+    assert seen == [":4096:8"]
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    fix_cublas_workspace()
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+
+
 @needs_cuda
 @pytest.mark.parametrize("name", sorted(REGISTRY.terms))
 def test_a_seed_trains_to_bit_identical_weights_on_a_gpu(name: str) -> None:

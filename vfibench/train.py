@@ -215,7 +215,7 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
     # read when the process first uses cuBLAS (a unit's training is its first CUDA work); kept if already set
     set_here = WORKSPACE_VARIABLE not in os.environ
     if set_here:
-        os.environ[WORKSPACE_VARIABLE] = ":4096:8"
+        os.environ[WORKSPACE_VARIABLE] = DETERMINISTIC_WORKSPACE
     cudnn = torch.backends.cudnn
     before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
               cudnn.deterministic, cudnn.benchmark, settings.fill_uninitialized_memory)
@@ -235,6 +235,16 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
 
 #: cuBLAS's workspace setting, which a deterministic matrix product needs (PyTorch's reproducibility notes).
 WORKSPACE_VARIABLE = "CUBLAS_WORKSPACE_CONFIG"
+DETERMINISTIC_WORKSPACE = ":4096:8"
+
+
+def fix_cublas_workspace() -> None:
+    """Give cuBLAS, for this whole process, the fixed workspace deterministic matrix products need,
+    unless the environment already names one. cuBLAS reads the variable once, when the process first
+    uses it: :func:`reproducible_kernels` sets it for its block, which is too late if anything used
+    cuBLAS before, so a process that trains units (``vfibench run``, its workers, a Ray task) calls
+    this before any CUDA work."""
+    os.environ.setdefault(WORKSPACE_VARIABLE, DETERMINISTIC_WORKSPACE)
 
 
 def check_precision(precision: str, device: torch.device) -> str:

@@ -30,7 +30,7 @@ from vfibench.processes import keep_freed_memory
 from vfibench.sweep.executors import ExecutorError, import_ray
 from vfibench.sweep.interruption import Interrupted, signal_handlers_kept
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
-from vfibench.train import StepCallback, TrainState
+from vfibench.train import StepCallback, TrainState, fix_cublas_workspace
 
 #: Seconds between two checks for a finished task (and for Ctrl-C).
 POLL_SECONDS = 0.5
@@ -43,6 +43,7 @@ def run_unit_task(spec: UnitSpec, train: Triplets, test: Triplets, warm: TrainSt
     """The Ray task: :func:`~vfibench.sweep.unit.run_unit` in a Ray worker process (Ray has resolved
     the object references to the data and the warm start)."""
     keep_freed_memory()
+    fix_cublas_workspace()
     if spec.threads:
         torch.set_num_threads(spec.threads)
     return run_unit(spec, train, test, warm, resources=_RESOURCES)
