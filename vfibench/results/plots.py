@@ -366,7 +366,7 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
         ax.tick_params(labelsize=8)
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
-    figure.suptitle(f"Metrics along {result.title}: mean per bin of equally many test samples (better is up)",
+    figure.suptitle(f"Metrics along {result.title}: mean per quantile bin of the test samples (better is up)",
                     fontsize=10)
     figure.tight_layout(rect=(0, 0.1 + 0.04 * (len(labels) > 4), 1, 0.95))
     _save(figure, path, dpi=110)
