@@ -273,6 +273,21 @@ def test_a_failed_configuration_is_reported_as_failed_with_its_reason(tmp_path: 
     text = " ".join(result.output.split())
     assert result.exit_code == 1 and "1 configuration failed in new" in text and "diverged" not in text, text
     assert "RuntimeError: out of memory" in text
+    assert "failed in new: RuntimeError: out of memory; complete in base" in text  # the reason is NEW's
+
+
+@pytest.mark.parametrize("base_status", ["failed", "unavailable", "diverged"])
+def test_a_configuration_with_results_in_neither_run_is_not_checked_whatever_its_states(
+        tmp_path: Path, base_status: str) -> None:
+    """Diverged in NEW and failed, unavailable or diverged in BASE: BASE has nothing to fall behind, so the
+    exit code agrees with the note that says the configuration was not checked."""
+    old = write_summary(tmp_path / "old.csv", BASE_ROWS, l1={"status": base_status, **NO_RESULTS})
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"status": "diverged", **NO_RESULTS})
+    result = invoke(str(new), str(old))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, text
+    assert "1 configuration with results in neither run (not checked)" in text, text
+    assert "4 within tolerance" in text, text  # l1+perc's and blend's two metrics; l1 is counted once, above
 
 
 def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path) -> None:

@@ -14,13 +14,14 @@ model names (``--pred NAME=DIR``). Both summaries must come from the same kind o
 (:func:`~vfibench.results.compare_inputs.check_comparable`).
 
 A configuration that finished only some of its seeds in NEW (status ``partial``) is ``missing in
-new`` when BASE has results for it: its means are not comparable with BASE's. A configuration that
-diverged (or failed) in both runs is ``ok`` (nothing changed). A configuration with no results in BASE
-(it diverged, failed or was unavailable there) has nothing to compare against: whatever NEW has for
-it — results or some seeds' results — is ``unavailable``, reported and not checked, in one-sided and
-two-sided mode alike; no row at all (or one not run yet) is ``no results``, once for the
-configuration; only diverging or failing in NEW as well is judged, as above. One note names the
-configurations with results in only one run, or in neither (:func:`coverage_notes`).
+new`` when BASE has results for it: its means are not comparable with BASE's; one that diverged or
+failed in NEW while BASE has results is ``diverged`` or ``failed``. A configuration with no results in
+BASE (it diverged, failed or was unavailable there) has nothing to compare against: whatever NEW has
+for it — results or some seeds' results — is ``unavailable``, reported and not checked, in one-sided
+and two-sided mode alike. A configuration with results in neither run (no row, one not run yet, or
+one that diverged, failed or was unavailable in both) is ``no results``, once for the configuration,
+not checked. One note names the configurations with results in only one run, or in neither
+(:func:`coverage_notes`).
 """
 
 from __future__ import annotations
@@ -101,8 +102,10 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
         return row(Verdict.NEW_CONFIGURATION if _has_results(new) else Verdict.NO_RESULTS)
     if new_status in (DIVERGED, FAILED):
         reason = f": {new.reason}" if new is not None and new.reason else ""
-        return row(Verdict.OK, f"{new_status} in both runs{reason}") if base_status == new_status else \
-            row(Verdict(new_status), f"{base_status} in base{reason}")
+        if not base_results:  # nothing in BASE to fall behind
+            return row(Verdict.NO_RESULTS, f"{new_status} in both runs{reason}" if base_status == new_status
+                       else f"{new_status} in new{reason}; {base_status} in base")
+        return row(Verdict(new_status), f"{new_status} in new{reason}; {base_status} in base")
     if metric not in new_metrics:
         return row(Verdict.MISSING_METRIC, "no column in new")
     if metric not in base_metrics:
