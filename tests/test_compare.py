@@ -302,6 +302,9 @@ def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path
     zero, one, stopped, also_zero = run("zero", [0]), run("one", [1]), run("stopped", [0], "interrupted"), run("z", [0])
     text = " ".join(invoke(str(one), str(zero)).output.split())
     assert "NEW trained the seed(s) 1, BASE 0" in text and "same --seeds" in text
+    # a run's own summary.csv is read with the manifest beside it, not as a bare CSV
+    text = " ".join(invoke(str(one / "summary.csv"), str(zero / "summary.csv")).output.split())
+    assert "NEW trained the seed(s) 1, BASE 0" in text and "bare" not in text, text
     text = " ".join(invoke(str(zero), str(stopped)).output.split())
     assert "BASE's manifest says the run is 'interrupted', not complete" in text
     assert "seed(s)" not in invoke(str(also_zero), str(zero)).output and "manifest says" not in \

@@ -172,7 +172,8 @@ def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_pa
     from vfibench.api import load_run
     from vfibench.results.compare_inputs import load_summary
 
-    for read in (lambda: load_summary(tmp_path / "latest"), lambda: load_run(tmp_path / "latest")):  # compare, api
+    for read in (lambda: load_summary(tmp_path / "latest"), lambda: load_summary(tmp_path / "latest" / "summary.csv"),
+                 lambda: load_run(tmp_path / "latest")):  # compare (the run, or its summary.csv), api
         with pytest.raises(ResultsError, match="which was resumed .* says 'interrupted'"):
             read()
     store.write_manifest({"tool": "vfibench", "kind": "sweep", "status": "running"})  # being resumed now

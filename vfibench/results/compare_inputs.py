@@ -77,12 +77,13 @@ def load_summary(path: Path) -> RunSummary:
     """Read and validate the summary at ``path``: a run directory (its summary.csv) or a CSV file.
 
     The summary is read by :func:`vfibench.results.schema.read_summary`; a run directory's
-    manifest.json is read when present (to note preset, device or ground-truth differences); a bare
-    CSV, such as a committed baseline, needs none. Every problem raises a :class:`ResultsError` that
-    names the file and what is wrong with it.
+    manifest.json is read when present (to note preset, device or ground-truth differences), also
+    when ``path`` is the run's own summary.csv; a bare CSV, such as a committed baseline, needs none.
+    Every problem raises a :class:`ResultsError` that names the file and what is wrong with it.
     """
     path = Path(path)
-    check_latest(path)
+    run = path.parent if path.name == schema.SUMMARY_FILE and (path.parent / MANIFEST).is_file() else path
+    check_latest(run)
     if path.is_dir() and (path / MANIFEST).is_file() and not (path / schema.SUMMARY_FILE).is_file() \
             and _is_sweep(RunStore(path)):
         raise ResultsError(f"The sweep '{path}' has no {schema.SUMMARY_FILE} (deleted?); its units are what it is "
@@ -95,7 +96,7 @@ def load_summary(path: Path) -> RunSummary:
         summary = read_summary(path)
     except ResultsError as err:
         raise ResultsError(f"{err} `vfibench compare` needs a vfibench {schema.SUMMARY_FILE}.") from None
-    manifest = RunStore(path).read_manifest() if path.is_dir() and (path / MANIFEST).is_file() else None
+    manifest = RunStore(run).read_manifest() if run.is_dir() and (run / MANIFEST).is_file() else None
     return RunSummary(summary, manifest)
 
 
