@@ -230,6 +230,15 @@ def test_two_eval_runs_of_different_predictions_compare_and_the_worse_exits_1(fr
     assert runner.invoke(app, ["compare", str(new / "summary.csv"), str(base / "summary.csv")]).exit_code == 1
 
 
+def test_model_names_that_look_like_numbers_or_missing_values_are_read_back_as_written(frames, tmp_path: Path) -> None:
+    run = vfibench_eval(frames, tmp_path / "out", f"NA={frames['sharp']}", f"007={frames['noisy']}")
+    loaded = api.load_run(run)
+    assert list(loaded.summary["config"]) == ["NA", "007"]
+    assert sorted(set(loaded.per_sample["config"])) == ["007", "NA"]
+    result = runner.invoke(app, ["compare", str(run), str(run)])
+    assert result.exit_code == 0, result.output
+
+
 def test_eval_runs_without_a_shared_model_name_fail_and_say_how_names_match(frames, tmp_path: Path) -> None:
     base = vfibench_eval(frames, tmp_path / "base", str(frames["sharp"]))
     new = vfibench_eval(frames, tmp_path / "new", str(frames["noisy"]))

@@ -146,6 +146,8 @@ SAMPLE_KEYS = (CONFIG, KIND, SEED, SAMPLE)
 #: Columns of an evaluation's per_sample.csv after the keys: the frame's path relative to the ground
 #: truth, or the test set's sample id.
 SAMPLE_LABELS = (FILE,)
+#: Columns of names, read as the text written (never as numbers or missing values).
+NAME_COLUMNS = (CONFIG, FILE)
 
 AMBIGUITY = "ambiguity_px"
 MOTION = "motion_px"
@@ -245,6 +247,9 @@ def read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
     _check_complete_lines(text, unreadable)
     try:
         frame = pd.read_csv(io.StringIO(text))
+        names = [column for column in NAME_COLUMNS if column in frame.columns]
+        if names:  # read as written: a model named NA or 007 stays 'NA' and '007', not NaN and 7
+            frame[names] = pd.read_csv(io.StringIO(text), usecols=names, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise unreadable(str(err).strip() or type(err).__name__) from None
     missing = [name for name in required if name not in frame.columns]
