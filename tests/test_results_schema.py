@@ -239,6 +239,16 @@ def test_model_names_that_look_like_numbers_or_missing_values_are_read_back_as_w
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.parametrize("run_copy", ["sweep"], indirect=True)
+def test_load_run_refuses_a_cut_per_sample_table_as_report_does(run_copy: RunStore) -> None:
+    table = run_copy.path(schema.PER_SAMPLE_FILE)
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    table.write_text("".join(lines[:-3]), encoding="utf-8")  # whole lines gone: it still parses
+    with pytest.raises(ResultsError, match=r"holds \d+ row\(s\) for"):
+        api.load_run(run_copy.root)
+    assert runner.invoke(app, ["report", str(run_copy.root)]).exit_code == 2
+
+
 def test_eval_runs_without_a_shared_model_name_fail_and_say_how_names_match(frames, tmp_path: Path) -> None:
     base = vfibench_eval(frames, tmp_path / "base", str(frames["sharp"]))
     new = vfibench_eval(frames, tmp_path / "new", str(frames["noisy"]))

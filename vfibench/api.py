@@ -49,7 +49,9 @@ class Run:
 
     @property
     def metrics(self) -> list[str]:
-        """The metric columns of :attr:`per_sample`, in table order."""
+        """The metrics the run computed, in table order. A metric it could not compute (its backbone
+        missing, ``--skip-unavailable``) is not among them: it is a column of NaN in :attr:`per_sample`,
+        and ``manifest["unavailable_metrics"]`` says why."""
         return [m["name"] for m in self.manifest.get("metrics", [])]
 
     def latex(self) -> str:
@@ -68,7 +70,7 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     :class:`~vfibench.errors.ResultsError` naming the file.
     """
     from vfibench.results.report import load_per_sample
-    from vfibench.results.schema import TRAIN_LOG_FILE, read_csv
+    from vfibench.results.schema import PER_SAMPLE_FILE, TRAIN_LOG_FILE, check_per_sample_complete, read_csv
     from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
 
@@ -77,6 +79,7 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     store = RunStore(path) if name is None and (path / MANIFEST).is_file() else RunStore.open(path, name)
     view = load_run_view(store)
     per_sample = load_per_sample(store, view.metrics, view.unavailable)
+    check_per_sample_complete(per_sample, view.summary, store.path(PER_SAMPLE_FILE))
     log_path = store.path(TRAIN_LOG_FILE)
     train_log = read_csv(log_path) if log_path.is_file() else pd.DataFrame()
     return Run(store.root, view.manifest, view.summary, per_sample, train_log)
