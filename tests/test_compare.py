@@ -291,17 +291,24 @@ def test_a_configuration_with_results_in_neither_run_is_not_checked_whatever_its
 
 
 def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path) -> None:
-    def run(name: str, seeds: list[int], status: str = "complete") -> Path:
+    def run(name: str, seeds: list[int], status: str = "complete", torch: str = "2.14.1+cpu") -> Path:
         folder = tmp_path / name
         folder.mkdir()
         (folder / "summary.csv").write_bytes(base.read_bytes())
-        manifest = {"tool": "vfibench", "kind": "sweep", "status": status, "device": "cpu", "seeds": seeds}
+        manifest = {"tool": "vfibench", "kind": "sweep", "status": status, "device": "cpu", "seeds": seeds,
+                    "versions": {"vfibench": "0.4.0", "torch": torch}}
         (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         return folder
 
     zero, one, stopped, also_zero = run("zero", [0]), run("one", [1]), run("stopped", [0], "interrupted"), run("z", [0])
     text = " ".join(invoke(str(one), str(zero)).output.split())
     assert "NEW trained the seed(s) 1, BASE 0" in text and "same --seeds" in text
+    assert "released" not in text and "ran under" not in text
+    # another torch release is noted; another build of the same release (+cu124) is not
+    older, other_build = run("older", [1], torch="2.13.0+cpu"), run("cuda build", [1], torch="2.14.1+cu124")
+    text = " ".join(invoke(str(one), str(older)).output.split())
+    assert "NEW ran under torch 2.14.1+cpu, BASE under torch 2.13.0+cpu" in text, text
+    assert "ran under" not in invoke(str(one), str(other_build)).output
     # a run's own summary.csv is read with the manifest beside it, not as a bare CSV
     text = " ".join(invoke(str(one / "summary.csv"), str(zero / "summary.csv")).output.split())
     assert "NEW trained the seed(s) 1, BASE 0" in text and "bare" not in text, text

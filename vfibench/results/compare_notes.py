@@ -1,5 +1,6 @@
 """Notes on what makes a comparison say less: NEW and BASE the same file or bare CSVs, or made with
-different presets, settings, ground truth, hardware, thread counts or seeds (:func:`comparison_notes`).
+different presets, settings, ground truth, hardware, releases, thread counts or seeds
+(:func:`comparison_notes`).
 They are printed with the comparison and never make it fail.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 from vfibench.results import schema
 from vfibench.results.compare_inputs import RunSummary
 from vfibench.results.schema import COMPLETE, PARTIAL
+from vfibench.results.store import changed_releases
 
 
 def same_hardware(device: str, other: str) -> bool:
@@ -101,6 +103,15 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
         notes.append(f"NEW ran on {new.device}, BASE on {base.device}: scores of the same frames differ within "
                      f"the tolerances, but trained rows can differ by as much as two seeds do (training compounds "
                      f"floating-point differences).")
+    if new.manifest and base.manifest:
+        then, now = base.manifest.get("versions"), new.manifest.get("versions")
+        changed = changed_releases(then, now)
+        if changed:
+            notes.append(f"NEW ran under {', '.join(f'{p} {now[p]}' for p in changed)}, BASE under "
+                         f"{', '.join(f'{p} {then[p]}' for p in changed)}: another release can move scores by "
+                         f"floating-point rounding and trained rows by as much as two seeds do; a difference "
+                         f"beyond the tolerances may come from the release rather than from the change under "
+                         f"test.")
     threads = [schema.training_threads(run.manifest or {}) for run in (new, base)]
     if None not in threads and threads[0] != threads[1]:
         notes.append(f"NEW's units trained with {threads[0]} torch thread(s) each, BASE's with {threads[1]}: the "

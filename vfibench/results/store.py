@@ -393,6 +393,28 @@ def git_commit(directory: Path) -> str | None:
     return f"{commit}+dirty" if dirty else commit
 
 
+#: The packages whose versions a run's numbers depend on: a run is resumed only under the same ones, and
+#: a comparison of runs made under others says so.
+RESULT_PACKAGES = ("vfibench", "torch")
+
+
+def public_release(version: object) -> str | None:
+    """A package's public version (``2.5.1`` of ``2.5.1+cu124``: builds for other devices of one release
+    are one release), or None when it is unknown or was not installed."""
+    text = str(version or "").split("+", 1)[0].strip()
+    return text if text and text != "not installed" else None
+
+
+def changed_releases(then: object, now: object) -> list[str]:
+    """The :data:`RESULT_PACKAGES` whose public release differs between two ``versions`` records of
+    manifests (:func:`environment_versions`); a package either record does not know is not compared."""
+    then = then if isinstance(then, dict) else {}
+    now = now if isinstance(now, dict) else {}
+    pairs = {package: (public_release(then.get(package)), public_release(now.get(package)))
+             for package in RESULT_PACKAGES}
+    return [package for package, (before, after) in pairs.items() if before and after and before != after]
+
+
 def environment_versions() -> dict[str, str]:
     """Versions of the software a result depends on."""
     import platform

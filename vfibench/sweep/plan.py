@@ -28,15 +28,13 @@ from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
-from vfibench.results.store import RunStore, UnitKey, environment_versions, git_commit
+from vfibench.results.store import RunStore, UnitKey, changed_releases, environment_versions, git_commit
 from vfibench.sweep.data import check_same_data, data_fingerprints
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.train import check_precision, idle_steps, progress_at
 from vfibench.validation import VAL_SAMPLES
 
 
-#: The packages whose versions a run's numbers depend on: a run is resumed only under the same ones.
-RESULT_PACKAGES = ("vfibench", "torch")
 #: What a resumed run's manifest keeps of its first session; each later session's is in its ``resumed`` entry.
 KEPT_PROVENANCE = ("git_commit", "device")
 
@@ -380,8 +378,7 @@ def plan_resume(
                      f"{sorted(recorded['unavailable_configs']) or 'none'} then")
     then = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else {}
     now = environment_versions()
-    releases = {package: (_release(then.get(package)), _release(now.get(package))) for package in RESULT_PACKAGES}
-    changed = [package for package, (before, after) in releases.items() if before and after and before != after]
+    changed = changed_releases(then, now)
     if drift or changed:
         restore = (["the backbones it used (`vfibench weights status`)"] if drift else []) + (
             [f"the versions it ran with (pip install {' '.join(f'{p}=={then[p]}' for p in changed)})"] if changed else [])
@@ -405,13 +402,6 @@ def plan_resume(
                      "from_status": str(manifest.get("status")),
                      "git_commit": git_commit(Path(__file__).resolve().parent)}]
     return plan
-
-
-def _release(version: object) -> str | None:
-    """A package's public version (``2.5.1`` of ``2.5.1+cu124``: builds for other devices of one release
-    are one release), or None when it is unknown or was not installed."""
-    text = str(version or "").split("+", 1)[0].strip()
-    return text if text and text != "not installed" else None
 
 
 def _unavailable_configs(configs: list[LossConfig], skip_unavailable: bool) -> dict[str, str]:
