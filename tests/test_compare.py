@@ -443,3 +443,16 @@ def test_a_configuration_without_results_in_base_is_not_checked_whatever_its_out
         assert all(f"no results in base ({status})" in row["note"] for row in rows)
     text = " ".join(invoke(str(base), str(old)).output.split())
     assert text.count(f"no results in base ({status})") == 1 and "l1: unavailable, no results in base" in text, text
+
+
+def test_a_value_lost_in_new_fails_and_says_why_when_the_metric_was_unavailable(tmp_path: Path, base: Path) -> None:
+    new = tmp_path / "new"
+    new.mkdir()
+    write_summary(new / "summary.csv", [{**row, "lpips_mean": None} for row in BASE_ROWS])
+    why = "pretrained alexnet weights not available; run `vfibench weights fetch alexnet`"
+    (new / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete",
+                                                   "unavailable_metrics": {"lpips": why}}), encoding="utf-8")
+    result = invoke(str(new), str(base))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "lost value" in text, text
+    assert f"a value in base, none in new (complete): the metric was unavailable in new ({why})" in text, text

@@ -66,8 +66,10 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
             )
     order = [row.config for row in base.configs] + [row.config for row in new.configs
                                                     if base.get(row.config) is None]
+    unavailable = (new.manifest or {}).get("unavailable_metrics")
+    unavailable = unavailable if isinstance(unavailable, dict) else {}
     rows = [_judge(config, metric, base.get(config), new.get(config), base.metrics, new.metrics,
-                   tolerances, two_sided)
+                   tolerances, two_sided, str(unavailable.get(metric) or ""))
             for config in order for metric in metrics]
     used = {m: tolerances[m] for m in metrics if m in tolerances}
     noun = schema.ROW_NOUNS[new.run_kind]
@@ -82,8 +84,9 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
 
 def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | None,
            base_metrics: Sequence[str], new_metrics: Sequence[str], tolerances: Mapping[str, float],
-           two_sided: bool) -> Row:
-    """The row of one (configuration, metric) pair; configuration-level verdicts come first."""
+           two_sided: bool, unavailable_in_new: str = "") -> Row:
+    """The row of one (configuration, metric) pair; configuration-level verdicts come first.
+    ``unavailable_in_new``: why NEW could not compute the metric, as its manifest says ("" if it could)."""
     b = _value(base, metric)
     n = _value(new, metric)
 
@@ -114,7 +117,8 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
         return row(Verdict.UNAVAILABLE, f"no results in base ({base_status}): nothing to compare against")
     tolerance = tolerances[metric]
     if b is not None and n is None:
-        return row(Verdict.LOST_VALUE, f"a value in base, none in new ({new_status})")
+        why = f": the metric was unavailable in new ({unavailable_in_new})" if unavailable_in_new else ""
+        return row(Verdict.LOST_VALUE, f"a value in base, none in new ({new_status}){why}")
     if b is None or n is None:
         side = "either run" if b is None and n is None else ("base" if b is None else "new")
         statuses = {s for s in (base_status, new_status) if s != COMPLETE}
