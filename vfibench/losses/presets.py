@@ -67,9 +67,12 @@ register_preset(
     verified=False,
     notes="Paper weights converted to [0, 1] pixels: L1 terms × 255 (0.8 → 204, 0.4 → 102), the squared "
           "feature term × 255² (0.005 → 325.125), smoothness (flows in pixels) unchanged. The 255² factor is "
-          "an approximation: VGG features scale exactly with the input only without biases. With it the "
-          "perceptual term dominates (on blurred frames about 600× the L1 term). Paper text not read; the "
-          "values come from the re-implementation's comment.",
+          "an approximation: VGG features scale exactly with the input only without biases. It also assumes "
+          "that the paper's perceptual term is a mean squared feature difference (an unsquared ℓ2 norm scales "
+          "by 255, which would give λp = 1.275) and that its VGG16 read [0, 255] pixels with these weights; "
+          "λp is uncertain by up to that factor of 255. With 325.125 the perceptual term dominates (on blurred "
+          "frames about 600× the L1 term). Paper text not read; the values come from the re-implementation's "
+          "comment.",
 )
 
 register_preset(
@@ -104,8 +107,10 @@ register_preset(
     verified=False,
     notes="Unverified weights; frames in [0, 1] as in AdaCoF. λ_vgg = 0.0025 balances the perceptual term "
           "with the Charbonnier term on a "
-          "5×5 box blur of natural photographs; λ_adv = 0.005 is ESRGAN's adversarial weight relative to a "
-          "unit-weight main loss. Confirmed in the code: the perceptual term (losses/vgg.py: features[:22], "
+          "5×5 box blur of natural photographs; λ_adv = 0.005 is a starting point taken from ESRGAN (whose "
+          "generator loss is its VGG loss + 0.005·adversarial + 0.01·L1), not a measured balance: AdaCoF's "
+          "p·log p generator term has a smaller gradient than ESRGAN's relativistic one, so the same weight "
+          "pulls less. Confirmed in the code: the perceptual term (losses/vgg.py: features[:22], "
           "MSE, raw [0, 1] input), the FI_GAN discriminator and its AdaMax optimiser (losses/adversarial.py, "
           "losses/discriminator.py). The adversarial term passes its gradient to the model (the released code "
           "detaches it, so there it trained nothing); see `vfibench losses adv`.",

@@ -139,7 +139,9 @@ def laplacian_loss(pred: Tensor, target: Tensor, levels: int = 5) -> Tensor:
                   minimum=1, maximum=12, integer=True),),
     source="RIFE (Huang et al., ECCV 2022): LapLoss in model/laplacian.py",
     deviation="levels that do not fit a small crop (each level needs at least 3×3 pixels) are dropped; "
-              "RIFE would raise an error instead",
+              "RIFE would raise an error instead. RIFE clamps its prediction to [0, 1] before the loss "
+              "(model/IFNet.py); the fixed model's frame is not clamped, so out-of-range values are penalised "
+              "rather than cut off",
 )
 class Laplacian(FrameLoss):
     """Laplacian-pyramid L1 (RIFE): compares the predicted and true frame band by band.
