@@ -408,6 +408,8 @@ def test_a_dangling_latest_is_named_as_such(tmp_path: Path) -> None:
     (tmp_path / "latest").symlink_to("20260101-000000-dead")
     result = invoke("report", "--out", str(tmp_path))
     assert_clean_error(result, "no longer exists", "20260101-000000-dead")
+    result = invoke("compare", str(tmp_path / "latest"), str(tmp_path / "latest"))
+    assert_clean_error(result, "points at '20260101-000000-dead', which no longer exists")
 
 
 @pytest.mark.parametrize("metric, value", [("lpips", -5.0), ("psnr", 400.0), ("ssim", 1.5), ("lpips", "inf")])

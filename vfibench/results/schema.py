@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,9 +346,11 @@ def summary_path(path: Path) -> Path:
     A ResultsError when there is none, with a hint when ``path`` is a folder of runs.
     """
     if not path.exists():
+        gone = (f"'{path}' points at '{os.readlink(path)}', which no longer exists (the run was moved or deleted)"
+                if path.is_symlink() else f"'{path}' does not exist")
         raise ResultsError(
-            f"'{path}' does not exist. Pass a run directory that holds a {SUMMARY_FILE} (such as results/latest) "
-            f"or the path of a {SUMMARY_FILE} file."
+            f"{gone}. Pass a run directory that holds a {SUMMARY_FILE} (such as results/latest) or the path of a "
+            f"{SUMMARY_FILE} file."
         )
     if not path.is_dir():
         return path
