@@ -410,6 +410,11 @@ def test_a_dangling_latest_is_named_as_such(tmp_path: Path) -> None:
     assert_clean_error(result, "no longer exists", "20260101-000000-dead")
     result = invoke("compare", str(tmp_path / "latest"), str(tmp_path / "latest"))
     assert_clean_error(result, "points at '20260101-000000-dead', which no longer exists")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text('{"tool": "vfibench", "kind": "sweep", "status": "complete"}')
+    result = invoke("compare", str(run / "manifest.json"), str(run / "manifest.json"))
+    assert_clean_error(result, "is a run's manifest, not its metric table: pass the run directory")
 
 
 @pytest.mark.parametrize("metric, value", [("lpips", -5.0), ("psnr", 400.0), ("ssim", 1.5), ("lpips", "inf")])

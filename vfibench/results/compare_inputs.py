@@ -89,6 +89,9 @@ def load_summary(path: Path) -> RunSummary:
         raise ResultsError(f"The sweep '{path}' has no {schema.SUMMARY_FILE} (deleted?); its units are what it is "
                            f"built from. Rebuild it with `vfibench report {shlex.quote(str(path))} --format csv` (any `vfibench "
                            f"report` of the run does), then compare again.")
+    if path.name == MANIFEST and path.is_file():
+        raise ResultsError(f"'{path}' is a run's manifest, not its metric table: pass the run directory "
+                           f"('{path.parent}') or its {schema.SUMMARY_FILE}.")
     other = other_table(path) if path.is_file() else None
     if other is not None:
         raise ResultsError(other_table_message(path, other))
