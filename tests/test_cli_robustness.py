@@ -404,7 +404,7 @@ def test_resume_message_prints_a_bracketed_run_name_verbatim(run_copy: Path) -> 
     assert "[red]run" in result.output
 
 
-def test_a_dangling_latest_is_named_as_such(tmp_path: Path) -> None:
+def test_a_dangling_latest_or_a_manifest_given_for_a_table_is_named_as_such(tmp_path: Path) -> None:
     (tmp_path / "latest").symlink_to("20260101-000000-dead")
     result = invoke("report", "--out", str(tmp_path))
     assert_clean_error(result, "no longer exists", "20260101-000000-dead")
