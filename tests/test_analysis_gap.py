@@ -500,6 +500,8 @@ def test_rank_agreement_sees_the_ties_the_rankings_show_and_says_what_its_p_is()
     caption = tables_module.agreement_table(result).caption
     assert "not adjusted across metrics" in caption and "with fewer than 5 configurations even a perfect" in caption
     assert "PSNR prefers c over a by 0.002 dB" in result.verdict, result.verdict  # not "by 0.00 dB"
+    assert ("The difference on PSNR (0.002 dB, tolerance 0.05 dB) is within the metric's comparison tolerance, "
+            "below a change anyone would act on.") in result.verdict, result.verdict
 
 
 # -- the plane's front ------------------------------------------------------------------------------

@@ -51,18 +51,29 @@ def join_words(words: Sequence[str]) -> str:
 
 def headline_pair(analysis: GapAnalysis) -> PairComparison | None:
     """The most convincing discordant pair of trained configurations (significant first, then robust
-    to seeds, then smallest adjusted p, then largest base-metric difference); None when no trained
-    pair disagrees."""
+    to seeds, then with differences beyond the metrics' tolerances, then smallest adjusted p, then
+    largest base-metric difference); None when no trained pair disagrees."""
     candidates = [p for p in analysis.discordant if p.trained]
     if not candidates:
         return None
 
-    def strength(pair: PairComparison) -> tuple[bool, bool, float, float]:
+    def strength(pair: PairComparison) -> tuple[bool, bool, bool, float, float]:
         best_other = min((_nan_high(t.p_holm) for t in pair.disagreeing), default=math.inf)
         worst = max(_nan_high(pair.base.p_holm), best_other)
-        return (not worst < analysis.alpha, not pair.robust_to_seeds, worst, -abs(pair.base.difference))
+        return (not worst < analysis.alpha, not pair.robust_to_seeds, bool(within_tolerance(pair)), worst,
+                -abs(pair.base.difference))
 
     return min(candidates, key=strength)
+
+
+def within_tolerance(pair: PairComparison) -> list[PairedTest]:
+    """The base test and disagreeing tests of ``pair`` whose mean difference is no larger than the
+    metric's tolerance (:attr:`~vfibench.metrics.records.MetricRecord.tolerance`: the change
+    ``vfibench compare`` lets pass, below one anyone would act on); metrics without a record are left out."""
+    from vfibench.metrics.records import RECORDS_BY_NAME
+
+    return [t for t in (pair.base, *pair.disagreeing)
+            if t.metric in RECORDS_BY_NAME and abs(t.difference) <= RECORDS_BY_NAME[t.metric].tolerance]
 
 
 def _nan_high(value: float) -> float:
@@ -141,6 +152,15 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     text = (f"{compared_note}{label(analysis.base)} prefers {pair.a} over {pair.b} by "
             f"{format_difference(base.difference, unit(analysis.base, ''))} ({format_p(base.p_holm, analysis.alpha)}); "
             f"{names} {verb} {pair.b} ({ps}): {_disagreement_ending(analysis, base, disagreeing)}")
+    small = within_tolerance(pair)
+    if small:
+        from vfibench.metrics.records import RECORDS_BY_NAME
+
+        parts = [f"{label(t.metric, t.metric)} ({format_difference(t.difference, unit(t.metric, ''))}, tolerance "
+                 f"{format_difference(RECORDS_BY_NAME[t.metric].tolerance, unit(t.metric, ''))})" for t in small]
+        text += (f" The {'difference' if len(small) == 1 else 'differences'} on {join_words(parts)} "
+                 f"{'is within the metric' if len(small) == 1 else 'are within each metric'}'s comparison "
+                 f"tolerance, below a change anyone would act on.")
     siding = [t for t in pair.others if t.favours == "A"]
     if siding:
         text += f" {join_words([label(t.metric, t.metric) for t in siding])} side{'s' if len(siding) == 1 else ''} " \
