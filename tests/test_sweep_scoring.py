@@ -152,18 +152,28 @@ def test_the_gpu_batching_rules_run_on_a_cpu_give_the_cpu_scores(test_set, monke
 
 
 def test_a_unit_that_runs_out_of_gpu_memory_fails_saying_what_to_change(test_set, monkeypatch):
+    """The unit fails with advice, and the allocator's cache is emptied once the failed work's tensors
+    are gone (while the exception's frames still hold them, emptying would free nothing)."""
+    import weakref
+
+    held: list[weakref.ref] = []
+
     def exhausted(*args, **kwargs):
+        activations = torch.zeros(4)  # what the failed work held when it ran out of memory
+        held.append(weakref.ref(activations))
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(unit_module, "_reference", exhausted)
-    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: released.append(True))
     released: list[bool] = []
+    monkeypatch.setattr(unit_module, "_reference", exhausted)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: released.append(held[0]() is None))
     spec = UnitSpec(kind="reference", config="blend", seed=0, preset=get_preset("smoke"), train_data="synthetic",
                     test_data="synthetic", data_seed=0, metrics=("psnr",), device="cpu")
     result = run_unit(spec, test_set, test_set, resources=UnitResources())
     assert result.status == "failed" and released == [True]
     assert result.error.startswith("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB — the GPU ran "
                                    "out of memory: run fewer units on it at once"), result.error
+    assert result.error.endswith("then --resume; or start a new run with a smaller preset")
 
 
 @needs_cuda

@@ -267,13 +267,15 @@ def _score_batch(plan: EvalPlan, suite: MetricSuite, batch: FrameBatch,
 
 def out_of_memory(suite: MetricSuite, shape: Sequence[int]) -> VfiBenchError:
     """The error for a GPU that ran out of memory scoring a batch of frames of ``shape`` (N, C, H, W)."""
+    from vfibench.analysis.verdict import join_words
+
     frames, _, height, width = shape
     deep = [name for name in suite.names if MetricSuite.required_backbones([name])]
-    lighter = f" or score {', '.join(deep)} in a call of its own (--metrics)" if len(deep) > 1 else ""
+    lighter = f", or score {join_words(deep)} each in a call of its own (--metrics)" if len(deep) > 1 else ""
     return VfiBenchError(
         f"The GPU ({suite.device}) ran out of memory scoring {frames} frame{'s' if frames != 1 else ''} of "
         f"{width}×{height} with {', '.join(suite.names)}. Free the GPU of other work{lighter}, or score on "
-        f"the CPU with --device cpu (slower, the same values).")
+        f"the CPU with --device cpu (slower, with the same values).")
 
 
 def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str], None] | None = None,

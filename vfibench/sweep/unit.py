@@ -197,18 +197,19 @@ def run_unit(spec: UnitSpec, train: Triplets | None, test: Triplets | None,
             raise ValueError(f"unknown unit kind {spec.kind!r}")
     except Exception as err:  # the unit's failure is its result; the sweep goes on
         result = failed_result(spec, failure_reason(err))
+    if result.status == FAILED and torch.cuda.is_initialized():
+        # the error and its frames are gone now: hand the memory they held back, for the units that share the GPU
+        torch.cuda.empty_cache()
     result.worker, result.started_at, result.finished_at = worker, wall, wall + time.perf_counter() - began
     return result
 
 
 def failure_reason(err: Exception) -> str:
-    """What a failed unit records: the error, and for a GPU out of memory what to change. The memory
-    the caching allocator kept is handed back, for the other units that share the GPU."""
+    """What a failed unit records: the error, and for a GPU out of memory what to change."""
     reason = f"{type(err).__name__}: {err}".strip()
     if isinstance(err, torch.cuda.OutOfMemoryError):
-        torch.cuda.empty_cache()
         reason += (" — the GPU ran out of memory: run fewer units on it at once (fewer --jobs; on Ray, "
-                   "--gpus-per-unit 1), or train a smaller preset, then --resume")
+                   "--gpus-per-unit 1), then --resume; or start a new run with a smaller preset")
     return reason
 
 
