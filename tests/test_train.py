@@ -84,29 +84,27 @@ def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_
     assert dict(os.environ) == before_env
 
 
-def test_vfibench_run_fixes_the_cublas_workspace_before_any_cuda_work_and_keeps_a_users_choice(
+def test_a_sweep_fixes_the_cublas_workspace_before_any_cuda_work_and_keeps_a_users_choice(
         tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """cuBLAS reads its workspace setting once per process, so a sweep sets it before its units run,
-    not only inside each training (where a reference unit's scoring may already have used cuBLAS)."""
-    from typer.testing import CliRunner
-
-    import vfibench.sweep
-    from vfibench.cli import app
+    """cuBLAS reads its workspace setting once per process, so a sweep (the CLI's and the Python API's
+    alike) sets it before its first unit, not only inside each training, where a reference unit's
+    scoring may already have used cuBLAS."""
     from vfibench.errors import VfiBenchError
+    from vfibench.sweep import coordinator, plan_sweep, run_sweep
     from vfibench.train import fix_cublas_workspace
 
     seen: list[str | None] = []
 
-    def sweep_started(*args, **kwargs):
+    def data_loading(*args, **kwargs):
         seen.append(os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
         raise VfiBenchError("stopped by the test")
 
-    monkeypatch.setattr(vfibench.sweep, "run_sweep", sweep_started)
+    monkeypatch.setattr(coordinator, "data_for", data_loading)
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # so that the test's own change is undone after it
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
-    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr",
-                                      "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "stopped by the test" in result.output, result.output
+    plan = plan_sweep("l1", PRESET, [0], out=tmp_path, device="cpu", metrics=["psnr"])
+    with pytest.raises(VfiBenchError, match="stopped by the test"):
+        run_sweep(plan)
     assert seen == [":4096:8"]
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
     fix_cublas_workspace()

@@ -176,7 +176,6 @@ def run(
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
     from vfibench.processes import keep_freed_memory
-    from vfibench.train import fix_cublas_workspace
     from vfibench.results.schema import training_threads
     from vfibench.results.store import RunStore
     from vfibench.sweep import ExecutorOptions, SweepInterrupted, parse_seeds, plan_sweep, run_sweep, stop_on_signals
@@ -226,7 +225,6 @@ def run(
     if plan is None:
         return
     keep_freed_memory()
-    fix_cublas_workspace()
     try:
         listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
         with stop_on_signals(), listener:

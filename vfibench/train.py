@@ -212,7 +212,7 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
         return
     import torch.utils.deterministic as settings
 
-    # read when the process first uses cuBLAS (a unit's training is its first CUDA work); kept if already set
+    # read when the process first uses cuBLAS; a sweep set it before its first unit, so this serves direct calls
     set_here = WORKSPACE_VARIABLE not in os.environ
     if set_here:
         os.environ[WORKSPACE_VARIABLE] = DETERMINISTIC_WORKSPACE
@@ -242,8 +242,8 @@ def fix_cublas_workspace() -> None:
     """Give cuBLAS, for this whole process, the fixed workspace deterministic matrix products need,
     unless the environment already names one. cuBLAS reads the variable once, when the process first
     uses it: :func:`reproducible_kernels` sets it for its block, which is too late if anything used
-    cuBLAS before, so a process that trains units (``vfibench run``, its workers, a Ray task) calls
-    this before any CUDA work."""
+    cuBLAS before (a reference unit's scoring), so a sweep (:func:`~vfibench.sweep.run_sweep`, whose
+    ``--jobs`` workers inherit it) and each Ray task call this before any CUDA work."""
     os.environ.setdefault(WORKSPACE_VARIABLE, DETERMINISTIC_WORKSPACE)
 
 

@@ -44,7 +44,7 @@ from vfibench.sweep.plan import SweepPlan
 from vfibench.sweep.tables import gather
 from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, TRAINED, \
     WARM_START, WARM_START_SPEC, UnitResult, UnitSpec, failed_result
-from vfibench.train import TrainState
+from vfibench.train import TrainState, fix_cublas_workspace
 from vfibench.validation import VAL_SAMPLES
 
 
@@ -61,6 +61,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     """
     listener = listener or SilentListener()
     executor = executor or LocalExecutor()
+    fix_cublas_workspace()  # before any unit's CUDA work; --jobs workers inherit it, Ray tasks set their own
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:

@@ -35,7 +35,7 @@ from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
 from vfibench.processes import available_cores, keep_freed_memory, run_as_helper
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
-from vfibench.train import StepCallback, TrainState, fix_cublas_workspace
+from vfibench.train import StepCallback, TrainState
 
 #: The optional extra that brings Ray, as the error message and the README spell it.
 RAY_INSTALL = "pip install 'vfibench[ray]'"
@@ -297,7 +297,6 @@ def _worker_main(conn: multiprocessing.connection.Connection, threads: int) -> N
     """A :class:`ProcessExecutor` worker (started through :func:`~vfibench.processes.run_as_helper`):
     receive the data, then run units until told to stop."""
     keep_freed_memory()
-    fix_cublas_workspace()
     torch.set_num_threads(threads)
     try:
         train, test = pickle.loads(conn.recv_bytes())
