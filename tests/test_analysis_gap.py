@@ -14,7 +14,7 @@ from vfibench.analysis.per_sample import Orientation, config_means, sample_table
 from vfibench.analysis.plane import pareto_front, perception_distortion_plane
 from vfibench.analysis.rankings import kendall_agreement, rank_configs
 from vfibench.analysis.significance import hodges_lehmann, holm, smallest_holm_p, wilcoxon_p
-from vfibench.analysis.verdict import format_p
+from vfibench.analysis.verdict import format_p, headline_pair, within_tolerance
 from vfibench.results import report_tables as tables_module
 from vfibench.results import tables
 from vfibench.results.summary import summarise
@@ -502,6 +502,25 @@ def test_rank_agreement_sees_the_ties_the_rankings_show_and_says_what_its_p_is()
     assert "PSNR prefers c over a by 0.002 dB" in result.verdict, result.verdict  # not "by 0.00 dB"
     assert ("The difference on PSNR (0.002 dB, tolerance 0.05 dB) is within the metric's comparison tolerance, "
             "below a change anyone would act on.") in result.verdict, result.verdict
+
+
+def test_the_headline_prefers_a_gap_beyond_the_tolerances_to_a_smaller_p_within_them():
+    """Every pair is significant; a vs b has the smallest p but differs by 0.01 dB and 0.001 LPIPS (within
+    the tolerances: a tie in practice); the headline is a pair whose gap is one anyone would act on."""
+    n = 20
+    a = [30 + 0.1 * s for s in range(n)]
+    data = table({"a": {"psnr": a, "lpips": [0.3] * n},
+                  "b": {"psnr": [x - 0.01 - 1e-4 * s for s, x in enumerate(a)],
+                        "lpips": [0.299 - 1e-5 * s for s in range(n)]},
+                  "c": {"psnr": [x + (0.05 + 0.001 * s if s < 3 else -1 - 0.01 * s) for s, x in enumerate(a)],
+                        "lpips": [0.25 - 0.001 * s for s in range(n)]}})
+    result = analyse(data, ["psnr", "lpips"])
+    tiny = next(p for p in result.pairs if {p.a, p.b} == {"a", "b"})
+    headline = headline_pair(result)
+    assert all(p.discordant and p.base.p_holm < 0.05 for p in result.pairs)
+    assert headline is not None and {headline.a, headline.b} != {"a", "b"}
+    assert tiny.base.p_holm < headline.base.p_holm and within_tolerance(tiny) and not within_tolerance(headline)
+    assert result.verdict.startswith(f"PSNR prefers {headline.a} over {headline.b}"), result.verdict
 
 
 # -- the plane's front ------------------------------------------------------------------------------
