@@ -179,8 +179,6 @@ def _refuse_repeated_options(params: list, args: list[str], help_names: list[str
         seen.add(param.name)
 
 
-
-
 class HumanCommand(TyperCommand):
     """A command whose help reads ``--out PATH`` and ``report [OPTIONS] [RUN]``, not ``<path>`` or ``[[RUN]]``."""
 

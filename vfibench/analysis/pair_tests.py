@@ -169,10 +169,11 @@ def _goodness_differences(pairs: pd.DataFrame, orientation: Orientation) -> np.n
 
 
 def _means_difference(pairs: pd.DataFrame, orientation: Orientation) -> float:
-    """goodness(mean A) − goodness(mean B) over the paired samples: which mean the rankings prefer."""
+    """goodness(mean A) − goodness(mean B) over the paired samples: which mean is better, as the
+    rankings judge it (they rank the means over all samples, at the printed precision)."""
     if not len(pairs):
         return float("nan")
-    if orientation.target is None:  # linear goodness: the mean of the per-sample differences, as the tests see it
+    if orientation.higher_is_better is not None:  # linear goodness: the mean of the per-sample differences
         return float(_goodness_differences(pairs, orientation).mean())
     means = pairs[["a", "b"]].mean()
     return float(orientation.goodness(means["a"]) - orientation.goodness(means["b"]))

@@ -50,7 +50,9 @@ def reflect_pad_by_2(x: Tensor) -> Tensor:
     backward that only gathers. CUDA's reflection-pad backward adds into the border with atomic
     operations, in an order that changes from run to run, and has no deterministic kernel (PyTorch
     only warns under ``use_deterministic_algorithms(warn_only=True)``); two trainings from one seed
-    would then drift apart."""
+    would then drift apart. Both sides must be at least 3 pixels (as F.pad's reflect mode needs)."""
+    if min(x.shape[-2:]) < 3:
+        raise ValueError(f"reflect padding by 2 needs at least 3×3 pixels, got {tuple(x.shape[-2:])}")
     x = torch.cat((x[..., 1:3].flip(-1), x, x[..., -3:-1].flip(-1)), dim=-1)
     return torch.cat((x[..., 1:3, :].flip(-2), x, x[..., -3:-1, :].flip(-2)), dim=-2)
 

@@ -67,9 +67,9 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
-    """Warnings about what makes the comparison say less: NEW and BASE the same file; differences that
-    make the numbers less comparable (preset, ground truth, device, seeds, samples); and when the two
-    share no row at all."""
+    """Warnings about what makes the comparison say less: NEW and BASE the same file or bare CSVs;
+    differences that make the numbers less comparable (preset and settings, ground truth, device,
+    release, threads, seeds, samples); an unfinished run; and when the two share no row at all."""
     notes = []
     if _same_file(new.path, base.path):
         notes.append(f"NEW and BASE are the same file ({new.path}): every number is compared with itself, so "

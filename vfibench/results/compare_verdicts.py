@@ -13,16 +13,16 @@ verdict                   meaning                                               
 ``changed``               two-sided mode only: NEW moved beyond the tolerance, but not for the    yes
                           worse (an improvement, or a sharpness ratio that crossed its target)
 ``missing in new``        the configuration has results in BASE but none in NEW                   yes
-``diverged``              the configuration diverged in NEW but not in BASE                       yes
-``failed``                the configuration failed (raised) in NEW but not in BASE; the note      yes
-                          gives the reason
+``diverged``              the configuration diverged in NEW while BASE has results for it         yes
+``failed``                the configuration failed (raised) in NEW while BASE has results for     yes
+                          it; the note gives the reason
 ``missing metric``        BASE has a column for the metric, NEW has none                          yes
 ``lost value``            BASE has a value, NEW's cell is empty (the metric became unavailable,   yes
                           e.g. a backbone missing on the new machine, or the configuration did)
 ``new configuration``     the configuration has results in NEW only; reported, not checked        no
-``no results``            the configuration has results in neither run (absent or not run yet     no
-                          in both, or absent from NEW and without results in BASE); reported
-                          once, not checked
+``no results``            the configuration has results in neither run (absent, not run yet,      no
+                          diverged, failed or unavailable, in any mix); reported once, not
+                          checked
 ``new metric``            NEW has a column for the metric, BASE has none; reported, not checked   no
 ``unavailable``           a value is absent in BASE, or in both (the metric could not be          no
                           computed there, or the configuration has results in NEW but none in

@@ -340,17 +340,23 @@ class Summary:
         return RUN_OF_KIND[self.rows[0].kind]
 
 
+def dangling_link(link: Path) -> str:
+    """``'results/latest' points at '…', which no longer exists (the run was moved or deleted)``."""
+    return f"'{link}' points at '{os.readlink(link)}', which no longer exists (the run was moved or deleted)"
+
+
 def summary_path(path: Path) -> Path:
     """The summary.csv that ``path`` names: the file itself, or the one in a run directory.
 
     A ResultsError when there is none, with a hint when ``path`` is a folder of runs.
     """
     if not path.exists():
-        gone = (f"'{path}' points at '{os.readlink(path)}', which no longer exists (the run was moved or deleted)"
-                if path.is_symlink() else f"'{path}' does not exist")
+        if path.is_symlink():
+            raise ResultsError(f"{dangling_link(path)}. Pass a run directory that holds a {SUMMARY_FILE} or the "
+                               f"path of a {SUMMARY_FILE} file.")
         raise ResultsError(
-            f"{gone}. Pass a run directory that holds a {SUMMARY_FILE} (such as results/latest) or the path of a "
-            f"{SUMMARY_FILE} file."
+            f"'{path}' does not exist. Pass a run directory that holds a {SUMMARY_FILE} (such as results/latest) "
+            f"or the path of a {SUMMARY_FILE} file."
         )
     if not path.is_dir():
         return path

@@ -122,9 +122,8 @@ class RunStore:
             link = out / LATEST
             if link.is_symlink() and not link.exists():
                 raise ResultsError(
-                    f"'{link}' points at '{os.readlink(link)}', which no longer exists (the run was moved or "
-                    f"deleted). Name a run directory: `vfibench report RUN --out {out}`, or finish a sweep to "
-                    f"point 'latest' at it again."
+                    f"{schema.dangling_link(link)}. Name a run directory: `vfibench report RUN --out {out}`, or "
+                    f"finish a sweep to point 'latest' at it again."
                 )
             if not link.exists():
                 unfinished = unfinished_sweeps(out)
