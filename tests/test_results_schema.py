@@ -246,6 +246,9 @@ def test_load_run_refuses_a_cut_per_sample_table_as_report_does(run_copy: RunSto
     table.write_text("".join(lines[:-3]), encoding="utf-8")  # whole lines gone: it still parses
     with pytest.raises(ResultsError, match=r"holds \d+ row\(s\) for"):
         api.load_run(run_copy.root)
+    with pytest.raises(ResultsError, match="is a file; load_run reads a run directory .the folder that holds "
+                                           "summary.csv. or the folder of runs: pass"):
+        api.load_run(run_copy.path(schema.SUMMARY_FILE))
     assert runner.invoke(app, ["report", str(run_copy.root)]).exit_code == 2
 
 

@@ -71,10 +71,15 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     """
     from vfibench.results.report import load_per_sample
     from vfibench.results.schema import PER_SAMPLE_FILE, TRAIN_LOG_FILE, check_per_sample_complete, read_csv
+    from vfibench.errors import ResultsError
     from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
 
     path = Path(run)
+    if path.is_file():
+        raise ResultsError(f"'{path}' is a file; load_run reads a run directory (the folder that holds "
+                           f"{path.name if path.name == MANIFEST or path.suffix == '.csv' else 'its tables'}) "
+                           f"or the folder of runs: pass '{path.parent}'.")
     check_latest(path)
     store = RunStore(path) if name is None and (path / MANIFEST).is_file() else RunStore.open(path, name)
     view = load_run_view(store)

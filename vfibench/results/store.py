@@ -144,7 +144,7 @@ class RunStore:
             hint = f" Runs under '{out}': {known}." if known else ""
             raise ResultsError(
                 f"'{run or root}' is not a vfibench run directory: '{root / MANIFEST}' does not exist.{hint} "
-                f"Pass a run name under --out ({out}) or the path of a run directory."
+                f"Pass the name of a run in '{out}' or the path of a run directory."
             )
         return cls(root)
 
