@@ -235,7 +235,9 @@ def multiscale_warping_charbonnier(
     deviation="BMBC's motion network outputs 5 levels (1/64 … 1/4 of the input, model/BMNet.py); the fixed "
               "model has one full-resolution motion output, so the inputs, the target and the pre-refinement "
               "intermediate flows F̂t→0, F̂t→1 are area-downsampled to levels 1 … 1/16 (flows divided by 2^l); "
-              "out-of-frame samples take the border value instead of 0",
+              "out-of-frame samples take the border value instead of 0. Here l counts from the full resolution "
+              "(l = 0 … 4, α = 0.01 … 0.16); if the paper's l counts its network's levels (flow2 … flow6, l = "
+              "2 … 6), its α are 4× these, with the same ratio between levels",
 )
 class MultiScaleCharbonnier(nn.Module):
     """Multi-scale warping Charbonnier (BMBC): trains the motion by warping the inputs onto the middle frame.
