@@ -50,6 +50,23 @@ def test_without_a_discordant_trained_pair_the_most_disagreeing_trained_sample_i
     assert selection.scores[0] > 1
 
 
+def test_only_samples_where_the_metrics_disagree_are_shown_as_disagreeing():
+    """Asked for three, the grids show the one sample where the metrics prefer different members, and say
+    so, rather than filling up with samples where they agree."""
+    per_sample = per_sample_table(trained_discordant=False)
+    selection = grids.select_samples(per_sample, analyse(per_sample, ["psnr", "lpips"]), 3)
+    assert selection is not None and selection.samples == (5,) and all(score > 0 for score in selection.scores)
+    assert "Only 1 sample has the metrics preferring different members." in selection.explanation
+
+
+def test_an_evaluation_is_worded_as_models_without_references():
+    per_sample = per_sample_table(trained_discordant=True)
+    per_sample = per_sample[per_sample["config"] != "blend"].assign(kind="evaluated")
+    selection = grids.select_samples(per_sample, analyse(per_sample, ["psnr", "lpips"]), 2)
+    assert selection is not None and "about the pair of models 'a'" in selection.explanation
+    assert "trained" not in selection.explanation and "Reference rows" not in selection.explanation
+
+
 def test_only_references_choose_nothing():
     per_sample = per_sample_table(trained_discordant=True)
     per_sample["kind"] = "reference"

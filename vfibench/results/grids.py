@@ -28,10 +28,11 @@ import pandas as pd
 from vfibench.analysis.gap import GapAnalysis
 from vfibench.analysis.pair_tests import disagreement_scores
 from vfibench.analysis.per_sample import Orientation, orientations_for, sample_table
-from vfibench.analysis.verdict import headline_pair
+from vfibench.analysis.verdict import headline_pair, join_words, subject_noun
 from vfibench.results import atomic, schema
 from vfibench.results.schema import CONFIG, SAMPLE, SEED
 from vfibench.results.frames import FrameSource, Image
+from vfibench.results.numbers import format_number
 
 #: Error maps share this colour scale's upper end unless the outputs err more (then their 99th percentile).
 ERROR_SCALE_FLOOR = 0.1
@@ -93,6 +94,21 @@ def _largest(scores: pd.Series, count: int) -> pd.Series:
     return scores.loc[sorted(scores.index, key=lambda s: (-scores[s], s))].iloc[:count]
 
 
+def _most_disagreeing(scores: pd.Series, count: int) -> tuple[pd.Series, str]:
+    """The ``count`` largest scores among the positive ones (samples where the metrics prefer different
+    members), and a sentence when fewer than ``count`` are positive; with none positive, the largest
+    scores (the samples where the metrics come closest to disagreeing) and a sentence that says so."""
+    positive = scores[scores > 0]
+    if positive.empty:
+        return _largest(scores, count), (" The metrics prefer the same member on every sample, so these are the "
+                                         "samples where they come closest to disagreeing (scores ≤ 0).")
+    chosen = _largest(positive, count)
+    if len(chosen) < min(count, len(scores)):
+        return chosen, (f" Only {len(chosen)} sample{'s' if len(chosen) > 1 else ''} "
+                        f"{'have' if len(chosen) > 1 else 'has'} the metrics preferring different members.")
+    return chosen, ""
+
+
 def select_samples(per_sample: pd.DataFrame, analysis: GapAnalysis, count: int = 3,
                    orientations: Mapping[str, Orientation] | None = None) -> GridSelection | None:
     """The ``count`` samples to show, chosen among trained configurations only (None when PSNR or every
@@ -103,13 +119,17 @@ def select_samples(per_sample: pd.DataFrame, analysis: GapAnalysis, count: int =
     base = orient[analysis.base]
     name = analysis.labels.get(analysis.base, analysis.base)
     trained = [c for c in analysis.configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
+    models = subject_noun(analysis) == "models"
+    pair_noun = "pair of models" if models else "trained pair"
+    references = (" Reference rows are shown for comparison but do not choose the samples."
+                  if schema.REFERENCE in analysis.kinds.values() else "")
     pair = headline_pair(analysis)
     if pair is not None:
         others = [orient[t.metric] for t in pair.disagreeing] or [orient[m] for m in analysis.compared]
-        chosen = _largest(_pair_scores(per_sample, pair.a, pair.b, base, others), count)
-        explanation = (f"Samples where {name} and {', '.join(analysis.labels.get(o.name, o.name) for o in others)} "
-                       f"disagree most about the trained pair '{pair.a}' (ahead on {name}) versus '{pair.b}'. "
-                       f"{SCORE_NOTE} Reference rows are shown for comparison but do not choose the samples.")
+        chosen, fewer = _most_disagreeing(_pair_scores(per_sample, pair.a, pair.b, base, others), count)
+        explanation = (f"Samples where {name} and {join_words([analysis.labels.get(o.name, o.name) for o in others])} "
+                       f"disagree most about the {pair_noun} '{pair.a}' (ahead on {name}) versus '{pair.b}'.{fewer} "
+                       f"{SCORE_NOTE}{references}")
         return GridSelection(tuple(int(s) for s in chosen.index), tuple(float(v) for v in chosen), (pair.a, pair.b),
                              None, explanation, tuple((pair.a, pair.b) for _ in chosen.index))
     others = [orient[m] for m in analysis.compared]
@@ -118,12 +138,11 @@ def select_samples(per_sample: pd.DataFrame, analysis: GapAnalysis, count: int =
                               for a, b in combinations(trained, 2)})
         if not table.empty:
             best = table.max(axis=1).dropna()
-            chosen = _largest(best, count)
+            chosen, fewer = _most_disagreeing(best, count)
             which = tuple(table.loc[s].astype(float).idxmax() for s in chosen.index)
-            explanation = (f"No trained pair is discordant on average, so these are the samples where {name} and "
-                           f"{', '.join(analysis.labels.get(o.name, o.name) for o in others)} disagree most about "
-                           f"any pair of trained configurations (the pair is named per sample). {SCORE_NOTE} "
-                           f"Reference rows are shown for comparison but do not choose the samples.")
+            explanation = (f"No {pair_noun} is discordant on average, so these are the samples where {name} and "
+                           f"{join_words([analysis.labels.get(o.name, o.name) for o in others])} disagree most about "
+                           f"any {pair_noun} (the pair is named per sample).{fewer} {SCORE_NOTE}{references}")
             return GridSelection(tuple(int(s) for s in chosen.index), tuple(float(v) for v in chosen), None, None,
                                  explanation, tuple((str(a), str(b)) for a, b in which))
     if not trained:
@@ -165,7 +184,7 @@ def _score_text(scores: Mapping[str, float], labels: Mapping[str, str], units: M
     for metric, value in scores.items():
         if value is None or not math.isfinite(value):
             continue
-        number = f"{value:.2f}" if abs(value) >= 10 else f"{value:.3f}"
+        number = format_number(value, metric)  # as the tables print it, so a difference they show shows here
         parts.append(f"{labels.get(metric, metric)} {number}{' ' + units[metric] if units.get(metric) else ''}")
     return "\n".join(parts)
 
