@@ -726,4 +726,9 @@ def test_an_evaluation_on_a_test_set_draws_its_image_grids_from_the_set(ucf_set)
     assert len(grids) == 2, result.output
     with Image.open(grids[0]) as image:
         assert image.width > 3 * 56  # ground truth, inputs and both models side by side
-    assert "No image grids" not in (report / "report.md").read_text(encoding="utf-8")
+    markdown = (report / "report.md").read_text(encoding="utf-8")
+    assert "No image grids" not in markdown
+    for grid in grids:  # each image its own paragraph (Markdown would run them into one), with its caption
+        image_line = f"![{grid.stem}]({grid.name})"
+        assert f"\n\n{image_line}\n\n" in markdown
+        assert markdown.split(image_line, 1)[1].lstrip("\n").split("\n", 1)[0].strip(), "no caption follows"

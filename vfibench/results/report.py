@@ -475,7 +475,9 @@ def markdown(report: Report) -> str:
         lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "", data.curves_caption, ""]
     if report.grids:
         lines += ["## Samples where the metrics disagree most", "", report.grid_explanation, ""]
-        lines += [f"![{path.stem}]({path.name})" for path in report.grids] + [""]
+        captions = report.grid_captions or [path.stem.replace("_", " ") for path in report.grids]
+        for path, caption in zip(report.grids, captions):  # one paragraph each: an image, then its caption
+            lines += [f"![{path.stem}]({path.name})", "", caption, ""]
     if report.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in report.notes] + [""]
     return "\n".join(lines)
