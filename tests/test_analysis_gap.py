@@ -502,6 +502,19 @@ def test_rank_agreement_sees_the_ties_the_rankings_show_and_says_what_its_p_is()
     assert "PSNR prefers c over a by 0.002 dB" in result.verdict, result.verdict  # not "by 0.00 dB"
     assert ("The difference on PSNR (0.002 dB, tolerance 0.05 dB) is within the metric's comparison tolerance, "
             "below a change anyone would act on.") in result.verdict, result.verdict
+    # LPIPS's 0.2 is beyond its tolerance, but a lead of 0.002 dB is a tie in practice: no real disagreement
+    assert result.verdict.startswith("No two trained configurations disagree by more than"), result.verdict
+
+
+def test_a_verdict_whose_every_disagreement_is_within_the_tolerances_leads_with_that():
+    n = 12
+    data = table({"a": {"psnr": [30 + 0.1 * s for s in range(n)], "lpips": [0.3 + 1e-4 * s for s in range(n)]},
+                  "b": {"psnr": [30 + 0.1 * s - 0.01 for s in range(n)], "lpips": [0.2999 + 1e-4 * s for s in range(n)]}})
+    result = analyse(data, ["psnr", "lpips"])
+    assert result.verdict.startswith("No two trained configurations disagree by more than the metrics' comparison "
+                                     "tolerances; the clearest disagreement in direction: PSNR prefers a over b by "
+                                     "0.01 dB"), result.verdict
+    assert "1 of 1 pairs of trained configurations is discordant" in result.verdict
 
 
 def test_the_headline_prefers_a_gap_beyond_the_tolerances_to_a_smaller_p_within_them():

@@ -149,7 +149,10 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     names = join_words([label(t.metric, t.metric) for t in disagreeing])
     ps = join_words([format_p(t.p_holm, analysis.alpha) for t in disagreeing])
     verb = "prefers" if len(disagreeing) == 1 else "prefer"
-    text = (f"{compared_note}{label(analysis.base)} prefers {pair.a} over {pair.b} by "
+    negligible = not any(p.trained and p.discordant and not within_tolerance(p) for p in analysis.pairs)
+    lead = (f"No two {subject} disagree by more than the metrics' comparison tolerances; the clearest "
+            f"disagreement in direction: " if within_tolerance(pair) and negligible else "")
+    text = (f"{compared_note}{lead}{label(analysis.base)} prefers {pair.a} over {pair.b} by "
             f"{format_difference(base.difference, unit(analysis.base, ''))} ({format_p(base.p_holm, analysis.alpha)}); "
             f"{names} {verb} {pair.b} ({ps}): {_disagreement_ending(analysis, base, disagreeing)}")
     small = within_tolerance(pair)
@@ -171,7 +174,7 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
                  f"members of this pair on {rates[0]:.0%} of the test samples.")
     text += _seed_sentence(analysis, pair)
     count = sum(1 for p in trained if p.discordant)
-    text += (f" {count} of {len(trained)} pairs of {subject} are discordant in this way "
+    text += (f" {count} of {len(trained)} pairs of {subject} {'is' if count == 1 else 'are'} discordant in this way "
              f"({basis}.{unclear}{power}")
     return [text]
 
@@ -234,12 +237,15 @@ def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
     text = (f"{partial}." if partial else "") + (
         f" Seed by seed, the disagreement holds in all {n} seeds." if pair.robust_to_seeds
         else f" Seed by seed, it does not hold in every one of the {n} seeds: seeds agreeing with the "
-             f"average: {join_words(flipping)}" + (f"; {join_words(holding)} hold in all" if holding else "")
+             f"average: {join_words(flipping)}" + (f"; {join_words(holding)} "
+                                                    f"{'holds' if len(holding) == 1 else 'hold'} in all" if holding else "")
              + ".")
     small = [label(t.metric, t.metric) for t in tests if t.within_seed_spread]
     if small:
-        text += (f" The difference on {join_words(small)} is smaller than its standard deviation over seeds: "
-                 f"a retrained model could reverse it.")
+        text += (f" The {'difference' if len(small) == 1 else 'differences'} on {join_words(small)} "
+                 f"{'is' if len(small) == 1 else 'are'} smaller than {'its' if len(small) == 1 else 'their'} "
+                 f"standard deviation over seeds: a retrained model could reverse "
+                 f"{'it' if len(small) == 1 else 'them'}.")
     return text
 
 
