@@ -62,6 +62,18 @@ def test_onset_is_the_first_bin_from_which_the_metrics_disagree_on_the_pair():
     assert motion is not None and disagreement_onset(motion, PSNR, LPIPS, "smooth", "sharp") is None
 
 
+def test_bins_that_disagree_before_the_onset_are_named_too():
+    """'smooth' also loses LPIPS in the lowest ambiguity bin: "from bin 3 on" must not read as "only there"."""
+    data = run()
+    low = (data["config"] == "smooth") & (data["ambiguity_px"] < 1.0)
+    data.loc[low, "lpips"] = 0.2
+    result = breakdown(data, "ambiguity_px", ["psnr", "lpips"], bins=4)
+    assert result is not None and disagreement_onset(result, PSNR, LPIPS, "smooth", "sharp") == 2
+    assert "(bin 3 of 4; also in bin 1; LPIPS favours" in onset_sentence(result, PSNR, [LPIPS], "smooth", "sharp")
+    summary = onset_summary({"ambiguity_px": result}, PSNR, [LPIPS], "smooth", "sharp")
+    assert summary.endswith("from ambiguity (px) ≥ 2 on (bin 3 of 4; also in bin 1)."), summary
+
+
 def test_the_summary_names_metrics_and_attributes_that_behave_alike_together():
     # DISTS behaves as LPIPS does; GMSD prefers 'sharp' on every sample
     data = run().assign(dists=lambda d: d["lpips"], gmsd=lambda d: np.where(d["config"] == "smooth", 0.2, 0.1))

@@ -133,6 +133,16 @@ def disagreement_onset(result: Breakdown, base: Orientation, other: Orientation,
     return onset
 
 
+def earlier_disagreement(result: Breakdown, base: Orientation, other: Orientation, a: str, b: str,
+                         onset: int) -> str:
+    """``"; also in bin 1"``: the bins before ``onset`` where the metrics disagree as from it on ("" if none),
+    so that "from bin 3 on" is not read as "only from bin 3 on"."""
+    base_adv = pair_advantage(result, base.name, base, a, b)
+    other_adv = pair_advantage(result, other.name, other, a, b)
+    earlier = [str(k + 1) for k in range(onset) if base_adv[k] > 0 and other_adv[k] < 0]
+    return f"; also in bin{'s' if len(earlier) > 1 else ''} {join_words(earlier)}" if earlier else ""
+
+
 def _favoured(advantage: float, a: str, b: str) -> str:
     """The member a goodness advantage of A over B favours, with a positive amount ("b by 0.0006");
     "neither" for zero, "n/a" when not finite."""
@@ -161,8 +171,9 @@ def onset_sentence(result: Breakdown, base: Orientation, others: Sequence[Orient
             parts.append(f"{base.label} and {other.label} disagree on {a} vs {b} in every {result.title} bin "
                          f"({trend})")
         else:
+            also = earlier_disagreement(result, base, other, a, b, onset)
             parts.append(f"{base.label} and {other.label} disagree on {a} vs {b} from {result.title} "
-                         f"≥ {result.edges[onset]:.2g} on (bin {onset + 1} of {len(result.counts)}; {trend})")
+                         f"≥ {result.edges[onset]:.2g} on (bin {onset + 1} of {len(result.counts)}{also}; {trend})")
     return "; ".join(parts) + "." if parts else ""
 
 
@@ -181,7 +192,7 @@ def _onset_clause(results: Sequence[Breakdown], base: Orientation, other: Orient
             every.append(result.title)
         else:
             starting.append(f"from {result.title} ≥ {result.edges[onset]:.2g} on (bin {onset + 1} of "
-                            f"{len(result.counts)})")
+                            f"{len(result.counts)}{earlier_disagreement(result, base, other, a, b, onset)})")
     where = ([f"in every bin of {join_words(every)}"] if every else []) + starting
     if not where:
         return f"does not disagree with {{}} on {a} vs {b} in the highest bin of {join_words(never)}" if never else ""
