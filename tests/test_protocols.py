@@ -124,6 +124,20 @@ def test_one_protocol_has_no_spread_row_and_several_have_one():
     assert both.loc[SPREAD_ROW, "a PSNR"] == pytest.approx(1.0)
 
 
+def test_the_protocol_table_says_when_the_protocols_disagree_on_the_best_model():
+    import pandas as pd
+
+    from vfibench.results.report_tables import protocol_means, protocol_table
+
+    rows = pd.DataFrame({"config": ["blur", "noisy"] * 2, "sample": [0, 0, 0, 0], "file": ["x"] * 4,
+                         "protocol": ["vfibench", "vfibench", "y-channel", "y-channel"],
+                         "psnr": [30.0, 29.0, 28.9, 31.0], "ssim": [0.9, 0.8, 0.91, 0.81]})
+    caption = protocol_table(protocol_means(rows, ["blur", "noisy"])).caption
+    assert ("The protocols disagree on the best model by PSNR (blur under vfibench; noisy under y-channel): state "
+            "the protocol with any ranking.") in caption, caption
+    assert "best model by SSIM" not in caption  # blur is best by SSIM under both
+
+
 @pytest.mark.parametrize(("test_set", "protocol"), [("ucf101", "rife"), ("vimeo90k", "ifrnet"),
                                                      ("snufilm", "ifrnet"), ("xiph", "skimage-default")])
 def test_ema_vfi_stands_for_the_protocol_of_its_script_for_the_test_set(test_set, protocol):

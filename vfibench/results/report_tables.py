@@ -24,7 +24,7 @@ from rich.text import Text
 from vfibench.analysis.breakdown import Breakdown, onset_sentence
 from vfibench.analysis.gap import GapAnalysis
 from vfibench.analysis.per_sample import Orientation
-from vfibench.analysis.verdict import format_p, headline_pair, row_noun
+from vfibench.analysis.verdict import format_p, headline_pair, join_words, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.numbers import NO_VALUE, format_number
@@ -211,8 +211,28 @@ def protocol_table(means: pd.DataFrame) -> PlainTable:
     if not np.isfinite(means.to_numpy(dtype=float)).all():
         caption += (" inf: a frame equals its ground truth under a protocol that, like the code base it follows, "
                     "does not cap PSNR (the vfibench protocol caps it at 100 dB), so the mean is unbounded.")
+    caption += "".join(_best_model_flip(means, measure) for measure in ("PSNR", "SSIM"))
     return PlainTable("PSNR / SSIM under each protocol", caption, ("protocol", *means.columns), rows,
                       label_columns=1)
+
+
+def _best_model_flip(means: pd.DataFrame, measure: str) -> str:
+    """A sentence when the protocols disagree on which model is best by ``measure`` (PSNR or SSIM): the
+    protocol alone would then decide a comparison; "" with one model or when they agree."""
+    suffix = f" {measure}"
+    columns = [c for c in means.columns if str(c).endswith(suffix)]
+    table = means.drop(index=SPREAD_ROW, errors="ignore")[columns]
+    if len(columns) < 2 or len(table) < 2:
+        return ""
+    best: dict[str, list[str]] = {}
+    for protocol, row in table.iterrows():
+        values = row.astype(float)
+        if values.notna().any():
+            best.setdefault(str(values.idxmax())[: -len(suffix)], []).append(str(protocol))
+    if len(best) < 2:
+        return ""
+    under = "; ".join(f"{model} under {join_words(protocols)}" for model, protocols in best.items())
+    return f" The protocols disagree on the best model by {measure} ({under}): state the protocol with any ranking."
 
 
 def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
