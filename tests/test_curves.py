@@ -41,6 +41,10 @@ def test_parting_step_is_where_the_best_configurations_differ_for_good():
     assert (parting.base_best, parting.other_best) == ("l1", "lpips")
     assert "at every logged step from step 40 on; at the last (50), PSNR's is 'l1' and LPIPS's 'lpips'." \
         in parting.sentence(PSNR, LPIPS)
+    late = parting_step(seed_mean_curves(log({"l1": [(25, 0.2), (27, 0.3)], "lpips": [(24, 0.3), (26, 0.2)]})),
+                        ["l1", "lpips"], PSNR, LPIPS)
+    assert late is not None and late.step == late.last_step == 20
+    assert "configurations at the last logged step (20), PSNR's is 'l1' and LPIPS's 'lpips'." in late.sentence(PSNR, LPIPS)
     agreeing = seed_mean_curves(log({"l1": [(25, 0.2), (27, 0.1)], "lpips": [(24, 0.3), (26, 0.2)]}))
     assert parting_step(agreeing, ["l1", "lpips"], PSNR, LPIPS).step is None
     assert parting_step(agreeing, ["l1"], PSNR, LPIPS) is None

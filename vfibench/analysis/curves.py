@@ -61,9 +61,10 @@ class Parting:
         if self.step is None:
             return (f"On the held-out scenes, {base.label} and {other.label} agree on the best trained configuration "
                     f"('{self.base_best}') at the last logged step ({self.last_step}).")
+        where = (f"at the last logged step ({self.last_step})" if self.step == self.last_step else
+                 f"at every logged step from step {self.step} on; at the last ({self.last_step})")
         return (f"On the held-out scenes, {base.label} and {other.label} name different best trained configurations "
-                f"at every logged step from step {self.step} on; at the last ({self.last_step}), {base.label}'s is "
-                f"'{self.base_best}' and {other.label}'s '{self.other_best}'.")
+                f"{where}, {base.label}'s is '{self.base_best}' and {other.label}'s '{self.other_best}'.")
 
 
 def parting_step(curves: pd.DataFrame, configs: Sequence[str], base: Orientation, other: Orientation) -> Parting | None:
