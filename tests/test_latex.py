@@ -47,6 +47,10 @@ def test_special_characters_are_escaped_and_symbols_set_in_math() -> None:
     assert escape("[it's `q\"]") == r"{[}it\textquotesingle{}s \textasciigrave{}q{\ttfamily\char34}{]}"
 
 
+BLEND_ROW = (r"\textit{blend} & 26.12\phantom{\,{\scriptsize$\pm$\,0.12}} & 0.0900\phantom{\,{\scriptsize$\pm$\,0.0020}} & "
+             r"0.7000\phantom{\,{\scriptsize$\pm$\,0.0100}} \\")
+
+
 def test_a_table_has_the_best_trained_values_in_bold_and_the_references_below_a_rule() -> None:
     table = latex_table(summary(), METRICS, {"dists": "no VGG16 weights"}, run="20261205-101500-ab12")
     assert r"\begin{tabular}{lrrr}" in table  # dists is left out, and says why
@@ -60,12 +64,16 @@ def test_a_table_has_the_best_trained_values_in_bold_and_the_references_below_a_
         r"l1+0.1*perc(layer=relu2\_2) & 25.53\,{\scriptsize$\pm$\,0.08} & "
         r"\textbf{0.0641}\,{\scriptsize$\pm$\,0.0010} & \textbf{0.9450}\,{\scriptsize$\pm$\,0.0200} \\",
         r"l1+adv (diverged) & -- & -- & -- \\",
-        r"\textit{blend} & 26.12 & 0.0900 & 0.7000 \\",  # a better PSNR than every trained row, not bold
-        r"\textit{nearest} & 23.74 & 0.0500 & 1.0000 \\",
+        # a better PSNR than every trained row, not bold; padded by the column's widest spread, so the
+        # numbers line up in the right-aligned column
+        BLEND_ROW,
+        r"\textit{nearest} & 23.74\phantom{\,{\scriptsize$\pm$\,0.12}} & 0.0500\phantom{\,{\scriptsize$\pm$\,0.0020}} & "
+        r"1.0000\phantom{\,{\scriptsize$\pm$\,0.0100}} \\",
     ]
     lines = table.splitlines()
-    assert lines.index(r"\textit{blend} & 26.12 & 0.0900 & 0.7000 \\") - 1 == max(
-        i for i, line in enumerate(lines) if line == r"\midrule")
+    assert lines.index(BLEND_ROW) - 1 == max(i for i, line in enumerate(lines) if line == r"\midrule")
+    assert (r"References: \textit{blend}, the average of the two inputs, weighted by time; \textit{nearest}, the "
+            r"input closer in time, repeated.") in table
     assert "among the trained configurations; the reference rows, below the rule, are not ranked" in table
     assert "Sharpness is best at 1." in table and "2 seeds" in table
 

@@ -22,7 +22,8 @@ import pandas as pd
 from vfibench.analysis.verdict import ranked_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results.numbers import NO_VALUE
-from vfibench.results.schema import COMPLETE, CONFIG, KIND, REFERENCE, SAMPLES, SEEDS, STATUS
+from vfibench.results.schema import (COMPLETE, CONFIG, KIND, REFERENCE, REFERENCE_DESCRIPTIONS, SAMPLES, SEEDS,
+                                     STATUS)
 from vfibench.results.tables import Cell, row_header, table_cells
 
 #: LaTeX for each character that is special in text mode, or that pdflatex would set otherwise than
@@ -76,7 +77,9 @@ def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
              r"% needs \usepackage{booktabs}; wider than a column? use table* or \resizebox{\linewidth}{!}{...}"]
     lines += [f"% {_comment(metric_record(m).label)} unavailable, left out: {_comment(reason)}"
               for m, reason in unavailable.items() if m in metrics]
-    lines += [r"\begin{table}[t]", r"\centering",
+    widest = {p: max((cells[i][p].spread for i in range(len(records)) if cells[i][p].spread), key=len, default="")
+              for p in positions}  # a reference's number is padded to it, so the decimal points line up
+    lines += [r"\begin{table}[t]", r"\centering", r"\setlength{\tabcolsep}{4pt}",
               rf"\caption{{{_caption(summary, shown, is_reference)}}}",
               rf"\label{{tab:vfibench-{_label(run)}}}" if run else "",
               rf"\begin{{tabular}}{{l{'r' * len(shown)}}}", r"\toprule",
@@ -87,7 +90,7 @@ def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
     for i in ranked + references:
         if ranked and references and i == references[0]:
             lines.append(r"\midrule")  # the references, below a rule
-        values = [_value(cells[i][p]) for p in positions]
+        values = [_value(cells[i][p], pad=widest[p]) for p in positions]
         lines.append(" & ".join([_row_name(records[i], is_reference[i]), *values]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(line for line in lines if line) + "\n"
@@ -105,16 +108,23 @@ def _row_name(record: dict, reference: bool) -> str:
     return name
 
 
-def _value(cell: Cell) -> str:
-    """One cell: the number (``± std``) as printed, bold when it is the column's best."""
+def _value(cell: Cell, pad: str = "") -> str:
+    """One cell: the number (``± std``) as printed, bold when it is the column's best. A number without a
+    spread in a column with spreads (a reference row's) is followed by the room of ``pad``, the column's
+    widest spread, so that the numbers of a right-aligned column line up."""
     if cell.value == NO_VALUE:
         return "--"  # an en dash, as tables set a missing value
     value = cell.value
     mean = "$-$" + escape(value[1:]) if value.startswith("-") else escape(value)  # a minus, not a hyphen
     shown = rf"\textbf{{{mean}}}" if cell.best else mean
     if not cell.spread:
-        return shown
-    return rf"{shown}\,{{\scriptsize$\pm$\,{escape(cell.spread.removeprefix('± '))}}}"  # the spread set smaller
+        return rf"{shown}\phantom{{{_spread(pad)}}}" if pad else shown
+    return shown + _spread(cell.spread)
+
+
+def _spread(spread: str) -> str:
+    r"""``\,{\scriptsize$\pm$\,0.32}``: the spread set smaller than the number it follows."""
+    return rf"\,{{\scriptsize$\pm$\,{escape(spread.removeprefix('± '))}}}"
 
 
 def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequence[bool]) -> str:
@@ -129,6 +139,10 @@ def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequen
         kinds = summary[KIND].astype(str) if KIND in summary else ()
         text += f". Bold: the best value of each column among the {ranked_noun(kinds)}"
         text += "; the reference rows, below the rule, are not ranked." if any(is_reference) else "."
+    names = set(summary[CONFIG].astype(str)[list(is_reference)]) if any(is_reference) else set()
+    described = [rf"\textit{{{name}}}, {words}" for name, words in REFERENCE_DESCRIPTIONS.items() if name in names]
+    if described:
+        text += " References: " + "; ".join(described) + "."
     for metric in metrics:
         info = metric_record(metric)
         if info.higher_is_better is None and info.target is not None:

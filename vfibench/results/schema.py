@@ -73,6 +73,9 @@ KINDS: Mapping[str, str] = MappingProxyType({
 #: The reference rows' names (computed by :mod:`vfibench.references`): the average of the inputs
 #: weighted by time, and the input nearer in time.
 BLEND, NEAREST = "blend", "nearest"
+#: What each reference row is, in a few words for captions (:mod:`vfibench.references` computes them).
+REFERENCE_DESCRIPTIONS = {BLEND: "the average of the two inputs, weighted by time",
+                          NEAREST: "the input closer in time, repeated"}
 #: The run kind that writes each row kind.
 RUN_OF_KIND: Mapping[str, str] = MappingProxyType({TRAINED: SWEEP, REFERENCE: SWEEP, EVALUATED: EVALUATION})
 #: The run kinds in words, for messages.
