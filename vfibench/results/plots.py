@@ -325,8 +325,9 @@ def _save(figure: object, path: Path, *, vector: bool = False, dpi: int = PRINT_
 #: Colour-blind-safe palette (Okabe & Ito) for one line per configuration.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-#: Line style and marker of each reference row in line plots (grey, told apart by these).
-REFERENCE_STYLES = (("--", "x"), (":", "+"), ("-.", "1"))
+#: Line style, open marker and grey of each reference row in line plots: told apart by all three at
+#: print size, and from the trained rows (filled markers, colours) by their open markers and grey.
+REFERENCE_STYLES = (("--", "s", "#404040"), (":", "^", "#9a9a9a"), ("-.", "D", "#6a6a6a"))
 
 
 def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Path | None:
@@ -354,14 +355,14 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
                         label=config)
             else:
                 k = [c for c in configs if c not in trained].index(config) % len(REFERENCE_STYLES)
-                style, marker = REFERENCE_STYLES[k]
-                ax.plot(centres, values, linestyle=style, color=REFERENCE_COLOUR, linewidth=1.0, marker=marker,
-                        markersize=4, label=f"{config} (reference)")
+                style, marker, grey = REFERENCE_STYLES[k]
+                ax.plot(centres, values, linestyle=style, color=grey, linewidth=1.2, marker=marker,
+                        markerfacecolor="none", markersize=5, label=f"{config} (reference)")
         if orientation.higher_is_better is False:
             ax.invert_yaxis()
-        ax.set_xlabel(result.title)
+        ax.set_xlabel(result.title, fontsize=9)
         ax.set_ylabel(axis_label(orientation) + (" (inverted: better is up)"
-                                                 if orientation.higher_is_better is False else ""), fontsize=8)
+                                                 if orientation.higher_is_better is False else ""), fontsize=9)
         ax.grid(True, linewidth=0.4, alpha=0.5)
         ax.tick_params(labelsize=8)
     handles, labels = axes[0][0].get_legend_handles_labels()
