@@ -40,6 +40,7 @@ from vfibench.results.schema import SAMPLE_KEYS
 from vfibench.results.store import RunStore
 from vfibench.results.summary import summarise
 from vfibench.results.tables import write_summary_files
+from vfibench.words import join_words
 
 #: The ``kind`` of evaluated rows in per_sample.csv (:data:`vfibench.results.schema.KINDS`).
 EVALUATED_KIND = schema.EVALUATED
@@ -267,8 +268,6 @@ def _score_batch(plan: EvalPlan, suite: MetricSuite, batch: FrameBatch,
 
 def out_of_memory(suite: MetricSuite, shape: Sequence[int]) -> VfiBenchError:
     """The error for a GPU that ran out of memory scoring a batch of frames of ``shape`` (N, C, H, W)."""
-    from vfibench.analysis.verdict import join_words
-
     frames, _, height, width = shape
     deep = [name for name in suite.names if MetricSuite.required_backbones([name])]
     lighter = f", or score {join_words(deep)} each in a call of its own (--metrics)" if len(deep) > 1 else ""

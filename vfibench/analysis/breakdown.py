@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from vfibench.analysis.per_sample import Orientation, config_order
-from vfibench.analysis.verdict import join_words
 from vfibench.results.schema import ATTRIBUTE_LABELS, CONFIG, OCCLUDED, SAMPLE, SEED
+from vfibench.words import join_words
 DEFAULT_BINS = 4
 
 

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from vfibench.analysis.pair_tests import PairComparison, PairedTest, direction
 from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.significance import ALPHA, smallest_holm_p
+from vfibench.metrics.records import RECORDS_BY_NAME
 from vfibench.results.schema import BLEND, NEAREST, REFERENCE, TRAINED
+from vfibench.words import join_words
 
 if TYPE_CHECKING:
     from vfibench.analysis.gap import GapAnalysis
@@ -41,14 +43,6 @@ def format_difference(value: float, unit: str) -> str:
     return f"{abs(value):.2g}"
 
 
-def join_words(words: Sequence[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    words = list(words)
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def headline_pair(analysis: GapAnalysis) -> PairComparison | None:
     """The most convincing discordant pair of trained configurations (significant first, then robust
     to seeds, then with differences beyond the metrics' tolerances, then smallest adjusted p, then
@@ -70,8 +64,6 @@ def within_tolerance(pair: PairComparison) -> list[PairedTest]:
     """The base test and disagreeing tests of ``pair`` whose mean difference is no larger than the
     metric's tolerance (:attr:`~vfibench.metrics.records.MetricRecord.tolerance`: the change
     ``vfibench compare`` lets pass, below one anyone would act on); metrics without a record are left out."""
-    from vfibench.metrics.records import RECORDS_BY_NAME
-
     return [t for t in (pair.base, *pair.disagreeing)
             if t.metric in RECORDS_BY_NAME and abs(t.difference) <= RECORDS_BY_NAME[t.metric].tolerance]
 
@@ -149,16 +141,14 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     names = join_words([label(t.metric, t.metric) for t in disagreeing])
     ps = join_words([format_p(t.p_holm, analysis.alpha) for t in disagreeing])
     verb = "prefers" if len(disagreeing) == 1 else "prefer"
+    small = within_tolerance(pair)
     negligible = not any(p.trained and p.discordant and not within_tolerance(p) for p in analysis.pairs)
     lead = (f"No two {subject} disagree by more than the metrics' comparison tolerances; the clearest "
-            f"disagreement in direction: " if within_tolerance(pair) and negligible else "")
+            f"disagreement in direction: " if small and negligible else "")
     text = (f"{compared_note}{lead}{label(analysis.base)} prefers {pair.a} over {pair.b} by "
             f"{format_difference(base.difference, unit(analysis.base, ''))} ({format_p(base.p_holm, analysis.alpha)}); "
             f"{names} {verb} {pair.b} ({ps}): {_disagreement_ending(analysis, base, disagreeing)}")
-    small = within_tolerance(pair)
     if small:
-        from vfibench.metrics.records import RECORDS_BY_NAME
-
         parts = [f"{label(t.metric, t.metric)} ({format_difference(t.difference, unit(t.metric, ''))}, tolerance "
                  f"{format_difference(RECORDS_BY_NAME[t.metric].tolerance, unit(t.metric, ''))})" for t in small]
         text += (f" The {'difference' if len(small) == 1 else 'differences'} on {join_words(parts)} "

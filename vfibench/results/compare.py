@@ -37,6 +37,7 @@ from vfibench.results.compare_notes import comparison_notes
 from vfibench.results.compare_tolerances import DEFAULT_KEY, resolve_tolerances
 from vfibench.results.compare_verdicts import Comparison, Row, Verdict
 from vfibench.results.schema import COMPLETE, DIVERGED, FAILED, MISSING, NO_RESULTS, PARTIAL, SummaryRow
+from vfibench.words import join_words
 
 
 def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str, float] | None = None,
@@ -66,10 +67,8 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
             )
     order = [row.config for row in base.configs] + [row.config for row in new.configs
                                                     if base.get(row.config) is None]
-    unavailable = (new.manifest or {}).get("unavailable_metrics")
-    unavailable = unavailable if isinstance(unavailable, dict) else {}
     rows = [_judge(config, metric, base.get(config), new.get(config), base.metrics, new.metrics,
-                   tolerances, two_sided, str(unavailable.get(metric) or ""))
+                   tolerances, two_sided, new.unavailable_metrics.get(metric, ""))
             for config in order for metric in metrics]
     used = {m: tolerances[m] for m in metrics if m in tolerances}
     noun = schema.ROW_NOUNS[new.run_kind]
@@ -149,12 +148,7 @@ def _grouped(names: Sequence[str], states: Mapping[str, str]) -> str:
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(states[name], []).append(f"'{name}'")
-    return "; ".join(f"{_join(members)} ({state})" for state, members in groups.items())
-
-
-def _join(words: Sequence[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return "; ".join(f"{join_words(members)} ({state})" for state, members in groups.items())
 
 
 def coverage_notes(new: RunSummary, base: RunSummary, order: Sequence[str], noun: str) -> list[str]:

@@ -66,6 +66,12 @@ class RunSummary:
         return str(device) if device else None
 
     @property
+    def unavailable_metrics(self) -> dict[str, str]:
+        """Metric → why the run could not compute it, as its manifest records ({} without one)."""
+        found = (self.manifest or {}).get("unavailable_metrics")
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    @property
     def ground_truth(self) -> str | None:
         """What an evaluation scored against (its dataset spec or folder), if there is a manifest."""
         manifest = self.manifest or {}

@@ -28,11 +28,12 @@ import pandas as pd
 from vfibench.analysis.gap import GapAnalysis
 from vfibench.analysis.pair_tests import disagreement_scores
 from vfibench.analysis.per_sample import Orientation, orientations_for, sample_table
-from vfibench.analysis.verdict import headline_pair, join_words, subject_noun
+from vfibench.analysis.verdict import headline_pair, subject_noun
 from vfibench.results import atomic, schema
 from vfibench.results.schema import CONFIG, SAMPLE, SEED
 from vfibench.results.frames import FrameSource, Image
 from vfibench.results.numbers import format_number
+from vfibench.words import join_words
 
 #: Error maps share this colour scale's upper end unless the outputs err more (then their 99th percentile).
 ERROR_SCALE_FLOOR = 0.1

@@ -33,10 +33,11 @@ import pandas as pd
 from vfibench.analysis.gap import GapAnalysis
 from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.plane import FRONT_OF_RANKED, Plane
-from vfibench.analysis.verdict import join_words, ranked_noun, row_noun
+from vfibench.analysis.verdict import ranked_noun, row_noun
 from vfibench.results import atomic, schema
 from vfibench.results.labels import Segment, place_labels
 from vfibench.results.schema import CI_HIGH, CI_LOW, CONFIG
+from vfibench.words import join_words
 
 if TYPE_CHECKING:
     from vfibench.analysis.breakdown import Breakdown

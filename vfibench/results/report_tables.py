@@ -24,10 +24,11 @@ from rich.text import Text
 from vfibench.analysis.breakdown import Breakdown, onset_sentence
 from vfibench.analysis.gap import GapAnalysis
 from vfibench.analysis.per_sample import Orientation
-from vfibench.analysis.verdict import format_p, headline_pair, join_words, row_noun
+from vfibench.analysis.verdict import format_p, headline_pair, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.numbers import NO_VALUE, format_number
+from vfibench.words import join_words
 
 
 @dataclass(frozen=True)
