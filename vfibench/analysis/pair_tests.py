@@ -146,19 +146,16 @@ def direction(value: float) -> str:
     return "A" if value > 0 else "B" if value < 0 else ""
 
 
-def preference(good: np.ndarray, means_difference: float | None = None) -> tuple[str, str, float]:
+def preference(good: np.ndarray, means_difference: float) -> tuple[str, str, float]:
     """(favours, mean_favours, Hodges–Lehmann estimate) of per-sample goodness differences A − B.
 
     A member is favoured only when its mean is better and the Hodges–Lehmann estimate of the
     non-zero differences (zeros dropped, as the signed-rank test drops them) favours it too: one large
     sample can carry the mean while most samples, and so the test, favour the other member.
-    ``means_difference`` is goodness(mean A) − goodness(mean B); by default the mean of ``good``,
-    which equals it for every metric without a target.
+    ``means_difference`` is goodness(mean A) − goodness(mean B) (:func:`_means_difference`).
     """
     good = np.asarray(good, dtype=float)
     good = good[np.isfinite(good)]
-    if means_difference is None:
-        means_difference = float(good.mean()) if good.size else float("nan")
     by_mean = direction(means_difference)
     estimate = hodges_lehmann(good[good != 0]) if np.any(good != 0) else 0.0 if good.size else float("nan")
     return (by_mean if by_mean == direction(estimate) else ""), by_mean, estimate

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -119,7 +120,7 @@ def physical_memory() -> int | None:
     limits = []
     for path in CGROUP_MEMORY_LIMITS:
         try:
-            text = open(path, encoding="ascii").read().strip()
+            text = Path(path).read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             continue
         if text.isdigit():
