@@ -14,10 +14,15 @@ far apart as two seeds — the notes say when the two runs' thread counts differ
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 
 from vfibench.errors import VfiBenchError
 from vfibench.metrics.records import RECORDS, metric_record, record_names
+
+#: A tolerance as written: decimal digits with an optional point and exponent. Python's ``float`` also
+#: reads digit separators (``1_0`` as 10), so a typo would silently become a tolerance ten times larger.
+_DECIMAL = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 #: The ``--tol`` key that sets the tolerance of every metric not named on its own.
 DEFAULT_KEY = "default"
@@ -63,14 +68,14 @@ def _tolerance_metric(item: str, name: str) -> str:
 
 
 def _tolerance_value(item: str, text: str) -> float:
-    """The number in a ``--tol`` item: finite and not negative."""
-    try:
-        value = float(text)
-    except ValueError:
+    """The number in a ``--tol`` item: a decimal number, finite and not negative."""
+    unsigned = text[1:] if text[:1] in ("+", "-") else text
+    if not _DECIMAL.fullmatch(unsigned) and unsigned.lower() not in ("inf", "infinity", "nan"):
         raise VfiBenchError(
-            f"--tol '{item}': '{text}' is not a number. Give an absolute tolerance in the metric's unit, "
-            f"e.g. --tol psnr=0.1 (dB) or --tol lpips=0.005."
-        ) from None
+            f"--tol '{item}': '{text}' is not a number. Give an absolute tolerance in the metric's unit as a "
+            f"decimal number, e.g. --tol psnr=0.1 (dB) or --tol lpips=5e-3."
+        )
+    value = float(text)
     if not math.isfinite(value) or value < 0:
         raise VfiBenchError(
             f"--tol '{item}': the tolerance must be a finite number of at least 0 (got {text}). "
