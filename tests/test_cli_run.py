@@ -76,7 +76,7 @@ def test_summary_has_mean_std_and_interval_per_metric(run_dir: tuple[Path, str])
     ok = frame.dropna(subset=["psnr_mean"])
     assert ((ok["psnr_ci_low"] <= ok["psnr_mean"]) & (ok["psnr_mean"] <= ok["psnr_ci_high"])).all()
     markdown = (run_dir[0] / "summary.md").read_text()
-    assert markdown.startswith("# vfibench results") and "| configuration |" in markdown and "PSNR ↑" in markdown
+    assert markdown.startswith("# vfibench results") and "| configuration |" in markdown and "PSNR (dB) ↑" in markdown
 
 
 def test_train_log_has_every_term_per_logged_step(run_dir: tuple[Path, str]) -> None:

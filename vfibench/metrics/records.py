@@ -58,6 +58,11 @@ class MetricRecord:
         """``"↑"``, ``"↓"`` or ``"→1"`` (best at the target), for table headers."""
         return direction_arrow(self.higher_is_better, self.target)
 
+    @property
+    def heading(self) -> str:
+        """``"PSNR (dB) ↑"``, ``"LPIPS ↓"``: label, unit and direction, as tables and axes head a column."""
+        return metric_heading(self.label, self.unit, self.arrow)
+
     def goodness(self, values: Any) -> Any:
         """Values (a number, array, series or tensor) mapped so that larger is always better: x, −x, or
         −|x − target|. Rankings, Kendall's tau and Pareto fronts can use this without knowing the metric."""
@@ -70,6 +75,11 @@ def goodness_of(values: Any, higher_is_better: bool | None, target: float | None
     if higher_is_better is None:
         return -abs(values - float(target if target is not None else 0.0))
     return values if higher_is_better else -values
+
+
+def metric_heading(label: str, unit: str, arrow: str) -> str:
+    """``"PSNR (dB) ↑"``: a metric's label, its unit in parentheses when it has one, and its arrow."""
+    return f"{label} ({unit}) {arrow}" if unit else f"{label} {arrow}"
 
 
 def direction_arrow(higher_is_better: bool | None, target: float | None) -> str:

@@ -52,9 +52,7 @@ def escape(text: str) -> str:
 
 def column_header(metric: str) -> str:
     """``PSNR (dB) $\\uparrow$``: the metric's label, its unit, and its direction."""
-    info = metric_record(metric)
-    unit = f" ({escape(info.unit)})" if info.unit else ""
-    return f"{escape(info.label)}{unit} {escape(info.arrow)}"
+    return escape(metric_record(metric).heading)
 
 
 def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str], *,

@@ -34,6 +34,7 @@ from vfibench.analysis.gap import GapAnalysis
 from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.plane import FRONT_OF_RANKED, Plane
 from vfibench.analysis.verdict import ranked_noun, row_noun
+from vfibench.metrics.records import metric_heading
 from vfibench.results import atomic, schema
 from vfibench.results.labels import Segment, place_labels
 from vfibench.results.schema import CI_HIGH, CI_LOW, CONFIG
@@ -105,8 +106,7 @@ def plane_bars(plane: Plane, per_sample: pd.DataFrame, summary: pd.DataFrame, in
 
 def axis_label(orientation: Orientation) -> str:
     """``PSNR (dB) ↑``."""
-    unit = f" ({orientation.unit})" if orientation.unit else ""
-    return f"{orientation.label}{unit} {orientation.arrow}"
+    return metric_heading(orientation.label, orientation.unit, orientation.arrow)
 
 
 #: Digits and minus sign as superscripts, for tick labels such as 3×10⁻³.

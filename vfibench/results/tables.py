@@ -65,9 +65,8 @@ def format_std(std: float, metric: str, mean: float) -> str | None:
 
 
 def header(metric: str) -> str:
-    """The column header: label and direction (``PSNR ↑``, ``LPIPS ↓``, ``Sharpness →1``)."""
-    info = metric_record(metric)
-    return f"{info.label} {info.arrow}"
+    """The column header: label, unit and direction (``PSNR (dB) ↑``, ``LPIPS ↓``, ``Sharpness →1``)."""
+    return metric_record(metric).heading
 
 
 def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
