@@ -7,7 +7,7 @@ from PIL import Image
 
 from vfibench.analysis.curves import held_out_columns, loss_columns, parting_step, seed_mean_curves
 from vfibench.analysis.per_sample import Orientation
-from vfibench.results.plots import training_curves_plot
+from vfibench.results.plots import SCREEN_DPI, training_curves_plot
 
 PSNR, LPIPS = Orientation.of("psnr"), Orientation.of("lpips")
 
@@ -54,7 +54,7 @@ def test_curves_figure_has_a_panel_per_term_and_held_out_metric(tmp_path):
     curves = seed_mean_curves(log({"l1": [(25, 0.3), (27, 0.25)], "lpips": [(24, 0.3), (26, 0.2)]}))
     path = training_curves_plot(curves, ["l1", "lpips"], tmp_path / "curves.png", parting_step=20)
     with Image.open(path) as image:
-        assert image.width > 3000  # three panels a row at print resolution
+        assert image.width == round(3 * 4.2 * SCREEN_DPI)  # three panels a row, sharp on a dense screen
     assert training_curves_plot(pd.DataFrame(), ["l1"], tmp_path / "none.png") is None
 
 

@@ -65,6 +65,9 @@ def test_report_writes_every_output_quickly(run_copy):
     page = (folder / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 8 and "src=\"http" not in page
     assert "The gap along ambiguity (px)" in page
+    for png in along:  # each breakdown also for print, and the page says where
+        assert png.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+        assert f"Also as {png.stem}.pdf, for print." in page
     assert "<code>--intervals paired</code>" in page and "`" not in page  # code spans, not raw backticks
     with Image.open(folder / "perception_distortion.png") as plane:  # shown at print size, not page width
         assert f'alt="perception–distortion plane" width="{round(plane.width * 96 / plane.info["dpi"][0])}"' in page

@@ -207,19 +207,15 @@ def render(report: "Report") -> str:
              _summary(report)]
     if report.plot is not None:
         parts.append("<h2>Perception–distortion plane</h2>" + _figure(
-            report.plot, "perception–distortion plane", report.plot_caption + (
-                " Also written as " + " and ".join(p.name for p in report.plot_vector) + " for print."
-                if report.plot_vector else "")))
+            report.plot.png, "perception–distortion plane", f"{report.plot.caption} {report.plot.print_note}"))
     if report.curves is not None:
         parts.append("<h2>Training curves</h2>" + _figure(report.curves, "training curves", data.curves_caption))
     parts += [_plain(table) for table in data.tables]
     for attribute, result in data.breakdowns.items():
         parts.append(_plain(breakdown_table(result, analysis)))
         if attribute in report.breakdown_plots:
-            parts.append(_figure(report.breakdown_plots[attribute], f"gap along {result.title}",
-                                 f"Per {rows_are}, each metric's mean over the test samples of each {result.title} "
-                                 f"bin (equal counts per bin); where the lines cross, the metrics rank the "
-                                 f"{rows_are}s differently for such samples."))
+            figure = report.breakdown_plots[attribute]
+            parts.append(_figure(figure.png, f"gap along {result.title}", f"{figure.caption} {figure.print_note}"))
     if report.grids:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
                      f"{_prose(report.grid_explanation)}</p>")

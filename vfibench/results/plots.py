@@ -15,7 +15,8 @@ to one anchor configuration (``paired``, :mod:`vfibench.analysis.paired`), drawn
 so that a bar that misses the anchor's dotted line marks a difference whose unadjusted interval
 excludes zero (not corrected for the number of comparisons: the Holm-adjusted p of the pairs table
 decides significance).
-The plane is written as a 300-dpi PNG with a PDF and an SVG beside it (matplotlib, Agg backend).
+The plane is written as a 300-dpi PNG with a PDF and an SVG beside it, each breakdown as a 200-dpi PNG
+with a PDF, the training curves (a diagnostic) as a 200-dpi PNG (matplotlib, Agg backend).
 """
 
 from __future__ import annotations
@@ -50,16 +51,26 @@ REFERENCE_MARKERS = ("s", "D", "p", "h")
 INTERVALS = ("bootstrap", "paired")
 #: Print resolution of the PNG figures.
 PRINT_DPI = 300
+#: Resolution of a PNG drawn for the screen, sharp at its print size on high-density displays: the
+#: breakdowns' (their PDF is for print) and the training curves' (a diagnostic); fewer than half the
+#: pixels of :data:`PRINT_DPI`, and the 12.6 × 13.6 in curves of a sweep take 0.7× the time to write.
+SCREEN_DPI = 200
 Bars = tuple[tuple[float, float], tuple[float, float]]  # ((x below, x above), (y below, y above))
 
 
 @dataclass(frozen=True)
-class PlaneFigure:
-    """The written plane: the PNG shown in the report, its PDF and SVG, and the caption that explains it."""
+class SavedFigure:
+    """A written figure: the PNG shown in the report, its PDF and SVG for print, and the caption that
+    explains it."""
 
     png: Path
     vector: tuple[Path, ...]
     caption: str
+
+    @property
+    def print_note(self) -> str:
+        """``"Also as plane.pdf and plane.svg, for print."`` (empty without vector files)."""
+        return f"Also as {join_words([p.name for p in self.vector])}, for print." if self.vector else ""
 
 
 def _interval(summary: pd.DataFrame, config: str, metric: str, mean: float) -> tuple[float, float]:
@@ -210,7 +221,7 @@ def plane_caption(plane: Plane, intervals: str, anchor: str | None, clipped: Seq
 
 def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFrame, path: Path, *,
                intervals: str = "bootstrap", anchor: str | None = None, labels: Mapping[str, str] | None = None,
-               missing: Mapping[str, str] | None = None) -> PlaneFigure | None:
+               missing: Mapping[str, str] | None = None) -> SavedFigure | None:
     """Draw ``plane`` to ``path`` (300-dpi PNG) and its ``.pdf`` and ``.svg`` beside it, atomically;
     None when there is no plane.
 
@@ -299,19 +310,23 @@ def plane_plot(plane: Plane | None, per_sample: pd.DataFrame, summary: pd.DataFr
     if missing:
         figure.text(0.01, 0.01, "Not shown: " + ", ".join(f"{c} ({s})" for c, s in missing.items()), fontsize=7,
                     color="#555555")
-    written = _save(figure, path, vector=True)
+    written = _save(figure, path, vector=("pdf", "svg"))
     plt.close(figure)
     caption = plane_caption(plane, intervals, anchor, clipped, labels or {})
-    return PlaneFigure(written[0], tuple(written[1:]), caption)
+    return SavedFigure(written[0], tuple(written[1:]), caption)
 
 
-def _save(figure: object, path: Path, *, vector: bool = False, dpi: int = PRINT_DPI) -> list[Path]:
-    """Write ``figure`` as a PNG at ``dpi`` (and as PDF and SVG beside it), reproducibly."""
+#: The metadata that would make a figure's file differ from run to run, per format.
+_VOLATILE_METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
+
+
+def _save(figure: object, path: Path, *, vector: Sequence[str] = (), dpi: int = PRINT_DPI) -> list[Path]:
+    """Write ``figure`` as a PNG at ``dpi``, and in each ``vector`` format (``pdf``, ``svg``) beside it,
+    reproducibly; the PNG first in the list returned."""
     import matplotlib
 
     written = []
-    formats = [("png", {"Software": None})] + ([("pdf", {"CreationDate": None}), ("svg", {"Date": None})]
-                                               if vector else [])
+    formats = [(extension, _VOLATILE_METADATA[extension]) for extension in ("png", *vector)]
     # SVG text stays text (editable, searchable); PDF fonts are embedded as TrueType (type 42)
     with matplotlib.rc_context({"svg.hashsalt": "vfibench", "svg.fonttype": "none", "pdf.fonttype": 42}):
         for extension, metadata in formats:
@@ -331,9 +346,25 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 REFERENCE_STYLES = (("--", "s", "#404040"), (":", "^", "#9a9a9a"), ("-.", "D", "#6a6a6a"))
 
 
-def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Path | None:
+#: Size of one panel of a figure of several, in inches: three side by side are 7.65 in wide, about a
+#: two-column paper's text width (6.875–7 in) at nine tenths of their size, and their 8-point labels
+#: print at 7 points there.
+PANEL_SIZE = (2.55, 2.3)
+
+
+def breakdown_caption(result: "Breakdown", analysis: GapAnalysis) -> str:
+    """What a breakdown figure shows, for the report."""
+    rows_are = row_noun(analysis.kinds.values())
+    return (f"Per {rows_are}, each metric's mean over the test samples in each {result.title} bin (quantile "
+            f"bins, so about equal numbers of samples); where the lines cross, the metrics rank the {rows_are}s "
+            f"differently for such samples.")
+
+
+def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> SavedFigure | None:
     """Per configuration, the base and compared metrics (PSNR, LPIPS, DISTS…) against the bins of one
-    attribute (x: the middle of each bin's range); references dashed grey."""
+    attribute (x: the middle of each bin's range), up to three panels a row; references grey with open
+    markers. Written as a PNG at ``path`` (:data:`SCREEN_DPI`), with its PDF beside it for print (three
+    breakdowns' SVGs would add a tenth to a report's time)."""
     metrics = [m for m in (analysis.base, *analysis.compared) if m in result.means]
     if not metrics or not result.counts:
         return None
@@ -343,37 +374,45 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Pa
     from matplotlib import pyplot as plt
 
     centres = [(low + high) / 2 for low, high in zip(result.edges[:-1], result.edges[1:])]
-    figure, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), squeeze=False)
     configs = list(result.means[metrics[0]])
     trained = [c for c in configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
-    for ax, metric in zip(axes[0], metrics):
+    columns = min(3, len(metrics))
+    rows = math.ceil(len(metrics) / columns)
+    legend_columns = min(len(configs), 4)
+    title_height, legend_height = 0.17, 0.16 * math.ceil(len(configs) / legend_columns) + 0.08
+    height = PANEL_SIZE[1] * rows + title_height + legend_height
+    figure, axes = plt.subplots(rows, columns, figsize=(PANEL_SIZE[0] * columns, height), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
         orientation = Orientation.of(metric)
         for config in configs:
             values = result.means[metric][config]
             if config in trained:
                 k = trained.index(config) % len(PALETTE)
-                ax.plot(centres, values, marker=MARKERS[k], color=PALETTE[k], linewidth=1.4, markersize=5,
+                ax.plot(centres, values, marker=MARKERS[k], color=PALETTE[k], linewidth=1.2, markersize=4,
                         label=config)
             else:
                 k = [c for c in configs if c not in trained].index(config) % len(REFERENCE_STYLES)
                 style, marker, grey = REFERENCE_STYLES[k]
-                ax.plot(centres, values, linestyle=style, color=grey, linewidth=1.2, marker=marker,
-                        markerfacecolor="none", markersize=5, label=f"{config} (reference)")
+                ax.plot(centres, values, linestyle=style, color=grey, linewidth=1.0, marker=marker,
+                        markerfacecolor="none", markersize=4, label=f"{config} (reference)")
         if orientation.higher_is_better is False:
             ax.invert_yaxis()
-        ax.set_xlabel(result.title, fontsize=9)
-        ax.set_ylabel(axis_label(orientation) + (" (inverted: better is up)"
-                                                 if orientation.higher_is_better is False else ""), fontsize=9)
+        ax.set_xlabel(result.title, fontsize=8)
+        ax.set_ylabel(axis_label(orientation) + (" (inverted)" if orientation.higher_is_better is False else ""),
+                      fontsize=8)
         ax.grid(True, linewidth=0.4, alpha=0.5)
-        ax.tick_params(labelsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    figure.legend(handles, labels, loc="lower center", ncol=legend_columns, fontsize=7, frameon=False)
     figure.suptitle(f"Metrics along {result.title}: mean per quantile bin of the test samples (better is up)",
-                    fontsize=10)
-    figure.tight_layout(rect=(0, 0.1 + 0.04 * (len(labels) > 4), 1, 0.95))
-    _save(figure, path, dpi=110)
+                    fontsize=9, y=1 - 0.04 / height, va="top")
+    for _ in range(2):  # the first pass resizes the panels, which can lengthen their tick labels
+        figure.tight_layout(rect=(0, legend_height / height, 1, 1 - title_height / height), pad=0.4, w_pad=0.8)
+    written = _save(figure, path, vector=("pdf",), dpi=SCREEN_DPI)  # the PDF is for print
     plt.close(figure)
-    return path
+    return SavedFigure(written[0], tuple(written[1:]), breakdown_caption(result, analysis))
 
 
 #: A loss panel is drawn on a log scale when its values are positive and span at least this factor:
@@ -452,6 +491,6 @@ def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Pat
                     fontsize=10)
     legend_rows = math.ceil(len(labels) / 4)
     figure.tight_layout(rect=(0, min(0.25, 0.05 * legend_rows / rows + 0.02), 1, 0.95))
-    _save(figure, path)
+    _save(figure, path, dpi=SCREEN_DPI)
     plt.close(figure)
     return path

@@ -9,8 +9,8 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 - ``analysis.json`` — the full analysis as data, its plane the one drawn (:func:`analysis_record`);
 - ``perception_distortion.png`` (300 dpi) with ``.pdf`` and ``.svg`` beside it — the plane of any two
   metrics with its Pareto front and error bars (:class:`PlaneOptions`, :mod:`vfibench.results.plots`);
-- ``breakdown.csv`` and ``gap_by_<attribute>.png`` — every metric per bin of the test samples'
-  ambiguity, motion and occlusion (:mod:`vfibench.analysis.breakdown`; synthetic test data only);
+- ``breakdown.csv`` and ``gap_by_<attribute>.png`` with its ``.pdf`` — every metric per bin of
+  the test samples' ambiguity, motion and occlusion (:mod:`vfibench.analysis.breakdown`; synthetic test data only);
 - ``training_curves.png`` — every logged loss term, the total and the held-out PSNR/LPIPS per
   configuration over steps (:mod:`vfibench.analysis.curves`; sweeps only);
 - ``grid_sample<k>.png`` — image grids of the samples where the metrics disagree most
@@ -49,6 +49,7 @@ from vfibench.results.store import RunStore
 from vfibench.results.view import RunView, load_run_view
 
 if TYPE_CHECKING:
+    from vfibench.results.plots import SavedFigure
     from vfibench.results.report_tables import PlainTable
 
 REPORT_DIR = "report"
@@ -152,12 +153,11 @@ class Report:
     latex: Path | None = None
     html: Path | None = None
     analysis_json: Path | None = None
-    plot: Path | None = None
-    plot_caption: str = ""
-    plot_vector: tuple[Path, ...] = ()
+    #: The perception–distortion plane as drawn (PNG, PDF, SVG, caption).
+    plot: "SavedFigure | None" = None
     curves: Path | None = None
     grids: list[Path] = field(default_factory=list)
-    breakdown_plots: dict[str, Path] = field(default_factory=dict)
+    breakdown_plots: dict[str, "SavedFigure"] = field(default_factory=dict)
     breakdown_csv: Path | None = None
     grid_captions: list[str] = field(default_factory=list)
     grid_explanation: str = ""
@@ -314,19 +314,17 @@ def _draw_figures(data: ReportData, report: Report) -> None:
 
     directory, chosen, view = report.directory, report.plane, data.view
     alone = chosen is not None and len(chosen.points) == 1  # one model scored alone: nothing to compare
-    figure = None if alone else plots.plane_plot(
+    report.plot = None if alone else plots.plane_plot(
         chosen, data.per_sample, view.summary, directory / "perception_distortion.png", intervals=report.intervals,
         anchor=report.paired_to, labels=data.analysis.labels, missing=data.analysis.missing_configs)
-    if figure is not None:
-        report.plot, report.plot_vector, report.plot_caption = figure.png, figure.vector, figure.caption
-    elif alone:
+    if alone:
         report.notes.append("No perception–distortion plot: only one model has results, and a plane of one point "
                             "compares nothing; score two or more (`vfibench eval --pred A=DIR --pred B=DIR`).")
-    elif _no_plane_reason(data.analysis):
+    elif report.plot is None and _no_plane_reason(data.analysis):
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
     report.curves = plots.training_curves_plot(data.curves, data.trained, directory / "training_curves.png",
                                                data.parting.step if data.parting else None)
-    for stale in directory.glob("gap_by_*.png"):
+    for stale in [p for suffix in ("png", "pdf") for p in directory.glob(f"gap_by_*.{suffix}")]:
         stale.unlink()
     if data.breakdowns:
         report.breakdown_csv = directory / "breakdown.csv"
@@ -467,10 +465,11 @@ def markdown(report: Report) -> str:
     for attribute, result in data.breakdowns.items():
         lines += report_tables.to_markdown(report_tables.breakdown_table(result, data.analysis))
         if attribute in report.breakdown_plots:
-            lines += [f"![gap along {result.title}]({report.breakdown_plots[attribute].name})", ""]
+            figure = report.breakdown_plots[attribute]
+            lines += [f"![gap along {result.title}]({figure.png.name})", "", f"{figure.caption} {figure.print_note}", ""]
     if report.plot is not None:
-        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.name})", "",
-                  report.plot_caption + " Also as " + " and ".join(p.name for p in report.plot_vector) + ".", ""]
+        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.png.name})", "",
+                  f"{report.plot.caption} {report.plot.print_note}", ""]
     if report.curves is not None:
         lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "", data.curves_caption, ""]
     if report.grids:
@@ -487,8 +486,8 @@ def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
     files = {"html": report.html, "markdown": report.markdown, "latex": report.latex, "analysis": report.analysis_json,
-             "plot": report.plot, "breakdown": report.breakdown_csv, "curves": report.curves}
-    files |= {f"plot_{path.suffix[1:]}": path for path in report.plot_vector}
+             "plot": report.plot and report.plot.png, "breakdown": report.breakdown_csv, "curves": report.curves}
+    files |= {f"plot_{path.suffix[1:]}": path for path in (report.plot.vector if report.plot else ())}
     return {
         "run": report.data.store.name,
         "unavailable_metrics": report.data.view.unavailable,
@@ -497,7 +496,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "protocols": _protocol_records(report.data.protocols),
         "along": report.data.along,
         "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]}
-                 | {f"gap_by_{k}": str(v) for k, v in report.breakdown_plots.items()},
+                 | {f"gap_by_{k}": str(v.png) for k, v in report.breakdown_plots.items()}
+                 | {f"gap_by_{k}_{p.suffix[1:]}": str(p) for k, v in report.breakdown_plots.items() for p in v.vector},
         "notes": report.notes,
     }
 
