@@ -54,6 +54,18 @@ def test_ucf101_ids_in_natural_order_and_triplets_exact(ucf):
         check_pixels(triplets, index, frames[name])
 
 
+def test_ucf101_reads_the_folder_above_its_samples_as_rifes_readme_lays_it_out(ucf, tmp_path):
+    root, frames = ucf
+    above = tmp_path / "UCF101"
+    shutil.move(root, above / "ucf101_interp_ours")
+    source = open_source(f"ucf101:{above}", "test")
+    assert source.ids == ["1", "2", "10"]
+    check_pixels(source.load([2]), 0, frames["10"])
+    with pytest.raises(DataError) as error:  # from another spec's error: the kind that fits is named
+        open_source(f"middlebury:{above}", "test")
+    assert f"try ucf101:{above} (it has ucf101_interp_ours/)" in str(error.value)
+
+
 def test_ucf101_missing_frame_is_named(ucf):
     root, _ = ucf
     (root / "2" / "frame_01_gt.png").unlink()
@@ -80,6 +92,28 @@ def test_middlebury_reads_other_data_and_gt_interp(tmp_path):
     (root / "other-data" / "Walking" / "frame11.png").unlink()
     with pytest.raises(DataError, match=r"Walking/frame11\.png is missing"):
         open_source(f"middlebury:{root}", "test")
+
+
+def test_middlebury_reads_each_sequences_frames_side_by_side_as_softmax_splattings_script(tmp_path):
+    root = tmp_path / "middlebury"
+    expected = {seq: tuple(png(root / seq / name, k + 10 * j) for j, name in
+                           enumerate(("frame10.png", "frame10i11.png", "frame11.png")))
+                for k, seq in enumerate(("Walking", "Beanbags"))}
+    png(root / "notes" / "frame10.png", 0)  # a folder without frame10i11.png is not a sequence (the script's glob)
+    source = open_source(f"middlebury:{root}", "test")
+    assert source.ids == ["Beanbags", "Walking"] and "lacks Dimetrodon" in source.notes[0]
+    for index, seq in enumerate(source.ids):
+        check_pixels(source.load([index]), 0, expected[seq])
+    (root / "Walking" / "frame11.png").unlink()
+    with pytest.raises(DataError, match=r"Walking/frame11\.png is missing \(input of Walking\)"):
+        open_source(f"middlebury:{root}", "test")
+    shutil.rmtree(root / "Walking")
+    for seq in ("Beanbags", "notes"):
+        shutil.rmtree(root / seq)
+    png(root / "Beanbags" / "frame10i11.png", 0)
+    with pytest.raises(DataError) as error:  # from another spec's error: the kind that fits is named
+        open_source(f"ucf101:{root}", "test")
+    assert f"try middlebury:{root} (its subfolders hold Middlebury's frame10i11.png)" in str(error.value)
 
 
 def test_middlebury_without_the_twelve_published_sequences_is_noted_as_not_comparable(tmp_path):
@@ -275,6 +309,8 @@ def test_davis_nested_layout_leaves_out_sequences_too_short_for_the_loaders(tmp_
         png(tmp_path / "short" / "car" / f"{k:05d}.png", k)
     with pytest.raises(DataError, match="no sequence folder with at least 7 frames"):
         open_source(f"davis:{tmp_path / 'short'}", "test")
+    jpeg_images = open_source(f"davis:{tmp_path / 'DAVIS' / 'JPEGImages'}", "test")  # the folder holding 480p/
+    assert jpeg_images.ids == source.ids and jpeg_images.short_clips == source.short_clips
 
 
 def test_davis_jpeg_frames_decode_as_the_reference_scripts_decode_them(tmp_path):

@@ -11,10 +11,13 @@ spec                               layout read                                  
 ``ucf101:PATH``                    ``PATH/<id>/frame_00.png, frame_01_gt.png,              folder name, e.g. ``1``
                                    frame_02.png`` (DVF's 379 folders; RIFE
                                    ``benchmark/UCF101.py``, IFRNet ``benchmarks/``),
-                                   folders in natural order
+                                   folders in natural order; or the folder above,
+                                   ``PATH/ucf101_interp_ours/<id>/``
 ``middlebury:PATH``                ``PATH/other-data/<seq>/frame10.png, frame11.png`` and  ``<seq>``
                                    ``PATH/other-gt-interp/<seq>/frame10i11.png`` (RIFE
-                                   ``benchmark/MiddleBury_Other.py``), sequences sorted
+                                   ``benchmark/MiddleBury_Other.py``), sequences sorted;
+                                   or ``PATH/<seq>/`` holding all three (softmax
+                                   splatting's ``benchmark_middlebury.py``)
 ``snufilm(split=S):PATH``          ``PATH/test-S.txt``, each line ``I0 GT I1`` relative     GT path without
                                    to PATH (IFRNet ``benchmarks/SNU_FILM.py``, EMA-VFI      extension, never
                                    ``benchmark/SNU_FILM.py``), in list order; or the        absolute
@@ -25,7 +28,8 @@ spec                               layout read                                  
                                    ``2k`` resizes every frame to 2048×1080 (OpenCV
                                    ``INTER_AREA``), ``4k`` crops the centre 2048×1080 of
                                    4096×2160 (EMA-VFI ``benchmark/Xiph.py``)
-``davis:PATH``                     ``PATH/<seq>/`` (or ``PATH/JPEGImages/480p/<seq>/``)    ``<seq>/<frame stem>``
+``davis:PATH``                     ``PATH/<seq>/`` (or ``PATH/JPEGImages/480p/<seq>/``,    ``<seq>/<frame stem>``
+                                   ``PATH/480p/<seq>/``)
                                    of frames in natural order; triplets (t+2, t+3, t+4),
                                    t = 0, 2, … < n−6 (FLAVR ``dataset/Davis_test.py``'s
                                    inner frames; ST-MFNet ``Davis90_triplet``)
@@ -67,6 +71,10 @@ XIPH_4K = (4096, 2160)
 XIPH_CLIPS = ("BoxingPractice", "Crosswalk", "DrivingPOV", "FoodMarket", "FoodMarket2", "RitualDance",
               "SquareAndTimelapse", "Tango")
 XIPH_MIDDLE_FRAMES = range(2, 99, 2)
+#: A Middlebury sequence's frames: first input, interpolated ground truth, second input.
+MIDDLEBURY_FRAMES = ("frame10.png", "frame10i11.png", "frame11.png")
+#: The folder DVF's UCF101 test triplets unpack to (RIFE's README: ``UCF101/ucf101_interp_ours/``).
+UCF101_RELEASE = "ucf101_interp_ours"
 #: The twelve sequences of Middlebury's "other" set with interpolated ground truth, the list RIFE's
 #: ``benchmark/MiddleBury_Other.py`` and IFRNet's ``benchmarks/Middlebury_Other.py`` score.
 MIDDLEBURY_SEQUENCES = ("Beanbags", "Dimetrodon", "DogDance", "Grove2", "Grove3", "Hydrangea", "MiniCooper",
@@ -90,12 +98,14 @@ def test_time_handling(kind: str) -> str:
 #: Each set's layout, as the error for a folder without it states it.
 LAYOUTS = {
     "ucf101": "one folder per sample holding frame_00.png, frame_01_gt.png and frame_02.png (PATH/<id>/frame_00.png, "
-              "the layout of DVF's UCF101 test triplets)",
-    "middlebury": "other-data/<seq>/frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png",
+              "the layout of DVF's UCF101 test triplets, or PATH/ucf101_interp_ours/<id>/)",
+    "middlebury": "other-data/<seq>/frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png, or "
+                  "<seq>/frame10.png, frame10i11.png, frame11.png side by side",
     "snufilm": "SNU-FILM's lists test-easy.txt .. test-extreme.txt (lines 'I0 GT I1'), in PATH, PATH/eval_modes/ "
                "or PATH/data/SNU-FILM/",
     "xiph": "flat frames named <Clip>-<NNN>.png (e.g. Tango-001.png), frames 001-099 of each clip",
-    "davis": "one folder of frames per sequence (PATH/<seq>/00000.jpg, ..., or PATH/JPEGImages/480p/<seq>/)",
+    "davis": "one folder of frames per sequence (PATH/<seq>/00000.jpg, ..., PATH/JPEGImages/480p/<seq>/ or "
+             "PATH/480p/<seq>/)",
 }
 #: Where SNU-FILM's released lists sit, and how their lines start.
 SNUFILM_RELEASED = ("data", "SNU-FILM")
@@ -181,16 +191,25 @@ class UCF101Source(StandardSource):
 
     def __init__(self, path: Path) -> None:
         root = _folder(Path(path), self.kind, "one folder per sample with frame_00.png, frame_01_gt.png, frame_02.png")
+        if (root / UCF101_RELEASE).is_dir() and not _holds_ucf101_samples(root):  # the folder above, as RIFE's README
+            root = root / UCF101_RELEASE
         folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
-        if not any((d / f).is_file() for d in folders for f in UCF101_FRAMES):
+        if not _holds_ucf101_samples(root):
             raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         refs = [TripletRef(d.name, tuple(_require(d / f, "ucf101 sample") for f in UCF101_FRAMES))  # type: ignore[arg-type]
                 for d in folders]
         super().__init__(str(path), refs)
 
 
+def _holds_ucf101_samples(root: Path) -> bool:
+    return any((d / f).is_file() for d in root.iterdir() if d.is_dir() for f in UCF101_FRAMES)
+
+
 class MiddleburySource(StandardSource):
-    """``middlebury:PATH`` — the "other" set with interpolated ground truth (RIFE ``MiddleBury_Other.py``)."""
+    """``middlebury:PATH`` — the "other" set with interpolated ground truth: ``other-data/`` and
+    ``other-gt-interp/`` as released (RIFE ``benchmark/MiddleBury_Other.py``), or each sequence's three
+    frames in one folder (softmax splatting's ``benchmark_middlebury.py``, which globs
+    ``<seq>/frame10i11.png``)."""
 
     kind = "middlebury"
 
@@ -198,20 +217,23 @@ class MiddleburySource(StandardSource):
         root = _folder(Path(path), self.kind, "other-data/ and other-gt-interp/")
         gt_root = root / "other-gt-interp"
         data_root = root / "other-data"
-        if not data_root.is_dir() and not gt_root.is_dir():
+        if data_root.is_dir() or gt_root.is_dir():
+            for folder in (data_root, gt_root):
+                if not folder.is_dir():
+                    raise DataError(f"The Middlebury folder {root} has no {folder.name}/; it needs other-data/<seq>/"
+                                    f"frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png.")
+            sequences = sorted(p.name for p in gt_root.iterdir() if p.is_dir())
+            if not sequences:
+                raise DataError(f"The Middlebury folder {gt_root} holds no sequence folders.")
+            folders = (data_root, gt_root, data_root)
+        else:  # side by side: the sequences are the folders holding a ground truth, as the script's glob finds
+            sequences = sorted(p.name for p in root.iterdir() if (p / "frame10i11.png").is_file())
+            folders = (root, root, root)
+        if not any((folders[1] / seq / "frame10i11.png").is_file() for seq in sequences):
             raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
-        for folder in (data_root, gt_root):
-            if not folder.is_dir():
-                raise DataError(f"The Middlebury folder {root} has no {folder.name}/; it needs other-data/<seq>/"
-                                f"frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png.")
-        sequences = sorted(p.name for p in gt_root.iterdir() if p.is_dir())
-        if not sequences:
-            raise DataError(f"The Middlebury folder {gt_root} holds no sequence folders.")
-        if not any((gt_root / seq / "frame10i11.png").is_file() for seq in sequences):
-            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
-        refs = [TripletRef(seq, (_require(data_root / seq / "frame10.png", f"input of {seq}"),
-                                 _require(gt_root / seq / "frame10i11.png", f"ground truth of {seq}"),
-                                 _require(data_root / seq / "frame11.png", f"input of {seq}")))
+        refs = [TripletRef(seq, tuple(_require(folder / seq / name, f"{what} of {seq}")  # type: ignore[arg-type]
+                                      for folder, name, what in zip(folders, MIDDLEBURY_FRAMES,
+                                                                    ("input", "ground truth", "input"))))
                 for seq in sequences]
         super().__init__(str(path), refs)
 
@@ -436,8 +458,8 @@ class DavisSource(StandardSource):
 
     def __init__(self, path: Path) -> None:
         root = _folder(Path(path), self.kind, "one folder of frames per sequence")
-        nested = root / "JPEGImages" / "480p"
-        base = nested if nested.is_dir() else root
+        nested = [folder for folder in (root / "JPEGImages" / "480p", root / "480p") if folder.is_dir()]
+        base = nested[0] if nested else root
         sequences = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
         refs: list[TripletRef] = []
         #: Sequence folders with too few frames for the loaders' window (``data`` notes them).
