@@ -9,7 +9,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from vfibench.cli import app
-from vfibench.cli_progress import PlainSweepListener, RichSweepListener
+from vfibench.cli_progress import PlainSweepListener, RichSweepListener, counted, working
 
 
 def test_plain_progress_is_one_line_per_finished_unit_on_stderr(tmp_path):
@@ -147,3 +147,17 @@ def test_a_finished_unit_is_reported_with_the_tables_numbers() -> None:
 
     scores = pd.DataFrame({"psnr": [30.431, 30.441], "lpips": [0.04301, 0.04299], "dists": [float("nan")] * 2})
     assert headline(scores, 12.4, 0.6) == "PSNR 30.44 dB, LPIPS 0.0430; trained 12s, scored 1s"
+
+
+def test_counted_draws_a_bar_of_the_items_on_a_terminal_and_nothing_elsewhere():
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with counted(terminal, "scoring frames", 3) as count:
+        for _ in range(3):
+            count()
+        terminal.file.flush()
+    drawn = terminal.file.getvalue()
+    assert "scoring frames" in drawn and "3/3" in drawn
+    plain = Console(file=io.StringIO(), force_terminal=False)
+    with counted(plain, "scoring frames", 3) as count, working(plain, "Writing the report"):
+        count()
+    assert plain.file.getvalue() == ""  # a CI log or a file gets no bar frames

@@ -8,11 +8,15 @@ steps, when they finish; several may be in progress at once. If the sweep is int
 area is cleared and the finished units are printed once, so no line appears twice.
 :func:`PlainSweepListener` (stderr is a file or a CI log) prints each phase and each finished unit
 — with its time and headline metrics, and the sweep's progress and ETA — as one line.
+:func:`counted` and :func:`working` show the progress of other long steps (scoring an evaluation's
+frames, writing a report) on a terminal, and leave no trace.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TextIO
 
@@ -205,3 +209,28 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@contextmanager
+def counted(console: Console, description: str, total: int) -> Iterator[Callable[[], None]]:
+    """A bar of ``total`` items on ``console`` while the block runs, cleared when it ends (a terminal
+    only: elsewhere nothing is drawn); yields the function that counts one item."""
+    if not console.is_terminal or total <= 0:
+        yield lambda: None
+        return
+    progress = Progress(TextColumn("[cyan]{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                        transient=True, expand=True)
+    with progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)
+
+
+@contextmanager
+def working(console: Console, message: str) -> Iterator[None]:
+    """A spinner with ``message`` on ``console`` while the block runs (a terminal only), cleared after."""
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(f"[dim]{escape(message)}…[/]"):
+        yield

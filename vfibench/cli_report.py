@@ -106,9 +106,12 @@ def report(
     for name in _rebuild_tables(store) if store.missing_derived_tables() else []:  # only then is torch loaded
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:
+        from vfibench.cli_progress import working
         from vfibench.results.report import build_report
 
-        print_report(build_report(store, grid_samples=samples, seed=seed, plane=options), format)
+        with working(error_console, "Writing the report: analysis, figures, image grids"):
+            built = build_report(store, grid_samples=samples, seed=seed, plane=options)
+        print_report(built, format)
     elif format in SUMMARY_ONLY and options == PlaneOptions() and seed is None:
         print_summary(store, format)
     else:
@@ -116,7 +119,11 @@ def report(
 
         data = lib.load_report_data(store)
         if format is ReportFormat.html:  # drawn in a scratch folder, its options checked as it is drawn
-            sys.stdout.write(lib.html_page(data, grid_samples=samples, seed=seed, plane=options))
+            from vfibench.cli_progress import working
+
+            with working(error_console, "Drawing the page: figures, image grids"):
+                page = lib.html_page(data, grid_samples=samples, seed=seed, plane=options)
+            sys.stdout.write(page)
             return
         # a plane or seed the run cannot honour is an error whether or not this format uses it
         unwritten = lib.unwritten_report(data, plane=options, seed=seed)
