@@ -115,6 +115,13 @@ def test_json_and_markdown_formats_for_ci_logs(tmp_path: Path, base: Path) -> No
     assert "::error title=vfibench regression::l1 psnr 30.00 → 29.80" in as_md.output
 
 
+def test_json_counts_configurations_as_the_summary_line_does(tmp_path: Path, base: Path) -> None:
+    rows = [row for row in BASE_ROWS if row["config"] != "l1+perc"] + [{**BASE_ROWS[0], "config": "l2"}]
+    document = json.loads(invoke(str(write_summary(tmp_path / "new.csv", rows)), str(base), "--format", "json").stdout)
+    assert document["counts"] == {"ok": 4, "missing in new": 1, "new configuration": 1}  # not 2 rows (metrics) each
+    assert "1 configuration missing in new" in document["summary"] and "1 new configuration" in document["summary"]
+
+
 @pytest.mark.parametrize("content, expected", [
     ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,complete,1,8,30.1", "cut short"),
     ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,compl\n", "cut short"),

@@ -138,11 +138,18 @@ class Comparison:
 
 # -- summary line -----------------------------------------------------------------------------------
 def verdict_counts(comparison: Comparison) -> dict[str, int]:
-    """How many rows have each verdict (only verdicts that occur, in :class:`Verdict` order)."""
-    counts = {verdict.value: 0 for verdict in Verdict}
-    for row in comparison.rows:
-        counts[row.verdict.value] += 1
-    return {name: count for name, count in counts.items() if count}
+    """How many of each verdict, counted as :func:`summary_line` counts them: (configuration, metric)
+    pairs for per-metric verdicts, configurations for :data:`CONFIG_VERDICTS` (a configuration missing
+    in NEW is one, not one per metric) and metrics for :data:`METRIC_VERDICTS`; only verdicts that
+    occur, in :class:`Verdict` order."""
+    counts = {}
+    for verdict in Verdict:
+        rows = [row for row in comparison.rows if row.verdict is verdict]
+        keys = ({row.config for row in rows} if verdict in CONFIG_VERDICTS
+                else {row.metric for row in rows} if verdict in METRIC_VERDICTS else rows)
+        if keys:
+            counts[verdict.value] = len(keys)
+    return counts
 
 
 def summary_line(comparison: Comparison) -> str:
