@@ -314,6 +314,7 @@ def test_non_finite_values_in_per_sample_are_damage_named_by_file(run_copy: Path
 
 @pytest.mark.parametrize("spec, fragment", [
     ("0x10*l1", "'0x10' is not a number"),
+    ("l1+abc*perc", "'abc' before '*' is not a number"),  # not "unknown term 'abc', did you mean 'bmbc'"
     ("٠.٥*l1", "expected a loss term name"),
     ("l1,\nl2@2", "line 2, column 4"),
 ])

@@ -294,6 +294,9 @@ class _Parser:
         name = name.lower()
         if name in ("inf", "infinity", "nan") and self.text.startswith("*", self.pos):
             raise self.fail(f"the weight {name} must be a positive finite number", at=name_at)
+        if self.text[self.pos:].lstrip().startswith("*") and not self.registry.is_known(name):
+            raise self.fail(f"'{clip(name, limit=40)}' before '*' is not a number; a weight is written in decimal "
+                            f"digits before the term it weighs, e.g. '0.1*perc' or '1e-3*perc'", at=name_at)
         if self.text.startswith("+", self.pos) and self.registry.is_known(name + "+"):
             rest = self.text[self.pos + 1 :].lstrip()  # whitespace is ignored: 'adacof+ l1' is 'adacof+l1'
             after = rest[:1]
