@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from vfibench.cli import app
@@ -556,3 +557,15 @@ def test_ambiguity_that_would_change_nothing_or_be_overridden_is_refused(tmp_pat
     assert_clean_error(result, "--ambiguity 0.3 contradicts the ambiguity=0.2 written in --test-data")
     result = invoke(*base, "--ambiguity", "0.2", "--test-data", "synthetic(ambiguity=0.2)")
     assert result.exit_code == 0, result.output
+
+
+def test_a_file_or_a_missing_folder_where_a_folder_belongs_is_named_as_such(tmp_path: Path) -> None:
+    afile = tmp_path / "notes.txt"
+    afile.write_text("hi")
+    assert_clean_error(invoke("report", str(afile)), f"'{afile}' is a file, not a run directory")
+    assert_clean_error(invoke("report", "--out", str(tmp_path / "nothere")), f"'{tmp_path / 'nothere'}' does not exist")
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    Image.new("RGB", (16, 16)).save(gt / "a.png")
+    assert_clean_error(invoke("eval", "--pred", str(afile), "--gt", str(gt)), f"'{afile}' is a file, not a folder")
+    assert_clean_error(invoke("eval", "--pred", str(tmp_path / "gone"), "--gt", str(gt)), "gone' does not exist")

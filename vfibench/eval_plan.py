@@ -69,10 +69,15 @@ def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
     return sources
 
 
+def _not_a_folder(path: Path) -> str:
+    """Why ``path`` is no folder: ``does not exist`` or ``is a file, not a folder``."""
+    return "is a file, not a folder" if path.exists() else "does not exist"
+
+
 def list_frames(directory: Path, role: str) -> list[str]:
     """Every PNG/JPEG below ``directory`` as sorted POSIX paths relative to it."""
     if not directory.is_dir():
-        raise DataError(f"The {role} folder '{directory}' does not exist or is not a folder. Give the folder that "
+        raise DataError(f"The {role} folder '{directory}' {_not_a_folder(directory)}. Give the folder that "
                         f"holds the frames (PNG or JPEG, found in subfolders too).")
 
     def unreadable(err: OSError) -> None:  # a folder that cannot be listed would silently drop its frames
@@ -198,7 +203,8 @@ def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dic
     matched: dict[str, dict[str, str]] = {}
     for name, directory in sources.items():
         if not directory.is_dir():
-            raise DataError(f"The prediction ('{name}') folder '{directory}' does not exist or is not a folder.")
+            raise DataError(f"The prediction ('{name}') folder '{directory}' {_not_a_folder(directory)}. Give the "
+                            f"folder that holds the model's frames, saved as DIR/ID.png.")
         found = {sample: file for sample in ids if (file := prediction_file(directory, sample)) is not None}
         missing = [sample for sample in ids if sample not in found]
         if missing:

@@ -129,8 +129,9 @@ class RunStore:
                 unfinished = unfinished_sweeps(out)
                 if unfinished:
                     raise ResultsError(incomplete_message(unfinished[0], out, len(unfinished)))
+                missing = f"'{out}' does not exist" if not out.exists() else f"there is no '{out / LATEST}'"
                 raise ResultsError(
-                    f"No finished run found under '{out}' (there is no '{out / LATEST}'). Run a sweep first "
+                    f"No finished run found under '{out}' ({missing}). Run a sweep first "
                     f"with `vfibench run`, or name a run directory: `vfibench report RUN`."
                 )
             root = link.resolve()
@@ -139,6 +140,9 @@ class RunStore:
             candidate = Path(run)
             root = candidate if candidate.is_dir() else out / run
             check_latest(root)  # 'results/latest' named explicitly
+        if root.is_file():
+            raise ResultsError(f"'{run}' is a file, not a run directory. Pass the folder of a run (the one holding "
+                               f"manifest.json and summary.csv) or the name of a run in '{out}'.")
         if not (root / MANIFEST).is_file():
             known = ", ".join(sorted(p.name for p in run_directories(out)[:5]))  # the newest five, not 'latest'
             hint = f" Runs under '{out}': {known}." if known else ""
