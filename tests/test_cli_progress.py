@@ -13,9 +13,10 @@ from vfibench.cli_progress import PlainSweepListener, RichSweepListener, counted
 
 
 def test_plain_progress_is_one_line_per_finished_unit_on_stderr(tmp_path):
-    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1,l2", "--steps", "4",
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1,l2", "--steps", "4", "--log-every", "10",
                                       "--metrics", "psnr", "--val-samples", "0", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    assert "is more than the 4 training steps: the log and the held-out scores have one row" in result.stderr
     lines = result.stderr.splitlines()
     units = [line for line in lines if re.match(r"\[\d/2\] ", line)]
     assert [u.split(":")[0] for u in units] == ["[1/2] l1 (seed 0)", "[2/2] l2 (seed 0)"]
@@ -147,6 +148,14 @@ def test_a_finished_unit_is_reported_with_the_tables_numbers() -> None:
 
     scores = pd.DataFrame({"psnr": [30.431, 30.441], "lpips": [0.04301, 0.04299], "dists": [float("nan")] * 2})
     assert headline(scores, 12.4, 0.6) == "PSNR 30.44 dB, LPIPS 0.0430; trained 12s, scored 1s"
+
+
+def test_the_curves_caption_says_when_held_out_metrics_were_measured():
+    from vfibench.results.report import measured_when
+
+    assert measured_when(25, 1000) == "every 25 steps"
+    assert measured_when(4, 10) == "every 4 steps and at the last step (10)"
+    assert measured_when(100, 12) == "once, at the last step (12)"  # --log-every beyond the steps trained
 
 
 def test_counted_draws_a_bar_of_the_items_on_a_terminal_and_nothing_elsewhere():

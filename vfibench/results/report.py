@@ -103,9 +103,10 @@ class ReportData:
                 "drawn on a log scale).")
         if held:
             subset = validation.get("subset", "a fixed held-out subset of the test scenes")
-            text += (f" Held-out {', '.join(Orientation.of(c[4:]).label for c in held)}: measured every "
-                     f"{validation.get('every', 'log')} steps on {subset}, the model in eval mode, without any "
-                     f"effect on training.")
+            steps = (self.view.manifest.get("preset") or {}).get("steps")
+            text += (f" Held-out {', '.join(Orientation.of(c[4:]).label for c in held)}: measured "
+                     f"{measured_when(validation.get('every'), steps)} on {subset}, the model in eval mode, without "
+                     f"any effect on training.")
             parting = self.parting
             if parting is not None:
                 others = [c[4:] for c in held if c != "val_" + self.analysis.base]
@@ -333,6 +334,16 @@ def _draw_figures(data: ReportData, report: Report) -> None:
             plot = plots.breakdown_plot(result, data.analysis, directory / f"gap_by_{attribute}.png")
             if plot is not None:
                 report.breakdown_plots[attribute] = plot
+
+
+def measured_when(every: int | None, steps: int | None) -> str:
+    """When held-out metrics are measured: at every training-log row (each ``every`` steps) and at the
+    last step, e.g. ``every 25 steps`` or ``once, at the last step (12)``."""
+    if not every:
+        return "at every training-log row"
+    if steps is None or steps % every == 0:
+        return f"every {every} steps"
+    return f"once, at the last step ({steps})" if every > steps else f"every {every} steps and at the last step ({steps})"
 
 
 def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,

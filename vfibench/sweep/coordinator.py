@@ -74,6 +74,10 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         if plan.val_asked > len(test) and plan.val_asked != VAL_SAMPLES:  # the default is capped silently
             listener.note(f"--val-samples {plan.val_asked}: the test data holds {len(test)} triplet(s), so "
                           f"validation during training scores all of them.")
+        if plan.preset.log_every > plan.preset.steps:
+            listener.note(f"A training-log row every {plan.preset.log_every} steps is more than the "
+                          f"{plan.preset.steps} training steps: the log and the held-out scores have one row, at "
+                          f"the last step. --log-every sets the interval.")
         overlap = content_overlap(plan.train_data, plan.test_data)
         if overlap:
             listener.note(f"{overlap[:1].upper()}{overlap[1:]}. Train or test on other data (--train-data, "
