@@ -47,6 +47,7 @@ def test_identical_tables_pass_with_every_pair_within_tolerance(base: Path) -> N
     result = invoke(str(base), str(base))
     assert result.exit_code == 0, result.output
     assert "6 within tolerance" in result.output and "passed" in result.output
+    assert "psnr 0.05 dB, lpips 0.002;" in " ".join(result.output.split())  # each tolerance in its metric's unit
 
 
 def test_a_table_compared_with_itself_is_noted_as_a_check_that_cannot_fail(tmp_path: Path, base: Path) -> None:

@@ -162,8 +162,9 @@ def minimum_width(table: Table, console: Console) -> int:
 
 
 def tolerance_text(comparison: Comparison) -> str:
-    """``"Absolute tolerances: psnr 0.05, lpips 0.002; one-sided (only a worsening fails)."``"""
-    listed = ", ".join(f"{metric} {value:g}" for metric, value in comparison.tolerances.items())
+    """``"Absolute tolerances: psnr 0.05 dB, lpips 0.002; one-sided (only a worsening fails)."``"""
+    listed = ", ".join(f"{metric} {value:g}" + (f" {unit}" if (unit := metric_record(metric).unit) else "")
+                       for metric, value in comparison.tolerances.items())
     mode = "two-sided (any change beyond them fails)" if comparison.two_sided else \
         "one-sided (only a worsening beyond them fails)"
     return f"Absolute tolerances: {listed}; {mode}."
