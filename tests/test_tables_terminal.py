@@ -184,3 +184,16 @@ def test_every_row_that_prints_the_best_value_is_marked(psnr_b: float, b_best: b
     b_cell = f"**{b_psnr}**" if b_best else b_psnr
     assert f"| b | complete | {b_cell} | **0.1234 ± 0.0020** |" in markdown
     assert "| blend | reference | 30.42 | 0.0100 |" in markdown
+
+
+def test_output_is_laid_out_wide_where_no_terminal_gives_a_width(monkeypatch) -> None:
+    from vfibench import cli_support
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(cli_support, "_terminal_columns", lambda: None)  # a CI log, a pipe, a file
+    assert cli_support.console.width == cli_support.UNBOUNDED_WIDTH  # the default metrics' summary whole, not split
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli_support.console.width == 80
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.setattr(cli_support, "_terminal_columns", lambda: 100)  # a terminal's width is rich's to measure
+    assert cli_support.console.width != cli_support.UNBOUNDED_WIDTH

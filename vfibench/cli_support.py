@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
@@ -18,8 +19,40 @@ from vfibench.errors import VfiBenchError, describe_os_error
 #: How every help text is rendered; :func:`examples` keeps command lines literal under it.
 MARKUP = "markdown"
 
+#: The width tables are laid out for where no terminal gives one (a CI log, a pipe, a file; COLUMNS
+#: unset): a summary of every default metric, a comparison or a dry run then prints whole, not split
+#: at the 80 columns rich assumes there.
+UNBOUNDED_WIDTH = 120
+
+
+class _OutputConsole(Console):
+    """A console that lays out for a terminal's width (or COLUMNS), and for :data:`UNBOUNDED_WIDTH`
+    where there is neither, measured at each use as rich measures a terminal."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        measured = super().size
+        if "COLUMNS" not in os.environ and _terminal_columns() is None:
+            return ConsoleDimensions(UNBOUNDED_WIDTH, measured.height)
+        return measured
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+def _terminal_columns() -> int | None:
+    """The width of the terminal that stdout, stderr or stdin is, if any (where rich measures it too)."""
+    for descriptor in (1, 2, 0):
+        try:
+            return os.get_terminal_size(descriptor).columns
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 # no emoji codes: a path such as frames:cat/ must print as written, not as frames🐱/
-console = Console(emoji=False)
+console = _OutputConsole(emoji=False)
 error_console = Console(stderr=True, emoji=False)
 
 P = ParamSpec("P")
