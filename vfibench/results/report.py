@@ -508,7 +508,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "along": report.data.along,
         "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]}
                  | {f"gap_by_{k}": str(v.png) for k, v in report.breakdown_plots.items()}
-                 | {f"gap_by_{k}_{p.suffix[1:]}": str(p) for k, v in report.breakdown_plots.items() for p in v.vector},
+                 | {p.stem + p.suffix.replace(".", "_"): str(p) for v in report.breakdown_plots.values() for p in v.vector},
         "notes": report.notes,
     }
 
