@@ -197,3 +197,22 @@ def test_output_is_laid_out_wide_where_no_terminal_gives_a_width(monkeypatch) ->
     monkeypatch.delenv("COLUMNS")
     monkeypatch.setattr(cli_support, "_terminal_columns", lambda: 100)  # a terminal's width is rich's to measure
     assert cli_support.console.width != cli_support.UNBOUNDED_WIDTH
+
+
+@pytest.mark.parametrize("rows", [["a", "blend"], ["mine"]])
+def test_a_row_alone_in_the_race_is_not_marked_best(rows: list[str]) -> None:
+    """One trained configuration beside the references, or one model scored alone, would be "best" in every
+    column: nothing is marked, and no caption says a mark means anything."""
+    from vfibench.results.latex import latex_table
+    from vfibench.results.tables import table_notes
+
+    summary = tie_summary(30.0)
+    summary = summary[summary["config"].isin(rows)].reset_index(drop=True)
+    if rows == ["mine"]:
+        summary = tie_summary(30.0).iloc[:1].assign(config="mine", kind="evaluated")
+    console = Console(width=100, record=True, color_system=None)
+    console.print(rich_table(summary, ["psnr", "lpips"], {}))
+    assert "★" not in console.export_text() and "**" not in markdown_table(summary, ["psnr", "lpips"], {})
+    assert "Best value" not in " ".join(table_notes(summary, {}, ["psnr", "lpips"]))
+    latex = latex_table(summary, ["psnr", "lpips"], {})
+    assert r"\textbf" not in latex and "Bold" not in latex

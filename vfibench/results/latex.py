@@ -24,7 +24,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results.numbers import NO_VALUE
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, REFERENCE, REFERENCE_DESCRIPTIONS, SAMPLES, SEEDS,
                                      STATUS)
-from vfibench.results.tables import Cell, row_header, table_cells
+from vfibench.results.tables import Cell, marks_best, row_header, table_cells
 
 #: LaTeX for each character that is special in text mode, or that pdflatex would set otherwise than
 #: typed: quotes (curly) and brackets (read as an optional argument after ``\\`` or ``\midrule``).
@@ -131,7 +131,9 @@ def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequen
     seeds = int(summary[SEEDS].max()) if len(summary) else 0
     text = f"Mean over {samples} test samples"
     text += rf" and {seeds} seeds ($\pm$ standard deviation over seeds)" if seeds > 1 else ""
-    if all(is_reference):  # no ranked row: the references compete for the mark (tables.best_rows)
+    if not marks_best(summary):  # one row alone in the race: it would be bold everywhere
+        text += "."
+    elif all(is_reference):  # no ranked row: the references compete for the mark (tables.best_rows)
         text += ". Bold: the best value of each column."
     else:
         kinds = summary[KIND].astype(str) if KIND in summary else ()
