@@ -73,7 +73,7 @@ def test_a_table_has_the_best_trained_values_in_bold_and_the_references_below_a_
     lines = table.splitlines()
     assert lines.index(BLEND_ROW) - 1 == max(i for i, line in enumerate(lines) if line == r"\midrule")
     assert (r"References: \textit{blend}, the average of the two inputs, weighted by time; \textit{nearest}, the "
-            r"input closer in time, repeated.") in table
+            r"input closer in time (the first at the midpoint), repeated.") in table
     assert "among the trained configurations; the reference rows, below the rule, are not ranked" in table
     assert "Sharpness is best at 1." in table and "2 seeds" in table
 

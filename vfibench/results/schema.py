@@ -75,7 +75,7 @@ KINDS: Mapping[str, str] = MappingProxyType({
 BLEND, NEAREST = "blend", "nearest"
 #: What each reference row is, in a few words for captions (:mod:`vfibench.references` computes them).
 REFERENCE_DESCRIPTIONS = {BLEND: "the average of the two inputs, weighted by time",
-                          NEAREST: "the input closer in time, repeated"}
+                          NEAREST: "the input closer in time (the first at the midpoint), repeated"}
 #: The run kind that writes each row kind.
 RUN_OF_KIND: Mapping[str, str] = MappingProxyType({TRAINED: SWEEP, REFERENCE: SWEEP, EVALUATED: EVALUATION})
 #: The run kinds in words, for messages.
