@@ -274,7 +274,7 @@ def test_models_that_agree_are_called_models_and_every_metric_is_listed_once():
     values = {"good": {"psnr": list(30 + ramp), "lpips": list(0.1 + 0.01 * ramp), "dists": list(0.1 + 0.01 * ramp)},
               "bad": {"psnr": list(28 + ramp), "lpips": list(0.2 + 0.01 * ramp), "dists": list(0.2 + 0.01 * ramp)}}
     evaluated = analyse(table(values, kinds=dict.fromkeys(values, "evaluated")), ["psnr", "lpips", "dists"])
-    assert evaluated.verdict.startswith("PSNR, LPIPS and DISTS agree on every one of the 1 pair(s) of models: no "
+    assert evaluated.verdict.startswith("PSNR, LPIPS and DISTS agree on the one pair of models: no "
                                         "model wins on PSNR"), evaluated.verdict
 
 
@@ -514,7 +514,7 @@ def test_a_verdict_whose_every_disagreement_is_within_the_tolerances_leads_with_
     assert result.verdict.startswith("No two trained configurations disagree by more than the metrics' comparison "
                                      "tolerances; the clearest disagreement in direction: PSNR prefers a over b by "
                                      "0.01 dB"), result.verdict
-    assert "1 of 1 pairs of trained configurations is discordant" in result.verdict
+    assert "The one pair of trained configurations is discordant" in result.verdict
 
 
 def test_the_headline_prefers_a_gap_beyond_the_tolerances_to_a_smaller_p_within_them():

@@ -9,7 +9,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from vfibench.cli import app
-from vfibench.cli_progress import PlainSweepListener, RichSweepListener, counted, working
+from vfibench.cli_progress import PlainSweepListener, RichSweepListener, counting_bar, working
 
 
 def test_plain_progress_is_one_line_per_finished_unit_on_stderr(tmp_path):
@@ -26,7 +26,7 @@ def test_plain_progress_is_one_line_per_finished_unit_on_stderr(tmp_path):
     assert any(line.startswith("Evaluating the references blend, nearest (seed 0)") for line in lines)
     assert len(lines) == len(set(lines)) and "\x1b" not in result.stderr and "\r" not in result.stderr
     assert "l1 (seed 0)" not in result.stdout  # the table and the results path only
-    assert "vfibench run: 2 configuration(s)" in result.stderr and "configuration(s)" not in result.stdout
+    assert "vfibench run: 2 configurations × 1 seed," in result.stderr and "vfibench run:" not in result.stdout
     assert "vfibench report" in result.stderr and "vfibench report" not in result.stdout
 
 
@@ -158,15 +158,15 @@ def test_the_curves_caption_says_when_held_out_metrics_were_measured():
     assert measured_when(100, 12) == "once, at the last step (12)"  # --log-every beyond the steps trained
 
 
-def test_counted_draws_a_bar_of_the_items_on_a_terminal_and_nothing_elsewhere():
+def test_counting_bar_draws_a_bar_of_the_items_on_a_terminal_and_nothing_elsewhere():
     terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
-    with counted(terminal, "scoring frames", 3) as count:
+    with counting_bar(terminal, "scoring frames", 3) as count:
         for _ in range(3):
             count()
         terminal.file.flush()
     drawn = terminal.file.getvalue()
     assert "scoring frames" in drawn and "3/3" in drawn
     plain = Console(file=io.StringIO(), force_terminal=False)
-    with counted(plain, "scoring frames", 3) as count, working(plain, "Writing the report"):
+    with counting_bar(plain, "scoring frames", 3) as count, working(plain, "Writing the report"):
         count()
     assert plain.file.getvalue() == ""  # a CI log or a file gets no bar frames

@@ -28,7 +28,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, monkeypatch:
     assert _tree(tmp_path) == before
     text = " ".join(result.output.split())
     for expected in ("nothing is trained or written", "l1", "0.5*dain+ssim@0.5", "= 0.5*charbonnier+ssim@0.5",
-                     "0.5 × charbonnier, always", "1 × ssim, from 50%", "2 trained configuration(s) × 2 seed(s)",
+                     "0.5 × charbonnier, always", "1 × ssim, from 50%", "2 trained configurations × 2 seeds",
                      "= 4 trainings", "smoke: 12 steps, batch 4", "synthetic: 48 triplets at 32×32",
                      "metrics psnr, ssim", "estimated training time: about", "the warp-blend model",
                      "synthetic: 48 triplets at 32×32, path ambiguity 0.3", "a new run directory under results"):

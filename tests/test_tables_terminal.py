@@ -80,7 +80,7 @@ def test_a_label_wider_than_the_terminal_is_folded_not_dropped() -> None:
 
 
 def test_the_title_spans_the_console_not_the_narrow_table() -> None:
-    title = "20261203-144521-c29b — evaluation of 1 model(s) against /data/eval/frames/gt, device cpu"
+    title = "20261203-144521-c29b — evaluation of 1 model against /data/eval/frames/gt, device cpu"
     console = Console(width=100, record=True, color_system=None)
     console.print(rich_table(two_seed_summary(), ["psnr"], {}, title=title))
     assert console.export_text().splitlines()[0].strip() == title  # one line; the table is 30 columns wide

@@ -73,7 +73,8 @@ def eval_command(
     = False,
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
-    from vfibench.cli_progress import counted, working
+    from vfibench.cli_progress import counting_bar, working
+    from vfibench.words import counted
     from vfibench.eval_plan import plan_evaluation
     from vfibench.evaluate import run_evaluation
     from vfibench.metrics.records import parse_metric_list
@@ -99,19 +100,20 @@ def eval_command(
                            command=shlex.join(["vfibench", *sys.argv[1:]]), protocols=chosen)
     chatty = format is ReportFormat.table
     if chatty:  # on stderr, as a sweep's progress: `vfibench eval > table.txt` keeps only the results
-        error_console.print(f"[bold]vfibench eval[/]: {len(plan.sources)} model(s) × {len(plan.files)} frame(s), "
+        error_console.print(f"[bold]vfibench eval[/]: {counted(len(plan.sources), 'model')} × "
+                            f"{counted(len(plan.files), 'frame')}, "
                             f"metrics {', '.join(plan.metrics)}, device {plan.device}", highlight=False)
     for note in plan.notes:  # on stderr with --format, whose stdout is the document alone
         (console if chatty else error_console).print(f"[yellow]note:[/] {escape(note)}", highlight=False,
                                                      soft_wrap=True)
     keep_freed_memory()
-    with counted(error_console, "scoring frames", len(plan.files)) as count:
+    with counting_bar(error_console, "scoring frames", len(plan.files)) as count:
         store = run_evaluation(plan, on_file=lambda sample, name: count())
     with working(error_console, "Writing the report: analysis, figures, image grids"):
         built = build_report(store, grid_samples=samples)
     print_report(built, format, per_file=per_file)
     if chatty and not per_file:
-        console.print(f"[dim]{len(plan.files)} file(s) summarised per model; --per-file lists each file's "
+        console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each file's "
                       f"scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)
     if chosen and format in SUMMARY_ONLY:  # stdout holds the summary alone
         sys.stderr.write(f"PSNR/SSIM under each protocol: {store.path(PROTOCOLS_FILE)}\n")

@@ -8,7 +8,7 @@ steps, when they finish; several may be in progress at once. If the sweep is int
 area is cleared and the finished units are printed once, so no line appears twice.
 :func:`PlainSweepListener` (stderr is a file or a CI log) prints each phase and each finished unit
 — with its time and headline metrics, and the sweep's progress and ETA — as one line.
-:func:`counted` and :func:`working` show the progress of other long steps (scoring an evaluation's
+:func:`counting_bar` and :func:`working` show the progress of other long steps (scoring an evaluation's
 frames, writing a report) on a terminal, and leave no trace.
 """
 
@@ -25,6 +25,8 @@ from rich.table import Column
 from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
+
+from vfibench.words import counted
 
 
 class RichSweepListener:
@@ -161,7 +163,7 @@ class PlainSweepListener:
 
     def sweep_started(self, units: int, steps: int) -> None:
         self.units, self.steps, self.started = units, steps, time.perf_counter()
-        self._line(f"{units} unit(s) to train, {steps} steps in all")
+        self._line(f"{counted(units, 'unit')} to train, {steps} steps in all")
 
     def phase(self, message: str, total: int | None = None) -> None:
         self._line(f"{message}…")
@@ -212,7 +214,7 @@ def _duration(seconds: float) -> str:
 
 
 @contextmanager
-def counted(console: Console, description: str, total: int) -> Iterator[Callable[[], None]]:
+def counting_bar(console: Console, description: str, total: int) -> Iterator[Callable[[], None]]:
     """A bar of ``total`` items on ``console`` while the block runs, cleared when it ends (a terminal
     only: elsewhere nothing is drawn); yields the function that counts one item."""
     if not console.is_terminal or total <= 0:

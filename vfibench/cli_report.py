@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from vfibench.cli_support import console, error_console, examples, report_errors
 from vfibench.errors import VfiBenchError
+from vfibench.words import counted
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
@@ -182,7 +183,7 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
             console.print(f"Report folder not written; `{escape(_report_command(data.store))}` writes it.",
                           highlight=False, soft_wrap=True)
         else:
-            console.print(f"Report: [bold]{escape(str(built.html))}[/] ({len(built.grids)} image grid(s), "
+            console.print(f"Report: [bold]{escape(str(built.html))}[/] ({counted(len(built.grids), 'image grid')}, "
                           f"{'a' if built.plot else 'no'} perception–distortion plot)", highlight=False)
     elif format is ReportFormat.md:
         sys.stdout.write(markdown(built))

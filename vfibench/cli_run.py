@@ -22,6 +22,7 @@ from rich.markup import escape
 
 from vfibench.cli_support import LIST, console, error_console, examples, exit_interrupted, report_errors
 from vfibench.errors import VfiBenchError
+from vfibench.words import counted
 from vfibench.presets import DEFAULT_PRESET
 
 if TYPE_CHECKING:
@@ -219,8 +220,9 @@ def run(
             _print_plan(plan, "a new sweep", device_here)
             return
         # on stderr with the progress: `vfibench run > table.txt` keeps only the results
-        error_console.print(f"[bold]vfibench run[/]: {len(plan.configs)} configuration(s) × {len(plan.seeds)} "
-                            f"seed(s), preset [cyan]{chosen.name}[/] ({chosen.steps} steps), device {plan.device}"
+        error_console.print(f"[bold]vfibench run[/]: {counted(len(plan.configs), 'configuration')} × "
+                            f"{counted(len(plan.seeds), 'seed')}, preset [cyan]{chosen.name}[/] ({chosen.steps} steps), "
+                            f"device {plan.device}"
                             f"{_where(options)}")
     if plan is None:
         return

@@ -20,6 +20,7 @@ from vfibench.references import REFERENCES
 from vfibench.sweep import WARM_START_SPEC, SweepPlan
 from vfibench.sweep.data import split_options
 from vfibench.train import train_configuration
+from vfibench.words import counted
 
 #: Steps timed per configuration; the first is a warm-up and is not counted.
 PROBE_STEPS = 3
@@ -63,8 +64,9 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
                    f"crops, the {preset.model} model of width {preset.width}, lr {preset.lr:g} (cosine to "
                    f"{preset.lr_final_fraction:g}×), a training-log row every {preset.log_every} steps"),
         ("warm start", warm),
-        ("units", f"{trained} trained configuration(s) × {len(plan.seeds)} seed(s) ({', '.join(map(str, plan.seeds))})"
-                  f" = {trained * len(plan.seeds)} trainings, plus the references {', '.join(REFERENCES)} per seed"),
+        ("units", f"{counted(trained, 'trained configuration')} × {counted(len(plan.seeds), 'seed')} "
+                  f"({', '.join(map(str, plan.seeds))}) = {counted(trained * len(plan.seeds), 'training')}, plus the "
+                  f"references {', '.join(REFERENCES)} per seed"),
         ("training data", f"{plan.train_data}: {_triplets(plan.train_data, 'train', train)}"),
         ("test data", f"{plan.test_data}: {_triplets(plan.test_data, 'test', test)}; "
                       f"{describe_sources(plan.train_data, plan.test_data)}"),

@@ -131,10 +131,12 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
             return [f"{compared_note}There is no pair of {subject} with results to compare."]
         one = row_noun(analysis.kinds.values())
         if unclear:
+            pairs = "the one pair" if len(trained) == 1 else f"any of the {len(trained)} pairs"
             return [f"{compared_note}No {one} wins on {label(analysis.base)} while losing on {compared} in "
-                    f"any of the {len(trained)} pair(s) of {subject}.{unclear}{power}"]
+                    f"{pairs} of {subject}.{unclear}{power}"]
         every = join_words([label(analysis.base, analysis.base), *(label(m, m) for m in analysis.compared)])
-        return [f"{compared_note}{every} agree on every one of the {len(trained)} pair(s) of {subject}: no {one} "
+        pairs = "the one pair" if len(trained) == 1 else f"every one of the {len(trained)} pairs"
+        return [f"{compared_note}{every} agree on {pairs} of {subject}: no {one} "
                 f"wins on {label(analysis.base)} while losing on {compared}.{power}"]
     base = pair.base
     disagreeing = pair.disagreeing
@@ -164,7 +166,8 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
                  f"members of this pair on {rates[0]:.0%} of the test samples.")
     text += _seed_sentence(analysis, pair)
     count = sum(1 for p in trained if p.discordant)
-    text += (f" {count} of {len(trained)} pairs of {subject} {'is' if count == 1 else 'are'} discordant in this way "
+    among = "The one pair" if len(trained) == 1 else f"{count} of {len(trained)} pairs"
+    text += (f" {among} of {subject} {'is' if count == 1 else 'are'} discordant in this way "
              f"({basis}.{unclear}{power}")
     return [text]
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from vfibench.results import schema
+from vfibench.words import counted
 
 #: How many failures the summary line names before "and N more".
 FAILURES_NAMED = 5
@@ -201,4 +202,4 @@ def _failure_name(row: Row) -> str:
 
 def _plural(count: int, noun: str, rest: str) -> str:
     """``"2 configurations missing in new"``, or "" for zero."""
-    return f"{count} {noun}{'' if count == 1 else 's'} {rest}" if count else ""
+    return f"{counted(count, noun)} {rest}" if count else ""

@@ -13,6 +13,7 @@ from vfibench.results import schema, tables
 from vfibench.results.latex import latex_table
 from vfibench.results.schema import MEAN, column, read_summary
 from vfibench.results.store import MANIFEST, RunStore, store_resume_command
+from vfibench.words import counted
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class RunView:
         device = self.manifest.get("device", "?")
         if schema.run_kind(self.manifest) == schema.EVALUATION:
             models = len(self.manifest.get("sources", {}))
-            return (f"{self.store.name} — evaluation of {models} model(s) against "
+            return (f"{self.store.name} — evaluation of {counted(models, 'model')} against "
                     f"{self.manifest.get('gt_dir', '?')}, device {device}")
         preset = self.manifest.get("preset", {})
         name, steps = preset.get("name", "?"), preset.get("steps")
