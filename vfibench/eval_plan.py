@@ -63,8 +63,9 @@ def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
         path = Path(directory).expanduser()
         name = name.strip() or path.resolve().name or str(path)
         if name in sources:
-            raise VfiBenchError(f"Two --pred folders are both called '{name}' ({sources[name]} and {path}). Name "
-                                f"them explicitly: --pred A={sources[name]} --pred B={path}.")
+            how = "Give each its own name" if sep and name.strip() else "Name them explicitly"
+            raise VfiBenchError(f"Two --pred folders are both called '{name}' ({sources[name]} and {path}). {how}: "
+                                f"--pred A={sources[name]} --pred B={path}.")
         sources[name] = path
     return sources
 

@@ -218,8 +218,7 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     for metric in metrics:
         info = metric_record(metric)
         if info.higher_is_better is None and metric not in unavailable:
-            notes.append(f"{info.label} {info.arrow}: best at {info.target:g}, not highest or lowest "
-                         f"({info.description})")
+            notes.append(f"{info.label} {info.arrow}: best at {info.target:g}, not highest or lowest. {info.description}")
     for metric, reason in unavailable.items():
         notes.append(f"{metric_record(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
