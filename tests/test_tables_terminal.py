@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from vfibench.metrics.registry import metric_names
 from vfibench.results.tables import format_std, header, markdown_table, rich_table
@@ -195,19 +195,24 @@ def test_output_is_laid_out_wide_where_no_terminal_gives_a_width(monkeypatch) ->
     monkeypatch.setenv("COLUMNS", "80")
     assert cli_support.console.width == 80
     monkeypatch.delenv("COLUMNS")
-    monkeypatch.setattr(cli_support, "_terminal_columns", lambda: 100)  # a terminal's width is rich's to measure
-    assert cli_support.console.width != cli_support.UNBOUNDED_WIDTH
+    assert cli_support._OutputConsole(width=60).width == 60  # a width given by the caller stays
+    monkeypatch.setattr(cli_support, "_terminal_columns", lambda: 100)  # a terminal: rich measures it
+    monkeypatch.setattr(Console, "size", property(lambda self: ConsoleDimensions(100, 30)))
+    assert cli_support.console.width == 100
 
 
-@pytest.mark.parametrize("rows", [["a", "blend"], ["mine"]])
+@pytest.mark.parametrize("rows", [["a", "blend"], ["mine"], ["a", "b", "blend"]])
 def test_a_row_alone_in_the_race_is_not_marked_best(rows: list[str]) -> None:
-    """One trained configuration beside the references, or one model scored alone, would be "best" in every
-    column: nothing is marked, and no caption says a mark means anything."""
+    """One trained configuration beside the references, one beside a diverged one (no means), or one model
+    scored alone, would be "best" in every column: nothing is marked, and no caption says a mark means
+    anything."""
     from vfibench.results.latex import latex_table
     from vfibench.results.tables import table_notes
 
     summary = tie_summary(30.0)
     summary = summary[summary["config"].isin(rows)].reset_index(drop=True)
+    if "b" in rows:  # diverged: its means are empty
+        summary.loc[summary["config"] == "b", ["status", "psnr_mean", "lpips_mean"]] = ["diverged", None, None]
     if rows == ["mine"]:
         summary = tie_summary(30.0).iloc[:1].assign(config="mine", kind="evaluated")
     console = Console(width=100, record=True, color_system=None)
@@ -216,3 +221,10 @@ def test_a_row_alone_in_the_race_is_not_marked_best(rows: list[str]) -> None:
     assert "Best value" not in " ".join(table_notes(summary, {}, ["psnr", "lpips"]))
     latex = latex_table(summary, ["psnr", "lpips"], {})
     assert r"\textbf" not in latex and "Bold" not in latex
+
+
+def test_a_table_of_references_alone_says_its_rows_compete() -> None:
+    from vfibench.results.tables import table_notes
+
+    references = tie_summary(30.0).assign(kind="reference")
+    assert "Best value per column marked." in " ".join(table_notes(references, {}, ["psnr"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn, ParamSpec, TypeVar
@@ -32,7 +33,8 @@ class _OutputConsole(Console):
     @property
     def size(self) -> ConsoleDimensions:
         measured = super().size
-        if "COLUMNS" not in os.environ and _terminal_columns() is None:
+        chosen = self._width is not None or os.environ.get("COLUMNS", "").isdigit()  # a width given stays
+        if not chosen and _terminal_columns() is None:
             return ConsoleDimensions(UNBOUNDED_WIDTH, measured.height)
         return measured
 
@@ -42,12 +44,15 @@ class _OutputConsole(Console):
 
 
 def _terminal_columns() -> int | None:
-    """The width of the terminal that stdout, stderr or stdin is, if any (where rich measures it too)."""
-    for descriptor in (1, 2, 0):
+    """The width of the terminal that stdout, stderr or (except on Windows) stdin is, where rich measures
+    it too; None where none is (a width of 0, as some pseudo-terminals report, counts as none)."""
+    for descriptor in (1, 2) if sys.platform == "win32" else (1, 2, 0):
         try:
-            return os.get_terminal_size(descriptor).columns
+            columns = os.get_terminal_size(descriptor).columns
         except (OSError, ValueError):
             continue
+        if columns > 0:
+            return columns
     return None
 
 

@@ -131,7 +131,7 @@ def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequen
     seeds = int(summary[SEEDS].max()) if len(summary) else 0
     text = f"Mean over {samples} test samples"
     text += rf" and {seeds} seeds ($\pm$ standard deviation over seeds)" if seeds > 1 else ""
-    if not marks_best(summary):  # one row alone in the race: it would be bold everywhere
+    if not marks_best(summary, metrics):  # fewer than two rows in the race: one would be bold everywhere
         text += "."
     elif all(is_reference):  # no ranked row: the references compete for the mark (tables.best_rows)
         text += ". Bold: the best value of each column."

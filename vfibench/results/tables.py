@@ -78,25 +78,26 @@ def competing_rows(summary: pd.DataFrame) -> np.ndarray:
     return ranked if ranked.any() else np.ones(len(summary), dtype=bool)
 
 
-def marks_best(summary: pd.DataFrame) -> bool:
-    """Whether the table marks a best value: only among two or more competing rows. One model scored
-    alone, or one configuration beside the references, would be "best" in every column."""
-    return int(competing_rows(summary).sum()) >= 2
+def marks_best(summary: pd.DataFrame, metrics: Sequence[str]) -> bool:
+    """Whether the table marks a best value in any of ``metrics`` (:func:`best_rows`)."""
+    return any(best_rows(summary, metric) for metric in metrics)
 
 
 def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
-    """Row positions holding the best mean of ``metric`` among the :func:`competing_rows` (none unless
-    :func:`marks_best`). Means are compared as printed (:func:`~vfibench.results.numbers.printed_value`),
-    so every row that prints the best value is marked: ties are all marked.
+    """Row positions holding the best mean of ``metric`` among the :func:`competing_rows` that have one;
+    none unless two or more do (one model scored alone, or one configuration beside the references or
+    beside diverged ones, would be "best" in every column). Means are compared as printed
+    (:func:`~vfibench.results.numbers.printed_value`), so every row that prints the best value is
+    marked: ties are all marked.
 
     "Best" follows the metric's direction: the largest value, the smallest, or for a metric with a
     target (the sharpness ratio) the value closest to that target, |x − target| smallest.
     """
     mean = schema.column(metric, MEAN)
-    if mean not in summary or not marks_best(summary):
+    if mean not in summary:
         return set()
     values = pd.to_numeric(summary[mean], errors="coerce").where(competing_rows(summary))
-    if values.isna().all():
+    if values.notna().sum() < 2:
         return set()
     goodness = printed_goodness(values.to_numpy(dtype=np.float64), metric)
     top = np.nanmax(goodness)
@@ -211,10 +212,10 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     samples = int(summary[SAMPLES].max()) if len(summary) else 0
     notes = [f"Mean over {samples} test samples" + (f" and {seeds} seeds (± std over seeds)" if seeds > 1 else "")
              + "; 95% bootstrap intervals over samples are in summary.csv."
-             + ((" Best value per column " + ("among the trained configurations marked; references are not "
-                                              "ranked for it." if KIND in summary and (summary[KIND] == REFERENCE).any()
-                                              else "marked."))
-                if marks_best(summary) else "")]
+             + ((" Best value per column " + ("marked." if competing_rows(summary).all() else
+                                              "among the trained configurations marked; references are not ranked "
+                                              "for it."))
+                if marks_best(summary, metrics) else "")]
     for metric in metrics:
         info = metric_record(metric)
         if info.higher_is_better is None and metric not in unavailable:
