@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, print_report
-from vfibench.cli_support import LIST, console, error_console, report_errors
+from vfibench.cli_support import LIST, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
 EPILOG = (
@@ -103,9 +103,8 @@ def eval_command(
         error_console.print(f"[bold]vfibench eval[/]: {counted(len(plan.sources), 'model')} × "
                             f"{counted(len(plan.files), 'frame')}, "
                             f"metrics {', '.join(plan.metrics)}, device {plan.device}", highlight=False)
-    for note in plan.notes:  # on stderr with --format, whose stdout is the document alone
-        (console if chatty else error_console).print(f"[yellow]note:[/] {escape(note)}", highlight=False,
-                                                     soft_wrap=True)
+    for note in plan.notes:  # on stderr, beside the plan line: stdout holds the results alone
+        error_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     keep_freed_memory()
     with counting_bar(error_console, "scoring frames", len(plan.files)) as count:
         store = run_evaluation(plan, on_file=lambda sample, name: count())
@@ -113,7 +112,7 @@ def eval_command(
         built = build_report(store, grid_samples=samples)
     print_report(built, format, per_file=per_file)
     if chatty and not per_file:
-        console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each file's "
-                      f"scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)
+        error_console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each "
+                            f"file's scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)
     if chosen and format in SUMMARY_ONLY:  # stdout holds the summary alone
         sys.stderr.write(f"PSNR/SSIM under each protocol: {store.path(PROTOCOLS_FILE)}\n")
