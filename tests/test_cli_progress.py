@@ -16,7 +16,7 @@ def test_plain_progress_is_one_line_per_finished_unit_on_stderr(tmp_path):
     result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1,l2", "--steps", "4", "--log-every", "10",
                                       "--metrics", "psnr", "--val-samples", "0", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "is more than the 4 training steps: the log and the held-out scores have one row" in result.stderr
+    assert "--log-every 10: the 4 training steps log one row, at the last step. A smaller" in result.stderr
     lines = result.stderr.splitlines()
     units = [line for line in lines if re.match(r"\[\d/2\] ", line)]
     assert [u.split(":")[0] for u in units] == ["[1/2] l1 (seed 0)", "[2/2] l2 (seed 0)"]
@@ -150,14 +150,6 @@ def test_a_finished_unit_is_reported_with_the_tables_numbers() -> None:
     assert headline(scores, 12.4, 0.6) == "PSNR 30.44 dB, LPIPS 0.0430; trained 12s, scored 1s"
 
 
-def test_the_curves_caption_says_when_held_out_metrics_were_measured():
-    from vfibench.results.report import measured_when
-
-    assert measured_when(25, 1000) == "every 25 steps"
-    assert measured_when(4, 10) == "every 4 steps and at the last step (10)"
-    assert measured_when(100, 12) == "once, at the last step (12)"  # --log-every beyond the steps trained
-
-
 def test_counting_bar_draws_a_bar_of_the_items_on_a_terminal_and_nothing_elsewhere():
     terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
     with counting_bar(terminal, "scoring frames", 3) as count:
@@ -170,3 +162,12 @@ def test_counting_bar_draws_a_bar_of_the_items_on_a_terminal_and_nothing_elsewhe
     with counting_bar(plain, "scoring frames", 3) as count, working(plain, "Writing the report"):
         count()
     assert plain.file.getvalue() == ""  # a CI log or a file gets no bar frames
+
+
+def test_a_log_of_one_row_is_noted_counting_the_warm_start():
+    from vfibench.sweep.coordinator import single_log_row_note
+
+    assert single_log_row_note(4, 12, 0, 8) == ""
+    assert single_log_row_note(4, 12, 6, 8) == ""  # rows at 8 and 12
+    assert single_log_row_note(4, 12, 8, 8).startswith("--log-every 4: the 4 steps after the 8-step warm start log one")
+    assert "held-out" not in single_log_row_note(100, 12, 0, 0)

@@ -92,3 +92,13 @@ def test_a_loss_panel_is_logarithmic_only_when_positive_across_a_decade():
     assert not wants_log_scale(pd.Series([1.43, 1.37]))  # within a decade a log axis only relabels 1.4 as 1.4×10⁰
     assert not wants_log_scale(pd.Series([-0.69, -0.64])) and not wants_log_scale(pd.Series([0.0, 1.0, 10.0]))
     assert not wants_log_scale(pd.Series([None], dtype=float)) and not wants_log_scale(pd.Series([1.0, float("inf")]))
+
+
+def test_the_curves_caption_says_at_which_steps_held_out_metrics_were_measured():
+    from vfibench.results.report import measured_at
+
+    assert measured_at([525, 550, 575, 600]) == "every 25 steps from step 525 to 600"  # after a 500-step warm start
+    assert measured_at([4, 8, 10]) == "at steps 4, 8 and 10"
+    assert measured_at([4, 8, 12, 14]) == "every 4 steps from step 4 to 12 and at the last step (14)"
+    assert measured_at([12]) == "once, at step 12"  # --log-every beyond the steps trained
+    assert measured_at([8, 10]) == "at steps 8 and 10"

@@ -71,7 +71,7 @@ def test_report_writes_every_output_quickly(run_copy):
     assert "<code>--intervals paired</code>" in page and "`" not in page  # code spans, not raw backticks
     with Image.open(folder / "perception_distortion.png") as plane:  # shown at print size, not page width
         assert f'alt="perception–distortion plane" width="{round(plane.width * 96 / plane.info["dpi"][0])}"' in page
-    assert "Training curves" in page and "Held-out PSNR: measured once, at the last step (2) on" in page  # 2 steps, a log row every 4
+    assert "Training curves" in page and "Held-out PSNR: measured once, at step 2 on" in page  # 2 steps, a log row every 4
     breakdown = pd.read_csv(folder / "breakdown.csv")
     assert set(breakdown["attribute"]) == {"ambiguity_px", "motion_px", "occluded"}
     assert set(breakdown["metric"]) == {"psnr", "ssim", "sharpness", "gmsd"}

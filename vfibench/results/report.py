@@ -32,6 +32,7 @@ import math
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -44,6 +45,7 @@ from vfibench.analysis.plane import Plane, perception_distortion_plane
 from vfibench.analysis.verdict import headline_pair
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, schema, tables
+from vfibench.words import join_words
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
 from vfibench.results.store import RunStore
 from vfibench.results.view import RunView, load_run_view
@@ -103,10 +105,10 @@ class ReportData:
                 "drawn on a log scale).")
         if held:
             subset = validation.get("subset", "a fixed held-out subset of the test scenes")
-            steps = (self.view.manifest.get("preset") or {}).get("steps")
+            logged = self.curves.loc[self.curves[held].notna().any(axis=1), schema.STEP]
             text += (f" Held-out {', '.join(Orientation.of(c[4:]).label for c in held)}: measured "
-                     f"{measured_when(validation.get('every'), steps)} on {subset}, the model in eval mode, without "
-                     f"any effect on training.")
+                     f"{measured_at(sorted(int(s) for s in logged.unique()))} on {subset}, the model in eval mode, "
+                     f"without any effect on training.")
             parting = self.parting
             if parting is not None:
                 others = [c[4:] for c in held if c != "val_" + self.analysis.base]
@@ -336,14 +338,22 @@ def _draw_figures(data: ReportData, report: Report) -> None:
                 report.breakdown_plots[attribute] = plot
 
 
-def measured_when(every: int | None, steps: int | None) -> str:
-    """When held-out metrics are measured: at every training-log row (each ``every`` steps) and at the
-    last step, e.g. ``every 25 steps`` or ``once, at the last step (12)``."""
-    if not every:
-        return "at every training-log row"
-    if steps is None or steps % every == 0:
-        return f"every {every} steps"
-    return f"once, at the last step ({steps})" if every > steps else f"every {every} steps and at the last step ({steps})"
+def measured_at(steps: Sequence[int]) -> str:
+    """When held-out metrics were measured, from the steps logged (after any warm start, every
+    ``--log-every`` steps and at the last): ``every 25 steps from step 525 to 1000``, ``every 4 steps
+    from step 4 to 8 and at the last step (10)``, ``once, at step 12``."""
+    if not steps:
+        return "at no step"
+    if len(steps) == 1:
+        return f"once, at step {steps[0]}"
+    gaps = {b - a for a, b in zip(steps, steps[1:])}
+    if len(gaps) == 1 and len(steps) >= 3:
+        return f"every {gaps.pop()} steps from step {steps[0]} to {steps[-1]}"
+    regular = {b - a for a, b in zip(steps[:-2], steps[1:-1])}
+    if len(regular) == 1 and len(steps) >= 4:
+        return (f"every {regular.pop()} steps from step {steps[0]} to {steps[-2]} and at the last step "
+                f"({steps[-1]})")
+    return "at steps " + join_words([str(s) for s in steps])
 
 
 def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
@@ -497,7 +507,7 @@ def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
     files = {"html": report.html, "markdown": report.markdown, "latex": report.latex, "analysis": report.analysis_json,
-             "plot": report.plot and report.plot.png, "breakdown": report.breakdown_csv, "curves": report.curves}
+             "plot": report.plot.png if report.plot else None, "breakdown": report.breakdown_csv, "curves": report.curves}
     files |= {f"plot_{path.suffix[1:]}": path for path in (report.plot.vector if report.plot else ())}
     return {
         "run": report.data.store.name,

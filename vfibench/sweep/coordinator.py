@@ -34,6 +34,7 @@ from vfibench.results.numbers import format_number
 from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep.costs import unit_cost
+from vfibench.words import counted
 from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
@@ -72,12 +73,11 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
             plan.val_asked = plan.val_samples
         plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
         if plan.val_asked > len(test) and plan.val_asked != VAL_SAMPLES:  # the default is capped silently
-            listener.note(f"--val-samples {plan.val_asked}: the test data holds {len(test)} triplet(s), so "
+            listener.note(f"--val-samples {plan.val_asked}: the test data holds {counted(len(test), 'triplet')}, so "
                           f"validation during training scores all of them.")
-        if plan.preset.log_every > plan.preset.steps:
-            listener.note(f"A training-log row every {plan.preset.log_every} steps is more than the "
-                          f"{plan.preset.steps} training steps: the log and the held-out scores have one row, at "
-                          f"the last step. --log-every sets the interval.")
+        note = single_log_row_note(plan.preset.log_every, plan.preset.steps, plan.warm_start, plan.val_samples)
+        if note:
+            listener.note(note)
         overlap = content_overlap(plan.train_data, plan.test_data)
         if overlap:
             listener.note(f"{overlap[:1].upper()}{overlap[1:]}. Train or test on other data (--train-data, "
@@ -110,6 +110,18 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         raise interrupted_before_start(signum_of(stop), store, getattr(executor, "options", ())) from None
     return store
 
+
+
+def single_log_row_note(every: int, steps: int, warm_start: int, val_samples: int) -> str:
+    """A note when a configuration's training log would have one row: no multiple of ``every`` falls
+    after the warm start and before the last step, which is always logged."""
+    if (warm_start // every + 1) * every < steps:
+        return ""
+    trained = f"the {steps - warm_start} steps after the {warm_start}-step warm start" if warm_start else \
+        f"the {steps} training steps"
+    held_out = ", and held-out metrics are scored only there" if val_samples else ""
+    return (f"--log-every {every}: {trained} log one row, at the last step{held_out}. A smaller --log-every "
+            f"draws training curves.")
 
 def _close(executor: Executor) -> None:
     """Close the executor; an interrupt during that only makes it end its units at once."""
