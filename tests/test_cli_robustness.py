@@ -559,10 +559,12 @@ def test_ambiguity_that_would_change_nothing_or_be_overridden_is_refused(tmp_pat
     assert result.exit_code == 0, result.output
 
 
-def test_a_file_or_a_missing_folder_where_a_folder_belongs_is_named_as_such(tmp_path: Path) -> None:
+def test_a_file_or_a_missing_folder_where_a_folder_belongs_is_named_as_such(tmp_path: Path, monkeypatch) -> None:
     afile = tmp_path / "notes.txt"
     afile.write_text("hi")
     assert_clean_error(invoke("report", str(afile)), f"'{afile}' is a file, not a run directory")
+    monkeypatch.chdir(tmp_path)
+    assert_clean_error(invoke("report", "notes.txt"), "'notes.txt' is a file, not a run directory")  # relative too
     assert_clean_error(invoke("report", "--out", str(tmp_path / "nothere")), f"'{tmp_path / 'nothere'}' does not exist")
     gt = tmp_path / "gt"
     gt.mkdir()

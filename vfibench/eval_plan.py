@@ -61,9 +61,10 @@ def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
         if not directory.strip():
             raise VfiBenchError(f"--pred '{value}' names no folder. Use --pred DIR or --pred NAME=DIR.")
         path = Path(directory).expanduser()
+        named = bool(name.strip())
         name = name.strip() or path.resolve().name or str(path)
         if name in sources:
-            how = "Give each its own name" if sep and name.strip() else "Name them explicitly"
+            how = "Give each its own name" if named else "Name them explicitly"
             raise VfiBenchError(f"Two --pred folders are both called '{name}' ({sources[name]} and {path}). {how}: "
                                 f"--pred A={sources[name]} --pred B={path}.")
         sources[name] = path

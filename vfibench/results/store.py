@@ -138,7 +138,7 @@ class RunStore:
             check_latest(link)
         else:
             candidate = Path(run)
-            root = candidate if candidate.is_dir() else out / run
+            root = candidate if candidate.is_dir() or candidate.is_file() else out / run
             check_latest(root)  # 'results/latest' named explicitly
         if root.is_file():
             raise ResultsError(f"'{run}' is a file, not a run directory. Pass the folder of a run (the one holding "
