@@ -108,12 +108,19 @@ def test_middlebury_reads_each_sequences_frames_side_by_side_as_softmax_splattin
     with pytest.raises(DataError, match=r"Walking/frame11\.png is missing \(input of Walking\)"):
         open_source(f"middlebury:{root}", "test")
     shutil.rmtree(root / "Walking")
-    for seq in ("Beanbags", "notes"):
-        shutil.rmtree(root / seq)
-    png(root / "Beanbags" / "frame10i11.png", 0)
+    shutil.rmtree(root / "notes")
     with pytest.raises(DataError) as error:  # from another spec's error: the kind that fits is named
         open_source(f"ucf101:{root}", "test")
-    assert f"try middlebury:{root} (its subfolders hold Middlebury's frame10i11.png)" in str(error.value)
+    assert f"try middlebury:{root} (its subfolders hold Middlebury's frame10.png, frame10i11.png" in str(error.value)
+
+
+def test_middlebury_given_half_of_the_release_names_the_folder_to_pass(tmp_path):
+    for folder, name in (("other-data", "frame10.png"), ("other-gt-interp", "frame10i11.png"),
+                         ("other-data", "frame11.png")):
+        png(tmp_path / "mb" / folder / "Venus" / name, 0)
+    for half in ("other-gt-interp", "other-data"):
+        with pytest.raises(DataError, match=f"one half of the release; pass the folder above it.*middlebury:{tmp_path / 'mb'}"):
+            open_source(f"middlebury:{tmp_path / 'mb' / half}", "test")
 
 
 def test_middlebury_without_the_twelve_published_sequences_is_noted_as_not_comparable(tmp_path):
@@ -311,6 +318,10 @@ def test_davis_nested_layout_leaves_out_sequences_too_short_for_the_loaders(tmp_
         open_source(f"davis:{tmp_path / 'short'}", "test")
     jpeg_images = open_source(f"davis:{tmp_path / 'DAVIS' / 'JPEGImages'}", "test")  # the folder holding 480p/
     assert jpeg_images.ids == source.ids and jpeg_images.short_clips == source.short_clips
+    for k in range(9):  # DAVIS's segmentation masks have a 480p/ too: never read as frames
+        png(tmp_path / "DAVIS" / "Annotations" / "480p" / "bear" / f"{k:05d}.png", k)
+    with pytest.raises(DataError):
+        open_source(f"davis:{tmp_path / 'DAVIS' / 'Annotations'}", "test")
 
 
 def test_davis_jpeg_frames_decode_as_the_reference_scripts_decode_them(tmp_path):

@@ -52,12 +52,13 @@ def guess_specs(folder: Path) -> list[tuple[str, str]]:
         guesses.append((f"vimeo90k:{folder}", "it has Vimeo-90K's lists or sequences/"))
     if {"other-data", "other-gt-interp"} <= names:
         guesses.append((f"middlebury:{folder}", "it has other-data/ and other-gt-interp/"))
-    elif any("frame10i11.png" in files for files in inner.values()):
-        guesses.append((f"middlebury:{folder}", "its subfolders hold Middlebury's frame10i11.png"))
+    elif any({"frame10.png", "frame10i11.png", "frame11.png"} <= files for files in inner.values()):
+        guesses.append((f"middlebury:{folder}", "its subfolders hold Middlebury's frame10.png, frame10i11.png, "
+                                                "frame11.png"))
     if any(re.fullmatch(r"test-(easy|medium|hard|extreme)\.txt", name) for name in names) or (folder / "data" /
                                                                                              "SNU-FILM").is_dir():
         guesses.append((f"snufilm(split=hard):{folder}", "it has SNU-FILM's test-<split>.txt lists"))
-    if (folder / "JPEGImages" / "480p").is_dir() or (folder / "480p").is_dir():
+    if (folder / "JPEGImages" / "480p").is_dir() or (folder.name == "JPEGImages" and (folder / "480p").is_dir()):
         guesses.append((f"davis:{folder}", "it has DAVIS's JPEGImages/480p/ or 480p/"))
     if any(set(UCF101_NAMES) <= files for files in inner.values()):
         guesses.append((f"ucf101:{folder}", "its subfolders hold frame_00.png, frame_01_gt.png, frame_02.png"))

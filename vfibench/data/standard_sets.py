@@ -225,12 +225,17 @@ class MiddleburySource(StandardSource):
             sequences = sorted(p.name for p in gt_root.iterdir() if p.is_dir())
             if not sequences:
                 raise DataError(f"The Middlebury folder {gt_root} holds no sequence folders.")
+            if not any((gt_root / seq / "frame10i11.png").is_file() for seq in sequences):
+                raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
             folders = (data_root, gt_root, data_root)
-        else:  # side by side: the sequences are the folders holding a ground truth, as the script's glob finds
+        else:  # side by side: the folders holding a ground truth, as the script's glob finds them
+            if root.name in ("other-data", "other-gt-interp"):
+                raise DataError(f"The Middlebury folder {root} is one half of the release; pass the folder above it, "
+                                f"which holds other-data/ and other-gt-interp/ (middlebury:{root.parent}).")
             sequences = sorted(p.name for p in root.iterdir() if (p / "frame10i11.png").is_file())
+            if not any(all((root / seq / name).is_file() for name in MIDDLEBURY_FRAMES) for seq in sequences):
+                raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
             folders = (root, root, root)
-        if not any((folders[1] / seq / "frame10i11.png").is_file() for seq in sequences):
-            raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         refs = [TripletRef(seq, tuple(_require(folder / seq / name, f"{what} of {seq}")  # type: ignore[arg-type]
                                       for folder, name, what in zip(folders, MIDDLEBURY_FRAMES,
                                                                     ("input", "ground truth", "input"))))
@@ -458,7 +463,8 @@ class DavisSource(StandardSource):
 
     def __init__(self, path: Path) -> None:
         root = _folder(Path(path), self.kind, "one folder of frames per sequence")
-        nested = [folder for folder in (root / "JPEGImages" / "480p", root / "480p") if folder.is_dir()]
+        nested = [folder for folder in (root / "JPEGImages" / "480p", root / "480p")  # 480p/ of JPEGImages/ only:
+                  if folder.is_dir() and folder.parent.name == "JPEGImages"]  # Annotations/480p/ holds masks
         base = nested[0] if nested else root
         sequences = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
         refs: list[TripletRef] = []
