@@ -157,7 +157,7 @@ def test_run_directory_with_invalid_manifest_exits_2(tmp_path: Path, base: Path)
 def test_missing_paths_and_bad_tolerances_exit_2(tmp_path: Path, base: Path) -> None:
     assert invoke(str(tmp_path / "nope"), str(base)).exit_code == 2
     assert invoke(str(tmp_path), str(base)).exit_code == 2           # a directory without summary.csv
-    for tol in ("psnr", "psnr=abc", "psnr=-1", "psnr=inf", "psnr=1e999", "nosuchmetric=0.1", "psnr=1_0", "psnr=0x1"):
+    for tol in ("psnr", "psnr=abc", "psnr=-1", "psnr=inf", "psnr=1e999", "psnr=-0", "nosuchmetric=0.1", "psnr=1_0", "psnr=0x1"):
         result = invoke(str(base), str(base), "--tol", tol)
         assert result.exit_code == 2 and "--tol" in result.output, tol
     assert "not a number" in invoke(str(base), str(base), "--tol", "psnr=1_0").output   # float() reads it as 10

@@ -76,7 +76,7 @@ def _tolerance_value(item: str, text: str) -> float:
             f"decimal number, e.g. --tol psnr=0.1 (dB) or --tol lpips=5e-3."
         )
     value = float(text)
-    if not math.isfinite(value) or value < 0:
+    if not math.isfinite(value) or value < 0 or text.startswith("-"):  # -0 too: it would print as "-0 dB"
         raise VfiBenchError(
             f"--tol '{item}': the tolerance must be a finite number of at least 0 (got {text}). "
             f"Tolerances are absolute differences of the metric's mean, e.g. --tol psnr=0.1."

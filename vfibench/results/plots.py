@@ -366,22 +366,30 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Sa
     markers. Written as a PNG at ``path`` (:data:`SCREEN_DPI`), with its PDF beside it for print (three
     breakdowns' SVGs would add a tenth to a report's time)."""
     metrics = [m for m in (analysis.base, *analysis.compared) if m in result.means]
-    if not metrics or not result.counts:
+    configs = list(result.means[metrics[0]]) if metrics else []
+    if not configs or not result.counts:
         return None
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     centres = [(low + high) / 2 for low, high in zip(result.edges[:-1], result.edges[1:])]
-    configs = list(result.means[metrics[0]])
     trained = [c for c in configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
     columns = min(3, len(metrics))
     rows = math.ceil(len(metrics) / columns)
-    legend_columns = min(len(configs), 4)
-    title_height, legend_height = 0.17, 0.16 * math.ceil(len(configs) / legend_columns) + 0.08
+    width = PANEL_SIZE[0] * columns
+    # the title wraps and the legend narrows to the figure: about 14 characters of 9-point text an inch,
+    # a legend entry ("nearest (reference)") about 1.9 in
+    title = textwrap.fill(f"Metrics along {result.title}: mean per quantile bin of the test samples (better is up)",
+                          width=int(width * 14))
+    legend_columns = max(1, min(len(configs), 4, int(width / 1.9)))
+    title_height = 0.04 + 0.14 * (title.count("\n") + 1)
+    legend_height = 0.16 * math.ceil(len(configs) / legend_columns) + 0.08
     height = PANEL_SIZE[1] * rows + title_height + legend_height
-    figure, axes = plt.subplots(rows, columns, figsize=(PANEL_SIZE[0] * columns, height), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(width, height), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         orientation = Orientation.of(metric)
         for config in configs:
@@ -406,8 +414,7 @@ def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> Sa
         ax.set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=legend_columns, fontsize=7, frameon=False)
-    figure.suptitle(f"Metrics along {result.title}: mean per quantile bin of the test samples (better is up)",
-                    fontsize=9, y=1 - 0.04 / height, va="top")
+    figure.suptitle(title, fontsize=9, y=1 - 0.04 / height, va="top")
     for _ in range(2):  # the first pass resizes the panels, which can lengthen their tick labels
         figure.tight_layout(rect=(0, legend_height / height, 1, 1 - title_height / height), pad=0.4, w_pad=0.8)
     written = _save(figure, path, vector=("pdf",), dpi=SCREEN_DPI)  # the PDF is for print
