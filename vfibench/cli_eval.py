@@ -74,12 +74,12 @@ def eval_command(
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
     from vfibench.cli_progress import counting_bar, working
-    from vfibench.words import counted
     from vfibench.eval_plan import plan_evaluation
     from vfibench.evaluate import run_evaluation
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.results.report import build_report
+    from vfibench.words import counted
 
     from vfibench.eval_plan import is_dataset_spec
     from vfibench.data.sources import parse_dataset_spec

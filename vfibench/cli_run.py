@@ -22,8 +22,8 @@ from rich.markup import escape
 
 from vfibench.cli_support import LIST, console, error_console, examples, exit_interrupted, report_errors
 from vfibench.errors import VfiBenchError
-from vfibench.words import counted
 from vfibench.presets import DEFAULT_PRESET
+from vfibench.words import counted
 
 if TYPE_CHECKING:
     from vfibench.results.store import RunStore
@@ -221,9 +221,8 @@ def run(
             return
         # on stderr with the progress: `vfibench run > table.txt` keeps only the results
         error_console.print(f"[bold]vfibench run[/]: {counted(len(plan.configs), 'configuration')} × "
-                            f"{counted(len(plan.seeds), 'seed')}, preset [cyan]{chosen.name}[/] ({chosen.steps} steps), "
-                            f"device {plan.device}"
-                            f"{_where(options)}")
+                            f"{counted(len(plan.seeds), 'seed')}, preset [cyan]{chosen.name}[/] "
+                            f"({chosen.steps} steps), device {plan.device}{_where(options)}")
     if plan is None:
         return
     keep_freed_memory()

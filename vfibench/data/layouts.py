@@ -17,6 +17,10 @@ from vfibench.errors import DataError
 #: The frame files of a UCF101 sample, and of a Vimeo-90K triplet folder (as `vfibench data export` writes too).
 UCF101_NAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
 TRIPLET_NAMES = ("im1.png", "im2.png", "im3.png")
+#: A Middlebury sequence's frames: first input, interpolated ground truth, second input.
+MIDDLEBURY_FRAMES = ("frame10.png", "frame10i11.png", "frame11.png")
+#: The folder DVF's UCF101 test triplets unpack to (RIFE's README: ``UCF101/ucf101_interp_ours/``).
+UCF101_RELEASE = "ucf101_interp_ours"
 _VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
 _XIPH_NAME = re.compile(r"^.+-\d{3}\.png$")
 #: Entries looked at, at most, in a folder and in each of its first subfolders.
@@ -52,7 +56,7 @@ def guess_specs(folder: Path) -> list[tuple[str, str]]:
         guesses.append((f"vimeo90k:{folder}", "it has Vimeo-90K's lists or sequences/"))
     if {"other-data", "other-gt-interp"} <= names:
         guesses.append((f"middlebury:{folder}", "it has other-data/ and other-gt-interp/"))
-    elif any({"frame10.png", "frame10i11.png", "frame11.png"} <= files for files in inner.values()):
+    elif any(set(MIDDLEBURY_FRAMES) <= files for files in inner.values()):
         guesses.append((f"middlebury:{folder}", "its subfolders hold Middlebury's frame10.png, frame10i11.png, "
                                                 "frame11.png"))
     if any(re.fullmatch(r"test-(easy|medium|hard|extreme)\.txt", name) for name in names) or (folder / "data" /
@@ -62,8 +66,8 @@ def guess_specs(folder: Path) -> list[tuple[str, str]]:
         guesses.append((f"davis:{folder}", "it has DAVIS's JPEGImages/480p/ or 480p/"))
     if any(set(UCF101_NAMES) <= files for files in inner.values()):
         guesses.append((f"ucf101:{folder}", "its subfolders hold frame_00.png, frame_01_gt.png, frame_02.png"))
-    elif "ucf101_interp_ours" in names:
-        guesses.append((f"ucf101:{folder}", "it has ucf101_interp_ours/"))
+    elif UCF101_RELEASE in names:
+        guesses.append((f"ucf101:{folder}", f"it has {UCF101_RELEASE}/"))
     if sum(bool(_XIPH_NAME.match(image.name)) for image in images) >= 3:
         guesses.append((f"xiph(res=4k):{folder}", "it holds frames named <Clip>-<NNN>.png"))
     if any(set(TRIPLET_NAMES) <= files for files in inner.values()):

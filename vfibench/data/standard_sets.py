@@ -53,7 +53,7 @@ import torch
 
 from vfibench.data.frames import image_files, natural_key
 from vfibench.data.images import read_image
-from vfibench.data.layouts import UCF101_NAMES as UCF101_FRAMES, not_a_layout
+from vfibench.data.layouts import MIDDLEBURY_FRAMES, UCF101_NAMES as UCF101_FRAMES, UCF101_RELEASE, not_a_layout
 from vfibench.data.triplet_source import (Frames, TripletRef, TripletSource, check_memory,
                                           check_triplet)
 from vfibench.data.triplets import Triplets
@@ -71,10 +71,6 @@ XIPH_4K = (4096, 2160)
 XIPH_CLIPS = ("BoxingPractice", "Crosswalk", "DrivingPOV", "FoodMarket", "FoodMarket2", "RitualDance",
               "SquareAndTimelapse", "Tango")
 XIPH_MIDDLE_FRAMES = range(2, 99, 2)
-#: A Middlebury sequence's frames: first input, interpolated ground truth, second input.
-MIDDLEBURY_FRAMES = ("frame10.png", "frame10i11.png", "frame11.png")
-#: The folder DVF's UCF101 test triplets unpack to (RIFE's README: ``UCF101/ucf101_interp_ours/``).
-UCF101_RELEASE = "ucf101_interp_ours"
 #: The twelve sequences of Middlebury's "other" set with interpolated ground truth, the list RIFE's
 #: ``benchmark/MiddleBury_Other.py`` and IFRNet's ``benchmarks/Middlebury_Other.py`` score.
 MIDDLEBURY_SEQUENCES = ("Beanbags", "Dimetrodon", "DogDance", "Grove2", "Grove3", "Hydrangea", "MiniCooper",
