@@ -38,7 +38,7 @@ def test_a_sweep_tests_on_a_frames_folder_and_records_it(tmp_path: Path) -> None
     assert manifest["data"]["test"]["count"] == 8 and manifest["data"]["test"]["loaded"] == 4
     assert manifest["data"]["train"]["loaded"] == manifest["data"]["train"]["count"]
     text = " ".join(result.output.split())  # and so does the run, before its numbers
-    assert "note: --val-samples 6: the test data holds 4 triplet(s), so validation during training scores" in text
+    assert "note: --val-samples 6: the test data holds 4 triplets, so validation during training scores" in text
     assert manifest["validation"]["samples"] == 4 and manifest["validation"]["asked"] == 6
     per_sample = (run / "per_sample.csv").read_text().splitlines()
     # 6 frames at stride 1 give 4 triplets, scored for l1, blend and nearest.
