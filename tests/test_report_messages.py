@@ -37,6 +37,20 @@ def test_a_run_without_psnr_says_so_once_and_shows_no_empty_agreement_table() ->
     assert [table.title for table in analysis_tables(analysis)] == ["Rankings"]
 
 
+def test_one_row_in_the_race_gets_no_ranking_or_rank_agreement_table() -> None:
+    """One configuration beside a reference is ranked against it, but has no other to correlate rankings
+    with; one model scored alone has neither."""
+    frame = per_sample({"psnr": [30, 28, 31, 27], "lpips": [0.1, 0.2, 0.05, 0.3]})
+    with_reference = frame[frame["config"] != "l2"]
+    analysis = analyse(with_reference, ["psnr", "lpips"], order=["l1", "blend"])
+    titles = [table.title for table in analysis_tables(analysis)]
+    assert "Rankings" in titles and not any(title.startswith("Rank agreement") for title in titles)
+    alone = frame[frame["config"] == "l1"].assign(kind="evaluated")
+    assert analysis_tables(analyse(alone, ["psnr", "lpips"], order=["l1"])) == []
+    assert [table.title for table in analysis_tables(analyse(frame, ["psnr", "lpips"], order=["l1", "l2", "blend"]))][
+        :2] == ["Rankings", "Rank agreement with PSNR"]
+
+
 def test_a_base_metric_without_values_is_called_unavailable_with_its_reason_once() -> None:
     frame = per_sample({"psnr": [float("nan")] * 4, "lpips": [0.1, 0.2, 0.05, 0.3]})
     analysis = analyse(frame, ["psnr", "lpips"], unavailable={"psnr": "left out for this test"})

@@ -237,10 +237,12 @@ def _best_model_flip(means: pd.DataFrame, measure: str) -> str:
 
 
 def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
-    """The tables the report shows, in order (rank agreement only when there is a base metric to agree
-    with, pairs only when there are any)."""
-    out = [ranking_table(analysis)]
-    if analysis.base in analysis.metrics:
+    """The tables the report shows, in order: rankings of two or more rows, rank agreement only when
+    there is a base metric to agree with and two or more ranked rows (one model scored alone has
+    nothing to rank or correlate), pairs only when there are any."""
+    ranked = sum(schema.is_ranked(kind) for kind in analysis.kinds.values())
+    out = [ranking_table(analysis)] if len(analysis.kinds) >= 2 else []
+    if analysis.base in analysis.metrics and ranked >= 2:
         out.append(agreement_table(analysis))
     if analysis.pairs:
         out.append(pairs_table(analysis))
