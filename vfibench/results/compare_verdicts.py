@@ -154,33 +154,25 @@ def verdict_counts(comparison: Comparison) -> dict[str, int]:
 
 
 def summary_line(comparison: Comparison) -> str:
-    """One line for a CI log, e.g. ``vfibench compare: 2 regressed, 1 improved, 30 within tolerance — failed``.
-
-    Per-metric verdicts count (configuration, metric) pairs; configuration-level verdicts count
-    configurations and column-level verdicts count metrics.
-    """
-    parts = []
-    for verdict, text in ((Verdict.REGRESSED, "regressed"), (Verdict.CHANGED, "changed beyond tolerance"),
-                          (Verdict.IMPROVED, "improved"), (Verdict.OK, "within tolerance")):
-        count = sum(row.verdict is verdict for row in comparison.rows)
-        if count or verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.OK):
-            parts.append(f"{count} {text}")
-    configs = {verdict: sorted({row.config for row in comparison.rows if row.verdict is verdict})
-               for verdict in CONFIG_VERDICTS}
-    metrics = {verdict: sorted({row.metric for row in comparison.rows if row.verdict is verdict})
-               for verdict in METRIC_VERDICTS}
+    """One line for a CI log, e.g. ``vfibench compare: 2 regressed, 1 improved, 30 within tolerance — failed``,
+    its counts those of :func:`verdict_counts`."""
+    occurring = verdict_counts(comparison)
+    counts = {verdict: occurring.get(verdict.value, 0) for verdict in Verdict}
+    parts = [f"{counts[verdict]} {text}" for verdict, text in
+             ((Verdict.REGRESSED, "regressed"), (Verdict.CHANGED, "changed beyond tolerance"),
+              (Verdict.IMPROVED, "improved"), (Verdict.OK, "within tolerance"))
+             if counts[verdict] or verdict is not Verdict.CHANGED]
     noun = comparison.noun
     extras = [
-        _plural(len(configs[Verdict.MISSING_IN_NEW]), noun, "missing in new"),
-        _plural(len(configs[Verdict.DIVERGED]), noun, "diverged in new"),
-        _plural(len(configs[Verdict.FAILED]), noun, "failed in new"),
-        _plural(len(metrics[Verdict.MISSING_METRIC]), "metric", "missing in new"),
-        _plural(sum(row.verdict is Verdict.LOST_VALUE for row in comparison.rows), "value", "lost in new"),
-        _plural(len(configs[Verdict.NEW_CONFIGURATION]), f"new {noun}", "(not checked)"),
-        _plural(len(configs[Verdict.NO_RESULTS]), noun, "with results in neither run (not checked)"),
-        _plural(len(metrics[Verdict.NEW_METRIC]), "new metric", "(not checked)"),
-        _plural(sum(row.verdict is Verdict.UNAVAILABLE for row in comparison.rows), "value", "unavailable "
-                "(not checked)"),
+        _plural(counts[Verdict.MISSING_IN_NEW], noun, "missing in new"),
+        _plural(counts[Verdict.DIVERGED], noun, "diverged in new"),
+        _plural(counts[Verdict.FAILED], noun, "failed in new"),
+        _plural(counts[Verdict.MISSING_METRIC], "metric", "missing in new"),
+        _plural(counts[Verdict.LOST_VALUE], "value", "lost in new"),
+        _plural(counts[Verdict.NEW_CONFIGURATION], f"new {noun}", "(not checked)"),
+        _plural(counts[Verdict.NO_RESULTS], noun, "with results in neither run (not checked)"),
+        _plural(counts[Verdict.NEW_METRIC], "new metric", "(not checked)"),
+        _plural(counts[Verdict.UNAVAILABLE], "value", "unavailable (not checked)"),
     ]
     text = ", ".join(parts + [extra for extra in extras if extra])
     if not comparison.failed:
