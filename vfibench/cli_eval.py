@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, print_report
+from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, build_report_showing_progress, print_report
 from vfibench.cli_support import LIST, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
@@ -73,12 +73,11 @@ def eval_command(
     = False,
 ) -> None:
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
-    from vfibench.cli_progress import counting_bar, working
+    from vfibench.cli_progress import counting_bar
     from vfibench.eval_plan import plan_evaluation
     from vfibench.evaluate import run_evaluation
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
-    from vfibench.results.report import build_report
     from vfibench.words import counted
 
     from vfibench.eval_plan import is_dataset_spec
@@ -108,9 +107,7 @@ def eval_command(
     keep_freed_memory()
     with counting_bar(error_console, "scoring frames", len(plan.files)) as count:
         store = run_evaluation(plan, on_file=lambda sample, name: count())
-    with working(error_console, "Writing the report: analysis, figures, image grids"):
-        built = build_report(store, grid_samples=samples)
-    print_report(built, format, per_file=per_file)
+    print_report(build_report_showing_progress(store, grid_samples=samples), format, per_file=per_file)
     if chatty and not per_file:
         error_console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each "
                             f"file's scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)

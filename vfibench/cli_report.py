@@ -14,7 +14,7 @@ import shlex
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -25,6 +25,7 @@ from vfibench.words import counted
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
+    from vfibench.results.store import RunStore
 
 EPILOG = examples(
     "vfibench report",
@@ -108,12 +109,7 @@ def report(
     for name in _rebuild_tables(store) if store.missing_derived_tables() else []:  # only then is torch loaded
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:
-        from vfibench.cli_progress import working
-        from vfibench.results.report import build_report
-
-        with working(error_console, "Writing the report: analysis, figures, image grids"):
-            built = build_report(store, grid_samples=samples, seed=seed, plane=options)
-        print_report(built, format)
+        print_report(build_report_showing_progress(store, grid_samples=samples, seed=seed, plane=options), format)
     elif format in SUMMARY_ONLY and options == PlaneOptions() and seed is None:
         print_summary(store, format)
     else:
@@ -158,6 +154,15 @@ def _rebuild_tables(store: "object") -> list[str]:
     from vfibench.sweep import rebuild_tables
 
     return rebuild_tables(store)  # type: ignore[arg-type]
+
+
+def build_report_showing_progress(store: "RunStore", **options: Any) -> "Report":
+    """:func:`~vfibench.results.report.build_report` with a spinner on stderr while it writes (a terminal only)."""
+    from vfibench.cli_progress import working
+    from vfibench.results.report import build_report
+
+    with working(error_console, "Writing the report: analysis, figures, image grids"):
+        return build_report(store, **options)
 
 
 def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per_file: bool | None = None) -> None:

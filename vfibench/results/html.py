@@ -207,7 +207,7 @@ def render(report: "Report") -> str:
              _summary(report)]
     if report.plot is not None:
         parts.append("<h2>Perception–distortion plane</h2>" + _figure(
-            report.plot.png, "perception–distortion plane", f"{report.plot.caption} {report.plot.print_note}"))
+            report.plot.png, "perception–distortion plane", report.plot.full_caption))
     if report.curves is not None:
         parts.append("<h2>Training curves</h2>" + _figure(report.curves, "training curves", data.curves_caption))
     parts += [_plain(table) for table in data.tables]
@@ -215,7 +215,7 @@ def render(report: "Report") -> str:
         parts.append(_plain(breakdown_table(result, analysis)))
         if attribute in report.breakdown_plots:
             figure = report.breakdown_plots[attribute]
-            parts.append(_figure(figure.png, f"gap along {result.title}", f"{figure.caption} {figure.print_note}"))
+            parts.append(_figure(figure.png, f"gap along {result.title}", figure.full_caption))
     if report.grids:
         parts.append(f"<h2>Samples where the metrics disagree most</h2><p class=\"caption\">"
                      f"{_prose(report.grid_explanation)}</p>")

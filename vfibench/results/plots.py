@@ -72,6 +72,11 @@ class SavedFigure:
         """``"Also as plane.pdf and plane.svg, for print."`` (empty without vector files)."""
         return f"Also as {join_words([p.name for p in self.vector])}, for print." if self.vector else ""
 
+    @property
+    def full_caption(self) -> str:
+        """The caption the report shows under the figure: what it shows, then where its print files are."""
+        return " ".join(text for text in (self.caption, self.print_note) if text)
+
 
 def _interval(summary: pd.DataFrame, config: str, metric: str, mean: float) -> tuple[float, float]:
     """(below, above) error-bar lengths from the summary's bootstrap interval, 0 when absent."""

@@ -487,10 +487,10 @@ def markdown(report: Report) -> str:
         lines += report_tables.to_markdown(report_tables.breakdown_table(result, data.analysis))
         if attribute in report.breakdown_plots:
             figure = report.breakdown_plots[attribute]
-            lines += [f"![gap along {result.title}]({figure.png.name})", "", f"{figure.caption} {figure.print_note}", ""]
+            lines += [f"![gap along {result.title}]({figure.png.name})", "", figure.full_caption, ""]
     if report.plot is not None:
         lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.png.name})", "",
-                  f"{report.plot.caption} {report.plot.print_note}", ""]
+                  report.plot.full_caption, ""]
     if report.curves is not None:
         lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "", data.curves_caption, ""]
     if report.grids:
