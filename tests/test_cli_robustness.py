@@ -534,6 +534,24 @@ def test_an_option_given_twice_is_refused_not_silently_replaced(tmp_path: Path, 
         assert "comma-separated" not in result.output
 
 
+@pytest.mark.parametrize(("args", "message", "usage", "where"), [
+    (["report", "--format", "foo"], "Invalid value for '--format' / '-f': 'foo' is not one of",
+     "vfibench report [OPTIONS] [RUN]", "'vfibench report --help' explains each option."),
+    (["eval"], "Missing option '--pred' / '-p'.", "vfibench eval [OPTIONS]", "'vfibench eval --help' explains"),
+    (["report", "a", "b"], "Got unexpected extra argument(s) (b).", "vfibench report", "'vfibench report --help'"),
+    (["frobnicate"], "No such command 'frobnicate'.", "vfibench [OPTIONS] COMMAND",
+     "'vfibench --help' lists the commands."),
+    (["data", "validate"], "Missing argument 'SPEC'.", "vfibench data validate [OPTIONS] SPEC",
+     "'vfibench data validate --help' explains each option."),
+])
+def test_usage_errors_are_one_paragraph_like_every_other_error(args: list[str], message: str, usage: str,
+                                                               where: str) -> None:
+    result = invoke(*args)
+    assert_clean_error(result, message, f"Usage: {usage}", where)
+    assert result.output.startswith("error: ") and "\u256d" not in result.output  # no usage block, no box
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_repeatable_options_may_still_be_repeated(tmp_path: Path) -> None:
     result = invoke("compare", "--tol", "psnr=0.1", "--tol", "ssim=0.01", str(tmp_path / "a"), str(tmp_path / "b"))
     assert_clean_error(result, "does not exist")  # parsed: the missing file is what is refused

@@ -12,6 +12,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
+from typer._click.exceptions import UsageError  # typer 0.29 carries its own click; its errors are these
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
@@ -243,10 +244,46 @@ class HumanCommand(TyperCommand):
             super().format_help(ctx, formatter)
 
 
+def usage_error_paragraph(err: UsageError) -> str:
+    """A usage error (an unknown option, a missing argument, a value of the wrong type) as the one
+    paragraph every other error is: what was wrong, the command's usage, and where the options are
+    explained, e.g. ``Missing option '--pred' / '-p'. Usage: vfibench eval [OPTIONS]; 'vfibench eval
+    --help' explains each option.``"""
+    message = err.format_message().strip()
+    if not message.endswith((".", "?", "!")):
+        message += "."
+    if err.ctx is None:
+        return message
+    usage = err.ctx.get_usage().removeprefix("Usage: ").strip()
+    explained = "lists the commands" if isinstance(err.ctx.command, TyperGroup) else "explains each option"
+    return f"{message} Usage: {usage}; '{err.ctx.command_path} --help' {explained}."
+
+
+@contextmanager
+def _usage_errors_as_paragraphs() -> Iterator[None]:
+    """Print a usage error raised inside as one ``error:`` paragraph and exit with code 2, as
+    :func:`report_errors` prints the library's errors, instead of click's usage block and error box."""
+    try:
+        yield
+    except UsageError as err:
+        error_console.print(f"[bold red]error:[/] {escape(usage_error_paragraph(err))}", highlight=False,
+                            soft_wrap=True)
+        raise typer.Exit(code=err.exit_code) from None
+
+
 class HumanGroup(TyperGroup):
-    """A command group with the same plain placeholders as :class:`HumanCommand`."""
+    """A command group with the same plain placeholders as :class:`HumanCommand`, whose usage errors,
+    and those of every command under it, print as one paragraph (:func:`usage_error_paragraph`)."""
 
     def get_params(self, ctx: typer.Context) -> list:  # type: ignore[type-arg]
         params = super().get_params(ctx)
         _humanize(params, ctx)
         return params
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        with _usage_errors_as_paragraphs():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: typer.Context):  # type: ignore[no-untyped-def]
+        with _usage_errors_as_paragraphs():
+            return super().invoke(ctx)
