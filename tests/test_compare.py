@@ -127,7 +127,7 @@ def test_json_counts_configurations_as_the_summary_line_does(tmp_path: Path, bas
     ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,complete,1,8,30.1", "cut short"),
     ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,compl\n", "cut short"),
     ("", "empty"),
-    ("frame,psnr,ssim\n0001.png,31.2,0.91\n", "lacks the column(s)"),
+    ("frame,psnr,ssim\n0001.png,31.2,0.91\n", "lacks the column"),
     ("config,kind,status,seeds,samples,psnr_mean\nl1,trained,complete,1,8,thirty\n", "not a number"),
     ("config,kind,status,seeds,samples,mystery_mean\nl1,trained,complete,1,8,1.0\n", "does not know"),
     ("\x89PNG\r\n\x1a\n\x00\x00binary", "cannot be read"),
@@ -229,7 +229,7 @@ def test_runs_trained_with_different_thread_counts_are_noted(tmp_path: Path, bas
     result = invoke(str(one), str(two))
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "NEW's units trained with 1 torch thread(s) each, BASE's with 2" in text and "same --threads" in text
+    assert "NEW's units trained with 1 torch thread each, BASE's with 2" in text and "same --threads" in text
     assert "torch thread" not in invoke(str(also_two), str(two)).output
 
 
@@ -317,7 +317,7 @@ def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path
 
     zero, one, stopped, also_zero = run("zero", [0]), run("one", [1]), run("stopped", [0], "interrupted"), run("z", [0])
     text = " ".join(invoke(str(one), str(zero)).output.split())
-    assert "NEW trained the seed(s) 1, BASE 0" in text and "same --seeds" in text
+    assert "NEW trained the seed 1, BASE 0" in text and "same --seeds" in text
     assert "released" not in text and "ran under" not in text
     # another torch release is noted; another build of the same release (+cu124) is not
     older, other_build = run("older", [1], torch="2.13.0+cpu"), run("cuda build", [1], torch="2.14.1+cu124")
@@ -326,10 +326,10 @@ def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path
     assert "ran under" not in invoke(str(one), str(other_build)).output
     # a run's own summary.csv is read with the manifest beside it, not as a bare CSV
     text = " ".join(invoke(str(one / "summary.csv"), str(zero / "summary.csv")).output.split())
-    assert "NEW trained the seed(s) 1, BASE 0" in text and "bare" not in text, text
+    assert "NEW trained the seed 1, BASE 0" in text and "bare" not in text, text
     text = " ".join(invoke(str(zero), str(stopped)).output.split())
     assert "BASE's manifest says the run is 'interrupted', not complete" in text
-    assert "seed(s)" not in invoke(str(also_zero), str(zero)).output and "manifest says" not in \
+    assert "NEW trained the" not in invoke(str(also_zero), str(zero)).output and "manifest says" not in \
         invoke(str(also_zero), str(zero)).output
 
 

@@ -112,7 +112,7 @@ def test_validate_notes_a_jump_in_the_frame_numbers(runner: CliRunner, tmp_path:
     make_clip(clean, 6)
     assert "numbers jump" not in runner.invoke(app, ["validate", f"frames:{clean}"], env=WIDE).output
     inspected = runner.invoke(app, ["inspect", f"frames:{tmp_path / 'clip'}"], env=WIDE)
-    assert inspected.exit_code == 0 and "jumps in 1 place(s), first from frame4.png to frame9.png" in inspected.output
+    assert inspected.exit_code == 0 and "jumps in 1 place, first from frame4.png to frame9.png" in inspected.output
     assert "numbering" not in runner.invoke(app, ["inspect", f"frames:{clean}"], env=WIDE).output
 
 

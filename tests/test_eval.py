@@ -479,7 +479,7 @@ def test_predictions_that_match_no_ground_truth_are_noted_not_silently_dropped(u
     result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", str(ucf_set["good"]), "--out", str(ucf_set["out"]),
                       "--metrics", "psnr")
     assert result.exit_code == 0, result.output
-    assert "note: 1 frame(s) of model 'good' match no ground truth and are not scored: '20.png'" in \
+    assert "note: 1 frame of model 'good' matches no ground truth and is not scored: '20.png'" in \
         " ".join(result.output.split())
     write_png(folders["sharp"] / "seq" / "z.png", np.zeros((16, 16, 3)))
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),

@@ -343,7 +343,7 @@ def test_a_whole_protocols_table_is_reported(run_copy):
     ("text", "has 'garbage' as its psnr value on line 7 (model 'l1', protocol 'y-channel'), where a number belongs"),
     ("missing_row", "has no rows for 'l2' under 'y-channel'"),
     ("header_only", "holds no rows"),
-    ("foreign_model", "names the model(s) 'rife', which the run does not have (its models: l1, l2, blend, nearest)"),
+    ("foreign_model", "names the model 'rife', which the run does not have (its models: l1, l2, blend, nearest)"),
 ])
 @pytest.mark.parametrize("output", [[], ["--format", "md"], ["--format", "json"]])
 def test_a_damaged_protocols_table_is_one_clear_error(run_copy, damage, message, output):

@@ -244,7 +244,7 @@ def test_load_run_refuses_a_cut_per_sample_table_as_report_does(run_copy: RunSto
     table = run_copy.path(schema.PER_SAMPLE_FILE)
     lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
     table.write_text("".join(lines[:-3]), encoding="utf-8")  # whole lines gone: it still parses
-    with pytest.raises(ResultsError, match=r"holds \d+ row\(s\) for"):
+    with pytest.raises(ResultsError, match=r"holds \d+ rows? for"):
         api.load_run(run_copy.root)
     with pytest.raises(ResultsError, match="is a file; load_run reads a run directory .the folder that holds "
                                            "summary.csv. or the folder of runs: pass"):
@@ -308,7 +308,7 @@ SUMMARY_HEAD = "config,kind,status,seeds,samples,psnr_mean"
 
 
 @pytest.mark.parametrize("content, expected", [
-    ("config,kind,status,seeds,psnr_mean\nl1,trained,complete,1,30\n", "lacks the column(s) samples"),
+    ("config,kind,status,seeds,psnr_mean\nl1,trained,complete,1,30\n", "lacks the column samples"),
     (f"{SUMMARY_HEAD},psnr_median\nl1,trained,complete,1,8,30,30\n", "the column 'psnr_median', which is not"),
     (f"{SUMMARY_HEAD},vmaf_mean\nl1,trained,complete,1,8,30,90\n", "a metric 'vmaf' this version"),
     (f"{SUMMARY_HEAD},ssim_std\nl1,trained,complete,1,8,30,0.1\n", "'ssim_std' but no 'ssim_mean'"),

@@ -256,7 +256,7 @@ def test_a_resumed_run_trains_its_remaining_units_with_the_run_s_threads(tmp_pat
     store = stopped.value.store
     resume = ["run", "--resume", store.name, "--out", str(tmp_path / "resumed")]
     refused = runner.invoke(app, [*resume, "--jobs", "2"])
-    assert refused.exit_code == 2 and "trained with 2 torch thread(s) each" in refused.output
+    assert refused.exit_code == 2 and "trained with 2 torch threads each" in refused.output
     assert "Resume with --jobs 1" in " ".join(refused.output.split())
     refused = runner.invoke(app, [*resume, "--threads", "1"])
     assert refused.exit_code == 2 and "Resume with --threads 2" in " ".join(refused.output.split())
@@ -317,7 +317,7 @@ def test_more_jobs_than_cores_are_refused_before_any_work(tmp_path: Path, monkey
     result = runner.invoke(app, ["run", *CLI_SWEEP, "--out", str(tmp_path / "out"), "--jobs", "3"])
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
-    assert "--jobs 3: this process may use 2 core(s)" in text and "Give --jobs 2 or fewer" in text
+    assert "--jobs 3: this process may use 2 cores" in text and "Give --jobs 2 or fewer" in text
     assert not (tmp_path / "out").exists()
 
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from vfibench.cli_support import (MARKUP, HumanCommand, HumanGroup, console, examples, exit_interrupted,
                                   report_errors)
 from vfibench.errors import DataError
+from vfibench.words import counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -236,7 +237,7 @@ def inspect(
     gaps = getattr(source, "gaps", [])
     if gaps:
         before, after = gaps[0]
-        rows.append(("numbering", f"jumps in {len(gaps)} place(s), first from {Path(before).name} to "
+        rows.append(("numbering", f"jumps in {counted(len(gaps), 'place')}, first from {Path(before).name} to "
                                   f"{Path(after).name}: a frame may be missing (`vfibench data validate` lists them)"))
     short = getattr(source, "short_clips", [])
     if short:
@@ -304,7 +305,7 @@ def validate(
     if report.ok:
         console.print("[green]every frame is readable and every triplet is consistent[/]")
         return
-    table = Table(title=f"{len(report.problems)} problem(s)", show_lines=True)
+    table = Table(title=counted(len(report.problems), "problem"), show_lines=True)
     table.add_column("file", overflow="fold")
     table.add_column("problem", overflow="fold")
     for problem in report.problems[:show]:
@@ -312,8 +313,8 @@ def validate(
     console.print(table)
     first = report.problems[0]
     raise DataError(
-        f"{len(report.problems)} bad frame(s) in {report.source}; the first is {first.file}. Fix or remove the "
-        f"files listed above and validate again."
+        f"{counted(len(report.problems), 'bad frame')} in {report.source}; the first is {first.file}. Fix or "
+        f"remove the files listed above and validate again."
     )
 
 

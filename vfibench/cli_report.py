@@ -146,7 +146,7 @@ def samples_refusal(samples: int | None, format: ReportFormat, write: bool) -> s
         return ""
     return (f"--samples {samples} asks for image grids, but --format {format.value} prints only "
             f"{PRINTED[format]} and writes no report, so no grid would be drawn. Add --write to also write "
-            f"RUN/report/ with {samples} grid(s), use --format html for a page that embeds them, or leave "
+            f"RUN/report/ with {counted(samples, 'grid')}, use --format html for a page that embeds them, or leave "
             f"--samples out.")
 
 

@@ -284,7 +284,8 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
         print_summary(store)
         return None
     left = len(units) - done
-    rest = (f"running the {left} left ({len(plan.configs)} configuration(s) × {len(plan.seeds)} seed(s) in all, "
+    rest = (f"running the {left} left ({counted(len(plan.configs), 'configuration')} × "
+            f"{counted(len(plan.seeds), 'seed')} in all, "
             f"preset [cyan]{plan.preset.name}[/], {plan.preset.steps} steps), device {plan.device}{_where(options)}"
             if left else "nothing left to train; writing its tables and marking it complete")
     error_console.print(f"[bold]vfibench run --resume[/] {escape(store.name)}: {done} of {len(units)} units "

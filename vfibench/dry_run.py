@@ -126,7 +126,7 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estima
     if plan.warm_start and per_step:
         warm = per_step.get(WARM_START_SPEC, min(per_step.values()))  # the warm start trains plain l1
         total += warm * plan.warm_start * len(plan.seeds)
-    note = (f"from {probe_steps - 1} timed step(s) per configuration on {plan.device} in {plan.precision}; "
+    note = (f"from {counted(probe_steps - 1, 'timed step')} per configuration on {plan.device} in {plan.precision}; "
             f"training only (evaluation and data loading add to it)")
     return Estimate(per_step, total, note)
 

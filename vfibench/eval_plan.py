@@ -18,6 +18,7 @@ import torch
 
 from vfibench.errors import DataError, VfiBenchError
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
+from vfibench.words import counted
 
 #: File name endings (lower-case) read as frames.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -286,5 +287,6 @@ def unscored_note(name: str, present: Iterable[str], used: Iterable[str]) -> str
     extra = sorted(set(present) - set(used))
     if not extra:
         return ""
-    return (f"{len(extra)} frame(s) of model '{name}' match no ground truth and are not scored: "
+    match, be = ("matches", "is") if len(extra) == 1 else ("match", "are")
+    return (f"{counted(len(extra), 'frame')} of model '{name}' {match} no ground truth and {be} not scored: "
             f"{_preview(repr(f) for f in extra)}.")

@@ -6,9 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def counted(count: int, noun: str) -> str:
-    """"1 seed", "3 seeds": a count and its noun, plural unless one (nouns whose plural adds an s)."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def counted(count: float, noun: str) -> str:
+    """"1 seed", "3 seeds", "0.5 CPUs": a count and its noun, plural unless one (nouns whose plural adds
+    an s)."""
+    shown = f"{count:g}" if isinstance(count, float) else str(count)  # 0.5 and 2 CPUs, but never 1e+06 frames
+    return f"{shown} {plural(noun, count)}"
+
+
+def plural(noun: str, count: float) -> str:
+    """``noun`` as it reads after ``count``: "seed" for one, "seeds" for any other count."""
+    return noun if count == 1 else noun + "s"
 
 
 def join_words(words: Sequence[str]) -> str:

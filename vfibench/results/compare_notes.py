@@ -14,6 +14,7 @@ from vfibench.results import schema
 from vfibench.results.compare_inputs import RunSummary
 from vfibench.results.schema import COMPLETE, PARTIAL
 from vfibench.results.store import changed_releases
+from vfibench.words import counted, plural
 
 
 def same_hardware(device: str, other: str) -> bool:
@@ -114,15 +115,15 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
                          f"test.")
     threads = [schema.training_threads(run.manifest or {}) for run in (new, base)]
     if None not in threads and threads[0] != threads[1]:
-        notes.append(f"NEW's units trained with {threads[0]} torch thread(s) each, BASE's with {threads[1]}: the "
-                     f"thread count sets the order of floating-point sums and training compounds it, so trained "
-                     f"rows can differ by as much as two seeds do (reference rows are untouched). Compare runs "
-                     f"trained with the same --threads.")
+        notes.append(f"NEW's units trained with {counted(threads[0], 'torch thread')} each, BASE's with "
+                     f"{threads[1]}: the thread count sets the order of floating-point sums and training "
+                     f"compounds it, so trained rows can differ by as much as two seeds do (reference rows are "
+                     f"untouched). Compare runs trained with the same --threads.")
     seeds = [sorted((run.manifest or {}).get("seeds") or []) for run in (new, base)]  # older runs: any order
     if all(seeds) and seeds[0] != seeds[1]:
-        notes.append(f"NEW trained the seed(s) {', '.join(map(str, seeds[0]))}, BASE {', '.join(map(str, seeds[1]))}: "
-                     f"trained rows of different seeds differ by the spread between seeds; compare runs of the same "
-                     f"--seeds.")
+        notes.append(f"NEW trained the {plural('seed', len(seeds[0]))} {', '.join(map(str, seeds[0]))}, "
+                     f"BASE {', '.join(map(str, seeds[1]))}: trained rows of different seeds differ by the spread "
+                     f"between seeds; compare runs of the same --seeds.")
     for side, run in (("NEW", new), ("BASE", base)):
         status = (run.manifest or {}).get("status")
         if status and status != COMPLETE:
@@ -134,7 +135,7 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
         other = base.get(row.config)
         if other is not None and (row.seeds, row.samples) != (other.seeds, other.samples) \
                 and {row.status, other.status} <= {COMPLETE, PARTIAL}:
-            differing.append(f"'{row.config}' ({other.seeds} seed(s) × {other.samples} samples in BASE, "
+            differing.append(f"'{row.config}' ({counted(other.seeds, 'seed')} × {other.samples} samples in BASE, "
                              f"{row.seeds} × {row.samples} in NEW)")
     if differing:
         notes.append("Seeds or test samples differ, so the means are not like for like: " + "; ".join(differing) + ".")

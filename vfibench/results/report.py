@@ -45,10 +45,10 @@ from vfibench.analysis.plane import Plane, perception_distortion_plane
 from vfibench.analysis.verdict import headline_pair
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, schema, tables
-from vfibench.words import join_words
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
 from vfibench.results.store import RunStore
 from vfibench.results.view import RunView, load_run_view
+from vfibench.words import counted, join_words, plural
 
 if TYPE_CHECKING:
     from vfibench.results.plots import SavedFigure
@@ -298,7 +298,7 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     elif earlier:
         report.grids = earlier
         report.grid_captions = [f"{path.stem}, drawn by an earlier report." for path in earlier]
-        report.notes.append(f"{len(earlier)} image grid(s) kept from an earlier report; `vfibench report "
+        report.notes.append(f"{counted(len(earlier), 'image grid')} kept from an earlier report; `vfibench report "
                             f"--samples N` redraws them.")
     report.analysis_json = directory / "analysis.json"
     atomic.write_json(report.analysis_json, analysis_record(report))
@@ -382,7 +382,8 @@ def check_seed(data: ReportData, seed: int | None) -> None:
     """A ResultsError unless ``seed`` (whose outputs the image grids show) is None or one of the run's seeds."""
     seeds = data.view.manifest.get("seeds")
     if seed is not None and isinstance(seeds, list) and seed not in seeds:
-        raise ResultsError(f"--seed {seed}: the run '{data.store.name}' has the seed(s) {', '.join(map(str, seeds))}; "
+        raise ResultsError(f"--seed {seed}: the run '{data.store.name}' has the {plural('seed', len(seeds))} "
+                           f"{', '.join(map(str, seeds))}; "
                            f"choose one of them for the image grids, or leave --seed out for the first.")
 
 

@@ -40,6 +40,7 @@ import pandas as pd
 
 from vfibench.errors import ResultsError
 from vfibench.metrics.records import metric_record, record_names
+from vfibench.words import counted, plural
 
 # -- files ------------------------------------------------------------------------------------------
 SUMMARY_FILE = "summary.csv"
@@ -259,7 +260,7 @@ def read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
     missing = [name for name in required if name not in frame.columns]
     if missing:
         raise ResultsError(
-            f"'{path}' lacks the column(s) {', '.join(missing)} that a vfibench table has "
+            f"'{path}' lacks the {plural('column', len(missing))} {', '.join(missing)} that a vfibench table has "
             f"(it has: {', '.join(map(str, frame.columns)) or 'none'}). It was not written by vfibench "
             f"or is from an incompatible version."
         )
@@ -401,7 +402,7 @@ def validate_summary(frame: pd.DataFrame, path: Path) -> Summary:
 
     missing = [name for name in SUMMARY_KEYS if name not in frame.columns]
     if missing:
-        raise fail(f"it lacks the column(s) {', '.join(missing)}")
+        raise fail(f"it lacks the {plural('column', len(missing))} {', '.join(missing)}")
     if frame.empty:
         raise fail("it has a header but no rows")
     statistics = _statistic_columns(frame, fail)
@@ -526,7 +527,8 @@ def check_per_sample_complete(per_sample: pd.DataFrame, summary: pd.DataFrame, p
         found = int(counts.get(config, 0))
         if found != expected:
             raise ResultsError(
-                f"'{path}' holds {found} row(s) for '{config}', but summary.csv records {row[SEEDS]} seed(s) × "
+                f"'{path}' holds {counted(found, 'row')} for '{config}', but summary.csv records "
+                f"{counted(int(row[SEEDS]), 'seed')} × "
                 f"{row[SAMPLES]} samples = {expected} for it; the file was cut short or edited. Delete it and "
                 f"run the command again: a sweep rebuilds it from its units/ (an evaluation must be run again).")
 
@@ -607,8 +609,8 @@ def read_protocols(path: Path, configs: Sequence[str]) -> pd.DataFrame:
     rows = rows.astype({CONFIG: str, PROTOCOL: str})
     foreign = [m for m in dict.fromkeys(rows[CONFIG]) if m not in configs]
     if foreign:
-        raise damaged(f"names the model(s) {', '.join(repr(m) for m in foreign)}, which the run does not have "
-                      f"(its models: {', '.join(configs)})")
+        raise damaged(f"names the {plural('model', len(foreign))} {', '.join(repr(m) for m in foreign)}, which "
+                      f"the run does not have (its models: {', '.join(configs)})")
     for metric in PROTOCOL_SCORES:
         values = pd.to_numeric(rows[metric], errors="coerce").astype(float)
         bad = values.isna() | (values == -np.inf)

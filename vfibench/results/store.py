@@ -42,6 +42,7 @@ import pandas as pd
 from vfibench.errors import ResultsError
 from vfibench.results import atomic, schema
 from vfibench.results.schema import COMPLETE, RUNNING, UNIT_STATUSES, read_csv
+from vfibench.words import counted
 
 SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
@@ -375,7 +376,8 @@ def incomplete_message(store: RunStore, out: Path, count: int = 1) -> str:
     """Why there is no finished run under ``out`` when ``store`` (the newest of ``count`` unfinished sweeps
     there) is: its status, the command that finishes it and the one that reports it as it is."""
     status = store.read_manifest().get("status")
-    others = f" ({count - 1} older unfinished run(s) are there too)" if count > 1 else ""
+    older = count - 1
+    others = f" ({counted(older, 'older unfinished run')} {'is' if older == 1 else 'are'} there too)" if older else ""
     return (f"No finished run found under '{out}' (there is no '{out / LATEST}'), but the sweep '{store.name}' there "
             f"is incomplete: its manifest says '{status}'{others}. Finish it with "
             f"`{store_resume_command(store, out)}` (it trains only what is missing), or report what it has so far "

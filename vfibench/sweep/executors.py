@@ -36,6 +36,7 @@ from vfibench.errors import VfiBenchError
 from vfibench.processes import available_cores, keep_freed_memory, run_as_helper
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
 from vfibench.train import StepCallback, TrainState
+from vfibench.words import counted
 
 #: The optional extra that brings Ray, as the error message and the README spell it.
 RAY_INSTALL = "pip install 'vfibench[ray]'"
@@ -258,7 +259,7 @@ class ProcessExecutor:
             return None
         how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
         return ticket, failed_result(spec, f"WorkerLost: its worker process died ({how}) while running it, "
-                                           f"{attempts + 1} time(s)")
+                                           f"{counted(attempts + 1, 'time')}")
 
     def cancel(self) -> None:
         """End every worker now (their units are abandoned; nothing they did was written)."""
@@ -362,21 +363,22 @@ class ExecutorOptions:
                 raise VfiBenchError(f"{what} --executor ray. On this machine, run units in parallel with --jobs N "
                                     f"(N worker processes) and train on a GPU with --device cuda.")
             jobs, cores = self.jobs or 1, available_cores()
+            may_use = f"this process may use {counted(cores, 'core')}"
             if jobs > cores:
                 raise VfiBenchError(
-                    f"--jobs {jobs}: this process may use {cores} core(s), and each worker process computes with at "
-                    f"least one torch thread, so more workers than cores would share cores and slow each other down "
-                    f"many times over (each also loads its own copy of torch). Give --jobs {cores} or fewer.")
+                    f"--jobs {jobs}: {may_use}, and each worker process computes with at least one torch thread, so "
+                    f"more workers than cores would share cores and slow each other down many times over (each "
+                    f"also loads its own copy of torch). Give --jobs {cores} or fewer.")
             allowed = threads_per_job(jobs)
             if self.threads is not None and self.threads > allowed:
                 if jobs == 1:
                     raise VfiBenchError(
-                        f"--threads {self.threads}: this process may use {cores} core(s), and torch threads that share "
-                        f"cores slow each other down many times over. Give at most --threads {allowed}.")
+                        f"--threads {self.threads}: {may_use}, and torch threads that share cores slow each other "
+                        f"down many times over. Give at most --threads {allowed}.")
                 raise VfiBenchError(
-                    f"--jobs {jobs} × --threads {self.threads} = {jobs * self.threads} torch threads, but this process "
-                    f"may use {cores} core(s): processes computing on shared cores slow each other down many times "
-                    f"over. Give at most --threads {allowed} (the default with --jobs {jobs}), or fewer --jobs.")
+                    f"--jobs {jobs} × --threads {self.threads} = {jobs * self.threads} torch threads, but {may_use}: "
+                    f"processes computing on shared cores slow each other down many times over. "
+                    f"Give at most --threads {allowed} (the default with --jobs {jobs}), or fewer --jobs.")
             return
         if self.jobs is not None:
             raise VfiBenchError("--jobs sets the worker processes of the local executor; with --executor ray the "
@@ -395,9 +397,9 @@ class ExecutorOptions:
         if self.threads is not None and self.threads > max(1.0, cpus):  # a unit has at least one thread
             raise VfiBenchError(
                 f"--threads {self.threads} with --cpus-per-unit {cpus:g}: each unit would compute with "
-                f"{self.threads} torch threads on the {cpus:g} CPU(s) Ray reserves for it, and threads that share "
-                f"cores slow each other down many times over. Give --cpus-per-unit {self.threads} (a CPU for each "
-                f"thread), or leave --threads out (as many as the unit's CPUs).")
+                f"{self.threads} torch threads on the {counted(cpus, 'CPU')} Ray reserves for it, and threads that "
+                f"share cores slow each other down many times over. Give --cpus-per-unit {self.threads} (a CPU for "
+                f"each thread), or leave --threads out (as many as the unit's CPUs).")
         import_ray()
 
     def resuming(self, threads: int | None) -> ExecutorOptions:
@@ -412,10 +414,10 @@ class ExecutorOptions:
         """
         if threads is None:
             return self
-        keep = (f"The run's units trained with {threads} torch thread(s) each, and the thread count changes what "
-                f"a unit trains to (the order of floating-point sums, compounded over the steps) by as much as "
-                f"another seed does; the remaining units must train with the same count for the finished run to "
-                f"equal an uninterrupted one.")
+        keep = (f"The run's units trained with {counted(threads, 'torch thread')} each, and the thread count "
+                f"changes what a unit trains to (the order of floating-point sums, compounded over the steps) by as "
+                f"much as another seed does; the remaining units must train with the same count for the finished "
+                f"run to equal an uninterrupted one.")
         if self.threads is not None and self.threads != threads:
             raise VfiBenchError(f"--threads {self.threads}: {keep} Resume with --threads {threads}, or without "
                                 f"--threads.")
@@ -429,9 +431,9 @@ class ExecutorOptions:
         if threads > threads_per_job(jobs):
             advice = (f"Resume with --jobs {cores // threads} (or without --jobs)." if jobs > 1 and threads <= cores
                       else f"Finish it where this process may use at least {threads} cores, or start a new sweep.")
-            raise VfiBenchError(f"{keep} {jobs} unit(s) at a time × {threads} threads would compute on {cores} "
-                                f"core(s), and threads that share cores slow each other down many times over. "
-                                f"{advice}")
+            raise VfiBenchError(f"{keep} {counted(jobs, 'unit')} at a time × {threads} threads would compute on "
+                                f"{counted(cores, 'core')}, and threads that share cores slow each other down many "
+                                f"times over. {advice}")
         return replace(self, threads=threads)
 
     def device(self, requested: str | None) -> tuple[str | None, bool]:

@@ -33,6 +33,7 @@ from vfibench.sweep.data import check_same_data, data_fingerprints
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.train import check_precision, idle_steps, progress_at
 from vfibench.validation import VAL_SAMPLES
+from vfibench.words import counted, plural
 
 
 #: What a resumed run's manifest keeps of its first session; each later session's is in its ``resumed`` entry.
@@ -280,8 +281,9 @@ def check_every_step_trains(config: LossConfig, preset: RunPreset, warm_start: i
                  1.0 if last == preset.steps else math.ceil(progress_at(last, warm_start, preset.steps) * 1e4) / 1e4)
     example = config.gap_example(gap)
     raise SpecError(
-        f"The loss configuration '{config.canonical}' has no active term in step(s) {shown} of the "
-        f"{preset.steps} steps of preset {preset.name}{after}: {count} step(s) would have nothing to minimise. "
+        f"The loss configuration '{config.canonical}' has no active term in "
+        f"{plural('step', count)} {shown} of the {preset.steps} steps of preset {preset.name}{after}: "
+        f"{counted(count, 'step')} would have nothing to minimise. "
         f"Nothing was trained. Make the schedule windows cover all of training"
         + (f", e.g. add a term for the gap: {example}." if example else ": add a term for the gap.")
     )

@@ -31,6 +31,7 @@ from vfibench.sweep.executors import ExecutorError, import_ray
 from vfibench.sweep.interruption import Interrupted, signal_handlers_kept
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
 from vfibench.train import StepCallback, TrainState, fix_cublas_workspace
+from vfibench.words import counted
 
 #: Seconds between two checks for a finished task (and for Ctrl-C).
 POLL_SECONDS = 0.5
@@ -191,9 +192,10 @@ class RayExecutor:
             slots = min(slots, math.floor(self._cluster.get("GPU", 0.0) / self.gpus_per_unit))
         if slots < 1:
             raise ExecutorError(
-                f"The Ray cluster has {self._cluster.get('CPU', 0):g} CPU(s) and {self._cluster.get('GPU', 0):g} "
-                f"GPU(s): not enough for one unit with --cpus-per-unit {self.cpus_per_unit:g} and --gpus-per-unit "
-                f"{self.gpus_per_unit:g}. Add nodes with `ray start --address HEAD:PORT`, or ask for less per unit.")
+                f"The Ray cluster has {counted(float(self._cluster.get('CPU', 0)), 'CPU')} and "
+                f"{counted(float(self._cluster.get('GPU', 0)), 'GPU')}: not enough for one unit with "
+                f"--cpus-per-unit {self.cpus_per_unit:g} and --gpus-per-unit {self.gpus_per_unit:g}. Add nodes "
+                f"with `ray start --address HEAD:PORT`, or ask for less per unit.")
         self.capacity = slots
         self._data = (ray.put(train), ray.put(test))
         self._task = ray.remote(**task_options(self.cpus_per_unit, self.gpus_per_unit, self.max_retries))(run_unit_task)

@@ -1,0 +1,24 @@
+"""Counts and lists in messages read as English: "1 seed", "3 seeds", "0.5 CPUs", "a, b and c"."""
+
+from __future__ import annotations
+
+import pytest
+
+from vfibench.words import counted, join_words, plural
+
+
+@pytest.mark.parametrize(("count", "noun", "expected"), [
+    (1, "seed", "1 seed"), (0, "seed", "0 seeds"), (3, "torch thread", "3 torch threads"),
+    (0.5, "CPU", "0.5 CPUs"), (1.0, "GPU", "1 GPU"), (2.0, "CPU", "2 CPUs"),
+    (1_000_000, "frame", "1000000 frames"),  # an integer count is written whole, never as 1e+06
+])
+def test_a_count_reads_with_its_noun_singular_only_for_one(count: float, noun: str, expected: str) -> None:
+    assert counted(count, noun) == expected
+
+
+def test_plural_is_the_noun_as_it_reads_after_a_count() -> None:
+    assert [plural("column", n) for n in (1, 2, 0)] == ["column", "columns", "columns"]
+
+
+def test_lists_join_with_commas_and_a_final_and() -> None:
+    assert [join_words(w) for w in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == ["", "a", "a and b", "a, b and c"]
