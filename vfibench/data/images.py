@@ -123,11 +123,20 @@ def read_image(path: Path) -> np.ndarray:
     except FileNotFoundError:
         raise DataError(f"The frame {path} does not exist. Check the dataset path and its layout.") from None
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
-        raise DataError(
-            f"The frame {path} could not be read as an image ({err}). Replace or delete the file, or "
-            f"re-export it as PNG; `vfibench data validate` lists every unreadable file."
-        ) from None
+        raise UnreadableFrame(path, str(err)) from None
     return np.ascontiguousarray(array)
+
+
+class UnreadableFrame(DataError):
+    """A frame file that exists but is not an image this reader can decode; ``cause`` is the decoder's
+    reason, ``remedy`` what to do about it."""
+
+    remedy = "Replace or delete the file, or re-export it as PNG"
+
+    def __init__(self, path: Path, cause: str) -> None:
+        self.path, self.cause = path, cause
+        super().__init__(f"The frame {path} could not be read as an image ({cause}). {self.remedy}; "
+                         f"`vfibench data validate` lists every unreadable file.")
 
 
 def fitted_shape(height: int, width: int, size: int | None, fit: Fit, where: str) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vfibench.data.images import MIN_SIZE, Fit, read_image
+from vfibench.data.images import MIN_SIZE, Fit, UnreadableFrame, read_image
 from vfibench.data.standard_sets import StandardSource
 from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.data.triplet_source import TripletRef, TripletSource, check_memory, load_triplets
@@ -219,6 +219,8 @@ def _validate_files(refs: Sequence[TripletRef], report: Validation, progress: Pr
             if not np.isfinite(image).all():
                 raise DataError("it holds values that are not finite")
             shapes[name] = (image.shape[1], image.shape[0])
+        except UnreadableFrame as err:  # the table names the file, and this command is the one that lists them
+            report.problems.append(Problem(name, f"not readable as an image ({err.cause}). {err.remedy}."))
         except DataError as err:
             report.problems.append(Problem(name, str(err)))
         if progress:
