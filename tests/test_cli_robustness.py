@@ -552,6 +552,13 @@ def test_usage_errors_are_one_paragraph_like_every_other_error(args: list[str], 
     assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("group", [[], ["data"], ["weights"]])
+def test_a_group_called_bare_prints_its_help_not_an_error(group: list[str]) -> None:
+    result = invoke(*group)
+    assert result.exit_code == 2 and "Usage: vfibench" in result.output and "Commands" in result.output
+    assert "error:" not in result.output
+
+
 def test_repeatable_options_may_still_be_repeated(tmp_path: Path) -> None:
     result = invoke("compare", "--tol", "psnr=0.1", "--tol", "ssim=0.01", str(tmp_path / "a"), str(tmp_path / "b"))
     assert_clean_error(result, "does not exist")  # parsed: the missing file is what is refused

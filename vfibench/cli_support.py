@@ -12,7 +12,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
-from typer._click.exceptions import UsageError  # typer 0.29 carries its own click; its errors are these
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer 0.29 carries its own click
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
@@ -265,6 +265,8 @@ def _usage_errors_as_paragraphs() -> Iterator[None]:
     :func:`report_errors` prints the library's errors, instead of click's usage block and error box."""
     try:
         yield
+    except NoArgsIsHelpError:  # a group called bare: its help is the answer, as typer prints it
+        raise
     except UsageError as err:
         error_console.print(f"[bold red]error:[/] {escape(usage_error_paragraph(err))}", highlight=False,
                             soft_wrap=True)
