@@ -64,6 +64,20 @@ def test_worker_processes_and_threads_are_the_command_line_s(run: api.Run, tmp_p
         api.run_sweep("l1", preset="smoke", out=tmp_path, jobs=0)
 
 
+def test_notes_are_warnings_and_progress_is_opt_in(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A note the command line prints reaches a library caller as a UserWarning; progress=True prints the
+    command line's log lines to stderr, and nothing else changes."""
+    with pytest.warns(UserWarning, match="log one row, at the last step"):
+        quiet = api.run_sweep("l1", preset="smoke", steps=3, metrics=["psnr"], out=tmp_path / "quiet", device="cpu")
+    assert capfd.readouterr().err == ""
+    loud = api.run_sweep("l1", preset="smoke", steps=3, metrics=["psnr"], out=tmp_path / "loud", device="cpu",
+                         progress=True)
+    err = capfd.readouterr().err
+    assert "1 unit to train, 3 steps in all" in err and "[1/1] l1 (seed 0): PSNR " in err, err
+    assert "note: " in err and "log one row, at the last step" in err
+    assert loud.summary.equals(quiet.summary) and "progress" not in loud.manifest["command"]
+
+
 def test_errors_are_the_library_errors(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="position"):
         api.parse_spec("l1+*perc")

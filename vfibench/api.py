@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,8 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
 def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,), out: str | Path = "results",
               device: str = "auto", metrics: Sequence[str] | None = None, steps: int | None = None,
               warm_start: int | None = None, skip_unavailable: bool = False, train_data: str = "synthetic",
-              test_data: str = "synthetic", jobs: int | None = None, threads: int | None = None) -> Run:
+              test_data: str = "synthetic", jobs: int | None = None, threads: int | None = None,
+              progress: bool = False) -> Run:
     """Train and evaluate every configuration of ``losses`` (as ``vfibench run --losses``); return the run.
 
     The arguments mean what the options of ``vfibench run`` mean; ``metrics`` defaults to all;
@@ -101,7 +103,10 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     numbers: ``threads=1`` reproduces a ``--jobs 2`` table on two cores). The workers of ``jobs`` are
     started with ``spawn``, which imports the calling script again in each: call it from a script
     under ``if __name__ == "__main__":`` (a notebook needs nothing). Every check happens before
-    training starts (a bad spec raises :class:`~vfibench.errors.SpecError`).
+    training starts (a bad spec raises :class:`~vfibench.errors.SpecError`). ``progress`` prints a
+    line per phase and per finished unit, with the sweep's ETA, to stderr, as ``vfibench run`` does in
+    a log; the notes ``vfibench run`` prints (test data the model trained on, a log interval longer
+    than the training…) are issued as :class:`UserWarning` when ``progress`` is off.
 
     Example (a few seconds on a CPU)::
 
@@ -130,7 +135,13 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
                  "jobs": jobs, "threads": threads}
     call = ", ".join([repr(losses), *(f"{name}={value!r}" for name, value in arguments.items())])
     plan.command = f"vfibench.api.run_sweep({call})"
-    store = sweep.run_sweep(plan, executor=options.build())
+    if progress:
+        from vfibench.cli_progress import PlainSweepListener
+
+        listener: sweep.SweepListener = PlainSweepListener(sys.stderr)
+    else:
+        listener = sweep.WarningListener()
+    store = sweep.run_sweep(plan, listener, executor=options.build())
     return load_run(store.root)
 
 

@@ -24,7 +24,7 @@ from vfibench.sweep.coordinator import headline, remaining_work, run_sweep, warm
 from vfibench.sweep.executors import Executor, ExecutorError, ExecutorOptions, LocalExecutor, ProcessExecutor
 from vfibench.sweep.interruption import (Interrupted, SweepInterrupted, interruption, resume_command,
                                          stop_on_signals)
-from vfibench.sweep.listener import SilentListener, SweepListener
+from vfibench.sweep.listener import SilentListener, SweepListener, WarningListener
 from vfibench.sweep.data import attributes_of_test_data, data_for, load_data
 from vfibench.sweep.manifest import manifest_for, model_parameters, recorded_settings
 from vfibench.sweep.plan import SweepPlan, check_every_step_trains, parse_seeds, plan_resume, plan_sweep, resolve_device
@@ -34,6 +34,7 @@ from vfibench.sweep.unit import WARM_START_SPEC, UnitResult, UnitSpec, run_unit,
 __all__ = [
     "WARM_START_SPEC", "Executor", "ExecutorError", "ExecutorOptions", "Interrupted", "LocalExecutor",
     "ProcessExecutor", "SilentListener", "SweepInterrupted", "SweepListener", "SweepPlan", "UnitResult", "UnitSpec",
+    "WarningListener",
     "attributes_of_test_data", "available_cores", "check_every_step_trains", "data_for", "divergence_text", "gather",
     "headline", "interruption", "load_data", "manifest_for", "model_parameters", "parse_seeds", "plan_resume",
     "plan_sweep", "rebuild_tables", "recorded_settings", "remaining_work", "resolve_device", "resume_command",

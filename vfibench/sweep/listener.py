@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Protocol
 
 
@@ -36,3 +37,11 @@ class SilentListener:
     def unit_started(self, label: str, steps: int) -> None: ...
     def step(self, step: int, loss: float) -> None: ...
     def unit_finished(self, label: str, outcome: str) -> None: ...
+
+
+class WarningListener(SilentListener):
+    """Silent about progress, but each note becomes a :class:`UserWarning` (library use): a note says
+    something the run's numbers depend on, which a caller must not miss because nothing is printed."""
+
+    def note(self, message: str) -> None:
+        warnings.warn(message, UserWarning, stacklevel=2)
