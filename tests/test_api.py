@@ -78,6 +78,61 @@ def test_notes_are_warnings_and_progress_is_opt_in(tmp_path: Path, capfd: pytest
     assert loud.summary.equals(quiet.summary) and "progress" not in loud.manifest["command"]
 
 
+@pytest.fixture
+def frames(tmp_path: Path) -> Path:
+    """gt/ and two models' folders of three 32×32 frames; mine/ also holds a frame with no ground truth."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder in ("gt", "mine", "theirs"):
+        (tmp_path / folder).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / folder / f"{i}.png")
+    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "mine" / "9.png")
+    return tmp_path
+
+
+def test_evaluate_gives_the_table_vfibench_eval_gives(frames: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vfibench.cli import app
+
+    with pytest.warns(UserWarning, match="1 frame of model 'mine' matches no ground truth"):
+        run = api.evaluate({"mine": frames / "mine", "theirs": frames / "theirs"}, frames / "gt",
+                           metrics=["psnr", "ssim"], protocols=["rife", "y-channel"], out=frames / "api",
+                           device="cpu", report=False)
+    printed = CliRunner().invoke(app, ["eval", "--pred", f"mine={frames / 'mine'}", "--pred",
+                                       f"theirs={frames / 'theirs'}", "--gt", str(frames / "gt"), "--metrics",
+                                       "psnr,ssim", "--protocols", "rife,y-channel", "--out", str(frames / "cli"),
+                                       "--device", "cpu", "--samples", "0"])
+    assert printed.exit_code == 0, printed.output
+    cli = api.load_run(frames / "cli")
+    assert run.summary.equals(cli.summary) and run.per_sample.equals(cli.per_sample)
+    assert run.protocols.equals(cli.protocols) and set(run.protocols["protocol"]) == {"rife", "y-channel"}
+    assert run.metrics == ["psnr", "ssim"] and run.train_log.empty
+    assert run.manifest["command"].startswith("vfibench.api.evaluate({'mine': ")
+    assert not (run.path / "report").exists() and (cli.path / "report" / "report.html").is_file()
+    assert api.load_run(frames / "api").protocols.equals(run.protocols)
+
+
+def test_evaluate_takes_one_folder_or_name_dir_strings_and_refuses_as_the_command_does(frames: Path) -> None:
+    one = api.evaluate(frames / "theirs", frames / "gt", metrics=["psnr"], out=frames / "one", device="cpu",
+                       grid_samples=1)
+    assert one.summary["config"].tolist() == ["theirs"] and one.protocols.empty
+    assert (one.path / "report" / "report.html").is_file()
+    named = api.evaluate([f"a={frames / 'theirs'}"], frames / "gt", metrics=["psnr"], out=frames / "named",
+                         device="cpu", report=False)
+    assert named.summary["config"].tolist() == ["a"] and named.summary["psnr_mean"].equals(one.summary["psnr_mean"])
+    with pytest.raises(VfiBenchError, match="does not exist"):
+        api.evaluate(frames / "nothere", frames / "gt", out=frames / "x", device="cpu")
+    with pytest.raises(VfiBenchError, match="more than once"):
+        api.evaluate(frames / "theirs", frames / "gt", metrics=["psnr", "psnr"], out=frames / "x", device="cpu")
+    with pytest.raises(VfiBenchError, match="protocol"):
+        api.evaluate(frames / "theirs", frames / "gt", protocols="nope", out=frames / "x", device="cpu")
+    assert not (frames / "x").exists()
+
+
 def test_errors_are_the_library_errors(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="position"):
         api.parse_spec("l1+*perc")

@@ -14,8 +14,9 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,9 @@ class Run:
     summary: pd.DataFrame
     per_sample: pd.DataFrame
     train_log: pd.DataFrame
+    #: An evaluation's PSNR and SSIM per frame under each community protocol it was asked for
+    #: (``protocols.csv``: config, sample, file, protocol, psnr, ssim); empty otherwise.
+    protocols: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def metrics(self) -> list[str]:
@@ -71,7 +75,8 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     :class:`~vfibench.errors.ResultsError` naming the file.
     """
     from vfibench.results.report import load_per_sample
-    from vfibench.results.schema import PER_SAMPLE_FILE, TRAIN_LOG_FILE, check_per_sample_complete, read_csv
+    from vfibench.results.schema import (CONFIG, PER_SAMPLE_FILE, PROTOCOLS_FILE, TRAIN_LOG_FILE,
+                                         check_per_sample_complete, read_csv, read_protocols)
     from vfibench.errors import ResultsError
     from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
@@ -88,7 +93,10 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     check_per_sample_complete(per_sample, view.summary, store.path(PER_SAMPLE_FILE))
     log_path = store.path(TRAIN_LOG_FILE)
     train_log = read_csv(log_path) if log_path.is_file() else pd.DataFrame()
-    return Run(store.root, view.manifest, view.summary, per_sample, train_log)
+    protocols_path = store.path(PROTOCOLS_FILE)
+    protocols = read_protocols(protocols_path, view.summary[CONFIG].astype(str).tolist()) \
+        if protocols_path.is_file() else pd.DataFrame()
+    return Run(store.root, view.manifest, view.summary, per_sample, train_log, protocols)
 
 
 def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,), out: str | Path = "results",
@@ -142,6 +150,70 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     else:
         listener = sweep.WarningListener()
     store = sweep.run_sweep(plan, listener, executor=options.build())
+    return load_run(store.root)
+
+
+def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str], gt: str | Path, *,
+             out: str | Path = "results", metrics: Sequence[str] | None = None,
+             protocols: str | Sequence[str] | None = None, device: str = "auto", skip_unavailable: bool = False,
+             report: bool = True, grid_samples: int = 3) -> Run:
+    """Score frames that any model wrote against the truth (as ``vfibench eval``); return the run.
+
+    ``predictions`` is one folder of frames, a name → folder mapping, or ``NAME=DIR`` strings (as
+    ``--pred``); ``gt`` a folder of ground-truth frames, matched by relative path, or a dataset spec
+    (``ucf101:PATH``, ``middlebury:PATH``, ``snufilm(split=hard):PATH``…) whose sample ids name the
+    predictions (``DIR/ID.png``). ``protocols`` also scores PSNR and SSIM the way each community's
+    evaluation script does (``"all"`` or names such as ``["rife", "y-channel"]``; :attr:`Run.protocols`).
+    ``report`` writes ``<run>/report/`` with ``grid_samples`` image grids, as the command does. The
+    notes ``vfibench eval`` prints (frames that match no ground truth…) are issued as
+    :class:`UserWarning`. Every check happens before a frame is scored.
+
+    Example::
+
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for folder, value in (("gt", 100), ("mine", 110)):
+        ...     (root / folder).mkdir()
+        ...     Image.fromarray(np.full((32, 32, 3), value, np.uint8)).save(root / folder / "0001.png")
+        >>> run = evaluate({"mine": root / "mine"}, root / "gt", metrics=["psnr"], protocols="y-channel",
+        ...                out=root / "results", device="cpu", report=False)
+        >>> run.summary[["config", "psnr_mean"]].round(2).values.tolist()  # 20·log10(255/10)
+        [['mine', 28.13]]
+        >>> run.protocols[["protocol", "psnr"]].round(2).values.tolist()  # on luma, 10·219/255 apart
+        [['y-channel', 29.45]]
+    """
+    from vfibench.eval_plan import is_dataset_spec, plan_evaluation
+    from vfibench.evaluate import run_evaluation
+    from vfibench.metrics.protocols import parse_protocols
+    from vfibench.metrics.records import parse_metric_list
+    from vfibench.metrics.suite import DEFAULT_METRICS
+    from vfibench.results.report import build_report
+
+    if isinstance(predictions, (str, Path)):
+        predictions = [str(predictions)]
+    sources = {str(k): Path(v) for k, v in predictions.items()} if isinstance(predictions, Mapping) \
+        else [str(p) for p in predictions]
+    names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(",".join(metrics))
+    chosen: list[str] = []
+    if protocols is not None:
+        from vfibench.data.sources import parse_dataset_spec
+
+        test_set = parse_dataset_spec(str(gt)).kind if is_dataset_spec(str(gt)) else None
+        chosen = parse_protocols(protocols if isinstance(protocols, str) else ",".join(protocols), test_set)
+    arguments = {"out": os.path.abspath(out), "metrics": metrics, "protocols": protocols, "device": device,
+                 "skip_unavailable": skip_unavailable}
+    shown = {k: str(v) for k, v in sources.items()} if isinstance(sources, dict) else sources
+    call = ", ".join([repr(shown), repr(str(gt)), *(f"{name}={value!r}" for name, value in arguments.items())])
+    plan = plan_evaluation(sources, str(gt) if is_dataset_spec(str(gt)) else Path(gt), out=Path(out),
+                           metrics=names, skip_unavailable=skip_unavailable, device=device,
+                           command=f"vfibench.api.evaluate({call})", protocols=chosen)
+    for note in plan.notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    store = run_evaluation(plan)
+    if report:
+        build_report(store, grid_samples=grid_samples)
     return load_run(store.root)
 
 
