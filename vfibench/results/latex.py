@@ -56,7 +56,7 @@ def column_header(metric: str) -> str:
 
 
 def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str], *,
-                run: str = "", title: str = "") -> str:
+                run: str = "", title: str = "", facts: Sequence[str] = ()) -> str:
     """The summary of one run as a LaTeX ``table`` with a ``booktabs`` tabular.
 
     Args:
@@ -65,6 +65,7 @@ def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
         unavailable: metric → why the run could not compute it.
         run: the run's name, for the comment and the ``\\label``.
         title: a line describing the run, written as a comment above the table.
+        facts: sentences on what the numbers depend on beyond the table (a warm start), ending the caption.
     """
     shown = [m for m in metrics if m not in unavailable]
     positions = [2 + i for i, m in enumerate(metrics) if m not in unavailable]
@@ -78,7 +79,7 @@ def latex_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict
     widest = {p: max((cells[i][p].spread for i in range(len(records)) if cells[i][p].spread), key=len, default="")
               for p in positions}  # a reference's number is padded to it, so the decimal points line up
     lines += [r"\begin{table}[t]", r"\centering", r"\setlength{\tabcolsep}{4pt}",
-              rf"\caption{{{_caption(summary, shown, is_reference)}}}",
+              rf"\caption{{{' '.join([_caption(summary, shown, is_reference), *map(escape, facts)])}}}",
               rf"\label{{tab:vfibench-{_label(run)}}}" if run else "",
               rf"\begin{{tabular}}{{l{'r' * len(shown)}}}", r"\toprule",
               " & ".join([escape(row_header(summary).capitalize()), *(column_header(m) for m in shown)]) + r" \\",

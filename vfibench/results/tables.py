@@ -230,11 +230,20 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     return notes
 
 
+def warm_start_note(steps: int | None, loss: str | None) -> str:
+    """The sentence every table of a warm-started sweep carries ('' without a warm start)."""
+    if not steps:
+        return ""
+    return (f"Warm start: the first {steps} steps of every configuration trained with plain {loss}, shared "
+            f"across configurations.")
+
+
 def write_summary_files(store: RunStore, summary: pd.DataFrame, metrics: Sequence[str],
-                        unavailable: dict[str, str], title: str = "") -> None:
-    """Write summary.csv and summary.md of a run (atomically); ``title`` defaults to the run id."""
+                        unavailable: dict[str, str], title: str = "", run_notes: Sequence[str] = ()) -> None:
+    """Write summary.csv and summary.md of a run (atomically); ``title`` defaults to the run id, and
+    ``run_notes`` (the manifest's, :meth:`~vfibench.results.view.RunView.run_notes`) follow the table's."""
     atomic.write_csv(store.path(schema.SUMMARY_FILE), summary)
-    notes = "\n".join(f"- {note}" for note in table_notes(summary, unavailable, metrics))
+    notes = "\n".join(f"- {note}" for note in [*table_notes(summary, unavailable, metrics), *run_notes])
     heading = title or store.name
     text = f"# vfibench results: {heading}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
     atomic.write_text(store.path(schema.SUMMARY_MARKDOWN), text)

@@ -54,28 +54,38 @@ class RunView:
         return f"# vfibench results: {self.title()}\n\n{tables.markdown_table(self.summary, self.metrics, self.unavailable)}\n\n{notes}\n"
 
     def latex(self) -> str:
-        """The summary as a LaTeX table for a paper (:mod:`vfibench.results.latex`)."""
-        return latex_table(self.summary, self.metrics, self.unavailable, run=self.store.name, title=self.title())
+        """The summary as a LaTeX table for a paper (:mod:`vfibench.results.latex`); its caption states
+        what the numbers depend on (:meth:`facts`)."""
+        return latex_table(self.summary, self.metrics, self.unavailable, run=self.store.name, title=self.title(),
+                           facts=self.facts())
 
     def notes(self) -> list[str]:
-        notes = tables.table_notes(self.summary, self.unavailable, self.metrics)
+        """Every note under the terminal and Markdown tables: the table's own, then :meth:`run_notes`."""
+        return tables.table_notes(self.summary, self.unavailable, self.metrics) + self.run_notes()
+
+    def run_notes(self) -> list[str]:
+        """Notes from the manifest: an unfinished sweep (and how to finish it), then :meth:`facts`."""
+        notes = []
         status = self.manifest.get("status")
         if schema.run_kind(self.manifest) == schema.SWEEP and status != schema.COMPLETE:
             notes.append(f"The run is incomplete (its manifest says '{status}'): configurations or seeds without "
                          f"results yet are marked missing or partial and left out of the analysis. Finish it with "
                          f"`{store_resume_command(self.store)}`.")
+        return notes + self.facts()
+
+    def facts(self) -> list[str]:
+        """What the numbers depend on beyond the table, which every table of the run states: a shared warm
+        start, training and test data that share content."""
         warm = self.manifest.get("warm_start", {})
-        if warm.get("steps"):
-            notes.append(f"Warm start: the first {warm['steps']} steps of every configuration trained with "
-                         f"plain {warm.get('loss')}, shared across configurations.")
+        facts = [tables.warm_start_note(warm.get("steps"), warm.get("loss"))]
         data = self.manifest.get("data", {})
         # the clause of vfibench.data.sources.content_overlap; older runs recorded true, and their note said it
         shared = data.get("same_source")
         if shared:
             clause = shared if isinstance(shared, str) else str(data.get("note") or "training and test triplets "
                                                                 "share frames: test scores are not on unseen content")
-            notes.append(f"{clause[:1].upper()}{clause[1:]}.")
-        return notes
+            facts.append(f"{clause[:1].upper()}{clause[1:]}.")
+        return [fact for fact in facts if fact]
 
 
 def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:
