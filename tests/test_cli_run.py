@@ -32,6 +32,14 @@ def test_the_table_has_a_row_per_configuration_and_reference(run_dir: tuple[Path
     assert "PSNR" in output and "SSIM" in output
 
 
+def test_the_closing_hint_quotes_the_report_command_on_one_line(run_dir: tuple[Path, str]) -> None:
+    """Where stderr is no terminal (a CI log), messages are not wrapped at an assumed width: the command
+    the hint quotes can be copied whole."""
+    latest, output = run_dir
+    command = f"vfibench report {latest.resolve().name} --out {latest.parent}"
+    assert len(command) > 80 and any(line.endswith(command) for line in output.splitlines()), output
+
+
 def test_manifest_describes_the_run(run_dir: tuple[Path, str]) -> None:
     manifest = json.loads((run_dir[0] / "manifest.json").read_text())
     for key in ("tool", "kind", "run", "status", "command", "configs", "references", "order", "seeds", "preset",

@@ -57,9 +57,18 @@ def _terminal_columns() -> int | None:
     return None
 
 
+class _MessageConsole(Console):
+    """stderr's console: messages are word-wrapped on a terminal, and written as one line each where
+    stderr is a file or a pipe, so that a log never breaks a command it quotes (``vfibench report
+    RUN --out DIR``) at an assumed width; the log's viewer wraps them."""
+
+    def print(self, *objects, soft_wrap: bool | None = None, **options) -> None:  # type: ignore[no-untyped-def, override]
+        super().print(*objects, soft_wrap=not self.is_terminal if soft_wrap is None else soft_wrap, **options)
+
+
 # no emoji codes: a path such as frames:cat/ must print as written, not as frames🐱/
 console = _OutputConsole(emoji=False)
-error_console = Console(stderr=True, emoji=False)
+error_console = _MessageConsole(stderr=True, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
