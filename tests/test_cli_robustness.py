@@ -596,3 +596,23 @@ def test_a_file_or_a_missing_folder_where_a_folder_belongs_is_named_as_such(tmp_
     Image.new("RGB", (16, 16)).save(gt / "a.png")
     assert_clean_error(invoke("eval", "--pred", str(afile), "--gt", str(gt)), f"'{afile}' is a file, not a folder")
     assert_clean_error(invoke("eval", "--pred", str(tmp_path / "gone"), "--gt", str(gt)), "gone' does not exist")
+
+
+def test_help_texts_write_no_angle_brackets_that_markdown_would_swallow() -> None:
+    """Help is rendered as Markdown, where ``gap_by_<attribute>.png`` prints as ``gap_by_.png``: a
+    placeholder is written in capitals (or inside backticks) instead."""
+    import re
+
+    import typer.main
+
+    def commands(command):  # type: ignore[no-untyped-def]
+        yield command
+        for sub in getattr(command, "commands", {}).values():
+            yield from commands(sub)
+
+    texts = []
+    for command in commands(typer.main.get_command(app)):
+        texts += [command.help or "", command.epilog or ""]
+        texts += [getattr(param, "help", None) or "" for param in command.params]
+    swallowed = [m.group() for text in texts for m in re.finditer(r"<[A-Za-z][^<>]*>", re.sub(r"`[^`]*`", "", text))]
+    assert not swallowed, swallowed
