@@ -345,6 +345,30 @@ def test_unreadable_frame_names_the_file(tmp_path: Path) -> None:
         open_dataset(f"frames:{tmp_path}", "test")
 
 
+def test_an_unreadable_frame_says_why_once_and_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reason is the reader's, without the path the message already names; a file this user may
+    not read is told to get permission, not to be re-exported; the error crosses processes intact."""
+    import pickle
+
+    from vfibench.data.images import UnreadableFrame
+
+    garbage = tmp_path / "frame2.png"
+    garbage.write_bytes(b"not a png at all")
+    with pytest.raises(UnreadableFrame) as raised:
+        read_image(garbage)
+    assert raised.value.cause == "cannot identify image file" and str(garbage) in str(raised.value)
+    assert str(pickle.loads(pickle.dumps(raised.value))) == str(raised.value)
+
+    def refuse(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(UnreadableFrame) as raised:
+        read_image(garbage)
+    assert raised.value.cause == "Permission denied" and "read permission" in raised.value.remedy
+    assert "re-export" not in str(raised.value)
+
+
 def test_clips_of_different_sizes_need_a_size(tmp_path: Path) -> None:
     make_clip(tmp_path / "a", 3)
     make_clip(tmp_path / "b", 3, h=H + 16)

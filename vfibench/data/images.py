@@ -122,21 +122,27 @@ def read_image(path: Path) -> np.ndarray:
             array = image_array(image)
     except FileNotFoundError:
         raise DataError(f"The frame {path} does not exist. Check the dataset path and its layout.") from None
+    except PermissionError as err:
+        raise UnreadableFrame(path, err.strerror or "permission denied",
+                              "Give this user read permission on it (e.g. chmod a+r)") from None
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
-        raise UnreadableFrame(path, str(err)) from None
+        cause = (err.strerror if isinstance(err, OSError) and err.strerror else str(err)).replace(f" '{path}'", "")
+        raise UnreadableFrame(path, cause.replace(str(path), "the file")) from None
     return np.ascontiguousarray(array)
 
 
 class UnreadableFrame(DataError):
-    """A frame file that exists but is not an image this reader can decode; ``cause`` is the decoder's
-    reason, ``remedy`` what to do about it."""
+    """A frame file that exists but cannot be read as an image: ``cause`` is the reader's reason, without
+    the path; ``remedy`` what to do about it."""
 
-    remedy = "Replace or delete the file, or re-export it as PNG"
-
-    def __init__(self, path: Path, cause: str) -> None:
-        self.path, self.cause = path, cause
-        super().__init__(f"The frame {path} could not be read as an image ({cause}). {self.remedy}; "
+    def __init__(self, path: Path, cause: str,
+                 remedy: str = "Replace or delete the file, or re-export it as PNG") -> None:
+        self.path, self.cause, self.remedy = path, cause, remedy
+        super().__init__(f"The frame {path} could not be read as an image ({cause}). {remedy}; "
                          f"`vfibench data validate` lists every unreadable file.")
+
+    def __reduce__(self) -> tuple[type, tuple[Path, str, str]]:  # across processes, as any other error
+        return UnreadableFrame, (self.path, self.cause, self.remedy)
 
 
 def fitted_shape(height: int, width: int, size: int | None, fit: Fit, where: str) -> tuple[int, int]:
