@@ -33,6 +33,25 @@ def test_every_table_states_the_warm_start(tmp_path: Path) -> None:
     assert SENTENCE in report.latex.read_text() and SENTENCE in report.markdown.read_text()
 
 
+def test_shared_content_is_stated_by_the_summary_the_sweep_writes(tmp_path: Path) -> None:
+    """Training and test data that share frames: the sweep's own summary.md says so, as report's does."""
+    import numpy as np
+    from PIL import Image
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(7):
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(
+            clip / f"{i:03d}.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run = api.run_sweep("l1", preset="smoke", steps=2, metrics=["psnr"], out=tmp_path / "out", device="cpu",
+                            train_data=f"frames:{clip}", test_data=f"frames:{clip}")
+    written = RunStore(run.path).path("summary.md").read_text()
+    facts = load_run_view(RunStore(run.path)).facts()
+    assert facts and all(fact in written for fact in facts) and "share" in " ".join(facts)
+
+
 def test_a_run_without_a_warm_start_says_nothing_of_one(tmp_path: Path) -> None:
     store = sweep(tmp_path, warm_start=0)
     view = load_run_view(store)

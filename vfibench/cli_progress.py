@@ -163,7 +163,7 @@ class PlainSweepListener:
 
     def sweep_started(self, units: int, steps: int) -> None:
         self.units, self.steps, self.started = units, steps, time.perf_counter()
-        self._line(f"{counted(units, 'unit')} to train, {steps} steps in all")
+        self._line(f"{counted(units, 'unit')} to train, {counted(steps, 'step')} in all")
 
     def phase(self, message: str, total: int | None = None) -> None:
         self._line(f"{message}…")

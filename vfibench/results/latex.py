@@ -25,6 +25,7 @@ from vfibench.results.numbers import NO_VALUE
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, REFERENCE, REFERENCE_DESCRIPTIONS, SAMPLES, SEEDS,
                                      STATUS)
 from vfibench.results.tables import Cell, marks_best, row_header, table_cells
+from vfibench.words import counted
 
 #: LaTeX for each character that is special in text mode, or that pdflatex would set otherwise than
 #: typed: quotes (curly) and brackets (read as an optional argument after ``\\`` or ``\midrule``).
@@ -130,7 +131,7 @@ def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequen
     """What the numbers are: samples, seeds, the bold mark and any metric with a target."""
     samples = int(summary[SAMPLES].max()) if len(summary) else 0
     seeds = int(summary[SEEDS].max()) if len(summary) else 0
-    text = f"Mean over {samples} test samples"
+    text = f"Mean over {counted(samples, 'test sample')}"
     text += rf" and {seeds} seeds ($\pm$ standard deviation over seeds)" if seeds > 1 else ""
     if not marks_best(summary, metrics):  # fewer than two rows in the race: one would be bold everywhere
         text += "."

@@ -12,8 +12,9 @@ says so in its status column.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from vfibench.results.numbers import NO_VALUE, format_number, printed_goodness
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
                                      STATUS, STD)
 from vfibench.results.store import RunStore
+from vfibench.words import counted
 
 #: What a cell of a metric that could not be computed reads (the status's word).
 UNAVAILABLE = schema.UNAVAILABLE
@@ -210,7 +212,8 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     direction notes)."""
     seeds = int(summary[SEEDS].max()) if len(summary) else 0
     samples = int(summary[SAMPLES].max()) if len(summary) else 0
-    notes = [f"Mean over {samples} test samples" + (f" and {seeds} seeds (± std over seeds)" if seeds > 1 else "")
+    over_seeds = f" and {seeds} seeds (± std over seeds)" if seeds > 1 else ""
+    notes = [f"Mean over {counted(samples, 'test sample')}{over_seeds}"
              + "; 95% bootstrap intervals over samples are in summary.csv."
              + ((" Best value per column " + ("marked." if competing_rows(summary).all() else
                                               "among the trained configurations marked; references are not ranked "
@@ -230,12 +233,23 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     return notes
 
 
-def warm_start_note(steps: int | None, loss: str | None) -> str:
-    """The sentence every table of a warm-started sweep carries ('' without a warm start)."""
-    if not steps:
-        return ""
-    return (f"Warm start: the first {steps} steps of every configuration trained with plain {loss}, shared "
-            f"across configurations.")
+def run_facts(manifest: Mapping[str, Any]) -> list[str]:
+    """What a run's numbers depend on beyond its table, read from its manifest, which every table of the
+    run states (summary.md, the terminal and report notes, the LaTeX caption): a warm start shared by
+    every configuration, and training and test data that share content."""
+    facts = []
+    warm = manifest.get("warm_start") or {}
+    if warm.get("steps"):
+        facts.append(f"Warm start: the first {counted(int(warm['steps']), 'step')} of every configuration trained "
+                     f"with plain {warm.get('loss')}, shared across configurations.")
+    data = manifest.get("data") or {}
+    # the clause of vfibench.data.sources.content_overlap; older runs recorded true, and their note said it
+    shared = data.get("same_source")
+    if shared:
+        clause = shared if isinstance(shared, str) else str(data.get("note") or "training and test triplets "
+                                                            "share frames: test scores are not on unseen content")
+        facts.append(f"{clause[:1].upper()}{clause[1:]}.")
+    return facts
 
 
 def write_summary_files(store: RunStore, summary: pd.DataFrame, metrics: Sequence[str],

@@ -74,18 +74,8 @@ class RunView:
         return notes + self.facts()
 
     def facts(self) -> list[str]:
-        """What the numbers depend on beyond the table, which every table of the run states: a shared warm
-        start, training and test data that share content."""
-        warm = self.manifest.get("warm_start", {})
-        facts = [tables.warm_start_note(warm.get("steps"), warm.get("loss"))]
-        data = self.manifest.get("data", {})
-        # the clause of vfibench.data.sources.content_overlap; older runs recorded true, and their note said it
-        shared = data.get("same_source")
-        if shared:
-            clause = shared if isinstance(shared, str) else str(data.get("note") or "training and test triplets "
-                                                                "share frames: test scores are not on unseen content")
-            facts.append(f"{clause[:1].upper()}{clause[1:]}.")
-        return [fact for fact in facts if fact]
+        """What the numbers depend on beyond the table (:func:`~vfibench.results.tables.run_facts`)."""
+        return tables.run_facts(self.manifest)
 
 
 def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:

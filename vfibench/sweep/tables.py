@@ -19,10 +19,9 @@ from vfibench.results import atomic, schema
 from vfibench.results.schema import LOG_KEYS, SAMPLE_KEYS
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.results.summary import summarise
-from vfibench.results.tables import warm_start_note, write_summary_files
+from vfibench.results.tables import run_facts, write_summary_files
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.sweep.plan import SweepPlan
-from vfibench.sweep.unit import WARM_START_SPEC
 from vfibench.train import STATE_NOT_FINITE
 
 def gather(store: RunStore, plan: SweepPlan) -> None:
@@ -65,7 +64,7 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     summary.insert(schema.REASON_POSITION, schema.REASON, why)
     write_summary_files(store, summary, metrics, plan.unavailable_metrics,
                         title=f"{store.name} — preset {plan.preset.name}, device {plan.device}",
-                        run_notes=[note for note in [warm_start_note(plan.warm_start, WARM_START_SPEC)] if note])
+                        run_notes=run_facts(store.read_manifest()))
 
 
 def rebuild_tables(store: RunStore) -> list[str]:
