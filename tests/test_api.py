@@ -133,6 +133,29 @@ def test_evaluate_takes_one_folder_or_name_dir_strings_and_refuses_as_the_comman
     assert not (frames / "x").exists()
 
 
+def test_evaluate_reads_its_arguments_as_a_caller_means_them(frames: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Path is a folder whatever its name; a mapping's keys are names; metrics and protocols take a string
+    or a list ([] for no protocols); the recorded call has absolute paths; notes point at the caller."""
+    import shutil
+
+    odd = frames / "lr=1e-4"
+    shutil.copytree(frames / "theirs", odd)
+    monkeypatch.chdir(frames)
+    with pytest.warns(UserWarning) as caught:
+        run = api.evaluate([Path("lr=1e-4"), "b=mine"], "gt", metrics="psnr", protocols=[], out="rel",
+                           device="cpu", report=False)
+    assert run.summary["config"].tolist() == ["lr=1e-4", "b"] and run.metrics == ["psnr"] and run.protocols.empty
+    assert caught[0].filename == __file__  # the caller's line, not the library's
+    command = run.manifest["command"]
+    for path in (odd, frames / "mine", frames / "gt", frames / "rel"):
+        assert repr(str(path)) in command, command
+    with pytest.raises(VfiBenchError, match="cannot name a model"):
+        api.evaluate({"a/b": frames / "mine"}, "gt", metrics="psnr", out="x", device="cpu")
+    with pytest.raises(VfiBenchError, match="names no folder"):
+        api.evaluate([], "gt", metrics="psnr", out="x", device="cpu")
+    assert not (frames / "x").exists()
+
+
 def test_errors_are_the_library_errors(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="position"):
         api.parse_spec("l1+*perc")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,14 +158,16 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str],
              report: bool = True, grid_samples: int = 3) -> Run:
     """Score frames that any model wrote against the truth (as ``vfibench eval``); return the run.
 
-    ``predictions`` is one folder of frames, a name → folder mapping, or ``NAME=DIR`` strings (as
-    ``--pred``); ``gt`` a folder of ground-truth frames, matched by relative path, or a dataset spec
+    ``predictions`` is one folder of frames (a :class:`~pathlib.Path`, named after the folder), a
+    name → folder mapping, or strings as ``--pred`` reads them (``DIR`` or ``NAME=DIR``), or a list of
+    these paths and strings; ``gt`` a folder of ground-truth frames, matched by relative path, or a dataset spec
     (``ucf101:PATH``, ``middlebury:PATH``, ``snufilm(split=hard):PATH``…) whose sample ids name the
     predictions (``DIR/ID.png``). ``protocols`` also scores PSNR and SSIM the way each community's
     evaluation script does (``"all"`` or names such as ``["rife", "y-channel"]``; :attr:`Run.protocols`).
-    ``report`` writes ``<run>/report/`` with ``grid_samples`` image grids, as the command does. The
-    notes ``vfibench eval`` prints (frames that match no ground truth…) are issued as
-    :class:`UserWarning`. Every check happens before a frame is scored.
+    ``metrics`` and ``protocols`` take a list or one comma-separated string. ``report`` writes
+    ``<run>/report/`` with ``grid_samples`` image grids, as the command does. The notes ``vfibench
+    eval`` prints (frames that match no ground truth…) are issued as :class:`UserWarning`. Every check
+    happens before a frame is scored; the manifest records the call with absolute paths.
 
     Example::
 
@@ -184,6 +185,7 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str],
         >>> run.protocols[["protocol", "psnr"]].round(2).values.tolist()  # on luma, 10·219/255 apart
         [['y-channel', 29.45]]
     """
+    from vfibench.errors import warn_caller
     from vfibench.eval_plan import is_dataset_spec, plan_evaluation
     from vfibench.evaluate import run_evaluation
     from vfibench.metrics.protocols import parse_protocols
@@ -191,30 +193,56 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str],
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.results.report import build_report
 
-    if isinstance(predictions, (str, Path)):
-        predictions = [str(predictions)]
-    sources = {str(k): Path(v) for k, v in predictions.items()} if isinstance(predictions, Mapping) \
-        else [str(p) for p in predictions]
-    names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(",".join(metrics))
+    sources = _prediction_sources(predictions)
+    names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(_listed(metrics))
     chosen: list[str] = []
-    if protocols is not None:
+    if protocols is not None and _listed(protocols).strip():
         from vfibench.data.sources import parse_dataset_spec
 
         test_set = parse_dataset_spec(str(gt)).kind if is_dataset_spec(str(gt)) else None
-        chosen = parse_protocols(protocols if isinstance(protocols, str) else ",".join(protocols), test_set)
-    arguments = {"out": os.path.abspath(out), "metrics": metrics, "protocols": protocols, "device": device,
-                 "skip_unavailable": skip_unavailable}
-    shown = {k: str(v) for k, v in sources.items()} if isinstance(sources, dict) else sources
-    call = ", ".join([repr(shown), repr(str(gt)), *(f"{name}={value!r}" for name, value in arguments.items())])
+        chosen = parse_protocols(_listed(protocols), test_set)
     plan = plan_evaluation(sources, str(gt) if is_dataset_spec(str(gt)) else Path(gt), out=Path(out),
-                           metrics=names, skip_unavailable=skip_unavailable, device=device,
-                           command=f"vfibench.api.evaluate({call})", protocols=chosen)
+                           metrics=names, skip_unavailable=skip_unavailable, device=device, protocols=chosen)
+    # the call as it reruns from any folder: every path absolute, as the plan holds the set's spec
+    arguments = {"out": str(plan.out.resolve()), "metrics": metrics, "protocols": protocols, "device": device,
+                 "skip_unavailable": skip_unavailable}
+    shown = {name: str(path.resolve()) for name, path in plan.sources.items()}
+    truth = plan.gt_spec or str(plan.gt.resolve())
+    plan.command = "vfibench.api.evaluate(" + ", ".join(
+        [repr(shown), repr(truth), *(f"{name}={value!r}" for name, value in arguments.items())]) + ")"
     for note in plan.notes:
-        warnings.warn(note, UserWarning, stacklevel=2)
+        warn_caller(note)
     store = run_evaluation(plan)
     if report:
         build_report(store, grid_samples=grid_samples)
     return load_run(store.root)
+
+
+def _listed(names: str | Sequence[str]) -> str:
+    """A list argument of the API as the command line's comma-separated option: one string or a list."""
+    return names if isinstance(names, str) else ",".join(names)
+
+
+def _prediction_sources(predictions: str | Path | Mapping[str, str | Path] | Sequence[str | Path]) -> dict[str, Path]:
+    """:func:`evaluate`'s ``predictions`` → model name → folder, named and checked as ``--pred`` is: a
+    path is a folder, a string is read as ``--pred`` reads it, a mapping's keys are the names."""
+    from vfibench.errors import VfiBenchError
+    from vfibench.eval_plan import is_model_name, name_predictions, parse_prediction
+
+    if isinstance(predictions, Mapping):
+        for name in predictions:
+            if not isinstance(name, str) or not is_model_name(name):
+                raise VfiBenchError(f"predictions: {name!r} cannot name a model; give each folder a name that is "
+                                    f"not blank and holds no path separator, e.g. {{'mine': 'out/mine'}}.")
+        pairs = [(name.strip(), Path(folder).expanduser()) for name, folder in predictions.items()]
+    else:
+        items = [predictions] if isinstance(predictions, (str, Path)) else list(predictions)
+        if not items:
+            raise VfiBenchError("predictions names no folder; give one folder of predicted frames, a list of them, "
+                                "or a mapping of model names to folders.")
+        pairs = [("", item.expanduser()) if isinstance(item, Path) else parse_prediction(str(item))
+                 for item in items]
+    return name_predictions(pairs)
 
 
 def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: Sequence[str] | None = None, *, device: str = "cpu",

@@ -7,6 +7,10 @@ and how to fix it. The CLI prints it without a traceback and exits with code 2.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 
 class VfiBenchError(Exception):
     """A problem with the user's input or environment, explained in one paragraph."""
@@ -55,3 +59,13 @@ def describe_os_error(err: OSError, doing: str = "") -> str:
     action = f" while {doing}" if doing else ""
     return f"The file system refused{where}{action}: {reason} ({errno.errorcode.get(err.errno or -1, 'OSError')}). " \
            f"{fix}"
+
+
+def warn_caller(message: str) -> None:
+    """Issue ``message`` as a :class:`UserWarning` attributed to the first frame outside vfibench: the
+    line of the caller's script or notebook that called the library, where warnings filters look."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 2  # level 2: warn_caller's caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)

@@ -50,20 +50,34 @@ def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
     if not values:
         raise VfiBenchError("Give at least one folder of predicted frames with --pred DIR (or --pred NAME=DIR, "
                             "repeated to compare several models).")
+    return name_predictions([parse_prediction(value) for value in values])
+
+
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` can name a model: not blank, and no path separator (``a/b=DIR`` is a folder)."""
+    return bool(name.strip()) and os.sep not in name and not (os.altsep and os.altsep in name)
+
+
+def parse_prediction(value: str) -> tuple[str, Path]:
+    """One ``--pred`` value → (its model name, '' for a bare folder; the folder, ``~`` expanded)."""
+    name, sep, directory = value.partition("=")
+    if sep and not name.strip() and directory.strip() and not Path(value).expanduser().exists():
+        raise VfiBenchError(f"--pred '{value}' has no model name before '='. Use --pred NAME={directory} to name "
+                            f"the model, or --pred {directory} to name it after its folder.")
+    if not sep or not is_model_name(name):  # no usable NAME=: the whole value is a folder
+        name, directory = "", value
+    if not directory.strip():
+        raise VfiBenchError(f"--pred '{value}' names no folder. Use --pred DIR or --pred NAME=DIR.")
+    return name.strip(), Path(directory).expanduser()
+
+
+def name_predictions(predictions: Sequence[tuple[str, Path]]) -> dict[str, Path]:
+    """(name, folder) pairs → model name → folder: a folder without a name is named after itself; two
+    models of one name are refused."""
     sources: dict[str, Path] = {}
-    for value in values:
-        name, sep, directory = value.partition("=")
-        if sep and not name.strip() and directory.strip() and not Path(value).expanduser().exists():
-            raise VfiBenchError(f"--pred '{value}' has no model name before '='. Use --pred NAME={directory} to name "
-                                f"the model, or --pred {directory} to name it after its folder.")
-        if not sep or not name.strip() or os.sep in name or (os.altsep and os.altsep in name):
-            # no usable NAME=: the whole value is a folder
-            name, directory = "", value
-        if not directory.strip():
-            raise VfiBenchError(f"--pred '{value}' names no folder. Use --pred DIR or --pred NAME=DIR.")
-        path = Path(directory).expanduser()
-        named = bool(name.strip())
-        name = name.strip() or path.resolve().name or str(path)
+    for name, path in predictions:
+        named = bool(name)
+        name = name or path.resolve().name or str(path)
         if name in sources:
             how = "Give each its own name" if named else "Name them explicitly"
             raise VfiBenchError(f"Two --pred folders are both called '{name}' ({sources[name]} and {path}). {how}: "

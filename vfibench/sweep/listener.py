@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Protocol
+
+from vfibench.errors import warn_caller
 
 
 class SweepListener(Protocol):
@@ -44,4 +45,4 @@ class WarningListener(SilentListener):
     something the run's numbers depend on, which a caller must not miss because nothing is printed."""
 
     def note(self, message: str) -> None:
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warn_caller(message)
