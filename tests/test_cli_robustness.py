@@ -616,3 +616,12 @@ def test_help_texts_write_no_angle_brackets_that_markdown_would_swallow() -> Non
         texts += [getattr(param, "help", None) or "" for param in command.params]
     swallowed = [m.group() for text in texts for m in re.finditer(r"<[A-Za-z][^<>]*>", re.sub(r"`[^`]*`", "", text))]
     assert not swallowed, swallowed
+
+
+def test_a_usage_error_listed_over_lines_prints_as_one_paragraph() -> None:
+    from typer._click.exceptions import UsageError
+
+    from vfibench.cli_support import usage_error_paragraph
+
+    assert usage_error_paragraph(UsageError("Missing option '--mode'.  Choose from:\n\ta,\n\tb")) == \
+        "Missing option '--mode'. Choose from: a, b."

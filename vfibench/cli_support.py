@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -62,7 +62,7 @@ class _MessageConsole(Console):
     stderr is a file or a pipe, so that a log never breaks a command it quotes (``vfibench report
     RUN --out DIR``) at an assumed width; the log's viewer wraps them."""
 
-    def print(self, *objects, soft_wrap: bool | None = None, **options) -> None:  # type: ignore[no-untyped-def, override]
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **options: Any) -> None:  # type: ignore[override]
         super().print(*objects, soft_wrap=not self.is_terminal if soft_wrap is None else soft_wrap, **options)
 
 
@@ -258,7 +258,7 @@ def usage_error_paragraph(err: UsageError) -> str:
     paragraph every other error is: what was wrong, the command's usage, and where the options are
     explained, e.g. ``Missing option '--pred' / '-p'. Usage: vfibench eval [OPTIONS]; 'vfibench eval
     --help' explains each option.``"""
-    message = err.format_message().strip()
+    message = " ".join(err.format_message().split())  # one paragraph, even where click lists choices on lines
     if not message.endswith((".", "?", "!")):
         message += "."
     if err.ctx is None:
@@ -271,7 +271,8 @@ def usage_error_paragraph(err: UsageError) -> str:
 @contextmanager
 def _usage_errors_as_paragraphs() -> Iterator[None]:
     """Print a usage error raised inside as one ``error:`` paragraph and exit with code 2, as
-    :func:`report_errors` prints the library's errors, instead of click's usage block and error box."""
+    :func:`report_errors` prints the library's errors, instead of click's usage block and error box.
+    This holds for ``app(standalone_mode=False)`` too: the caller gets exit code 2, not the exception."""
     try:
         yield
     except NoArgsIsHelpError:  # a group called bare: its help is the answer, as typer prints it
@@ -291,10 +292,11 @@ class HumanGroup(TyperGroup):
         _humanize(params, ctx)
         return params
 
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+    def make_context(self, info_name: str | None, args: list[str], parent: typer.Context | None = None,
+                     **extra: Any) -> typer.Context:
         with _usage_errors_as_paragraphs():
             return super().make_context(info_name, args, parent=parent, **extra)
 
-    def invoke(self, ctx: typer.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: typer.Context) -> Any:
         with _usage_errors_as_paragraphs():
             return super().invoke(ctx)
