@@ -625,3 +625,11 @@ def test_a_usage_error_listed_over_lines_prints_as_one_paragraph() -> None:
 
     assert usage_error_paragraph(UsageError("Missing option '--mode'.  Choose from:\n\ta,\n\tb")) == \
         "Missing option '--mode'. Choose from: a, b."
+
+
+def test_a_folder_of_runs_given_as_the_run_is_pointed_to_out(tmp_path: Path) -> None:
+    runs = tmp_path / "results"
+    (runs / "20261206-101500-ab12").mkdir(parents=True)
+    (runs / "20261206-101500-ab12" / "manifest.json").write_text("{}")
+    assert_clean_error(invoke("report", str(runs)), f"'{runs}' is a folder of runs, not a run",
+                       f"`--out {runs}`", "20261206-101500-ab12")

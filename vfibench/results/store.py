@@ -144,6 +144,12 @@ class RunStore:
         if root.is_file():
             raise ResultsError(f"'{run}' is a file, not a run directory. Pass the folder of a run (the one holding "
                                f"manifest.json and summary.csv) or the name of a run in '{out}'.")
+        if not (root / MANIFEST).is_file() and ((root / LATEST).exists() or run_directories(root)):
+            inside = ", ".join(sorted(p.name for p in run_directories(root)[:5]))
+            raise ResultsError(
+                f"'{run}' is a folder of runs, not a run. Pass it as --out for its latest run (`--out {run}`), or "
+                f"name one of its runs with it (`RUN --out {run}`)" + (f": {inside}." if inside else ".")
+            )
         if not (root / MANIFEST).is_file():
             known = ", ".join(sorted(p.name for p in run_directories(out)[:5]))  # the newest five, not 'latest'
             hint = f" Runs under '{out}': {known}." if known else ""
