@@ -37,7 +37,8 @@ EPILOG = (
     "Protocols (--protocols): vfibench, rife, ifrnet, film, y-channel, skimage-default, and ema-vfi: the "
     "one EMA-VFI's script for the --gt set uses (rife on ucf101, ifrnet on vimeo90k and snufilm, "
     "skimage-default on xiph); see the README for what each does to rounding, borders and colour. "
-    "Middlebury's published number is the interpolation error: --metrics ie."
+    "Middlebury: RIFE and EMA-VFI publish the interpolation error (--metrics ie), IFRNet IE with PSNR and "
+    "SSIM, softmax splatting and FILM PSNR and SSIM."
 )
 
 

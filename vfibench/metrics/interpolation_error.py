@@ -1,4 +1,4 @@
-"""Interpolation error (IE), the number VFI papers publish for the Middlebury "other" set."""
+"""Interpolation error (IE), the number RIFE, EMA-VFI and IFRNet publish for the Middlebury "other" set."""
 
 from __future__ import annotations
 

@@ -187,7 +187,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         unit="",
         needs=(),
         description="Interpolation error: the mean absolute difference in 8-bit levels (0-255) over every "
-        "pixel and RGB channel, per frame; what VFI papers publish for Middlebury.",
+        "pixel and RGB channel, per frame; what RIFE, EMA-VFI and IFRNet publish for Middlebury.",
         source="Baker et al., IJCV 2011, as RIFE (benchmark/MiddleBury_Other.py), IFRNet (metric.py) and "
         "EMA-VFI compute it: mean absolute, not the paper's root-mean-square, difference",
         tolerance=0.002,  # levels: a fifth of the 0.01 steps in which papers report it
