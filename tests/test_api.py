@@ -156,6 +156,20 @@ def test_evaluate_reads_its_arguments_as_a_caller_means_them(frames: Path, monke
     assert not (frames / "x").exists()
 
 
+def test_evaluate_prints_its_plan_notes_and_progress_only_when_asked(frames: Path,
+                                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    quiet = pytest.warns(UserWarning, match="matches no ground truth")
+    with quiet:
+        api.evaluate(frames / "mine", frames / "gt", metrics="psnr", out=frames / "q", device="cpu", report=False)
+    assert capfd.readouterr().err == ""
+    api.evaluate(frames / "mine", frames / "gt", metrics="psnr", out=frames / "p", device="cpu", report=False,
+                 progress=True)
+    err = capfd.readouterr().err.splitlines()
+    assert err[0] == "vfibench eval: 1 model × 3 frames, metrics psnr, device cpu"
+    assert err[1].startswith("note: 1 frame of model 'mine' matches no ground truth")
+    assert err[2:] == ["scored 1 of 3 frames", "scored 2 of 3 frames", "scored 3 of 3 frames"]
+
+
 def test_errors_are_the_library_errors(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="position"):
         api.parse_spec("l1+*perc")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,10 +152,10 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     return load_run(store.root)
 
 
-def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str], gt: str | Path, *,
-             out: str | Path = "results", metrics: Sequence[str] | None = None,
+def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str | Path], gt: str | Path, *,
+             out: str | Path = "results", metrics: str | Sequence[str] | None = None,
              protocols: str | Sequence[str] | None = None, device: str = "auto", skip_unavailable: bool = False,
-             report: bool = True, grid_samples: int = 3) -> Run:
+             report: bool = True, grid_samples: int = 3, progress: bool = False) -> Run:
     """Score frames that any model wrote against the truth (as ``vfibench eval``); return the run.
 
     ``predictions`` is one folder of frames (a :class:`~pathlib.Path`, named after the folder), a
@@ -166,8 +166,9 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str],
     evaluation script does (``"all"`` or names such as ``["rife", "y-channel"]``; :attr:`Run.protocols`).
     ``metrics`` and ``protocols`` take a list or one comma-separated string. ``report`` writes
     ``<run>/report/`` with ``grid_samples`` image grids, as the command does. The notes ``vfibench
-    eval`` prints (frames that match no ground truth…) are issued as :class:`UserWarning`. Every check
-    happens before a frame is scored; the manifest records the call with absolute paths.
+    eval`` prints (frames that match no ground truth…) are issued as :class:`UserWarning`, or printed
+    to stderr with ``progress``, which also prints the plan and the frames scored at every tenth. Every
+    check happens before a frame is scored; the manifest records the call with absolute paths.
 
     Example::
 
@@ -210,12 +211,35 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str],
     truth = plan.gt_spec or str(plan.gt.resolve())
     plan.command = "vfibench.api.evaluate(" + ", ".join(
         [repr(shown), repr(truth), *(f"{name}={value!r}" for name, value in arguments.items())]) + ")"
+    if progress:
+        from vfibench.words import counted
+
+        sys.stderr.write(f"vfibench eval: {counted(len(plan.sources), 'model')} × "
+                         f"{counted(len(plan.files), 'frame')}, metrics {', '.join(plan.metrics)}, "
+                         f"device {plan.device}\n")
     for note in plan.notes:
-        warn_caller(note)
-    store = run_evaluation(plan)
+        if progress:
+            sys.stderr.write(f"note: {note}\n")
+        else:
+            warn_caller(note)
+    store = run_evaluation(plan, on_file=_frames_scored(len(plan.files)) if progress else None)
     if report:
         build_report(store, grid_samples=grid_samples)
     return load_run(store.root)
+
+
+def _frames_scored(total: int) -> Callable[[int, str], None]:
+    """An ``on_file`` callback that writes "scored 24 of 240 frames" to stderr at every tenth of ``total``."""
+    every, done = max(1, total // 10), 0
+
+    def scored(sample: int, name: str) -> None:
+        nonlocal done
+        done += 1
+        if done % every == 0 or done == total:
+            sys.stderr.write(f"scored {done} of {total} frames\n")
+            sys.stderr.flush()
+
+    return scored
 
 
 def _listed(names: str | Sequence[str]) -> str:
