@@ -212,11 +212,7 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
     plan.command = "vfibench.api.evaluate(" + ", ".join(
         [repr(shown), repr(truth), *(f"{name}={value!r}" for name, value in arguments.items())]) + ")"
     if progress:
-        from vfibench.words import counted
-
-        sys.stderr.write(f"vfibench eval: {counted(len(plan.sources), 'model')} × "
-                         f"{counted(len(plan.files), 'frame')}, metrics {', '.join(plan.metrics)}, "
-                         f"device {plan.device}\n")
+        sys.stderr.write(f"vfibench eval: {plan.describe()}\n")
     for note in plan.notes:
         if progress:
             sys.stderr.write(f"note: {note}\n")

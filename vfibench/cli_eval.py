@@ -100,9 +100,7 @@ def eval_command(
                            command=shlex.join(["vfibench", *sys.argv[1:]]), protocols=chosen)
     chatty = format is ReportFormat.table
     if chatty:  # on stderr, as a sweep's progress: `vfibench eval > table.txt` keeps only the results
-        error_console.print(f"[bold]vfibench eval[/]: {counted(len(plan.sources), 'model')} × "
-                            f"{counted(len(plan.files), 'frame')}, "
-                            f"metrics {', '.join(plan.metrics)}, device {plan.device}", highlight=False)
+        error_console.print(f"[bold]vfibench eval[/]: {escape(plan.describe())}", highlight=False)
     for note in plan.notes:  # on stderr, beside the plan line: stdout holds the results alone
         error_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     keep_freed_memory()

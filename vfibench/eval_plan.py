@@ -43,6 +43,12 @@ class EvalPlan:
     #: What the user should know but that stops nothing (frames of a --pred folder left unscored).
     notes: list[str] = field(default_factory=list)
 
+    def describe(self) -> str:
+        """The plan in one line, as ``vfibench eval`` starts: "2 models × 240 frames, metrics psnr, ssim,
+        device cpu"."""
+        return (f"{counted(len(self.sources), 'model')} × {counted(len(self.files), 'frame')}, "
+                f"metrics {', '.join(self.metrics)}, device {self.device}")
+
 
 def parse_predictions(values: Sequence[str]) -> dict[str, Path]:
     """``--pred`` values → model name → folder. ``NAME=DIR`` names a model; a bare ``DIR`` is named
