@@ -28,8 +28,11 @@ def test_every_table_states_the_warm_start(tmp_path: Path) -> None:
     assert SENTENCE in store.path("summary.md").read_text()  # as the sweep wrote it
     view = load_run_view(store)
     assert SENTENCE in view.notes() and SENTENCE in view.latex().split(r"\caption{", 1)[1].split("}\n", 1)[0]
+    heading = store.path("summary.md").read_text().splitlines()[0]
+    assert heading == f"# vfibench results: {store.name} — preset smoke (4 steps), device cpu"
     report = build_report(store, grid_samples=0)
-    assert SENTENCE in store.path("summary.md").read_text()  # as report rewrote it
+    assert SENTENCE in store.path("summary.md").read_text()  # as report rewrote it, under the same heading
+    assert store.path("summary.md").read_text().splitlines()[0] == heading
     assert SENTENCE in report.latex.read_text() and SENTENCE in report.markdown.read_text()
 
 

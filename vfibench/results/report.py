@@ -278,7 +278,8 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     earlier = sorted(directory.glob("grid_sample*.png"))
     view = data.view
     if own:
-        tables.write_summary_files(store, view.summary, view.metrics, view.unavailable, run_notes=view.run_notes())
+        tables.write_summary_files(store, view.summary, view.metrics, view.unavailable, title=view.title(),
+                                   run_notes=view.run_notes())
 
     # a sweep's grids are drawn by a second process meanwhile where two cores allow (grid_process)
     grids = start_grids(data, directory, grid_samples, seed) if grid_samples > 0 else None

@@ -33,18 +33,7 @@ class RunView:
         return dict(self.manifest.get("unavailable_metrics", {}))
 
     def title(self) -> str:
-        device = self.manifest.get("device", "?")
-        if schema.run_kind(self.manifest) == schema.EVALUATION:
-            models = len(self.manifest.get("sources", {}))
-            return (f"{self.store.name} — evaluation of {counted(models, 'model')} against "
-                    f"{self.manifest.get('gt_dir', '?')}, device {device}")
-        preset = self.manifest.get("preset", {})
-        name, steps = preset.get("name", "?"), preset.get("steps")
-        from vfibench.presets import PRESETS
-
-        standard = PRESETS.get(str(name))
-        shown = f"{name} ({steps} steps)" if standard is not None and steps != standard.steps else str(name)
-        return f"{self.store.name} — preset {shown}, device {device}"
+        return run_title(self.store.name, self.manifest)
 
     def rich_table(self) -> "tables.SummaryTable":
         return tables.rich_table(self.summary, self.metrics, self.unavailable, title=self.title())
@@ -76,6 +65,23 @@ class RunView:
     def facts(self) -> list[str]:
         """What the numbers depend on beyond the table (:func:`~vfibench.results.tables.run_facts`)."""
         return tables.run_facts(self.manifest)
+
+
+def run_title(name: str, manifest: dict[str, Any]) -> str:
+    """The line that heads every table of the run ``name``: "RUN — preset quick, device cpu" (the steps
+    too where they differ from the preset's), or "RUN — evaluation of 2 models against GT, device cpu"."""
+    device = manifest.get("device", "?")
+    if schema.run_kind(manifest) == schema.EVALUATION:
+        models = len(manifest.get("sources", {}))
+        return (f"{name} — evaluation of {counted(models, 'model')} against {manifest.get('gt_dir', '?')}, "
+                f"device {device}")
+    preset = manifest.get("preset", {})
+    preset_name, steps = preset.get("name", "?"), preset.get("steps")
+    from vfibench.presets import PRESETS
+
+    standard = PRESETS.get(str(preset_name))
+    shown = f"{preset_name} ({steps} steps)" if standard is not None and steps != standard.steps else str(preset_name)
+    return f"{name} — preset {shown}, device {device}"
 
 
 def _check_manifest(store: RunStore, manifest: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from vfibench.results.schema import LOG_KEYS, SAMPLE_KEYS
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.results.summary import summarise
 from vfibench.results.tables import run_facts, write_summary_files
+from vfibench.results.view import run_title
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.sweep.plan import SweepPlan
 from vfibench.train import STATE_NOT_FINITE
@@ -62,9 +63,9 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
     summary = summarise(per_sample, metrics, plan.kinds, status)
     why = ["; ".join(reasons.get(config, [])) for config in summary[schema.CONFIG]]
     summary.insert(schema.REASON_POSITION, schema.REASON, why)
-    write_summary_files(store, summary, metrics, plan.unavailable_metrics,
-                        title=f"{store.name} — preset {plan.preset.name}, device {plan.device}",
-                        run_notes=run_facts(store.read_manifest()))
+    manifest = store.read_manifest()
+    write_summary_files(store, summary, metrics, plan.unavailable_metrics, title=run_title(store.name, manifest),
+                        run_notes=run_facts(manifest))
 
 
 def rebuild_tables(store: RunStore) -> list[str]:
