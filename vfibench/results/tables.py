@@ -222,7 +222,8 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     for metric in metrics:
         info = metric_record(metric)
         if info.higher_is_better is None and metric not in unavailable:
-            notes.append(f"{info.label} {info.arrow}: best at {info.target:g}, not highest or lowest. {info.description}")
+            notes.append(f"{info.label} {info.arrow}: best at {info.target:g}, not highest or lowest. "
+                         f"{info.description}")
     for metric, reason in unavailable.items():
         notes.append(f"{metric_record(metric).label} unavailable: {reason}")
     for record in summary.to_dict("records"):
@@ -252,12 +253,18 @@ def run_facts(manifest: Mapping[str, Any]) -> list[str]:
     return facts
 
 
+def summary_markdown(title: str, summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str],
+                     run_notes: Sequence[str] = ()) -> str:
+    """summary.md, as written and as ``report --format md`` without ``--write`` prints it: the heading, the
+    table, then its notes and ``run_notes`` (the manifest's, :meth:`~vfibench.results.view.RunView.run_notes`)."""
+    notes = "\n".join(f"- {note}" for note in [*table_notes(summary, unavailable, metrics), *run_notes])
+    return f"# vfibench results: {title}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
+
+
 def write_summary_files(store: RunStore, summary: pd.DataFrame, metrics: Sequence[str],
                         unavailable: dict[str, str], title: str = "", run_notes: Sequence[str] = ()) -> None:
-    """Write summary.csv and summary.md of a run (atomically); ``title`` defaults to the run id, and
-    ``run_notes`` (the manifest's, :meth:`~vfibench.results.view.RunView.run_notes`) follow the table's."""
+    """Write summary.csv and summary.md (:func:`summary_markdown`) of a run, atomically; ``title``
+    defaults to the run id."""
     atomic.write_csv(store.path(schema.SUMMARY_FILE), summary)
-    notes = "\n".join(f"- {note}" for note in [*table_notes(summary, unavailable, metrics), *run_notes])
-    heading = title or store.name
-    text = f"# vfibench results: {heading}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
+    text = summary_markdown(title or store.name, summary, metrics, unavailable, run_notes)
     atomic.write_text(store.path(schema.SUMMARY_MARKDOWN), text)

@@ -39,8 +39,8 @@ class RunView:
         return tables.rich_table(self.summary, self.metrics, self.unavailable, title=self.title())
 
     def markdown(self) -> str:
-        notes = "\n".join(f"- {note}" for note in self.notes())
-        return f"# vfibench results: {self.title()}\n\n{tables.markdown_table(self.summary, self.metrics, self.unavailable)}\n\n{notes}\n"
+        """The run's summary.md (:func:`~vfibench.results.tables.summary_markdown`)."""
+        return tables.summary_markdown(self.title(), self.summary, self.metrics, self.unavailable, self.run_notes())
 
     def latex(self) -> str:
         """The summary as a LaTeX table for a paper (:mod:`vfibench.results.latex`); its caption states
