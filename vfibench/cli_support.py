@@ -74,6 +74,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, as every problem a user can fix is printed: one paragraph, as written."""
+    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn a :class:`VfiBenchError` or a file-system :class:`OSError` raised by a command into one clean
     paragraph and exit code 2."""
@@ -83,11 +88,10 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except VfiBenchError as err:
-            error_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+            print_error(str(err))
             raise typer.Exit(code=err.exit_code) from None
         except OSError as err:  # a full disk, a read-only folder, a file where a folder should be
-            error_console.print(f"[bold red]error:[/] {escape(describe_os_error(err))}", highlight=False,
-                                soft_wrap=True)
+            print_error(describe_os_error(err))
             raise typer.Exit(code=2) from None
 
     return wrapper
@@ -278,8 +282,7 @@ def _usage_errors_as_paragraphs() -> Iterator[None]:
     except NoArgsIsHelpError:  # a group called bare: its help is the answer, as typer prints it
         raise
     except UsageError as err:
-        error_console.print(f"[bold red]error:[/] {escape(usage_error_paragraph(err))}", highlight=False,
-                            soft_wrap=True)
+        print_error(usage_error_paragraph(err))
         raise typer.Exit(code=err.exit_code) from None
 
 
