@@ -30,9 +30,9 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -509,7 +509,8 @@ def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
     summary = json.loads(report.data.view.summary.to_json(orient="records"))
     files = {"html": report.html, "markdown": report.markdown, "latex": report.latex, "analysis": report.analysis_json,
-             "plot": report.plot.png if report.plot else None, "breakdown": report.breakdown_csv, "curves": report.curves}
+             "plot": report.plot.png if report.plot else None, "breakdown": report.breakdown_csv,
+             "curves": report.curves}
     files |= {f"plot_{path.suffix[1:]}": path for path in (report.plot.vector if report.plot else ())}
     return {
         "run": report.data.store.name,
@@ -520,7 +521,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "along": report.data.along,
         "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]}
                  | {f"gap_by_{k}": str(v.png) for k, v in report.breakdown_plots.items()}
-                 | {p.stem + p.suffix.replace(".", "_"): str(p) for v in report.breakdown_plots.values() for p in v.vector},
+                 | {p.stem + p.suffix.replace(".", "_"): str(p)
+                    for v in report.breakdown_plots.values() for p in v.vector},
         "notes": report.notes,
     }
 

@@ -34,7 +34,6 @@ from vfibench.results.numbers import format_number
 from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep.costs import unit_cost
-from vfibench.words import counted
 from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
@@ -47,6 +46,7 @@ from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, 
     WARM_START, WARM_START_SPEC, UnitResult, UnitSpec, failed_result
 from vfibench.train import TrainState, fix_cublas_workspace
 from vfibench.validation import VAL_SAMPLES
+from vfibench.words import counted
 
 
 def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: RunStore | None = None,
@@ -111,7 +111,6 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     return store
 
 
-
 def single_log_row_note(every: int, steps: int, warm_start: int, val_samples: int) -> str:
     """A note when a configuration's training log would have one row: no multiple of ``every`` falls
     after the warm start and before the last step, which is always logged."""
@@ -122,6 +121,7 @@ def single_log_row_note(every: int, steps: int, warm_start: int, val_samples: in
     held_out = ", and held-out metrics are scored only there" if val_samples else ""
     return (f"--log-every {every}: {trained} log one row, at the last step{held_out}. A smaller --log-every "
             f"draws training curves.")
+
 
 def _close(executor: Executor) -> None:
     """Close the executor; an interrupt during that only makes it end its units at once."""
