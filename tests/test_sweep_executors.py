@@ -4,7 +4,8 @@ failing unit, a lost worker or an interruption never loses the other units.
 Every sweep is the smoke preset cut to three steps after a one-step shared warm start, scored on
 PSNR, two configurations × two seeds, one torch thread per unit (so every executor computes
 bit-identical numbers). The Ray tests share one local Ray instance (two CPUs) per module; they
-are skipped where Ray is not installed, except in CI, which installs the extra.
+are skipped where Ray is not installed (in CI, which installs the extra, the suite stops instead:
+conftest.py).
 """
 
 from __future__ import annotations
@@ -128,8 +129,6 @@ def ray_or_skip() -> Any:
     try:
         import ray
     except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("CI installs the ray extra (.ci/run); the Ray executor's tests must run there")
         pytest.skip("Ray is not installed (pip install 'vfibench[ray]')")
     return ray
 
