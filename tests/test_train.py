@@ -68,20 +68,29 @@ def test_same_seed_gives_bit_identical_training() -> None:
                                                   runs[1].model.state_dict().values()))
 
 
-def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_and_restore_them() -> None:
+def test_reproducible_kernels_switch_deterministic_algorithms_on_for_a_gpu_only_and_restore_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfibench.train import DETERMINISTIC_WORKSPACE, WORKSPACE_VARIABLE
+
+    monkeypatch.delenv(WORKSPACE_VARIABLE, raising=False)  # an earlier sweep in this process sets it for good
     cudnn = torch.backends.cudnn
     before = (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark)
-    before_env = dict(os.environ)
     with reproducible_kernels(torch.device("cpu")):
         assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark) == before
+        assert WORKSPACE_VARIABLE not in os.environ
     with reproducible_kernels(torch.device("cuda", 0)):
         assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
         assert cudnn.deterministic and not cudnn.benchmark
         assert not torch.utils.deterministic.fill_uninitialized_memory  # a kernel per allocation, no result
-        assert os.environ.get("CUBLAS_WORKSPACE_CONFIG") == ":4096:8" or "CUBLAS_WORKSPACE_CONFIG" in before_env
+        assert os.environ[WORKSPACE_VARIABLE] == DETERMINISTIC_WORKSPACE == ":4096:8"
     assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark) == before
     assert torch.utils.deterministic.fill_uninitialized_memory
-    assert dict(os.environ) == before_env
+    assert WORKSPACE_VARIABLE not in os.environ  # set for the block, removed after it
+
+    monkeypatch.setenv(WORKSPACE_VARIABLE, ":16:8")  # the user's own choice is kept, inside and after
+    with reproducible_kernels(torch.device("cuda", 0)):
+        assert os.environ[WORKSPACE_VARIABLE] == ":16:8"
+    assert os.environ[WORKSPACE_VARIABLE] == ":16:8"
 
 
 def test_a_sweep_fixes_the_cublas_workspace_before_any_cuda_work_and_keeps_a_users_choice(
