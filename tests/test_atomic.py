@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from vfibench.results import atomic
 
@@ -29,9 +30,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Pat
     def explode(stream: object) -> None:
         raise RuntimeError("killed mid-write")
 
-    try:
+    with pytest.raises(RuntimeError, match="killed mid-write"):  # the writer's error reaches the caller
         atomic._atomic(target, explode)
-    except RuntimeError:
-        pass
     assert target.read_bytes() == b"old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
