@@ -1,8 +1,10 @@
-"""The sharpness ratio's direction: 1 is best, blur falls below 1, over-sharpening rises above it."""
+"""The sharpness ratio: its values on ramps and against NumPy's central differences, and its direction (1 is
+best, blur falls below 1, over-sharpening rises above it)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.ndimage
 import torch
 from skimage import data
@@ -31,3 +33,41 @@ def test_blur_below_one_sharpening_above_and_goodness_prefers_closest_to_one():
     assert goodness[0] == 0 and goodness[0] > goodness[1] > goodness[2]
     # neither "higher" nor "lower" would pick the identical frame as best
     assert goodness.argmax().item() == 0
+
+
+def ramp(slope_x: float, slope_y: float, size: int = 12) -> torch.Tensor:
+    """A 3-channel frame whose value rises by ``slope_x`` per column and ``slope_y`` per row."""
+    rows, columns = np.mgrid[0:size, 0:size].astype(np.float64)
+    plane = slope_x * columns + slope_y * rows
+    return torch.from_numpy(np.stack([plane, plane + 0.1, plane + 0.2]))[None]
+
+
+def test_a_ramp_has_its_slope_as_gradient_magnitude_and_two_ramps_the_ratio_of_their_slopes():
+    from vfibench.metrics.sharpness import mean_gradient_magnitude
+
+    assert mean_gradient_magnitude(ramp(0.03, 0.0)).item() == pytest.approx(0.03, rel=1e-12)
+    assert mean_gradient_magnitude(ramp(0.0, 0.02)).item() == pytest.approx(0.02, rel=1e-12)
+    assert mean_gradient_magnitude(ramp(0.03, 0.04)).item() == pytest.approx(0.05, rel=1e-12)  # √(a² + b²)
+    assert sharpness_ratio(ramp(0.01, 0.0), ramp(0.04, 0.0)).item() == pytest.approx(0.25, rel=1e-6)
+
+
+def test_gradient_magnitude_equals_numpy_central_differences_on_the_interior():
+    from vfibench.metrics.sharpness import mean_gradient_magnitude
+
+    image = data.astronaut()[100:164, 150:230].astype(np.float64) / 255  # H ≠ W: the axes cannot be swapped
+    gy, gx = np.gradient(image, axis=(0, 1))
+    expected = np.sqrt(gx**2 + gy**2)[1:-1, 1:-1].mean()
+    frame = torch.from_numpy(image).permute(2, 0, 1)[None]
+    assert mean_gradient_magnitude(frame).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_gradients_are_taken_at_interior_pixels_only():
+    """A corner pixel is no interior pixel's neighbour along a row or a column: changing the four
+    corners changes nothing (a gradient computed at the border, with padding, would see them)."""
+    frame = ramp(0.02, 0.01)
+    cornered = frame.clone()
+    cornered[..., [0, 0, -1, -1], [0, -1, 0, -1]] = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=frame.dtype)
+    assert sharpness_ratio(cornered, frame).item() == 1.0
+    edged = frame.clone()
+    edged[..., 0, 1] = 1.0  # an edge pixel beside a corner is an interior pixel's neighbour
+    assert sharpness_ratio(edged, frame).item() > 1.0
