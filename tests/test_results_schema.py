@@ -53,8 +53,6 @@ def sweep_plan(out: Path):
     return plan_sweep("l1,l2", PRESET, [0], out=out, device="cpu", metrics=METRICS)
 
 
-
-
 def make_sweep(out: Path) -> RunStore:
     return run_sweep(sweep_plan(out))
 
@@ -148,7 +146,8 @@ def consume_printed_formats(store: RunStore) -> None:
 
 
 def consume_compare(store: RunStore) -> None:
-    """`vfibench compare RUN RUN --two-sided`: the run against itself passes, every pair within tolerance."""
+    """`vfibench compare RUN BASE --two-sided`: the run against itself passes, every pair within
+    tolerance; against its own summary.csv with one PSNR mean moved by 1 dB it fails, on that pair only."""
     result = runner.invoke(app, ["compare", str(store.root), str(store.root), "--two-sided", "--format", "json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -156,14 +155,31 @@ def consume_compare(store: RunStore) -> None:
     assert document["passed"] and set(document["counts"]) == {"ok"}
     assert document["counts"]["ok"] == len(summary.configs) * len(summary.metrics)
 
+    moved = pd.read_csv(store.path(schema.SUMMARY_FILE))
+    psnr = schema.column("psnr", schema.MEAN)
+    moved.loc[0, psnr] += 1.0
+    baseline = store.root.parent / "moved-summary.csv"
+    moved.to_csv(baseline, index=False)
+    result = runner.invoke(app, ["compare", str(store.root), str(baseline), "--two-sided", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    failed = [(row["config"], row["metric"]) for row in json.loads(result.stdout)["rows"] if row["fails"]]
+    assert failed == [(summary.configs[0], "psnr")]
+
 
 def consume_api(store: RunStore) -> None:
-    """`vfibench.api.load_run`: the summary is the schema reader's, the per-sample table every metric's."""
+    """`vfibench.api.load_run`: the tables the files hold, read by pandas alone, with every metric and
+    configuration of the run."""
     run = api.load_run(store.root)
-    summary = schema.read_summary(store.root)
-    pd.testing.assert_frame_equal(run.summary, summary.frame)
-    assert set(run.per_sample[schema.KIND]) <= {row.kind for row in summary.rows}
-    assert set(run.metrics) <= set(run.per_sample.columns)
+    written = pd.read_csv(store.path(schema.SUMMARY_FILE))
+    assert list(run.summary[schema.CONFIG]) == list(written[schema.CONFIG])
+    for metric in METRICS:
+        mean = schema.column(metric, schema.MEAN)
+        np.testing.assert_array_equal(run.summary[mean].to_numpy(dtype=float), written[mean].to_numpy(dtype=float))
+    samples = pd.read_csv(store.path(schema.PER_SAMPLE_FILE))
+    assert len(run.per_sample) == len(samples) > 0
+    assert list(run.metrics) == METRICS
+    scored = {row[schema.CONFIG] for row in written.to_dict("records") if row[schema.STATUS] == schema.COMPLETE}
+    assert set(run.per_sample[schema.CONFIG]) == scored
 
 
 CONSUMERS: dict[str, Callable[[RunStore], None]] = {
