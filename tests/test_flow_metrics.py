@@ -89,6 +89,39 @@ def test_psnr_div_perfect_and_finite(triplet):
     assert np.isfinite(value) and value < 40
 
 
+def test_psnr_div_is_luma_psnr_an_offset_gives_its_known_value_and_chroma_alone_costs_nothing(triplet):
+    """Whatever pixels the divergence selects, a uniform offset δ of every channel moves the BT.709
+    luma by δ: 20·log10(1/δ) dB. A change of colour that keeps each pixel's luma costs nothing."""
+    i0, it, i1, _ = triplet
+    inside = it.clamp(0.1, 0.9)
+    assert psnr_div(inside + 0.05, inside, i0, i1).item() == pytest.approx(20 * np.log10(1 / 0.05), abs=1e-9)
+    recoloured = inside.clone()  # +δ in red, with green lowered to keep 0.2126 r + 0.7152 g the same
+    recoloured[:, 0] += 0.0715
+    recoloured[:, 1] -= 0.0715 * 0.2126 / 0.7152
+    assert psnr_div(recoloured, inside, i0, i1).item() == pytest.approx(100.0)
+
+
+def test_flolpips_with_uniform_weights_is_lpips():
+    """Where the flows agree everywhere the weights are uniform and each layer's weighted average is
+    its spatial mean: FloLPIPS is then LPIPS itself (stand-in AlexNet weights; the formula is at stake)."""
+    from test_metrics_deep import random_features
+
+    from vfibench.metrics.flow_metrics import flolpips_from_features
+    from vfibench.metrics.lpips_metric import build_lpips, lpips, lpips_features
+
+    model = build_lpips("alex", features_state=random_features("alexnet").state_dict())
+    generator = torch.Generator().manual_seed(0)
+    pred, gt = (torch.rand(2, 3, 64, 80, generator=generator) for _ in range(2))
+    uniform = torch.zeros(2, 1, 64, 80, dtype=torch.float64)
+    value = flolpips_from_features(lpips_features(pred, model), lpips_features(gt, model), uniform, model)
+    expected = lpips(pred, gt, model=model).to(torch.float64)
+    assert torch.allclose(value, expected, rtol=1e-6, atol=0)
+    spot = uniform.clone()
+    spot[0, 0, :32, :40] = 1.0  # weight on one quarter moves the first sample off its mean, not the second
+    weighted = flolpips_from_features(lpips_features(pred, model), lpips_features(gt, model), spot, model)
+    assert not torch.allclose(weighted[0], expected[0], rtol=1e-3) and weighted[1] == value[1]
+
+
 @needs_backbone("alexnet")
 def test_flolpips_dis_zero_for_perfect_and_larger_when_misplaced(triplet):
     i0, it, i1, misplaced = triplet
