@@ -193,8 +193,14 @@ def test_frames_on_another_scale_are_refused_not_clamped_into_scores(scale: floa
         api.compute_metrics(frames * scale, frames * scale, ["psnr"])
     with pytest.raises(VfiBenchError, match="map frames of \\[−1, 1\\]"):
         api.compute_metrics(frames * 2 - 1, frames, ["psnr"])
-    overshoot = api.compute_metrics((frames * 1.1).clamp(max=1.2), frames, ["psnr"])["psnr"]  # clamped, scored
-    assert overshoot.shape == (2,)
+    import numpy as np
+    from skimage.metrics import peak_signal_noise_ratio
+
+    overshoot = frames * 1.1  # a prediction reaching 1.1: clamped as saving it would, then scored
+    scores = api.compute_metrics(overshoot, frames, ["psnr"])["psnr"]
+    saved, truth = ((x.clamp(0, 1) * 255).round().numpy() for x in (overshoot, frames))
+    expected = [peak_signal_noise_ratio(truth[n], saved[n], data_range=255) for n in range(2)]
+    assert np.allclose(scores.numpy(), expected, rtol=0, atol=1e-6)  # float32 frames: levels differ by rounding
 
 
 @pytest.mark.parametrize(("metrics", "says"), [([], "at least one metric"), ("psnr", "got the string 'psnr'")])
