@@ -20,7 +20,15 @@ protocol            PSNR / SSIM                                                 
                     not rounded / Gaussian SSIM on Y, valid region                              (``test_y_channel=True``)
 ``skimage-default`` RGB / ``structural_similarity(channel_axis=-1, data_range=1)`` with its     scikit-image defaults, as
                     defaults: 7×7 uniform window, sample covariance, 3-pixel border cropped     EMA-VFI ``benchmark/Xiph.py``
+                                                                                                and softmax splatting's
+                                                                                                ``benchmark_middlebury.py``,
+                                                                                                ``benchmark_xiph.py`` call them
 ==================  ==========================================================================  ===============================
+
+``rife`` follows RIFE's ``UCF101.py``, which rounds the prediction before both metrics; its
+``Vimeo90K.py`` rounds it for PSNR only and computes ``ssim_matlab`` on the float prediction (the
+``ifrnet`` SSIM). Softmax splatting's scripts round the prediction to 8 bits before calling
+scikit-image. On saved 8-bit frames, which ``vfibench eval`` scores, the rounding changes nothing.
 
 ``ema-vfi`` names no protocol of its own: MCG-NJU/EMA-VFI's ``benchmark/`` scripts score each test
 set their own way (:data:`EMA_VFI_PROTOCOLS`), so it stands for ``rife`` on ``ucf101``, ``ifrnet``
@@ -166,7 +174,8 @@ def y_channel_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def skimage_default_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
-    """scikit-image defaults (what EMA-VFI's ``benchmark/Xiph.py`` calls): RGB PSNR, 7×7 uniform SSIM."""
+    """scikit-image defaults (what EMA-VFI's ``benchmark/Xiph.py`` and softmax splatting's
+    ``benchmark_middlebury.py`` and ``benchmark_xiph.py`` call): RGB PSNR, 7×7 uniform SSIM."""
     return plain_psnr(pred, gt), uniform_ssim(pred, gt)
 
 
@@ -192,7 +201,8 @@ _RECORDS = (
     Protocol("y-channel", "BT.601 luma Y; PSNR and Gaussian SSIM on Y",
              "BasicSR metrics/psnr_ssim.py (test_y_channel=True)", y_channel_protocol),
     Protocol("skimage-default", "RGB PSNR; skimage SSIM defaults: 7x7 uniform window, sample covariance",
-             "skimage.metrics.structural_similarity; MCG-NJU/EMA-VFI benchmark/Xiph.py", skimage_default_protocol),
+             "skimage.metrics.structural_similarity; MCG-NJU/EMA-VFI benchmark/Xiph.py; sniklaus/softmax-splatting "
+             "benchmark_middlebury.py, benchmark_xiph.py", skimage_default_protocol),
 )
 PROTOCOLS: Mapping[str, Protocol] = MappingProxyType({p.name: p for p in _RECORDS})
 #: Other names accepted for a protocol.
