@@ -197,6 +197,18 @@ def test_vimeo_splits_follow_the_lists(tmp_path: Path) -> None:
     assert train.i0.dtype == torch.float32 and 0 <= float(train.i0.min()) and float(train.i0.max()) <= 1
 
 
+def test_a_vimeo_test_list_of_another_length_than_the_released_3782_is_noted(tmp_path: Path, monkeypatch) -> None:
+    from vfibench.data import vimeo
+
+    root = make_vimeo(tmp_path / "vimeo_triplet")
+    [note] = open_source(f"vimeo90k:{root}", "test").notes
+    assert note == (f"vimeo90k:{root} holds 1 triplet, so its mean is not comparable with published Vimeo-90K "
+                    "tables, which score all 3,782 triplets.")
+    assert open_source(f"vimeo90k:{root}", "train").notes == []  # training data is not compared with tables
+    monkeypatch.setattr(vimeo, "TEST_TRIPLETS", 1)
+    assert open_source(f"vimeo90k:{root}", "test").notes == []
+
+
 def make_vimeo_test_download(root: Path, merged: bool = False) -> Path:
     """The vimeo_interp_test layout of make_vimeo's test split: im1, im3 under input/, im2 under target/
     (``merged``: all three under target/, no input/, as RIFE's script expects)."""

@@ -66,6 +66,17 @@ def test_ucf101_reads_the_folder_above_its_samples_as_rifes_readme_lays_it_out(u
     assert f"try ucf101:{above} (it has ucf101_interp_ours/)" in str(error.value)
 
 
+def test_a_ucf101_folder_of_another_size_than_dvfs_379_is_noted_as_not_comparable(ucf, monkeypatch):
+    from vfibench.data import standard_sets
+
+    root, _ = ucf
+    [note] = open_source(f"ucf101:{root}", "test").notes
+    assert note == (f"ucf101:{root} holds 3 samples, so its mean is not comparable with published UCF101 tables, "
+                    "which score all 379 samples.")
+    monkeypatch.setattr(standard_sets, "UCF101_SAMPLES", 3)
+    assert open_source(f"ucf101:{root}", "test").notes == []
+
+
 def test_ucf101_missing_frame_is_named(ucf):
     root, _ = ucf
     (root / "2" / "frame_01_gt.png").unlink()

@@ -58,6 +58,7 @@ from vfibench.data.triplet_source import (Frames, TripletRef, TripletSource, che
                                           check_triplet)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
+from vfibench.words import counted, plural
 
 #: The kinds of this module, their options and the option values allowed.
 KINDS = ("ucf101", "middlebury", "snufilm", "xiph", "davis")
@@ -75,6 +76,8 @@ XIPH_MIDDLE_FRAMES = range(2, 99, 2)
 #: ``benchmark/MiddleBury_Other.py`` and IFRNet's ``benchmarks/Middlebury_Other.py`` score.
 MIDDLEBURY_SEQUENCES = ("Beanbags", "Dimetrodon", "DogDance", "Grove2", "Grove3", "Hydrangea", "MiniCooper",
                         "RubberWhale", "Urban2", "Urban3", "Venus", "Walking")
+#: DVF's UCF101 test set, as RIFE's ``benchmark/UCF101.py`` and IFRNet's ``benchmarks/UCF101.py`` score it.
+UCF101_SAMPLES = 379
 
 
 def native_frames(kind: str) -> str:
@@ -196,6 +199,11 @@ class UCF101Source(StandardSource):
                 for d in folders]
         super().__init__(str(path), refs)
 
+    @property
+    def notes(self) -> list[str]:
+        """A sentence when the folder holds another number of samples than DVF's 379."""
+        return not_the_published_count(self.describe(), "UCF101", len(self.refs), UCF101_SAMPLES, "sample")
+
 
 def _holds_ucf101_samples(root: Path) -> bool:
     return any((d / f).is_file() for d in root.iterdir() if d.is_dir() for f in UCF101_FRAMES)
@@ -254,6 +262,14 @@ def _not_the_published_set(spec: str, name: str, found: Sequence[str], published
     parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"adds {', '.join(extra)}"] if extra else [])
     return [f"{spec} {' and '.join(parts)}, so its mean is not comparable with published {name} tables, which "
             f"score the {len(published)} {what} {', '.join(published)}."]
+
+
+def not_the_published_count(spec: str, name: str, found: int, published: int, noun: str) -> list[str]:
+    """The note for a folder of ``found`` samples where the published test set has ``published``."""
+    if found == published:
+        return []
+    return [f"{spec} holds {counted(found, noun)}, so its mean is not comparable with published {name} tables, "
+            f"which score all {published:,} {plural(noun, published)}."]
 
 
 def _without_suffix(name: str) -> str:

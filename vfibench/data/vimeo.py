@@ -31,10 +31,13 @@ from pathlib import Path
 
 from vfibench.data.images import read_image
 from vfibench.data.layouts import TRIPLET_NAMES as FRAME_NAMES, not_a_layout
+from vfibench.data.standard_sets import not_the_published_count
 from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
 from vfibench.errors import DataError
 
 LISTS = {"train": "tri_trainlist.txt", "test": "tri_testlist.txt"}
+#: The triplets of ``tri_testlist.txt`` as released, which published Vimeo-90K tables score.
+TEST_TRIPLETS = 3782
 #: The layouts, as the error for a folder without any of them states them.
 EXPECTED = ("tri_trainlist.txt and tri_testlist.txt beside sequences/<seq>/im1.png .. im3.png (the vimeo_triplet "
             "release), or tri_testlist.txt beside input/ and target/ (the vimeo_interp_test download)")
@@ -145,6 +148,14 @@ class VimeoSource(TripletSource):
                                   str(inputs / name / FRAME_NAMES[2]))) for name in names]
         _check_first(root, refs[0], layout)
         super().__init__(str(path), refs)
+        self.split = split
+
+    @property
+    def notes(self) -> list[str]:
+        """A sentence when the test list names another number of triplets than the released 3,782."""
+        if self.split != "test":
+            return []
+        return not_the_published_count(self.describe(), "Vimeo-90K", len(self.refs), TEST_TRIPLETS, "triplet")
 
     def read(self, indices: Sequence[int]) -> Iterator[tuple[int, Frames]]:
         for index in sorted(indices):
