@@ -118,7 +118,7 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     Example (a few seconds on a CPU)::
 
         >>> import tempfile
-        >>> run = run_sweep("l1,l2", preset="smoke", steps=2, metrics=["psnr", "ssim"],
+        >>> run = run_sweep("l1,l2", preset="smoke", steps=8, metrics=["psnr", "ssim"],
         ...                 out=tempfile.mkdtemp(), device="cpu")
         >>> run.summary["config"].tolist()
         ['l1', 'l2', 'blend', 'nearest']
