@@ -72,12 +72,15 @@ def test_auxiliary_step_trains_d_with_adamax_and_reports_its_loss() -> None:
     term = TemporalAdversarial(seed=0)
     prediction = prediction_from(batch.i0)
     before = [p.detach().clone() for p in term.discriminator.parameters()]
-    with torch.no_grad():
-        expected = discriminator_loss(term.discriminator(batch.i0, batch.i0), term.discriminator(batch.i0, batch.i1))
+    with torch.no_grad():  # the prediction is I0 itself: D sees (I0, Î) = (I0, I0) and (Î, I1) = (I0, I1)
+        logit_01, logit_12 = term.discriminator(batch.i0, batch.i0), term.discriminator(batch.i0, batch.i1)
+        expected = discriminator_loss(logit_01, logit_12)
     logged = term.auxiliary_step(prediction, batch)
     assert set(logged) == {"adv_d_loss", "adv_d_accuracy"}
     assert logged["adv_d_loss"] == pytest.approx(expected.item(), rel=1e-6)
-    assert 0.0 <= logged["adv_d_accuracy"] <= 1.0
+    # before the step: the share of pairs D classes right, (I0, Î) as 0 (logit < 0) and (Î, I1) as 1
+    accuracy = 0.5 * ((logit_01 < 0).float().mean() + (logit_12 > 0).float().mean()).item()
+    assert logged["adv_d_accuracy"] == accuracy == 0.5  # an untrained D's logits share one sign
     assert isinstance(term.optimizer(), torch.optim.Adamax) and term.optimizer().defaults["lr"] == 1e-3
     assert any(not torch.equal(a, b) for a, b in zip(before, term.discriminator.parameters()))
     assert not any(p.requires_grad for p in term.discriminator.parameters())
@@ -91,6 +94,14 @@ def test_a_d_step_lowers_d_loss_on_the_same_batch() -> None:
     with torch.no_grad():
         after = discriminator_loss(term.discriminator(batch.i0, fake), term.discriminator(fake, batch.i1)).item()
     assert after < first
+
+
+def test_d_accuracy_rises_from_chance_to_one_as_d_learns_an_obvious_fake() -> None:
+    batch = random_triplets(n=4, size=16, seed=1)
+    fake = torch.full_like(batch.it, 0.5)
+    term = TemporalAdversarial(seed=0)
+    accuracies = [term.auxiliary_step(prediction_from(fake), batch)["adv_d_accuracy"] for _ in range(15)]
+    assert accuracies[0] == 0.5 and accuracies[-1] == 1.0
 
 
 def test_d_weights_come_from_their_own_seed() -> None:

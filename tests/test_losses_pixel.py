@@ -16,6 +16,9 @@ def test_known_answers() -> None:
     target = torch.tensor([1.0, 0.5, 0.0]).view(1, 1, 1, 3)
     assert l1_loss(pred, target).item() == pytest.approx(2 / 3)
     assert l2_loss(pred, target).item() == pytest.approx(2 / 3)
+    uneven = torch.tensor([0.5, 0.5, 1.0]).view(1, 1, 1, 3)  # differences 0.5, 0, 1: the two norms part
+    assert l1_loss(uneven, target).item() == pytest.approx(0.5)
+    assert l2_loss(uneven, target).item() == pytest.approx((0.25 + 0 + 1) / 3)
     # sqrt(1 + 0.09) twice and sqrt(0.09) once, averaged
     expected = (2 * (1 + 0.3**2) ** 0.5 + 0.3) / 3
     assert charbonnier_loss(pred, target, eps=0.3).item() == pytest.approx(expected)
