@@ -181,9 +181,18 @@ def test_status_as_json_for_scripts(runner: CliRunner, empty_homes: tuple[Path, 
 
 
 def test_status_keeps_every_path_on_one_line_at_80_columns(runner: CliRunner,
-                                                           empty_homes: tuple[Path, Path]) -> None:
-    result = runner.invoke(app, ["status"], env={"COLUMNS": "80"})
-    assert result.exit_code == 0, result.output
-    for status in (backbones.locate(name) for name in backbones.BACKBONES):
-        for path in status.searched:
-            assert len(str(path)) > 60 or str(path) in result.output  # paths that fit are never folded
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import tempfile
+
+    short = Path(tempfile.mkdtemp(prefix="w", dir="/tmp"))  # homes short enough for every path to fit
+    try:
+        point_homes_at_empty_dirs(short, monkeypatch)
+        result = runner.invoke(app, ["status"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        searched = [path for name in backbones.BACKBONES for path in backbones.locate(name).searched]
+        assert searched and all(len(str(path)) <= 68 for path in searched), searched  # 80 − the label column
+        for path in searched:
+            assert str(path) in result.output  # never folded
+    finally:
+        shutil.rmtree(short)

@@ -53,8 +53,12 @@ def test_parting_step_is_where_the_best_configurations_differ_for_good():
 def test_curves_figure_has_a_panel_per_term_and_held_out_metric(tmp_path):
     curves = seed_mean_curves(log({"l1": [(25, 0.3), (27, 0.25)], "lpips": [(24, 0.3), (26, 0.2)]}))
     path = training_curves_plot(curves, ["l1", "lpips"], tmp_path / "curves.png", parting_step=20)
-    with Image.open(path) as image:
+    with Image.open(path) as image:  # total, l1, lpips, val_psnr, val_lpips: two rows of three panels
         assert image.width == round(3 * 4.2 * SCREEN_DPI)  # three panels a row, sharp on a dense screen
+        assert image.height == round((2 * 3.2 + 0.8) * SCREEN_DPI)
+    losses_only = curves.drop(columns=["val_psnr", "val_lpips"])
+    with Image.open(training_curves_plot(losses_only, ["l1", "lpips"], tmp_path / "losses.png")) as image:
+        assert image.height == round((3.2 + 0.8) * SCREEN_DPI)  # three panels: one row
     assert training_curves_plot(pd.DataFrame(), ["l1"], tmp_path / "none.png") is None
 
 

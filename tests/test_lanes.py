@@ -23,7 +23,16 @@ def test_results_come_in_the_items_order(lanes):
     assert list(map_in_lanes(iter(range(20)), slow_square, lanes)) == [x * x for x in range(20)]
 
 
-def test_lanes_work_at_once_with_one_intra_op_thread_each():
+@pytest.fixture
+def two_torch_threads() -> Iterator[None]:
+    """The caller at two intra-op threads (the suite runs at one, which the lanes would keep anyway)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_lanes_work_at_once_with_one_intra_op_thread_each(two_torch_threads):
     seen: dict[str, int] = {}
     both_running = threading.Barrier(2, timeout=5)
 
@@ -33,10 +42,9 @@ def test_lanes_work_at_once_with_one_intra_op_thread_each():
             both_running.wait()  # the first two items are held by two lanes at the same time
         return x
 
-    before = torch.get_num_threads()
     assert list(map_in_lanes(iter(range(6)), work, 2)) == list(range(6))
     assert len(seen) == 2 and set(seen.values()) == {1}
-    assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == 2  # the caller's own setting is untouched
 
 
 def test_the_first_failure_in_order_is_raised_after_every_earlier_result():
@@ -67,7 +75,7 @@ def test_a_failed_read_is_raised_in_its_place():
     assert got == [0, 1, 2, 3]
 
 
-def test_stopping_early_takes_no_more_items():
+def test_stopping_early_takes_no_more_items(two_torch_threads):
     taken: list[int] = []
 
     def items() -> Iterator[int]:
@@ -75,15 +83,14 @@ def test_stopping_early_takes_no_more_items():
             taken.append(x)
             yield x
 
-    before = torch.get_num_threads()
     stream = map_in_lanes(items(), lambda x: x, 2)
     assert next(stream) == 0
     stream.close()
-    assert len(taken) < 10 and torch.get_num_threads() == before
+    assert len(taken) < 10 and torch.get_num_threads() == 2
 
 
-def test_one_lane_per_cpu_thread_and_one_on_an_accelerator():
-    assert cpu_lanes("cpu") == torch.get_num_threads()
+def test_one_lane_per_cpu_thread_and_one_on_an_accelerator(two_torch_threads):
+    assert cpu_lanes("cpu") == 2
     assert cpu_lanes("cuda") == 1 and cpu_lanes(torch.device("cuda", 0)) == 1
 
 

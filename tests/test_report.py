@@ -114,15 +114,20 @@ def test_formats_and_determinism(run_copy):
 
 
 def test_sharpness_best_is_the_trained_row_closest_to_one(run_copy):
-    assert report(run_copy, "--samples", "0").exit_code == 0
+    """Sharpness is best at 1, not at its largest: l1 at 1.08 lies further from 1 than l2 at 0.95, so l2's
+    cell is bold although l1's is larger (the trained rows' real values are both below 1)."""
     summary = pd.read_csv(run_copy / "summary.csv")
-    trained = summary[summary["kind"] == "trained"]
-    closest = trained.loc[(trained["sharpness_mean"] - 1).abs().idxmin(), "config"]
-    for row in (run_copy / "summary.md").read_text().splitlines():  # references are never starred
-        if row.startswith(("| blend |", "| nearest |")):
-            assert "**" not in row
-    row = next(line for line in (run_copy / "summary.md").read_text().splitlines() if line.startswith(f"| {closest} |"))
-    assert "**" in row.split("|")[-3]  # the sharpness cell (second to last metric column) is bold
+    summary.loc[summary["config"] == "l1", "sharpness_mean"] = 1.08
+    summary.loc[summary["config"] == "l2", "sharpness_mean"] = 0.95
+    summary.to_csv(run_copy / "summary.csv", index=False)
+    assert report(run_copy, "--samples", "0").exit_code == 0
+    rows = {line.split("|")[1].strip(): line for line in (run_copy / "summary.md").read_text().splitlines()
+            if line.startswith("| ") and line.count("|") > 3}
+    sharpness = -3  # the sharpness cell: second to last metric column
+    assert "**0.9500**" in rows["l2"].split("|")[sharpness]
+    assert "1.0800" in rows["l1"].split("|")[sharpness] and "**" not in rows["l1"].split("|")[sharpness]
+    for reference in ("blend", "nearest"):  # references are never starred
+        assert "**" not in rows[reference]
 
 
 def test_unavailable_metric_and_diverged_config_are_shown_as_such(run_copy):
