@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from vfibench.data.photos import PHOTOS, split_photos
-import dataclasses
 
 from vfibench.data.synthetic import make_synthetic
 from vfibench.data.synthetic_attributes import path_deviation, sample_attributes
 from vfibench.data.synthetic_render import render_frames
-from vfibench.data.synthetic_scenes import sample_scenes
+from vfibench.data.synthetic_scenes import RECTANGLE, sample_scenes
 from vfibench.data.synthetic_visibility import layer_motion, occlusion, visibility
 from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.errors import DataError
@@ -188,3 +189,27 @@ def test_every_test_sample_records_ambiguity_motion_and_occlusion() -> None:
     hidden = 1 - (visibility(scenes, 0.5, 0.0) & visibility(scenes, 0.5, 1.0)).flatten(1).double().mean(1)
     np.testing.assert_allclose(attributes["occluded"], hidden.numpy())
     assert np.all((attributes["occluded"] >= 0) & (attributes["occluded"] <= 1))
+
+
+def test_attributes_of_a_square_sliding_over_a_still_background_are_the_hand_computed_ones() -> None:
+    """A 16-px square moving 8 px to the right (x from 20–36 at I0 to 28–44 at I1) over a background
+    that does not move: at the middle frame it covers 24–40, so the background strips 20–24 (hidden
+    in I0) and 40–44 (hidden in I1), 4 × 16 pixels each, are what one input cannot show: 128 of
+    64² pixels. Its path bends 5 px off the straight line (deviation (3, 4)) at the middle."""
+    scenes = sample_scenes("test", 1, size=64, seed=0)
+    still = np.zeros_like(scenes.zoom)
+    active = np.zeros_like(scenes.active)
+    active[0, :2] = True  # the background and one layer
+    centre, shift, deviation = scenes.centre.copy(), np.zeros_like(scenes.shift), np.zeros_like(scenes.deviation)
+    centre[0, :2], shift[0, 1], deviation[0, 1] = 32.0, (8.0, 0.0), (3.0, 4.0)
+    kind, axes, scale = scenes.kind.copy(), scenes.axes.copy(), scenes.scale.copy()
+    kind[0, 1], axes[0, 1], scale[0, 1] = RECTANGLE, (8.0, 8.0), 1.0  # half-sides of 8 photo px, 1 photo px per px
+    square = dataclasses.replace(scenes, active=active, centre=centre, shift=shift, deviation=deviation, kind=kind,
+                                 axes=axes, scale=scale, zoom=still, angle=still.copy(), spin=still.copy(),
+                                 orient=still.copy())
+    straight = dataclasses.replace(square, deviation=np.zeros_like(deviation))
+    attributes = sample_attributes(straight)
+    assert attributes["motion_px"] == pytest.approx([8.0], abs=1e-12)
+    assert attributes["occluded"].tolist() == [2 * 4 * 16 / 64**2]
+    assert attributes["ambiguity_px"].tolist() == [0.0]
+    assert sample_attributes(square)["ambiguity_px"] == pytest.approx([4 * 0.5 * 0.5 * 5.0])
