@@ -119,6 +119,12 @@ def test_paired_test_pairs_samples_across_configs_and_averages_seeds():
     assert pair.base.n == 20
     assert pair.base.difference == pytest.approx(float(np.mean(data[data.config == "A"].psnr.to_numpy()[:20]
                                                                - data[data.config == "B"].psnr.to_numpy()[:20])))
+    # seeds are averaged per sample before pairing: A gaining 0.4 dB more under seed 1 adds 0.2 dB
+    # (a per-sample maximum over seeds would add 0.3, the first seed alone nothing)
+    uneven = data.copy()
+    uneven.loc[(uneven.config == "A") & (uneven.seed == 1), "psnr"] += 0.4
+    (shifted,) = compare_pairs(uneven, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert shifted.base.difference == pytest.approx(pair.base.difference + 0.2, abs=1e-12)
     # a consistent 0.1 dB gain over 20 samples is significant when paired by sample ...
     assert pair.base.p_value < 0.001
     # ... although the samples' spread (20–40 dB) would hide it from an unpaired comparison

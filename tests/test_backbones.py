@@ -143,10 +143,11 @@ def test_real_weights_are_the_reference(real_weights: dict[str, dict[str, torch.
 
 def test_features_state_dict_returns_copies(real_weights: dict[str, dict[str, torch.Tensor]]) -> None:
     first = backbones.features_state_dict("alexnet")
-    first["0.weight"].zero_()
-    assert torch.equal(
-        backbones.features_state_dict("alexnet")["0.weight"], real_weights["alexnet"]["0.weight"]
-    )
+    untouched = first["0.weight"].clone()
+    first["0.weight"].zero_()  # a caller changing its copy in place changes nothing for the next caller
+    again = backbones.features_state_dict("alexnet")
+    assert torch.equal(again["0.weight"], untouched) and again["0.weight"].data_ptr() != first["0.weight"].data_ptr()
+    assert backbones.tensor_sha256(again) == backbones.REFERENCE_SHA256["alexnet"]
 
 
 def test_load_features_never_touches_network(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from vfibench.backbones import REFERENCE_SHA256
 from vfibench.errors import BackboneUnavailable
 from vfibench.presets import get_preset
 from vfibench.results.compare import compare_summaries
@@ -50,6 +51,9 @@ def test_ci_sweep_matches_the_committed_baseline(tmp_path: Path) -> None:
     except BackboneUnavailable as err:
         pytest.skip(f"the CI sweep needs the ImageNet backbones (superslomo's perceptual term, LPIPS, DISTS): {err}")
     store = run_sweep(plan)
+    manifest = store.read_manifest()  # the manifest vouches for the backbones the numbers came from
+    assert manifest["reference_weights"] is True
+    assert manifest["backbones"] == {name: REFERENCE_SHA256[name] for name in ("alexnet", "vgg16")}
     comparison = compare_summaries(load_summary(store.root), load_summary(BASELINE), TOLERANCES, two_sided=True)
     line = summary_line(comparison)
     assert not comparison.failed, f"{line}\n\n{markdown(comparison)}"

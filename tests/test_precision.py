@@ -68,7 +68,17 @@ class StopAtFirstTrained:
             raise KeyboardInterrupt
 
 
-def test_the_manifest_records_the_precision_and_a_resume_keeps_it(tmp_path: Path) -> None:
+def test_the_manifest_records_the_precision_and_a_resume_keeps_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfibench.sweep import unit
+
+    trained: list[tuple[str, str]] = []  # (configuration, precision) of every training the units start
+
+    def spy(config, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trained.append((config.canonical, kwargs["precision"]))
+        return train_configuration(config, *args, **kwargs)
+
+    monkeypatch.setattr(unit, "train_configuration", spy)
     plan = plan_sweep("l1,l2", PRESET, [0], out=tmp_path, device="cpu", metrics=["psnr"], precision="bf16")
     with pytest.raises(SweepInterrupted) as stopped:
         run_sweep(plan, StopAtFirstTrained())
@@ -80,6 +90,9 @@ def test_the_manifest_records_the_precision_and_a_resume_keeps_it(tmp_path: Path
     assert plan_resume(store).precision == "bf16"
     result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path), "--precision", "fp16"])
     assert result.exit_code == 2 and "--precision fp16; the run has bf16" in " ".join(result.output.split())
+    before_resume = len(trained)
     result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert store.read_manifest()["precision"]["training"] == "bf16"
+    assert ("l1", "bf16") in trained[:before_resume] and ("l2", "bf16") in trained[before_resume:]
+    assert {precision for _, precision in trained} == {"bf16"}  # the units train as the manifest says
