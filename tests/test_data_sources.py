@@ -327,6 +327,9 @@ def test_native_resolution_is_cropped_to_a_multiple_of_16(tmp_path: Path) -> Non
 
 def test_resize_keeps_the_whole_scene_and_crop_keeps_native_pixels(tmp_path: Path) -> None:
     make_clip(tmp_path, 3)
+    striped = frame_array(0).copy()
+    striped[:, 8:12, :2] = 255  # red and green together reach 255 only in this stripe, near the left edge
+    write_png(tmp_path / "frame0.png", striped)
     resized = open_dataset(f"frames:{tmp_path}", "test", size=20)
     cropped = open_dataset(f"frames(fit=crop):{tmp_path}", "test", size=20)
     assert resized.i0.shape == cropped.i0.shape == (1, 3, 20, 20)
@@ -335,6 +338,13 @@ def test_resize_keeps_the_whole_scene_and_crop_keeps_native_pixels(tmp_path: Pat
     expected = fit_frames([read_image(tmp_path / "frame0.png")], 20, Fit.resize, "x")[0]  # 40x56 → 20x28 → 20x20
     assert torch.equal(resized.i0[0], expected)
     assert float(resized.i0[0, 2].std()) < 1e-6  # a flat channel stays flat through antialiased resizing
+
+    def stripe_columns(frame: torch.Tensor) -> list[int]:
+        return torch.nonzero(frame[:2].mean(dim=1).amin(dim=0) > 0.9).flatten().tolist()
+
+    # 40x56 halves to 20x28, whose centre 20 columns are the original 8..48: the stripe (8..12) is kept
+    # at the left edge; the crop keeps native columns 18..38 and loses it
+    assert stripe_columns(resized.i0[0]) == [0, 1] and stripe_columns(cropped.i0[0]) == []
 
 
 def test_frames_are_never_enlarged(tmp_path: Path) -> None:

@@ -203,12 +203,12 @@ def test_report_of_an_unwritable_run(tmp_path: Path, finished_run: Path, monkeyp
     shutil.copytree(finished_run, run)
     if how == "under-a-file":
         (run / "report").write_text("a file where the report folder goes")
-        expected = "report"
+        expected = ["Cannot write the report under", str(run / "report"), "File exists"]
     else:
         make_read_only(run, monkeypatch)
-        expected = "Permission denied"
+        expected = ["Permission denied"]
     result = runner.invoke(app, ["report", str(run), "--samples", "0"])
-    assert_one_paragraph_exit_2(result, expected)
+    assert_one_paragraph_exit_2(result, *expected)
 
 
 # -- data export -----------------------------------------------------------------------------------

@@ -85,9 +85,17 @@ def test_psnr_is_the_mean_of_per_frame_values_not_pooled():
 # --------------------------------------------------------------------------- SSIM
 
 
-def test_gaussian_window_matches_skimage_window_size():
+def test_gaussian_window_is_scipys_gaussian_filter_kernel():
+    """The taps are the response of scipy's ``gaussian_filter`` (σ = 1.5, truncate 3.5: 11 taps, what
+    scikit-image's Gaussian SSIM filters with) to a unit impulse."""
+    from scipy.ndimage import gaussian_filter1d
+
     taps = gaussian_window()
-    assert taps.numel() == 11 and taps.sum().item() == pytest.approx(1.0)
+    impulse = np.zeros(21)
+    impulse[10] = 1.0
+    response = gaussian_filter1d(impulse, 1.5, truncate=3.5, mode="constant")
+    assert taps.numel() == 11 and np.all(response[:5] == 0) and np.all(response[16:] == 0)
+    np.testing.assert_allclose(taps.numpy(), response[5:16], rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("shape", [(1, 11, 11), (2, 11, 17), (3, 64, 96), (2, 96, 64), (1, 97, 130)])
