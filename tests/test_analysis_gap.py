@@ -86,6 +86,10 @@ def test_kendall_tau_reversed_and_identical_orders():
     assert kendall_agreement(psnr, base, lpips_reversed, other).tau == pytest.approx(-1.0)
     assert kendall_agreement(psnr, base, lpips_same, other).tau == pytest.approx(1.0)
     assert np.isnan(kendall_agreement(psnr[:1], base, lpips_same[:1], other).tau)
+    # PSNR ranks a, b, c, d; LPIPS (lower is better) a, c, b, d: 1 of the 6 pairs discordant, τ = (5 − 1) / 6
+    four = pd.Series({"a": 33.0, "b": 32.0, "c": 31.0, "d": 30.0})
+    swapped = pd.Series({"a": 0.1, "b": 0.3, "c": 0.2, "d": 0.4})
+    assert kendall_agreement(four, base, swapped, other).tau == pytest.approx(4 / 6)
 
 
 def test_ties_share_the_better_rank():
