@@ -73,6 +73,28 @@ def test_lpips_equals_package_on_same_backbone(n):
     assert torch.equal(ours_model(pred, gt), got)  # the module's own forward: the same values
 
 
+def test_lpips_vgg_equals_package_on_same_backbone():
+    features = random_features("vgg16")
+    reference = direct_lpips("vgg", features)
+    pred, gt = frames(3)
+    with torch.no_grad():
+        expected = reference(pred * 2 - 1, gt * 2 - 1).reshape(-1).double()
+    got = lpips(pred, gt, net="vgg", model=build_lpips("vgg", features_state=features.state_dict()))
+    assert torch.allclose(got, expected, atol=1e-6, rtol=0)
+
+
+@needs_backbone("vgg16")
+def test_lpips_vgg_metric_equals_package_on_verified_vgg16():
+    from vfibench.metrics.suite import quantize_8bit
+
+    reference = direct_lpips("vgg", backbones.load_features("vgg16"))
+    pred, gt = (quantize_8bit(x) for x in frames(2, size=64, seed=3))  # the suite scores 8-bit frames
+    with torch.no_grad():
+        expected = reference(pred * 2 - 1, gt * 2 - 1).reshape(-1).double()
+    got = MetricSuite(["lpips-vgg"])(pred, gt)["lpips-vgg"]
+    assert torch.allclose(got, expected, atol=1e-6, rtol=0)
+
+
 @needs_backbone("alexnet")
 @pytest.mark.parametrize("n", [1, 6])
 def test_lpips_default_equals_package_on_verified_alexnet(n):
