@@ -62,12 +62,22 @@ def test_references_show_no_spread_and_trained_rows_do() -> None:
     assert "| blend | reference | 30.05 |" in markdown and "± 0.0000" not in markdown
 
 
-@pytest.mark.parametrize(("std", "mean", "expected"), [
-    (0.03123, 32.49, "± 0.03"), (0.0012345, 0.9123, "± 0.0012"), (0.00004, 0.9, "± 0.00004"),
-    (0.0, 0.9, None), (float("nan"), 0.9, None), (0.004, 32.0, "± 0.004"),
+@pytest.mark.parametrize(("std", "metric", "mean", "expected"), [
+    (0.03123, "psnr", 32.49, "± 0.03"), (0.0012345, "ssim", 0.9123, "± 0.0012"), (0.00004, "ssim", 0.9, "± 0.00004"),
+    (0.0, "ssim", 0.9, None), (float("nan"), "ssim", 0.9, None), (0.004, "psnr", 32.0, "± 0.004"),
+    (0.03123, "psnr", 9.87, "± 0.03"), (0.01234, "ie", 12.3, "± 0.0123"),  # the metric's decimals, any size
 ])
-def test_std_digits(std: float, mean: float, expected: str | None) -> None:
-    assert format_std(std, "psnr", mean) == expected
+def test_std_digits(std: float, metric: str, mean: float, expected: str | None) -> None:
+    assert format_std(std, metric, mean) == expected
+
+
+def test_a_column_prints_every_value_with_its_metric_s_decimals_whatever_their_size() -> None:
+    from vfibench.results.numbers import format_number
+
+    assert [format_number(v, "psnr") for v in (9.8712, 27.0468, 100.0)] == ["9.87", "27.05", "100.00"]
+    assert [format_number(v, "ie") for v in (1.94321, 12.34567)] == ["1.9432", "12.3457"]
+    assert [format_number(v, "ssim") for v in (0.91234, 1.0)] == ["0.9123", "1.0000"]
+    assert format_number(12.345, "motion_px") == "12.35" and format_number(1.2345, "motion_px") == "1.2345"
 
 
 def test_a_label_wider_than_the_terminal_is_folded_not_dropped() -> None:

@@ -38,6 +38,8 @@ class MetricRecord:
         min_size: the smallest frame side the metric accepts.
         inputs: True when the metric also needs the input frames I0 and I1.
         valid_range: (low, high), the values the metric can take; a value outside it is damage.
+        decimals: how many decimals every table prints the metric's values and their spread with,
+            whatever their size: two for the dB scores, as papers print them; four for the others.
     """
 
     name: str
@@ -52,6 +54,7 @@ class MetricRecord:
     min_size: int = 1
     inputs: bool = False
     valid_range: tuple[float, float] = (0.0, float("inf"))
+    decimals: int = 4
 
     @property
     def arrow(self) -> str:
@@ -101,6 +104,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         source="standard definition; equals skimage.metrics.peak_signal_noise_ratio per frame",
         tolerance=0.05,  # dB: about a 1% change of the mean squared error
         valid_range=(0.0, 100.0),  # data range 1, so MSE <= 1; capped at 100 dB
+        decimals=2,
     ),
     MetricRecord(
         name="ssim",
@@ -220,6 +224,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         tolerance=0.1,  # dB: twice PSNR's, as a pixel may enter or leave its flow-thresholded region
         min_size=3,
         inputs=True,
+        decimals=2,
     ),
 )
 

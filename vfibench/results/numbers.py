@@ -8,18 +8,26 @@ from typing import Any
 
 import numpy as np
 
-from vfibench.metrics.records import metric_record
+from vfibench.metrics.records import RECORDS_BY_NAME, metric_record
 
 #: What a table prints where there is no value (NaN, no result, not applicable).
 NO_VALUE = "—"
 
 
+def decimals(metric: str, value: float) -> int:
+    """The decimals ``metric``'s values print with: its record's (two for dB, four for the others),
+    whatever the value's size; for a column no record describes, two from 10 up and four below."""
+    record = RECORDS_BY_NAME.get(metric)
+    if record is not None:
+        return record.decimals
+    return 2 if abs(value) >= 10 else 4
+
+
 def format_number(value: float | None, metric: str) -> str:
-    """Two decimals for dB-scale numbers (PSNR), four for the [0, 1]-scale indices; "—" for NaN."""
+    """``value`` with the :func:`decimals` of ``metric``; "—" for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return NO_VALUE
-    decimals = 2 if abs(value) >= 10 else 4
-    return f"{value:.{decimals}f}"
+    return f"{value:.{decimals(metric, value)}f}"
 
 
 def printed_value(value: float, metric: str) -> float:

@@ -52,8 +52,8 @@ def _number(value: float, unit: str = "") -> str:
     return f"{value:+.4f}" if abs(value) < 10 else f"{value:+.2f}"
 
 
-def _mean(value: float) -> str:
-    return format_number(value, "") if math.isfinite(value) else NO_VALUE
+def _mean(value: float, metric: str) -> str:
+    return format_number(value, metric) if math.isfinite(value) else NO_VALUE
 
 
 def _label(analysis: GapAnalysis, metric: str) -> str:
@@ -68,8 +68,8 @@ def ranking_table(analysis: GapAnalysis) -> PlainTable:
     """One row per metric: the configurations from best to worst, each with its mean."""
     rows = []
     for metric in (m for m in analysis.metrics if m in analysis.rankings):
-        order = [f"{entry.rank}. {entry.config}{'' if schema.is_ranked(entry.kind) else ' (ref)'} {_mean(entry.mean)}"
-                 for entry in analysis.rankings[metric]]
+        order = [f"{entry.rank}. {entry.config}{'' if schema.is_ranked(entry.kind) else ' (ref)'} "
+                 f"{_mean(entry.mean, metric)}" for entry in analysis.rankings[metric]]
         rows.append((_label(analysis, metric), RANKING_SEPARATOR.join(order)))
     rows += [(analysis.labels.get(m, m), "unavailable") for m in analysis.unavailable_metrics]
     rows_are = row_noun(analysis.kinds.values()).capitalize()
@@ -158,7 +158,7 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
     names = " / ".join(f"{analysis.labels.get(m, m)} {metric_record(m).arrow}" for m in metrics)
     header = (row_noun(analysis.kinds.values()), *[f"{label} (n={n})" for label, n in zip(result.labels, result.counts)])
     configs = list(next(iter(result.means.values()), {}))
-    rows = tuple((config, *[" / ".join(_mean(result.means[m][config][k]) for m in metrics)
+    rows = tuple((config, *[" / ".join(_mean(result.means[m][config][k], m) for m in metrics)
                             for k in range(len(result.counts))]) for config in configs)
     caption = (f"Each metric's mean per bin of the test samples' {result.title} (quantile bins, so about equal "
                f"numbers of samples, fewer or more where values tie: n in each header; values averaged over seeds). "

@@ -27,7 +27,7 @@ from rich.text import Text
 from vfibench.analysis.verdict import row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema
-from vfibench.results.numbers import NO_VALUE, format_number, printed_goodness
+from vfibench.results.numbers import NO_VALUE, decimals, format_number, printed_goodness
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
                                      STATUS, STD)
 from vfibench.results.store import RunStore
@@ -55,15 +55,16 @@ class Cell:
 def format_std(std: float, metric: str, mean: float) -> str | None:
     """``± std`` for a cell, or None when there is nothing to show (no std, or exactly 0).
 
-    The std gets the mean's decimals (two for PSNR, four for the indices); a std too small for them
-    keeps one significant digit (``± 0.00004``), so a real spread never reads as zero.
+    The std gets the mean's decimals (:func:`~vfibench.results.numbers.decimals`: two for PSNR, four
+    for the indices); a std too small for them keeps one significant digit (``± 0.00004``), so a real
+    spread never reads as zero.
     """
     if std is None or (isinstance(std, float) and math.isnan(std)) or std == 0:
         return None
-    decimals = 2 if abs(mean) >= 10 else 4
-    if round(std, decimals) == 0:
-        decimals = -int(math.floor(math.log10(abs(std))))
-    return f"± {std:.{decimals}f}"
+    places = decimals(metric, mean)
+    if round(std, places) == 0:
+        places = -int(math.floor(math.log10(abs(std))))
+    return f"± {std:.{places}f}"
 
 
 def header(metric: str) -> str:
