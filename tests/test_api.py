@@ -11,9 +11,13 @@ from vfibench import api
 from vfibench.errors import ResultsError, SpecError, VfiBenchError
 
 
-def test_documented_examples_run() -> None:
+def test_documented_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the examples' mkdtemp() folders go where pytest cleans
     failures, tried = doctest.testmod(api, optionflags=doctest.ELLIPSIS)
     assert tried >= 10 and failures == 0
+    assert len(list(tmp_path.glob("tmp*"))) == 2  # the sweep's results and the evaluation's frames, here
 
 
 @pytest.fixture(scope="module")
