@@ -189,6 +189,46 @@ def test_a_16_bit_colour_frame_is_rounded_to_its_nearest_level_not_truncated(tmp
     assert scores["psnr"].tolist() == [100.0] and scores["ie"].tolist() == [0.0]
 
 
+def _write_16_bit_png(path, values: np.ndarray, colour_type: int) -> None:
+    """A 16-bit PNG written byte by byte (Pillow writes no 16-bit grey-with-alpha): colour type 4 is grey
+    with alpha, 2 is RGB."""
+    import struct
+    import zlib
+
+    height, width = values.shape[:2]
+    rows = b"".join(b"\0" + values[y].astype(">u2").tobytes() for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("kind", ["grey-alpha-png", "rgb-tiff"])
+def test_every_16_bit_file_is_rounded_to_its_nearest_level_not_truncated(tmp_path, kind):
+    """Pillow opens 16-bit grey-with-alpha PNGs and 16-bit colour TIFFs as 8-bit RGBA/RGB by keeping the
+    high byte; both must be read at 16 bits and rounded, as 16-bit grey and colour PNGs are."""
+    import cv2
+
+    from vfibench.data.images import read_image
+    from vfibench.evaluate import read_frame
+
+    wide = np.random.default_rng(5).integers(0, 65536, size=(16, 24)).astype(np.uint16)
+    nearest = np.round(wide / 257).astype(np.uint8)
+    assert (nearest != wide >> 8).mean() > 0.1  # the truncation differs from rounding on these values
+    if kind == "grey-alpha-png":
+        path = tmp_path / "a.png"
+        _write_16_bit_png(path, np.dstack([wide, np.full_like(wide, 65535)]), colour_type=4)
+    else:
+        path = tmp_path / "a.tif"
+        cv2.imwrite(str(path), np.dstack([wide] * 3))
+    assert Image.open(path).mode in ("RGB", "RGBA")  # the case Pillow truncates
+    np.testing.assert_allclose(read_image(path), np.dstack([wide] * 3) / 65535.0, rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(read_frame(path), np.dstack([nearest] * 3))
+
+
 def test_middleburys_published_interpolation_error_is_scored_by_the_ie_metric(tmp_path):
     root, rng = tmp_path / "mb", np.random.default_rng(6)
     expected = []

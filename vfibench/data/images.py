@@ -2,7 +2,8 @@
 
 Frames are float32 arrays (H, W, 3) in [0, 1], RGB, while they are read; they become (3, H, W)
 tensors once fitted. Greyscale images become grey RGB (R = G = B); an alpha channel is
-dropped; 16-bit greyscale and 16-bit colour PNGs are scaled by 1/65535, everything else by 1/255.
+dropped; 16-bit files (greyscale, grey with alpha and colour PNGs, 16-bit TIFFs) are scaled by 1/65535,
+everything else by 1/255.
 
 Fitting (:func:`fit_frames`) is the same for all three frames of a triplet, so they stay
 aligned and equally sharp:
@@ -78,21 +79,30 @@ def check_size(size: object) -> int | None:
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
+def _raw_mode(args: object) -> str:
+    """The raw mode of a decoder tile: its ``args`` (PNG) or their first item (TIFF)."""
+    if isinstance(args, tuple) and args:
+        args = args[0]
+    return args if isinstance(args, str) else ""
+
+
 def is_wide_colour(image: PILImage) -> bool:
-    """True for a colour PNG of 16 bits per channel. Pillow opens one as 8-bit RGB by keeping each
-    value's high byte — a floor, not a rounding, that darkens the frame by half a level on average —
-    so such files are decoded with OpenCV instead (:func:`wide_colour_array`)."""
-    return image.format == "PNG" and any(isinstance(tile.args, str) and tile.args.startswith(("RGB;16", "RGBA;16"))
-                                         for tile in image.tile)
+    """True for a file of 16 bits per channel that Pillow opens as an 8-bit colour mode (RGB, RGBA):
+    16-bit colour and grey-with-alpha PNGs, 16-bit colour TIFFs. Pillow keeps each value's high byte
+    (``v >> 8``), a truncation that is one level off the nearest level on about a quarter of the values,
+    so such files are decoded with OpenCV instead (:func:`wide_colour_array`). 16-bit greyscale opens in
+    a 16-bit mode (:data:`WIDE_GREY_MODES`) and is read by :func:`image_array`."""
+    return image.mode not in WIDE_GREY_MODES and any(";16" in _raw_mode(tile.args) for tile in image.tile)
 
 
 def wide_colour_array(path: Path) -> np.ndarray:
-    """A 16-bit colour PNG as float32 (H, W, 3) in [0, 1], RGB: each value scaled by 1/65535, alpha dropped."""
+    """A 16-bit colour or grey-with-alpha file as float32 (H, W, 3) in [0, 1], RGB: each value scaled by
+    1/65535, alpha dropped (grey-with-alpha comes from OpenCV as BGRA with B = G = R)."""
     import cv2
 
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None or data.dtype != np.uint16 or data.ndim != 3 or data.shape[2] not in (3, 4):
-        raise ValueError("not a 16-bit RGB or RGBA PNG that OpenCV can decode")
+        raise ValueError("not a 16-bit RGB, RGBA or grey-with-alpha image that OpenCV can decode")
     return np.ascontiguousarray(data[:, :, 2::-1], dtype=np.float32) / 65535.0  # BGR(A) → RGB
 
 
@@ -100,7 +110,7 @@ def image_array(image: PILImage) -> np.ndarray:
     """A decoded image as float32 (H, W, 3) in [0, 1], RGB: 16-bit greyscale scaled by 1/65535 and
     repeated over the channels, every other mode converted to 8-bit RGB by Pillow and scaled by 1/255.
     A ValueError for floating-point pixels (mode ``F``), whose range no file states. (16-bit colour
-    PNGs need :func:`wide_colour_array`, which reads the file itself.)"""
+    files need :func:`wide_colour_array`, which reads the file itself.)"""
     if image.mode == "F":
         raise ValueError("32-bit floating-point pixels have no fixed range; save the frame as 8- or 16-bit")
     if image.mode in WIDE_GREY_MODES:
