@@ -258,6 +258,19 @@ def test_vimeo_parent_folder_picks_the_release_that_has_the_split(tmp_path: Path
         open_dataset(f"vimeo90k:{download / 'target'}", "test")
 
 
+def test_a_vimeo_list_line_is_read_as_the_reference_scripts_join_it_and_a_repeated_one_is_refused(
+        tmp_path: Path) -> None:
+    from vfibench.data.vimeo import read_list
+
+    listed = tmp_path / "tri_testlist.txt"
+    listed.write_text("\ufeff00001/0001\r\n00001/0002/\n\n", encoding="utf-8")  # a BOM, CRLF, a trailing slash
+    assert read_list(listed) == ["00001/0001", "00001/0002"]
+    listed.write_text("00001/0001\n00001/0002\n\n00001/0001/\n")
+    with pytest.raises(DataError, match=r"Line 4 of .* repeats the sequence 00001/0001 of line 1\..*delete the "
+                                        r"repeated line"):
+        read_list(listed)
+
+
 def test_vimeo_missing_list_names_the_file(tmp_path: Path) -> None:
     root = make_vimeo(tmp_path)
     (root / "tri_testlist.txt").unlink()

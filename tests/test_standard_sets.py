@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -398,6 +399,33 @@ def test_vimeo_test_download_and_triplet_release_score_alike(tmp_path):
         tables[layout] = result.stdout
     assert tables["download"] == tables["release"] == tables["rife"]
     assert tables["release"].splitlines()[1].startswith("m,evaluated,complete,1,2,")  # both samples scored
+
+
+def test_eval_scores_each_vimeo_sample_against_its_own_ground_truth_and_refuses_a_repeated_one(tmp_path, monkeypatch):
+    """A repeated list line once paired later predictions with earlier ground truth (exit 0, wrong scores):
+    the list refuses it, and `eval` refuses any set that names a sample twice, whatever its source."""
+    from vfibench.data import vimeo
+
+    root, names = tmp_path / "vimeo_triplet", ["00001/0001", "00001/0002", "00001/0003"]
+    for number, name in enumerate(names):
+        for k in (1, 2, 3):
+            png(root / "sequences" / name / f"im{k}.png", 40 * number + 20 * k, (32, 32))
+        png(tmp_path / "pred" / f"{name}.png", 40 * number + 40, (32, 32))  # each prediction equals its truth
+    args = ["eval", "--gt", f"vimeo90k:{root}", "--pred", f"m={tmp_path / 'pred'}", "--metrics", "psnr",
+            "--samples", "0", "--format", "csv"]
+    (root / "tri_testlist.txt").write_text("00001/0003\n00001/0001\n00001/0002\n")  # not in sorted order
+    scored = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert scored.exit_code == 0, scored.output
+    per_sample = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")
+    assert per_sample["psnr"].tolist() == [100.0] * 3
+    (root / "tri_testlist.txt").write_text("00001/0001\n00001/0002\n00001/0001\n")
+    refused = runner.invoke(app, [*args, "--out", str(tmp_path / "out2")])
+    assert refused.exit_code == 2 and "Line 3 of" in refused.output and "repeats the sequence" in refused.output
+    read_list = vimeo.read_list
+    monkeypatch.setattr(vimeo, "read_list", lambda path: [*read_list(path), "00001/0001"])
+    (root / "tri_testlist.txt").write_text("00001/0001\n00001/0002\n")
+    refused = runner.invoke(app, [*args, "--out", str(tmp_path / "out3")])
+    assert refused.exit_code == 2 and "names the sample 00001/0001 more than once" in refused.output, refused.output
 
 
 @pytest.mark.parametrize(("spec", "layout"), [

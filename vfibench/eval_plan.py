@@ -10,6 +10,7 @@ ground truth (``--gt ucf101:PATH``) the predictions are matched by the set's sam
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,6 +274,11 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         spec = parsed.canonical
         source = open_source(parsed, "test")
         files = [ref.name for ref in source.refs]
+        repeated = sorted(name for name, count in Counter(files).items() if count > 1)
+        if repeated:  # each sample's ground truth is found by its id
+            raise DataError(f"The test set {spec} names the sample {repeated[0]} more than once"
+                            f"{f' (and {len(repeated) - 1} more)' if len(repeated) > 1 else ''}; each sample must "
+                            f"be listed once to be scored against its own ground truth. Remove the repeated entries.")
         set_notes = list(getattr(source, "notes", []))
         pred_files = match_ids(files, sources, spec)
         listed = {name: list_frames(directory, f"prediction ('{name}')") for name, directory in sources.items()}

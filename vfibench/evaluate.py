@@ -137,6 +137,8 @@ def _ground_truth(plan: EvalPlan) -> Iterator[GroundTruth]:
     order = {ref.name: k for k, ref in enumerate(source.refs)}
     indices = [order[name] for name in plan.files]
     for sample, (index, (i0, it, i1)) in enumerate(source.read(indices)):
+        if index != indices[sample]:  # sources read in index order: the plan must list its files in that order
+            raise RuntimeError(f"ground truth {source.refs[index].name} read for the sample {plan.files[sample]}")
         check_triplet(source.refs[index], (i0, it, i1))  # a damaged set is named as such, not blamed on a prediction
         levels = [np.round(np.clip(x, 0, 1) * 255).astype(np.uint8) for x in (i0, it, i1)]
         yield sample, plan.files[sample], source.refs[index].frames[1], levels[1], (levels[0], levels[2])

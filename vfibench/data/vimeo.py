@@ -93,17 +93,28 @@ def read_list(list_file: Path) -> list[str]:
             f"target/; check that PATH is the vimeo_triplet or vimeo_interp_test folder."
         )
     try:
-        lines = list_file.read_text(encoding="utf-8").splitlines()
+        lines = list_file.read_text(encoding="utf-8-sig").splitlines()  # -sig: a byte-order mark is not a name
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"The Vimeo-90K list {list_file} could not be read ({err}).") from None
-    names = [line.strip() for line in lines if line.strip()]
-    for number, name in enumerate(names, 1):
-        parts = Path(name).parts
-        if len(parts) != 2 or Path(name).is_absolute() or ".." in parts:
+    numbered = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()]
+    names: list[str] = []
+    first_line: dict[str, int] = {}
+    for number, text in numbered:
+        parts = Path(text).parts
+        if len(parts) != 2 or Path(text).is_absolute() or ".." in parts:
             raise DataError(
-                f"Line {number} of {list_file} is {name!r}; each line must name one sequence as "
+                f"Line {number} of {list_file} is {text!r}; each line must name one sequence as "
                 f"FOLDER/SUBFOLDER, e.g. 00001/0001."
             )
+        name = "/".join(parts)  # 00001/0001/ is 00001/0001, as os.path.join reads it
+        if name in first_line:
+            raise DataError(
+                f"Line {number} of {list_file} repeats the sequence {name} of line {first_line[name]}. The "
+                f"released lists name each sequence once, and a repeated one would be counted twice in every "
+                f"mean; delete the repeated line."
+            )
+        first_line[name] = number
+        names.append(name)
     if not names:
         raise DataError(f"The Vimeo-90K list {list_file} names no sequences.")
     return names
