@@ -313,6 +313,22 @@ def test_a_subfolder_that_cannot_be_listed_is_an_error_not_fewer_frames(tmp_path
         list_frames(tmp_path / "gt", "ground-truth")
 
 
+def test_linked_folders_are_read_hidden_files_left_out_and_a_link_to_nothing_named(tmp_path):
+    """A clip linked in from elsewhere was silently not scored; macOS's ._ copies and __MACOSX/ were taken
+    for frames (and blamed on the prediction); a link to a deleted frame was silently dropped."""
+    for name in ("gt/a.png", "store/clip/b.png", "gt/__MACOSX/c.png", "gt/.cache/d.png"):
+        write_png(tmp_path / name, np.full((16, 16, 3), 7))
+    (tmp_path / "gt" / "._a.png").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (tmp_path / "gt" / "clip").symlink_to(tmp_path / "store" / "clip", target_is_directory=True)
+    (tmp_path / "gt" / "clip2").symlink_to(tmp_path / "store" / "clip", target_is_directory=True)  # the same, twice
+    (tmp_path / "store" / "clip" / "up").symlink_to(tmp_path / "gt", target_is_directory=True)  # a loop, not followed
+    assert list_frames(tmp_path / "gt", "ground-truth") == ["a.png", "clip/b.png", "clip2/b.png"]
+    (tmp_path / "gt" / "e.png").symlink_to(tmp_path / "deleted.png")
+    with pytest.raises(VfiBenchError, match=r"ground-truth frame '.*e\.png' is a link to '.*deleted\.png', which "
+                                            r"does not exist\. Point the link at the frame, or delete it\."):
+        list_frames(tmp_path / "gt", "ground-truth")
+
+
 def test_missing_backbone_with_skip_unavailable_marks_the_column(folders, monkeypatch):
     def missing(name: str) -> backbones.BackboneStatus:
         return backbones.BackboneStatus(name=name, found=False, source=None, path=None, sha256=None, searched=(),

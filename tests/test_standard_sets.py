@@ -55,6 +55,23 @@ def test_ucf101_ids_in_natural_order_and_triplets_exact(ucf):
         check_pixels(triplets, index, frames[name])
 
 
+def test_a_set_unpacked_on_a_mac_reads_as_released(ucf, tmp_path):
+    """macOS's archiver adds __MACOSX/ and ._<name> metadata copies beside every file; the reference
+    scripts' globs never match them, and neither do the sets' readers."""
+    root, _ = ucf
+    metadata = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X"
+    (root / "__MACOSX" / "10").mkdir(parents=True)
+    (root / "__MACOSX" / "10" / "._frame_00.png").write_bytes(metadata)
+    (root / ".hidden").mkdir()
+    assert open_source(f"ucf101:{root}", "test").ids == ["1", "2", "10"]
+    for k in range(8):
+        png(tmp_path / "davis" / "bear" / f"{k:05d}.png", k)
+        (tmp_path / "davis" / "bear" / f"._{k:05d}.png").write_bytes(metadata)
+    (tmp_path / "davis" / "__MACOSX" / "bear").mkdir(parents=True)
+    assert open_source(f"davis:{tmp_path / 'davis'}", "test").ids == ["bear/00003"]
+    assert len(open_source(f"frames:{tmp_path / 'davis' / 'bear'}", "test").refs) == 6
+
+
 def test_ucf101_reads_the_folder_above_its_samples_as_rifes_readme_lays_it_out(ucf, tmp_path):
     root, frames = ucf
     above = tmp_path / "UCF101"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from vfibench.data.images import is_hidden
 from vfibench.errors import DataError, VfiBenchError
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.words import counted
@@ -99,7 +100,9 @@ def _not_a_folder(path: Path) -> str:
 
 
 def list_frames(directory: Path, role: str) -> list[str]:
-    """Every PNG/JPEG below ``directory`` as sorted POSIX paths relative to it."""
+    """Every PNG/JPEG below ``directory`` as sorted POSIX paths relative to it: linked folders are
+    followed (once: not a link back up the tree), hidden files and folders left out
+    (:func:`~vfibench.data.images.is_hidden`), a link to nothing is a :class:`DataError`."""
     if not directory.is_dir():
         raise DataError(f"The {role} folder '{directory}' {_not_a_folder(directory)}. Give the folder that "
                         f"holds the frames (PNG or JPEG, found in subfolders too).")
@@ -109,10 +112,22 @@ def list_frames(directory: Path, role: str) -> list[str]:
                         f"({err.strerror or err}). Make it readable (e.g. chmod -R u+rX '{directory}'), or move what "
                         f"cannot be read out of it.")
 
-    files = sorted(path.relative_to(directory).as_posix()
-                   for folder, _, names in os.walk(directory, onerror=unreadable)
-                   for path in (Path(folder) / name for name in names)
-                   if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
+    files: list[str] = []
+    above: dict[str, frozenset[str]] = {str(directory): frozenset()}  # each walked folder's real ancestors
+    for folder, subfolders, names in os.walk(directory, onerror=unreadable, followlinks=True):
+        chain = above.pop(folder) | {os.path.realpath(folder)}  # linked folders are followed, but not into a cycle
+        subfolders[:] = [name for name in subfolders if not is_hidden(Path(name))
+                         and os.path.realpath(os.path.join(folder, name)) not in chain]
+        above.update((os.path.join(folder, name), chain) for name in subfolders)
+        for path in (Path(folder) / name for name in names):
+            if path.suffix.lower() not in IMAGE_SUFFIXES or is_hidden(path):
+                continue
+            if path.is_symlink() and not path.exists():
+                raise DataError(f"The {role} frame '{path}' is a link to '{os.readlink(path)}', which does not exist. "
+                                f"Point the link at the frame, or delete it.")
+            if path.is_file():
+                files.append(path.relative_to(directory).as_posix())
+    files.sort()
     if not files:
         raise DataError(f"The {role} folder '{directory}' holds no PNG or JPEG frames ({', '.join(IMAGE_SUFFIXES)}, "
                         f"searched recursively).")

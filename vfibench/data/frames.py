@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vfibench.data.images import IMAGE_EXTENSIONS, read_image
+from vfibench.data.images import IMAGE_EXTENSIONS, is_hidden, read_image
 from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
 from vfibench.errors import DataError
 
@@ -36,7 +36,7 @@ def natural_key(name: str) -> list[object]:
 
 def image_files(folder: Path) -> list[Path]:
     """Image files directly inside ``folder``, in natural order."""
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not is_hidden(p)]
     return sorted(files, key=lambda p: natural_key(p.name))
 
 
@@ -57,7 +57,8 @@ def find_clips(path: Path) -> list[Path]:
             f"For a video file use video:PATH."
         )
     top = image_files(path)
-    clips = sorted((p for p in path.iterdir() if p.is_dir() and image_files(p)), key=lambda p: natural_key(p.name))
+    clips = sorted((p for p in path.iterdir() if p.is_dir() and not is_hidden(p) and image_files(p)),
+                   key=lambda p: natural_key(p.name))
     if top and clips:
         raise DataError(
             f"The frames folder {path} is ambiguous: it holds images at its top level ({_names(top)}) and also "

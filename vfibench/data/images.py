@@ -43,6 +43,15 @@ MULTIPLE = 16
 MIN_SIZE = 16
 #: File name extensions read as frames (lower case).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+#: A folder of copies that macOS's archiver adds beside what it packs; never frames or samples.
+MACOS_ARCHIVE_FOLDER = "__MACOSX"
+
+
+def is_hidden(path: Path) -> bool:
+    """Whether a file or folder is left out of every listing of frames, samples and sequences: a name that
+    starts with a dot (``.DS_Store``, the ``._frame.png`` metadata copies macOS writes on other file
+    systems), which the reference scripts' globs never match either, or :data:`MACOS_ARCHIVE_FOLDER`."""
+    return path.name.startswith(".") or path.name == MACOS_ARCHIVE_FOLDER
 
 
 class Fit(str, Enum):
