@@ -152,6 +152,20 @@ def test_a_greyscale_prediction_of_a_colour_frame_is_refused_and_a_greyscale_set
     assert scored.exit_code == 0, scored.output
 
 
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_a_flat_prediction_of_a_colour_frame_is_scored_not_taken_for_a_greyscale_save(folders, level):
+    """A model that outputs one level everywhere (black on a fade, a failure) has R = G = B, but the frame
+    is its output, not a greyscale save of it."""
+    truth = np.asarray(Image.open(folders["gt"] / "a.png"), dtype=np.float64)
+    Image.fromarray(np.full(truth.shape, level, dtype=np.uint8)).save(folders["sharp"] / "a.png")
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", "psnr", "--samples", "0", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    per_sample = pd.read_csv((folders["out"] / "latest").resolve() / "per_sample.csv").set_index("file")
+    expected = 10 * np.log10(1 / np.mean((truth / 255 - level / 255) ** 2))
+    assert per_sample.loc["a.png", "psnr"] == pytest.approx(expected, rel=1e-9)  # per_sample.csv: 10 digits
+
+
 def test_a_16_bit_frame_is_read_at_its_own_scale(tmp_path):
     grey = np.random.default_rng(3).integers(0, 256, size=(32, 40), dtype=np.uint8)
     (tmp_path / "gt").mkdir()

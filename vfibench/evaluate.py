@@ -75,6 +75,12 @@ def is_grey(frame: np.ndarray) -> bool:
     return bool(np.array_equal(frame[..., 0], frame[..., 1]) and np.array_equal(frame[..., 1], frame[..., 2]))
 
 
+def is_greyscale_save(prediction: np.ndarray, truth: np.ndarray) -> bool:
+    """Whether a prediction looks saved in greyscale: no colour where its ground truth has some, yet not a
+    single flat level (a black, white or grey frame is a model's output to score, as on a fade)."""
+    return is_grey(prediction) and not is_grey(truth) and bool((prediction != prediction.flat[0]).any())
+
+
 def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[str, float],
                  suite: MetricSuite | None = None) -> dict[str, Any]:
     """Everything needed to trace an evaluation's numbers back to how they were made."""
@@ -198,7 +204,7 @@ def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
                 f"truth '{where}' is {frame.shape[1]}×{frame.shape[0]}. Predictions must have the "
                 f"ground truth's size; write them at full resolution (no crop or resize)."
             )
-        if is_grey(prediction) and not is_grey(frame):
+        if is_greyscale_save(prediction, frame):
             raise DataError(
                 f"The predicted frame '{path}' is greyscale (its three channels are equal) but its ground truth "
                 f"'{where}' is in colour: scored as it is, every metric would measure the missing colour, not "
