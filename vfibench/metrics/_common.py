@@ -60,7 +60,7 @@ def check_pair(pred: Tensor, gt: Tensor, metric: str, min_size: int = 1, check_r
     height, width = pred.shape[-2:]
     if min(height, width) < min_size:
         raise VfiBenchError(
-            f"{metric}: frames must be at least {min_size}×{min_size} pixels, got {height}×{width}."
+            f"{metric}: frames must be at least {min_size}×{min_size} pixels, got {width}×{height} (width × height)."
         )
     if pred.shape[0] == 0 or not check_range:
         return
