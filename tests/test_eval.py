@@ -166,6 +166,25 @@ def test_a_flat_prediction_of_a_colour_frame_is_scored_not_taken_for_a_greyscale
     assert per_sample.loc["a.png", "psnr"] == pytest.approx(expected, rel=1e-9)  # per_sample.csv: 10 digits
 
 
+def test_a_size_mismatch_from_an_exif_orientation_says_so(tmp_path):
+    """A camera JPEG stored 64×48 with orientation 6 (turn 90°): cv2.imread turns it upright (48×64), so a
+    prediction made from that reading is 48×64 while vfibench reads the truth as stored."""
+    stored = np.random.default_rng(2).integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred").mkdir()
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "gt" / "a.jpg", exif=exif, quality=95)
+    Image.fromarray(np.ascontiguousarray(np.rot90(stored, -1))).save(tmp_path / "pred" / "a.jpg", quality=95)
+    result = run_eval("--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics", "psnr",
+                      "--out", str(tmp_path / "out"))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "is 48×64 pixels but its ground truth" in text, result.output
+    assert "The ground truth carries EXIF orientation 6, which vfibench ignores" in text
+    assert "The prediction carries" not in text
+
+
 def test_a_16_bit_frame_is_read_at_its_own_scale(tmp_path):
     grey = np.random.default_rng(3).integers(0, 256, size=(32, 40), dtype=np.uint8)
     (tmp_path / "gt").mkdir()

@@ -75,6 +75,25 @@ def is_grey(frame: np.ndarray) -> bool:
     return bool(np.array_equal(frame[..., 0], frame[..., 1]) and np.array_equal(frame[..., 1], frame[..., 2]))
 
 
+def _orientation_hint(files: Mapping[str, str | Path]) -> str:
+    """A sentence for each of ``files`` (role → file) that carries an EXIF orientation other than 'as
+    stored' (1): vfibench reads frames as stored, while readers such as ``cv2.imread`` turn them upright."""
+    from PIL import Image
+
+    hints = []
+    for role, file in files.items():
+        try:
+            with Image.open(file) as image:
+                orientation = image.getexif().get(0x0112, 1)
+        except (OSError, ValueError):
+            continue
+        if orientation not in (1, None):
+            hints.append(f" The {role} carries EXIF orientation {orientation}, which vfibench ignores: frames are "
+                         f"scored as stored, while readers such as cv2.imread turn them upright first; save both "
+                         f"frames as stored, or both upright.")
+    return "".join(hints)
+
+
 def is_greyscale_save(prediction: np.ndarray, truth: np.ndarray) -> bool:
     """Whether a prediction looks saved in greyscale: no colour where its ground truth has some, yet not a
     single flat level (a black, white or grey frame is a model's output to score, as on a fade)."""
@@ -203,6 +222,7 @@ def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
                 f"The predicted frame '{path}' is {prediction.shape[1]}×{prediction.shape[0]} pixels but its ground "
                 f"truth '{where}' is {frame.shape[1]}×{frame.shape[0]}. Predictions must have the "
                 f"ground truth's size; write them at full resolution (no crop or resize)."
+                f"{_orientation_hint({'ground truth': where, 'prediction': path})}"
             )
         if is_greyscale_save(prediction, frame):
             raise DataError(
