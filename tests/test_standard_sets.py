@@ -72,6 +72,20 @@ def test_a_set_unpacked_on_a_mac_reads_as_released(ucf, tmp_path):
     assert len(open_source(f"frames:{tmp_path / 'davis' / 'bear'}", "test").refs) == 6
 
 
+def test_predictions_of_a_set_are_found_whatever_the_case_of_their_extension(ucf, tmp_path):
+    """A folder of frames matches .PNG as .png; a set's predictions, looked up by id, did not."""
+    root, frames = ucf
+    (tmp_path / "pred").mkdir()
+    for name, suffix in (("1", ".png"), ("2", ".PNG"), ("10", ".JPEG")):  # the last a PNG under a JPEG name
+        truth = np.round(frames[name][1] * 255).astype(np.uint8)
+        Image.fromarray(truth).save(tmp_path / "pred" / f"{name}{suffix}", format="PNG")
+    result = runner.invoke(app, ["eval", "--gt", f"ucf101:{root}", "--pred", f"m={tmp_path / 'pred'}", "--metrics",
+                                 "psnr", "--samples", "0", "--format", "csv", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    per_sample = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv", dtype={"file": str})
+    assert sorted(per_sample["file"]) == ["1", "10", "2"] and per_sample["psnr"].tolist() == [100.0] * 3
+
+
 def test_ucf101_reads_the_folder_above_its_samples_as_rifes_readme_lays_it_out(ucf, tmp_path):
     root, frames = ucf
     above = tmp_path / "UCF101"

@@ -226,9 +226,10 @@ def check_scored_whole(spec: str) -> None:
 
 def prediction_file(directory: Path, sample: str) -> str | None:
     """The prediction of the sample id ``sample`` in ``directory``: ``<id>.png`` (or ``.jpg``, ``.jpeg``,
-    in that order) relative to it, or None when there is none."""
-    return next((f"{sample}{suffix}" for suffix in IMAGE_SUFFIXES if (directory / f"{sample}{suffix}").is_file()),
-                None)
+    in that order, then the same in capitals, as a folder of frames matches extensions in any case)
+    relative to it, or None when there is none."""
+    suffixes = (*IMAGE_SUFFIXES, *(suffix.upper() for suffix in IMAGE_SUFFIXES))
+    return next((f"{sample}{suffix}" for suffix in suffixes if (directory / f"{sample}{suffix}").is_file()), None)
 
 
 def match_ids(ids: Sequence[str], sources: Mapping[str, Path], spec: str) -> dict[str, dict[str, str]]:
