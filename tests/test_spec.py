@@ -102,6 +102,15 @@ def test_malformed_spec_shows_the_position() -> None:
         ("dain+charbonnier", "'charbonnier' appears twice with overlapping schedules once the presets are written"),
         ("superslomo+0.5*l1", "'l1' appears twice"),
         ("l1 l2", "unexpected"),
+        ("1e-50*l1", "the weight 1e-50 is below 1.18e-38, the smallest normal float32 number"),  # its loss is 0
+        ("l1+1e-40*perc", "the weight 1e-40 is below 1.18e-38"),  # subnormal
+        ("1e39*l1", "the weight 1e39 is above 3.4e+38, the largest float32 number"),
+        ("1e-37*superslomo", "The weight of 'perc(norm=superslomo)' in 1e-37*superslomo (0.005 × 1e-37 = 5e-40) is "
+                             "below 1.18e-38"),
+        ("l1,l1@:0.5+l1@0.5", "'l1' and 'l1@:0.5+l1@0.5' are the same loss: a term at one weight over two windows "
+                              "that meet is that term over both"),
+        ("0.1*superslomo,20.4*l1+10.2*warp+0.0005*perc(norm=superslomo)+0.1*smooth",
+         "are the same loss once the paper presets are written out"),
     ],
 )
 def test_invalid_specs_are_refused_with_a_reason(text: str, fragment: str) -> None:
@@ -111,6 +120,13 @@ def test_invalid_specs_are_refused_with_a_reason(text: str, fragment: str) -> No
 def test_same_term_in_disjoint_windows_is_a_schedule() -> None:
     config = parse_config("l1@:0.5+0.25*l1@0.5")
     assert [t.weight for t in config.resolve()] == [1.0, 0.25]
+    assert len(parse_sweep("l1,l1@:0.5+0.25*l1@0.5,l1@:0.4+l1@0.5")) == 3  # other weights; a gap: other losses
+
+
+def test_a_scaled_preset_multiplies_its_weights_as_written() -> None:
+    config = parse_config("0.1*superslomo")
+    assert config.expanded == "20.4*l1+10.2*warp+0.0005*perc(norm=superslomo)+0.1*smooth"  # not 20.400000000000002
+    assert [t.weight for t in config.resolve()] == [20.4, 10.2, 0.0005, 0.1]
     assert [t.label for t in parse_config("dain@:0.5+charbonnier@0.5").resolve()] == ["charbonnier", "charbonnier"]
 
 

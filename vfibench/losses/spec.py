@@ -160,8 +160,7 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
     configs = parser.sweep()
     seen: dict[tuple[str, ...], int] = {}
     for index, config in enumerate(configs):
-        # A sum is the same in any order, and a paper preset is the sum it expands to.
-        key = tuple(sorted(term.canonical() for term in config.resolve()))
+        key = same_loss_key(config)
         if key in seen:
             first = configs[seen[key]]
             pair = f"The loss configurations '{clip(first.canonical)}' and '{clip(config.canonical)}'"
@@ -169,8 +168,11 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
                 same = f"The loss configuration '{clip(config.canonical)}' appears twice"
             elif sorted(t.canonical() for t in first.terms) == sorted(t.canonical() for t in config.terms):
                 same = f"{pair} are the same sum in another order"
-            else:
+            elif sorted(t.canonical() for t in first.resolve()) == sorted(t.canonical() for t in config.resolve()):
                 same = f"{pair} are the same loss once the paper presets are written out ({clip(config.expanded)})"
+            else:
+                same = (f"{pair} are the same loss: a term at one weight over two windows that meet is that term "
+                        f"over both ({clip(first.expanded)} and {clip(config.expanded)})")
             raise SpecError(
                 f"{same} in '{clip(text)}' (configurations {seen[key] + 1} and {index + 1}); each configuration is "
                 f"trained once per seed, and the two would train to the same numbers, so list "
@@ -180,12 +182,50 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
     return configs
 
 
+def same_loss_key(config: LossConfig) -> tuple[str, ...]:
+    """What two spellings of one loss share: a sum is the same in any order, a paper preset is the sum it
+    expands to, and a term over two windows that meet, at one weight, is that term over both
+    (``l1@:0.5+l1@0.5`` is ``l1``)."""
+    merged: list[ResolvedTerm] = []
+    for term in sorted(config.resolve(), key=lambda t: (t.label, t.weight, t.window.start)):
+        last = merged[-1] if merged else None
+        if (last is not None and (last.label, last.weight) == (term.label, term.weight)
+                and last.window.end == term.window.start):
+            merged[-1] = ResolvedTerm(last.info, last.weight, last.params, Window(last.window.start, term.window.end))
+        else:
+            merged.append(term)
+    return tuple(sorted(term.canonical() for term in merged))
+
+
 def parse_config(text: str, registry: Registry = REGISTRY) -> LossConfig:
     """Parse exactly one configuration (no top-level commas)."""
     configs = parse_sweep(text, registry)
     if len(configs) != 1:
         raise SpecError(f"Expected one loss configuration, got {len(configs)} in '{clip(text)}'.")
     return configs[0]
+
+
+#: The range of a weight: the terms are computed in float32, where a smaller weight makes its term
+#: vanish (zero, or a subnormal number without precision) and a larger one overflows.
+WEIGHT_RANGE = (1.1754943508222875e-38, 3.4028234663852886e38)
+
+
+def scaled_weight(weight: float, scale: float) -> float:
+    """A preset term's weight times the preset's, rounded to 15 significant digits so that decimal weights
+    multiply as written (``0.1*superslomo``: 204 × 0.1 is 20.4, not 20.400000000000002)."""
+    return float(f"{weight * scale:.15g}")
+
+
+def weight_out_of_range(weight: float) -> str | None:
+    """Why ``weight`` cannot be used (outside :data:`WEIGHT_RANGE`), or None."""
+    low, high = WEIGHT_RANGE
+    if weight < low:
+        return (f"is below {low:.3g}, the smallest normal float32 number, in which losses are computed: the term "
+                f"would contribute nothing (its value rounds to zero or loses its precision)")
+    if weight > high:
+        return (f"is above {high:.3g}, the largest float32 number, in which losses are computed: the term would be "
+                f"infinite")
+    return None
 
 
 def _resolve_terms(terms: tuple[TermSpec, ...], registry: Registry, depth: int) -> list[ResolvedTerm]:
@@ -197,8 +237,14 @@ def _resolve_terms(terms: tuple[TermSpec, ...], registry: Registry, depth: int) 
             inner = parse_config(registry.presets[spec.name].expansion, registry)
             for term in _resolve_terms(inner.terms, registry, depth + 1):
                 window = term.window.intersect(spec.window)
+                weight = scaled_weight(term.weight, spec.weight)
+                if (problem := weight_out_of_range(weight)) is not None:
+                    raise SpecError(f"The weight of '{term.label}' in {format_value(spec.weight)}*{spec.name} "
+                                    f"({format_value(term.weight)} × {format_value(spec.weight)} = "
+                                    f"{format_value(weight)}) {problem}. Scale the preset by a weight that keeps "
+                                    f"every term's weight between {WEIGHT_RANGE[0]:.3g} and {WEIGHT_RANGE[1]:.3g}.")
                 if window is not None:
-                    resolved.append(ResolvedTerm(term.info, term.weight * spec.weight, term.params, window))
+                    resolved.append(ResolvedTerm(term.info, weight, term.params, window))
         else:
             info = registry.term(spec.name)
             params = info.resolve_params(dict(spec.params))
@@ -329,6 +375,9 @@ class _Parser:
         value = float(text)
         if not math.isfinite(value) or value <= 0:
             raise self.fail(f"the weight {text} must be a positive finite number", at=at)
+        if (problem := weight_out_of_range(value)) is not None:
+            raise self.fail(f"the weight {text} {problem}; give a weight between {WEIGHT_RANGE[0]:.3g} and "
+                            f"{WEIGHT_RANGE[1]:.3g}", at=at)
         if not self.accept("*"):
             raise self.fail(f"expected '*' between the weight {text} and the term name, found {self.found()}")
         return value
