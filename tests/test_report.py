@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shlex
 import shutil
 import signal
@@ -404,6 +405,24 @@ def test_eval_prints_the_document_that_report_write_prints(frames):
     assert "## Perception–distortion plane" in evaluated.stdout and "## Samples where the metrics" in evaluated.stdout
     reported = report(run, "--write", "--format", "md", "--samples", "1")
     assert reported.exit_code == 0 and reported.stdout == evaluated.stdout, reported.output
+
+
+def test_names_with_markdown_characters_render_as_written_in_every_markdown_table(frames):
+    """``0.5*l1+0.5*l2`` set ``l1+0.5`` in italics in summary.md and report.md, and across the rankings."""
+    from markdown_it import MarkdownIt
+
+    names = {"a": "0.5*l1+0.5*l2", "b": "perc_x|y`z"}
+    result = runner.invoke(app, ["eval", "--gt", str(frames["gt"]), "--pred", f"{names['a']}={frames['a']}",
+                                 "--pred", f"{names['b']}={frames['b']}", "--out", str(frames["out"]), "--metrics",
+                                 ",".join(METRICS), "--format", "md", "--samples", "0"])
+    assert result.exit_code == 0, result.output
+    run = (frames["out"] / "latest").resolve()
+    renderer = MarkdownIt("commonmark").enable("table")
+    for document in (run / "summary.md", run / "report" / "report.md"):
+        rendered = renderer.render(document.read_text())
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", rendered)
+        assert not [cell for cell in cells if "<em>" in cell or "<code>" in cell], document
+        assert "0.5*l1+0.5*l2" in cells and "perc_x|y`z" in cells, document  # whole, in their own cells
 
 
 # -- a sweep's image grids, drawn by a second process -----------------------------------------------

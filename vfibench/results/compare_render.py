@@ -20,6 +20,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.compare_verdicts import (CONFIG_VERDICTS, METRIC_VERDICTS, Comparison, Row, Verdict,
                                                summary_line)
+from vfibench.results.markdown import escape_cell
 from vfibench.results.numbers import NO_VALUE, format_number
 
 
@@ -182,10 +183,13 @@ def markdown(comparison: Comparison) -> str:
     ]
     for row in display_rows(comparison):
         verdict = verdict_text(row.verdict, comparison.noun)
-        cells = [f"`{row.config}`", _metric_heading(row.metric), format_number(row.base, row.metric),
-                 format_number(row.new, row.metric), _format_difference(row), _format_tolerance(row),
-                 f"**{verdict}**" if row.fails else verdict, row.note]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        cells = [escape_cell(text) for text in (_metric_heading(row.metric), format_number(row.base, row.metric),
+                                                 format_number(row.new, row.metric), _format_difference(row),
+                                                 _format_tolerance(row), verdict, row.note)]
+        if row.fails:
+            cells[5] = f"**{cells[5]}**"
+        code = row.config.replace("|", "\\|")  # a code span shows its text as written, but for GFM's separator
+        lines.append(f"| `{code}` | " + " | ".join(cells) + " |")
     if comparison.notes:
         lines += ["", *[f"- {note}" for note in comparison.notes]]
     lines += ["", f"**{summary_line(comparison)}**"]

@@ -252,7 +252,8 @@ def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
 # -- renderers --------------------------------------------------------------------------------------
 def to_markdown(table: PlainTable) -> list[str]:
     """A Markdown section: heading, caption, table (flagged rows in bold)."""
-    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+    from vfibench.results.markdown import escape_cell as escape
+
     lines = [f"## {table.title}", "", table.caption, "",
              "| " + " | ".join(map(escape, table.header)) + " |", "|" + "|".join(["---"] * len(table.header)) + "|"]
     for i, row in enumerate(table.rows):

@@ -201,10 +201,14 @@ class SummaryTable:
 
 def markdown_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str]) -> str:
     """The summary as a GitHub-flavoured Markdown table; the best value per column in bold."""
+    from vfibench.results.markdown import escape_cell
+
     head = [row_header(summary), "status", *[header(m) for m in metrics]]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * len(metrics)) + "|"]
+    lines = ["| " + " | ".join(map(escape_cell, head)) + " |",
+             "|" + "|".join(["---", "---"] + ["---:"] * len(metrics)) + "|"]
     for cells in table_cells(summary, metrics, unavailable):
-        lines.append("| " + " | ".join(f"**{c.text}**" if c.best else c.text for c in cells) + " |")
+        lines.append("| " + " | ".join(f"**{escape_cell(c.text)}**" if c.best else escape_cell(c.text)
+                                       for c in cells) + " |")
     return "\n".join(lines)
 
 
