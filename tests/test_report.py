@@ -114,6 +114,27 @@ def test_formats_and_determinism(run_copy):
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
 
 
+def test_json_holds_every_summary_number_as_summary_csv_does_and_says_what_its_fields_mean(run_copy):
+    """pandas' to_json rounded to ten decimal places (a spread of 3e-12 became 0), and the pairs' records
+    gave `difference` (A − B) and `hodges_lehmann` (positive when A is better) with no word on either sign."""
+    from dataclasses import fields
+
+    from vfibench.analysis.pair_tests import PairedTest
+
+    summary = pd.read_csv(run_copy / "summary.csv")
+    summary.loc[summary["config"] == "l1", "psnr_std"] = 3e-12
+    summary.to_csv(run_copy / "summary.csv", index=False)
+    data = json.loads(report(run_copy, "--format", "json", "--samples", "0").stdout)
+    expected = pd.read_csv(run_copy / "summary.csv").astype(object)
+    expected = expected.where(expected.notna(), None).to_dict("records")
+    assert data["summary"] == expected and data["summary"][0]["psnr_std"] == 3e-12
+    analysis = data["analysis"]
+    assert analysis["better"] == {"psnr": "higher", "ssim": "higher", "sharpness": "closest to 1", "gmsd": "lower"}
+    assert set(analysis["pair_test_fields"]) == {f.name for f in fields(PairedTest)}
+    assert "positive when A is better" in analysis["pair_test_fields"]["hodges_lehmann"]
+    assert "A − B, in the metric's units" in analysis["pair_test_fields"]["difference"]
+
+
 def test_sharpness_best_is_the_trained_row_closest_to_one(run_copy):
     """Sharpness is best at 1, not at its largest: l1 at 1.08 lies further from 1 than l2 at 0.95, so l2's
     cell is bold although l1's is larger (the trained rows' real values are both below 1)."""

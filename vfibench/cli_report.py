@@ -255,4 +255,4 @@ def print_summary(store: "object", format: ReportFormat = ReportFormat.table) ->
     elif format is ReportFormat.latex:
         sys.stdout.write(view.latex())
     else:
-        sys.stdout.write(view.summary.to_json(orient="records", indent=2) + "\n")
+        sys.stdout.write(json.dumps(view.summary_records(), indent=2, allow_nan=False) + "\n")

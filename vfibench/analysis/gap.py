@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.pair_tests import PairComparison, compare_pairs
+from vfibench.analysis.pair_tests import PAIR_TEST_FIELDS, PairComparison, compare_pairs
 from vfibench.analysis.per_sample import (Orientation, config_means, config_order, kinds_of, metric_columns,
                                           orientations_for, split_available)
 from vfibench.analysis.plane import Plane, perception_distortion_plane
@@ -59,6 +59,7 @@ class GapAnalysis:
     alpha: float
     labels: dict[str, str]
     units: dict[str, str]
+    better: dict[str, str] = field(default_factory=dict)
     verdict: str = ""
     tests: int = 0
     reference_tests: int = 0
@@ -76,8 +77,11 @@ class GapAnalysis:
         return f"up to {self.samples}" if fewer else str(self.samples)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record (NaN → None), with each pair's ``discordant`` flag."""
+        """A JSON-ready record (NaN → None), with each pair's ``discordant`` flag and what each field of a
+        paired test means (``pair_test_fields``: signs differ, ``difference`` is A − B in the metric's
+        units, ``hodges_lehmann`` positive when A is better)."""
         record = asdict(self)
+        record["pair_test_fields"] = dict(PAIR_TEST_FIELDS)
         record["pairs"] = [{**asdict(p), "discordant": p.discordant,
                             "disagreeing": [t.metric for t in p.disagreeing]} for p in self.pairs]
         for entry, pair in zip(record["pairs"], self.pairs):
@@ -154,6 +158,7 @@ def analyse(
         rankings=rankings, agreement=agreement, pairs=tuple(pairs), plane=plane, alpha=alpha,
         labels={m: orient[m].label for m in metrics if m in orient},
         units={m: orient[m].unit for m in metrics if m in orient},
+        better={m: orient[m].better for m in metrics if m in orient},
         tests=_adjusted_tests(pairs, trained=True),
         reference_tests=_adjusted_tests(pairs, trained=False),
     )

@@ -42,30 +42,33 @@ from vfibench.analysis.significance import hodges_lehmann, holm, wilcoxon_p
 from vfibench.results.schema import REFERENCE, SAMPLE, SEED, TRAINED
 
 
+#: What each field of a :class:`PairedTest` means, for its docstring and for every JSON record of one.
+PAIR_TEST_FIELDS = {
+    "metric": "the metric",
+    "difference": "mean over paired samples of A − B, in the metric's units (its sign says which is larger, "
+                  "not which is better: see the metric's direction)",
+    "favours": "'A' or 'B' when the means (mean_favours) and the Hodges–Lehmann estimate (hodges_lehmann) both "
+               "favour that member; '' otherwise (no difference, or no consistent preference)",
+    "p_value": "two-sided Wilcoxon signed-rank p of the per-sample goodness differences",
+    "n": "paired samples (both members with a finite value)",
+    "p_holm": "p_value Holm-adjusted within its family (trained pairs, or pairs with a reference)",
+    "disagreement_rate": "fraction of the samples (paired on both metrics) where this metric and the base "
+                         "metric prefer different members of the pair; NaN (null in JSON) for the base metric itself",
+    "seeds": "the member each seed favours on its own ('A', 'B' or ''), in seed order",
+    "seed_spread": "standard deviation over seeds of the per-seed mean difference A − B (NaN, null in JSON, "
+                   "with fewer than two seeds)",
+    "mean_favours": "the member whose mean is better ('A', 'B' or ''), as the rankings judge it: "
+                    "goodness(mean A) − goodness(mean B)",
+    "hodges_lehmann": "Hodges–Lehmann estimate of the non-zero per-sample goodness differences A − B, where "
+                      "goodness is the value, its negative, or −|value − target| as the metric's direction "
+                      "says: positive when A is better, whatever the direction (the estimate that matches the "
+                      "signed-rank test)",
+}
+
+
 @dataclass(frozen=True)
 class PairedTest:
-    """One metric on one pair (A, B).
-
-    Attributes:
-        metric: the metric.
-        difference: mean over paired samples of A − B, in the metric's units.
-        favours: "A" or "B" when the means (``mean_favours``) and the Hodges–Lehmann estimate
-            (``hodges_lehmann``) both favour that member; "" otherwise (no difference, or no
-            consistent preference: see ``inconsistent``).
-        p_value: Wilcoxon signed-rank p of the per-sample goodness differences.
-        p_holm: ``p_value`` Holm-adjusted within its family (trained pairs, or pairs with a reference).
-        n: paired samples.
-        disagreement_rate: fraction of the samples (paired on both metrics) where this metric and
-            the base metric prefer different members of the pair; NaN for the base metric itself.
-        seeds: the member each seed favours on its own ("A", "B" or ""), in seed order.
-        seed_spread: standard deviation over seeds of the per-seed mean difference A − B (NaN with
-            fewer than two seeds).
-        mean_favours: the member whose mean is better ("A", "B" or ""), as the rankings judge it:
-            goodness(mean A) − goodness(mean B), which is the mean goodness difference for every
-            metric but one with a target.
-        hodges_lehmann: Hodges–Lehmann estimate of the non-zero per-sample goodness differences
-            (positive: A better), the estimate that matches the signed-rank test.
-    """
+    """One metric on one pair (A, B); its fields are described in :data:`PAIR_TEST_FIELDS`."""
 
     metric: str
     difference: float

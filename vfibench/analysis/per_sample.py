@@ -51,6 +51,13 @@ class Orientation:
     def arrow(self) -> str:
         return direction_arrow(self.higher_is_better, self.target)
 
+    @property
+    def better(self) -> str:
+        """Which values are better, in words: ``"higher"``, ``"lower"`` or ``"closest to 1"``."""
+        if self.higher_is_better is None:
+            return f"closest to {self.target:g}"
+        return "higher" if self.higher_is_better else "lower"
+
 
 def orientations_for(metrics: Iterable[str]) -> dict[str, Orientation]:
     """Registry orientations for ``metrics``."""

@@ -27,7 +27,6 @@ Everything is a function of the run's files, so the same run gives the same repo
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from collections.abc import Sequence
@@ -507,7 +506,7 @@ def markdown(report: Report) -> str:
 
 def report_json(report: Report) -> dict[str, Any]:
     """Summary records, analysis and written files as one JSON-ready record."""
-    summary = json.loads(report.data.view.summary.to_json(orient="records"))
+    summary = report.data.view.summary_records()
     files = {"html": report.html, "markdown": report.markdown, "latex": report.latex, "analysis": report.analysis_json,
              "plot": report.plot.png if report.plot else None, "breakdown": report.breakdown_csv,
              "curves": report.curves}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vfibench.errors import ResultsError, VfiBenchError
@@ -48,6 +50,11 @@ class RunView:
         return latex_table(self.summary, self.metrics, self.unavailable, run=self.store.name, title=self.title(),
                            facts=self.facts())
 
+    def summary_records(self) -> list[dict[str, Any]]:
+        """The summary as JSON-ready records, every number as summary.csv holds it (pandas' ``to_json``
+        rounds to ten decimal places, so a spread below 5e-11 became 0), NaN as None."""
+        return [{str(k): _json_value(v) for k, v in record.items()} for record in self.summary.to_dict("records")]
+
     def notes(self) -> list[str]:
         """Every note under the terminal and Markdown tables: the table's own, then :meth:`run_notes`."""
         return tables.table_notes(self.summary, self.unavailable, self.metrics) + self.run_notes()
@@ -65,6 +72,17 @@ class RunView:
     def facts(self) -> list[str]:
         """What the numbers depend on beyond the table (:func:`~vfibench.results.tables.run_facts`)."""
         return tables.run_facts(self.manifest)
+
+
+def _json_value(value: Any) -> Any:
+    """A summary cell for JSON: numpy scalars as Python numbers, NaN and missing values as None."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return None if value is None or value is pd.NA else value
 
 
 def run_title(name: str, manifest: dict[str, Any]) -> str:
