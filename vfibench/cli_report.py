@@ -89,8 +89,9 @@ def report(
         help="The plane's error bars: each mean's 95% bootstrap interval, or the 95% interval of the paired "
         "per-sample difference to one configuration (--paired-to).")] = Intervals.bootstrap,
     paired_to: Annotated[Optional[str], typer.Option(
-        "--paired-to", metavar="CONFIG", help="The configuration paired intervals are measured against; only "
-        "with --intervals paired. [default: the first trained configuration]", show_default=False)] = None,
+        "--paired-to", metavar="CONFIG", help="The configuration paired intervals are measured against, as the run "
+        "names it or in any spelling of its loss; only with --intervals paired. [default: the first trained "
+        "configuration]", show_default=False)] = None,
 ) -> None:
     """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print its tables."""
     from vfibench.results.store import RunStore

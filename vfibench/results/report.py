@@ -214,11 +214,26 @@ class PlaneOptions:
         if self.intervals != "paired":
             return plane, None
         trained = [c for c in analysis.configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
-        anchor = self.anchor or (trained or list(analysis.configs) or [None])[0]
+        anchor = _config_named(self.anchor, analysis.configs) or (trained or list(analysis.configs) or [None])[0]
         if anchor not in analysis.configs:
             raise VfiBenchError(f"--paired-to '{anchor}' is not a configuration of the run '{data.store.name}'; "
                                 f"choose one of {', '.join(analysis.configs)}.")
         return plane, anchor
+
+
+def _config_named(name: str | None, configs: Sequence[str]) -> str | None:
+    """The configuration of ``configs`` that ``name`` names: itself, or the canonical string of the loss
+    it spells (``CHARBONNIER(eps=1e-3)`` is ``charbonnier(eps=0.001)``); ``name`` when neither matches."""
+    if name is None or name in configs:
+        return name
+    from vfibench.errors import SpecError
+    from vfibench.losses.spec import parse_config
+
+    try:
+        canonical = parse_config(name).canonical
+    except SpecError:
+        return name
+    return canonical if canonical in configs else name
 
 
 def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:
