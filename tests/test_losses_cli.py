@@ -128,6 +128,8 @@ def test_a_configuration_with_untrained_stretches_says_run_refuses_it_and_how_to
     assert "refuses the configuration for a preset with such a step" in text
     narrow = " ".join(CliRunner().invoke(app, ["losses", "l1@0.001"]).output.split())
     assert "until 0.1% of training" in narrow
+    tiny = " ".join(CliRunner().invoke(app, ["losses", "l1@:0.5+l2@0.5000001"]).output.split())
+    assert "No term is active 50%–50.00001% of training" in tiny  # not "50%–50%"
     crowded = CliRunner().invoke(app, ["losses", "l1@:0.2+l2@0.3:0.5+charbonnier@0.6+lap@0.55:0.6"])
     assert crowded.exit_code == 0 and "Add a term for the gap." in " ".join(crowded.output.split())
     covered = CliRunner().invoke(app, ["losses", "l1@0.5+l2@:0.5"])

@@ -216,8 +216,9 @@ def window_text(window: Window) -> str:
 
 
 def _percent(fraction: float) -> str:
-    """``50%``, ``0.1%``, ``33.33%``: as many digits as the fraction was written with (up to four)."""
-    return f"{fraction * 100:.4g}%"
+    """``50%``, ``0.1%``, ``50.00001%``: as many digits as the fraction was written with (up to twelve,
+    which drops the noise of the multiplication), so two different bounds never print alike."""
+    return f"{fraction * 100:.12g}%"
 
 
 def _term_rows(terms: tuple[ResolvedTerm, ...]) -> Table:
