@@ -463,6 +463,26 @@ def test_resume_reports_damaged_files_clearly(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "lacks the entry 'configs'" in result.output
 
 
+@pytest.mark.parametrize("lost", ["per_sample.csv", "train_log.csv"])
+def test_a_finished_unit_that_lost_a_table_is_named_not_dropped_from_the_tables(tmp_path: Path, lost: str) -> None:
+    """A finished unit whose per_sample.csv was deleted was taken as finished: the resumed run ended
+    complete without that configuration, and a rebuild of the tables dropped its rows."""
+    store = interrupted_run(tmp_path)
+    folder = store.unit_dir(UnitKey("l1", 0))
+    assert json.loads((folder / "unit.json").read_text())["tables"] == ["per_sample.csv", "train_log.csv"]
+    (folder / lost).unlink()
+    with pytest.raises(ResultsError, match=f"has lost {lost}"):
+        store.unit_info(UnitKey("l1", 0))
+    (store.root / "summary.csv").unlink()  # the report then rebuilds the run's tables from the units
+    for command in (["run", "--resume", store.name, "--out", str(tmp_path)], ["report", store.name, "--out",
+                                                                                str(tmp_path), "--samples", "0"]):
+        result = runner.invoke(app, command)
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and f"The finished unit '{folder}' has lost {lost}" in text, result.output
+        assert f"Delete the folder '{folder}' to have `vfibench run --resume {store.name} --out" in text
+    assert store.read_manifest()["status"] == "interrupted"  # not left "running" by the refused resume
+
+
 def test_run_argument_without_resume_and_resume_with_nothing_to_resume_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "somerun", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "only accepted with --resume" in result.output

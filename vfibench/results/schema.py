@@ -107,6 +107,9 @@ NOTED_STATUSES = (DIVERGED, FAILED, UNAVAILABLE, PARTIAL)
 NO_RESULTS = (DIVERGED, FAILED, UNAVAILABLE, MISSING)
 #: What a finished unit's ``unit.json`` may say about it.
 UNIT_STATUSES = (COMPLETE, DIVERGED, FAILED)
+#: The key of ``unit.json`` that lists the tables written with it (per_sample.csv, train_log.csv), which
+#: must still be there: a unit without one of them was damaged, and its results would silently go missing.
+UNIT_TABLES = "tables"
 #: A run manifest's ``status``: while a sweep runs, after it was stopped, once every unit finished;
 #: FAILED when the file system refused a write (its ``reason`` says why; ``--resume`` finishes it).
 RUNNING = "running"

@@ -42,7 +42,7 @@ import pandas as pd
 from vfibench.errors import ResultsError
 from vfibench.results import atomic, schema
 from vfibench.results.schema import COMPLETE, RUNNING, UNIT_STATUSES, read_csv
-from vfibench.words import counted
+from vfibench.words import counted, join_words
 
 SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
@@ -279,6 +279,18 @@ class RunStore:
             raise damaged(f"describes {found}, not the unit {expected} its folder belongs to")
         if info.get(schema.STATUS) not in UNIT_STATUSES:
             raise damaged(f"has the status {info.get(schema.STATUS)!r}, not one of {', '.join(UNIT_STATUSES)}")
+        written = info.get(schema.UNIT_TABLES)  # runs written before the key: a complete unit has its scores
+        if written is None:
+            written = [schema.PER_SAMPLE_FILE] if info[schema.STATUS] == COMPLETE else []
+        lost = [name for name in written if not (path.parent / name).is_file()]
+        if lost:
+            raise ResultsError(
+                f"The finished unit '{path.parent}' has lost {join_words(lost)}, written with its record "
+                f"{UNIT_FILE}: its results would silently go missing from the run's tables. Delete the folder "
+                f"'{path.parent}' to have `vfibench run --resume {self.name} --out "
+                f"{shlex.quote(str(self.root.resolve().parent))}` redo that unit (the same seed gives the same "
+                f"numbers)."
+            )
         return info
 
     def write_unit(
@@ -307,8 +319,10 @@ class RunStore:
             atomic.write_csv(directory / schema.TRAIN_LOG_FILE, train_log)
         if model_state is not None:
             atomic.write_torch(directory / MODEL_FILE, model_state)
+        tables = [name for name, content in ((schema.PER_SAMPLE_FILE, per_sample), (schema.TRAIN_LOG_FILE, train_log))
+                  if content is not None]
         atomic.write_json(directory / UNIT_FILE, {schema.CONFIG: key.config, schema.SEED: key.seed,
-                                                  schema.KIND: key.kind, **info})
+                                                  schema.KIND: key.kind, **info, schema.UNIT_TABLES: tables})
 
     def read_unit_table(self, key: UnitKey, name: str) -> pd.DataFrame | None:
         path = self.unit_dir(key) / name
