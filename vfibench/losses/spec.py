@@ -205,9 +205,10 @@ def parse_config(text: str, registry: Registry = REGISTRY) -> LossConfig:
     return configs[0]
 
 
-#: The range of a weight: the terms are computed in float32, where a smaller weight makes its term
-#: vanish (zero, or a subnormal number without precision) and a larger one overflows.
-WEIGHT_RANGE = (1.1754943508222875e-38, 3.4028234663852886e38)
+#: The smallest weight: the terms are computed in float32, where a smaller weight makes its term vanish
+#: (zero, or a subnormal number without precision). (A weight so large that the loss overflows trains, and
+#: the unit is marked diverged at its first step.)
+SMALLEST_WEIGHT = 1.1754943508222875e-38
 
 
 def scaled_weight(weight: float, scale: float) -> float:
@@ -216,15 +217,11 @@ def scaled_weight(weight: float, scale: float) -> float:
     return float(f"{weight * scale:.15g}")
 
 
-def weight_out_of_range(weight: float) -> str | None:
-    """Why ``weight`` cannot be used (outside :data:`WEIGHT_RANGE`), or None."""
-    low, high = WEIGHT_RANGE
-    if weight < low:
-        return (f"is below {low:.3g}, the smallest normal float32 number, in which losses are computed: the term "
-                f"would contribute nothing (its value rounds to zero or loses its precision)")
-    if weight > high:
-        return (f"is above {high:.3g}, the largest float32 number, in which losses are computed: the term would be "
-                f"infinite")
+def weight_too_small(weight: float) -> str | None:
+    """Why ``weight`` cannot be used (below :data:`SMALLEST_WEIGHT`), or None."""
+    if weight < SMALLEST_WEIGHT:
+        return (f"is below {SMALLEST_WEIGHT:.3g}, the smallest normal float32 number, in which losses are computed: "
+                f"the term would contribute nothing (its value rounds to zero or loses its precision)")
     return None
 
 
@@ -238,11 +235,10 @@ def _resolve_terms(terms: tuple[TermSpec, ...], registry: Registry, depth: int) 
             for term in _resolve_terms(inner.terms, registry, depth + 1):
                 window = term.window.intersect(spec.window)
                 weight = scaled_weight(term.weight, spec.weight)
-                if (problem := weight_out_of_range(weight)) is not None:
+                if (problem := weight_too_small(weight)) is not None:
                     raise SpecError(f"The weight of '{term.label}' in {format_value(spec.weight)}*{spec.name} "
                                     f"({format_value(term.weight)} × {format_value(spec.weight)} = "
-                                    f"{format_value(weight)}) {problem}. Scale the preset by a weight that keeps "
-                                    f"every term's weight between {WEIGHT_RANGE[0]:.3g} and {WEIGHT_RANGE[1]:.3g}.")
+                                    f"{format_value(weight)}) {problem}. Scale the preset by a larger weight.")
                 if window is not None:
                     resolved.append(ResolvedTerm(term.info, weight, term.params, window))
         else:
@@ -375,9 +371,8 @@ class _Parser:
         value = float(text)
         if not math.isfinite(value) or value <= 0:
             raise self.fail(f"the weight {text} must be a positive finite number", at=at)
-        if (problem := weight_out_of_range(value)) is not None:
-            raise self.fail(f"the weight {text} {problem}; give a weight between {WEIGHT_RANGE[0]:.3g} and "
-                            f"{WEIGHT_RANGE[1]:.3g}", at=at)
+        if (problem := weight_too_small(value)) is not None:
+            raise self.fail(f"the weight {text} {problem}; give a weight of at least {SMALLEST_WEIGHT:.3g}", at=at)
         if not self.accept("*"):
             raise self.fail(f"expected '*' between the weight {text} and the term name, found {self.found()}")
         return value
