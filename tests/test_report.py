@@ -135,6 +135,31 @@ def test_json_holds_every_summary_number_as_summary_csv_does_and_says_what_its_f
     assert "A − B, in the metric's units" in analysis["pair_test_fields"]["difference"]
 
 
+def test_a_report_never_puts_back_a_summary_a_sweep_has_replaced_meanwhile(run_copy):
+    """The report rewrote summary.csv from the copy it read at its start, without the run's lock: a resume
+    that finished meanwhile had its complete table replaced by the older one."""
+    from vfibench.results.report import load_report_data, write_report
+    from vfibench.results.store import RunStore
+
+    store = RunStore(run_copy)
+    data = load_report_data(store)
+    summary = pd.read_csv(run_copy / "summary.csv")
+    summary.loc[summary["config"] == "l2", "psnr_mean"] += 1.0  # what a resume wrote after the report read it
+    summary.to_csv(run_copy / "summary.csv", index=False)
+    newer = (run_copy / "summary.csv").read_bytes()
+    report = write_report(data, grid_samples=0)
+    assert (run_copy / "summary.csv").read_bytes() == newer
+    assert any("summary.csv and summary.md were left as they are: the run changed" in note for note in report.notes)
+    data = load_report_data(store)
+    with store.lock():  # a sweep holds the run: its tables are its own to write
+        (run_copy / "summary.md").unlink()
+        report = write_report(data, grid_samples=0)
+    assert not (run_copy / "summary.md").exists() and any("left as they are" in note for note in report.notes)
+    write_report(data, grid_samples=0)  # nothing changed and nobody holds the run: written
+    assert (run_copy / "summary.md").is_file()
+    pd.testing.assert_frame_equal(pd.read_csv(run_copy / "summary.csv"), summary)
+
+
 def test_sharpness_best_is_the_trained_row_closest_to_one(run_copy):
     """Sharpness is best at 1, not at its largest: l1 at 1.08 lies further from 1 than l2 at 0.95, so l2's
     cell is bold although l1's is larger (the trained rows' real values are both below 1)."""

@@ -221,6 +221,22 @@ class PlaneOptions:
         return plane, anchor
 
 
+def _rewrite_summary_files(data: ReportData) -> bool:
+    """Rewrite summary.csv and summary.md from the summary the report was made from, under the run's lock
+    and only if summary.csv still holds that summary: a sweep writing the run (a resume) owns them
+    meanwhile, and a newer table must never be replaced by the older one. False when they were left."""
+    store, view = data.store, data.view
+    try:
+        with store.lock():
+            if not schema.read_summary(store.path(schema.SUMMARY_FILE)).frame.equals(view.summary):
+                return False
+            tables.write_summary_files(store, view.summary, view.metrics, view.unavailable, title=view.title(),
+                                       run_notes=view.run_notes())
+    except ResultsError:  # another process holds the lock
+        return False
+    return True
+
+
 def _config_named(name: str | None, configs: Sequence[str]) -> str | None:
     """The configuration of ``configs`` that ``name`` names: itself, or the canonical string of the loss
     it spells (``CHARBONNIER(eps=1e-3)`` is ``charbonnier(eps=0.001)``); ``name`` when neither matches."""
@@ -291,9 +307,10 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     directory.mkdir(parents=True, exist_ok=True)
     earlier = sorted(directory.glob("grid_sample*.png"))
     view = data.view
-    if own:
-        tables.write_summary_files(store, view.summary, view.metrics, view.unavailable, title=view.title(),
-                                   run_notes=view.run_notes())
+    if own and not _rewrite_summary_files(data):
+        report.notes.append(f"summary.csv and summary.md were left as they are: the run changed while this report "
+                            f"was made (a sweep is writing it, or wrote it since), so the report may not show its "
+                            f"latest units; `vfibench report {store.name}` again once it has finished.")
 
     # a sweep's grids are drawn by a second process meanwhile where two cores allow (grid_process)
     grids = start_grids(data, directory, grid_samples, seed) if grid_samples > 0 else None
