@@ -332,6 +332,21 @@ def test_a_sweep_counts_the_units_it_may_still_hand_its_executor(tmp_path: Path,
     assert units_to_run(plan, store) == 2  # l1 of seed 0, and seed 0's warm start to train again
 
 
+def test_a_damaged_warm_start_stops_a_resume_in_one_paragraph_and_leaves_the_run_failed_not_running(
+        tmp_path: Path, local_run: RunStore) -> None:
+    store = RunStore(Path(shutil.copytree(local_run.root, tmp_path / "out" / local_run.name)))
+    shutil.rmtree(store.unit_dir(UnitKey("l1", 0)))
+    warm_start_path(store, 0).write_bytes(b"garbage")
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    text = " ".join(result.output.split())
+    assert f"The cached warm start '{warm_start_path(store, 0)}' cannot be loaded (UnpicklingError" in text
+    assert f"vfibench run --resume {store.name} --out {tmp_path / 'out'}" in text
+    assert "\n\n" not in result.output.strip() and "file an issue" not in text  # torch's advice left out
+    manifest = store.read_manifest()
+    assert manifest["status"] == "failed" and "cached warm start" in manifest["reason"]
+
+
 def test_jobs_start_no_more_workers_than_the_sweep_has_units() -> None:
     data = make_synthetic("test", 2, size=32, seed=0)
     executor = Recording(2, threads=1)

@@ -158,6 +158,10 @@ def _run_locked(plan: SweepPlan, store: RunStore, listener: SweepListener, execu
                     store.write_manifest({**manifest_for(plan, store, FAILED, timings), "reason": str(err)})
                     raise ExecutorError(f"{err} The units finished so far are kept; finish the run with: "
                                         f"{resume_command(plan, store)}") from None
+                except ResultsError as err:  # a damaged file of the run: not left "running" when nothing runs
+                    executor.cancel()
+                    store.write_manifest({**store.read_manifest(), "status": FAILED, "reason": str(err)})
+                    raise
             except OSError as err:
                 executor.cancel()
                 raise _write_failure(plan, store, timings, err) from None
@@ -251,9 +255,10 @@ class _Coordinator:
         try:
             return TrainState(**torch.load(path, map_location="cpu", weights_only=True))
         except Exception as err:  # any unpickling failure means the same thing: a damaged file
+            cause = (str(err).strip().splitlines() or [""])[0]  # torch adds paragraphs of advice about pickles
             raise ResultsError(
-                f"The cached warm start '{path}' cannot be loaded ({type(err).__name__}: {err}). It was damaged "
-                f"or replaced; delete it to have `vfibench run --resume {self.store.name}` train it again."
+                f"The cached warm start '{path}' cannot be loaded ({type(err).__name__}: {cause}). It was damaged "
+                f"or replaced; delete it to have `{resume_command(self.plan, self.store)}` train it again."
             ) from None
 
     # -- progress ---------------------------------------------------------------------------------
