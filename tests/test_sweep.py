@@ -484,6 +484,30 @@ def test_a_finished_unit_that_lost_a_table_is_named_not_dropped_from_the_tables(
     assert store.read_manifest()["status"] == "interrupted"  # not left "running" by the refused resume
 
 
+def test_a_latest_that_is_no_link_is_refused_before_any_work(tmp_path: Path) -> None:
+    """A `latest` folder (an archive copied with cp -rL) let a sweep train every unit and then fail to mark it."""
+    from PIL import Image
+
+    store = interrupted_run(tmp_path)
+    (tmp_path / "latest").mkdir()
+    frames = tmp_path / "latest" / "frames"  # folders of one frame to evaluate
+    for name in ("gt", "pred"):
+        (frames / name).mkdir(parents=True)
+        Image.new("RGB", (16, 16), (9, 9, 9)).save(frames / name / "a.png")
+    commands = (["run", "--preset", "smoke", "--losses", "l1", "--out", str(tmp_path)],
+                ["run", "--resume", store.name, "--out", str(tmp_path)],
+                ["eval", "--pred", str(frames / "pred"), "--gt", str(frames / "gt"), "--out", str(tmp_path)])
+    before = sorted(path.name for path in tmp_path.iterdir())
+    for command in commands:
+        result = runner.invoke(app, command)
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and f"'{tmp_path / 'latest'}' is a folder, not the link vfibench points at" in \
+            text, result.output
+        assert "Rename or remove" in text
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+    assert store.read_manifest()["status"] == "interrupted"
+
+
 def test_run_argument_without_resume_and_resume_with_nothing_to_resume_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "somerun", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "only accepted with --resume" in result.output

@@ -275,6 +275,7 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
         protocols: PSNR/SSIM protocol names (:mod:`vfibench.metrics.protocols`) also computed.
     """
     from vfibench.results.atomic import check_writable_folder
+    from vfibench.results.store import check_latest_is_a_link
     from vfibench.sweep import resolve_device
 
     sources = dict(predictions) if isinstance(predictions, Mapping) else parse_predictions(predictions)
@@ -313,6 +314,7 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
                 f"frames:PATH) or leave these metrics out."
             )
     check_writable_folder(Path(out), "--out")
+    check_latest_is_a_link(Path(out))
     resolved = resolve_device(device)
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
     notes = set_notes + [unscored_note(name, listed[name], pred_files[name].values() if spec else files)

@@ -340,6 +340,19 @@ def resume_command(name: str, out: object, options: Sequence[object] = ()) -> st
     return shlex.join(["vfibench", "run", "--resume", name, "--out", str(out), *map(str, options)])
 
 
+def check_latest_is_a_link(out: Path, option: str = "--out") -> None:
+    """A ResultsError, before any work, when ``<out>/latest`` exists but is no link: a finished run points
+    it at itself by replacing it, which would fail only after every unit was trained."""
+    latest = Path(out) / LATEST
+    if latest.exists() and not latest.is_symlink():
+        what = "a folder" if latest.is_dir() else "a file"
+        raise ResultsError(
+            f"'{latest}' is {what}, not the link vfibench points at the newest finished run of {option} "
+            f"'{out}', so the run could not be marked there once finished. Rename or remove '{latest}', or pass "
+            f"another {option}."
+        )
+
+
 def check_latest(link: Path) -> None:
     """When ``link`` is a ``latest`` link: a ResultsError if the sweep it points at is no longer complete
     (resumed after it completed, to train a deleted unit again, and being resumed now or stopped)."""

@@ -28,7 +28,8 @@ from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
 from vfibench.presets import RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
-from vfibench.results.store import RunStore, UnitKey, changed_releases, environment_versions, git_commit
+from vfibench.results.store import (RunStore, UnitKey, changed_releases, check_latest_is_a_link, environment_versions,
+                                    git_commit)
 from vfibench.sweep.data import check_same_data, data_fingerprints
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.train import check_precision, idle_steps, progress_at
@@ -228,6 +229,7 @@ def plan_sweep(
     for config in configs:
         check_every_step_trains(config, preset, warm_start)
     atomic.check_writable_folder(out, "--out")
+    check_latest_is_a_link(out)
     if tensorboard is not None:
         from vfibench import tensorboard_log
 
@@ -319,6 +321,7 @@ def plan_resume(
     runs the rest (:mod:`vfibench.sweep.executors`), which trains CPU units with the run's threads.
     The backbones, and which metrics and configurations are unavailable, must also be as they were.
     """
+    check_latest_is_a_link(store.root.parent)
     manifest = store.read_manifest()
     where = f"the manifest '{store.path('manifest.json')}'"
     recorded = recorded_settings(manifest, where)
