@@ -356,6 +356,11 @@ def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) 
         result = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), *option])
         text = " ".join(result.output.split())
         assert result.exit_code == 2 and expected in text and "--steps" not in text, text
+    every = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), "--steps", "100", "--model", "warp-blend",
+                                "--log-every", "7"])
+    text = " ".join(every.output.split())  # every conflict is named, not the first
+    assert every.exit_code == 2 and "100 steps; the run trains" in text and "--model warp-blend;" in text
+    assert "--log-every 7;" in text
 
 
 def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: Path,

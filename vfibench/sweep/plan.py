@@ -334,16 +334,19 @@ def plan_resume(
     if preset is None and any(v is not None for v in (preset_overrides or {}).values()):
         preset = run_preset.with_overrides(**preset_overrides)  # --steps, --model… without --preset: the run's own
     if preset is not None:
-        if preset.name != run_preset.name:
+        if preset.name != run_preset.name:  # its other settings differ with it
             conflicts.append(f"--preset {preset.name}; the run used {run_preset.name}")
-        elif preset.steps != run_preset.steps:
-            conflicts.append(f"{preset.steps} steps; the run trains {run_preset.steps}")
-        elif preset.model != run_preset.model:
-            conflicts.append(f"--model {preset.model}; the run trains the {run_preset.model} interpolator")
-        elif preset.ambiguity != run_preset.ambiguity:
-            conflicts.append(f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}")
-        elif preset.log_every != run_preset.log_every:
-            conflicts.append(f"--log-every {preset.log_every}; the run logs every {run_preset.log_every} steps")
+        else:
+            for differs, conflict in (
+                    (preset.steps != run_preset.steps, f"{preset.steps} steps; the run trains {run_preset.steps}"),
+                    (preset.model != run_preset.model,
+                     f"--model {preset.model}; the run trains the {run_preset.model} interpolator"),
+                    (preset.ambiguity != run_preset.ambiguity,
+                     f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}"),
+                    (preset.log_every != run_preset.log_every,
+                     f"--log-every {preset.log_every}; the run logs every {run_preset.log_every} steps")):
+                if differs:
+                    conflicts.append(conflict)
     if val_samples is not None and val_samples == recorded["val_samples"]:
         val_samples = recorded["val_asked"]  # the value scored (capped at the test set's size) is no conflict
     for option, value, expected in (("--seeds", seeds and sorted(seeds), sorted(recorded["seeds"])),
