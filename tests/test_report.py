@@ -282,6 +282,13 @@ def test_report_of_an_interrupted_run_says_it_is_incomplete_and_how_to_finish_it
     assert f"`vfibench run --resume {run_copy.name} --out {run_copy.parent}{' ' + options if options else ''}`" in text
 
 
+def test_the_resume_command_of_a_resumed_run_takes_its_latest_sessions_executor_options(run_copy):
+    with_manifest(run_copy, status="interrupted", executor={"name": "ray", "options": ["--executor", "ray"]},
+                  resumed=[{"executor": {"name": "local", "jobs": 2, "options": ["--jobs", "2"]}}])
+    text = " ".join(report(run_copy, "--format", "md").stdout.split())
+    assert f"`vfibench run --resume {run_copy.name} --out {run_copy.parent} --jobs 2`" in text
+
+
 def with_manifest(run: Path, **entries: object) -> None:
     manifest = json.loads((run / "manifest.json").read_text())
     (run / "manifest.json").write_text(json.dumps({**manifest, **entries}))
@@ -292,7 +299,9 @@ def with_manifest(run: Path, **entries: object) -> None:
     ({"name": "local", "jobs": 2, "workers": 1}, [], "local, 1 worker process (--jobs 2)"),  # one unit was left
     ({"name": "local", "jobs": 1}, [], "local, in one process"),
     ({"name": "ray"}, [{"executor": "ray", "from_status": "interrupted"}],
-     "ray (the last session's; resumed with ray)"),
+     "ray (the last session's; resumed with ray)"),  # a run written when resumes named their executor
+    ({"name": "ray"}, [{"executor": {"name": "local", "jobs": 2, "workers": 2, "threads_per_unit": 1}}],
+     "ray; resumed with local, 2 worker processes (--jobs 2)"),
 ])
 def test_the_page_shows_the_executor_and_the_threads_each_unit_computed_with(run_copy, executor, resumed, shown):
     manifest = json.loads((run_copy / "manifest.json").read_text())

@@ -243,7 +243,8 @@ def test_ctrl_c_ends_the_jobs_workers_and_the_run_resumes_in_one_process(tmp_pat
     assert result.exit_code == 0, result.output
     assert_same_tables(error.store, local_run)
     resumed = error.store.read_manifest()["resumed"]
-    assert resumed[-1]["executor"] == "local" and resumed[-1]["from_status"] == INTERRUPTED
+    assert resumed[-1]["executor"]["name"] == "local" and resumed[-1]["from_status"] == INTERRUPTED
+    assert error.store.read_manifest()["executor"]["jobs"] == 2  # the first session's, kept
 
 
 def test_a_resumed_run_trains_its_remaining_units_with_the_run_s_threads(tmp_path: Path,
@@ -546,7 +547,8 @@ def test_ctrl_c_cancels_the_ray_tasks_and_the_run_resumes_with_jobs(ray_cluster:
     assert result.exit_code == 0, result.output
     assert_same_tables(error.store, local_run)
     manifest = error.store.read_manifest()
-    assert manifest["executor"]["jobs"] == 2 and manifest["resumed"][-1]["executor"] == "local"
+    assert manifest["executor"]["name"] == "ray"  # the session that started the run, kept
+    assert manifest["resumed"][-1]["executor"]["name"] == "local" and manifest["resumed"][-1]["executor"]["jobs"] == 2
 
 
 def test_planning_loads_no_backbone_onto_a_gpu_and_a_remote_gpu_is_not_named_after_this_ones(

@@ -153,20 +153,37 @@ def _provenance(manifest: dict[str, Any]) -> str:
     return f"<h2>How these numbers were made</h2><dl>{body}</dl>"
 
 
-def _executor(manifest: Mapping[str, Any]) -> str | None:
-    """How a sweep's units ran (the manifest's executor record): ``local, in one process``, ``local, 2 worker
-    processes (--jobs 2)`` or ``ray``, and the executors of any resumes; None without the record (older runs,
-    evaluations)."""
-    record = manifest.get("executor")
-    if not isinstance(record, Mapping) or not record.get("name"):
-        return None
+def _executor_text(record: Mapping[str, Any]) -> str:
+    """``local, in one process``, ``local, 2 worker processes (--jobs 2)`` or ``ray``: one session's executor."""
     text, jobs, workers = str(record["name"]), record.get("jobs"), record.get("workers", record.get("jobs"))
     if text == "local" and isinstance(jobs, int) and isinstance(workers, int):
         text += (", in one process" if jobs == 1 else
                  f", {workers} worker process{'es' if workers != 1 else ''} (--jobs {jobs})")
+    return text
+
+
+def _session_executors(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The executor record of each later session (its ``resumed`` entry's), or None for a run written before
+    those entries held records (they named the executor; the manifest's record was then the last session's)."""
+    later = [entry.get("executor") for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
+    if all(isinstance(record, Mapping) and record.get("name") for record in later):
+        return later  # type: ignore[return-value]
+    return None
+
+
+def _executor(manifest: Mapping[str, Any]) -> str | None:
+    """How a sweep's units ran (the manifest's executor record, the first session's) and the executors of any
+    resumes; None without the record (older runs, evaluations)."""
+    record = manifest.get("executor")
+    if not isinstance(record, Mapping) or not record.get("name"):
+        return None
+    text = _executor_text(record)
     resumed = [entry for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
     if not resumed:
         return text
+    later = _session_executors(manifest)
+    if later is not None:
+        return f"{text}; resumed with {', then '.join(map(_executor_text, later))}"
     named = [str(entry["executor"]) for entry in resumed if entry.get("executor")]
     return f"{text} (the last session's; resumed" + (f" with {', then '.join(named)})" if named else ")")
 
@@ -184,7 +201,8 @@ def _session(entry: Mapping[str, Any]) -> str:
 def _unit_threads(manifest: Mapping[str, Any]) -> str | None:
     """The torch threads each unit computed with (the executor record's), or None without the record. On a CPU
     a resumed run keeps its threads; elsewhere the count is the last session's."""
-    record = manifest.get("executor")
+    later = _session_executors(manifest)
+    record = later[-1] if later else manifest.get("executor")
     threads = record.get("threads_per_unit") if isinstance(record, Mapping) else None
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         return None

@@ -88,12 +88,12 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
             plan.fingerprints = data_fingerprints(plan)
         check_same_data(plan)  # a resumed run's data must be what its manifest recorded
         timings["data"] = time.perf_counter() - started
-        if plan.resumed and "executor" not in plan.resumed[-1]:
-            plan.resumed[-1]["executor"] = executor.name
         try:
             executor.start(train, test, listener.step,  # a cluster that cannot be reached leaves nothing either
                            units=units_to_run(plan, store))
             plan.executor = executor.record()
+            if plan.resumed:  # this session's; the manifest's own "executor" stays the first session's
+                plan.resumed[-1]["executor"] = plan.executor
             if store is None:
                 atomic.check_writable_folder(plan.out, "--out")
                 try:

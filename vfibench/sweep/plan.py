@@ -38,7 +38,7 @@ from vfibench.words import counted, plural
 
 
 #: What a resumed run's manifest keeps of its first session; each later session's is in its ``resumed`` entry.
-KEPT_PROVENANCE = ("git_commit", "device")
+KEPT_PROVENANCE = ("git_commit", "device", "executor")
 
 
 @dataclass
