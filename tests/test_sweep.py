@@ -489,6 +489,18 @@ def test_a_finished_unit_that_lost_a_table_is_named_not_dropped_from_the_tables(
     assert store.read_manifest()["status"] == "interrupted"  # not left "running" by the refused resume
 
 
+def test_a_resume_removes_the_report_written_before_it_which_still_showed_units_missing(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)
+    written = runner.invoke(app, ["report", store.name, "--out", str(tmp_path), "--samples", "0"])
+    assert written.exit_code == 0 and (store.root / "report" / "report.md").is_file(), written.output
+    assert "incomplete" in (store.root / "report" / "report.md").read_text()
+    resumed = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
+    text = " ".join(resumed.output.split())
+    assert resumed.exit_code == 0 and not (store.root / "report").exists(), resumed.output
+    assert f"note: removed the report written earlier ({store.root / 'report'})" in text
+    assert f"`vfibench report {store.name} --out {tmp_path}` writes it anew" in text
+
+
 def test_a_latest_that_is_no_link_is_refused_before_any_work(tmp_path: Path) -> None:
     """A `latest` folder (an archive copied with cp -rL) let a sweep train every unit and then fail to mark it."""
     from PIL import Image

@@ -45,7 +45,7 @@ from vfibench.analysis.verdict import headline_pair
 from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import atomic, schema, tables
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
-from vfibench.results.store import RunStore
+from vfibench.results.store import REPORT_DIR, RunStore
 from vfibench.results.view import RunView, load_run_view
 from vfibench.words import counted, join_words, plural
 
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from vfibench.results.plots import SavedFigure
     from vfibench.results.report_tables import PlainTable
 
-REPORT_DIR = "report"
 DEFAULT_GRID_SAMPLES = 3
 
 

@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ MODEL_FILE = "model.pt"
 MANIFEST = "manifest.json"
 LATEST = "latest"
 LOCK_FILE = ".lock"
+#: The folder ``vfibench report`` writes a run's report into; it describes the run as it was then.
+REPORT_DIR = "report"
 #: The run-level tables a sweep derives from its units (rebuilt by :func:`vfibench.sweep.rebuild_tables`).
 DERIVED_TABLES = (schema.PER_SAMPLE_FILE, schema.TRAIN_LOG_FILE, schema.SUMMARY_FILE, schema.SUMMARY_MARKDOWN)
 
@@ -244,6 +247,15 @@ class RunStore:
             yield
         finally:
             handle.close()
+
+    def drop_report(self) -> bool:
+        """Remove the report folder, if any, once the run's tables have changed under it (a sweep wrote a
+        unit since): every page of it would still describe the run as it was. True when one was removed."""
+        folder = self.path(REPORT_DIR)
+        if not folder.is_dir() or folder.is_symlink():
+            return False
+        shutil.rmtree(folder)
+        return True
 
     # -- units ------------------------------------------------------------------------------------
     def unit_dir(self, key: UnitKey) -> Path:

@@ -32,7 +32,7 @@ from vfibench.references import REFERENCES
 from vfibench.results import atomic
 from vfibench.results.numbers import format_number
 from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
-from vfibench.results.store import RunStore, UnitKey
+from vfibench.results.store import REPORT_DIR, RunStore, UnitKey
 from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
@@ -289,6 +289,7 @@ class _Coordinator:
         if spec.kind == REFERENCE:
             self.store.write_unit(key, result.info, self._with_attributes(result.per_sample))
             self.listener.advance()
+            self._drop_stale_report()
             return
         if result.status == UNIT_COMPLETE:
             per_sample = self._with_attributes(result.per_sample)
@@ -305,6 +306,15 @@ class _Coordinator:
             outcome = f"failed ({(result.error or '')[:200]})"
         self.listener.unit_finished(spec.label, outcome)
         gather(self.store, self.plan)
+        self._drop_stale_report()
+
+    def _drop_stale_report(self) -> None:
+        """Remove a report written before this unit (before a resume, or during the sweep): it would go on
+        saying units are missing that the run now has."""
+        if self.store.drop_report():
+            self.listener.note(f"removed the report written earlier ({self.store.path(REPORT_DIR)}): it showed the "
+                               f"run before this unit; `vfibench report {self.store.name} --out "
+                               f"{self.store.root.parent}` writes it anew once the run has finished.")
 
     def _record_warm_start(self, spec: UnitSpec, result: UnitResult) -> None:
         """Cache a seed's warm start and release its units; if it failed, they fail with it."""
