@@ -293,7 +293,13 @@ def test_report_says_which_configurations_the_grids_leave_out(run_copy: Path, lo
         shutil.rmtree(path.parent)
     result = invoke("report", str(run_copy), "--samples", "1")
     assert result.exit_code == 0, result.output
-    assert "The image grids leave out 'l2'" in " ".join(result.output.split())
+    text = " ".join(result.output.split())
+    assert "The image grids leave out 'l2'" in text
+    resume = f"`vfibench run --resume {run_copy.name} --out {run_copy.parent}`"
+    if loss == "model":  # a finished unit: resuming alone would find nothing to do
+        assert f"Delete the unit folder '{path.parent}' and {resume} trains it again" in text
+    else:
+        assert f"Finish the run with {resume}, or choose another --seed" in text
 
 
 def test_report_refuses_a_seed_the_run_does_not_have(run_copy: Path) -> None:

@@ -220,6 +220,22 @@ class PlaneOptions:
         return plane, anchor
 
 
+def _left_out_of_grids(store: RunStore, configs: Sequence[str], seed: int | None) -> str:
+    """Why the image grids leave out ``configs`` (no saved model of ``seed``) and how to show them: a
+    finished unit whose model.pt was deleted is trained again once its folder is deleted, an unfinished
+    one by finishing the run."""
+    from vfibench.results.store import MODEL_FILE, UNIT_FILE, UnitKey, store_resume_command
+
+    folders = [store.unit_dir(UnitKey(config, seed if seed is not None else 0)) for config in configs]
+    finished = [folder for folder in folders if (folder / UNIT_FILE).is_file() and not (folder / MODEL_FILE).is_file()]
+    resume = f"`{store_resume_command(store)}`"
+    fix = (f"Delete the unit folder{'s' if len(finished) > 1 else ''} {join_words([repr(str(f)) for f in finished])} "
+           f"and {resume} trains {'them' if len(finished) > 1 else 'it'} again (the same seed gives the same numbers)"
+           if finished else f"Finish the run with {resume}")
+    return (f"The image grids leave out {', '.join(repr(c) for c in configs)}: no saved model of seed {seed} (its "
+            f"{MODEL_FILE} or unit folder is missing). {fix}, or choose another --seed to show them.")
+
+
 def _rewrite_summary_files(data: ReportData) -> bool:
     """Rewrite summary.csv and summary.md from the summary the report was made from, under the run's lock
     and only if summary.csv still holds that summary: a sweep writing the run (a resume) owns them
@@ -468,10 +484,7 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
     shown = [c for c in analysis.configs if c in source.configs]
     left_out = [c for c in analysis.configs if c not in source.configs]
     if left_out:
-        drawn.notes.append(
-            f"The image grids leave out {', '.join(repr(c) for c in left_out)}: no saved model of seed "
-            f"{source.seed} (its model.pt or unit folder is missing). Finish the run with `vfibench run --resume` "
-            f"or choose another --seed to show them.")
+        drawn.notes.append(_left_out_of_grids(data.store, left_out, source.seed))
     metrics = [analysis.base, *analysis.compared]
     seed_text = f", outputs of seed {source.seed}" if source.seed is not None else ""
     pairs = selection.pairs or tuple(None for _ in selection.samples)
