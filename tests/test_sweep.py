@@ -501,6 +501,27 @@ def test_a_resume_removes_the_report_written_before_it_which_still_showed_units_
     assert f"`vfibench report {store.name} --out {tmp_path}` writes it anew" in text
 
 
+def test_a_report_of_a_running_sweep_says_to_wait_not_to_stop_or_resume_it(tmp_path: Path) -> None:
+    """While a sweep holds its run, `report` was told to stop it and resume, and `report --out` to resume
+    it, which the lock refuses; a run marked 'running' that nobody holds (killed) is still to be resumed."""
+    store = interrupted_run(tmp_path)
+    manifest = store.read_manifest()
+    store.write_manifest({**manifest, "status": "running"})
+    with store.lock():  # the sweep
+        assert store.writer() == str(os.getpid())
+        listed = runner.invoke(app, ["report", "--out", str(tmp_path), "--samples", "0"])
+        text = " ".join(listed.output.split())
+        assert listed.exit_code == 2 and f"the sweep '{store.name}' there is running (process {os.getpid()})" in \
+            text and "Wait for it to finish" in text and "--resume" not in text, listed.output
+        (store.root / "summary.csv").unlink()
+        early = runner.invoke(app, ["report", store.name, "--out", str(tmp_path), "--samples", "0"])
+        text = " ".join(early.output.split())
+        assert early.exit_code == 2 and "has no tables yet: a sweep (process" in text and "stop" not in text
+    assert store.writer() is None
+    killed = runner.invoke(app, ["report", "--out", str(tmp_path), "--samples", "0"])
+    assert killed.exit_code == 2 and "Finish it with `vfibench run --resume" in " ".join(killed.output.split())
+
+
 def test_a_latest_that_is_no_link_is_refused_before_any_work(tmp_path: Path) -> None:
     """A `latest` folder (an archive copied with cp -rL) let a sweep train every unit and then fail to mark it."""
     from PIL import Image

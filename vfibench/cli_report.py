@@ -107,6 +107,10 @@ def report(
     samples = DEFAULT_SAMPLES if samples is None else samples
     options = PlaneOptions.parse(plane, intervals.value, paired_to)
     store = RunStore.open(out, run_name)
+    if store.missing_derived_tables() and (writer := store.writer()) is not None:
+        raise VfiBenchError(f"The run '{store.root}' has no tables yet: a sweep (process {writer}) is writing it and "
+                            f"writes them when its first unit finishes. Report it then, or once the sweep has "
+                            f"finished.")
     for name in _rebuild_tables(store) if store.missing_derived_tables() else []:  # only then is torch loaded
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:

@@ -257,6 +257,25 @@ class RunStore:
         shutil.rmtree(folder)
         return True
 
+    def writer(self) -> str | None:
+        """The process id of the process writing the run (holding its :meth:`lock`), or None when none
+        does: a manifest that says 'running' then belongs to a sweep that was killed."""
+        path = self.root / LOCK_FILE
+        try:
+            import fcntl
+        except ImportError:
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:
+                    return handle.read().strip() or "unknown"
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        except OSError:  # no lock file: never written under a lock
+            return None
+        return None
+
     # -- units ------------------------------------------------------------------------------------
     def unit_dir(self, key: UnitKey) -> Path:
         return self.root / "units" / key.directory_name
@@ -427,10 +446,16 @@ def incomplete_message(store: RunStore, out: Path, count: int = 1) -> str:
     status = store.read_manifest().get("status")
     older = count - 1
     others = f" ({counted(older, 'older unfinished run')} {'is' if older == 1 else 'are'} there too)" if older else ""
+    report = f"`vfibench report {shlex.quote(store.name)} --out {shlex.quote(str(out))}`"
+    writer = store.writer() if status == RUNNING else None
+    if writer is not None:
+        return (f"No finished run found under '{out}' (there is no '{out / LATEST}'), but the sweep '{store.name}' "
+                f"there is running (process {writer}){others}. Wait for it to finish, or report what it has so far "
+                f"with {report}.")
     return (f"No finished run found under '{out}' (there is no '{out / LATEST}'), but the sweep '{store.name}' there "
             f"is incomplete: its manifest says '{status}'{others}. Finish it with "
             f"`{store_resume_command(store, out)}` (it trains only what is missing), or report what it has so far "
-            f"with `vfibench report {shlex.quote(store.name)} --out {shlex.quote(str(out))}`.")
+            f"with {report}.")
 
 
 def git_commit(directory: Path) -> str | None:
