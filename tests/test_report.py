@@ -279,6 +279,7 @@ def test_report_of_an_interrupted_run_says_it_is_incomplete_and_how_to_finish_it
     assert result.exit_code == 0, result.output
     options = " ".join(manifest["executor"]["options"])
     assert "The run is incomplete (its manifest says 'interrupted')" in text
+    assert "one with only some of its seeds is marked partial and analysed over the seeds it has" in text
     assert f"`vfibench run --resume {run_copy.name} --out {run_copy.parent}{' ' + options if options else ''}`" in text
 
 

@@ -64,9 +64,10 @@ class RunView:
         notes = []
         status = self.manifest.get("status")
         if schema.run_kind(self.manifest) == schema.SWEEP and status != schema.COMPLETE:
-            notes.append(f"The run is incomplete (its manifest says '{status}'): configurations or seeds without "
-                         f"results yet are marked missing or partial and left out of the analysis. Finish it with "
-                         f"`{store_resume_command(self.store)}`.")
+            notes.append(f"The run is incomplete (its manifest says '{status}'): configurations without results "
+                         f"yet are marked missing and left out of the analysis, and one with only some of its seeds "
+                         f"is marked partial and analysed over the seeds it has (fewer training runs than the "
+                         f"others). Finish it with `{store_resume_command(self.store)}`.")
         return notes + self.facts()
 
     def facts(self) -> list[str]:
