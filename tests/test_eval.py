@@ -262,6 +262,27 @@ def test_every_16_bit_file_is_rounded_to_its_nearest_level_not_truncated(tmp_pat
     np.testing.assert_array_equal(read_frame(path), np.dstack([nearest] * 3))
 
 
+def test_a_16_bit_per_pixel_bmp_is_read_as_pillow_reads_it(tmp_path):
+    """A 5-6-5 BMP's raw mode is BGR;16 (16 bits per pixel, not per channel): Pillow reads it; it is no
+    16-bit-per-channel file for OpenCV."""
+    import struct
+
+    from vfibench.data.images import read_image
+
+    width, height = 4, 2
+    pixels = [0xF800, 0x07E0, 0x001F, 0xFFFF] * height  # red, green, blue, white
+    rows = struct.pack(f"<{len(pixels)}H", *pixels)
+    masks = struct.pack("<III", 0xF800, 0x07E0, 0x001F)
+    header = struct.pack("<IiiHHIIiiII", 40, width, -height, 1, 16, 3, len(rows), 2835, 2835, 0, 0)
+    offset = 14 + len(header) + len(masks)
+    path = tmp_path / "a.bmp"
+    path.write_bytes(b"BM" + struct.pack("<IHHI", offset + len(rows), 0, 0, offset) + header + masks + rows)
+    expected = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
+    assert Image.open(path).tile[0].args[0] == "BGR;16"
+    np.testing.assert_array_equal(read_image(path), expected)
+    assert read_image(path)[0, 0].tolist() == [1.0, 0.0, 0.0]
+
+
 def test_middleburys_published_interpolation_error_is_scored_by_the_ie_metric(tmp_path):
     root, rng = tmp_path / "mb", np.random.default_rng(6)
     expected = []

@@ -70,6 +70,11 @@ def test_a_set_unpacked_on_a_mac_reads_as_released(ucf, tmp_path):
     (tmp_path / "davis" / "__MACOSX" / "bear").mkdir(parents=True)
     assert open_source(f"davis:{tmp_path / 'davis'}", "test").ids == ["bear/00003"]
     assert len(open_source(f"frames:{tmp_path / 'davis' / 'bear'}", "test").refs) == 6
+    for k in range(1, 100):
+        (tmp_path / "xiph" / f"Tango-{k:03d}.png").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "xiph" / f"Tango-{k:03d}.png").write_bytes(b"")  # listing needs no pixels
+        (tmp_path / "xiph" / f"._Tango-{k:03d}.png").write_bytes(metadata)
+    assert len(open_source(f"xiph(res=4k):{tmp_path / 'xiph'}", "test").ids) == 49  # not 98, half ._Tango
 
 
 def test_predictions_of_a_set_are_found_whatever_the_case_of_their_extension(ucf, tmp_path):

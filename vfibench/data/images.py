@@ -88,6 +88,11 @@ def check_size(size: object) -> int | None:
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
+#: Pillow's raw modes of 16 bits per channel that it decodes to an 8-bit colour mode (not 5-6-5 packed
+#: ``BGR;16`` BMPs, whose 16 bits hold a whole pixel).
+WIDE_COLOUR_RAW_MODES = ("RGB;16", "RGBA;16", "LA;16")
+
+
 def _raw_mode(args: object) -> str:
     """The raw mode of a decoder tile: its ``args`` (PNG) or their first item (TIFF)."""
     if isinstance(args, tuple) and args:
@@ -101,7 +106,8 @@ def is_wide_colour(image: PILImage) -> bool:
     (``v >> 8``), a truncation that is one level off the nearest level on about a quarter of the values,
     so such files are decoded with OpenCV instead (:func:`wide_colour_array`). 16-bit greyscale opens in
     a 16-bit mode (:data:`WIDE_GREY_MODES`) and is read by :func:`image_array`."""
-    return image.mode not in WIDE_GREY_MODES and any(";16" in _raw_mode(tile.args) for tile in image.tile)
+    return image.format in ("PNG", "TIFF") and image.mode in ("RGB", "RGBA") and any(
+        _raw_mode(tile.args).startswith(WIDE_COLOUR_RAW_MODES) for tile in image.tile)
 
 
 def wide_colour_array(path: Path) -> np.ndarray:

@@ -404,7 +404,7 @@ class XiphSource(StandardSource):
         clips: dict[str, set[int]] = {}
         for file in root.iterdir():
             match = _XIPH_NAME.match(file.name)
-            if match and file.is_file():
+            if match and file.is_file() and not is_hidden(file):
                 clips.setdefault(match["clip"], set()).add(int(match["number"]))
         if not clips:
             raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
