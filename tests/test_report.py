@@ -299,10 +299,13 @@ def with_manifest(run: Path, **entries: object) -> None:
     ({"name": "local", "jobs": 2}, [], "local, 2 worker processes (--jobs 2)"),
     ({"name": "local", "jobs": 2, "workers": 1}, [], "local, 1 worker process (--jobs 2)"),  # one unit was left
     ({"name": "local", "jobs": 1}, [], "local, in one process"),
-    ({"name": "ray"}, [{"executor": "ray", "from_status": "interrupted"}],
-     "ray (the last session's; resumed with ray)"),  # a run written when resumes named their executor
+    ({"name": "ray"}, [{"executor": "ray", "from_status": "interrupted"}],  # resumes that named their executor
+     "ray (recorded by the latest session before resumes recorded their own); resumed with ray"),
     ({"name": "ray"}, [{"executor": {"name": "local", "jobs": 2, "workers": 2, "threads_per_unit": 1}}],
      "ray; resumed with local, 2 worker processes (--jobs 2)"),
+    ({"name": "ray"}, [{"executor": "ray"}, {"executor": {"name": "local", "jobs": 1, "threads_per_unit": 1}}],
+     "ray (recorded by the latest session before resumes recorded their own); resumed with ray, then local, in "
+     "one process"),
 ])
 def test_the_page_shows_the_executor_and_the_threads_each_unit_computed_with(run_copy, executor, resumed, shown):
     manifest = json.loads((run_copy / "manifest.json").read_text())

@@ -522,6 +522,16 @@ def test_a_report_of_a_running_sweep_says_to_wait_not_to_stop_or_resume_it(tmp_p
     assert killed.exit_code == 2 and "Finish it with `vfibench run --resume" in " ".join(killed.output.split())
 
 
+def test_a_resume_of_a_run_without_an_executor_record_records_its_own(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)
+    manifest = store.read_manifest()
+    del manifest["executor"]  # a run written before the record
+    store.write_manifest(manifest)
+    assert runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)]).exit_code == 0
+    resumed = store.read_manifest()
+    assert resumed["executor"]["name"] == "local" and resumed["executor"] == resumed["resumed"][-1]["executor"]
+
+
 def test_a_latest_that_is_no_link_is_refused_before_any_work(tmp_path: Path) -> None:
     """A `latest` folder (an archive copied with cp -rL) let a sweep train every unit and then fail to mark it."""
     from PIL import Image

@@ -162,30 +162,27 @@ def _executor_text(record: Mapping[str, Any]) -> str:
     return text
 
 
-def _session_executors(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
-    """The executor record of each later session (its ``resumed`` entry's), or None for a run written before
-    those entries held records (they named the executor; the manifest's record was then the last session's)."""
-    later = [entry.get("executor") for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
-    if all(isinstance(record, Mapping) and record.get("name") for record in later):
-        return later  # type: ignore[return-value]
-    return None
+def _session_records(manifest: Mapping[str, Any]) -> list[Any]:
+    """What each later session's ``resumed`` entry says of its executor: its record, or, in a run resumed
+    before the entries held records, the executor's name (the manifest's record was then the latest of
+    those sessions')."""
+    return [entry.get("executor") for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
 
 
 def _executor(manifest: Mapping[str, Any]) -> str | None:
-    """How a sweep's units ran (the manifest's executor record, the first session's) and the executors of any
-    resumes; None without the record (older runs, evaluations)."""
+    """How a sweep's units ran (the manifest's executor record) and the executors of any resumes; None
+    without the record (older runs, evaluations)."""
     record = manifest.get("executor")
     if not isinstance(record, Mapping) or not record.get("name"):
         return None
     text = _executor_text(record)
-    resumed = [entry for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
-    if not resumed:
+    later = _session_records(manifest)
+    if not later:
         return text
-    later = _session_executors(manifest)
-    if later is not None:
-        return f"{text}; resumed with {', then '.join(map(_executor_text, later))}"
-    named = [str(entry["executor"]) for entry in resumed if entry.get("executor")]
-    return f"{text} (the last session's; resumed" + (f" with {', then '.join(named)})" if named else ")")
+    named = [_executor_text(e) if isinstance(e, Mapping) and e.get("name") else str(e) for e in later if e]
+    if not all(isinstance(e, Mapping) for e in later):  # the record was overwritten by those older resumes
+        text += " (recorded by the latest session before resumes recorded their own)"
+    return f"{text}; resumed" + (f" with {', then '.join(named)}" if named else "")
 
 
 def _session(entry: Mapping[str, Any]) -> str:
@@ -201,8 +198,8 @@ def _session(entry: Mapping[str, Any]) -> str:
 def _unit_threads(manifest: Mapping[str, Any]) -> str | None:
     """The torch threads each unit computed with (the executor record's), or None without the record. On a CPU
     a resumed run keeps its threads; elsewhere the count is the last session's."""
-    later = _session_executors(manifest)
-    record = later[-1] if later else manifest.get("executor")
+    records = [e for e in _session_records(manifest) if isinstance(e, Mapping) and "threads_per_unit" in e]
+    record = records[-1] if records else manifest.get("executor")
     threads = record.get("threads_per_unit") if isinstance(record, Mapping) else None
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         return None

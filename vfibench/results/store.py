@@ -254,7 +254,12 @@ class RunStore:
         folder = self.path(REPORT_DIR)
         if not folder.is_dir() or folder.is_symlink():
             return False
-        shutil.rmtree(folder)
+        aside = self.root / f".{REPORT_DIR}-{secrets.token_hex(4)}.stale"
+        try:  # moved aside first: a report being written meanwhile cannot make the removal fail the sweep
+            os.replace(folder, aside)
+        except OSError:
+            return False
+        shutil.rmtree(aside, ignore_errors=True)
         return True
 
     def writer(self) -> str | None:

@@ -404,6 +404,8 @@ def plan_resume(
     plan.fingerprints = data_fingerprints(plan)
     check_same_data(plan)  # the fingerprints now (--dry-run too); the triplet counts once the data is loaded
     plan.kept_provenance = {key: manifest.get(key) for key in KEPT_PROVENANCE}
+    if not isinstance(manifest.get("executor"), dict):  # a run from before the record: this session's stands
+        del plan.kept_provenance["executor"]
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
                     {"command": command, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": str(plan.device),
