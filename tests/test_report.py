@@ -138,6 +138,7 @@ def test_json_holds_every_summary_number_as_summary_csv_does_and_says_what_its_f
 def test_a_report_never_puts_back_a_summary_a_sweep_has_replaced_meanwhile(run_copy):
     """The report rewrote summary.csv from the copy it read at its start, without the run's lock: a resume
     that finished meanwhile had its complete table replaced by the older one."""
+    from vfibench.errors import ResultsError
     from vfibench.results.report import load_report_data, write_report
     from vfibench.results.store import RunStore
 
@@ -155,6 +156,10 @@ def test_a_report_never_puts_back_a_summary_a_sweep_has_replaced_meanwhile(run_c
         (run_copy / "summary.md").unlink()
         report = write_report(data, grid_samples=0)
     assert not (run_copy / "summary.md").exists() and any("left as they are" in note for note in report.notes)
+    (run_copy / "summary.csv").write_text("config\n")  # damaged: its own error, not "the run changed"
+    with pytest.raises(ResultsError, match="summary.csv"):
+        write_report(data, grid_samples=0)
+    summary.to_csv(run_copy / "summary.csv", index=False)
     write_report(data, grid_samples=0)  # nothing changed and nobody holds the run: written
     assert (run_copy / "summary.md").is_file()
     pd.testing.assert_frame_equal(pd.read_csv(run_copy / "summary.csv"), summary)
@@ -354,8 +359,8 @@ def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy
     page = (folder / "report.html").read_text()
     assert "paired per-sample difference to &#x27;l2&#x27;" in page and "perception_distortion.svg" in page
     # analysis.json and --format json record the plane that was drawn, not the default one
-    printed = report(run_copy, "--samples", "0", "--plane", "ssim:gmsd", "--intervals", "paired", "--paired-to", "L2",
-                     "--format", "json")  # any spelling of the configuration's loss, as --losses takes it
+    printed = report(run_copy, "--samples", "0", "--plane", "ssim:gmsd", "--intervals", "paired", "--paired-to",
+                     "l2@:0.5+L2@0.5", "--format", "json")  # any spelling of the configuration's loss
     assert printed.exit_code == 0, printed.output
     for record in (json.loads((folder / "analysis.json").read_text()), json.loads(printed.stdout)["analysis"]):
         plane = record["plane"]

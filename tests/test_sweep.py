@@ -184,6 +184,13 @@ def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_pa
         with pytest.raises(ResultsError, match="being written by another process"):
             with RunStore(store.root).lock():
                 pass
+    release = threading.Timer(0.3, lambda: held.__exit__(None, None, None))
+    held = store.lock()
+    held.__enter__()  # held for a moment, as a report rewriting the summary holds it: a sweep waits for it
+    release.start()
+    with RunStore(store.root).lock():
+        pass
+    release.join()
 
 
 class AtSecondTraining(SilentListener):
@@ -513,6 +520,10 @@ def test_a_report_of_a_running_sweep_says_to_wait_not_to_stop_or_resume_it(tmp_p
         text = " ".join(listed.output.split())
         assert listed.exit_code == 2 and f"the sweep '{store.name}' there is running (process {os.getpid()})" in \
             text and "Wait for it to finish" in text and "--resume" not in text, listed.output
+        so_far = runner.invoke(app, ["report", store.name, "--out", str(tmp_path), "--format", "md"])
+        text = " ".join(so_far.output.split())
+        assert so_far.exit_code == 0 and f"A sweep (process {os.getpid()}) is still writing it: report it again" in \
+            text and "--resume" not in text, so_far.output
         (store.root / "summary.csv").unlink()
         early = runner.invoke(app, ["report", store.name, "--out", str(tmp_path), "--samples", "0"])
         text = " ".join(early.output.split())

@@ -34,6 +34,10 @@ class ResultsError(VfiBenchError):
     """A results directory or file that is missing, corrupt or foreign."""
 
 
+class RunLocked(ResultsError):
+    """A run that another process is writing (it holds the run's lock)."""
+
+
 def describe_os_error(err: OSError, doing: str = "") -> str:
     """One paragraph for a file-system failure: which path, what the system said, how to fix it."""
     import errno

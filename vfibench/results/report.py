@@ -42,7 +42,7 @@ from vfibench.analysis.gap import GapAnalysis, analyse
 from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.plane import Plane, perception_distortion_plane
 from vfibench.analysis.verdict import headline_pair
-from vfibench.errors import ResultsError, VfiBenchError
+from vfibench.errors import ResultsError, RunLocked, VfiBenchError
 from vfibench.results import atomic, schema, tables
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
 from vfibench.results.store import REPORT_DIR, RunStore
@@ -247,24 +247,28 @@ def _rewrite_summary_files(data: ReportData) -> bool:
                 return False
             tables.write_summary_files(store, view.summary, view.metrics, view.unavailable, title=view.title(),
                                        run_notes=view.run_notes())
-    except ResultsError:  # another process holds the lock
+    except RunLocked:  # a sweep is writing the run
         return False
     return True
 
 
 def _config_named(name: str | None, configs: Sequence[str]) -> str | None:
-    """The configuration of ``configs`` that ``name`` names: itself, or the canonical string of the loss
-    it spells (``CHARBONNIER(eps=1e-3)`` is ``charbonnier(eps=0.001)``); ``name`` when neither matches."""
+    """The configuration of ``configs`` that ``name`` names: itself, or the one that is the same loss
+    (:func:`~vfibench.losses.spec.same_loss_key`: ``L2``, ``l2+l1`` for ``l1+l2``, a preset for its sum);
+    ``name`` when none is."""
     if name is None or name in configs:
         return name
     from vfibench.errors import SpecError
-    from vfibench.losses.spec import parse_config
+    from vfibench.losses.spec import parse_config, same_loss_key
 
-    try:
-        canonical = parse_config(name).canonical
-    except SpecError:
-        return name
-    return canonical if canonical in configs else name
+    def key(text: str) -> tuple[str, ...] | None:
+        try:
+            return same_loss_key(parse_config(text))
+        except SpecError:  # a model's or reference's name
+            return None
+
+    wanted = key(name)
+    return next((config for config in configs if wanted is not None and key(config) == wanted), name)
 
 
 def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:

@@ -40,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from vfibench.errors import ResultsError
+from vfibench.errors import ResultsError, RunLocked
 from vfibench.results import atomic, schema
 from vfibench.results.schema import COMPLETE, RUNNING, UNIT_STATUSES, read_csv
 from vfibench.words import counted, join_words
@@ -214,6 +214,8 @@ class RunStore:
         return stale
 
     # -- exclusive access -------------------------------------------------------------------------
+    # (a report holds the lock for a moment while it rewrites the summary, and :meth:`writer` while it
+    # looks: a sweep starting then waits for them, up to LOCK_PATIENCE seconds)
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold an advisory lock on the run while writing it; a ResultsError if another process holds it.
@@ -229,17 +231,17 @@ class RunStore:
                 import fcntl
             except ImportError:
                 fcntl = None  # type: ignore[assignment]
-            if fcntl is not None:
+            if fcntl is not None and not _flock_within(handle, LOCK_PATIENCE):
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
                 try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "unknown"
-                    raise ResultsError(
-                        f"The run '{self.root}' is being written by another process (pid {holder}). Wait for "
-                        f"that sweep to finish or stop it, then resume with `vfibench run --resume {self.name} --out "
-                        f"{shlex.quote(str(self.root.resolve().parent))}`."
-                    ) from None
+                    finish = store_resume_command(self)
+                except ResultsError:  # no manifest yet
+                    finish = resume_command(self.name, self.root.parent)
+                raise RunLocked(
+                    f"The run '{self.root}' is being written by another process (pid {holder}). Wait for it to "
+                    f"finish, or stop it; an interrupted sweep then finishes with `{finish}`."
+                )
             handle.seek(0)
             handle.truncate()
             handle.write(str(os.getpid()))
@@ -369,6 +371,26 @@ class RunStore:
     # -- gathered tables --------------------------------------------------------------------------
     def path(self, name: str) -> Path:
         return self.root / name
+
+
+#: Seconds :meth:`RunStore.lock` waits for another holder before refusing: long enough for the moment a
+#: report or a look at the lock holds it, short enough that a second sweep is refused at once.
+LOCK_PATIENCE = 2.0
+
+
+def _flock_within(handle: Any, seconds: float) -> bool:
+    """Take an exclusive ``flock`` on ``handle``, trying for up to ``seconds``; False if it stayed held."""
+    import fcntl
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def resume_command(name: str, out: object, options: Sequence[object] = ()) -> str:

@@ -64,10 +64,13 @@ class RunView:
         notes = []
         status = self.manifest.get("status")
         if schema.run_kind(self.manifest) == schema.SWEEP and status != schema.COMPLETE:
+            writer = self.store.writer() if status == schema.RUNNING else None
+            finish = (f"A sweep (process {writer}) is still writing it: report it again once it has finished."
+                      if writer is not None else f"Finish it with `{store_resume_command(self.store)}`.")
             notes.append(f"The run is incomplete (its manifest says '{status}'): configurations without results "
                          f"yet are marked missing and left out of the analysis, and one with only some of its seeds "
                          f"is marked partial and analysed over the seeds it has (fewer training runs than the "
-                         f"others). Finish it with `{store_resume_command(self.store)}`.")
+                         f"others). {finish}")
         return notes + self.facts()
 
     def facts(self) -> list[str]:
