@@ -45,7 +45,7 @@ from vfibench.analysis.verdict import headline_pair
 from vfibench.errors import ResultsError, RunLocked, VfiBenchError
 from vfibench.results import atomic, schema, tables
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
-from vfibench.results.store import REPORT_DIR, RunStore
+from vfibench.results.store import REPORT_DIR, RunStore, report_command
 from vfibench.results.view import RunView, load_run_view
 from vfibench.words import counted, join_words, plural
 
@@ -329,7 +329,7 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     if own and not _rewrite_summary_files(data):
         report.notes.append(f"summary.csv and summary.md were left as they are: the run changed while this report "
                             f"was made (a sweep is writing it, or wrote it since), so the report may not show its "
-                            f"latest units; `vfibench report {store.name}` again once it has finished.")
+                            f"latest units; `{report_command(store)}` again once it has finished.")
 
     # a sweep's grids are drawn by a second process meanwhile where two cores allow (grid_process)
     grids = start_grids(data, directory, grid_samples, seed) if grid_samples > 0 else None

@@ -201,7 +201,7 @@ class RunStore:
         if status != COMPLETE:
             raise ResultsError(
                 f"Refusing to point '{self.root.parent / LATEST}' at '{self.root}': its manifest says the run is "
-                f"'{status}', not '{COMPLETE}'. Finish it first with `vfibench run --resume {self.name}`."
+                f"'{status}', not '{COMPLETE}'. Finish it first with `{self.finish_command()}`."
             )
         atomic.point_symlink(self.root.parent / LATEST, self.root.name)
 
@@ -234,13 +234,9 @@ class RunStore:
             if fcntl is not None and not _flock_within(handle, LOCK_PATIENCE):
                 handle.seek(0)
                 holder = handle.read().strip() or "unknown"
-                try:
-                    finish = store_resume_command(self)
-                except ResultsError:  # no manifest yet
-                    finish = resume_command(self.name, self.root.parent)
                 raise RunLocked(
                     f"The run '{self.root}' is being written by another process (pid {holder}). Wait for it to "
-                    f"finish, or stop it; an interrupted sweep then finishes with `{finish}`."
+                    f"finish, or stop it; an interrupted sweep then finishes with `{self.finish_command()}`."
                 )
             handle.seek(0)
             handle.truncate()
@@ -249,6 +245,14 @@ class RunStore:
             yield
         finally:
             handle.close()
+
+    def finish_command(self) -> str:
+        """The command that finishes the run (:func:`store_resume_command`), also when its manifest cannot
+        be read (then without executor options): for messages about a damaged or busy run."""
+        try:
+            return store_resume_command(self)
+        except ResultsError:
+            return resume_command(self.name, self.root.parent)
 
     def drop_report(self) -> bool:
         """Remove the report folder, if any, once the run's tables have changed under it (a sweep wrote a
@@ -301,8 +305,8 @@ class RunStore:
         def damaged(problem: str) -> ResultsError:
             return ResultsError(
                 f"The unit record '{path}' {problem}. vfibench writes it last and atomically, so the file was "
-                f"damaged or replaced. Delete the folder '{path.parent}' to have `vfibench run --resume "
-                f"{self.name}` redo that unit."
+                f"damaged or replaced. Delete the folder '{path.parent}' to have `{self.finish_command()}` "
+                f"redo that unit."
             )
 
         try:
@@ -325,9 +329,8 @@ class RunStore:
             raise ResultsError(
                 f"The finished unit '{path.parent}' has lost {join_words(lost)}, written with its record "
                 f"{UNIT_FILE}: its results would silently go missing from the run's tables. Delete the folder "
-                f"'{path.parent}' to have `vfibench run --resume {self.name} --out "
-                f"{shlex.quote(str(self.root.resolve().parent))}` redo that unit (the same seed gives the same "
-                f"numbers)."
+                f"'{path.parent}' to have `{self.finish_command()}` redo that unit (the same seed gives the "
+                f"same numbers)."
             )
         return info
 
@@ -424,7 +427,7 @@ def check_latest(link: Path) -> None:
     status = manifest.get("status")
     if schema.run_kind(manifest) != schema.SWEEP or status == COMPLETE:
         return
-    report = f"`vfibench report {shlex.quote(linked.name)} --out {shlex.quote(str(out))}`"
+    report = f"`{report_command(linked, out)}`"
     if status == RUNNING:
         then = f"wait for that resume to finish, or report what it has so far with {report}"
     else:
@@ -444,6 +447,11 @@ def store_resume_command(store: RunStore, out: Path | None = None) -> str:
     options = executor.get("options") if isinstance(executor, dict) else None
     shown = [str(o) for o in options] if isinstance(options, list) else []
     return resume_command(store.name, store.root.parent if out is None else out, shown)
+
+
+def report_command(store: RunStore, out: Path | None = None) -> str:
+    """``vfibench report RUN --out OUT``, shell-quoted; ``out`` defaults to the folder holding the run."""
+    return shlex.join(["vfibench", "report", store.name, "--out", str(store.root.parent if out is None else out)])
 
 
 def run_directories(out: Path) -> list[Path]:
@@ -473,7 +481,7 @@ def incomplete_message(store: RunStore, out: Path, count: int = 1) -> str:
     status = store.read_manifest().get("status")
     older = count - 1
     others = f" ({counted(older, 'older unfinished run')} {'is' if older == 1 else 'are'} there too)" if older else ""
-    report = f"`vfibench report {shlex.quote(store.name)} --out {shlex.quote(str(out))}`"
+    report = f"`{report_command(store, out)}`"
     writer = store.writer() if status == RUNNING else None
     if writer is not None:
         return (f"No finished run found under '{out}' (there is no '{out / LATEST}'), but the sweep '{store.name}' "

@@ -32,7 +32,7 @@ from vfibench.references import REFERENCES
 from vfibench.results import atomic
 from vfibench.results.numbers import format_number
 from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
-from vfibench.results.store import REPORT_DIR, RunStore, UnitKey
+from vfibench.results.store import REPORT_DIR, RunStore, UnitKey, report_command
 from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
@@ -313,8 +313,8 @@ class _Coordinator:
         saying units are missing that the run now has."""
         if self.store.drop_report():
             self.listener.note(f"removed the report written earlier ({self.store.path(REPORT_DIR)}): it showed the "
-                               f"run before this unit; `vfibench report {self.store.name} --out "
-                               f"{self.store.root.parent}` writes it anew once the run has finished.")
+                               f"run before this unit; `{report_command(self.store)}` writes it anew once the run "
+                               f"has finished.")
 
     def _record_warm_start(self, spec: UnitSpec, result: UnitResult) -> None:
         """Cache a seed's warm start and release its units; if it failed, they fail with it."""
