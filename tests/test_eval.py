@@ -181,8 +181,15 @@ def test_a_size_mismatch_from_an_exif_orientation_says_so(tmp_path):
                       "--out", str(tmp_path / "out"))
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "is 48×64 pixels but its ground truth" in text, result.output
-    assert "The ground truth carries EXIF orientation 6, which vfibench ignores" in text
-    assert "The prediction carries" not in text
+    assert "The ground truth carries EXIF orientation 6 (turned by 90°), which vfibench ignores" in text
+    assert "The prediction carries" not in text and "no crop or resize" not in text
+    exif[0x0112] = 3  # 180°: the sides stay
+    image.save(tmp_path / "gt" / "a.jpg", exif=exif, quality=95)
+    Image.fromarray(stored[:40]).save(tmp_path / "pred" / "a.jpg", quality=95)  # a crop, whatever the tag
+    cropped = run_eval("--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--metrics", "psnr",
+                       "--out", str(tmp_path / "out"))
+    text = " ".join(cropped.output.split())
+    assert cropped.exit_code == 2 and "(no crop or resize)" in text and "EXIF" not in text, cropped.output
 
 
 def test_a_16_bit_frame_is_read_at_its_own_scale(tmp_path):

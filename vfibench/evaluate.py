@@ -75,23 +75,30 @@ def is_grey(frame: np.ndarray) -> bool:
     return bool(np.array_equal(frame[..., 0], frame[..., 1]) and np.array_equal(frame[..., 1], frame[..., 2]))
 
 
-def _orientation_hint(files: Mapping[str, str | Path]) -> str:
-    """A sentence for each of ``files`` (role → file) that carries an EXIF orientation other than 'as
-    stored' (1): vfibench reads frames as stored, while readers such as ``cv2.imread`` turn them upright."""
+#: EXIF orientations that turn an image by 90° (transposed, rotated 90° or 270°): upright, its sides swap.
+TURNING_ORIENTATIONS = (5, 6, 7, 8)
+
+
+def _turned_by_exif(files: Mapping[str, str | Path], sizes: Sequence[tuple[int, ...]]) -> str:
+    """Why two frames whose sides are swapped (``sizes``: their shapes) differ, when one of ``files``
+    (role → file) carries an EXIF orientation that turns it by 90°: vfibench reads frames as stored, while
+    readers such as ``cv2.imread`` turn them upright. "" otherwise."""
     from PIL import Image
 
-    hints = []
+    first, second = sizes
+    if first[:2] != second[1::-1]:
+        return ""
     for role, file in files.items():
         try:
             with Image.open(file) as image:
                 orientation = image.getexif().get(0x0112, 1)
         except (OSError, ValueError):
             continue
-        if orientation not in (1, None):
-            hints.append(f" The {role} carries EXIF orientation {orientation}, which vfibench ignores: frames are "
-                         f"scored as stored, while readers such as cv2.imread turn them upright first; save both "
-                         f"frames as stored, or both upright.")
-    return "".join(hints)
+        if orientation in TURNING_ORIENTATIONS:
+            return (f"The {role} carries EXIF orientation {orientation} (turned by 90°), which vfibench ignores: "
+                    f"frames are scored as stored, while readers such as cv2.imread turn them upright first. "
+                    f"Save both frames as stored, or both upright.")
+    return ""
 
 
 def is_greyscale_save(prediction: np.ndarray, truth: np.ndarray) -> bool:
@@ -218,11 +225,12 @@ def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
         path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
         prediction = read_frame(path)
         if prediction.shape != frame.shape:
+            turned = _turned_by_exif({"ground truth": where, "prediction": path}, (prediction.shape, frame.shape))
             raise DataError(
                 f"The predicted frame '{path}' is {prediction.shape[1]}×{prediction.shape[0]} pixels but its ground "
-                f"truth '{where}' is {frame.shape[1]}×{frame.shape[0]}. Predictions must have the "
-                f"ground truth's size; write them at full resolution (no crop or resize)."
-                f"{_orientation_hint({'ground truth': where, 'prediction': path})}"
+                f"truth '{where}' is {frame.shape[1]}×{frame.shape[0]}. "
+                + (turned or "Predictions must have the ground truth's size; write them at full resolution (no crop "
+                             "or resize).")
             )
         if is_greyscale_save(prediction, frame):
             raise DataError(
