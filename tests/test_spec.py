@@ -120,13 +120,13 @@ def test_same_term_in_disjoint_windows_is_a_schedule() -> None:
     config = parse_config("l1@:0.5+0.25*l1@0.5")
     assert [t.weight for t in config.resolve()] == [1.0, 0.25]
     assert len(parse_sweep("l1,l1@:0.5+0.25*l1@0.5,l1@:0.4+l1@0.5")) == 3  # other weights; a gap: other losses
+    assert [t.label for t in parse_config("dain@:0.5+charbonnier@0.5").resolve()] == ["charbonnier", "charbonnier"]
 
 
 def test_a_scaled_preset_multiplies_its_weights_as_written() -> None:
     config = parse_config("0.1*superslomo")
     assert config.expanded == "20.4*l1+10.2*warp+0.0005*perc(norm=superslomo)+0.1*smooth"  # not 20.400000000000002
     assert [t.weight for t in config.resolve()] == [20.4, 10.2, 0.0005, 0.1]
-    assert [t.label for t in parse_config("dain@:0.5+charbonnier@0.5").resolve()] == ["charbonnier", "charbonnier"]
 
 
 def test_every_registered_term_parses_and_resolves_to_its_record() -> None:

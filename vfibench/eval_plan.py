@@ -102,7 +102,8 @@ def _not_a_folder(path: Path) -> str:
 def list_frames(directory: Path, role: str) -> list[str]:
     """Every PNG/JPEG below ``directory`` as sorted POSIX paths relative to it: linked folders are
     followed (once: not a link back up the tree), hidden files and folders left out
-    (:func:`~vfibench.data.images.is_hidden`), a link to nothing is a :class:`DataError`."""
+    (:func:`~vfibench.data.images.is_hidden`); a frame name (PNG/JPEG) that links to nothing is a
+    :class:`DataError`."""
     if not directory.is_dir():
         raise DataError(f"The {role} folder '{directory}' {_not_a_folder(directory)}. Give the folder that "
                         f"holds the frames (PNG or JPEG, found in subfolders too).")

@@ -234,13 +234,14 @@ def _resolve_terms(terms: tuple[TermSpec, ...], registry: Registry, depth: int) 
             inner = parse_config(registry.presets[spec.name].expansion, registry)
             for term in _resolve_terms(inner.terms, registry, depth + 1):
                 window = term.window.intersect(spec.window)
+                if window is None:  # the preset's term is never active in the window the preset is given
+                    continue
                 weight = scaled_weight(term.weight, spec.weight)
                 if (problem := weight_too_small(weight)) is not None:
                     raise SpecError(f"The weight of '{term.label}' in {format_value(spec.weight)}*{spec.name} "
                                     f"({format_value(term.weight)} × {format_value(spec.weight)} = "
                                     f"{format_value(weight)}) {problem}. Scale the preset by a larger weight.")
-                if window is not None:
-                    resolved.append(ResolvedTerm(term.info, weight, term.params, window))
+                resolved.append(ResolvedTerm(term.info, weight, term.params, window))
         else:
             info = registry.term(spec.name)
             params = info.resolve_params(dict(spec.params))
