@@ -269,6 +269,20 @@ def test_every_16_bit_file_is_rounded_to_its_nearest_level_not_truncated(tmp_pat
     np.testing.assert_array_equal(read_frame(path), np.dstack([nearest] * 3))
 
 
+@pytest.mark.parametrize(("file_format", "mode", "raw", "wide"), [
+    ("TIFF", "RGB", "RGBX;16L", True), ("TIFF", "RGBA", "RGBa;16B", True), ("TIFF", "RGB", "RGB;16N", True),
+    ("PNG", "RGBA", "LA;16B", True), ("PNG", "RGB", "RGB;16B", True), ("BMP", "RGB", "BGR;16", False),
+    ("PNG", "RGB", "RGB", False), ("TIFF", "I;16", "I;16N", False),  # 8-bit; 16-bit grey reads itself
+])
+def test_which_files_are_read_at_16_bits_per_channel(file_format, mode, raw, wide):
+    from types import SimpleNamespace
+
+    from vfibench.data.images import is_wide_colour
+
+    image = SimpleNamespace(format=file_format, mode=mode, tile=[SimpleNamespace(args=(raw, False, 0))])
+    assert bool(is_wide_colour(image)) is wide
+
+
 def test_a_16_bit_per_pixel_bmp_is_read_as_pillow_reads_it(tmp_path):
     """A 5-6-5 BMP's raw mode is BGR;16 (16 bits per pixel, not per channel): Pillow reads it; it is no
     16-bit-per-channel file for OpenCV."""

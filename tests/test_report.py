@@ -370,6 +370,28 @@ def test_plane_axes_and_paired_intervals_are_chosen_on_the_command_line(run_copy
         assert plane["front_over"] == "non-reference rows" and set(plane["front"]) <= {"l1", "l2"}
 
 
+def test_paired_to_names_an_evaluated_model_by_its_name_not_by_the_loss_it_spells(frames):
+    """flavr and film-l1 are two models of an evaluation, though as losses both are plain l1."""
+    result = runner.invoke(app, ["eval", "--gt", str(frames["gt"]), "--pred", f"film-l1={frames['a']}", "--pred",
+                                 f"flavr={frames['b']}", "--out", str(frames["out"]), "--metrics", ",".join(METRICS),
+                                 "--samples", "0"])
+    assert result.exit_code == 0, result.output
+    run = (frames["out"] / "latest").resolve()
+    printed = report(run, "--samples", "0", "--plane", "ssim:gmsd", "--intervals", "paired", "--paired-to", "FLAVR",
+                     "--format", "json")
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout)["analysis"]["plane"]["paired_to"] == "flavr"
+
+
+def test_the_summary_a_report_rewrites_for_a_killed_sweep_says_to_resume_it(run_copy):
+    """The report takes the run's lock to rewrite summary.md; asked under it who writes the run, it took
+    itself for a running sweep and wrote 'a sweep (process N) is still writing it' for a killed one."""
+    with_manifest(run_copy, status="running")  # and nobody holds the run: the sweep was killed
+    assert report(run_copy, "--samples", "0").exit_code == 0
+    text = " ".join((run_copy / "summary.md").read_text().split())
+    assert f"Finish it with `vfibench run --resume {run_copy.name} --out" in text and "still writing" not in text
+
+
 @pytest.mark.parametrize("args, message", [
     (["--plane", "psnr"], "two different metrics joined by a colon"),
     (["--plane", "psnr:lpips"], "has no values of 'lpips'"),

@@ -23,6 +23,7 @@ upsampling would add blur that the benchmark would then measure.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,9 +89,9 @@ def check_size(size: object) -> int | None:
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
-#: Pillow's raw modes of 16 bits per channel that it decodes to an 8-bit colour mode (not 5-6-5 packed
-#: ``BGR;16`` BMPs, whose 16 bits hold a whole pixel).
-WIDE_COLOUR_RAW_MODES = ("RGB;16", "RGBA;16", "LA;16")
+#: Pillow's raw modes of 16 bits per channel that it decodes to an 8-bit colour mode: RGB, RGBA, RGBX and
+#: premultiplied RGBa (TIFF), grey with alpha (PNG) — not 5-6-5 packed ``BGR;16`` BMPs, 16 bits a pixel.
+WIDE_COLOUR_RAW_MODES = re.compile(r"(RGB[AXa]?|LA);16")
 
 
 def _raw_mode(args: object) -> str:
@@ -107,7 +108,7 @@ def is_wide_colour(image: PILImage) -> bool:
     so such files are decoded with OpenCV instead (:func:`wide_colour_array`). 16-bit greyscale opens in
     a 16-bit mode (:data:`WIDE_GREY_MODES`) and is read by :func:`image_array`."""
     return image.format in ("PNG", "TIFF") and image.mode in ("RGB", "RGBA") and any(
-        _raw_mode(tile.args).startswith(WIDE_COLOUR_RAW_MODES) for tile in image.tile)
+        WIDE_COLOUR_RAW_MODES.match(_raw_mode(tile.args)) for tile in image.tile)
 
 
 def wide_colour_array(path: Path) -> np.ndarray:

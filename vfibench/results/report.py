@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -213,7 +213,8 @@ class PlaneOptions:
         if self.intervals != "paired":
             return plane, None
         trained = [c for c in analysis.configs if schema.is_ranked(analysis.kinds.get(c, schema.TRAINED))]
-        anchor = _config_named(self.anchor, analysis.configs) or (trained or list(analysis.configs) or [None])[0]
+        anchor = _config_named(self.anchor, analysis.configs, analysis.kinds) or (
+            trained or list(analysis.configs) or [None])[0]
         if anchor not in analysis.configs:
             raise VfiBenchError(f"--paired-to '{anchor}' is not a configuration of the run '{data.store.name}'; "
                                 f"choose one of {', '.join(analysis.configs)}.")
@@ -241,21 +242,23 @@ def _rewrite_summary_files(data: ReportData) -> bool:
     and only if summary.csv still holds that summary: a sweep writing the run (a resume) owns them
     meanwhile, and a newer table must never be replaced by the older one. False when they were left."""
     store, view = data.store, data.view
+    notes = view.run_notes()  # before the lock: holding it, this process would take itself for the writer
     try:
         with store.lock():
             if not schema.read_summary(store.path(schema.SUMMARY_FILE)).frame.equals(view.summary):
                 return False
             tables.write_summary_files(store, view.summary, view.metrics, view.unavailable, title=view.title(),
-                                       run_notes=view.run_notes())
+                                       run_notes=notes)
     except RunLocked:  # a sweep is writing the run
         return False
     return True
 
 
-def _config_named(name: str | None, configs: Sequence[str]) -> str | None:
-    """The configuration of ``configs`` that ``name`` names: itself, or the one that is the same loss
-    (:func:`~vfibench.losses.spec.same_loss_key`: ``L2``, ``l2+l1`` for ``l1+l2``, a preset for its sum);
-    ``name`` when none is."""
+def _config_named(name: str | None, configs: Sequence[str], kinds: Mapping[str, str]) -> str | None:
+    """The configuration of ``configs`` that ``name`` names: itself; else, among the trained ones, the one
+    that is the same loss (:func:`~vfibench.losses.spec.same_loss_key`: ``L2``, ``l2+l1`` for ``l1+l2``);
+    else the one whose name matches ignoring case (an evaluation's model names, where ``flavr`` and
+    ``film-l1`` are two models though one loss). ``name`` when none or several match."""
     if name is None or name in configs:
         return name
     from vfibench.errors import SpecError
@@ -264,11 +267,14 @@ def _config_named(name: str | None, configs: Sequence[str]) -> str | None:
     def key(text: str) -> tuple[str, ...] | None:
         try:
             return same_loss_key(parse_config(text))
-        except SpecError:  # a model's or reference's name
+        except SpecError:
             return None
 
     wanted = key(name)
-    return next((config for config in configs if wanted is not None and key(config) == wanted), name)
+    trained = [c for c in configs if kinds.get(c, schema.TRAINED) == schema.TRAINED]
+    found = [c for c in trained if wanted is not None and key(c) == wanted]
+    found = found or [c for c in configs if c.casefold() == name.casefold()]
+    return found[0] if len(found) == 1 else name
 
 
 def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:

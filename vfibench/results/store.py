@@ -211,6 +211,8 @@ class RunStore:
         stale = [path for path in self.root.rglob(".*.tmp") if path.is_file() or path.is_symlink()]
         for path in stale:
             path.unlink(missing_ok=True)
+        for folder in self.root.glob(f".{REPORT_DIR}-*.stale"):  # what drop_report could not remove
+            shutil.rmtree(folder, ignore_errors=True)
         return stale
 
     # -- exclusive access -------------------------------------------------------------------------
