@@ -90,8 +90,8 @@ def report(
         "per-sample difference to one configuration (--paired-to).")] = Intervals.bootstrap,
     paired_to: Annotated[Optional[str], typer.Option(
         "--paired-to", metavar="CONFIG", help="The configuration paired intervals are measured against, as the run "
-        "names it or in any spelling of its loss; only with --intervals paired. [default: the first trained "
-        "configuration]", show_default=False)] = None,
+        "names it (a model's name in any case) or, for a trained configuration, in any spelling of its loss; only "
+        "with --intervals paired. [default: the first trained configuration]", show_default=False)] = None,
 ) -> None:
     """Write a run's report (HTML, Markdown, plot, image grids) under RUN/report/ and print its tables."""
     from vfibench.results.store import RunStore
