@@ -193,6 +193,21 @@ def test_latest_only_points_at_a_complete_run_and_a_locked_run_is_refused(tmp_pa
     release.join()
 
 
+def test_a_file_system_without_locks_is_named_not_taken_for_a_busy_run(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import fcntl
+
+    store = RunStore.create(tmp_path)
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(OSError, match="No locks available"):  # at once, not after the wait for a holder
+        with store.lock():
+            pass
+
+
 class AtSecondTraining(SilentListener):
     """Calls ``act`` when the second trained configuration starts."""
 

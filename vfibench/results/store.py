@@ -384,7 +384,9 @@ LOCK_PATIENCE = 2.0
 
 
 def _flock_within(handle: Any, seconds: float) -> bool:
-    """Take an exclusive ``flock`` on ``handle``, trying for up to ``seconds``; False if it stayed held."""
+    """Take an exclusive ``flock`` on ``handle``, trying for up to ``seconds``; False if it stayed held.
+    Any other failure (a file system without locks) is raised as the OSError it is."""
+    import errno
     import fcntl
 
     deadline = time.monotonic() + seconds
@@ -392,7 +394,9 @@ def _flock_within(handle: Any, seconds: float) -> bool:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
-        except OSError:
+        except OSError as err:
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
