@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vfibench.data.images import IMAGE_EXTENSIONS, is_hidden, read_image
+from vfibench.data.images import IMAGE_EXTENSIONS, is_hidden, read_image, visible_subfolders
 from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
 from vfibench.errors import DataError
 
@@ -57,8 +57,7 @@ def find_clips(path: Path) -> list[Path]:
             f"For a video file use video:PATH."
         )
     top = image_files(path)
-    clips = sorted((p for p in path.iterdir() if p.is_dir() and not is_hidden(p) and image_files(p)),
-                   key=lambda p: natural_key(p.name))
+    clips = sorted((p for p in visible_subfolders(path) if image_files(p)), key=lambda p: natural_key(p.name))
     if top and clips:
         raise DataError(
             f"The frames folder {path} is ambiguous: it holds images at its top level ({_names(top)}) and also "

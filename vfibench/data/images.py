@@ -55,6 +55,11 @@ def is_hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name == MACOS_ARCHIVE_FOLDER
 
 
+def visible_subfolders(folder: Path) -> list[Path]:
+    """The folders directly inside ``folder`` that are not :func:`is_hidden`, in listing order."""
+    return [entry for entry in folder.iterdir() if entry.is_dir() and not is_hidden(entry)]
+
+
 class Fit(str, Enum):
     """How a frame is brought to ``size`` × ``size`` (see the module docstring)."""
 

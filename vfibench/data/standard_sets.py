@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from vfibench.data.frames import image_files, natural_key
-from vfibench.data.images import is_hidden, read_image
+from vfibench.data.images import is_hidden, read_image, visible_subfolders
 from vfibench.data.layouts import MIDDLEBURY_FRAMES, UCF101_NAMES as UCF101_FRAMES, UCF101_RELEASE, not_a_layout
 from vfibench.data.triplet_source import (Frames, TripletRef, TripletSource, check_memory,
                                           check_triplet)
@@ -192,8 +192,7 @@ class UCF101Source(StandardSource):
         root = _folder(Path(path), self.kind, "one folder per sample with frame_00.png, frame_01_gt.png, frame_02.png")
         if (root / UCF101_RELEASE).is_dir() and not _holds_ucf101_samples(root):  # the folder above, as RIFE's README
             root = root / UCF101_RELEASE
-        folders = sorted((p for p in root.iterdir() if p.is_dir() and not is_hidden(p)),
-                         key=lambda p: natural_key(p.name))
+        folders = sorted(visible_subfolders(root), key=lambda p: natural_key(p.name))
         if not _holds_ucf101_samples(root):
             raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
         refs = [TripletRef(d.name, tuple(_require(d / f, "ucf101 sample") for f in UCF101_FRAMES))  # type: ignore[arg-type]
@@ -207,7 +206,7 @@ class UCF101Source(StandardSource):
 
 
 def _holds_ucf101_samples(root: Path) -> bool:
-    return any((d / f).is_file() for d in root.iterdir() if d.is_dir() and not is_hidden(d) for f in UCF101_FRAMES)
+    return any((d / f).is_file() for d in visible_subfolders(root) for f in UCF101_FRAMES)
 
 
 class MiddleburySource(StandardSource):
@@ -227,7 +226,7 @@ class MiddleburySource(StandardSource):
                 if not folder.is_dir():
                     raise DataError(f"The Middlebury folder {root} has no {folder.name}/; it needs other-data/<seq>/"
                                     f"frame10.png, frame11.png and other-gt-interp/<seq>/frame10i11.png.")
-            sequences = sorted(p.name for p in gt_root.iterdir() if p.is_dir() and not is_hidden(p))
+            sequences = sorted(p.name for p in visible_subfolders(gt_root))
             if not sequences:
                 raise DataError(f"The Middlebury folder {gt_root} holds no sequence folders.")
             if not any((gt_root / seq / "frame10i11.png").is_file() for seq in sequences):
@@ -479,8 +478,7 @@ class DavisSource(StandardSource):
         nested = [folder for folder in (root / "JPEGImages" / "480p", root / "480p")  # 480p/ of JPEGImages/ only:
                   if folder.is_dir() and folder.parent.name == "JPEGImages"]  # Annotations/480p/ holds masks
         base = nested[0] if nested else root
-        sequences = sorted((p for p in base.iterdir() if p.is_dir() and not is_hidden(p)),
-                           key=lambda p: natural_key(p.name))
+        sequences = sorted(visible_subfolders(base), key=lambda p: natural_key(p.name))
         refs: list[TripletRef] = []
         #: Sequence folders with too few frames for the loaders' window (``data`` notes them).
         self.short_clips: list[str] = []
