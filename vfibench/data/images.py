@@ -51,7 +51,8 @@ MACOS_ARCHIVE_FOLDER = "__MACOSX"
 def is_hidden(path: Path) -> bool:
     """Whether a file or folder is left out of every listing of frames, samples and sequences: a name that
     starts with a dot (``.DS_Store``, the ``._frame.png`` metadata copies macOS writes on other file
-    systems), which the reference scripts' globs never match either, or :data:`MACOS_ARCHIVE_FOLDER`."""
+    systems), or :data:`MACOS_ARCHIVE_FOLDER`. The reference scripts that list folders with ``os.listdir``
+    would take such a copy for a clip or a frame, or fail reading it."""
     return path.name.startswith(".") or path.name == MACOS_ARCHIVE_FOLDER
 
 

@@ -11,7 +11,8 @@ protocol            PSNR / SSIM                                                 
 ``vfibench``        RGB, capped at 100 dB / Gaussian σ 1.5 per channel, valid region            :mod:`vfibench.metrics.psnr`,
                                                                                                 :mod:`vfibench.metrics.ssim`
 ``rife``            prediction rounded to 8 bits; RGB / ``ssim_matlab`` of the rounded          hzwer/ECCV2022-RIFE
-                    prediction                                                                  ``benchmark/UCF101.py``
+                    prediction                                                                  ``benchmark/UCF101.py``,
+                                                                                                ``Vimeo90K.py``
 ``ifrnet``          float prediction, no rounding; RGB / ``ssim_matlab``                        ltkong218/IFRNet ``metric.py``;
                                                                                                 EMA-VFI ``Vimeo90K.py``
 ``film``            prediction clipped to [0, 1], no rounding; RGB, no cap / TF-style SSIM      google-research/frame-
@@ -25,9 +26,8 @@ protocol            PSNR / SSIM                                                 
                                                                                                 ``benchmark_xiph.py`` call them
 ==================  ==========================================================================  ===============================
 
-``rife`` follows RIFE's ``UCF101.py``, which rounds the prediction before both metrics; its
-``Vimeo90K.py`` rounds it for PSNR only and computes ``ssim_matlab`` on the float prediction (the
-``ifrnet`` SSIM). Softmax splatting's scripts round the prediction to 8 bits before calling
+``rife`` follows RIFE's ``UCF101.py`` and ``Vimeo90K.py``, which both round the prediction to 8 bits
+before both metrics. Softmax splatting's scripts round the prediction to 8 bits before calling
 scikit-image. On saved 8-bit frames, which ``vfibench eval`` scores, the rounding changes nothing.
 
 ``ema-vfi`` names no protocol of its own: MCG-NJU/EMA-VFI's ``benchmark/`` scripts score each test
