@@ -162,13 +162,6 @@ def _executor_text(record: Mapping[str, Any]) -> str:
     return text
 
 
-def _session_records(manifest: Mapping[str, Any]) -> list[Any]:
-    """What each later session's ``resumed`` entry says of its executor: its record, or, in a run resumed
-    before the entries held records, the executor's name (the manifest's record was then the latest of
-    those sessions')."""
-    return [entry.get("executor") for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
-
-
 def _executor(manifest: Mapping[str, Any]) -> str | None:
     """How a sweep's units ran (the manifest's executor record) and the executors of any resumes; None
     without the record (older runs, evaluations)."""
@@ -176,7 +169,7 @@ def _executor(manifest: Mapping[str, Any]) -> str | None:
     if not isinstance(record, Mapping) or not record.get("name"):
         return None
     text = _executor_text(record)
-    later = _session_records(manifest)
+    later = schema.resumed_executors(manifest)
     if not later:
         return text
     named = [_executor_text(e) if isinstance(e, Mapping) and e.get("name") else str(e) for e in later if e]
@@ -198,9 +191,8 @@ def _session(entry: Mapping[str, Any]) -> str:
 def _unit_threads(manifest: Mapping[str, Any]) -> str | None:
     """The torch threads each unit computed with (the executor record's), or None without the record. On a CPU
     a resumed run keeps its threads; elsewhere the count is the last session's."""
-    records = [e for e in _session_records(manifest) if isinstance(e, Mapping) and "threads_per_unit" in e]
-    record = records[-1] if records else manifest.get("executor")
-    threads = record.get("threads_per_unit") if isinstance(record, Mapping) else None
+    record = schema.latest_executor(manifest)
+    threads = record.get("threads_per_unit") if record is not None else None
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         return None
     last = manifest.get("resumed") and schema.training_threads(manifest) is None

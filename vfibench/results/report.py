@@ -225,11 +225,11 @@ def _left_out_of_grids(store: RunStore, configs: Sequence[str], seed: int | None
     """Why the image grids leave out ``configs`` (no saved model of ``seed``) and how to show them: a
     finished unit whose model.pt was deleted is trained again once its folder is deleted, an unfinished
     one by finishing the run."""
-    from vfibench.results.store import MODEL_FILE, UNIT_FILE, UnitKey, store_resume_command
+    from vfibench.results.store import MODEL_FILE, UNIT_FILE, UnitKey
 
     folders = [store.unit_dir(UnitKey(config, seed if seed is not None else 0)) for config in configs]
     finished = [folder for folder in folders if (folder / UNIT_FILE).is_file() and not (folder / MODEL_FILE).is_file()]
-    resume = f"`{store_resume_command(store)}`"
+    resume = f"`{store.finish_command()}`"
     fix = (f"Delete the unit folder{'s' if len(finished) > 1 else ''} {join_words([repr(str(f)) for f in finished])} "
            f"and {resume} trains {'them' if len(finished) > 1 else 'it'} again (the same seed gives the same numbers)"
            if finished else f"Finish the run with {resume}")

@@ -184,6 +184,21 @@ TOTAL = "total"
 LOG_KEYS = (CONFIG, SEED, STEP, LEARNING_RATE, TOTAL)
 
 
+def resumed_executors(manifest: Mapping[str, Any]) -> list[Any]:
+    """What each resume's ``resumed`` entry says of its executor, in order: its record (a mapping), or, in a
+    run resumed before the entries held records, the executor's name (the manifest's own record was then
+    overwritten by each of those sessions)."""
+    return [entry.get("executor") for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping)]
+
+
+def latest_executor(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The executor record of a sweep's latest session: the last resume's record, else the manifest's own
+    (the first session's, or in an older run the latest one's); None without any record."""
+    records = [record for record in resumed_executors(manifest) if isinstance(record, Mapping)]
+    record = records[-1] if records else manifest.get("executor")
+    return record if isinstance(record, Mapping) else None
+
+
 def training_threads(manifest: Mapping[str, Any]) -> int | None:
     """The torch threads per unit a sweep's units trained with on the CPU (the manifest's executor
     record), or None: an evaluation, a run on an accelerator, or a manifest without the record.

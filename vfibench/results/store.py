@@ -446,11 +446,8 @@ def store_resume_command(store: RunStore, out: Path | None = None) -> str:
     """The command that finishes the sweep ``store`` from the current folder, with the executor options
     of its latest session (``--threads 1``, ``--jobs 2``…: the last ``resumed`` entry's, else the
     manifest's own); ``out`` defaults to the folder holding it."""
-    manifest = store.read_manifest()
-    sessions = manifest.get("resumed")
-    latest = sessions[-1] if isinstance(sessions, list) and sessions and isinstance(sessions[-1], dict) else {}
-    executor = latest.get("executor") if isinstance(latest.get("executor"), dict) else manifest.get("executor")
-    options = executor.get("options") if isinstance(executor, dict) else None
+    executor = schema.latest_executor(store.read_manifest())
+    options = executor.get("options") if executor is not None else None
     shown = [str(o) for o in options] if isinstance(options, list) else []
     return resume_command(store.name, store.root.parent if out is None else out, shown)
 
