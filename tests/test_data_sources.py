@@ -103,10 +103,15 @@ def test_canonical_spec_sorts_options() -> None:
     ("frames(stride=two):/x", "not an integer"),
     ("frames(max_motion=0.1):/x", "not an option of frames"),
     ("video(fit):/x", "key=value"),
+    ("synthetic(size=32, size=48)", "gives the option size twice, with different values"),
 ])
 def test_bad_specs_say_what_is_wrong(spec: str, needle: str) -> None:
     with pytest.raises(DataError, match=needle.replace("(", r"\(")):
         parse_dataset_spec(spec)
+
+
+def test_an_option_repeated_with_its_value_is_one_option() -> None:
+    assert parse_dataset_spec("synthetic(count=2,count=2)") == parse_dataset_spec("synthetic(count=2)")
 
 
 def test_a_bare_folder_gets_a_hint(tmp_path: Path) -> None:

@@ -160,7 +160,13 @@ def parse_dataset_spec(spec: str) -> DatasetSpec:
                 f"In the dataset spec {spec!r}, {item!r} is not an option of {kind}; write key=value with key one of "
                 f"{allowed}."
             )
-        options[key] = _value(kind, key, raw, spec)
+        value = _value(kind, key, raw, spec)
+        if key in options and options[key] != value:
+            raise DataError(
+                f"The dataset spec {spec!r} gives the option {key} twice, with different values ({options[key]!r} "
+                f"and {value!r}); give it once."
+            )
+        options[key] = value
     path = Path(raw_path.strip()).expanduser() if raw_path else None
     return DatasetSpec(kind, path, options)
 
