@@ -333,6 +333,27 @@ def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path
         invoke(str(also_zero), str(zero)).output
 
 
+@pytest.mark.parametrize("damage", [{"seeds": 5}, {"seeds": [0, "a"]}, {"seeds": [0, True]},
+                                    {"executor": {"name": "local", "threads_per_unit": 1e400}}])
+def test_a_hand_edited_manifest_entry_leaves_its_note_out_and_never_decides_the_exit_code(
+        tmp_path: Path, base: Path, damage: dict) -> None:
+    # a traceback exits 1, which CI would take for a regression
+    def run(name: str, **entries: object) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "summary.csv").write_bytes(base.read_bytes())
+        manifest = {"tool": "vfibench", "kind": "sweep", "status": "complete", "device": "cpu", "seeds": [0],
+                    "executor": {"name": "local", "threads_per_unit": 2}, **entries}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    edited, intact = run("edited", **damage), run("intact")
+    for args in ((edited, intact), (intact, edited)):
+        result = invoke(*map(str, args))
+        assert result.exit_code == 0 and result.exception is None, result.output
+        assert "trained the seed" not in result.output and "torch thread" not in result.output
+
+
 def test_a_sweep_without_its_summary_is_told_how_to_rebuild_it(tmp_path: Path, base: Path) -> None:
     run = tmp_path / "my run"
     run.mkdir()
@@ -471,3 +492,16 @@ def test_a_value_lost_in_new_fails_and_says_why_when_the_metric_was_unavailable(
     text = " ".join(result.output.split())
     assert result.exit_code == 1 and "lost value" in text, text
     assert f"a value in base, none in new (complete): the metric was unavailable in new ({why})" in text, text
+
+
+def test_an_unforeseen_error_exits_3_with_its_traceback_never_1_which_reads_as_a_regression(
+        monkeypatch: pytest.MonkeyPatch, base: Path) -> None:
+    import vfibench.results.compare as compare_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(compare_module, "compare_summaries", broken)
+    result = invoke(str(base), str(base))
+    assert result.exit_code == 3, result.output
+    assert "ZeroDivisionError: a bug" in result.output and "a bug in vfibench" in " ".join(result.output.split())

@@ -3,7 +3,8 @@
 A thin shell over :mod:`vfibench.results.compare` and the ``compare_*`` modules beside it: it gathers
 the options, loads both summaries, compares them and prints. Exit codes: 0 nothing failed, 1 something
 regressed (or a configuration with results in BASE is missing from NEW, or diverged there), 2 the input
-could not be used (unreadable or foreign summary, a sweep against an evaluation, bad ``--tol``).
+could not be used (unreadable or foreign summary, a sweep against an evaluation, bad ``--tol``), 3 an
+unforeseen error (a bug): never 1, which CI would read as a regression.
 
 The main CLI registers it with ``app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)``.
 """
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.markup import escape
 
-from vfibench.cli_support import console, examples, report_errors
+from vfibench.cli_support import INTERNAL_ERROR_EXIT, console, examples, internal_errors_exit, report_errors
 
 def _default_tolerances() -> str:
     """``psnr=0.05 dB, ssim=0.002, …``: every metric record's default tolerance, in table order."""
@@ -39,7 +40,8 @@ EPILOG = examples(
     "(`vfibench eval`); rows are matched by configuration or model name (name a model with --pred NAME=DIR).\n\n"
     "Exit codes: 0 nothing regressed; 1 a regression (with --two-sided, any change beyond the tolerance), a "
     "configuration with results in BASE missing from NEW, a configuration that diverged or failed in NEW, a metric column missing "
-    "from NEW, or a value BASE has and NEW lost; 2 unusable input (also a sweep compared with an evaluation). "
+    "from NEW, or a value BASE has and NEW lost; 2 unusable input (also a sweep compared with an evaluation); "
+    f"{INTERNAL_ERROR_EXIT} an unexpected error in vfibench itself (a bug, with its traceback), never a verdict. "
     "Configurations or metrics found only in NEW, configurations with no results in BASE (diverged, failed or "
     "unavailable there), and values neither side has (or only NEW has), are reported but do not fail.",
 )
@@ -72,6 +74,7 @@ def _print_uncut(table: Table) -> None:
             color_system=console.color_system).print(table)  # type: ignore[arg-type]
 
 
+@internal_errors_exit
 @report_errors
 def compare(
     new: Annotated[Path, typer.Argument(metavar="NEW", help="The run to check: a run directory holding a "

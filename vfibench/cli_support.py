@@ -97,6 +97,33 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+#: The exit code of a command stopped by an error vfibench did not foresee (a bug), where Python's 1
+#: would read as ``compare``'s "something regressed".
+INTERNAL_ERROR_EXIT = 3
+
+
+def internal_errors_exit(fn: Callable[P, R]) -> Callable[P, R]:
+    """Let an unforeseen exception (a bug) end the command with the traceback, a line saying it is a bug,
+    and exit code :data:`INTERNAL_ERROR_EXIT`; wrap it around :func:`report_errors`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:  # noqa: BLE001 - a bug: shown whole, then told apart from the command's own exit codes
+            import traceback
+
+            traceback.print_exc()
+            print_error(f"vfibench {fn.__name__} stopped on an unexpected error, shown above: a bug in vfibench, "
+                        f"not a verdict on the input (exit code {INTERNAL_ERROR_EXIT}). Please report it with "
+                        f"the traceback and the command.")
+            raise typer.Exit(code=INTERNAL_ERROR_EXIT) from None
+
+    return wrapper
+
+
 def exit_interrupted(message: str, code: int) -> NoReturn:
     """Print the one line that says a command was interrupted (what is kept, how to go on), and exit with
     ``code`` (128 + the signal's number)."""

@@ -119,8 +119,8 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
                      f"{threads[1]}: the thread count sets the order of floating-point sums and training "
                      f"compounds it, so trained rows can differ by as much as two seeds do (reference rows are "
                      f"untouched). Compare runs trained with the same --threads.")
-    seeds = [sorted((run.manifest or {}).get("seeds") or []) for run in (new, base)]  # older runs: any order
-    if all(seeds) and seeds[0] != seeds[1]:
+    seeds = [schema.recorded_seeds(run.manifest or {}) for run in (new, base)]
+    if seeds[0] and seeds[1] and seeds[0] != seeds[1]:
         notes.append(f"NEW trained the {plural('seed', len(seeds[0]))} {', '.join(map(str, seeds[0]))}, "
                      f"BASE {', '.join(map(str, seeds[1]))}: trained rows of different seeds differ by the spread "
                      f"between seeds; compare runs of the same --seeds.")

@@ -437,8 +437,8 @@ def _checked_report(data: ReportData, directory: Path, plane: PlaneOptions, seed
 
 def check_seed(data: ReportData, seed: int | None) -> None:
     """A ResultsError unless ``seed`` (whose outputs the image grids show) is None or one of the run's seeds."""
-    seeds = data.view.manifest.get("seeds")
-    if seed is not None and isinstance(seeds, list) and seed not in seeds:
+    seeds = schema.recorded_seeds(data.view.manifest)
+    if seed is not None and seeds is not None and seed not in seeds:
         raise ResultsError(f"--seed {seed}: the run '{data.store.name}' has the {plural('seed', len(seeds))} "
                            f"{', '.join(map(str, seeds))}; "
                            f"choose one of them for the image grids, or leave --seed out for the first.")
