@@ -505,3 +505,14 @@ def test_an_unforeseen_error_exits_3_with_its_traceback_never_1_which_reads_as_a
     result = invoke(str(base), str(base))
     assert result.exit_code == 3, result.output
     assert "ZeroDivisionError: a bug" in result.output and "a bug in vfibench" in " ".join(result.output.split())
+
+
+def test_a_markdown_summary_is_named_as_such_not_as_a_csv_cut_short(tmp_path: Path, base: Path) -> None:
+    (tmp_path / "summary.csv").write_bytes(base.read_bytes())
+    markdown = tmp_path / "summary.md"
+    markdown.write_text("# vfibench results\n\n| configuration | PSNR (dB) ↑ |\n|---|---:|\n| l1 | 30.00 |\n",
+                        encoding="utf-8")
+    result = invoke(str(base), str(markdown))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "is a Markdown table, not a CSV" in text, text
+    assert f"Pass '{tmp_path / 'summary.csv'}' beside it" in text and "cut short" not in text

@@ -101,6 +101,11 @@ def load_summary(path: Path) -> RunSummary:
     other = other_table(path) if path.is_file() else None
     if other is not None:
         raise ResultsError(other_table_message(path, other))
+    if path.is_file() and _is_markdown_table(path):
+        beside = path.parent / schema.SUMMARY_FILE
+        instead = f"'{beside}' beside it" if beside.is_file() else f"the {schema.SUMMARY_FILE} it was written from"
+        raise ResultsError(f"'{path}' is a Markdown table, not a CSV: `vfibench compare` reads the numbers in full "
+                           f"precision from a run's {schema.SUMMARY_FILE}. Pass {instead}, or the run folder.")
     try:
         summary = read_summary(path)
     except ResultsError as err:
@@ -127,6 +132,18 @@ def other_table(path: Path) -> str | None:
     if set(schema.SUMMARY_KEYS) <= header:
         return None
     return next((name for name, (keys, _) in OTHER_TABLES.items() if set(keys) <= header), None)
+
+
+def _is_markdown_table(path: Path) -> bool:
+    """Whether the file ``path`` starts (after blank lines and a heading) with a Markdown table row."""
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for _, line in zip(range(50), handle):
+                if line.strip() and not line.lstrip().startswith("#"):
+                    return line.lstrip().startswith("|")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return False
 
 
 def _run_folder(path: Path) -> Path | None:
