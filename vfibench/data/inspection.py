@@ -198,16 +198,24 @@ def _check_shapes(refs: Sequence[TripletRef], shapes: dict[str, tuple[int, int]]
         if min(width, height) < MIN_SIZE:
             report.problems.append(Problem(frame, f"{width}x{height} pixels; frames need at least {MIN_SIZE} "
                                                   f"pixels on each side"))
+    odd: dict[str, Problem] = {}  # a frame shared by several triplets is one problem, named once
     for ref in refs:
         if any(frame not in shapes for frame in ref.frames):
             continue
-        first = shapes[ref.frames[0]]
-        report.sizes[first] += 1
-        for frame in ref.frames[1:]:
-            if shapes[frame] != first:
-                report.problems.append(Problem(
-                    frame, f"{shapes[frame][0]}x{shapes[frame][1]} pixels, but {ref.frames[0]} (I0 of the same "
-                           f"triplet {ref.name}) is {first[0]}x{first[1]}", mismatch=True))
+        sizes = Counter(shapes[frame] for frame in ref.frames)
+        report.sizes[shapes[ref.frames[0]]] += 1
+        if len(sizes) == 1:
+            continue
+        usual, count = sizes.most_common(1)[0]
+        for frame in ref.frames:
+            if frame in odd or (count > 1 and shapes[frame] == usual):
+                continue
+            others = [other for other in ref.frames if other != frame]
+            described = " and ".join(f"{other} ({shapes[other][0]}x{shapes[other][1]})" for other in others) \
+                if count == 1 else f"{' and '.join(others)} ({usual[0]}x{usual[1]})"
+            odd[frame] = Problem(frame, f"{shapes[frame][0]}x{shapes[frame][1]} pixels, but the other frames of "
+                                        f"its triplet {ref.name} are {described}", mismatch=True)
+    report.problems.extend(odd.values())
 
 
 def _validate_files(refs: Sequence[TripletRef], report: Validation, progress: Progress | None) -> None:
