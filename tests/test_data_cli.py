@@ -161,6 +161,32 @@ def test_validate_checks_every_video_frame(tmp_path: Path) -> None:
     assert report.ok and report.frames_checked == 6 and report.sizes == {(56, 40): 4}
 
 
+def test_a_video_cut_short_is_a_problem_and_its_decoding_error_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    import av
+
+    whole = tmp_path / "whole.avi"
+    with av.open(str(whole), "w") as container:  # AVI's header declares the frame count
+        stream = container.add_stream("mjpeg", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        for k in range(12):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame_array(k, 48, 64), format="rgb24")))
+        container.mux(stream.encode())
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])  # an interrupted copy
+    assert runner.invoke(app, ["validate", f"video:{whole}"], env=WIDE).exit_code == 0
+    report = validate_source(open_source(f"video:{cut}", "test"))
+    assert any(p.message.startswith(f"The video {cut} holds ") and "but its header declares 12: the file was "
+               "probably cut short" in p.message for p in report.problems), report.problems
+    result = runner.invoke(app, ["validate", f"video:{cut}"], env=WIDE)
+    assert result.exit_code == 2 and result.output.count("declares") == 1, result.output  # a problem, not a note too
+    inspected = runner.invoke(app, ["inspect", f"video:{cut}"], env=WIDE)  # its last frame is cut in half
+    assert inspected.exit_code == 2 and "Decoding failed" in inspected.output, inspected.output
+    assert "header declares 12" in " ".join(inspected.output.split()), inspected.output
+    # too short for a triplet at stride 5, which the whole 12 frames hold: the error says why it is short
+    text = " ".join(runner.invoke(app, ["inspect", f"video(stride=5):{cut}"], env=WIDE).output.split())
+    assert "a triplet needs 11" in text and "its header declares 12" in text, text
+
+
 def test_validate_notes_mixed_sizes(runner: CliRunner, tmp_path: Path) -> None:
     make_clip(tmp_path / "a", 3)
     make_clip(tmp_path / "b", 3, h=56)

@@ -300,8 +300,10 @@ def validate(
     for clip in report.short_clips[:show]:
         console.print(f"[yellow]note:[/] {escape(clip)} has too few frames for one triplet"
                       f"{_at_stride(source)}, so the set leaves it out.", highlight=False, soft_wrap=True)
+    listed = {problem.message for problem in report.problems}
     for note in getattr(source, "notes", []):
-        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        if note not in listed:  # a video cut short is a problem, listed below
+            console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if report.ok:
         console.print("[green]every frame is readable and every triplet is consistent[/]")
         return
@@ -313,7 +315,7 @@ def validate(
     console.print(table)
     first = report.problems[0]
     raise DataError(
-        f"{counted(len(report.problems), 'bad frame')} in {report.source}; the first is {first.file}. Fix or "
+        f"{counted(len(report.problems), 'problem')} in {report.source}; the first is in {first.file}. Fix or "
         f"remove the files listed above and validate again."
     )
 

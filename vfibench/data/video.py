@@ -61,13 +61,15 @@ def frame_label(path: Path, number: int) -> str:
     return f"{path} frame {number}"
 
 
-def count_frames(path: Path) -> int:
-    """Number of frames of the first video stream, from its packets (no decoding)."""
+def count_frames(path: Path) -> tuple[int, int]:
+    """(frames in the file, frames its header declares) of the first video stream: the first counted
+    from its packets (no decoding), the second 0 where the container records none."""
     av = _av()
     container = _open(path)
     try:
         stream = container.streams.video[0]
-        return sum(1 for packet in container.demux(stream) if packet.size)
+        declared = max(int(stream.frames or 0), 0)
+        return sum(1 for packet in container.demux(stream) if packet.size), declared
     except (av.FFmpegError, OSError) as err:
         raise DataError(f"The video {path} could not be read to the end ({err}); the file may be truncated.") from None
     finally:
@@ -102,6 +104,13 @@ def decode(path: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
         )
 
 
+def cut_short_message(path: Path, held: int, declared: int) -> str:
+    """Why a video holds fewer frames than its header declares, and what to do."""
+    return (f"The video {path} holds {held} frames, but its header declares {declared}: the file was probably "
+            f"cut short (an interrupted copy or recording), and only those {held} frames are used. Restore the "
+            f"whole file, or re-encode what is left (e.g. `ffmpeg -i in.avi out.mp4`) to use it as it is.")
+
+
 class VideoSource(TripletSource):
     """Triplets cut from the frames of one video file."""
 
@@ -110,7 +119,11 @@ class VideoSource(TripletSource):
     def __init__(self, path: Path, stride: int = 1) -> None:
         self.path = Path(path)
         self.stride = check_stride(stride)
-        self.frame_count = count_frames(self.path)
+        self.frame_count, declared = count_frames(self.path)
+        #: What ``data inspect`` and ``data validate`` note: a file shorter than its header says.
+        self.notes: list[str] = []
+        if declared > self.frame_count:
+            self.notes.append(cut_short_message(self.path, self.frame_count, declared))
         span = 2 * self.stride
         refs = [
             TripletRef(
@@ -122,7 +135,7 @@ class VideoSource(TripletSource):
         if not refs:
             raise DataError(
                 f"The video {self.path} has {self.frame_count} frames; with stride {self.stride} a triplet needs "
-                f"{span + 1}. Use a longer video or a smaller stride."
+                f"{span + 1}. Use a longer video or a smaller stride." + "".join(f" {note}" for note in self.notes)
             )
         super().__init__(str(self.path), refs)
 
@@ -133,7 +146,7 @@ class VideoSource(TripletSource):
         held: dict[int, np.ndarray] = {}
         pending = iter(order)
         current = next(pending, None)
-        for number, frame in decode(self.path, wanted):
+        for number, frame in self._decode(wanted):
             held[number] = frame
             while current is not None and needs[current][2] <= number:
                 a, b, c = needs[current]
@@ -142,3 +155,12 @@ class VideoSource(TripletSource):
                 first_needed = current if current is not None else number + 1
                 for old in [n for n in held if n < first_needed]:
                     del held[old]
+
+    def _decode(self, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """:func:`decode`, whose errors also say when the file is shorter than its header declares."""
+        try:
+            yield from decode(self.path, wanted)
+        except DataError as err:
+            if not self.notes:
+                raise
+            raise DataError(" ".join([str(err), *self.notes])) from None
