@@ -148,9 +148,9 @@ def test_a_report_never_puts_back_a_summary_a_sweep_has_replaced_meanwhile(run_c
     summary.loc[summary["config"] == "l2", "psnr_mean"] += 1.0  # what a resume wrote after the report read it
     summary.to_csv(run_copy / "summary.csv", index=False)
     newer = (run_copy / "summary.csv").read_bytes()
-    report = write_report(data, grid_samples=0)
-    assert (run_copy / "summary.csv").read_bytes() == newer
-    assert any("summary.csv and summary.md were left as they are: the run changed" in note for note in report.notes)
+    with pytest.raises(ResultsError, match="changed while its report was being written"):
+        write_report(data, grid_samples=0)  # and the report, made from the older table, is withdrawn
+    assert (run_copy / "summary.csv").read_bytes() == newer and not (run_copy / "report").exists()
     data = load_report_data(store)
     with store.lock():  # a sweep holds the run: its tables are its own to write
         (run_copy / "summary.md").unlink()
@@ -163,6 +163,34 @@ def test_a_report_never_puts_back_a_summary_a_sweep_has_replaced_meanwhile(run_c
     write_report(data, grid_samples=0)  # nothing changed and nobody holds the run: written
     assert (run_copy / "summary.md").is_file()
     pd.testing.assert_frame_equal(pd.read_csv(run_copy / "summary.csv"), summary)
+
+
+def test_a_report_a_sweep_overtook_while_it_was_written_is_withdrawn(run_copy, monkeypatch):
+    """A sweep that wrote a unit while the report was being drawn removed the report folder, and the report
+    process then wrote its remaining files into a new one: a report of the run as it was, with figures missing."""
+    from vfibench.errors import ResultsError
+    from vfibench.results import report as report_module
+    from vfibench.results.store import RunStore
+
+    store = RunStore(run_copy)
+    data = report_module.load_report_data(store)
+    draw = report_module._draw_figures
+
+    def a_unit_lands_meanwhile(data, report):
+        draw(data, report)
+        summary = pd.read_csv(run_copy / "summary.csv")
+        summary.loc[summary["config"] == "l2", "psnr_mean"] += 1.0  # the sweep's gather, then its drop_report
+        summary.to_csv(run_copy / "summary.csv", index=False)
+        store.drop_report()
+
+    monkeypatch.setattr(report_module, "_draw_figures", a_unit_lands_meanwhile)
+    with pytest.raises(ResultsError, match="changed while its report was being written") as raised:
+        report_module.write_report(data, grid_samples=0)
+    assert not (run_copy / "report").exists() and "vfibench report" in str(raised.value)
+    assert not list(run_copy.glob(".report-*"))
+    monkeypatch.setattr(report_module, "_draw_figures", draw)
+    report_module.write_report(report_module.load_report_data(store), grid_samples=0)  # now it is current
+    assert (run_copy / "report" / "report.html").is_file()
 
 
 def test_sharpness_best_is_the_trained_row_closest_to_one(run_copy):

@@ -322,21 +322,34 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
         directory: write the report here instead, leaving the run's own files alone.
         plane: the axes and error bars of the perception–distortion plane.
     """
-    from vfibench.results import html
-    from vfibench.results.grid_process import start_grids
-
     store = data.store
     own = directory is None
     report = _checked_report(data, store.path(REPORT_DIR) if directory is None else directory, plane, seed)
     directory = report.directory
     directory.mkdir(parents=True, exist_ok=True)
     earlier = sorted(directory.glob("grid_sample*.png"))
-    view = data.view
     if own and not _rewrite_summary_files(data):
         report.notes.append(f"summary.csv and summary.md were left as they are: the run changed while this report "
                             f"was made (a sweep is writing it, or wrote it since), so the report may not show its "
                             f"latest units; `{report_command(store)}` again once it has finished.")
 
+    try:
+        _write_files(data, report, grid_samples, seed, earlier)
+    except OSError:
+        if own and not _summary_unchanged(data):  # a sweep moved the folder away meanwhile
+            _withdraw_report(store)
+        raise
+    if own and not _summary_unchanged(data):
+        _withdraw_report(store)
+    return report
+
+
+def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int | None, earlier: list[Path]) -> None:
+    """Draw and write every file of ``report`` into its folder (``earlier``: the grids already there)."""
+    from vfibench.results import html
+    from vfibench.results.grid_process import start_grids
+
+    directory, view = report.directory, data.view
     # a sweep's grids are drawn by a second process meanwhile where two cores allow (grid_process)
     grids = start_grids(data, directory, grid_samples, seed) if grid_samples > 0 else None
     try:
@@ -365,7 +378,24 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     atomic.write_text(report.latex, view.latex())
     report.html = directory / "report.html"
     atomic.write_text(report.html, html.render(report))
-    return report
+
+
+def _summary_unchanged(data: ReportData) -> bool:
+    """Whether the run's summary.csv still holds the summary the report was made from."""
+    try:
+        return schema.read_summary(data.store.path(schema.SUMMARY_FILE)).frame.equals(data.view.summary)
+    except ResultsError:
+        return False
+
+
+def _withdraw_report(store: RunStore) -> None:
+    """Remove the report just written, which describes the run as it was before a unit a sweep wrote
+    meanwhile, and say so: whichever of the two finished last, no stale report is left (the sweep
+    rewrites summary.csv before it removes the report folder)."""
+    store.drop_report()
+    raise ResultsError(f"The run '{store.name}' changed while its report was being written (a sweep wrote a unit "
+                       f"meanwhile), so the report, which showed the run as it was before, was removed. Run "
+                       f"`{report_command(store)}` again: now for what the run has, or once the sweep has finished.")
 
 
 def _draw_figures(data: ReportData, report: Report) -> None:
