@@ -105,6 +105,12 @@ def test_missing_predicted_frame_names_the_file(folders):
                       "--metrics", FAST)
     assert result.exit_code == 2
     assert "under another extension (e.g. 'seq/b.jpg')" in " ".join(result.output.split())
+    (folders["sharp"] / "seq" / "b.jpg").rename(folders["sharp"] / "seq" / "b.PNG")  # the extension in capitals
+    result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+                      "--metrics", FAST)
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "with the extension in other letters (e.g. 'seq/b.PNG'), which matching tells apart" in text, text
 
 
 def test_differently_sized_prediction_names_the_file_and_both_sizes(folders):
