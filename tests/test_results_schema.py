@@ -388,3 +388,19 @@ def test_only_the_schema_module_spells_the_schema(path: Path) -> None:
         if text[1:-1] in SPELLED or ("f" in prefix.lower() and SUFFIX.search(text)):
             found.append(f"line {token.start[0]}: {token.string}")
     assert not found, f"{path.name} spells schema strings; use vfibench.results.schema: {found}"
+
+
+@pytest.mark.parametrize(("resumed", "expected"), [
+    (None, "first"),
+    ([{"executor": {"name": "local", "jobs": 2}}], "resume"),
+    ([{"executor": "local"}], "first"),  # an older version's resume: its record overwrote the manifest's
+    ([{"executor": {"name": "local", "jobs": 2}}, {"executor": "ray"}], "first"),
+    ([{"executor": "ray"}, {"executor": {"name": "local", "jobs": 2}}], "resume"),
+])
+def test_the_latest_sessions_executor_record_is_the_last_resumes_or_the_manifests(resumed, expected) -> None:
+    from vfibench.results.schema import latest_executor
+
+    first = {"name": "local", "jobs": 1}
+    manifest = {"executor": first, **({"resumed": resumed} if resumed else {})}
+    assert latest_executor(manifest) == (first if expected == "first" else {"name": "local", "jobs": 2})
+    assert latest_executor({"resumed": resumed or []}) == (None if expected == "first" else {"name": "local", "jobs": 2})

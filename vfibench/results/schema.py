@@ -193,9 +193,10 @@ def resumed_executors(manifest: Mapping[str, Any]) -> list[Any]:
 
 def latest_executor(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The executor record of a sweep's latest session: the last resume's record, else the manifest's own
-    (the first session's, or in an older run the latest one's); None without any record."""
-    records = [record for record in resumed_executors(manifest) if isinstance(record, Mapping)]
-    record = records[-1] if records else manifest.get("executor")
+    (the first session's; or the latest one's where the last resume recorded only a name, as versions
+    before the record did, overwriting the manifest's); None without any record."""
+    sessions = resumed_executors(manifest)
+    record = sessions[-1] if sessions and isinstance(sessions[-1], Mapping) else manifest.get("executor")
     return record if isinstance(record, Mapping) else None
 
 
