@@ -161,7 +161,7 @@ def test_validate_checks_every_video_frame(tmp_path: Path) -> None:
     assert report.ok and report.frames_checked == 6 and report.sizes == {(56, 40): 4}
 
 
-def test_a_video_cut_short_is_a_problem_and_its_decoding_error_says_so(runner: CliRunner, tmp_path: Path) -> None:
+def test_a_video_with_fewer_frames_than_its_header_declares_is_noted_and_its_errors_say_so(runner: CliRunner, tmp_path: Path) -> None:
     import av
 
     whole = tmp_path / "whole.avi"
@@ -174,17 +174,39 @@ def test_a_video_cut_short_is_a_problem_and_its_decoding_error_says_so(runner: C
     cut = tmp_path / "cut.avi"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])  # an interrupted copy
     assert runner.invoke(app, ["validate", f"video:{whole}"], env=WIDE).exit_code == 0
-    report = validate_source(open_source(f"video:{cut}", "test"))
-    assert any(p.message.startswith(f"The video {cut} holds ") and "but its header declares 12: the file was "
-               "probably cut short" in p.message for p in report.problems), report.problems
-    result = runner.invoke(app, ["validate", f"video:{cut}"], env=WIDE)
-    assert result.exit_code == 2 and result.output.count("declares") == 1, result.output  # a problem, not a note too
+    source = open_source(f"video:{cut}", "test")
+    assert len(source.notes) == 1 and source.notes[0].startswith(f"The video {cut} holds ")
+    assert "but its header declares 12: either the file was cut short" in source.notes[0], source.notes
+    result = runner.invoke(app, ["validate", f"video:{cut}"], env=WIDE)  # noted; its half-written last frame fails
+    assert result.exit_code == 2 and result.output.count("declares") == 1 and "Decoding failed" in result.output
     inspected = runner.invoke(app, ["inspect", f"video:{cut}"], env=WIDE)  # its last frame is cut in half
     assert inspected.exit_code == 2 and "Decoding failed" in inspected.output, inspected.output
     assert "header declares 12" in " ".join(inspected.output.split()), inspected.output
     # too short for a triplet at stride 5, which the whole 12 frames hold: the error says why it is short
     text = " ".join(runner.invoke(app, ["inspect", f"video(stride=5):{cut}"], env=WIDE).output.split())
     assert "a triplet needs 11" in text and "its header declares 12" in text, text
+
+
+def test_an_avi_that_records_dropped_frames_passes_validation_with_a_note(runner: CliRunner, tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    import av
+
+    video = tmp_path / "captured.avi"
+    with av.open(str(video), "w") as container:  # two frames dropped: AVI keeps their (empty) entries
+        stream = container.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        stream.codec_context.time_base = Fraction(1, 25)
+        for k, pts in enumerate([0, 1, 2, 3, 6, 7, 8, 9, 10, 11]):
+            frame = av.VideoFrame.from_ndarray(frame_array(k, 48, 64), format="rgb24").reformat(format="yuvj420p")
+            frame.pts, frame.time_base = pts, Fraction(1, 25)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    result = runner.invoke(app, ["validate", f"video:{video}"], env=WIDE)
+    assert result.exit_code == 0 and "every frame is readable" in result.output, result.output
+    assert "records dropped frames as empty entries" in " ".join(result.output.split())
 
 
 def test_validate_notes_mixed_sizes(runner: CliRunner, tmp_path: Path) -> None:

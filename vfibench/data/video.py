@@ -105,10 +105,11 @@ def decode(path: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
 
 
 def cut_short_message(path: Path, held: int, declared: int) -> str:
-    """Why a video holds fewer frames than its header declares, and what to do."""
-    return (f"The video {path} holds {held} frames, but its header declares {declared}: the file was probably "
-            f"cut short (an interrupted copy or recording), and only those {held} frames are used. Restore the "
-            f"whole file, or re-encode what is left (e.g. `ffmpeg -i in.avi out.mp4`) to use it as it is.")
+    """Why a video may hold fewer frames than its header declares, and what to do."""
+    return (f"The video {path} holds {held} frames, but its header declares {declared}: either the file was cut "
+            f"short (an interrupted copy or recording), and only those {held} frames are used, or it records "
+            f"dropped frames as empty entries (as AVI capture does), which hold no picture. If it was cut short, "
+            f"restore the whole file.")
 
 
 class VideoSource(TripletSource):
@@ -120,7 +121,7 @@ class VideoSource(TripletSource):
         self.path = Path(path)
         self.stride = check_stride(stride)
         self.frame_count, declared = count_frames(self.path)
-        #: What ``data inspect`` and ``data validate`` note: a file shorter than its header says.
+        #: What ``data inspect`` and ``data validate`` note: a file with fewer frames than its header says.
         self.notes: list[str] = []
         if declared > self.frame_count:
             self.notes.append(cut_short_message(self.path, self.frame_count, declared))
