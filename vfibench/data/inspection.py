@@ -199,23 +199,46 @@ def _check_shapes(refs: Sequence[TripletRef], shapes: dict[str, tuple[int, int]]
             report.problems.append(Problem(frame, f"{width}x{height} pixels; frames need at least {MIN_SIZE} "
                                                   f"pixels on each side"))
     odd: dict[str, Problem] = {}  # a frame shared by several triplets is one problem, named once
+    usual = _usual_sizes([ref for ref in refs if all(frame in shapes for frame in ref.frames)], shapes)
     for ref in refs:
         if any(frame not in shapes for frame in ref.frames):
             continue
-        sizes = Counter(shapes[frame] for frame in ref.frames)
         report.sizes[shapes[ref.frames[0]]] += 1
-        if len(sizes) == 1:
+        if len({shapes[frame] for frame in ref.frames}) == 1:
             continue
-        usual, count = sizes.most_common(1)[0]
+        expected = usual[ref.frames[0]]
         for frame in ref.frames:
-            if frame in odd or (count > 1 and shapes[frame] == usual):
+            if frame in odd or (expected is not None and shapes[frame] == expected):
                 continue
-            others = [other for other in ref.frames if other != frame]
-            described = " and ".join(f"{other} ({shapes[other][0]}x{shapes[other][1]})" for other in others) \
-                if count == 1 else f"{' and '.join(others)} ({usual[0]}x{usual[1]})"
+            others = " and ".join(f"{other} ({shapes[other][0]}x{shapes[other][1]})"
+                                  for other in ref.frames if other != frame)
             odd[frame] = Problem(frame, f"{shapes[frame][0]}x{shapes[frame][1]} pixels, but the other frames of "
-                                        f"its triplet {ref.name} are {described}", mismatch=True)
+                                        f"its triplet {ref.name} are {others}", mismatch=True)
     report.problems.extend(odd.values())
+
+
+def _usual_sizes(refs: Sequence[TripletRef], shapes: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int] | None]:
+    """Each frame's usual size: the size most frames have among the frames its clip's triplets share
+    (triplets that share a frame are one clip), or None where no size has more frames than any other."""
+    parent: dict[str, str] = {}
+
+    def root(frame: str) -> str:
+        while parent.setdefault(frame, frame) != frame:
+            parent[frame] = parent[parent[frame]]
+            frame = parent[frame]
+        return frame
+
+    for ref in refs:
+        for frame in ref.frames[1:]:
+            parent[root(frame)] = root(ref.frames[0])
+    clips: dict[str, Counter[tuple[int, int]]] = {}
+    for frame in parent:
+        clips.setdefault(root(frame), Counter())[shapes[frame]] += 1
+    usual: dict[str, tuple[int, int] | None] = {}
+    for frame in parent:
+        ranked = clips[root(frame)].most_common(2)
+        usual[frame] = ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
+    return usual
 
 
 def _validate_files(refs: Sequence[TripletRef], report: Validation, progress: Progress | None) -> None:
