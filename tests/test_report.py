@@ -148,9 +148,11 @@ def test_a_report_never_puts_back_a_summary_a_sweep_has_replaced_meanwhile(run_c
     summary.loc[summary["config"] == "l2", "psnr_mean"] += 1.0  # what a resume wrote after the report read it
     summary.to_csv(run_copy / "summary.csv", index=False)
     newer = (run_copy / "summary.csv").read_bytes()
-    with pytest.raises(ResultsError, match="changed while its report was being written"):
-        write_report(data, grid_samples=0)  # and the report, made from the older table, is withdrawn
+    with pytest.raises(ResultsError, match="changed after this report read it .*, so nothing was written"):
+        write_report(data, grid_samples=0)  # a report made from the older table would be stale
     assert (run_copy / "summary.csv").read_bytes() == newer and not (run_copy / "report").exists()
+    with store.lock(), pytest.raises(ResultsError, match="changed after this report read it"):
+        write_report(data, grid_samples=0)  # the same while a sweep holds the run
     data = load_report_data(store)
     with store.lock():  # a sweep holds the run: its tables are its own to write
         (run_copy / "summary.md").unlink()
@@ -191,6 +193,19 @@ def test_a_report_a_sweep_overtook_while_it_was_written_is_withdrawn(run_copy, m
     monkeypatch.setattr(report_module, "_draw_figures", draw)
     report_module.write_report(report_module.load_report_data(store), grid_samples=0)  # now it is current
     assert (run_copy / "report" / "report.html").is_file()
+
+
+def test_a_summary_in_more_digits_than_the_rewrite_keeps_is_reported_not_withdrawn(run_copy):
+    """The report rewrites summary.csv to ten significant digits; a table saved in more (edited in pandas)
+    then differs from the summary the report read, which must not pass for a sweep writing the run."""
+    from vfibench.results.report import load_report_data, write_report
+    from vfibench.results.store import RunStore
+
+    summary = pd.read_csv(run_copy / "summary.csv")
+    summary.loc[summary["config"] == "l2", "psnr_mean"] += 1 / 3
+    summary.to_csv(run_copy / "summary.csv", index=False)
+    report = write_report(load_report_data(RunStore(run_copy)), grid_samples=0)
+    assert report.html.is_file() and not any("left as they are" in note for note in report.notes)
 
 
 def test_sharpness_best_is_the_trained_row_closest_to_one(run_copy):

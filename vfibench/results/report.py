@@ -237,21 +237,41 @@ def _left_out_of_grids(store: RunStore, configs: Sequence[str], seed: int | None
             f"{MODEL_FILE} or unit folder is missing). {fix}, or choose another --seed to show them.")
 
 
-def _rewrite_summary_files(data: ReportData) -> bool:
-    """Rewrite summary.csv and summary.md from the summary the report was made from, under the run's lock
-    and only if summary.csv still holds that summary: a sweep writing the run (a resume) owns them
-    meanwhile, and a newer table must never be replaced by the older one. False when they were left."""
+def _settle_summary_files(data: ReportData) -> tuple[bytes | None, bool]:
+    """Rewrite summary.csv and summary.md from the summary the report was made from, under the run's lock;
+    a sweep holding the run (a resume) owns them meanwhile, so then they are left. Returns summary.csv's
+    bytes as this leaves them, which the report must still find once written, and whether they were
+    rewritten. A ResultsError before anything is drawn when summary.csv no longer holds that summary:
+    a sweep wrote a unit since, and the report would show the run as it was (nor may the older table
+    ever replace the newer one)."""
     store, view = data.store, data.view
     notes = view.run_notes()  # before the lock: holding it, this process would take itself for the writer
     try:
         with store.lock():
-            if not schema.read_summary(store.path(schema.SUMMARY_FILE)).frame.equals(view.summary):
-                return False
+            _check_summary_current(data)
             tables.write_summary_files(store, view.summary, view.metrics, view.unavailable, title=view.title(),
                                        run_notes=notes)
+            return _summary_bytes(store), True
     except RunLocked:  # a sweep is writing the run
-        return False
-    return True
+        held = _summary_bytes(store)  # before the check: a change after it shows when the report is written
+        _check_summary_current(data)
+        return held, False
+
+
+def _check_summary_current(data: ReportData) -> None:
+    """A ResultsError unless summary.csv still holds the summary the report was made from."""
+    if not schema.read_summary(data.store.path(schema.SUMMARY_FILE)).frame.equals(data.view.summary):
+        raise ResultsError(f"The run '{data.store.name}' changed after this report read it (a sweep wrote a unit), "
+                           f"so nothing was written. Run `{report_command(data.store)}` again: now for what the "
+                           f"run has, or once the sweep has finished.")
+
+
+def _summary_bytes(store: RunStore) -> bytes | None:
+    """summary.csv's bytes; None when it cannot be read."""
+    try:
+        return store.path(schema.SUMMARY_FILE).read_bytes()
+    except OSError:
+        return None
 
 
 def _config_named(name: str | None, configs: Sequence[str], kinds: Mapping[str, str]) -> str | None:
@@ -326,20 +346,22 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     own = directory is None
     report = _checked_report(data, store.path(REPORT_DIR) if directory is None else directory, plane, seed)
     directory = report.directory
+    held: bytes | None = None
+    if own:
+        held, rewritten = _settle_summary_files(data)
+        if not rewritten:
+            report.notes.append(f"summary.csv and summary.md were left as they are: a sweep is writing the run, and "
+                                f"this report shows the units it had finished; `{report_command(store)}` again "
+                                f"once it has finished.")
     directory.mkdir(parents=True, exist_ok=True)
     earlier = sorted(directory.glob("grid_sample*.png"))
-    if own and not _rewrite_summary_files(data):
-        report.notes.append(f"summary.csv and summary.md were left as they are: the run changed while this report "
-                            f"was made (a sweep is writing it, or wrote it since), so the report may not show its "
-                            f"latest units; `{report_command(store)}` again once it has finished.")
-
     try:
         _write_files(data, report, grid_samples, seed, earlier)
     except OSError:
-        if own and not _summary_unchanged(data):  # a sweep moved the folder away meanwhile
+        if own and _summary_bytes(store) != held:  # a sweep moved the folder away meanwhile
             _withdraw_report(store)
         raise
-    if own and not _summary_unchanged(data):
+    if own and _summary_bytes(store) != held:  # a sweep wrote a unit meanwhile (and removed the folder)
         _withdraw_report(store)
     return report
 
@@ -380,21 +402,15 @@ def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int 
     atomic.write_text(report.html, html.render(report))
 
 
-def _summary_unchanged(data: ReportData) -> bool:
-    """Whether the run's summary.csv still holds the summary the report was made from."""
-    try:
-        return schema.read_summary(data.store.path(schema.SUMMARY_FILE)).frame.equals(data.view.summary)
-    except ResultsError:
-        return False
-
-
 def _withdraw_report(store: RunStore) -> None:
     """Remove the report just written, which describes the run as it was before a unit a sweep wrote
     meanwhile, and say so: whichever of the two finished last, no stale report is left (the sweep
     rewrites summary.csv before it removes the report folder)."""
-    store.drop_report()
+    folder = store.path(REPORT_DIR)
+    removed = store.drop_report() or not folder.exists()
+    what = "was removed" if removed else f"is stale: delete '{folder}'"
     raise ResultsError(f"The run '{store.name}' changed while its report was being written (a sweep wrote a unit "
-                       f"meanwhile), so the report, which showed the run as it was before, was removed. Run "
+                       f"meanwhile), so the report, which showed the run as it was before, {what}. Run "
                        f"`{report_command(store)}` again: now for what the run has, or once the sweep has finished.")
 
 
