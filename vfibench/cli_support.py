@@ -12,7 +12,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer 0.29 carries its own click
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer 0.29 carries its own click
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
@@ -110,7 +110,7 @@ def internal_errors_exit(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+        except (typer.Exit, typer.Abort, ClickException, KeyboardInterrupt, SystemExit):  # the CLI's own exits
             raise
         except Exception:  # noqa: BLE001 - a bug: shown whole, then told apart from the command's own exit codes
             import traceback
