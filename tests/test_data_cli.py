@@ -180,6 +180,7 @@ def test_a_video_with_fewer_frames_than_its_header_declares_is_noted_and_its_err
     assert "but its header declares 12: either the file was cut short" in source.notes[0], source.notes
     result = runner.invoke(app, ["validate", f"video:{cut}"], env=WIDE)  # noted; its half-written last frame fails
     assert result.exit_code == 2 and result.output.count("declares") == 1 and "Decoding failed" in result.output
+    assert "data validate" not in result.output  # the command the user already runs
     inspected = runner.invoke(app, ["inspect", f"video:{cut}"], env=WIDE)  # its last frame is cut in half
     assert inspected.exit_code == 2 and "Decoding failed" in inspected.output, inspected.output
     assert "header declares 12" in " ".join(inspected.output.split()), inspected.output

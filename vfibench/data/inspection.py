@@ -269,7 +269,7 @@ def _validate_video(source: TripletSource, refs: Sequence[TripletRef], report: V
     wanted = {number for number in range(source.frame_count) if frame_label(source.path, number) in labels}
     shapes: dict[str, tuple[int, int]] = {}
     try:
-        for done, (number, frame) in enumerate(decode(source.path, wanted), 1):
+        for done, (number, frame) in enumerate(decode(source.path, wanted, validating=True), 1):
             shapes[frame_label(source.path, number)] = (frame.shape[1], frame.shape[0])
             if progress:
                 progress(done, len(wanted))

@@ -76,8 +76,9 @@ def count_frames(path: Path) -> tuple[int, int]:
         container.close()
 
 
-def decode(path: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (number, float32 (H, W, 3) RGB frame) for the frame numbers in ``wanted``, in order."""
+def decode(path: Path, wanted: set[int], *, validating: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (number, float32 (H, W, 3) RGB frame) for the frame numbers in ``wanted``, in order; an error
+    points to ``data validate`` unless ``validating`` (that command itself)."""
     av = _av()
     container = _open(path)
     last = max(wanted) if wanted else -1
@@ -92,8 +93,8 @@ def decode(path: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
                 return
     except (av.FFmpegError, OSError) as err:
         raise DataError(
-            f"Decoding failed at {frame_label(path, number + 1)} ({err}); the file may be damaged. "
-            f"`vfibench data validate video:{path}` checks every frame."
+            f"Decoding failed at {frame_label(path, number + 1)} ({err}); the file may be damaged."
+            + ("" if validating else f" `vfibench data validate video:{path}` checks every frame.")
         ) from None
     finally:
         container.close()
