@@ -157,9 +157,14 @@ def test_evaluate_reads_its_arguments_as_a_caller_means_them(frames: Path, monke
         assert repr(str(path)) in command, command
     with pytest.raises(VfiBenchError, match="cannot name a model"):
         api.evaluate({"a/b": frames / "mine"}, "gt", metrics="psnr", out="x", device="cpu")
-    with pytest.raises(VfiBenchError, match="names no folder"):
-        api.evaluate([], "gt", metrics="psnr", out="x", device="cpu")
+    for nothing in ([], {}):  # an empty mapping wrote an empty run marked complete and moved `latest` to it
+        with pytest.raises(VfiBenchError, match="names no folder"):
+            api.evaluate(nothing, "gt", metrics="psnr", out="x", device="cpu")
     assert not (frames / "x").exists()
+    from vfibench.eval_plan import plan_evaluation
+
+    with pytest.raises(VfiBenchError, match="No predictions to score"):
+        plan_evaluation({}, frames / "gt", out=frames / "x", metrics=["psnr"], device="cpu")
 
 
 def test_evaluate_prints_its_plan_notes_and_progress_only_when_asked(frames: Path,

@@ -250,6 +250,9 @@ def _prediction_sources(predictions: str | Path | Mapping[str, str | Path] | Seq
     from vfibench.eval_plan import is_model_name, name_predictions, parse_prediction
 
     if isinstance(predictions, Mapping):
+        if not predictions:
+            raise VfiBenchError("predictions names no folder; give one folder of predicted frames, a list of them, "
+                                "or a mapping of model names to folders.")
         for name in predictions:
             if not isinstance(name, str) or not is_model_name(name):
                 raise VfiBenchError(f"predictions: {name!r} cannot name a model; give each folder a name that is "

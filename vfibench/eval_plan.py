@@ -284,6 +284,8 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
 
     sources = dict(predictions) if isinstance(predictions, Mapping) else parse_predictions(predictions)
     sources = {str(k): Path(v) for k, v in sources.items()}
+    if not sources:  # an evaluation of nothing would write an empty run and take `latest`
+        raise VfiBenchError("No predictions to score: give at least one folder of predicted frames (--pred DIR).")
     from vfibench.metrics.registry import metric_info
 
     spec, pred_files = None, {}
