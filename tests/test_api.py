@@ -214,8 +214,9 @@ def test_frames_on_another_scale_are_refused_not_clamped_into_scores(scale: floa
     assert np.allclose(scores.numpy(), expected, rtol=0, atol=1e-6)  # float32 frames: levels differ by rounding
 
 
-@pytest.mark.parametrize(("metrics", "says"), [([], "at least one metric"), ("psnr", "got the string 'psnr'")])
-def test_a_metric_list_is_taken_as_given(metrics: object, says: str) -> None:
+@pytest.mark.parametrize(("metrics", "says"), [([], "names no metric"), (["psnr", "PSNR"], "psnr more than once"),
+                                               ("psnr,,ssim", "an empty item")])
+def test_a_metric_list_is_checked_as_the_command_line_checks_it(metrics: object, says: str) -> None:
     import torch
 
     from vfibench.errors import VfiBenchError
@@ -223,6 +224,7 @@ def test_a_metric_list_is_taken_as_given(metrics: object, says: str) -> None:
     frames = torch.rand(1, 3, 16, 16)
     with pytest.raises(VfiBenchError, match=says):
         api.compute_metrics(frames, frames, metrics)  # type: ignore[arg-type]
+    assert list(api.compute_metrics(frames, frames, "psnr, SSIM")) == ["psnr", "ssim"]  # as --metrics reads it
 
 
 def test_a_device_and_seeds_and_steps_are_checked_as_the_command_line_checks_them(tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ def test_train_log_has_every_term_per_logged_step(run_dir: tuple[Path, str]) -> 
 @pytest.mark.parametrize(
     ("losses", "expected"),
     [("l1,nosuchloss", "Unknown loss term 'nosuchloss'"), ("l1++l2", "position 4"),
-     ("", "The loss specification is empty")],
+     ("", "'--losses': is given an empty value")],
 )
 def test_bad_loss_specs_exit_2_before_any_work(tmp_path: Path, losses: str, expected: str) -> None:
     out = tmp_path / "results"
@@ -118,7 +118,14 @@ def test_bad_loss_specs_exit_2_before_any_work(tmp_path: Path, losses: str, expe
                                             (["--seeds", "a,b"], "Invalid --seeds 'a,b'"),
                                             (["--device", "tpu"], "Unknown device 'tpu'"),
                                             (["--warm-start", "99999"], "--warm-start 99999 must be between"),
-                                            (["--metrics", "psnr,nosuchmetric"], "Unknown metric 'nosuchmetric'")])
+                                            (["--metrics", "psnr,nosuchmetric"], "Unknown metric 'nosuchmetric'"),
+                                            (["--metrics", "psnr,,ssim"], "has an empty item"),
+                                            (["--seeds", "0_1"], "Invalid --seeds '0_1'"),  # int() reads 1
+                                            (["--device", ""], "'--device': is given an empty value"),
+                                            (["--out="], "'--out': is given an empty value"),
+                                            (["--train-data", " "], "'--train-data': is given an empty value"),
+                                            (["--skip-unavailable", "--no-skip-unavailable"],
+                                             "given both as --skip-unavailable and as --no-skip-unavailable")])
 def test_bad_option_values_exit_2_and_say_which(tmp_path: Path, args: list[str], says: str) -> None:
     result = runner.invoke(app, ["run", "--losses", "l1", "--out", str(tmp_path), *args])
     assert result.exit_code == 2, (args, result.output)

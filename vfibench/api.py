@@ -99,13 +99,14 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
 
 
 def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,), out: str | Path = "results",
-              device: str = "auto", metrics: Sequence[str] | None = None, steps: int | None = None,
+              device: str = "auto", metrics: str | Sequence[str] | None = None, steps: int | None = None,
               warm_start: int | None = None, skip_unavailable: bool = False, train_data: str = "synthetic",
               test_data: str = "synthetic", jobs: int | None = None, threads: int | None = None,
               progress: bool = False) -> Run:
     """Train and evaluate every configuration of ``losses`` (as ``vfibench run --losses``); return the run.
 
-    The arguments mean what the options of ``vfibench run`` mean; ``metrics`` defaults to all;
+    The arguments mean what the options of ``vfibench run`` mean; ``metrics`` (a list or one
+    comma-separated string) defaults to all;
     ``jobs`` and ``threads`` are ``--jobs`` and ``--threads`` (the threads are part of a CPU run's
     numbers: ``threads=1`` reproduces a ``--jobs 2`` table on two cores). The workers of ``jobs`` are
     started with ``spawn``, which imports the calling script again in each: call it from a script
@@ -126,6 +127,7 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
         True
     """
     from vfibench import sweep
+    from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.presets import get_preset
 
@@ -133,7 +135,8 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     options.check()
     chosen = get_preset(preset).with_overrides(steps=steps)
     plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device,
-                            metrics=DEFAULT_METRICS if metrics is None else metrics, skip_unavailable=skip_unavailable,
+                            metrics=DEFAULT_METRICS if metrics is None else parse_metric_list(_listed(metrics)),
+                            skip_unavailable=skip_unavailable,
                             warm_start=warm_start, train_data=train_data, test_data=test_data)
     # every argument, paths absolute as the plan holds them: the recorded call reruns the run from anywhere
     arguments = {"preset": preset, "seeds": seeds, "out": os.path.abspath(out), "device": device,
@@ -268,14 +271,14 @@ def _prediction_sources(predictions: str | Path | Mapping[str, str | Path] | Seq
     return name_predictions(pairs)
 
 
-def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: Sequence[str] | None = None, *, device: str = "cpu",
+def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: str | Sequence[str] | None = None, *, device: str = "cpu",
                     skip_unavailable: bool = False) -> "dict[str, Tensor]":
     """Score predicted frames against the truth with the benchmark's metrics.
 
     ``pred`` and ``gt`` are (N, 3, H, W) RGB in [0, 1]; they are clamped and quantised to 8 bits
     first, as saved frames would be (frames on another scale, 0–255 or [−1, 1], are refused). Returns
-    metric name → (N,) float64 tensor of per-frame scores. ``metrics`` defaults to the default set
-    (``DEFAULT_METRICS``); a missing backbone raises unless ``skip_unavailable``, which leaves the
+    metric name → (N,) float64 tensor of per-frame scores. ``metrics``, a list or one comma-separated
+    string checked as ``--metrics`` is, defaults to the default set (``DEFAULT_METRICS``); a missing backbone raises unless ``skip_unavailable``, which leaves the
     metrics it blocks out of the result (and raises when it blocks them all).
 
         >>> import torch
@@ -287,10 +290,12 @@ def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: Sequence[str] | None 
         >>> round(compute_metrics(frames, 1 - frames, ["psnr"])["psnr"].mean().item(), 1)
         4.8
     """
+    from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
     from vfibench.sweep import resolve_device
 
-    suite = MetricSuite(DEFAULT_METRICS if metrics is None else metrics, device=resolve_device(device),
+    suite = MetricSuite(DEFAULT_METRICS if metrics is None else parse_metric_list(_listed(metrics)),
+                        device=resolve_device(device),
                         skip_unavailable=skip_unavailable)
     return suite(pred, gt)
 

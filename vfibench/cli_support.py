@@ -222,14 +222,17 @@ _VALIDATION_PREFIX = "Value error, "
 
 def _refuse_repeated_options(params: list, args: list[str], help_names: list[str]) -> None:  # type: ignore[type-arg]
     """A :class:`typer.BadParameter` when an option that takes one value (not a flag, not repeatable)
-    is given twice, e.g. ``--losses l1 --losses l2`` or ``-l l1 -ll2`` (click keeps the last silently).
-    Tokens are read as click reads them: an option's value is skipped, ``--`` ends the options, and
-    ``--help`` anywhere leaves the command line to click (help wins)."""
+    is given twice, e.g. ``--losses l1 --losses l2`` or ``-l l1 -ll2`` (click keeps the last silently), when
+    an on/off flag is given both ways (``--skip-unavailable --no-skip-unavailable``), or when an option's
+    value is empty (``--out ""`` would be the current folder, ``--device ""`` the default: silently
+    another value than none). Tokens are read as click reads them: an option's value is skipped, ``--``
+    ends the options, and ``--help`` anywhere leaves the command line to click (help wins)."""
     if any(arg in help_names for arg in args):
         return
     options = {name: param for param in params if getattr(param, "param_type_name", "") == "option"
                for name in (*param.opts, *param.secondary_opts)}
     seen: set[str] = set()
+    switched: dict[str, str] = {}
     index = 0
     while index < len(args):
         arg = args[index]
@@ -238,15 +241,26 @@ def _refuse_repeated_options(params: list, args: list[str], help_names: list[str
             break
         if arg.startswith("--"):
             name, attached = arg.split("=", 1)[0], "=" in arg
+            value = arg.split("=", 1)[1] if attached else None
         elif arg.startswith("-") and len(arg) > 1:
             name, attached = arg[:2], len(arg) > 2
+            value = arg[2:] if attached else None
         else:
             continue
         param = options.get(name)
-        if param is None or param.is_flag or param.count:
+        if param is None or param.count:
+            continue
+        if param.is_flag:
+            if param.secondary_opts and switched.setdefault(param.name, name) != name:
+                raise typer.BadParameter(f"given both as {switched[param.name]} and as {name}; give one of them.",
+                                         param_hint=f"'{param.opts[0]}'")
             continue
         if not attached:
+            value = args[index] if index < len(args) else None
             index += 1  # the option's value, whatever it looks like
+        if value is not None and not value.strip():
+            raise typer.BadParameter("is given an empty value; give a value, or leave the option out for its "
+                                     "default.", param_hint=f"'{param.opts[0]}'")
         if param.multiple:
             continue
         if param.name in seen:

@@ -251,12 +251,15 @@ def metric_record(name: str) -> MetricRecord:
 
 
 def parse_metric_list(text: str) -> list[str]:
-    """``--metrics`` as written (``"psnr, SSIM,lpips"``) → names in order, lower case; an empty list or a
-    name given twice is refused (unknown names are checked where the metrics are built)."""
-    names = [m.strip().lower() for m in text.split(",") if m.strip()]
-    if not names:
+    """``--metrics`` as written (``"psnr, SSIM,lpips"``) → names in order, lower case; an empty list or item,
+    or a name given twice, is refused (unknown names are checked where the metrics are built)."""
+    names = [m.strip().lower() for m in text.split(",")]
+    if not any(names):
         raise VfiBenchError(f"--metrics {text!r} names no metric. Give comma-separated names such as "
                             f"--metrics psnr,ssim,lpips, or leave the option out for the default set.")
+    if not all(names):
+        raise VfiBenchError(f"--metrics {text!r} has an empty item (two commas in a row, or a comma at an end). "
+                            f"Give comma-separated names such as --metrics psnr,ssim,lpips.")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise VfiBenchError(f"--metrics {text!r} names {', '.join(repeated)} more than once; each metric is one "

@@ -9,6 +9,7 @@ refusing options that would change what it computes.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -144,6 +145,14 @@ MAX_SEED = 2**31 - 1
 MAX_SEEDS = 10_000
 
 
+def _seed_number(text: str) -> int:
+    """A seed as written: ASCII digits, with a sign to be refused by name; a ValueError for anything else
+    ``int`` would take (``1_0`` for 10, other scripts' digits)."""
+    if not re.fullmatch(r"\s*-?[0-9]+\s*", text):
+        raise ValueError(text)
+    return int(text)
+
+
 def parse_seeds(text: str) -> list[int]:
     """``"0,1,2"`` → [0, 1, 2]; also ``"0-4"``. Duplicates, negatives and seeds above :data:`MAX_SEED`
     are errors."""
@@ -153,9 +162,9 @@ def parse_seeds(text: str) -> list[int]:
             part = part.strip()
             if "-" in part[1:]:
                 low, high = part.split("-", 1)
-                bounds.append((int(low), int(high)))
+                bounds.append((_seed_number(low), _seed_number(high)))
             else:
-                bounds.append((int(part), int(part)))
+                bounds.append((_seed_number(part), _seed_number(part)))
     except ValueError:
         raise VfiBenchError(f"Invalid --seeds '{text}': give whole numbers separated by commas, e.g. 0,1,2 "
                             f"or a range such as 0-4.") from None
