@@ -303,6 +303,8 @@ def test_only_a_cpu_run_s_threads_are_kept() -> None:
     (["--executor", "ray", "--threads", "4"], "--threads 4 with --cpus-per-unit 1: each unit would compute"),
     (["--executor", "ray", "--threads", "4", "--cpus-per-unit", "2"], "Give --cpus-per-unit 4"),
     (["--executor", "ray", "--threads", "2", "--cpus-per-unit", "0.5"], "--threads 2 with --cpus-per-unit 0.5"),
+    (["--executor", "ray", "--device", "Garbage"], "Unknown device 'Garbage'"),  # it became the CPU on Ray
+    (["--executor", "ray", "--device", "cpu:0"], "Unknown device 'cpu:0'"),
 ])
 def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Path, args: list[str],
                                                                    expected: str) -> None:

@@ -444,7 +444,11 @@ class ExecutorOptions:
         """
         if self.executor != "ray":
             return requested, True
-        wanted = (requested or "auto").lower()
+        wanted = (requested or "auto").strip().lower()
+        if wanted != "auto":
+            from vfibench.sweep.plan import resolve_device
+
+            resolve_device(str(requested), here=False)  # its form: an unknown name must not become the CPU
         if self.gpus_per_unit:
             if wanted not in ("auto", "cuda"):
                 raise VfiBenchError(f"--device {requested} with --gpus-per-unit {self.gpus_per_unit:g}: Ray assigns each "
