@@ -121,6 +121,7 @@ def test_bad_loss_specs_exit_2_before_any_work(tmp_path: Path, losses: str, expe
                                             (["--metrics", "psnr,nosuchmetric"], "Unknown metric 'nosuchmetric'"),
                                             (["--metrics", "psnr,,ssim"], "has an empty item"),
                                             (["--seeds", "0_1"], "Invalid --seeds '0_1'"),  # int() reads 1
+                                            (["--steps", "99999999999999999999"], "at most 10,000,000 steps"),
                                             (["--device", ""], "'--device': is given an empty value"),
                                             (["--out="], "'--out': is given an empty value"),
                                             (["--train-data", " "], "'--train-data': is given an empty value"),

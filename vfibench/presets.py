@@ -78,10 +78,18 @@ class RunPreset:
             value = changes.get(name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise VfiBenchError(f"{name} must be a whole number of at least 1, got {value!r}.")
+        if changes.get("steps", 0) > MAX_STEPS:
+            raise VfiBenchError(f"steps {changes['steps']}: a sweep trains at most {MAX_STEPS:,} steps per unit (papers "
+                                f"train for 10⁵–10⁶, and each step is planned before any work); "
+                                f"give fewer.")
         if not changes:
             return self
         return replace(self, **changes)
 
+
+#: The most training steps a sweep accepts: papers train for 10⁵–10⁶ iterations, and a sweep plans each
+#: step's active loss terms before any work (about 0.7 s per million steps).
+MAX_STEPS = 10_000_000
 
 #: The preset ``vfibench run`` uses when none is given; the ``data`` commands make synthetic scenes as it does.
 DEFAULT_PRESET = "quick"
