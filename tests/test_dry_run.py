@@ -78,3 +78,32 @@ def test_dry_run_refuses_data_over_the_memory_budget_like_a_run(tmp_path: Path,
 @pytest.mark.parametrize(("seconds", "text"), [(12.4, "12 s"), (720, "12 min"), (3 * 3600, "3.0 h")])
 def test_durations_read_naturally(seconds: float, text: str) -> None:
     assert duration_text(seconds) == text
+
+
+def test_a_resumes_estimate_covers_only_the_units_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It timed and counted every unit, finished or not: a complete run was estimated as a whole sweep."""
+    import shutil
+
+    import vfibench.dry_run as dry_run
+
+    out = tmp_path / "r"
+    made = runner.invoke(app, ["run", "--preset", "smoke", "--steps", "3", "--losses", "l1,l2", "--seeds", "0",
+                               "--metrics", "psnr", "--device", "cpu", "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    timed: list[str] = []
+    train = dry_run.train_configuration
+
+    def recording(config, *args, **kwargs):  # type: ignore[no-untyped-def]
+        timed.append(config.canonical)
+        return train(config, *args, **kwargs)
+
+    monkeypatch.setattr(dry_run, "train_configuration", recording)
+    resume = ["run", "--resume", "latest", "--out", str(out), "--dry-run"]
+    result = runner.invoke(app, resume, env={"COLUMNS": "120"})
+    assert result.exit_code == 0 and timed == [], result.output
+    assert "estimated training time: none — every trained unit is finished" in " ".join(result.output.split())
+    for unit in (out / "latest" / "units").glob("l2-*"):
+        shutil.rmtree(unit)
+    result = runner.invoke(app, resume, env={"COLUMNS": "120"})
+    assert result.exit_code == 0 and timed == ["l2"], result.output
+    assert "3 of 4 units finished" in result.output and "estimated training time: about" in result.output

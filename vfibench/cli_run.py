@@ -273,7 +273,7 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
     units = plan.units()
     done = sum(store.unit_info(key) is not None for key in units)
     if dry_run:
-        _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", device_here)
+        _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", device_here, store)
         return None
     # a complete run with a unit deleted (a failed one, to retry it) trains that unit again
     if store.read_manifest().get("status") == COMPLETE and done == len(units):
@@ -305,9 +305,10 @@ def _where(options: "object") -> str:
     return ""
 
 
-def _print_plan(plan: "object", what: str, estimate_here: bool = True) -> None:
+def _print_plan(plan: "object", what: str, estimate_here: bool = True, store: "RunStore | None" = None) -> None:
     """Print what the sweep would do (``--dry-run``), with a training-time estimate timed on this machine
-    (``estimate_here``; not when the units run on a Ray cluster)."""
+    (``estimate_here``; not when the units run on a Ray cluster) of the units left (``store``: the run a
+    resume finishes)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -337,7 +338,10 @@ def _print_plan(plan: "object", what: str, estimate_here: bool = True) -> None:
                       "machines, not on this one", highlight=False)
         return
     with console.status("Timing a few training steps…"):
-        estimate = dry_run.estimate_training(plan)  # type: ignore[arg-type]
+        estimate = dry_run.estimate_training(plan, store=store)  # type: ignore[arg-type]
+    if not estimate.seconds_per_step:
+        console.print("[bold]estimated training time[/]: none — every trained unit is finished", highlight=False)
+        return
     slowest = max(estimate.seconds_per_step.items(), key=lambda item: item[1], default=None)
     detail = f"; slowest {slowest[0]} at {slowest[1] * 1000:.0f} ms/step" if slowest else ""
     console.print(f"[bold]estimated training time[/]: about {dry_run.duration_text(estimate.total_seconds)} "

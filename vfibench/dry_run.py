@@ -17,6 +17,8 @@ from vfibench.data.triplets import noise_triplets
 from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
 from vfibench.references import REFERENCES
+from vfibench.results import schema
+from vfibench.results.store import RunStore
 from vfibench.sweep import WARM_START_SPEC, SweepPlan
 from vfibench.sweep.data import split_options
 from vfibench.train import train_configuration
@@ -105,27 +107,31 @@ def _in_memory(spec: str, split: str, count: int, size: object) -> str:
     return f", {need / 1024**3:.1f} GiB in memory" if need >= 1024**3 else f", {need / 1024**2:.0f} MiB in memory"
 
 
-def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS) -> Estimate:
-    """Time ``probe_steps`` steps of every trained configuration (random frames of the preset's size).
+def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: RunStore | None = None) -> Estimate:
+    """Time ``probe_steps`` steps of every trained configuration with a unit left to train (random
+    frames of the preset's size); ``store``: the run a resume finishes (None: a new run).
 
-    The first step of each is a warm-up; the mean of the others, times the steps each unit trains,
-    summed over units and seeds (plus the shared warm start), is the projection. Evaluation and
-    data loading are not included.
+    The first step of each is a warm-up; the mean of the others, times the steps each unit left trains,
+    summed over those units (plus the shared warm starts not cached yet), is the projection. Evaluation
+    and data loading are not included.
     """
+    from vfibench.sweep.coordinator import needs_warm_start
+
     preset = plan.preset
+    left = [key for key in plan.units() if key.kind == schema.TRAINED and (store is None or store.unit_info(key) is None)]
     data = noise_triplets(preset.batch_size * probe_steps, preset.crop)
     probe = preset.with_overrides(steps=probe_steps)
     per_step: dict[str, float] = {}
-    for config in plan.trained:
+    for config in [c for c in plan.trained if c.canonical in {key.config for key in left}]:
         stamps: list[float] = []
         train_configuration(config, data, probe, seed=0, device=plan.device, precision=plan.precision,
                             on_step=lambda step, loss: stamps.append(time.perf_counter()))
         per_step[config.canonical] = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
-    own_steps = preset.steps - plan.warm_start
-    total = sum(per_step.values()) * own_steps * len(plan.seeds)
+    total = sum(per_step[key.config] for key in left) * (preset.steps - plan.warm_start)
     if plan.warm_start and per_step:
         warm = per_step.get(WARM_START_SPEC, min(per_step.values()))  # the warm start trains plain l1
-        total += warm * plan.warm_start * len(plan.seeds)
+        total += warm * plan.warm_start * sum(needs_warm_start(plan, store, seed, True)
+                                              for seed in {key.seed for key in left})
     note = (f"from {counted(probe_steps - 1, 'timed step')} per configuration on {plan.device} in {plan.precision}; "
             f"training only (evaluation and data loading add to it)")
     return Estimate(per_step, total, note)
