@@ -253,3 +253,24 @@ def test_skipping_every_requested_metric_is_one_clear_error(monkeypatch: pytest.
     with pytest.raises(BackboneUnavailable, match="None of the metrics lpips can be computed"):
         api.compute_metrics(frames, frames, ["lpips"], skip_unavailable=True)
     assert list(api.compute_metrics(frames, frames, ["psnr", "lpips"], skip_unavailable=True)) == ["psnr"]
+
+
+@pytest.mark.parametrize(("call", "says"), [
+    (lambda: api.run_sweep("l1", preset=None), "run_sweep: preset must be a preset name (str), got None"),
+    (lambda: api.run_sweep(["l1", "l2"]), "run_sweep: losses must be a loss specification (str)"),
+    (lambda: api.run_sweep("l1", warm_start=1.5), "warm_start must be a number of steps (int) or None, got 1.5"),
+    (lambda: api.run_sweep("l1", jobs="2"), "jobs must be a number of processes (int) or None, got '2'"),
+    (lambda: api.run_sweep("l1", skip_unavailable=None), "skip_unavailable must be True or False"),
+    (lambda: api.run_sweep("l1", metrics=["psnr", 1]), "a list of strings, got ['psnr', 1]"),
+    (lambda: api.load_run(None), "load_run: run must be a folder (str or Path), got None"),
+    (lambda: api.evaluate(None, "gt"), "evaluate: predictions must be a folder"),
+    (lambda: api.compute_metrics(None, None, device=None), "compute_metrics: device must be a device name"),
+    (lambda: api.parse_spec(None), "parse_spec: spec must be a loss specification (str)"),
+    (lambda: api.describe_spec(3), "describe_spec: spec must be a loss term, preset or configuration (str), got 3"),
+])
+def test_an_argument_of_the_wrong_type_is_named_not_a_type_error_from_inside(call, says: str) -> None:
+    from vfibench.errors import VfiBenchError
+
+    with pytest.raises(VfiBenchError) as raised:
+        call()
+    assert says in str(raised.value)

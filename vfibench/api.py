@@ -80,6 +80,8 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
 
+    _check_arguments("load_run", run=(run, _PATH, "a folder (str or Path)"),
+                     name=(name, (str, type(None)), "a run name (str) or None"))
     path = Path(run)
     if path.is_file():
         raise ResultsError(f"'{path}' is a file; load_run reads a run directory (the folder that holds "
@@ -131,6 +133,15 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.presets import get_preset
 
+    _check_arguments("run_sweep", losses=(losses, _TEXT, "a loss specification (str), e.g. 'l1,l1+perc'"),
+                     preset=(preset, _TEXT, "a preset name (str)"), out=(out, _PATH, "a folder (str or Path)"),
+                     device=(device, _TEXT, "a device name (str)"),
+                     warm_start=(warm_start, _COUNT, "a number of steps (int) or None"),
+                     skip_unavailable=(skip_unavailable, (bool,), "True or False"),
+                     train_data=(train_data, _TEXT, "a dataset spec (str)"),
+                     test_data=(test_data, _TEXT, "a dataset spec (str)"),
+                     jobs=(jobs, _COUNT, "a number of processes (int) or None"),
+                     threads=(threads, _COUNT, "a number of threads (int) or None"))
     options = sweep.ExecutorOptions(jobs=jobs, threads=threads)
     options.check()
     chosen = get_preset(preset).with_overrides(steps=steps)
@@ -197,6 +208,10 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.results.report import build_report
 
+    _check_arguments("evaluate", predictions=(predictions, (str, os.PathLike, Mapping, Sequence),
+                                              "a folder, a list of folders or a mapping of names to folders"),
+                     gt=(gt, _PATH, "a folder or a dataset spec (str or Path)"),
+                     out=(out, _PATH, "a folder (str or Path)"), device=(device, _TEXT, "a device name (str)"))
     sources = _prediction_sources(predictions)
     names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(_listed(metrics))
     chosen: list[str] = []
@@ -241,9 +256,28 @@ def _frames_scored(total: int) -> Callable[[int, str], None]:
     return scored
 
 
+def _check_arguments(function: str, **arguments: tuple[Any, tuple[type, ...], str]) -> None:
+    """A VfiBenchError naming the first argument whose value is not of its types (``name=(value, types,
+    what it should be)``; ``bool`` is no ``int`` here), instead of a TypeError from deep inside."""
+    from vfibench.errors import VfiBenchError
+
+    for name, (value, types, wanted) in arguments.items():
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise VfiBenchError(f"{function}: {name} must be {wanted}, got {value!r}.")
+
+
+_TEXT, _PATH, _COUNT = (str,), (str, os.PathLike), (int, type(None))
+
+
 def _listed(names: str | Sequence[str]) -> str:
     """A list argument of the API as the command line's comma-separated option: one string or a list."""
-    return names if isinstance(names, str) else ",".join(names)
+    from vfibench.errors import VfiBenchError
+
+    if isinstance(names, str):
+        return names
+    if not isinstance(names, Sequence) or not all(isinstance(name, str) for name in names):
+        raise VfiBenchError(f"A list of names must be one comma-separated string or a list of strings, got {names!r}.")
+    return ",".join(names)
 
 
 def _prediction_sources(predictions: str | Path | Mapping[str, str | Path] | Sequence[str | Path]) -> dict[str, Path]:
@@ -294,6 +328,7 @@ def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: str | Sequence[str] |
     from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
     from vfibench.sweep import resolve_device
 
+    _check_arguments("compute_metrics", device=(device, _TEXT, "a device name (str)"))
     suite = MetricSuite(DEFAULT_METRICS if metrics is None else parse_metric_list(_listed(metrics)),
                         device=resolve_device(device),
                         skip_unavailable=skip_unavailable)
@@ -314,6 +349,7 @@ def parse_spec(spec: str) -> "LossConfig":
     from vfibench.losses import snapshot
     from vfibench.losses.spec import parse_config
 
+    _check_arguments("parse_spec", spec=(spec, _TEXT, "a loss specification (str), e.g. 'l1+0.1*perc'"))
     return parse_config(spec, snapshot.load())
 
 
@@ -327,6 +363,7 @@ def describe_spec(spec: str, width: int = 100) -> str:
 
     from vfibench.losses.describe import describe_name
 
+    _check_arguments("describe_spec", spec=(spec, _TEXT, "a loss term, preset or configuration (str)"))
     console = Console(file=io.StringIO(), width=width, color_system=None, emoji=False)
     console.print(describe_name(spec))
     return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
