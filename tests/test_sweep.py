@@ -381,8 +381,14 @@ def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) 
     every = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), "--steps", "100", "--model", "warp-blend",
                                 "--log-every", "7"])
     text = " ".join(every.output.split())  # every conflict is named, not the first
-    assert every.exit_code == 2 and "100 steps; the run trains" in text and "--model warp-blend;" in text
+    assert every.exit_code == 2 and "--steps 100; the run trains" in text and "--model warp-blend;" in text
     assert "--log-every 7;" in text
+    # a preset's own value is named as the preset's, a flag as it is written
+    preset = runner.invoke(app, ["run", "--resume", "--out", str(tmp_path), "--preset", "smoke",
+                                 "--skip-unavailable"])
+    text = " ".join(preset.output.split())
+    assert preset.exit_code == 2 and "--preset smoke (--steps 12); the run trains" in text, text
+    assert "--skip-unavailable; the run was made with --no-skip-unavailable" in text, text
 
 
 def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: Path,

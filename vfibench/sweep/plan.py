@@ -346,14 +346,22 @@ def plan_resume(
         if preset.name != run_preset.name:  # its other settings differ with it
             conflicts.append(f"--preset {preset.name}; the run used {run_preset.name}")
         else:
+            given = preset_overrides or {}
+
+            def as_given(field: str, shown: object) -> str:
+                """``--steps 7`` as given, or ``--preset smoke (--steps 12)`` where the preset set it."""
+                name = f"--{field.replace('_', '-')} {shown}"
+                return name if given.get(field) is not None else f"--preset {preset.name} ({name})"
+
             for differs, conflict in (
-                    (preset.steps != run_preset.steps, f"{preset.steps} steps; the run trains {run_preset.steps}"),
+                    (preset.steps != run_preset.steps,
+                     f"{as_given('steps', preset.steps)}; the run trains {run_preset.steps} steps"),
                     (preset.model != run_preset.model,
-                     f"--model {preset.model}; the run trains the {run_preset.model} interpolator"),
+                     f"{as_given('model', preset.model)}; the run trains the {run_preset.model} interpolator"),
                     (preset.ambiguity != run_preset.ambiguity,
-                     f"--ambiguity {preset.ambiguity:g}; the run's data has {run_preset.ambiguity:g}"),
+                     f"{as_given('ambiguity', f'{preset.ambiguity:g}')}; the run's data has {run_preset.ambiguity:g}"),
                     (preset.log_every != run_preset.log_every,
-                     f"--log-every {preset.log_every}; the run logs every {run_preset.log_every} steps")):
+                     f"{as_given('log_every', preset.log_every)}; the run logs every {run_preset.log_every} steps")):
                 if differs:
                     conflicts.append(conflict)
     if val_samples is not None and val_samples == recorded["val_samples"]:
@@ -369,6 +377,10 @@ def plan_resume(
                                     ("--precision", precision, recorded["precision"]),
                                     ("--val-samples", val_samples, recorded["val_asked"])):
         if value is not None and (list(value) if isinstance(value, (list, tuple)) else value) != expected:
+            if isinstance(value, bool):  # a flag: named as it is written
+                no = option.replace("--", "--no-", 1)
+                conflicts.append(f"{option if value else no}; the run was made with {no if value else option}")
+                continue
             shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
             wanted = ",".join(map(str, expected)) if isinstance(expected, list) else expected
             conflicts.append(f"{option} {shown}; the run has {wanted}")
