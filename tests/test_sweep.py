@@ -389,6 +389,10 @@ def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) 
     text = " ".join(preset.output.split())
     assert preset.exit_code == 2 and "--preset smoke (--steps 12); the run trains" in text, text
     assert "--skip-unavailable; the run was made with --no-skip-unavailable" in text, text
+    folder = runner.invoke(app, ["run", "--resume", str(tmp_path), "--out", str(tmp_path)])  # the folder of runs
+    text = " ".join(folder.output.split())
+    assert folder.exit_code == 2 and "is a folder of runs, not a run" in text, text
+    assert "finishes the newest unfinished run in it" in text and store.name in text
 
 
 def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: Path,
