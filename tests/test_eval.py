@@ -869,3 +869,11 @@ def test_an_evaluation_on_a_test_set_draws_its_image_grids_from_the_set(ucf_set)
         image_line = f"![{grid.stem}]({grid.name})"
         assert f"\n\n{image_line}\n\n" in markdown
         assert markdown.split(image_line, 1)[1].lstrip("\n").split("\n", 1)[0].strip(), "no caption follows"
+
+
+def test_eval_help_says_what_every_metric_measures():
+    from vfibench.metrics.records import RECORDS
+
+    text = " ".join(run_eval("--help").output.split())
+    for record in RECORDS:  # each from its registry record, lpips-vgg and dists included
+        assert f"{record.name}" in text and " ".join(record.description.split()[:6]) in text, record.name

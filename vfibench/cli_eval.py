@@ -18,6 +18,15 @@ from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, build_report_showing
 from vfibench.cli_support import LIST, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
+
+def _metric_lines() -> str:
+    """Every metric and what it measures, from its registry record; those that need I0 and I1 marked."""
+    from vfibench.metrics.records import RECORDS
+
+    return "\n\n".join(f"  {r.name}{' (needs a dataset spec as --gt, for I0 and I1)' if r.inputs else ''}: "
+                         f"{r.description}" for r in RECORDS)
+
+
 EPILOG = (
     "Examples:\n\n"
     "  vfibench eval --pred out/mymodel --gt data/gt\n\n"
@@ -29,11 +38,7 @@ EPILOG = (
     "to each folder; with a dataset spec as --gt (ucf101:, middlebury:, snufilm(split=...):, xiph(res=...):, "
     "davis:, vimeo90k:, frames:, video:) they are matched by the set's sample ids as DIR/ID.png. The run is "
     "written under --out like a sweep's, with report/report.html.\n\n"
-    "Flow-aware metrics (need a dataset spec as --gt, for the input frames):\n\n"
-    "  flolpips-dis: LPIPS-alex maps weighted by where the flows from the truth and from the prediction to "
-    "I0/I1 disagree; OpenCV DIS flow instead of the published PWC-Net, and 0 (not NaN) for a perfect frame.\n\n"
-    "  psnr-div: luma PSNR over pixels of high motion divergence (Farneback flow prediction → I1); the true "
-    "divergence du/dx + dv/dy, where the published code takes du/dy + dv/dx.\n\n"
+    "Metrics (--metrics):\n\n" + _metric_lines() + "\n\n"
     "Protocols (--protocols): vfibench, rife, ifrnet, film, y-channel, skimage-default, and ema-vfi: the "
     "one EMA-VFI's script for the --gt set uses (rife on ucf101, ifrnet on vimeo90k and snufilm, "
     "skimage-default on xiph); see the README for what each does to rounding, borders and colour. "
