@@ -122,6 +122,7 @@ def test_bad_loss_specs_exit_2_before_any_work(tmp_path: Path, losses: str, expe
                                             (["--metrics", "psnr,,ssim"], "has an empty item"),
                                             (["--seeds", "0_1"], "Invalid --seeds '0_1'"),  # int() reads 1
                                             (["--steps", "99999999999999999999"], "at most 10,000,000 steps"),
+                                            (["--ambiguity", "nan"], "'--ambiguity': nan is not a finite number"),
                                             (["--device", ""], "'--device': is given an empty value"),
                                             (["--out="], "'--out': is given an empty value"),
                                             (["--train-data", " "], "'--train-data': is given an empty value"),

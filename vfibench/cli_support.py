@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import sys
@@ -261,6 +262,8 @@ def _refuse_repeated_options(params: list, args: list[str], help_names: list[str
         if value is not None and not value.strip():
             raise typer.BadParameter("is given an empty value; give a value, or leave the option out for its "
                                      "default.", param_hint=f"'{param.opts[0]}'")
+        if value is not None and _takes_a_number(param) and _not_finite(value):
+            raise typer.BadParameter(f"{value} is not a finite number; give one.", param_hint=f"'{param.opts[0]}'")
         if param.multiple:
             continue
         if param.name in seen:
@@ -270,6 +273,20 @@ def _refuse_repeated_options(params: list, args: list[str], help_names: list[str
                           else "."),
                 param_hint=f"'{param.opts[0]}'")
         seen.add(param.name)
+
+
+def _takes_a_number(param: Any) -> bool:
+    """Whether a typer option's value is a float."""
+    descriptor = getattr(param, "type_descriptor", None)
+    return getattr(descriptor, "annotation", None) is float
+
+
+def _not_finite(text: str) -> bool:
+    """Whether ``text`` reads as NaN or an infinity (a range check would misname it as out of range)."""
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 class HumanCommand(TyperCommand):
