@@ -130,6 +130,11 @@ def test_evaluate_takes_one_folder_or_name_dir_strings_and_refuses_as_the_comman
     named = api.evaluate([f"a={frames / 'theirs'}"], frames / "gt", metrics=["psnr"], out=frames / "named",
                          device="cpu", report=False)
     assert named.summary["config"].tolist() == ["a"] and named.summary["psnr_mean"].equals(one.summary["psnr_mean"])
+    from pathlib import PurePosixPath
+
+    pure = api.evaluate(PurePosixPath(frames / "theirs"), frames / "gt", metrics=["psnr"], out=frames / "pure",
+                        device="cpu", report=False)  # any os.PathLike is one folder
+    assert pure.summary["config"].tolist() == ["theirs"]
     with pytest.raises(VfiBenchError, match="does not exist"):
         api.evaluate(frames / "nothere", frames / "gt", out=frames / "x", device="cpu")
     with pytest.raises(VfiBenchError, match="more than once"):
@@ -261,7 +266,10 @@ def test_skipping_every_requested_metric_is_one_clear_error(monkeypatch: pytest.
     (lambda: api.run_sweep("l1", warm_start=1.5), "warm_start must be a number of steps (int) or None, got 1.5"),
     (lambda: api.run_sweep("l1", jobs="2"), "jobs must be a number of processes (int) or None, got '2'"),
     (lambda: api.run_sweep("l1", skip_unavailable=None), "skip_unavailable must be True or False"),
-    (lambda: api.run_sweep("l1", metrics=["psnr", 1]), "a list of strings, got ['psnr', 1]"),
+    (lambda: api.run_sweep("l1", metrics=["psnr", 1]), "metrics must be one comma-separated string or a list of "
+                                                       "names (non-empty strings), got ['psnr', 1]"),
+    (lambda: api.compute_metrics(None, None, ["psnr", ""]), "metrics must be one comma-separated string"),
+    (lambda: api.evaluate("p", "gt", protocols=[1]), "protocols must be one comma-separated string"),
     (lambda: api.load_run(None), "load_run: run must be a folder (str or Path), got None"),
     (lambda: api.evaluate(None, "gt"), "evaluate: predictions must be a folder"),
     (lambda: api.compute_metrics(None, None, device=None), "compute_metrics: device must be a device name"),

@@ -123,7 +123,8 @@ def test_bad_loss_specs_exit_2_before_any_work(tmp_path: Path, losses: str, expe
                                             (["--seeds", "0_1"], "Invalid --seeds '0_1'"),  # int() reads 1
                                             (["--steps", "99999999999999999999"], "at most 10,000,000 steps"),
                                             (["--ambiguity", "nan"], "'--ambiguity': nan is not a finite number"),
-                                            (["--device", ""], "'--device': is given an empty value"),
+                                            (["--device", ""], "'--device': is given an empty value; give a "
+                                                                "value, or leave the option out for its default."),
                                             (["--out="], "'--out': is given an empty value"),
                                             (["--train-data", " "], "'--train-data': is given an empty value"),
                                             (["--skip-unavailable", "--no-skip-unavailable"],

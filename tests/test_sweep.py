@@ -393,6 +393,10 @@ def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) 
     text = " ".join(folder.output.split())
     assert folder.exit_code == 2 and "is a folder of runs, not a run" in text, text
     assert "finishes the newest unfinished run in it" in text and store.name in text
+    shutil.copytree(store.root, tmp_path / "outer" / "inner" / store.name)  # named relative to --out
+    folder = runner.invoke(app, ["run", "--resume", "inner", "--out", str(tmp_path / "outer")])
+    text = " ".join(folder.output.split())
+    assert folder.exit_code == 2 and f"--resume --out {tmp_path / 'outer' / 'inner'}` finishes" in text, text
 
 
 def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: Path,

@@ -145,8 +145,8 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     options = sweep.ExecutorOptions(jobs=jobs, threads=threads)
     options.check()
     chosen = get_preset(preset).with_overrides(steps=steps)
-    plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device,
-                            metrics=DEFAULT_METRICS if metrics is None else parse_metric_list(_listed(metrics)),
+    names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(_listed("metrics", metrics))
+    plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device, metrics=names,
                             skip_unavailable=skip_unavailable,
                             warm_start=warm_start, train_data=train_data, test_data=test_data)
     # every argument, paths absolute as the plan holds them: the recorded call reruns the run from anywhere
@@ -213,13 +213,13 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
                      gt=(gt, _PATH, "a folder or a dataset spec (str or Path)"),
                      out=(out, _PATH, "a folder (str or Path)"), device=(device, _TEXT, "a device name (str)"))
     sources = _prediction_sources(predictions)
-    names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(_listed(metrics))
+    names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(_listed("metrics", metrics))
     chosen: list[str] = []
-    if protocols is not None and _listed(protocols).strip():
+    if protocols is not None and _listed("protocols", protocols).strip():
         from vfibench.data.sources import parse_dataset_spec
 
         test_set = parse_dataset_spec(str(gt)).kind if is_dataset_spec(str(gt)) else None
-        chosen = parse_protocols(_listed(protocols), test_set)
+        chosen = parse_protocols(_listed("protocols", protocols), test_set)
     plan = plan_evaluation(sources, str(gt) if is_dataset_spec(str(gt)) else Path(gt), out=Path(out),
                            metrics=names, skip_unavailable=skip_unavailable, device=device, protocols=chosen)
     # the call as it reruns from any folder: every path absolute, as the plan holds the set's spec
@@ -269,14 +269,16 @@ def _check_arguments(function: str, **arguments: tuple[Any, tuple[type, ...], st
 _TEXT, _PATH, _COUNT = (str,), (str, os.PathLike), (int, type(None))
 
 
-def _listed(names: str | Sequence[str]) -> str:
-    """A list argument of the API as the command line's comma-separated option: one string or a list."""
+def _listed(argument: str, names: str | Sequence[str]) -> str:
+    """The list argument ``argument`` as the command line's comma-separated option: one string, or a list
+    of names none of which is empty."""
     from vfibench.errors import VfiBenchError
 
     if isinstance(names, str):
         return names
-    if not isinstance(names, Sequence) or not all(isinstance(name, str) for name in names):
-        raise VfiBenchError(f"A list of names must be one comma-separated string or a list of strings, got {names!r}.")
+    if not isinstance(names, Sequence) or not all(isinstance(name, str) and name.strip() for name in names):
+        raise VfiBenchError(f"{argument} must be one comma-separated string or a list of names (non-empty strings), "
+                            f"got {names!r}.")
     return ",".join(names)
 
 
@@ -296,12 +298,12 @@ def _prediction_sources(predictions: str | Path | Mapping[str, str | Path] | Seq
                                     f"not blank and holds no path separator, e.g. {{'mine': 'out/mine'}}.")
         pairs = [(name.strip(), Path(folder).expanduser()) for name, folder in predictions.items()]
     else:
-        items = [predictions] if isinstance(predictions, (str, Path)) else list(predictions)
+        items = [predictions] if isinstance(predictions, (str, os.PathLike)) else list(predictions)
         if not items:
             raise VfiBenchError("predictions names no folder; give one folder of predicted frames, a list of them, "
                                 "or a mapping of model names to folders.")
-        pairs = [("", item.expanduser()) if isinstance(item, Path) else parse_prediction(str(item))
-                 for item in items]
+        pairs = [("", Path(os.fspath(item)).expanduser()) if isinstance(item, os.PathLike)
+                 else parse_prediction(str(item)) for item in items]
     return name_predictions(pairs)
 
 
@@ -329,7 +331,7 @@ def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: str | Sequence[str] |
     from vfibench.sweep import resolve_device
 
     _check_arguments("compute_metrics", device=(device, _TEXT, "a device name (str)"))
-    suite = MetricSuite(DEFAULT_METRICS if metrics is None else parse_metric_list(_listed(metrics)),
+    suite = MetricSuite(DEFAULT_METRICS if metrics is None else parse_metric_list(_listed("metrics", metrics)),
                         device=resolve_device(device),
                         skip_unavailable=skip_unavailable)
     return suite(pred, gt)

@@ -340,7 +340,8 @@ def _print_plan(plan: "object", what: str, estimate_here: bool = True, store: "R
     with console.status("Timing a few training steps…"):
         estimate = dry_run.estimate_training(plan, store=store)  # type: ignore[arg-type]
     if not estimate.seconds_per_step:
-        console.print("[bold]estimated training time[/]: none — every trained unit is finished", highlight=False)
+        why = "every trained unit is finished" if store is not None else "no configuration to train"
+        console.print(f"[bold]estimated training time[/]: none — {why}", highlight=False)
         return
     slowest = max(estimate.seconds_per_step.items(), key=lambda item: item[1], default=None)
     detail = f"; slowest {slowest[0]} at {slowest[1] * 1000:.0f} ms/step" if slowest else ""

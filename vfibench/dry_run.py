@@ -2,8 +2,8 @@
 
 :func:`describe_plan` turns a validated :class:`~vfibench.sweep.SweepPlan` into plain sections —
 configurations (canonical string, expansion, each term's weight and schedule), units, data, metrics
-— and :func:`estimate_training` times a few training steps of every configuration on the plan's
-device to project the training time. Nothing is written: no run directory, no cache, no file.
+— and :func:`estimate_training` times a few training steps of every configuration with a unit left to
+train on the plan's device to project the training time of those units. Nothing is written: no run directory, no cache, no file.
 """
 
 from __future__ import annotations

@@ -105,10 +105,10 @@ class RunStore:
         """The run ``run`` to resume, or by default the newest sweep under ``out`` that is not complete
         (evaluations cannot be resumed: one that stopped is not a candidate)."""
         if run is not None:
-            folder = Path(run)
+            folder = Path(run) if Path(run).is_dir() else out / run  # as :meth:`open` finds it
             if folder.is_dir() and not (folder / MANIFEST).is_file() and run_directories(folder):
                 raise ResultsError(  # RunStore.open would suggest reading its latest run, which is complete
-                    f"'{run}' is a folder of runs, not a run. `vfibench run --resume --out {shlex.quote(run)}` "
+                    f"'{run}' is a folder of runs, not a run. `vfibench run --resume --out {shlex.quote(str(folder))}` "
                     f"finishes the newest unfinished run in it; or name one of its runs: "
                     f"{', '.join(p.name for p in run_directories(folder)[:5])}.")
             return cls.open(out, run)
