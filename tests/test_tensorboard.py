@@ -38,3 +38,19 @@ def test_missing_tensorboard_is_one_clear_error_before_training(tmp_path, monkey
     assert result.exit_code == 2, result.output
     assert "pip install 'vfibench[tensorboard]'" in " ".join(result.output.split())
     assert "Traceback" not in result.output and not (tmp_path / "results").exists()
+
+
+def test_a_long_configuration_and_a_diverged_one_are_logged_too(tmp_path):
+    """A 150-character configuration name made a folder the file system refused, which failed the sweep;
+    a diverged unit's log, which train_log.csv keeps, was left out."""
+    pytest.importorskip("tensorboard")
+    from vfibench.tensorboard_log import MAX_FOLDER_NAME
+
+    long = "+".join(f"1.23456789012*{term}" for term in ("l1", "l2", "charbonnier(eps=0.00123456789)", "census",
+                                                          "grad", "lap", "ssim"))
+    args = [*ARGS[:4], f"{long},1e39*l2", *ARGS[5:]]  # 1e39 overflows float32: diverged at step 1
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "results"), "--tensorboard", str(tmp_path / "tb")])
+    assert result.exit_code == 0, result.output
+    folders = sorted(path.parent.name for path in (tmp_path / "tb").glob("*/*/seed0"))
+    assert len(folders) == 2 and max(map(len, folders)) <= MAX_FOLDER_NAME, folders
+    assert "1e+39_l2" in folders or "1e39_l2" in folders, folders

@@ -10,6 +10,7 @@ start. ``tensorboard --logdir DIR`` shows it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,9 +46,17 @@ def tag(column: str) -> str:
     return "loss/" + column
 
 
+#: The longest configuration folder name; a longer one is cut and told apart by a hash (file systems
+#: refuse names over 255 bytes).
+MAX_FOLDER_NAME = 100
+
+
 def unit_folder(root: Path, run: str, config: str, seed: int) -> Path:
-    """``root/run/<config>/seed<k>``, the configuration made safe as a folder name."""
+    """``root/run/<config>/seed<k>``, the configuration made safe as a folder name; one longer than
+    :data:`MAX_FOLDER_NAME` is cut and ends with a hash of the whole configuration."""
     safe = re.sub(r"[^A-Za-z0-9.+=,@_-]+", "_", config).strip("._") or "config"
+    if len(safe) > MAX_FOLDER_NAME:
+        safe = f"{safe[:MAX_FOLDER_NAME - 9]}-{hashlib.sha1(config.encode()).hexdigest()[:8]}"
     return root / run / safe / f"seed{seed}"
 
 

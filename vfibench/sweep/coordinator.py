@@ -27,7 +27,7 @@ import torch
 from vfibench import tensorboard_log
 from vfibench.data.sources import content_overlap
 from vfibench.errors import ResultsError, describe_os_error
-from vfibench.metrics.records import metric_record
+from vfibench.metrics.records import metric_record, record_names
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
 from vfibench.results.numbers import format_number
@@ -294,12 +294,11 @@ class _Coordinator:
         if result.status == UNIT_COMPLETE:
             per_sample = self._with_attributes(result.per_sample)
             self.store.write_unit(key, result.info, per_sample, result.train_log, result.model_state)
-            if self.plan.tensorboard is not None:
-                tensorboard_log.write_unit(self.plan.tensorboard, self.store.name, spec.config, spec.seed,
-                                           result.log_rows, self.test.it[: tensorboard_log.FRAMES], result.preview)
+            self._log_to_tensorboard(spec, result, frames=True)
             outcome = headline(per_sample, result.seconds, result.info["eval_seconds"])
         elif result.status == DIVERGED:
             self.store.write_unit(key, result.info, None, result.train_log)
+            self._log_to_tensorboard(spec, result, frames=False)  # its log up to the divergence, as train_log.csv
             outcome = f"diverged at step {result.info['diverged_at']} ({result.info.get('divergence')})"
         else:
             self.store.write_unit(key, result.info, None)
@@ -307,6 +306,19 @@ class _Coordinator:
         self.listener.unit_finished(spec.label, outcome)
         gather(self.store, self.plan)
         self._drop_stale_report()
+
+    def _log_to_tensorboard(self, spec: UnitSpec, result: UnitResult, frames: bool) -> None:
+        """Write a unit's training log (and, with ``frames``, its sample frames) under --tensorboard; a
+        failure there is a note: the unit is already written to the run, which it does not touch."""
+        if self.plan.tensorboard is None:
+            return
+        try:
+            tensorboard_log.write_unit(self.plan.tensorboard, self.store.name, spec.config, spec.seed,
+                                       result.log_rows, self.test.it[: tensorboard_log.FRAMES] if frames else None,
+                                       result.preview if frames else None)
+        except OSError as err:
+            self.listener.note(f"TensorBoard: {describe_os_error(err, f'writing {spec.label} under --tensorboard')} "
+                               f"The run's own tables are unaffected; train_log.csv holds the same values.")
 
     def _drop_stale_report(self) -> None:
         """Remove a report written before this unit (before a resume, or during the sweep): it would go on
@@ -372,19 +384,20 @@ def remaining_work(plan: SweepPlan, store: RunStore) -> tuple[int, int]:
     return units, steps
 
 
-#: The metrics a finished unit's progress line shows, where the run scores them.
+#: The metrics a finished unit's progress line shows, where the run scores them (else its first metric).
 HEADLINE_METRICS = ("psnr", "lpips", "dists")
 
 
 def headline(per_sample: pd.DataFrame, train_seconds: float, eval_seconds: float) -> str:
     """``PSNR 30.44 dB, LPIPS 0.0430; trained 12s, scored 1s``: what a finished unit reports (each mean
     printed as the tables print it)."""
+    scored = [name for name in record_names() if name in per_sample and per_sample[name].notna().any()]
+    shown = [name for name in HEADLINE_METRICS if name in scored] or scored[:1]  # else the first the run scores
     parts = []
-    for name in HEADLINE_METRICS:
-        if name in per_sample and per_sample[name].notna().any():
-            record = metric_record(name)
-            unit = f" {record.unit}" if record.unit else ""
-            parts.append(f"{record.label} {format_number(float(per_sample[name].mean()), name)}{unit}")
+    for name in shown:
+        record = metric_record(name)
+        unit = f" {record.unit}" if record.unit else ""
+        parts.append(f"{record.label} {format_number(float(per_sample[name].mean()), name)}{unit}")
     return ", ".join(parts) + f"; trained {train_seconds:.0f}s, scored {eval_seconds:.0f}s"
 
 
