@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -51,6 +52,27 @@ def test_log_every_on_the_command_line_sets_the_log_and_validation_rows(tmp_path
     assert result.exit_code == 0, result.output
     log = pd.read_csv(next(tmp_path.glob("*/train_log.csv")))
     assert list(log["step"]) == [3, 6] and log["val_psnr"].notna().all() and "val_lpips" not in log
+
+
+@pytest.mark.parametrize(("val_samples", "noted"), [(["--val-samples", "5"], True), ([], False)])
+def test_held_out_scoring_without_psnr_or_lpips_logs_none_and_says_so(tmp_path, val_samples, noted):
+    """--metrics ssim has no held-out metric: --val-samples was ignored silently and the manifest claimed a subset."""
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--steps", "2", "--log-every",
+                                      "1", "--metrics", "ssim", *val_samples, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("--val-samples 5: held-out scores are psnr and lpips, and --metrics measures neither" in text) == noted
+    assert "SSIM" in text.split("l1 (seed 0):")[1].split(";")[0]  # the unit's line shows the metric it scored
+    manifest = json.loads(next(tmp_path.glob("*/manifest.json")).read_text())
+    assert manifest["validation"]["samples"] == 0 and manifest["validation"]["metrics"] == []
+
+
+@pytest.mark.parametrize("asked", ["16", "17"])
+def test_an_explicit_val_samples_over_the_test_set_is_noted_even_at_the_default_value(tmp_path, asked):
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--steps", "2", "--log-every",
+                                      "1", "--metrics", "psnr", "--val-samples", asked, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"--val-samples {asked}: the test data holds 8 triplets" in " ".join(result.output.split())
 
 
 def test_held_out_scores_leave_the_random_stream_of_training_untouched():

@@ -116,7 +116,8 @@ def run(
         "held-out scores measured with them. [default: the preset's]", show_default=False)] = None,
     val_samples: Annotated[Optional[int], typer.Option(
         "--val-samples", min=0, help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
-        "at every training-log row, so the report shows when the metrics part ways (0: none). [default: 16; with "
+        "(those of them --metrics measures) at every training-log row, so the report shows when the metrics part "
+        "ways (0: none). [default: 16; with "
         "--resume, the run's]",
         show_default=False)] = None,
     tensorboard: Annotated[Optional[Path], typer.Option(
@@ -180,7 +181,6 @@ def run(
     from vfibench.results.schema import training_threads
     from vfibench.results.store import RunStore
     from vfibench.sweep import ExecutorOptions, SweepInterrupted, parse_seeds, plan_sweep, run_sweep, stop_on_signals
-    from vfibench.validation import VAL_SAMPLES
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
     options = ExecutorOptions(executor.value, jobs, address, gpus_per_unit, cpus_per_unit, threads)
@@ -214,7 +214,7 @@ def run(
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
                           train_data=train_data, test_data=test_data,
-                          val_samples=VAL_SAMPLES if val_samples is None else val_samples, tensorboard=tensorboard,
+                          val_samples=val_samples, tensorboard=tensorboard,
                           precision=training_precision or "fp32", device_here=device_here)
         if dry_run:
             _print_plan(plan, "a new sweep", device_here)

@@ -112,7 +112,8 @@ class ReportData:
                 others = [c[4:] for c in held if c != "val_" + self.analysis.base]
                 text += " " + parting.sentence(Orientation.of(self.analysis.base), Orientation.of(others[0]))
         else:
-            text += " No held-out scores were logged (the run predates them, or ran with --val-samples 0)."
+            text += (" No held-out scores were logged (the run predates them, ran with --val-samples 0, or scored "
+                     "neither PSNR nor LPIPS, the held-out metrics).")
         return text
 
     @property

@@ -45,7 +45,7 @@ from vfibench.sweep.tables import gather
 from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, TRAINED, \
     WARM_START, WARM_START_SPEC, UnitResult, UnitSpec, failed_result
 from vfibench.train import TrainState, fix_cublas_workspace
-from vfibench.validation import VAL_SAMPLES
+from vfibench.validation import VAL_METRICS
 from vfibench.words import counted
 
 
@@ -71,8 +71,13 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         listener.advance()
         if plan.val_asked is None:
             plan.val_asked = plan.val_samples
+        if not any(m in plan.metrics for m in VAL_METRICS):  # nothing to score on the held-out scenes
+            if plan.val_samples and plan.val_given:
+                listener.note(f"--val-samples {plan.val_asked}: held-out scores are {' and '.join(VAL_METRICS)}, "
+                              f"and --metrics measures neither, so none are logged during training.")
+            plan.val_samples = 0
         plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
-        if plan.val_asked > len(test) and plan.val_asked != VAL_SAMPLES:  # the default is capped silently
+        if plan.val_asked > len(test) and plan.val_samples and plan.val_given:  # the default is capped silently
             listener.note(f"--val-samples {plan.val_asked}: the test data holds {counted(len(test), 'triplet')}, so "
                           f"validation during training scores all of them.")
         note = single_log_row_note(plan.preset.log_every, plan.preset.steps, plan.warm_start, plan.val_samples)

@@ -73,6 +73,8 @@ class SweepPlan:
     val_samples: int = VAL_SAMPLES
     #: The --val-samples asked for (None: val_samples), which the sweep caps at the test set's size.
     val_asked: int | None = None
+    #: Whether --val-samples was given (its notes are for a value the user chose, not the default).
+    val_given: bool = False
     #: Where each unit's log and sample frames go for TensorBoard (:mod:`vfibench.tensorboard_log`).
     tensorboard: Path | None = None
     #: Training precision: fp32, or bf16 / fp16 autocast (:data:`vfibench.train.PRECISIONS`).
@@ -212,7 +214,7 @@ def plan_sweep(
     command: str = "",
     train_data: str = SYNTHETIC,
     test_data: str = SYNTHETIC,
-    val_samples: int = VAL_SAMPLES,
+    val_samples: int | None = None,
     tensorboard: Path | None = None,
     precision: str = "fp32",
     device_here: bool = True,
@@ -270,7 +272,8 @@ def plan_sweep(
         skip_unavailable=skip_unavailable,
         train_data=train_data,
         test_data=test_data,
-        val_samples=val_samples,
+        val_samples=VAL_SAMPLES if val_samples is None else val_samples,
+        val_given=val_samples is not None,
         tensorboard=tensorboard,
         precision=precision,
         device_here=device_here,
