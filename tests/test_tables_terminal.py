@@ -240,3 +240,18 @@ def test_a_table_of_references_alone_says_its_rows_compete() -> None:
 
     references = tie_summary(30.0).assign(kind="reference")
     assert "Best value per column marked." in " ".join(table_notes(references, {}, ["psnr"]))
+
+
+def test_a_trained_row_over_fewer_seeds_than_the_table_says_so_in_the_note() -> None:
+    """A configuration that diverged on one of two seeds keeps the other's values: under "Mean over … 2
+    seeds" they read as a two-seed mean."""
+    from vfibench.results.tables import table_notes
+
+    summary = tie_summary(30.0)
+    summary.loc[summary["config"] == "b", ["status", "seeds"]] = ["diverged", 1]
+    note = table_notes(summary, {}, ["psnr", "lpips"])[0]
+    assert "2 seeds (± std over seeds; 'b' over 1 seed)" in note, note
+    assert "2 seeds (± std over seeds)" in table_notes(tie_summary(30.0), {}, ["psnr"])[0]  # blend: a reference
+    from vfibench.results.latex import latex_table
+
+    assert r"over seeds; \textit{b} over 1 seed)" in latex_table(summary, ["psnr", "lpips"], {})

@@ -24,7 +24,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results.numbers import NO_VALUE
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, REFERENCE, REFERENCE_DESCRIPTIONS, SAMPLES, SEEDS,
                                      STATUS)
-from vfibench.results.tables import Cell, marks_best, row_header, table_cells
+from vfibench.results.tables import Cell, marks_best, row_header, rows_over_fewer_seeds, table_cells
 from vfibench.words import counted
 
 #: LaTeX for each character that is special in text mode, or that pdflatex would set otherwise than
@@ -132,7 +132,9 @@ def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequen
     samples = int(summary[SAMPLES].max()) if len(summary) else 0
     seeds = int(summary[SEEDS].max()) if len(summary) else 0
     text = f"Mean over {counted(samples, 'test sample')}"
-    text += rf" and {seeds} seeds ($\pm$ standard deviation over seeds)" if seeds > 1 else ""
+    fewer = "".join(rf"; \textit{{{escape(config)}}} over {counted(count, 'seed')}"
+                    for config, count in rows_over_fewer_seeds(summary))
+    text += rf" and {seeds} seeds ($\pm$ standard deviation over seeds{fewer})" if seeds > 1 else ""
     if not marks_best(summary, metrics):  # fewer than two rows in the race: one would be bold everywhere
         text += "."
     elif all(is_reference):  # no ranked row: the references compete for the mark (tables.best_rows)

@@ -212,12 +212,26 @@ def markdown_table(summary: pd.DataFrame, metrics: Sequence[str], unavailable: d
     return "\n".join(lines)
 
 
+def rows_over_fewer_seeds(summary: pd.DataFrame) -> list[tuple[str, int]]:
+    """(configuration, seeds) of the trained rows whose means cover fewer seeds than the table's most,
+    but some: a partial configuration, or one that diverged on some of its seeds and keeps the others'."""
+    if not len(summary):
+        return []
+    counts = pd.to_numeric(summary[SEEDS], errors="coerce").fillna(0).astype(int)
+    kinds = summary[KIND].astype(str) if KIND in summary else pd.Series([schema.TRAINED] * len(summary))
+    most = int(counts.max())
+    return [(str(config), int(count)) for config, kind, count in zip(summary[CONFIG], kinds, counts)
+            if kind == schema.TRAINED and 0 < count < most]
+
+
 def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Sequence[str] = ()) -> list[str]:
     """Plain-text notes that belong under the table (``metrics``: the columns shown, for their
     direction notes)."""
     seeds = int(summary[SEEDS].max()) if len(summary) else 0
     samples = int(summary[SAMPLES].max()) if len(summary) else 0
-    over_seeds = f" and {seeds} seeds (± std over seeds)" if seeds > 1 else ""
+    fewer = [f"'{config}' over {counted(count, 'seed')}" for config, count in rows_over_fewer_seeds(summary)]
+    over_seeds = (f" and {seeds} seeds (± std over seeds" + (f"; {', '.join(fewer)}" if fewer else "") + ")"
+                  if seeds > 1 else "")
     notes = [f"Mean over {counted(samples, 'test sample')}{over_seeds}"
              + "; 95% bootstrap intervals over samples are in summary.csv."
              + ((" Best value per column " + ("marked." if competing_rows(summary).all() else
