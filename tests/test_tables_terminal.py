@@ -255,3 +255,15 @@ def test_a_trained_row_over_fewer_seeds_than_the_table_says_so_in_the_note() -> 
     from vfibench.results.latex import latex_table
 
     assert r"over seeds; \textit{b} over 1 seed)" in latex_table(summary, ["psnr", "lpips"], {})
+
+
+def test_every_table_states_a_model_variant_or_training_precision_other_than_the_default() -> None:
+    """A bf16 or warp-blend run's tables looked exactly like an fp32 run of the default model."""
+    from vfibench.results.tables import run_facts
+
+    default = {"model": {"variant": "synthesis"}, "precision": {"training": "fp32", "note": "float32"}}
+    assert run_facts(default) == []
+    other = {"model": {"variant": "warp-blend", "description": "the output is the blend"},
+             "precision": {"training": "bf16", "note": "forward pass under torch.autocast(bfloat16)"}}
+    assert run_facts(other) == ["Model: the warp-blend variant of the interpolator (the output is the blend).",
+                                "Trained in bf16: forward pass under torch.autocast(bfloat16)."]

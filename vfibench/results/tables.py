@@ -26,6 +26,7 @@ from rich.text import Text
 
 from vfibench.analysis.verdict import row_noun
 from vfibench.metrics.records import metric_record
+from vfibench.model.variants import DEFAULT_VARIANT
 from vfibench.results import atomic, schema
 from vfibench.results.numbers import NO_VALUE, decimals, format_number, printed_goodness
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
@@ -255,9 +256,16 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
 
 def run_facts(manifest: Mapping[str, Any]) -> list[str]:
     """What a run's numbers depend on beyond its table, read from its manifest, which every table of the
-    run states (summary.md, the terminal and report notes, the LaTeX caption): a warm start shared by
-    every configuration, and training and test data that share content."""
+    run states (summary.md, the terminal and report notes, the LaTeX caption): a model variant other
+    than the default, a training precision other than fp32, a warm start shared by every configuration,
+    and training and test data that share content."""
     facts = []
+    model = manifest.get("model") if isinstance(manifest.get("model"), Mapping) else {}
+    if model.get("variant") and model.get("variant") != DEFAULT_VARIANT:
+        facts.append(f"Model: the {model['variant']} variant of the interpolator ({model.get('description')}).")
+    precision = manifest.get("precision") if isinstance(manifest.get("precision"), Mapping) else {}
+    if precision.get("training") not in (None, "fp32"):
+        facts.append(f"Trained in {precision['training']}: {precision.get('note') or 'not float32'}.")
     warm = manifest.get("warm_start") or {}
     if warm.get("steps"):
         facts.append(f"Warm start: the first {counted(int(warm['steps']), 'step')} of every configuration trained "
