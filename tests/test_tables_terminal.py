@@ -261,9 +261,12 @@ def test_every_table_states_a_model_variant_or_training_precision_other_than_the
     """A bf16 or warp-blend run's tables looked exactly like an fp32 run of the default model."""
     from vfibench.results.tables import run_facts
 
+    from vfibench.model.variants import MODEL_VARIANTS
+
     default = {"model": {"variant": "synthesis"}, "precision": {"training": "fp32", "note": "float32"}}
-    assert run_facts(default) == []
-    other = {"model": {"variant": "warp-blend", "description": "the output is the blend"},
+    assert run_facts(default) == [] and run_facts({"kind": "evaluation"}) == []
+    other = {"model": {"variant": "warp-blend"},
              "precision": {"training": "bf16", "note": "forward pass under torch.autocast(bfloat16)"}}
-    assert run_facts(other) == ["Model: the warp-blend variant of the interpolator (the output is the blend).",
-                                "Trained in bf16: forward pass under torch.autocast(bfloat16)."]
+    blend = f"Model: the warp-blend variant of the interpolator ({MODEL_VARIANTS['warp-blend'][1]})."
+    assert run_facts(other) == [blend, "Trained in bf16: forward pass under torch.autocast(bfloat16)."]
+    assert run_facts({"preset": {"steps": 6}}) == [blend]  # a run from before variants: the warp-blend model

@@ -44,13 +44,37 @@ def test_a_long_configuration_and_a_diverged_one_are_logged_too(tmp_path):
     """A 150-character configuration name made a folder the file system refused, which failed the sweep;
     a diverged unit's log, which train_log.csv keeps, was left out."""
     pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     from vfibench.tensorboard_log import MAX_FOLDER_NAME
 
     long = "+".join(f"1.23456789012*{term}" for term in ("l1", "l2", "charbonnier(eps=0.00123456789)", "census",
                                                           "grad", "lap", "ssim"))
-    args = [*ARGS[:4], f"{long},1e39*l2", *ARGS[5:]]  # 1e39 overflows float32: diverged at step 1
+    diverging = "l1+1e39*l2@0.5"  # l2 joins at step 3 and overflows float32: one log row (step 2) before
+    args = [*ARGS[:4], f"{long},{diverging}", *ARGS[5:]]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "results"), "--tensorboard", str(tmp_path / "tb")])
     assert result.exit_code == 0, result.output
-    folders = sorted(path.parent.name for path in (tmp_path / "tb").glob("*/*/seed0"))
+    folders = {path.parent.name: path for path in (tmp_path / "tb").glob("*/*/seed0")}
     assert len(folders) == 2 and max(map(len, folders)) <= MAX_FOLDER_NAME, folders
-    assert "1e+39_l2" in folders or "1e39_l2" in folders, folders
+    log = pd.read_csv(next((tmp_path / "results").glob("2*/train_log.csv")))
+    kept = log[log["config"] == "l1+1e+39*l2@0.5"]
+    assert list(kept["step"]) == [2], log
+    events = EventAccumulator(str(folders["l1+1e+39_l2@0.5"])).Reload()
+    assert [(e.step, e.value) for e in events.Scalars("loss/total")] == [(2, pytest.approx(kept["total"].iloc[0]))]
+
+
+def test_a_tensorboard_write_that_fails_is_one_note_and_the_sweep_finishes(tmp_path, monkeypatch):
+    import errno
+
+    from vfibench import tensorboard_log
+
+    def full_disk(root, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device", str(root))
+
+    monkeypatch.setattr(tensorboard_log, "write_unit", full_disk)
+    args = [*ARGS[:4], "l1,l2", *ARGS[5:]]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "results"), "--tensorboard", str(tmp_path / "tb")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert text.count("TensorBoard logging stopped") == 1 and "No space left on device" in text, text
+    assert "train_log.csv holds the same values" in text

@@ -61,18 +61,23 @@ def test_held_out_scoring_without_psnr_or_lpips_logs_none_and_says_so(tmp_path, 
                                       "1", "--metrics", "ssim", *val_samples, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert ("--val-samples 5: held-out scores are psnr and lpips, and --metrics measures neither" in text) == noted
+    assert ("--val-samples 5: held-out scores are PSNR and LPIPS, and --metrics measures neither" in text) == noted
     assert "SSIM" in text.split("l1 (seed 0):")[1].split(";")[0]  # the unit's line shows the metric it scored
     manifest = json.loads(next(tmp_path.glob("*/manifest.json")).read_text())
     assert manifest["validation"]["samples"] == 0 and manifest["validation"]["metrics"] == []
+    assert manifest["validation"]["subset"] == "none"
+    resumed = CliRunner().invoke(app, ["run", "--resume", "latest", "--val-samples", "3", "--out", str(tmp_path)])
+    assert resumed.exit_code == 0 and "already complete" in resumed.output, resumed.output  # nothing it changes
 
 
-@pytest.mark.parametrize("asked", ["16", "17"])
+@pytest.mark.parametrize("asked", ["16", "17", None])
 def test_an_explicit_val_samples_over_the_test_set_is_noted_even_at_the_default_value(tmp_path, asked):
+    given = ["--val-samples", asked] if asked else []  # the default (16) is capped silently
     result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--steps", "2", "--log-every",
-                                      "1", "--metrics", "psnr", "--val-samples", asked, "--out", str(tmp_path)])
+                                      "1", "--metrics", "psnr", *given, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert f"--val-samples {asked}: the test data holds 8 triplets" in " ".join(result.output.split())
+    noted = "the test data holds 8 triplets" in " ".join(result.output.split())
+    assert noted == bool(asked) and (not asked or f"--val-samples {asked}:" in result.output)
 
 
 def test_held_out_scores_leave_the_random_stream_of_training_untouched():

@@ -314,8 +314,9 @@ def compute_metrics(pred: "Tensor", gt: "Tensor", metrics: str | Sequence[str] |
     ``pred`` and ``gt`` are (N, 3, H, W) RGB in [0, 1]; they are clamped and quantised to 8 bits
     first, as saved frames would be (frames on another scale, 0–255 or [−1, 1], are refused). Returns
     metric name → (N,) float64 tensor of per-frame scores. ``metrics``, a list or one comma-separated
-    string checked as ``--metrics`` is, defaults to the default set (``DEFAULT_METRICS``); a missing backbone raises unless ``skip_unavailable``, which leaves the
-    metrics it blocks out of the result (and raises when it blocks them all).
+    string checked as ``--metrics`` is, defaults to the default set (``DEFAULT_METRICS``); a missing
+    backbone raises unless ``skip_unavailable``, which leaves the metrics it blocks out of the result
+    (and raises when it blocks them all).
 
         >>> import torch
         >>> frames = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))

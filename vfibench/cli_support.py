@@ -260,8 +260,9 @@ def _refuse_repeated_options(params: list, args: list[str], help_names: list[str
             value = args[index] if index < len(args) else None
             index += 1  # the option's value, whatever it looks like
         if value is not None and not value.strip():
-            raise typer.BadParameter("is given an empty value; give a value" + (
-                "." if param.required else ", or leave the option out for its default."), param_hint=f"'{param.opts[0]}'")
+            fallback = "." if param.required else ", or leave the option out for its default."
+            raise typer.BadParameter("is given an empty value; give a value" + fallback,
+                                     param_hint=f"'{param.opts[0]}'")
         if value is not None and _takes_a_number(param) and _not_finite(value):
             raise typer.BadParameter(f"{value} is not a finite number; give one.", param_hint=f"'{param.opts[0]}'")
         if param.multiple:

@@ -3,7 +3,8 @@
 :func:`describe_plan` turns a validated :class:`~vfibench.sweep.SweepPlan` into plain sections —
 configurations (canonical string, expansion, each term's weight and schedule), units, data, metrics
 — and :func:`estimate_training` times a few training steps of every configuration with a unit left to
-train on the plan's device to project the training time of those units. Nothing is written: no run directory, no cache, no file.
+train on the plan's device to project the training time of those units. Nothing is written: no run
+directory, no cache, no file.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: Ru
     from vfibench.sweep.coordinator import needs_warm_start
 
     preset = plan.preset
-    left = [key for key in plan.units() if key.kind == schema.TRAINED and (store is None or store.unit_info(key) is None)]
+    left = [key for key in plan.units()
+            if key.kind == schema.TRAINED and (store is None or store.unit_info(key) is None)]
     data = noise_triplets(preset.batch_size * probe_steps, preset.crop)
     probe = preset.with_overrides(steps=probe_steps)
     per_step: dict[str, float] = {}

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 import torch
 
 from vfibench.data.triplets import Triplets
+from vfibench.results.schema import HELD_OUT_METRICS, HELD_OUT_PREFIX
 
 #: How many test scenes the held-out subset takes (the first ones).
 VAL_SAMPLES = 16
-#: The metrics scored on it, when the run measures them.
-VAL_METRICS = ("psnr", "lpips")
-#: Prefix of the held-out columns of train_log.csv.
-VAL_PREFIX = "val_"
+#: The metrics scored on it, when the run measures them, and the prefix of their train_log.csv columns
+#: (the results schema's).
+VAL_METRICS, VAL_PREFIX = HELD_OUT_METRICS, HELD_OUT_PREFIX
 
 HeldOut = Callable[[torch.nn.Module], dict[str, float]]
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from vfibench.analysis.per_sample import Orientation
-from vfibench.results.schema import CONFIG, LEARNING_RATE, SEED, STEP, TOTAL
+from vfibench.results.schema import CONFIG, HELD_OUT_PREFIX, LEARNING_RATE, SEED, STEP, TOTAL
 
 KEYS = (CONFIG, SEED, STEP, LEARNING_RATE)
-VAL_PREFIX = "val_"
+VAL_PREFIX = HELD_OUT_PREFIX
 
 
 def seed_mean_curves(train_log: pd.DataFrame) -> pd.DataFrame:

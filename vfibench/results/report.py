@@ -43,6 +43,7 @@ from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.plane import Plane, perception_distortion_plane
 from vfibench.analysis.verdict import headline_pair
 from vfibench.errors import ResultsError, RunLocked, VfiBenchError
+from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema, tables
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
 from vfibench.results.store import REPORT_DIR, RunStore, report_command
@@ -86,8 +87,9 @@ class ReportData:
         """Where the held-out PSNR and the first other held-out metric part ways (None: not measured)."""
         from vfibench.analysis.curves import held_out_columns, parting_step
 
-        others = [c[len("val_"):] for c in held_out_columns(self.curves) if c != "val_" + self.analysis.base]
-        if not others or "val_" + self.analysis.base not in self.curves:
+        prefix = schema.HELD_OUT_PREFIX
+        others = [c[len(prefix):] for c in held_out_columns(self.curves) if c != prefix + self.analysis.base]
+        if not others or prefix + self.analysis.base not in self.curves:
             return None
         return parting_step(self.curves, self.trained, Orientation.of(self.analysis.base), Orientation.of(others[0]))
 
@@ -104,16 +106,18 @@ class ReportData:
         if held:
             subset = validation.get("subset", "a fixed held-out subset of the test scenes")
             logged = self.curves.loc[self.curves[held].notna().any(axis=1), schema.STEP]
-            text += (f" Held-out {', '.join(Orientation.of(c[4:]).label for c in held)}: measured "
+            prefix = schema.HELD_OUT_PREFIX
+            text += (f" Held-out {', '.join(Orientation.of(c[len(prefix):]).label for c in held)}: measured "
                      f"{measured_at(sorted(int(s) for s in logged.unique()))} on {subset}, the model in eval mode, "
                      f"without any effect on training.")
             parting = self.parting
             if parting is not None:
-                others = [c[4:] for c in held if c != "val_" + self.analysis.base]
+                others = [c[len(prefix):] for c in held if c != prefix + self.analysis.base]
                 text += " " + parting.sentence(Orientation.of(self.analysis.base), Orientation.of(others[0]))
         else:
-            text += (" No held-out scores were logged (the run predates them, ran with --val-samples 0, or scored "
-                     "neither PSNR nor LPIPS, the held-out metrics).")
+            held_out = " nor ".join(metric_record(m).label for m in schema.HELD_OUT_METRICS)
+            text += (f" No held-out scores were logged (the run predates them, ran with --val-samples 0, or scored "
+                     f"neither {held_out}, the held-out metrics).")
         return text
 
     @property

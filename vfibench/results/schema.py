@@ -182,6 +182,10 @@ LEARNING_RATE = "lr"
 TOTAL = "total"
 #: Columns of train_log.csv before the per-term columns.
 LOG_KEYS = (CONFIG, SEED, STEP, LEARNING_RATE, TOTAL)
+#: The metrics scored on the held-out scenes during training, when the run measures them, and the
+#: prefix of their train_log.csv columns (``val_psnr``).
+HELD_OUT_METRICS = ("psnr", "lpips")
+HELD_OUT_PREFIX = "val_"
 
 
 def resumed_executors(manifest: Mapping[str, Any]) -> list[Any]:

@@ -26,7 +26,7 @@ from rich.text import Text
 
 from vfibench.analysis.verdict import row_noun
 from vfibench.metrics.records import metric_record
-from vfibench.model.variants import DEFAULT_VARIANT
+from vfibench.model.variants import DEFAULT_VARIANT, LEGACY_VARIANT, MODEL_VARIANTS
 from vfibench.results import atomic, schema
 from vfibench.results.numbers import NO_VALUE, decimals, format_number, printed_goodness
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
@@ -254,15 +254,30 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     return notes
 
 
+def trained_variant(manifest: Mapping[str, Any]) -> str | None:
+    """The interpolator variant a sweep trained: its manifest's model record, else its preset's, else the
+    one runs trained before variants were recorded (:data:`~vfibench.model.variants.LEGACY_VARIANT`);
+    None for an evaluation."""
+    if schema.run_kind(manifest) != schema.SWEEP:
+        return None
+    model, preset = manifest.get("model"), manifest.get("preset")
+    if isinstance(model, Mapping) and isinstance(model.get("variant"), str):
+        return model["variant"]
+    if isinstance(preset, Mapping) and isinstance(preset.get("model"), str):
+        return preset["model"]
+    return LEGACY_VARIANT
+
+
 def run_facts(manifest: Mapping[str, Any]) -> list[str]:
     """What a run's numbers depend on beyond its table, read from its manifest, which every table of the
     run states (summary.md, the terminal and report notes, the LaTeX caption): a model variant other
     than the default, a training precision other than fp32, a warm start shared by every configuration,
     and training and test data that share content."""
     facts = []
-    model = manifest.get("model") if isinstance(manifest.get("model"), Mapping) else {}
-    if model.get("variant") and model.get("variant") != DEFAULT_VARIANT:
-        facts.append(f"Model: the {model['variant']} variant of the interpolator ({model.get('description')}).")
+    variant = trained_variant(manifest)
+    if variant is not None and variant != DEFAULT_VARIANT:
+        what = MODEL_VARIANTS[variant][1] if variant in MODEL_VARIANTS else "a variant this version does not know"
+        facts.append(f"Model: the {variant} variant of the interpolator ({what}).")
     precision = manifest.get("precision") if isinstance(manifest.get("precision"), Mapping) else {}
     if precision.get("training") not in (None, "fp32"):
         facts.append(f"Trained in {precision['training']}: {precision.get('note') or 'not float32'}.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,17 +70,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})", total=2)
         train, test = data_for(plan, listener.advance)  # before the run directory exists: bad data leaves nothing
         listener.advance()
-        if plan.val_asked is None:
-            plan.val_asked = plan.val_samples
-        if not any(m in plan.metrics for m in VAL_METRICS):  # nothing to score on the held-out scenes
-            if plan.val_samples and plan.val_given:
-                listener.note(f"--val-samples {plan.val_asked}: held-out scores are {' and '.join(VAL_METRICS)}, "
-                              f"and --metrics measures neither, so none are logged during training.")
-            plan.val_samples = 0
-        plan.val_samples = min(plan.val_samples, len(test))  # the held-out subset the manifest records
-        if plan.val_asked > len(test) and plan.val_samples and plan.val_given:  # the default is capped silently
-            listener.note(f"--val-samples {plan.val_asked}: the test data holds {counted(len(test), 'triplet')}, so "
-                          f"validation during training scores all of them.")
+        settle_validation(plan, len(test), listener.note)
         note = single_log_row_note(plan.preset.log_every, plan.preset.steps, plan.warm_start, plan.val_samples)
         if note:
             listener.note(note)
@@ -114,6 +105,27 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
     except (KeyboardInterrupt, Interrupted) as stop:  # outside the units: the run (if any) keeps what it has
         raise interrupted_before_start(signum_of(stop), store, getattr(executor, "options", ())) from None
     return store
+
+
+def settle_validation(plan: SweepPlan, test_count: int, note: Callable[[str], None]) -> None:
+    """Fix the held-out subset the run scores and its manifest records: none without a held-out metric
+    among the run's (available) metrics, at most the test set. ``note`` says so when --val-samples was
+    given (the default is settled silently)."""
+    if plan.val_asked is None:
+        plan.val_asked = plan.val_samples
+    if not any(m in plan.metrics for m in VAL_METRICS):  # nothing to score on the held-out scenes
+        if plan.val_samples and plan.val_given:
+            labels = " and ".join(metric_record(m).label for m in VAL_METRICS)
+            skipped = [metric_record(m).label for m in VAL_METRICS if m in plan.unavailable_metrics]
+            why = (f"{' and '.join(skipped)} {'is' if len(skipped) == 1 else 'are'} unavailable" if skipped
+                   else "--metrics measures neither")
+            note(f"--val-samples {plan.val_asked}: held-out scores are {labels}, and {why}, so none are logged "
+                 f"during training.")
+        plan.val_samples = 0
+    plan.val_samples = min(plan.val_samples, test_count)
+    if plan.val_asked > test_count and plan.val_samples and plan.val_given:
+        note(f"--val-samples {plan.val_asked}: the test data holds {counted(test_count, 'triplet')}, so validation "
+             f"during training scores all of them.")
 
 
 def single_log_row_note(every: int, steps: int, warm_start: int, val_samples: int) -> str:
@@ -197,6 +209,7 @@ class _Coordinator:
     warm: dict[int, Any] = field(default_factory=dict)  # seed → the executor's handle of its warm start
     written: set[UnitKey] = field(default_factory=set)
     announced: set[int] = field(default_factory=set)  # seeds whose references were announced
+    tensorboard_failed: bool = False  # after a failed write, no unit is written to --tensorboard
 
     def run(self) -> None:
         self.listener.sweep_started(*remaining_work(self.plan, self.store))
@@ -313,17 +326,21 @@ class _Coordinator:
         self._drop_stale_report()
 
     def _log_to_tensorboard(self, spec: UnitSpec, result: UnitResult, frames: bool) -> None:
-        """Write a unit's training log (and, with ``frames``, its sample frames) under --tensorboard; a
-        failure there is a note: the unit is already written to the run, which it does not touch."""
-        if self.plan.tensorboard is None:
+        """Write a unit's training log (and, with ``frames``, its sample frames) under --tensorboard. A
+        failure there is one note and ends the TensorBoard logging: the unit is already in the run."""
+        if self.plan.tensorboard is None or self.tensorboard_failed:
             return
         try:
             tensorboard_log.write_unit(self.plan.tensorboard, self.store.name, spec.config, spec.seed,
                                        result.log_rows, self.test.it[: tensorboard_log.FRAMES] if frames else None,
                                        result.preview if frames else None)
         except OSError as err:
-            self.listener.note(f"TensorBoard: {describe_os_error(err, f'writing {spec.label} under --tensorboard')} "
-                               f"The run's own tables are unaffected; train_log.csv holds the same values.")
+            self.tensorboard_failed = True
+            where = f" '{err.filename}'" if err.filename else ""
+            self.listener.note(f"TensorBoard logging stopped: the file system refused{where} while writing "
+                               f"{spec.label} under --tensorboard ({err.strerror or err}). The run's tables are "
+                               f"unaffected, and its train_log.csv holds the same values; later units are not "
+                               f"written to TensorBoard.")
 
     def _drop_stale_report(self) -> None:
         """Remove a report written before this unit (before a resume, or during the sweep): it would go on

@@ -72,7 +72,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                        "asked": plan.val_samples if plan.val_asked is None else plan.val_asked,
                        "every": plan.preset.log_every, "metrics":
                        [m for m in VAL_METRICS if m in plan.metrics] if plan.val_samples else [],
-                       "subset": f"the first {plan.val_samples} test scenes"},
+                       "subset": f"the first {plan.val_samples} test scenes" if plan.val_samples else "none"},
         "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
                        "note": ("every configuration trains its first steps with plain l1, computed once per "
                                 "seed and shared") if plan.warm_start else "none"},
