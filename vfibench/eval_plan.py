@@ -153,10 +153,11 @@ def match_frames(gt: Path, sources: Mapping[str, Path]) -> tuple[list[str], dict
         if missing:
             shown = _preview(f"'{directory / f}'" for f in missing)
             by_stem = {str(Path(f).with_suffix("")): f for f in present}
-            renamed = [by_stem[stem] for f in missing if (stem := str(Path(f).with_suffix(""))) in by_stem]
-            cased = [f for f in renamed if Path(f).suffix.lower() in {Path(m).suffix.lower() for m in missing}]
+            pairs = [(f, by_stem[stem]) for f in missing if (stem := str(Path(f).with_suffix(""))) in by_stem]
+            renamed = [found for _, found in pairs]
+            cased = all(Path(found).suffix.lower() == Path(f).suffix.lower() for f, found in pairs)
             advice = (f"The folder has {len(renamed)} of them with the extension in other letters (e.g. "
-                      f"'{cased[0]}'), which matching tells apart: rename them." if cased and cased == renamed else
+                      f"'{renamed[0]}'), which matching tells apart: rename them." if renamed and cased else
                       f"The folder has {len(renamed)} of them under another extension (e.g. '{renamed[0]}'): save "
                       f"the predictions in the ground truth's format, or rename them." if renamed else
                       "Write a prediction for every ground-truth frame or remove the unmatched ground truth.")
