@@ -221,7 +221,7 @@ LIST = "LIST"
 _VALIDATION_PREFIX = "Value error, "
 
 
-def _refuse_repeated_options(params: list, args: list[str], help_names: list[str]) -> None:  # type: ignore[type-arg]
+def _check_option_tokens(params: list, args: list[str], help_names: list[str]) -> None:  # type: ignore[type-arg]
     """A :class:`typer.BadParameter` when an option that takes one value (not a flag, not repeatable)
     is given twice, e.g. ``--losses l1 --losses l2`` or ``-l l1 -ll2`` (click keeps the last silently), when
     an on/off flag is given both ways (``--skip-unavailable --no-skip-unavailable``), or when an option's
@@ -299,9 +299,10 @@ class HumanCommand(TyperCommand):
         return params
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        """Parse as click does, but refuse an option that takes one value given twice (click would keep
-        the last silently) and word the validation errors of option types plainly."""
-        _refuse_repeated_options(self.get_params(ctx), args, list(ctx.help_option_names))
+        """Parse as click does, but refuse what click would settle silently (:func:`_check_option_tokens`:
+        an option given twice, an empty value, a flag given both ways, a number that is not finite) and
+        word the validation errors of option types plainly."""
+        _check_option_tokens(self.get_params(ctx), args, list(ctx.help_option_names))
         try:
             return super().parse_args(ctx, args)
         except typer.BadParameter as err:

@@ -193,7 +193,7 @@ def _unit_threads(manifest: Mapping[str, Any]) -> str | None:
     a resumed run keeps its threads; elsewhere the count is the last session's."""
     record = schema.latest_executor(manifest)
     threads = record.get("threads_per_unit") if record is not None else None
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+    if not schema.is_whole_number(threads) or threads < 1:
         return None
     last = manifest.get("resumed") and schema.training_threads(manifest) is None
     return f"{threads} (in the last session)" if last else str(threads)

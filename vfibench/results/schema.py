@@ -215,19 +215,19 @@ def training_threads(manifest: Mapping[str, Any]) -> int | None:
         return None
     executor = manifest.get("executor")
     threads = executor.get("threads_per_unit") if isinstance(executor, Mapping) else None
-    return threads if _whole_number(threads) and threads >= 1 else None
+    return threads if is_whole_number(threads) and threads >= 1 else None
 
 
 def recorded_seeds(manifest: Mapping[str, Any]) -> list[int] | None:
     """The seeds a sweep's manifest lists, sorted (older runs listed them in any order); None when it lists
     none or the entry is not a list of whole numbers (an evaluation, a hand-edited manifest)."""
     seeds = manifest.get("seeds")
-    if not isinstance(seeds, list) or not seeds or not all(_whole_number(seed) for seed in seeds):
+    if not isinstance(seeds, list) or not seeds or not all(is_whole_number(seed) for seed in seeds):
         return None
     return sorted(seeds)
 
 
-def _whole_number(value: Any) -> bool:
+def is_whole_number(value: Any) -> bool:
     """Whether a manifest value is an integer (JSON's ``true`` is not)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
