@@ -21,10 +21,13 @@ comparisons a study is about) form one family, the pairs that involve a referenc
 ``nearest``) another, so reference rows never dilute the tests of trained pairs.
 
 Seeds. The paired tests treat each trained model as fixed: they see the spread over test samples,
-not over training runs. With several seeds every test also records the direction each seed gives
-on its own (``seeds``) and the standard deviation over seeds of the per-seed mean difference
-(``seed_spread``); a pair's disagreement is *robust to seeds* only when every seed points the same
-way on both metrics.
+not over training runs. Each sample's value is the mean over the seeds *both* members have
+(:func:`~vfibench.analysis.per_sample.on_shared_seeds`): a configuration that diverged on a seed, or
+has not finished it yet, is compared on the seeds it has. With several seeds every test also
+records the direction each seed gives on its own (``seeds``) and the standard deviation over seeds
+of the per-seed mean difference (``seed_spread``); a pair's disagreement is *robust to seeds* only
+when every seed points the same way on both metrics. A pair of two references has no per-seed
+record: their frames are the same for every seed, so agreement between seeds would say nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.per_sample import Orientation, config_order, kinds_of, sample_table
+from vfibench.analysis.per_sample import (Orientation, config_order, config_seeds, kinds_of, on_shared_seeds,
+                                          sample_table)
 from vfibench.analysis.significance import hodges_lehmann, holm, wilcoxon_p
 from vfibench.results.schema import REFERENCE, SAMPLE, SEED, TRAINED
 
@@ -232,14 +236,21 @@ def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[
                   order: Sequence[str] | None = None) -> list[PairComparison]:
     """Every pair of configurations with samples, compared; p-values Holm-adjusted within each family
     (trained pairs; pairs with a reference)."""
-    tables = {o.name: sample_table(per_sample, o.name) for o in (base, *others)}
+    metrics = (base, *others)
+    tables = {o.name: sample_table(per_sample, o.name) for o in metrics}
     seeds = sorted(int(s) for s in per_sample[SEED].unique()) if len(per_sample) else []
     seed_tables = {o.name: {seed: sample_table(per_sample[per_sample[SEED] == seed], o.name) for seed in seeds}
-                   for o in (base, *others)} if len(seeds) > 1 else None
+                   for o in metrics} if len(seeds) > 1 else None
     kinds = kinds_of(per_sample)
-    configs = config_order(per_sample, order)
-    pairs = [compare_pair(tables, a, b, base, others, kinds, seed_tables) for a, b in itertools.combinations(configs, 2)]
-    return _with_holm(pairs)
+    by_config = config_seeds(per_sample)
+
+    def compared(a: str, b: str) -> PairComparison:
+        shared = on_shared_seeds(per_sample, a, b, by_config)
+        pair_tables = tables if shared is per_sample else {o.name: sample_table(shared, o.name) for o in metrics}
+        references = kinds.get(a) == REFERENCE and kinds.get(b) == REFERENCE  # the same frames for every seed
+        return compare_pair(pair_tables, a, b, base, others, kinds, None if references else seed_tables)
+
+    return _with_holm([compared(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)])
 
 
 def _with_holm(pairs: list[PairComparison]) -> list[PairComparison]:
@@ -262,11 +273,12 @@ def disagreement_scores(per_sample: pd.DataFrame, a: str, b: str, base: Orientat
                         other: Orientation) -> pd.Series:
     """Per sample, how strongly the base metric prefers A while ``other`` prefers B.
 
-    score = −(Δbase / rms Δbase) · (Δother / rms Δother), with Δ the seed-averaged goodness
-    difference A − B: positive exactly when the two metrics prefer different members, largest
+    score = −(Δbase / rms Δbase) · (Δother / rms Δother), with Δ the goodness difference A − B averaged
+    over the seeds both have: positive exactly when the two metrics prefer different members, largest
     where both preferences are strong. Sorted from most to least disagreeing (ties by sample).
     """
-    tables = {o.name: sample_table(per_sample, o.name) for o in (base, other)}
+    shared = on_shared_seeds(per_sample, a, b)
+    tables = {o.name: sample_table(shared, o.name) for o in (base, other)}
     x, y = _paired(tables, base.name, a, b), _paired(tables, other.name, a, b)
     common = x.index.intersection(y.index)
     dx = base.goodness(x.loc[common, "a"]) - base.goodness(x.loc[common, "b"])

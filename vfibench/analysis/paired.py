@@ -1,7 +1,7 @@
 """Paired bootstrap intervals: how much one configuration differs from another, sample by sample.
 
 For two configurations A and B scored on the same test samples, d_i = a_i − b_i (each value the
-mean over seeds of sample i). The interval is SciPy's BCa bootstrap of mean(d)
+mean over the seeds both have of sample i). The interval is SciPy's BCa bootstrap of mean(d)
 (``scipy.stats.bootstrap``; Efron & Tibshirani, "An Introduction to the Bootstrap", 1993, ch. 14),
 deterministic through a seeded generator. Because the pairing removes the variation that both
 configurations share (hard samples are hard for both), the interval is much narrower than two
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vfibench.analysis.per_sample import sample_table
+from vfibench.analysis.per_sample import config_seeds, on_shared_seeds, sample_table
 
 LEVEL = 0.95
 RESAMPLES = 2000
@@ -52,18 +52,22 @@ def paired_difference_interval(differences: np.ndarray, level: float = LEVEL, re
 
 
 def paired_intervals(per_sample: pd.DataFrame, metric: str, anchor: str) -> dict[str, tuple[float, float]]:
-    """config → interval of mean(config − ``anchor``) of ``metric`` over the samples both have.
+    """config → interval of mean(config − ``anchor``) of ``metric`` over the samples both have, each the
+    mean over the seeds both have (:func:`~vfibench.analysis.per_sample.on_shared_seeds`).
 
     The anchor itself is left out; so is a configuration without a sample in common with it.
     """
     table = sample_table(per_sample, metric)
     if anchor not in table:
         return {}
+    seeds = config_seeds(per_sample)
     out = {}
-    for config in table.columns:
-        if str(config) == anchor:
+    for config in map(str, table.columns):
+        if config == anchor:
             continue
-        both = table[[config, anchor]].dropna()
+        shared = on_shared_seeds(per_sample, config, anchor, seeds)
+        pair = table if shared is per_sample else sample_table(shared, metric)
+        both = pair[[config, anchor]].dropna() if config in pair and anchor in pair else pair.iloc[:0]
         if len(both):
-            out[str(config)] = paired_difference_interval((both[config] - both[anchor]).to_numpy())
+            out[config] = paired_difference_interval((both[config] - both[anchor]).to_numpy())
     return out

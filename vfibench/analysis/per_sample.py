@@ -3,7 +3,7 @@
 A per-sample table has the columns of ``per_sample.csv`` (``config``, ``kind``, ``seed``, ``sample``,
 then one column per metric). A configuration's mean is the mean over seeds of its per-seed mean over
 samples (as in ``summary.csv``); paired analyses use *seed-averaged per-sample values*
-(:func:`sample_table`). "Goodness" (:meth:`Orientation.goodness`) maps every metric so that larger is
+(:func:`sample_table`) over the seeds both members have (:func:`on_shared_seeds`). "Goodness" (:meth:`Orientation.goodness`) maps every metric so that larger is
 better: x, −x, or −|x − target|.
 """
 
@@ -111,3 +111,26 @@ def sample_table(per_sample: pd.DataFrame, metric: str) -> pd.DataFrame:
     values[metric] = pd.to_numeric(values[metric], errors="coerce")
     values[CONFIG] = values[CONFIG].astype(str)
     return values.pivot_table(index=SAMPLE, columns=CONFIG, values=metric, aggfunc="mean")
+
+
+def config_seeds(per_sample: pd.DataFrame) -> dict[str, frozenset[int]]:
+    """config → the seeds it has rows for."""
+    groups = per_sample.groupby(per_sample[CONFIG].astype(str), sort=False)[SEED]
+    return {str(config): frozenset(int(s) for s in seeds.unique()) for config, seeds in groups}
+
+
+def on_shared_seeds(per_sample: pd.DataFrame, a: str, b: str,
+                    seeds: dict[str, frozenset[int]] | None = None) -> pd.DataFrame:
+    """The rows of ``a`` and ``b`` on the seeds both have; ``per_sample`` itself when they have the same.
+
+    A pair is compared on the training runs it shares: a row over fewer seeds (a unit that diverged,
+    or one not yet finished) is not set against the other member's average over seeds it lacks, whose
+    seed-to-seed noise would then count as a difference between the losses. ``seeds`` is
+    :func:`config_seeds` of ``per_sample``, when already at hand.
+    """
+    seeds = seeds if seeds is not None else config_seeds(per_sample)
+    ours, theirs = seeds.get(a, frozenset()), seeds.get(b, frozenset())
+    if ours == theirs:
+        return per_sample
+    names = per_sample[CONFIG].astype(str)
+    return per_sample[names.isin([a, b]) & per_sample[SEED].astype(int).isin(ours & theirs)]
