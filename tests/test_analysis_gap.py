@@ -369,6 +369,77 @@ def test_a_configuration_with_some_seeds_missing_says_how_many_seeds_the_pair_ha
     assert "With one training seed" not in result.verdict and "holds in all" not in result.verdict
 
 
+def test_a_row_over_fewer_seeds_is_compared_on_the_seeds_both_members_have():
+    """A diverged on seed 1: the pair's difference is seed 0's, not A's seed 0 against B's two-seed mean,
+    whose seed-to-seed noise would count as a difference between the losses."""
+    rng = np.random.default_rng(3)
+    base = rng.uniform(25, 35, size=12)
+    rows = []
+    for seed, (a_gain, b_gain) in enumerate([(0.5, 0.0), (None, 2.0)]):  # B's seed 1 is 2 dB better
+        for sample in range(12):
+            for config, gain in (("A", a_gain), ("B", b_gain)):
+                if gain is not None:
+                    rows.append({"config": config, "kind": "trained", "seed": seed, "sample": sample,
+                                 "psnr": base[sample] + gain, "lpips": 0.1})
+    result = analyse(pd.DataFrame(rows), ["psnr", "lpips"])
+    (pair,) = result.pairs
+    assert (pair.a, pair.b) == ("A", "B")  # on seed 0, A is 0.5 dB ahead
+    assert pair.base.difference == pytest.approx(0.5)  # seed-averaged over each member's own seeds: -0.5
+    assert pair.base.seeds == ("A",)
+    from vfibench.analysis.paired import paired_intervals
+    low, high = paired_intervals(pd.DataFrame(rows), "psnr", "B")["A"]
+    assert low == pytest.approx(0.5) and high == pytest.approx(0.5)
+
+
+def test_two_references_have_no_per_seed_agreement_to_report():
+    """Reference frames are the same for every seed: agreement between seeds says nothing."""
+    from vfibench.results.report_tables import pairs_table
+
+    references = table({"blend": {"psnr": [30, 31, 32, 33], "lpips": [0.2, 0.21, 0.22, 0.2]},
+                        "nearest": {"psnr": [28, 29, 30, 31], "lpips": [0.1, 0.11, 0.1, 0.12]}},
+                       seeds=2, kinds={"blend": "reference", "nearest": "reference"})
+    trained = table({"A": {"psnr": [29, 30, 31, 32], "lpips": [0.15, 0.16, 0.15, 0.17]}}, seeds=2, jitter=0.01)
+    data = pd.concat([trained, references], ignore_index=True)
+    result = analyse(data, ["psnr", "lpips"])
+    references = next(p for p in result.pairs if {p.a, p.b} == {"blend", "nearest"})
+    assert references.discordant and references.base.seeds == () and not references.robust_to_seeds
+    assert result.to_dict()["pairs"][result.pairs.index(references)]["robust_to_seeds"] is False
+    with_a = next(p for p in result.pairs if "A" in (p.a, p.b) and "blend" in (p.a, p.b))
+    assert len(with_a.base.seeds) == 2  # a trained row against a reference still has its seeds
+    rendered = pairs_table(result)
+    row = next(r for r in rendered.rows if {r[0], r[1]} == {"blend", "nearest"})
+    assert row[-1] == "—" and "for two references" in rendered.caption
+
+
+def test_kendall_tau_in_the_verdict_counts_each_metric_s_rows_and_needs_two_ranked_rows():
+    values = {"A": {"psnr": [30.0, 31], "ssim": [0.9, 0.8], "lpips": [0.1, 0.1]},
+              "B": {"psnr": [29.0, 30], "ssim": [0.8, 0.7], "lpips": [0.2, 0.2]},
+              "C": {"psnr": [28.0, 29], "ssim": [0.7, 0.9], "lpips": [0.3, 0.3]}}
+    data = table(values)
+    data.loc[data.config == "C", "lpips"] = np.nan
+    result = analyse(data, ["psnr", "ssim", "lpips"], compared=["ssim", "lpips"])
+    assert "over the rows each metric scores" in result.verdict, result.verdict
+    assert "SSIM +0.33 (3 rows), LPIPS +1.00 (2 rows)" in result.verdict
+    references_only = analyse(table(values, kinds={c: "reference" for c in values}), ["psnr", "lpips"])
+    assert not references_only.agreement and "Kendall" not in references_only.verdict
+    assert all(t.title != "Rank agreement with PSNR" for t in tables_module.analysis_tables(references_only))
+
+
+def test_a_difference_too_small_for_four_decimals_is_printed_in_two_significant_digits():
+    from vfibench.results.report_tables import _number
+
+    assert _number(2.6e-5) == "+0.000026" and _number(-4.5e-5) == "-0.000045"
+    assert _number(0.004, "dB") == "+0.0040 dB" and _number(0.41, "dB") == "+0.41 dB"
+    assert _number(0.0) == "+0.0000" and _number(0.01234) == "+0.0123" and _number(1e-9) == "+1.0e-09"
+
+
+def test_no_discordant_pair_says_no_row_loses_on_any_compared_metric():
+    values = {"A": {"psnr": [30.0, 31, 32], "lpips": [0.1, 0.1, 0.1], "dists": [0.1, 0.1, 0.1]},
+              "B": {"psnr": [29.0, 30, 31], "lpips": [0.2, 0.2, 0.2], "dists": [0.2, 0.2, 0.2]}}
+    result = analyse(table(values), ["psnr", "lpips", "dists"])
+    assert "while losing on LPIPS or DISTS" in result.verdict, result.verdict
+
+
 # -- Hodges–Lehmann directions ----------------------------------------------------------------------
 def walsh_median(d: list[float]) -> float:
     """The median of (d_i + d_j)/2 over i <= j, by listing them all."""
@@ -612,4 +683,4 @@ def test_the_pairs_table_marks_a_disagreement_in_the_means_only_as_not_significa
         (row,) = rendered.rows
         assert row[rendered.header.index("discordant")] == expected
         assert rendered.flags == (flagged,)
-    assert "'(n.s.)' marks a metric whose disagreement is in the means only" in rendered.caption
+    assert "'(n.s.)' marks a disagreement that is not significant" in rendered.caption

@@ -552,6 +552,7 @@ def test_names_with_markdown_characters_render_as_written_in_every_markdown_tabl
         cells = re.findall(r"<td[^>]*>(.*?)</td>", rendered)
         assert not [cell for cell in cells if "<em>" in cell or "<code>" in cell], document
         assert "0.5*l1+0.5*l2" in cells and "perc_x|y`z" in cells, document  # whole, in their own cells
+        assert "<em>" not in rendered, document  # nor in the verdict, the captions and the notes that name them
 
 
 # -- a sweep's image grids, drawn by a second process -----------------------------------------------

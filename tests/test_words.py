@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vfibench.words import counted, join_words, plural
+from vfibench.words import counted, join_words, percent, plural
 
 
 @pytest.mark.parametrize(("count", "noun", "expected"), [
@@ -22,3 +22,9 @@ def test_plural_is_the_noun_as_it_reads_after_a_count() -> None:
 
 def test_lists_join_with_commas_and_a_final_and() -> None:
     assert [join_words(w) for w in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == ["", "a", "a and b", "a, b and c"]
+    assert join_words(["a", "b", "c"], "or") == "a, b or c"
+
+
+def test_shares_of_eighths_round_halves_alike() -> None:
+    """Format's ``.0%`` rounds halves to even: 1/8 read 12% while 3/8 read 38%."""
+    assert [percent(k / 8) for k in range(9)] == ["0%", "13%", "25%", "38%", "50%", "63%", "75%", "88%", "100%"]

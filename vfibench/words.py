@@ -3,6 +3,7 @@ and c") and no count reads "1 seed(s)"."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
@@ -18,9 +19,15 @@ def plural(noun: str, count: float) -> str:
     return noun if count == 1 else noun + "s"
 
 
-def join_words(words: Sequence[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
+def join_words(words: Sequence[str], conjunction: str = "and") -> str:
+    """"a", "a and b", "a, b and c" (or with another ``conjunction``: "a, b or c")."""
     words = list(words)
     if len(words) <= 1:
         return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
+    return ", ".join(words[:-1]) + f" {conjunction} " + words[-1]
+
+
+def percent(share: float) -> str:
+    """``0.125`` → "13%": a share in whole percent, halves rounded up (format's ``.0%`` rounds them to
+    even, so 1/8 read 12% beside 3/8 at 38%)."""
+    return f"{math.floor(share * 100 + 0.5)}%"

@@ -32,7 +32,7 @@ from vfibench.analysis.plane import Plane, perception_distortion_plane
 from vfibench.analysis.rankings import RankAgreement, RankEntry, kendall_agreement, rank_configs
 from vfibench.analysis.significance import ALPHA
 from vfibench.analysis.verdict import verdict
-from vfibench.results.schema import SAMPLE, SEED
+from vfibench.results.schema import SAMPLE, SEED, is_ranked
 
 #: The distortion metric the others are compared with.
 BASE_METRIC = "psnr"
@@ -66,6 +66,12 @@ class GapAnalysis:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def correlates_rankings(self) -> bool:
+        """Whether the rankings have an order to correlate: the base metric and two ranked rows (a
+        lone model, or references alone, have none)."""
+        return self.base in self.metrics and ranked_rows(self.kinds) >= 2
+
+    @property
     def discordant(self) -> list[PairComparison]:
         return [p for p in self.pairs if p.discordant]
 
@@ -88,6 +94,11 @@ class GapAnalysis:
             entry["robust_to_seeds"] = pair.robust_to_seeds
         record["discordant_pairs"] = [[p.a, p.b] for p in self.discordant]
         return _json_safe(record)
+
+
+def ranked_rows(kinds: Mapping[str, str]) -> int:
+    """How many rows the rankings rank (trained configurations or scored models, not references)."""
+    return sum(is_ranked(kind) for kind in kinds.values())
 
 
 def _json_safe(value: Any) -> Any:
@@ -145,8 +156,9 @@ def analyse(
     plane = None
     if base in available:
         base_means = config_means(per_sample, base, order)
-        agreement = tuple(kendall_agreement(base_means, orient[base], config_means(per_sample, m, order), orient[m])
-                          for m in available if m != base)
+        if ranked_rows(kinds) >= 2:
+            agreement = tuple(kendall_agreement(base_means, orient[base], config_means(per_sample, m, order),
+                                                orient[m]) for m in available if m != base)
         if chosen:
             pairs = compare_pairs(per_sample, orient[base], [orient[m] for m in chosen], order)
             plane = perception_distortion_plane(per_sample, orient[base], orient[chosen[0]], order)

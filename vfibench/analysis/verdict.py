@@ -12,7 +12,7 @@ from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.significance import ALPHA, smallest_holm_p
 from vfibench.metrics.records import RECORDS_BY_NAME
 from vfibench.results.schema import BLEND, NEAREST, REFERENCE, TRAINED
-from vfibench.words import join_words
+from vfibench.words import join_words, percent
 
 if TYPE_CHECKING:
     from vfibench.analysis.gap import GapAnalysis
@@ -112,6 +112,7 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     trained = [p for p in analysis.pairs if p.trained]
     subject = subject_noun(analysis)
     compared = join_words([label(m, m) for m in analysis.compared])
+    any_compared = join_words([label(m, m) for m in analysis.compared], "or")  # a loss on any one is discordant
     basis = (f"Wilcoxon signed-rank tests over {analysis.paired_samples} paired test samples, Holm-adjusted over the "
              f"{analysis.tests} tests of pairs of {subject}"
              + ("; pairs with a reference row are adjusted separately)" if analysis.reference_tests else ")"))
@@ -132,12 +133,12 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
         one = row_noun(analysis.kinds.values())
         if unclear:
             pairs = "the one pair" if len(trained) == 1 else f"any of the {len(trained)} pairs"
-            return [f"{compared_note}No {one} wins on {label(analysis.base)} while losing on {compared} in "
+            return [f"{compared_note}No {one} wins on {label(analysis.base)} while losing on {any_compared} in "
                     f"{pairs} of {subject}.{unclear}{power}"]
         every = join_words([label(analysis.base, analysis.base), *(label(m, m) for m in analysis.compared)])
         pairs = "the one pair" if len(trained) == 1 else f"every one of the {len(trained)} pairs"
         return [f"{compared_note}{every} agree on {pairs} of {subject}: no {one} "
-                f"wins on {label(analysis.base)} while losing on {compared}.{power}"]
+                f"wins on {label(analysis.base)} while losing on {any_compared}.{power}"]
     base = pair.base
     disagreeing = pair.disagreeing
     names = join_words([label(t.metric, t.metric) for t in disagreeing])
@@ -163,7 +164,7 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
     rates = [t.disagreement_rate for t in disagreeing if math.isfinite(t.disagreement_rate)]
     if rates:
         text += (f" Sample by sample, {label(analysis.base)} and {label(disagreeing[0].metric)} prefer different "
-                 f"members of this pair on {rates[0]:.0%} of the test samples.")
+                 f"members of this pair on {percent(rates[0])} of the test samples.")
     text += _seed_sentence(analysis, pair)
     count = sum(1 for p in trained if p.discordant)
     among = "The one pair" if len(trained) == 1 else f"{count} of {len(trained)} pairs"
@@ -260,12 +261,17 @@ def row_noun(kinds: Iterable[str]) -> str:
 
 def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
     label = analysis.labels.get
-    parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f}" for a in analysis.agreement
-             if a.metric in analysis.compared and math.isfinite(a.tau)]
-    if not parts:
+    shown = [a for a in analysis.agreement if a.metric in analysis.compared and math.isfinite(a.tau)]
+    if not shown:
         return []
-    n = max(a.n for a in analysis.agreement)
-    return [f"Kendall's tau between the {label(analysis.base)} ranking and the others over all {n} rows "
+    counts = {a.n for a in shown}
+    if len(counts) > 1:  # a metric missing for some rows correlates fewer of them: say so per metric
+        rows = "over the rows each metric scores"
+        parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f} ({a.n} rows)" for a in shown]
+    else:
+        rows = f"over all {counts.pop()} rows"
+        parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f}" for a in shown]
+    return [f"Kendall's tau between the {label(analysis.base)} ranking and the others {rows} "
             f"(1 = same order, −1 = reversed): {', '.join(parts)}."]
 
 

@@ -20,7 +20,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.compare_verdicts import (CONFIG_VERDICTS, METRIC_VERDICTS, Comparison, Row, Verdict,
                                                summary_line)
-from vfibench.results.markdown import escape_cell
+from vfibench.results.markdown import escape_cell, escape_prose
 from vfibench.results.numbers import NO_VALUE, format_number
 
 
@@ -191,7 +191,7 @@ def markdown(comparison: Comparison) -> str:
         code = row.config.replace("|", "\\|")  # a code span shows its text as written, but for GFM's separator
         lines.append(f"| `{code}` | " + " | ".join(cells) + " |")
     if comparison.notes:
-        lines += ["", *[f"- {note}" for note in comparison.notes]]
+        lines += ["", *[f"- {escape_prose(note)}" for note in comparison.notes]]
     lines += ["", f"**{summary_line(comparison)}**"]
     return "\n".join(lines) + "\n"
 

@@ -577,35 +577,38 @@ def _sample_name(per_sample: pd.DataFrame, sample: int) -> str:
 
 # -- Markdown ---------------------------------------------------------------------------------------
 def markdown(report: Report) -> str:
-    """The report as Markdown: summary table and notes, gap analysis, verdict, links to the images."""
+    """The report as Markdown: summary table and notes, gap analysis, verdict, links to the images. Prose
+    taken from the run (names in the verdict, captions and notes) is escaped (:func:`escape_prose`)."""
     from vfibench.results import report_tables
+    from vfibench.results.markdown import escape_prose as prose
 
     data = report.data
     view = data.view
-    lines = [f"# vfibench report: {view.title()}", "",
+    lines = [f"# vfibench report: {prose(view.title())}", "",
              tables.markdown_table(view.summary, view.metrics, view.unavailable), ""]
-    lines += [f"- {note}" for note in view.notes()]
-    lines += ["", "## Verdict", "", data.analysis.verdict or "(no verdict)", ""]
+    lines += [f"- {prose(note)}" for note in view.notes()]
+    lines += ["", "## Verdict", "", prose(data.analysis.verdict) or "(no verdict)", ""]
     if data.along:
-        lines += [data.along, ""]
+        lines += [prose(data.along), ""]
     lines += [line for table in data.tables for line in report_tables.to_markdown(table)]
     for attribute, result in data.breakdowns.items():
         lines += report_tables.to_markdown(report_tables.breakdown_table(result, data.analysis))
         if attribute in report.breakdown_plots:
             figure = report.breakdown_plots[attribute]
-            lines += [f"![gap along {result.title}]({figure.png.name})", "", figure.full_caption, ""]
+            lines += [f"![gap along {result.title}]({figure.png.name})", "", prose(figure.full_caption), ""]
     if report.plot is not None:
         lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.png.name})", "",
-                  report.plot.full_caption, ""]
+                  prose(report.plot.full_caption), ""]
     if report.curves is not None:
-        lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "", data.curves_caption, ""]
+        lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "",
+                  prose(data.curves_caption), ""]
     if report.grids:
-        lines += ["## Samples where the metrics disagree most", "", report.grid_explanation, ""]
+        lines += ["## Samples where the metrics disagree most", "", prose(report.grid_explanation), ""]
         captions = report.grid_captions or [path.stem.replace("_", " ") for path in report.grids]
         for path, caption in zip(report.grids, captions):  # one paragraph each: an image, then its caption
-            lines += [f"![{path.stem}]({path.name})", "", caption, ""]
+            lines += [f"![{path.stem}]({path.name})", "", prose(caption), ""]
     if report.notes:
-        lines += ["## Notes", ""] + [f"- {note}" for note in report.notes] + [""]
+        lines += ["## Notes", ""] + [f"- {prose(note)}" for note in report.notes] + [""]
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ from vfibench.analysis.verdict import format_p, headline_pair, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
 from vfibench.results.numbers import NO_VALUE, format_number
-from vfibench.words import join_words
+from vfibench.words import join_words, percent
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,15 @@ class PlainTable:
 
 
 def _number(value: float, unit: str = "") -> str:
+    """A signed difference; one too small for the usual decimals in two significant digits, so that a
+    difference that counts (it can make a pair discordant) never reads as zero."""
     if value is None or not math.isfinite(value):
         return NO_VALUE
-    if unit == "dB":
-        return f"{value:+.2f} dB"
-    return f"{value:+.4f}" if abs(value) < 10 else f"{value:+.2f}"
+    decimals = 2 if unit == "dB" or abs(value) >= 10 else 4
+    if value and abs(value) < 0.5 * 10 ** -decimals:
+        decimals = 1 - math.floor(math.log10(abs(value)))
+    text = f"{value:+.{decimals}f}" if decimals <= 6 else f"{value:+.1e}"
+    return f"{text} dB" if unit == "dB" else text
 
 
 def _mean(value: float, metric: str) -> str:
@@ -120,7 +124,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                 continue
             row.append(f"{_number(test.difference)} ({format_p(test.p_holm)})")
             rate = test.disagreement_rate
-            row.append(f"{rate:.0%}" if math.isfinite(rate) else NO_VALUE)
+            row.append(percent(rate) if math.isfinite(rate) else NO_VALUE)
         significant = [t for t in pair.disagreeing if pair.base.p_holm < analysis.alpha and t.p_holm < analysis.alpha]
         row.append("yes: " + ", ".join(analysis.labels.get(t.metric, t.metric) + ("" if t in significant else " (n.s.)")
                                        for t in pair.disagreeing) if pair.discordant else "no")
@@ -131,6 +135,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         rows.append(tuple(row))
         flags.append(bool(significant))
     one = row_noun(analysis.kinds.values())
+    both_references = any(pair.kind_a == pair.kind_b == schema.REFERENCE for pair in analysis.pairs)
     if analysis.reference_tests and analysis.tests:
         references = (f"Holm-adjusted over the {analysis.tests} tests of pairs without a reference row (pairs with a "
                       f"reference row: separately, over {analysis.reference_tests} tests)")
@@ -139,16 +144,18 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
     else:
         references = f"Holm-adjusted over all {analysis.tests} tests"
     caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)} is better; differences are "
-               f"A − B over {analysis.paired_samples} paired samples{'' if one == 'model' else ' (seed-averaged)'}, p-values from two-sided Wilcoxon "
+               f"A − B over {analysis.paired_samples} paired samples{'' if one == 'model' else ' (averaged over the seeds both members have)'}, p-values from two-sided Wilcoxon "
                f"signed-rank tests, {references}. A pair is discordant when a "
-               f"perceptual metric favours B; '(n.s.)' marks a metric whose disagreement is in the means only, "
-               f"not significant (adjusted p ≥ {analysis.alpha:g} for its difference or "
-               f"{analysis.labels.get(base, base)}'s), and only significant disagreements mark a row. "
+               f"perceptual metric favours B (its mean and its Hodges–Lehmann estimate both do); '(n.s.)' marks a "
+               f"disagreement that is not significant (adjusted p ≥ {analysis.alpha:g} for the metric's difference "
+               f"or {analysis.labels.get(base, base)}'s), and only significant disagreements mark a row. "
                f"'Disagrees' is the share of the samples on which that metric and "
                f"{analysis.labels.get(base, base)} prefer different members of the pair."
                + (" 'Seeds agreeing': in how many training seeds, each on its own, the metric favours the same "
                   "member as the seed average (n/a where the average has no consistent preference: its mean and "
-                  "Hodges–Lehmann estimate favour different members)." if seeds else ""))
+                  "Hodges–Lehmann estimate favour different members" + ("; — for two references, whose frames are "
+                                                                         "the same for every seed" if both_references
+                                                                         else "") + ")." if seeds else ""))
     return PlainTable("Paired comparisons (discordant pairs)", caption, tuple(header), tuple(rows), tuple(flags))
 
 
@@ -240,9 +247,8 @@ def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
     """The tables the report shows, in order: rankings of two or more rows, rank agreement only when
     there is a base metric to agree with and two or more ranked rows (one model scored alone has
     nothing to rank or correlate), pairs only when there are any."""
-    ranked = sum(schema.is_ranked(kind) for kind in analysis.kinds.values())
     out = [ranking_table(analysis)] if len(analysis.kinds) >= 2 else []
-    if analysis.base in analysis.metrics and ranked >= 2:
+    if analysis.correlates_rankings:
         out.append(agreement_table(analysis))
     if analysis.pairs:
         out.append(pairs_table(analysis))
@@ -252,9 +258,9 @@ def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
 # -- renderers --------------------------------------------------------------------------------------
 def to_markdown(table: PlainTable) -> list[str]:
     """A Markdown section: heading, caption, table (flagged rows in bold)."""
-    from vfibench.results.markdown import escape_cell as escape
+    from vfibench.results.markdown import escape_cell as escape, escape_prose
 
-    lines = [f"## {table.title}", "", table.caption, "",
+    lines = [f"## {escape_prose(table.title)}", "", escape_prose(table.caption), "",
              "| " + " | ".join(map(escape, table.header)) + " |", "|" + "|".join(["---"] * len(table.header)) + "|"]
     for i, row in enumerate(table.rows):
         flagged = i < len(table.flags) and table.flags[i]

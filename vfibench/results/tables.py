@@ -299,8 +299,10 @@ def summary_markdown(title: str, summary: pd.DataFrame, metrics: Sequence[str], 
                      run_notes: Sequence[str] = ()) -> str:
     """summary.md, as written and as ``report --format md`` without ``--write`` prints it: the heading, the
     table, then its notes and ``run_notes`` (the manifest's, :meth:`~vfibench.results.view.RunView.run_notes`)."""
-    notes = "\n".join(f"- {note}" for note in [*table_notes(summary, unavailable, metrics), *run_notes])
-    return f"# vfibench results: {title}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
+    from vfibench.results.markdown import escape_prose
+
+    notes = "\n".join(f"- {escape_prose(note)}" for note in [*table_notes(summary, unavailable, metrics), *run_notes])
+    return f"# vfibench results: {escape_prose(title)}\n\n{markdown_table(summary, metrics, unavailable)}\n\n{notes}\n"
 
 
 def write_summary_files(store: RunStore, summary: pd.DataFrame, metrics: Sequence[str],
