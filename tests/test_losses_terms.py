@@ -15,7 +15,7 @@ from vfibench.losses.census import census_loss, census_transform
 from vfibench.losses.flow import charbonnier_tv, flow_smoothness, warping_loss
 from vfibench.losses.spec import parse_config
 from vfibench.losses.structural import gradient_loss, ssim_loss
-from vfibench.metrics.ssim import structural_similarity
+from vfibench.metrics.ssim import ssim, structural_similarity
 from vfibench.model.prediction import Prediction
 
 
@@ -97,6 +97,19 @@ def test_ssim_loss_is_one_minus_the_float64_metric() -> None:
     assert ssim_loss(quantised.double(), batch.it.double()).item() == pytest.approx(1 - metric.mean().item(),
                                                                                      abs=1e-9)
     assert ssim_loss(batch.it, batch.it).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_ssim_loss_and_metric_are_differentiable_in_float64() -> None:
+    """Float64 frames took the metric's fast filtering, which writes into buffers autograd cannot follow."""
+    generator = torch.Generator().manual_seed(2)
+    target = torch.rand(1, 1, 12, 12, dtype=torch.float64, generator=generator)
+    pred = torch.rand(1, 1, 12, 12, dtype=torch.float64, generator=generator).requires_grad_()
+    assert torch.autograd.gradcheck(lambda p: ssim_loss(p, target), (pred,))
+    frames = torch.rand(2, 3, 16, 16, dtype=torch.float64, generator=generator)
+    recorded = frames.clone().requires_grad_()
+    scores = ssim(recorded, frames.flip(0))
+    assert scores.requires_grad
+    assert torch.allclose(scores.detach(), ssim(frames, frames.flip(0)), rtol=0, atol=1e-15)
 
 
 def test_ssim_loss_refuses_frames_smaller_than_its_window() -> None:

@@ -120,10 +120,12 @@ def separable_blur(planes: Tensor, taps: Tensor) -> Tensor:
     Float64 (the metrics) is filtered as weighted sums of shifted views, a group of planes at a time
     (:func:`_groups`, :func:`_blur_group`): the same sums as a convolution, equal to float64 rounding
     (~1e-16), at a small fraction of the cost of torch's float64 ``conv2d``, which has no optimised
-    CPU kernel. Other dtypes (the SSIM loss, differentiable) use ``conv2d``.
+    CPU kernel. Other dtypes (the SSIM loss), and float64 planes that autograd records (a float64
+    training step, a gradient check), use ``conv2d``: the fast sums write into buffers, which autograd
+    cannot differentiate.
     """
     size = taps.numel()
-    if planes.dtype != torch.float64:
+    if planes.dtype != torch.float64 or records_gradient(planes):
         planes = F.conv2d(planes, taps.view(1, 1, 1, size))
         return F.conv2d(planes, taps.view(1, 1, size, 1))
     weights = taps.tolist()
@@ -223,5 +225,12 @@ def ssim(pred: Tensor, gt: Tensor) -> Tensor:
         tensor([1., 1.], dtype=torch.float64)
     """
     check_pair(pred, gt, "ssim", min_size=2 * int(TRUNCATE * SIGMA + 0.5) + 1)
+    if records_gradient(pred) or records_gradient(gt):  # the same float64 values, through differentiable operations
+        return ssim_map(pred.to(torch.float64), gt.to(torch.float64)).mean(dim=(1, 2, 3))
     return ssim_from_moments(pred, gt, ssim_moments(pred), ssim_moments(gt))
+
+
+def records_gradient(x: Tensor) -> bool:
+    """Whether autograd records operations on ``x`` here (it requires a gradient, outside ``no_grad``)."""
+    return x.requires_grad and torch.is_grad_enabled()
 
