@@ -8,7 +8,7 @@ import torch
 from skimage import data
 
 from vfibench.errors import VfiBenchError
-from vfibench.metrics.classical_flow import largest_motion, optical_flow
+from vfibench.metrics.classical_flow import grey8, largest_motion, optical_flow
 from vfibench.metrics.flow_metrics import (divergence, divergence_mask, flolpips_dis, psnr_div, psnr_masked,
                                            weighted_average)
 from vfibench.metrics.suite import MetricSuite
@@ -73,6 +73,23 @@ def triplet() -> tuple[torch.Tensor, ...]:
         return image[:, 8:104, 8 + dx:104 + dx].unsqueeze(0).contiguous()
 
     return at(0), at(3), at(6), at(7)
+
+
+def test_the_grey_frames_the_flow_sees_are_opencv_s_whatever_the_dtype():
+    """grey8 rounded a float weighted sum, which the many exact half-level ties tipped either way
+    (float32 frames against float64 ones, and against cv2 by one level on 0.1% of a photograph's pixels)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    colours = rng.integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    colours[0, :216] = np.stack(np.meshgrid(*[np.arange(0, 256, 43)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    expected = cv2.cvtColor(colours, cv2.COLOR_RGB2GRAY)
+    for dtype in (torch.float64, torch.float32):
+        frame = torch.from_numpy(colours).permute(2, 0, 1).to(dtype) / 255
+        assert np.array_equal(grey8(frame), expected), dtype
+    photo = np.ascontiguousarray(data.astronaut())
+    assert np.array_equal(grey8(torch.from_numpy(photo).permute(2, 0, 1) / 255.0),
+                          cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY))
 
 
 def test_classical_flow_recovers_a_pan(triplet):

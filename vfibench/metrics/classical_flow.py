@@ -20,8 +20,10 @@ from torch import Tensor
 from vfibench.errors import VfiBenchError
 
 Method = Literal["dis", "farneback"]
-#: BT.601 luma weights used to turn RGB into the grey frames the flow sees (as ``cv2.COLOR_RGB2GRAY``).
-GREY_WEIGHTS = (0.299, 0.587, 0.114)
+#: BT.601 luma weights 0.299, 0.587, 0.114 in OpenCV's fixed point (``cv2.COLOR_RGB2GRAY`` on 8-bit frames:
+#: Y = (9798·R + 19235·G + 3735·B + 2^14) >> 15), used to turn RGB into the grey frames the flow sees.
+GREY_WEIGHTS_Q15 = (9798, 19235, 3735)
+GREY_SHIFT = 15
 #: Farnebäck parameters of the PSNR_DIV reference code: pyr_scale, levels, winsize, iterations, poly_n,
 #: poly_sigma, flags.
 FARNEBACK = (0.5, 3, 15, 3, 5, 1.2, 0)
@@ -38,10 +40,14 @@ def _cv2():  # type: ignore[no-untyped-def]
 
 
 def grey8(frame: Tensor) -> np.ndarray:
-    """(3, H, W) RGB in [0, 1] → (H, W) uint8 BT.601 grey."""
-    weights = torch.tensor(GREY_WEIGHTS, dtype=torch.float64).view(3, 1, 1)
-    grey = (frame.detach().to("cpu", torch.float64).clamp(0, 1) * 255.0 * weights).sum(dim=0)
-    return np.ascontiguousarray(torch.round(grey).to(torch.uint8).numpy())
+    """(3, H, W) RGB in [0, 1] → (H, W) uint8 BT.601 grey, as ``cv2.cvtColor(rgb8, cv2.COLOR_RGB2GRAY)``
+    gives it (equal on all 2^24 colours): the 8-bit levels, then OpenCV's integer weights. Integer
+    arithmetic makes it exact whatever the frame's dtype (float32 levels k/255 in a sweep, float64 in
+    ``eval``), where rounding a float weighted sum tipped the many exact half-level ties either way."""
+    levels = torch.round(frame.detach().to("cpu", torch.float64).clamp(0, 1) * 255.0).to(torch.int32)
+    weights = torch.tensor(GREY_WEIGHTS_Q15, dtype=torch.int32).view(3, 1, 1)
+    grey = ((levels * weights).sum(dim=0) + (1 << (GREY_SHIFT - 1))) >> GREY_SHIFT
+    return np.ascontiguousarray(grey.to(torch.uint8).numpy())
 
 
 def pair_flow(a: np.ndarray, b: np.ndarray, method: Method = "dis") -> np.ndarray:
