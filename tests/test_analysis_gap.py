@@ -684,3 +684,19 @@ def test_the_pairs_table_marks_a_disagreement_in_the_means_only_as_not_significa
         assert row[rendered.header.index("discordant")] == expected
         assert rendered.flags == (flagged,)
     assert "'(n.s.)' marks a disagreement that is not significant" in rendered.caption
+
+
+def test_frames_at_a_metric_s_cap_or_beyond_its_bound_are_named():
+    """A frame equal to its truth scores PSNR's 100 dB cap; a sharpness ratio over a flat truth has no bound:
+    either can decide a mean, and the analysis says so rather than leave it to be read as a model's."""
+    values = {"A": {"psnr": [100.0, 100.0, 31.0, 29.0], "sharpness": [1.0, 1.0, 0.8, 0.9]},
+              "B": {"psnr": [40.0, 100.0, 33.0, 30.0], "sharpness": [14769.86, 1.0, 1.0, 1.0]},
+              "C": {"psnr": [30.0, 31.0, 32.0, 33.0], "sharpness": [0.9, 0.9, 0.9, 0.9]}}
+    result = analyse(table(values), ["psnr", "sharpness"])
+    capped, unbounded = result.notes
+    assert "PSNR: a frame equal to its truth scores 100 dB" in capped
+    assert "'A' 2 of 4 and 'B' 1 of 4 scored frames" in capped and "'C'" not in capped
+    assert "Sharpness above 10 comes from a truth with almost no gradient" in unbounded
+    assert "'B' on sample 0 (14769.8600)" in unbounded and "'A'" not in unbounded
+    assert result.to_dict()["notes"] == [capped, unbounded]
+    assert analyse(table({k: v for k, v in values.items() if k == "C"}), ["psnr", "sharpness"]).notes == ()

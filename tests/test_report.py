@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -553,6 +554,30 @@ def test_names_with_markdown_characters_render_as_written_in_every_markdown_tabl
         assert not [cell for cell in cells if "<em>" in cell or "<code>" in cell], document
         assert "0.5*l1+0.5*l2" in cells and "perc_x|y`z" in cells, document  # whole, in their own cells
         assert "<em>" not in rendered, document  # nor in the verdict, the captions and the notes that name them
+
+
+def test_eval_names_frames_at_the_psnr_cap_and_a_sharpness_ratio_over_a_flat_truth(tmp_path):
+    """A model equal to the truth scores the 100 dB cap on every frame; a few one-level pixels on a black
+    truth frame (a fade) make a sharpness ratio in the tens of thousands: both are said, with the file."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    truth = [rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8), np.zeros((32, 32, 3), np.uint8)]
+    for name in ("gt", "a", "b"):
+        (tmp_path / name).mkdir()
+    for index, frame in enumerate(truth):
+        Image.fromarray(frame).save(tmp_path / "gt" / f"{index}.png")
+        Image.fromarray(frame).save(tmp_path / "a" / f"{index}.png")
+        speckled = frame.copy()
+        speckled[::7, ::5] = 1 if index == 1 else speckled[::7, ::5] // 2
+        Image.fromarray(speckled).save(tmp_path / "b" / f"{index}.png")
+    result = runner.invoke(app, ["eval", "--gt", str(tmp_path / "gt"), "--pred", f"a={tmp_path / 'a'}", "--pred",
+                                 f"b={tmp_path / 'b'}", "--out", str(tmp_path / "out"), "--metrics", ",".join(METRICS),
+                                 "--format", "md", "--samples", "0"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "PSNR: a frame equal to its truth scores 100 dB" in text and "'a' 2 of 2 scored frames" in text
+    assert "Sharpness above 10 comes from a truth with almost no gradient" in text and "'b' on '1.png'" in text
 
 
 # -- a sweep's image grids, drawn by a second process -----------------------------------------------

@@ -29,6 +29,7 @@ from vfibench.analysis.pair_tests import PAIR_TEST_FIELDS, PairComparison, compa
 from vfibench.analysis.per_sample import (Orientation, config_means, config_order, kinds_of, metric_columns,
                                           orientations_for, split_available)
 from vfibench.analysis.plane import Plane, perception_distortion_plane
+from vfibench.analysis.extremes import extreme_notes
 from vfibench.analysis.rankings import RankAgreement, RankEntry, kendall_agreement, rank_configs
 from vfibench.analysis.significance import ALPHA
 from vfibench.analysis.verdict import verdict
@@ -173,6 +174,7 @@ def analyse(
         better={m: orient[m].better for m in metrics if m in orient},
         tests=_adjusted_tests(pairs, trained=True),
         reference_tests=_adjusted_tests(pairs, trained=False),
+        notes=tuple(extreme_notes(per_sample, available, order)),
     )
     return replace(analysis, verdict=verdict(analysis))
 

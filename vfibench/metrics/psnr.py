@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor
 
 from vfibench.metrics._common import check_pair
+from vfibench.metrics.records import metric_record
 
-#: Smallest mean squared error used, so identical frames score a finite :data:`PSNR_MAX_DB`.
-MSE_FLOOR = 1e-10
-#: The PSNR of two identical frames: 10·log10(1 / MSE_FLOOR) = 100 dB.
-PSNR_MAX_DB = 100.0
+#: The PSNR of two identical frames, the ``psnr`` record's cap: 100 dB.
+PSNR_MAX_DB = cast(float, metric_record("psnr").cap)
+#: Smallest mean squared error used, so identical frames score a finite :data:`PSNR_MAX_DB`: 1e-10.
+MSE_FLOOR = 10 ** (-PSNR_MAX_DB / 10)
 
 
 def psnr(pred: Tensor, gt: Tensor) -> Tensor:

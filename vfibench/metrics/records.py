@@ -40,6 +40,10 @@ class MetricRecord:
         valid_range: (low, high), the values the metric can take; a value outside it is damage.
         decimals: how many decimals every table prints the metric's values and their spread with,
             whatever their size: two for the dB scores, as papers print them; four for the others.
+        cap: the value a frame equal to its truth scores where the metric itself is infinite (PSNR's
+            100 dB); a mean over such frames depends on it, and the report says how many there are.
+        unbounded_above: per-frame values above it come from a degenerate truth, where the metric has
+            no bound (the sharpness ratio over a nearly flat frame); the report names such frames.
     """
 
     name: str
@@ -55,6 +59,8 @@ class MetricRecord:
     inputs: bool = False
     valid_range: tuple[float, float] = (0.0, float("inf"))
     decimals: int = 4
+    cap: float | None = None
+    unbounded_above: float | None = None
 
     @property
     def arrow(self) -> str:
@@ -105,6 +111,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         tolerance=0.05,  # dB: about a 1% change of the mean squared error
         valid_range=(0.0, 100.0),  # data range 1, so MSE <= 1; capped at 100 dB
         decimals=2,
+        cap=100.0,  # 10·log10(1 / 1e-10), the smallest MSE used
     ),
     MetricRecord(
         name="ssim",
@@ -170,6 +177,7 @@ RECORDS: tuple["MetricRecord", ...] = (
         tolerance=0.01,  # 1% of the truth's gradient energy; a ratio of two small means is the noisiest number
         target=1.0,
         min_size=3,
+        unbounded_above=10.0,  # ten times the truth's gradient energy: a nearly flat truth (a fade), not a model
     ),
     MetricRecord(
         name="gmsd",
@@ -224,7 +232,9 @@ RECORDS: tuple["MetricRecord", ...] = (
         tolerance=0.1,  # dB: twice PSNR's, as a pixel may enter or leave its flow-thresholded region
         min_size=3,
         inputs=True,
+        valid_range=(0.0, 100.0),
         decimals=2,
+        cap=100.0,
     ),
 )
 

@@ -483,7 +483,8 @@ def _checked_report(data: ReportData, directory: Path, plane: PlaneOptions, seed
     the run, before anything is drawn or written."""
     check_seed(data, seed)
     chosen, anchor = plane.plane(data)
-    return Report(data, directory, plane=chosen, intervals=plane.intervals, paired_to=anchor)
+    return Report(data, directory, plane=chosen, intervals=plane.intervals, paired_to=anchor,
+                  notes=list(data.analysis.notes))
 
 
 def check_seed(data: ReportData, seed: int | None) -> None:
