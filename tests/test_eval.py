@@ -233,6 +233,13 @@ def test_a_16_bit_colour_frame_is_rounded_to_its_nearest_level_not_truncated(tmp
     assert result.exit_code == 0, result.output
     scores = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")
     assert scores["psnr"].tolist() == [100.0] and scores["ie"].tolist() == [0.0]
+    # scoring 16-bit frames as 8-bit levels is said, on stderr beside the plan; 8-bit frames say nothing
+    said = " ".join(result.stderr.split())
+    assert "The frames of model 'pred' ('a.png') have more than 8 bits per channel" in said, result.stderr
+    assert "differences below one 8-bit level are not measured" in said and "ground truth" not in said
+    quiet = run_eval("--pred", str(tmp_path / "gt"), "--gt", str(tmp_path / "gt"), "--metrics", "psnr",
+                     "--samples", "0", "--format", "csv", "--out", str(tmp_path / "out8"))
+    assert quiet.exit_code == 0 and "8 bits" not in quiet.stderr, quiet.output
 
 
 def _write_16_bit_png(path, values: np.ndarray, colour_type: int) -> None:

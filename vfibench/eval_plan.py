@@ -20,7 +20,7 @@ import torch
 from vfibench.data.images import is_hidden
 from vfibench.errors import DataError, VfiBenchError
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
-from vfibench.words import counted
+from vfibench.words import counted, join_words
 
 #: File name endings (lower-case) read as frames.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -326,9 +326,27 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
     suite = MetricSuite(list(metrics), device=resolved, skip_unavailable=skip_unavailable)
     notes = set_notes + [unscored_note(name, listed[name], pred_files[name].values() if spec else files)
                          for name in sources]
+    firsts = {f"model '{name}'": sources[name] / (next(iter(pred_files[name].values())) if spec else files[0])
+              for name in sources if (pred_files[name] if spec else files)}
+    if not spec and files:
+        firsts = {"the ground truth": gt / files[0]} | firsts
+    notes.append(wide_levels_note(firsts))
     return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command,
                     dict(suite.backbone_sha256),
                     spec, pred_files, list(protocols), [note for note in notes if note])
+
+
+def wide_levels_note(firsts: Mapping[str, Path]) -> str:
+    """A sentence when the first frame of any of ``firsts`` (whose frames → that frame's file) holds more
+    than 8 bits per channel, which every metric scores as 8-bit levels ('' otherwise)."""
+    from vfibench.evaluate import holds_wide_levels
+
+    wide = [f"{whose} ('{path.name}')" for whose, path in firsts.items() if holds_wide_levels(path)]
+    if not wide:
+        return ""
+    return (f"The frames of {join_words(wide)} have more than 8 bits per channel: they are scored as 8-bit levels, "
+            f"each value rounded to the nearest of 256, as eval scores every frame, so differences below one 8-bit "
+            f"level are not measured.")
 
 
 def unscored_note(name: str, present: Iterable[str], used: Iterable[str]) -> str:

@@ -70,6 +70,20 @@ def read_frame(path: Path) -> np.ndarray:
                         f"file.") from None
 
 
+def holds_wide_levels(path: Path) -> bool:
+    """Whether the image file ``path`` has more than 8 bits per channel (16-bit PNG or TIFF, float
+    TIFF), from its header; False when it cannot be opened (scoring names such a file)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from vfibench.data.images import WIDE_GREY_MODES, is_wide_colour
+
+    try:
+        with Image.open(path) as image:
+            return is_wide_colour(image) or image.mode in WIDE_GREY_MODES or image.mode == "F"
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
+        return False
+
+
 def is_grey(frame: np.ndarray) -> bool:
     """Whether an (H, W, 3) frame holds no colour: its three channels are equal everywhere."""
     return bool(np.array_equal(frame[..., 0], frame[..., 1]) and np.array_equal(frame[..., 1], frame[..., 2]))
