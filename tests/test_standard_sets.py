@@ -366,6 +366,8 @@ def test_davis_nested_layout_leaves_out_sequences_too_short_for_the_loaders(tmp_
         open_source(f"davis:{tmp_path / 'short'}", "test")
     jpeg_images = open_source(f"davis:{tmp_path / 'DAVIS' / 'JPEGImages'}", "test")  # the folder holding 480p/
     assert jpeg_images.ids == source.ids and jpeg_images.short_clips == source.short_clips
+    shutil.copytree(base, tmp_path / "copied" / "480p")  # the frames' 480p/ copied out of JPEGImages/
+    assert open_source(f"davis:{tmp_path / 'copied'}", "test").ids == source.ids
     for k in range(9):  # DAVIS's segmentation masks have a 480p/ too: never read as frames
         png(tmp_path / "DAVIS" / "Annotations" / "480p" / "bear" / f"{k:05d}.png", k)
     with pytest.raises(DataError):

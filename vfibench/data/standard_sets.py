@@ -475,8 +475,9 @@ class DavisSource(StandardSource):
 
     def __init__(self, path: Path) -> None:
         root = _folder(Path(path), self.kind, "one folder of frames per sequence")
-        nested = [folder for folder in (root / "JPEGImages" / "480p", root / "480p")  # 480p/ of JPEGImages/ only:
-                  if folder.is_dir() and folder.parent.name == "JPEGImages"]  # Annotations/480p/ holds masks
+        # the release's JPEGImages/480p/, or a 480p/ of frames copied out of it; never Annotations/480p/ (masks)
+        nested = [folder for folder in (root / "JPEGImages" / "480p", root / "480p")
+                  if folder.is_dir() and folder.parent.name != "Annotations"]
         base = nested[0] if nested else root
         sequences = sorted(visible_subfolders(base), key=lambda p: natural_key(p.name))
         refs: list[TripletRef] = []
