@@ -95,3 +95,18 @@ def test_real_data_without_attributes_has_no_breakdown():
     assert breakdown(data.drop(columns=["ambiguity_px"]), "ambiguity_px", ["psnr"]) is None
     straight = run().assign(ambiguity_px=0.0)  # straight paths: nothing to break down along ambiguity
     assert set(breakdowns(straight, ["psnr", "lpips"])) == {"motion_px"}
+
+
+def test_real_data_s_motion_is_called_estimated_and_synthetic_motion_is_not():
+    from vfibench.analysis.gap import analyse
+    from vfibench.results.plots import breakdown_caption
+    from vfibench.results.report_tables import breakdown_table
+
+    real = run().assign(ambiguity_px=np.nan)  # real data: only the DIS-estimated motion is recorded
+    (motion,) = breakdowns(real, ["psnr", "lpips"]).values()
+    assert motion.estimated and motion.title == "estimated motion (px)"
+    analysis = analyse(real, ["psnr", "lpips"])
+    for caption in (breakdown_caption(motion, analysis), breakdown_table(motion, analysis).caption):
+        assert "motion is estimated, the 99th percentile of the DIS optical-flow magnitude" in caption
+    known = breakdowns(run(), ["psnr", "lpips"])["motion_px"]
+    assert not known.estimated and known.title == "motion (px)" and known.source == ""

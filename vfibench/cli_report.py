@@ -37,8 +37,9 @@ EPILOG = examples(
     "vfibench report --plane ssim:gmsd --intervals paired   # another plane, paired error bars",
     notes="Without --format, report writes RUN/report/: report.html (self-contained), report.md, summary.tex, "
     "analysis.json, perception_distortion.png (300 dpi, with .pdf and .svg beside it), grid_sample*.png, a "
-    "sweep's training_curves.png and, on synthetic test data, breakdown.csv and gap_by_ATTRIBUTE.png (with "
-    ".pdf), and prints the tables. With --format it prints and writes no report, unless --write is given. "
+    "sweep's training_curves.png and, where the test samples record attributes (synthetic scenes: ambiguity, "
+    "motion, occlusion; real data: estimated motion), breakdown.csv and gap_by_ATTRIBUTE.png (with .pdf), and "
+    "prints the tables. With --format it prints and writes no report, unless --write is given. "
     "Either way, a run table deleted from a sweep (summary.csv and the others derived from its units) is first "
     "rebuilt from its units, and a line on stderr says so. Image grids are only replaced by newly drawn ones: "
     "--samples 0 keeps the earlier grids.",

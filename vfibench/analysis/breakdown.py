@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from vfibench.analysis.per_sample import Orientation, config_order
-from vfibench.results.schema import ATTRIBUTE_LABELS, CONFIG, OCCLUDED, SAMPLE, SEED
+from vfibench.results.schema import AMBIGUITY, ATTRIBUTE_LABELS, CONFIG, MOTION, OCCLUDED, SAMPLE, SEED
 from vfibench.words import join_words
 DEFAULT_BINS = 4
 
@@ -43,6 +43,16 @@ class Breakdown:
     edges: tuple[float, ...]
     counts: tuple[int, ...]
     means: dict[str, dict[str, tuple[float, ...]]]
+    #: The attribute is estimated from the frames (real data's motion), not known as synthetic scenes know it.
+    estimated: bool = False
+
+    @property
+    def source(self) -> str:
+        """How the attribute was obtained, when estimated: a sentence for the captions ('' when known)."""
+        if not self.estimated:
+            return ""
+        return ("Real test data: motion is estimated, the 99th percentile of the DIS optical-flow magnitude "
+                "from I0 to I1; ambiguity and occlusion are not known.")
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -53,6 +63,7 @@ class Breakdown:
     @property
     def title(self) -> str:
         label, unit = ATTRIBUTE_LABELS.get(self.attribute, (self.attribute, ""))
+        label = f"estimated {label}" if self.estimated else label
         return f"{label} ({unit})" if unit else label
 
     def table(self, metric: str) -> pd.DataFrame:
@@ -108,7 +119,14 @@ def breakdown(per_sample: pd.DataFrame, attribute: str, metrics: Sequence[str], 
         values[metric] = pd.to_numeric(values[metric], errors="coerce")
         per_seed = values.groupby([CONFIG, "_bin", SEED])[metric].mean().groupby(level=[CONFIG, "_bin"]).mean()
         means[metric] = {c: tuple(float(per_seed.get((c, k), float("nan"))) for k in range(count)) for c in configs}
-    return Breakdown(attribute, tuple(edges), counts, means)
+    return Breakdown(attribute, tuple(edges), counts, means, estimated=attribute == MOTION and not known_scenes(per_sample))
+
+
+def known_scenes(per_sample: pd.DataFrame) -> bool:
+    """Whether the samples come from synthetic scenes, which record their ambiguity and occluded share (real
+    data leaves both empty and records only an estimate of its motion)."""
+    return any(bool(np.isfinite(pd.to_numeric(per_sample[column], errors="coerce").to_numpy(dtype=float)).any())
+               for column in (AMBIGUITY, OCCLUDED) if column in per_sample)
 
 
 def pair_advantage(result: Breakdown, metric: str, orientation: Orientation, a: str, b: str) -> tuple[float, ...]:

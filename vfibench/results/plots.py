@@ -362,7 +362,7 @@ def breakdown_caption(result: "Breakdown", analysis: GapAnalysis) -> str:
     rows_are = row_noun(analysis.kinds.values())
     return (f"Per {rows_are}, each metric's mean over the test samples in each {result.title} bin (quantile "
             f"bins, so about equal numbers of samples); where the lines cross, the metrics rank the {rows_are}s "
-            f"differently for such samples.")
+            f"differently for such samples." + (f" {result.source}" if result.source else ""))
 
 
 def breakdown_plot(result: "Breakdown", analysis: GapAnalysis, path: Path) -> SavedFigure | None:

@@ -169,7 +169,8 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
                             for k in range(len(result.counts))]) for config in configs)
     caption = (f"Each metric's mean per bin of the test samples' {result.title} (quantile bins, so about equal "
                f"numbers of samples, fewer or more where values tie: n in each header; values averaged over seeds). "
-               f"Each cell: {names}. Where the bins' means disagree is described, not tested.")
+               f"Each cell: {names}. Where the bins' means disagree is described, not tested."
+               + (f" {result.source}" if result.source else ""))
     pair = headline_pair(analysis)
     if pair is not None:
         base = Orientation.of(analysis.base)
