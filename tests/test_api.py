@@ -268,6 +268,9 @@ def test_skipping_every_requested_metric_is_one_clear_error(monkeypatch: pytest.
     (lambda: api.run_sweep("l1", skip_unavailable=None), "skip_unavailable must be True or False"),
     (lambda: api.run_sweep("l1", metrics=["psnr", 1]), "metrics must be one comma-separated string or a list of "
                                                        "names (non-empty strings), got ['psnr', 1]"),
+    (lambda: api.run_sweep("l1", model=3), "model must be a model variant's name (str) or None, got 3"),
+    (lambda: api.run_sweep("l1", ambiguity="0"), "ambiguity must be a number from 0 to 1, or None, got '0'"),
+    (lambda: api.run_sweep("l1", tensorboard=1), "tensorboard must be a folder (str or Path) or None, got 1"),
     (lambda: api.compute_metrics(None, None, ["psnr", ""]), "metrics must be one comma-separated string"),
     (lambda: api.evaluate("p", "gt", protocols=[1]), "protocols must be one comma-separated string"),
     (lambda: api.load_run(None), "load_run: run must be a folder (str or Path), got None"),
@@ -282,3 +285,27 @@ def test_an_argument_of_the_wrong_type_is_named_not_a_type_error_from_inside(cal
     with pytest.raises(VfiBenchError) as raised:
         call()
     assert says in str(raised.value)
+
+
+def test_the_command_line_s_model_data_logging_and_precision_options_are_arguments(tmp_path: Path) -> None:
+    """--model, --ambiguity, --log-every, --val-samples, --precision and --tensorboard, for the README's
+    ablations in a script; the manifest records each as the command line's would."""
+    pytest.importorskip("tensorboard")
+    run = api.run_sweep("l1", preset="smoke", steps=4, metrics=["psnr", "lpips"], out=tmp_path / "results",
+                        device="cpu", model="warp-blend", ambiguity=0, log_every=2, val_samples=3,
+                        precision="bf16", tensorboard=tmp_path / "tb")
+    manifest = run.manifest
+    assert manifest["model"]["variant"] == "warp-blend" and manifest["preset"]["ambiguity"] == 0
+    assert manifest["preset"]["log_every"] == 2 and manifest["precision"]["training"] == "bf16"
+    assert manifest["validation"]["samples"] == 3
+    assert sorted(run.train_log["step"].unique().tolist()) == [2, 4]
+    assert any((tmp_path / "tb").rglob("events.out.tfevents.*"))
+    assert "model='warp-blend', ambiguity=0, log_every=2, val_samples=3, precision='bf16'" in manifest["command"]
+    with pytest.raises(VfiBenchError, match="ambiguity must be a number from 0 to 1"):
+        api.run_sweep("l1", preset="smoke", ambiguity=1.5, out=tmp_path / "never")
+    with pytest.raises(VfiBenchError, match="warp-blend"):  # the variants are listed
+        api.run_sweep("l1", preset="smoke", model="unet", out=tmp_path / "never")
+    with pytest.raises(VfiBenchError, match="neither --train-data .* is synthetic"):
+        api.run_sweep("l1", preset="smoke", ambiguity=0, train_data="frames:x", test_data="frames:x",
+                      out=tmp_path / "never")
+    assert not (tmp_path / "never").exists()

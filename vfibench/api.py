@@ -104,11 +104,14 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
               device: str = "auto", metrics: str | Sequence[str] | None = None, steps: int | None = None,
               warm_start: int | None = None, skip_unavailable: bool = False, train_data: str = "synthetic",
               test_data: str = "synthetic", jobs: int | None = None, threads: int | None = None,
+              model: str | None = None, ambiguity: float | None = None, log_every: int | None = None,
+              val_samples: int | None = None, precision: str = "fp32", tensorboard: str | Path | None = None,
               progress: bool = False) -> Run:
     """Train and evaluate every configuration of ``losses`` (as ``vfibench run --losses``); return the run.
 
-    The arguments mean what the options of ``vfibench run`` mean; ``metrics`` (a list or one
-    comma-separated string) defaults to all;
+    The arguments mean what the options of ``vfibench run`` mean (``model="warp-blend"`` is
+    ``--model warp-blend``, ``ambiguity=0`` is ``--ambiguity 0``; None keeps the preset's value);
+    ``metrics`` (a list or one comma-separated string) defaults to all;
     ``jobs`` and ``threads`` are ``--jobs`` and ``--threads`` (the threads are part of a CPU run's
     numbers: ``threads=1`` reproduces a ``--jobs 2`` table on two cores). The workers of ``jobs`` are
     started with ``spawn``, which imports the calling script again in each: call it from a script
@@ -129,8 +132,10 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
         True
     """
     from vfibench import sweep
+    from vfibench.errors import VfiBenchError
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
+    from vfibench.model.variants import check_variant
     from vfibench.presets import get_preset
 
     _check_arguments("run_sweep", losses=(losses, _TEXT, "a loss specification (str), e.g. 'l1,l1+perc'"),
@@ -141,19 +146,37 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
                      train_data=(train_data, _TEXT, "a dataset spec (str)"),
                      test_data=(test_data, _TEXT, "a dataset spec (str)"),
                      jobs=(jobs, _COUNT, "a number of processes (int) or None"),
-                     threads=(threads, _COUNT, "a number of threads (int) or None"))
+                     threads=(threads, _COUNT, "a number of threads (int) or None"),
+                     model=(model, (str, type(None)), "a model variant's name (str) or None"),
+                     ambiguity=(ambiguity, (int, float, type(None)), "a number from 0 to 1, or None"),
+                     log_every=(log_every, _COUNT, "a number of steps (int) or None"),
+                     val_samples=(val_samples, _COUNT, "a number of test scenes (int) or None"),
+                     precision=(precision, _TEXT, "'fp32', 'bf16' or 'fp16'"),
+                     tensorboard=(tensorboard, (*_PATH, type(None)), "a folder (str or Path) or None"))
+    if ambiguity is not None and not 0.0 <= ambiguity <= 1.0:  # NaN fails both comparisons
+        raise VfiBenchError(f"run_sweep: ambiguity must be a number from 0 to 1 (0: straight, uniform paths), "
+                            f"got {ambiguity!r}.")
+    if val_samples is not None and val_samples < 0:
+        raise VfiBenchError(f"run_sweep: val_samples must be 0 (none) or more, got {val_samples}.")
     options = sweep.ExecutorOptions(jobs=jobs, threads=threads)
     options.check()
-    chosen = get_preset(preset).with_overrides(steps=steps)
+    chosen = get_preset(preset).with_overrides(steps=steps, model=None if model is None else check_variant(model),
+                                               ambiguity=ambiguity, log_every=log_every)
+    if ambiguity is not None:
+        sweep.check_ambiguity_applies(ambiguity, train_data, test_data)
     names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(_listed("metrics", metrics))
     plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device, metrics=names,
                             skip_unavailable=skip_unavailable,
-                            warm_start=warm_start, train_data=train_data, test_data=test_data)
+                            warm_start=warm_start, train_data=train_data, test_data=test_data,
+                            val_samples=val_samples, precision=precision,
+                            tensorboard=None if tensorboard is None else Path(tensorboard))
     # every argument, paths absolute as the plan holds them: the recorded call reruns the run from anywhere
     arguments = {"preset": preset, "seeds": seeds, "out": os.path.abspath(out), "device": device,
                  "metrics": metrics, "steps": steps, "warm_start": warm_start,
                  "skip_unavailable": skip_unavailable, "train_data": plan.train_data, "test_data": plan.test_data,
-                 "jobs": jobs, "threads": threads}
+                 "jobs": jobs, "threads": threads, "model": model, "ambiguity": ambiguity, "log_every": log_every,
+                 "val_samples": val_samples, "precision": precision,
+                 "tensorboard": None if tensorboard is None else os.path.abspath(tensorboard)}
     call = ", ".join([repr(losses), *(f"{name}={value!r}" for name, value in arguments.items())])
     plan.command = f"vfibench.api.run_sweep({call})"
     if progress:

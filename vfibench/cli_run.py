@@ -180,7 +180,8 @@ def run(
     from vfibench.processes import keep_freed_memory
     from vfibench.results.schema import training_threads
     from vfibench.results.store import RunStore
-    from vfibench.sweep import ExecutorOptions, SweepInterrupted, parse_seeds, plan_sweep, run_sweep, stop_on_signals
+    from vfibench.sweep import (ExecutorOptions, SweepInterrupted, check_ambiguity_applies, parse_seeds, plan_sweep,
+                                run_sweep, stop_on_signals)
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
     options = ExecutorOptions(executor.value, jobs, address, gpus_per_unit, cpus_per_unit, threads)
@@ -209,7 +210,7 @@ def run(
         chosen = chosen or get_preset(DEFAULT_PRESET).with_overrides(**overrides)
         train_data, test_data = train_data or SYNTHETIC, test_data or SYNTHETIC
         if ambiguity is not None:
-            _check_ambiguity_applies(ambiguity, train_data, test_data)
+            check_ambiguity_applies(ambiguity, train_data, test_data)
         plan = plan_sweep(DEFAULT_LOSSES if losses is None else losses, chosen, seed_list or parse_seeds(DEFAULT_SEEDS), out=out,
                           device=device or "auto", metrics=metric_names or list(DEFAULT_METRICS),
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
@@ -235,24 +236,6 @@ def run(
     print_summary(finished)
     error_console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
                         f"{escape(finished.name)} --out {escape(str(finished.root.parent))}[/]", highlight=False)
-
-
-def _check_ambiguity_applies(ambiguity: float, train_data: str, test_data: str) -> None:
-    """A :class:`VfiBenchError` when ``--ambiguity`` would change nothing (no split is synthetic) or
-    contradicts the ambiguity a synthetic split's spec writes (the spec's would win for that split)."""
-    from vfibench.data.sources import SYNTHETIC, parse_dataset_spec
-
-    specs = {"--train-data": parse_dataset_spec(train_data), "--test-data": parse_dataset_spec(test_data)}
-    synthetic = {option: spec for option, spec in specs.items() if spec.kind == SYNTHETIC}
-    if not synthetic:
-        raise VfiBenchError(f"--ambiguity {ambiguity:g} sets how synthetic scenes move, but neither --train-data "
-                            f"({train_data}) nor --test-data ({test_data}) is synthetic, so it would change nothing. "
-                            f"Drop --ambiguity, or use synthetic data for a split.")
-    for option, spec in synthetic.items():
-        written = spec.options.get("ambiguity")
-        if written is not None and float(written) != ambiguity:
-            raise VfiBenchError(f"--ambiguity {ambiguity:g} contradicts the ambiguity={written:g} written in {option} "
-                                f"'{spec.canonical}', which would win for that split. Give the ambiguity in one place.")
 
 
 def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tensorboard: Path | None,

@@ -27,7 +27,8 @@ from vfibench.sweep.interruption import (Interrupted, SweepInterrupted, interrup
 from vfibench.sweep.listener import SilentListener, SweepListener, WarningListener
 from vfibench.sweep.data import attributes_of_test_data, data_for, load_data
 from vfibench.sweep.manifest import manifest_for, model_parameters, recorded_settings
-from vfibench.sweep.plan import SweepPlan, check_every_step_trains, parse_seeds, plan_resume, plan_sweep, resolve_device
+from vfibench.sweep.plan import (SweepPlan, check_ambiguity_applies, check_every_step_trains, parse_seeds, plan_resume,
+                                 plan_sweep, resolve_device)
 from vfibench.sweep.tables import divergence_text, gather, rebuild_tables
 from vfibench.sweep.unit import WARM_START_SPEC, UnitResult, UnitSpec, run_unit, score_predictions
 
@@ -35,8 +36,8 @@ __all__ = [
     "WARM_START_SPEC", "Executor", "ExecutorError", "ExecutorOptions", "Interrupted", "LocalExecutor",
     "ProcessExecutor", "SilentListener", "SweepInterrupted", "SweepListener", "SweepPlan", "UnitResult", "UnitSpec",
     "WarningListener",
-    "attributes_of_test_data", "available_cores", "check_every_step_trains", "data_for", "divergence_text", "gather",
-    "headline", "interruption", "load_data", "manifest_for", "model_parameters", "parse_seeds", "plan_resume",
-    "plan_sweep", "rebuild_tables", "recorded_settings", "remaining_work", "resolve_device", "resume_command",
-    "run_sweep", "run_unit", "score_predictions", "stop_on_signals", "warm_start_path",
+    "attributes_of_test_data", "available_cores", "check_ambiguity_applies", "check_every_step_trains", "data_for",
+    "divergence_text", "gather", "headline", "interruption", "load_data", "manifest_for", "model_parameters",
+    "parse_seeds", "plan_resume", "plan_sweep", "rebuild_tables", "recorded_settings", "remaining_work",
+    "resolve_device", "resume_command", "run_sweep", "run_unit", "score_predictions", "stop_on_signals", "warm_start_path",
 ]
