@@ -700,3 +700,11 @@ def test_frames_at_a_metric_s_cap_or_beyond_its_bound_are_named():
     assert "'B' on sample 0 (14769.8600)" in unbounded and "'A'" not in unbounded
     assert result.to_dict()["notes"] == [capped, unbounded]
     assert analyse(table({k: v for k, v in values.items() if k == "C"}), ["psnr", "sharpness"]).notes == ()
+
+
+def test_many_frames_beyond_a_bound_are_counted_after_the_first_three():
+    from vfibench.analysis.extremes import extreme_notes
+
+    values = {"A": {"sharpness": [20.0 + k for k in range(6)]}, "B": {"sharpness": [1.0] * 6}}
+    (note,) = extreme_notes(table(values), ["sharpness"])
+    assert "'A' on sample 5 (25.0000), 'A' on sample 4 (24.0000), 'A' on sample 3 (23.0000) and 3 more" in note

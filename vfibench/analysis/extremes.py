@@ -44,15 +44,16 @@ def extreme_notes(per_sample: pd.DataFrame, metrics: Sequence[str], order: Seque
                 counts = [f"'{c}' {capped[c]} of {scored[c]}" for c in _in_order(names, order) if c in capped]
                 notes.append(f"{record.label}: a frame equal to its truth scores {record.cap:g} {record.unit}".rstrip()
                              + f" (the metric itself is infinite there), and the means include such frames: "
-                             f"{_listed(counts)} scored frames. A mean over them depends on that cap; "
+                             f"{_listed(counts[:NAMED], len(counts))} scored frames. A mean over them depends on that cap; "
                              f"per_sample.csv has every frame's score.")
         if record.unbounded_above is not None:
             wild = rows[rows["_value"] > record.unbounded_above].sort_values("_value", ascending=False, kind="mergesort")
             if len(wild):
                 named = [f"'{row[CONFIG]}' on {_frame(row)} ({row['_value']:.{record.decimals}f})"
-                         for _, row in wild.iterrows()]
+                         for _, row in wild.head(NAMED).iterrows()]
                 notes.append(f"{record.label} above {record.unbounded_above:g} comes from a truth with almost no "
-                             f"gradient (a flat or faded frame), where the ratio has no bound: {_listed(named)}. "
+                             f"gradient (a flat or faded frame), where the ratio has no bound: "
+                             f"{_listed(named, len(wild))}. "
                              f"Such a frame can outweigh all the others in a mean; per_sample.csv has every "
                              f"frame's value.")
     return notes
@@ -69,6 +70,7 @@ def _in_order(configs: pd.Series, order: Sequence[str] | None) -> list[str]:
     return [c for c in (order or []) if c in present] + [c for c in present if c not in (order or [])]
 
 
-def _listed(items: list[str]) -> str:
-    more = len(items) - NAMED
-    return join_words(items[:NAMED] + ([f"{more} more"] if more > 0 else []))
+def _listed(named: list[str], total: int) -> str:
+    """The ``named`` items of ``total``, and "N more" for the rest."""
+    more = total - len(named)
+    return join_words(named + ([f"{more} more"] if more > 0 else []))
