@@ -41,11 +41,15 @@ def test_terminal_progress_has_an_overall_bar_above_the_unit_bars():
             for step in range(1, 5):
                 listener.step(step, 0.1)
             listener.unit_finished(label, "PSNR 30.00 dB")
+            if label == "l1 (seed 0)":
+                running = [t for t in listener.progress.tasks if "seed" in t.description]
         tasks = listener.progress.tasks
     sweep = next(t for t in tasks if t.description == "sweep")
     assert sweep.completed == 8 and sweep.fields["detail"] == "units 2/2"
-    units = [t for t in tasks if "seed" in t.description]
-    assert all(sweep.id < t.id for t in units) and all(t.finished for t in units)
+    assert not running and not [t for t in tasks if "seed" in t.description]  # a finished unit's bar goes...
+    printed = listener.console.file.getvalue()
+    assert printed.count("[1/2] l1 (seed 0): PSNR 30.00 dB") == 1  # ...and its whole line stays above the bars
+    assert printed.count("[2/2] l2 (seed 0): PSNR 30.00 dB") == 1
     assert next(t for t in tasks if t.description == "Loading the data").finished
 
 
@@ -76,8 +80,7 @@ def test_interrupted_terminal_progress_prints_each_finished_unit_once():
     except KeyboardInterrupt:
         pass
     assert listener.progress.live.transient  # the live area is erased, not left behind
-    tail = stream.getvalue().rsplit("\x1b[2K", 1)[-1]  # what remains after the last erased line
-    assert tail.count("l1 (seed 0): PSNR 30.00 dB") == 1 and "l2 (seed 0)" not in tail
+    assert stream.getvalue().count("l1 (seed 0): PSNR 30.00 dB") == 1  # printed when it finished, once
 
 
 def test_plain_listener_reports_progress_and_eta():
@@ -109,7 +112,8 @@ def test_units_that_run_elsewhere_overlap_and_advance_the_sweep_when_they_finish
         listener.unit_finished("l1 (seed 0)", "PSNR 29.00 dB")
         tasks = {t.description.split(":")[0]: t for t in listener.progress.tasks}
     assert tasks["sweep"].completed == 12 and tasks["sweep"].fields["detail"] == "units 2/3"
-    assert tasks["l1 (seed 0)"].finished and tasks["l2 (seed 0)"].finished
+    printed = listener.console.file.getvalue()
+    assert printed.index("[1/3] l2 (seed 0): PSNR 30.00 dB") < printed.index("[2/3] l1 (seed 0): PSNR 29.00 dB")
     stream = io.StringIO()
     plain = PlainSweepListener(stream)
     plain.sweep_started(2, 8)
@@ -171,3 +175,39 @@ def test_a_log_of_one_row_is_noted_counting_the_warm_start():
     assert single_log_row_note(4, 12, 6, 8) == ""  # rows at 8 and 12
     assert single_log_row_note(4, 12, 8, 8).startswith("--log-every 4: the 4 steps after the 8-step warm start log one")
     assert "held-out" not in single_log_row_note(100, 12, 0, 0)
+
+
+def test_bars_stay_few_and_names_are_never_markup_on_a_terminal():
+    """Finished units' bars had stayed, so a sweep of many units pushed the running bar off a short screen;
+    a configuration named like rich markup was drawn as markup."""
+    stream = io.StringIO()
+    listener = RichSweepListener(Console(file=stream, force_terminal=True, width=100))
+    with listener:
+        listener.sweep_started(12, 48)
+        for seed in range(12):
+            listener.unit_started(f"l1[x] (seed {seed})", 4)
+            listener.unit_finished(f"l1[x] (seed {seed})", "PSNR 30.00 dB")
+        listener.unit_started("[bold]l2 (seed 0)", 4)
+        assert [t.description for t in listener.progress.tasks] == ["sweep", "\\[bold]l2 (seed 0)"]
+    assert "[12/12] l1[x] (seed 11): PSNR 30.00 dB" in stream.getvalue()
+
+
+def test_a_log_gets_a_line_while_a_unit_trains_and_a_dumb_terminal_is_a_log(monkeypatch):
+    from vfibench import cli_progress
+
+    stream = io.StringIO()
+    listener = PlainSweepListener(stream)
+    listener.sweep_started(1, 10)
+    listener.unit_started("l1 (seed 0)", 10)
+    listener.step(1, 0.5)
+    assert "l1 (seed 0): step" not in stream.getvalue()  # not before PLAIN_EVERY seconds
+    monkeypatch.setattr(cli_progress, "PLAIN_EVERY", 0.0)
+    listener.step(2, 0.25)
+    assert stream.getvalue().splitlines()[-1].startswith("  l1 (seed 0): step 2/10, loss 0.25; sweep 20%, ETA")
+    dumb = Console(file=io.StringIO(), force_terminal=True, width=80)
+    monkeypatch.setattr(Console, "is_dumb_terminal", property(lambda self: True))
+    assert not cli_progress.draws_live(dumb)
+    counted_lines = io.StringIO()
+    with counting_bar(Console(file=counted_lines, width=80), "scoring frames", 3) as count:
+        count(), count(), count()
+    assert counted_lines.getvalue().splitlines() == ["scoring frames: 1/3", "scoring frames: 2/3"]

@@ -154,9 +154,11 @@ def _at_stride(source: "TripletSource") -> str:
 
 
 def _progress() -> Progress:
-    """A transient progress bar on a terminal; nothing at all (not even a blank line) elsewhere."""
+    """A transient progress bar on a terminal that redraws; nothing at all (not even a blank line) elsewhere."""
+    from vfibench.cli_progress import draws_live
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
+                    console=console, transient=True, disable=not draws_live(console))
 
 
 @contextlib.contextmanager

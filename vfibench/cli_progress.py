@@ -1,15 +1,19 @@
-"""Progress of a sweep on stderr: live bars on a terminal, one plain line per finished unit elsewhere.
+"""Progress of a sweep on stderr: live bars on a terminal, plain lines elsewhere.
 
-:class:`RichSweepListener` (stderr is a terminal) draws an overall bar over every training step of
-the sweep, with its ETA, above one bar per unit (configuration, seed) with the loss, and a bar for
-each counted phase (loading the data, evaluating the references). Units that run in other
-processes (``--jobs``, Ray) report no steps: their bars fill, and the overall bar advances by their
-steps, when they finish; several may be in progress at once. If the sweep is interrupted the live
-area is cleared and the finished units are printed once, so no line appears twice.
-:func:`PlainSweepListener` (stderr is a file or a CI log) prints each phase and each finished unit
-— with its time and headline metrics, and the sweep's progress and ETA — as one line.
+:class:`RichSweepListener` (stderr is a terminal that redraws: :func:`draws_live`) draws an overall
+bar over every training step of the sweep, with its ETA, above one bar per unit in progress
+(configuration, seed) with the loss, and a bar for each counted phase (loading the data, evaluating
+the references). A finished unit's bar is replaced by its line — ``[3/10] l1 (seed 0): PSNR …`` —
+printed above the bars, whole, so the live area holds only what is running whatever the sweep's
+size. Units that run in other processes (``--jobs``, Ray) report no steps: the overall bar advances
+by their steps when they finish; several may be in progress at once. If the sweep is interrupted
+the live area is cleared; the finished units' lines stay, once each.
+:class:`PlainSweepListener` (a file, a CI log, a dumb terminal) prints each phase and each finished
+unit — with its time and headline metrics, and the sweep's progress and ETA — as one line, and
+while a unit trains a line every :data:`PLAIN_EVERY` seconds, so a log never falls silent for long.
 :func:`counting_bar` and :func:`working` show the progress of other long steps (scoring an evaluation's
-frames, writing a report) on a terminal, and leave no trace.
+frames, writing a report) on a terminal, and leave no trace; off a terminal a counting bar prints a
+line every :data:`PLAIN_EVERY` seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +31,15 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, Text
                            TimeRemainingColumn)
 
 from vfibench.words import counted
+
+#: Seconds between the progress lines printed where nothing is redrawn (a log, a pipe, a dumb terminal).
+PLAIN_EVERY = 60.0
+
+
+def draws_live(console: Console) -> bool:
+    """Whether ``console`` is a terminal that can redraw live bars (not a file, a pipe or ``TERM=dumb``,
+    where rich holds every frame back until the end)."""
+    return console.is_terminal and not console.is_dumb_terminal
 
 
 class RichSweepListener:
@@ -57,7 +70,6 @@ class RichSweepListener:
         self.current: str | None = None  # the unit whose steps arrive (the one in this process)
         self.phase_task: TaskID | None = None
         self.offset = 0
-        self.finished: list[str] = []
 
     def __enter__(self) -> "RichSweepListener":
         self.progress.start()
@@ -65,12 +77,8 @@ class RichSweepListener:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        if kind is not None:  # interrupted: clear the live area, then print what finished, once
+        if kind is not None:  # interrupted: clear the live area; the finished units' lines stay above it
             self.progress.live.transient = True
-            self.progress.stop()
-            for line in self.finished:
-                self.console.print(line, highlight=False)
-            return
         self.progress.stop()
 
     def sweep_started(self, units: int, steps: int) -> None:
@@ -103,7 +111,7 @@ class RichSweepListener:
 
     def unit_started(self, label: str, steps: int) -> None:
         # A phase still counting (the references, while workers also train) stays open until it is done.
-        self.tasks[label] = self.progress.add_task(label, total=steps, detail="loss —")
+        self.tasks[label] = self.progress.add_task(escape(label), total=steps, detail="loss —")
         self.stepped[label] = 0
         self.current = label
         self.offset = -1
@@ -119,18 +127,20 @@ class RichSweepListener:
             self.progress.advance(self.overall)
 
     def unit_finished(self, label: str, outcome: str) -> None:
-        if not label.startswith("warm start"):
+        warm = label.startswith("warm start")
+        if not warm:
             self.done += 1
         bar = self.tasks.pop(label, None)
         if bar is not None:
             task = next(t for t in self.progress.tasks if t.id == bar)
-            self.progress.update(bar, description=f"{escape(label)}: {escape(outcome)}", completed=task.total)
             unreported = int(task.total or 0) - self.stepped.pop(label, 0)
             if self.overall is not None and unreported > 0:  # a unit that ran elsewhere, or stopped early
                 self.progress.advance(self.overall, unreported)
+            self.progress.remove_task(bar)
         if self.overall is not None:
             self.progress.update(self.overall, detail=f"units {self.done}/{self.units}")
-        self.finished.append(f"{label}: {outcome}")
+        count = "" if warm else f"[{self.done}/{self.units}] "
+        self.progress.console.print(escape(f"{count}{label}: {outcome}"), highlight=False)  # above the bars, whole
         if self.current == label:
             self.current = None
 
@@ -150,6 +160,7 @@ class PlainSweepListener:
         self.stepped: dict[str, int] = {}  # label → the steps it reported
         self.current: str | None = None  # the unit whose steps arrive (the one in this process)
         self.last_step = 0
+        self.last_line = time.perf_counter()
 
     def __enter__(self) -> "PlainSweepListener":
         return self
@@ -160,6 +171,7 @@ class PlainSweepListener:
     def _line(self, text: str) -> None:
         self.stream.write(text + "\n")
         self.stream.flush()
+        self.last_line = time.perf_counter()
 
     def sweep_started(self, units: int, steps: int) -> None:
         self.units, self.steps, self.started = units, steps, time.perf_counter()
@@ -183,6 +195,17 @@ class PlainSweepListener:
         if self.current in self.stepped:
             self.stepped[self.current] += done
         self.last_step = step
+        if self.current is not None and time.perf_counter() - self.last_line >= PLAIN_EVERY:
+            trained = self.stepped.get(self.current, 0)
+            self._line(f"  {self.current}: step {trained}/{self.expected.get(self.current, 0)}, loss {loss:.4g}"
+                       f"{self._sweep_eta()}")
+
+    def _sweep_eta(self) -> str:
+        """``"; sweep 40%, ETA 3m05s"`` from the steps done so far ('' before any or after all)."""
+        if not 0 < self.done_steps < self.steps:
+            return ""
+        rate = (time.perf_counter() - self.started) / self.done_steps
+        return f"; sweep {100 * self.done_steps // self.steps}%, ETA {_duration(rate * (self.steps - self.done_steps))}"
 
     def unit_finished(self, label: str, outcome: str) -> None:
         now = time.perf_counter()
@@ -196,11 +219,7 @@ class PlainSweepListener:
         if not warm:
             self.done += 1
         count = "" if warm else f"[{self.done}/{self.units}] "
-        eta = ""
-        if 0 < self.done_steps < self.steps:
-            rate = (time.perf_counter() - self.started) / self.done_steps
-            eta = f"; sweep {100 * self.done_steps // self.steps}%, ETA {_duration(rate * (self.steps - self.done_steps))}"
-        self._line(f"{count}{label}: {outcome} ({_duration(elapsed)} in all{eta})")
+        self._line(f"{count}{label}: {outcome} ({_duration(elapsed)} in all{self._sweep_eta()})")
 
 
 def _duration(seconds: float) -> str:
@@ -215,10 +234,23 @@ def _duration(seconds: float) -> str:
 
 @contextmanager
 def counting_bar(console: Console, description: str, total: int) -> Iterator[Callable[[], None]]:
-    """A bar of ``total`` items on ``console`` while the block runs, cleared when it ends (a terminal
-    only: elsewhere nothing is drawn); yields the function that counts one item."""
-    if not console.is_terminal or total <= 0:
+    """A bar of ``total`` items on ``console`` while the block runs, cleared when it ends; where nothing
+    is redrawn (:func:`draws_live`), a line every :data:`PLAIN_EVERY` seconds instead. Yields the
+    function that counts one item."""
+    if total <= 0:
         yield lambda: None
+        return
+    if not draws_live(console):
+        counted_items, last = 0, time.perf_counter()
+
+        def count() -> None:
+            nonlocal counted_items, last
+            counted_items += 1
+            if time.perf_counter() - last >= PLAIN_EVERY and counted_items < total:
+                console.print(f"{escape(description)}: {counted_items}/{total}", highlight=False)
+                last = time.perf_counter()
+
+        yield count
         return
     progress = Progress(TextColumn("[cyan]{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
@@ -230,8 +262,9 @@ def counting_bar(console: Console, description: str, total: int) -> Iterator[Cal
 
 @contextmanager
 def working(console: Console, message: str) -> Iterator[None]:
-    """A spinner with ``message`` on ``console`` while the block runs (a terminal only), cleared after."""
-    if not console.is_terminal:
+    """A spinner with ``message`` on ``console`` while the block runs (a terminal that redraws only),
+    cleared after."""
+    if not draws_live(console):
         yield
         return
     with console.status(f"[dim]{escape(message)}…[/]"):

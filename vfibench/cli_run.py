@@ -171,7 +171,7 @@ def run(
         show_default=False)] = None,
 ) -> None:
     """Train the fixed interpolator once per loss configuration and seed, evaluate, write tables."""
-    from vfibench.cli_progress import PlainSweepListener, RichSweepListener
+    from vfibench.cli_progress import PlainSweepListener, RichSweepListener, draws_live
     from vfibench.cli_report import print_summary
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
@@ -228,7 +228,7 @@ def run(
         return
     keep_freed_memory()
     try:
-        listener = RichSweepListener(error_console) if error_console.is_terminal else PlainSweepListener(sys.stderr)
+        listener = RichSweepListener(error_console) if draws_live(error_console) else PlainSweepListener(sys.stderr)
         with stop_on_signals(), listener:
             finished = run_sweep(plan, listener, store, options.build())
     except SweepInterrupted as stopped:
