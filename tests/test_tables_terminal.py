@@ -270,3 +270,16 @@ def test_every_table_states_a_model_variant_or_training_precision_other_than_the
     blend = f"Model: the warp-blend variant of the interpolator ({MODEL_VARIANTS['warp-blend'][1]})."
     assert run_facts(other) == [blend, "Trained in bf16: forward pass under torch.autocast(bfloat16)."]
     assert run_facts({"preset": {"steps": 6}}) == [blend]  # a run from before variants: the warp-blend model
+
+
+@pytest.mark.parametrize("width", [120, 40])
+def test_names_in_report_tables_are_printed_as_written_not_read_as_markup(width: int) -> None:
+    """`eval --pred "rife[v4.6]=..."` showed 'rife' in the rankings and the pairs: rich took [v4.6] for markup."""
+    from vfibench.results.report_tables import PlainTable, to_rich
+
+    table = PlainTable("Rankings", "Ties share a rank [bold]x", ("metric", "best → worst"),
+                       (("PSNR ↑", "1. rife[v4.6] 27.54  ›  2. [bold]film 27.07"),))
+    console = Console(width=width, record=True, color_system=None)
+    console.print(to_rich(table))
+    text = " ".join(console.export_text().split())
+    assert "rife[v4.6]" in text and "[bold]film" in text and "[bold]x" in text

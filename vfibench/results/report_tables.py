@@ -382,16 +382,16 @@ class FittedTable:
     def grid(self, widths: Sequence[int] | None = None) -> Table:
         """The table as a rich grid, its columns at ``widths`` (or as rich lays them out); a cell
         too long for its column breaks before its p-value, or between its ranking's entries, first."""
-        table = self.table
-        out = Table(title=table.title, title_justify="left", header_style="bold", caption=table.caption,
-                    caption_justify="left", **GRID_STYLE)
+        table = self.table  # every text as Text, never read as markup: a model may be named "rife[v4.6]"
+        out = Table(title=Text(table.title), title_justify="left", header_style="bold",
+                    caption=Text(table.caption), caption_justify="left", **GRID_STYLE)
         for i, (name, narrowest) in enumerate(zip(table.header, self.widest_words())):
-            out.add_column(name, justify="left" if i < table.label_columns else "right", overflow="fold",
+            out.add_column(Text(name), justify="left" if i < table.label_columns else "right", overflow="fold",
                            min_width=narrowest, width=widths[i] if widths is not None else None)
         for i, row in enumerate(table.rows):
             flagged = i < len(table.flags) and table.flags[i]
             cells = [cell if widths is None else _wrap(cell, widths[k]) for k, cell in enumerate(row)]
-            out.add_row(*cells, style="yellow" if flagged else None)
+            out.add_row(*map(Text, cells), style="yellow" if flagged else None)
         return out
 
     def records(self) -> Group:
