@@ -177,3 +177,13 @@ def test_user_text_with_brackets_is_printed_verbatim_in_errors(args: list[str]) 
     assert "Traceback" not in result.output
     text = args[-1]
     assert text in result.output
+
+
+def test_the_report_hint_is_a_command_that_can_be_pasted(tmp_path):
+    out = tmp_path / "my results"
+    result = CliRunner().invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--steps", "2", "--metrics", "psnr",
+                                      "--val-samples", "0", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    run = (out / "latest").resolve().name
+    hint = next(line for line in result.stderr.splitlines() if line.startswith("Gap analysis"))
+    assert hint.endswith(f"vfibench report {run} --out '{out}'"), hint

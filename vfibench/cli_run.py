@@ -179,7 +179,7 @@ def run(
     from vfibench.presets import get_preset
     from vfibench.processes import keep_freed_memory
     from vfibench.results.schema import training_threads
-    from vfibench.results.store import RunStore
+    from vfibench.results.store import RunStore, report_command
     from vfibench.sweep import (ExecutorOptions, SweepInterrupted, check_ambiguity_applies, parse_seeds, plan_sweep,
                                 run_sweep, stop_on_signals)
 
@@ -234,8 +234,8 @@ def run(
     except SweepInterrupted as stopped:
         exit_interrupted(str(stopped), stopped.exit_code)
     print_summary(finished)
-    error_console.print(f"Gap analysis, perception–distortion plot and image grids: [bold]vfibench report "
-                        f"{escape(finished.name)} --out {escape(str(finished.root.parent))}[/]", highlight=False)
+    error_console.print(f"Gap analysis, perception–distortion plot and image grids: "
+                        f"[bold]{escape(report_command(finished))}[/]", highlight=False)
 
 
 def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tensorboard: Path | None,
