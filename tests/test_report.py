@@ -756,3 +756,14 @@ def test_a_manifest_from_before_evaluations_existed_is_read_as_a_sweep(run_copy)
     assert resumed.exit_code == 0, resumed.output
     said = " ".join(resumed.output.split())
     assert "units finished" in said and "into the resumed run under" in said and "a new run directory" not in said
+
+
+def test_names_the_figures_cannot_draw_are_one_note_not_a_warning_per_glyph(frames, recwarn):
+    """A model named in CJK script made matplotlib warn once per glyph and figure on stderr."""
+    result = runner.invoke(app, ["eval", "--gt", str(frames["gt"]), "--pred", f"模型甲={frames['a']}", "--pred",
+                                 f"b={frames['b']}", "--out", str(frames["out"]), "--metrics", ",".join(METRICS),
+                                 "--samples", "0"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "The figures' fonts have no glyph for 3 characters of the names (模, 型, 甲)" in text
+    assert not [w for w in recwarn.list if "missing from font" in str(w.message)]

@@ -28,6 +28,7 @@ Everything is a function of the run's files, so the same run gives the same repo
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -419,8 +420,33 @@ def _withdraw_report(store: RunStore) -> None:
                        f"`{report_command(store)}` again: now for what the run has, or once the sweep has finished.")
 
 
+#: Matplotlib's warning for a character no font it has can draw (a name in CJK script, say).
+_MISSING_GLYPH = re.compile(r"Glyph (\d+) \(.*\) missing from font")
+
+
 def _draw_figures(data: ReportData, report: Report) -> None:
-    """Draw the plane, the training curves and the breakdowns into ``report.directory``, noting any left out."""
+    """Draw the plane, the training curves and the breakdowns into ``report.directory``, noting any left out,
+    and, once, characters of the names the figures' fonts cannot draw (matplotlib warns once per glyph and
+    figure)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _draw_each_figure(data, report)
+    missing = []
+    for warning in caught:
+        found = _MISSING_GLYPH.search(str(warning.message))
+        if found is None:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        elif chr(int(found.group(1))) not in missing:
+            missing.append(chr(int(found.group(1))))
+    if missing:
+        report.notes.append(f"The figures' fonts have no glyph for {counted(len(missing), 'character')} of the names "
+                            f"({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}): the figures draw them as "
+                            f"empty boxes; the tables show them as written.")
+
+
+def _draw_each_figure(data: ReportData, report: Report) -> None:
     from vfibench.results import plots
 
     directory, chosen, view = report.directory, report.plane, data.view
