@@ -239,7 +239,8 @@ def test_ctrl_c_keeps_finished_units_and_says_how_to_resume(tmp_path: Path, fini
     error = stopped.value
     assert error.exit_code == 130
     message = str(error)
-    assert "SIGINT (Ctrl-C)" in message and "3 of 4 units" in message and str(error.store.root) in message
+    assert "SIGINT (Ctrl-C)" in message and str(error.store.root) in message
+    assert "1 of 2 trainings (configuration × seed) and 2 of 2 reference units finished" in message  # as counted
     assert error.resume == f"vfibench run --resume {error.store.name} --out {tmp_path}" and error.resume in message
     assert error.store.read_manifest()["status"] == INTERRUPTED
     assert not (tmp_path / "latest").exists()
@@ -289,7 +290,7 @@ def test_a_signal_whose_exception_python_dropped_still_stops_the_sweep(tmp_path:
             run_sweep(tiny_plan(tmp_path, losses="l1,l2,l1+perc"), AtSecondTraining(SignalledInsideAFinalizer))
     assert [type(u.exc_value).__name__ for u in unraisable] == ["Interrupted"]  # Python did drop it
     assert stopped.value.exit_code == 143 and "SIGTERM" in str(stopped.value)
-    assert "4 of 5 units" in str(stopped.value)  # references, l1 and l2 (run to its end); l1+perc never started
+    assert "2 of 3 trainings (configuration × seed) and 2 of 2 reference units" in str(stopped.value)  # l1+perc never started
     assert stopped.value.store.read_manifest()["status"] == INTERRUPTED
 
 
@@ -306,7 +307,7 @@ def test_a_stop_while_the_finished_run_is_marked_complete_keeps_it_resumable(
         with pytest.raises(SweepInterrupted) as caught:
             run_sweep(tiny_plan(tmp_path), executor=LocalExecutor(1, options=("--threads", "1")))
     error = caught.value
-    assert error.exit_code == 130 and "4 of 4 units" in str(error)
+    assert error.exit_code == 130 and "2 of 2 trainings (configuration × seed) and 2 of 2 reference" in str(error)
     assert error.resume == f"vfibench run --resume {error.store.name} --out {tmp_path} --threads 1"
     assert error.store.read_manifest()["status"] == INTERRUPTED and not (tmp_path / "latest").exists()
     result = runner.invoke(app, error.resume.split()[1:])

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from vfibench.errors import VfiBenchError
 from vfibench.processes import signal_name
+from vfibench.results import schema
 from vfibench.results.store import MANIFEST, UNIT_FILE, RunStore, resume_command as _resume
 
 if TYPE_CHECKING:
@@ -114,13 +115,16 @@ def resume_command(plan: "SweepPlan", store: RunStore) -> str:
 def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterrupted:
     """The error that reports an interrupted sweep: what is kept, where, and how to resume."""
     units = plan.units()
-    done = sum(store.unit_info(key) is not None for key in units)
+    trained = [key for key in units if key.kind != schema.REFERENCE]
+    references = [key for key in units if key.kind == schema.REFERENCE]
+    trainings = sum(store.unit_info(key) is not None for key in trained)  # as the progress counted them
+    scored = sum(store.unit_info(key) is not None for key in references)
     name = signal_name(signum)
     command = resume_command(plan, store)
     return SweepInterrupted(
-        f"The sweep was interrupted by {name}. {done} of {len(units)} units (configuration × seed, references "
-        f"included) finished and are kept in '{store.root}'; its summary.csv lists them and marks the rest "
-        f"missing. Nothing unfinished is taken for a result. To finish only what is missing, run: {command}",
+        f"The sweep was interrupted by {name}. {trainings} of {len(trained)} trainings (configuration × seed) and "
+        f"{scored} of {len(references)} reference units finished and are kept in '{store.root}'; its summary.csv "
+        f"lists them and marks the rest missing. Nothing unfinished is taken for a result. To finish only what is missing, run: {command}",
         signum, store, command,
     )
 
