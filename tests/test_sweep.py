@@ -104,7 +104,7 @@ def test_diverged_configuration_is_marked_with_its_step_in_every_table(tmp_path:
         "l1": "complete", "1e+40*l2": "diverged", "1e+37*l2": "diverged"}
     markdown = store.path("summary.md").read_text(encoding="utf-8")
     assert "| 1e+40\\*l2 | diverged | — |" in markdown  # * escaped: Markdown would read it as emphasis
-    assert "'1e+40*l2' diverged: at step 1 of 2" in markdown
+    assert "'1e+40\\*l2' diverged: at step 1 of 2" in markdown  # in the notes too
     terminal = " ".join(result.output.split())
     assert "diverged at step 1" in terminal and "'1e+40*l2' diverged: at step 1 of 2 (seed 0)" in terminal
     info = store.unit_info(UnitKey("1e+40*l2", 0))
