@@ -767,3 +767,17 @@ def test_names_the_figures_cannot_draw_are_one_note_not_a_warning_per_glyph(fram
     text = " ".join(result.output.split())
     assert "The figures' fonts have no glyph for 3 characters of the names (模, 型, 甲)" in text
     assert not [w for w in recwarn.list if "missing from font" in str(w.message)]
+
+
+def test_prose_escapes_only_what_markdown_would_read_as_markup():
+    """Names and paths in notes render as written, and a path stays copyable from the file."""
+    from markdown_it import MarkdownIt
+
+    from vfibench.results.markdown import escape_prose
+
+    text = "'0.5*l1+0.5*l2' over _lead_ in /tmp/test_run_0, C:\\dir\\*x, see `--intervals paired`"
+    escaped = escape_prose(text)
+    assert "/tmp/test_run_0" in escaped and "`--intervals paired`" in escaped
+    rendered = MarkdownIt("commonmark").render(escaped)
+    assert "<em>" not in rendered and "0.5*l1+0.5*l2" in rendered and "_lead_" in rendered
+    assert "C:\\dir\\*x" in rendered and "<code>--intervals paired</code>" in rendered
