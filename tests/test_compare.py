@@ -516,3 +516,27 @@ def test_a_markdown_summary_is_named_as_such_not_as_a_csv_cut_short(tmp_path: Pa
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "is a Markdown table, not a CSV" in text, text
     assert f"Pass '{tmp_path / 'summary.csv'}' beside it" in text and "cut short" not in text
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_only_configuration_names_fold_and_an_80_column_terminal_holds_the_table(tmp_path: Path, width: int) -> None:
+    """The table was printed 116 columns wide on an 80-column terminal, with the long name folded anyway:
+    the columns that never wrap were measured at their narrowest, and rich took the rest from the names."""
+    from rich.console import Console
+
+    from vfibench.results.compare import compare_summaries
+    from vfibench.results.compare_render import minimum_width, rich_table
+
+    name = "0.5*l1+0.25*charbonnier(eps=0.001)+0.1*perc(layer=relu2_2)"
+    rows = [{**row, "config": name} if row["config"] == "l1+perc" else row for row in BASE_ROWS]
+    old = write_summary(tmp_path / "old.csv", rows)
+    new = write_summary(tmp_path / "new.csv", [{**row, "psnr_mean": row["psnr_mean"] - 0.3} for row in rows])
+    table = rich_table(compare_summaries(load_summary(new), load_summary(old)))
+    console = Console(width=width, record=True, color_system=None)
+    assert minimum_width(table, console) <= 80
+    console.print(table)
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert max(map(len, lines)) <= width
+    regressed = [line for line in lines if "regressed" in line]
+    assert len(regressed) == 3 and all("-0.3000" in line for line in regressed)  # every other cell whole
+    assert any(name in line for line in lines) is (width == 120)  # folded only where it must be

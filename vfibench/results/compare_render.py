@@ -157,9 +157,19 @@ def rich_table(comparison: Comparison) -> Table:
     return table
 
 
+#: The narrowest the configuration column (the one that folds) is made before the table is printed wider
+#: than the terminal instead.
+NAME_COLUMN_FLOOR = 12
+
+
 def minimum_width(table: Table, console: Console) -> int:
-    """The narrowest width at which ``table`` prints without cutting a cell."""
-    return Measurement.get(console, console.options.update(width=10_000), table).minimum
+    """The narrowest width at which ``table`` prints without cutting a cell: every column that does not wrap
+    at its widest (rich would otherwise take the difference from the names), the names' column at
+    :data:`NAME_COLUMN_FLOOR` (its names fold to it), and the padding."""
+    options = console.options.update(width=10_000)
+    widest = Measurement.get(console, options, table).maximum  # every column at its widest, with the padding
+    names = table._measure_column(console, options, table.columns[0]).maximum
+    return widest - max(0, names - NAME_COLUMN_FLOOR)
 
 
 def tolerance_text(comparison: Comparison) -> str:
