@@ -151,8 +151,16 @@ def test_option_help_keeps_most_of_a_100_column_terminal(path: list[str]) -> Non
     under their flag and long lists of choices are in the help ("One of: …"), not in columns of their
     own that left the help some twenty characters per line."""
     output = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "100"}).output
-    (line,) = [line for line in output.splitlines() if re.match(r"│\s+--help\s", line)]  # where the help column starts
+    (line,) = [line for line in output.splitlines() if re.match(r"│\s+--help\s+Show this", line)]  # where the help column starts
     assert line.index("Show this message") < 56, output
+
+
+@pytest.mark.parametrize("path", _command_paths(typer.main.get_command(app), []), ids=" ".join)
+def test_no_help_text_is_cut_on_an_80_column_terminal(path: list[str]) -> None:
+    """`run --help` at 80 columns cut its default losses and the TensorBoard install line with "…": a word
+    wider than the help column (a long placeholder left it 24 characters)."""
+    output = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).output
+    assert "…" not in output, output
 
 
 def test_a_long_list_of_choices_is_named_and_listed_and_still_checked() -> None:

@@ -84,7 +84,7 @@ def run(
                                          "with the manifest are an error.")] = False,
     losses: Annotated[Optional[str], typer.Option("--losses", "-l", help="Comma-separated loss configurations; "
                                                   "each a weighted sum of terms or a paper preset. `vfibench "
-                                                  f"losses` lists them. [default: {DEFAULT_LOSSES}]", metavar=LIST,
+                                                  f"losses` lists them. [default: {', '.join(DEFAULT_LOSSES.split(','))}]", metavar=LIST,
                                                   show_default=False)] = None,
     preset: Annotated[Optional[PresetName], typer.Option(help="How long and large: smoke (seconds), ci, quick "
                                                          "(minutes per configuration on a CPU), full (GPU). "
@@ -110,26 +110,26 @@ def run(
         "--skip-unavailable/--no-skip-unavailable", help="When a pretrained backbone is missing, run what does "
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Override the preset's number of training steps.",
-                                                 min=1)] = None,
+                                                 min=1, metavar="STEPS")] = None,
     log_every: Annotated[Optional[int], typer.Option(
         "--log-every", metavar="STEPS", min=1, help="Steps between rows of the training log, and between the "
         "held-out scores measured with them. [default: the preset's]", show_default=False)] = None,
     val_samples: Annotated[Optional[int], typer.Option(
-        "--val-samples", min=0, help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
+        "--val-samples", min=0, metavar="N", help="Held-out scenes (the first ones of the test data) scored on PSNR and LPIPS "
         "(those of them --metrics measures) at every training-log row, so the report shows when the metrics part "
         "ways (0: none). [default: 16; with "
         "--resume, the run's]",
         show_default=False)] = None,
     tensorboard: Annotated[Optional[Path], typer.Option(
         "--tensorboard", metavar="DIR", help="Also write each unit's training log and a few sample frames for "
-        "TensorBoard under DIR (needs the optional package: pip install 'vfibench[tensorboard]').",
+        "TensorBoard under DIR. Needs the optional package: pip install 'vfibench[tensorboard]'",
         show_default=False)] = None,
     model: Annotated[Optional[ModelVariant], typer.Option(
         help="Interpolator variant: synthesis (warp + blend, then a residual synthesis U-Net) or warp-blend "
              "(the output is the blend; to measure what the synthesis stage contributes). [default: synthesis]",
         show_default=False)] = None,
     ambiguity: Annotated[Optional[float], typer.Option(
-        min=0.0, max=1.0, help="Synthetic data's motion ambiguity, for training and test data: how far a layer's "
+        min=0.0, max=1.0, metavar="A", help="Synthetic data's motion ambiguity, for training and test data: how far a layer's "
         "path may leave straight uniform motion, as a fraction of its displacement (0: the middle frame follows "
         "from I0 and I1). [default: the preset's]", show_default=False)] = None,
     train_data: Annotated[Optional[str], typer.Option(
