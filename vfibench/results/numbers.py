@@ -30,6 +30,20 @@ def format_number(value: float | None, metric: str) -> str:
     return f"{value:.{decimals(metric, value)}f}"
 
 
+def format_change(value: float | None, metric: str) -> str:
+    """A signed difference of ``metric`` with its :func:`decimals` and unit (``+0.41 dB``, ``-0.0032``); one
+    too small for them in two significant digits (``+0.000026``), so that a difference that counts never
+    reads as zero; "—" for NaN."""
+    if value is None or not math.isfinite(value):
+        return NO_VALUE
+    places = decimals(metric, value)
+    if value and abs(value) < 0.5 * 10 ** -places:
+        places = 1 - math.floor(math.log10(abs(value)))
+    text = f"{value:+.{places}f}" if places <= 6 else f"{value:+.1e}"
+    record = RECORDS_BY_NAME.get(metric)
+    return f"{text} {record.unit}" if record is not None and record.unit else text
+
+
 def printed_value(value: float, metric: str) -> float:
     """``value`` as the tables print it (:func:`format_number`), read back; NaN where it prints "—"."""
     text = format_number(value, metric)
