@@ -389,6 +389,16 @@ def test_a_row_over_fewer_seeds_is_compared_on_the_seeds_both_members_have():
     from vfibench.analysis.paired import paired_intervals
     low, high = paired_intervals(pd.DataFrame(rows), "psnr", "B")["A"]
     assert low == pytest.approx(0.5) and high == pytest.approx(0.5)
+    from vfibench.analysis.breakdown import breakdown, pair_advantage  # the breakdown's pair too
+    frame = pd.DataFrame(rows).assign(motion_px=lambda f: f["sample"].astype(float))
+    along = breakdown(frame, "motion_px", ["psnr"])
+    assert pair_advantage(along, "psnr", Orientation.of("psnr"), "A", "B") == pytest.approx((0.5,) * 4)
+    from vfibench.results.report_tables import pairs_table
+    assert "whose mean PSNR over the seeds both have is better" in pairs_table(result).caption
+    # a configuration on seed 1 only shares no seed with one on seed 0 only: left out, and said
+    apart = pd.DataFrame(rows).query("not (config == 'B' and seed == 0)")
+    unshared = analyse(apart, ["psnr", "lpips"])
+    assert unshared.pairs == () and "for want of a seed with results for both: 'A' and 'B'" in unshared.notes[-1]
 
 
 def test_two_references_have_no_per_seed_agreement_to_report():
@@ -420,17 +430,20 @@ def test_kendall_tau_in_the_verdict_counts_each_metric_s_rows_and_needs_two_rank
     result = analyse(data, ["psnr", "ssim", "lpips"], compared=["ssim", "lpips"])
     assert "over the rows each metric scores" in result.verdict, result.verdict
     assert "SSIM +0.33 (3 rows), LPIPS +1.00 (2 rows)" in result.verdict
+    lpips_only = analyse(data, ["psnr", "ssim", "lpips"], compared=["lpips"])
+    assert "over the 2 rows both score (1 = same order, −1 = reversed): LPIPS +1.00" in lpips_only.verdict
     references_only = analyse(table(values, kinds={c: "reference" for c in values}), ["psnr", "lpips"])
     assert not references_only.agreement and "Kendall" not in references_only.verdict
     assert all(t.title != "Rank agreement with PSNR" for t in tables_module.analysis_tables(references_only))
 
 
 def test_a_difference_too_small_for_four_decimals_is_printed_in_two_significant_digits():
-    from vfibench.results.report_tables import _number
+    from vfibench.results.numbers import format_change
 
-    assert _number(2.6e-5) == "+0.000026" and _number(-4.5e-5) == "-0.000045"
-    assert _number(0.004, "dB") == "+0.0040 dB" and _number(0.41, "dB") == "+0.41 dB"
-    assert _number(0.0) == "+0.0000" and _number(0.01234) == "+0.0123" and _number(1e-9) == "+1.0e-09"
+    assert format_change(2.6e-5, "lpips") == "+0.000026" and format_change(-4.5e-5, "dists") == "-0.000045"
+    assert format_change(0.004, "psnr") == "+0.0040 dB" and format_change(0.41, "psnr") == "+0.41 dB"
+    assert format_change(0.0, "lpips") == "+0.0000" and format_change(0.01234, "lpips") == "+0.0123"
+    assert format_change(1e-9, "lpips") == "+1.0e-09" and format_change(float("nan"), "psnr") == "—"
 
 
 def test_no_discordant_pair_says_no_row_loses_on_any_compared_metric():
@@ -695,7 +708,7 @@ def test_frames_at_a_metric_s_cap_or_beyond_its_bound_are_named():
     result = analyse(table(values), ["psnr", "sharpness"])
     capped, unbounded = result.notes
     assert "PSNR: a frame equal to its truth scores 100 dB" in capped
-    assert "'A' 2 of 4 and 'B' 1 of 4 scored frames" in capped and "'C'" not in capped
+    assert "(of the frames each row scored: 'A' 2 of 4 and 'B' 1 of 4)" in capped and "'C'" not in capped
     assert "Sharpness above 10 comes from a truth with almost no gradient" in unbounded
     assert "'B' on sample 0 (14769.8600)" in unbounded and "'A'" not in unbounded
     assert result.to_dict()["notes"] == [capped, unbounded]
@@ -707,4 +720,6 @@ def test_many_frames_beyond_a_bound_are_counted_after_the_first_three():
 
     values = {"A": {"sharpness": [20.0 + k for k in range(6)]}, "B": {"sharpness": [1.0] * 6}}
     (note,) = extreme_notes(table(values), ["sharpness"])
-    assert "'A' on sample 5 (25.0000), 'A' on sample 4 (24.0000), 'A' on sample 3 (23.0000) and 3 more" in note
+    assert "'A' on sample 5 (25.0000), 'A' on sample 4 (24.0000), 'A' on sample 3 (23.0000) and 3 more frames" in note
+    (seeded,) = extreme_notes(table({"A": {"sharpness": [20.0, 1.0]}}, seeds=2), ["sharpness"])
+    assert "'A' (seed 0) on sample 0 (20.0000) and 'A' (seed 1) on sample 0 (20.0000)" in seeded

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,10 @@ class Breakdown:
         edges: bin edges (len = bins + 1); bin k holds edges[k] <= value <= edges[k+1] (the first
             bin closed below, the others open below).
         counts: test samples per bin.
-        means: metric → configuration → per-bin mean (NaN where a bin has no finite value).
+        means: metric → configuration → per-bin mean (NaN where a bin has no finite value), the mean
+            over the configuration's seeds of its per-seed bin means.
+        seed_means: metric → configuration → seed → the per-bin means of that seed alone, from which a
+            pair is compared on the seeds both members have (:func:`pair_advantage`).
     """
 
     attribute: str
@@ -45,6 +48,7 @@ class Breakdown:
     means: dict[str, dict[str, tuple[float, ...]]]
     #: The attribute is estimated from the frames (real data's motion), not known as synthetic scenes know it.
     estimated: bool = False
+    seed_means: dict[str, dict[str, dict[int, tuple[float, ...]]]] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -112,14 +116,21 @@ def breakdown(per_sample: pd.DataFrame, attribute: str, metrics: Sequence[str], 
     data = per_sample.assign(_bin=per_sample[SAMPLE].map(sample_bin))
     configs = config_order(per_sample, order)
     means: dict[str, dict[str, tuple[float, ...]]] = {}
+    seed_means: dict[str, dict[str, dict[int, tuple[float, ...]]]] = {}
     for metric in metrics:
         if metric not in data:
             continue
         values = data[[CONFIG, SEED, "_bin", metric]].copy()
         values[metric] = pd.to_numeric(values[metric], errors="coerce")
-        per_seed = values.groupby([CONFIG, "_bin", SEED])[metric].mean().groupby(level=[CONFIG, "_bin"]).mean()
-        means[metric] = {c: tuple(float(per_seed.get((c, k), float("nan"))) for k in range(count)) for c in configs}
-    return Breakdown(attribute, tuple(edges), counts, means, estimated=attribute == MOTION and not known_scenes(per_sample))
+        values[CONFIG] = values[CONFIG].astype(str)
+        per_seed = values.groupby([CONFIG, "_bin", SEED])[metric].mean()
+        over_seeds = per_seed.groupby(level=[CONFIG, "_bin"]).mean()
+        means[metric] = {c: tuple(float(over_seeds.get((c, k), float("nan"))) for k in range(count)) for c in configs}
+        seeds = values.groupby(CONFIG)[SEED].unique()
+        seed_means[metric] = {c: {int(seed): tuple(float(per_seed.get((c, k, seed), float("nan"))) for k in range(count))
+                                  for seed in seeds.get(c, [])} for c in configs}
+    return Breakdown(attribute, tuple(edges), counts, means, estimated=attribute == MOTION and not known_scenes(per_sample),
+                     seed_means=seed_means)
 
 
 def known_scenes(per_sample: pd.DataFrame) -> bool:
@@ -130,11 +141,17 @@ def known_scenes(per_sample: pd.DataFrame) -> bool:
 
 
 def pair_advantage(result: Breakdown, metric: str, orientation: Orientation, a: str, b: str) -> tuple[float, ...]:
-    """Per bin, goodness(A) − goodness(B) on ``metric`` (positive: A better)."""
+    """Per bin, goodness(A) − goodness(B) on ``metric`` (positive: A better), each member's bin means
+    over the seeds both have, as the paired tests compare them."""
     series = result.means.get(metric, {})
     if a not in series or b not in series:
         return ()
-    return tuple(float(orientation.goodness(x) - orientation.goodness(y)) for x, y in zip(series[a], series[b]))
+    x, y = series[a], series[b]
+    by_seed = result.seed_means.get(metric, {})
+    shared = sorted(set(by_seed.get(a, {})) & set(by_seed.get(b, {})))
+    if shared and not set(by_seed[a]) == set(by_seed[b]) == set(shared):  # a member over fewer seeds
+        x, y = (tuple(np.mean([by_seed[c][seed] for seed in shared], axis=0)) for c in (a, b))
+    return tuple(float(orientation.goodness(p) - orientation.goodness(q)) for p, q in zip(x, y))
 
 
 def disagreement_onset(result: Breakdown, base: Orientation, other: Orientation, a: str, b: str) -> int | None:

@@ -25,15 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vfibench.analysis.pair_tests import PAIR_TEST_FIELDS, PairComparison, compare_pairs
+from vfibench.analysis.extremes import extreme_notes
+from vfibench.analysis.pair_tests import PAIR_TEST_FIELDS, PairComparison, compare_pairs, unpaired
 from vfibench.analysis.per_sample import (Orientation, config_means, config_order, kinds_of, metric_columns,
                                           orientations_for, split_available)
 from vfibench.analysis.plane import Plane, perception_distortion_plane
-from vfibench.analysis.extremes import extreme_notes
 from vfibench.analysis.rankings import RankAgreement, RankEntry, kendall_agreement, rank_configs
 from vfibench.analysis.significance import ALPHA
 from vfibench.analysis.verdict import verdict
 from vfibench.results.schema import SAMPLE, SEED, is_ranked
+from vfibench.words import join_words
 
 #: The distortion metric the others are compared with.
 BASE_METRIC = "psnr"
@@ -68,9 +69,8 @@ class GapAnalysis:
 
     @property
     def correlates_rankings(self) -> bool:
-        """Whether the rankings have an order to correlate: the base metric and two ranked rows (a
-        lone model, or references alone, have none)."""
-        return self.base in self.metrics and ranked_rows(self.kinds) >= 2
+        """Whether the rankings have an order to correlate (:func:`correlates_rankings`)."""
+        return correlates_rankings(self.base, self.metrics, self.kinds)
 
     @property
     def discordant(self) -> list[PairComparison]:
@@ -97,9 +97,20 @@ class GapAnalysis:
         return _json_safe(record)
 
 
-def ranked_rows(kinds: Mapping[str, str]) -> int:
-    """How many rows the rankings rank (trained configurations or scored models, not references)."""
-    return sum(is_ranked(kind) for kind in kinds.values())
+def _unpaired_note(per_sample: pd.DataFrame, order: Sequence[str] | None) -> list[str]:
+    """A note naming the pairs left out of the paired comparisons for want of a seed in common."""
+    left_out = unpaired(per_sample, order) if len(per_sample) else []
+    if not left_out:
+        return []
+    listed = join_words([f"'{a}' and '{b}'" for a, b in left_out])
+    return [f"Not compared pair by pair, for want of a seed with results for both: {listed} (finish the run's "
+            f"other seeds to compare them)."]
+
+
+def correlates_rankings(base: str, metrics: Sequence[str], kinds: Mapping[str, str]) -> bool:
+    """Whether the rankings have an order to correlate: the base metric and two ranked rows (trained
+    configurations or scored models; a lone model, or references alone, have none)."""
+    return base in metrics and sum(is_ranked(kind) for kind in kinds.values()) >= 2
 
 
 def _json_safe(value: Any) -> Any:
@@ -157,7 +168,7 @@ def analyse(
     plane = None
     if base in available:
         base_means = config_means(per_sample, base, order)
-        if ranked_rows(kinds) >= 2:
+        if correlates_rankings(base, available, kinds):
             agreement = tuple(kendall_agreement(base_means, orient[base], config_means(per_sample, m, order),
                                                 orient[m]) for m in available if m != base)
         if chosen:
@@ -174,7 +185,7 @@ def analyse(
         better={m: orient[m].better for m in metrics if m in orient},
         tests=_adjusted_tests(pairs, trained=True),
         reference_tests=_adjusted_tests(pairs, trained=False),
-        notes=tuple(extreme_notes(per_sample, available, order)),
+        notes=tuple(extreme_notes(per_sample, available, order) + _unpaired_note(per_sample, order)),
     )
     return replace(analysis, verdict=verdict(analysis))
 

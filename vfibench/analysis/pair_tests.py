@@ -234,8 +234,8 @@ def compare_pair(tables: Mapping[str, pd.DataFrame], a: str, b: str, base: Orien
 
 def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[Orientation],
                   order: Sequence[str] | None = None) -> list[PairComparison]:
-    """Every pair of configurations with samples, compared; p-values Holm-adjusted within each family
-    (trained pairs; pairs with a reference)."""
+    """Every pair of configurations with samples on a seed in common (:func:`unpaired`: those without),
+    compared; p-values Holm-adjusted within each family (trained pairs; pairs with a reference)."""
     metrics = (base, *others)
     tables = {o.name: sample_table(per_sample, o.name) for o in metrics}
     seeds = sorted(int(s) for s in per_sample[SEED].unique()) if len(per_sample) else []
@@ -250,7 +250,15 @@ def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[
         references = kinds.get(a) == REFERENCE and kinds.get(b) == REFERENCE  # the same frames for every seed
         return compare_pair(pair_tables, a, b, base, others, kinds, None if references else seed_tables)
 
-    return _with_holm([compared(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)])
+    return _with_holm([compared(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)
+                       if by_config.get(a, frozenset()) & by_config.get(b, frozenset())])
+
+
+def unpaired(per_sample: pd.DataFrame, order: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """The pairs of configurations with no seed in common (each finished other seeds of an unfinished
+    run), which :func:`compare_pairs` leaves out: nothing pairs their samples."""
+    seeds = config_seeds(per_sample)
+    return [(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2) if not seeds[a] & seeds[b]]
 
 
 def _with_holm(pairs: list[PairComparison]) -> list[PairComparison]:

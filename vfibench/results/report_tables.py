@@ -27,7 +27,7 @@ from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.verdict import format_p, headline_pair, row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
-from vfibench.results.numbers import NO_VALUE, format_number
+from vfibench.results.numbers import NO_VALUE, format_change, format_number
 from vfibench.words import join_words, percent
 
 
@@ -42,18 +42,6 @@ class PlainTable:
     flags: tuple[bool, ...] = ()
     #: How many leading columns hold names (left-aligned in the terminal); the rest hold numbers.
     label_columns: int = 2
-
-
-def _number(value: float, unit: str = "") -> str:
-    """A signed difference; one too small for the usual decimals in two significant digits, so that a
-    difference that counts (it can make a pair discordant) never reads as zero."""
-    if value is None or not math.isfinite(value):
-        return NO_VALUE
-    decimals = 2 if unit == "dB" or abs(value) >= 10 else 4
-    if value and abs(value) < 0.5 * 10 ** -decimals:
-        decimals = 1 - math.floor(math.log10(abs(value)))
-    text = f"{value:+.{decimals}f}" if decimals <= 6 else f"{value:+.1e}"
-    return f"{text} dB" if unit == "dB" else text
 
 
 def _mean(value: float, metric: str) -> str:
@@ -105,7 +93,6 @@ def agreement_table(analysis: GapAnalysis) -> PlainTable:
 def pairs_table(analysis: GapAnalysis) -> PlainTable:
     """Every pair, A ahead on PSNR: differences A − B, Holm-adjusted p, per-sample disagreement rate."""
     base = analysis.base
-    unit = Orientation.of(base).unit if base in analysis.metrics else ""
     header = ["A (ahead on " + analysis.labels.get(base, base) + ")", "B", f"Δ{analysis.labels.get(base, base)}"]
     for metric in analysis.compared:
         label = analysis.labels.get(metric, metric)
@@ -116,13 +103,13 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         header.append("seeds agreeing")
     rows, flags = [], []
     for pair in analysis.pairs:
-        row = [pair.a, pair.b, f"{_number(pair.base.difference, unit)} ({format_p(pair.base.p_holm)})"]
+        row = [pair.a, pair.b, f"{format_change(pair.base.difference, base)} ({format_p(pair.base.p_holm)})"]
         for metric in analysis.compared:
             test = pair.test(metric)
             if test is None:
                 row += [NO_VALUE, NO_VALUE]
                 continue
-            row.append(f"{_number(test.difference)} ({format_p(test.p_holm)})")
+            row.append(f"{format_change(test.difference, metric)} ({format_p(test.p_holm)})")
             rate = test.disagreement_rate
             row.append(percent(rate) if math.isfinite(rate) else NO_VALUE)
         significant = [t for t in pair.disagreeing if pair.base.p_holm < analysis.alpha and t.p_holm < analysis.alpha]
@@ -143,7 +130,8 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         references = f"Holm-adjusted over the {analysis.reference_tests} tests of pairs with a reference row"
     else:
         references = f"Holm-adjusted over all {analysis.tests} tests"
-    caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)} is better; differences are "
+    over = " over the seeds both have" if seeds else ""
+    caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)}{over} is better; differences are "
                f"A − B over {analysis.paired_samples} paired samples{'' if one == 'model' else ' (averaged over the seeds both members have)'}, p-values from two-sided Wilcoxon "
                f"signed-rank tests, {references}. A pair is discordant when a "
                f"perceptual metric favours B (its mean and its Hodges–Lehmann estimate both do); '(n.s.)' marks a "
