@@ -28,3 +28,4 @@ def test_lists_join_with_commas_and_a_final_and() -> None:
 def test_shares_of_eighths_round_halves_alike() -> None:
     """Format's ``.0%`` rounds halves to even: 1/8 read 12% while 3/8 read 38%."""
     assert [percent(k / 8) for k in range(9)] == ["0%", "13%", "25%", "38%", "50%", "63%", "75%", "88%", "100%"]
+    assert [percent(23 / 40), percent(29 / 200), percent(57 / 200)] == ["58%", "15%", "29%"]  # 0.575 * 100 < 57.5

@@ -30,4 +30,4 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
 def percent(share: float) -> str:
     """``0.125`` → "13%": a share in whole percent, halves rounded up (format's ``.0%`` rounds them to
     even, so 1/8 read 12% beside 3/8 at 38%)."""
-    return f"{math.floor(share * 100 + 0.5)}%"
+    return f"{math.floor(round(share * 100, 9) + 0.5)}%"  # 0.575 * 100 is 57.4999…: round the binary noise first

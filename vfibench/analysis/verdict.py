@@ -269,7 +269,8 @@ def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
         rows = "over the rows each metric scores"
         parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f} ({a.n} rows)" for a in shown]
     else:
-        rows = f"over all {counts.pop()} rows"
+        count = counts.pop()
+        rows = f"over all {count} rows" if count == len(analysis.configs) else f"over the {count} rows both score"
         parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f}" for a in shown]
     return [f"Kendall's tau between the {label(analysis.base)} ranking and the others {rows} "
             f"(1 = same order, −1 = reversed): {', '.join(parts)}."]
