@@ -531,12 +531,23 @@ def test_only_configuration_names_fold_and_an_80_column_terminal_holds_the_table
     rows = [{**row, "config": name} if row["config"] == "l1+perc" else row for row in BASE_ROWS]
     old = write_summary(tmp_path / "old.csv", rows)
     new = write_summary(tmp_path / "new.csv", [{**row, "psnr_mean": row["psnr_mean"] - 0.3} for row in rows])
-    table = rich_table(compare_summaries(load_summary(new), load_summary(old)))
+    comparison = compare_summaries(load_summary(new), load_summary(old))
     console = Console(width=width, record=True, color_system=None)
-    assert minimum_width(table, console) <= 80
-    console.print(table)
+    assert minimum_width(comparison, console) <= 80
+    console.print(rich_table(comparison))
     lines = [line.rstrip() for line in console.export_text().splitlines()]
     assert max(map(len, lines)) <= width
     regressed = [line for line in lines if "regressed" in line]
     assert len(regressed) == 3 and all("-0.3000" in line for line in regressed)  # every other cell whole
     assert any(name in line for line in lines) is (width == 120)  # folded only where it must be
+
+
+def test_the_markdown_summary_line_shows_names_as_written(tmp_path: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    rows = [{**row, "config": "0.5*l1+0.5*l2"} if row["config"] == "l1" else row for row in BASE_ROWS]
+    old = write_summary(tmp_path / "old.csv", rows)
+    new = write_summary(tmp_path / "new.csv", [{**row, "psnr_mean": row["psnr_mean"] - 0.3} for row in rows])
+    result = invoke(str(new), str(old), "--format", "md", "--no-github")
+    rendered = MarkdownIt("commonmark").enable("table").render(result.stdout)
+    assert result.exit_code == 1 and "<em>" not in rendered and "0.5*l1+0.5*l2 psnr" in rendered

@@ -14,14 +14,17 @@ from __future__ import annotations
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.markup import escape
 
 from vfibench.cli_support import INTERNAL_ERROR_EXIT, console, examples, internal_errors_exit, report_errors
+
+if TYPE_CHECKING:
+    from vfibench.results.compare import Comparison
+
 
 def _default_tolerances() -> str:
     """``psnr=0.05 dB, ssim=0.002, …``: every metric record's default tolerance, in table order."""
@@ -62,11 +65,13 @@ def github_mode(flag: Optional[bool]) -> bool:
     return os.environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
 
 
-def _print_uncut(table: Table) -> None:
-    """Print ``table`` on the shared console, or wider than it when it is too narrow to hold the table."""
-    from vfibench.results.compare_render import minimum_width
+def _print_uncut(comparison: "Comparison") -> None:
+    """Print the comparison's table on the shared console, or wider than it when it is too narrow to hold
+    the table."""
+    from vfibench.results.compare_render import minimum_width, rich_table
 
-    needed = minimum_width(table, console)
+    table = rich_table(comparison)
+    needed = minimum_width(comparison, console)
     if console.width >= needed:
         console.print(table)
         return
@@ -100,7 +105,7 @@ def compare(
     """Compare NEW's metric table with BASE's; exit 1 if a number got worse beyond its tolerance."""
     from vfibench.results.compare import compare_summaries
     from vfibench.results.compare_inputs import load_summary
-    from vfibench.results.compare_render import github_annotations, markdown, rich_table, to_json
+    from vfibench.results.compare_render import github_annotations, markdown, to_json
     from vfibench.results.compare_tolerances import parse_tolerances, resolve_tolerances
     from vfibench.results.compare_verdicts import summary_line
 
@@ -109,7 +114,7 @@ def compare(
                                    two_sided=two_sided, named=named)
     machine_readable = format is not CompareFormat.table
     if format is CompareFormat.table:
-        _print_uncut(rich_table(comparison))
+        _print_uncut(comparison)
         for note in comparison.notes:
             console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     elif format is CompareFormat.md:

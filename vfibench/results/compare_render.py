@@ -13,6 +13,7 @@ from dataclasses import replace
 from rich.markup import escape
 from rich import box
 from rich.console import Console
+from rich.cells import cell_len
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -134,11 +135,12 @@ _STYLES = {Verdict.OK: "dim", Verdict.IMPROVED: "green", Verdict.NEW_CONFIGURATI
            Verdict.NEW_METRIC: "cyan", Verdict.UNAVAILABLE: "yellow"}
 
 
-def rich_table(comparison: Comparison) -> Table:
+def rich_table(comparison: Comparison, names_cut_to: int | None = None) -> Table:
     """The comparison for a terminal: failures in bold red, improvements in green.
 
     Only configuration names wrap; the tolerances and the rows' notes follow the table as its caption.
-    Print it at least :func:`minimum_width` wide so that no number is cut.
+    Print it at least :func:`minimum_width` wide so that no number is cut. ``names_cut_to`` cuts the
+    names to that many characters (what :func:`minimum_width` measures).
     """
     rows = display_rows(comparison)
     caption = [tolerance_text(comparison)] + row_notes(rows, comparison.noun)
@@ -151,7 +153,7 @@ def rich_table(comparison: Comparison) -> Table:
     for row in rows:
         style = "bold red" if row.fails else _STYLES.get(row.verdict, "")
         verdict = escape(verdict_text(row.verdict, comparison.noun))
-        table.add_row(escape(row.config), _metric_heading(row.metric), format_number(row.base, row.metric),
+        table.add_row(escape(row.config[:names_cut_to]), _metric_heading(row.metric), format_number(row.base, row.metric),
                       format_number(row.new, row.metric), _format_difference(row),
                       f"[{style}]{verdict}[/]" if style else verdict)
     return table
@@ -162,14 +164,12 @@ def rich_table(comparison: Comparison) -> Table:
 NAME_COLUMN_FLOOR = 12
 
 
-def minimum_width(table: Table, console: Console) -> int:
-    """The narrowest width at which ``table`` prints without cutting a cell: every column that does not wrap
-    at its widest (rich would otherwise take the difference from the names), the names' column at
-    :data:`NAME_COLUMN_FLOOR` (its names fold to it), and the padding."""
-    options = console.options.update(width=10_000)
-    widest = Measurement.get(console, options, table).maximum  # every column at its widest, with the padding
-    names = table._measure_column(console, options, table.columns[0]).maximum
-    return widest - max(0, names - NAME_COLUMN_FLOOR)
+def minimum_width(comparison: Comparison, console: Console) -> int:
+    """The narrowest width at which :func:`rich_table` prints without cutting a cell: every column that does
+    not wrap at its widest (rich would otherwise take the difference from the names), the names folded to
+    :data:`NAME_COLUMN_FLOOR` characters (or the heading's), and the padding."""
+    narrow = rich_table(comparison, names_cut_to=max(NAME_COLUMN_FLOOR, cell_len(comparison.noun)))
+    return Measurement.get(console, console.options.update(width=10_000), narrow).maximum
 
 
 def tolerance_text(comparison: Comparison) -> str:
@@ -202,7 +202,7 @@ def markdown(comparison: Comparison) -> str:
         lines.append(f"| `{code}` | " + " | ".join(cells) + " |")
     if comparison.notes:
         lines += ["", *[f"- {escape_prose(note)}" for note in comparison.notes]]
-    lines += ["", f"**{summary_line(comparison)}**"]
+    lines += ["", f"**{escape_prose(summary_line(comparison))}**"]
     return "\n".join(lines) + "\n"
 
 
