@@ -305,7 +305,7 @@ def test_the_command_line_s_model_data_logging_and_precision_options_are_argumen
         api.run_sweep("l1", preset="smoke", ambiguity=1.5, out=tmp_path / "never")
     with pytest.raises(VfiBenchError, match="warp-blend"):  # the variants are listed
         api.run_sweep("l1", preset="smoke", model="unet", out=tmp_path / "never")
-    with pytest.raises(VfiBenchError, match="neither --train-data .* is synthetic"):
+    with pytest.raises(VfiBenchError, match="ambiguity 0 sets .* neither train_data .* nor test_data .* is synthetic"):
         api.run_sweep("l1", preset="smoke", ambiguity=0, train_data="frames:x", test_data="frames:x",
                       out=tmp_path / "never")
     assert not (tmp_path / "never").exists()

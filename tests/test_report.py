@@ -576,7 +576,7 @@ def test_eval_names_frames_at_the_psnr_cap_and_a_sharpness_ratio_over_a_flat_tru
                                  "--format", "md", "--samples", "0"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
-    assert "PSNR: a frame equal to its truth scores 100 dB" in text and "'a' 2 of 2 scored frames" in text
+    assert "PSNR: a frame equal to its truth scores 100 dB" in text and "each row scored: 'a' 2 of 2)" in text
     assert "Sharpness above 10 comes from a truth with almost no gradient" in text and "'b' on '1.png'" in text
 
 

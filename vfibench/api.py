@@ -163,7 +163,7 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     chosen = get_preset(preset).with_overrides(steps=steps, model=None if model is None else check_variant(model),
                                                ambiguity=ambiguity, log_every=log_every)
     if ambiguity is not None:
-        sweep.check_ambiguity_applies(ambiguity, train_data, test_data)
+        sweep.check_ambiguity_applies(ambiguity, train_data, test_data, ("ambiguity", "train_data", "test_data"))
     names = list(DEFAULT_METRICS) if metrics is None else parse_metric_list(_listed("metrics", metrics))
     plan = sweep.plan_sweep(losses, chosen, seeds, out=Path(out), device=device, metrics=names,
                             skip_unavailable=skip_unavailable,

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from vfibench.metrics.records import metric_record
-from vfibench.results.schema import CONFIG, FILE, SAMPLE
-from vfibench.words import join_words
+from vfibench.results.schema import CONFIG, FILE, SAMPLE, SEED
+from vfibench.words import join_words, plural
 
 #: How many rows a note names before "and N more".
 NAMED = 3
@@ -43,17 +43,18 @@ def extreme_notes(per_sample: pd.DataFrame, metrics: Sequence[str], order: Seque
                 capped, scored = names[at_cap].value_counts(), names.value_counts()
                 counts = [f"'{c}' {capped[c]} of {scored[c]}" for c in _in_order(names, order) if c in capped]
                 notes.append(f"{record.label}: a frame equal to its truth scores {record.cap:g} {record.unit}".rstrip()
-                             + f" (the metric itself is infinite there), and the means include such frames: "
-                             f"{_listed(counts[:NAMED], len(counts))} scored frames. A mean over them depends on that cap; "
+                             + f" (the metric itself is infinite there), and the means include such frames "
+                             f"(of the frames each row scored: {_listed(counts[:NAMED], len(counts), 'row')}). A mean over them depends on that cap; "
                              f"per_sample.csv has every frame's score.")
         if record.unbounded_above is not None:
             wild = rows[rows["_value"] > record.unbounded_above].sort_values("_value", ascending=False, kind="mergesort")
             if len(wild):
-                named = [f"'{row[CONFIG]}' on {_frame(row)} ({row['_value']:.{record.decimals}f})"
-                         for _, row in wild.head(NAMED).iterrows()]
+                seeds = rows[SEED].nunique() > 1 if SEED in rows else False
+                named = [f"'{row[CONFIG]}'{f' (seed {row[SEED]})' if seeds else ''} on {_frame(row)} "
+                         f"({row['_value']:.{record.decimals}f})" for _, row in wild.head(NAMED).iterrows()]
                 notes.append(f"{record.label} above {record.unbounded_above:g} comes from a truth with almost no "
                              f"gradient (a flat or faded frame), where the ratio has no bound: "
-                             f"{_listed(named, len(wild))}. "
+                             f"{_listed(named, len(wild), 'frame')}. "
                              f"Such a frame can outweigh all the others in a mean; per_sample.csv has every "
                              f"frame's value.")
     return notes
@@ -70,7 +71,7 @@ def _in_order(configs: pd.Series, order: Sequence[str] | None) -> list[str]:
     return [c for c in (order or []) if c in present] + [c for c in present if c not in (order or [])]
 
 
-def _listed(named: list[str], total: int) -> str:
-    """The ``named`` items of ``total``, and "N more" for the rest."""
+def _listed(named: list[str], total: int, noun: str) -> str:
+    """The ``named`` items of ``total``, and "N more ``noun``s" for the rest."""
     more = total - len(named)
-    return join_words(named + ([f"{more} more"] if more > 0 else []))
+    return join_words(named + ([f"{more} more {plural(noun, more)}"] if more > 0 else []))

@@ -430,16 +430,21 @@ def _draw_figures(data: ReportData, report: Report) -> None:
     figure)."""
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    missing: list[str] = []
+    with warnings.catch_warnings():  # restores the filters and showwarning; other warnings are shown as ever
+        shown = warnings.showwarning
+
+        def collect(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    file: Any = None, line: str | None = None) -> None:
+            found = _MISSING_GLYPH.search(str(message))
+            if found is None:
+                shown(message, category, filename, lineno, file, line)
+            elif chr(int(found.group(1))) not in missing:
+                missing.append(chr(int(found.group(1))))
+
+        warnings.showwarning = collect
+        warnings.filterwarnings("always", message=_MISSING_GLYPH.pattern)
         _draw_each_figure(data, report)
-    missing = []
-    for warning in caught:
-        found = _MISSING_GLYPH.search(str(warning.message))
-        if found is None:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-        elif chr(int(found.group(1))) not in missing:
-            missing.append(chr(int(found.group(1))))
     if missing:
         report.notes.append(f"The figures' fonts have no glyph for {counted(len(missing), 'character')} of the names "
                             f"({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}): the figures draw them as "

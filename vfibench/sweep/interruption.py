@@ -117,7 +117,7 @@ def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterr
     units = plan.units()
     trained = [key for key in units if key.kind != schema.REFERENCE]
     references = [key for key in units if key.kind == schema.REFERENCE]
-    trainings = sum(store.unit_info(key) is not None for key in trained)  # as the progress counted them
+    trainings = sum(store.unit_info(key) is not None for key in trained)  # kept in the run, this session's or earlier
     scored = sum(store.unit_info(key) is not None for key in references)
     name = signal_name(signum)
     command = resume_command(plan, store)

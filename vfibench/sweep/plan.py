@@ -200,21 +200,28 @@ def check_seeds(seeds: object, what: str = "seeds") -> list[int]:
     return values
 
 
-def check_ambiguity_applies(ambiguity: float, train_data: str, test_data: str) -> None:
-    """A :class:`VfiBenchError` when ``--ambiguity`` would change nothing (no split is synthetic) or
-    contradicts the ambiguity a synthetic split's spec writes (the spec's would win for that split)."""
+#: How the command line names the ambiguity and the two data specs in its messages (the API names its arguments).
+AMBIGUITY_NAMES = ("--ambiguity", "--train-data", "--test-data")
+
+
+def check_ambiguity_applies(ambiguity: float, train_data: str, test_data: str,
+                            names: tuple[str, str, str] = AMBIGUITY_NAMES) -> None:
+    """A :class:`VfiBenchError` when ``ambiguity`` would change nothing (no split is synthetic) or
+    contradicts the ambiguity a synthetic split's spec writes (the spec's would win for that split);
+    ``names`` are how the caller named the ambiguity and the training and test data."""
     from vfibench.data.sources import parse_dataset_spec
 
-    specs = {"--train-data": parse_dataset_spec(train_data), "--test-data": parse_dataset_spec(test_data)}
-    synthetic = {option: spec for option, spec in specs.items() if spec.kind == SYNTHETIC}
+    option, train_option, test_option = names
+    specs = {train_option: parse_dataset_spec(train_data), test_option: parse_dataset_spec(test_data)}
+    synthetic = {name: spec for name, spec in specs.items() if spec.kind == SYNTHETIC}
     if not synthetic:
-        raise VfiBenchError(f"--ambiguity {ambiguity:g} sets how synthetic scenes move, but neither --train-data "
-                            f"({train_data}) nor --test-data ({test_data}) is synthetic, so it would change nothing. "
-                            f"Drop --ambiguity, or use synthetic data for a split.")
-    for option, spec in synthetic.items():
+        raise VfiBenchError(f"{option} {ambiguity:g} sets how synthetic scenes move, but neither {train_option} "
+                            f"({train_data}) nor {test_option} ({test_data}) is synthetic, so it would change nothing. "
+                            f"Drop {option}, or use synthetic data for a split.")
+    for name, spec in synthetic.items():
         written = spec.options.get("ambiguity")
         if written is not None and float(written) != ambiguity:
-            raise VfiBenchError(f"--ambiguity {ambiguity:g} contradicts the ambiguity={written:g} written in {option} "
+            raise VfiBenchError(f"{option} {ambiguity:g} contradicts the ambiguity={written:g} written in {name} "
                                 f"'{spec.canonical}', which would win for that split. Give the ambiguity in one place.")
 
 
