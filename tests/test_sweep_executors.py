@@ -274,6 +274,9 @@ def test_resuming_keeps_the_run_s_threads_under_the_rule_a_new_run_obeys(monkeyp
     assert ExecutorOptions("ray", cpus_per_unit=2).resuming(2) == ExecutorOptions("ray", cpus_per_unit=2, threads=2)
     with pytest.raises(VfiBenchError, match="Resume with --cpus-per-unit 2, so that Ray reserves"):
         ExecutorOptions("ray").resuming(2)
+    # a run on half a CPU per unit trained with one thread, and its printed resume command gives it back
+    half = ExecutorOptions("ray", cpus_per_unit=0.5)
+    assert half.resuming(1) == ExecutorOptions("ray", cpus_per_unit=0.5, threads=1)
     with pytest.raises(VfiBenchError, match="at least 4 cores"):
         ExecutorOptions().resuming(4)  # one process cannot give 4 threads on 2 cores either
     assert ExecutorOptions(jobs=2).resuming(1) == ExecutorOptions(jobs=2, threads=1)  # as a new --jobs 2 run

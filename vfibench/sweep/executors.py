@@ -423,7 +423,7 @@ class ExecutorOptions:
                                 f"--threads.")
         if self.executor == "ray":
             cpus = self.ray_cpus
-            if cpus < threads:
+            if max(1.0, cpus) < threads:  # as check(): a unit has at least one thread, on a fraction of a CPU too
                 raise VfiBenchError(f"--cpus-per-unit {cpus:g}: {keep} Resume with --cpus-per-unit {threads}, so that "
                                     f"Ray reserves a CPU for each thread.")
             return replace(self, threads=threads)
