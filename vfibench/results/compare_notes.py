@@ -117,8 +117,9 @@ def comparison_notes(new: RunSummary, base: RunSummary) -> list[str]:
     if None not in threads and threads[0] != threads[1]:
         notes.append(f"NEW's units trained with {counted(threads[0], 'torch thread')} each, BASE's with "
                      f"{threads[1]}: the thread count sets the order of floating-point sums and training "
-                     f"compounds it, so trained rows can differ by as much as two seeds do (reference rows are "
-                     f"untouched). Compare runs trained with the same --threads.")
+                     f"compounds it, so trained rows can differ by as much as two seeds do (reference rows, which "
+                     f"nothing trains, only by float rounding, about 1e-9). Compare runs trained with the same "
+                     f"--threads.")
     seeds = [schema.recorded_seeds(run.manifest or {}) for run in (new, base)]
     if seeds[0] and seeds[1] and seeds[0] != seeds[1]:
         notes.append(f"NEW trained the {plural('seed', len(seeds[0]))} {', '.join(map(str, seeds[0]))}, "
