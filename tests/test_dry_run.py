@@ -54,6 +54,40 @@ def test_the_estimate_times_steps_in_the_precision_the_sweep_trains_in(tmp_path:
     assert "per configuration on cpu in bf16" in " ".join(result.output.split())
 
 
+def test_the_dry_run_says_how_units_run_and_times_them_with_their_threads(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dry run had named no executor and timed its steps with this process's threads whatever --threads
+    or --jobs said, adding the units up one after another."""
+    import torch
+
+    import vfibench.dry_run as dry_run
+
+    threads: list[int] = []
+    train = dry_run.train_configuration
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(torch.get_num_threads())
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(dry_run, "train_configuration", recording)
+    monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: 2)
+    own = torch.get_num_threads()
+    base = ["run", "--preset", "smoke", "--losses", "l1,l2", "--metrics", "psnr", "--out", str(tmp_path / "r"),
+            "--dry-run", "--device", "cpu"]
+    jobs = runner.invoke(app, [*base, "--jobs", "2"], env={"COLUMNS": "160"})
+    text = " ".join(jobs.output.split())
+    assert jobs.exit_code == 0 and threads == [1, 1] and torch.get_num_threads() == own, jobs.output
+    assert "units run 2 worker processes at a time, 1 torch thread each" in text
+    assert "with 1 torch thread, 2 units at a time" in text
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is not None:  # the ray extra (CI installs it)
+        ray = runner.invoke(app, [*base, "--executor", "ray", "--cpus-per-unit", "0.5"], env={"COLUMNS": "160"})
+        assert ray.exit_code == 0, ray.output
+        assert "one Ray task each (a local Ray instance), 0.5 CPUs and 1 torch thread per unit" in " ".join(
+            ray.output.split())
+
+
 def test_dry_run_reports_a_bad_spec_like_a_run(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--losses", "l1+0.1*pec", "--out", str(tmp_path / "r"), "--dry-run"])
     assert result.exit_code == 2 and "Did you mean 'perc'" in result.output

@@ -218,7 +218,7 @@ def run(
                           val_samples=val_samples, tensorboard=tensorboard,
                           precision=training_precision or "fp32", device_here=device_here)
         if dry_run:
-            _print_plan(plan, "a new sweep", device_here)
+            _print_plan(plan, "a new sweep", options)
             return
         # on stderr with the progress: `vfibench run > table.txt` keeps only the results
         error_console.print(f"[bold]vfibench run[/]: {counted(len(plan.configs), 'configuration')} × "
@@ -256,7 +256,7 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
     units = plan.units()
     done = sum(store.unit_info(key) is not None for key in units)
     if dry_run:
-        _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", device_here, store)
+        _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", options, store)
         return None
     # a complete run with a unit deleted (a failed one, to retry it) trains that unit again
     if store.read_manifest().get("status") == COMPLETE and done == len(units):
@@ -288,10 +288,20 @@ def _where(options: "object") -> str:
     return ""
 
 
-def _print_plan(plan: "object", what: str, estimate_here: bool = True, store: "RunStore | None" = None) -> None:
-    """Print what the sweep would do (``--dry-run``), with a training-time estimate timed on this machine
-    (``estimate_here``; not when the units run on a Ray cluster) of the units left (``store``: the run a
-    resume finishes)."""
+def _how_units_run(options: "ExecutorOptions", at_a_time: int, threads: int) -> str:
+    """``in this process, 2 torch threads`` / ``2 worker processes at a time, 1 torch thread each`` / Ray's."""
+    if options.executor == "ray":
+        return (f"one Ray task each ({options.address or 'a local Ray instance'}), "
+                f"{counted(options.ray_cpus, 'CPU')} and {counted(options.ray_threads, 'torch thread')} per unit")
+    if at_a_time > 1:
+        return f"{at_a_time} worker processes at a time, {counted(threads, 'torch thread')} each"
+    return f"in this process, {counted(threads, 'torch thread')}"
+
+
+def _print_plan(plan: "object", what: str, options: "ExecutorOptions", store: "RunStore | None" = None) -> None:
+    """Print what the sweep would do (``--dry-run``): how its units run (``options``), and a training-time
+    estimate timed on this machine with their thread count (not when they run on a Ray cluster) of the
+    units left (``store``: the run a resume finishes)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -313,15 +323,18 @@ def _print_plan(plan: "object", what: str, estimate_here: bool = True, store: "R
     facts = Table.grid(padding=(0, 1))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
-    for label, text in rows:
+    ray = options.executor == "ray"
+    at_a_time, threads = (0, options.ray_threads) if ray else options.local_units()
+    for label, text in [*rows, ("units run", _how_units_run(options, at_a_time, threads))]:
         facts.add_row(label, Text(text))
     console.print(facts)
-    if not estimate_here:
+    if ray:
         console.print("[bold]estimated training time[/]: not estimated — the units run on the Ray cluster's "
                       "machines, not on this one", highlight=False)
         return
     with console.status("Timing a few training steps…"):
-        estimate = dry_run.estimate_training(plan, store=store)  # type: ignore[arg-type]
+        estimate = dry_run.estimate_training(plan, store=store, threads=threads,  # type: ignore[arg-type]
+                                             at_a_time=at_a_time)
     if not estimate.seconds_per_step:
         why = "every trained unit is finished" if store is not None else "no configuration to train"
         console.print(f"[bold]estimated training time[/]: none — {why}", highlight=False)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import torch
+
 from vfibench.data.sources import SYNTHETIC, describe_sources, open_source, parse_dataset_spec
 from vfibench.data.triplet_source import check_memory, selection_bytes
 from vfibench.data.triplets import noise_triplets
@@ -108,13 +110,16 @@ def _in_memory(spec: str, split: str, count: int, size: object) -> str:
     return f", {need / 1024**3:.1f} GiB in memory" if need >= 1024**3 else f", {need / 1024**2:.0f} MiB in memory"
 
 
-def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: RunStore | None = None) -> Estimate:
+def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: RunStore | None = None,
+                      threads: int | None = None, at_a_time: int = 1) -> Estimate:
     """Time ``probe_steps`` steps of every trained configuration with a unit left to train (random
-    frames of the preset's size); ``store``: the run a resume finishes (None: a new run).
+    frames of the preset's size) with the ``threads`` torch threads the units will use (None: this
+    process's); ``store``: the run a resume finishes (None: a new run).
 
     The first step of each is a warm-up; the mean of the others, times the steps each unit left trains,
-    summed over those units (plus the shared warm starts not cached yet), is the projection. Evaluation
-    and data loading are not included.
+    summed over those units (plus the shared warm starts not cached yet) and divided by the units that
+    run ``at_a_time`` (``--jobs``: a bound, as units of unequal cost do not divide evenly), is the
+    projection. Evaluation and data loading are not included.
     """
     from vfibench.sweep.coordinator import needs_warm_start
 
@@ -124,19 +129,27 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: Ru
     data = noise_triplets(preset.batch_size * probe_steps, preset.crop)
     probe = preset.with_overrides(steps=probe_steps)
     per_step: dict[str, float] = {}
-    for config in [c for c in plan.trained if c.canonical in {key.config for key in left}]:
-        stamps: list[float] = []
-        train_configuration(config, data, probe, seed=0, device=plan.device, precision=plan.precision,
-                            on_step=lambda step, loss: stamps.append(time.perf_counter()))
-        per_step[config.canonical] = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
+    own = torch.get_num_threads()
+    torch.set_num_threads(threads or own)
+    try:
+        for config in [c for c in plan.trained if c.canonical in {key.config for key in left}]:
+            stamps: list[float] = []
+            train_configuration(config, data, probe, seed=0, device=plan.device, precision=plan.precision,
+                                on_step=lambda step, loss: stamps.append(time.perf_counter()))
+            per_step[config.canonical] = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
+    finally:
+        torch.set_num_threads(own)
     total = sum(per_step[key.config] for key in left) * (preset.steps - plan.warm_start)
     if plan.warm_start and per_step:
         warm = per_step.get(WARM_START_SPEC, min(per_step.values()))  # the warm start trains plain l1
         total += warm * plan.warm_start * sum(needs_warm_start(plan, store, seed, True)
                                               for seed in {key.seed for key in left})
-    note = (f"from {counted(probe_steps - 1, 'timed step')} per configuration on {plan.device} in {plan.precision}; "
-            f"training only (evaluation and data loading add to it)")
-    return Estimate(per_step, total, note)
+    parallel = max(1, min(at_a_time, len(left)))
+    note = (f"from {counted(probe_steps - 1, 'timed step')} per configuration on {plan.device} in {plan.precision} "
+            f"with {counted(threads or own, 'torch thread')}"
+            + (f", {parallel} units at a time" if parallel > 1 else "")
+            + "; training only (evaluation and data loading add to it)")
+    return Estimate(per_step, total / parallel, note)
 
 
 def duration_text(seconds: float) -> str:

@@ -344,6 +344,11 @@ class ExecutorOptions:
         """The CPUs each Ray task asks for: ``--cpus-per-unit``, 1 by default."""
         return self.cpus_per_unit if self.cpus_per_unit is not None else 1.0
 
+    @property
+    def ray_threads(self) -> int:
+        """The torch threads each Ray task trains with: ``--threads``, else its whole CPUs, at least one."""
+        return self.threads or max(1, math.floor(self.ray_cpus))
+
     def check(self) -> None:
         """A one-paragraph VfiBenchError for any option that is invalid or that the executor cannot use."""
         if self.executor not in EXECUTORS:
@@ -465,11 +470,19 @@ class ExecutorOptions:
             from vfibench.sweep.ray_executor import RayExecutor
 
             return RayExecutor(address=self.address, cpus_per_unit=self.ray_cpus,
-                               gpus_per_unit=self.gpus_per_unit or 0.0, threads=self.threads,
+                               gpus_per_unit=self.gpus_per_unit or 0.0, threads=self.ray_threads,
                                options=tuple(self.command_line()))
         if self.jobs and self.jobs > 1:
             return ProcessExecutor(self.jobs, self.threads, options=tuple(self.command_line()))
         return LocalExecutor(self.threads, options=tuple(self.command_line()))
+
+    def local_units(self) -> tuple[int, int]:
+        """(units at a time, torch threads per unit) of the local executor these options build: ``--jobs``
+        workers with ``--threads`` or cores // jobs each, or this process with ``--threads`` or torch's own."""
+        jobs = self.jobs or 1
+        if jobs > 1:
+            return jobs, self.threads or threads_per_job(jobs)
+        return 1, self.threads or torch.get_num_threads()
 
     def command_line(self) -> list[str]:
         """These options as ``vfibench run`` takes them (for the resume command); defaults left out."""
