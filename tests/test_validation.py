@@ -107,13 +107,14 @@ def test_held_out_scores_are_the_mean_scores_of_the_subset_over_several_batches(
     from vfibench.metrics.suite import MetricSuite
     from vfibench.model.interpolator import Interpolator
     from vfibench.train import predict
-    from vfibench.validation import VAL_METRICS, Validation
+    from vfibench.results.schema import HELD_OUT_METRICS
+    from vfibench.validation import Validation
 
     torch.manual_seed(0)
     model = Interpolator()
     subset = random_triplets(5, size=32, seed=3)
-    held_out = Validation.of(subset, list(VAL_METRICS), torch.device("cpu"), batch_size=2)
-    scores = MetricSuite(list(VAL_METRICS))(predict(model, subset, 5, "cpu"), subset.it)
+    held_out = Validation.of(subset, list(HELD_OUT_METRICS), torch.device("cpu"), batch_size=2)
+    scores = MetricSuite(list(HELD_OUT_METRICS))(predict(model, subset, 5, "cpu"), subset.it)
     expected = {f"val_{name}": float(values.mean()) for name, values in scores.items()}
     # LPIPS's float32 convolutions round differently in batches of 2 and of 5: ~1e-8; a frame scored
     # against another frame's ground truth would be off by orders of magnitude more

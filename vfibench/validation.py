@@ -3,7 +3,7 @@
 At every row of the training log (every ``log_every`` steps, and the last step) the model is scored
 on a small fixed validation subset: the first :data:`VAL_SAMPLES` scenes of the run's test data
 (the same frames every time, for every configuration and seed; never trained on). The metrics are
-PSNR and LPIPS where the run measures them (:data:`VAL_METRICS`); the log gains the columns
+PSNR and LPIPS where the run measures them (:data:`~vfibench.results.schema.HELD_OUT_METRICS`); the log gains the columns
 ``val_psnr`` and ``val_lpips``, means over the subset.
 
 Scoring must not change training: :func:`held_out_scores` runs under ``torch.no_grad`` with the
@@ -23,9 +23,6 @@ from vfibench.results.schema import HELD_OUT_METRICS, HELD_OUT_PREFIX
 
 #: How many test scenes the held-out subset takes (the first ones).
 VAL_SAMPLES = 16
-#: The metrics scored on it, when the run measures them, and the prefix of their train_log.csv columns
-#: (the results schema's).
-VAL_METRICS, VAL_PREFIX = HELD_OUT_METRICS, HELD_OUT_PREFIX
 
 HeldOut = Callable[[torch.nn.Module], dict[str, float]]
 
@@ -45,11 +42,11 @@ class Validation:
     @classmethod
     def of(cls, test: Triplets, metrics: Sequence[str], device: torch.device, batch_size: int,
            samples: int = VAL_SAMPLES) -> "Validation | None":
-        """The validation of a run: the first ``samples`` of ``test``, scored on :data:`VAL_METRICS` ∩ ``metrics``;
+        """The validation of a run: the first ``samples`` of ``test``, scored on :data:`~vfibench.results.schema.HELD_OUT_METRICS` ∩ ``metrics``;
         None when ``samples`` is 0 or none of those metrics is measured."""
         from vfibench.metrics.suite import MetricSuite
 
-        names = [m for m in VAL_METRICS if m in metrics]
+        names = [m for m in HELD_OUT_METRICS if m in metrics]
         if samples <= 0 or not names or len(test) == 0:
             return None
         subset, suite = test[: min(samples, len(test))], MetricSuite(names, device=device)
@@ -65,7 +62,7 @@ class Validation:
         scores = self.suite.score_prepared(frames, self.prepared, self.batch_size)  # type: ignore[attr-defined]
         chunks = batch_slices(len(self.triplets), self.batch_size)
         # summed batch by batch, in order: the logged means do not depend on how the scores were gathered
-        return {VAL_PREFIX + name: sum(float(values[chunk].sum()) for chunk in chunks) / len(self.triplets)
+        return {HELD_OUT_PREFIX + name: sum(float(values[chunk].sum()) for chunk in chunks) / len(self.triplets)
                 for name, values in scores.items()}
 
 

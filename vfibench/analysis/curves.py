@@ -17,7 +17,6 @@ from vfibench.analysis.per_sample import Orientation
 from vfibench.results.schema import CONFIG, HELD_OUT_PREFIX, LEARNING_RATE, SEED, STEP, TOTAL
 
 KEYS = (CONFIG, SEED, STEP, LEARNING_RATE)
-VAL_PREFIX = HELD_OUT_PREFIX
 
 
 def seed_mean_curves(train_log: pd.DataFrame) -> pd.DataFrame:
@@ -37,13 +36,13 @@ def seed_mean_curves(train_log: pd.DataFrame) -> pd.DataFrame:
 
 def loss_columns(curves: pd.DataFrame) -> list[str]:
     """``total`` first, then each logged term (every column that is neither a key nor held-out)."""
-    columns = [c for c in curves.columns if c not in KEYS and not c.startswith(VAL_PREFIX)]
+    columns = [c for c in curves.columns if c not in KEYS and not c.startswith(HELD_OUT_PREFIX)]
     return ([TOTAL] if TOTAL in columns else []) + [c for c in columns if c != TOTAL]
 
 
 def held_out_columns(curves: pd.DataFrame) -> list[str]:
     """The ``val_<metric>`` columns with at least one value."""
-    return [c for c in curves.columns if c.startswith(VAL_PREFIX) and curves[c].notna().any()]
+    return [c for c in curves.columns if c.startswith(HELD_OUT_PREFIX) and curves[c].notna().any()]
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def parting_step(curves: pd.DataFrame, configs: Sequence[str], base: Orientation
 
     At each step logged by every configuration, best = argmax of goodness (ties: the first in order).
     """
-    columns = VAL_PREFIX + base.name, VAL_PREFIX + other.name
+    columns = HELD_OUT_PREFIX + base.name, HELD_OUT_PREFIX + other.name
     if len(configs) < 2 or not set(columns) <= set(curves.columns):
         return None
     tables = [curves[curves[CONFIG].isin(configs)].pivot_table(index=STEP, columns=CONFIG, values=column)

@@ -446,7 +446,8 @@ def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Pat
     steps (on a log scale, said in the panel's title, when all are positive and span a factor of
     :data:`LOG_SPAN` or more), then each held-out metric (``val_<metric>``, axis inverted when lower is
     better, said in the title); a vertical line where the held-out metrics part ways. None without a log."""
-    from vfibench.analysis.curves import VAL_PREFIX, held_out_columns, loss_columns
+    from vfibench.analysis.curves import held_out_columns, loss_columns
+    from vfibench.results.schema import HELD_OUT_PREFIX
 
     if curves.empty or not configs:
         return None
@@ -463,7 +464,7 @@ def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Pat
     rows = math.ceil(len(panels) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows + 0.8), squeeze=False)
     for ax, column in zip(axes.flat, panels):
-        held_out = column.startswith(VAL_PREFIX)
+        held_out = column.startswith(HELD_OUT_PREFIX)
         logarithmic = wants_log_scale(curves.loc[curves[CONFIG].isin(configs), column])
         for index, config in enumerate(configs):
             part = curves[(curves[CONFIG] == config) & curves[column].notna()]
@@ -473,7 +474,7 @@ def training_curves_plot(curves: pd.DataFrame, configs: Sequence[str], path: Pat
             ax.plot(part[schema.STEP], part[column], color=PALETTE[k], marker=MARKERS[k], markersize=3.5, linewidth=1.3,
                     label=config)
         if held_out:
-            orientation = Orientation.of(column[len(VAL_PREFIX):])
+            orientation = Orientation.of(column[len(HELD_OUT_PREFIX):])
             inverted = orientation.higher_is_better is False
             ax.set_title(f"held-out {axis_label(orientation)}" + ("  (inverted: better is up)" if inverted else ""),
                          fontsize=9)

@@ -32,7 +32,8 @@ from vfibench.metrics.records import metric_record, record_names
 from vfibench.references import REFERENCES
 from vfibench.results import atomic
 from vfibench.results.numbers import format_number
-from vfibench.results.schema import COMPLETE, FAILED, INTERRUPTED, RUNNING, SAMPLE_ATTRIBUTES as ATTRIBUTES
+from vfibench.results.schema import (COMPLETE, FAILED, HELD_OUT_METRICS, INTERRUPTED, RUNNING,
+                                     SAMPLE_ATTRIBUTES as ATTRIBUTES)
 from vfibench.results.store import REPORT_DIR, RunStore, UnitKey, report_command
 from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
@@ -46,8 +47,7 @@ from vfibench.sweep.tables import gather
 from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, TRAINED, \
     WARM_START, WARM_START_SPEC, UnitResult, UnitSpec, failed_result
 from vfibench.train import TrainState, fix_cublas_workspace
-from vfibench.validation import VAL_METRICS
-from vfibench.words import counted
+from vfibench.words import counted, join_words
 
 
 def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: RunStore | None = None,
@@ -113,11 +113,11 @@ def settle_validation(plan: SweepPlan, test_count: int, note: Callable[[str], No
     given (the default is settled silently)."""
     if plan.val_asked is None:
         plan.val_asked = plan.val_samples
-    if not any(m in plan.metrics for m in VAL_METRICS):  # nothing to score on the held-out scenes
+    if not any(m in plan.metrics for m in HELD_OUT_METRICS):  # nothing to score on the held-out scenes
         if plan.val_samples and plan.val_given:
-            labels = " and ".join(metric_record(m).label for m in VAL_METRICS)
-            skipped = [metric_record(m).label for m in VAL_METRICS if m in plan.unavailable_metrics]
-            why = (f"{' and '.join(skipped)} {'is' if len(skipped) == 1 else 'are'} unavailable" if skipped
+            labels = join_words([metric_record(m).label for m in HELD_OUT_METRICS])
+            skipped = [metric_record(m).label for m in HELD_OUT_METRICS if m in plan.unavailable_metrics]
+            why = (f"{join_words(skipped)} {'is' if len(skipped) == 1 else 'are'} unavailable" if skipped
                    else "--metrics measures neither")
             note(f"--val-samples {plan.val_asked}: held-out scores are {labels}, and {why}, so none are logged "
                  f"during training.")

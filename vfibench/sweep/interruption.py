@@ -124,7 +124,8 @@ def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterr
     return SweepInterrupted(
         f"The sweep was interrupted by {name}. {trainings} of {len(trained)} trainings (configuration × seed) and "
         f"{scored} of {len(references)} reference units finished and are kept in '{store.root}'; its summary.csv "
-        f"lists them and marks the rest missing. Nothing unfinished is taken for a result. To finish only what is missing, run: {command}",
+        f"lists them and marks the rest missing. Nothing unfinished is taken for a result. To finish only what is "
+        f"missing, run: {command}",
         signum, store, command,
     )
 

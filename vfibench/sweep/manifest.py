@@ -18,7 +18,6 @@ from vfibench.results.store import RunStore
 from vfibench.sweep.data import split_options
 from vfibench.sweep.unit import WARM_START_SPEC
 from vfibench.train import PRECISION_NOTES
-from vfibench.validation import VAL_METRICS
 
 if TYPE_CHECKING:
     from vfibench.sweep.plan import SweepPlan
@@ -71,7 +70,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
         "validation": {"samples": plan.val_samples,
                        "asked": plan.val_samples if plan.val_asked is None else plan.val_asked,
                        "every": plan.preset.log_every, "metrics":
-                       [m for m in VAL_METRICS if m in plan.metrics] if plan.val_samples else [],
+                       [m for m in schema.HELD_OUT_METRICS if m in plan.metrics] if plan.val_samples else [],
                        "subset": f"the first {plan.val_samples} test scenes" if plan.val_samples else "none"},
         "warm_start": {"steps": plan.warm_start, "loss": WARM_START_SPEC if plan.warm_start else None,
                        "note": ("every configuration trains its first steps with plain l1, computed once per "

@@ -34,7 +34,7 @@ from vfibench.results.store import (RunStore, UnitKey, changed_releases, check_l
 from vfibench.sweep.data import check_same_data, data_fingerprints
 from vfibench.sweep.manifest import recorded_settings
 from vfibench.train import check_precision, idle_steps, progress_at
-from vfibench.validation import VAL_METRICS, VAL_SAMPLES
+from vfibench.validation import VAL_SAMPLES
 from vfibench.words import counted, plural
 
 
@@ -394,7 +394,7 @@ def plan_resume(
                     conflicts.append(conflict)
     if val_samples is not None and val_samples == recorded["val_samples"]:
         val_samples = recorded["val_asked"]  # the value scored (capped at the test set's size) is no conflict
-    if not any(metric in recorded["metrics"] for metric in VAL_METRICS):
+    if not any(metric in recorded["metrics"] for metric in schema.HELD_OUT_METRICS):
         val_samples = None  # the run scores no held-out metric: any --val-samples leaves it as it is
     for option, value, expected in (("--seeds", seeds and sorted(seeds), sorted(recorded["seeds"])),
                                     ("--warm-start", warm_start, recorded["warm_start"]),
