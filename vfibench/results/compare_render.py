@@ -153,8 +153,8 @@ def rich_table(comparison: Comparison, names_cut_to: int | None = None) -> Table
     for row in rows:
         style = "bold red" if row.fails else _STYLES.get(row.verdict, "")
         verdict = escape(verdict_text(row.verdict, comparison.noun))
-        table.add_row(escape(row.config[:names_cut_to]), _metric_heading(row.metric), format_number(row.base, row.metric),
-                      format_number(row.new, row.metric), _format_difference(row),
+        table.add_row(escape(row.config[:names_cut_to]), _metric_heading(row.metric),
+                      format_number(row.base, row.metric), format_number(row.new, row.metric), _format_difference(row),
                       f"[{style}]{verdict}[/]" if style else verdict)
     return table
 
