@@ -446,6 +446,13 @@ def test_a_difference_too_small_for_four_decimals_is_printed_in_two_significant_
     assert format_change(1e-9, "lpips") == "+1.0e-09" and format_change(float("nan"), "psnr") == "—"
 
 
+def test_a_positive_score_too_small_for_its_places_never_reads_as_zero():
+    from vfibench.results.numbers import format_signed
+
+    assert format_signed(0.06, 2) == "+0.06" and format_signed(0.0031, 2) == "+0.0031"
+    assert format_signed(-0.004, 2) == "-0.0040" and format_signed(0.0, 2) == "+0.00"
+
+
 def test_no_discordant_pair_says_no_row_loses_on_any_compared_metric():
     values = {"A": {"psnr": [30.0, 31, 32], "lpips": [0.1, 0.1, 0.1], "dists": [0.1, 0.1, 0.1]},
               "B": {"psnr": [29.0, 30, 31], "lpips": [0.2, 0.2, 0.2], "dists": [0.2, 0.2, 0.2]}}

@@ -699,6 +699,24 @@ def test_an_unexpected_error_in_the_second_process_keeps_its_traceback(started, 
     assert "per_sample" in str(cause)
 
 
+def test_a_grids_small_disagreement_score_reads_in_two_significant_digits(run_copy, tmp_path, monkeypatch):
+    """A score of 0.0031 is a disagreement (positive); '+0.00' in the title and caption read as none."""
+    from dataclasses import replace
+
+    from vfibench.results import grid_process, grids
+    from vfibench.results.report import load_report_data, write_report
+
+    monkeypatch.setattr(grid_process, "available_cores", lambda: 1)
+    chosen = grids.select_samples
+    monkeypatch.setattr(grids, "select_samples", lambda *args, **kwargs: replace(
+        chosen(*args, **kwargs), scores=(0.0031, 0.0, -0.02)))
+    written = write_report(load_report_data(RunStore(run_copy)), directory=tmp_path / "small")
+    assert len(written.grid_captions) == 3
+    first, second, third = written.grid_captions
+    assert "+0.0031," in first and "+0.00," not in first, first
+    assert "+0.00," in second and "-0.02," in third
+
+
 PARENT = """
 import sys, time
 from pathlib import Path

@@ -36,12 +36,17 @@ def format_change(value: float | None, metric: str) -> str:
     reads as zero; "—" for NaN."""
     if value is None or not math.isfinite(value):
         return NO_VALUE
-    places = decimals(metric, value)
-    if value and abs(value) < 0.5 * 10 ** -places:
-        places = 1 - math.floor(math.log10(abs(value)))
-    text = f"{value:+.{places}f}" if places <= 6 else f"{value:+.1e}"
+    text = format_signed(value, decimals(metric, value))
     record = RECORDS_BY_NAME.get(metric)
     return f"{text} {record.unit}" if record is not None and record.unit else text
+
+
+def format_signed(value: float, places: int) -> str:
+    """``value`` signed with ``places`` decimals, or in two significant digits where it is too small for
+    them (``+0.0031`` at two places), so that a value that is not zero never reads as ``+0.00``."""
+    if value and abs(value) < 0.5 * 10 ** -places:
+        places = 1 - math.floor(math.log10(abs(value)))
+    return f"{value:+.{places}f}" if places <= 6 else f"{value:+.1e}"
 
 
 def printed_value(value: float, metric: str) -> float:

@@ -46,6 +46,7 @@ from vfibench.analysis.verdict import headline_pair
 from vfibench.errors import ResultsError, RunLocked, VfiBenchError
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema, tables
+from vfibench.results.numbers import format_signed
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
 from vfibench.results.store import REPORT_DIR, RunStore, report_command
 from vfibench.results.view import RunView, load_run_view
@@ -585,12 +586,12 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
         name = _sample_name(data.per_sample, sample)
         about = f" about '{pair[0]}' vs '{pair[1]}'" if pair else (
             f" within '{selection.config}'" if selection.config else "")
-        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score{about} {score:+.2f}"
+        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score{about} {format_signed(score, 2)}"
         path = directory / f"grid_sample{sample:04d}.png"
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
         drawn.paths.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
                                              analysis.units, analysis.kinds))
-        drawn.captions.append(f"Sample {name}: disagreement score{about} {score:+.2f}{seed_text}. Top row: "
+        drawn.captions.append(f"Sample {name}: disagreement score{about} {format_signed(score, 2)}{seed_text}. Top row: "
                               f"ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; then per "
                               f"configuration its output, the crop, its error map (one shared scale) and its "
                               f"scores on this sample.")
