@@ -136,7 +136,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                f"signed-rank tests, {references}. A pair is discordant when a "
                f"perceptual metric favours B (its mean and its Hodges–Lehmann estimate both do); '(n.s.)' marks a "
                f"disagreement that is not significant (adjusted p ≥ {analysis.alpha:g} for the metric's difference "
-               f"or {analysis.labels.get(base, base)}'s), and only significant disagreements mark a row. "
+               f"or {analysis.labels.get(base, base)}'s), and only a significant disagreement highlights its row. "
                f"'Disagrees' is the share of the samples on which that metric and "
                f"{analysis.labels.get(base, base)} prefer different members of the pair."
                + (" 'Seeds agreeing': in how many training seeds, each on its own, the metric favours the same "
