@@ -283,3 +283,12 @@ def test_names_in_report_tables_are_printed_as_written_not_read_as_markup(width:
     console.print(to_rich(table))
     text = " ".join(console.export_text().split())
     assert "rife[v4.6]" in text and "[bold]film" in text and "[bold]x" in text
+
+
+def test_report_tables_in_markdown_right_align_their_numbers_as_the_terminal_and_html_do() -> None:
+    from vfibench.results.report_tables import PlainTable, to_markdown
+
+    table = PlainTable("Rank agreement", "caption", ("metric", "Kendall tau", "p"), (("SSIM", "+0.80", "0.08"),),
+                       label_columns=1)
+    lines = to_markdown(table)
+    assert lines[lines.index("| metric | Kendall tau | p |") + 1] == "|---|---:|---:|"

@@ -246,11 +246,13 @@ def analysis_tables(analysis: GapAnalysis) -> list[PlainTable]:
 
 # -- renderers --------------------------------------------------------------------------------------
 def to_markdown(table: PlainTable) -> list[str]:
-    """A Markdown section: heading, caption, table (flagged rows in bold)."""
+    """A Markdown section: heading, caption, table (flagged rows in bold; numbers right-aligned, as in the
+    terminal and the HTML page)."""
     from vfibench.results.markdown import escape_cell as escape, escape_prose
 
+    alignment = ["---" if i < table.label_columns else "---:" for i in range(len(table.header))]
     lines = [f"## {escape_prose(table.title)}", "", escape_prose(table.caption), "",
-             "| " + " | ".join(map(escape, table.header)) + " |", "|" + "|".join(["---"] * len(table.header)) + "|"]
+             "| " + " | ".join(map(escape, table.header)) + " |", "|" + "|".join(alignment) + "|"]
     for i, row in enumerate(table.rows):
         flagged = i < len(table.flags) and table.flags[i]
         lines.append("| " + " | ".join(f"**{escape(c)}**" if flagged and c else escape(c) for c in row) + " |")
