@@ -717,6 +717,28 @@ def test_a_grids_small_disagreement_score_reads_in_two_significant_digits(run_co
     assert "+0.00," in second and "-0.02," in third
 
 
+def test_a_report_stopped_while_drawing_removes_none_of_the_figures_the_earlier_report_shows(run_copy, monkeypatch):
+    from vfibench.results import plots
+    from vfibench.results.report import load_report_data, write_report
+
+    data = load_report_data(RunStore(run_copy))
+    write_report(data, grid_samples=0)
+    folder = run_copy / "report"
+    before = sorted(p.name for p in folder.iterdir())
+    assert sum(name.startswith("gap_by_") for name in before) == 6
+    drawn = plots.breakdown_plot
+
+    def stopped_at_the_second(result, *args, **kwargs):
+        if any(folder.glob("gap_by_*.png")) and result.attribute != next(iter(data.breakdowns)):
+            raise KeyboardInterrupt
+        return drawn(result, *args, **kwargs)
+
+    monkeypatch.setattr(plots, "breakdown_plot", stopped_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(data, grid_samples=0)
+    assert sorted(p.name for p in folder.iterdir()) == before  # report.md still finds every figure it links
+
+
 PARENT = """
 import sys, time
 from pathlib import Path

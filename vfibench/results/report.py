@@ -467,8 +467,7 @@ def _draw_each_figure(data: ReportData, report: Report) -> None:
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
     report.curves = plots.training_curves_plot(data.curves, data.trained, directory / "training_curves.png",
                                                data.parting.step if data.parting else None)
-    for stale in [p for suffix in ("png", "pdf") for p in directory.glob(f"gap_by_*.{suffix}")]:
-        stale.unlink()
+    earlier = {p for suffix in ("png", "pdf") for p in directory.glob(f"gap_by_*.{suffix}")}
     if data.breakdowns:
         report.breakdown_csv = directory / "breakdown.csv"
         atomic.write_csv(report.breakdown_csv, breakdown_frame(data.breakdowns))
@@ -476,6 +475,9 @@ def _draw_each_figure(data: ReportData, report: Report) -> None:
             plot = plots.breakdown_plot(result, data.analysis, directory / f"gap_by_{attribute}.png")
             if plot is not None:
                 report.breakdown_plots[attribute] = plot
+    drawn = {path for plot in report.breakdown_plots.values() for path in (plot.png, *plot.vector)}
+    for stale in earlier - drawn:  # only once the new ones are written: a stopped report removes nothing it showed
+        stale.unlink(missing_ok=True)  # another report may have removed it first
 
 
 def measured_at(steps: Sequence[int]) -> str:
