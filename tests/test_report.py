@@ -315,6 +315,19 @@ def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
     assert expected in result.output and "Traceback" not in result.output
 
 
+def test_a_summary_that_lost_a_row_is_refused_by_report_and_compare_and_rebuilt_once_deleted(run_copy, run_dir):
+    lines = (run_copy / "summary.csv").read_text().splitlines(keepends=True)
+    (run_copy / "summary.csv").write_text("".join(line for line in lines if not line.startswith("l2,")))
+    for result in (report(run_copy), runner.invoke(app, ["compare", str(run_copy), str(run_dir)])):
+        assert result.exit_code == 2, result.output
+        message = " ".join(result.output.split())
+        assert "lacks the row of 'l2', which its run's manifest lists" in message and "Traceback" not in message
+    (run_copy / "summary.csv").unlink()
+    result = report(run_copy, "--format", "csv")  # rebuilt from the units, as the message says
+    assert result.exit_code == 0, result.output
+    assert (run_copy / "summary.csv").read_bytes() == (run_dir / "summary.csv").read_bytes()
+
+
 def test_missing_run_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "No finished run" in result.output

@@ -111,6 +111,8 @@ def load_summary(path: Path) -> RunSummary:
     except ResultsError as err:
         raise ResultsError(f"{err} `vfibench compare` needs a vfibench {schema.SUMMARY_FILE}.") from None
     manifest = RunStore(run).read_manifest() if run.is_dir() and (run / MANIFEST).is_file() else None
+    if manifest is not None:
+        schema.check_summary_rows(summary.frame, manifest, summary.path)
     return RunSummary(summary, manifest)
 
 

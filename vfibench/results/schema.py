@@ -40,7 +40,7 @@ import pandas as pd
 
 from vfibench.errors import ResultsError
 from vfibench.metrics.records import metric_record, record_names
-from vfibench.words import counted, plural
+from vfibench.words import counted, join_words, plural
 
 # -- files ------------------------------------------------------------------------------------------
 SUMMARY_FILE = "summary.csv"
@@ -552,6 +552,26 @@ def _shown(value: Any) -> str:
 
 
 # -- per-sample tables ------------------------------------------------------------------------------
+def check_summary_rows(summary: pd.DataFrame, manifest: Mapping[str, Any], path: Path) -> None:
+    """A ResultsError unless ``summary`` has one row for each row its run's manifest lists (``order``): a
+    summary cut short at a line boundary, or with a row deleted, parses cleanly and would leave the
+    configuration out of every table drawn from it, while the analyses drawn from per_sample.csv keep it."""
+    order = manifest.get("order")
+    if not isinstance(order, list) or not order:  # an older run, or a manifest that says nothing of its rows
+        return
+    listed, found = [str(c) for c in order], [str(c) for c in summary[CONFIG]]
+    lost, foreign = [c for c in listed if c not in found], [c for c in found if c not in listed]
+    if not lost and not foreign:
+        return
+    problem = (f"lacks the {plural('row', len(lost))} of {join_words([repr(c) for c in lost])}, which its run's "
+               f"manifest lists" if lost else
+               f"holds {plural('row', len(foreign))} for {join_words([repr(c) for c in foreign])}, which its run's "
+               f"manifest does not list")
+    raise ResultsError(f"'{path}' {problem}: the file was cut short, edited or copied from another run. Delete it "
+                       f"and run the command again: a sweep rebuilds it from its units/ (an evaluation must be run "
+                       f"again).")
+
+
 def check_per_sample_complete(per_sample: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
     """A ResultsError unless ``per_sample`` holds seeds × samples rows for every configuration the summary
     calls complete: a per-sample table cut short at a line boundary parses cleanly, and the statistics

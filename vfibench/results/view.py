@@ -146,6 +146,7 @@ def load_run_view(store: RunStore) -> RunView:
         if mean not in summary.frame.columns:
             raise ResultsError(f"'{summary.path}' lacks the column '{mean}' that its manifest promises; the run "
                                f"directory is inconsistent. Re-run the sweep.")
+    schema.check_summary_rows(summary.frame, manifest, summary.path)
     run_kinds = {schema.SWEEP, schema.EVALUATION}
     if kind in run_kinds and kind != summary.run_kind:
         raise ResultsError(f"'{summary.path}' holds the rows of {schema.RUN_NAMES[summary.run_kind]}, but its "
