@@ -328,6 +328,19 @@ def test_a_summary_that_lost_a_row_is_refused_by_report_and_compare_and_rebuilt_
     assert (run_copy / "summary.csv").read_bytes() == (run_dir / "summary.csv").read_bytes()
 
 
+def test_a_units_table_cut_at_a_line_boundary_is_named_instead_of_gathered_into_a_complete_row(run_copy):
+    unit = next(run_copy.glob("units/l1-*--seed0"))
+    lines = (unit / "per_sample.csv").read_text().splitlines(keepends=True)
+    (unit / "per_sample.csv").write_text("".join(lines[:-2]))  # every remaining line parses
+    for table in ("summary.csv", "per_sample.csv"):
+        (run_copy / table).unlink()
+    result = report(run_copy)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in message, message
+    assert f"'{unit / 'per_sample.csv'}' holds {len(lines) - 3} rows" in message and f"Delete the folder '{unit}'" in message
+    assert not (run_copy / "summary.csv").exists()  # no table gathered from it
+
+
 def test_missing_run_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "No finished run" in result.output

@@ -110,6 +110,9 @@ UNIT_STATUSES = (COMPLETE, DIVERGED, FAILED)
 #: The key of ``unit.json`` that lists the tables written with it (per_sample.csv, train_log.csv), which
 #: must still be there: a unit without one of them was damaged, and its results would silently go missing.
 UNIT_TABLES = "tables"
+#: The key of ``unit.json`` that holds each of those tables' row count: a table cut short at a line boundary
+#: parses cleanly, and the run's tables gathered from it would be wrong under a "complete" status.
+UNIT_ROWS = "rows"
 #: A run manifest's ``status``: while a sweep runs, after it was stopped, once every unit finished;
 #: FAILED when the file system refused a write (its ``reason`` says why; ``--resume`` finishes it).
 RUNNING = "running"

@@ -368,16 +368,28 @@ class RunStore:
             atomic.write_csv(directory / schema.TRAIN_LOG_FILE, train_log)
         if model_state is not None:
             atomic.write_torch(directory / MODEL_FILE, model_state)
-        tables = [name for name, content in ((schema.PER_SAMPLE_FILE, per_sample), (schema.TRAIN_LOG_FILE, train_log))
-                  if content is not None]
+        rows = {name: len(content) for name, content in ((schema.PER_SAMPLE_FILE, per_sample),
+                                                         (schema.TRAIN_LOG_FILE, train_log)) if content is not None}
         atomic.write_json(directory / UNIT_FILE, {schema.CONFIG: key.config, schema.SEED: key.seed,
-                                                  schema.KIND: key.kind, **info, schema.UNIT_TABLES: tables})
+                                                  schema.KIND: key.kind, **info, schema.UNIT_TABLES: list(rows),
+                                                  schema.UNIT_ROWS: rows})
 
     def read_unit_table(self, key: UnitKey, name: str) -> pd.DataFrame | None:
+        """A finished unit's table, checked against the row count its record holds (units written before
+        the count was recorded are read as they are)."""
         path = self.unit_dir(key) / name
         if not path.is_file():
             return None
-        return read_csv(path, required=(schema.CONFIG, schema.SEED))
+        frame = read_csv(path, required=(schema.CONFIG, schema.SEED))
+        recorded = (self.unit_info(key) or {}).get(schema.UNIT_ROWS)
+        expected = recorded.get(name) if isinstance(recorded, dict) else None
+        if isinstance(expected, int) and len(frame) != expected:
+            raise ResultsError(
+                f"'{path}' holds {counted(len(frame), 'row')}, but its unit's record {UNIT_FILE} was written "
+                f"with {expected}: the file was cut short or edited, and the run's tables gathered from it would "
+                f"be wrong. Delete the folder '{path.parent}' to have `{self.finish_command()}` redo that unit "
+                f"(the same seed gives the same numbers).")
+        return frame
 
     # -- gathered tables --------------------------------------------------------------------------
     def path(self, name: str) -> Path:
