@@ -127,3 +127,40 @@ def test_sigterm_and_sigint_exit_with_the_resume_command(tmp_path: Path, executo
     result = runner.invoke(app, command.split()[1:])
     assert result.exit_code == 0, result.output
     assert RunStore.open(tmp_path).root.resolve() == run.resolve()
+
+
+@pytest.mark.parametrize("when", ["marking it complete", "closing the progress"])
+def test_a_stop_once_the_sweep_has_finished_leaves_it_complete_and_says_so(tmp_path: Path, monkeypatch,
+                                                                           when: str) -> None:
+    """A signal while the finished run is marked complete (and ``latest`` pointed at it), or while the
+    progress display closes, must neither mark the run "interrupted" nor end in a traceback."""
+    def stop() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here
+
+    if when == "marking it complete":
+        pointed = RunStore.mark_latest
+
+        def mark_latest(self: RunStore) -> None:
+            stop()
+            pointed(self)
+
+        monkeypatch.setattr(RunStore, "mark_latest", mark_latest)
+    else:  # the progress display closes once run_sweep has returned
+        from vfibench.cli_progress import PlainSweepListener
+
+        closed = PlainSweepListener.__exit__
+
+        def close_then_stop(self, *exc: object) -> None:
+            closed(self, *exc)
+            stop()
+
+        monkeypatch.setattr(PlainSweepListener, "__exit__", close_then_stop)
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--steps", "2", "--losses", "l1", "--metrics", "psnr",
+                                 "--device", "cpu", "--out", str(tmp_path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 130 and "Traceback" not in text, text
+    (run,) = [p for p in tmp_path.iterdir() if not p.is_symlink()]
+    assert f"the run '{run.name}' is complete" in text and f"vfibench report {run.name} --out {tmp_path}" in text
+    assert RunStore(run).read_manifest()["status"] == "complete"
+    assert RunStore.open(tmp_path).root.resolve() == run.resolve()  # latest points at it

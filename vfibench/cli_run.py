@@ -177,11 +177,12 @@ def run(
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.data.sources import SYNTHETIC
     from vfibench.presets import get_preset
-    from vfibench.processes import keep_freed_memory
+    from vfibench.processes import keep_freed_memory, signal_name
     from vfibench.results.schema import training_threads
     from vfibench.results.store import RunStore, report_command
     from vfibench.sweep import (ExecutorOptions, SweepInterrupted, check_ambiguity_applies, parse_seeds, plan_sweep,
                                 run_sweep, stop_on_signals)
+    from vfibench.sweep.interruption import Interrupted, raise_if_stopped
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
     options = ExecutorOptions(executor.value, jobs, address, gpus_per_unit, cpus_per_unit, threads)
@@ -227,12 +228,20 @@ def run(
     if plan is None:
         return
     keep_freed_memory()
+    finished = None
     try:
         listener = RichSweepListener(error_console) if draws_live(error_console) else PlainSweepListener(sys.stderr)
         with stop_on_signals(), listener:
             finished = run_sweep(plan, listener, store, options.build())
+            raise_if_stopped()  # a stop that came while the finished run was marked complete
     except SweepInterrupted as stopped:
         exit_interrupted(str(stopped), stopped.exit_code)
+    except Interrupted as stop:  # only once run_sweep has returned: the run is complete
+        if finished is None:
+            raise
+        exit_interrupted(f"{signal_name(stop.signum)} came once the sweep had finished: the run '{finished.name}' is "
+                         f"complete, with every result in '{finished.root}'. Its tables and report: "
+                         f"{report_command(finished)}", 128 + stop.signum)
     print_summary(finished)
     error_console.print(f"Gap analysis, perception–distortion plot and image grids: "
                         f"[bold]{escape(report_command(finished))}[/]", highlight=False)

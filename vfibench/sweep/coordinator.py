@@ -39,7 +39,7 @@ from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
-                                         resume_command, signum_of)
+                                         resume_command, signum_of, stops_deferred)
 from vfibench.sweep.listener import SilentListener, SweepListener
 from vfibench.sweep.manifest import manifest_for
 from vfibench.sweep.plan import SweepPlan
@@ -160,10 +160,9 @@ def _run_locked(plan: SweepPlan, store: RunStore, listener: SweepListener, execu
                     raise_if_stopped()
                     timings["total"] = time.perf_counter() - started
                     gather(store, plan)
-                    # Inside the try: a signal that arrives while the finished run is being marked
-                    # complete leaves it "interrupted" with every unit kept; --resume then marks it.
-                    store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
-                    store.mark_latest()
+                    with stops_deferred():  # a stop now comes after: the caller raises it (raise_if_stopped)
+                        store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
+                        store.mark_latest()
                 except (KeyboardInterrupt, Interrupted) as stop:
                     executor.cancel()
                     gather(store, plan)

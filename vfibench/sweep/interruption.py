@@ -62,7 +62,8 @@ def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) ->
     def handler(signum: int, frame: object) -> None:
         if not _caught:
             _caught.append(signum)
-            raise Interrupted(signum)
+            if not _deferring:
+                raise Interrupted(signum)
 
     previous = {number: signal.signal(number, handler) for number in signals}
     try:
@@ -75,6 +76,20 @@ def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) ->
 
 #: The signal the active :func:`stop_on_signals` block caught, if any.
 _caught: list[int] = []
+#: Open :func:`stops_deferred` blocks.
+_deferring: list[bool] = []
+
+
+@contextlib.contextmanager
+def stops_deferred() -> Iterator[None]:
+    """Within the block a signal is only recorded, and :func:`raise_if_stopped` raises it afterwards: for
+    the writes that mark a finished run complete and point ``latest`` at it, which a stop must not split
+    (a run marked complete, then "interrupted" by the stop, with every unit finished)."""
+    _deferring.append(True)
+    try:
+        yield
+    finally:
+        _deferring.pop()
 
 
 def raise_if_stopped() -> None:
