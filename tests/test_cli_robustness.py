@@ -282,6 +282,17 @@ def test_a_lost_summary_is_rebuilt_from_the_units_by_resume_and_report(run_copy:
     assert (run_copy / "summary.csv").read_bytes() == original
 
 
+def test_a_damaged_manifest_does_not_stop_resume_from_finding_the_unfinished_run_beside_it(run_copy: Path) -> None:
+    path = run_copy / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "status": "interrupted"}))
+    newer = run_copy.parent / "99991231-000000-ffff"
+    newer.mkdir()
+    (newer / "manifest.json").write_text("{ not json")
+    result = invoke("run", "--resume", "--out", str(run_copy.parent), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"resume {run_copy.name}" in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize("loss", ["model", "unit-folder"])
 def test_report_says_which_configurations_the_grids_leave_out(run_copy: Path, loss: str) -> None:
     import shutil

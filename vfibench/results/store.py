@@ -103,7 +103,8 @@ class RunStore:
     @classmethod
     def open_unfinished(cls, out: Path, run: str | None = None) -> "RunStore":
         """The run ``run`` to resume, or by default the newest sweep under ``out`` that is not complete
-        (evaluations cannot be resumed: one that stopped is not a candidate)."""
+        (:func:`unfinished_sweeps`: evaluations cannot be resumed, and a run whose manifest cannot be read
+        is passed over, and named only when there is no other)."""
         if run is not None:
             folder = Path(run) if Path(run).is_dir() else out / run  # as :meth:`open` finds it
             if folder.is_dir() and not (folder / MANIFEST).is_file() and run_directories(folder):
@@ -113,11 +114,11 @@ class RunStore:
                     f"{', '.join(p.name for p in run_directories(folder)[:5])}.")
             return cls.open(out, run)
         atomic.check_not_a_file(out, "--out")
-        for root in run_directories(out):
-            store = cls(root)
-            manifest = store.read_manifest()
-            if schema.run_kind(manifest) == schema.SWEEP and manifest.get("status") != COMPLETE:
-                return store
+        found = unfinished_sweeps(out)  # as report finds them: a run whose manifest is damaged is not one
+        if found:
+            return cls(found[0].root)
+        for root in run_directories(out):  # none: a damaged manifest may be why, and its error says so
+            cls(root).read_manifest()
         raise ResultsError(
             f"There is no unfinished run under '{out}' to resume (every run there is complete, or there is none). "
             f"Name the run to resume: `vfibench run --resume RUN --out {out}`, or start a new sweep without --resume."
