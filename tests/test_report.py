@@ -196,6 +196,53 @@ def test_a_report_a_sweep_overtook_while_it_was_written_is_withdrawn(run_copy, m
     assert (run_copy / "report" / "report.html").is_file()
 
 
+def test_a_report_of_a_running_sweep_that_finishes_meanwhile_is_withdrawn(run_copy, monkeypatch):
+    """The sweep's last step rewrites summary.csv with the same bytes and marks the run complete: a report
+    drawn meanwhile kept saying the run was still running."""
+    from vfibench.errors import ResultsError
+    from vfibench.results import report as report_module
+    from vfibench.results.store import RunStore
+
+    store = RunStore(run_copy)
+    store.write_manifest({**store.read_manifest(), "status": "running"})
+    data = report_module.load_report_data(store)
+    draw = report_module._draw_figures
+
+    def the_sweep_finishes_meanwhile(data, report):
+        draw(data, report)
+        store.write_manifest({**store.read_manifest(), "status": "complete"})
+
+    monkeypatch.setattr(report_module, "_draw_figures", the_sweep_finishes_meanwhile)
+    with pytest.raises(ResultsError, match="a sweep wrote a unit or finished meanwhile"):
+        report_module.write_report(data, grid_samples=0)
+    assert not (run_copy / "report").exists()
+
+
+def test_a_sweep_removes_a_report_written_while_it_ran_once_it_is_complete(tmp_path, monkeypatch):
+    from vfibench.results.report import build_report
+    from vfibench.sweep.listener import SilentListener
+
+    written = RunStore.write_manifest
+
+    def report_before_complete(self, manifest):
+        if manifest.get("status") == "complete":
+            build_report(self, grid_samples=0)  # as `vfibench report` run while the sweep gathered its tables
+            assert "running" in (self.root / "report" / "report.md").read_text()
+        written(self, manifest)
+
+    class Notes(SilentListener):
+        seen: list = []
+
+        def note(self, text: str) -> None:
+            self.seen.append(text)
+
+    monkeypatch.setattr(RunStore, "write_manifest", report_before_complete)
+    preset = get_preset("smoke").with_overrides(steps=1, train_count=4, test_count=2, batch_size=2)
+    root = run_sweep(plan_sweep("l1", preset, [0], out=tmp_path, device="cpu", metrics=["psnr"]), Notes()).root
+    assert RunStore(root).read_manifest()["status"] == "complete" and not (root / "report").exists()
+    assert any("removed the report written while the sweep ran" in note for note in Notes.seen)
+
+
 def test_a_summary_in_more_digits_than_the_rewrite_keeps_is_reported_not_withdrawn(run_copy):
     """The report rewrites summary.csv to ten significant digits; a table saved in more (edited in pandas)
     then differs from the summary the report read, which must not pass for a sweep writing the run."""

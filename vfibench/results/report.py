@@ -365,12 +365,25 @@ def write_report(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, 
     try:
         _write_files(data, report, grid_samples, seed, earlier)
     except OSError:
-        if own and _summary_bytes(store) != held:  # a sweep moved the folder away meanwhile
+        if own and _run_changed(data, held):  # a sweep moved the folder away meanwhile
             _withdraw_report(store)
         raise
-    if own and _summary_bytes(store) != held:  # a sweep wrote a unit meanwhile (and removed the folder)
+    if own and _run_changed(data, held):  # a sweep wrote a unit or finished meanwhile (and removed the folder)
         _withdraw_report(store)
     return report
+
+
+def _run_changed(data: ReportData, held: bytes | None) -> bool:
+    """Whether a sweep changed the run while its report was being written: summary.csv no longer holds the
+    bytes the report left there (a unit was written), or the manifest's status is no longer the one the
+    report read (the sweep marked the run complete: a report that says it is still running is stale)."""
+    if _summary_bytes(data.store) != held:
+        return True
+    try:
+        status = data.store.read_manifest().get("status")
+    except ResultsError:
+        return True
+    return status != data.view.manifest.get("status")
 
 
 def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int | None, earlier: list[Path]) -> None:
@@ -417,7 +430,7 @@ def _withdraw_report(store: RunStore) -> None:
     removed = store.drop_report() or not folder.exists()
     what = "was removed" if removed else f"is stale: delete '{folder}'"
     raise ResultsError(f"The run '{store.name}' changed while its report was being written (a sweep wrote a unit "
-                       f"meanwhile), so the report, which showed the run as it was before, {what}. Run "
+                       f"or finished meanwhile), so the report, which showed the run as it was before, {what}. Run "
                        f"`{report_command(store)}` again: now for what the run has, or once the sweep has finished.")
 
 
