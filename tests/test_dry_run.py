@@ -141,3 +141,15 @@ def test_a_resumes_estimate_covers_only_the_units_left(tmp_path: Path, monkeypat
     result = runner.invoke(app, resume, env={"COLUMNS": "120"})
     assert result.exit_code == 0 and timed == ["l2"], result.output
     assert "3 of 4 units finished" in result.output and "estimated training time: about" in result.output
+
+
+@pytest.mark.parametrize("losses", ["1e38*l1", "1e38*l1,l1"])
+def test_a_configuration_that_diverges_at_once_is_left_out_of_the_estimate_not_a_crash(tmp_path: Path,
+                                                                                      losses: str) -> None:
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", losses, "--metrics", "psnr", "--device", "cpu",
+                                 "--out", str(tmp_path), "--dry-run"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1e+38*l1 diverged within the timed steps (the run marks such a row diverged)" in text
+    assert ("estimated training time: none" in text) == (losses == "1e38*l1")
+    assert ("slowest l1 at" in text) == (losses != "1e38*l1")

@@ -345,7 +345,8 @@ def _print_plan(plan: "object", what: str, options: "ExecutorOptions", store: "R
         estimate = dry_run.estimate_training(plan, store=store, threads=threads,  # type: ignore[arg-type]
                                              at_a_time=at_a_time)
     if not estimate.seconds_per_step:
-        why = "every trained unit is finished" if store is not None else "no configuration to train"
+        why = (dry_run.diverged_text(estimate.diverged) if estimate.diverged else
+               "every trained unit is finished" if store is not None else "no configuration to train")
         console.print(f"[bold]estimated training time[/]: none — {why}", highlight=False)
         return
     slowest = max(estimate.seconds_per_step.items(), key=lambda item: item[1], default=None)

@@ -10,6 +10,7 @@ directory, no cache, no file.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -25,7 +26,7 @@ from vfibench.results.store import RunStore
 from vfibench.sweep import WARM_START_SPEC, SweepPlan
 from vfibench.sweep.data import split_options
 from vfibench.train import train_configuration
-from vfibench.words import counted
+from vfibench.words import counted, join_words
 
 #: Steps timed per configuration; the first is a warm-up and is not counted.
 PROBE_STEPS = 3
@@ -48,6 +49,8 @@ class Estimate:
     seconds_per_step: dict[str, float]
     total_seconds: float
     note: str
+    #: Configurations that diverged within the timed steps: the run stops them there, so they cost nothing.
+    diverged: tuple[str, ...] = ()
 
 
 def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, str]]]:
@@ -129,6 +132,7 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: Ru
     data = noise_triplets(preset.batch_size * probe_steps, preset.crop)
     probe = preset.with_overrides(steps=probe_steps)
     per_step: dict[str, float] = {}
+    diverged: list[str] = []
     own = torch.get_num_threads()
     torch.set_num_threads(threads or own)
     try:
@@ -136,10 +140,13 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: Ru
             stamps: list[float] = []
             train_configuration(config, data, probe, seed=0, device=plan.device, precision=plan.precision,
                                 on_step=lambda step, loss: stamps.append(time.perf_counter()))
-            per_step[config.canonical] = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
+            if len(stamps) < 2:  # diverged before a step could be timed
+                diverged.append(config.canonical)
+                continue
+            per_step[config.canonical] = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
     finally:
         torch.set_num_threads(own)
-    total = sum(per_step[key.config] for key in left) * (preset.steps - plan.warm_start)
+    total = sum(per_step.get(key.config, 0.0) for key in left) * (preset.steps - plan.warm_start)
     if plan.warm_start and per_step:
         warm = per_step.get(WARM_START_SPEC, min(per_step.values()))  # the warm start trains plain l1
         total += warm * plan.warm_start * sum(needs_warm_start(plan, store, seed, True)
@@ -148,8 +155,14 @@ def estimate_training(plan: SweepPlan, probe_steps: int = PROBE_STEPS, store: Ru
     note = (f"from {counted(probe_steps - 1, 'timed step')} per configuration on {plan.device} in {plan.precision} "
             f"with {counted(threads or own, 'torch thread')}"
             + (f", {parallel} units at a time" if parallel > 1 else "")
-            + "; training only (evaluation and data loading add to it)")
-    return Estimate(per_step, total / parallel, note)
+            + "; training only (evaluation and data loading add to it)"
+            + (f"; not counted: {diverged_text(diverged)}" if diverged else ""))
+    return Estimate(per_step, total / parallel, note, tuple(diverged))
+
+
+def diverged_text(names: Sequence[str]) -> str:
+    """``"1e+38*l1 diverged within the timed steps (the run marks such a row diverged)"``."""
+    return f"{join_words(list(names))} diverged within the timed steps (the run marks such a row diverged)"
 
 
 def duration_text(seconds: float) -> str:
