@@ -648,3 +648,18 @@ def test_a_folder_of_runs_given_as_the_run_is_pointed_to_out(tmp_path: Path) -> 
     (runs / "20261206-101500-ab12" / "manifest.json").write_text("{}")
     assert_clean_error(invoke("report", str(runs)), f"'{runs}' is a folder of runs, not a run",
                        f"`--out {runs}`", "20261206-101500-ab12")
+
+
+def test_a_columns_of_zero_is_no_width_not_an_empty_screen() -> None:
+    """rich took COLUMNS=0 as a width of 0 and printed nothing, the one error paragraph included."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "0", "LINES": "0"}
+    failed = subprocess.run([sys.executable, "-m", "vfibench", "run", "--losses", "bogus"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 2 and "Unknown loss term 'bogus'" in failed.stderr, failed.stderr
+    shown = subprocess.run([sys.executable, "-m", "vfibench", "losses", "l1"], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0 and "mean |Î − I_t|" in shown.stdout, shown.stdout + shown.stderr

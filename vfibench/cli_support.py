@@ -7,7 +7,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -28,6 +28,28 @@ MARKUP = "markdown"
 UNBOUNDED_WIDTH = 120
 
 
+class _Environment(Mapping[str, str]):
+    """``os.environ`` as the consoles read it, at each use, without a ``COLUMNS`` or ``LINES`` of 0: rich would
+    lay every table and message out 0 columns wide and print nothing, an error included (a terminal that
+    reports a width of 0 counts as none too, :func:`_terminal_columns`)."""
+
+    @staticmethod
+    def _hidden(key: str) -> bool:
+        value = os.environ.get(key, "")
+        return key in ("COLUMNS", "LINES") and value.isdigit() and int(value) == 0
+
+    def __getitem__(self, key: str) -> str:
+        if self._hidden(key):
+            raise KeyError(key)
+        return os.environ[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in list(os.environ) if not self._hidden(key))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class _OutputConsole(Console):
     """A console that lays out for a terminal's width (or COLUMNS), and for :data:`UNBOUNDED_WIDTH`
     where there is neither, measured at each use as rich measures a terminal."""
@@ -35,7 +57,7 @@ class _OutputConsole(Console):
     @property
     def size(self) -> ConsoleDimensions:
         measured = super().size
-        chosen = self._width is not None or os.environ.get("COLUMNS", "").isdigit()  # a width given stays
+        chosen = self._width is not None or self._environ.get("COLUMNS", "").isdigit()  # a width given stays
         if not chosen and _terminal_columns() is None:
             return ConsoleDimensions(UNBOUNDED_WIDTH, measured.height)
         return measured
@@ -68,8 +90,8 @@ class _MessageConsole(Console):
 
 
 # no emoji codes: a path such as frames:cat/ must print as written, not as frames🐱/
-console = _OutputConsole(emoji=False)
-error_console = _MessageConsole(stderr=True, emoji=False)
+console = _OutputConsole(emoji=False, _environ=_Environment())
+error_console = _MessageConsole(stderr=True, emoji=False, _environ=_Environment())
 
 P = ParamSpec("P")
 R = TypeVar("R")
