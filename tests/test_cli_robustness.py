@@ -663,3 +663,30 @@ def test_a_columns_of_zero_is_no_width_not_an_empty_screen() -> None:
     shown = subprocess.run([sys.executable, "-m", "vfibench", "losses", "l1"], env=env, capture_output=True,
                            text=True, timeout=120)
     assert shown.returncode == 0 and "mean |Î − I_t|" in shown.stdout, shown.stdout + shown.stderr
+
+
+def test_an_unforeseen_error_in_any_command_exits_3_with_its_traceback_never_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only compare mapped a bug to exit 3; every other command left Python's 1, compare's 'regressed'."""
+    import vfibench.data.inspection as inspection
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(inspection, "inspect_source", broken)
+    result = invoke("data", "inspect", "synthetic(count=2, size=32)", "--sample", "1")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 3 and "ZeroDivisionError: a bug" in result.output, result.output
+    assert "vfibench data inspect stopped on an unexpected error, shown above: a bug in vfibench" in text
+
+
+def test_an_ascii_locale_prints_what_it_can_instead_of_failing_after_the_work() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONIOENCODING"}
+    env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0")
+    shown = subprocess.run([sys.executable, "-m", "vfibench", "losses", "l1"], env=env, capture_output=True,
+                           timeout=120)
+    assert shown.returncode == 0 and b"Traceback" not in shown.stderr, shown.stderr
+    assert b"l1 ? pixel loss term" in shown.stdout

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from vfibench.cli_support import INTERNAL_ERROR_EXIT, console, examples, internal_errors_exit, report_errors
+from vfibench.cli_support import INTERNAL_ERROR_EXIT, console, examples, report_errors
 
 if TYPE_CHECKING:
     from vfibench.results.compare import Comparison
@@ -79,7 +79,6 @@ def _print_uncut(comparison: "Comparison") -> None:
             color_system=console.color_system).print(table)  # type: ignore[arg-type]
 
 
-@internal_errors_exit
 @report_errors
 def compare(
     new: Annotated[Path, typer.Argument(metavar="NEW", help="The run to check: a run directory holding a "

@@ -102,9 +102,15 @@ def print_error(message: str) -> None:
     error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+#: The exit code of a command stopped by an error vfibench did not foresee (a bug), where Python's 1
+#: would read as ``compare``'s "something regressed".
+INTERNAL_ERROR_EXIT = 3
+
+
 def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn a :class:`VfiBenchError` or a file-system :class:`OSError` raised by a command into one clean
-    paragraph and exit code 2."""
+    paragraph and exit code 2; an unforeseen exception (a bug) ends the command with its traceback, a line
+    saying it is a bug, and exit code :data:`INTERNAL_ERROR_EXIT`."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -116,35 +122,44 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except OSError as err:  # a full disk, a read-only folder, a file where a folder should be
             print_error(describe_os_error(err))
             raise typer.Exit(code=2) from None
-
-    return wrapper
-
-
-#: The exit code of a command stopped by an error vfibench did not foresee (a bug), where Python's 1
-#: would read as ``compare``'s "something regressed".
-INTERNAL_ERROR_EXIT = 3
-
-
-def internal_errors_exit(fn: Callable[P, R]) -> Callable[P, R]:
-    """Let an unforeseen exception (a bug) end the command with the traceback, a line saying it is a bug,
-    and exit code :data:`INTERNAL_ERROR_EXIT`; wrap it around :func:`report_errors`."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, ClickException, KeyboardInterrupt, SystemExit):  # the CLI's own exits
             raise
         except Exception:  # noqa: BLE001 - a bug: shown whole, then told apart from the command's own exit codes
             import traceback
 
             traceback.print_exc()
-            print_error(f"vfibench {fn.__name__} stopped on an unexpected error, shown above: a bug in vfibench, "
+            print_error(f"{_command_path(fn.__name__)} stopped on an unexpected error, shown above: a bug in vfibench, "
                         f"not a verdict on the input (exit code {INTERNAL_ERROR_EXIT}). Please report it with "
                         f"the traceback and the command.")
             raise typer.Exit(code=INTERNAL_ERROR_EXIT) from None
 
     return wrapper
+
+
+def replace_unencodable(*streams: Any) -> None:
+    """Have each of ``streams`` whose encoding cannot write the characters vfibench prints (±, →, —, Δ: an
+    ASCII locale) write ``?`` for those instead of failing the command, after its work, on the first table."""
+    for stream in streams:
+        try:
+            "±→—Δ".encode(getattr(stream, "encoding", None) or "utf-8")
+        except (UnicodeEncodeError, LookupError):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="replace")
+
+
+def _command_path(fallback: str) -> str:
+    """``vfibench data inspect``: the command running, as typed after the program's name."""
+    from typer._click.globals import get_current_context
+
+    context = get_current_context(silent=True)
+    if context is None:
+        return f"vfibench {fallback}"
+    names = []
+    while context is not None and context.parent is not None:
+        names.append(str(context.info_name))
+        context = context.parent
+    return " ".join(["vfibench", *reversed(names)])
 
 
 def exit_interrupted(message: str, code: int) -> NoReturn:
