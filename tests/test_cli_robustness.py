@@ -690,3 +690,13 @@ def test_an_ascii_locale_prints_what_it_can_instead_of_failing_after_the_work() 
                            timeout=120)
     assert shown.returncode == 0 and b"Traceback" not in shown.stderr, shown.stderr
     assert b"l1 ? pixel loss term" in shown.stdout
+
+
+@pytest.mark.parametrize(("args", "name"), [(["data", "export", "synthetic", ""], "DIR"), (["compare", "", "a.csv"], "NEW"),
+                                            (["compare", "a.csv", "--", " "], "BASE"), (["report", ""], "RUN")])
+def test_an_empty_argument_is_refused_not_read_as_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     args: list[str], name: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args)
+    assert_clean_error(result, f"Invalid value for '{name}': is given an empty value")
+    assert not any(tmp_path.iterdir())  # data export wrote its triplets into the current folder

@@ -271,11 +271,13 @@ def _check_option_tokens(params: list, args: list[str], help_names: list[str]) -
                for name in (*param.opts, *param.secondary_opts)}
     seen: set[str] = set()
     switched: dict[str, str] = {}
+    positional: list[str] = []
     index = 0
     while index < len(args):
         arg = args[index]
         index += 1
         if arg == "--":
+            positional += args[index:]
             break
         if arg.startswith("--"):
             name, attached = arg.split("=", 1)[0], "=" in arg
@@ -284,6 +286,7 @@ def _check_option_tokens(params: list, args: list[str], help_names: list[str]) -
             name, attached = arg[:2], len(arg) > 2
             value = arg[2:] if attached else None
         else:
+            positional.append(arg)
             continue
         param = options.get(name)
         if param is None or param.count:
@@ -311,6 +314,19 @@ def _check_option_tokens(params: list, args: list[str], help_names: list[str]) -
                           else "."),
                 param_hint=f"'{param.opts[0]}'")
         seen.add(param.name)
+    _check_argument_tokens(params, positional)
+
+
+def _check_argument_tokens(params: list, values: list[str]) -> None:  # type: ignore[type-arg]
+    """A :class:`typer.BadParameter` for an empty argument: a path given as ``''`` is the current folder
+    (``data export synthetic ''`` wrote there), silently another value than the one typed."""
+    arguments = [param for param in params if getattr(param, "param_type_name", "") == "argument"]
+    for position, value in enumerate(values):
+        if value.strip():
+            continue
+        known = position < len(arguments) and all(a.nargs == 1 for a in arguments[:position + 1])
+        raise typer.BadParameter("is given an empty value; give a value.",
+                                 param_hint=arguments[position].get_error_hint() if known else "an argument")
 
 
 def _takes_a_number(param: Any) -> bool:
