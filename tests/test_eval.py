@@ -91,6 +91,18 @@ def test_a_single_folder_is_named_after_itself():
         parse_predictions(["=/x/y"])
 
 
+def test_a_prediction_folder_whose_name_holds_an_equals_sign_is_read_as_that_folder(tmp_path, monkeypatch):
+    """``--pred m=x`` scored the folder 'x' under the name 'm' although the folder 'm=x' was meant."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m=x").mkdir()
+    assert parse_predictions(["m=x"]) == {"m=x": Path("m=x")}
+    (tmp_path / "x").mkdir()
+    with pytest.raises(VfiBenchError, match=r"reads two ways: .* Write --pred ./m=x for the first, or --pred m=./x"):
+        parse_predictions(["m=x"])
+    assert parse_predictions(["./m=x"]) == {"m=x": Path("m=x")} and parse_predictions(["m=./x"]) == {"m": Path("x")}
+    assert parse_predictions(["film=x"]) == {"film": Path("x")}
+
+
 def test_missing_predicted_frame_names_the_file(folders):
     (folders["sharp"] / "seq" / "b.png").unlink()
     result = run_eval("--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),

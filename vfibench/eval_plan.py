@@ -72,6 +72,12 @@ def parse_prediction(value: str) -> tuple[str, Path]:
     if sep and not name.strip() and directory.strip() and not Path(value).expanduser().exists():
         raise VfiBenchError(f"--pred '{value}' has no model name before '='. Use --pred NAME={directory} to name "
                             f"the model, or --pred {directory} to name it after its folder.")
+    if sep and is_model_name(name) and Path(value).expanduser().is_dir():  # a folder whose name holds '='
+        if Path(directory).expanduser().is_dir():
+            raise VfiBenchError(f"--pred '{value}' reads two ways: the folder '{value}', or the folder '{directory}' "
+                                f"named '{name.strip()}'. Write --pred ./{value} for the first, or "
+                                f"--pred {name.strip()}=./{directory} for the second.")
+        name, directory = "", value
     if not sep or not is_model_name(name):  # no usable NAME=: the whole value is a folder
         name, directory = "", value
     if not directory.strip():
