@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vfibench.cli import app
-from vfibench.errors import ResultsError
+from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results.compare import judge
 from vfibench.results.compare_inputs import load_summary
 from vfibench.results.compare_verdicts import Verdict
@@ -167,6 +167,9 @@ def test_tolerances_are_read_as_decimal_numbers() -> None:
     from vfibench.results.compare_tolerances import parse_tolerances
     assert parse_tolerances(["psnr=0.1,ssim=.002", "lpips=5e-3", "default=+1", "dists=0"]) == {
         "psnr": 0.1, "ssim": 0.002, "lpips": 0.005, "default": 1.0, "dists": 0.0}
+    for listed in (",", "psnr=0.1,,ssim=0.1", "psnr=0.1,"):  # as --metrics refuses them; ',' set nothing
+        with pytest.raises(VfiBenchError, match="has an empty item"):
+            parse_tolerances([listed])
 
 
 @pytest.mark.parametrize("tols", [["psnr=0.1,psnr=0.2"], ["psnr=0.1", "psnr=0.2"], ["PSNR=0.1", "psnr=0.1"],

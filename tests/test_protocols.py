@@ -107,6 +107,9 @@ def test_parse_protocols():
         parse_protocols("rife,vfibench,rife")
     with pytest.raises(VfiBenchError, match="names no protocol"):
         parse_protocols("")
+    for listed in ("rife,", "rife,,vfibench"):  # as --metrics refuses them, not read as "rife" alone
+        with pytest.raises(VfiBenchError, match="has an empty item"):
+            parse_protocols(listed)
 
 
 def test_one_protocol_has_no_spread_row_and_several_have_one():

@@ -237,9 +237,12 @@ def parse_protocols(text: str, test_set: str | None = None) -> list[str]:
 
     ``test_set`` is the kind of the ``--gt`` dataset spec (``"ucf101"``, …; None for a folder of
     frames), which a set-dependent name such as ``ema-vfi`` (:data:`SET_ALIASES`) needs."""
-    words = [w.strip().lower() for w in text.split(",") if w.strip()]
-    if not words:
+    words = [w.strip().lower() for w in text.split(",")]
+    if not any(words):
         raise VfiBenchError("--protocols names no protocol; write all or e.g. vfibench,rife,y-channel.")
+    if not all(words):
+        raise VfiBenchError(f"--protocols {text!r} has an empty item (two commas in a row, or a comma at an end); "
+                            f"write all or e.g. vfibench,rife,y-channel.")
     if words == ["all"]:
         return list(PROTOCOLS)
     if "all" in words:

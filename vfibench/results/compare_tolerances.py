@@ -39,7 +39,8 @@ def parse_tolerances(specs: Iterable[str]) -> dict[str, float]:
     for spec in specs:
         for item in (part.strip() for part in spec.split(",")):
             if not item:
-                continue
+                raise VfiBenchError(f"--tol {spec!r} has an empty item (two commas in a row, or a comma at an end). "
+                                    f"Write e.g. --tol psnr=0.1,lpips=0.005.")
             name, equals, text = item.partition("=")
             name = name.strip().lower()
             if not equals or not name:
