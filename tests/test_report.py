@@ -388,6 +388,17 @@ def test_a_units_table_cut_at_a_line_boundary_is_named_instead_of_gathered_into_
     assert not (run_copy / "summary.csv").exists()  # no table gathered from it
 
 
+def test_a_training_log_cut_at_a_line_boundary_is_refused_not_drawn_as_the_mean_over_seeds(run_copy):
+    lines = (run_copy / "train_log.csv").read_text().splitlines(keepends=True)
+    (run_copy / "train_log.csv").write_text("".join(lines[:2]))  # l1's first row: every line parses
+    result = report(run_copy)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in message, message
+    assert "lacks the training log of 'l2' seed 0 up to its last step" in message
+    (run_copy / "train_log.csv").unlink()
+    assert report(run_copy, "--samples", "0").exit_code == 0  # rebuilt from the units, as the message says
+
+
 def test_missing_run_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "No finished run" in result.output

@@ -75,7 +75,7 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     """
     from vfibench.results.report import load_per_sample
     from vfibench.results.schema import (CONFIG, PER_SAMPLE_FILE, PROTOCOLS_FILE, TRAIN_LOG_FILE,
-                                         check_per_sample_complete, read_csv, read_protocols)
+                                         check_per_sample_complete, read_protocols, read_train_log)
     from vfibench.errors import ResultsError
     from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
@@ -93,7 +93,7 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     per_sample = load_per_sample(store, view.metrics, view.unavailable)
     check_per_sample_complete(per_sample, view.summary, store.path(PER_SAMPLE_FILE))
     log_path = store.path(TRAIN_LOG_FILE)
-    train_log = read_csv(log_path) if log_path.is_file() else pd.DataFrame()
+    train_log = read_train_log(log_path, per_sample) if log_path.is_file() else pd.DataFrame()
     protocols_path = store.path(PROTOCOLS_FILE)
     protocols = read_protocols(protocols_path, view.summary[CONFIG].astype(str).tolist()) \
         if protocols_path.is_file() else pd.DataFrame()

@@ -47,7 +47,7 @@ from vfibench.errors import ResultsError, RunLocked, VfiBenchError
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema, tables
 from vfibench.results.numbers import format_signed
-from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_csv, read_per_sample
+from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_per_sample
 from vfibench.results.store import REPORT_DIR, RunStore, report_command
 from vfibench.results.view import RunView, load_run_view
 from vfibench.words import counted, join_words, plural
@@ -319,7 +319,7 @@ def load_report_data(store: RunStore) -> ReportData:
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary[CONFIG]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
     log_path = store.path(schema.TRAIN_LOG_FILE)
-    curves = seed_mean_curves(read_csv(log_path)) if log_path.is_file() else pd.DataFrame()
+    curves = seed_mean_curves(schema.read_train_log(log_path, per_sample)) if log_path.is_file() else pd.DataFrame()
     return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order),
                       curves, load_protocols(store, order))
 
