@@ -129,7 +129,7 @@ def test_sigterm_and_sigint_exit_with_the_resume_command(tmp_path: Path, executo
     assert RunStore.open(tmp_path).root.resolve() == run.resolve()
 
 
-@pytest.mark.parametrize("when", ["marking it complete", "closing the progress"])
+@pytest.mark.parametrize("when", ["marking it complete", "removing a report", "closing the progress"])
 def test_a_stop_once_the_sweep_has_finished_leaves_it_complete_and_says_so(tmp_path: Path, monkeypatch,
                                                                            when: str) -> None:
     """A signal while the finished run is marked complete (and ``latest`` pointed at it), or while the
@@ -146,6 +146,16 @@ def test_a_stop_once_the_sweep_has_finished_leaves_it_complete_and_says_so(tmp_p
             pointed(self)
 
         monkeypatch.setattr(RunStore, "mark_latest", mark_latest)
+    elif when == "removing a report":  # the last of the writes that finish the run
+        dropped = RunStore.drop_report
+        finishing = RunStore.write_manifest
+
+        def write_manifest(self: RunStore, manifest: dict) -> None:
+            finishing(self, manifest)
+            if manifest.get("status") == "complete":
+                monkeypatch.setattr(RunStore, "drop_report", lambda store: (stop(), dropped(store))[1])
+
+        monkeypatch.setattr(RunStore, "write_manifest", write_manifest)
     else:  # the progress display closes once run_sweep has returned
         from vfibench.cli_progress import PlainSweepListener
 

@@ -163,9 +163,10 @@ def _run_locked(plan: SweepPlan, store: RunStore, listener: SweepListener, execu
                     with stops_deferred():  # a stop now comes after: the caller raises it (raise_if_stopped)
                         store.write_manifest(manifest_for(plan, store, COMPLETE, timings))
                         store.mark_latest()
-                    if store.drop_report():  # written while the sweep ran, it calls the run unfinished
-                        listener.note(f"removed the report written while the sweep ran ({store.path(REPORT_DIR)}): "
-                                      f"it showed the run unfinished; `{report_command(store)}` writes it anew.")
+                        if store.drop_report():  # written while the sweep ran, it calls the run unfinished
+                            listener.note(f"removed the report written while the sweep ran "
+                                          f"({store.path(REPORT_DIR)}): it showed the run unfinished; "
+                                          f"`{report_command(store)}` writes it anew.")
                 except (KeyboardInterrupt, Interrupted) as stop:
                     executor.cancel()
                     gather(store, plan)
