@@ -663,6 +663,9 @@ def test_a_columns_of_zero_is_no_width_not_an_empty_screen() -> None:
     shown = subprocess.run([sys.executable, "-m", "vfibench", "losses", "l1"], env=env, capture_output=True,
                            text=True, timeout=120)
     assert shown.returncode == 0 and "mean |Î − I_t|" in shown.stdout, shown.stdout + shown.stderr
+    helped = subprocess.run([sys.executable, "-m", "vfibench", "report", "--help"], env=env, capture_output=True,
+                            text=True, timeout=120)  # typer's help builds its own console
+    assert helped.returncode == 0 and "Write a run's report" in helped.stdout, helped.stdout + helped.stderr
 
 
 def test_an_unforeseen_error_in_any_command_exits_3_with_its_traceback_never_1(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -679,17 +682,19 @@ def test_an_unforeseen_error_in_any_command_exits_3_with_its_traceback_never_1(m
     assert "vfibench data inspect stopped on an unexpected error, shown above: a bug in vfibench" in text
 
 
-def test_an_ascii_locale_prints_what_it_can_instead_of_failing_after_the_work() -> None:
+@pytest.mark.parametrize("encoding", ["ascii", "gbk"])
+def test_a_stream_not_in_utf8_prints_what_it_can_instead_of_failing_after_the_work(encoding: str) -> None:
+    """An ASCII locale failed on '—'; GBK writes '—' and '±' but not '−' or 'Î', which the formulas use."""
     import os
     import subprocess
     import sys
 
     env = {key: value for key, value in os.environ.items() if key != "PYTHONIOENCODING"}
-    env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0")
+    env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0") if encoding == "ascii" else env.update(PYTHONIOENCODING=encoding)
     shown = subprocess.run([sys.executable, "-m", "vfibench", "losses", "l1"], env=env, capture_output=True,
                            timeout=120)
     assert shown.returncode == 0 and b"Traceback" not in shown.stderr, shown.stderr
-    assert b"l1 ? pixel loss term" in shown.stdout
+    assert b"pixel loss term" in shown.stdout and b"mean |? ? I_t|" in shown.stdout
 
 
 @pytest.mark.parametrize(("args", "name"), [(["data", "export", "synthetic", ""], "DIR"), (["compare", "", "a.csv"], "NEW"),

@@ -28,15 +28,27 @@ MARKUP = "markdown"
 UNBOUNDED_WIDTH = 120
 
 
-class _Environment(Mapping[str, str]):
-    """``os.environ`` as the consoles read it, at each use, without a ``COLUMNS`` or ``LINES`` of 0: rich would
-    lay every table and message out 0 columns wide and print nothing, an error included (a terminal that
-    reports a width of 0 counts as none too, :func:`_terminal_columns`)."""
+def _zero_size(key: str) -> bool:
+    """Whether the environment's ``key`` is a ``COLUMNS`` or ``LINES`` of 0: rich would lay every table, help
+    and message out 0 columns wide and print nothing, an error included (a terminal that reports a width of
+    0 counts as none too, :func:`_terminal_columns`)."""
+    value = os.environ.get(key, "")
+    return key in ("COLUMNS", "LINES") and value.isdigit() and int(value) == 0
 
-    @staticmethod
-    def _hidden(key: str) -> bool:
-        value = os.environ.get(key, "")
-        return key in ("COLUMNS", "LINES") and value.isdigit() and int(value) == 0
+
+def drop_zero_sizes() -> None:
+    """Remove a ``COLUMNS`` or ``LINES`` of 0 from the environment, for the consoles the help builds itself
+    (this module's own consoles read it through :class:`_Environment`)."""
+    for key in ("COLUMNS", "LINES"):
+        if _zero_size(key):
+            del os.environ[key]
+
+
+class _Environment(Mapping[str, str]):
+    """``os.environ`` as the consoles read it, at each use, without a ``COLUMNS`` or ``LINES`` of 0
+    (:func:`_zero_size`): the consoles are made when this module is imported, before :func:`drop_zero_sizes`."""
+
+    _hidden = staticmethod(_zero_size)
 
     def __getitem__(self, key: str) -> str:
         if self._hidden(key):
@@ -137,15 +149,19 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def replace_unencodable(*streams: Any) -> None:
-    """Have each of ``streams`` whose encoding cannot write the characters vfibench prints (±, →, —, Δ: an
-    ASCII locale) write ``?`` for those instead of failing the command, after its work, on the first table."""
+    """Have each of ``streams`` whose encoding is not UTF-8 (an ASCII locale, GBK, Latin-1), and so cannot write
+    every character vfibench prints (±, →, −, Î), write ``?`` for those instead of failing the command, after its
+    work, on the first table."""
+    import codecs
+
     for stream in streams:
         try:
-            "±→—Δ".encode(getattr(stream, "encoding", None) or "utf-8")
-        except (UnicodeEncodeError, LookupError):
-            reconfigure = getattr(stream, "reconfigure", None)
-            if reconfigure is not None:
-                reconfigure(errors="replace")
+            utf8 = codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name == "utf-8"
+        except LookupError:
+            utf8 = False
+        reconfigure = getattr(stream, "reconfigure", None)
+        if not utf8 and reconfigure is not None:
+            reconfigure(errors="replace")
 
 
 def _command_path(fallback: str) -> str:
