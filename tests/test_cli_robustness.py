@@ -697,7 +697,8 @@ def test_a_stream_not_in_utf8_prints_what_it_can_instead_of_failing_after_the_wo
     assert b"pixel loss term" in shown.stdout and b"mean |? ? I_t|" in shown.stdout
 
 
-@pytest.mark.parametrize(("args", "name"), [(["data", "export", "synthetic", ""], "DIR"), (["compare", "", "a.csv"], "NEW"),
+@pytest.mark.parametrize(("args", "name"), [(["data", "export", "synthetic", ""], "DIR"),
+                                            (["compare", "", "a.csv"], "NEW"),
                                             (["compare", "a.csv", "--", " "], "BASE"), (["report", ""], "RUN")])
 def test_an_empty_argument_is_refused_not_read_as_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                      args: list[str], name: str) -> None:

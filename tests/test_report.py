@@ -384,7 +384,8 @@ def test_a_units_table_cut_at_a_line_boundary_is_named_instead_of_gathered_into_
     result = report(run_copy)
     message = " ".join(result.output.split())
     assert result.exit_code == 2 and "Traceback" not in message, message
-    assert f"'{unit / 'per_sample.csv'}' holds {len(lines) - 3} rows" in message and f"Delete the folder '{unit}'" in message
+    assert f"'{unit / 'per_sample.csv'}' holds {len(lines) - 3} rows" in message
+    assert f"Delete the folder '{unit}'" in message
     assert not (run_copy / "summary.csv").exists()  # no table gathered from it
 
 
@@ -394,9 +395,20 @@ def test_a_training_log_cut_at_a_line_boundary_is_refused_not_drawn_as_the_mean_
     result = report(run_copy)
     message = " ".join(result.output.split())
     assert result.exit_code == 2 and "Traceback" not in message, message
-    assert "lacks the training log of 'l2' seed 0 up to its last step" in message
+    assert "lacks the training log of 'l2' seed 0 up to its last step (2)" in message
     (run_copy / "train_log.csv").unlink()
     assert report(run_copy, "--samples", "0").exit_code == 0  # rebuilt from the units, as the message says
+
+
+def test_a_training_log_cut_short_in_every_unit_is_refused_against_the_manifests_steps(tmp_path):
+    """With one trained unit, the last step logged was the only measure, and a cut log passed."""
+    preset = get_preset("smoke").with_overrides(steps=4, log_every=1, train_count=4, test_count=2, batch_size=2)
+    root = run_sweep(plan_sweep("l1", preset, [0], out=tmp_path, device="cpu", metrics=["psnr"])).root
+    lines = (root / "train_log.csv").read_text().splitlines(keepends=True)
+    (root / "train_log.csv").write_text("".join(lines[:3]))  # steps 1 and 2 of 4
+    result = report(root, "--samples", "0")
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2 and "lacks the training log of 'l1' seed 0 up to its last step (4)" in message
 
 
 def test_missing_run_is_a_clear_error(tmp_path):

@@ -93,7 +93,8 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     per_sample = load_per_sample(store, view.metrics, view.unavailable)
     check_per_sample_complete(per_sample, view.summary, store.path(PER_SAMPLE_FILE))
     log_path = store.path(TRAIN_LOG_FILE)
-    train_log = read_train_log(log_path, per_sample) if log_path.is_file() else pd.DataFrame()
+    steps = view.manifest.get("preset", {}).get("steps")
+    train_log = read_train_log(log_path, per_sample, steps) if log_path.is_file() else pd.DataFrame()
     protocols_path = store.path(PROTOCOLS_FILE)
     protocols = read_protocols(protocols_path, view.summary[CONFIG].astype(str).tolist()) \
         if protocols_path.is_file() else pd.DataFrame()

@@ -319,7 +319,9 @@ def load_report_data(store: RunStore) -> ReportData:
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary[CONFIG]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
     log_path = store.path(schema.TRAIN_LOG_FILE)
-    curves = seed_mean_curves(schema.read_train_log(log_path, per_sample)) if log_path.is_file() else pd.DataFrame()
+    steps = view.manifest.get("preset", {}).get("steps")
+    log = schema.read_train_log(log_path, per_sample, steps) if log_path.is_file() else None
+    curves = seed_mean_curves(log) if log is not None else pd.DataFrame()
     return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order),
                       curves, load_protocols(store, order))
 
@@ -606,10 +608,10 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
         drawn.paths.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
                                              analysis.units, analysis.kinds))
-        drawn.captions.append(f"Sample {name}: disagreement score{about} {format_signed(score, 2)}{seed_text}. Top row: "
-                              f"ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; then per "
-                              f"configuration its output, the crop, its error map (one shared scale) and its "
-                              f"scores on this sample.")
+        drawn.captions.append(f"Sample {name}: disagreement score{about} {format_signed(score, 2)}{seed_text}. "
+                              f"Top row: ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; "
+                              f"then per configuration its output, the crop, its error map (one shared scale) "
+                              f"and its scores on this sample.")
     drawn.explanation = selection.explanation
     return drawn
 

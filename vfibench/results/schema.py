@@ -593,24 +593,26 @@ def check_per_sample_complete(per_sample: pd.DataFrame, summary: pd.DataFrame, p
                 f"run the command again: a sweep rebuilds it from its units/ (an evaluation must be run again).")
 
 
-def read_train_log(path: Path, per_sample: pd.DataFrame) -> pd.DataFrame:
+def read_train_log(path: Path, per_sample: pd.DataFrame, steps: Any = None) -> pd.DataFrame:
     """Read a sweep's train_log.csv and check it against ``per_sample``: every trained configuration and seed
-    with scores has logged rows up to the last step logged (every finished unit logs its last step). A log
-    cut at a line boundary parses cleanly, and its curves, "mean over seeds", would silently show fewer."""
+    with scores has logged rows up to the last step, ``steps`` (the manifest's; else the last step logged),
+    which every finished unit logs. A log cut at a line boundary parses cleanly, and its curves, "mean over
+    seeds", would silently show fewer, or a shorter training."""
     log = read_csv(path, required=LOG_KEYS)
     trained = per_sample[per_sample[KIND] == TRAINED][[CONFIG, SEED]].drop_duplicates()
-    if log.empty and trained.empty:
+    if trained.empty:
         return log
-    steps = pd.to_numeric(log[STEP], errors="coerce")
-    last = log.assign(**{STEP: steps}).groupby([log[CONFIG].astype(str), log[SEED]])[STEP].max()
-    final = steps.max()
+    logged = pd.to_numeric(log[STEP], errors="coerce")
+    last = log.assign(**{STEP: logged}).groupby([log[CONFIG].astype(str), log[SEED]])[STEP].max()
+    final = steps if is_whole_number(steps) else logged.max()
     short = [f"'{config}' seed {seed}" for config, seed in zip(trained[CONFIG].astype(str), trained[SEED])
              if last.get((config, seed), -1) != final]
     if short:
+        upto = f" up to its last step ({final:g})" if isinstance(final, (int, float)) and math.isfinite(final) else ""
         raise ResultsError(
-            f"'{path}' lacks the training log of {join_words(short[:3])}{' and more' if len(short) > 3 else ''} up to "
-            f"its last step ({final:g}), though the run has their scores; the file was cut short or edited. Delete it "
-            f"and run the command again: a sweep rebuilds it from its units/.")
+            f"'{path}' lacks the training log of {join_words(short[:3])}{' and more' if len(short) > 3 else ''}{upto}, "
+            f"though the run has their scores; the file was cut short or edited. Delete it and run the command "
+            f"again: a sweep rebuilds it from its units/.")
     return log
 
 
