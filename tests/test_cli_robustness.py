@@ -706,3 +706,8 @@ def test_an_empty_argument_is_refused_not_read_as_the_current_folder(tmp_path: P
     result = invoke(*args)
     assert_clean_error(result, f"Invalid value for '{name}': is given an empty value")
     assert not any(tmp_path.iterdir())  # data export wrote its triplets into the current folder
+
+
+def test_an_empty_value_after_an_unknown_option_is_left_to_the_unknown_option_error() -> None:
+    result = invoke("report", "--bogus", "")
+    assert result.exit_code == 2 and "No such option: --bogus" in result.output, result.output

@@ -305,7 +305,9 @@ def _check_option_tokens(params: list, args: list[str], help_names: list[str]) -
             positional.append(arg)
             continue
         param = options.get(name)
-        if param is None or param.count:
+        if param is None:  # click names it; what follows may be its value, not an argument
+            return
+        if param.count:
             continue
         if param.is_flag:
             if param.secondary_opts and switched.setdefault(param.name, name) != name:
@@ -338,11 +340,10 @@ def _check_argument_tokens(params: list, values: list[str]) -> None:  # type: ig
     (``data export synthetic ''`` wrote there), silently another value than the one typed."""
     arguments = [param for param in params if getattr(param, "param_type_name", "") == "argument"]
     for position, value in enumerate(values):
-        if value.strip():
-            continue
         known = position < len(arguments) and all(a.nargs == 1 for a in arguments[:position + 1])
-        raise typer.BadParameter("is given an empty value; give a value.",
-                                 param_hint=arguments[position].get_error_hint() if known else "an argument")
+        if known and not value.strip():  # (a value beyond the arguments is click's to name: an extra one)
+            raise typer.BadParameter("is given an empty value; give a value.",
+                                     param_hint=arguments[position].get_error_hint())
 
 
 def _takes_a_number(param: Any) -> bool:
