@@ -394,6 +394,7 @@ def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int 
     from vfibench.results.grid_process import start_grids
 
     directory, view = report.directory, data.view
+    breakdown_figures = {p for suffix in ("png", "pdf") for p in directory.glob(f"gap_by_*.{suffix}")}
     # a sweep's grids are drawn by a second process meanwhile where two cores allow (grid_process)
     grids = start_grids(data, directory, grid_samples, seed) if grid_samples > 0 else None
     try:
@@ -406,10 +407,8 @@ def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int 
     finally:
         if grids is not None:
             grids.close()
-    if report.grids:
-        for stale in set(earlier) - set(report.grids):  # replaced by the new selection
-            stale.unlink()
-    elif earlier:
+    replaced = set(earlier) - set(report.grids) if report.grids else set()  # grids of an earlier selection
+    if not report.grids and earlier:
         report.grids = earlier
         report.grid_captions = [f"{path.stem}, drawn by an earlier report." for path in earlier]
         report.notes.append(f"{counted(len(earlier), 'image grid')} kept from an earlier report; `vfibench report "
@@ -422,6 +421,9 @@ def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int 
     atomic.write_text(report.latex, view.latex())
     report.html = directory / "report.html"
     atomic.write_text(report.html, html.render(report))
+    figures = {path for plot in report.breakdown_plots.values() for path in (plot.png, *plot.vector)}
+    for stale in replaced | (breakdown_figures - figures):  # only now: a stopped report removes nothing it showed
+        stale.unlink(missing_ok=True)  # another report may have removed it first
 
 
 def _withdraw_report(store: RunStore) -> None:
@@ -482,7 +484,6 @@ def _draw_each_figure(data: ReportData, report: Report) -> None:
         report.notes.append("No perception–distortion plot: " + _no_plane_reason(data.analysis))
     report.curves = plots.training_curves_plot(data.curves, data.trained, directory / "training_curves.png",
                                                data.parting.step if data.parting else None)
-    earlier = {p for suffix in ("png", "pdf") for p in directory.glob(f"gap_by_*.{suffix}")}
     if data.breakdowns:
         report.breakdown_csv = directory / "breakdown.csv"
         atomic.write_csv(report.breakdown_csv, breakdown_frame(data.breakdowns))
@@ -490,9 +491,6 @@ def _draw_each_figure(data: ReportData, report: Report) -> None:
             plot = plots.breakdown_plot(result, data.analysis, directory / f"gap_by_{attribute}.png")
             if plot is not None:
                 report.breakdown_plots[attribute] = plot
-    drawn = {path for plot in report.breakdown_plots.values() for path in (plot.png, *plot.vector)}
-    for stale in earlier - drawn:  # only once the new ones are written: a stopped report removes nothing it showed
-        stale.unlink(missing_ok=True)  # another report may have removed it first
 
 
 def measured_at(steps: Sequence[int]) -> str:
