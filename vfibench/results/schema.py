@@ -570,9 +570,8 @@ def check_summary_rows(summary: pd.DataFrame, manifest: Mapping[str, Any], path:
                f"manifest lists" if lost else
                f"holds {plural('row', len(foreign))} for {join_words([repr(c) for c in foreign])}, which its run's "
                f"manifest does not list")
-    raise ResultsError(f"'{path}' {problem}: the file was cut short, edited or copied from another run. Delete it "
-                       f"and run the command again: a sweep rebuilds it from its units/ (an evaluation must be run "
-                       f"again).")
+    raise ResultsError(f"'{path}' {problem}: the file was cut short, edited or copied from another run. Delete it: "
+                       f"`vfibench report` rebuilds a sweep's from its units/ (an evaluation must be run again).")
 
 
 def check_per_sample_complete(per_sample: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
