@@ -250,15 +250,19 @@ def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[
         references = kinds.get(a) == REFERENCE and kinds.get(b) == REFERENCE  # the same frames for every seed
         return compare_pair(pair_tables, a, b, base, others, kinds, None if references else seed_tables)
 
+    left_out = set(unpaired(per_sample, order, by_config))
     return _with_holm([compared(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)
-                       if by_config.get(a, frozenset()) & by_config.get(b, frozenset())])
+                       if (a, b) not in left_out])
 
 
-def unpaired(per_sample: pd.DataFrame, order: Sequence[str] | None = None) -> list[tuple[str, str]]:
+def unpaired(per_sample: pd.DataFrame, order: Sequence[str] | None = None,
+             seeds: dict[str, frozenset[int]] | None = None) -> list[tuple[str, str]]:
     """The pairs of configurations with no seed in common (each finished other seeds of an unfinished
-    run), which :func:`compare_pairs` leaves out: nothing pairs their samples."""
-    seeds = config_seeds(per_sample)
-    return [(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2) if not seeds[a] & seeds[b]]
+    run), which :func:`compare_pairs` leaves out: nothing pairs their samples. ``seeds``: the
+    :func:`config_seeds` of ``per_sample``, where the caller has them."""
+    seeds = config_seeds(per_sample) if seeds is None else seeds
+    return [(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)
+            if not seeds.get(a, frozenset()) & seeds.get(b, frozenset())]
 
 
 def _with_holm(pairs: list[PairComparison]) -> list[PairComparison]:

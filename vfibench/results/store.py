@@ -33,7 +33,7 @@ import secrets
 import shlex
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -375,14 +375,14 @@ class RunStore:
                                                   schema.KIND: key.kind, **info, schema.UNIT_TABLES: list(rows),
                                                   schema.UNIT_ROWS: rows})
 
-    def read_unit_table(self, key: UnitKey, name: str) -> pd.DataFrame | None:
-        """A finished unit's table, checked against the row count its record holds (units written before
-        the count was recorded are read as they are)."""
+    def read_unit_table(self, key: UnitKey, name: str, info: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
+        """A finished unit's table, checked against the row count its record holds (``info``, when the caller
+        has read it with :meth:`unit_info`; units written before the count was recorded are read as they are)."""
         path = self.unit_dir(key) / name
         if not path.is_file():
             return None
         frame = read_csv(path, required=(schema.CONFIG, schema.SEED))
-        recorded = (self.unit_info(key) or {}).get(schema.UNIT_ROWS)
+        recorded = ((self.unit_info(key) if info is None else info) or {}).get(schema.UNIT_ROWS)
         expected = recorded.get(name) if isinstance(recorded, dict) else None
         if isinstance(expected, int) and len(frame) != expected:
             raise ResultsError(

@@ -46,7 +46,7 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
                     f"seed {seed} failed: {info.get(schema.REASON)}; delete '{store.unit_dir(key)}' and resume the run "
                     f"to retry it")
             for table, into in ((schema.PER_SAMPLE_FILE, samples), (schema.TRAIN_LOG_FILE, logs)):
-                frame = store.read_unit_table(key, table)
+                frame = store.read_unit_table(key, table, info)
                 if frame is not None:
                     into.append(frame)
     for config, count in finished.items():
