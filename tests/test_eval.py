@@ -385,6 +385,73 @@ def test_an_evaluation_that_fails_writing_its_tables_says_so_in_its_manifest(fol
     assert (run / "per_sample.csv").is_file() and not (folders["out"] / "latest").exists()
 
 
+#: Runs `vfibench eval ARGS` in a process that sends itself SIGTERM at WHERE ("scoring" or "report"): a
+#: process without a handler dies there, with no message and its run left "running".
+_SIGTERM_AT = """
+import os, signal, sys, time
+from vfibench import cli_eval, evaluate
+def stop_here(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+    raise AssertionError("SIGTERM was not acted on")
+if sys.argv[1] == "scoring":
+    evaluate.score_frames = stop_here
+else:
+    cli_eval.build_report_showing_progress = stop_here
+from vfibench.cli import main
+sys.argv = ["vfibench", "eval", *sys.argv[2:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("where", ["scoring", "report"])
+def test_an_evaluation_stopped_by_sigterm_says_what_is_kept_and_exits_143(folders, where):
+    import os
+    import subprocess
+    import sys
+
+    args = ["--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+            "--metrics", "psnr"]
+    done = subprocess.run([sys.executable, "-c", _SIGTERM_AT, where, *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "400"})
+    message = " ".join(done.stderr.split())
+    assert done.returncode == 143, done.stderr
+    assert "Traceback" not in done.stderr and "stopped by SIGTERM" in message
+    if where == "scoring":  # nothing scored is kept, nor a run saying "running"; the message gives the command
+        assert "has no results" in message and f"vfibench eval --pred {folders['sharp']}" in message
+        assert not folders["out"].exists()
+    else:  # the evaluation had finished: kept, complete, and the message says how to write its report
+        (run,) = [p for p in folders["out"].iterdir() if p.is_dir() and not p.is_symlink()]
+        assert json.loads((run / "manifest.json").read_text())["status"] == "complete"
+        assert f"vfibench report {run.name} --out {folders['out']}" in message
+
+
+def test_an_evaluation_killed_before_it_finished_is_named_as_such_not_as_a_missing_summary(folders):
+    """A SIGKILL leaves the manifest saying "running" and no tables: report, load_run and run --resume say
+    what the folder is and what to do, instead of asking for a run directory or calling every run complete."""
+    from vfibench import api
+
+    args = ["--pred", str(folders["sharp"]), "--gt", str(folders["gt"]), "--out", str(folders["out"]),
+            "--metrics", "psnr"]
+    assert run_eval(*args).exit_code == 0
+    (run,) = [p for p in folders["out"].iterdir() if p.is_dir() and not p.is_symlink()]
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
+    for name in ("summary.csv", "summary.md", "summary.tex", "per_sample.csv"):
+        (run / name).unlink(missing_ok=True)
+    (folders["out"] / "latest").unlink()
+    report = runner.invoke(app, ["report", str(run)])
+    message = " ".join(report.output.split())
+    assert report.exit_code == 2 and "is an evaluation that did not finish" in message
+    assert "says 'running'" in message and f"run the evaluation again: {manifest['command']}" in message
+    with pytest.raises(VfiBenchError, match="did not finish"):
+        api.load_run(run)
+    for command in (["run", "--resume", "--out", str(folders["out"])], ["report", "--out", str(folders["out"])]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2
+        assert f"'{run.name}' there is an evaluation that did not finish" in " ".join(result.output.split())
+
+
 def test_empty_or_absent_folders_are_clear_errors(tmp_path, folders):
     (tmp_path / "empty").mkdir()
     with pytest.raises(VfiBenchError, match="holds no PNG or JPEG"):

@@ -81,7 +81,7 @@ def eval_command(
     """Score predicted frames against ground-truth frames with the benchmark's metrics, and report."""
     from vfibench.cli_progress import counting_bar
     from vfibench.eval_plan import plan_evaluation
-    from vfibench.evaluate import run_evaluation
+    from vfibench.evaluate import interrupted_evaluation, run_evaluation
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.words import counted
@@ -91,6 +91,7 @@ def eval_command(
     from vfibench.metrics.protocols import parse_protocols
     from vfibench.processes import keep_freed_memory
     from vfibench.results.schema import PER_SAMPLE_FILE, PROTOCOLS_FILE
+    from vfibench.sweep.interruption import Interrupted, stop_on_signals
 
     if per_file and format is not ReportFormat.table:
         raise VfiBenchError(f"--per-file lists every file's scores in the terminal tables, but --format {format.value} "
@@ -109,9 +110,15 @@ def eval_command(
     for note in plan.notes:  # on stderr, beside the plan line: stdout holds the results alone
         error_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     keep_freed_memory()
-    with counting_bar(error_console, "scoring frames", len(plan.files)) as count:
-        store = run_evaluation(plan, on_file=lambda sample, name: count())
-    print_report(build_report_showing_progress(store, grid_samples=samples), format, per_file=per_file)
+    store = None
+    try:
+        with stop_on_signals():  # SIGTERM too: the run is removed, or kept complete, and the message says which
+            with counting_bar(error_console, "scoring frames", len(plan.files)) as count:
+                store = run_evaluation(plan, on_file=lambda sample, name: count())
+            report = build_report_showing_progress(store, grid_samples=samples)
+    except Interrupted as stop:
+        raise interrupted_evaluation(stop.signum, plan, store) from None
+    print_report(report, format, per_file=per_file)
     if chatty and not per_file:
         error_console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each "
                             f"file's scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)

@@ -400,10 +400,36 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
     try:
         return _write_evaluation(plan, store, suite, per_sample, extras, started)
     except BaseException as err:
-        stopped = schema.INTERRUPTED if isinstance(err, KeyboardInterrupt) else schema.FAILED
+        stopped = schema.FAILED if isinstance(err, Exception) else schema.INTERRUPTED  # Ctrl-C, a caught SIGTERM
         with contextlib.suppress(OSError):  # the disk refused the tables: the error raised says why
             store.write_manifest({**manifest_for(plan, store, stopped, {}, suite), "reason": repr(err)})
         raise
+
+
+class EvaluationInterrupted(VfiBenchError):
+    """An evaluation stopped by a signal (exit code 128 + its number), saying what is kept and what to run."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None) -> EvaluationInterrupted:
+    """The error for an evaluation stopped by ``signum``: before its run was complete (``store`` None; a run
+    stopped while scoring leaves nothing, one stopped while writing its tables is marked interrupted), or
+    while its report was written (``store``: the finished run, kept)."""
+    from vfibench.processes import signal_name
+    from vfibench.results.store import report_command
+
+    name = signal_name(signum)
+    if store is not None:
+        return EvaluationInterrupted(
+            f"vfibench eval was stopped by {name} while it wrote its report. The evaluation itself had finished and "
+            f"is kept in '{store.root}'; write its report with: {report_command(store)}", signum)
+    again = f": {plan.command}" if plan.command else "."
+    return EvaluationInterrupted(
+        f"vfibench eval was stopped by {name} before it finished, so it has no results (an evaluation cannot be "
+        f"resumed, and nothing it scored is taken for a result). Run it again{again}", signum)
 
 
 def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_sample: pd.DataFrame,

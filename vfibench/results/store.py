@@ -122,6 +122,7 @@ class RunStore:
         raise ResultsError(
             f"There is no unfinished run under '{out}' to resume (every run there is complete, or there is none). "
             f"Name the run to resume: `vfibench run --resume RUN --out {out}`, or start a new sweep without --resume."
+            + _unfinished_evaluations_hint(out)
         )
 
     @classmethod
@@ -144,6 +145,7 @@ class RunStore:
                 raise ResultsError(
                     f"No finished run found under '{out}' ({missing}). Run a sweep first "
                     f"with `vfibench run`, or name a run directory: `vfibench report RUN`."
+                    + _unfinished_evaluations_hint(out)
                 )
             root = link.resolve()
             check_latest(link)
@@ -495,6 +497,31 @@ def unfinished_sweeps(out: Path) -> list[RunStore]:
         if schema.run_kind(manifest) == schema.SWEEP and manifest.get("status") != COMPLETE:
             found.append(RunStore(root))
     return found
+
+
+def unfinished_evaluation_message(store: RunStore, manifest: Mapping[str, Any]) -> str:
+    """Why an evaluation run without a summary has no results (its manifest does not say complete), and what
+    to do: an evaluation stopped by a signal removes its folder, so one left 'running' is still being scored
+    or was killed."""
+    status = manifest.get("status")
+    command = manifest.get("command")
+    again = f": {command}" if isinstance(command, str) and command else "."
+    how = ("an evaluation is still scoring it, or was killed before it finished" if status == RUNNING
+           else "it stopped while writing its tables")
+    return (f"'{store.root}' is an evaluation that did not finish: its manifest says '{status}' ({how}), and it "
+            f"holds no results. An evaluation cannot be resumed: once no eval is writing it, delete the folder and "
+            f"run the evaluation again{again}")
+
+
+def _unfinished_evaluations_hint(out: Path) -> str:
+    """`` 'RUN' is an evaluation that did not finish …`` for the newest such run under ``out``, else ``""``."""
+    for root in run_directories(out):
+        with contextlib.suppress(ResultsError):
+            manifest = RunStore(root).read_manifest()
+            if schema.run_kind(manifest) == schema.EVALUATION and manifest.get("status") != COMPLETE:
+                return (f" ('{root.name}' there is an evaluation that did not finish; evaluations are not resumed: "
+                        f"once no eval is writing it, delete it and run the evaluation again.)")
+    return ""
 
 
 def incomplete_message(store: RunStore, out: Path, count: int = 1) -> str:

@@ -14,7 +14,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results import schema, tables
 from vfibench.results.latex import latex_table
 from vfibench.results.schema import MEAN, column, read_summary
-from vfibench.results.store import MANIFEST, RunStore, store_resume_command
+from vfibench.results.store import MANIFEST, RunStore, store_resume_command, unfinished_evaluation_message
 from vfibench.words import counted
 
 
@@ -140,6 +140,9 @@ def load_run_view(store: RunStore) -> RunView:
             preset_from_dict(manifest.get("preset"), f"'{store.path(MANIFEST)}'")
         except VfiBenchError as err:
             raise ResultsError(str(err)) from None
+    if (kind == schema.EVALUATION and manifest.get("status") != schema.COMPLETE
+            and not store.path(schema.SUMMARY_FILE).exists()):
+        raise ResultsError(unfinished_evaluation_message(store, manifest))
     summary = read_summary(store.path(schema.SUMMARY_FILE))
     for metric in manifest.get("metrics", []):
         mean = column(str(metric.get("name")), MEAN)
