@@ -42,8 +42,11 @@ _NOT_COMPARED = {"name", "description", "attributes", "note", "log_every", "eval
 
 def setting_differences(new: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
     """``"preset.steps 12 (BASE 4)"`` for every recorded training or test setting on which two manifests
-    differ (:data:`COMPARED_SETTINGS`, nested fields joined by dots). A field only one manifest records
-    (one written by an older version) is not compared."""
+    differ (:data:`COMPARED_SETTINGS`, nested fields joined by dots). A sweep's preset is read as a resume
+    reads it (:func:`_preset_as_resumed`: one recorded before a setting existed has the value its run
+    trained with, the model variant of runs made before variants); any other field only one manifest
+    records (one written by an older version) is not compared."""
+    new, base = _preset_as_resumed(new), _preset_as_resumed(base)
 
     def flat(value: Any, prefix: str) -> dict[str, Any]:
         if isinstance(value, Mapping):
@@ -58,6 +61,21 @@ def setting_differences(new: Mapping[str, Any], base: Mapping[str, Any]) -> list
         ours, theirs = flat(new[setting], setting), flat(base[setting], setting)
         out += [f"{key} {ours[key]} (BASE {theirs[key]})" for key in ours if key in theirs and ours[key] != theirs[key]]
     return out
+
+
+def _preset_as_resumed(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``manifest`` with a sweep's recorded preset completed as :func:`~vfibench.presets.preset_from_dict`
+    completes it for a resume; as it is where the preset cannot be read (its error is a report's to give)."""
+    from vfibench.errors import VfiBenchError
+    from vfibench.presets import preset_from_dict
+
+    preset = manifest.get("preset")
+    if schema.run_kind(manifest) != schema.SWEEP or not isinstance(preset, Mapping):
+        return manifest
+    try:
+        return {**manifest, "preset": preset_from_dict(dict(preset)).to_dict()}
+    except VfiBenchError:
+        return manifest
 
 
 def _same_file(a: Path, b: Path) -> bool:
