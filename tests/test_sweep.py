@@ -26,6 +26,7 @@ from vfibench.results.schema import INTERRUPTED, read_csv
 from vfibench.results.store import RunStore, UnitKey
 from vfibench.sweep import (SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep,
                             stop_on_signals)
+from vfibench.sweep.data import data_fingerprint
 from vfibench.train import STATE_NOT_FINITE
 
 PRESET = get_preset("smoke").with_overrides(steps=2, log_every=1)
@@ -448,13 +449,22 @@ def test_resume_refuses_real_data_that_changed(tmp_path: Path) -> None:
         text = " ".join(result.output.split())
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
         assert "the data changed since the run started (test data fingerprint " in text and f"{fingerprint} then" in text
-    # a run recorded before fingerprints: the triplets each split loaded are still checked
-    del manifest["data"]["test"]["fingerprint"]
+    # the triplets each split loaded are checked too, once loaded (a frame gone: one triplet fewer)
+    fingerprinted = store.read_manifest()
+    (clip / "006.png").unlink()
+    manifest["data"]["test"]["fingerprint"] = data_fingerprint(f"frames:{clip}", "test", PRESET, plan.data_seed)
     store.path("manifest.json").write_text(json.dumps(manifest))
-    (clip / "006.png").unlink()  # a frame gone: one triplet fewer
     result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "test triplets 4 now, 5 then" in " ".join(result.output.split())
     assert store.read_manifest()["status"] == "interrupted"
+    # a run on real data recorded before fingerprints cannot be checked (a replaced frame keeps the counts):
+    # refused, and its manifest is not given a fingerprint its finished units were never checked against
+    del fingerprinted["data"]["test"]["fingerprint"]
+    store.path("manifest.json").write_text(json.dumps(fingerprinted))
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "recorded no fingerprint of its real test data" in text, result.output
+    assert "fingerprint" not in store.read_manifest()["data"]["test"]
 
 
 def test_resume_keeps_the_runs_held_out_scenes(tmp_path: Path) -> None:

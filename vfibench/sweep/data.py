@@ -78,9 +78,22 @@ def data_fingerprints(plan: SweepPlan) -> dict[str, str | None]:
 def check_same_data(plan: SweepPlan) -> None:
     """A :class:`DataError` when a resumed run's data is no longer what its manifest recorded (a
     folder that gained, lost or changed frames): the remaining units would be trained and scored on
-    other data than the finished ones. Checks what is known: the fingerprints when the plan is made,
-    the triplets each split loaded once it is loaded (runs recorded before fingerprints)."""
+    other data than the finished ones. Checks the fingerprints when the plan is made, and the triplets
+    each split loaded once it is loaded. A run on real data whose manifest has no fingerprint (one
+    started before they were recorded) is refused too: its triplet counts cannot show a replaced frame,
+    and the resumed manifest would record a fingerprint its finished units were never checked against."""
     expected = plan.expected_data
+    unverifiable = [split for split in ("train", "test") if f"{split} fingerprint" in expected
+                    and expected[f"{split} fingerprint"] is None and plan.fingerprints.get(split) is not None]
+    if unverifiable:
+        specs = "; ".join(f"{split}: {plan.train_data if split == 'train' else plan.test_data}" for split in unverifiable)
+        raise DataError(
+            f"Cannot resume: the run was started by an earlier vfibench that recorded no fingerprint of its real "
+            f"{' and '.join('training' if split == 'train' else 'test' for split in unverifiable)} data ({specs}), so "
+            f"a resume cannot check that its remaining units would be trained and scored on the data its finished "
+            f"units used. Its finished units stay as they are for `vfibench report`; to finish the comparison, start "
+            f"a new sweep with the same options."
+        )
     found = {"train": plan.loaded.get("train"), "test": plan.loaded.get("test"),
              **{f"{split} fingerprint": value for split, value in plan.fingerprints.items()}}
     labels = {"train": "training triplets", "test": "test triplets", "train fingerprint": "training data fingerprint",
