@@ -451,6 +451,9 @@ def test_a_positive_score_too_small_for_its_places_never_reads_as_zero():
 
     assert format_signed(0.06, 2) == "+0.06" and format_signed(0.0031, 2) == "+0.0031"
     assert format_signed(-0.004, 2) == "-0.0040" and format_signed(0.0, 2) == "+0.00"
+    # the boundary: what rounds to a non-zero value at two places keeps them; below it, two significant digits
+    assert format_signed(0.007, 2) == "+0.01" and format_signed(0.005, 2) == "+0.01"
+    assert format_signed(0.0049, 2) == "+0.0049" and format_signed(1e-9, 2) == "+1.0e-09"
 
 
 def test_no_discordant_pair_says_no_row_loses_on_any_compared_metric():

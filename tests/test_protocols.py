@@ -107,7 +107,7 @@ def test_parse_protocols():
         parse_protocols("rife,vfibench,rife")
     with pytest.raises(VfiBenchError, match="names no protocol"):
         parse_protocols("")
-    for listed in ("rife,", "rife,,vfibench"):  # as --metrics refuses them, not read as "rife" alone
+    for listed in ("rife,", ",rife", "rife,,vfibench"):  # as --metrics refuses them, not read as "rife" alone
         with pytest.raises(VfiBenchError, match="has an empty item"):
             parse_protocols(listed)
 

@@ -20,7 +20,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from vfibench import api
 from vfibench.cli import app
+from vfibench.errors import ResultsError
 from vfibench.metrics.psnr import psnr
 from vfibench.presets import get_preset
 from vfibench.results.frames import frame_source
@@ -362,29 +364,39 @@ def test_damaged_or_foreign_run_files_exit_2_with_a_message(run_copy, damage):
     assert expected in result.output and "Traceback" not in result.output
 
 
-def test_a_summary_that_lost_a_row_is_refused_by_report_and_compare_and_rebuilt_once_deleted(run_copy, run_dir):
+@pytest.mark.parametrize("damage", ["row deleted", "last line cut", "foreign row"])
+def test_a_summary_that_lost_a_row_is_refused_by_report_and_compare_and_rebuilt_once_deleted(run_copy, run_dir,
+                                                                                           damage):
     lines = (run_copy / "summary.csv").read_text().splitlines(keepends=True)
-    (run_copy / "summary.csv").write_text("".join(line for line in lines if not line.startswith("l2,")))
+    if damage == "row deleted":
+        kept, expected = [line for line in lines if not line.startswith("l2,")], "lacks the row of 'l2'"
+    elif damage == "last line cut":  # as a full disk or a killed copy leaves it
+        last = lines[-1].split(",")[0]
+        kept, expected = lines[:-1], f"lacks the row of '{last}'"
+    else:  # a row copied from another run
+        kept, expected = [*lines, "l3" + lines[1][lines[1].index(","):]], "holds a row for 'l3', which its run's"
+    (run_copy / "summary.csv").write_text("".join(kept))
     for result in (report(run_copy), runner.invoke(app, ["compare", str(run_copy), str(run_dir)])):
         assert result.exit_code == 2, result.output
         message = " ".join(result.output.split())
-        assert "lacks the row of 'l2', which its run's manifest lists" in message and "Traceback" not in message
+        assert expected in message and "manifest" in message and "Traceback" not in message
     (run_copy / "summary.csv").unlink()
     result = report(run_copy, "--format", "csv")  # rebuilt from the units, as the message says
     assert result.exit_code == 0, result.output
     assert (run_copy / "summary.csv").read_bytes() == (run_dir / "summary.csv").read_bytes()
 
 
-def test_a_units_table_cut_at_a_line_boundary_is_named_instead_of_gathered_into_a_complete_row(run_copy):
+@pytest.mark.parametrize("table", ["per_sample.csv", "train_log.csv"])
+def test_a_units_table_cut_at_a_line_boundary_is_named_instead_of_gathered_into_a_complete_row(run_copy, table):
     unit = next(run_copy.glob("units/l1-*--seed0"))
-    lines = (unit / "per_sample.csv").read_text().splitlines(keepends=True)
-    (unit / "per_sample.csv").write_text("".join(lines[:-2]))  # every remaining line parses
-    for table in ("summary.csv", "per_sample.csv"):
-        (run_copy / table).unlink()
+    lines = (unit / table).read_text().splitlines(keepends=True)
+    (unit / table).write_text("".join(lines[:-1]))  # every remaining line parses
+    for gathered in ("summary.csv", "per_sample.csv", "train_log.csv"):
+        (run_copy / gathered).unlink()
     result = report(run_copy)
     message = " ".join(result.output.split())
     assert result.exit_code == 2 and "Traceback" not in message, message
-    assert f"'{unit / 'per_sample.csv'}' holds {len(lines) - 3} rows" in message
+    assert f"'{unit / table}' holds {len(lines) - 2} {'row' if len(lines) == 3 else 'rows'}" in message
     assert f"Delete the folder '{unit}'" in message
     assert not (run_copy / "summary.csv").exists()  # no table gathered from it
 
@@ -409,6 +421,8 @@ def test_a_training_log_cut_short_in_every_unit_is_refused_against_the_manifests
     result = report(root, "--samples", "0")
     message = " ".join(result.output.split())
     assert result.exit_code == 2 and "lacks the training log of 'l1' seed 0 up to its last step (4)" in message
+    with pytest.raises(ResultsError, match=r"up to its last step \(4\)"):  # the Python API reads it as report does
+        api.load_run(root)
 
 
 def test_missing_run_is_a_clear_error(tmp_path):
