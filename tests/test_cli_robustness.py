@@ -666,6 +666,10 @@ def test_a_columns_of_zero_is_no_width_not_an_empty_screen() -> None:
     helped = subprocess.run([sys.executable, "-m", "vfibench", "report", "--help"], env=env, capture_output=True,
                             text=True, timeout=120)  # typer's help builds its own console
     assert helped.returncode == 0 and "Write a run's report" in helped.stdout, helped.stdout + helped.stderr
+    sizes = subprocess.run([sys.executable, "-c", "from vfibench.cli_support import console, error_console; "
+                            "print(console.size.height, error_console.size.height)"],
+                           env={**os.environ, "LINES": "0"}, capture_output=True, text=True, timeout=120)
+    assert "0" not in sizes.stdout.split(), sizes.stdout  # LINES=0 alone: no height, not a live display of none
 
 
 def test_an_unforeseen_error_in_any_command_exits_3_with_its_traceback_never_1(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,6 +101,9 @@ def test_a_prediction_folder_whose_name_holds_an_equals_sign_is_read_as_that_fol
         parse_predictions(["m=x"])
     assert parse_predictions(["./m=x"]) == {"m=x": Path("m=x")} and parse_predictions(["m=./x"]) == {"m": Path("x")}
     assert parse_predictions(["film=x"]) == {"film": Path("x")}
+    (tmp_path / "y").mkdir()
+    (tmp_path / "n=y").touch()  # a file, not a folder of frames: NAME=DIR alone
+    assert parse_predictions(["n=y"]) == {"n": Path("y")}
 
 
 def test_missing_predicted_frame_names_the_file(folders):

@@ -410,6 +410,11 @@ def test_a_training_log_cut_at_a_line_boundary_is_refused_not_drawn_as_the_mean_
     assert "lacks the training log of 'l2' seed 0 up to its last step (2)" in message
     (run_copy / "train_log.csv").unlink()
     assert report(run_copy, "--samples", "0").exit_code == 0  # rebuilt from the units, as the message says
+    # a log that runs past the run's steps (copied from a longer run) is refused too
+    row = lines[-1].split(",")
+    (run_copy / "train_log.csv").write_text("".join(lines) + ",".join([*row[:2], "3", *row[3:]]))
+    message = " ".join(report(run_copy).output.split())
+    assert "logs 'l2' seed 0 beyond the run's last step (2)" in message, message
 
 
 def test_a_training_log_cut_short_in_every_unit_is_refused_against_the_manifests_steps(tmp_path):

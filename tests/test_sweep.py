@@ -295,6 +295,29 @@ def test_a_signal_whose_exception_python_dropped_still_stops_the_sweep(tmp_path:
     assert stopped.value.store.read_manifest()["status"] == INTERRUPTED
 
 
+def test_a_second_signal_during_the_clean_up_is_ignored_and_the_run_stays_resumable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user pressing Ctrl-C twice, or a SIGTERM after the Ctrl-C: the first stops the sweep, a later one
+    must not cut short the clean-up that writes the tables and marks the run interrupted."""
+    from vfibench.sweep import coordinator
+
+    real_gather = coordinator.gather
+
+    def signalled_again(*args: object, **kwargs: object) -> object:
+        os.kill(os.getpid(), signal.SIGTERM)  # while the clean-up gathers the finished units
+        return real_gather(*args, **kwargs)
+
+    def first_signal() -> None:
+        monkeypatch.setattr(coordinator, "gather", signalled_again)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with stop_on_signals(), pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(tiny_plan(tmp_path), AtSecondTraining(first_signal))
+    assert stopped.value.exit_code == 130  # the first signal's
+    assert stopped.value.store.read_manifest()["status"] == INTERRUPTED
+    assert (stopped.value.store.root / "summary.csv").is_file()
+
+
 def test_a_stop_while_the_finished_run_is_marked_complete_keeps_it_resumable(
         tmp_path: Path, finished: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every unit has finished; the signal arrives as the run is being marked complete.

@@ -604,14 +604,20 @@ def read_train_log(path: Path, per_sample: pd.DataFrame, steps: Any = None) -> p
     logged = pd.to_numeric(log[STEP], errors="coerce")
     last = log.assign(**{STEP: logged}).groupby([log[CONFIG].astype(str), log[SEED]])[STEP].max()
     final = steps if is_whole_number(steps) else logged.max()
-    short = [f"'{config}' seed {seed}" for config, seed in zip(trained[CONFIG].astype(str), trained[SEED])
-             if last.get((config, seed), -1) != final]
+    ended = {(config, seed): last.get((config, seed), -1)
+             for config, seed in zip(trained[CONFIG].astype(str), trained[SEED])}
+    short = [f"'{config}' seed {seed}" for (config, seed), step in ended.items() if not step >= final]
+    beyond = [f"'{config}' seed {seed}" for (config, seed), step in ended.items() if step > final]
+    rebuild = "Delete it and run the command again: a sweep rebuilds it from its units/."
     if short:
         upto = f" up to its last step ({final:g})" if isinstance(final, (int, float)) and math.isfinite(final) else ""
         raise ResultsError(
             f"'{path}' lacks the training log of {join_words(short[:3])}{' and more' if len(short) > 3 else ''}{upto}, "
-            f"though the run has their scores; the file was cut short or edited. Delete it and run the command "
-            f"again: a sweep rebuilds it from its units/.")
+            f"though the run has their scores; the file was cut short or edited. {rebuild}")
+    if beyond:
+        raise ResultsError(
+            f"'{path}' logs {join_words(beyond[:3])}{' and more' if len(beyond) > 3 else ''} beyond the run's last "
+            f"step ({final:g}); the file was edited or copied from another run. {rebuild}")
     return log
 
 
