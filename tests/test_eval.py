@@ -388,8 +388,9 @@ def test_an_evaluation_that_fails_writing_its_tables_says_so_in_its_manifest(fol
     assert (run / "per_sample.csv").is_file() and not (folders["out"] / "latest").exists()
 
 
-#: Runs `vfibench eval ARGS` in a process that sends itself SIGTERM at WHERE ("scoring" or "report"): a
-#: process without a handler dies there, with no message and its run left "running".
+#: Runs `vfibench eval ARGS` in a process that sends itself SIGTERM at WHERE: as its first manifest is
+#: made, while scoring, while writing its tables, or its report. A process without a handler dies there,
+#: with no message and its run left "running".
 _SIGTERM_AT = """
 import os, signal, sys, time
 from vfibench import cli_eval, evaluate
@@ -397,8 +398,18 @@ def stop_here(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(60)
     raise AssertionError("SIGTERM was not acted on")
-if sys.argv[1] == "scoring":
+def signalled(real):
+    def call(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+    return call
+where = sys.argv[1]
+if where == "manifest":
+    evaluate.manifest_for = stop_here
+elif where == "scoring":
     evaluate.score_frames = stop_here
+elif where == "tables":
+    evaluate.write_summary_files = signalled(evaluate.write_summary_files)
 else:
     cli_eval.build_report_showing_progress = stop_here
 from vfibench.cli import main
@@ -407,7 +418,7 @@ main()
 """
 
 
-@pytest.mark.parametrize("where", ["scoring", "report"])
+@pytest.mark.parametrize("where", ["manifest", "scoring", "tables", "report"])
 def test_an_evaluation_stopped_by_sigterm_says_what_is_kept_and_exits_143(folders, where):
     import os
     import subprocess
@@ -420,13 +431,14 @@ def test_an_evaluation_stopped_by_sigterm_says_what_is_kept_and_exits_143(folder
     message = " ".join(done.stderr.split())
     assert done.returncode == 143, done.stderr
     assert "Traceback" not in done.stderr and "stopped by SIGTERM" in message
-    if where == "scoring":  # nothing scored is kept, nor a run saying "running"; the message gives the command
+    if where in ("manifest", "scoring"):  # nothing is kept, nor a run saying "running"; the command is given
         assert "has no results" in message and f"vfibench eval --pred {folders['sharp']}" in message
         assert not folders["out"].exists()
-    else:  # the evaluation had finished: kept, complete, and the message says how to write its report
+    else:  # a stop while the tables are written waits for them: the run is kept, complete, and reported
         (run,) = [p for p in folders["out"].iterdir() if p.is_dir() and not p.is_symlink()]
         assert json.loads((run / "manifest.json").read_text())["status"] == "complete"
-        assert f"vfibench report {run.name} --out {folders['out']}" in message
+        assert (folders["out"] / "latest").resolve() == run.resolve()
+        assert f"vfibench report {run.name} --out {folders['out']} --samples 3" in message
 
 
 def test_an_evaluation_killed_before_it_finished_is_named_as_such_not_as_a_missing_summary(folders):

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, build_report_showing_progress, print_report
-from vfibench.cli_support import LIST, error_console, report_errors
+from vfibench.cli_support import LIST, error_console, exit_interrupted, report_errors
 from vfibench.errors import VfiBenchError
 
 
@@ -91,7 +91,7 @@ def eval_command(
     from vfibench.metrics.protocols import parse_protocols
     from vfibench.processes import keep_freed_memory
     from vfibench.results.schema import PER_SAMPLE_FILE, PROTOCOLS_FILE
-    from vfibench.sweep.interruption import Interrupted, stop_on_signals
+    from vfibench.sweep.interruption import Interrupted, raise_if_stopped, stop_on_signals
 
     if per_file and format is not ReportFormat.table:
         raise VfiBenchError(f"--per-file lists every file's scores in the terminal tables, but --format {format.value} "
@@ -115,10 +115,11 @@ def eval_command(
         with stop_on_signals():  # SIGTERM too: the run is removed, or kept complete, and the message says which
             with counting_bar(error_console, "scoring frames", len(plan.files)) as count:
                 store = run_evaluation(plan, on_file=lambda sample, name: count())
-            report = build_report_showing_progress(store, grid_samples=samples)
+            raise_if_stopped()  # a stop deferred while the finished run's tables were written
+            print_report(build_report_showing_progress(store, grid_samples=samples), format, per_file=per_file)
     except Interrupted as stop:
-        raise interrupted_evaluation(stop.signum, plan, store) from None
-    print_report(report, format, per_file=per_file)
+        stopped = interrupted_evaluation(stop.signum, plan, store, samples)
+        exit_interrupted(str(stopped), stopped.exit_code)
     if chatty and not per_file:
         error_console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each "
                             f"file's scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)

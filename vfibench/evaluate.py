@@ -381,15 +381,19 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
 
     An evaluation that stops while scoring (a frame that cannot be read, an interrupt) has no
     results and cannot be resumed: its directory is removed, so no run is left saying it is
-    running. One that stops while writing its tables keeps them, its manifest saying ``failed``
-    (or ``interrupted``) and why."""
+    running. One that fails while writing its tables keeps them, its manifest saying ``failed``
+    (or ``interrupted``, for a KeyboardInterrupt) and why. Inside :func:`~vfibench.sweep.interruption.stop_on_signals`
+    (the command line), a signal that arrives while the tables are written is deferred until the run is
+    complete: the caller's :func:`~vfibench.sweep.interruption.raise_if_stopped` then raises it."""
+    from vfibench.sweep.interruption import stops_deferred
+
     started = time.perf_counter()
     suite = MetricSuite(plan.metrics, device=plan.device)
     made = [folder for folder in (plan.out, *plan.out.parents) if not folder.exists()]  # deepest first
     store = RunStore.create(plan.out)
-    store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
     extras: dict[str, list[dict[str, Any]]] = {"protocols": []}
     try:
+        store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
         per_sample = score_frames(plan, suite, on_file, extras)
     except BaseException:
         shutil.rmtree(store.root, ignore_errors=True)
@@ -398,7 +402,8 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
                 folder.rmdir()
         raise
     try:
-        return _write_evaluation(plan, store, suite, per_sample, extras, started)
+        with stops_deferred():
+            return _write_evaluation(plan, store, suite, per_sample, extras, started)
     except BaseException as err:
         stopped = schema.FAILED if isinstance(err, Exception) else schema.INTERRUPTED  # Ctrl-C, a caught SIGTERM
         with contextlib.suppress(OSError):  # the disk refused the tables: the error raised says why
@@ -414,18 +419,19 @@ class EvaluationInterrupted(VfiBenchError):
         self.exit_code = 128 + signum
 
 
-def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None) -> EvaluationInterrupted:
-    """The error for an evaluation stopped by ``signum``: before its run was complete (``store`` None; a run
-    stopped while scoring leaves nothing, one stopped while writing its tables is marked interrupted), or
-    while its report was written (``store``: the finished run, kept)."""
+def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None,
+                           grid_samples: int) -> EvaluationInterrupted:
+    """The error for an evaluation stopped by ``signum``: while it scored (``store`` None: its run was
+    removed), or once its run was complete (``store``, kept: while its report was written or printed)."""
     from vfibench.processes import signal_name
     from vfibench.results.store import report_command
 
     name = signal_name(signum)
     if store is not None:
         return EvaluationInterrupted(
-            f"vfibench eval was stopped by {name} while it wrote its report. The evaluation itself had finished and "
-            f"is kept in '{store.root}'; write its report with: {report_command(store)}", signum)
+            f"vfibench eval was stopped by {name} once its evaluation had finished: the run is kept, complete, in "
+            f"'{store.root}'. Write and show its report with: {report_command(store)} --samples {grid_samples}",
+            signum)
     again = f": {plan.command}" if plan.command else "."
     return EvaluationInterrupted(
         f"vfibench eval was stopped by {name} before it finished, so it has no results (an evaluation cannot be "

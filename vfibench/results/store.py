@@ -120,7 +120,7 @@ class RunStore:
         for root in run_directories(out):  # none: a damaged manifest may be why, and its error says so
             cls(root).read_manifest()
         raise ResultsError(
-            f"There is no unfinished run under '{out}' to resume (every run there is complete, or there is none). "
+            f"There is no unfinished run under '{out}' to resume (every sweep there is complete, or there is none). "
             f"Name the run to resume: `vfibench run --resume RUN --out {out}`, or start a new sweep without --resume."
             + _unfinished_evaluations_hint(out)
         )
@@ -514,8 +514,11 @@ def unfinished_evaluation_message(store: RunStore, manifest: Mapping[str, Any]) 
 
 
 def _unfinished_evaluations_hint(out: Path) -> str:
-    """`` 'RUN' is an evaluation that did not finish …`` for the newest such run under ``out``, else ``""``."""
+    """`` 'RUN' is an evaluation that did not finish …`` for the newest such run under ``out`` (one without a
+    summary: no results to read), else ``""``."""
     for root in run_directories(out):
+        if (root / schema.SUMMARY_FILE).exists():
+            continue
         with contextlib.suppress(ResultsError):
             manifest = RunStore(root).read_manifest()
             if schema.run_kind(manifest) == schema.EVALUATION and manifest.get("status") != COMPLETE:
