@@ -118,8 +118,7 @@ def eval_command(
             raise_if_stopped()  # a stop deferred while the finished run's tables were written
             print_report(build_report_showing_progress(store, grid_samples=samples), format, per_file=per_file)
     except Interrupted as stop:
-        stopped = interrupted_evaluation(stop.signum, plan, store, samples)
-        exit_interrupted(str(stopped), stopped.exit_code)
+        exit_interrupted(interrupted_evaluation(stop.signum, plan, store, samples), 128 + stop.signum)
     if chatty and not per_file:
         error_console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each "
                             f"file's scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)

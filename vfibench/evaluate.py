@@ -411,31 +411,19 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
         raise
 
 
-class EvaluationInterrupted(VfiBenchError):
-    """An evaluation stopped by a signal (exit code 128 + its number), saying what is kept and what to run."""
-
-    def __init__(self, message: str, signum: int) -> None:
-        super().__init__(message)
-        self.exit_code = 128 + signum
-
-
-def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None,
-                           grid_samples: int) -> EvaluationInterrupted:
-    """The error for an evaluation stopped by ``signum``: while it scored (``store`` None: its run was
+def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None, grid_samples: int) -> str:
+    """What to say of an evaluation stopped by ``signum``: while it scored (``store`` None: its run was
     removed), or once its run was complete (``store``, kept: while its report was written or printed)."""
     from vfibench.processes import signal_name
     from vfibench.results.store import report_command
 
     name = signal_name(signum)
     if store is not None:
-        return EvaluationInterrupted(
-            f"vfibench eval was stopped by {name} once its evaluation had finished: the run is kept, complete, in "
-            f"'{store.root}'. Write and show its report with: {report_command(store)} --samples {grid_samples}",
-            signum)
+        return (f"vfibench eval was stopped by {name} once its evaluation had finished: the run is kept, complete, "
+                f"in '{store.root}'. Write and show its report with: {report_command(store)} --samples {grid_samples}")
     again = f": {plan.command}" if plan.command else "."
-    return EvaluationInterrupted(
-        f"vfibench eval was stopped by {name} before it finished, so it has no results (an evaluation cannot be "
-        f"resumed, and nothing it scored is taken for a result). Run it again{again}", signum)
+    return (f"vfibench eval was stopped by {name} before it finished, so it has no results (an evaluation cannot be "
+            f"resumed, and nothing it scored is taken for a result). Run it again{again}")
 
 
 def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_sample: pd.DataFrame,

@@ -566,10 +566,10 @@ def check_summary_rows(summary: pd.DataFrame, manifest: Mapping[str, Any], path:
     lost, foreign = [c for c in listed if c not in found], [c for c in found if c not in listed]
     if not lost and not foreign:
         return
+    rows = "a row" if len(foreign) == 1 else "rows"
     problem = (f"lacks the {plural('row', len(lost))} of {join_words([repr(c) for c in lost])}, which its run's "
                f"manifest lists" if lost else
-               f"holds {'a row' if len(foreign) == 1 else 'rows'} for {join_words([repr(c) for c in foreign])}, which its run's "
-               f"manifest does not list")
+               f"holds {rows} for {join_words([repr(c) for c in foreign])}, which its run's manifest does not list")
     raise ResultsError(f"'{path}' {problem}: the file was cut short, edited or copied from another run. Delete it: "
                        f"`vfibench report` rebuilds a sweep's from its units/ (an evaluation must be run again).")
 

@@ -86,10 +86,11 @@ def check_same_data(plan: SweepPlan) -> None:
     unverifiable = [split for split in ("train", "test") if f"{split} fingerprint" in expected
                     and expected[f"{split} fingerprint"] is None and plan.fingerprints.get(split) is not None]
     if unverifiable:
-        specs = "; ".join(f"{split}: {plan.train_data if split == 'train' else plan.test_data}" for split in unverifiable)
+        specs = {"train": ("training", plan.train_data), "test": ("test", plan.test_data)}
         raise DataError(
             f"Cannot resume: the run was started by an earlier vfibench that recorded no fingerprint of its real "
-            f"{' and '.join('training' if split == 'train' else 'test' for split in unverifiable)} data ({specs}), so "
+            f"{' and '.join(specs[split][0] for split in unverifiable)} data "
+            f"({'; '.join(f'{split}: {specs[split][1]}' for split in unverifiable)}), so "
             f"a resume cannot check that its remaining units would be trained and scored on the data its finished "
             f"units used. Its finished units stay as they are for `vfibench report`; to finish the comparison, start "
             f"a new sweep with the same options."
