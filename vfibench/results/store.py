@@ -103,7 +103,7 @@ class RunStore:
     @classmethod
     def open_unfinished(cls, out: Path, run: str | None = None) -> "RunStore":
         """The run ``run`` to resume, or by default the newest sweep under ``out`` that is not complete
-        (:func:`unfinished_sweeps`: evaluations cannot be resumed, and a run whose manifest cannot be read
+        (:func:`unfinished_runs`: evaluations cannot be resumed, and a run whose manifest cannot be read
         is passed over, and named only when there is no other)."""
         if run is not None:
             folder = Path(run) if Path(run).is_dir() else out / run  # as :meth:`open` finds it
@@ -114,7 +114,7 @@ class RunStore:
                     f"{', '.join(p.name for p in run_directories(folder)[:5])}.")
             return cls.open(out, run)
         atomic.check_not_a_file(out, "--out")
-        found = unfinished_sweeps(out)  # as report finds them: a run whose manifest is damaged is not one
+        found = unfinished_runs(out)  # as report finds them: a run whose manifest is damaged is not one
         if found:
             return cls(found[0].root)
         for root in run_directories(out):  # none: a damaged manifest may be why, and its error says so
@@ -138,7 +138,7 @@ class RunStore:
                     f"finish a sweep to point 'latest' at it again."
                 )
             if not link.exists():
-                unfinished = unfinished_sweeps(out)
+                unfinished = unfinished_runs(out)
                 if unfinished:
                     raise ResultsError(incomplete_message(unfinished[0], out, len(unfinished)))
                 missing = f"'{out}' does not exist" if not out.exists() else f"there is no '{out / LATEST}'"
@@ -486,15 +486,16 @@ def run_directories(out: Path) -> list[Path]:
                   key=lambda p: p.name, reverse=True)
 
 
-def unfinished_sweeps(out: Path) -> list[RunStore]:
-    """The sweeps under ``out`` whose manifest does not say complete, newest first (unreadable ones left out)."""
+def unfinished_runs(out: Path, kind: str = schema.SWEEP) -> list[RunStore]:
+    """The runs of ``kind`` (sweeps, or evaluations) under ``out`` whose manifest does not say complete,
+    newest first (unreadable ones left out)."""
     found = []
     for root in run_directories(out):
         try:
             manifest = RunStore(root).read_manifest()
         except ResultsError:
             continue
-        if schema.run_kind(manifest) == schema.SWEEP and manifest.get("status") != COMPLETE:
+        if schema.run_kind(manifest) == kind and manifest.get("status") != COMPLETE:
             found.append(RunStore(root))
     return found
 
@@ -516,14 +517,10 @@ def unfinished_evaluation_message(store: RunStore, manifest: Mapping[str, Any]) 
 def _unfinished_evaluations_hint(out: Path) -> str:
     """`` 'RUN' is an evaluation that did not finish …`` for the newest such run under ``out`` (one without a
     summary: no results to read), else ``""``."""
-    for root in run_directories(out):
-        if (root / schema.SUMMARY_FILE).exists():
-            continue
-        with contextlib.suppress(ResultsError):
-            manifest = RunStore(root).read_manifest()
-            if schema.run_kind(manifest) == schema.EVALUATION and manifest.get("status") != COMPLETE:
-                return (f" ('{root.name}' there is an evaluation that did not finish; evaluations are not resumed: "
-                        f"once no eval is writing it, delete it and run the evaluation again.)")
+    for store in unfinished_runs(out, schema.EVALUATION):
+        if not store.path(schema.SUMMARY_FILE).exists():
+            return (f" ('{store.name}' there is an evaluation that did not finish; evaluations are not resumed: "
+                    f"once no eval is writing it, delete it and run the evaluation again.)")
     return ""
 
 
