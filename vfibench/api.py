@@ -74,8 +74,8 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     :class:`~vfibench.errors.ResultsError` naming the file.
     """
     from vfibench.results.report import load_per_sample
-    from vfibench.results.schema import (CONFIG, PER_SAMPLE_FILE, PROTOCOLS_FILE, TRAIN_LOG_FILE,
-                                         check_per_sample_complete, read_protocols, read_train_log)
+    from vfibench.results.schema import (CONFIG, PER_SAMPLE_FILE, PROTOCOLS_FILE, check_per_sample_complete,
+                                         read_protocols)
     from vfibench.errors import ResultsError
     from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
@@ -92,13 +92,12 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     view = load_run_view(store)
     per_sample = load_per_sample(store, view.metrics, view.unavailable)
     check_per_sample_complete(per_sample, view.summary, store.path(PER_SAMPLE_FILE))
-    log_path = store.path(TRAIN_LOG_FILE)
-    steps = view.manifest.get("preset", {}).get("steps")
-    train_log = read_train_log(log_path, per_sample, steps) if log_path.is_file() else pd.DataFrame()
+    train_log = view.train_log(per_sample)
     protocols_path = store.path(PROTOCOLS_FILE)
     protocols = read_protocols(protocols_path, view.summary[CONFIG].astype(str).tolist()) \
         if protocols_path.is_file() else pd.DataFrame()
-    return Run(store.root, view.manifest, view.summary, per_sample, train_log, protocols)
+    return Run(store.root, view.manifest, view.summary, per_sample,
+               pd.DataFrame() if train_log is None else train_log, protocols)
 
 
 def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,), out: str | Path = "results",

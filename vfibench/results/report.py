@@ -318,9 +318,7 @@ def load_report_data(store: RunStore) -> ReportData:
     status = {str(r[CONFIG]): str(r[STATUS]) for r in summary.to_dict("records") if r[STATUS] != schema.COMPLETE}
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary[CONFIG]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)
-    log_path = store.path(schema.TRAIN_LOG_FILE)
-    steps = view.manifest.get("preset", {}).get("steps")
-    log = schema.read_train_log(log_path, per_sample, steps) if log_path.is_file() else None
+    log = view.train_log(per_sample)
     curves = seed_mean_curves(log) if log is not None else pd.DataFrame()
     return ReportData(view, per_sample, analysis, breakdowns(per_sample, list(analysis.metrics), order=order),
                       curves, load_protocols(store, order))

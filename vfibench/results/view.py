@@ -37,6 +37,14 @@ class RunView:
     def title(self) -> str:
         return run_title(self.store.name, self.manifest)
 
+    def train_log(self, per_sample: pd.DataFrame) -> pd.DataFrame | None:
+        """The run's train_log.csv, checked against ``per_sample`` and the manifest's step count
+        (:func:`~vfibench.results.schema.read_train_log`); None where the run has none (an evaluation)."""
+        path = self.store.path(schema.TRAIN_LOG_FILE)
+        if not path.is_file():
+            return None
+        return schema.read_train_log(path, per_sample, self.manifest.get("preset", {}).get("steps"))
+
     def rich_table(self) -> "tables.SummaryTable":
         return tables.rich_table(self.summary, self.metrics, self.unavailable, title=self.title())
 
