@@ -213,6 +213,30 @@ def test_output_is_laid_out_wide_where_no_terminal_gives_a_width(monkeypatch) ->
     assert cli_support.console.width == 100
 
 
+def test_a_table_written_to_a_file_has_no_trailing_spaces_and_a_terminal_keeps_its_layout(tmp_path) -> None:
+    from vfibench import cli_support
+
+    table = rich_table(two_seed_summary(), list(metric_names()), {}, title="run")
+    with open(tmp_path / "table.txt", "w", encoding="utf-8") as file:  # `vfibench report > table.txt`
+        cli_support._OutputConsole(file=file, width=200, emoji=False).print(table)
+    lines = (tmp_path / "table.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 8 and not [line for line in lines if line != line.rstrip()]
+    assert [line for line in lines if line.startswith(" l1 ")]  # the cells' left padding stays
+    terminal = cli_support._OutputConsole(width=200, force_terminal=True, color_system=None, record=True)
+    terminal.print(table)
+    assert [line for line in terminal.export_text().splitlines() if line.endswith(" ")]  # padded as rich lays out
+
+
+def test_a_comparison_wider_than_the_console_is_written_whole_and_without_trailing_spaces(tmp_path, monkeypatch) -> None:
+    from vfibench import cli_support
+
+    with open(tmp_path / "wide.txt", "w", encoding="utf-8") as file:
+        monkeypatch.setattr(cli_support, "console", cli_support._OutputConsole(file=file, width=40, emoji=False))
+        cli_support.console_of_width(90).print("word " * 17)
+    text = (tmp_path / "wide.txt").read_text(encoding="utf-8")
+    assert text == ("word " * 17).rstrip() + "\n"  # one line of 84 columns, not folded at the console's 40
+
+
 @pytest.mark.parametrize("rows", [["a", "blend"], ["mine"], ["a", "b", "blend"]])
 def test_a_row_alone_in_the_race_is_not_marked_best(rows: list[str]) -> None:
     """One trained configuration beside the references, one beside a diverged one (no means), or one model

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from vfibench.cli_support import INTERNAL_ERROR_EXIT, console, examples, report_errors
+from vfibench.cli_support import INTERNAL_ERROR_EXIT, console, console_of_width, examples, report_errors
 
 if TYPE_CHECKING:
     from vfibench.results.compare import Comparison
@@ -75,8 +74,7 @@ def _print_uncut(comparison: "Comparison") -> None:
     if console.width >= needed:
         console.print(table)
         return
-    Console(file=console.file, width=needed, force_terminal=console.is_terminal, emoji=False,
-            color_system=console.color_system).print(table)  # type: ignore[arg-type]
+    console_of_width(needed).print(table)
 
 
 @report_errors

@@ -7,9 +7,9 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -18,6 +18,9 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
 from vfibench.errors import VfiBenchError, describe_os_error
+
+if TYPE_CHECKING:
+    from rich.segment import Segment
 
 #: How every help text is rendered; :func:`examples` keeps command lines literal under it.
 MARKUP = "markdown"
@@ -64,7 +67,14 @@ class _Environment(Mapping[str, str]):
 
 class _OutputConsole(Console):
     """A console that lays out for a terminal's width (or COLUMNS), and for :data:`UNBOUNDED_WIDTH`
-    where there is neither, measured at each use as rich measures a terminal."""
+    where there is neither, measured at each use as rich measures a terminal; written to a file or a
+    pipe, its lines end without the spaces that pad a table's cells to their width."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        rendered = super()._render_buffer(buffer)
+        if self.is_terminal:
+            return rendered
+        return "\n".join(line.rstrip(" ") for line in rendered.split("\n"))
 
     @property
     def size(self) -> ConsoleDimensions:
@@ -104,6 +114,12 @@ class _MessageConsole(Console):
 # no emoji codes: a path such as frames:cat/ must print as written, not as frames🐱/
 console = _OutputConsole(emoji=False, _environ=_Environment())
 error_console = _MessageConsole(stderr=True, emoji=False, _environ=_Environment())
+
+
+def console_of_width(width: int) -> Console:
+    """A console writing where :data:`console` writes, as it does, but laid out for ``width`` columns."""
+    return _OutputConsole(file=console.file, width=width, force_terminal=console.is_terminal, emoji=False,
+                          color_system=console.color_system)  # type: ignore[arg-type]
 
 P = ParamSpec("P")
 R = TypeVar("R")
