@@ -404,3 +404,14 @@ def test_the_latest_sessions_executor_record_is_the_last_resumes_or_the_manifest
     manifest = {"executor": first, **({"resumed": resumed} if resumed else {})}
     assert latest_executor(manifest) == (first if expected == "first" else {"name": "local", "jobs": 2})
     assert latest_executor({"resumed": resumed or []}) == (None if expected == "first" else {"name": "local", "jobs": 2})
+
+
+@pytest.mark.parametrize(("train", "test", "expected"), [
+    ({"dataset": "synthetic"}, {"dataset": "frames:/data/clip", "fingerprint": "0123456789abcdef"}, []),
+    ({"dataset": "synthetic(count=5)"}, {"dataset": "frames:/data/clip"}, ["test"]),  # from before fingerprints
+    ({"dataset": "video(stride=2):clip.mp4"}, {"dataset": "Vimeo90K:/data/vimeo"}, ["train", "test"]),
+    ({}, {"dataset": 3}, []),  # nothing recorded to read: the resume's own checks decide
+])
+def test_a_sweep_on_real_data_recorded_without_a_fingerprint_is_told_apart(train, test, expected) -> None:
+    assert schema.unfingerprinted_splits({"data": {"train": train, "test": test}}) == expected
+    assert schema.unfingerprinted_splits({"data": "damaged"}) == []

@@ -488,6 +488,17 @@ def test_resume_refuses_real_data_that_changed(tmp_path: Path) -> None:
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "recorded no fingerprint of its real test data" in text, result.output
     assert "fingerprint" not in store.read_manifest()["data"]["test"]
+    # nor does report, finding the run unfinished, advise the resume that refuses it
+    result = runner.invoke(app, ["report", "--out", str(tmp_path / "runs")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "--resume" not in text, result.output
+    assert ("It cannot be resumed (it was started by an earlier vfibench that recorded no fingerprint of its real "
+            "test data, so a resume could not check that the data is unchanged): start a new sweep with the same "
+            f"options to finish the comparison, or report what it has so far with `vfibench report {store.name}") in text
+    result = runner.invoke(app, ["report", store.name, "--out", str(tmp_path / "runs")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0 and "--resume" not in text, result.output
+    assert "It cannot be resumed (it was started by an earlier vfibench" in text
 
 
 def test_resume_keeps_the_runs_held_out_scenes(tmp_path: Path) -> None:

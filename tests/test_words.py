@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vfibench.words import counted, join_words, percent, plural
+from vfibench.words import counted, join_words, percent, plural, sentence_start
 
 
 @pytest.mark.parametrize(("count", "noun", "expected"), [
@@ -29,3 +29,9 @@ def test_shares_of_eighths_round_halves_alike() -> None:
     """Format's ``.0%`` rounds halves to even: 1/8 read 12% while 3/8 read 38%."""
     assert [percent(k / 8) for k in range(9)] == ["0%", "13%", "25%", "38%", "50%", "63%", "75%", "88%", "100%"]
     assert [percent(23 / 40), percent(29 / 200), percent(57 / 200)] == ["58%", "15%", "29%"]  # 0.575 * 100 < 57.5
+
+
+def test_a_clause_opens_a_sentence_with_only_its_first_letter_changed() -> None:
+    assert sentence_start("finish it with `vfibench run --resume RUN`") == "Finish it with `vfibench run --resume RUN`"
+    assert sentence_start("it cannot be resumed (LPIPS)") == "It cannot be resumed (LPIPS)"
+    assert sentence_start("") == ""

@@ -27,6 +27,12 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     return ", ".join(words[:-1]) + f" {conjunction} " + words[-1]
 
 
+def sentence_start(clause: str) -> str:
+    """``clause`` with its first letter capitalised, to open a sentence ("finish it…" → "Finish it…");
+    unlike ``str.capitalize``, the rest is left as written (commands, names)."""
+    return clause[:1].upper() + clause[1:]
+
+
 def percent(share: float) -> str:
     """``0.125`` → "13%": a share in whole percent, halves rounded up (format's ``.0%`` rounds them to
     even, so 1/8 read 12% beside 3/8 at 38%)."""

@@ -29,6 +29,7 @@ import csv
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,6 +229,21 @@ def recorded_seeds(manifest: Mapping[str, Any]) -> list[int] | None:
     if not isinstance(seeds, list) or not seeds or not all(is_whole_number(seed) for seed in seeds):
         return None
     return sorted(seeds)
+
+
+def unfingerprinted_splits(manifest: Mapping[str, Any]) -> list[str]:
+    """The splits ("train", "test") of a sweep's real data that its manifest records no fingerprint of:
+    a run started before vfibench recorded them, which a resume refuses
+    (:func:`vfibench.sweep.data.check_same_data`). Synthetic scenes need none."""
+    data = manifest.get("data")
+    found = []
+    for split in ("train", "test"):
+        entry = data.get(split) if isinstance(data, Mapping) else None
+        dataset = entry.get("dataset") if isinstance(entry, Mapping) else None
+        kind = re.match(r"\s*([A-Za-z][A-Za-z0-9_]*)", dataset) if isinstance(dataset, str) else None
+        if kind and kind.group(1).lower() != "synthetic" and not entry.get("fingerprint"):
+            found.append(split)
+    return found
 
 
 def is_whole_number(value: Any) -> bool:

@@ -43,7 +43,7 @@ import pandas as pd
 from vfibench.errors import ResultsError, RunLocked
 from vfibench.results import atomic, schema
 from vfibench.results.schema import COMPLETE, RUNNING, UNIT_STATUSES, read_csv
-from vfibench.words import counted, join_words
+from vfibench.words import counted, join_words, sentence_start
 
 SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
@@ -458,9 +458,9 @@ def check_latest(link: Path) -> None:
     if status == RUNNING:
         then = f"wait for that resume to finish, or report what it has so far with {report}"
     else:
-        then = f"finish it with `{store_resume_command(linked, out)}`, or report what it has so far with {report}"
+        then = f"{finish_clause(linked, out)}, or report what it has so far with {report}"
     raise ResultsError(f"'{link}' points at the run '{linked.name}', which was resumed after it completed and is not "
-                       f"complete now: its manifest says '{status}'. {then[0].upper()}{then[1:]}.")
+                       f"complete now: its manifest says '{status}'. {sentence_start(then)}.")
 
 
 def store_resume_command(store: RunStore, out: Path | None = None) -> str:
@@ -471,6 +471,21 @@ def store_resume_command(store: RunStore, out: Path | None = None) -> str:
     options = executor.get("options") if executor is not None else None
     shown = [str(o) for o in options] if isinstance(options, list) else []
     return resume_command(store.name, store.root.parent if out is None else out, shown)
+
+
+def finish_clause(store: RunStore, out: Path | None = None, *, what_it_trains: bool = False) -> str:
+    """How to finish the unfinished sweep ``store``, as a clause: "finish it with `vfibench run --resume …`"
+    (:func:`store_resume_command`; with ``what_it_trains``, saying it trains only what is missing), or,
+    for a run on real data recorded without its fingerprint (:func:`~schema.unfingerprinted_splits`),
+    which no resume accepts, that a new sweep finishes the comparison."""
+    splits = schema.unfingerprinted_splits(store.read_manifest())
+    if splits:
+        data = join_words(["training" if split == "train" else "test" for split in splits])
+        return (f"it cannot be resumed (it was started by an earlier vfibench that recorded no fingerprint of its "
+                f"real {data} data, so a resume could not check that the data is unchanged): start a new sweep "
+                f"with the same options to finish the comparison")
+    trains = " (it trains only what is missing)" if what_it_trains else ""
+    return f"finish it with `{store_resume_command(store, out)}`{trains}"
 
 
 def report_command(store: RunStore, out: Path | None = None) -> str:
@@ -536,10 +551,10 @@ def incomplete_message(store: RunStore, out: Path, count: int = 1) -> str:
         return (f"No finished run found under '{out}' (there is no '{out / LATEST}'), but the sweep '{store.name}' "
                 f"there is running (process {writer}){others}. Wait for it to finish, or report what it has so far "
                 f"with {report}.")
+    finish = finish_clause(store, out, what_it_trains=True)
     return (f"No finished run found under '{out}' (there is no '{out / LATEST}'), but the sweep '{store.name}' there "
-            f"is incomplete: its manifest says '{status}'{others}. Finish it with "
-            f"`{store_resume_command(store, out)}` (it trains only what is missing), or report what it has so far "
-            f"with {report}.")
+            f"is incomplete: its manifest says '{status}'{others}. {sentence_start(finish)}, or report what "
+            f"it has so far with {report}.")
 
 
 def git_commit(directory: Path) -> str | None:

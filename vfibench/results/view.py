@@ -14,8 +14,8 @@ from vfibench.metrics.records import metric_record
 from vfibench.results import schema, tables
 from vfibench.results.latex import latex_table
 from vfibench.results.schema import MEAN, column, read_summary
-from vfibench.results.store import MANIFEST, RunStore, store_resume_command, unfinished_evaluation_message
-from vfibench.words import counted
+from vfibench.results.store import MANIFEST, RunStore, finish_clause, unfinished_evaluation_message
+from vfibench.words import counted, sentence_start
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class RunView:
         if schema.run_kind(self.manifest) == schema.SWEEP and status != schema.COMPLETE:
             writer = self.store.writer() if status == schema.RUNNING else None
             finish = (f"A sweep (process {writer}) is still writing it: report it again once it has finished."
-                      if writer is not None else f"Finish it with `{store_resume_command(self.store)}`.")
+                      if writer is not None else f"{sentence_start(finish_clause(self.store))}.")
             notes.append(f"The run is incomplete (its manifest says '{status}'): configurations without results "
                          f"yet are marked missing and left out of the analysis, and one with only some of its seeds "
                          f"is marked partial and analysed over the seeds it has (fewer training runs than the "
