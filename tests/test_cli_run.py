@@ -123,6 +123,9 @@ def test_bad_loss_specs_exit_2_before_any_work(tmp_path: Path, losses: str, expe
                                             (["--seeds", "0_1"], "Invalid --seeds '0_1'"),  # int() reads 1
                                             (["--steps", "99999999999999999999"], "at most 10,000,000 steps"),
                                             (["--ambiguity", "nan"], "'--ambiguity': nan is not a finite number"),
+                                            (["--steps", "1_0"], "'--steps': 1_0 is not a number as vfibench "
+                                                                 "reads numbers: write it in digits"),  # int(): 10
+                                            (["--ambiguity=0_5"], "'--ambiguity': 0_5 is not a number"),
                                             (["--device", ""], "'--device': is given an empty value; give a "
                                                                 "value, or leave the option out for its default."),
                                             (["--out="], "'--out': is given an empty value"),

@@ -101,6 +101,7 @@ def test_canonical_spec_sorts_options() -> None:
     ("synthetic:/x", "takes none"),
     ("frames", "needs a path"),
     ("frames(stride=two):/x", "not an integer"),
+    ("frames(stride=1_0):/x", "not an integer"),  # int() reads 10
     ("frames(max_motion=0.1):/x", "not an option of frames"),
     ("video(fit):/x", "key=value"),
     ("synthetic(size=32, size=48)", "gives the option size twice, with different values"),

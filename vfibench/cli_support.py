@@ -339,6 +339,9 @@ def _check_option_tokens(params: list, args: list[str], help_names: list[str]) -
                                      param_hint=f"'{param.opts[0]}'")
         if value is not None and _takes_a_number(param) and _not_finite(value):
             raise typer.BadParameter(f"{value} is not a finite number; give one.", param_hint=f"'{param.opts[0]}'")
+        if value is not None and _takes_a_number(param, int, float) and "_" in value:
+            raise typer.BadParameter(f"{value} is not a number as vfibench reads numbers: write it in digits, "
+                                     f"without underscores.", param_hint=f"'{param.opts[0]}'")
         if param.multiple:
             continue
         if param.name in seen:
@@ -362,10 +365,10 @@ def _check_argument_tokens(params: list, values: list[str]) -> None:  # type: ig
                                      param_hint=arguments[position].get_error_hint())
 
 
-def _takes_a_number(param: Any) -> bool:
-    """Whether a typer option's value is a float."""
+def _takes_a_number(param: Any, *kinds: type) -> bool:
+    """Whether a typer option's value is a float (or one of ``kinds``)."""
     descriptor = getattr(param, "type_descriptor", None)
-    return getattr(descriptor, "annotation", None) is float
+    return getattr(descriptor, "annotation", None) in (kinds or (float,))
 
 
 def _not_finite(text: str) -> bool:

@@ -112,6 +112,8 @@ def closest_kind(word: str, kinds: Iterable[str]) -> str | None:
 def _value(kind: str, key: str, raw: str, spec: str) -> Any:
     wanted = OPTIONS[kind][key]
     try:
+        if wanted in (int, float) and "_" in raw:
+            raise ValueError(raw)  # int and float read 1_0 as 10: a number is written in digits alone here
         if wanted is int:
             return int(raw)
         if wanted is float:
