@@ -99,6 +99,7 @@ def test_canonical_spec_sorts_options() -> None:
 @pytest.mark.parametrize(("spec", "needle"), [
     ("vimeo:/x", "Did you mean 'vimeo90k'"),
     ("synthetic:/x", "takes none"),
+    ("synthetic:", "takes none"),  # a path left empty (f"{kind}:{path}") is still one
     ("frames", "needs a path"),
     ("frames(stride=two):/x", "not an integer"),
     ("frames(stride=1_0):/x", "not an integer"),  # int() reads 10

@@ -149,7 +149,7 @@ def parse_dataset_spec(spec: str) -> DatasetSpec:
             f"(e.g. synthetic, vimeo90k:/data/vimeo_triplet, frames:/data/clip, video(stride=2):clip.mp4).{suggestion}"
         )
     raw_path = match.group("path")
-    if kind == "synthetic" and raw_path:
+    if kind == "synthetic" and raw_path is not None:  # `synthetic:` too: a path left empty is still not none
         raise DataError(f"The dataset spec {spec!r} gives a path, but synthetic is embedded and takes none; write synthetic.")
     if kind != "synthetic" and not (raw_path or "").strip():
         raise DataError(f"The dataset spec {spec!r} needs a path: write {kind}:PATH.")
