@@ -599,12 +599,13 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
         name = _sample_name(data.per_sample, sample)
         about = f" about '{pair[0]}' vs '{pair[1]}'" if pair else (
             f" within '{selection.config}'" if selection.config else "")
-        title = f"{data.store.name} — sample {name}{seed_text}; disagreement score{about} {format_signed(score, 2)}"
+        disagreement = f"disagreement score{about} {format_signed(score, 2)}"  # the title's and the caption's
+        title = f"{data.store.name} — sample {name}{seed_text}; {disagreement}"
         path = directory / f"grid_sample{sample:04d}.png"
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
         drawn.paths.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
                                              analysis.units, analysis.kinds))
-        drawn.captions.append(f"Sample {name}: disagreement score{about} {format_signed(score, 2)}{seed_text}. "
+        drawn.captions.append(f"Sample {name}: {disagreement}{seed_text}. "
                               f"Top row: ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; "
                               f"then per configuration its output, the crop, its error map (one shared scale) "
                               f"and its scores on this sample.")
