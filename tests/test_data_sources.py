@@ -560,3 +560,78 @@ def test_a_folder_of_clips_passed_as_vimeo90k_is_named_as_such_with_the_kind_tha
     message = str(error.value)
     assert f"{tmp_path} does not look like a vimeo90k folder" in message and "2 subfolders (a, b)" in message
     assert "tri_testlist.txt" in message and f"try frames:{tmp_path} (its subfolders hold image files" in message
+
+
+def test_a_vimeo_folder_with_sequences_and_target_is_read_as_the_release(tmp_path: Path) -> None:
+    """A folder with sequences/ is the vimeo_triplet release, whatever else it holds: a target/ beside
+    it (e.g. part of the test download unpacked into the same folder) is never read."""
+    root = make_vimeo(tmp_path / "vimeo")
+    for folder, name, k in (("input", "im1.png", 10), ("target", "im2.png", 11), ("input", "im3.png", 12)):
+        write_png(root / folder / "00002" / "0001" / name, frame_array(k, 256 // 4, 448 // 4))
+    test = open_dataset(f"vimeo90k:{root}", "test")
+    assert blue_code(test.i0) == [6] and blue_code(test.it) == [7] and blue_code(test.i1) == [8]
+    assert blue_code(open_dataset(f"vimeo90k:{root}", "train").it) == [1, 4]
+
+
+@pytest.mark.parametrize("line", ["00001/..", "../00001", "/00001", "00001/0001/im1.png"])
+def test_a_vimeo_list_line_that_is_not_one_sequence_inside_the_folder_is_refused(tmp_path: Path, line: str) -> None:
+    from vfibench.data.vimeo import read_list
+
+    listed = tmp_path / "tri_testlist.txt"
+    listed.write_text(f"00001/0001\n{line}\n")
+    with pytest.raises(DataError, match=r"Line 2 of .* must name one sequence as FOLDER/SUBFOLDER"):
+        read_list(listed)
+
+
+def test_frames_with_upper_case_extensions_are_frames(tmp_path: Path) -> None:
+    """Cameras and some exporters write FRAME0001.PNG / .JPG: the extension's case does not matter."""
+    for k, suffix in enumerate((".PNG", ".Png", ".png", ".PNG")):
+        write_png(tmp_path / f"frame{k}{suffix}", frame_array(k))
+    source = open_source(f"frames:{tmp_path}", "test")
+    assert [ref.name for ref in source.refs] == ["frame1", "frame2"]
+    batch = source.load(range(2), None, Fit.resize)
+    assert blue_code(batch.i0) == [0, 1] and blue_code(batch.it) == [1, 2] and blue_code(batch.i1) == [2, 3]
+
+
+@pytest.mark.parametrize("kind", ["frames", "video"])
+def test_a_stride_of_zero_is_refused(tmp_path: Path, kind: str) -> None:
+    """Stride 0 would make triplets of one frame repeated three times (a perfect score for any model)."""
+    make_clip(tmp_path / "clip", 5)
+    path = tmp_path / "clip" if kind == "frames" else make_video(tmp_path / "clip.mov", 5)
+    with pytest.raises(DataError, match="stride=0; the stride .* must be an integer >= 1"):
+        open_source(f"{kind}(stride=0):{path}", "test")
+
+
+def test_a_smaller_step_in_a_clips_numbering_is_no_gap() -> None:
+    from vfibench.data.frames import numbering_gaps
+
+    # step 2 as a rule, one step of 1 (an extra frame), one of 4 (a frame missing): only the jump is a gap
+    assert numbering_gaps(["f0.png", "f2.png", "f4.png", "f5.png", "f7.png", "f11.png", "f13.png"]) == \
+        [("f7.png", "f11.png")]
+
+
+def test_a_video_that_decodes_fewer_frames_than_asked_for_is_an_error(tmp_path: Path) -> None:
+    """A file whose packets promise more frames than it decodes must fail, never give fewer triplets."""
+    from vfibench.data.video import decode
+
+    video = make_video(tmp_path / "clip.mov", 5)
+    assert [number for number, _ in decode(video, {1, 4})] == [1, 4]
+    with pytest.raises(DataError, match="lists more frames than it decodes: frame 6 was asked for but decoding "
+                                        "stopped after frame 4"):
+        list(decode(video, {3, 6}))
+
+
+def test_a_video_whose_container_records_no_frame_count_gets_no_cut_short_note(tmp_path: Path) -> None:
+    """Matroska declares no frame count: that is not a file cut short."""
+    import av
+
+    video = tmp_path / "clip.mkv"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv444p"
+        for k in range(5):
+            frame = av.VideoFrame.from_ndarray(frame_array(k), format="rgb24").reformat(format="yuv444p")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    source = open_source(f"video:{video}", "test")
+    assert len(source) == 3 and source.notes == []

@@ -487,3 +487,47 @@ def test_a_folder_without_the_sets_layout_is_named_as_such_with_the_kind_that_fi
     message = str(error.value)
     assert f"does not look like a {kind} folder" in message and "restore" not in message.lower()
     assert f"try frames:{tmp_path} (" in message and fits in message
+
+
+def test_middlebury_the_twelve_sequences_of_the_reference_scripts_are_comparable(tmp_path):
+    """RIFE's MiddleBury_Other.py and IFRNet's Middlebury_Other.py score these twelve "other" sequences
+    (the ones with interpolated ground truth), written out here as the scripts list them."""
+    published = ["Beanbags", "Dimetrodon", "DogDance", "Grove2", "Grove3", "Hydrangea", "MiniCooper",
+                 "RubberWhale", "Urban2", "Urban3", "Venus", "Walking"]
+    root = tmp_path / "mb"
+    for seq in published:
+        for folder, name in (("other-data", "frame10.png"), ("other-gt-interp", "frame10i11.png"),
+                             ("other-data", "frame11.png")):
+            png(root / folder / seq / name, 0, (8, 8))
+    source = open_source(f"middlebury:{root}", "test")
+    assert source.ids == published and source.notes == []
+    for folder in ("other-data", "other-gt-interp"):
+        shutil.rmtree(root / folder / "Grove2")
+    [note] = open_source(f"middlebury:{root}", "test").notes
+    assert "lacks Grove2," in note and "score the 12 sequences" in note
+
+
+def test_snufilm_a_ground_truth_listed_on_two_lines_is_scored_on_both(snu):
+    """The reference scripts score every line of the list; a frame that is the ground truth of two lines
+    gives two samples, each with its own id (the later one tagged with its line number)."""
+    rel = "data/SNU-FILM/test/GOPRO_test/clip"
+    (snu / "test-hard.txt").write_text(f"{rel}/000001.png {rel}/000003.png {rel}/000005.png\n"
+                                       f"{rel}/000002.png {rel}/000004.png {rel}/000005.png\n"
+                                       f"{rel}/000002.png {rel}/000003.png {rel}/000004.png\n")
+    source = open_source(f"snufilm(split=hard):{snu}", "test")
+    assert source.ids == [f"{rel}/000003", f"{rel}/000004", f"{rel}/000003@3"]
+    triplets = source.load([0, 2])
+    assert [round(float(v) * 255) for v in triplets.i0[:, 0, 0, 0]] == [1, 2]
+    assert [round(float(v) * 255) for v in triplets.it[:, 0, 0, 0]] == [3, 3]
+    assert [round(float(v) * 255) for v in triplets.i1[:, 0, 0, 0]] == [5, 4]
+
+
+def test_xiph_clips_are_read_in_name_order_whatever_order_the_folder_lists_them(tmp_path):
+    root = tmp_path / "xiph"
+    root.mkdir()
+    clips = ("RitualDance", "Crosswalk", "Tango", "BoxingPractice", "FoodMarket2", "DrivingPOV")  # not in name order
+    for clip in clips:
+        for k in range(1, 100):
+            (root / f"{clip}-{k:03d}.png").write_bytes(b"")  # listing needs no pixels
+    source = open_source(f"xiph(res=4k):{root}", "test")
+    assert source.ids == [f"{clip}-{k:03d}" for clip in sorted(clips) for k in range(2, 99, 2)]
