@@ -733,3 +733,236 @@ def test_many_frames_beyond_a_bound_are_counted_after_the_first_three():
     assert "'A' on sample 5 (25.0000), 'A' on sample 4 (24.0000), 'A' on sample 3 (23.0000) and 3 more frames" in note
     (seeded,) = extreme_notes(table({"A": {"sharpness": [20.0, 1.0]}}, seeds=2), ["sharpness"])
     assert "'A' (seed 0) on sample 0 (20.0000) and 'A' (seed 1) on sample 0 (20.0000)" in seeded
+
+
+# -- pinned behaviours: preferences, rates, seeds and the verdict's words ----------------------------
+def test_the_hodges_lehmann_estimate_leaves_out_samples_where_the_members_are_level():
+    """Five level samples and two that differ (+1 and −0.5 dB): the estimate is the median of the Walsh
+    averages of the non-zero differences, −0.5, 0.25 and 1, i.e. 0.25 — as the signed-rank test drops the
+    zeros. Counting the zeros would pull it to 0 and leave PSNR without a preference."""
+    b = [30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0]
+    a = [30.0, 31.0, 32.0, 33.0, 34.0, 36.0, 35.5]
+    data = table({"A": {"psnr": a, "lpips": [0.1] * 7}, "B": {"psnr": b, "lpips": [0.2] * 7}})
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert (pair.a, pair.b) == ("A", "B")
+    assert pair.base.hodges_lehmann == pytest.approx(0.25)
+    assert pair.base.mean_favours == "A" and pair.base.favours == "A" and not pair.base.inconsistent
+
+
+def test_members_level_on_a_metric_are_preferred_by_neither():
+    """Equal PSNR on every sample: PSNR favours neither member, so LPIPS preferring B is no disagreement."""
+    psnr = [30.0, 31.0, 32.0, 33.0]
+    data = table({"A": {"psnr": psnr, "lpips": [0.3] * 4}, "B": {"psnr": psnr, "lpips": [0.2] * 4}})
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert pair.base.difference == 0.0 and pair.base.favours == "" and pair.base.mean_favours == ""
+    assert not pair.discordant and pair.disagreeing == []
+    level_lpips = table({"A": {"psnr": [31.0] * 4, "lpips": [0.2] * 4}, "B": {"psnr": [30.0] * 4, "lpips": [0.2] * 4}})
+    (pair,) = compare_pairs(level_lpips, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert pair.others[0].favours == "" and pair.others[0].mean_favours == ""
+    result = analyse(level_lpips, ["psnr", "lpips"])
+    assert "sides with PSNR" not in result.verdict, result.verdict
+
+
+def test_a_sample_where_either_metric_is_level_is_not_a_disagreement():
+    """A wins PSNR on samples 0–2 and ties on 3; LPIPS prefers B on 0 and 3 and ties on 1 and 2. Only
+    sample 0 has the metrics preferring different members: 1 of 4."""
+    data = table({"A": {"psnr": [30, 30, 30, 29], "lpips": [0.3, 0.2, 0.2, 0.3]},
+                  "B": {"psnr": [29, 29, 29, 29], "lpips": [0.2, 0.2, 0.2, 0.2]}})
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [Orientation.of("lpips")])
+    assert pair.others[0].disagreement_rate == pytest.approx(0.25)
+    result = analyse(data, ["psnr", "lpips"])
+    assert ("Sample by sample, PSNR and LPIPS prefer different members of this pair on 25% of the test samples."
+            in result.verdict), result.verdict
+
+
+def three_seed_pair(dists_by_seed: list[float], n: int = 16) -> pd.DataFrame:
+    """A ahead on PSNR by 0.5 dB and behind on LPIPS in every seed; A's DISTS per seed as given (B: 0.1)."""
+    rows = []
+    for seed, dists in enumerate(dists_by_seed):
+        for sample in range(n):
+            rows.append({"config": "A", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 30.5 + 0.1 * sample, "lpips": 0.2, "dists": dists})
+            rows.append({"config": "B", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 30 + 0.1 * sample, "lpips": 0.1, "dists": 0.1})
+    return pd.DataFrame(rows)
+
+
+def test_a_disagreement_holding_in_every_seed_on_one_metric_is_robust_though_another_flips():
+    """LPIPS prefers B in all three seeds; DISTS prefers B on average but A in seed 1: the disagreement
+    on LPIPS alone holds seed by seed."""
+    result = analyse(three_seed_pair([0.2, 0.05, 0.2]), ["psnr", "lpips", "dists"])
+    (pair,) = result.pairs
+    assert [t.metric for t in pair.disagreeing] == ["lpips", "dists"]
+    assert pair.test("dists").seeds == ("B", "A", "B") and pair.test("lpips").seeds == ("B", "B", "B")
+    assert pair.robust_to_seeds
+    assert "holds in all 3 seeds" in result.verdict, result.verdict
+
+
+def test_the_seed_sentence_counts_the_seeds_agreeing_with_the_average_and_names_the_small_differences():
+    """PSNR gains 0.5, −0.2 and 0.6 dB in three seeds: 2 of 3 seeds agree with the average of 0.3 dB, which
+    is below the standard deviation over seeds (0.44 dB); LPIPS, 0.1 worse in every seed, holds in all
+    and has no spread."""
+    flipped = analyse(seeded([0.5, -0.2, 0.6]), ["psnr", "lpips"])
+    assert np.std([0.5, -0.2, 0.6], ddof=1) > 0.3
+    assert "seeds agreeing with the average: PSNR (2 of 3); LPIPS holds in all." in flipped.verdict, flipped.verdict
+    assert ("The difference on PSNR is smaller than its standard deviation over seeds: a retrained model could "
+            "reverse it.") in flipped.verdict, flipped.verdict
+    steady = analyse(seeded([0.5, 0.4, 0.6]), ["psnr", "lpips"])  # 0.5 dB against a spread of 0.1 dB
+    assert "standard deviation over seeds" not in steady.verdict, steady.verdict
+
+
+def test_the_verdict_counts_discordant_pairs_of_trained_configurations_only():
+    """a and b split PSNR and LPIPS; c is worse than both on both; the references disagree with each other
+    and with c, but only the one trained pair counts."""
+    ramp = np.linspace(0, 1, 12)
+    data = table({"a": {"psnr": list(31 + ramp), "lpips": list(0.20 + 0.01 * ramp)},
+                  "b": {"psnr": list(30.5 + ramp), "lpips": list(0.12 + 0.01 * ramp)},
+                  "c": {"psnr": list(29 + ramp), "lpips": list(0.30 + 0.01 * ramp)},
+                  "blend": {"psnr": list(30 + ramp), "lpips": list(0.25 + 0.01 * ramp)},
+                  "nearest": {"psnr": list(25 + ramp), "lpips": list(0.10 + 0.01 * ramp)}},
+                 kinds={"blend": "reference", "nearest": "reference"})
+    result = analyse(data, ["psnr", "lpips"])
+    assert sum(p.discordant for p in result.pairs if not p.trained) > 0
+    assert "1 of 3 pairs of trained configurations is discordant in this way" in result.verdict, result.verdict
+
+
+def test_a_significant_disagreement_on_one_of_two_metrics_heads_the_verdict_as_significant():
+    """a leads b by 1 dB on every sample; LPIPS prefers b on every sample (significant), DISTS prefers b on
+    the mean and the typical sample but not significantly (p = 0.16 before adjustment). One significant
+    disagreeing metric is enough: this pair heads the verdict, as a significant disagreement, ahead of
+    the pairs with smaller PSNR leads."""
+    n = 12
+    psnr = [30 + 0.1 * s for s in range(n)]
+    alternating = [0.1 if s % 2 else -0.09 for s in range(n)]
+    data = table({"a": {"psnr": [x + 1 for x in psnr], "lpips": [0.25] * n, "dists": [0.2 + d for d in alternating]},
+                  "b": {"psnr": psnr, "lpips": [0.2] * n, "dists": [0.2] * n},
+                  "c": {"psnr": [x + 0.5 for x in psnr], "lpips": [0.22] * n, "dists": [0.21] * n}})
+    result = analyse(data, ["psnr", "lpips", "dists"])
+    pair = next(p for p in result.pairs if {p.a, p.b} == {"a", "b"})
+    assert [t.metric for t in pair.disagreeing] == ["lpips", "dists"]
+    assert pair.test("dists").p_value == pytest.approx(0.16162109375)  # exact: 2 × 331 of the 4,096 sign patterns
+    assert pair.test("dists").p_holm > 0.05 and pair.test("lpips").p_holm < 0.05
+    assert headline_pair(result) == pair
+    assert result.verdict.startswith("PSNR prefers a over b by 1.00 dB"), result.verdict
+    assert "the metrics disagree, significantly." in result.verdict, result.verdict
+
+
+def test_a_significant_discordant_pair_heads_the_verdict_before_a_non_significant_one():
+    """a vs b and a vs c disagree significantly; c vs b disagrees too, but with samples going either way
+    (not significant): the verdict leads with a significant pair."""
+    n = 12
+    psnr = [30 + 0.1 * s for s in range(n)]
+    data = table({"a": {"psnr": [x + 1 for x in psnr], "lpips": [0.25] * n},
+                  "b": {"psnr": psnr, "lpips": [0.2] * n},
+                  "c": {"psnr": [x + (0.3 if s % 2 else -0.2) for s, x in enumerate(psnr)],
+                        "lpips": [0.2 + (0.01 if s % 2 else -0.005) for s in range(n)]}})
+    result = analyse(data, ["psnr", "lpips"])
+    weak = next(p for p in result.pairs if {p.a, p.b} == {"b", "c"})
+    assert weak.discordant and weak.base.p_holm > 0.05
+    headline = headline_pair(result)
+    assert headline.base.p_holm < 0.05 and headline.others[0].p_holm < 0.05
+    assert result.verdict.startswith("PSNR prefers a over b by 1.00 dB"), result.verdict
+
+
+@pytest.mark.parametrize("p, shown", [(0.001, "p = 0.001"), (0.0011, "p = 0.001"), (0.01, "p = 0.0100"),
+                                      (0.1, "p = 0.10")])
+def test_printed_p_values_at_the_format_boundaries(p, shown):
+    """Only p below 0.001 is printed as "p < 0.001"; from 0.1 on, two decimals."""
+    assert format_p(p) == shown
+
+
+def test_kendall_tau_p_value_is_two_sided():
+    """Four rows in the same order: tau = 1, which 1 of the 4! = 24 orders reaches and 1 reverses, so the
+    two-sided p is 2/24."""
+    psnr = pd.Series({"a": 33.0, "b": 32.0, "c": 31.0, "d": 30.0})
+    lpips = pd.Series({"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4})
+    agreement = kendall_agreement(psnr, Orientation.of("psnr"), lpips, Orientation.of("lpips"))
+    assert agreement.tau == pytest.approx(1.0) and agreement.n == 4
+    assert agreement.p_value == pytest.approx(2 / 24)
+
+
+def test_a_compared_metric_missing_on_some_samples_makes_the_paired_sample_count_an_upper_bound():
+    data = paired_example(seeds=1)
+    data.loc[(data.config == "B") & (data["sample"] < 5), "lpips"] = np.nan
+    result = analyse(data, ["psnr", "lpips"])
+    (pair,) = result.pairs
+    assert pair.base.n == 20 and pair.others[0].n == 15
+    assert result.paired_samples == "up to 20"
+    assert "tests over up to 20 paired test samples" in result.verdict, result.verdict
+
+
+def test_by_default_the_deep_metrics_are_compared_else_every_other_metric_with_a_direction():
+    ramp = list(np.linspace(0, 1, 6))
+    values = {"A": {"psnr": [31 + r for r in ramp], "ssim": [0.9] * 6, "lpips": [0.1] * 6, "sharpness": [0.9] * 6},
+              "B": {"psnr": [30 + r for r in ramp], "ssim": [0.8] * 6, "lpips": [0.2] * 6, "sharpness": [1.1] * 6}}
+    with_deep = analyse(table(values), ["psnr", "ssim", "lpips", "sharpness"])
+    assert with_deep.compared == ("lpips",) and with_deep.compared_are_deep
+    without = analyse(table(values), ["psnr", "ssim", "sharpness"])
+    assert without.compared == ("ssim",) and not without.compared_are_deep  # sharpness is best at a target
+    assert "No learned perceptual metric is available; SSIM stands in for one." in without.verdict, without.verdict
+
+
+def test_blend_s_lead_is_only_called_significant_when_the_paired_test_favours_blend():
+    """x beats blend on the mean PSNR only through one sample (+5 dB), and is 0.1 dB behind it on the
+    other 19: the paired test favours blend, so x's lead over blend is not supported."""
+    rng = np.random.default_rng(0)
+    level = rng.uniform(25, 35, size=20)
+    gain = np.full(20, -0.1)
+    gain[0] = 5.0
+    data = table({"x": {"psnr": list(level + gain), "lpips": [0.2] * 20},
+                  "y": {"psnr": list(level + 1), "lpips": [0.25] * 20},
+                  "blend": {"psnr": list(level), "lpips": [0.3] * 20},
+                  "nearest": {"psnr": list(level - 3), "lpips": [0.1] * 20}},
+                 kinds={"blend": "reference", "nearest": "reference"})
+    result = analyse(data, ["psnr", "lpips"])
+    pair = next(p for p in result.pairs if {p.a, p.b} == {"x", "blend"})
+    assert pair.a == "x" and pair.base.favours == "" and pair.base.p_holm < 0.05
+    assert "Every trained configuration beats the blend reference on mean PSNR; the lead is significant for " \
+           "y (p < 0.001);" in result.verdict, result.verdict
+
+
+def test_a_metric_level_on_a_discordant_pair_does_not_side_with_the_base_metric():
+    """A wins PSNR, B wins LPIPS; DISTS is identical for both, so it sides with neither; SSIM prefers A."""
+    ramp = list(np.linspace(0, 1, 8))
+    data = table({"A": {"psnr": [31 + r for r in ramp], "lpips": [0.3] * 8, "dists": [0.2] * 8, "ssim": [0.9] * 8},
+                  "B": {"psnr": [30 + r for r in ramp], "lpips": [0.2] * 8, "dists": [0.2] * 8, "ssim": [0.8] * 8}})
+    result = analyse(data, ["psnr", "lpips", "dists", "ssim"], compared=["lpips", "dists", "ssim"])
+    (pair,) = result.pairs
+    assert pair.discordant and pair.test("dists").favours == "" and pair.test("ssim").favours == "A"
+    assert " SSIM sides with PSNR on this pair." in result.verdict, result.verdict
+
+
+def test_a_configuration_level_with_blend_without_a_significant_test_is_only_level():
+    """x is 0.006 dB ahead of blend on half the samples and 0.002 dB behind on the other half: level as
+    printed, favoured by its typical difference, but not significantly (p = 0.22 before adjustment)."""
+    ramp = list(np.linspace(0, 2.7, 10))
+    data = table({"blend": {"psnr": [30 + r for r in ramp], "lpips": [0.3] * 10},
+                  "nearest": {"psnr": [28 + r for r in ramp], "lpips": [0.2] * 10},
+                  "x": {"psnr": [30 + r + (0.006 if s % 2 else -0.002) for s, r in enumerate(ramp)],
+                        "lpips": [0.25] * 10},
+                  "y": {"psnr": [31 + r for r in ramp], "lpips": [0.25 + 0.001 * s for s in range(10)]}},
+                 kinds={"blend": "reference", "nearest": "reference"})
+    result = analyse(data, ["psnr", "lpips"])
+    pair = next(p for p in result.pairs if {p.a, p.b} == {"x", "blend"})
+    assert pair.base.favours == "A" and pair.a == "x" and pair.base.p_holm > 0.05
+    assert "x is level with blend at the precision shown (p = " in result.verdict, result.verdict
+    assert "but the paired test favours" not in result.verdict, result.verdict
+
+
+def test_the_tolerance_lead_needs_every_discordant_pair_within_the_tolerances():
+    """The headline pair (a vs b, significant) differs by less than the tolerances, but c vs b disagrees by
+    0.1 dB and 0.0025 LPIPS, beyond them (not significantly): the verdict must not open by saying that no
+    two configurations disagree by more than the tolerances."""
+    n = 12
+    psnr = [30 + 0.1 * s for s in range(n)]
+    data = table({"a": {"psnr": [x + 0.01 for x in psnr], "lpips": [0.201] * n},
+                  "b": {"psnr": psnr, "lpips": [0.2] * n},
+                  "c": {"psnr": [x + (0.4 if s % 2 else -0.2) for s, x in enumerate(psnr)],
+                        "lpips": [0.2 + (0.01 if s % 2 else -0.005) for s in range(n)]}})
+    result = analyse(data, ["psnr", "lpips"])
+    wide = next(p for p in result.pairs if {p.a, p.b} == {"b", "c"})
+    assert wide.discordant and not within_tolerance(wide)
+    headline = headline_pair(result)
+    assert {headline.a, headline.b} == {"a", "b"} and within_tolerance(headline)
+    assert result.verdict.startswith("PSNR prefers a over b by 0.01 dB"), result.verdict
+    assert "comparison tolerances; the clearest" not in result.verdict

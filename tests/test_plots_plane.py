@@ -193,3 +193,20 @@ def test_an_axis_best_at_a_target_is_not_called_better_to_the_right(tmp_path):
     assert figure is not None and "(better: right; Sharpness best at 1;" in figure.caption, figure.caption
     assert "better: right; Sharpness best at 1)" in (tmp_path / "plane.svg").read_text()  # the title
     assert plots.better_hint(Orientation.of("psnr"), Orientation.of("lpips")) == "up and right"
+
+
+def test_paired_interval_is_the_seeded_bca_bootstrap_of_the_mean_difference():
+    """Skewed differences: the bias-corrected and accelerated interval (2,000 resamples, seed 0) is
+    the one given, not the plain percentile interval."""
+    from scipy import stats
+
+    differences = np.random.default_rng(11).exponential(1.0, size=30) - 0.5
+    expected = stats.bootstrap((differences,), np.mean, confidence_level=0.95, n_resamples=2000, method="BCa",
+                               vectorized=True, random_state=np.random.default_rng(0)).confidence_interval
+    percentile = stats.bootstrap((differences,), np.mean, confidence_level=0.95, n_resamples=2000,
+                                 method="percentile", vectorized=True,
+                                 random_state=np.random.default_rng(0)).confidence_interval
+    assert abs(expected.high - percentile.high) > 0.01
+    low, high = paired_difference_interval(differences)
+    assert (low, high) == pytest.approx((expected.low, expected.high), abs=1e-12)
+    assert low < differences.mean() < high
