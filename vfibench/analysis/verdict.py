@@ -325,11 +325,14 @@ def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
     behind = [e for e in trained if e.rank >= ranking[BLEND].rank]  # a tie at the precision shown does not beat it
     level = [e.config for e in behind if e.rank == ranking[BLEND].rank]
     if not behind:
-        supported, unsupported = _tested_leads(analysis, [e.config for e in trained], blend_leads=False)
+        supported, unsupported, reversed_ = _tested_leads(analysis, [e.config for e in trained], blend_leads=False)
+        many = len(reversed_) > 1
         return [f"Every trained configuration beats the blend reference on mean {label}"
                 + (f"; the lead is significant for {join_words(supported)}" if supported else "")
                 + (f"; it is not significant for {join_words(unsupported)} with {analysis.paired_samples} samples"
-                   if unsupported else "") + "."]
+                   if unsupported else "")
+                + (f"; the lead{'s' if many else ''} of {join_words(reversed_)} rest{'' if many else 's'} on a few "
+                   f"samples: on the typical sample the paired test favours blend" if reversed_ else "") + "."]
     values = join_words([f"{e.config} {e.mean:.2f}" for e in behind])
     numbers = f"({values} vs {ranking[BLEND].mean:.2f}{' ' + unit if unit else ''})"
     plural = len(behind) > 1
@@ -337,8 +340,8 @@ def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
             if len(behind) == len(trained) else
             f"{join_words([e.config for e in behind])} {'do' if plural else 'does'} not beat the blend reference "
             f"on mean {label} {numbers}")
-    supported, unsupported = _tested_leads(analysis, [e.config for e in behind if e.config not in level],
-                                           blend_leads=True)
+    supported, unsupported, reversed_ = _tested_leads(analysis, [e.config for e in behind if e.config not in level],
+                                                      blend_leads=True)
     parts = [_level_clause(analysis, config) for config in level]
     if supported:
         parts.append(f"blend is significantly ahead of {join_words(supported)}, so "
@@ -348,6 +351,10 @@ def _blend_baseline_sentences(analysis: GapAnalysis) -> list[str]:
         parts.append(f"blend's lead over {join_words(unsupported)} is not significant with {analysis.paired_samples} "
                      f"samples, so whether {'they have' if len(unsupported) > 1 else 'it has'} learned to "
                      f"interpolate motion beyond averaging the inputs is not shown")
+    if reversed_:
+        many = len(reversed_) > 1
+        parts.append(f"blend's lead{'s' if many else ''} over {join_words(reversed_)} rest{'' if many else 's'} on a "
+                     f"few samples: on the typical sample the paired test favours {'them' if many else 'it'}")
     return [f"{head}: {'; '.join(parts)}."]
 
 
@@ -363,18 +370,22 @@ def _level_clause(analysis: GapAnalysis, config: str) -> str:
     return f"{config} is level with blend at the precision shown ({format_p(p_holm, analysis.alpha)})"
 
 
-def _tested_leads(analysis: GapAnalysis, configs: Sequence[str], *, blend_leads: bool) -> tuple[list[str], list[str]]:
-    """``configs`` as "name (p = …)", split into those whose base-metric test against blend significantly
-    favours the leader (blend when ``blend_leads``, else the configuration) and the rest."""
-    supported, unsupported = [], []
+def _tested_leads(analysis: GapAnalysis, configs: Sequence[str], *,
+                  blend_leads: bool) -> tuple[list[str], list[str], list[str]]:
+    """``configs`` as "name (p = …)", split by their base-metric test against blend: those where it
+    significantly favours the mean's leader (blend when ``blend_leads``, else the configuration); those
+    where it significantly favours the other member — the mean leads on a few samples, the typical
+    per-sample difference (:attr:`~PairedTest.inconsistent`) the other way; and the rest, not significant."""
+    supported, unsupported, reversed_ = [], [], []
     for config in configs:
         pair = next((p for p in analysis.pairs if {p.a, p.b} == {config, BLEND}), None)
         p_holm = pair.base.p_holm if pair is not None else float("nan")
         leader = BLEND if blend_leads else config
-        significant = (pair is not None and pair.a == leader and pair.base.favours == "A"
-                       and p_holm < analysis.alpha)
-        (supported if significant else unsupported).append(f"{config} ({format_p(p_holm, analysis.alpha)})")
-    return supported, unsupported
+        significant = pair is not None and pair.a == leader and p_holm < analysis.alpha
+        found = (supported if significant and pair.base.favours == "A"
+                 else reversed_ if significant and pair.base.inconsistent else unsupported)
+        found.append(f"{config} ({format_p(p_holm, analysis.alpha)})")
+    return supported, unsupported, reversed_
 
 
 def _availability_sentences(analysis: GapAnalysis) -> list[str]:
