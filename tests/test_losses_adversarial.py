@@ -136,3 +136,18 @@ def test_two_identical_training_runs_give_identical_losses() -> None:
     assert first.log == second.log
     assert {"total", "l1", "adv", "adv_d_loss", "adv_d_accuracy"} <= set(first.log[0])
     assert all(math.isfinite(row["adv_d_loss"]) for row in first.log)
+
+
+def test_generator_term_is_p_log_p_of_d_on_i0_then_frame_and_frame_then_i1() -> None:
+    batch = random_triplets(n=2, size=16, seed=2)
+    term = TemporalAdversarial(seed=0)
+    frame = batch.it
+    with torch.no_grad():
+        p01 = torch.sigmoid(term.discriminator(batch.i0, frame))  # (I0 ‖ Î): the generated frame second
+        p12 = torch.sigmoid(term.discriminator(frame, batch.i1))  # (Î ‖ I1): the generated frame first
+        swapped = torch.sigmoid(term.discriminator(frame, batch.i0))
+    expected = (p01 * torch.log(p01 + 1e-12) + p12 * torch.log(p12 + 1e-12)).mean()  # AdaCoF's FI_GAN formula
+    value = term(prediction_from(frame), batch)
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
+    other_order = (swapped * torch.log(swapped + 1e-12) + p12 * torch.log(p12 + 1e-12)).mean()
+    assert other_order.item() != pytest.approx(expected.item(), rel=1e-6)  # the order of a pair matters to D

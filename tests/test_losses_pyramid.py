@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.helpers import prediction_from, random_triplets
+from tests.test_losses_fixtures import shifted_scene
 from vfibench.data.triplets import Triplets
 from vfibench.losses.pixel import charbonnier_loss
 from vfibench.losses.pyramid import (
@@ -168,3 +169,44 @@ def test_the_gather_only_reflect_pad_equals_torchs_in_values_and_gradients(size:
     (grad_ours,) = torch.autograd.grad((ours * weights).sum(), x)
     (grad_theirs,) = torch.autograd.grad((theirs * weights).sum(), x)
     torch.testing.assert_close(grad_ours, grad_theirs, rtol=0, atol=1e-12)
+
+
+def _ms_reference(batch: Triplets, flow_t0: torch.Tensor, flow_t1: torch.Tensor, levels: int,
+                  eps: float) -> float:
+    """BMBC's loss written from its definition: at level l, 2^l×2^l block means of images and flows, the
+    flows divided by 2^l, both inputs warped onto the middle frame, Charbonnier, weight 0.01·2^l."""
+    total = 0.0
+    for level in range(levels):
+        k = 2**level
+
+        def down(x: torch.Tensor) -> torch.Tensor:
+            return x if k == 1 else torch.nn.functional.avg_pool2d(x, k, k)
+
+        for image, flow in ((batch.i0, flow_t0), (batch.i1, flow_t1)):
+            warped = backward_warp(down(image), down(flow) / k)
+            total += 0.01 * k * torch.sqrt((warped - down(batch.it)) ** 2 + eps**2).mean().item()
+    return total
+
+
+def test_ms_charbonnier_matches_its_definition_over_three_levels() -> None:
+    batch = random_triplets(n=2, size=16, seed=6)
+    g = torch.Generator().manual_seed(5)
+    flow_t0, flow_t1 = 2.0 * torch.randn(2, 2, 16, 16, generator=g), 2.0 * torch.randn(2, 2, 16, 16, generator=g)
+    value = multiscale_warping_charbonnier(batch.i0, batch.it, batch.i1, flow_t0, flow_t1, levels=3, eps=1e-3)
+    assert value.item() == pytest.approx(_ms_reference(batch, flow_t0, flow_t1, 3, 1e-3), rel=1e-5)
+
+
+def test_ms_charbonnier_of_the_true_motion_costs_only_epsilon_at_every_level() -> None:
+    # A texture moving 2 px per half-interval: at level 1 (2×2 blocks) the motion is exactly 1 px of that level.
+    scene, shift = shifted_scene(size=24, shift=2)
+    flow_t0, flow_t1 = torch.zeros(1, 2, 24, 24), torch.zeros(1, 2, 24, 24)
+    flow_t0[:, 0], flow_t1[:, 0] = -shift, shift
+    value = multiscale_warping_charbonnier(scene.i0, scene.it, scene.i1, flow_t0, flow_t1, levels=2, eps=1e-6)
+    assert value.item() == pytest.approx(BMBC_ALPHA0 * (1 + 2) * 2 * 1e-6, abs=1e-7)
+
+
+def test_lap_and_ms_charbonnier_defaults_are_rifes_and_bmbcs() -> None:
+    (lap,) = parse_config("lap").resolve()
+    assert lap.params == {"levels": 5}  # RIFE: LapLoss(max_levels=5)
+    (ms,) = parse_config("ms-charbonnier").resolve()
+    assert ms.params == {"levels": 5, "eps": 1e-6}  # BMBC: five motion levels, ε = 1e-6

@@ -10,6 +10,7 @@ import torch
 
 from tests.helpers import prediction_from, random_triplets
 from tests.test_losses_fixtures import shifted_scene
+from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
 from vfibench.losses.census import census_loss, census_transform
 from vfibench.losses.flow import charbonnier_tv, flow_smoothness, warping_loss
@@ -228,3 +229,49 @@ def test_every_term_module_returns_a_scalar() -> None:
     for spec in ("census", "ssim", "grad", "warp", "smooth", "flow-tv", "vis-tv"):
         value = _module(spec)(prediction, batch)
         assert value.shape == () and torch.isfinite(value), spec
+
+
+# --------------------------------------------------------------------------- direction and pairing of the terms
+
+
+def test_gradient_loss_penalises_an_edge_of_flipped_sign_in_l1() -> None:
+    rising = torch.tensor([0.0, 0.25, 0.5]).view(1, 1, 1, 3).expand(1, 1, 2, 3)  # slope +0.25 along x
+    falling = rising.flip(-1)  # slope −0.25: the same edge magnitude, the opposite sign
+    # every ∂x residual is 0.25 − (−0.25) = 0.5, so its mean absolute value is 0.5; ∂y is 0 everywhere
+    assert gradient_loss(rising, falling).item() == pytest.approx(0.5)
+    assert gradient_loss(rising.transpose(-1, -2), falling.transpose(-1, -2)).item() == pytest.approx(0.5)
+
+
+def test_edge_aware_smoothness_weights_vertical_jumps_by_vertical_image_edges() -> None:
+    step = torch.zeros(1, 2, 6, 5)
+    step[:, 1, 3:, :] = 4.0  # one jump of 4 px between rows 2 and 3, channel y only
+    # ∂y: 5 row differences × 5 columns × 2 channels = 50 entries, 5 of them equal to 4; ∂x all zero
+    assert flow_smoothness(step).item() == pytest.approx(4 * 5 / 50)
+    along = torch.zeros(1, 3, 6, 5)
+    along[..., 3:, :] = 1.0  # the image changes exactly where the flow jumps, in the same direction
+    assert flow_smoothness(step, along, edge=10.0).item() == pytest.approx(0.4 * float(np.exp(-10.0)))
+    across = torch.zeros(1, 3, 6, 5)
+    across[..., :, 3:] = 1.0  # an edge across the other direction: ∂y of the image is 0, no discount
+    assert flow_smoothness(step, across, edge=10.0).item() == pytest.approx(0.4)
+
+
+def test_edge_aware_smooth_term_weights_each_flow_by_the_frame_it_starts_from() -> None:
+    i0 = torch.zeros(1, 3, 5, 6)
+    i0[..., 3:] = 1.0  # I0 has an edge between columns 2 and 3
+    i1 = torch.full((1, 3, 5, 6), 0.5)  # I1 is flat
+    batch = Triplets(i0, 0.5 * (i0 + i1), i1, torch.full((1,), 0.5))
+    step = torch.zeros(1, 2, 5, 6)
+    step[:, 0, :, 3:] = 1.0  # a jump between columns 2 and 3; ∂x has 5·5·2 = 50 entries, 5 of them jump
+    prediction = dataclasses.replace(prediction_from(batch.it), flow_01=4.0 * step, flow_10=8.0 * step)
+    # F0→1 (jump 4) lies on I0's edge, discounted by exp(−10); F1→0 (jump 8) meets flat I1, not discounted
+    expected = 4 * 5 / 50 * float(np.exp(-10.0)) + 8 * 5 / 50
+    assert _module("smooth(edge=10)")(prediction, batch).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_flow_tv_sums_adacofs_tv_over_both_intermediate_flows() -> None:
+    batch = random_triplets(size=8)
+    g = torch.Generator().manual_seed(3)
+    flow_t0, flow_t1 = torch.randn(2, 2, 8, 8, generator=g), 3.0 * torch.randn(2, 2, 8, 8, generator=g)
+    prediction = dataclasses.replace(prediction_from(batch.it), flow_t0=flow_t0, flow_t1=flow_t1)
+    expected = sum(_adacof_tv(flow[:, c : c + 1]) for flow in (flow_t0, flow_t1) for c in range(2))
+    assert _module("flow-tv")(prediction, batch).item() == pytest.approx(float(expected), rel=1e-6)

@@ -58,6 +58,15 @@ def test_adacof_and_dain_use_their_own_charbonnier_epsilon() -> None:
                                                                "perc", "adv"}
 
 
+def test_unverified_presets_keep_their_documented_weights() -> None:
+    # bmbc: Super SloMo's smoothness-to-warping ratio 1 : 102 applied to the five level weights 0.01·2^l
+    assert _terms("bmbc") == [(1.0, "ms-charbonnier", 0, 1), (0.003, "smooth", 0, 1)]
+    assert 0.003 == pytest.approx(sum(0.01 * 2**level for level in range(5)) / 102, rel=0.02)
+    # timelens: λ balances conv4_3 MSE (≈ 8.7) with L1 (≈ 0.022) on a 5×5 box blur, 0.022 / 8.7 ≈ 0.0025
+    assert _terms("timelens") == [(1.0, "l1", 0, 1), (0.0025, "perc", 0, 1)]
+    assert 0.0025 == pytest.approx(0.022 / 8.7, rel=0.02)
+
+
 def test_film_presets_switch_weights_at_half_of_training() -> None:
     assert _terms("film-l1") == [(1.0, "l1", 0, 1)]
     assert _terms("film-vgg") == [(1.0, "l1", 0, 1), (1.0, "vggfilm", 0, 0.5), (0.25, "vggfilm", 0.5, 1)]

@@ -23,6 +23,8 @@ from vfibench.losses.spec import LossConfig, Window, parse_config, parse_sweep
         ("l1@0.5", "l1@0.5"),
         ("l1@:0.5+l2@0.5:1", "l1@:0.5+l2@0.5"),
         ("l1@0.25:0.75", "l1@0.25:0.75"),
+        (".5*l1", "0.5*l1"),  # a weight may start with its decimal point
+        ("perc(layer=RELU2_2,dist=L1)", "perc(dist=l1,layer=relu2_2)"),  # word values are case-insensitive too
     ],
 )
 def test_canonical_strings(text: str, canonical: str) -> None:
@@ -93,6 +95,9 @@ def test_malformed_spec_shows_the_position() -> None:
         ("charbonnier(eps=1e-3", "expected ',' or ')'"),
         ("l1@1.5", "0 <= start < end <= 1"),
         ("l1@0.5:0.2", "0 <= start < end <= 1"),
+        ("l1@0.5:0.5", "0 <= start < end <= 1"),  # an empty window
+        ("l1@1", "0 <= start < end <= 1"),
+        ("lap(levels=13)", "must be <= 12"),
         ("l1+l1", "appears twice"),
         ("l1,L1", "appears twice"),
         ("l1+perc,perc+l1", "configurations 'l1+perc' and 'perc+l1' are the same sum in another order"),
@@ -137,3 +142,10 @@ def test_every_registered_term_parses_and_resolves_to_its_record() -> None:
         (term,) = config.resolve()
         assert term.info is info
         assert set(term.params) == {p.name for p in info.params}
+
+
+def test_a_weight_binds_to_the_one_term_it_precedes() -> None:
+    (l1, perc, l2) = parse_config("0.8*l1+0.005*perc(layer=relu2_2)+l2").resolve()
+    assert (l1.info.name, l1.weight) == ("l1", 0.8)
+    assert (perc.info.name, perc.weight, perc.params["layer"]) == ("perc", 0.005, "relu2_2")
+    assert (l2.info.name, l2.weight) == ("l2", 1.0)  # not the 0.005 of the term before it
