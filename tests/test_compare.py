@@ -570,3 +570,179 @@ def test_the_markdown_summary_line_shows_names_as_written(tmp_path: Path) -> Non
     result = invoke(str(new), str(old), "--format", "md", "--no-github")
     rendered = MarkdownIt("commonmark").enable("table").render(result.stdout)
     assert result.exit_code == 1 and "<em>" not in rendered and "0.5*l1+0.5*l2 psnr" in rendered
+
+
+# -- tolerance edges, columns, rows and CI output -------------------------------------------------------
+def test_a_change_of_exactly_the_tolerance_passes_for_the_worse_and_the_better_two_sided_too(
+        tmp_path: Path, base: Path) -> None:
+    """The tolerance is inclusive: a mean moved by exactly its tolerance is 'ok', either way, in either mode."""
+    worse = write_summary(tmp_path / "worse.csv", BASE_ROWS, l1={"psnr_mean": 29.95}, l1_perc={"lpips_mean": 0.0820})
+    better = write_summary(tmp_path / "better.csv", BASE_ROWS, l1={"psnr_mean": 30.05}, l1_perc={"lpips_mean": 0.0780})
+    for new in (worse, better):
+        for mode in ([], ["--two-sided"]):
+            result = invoke(str(new), str(base), "--format", "json", "--no-github", *mode)
+            assert result.exit_code == 0, result.output
+            assert json.loads(result.stdout)["counts"] == {"ok": 6}, (new.name, mode)
+
+
+def test_a_change_just_beyond_the_tolerance_is_judged_not_forgiven_as_rounding(tmp_path: Path, base: Path) -> None:
+    """summary.csv holds ten significant digits; a mean 1e-5 dB past the 0.05 dB tolerance is a real move."""
+    from vfibench.metrics.registry import metric_info
+
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.94999}, blend={"psnr_mean": 28.05001})
+    result = invoke(str(new), str(base), "--format", "json", "--no-github")
+    assert result.exit_code == 1, result.output
+    verdicts = {(r["config"], r["metric"]): r["verdict"] for r in json.loads(result.stdout)["rows"]}
+    assert verdicts[("l1", "psnr")] == "regressed" and verdicts[("blend", "psnr")] == "improved"
+    assert judge(metric_info("lpips"), 0.1000, 0.10201, 0.002) is Verdict.REGRESSED
+    assert judge(metric_info("lpips"), 0.1000, 0.10200, 0.002) is Verdict.OK
+
+
+def test_a_metric_column_missing_from_new_fails_once_for_the_metric(tmp_path: Path, base: Path) -> None:
+    """A new run that stopped computing LPIPS altogether must not pass with the column unchecked."""
+    new = write_summary(tmp_path / "new.csv", [{k: v for k, v in row.items() if k != "lpips_mean"} for row in BASE_ROWS])
+    result = invoke(str(new), str(base), "--format", "json", "--no-github")
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["passed"] is False and document["counts"] == {"ok": 3, "missing metric": 1}
+    assert {r["verdict"] for r in document["rows"] if r["metric"] == "lpips"} == {"missing metric"}
+    assert "1 metric missing in new" in document["summary"]
+    assert document["summary"].endswith("— failed: lpips (missing metric)")
+
+
+def test_a_metric_only_new_has_is_reported_and_not_checked(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", [{**row, "ssim_mean": 0.9} for row in BASE_ROWS])
+    for mode in ([], ["--two-sided"]):
+        result = invoke(str(new), str(base), "--format", "json", "--no-github", *mode)
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        assert document["counts"] == {"ok": 6, "new metric": 1}
+        assert [r["verdict"] for r in document["rows"] if r["metric"] == "ssim"] == ["new metric"] * 3
+        assert "1 new metric (not checked)" in document["summary"]
+
+
+def test_a_configuration_an_interrupted_new_run_did_not_reach_is_missing_in_new(tmp_path: Path, base: Path) -> None:
+    """A summary lists a configuration it has not run yet as 'missing': BASE has results for it, so it fails."""
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"status": "missing", **NO_RESULTS})
+    result = invoke(str(new), str(base), "--format", "json", "--no-github")
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert {r["verdict"] for r in document["rows"] if r["config"] == "l1"} == {"missing in new"}
+    assert document["counts"] == {"ok": 4, "missing in new": 1}
+
+
+def test_a_configuration_with_only_some_seeds_in_base_is_still_checked(tmp_path: Path, base: Path) -> None:
+    """BASE's partial results are results: NEW without the configuration, or worse on it, fails."""
+    old = write_summary(tmp_path / "old.csv", BASE_ROWS, l1={"status": "partial"})
+    absent = write_summary(tmp_path / "absent.csv", [row for row in BASE_ROWS if row["config"] != "l1"])
+    result = invoke(str(absent), str(old))
+    assert result.exit_code == 1, result.output
+    assert "l1 (missing in new)" in result.output
+    worse = write_summary(tmp_path / "worse.csv", BASE_ROWS, l1={"psnr_mean": 29.80})
+    result = invoke(str(worse), str(old))
+    assert result.exit_code == 1 and "failed: l1 psnr" in result.output, result.output
+
+
+def test_the_library_refuses_a_shared_metric_without_a_tolerance(tmp_path: Path, base: Path) -> None:
+    from vfibench.results.compare import compare_summaries
+
+    with pytest.raises(VfiBenchError, match="no tolerance for the metric 'lpips'"):
+        compare_summaries(load_summary(base), load_summary(base), {"psnr": 0.05})
+    # a column only BASE has needs no tolerance: it is missing in NEW, whatever the numbers
+    new = write_summary(tmp_path / "new.csv", [{k: v for k, v in row.items() if k != "lpips_mean"} for row in BASE_ROWS])
+    comparison = compare_summaries(load_summary(new), load_summary(base), {"psnr": 0.05})
+    assert comparison.failed and {row.verdict for row in comparison.rows if row.metric == "lpips"} == {
+        Verdict.MISSING_METRIC}
+
+
+def test_a_default_tolerance_is_used_and_not_noted_as_unused(base: Path) -> None:
+    result = invoke(str(base), str(base), "--tol", "default=0.1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["tolerances"] == {"psnr": 0.1, "lpips": 0.1}
+    assert not any("--tol" in note for note in document["notes"]), document["notes"]
+
+
+def test_tolerance_names_are_read_in_any_case_the_default_key_too() -> None:
+    from vfibench.results.compare_tolerances import parse_tolerances
+    assert parse_tolerances(["DEFAULT=0.1,PSNR=0.2"]) == {"default": 0.1, "psnr": 0.2}
+
+
+def test_the_summary_line_names_five_failures_and_counts_the_rest(tmp_path: Path) -> None:
+    rows = [{**BASE_ROWS[0], "config": f"c{i}"} for i in range(6)]
+    old = write_summary(tmp_path / "old.csv", rows)
+    five = write_summary(tmp_path / "five.csv", [{**row, "psnr_mean": 29.0} if i < 5 else row
+                                                 for i, row in enumerate(rows)])
+    six = write_summary(tmp_path / "six.csv", [{**row, "psnr_mean": 29.0} for row in rows])
+    line = json.loads(invoke(str(five), str(old), "--format", "json").stdout)["summary"]
+    assert line.endswith("— failed: c0 psnr, c1 psnr, c2 psnr, c3 psnr, c4 psnr"), line
+    line = json.loads(invoke(str(six), str(old), "--format", "json").stdout)["summary"]
+    assert line.endswith("— failed: c0 psnr, c1 psnr, c2 psnr, c3 psnr, c4 psnr and 1 more"), line
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("::error")]
+
+
+def test_github_annotations_name_a_configuration_or_column_failure_once(tmp_path: Path, base: Path) -> None:
+    """One annotation per missing configuration or column, not one per metric or per configuration."""
+    rows = [{k: v for k, v in row.items() if k != "lpips_mean"} for row in BASE_ROWS if row["config"] != "l1"]
+    new = write_summary(tmp_path / "new.csv", rows)
+    result = invoke(str(new), str(base), "--github")
+    assert result.exit_code == 1, result.output
+    assert error_lines(result.output) == [
+        "::error title=vfibench missing configuration::l1: results in BASE but none in NEW",
+        "::error title=vfibench missing metric::lpips: a column in BASE but not in NEW",
+    ]
+
+
+def test_github_annotations_say_which_way_each_metric_is_better(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.80}, l1_perc={"lpips_mean": 0.0830})
+    lines = error_lines(invoke(str(new), str(base), "--github").output)
+    assert "::error title=vfibench regression::l1 psnr 30.00 → 29.80 (-0.2000, tolerance 0.05; higher is better)" \
+        in lines, lines
+    assert any(line.startswith("::error title=vfibench regression::l1+perc lpips ")
+               and line.endswith("(+0.0030, tolerance 0.002; lower is better)") for line in lines), lines
+    improved = write_summary(tmp_path / "improved.csv", BASE_ROWS, l1={"psnr_mean": 30.30})
+    lines = error_lines(invoke(str(improved), str(base), "--github", "--two-sided").output)
+    assert lines == ["::error title=vfibench change::l1 psnr 30.00 → 30.30 (+0.3000, tolerance 0.05; higher is better)"]
+
+
+def test_a_github_annotation_stays_on_one_line(tmp_path: Path, base: Path) -> None:
+    """A failure reason with a line break or a percent sign is escaped, as workflow commands require."""
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS,
+                        l1={"status": "failed", "reason": "RuntimeError: 100% of memory\nin use", "seeds": 0,
+                            "samples": 0, "psnr_mean": None, "lpips_mean": None})
+    lines = error_lines(invoke(str(new), str(base), "--github").output)
+    assert lines == ["::error title=vfibench failure::l1: failed in NEW (failed in new: RuntimeError: 100%25 of "
+                     "memory%0Ain use; complete in base)"], lines
+
+
+def test_annotations_follow_github_actions_only_when_it_is_true(base: Path, tmp_path: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.80})
+    for value, shown in (("true", True), ("TRUE", True), ("false", False), ("0", False), ("", False)):
+        result = runner.invoke(app, ["compare", str(new), str(base)], env={"GITHUB_ACTIONS": value})
+        assert result.exit_code == 1 and bool(error_lines(result.output)) is shown, value
+
+
+def test_json_with_annotations_keeps_standard_output_a_json_document(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.80})
+    result = invoke(str(new), str(base), "--format", "json", "--github")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["passed"] is False
+    assert error_lines(result.stderr) and not error_lines(result.stdout)
+
+
+def test_markdown_marks_every_failing_verdict_in_bold(tmp_path: Path, base: Path) -> None:
+    rows = [row for row in BASE_ROWS if row["config"] != "l1"]
+    new = write_summary(tmp_path / "new.csv", rows, l1_perc={"lpips_mean": float("nan")})
+    markdown = invoke(str(new), str(base), "--format", "md").stdout
+    assert "| **missing in new** |" in markdown and "| **lost value** |" in markdown, markdown
+    assert "| ok |" in markdown and "**ok**" not in markdown
+
+
+def test_runs_scored_on_other_numbers_of_samples_are_noted(tmp_path: Path, base: Path) -> None:
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"samples": 16})
+    text = " ".join(invoke(str(new), str(base)).output.split())
+    assert "Seeds or test samples differ, so the means are not like for like: 'l1' (1 seed × 8 samples in BASE, " \
+           "1 × 16 in NEW)." in text, text
