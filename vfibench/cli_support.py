@@ -121,6 +121,7 @@ def console_of_width(width: int) -> Console:
     return _OutputConsole(file=console.file, width=width, force_terminal=console.is_terminal, emoji=False,
                           color_system=console.color_system)  # type: ignore[arg-type]
 
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
