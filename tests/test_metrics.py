@@ -382,3 +382,79 @@ def test_a_metric_list_is_read_in_order_and_a_repeated_or_empty_one_is_refused()
     for command in (["run", "--preset", "smoke", "--dry-run"], ["eval", "--pred", ".", "--gt", "."]):
         result = CliRunner().invoke(app, [*command, "--metrics", "lpips,ssim,lpips"])
         assert result.exit_code == 2 and "names lpips more than once" in result.output
+
+
+# --------------------------------------------------------------------------- conventions pinned by hand
+
+
+def test_matlab_grey_is_rgb2gray_of_the_8bit_frame():
+    """MATLAB's rgb2gray weighs R, G, B by the first row of the inverse of the NTSC YIQ matrix and rounds
+    the weighted 8-bit sum to a level; the unrounded (0.299, 0.587, 0.114) disagree on some colours."""
+    from vfibench.metrics._common import matlab_grey
+
+    yiq = np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]])
+    weights = np.linalg.inv(yiq)[0]
+    colours = np.random.default_rng(7).integers(0, 256, size=(1 << 15, 3)).astype(np.float64)
+    expected = np.floor(colours @ weights + 0.5)  # MATLAB rounds halves away from zero; all sums are positive
+    assert np.any(expected != np.floor(colours @ np.array([0.299, 0.587, 0.114]) + 0.5))  # the test can tell
+    frames = torch.from_numpy(colours.T.reshape(1, 3, 128, 256).copy()) / 255.0
+    got = (matlab_grey(frames) * 255.0).round().reshape(-1).numpy()
+    np.testing.assert_array_equal(got, expected)
+    assert np.all(np.abs(matlab_grey(frames).reshape(-1).numpy() * 255.0 - expected) < 1e-9)  # exact levels
+
+
+def test_identical_frames_score_exactly_100_db():
+    x = torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    assert psnr(x, x).tolist() == [100.0, 100.0]  # 10·log10(1 / 1e-10)
+    from vfibench.metrics.records import metric_record
+
+    assert metric_record("psnr").cap == 100.0 and metric_record("psnr").valid_range == (0.0, 100.0)
+
+
+@pytest.mark.parametrize("fn", [psnr, ssim, sharpness_ratio, gmsd])
+def test_values_just_outside_the_unit_range_are_refused(fn):
+    good = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+    for value in (1.1, -0.1):  # one pixel of a prediction overshooting by a tenth, either way
+        bad = good.clone()
+        bad[0, 1, 5, 7] = value
+        with pytest.raises(VfiBenchError, match=r"values must lie in \[0, 1\]"):
+            fn(bad, good)
+
+
+def test_structural_similarity_on_the_0_255_scale_equals_skimage_with_data_range_255():
+    """The constants scale with the data range: C1 = (0.01 L)², C2 = (0.03 L)²."""
+    from vfibench.metrics.ssim import structural_similarity as ours
+
+    pred, gt = real_pair("astronaut", 48, 64)
+    expected = [structural_similarity(gt[..., c].astype(np.float64), pred[..., c].astype(np.float64),
+                                      gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)
+                for c in range(3)]
+    got = ours(to_tensor([pred]) * 255, to_tensor([gt]) * 255, data_range=255)
+    np.testing.assert_allclose(got[0].numpy(), expected, rtol=0, atol=1e-9)
+
+
+def test_each_metric_s_direction_agrees_with_what_it_scores():
+    """A lightly distorted prediction must rank above a heavily distorted one by every metric's goodness."""
+    from helpers import missing_backbones
+
+    pred, gt = real_pair("astronaut", 64, 64)
+    rng = np.random.default_rng(1)
+    light = np.clip(gt + rng.normal(0, 3, size=gt.shape), 0, 255).round().astype(np.uint8)
+    heavy = np.clip(scipy.ndimage.gaussian_filter(gt.astype(np.float64), (2.5, 2.5, 0))
+                    + rng.normal(0, 30, size=gt.shape), 0, 255).round().astype(np.uint8)
+    truth = to_tensor([gt])
+    names = ["psnr", "ssim", "gmsd", "ie"] + [n for n in ("lpips", "lpips-vgg", "dists")
+                                            if not missing_backbones(*metric_info(n).needs)]
+    for name in names:
+        info = metric_info(name)
+        good, bad = (info.compute(to_tensor([x]).float() if info.needs else to_tensor([x]),
+                                  truth.float() if info.needs else truth).item() for x in (light, heavy))
+        assert good != bad, name
+        assert info.goodness(good) > info.goodness(bad), (name, good, bad, info.higher_is_better)
+
+
+def test_goodness_is_the_value_its_negation_or_minus_the_distance_to_the_target():
+    assert metric_info("psnr").goodness(31.5) == 31.5
+    assert metric_info("gmsd").goodness(0.25) == -0.25
+    assert metric_info("sharpness").goodness(0.75) == pytest.approx(-0.25, abs=1e-15)
+    assert metric_info("sharpness").goodness(1.5) == pytest.approx(-0.5, abs=1e-15)

@@ -205,3 +205,25 @@ def test_on_a_gpu_chunks_are_as_large_as_the_gpu_budget_allows():
     assert suite.chunk_size(256, 448) == GPU_CHUNK_PIXELS // (256 * 448) == 18
     assert suite.chunk_size(96, 96) == 32  # the batch size bounds it
     assert suite.chunk_size(4096, 4096) == 1
+
+
+def test_a_prepared_reference_quantises_the_ground_truth_as_the_plain_call_does():
+    """A ground truth off the 8-bit levels, overshooting [0, 1] a little, is clamped and rounded when prepared."""
+    pred, gt = frames()
+    raw = (gt + 0.3 / 255 * torch.randn(gt.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64))
+    raw = raw.clamp(-0.01, 1.01)
+    assert not torch.equal(quantize_8bit(raw), raw)
+    suite = MetricSuite(WEIGHT_FREE, batch_size=2)
+    assert torch.equal(suite.prepare(raw).gt, quantize_8bit(raw))
+    assert_identical(suite(pred, reference=suite.prepare(raw)), suite(pred, quantize_8bit(raw)))
+    assert_identical(suite(pred, reference=suite.prepare(raw)), suite(pred, raw))
+
+
+def test_batches_prepared_with_the_input_frames_score_as_the_plain_call():
+    pred, gt = frames(n=5)
+    i0, i1 = gt.roll(3, dims=-1), gt.roll(-3, dims=-2)  # two different input frames
+    suite = MetricSuite(["psnr", "psnr-div"], batch_size=2)
+    prepared = suite.prepare_batches(gt, (i0, i1), batch_size=2)
+    assert [len(p) for p in prepared] == [2, 2, 1]
+    assert torch.equal(prepared[2].inputs[1], quantize_8bit(i1[4:5]))
+    assert_identical(suite.score_prepared(pred, prepared, 2), suite(pred, gt, (i0, i1)))

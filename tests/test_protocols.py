@@ -173,3 +173,26 @@ def test_an_empty_batch_gives_empty_scores_under_every_protocol():
     scores = protocol_scores(empty, empty)
     assert set(scores) == set(PROTOCOLS)
     assert all(psnr.shape == ssim.shape == (0,) for psnr, ssim in scores.values())
+
+
+def test_film_clips_the_prediction_before_both_metrics(pair):
+    """FILM's evaluation clips the interpolator's output to [0, 1] before tf.image.psnr and tf.image.ssim."""
+    pred, gt = pair
+    overshoot = pred.copy()
+    overshoot[:, :4] = 1.2  # a bright band beyond the range, as an unclipped network output can hold
+    overshoot[:, -4:] = -0.2
+    psnr, ssim = PROTOCOLS["film"].compute(tensor(overshoot), tensor(gt))
+    clipped = np.clip(overshoot, 0.0, 1.0)
+    for k in range(len(gt)):
+        assert psnr[k].item() == pytest.approx(np_psnr(clipped[k], gt[k]), abs=1e-9)
+        assert ssim[k].item() == pytest.approx(gaussian_skimage(clipped[k], gt[k]), abs=1e-9)
+
+
+def test_protocol_scores_score_each_frame_against_its_own_truth(pair):
+    pred, gt = pair
+    scores = protocol_scores(tensor(pred), tensor(gt))
+    for name, (psnr, ssim) in scores.items():
+        for k in range(len(gt)):
+            want_psnr, want_ssim = expected(name, pred[k], gt[k])
+            assert psnr[k].item() == pytest.approx(want_psnr, abs=1e-9), (name, k)
+            assert ssim[k].item() == pytest.approx(want_ssim, abs=1e-9), (name, k)
