@@ -16,7 +16,8 @@ protocol            PSNR / SSIM                                                 
 ``ifrnet``          float prediction, no rounding; RGB / ``ssim_matlab``                        ltkong218/IFRNet ``metric.py``;
                                                                                                 EMA-VFI ``Vimeo90K.py``
 ``film``            prediction clipped to [0, 1], no rounding; RGB, no cap / TF-style SSIM      google-research/frame-
-                    (Gaussian 11×11 σ 1.5, valid, per channel)                                  interpolation ``losses/losses.py``
+                    (Gaussian 11×11 σ 1.5, valid, per channel)                                  interpolation ``eval/eval_cli.py``
+                                                                                                (clip), ``losses/losses.py``
 ``y-channel``       BT.601 studio-range luma Y = (65.481 R + 128.553 G + 24.966 B + 16)/255,    BasicSR ``metrics/psnr_ssim.py``
                     not rounded / Gaussian SSIM on Y, valid region                              (``test_y_channel=True``)
 ``skimage-default`` RGB / ``structural_similarity(channel_axis=-1, data_range=1)`` with its     scikit-image defaults, as
@@ -162,7 +163,8 @@ def ifrnet_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
 
 def film_protocol(pred: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
     """FILM ``losses/losses.py``: ``tf.image.psnr`` and ``tf.image.ssim`` with ``max_val=1`` on the
-    clipped prediction (Gaussian 11×11 σ 1.5, valid convolution, per channel, mean)."""
+    prediction ``eval/eval_cli.py`` clipped to [0, 1] (Gaussian 11×11 σ 1.5, valid convolution, per
+    channel, mean)."""
     out = pred.to(torch.float64).clamp(0.0, 1.0)
     return plain_psnr(out, gt), ssim_map(out, gt.to(torch.float64)).mean(dim=(1, 2, 3))
 
@@ -197,7 +199,7 @@ _RECORDS = (
     Protocol("ifrnet", "float prediction; RGB PSNR; 3-D ssim_matlab (EMA-VFI on Vimeo-90K and SNU-FILM the same)",
              "ltkong218/IFRNet metric.py, MCG-NJU/EMA-VFI benchmark/Vimeo90K.py", ifrnet_protocol),
     Protocol("film", "clipped, not rounded; tf.image.psnr / tf.image.ssim (Gaussian 11x11, valid)",
-             "google-research/frame-interpolation losses/losses.py", film_protocol),
+             "google-research/frame-interpolation eval/eval_cli.py, losses/losses.py", film_protocol),
     Protocol("y-channel", "BT.601 luma Y; PSNR and Gaussian SSIM on Y",
              "BasicSR metrics/psnr_ssim.py (test_y_channel=True)", y_channel_protocol),
     Protocol("skimage-default", "RGB PSNR; skimage SSIM defaults: 7x7 uniform window, sample covariance",
