@@ -190,3 +190,34 @@ def test_the_report_hint_is_a_command_that_can_be_pasted(tmp_path):
     run = (out / "latest").resolve().name
     hint = next(line for line in result.stderr.splitlines() if line.startswith("Gap analysis"))
     assert hint.endswith(f"vfibench report {run} --out '{out}'"), hint
+
+
+def test_a_stop_while_the_finished_run_is_marked_complete_says_the_run_is_complete(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    """A SIGTERM that arrives while the last writes mark the run complete is held until they are done;
+    the command then exits 143 saying the run is complete and how to report it, not that it was cut short."""
+    import os
+    import signal
+
+    from vfibench import sweep
+    from vfibench.results.schema import COMPLETE
+    from vfibench.sweep.interruption import stops_deferred
+
+    finish = sweep.run_sweep
+
+    def stopped_as_it_completes(*args, **kwargs):
+        store = finish(*args, **kwargs)
+        with stops_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+        return store
+
+    monkeypatch.setattr(sweep, "run_sweep", stopped_as_it_completes)
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr", "--out", str(out),
+                                 "--device", "cpu", "--steps", "4"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 143, result.output
+    name = (out / "latest").resolve().name
+    assert (f"SIGTERM came once the sweep had finished: the run '{name}' is complete, with every result in "
+            f"'{out / name}'. Its tables and report: vfibench report {name} --out {out}") in text
+    assert json.loads((out / name / "manifest.json").read_text())["status"] == COMPLETE
