@@ -168,6 +168,19 @@ def test_dists_identical_is_zero_and_batching_does_not_matter():
     assert (batch > 0).all()
 
 
+def test_dists_feeds_vgg_the_frame_normalised_by_imagenet_statistics():
+    """DISTS (Ding et al., ``DISTS_pytorch``) subtracts ImageNet's mean (0.485, 0.456, 0.406) and divides by
+    its standard deviation (0.229, 0.224, 0.225) before VGG16; the frame itself is the zeroth representation."""
+    features = random_features("vgg16")
+    model = build_dists(features=features)
+    x = frames(1, size=16)[0].float()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    image, first, *_ = model.representations(x)
+    assert torch.equal(image, x)
+    torch.testing.assert_close(first, features[:4]((x - mean) / std), rtol=1e-4, atol=1e-5)  # channels-last sums
+
+
 def test_dists_weights_are_the_authors_and_checked(monkeypatch):
     alpha, beta = load_alpha_beta()
     assert alpha.shape == beta.shape == (1, 1475, 1, 1)
