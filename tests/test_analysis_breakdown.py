@@ -110,3 +110,49 @@ def test_real_data_s_motion_is_called_estimated_and_synthetic_motion_is_not():
         assert "motion is estimated, the 99th percentile of the DIS optical-flow magnitude" in caption
     known = breakdowns(run(), ["psnr", "lpips"])["motion_px"]
     assert not known.estimated and known.title == "motion (px)" and known.source == ""
+
+
+def test_a_value_on_an_inner_edge_falls_in_the_lower_bin():
+    """Edges 0, 2, 4, 6, 8 of the samples 0..8: bin 1 is [0, 2], the others open below, (2, 4] …"""
+    rows = [{"config": "a", "kind": "trained", "seed": 0, "sample": s, "psnr": 30.0 + s, "ambiguity_px": float(s)}
+            for s in range(9)]
+    result = breakdown(pd.DataFrame(rows), "ambiguity_px", ["psnr"], bins=4)
+    assert result is not None and result.edges == (0.0, 2.0, 4.0, 6.0, 8.0)
+    assert result.counts == (3, 2, 2, 2)
+    assert result.means["psnr"]["a"] == pytest.approx((31.0, 33.5, 35.5, 37.5))
+
+
+def test_a_bin_mean_is_the_mean_over_seeds_of_each_seed_s_bin_mean():
+    """In the lowest bin seed 0 has samples 0 and 1 (30 and 32 dB), seed 1 only sample 0 (36 dB): the bin
+    mean is (31 + 36) / 2 = 33.5, not the pooled 98 / 3."""
+    rows = [{"config": "a", "kind": "trained", "seed": 0, "sample": s, "psnr": 30.0 + 2 * s, "motion_px": float(s)}
+            for s in range(8)]
+    rows += [{"config": "a", "kind": "trained", "seed": 1, "sample": s, "psnr": 36.0, "motion_px": float(s)}
+             for s in (0, 2, 3, 4, 5, 6, 7)]
+    result = breakdown(pd.DataFrame(rows), "motion_px", ["psnr"], bins=4)
+    assert result is not None and result.counts == (2, 2, 2, 2)
+    assert result.means["psnr"]["a"][0] == pytest.approx(33.5)
+
+
+def test_a_bin_where_the_base_metric_is_level_is_no_disagreement():
+    """'sharp' matches 'smooth' on PSNR in the highest ambiguity bin: PSNR favours neither there, so the
+    metrics do not disagree in the highest bin, whatever LPIPS says."""
+    data = run()
+    top = (data["config"] == "sharp") & (data["ambiguity_px"] >= 3.0)
+    data.loc[top, "psnr"] = 32 - data.loc[top, "ambiguity_px"]
+    result = breakdown(data, "ambiguity_px", ["psnr", "lpips"], bins=4)
+    assert result is not None and disagreement_onset(result, PSNR, LPIPS, "smooth", "sharp") is None
+
+
+def test_occluded_share_bins_are_labelled_with_two_decimals():
+    rows = [{"config": "a", "kind": "trained", "seed": 0, "sample": s, "psnr": 30.0, "occluded": s / 100}
+            for s in range(9)]
+    result = breakdown(pd.DataFrame(rows), "occluded", ["psnr"], bins=4)
+    assert result is not None and result.labels == ("0.00–0.02", "0.02–0.04", "0.04–0.06", "0.06–0.08")
+
+
+def test_configurations_follow_the_given_order_then_first_appearance():
+    from vfibench.analysis.per_sample import config_order
+
+    data = pd.DataFrame({"config": ["c", "a", "b", "a"], "seed": 0, "sample": [0, 0, 0, 1]})
+    assert config_order(data, ["b", "x", "a"]) == ["b", "a", "c"]

@@ -989,3 +989,75 @@ def test_the_tolerance_lead_needs_every_discordant_pair_within_the_tolerances():
     assert {headline.a, headline.b} == {"a", "b"} and within_tolerance(headline)
     assert result.verdict.startswith("PSNR prefers a over b by 0.01 dB"), result.verdict
     assert "comparison tolerances; the clearest" not in result.verdict
+
+
+# -- summary rows: means over seeds, counts, statuses, intervals ------------------------------------
+def test_a_seed_with_fewer_samples_weighs_as_much_as_the_others_in_the_mean():
+    """Seed 0 scored 4 samples at 30 dB, seed 1 only 2 at 34 dB: the mean over seeds of the per-seed
+    means is (30 + 34) / 2 = 32, not the pooled 188 / 6; the std is over the two seed means."""
+    rows = [{"config": "l1", "kind": "trained", "seed": 0, "sample": s, "psnr": 30.0} for s in range(4)]
+    rows += [{"config": "l1", "kind": "trained", "seed": 1, "sample": s, "psnr": 34.0} for s in range(2)]
+    data = pd.DataFrame(rows)
+    summary = summarise(data, ["psnr"], {"l1": "trained"})
+    assert summary.loc[0, "psnr_mean"] == pytest.approx(32.0)
+    assert summary.loc[0, "psnr_std"] == pytest.approx(np.sqrt(8.0))  # (30 − 32)² + (34 − 32)², over 2 − 1
+    assert config_means(data, "psnr")["l1"] == pytest.approx(32.0)
+
+
+def test_summary_counts_distinct_samples_and_seeds_and_marks_a_configuration_without_samples():
+    rows = [{"config": "l1", "kind": "trained", "seed": seed, "sample": s, "psnr": 30.0 + s + seed}
+            for seed in (3, 7) for s in range(4)]  # seeds 3 and 7: two seeds, four samples (eight rows)
+    rows += [{"config": "l2", "kind": "trained", "seed": 3, "sample": s, "psnr": 29.0 + s} for s in range(4)]
+    summary = summarise(pd.DataFrame(rows), ["psnr"], {"l1": "trained", "l2": "trained", "l3": "trained"})
+    l1, l2, l3 = (summary.iloc[i] for i in range(3))
+    assert (l1["seeds"], l1["samples"], l1["status"]) == (2, 4, "complete")
+    assert (l2["seeds"], l2["samples"]) == (1, 4)
+    assert l2["psnr_mean"] == pytest.approx(30.5) and np.isnan(l2["psnr_std"])  # one seed: no spread, not 0
+    assert (l3["seeds"], l3["samples"], l3["status"]) == (0, 0, "missing")
+    assert all(np.isnan(l3[f"psnr_{s}"]) for s in ("mean", "std", "ci_low", "ci_high"))
+
+
+def test_bootstrap_interval_is_the_percentile_interval_of_the_resampled_means():
+    """Values 0, 0, 0, 10: a resample of four is all zeros with probability (3/4)^4 ≈ 0.32, so the 2.5th
+    percentile of the resampled means is 0; it holds three or four tens with probability ≈ 0.051 (four
+    with ≈ 0.004), so the 97.5th is 7.5. A reflected ("basic") interval would reach below 0."""
+    from vfibench.results.summary import bootstrap_interval
+
+    low, high = bootstrap_interval(np.array([0.0, 0.0, 0.0, 10.0]))
+    assert low == 0.0 and high == pytest.approx(7.5)
+
+
+# -- report tables: rankings, agreement, seeds agreeing ---------------------------------------------
+def test_the_rankings_table_lists_best_to_worst_and_labels_the_references():
+    data = table({"a": {"psnr": [32.0] * 4, "lpips": [0.3] * 4}, "blend": {"psnr": [31.0] * 4, "lpips": [0.2] * 4},
+                  "b": {"psnr": [30.0] * 4, "lpips": [0.1] * 4}}, kinds={"blend": "reference"})
+    rows = dict(tables_module.ranking_table(analyse(data, ["psnr", "lpips"])).rows)
+    assert rows["PSNR ↑"] == "1. a 32.00  ›  2. blend (ref) 31.00  ›  3. b 30.00"
+    assert rows["LPIPS ↓"] == "1. b 0.1000  ›  2. blend (ref) 0.2000  ›  3. a 0.3000"
+
+
+def test_the_agreement_table_signs_tau_and_warns_of_few_rows_only_below_five():
+    def run_of(n: int):
+        return table({f"c{i}": {"psnr": [30.0 + i] * 4, "lpips": [0.1 + 0.01 * i] * 4} for i in range(n)})
+
+    five = tables_module.agreement_table(analyse(run_of(5), ["psnr", "lpips"]))
+    assert five.rows[0][:2] == ("LPIPS ↓", "-1.00")  # higher PSNR with higher LPIPS: reversed orders
+    assert "even a perfect agreement" not in five.caption
+    four = tables_module.agreement_table(analyse(run_of(4), ["psnr", "lpips"]))
+    assert "with fewer than 5 configurations even a perfect agreement has p > 0.05" in four.caption
+
+
+def test_the_pairs_table_counts_the_seeds_that_agree_with_the_average():
+    """A ahead on PSNR by 0.5, −0.2 and 0.6 dB in seeds 0, 1, 2: 2 of 3 seeds agree with the average;
+    LPIPS favours B in all three."""
+    rendered = tables_module.pairs_table(analyse(seeded([0.5, -0.2, 0.6]), ["psnr", "lpips"]))
+    assert rendered.header[-1] == "seeds agreeing"
+    assert rendered.rows[0][-1] == "PSNR 2/3 LPIPS 3/3"
+
+
+def test_a_sharpness_exactly_at_its_bound_is_not_named():
+    from vfibench.analysis.extremes import extreme_notes
+
+    assert extreme_notes(table({"A": {"sharpness": [10.0, 1.0]}}), ["sharpness"]) == []
+    (note,) = extreme_notes(table({"A": {"sharpness": [10.5, 1.0]}}), ["sharpness"])
+    assert "'A' on sample 0 (10.5000)" in note

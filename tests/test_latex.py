@@ -106,3 +106,20 @@ def test_the_table_typesets(tmp_path) -> None:
     if shutil.which("pdftotext"):  # what a reader sees: every name as typed
         text = subprocess.run(["pdftotext", "table.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
         assert "[ours] it's a--b" in text and "*star" in text
+
+
+def test_references_come_after_the_rule_whatever_their_place_in_the_summary() -> None:
+    frame = summary()
+    frame = pd.concat([frame.iloc[[3]], frame.drop(index=3)], ignore_index=True)  # blend first
+    rows = body_rows(latex_table(frame, METRICS, {"dists": "no VGG16 weights"}))
+    assert [row.split(" & ")[0] for row in rows] == ["l1", r"l1+0.1*perc(layer=relu2\_2)", "l1+adv (diverged)",
+                                                     r"\textit{blend}", r"\textit{nearest}"]
+
+
+def test_a_partial_row_says_so_and_a_reference_is_padded_by_the_widest_spread() -> None:
+    frame = summary()
+    frame.loc[1, "status"] = "partial"
+    frame.loc[1, "psnr_std"] = 0.004  # prints "± 0.004", wider than l1's "± 0.12"
+    rows = body_rows(latex_table(frame, ["psnr"], {}))
+    assert rows[1].startswith(r"l1+0.1*perc(layer=relu2\_2) (partial) & 25.53\,{\scriptsize$\pm$\,0.004}")
+    assert rows[3] == r"\textit{blend} & 26.12\phantom{\,{\scriptsize$\pm$\,0.004}} \\"

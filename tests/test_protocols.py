@@ -196,3 +196,13 @@ def test_protocol_scores_score_each_frame_against_its_own_truth(pair):
             want_psnr, want_ssim = expected(name, pred[k], gt[k])
             assert psnr[k].item() == pytest.approx(want_psnr, abs=1e-9), (name, k)
             assert ssim[k].item() == pytest.approx(want_ssim, abs=1e-9), (name, k)
+
+
+def test_the_protocol_table_prints_psnr_to_three_decimals_and_ssim_to_four():
+    import pandas as pd
+
+    from vfibench.results.report_tables import protocol_means, protocol_table
+
+    rows = pd.DataFrame({"config": ["a", "a"], "sample": [0, 1], "file": ["x", "y"], "protocol": ["rife", "rife"],
+                         "psnr": [30.0, 31.0], "ssim": [0.9, 0.8]})
+    assert protocol_table(protocol_means(rows, ["a"])).rows == (("rife", "30.500", "0.8500"),)

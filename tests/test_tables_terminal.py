@@ -316,3 +316,53 @@ def test_report_tables_in_markdown_right_align_their_numbers_as_the_terminal_and
                        label_columns=1)
     lines = to_markdown(table)
     assert lines[lines.index("| metric | Kendall tau | p |") + 1] == "|---|---:|---:|"
+
+
+def test_notes_count_seeds_and_samples_of_the_fullest_row_and_list_only_rows_with_some_seeds() -> None:
+    """A trained row that diverged on every seed has no means: it is not "over 0 seeds" in the seed note;
+    a row over fewer samples does not set the table's sample count."""
+    from vfibench.results.tables import table_notes
+
+    summary = tie_summary(30.0)
+    summary.loc[summary["config"] == "b", ["status", "seeds", "samples", "psnr_mean", "lpips_mean"]] = [
+        "diverged", 0, 0, None, None]
+    summary.loc[summary["config"] == "c", "samples"] = 5
+    note = table_notes(summary, {}, ["psnr", "lpips"])[0]
+    assert note.startswith("Mean over 8 test samples and 2 seeds (± std over seeds)"), note
+    assert "among the trained configurations marked; references are not ranked for it." in note
+
+
+def test_a_one_seed_table_says_nothing_of_seeds() -> None:
+    from vfibench.results.tables import table_notes
+
+    summary = tie_summary(30.0).assign(seeds=1, psnr_std=float("nan"), lpips_std=float("nan"))
+    note = table_notes(summary, {}, ["psnr"])[0]
+    assert note.startswith("Mean over 8 test samples; 95% bootstrap intervals"), note
+    assert "seed" not in note
+
+
+def test_an_unavailable_target_metric_gets_only_its_unavailable_note() -> None:
+    from vfibench.results.tables import table_notes
+
+    notes = table_notes(tie_summary(30.0), {"sharpness": "no frames"}, ["psnr", "sharpness"])
+    assert [n for n in notes if n.startswith("Sharpness")] == ["Sharpness unavailable: no frames"]
+
+
+def test_a_reference_without_results_shows_its_status_and_numbers_are_right_aligned() -> None:
+    summary = tie_summary(30.0)
+    summary.loc[summary["config"] == "blend", ["status", "psnr_mean", "lpips_mean"]] = ["missing", None, None]
+    markdown = markdown_table(summary, ["psnr", "lpips"], {})
+    assert "| blend | missing | — | — |" in markdown
+    assert markdown.splitlines()[1] == "|---|---|---:|---:|"
+
+
+@pytest.mark.parametrize(("std", "expected"), [(0.006, "± 0.01"), (0.0049, "± 0.005")])
+def test_a_std_that_rounds_to_a_unit_of_the_last_place_keeps_the_mean_s_decimals(std: float, expected: str) -> None:
+    assert format_std(std, "psnr", 30.0) == expected
+
+
+def test_a_column_without_a_record_prints_two_decimals_from_ten_up() -> None:
+    from vfibench.results.numbers import format_number
+
+    assert format_number(10.0, "motion_px") == "10.00" and format_number(-10.0, "motion_px") == "-10.00"
+    assert format_number(9.99, "motion_px") == "9.9900"
