@@ -847,16 +847,20 @@ def test_a_significant_disagreement_on_one_of_two_metrics_heads_the_verdict_as_s
     assert "the metrics disagree, significantly." in result.verdict, result.verdict
 
 
+def a_b_and_a_noisy_c(a_gain: float, a_lpips: float, c_gain: float, n: int = 12) -> pd.DataFrame:
+    """b: a PSNR ramp at LPIPS 0.2; a: ``a_gain`` dB above it at LPIPS ``a_lpips`` on every sample; c: ``c_gain``
+    dB above b and 0.01 LPIPS worse on odd samples, 0.2 dB below and 0.005 better on even ones."""
+    psnr = [30 + 0.1 * s for s in range(n)]
+    return table({"a": {"psnr": [x + a_gain for x in psnr], "lpips": [a_lpips] * n},
+                  "b": {"psnr": psnr, "lpips": [0.2] * n},
+                  "c": {"psnr": [x + (c_gain if s % 2 else -0.2) for s, x in enumerate(psnr)],
+                        "lpips": [0.2 + (0.01 if s % 2 else -0.005) for s in range(n)]}})
+
+
 def test_a_significant_discordant_pair_heads_the_verdict_before_a_non_significant_one():
     """a vs b and a vs c disagree significantly; c vs b disagrees too, but with samples going either way
     (not significant): the verdict leads with a significant pair."""
-    n = 12
-    psnr = [30 + 0.1 * s for s in range(n)]
-    data = table({"a": {"psnr": [x + 1 for x in psnr], "lpips": [0.25] * n},
-                  "b": {"psnr": psnr, "lpips": [0.2] * n},
-                  "c": {"psnr": [x + (0.3 if s % 2 else -0.2) for s, x in enumerate(psnr)],
-                        "lpips": [0.2 + (0.01 if s % 2 else -0.005) for s in range(n)]}})
-    result = analyse(data, ["psnr", "lpips"])
+    result = analyse(a_b_and_a_noisy_c(a_gain=1.0, a_lpips=0.25, c_gain=0.3), ["psnr", "lpips"])
     weak = next(p for p in result.pairs if {p.a, p.b} == {"b", "c"})
     assert weak.discordant and weak.base.p_holm > 0.05
     headline = headline_pair(result)
@@ -976,13 +980,7 @@ def test_the_tolerance_lead_needs_every_discordant_pair_within_the_tolerances():
     """The headline pair (a vs b, significant) differs by less than the tolerances, but c vs b disagrees by
     0.1 dB and 0.0025 LPIPS, beyond them (not significantly): the verdict must not open by saying that no
     two configurations disagree by more than the tolerances."""
-    n = 12
-    psnr = [30 + 0.1 * s for s in range(n)]
-    data = table({"a": {"psnr": [x + 0.01 for x in psnr], "lpips": [0.201] * n},
-                  "b": {"psnr": psnr, "lpips": [0.2] * n},
-                  "c": {"psnr": [x + (0.4 if s % 2 else -0.2) for s, x in enumerate(psnr)],
-                        "lpips": [0.2 + (0.01 if s % 2 else -0.005) for s in range(n)]}})
-    result = analyse(data, ["psnr", "lpips"])
+    result = analyse(a_b_and_a_noisy_c(a_gain=0.01, a_lpips=0.201, c_gain=0.4), ["psnr", "lpips"])
     wide = next(p for p in result.pairs if {p.a, p.b} == {"b", "c"})
     assert wide.discordant and not within_tolerance(wide)
     headline = headline_pair(result)
