@@ -697,3 +697,215 @@ def test_a_device_that_cannot_be_used_is_refused_in_the_words_given(name: str, e
     with pytest.raises(VfiBenchError, match=re.escape(expected)):
         resolve_device(name)
     assert resolve_device(" CPU ") == torch.device("cpu")
+
+
+class Recording(SilentListener):
+    """Records what a sweep says it starts: the work left, each phase and each unit."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.phases: list[str] = []
+        self.work: tuple[int, int] | None = None
+
+    def sweep_started(self, units: int, steps: int) -> None:
+        self.work = (units, steps)
+
+    def phase(self, message: str, total: int | None = None) -> None:
+        self.phases.append(message)
+
+    def unit_started(self, label: str, steps: int) -> None:
+        self.started.append(label)
+
+
+def test_a_resume_runs_only_the_units_left_and_no_finished_reference_again(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)  # l1 and both references finished, l2 not
+    listener = Recording()
+    run_sweep(plan_resume(store), listener, store=store)
+    assert listener.started == ["l2 (seed 0)"]
+    assert not [phase for phase in listener.phases if phase.startswith("Evaluating the references")]
+    assert listener.work == (1, PRESET.steps)  # the progress counts what is left, not the whole sweep
+    assert store.read_manifest()["status"] == "complete"
+
+
+def test_a_resumed_run_keeps_its_warm_start_and_trains_it_once(tmp_path: Path) -> None:
+    """Every configuration continues the seed's shared warm start: a resume must train the units left from
+    the warm start the run cached, giving the tables of the run never interrupted."""
+    def plan(out: Path):
+        return plan_sweep("l1,l2", PRESET, [0], out=out, device="cpu", metrics=["psnr"], warm_start=1)
+
+    whole = run_sweep(plan(tmp_path / "whole"))
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(plan(tmp_path / "cut"), StopAtSecondTraining())  # the warm start finished, l1 started
+    store = stopped.value.store
+    resumed = plan_resume(store)
+    assert resumed.warm_start == 1
+    listener = Recording()
+    run_sweep(resumed, listener, store=store)
+    assert listener.started == ["l1 (seed 0)", "l2 (seed 0)"]  # the cached warm start is not trained again
+    assert store.read_manifest()["warm_start"]["steps"] == 1
+    for table in ("summary.csv", "per_sample.csv", "train_log.csv"):
+        assert store.path(table).read_bytes() == whole.path(table).read_bytes(), table
+
+
+def test_a_resume_of_several_seeds_finishes_every_seed(tmp_path: Path) -> None:
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(tiny_plan(tmp_path, losses="l1", seeds=(0, 1)), StopAtSecondTraining())  # seed 1's l1 left
+    store = stopped.value.store
+    plan = plan_resume(store)
+    assert plan.seeds == [0, 1]
+    run_sweep(plan, store=store)
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc["l1", "seeds"] == 2 and summary.loc["l1", "status"] == "complete"
+    assert store.unit_info(UnitKey("l1", 1)) is not None
+
+
+def test_resume_refuses_every_setting_that_changes_what_the_units_compute(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)
+    with pytest.raises(VfiBenchError) as conflict:
+        plan_resume(store, warm_start=1, metrics=["psnr", "ssim"], train_data="synthetic(count=4)",
+                    test_data="synthetic(count=4)", preset_overrides={"ambiguity": 0.3})
+    message = str(conflict.value)
+    for expected in ("--warm-start 1; the run has 0", "--metrics psnr,ssim; the run has psnr",
+                     "--train-data synthetic(count=4); the run has synthetic",
+                     "--test-data synthetic(count=4); the run has synthetic", "--ambiguity 0.3; the run's data has 0.5"):
+        assert expected in message, expected
+    plan = plan_resume(store, warm_start=0, metrics=["psnr"], train_data="synthetic", test_data="synthetic",
+                       preset_overrides={"ambiguity": PRESET.ambiguity})  # the run's own values are no conflict
+    assert plan.metrics == ["psnr"] and plan.warm_start == 0
+
+
+def test_resume_refuses_a_run_whose_backbones_or_unavailable_configurations_changed(tmp_path: Path) -> None:
+    store = interrupted_run(tmp_path)
+    manifest = store.read_manifest()
+    for edit, expected in ((lambda m: m.update(backbones={"alexnet": "0" * 64}), "backbones"),
+                           (lambda m: m["configs"][1].update(status="unavailable"), "unavailable configurations")):
+        changed = json.loads(json.dumps(manifest))
+        edit(changed)
+        store.write_manifest(changed)
+        with pytest.raises(VfiBenchError, match=f"the environment changed since the run started \\({expected}"):
+            plan_resume(store)
+    store.write_manifest(manifest)
+    assert plan_resume(store).configs
+
+
+def test_resume_refuses_training_data_that_changed(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from vfibench.errors import DataError
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(7):
+        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(clip / f"{k:03d}.png")
+    plan = plan_sweep("l1,l2", PRESET, [0], out=tmp_path / "runs", device="cpu", metrics=["psnr"],
+                      train_data=f"frames:{clip}")
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(plan, StopAtSecondTraining())
+    store = stopped.value.store
+    fingerprint = store.read_manifest()["data"]["train"]["fingerprint"]
+    assert plan_resume(store).fingerprints["train"] == fingerprint  # unchanged data resumes
+    Image.fromarray(np.full((48, 48, 3), 9, dtype=np.uint8)).save(clip / "003.png")  # a frame replaced
+    with pytest.raises(DataError, match=f"training data fingerprint [0-9a-f]{{16}} now, {fingerprint} then"):
+        plan_resume(store)
+
+
+def test_resume_refuses_a_configuration_that_now_reads_otherwise(tmp_path: Path) -> None:
+    """The units of a configuration are found by its canonical spelling: one the catalog now spells otherwise
+    would have its finished units passed over and trained again under another folder."""
+    store = interrupted_run(tmp_path)
+    manifest = store.read_manifest()
+    manifest["configs"][0]["config"] = "1*l1"  # how the catalog once spelled l1
+    store.write_manifest(manifest)
+    with pytest.raises(ResultsError, match="its configuration '1\\*l1' now reads as 'l1'"):
+        plan_resume(store)
+
+
+def test_a_sweep_in_progress_is_recorded_running_and_not_latest(tmp_path: Path) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def look() -> None:
+        store = RunStore(next(p for p in tmp_path.iterdir() if p.is_dir()))
+        seen.append((store.read_manifest()["status"], (tmp_path / "latest").exists()))
+
+    run_sweep(tiny_plan(tmp_path), AtSecondTraining(look))
+    assert seen == [("running", False)]
+    assert RunStore.open(tmp_path).read_manifest()["status"] == "complete"
+
+
+def test_units_of_configurations_alike_in_their_first_characters_get_their_own_folders(tmp_path: Path) -> None:
+    import pandas as pd
+
+    common = "l1+0.1*perc+0.01*ssim+0.05*charbonnier+0.02*census"
+    configs = [f"{common}+0.5*l2", f"{common}+0.25*l2"]
+    store = RunStore.create(tmp_path)
+    keys = [UnitKey(config, 0) for config in configs]
+    assert keys[0].directory_name != keys[1].directory_name
+    for key, psnr in zip(keys, (30.0, 20.0)):
+        store.write_unit(key, {"status": "complete"},
+                         pd.DataFrame({"config": [key.config], "seed": [0], "sample": [0], "psnr": [psnr]}))
+    assert [store.read_unit_table(key, "per_sample.csv")["psnr"].tolist() for key in keys] == [[30.0], [20.0]]
+
+
+def test_a_unit_stopped_while_its_files_are_written_is_not_taken_as_finished(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import pandas as pd
+
+    store = RunStore.create(tmp_path)
+    key = UnitKey("l1", 0)
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("vfibench.results.atomic.write_torch", full_disk)  # the model, after the tables
+    with pytest.raises(OSError):
+        store.write_unit(key, {"status": "complete"},
+                         pd.DataFrame({"config": ["l1"], "seed": [0], "sample": [0], "psnr": [30.0]}),
+                         pd.DataFrame({"config": ["l1"], "seed": [0], "step": [1], "loss": [0.5]}),
+                         {"weight": torch.zeros(1)})
+    assert store.unit_info(key) is None  # redone by a resume
+
+
+def test_a_unit_record_with_a_status_no_unit_ends_with_is_refused(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    key = UnitKey("l1", 0)
+    store.write_unit(key, {"status": "complete"}, None)
+    record = store.unit_dir(key) / "unit.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "status": "running"}))
+    with pytest.raises(ResultsError, match="has the status 'running'"):
+        store.unit_info(key)
+
+
+def test_resume_without_a_name_passes_over_a_newer_complete_sweep(tmp_path: Path) -> None:
+    for name, status in (("20260101-000000-aaaa", "interrupted"), ("20260101-000001-bbbb", "complete")):
+        (tmp_path / name).mkdir()
+        RunStore(tmp_path / name).write_manifest({"tool": "vfibench", "kind": "sweep", "status": status})
+    assert RunStore.open_unfinished(tmp_path).name == "20260101-000000-aaaa"
+
+
+def test_a_new_run_never_takes_the_folder_of_an_existing_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = iter(["20260101-000000-aaaa", "20260101-000000-aaaa", "20260101-000000-bbbb"])
+    monkeypatch.setattr("vfibench.results.store.new_run_id", lambda: next(names))
+    first, second = RunStore.create(tmp_path), RunStore.create(tmp_path)
+    assert (first.name, second.name) == ("20260101-000000-aaaa", "20260101-000000-bbbb")
+
+
+def test_a_failed_warm_start_fails_its_seed_s_units_in_the_tables(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfibench.sweep import unit
+
+    train = unit.train_configuration
+
+    def failing_warm_start(*args: object, stop_at: int | None = None, **kwargs: object) -> object:
+        if stop_at is not None:  # only the shared warm start stops early
+            raise RuntimeError("out of memory")
+        return train(*args, stop_at=stop_at, **kwargs)
+
+    monkeypatch.setattr(unit, "train_configuration", failing_warm_start)
+    store = run_sweep(plan_sweep("l1,l2", PRESET, [0], out=tmp_path, device="cpu", metrics=["psnr"], warm_start=1))
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc[["l1", "l2"], "status"].tolist() == ["failed", "failed"]
+    assert "warm start failed: RuntimeError: out of memory" in summary.loc["l1", "reason"]
+    assert store.unit_info(UnitKey("l2", 0))["status"] == "failed"
