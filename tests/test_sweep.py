@@ -24,7 +24,7 @@ from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.schema import INTERRUPTED, read_csv
 from vfibench.results.store import RunStore, UnitKey
-from vfibench.sweep import (SilentListener, SweepInterrupted, gather, plan_resume, plan_sweep, run_sweep,
+from vfibench.sweep import (SilentListener, SweepInterrupted, SweepPlan, gather, plan_resume, plan_sweep, run_sweep,
                             stop_on_signals)
 from vfibench.sweep.data import data_fingerprint
 from vfibench.train import STATE_NOT_FINITE
@@ -448,9 +448,9 @@ def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: 
     assert resumed["git_commit"] == "0123abc" and resumed["resumed"][-1]["git_commit"] == "4567def+dirty"
 
 
-def test_resume_refuses_real_data_that_changed(tmp_path: Path) -> None:
-    import json
-
+def interrupted_on_a_clip(tmp_path: Path, split: str) -> tuple[RunStore, Path, SweepPlan]:
+    """A sweep stopped at its second training, with ``split`` ("train" or "test") read from a folder of
+    seven random 48² frames (the other split synthetic): the store, the clip and the plan."""
     from PIL import Image
 
     clip = tmp_path / "clip"
@@ -459,10 +459,18 @@ def test_resume_refuses_real_data_that_changed(tmp_path: Path) -> None:
     for k in range(7):
         Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(clip / f"{k:03d}.png")
     plan = plan_sweep("l1,l2", PRESET, [0], out=tmp_path / "runs", device="cpu", metrics=["psnr"],
-                      test_data=f"frames:{clip}")
+                      **{f"{split}_data": f"frames:{clip}"})
     with pytest.raises(SweepInterrupted) as stopped:
         run_sweep(plan, StopAtSecondTraining())
-    store = stopped.value.store
+    return stopped.value.store, clip, plan
+
+
+def test_resume_refuses_real_data_that_changed(tmp_path: Path) -> None:
+    import json
+
+    from PIL import Image
+
+    store, clip, plan = interrupted_on_a_clip(tmp_path, "test")
     manifest = store.read_manifest()
     fingerprint = manifest["data"]["test"]["fingerprint"]
     assert len(fingerprint) == 16 and "fingerprint" not in manifest["data"]["train"]  # synthetic: fixed by its spec
@@ -793,16 +801,7 @@ def test_resume_refuses_training_data_that_changed(tmp_path: Path) -> None:
 
     from vfibench.errors import DataError
 
-    clip = tmp_path / "clip"
-    clip.mkdir()
-    rng = np.random.default_rng(0)
-    for k in range(7):
-        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(clip / f"{k:03d}.png")
-    plan = plan_sweep("l1,l2", PRESET, [0], out=tmp_path / "runs", device="cpu", metrics=["psnr"],
-                      train_data=f"frames:{clip}")
-    with pytest.raises(SweepInterrupted) as stopped:
-        run_sweep(plan, StopAtSecondTraining())
-    store = stopped.value.store
+    store, clip, _ = interrupted_on_a_clip(tmp_path, "train")
     fingerprint = store.read_manifest()["data"]["train"]["fingerprint"]
     assert plan_resume(store).fingerprints["train"] == fingerprint  # unchanged data resumes
     Image.fromarray(np.full((48, 48, 3), 9, dtype=np.uint8)).save(clip / "003.png")  # a frame replaced
