@@ -250,9 +250,8 @@ def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[
         references = kinds.get(a) == REFERENCE and kinds.get(b) == REFERENCE  # the same frames for every seed
         return compare_pair(pair_tables, a, b, base, others, kinds, None if references else seed_tables)
 
-    left_out = set(unpaired(per_sample, order, by_config))
     return _with_holm([compared(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)
-                       if (a, b) not in left_out])
+                       if _share_a_seed(by_config, a, b)])
 
 
 def unpaired(per_sample: pd.DataFrame, order: Sequence[str] | None = None,
@@ -262,7 +261,12 @@ def unpaired(per_sample: pd.DataFrame, order: Sequence[str] | None = None,
     :func:`config_seeds` of ``per_sample``, where the caller has them."""
     seeds = config_seeds(per_sample) if seeds is None else seeds
     return [(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)
-            if not seeds.get(a, frozenset()) & seeds.get(b, frozenset())]
+            if not _share_a_seed(seeds, a, b)]
+
+
+def _share_a_seed(seeds: dict[str, frozenset[int]], a: str, b: str) -> bool:
+    """Whether configurations ``a`` and ``b`` have samples on a seed in common (``seeds``: :func:`config_seeds`)."""
+    return bool(seeds.get(a, frozenset()) & seeds.get(b, frozenset()))
 
 
 def _with_holm(pairs: list[PairComparison]) -> list[PairComparison]:
