@@ -138,3 +138,61 @@ def test_colour_bar_ticks_are_round_values_written_alike(vmax, ticks, text):
 
     assert canvas.nice_ticks(vmax) == pytest.approx(ticks)
     assert canvas.tick_text(canvas.nice_ticks(vmax)) == text
+
+
+def test_the_zoomed_window_is_where_the_outputs_err_most():
+    errors = [np.zeros((48, 48)), np.zeros((48, 48))]
+    errors[0][30:40, 5:15] = 1.0
+    errors[1][32:38, 8:12] = 0.5
+    top, left, side = grids.crop_box(errors, 16)
+    assert side == 16 and top <= 30 and top + side >= 40 and left <= 5 and left + side >= 15
+
+
+class GreenOutput(Frames):
+    """Configuration 'a' outputs a pure green frame: wherever its output or its crop is drawn, green shows."""
+
+    def prediction(self, config: str, sample: int):
+        if config == "a":
+            green = np.zeros_like(self.truth)
+            green[..., 1] = 1.0
+            return green
+        return super().prediction(config, sample)
+
+
+def _columns(path, colour) -> set[int]:
+    """The grid columns (0: frame, 1: zoomed crop, 2: error map or I0, 3: scores or I1) with pixels of ``colour``."""
+    with PILImage.open(path) as image:
+        array = np.asarray(image.convert("RGB"))
+    xs = np.nonzero(np.all(array == colour, axis=-1))[1]
+    return {int((x - grids.MARGIN) // (grids.PANEL + grids.GAP)) for x in xs}
+
+
+def test_each_row_shows_its_own_output_and_crop_and_the_inputs_in_their_labelled_columns(tmp_path):
+    scores = {"a": {"psnr": 31.2, "lpips": 0.21}, "blend": {"psnr": 25.0, "lpips": 0.4}}
+    labels, units = {"psnr": "PSNR", "lpips": "LPIPS"}, {"psnr": "dB", "lpips": ""}
+    path = grids.render_grid(GreenOutput(True), 0, ["a", "blend"], scores, tmp_path / "grid.png", "sample 0", labels,
+                             units)
+    assert _columns(path, (0, 255, 0)) == {0, 1}  # the output and its zoomed crop, not the ground truth's
+    assert _columns(path, (255, 0, 0)) == {2} and _columns(path, (0, 0, 255)) == {3}  # "input I0", then "input I1"
+
+
+def test_one_trained_configuration_shows_the_samples_it_does_best_on_psnr_and_worst_on_lpips():
+    rows = []
+    for sample in range(SAMPLES):
+        psnr, lpips = 30.0 + 0.1 * ((sample * 7) % 5), 0.2 + 0.01 * ((sample * 3) % 4)
+        if sample == 4:
+            psnr, lpips = 35.0, 0.4
+        rows.append({"config": "a", "kind": "trained", "seed": 0, "sample": sample, "psnr": psnr, "lpips": lpips})
+        rows.append({"config": "blend", "kind": "reference", "seed": 0, "sample": sample, "psnr": 28.0 + sample,
+                     "lpips": 0.3})
+    per_sample = pd.DataFrame(rows)
+    selection = grids.select_samples(per_sample, analyse(per_sample, ["psnr", "lpips"]), 2)
+    assert selection is not None and selection.config == "a" and selection.samples[0] == 4
+    assert selection.scores[0] > selection.scores[1]
+
+
+def test_the_scores_beside_a_grid_are_those_of_the_seed_whose_outputs_it_shows():
+    per_sample = pd.DataFrame([{"config": "a", "kind": "trained", "seed": seed, "sample": 0, "psnr": 30.0 + seed,
+                                "lpips": 0.2} for seed in (0, 1)])
+    assert grids.sample_scores(per_sample, 0, 1, ["psnr", "lpips"])["a"] == {"psnr": 31.0, "lpips": 0.2}
+    assert grids.sample_scores(per_sample, 0, None, ["psnr"])["a"] == {"psnr": 30.5}

@@ -936,3 +936,22 @@ def test_prose_escapes_only_what_markdown_would_read_as_markup():
     rendered = MarkdownIt("commonmark").render(escaped)
     assert "<em>" not in rendered and "0.5*l1+0.5*l2" in rendered and "_lead_" in rendered
     assert "C:\\dir\\*x" in rendered and "<code>--intervals paired</code>" in rendered
+
+
+def test_the_grids_of_another_seed_show_that_seeds_models(run_copy):
+    """--seed 1 shows seed 1's outputs: this run trained no model of seed 1, so only the references."""
+    store = RunStore(run_copy)
+    source, reason = frame_source(store, store.read_manifest() | {"seeds": [0, 1]}, seed=1)
+    assert source is not None and source.seed == 1, reason
+    assert source.configs == ("blend", "nearest")
+
+
+def test_a_new_selection_of_grids_removes_the_grids_of_the_earlier_one(run_copy):
+    """The report folder holds the grids the report shows, not those of an earlier selection beside them."""
+    folder = run_copy / "report"
+    folder.mkdir()
+    Image.new("RGB", (8, 8)).save(folder / "grid_sample0099.png")  # a sample this run does not even have
+    result = report(run_copy)
+    assert result.exit_code == 0, result.output
+    assert len(list(folder.glob("grid_sample*.png"))) == 3 and not (folder / "grid_sample0099.png").exists()
+    assert "grid_sample0099" not in (folder / "report.md").read_text()
