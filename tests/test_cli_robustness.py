@@ -715,3 +715,20 @@ def test_an_empty_argument_is_refused_not_read_as_the_current_folder(tmp_path: P
 def test_an_empty_value_after_an_unknown_option_is_left_to_the_unknown_option_error() -> None:
     result = invoke("report", "--bogus", "")
     assert result.exit_code == 2 and "No such option: --bogus" in result.output, result.output
+
+
+def test_a_file_system_error_in_any_command_exits_2_with_one_paragraph_naming_the_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk is the user's to fix: exit 2 with the path and the fix, not a bug's 3 nor compare's 1."""
+    import errno
+
+    import vfibench.data.inspection as inspection
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/cache/frame.png")
+
+    monkeypatch.setattr(inspection, "inspect_source", full)
+    result = invoke("data", "inspect", "synthetic(count=2, size=32)", "--sample", "1")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "'/data/cache/frame.png'" in text and "Free some space on that disk" in text

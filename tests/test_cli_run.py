@@ -221,3 +221,30 @@ def test_a_stop_while_the_finished_run_is_marked_complete_says_the_run_is_comple
     assert (f"SIGTERM came once the sweep had finished: the run '{name}' is complete, with every result in "
             f"'{out / name}'. Its tables and report: vfibench report {name} --out {out}") in text
     assert json.loads((out / name / "manifest.json").read_text())["status"] == COMPLETE
+
+
+def test_each_preset_has_the_steps_sizes_and_width_the_readme_documents() -> None:
+    """The README's table of presets is what a user chooses a preset by: its cost and its test split."""
+    import re
+
+    from vfibench.presets import PRESETS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    row = r"^\| `(\w+)` \| (\d+) \| (none|\d+) \| (\d+) × (\d+)² \| (\d+) × (\d+)² \| ([\d.]+) \| (\d+) \|"
+    documented = {name: rest for name, *rest in re.findall(row, readme, re.M)}
+    assert set(documented) == set(PRESETS)
+    for name, (steps, warm, batch, crop, count, side, ambiguity, width) in documented.items():
+        preset = PRESETS[name]
+        found = (preset.steps, preset.warm_start, preset.batch_size, preset.crop, preset.test_count, preset.test_size,
+                 preset.ambiguity, preset.width)
+        assert found == (int(steps), 0 if warm == "none" else int(warm), int(batch), int(crop), int(count), int(side),
+                         float(ambiguity), int(width)), name
+
+
+def test_a_sweep_may_train_exactly_the_most_steps_it_accepts() -> None:
+    from vfibench.errors import VfiBenchError
+    from vfibench.presets import MAX_STEPS, get_preset
+
+    assert get_preset("smoke").with_overrides(steps=MAX_STEPS).steps == MAX_STEPS == 10_000_000
+    with pytest.raises(VfiBenchError, match="at most 10,000,000 steps"):
+        get_preset("smoke").with_overrides(steps=MAX_STEPS + 1)

@@ -232,3 +232,12 @@ def test_a_cache_path_taken_by_a_folder_or_a_file_is_named_and_nothing_is_half_w
     result = runner.invoke(app, ["fetch", "alexnet"], env=WIDE)  # refused before a download it would waste
     assert result.exit_code == 2 and culprit in one_paragraph(result.stderr), result.output
     assert "Could not find a version" not in result.output
+
+
+def test_status_as_json_never_calls_missing_weights_the_reference(runner: CliRunner,
+                                                                   empty_homes: tuple[Path, Path]) -> None:
+    import json
+
+    result = runner.invoke(app, ["status", "--format", "json"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert [record["reference"] for record in json.loads(result.output)] == [False] * len(backbones.BACKBONES)

@@ -153,3 +153,32 @@ def test_a_configuration_that_diverges_at_once_is_left_out_of_the_estimate_not_a
     assert "1e+38*l1 diverged within the timed steps (the run marks such a row diverged)" in text
     assert ("estimated training time: none" in text) == (losses == "1e38*l1")
     assert ("slowest l1 at" in text) == (losses != "1e38*l1")
+
+
+def test_the_estimate_adds_each_units_own_steps_and_divides_by_the_units_that_run_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each timed step costs 0.5 s here. Two configurations × two seeds train 8 steps each after a shared
+    4-step warm start per seed: 4 × 8 × 0.5 + 2 × 4 × 0.5 = 20 s one unit at a time, a quarter of it with
+    four at a time, and no less with more workers than units."""
+    import itertools
+    import types
+
+    import vfibench.dry_run as dry_run
+    from vfibench.presets import get_preset
+    from vfibench.sweep import plan_sweep
+
+    clock = itertools.count(step=0.5)
+    monkeypatch.setattr(dry_run, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+
+    def steps(config, data, preset, *, on_step, **options):  # type: ignore[no-untyped-def]
+        for step in range(1, preset.steps + 1):
+            on_step(step, 1.0)
+
+    monkeypatch.setattr(dry_run, "train_configuration", steps)
+    plan = plan_sweep("l1,l2", get_preset("smoke"), [0, 1], out=tmp_path, device="cpu", metrics=["psnr"],
+                      warm_start=4)
+    estimate = dry_run.estimate_training(plan)
+    assert estimate.seconds_per_step == {"l1": pytest.approx(0.5), "l2": pytest.approx(0.5)}
+    assert estimate.total_seconds == pytest.approx(20.0)
+    assert dry_run.estimate_training(plan, at_a_time=4).total_seconds == pytest.approx(5.0)
+    assert dry_run.estimate_training(plan, at_a_time=8).total_seconds == pytest.approx(5.0)
