@@ -455,3 +455,41 @@ def test_export_lists_the_destination_folder_once(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(Path, "iterdir", counting)
     export_triplets(source, [1, 2], out, None, Fit.resize, overwrite=True)
     assert len(listed) == 1
+
+
+def test_an_export_of_real_frames_too_large_for_the_disk_is_refused_before_a_frame_is_written(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    make_clip(tmp_path / "clip", 6)
+    usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(path)._replace(free=1000))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", f"frames:{tmp_path / 'clip'}", str(out)], env=WIDE)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "would take at least" in text and "free" in text, result.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["clip"]
+
+
+def test_overwrite_never_takes_a_folder_of_frames_for_a_triplet_of_an_earlier_export(runner: CliRunner,
+                                                                                      tmp_path: Path) -> None:
+    """Only numbered folders are an export's own: a folder of the user's named like anything else is kept."""
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["export", "synthetic", str(out), "--count", "1", "--size", "32"]).exit_code == 0
+    (out / "best").mkdir()
+    (out / "best" / "im1.png").write_bytes((out / "00000" / "im1.png").read_bytes())
+    result = runner.invoke(app, ["export", "synthetic", str(out), "--count", "1", "--size", "32", "--overwrite"],
+                           env=WIDE)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "holds files an export did not write (best)" in text, result.output
+    assert (out / "best" / "im1.png").is_file()
+
+
+def test_export_and_inspect_take_their_documented_default_counts(runner: CliRunner, tmp_path: Path) -> None:
+    """`data export` writes 16 triplets unless --count says otherwise; synthetic data holds 64 scenes."""
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", "synthetic", str(out), "--size", "32"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert len([p for p in out.iterdir() if p.is_dir()]) == 16
+    inspected = runner.invoke(app, ["inspect", "synthetic", "--size", "32", "--sample", "1"], env=WIDE)
+    assert inspected.exit_code == 0 and "64 in the split" in inspected.output, inspected.output

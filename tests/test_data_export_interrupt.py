@@ -78,3 +78,26 @@ def test_a_signal_while_the_export_is_moved_into_place_waits_for_it(tmp_path: Pa
         export_triplets(source, [0, 1, 2], tmp_path / "out", None, Fit.resize)
     assert stopped.value.exit_code == 143
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00000", "00001", "00002", "triplets.csv"]
+
+
+def test_an_export_that_fails_while_moved_into_place_is_not_left_looking_complete(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its index is moved last: a folder that has triplets.csv holds every triplet it lists."""
+    make_clip(tmp_path / "clip", 6)
+    source = open_source(f"frames:{tmp_path / 'clip'}", "test")
+    out = tmp_path / "out"
+    export_triplets(source, [0, 1], out, None, Fit.resize)
+    rename = Path.rename
+    moved: list[Path] = []
+
+    def failing(self: Path, target):  # type: ignore[no-untyped-def]
+        if Path(target).parent == out:
+            moved.append(Path(target))
+            if len(moved) == 2:
+                raise OSError(28, "No space left on device")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(OSError, match="No space left"):
+        export_triplets(source, [1, 2, 3], out, None, Fit.resize, overwrite=True)
+    assert not (out / "triplets.csv").exists()
