@@ -531,3 +531,23 @@ def test_xiph_clips_are_read_in_name_order_whatever_order_the_folder_lists_them(
             (root / f"{clip}-{k:03d}.png").write_bytes(b"")  # listing needs no pixels
     source = open_source(f"xiph(res=4k):{root}", "test")
     assert source.ids == [f"{clip}-{k:03d}" for clip in sorted(clips) for k in range(2, 99, 2)]
+
+
+def test_the_grids_of_an_evaluation_against_a_set_show_each_samples_own_inputs_in_order(ucf, tmp_path):
+    """`eval --gt ucf101:PATH`: a grid's I0 column shows the sample's first frame, its I1 column the last,
+    and its ground truth the middle one, read from the set as the evaluation scored them."""
+    from vfibench.results.frames import frame_source
+    from vfibench.results.store import RunStore
+
+    root, frames = ucf
+    (tmp_path / "pred").mkdir()
+    manifest = {"tool": "vfibench", "kind": "eval", "gt_spec": f"ucf101:{root}",
+                "sources": {"m": str(tmp_path / "pred")}, "files": ["1", "2", "10"]}
+    source, reason = frame_source(RunStore(tmp_path), manifest)
+    assert source is not None, reason
+    for sample, name in enumerate(("1", "2", "10")):
+        first, middle, last = frames[name]
+        i0, i1 = source.inputs(sample)
+        np.testing.assert_allclose(i0, first, atol=1e-6)
+        np.testing.assert_allclose(i1, last, atol=1e-6)
+        np.testing.assert_allclose(source.gt(sample), middle, atol=1e-6)
