@@ -978,3 +978,40 @@ def test_eval_help_says_what_every_metric_measures():
     text = " ".join(run_eval("--help").output.split())
     for record in RECORDS:  # each from its registry record, lpips-vgg and dists included
         assert f"{record.name}" in text and " ".join(record.description.split()[:6]) in text, record.name
+
+
+def test_a_test_set_of_16_bit_frames_is_scored_at_its_nearest_8_bit_levels_not_truncated(tmp_path):
+    """A prediction saved at the nearest 8-bit levels of a 16-bit ground truth scores as perfect."""
+    import cv2
+
+    rng = np.random.default_rng(6)
+    levels = rng.integers(0, 100, size=(3, 48, 56, 3))
+    wide = np.round((levels + 0.6) * 257).astype(np.uint16)  # 0.6 of a level above each: rounds up, truncates down
+    for k, name in enumerate(("frame_00.png", "frame_01_gt.png", "frame_02.png")):
+        (tmp_path / "ucf" / "1").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "ucf" / "1" / name), wide[k][:, :, ::-1])  # OpenCV writes BGR
+    write_png(tmp_path / "pred" / "1.png", levels[1] + 1)
+    result = run_eval("--gt", f"ucf101:{tmp_path / 'ucf'}", "--pred", str(tmp_path / "pred"), "--out",
+                      str(tmp_path / "out"), "--metrics", "psnr,ie", "--samples", "0", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")
+    assert scores["psnr"].tolist() == [100.0] and scores["ie"].tolist() == [0.0]
+
+
+def test_each_sample_of_a_test_set_records_its_own_motion(tmp_path):
+    """motion_px is the motion between the sample's own input frames, whatever batch it was scored in."""
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 256, size=(48, 64, 3))
+    base = np.asarray(Image.fromarray(base.astype(np.uint8)).resize((16, 12)).resize((64, 48), Image.BILINEAR))
+    shifts = {"1": 1, "2": 3, "3": 6}  # pixels per frame: I0 → I1 moves twice as far
+    for sample, shift in shifts.items():
+        for k, name in enumerate(("frame_00.png", "frame_01_gt.png", "frame_02.png")):
+            write_png(tmp_path / "ucf" / sample / name, np.roll(base, shift * k, axis=1))
+        write_png(tmp_path / "pred" / f"{sample}.png", np.roll(base, shift, axis=1))
+    result = run_eval("--gt", f"ucf101:{tmp_path / 'ucf'}", "--pred", str(tmp_path / "pred"), "--out",
+                      str(tmp_path / "out"), "--metrics", "psnr", "--samples", "0", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    per_sample = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv", dtype={"file": str})
+    motion = dict(zip(per_sample["file"], per_sample["motion_px"]))
+    for sample, shift in shifts.items():
+        assert abs(motion[sample] - 2 * shift) < 1.5, motion

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vfibench.errors import VfiBenchError
-from vfibench.model.interpolator import Interpolator, build_interpolator, count_parameters
+from vfibench.model.interpolator import Interpolator, build_interpolator, count_parameters, resize_flow
 from vfibench.model.prediction import Prediction
 from vfibench.model.variants import MODEL_VARIANTS, check_variant
 from vfibench.model.warp import backward_warp, blend, intermediate_flows
@@ -148,6 +148,20 @@ def test_sizes_that_are_not_multiples_of_the_pyramid_are_padded_and_cropped(mode
     assert pred.frame.shape == (1, 3, h, w) and pred.flow_t1.shape == (1, 2, h, w)
 
 
+@pytest.mark.parametrize(("h", "w"), [(20, 36), (33, 17)])
+def test_a_frame_of_any_size_is_the_top_left_of_the_frame_of_its_inputs_replicate_padded(
+        model: Interpolator, h: int, w: int) -> None:
+    """Inputs are extended by their last row and column to a multiple of the pyramid, and every output is that
+    model's output cut back to the inputs' own pixels."""
+    trained = perturbed(model)
+    i0, i1 = textured_pair(n=1, h=h, w=w)
+    pad = (0, (-w) % 16, 0, (-h) % 16)
+    padded = trained(*(torch.nn.functional.pad(x, pad, mode="replicate") for x in (i0, i1)), 0.3)
+    pred = trained(i0, i1, 0.3)
+    for f in dataclasses.fields(Prediction):
+        assert torch.equal(getattr(pred, f.name), getattr(padded, f.name)[..., :h, :w]), f.name
+
+
 def test_same_seed_gives_identical_parameters_and_leaves_global_rng_alone() -> None:
     torch.manual_seed(123)
     before = torch.rand(1)
@@ -197,3 +211,14 @@ def test_inputs_of_the_wrong_shape_are_refused(model: Interpolator) -> None:
         model(torch.zeros(1, 1, 16, 16), torch.zeros(1, 1, 16, 16), 0.5)
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         model(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 32), 0.5)
+
+
+def test_resizing_a_flow_rescales_its_vectors_to_the_new_pixels() -> None:
+    flow = torch.empty(1, 2, 8, 12)
+    flow[:, 0], flow[:, 1] = 3.0, -1.5
+    doubled = resize_flow(flow, (16, 24))
+    assert torch.allclose(doubled[:, 0], torch.full((1, 16, 24), 6.0))
+    assert torch.allclose(doubled[:, 1], torch.full((1, 16, 24), -3.0))
+    taller = resize_flow(flow, (32, 12))  # each axis by its own factor
+    assert torch.allclose(taller[:, 0], torch.full((1, 32, 12), 3.0))
+    assert torch.allclose(taller[:, 1], torch.full((1, 32, 12), -6.0))

@@ -424,8 +424,8 @@ def test_resume_refuses_options_that_conflict_with_the_manifest(tmp_path: Path) 
     assert folder.exit_code == 2 and f"--resume --out {tmp_path / 'outer' / 'inner'}` finishes" in text, text
 
 
-def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_refuses_another_torch_and_keeps_each_session_s_commit_and_the_run_s_start_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
     from importlib import metadata
 
@@ -440,12 +440,14 @@ def test_resume_refuses_another_torch_and_keeps_each_session_s_commit(tmp_path: 
     assert f"torch {installed} now, 1.13.1 then" in text and "pip install torch==1.13.1" in text
     manifest["versions"]["torch"] = installed
     manifest["git_commit"] = "0123abc"  # started from another commit: allowed, and both are kept
+    manifest["created"] = "2026-01-02T03:04:05+0000"  # a resume keeps when the run started
     store.path("manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setattr("vfibench.sweep.plan.git_commit", lambda directory: "4567def+dirty")
     result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     resumed = store.read_manifest()
     assert resumed["git_commit"] == "0123abc" and resumed["resumed"][-1]["git_commit"] == "4567def+dirty"
+    assert resumed["created"] == "2026-01-02T03:04:05+0000"
 
 
 def interrupted_on_a_clip(tmp_path: Path, split: str) -> tuple[RunStore, Path, SweepPlan]:
@@ -755,6 +757,26 @@ def test_a_resumed_run_keeps_its_warm_start_and_trains_it_once(tmp_path: Path) -
         assert store.path(table).read_bytes() == whole.path(table).read_bytes(), table
 
 
+def test_every_configuration_continues_the_warm_start_and_trains_only_the_steps_after_it(tmp_path: Path) -> None:
+    """With a warm start of one step, each configuration's training log starts at step 2: the first step is the shared
+    warm start's, not trained again from the initial weights."""
+    store = run_sweep(plan_sweep("l1,l2", PRESET, [0], out=tmp_path, device="cpu", metrics=["psnr"], warm_start=1))
+    log = read_csv(store.path("train_log.csv"))
+    assert sorted(log["config"].unique()) == ["l1", "l2"]
+    assert log.groupby("config")["step"].apply(list).to_dict() == {"l1": [2], "l2": [2]}
+
+
+def test_each_configuration_and_reference_numbers_its_test_samples_from_0(tmp_path: Path) -> None:
+    """per_sample.csv's sample k is the test set's triplet k (the report draws its grids from it): 0 to n − 1 for
+    every row of the table, trained and reference alike."""
+    store = run_sweep(tiny_plan(tmp_path, losses="l1"))
+    per_sample = read_csv(store.path("per_sample.csv"))
+    assert set(per_sample["config"]) == {"l1", "blend", "nearest"}
+    count = store.read_manifest()["data"]["test"]["loaded"]
+    for config, samples in per_sample.groupby("config")["sample"]:
+        assert sorted(samples) == list(range(count)), config
+
+
 def test_a_resume_of_several_seeds_finishes_every_seed(tmp_path: Path) -> None:
     with pytest.raises(SweepInterrupted) as stopped:
         run_sweep(tiny_plan(tmp_path, losses="l1", seeds=(0, 1)), StopAtSecondTraining())  # seed 1's l1 left
@@ -782,11 +804,13 @@ def test_resume_refuses_every_setting_that_changes_what_the_units_compute(tmp_pa
     assert plan.metrics == ["psnr"] and plan.warm_start == 0
 
 
-def test_resume_refuses_a_run_whose_backbones_or_unavailable_configurations_changed(tmp_path: Path) -> None:
+def test_resume_refuses_a_run_whose_backbones_or_unavailable_configurations_or_metrics_changed(tmp_path: Path) -> None:
     store = interrupted_run(tmp_path)
     manifest = store.read_manifest()
     for edit, expected in ((lambda m: m.update(backbones={"alexnet": "0" * 64}), "backbones"),
-                           (lambda m: m["configs"][1].update(status="unavailable"), "unavailable configurations")):
+                           (lambda m: m["configs"][1].update(status="unavailable"), "unavailable configurations"),
+                           (lambda m: m.update(metrics=[], unavailable_metrics={"psnr": "was missing"}),
+                            "unavailable metrics")):
         changed = json.loads(json.dumps(manifest))
         edit(changed)
         store.write_manifest(changed)

@@ -64,6 +64,33 @@ def test_a_process_prepares_the_ground_truth_once_for_every_unit_of_a_sweep(test
     assert len(calls) == 1
 
 
+def test_a_process_that_scores_another_test_set_prepares_its_ground_truth_anew(test_set):
+    """A worker that serves two sweeps (another test set, or the same set drawn with another seed) scores each
+    against its own ground truth, never against the first one's prepared features."""
+    preset = get_preset("smoke")
+    other = open_dataset("synthetic", "test", count=20, size=preset.test_size, seed=1, max_motion=0.25, ambiguity=0.5)
+    resources = UnitResources()
+
+    def blend_psnr(frames, data_seed, resources):
+        spec = UnitSpec(kind="reference", config="blend", seed=0, preset=preset, train_data="synthetic",
+                        test_data="synthetic", data_seed=data_seed, metrics=("psnr",), device="cpu")
+        result = run_unit(spec, frames, frames, resources=resources)
+        assert result.status == "complete", result.error
+        return result.per_sample["psnr"].tolist()
+
+    blend_psnr(test_set, 0, resources)
+    assert blend_psnr(other, 1, resources) == blend_psnr(other, 1, UnitResources())
+
+
+def test_a_unit_that_continues_a_warm_start_it_was_not_given_fails_rather_than_training_from_scratch(test_set):
+    preset = get_preset("smoke").with_overrides(steps=2, log_every=1)
+    spec = UnitSpec(kind="trained", config="l1", seed=0, preset=preset, warm_start=1, metrics=("psnr",),
+                    device="cpu")
+    result = run_unit(spec, test_set, test_set, None)
+    assert result.status == "failed" and result.per_sample is None
+    assert "1-step warm start, but none was given" in (result.error or "")
+
+
 def test_a_prepared_ground_truth_too_large_for_a_quarter_of_the_free_gpu_memory_is_kept_in_host_memory(
         monkeypatch):
     """Kept on the GPU it stays there through every later unit's training, beside what other processes

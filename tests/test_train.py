@@ -15,8 +15,8 @@ from vfibench.losses.objective import Objective
 from vfibench.losses.spec import parse_config
 from vfibench.presets import get_preset
 from vfibench.losses.catalog import REGISTRY
-from vfibench.train import (STATE_NOT_FINITE, TrainState, batch_order, optimizer_state_finite,
-                            reproducible_kernels, train_configuration)
+from vfibench.train import (STATE_NOT_FINITE, TrainState, batch_order, make_optimizer, optimizer_state_finite,
+                            predict, reproducible_kernels, train_configuration)
 from helpers import needs_cuda, random_triplets, skip_without_backbones
 
 PRESET = get_preset("smoke").with_overrides(steps=4, log_every=2)
@@ -229,3 +229,86 @@ def test_a_shared_warm_start_is_not_changed_by_the_configurations_trained_from_i
     after_l2 = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", start=state)
     for name, value in alone.model.state_dict().items():
         assert torch.equal(value, after_l2.model.state_dict()[name]), name
+
+
+def test_the_learning_rate_follows_a_cosine_from_lr_down_to_its_final_fraction() -> None:
+    """Adam starts at the preset's lr, is at the mean of lr and its floor half-way, and ends at
+    lr · lr_final_fraction."""
+    preset = dataclasses.replace(get_preset("smoke"), steps=100, lr=2e-3, lr_final_fraction=0.1)
+    _, lr_at = make_optimizer(torch.nn.Linear(1, 1), preset)
+    floor = preset.lr * preset.lr_final_fraction
+    assert lr_at(0) == pytest.approx(preset.lr, rel=1e-12)
+    assert lr_at(25) == pytest.approx(floor + (preset.lr - floor) * (1 + math.cos(math.pi / 4)) / 2, rel=1e-12)
+    assert lr_at(50) == pytest.approx((preset.lr + floor) / 2, rel=1e-12)
+    assert lr_at(100) == pytest.approx(floor, rel=1e-12)
+    assert lr_at(150) == pytest.approx(floor, rel=1e-12)  # never below the floor
+
+
+def test_each_step_trains_at_the_learning_rate_its_log_row_records() -> None:
+    data = random_triplets(8, size=32)
+    preset = dataclasses.replace(get_preset("smoke"), steps=4, log_every=1)
+    _, lr_at = make_optimizer(torch.nn.Linear(1, 1), preset)
+    result = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu")
+    assert [row["lr"] for row in result.log] == [lr_at(step) for step in range(4)]
+    assert result.optimizer_state is not None
+    assert [group["lr"] for group in result.optimizer_state["param_groups"]] == [lr_at(3)]
+    assert lr_at(3) < preset.lr
+
+
+def test_continuing_a_warm_start_trains_the_weights_of_one_uninterrupted_training() -> None:
+    """A warm start hands on the model and Adam's state: l1 continued from it ends bit-identical to l1 trained straight
+    through, each step's update computed from that step's gradient alone."""
+    data = random_triplets(8, size=32)
+    preset = dataclasses.replace(get_preset("smoke"), steps=4, log_every=1)
+    straight = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu")
+    warm = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", stop_at=2)
+    state = TrainState(2, warm.model.state_dict(), warm.optimizer_state or {})
+    continued = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", start=state)
+    assert [row["step"] for row in continued.log] == [3, 4]
+    assert continued.log == straight.log[2:]
+    for name, value in straight.model.state_dict().items():
+        assert torch.equal(value, continued.model.state_dict()[name]), name
+
+
+def test_training_leaves_the_global_random_stream_where_it_was() -> None:
+    data = random_triplets(8, size=16)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train_configuration(parse_config("l1+0.01*adv"), data, PRESET, seed=5)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_loss_terms_draw_their_random_initialisation_from_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adversarial term's discriminator starts alike for one seed and differently for another, so seeds are
+    independent repeats of the whole training."""
+    built: list[Objective] = []
+
+    class Recorded(Objective):
+        def __init__(self, config) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(config)
+            built.append(self)
+
+    monkeypatch.setattr("vfibench.train.Objective", Recorded)
+    data = random_triplets(4, size=16)
+    for seed in (1, 1, 2):
+        train_configuration(parse_config("l1+0.01*adv"), data, PRESET, seed=seed, stop_at=0)
+    first, again, other = ([v.clone() for v in objective.state_dict().values()] for objective in built)
+    assert first and all(torch.equal(a, b) for a, b in zip(first, again))
+    assert any(not torch.equal(a, b) for a, b in zip(first, other))
+
+
+def test_predicted_frames_are_clamped_to_the_unit_range() -> None:
+    """predict hands on frames a saved image could hold: a model that overshoots gives 1, not more."""
+    from vfibench.model.interpolator import build_interpolator
+
+    model = build_interpolator(width=8, seed=0)
+    with torch.no_grad():
+        model.synthesis_net.out.bias.copy_(torch.tensor([2.0, -2.0, 0.0]))
+    data = random_triplets(3, size=16)
+    assert model(data.i0, data.i1, data.t).frame[:, 0].min() > 1
+    frames = predict(model, data, batch_size=2, device="cpu")
+    assert frames.shape == (3, 3, 16, 16)
+    assert torch.equal(frames[:, 0], torch.ones_like(frames[:, 0]))
+    assert torch.equal(frames[:, 1], torch.zeros_like(frames[:, 1]))
+    assert 0 <= frames.min() and frames.max() <= 1
