@@ -254,12 +254,10 @@ def compare_pairs(per_sample: pd.DataFrame, base: Orientation, others: Sequence[
                        if _share_a_seed(by_config, a, b)])
 
 
-def unpaired(per_sample: pd.DataFrame, order: Sequence[str] | None = None,
-             seeds: dict[str, frozenset[int]] | None = None) -> list[tuple[str, str]]:
+def unpaired(per_sample: pd.DataFrame, order: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """The pairs of configurations with no seed in common (each finished other seeds of an unfinished
-    run), which :func:`compare_pairs` leaves out: nothing pairs their samples. ``seeds``: the
-    :func:`config_seeds` of ``per_sample``, where the caller has them."""
-    seeds = config_seeds(per_sample) if seeds is None else seeds
+    run), which :func:`compare_pairs` leaves out: nothing pairs their samples."""
+    seeds = config_seeds(per_sample)
     return [(a, b) for a, b in itertools.combinations(config_order(per_sample, order), 2)
             if not _share_a_seed(seeds, a, b)]
 
