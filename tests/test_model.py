@@ -222,3 +222,47 @@ def test_resizing_a_flow_rescales_its_vectors_to_the_new_pixels() -> None:
     taller = resize_flow(flow, (32, 12))  # each axis by its own factor
     assert torch.allclose(taller[:, 0], torch.full((1, 32, 12), 3.0))
     assert torch.allclose(taller[:, 1], torch.full((1, 32, 12), -6.0))
+
+
+class ImagePyramid(torch.nn.Module):
+    """An encoder whose features are the image itself, average-pooled to 1/2, 1/4, …, 1/2^levels."""
+
+    def __init__(self, levels: int) -> None:
+        super().__init__()
+        self.levels = levels
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        return [torch.nn.functional.avg_pool2d(image, 2 ** (level + 1)) for level in range(self.levels)]
+
+
+class BestShiftLevel(torch.nn.Module):
+    """A decoder level that knows its answer: the whole-pixel residual Δ, |Δ|∞ ≤ 2, for which
+    g(f_b, F + Δ) is closest to f_a, one per sample."""
+
+    def forward(self, feat_a: torch.Tensor, feat_b: torch.Tensor, flow: torch.Tensor, stride: int) -> torch.Tensor:
+        shifts = torch.tensor([(dx, dy) for dy in range(-2, 3) for dx in range(-2, 3)], dtype=flow.dtype)
+        errors = torch.stack(
+            [(feat_a - backward_warp(feat_b, flow + s.view(1, 2, 1, 1))).abs().mean(dim=(1, 2, 3)) for s in shifts],
+            dim=1,
+        )
+        return shifts[errors.argmin(dim=1)].view(-1, 2, 1, 1).expand_as(flow)
+
+
+def test_the_flow_network_refines_coarse_to_fine_and_names_each_direction_by_its_source_frame() -> None:
+    # With exact decoders the coarse-to-fine loop must recover a translation the coarsest level sees only
+    # roughly (1.5, −0.75) px at 1/8, and return F0→1 (g(I1, F0→1) = I0) first, F1→0 second.
+    net = Interpolator(width=4, levels=3).flow_net.double()
+    net.encoder = ImagePyramid(3)
+    net.decoders = torch.nn.ModuleList(BestShiftLevel() for _ in range(3))
+    g = torch.Generator().manual_seed(3)
+    big = torch.nn.functional.interpolate(torch.rand(1, 3, 14, 14, generator=g, dtype=torch.float64),
+                                          size=(96, 96), mode="bilinear", align_corners=False)
+    i0 = big[..., 16:80, 16:80]
+    i1 = big[..., 22:86, 4:68]  # I1(x, y) = I0(x − 12, y + 6): the scene moved 12 px right and 6 px up
+    flow_01, flow_10 = net(i0, i1)
+    assert torch.equal(flow_01[:, 0], torch.full_like(flow_01[:, 0], 12.0))
+    assert torch.equal(flow_01[:, 1], torch.full_like(flow_01[:, 1], -6.0))
+    assert torch.equal(flow_10, -flow_01)
+    inner = (..., slice(8, -8), slice(16, -16))
+    assert torch.allclose(backward_warp(i1, flow_01)[inner], i0[inner], atol=1e-12)
+    assert torch.allclose(backward_warp(i0, flow_10)[inner], i1[inner], atol=1e-12)
