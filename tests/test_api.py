@@ -309,3 +309,88 @@ def test_the_command_line_s_model_data_logging_and_precision_options_are_argumen
         api.run_sweep("l1", preset="smoke", ambiguity=0, train_data="frames:x", test_data="frames:x",
                       out=tmp_path / "never")
     assert not (tmp_path / "never").exists()
+
+
+#: Calls api.run_sweep or api.evaluate (argv: WHAT OUT HANDLER [GT PRED]) in a process that sends itself
+#: SIGTERM as the second training starts, or while the evaluation scores, and prints what came of it as
+#: JSON. HANDLER "own" installs the caller's own SIGTERM handler first. A process whose SIGTERM nothing
+#: handles dies there, printing nothing, its run left "running" or half made.
+_SIGTERM_IN_A_CALL = """
+import json, os, signal, sys
+from vfibench import api, evaluate, sweep
+from vfibench.errors import StoppedBySignal
+
+what, out, handler = sys.argv[1:4]
+received = []
+if handler == "own":
+    signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+started = []
+
+def second_training_starts(self, label, steps):
+    started.append(label)
+    if len(started) == 2:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+def scoring(*args, real=evaluate.score_frames, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(*args, **kwargs)
+
+sweep.WarningListener.unit_started = second_training_starts
+evaluate.score_frames = scoring
+outcome = {"raised": None}
+try:
+    if what == "sweep":
+        api.run_sweep("l1,l2", preset="smoke", steps=2, metrics="psnr", out=out, device="cpu")
+    else:
+        api.evaluate(sys.argv[5], sys.argv[4], metrics="psnr", out=out, device="cpu", report=False)
+except StoppedBySignal as err:
+    outcome = {"raised": type(err).__name__, "exit_code": err.exit_code, "message": " ".join(str(err).split())}
+outcome["received"] = received
+outcome["handler_after"] = "default" if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else "other"
+print(json.dumps(outcome))
+"""
+
+
+def _sigterm_in_a_call(*args: str) -> dict[str, object]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", _SIGTERM_IN_A_CALL, *args], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, f"the call's process ended with {done.returncode}: {done.stderr[-2000:]}"
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_sweep_called_from_a_script_and_stopped_by_sigterm_is_kept_resumable(tmp_path: Path) -> None:
+    """As `vfibench run` does: what a scheduler's or `kill`'s SIGTERM stops is marked interrupted, and the
+    error names the command that finishes it; the process's SIGTERM handler is its default again after."""
+    import json
+
+    out = tmp_path / "results"
+    outcome = _sigterm_in_a_call("sweep", str(out), "default")
+    assert outcome["raised"] == "SweepInterrupted" and outcome["exit_code"] == 143
+    assert "interrupted by SIGTERM" in outcome["message"] and "1 of 2 trainings" in outcome["message"]
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    assert f"vfibench run --resume {run.name} --out {out}" in outcome["message"]
+    assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
+    assert outcome["handler_after"] == "default"
+
+
+def test_an_evaluation_called_from_a_script_and_stopped_by_sigterm_leaves_no_run(frames: Path) -> None:
+    outcome = _sigterm_in_a_call("evaluate", str(frames / "out"), "default", str(frames / "gt"),
+                                 str(frames / "theirs"))
+    assert outcome["raised"] == "EvaluationInterrupted" and outcome["exit_code"] == 143
+    assert "stopped by SIGTERM before it finished, so it has no results" in outcome["message"]
+    assert "Run it again: vfibench.api.evaluate({'theirs': " in outcome["message"]
+    assert not (frames / "out").exists() and outcome["handler_after"] == "default"
+
+
+@pytest.mark.parametrize("what", ["sweep", "evaluate"])
+def test_a_sigterm_handler_of_the_calling_program_is_kept(what: str, frames: Path) -> None:
+    out = frames / "out"
+    outcome = _sigterm_in_a_call(what, str(out), "own", str(frames / "gt"), str(frames / "theirs"))
+    assert outcome["raised"] is None and outcome["received"] == [15] and outcome["handler_after"] == "other"
+    (run,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    assert (run / "summary.csv").is_file() and (out / "latest").resolve() == run.resolve()

@@ -119,7 +119,10 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     training starts (a bad spec raises :class:`~vfibench.errors.SpecError`). ``progress`` prints a
     line per phase and per finished unit, with the sweep's ETA, to stderr, as ``vfibench run`` does in
     a log; the notes ``vfibench run`` prints (test data the model trained on, a log interval longer
-    than the training…) are issued as :class:`UserWarning` when ``progress`` is off.
+    than the training…) are issued as :class:`UserWarning` when ``progress`` is off. A Ctrl-C, or a SIGTERM
+    (unless the calling program handles SIGTERM itself), stops the sweep as it stops ``vfibench run``: the
+    finished units are kept, the run is marked interrupted, and :class:`~vfibench.sweep.SweepInterrupted`
+    (``exit_code`` 128 + the signal's number) gives the command that finishes it.
 
     Example (a few seconds on a CPU)::
 
@@ -137,6 +140,7 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.model.variants import check_variant
     from vfibench.presets import get_preset
+    from vfibench.sweep.interruption import stop_on_default_sigterm
 
     _check_arguments("run_sweep", losses=(losses, _TEXT, "a loss specification (str), e.g. 'l1,l1+perc'"),
                      preset=(preset, _TEXT, "a preset name (str)"), out=(out, _PATH, "a folder (str or Path)"),
@@ -185,7 +189,8 @@ def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,)
         listener: sweep.SweepListener = PlainSweepListener(sys.stderr)
     else:
         listener = sweep.WarningListener()
-    store = sweep.run_sweep(plan, listener, executor=options.build())
+    with stop_on_default_sigterm():  # a SIGTERM marks the run interrupted and raises SweepInterrupted
+        store = sweep.run_sweep(plan, listener, executor=options.build())
     return load_run(store.root)
 
 
@@ -205,7 +210,10 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
     ``<run>/report/`` with ``grid_samples`` image grids, as the command does. The notes ``vfibench
     eval`` prints (frames that match no ground truth…) are issued as :class:`UserWarning`, or printed
     to stderr with ``progress``, which also prints the plan and the frames scored at every tenth. Every
-    check happens before a frame is scored; the manifest records the call with absolute paths.
+    check happens before a frame is scored; the manifest records the call with absolute paths. A SIGTERM
+    (unless the calling program handles it) stops the call as it stops ``vfibench eval`` and raises
+    :class:`~vfibench.evaluate.EvaluationInterrupted`: an unfinished run is removed (a Ctrl-C, raising
+    KeyboardInterrupt, removes it too), a finished one is kept and the message says so.
 
     Example::
 
@@ -225,11 +233,12 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
     """
     from vfibench.errors import warn_caller
     from vfibench.eval_plan import is_dataset_spec, plan_evaluation
-    from vfibench.evaluate import run_evaluation
+    from vfibench.evaluate import EvaluationInterrupted, interrupted_evaluation, run_evaluation
     from vfibench.metrics.protocols import parse_protocols
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
     from vfibench.results.report import build_report
+    from vfibench.sweep.interruption import Interrupted, raise_if_stopped, stop_on_default_sigterm
 
     _check_arguments("evaluate", predictions=(predictions, (str, os.PathLike, Mapping, Sequence),
                                               "a folder, a list of folders or a mapping of names to folders"),
@@ -259,10 +268,17 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
             sys.stderr.write(f"note: {note}\n")
         else:
             warn_caller(note)
-    store = run_evaluation(plan, on_file=_frames_scored(len(plan.files)) if progress else None)
-    if report:
-        build_report(store, grid_samples=grid_samples)
-    return load_run(store.root)
+    store = None
+    try:
+        with stop_on_default_sigterm():  # SIGTERM, as on the command line: the run is removed, or kept complete
+            store = run_evaluation(plan, on_file=_frames_scored(len(plan.files)) if progress else None)
+            raise_if_stopped()  # a stop deferred while the finished run's tables were written
+            if report:
+                build_report(store, grid_samples=grid_samples)
+        return load_run(store.root)
+    except Interrupted as stop:
+        raise EvaluationInterrupted(interrupted_evaluation(stop.signum, plan, store, grid_samples),
+                                    stop.signum) from None
 
 
 def _frames_scored(total: int) -> Callable[[int, str], None]:

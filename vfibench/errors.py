@@ -18,6 +18,19 @@ class VfiBenchError(Exception):
     exit_code: int = 2
 
 
+class StoppedBySignal(VfiBenchError):
+    """A command or call stopped by SIGINT or SIGTERM; the message says what it kept and how to go on.
+
+    Its exit code is 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM), as a shell reports a
+    program that the signal ended.
+    """
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
 class SpecError(VfiBenchError):
     """A loss specification that cannot be parsed or makes no sense."""
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vfibench.errors import DataError, VfiBenchError
+from vfibench.errors import DataError, StoppedBySignal, VfiBenchError
 from vfibench.eval_plan import EvalPlan
 from vfibench.metrics.suite import MetricSuite
 from vfibench.results import atomic, schema
@@ -411,6 +411,11 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
         raise
 
 
+class EvaluationInterrupted(StoppedBySignal):
+    """An evaluation stopped by a signal (:func:`vfibench.api.evaluate`); the message is
+    :func:`interrupted_evaluation`'s."""
+
+
 def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None, grid_samples: int) -> str:
     """What to say of an evaluation stopped by ``signum``: while it scored (``store`` None: its run was
     removed), or once its run was complete (``store``, kept: while its report was written or printed)."""
@@ -419,10 +424,10 @@ def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None, 
 
     name = signal_name(signum)
     if store is not None:
-        return (f"vfibench eval was stopped by {name} once its evaluation had finished: the run is kept, complete, "
+        return (f"The evaluation was stopped by {name} once it had finished: the run is kept, complete, "
                 f"in '{store.root}'. Write and show its report with: {report_command(store)} --samples {grid_samples}")
     again = f": {plan.command}" if plan.command else "."
-    return (f"vfibench eval was stopped by {name} before it finished, so it has no results (an evaluation cannot be "
+    return (f"The evaluation was stopped by {name} before it finished, so it has no results (an evaluation cannot be "
             f"resumed, and nothing it scored is taken for a result). Run it again{again}")
 
 

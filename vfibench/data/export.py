@@ -31,7 +31,7 @@ from pathlib import Path
 from vfibench.data.images import Fit, save_png
 from vfibench.data.layouts import TRIPLET_NAMES as FRAME_FILES
 from vfibench.data.triplet_source import TripletSource
-from vfibench.errors import DataError, VfiBenchError
+from vfibench.errors import DataError, StoppedBySignal
 from vfibench.processes import signal_name
 from vfibench.results.atomic import check_writable_folder
 
@@ -48,16 +48,8 @@ _PNG_FLOOR = 0.4
 _HELD = (signal.SIGINT, signal.SIGTERM)
 
 
-class ExportInterrupted(VfiBenchError):
-    """An export stopped by SIGINT or SIGTERM; the message says what it left behind.
-
-    Its exit code is 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM), as for ``vfibench run``.
-    """
-
-    def __init__(self, message: str, signum: int) -> None:
-        super().__init__(message)
-        self.signum = signum
-        self.exit_code = 128 + signum
+class ExportInterrupted(StoppedBySignal):
+    """An export stopped by SIGINT or SIGTERM; the message says what it left behind."""
 
 
 def _written_by_export(entry: Path) -> bool:

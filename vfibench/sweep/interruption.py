@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from vfibench.errors import VfiBenchError
+from vfibench.errors import StoppedBySignal
 from vfibench.processes import signal_name
 from vfibench.results import schema
 from vfibench.results.store import MANIFEST, UNIT_FILE, RunStore, resume_command as _resume
@@ -42,12 +42,11 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
-class SweepInterrupted(VfiBenchError):
+class SweepInterrupted(StoppedBySignal):
     """A sweep stopped by a signal; its finished units are kept and the message says how to resume."""
 
     def __init__(self, message: str, signum: int, store: RunStore | None, resume: str) -> None:
-        super().__init__(message)
-        self.exit_code = 128 + signum
+        super().__init__(message, signum)
         self.store = store
         self.resume = resume
 
@@ -72,6 +71,19 @@ def stop_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) ->
         for number, before in previous.items():
             signal.signal(number, before)
         _caught.clear()
+
+
+@contextlib.contextmanager
+def stop_on_default_sigterm() -> Iterator[None]:
+    """:func:`stop_on_signals` for a library call (:mod:`vfibench.api`): SIGTERM — how ``kill`` and job
+    schedulers stop a program — raises :class:`Interrupted` as it does on the command line, while its handler
+    is still the default one, which would end the process on the spot (a sweep's manifest left saying
+    "running", an evaluation's unfinished folder left behind). A SIGTERM handler the calling program
+    installed is kept; SIGINT needs nothing, since Python's default handler raises KeyboardInterrupt,
+    which the sweep and the evaluation treat as they treat :class:`Interrupted`."""
+    untouched = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    with stop_on_signals((signal.SIGTERM,) if untouched else ()):
+        yield
 
 
 #: The signal the active :func:`stop_on_signals` block caught, if any.
