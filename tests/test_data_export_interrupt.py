@@ -101,3 +101,23 @@ def test_an_export_that_fails_while_moved_into_place_is_not_left_looking_complet
     with pytest.raises(OSError, match="No space left"):
         export_triplets(source, [1, 2, 3], out, None, Fit.resize, overwrite=True)
     assert not (out / "triplets.csv").exists()
+
+
+def test_a_stop_before_the_first_triplet_is_written_says_the_folder_is_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from vfibench import cli_data
+    from vfibench.cli import app
+
+    def stopped_while_opening(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # a Ctrl-C while the source is opened and the disk space checked
+
+    monkeypatch.setattr(cli_data, "_open", stopped_while_opening)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["data", "export", "synthetic", str(out), "--count", "2", "--size", "32"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 130, result.output
+    assert message.startswith("interrupted: The export to") and "Traceback" not in message
+    assert "was interrupted by SIGINT (Ctrl-C); no triplet had been written" in message and "is as it was" in message
+    assert not out.exists()

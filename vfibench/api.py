@@ -233,7 +233,7 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
     """
     from vfibench.errors import warn_caller
     from vfibench.eval_plan import is_dataset_spec, plan_evaluation
-    from vfibench.evaluate import EvaluationInterrupted, interrupted_evaluation, run_evaluation
+    from vfibench.evaluate import interrupted_evaluation, run_evaluation
     from vfibench.metrics.protocols import parse_protocols
     from vfibench.metrics.records import parse_metric_list
     from vfibench.metrics.suite import DEFAULT_METRICS
@@ -277,8 +277,7 @@ def evaluate(predictions: str | Path | Mapping[str, str | Path] | Sequence[str |
                 build_report(store, grid_samples=grid_samples)
         return load_run(store.root)
     except Interrupted as stop:
-        raise EvaluationInterrupted(interrupted_evaluation(stop.signum, plan, store, grid_samples),
-                                    stop.signum) from None
+        raise interrupted_evaluation(stop.signum, plan, store, grid_samples) from None
 
 
 def _frames_scored(total: int) -> Callable[[int, str], None]:

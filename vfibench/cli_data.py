@@ -17,9 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
-from vfibench.cli_support import (MARKUP, HumanCommand, HumanGroup, console, examples, exit_interrupted,
-                                  report_errors)
-from vfibench.errors import DataError
+from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, console, examples, report_errors
+from vfibench.errors import DataError, StoppedBySignal
 from vfibench.words import counted
 
 if TYPE_CHECKING:
@@ -348,7 +347,7 @@ def export(
                                                  "triplets.csv); refused if DIR holds anything else.")] = False,
 ) -> None:
     """Write triplets as DIR/00000/im1.png, im2.png, im3.png (as loaded, 8-bit) plus DIR/triplets.csv."""
-    from vfibench.data.export import INDEX_FILE, ExportInterrupted, export_triplets
+    from vfibench.data.export import INDEX_FILE, export_triplets
     from vfibench.processes import signal_name
     from vfibench.sweep.interruption import Interrupted, signum_of, stop_on_signals
 
@@ -361,13 +360,12 @@ def export(
                 task = bar.add_task("Writing triplets", total=len(indices))
                 folders = export_triplets(source, indices, out_dir, size, fit, overwrite=overwrite,
                                           progress=lambda done, total: bar.update(task, completed=done))
-    except ExportInterrupted as stopped:
-        exit_interrupted(str(stopped), stopped.exit_code)
-    except (Interrupted, KeyboardInterrupt) as stop:
+    except (Interrupted, KeyboardInterrupt) as stop:  # before writing began (a stop while writing: ExportInterrupted)
         signum = signum_of(stop)
         left = (f"the export was complete: {out_dir} holds all {len(folders)} triplets and its {INDEX_FILE}"
                 if folders is not None else f"no triplet had been written, and {out_dir} is as it was")
-        exit_interrupted(f"The export to {out_dir} was interrupted by {signal_name(signum)}; {left}.", 128 + signum)
+        raise StoppedBySignal(f"The export to {out_dir} was interrupted by {signal_name(signum)}; {left}.",
+                              signum) from None
     assert folders is not None
     console.print(f"wrote {len(folders)} triplets from {escape(source.describe())} to {escape(str(out_dir))} "
                   f"(index: {escape(str(out_dir / INDEX_FILE))})", highlight=False, soft_wrap=True)

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, build_report_showing_progress, print_report
-from vfibench.cli_support import LIST, error_console, exit_interrupted, report_errors
+from vfibench.cli_support import LIST, error_console, report_errors
 from vfibench.errors import VfiBenchError
 
 
@@ -118,7 +118,7 @@ def eval_command(
             raise_if_stopped()  # a stop deferred while the finished run's tables were written
             print_report(build_report_showing_progress(store, grid_samples=samples), format, per_file=per_file)
     except Interrupted as stop:
-        exit_interrupted(interrupted_evaluation(stop.signum, plan, store, samples), 128 + stop.signum)
+        raise interrupted_evaluation(stop.signum, plan, store, samples) from None
     if chatty and not per_file:
         error_console.print(f"[dim]{counted(len(plan.files), 'file')} summarised per model; --per-file lists each "
                             f"file's scores (all in {store.path(PER_SAMPLE_FILE)}).[/]", highlight=False)

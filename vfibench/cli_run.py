@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vfibench.cli_support import LIST, console, error_console, examples, exit_interrupted, report_errors
-from vfibench.errors import VfiBenchError
+from vfibench.cli_support import LIST, console, error_console, examples, report_errors
+from vfibench.errors import StoppedBySignal, VfiBenchError
 from vfibench.presets import DEFAULT_PRESET
 from vfibench.words import counted
 
@@ -180,8 +180,8 @@ def run(
     from vfibench.processes import keep_freed_memory, signal_name
     from vfibench.results.schema import training_threads
     from vfibench.results.store import RunStore, report_command
-    from vfibench.sweep import (ExecutorOptions, SweepInterrupted, check_ambiguity_applies, parse_seeds, plan_sweep,
-                                run_sweep, stop_on_signals)
+    from vfibench.sweep import (ExecutorOptions, check_ambiguity_applies, parse_seeds, plan_sweep, run_sweep,
+                                stop_on_signals)
     from vfibench.sweep.interruption import Interrupted, raise_if_stopped
 
     command = shlex.join(["vfibench", *sys.argv[1:]])
@@ -234,14 +234,12 @@ def run(
         with stop_on_signals(), listener:
             finished = run_sweep(plan, listener, store, options.build())
             raise_if_stopped()  # a stop that came while the finished run was marked complete
-    except SweepInterrupted as stopped:
-        exit_interrupted(str(stopped), stopped.exit_code)
-    except Interrupted as stop:  # only once run_sweep has returned: the run is complete
+    except Interrupted as stop:  # only once run_sweep has returned (it raises SweepInterrupted): the run is complete
         if finished is None:
             raise
-        exit_interrupted(f"{signal_name(stop.signum)} came once the sweep had finished: the run '{finished.name}' is "
-                         f"complete, with every result in '{finished.root}'. Its tables and report: "
-                         f"{report_command(finished)}", 128 + stop.signum)
+        raise StoppedBySignal(f"{signal_name(stop.signum)} came once the sweep had finished: the run '{finished.name}' "
+                              f"is complete, with every result in '{finished.root}'. Its tables and report: "
+                              f"{report_command(finished)}", stop.signum) from None
     print_summary(finished)
     error_console.print(f"Gap analysis, perception–distortion plot and image grids: "
                         f"[bold]{escape(report_command(finished))}[/]", highlight=False)

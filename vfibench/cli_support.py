@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -17,7 +17,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
-from vfibench.errors import VfiBenchError, describe_os_error
+from vfibench.errors import StoppedBySignal, VfiBenchError, describe_os_error
 
 if TYPE_CHECKING:
     from rich.segment import Segment
@@ -138,13 +138,17 @@ INTERNAL_ERROR_EXIT = 3
 
 def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn a :class:`VfiBenchError` or a file-system :class:`OSError` raised by a command into one clean
-    paragraph and exit code 2; an unforeseen exception (a bug) ends the command with its traceback, a line
-    saying it is a bug, and exit code :data:`INTERNAL_ERROR_EXIT`."""
+    paragraph and exit code 2 (a :class:`StoppedBySignal` into its ``interrupted:`` line and 128 + the
+    signal's number); an unforeseen exception (a bug) ends the command with its traceback, a line saying it
+    is a bug, and exit code :data:`INTERNAL_ERROR_EXIT`."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
+        except StoppedBySignal as stopped:
+            print_interrupted(str(stopped))
+            raise typer.Exit(code=stopped.exit_code) from None
         except VfiBenchError as err:
             print_error(str(err))
             raise typer.Exit(code=err.exit_code) from None
@@ -195,11 +199,9 @@ def _command_path(fallback: str) -> str:
     return " ".join(["vfibench", *reversed(names)])
 
 
-def exit_interrupted(message: str, code: int) -> NoReturn:
-    """Print the one line that says a command was interrupted (what is kept, how to go on), and exit with
-    ``code`` (128 + the signal's number)."""
+def print_interrupted(message: str) -> None:
+    """``interrupted: message`` on stderr: what a command stopped by a signal kept, and how to go on."""
     error_console.print(f"[bold yellow]interrupted:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=code)
 
 
 def examples(*commands: str, notes: str = "") -> str:

@@ -412,23 +412,25 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
 
 
 class EvaluationInterrupted(StoppedBySignal):
-    """An evaluation stopped by a signal (:func:`vfibench.api.evaluate`); the message is
-    :func:`interrupted_evaluation`'s."""
+    """An evaluation stopped by a signal; :func:`interrupted_evaluation` says what it kept."""
 
 
-def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None, grid_samples: int) -> str:
-    """What to say of an evaluation stopped by ``signum``: while it scored (``store`` None: its run was
+def interrupted_evaluation(signum: int, plan: EvalPlan, store: RunStore | None,
+                           grid_samples: int) -> EvaluationInterrupted:
+    """The error of an evaluation stopped by ``signum``: while it scored (``store`` None: its run was
     removed), or once its run was complete (``store``, kept: while its report was written or printed)."""
     from vfibench.processes import signal_name
     from vfibench.results.store import report_command
 
     name = signal_name(signum)
     if store is not None:
-        return (f"The evaluation was stopped by {name} once it had finished: the run is kept, complete, "
-                f"in '{store.root}'. Write and show its report with: {report_command(store)} --samples {grid_samples}")
+        return EvaluationInterrupted(
+            f"The evaluation was stopped by {name} once it had finished: the run is kept, complete, in "
+            f"'{store.root}'. Write and show its report with: {report_command(store)} --samples {grid_samples}", signum)
     again = f": {plan.command}" if plan.command else "."
-    return (f"The evaluation was stopped by {name} before it finished, so it has no results (an evaluation cannot be "
-            f"resumed, and nothing it scored is taken for a result). Run it again{again}")
+    return EvaluationInterrupted(
+        f"The evaluation was stopped by {name} before it finished, so it has no results (an evaluation cannot be "
+        f"resumed, and nothing it scored is taken for a result). Run it again{again}", signum)
 
 
 def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_sample: pd.DataFrame,
