@@ -241,13 +241,13 @@ def test_each_preset_has_the_steps_sizes_and_width_the_readme_documents() -> Non
                          float(ambiguity), int(width)), name
 
 
-def test_an_odd_number_of_steps_warm_starts_half_of_them_rounded() -> None:
-    """`quick` and `full` warm-start half of their steps: `--steps 7` gives a 4-step warm start and
-    `--steps 3` a 2-step one — half, rounded, not cut down to 3 and 1."""
+def test_an_odd_number_of_steps_warm_starts_half_of_them_rounded_up() -> None:
+    """`quick` and `full` warm-start half of their steps: `--steps 3`, `5` and `7` give warm starts of 2, 3
+    and 4 steps — half, rounded up alike, neither cut down nor rounded to the even number."""
     from vfibench.presets import PRESETS
 
     for name in ("quick", "full"):
-        assert [PRESETS[name].with_overrides(steps=steps).warm_start for steps in (3, 7)] == [2, 4], name
+        assert [PRESETS[name].with_overrides(steps=steps).warm_start for steps in (3, 5, 7, 8)] == [2, 3, 4, 4], name
 
 
 def test_a_sweep_may_train_exactly_the_most_steps_it_accepts() -> None:

@@ -100,7 +100,7 @@ def run(
                                                   show_default=False)] = None,
     warm_start: Annotated[Optional[int], typer.Option(help="Train the first STEPS steps of every configuration "
                                                       "with plain l1, computed once per seed and shared. "
-                                                      "[default: the preset's: half of quick and full, none on smoke and ci]", metavar="STEPS",
+                                                      "[default: the preset's: half of quick and full (rounded up), none on smoke and ci]", metavar="STEPS",
                                                       show_default=False)]
     = None,
     metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "

@@ -7,6 +7,7 @@ schedule. Every configuration of a sweep uses the same preset, so only the loss 
 from __future__ import annotations
 
 import json
+import math
 
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
@@ -65,8 +66,9 @@ class RunPreset:
 
     @property
     def warm_start(self) -> int:
-        """The preset's default warm start in steps: ``round(warm_start_fraction · steps)``."""
-        return round(self.warm_start_fraction * self.steps)
+        """The preset's default warm start in steps: ``warm_start_fraction · steps`` rounded half up (``round``
+        rounds halves to even, which would give 5 steps a warm start of 2 and 7 steps one of 4)."""
+        return math.floor(self.warm_start_fraction * self.steps + 0.5)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
