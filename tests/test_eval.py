@@ -1015,3 +1015,46 @@ def test_each_sample_of_a_test_set_records_its_own_motion(tmp_path):
     motion = dict(zip(per_sample["file"], per_sample["motion_px"]))
     for sample, shift in shifts.items():
         assert abs(motion[sample] - 2 * shift) < 1.5, motion
+
+
+def test_a_16_bit_ground_truth_is_noted_as_scored_at_8_bit_levels(tmp_path):
+    from vfibench.eval_plan import plan_evaluation
+
+    grey = np.random.default_rng(5).integers(0, 256, size=(16, 16), dtype=np.uint8)
+    (tmp_path / "gt").mkdir()
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "gt" / "a.png")
+    write_png(tmp_path / "pred" / "a.png", np.dstack([grey] * 3))
+    plan = plan_evaluation({"m": tmp_path / "pred"}, tmp_path / "gt", out=tmp_path / "out", metrics=["psnr"],
+                           device="cpu")
+    wide = [note for note in plan.notes if "more than 8 bits per channel" in note]
+    assert len(wide) == 1 and "the ground truth ('a.png')" in wide[0] and "model 'm'" not in wide[0], plan.notes
+
+
+def test_metrics_that_need_the_input_frames_are_refused_while_planning_a_folder_evaluation(folders):
+    from vfibench.eval_plan import plan_evaluation
+
+    with pytest.raises(VfiBenchError, match="psnr-div needs the input frames I0 and I1"):
+        plan_evaluation({"sharp": folders["sharp"]}, folders["gt"], out=folders["out"], metrics=["psnr", "psnr-div"],
+                        device="cpu")
+    assert not folders["out"].exists()
+
+
+def test_an_absent_prediction_folder_for_a_test_set_is_named_as_absent(ucf_set, tmp_path):
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"m={tmp_path / 'gone'}", "--metrics", "psnr",
+                      "--out", str(ucf_set["out"]))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"The prediction ('m') folder '{tmp_path / 'gone'}' does not exist" in text, text
+    assert "no prediction for" not in text
+
+
+@pytest.mark.parametrize("value", ["m=", "m= "])
+def test_a_model_name_without_a_folder_is_refused_not_read_as_the_current_folder(value):
+    with pytest.raises(VfiBenchError, match="names no folder"):
+        parse_predictions([value])
+
+
+def test_a_synthetic_spec_as_ground_truth_is_explained(ucf_set, tmp_path):
+    result = run_eval("--gt", f"synthetic:{tmp_path / 'scenes'}", "--pred", str(ucf_set["good"]), "--metrics", "psnr",
+                      "--out", str(ucf_set["out"]))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "synthetic scenes have no stored ground truth" in text, text

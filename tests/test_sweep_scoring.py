@@ -239,3 +239,12 @@ def test_a_prepared_ground_truth_in_host_memory_scores_as_on_the_gpu_bit_for_bit
         assert resources.prepared(spec, test_set)[0].gt.device.type == ("cuda" if share else "cpu")
         scores[share] = result.per_sample
     assert scores[default].equals(scores[0.0])
+
+
+def test_blend_weights_the_inputs_by_time_and_nearest_repeats_the_closer_input():
+    from vfibench.data.triplets import Triplets
+
+    i0, i1 = torch.zeros(3, 3, 2, 2), torch.ones(3, 3, 2, 2)
+    triplets = Triplets(i0=i0, it=torch.full_like(i0, 0.5), i1=i1, t=torch.tensor([0.25, 0.5, 0.75]))
+    assert REFERENCES["blend"](triplets)[:, 0, 0, 0].tolist() == [0.25, 0.5, 0.75]  # (1 − t)·I0 + t·I1
+    assert REFERENCES["nearest"](triplets)[:, 0, 0, 0].tolist() == [0.0, 0.0, 1.0]  # I0 up to t = 0.5

@@ -119,3 +119,24 @@ def test_held_out_scores_are_the_mean_scores_of_the_subset_over_several_batches(
     # LPIPS's float32 convolutions round differently in batches of 2 and of 5: ~1e-8; a frame scored
     # against another frame's ground truth would be off by orders of magnitude more
     assert held_out(model) == pytest.approx(expected, rel=1e-6, abs=0)
+
+
+def test_held_out_scoring_sees_a_frozen_model_and_leaves_its_mode_and_the_random_stream_as_they_were():
+    """A scorer that draws random numbers changes nothing training draws next; it scores the model in eval
+    mode without gradients, and training goes on in training mode."""
+    from vfibench.validation import held_out_scores
+
+    model = torch.nn.Linear(2, 2).train()
+    seen = {}
+
+    def scorer(scored: torch.nn.Module) -> dict[str, float]:
+        seen.update(training=scored.training, gradients=torch.is_grad_enabled())
+        torch.rand(3)
+        return {"val_psnr": 30.0}
+
+    torch.manual_seed(0)
+    expected = torch.rand(2)
+    torch.manual_seed(0)
+    assert held_out_scores(model, scorer, torch.device("cpu")) == {"val_psnr": 30.0}
+    assert torch.equal(torch.rand(2), expected)
+    assert seen == {"training": False, "gradients": False} and model.training
