@@ -211,3 +211,31 @@ def test_a_log_gets_a_line_while_a_unit_trains_and_a_dumb_terminal_is_a_log(monk
     with counting_bar(Console(file=counted_lines, width=80), "scoring frames", 3) as count:
         count(), count(), count()
     assert counted_lines.getvalue().splitlines() == ["scoring frames: 1/3", "scoring frames: 2/3"]
+
+
+def test_durations_read_as_seconds_minutes_or_hours() -> None:
+    from vfibench.cli_progress import _duration
+
+    assert [_duration(s) for s in (0, 42, 59.4, 59.6, 60, 185, 3599, 3600, 3725, 90061)] == [
+        "0s", "42s", "59s", "1m00s", "1m00s", "3m05s", "59m59s", "1h00m", "1h02m", "25h01m"]
+
+
+def test_a_plain_log_counts_a_resumed_unit_s_steps_from_where_it_starts():
+    """A unit that continues a warm start reports steps from past the warm start: only those it trains count."""
+    stream = io.StringIO()
+    listener = PlainSweepListener(stream)
+    listener.sweep_started(1, 8)
+    listener.unit_started("l1 (seed 0)", 4)
+    for step in range(5, 7):  # steps 5 and 6 of 8, after a 4-step warm start
+        listener.step(step, 0.1)
+    assert listener.done_steps == 2 and listener._sweep_eta().startswith("; sweep 25%, ETA")
+
+
+def test_a_phase_bar_is_full_when_the_next_phase_starts():
+    listener = RichSweepListener(Console(file=io.StringIO(), force_terminal=True, width=100))
+    with listener:
+        listener.phase("Loading the data", total=3)
+        listener.advance()
+        listener.phase("Evaluating the references blend, nearest (seed 0)", total=2)
+        loading = next(t for t in listener.progress.tasks if t.description == "Loading the data")
+        assert loading.finished

@@ -257,3 +257,15 @@ def test_a_sweep_may_train_exactly_the_most_steps_it_accepts() -> None:
     assert get_preset("smoke").with_overrides(steps=MAX_STEPS).steps == MAX_STEPS == 10_000_000
     with pytest.raises(VfiBenchError, match="at most 10,000,000 steps"):
         get_preset("smoke").with_overrides(steps=MAX_STEPS + 1)
+
+
+def test_the_manifest_records_each_metric_as_the_registry_describes_it(run_dir: tuple[Path, str]) -> None:
+    """A reader of manifest.json learns from it which way each metric is better."""
+    from vfibench.metrics.registry import metric_info
+
+    manifest = json.loads((run_dir[0] / "manifest.json").read_text())
+    assert manifest["metrics"]
+    for record in manifest["metrics"]:
+        info = metric_info(record["name"])
+        assert (record["label"], record["higher_is_better"], record["description"]) == (
+            info.label, info.higher_is_better, info.description)

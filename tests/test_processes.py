@@ -159,3 +159,28 @@ def test_a_helper_ends_with_its_parent_even_while_it_is_still_importing(tmp_path
     while process_alive(helper) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not process_alive(helper), "the helper outlived its parent"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper's end is asked of Linux")
+def test_a_helper_whose_parent_has_already_died_ends_at_once() -> None:
+    """A helper that starts after its parent died (its request to die with it came too late) ends by itself."""
+    code = "from vfibench.processes import exit_with_parent\nexit_with_parent(-1)\nprint('still running')\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL and "still running" not in done.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="GNU libc is a Linux C library")
+def test_gnu_libc_is_recognised_where_the_system_runs_it() -> None:
+    import platform
+
+    assert processes.uses_glibc() == (platform.libc_ver()[0] == "glibc")
+
+
+def test_a_helper_leaves_ctrl_c_to_the_process_that_started_it() -> None:
+    """Ctrl-C reaches every process of the terminal's group: a helper must not die of it mid-unit."""
+    code = ("import os, signal\nfrom vfibench.processes import run_as_helper\n"
+            "run_as_helper(os.getppid(), 'os:kill', os.getpid(), signal.SIGINT)\nprint('still running')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "still running", done.stderr

@@ -68,3 +68,35 @@ def test_several_at_once_start_longest_first_with_the_same_tables(tmp_path: Path
     assert two.started == ["warm start", "blend", "l1+perc", "l1+adv", "l1", "nearest"]
     for table in ("summary.csv", "per_sample.csv", "train_log.csv"):
         assert longest_first.path(table).read_bytes() == in_order.path(table).read_bytes(), table
+
+
+def test_estimating_a_unit_leaves_the_process_s_threads_as_they_were() -> None:
+    """The estimate counts on one thread; the sweep's own units then train with the threads they had."""
+    import torch
+
+    from vfibench.losses.spec import parse_config
+    from vfibench.sweep.costs import step_flops
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(before + 1)
+    try:
+        step_flops(parse_config("l1"), PRESET)
+        assert torch.get_num_threads() == before + 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_step_that_cannot_be_counted_leaves_the_unit_to_fail_where_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error while counting a step (torch raises RuntimeError) must not stop the sweep before any unit runs."""
+    from vfibench.sweep import costs
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("not enough memory")
+
+    monkeypatch.setattr(costs, "step_flops", broken)
+    preset = PRESET.with_overrides(steps=5)  # estimates are cached per preset: one no other test asks for
+    try:
+        assert costs.flops_per_step("l1", preset) is None
+        assert unit_cost(UnitSpec(config="l1", seed=0, kind=TRAINED, preset=preset)) == float("inf")
+    finally:
+        costs.flops_per_step.cache_clear()

@@ -591,3 +591,222 @@ def test_planning_loads_no_backbone_onto_a_gpu_and_a_remote_gpu_is_not_named_aft
     assert built == ["cpu", "cpu"] and here.device.type == remote.device.type == "cuda"
     assert provenance(here.device, {}, {}, None, device_here=here.device_here)["device"] == "cuda (Coordinator GPU)"
     assert provenance(remote.device, {}, {}, None, device_here=remote.device_here)["device"] == "cuda"
+
+
+# -- what the executors give each unit ---------------------------------------------------------------
+
+def test_local_threads_hold_for_the_sweep_and_the_process_s_own_come_back_after() -> None:
+    import torch
+
+    data = make_synthetic("test", 2, size=32, seed=0)
+    before = torch.get_num_threads()
+    executor = LocalExecutor(threads=before + 1)
+    executor.start(data, data)
+    try:
+        assert torch.get_num_threads() == before + 1
+    finally:
+        executor.close()
+    assert torch.get_num_threads() == before
+    assert LocalExecutor().record()["threads_per_unit"] == before  # the process's own count, recorded as a number
+
+
+def test_jobs_share_the_cores_among_the_workers_unless_threads_are_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: 8)
+    assert ProcessExecutor(2).threads_per_unit == 4 and ProcessExecutor(3).threads_per_unit == 2
+    assert ProcessExecutor(2, threads=1).threads_per_unit == 1
+    assert ExecutorOptions(jobs=4, threads=1).local_units() == (4, 1)
+    assert ExecutorOptions(jobs=4).local_units() == (4, 2)
+
+
+def test_a_jobs_worker_computes_with_the_threads_it_is_given() -> None:
+    """A worker sets its torch threads before its first unit: the count is part of the numbers."""
+    import multiprocessing
+    import pickle
+
+    import torch
+
+    from vfibench.sweep.executors import _worker_main
+
+    before = torch.get_num_threads()
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    data = make_synthetic("test", 2, size=32, seed=0)
+    sender = threading.Thread(target=lambda: (ours.send_bytes(pickle.dumps((data, data))), ours.send_bytes(b"")))
+    sender.start()  # the data, then the message to stop at once
+    try:
+        _worker_main(theirs, before + 1)
+        assert torch.get_num_threads() == before + 1
+    finally:
+        sender.join()
+        torch.set_num_threads(before)
+        ours.close()
+        theirs.close()
+
+
+def test_ctrl_c_ends_the_jobs_workers_at_once() -> None:
+    """Cancelling ends the workers with SIGTERM right away, not after waiting for them to stop by themselves."""
+    data = make_synthetic("test", 2, size=32, seed=0)
+    executor = Recording(2, threads=1)
+    executor.start(data, data, units=1)
+    try:
+        executor.cancel()
+        assert [process.exitcode for process in executor.processes] == [-signal.SIGTERM]
+    finally:
+        executor.close()
+
+
+def test_the_options_build_the_executor_they_name_and_print_as_the_command_line_takes_them() -> None:
+    assert isinstance(ExecutorOptions(jobs=1).build(), LocalExecutor)  # --jobs 1: every unit in this process
+    assert ExecutorOptions(jobs=1).command_line() == []
+    assert ExecutorOptions(jobs=2, threads=1).command_line() == ["--jobs", "2", "--threads", "1"]
+    assert ExecutorOptions("ray", cpus_per_unit=1.0, gpus_per_unit=0.5).command_line() == [
+        "--executor", "ray", "--gpus-per-unit", "0.5", "--cpus-per-unit", "1"]
+
+
+def test_a_ray_unit_trains_with_its_whole_cpus() -> None:
+    assert ExecutorOptions("ray").ray_threads == 1
+    assert ExecutorOptions("ray", cpus_per_unit=2.5).ray_threads == 2  # a thread per whole CPU
+    assert ExecutorOptions("ray", cpus_per_unit=0.5).ray_threads == 1  # at least one
+    assert ExecutorOptions("ray", cpus_per_unit=2.5, threads=1).ray_threads == 1
+
+
+def test_ray_units_on_gpus_are_planned_on_cuda_not_this_machine_s_gpu() -> None:
+    assert ExecutorOptions("ray", gpus_per_unit=1).device(None) == ("cuda", False)
+    assert ExecutorOptions("ray").device(None) == ("cpu", False)
+    assert ExecutorOptions().device("cpu") == ("cpu", True)
+    with pytest.raises(VfiBenchError, match="add --gpus-per-unit 1"):
+        ExecutorOptions("ray").device("cuda")
+    with pytest.raises(VfiBenchError, match="Use --device cuda"):
+        ExecutorOptions("ray", gpus_per_unit=1).device("cpu")
+
+
+def test_a_unit_whose_worker_dies_every_time_is_run_again_max_retries_times_then_recorded_failed(
+        tmp_path: Path) -> None:
+    class KillEveryL2(ProcessExecutor):
+        sent = 0
+
+        def _send(self, worker: Any, task: Any) -> None:
+            super()._send(worker, task)
+            if task[1].config == "l2" and self.sent < 5:  # bounded, so that endless retries end too
+                self.sent += 1
+                os.kill(worker.process.pid, signal.SIGKILL)
+
+    executor = KillEveryL2(2, threads=1, max_retries=1)
+    store = run_sweep(tiny_plan(tmp_path, seeds=[0], warm_start=0), executor=executor)
+    assert executor.sent == 2  # the first run and one more
+    summary = read_csv(store.path("summary.csv")).set_index("config")
+    assert summary.loc["l1", "status"] == "complete" and summary.loc["l2", "status"] == "failed"
+    assert "its worker process died (killed by SIGKILL) while running it, 2 times" in summary.loc["l2", "reason"]
+
+
+def test_a_ray_unit_may_ask_for_no_gpu_but_not_for_no_cpu() -> None:
+    with pytest.raises(VfiBenchError, match="--cpus-per-unit 0: give a positive number of CPUs"):
+        ExecutorOptions("ray", cpus_per_unit=0).check()
+    with pytest.raises(VfiBenchError, match="--gpus-per-unit -1: give 0 or more GPUs"):
+        ExecutorOptions("ray", gpus_per_unit=-1).check()
+    ray_or_skip()  # check() ends by importing Ray
+    ExecutorOptions("ray", gpus_per_unit=0).check()  # units on the cluster's CPUs
+
+
+class FakeRay:
+    """Stands in for the ``ray`` module: a cluster of ``cpus`` CPUs and ``gpus`` GPUs that records what
+    the executor asks of it."""
+
+    __version__ = "0.0"
+
+    class exceptions:
+        RaySystemError = type("RaySystemError", (Exception,), {})
+        RayError = type("RayError", (Exception,), {})
+
+    def __init__(self, cpus: float, gpus: float = 0.0, initialized: bool = True) -> None:
+        self.resources = {"CPU": cpus, "GPU": gpus, "memory": 1e9}
+        self.initialized, self.shut_down = initialized, False
+        self.cancelled: list[Any] = []
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def init(self, **kwargs: Any) -> None:
+        self.initialized = True
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self.resources
+
+    def put(self, value: Any) -> Any:
+        return object()
+
+    def remote(self, **options: Any) -> Any:
+        return lambda function: type("Task", (), {"remote": staticmethod(lambda *args: object())})
+
+    def cancel(self, ref: Any, force: bool = False) -> None:
+        self.cancelled.append(ref)
+
+    def shutdown(self) -> None:
+        self.initialized, self.shut_down = False, True
+
+
+def ray_executor_on(fake: FakeRay, monkeypatch: pytest.MonkeyPatch, **options: Any) -> Any:
+    from vfibench.sweep.ray_executor import RayExecutor
+
+    monkeypatch.setattr("vfibench.sweep.ray_executor.import_ray", lambda: fake)
+    return RayExecutor(**options)
+
+
+def test_a_ray_cluster_runs_as_many_units_at_once_as_its_cpus_and_gpus_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_synthetic("test", 2, size=32, seed=0)
+    executor = ray_executor_on(FakeRay(cpus=5, gpus=1), monkeypatch, cpus_per_unit=2)
+    executor.start(data, data)
+    assert executor.capacity == 2  # two whole units of 2 CPUs in 5
+    executor = ray_executor_on(FakeRay(cpus=5, gpus=1), monkeypatch, cpus_per_unit=1, gpus_per_unit=0.4)
+    executor.start(data, data)
+    assert executor.capacity == 2  # the GPU holds two units of 0.4
+    executor = ray_executor_on(FakeRay(cpus=5, gpus=1), monkeypatch, cpus_per_unit=8)
+    with pytest.raises(ExecutorError, match="not enough for one unit with --cpus-per-unit 8"):
+        executor.start(data, data)
+
+
+def test_ctrl_c_cancels_every_ray_task_and_a_sweep_shuts_down_only_the_ray_it_started(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_synthetic("test", 2, size=32, seed=0)
+    started = FakeRay(cpus=2, initialized=False)
+    executor = ray_executor_on(started, monkeypatch)
+    executor.start(data, data)
+    executor.submit(None)
+    executor.submit(None)
+    executor.cancel()
+    assert len(started.cancelled) == 2
+    executor.close()
+    assert started.shut_down  # the instance this sweep started ends with it
+    joined = FakeRay(cpus=2)
+    executor = ray_executor_on(joined, monkeypatch)
+    executor.start(data, data)
+    executor.close()
+    assert not joined.shut_down  # a Ray the caller had started is left running
+
+
+def test_a_ray_task_trains_with_the_unit_s_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from vfibench.sweep import ray_executor
+
+    seen: list[int] = []
+    monkeypatch.setattr(ray_executor, "run_unit", lambda *args, **kwargs: seen.append(torch.get_num_threads()))
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    before = torch.get_num_threads()
+    try:
+        ray_executor.run_unit_task(UnitSpec(config="l1", seed=0, kind="trained", preset=PRESET, threads=before + 1),
+                                   None, None, None)
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [before + 1]
+
+
+def test_a_reachable_ray_address_passes_with_or_without_its_scheme() -> None:
+    from vfibench.sweep.ray_executor import check_reachable, join_failure
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        check_reachable(f"127.0.0.1:{port}")
+        check_reachable(f"ray://127.0.0.1:{port}")
+    assert "RAY_AUTH_MODE" not in join_failure("local", ConnectionError("no"))  # a Ray instance of its own
