@@ -393,6 +393,12 @@ def test_torchvision_file_with_wrong_hash_is_ignored(empty_homes: tuple[Path, Pa
     assert files_under(empty_homes[0]) == []
 
 
+def look_for_torchvision_alexnet_as(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Have vfibench look for torchvision's AlexNet checkpoint under ``name`` (its own file names promise a hash)."""
+    monkeypatch.setattr(backbones.paths, "TORCHVISION_FILES",
+                        MappingProxyType({"alexnet": name, "vgg16": "vgg16-397923af.pth"}))
+
+
 def test_torchvision_file_with_matching_prefix_is_used(
     empty_homes: tuple[Path, Path],
     real_weights: dict[str, dict[str, torch.Tensor]],
@@ -400,11 +406,7 @@ def test_torchvision_file_with_matching_prefix_is_used(
 ) -> None:
     folder = empty_homes[1] / "hub" / "checkpoints"
     path = _write_torchvision_checkpoint(folder, real_weights["alexnet"])
-    monkeypatch.setattr(
-        backbones.paths,
-        "TORCHVISION_FILES",
-        MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
-    )
+    look_for_torchvision_alexnet_as(path.name, monkeypatch)
     status = backbones.locate("alexnet")
     assert status.found and status.source == "torchvision-cache" and status.path == path
     assert status.sha256 == backbones.tensor_sha256(real_weights["alexnet"])
@@ -412,20 +414,12 @@ def test_torchvision_file_with_matching_prefix_is_used(
     # the same bytes under a name promising another prefix are refused: the check is real
     wrong = path.with_name(f"alexnet-owt-{'0' if path.name[12] != '0' else '1'}{path.name[13:]}")
     path.rename(wrong)
-    monkeypatch.setattr(
-        backbones.paths,
-        "TORCHVISION_FILES",
-        MappingProxyType({"alexnet": wrong.name, "vgg16": "vgg16-397923af.pth"}),
-    )
+    look_for_torchvision_alexnet_as(wrong.name, monkeypatch)
     refused = backbones.locate("alexnet")
     assert not refused.found and any(f"not {wrong.name[12:20]}" in note for note in refused.notes)
     # and importing the right-named file converts it into vfibench's cache
     wrong.rename(path)
-    monkeypatch.setattr(
-        backbones.paths,
-        "TORCHVISION_FILES",
-        MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
-    )
+    look_for_torchvision_alexnet_as(path.name, monkeypatch)
     staged = path.parent.parent / path.name
     path.rename(staged)
     [outcome] = backbones.import_file(staged)
@@ -440,11 +434,7 @@ def test_torchvision_cache_wins_over_vfibench_cache(
     path = _write_torchvision_checkpoint(
         empty_homes[1] / "hub" / "checkpoints", random_features("alexnet", 2)
     )
-    monkeypatch.setattr(
-        backbones.paths,
-        "TORCHVISION_FILES",
-        MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
-    )
+    look_for_torchvision_alexnet_as(path.name, monkeypatch)
     status = backbones.locate("alexnet")
     assert status.source == "torchvision-cache"
     assert status.sha256 == backbones.tensor_sha256(random_features("alexnet", 2))
@@ -484,11 +474,7 @@ def test_torchvision_source_downloads_into_torchvision_cache(
     empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     staged = _write_torchvision_checkpoint(tmp_path / "server", random_features("alexnet", 5))
-    monkeypatch.setattr(
-        backbones.paths,
-        "TORCHVISION_FILES",
-        MappingProxyType({"alexnet": staged.name, "vgg16": "vgg16-397923af.pth"}),
-    )
+    look_for_torchvision_alexnet_as(staged.name, monkeypatch)
     requests: list[tuple[str, str | None]] = []
 
     def serve(url: str, dst: str, hash_prefix: str | None = None, progress: bool = True) -> None:
@@ -597,11 +583,7 @@ def test_a_damaged_file_under_torchvisions_name_is_ignored_and_refused_on_import
     damaged = b"PK\x03\x04 the first bytes of a checkpoint, and nothing more"
     path = folder / f"alexnet-owt-{hashlib.sha256(damaged).hexdigest()[:8]}.pth"  # its name promises its bytes
     path.write_bytes(damaged)
-    monkeypatch.setattr(
-        backbones.paths,
-        "TORCHVISION_FILES",
-        MappingProxyType({"alexnet": path.name, "vgg16": "vgg16-397923af.pth"}),
-    )
+    look_for_torchvision_alexnet_as(path.name, monkeypatch)
     status = backbones.locate("alexnet")
     assert not status.found and any(note.startswith(f"ignored {path}: unreadable") for note in status.notes)
     with pytest.raises(VfiBenchError, match=r"Cannot read .* as a torchvision checkpoint .*Nothing was written"):
