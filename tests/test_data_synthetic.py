@@ -213,3 +213,114 @@ def test_attributes_of_a_square_sliding_over_a_still_background_are_the_hand_com
     assert attributes["occluded"].tolist() == [2 * 4 * 16 / 64**2]
     assert attributes["ambiguity_px"].tolist() == [0.0]
     assert sample_attributes(square)["ambiguity_px"] == pytest.approx([4 * 0.5 * 0.5 * 5.0])
+
+
+def test_the_middle_frame_is_the_scene_at_the_time_asked_for() -> None:
+    """With t = 0.25 the middle frame shows the scenes a quarter of the way from I0 to I1, whether all
+    scenes or only some are rendered."""
+    scenes = sample_scenes("test", 3, size=32, seed=1)
+    quarter, half = render_frames(scenes, 0.25), render_frames(scenes, 0.5)
+    assert not torch.allclose(quarter, half)
+    assert torch.equal(make_synthetic("test", 3, size=32, seed=1, t=0.25).it, quarter)
+    source = SyntheticSource("test", 3, size=32, seed=1, t=0.25)
+    for index, (_, middle, _) in source.read([0, 2]):
+        assert torch.equal(torch.from_numpy(middle).permute(2, 0, 1), quarter[index])
+
+
+def test_the_largest_max_motion_is_accepted() -> None:
+    """max_motion lies in (0, 0.5]: half the frame size is allowed, anything more is refused."""
+    assert sample_scenes("train", 2, size=32, max_motion=0.5).max_motion == 0.5
+    assert make_synthetic("train", 1, size=32, max_motion=0.5).it.shape == (1, 3, 32, 32)
+    with pytest.raises(DataError, match="max_motion=0.51"):
+        sample_scenes("train", 2, size=32, max_motion=0.51)
+
+
+def test_train_and_test_paths_bend_independently_for_the_same_seed() -> None:
+    """The path deviations of train and test scenes of the same seed come from streams of their own."""
+    train = sample_scenes("train", 20, size=48, seed=0, ambiguity=0.5)
+    test = sample_scenes("test", 20, size=48, seed=0, ambiguity=0.5)
+    both = train.active & test.active & (np.linalg.norm(train.deviation, axis=-1) > 0) & (
+        np.linalg.norm(test.deviation, axis=-1) > 0)
+    def heading(scenes):
+        return np.arctan2(scenes.deviation[..., 1], scenes.deviation[..., 0])[both]
+
+    assert both.sum() > 20 and not np.allclose(heading(train), heading(test))
+
+
+def test_paths_bend_in_every_direction() -> None:
+    """A deviation's direction is uniform: along the motion (a change of speed) or across it, either way."""
+    scenes = sample_scenes("test", 200, size=64, seed=0, ambiguity=0.5)
+    deviation = scenes.deviation[scenes.active]
+    heading = np.arctan2(deviation[:, 1], deviation[:, 0])
+    quadrants = np.histogram(heading, bins=4, range=(-np.pi, np.pi))[0] / len(heading)
+    assert np.all(quadrants > 0.18), quadrants
+
+
+def test_the_source_records_attributes_at_its_own_middle_time() -> None:
+    """A source whose middle frame is at t = 0.2 measures ambiguity and occlusion at t = 0.2."""
+    source = SyntheticSource("test", 6, size=48, seed=0, t=0.2, ambiguity=0.5)
+    scenes = sample_scenes("test", 6, size=48, seed=0, ambiguity=0.5)
+    attributes, expected = source.attributes([4, 1, 3]), sample_attributes(scenes, 0.2)
+    for name in ("ambiguity_px", "motion_px", "occluded"):
+        np.testing.assert_allclose(attributes[name], expected[name][[1, 3, 4]], err_msg=name)
+    assert not np.allclose(attributes["ambiguity_px"], sample_attributes(scenes, 0.5)["ambiguity_px"][[1, 3, 4]])
+
+
+def background_only(**motion: object):
+    """Scene 0 of the test split reduced to its background, which moves as ``motion`` says (nothing else)."""
+    scenes = sample_scenes("test", 1, size=64, seed=0)
+    still = np.zeros_like(scenes.zoom)
+    active = np.zeros_like(scenes.active)
+    active[0, 0] = True
+    changes = {"active": active, "shift": np.zeros_like(scenes.shift), "deviation": np.zeros_like(scenes.deviation),
+               "zoom": still, "spin": still.copy()}
+    for name, value in motion.items():
+        array = changes[name].copy()
+        array[0, 0] = value
+        changes[name] = array
+    return dataclasses.replace(scenes, **changes)
+
+
+def test_pixels_that_pan_out_of_the_frame_are_not_visible_and_not_occluded() -> None:
+    """A background panning 8 px to the right: the 8 rightmost columns of I0 leave the view by I1,
+    so they are not visible there; no layer hides them, so they are not occluded either."""
+    scenes = background_only(shift=(8.0, 0.0))
+    seen = visibility(scenes, 0.0, 1.0)[0, 0]
+    assert seen[:, :56].all() and not seen[:, 56:].any()
+    assert not occlusion(scenes, 0.0, 1.0).any()
+    assert layer_motion(scenes)[0, 0] == pytest.approx(8.0)
+
+
+def test_a_rolling_background_moves_most_at_the_frame_corners() -> None:
+    """A background turning by 0.1 rad about the frame centre moves its corners, 32√2 px from the
+    centre, by the chord 2 · 32√2 · sin(0.05) px: the motion recorded for it."""
+    scenes = background_only(spin=0.1)
+    expected = 2 * 32 * np.sqrt(2) * np.sin(0.05)
+    assert layer_motion(scenes)[0, 0] == pytest.approx(expected, rel=1e-6)
+    assert sample_attributes(scenes)["motion_px"] == pytest.approx([expected], rel=1e-6)
+
+
+def test_layers_turn_by_at_most_half_a_radian_and_the_background_barely_rolls() -> None:
+    scenes = sample_scenes("train", 300, size=64, seed=0, max_motion=0.5)
+    spin = np.abs(scenes.spin)
+    assert spin[:, 0].max() <= 0.03 and spin[:, 1:][scenes.active[:, 1:]].max() <= 0.5
+    assert spin[:, 1:].max() > 0.4  # the limit is reached
+
+
+def test_a_zooming_background_moves_its_corners_by_the_change_of_scale() -> None:
+    """A background whose scale grows by e^0.2 (source px per frame px) shrinks on screen towards the frame
+    centre: a corner 32√2 px away moves by (1 - e^-0.2) · 32√2 px, and nothing it showed leaves the view."""
+    scenes = background_only(zoom=0.2)
+    assert layer_motion(scenes)[0, 0] == pytest.approx((1 - np.exp(-0.2)) * 32 * np.sqrt(2), rel=1e-6)
+    assert visibility(scenes, 0.0, 1.0).all()
+    assert not visibility(background_only(zoom=-0.2), 0.0, 1.0).all()  # growing on screen: the rim leaves
+
+
+def test_a_source_refuses_to_load_at_another_size() -> None:
+    """Synthetic scenes are rendered at the size the source was opened with, never resized at loading."""
+    from vfibench.data.images import Fit
+
+    source = SyntheticSource("test", 2, size=32, seed=0)
+    with pytest.raises(DataError, match="renders 32x32 frames but size 48"):
+        source.load([0], 48, Fit.resize)
+    assert source.load([0], 32, Fit.resize).it.shape == (1, 3, 32, 32)

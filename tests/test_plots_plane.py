@@ -210,3 +210,74 @@ def test_paired_interval_is_the_seeded_bca_bootstrap_of_the_mean_difference():
     low, high = paired_difference_interval(differences)
     assert (low, high) == pytest.approx((expected.low, expected.high), abs=1e-12)
     assert low < differences.mean() < high
+
+
+def drawn_plane(monkeypatch, path, plane, per_sample, **options):
+    """Draw ``plane`` and return the figure's axes as written."""
+    drawn = {}
+    save = plots._save
+
+    def keep(figure, target, **kwargs):
+        drawn["axes"] = figure.axes[0]
+        return save(figure, target, **kwargs)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    figure = plots.plane_plot(plane, per_sample, summary_of(per_sample), path, **options)
+    assert figure is not None
+    return drawn["axes"]
+
+
+def test_an_axis_whose_metric_is_better_lower_is_inverted_so_better_is_up_and_right(tmp_path, monkeypatch):
+    per_sample = per_sample_table()
+    ax = drawn_plane(monkeypatch, tmp_path / "plane.png", plane_of(per_sample), per_sample)
+    assert ax.get_xlabel().startswith("PSNR") and not ax.xaxis_inverted()
+    assert ax.get_ylabel().startswith("LPIPS") and ax.yaxis_inverted()
+    assert ax.get_ylabel().endswith("(inverted: better is up)")
+    swapped = perception_distortion_plane(per_sample, Orientation.of("lpips"), Orientation.of("psnr"))
+    ax = drawn_plane(monkeypatch, tmp_path / "swapped.png", swapped, per_sample)
+    assert ax.get_xlabel().startswith("LPIPS") and ax.xaxis_inverted()
+    assert ax.get_xlabel().endswith("(inverted: better is right)")
+    assert ax.get_ylabel().startswith("PSNR") and not ax.yaxis_inverted()
+
+
+def test_a_reference_off_the_left_edge_is_marked_by_an_arrow_pointing_left(tmp_path, monkeypatch):
+    """blend's PSNR is far below the trained rows' while its LPIPS is among theirs: pinned to the left
+    edge, its arrow points left, towards its true position."""
+    per_sample = per_sample_table()
+    per_sample.loc[per_sample.config == "blend", "lpips"] -= 0.27
+    ax = drawn_plane(monkeypatch, tmp_path / "plane.png", plane_of(per_sample), per_sample)
+    arrows = [line.get_marker() for line in ax.get_lines()
+              if line.get_color() == plots.REFERENCE_COLOUR and line.get_marker() in ("<", ">", "^", "v")]
+    assert arrows == ["<"]
+
+
+def test_bootstrap_bars_reach_from_the_interval_low_end_to_its_high_end():
+    per_sample = per_sample_table()
+    plane = plane_of(per_sample)
+    summary = summary_of(per_sample)
+    summary["psnr_ci_low"] = summary["psnr_mean"] - 0.1
+    summary["psnr_ci_high"] = summary["psnr_mean"] + 0.4
+    bars = plots.plane_bars(plane, per_sample, summary)
+    point = next(p for p in plane.points if p.config == "l1")
+    (below, above), _ = bars["l1"]
+    assert (point.x - below, point.x + above) == pytest.approx((point.x - 0.1, point.x + 0.4))
+    assert below == pytest.approx(0.1) and above == pytest.approx(0.4)
+
+
+def test_a_reference_within_the_axes_is_labelled_as_a_reference(tmp_path):
+    per_sample = per_sample_table(far_reference=False)
+    figure = plots.plane_plot(plane_of(per_sample), per_sample, summary_of(per_sample), tmp_path / "plane.png")
+    assert figure is not None and "lies outside" not in figure.caption
+    assert "blend (reference)" in (tmp_path / "plane.svg").read_text()
+
+
+def test_the_pareto_front_of_two_configurations_is_drawn_as_a_dashed_line_through_both(tmp_path, monkeypatch):
+    per_sample = per_sample_table()
+    per_sample.loc[per_sample.config == "l1+0.1*lpips", "lpips"] += 0.04  # now beaten by l1 on both axes
+    plane = plane_of(per_sample)
+    assert sorted(plane.front) == ["l1", "lpips"], plane.front
+    ax = drawn_plane(monkeypatch, tmp_path / "plane.png", plane, per_sample)
+    front = [line for line in ax.get_lines() if line.get_color() == plots.FRONT_COLOUR and line.get_linestyle() == "--"]
+    points = {p.config: (p.x, p.y) for p in plane.points}
+    assert len(front) == 1
+    assert list(zip(front[0].get_xdata(), front[0].get_ydata())) == [points[c] for c in plane.front]
