@@ -47,9 +47,14 @@ ROUNDS = textwrap.dedent("""
 """)
 
 
+def python_path(*also: Path) -> str:
+    """PYTHONPATH for a child Python: this checkout, then ``also``, ahead of the caller's own entries."""
+    return os.pathsep.join(filter(None, (str(ROOT), *map(str, also), os.environ.get("PYTHONPATH"))))
+
+
 def rounds(mode: str, **env: str) -> tuple[str, int]:
     environment = {key: value for key, value in os.environ.items() if key not in processes.MALLOC_ENVIRONMENT}
-    environment.update(env, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))))
+    environment.update(env, PYTHONPATH=python_path())
     done = subprocess.run([sys.executable, "-c", ROUNDS, mode], env=environment, capture_output=True, text=True,
                           check=True)
     kept, faults = done.stdout.split()
@@ -142,8 +147,7 @@ def test_a_helper_ends_with_its_parent_even_while_it_is_still_importing(tmp_path
     (tmp_path / "parent.py").write_text(PARENT)
     (tmp_path / "slow_import.py").write_text(SLOW_IMPORT)
     marker = tmp_path / "marker"
-    env = {**os.environ, "IMPORT_MARKER": str(marker),
-           "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), str(tmp_path), os.environ.get("PYTHONPATH"))))}
+    env = {**os.environ, "IMPORT_MARKER": str(marker), "PYTHONPATH": python_path(tmp_path)}
     parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")], stdout=subprocess.PIPE, text=True, env=env)
     try:
         helper = int(parent.stdout.readline())
@@ -165,7 +169,7 @@ def test_a_helper_ends_with_its_parent_even_while_it_is_still_importing(tmp_path
 def test_a_helper_whose_parent_has_already_died_ends_at_once() -> None:
     """A helper that starts after its parent died (its request to die with it came too late) ends by itself."""
     code = "from vfibench.processes import exit_with_parent\nexit_with_parent(-1)\nprint('still running')\n"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    env = {**os.environ, "PYTHONPATH": python_path()}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == -signal.SIGKILL and "still running" not in done.stdout
 
@@ -181,6 +185,6 @@ def test_a_helper_leaves_ctrl_c_to_the_process_that_started_it() -> None:
     """Ctrl-C reaches every process of the terminal's group: a helper must not die of it mid-unit."""
     code = ("import os, signal\nfrom vfibench.processes import run_as_helper\n"
             "run_as_helper(os.getppid(), 'os:kill', os.getpid(), signal.SIGINT)\nprint('still running')\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    env = {**os.environ, "PYTHONPATH": python_path()}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "still running", done.stderr
