@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 
 from vfibench.cli import app
 from vfibench.data.synthetic import make_synthetic
+from vfibench.data.triplets import Triplets
 from vfibench.errors import VfiBenchError
 from vfibench.presets import get_preset
 from vfibench.results.schema import INTERRUPTED, read_csv
@@ -68,6 +69,12 @@ def two_cores_at_least(monkeypatch: pytest.MonkeyPatch) -> None:
 
     cores = available_cores()
     monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: max(2, cores))
+
+
+@pytest.fixture
+def two_scenes() -> Triplets:
+    """Two small synthetic test scenes: the data an executor is started with where no unit runs on it."""
+    return make_synthetic("test", 2, size=32, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -361,10 +368,9 @@ def test_a_damaged_warm_start_stops_a_resume_in_one_paragraph_and_leaves_the_run
     assert manifest["status"] == "failed" and "cached warm start" in manifest["reason"]
 
 
-def test_jobs_start_no_more_workers_than_the_sweep_has_units() -> None:
-    data = make_synthetic("test", 2, size=32, seed=0)
+def test_jobs_start_no_more_workers_than_the_sweep_has_units(two_scenes: Triplets) -> None:
     executor = Recording(2, threads=1)
-    executor.start(data, data, units=1)
+    executor.start(two_scenes, two_scenes, units=1)
     try:
         assert executor.capacity == 1 and len(executor.processes) == 1
         record = executor.record()
@@ -595,13 +601,12 @@ def test_planning_loads_no_backbone_onto_a_gpu_and_a_remote_gpu_is_not_named_aft
 
 # -- what the executors give each unit ---------------------------------------------------------------
 
-def test_local_threads_hold_for_the_sweep_and_the_process_s_own_come_back_after() -> None:
+def test_local_threads_hold_for_the_sweep_and_the_process_s_own_come_back_after(two_scenes: Triplets) -> None:
     import torch
 
-    data = make_synthetic("test", 2, size=32, seed=0)
     before = torch.get_num_threads()
     executor = LocalExecutor(threads=before + 1)
-    executor.start(data, data)
+    executor.start(two_scenes, two_scenes)
     try:
         assert torch.get_num_threads() == before + 1
     finally:
@@ -618,7 +623,7 @@ def test_jobs_share_the_cores_among_the_workers_unless_threads_are_given(monkeyp
     assert ExecutorOptions(jobs=4).local_units() == (4, 2)
 
 
-def test_a_jobs_worker_computes_with_the_threads_it_is_given() -> None:
+def test_a_jobs_worker_computes_with_the_threads_it_is_given(two_scenes: Triplets) -> None:
     """A worker sets its torch threads before its first unit: the count is part of the numbers."""
     import multiprocessing
     import pickle
@@ -629,8 +634,8 @@ def test_a_jobs_worker_computes_with_the_threads_it_is_given() -> None:
 
     before = torch.get_num_threads()
     ours, theirs = multiprocessing.Pipe(duplex=True)
-    data = make_synthetic("test", 2, size=32, seed=0)
-    sender = threading.Thread(target=lambda: (ours.send_bytes(pickle.dumps((data, data))), ours.send_bytes(b"")))
+    sender = threading.Thread(target=lambda: (ours.send_bytes(pickle.dumps((two_scenes, two_scenes))),
+                                              ours.send_bytes(b"")))
     sender.start()  # the data, then the message to stop at once
     try:
         _worker_main(theirs, before + 1)
@@ -642,11 +647,10 @@ def test_a_jobs_worker_computes_with_the_threads_it_is_given() -> None:
         theirs.close()
 
 
-def test_ctrl_c_ends_the_jobs_workers_at_once() -> None:
+def test_ctrl_c_ends_the_jobs_workers_at_once(two_scenes: Triplets) -> None:
     """Cancelling ends the workers with SIGTERM right away, not after waiting for them to stop by themselves."""
-    data = make_synthetic("test", 2, size=32, seed=0)
     executor = Recording(2, threads=1)
-    executor.start(data, data, units=1)
+    executor.start(two_scenes, two_scenes, units=1)
     try:
         executor.cancel()
         assert [process.exitcode for process in executor.processes] == [-signal.SIGTERM]
@@ -751,25 +755,24 @@ def ray_executor_on(fake: FakeRay, monkeypatch: pytest.MonkeyPatch, **options: A
     return RayExecutor(**options)
 
 
-def test_a_ray_cluster_runs_as_many_units_at_once_as_its_cpus_and_gpus_hold(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = make_synthetic("test", 2, size=32, seed=0)
+def test_a_ray_cluster_runs_as_many_units_at_once_as_its_cpus_and_gpus_hold(monkeypatch: pytest.MonkeyPatch,
+                                                                            two_scenes: Triplets) -> None:
     executor = ray_executor_on(FakeRay(cpus=5, gpus=1), monkeypatch, cpus_per_unit=2)
-    executor.start(data, data)
+    executor.start(two_scenes, two_scenes)
     assert executor.capacity == 2  # two whole units of 2 CPUs in 5
     executor = ray_executor_on(FakeRay(cpus=5, gpus=1), monkeypatch, cpus_per_unit=1, gpus_per_unit=0.4)
-    executor.start(data, data)
+    executor.start(two_scenes, two_scenes)
     assert executor.capacity == 2  # the GPU holds two units of 0.4
     executor = ray_executor_on(FakeRay(cpus=5, gpus=1), monkeypatch, cpus_per_unit=8)
     with pytest.raises(ExecutorError, match="not enough for one unit with --cpus-per-unit 8"):
-        executor.start(data, data)
+        executor.start(two_scenes, two_scenes)
 
 
 def test_ctrl_c_cancels_every_ray_task_and_a_sweep_shuts_down_only_the_ray_it_started(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    data = make_synthetic("test", 2, size=32, seed=0)
+        monkeypatch: pytest.MonkeyPatch, two_scenes: Triplets) -> None:
     started = FakeRay(cpus=2, initialized=False)
     executor = ray_executor_on(started, monkeypatch)
-    executor.start(data, data)
+    executor.start(two_scenes, two_scenes)
     executor.submit(None)
     executor.submit(None)
     executor.cancel()
@@ -778,7 +781,7 @@ def test_ctrl_c_cancels_every_ray_task_and_a_sweep_shuts_down_only_the_ray_it_st
     assert started.shut_down  # the instance this sweep started ends with it
     joined = FakeRay(cpus=2)
     executor = ray_executor_on(joined, monkeypatch)
-    executor.start(data, data)
+    executor.start(two_scenes, two_scenes)
     executor.close()
     assert not joined.shut_down  # a Ray the caller had started is left running
 
