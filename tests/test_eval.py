@@ -598,6 +598,10 @@ def test_a_folder_of_frames_names_each_sample_after_the_frame_it_predicts(tmp_pa
     assert (per_sample["psnr"] == 100.0).all()
 
 
+#: A UCF101 sample's files as the community's evaluation scripts read them (spelt out, not taken from the loader).
+UCF101_FRAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
+
+
 @pytest.fixture
 def ucf_set(tmp_path: Path) -> dict[str, Path]:
     """A three-sample ucf101 layout and two models' predictions named by sample id."""
@@ -606,7 +610,7 @@ def ucf_set(tmp_path: Path) -> dict[str, Path]:
     base = rng.integers(0, 256, size=(48, 56, 3))
     for sample in ("1", "2", "3"):
         frames = [np.roll(base, 2 * k + int(sample), axis=1) for k in range(3)]
-        for name, frame in zip(("frame_00.png", "frame_01_gt.png", "frame_02.png"), frames):
+        for name, frame in zip(UCF101_FRAMES, frames):
             write_png(root / sample / name, frame)
         write_png(good / f"{sample}.png", np.clip(frames[1] + rng.integers(-2, 3, size=base.shape), 0, 255))
         write_png(bad / f"{sample}.png", frames[0])
@@ -617,6 +621,14 @@ def eval_two_models(ucf_set, *args: str) -> object:
     """``vfibench eval`` of the models 'good' and 'bad' on the UCF101-layout fixture, without image grids."""
     return run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--pred",
                     f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--samples", "0", *args)
+
+
+def per_sample_on_ucf(root: Path, metrics: str) -> pd.DataFrame:
+    """per_sample.csv of ``vfibench eval`` scoring the frames in root/pred on the UCF101-layout set root/ucf."""
+    result = run_eval("--gt", f"ucf101:{root / 'ucf'}", "--pred", str(root / "pred"), "--out", str(root / "out"),
+                      "--metrics", metrics, "--samples", "0", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    return pd.read_csv((root / "out" / "latest").resolve() / "per_sample.csv", dtype={"file": str})
 
 
 def test_eval_on_a_standard_set_matches_ids_and_prints_protocols_side_by_side(ucf_set):
@@ -987,14 +999,11 @@ def test_a_test_set_of_16_bit_frames_is_scored_at_its_nearest_8_bit_levels_not_t
     rng = np.random.default_rng(6)
     levels = rng.integers(0, 100, size=(3, 48, 56, 3))
     wide = np.round((levels + 0.6) * 257).astype(np.uint16)  # 0.6 of a level above each: rounds up, truncates down
-    for k, name in enumerate(("frame_00.png", "frame_01_gt.png", "frame_02.png")):
+    for k, name in enumerate(UCF101_FRAMES):
         (tmp_path / "ucf" / "1").mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(tmp_path / "ucf" / "1" / name), wide[k][:, :, ::-1])  # OpenCV writes BGR
     write_png(tmp_path / "pred" / "1.png", levels[1] + 1)
-    result = run_eval("--gt", f"ucf101:{tmp_path / 'ucf'}", "--pred", str(tmp_path / "pred"), "--out",
-                      str(tmp_path / "out"), "--metrics", "psnr,ie", "--samples", "0", "--format", "csv")
-    assert result.exit_code == 0, result.output
-    scores = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv")
+    scores = per_sample_on_ucf(tmp_path, "psnr,ie")
     assert scores["psnr"].tolist() == [100.0] and scores["ie"].tolist() == [0.0]
 
 
@@ -1005,13 +1014,10 @@ def test_each_sample_of_a_test_set_records_its_own_motion(tmp_path):
     base = np.asarray(Image.fromarray(base.astype(np.uint8)).resize((16, 12)).resize((64, 48), Image.BILINEAR))
     shifts = {"1": 1, "2": 3, "3": 6}  # pixels per frame: I0 → I1 moves twice as far
     for sample, shift in shifts.items():
-        for k, name in enumerate(("frame_00.png", "frame_01_gt.png", "frame_02.png")):
+        for k, name in enumerate(UCF101_FRAMES):
             write_png(tmp_path / "ucf" / sample / name, np.roll(base, shift * k, axis=1))
         write_png(tmp_path / "pred" / f"{sample}.png", np.roll(base, shift, axis=1))
-    result = run_eval("--gt", f"ucf101:{tmp_path / 'ucf'}", "--pred", str(tmp_path / "pred"), "--out",
-                      str(tmp_path / "out"), "--metrics", "psnr", "--samples", "0", "--format", "csv")
-    assert result.exit_code == 0, result.output
-    per_sample = pd.read_csv((tmp_path / "out" / "latest").resolve() / "per_sample.csv", dtype={"file": str})
+    per_sample = per_sample_on_ucf(tmp_path, "psnr")
     motion = dict(zip(per_sample["file"], per_sample["motion_px"]))
     for sample, shift in shifts.items():
         assert abs(motion[sample] - 2 * shift) < 1.5, motion
