@@ -134,3 +134,71 @@ def test_a_configuration_with_untrained_stretches_says_run_refuses_it_and_how_to
     assert crowded.exit_code == 0 and "Add a term for the gap." in " ".join(crowded.output.split())
     covered = CliRunner().invoke(app, ["losses", "l1@0.5+l2@:0.5"])
     assert covered.exit_code == 0 and "No term is active" not in covered.output
+
+
+def test_a_configuration_needs_only_what_its_terms_read_beyond_the_frame(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    mixed = runner.invoke(app, ["losses", "l1+0.1*perc"])
+    assert mixed.exit_code == 0, mixed.output
+    text = " ".join(mixed.output.split())
+    assert "needs vgg16 backbone " in text and "the predicted frame only" not in text
+    pixels = runner.invoke(app, ["losses", "l1+l2"])
+    assert "needs the predicted frame only" in " ".join(pixels.output.split())
+
+
+def test_a_term_active_inside_another_terms_window_leaves_no_stretch_untrained() -> None:
+    from vfibench.losses.describe import uncovered
+    from vfibench.losses.spec import Window
+
+    assert uncovered([Window(0.0, 0.8), Window(0.2, 0.4)]) == [Window(0.8, 1.0)]
+    assert uncovered([Window(0.0, 1.0), Window(0.3, 0.5)]) == []
+    covered = runner.invoke(app, ["losses", "l1+l2@0.3:0.5"])
+    assert covered.exit_code == 0 and "No term is active" not in covered.output
+
+
+def test_a_terms_explanation_gives_each_parameters_default_and_choices(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    result = runner.invoke(app, ["losses", "perc"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "dist= default mse (one of mse, l1): distance between the feature maps" in text
+    assert "norm= default none (one of none, imagenet, superslomo):" in text
+    charbonnier = " ".join(runner.invoke(app, ["losses", "charbonnier"]).output.split())
+    assert "eps= default 1e-06:" in charbonnier
+
+
+def test_a_terms_explanation_says_whether_it_was_read_in_the_original_code(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    verified = " ".join(runner.invoke(app, ["losses", "l1"]).output.split())
+    assert "status verified in the original code" in verified and "unverified" not in verified
+    unverified = " ".join(runner.invoke(app, ["losses", "ms-charbonnier"]).output.split())
+    assert "status unverified: the original training code was not available" in unverified
+    assert "verified in the original code" not in unverified
+
+
+def test_a_configuration_says_how_its_terms_differ_from_their_sources(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    result = runner.invoke(app, ["losses", "l1+census"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "How these terms differ from their sources: census IFRNet clamps its prediction" in text
+    plain = runner.invoke(app, ["losses", "l1+l2"])
+    assert "differ from their sources" not in plain.output
+
+
+def test_a_weight_written_with_an_exponent_stays_one_term_where_a_configuration_is_spelt_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sign of a weight such as 1e+20 is not a `+` between two terms."""
+    from vfibench.losses.describe import spaced
+
+    assert spaced("l1+1e+20*charbonnier+2.5E+16*perc(layer=relu2_2)") == \
+        "l1 + 1e+20*charbonnier + 2.5E+16*perc(layer=relu2_2)"
+    assert spaced("style+l2") == "style + l2"
+    monkeypatch.setenv("COLUMNS", "120")
+    result = runner.invoke(app, ["losses", "1e20*dain"])
+    assert result.exit_code == 0, result.output
+    assert "expands to 1e+20*charbonnier needs" in " ".join(result.output.split())

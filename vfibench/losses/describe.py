@@ -13,6 +13,7 @@ modules, so the command starts in a fraction of a second.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterable
 
 from rich import box
@@ -34,12 +35,16 @@ def status(verified: bool, deviates: bool = False) -> str:
     return ("verified" if verified else "unverified") + (DEVIATION_MARK if deviates else "")
 
 
+_MANTISSA = re.compile(r"\d+\.?\d*|\.\d+")
+
+
 def spaced(spec: str) -> str:
     """A canonical spec with spaces around its top-level ``+`` so a terminal can wrap it between terms."""
     parts, depth, start = [], 0, 0
     for index, char in enumerate(spec):
         depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "+" and depth == 0 and index > start:
+        exponent = spec[index - 1:index] in ("e", "E") and _MANTISSA.fullmatch(spec[start:index - 1])
+        if char == "+" and depth == 0 and index > start and not exponent:  # not the sign of a weight's 1e+20
             parts.append(spec[start:index])
             start = index + 1
     parts.append(spec[start:])
