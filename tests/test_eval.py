@@ -992,6 +992,23 @@ def test_eval_help_says_what_every_metric_measures():
         assert f"{record.name}" in text and " ".join(record.description.split()[:6]) in text, record.name
 
 
+def test_eval_help_marks_the_metrics_that_need_the_input_frames():
+    from vfibench.metrics.records import RECORDS
+
+    text = " ".join(runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "400"}).output.split())
+    assert any(record.inputs for record in RECORDS)
+    for record in RECORDS:
+        marked = f"{record.name} (needs a dataset spec as --gt, for I0 and I1): " in text
+        assert marked == record.inputs, record.name
+
+
+def test_the_short_options_p_and_f_name_a_prediction_and_the_printed_format(folders):
+    result = run_eval("-p", f"good={folders['sharp']}", "--gt", str(folders["gt"]), "-f", "csv",
+                      "--out", str(folders["out"]), "--metrics", "psnr", "--samples", "0")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("config,kind,status") and "\ngood," in result.stdout
+
+
 def test_a_test_set_of_16_bit_frames_is_scored_at_its_nearest_8_bit_levels_not_truncated(tmp_path):
     """A prediction saved at the nearest 8-bit levels of a 16-bit ground truth scores as perfect."""
     import cv2

@@ -9,8 +9,8 @@ from skimage import data
 
 from vfibench.errors import VfiBenchError
 from vfibench.metrics.classical_flow import grey8, largest_motion, optical_flow
-from vfibench.metrics.flow_metrics import (divergence, divergence_mask, flolpips_dis, psnr_div, psnr_masked,
-                                           weighted_average)
+from vfibench.metrics.flow_metrics import (divergence, divergence_mask, flolpips_dis, flow_difference_weight,
+                                           flow_weight_from, luma709, psnr_div, psnr_masked, weighted_average)
 from vfibench.metrics.suite import MetricSuite
 
 from helpers import needs_backbone
@@ -44,6 +44,26 @@ def test_divergence_mask_selects_the_diverging_block_and_falls_back_to_all():
     assert divergence_mask(field(y, x)).all()  # no divergence anywhere: every pixel counts
 
 
+def test_divergence_mask_keeps_pixels_above_one_percent_of_the_largest_divergence():
+    """u = x²/2 diverges by x inside (0.5 and 1 in the first two columns, one-sided); the largest, 198.5,
+    is at the last column: the reference code's 1% threshold drops the first two columns alone."""
+    x, _ = grid(4, 200)
+    mask = divergence_mask(field(x**2 / 2, torch.zeros_like(x)))[0, 0]
+    assert mask.all(dim=0).tolist() == [False, False] + [True] * 198 and (mask == mask[:1]).all()
+
+
+def test_flow_weight_is_the_summed_length_of_the_flow_differences_to_both_inputs():
+    ones = torch.ones(1, 2, 4, 4, dtype=torch.float64)
+    to_i0, to_i1 = ones, -ones  # the prediction's flows
+    off_i0 = to_i0 + torch.tensor([3.0, 4.0], dtype=torch.float64).view(1, 2, 1, 1)  # 5 px away
+    off_i1 = to_i1 + torch.tensor([0.0, -2.0], dtype=torch.float64).view(1, 2, 1, 1)  # 2 px away
+    predicted = (to_i0, to_i1)
+    assert torch.equal(flow_weight_from(predicted, predicted), torch.zeros(1, 1, 4, 4, dtype=torch.float64))
+    for truth, length in (((off_i0, to_i1), 5.0), ((to_i0, off_i1), 2.0), ((off_i0, off_i1), 7.0)):
+        expected = torch.full((1, 1, 4, 4), length, dtype=torch.float64)
+        assert torch.equal(flow_weight_from(predicted, truth), expected), length
+
+
 def test_psnr_masked_counts_only_masked_pixels():
     gt = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
     mask = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
@@ -62,6 +82,16 @@ def test_weighted_average_is_finite_and_uniform_when_flows_agree():
     spot = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
     spot[..., 2, 3] = 5.0
     assert weighted_average(values, spot).item() == pytest.approx(11.0)
+
+
+def test_flow_weights_are_resized_bilinearly_to_each_layers_grid():
+    """A 4×4 weight halved to a 2×2 layer grid: each cell takes the mean of the four pixels it covers."""
+    values = torch.tensor([[5.0, 1.0], [2.0, 3.0]], dtype=torch.float64).view(1, 1, 2, 2)
+    weight = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+    weight[..., 1, 1] = 1.0  # inside the top-left cell only
+    assert weighted_average(values, weight).item() == pytest.approx(5.0)
+    weight[..., 2:, 2:] = 1.0  # the whole bottom-right cell: four times the weight
+    assert weighted_average(values, weight).item() == pytest.approx((0.25 * 5.0 + 3.0) / 1.25)
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +183,46 @@ def test_suite_asks_for_the_inputs_when_missing(triplet):
     _, it, _, misplaced = triplet
     with pytest.raises(VfiBenchError, match="psnr-div needs the input frames I0 and I1"):
         MetricSuite(["psnr", "psnr-div"])(misplaced, it)
+
+
+def test_psnr_div_takes_its_pixels_from_the_reference_farneback_flow_from_the_prediction_to_i1(triplet):
+    """The PSNR_DIV reference code: cv2.calcOpticalFlowFarneback(pred, I1, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    on 8-bit grey frames."""
+    import cv2
+
+    i0, it, i1, misplaced = triplet
+    flow = cv2.calcOpticalFlowFarneback(grey8(misplaced[0]), grey8(i1[0]), None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    assert np.array_equal(optical_flow(misplaced, i1, "farneback")[0].permute(1, 2, 0).numpy(), flow)
+    mask = divergence_mask(torch.from_numpy(flow).permute(2, 0, 1).unsqueeze(0).double())
+    assert 0.05 < mask.double().mean().item() < 0.95  # a part of the frame, not all of it
+    expected = psnr_masked(luma709(misplaced), luma709(it), mask).item()
+    assert psnr_div(misplaced, it, i0, i1).item() == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_perfect_prediction_has_no_flow_disagreement_to_weight(triplet):
+    i0, it, i1, misplaced = triplet
+    assert flow_difference_weight(it, it, i0, i1).abs().max().item() == 0.0
+    assert flow_difference_weight(misplaced, it, i0, i1).mean().item() > 1.0
+
+
+def test_input_frames_of_another_size_are_refused_naming_the_frame(triplet):
+    i0, it, i1, _ = triplet
+    with pytest.raises(VfiBenchError, match=r"psnr-div: the input frame I1 must have the prediction's shape "
+                                            r"\(1, 3, 96, 96\), got \(1, 3, 96, 88\)"):
+        psnr_div(it, it, i0, i1[..., :-8])
+    with pytest.raises(VfiBenchError, match="the input frame I0 must have the prediction's shape"):
+        psnr_div(it, it, i0[:, :2], i1)
+
+
+def test_largest_motion_is_the_99th_percentile_of_the_flow_length():
+    lengths = torch.arange(1, 101, dtype=torch.float64).view(1, 1, 10, 10)
+    flow = torch.cat([0.6 * lengths, 0.8 * lengths], dim=1)  # (3, 4, 5) triangles: lengths 1 … 100 px
+    frames = torch.zeros(1, 3, 10, 10)
+    assert largest_motion(frames, frames, flow).item() == pytest.approx(1 + 0.99 * 99)
+
+
+def test_a_frame_beyond_0_1_is_seen_by_the_flow_clipped_not_wrapped_around():
+    """A model's output can overshoot [0, 1]; its grey frame is that of the clipped frame."""
+    frame = torch.linspace(-0.5, 1.5, 3 * 4 * 6, dtype=torch.float64).view(3, 4, 6)
+    assert np.array_equal(grey8(frame), grey8(frame.clamp(0, 1)))
+    assert grey8(torch.full((3, 2, 2), 1.5)).tolist() == [[255, 255], [255, 255]]

@@ -140,6 +140,38 @@ def test_colour_bar_ticks_are_round_values_written_alike(vmax, ticks, text):
     assert canvas.tick_text(canvas.nice_ticks(vmax)) == text
 
 
+def test_colour_bar_ticks_step_by_two_and_a_half_where_that_is_the_finest_round_step():
+    from vfibench.results import canvas
+
+    # steps of 1 or 2 would give 13 or 7 ticks, more than six
+    assert canvas.nice_ticks(12.5) == pytest.approx([0.0, 2.5, 5.0, 7.5, 10.0, 12.5])
+    assert canvas.tick_text(canvas.nice_ticks(12.5)) == ["0.0", "2.5", "5.0", "7.5", "10.0", "12.5"]
+
+
+def test_a_frame_enlarged_for_a_grid_keeps_its_own_pixels_and_a_reduced_one_is_averaged():
+    """Enlarged pixel for pixel, nothing invented between pixels; reduced by averaging, not by picking one."""
+    from vfibench.results import canvas
+
+    pixels = np.array([[[0, 0, 0], [255, 255, 255]], [[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
+    image = PILImage.fromarray(pixels, "RGB")
+    enlarged = np.asarray(canvas.resized(image, 5, 5))
+    assert {tuple(c) for c in enlarged.reshape(-1, 3)} == {tuple(c) for c in pixels.reshape(-1, 3)}
+    assert (enlarged[:2, :2] == pixels[0, 0]).all() and (enlarged[3:, 3:] == pixels[1, 1]).all()
+    reduced = np.asarray(canvas.resized(image, 1, 1))[0, 0].astype(int)
+    assert np.abs(reduced - pixels.reshape(-1, 3).mean(axis=0)).max() <= 1
+
+
+def test_a_caption_too_wide_for_its_panel_is_cut_with_an_ellipsis():
+    """A name cut short without a mark would read as another, shorter configuration's name."""
+    from vfibench.results import canvas
+
+    face = canvas.font(12)
+    cut = canvas.fitted("a-very-long-configuration-name+0.1*perc", face, 80)
+    assert cut.endswith("…") and len(cut) > 1 and face.getlength(cut) <= 80
+    assert "a-very-long-configuration-name+0.1*perc".startswith(cut[:-1])
+    assert canvas.fitted("l1", face, 80) == "l1"
+
+
 def test_the_zoomed_window_is_where_the_outputs_err_most():
     errors = [np.zeros((48, 48)), np.zeros((48, 48))]
     errors[0][30:40, 5:15] = 1.0

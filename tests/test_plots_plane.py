@@ -134,6 +134,54 @@ def test_labels_of_crowded_points_do_not_overlap():
             assert not (a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1)
 
 
+def test_a_label_placed_beyond_the_nearest_ring_is_tied_to_its_marker_by_a_leader_line():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(7.5, 5.5))
+    points = [(30 + 0.01 * k, 0.2 + 0.001 * k, f"configuration-{k}", "#000000") for k in range(6)]
+    ax.plot([p[0] for p in points], [p[1] for p in points], "o")
+    ax.set_xlim(29, 31)
+    ax.set_ylim(0.1, 0.3)
+    labels.place_labels(ax, points)
+    nearest = {(dx, dy) for dx, dy, _ in labels.LABEL_OFFSETS[:6]}
+    placed = [(tuple(text.xyann) in nearest, text.arrow_patch is not None) for text in ax.texts]
+    plt.close(figure)
+    assert len(placed) == 6 and any(not near for near, _ in placed)  # crowded: some labels stand farther away
+    assert all(near != leader for near, leader in placed), placed
+
+
+def test_boxes_that_only_touch_do_not_overlap():
+    assert not labels.overlaps((0, 0, 10, 10), [(10, 0, 20, 10), (0, 10, 10, 20), (-5, -5, 0, 0)])
+    assert labels.overlaps((0, 0, 10, 10), [(9.5, 9.5, 20, 20)])
+
+
+def test_a_label_of_a_point_beside_the_edge_of_the_axes_stays_inside_them():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.text import Text
+
+    figure, ax = plt.subplots(figsize=(7.5, 5.5))
+    points = [(9.8, 5.0, "a rather long configuration name", "#000000"), (0.2, 9.9, "l1+0.1*perc", "#000000")]
+    ax.plot([p[0] for p in points], [p[1] for p in points], "o")
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    labels.place_labels(ax, points)
+    renderer = figure.canvas.get_renderer()
+    for text in ax.texts:
+        text.update_positions(renderer)
+    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]
+    frame = ax.get_window_extent(renderer)
+    plt.close(figure)
+    assert len(boxes) == 2
+    for box in boxes:
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, box
+
+
 def placed_label_boxes(points, lines, avoid):
     """The text boxes of labels placed for ``points`` beside the drawn ``lines`` (avoiding them when
     ``avoid``), and those lines, both in pixels."""

@@ -943,6 +943,18 @@ def test_prose_escapes_only_what_markdown_would_read_as_markup():
     assert "C:\\dir\\*x" in rendered and "<code>--intervals paired</code>" in rendered
 
 
+def test_a_windows_path_in_prose_keeps_its_backslashes_as_written_in_the_file():
+    """A backslash escapes only punctuation in Markdown: before a letter it is kept single, so a path
+    copied from report.md is the path."""
+    from markdown_it import MarkdownIt
+
+    from vfibench.results.markdown import escape_prose
+
+    escaped = escape_prose("frames in C:\\data\\run_0\\gt")
+    assert escaped == "frames in C:\\data\\run_0\\gt"
+    assert "C:\\data\\run_0\\gt" in MarkdownIt("commonmark").render(escaped)
+
+
 def test_the_grids_of_another_seed_show_that_seeds_models(run_copy):
     """--seed 1 shows seed 1's outputs: this run trained no model of seed 1, so only the references."""
     store = RunStore(run_copy)

@@ -78,3 +78,33 @@ def test_a_tensorboard_write_that_fails_is_one_note_and_the_sweep_finishes(tmp_p
     text = " ".join(result.output.split())
     assert text.count("TensorBoard logging stopped") == 1 and "No space left on device" in text, text
     assert "train_log.csv holds the same values" in text
+
+
+def test_values_not_measured_at_a_step_are_left_out_and_the_first_frames_shown_at_the_last_step(tmp_path):
+    pytest.importorskip("tensorboard")
+    import torch
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from vfibench.results.schema import CONFIG, LEARNING_RATE, SEED, STEP
+    from vfibench.tensorboard_log import write_unit
+
+    log = [{CONFIG: "l1", SEED: 0, STEP: 2, "total": 0.5, LEARNING_RATE: 1e-3, "val_psnr": float("nan")},
+           {CONFIG: "l1", SEED: 0, STEP: 4, "total": 0.25, LEARNING_RATE: 1e-3, "val_psnr": 30.0}]
+    frames = torch.rand(6, 3, 8, 10, generator=torch.Generator().manual_seed(0))
+    folder = write_unit(tmp_path, "run", "l1", 0, log, frames, frames)
+    events = EventAccumulator(str(folder), size_guidance={"images": 0}).Reload()
+    assert [(e.step, e.value) for e in events.Scalars("held_out/psnr")] == [(4, 30.0)]
+    assert [e.step for e in events.Scalars("loss/total")] == [2, 4]
+    for name in ("frames/ground_truth", "frames/prediction"):  # the first four frames, side by side
+        assert [(e.step, e.width, e.height) for e in events.Images(name)] == [(4, 4 * 10, 8)], name
+
+
+def test_two_long_configurations_that_differ_only_at_their_ends_get_folders_of_their_own(tmp_path):
+    from vfibench.tensorboard_log import MAX_FOLDER_NAME, unit_folder
+
+    terms = ("l1", "l2", "census", "grad", "lap", "ssim", "charbonnier")
+    shared = "+".join(f"0.1*{term}" for term in terms * 2)
+    first, second = (unit_folder(tmp_path, "run", f"{shared}+{term}", 3) for term in ("l1", "l2"))
+    assert first != second and first.name == second.name == "seed3"
+    assert first.parent.parent == second.parent.parent == tmp_path / "run"
+    assert max(len(first.parent.name), len(second.parent.name)) <= MAX_FOLDER_NAME
