@@ -72,6 +72,32 @@ def test_inspect_reports_counts_sizes_and_motion(tmp_path: Path) -> None:
     assert found.known_motion_px is None
 
 
+def test_inspect_measures_triplets_spread_over_the_selection(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The measured triplets run from the first selected to the last, not the first few; the count
+    selected is the selection's, not the split's."""
+    make_clip(tmp_path, 10)  # 8 triplets
+    source = open_source(f"frames:{tmp_path}", "test")
+    read: list[int] = []
+    reader = source.read
+
+    def recording(indices):  # type: ignore[no-untyped-def]
+        read.extend(indices)
+        return reader(indices)
+
+    monkeypatch.setattr(source, "read", recording)
+    found = inspect_source(source, [7, 1, 2, 4, 6], None, Fit.resize, sample=3)
+    assert read == [1, 4, 7]
+    assert (found.total, found.selected, found.measured) == (8, 5, 3)
+
+
+def test_blend_psnr_of_identical_frames_is_capped_at_100_db(tmp_path: Path) -> None:
+    for k in range(3):  # a still scene: the blend is exact
+        write_png(tmp_path / f"frame{k}.png", frame_array(0))
+    found = inspect_source(open_source(f"frames:{tmp_path}", "test"), [0], None, Fit.resize)
+    assert found.blend_psnr.max == 100.0 and found.abs_diff.max == 0.0
+
+
 def test_inspect_synthetic_reports_known_motion(runner: CliRunner) -> None:
     result = runner.invoke(app, ["inspect", "synthetic", "--count", "6", "--size", "32", "--sample", "6"], env=WIDE)
     assert result.exit_code == 0, result.output
@@ -154,6 +180,15 @@ def test_a_frame_of_another_size_is_one_problem_named_once_even_in_several_tripl
     report = validate_source(open_source(f"frames:{tmp_path}", "test"))
     assert sorted(Path(p.file).name for p in report.problems) == [f"frame{k}.png" for k in odd], report.problems
     assert all(p.message.startswith("64x40 pixels, but the other frames of its triplet") for p in report.problems)
+
+
+def test_a_clip_split_evenly_between_two_sizes_names_every_frame_of_mixed_triplets(tmp_path: Path) -> None:
+    make_clip(tmp_path, 4)  # triplets (0, 1, 2) and (1, 2, 3); two frames of each size: none is the odd one
+    for k in (2, 3):
+        write_png(tmp_path / f"frame{k}.png", frame_array(k, 40, 64))
+    report = validate_source(open_source(f"frames:{tmp_path}", "test"))
+    assert sorted(Path(p.file).name for p in report.problems) == [f"frame{k}.png" for k in range(4)]
+    assert all(p.mismatch for p in report.problems)
 
 
 def test_validate_checks_every_video_frame(tmp_path: Path) -> None:

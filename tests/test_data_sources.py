@@ -6,6 +6,7 @@ can tell which frame landed where; red and green hold a pattern that moves 2 px 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -367,10 +368,35 @@ def test_resize_keeps_the_whole_scene_and_crop_keeps_native_pixels(tmp_path: Pat
     assert stripe_columns(resized.i0[0]) == [0, 1] and stripe_columns(cropped.i0[0]) == []
 
 
+def test_an_odd_excess_is_cropped_one_pixel_more_at_the_end_than_at_the_start(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3, h=41, w=57)  # 41x57 → 32x48: 9 rows and 9 columns too many
+    batch = open_dataset(f"frames:{tmp_path}", "test")
+    full = torch.from_numpy(read_image(tmp_path / "frame0.png")).permute(2, 0, 1)
+    assert torch.equal(batch.i0[0], full[:, 4:36, 4:52])
+
+
+def test_resize_keeps_the_aspect_ratio_to_the_nearest_pixel(tmp_path: Path) -> None:
+    import torch.nn.functional as F
+
+    make_clip(tmp_path, 3, w=58)  # 40x58 at size 24: 24x34.8, resized to 24x35, then columns 5..29 kept
+    batch = open_dataset(f"frames:{tmp_path}", "test", size=24)
+    full = torch.from_numpy(read_image(tmp_path / "frame0.png")).permute(2, 0, 1)[None]
+    resized = F.interpolate(full, size=(24, 35), mode="bilinear", align_corners=False, antialias=True)
+    assert torch.equal(batch.i0[0], resized[0, :, :, 5:29].clamp(0, 1))
+
+
 def test_frames_are_never_enlarged(tmp_path: Path) -> None:
     make_clip(tmp_path, 3)
     with pytest.raises(DataError, match="smaller than the requested size 64"):
         open_dataset(f"frames:{tmp_path}", "test", size=64)
+
+
+def test_a_frame_exactly_the_requested_size_is_used_as_it_is(tmp_path: Path) -> None:
+    make_clip(tmp_path, 3)  # 40x56
+    full = torch.from_numpy(read_image(tmp_path / "frame0.png")).permute(2, 0, 1)
+    for fit in ("resize", "crop"):  # the shorter side already is the size: a centre crop, no resampling
+        batch = open_dataset(f"frames(fit={fit}):{tmp_path}", "test", size=H)
+        assert torch.equal(batch.i0[0], full[:, :, 8:48]), fit
 
 
 def test_mismatched_frame_names_the_odd_file(tmp_path: Path) -> None:
@@ -411,6 +437,18 @@ def test_an_unreadable_frame_says_why_once_and_what_to_do(tmp_path: Path, monkey
     assert "re-export" not in str(raised.value)
 
 
+def test_a_frame_gone_since_the_folder_was_listed_is_said_not_to_exist(tmp_path: Path) -> None:
+    """Not taken for a damaged file: the advice is to check the dataset, not to re-export the frame."""
+    from vfibench.data.images import UnreadableFrame
+
+    make_clip(tmp_path, 3)
+    source = open_source(f"frames:{tmp_path}", "test")
+    (tmp_path / "frame1.png").unlink()
+    with pytest.raises(DataError, match=re.escape(f"The frame {tmp_path / 'frame1.png'} does not exist.")) as raised:
+        source.load([0], None, Fit.resize)
+    assert not isinstance(raised.value, UnreadableFrame)
+
+
 def test_clips_of_different_sizes_need_a_size(tmp_path: Path) -> None:
     make_clip(tmp_path / "a", 3)
     make_clip(tmp_path / "b", 3, h=H + 16)
@@ -438,6 +476,15 @@ def test_grey_and_rgba_frames_become_rgb(tmp_path: Path) -> None:
     assert read_image(tmp_path / "grey.png").shape == (16, 16, 3) and read_image(tmp_path / "grey.png").max() == 0.2
     assert read_image(tmp_path / "rgba.png")[0, 0].tolist() == [1.0, 0.0, 0.0]
     assert read_image(tmp_path / "deep.png").min() == 1.0
+
+
+def test_a_16_bit_grey_netpbm_frame_keeps_its_16_bit_levels(tmp_path: Path) -> None:
+    levels = np.tile(np.array([0, 257, 40000, 65535], dtype=">u2"), (16, 4))  # 16x16
+    path = tmp_path / "frame0.ppm"  # netpbm P5 at 16 bits, which Pillow opens as 32-bit integer pixels
+    path.write_bytes(b"P5\n16 16\n65535\n" + levels.tobytes())
+    image = read_image(path)
+    assert image.shape == (16, 16, 3) and np.array_equal(image[..., 0], image[..., 2])
+    np.testing.assert_allclose(image[..., 1], levels.astype(np.float32) / 65535, atol=1e-7)
 
 
 def test_natural_key_orders_numbers_as_numbers() -> None:
@@ -485,10 +532,34 @@ def test_count_takes_a_seeded_subset_in_source_order() -> None:
     assert select_indices(5, 10, seed=0) == [0, 1, 2, 3, 4] and select_indices(5, None, seed=0) == [0, 1, 2, 3, 4]
 
 
+def test_a_count_of_zero_is_refused_not_an_empty_selection() -> None:
+    with pytest.raises(DataError, match="Got count=0; ask for at least one triplet"):
+        select_indices(10, 0, seed=0)
+
+
 def test_memory_budget_is_enforced_before_reading(tmp_path: Path) -> None:
     make_clip(tmp_path, 6)
     with pytest.raises(DataError, match="GiB of memory"):
         open_dataset(f"frames:{tmp_path}", "test", size=32, max_bytes=10_000)
+
+
+def test_the_memory_budget_applies_at_native_resolution(tmp_path: Path) -> None:
+    make_clip(tmp_path, 6)  # 4 triplets cropped to 48x32: 4 * 3 * 3 * 32 * 48 * 4 = 221,184 bytes
+    with pytest.raises(DataError, match="Loading 4 triplets of 48x32 pixels"):
+        open_dataset(f"frames:{tmp_path}", "test", max_bytes=221_183)
+    assert len(open_dataset(f"frames:{tmp_path}", "test", max_bytes=221_184)) == 4
+
+
+def test_a_selection_over_the_budget_at_a_size_is_refused_before_a_frame_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vfibench.data.frames as frames_module
+
+    make_clip(tmp_path, 6)
+    reads: list[str] = []
+    monkeypatch.setattr(frames_module, "read_image", lambda p: reads.append(str(p)) or read_image(p))
+    with pytest.raises(DataError, match="Loading 4 triplets of 32x32 pixels"):
+        open_dataset(f"frames:{tmp_path}", "test", size=32, max_bytes=10_000)
+    assert reads == []
 
 
 def test_the_default_memory_budget_is_half_of_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,6 +34,16 @@ class RecordingTriplets(Triplets):
         return Triplets(self.i0[index], self.it[index], self.i1[index], self.t[index])
 
 
+def test_a_batch_taken_from_triplets_keeps_each_frame_in_its_role() -> None:
+    data = random_triplets(n=5, size=8)
+    data = Triplets(data.i0, data.it, data.i1, torch.arange(5, dtype=torch.float32) / 10)
+    index = torch.tensor([3, 0, 3])
+    batch = data[index]
+    assert len(batch) == 3 and torch.equal(batch.t, data.t[index])
+    assert torch.equal(batch.i0, data.i0[index]) and torch.equal(batch.it, data.it[index])
+    assert torch.equal(batch.i1, data.i1[index])
+
+
 def test_batch_order_is_a_seeded_sequence_of_epochs() -> None:
     order = batch_order(count=10, steps=7, batch_size=3, seed=5)
     assert order.shape == (7, 3)
