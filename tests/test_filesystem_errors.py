@@ -20,6 +20,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from vfibench.cli import app
+from vfibench.errors import describe_os_error
 from vfibench.presets import get_preset
 from vfibench.results import atomic
 from vfibench.results.store import RunStore
@@ -252,3 +253,21 @@ def test_weights_import_into_an_unwritable_cache(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     result = runner.invoke(app, ["weights", "import", str(archive)])
     assert_one_paragraph_exit_2(result, "Cannot write the alexnet weights")
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+def test_a_failed_move_names_both_paths() -> None:
+    err = OSError(errno.EXDEV, os.strerror(errno.EXDEV), "run/metrics.csv.tmp", None, "run/metrics.csv")
+    message = describe_os_error(err, "moving a file into place")
+    assert "refused 'run/metrics.csv.tmp' -> 'run/metrics.csv' while moving a file into place" in message
+    assert "(EXDEV)" in message
+
+
+@pytest.mark.parametrize(("code", "fix"), [(errno.EROFS, "That file system is read-only"),
+                                           (errno.EDQUOT, "Free some space on that disk"),
+                                           (errno.EPERM, "Your user may not access that path"),
+                                           (errno.ENOTDIR, "A part of that path is a file")])
+def test_each_kind_of_refusal_names_its_own_fix(code: int, fix: str) -> None:
+    message = describe_os_error(OSError(code, os.strerror(code), "results/run"))
+    assert f"refused 'results/run': {os.strerror(code)} ({errno.errorcode[code]}). {fix}" in message

@@ -151,3 +151,12 @@ def test_generator_term_is_p_log_p_of_d_on_i0_then_frame_and_frame_then_i1() -> 
     assert value.item() == pytest.approx(expected.item(), rel=1e-6)
     other_order = (swapped * torch.log(swapped + 1e-12) + p12 * torch.log(p12 + 1e-12)).mean()
     assert other_order.item() != pytest.approx(expected.item(), rel=1e-6)  # the order of a pair matters to D
+
+
+def test_a_term_with_two_windows_takes_one_d_step_per_training_step() -> None:
+    batch = random_triplets(n=2, size=16)
+    objective = Objective(parse_config("l1+0.01*adv@:0.5+0.02*adv@0.5"))
+    objective.auxiliary_step(prediction_from(batch.i0), batch, 0.7)
+    (term,) = [m for m in objective.term_modules.values() if isinstance(m, TemporalAdversarial)]
+    steps = {int(state["step"]) for state in term.optimizer().state.values()}
+    assert steps == {1} and objective.labels == ["l1", "adv"]

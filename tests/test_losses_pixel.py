@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from tests.helpers import prediction_from, random_triplets
+from vfibench.losses.base import masked_mean
 from vfibench.losses.objective import Objective
 from vfibench.losses.pixel import charbonnier_loss, l1_loss, l2_loss
 from vfibench.losses.spec import parse_config
@@ -22,6 +23,14 @@ def test_known_answers() -> None:
     # sqrt(1 + 0.09) twice and sqrt(0.09) once, averaged
     expected = (2 * (1 + 0.3**2) ** 0.5 + 0.3) / 3
     assert charbonnier_loss(pred, target, eps=0.3).item() == pytest.approx(expected)
+
+
+def test_masked_mean_averages_over_the_masked_region_only() -> None:
+    values = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 1, 2, 2)
+    assert masked_mean(values).item() == pytest.approx(2.5)
+    left_column = torch.tensor([1.0, 0.0]).view(1, 1, 1, 2)  # broadcast over the rows before counting
+    assert masked_mean(values, left_column).item() == pytest.approx(2.0)
+    assert masked_mean(values, 0.5 * left_column).item() == pytest.approx(2.0)  # a soft mask: the weighted mean
 
 
 def test_charbonnier_tends_to_l1_as_eps_vanishes() -> None:

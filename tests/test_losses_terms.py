@@ -87,6 +87,13 @@ def test_census_sends_no_gradient_to_the_target() -> None:
     assert target.grad is None
 
 
+def test_census_term_trains_the_predicted_frame() -> None:
+    batch = random_triplets(size=12)
+    frame = batch.i0.clone().requires_grad_(True)
+    _module("census")(prediction_from(frame), batch).backward()
+    assert frame.grad is not None and frame.grad.abs().sum() > 0
+
+
 # --------------------------------------------------------------------------- ssim and grad
 
 

@@ -10,7 +10,7 @@ import torch
 from vfibench.errors import VfiBenchError
 from vfibench.model.interpolator import Interpolator, build_interpolator, count_parameters, resize_flow
 from vfibench.model.prediction import Prediction
-from vfibench.model.variants import MODEL_VARIANTS, check_variant
+from vfibench.model.variants import MODEL_VARIANTS, check_variant, variant_record
 from vfibench.model.warp import backward_warp, blend, intermediate_flows
 from vfibench.presets import get_preset, preset_from_dict
 
@@ -111,6 +111,22 @@ def test_unknown_variant_is_a_user_error_listing_the_variants() -> None:
     with pytest.raises(VfiBenchError, match="warp-blend"):
         build_interpolator(width=8, variant="unet")
     assert check_variant("synthesis") == "synthesis" and set(MODEL_VARIANTS) == {"synthesis", "warp-blend"}
+
+
+def test_a_variant_that_is_not_a_name_is_a_user_error() -> None:
+    with pytest.raises(VfiBenchError, match="Unknown model variant"):
+        check_variant(["synthesis"])
+
+
+def test_the_stage_free_variant_is_recorded_as_the_first_model_version() -> None:
+    assert variant_record("warp-blend") == {"variant": "warp-blend", "version": 1,
+                                            "description": MODEL_VARIANTS["warp-blend"][1]}
+
+
+def test_a_bad_model_size_is_both_a_user_error_and_a_value_error() -> None:
+    with pytest.raises(ValueError, match="width=0") as info:
+        build_interpolator(width=0)
+    assert isinstance(info.value, VfiBenchError)
 
 
 def test_runs_recorded_before_variants_existed_rebuild_the_stage_free_model() -> None:
