@@ -746,3 +746,22 @@ def test_runs_scored_on_other_numbers_of_samples_are_noted(tmp_path: Path, base:
     text = " ".join(invoke(str(new), str(base)).output.split())
     assert "Seeds or test samples differ, so the means are not like for like: 'l1' (1 seed × 8 samples in BASE, " \
            "1 × 16 in NEW)." in text, text
+
+
+@pytest.mark.parametrize(("changes", "exit_code"), [({}, 0), ({"l1_perc": {"lpips_mean": 0.0830}}, 1)])
+def test_a_reader_that_stops_reading_leaves_compare_its_own_exit_code(tmp_path: Path, base: Path,
+                                                                      changes: dict, exit_code: int) -> None:
+    """`vfibench compare NEW BASE | head` under `set -o pipefail`: a closed pipe is not a regression (exit 1)
+    and not an error; the verdict's code stands, and nothing is printed about the pipe."""
+    import os
+    import subprocess
+    import sys
+
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, **changes)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(Path(__file__).parents[1]),
+                                                                    os.environ.get("PYTHONPATH"))))}
+    child = subprocess.Popen([sys.executable, "-m", "vfibench", "compare", str(new), str(base)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader is gone before the first line
+    messages = child.stderr.read().decode()
+    assert child.wait(timeout=120) == exit_code and messages == "", messages

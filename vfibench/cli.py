@@ -15,7 +15,8 @@ from typing import Annotated, Optional
 import typer
 
 from vfibench import __version__, cli_compare, cli_data, cli_eval, cli_losses, cli_report, cli_run, cli_weights
-from vfibench.cli_support import MARKUP, HumanCommand, HumanGroup, drop_zero_sizes, examples, replace_unencodable
+from vfibench.cli_support import (MARKUP, HumanCommand, HumanGroup, drop_zero_sizes, examples, replace_unencodable,
+                                  tolerate_gone_readers)
 
 app = typer.Typer(
     name="vfibench",
@@ -60,6 +61,7 @@ app.add_typer(cli_data.app, name="data")
 def main() -> None:
     """Entry point of the ``vfibench`` console script."""
     replace_unencodable(sys.stdout, sys.stderr)
+    tolerate_gone_readers()  # `vfibench compare … | head` keeps compare's exit code
     drop_zero_sizes()
     app()
 

@@ -169,6 +169,52 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class ReaderTolerantStream:
+    """A standard stream that lets the command finish when whoever reads it stops (``vfibench compare … | head``).
+
+    Once the reader has closed the pipe, a write fails with EPIPE; left alone, that failure reaches the
+    command-line library, which exits 1 — the exit code that means a regression — or it aborts a sweep
+    that was writing its tables. Here the stream's descriptor is pointed at the null device instead, the
+    rest of the output is dropped, and the command keeps its own exit code and writes its results.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop_the_rest()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop_the_rest()
+            self._stream.flush()  # what was still buffered goes to the null device
+
+    def _drop_the_rest(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, self._stream.fileno())
+        finally:
+            os.close(null)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def tolerate_gone_readers() -> None:
+    """Wrap ``sys.stdout`` and ``sys.stderr`` in :class:`ReaderTolerantStream` (the console script only: a test's
+    captured streams stay as they are)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, ReaderTolerantStream) and hasattr(stream, "fileno"):
+            setattr(sys, name, ReaderTolerantStream(stream))
+
+
 def replace_unencodable(*streams: Any) -> None:
     """Have each of ``streams`` whose encoding is not UTF-8 (an ASCII locale, GBK, Latin-1), and so cannot write
     every character vfibench prints (±, →, −, Î), write ``?`` for those instead of failing the command, after its
