@@ -227,8 +227,8 @@ def _set_alias(word: str, test_set: str | None) -> str:
     sets = "; ".join(f"{protocol} on {' and '.join(k for k, v in table.items() if v == protocol)}"
                      for protocol in dict.fromkeys(table.values()))
     given = test_set or "a plain folder of ground-truth frames"
-    middlebury = (" On middlebury its script reports only the interpolation error: add --metrics ie."
-                  if test_set == "middlebury" else "")
+    middlebury = (f" On middlebury its script reports only the interpolation error, which --metrics ie computes: "
+                  f"leave out --protocols {word} to score as it does." if test_set == "middlebury" else "")
     raise VfiBenchError(f"--protocols {word} depends on the test set: EMA-VFI's benchmark scripts compute PSNR and "
                         f"SSIM differently per set ({sets}) and none on {given}.{middlebury} Name the protocol "
                         f"itself (e.g. --protocols ifrnet), or give --gt as one of those sets.")
