@@ -55,6 +55,21 @@ def test_ucf101_ids_in_natural_order_and_triplets_exact(ucf):
         check_pixels(triplets, index, frames[name])
 
 
+def test_a_standard_set_as_training_data_is_fitted_to_the_training_crops_as_it_is_recorded(ucf):
+    """Read as tested (native) only as test data; training at native size ignored the preset's crops,
+    and the dry run's estimate (timed on crops) and the manifest (size null) did not say what ran."""
+    from vfibench.presets import get_preset
+    from vfibench.sweep.data import data_options
+
+    root, frames = ucf
+    fitted = open_dataset(f"ucf101:{root}", "train", size=16, fit="crop")  # 20×16 frames: the centre 16×16
+    assert tuple(fitted.it.shape) == (3, 3, 16, 16)
+    np.testing.assert_array_equal(fitted.it[0].permute(1, 2, 0).numpy(), frames["1"][1][:, 2:18])
+    smoke = get_preset("smoke")
+    assert data_options(f"ucf101:{root}", smoke, "train")["size"] == smoke.crop
+    assert data_options(f"ucf101:{root}", smoke, "test")["size"] is None
+
+
 def test_a_set_unpacked_on_a_mac_reads_as_released(ucf, tmp_path):
     """macOS's archiver adds __MACOSX/ and ._<name> metadata copies beside every file; the reference
     scripts' globs never match them, and neither do the sets' readers."""

@@ -467,6 +467,23 @@ def interrupted_on_a_clip(tmp_path: Path, split: str) -> tuple[RunStore, Path, S
     return stopped.value.store, clip, plan
 
 
+def test_resume_refuses_a_run_whose_training_frames_were_read_at_another_size(tmp_path: Path) -> None:
+    """A run that trained on a standard set's frames at native size (as vfibench did before it fitted them
+    to the preset's crops) cannot have its remaining units trained on crops."""
+    import json
+
+    store, _, plan = interrupted_on_a_clip(tmp_path, "train")
+    manifest = store.read_manifest()
+    assert manifest["data"]["train"]["size"] == PRESET.crop
+    manifest["data"]["train"]["size"] = None
+    store.path("manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, ["run", "--resume", store.name, "--out", str(tmp_path / "runs"), "--dry-run"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert (f"the run read its training data at native size, where this vfibench reads it at "
+            f"{PRESET.crop}×{PRESET.crop}") in text and "start a new sweep" in text
+
+
 def test_resume_refuses_real_data_that_changed(tmp_path: Path) -> None:
     import json
 

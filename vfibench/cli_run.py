@@ -134,7 +134,8 @@ def run(
         "from I0 and I1). [default: the preset's]", show_default=False)] = None,
     train_data: Annotated[Optional[str], typer.Option(
         "--train-data", metavar="SPEC", help="Training data: synthetic, vimeo90k:PATH, frames:PATH or video:PATH "
-        "(`vfibench data --help`). [default: synthetic]", show_default=False)] = None,
+        "(`vfibench data --help`), or a standard test set such as ucf101:PATH; real frames are fitted to the "
+        "preset's training crops. [default: synthetic]", show_default=False)] = None,
     test_data: Annotated[Optional[str], typer.Option(
         "--test-data", metavar="SPEC", help="Test data, same forms; e.g. train on synthetic, test on a real "
         "video. [default: synthetic]", show_default=False)] = None,

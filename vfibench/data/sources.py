@@ -261,7 +261,9 @@ def open_dataset(
         count: how many triplets. Synthetic: exactly this many scenes (required). Real data: a
             seeded random subset of this many, in source order, or all if None or fewer exist.
         size: frame side. Synthetic: rendered size (default 64). Real data: frames are fitted to
-            size × size by ``fit``; None keeps the native resolution, cropped to a multiple of 16.
+            size × size by ``fit``; None keeps the native resolution, cropped to a multiple of 16. A
+            standard test set's test split is read at native resolution whatever the size, as its
+            reference script reads it; its frames as training data are fitted like any others.
         seed: synthetic scene seed, and the seed of the subset of real triplets.
         stride: frame step of ``frames`` and ``video`` triplets (k, k+stride, k+2·stride).
         fit: ``"resize"`` (shorter side to ``size``, centre crop) or ``"crop"`` (centre crop).
@@ -283,7 +285,8 @@ def open_dataset(
     source = open_source(parsed, split, count=args["count"], size=size, seed=seed, stride=stride,
                          max_motion=max_motion, ambiguity=ambiguity, t=t)
     indices = select_indices(len(source), args["count"], seed)
-    return source.load(indices, None if parsed.kind == "synthetic" else size, fit, max_bytes)
+    native = parsed.kind == "synthetic" or (parsed.kind in STANDARD_KINDS and split == "test")  # rendered, or as tested
+    return source.load(indices, None if native else size, fit, max_bytes)
 
 
 def dataset_attributes(

@@ -52,10 +52,10 @@ import numpy as np
 import torch
 
 from vfibench.data.frames import image_files, natural_key
-from vfibench.data.images import is_hidden, read_image, visible_subfolders
+from vfibench.data.images import Fit, is_hidden, read_image, visible_subfolders
 from vfibench.data.layouts import MIDDLEBURY_FRAMES, UCF101_NAMES as UCF101_FRAMES, UCF101_RELEASE, not_a_layout
 from vfibench.data.triplet_source import (Frames, TripletRef, TripletSource, check_memory,
-                                          check_triplet)
+                                          check_triplet, load_triplets)
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 from vfibench.words import counted, plural
@@ -151,13 +151,16 @@ class StandardSource(TripletSource):
         """How frames reach the model, in a few words (``vfibench data inspect`` prints it)."""
         return "native, never resized"
 
-    def load(self, indices: Sequence[int], size: int | None = None, fit: object = None,
+    def load(self, indices: Sequence[int], size: int | None = None, fit: Fit = Fit.resize,
              max_bytes: int | None = None) -> Triplets:
-        """The triplets ``indices`` at native resolution; ``size`` and ``fit`` are ignored (never resized).
+        """The triplets ``indices`` at native resolution, as the set is tested; or, given a ``size``, fitted
+        to it as any real data is (:func:`load_triplets`): training crops, an export at a chosen size.
 
-        Triplets are stacked, so they must share one size; a set of mixed sizes (Middlebury) raises
-        a :class:`DataError` pointing at ``vfibench eval``, which scores frame by frame.
+        Native triplets are stacked, so they must share one size; a set of mixed sizes (Middlebury)
+        raises a :class:`DataError` pointing at ``vfibench eval``, which scores frame by frame.
         """
+        if size is not None:
+            return load_triplets(self, indices, size, fit, max_bytes)
         indices = sorted(indices)
         if not indices:
             raise DataError(f"No triplets were selected from {self.describe()}; ask for at least one.")

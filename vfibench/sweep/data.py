@@ -95,6 +95,16 @@ def check_same_data(plan: SweepPlan) -> None:
             f"units used. Its finished units stay as they are for `vfibench report`; to finish the comparison, start "
             f"a new sweep with the same options."
         )
+    now = dict(zip(("train", "test"), (options["size"] for options in split_options(plan))))
+    resized = [f"its {name} data at {_side(expected[f'{split} size'])}, where this vfibench reads it at "
+               f"{_side(now[split])}" for split, name in (("train", "training"), ("test", "test"))
+               if f"{split} size" in expected and expected[f"{split} size"] != now[split]]
+    if resized:  # a standard set's training frames, read at native size before they were fitted to the crops
+        raise DataError(
+            f"Cannot resume: the run read {' and '.join(resized)}, so its remaining units would not be trained and "
+            f"scored on the frames its finished ones were. Its finished units stay as they are for `vfibench "
+            f"report`; to finish the comparison, start a new sweep with the same options."
+        )
     found = {"train": plan.loaded.get("train"), "test": plan.loaded.get("test"),
              **{f"{split} fingerprint": value for split, value in plan.fingerprints.items()}}
     labels = {"train": "training triplets", "test": "test triplets", "train fingerprint": "training data fingerprint",
@@ -109,6 +119,10 @@ def check_same_data(plan: SweepPlan) -> None:
         )
 
 
+def _side(size: int | None) -> str:
+    return "native size" if size is None else f"{size}×{size}"
+
+
 def preset_data_options(preset: RunPreset, split: str) -> dict[str, Any]:
     """The dataset options a preset gives a split (count and size: training crops or test frames; the
     synthetic scenes' largest motion and ambiguity); options written in a spec override them."""
@@ -121,7 +135,7 @@ def data_options(spec: str, preset: RunPreset, split: str) -> dict[str, Any]:
     spec's own options over them, what the manifest and the dry run show."""
     parsed = parse_dataset_spec(spec)
     options = resolve(parsed, **preset_data_options(preset, split))
-    return options | {"size": None} if parsed.kind in STANDARD_KINDS else options  # never resized
+    return options | {"size": None} if parsed.kind in STANDARD_KINDS and split == "test" else options  # as tested
 
 
 def split_options(plan: SweepPlan) -> tuple[dict[str, Any], dict[str, Any]]:

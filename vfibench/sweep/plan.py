@@ -451,7 +451,9 @@ def plan_resume(
     plan.created = str(manifest.get("created", plan.created))
     data = manifest.get("data", {})
     plan.expected_data = {**{split: data[split].get("loaded") for split in ("train", "test")},
-                          **{f"{split} fingerprint": data[split].get("fingerprint") for split in ("train", "test")}}
+                          **{f"{split} fingerprint": data[split].get("fingerprint") for split in ("train", "test")},
+                          **{f"{split} size": data[split]["size"] for split in ("train", "test")
+                             if "size" in data[split]}}
     plan.fingerprints = data_fingerprints(plan)
     check_same_data(plan)  # the fingerprints now (--dry-run too); the triplet counts once the data is loaded
     plan.kept_provenance = {key: manifest.get(key) for key in KEPT_PROVENANCE}
