@@ -35,6 +35,30 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, monkeypatch:
         assert expected in text, expected
 
 
+def test_the_dry_run_gives_the_notes_the_run_would_give_as_it_starts(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A --val-samples beyond the test set and a --log-every that leaves one log row were said only once
+    the sweep had started."""
+    import vfibench.dry_run as dry_run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dry_run, "PROBE_STEPS", 2)
+    args = ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr", "--log-every", "100",
+            "--val-samples", "100", "--out", str(tmp_path / "runs")]
+    planned = runner.invoke(app, [*args, "--dry-run"], env={"COLUMNS": "120"})
+    assert planned.exit_code == 0, planned.output
+    planned_text = " ".join(planned.output.split())
+    notes = ["note: --val-samples 100: the test data holds 8 triplets, so validation during training scores all "
+             "of them.", "note: --log-every 100: the 12 training steps log one row, at the last step"]
+    assert all(note in planned_text for note in notes), planned_text
+    assert not (tmp_path / "runs").exists()
+    started = " ".join(  # the sweep itself gives the same notes
+        runner.invoke(app, args, env={"COLUMNS": "120"}).output.split())
+    assert all(note in started for note in notes), started
+    quiet = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr", "--dry-run"])
+    assert "note:" not in quiet.output
+
+
 def test_the_estimate_times_steps_in_the_precision_the_sweep_trains_in(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import vfibench.dry_run as dry_run

@@ -336,6 +336,8 @@ def _print_plan(plan: "object", what: str, options: "ExecutorOptions", store: "R
     for label, text in [*rows, ("units run", _how_units_run(options, at_a_time, threads))]:
         facts.add_row(label, Text(text))
     console.print(facts)
+    for note in dry_run.plan_notes(plan):  # type: ignore[arg-type]
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if ray:
         console.print("[bold]estimated training time[/]: not estimated — the units run on the Ray cluster's "
                       "machines, not on this one", highlight=False)

@@ -103,6 +103,29 @@ def _triplets(spec: str, split: str, options: dict[str, object]) -> str:
     return f"{held} triplets (all it holds{asked}){at}{_in_memory(spec, split, held, size)}"
 
 
+def plan_notes(plan: SweepPlan) -> list[str]:
+    """The notes the sweep prints as it starts, from the plan and the test set's size: a --val-samples
+    beyond the test set, a --log-every that leaves one training-log row (the plan is left as it is)."""
+    import copy
+
+    from vfibench.sweep.coordinator import settle_validation, single_log_row_note
+
+    notes: list[str] = []
+    settled = copy.copy(plan)
+    settle_validation(settled, _selected(plan.test_data, "test", split_options(plan)[1]), notes.append)
+    note = single_log_row_note(plan.preset.log_every, plan.preset.steps, plan.warm_start, settled.val_samples)
+    return notes + ([note] if note else [])
+
+
+def _selected(spec: str, split: str, options: dict[str, object]) -> int:
+    """How many triplets the run would load from ``spec``'s ``split`` (real data is indexed, not read)."""
+    count = options["count"]
+    if parse_dataset_spec(spec).kind == SYNTHETIC:
+        return int(count)  # type: ignore[call-overload]
+    held = len(open_source(spec, split))
+    return held if count is None else min(held, int(count))  # type: ignore[call-overload]
+
+
 def _in_memory(spec: str, split: str, count: int, size: object) -> str:
     """``", 1.2 GiB in memory"`` for frames of a known size, after the check the run would make."""
     if not size:
