@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -73,13 +74,16 @@ def test_two_models_side_by_side_with_a_file_column(folders):
 
 def test_an_evaluation_report_speaks_of_models_not_trained_configurations_or_seeds(folders):
     result = run_eval("--pred", f"good={folders['sharp']}", "--pred", f"bad={folders['noisy']}", "--gt",
-                      str(folders["gt"]), "--out", str(folders["out"]), "--metrics", FAST, "--samples", "0")
+                      str(folders["gt"]), "--out", str(folders["out"]), "--metrics", FAST, "--samples", "1")
     assert result.exit_code == 0, result.output
     assert any(line.split()[:2] == ["model", "PSNR"] for line in result.stdout.splitlines())  # the name column
     page = ((folders["out"] / "latest").resolve() / "report" / "report.md").read_text()
     for words in ("configuration", "references", "seed-averaged", "over 0 tests"):
-        assert words not in page, words
+        assert not re.search(rf"\b{words}", page), words  # "preferences" is a word of the grids' explanation
     assert "| model | status |" in page and "Models from best to worst" in page
+    # the grid's caption: a plain folder of frames has no inputs to show, and its rows are models
+    caption = " ".join(page.split("![grid_sample", 1)[1].split("\n\n", 2)[1].split())
+    assert "its zoomed crop (cyan box) (the inputs I0 and I1 are not available); then per model" in caption, caption
 
 
 def test_a_single_folder_is_named_after_itself():
@@ -978,6 +982,7 @@ def test_an_evaluation_on_a_test_set_draws_its_image_grids_from_the_set(ucf_set)
         assert image.width > 3 * 56  # ground truth, inputs and both models side by side
     markdown = (report / "report.md").read_text(encoding="utf-8")
     assert "No image grids" not in markdown
+    assert "its zoomed crop (cyan box) and the inputs I0 and I1; then per model" in " ".join(markdown.split())
     for grid in grids:  # each image its own paragraph (Markdown would run them into one), with its caption
         image_line = f"![{grid.stem}]({grid.name})"
         assert f"\n\n{image_line}\n\n" in markdown

@@ -44,6 +44,8 @@ class FrameSource(Protocol):
     configs: tuple[str, ...]
     #: the seed whose outputs are shown (None when the run has no seeds, e.g. an evaluation).
     seed: int | None
+    #: whether :meth:`inputs` gives I0 and I1 (an evaluation against a plain folder of frames has none).
+    has_inputs: bool
 
     def gt(self, sample: int) -> Image: ...
     def inputs(self, sample: int) -> tuple[Image, Image] | None: ...
@@ -96,6 +98,8 @@ def _take_scenes(scenes: Any, rows: np.ndarray) -> Any:
 
 class SweepFrames:
     """Frames of a sweep run, rebuilt from its manifest and saved weights (lazily, cached)."""
+
+    has_inputs = True
 
     def __init__(self, store: RunStore, manifest: Mapping[str, Any], seed: int | None = None) -> None:
         self.store = store
@@ -247,6 +251,7 @@ class FolderFrames:
             raise VfiBenchError(f"the evaluation manifest lacks {err} (needs gt_dir, sources and files)") from None
         inputs = manifest.get("inputs")
         self.input_dirs = [self._resolve(root, d) for d in inputs] if inputs and len(inputs) == 2 else None
+        self.has_inputs = self.input_dirs is not None
         self.configs = tuple(self.sources)
 
     @staticmethod
@@ -278,6 +283,7 @@ class SpecFrames:
     read as the evaluation scored them, and each model's prediction found by sample id."""
 
     seed: int | None = None
+    has_inputs = True
 
     def __init__(self, root: Path, manifest: Mapping[str, Any]) -> None:
         from vfibench.data.sources import open_source

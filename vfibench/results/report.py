@@ -594,6 +594,8 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
         drawn.notes.append(_left_out_of_grids(data.store, left_out, source.seed))
     metrics = [analysis.base, *analysis.compared]
     seed_text = f", outputs of seed {source.seed}" if source.seed is not None else ""
+    inputs = " and the inputs I0 and I1" if source.has_inputs else " (the inputs I0 and I1 are not available)"
+    noun = schema.ROW_NOUNS[schema.run_kind(data.view.manifest)]
     pairs = selection.pairs or tuple(None for _ in selection.samples)
     for sample, score, pair in zip(selection.samples, selection.scores, pairs):
         name = _sample_name(data.per_sample, sample)
@@ -606,8 +608,8 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
         drawn.paths.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
                                              analysis.units, analysis.kinds))
         drawn.captions.append(f"Sample {name}: {disagreement}{seed_text}. "
-                              f"Top row: ground truth, its zoomed crop (cyan box) and the inputs I0 and I1; "
-                              f"then per configuration its output, the crop, its error map (one shared scale) "
+                              f"Top row: ground truth, its zoomed crop (cyan box){inputs}; "
+                              f"then per {noun} its output, the crop, its error map (one shared scale) "
                               f"and its scores on this sample.")
     drawn.explanation = selection.explanation
     return drawn
