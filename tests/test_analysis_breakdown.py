@@ -37,6 +37,16 @@ def test_quantile_bins_hold_equal_counts_and_merge_ties():
     assert result is not None and result.counts == (10, 10, 10, 10)
 
 
+def test_a_test_set_of_fewer_samples_than_bins_gets_no_empty_bin():
+    """Two Middlebury sequences made four quartile bins, two of them `(n=0)` rows of dashes."""
+    assert attribute_bins([1.0, 5.0], 4) == (1.0, 2.0, 5.0)
+    assert attribute_bins([1.0, 2.0, 3.0], 4) == (1.0, 1.5, 2.0, 3.0)
+    data = run()
+    few = data[data["sample"].isin([0, 39])]
+    result = breakdown(few, "ambiguity_px", ["psnr"], bins=4)
+    assert result is not None and result.counts == (1, 1)
+
+
 def test_bin_means_are_means_over_the_bin_samples_averaged_over_seeds():
     data = run()
     result = breakdown(data, "ambiguity_px", ["psnr", "lpips"], bins=4)

@@ -5,7 +5,8 @@ Pure functions of a per-sample table (``per_sample.csv``) that carries the sampl
 leaves them empty, and then there is nothing to break down.
 
 Bins are quantiles of the attribute over the test samples, so bins hold about equal counts; edges
-that tied values make equal are merged (a bin never empty), and then the counts differ. A bin's
+that tied values make equal, or that a test set of fewer samples than bins leaves with nothing
+between them, are merged (a bin is never empty), and then the counts differ. A bin's
 value for a configuration is the mean over its samples and over seeds. For a pair (A ahead on the base metric overall, B ahead on a compared metric) the
 *onset* is the first bin from which on, in every bin, the base metric still favours A and the
 compared metric favours B: "from ambiguity ≥ x px on, PSNR and LPIPS disagree". It describes the
@@ -76,14 +77,20 @@ class Breakdown:
 
 
 def attribute_bins(values: Sequence[float], bins: int = DEFAULT_BINS) -> tuple[float, ...]:
-    """Quantile edges of the finite ``values`` (duplicates merged, so ties never make empty bins)."""
+    """Quantile edges of the finite ``values``, merged where a bin would be empty: duplicates (ties), and
+    edges interpolated between values when there are fewer values than bins (2 samples: 1 bin each)."""
     finite = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
     if finite.size == 0:
         return ()
-    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)))
-    if edges.size == 1:
+    edges = list(np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1))))
+    if len(edges) == 1:
         return (float(edges[0]), float(edges[0]))
-    return tuple(float(e) for e in edges)
+    while True:  # bins as bin_of fills them; an empty one gives up its inner edge (the first and last never are)
+        counts = np.bincount(np.searchsorted(edges[1:-1], finite, side="left"), minlength=len(edges) - 1)
+        empty = np.flatnonzero(counts == 0)
+        if not empty.size:
+            return tuple(float(e) for e in edges)
+        del edges[int(empty[0]) + 1]
 
 
 def bin_of(values: pd.Series, edges: Sequence[float]) -> pd.Series:
