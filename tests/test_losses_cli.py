@@ -202,3 +202,15 @@ def test_a_weight_written_with_an_exponent_stays_one_term_where_a_configuration_
     result = runner.invoke(app, ["losses", "1e20*dain"])
     assert result.exit_code == 0, result.output
     assert "expands to 1e+20*charbonnier needs" in " ".join(result.output.split())
+
+
+def test_a_negative_weight_read_as_an_option_is_explained_and_after_double_dash_is_refused_as_a_weight() -> None:
+    """`vfibench losses "-1*l1"` answered only "No such option: -1"."""
+    as_option = runner.invoke(app, ["losses", "-1*l1"])
+    text = " ".join(as_option.output.split())
+    assert as_option.exit_code == 2 and "No such option: -1. An argument that starts with '-' and a digit" in text
+    assert "put -- before it, as in `vfibench losses -- -1…`" in text, text
+    as_spec = runner.invoke(app, ["losses", "--", "-1*l1"])
+    assert as_spec.exit_code == 2 and "the weight -1 must be a positive finite number" in as_spec.output
+    unknown = " ".join(runner.invoke(app, ["losses", "--bogus"]).output.split())
+    assert "No such option: --bogus" in unknown and "put -- before it" not in unknown

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer 0.29 carries its own click
+from typer._click.exceptions import (  # typer 0.29 carries its own click
+    ClickException, NoArgsIsHelpError, NoSuchOption, UsageError)
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from rich.markup import escape
 
@@ -465,6 +466,9 @@ def usage_error_paragraph(err: UsageError) -> str:
         message += "."
     if err.ctx is None:
         return message
+    if isinstance(err, NoSuchOption) and re.fullmatch(r"-[\d.].*", err.option_name):  # `losses "-1*l1"`
+        message += (f" An argument that starts with '-' and a digit (a negative weight, say) is read as an option: "
+                    f"put -- before it, as in `{err.ctx.command_path} -- {err.option_name}…`.")
     usage = err.ctx.get_usage().removeprefix("Usage: ").strip()
     explained = "lists the commands" if isinstance(err.ctx.command, TyperGroup) else "explains each option"
     return f"{message} Usage: {usage}; '{err.ctx.command_path} --help' {explained}."
