@@ -520,6 +520,9 @@ def test_video_errors_name_the_file(tmp_path: Path) -> None:
     short = make_video(tmp_path / "short.mov", 4)
     with pytest.raises(DataError, match="has 4 frames; with stride 2 a triplet needs 5"):
         open_dataset(f"video(stride=2):{short}", "test")
+    still = make_video(tmp_path / "still.mov", 1)  # or a picture: FFmpeg reads a PNG as a one-frame video
+    with pytest.raises(DataError, match="has 1 frame; with stride 1 a triplet needs 3"):
+        open_dataset(f"video:{still}", "test")
 
 
 # ------------------------------------------------------------------------------ selection, memory

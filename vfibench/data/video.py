@@ -23,6 +23,7 @@ import numpy as np
 from vfibench.data.frames import check_stride
 from vfibench.data.triplet_source import Frames, TripletRef, TripletSource
 from vfibench.errors import DataError
+from vfibench.words import counted
 
 
 def _av() -> Any:
@@ -107,8 +108,9 @@ def decode(path: Path, wanted: set[int], *, validating: bool = False) -> Iterato
 
 def cut_short_message(path: Path, held: int, declared: int) -> str:
     """Why a video may hold fewer frames than its header declares, and what to do."""
-    return (f"The video {path} holds {held} frames, but its header declares {declared}: either the file was cut "
-            f"short (an interrupted copy or recording), and only those {held} frames are used, or it records "
+    used = "that frame is" if held == 1 else f"those {held} frames are"
+    return (f"The video {path} holds {counted(held, 'frame')}, but its header declares {declared}: either the "
+            f"file was cut short (an interrupted copy or recording), and only {used} used, or it records "
             f"dropped frames as empty entries (as AVI capture does), which hold no picture. If it was cut short, "
             f"restore the whole file.")
 
@@ -136,8 +138,8 @@ class VideoSource(TripletSource):
         ]
         if not refs:
             raise DataError(
-                f"The video {self.path} has {self.frame_count} frames; with stride {self.stride} a triplet needs "
-                f"{span + 1}. Use a longer video or a smaller stride." + "".join(f" {note}" for note in self.notes)
+                f"The video {self.path} has {counted(self.frame_count, 'frame')}; with stride {self.stride} a "
+                f"triplet needs {span + 1}. Use a longer video or a smaller stride." + "".join(f" {note}" for note in self.notes)
             )
         super().__init__(str(self.path), refs)
 
