@@ -75,6 +75,13 @@ def test_malformed_spec_shows_the_position() -> None:
     assert lines[1].strip() == "l1++l2" and lines[2].index("^") == lines[1].index("l1++l2") + 3
 
 
+def test_a_term_given_twice_is_pointed_at_where_it_appears_again() -> None:
+    message = _error("l1,l1+perc+ 0.5*l1")
+    assert "position 13" in message and "the term 'l1' appears twice" in message
+    lines = message.splitlines()
+    assert lines[2].index("^") == lines[1].index("0.5*l1")
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [

@@ -322,10 +322,12 @@ class _Parser:
         start = self.pos
         if self.peek() in (",", ""):
             raise self.fail("empty configuration: there is nothing between two commas or at an end")
+        starts = [self.pos]
         terms = [self.term()]
         while self.accept("+"):
+            starts.append(self.pos)
             terms.append(self.term())
-        self.check_no_overlap(terms, start)
+        self.check_no_overlap(terms, starts)
         config = LossConfig(tuple(terms), self.registry)
         self.check_no_overlap_expanded(config, start)
         return config
@@ -456,13 +458,15 @@ class _Parser:
                         f"written out ({config.expanded}); leave out the term the preset already holds, or add "
                         f"the weights as one term", at=start)
 
-    def check_no_overlap(self, terms: list[TermSpec], start: int) -> None:
+    def check_no_overlap(self, terms: list[TermSpec], starts: list[int]) -> None:
+        """A term may not appear twice with overlapping schedules; the error points at its second appearance."""
         for i, first in enumerate(terms):
-            for second in terms[i + 1 :]:
+            for j, second in enumerate(terms[i + 1 :], start=i + 1):
                 same = (first.name, first.params) == (second.name, second.params)
                 if same and first.window.overlaps(second.window):
+                    rest = self.text[starts[j]:]
                     raise self.fail(
                         f"the term '{first.name}' appears twice with overlapping schedules; add the weights "
                         f"instead (e.g. '{format_value(first.weight + second.weight)}*{first.name}')",
-                        at=start,
+                        at=starts[j] + len(rest) - len(rest.lstrip()),
                     )
