@@ -214,3 +214,13 @@ def test_a_negative_weight_read_as_an_option_is_explained_and_after_double_dash_
     assert as_spec.exit_code == 2 and "the weight -1 must be a positive finite number" in as_spec.output
     unknown = " ".join(runner.invoke(app, ["losses", "--bogus"]).output.split())
     assert "No such option: --bogus" in unknown and "put -- before it" not in unknown
+
+
+def test_a_term_over_two_windows_that_meet_is_explained_as_the_loss_run_takes_it_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run --losses l1,l1@:0.5+l1@0.5` refuses the pair as one loss; `losses` says so of the second."""
+    monkeypatch.setenv("COLUMNS", "120")
+    merged = " ".join(runner.invoke(app, ["losses", "l1@:0.5+l1@0.5"]).output.split())
+    assert "same loss as l1 (a term at one weight over two windows that meet is that term over both)" in merged
+    reweighted = runner.invoke(app, ["losses", "l1@:0.5+2*l1@0.5"])  # a schedule of weights: a loss of its own
+    assert reweighted.exit_code == 0 and "same loss as" not in reweighted.output

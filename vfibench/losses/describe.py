@@ -24,7 +24,7 @@ from rich.text import Text
 from vfibench.errors import SpecError
 from vfibench.losses import snapshot
 from vfibench.losses.registry import PresetInfo, Registry, TermInfo, format_value, needs_text
-from vfibench.losses.spec import LossConfig, ResolvedTerm, Window, parse_config, parse_sweep
+from vfibench.losses.spec import LossConfig, ResolvedTerm, Window, parse_config, parse_sweep, same_loss_key
 
 #: Marks, in the catalog's status column, a term or preset that differs from its source.
 DEVIATION_MARK = "*"
@@ -125,6 +125,10 @@ def describe_config(config: LossConfig) -> Group:
     rows.add_row("canonical", config.canonical)
     if spaced(config.expanded) != spaced(config.canonical):
         rows.add_row("expands to", spaced(config.expanded))
+    merged = same_loss_key(config)
+    if len(merged) < len(terms):  # `l1@:0.5+l1@0.5`: what `run` refuses beside `l1` as the same loss
+        rows.add_row("same loss as", f"{spaced('+'.join(merged))} (a term at one weight over two windows that meet "
+                                     f"is that term over both)")
     needs = dict.fromkeys(part for term in terms for part in needs_text(term.info).split(", "))
     needs.pop("the predicted frame only", None)
     rows.add_row("needs", ", ".join(needs) or "the predicted frame only")
