@@ -309,6 +309,21 @@ def test_names_in_report_tables_are_printed_as_written_not_read_as_markup(width:
     assert "rife[v4.6]" in text and "[bold]film" in text and "[bold]x" in text
 
 
+def test_a_narrow_tables_caption_is_as_wide_as_the_terminal_not_folded_to_the_table() -> None:
+    """Rank agreement's caption, under a table 47 columns wide, was printed in lines of 47 on a terminal of 120."""
+    from vfibench.results.report_tables import PlainTable, to_rich
+
+    caption = " ".join(["Kendall's tau-b between the PSNR ranking and each metric's ranking."] * 4)
+    table = PlainTable("Rank agreement with PSNR", caption, ("metric", "Kendall tau", "p"),
+                       (("SSIM ↑", "+0.67", "0.33"),), label_columns=1)
+    console = Console(width=120, record=True, color_system=None)
+    console.print(to_rich(table))
+    lines = console.export_text().splitlines()
+    rule = max(len(line.rstrip()) for line in lines[:lines.index(next(x for x in lines if "Kendall's" in x))])
+    assert rule < 50 and max(len(line.rstrip()) for line in lines) > 100
+    assert " ".join(" ".join(lines).split()).endswith(caption)
+
+
 def test_report_tables_in_markdown_right_align_their_numbers_as_the_terminal_and_html_do() -> None:
     from vfibench.results.report_tables import PlainTable, to_markdown
 

@@ -67,14 +67,12 @@ def github_mode(flag: Optional[bool]) -> bool:
 def _print_uncut(comparison: "Comparison") -> None:
     """Print the comparison's table on the shared console, or wider than it when it is too narrow to hold
     the table."""
-    from vfibench.results.compare_render import minimum_width, rich_table
+    from vfibench.results.compare_render import caption, minimum_width, rich_table
 
     table = rich_table(comparison)
     needed = minimum_width(comparison, console)
-    if console.width >= needed:
-        console.print(table)
-        return
-    console_of_width(needed).print(table)
+    (console if console.width >= needed else console_of_width(needed)).print(table)
+    console.print(caption(comparison), highlight=False)
 
 
 @report_errors

@@ -186,8 +186,10 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         print_summary(data.store, format)
         if FILE in data.per_sample and (per_file or (per_file is None and len(data.per_sample) <= 60)):
             console.print(_per_file_table(data))
-        for table in data.tables:
+        for table in data.tables:  # each section set off by a blank line, as the summary's caption is
+            console.print()
             console.print(report_tables.to_rich(table))
+        console.print()
         console.print(f"[bold]Verdict.[/] {escape(data.analysis.verdict)}", highlight=False)
         for note in built.notes:
             console.print(f"[dim]{escape(note)}[/]", highlight=False)

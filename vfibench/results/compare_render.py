@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.cells import cell_len
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from vfibench.metrics.records import metric_record
 from vfibench.results import schema
@@ -138,15 +139,13 @@ _STYLES = {Verdict.OK: "dim", Verdict.IMPROVED: "green", Verdict.NEW_CONFIGURATI
 def rich_table(comparison: Comparison, names_cut_to: int | None = None) -> Table:
     """The comparison for a terminal: failures in bold red, improvements in green.
 
-    Only configuration names wrap; the tolerances and the rows' notes follow the table as its caption.
-    Print it at least :func:`minimum_width` wide so that no number is cut. ``names_cut_to`` cuts the
-    names to that many characters (what :func:`minimum_width` measures).
+    Only configuration names wrap; the tolerances and the rows' notes follow the table
+    (:func:`caption`). Print it at least :func:`minimum_width` wide so that no number is cut.
+    ``names_cut_to`` cuts the names to that many characters (what :func:`minimum_width` measures).
     """
     rows = display_rows(comparison)
-    caption = [tolerance_text(comparison)] + row_notes(rows, comparison.noun)
     table = Table(title=f"NEW  {escape(str(comparison.new))}\nBASE {escape(str(comparison.base))}",
-                  title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption=escape("\n".join(caption)), caption_justify="left", caption_style="dim")
+                  title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column(comparison.noun, overflow="fold")
     for heading in ("metric", "base", "new", "Δ", "verdict"):
         table.add_column(heading, justify="left" if heading in ("metric", "verdict") else "right", no_wrap=True)
@@ -157,6 +156,14 @@ def rich_table(comparison: Comparison, names_cut_to: int | None = None) -> Table
                       format_number(row.base, row.metric), format_number(row.new, row.metric), _format_difference(row),
                       f"[{style}]{verdict}[/]" if style else verdict)
     return table
+
+
+def caption(comparison: Comparison) -> Text:
+    """What follows :func:`rich_table` on a terminal: the tolerances and the rows' notes, a line each, as
+    wide as the terminal (a caption of the table would fold them to the table's width, which its
+    names set)."""
+    notes = [tolerance_text(comparison)] + row_notes(display_rows(comparison), comparison.noun)
+    return Text("\n".join(notes), style="dim")
 
 
 #: The narrowest the configuration column (the one that folds) is made before the table is printed wider

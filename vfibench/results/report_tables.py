@@ -373,8 +373,7 @@ class FittedTable:
         """The table as a rich grid, its columns at ``widths`` (or as rich lays them out); a cell
         too long for its column breaks before its p-value, or between its ranking's entries, first."""
         table = self.table  # every text as Text, never read as markup: a model may be named "rife[v4.6]"
-        out = Table(title=Text(table.title), title_justify="left", header_style="bold",
-                    caption=Text(table.caption), caption_justify="left", **GRID_STYLE)
+        out = Table(title=Text(table.title), title_justify="left", header_style="bold", **GRID_STYLE)
         for i, (name, narrowest) in enumerate(zip(table.header, self.widest_words())):
             out.add_column(Text(name), justify="left" if i < table.label_columns else "right", overflow="fold",
                            min_width=narrowest, width=widths[i] if widths is not None else None)
@@ -402,4 +401,9 @@ class FittedTable:
         # The widths are set here, not left to rich, whose own narrowing of a grid too wide for the
         # terminal can crop its last column and its caption's lines.
         widths = self.column_widths(options.max_width, grid_overhead(console, options, len(self.table.header)))
-        yield self.grid(widths) if widths is not None else self.records()
+        if widths is None:
+            yield self.records()
+            return
+        yield self.grid(widths)
+        # the caption as wide as the terminal, not folded to a narrow table's width
+        yield Text(self.table.caption, style="table.caption")
