@@ -136,15 +136,17 @@ def test_a_configuration_with_untrained_stretches_says_run_refuses_it_and_how_to
     assert covered.exit_code == 0 and "No term is active" not in covered.output
 
 
-def test_a_configuration_needs_only_what_its_terms_read_beyond_the_frame(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "120")
-    mixed = runner.invoke(app, ["losses", "l1+0.1*perc"])
-    assert mixed.exit_code == 0, mixed.output
-    text = " ".join(mixed.output.split())
-    assert "needs vgg16 backbone " in text and "the predicted frame only" not in text
-    pixels = runner.invoke(app, ["losses", "l1+l2"])
-    assert "needs the predicted frame only" in " ".join(pixels.output.split())
+def explained(spec: str) -> str:
+    """`vfibench losses SPEC` on a 120-column terminal, as one line of words (it must succeed)."""
+    result = runner.invoke(app, ["losses", spec], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_a_configuration_needs_only_what_its_terms_read_beyond_the_frame() -> None:
+    mixed = explained("l1+0.1*perc")
+    assert "needs vgg16 backbone " in mixed and "the predicted frame only" not in mixed
+    assert "needs the predicted frame only" in explained("l1+l2")
 
 
 def test_a_term_active_inside_another_terms_window_leaves_no_stretch_untrained() -> None:
@@ -153,55 +155,37 @@ def test_a_term_active_inside_another_terms_window_leaves_no_stretch_untrained()
 
     assert uncovered([Window(0.0, 0.8), Window(0.2, 0.4)]) == [Window(0.8, 1.0)]
     assert uncovered([Window(0.0, 1.0), Window(0.3, 0.5)]) == []
-    covered = runner.invoke(app, ["losses", "l1+l2@0.3:0.5"])
-    assert covered.exit_code == 0 and "No term is active" not in covered.output
+    assert "No term is active" not in explained("l1+l2@0.3:0.5")
 
 
-def test_a_terms_explanation_gives_each_parameters_default_and_choices(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "120")
-    result = runner.invoke(app, ["losses", "perc"])
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
-    assert "dist= default mse (one of mse, l1): distance between the feature maps" in text
-    assert "norm= default none (one of none, imagenet, superslomo):" in text
-    charbonnier = " ".join(runner.invoke(app, ["losses", "charbonnier"]).output.split())
-    assert "eps= default 1e-06:" in charbonnier
+def test_a_terms_explanation_gives_each_parameters_default_and_choices() -> None:
+    perc = explained("perc")
+    assert "dist= default mse (one of mse, l1): distance between the feature maps" in perc
+    assert "norm= default none (one of none, imagenet, superslomo):" in perc
+    assert "eps= default 1e-06:" in explained("charbonnier")
 
 
-def test_a_terms_explanation_says_whether_it_was_read_in_the_original_code(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "120")
-    verified = " ".join(runner.invoke(app, ["losses", "l1"]).output.split())
+def test_a_terms_explanation_says_whether_it_was_read_in_the_original_code() -> None:
+    verified = explained("l1")
     assert "status verified in the original code" in verified and "unverified" not in verified
-    unverified = " ".join(runner.invoke(app, ["losses", "ms-charbonnier"]).output.split())
+    unverified = explained("ms-charbonnier")
     assert "status unverified: the original training code was not available" in unverified
     assert "verified in the original code" not in unverified
 
 
-def test_a_configuration_says_how_its_terms_differ_from_their_sources(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "120")
-    result = runner.invoke(app, ["losses", "l1+census"])
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
-    assert "How these terms differ from their sources: census IFRNet clamps its prediction" in text
-    plain = runner.invoke(app, ["losses", "l1+l2"])
-    assert "differ from their sources" not in plain.output
+def test_a_configuration_says_how_its_terms_differ_from_their_sources() -> None:
+    assert "How these terms differ from their sources: census IFRNet clamps its prediction" in explained("l1+census")
+    assert "differ from their sources" not in explained("l1+l2")
 
 
-def test_a_weight_written_with_an_exponent_stays_one_term_where_a_configuration_is_spelt_out(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_weight_written_with_an_exponent_stays_one_term_where_a_configuration_is_spelt_out() -> None:
     """The sign of a weight such as 1e+20 is not a `+` between two terms."""
     from vfibench.losses.describe import spaced
 
     assert spaced("l1+1e+20*charbonnier+2.5E+16*perc(layer=relu2_2)") == \
         "l1 + 1e+20*charbonnier + 2.5E+16*perc(layer=relu2_2)"
     assert spaced("style+l2") == "style + l2"
-    monkeypatch.setenv("COLUMNS", "120")
-    result = runner.invoke(app, ["losses", "1e20*dain"])
-    assert result.exit_code == 0, result.output
-    assert "expands to 1e+20*charbonnier needs" in " ".join(result.output.split())
+    assert "expands to 1e+20*charbonnier needs" in explained("1e20*dain")
 
 
 def test_a_negative_weight_read_as_an_option_is_explained_and_after_double_dash_is_refused_as_a_weight() -> None:
@@ -216,11 +200,8 @@ def test_a_negative_weight_read_as_an_option_is_explained_and_after_double_dash_
     assert "No such option: --bogus" in unknown and "put -- before it" not in unknown
 
 
-def test_a_term_over_two_windows_that_meet_is_explained_as_the_loss_run_takes_it_for(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_term_over_two_windows_that_meet_is_explained_as_the_loss_run_takes_it_for() -> None:
     """`run --losses l1,l1@:0.5+l1@0.5` refuses the pair as one loss; `losses` says so of the second."""
-    monkeypatch.setenv("COLUMNS", "120")
-    merged = " ".join(runner.invoke(app, ["losses", "l1@:0.5+l1@0.5"]).output.split())
+    merged = explained("l1@:0.5+l1@0.5")
     assert "same loss as l1 (a term at one weight over two windows that meet is that term over both)" in merged
-    reweighted = runner.invoke(app, ["losses", "l1@:0.5+2*l1@0.5"])  # a schedule of weights: a loss of its own
-    assert reweighted.exit_code == 0 and "same loss as" not in reweighted.output
+    assert "same loss as" not in explained("l1@:0.5+2*l1@0.5")  # a schedule of weights: a loss of its own
