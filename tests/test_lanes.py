@@ -94,6 +94,20 @@ def test_one_lane_per_cpu_thread_and_one_on_an_accelerator(two_torch_threads):
     assert cpu_lanes("cuda") == 1 and cpu_lanes(torch.device("cuda", 0)) == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority") or not hasattr(threading, "get_native_id"),
+                    reason="Linux thread priorities")
+def test_one_lane_reads_at_the_lowest_priority_only_for_a_cpu():
+    """A lane feeding a GPU reads its next items at the caller's priority; one computing on the CPU lets
+    the read yield to it."""
+    def niceness() -> Iterator[int]:
+        for _ in range(4):
+            yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert set(map_in_lanes(niceness(), lambda x: x, 1, lowest_priority=False)) == {caller}
+    assert set(map_in_lanes(niceness(), lambda x: x, 1)) == {19}
+
+
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_readers_yield_in_the_items_order(workers):
     assert list(ordered_map(slow_square, range(20), workers)) == [x * x for x in range(20)]

@@ -120,6 +120,17 @@ def test_ssim_loss_and_metric_are_differentiable_in_float64() -> None:
     assert torch.allclose(scores.detach(), ssim(frames, frames.flip(0)), rtol=0, atol=1e-15)
 
 
+def test_the_ssim_metric_follows_a_ground_truth_that_records_a_gradient() -> None:
+    """Either side may record a gradient (a ground truth rendered by a differentiable model): the metric
+    follows it through the same values instead of failing in its fast filtering."""
+    generator = torch.Generator().manual_seed(3)
+    frames = torch.rand(2, 3, 16, 16, dtype=torch.float64, generator=generator)
+    truth = frames.flip(0).clone().requires_grad_()
+    scores = ssim(frames, truth)
+    assert scores.requires_grad
+    assert torch.allclose(scores.detach(), ssim(frames, frames.flip(0)), rtol=0, atol=1e-15)
+
+
 def test_ssim_loss_refuses_frames_smaller_than_its_window() -> None:
     with pytest.raises(VfiBenchError, match="11×11"):
         ssim_loss(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))

@@ -421,6 +421,45 @@ def test_values_just_outside_the_unit_range_are_refused(fn):
             fn(bad, good)
 
 
+@pytest.mark.parametrize("fn", [psnr, ssim, sharpness_ratio, gmsd])
+def test_a_nan_prediction_is_refused_not_scored(fn):
+    good = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+    bad = good.clone()
+    bad[0, 2, 8, 8] = float("nan")  # a diverged model's pixel
+    with pytest.raises(VfiBenchError, match=r"values must lie in \[0, 1\]"):
+        fn(bad, good)
+
+
+@pytest.mark.parametrize("fn", [psnr, ssim, sharpness_ratio, gmsd])
+def test_arrays_clips_and_frames_on_two_devices_are_refused_with_what_was_given(fn):
+    good = torch.rand(1, 3, 16, 16)
+    with pytest.raises(VfiBenchError, match=r"\(N, 3, H, W\).*got shape \(1, 3, 1, 16, 16\)"):
+        fn(good[:, :, None], good[:, :, None])  # a clip, (N, 3, T, H, W)
+    with pytest.raises(VfiBenchError, match=r"must be a torch\.Tensor of shape \(N, 3, H, W\), got ndarray"):
+        fn(good.numpy(), good.numpy())
+    with pytest.raises(VfiBenchError, match="same device, got cpu and meta"):
+        fn(good, torch.empty(1, 3, 16, 16, device="meta"))
+
+
+@pytest.mark.parametrize(("fn", "smallest"), [(ssim, 11), (sharpness_ratio, 3), (gmsd, 2)])
+def test_frames_one_pixel_below_a_metric_s_smallest_size_are_refused(fn, smallest):
+    """The smallest size is scored; a side one pixel shorter is refused with the size, not scored as NaN."""
+    x = torch.rand(2, 3, smallest, smallest, dtype=torch.float64)
+    assert torch.isfinite(fn(x, x.flip(0))).all()
+    for height, width in ((smallest - 1, 16), (16, smallest - 1)):
+        y = torch.rand(1, 3, height, width, dtype=torch.float64)
+        expected = f"at least {smallest}×{smallest} pixels, got {width}×{height}"
+        with pytest.raises(VfiBenchError, match=expected):
+            fn(y, y)
+
+
+def test_psnr_of_float32_frames_is_computed_in_float64():
+    """The difference is taken after the conversion: float32 frames score exactly as their float64 copies."""
+    pred, gt = random_pair(4, 48, 64, n=2)
+    p32, g32 = to_tensor(list(pred)).float(), to_tensor(list(gt)).float()
+    assert torch.equal(psnr(p32, g32), psnr(p32.double(), g32.double()))
+
+
 def test_structural_similarity_on_the_0_255_scale_equals_skimage_with_data_range_255():
     """The constants scale with the data range: C1 = (0.01 L)², C2 = (0.03 L)²."""
     from vfibench.metrics.ssim import structural_similarity as ours

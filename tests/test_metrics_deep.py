@@ -154,6 +154,23 @@ def test_lpips_rejects_unknown_net_and_mismatched_backbone():
         build_lpips("alex", features_state=random_features("vgg16").state_dict())
 
 
+def test_lpips_refuses_frames_smaller_than_its_trunk_takes():
+    model = build_lpips("alex", features_state=random_features("alexnet").state_dict())
+    pred, gt = frames(1, size=32)
+    assert lpips(pred, gt, model=model).shape == (1,)
+    with pytest.raises(VfiBenchError, match=r"lpips \(alex\): frames must be at least 32×32 pixels, "
+                                            r"got 32×31"):
+        lpips(pred[..., :31, :], gt[..., :31, :], model=model)
+
+
+def test_a_backbone_weight_of_the_wrong_shape_is_named_with_both_shapes():
+    state = random_features("alexnet").state_dict()
+    state["3.weight"] = state["3.weight"][:, :32]
+    with pytest.raises(VfiBenchError, match=r"'3.weight' has shape \(192, 32, 5, 5\), the LPIPS trunk "
+                                            r"expects \(192, 64, 5, 5\)"):
+        build_lpips("alex", features_state=state)
+
+
 # --------------------------------------------------------------------------- DISTS
 
 
@@ -192,6 +209,14 @@ def test_dists_weights_are_the_authors_and_checked(monkeypatch):
     monkeypatch.setattr(dists_module, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(VfiBenchError, match="damaged"):
         load_alpha_beta()
+
+
+def test_dists_refuses_a_31_layer_trunk_without_vgg16_s_max_pooling():
+    alpha, beta = load_alpha_beta()
+    features = random_features("vgg16")
+    features[9] = torch.nn.ReLU()
+    with pytest.raises(VfiBenchError, match="max-pooling at 4, 9, 16, 23"):
+        DISTS(features, alpha, beta)
 
 
 # --------------------------------------------------------------------------- every registered name

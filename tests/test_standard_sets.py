@@ -504,6 +504,61 @@ def test_a_folder_without_the_sets_layout_is_named_as_such_with_the_kind_that_fi
     assert f"try frames:{tmp_path} (" in message and fits in message
 
 
+def test_a_kind_is_suggested_only_when_the_folder_has_its_whole_layout(tmp_path: Path) -> None:
+    """Middlebury needs both other-data/ and other-gt-interp/ (or subfolders of its three frames), Xiph three
+    <Clip>-<NNN>.png frames, an export all three of im1.png, im2.png, im3.png; DAVIS is suggested for its
+    JPEGImages/ folder itself too."""
+    from vfibench.data.layouts import guess_specs
+
+    def kinds(folder: Path) -> list[str]:
+        return [spec.split(":")[0] for spec, _ in guess_specs(folder)]
+
+    (tmp_path / "mb" / "other-data").mkdir(parents=True)
+    assert "middlebury" not in kinds(tmp_path / "mb")
+    (tmp_path / "mb" / "other-gt-interp").mkdir()
+    assert kinds(tmp_path / "mb")[0] == "middlebury"
+    for k in range(2):
+        png(tmp_path / "xiph" / f"Clip-{k:03d}.png", k)
+    assert kinds(tmp_path / "xiph") == ["frames"]
+    png(tmp_path / "xiph" / "Clip-002.png", 2)
+    assert kinds(tmp_path / "xiph") == ["xiph(res=4k)", "frames"]
+    png(tmp_path / "JPEGImages" / "480p" / "bear" / "00000.jpg", 0)
+    assert kinds(tmp_path / "JPEGImages")[0] == "davis"
+    png(tmp_path / "partial" / "Venus" / "frame10.png", 0)
+    png(tmp_path / "partial" / "00001" / "im1.png", 0)
+    clips = "its subfolders hold image files, read as clips of consecutive frames"
+    assert guess_specs(tmp_path / "partial") == [(f"frames:{tmp_path / 'partial'}", clips)]
+
+
+def test_a_vimeo_release_without_its_lists_and_a_folder_of_videos_are_suggested_as_such(
+        tmp_path: Path) -> None:
+    from vfibench.data.layouts import guess_specs
+
+    (tmp_path / "release" / "sequences" / "00001" / "0001").mkdir(parents=True)
+    assert guess_specs(tmp_path / "release")[0] == (f"vimeo90k:{tmp_path / 'release'}",
+                                                    "it has Vimeo-90K's lists or sequences/")
+    (tmp_path / "videos").mkdir()
+    for name in ("b.mp4", "a.mkv", "notes.txt"):
+        (tmp_path / "videos" / name).write_bytes(b"")
+    first_video = tmp_path / "videos" / "a.mkv"
+    assert guess_specs(tmp_path / "videos") == [(f"video:{first_video}", "it holds video files")]
+
+
+def test_a_folder_of_another_layout_suggests_the_two_likeliest_other_kinds_never_the_one_given(
+        tmp_path: Path) -> None:
+    from vfibench.data.layouts import not_a_layout
+
+    for name in ("other-data", "other-gt-interp"):
+        (tmp_path / name).mkdir()
+    for k in range(3):
+        png(tmp_path / f"Clip-{k:03d}.png", k)
+    message = str(not_a_layout("middlebury", tmp_path, "other-data/ and other-gt-interp/"))
+    hint = message.split("It may be another kind of source: try ")[1]
+    xiph = f"xiph(res=4k):{tmp_path} (it holds frames named <Clip>-<NNN>.png)"
+    assert hint.startswith(f"{xiph}; frames:{tmp_path} (")
+    assert "middlebury:" not in hint
+
+
 def test_middlebury_the_twelve_sequences_of_the_reference_scripts_are_comparable(tmp_path):
     """RIFE's MiddleBury_Other.py and IFRNet's Middlebury_Other.py score these twelve "other" sequences
     (the ones with interpolated ground truth), written out here as the scripts list them."""

@@ -141,6 +141,17 @@ def test_blend_weights_time_and_visibility() -> None:
     torch.testing.assert_close(blend(a, b, one, zero, 0.5), a, atol=1e-5, rtol=0)
 
 
+def test_blend_stays_finite_where_neither_frame_has_weight() -> None:
+    """At t = 0 a pixel hidden in I0 (at t = 1 one hidden in I1) has no weight from either frame: the blend
+    stays finite there instead of 0 / 0, so one such pixel cannot turn a training step into NaN."""
+    gen = torch.Generator().manual_seed(6)
+    a, b = torch.rand(2, 1, 3, 4, 4, generator=gen)
+    one, zero = torch.ones(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)
+    assert torch.isfinite(blend(a, b, zero, one, 0.0)).all()
+    assert torch.isfinite(blend(a, b, one, zero, 1.0)).all()
+    torch.testing.assert_close(blend(a, b, one, zero, 0.0), a, atol=1e-5, rtol=0)
+
+
 def test_time_weights_accepts_scalars_and_per_sample_times() -> None:
     ref = torch.zeros(3, 1, 1, 1, dtype=torch.float64)
     assert time_weights(0.5, ref).shape == (3, 1, 1, 1) and time_weights(0.5, ref).dtype == torch.float64
