@@ -403,6 +403,26 @@ def test_a_signal_inside_ray_s_wait_ends_the_sweep_as_an_interruption(stop: Base
         executor.next_result()
 
 
+@pytest.mark.skipif(not hasattr(os, "getsid"), reason="POSIX sessions")
+def test_a_local_ray_instance_starts_its_processes_outside_the_sweeps_process_group() -> None:
+    """A SIGTERM to the sweep's process group (`timeout`, `kill -TERM -PGID`) ended the GCS and the raylet
+    with it, and the driver, its raylet gone, exited 1 before the run was marked interrupted."""
+    ray_or_skip()
+    from ray._private import services, utils
+
+    from vfibench.sweep.ray_executor import _local_ray_in_sessions_of_its_own
+
+    if not utils.detect_fate_sharing_support():
+        pytest.skip("here Ray ends its processes with the driver through their process group")
+    original = services.ConsolePopen
+    with _local_ray_in_sessions_of_its_own():
+        child = services.ConsolePopen([sys.executable, "-c", "import os; print(os.getsid(0), os.getpgid(0))"],
+                                      stdout=subprocess.PIPE, text=True)
+    session, group = map(int, child.communicate(timeout=60)[0].split())
+    assert session == group == child.pid and group != os.getpgrp()
+    assert services.ConsolePopen is original  # Ray as it was for a cluster this process only joins
+
+
 def test_a_refused_join_by_address_names_ray_s_token_authentication(monkeypatch: pytest.MonkeyPatch) -> None:
     from vfibench.sweep.ray_executor import join_failure
 

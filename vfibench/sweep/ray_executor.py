@@ -141,6 +141,37 @@ def _signals_through_ray() -> Iterator[None]:
         raise cause from None
 
 
+@contextlib.contextmanager
+def _local_ray_in_sessions_of_its_own() -> Iterator[None]:
+    """Start the processes of a local Ray instance (GCS, raylet, monitor…) each in a session of its own,
+    not in this process's group. A SIGTERM sent to the group — ``timeout``, ``kill -TERM -PGID``, a job
+    runner stopping the command — ended them at the moment the sweep began to stop itself, and the driver,
+    its raylet gone, exited 1 before the run was marked interrupted. Ray already keeps them from the
+    terminal's Ctrl-C (it blocks SIGINT in them), and on Linux they end with this process
+    (``PR_SET_PDEATHSIG``) whatever their group; where Ray lacks that, or its internals differ, nothing
+    is changed."""
+    try:
+        from ray._private import services, utils
+    except ImportError:
+        yield
+        return
+    original = getattr(services, "ConsolePopen", None)
+    if original is None or os.name != "posix" or not utils.detect_fate_sharing_support():
+        yield
+        return
+
+    class InItsOwnSession(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("start_new_session", True)
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = InItsOwnSession
+    try:
+        yield
+    finally:
+        services.ConsolePopen = original
+
+
 class RayExecutor:
     """One Ray task per unit, on the cluster at ``address`` (None: this process's Ray, or a new local one).
 
@@ -180,7 +211,8 @@ class RayExecutor:
         try:
             if not ray.is_initialized():
                 # ray.init installs its own SIGTERM handler in the driver
-                with signal_handlers_kept(), _quiet(AUTH_LOGGER if self.address is None else None):
+                with signal_handlers_kept(), _quiet(AUTH_LOGGER if self.address is None else None), \
+                        _local_ray_in_sessions_of_its_own():
                     ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                              logging_level=logging.WARNING)
                 self._owner = True
