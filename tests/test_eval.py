@@ -627,6 +627,18 @@ def eval_two_models(ucf_set, *args: str) -> object:
                     f"bad={ucf_set['bad']}", "--out", str(ucf_set["out"]), "--samples", "0", *args)
 
 
+def test_the_report_of_one_model_speaks_of_that_model_not_of_trained_configurations_references_or_seeds(
+        ucf_set):
+    result = run_eval("--gt", f"ucf101:{ucf_set['gt']}", "--pred", f"good={ucf_set['good']}", "--out",
+                      str(ucf_set["out"]), "--metrics", "psnr,ssim,gmsd", "--samples", "1")
+    assert result.exit_code == 0, result.output
+    page = " ".join(((ucf_set["out"] / "latest").resolve() / "report" / "report.md").read_text().split())
+    assert "Only one model is scored, so these are the samples that 'good' does relatively best" in page, page
+    assert "The gap along estimated motion" in page  # broken down over the three samples
+    for words in ("trained configuration", "Reference rows", "seeds"):
+        assert words not in page, words
+
+
 def per_sample_on_ucf(root: Path, metrics: str) -> pd.DataFrame:
     """per_sample.csv of ``vfibench eval`` scoring the frames in root/pred on the UCF101-layout set root/ucf."""
     result = run_eval("--gt", f"ucf101:{root / 'ucf'}", "--pred", str(root / "pred"), "--out", str(root / "out"),

@@ -153,10 +153,11 @@ def select_samples(per_sample: pd.DataFrame, analysis: GapAnalysis, count: int =
     if chosen.empty:
         return None
     label = analysis.labels.get(analysis.compared[0], analysis.compared[0])
-    explanation = (f"Only one trained configuration has results, so these are the samples that '{config}' does "
+    only = "Only one model is scored" if models else "Only one trained configuration has results"
+    explanation = (f"{only}, so these are the samples that '{config}' does "
                    f"relatively best on {name} and worst on {label} (score: its standardised per-sample {name} "
                    f"minus its standardised per-sample {label} goodness; positive where {name} judges the frame "
-                   f"better than {label} does). Reference rows are shown for comparison.")
+                   f"better than {label} does).{' Reference rows are shown for comparison.' if references else ''}")
     return GridSelection(tuple(int(s) for s in chosen.index), tuple(float(v) for v in chosen), None, config,
                          explanation)
 

@@ -155,8 +155,9 @@ def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:
     configs = list(next(iter(result.means.values()), {}))
     rows = tuple((config, *[" / ".join(_mean(result.means[m][config][k], m) for m in metrics)
                             for k in range(len(result.counts))]) for config in configs)
+    seeds = "" if row_noun(analysis.kinds.values()) == "model" else "; values averaged over seeds"
     caption = (f"Each metric's mean per bin of the test samples' {result.title} (quantile bins, so about equal "
-               f"numbers of samples, fewer or more where values tie: n in each header; values averaged over seeds). "
+               f"numbers of samples, fewer or more where values tie: n in each header{seeds}). "
                f"Each cell: {names}. Where the bins' means disagree is described, not tested."
                + (f" {result.source}" if result.source else ""))
     pair = headline_pair(analysis)
