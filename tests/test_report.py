@@ -450,6 +450,10 @@ def test_report_of_an_interrupted_run_says_it_is_incomplete_and_how_to_finish_it
     assert "The run is incomplete (its manifest says 'interrupted')" in text
     assert "one with only some of its seeds is marked partial and analysed over the seeds it has" in text
     assert f"`vfibench run --resume {run_copy.name} --out {run_copy.parent}{' ' + options if options else ''}`" in text
+    for format in ("csv", "latex", "json"):  # a document on stdout, the note beside it on stderr
+        shown = report(run_copy, "--format", format)
+        assert shown.exit_code == 0 and "incomplete" not in shown.stdout, shown.output
+        assert "note: The run is incomplete (its manifest says 'interrupted')" in " ".join(shown.stderr.split())
 
 
 def test_the_resume_command_of_a_resumed_run_takes_its_latest_sessions_executor_options(run_copy):

@@ -69,17 +69,21 @@ class RunView:
 
     def run_notes(self) -> list[str]:
         """Notes from the manifest: an unfinished sweep (and how to finish it), then :meth:`facts`."""
-        notes = []
+        incomplete = self.incomplete_note()
+        return ([incomplete] if incomplete else []) + self.facts()
+
+    def incomplete_note(self) -> str | None:
+        """What an unfinished sweep's table holds and how to finish the run; None for a finished run."""
         status = self.manifest.get("status")
-        if schema.run_kind(self.manifest) == schema.SWEEP and status != schema.COMPLETE:
-            writer = self.store.writer() if status == schema.RUNNING else None
-            finish = (f"A sweep (process {writer}) is still writing it: report it again once it has finished."
-                      if writer is not None else f"{sentence_start(finish_clause(self.store))}.")
-            notes.append(f"The run is incomplete (its manifest says '{status}'): configurations without results "
-                         f"yet are marked missing and left out of the analysis, and one with only some of its seeds "
-                         f"is marked partial and analysed over the seeds it has (fewer training runs than the "
-                         f"others). {finish}")
-        return notes + self.facts()
+        if schema.run_kind(self.manifest) != schema.SWEEP or status == schema.COMPLETE:
+            return None
+        writer = self.store.writer() if status == schema.RUNNING else None
+        finish = (f"A sweep (process {writer}) is still writing it: report it again once it has finished."
+                  if writer is not None else f"{sentence_start(finish_clause(self.store))}.")
+        return (f"The run is incomplete (its manifest says '{status}'): configurations without results "
+                f"yet are marked missing and left out of the analysis, and one with only some of its seeds "
+                f"is marked partial and analysed over the seeds it has (fewer training runs than the "
+                f"others). {finish}")
 
     def facts(self) -> list[str]:
         """What the numbers depend on beyond the table (:func:`~vfibench.results.tables.run_facts`)."""
