@@ -110,6 +110,10 @@ def test_inspect_cli_on_frames(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["inspect", f"frames(stride=2):{tmp_path}", "--size", "16"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "3 in the split" in result.output and "56x40 (3)" in result.output and "16x16" in result.output
+    shown = runner.invoke(app, ["inspect", f"frames:{tmp_path}"], env=WIDE).output
+    cells = " ".join("".join(c for c in line if c not in "│┃") for line in shown.splitlines()).split()
+    assert ("48x32 (native, cropped to a multiple of 16; `vfibench run` fits them to its preset's size, which "
+            "--size shows)") in " ".join(cells)  # not what a sweep reads: smoke's 48x48 test frames, say
 
 
 def test_inspect_bad_spec_exits_2_without_traceback(runner: CliRunner, tmp_path: Path) -> None:

@@ -181,7 +181,10 @@ def _as_loaded(source: "TripletSource", found: "Inspection", size: int | None, f
         return f"{shown} ({source.loading})"
     if source.kind == "synthetic":
         return f"{width}x{height} (rendered at that size)"
-    return f"{width}x{height} ({f'{fit.value} to {size}' if size else 'native, cropped to a multiple of 16'})"
+    if size:
+        return f"{width}x{height} ({fit.value} to {size})"
+    return (f"{width}x{height} (native, cropped to a multiple of 16; `vfibench run` fits them to its preset's size, "
+            f"which --size shows)")
 
 
 def _spread(spread: object, unit: str, digits: int = 1) -> str:
