@@ -106,10 +106,16 @@ def test_the_dry_run_says_how_units_run_and_times_them_with_their_threads(tmp_pa
     import importlib.util
 
     if importlib.util.find_spec("ray") is not None:  # the ray extra (CI installs it)
+        monkeypatch.setattr("vfibench.processes.available_cores", lambda: 2)
         ray = runner.invoke(app, [*base, "--executor", "ray", "--cpus-per-unit", "0.5"], env={"COLUMNS": "160"})
         assert ray.exit_code == 0, ray.output
-        assert "one Ray task each (a local Ray instance), 0.5 CPUs and 1 torch thread per unit" in " ".join(
-            ray.output.split())
+        text = " ".join(ray.output.split())
+        assert "one Ray task each (a local Ray instance), 0.5 CPUs and 1 torch thread per unit" in text
+        # a local instance runs its units on this machine: timed as they run, both units at once
+        assert "with 1 torch thread, 2 units at a time" in text and "not estimated" not in text
+        remote = runner.invoke(app, [*base, "--executor", "ray", "--address", "10.0.0.1:6379"],
+                               env={"COLUMNS": "160"})
+        assert "not estimated — the units run on the Ray cluster's machines" in " ".join(remote.output.split())
 
 
 def test_dry_run_reports_a_bad_spec_like_a_run(tmp_path: Path) -> None:

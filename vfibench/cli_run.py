@@ -11,6 +11,7 @@ unit, prints the exact resume command and exits with 130 or 143. Mounted by the 
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from enum import Enum
@@ -333,12 +334,16 @@ def _print_plan(plan: "object", what: str, options: "ExecutorOptions", store: "R
     facts.add_column(overflow="fold")
     ray = options.executor == "ray"
     at_a_time, threads = (0, options.ray_threads) if ray else options.local_units()
+    if ray and options.address is None:  # a local Ray instance: its units run on this machine's cores
+        from vfibench.processes import available_cores
+
+        at_a_time = max(1, math.floor(available_cores() / options.ray_cpus)) if options.ray_cpus else 1
     for label, text in [*rows, ("units run", _how_units_run(options, at_a_time, threads))]:
         facts.add_row(label, Text(text))
     console.print(facts)
     for note in dry_run.plan_notes(plan):  # type: ignore[arg-type]
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
-    if ray:
+    if ray and options.address is not None:
         console.print("[bold]estimated training time[/]: not estimated — the units run on the Ray cluster's "
                       "machines, not on this one", highlight=False)
         return
