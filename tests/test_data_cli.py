@@ -130,6 +130,7 @@ def test_validate_accepts_a_clean_dataset(runner: CliRunner, tmp_path: Path) -> 
     result = runner.invoke(app, ["validate", f"vimeo90k:{root}", "--split", "train"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "2 triplets, 6 frames read" in result.output and "every frame is readable" in result.output
+    assert "frame sizes: 112x64 (2 triplets)" in " ".join(result.output.split())  # counted in triplets, not frames
 
 
 def test_validate_notes_a_jump_in_the_frame_numbers(runner: CliRunner, tmp_path: Path) -> None:

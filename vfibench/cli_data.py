@@ -284,7 +284,7 @@ def validate(
         task = bar.add_task("Checking frames", total=None)
         report = validate_source(source, lambda done, total: bar.update(task, completed=done, total=total),
                                  indices=indices)
-    sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in report.sizes.most_common(5))
+    sizes = ", ".join(f"{w}x{h} ({counted(n, 'triplet')})" for (w, h), n in report.sizes.most_common(5))
     of_all = f" (a seeded subset of {len(source)}, --seed {seed})" if report.triplets < len(source) else ""
     console.print(f"{escape(report.source)}: {report.triplets} triplets{of_all}, {report.frames_checked} frames read; "
                   f"frame sizes: {sizes or '—'}", highlight=False, soft_wrap=True)
