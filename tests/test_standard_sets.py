@@ -194,6 +194,7 @@ def test_middlebury_without_the_twelve_published_sequences_is_noted_as_not_compa
             png(root / folder / seq / name, 0)
     [note] = open_source(f"middlebury:{root}", "test").notes
     assert "adds Extra" in note and "not comparable with published Middlebury tables" in note
+    assert note.endswith(f"which score the 12 sequences {', '.join(MIDDLEBURY_SEQUENCES)}.")
     for folder in ("other-data", "other-gt-interp"):
         shutil.rmtree(root / folder / "Extra")
     assert open_source(f"middlebury:{root}", "test").notes == []  # RIFE's and IFRNet's twelve
@@ -574,7 +575,7 @@ def test_middlebury_the_twelve_sequences_of_the_reference_scripts_are_comparable
     for folder in ("other-data", "other-gt-interp"):
         shutil.rmtree(root / folder / "Grove2")
     [note] = open_source(f"middlebury:{root}", "test").notes
-    assert "lacks Grove2," in note and "score the 12 sequences" in note
+    assert "lacks Grove2," in note and note.endswith("which score the 12 sequences.")  # not named twice
 
 
 def test_snufilm_a_ground_truth_listed_on_two_lines_is_scored_on_both(snu):

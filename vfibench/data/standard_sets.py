@@ -263,8 +263,9 @@ def _not_the_published_set(spec: str, name: str, found: Sequence[str], published
     if not missing and not extra:
         return []
     parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"adds {', '.join(extra)}"] if extra else [])
+    listed = "" if missing else f" {', '.join(published)}"  # what it lacks already names the rest
     return [f"{spec} {' and '.join(parts)}, so its mean is not comparable with published {name} tables, which "
-            f"score the {len(published)} {what} {', '.join(published)}."]
+            f"score the {len(published)} {what}{listed}."]
 
 
 def not_the_published_count(spec: str, name: str, found: int, published: int, noun: str) -> list[str]:
