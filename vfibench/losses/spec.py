@@ -209,8 +209,6 @@ def parse_config(text: str, registry: Registry = REGISTRY) -> LossConfig:
 #: (zero, or a subnormal number without precision). (A weight so large that the loss overflows trains, and
 #: the unit is marked diverged at its first step.)
 SMALLEST_WEIGHT = 1.1754943508222875e-38
-#: The largest weight: float32's largest number; a larger one is infinite there, and so is its term.
-LARGEST_WEIGHT = 3.4028234663852886e38
 
 
 def scaled_weight(weight: float, scale: float) -> float:
@@ -219,14 +217,11 @@ def scaled_weight(weight: float, scale: float) -> float:
     return float(f"{weight * scale:.15g}")
 
 
-def weight_out_of_range(weight: float) -> str | None:
-    """Why ``weight`` cannot be used (below :data:`SMALLEST_WEIGHT` or above :data:`LARGEST_WEIGHT`), or None."""
+def weight_too_small(weight: float) -> str | None:
+    """Why ``weight`` cannot be used (below :data:`SMALLEST_WEIGHT`), or None."""
     if weight < SMALLEST_WEIGHT:
         return (f"is below {SMALLEST_WEIGHT:.3g}, the smallest normal float32 number, in which losses are computed: "
                 f"the term would contribute nothing (its value rounds to zero or loses its precision)")
-    if weight > LARGEST_WEIGHT:
-        return (f"is above {LARGEST_WEIGHT:.5g}, the largest float32 number, in which losses are computed: the "
-                f"weight, and so the term, would be infinite")
     return None
 
 
@@ -242,11 +237,10 @@ def _resolve_terms(terms: tuple[TermSpec, ...], registry: Registry, depth: int) 
                 if window is None:  # the preset's term is never active in the window the preset is given
                     continue
                 weight = scaled_weight(term.weight, spec.weight)
-                if (problem := weight_out_of_range(weight)) is not None:
-                    larger = "larger" if weight < SMALLEST_WEIGHT else "smaller"
+                if (problem := weight_too_small(weight)) is not None:
                     raise SpecError(f"The weight of '{term.label}' in {format_value(spec.weight)}*{spec.name} "
                                     f"({format_value(term.weight)} × {format_value(spec.weight)} = "
-                                    f"{format_value(weight)}) {problem}. Scale the preset by a {larger} weight.")
+                                    f"{format_value(weight)}) {problem}. Scale the preset by a larger weight.")
                 resolved.append(ResolvedTerm(term.info, weight, term.params, window))
         else:
             info = registry.term(spec.name)
@@ -380,9 +374,8 @@ class _Parser:
         value = float(text)
         if not math.isfinite(value) or value <= 0:
             raise self.fail(f"the weight {text} must be a positive finite number", at=at)
-        if (problem := weight_out_of_range(value)) is not None:
-            bound = (f"at least {SMALLEST_WEIGHT:.3g}" if value < SMALLEST_WEIGHT else f"at most {LARGEST_WEIGHT:.5g}")
-            raise self.fail(f"the weight {text} {problem}; give a weight of {bound}", at=at)
+        if (problem := weight_too_small(value)) is not None:
+            raise self.fail(f"the weight {text} {problem}; give a weight of at least {SMALLEST_WEIGHT:.3g}", at=at)
         if not self.accept("*"):
             raise self.fail(f"expected '*' between the weight {text} and the term name, found {self.found()}")
         return value
