@@ -241,3 +241,13 @@ def test_status_as_json_never_calls_missing_weights_the_reference(runner: CliRun
     result = runner.invoke(app, ["status", "--format", "json"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert [record["reference"] for record in json.loads(result.output)] == [False] * len(backbones.BACKBONES)
+
+
+def test_import_of_a_file_that_does_not_exist_names_it_and_exits_2(
+    runner: CliRunner, empty_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a short relative name: the message is not wrapped inside it
+    result = runner.invoke(app, ["import", "vgg16-397923af.pth"], env=WIDE)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "'vgg16-397923af.pth' does not exist" in text, text
+    assert "Traceback" not in text and files_under(empty_homes[0]) == []

@@ -123,3 +123,27 @@ def test_a_partial_row_says_so_and_a_reference_is_padded_by_the_widest_spread() 
     rows = body_rows(latex_table(frame, ["psnr"], {}))
     assert rows[1].startswith(r"l1+0.1*perc(layer=relu2\_2) (partial) & 25.53\,{\scriptsize$\pm$\,0.004}")
     assert rows[3] == r"\textit{blend} & 26.12\phantom{\,{\scriptsize$\pm$\,0.004}} \\"
+
+
+def test_the_label_keeps_letters_digits_and_dashes_of_the_run_name_and_replaces_the_rest() -> None:
+    """A run folder may be named freely; \\ref needs a key without spaces, braces or LaTeX specials."""
+    table = latex_table(summary(), METRICS, {}, run="my run #2_{ü}")
+    assert r"\label{tab:vfibench-my-run--2----}" in table
+    assert table.count(r"\label{") == 1 and "% vfibench results: my run #2_{ü}" in table
+
+
+def test_a_table_of_references_alone_has_one_rule_under_its_header() -> None:
+    """With no ranked row there is nothing to set the references apart from: no second, empty rule."""
+    table = latex_table(summary().iloc[[3, 4]], ["psnr"], {})
+    assert table.count(r"\midrule") == 1
+    assert [row.split(" & ")[0] for row in body_rows(table)] == [r"\textit{blend}", r"\textit{nearest}"]
+    assert "Bold: the best value of each column." in table
+
+
+def test_a_reason_or_title_of_several_lines_stays_inside_its_comment() -> None:
+    """A LaTeX comment ends with its line: a second line of a reason would be typeset as text of the paper."""
+    table = latex_table(summary(), METRICS, {"dists": "no VGG16 weights:\n  run `vfibench weights fetch`"},
+                        title="run\nof two lines")
+    assert "% DISTS unavailable, left out: no VGG16 weights: run `vfibench weights fetch`" in table
+    assert "% vfibench results: run of two lines" in table
+    assert all(line.startswith(("%", "\\")) or " & " in line for line in table.splitlines()), table

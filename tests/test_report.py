@@ -508,6 +508,25 @@ def test_the_page_of_a_run_without_an_executor_record_shows_its_versions_threads
     assert "torch_threads 2" in page and "<dt>executor</dt>" not in page and "threads per unit" not in page
 
 
+def test_the_page_names_the_hash_of_each_backbone_the_numbers_were_computed_with(run_copy):
+    """LPIPS or DISTS computed with other weights are other numbers: the page says which weights it used."""
+    digests = {"alexnet": "a1" * 32, "vgg16": "b2" * 32}
+    with_manifest(run_copy, backbones=digests)
+    page = report(run_copy, "--format", "html", "--samples", "0").stdout
+    for name, digest in digests.items():
+        assert f"<dt>backbone {name} (SHA-256)</dt><dd>{digest}</dd>" in page
+
+
+def test_the_page_of_a_sweep_names_its_seeds_and_the_page_of_an_evaluation_none(run_copy, frames):
+    page = report(run_copy, "--format", "html", "--samples", "0").stdout
+    meta = re.search(r'<p class="meta">(.*?)</p>', page)
+    assert meta is not None and meta.group(1).endswith(" samples · seeds 0"), page[:2000]
+    result = evaluate(frames, "--format", "html", "--samples", "0")
+    assert result.exit_code == 0, result.output
+    meta = re.search(r'<p class="meta">(.*?)</p>', result.stdout)
+    assert meta is not None and meta.group(1).endswith(" samples") and "seeds" not in meta.group(1)
+
+
 def test_csv_prints_the_summary_with_no_grids_asked_for_and_refuses_grids(run_copy):
     for args in ([], ["--samples", "0"]):
         result = report(run_copy, "--format", "csv", *args)
@@ -638,6 +657,20 @@ def evaluate(frames: dict[str, Path], *args: str) -> object:
     return runner.invoke(app, ["eval", "--gt", str(frames["gt"]), "--pred", f"a={frames['a']}", "--pred",
                                f"b={frames['b']}", "--out", str(frames["out"]), "--metrics", ",".join(METRICS),
                                *args])
+
+
+def test_model_names_with_html_characters_appear_on_the_page_as_written(frames):
+    """A model named with <, & or quotes is shown as its name in the page's tables, never read as markup."""
+    names = {"a": "<b>a<i> & co", "b": "x\"y'z"}
+    predictions = [f"{names['a']}={frames['a']}", "--pred", f"{names['b']}={frames['b']}"]
+    result = runner.invoke(app, ["eval", "--gt", str(frames["gt"]), "--pred", *predictions, "--out",
+                                 str(frames["out"]), "--metrics", ",".join(METRICS), "--format", "html",
+                                 "--samples", "0"])
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert "<b>a<i>" not in page
+    cells = [html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<td[^>]*>(.*?)</td>", page)]
+    assert names["a"] in cells and names["b"] in cells
 
 
 @pytest.mark.parametrize("fmt", ["md", "csv", "json", "html"])

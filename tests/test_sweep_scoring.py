@@ -91,6 +91,59 @@ def test_a_unit_that_continues_a_warm_start_it_was_not_given_fails_rather_than_t
     assert "1-step warm start, but none was given" in (result.error or "")
 
 
+def test_a_unit_writes_each_unavailable_metric_as_an_empty_column(test_set):
+    """Every unit's rows of per_sample.csv hold a column for each metric of the run: one the run could not
+    compute is there, empty, beside the scores of the others."""
+    spec = UnitSpec(kind="reference", config="blend", seed=0, preset=get_preset("smoke"),
+                    train_data="synthetic", test_data="synthetic", data_seed=0, metrics=("psnr",),
+                    unavailable_metrics=("lpips",), device="cpu")
+    result = run_unit(spec, test_set, test_set, resources=UnitResources())
+    assert result.status == "complete", result.error
+    frame = result.per_sample
+    assert list(frame.columns) == ["config", "kind", "seed", "sample", "psnr", "lpips"]
+    assert frame["sample"].tolist() == list(range(len(test_set))) and set(frame["kind"]) == {"reference"}
+    assert frame["lpips"].isna().all() and frame["psnr"].notna().all()
+
+
+def test_a_diverged_unit_records_where_and_why_it_diverged_and_has_no_scores(test_set):
+    """unit.json of a diverged configuration says at which step, what was not finite and the last finite
+    loss: what the tables' note on the divergence is written from."""
+    from vfibench.train import STATE_NOT_FINITE
+
+    preset = get_preset("smoke").with_overrides(steps=2, log_every=1)
+    spec = UnitSpec(kind="trained", config="1e37*l2", seed=0, preset=preset, metrics=("psnr",), device="cpu")
+    result = run_unit(spec, test_set, test_set, resources=UnitResources())
+    assert result.status == "diverged" and result.per_sample is None and result.model_state is None
+    info = result.info
+    assert (info["status"], info["diverged_at"], info["divergence"]) == ("diverged", 1, STATE_NOT_FINITE)
+    assert 1e30 < info["last_finite_loss"] and (info["steps"], info["warm_start"]) == (2, 0)
+
+
+def test_a_failed_unit_records_the_steps_it_was_to_train_and_a_reference_none(test_set):
+    preset = get_preset("smoke").with_overrides(steps=2, log_every=1)
+    spec = UnitSpec(kind="trained", config="l1", seed=0, preset=preset, warm_start=1, metrics=("psnr",),
+                    device="cpu")
+    result = run_unit(spec, test_set, test_set, None)
+    assert result.info == {"status": "failed", "reason": result.error, "steps": 2, "warm_start": 1}
+    reference = UnitSpec(kind="reference", config="no-such-reference", seed=0, preset=preset,
+                         metrics=("psnr",), device="cpu")
+    failed = run_unit(reference, test_set, test_set, resources=UnitResources())
+    assert failed.info == {"status": "failed", "reason": failed.error}
+
+
+def test_a_trained_unit_hands_back_the_first_frames_it_predicted_as_its_preview(test_set):
+    """TensorBoard shows the first frames of each trained configuration: the frames that were scored."""
+    preset = get_preset("smoke").with_overrides(steps=1, log_every=1)
+    spec = UnitSpec(kind="trained", config="l1", seed=0, preset=preset, metrics=("psnr",), device="cpu",
+                    preview_frames=3)
+    result = run_unit(spec, test_set, test_set, resources=UnitResources())
+    assert result.status == "complete", result.error
+    assert result.preview is not None and result.preview.shape == (3, *test_set.it.shape[1:])
+    scores = score_predictions(MetricSuite(["psnr"]), result.preview, test_set[:3], batch_size=3,
+                               device="cpu")
+    assert scores["psnr"] == pytest.approx(result.per_sample["psnr"].tolist()[:3], abs=1e-4)
+
+
 def test_a_prepared_ground_truth_too_large_for_a_quarter_of_the_free_gpu_memory_is_kept_in_host_memory(
         monkeypatch):
     """Kept on the GPU it stays there through every later unit's training, beside what other processes

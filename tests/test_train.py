@@ -265,6 +265,21 @@ def test_each_step_trains_at_the_learning_rate_its_log_row_records() -> None:
     assert lr_at(3) < preset.lr
 
 
+def test_the_last_step_gets_a_log_row_when_the_steps_are_not_a_multiple_of_log_every() -> None:
+    """Curves end at the step the model was trained to: the last row averages the steps since the
+    row before, whether training ends at the preset's steps or stops early for a warm start."""
+    data = random_triplets(8, size=16)
+    preset = dataclasses.replace(get_preset("smoke"), steps=5, log_every=2)
+    every_step = dataclasses.replace(preset, log_every=1)
+    log = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu").log
+    totals = [row["total"] for row in train_configuration(parse_config("l1"), data, every_step, seed=0).log]
+    assert [row["step"] for row in log] == [2, 4, 5]
+    assert log[-1]["total"] == pytest.approx(totals[4], rel=1e-9)
+    assert log[1]["total"] == pytest.approx((totals[2] + totals[3]) / 2, rel=1e-9)
+    warm = train_configuration(parse_config("l1"), data, preset, seed=0, device="cpu", stop_at=3).log
+    assert [row["step"] for row in warm] == [2, 3]
+
+
 def test_continuing_a_warm_start_trains_the_weights_of_one_uninterrupted_training() -> None:
     """A warm start hands on the model and Adam's state: l1 continued from it ends bit-identical to l1 trained straight
     through, each step's update computed from that step's gradient alone."""
