@@ -173,10 +173,10 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
 class ReaderTolerantStream:
     """A standard stream that lets the command finish when whoever reads it stops (``vfibench compare … | head``).
 
-    Once the reader has closed the pipe, a write fails with EPIPE; left alone, that failure reaches the
-    command-line library, which exits 1 — the exit code that means a regression — or it aborts a sweep
-    that was writing its tables. Here the stream's descriptor is pointed at the null device instead, the
-    rest of the output is dropped, and the command keeps its own exit code and writes its results.
+    Once the reader has closed the pipe, a write or the last flush fails with EPIPE; left alone, that
+    failure reaches the command-line library, which exits 1, the exit code that means a regression.
+    Here the stream's descriptor is pointed at the null device instead, the rest of the output is
+    dropped, and the command finishes its work with its own exit code.
     """
 
     def __init__(self, stream: Any) -> None:

@@ -139,7 +139,8 @@ class VideoSource(TripletSource):
         if not refs:
             raise DataError(
                 f"The video {self.path} has {counted(self.frame_count, 'frame')}; with stride {self.stride} a "
-                f"triplet needs {span + 1}. Use a longer video or a smaller stride." + "".join(f" {note}" for note in self.notes)
+                f"triplet needs {span + 1}. Use a longer video or a smaller stride."
+                + "".join(f" {note}" for note in self.notes)
             )
         super().__init__(str(self.path), refs)
 
