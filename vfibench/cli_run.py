@@ -316,7 +316,7 @@ def _print_plan(plan: "object", what: str, options: "ExecutorOptions", store: "R
 
     from vfibench import dry_run
 
-    configs, rows = dry_run.describe_plan(plan)  # type: ignore[arg-type]
+    configs, rows, notes = dry_run.describe_plan(plan)  # type: ignore[arg-type]
     console.print(f"[bold]vfibench run --dry-run[/]: {escape(what)}; nothing is trained or written.",
                   highlight=False)
     table = Table(title="Configurations", title_justify="left", show_lines=True)
@@ -341,7 +341,7 @@ def _print_plan(plan: "object", what: str, options: "ExecutorOptions", store: "R
     for label, text in [*rows, ("units run", _how_units_run(options, at_a_time, threads))]:
         facts.add_row(label, Text(text))
     console.print(facts)
-    for note in dry_run.plan_notes(plan):  # type: ignore[arg-type]
+    for note in notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if ray and options.address is not None:
         console.print("[bold]estimated training time[/]: not estimated — the units run on the Ray cluster's "

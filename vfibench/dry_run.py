@@ -53,8 +53,9 @@ class Estimate:
     diverged: tuple[str, ...] = ()
 
 
-def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, str]]]:
-    """The plan's configurations, and its other facts as (label, text) rows."""
+def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, str]], list[str]]:
+    """The plan's configurations, its other facts as (label, text) rows, and the notes the sweep would
+    print as it starts (:func:`start_notes`)."""
     configs = []
     for config in plan.configs:
         terms = tuple((format_value(t.weight), t.label, window_text(t.window)) for t in config.resolve())
@@ -67,6 +68,7 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
     metrics = ", ".join(plan.metrics) + "".join(f"; {name} unavailable ({why})"
                                                 for name, why in plan.unavailable_metrics.items())
     train, test = split_options(plan)
+    held = {split: _held(spec, split) for split, spec in (("train", plan.train_data), ("test", plan.test_data))}
     rows = [
         ("preset", f"{preset.name}: {preset.steps} steps, batch {preset.batch_size}, {preset.crop}×{preset.crop} "
                    f"crops, the {preset.model} model of width {preset.width}, lr {preset.lr:g} (cosine to "
@@ -75,36 +77,48 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
         ("units", f"{counted(trained, 'trained configuration')} × {counted(len(plan.seeds), 'seed')} "
                   f"({', '.join(map(str, plan.seeds))}) = {counted(trained * len(plan.seeds), 'training')}, plus the "
                   f"references {', '.join(REFERENCES)} per seed"),
-        ("training data", f"{plan.train_data}: {_triplets(plan.train_data, 'train', train)}"),
-        ("test data", f"{plan.test_data}: {_triplets(plan.test_data, 'test', test)}; "
+        ("training data", f"{plan.train_data}: {_triplets(plan.train_data, 'train', train, held['train'])}"),
+        ("test data", f"{plan.test_data}: {_triplets(plan.test_data, 'test', test, held['test'])}; "
                       f"{describe_sources(plan.train_data, plan.test_data)}"),
         ("metrics", metrics),
         ("device", str(plan.device)),
         ("writes", f"the units not finished yet, and the run's tables, into the resumed run under {plan.out}"
                    if plan.resumed else f"a new run directory under {plan.out}"),
     ]
-    return configs, rows
+    return configs, rows, start_notes(plan, _loaded(test, held["test"]))
 
 
-def _triplets(spec: str, split: str, options: dict[str, object]) -> str:
+def _held(spec: str, split: str) -> int | None:
+    """How many triplets a split of real data holds (indexed, not decoded); None for synthetic scenes."""
+    return None if parse_dataset_spec(spec).kind == SYNTHETIC else len(open_source(spec, split))
+
+
+def _loaded(options: dict[str, object], held: int | None) -> int:
+    """How many triplets the run loads: the count asked for, at most what real data holds."""
+    count = options["count"]
+    if held is None:
+        return int(count)  # type: ignore[call-overload]
+    return held if count is None else min(held, int(count))  # type: ignore[call-overload]
+
+
+def _triplets(spec: str, split: str, options: dict[str, object], held: int | None) -> str:
     """``"48 triplets at 32×32"``: how many triplets a split is read with and their size
-    (:func:`~vfibench.sweep.data.data_options`). Real data is indexed (not decoded) to count what it
-    holds: ``"4 triplets (all it holds; the preset asks for 8)"``, ``"8 of its 120 triplets"``. A split
+    (:func:`~vfibench.sweep.data.data_options`), given what real data ``held`` (:func:`_held`; None for
+    synthetic scenes): ``"4 triplets (all it holds; the preset asks for 8)"``, ``"8 of its 120 triplets"``. A split
     of known size is held to the memory budget the run would apply (:func:`check_memory`)."""
     size = options.get("size")
     at = f" at {size}×{size}" if size else " at native size"
     count = options["count"]
-    if parse_dataset_spec(spec).kind == SYNTHETIC:
+    if held is None:  # synthetic scenes
         return f"{count} triplets{at}, path ambiguity {options['ambiguity']:g}{_in_memory(spec, split, int(count), size)}"  # type: ignore[call-overload]
-    held = len(open_source(spec, split))
     if count is not None and int(count) < held:  # type: ignore[call-overload]
         return f"{count} of its {held} triplets (a seeded subset){at}{_in_memory(spec, split, int(count), size)}"  # type: ignore[call-overload]
     asked = f"; the preset asks for {count}" if count is not None and int(count) > held else ""  # type: ignore[call-overload]
     return f"{held} triplets (all it holds{asked}){at}{_in_memory(spec, split, held, size)}"
 
 
-def plan_notes(plan: SweepPlan) -> list[str]:
-    """The notes the sweep prints as it starts, from the plan and the test set's size: a --val-samples
+def start_notes(plan: SweepPlan, test_count: int) -> list[str]:
+    """The notes the sweep prints as it starts, given the triplets its test set loads: a --val-samples
     beyond the test set, a --log-every that leaves one training-log row (the plan is left as it is)."""
     import copy
 
@@ -112,18 +126,9 @@ def plan_notes(plan: SweepPlan) -> list[str]:
 
     notes: list[str] = []
     settled = copy.copy(plan)
-    settle_validation(settled, _selected(plan.test_data, "test", split_options(plan)[1]), notes.append)
+    settle_validation(settled, test_count, notes.append)
     note = single_log_row_note(plan.preset.log_every, plan.preset.steps, plan.warm_start, settled.val_samples)
     return notes + ([note] if note else [])
-
-
-def _selected(spec: str, split: str, options: dict[str, object]) -> int:
-    """How many triplets the run would load from ``spec``'s ``split`` (real data is indexed, not read)."""
-    count = options["count"]
-    if parse_dataset_spec(spec).kind == SYNTHETIC:
-        return int(count)  # type: ignore[call-overload]
-    held = len(open_source(spec, split))
-    return held if count is None else min(held, int(count))  # type: ignore[call-overload]
 
 
 def _in_memory(spec: str, split: str, count: int, size: object) -> str:

@@ -43,8 +43,8 @@ def spaced(spec: str) -> str:
     parts, depth, start = [], 0, 0
     for index, char in enumerate(spec):
         depth += {"(": 1, ")": -1}.get(char, 0)
-        exponent = spec[index - 1:index] in ("e", "E") and _MANTISSA.fullmatch(spec[start:index - 1])
-        if char == "+" and depth == 0 and index > start and not exponent:  # not the sign of a weight's 1e+20
+        if (char == "+" and depth == 0 and index > start  # not the sign of a weight's 1e+20:
+                and not (spec[index - 1] in "eE" and _MANTISSA.fullmatch(spec[start:index - 1]))):
             parts.append(spec[start:index])
             start = index + 1
     parts.append(spec[start:])
