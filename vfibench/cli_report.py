@@ -205,19 +205,21 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         sys.stdout.write(built.html.read_text(encoding="utf-8") if built.html else "")
     elif format is ReportFormat.json:
         sys.stdout.write(json.dumps(report_json(built), indent=2, allow_nan=False, default=_json_default) + "\n")
-        _say_if_incomplete(built.data.view)
     elif format is ReportFormat.latex:
         sys.stdout.write(built.data.view.latex())
-        _say_if_incomplete(built.data.view)
     else:
         sys.stdout.write(built.data.view.summary.to_csv(index=False))
-        _say_if_incomplete(built.data.view)
+    _say_if_incomplete(built.data.view, format)
 
 
-def _say_if_incomplete(view: "object") -> None:
-    """On stderr, beside a CSV, LaTeX or JSON document on stdout, which holds no such note: that the run
-    is unfinished, so its missing rows are not results (the Markdown, HTML and terminal tables say it)."""
-    note = view.incomplete_note()  # type: ignore[attr-defined]
+#: The documents that hold no note on an unfinished run (the terminal, Markdown and HTML tables do).
+NOTELESS = (ReportFormat.csv, ReportFormat.latex, ReportFormat.json)
+
+
+def _say_if_incomplete(view: "object", format: ReportFormat) -> None:
+    """On stderr, beside a document of ``format`` on stdout that holds no such note (:data:`NOTELESS`):
+    that the run is unfinished, so its missing rows are not results."""
+    note = view.incomplete_note() if format in NOTELESS else None  # type: ignore[attr-defined]
     if note:
         error_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
@@ -271,10 +273,8 @@ def print_summary(store: "object", format: ReportFormat = ReportFormat.table) ->
         console.print(view.markdown(), markup=False, highlight=False, soft_wrap=True)
     elif format is ReportFormat.csv:
         sys.stdout.write(view.summary.to_csv(index=False))
-        _say_if_incomplete(view)
     elif format is ReportFormat.latex:
         sys.stdout.write(view.latex())
-        _say_if_incomplete(view)
     else:
         sys.stdout.write(json.dumps(view.summary_records(), indent=2, allow_nan=False) + "\n")
-        _say_if_incomplete(view)
+    _say_if_incomplete(view, format)
