@@ -244,6 +244,19 @@ def test_summary_std_is_over_seeds_and_interval_is_deterministic():
     assert config_means(data, "psnr")["l1"] == pytest.approx(32.0)
 
 
+def test_seeds_with_equal_means_have_a_spread_of_exactly_zero():
+    """A deterministic row (a reference, a configuration every seed trains alike) has one value per seed;
+    their spread is 0, not the float residue of a mean of equal values (0.1 three times gives 1.7e-17),
+    which the tables would print as ``± 0.00000000000000002``."""
+    data = table({"nearest": {"psnr": [30.1, 30.1], "lpips": [0.1, 0.1]},
+                  "l1": {"psnr": [30.0, 30.0], "lpips": [0.2, 0.2]}}, seeds=3)
+    summary = summarise(data, ["lpips"], {"nearest": "reference", "l1": "trained"}).set_index("config")
+    assert summary.loc["nearest", "lpips_std"] == 0.0
+    assert tables.format_std(summary.loc["nearest", "lpips_std"], "lpips", 0.1) is None
+    (pair,) = analyse(data, ["psnr", "lpips"]).pairs
+    assert pair.base.seed_spread == 0.0 and pair.others[0].seed_spread == 0.0
+
+
 def test_bootstrap_interval_has_the_width_of_the_mean_s_sampling_spread():
     """For many samples the percentile bootstrap of a mean tends to mean ± z·σ/√n (σ with ddof = 0):
     within the Monte Carlo noise of 2,000 resamples, a few per cent of the width."""

@@ -281,6 +281,29 @@ def test_a_trained_row_over_fewer_seeds_than_the_table_says_so_in_the_note() -> 
     assert r"over seeds; \textit{b} over 1 seed)" in latex_table(summary, ["psnr", "lpips"], {})
 
 
+def test_a_trained_row_over_fewer_seeds_competes_for_no_best_mark() -> None:
+    """An interrupted run: 'b' over 1 seed has the best LPIPS, but its mean may rest on a seed the others lack,
+    so the marks go to the rows over both seeds; with one such row left, no row is marked, and the notes
+    say why."""
+    from vfibench.results.latex import latex_table
+    from vfibench.results.tables import best_rows, table_notes
+
+    summary = tie_summary(30.0)
+    summary.loc[summary["config"] == "b", ["status", "seeds", "lpips_mean"]] = ["partial", 1, 0.05]
+    assert best_rows(summary, "lpips") == {0} and best_rows(summary, "psnr") == {0}
+    note = table_notes(summary, {}, ["psnr", "lpips"])[0]
+    assert ("Best value per column among the trained configurations over 2 seeds marked; references and "
+            "configurations over fewer seeds are not ranked for it.") in note, note
+    assert r"each column among the trained configurations over 2 seeds (those over fewer seeds are not ranked)" \
+        in latex_table(summary, ["psnr", "lpips"], {})
+    summary.loc[summary["config"] == "c", "seeds"] = 1
+    assert best_rows(summary, "lpips") == set()
+    assert ("No best value is marked: the trained configurations' means cover different numbers of seeds."
+            in table_notes(summary, {}, ["psnr", "lpips"])[0])
+    latex = latex_table(summary, ["psnr", "lpips"], {})
+    assert r"\textbf" not in latex and "No value is bold" in latex
+
+
 def test_every_table_states_a_model_variant_or_training_precision_other_than_the_default() -> None:
     """A bf16 or warp-blend run's tables looked exactly like an fp32 run of the default model."""
     from vfibench.results.tables import run_facts

@@ -24,7 +24,8 @@ from vfibench.metrics.records import metric_record
 from vfibench.results.numbers import NO_VALUE
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, REFERENCE, REFERENCE_DESCRIPTIONS, SAMPLES, SEEDS,
                                      STATUS)
-from vfibench.results.tables import Cell, marks_best, row_header, rows_over_fewer_seeds, table_cells
+from vfibench.results.tables import (Cell, competing_rows, marks_best, row_header, rows_over_fewer_seeds,
+                                     short_of_seeds, table_cells)
 from vfibench.words import counted
 
 #: LaTeX for each character that is special in text mode, or that pdflatex would set otherwise than
@@ -135,13 +136,18 @@ def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequen
     fewer = "".join(rf"; \textit{{{escape(config)}}} over {counted(count, 'seed')}"
                     for config, count in rows_over_fewer_seeds(summary))
     text += rf" and {seeds} seeds ($\pm$ standard deviation over seeds{fewer})" if seeds > 1 else ""
+    short = short_of_seeds(summary)
     if not marks_best(summary, metrics):  # fewer than two rows in the race: one would be bold everywhere
-        text += "."
+        text += (". No value is bold: the trained configurations' means cover different numbers of seeds."
+                 if short.any() else ".")
     elif all(is_reference):  # no ranked row: the references compete for the mark (tables.best_rows)
         text += ". Bold: the best value of each column."
     else:
         kinds = summary[KIND].astype(str) if KIND in summary else ()
         text += f". Bold: the best value of each column among the {ranked_noun(kinds)}"
+        if short.any():
+            most = int(summary[SEEDS][competing_rows(summary)].max())
+            text += f" over {counted(most, 'seed')} (those over fewer seeds are not ranked)"
         text += "; the reference rows, below the rule, are not ranked." if any(is_reference) else "."
     names = set(summary[CONFIG].astype(str)[list(is_reference)]) if any(is_reference) else set()
     described = [rf"\textit{{{name}}}, {words}" for name, words in REFERENCE_DESCRIPTIONS.items() if name in names]

@@ -75,11 +75,26 @@ def header(metric: str) -> str:
 
 def competing_rows(summary: pd.DataFrame) -> np.ndarray:
     """Which rows compete for a column's best mark: the trained (or evaluated) ones, or every row when
-    none is (a table of references alone)."""
+    none is (a table of references alone) — but not the trained rows over fewer seeds than the others
+    (:func:`rows_over_fewer_seeds`): their means average other training runs, and a partial row's may
+    rest on a seed the others do not have yet."""
     if KIND not in summary:
         return np.ones(len(summary), dtype=bool)
     ranked = summary[KIND].astype(str).map(schema.is_ranked).to_numpy(dtype=bool)
-    return ranked if ranked.any() else np.ones(len(summary), dtype=bool)
+    if not ranked.any():
+        return np.ones(len(summary), dtype=bool)
+    return ranked & ~short_of_seeds(summary)
+
+
+def short_of_seeds(summary: pd.DataFrame) -> np.ndarray:
+    """The trained rows whose means cover fewer seeds than another trained row's, but some."""
+    if SEEDS not in summary or KIND not in summary:
+        return np.zeros(len(summary), dtype=bool)
+    counts = pd.to_numeric(summary[SEEDS], errors="coerce").fillna(0).astype(int).to_numpy()
+    trained = (summary[KIND].astype(str) == schema.TRAINED).to_numpy(dtype=bool)
+    if not trained.any():
+        return np.zeros(len(summary), dtype=bool)
+    return trained & (counts > 0) & (counts < counts[trained].max())
 
 
 def marks_best(summary: pd.DataFrame, metrics: Sequence[str]) -> bool:
@@ -92,7 +107,7 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
     none unless two or more do (one model scored alone, or one configuration beside the references or
     beside diverged ones, would be "best" in every column). Means are compared as printed
     (:func:`~vfibench.results.numbers.printed_value`), so every row that prints the best value is
-    marked: ties are all marked.
+    marked: ties are all marked, unless every competing row ties (then none is better, and none is marked).
 
     "Best" follows the metric's direction: the largest value, the smallest, or for a metric with a
     target (the sharpness ratio) the value closest to that target, |x − target| smallest.
@@ -105,7 +120,8 @@ def best_rows(summary: pd.DataFrame, metric: str) -> set[int]:
         return set()
     goodness = printed_goodness(values.to_numpy(dtype=np.float64), metric)
     top = np.nanmax(goodness)
-    return {i for i, v in enumerate(goodness) if v == top}
+    best = {i for i, v in enumerate(goodness) if v == top}
+    return best if len(best) < values.notna().sum() else set()  # all alike: no row is better than another
 
 
 def table_cells(summary: pd.DataFrame, metrics: Sequence[str], unavailable: dict[str, str]) -> list[list[Cell]]:
@@ -225,6 +241,24 @@ def rows_over_fewer_seeds(summary: pd.DataFrame) -> list[tuple[str, int]]:
             if kind == schema.TRAINED and 0 < count < most]
 
 
+def _best_note(summary: pd.DataFrame, metrics: Sequence[str]) -> str:
+    """Which rows the best marks are among (:func:`competing_rows`), or why none is marked although
+    trained rows compete."""
+    short = short_of_seeds(summary)
+    if not marks_best(summary, metrics):
+        if short.any():
+            return (" No best value is marked: the trained configurations' means cover different numbers of "
+                    "seeds.")
+        return ""
+    if competing_rows(summary).all():
+        return " Best value per column marked."
+    if short.any():
+        most = int(pd.to_numeric(summary[SEEDS], errors="coerce")[competing_rows(summary)].max())
+        return (f" Best value per column among the trained configurations over {counted(most, 'seed')} marked; "
+                f"references and configurations over fewer seeds are not ranked for it.")
+    return " Best value per column among the trained configurations marked; references are not ranked for it."
+
+
 def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Sequence[str] = ()) -> list[str]:
     """Plain-text notes that belong under the table (``metrics``: the columns shown, for their
     direction notes)."""
@@ -234,11 +268,7 @@ def table_notes(summary: pd.DataFrame, unavailable: dict[str, str], metrics: Seq
     over_seeds = (f" and {seeds} seeds (± std over seeds" + (f"; {', '.join(fewer)}" if fewer else "") + ")"
                   if seeds > 1 else "")
     notes = [f"Mean over {counted(samples, 'test sample')}{over_seeds}"
-             + "; 95% bootstrap intervals over samples are in summary.csv."
-             + ((" Best value per column " + ("marked." if competing_rows(summary).all() else
-                                              "among the trained configurations marked; references are not ranked "
-                                              "for it."))
-                if marks_best(summary, metrics) else "")]
+             + "; 95% bootstrap intervals over samples are in summary.csv." + _best_note(summary, metrics)]
     for metric in metrics:
         info = metric_record(metric)
         if info.higher_is_better is None and metric not in unavailable:
