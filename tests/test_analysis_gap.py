@@ -67,6 +67,15 @@ def test_best_rows_compare_the_values_as_printed():
     assert tables.best_rows(summary.assign(psnr_mean=[30.4262, 30.4177, 30.4149]), "psnr") == {0}
 
 
+def test_a_column_where_every_row_prints_the_same_marks_none_and_its_tau_is_explained():
+    summary = pd.DataFrame({"config": ["a", "b", "c"], "psnr_mean": [30.0, 31.0, 29.0], "ssim_mean": [0.9, 0.9, 0.9]})
+    assert tables.best_rows(summary, "ssim") == set() and tables.best_rows(summary, "psnr") == {1}
+    data = table({"a": {"psnr": [30, 31, 32], "ssim": [0.9] * 3, "lpips": [0.2] * 3},
+                  "b": {"psnr": [31, 32, 33], "ssim": [0.9] * 3, "lpips": [0.1] * 3}})
+    caption = tables_module.agreement_table(analyse(data, ["psnr", "ssim", "lpips"])).caption
+    assert "—: undefined, a ranking with every row tied has no order to compare." in caption, caption
+
+
 def test_plane_and_rankings_use_closeness_to_one_for_sharpness():
     data = table({"a": {"psnr": [30, 31, 32], "sharpness": [0.7, 0.7, 0.7]},
                   "b": {"psnr": [29, 30, 31], "sharpness": [1.0, 1.0, 1.0]},
@@ -361,6 +370,60 @@ def seeded(per_seed_gain: list[float], n: int = 16) -> pd.DataFrame:
             rows.append({"config": "B", "kind": "trained", "seed": seed, "sample": sample,
                          "psnr": 30 + sample * 0.1, "lpips": 0.1})
     return pd.DataFrame(rows)
+
+
+def test_a_disagreement_that_holds_in_every_seed_on_one_metric_only_says_so():
+    """PSNR favours A in every seed, DISTS favours B in every seed, LPIPS only in two of three: the verdict
+    must not say the whole disagreement holds in all seeds."""
+    rows = []
+    for seed, lpips_gain in enumerate([0.1, 0.1, -0.05]):
+        for sample in range(16):
+            rows.append({"config": "A", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 31 + sample * 0.1, "lpips": 0.2, "dists": 0.2})
+            rows.append({"config": "B", "kind": "trained", "seed": seed, "sample": sample,
+                         "psnr": 30 + sample * 0.1, "lpips": 0.2 - lpips_gain, "dists": 0.1})
+    result = analyse(pd.DataFrame(rows), ["psnr", "lpips", "dists"])
+    (pair,) = result.pairs
+    assert pair.robust_to_seeds
+    assert "holds in all 3 seeds on DISTS; on LPIPS in 2 of 3." in result.verdict, result.verdict
+
+
+def test_the_count_of_discordant_pairs_says_how_many_are_significant():
+    """A vs B and C vs B disagree significantly; A vs C only in direction (C's PSNR and LPIPS scatter
+    around A's): the count must not present all three as disagreeing significantly."""
+    rows = []
+    for sample in range(16):
+        sign = 1 if sample % 2 else -1
+        common = {"kind": "trained", "seed": 0, "sample": sample}
+        rows += [{"config": "A", **common, "psnr": 31 + sample * 0.1, "lpips": 0.2},
+                 {"config": "B", **common, "psnr": 30 + sample * 0.1, "lpips": 0.1},
+                 {"config": "C", **common, "psnr": 31 + sample * 0.1 + sign * 0.5 - 0.05,
+                  "lpips": 0.2 + sign * 0.01 - 0.001}]
+    result = analyse(pd.DataFrame(rows), ["psnr", "lpips"])
+    weak = next(p for p in result.pairs if {p.a, p.b} == {"A", "C"})
+    assert weak.discordant and weak.base.p_holm > 0.05
+    assert "3 of 3 pairs of trained configurations are discordant in direction, 2 of them significantly" \
+        in result.verdict, result.verdict
+    assert "over all 3 rows" in result.verdict
+    two = analyse(pd.DataFrame([r for r in rows if r["config"] != "C"]), ["psnr", "lpips"])
+    assert "The one pair of trained configurations is discordant in this way" in two.verdict
+    assert "over both rows" in two.verdict, two.verdict
+
+
+def test_rows_over_fewer_seeds_are_named_beside_the_rankings():
+    data = seeded([0.5, 0.4, 0.6])
+    data = data[(data.config == "A") | (data.seed == 0)]
+    result = analyse(data, ["psnr", "lpips"])
+    assert any("compare means over different numbers of seeds ('B' over 1 of 3)" in n for n in result.notes), \
+        result.notes
+    assert not any("different numbers of seeds" in n for n in analyse(seeded([0.5, 0.4]), ["psnr", "lpips"]).notes)
+
+
+def test_the_pairs_caption_speaks_of_seeds_only_when_the_run_has_several():
+    one = tables_module.pairs_table(analyse(seeded([0.5]), ["psnr", "lpips"])).caption
+    three = tables_module.pairs_table(analyse(seeded([0.5, 0.4, 0.6]), ["psnr", "lpips"])).caption
+    assert "seed" not in one, one
+    assert "(averaged over the seeds both members have)" in three and "'Seeds agreeing'" in three
 
 
 def test_each_seed_direction_is_recorded_and_a_flip_is_reported():

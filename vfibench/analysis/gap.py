@@ -27,13 +27,13 @@ import pandas as pd
 
 from vfibench.analysis.extremes import extreme_notes
 from vfibench.analysis.pair_tests import PAIR_TEST_FIELDS, PairComparison, compare_pairs, unpaired
-from vfibench.analysis.per_sample import (Orientation, config_means, config_order, kinds_of, metric_columns,
-                                          orientations_for, split_available)
+from vfibench.analysis.per_sample import (Orientation, config_means, config_order, config_seeds, kinds_of,
+                                          metric_columns, orientations_for, split_available)
 from vfibench.analysis.plane import Plane, perception_distortion_plane
 from vfibench.analysis.rankings import RankAgreement, RankEntry, kendall_agreement, rank_configs
 from vfibench.analysis.significance import ALPHA
 from vfibench.analysis.verdict import verdict
-from vfibench.results.schema import SAMPLE, SEED, is_ranked
+from vfibench.results.schema import SAMPLE, SEED, TRAINED, is_ranked
 from vfibench.words import join_words
 
 #: The distortion metric the others are compared with.
@@ -105,6 +105,20 @@ def _unpaired_note(per_sample: pd.DataFrame, order: Sequence[str] | None) -> lis
     listed = join_words([f"'{a}' and '{b}'" for a, b in left_out])
     return [f"Not compared pair by pair, for want of a seed with results for both: {listed} (finish the run's "
             f"other seeds to compare them)."]
+
+
+def _fewer_seeds_note(per_sample: pd.DataFrame, kinds: Mapping[str, str]) -> list[str]:
+    """A note naming the trained configurations whose means cover fewer seeds than another's: the rankings,
+    Kendall's tau and the plane compare their means with means over other training runs."""
+    seeds = {config: len(found) for config, found in config_seeds(per_sample).items()
+             if kinds.get(config) == TRAINED} if len(per_sample) else {}
+    most = max(seeds.values(), default=0)
+    fewer = [f"'{config}' over {count}" for config, count in seeds.items() if 0 < count < most]
+    if not fewer:
+        return []
+    return [f"The rankings, Kendall's tau and the perception–distortion plane compare means over different numbers "
+            f"of seeds ({join_words(fewer)} of {most}), so an order may come from the seeds a row lacks rather "
+            f"than from its loss. The paired comparisons use only the seeds both members have."]
 
 
 def correlates_rankings(base: str, metrics: Sequence[str], kinds: Mapping[str, str]) -> bool:
@@ -185,7 +199,8 @@ def analyse(
         better={m: orient[m].better for m in metrics if m in orient},
         tests=_adjusted_tests(pairs, trained=True),
         reference_tests=_adjusted_tests(pairs, trained=False),
-        notes=tuple(extreme_notes(per_sample, available, order) + _unpaired_note(per_sample, order)),
+        notes=tuple(extreme_notes(per_sample, available, order) + _unpaired_note(per_sample, order)
+                    + _fewer_seeds_note(per_sample, kinds)),
     )
     return replace(analysis, verdict=verdict(analysis))
 

@@ -44,6 +44,7 @@ from vfibench.analysis.per_sample import (Orientation, config_order, config_seed
                                           sample_table)
 from vfibench.analysis.significance import hodges_lehmann, holm, wilcoxon_p
 from vfibench.results.schema import REFERENCE, SAMPLE, SEED, TRAINED
+from vfibench.results.summary import spread_over_seeds
 
 
 #: What each field of a :class:`PairedTest` means, for its docstring and for every JSON record of one.
@@ -200,7 +201,7 @@ def _paired_test(tables: Mapping[str, pd.DataFrame], orientation: Orientation, a
         if len(per_seed):
             directions.append(_pair_preference(per_seed, orientation)[0])
             differences.append(float((per_seed["a"] - per_seed["b"]).mean()))
-    spread = float(np.std(differences, ddof=1)) if len(differences) > 1 else float("nan")
+    spread = spread_over_seeds(differences)
     return PairedTest(orientation.name, difference, favours, wilcoxon_p(good), len(pairs),
                       seeds=tuple(directions), seed_spread=spread, mean_favours=by_mean, hodges_lehmann=estimate)
 

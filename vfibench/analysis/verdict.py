@@ -4,7 +4,7 @@ a :class:`~vfibench.analysis.gap.GapAnalysis`, and the wording it shares with th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from vfibench.analysis.pair_tests import PairComparison, PairedTest, direction
@@ -166,18 +166,31 @@ def _pair_sentences(analysis: GapAnalysis) -> list[str]:
         text += (f" Sample by sample, {label(analysis.base)} and {label(disagreeing[0].metric)} prefer different "
                  f"members of this pair on {percent(rates[0])} of the test samples.")
     text += _seed_sentence(analysis, pair)
-    count = sum(1 for p in trained if p.discordant)
-    among = "The one pair" if len(trained) == 1 else f"{count} of {len(trained)} pairs"
-    text += (f" {among} of {subject} {'is' if count == 1 else 'are'} discordant in this way "
-             f"({basis}.{unclear}{power}")
+    discordant = [p for p in trained if p.discordant]
+    count = len(discordant)
+    significant = sum(1 for p in discordant if _significant_disagreement(p.base, p.disagreeing, analysis.alpha))
+    if len(trained) == 1 or significant == count:
+        among = "The one pair" if len(trained) == 1 else f"{count} of {len(trained)} pairs"
+        text += f" {among} of {subject} {'is' if count == 1 else 'are'} discordant in this way"
+    else:
+        how = "not significantly" if count == 1 else f"{significant or 'none'} of them significantly"
+        text += (f" {count} of {len(trained)} pairs of {subject} {'is' if count == 1 else 'are'} discordant in "
+                 f"direction, {how}")
+    text += f" ({basis}.{unclear}{power}"
     return [text]
+
+
+def _significant_disagreement(base: PairedTest, disagreeing: Sequence[PairedTest], alpha: float) -> bool:
+    """The base metric's preference and at least one of the ``disagreeing`` metrics' opposite one are both
+    significant."""
+    return base.p_holm < alpha and any(t.p_holm < alpha for t in disagreeing)
 
 
 def _disagreement_ending(analysis: GapAnalysis, base: PairedTest, disagreeing: Sequence[PairedTest]) -> str:
     """"the metrics disagree, significantly." when the base test and a disagreeing one are significant;
     otherwise which of them are not."""
     label = analysis.labels.get
-    if base.p_holm < analysis.alpha and any(t.p_holm < analysis.alpha for t in disagreeing):
+    if _significant_disagreement(base, disagreeing, analysis.alpha):
         return "the metrics disagree, significantly."
     weak = [label(analysis.base, analysis.base)] if not base.p_holm < analysis.alpha else []
     weak += [label(t.metric, t.metric) for t in disagreeing if not t.p_holm < analysis.alpha]
@@ -229,7 +242,7 @@ def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
     flipping = [f"{label(t.metric, t.metric)} ({sum(d == t.favours for d in t.seeds)} of {n})"
                 for t in tests if not t.seed_consistent]
     text = (f"{partial}." if partial else "") + (
-        f" Seed by seed, the disagreement holds in all {n} seeds." if pair.robust_to_seeds
+        _robust_sentence(pair, n, label) if pair.robust_to_seeds
         else f" Seed by seed, it does not hold in every one of the {n} seeds: seeds agreeing with the "
              f"average: {join_words(flipping)}" + (f"; {join_words(holding)} "
                                                     f"{'holds' if len(holding) == 1 else 'hold'} in all" if holding else "")
@@ -241,6 +254,18 @@ def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
                  f"standard deviation over seeds: a retrained model could reverse "
                  f"{'it' if len(small) == 1 else 'them'}.")
     return text
+
+
+def _robust_sentence(pair: PairComparison, n: int, label: Callable[[str, str], str]) -> str:
+    """The pair's disagreement seed by seed when it holds in every seed on at least one metric: on which
+    metrics it does, and in how many seeds on the others (those whose direction flips in some seed)."""
+    flipping = [f"{label(t.metric, t.metric)} in {sum(d == t.favours for d in t.seeds)} of {n}"
+                for t in pair.disagreeing if not t.seed_consistent]
+    if not flipping:
+        return f" Seed by seed, the disagreement holds in all {n} seeds."
+    holding = [label(t.metric, t.metric) for t in pair.disagreeing if t.seed_consistent]
+    return (f" Seed by seed, the disagreement holds in all {n} seeds on {join_words(holding)}; "
+            f"on {join_words(flipping)}.")
 
 
 def subject_noun(analysis: GapAnalysis) -> str:
@@ -270,7 +295,10 @@ def _agreement_sentences(analysis: GapAnalysis) -> list[str]:
         parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f} ({a.n} rows)" for a in shown]
     else:
         count = counts.pop()
-        rows = f"over all {count} rows" if count == len(analysis.configs) else f"over the {count} rows both score"
+        if count == len(analysis.configs):
+            rows = "over both rows" if count == 2 else f"over all {count} rows"
+        else:
+            rows = f"over the {count} rows both score"
         parts = [f"{label(a.metric, a.metric)} {a.tau:+.2f}" for a in shown]
     return [f"Kendall's tau between the {label(analysis.base)} ranking and the others {rows} "
             f"(1 = same order, −1 = reversed): {', '.join(parts)}."]

@@ -85,7 +85,9 @@ def agreement_table(analysis: GapAnalysis) -> PlainTable:
     caption = (f"Kendall's tau-b between the {base} ranking and each metric's ranking of all {rows_are} (1 = same "
                f"order, −1 = reversed); p tests tau = 0 (two-sided, not adjusted across metrics)"
                + (f": with fewer than {KENDALL_SIGNIFICANT_ROWS} {rows_are} even a perfect agreement has p > 0.05."
-                  if few else "."))
+                  if few else ".")
+               + (f" {NO_VALUE}: undefined, a ranking with every row tied has no order to compare."
+                  if any(not math.isfinite(a.tau) for a in analysis.agreement) else ""))
     return PlainTable(f"Rank agreement with {base}", caption,
                       ("metric", "Kendall tau", "p", rows_are), rows, label_columns=1)
 
@@ -132,7 +134,8 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
         references = f"Holm-adjusted over all {analysis.tests} tests"
     over = " over the seeds both have" if seeds else ""
     caption = (f"Each pair with A the {one} whose mean {analysis.labels.get(base, base)}{over} is better; differences are "
-               f"A − B over {analysis.paired_samples} paired samples{'' if one == 'model' else ' (averaged over the seeds both members have)'}, p-values from two-sided Wilcoxon "
+               f"A − B over {analysis.paired_samples} paired samples"
+               f"{' (averaged over the seeds both members have)' if seeds else ''}, p-values from two-sided Wilcoxon "
                f"signed-rank tests, {references}. A pair is discordant when a "
                f"perceptual metric favours B (its mean and its Hodges–Lehmann estimate both do); '(n.s.)' marks a "
                f"disagreement that is not significant (adjusted p ≥ {analysis.alpha:g} for the metric's difference "
@@ -144,7 +147,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                   "Hodges–Lehmann estimate favour different members" + ("; — for two references, whose frames are "
                                                                          "the same for every seed" if both_references
                                                                          else "") + ")." if seeds else ""))
-    return PlainTable("Paired comparisons (discordant pairs)", caption, tuple(header), tuple(rows), tuple(flags))
+    return PlainTable("Paired comparisons", caption, tuple(header), tuple(rows), tuple(flags))
 
 
 def breakdown_table(result: Breakdown, analysis: GapAnalysis) -> PlainTable:

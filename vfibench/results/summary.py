@@ -31,6 +31,22 @@ def bootstrap_interval(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
     return float(low), float(high)
 
 
+def spread_over_seeds(values: Sequence[float] | np.ndarray | pd.Series) -> float:
+    """Standard deviation (ddof = 1) of per-seed values, NaN ones left out; exactly 0 when they are all
+    equal, NaN for fewer than two.
+
+    Equal values give 0 by definition, but the floating-point mean of three equal floats can differ
+    from them in the last bit, which leaves a residue of ~1e-18 that would print as a spread.
+    """
+    array = np.asarray(values, dtype=float)
+    array = array[~np.isnan(array)]
+    if array.size < 2:
+        return float("nan")
+    if np.all(array == array[0]):
+        return 0.0
+    return float(np.std(array, ddof=1))
+
+
 def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], kinds: Mapping[str, str],
               status: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per configuration of ``kinds`` (configuration → row kind), in its order, with the columns
@@ -69,7 +85,7 @@ def _metric_stats(part: pd.DataFrame, metric: str) -> dict[str, float]:
     low, high = bootstrap_interval(per_sample)
     return {
         column(metric, MEAN): float(per_seed.mean()),
-        column(metric, STD): float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"),
+        column(metric, STD): spread_over_seeds(per_seed.to_numpy()),
         column(metric, CI_LOW): low,
         column(metric, CI_HIGH): high,
     }
