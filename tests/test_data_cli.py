@@ -98,6 +98,23 @@ def test_blend_psnr_of_identical_frames_is_capped_at_100_db(tmp_path: Path) -> N
     assert found.blend_psnr.max == 100.0 and found.abs_diff.max == 0.0
 
 
+def test_blend_psnr_is_the_blend_reference_score_at_any_time() -> None:
+    """At t = 0.2 the blend reference is 0.8·I0 + 0.2·I1, rounded to 8 bits as every prediction is: the
+    score inspect reports is the one the reference row gets."""
+    from vfibench.metrics.psnr import psnr
+    from vfibench.metrics.suite import quantize_8bit
+    from vfibench.data.triplet_source import load_triplets
+    from vfibench.references import blend
+
+    source = open_source("synthetic(count=4,size=32,t=0.2)", "test")
+    found = inspect_source(source, list(range(4)), None, Fit.resize, sample=4)
+    batch = load_triplets(source, list(range(4)), None, Fit.resize)
+    assert float(batch.t[0]) == pytest.approx(0.2)
+    scores = psnr(quantize_8bit(blend(batch)), batch.it).numpy()
+    assert found.blend_psnr.min == pytest.approx(scores.min(), abs=1e-9)
+    assert found.blend_psnr.max == pytest.approx(scores.max(), abs=1e-9)
+
+
 def test_inspect_synthetic_reports_known_motion(runner: CliRunner) -> None:
     result = runner.invoke(app, ["inspect", "synthetic", "--count", "6", "--size", "32", "--sample", "6"], env=WIDE)
     assert result.exit_code == 0, result.output

@@ -12,9 +12,10 @@ indicators per triplet, on the frames as the benchmark sees them (after fitting)
   (:func:`~vfibench.metrics.classical_flow.largest_motion`), in pixels, on the frames as loaded:
   what a sweep records as a real test sample's ``motion_px`` at its preset's test size;
 * **|I1 − I0|** — mean absolute difference, in 8-bit levels: how much changes at all;
-* **blend PSNR** — PSNR of the average (I0 + I1)/2 against It (RGB, data range 1, mean of
-  per-triplet values): the score of the untrained ``blend`` reference. High values mean there
-  is little to interpolate.
+* **blend PSNR** — PSNR of the time-weighted average (1 − t)·I0 + t·I1 (for t = 0.5, (I0 + I1)/2),
+  rounded to 8 bits, against It (RGB, data range 1, mean of per-triplet values): the score of the
+  untrained ``blend`` reference (:func:`vfibench.references.blend`). High values mean there is
+  little to interpolate.
 
 For ``synthetic`` data the exact largest displacement of any scene point is known and reported
 instead of the estimate.
@@ -36,9 +37,6 @@ from vfibench.data.synthetic_source import SyntheticSource
 from vfibench.data.triplet_source import TripletRef, TripletSource, check_memory, load_triplets
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
-
-#: Largest PSNR reported (identical images), dB.
-MAX_PSNR = 100.0
 
 Progress = Callable[[int, int], None]
 
@@ -106,9 +104,12 @@ def motion_indicators(batch: Triplets, estimate: bool = True) -> tuple[np.ndarra
     estimated largest motion px), each (N,)."""
     from vfibench.metrics.classical_flow import largest_motion, optical_flow
 
+    from vfibench.metrics.psnr import psnr as frame_psnr
+    from vfibench.metrics.suite import quantize_8bit
+    from vfibench.references import blend
+
     diff = (batch.i1 - batch.i0).abs().double().mean(dim=(1, 2, 3)).numpy() * 255.0
-    mse = ((batch.i0 + batch.i1) / 2 - batch.it).double().square().mean(dim=(1, 2, 3)).numpy()
-    psnr = np.minimum(10 * np.log10(1.0 / np.maximum(mse, 1e-30)), MAX_PSNR)
+    psnr = frame_psnr(quantize_8bit(blend(batch)), batch.it).numpy()  # as the blend reference row scores it
     flow = optical_flow(batch.i0, batch.i1, "dis")  # one flow for both motion indicators
     largest = largest_motion(batch.i0, batch.i1, flow).numpy() if estimate else np.full(len(batch), np.nan)
     return camera_motion(batch.i0, batch.i1, flow), diff, psnr, largest
