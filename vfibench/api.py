@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vfibench.presets import DEFAULT_PRECISION, DEFAULT_PRESET
+
 if TYPE_CHECKING:
     from torch import Tensor
 
@@ -100,12 +102,12 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
                pd.DataFrame() if train_log is None else train_log, protocols)
 
 
-def run_sweep(losses: str, *, preset: str = "quick", seeds: Sequence[int] = (0,), out: str | Path = "results",
+def run_sweep(losses: str, *, preset: str = DEFAULT_PRESET, seeds: Sequence[int] = (0,), out: str | Path = "results",
               device: str = "auto", metrics: str | Sequence[str] | None = None, steps: int | None = None,
               warm_start: int | None = None, skip_unavailable: bool = False, train_data: str = "synthetic",
               test_data: str = "synthetic", jobs: int | None = None, threads: int | None = None,
               model: str | None = None, ambiguity: float | None = None, log_every: int | None = None,
-              val_samples: int | None = None, precision: str = "fp32", tensorboard: str | Path | None = None,
+              val_samples: int | None = None, precision: str = DEFAULT_PRECISION, tensorboard: str | Path | None = None,
               progress: bool = False) -> Run:
     """Train and evaluate every configuration of ``losses`` (as ``vfibench run --losses``); return the run.
 

@@ -17,6 +17,7 @@ from rich.markup import escape
 from vfibench.cli_report import SUMMARY_ONLY, ReportFormat, build_report_showing_progress, print_report
 from vfibench.cli_support import LIST, error_console, report_errors
 from vfibench.errors import VfiBenchError
+from vfibench.metrics.records import metrics_help
 
 
 def _metric_lines() -> str:
@@ -54,9 +55,7 @@ def eval_command(
     gt: Annotated[str, typer.Option("--gt", help="Folder of ground-truth frames, or a dataset spec such as "
                                     "ucf101:PATH (predictions then matched by sample id, DIR/ID.png).")],
     out: Annotated[Path, typer.Option(help="Folder that holds the run directories.")] = Path("results"),
-    metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "
-                                                   "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, "
-                                                   "psnr-div, ie. ie is the interpolation error, what "
+    metrics: Annotated[Optional[str], typer.Option(help=metrics_help() + ". ie is the interpolation error, what "
                                                    "Middlebury tables report.", metavar=LIST)] = None,
     skip_unavailable: Annotated[bool, typer.Option(help="When a pretrained backbone is missing, compute the "
                                                    "other metrics and mark these unavailable.")] = False,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import shlex
 import sys
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -23,7 +24,9 @@ from rich.markup import escape
 
 from vfibench.cli_support import LIST, console, error_console, examples, report_errors
 from vfibench.errors import StoppedBySignal, VfiBenchError
-from vfibench.presets import DEFAULT_PRESET
+from vfibench.metrics.records import metrics_help
+from vfibench.model.variants import MODEL_VARIANTS
+from vfibench.presets import DEFAULT_PRECISION, DEFAULT_PRESET, PRECISIONS, PRESETS
 from vfibench.words import counted
 
 if TYPE_CHECKING:
@@ -52,27 +55,19 @@ EPILOG = examples(
 )
 
 
-class ModelVariant(str, Enum):
-    synthesis = "synthesis"
-    warp_blend = "warp-blend"
+def choices(name: str, values: Iterable[str]) -> type[Enum]:
+    """An option's choices as the string enum typer reads, built from the collection that owns them."""
+    return Enum(name, {value.replace("-", "_"): value for value in values}, type=str)  # type: ignore[return-value]
+
+
+ModelVariant = choices("ModelVariant", MODEL_VARIANTS)
+Precision = choices("Precision", PRECISIONS)
+PresetName = choices("PresetName", PRESETS)
 
 
 class ExecutorName(str, Enum):
     local = "local"
     ray = "ray"
-
-
-class Precision(str, Enum):
-    fp32 = "fp32"
-    bf16 = "bf16"
-    fp16 = "fp16"
-
-
-class PresetName(str, Enum):
-    smoke = "smoke"
-    ci = "ci"
-    quick = "quick"
-    full = "full"
 
 
 @report_errors
@@ -104,9 +99,8 @@ def run(
                                                       "[default: the preset's: half of quick and full (rounded up), none on smoke and ci]", metavar="STEPS",
                                                       show_default=False)]
     = None,
-    metrics: Annotated[Optional[str], typer.Option(help="Comma-separated metrics. Default: psnr, ssim, lpips, dists, "
-                                                   "sharpness, gmsd. Also: lpips-vgg, flolpips-dis, psnr-div, ie "
-                                                   "(vfibench eval --help says what each is).", metavar=LIST)] = None,
+    metrics: Annotated[Optional[str], typer.Option(help=metrics_help() + " (vfibench eval --help says what each "
+                                                   "is).", metavar=LIST)] = None,
     skip_unavailable: Annotated[Optional[bool], typer.Option(
         "--skip-unavailable/--no-skip-unavailable", help="When a pretrained backbone is missing, run what does "
         "not need it and mark the rest unavailable. [default: no]", show_default=False)] = None,
@@ -219,7 +213,7 @@ def run(
                           skip_unavailable=bool(skip_unavailable), warm_start=warm_start, command=command,
                           train_data=train_data, test_data=test_data,
                           val_samples=val_samples, tensorboard=tensorboard,
-                          precision=training_precision or "fp32", device_here=device_here)
+                          precision=training_precision or DEFAULT_PRECISION, device_here=device_here)
         if dry_run:
             _print_plan(plan, "a new sweep", options)
             return

@@ -155,7 +155,7 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=err.exit_code) from None
         except OSError as err:  # a full disk, a read-only folder, a file where a folder should be
             print_error(describe_os_error(err))
-            raise typer.Exit(code=2) from None
+            raise typer.Exit(code=VfiBenchError.exit_code) from None
         except (typer.Exit, typer.Abort, ClickException, KeyboardInterrupt, SystemExit):  # the CLI's own exits
             raise
         except Exception:  # noqa: BLE001 - a bug: shown whole, then told apart from the command's own exit codes

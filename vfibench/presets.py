@@ -93,6 +93,18 @@ class RunPreset:
 #: step's active loss terms before any work (about 0.7 s per million steps).
 MAX_STEPS = 10_000_000
 
+#: Training precisions: fp32, or autocast of the forward pass and the loss to bfloat16 / float16.
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: The precision a sweep trains in when none is given.
+DEFAULT_PRECISION = PRECISIONS[0]
+#: What each precision does, as the manifest records it.
+PRECISION_NOTES = {
+    "fp32": "float32 with PyTorch's defaults (on a GPU, cuDNN may compute convolutions in TF32)",
+    "bf16": "forward pass and loss under torch.autocast(bfloat16); weights, gradients and Adam in float32",
+    "fp16": ("forward pass and loss under torch.autocast(float16) with a CUDA GradScaler (loss scaling); "
+             "weights, gradients and Adam in float32"),
+}
+
 #: The preset ``vfibench run`` uses when none is given; the ``data`` commands make synthetic scenes as it does.
 DEFAULT_PRESET = "quick"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vfibench.errors import VfiBenchError
-from vfibench.results.schema import CONFIG, LEARNING_RATE, SEED, STEP
+from vfibench.results.schema import CONFIG, HELD_OUT_PREFIX, LEARNING_RATE, SEED, STEP
 
 #: Sample frames written per unit.
 FRAMES = 4
@@ -41,8 +41,8 @@ def tag(column: str) -> str:
     """The TensorBoard tag of a train_log column: ``total`` → ``loss/total``, ``val_psnr`` → ``held_out/psnr``."""
     if column == LEARNING_RATE:
         return "lr"
-    if column.startswith("val_"):
-        return "held_out/" + column[4:]
+    if column.startswith(HELD_OUT_PREFIX):
+        return "held_out/" + column.removeprefix(HELD_OUT_PREFIX)
     return "loss/" + column
 
 

@@ -25,7 +25,7 @@ from vfibench.errors import VfiBenchError
 from vfibench.losses.objective import Objective
 from vfibench.losses.spec import LossConfig
 from vfibench.model.interpolator import Interpolator, build_interpolator
-from vfibench.presets import RunPreset
+from vfibench.presets import DEFAULT_PRECISION, PRECISIONS, RunPreset
 from vfibench.results.schema import COMPLETE, DIVERGED, LEARNING_RATE, STEP, TOTAL
 from vfibench.validation import HeldOut, held_out_scores
 
@@ -36,15 +36,6 @@ LOSS_NOT_FINITE = "the loss was NaN or infinite"
 STATE_NOT_FINITE = ("Adam's state became NaN or infinite after a finite loss (a NaN or infinite gradient, or a "
                     "loss too large for float32: a weight too large?)")
 
-#: Training precisions: fp32, or autocast of the forward pass and the loss to bfloat16 / float16.
-PRECISIONS = ("fp32", "bf16", "fp16")
-#: What each precision does, as the manifest records it.
-PRECISION_NOTES = {
-    "fp32": "float32 with PyTorch's defaults (on a GPU, cuDNN may compute convolutions in TF32)",
-    "bf16": "forward pass and loss under torch.autocast(bfloat16); weights, gradients and Adam in float32",
-    "fp16": ("forward pass and loss under torch.autocast(float16) with a CUDA GradScaler (loss scaling); "
-             "weights, gradients and Adam in float32"),
-}
 
 
 @dataclass
@@ -146,7 +137,7 @@ def train_configuration(
     stop_at: int | None = None,
     on_step: StepCallback | None = None,
     held_out: HeldOut | None = None,
-    precision: str = "fp32",
+    precision: str = DEFAULT_PRECISION,
 ) -> TrainResult:
     """Train the fixed interpolator with ``config``'s loss for the preset's steps.
 
@@ -300,7 +291,7 @@ def _run_steps(
     held_out: HeldOut | None = None,
     precision: "_Precision | None" = None,
 ) -> TrainResult:
-    precision = precision or _Precision("fp32", device)
+    precision = precision or _Precision(DEFAULT_PRECISION, device)
     order = batch_order(len(data), preset.steps, preset.batch_size, seed)
     result = TrainResult(model=model)
     window = _LogWindow()

@@ -17,6 +17,10 @@ from vfibench.backbones.catalogue import BACKBONES, fix_command
 from vfibench.backbones.hashing import key_order
 from vfibench.errors import BackboneUnavailable, VfiBenchError
 
+#: The normalisation of [0, 1] RGB that ImageNet-trained torchvision networks (and these weights) expect.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 # Indices of the convolutions in torchvision's ``features`` Sequential, in network order.
 CONV_INDICES: Mapping[str, tuple[int, ...]] = MappingProxyType(
     {

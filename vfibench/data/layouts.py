@@ -19,9 +19,11 @@ UCF101_NAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
 TRIPLET_NAMES = ("im1.png", "im2.png", "im3.png")
 #: A Middlebury sequence's frames: first input, interpolated ground truth, second input.
 MIDDLEBURY_FRAMES = ("frame10.png", "frame10i11.png", "frame11.png")
+#: The SNU-FILM test lists' difficulty levels, test-<split>.txt.
+SNUFILM_SPLITS = ("easy", "medium", "hard", "extreme")
 #: The folder DVF's UCF101 test triplets unpack to (RIFE's README: ``UCF101/ucf101_interp_ours/``).
 UCF101_RELEASE = "ucf101_interp_ours"
-_VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
 _XIPH_NAME = re.compile(r"^.+-\d{3}\.png$")
 #: Entries looked at, at most, in a folder and in each of its first subfolders.
 _LOOK = 200
@@ -59,7 +61,7 @@ def guess_specs(folder: Path) -> list[tuple[str, str]]:
     elif any(set(MIDDLEBURY_FRAMES) <= files for files in inner.values()):
         guesses.append((f"middlebury:{folder}", "its subfolders hold Middlebury's frame10.png, frame10i11.png, "
                                                 "frame11.png"))
-    if any(re.fullmatch(r"test-(easy|medium|hard|extreme)\.txt", name) for name in names) or (folder / "data" /
+    if any(re.fullmatch(rf"test-({'|'.join(SNUFILM_SPLITS)})\.txt", name) for name in names) or (folder / "data" /
                                                                                              "SNU-FILM").is_dir():
         guesses.append((f"snufilm(split=hard):{folder}", "it has SNU-FILM's test-<split>.txt lists"))
     if (folder / "JPEGImages" / "480p").is_dir() or (folder.name == "JPEGImages" and (folder / "480p").is_dir()):
@@ -78,7 +80,7 @@ def guess_specs(folder: Path) -> list[tuple[str, str]]:
                                             f"files, read as consecutive frames"))
     elif any(_images([sub / name for name in files]) for sub, files in zip(folders, inner.values())):
         guesses.append((f"frames:{folder}", "its subfolders hold image files, read as clips of consecutive frames"))
-    videos = [entry for entry in entries if entry.suffix.lower() in _VIDEO_SUFFIXES and entry.is_file()]
+    videos = [entry for entry in entries if entry.suffix.lower() in VIDEO_EXTENSIONS and entry.is_file()]
     if videos:
         guesses.append((f"video:{videos[0]}", "it holds video files"))
     return guesses

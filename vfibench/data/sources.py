@@ -41,16 +41,16 @@ from typing import Any
 import numpy as np
 
 from vfibench.data.images import Fit, check_fit, check_size
+from vfibench.data.layouts import VIDEO_EXTENSIONS
+from vfibench.data.photos import SPLITS
 from vfibench.data.triplet_source import TripletSource, select_indices
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
 
-SPLITS = ("train", "test")
 #: The embedded default dataset's spec.
 SYNTHETIC = "synthetic"
 #: Size of synthetic frames when none is given.
 SYNTHETIC_SIZE = 64
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
 
 _COMMON = {"count": int, "size": int}
 _REAL = {**_COMMON, "fit": str}

@@ -53,7 +53,8 @@ import torch
 
 from vfibench.data.frames import image_files, natural_key
 from vfibench.data.images import Fit, is_hidden, read_image, visible_subfolders
-from vfibench.data.layouts import MIDDLEBURY_FRAMES, UCF101_NAMES as UCF101_FRAMES, UCF101_RELEASE, not_a_layout
+from vfibench.data.layouts import (MIDDLEBURY_FRAMES, SNUFILM_SPLITS, UCF101_NAMES as UCF101_FRAMES, UCF101_RELEASE,
+                                   not_a_layout)
 from vfibench.data.triplet_source import (Frames, TripletRef, TripletSource, check_memory,
                                           check_triplet, load_triplets)
 from vfibench.data.triplets import Triplets
@@ -62,7 +63,8 @@ from vfibench.words import counted, plural
 
 #: The kinds of this module, their options and the option values allowed.
 KINDS = ("ucf101", "middlebury", "snufilm", "xiph", "davis")
-SNUFILM_SPLITS = ("easy", "medium", "hard", "extreme")
+#: A Middlebury sequence's interpolated ground truth, the file its release's other-gt-interp/ holds.
+MIDDLEBURY_GT = MIDDLEBURY_FRAMES[1]
 XIPH_RESOLUTIONS = ("2k", "4k")
 #: Xiph's 2K size (width, height) and the 4K frame it is cropped from.
 XIPH_2K = (2048, 1080)
@@ -232,14 +234,14 @@ class MiddleburySource(StandardSource):
             sequences = sorted(p.name for p in visible_subfolders(gt_root))
             if not sequences:
                 raise DataError(f"The Middlebury folder {gt_root} holds no sequence folders.")
-            if not any((gt_root / seq / "frame10i11.png").is_file() for seq in sequences):
+            if not any((gt_root / seq / MIDDLEBURY_GT).is_file() for seq in sequences):
                 raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
             folders = (data_root, gt_root, data_root)
         else:  # side by side: the folders holding a ground truth, as the script's glob finds them
             if root.name in ("other-data", "other-gt-interp"):
                 raise DataError(f"The Middlebury folder {root} is one half of the release; pass the folder above it, "
                                 f"which holds other-data/ and other-gt-interp/ (middlebury:{root.parent}).")
-            sequences = sorted(p.name for p in root.iterdir() if (p / "frame10i11.png").is_file() and not is_hidden(p))
+            sequences = sorted(p.name for p in root.iterdir() if (p / MIDDLEBURY_GT).is_file() and not is_hidden(p))
             if not any(all((root / seq / name).is_file() for name in MIDDLEBURY_FRAMES) for seq in sequences):
                 raise not_a_layout(self.kind, root, LAYOUTS[self.kind])
             folders = (root, root, root)

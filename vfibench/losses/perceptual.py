@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vfibench import backbones
+from vfibench.backbones.architecture import IMAGENET_MEAN, IMAGENET_STD
 from vfibench.data.triplets import Triplets
 from vfibench.losses.registry import Param, register_term
 from vfibench.model.prediction import Prediction
@@ -50,9 +51,6 @@ VGG16_LAYERS: dict[str, int] = _vgg16_layer_indices()
 #: The layers ``perc`` accepts: every convolution (before its ReLU) and every ReLU output.
 PERCEPTUAL_LAYERS: tuple[str, ...] = tuple(name for name in VGG16_LAYERS if not name.startswith("pool"))
 
-#: torchvision's ImageNet normalisation of [0, 1] RGB.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Super SloMo re-implementation (avinashpaliwal/Super-SloMo train.py): Adobe-240fps channel mean, std 1.
 SUPERSLOMO_MEAN = (0.429, 0.431, 0.397)
 #: FILM (losses/vgg19_loss.py): input = [0, 1] · 255 minus this RGB mean, no std.
@@ -79,11 +77,6 @@ def vgg16_features(device: torch.device | str, dtype: torch.dtype = torch.float3
     if key not in _FEATURES:
         _FEATURES[key] = backbones.load_features("vgg16", device).to(dtype)
     return _FEATURES[key]
-
-
-def clear_feature_cache() -> None:
-    """Forget the loaded VGG16 copies (tests that swap the weights call this)."""
-    _FEATURES.clear()
 
 
 def vgg_activations(features: nn.Sequential, image: Tensor, indices: Sequence[int],

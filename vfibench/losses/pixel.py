@@ -37,7 +37,7 @@ def charbonnier_loss(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
     Reference: DAIN (Bao et al., CVPR 2019), ``charbonier_loss`` in ``loss_function.py``,
     ``--epsilon 1e-6`` in ``my_args.py``.
     """
-    return masked_mean(torch.sqrt((pred - target).square() + eps * eps))
+    return masked_mean(charbonnier_penalty(pred - target, eps))
 
 
 @register_term(

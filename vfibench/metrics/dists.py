@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vfibench.backbones.architecture import IMAGENET_MEAN, IMAGENET_STD
 from vfibench.errors import VfiBenchError
 from vfibench.metrics._common import check_pair, device_key, full_precision
 
@@ -45,8 +46,6 @@ CHANNELS = (3, 64, 128, 256, 512, 512)
 #: VGG16 ``features`` index ranges of the five stages; the max-pool before stages 2–5 (indices
 #: 4, 9, 16, 23) is replaced by L2 pooling. Index 30 (the last max-pool) is not used.
 STAGES = ((0, 4), (5, 9), (10, 16), (17, 23), (24, 30))
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 C1 = 1e-6
 C2 = 1e-6
 #: Smallest frame side accepted (four ×2 poolings leave at least 2×2 for relu5_3).

@@ -98,6 +98,9 @@ def direction_arrow(higher_is_better: bool | None, target: float | None) -> str:
     return "↑" if higher_is_better else "↓"
 
 
+#: The PSNR of identical frames, 10·log10(1 / 1e-10): the smallest mean squared error PSNR and PSNR_DIV use.
+PSNR_CAP_DB = 100.0
+
 RECORDS: tuple["MetricRecord", ...] = (
     MetricRecord(
         name="psnr",
@@ -109,9 +112,9 @@ RECORDS: tuple["MetricRecord", ...] = (
         "the mean of per-frame values, not the pooled-MSE PSNR.",
         source="standard definition; equals skimage.metrics.peak_signal_noise_ratio per frame",
         tolerance=0.05,  # dB: about a 1% change of the mean squared error
-        valid_range=(0.0, 100.0),  # data range 1, so MSE <= 1; capped at 100 dB
+        valid_range=(0.0, PSNR_CAP_DB),  # data range 1, so MSE <= 1; capped at 100 dB
         decimals=2,
-        cap=100.0,  # 10·log10(1 / 1e-10), the smallest MSE used
+        cap=PSNR_CAP_DB,
     ),
     MetricRecord(
         name="ssim",
@@ -232,9 +235,9 @@ RECORDS: tuple["MetricRecord", ...] = (
         tolerance=0.1,  # dB: twice PSNR's, as a pixel may enter or leave its flow-thresholded region
         min_size=3,
         inputs=True,
-        valid_range=(0.0, 100.0),
+        valid_range=(0.0, PSNR_CAP_DB),
         decimals=2,
-        cap=100.0,
+        cap=PSNR_CAP_DB,  # psnr-div floors its masked MSE as psnr does
     ),
 )
 
@@ -243,9 +246,19 @@ if len(RECORDS_BY_NAME) != len(RECORDS):  # pragma: no cover - a programming err
     raise RuntimeError("duplicate metric names in vfibench.metrics.records")
 
 
+#: The metrics a run or an evaluation computes unless told otherwise.
+DEFAULT_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips", "dists", "sharpness", "gmsd")
+
+
 def record_names() -> tuple[str, ...]:
     """Every metric name, in table order."""
     return tuple(RECORDS_BY_NAME)
+
+
+def metrics_help() -> str:
+    """The ``--metrics`` help's list: the default metrics, then the others."""
+    others = [name for name in record_names() if name not in DEFAULT_METRICS]
+    return f"Comma-separated metrics. Default: {', '.join(DEFAULT_METRICS)}. Also: {', '.join(others)}"
 
 
 def metric_record(name: str) -> MetricRecord:

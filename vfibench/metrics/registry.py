@@ -29,8 +29,6 @@ from vfibench.metrics.psnr import psnr
 from vfibench.metrics.sharpness import EPS as SHARPNESS_EPS, sharpness_ratio
 from vfibench.metrics.ssim import ssim, ssim_from_moments
 
-MetricFn = Callable[[Tensor, Tensor], Tensor]
-
 
 @dataclass(frozen=True, kw_only=True)
 class MetricInfo(MetricRecord):

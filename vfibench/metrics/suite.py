@@ -13,6 +13,7 @@ from torch import Tensor
 from vfibench.errors import BackboneUnavailable, VfiBenchError
 from vfibench.metrics._common import check_pair, check_scale, levels_to_unit_, scores_in_device_chunks
 from vfibench.metrics.features import FEATURES, concat, map_tensors
+from vfibench.metrics.records import DEFAULT_METRICS
 from vfibench.metrics.registry import MetricInfo, metric_info
 
 #: Pixels (frames × height × width) scored together at most, so that the float64 work of a chunk stays
@@ -24,8 +25,6 @@ CHUNK_PIXELS = 1 << 18
 #: the suite's ``batch_size``.
 GPU_CHUNK_PIXELS = 1 << 21
 
-#: The metrics a run computes unless told otherwise.
-DEFAULT_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips", "dists", "sharpness", "gmsd")
 
 
 def quantize_8bit(x: Tensor) -> Tensor:

@@ -128,8 +128,7 @@ def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | 
 
 def _has_results(result: SummaryRow | None) -> bool:
     """Whether a configuration has a row with results (complete, or partial: some seeds)."""
-    status = _present_status(result)
-    return status is not None and status not in NO_RESULTS
+    return result is not None and result.has_results
 
 
 def _state(result: SummaryRow | None) -> str:

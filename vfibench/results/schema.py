@@ -118,7 +118,6 @@ UNIT_ROWS = "rows"
 #: FAILED when the file system refused a write (its ``reason`` says why; ``--resume`` finishes it).
 RUNNING = "running"
 INTERRUPTED = "interrupted"
-RUN_STATUSES = (RUNNING, INTERRUPTED, COMPLETE, FAILED)
 #: A configuration's status in a sweep manifest while the sweep runs (or UNAVAILABLE); once it stops,
 #: its status in summary.csv.
 PLANNED = "planned"

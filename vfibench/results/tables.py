@@ -27,6 +27,7 @@ from rich.text import Text
 from vfibench.analysis.verdict import row_noun
 from vfibench.metrics.records import metric_record
 from vfibench.model.variants import DEFAULT_VARIANT, LEGACY_VARIANT, MODEL_VARIANTS
+from vfibench.presets import DEFAULT_PRECISION
 from vfibench.results import atomic, schema
 from vfibench.results.numbers import NO_VALUE, decimals, format_number, printed_goodness
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, MEAN, NOTED_STATUSES, REASON, REFERENCE, SAMPLES, SEEDS,
@@ -309,7 +310,7 @@ def run_facts(manifest: Mapping[str, Any]) -> list[str]:
         what = MODEL_VARIANTS[variant][1] if variant in MODEL_VARIANTS else "a variant this version does not know"
         facts.append(f"Model: the {variant} variant of the interpolator ({what}).")
     precision = manifest.get("precision") if isinstance(manifest.get("precision"), Mapping) else {}
-    if precision.get("training") not in (None, "fp32"):
+    if precision.get("training") not in (None, DEFAULT_PRECISION):
         facts.append(f"Trained in {precision['training']}: {precision.get('note') or 'not float32'}.")
     warm = manifest.get("warm_start") or {}
     if warm.get("steps"):

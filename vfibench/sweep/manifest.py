@@ -10,14 +10,13 @@ from vfibench.data.sources import SYNTHETIC, content_overlap, describe_sources
 from vfibench.errors import ResultsError, SpecError, VfiBenchError
 from vfibench.losses.spec import parse_config
 from vfibench.model.variants import variant_record
-from vfibench.presets import RunPreset, preset_from_dict
+from vfibench.presets import DEFAULT_PRECISION, PRECISION_NOTES, RunPreset, preset_from_dict
 from vfibench.provenance import metric_records, provenance
 from vfibench.references import REFERENCES
 from vfibench.results import schema
 from vfibench.results.store import RunStore
 from vfibench.sweep.data import split_options
 from vfibench.sweep.unit import WARM_START_SPEC
-from vfibench.train import PRECISION_NOTES
 
 if TYPE_CHECKING:
     from vfibench.sweep.plan import SweepPlan
@@ -135,10 +134,11 @@ def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
             "warm_start": int(manifest["warm_start"]["steps"]),
             "metrics": [str(m["name"]) for m in manifest["metrics"]] + list(manifest["unavailable_metrics"]),
             "unavailable_metrics": dict(manifest["unavailable_metrics"]),
-            "unavailable_configs": {str(e["config"]) for e in manifest["configs"] if e.get("status") == "unavailable"},
+            "unavailable_configs": {str(e["config"]) for e in manifest["configs"]
+                                    if e.get("status") == schema.UNAVAILABLE},
             "backbones": dict(manifest["backbones"]),
             "device": str(manifest["device"]).split(" (")[0],
-            "precision": str(manifest.get("precision", {}).get("training", "fp32")),
+            "precision": str(manifest.get("precision", {}).get("training", DEFAULT_PRECISION)),
             # the held-out scenes actually scored (the option, capped at the test set's size); none before
             # runs recorded it
             "val_samples": int(manifest.get("validation", {}).get("samples", 0)),

@@ -26,7 +26,7 @@ from vfibench.errors import BackboneUnavailable, SpecError, VfiBenchError
 from vfibench.losses.catalog import REGISTRY  # noqa: F401  (registers the loss catalog)
 from vfibench.losses.spec import LossConfig, Window, parse_sweep
 from vfibench.metrics.suite import DEFAULT_METRICS, MetricSuite
-from vfibench.presets import RunPreset
+from vfibench.presets import DEFAULT_PRECISION, RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import atomic, schema
 from vfibench.results.store import (RunStore, UnitKey, changed_releases, check_latest_is_a_link, environment_versions,
@@ -77,8 +77,8 @@ class SweepPlan:
     val_given: bool = False
     #: Where each unit's log and sample frames go for TensorBoard (:mod:`vfibench.tensorboard_log`).
     tensorboard: Path | None = None
-    #: Training precision: fp32, or bf16 / fp16 autocast (:data:`vfibench.train.PRECISIONS`).
-    precision: str = "fp32"
+    #: Training precision: fp32, or bf16 / fp16 autocast (:data:`vfibench.presets.PRECISIONS`).
+    precision: str = DEFAULT_PRECISION
     #: How the units were run (the executor's record, :meth:`Executor.record`), for the manifest.
     executor: dict[str, Any] = field(default_factory=dict)
     #: Whether ``device`` is this machine's (False on Ray, where units train on the nodes Ray picks).
@@ -241,7 +241,7 @@ def plan_sweep(
     test_data: str = SYNTHETIC,
     val_samples: int | None = None,
     tensorboard: Path | None = None,
-    precision: str = "fp32",
+    precision: str = DEFAULT_PRECISION,
     device_here: bool = True,
 ) -> SweepPlan:
     """Validate a sweep completely before any training starts; raise a VfiBenchError if anything is wrong.

@@ -17,7 +17,7 @@ import torch
 from vfibench.losses.spec import parse_sweep
 from vfibench.results import atomic, schema
 from vfibench.results.schema import LOG_KEYS, SAMPLE_KEYS
-from vfibench.results.store import RunStore, UnitKey
+from vfibench.results.store import MANIFEST, RunStore, UnitKey
 from vfibench.results.summary import summarise
 from vfibench.results.tables import run_facts, write_summary_files
 from vfibench.results.view import run_title
@@ -78,14 +78,14 @@ def rebuild_tables(store: RunStore) -> list[str]:
     if not missing:
         return []
     manifest = store.read_manifest()
-    where = f"the manifest '{store.path('manifest.json')}'"
+    where = f"the manifest '{store.path(MANIFEST)}'"
     recorded = recorded_settings(manifest, where)
     plan = SweepPlan(
         configs=parse_sweep(", ".join(recorded["configs"])), preset=recorded["preset"], seeds=recorded["seeds"],
         data_seed=recorded["data_seed"], device=torch.device(recorded["device"]),
         metrics=[str(m["name"]) for m in manifest["metrics"]], unavailable_metrics=recorded["unavailable_metrics"],
         unavailable_configs={str(e["config"]): str(e.get("reason", "")) for e in manifest["configs"]
-                             if e.get("status") == "unavailable"},
+                             if e.get("status") == schema.UNAVAILABLE},
         warm_start=recorded["warm_start"], out=store.root.parent, store=store)
     with store.lock():
         gather(store, plan)

@@ -29,7 +29,7 @@ from vfibench.data.sources import SYNTHETIC
 from vfibench.data.triplets import Triplets
 from vfibench.losses.spec import parse_config
 from vfibench.metrics.suite import MetricSuite, PreparedReference, batch_slices, scoring_batch_size
-from vfibench.presets import RunPreset
+from vfibench.presets import DEFAULT_PRECISION, RunPreset
 from vfibench.references import REFERENCES
 from vfibench.results import schema
 from vfibench.results.schema import LOG_KEYS, SAMPLE_KEYS
@@ -58,7 +58,7 @@ class UnitSpec:
             or trains (the warm start itself).
         metrics: the metrics computed; ``unavailable_metrics`` are written as empty columns.
         device: where the unit trains and scores (``cpu``, ``cuda``, ``cuda:N``).
-        precision: training precision (:data:`vfibench.train.PRECISIONS`).
+        precision: training precision (:data:`vfibench.presets.PRECISIONS`).
         threads: torch intra-op threads the executor gives the unit (None: the process's setting).
         val_samples: held-out scenes scored at every training-log row (:mod:`vfibench.validation`).
         preview_frames: predicted frames to hand back with the result (for TensorBoard; 0: none).
@@ -74,7 +74,7 @@ class UnitSpec:
     metrics: tuple[str, ...] = ()
     unavailable_metrics: tuple[str, ...] = ()
     device: str = "cpu"
-    precision: str = "fp32"
+    precision: str = DEFAULT_PRECISION
     threads: int | None = None
     val_samples: int = 0
     preview_frames: int = 0
