@@ -77,8 +77,8 @@ def header(metric: str) -> str:
 def competing_rows(summary: pd.DataFrame) -> np.ndarray:
     """Which rows compete for a column's best mark: the trained (or evaluated) ones, or every row when
     none is (a table of references alone) — but not the trained rows over fewer seeds than the others
-    (:func:`rows_over_fewer_seeds`): their means average other training runs, and a partial row's may
-    rest on a seed the others do not have yet."""
+    (:func:`short_of_seeds`): their means average other training runs, and a partial row's may rest on
+    a seed the others do not have yet."""
     if KIND not in summary:
         return np.ones(len(summary), dtype=bool)
     ranked = summary[KIND].astype(str).map(schema.is_ranked).to_numpy(dtype=bool)
