@@ -166,3 +166,15 @@ def test_configurations_follow_the_given_order_then_first_appearance():
 
     data = pd.DataFrame({"config": ["c", "a", "b", "a"], "seed": 0, "sample": [0, 0, 0, 1]})
     assert config_order(data, ["b", "x", "a"]) == ["b", "a", "c"]
+
+
+def test_the_breakdown_table_shows_the_base_metric_and_the_compared_ones_per_bin_with_its_count():
+    from vfibench.analysis.gap import analyse
+    from vfibench.results.report_tables import breakdown_table
+
+    data = run()
+    rendered = breakdown_table(breakdowns(data, ["psnr", "lpips"])["ambiguity_px"], analyse(data, ["psnr", "lpips"]))
+    assert rendered.header == ("configuration", "0.0–1.0 (n=10)", "1.0–2.0 (n=10)", "2.0–3.0 (n=10)",
+                               "3.0–4.0 (n=10)")
+    assert rendered.rows[1] == ("sharp", "31.04 / 0.0900", "30.01 / 0.0900", "28.99 / 0.0900", "27.96 / 0.0900")
+    assert "Each cell: PSNR ↑ / LPIPS ↓." in rendered.caption

@@ -1156,3 +1156,37 @@ def test_a_sharpness_exactly_at_its_bound_is_not_named():
     assert extreme_notes(table({"A": {"sharpness": [10.0, 1.0]}}), ["sharpness"]) == []
     (note,) = extreme_notes(table({"A": {"sharpness": [10.5, 1.0]}}), ["sharpness"])
     assert "'A' on sample 0 (10.5000)" in note
+
+
+def test_the_report_tables_list_an_unavailable_metric_rather_than_drop_it():
+    data = reference_run().assign(dists=np.nan)
+    result = analyse(data, ["psnr", "lpips", "dists"], unavailable={"dists": "pretrained vgg16 weights not available"})
+    assert tables_module.ranking_table(result).rows[-1] == ("DISTS", "unavailable")
+    assert tables_module.agreement_table(result).rows[-1] == ("DISTS", "unavailable", "", "")
+
+
+def test_the_agreement_table_signs_a_positive_tau_too():
+    data = table({f"c{i}": {"psnr": [30.0 + i] * 4, "ssim": [0.8 + 0.01 * i] * 4} for i in range(5)})
+    assert tables_module.agreement_table(analyse(data, ["psnr", "ssim"])).rows[0][:2] == ("SSIM ↑", "+1.00")
+
+
+def test_a_disagreement_is_not_significant_while_the_psnr_lead_is_not():
+    """LPIPS favours B on every sample, but A's PSNR lead is noise: the pair is discordant, marked '(n.s.)', and
+    its row is not highlighted."""
+    rng = np.random.default_rng(5)
+    level, lp = rng.uniform(20, 40, size=20), rng.uniform(0.05, 0.5, size=20)
+    noise = rng.normal(0, 0.05, size=20)
+    result = analyse(table({"A": {"psnr": list(level + noise - noise.mean() + 1e-3), "lpips": list(lp + 0.01)},
+                            "B": {"psnr": list(level), "lpips": list(lp)}}), ["psnr", "lpips"])
+    (pair,) = result.pairs
+    assert pair.a == "A" and pair.discordant and pair.base.p_holm >= result.alpha
+    rendered = tables_module.pairs_table(result)
+    (row,) = rendered.rows
+    assert row[rendered.header.index("discordant")] == "yes: LPIPS (n.s.)"
+    assert rendered.flags == (False,)
+
+
+def test_the_pairs_table_of_one_seed_has_no_seeds_agreeing_column():
+    rendered = tables_module.pairs_table(analyse(paired_example(seeds=1), ["psnr", "lpips"]))
+    assert rendered.header[-1] == "discordant" and "seeds agreeing" not in rendered.header
+    assert "Seeds agreeing" not in rendered.caption

@@ -765,3 +765,138 @@ def test_a_reader_that_stops_reading_leaves_compare_its_own_exit_code(tmp_path: 
     child.stdout.close()  # the reader is gone before the first line
     messages = child.stderr.read().decode()
     assert child.wait(timeout=120) == exit_code and messages == "", messages
+
+
+def test_json_rows_say_which_pairs_fail(tmp_path: Path, base: Path) -> None:
+    """A CI script lists what broke the build from each JSON row's "fails"."""
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.80})
+    rows = json.loads(invoke(str(new), str(base), "--format", "json", "--no-github").stdout)["rows"]
+    assert [(row["config"], row["metric"]) for row in rows if row["fails"]] == [("l1", "psnr")]
+    assert sum(not row["fails"] for row in rows) == 5
+
+
+def test_a_sweep_and_an_evaluation_are_refused_as_not_comparable(tmp_path: Path, base: Path) -> None:
+    """A sweep's rows are trained models scored on its own test data, an evaluation's are frames scored against
+    its ground truth: equal numbers in the two would mean nothing, so the pair exits 2, either way round."""
+    evaluation = write_summary(tmp_path / "eval.csv", [{**row, "config": BASE_ROWS[i]["config"]}
+                                                       for i, row in enumerate(EVALUATED)])
+    for args in ((evaluation, base), (base, evaluation)):
+        result = invoke(*map(str, args))
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "Traceback" not in result.output, text
+        assert "their rows are not comparable" in text and "within tolerance" not in text, text
+
+
+def test_a_per_sample_table_of_a_unit_or_of_a_run_without_summary_names_the_run_folder(
+        tmp_path: Path, base: Path) -> None:
+    run = tmp_path / "run"
+    unit = run / "units" / "l1_seed0"
+    unit.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete"}))
+    (unit / "per_sample.csv").write_text("config,kind,seed,sample,psnr,lpips\nl1,trained,0,0,30.1,0.1\n")
+    text = " ".join(invoke(str(unit / "per_sample.csv"), str(base)).output.split())
+    assert f"pass the run folder '{run}' (run `vfibench report` on it first if its summary.csv is gone)" in text, text
+    (run / "summary.csv").write_bytes(base.read_bytes())
+    text = " ".join(invoke(str(unit / "per_sample.csv"), str(base)).output.split())
+    assert f"pass the run folder '{run}' or its summary file '{run / 'summary.csv'}'" in text, text
+
+
+def test_a_run_summary_without_a_row_its_manifest_lists_is_refused(tmp_path: Path, base: Path) -> None:
+    """A BASE summary cut short would leave its lost configurations unchecked and let the comparison pass."""
+    run = tmp_path / "run"
+    run.mkdir()
+    write_summary(run / "summary.csv", BASE_ROWS[:2])
+    (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "complete",
+                                                   "order": [row["config"] for row in BASE_ROWS]}))
+    result = invoke(str(base), str(run))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "lacks the row of 'blend', which its run's manifest lists" in text, text
+
+
+def test_runs_of_other_presets_are_noted(tmp_path: Path, base: Path) -> None:
+    def run(name: str, preset: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "summary.csv").write_bytes(base.read_bytes())
+        manifest = {"tool": "vfibench", "kind": "sweep", "status": "complete", "preset": {"name": preset}}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    smoke, quick, also_smoke = run("a", "smoke"), run("b", "quick"), run("c", "smoke")
+    text = " ".join(invoke(str(quick), str(smoke)).output.split())
+    assert "NEW used the preset 'quick', BASE 'smoke': their numbers are not comparable" in text, text
+    assert "used the preset" not in invoke(str(also_smoke), str(smoke)).output
+
+
+def test_evaluations_against_other_ground_truths_are_noted(tmp_path: Path) -> None:
+    def run(name: str, **truth: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        write_summary(folder / "summary.csv", EVALUATED)
+        manifest = {"tool": "vfibench", "kind": "eval", "status": "complete", **truth}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    xiph, ucf, folder = run("a", gt_spec="xiph:data/xiph"), run("b", gt_spec="ucf101:data/ucf"), run("c", gt_dir="gt")
+    text = " ".join(invoke(str(xiph), str(ucf)).output.split())
+    assert "NEW was scored against xiph:data/xiph, BASE against ucf101:data/ucf" in text, text
+    assert "NEW was scored against gt, BASE against xiph:data/xiph" in " ".join(
+        invoke(str(folder), str(xiph)).output.split())
+    assert "scored against" not in invoke(str(run("d", gt_spec="xiph:data/xiph")), str(xiph)).output
+
+
+def test_a_latest_link_to_a_sweep_resumed_after_it_completed_is_refused(tmp_path: Path, base: Path) -> None:
+    """results/latest of a finished sweep that is being resumed now holds a summary that no longer describes it."""
+    run = tmp_path / "out" / "run1"
+    run.mkdir(parents=True)
+    (run / "summary.csv").write_bytes(base.read_bytes())
+    (run / "manifest.json").write_text(json.dumps({"tool": "vfibench", "kind": "sweep", "status": "running"}))
+    (tmp_path / "out" / "latest").symlink_to("run1")
+    result = invoke(str(base), str(tmp_path / "out" / "latest"))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "which was resumed after it completed and is not complete now" in text, text
+
+
+def test_the_tolerance_line_says_whether_only_a_worsening_fails(tmp_path: Path, base: Path) -> None:
+    one_sided = " ".join(invoke(str(base), str(base)).output.split())
+    assert "one-sided (only a worsening beyond them fails)" in one_sided and "two-sided" not in one_sided
+    two_sided = " ".join(invoke(str(base), str(base), "--two-sided").output.split())
+    assert "two-sided (any change beyond them fails)" in two_sided and "one-sided" not in two_sided
+
+
+def test_markdown_lists_the_comparisons_notes(tmp_path: Path, base: Path) -> None:
+    markdown = invoke(str(base), str(base), "--format", "md").stdout
+    assert "\n- NEW and BASE are the same file" in markdown, markdown
+
+
+def test_markdown_keeps_a_name_with_a_pipe_in_its_own_cell(tmp_path: Path) -> None:
+    rows = [{**EVALUATED[0], "config": "rife|v4"}]
+    markdown = invoke(str(write_summary(tmp_path / "new.csv", rows)), str(write_summary(tmp_path / "old.csv", rows)),
+                      "--format", "md").stdout
+    assert "| `rife\\|v4` | psnr ↑ |" in markdown, markdown
+
+
+def test_an_annotation_for_the_sharpness_ratio_says_it_is_best_at_1(tmp_path: Path) -> None:
+    rows = [{**row, "sharpness_mean": 1.0} for row in BASE_ROWS]
+    old = write_summary(tmp_path / "old.csv", rows)
+    new = write_summary(tmp_path / "new.csv", rows, l1={"sharpness_mean": 0.9})
+    lines = error_lines(invoke(str(new), str(old), "--github").output)
+    assert lines == ["::error title=vfibench regression::l1 sharpness 1.0000 → 0.9000 (-0.1000, tolerance 0.01; "
+                     "best at 1)"], lines
+
+
+def test_the_terminal_table_shows_failures_in_bold_red(tmp_path: Path, base: Path) -> None:
+    from rich.console import Console
+
+    from vfibench.results.compare import compare_summaries
+    from vfibench.results.compare_render import rich_table
+    from vfibench.results.compare_tolerances import resolve_tolerances
+
+    new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"psnr_mean": 29.80})
+    comparison = compare_summaries(load_summary(new), load_summary(base), resolve_tolerances({}))
+    console = Console(force_terminal=True, color_system="standard", width=200)
+    with console.capture() as captured:
+        console.print(rich_table(comparison))
+    lines = captured.get().splitlines()
+    assert any("\x1b[1;31mregressed" in line for line in lines), lines
+    assert not any("\x1b[1;31mok" in line for line in lines), lines

@@ -709,3 +709,60 @@ def test_a_video_whose_container_records_no_frame_count_gets_no_cut_short_note(t
         container.mux(stream.encode())
     source = open_source(f"video:{video}", "test")
     assert len(source) == 3 and source.notes == []
+
+
+def test_a_complete_video_whose_header_declares_its_frames_gets_no_cut_short_note(tmp_path: Path) -> None:
+    source = open_source(f"video:{make_video(tmp_path / 'clip.mov', 5)}", "test")
+    assert len(source) == 3 and source.notes == []
+
+
+def test_a_file_without_a_video_stream_is_named_as_such(tmp_path: Path) -> None:
+    import wave
+
+    sound = tmp_path / "sound.wav"
+    with wave.open(str(sound), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(8000)
+        handle.writeframes(b"\x00\x00" * 800)
+    with pytest.raises(DataError, match=f"The file {re.escape(str(sound))} holds no video stream"):
+        open_source(f"video:{sound}", "test")
+
+
+def test_reading_a_video_keeps_only_the_frames_the_remaining_triplets_need(tmp_path: Path) -> None:
+    """A long video is read front to back with memory bounded by a few frames, not the whole clip."""
+    import weakref
+
+    source = open_source(f"video:{make_video(tmp_path / 'clip.mov', 12)}", "test")
+    early = []
+    for index, frames in source.read(range(len(source))):
+        assert [blue_code(torch.from_numpy(f).permute(2, 0, 1)[None])[0] for f in frames] == [index, index + 1,
+                                                                                               index + 2]
+        if index < 5:
+            early += [weakref.ref(frame) for frame in frames]
+        elif index == 8:
+            assert [ref() is None for ref in early] == [True] * len(early)
+
+
+def test_reading_the_first_triplet_of_a_video_decodes_no_further_than_it_reaches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vfibench.data.video as video_module
+
+    source = open_source(f"video:{make_video(tmp_path / 'clip.mov', 12)}", "test")
+    opened, decoded = video_module._open, []
+
+    class Counting:
+        def __init__(self, container: object) -> None:
+            self.container, self.streams = container, container.streams
+
+        def decode(self, stream: object):
+            for frame in self.container.decode(stream):
+                decoded.append(frame)
+                yield frame
+
+        def close(self) -> None:
+            self.container.close()
+
+    monkeypatch.setattr(video_module, "_open", lambda path: Counting(opened(path)))
+    assert [index for index, _ in source.read([0])] == [0]
+    assert len(decoded) == 3

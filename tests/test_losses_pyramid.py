@@ -210,3 +210,13 @@ def test_lap_and_ms_charbonnier_defaults_are_rifes_and_bmbcs() -> None:
     assert lap.params == {"levels": 5}  # RIFE: LapLoss(max_levels=5)
     (ms,) = parse_config("ms-charbonnier").resolve()
     assert ms.params == {"levels": 5, "eps": 1e-6}  # BMBC: five motion levels, ε = 1e-6
+
+
+def test_the_lap_term_uses_the_levels_it_is_given() -> None:
+    batch = random_triplets(size=32)
+    pred = batch.it.flip(-1)
+    (term,) = parse_config("lap(levels=2)").resolve()
+    module = term.info.factory(**term.params)
+    value = module(prediction_from(pred), batch).item()
+    assert value == pytest.approx(laplacian_loss(pred, batch.it, levels=2).item(), rel=1e-6)
+    assert value != pytest.approx(laplacian_loss(pred, batch.it, levels=5).item(), rel=1e-3)

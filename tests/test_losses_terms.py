@@ -293,3 +293,17 @@ def test_flow_tv_sums_adacofs_tv_over_both_intermediate_flows() -> None:
     prediction = dataclasses.replace(prediction_from(batch.it), flow_t0=flow_t0, flow_t1=flow_t1)
     expected = sum(_adacof_tv(flow[:, c : c + 1]) for flow in (flow_t0, flow_t1) for c in range(2))
     assert _module("flow-tv")(prediction, batch).item() == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_edge_aware_smoothness_applies_any_positive_edge_weight() -> None:
+    step = torch.zeros(1, 2, 5, 6)
+    step[:, 0, :, 3:] = 4.0
+    image = torch.zeros(1, 3, 5, 6)
+    image[..., 3:] = 1.0  # an edge exactly where the flow jumps
+    plain = flow_smoothness(step).item()
+    assert flow_smoothness(step, image, edge=0.5).item() == pytest.approx(plain * float(np.exp(-0.5)))
+
+
+def test_edge_aware_smoothness_without_the_image_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs the image the flow belongs to"):
+        flow_smoothness(torch.zeros(1, 2, 5, 6), None, edge=1.0)

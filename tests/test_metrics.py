@@ -497,3 +497,53 @@ def test_goodness_is_the_value_its_negation_or_minus_the_distance_to_the_target(
     assert metric_info("gmsd").goodness(0.25) == -0.25
     assert metric_info("sharpness").goodness(0.75) == pytest.approx(-0.25, abs=1e-15)
     assert metric_info("sharpness").goodness(1.5) == pytest.approx(-0.5, abs=1e-15)
+
+
+@pytest.mark.parametrize(("name", "higher_is_better", "tolerance", "valid_range", "min_size"), [
+    ("psnr", True, 0.05, (0.0, 100.0), 1),
+    ("ssim", True, 0.002, (-1.0, 1.0), 11),
+    ("lpips", False, 0.002, (0.0, math.inf), 32),
+    ("lpips-vgg", False, 0.002, (0.0, math.inf), 32),
+    ("dists", False, 0.002, (0.0, 1.124), 32),
+    ("sharpness", None, 0.01, (0.0, math.inf), 3),
+    ("gmsd", False, 0.002, (0.0, 1.0), 2),
+    ("ie", False, 0.002, (0.0, 255.0), 1),
+    ("flolpips-dis", False, 0.002, (0.0, math.inf), 32),
+    ("psnr-div", True, 0.1, (0.0, 100.0), 3),
+])
+def test_each_metric_s_record_holds_its_direction_compare_tolerance_valid_range_and_smallest_frame(
+        name: str, higher_is_better: bool | None, tolerance: float, valid_range: tuple[float, float],
+        min_size: int) -> None:
+    """The direction decides which way a change is a regression, the tolerance how large a change of a run's mean
+    `vfibench compare` lets pass by default, the range which values are flagged as damage, and the smallest frame
+    side the metric accepts."""
+    info = metric_info(name)
+    assert (info.higher_is_better, info.tolerance, info.valid_range, info.min_size) == (
+        higher_is_better, tolerance, valid_range, min_size)
+
+
+def test_metrics_that_need_the_input_frames_say_so_and_headings_carry_the_unit() -> None:
+    assert {name for name in metric_names() if metric_info(name).inputs} == {"flolpips-dis", "psnr-div"}
+    assert metric_info("psnr").heading == "PSNR (dB) ↑" and metric_info("psnr-div").heading == "PSNR-DIV (dB) ↑"
+    assert metric_info("lpips").heading == "LPIPS ↓" and metric_info("sharpness").heading == "Sharpness →1"
+
+
+def test_a_metric_name_is_found_whatever_its_case_and_surrounding_spaces() -> None:
+    from vfibench.metrics.records import metric_record
+
+    assert metric_record(" PSNR ") is metric_record("psnr") and metric_info(" Lpips-VGG") is METRICS["lpips-vgg"]
+
+
+def test_a_metric_list_with_an_empty_item_is_refused() -> None:
+    from vfibench.metrics.records import parse_metric_list
+
+    for text in ("psnr,,ssim", "psnr,", ",psnr"):
+        with pytest.raises(VfiBenchError, match="has an empty item"):
+            parse_metric_list(text)
+
+
+def test_every_metric_that_needs_a_backbone_prepares_it_before_any_work() -> None:
+    """A missing or damaged backbone must fail when the suite is built, not after a run has trained its models."""
+    needing = {name for name in metric_names() if metric_info(name).needs}
+    assert {name for name in metric_names() if metric_info(name).prepare is not None} == needing
+    assert needing == {"lpips", "lpips-vgg", "dists", "flolpips-dis"}

@@ -208,3 +208,15 @@ def test_the_protocol_table_prints_psnr_to_three_decimals_and_ssim_to_four():
     rows = pd.DataFrame({"config": ["a", "a"], "sample": [0, 1], "file": ["x", "y"], "protocol": ["rife", "rife"],
                          "psnr": [30.0, 31.0], "ssim": [0.9, 0.8]})
     assert protocol_table(protocol_means(rows, ["a"])).rows == (("rife", "30.500", "0.8500"),)
+
+
+def test_an_unbounded_mean_psnr_is_printed_as_inf_and_explained():
+    import pandas as pd
+
+    from vfibench.results.report_tables import protocol_means, protocol_table
+
+    rows = pd.DataFrame({"config": ["a", "a"], "sample": [0, 1], "file": ["x", "y"], "protocol": ["rife", "rife"],
+                         "psnr": [float("inf"), 31.0], "ssim": [1.0, 0.8]})
+    rendered = protocol_table(protocol_means(rows, ["a"]))
+    assert rendered.rows == (("rife", "inf", "0.9000"),)
+    assert "inf: a frame equals its ground truth under a protocol that" in rendered.caption

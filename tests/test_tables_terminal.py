@@ -404,3 +404,28 @@ def test_a_column_without_a_record_prints_two_decimals_from_ten_up() -> None:
 
     assert format_number(10.0, "motion_px") == "10.00" and format_number(-10.0, "motion_px") == "-10.00"
     assert format_number(9.99, "motion_px") == "9.9900"
+
+
+def test_report_tables_mark_a_flagged_row_in_bold_in_markdown_and_yellow_on_a_terminal() -> None:
+    """A flagged row is a pair whose disagreement is significant: the one a reader must not miss."""
+    from vfibench.results.report_tables import PlainTable, to_markdown, to_rich
+
+    table = PlainTable("Paired comparisons", "A caption.", ("A (ahead on PSNR)", "B", "discordant"),
+                       (("l1", "nearest", "yes: LPIPS"), ("blend", "l1", "no")), (True, False))
+    lines = to_markdown(table)
+    assert "| **l1** | **nearest** | **yes: LPIPS** |" in lines and "| blend | l1 | no |" in lines
+    for width in (160, 20):  # a grid, and one paragraph per row
+        console = Console(width=width, force_terminal=True, color_system="standard")
+        with console.capture() as captured:
+            console.print(to_rich(table))
+        shown = captured.get()
+        assert re.search(r"\x1b\[(1;)?33m[^\x1b]*nearest", shown), (width, shown)  # the pair's names in yellow
+        assert not re.search(r"\x1b\[(1;)?33m[^\x1b]*blend", shown), (width, shown)
+
+
+def test_a_cell_exactly_as_wide_as_its_column_stays_on_one_line() -> None:
+    from vfibench.results.report_tables import _wrap
+
+    cell = "+2.97 dB (p = 0.0469)"
+    assert _wrap(cell, len(cell)) == cell
+    assert _wrap(cell, len(cell) - 1) == "+2.97 dB\n(p = 0.0469)"
