@@ -117,6 +117,22 @@ def test_formats_and_determinism(run_copy):
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
 
 
+def test_json_holds_the_per_bin_means_breakdown_csv_holds(run_copy):
+    """A script reading `report --format json` gets the breakdown's numbers, not only the sentence about them."""
+    data = json.loads(report(run_copy, "--format", "json", "--samples", "0").stdout)
+    assert report(run_copy, "--samples", "0").exit_code == 0  # draws the report, breakdown.csv with it
+    expected = pd.read_csv(run_copy / "report" / "breakdown.csv").astype(object)
+    expected = expected.where(expected.notna(), None).to_dict("records")
+    assert len(data["breakdown"]) == len(expected) > 0
+    for got, want in zip(data["breakdown"], expected):
+        assert got.keys() == want.keys()
+        assert {k: got[k] for k in ("attribute", "bin", "range", "samples", "config", "metric")} == \
+            {k: want[k] for k in ("attribute", "bin", "range", "samples", "config", "metric")}
+        assert (got["mean"] is None) == (want["mean"] is None)
+        if got["mean"] is not None:
+            assert got["mean"] == pytest.approx(want["mean"], rel=1e-9)  # the CSV keeps ten significant digits
+
+
 def test_json_holds_every_summary_number_as_summary_csv_does_and_says_what_its_fields_mean(run_copy):
     """pandas' to_json rounded to ten decimal places (a spread of 3e-12 became 0), and the pairs' records
     gave `difference` (A − B) and `hodges_lehmann` (positive when A is better) with no word on either sign."""

@@ -84,7 +84,7 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """Atomically write a DataFrame as CSV (no index, floats at full precision)."""
+    """Atomically write a DataFrame as CSV (no index, floats to ten significant digits, whatever their size)."""
     write_text(path, frame.to_csv(index=False, float_format="%.10g"))
 
 

@@ -675,12 +675,20 @@ def report_json(report: Report) -> dict[str, Any]:
         "analysis": analysis_record(report),
         "protocols": _protocol_records(report.data.protocols),
         "along": report.data.along,
+        "breakdown": _breakdown_records(report.data.breakdowns),
         "files": {k: str(v) for k, v in files.items() if v is not None} | {"grids": [str(p) for p in report.grids]}
                  | {f"gap_by_{k}": str(v.png) for k, v in report.breakdown_plots.items()}
                  | {p.stem + p.suffix.replace(".", "_"): str(p)
                     for v in report.breakdown_plots.values() for p in v.vector},
         "notes": report.notes,
     }
+
+
+def _breakdown_records(results: Mapping[str, Breakdown]) -> list[dict[str, Any]]:
+    """The per-bin means along each sample attribute, as breakdown.csv holds them (an empty bin's mean null);
+    [] when no attribute varies."""
+    frame = breakdown_frame(results).astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")
 
 
 def _protocol_records(means: pd.DataFrame) -> list[dict[str, Any]]:
