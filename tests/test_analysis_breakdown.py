@@ -178,3 +178,24 @@ def test_the_breakdown_table_shows_the_base_metric_and_the_compared_ones_per_bin
                                "3.0–4.0 (n=10)")
     assert rendered.rows[1] == ("sharp", "31.04 / 0.0900", "30.01 / 0.0900", "28.99 / 0.0900", "27.96 / 0.0900")
     assert "Each cell: PSNR ↑ / LPIPS ↓." in rendered.caption
+
+
+def test_a_sample_without_a_value_of_the_attribute_is_in_no_bin():
+    """Motion could not be estimated for one sample: it counts in no bin and no bin's mean, rather than
+    landing in the highest one."""
+    rows = [{"config": "a", "kind": "trained", "seed": 0, "sample": s, "psnr": 30.0 + s, "motion_px": float(s)}
+            for s in range(8)]
+    rows.append({"config": "a", "kind": "trained", "seed": 0, "sample": 8, "psnr": 0.0, "motion_px": np.nan})
+    result = breakdown(pd.DataFrame(rows), "motion_px", ["psnr"], bins=4)
+    assert result is not None and result.counts == (2, 2, 2, 2)
+    assert result.means["psnr"]["a"] == pytest.approx((30.5, 32.5, 34.5, 36.5))
+
+
+def test_a_bin_where_the_compared_metric_is_level_is_no_disagreement():
+    """'sharp' matches 'smooth' on LPIPS in the highest ambiguity bin: LPIPS favours neither there, so the
+    metrics do not disagree in the highest bin, though PSNR favours 'smooth'."""
+    data = run()
+    top = (data["config"] == "smooth") & (data["ambiguity_px"] >= 3.0)
+    data.loc[top, "lpips"] = 0.09
+    result = breakdown(data, "ambiguity_px", ["psnr", "lpips"], bins=4)
+    assert result is not None and disagreement_onset(result, PSNR, LPIPS, "smooth", "sharp") is None

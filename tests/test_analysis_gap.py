@@ -1190,3 +1190,124 @@ def test_the_pairs_table_of_one_seed_has_no_seeds_agreeing_column():
     rendered = tables_module.pairs_table(analyse(paired_example(seeds=1), ["psnr", "lpips"]))
     assert rendered.header[-1] == "discordant" and "seeds agreeing" not in rendered.header
     assert "Seeds agreeing" not in rendered.caption
+
+
+# -- exact signed-rank p, rank agreement with ties, seeds and statuses ------------------------------
+def exact_signed_rank_p(d: list[float]) -> float:
+    """Two-sided p of W+ over all 2^n sign patterns of the ranks of the non-zero |d| (average ranks for ties)."""
+    import itertools
+
+    from scipy import stats
+
+    nonzero = np.array([x for x in d if x != 0], dtype=float)
+    ranks = stats.rankdata(np.abs(nonzero))
+    observed = ranks[nonzero > 0].sum()
+    null = np.array([np.dot(signs, ranks) for signs in itertools.product((0, 1), repeat=ranks.size)])
+    return min(1.0, 2 * min(np.mean(null >= observed), np.mean(null <= observed)))
+
+
+@pytest.mark.parametrize("d", [[0, 0, 1, 1, 2, -1, 3, 3], [-2, -2, -1, 0, 3, -3, -1, -4, -4, 0],
+                               [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1], [2, 2, -2, 0.5]])
+def test_a_small_tied_sample_gets_the_exact_two_sided_signed_rank_p_with_zero_differences_dropped(d):
+    """With tied magnitudes and up to 13 non-zero differences the p-value is exact over every sign
+    pattern of the non-zero differences' ranks (level samples carry no sign and are dropped), and the
+    same whichever member is called A."""
+    expected = exact_signed_rank_p(d)
+    assert wilcoxon_p(np.array(d, dtype=float)) == pytest.approx(expected, abs=1e-12)
+    assert wilcoxon_p(-np.array(d, dtype=float)) == pytest.approx(expected, abs=1e-12)
+
+
+def kendall_tau_b(x: list[float], y: list[float]) -> float:
+    """(concordant − discordant) / sqrt((pairs − ties in x)(pairs − ties in y)), over all pairs."""
+    import itertools
+
+    score, x_untied, y_untied = 0.0, 0, 0
+    for i, j in itertools.combinations(range(len(x)), 2):
+        dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+        score += dx * dy
+        x_untied += dx != 0
+        y_untied += dy != 0
+    return score / np.sqrt(x_untied * y_untied)
+
+
+def test_rank_agreement_is_kendall_s_tau_b_when_either_ranking_has_ties():
+    """PSNR ranks b and c level (31.004 and 31.001 print as 31.00); LPIPS ranks c and d level:
+    tau-b counts each tie as neither agreement nor disagreement and scales by the untied pairs."""
+    psnr = pd.Series({"a": 32.0, "b": 31.004, "c": 31.001, "d": 30.0})
+    lpips = pd.Series({"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.3})
+    agreement = kendall_agreement(psnr, Orientation.of("psnr"), lpips, Orientation.of("lpips"))
+    expected = kendall_tau_b([32.0, 31.0, 31.0, 30.0], [-0.1, -0.2, -0.3, -0.3])
+    assert agreement.tau == pytest.approx(expected) and agreement.n == 4
+    assert expected == pytest.approx(4 / 5)  # 4 concordant pairs, 0 discordant, 5 untied on either side
+
+
+def test_rank_agreement_sees_the_ties_the_compared_metric_s_ranking_shows():
+    """LPIPS 0.12341 and 0.12338 print alike: the compared ranking ties a and b, so their exact order
+    (b ahead) is not a disagreement with PSNR's a ahead of b."""
+    psnr = pd.Series({"a": 32.0, "b": 31.0, "c": 30.0})
+    lpips = pd.Series({"a": 0.12341, "b": 0.12338, "c": 0.2})
+    agreement = kendall_agreement(psnr, Orientation.of("psnr"), lpips, Orientation.of("lpips"))
+    assert agreement.tau == pytest.approx(kendall_tau_b([32.0, 31.0, 30.0], [-0.1234, -0.1234, -0.2]))
+    assert agreement.tau > 0.8
+
+
+def test_rank_agreement_leaves_out_a_configuration_without_a_mean_on_either_metric():
+    psnr = pd.Series({"a": 33.0, "b": 32.0, "c": np.nan, "d": 30.0})
+    lpips = pd.Series({"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4})
+    agreement = kendall_agreement(psnr, Orientation.of("psnr"), lpips, Orientation.of("lpips"))
+    assert agreement.n == 3 and agreement.tau == pytest.approx(1.0)
+
+
+def test_the_disagreement_scores_list_the_most_disagreeing_samples_first():
+    """The grids show the samples where PSNR prefers A and LPIPS prefers B most strongly: the scores come
+    sorted from most to least disagreeing; a sample where both prefer B comes last."""
+    from vfibench.analysis.pair_tests import disagreement_scores
+
+    data = table({"A": {"psnr": [30.0, 31.0, 30.0, 30.0], "lpips": [0.2, 0.3, 0.3, 0.2]},
+                  "B": {"psnr": [29.0, 29.0, 31.0, 29.5], "lpips": [0.1, 0.1, 0.2, 0.1]}})
+    scores = disagreement_scores(data, "A", "B", Orientation.of("psnr"), Orientation.of("lpips"))
+    assert list(scores.index) == [1, 0, 3, 2]
+    assert scores.is_monotonic_decreasing and scores.iloc[0] > 0 > scores.iloc[-1]
+
+
+def test_the_bootstrap_interval_is_the_same_on_every_run_2000_resamples_drawn_with_seed_0():
+    """An interval in summary.csv can be recomputed from per_sample.csv: 2,000 resamples of the samples
+    drawn by numpy's default generator seeded with 0, and their 2.5th and 97.5th percentiles."""
+    from vfibench.results.summary import bootstrap_interval
+
+    values = np.random.default_rng(5).normal(30.0, 2.0, size=37)
+    picks = np.random.default_rng(0).integers(0, values.size, size=(2000, values.size))
+    expected = np.percentile(values[picks].mean(axis=1), [2.5, 97.5])
+    assert bootstrap_interval(values) == (pytest.approx(expected[0], abs=1e-12), pytest.approx(expected[1], abs=1e-12))
+
+
+def test_the_spread_over_seeds_leaves_out_a_seed_without_a_value():
+    """Seed 1 has no PSNR value at all: the spread is over seeds 0 and 2, not undefined."""
+    from vfibench.results.summary import spread_over_seeds
+
+    assert spread_over_seeds([30.0, np.nan, 32.0]) == pytest.approx(np.std([30.0, 32.0], ddof=1))
+    rows = [{"config": "l1", "kind": "trained", "seed": seed, "sample": s, "psnr": np.nan if seed == 1 else 30.0 + seed}
+            for seed in range(3) for s in range(4)]
+    summary = summarise(pd.DataFrame(rows), ["psnr"], {"l1": "trained"})
+    assert summary.loc[0, "psnr_std"] == pytest.approx(np.sqrt(2.0))
+    assert summary.loc[0, "psnr_mean"] == pytest.approx(31.0)
+
+
+def test_summary_rows_keep_the_status_each_configuration_is_given():
+    rows = [{"config": "l1", "kind": "trained", "seed": 0, "sample": s, "psnr": 30.0} for s in range(3)]
+    summary = summarise(pd.DataFrame(rows), ["psnr"], {"l1": "trained", "l2": "trained", "l3": "trained"},
+                        status={"l1": "incomplete", "l2": "diverged"})
+    assert list(summary["status"]) == ["incomplete", "diverged", "missing"]
+
+
+def test_a_table_without_a_kind_column_holds_trained_rows():
+    from vfibench.analysis.per_sample import kinds_of
+
+    data = table({"a": {"psnr": [30.0, 31.0]}, "b": {"psnr": [29.0, 30.0]}}).drop(columns=["kind"])
+    assert kinds_of(data) == {"a": "trained", "b": "trained"}
+    (pair,) = compare_pairs(data, Orientation.of("psnr"), [])
+    assert pair.trained
+
+
+def test_each_direction_is_said_in_words():
+    assert [Orientation.of(m).better for m in ("psnr", "lpips", "sharpness")] == ["higher", "lower", "closest to 1"]
