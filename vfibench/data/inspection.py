@@ -103,7 +103,6 @@ def motion_indicators(batch: Triplets, estimate: bool = True) -> tuple[np.ndarra
     """(camera motion px, mean |I1 − I0| in 8-bit levels, blend PSNR dB, and with ``estimate`` the
     estimated largest motion px), each (N,)."""
     from vfibench.metrics.classical_flow import largest_motion, optical_flow
-
     from vfibench.metrics.psnr import psnr as frame_psnr
     from vfibench.metrics.suite import quantize_8bit
     from vfibench.references import blend

@@ -61,8 +61,8 @@ def guess_specs(folder: Path) -> list[tuple[str, str]]:
     elif any(set(MIDDLEBURY_FRAMES) <= files for files in inner.values()):
         guesses.append((f"middlebury:{folder}", "its subfolders hold Middlebury's frame10.png, frame10i11.png, "
                                                 "frame11.png"))
-    if any(re.fullmatch(rf"test-({'|'.join(SNUFILM_SPLITS)})\.txt", name) for name in names) or (folder / "data" /
-                                                                                             "SNU-FILM").is_dir():
+    snufilm_list = re.compile(rf"test-({'|'.join(SNUFILM_SPLITS)})\.txt")
+    if any(snufilm_list.fullmatch(name) for name in names) or (folder / "data" / "SNU-FILM").is_dir():
         guesses.append((f"snufilm(split=hard):{folder}", "it has SNU-FILM's test-<split>.txt lists"))
     if (folder / "JPEGImages" / "480p").is_dir() or (folder.name == "JPEGImages" and (folder / "480p").is_dir()):
         guesses.append((f"davis:{folder}", "it has DAVIS's JPEGImages/480p/ or 480p/"))
