@@ -311,20 +311,6 @@ def test_unavailable_metric_and_diverged_config_are_shown_as_such(run_copy):
     assert "unavailable" in page and "diverged" in page
 
 
-def test_markdown_on_stdout_links_images_that_resolve_from_the_working_directory(run_copy):
-    """report.md links its images by name, beside them; the same report printed to stdout is read from
-    the working directory, where those names resolved to nothing."""
-    import re
-
-    result = report(run_copy, "--format", "md", "--samples", "1", "--write")
-    assert result.exit_code == 0, result.output
-    printed = re.findall(r"!\[[^\]]*\]\(<?([^)>]+)>?\)", result.stdout)
-    written = re.findall(r"!\[[^\]]*\]\(<?([^)>]+)>?\)", (run_copy / "report" / "report.md").read_text())
-    assert len(printed) == len(written) >= 2  # the plane and a grid at least
-    assert all((Path.cwd() / link).is_file() for link in printed), printed
-    assert all((run_copy / "report" / link).is_file() and "/" not in link for link in written), written
-
-
 def _files(folder: Path) -> dict[str, bytes]:
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 

@@ -200,7 +200,7 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
             console.print(f"Report: [bold]{escape(str(built.html))}[/] ({counted(len(built.grids), 'image grid')}, "
                           f"{'a' if built.plot else 'no'} perception–distortion plot)", highlight=False)
     elif format is ReportFormat.md:
-        sys.stdout.write(markdown(built, links_from=Path.cwd()))  # image links that resolve from here
+        sys.stdout.write(markdown(built))
     elif format is ReportFormat.html:
         sys.stdout.write(built.html.read_text(encoding="utf-8") if built.html else "")
     elif format is ReportFormat.json:

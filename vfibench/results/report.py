@@ -28,7 +28,6 @@ Everything is a function of the run's files, so the same run gives the same repo
 from __future__ import annotations
 
 import math
-import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -626,18 +625,11 @@ def _sample_name(per_sample: pd.DataFrame, sample: int) -> str:
 
 
 # -- Markdown ---------------------------------------------------------------------------------------
-def markdown(report: Report, links_from: Path | None = None) -> str:
+def markdown(report: Report) -> str:
     """The report as Markdown: summary table and notes, gap analysis, verdict, links to the images. Prose
-    taken from the run (names in the verdict, captions and notes) is escaped (:func:`escape_prose`).
-
-    Image links are relative to the report folder, where report.md lies, or with ``links_from`` to that
-    folder (the working directory, for a document printed to stdout)."""
+    taken from the run (names in the verdict, captions and notes) is escaped (:func:`escape_prose`)."""
     from vfibench.results import report_tables
     from vfibench.results.markdown import escape_prose as prose
-
-    def link(path: Path) -> str:
-        target = path.name if links_from is None else Path(os.path.relpath(path, links_from)).as_posix()
-        return f"<{target}>" if any(c in target for c in " ()") else target
 
     data = report.data
     view = data.view
@@ -652,18 +644,18 @@ def markdown(report: Report, links_from: Path | None = None) -> str:
         lines += report_tables.to_markdown(report_tables.breakdown_table(result, data.analysis))
         if attribute in report.breakdown_plots:
             figure = report.breakdown_plots[attribute]
-            lines += [f"![gap along {result.title}]({link(figure.png)})", "", prose(figure.full_caption), ""]
+            lines += [f"![gap along {result.title}]({figure.png.name})", "", prose(figure.full_caption), ""]
     if report.plot is not None:
-        lines += ["## Perception–distortion plane", "",
-                  f"![perception–distortion plane]({link(report.plot.png)})", "", prose(report.plot.full_caption), ""]
+        lines += ["## Perception–distortion plane", "", f"![perception–distortion plane]({report.plot.png.name})", "",
+                  prose(report.plot.full_caption), ""]
     if report.curves is not None:
-        lines += ["## Training curves", "", f"![training curves]({link(report.curves)})", "",
+        lines += ["## Training curves", "", f"![training curves]({report.curves.name})", "",
                   prose(data.curves_caption), ""]
     if report.grids:
         lines += ["## Samples where the metrics disagree most", "", prose(report.grid_explanation), ""]
         captions = report.grid_captions or [path.stem.replace("_", " ") for path in report.grids]
         for path, caption in zip(report.grids, captions):  # one paragraph each: an image, then its caption
-            lines += [f"![{path.stem}]({link(path)})", "", prose(caption), ""]
+            lines += [f"![{path.stem}]({path.name})", "", prose(caption), ""]
     if report.notes:
         lines += ["## Notes", ""] + [f"- {prose(note)}" for note in report.notes] + [""]
     return "\n".join(lines)
