@@ -93,6 +93,11 @@ class PairedTest:
         return bool(self.mean_favours) and not self.favours
 
     @property
+    def seeds_agreeing(self) -> int:
+        """How many seeds, each on its own, favour the same member as the seed-averaged values."""
+        return sum(seed_favours == self.favours for seed_favours in self.seeds)
+
+    @property
     def seed_consistent(self) -> bool:
         """Every seed favours the same member as the seed-averaged values (trivially true for one seed)."""
         return all(seed_favours == self.favours for seed_favours in self.seeds)

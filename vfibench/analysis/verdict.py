@@ -239,7 +239,7 @@ def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
     label = analysis.labels.get
     tests = [pair.base, *pair.disagreeing]
     holding = [label(t.metric, t.metric) for t in tests if t.seed_consistent]
-    flipping = [f"{label(t.metric, t.metric)} ({sum(d == t.favours for d in t.seeds)} of {n})"
+    flipping = [f"{label(t.metric, t.metric)} ({t.seeds_agreeing} of {n})"
                 for t in tests if not t.seed_consistent]
     text = (f"{partial}." if partial else "") + (
         _robust_sentence(pair, n, label) if pair.robust_to_seeds
@@ -259,7 +259,7 @@ def _seed_sentence(analysis: GapAnalysis, pair: PairComparison) -> str:
 def _robust_sentence(pair: PairComparison, n: int, label: Callable[[str, str], str]) -> str:
     """The pair's disagreement seed by seed when it holds in every seed on at least one metric: on which
     metrics it does, and in how many seeds on the others (those whose direction flips in some seed)."""
-    flipping = [f"{label(t.metric, t.metric)} in {sum(d == t.favours for d in t.seeds)} of {n}"
+    flipping = [f"{label(t.metric, t.metric)} in {t.seeds_agreeing} of {n}"
                 for t in pair.disagreeing if not t.seed_consistent]
     if not flipping:
         return f" Seed by seed, the disagreement holds in all {n} seeds."

@@ -24,7 +24,7 @@ from vfibench.metrics.records import metric_record
 from vfibench.results.numbers import NO_VALUE
 from vfibench.results.schema import (COMPLETE, CONFIG, KIND, REFERENCE, REFERENCE_DESCRIPTIONS, SAMPLES, SEEDS,
                                      STATUS)
-from vfibench.results.tables import (Cell, competing_rows, marks_best, row_header, rows_over_fewer_seeds,
+from vfibench.results.tables import (Cell, competing_seeds, marks_best, row_header, rows_over_fewer_seeds,
                                      short_of_seeds, table_cells)
 from vfibench.words import counted
 
@@ -146,8 +146,7 @@ def _caption(summary: pd.DataFrame, metrics: Sequence[str], is_reference: Sequen
         kinds = summary[KIND].astype(str) if KIND in summary else ()
         text += f". Bold: the best value of each column among the {ranked_noun(kinds)}"
         if short.any():
-            most = int(summary[SEEDS][competing_rows(summary)].max())
-            text += f" over {counted(most, 'seed')} (those over fewer seeds are not ranked)"
+            text += f" over {counted(competing_seeds(summary), 'seed')} (those over fewer seeds are not ranked)"
         text += "; the reference rows, below the rule, are not ranked." if any(is_reference) else "."
     names = set(summary[CONFIG].astype(str)[list(is_reference)]) if any(is_reference) else set()
     described = [rf"\textit{{{name}}}, {words}" for name, words in REFERENCE_DESCRIPTIONS.items() if name in names]

@@ -119,7 +119,7 @@ def pairs_table(analysis: GapAnalysis) -> PlainTable:
                                        for t in pair.disagreeing) if pair.discordant else "no")
         if seeds:
             row.append(" ".join(f"{analysis.labels.get(t.metric, t.metric)} "
-                                + (f"{sum(d == t.favours for d in t.seeds)}/{len(t.seeds)}" if t.favours else "n/a")
+                                + (f"{t.seeds_agreeing}/{len(t.seeds)}" if t.favours else "n/a")
                                 for t in (pair.base, *pair.others) if t.seeds) or NO_VALUE)
         rows.append(tuple(row))
         flags.append(bool(significant))

@@ -91,11 +91,22 @@ def short_of_seeds(summary: pd.DataFrame) -> np.ndarray:
     """The trained rows whose means cover fewer seeds than another trained row's, but some."""
     if SEEDS not in summary or KIND not in summary:
         return np.zeros(len(summary), dtype=bool)
-    counts = pd.to_numeric(summary[SEEDS], errors="coerce").fillna(0).astype(int).to_numpy()
+    counts = seed_counts(summary)
     trained = (summary[KIND].astype(str) == schema.TRAINED).to_numpy(dtype=bool)
     if not trained.any():
         return np.zeros(len(summary), dtype=bool)
     return trained & (counts > 0) & (counts < counts[trained].max())
+
+
+def seed_counts(summary: pd.DataFrame) -> np.ndarray:
+    """How many seeds each row's means cover (0 for a row without results)."""
+    return pd.to_numeric(summary[SEEDS], errors="coerce").fillna(0).astype(int).to_numpy()
+
+
+def competing_seeds(summary: pd.DataFrame) -> int:
+    """How many seeds the rows competing for the best mark cover (:func:`competing_rows`), as the notes
+    and captions say when rows over fewer seeds are left out of the race."""
+    return int(seed_counts(summary)[competing_rows(summary)].max())
 
 
 def marks_best(summary: pd.DataFrame, metrics: Sequence[str]) -> bool:
@@ -235,7 +246,7 @@ def rows_over_fewer_seeds(summary: pd.DataFrame) -> list[tuple[str, int]]:
     but some: a partial configuration, or one that diverged on some of its seeds and keeps the others'."""
     if not len(summary):
         return []
-    counts = pd.to_numeric(summary[SEEDS], errors="coerce").fillna(0).astype(int)
+    counts = seed_counts(summary)
     kinds = summary[KIND].astype(str) if KIND in summary else pd.Series([schema.TRAINED] * len(summary))
     most = int(counts.max())
     return [(str(config), int(count)) for config, kind, count in zip(summary[CONFIG], kinds, counts)
@@ -254,8 +265,8 @@ def _best_note(summary: pd.DataFrame, metrics: Sequence[str]) -> str:
     if competing_rows(summary).all():
         return " Best value per column marked."
     if short.any():
-        most = int(pd.to_numeric(summary[SEEDS], errors="coerce")[competing_rows(summary)].max())
-        return (f" Best value per column among the trained configurations over {counted(most, 'seed')} marked; "
+        return (f" Best value per column among the trained configurations over "
+                f"{counted(competing_seeds(summary), 'seed')} marked; "
                 f"references and configurations over fewer seeds are not ranked for it.")
     return " Best value per column among the trained configurations marked; references are not ranked for it."
 
