@@ -311,7 +311,8 @@ def test_which_files_are_read_at_16_bits_per_channel(file_format, mode, raw, wid
 
     from vfibench.data.images import is_wide_colour
 
-    image = SimpleNamespace(format=file_format, mode=mode, tile=[SimpleNamespace(args=(raw, False, 0))])
+    # a tile is (codec, extents, offset, args): a plain tuple before Pillow 11, a named one since
+    image = SimpleNamespace(format=file_format, mode=mode, tile=[("raw", (0, 0, 16, 16), 0, (raw, False, 0))])
     assert bool(is_wide_colour(image)) is wide
 
 
@@ -331,7 +332,7 @@ def test_a_16_bit_per_pixel_bmp_is_read_as_pillow_reads_it(tmp_path):
     path = tmp_path / "a.bmp"
     path.write_bytes(b"BM" + struct.pack("<IHHI", offset + len(rows), 0, 0, offset) + header + masks + rows)
     expected = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
-    assert Image.open(path).tile[0].args[0] == "BGR;16"
+    assert Image.open(path).tile[0][3][0] == "BGR;16"  # the tile's args: its raw mode first
     np.testing.assert_array_equal(read_image(path), expected)
     assert read_image(path)[0, 0].tolist() == [1.0, 0.0, 0.0]
 

@@ -100,8 +100,10 @@ WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 WIDE_COLOUR_RAW_MODES = re.compile(r"(RGB[AXa]?|LA);16")
 
 
-def _raw_mode(args: object) -> str:
-    """The raw mode of a decoder tile: its ``args`` (PNG) or their first item (TIFF)."""
+def _raw_mode(tile: tuple) -> str:
+    """The raw mode of a decoder tile ``(codec, extents, offset, args)``: its ``args`` (PNG) or their
+    first item (TIFF). Read by position: Pillow before 11 gives a plain tuple, later ones a named one."""
+    args = tile[3]
     if isinstance(args, tuple) and args:
         args = args[0]
     return args if isinstance(args, str) else ""
@@ -114,7 +116,7 @@ def is_wide_colour(image: PILImage) -> bool:
     so such files are decoded with OpenCV instead (:func:`wide_colour_array`). 16-bit greyscale opens in
     a 16-bit mode (:data:`WIDE_GREY_MODES`) and is read by :func:`image_array`."""
     return image.format in ("PNG", "TIFF") and image.mode in ("RGB", "RGBA") and any(
-        WIDE_COLOUR_RAW_MODES.match(_raw_mode(tile.args)) for tile in image.tile)
+        WIDE_COLOUR_RAW_MODES.match(_raw_mode(tile)) for tile in image.tile)
 
 
 def wide_colour_array(path: Path) -> np.ndarray:
