@@ -301,6 +301,9 @@ def test_summary_interval_is_the_bootstrap_of_the_seed_averaged_per_sample_value
 def test_wilcoxon_with_ties_equals_scipy(n):
     import warnings
 
+    # scipy's default became an exact permutation p for tied differences in 1.15; before, it gave
+    # another p (0.542 against the exact 0.508 at n = 13)
+    pytest.importorskip("scipy", minversion="1.15")
     from scipy import stats
 
     d = np.random.default_rng(n).integers(1, 5, size=n) * np.where(np.arange(n) % 3 == 0, -1.0, 1.0)

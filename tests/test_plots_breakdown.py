@@ -42,7 +42,8 @@ def test_breakdown_figure_fits_a_two_column_page_and_cuts_no_label(tmp_path: Pat
 @pytest.mark.parametrize("compared", [("lpips",), ()])
 def test_a_breakdown_of_one_or_two_metrics_keeps_its_title_and_legend_inside(tmp_path: Path, compared) -> None:
     with Image.open(_draw(tmp_path, compared)) as image:
-        assert image.width == round((1 + len(compared)) * PANEL_SIZE[0] * SCREEN_DPI)
+        # within a pixel: matplotlib before 3.11 truncates the width in pixels, 2.55 × 200 = 509.99…
+        assert abs(image.width - (1 + len(compared)) * PANEL_SIZE[0] * SCREEN_DPI) <= 1
         pixels = np.asarray(image.convert("L"))
     edges = (pixels[:, :2], pixels[:, -2:], pixels[:2], pixels[-2:])
     assert all(edge.min() > 200 for edge in edges)  # the title wraps and the legend narrows to the panels

@@ -322,14 +322,16 @@ def test_executor_and_precision_options_are_checked_before_any_work(tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("executor", ["local", "ray"])
 @pytest.mark.parametrize("device", ["Garbage", "cpu:0"])
-def test_an_unknown_device_is_refused_on_ray_as_it_is_locally(tmp_path: Path, device: str) -> None:
+def test_an_unknown_device_is_refused_on_ray_as_it_is_locally(tmp_path: Path, device: str, executor: str) -> None:
     # on Ray any name but cuda… became the CPU
+    if executor == "ray":
+        ray_or_skip()
     args = ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr", "--out", str(tmp_path / "out"),
-            "--device", device, "--dry-run"]
-    for executor in ([], ["--executor", "ray"]):
-        result = runner.invoke(app, [*args, *executor])
-        assert result.exit_code == 2 and f"Unknown device '{device}'" in result.output, result.output
+            "--device", device, "--dry-run", "--executor", executor]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and f"Unknown device '{device}'" in result.output, result.output
 
 
 def test_more_jobs_than_cores_are_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

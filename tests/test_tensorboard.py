@@ -66,6 +66,7 @@ def test_a_long_configuration_and_a_diverged_one_are_logged_too(tmp_path):
 def test_a_tensorboard_write_that_fails_is_one_note_and_the_sweep_finishes(tmp_path, monkeypatch):
     import errno
 
+    pytest.importorskip("tensorboard")
     from vfibench import tensorboard_log
 
     def full_disk(root, *args, **kwargs):  # type: ignore[no-untyped-def]
