@@ -3,6 +3,9 @@
 #   make demo    virtual environment in .venv, the package, the ImageNet backbones, then the default
 #                sweep (`vfibench run`; DEMO_LOSSES=l1,l1+perc chooses others)
 #   make test    the same set-up, then the whole test suite
+#   make test-oldest
+#                the whole test suite in .venv-oldest, against the oldest release of every dependency
+#                that pyproject.toml admits (scripts/oldest_constraints.py pins them)
 #
 # Both are idempotent: a second call reuses .venv (re-installing only when pyproject.toml or
 # constraints.txt changed) and the verified backbones in $VFIBENCH_HOME (default ~/.cache/vfibench).
@@ -16,9 +19,11 @@ DEMO_LOSSES ?=
 DEMO_PRESET ?= quick
 PYTEST_ARGS ?=
 EXTRAS ?= test,video,tensorboard
+# pip constraints for the environment: the README's exact torch and torchvision by default
+CONSTRAINTS ?= constraints.txt
 comma := ,
 
-.PHONY: setup weights demo test clean-venv
+.PHONY: setup weights demo test test-oldest clean-venv
 
 setup: $(INSTALLED) weights
 
@@ -26,7 +31,7 @@ setup: $(INSTALLED) weights
 # disk first, so that a full one stops here with a reason rather than midway through pip.
 VENV_NEEDS_GB ?= 7
 
-$(INSTALLED): pyproject.toml constraints.txt
+$(INSTALLED): pyproject.toml $(CONSTRAINTS)
 	@if ! test -x $(BIN)/python; then \
 	  mkdir -p $(VENV); \
 	  free_gb=$$(df -Pk $(VENV) | awk 'NR == 2 { print int($$4 / 1048576) }'); \
@@ -38,7 +43,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[$(EXTRAS)]'
 	touch $@
 
 # Fetching is verified and idempotent; without a package index it reports what is missing
@@ -51,6 +56,19 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The floors in pyproject.toml, tested: every dependency at the oldest release admitted (a new
+# environment of about 5 GB; the Ray and TensorBoard extras included).
+OLDEST_VENV ?= .venv-oldest
+test-oldest:
+	mkdir -p $(OLDEST_VENV)
+	$(PYTHON) scripts/oldest_constraints.py test,video,tensorboard,ray > $(OLDEST_VENV)/constraints.txt.new
+	@# replaced only when changed, so that an unchanged list does not reinstall the environment
+	if cmp -s $(OLDEST_VENV)/constraints.txt.new $(OLDEST_VENV)/constraints.txt; then \
+	  rm $(OLDEST_VENV)/constraints.txt.new; \
+	else mv $(OLDEST_VENV)/constraints.txt.new $(OLDEST_VENV)/constraints.txt; fi
+	$(MAKE) test VENV=$(OLDEST_VENV) CONSTRAINTS=$(OLDEST_VENV)/constraints.txt EXTRAS=test,video,tensorboard,ray \
+	  PYTEST_ARGS='$(PYTEST_ARGS)'
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,57 @@
+"""Print pip constraints that pin every dependency to the oldest release ``pyproject.toml`` admits.
+
+    python scripts/oldest_constraints.py [EXTRA,...] > oldest.txt
+    pip install -c oldest.txt -e '.[test]'
+
+Each ``name>=X`` of the package's dependencies, and of the extras named (default: test,video,tensorboard,
+ray), becomes ``name==X``; a name listed twice takes the higher floor. ``make test-oldest`` runs the test
+suite in an environment installed this way, so the floors ``pyproject.toml`` states are floors that were
+tested rather than guessed. Requires Python 3.11 (``tomllib``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+DEFAULT_EXTRAS = ("test", "video", "tensorboard", "ray")
+#: ``name[extras] ... >=version``: the distribution name and its lower bound, if the requirement has one.
+FLOOR = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?[^;]*?>=\s*(?P<version>[0-9][^,;\s]*)")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``"2.4.0"`` → ``(2, 4, 0)``, for comparing two floors of one name (release numbers only)."""
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def oldest_pins(extras: tuple[str, ...]) -> dict[str, str]:
+    """Each dependency's floor, by distribution name, from the dependencies and the ``extras`` named."""
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    optional = project.get("optional-dependencies", {})
+    unknown = [extra for extra in extras if extra not in optional]
+    if unknown:
+        sys.exit(f"error: pyproject.toml has no extra {', '.join(unknown)}; its extras are {', '.join(optional)}.")
+    pins: dict[str, str] = {}
+    for requirement in [*project["dependencies"], *(r for extra in extras for r in optional[extra])]:
+        match = FLOOR.match(requirement)
+        if match is None:
+            continue  # no lower bound: pip's newest is all that can be said
+        name, version = match["name"].lower(), match["version"]
+        if name not in pins or version_key(version) > version_key(pins[name]):
+            pins[name] = version
+    return pins
+
+
+def main(argv: list[str]) -> None:
+    extras = tuple(filter(None, argv[0].split(","))) if argv else DEFAULT_EXTRAS
+    print(f"# The oldest releases pyproject.toml admits (extras: {','.join(extras)}); "
+          "written by scripts/oldest_constraints.py")
+    for name, version in oldest_pins(extras).items():
+        print(f"{name}=={version}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,49 @@
+"""The floors in pyproject.toml are what ``make test-oldest`` installs (scripts/oldest_constraints.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+, as the script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("oldest_constraints", ROOT / "scripts" / "oldest_constraints.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def requirement_name(requirement: str) -> str:
+    return re.match(r"[A-Za-z0-9._-]+", requirement)[0].lower()
+
+
+def test_every_dependency_and_extra_is_pinned_to_its_floor() -> None:
+    """A requirement without a floor would leave ``make test-oldest`` installing its newest release."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = tuple(project["optional-dependencies"])
+    script = load_script()
+    pins = script.oldest_pins(extras)
+    requirements = [*project["dependencies"], *(r for extra in extras for r in project["optional-dependencies"][extra])]
+    assert {requirement_name(r) for r in requirements} == set(pins)
+    for requirement in requirements:
+        floor = re.search(r">=\s*([0-9][^,;\s]*)", requirement)[1]
+        assert script.version_key(pins[requirement_name(requirement)]) >= script.version_key(floor)
+    assert pins["typer"] == "0.29"  # the lower end of a range, not its upper bound
+
+
+def test_a_name_required_twice_is_pinned_to_the_higher_floor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = load_script()
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\ndependencies = ["numpy>=1.24", "rich"]\n'
+                         '[project.optional-dependencies]\na = ["av>=9.2"]\nb = ["av>=15", "numpy>=1.3"]\n')
+    monkeypatch.setattr(script, "PYPROJECT", pyproject)
+    assert script.oldest_pins(("a", "b")) == {"numpy": "1.24", "av": "15"}  # 1.24 > 1.3; rich has no floor
+    with pytest.raises(SystemExit, match="no extra c"):
+        script.oldest_pins(("c",))
