@@ -334,6 +334,40 @@ def test_an_unknown_device_is_refused_on_ray_as_it_is_locally(tmp_path: Path, de
     assert result.exit_code == 2 and f"Unknown device '{device}'" in result.output, result.output
 
 
+def _warning_tensor(message: str) -> str:
+    """Unpickled, warns as torch 2.4 warns for every tensor it unpickles (through torch.load)."""
+    import warnings
+
+    warnings.warn(message, FutureWarning, stacklevel=2)
+    return "tensor"
+
+
+class _LikeATensor:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return _warning_tensor, (self.message,)
+
+
+def test_a_workers_messages_unpickle_without_torchs_weights_only_warning_and_other_warnings_stay() -> None:
+    import pickle
+    import warnings
+
+    from vfibench.sweep.executors import unpickle_message
+
+    torch_says = ("You are using `torch.load` with `weights_only=False` (the current default value), which uses "
+                  "the default pickle module implicitly.")
+    message = pickle.dumps((1, _LikeATensor(torch_says)))
+    with pytest.warns(FutureWarning, match="weights_only=False"):
+        pickle.loads(message)  # what each worker and the coordinator printed, once per unit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert unpickle_message(message) == (1, "tensor")
+    with pytest.warns(FutureWarning, match="something else"):
+        unpickle_message(pickle.dumps(_LikeATensor("something else")))
+
+
 def test_more_jobs_than_cores_are_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("vfibench.sweep.executors.available_cores", lambda: 2)
     result = runner.invoke(app, ["run", *CLI_SWEEP, "--out", str(tmp_path / "out"), "--jobs", "3"])

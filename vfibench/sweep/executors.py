@@ -19,13 +19,16 @@ are provided:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
 import signal
+import warnings
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -231,7 +234,7 @@ class ProcessExecutor:
             for worker in busy:
                 if worker.conn in ready:
                     try:
-                        ticket, result = pickle.loads(worker.conn.recv_bytes())
+                        ticket, result = unpickle_message(worker.conn.recv_bytes())
                     except (EOFError, OSError):
                         continue  # it died: replaced below
                     worker.task = None
@@ -294,13 +297,31 @@ class ProcessExecutor:
                 "max_retries": self.max_retries, "start_method": "spawn", "options": list(self.options)}
 
 
+@contextlib.contextmanager
+def tensors_unpickled_quietly() -> Iterator[None]:
+    """Within the block, no warning as a tensor is unpickled. Some torch releases (2.4 among them) read
+    every pickled tensor through ``torch.load`` and warn each time, a FutureWarning on its
+    ``weights_only`` default. What a sweep unpickles comes from its own processes (its workers, its
+    Ray tasks), so the warning has nothing for the user to act on; it repeated once per unit."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using `torch.load` with `weights_only=False`",
+                                category=FutureWarning)
+        yield
+
+
+def unpickle_message(payload: bytes) -> Any:
+    """``pickle.loads`` of a message between a sweep and its worker processes (:func:`tensors_unpickled_quietly`)."""
+    with tensors_unpickled_quietly():
+        return pickle.loads(payload)
+
+
 def _worker_main(conn: multiprocessing.connection.Connection, threads: int) -> None:
     """A :class:`ProcessExecutor` worker (started through :func:`~vfibench.processes.run_as_helper`):
     receive the data, then run units until told to stop."""
     keep_freed_memory()
     torch.set_num_threads(threads)
     try:
-        train, test = pickle.loads(conn.recv_bytes())
+        train, test = unpickle_message(conn.recv_bytes())
     except (EOFError, OSError):
         return
     resources = UnitResources()
@@ -311,7 +332,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, threads: int) -> N
             return
         if not message:
             return
-        ticket, spec, warm = pickle.loads(message)
+        ticket, spec, warm = unpickle_message(message)
         result = run_unit(spec, train, test, warm, resources=resources)
         try:
             conn.send_bytes(pickle.dumps((ticket, result), protocol=pickle.HIGHEST_PROTOCOL))

@@ -27,7 +27,7 @@ import torch
 
 from vfibench.data.triplets import Triplets
 from vfibench.processes import keep_freed_memory
-from vfibench.sweep.executors import ExecutorError, import_ray
+from vfibench.sweep.executors import ExecutorError, import_ray, tensors_unpickled_quietly
 from vfibench.sweep.interruption import Interrupted, signal_handlers_kept
 from vfibench.sweep.unit import UnitResources, UnitResult, UnitSpec, failed_result, run_unit
 from vfibench.train import StepCallback, TrainState, fix_cublas_workspace
@@ -255,7 +255,7 @@ class RayExecutor:
                 break
         ticket, spec = self._pending.pop(ready[0])
         try:
-            with _signals_through_ray():
+            with _signals_through_ray(), tensors_unpickled_quietly():
                 return ticket, ray.get(ready[0])
         except ray.exceptions.RayError as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else ""
