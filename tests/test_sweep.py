@@ -949,3 +949,16 @@ def test_a_failed_warm_start_fails_its_seed_s_units_in_the_tables(tmp_path: Path
     assert summary.loc[["l1", "l2"], "status"].tolist() == ["failed", "failed"]
     assert "warm start failed: RuntimeError: out of memory" in summary.loc["l1", "reason"]
     assert store.unit_info(UnitKey("l2", 0))["status"] == "failed"
+
+
+def test_a_unit_table_without_rows_adds_nothing_to_the_run_table_and_sets_no_column_type() -> None:
+    import pandas as pd
+
+    from vfibench.results.schema import LOG_KEYS
+    from vfibench.sweep.tables import stacked
+
+    logged = pd.DataFrame({"config": ["l1"], "seed": [0], "step": [2], "lr": [1e-3], "total": [0.5]})
+    failed_first = pd.DataFrame(columns=list(LOG_KEYS))  # a unit that failed before it logged (object columns)
+    table = stacked([logged, failed_first], list(LOG_KEYS))
+    assert len(table) == 1 and str(table["step"].dtype) == "int64"
+    assert list(stacked([failed_first], ["config", "x"]).columns) == ["config", "x"]

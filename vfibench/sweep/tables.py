@@ -25,6 +25,15 @@ from vfibench.sweep.manifest import recorded_settings
 from vfibench.sweep.plan import SweepPlan
 from vfibench.train import STATE_NOT_FINITE
 
+
+def stacked(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The units' tables one under another, or an empty table of ``columns`` when no unit has a row.
+    A table without rows (a unit that failed before its first) is left out: it adds nothing, and from
+    pandas 2.1 until 3.0 it drew a FutureWarning (on how empty tables will set the columns' types)."""
+    kept = [frame for frame in frames if not frame.empty]
+    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
+
+
 def gather(store: RunStore, plan: SweepPlan) -> None:
     """Rewrite the run-level tables from the finished units (atomically, in the plan's order)."""
     samples, logs, status = [], [], dict.fromkeys(plan.unavailable_configs, schema.UNAVAILABLE)
@@ -55,9 +64,8 @@ def gather(store: RunStore, plan: SweepPlan) -> None:
             reasons.setdefault(config, []).append(f"{count} of {len(plan.seeds)} seeds finished; "
                                                    f"resume the run to complete it")
     metrics = plan.metrics + list(plan.unavailable_metrics)
-    per_sample = pd.concat(samples, ignore_index=True) if samples else pd.DataFrame(
-        columns=[*SAMPLE_KEYS, *metrics])
-    train_log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=list(LOG_KEYS))
+    per_sample = stacked(samples, [*SAMPLE_KEYS, *metrics])
+    train_log = stacked(logs, list(LOG_KEYS))
     atomic.write_csv(store.path(schema.PER_SAMPLE_FILE), per_sample)
     atomic.write_csv(store.path(schema.TRAIN_LOG_FILE), train_log)
     summary = summarise(per_sample, metrics, plan.kinds, status)
