@@ -32,6 +32,15 @@ def test_seed_means_and_columns():
     assert loss_columns(curves) == ["total", "l1", "lpips"] and held_out_columns(curves) == ["val_psnr", "val_lpips"]
 
 
+def test_curves_keep_the_configurations_first_seen_order_and_sort_each_by_step():
+    rows = log({"lpips": [(24, 0.3), (26, 0.2), (27, 0.1)], "l1": [(25, 0.3), (27, 0.25)]})
+    shuffled = rows.iloc[[2, 7, 0, 9, 4, 1, 8, 5, 3, 6]]  # lpips seen first, steps out of order
+    curves = seed_mean_curves(shuffled)
+    assert list(zip(curves["config"], curves["step"])) == [("lpips", 10), ("lpips", 20), ("lpips", 30),
+                                                           ("l1", 10), ("l1", 20)]
+    assert list(curves["val_psnr"]) == [24, 26, 27, 25, 27]
+
+
 def test_parting_step_is_where_the_best_configurations_differ_for_good():
     # the metrics disagree briefly at step 20, agree at 30, then part ways from step 40 on
     curves = seed_mean_curves(log({"l1": [(25, 0.30), (27, 0.20), (28, 0.18), (29, 0.17), (30, 0.16)],
