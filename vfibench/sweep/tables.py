@@ -28,8 +28,9 @@ from vfibench.train import STATE_NOT_FINITE
 
 def stacked(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     """The units' tables one under another, or an empty table of ``columns`` when no unit has a row.
-    A table without rows (a unit that failed before its first) is left out: it adds nothing, and from
-    pandas 2.1 until 3.0 it drew a FutureWarning (on how empty tables will set the columns' types)."""
+    A table without rows (a unit that failed before its first) is left out: it adds nothing, but its
+    object columns drew a FutureWarning from pandas 2.1 to 2.x and, from pandas 3, made the run's
+    integer columns (``step``) object columns."""
     kept = [frame for frame in frames if not frame.empty]
     return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
 
