@@ -60,14 +60,15 @@ test: setup
 # The floors in pyproject.toml, tested: every dependency at the oldest release admitted (a new
 # environment of about 5 GB; the Ray and TensorBoard extras included).
 OLDEST_VENV ?= .venv-oldest
+OLDEST_EXTRAS ?= test,video,tensorboard,ray
 test-oldest:
 	mkdir -p $(OLDEST_VENV)
-	$(PYTHON) scripts/oldest_constraints.py test,video,tensorboard,ray > $(OLDEST_VENV)/constraints.txt.new
+	$(PYTHON) scripts/oldest_constraints.py $(OLDEST_EXTRAS) > $(OLDEST_VENV)/constraints.txt.new
 	@# replaced only when changed, so that an unchanged list does not reinstall the environment
 	if cmp -s $(OLDEST_VENV)/constraints.txt.new $(OLDEST_VENV)/constraints.txt; then \
 	  rm $(OLDEST_VENV)/constraints.txt.new; \
 	else mv $(OLDEST_VENV)/constraints.txt.new $(OLDEST_VENV)/constraints.txt; fi
-	$(MAKE) test VENV=$(OLDEST_VENV) CONSTRAINTS=$(OLDEST_VENV)/constraints.txt EXTRAS=test,video,tensorboard,ray \
+	$(MAKE) test VENV=$(OLDEST_VENV) CONSTRAINTS=$(OLDEST_VENV)/constraints.txt EXTRAS=$(OLDEST_EXTRAS) \
 	  PYTEST_ARGS='$(PYTEST_ARGS)'
 
 clean-venv:

@@ -1,12 +1,13 @@
 """Print pip constraints that pin every dependency to the oldest release ``pyproject.toml`` admits.
 
-    python scripts/oldest_constraints.py [EXTRA,...] > oldest.txt
+    python scripts/oldest_constraints.py [EXTRA,...] > oldest.txt    # e.g. test
     pip install -c oldest.txt -e '.[test]'
 
-Each ``name>=X`` of the package's dependencies, and of the extras named (default: test,video,tensorboard,
-ray), becomes ``name==X``; a name listed twice takes the higher floor. ``make test-oldest`` runs the test
-suite in an environment installed this way, so the floors ``pyproject.toml`` states are floors that were
-tested rather than guessed. Requires Python 3.11 (``tomllib``).
+Each ``name>=X`` of the package's dependencies, and of the extras named (none unless given; the
+Makefile names those it installs), becomes ``name==X``; a name listed twice takes the higher floor.
+``make test-oldest`` runs the test suite in an environment installed this way, so the floors
+``pyproject.toml`` states are floors that were tested rather than guessed. Requires Python 3.11
+(``tomllib``). An unknown extra is an error, exit code 2.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import tomllib
 from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-DEFAULT_EXTRAS = ("test", "video", "tensorboard", "ray")
 #: ``name[extras] ... >=version``: the distribution name and its lower bound, if the requirement has one.
 FLOOR = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?[^;]*?>=\s*(?P<version>[0-9][^,;\s]*)")
 
@@ -33,7 +33,7 @@ def oldest_pins(extras: tuple[str, ...]) -> dict[str, str]:
     optional = project.get("optional-dependencies", {})
     unknown = [extra for extra in extras if extra not in optional]
     if unknown:
-        sys.exit(f"error: pyproject.toml has no extra {', '.join(unknown)}; its extras are {', '.join(optional)}.")
+        raise ValueError(f"pyproject.toml has no extra {', '.join(unknown)}; its extras are {', '.join(optional)}.")
     pins: dict[str, str] = {}
     for requirement in [*project["dependencies"], *(r for extra in extras for r in optional[extra])]:
         match = FLOOR.match(requirement)
@@ -45,13 +45,20 @@ def oldest_pins(extras: tuple[str, ...]) -> dict[str, str]:
     return pins
 
 
-def main(argv: list[str]) -> None:
-    extras = tuple(filter(None, argv[0].split(","))) if argv else DEFAULT_EXTRAS
-    print(f"# The oldest releases pyproject.toml admits (extras: {','.join(extras)}); "
+def main(argv: list[str]) -> int:
+    """Print the pins; an unknown extra is an error on stderr and exit code 2."""
+    extras = tuple(filter(None, argv[0].split(","))) if argv else ()
+    try:
+        pins = oldest_pins(extras)
+    except ValueError as err:
+        print(f"error: {err} Name extras as pyproject.toml spells them, separated by commas.", file=sys.stderr)
+        return 2
+    print(f"# The oldest releases pyproject.toml admits (extras: {','.join(extras) or 'none'}); "
           "written by scripts/oldest_constraints.py")
-    for name, version in oldest_pins(extras).items():
+    for name, version in pins.items():
         print(f"{name}=={version}")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

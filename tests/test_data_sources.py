@@ -473,7 +473,8 @@ def test_grey_and_rgba_frames_become_rgb(tmp_path: Path) -> None:
     rgba[..., 0], rgba[..., 3] = 255, 7
     write_png(tmp_path / "rgba.png", rgba)
     Image.fromarray(np.full((16, 16), 65535, dtype=np.uint16)).save(tmp_path / "deep.png")
-    assert read_image(tmp_path / "grey.png").shape == (16, 16, 3) and read_image(tmp_path / "grey.png").max() == np.float32(0.2)
+    grey = read_image(tmp_path / "grey.png")
+    assert grey.shape == (16, 16, 3) and grey.max() == np.float32(0.2)
     assert read_image(tmp_path / "rgba.png")[0, 0].tolist() == [1.0, 0.0, 0.0]
     assert read_image(tmp_path / "deep.png").min() == 1.0
 

@@ -45,5 +45,11 @@ def test_a_name_required_twice_is_pinned_to_the_higher_floor(tmp_path: Path, mon
                          '[project.optional-dependencies]\na = ["av>=9.2"]\nb = ["av>=15", "numpy>=1.3"]\n')
     monkeypatch.setattr(script, "PYPROJECT", pyproject)
     assert script.oldest_pins(("a", "b")) == {"numpy": "1.24", "av": "15"}  # 1.24 > 1.3; rich has no floor
-    with pytest.raises(SystemExit, match="no extra c"):
+    with pytest.raises(ValueError, match="no extra c"):
         script.oldest_pins(("c",))
+
+
+def test_an_unknown_extra_is_an_error_with_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_script().main(["test,nope"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("error: pyproject.toml has no extra nope; its extras are ")
