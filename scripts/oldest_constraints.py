@@ -6,20 +6,40 @@
 Each ``name>=X`` of the package's dependencies, and of the extras named (none unless given; the
 Makefile names those it installs), becomes ``name==X``; a name listed twice takes the higher floor.
 ``make test-oldest`` runs the test suite in an environment installed this way, so the floors
-``pyproject.toml`` states are floors that were tested rather than guessed. Requires Python 3.11
-(``tomllib``). An unknown extra is an error, exit code 2.
+``pyproject.toml`` states are floors that were tested rather than guessed; with
+``make test-oldest PYTHON=python3.10`` the oldest Python the package admits is tested with them.
+It reads TOML with ``tomllib`` (Python 3.11+), else ``tomli`` (the same parser, installable on 3.10),
+else the copy of ``tomli`` that pip carries. An unknown extra is an error, exit code 2.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
-import tomllib
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 #: ``name[extras] ... >=version``: the distribution name and its lower bound, if the requirement has one.
 FLOOR = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?[^;]*?>=\s*(?P<version>[0-9][^,;\s]*)")
+
+
+def toml_parser() -> ModuleType:
+    """``tomllib`` where Python has it (3.11+), else ``tomli``, whose API it is, else pip's copy of ``tomli``."""
+    for name in ("tomllib", "tomli", "pip._vendor.tomli"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ValueError(f"Python {sys.version.split()[0]} has no TOML parser (tomllib is Python 3.11+); "
+                     "install one with 'pip install tomli' or run this script with Python 3.11 or newer.")
+
+
+def read_project() -> dict[str, Any]:
+    """The ``[project]`` table of ``pyproject.toml``."""
+    return toml_parser().loads(PYPROJECT.read_text())["project"]
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -29,11 +49,12 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def oldest_pins(extras: tuple[str, ...]) -> dict[str, str]:
     """Each dependency's floor, by distribution name, from the dependencies and the ``extras`` named."""
-    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    project = read_project()
     optional = project.get("optional-dependencies", {})
     unknown = [extra for extra in extras if extra not in optional]
     if unknown:
-        raise ValueError(f"pyproject.toml has no extra {', '.join(unknown)}; its extras are {', '.join(optional)}.")
+        raise ValueError(f"pyproject.toml has no extra {', '.join(unknown)}; its extras are {', '.join(optional)}. "
+                         "Name extras as pyproject.toml spells them, separated by commas.")
     pins: dict[str, str] = {}
     for requirement in [*project["dependencies"], *(r for extra in extras for r in optional[extra])]:
         match = FLOOR.match(requirement)
@@ -46,12 +67,12 @@ def oldest_pins(extras: tuple[str, ...]) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    """Print the pins; an unknown extra is an error on stderr and exit code 2."""
+    """Print the pins; an unknown extra, or no TOML parser, is an error on stderr and exit code 2."""
     extras = tuple(filter(None, argv[0].split(","))) if argv else ()
     try:
         pins = oldest_pins(extras)
     except ValueError as err:
-        print(f"error: {err} Name extras as pyproject.toml spells them, separated by commas.", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"# The oldest releases pyproject.toml admits (extras: {','.join(extras) or 'none'}); "
           "written by scripts/oldest_constraints.py")

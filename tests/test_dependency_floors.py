@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+, as the script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,9 +26,9 @@ def requirement_name(requirement: str) -> str:
 
 def test_every_dependency_and_extra_is_pinned_to_its_floor() -> None:
     """A requirement without a floor would leave ``make test-oldest`` installing its newest release."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = tuple(project["optional-dependencies"])
     script = load_script()
+    project = script.read_project()
+    extras = tuple(project["optional-dependencies"])
     pins = script.oldest_pins(extras)
     requirements = [*project["dependencies"], *(r for extra in extras for r in project["optional-dependencies"][extra])]
     assert {requirement_name(r) for r in requirements} == set(pins)
@@ -53,3 +53,24 @@ def test_an_unknown_extra_is_an_error_with_exit_code_2(capsys: pytest.CaptureFix
     assert load_script().main(["test,nope"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith("error: pyproject.toml has no extra nope; its extras are ")
+
+
+def test_without_tomllib_the_script_reads_toml_with_tomli_or_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Python 3.10, the oldest the package admits, has no ``tomllib``: ``make test-oldest PYTHON=python3.10``."""
+    script = load_script()
+    missing: set[str] = {"tomllib"}
+
+    def import_module(name: str):  # type: ignore[no-untyped-def]
+        if name in missing:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return importlib.import_module(name)
+
+    monkeypatch.setattr(script, "importlib", SimpleNamespace(import_module=import_module))
+    assert script.read_project()["name"] == "vfibench"  # tomli, or pip's copy of it
+    missing |= {"tomli", "pip._vendor.tomli"}
+    assert script.main(["test"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: Python ") and "has no TOML parser" in captured.err
+    assert "pip install tomli" in captured.err
