@@ -5,7 +5,8 @@
 #   make test    the same set-up, then the whole test suite
 #   make test-oldest
 #                the whole test suite in .venv-oldest, against the oldest release of every dependency
-#                that pyproject.toml admits (scripts/oldest_constraints.py pins them)
+#                that pyproject.toml admits (scripts/oldest_constraints.py pins them); add
+#                PYTHON=python3.10 for the oldest Python too
 #
 # Both are idempotent: a second call reuses .venv (re-installing only when pyproject.toml or
 # constraints.txt changed) and the verified backbones in $VFIBENCH_HOME (default ~/.cache/vfibench).
