@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import re
 from pathlib import Path
@@ -59,16 +58,22 @@ def test_without_tomllib_the_script_reads_toml_with_tomli_or_says_what_to_instal
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Python 3.10, the oldest the package admits, has no ``tomllib``: ``make test-oldest PYTHON=python3.10``."""
     script = load_script()
-    missing: set[str] = {"tomllib"}
+    parser = script.toml_parser()  # whichever this Python has, standing in for each module the script asks for
+    missing: set[str] = set()
+    asked: list[str] = []
 
     def import_module(name: str):  # type: ignore[no-untyped-def]
+        asked.append(name)
         if name in missing:
             raise ModuleNotFoundError(f"No module named {name!r}")
-        return importlib.import_module(name)
+        return parser
 
     monkeypatch.setattr(script, "importlib", SimpleNamespace(import_module=import_module))
-    assert script.read_project()["name"] == "vfibench"  # tomli, or pip's copy of it
-    missing |= {"tomli", "pip._vendor.tomli"}
+    for absent, tried in [((), ["tomllib"]), (("tomllib",), ["tomllib", "tomli"]),
+                          (("tomllib", "tomli"), ["tomllib", "tomli", "pip._vendor.tomli"])]:
+        missing, asked[:] = set(absent), []
+        assert script.read_project()["name"] == "vfibench" and asked == tried
+    missing = {"tomllib", "tomli", "pip._vendor.tomli"}
     assert script.main(["test"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
