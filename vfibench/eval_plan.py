@@ -198,6 +198,10 @@ def check_not_a_misspelt_spec(text: str) -> None:
         raise DataError(f"--gt '{text}': synthetic scenes have no stored ground truth for eval to score saved "
                         f"predictions against (`vfibench run` renders and scores them itself). Give a folder of "
                         f"ground-truth frames, or a test set spec: {', '.join(f'{k}:PATH' for k in kinds)}.")
+    if word in kinds and "(" in text:  # a known kind with options, out of shape: the spec's own error says how
+        from vfibench.data.sources import parse_dataset_spec
+
+        parse_dataset_spec(text)
     if not colon or len(word) < 2 or not word.isidentifier():
         return
     close = closest_kind(word, kinds)
@@ -326,6 +330,8 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
                 f"ground-truth frames does not have. Give --gt as a dataset spec (e.g. ucf101:PATH, "
                 f"frames:PATH) or leave these metrics out."
             )
+    check_out_outside_frames(Path(out), {"ground-truth folder": Path(gt)}
+                             | {f"prediction folder of '{name}'": folder for name, folder in sources.items()})
     check_writable_folder(Path(out), "--out")
     check_latest_is_a_link(Path(out))
     resolved = resolve_device(device)
@@ -340,6 +346,25 @@ def plan_evaluation(predictions: Sequence[str] | Mapping[str, Path], gt: Path | 
     return EvalPlan(sources, gt, files, list(suite.names), dict(suite.unavailable), resolved, out, command,
                     dict(suite.backbone_sha256),
                     spec, pred_files, list(protocols), [note for note in notes if note])
+
+
+def check_out_outside_frames(out: Path, folders: Mapping[str, Path]) -> None:
+    """A VfiBenchError when the results folder ``out`` lies in one of ``folders`` (role → folder), which are
+    read for frames (:func:`list_frames`, subfolders included): the run's image grids would be written among
+    the frames, and the next evaluation would read them as frames. A hidden folder on the way is never read."""
+    target = out.resolve()
+    for role, folder in folders.items():
+        base = folder.resolve()
+        if target != base and base not in target.parents:
+            continue
+        if any(is_hidden(Path(part)) for part in target.relative_to(base).parts):
+            continue
+        outside = os.path.relpath(base.parent / "results")
+        raise VfiBenchError(
+            f"--out '{out}' is inside the {role} '{folder}': the run's image grids would be written among its "
+            f"frames, and the next evaluation would read them as frames. Pass an --out outside it (e.g. --out "
+            f"{outside})."
+        )
 
 
 def wide_levels_note(firsts: Mapping[str, Path]) -> str:

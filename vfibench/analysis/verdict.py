@@ -11,7 +11,7 @@ from vfibench.analysis.pair_tests import PairComparison, PairedTest, direction
 from vfibench.analysis.per_sample import Orientation
 from vfibench.analysis.significance import ALPHA, smallest_holm_p
 from vfibench.metrics.records import RECORDS_BY_NAME
-from vfibench.results.schema import BLEND, NEAREST, REFERENCE, TRAINED
+from vfibench.results.schema import BLEND, MISSING, NEAREST, REFERENCE, TRAINED
 from vfibench.words import join_words, percent
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ def _nan_high(value: float) -> float:
 def verdict(analysis: GapAnalysis) -> str:
     """One paragraph, in plain language, of what the numbers say about the gap."""
     label = analysis.labels.get
+    if analysis.missing_configs and set(analysis.configs) <= set(analysis.missing_configs):
+        return no_results(analysis)
     sentences: list[str] = []
     if analysis.base not in analysis.metrics:
         sentences.append(missing_base(analysis))
@@ -87,6 +89,16 @@ def verdict(analysis: GapAnalysis) -> str:
         sentences.extend(_reference_sentences(analysis))
     sentences.extend(_availability_sentences(analysis))
     return " ".join(sentences)
+
+
+def no_results(analysis: GapAnalysis) -> str:
+    """The verdict of a run in which no row has results (a sweep stopped before its first unit finished,
+    or whose every unit failed): what each row's status is, not advice about metrics."""
+    rows = "; ".join(f"'{config}' {state}" for config, state in analysis.missing_configs.items())
+    noun = row_noun(analysis.kinds.values())
+    resume = (f" A {MISSING} row has not been run yet: resume the run to compute it, then report again."
+              if MISSING in analysis.missing_configs.values() else "")
+    return f"No {noun} of this run has results ({rows}), so there is nothing to compare.{resume}"
 
 
 def missing_base(analysis: GapAnalysis) -> str:

@@ -142,6 +142,13 @@ def parse_dataset_spec(spec: str) -> DatasetSpec:
     kind = match.group("kind").lower() if match else ""
     if not match or kind not in OPTIONS:
         word = kind or text.split(":")[0].split("(")[0].strip().lower()
+        if not match and word in OPTIONS:  # a known kind, the rest out of shape (a parenthesis or the colon)
+            example = f"{word}(count=8)" + ("" if word == "synthetic" else f":/data/{word}")
+            raise DataError(
+                f"The dataset spec {spec!r} is not well formed: write KIND(key=value, ...):PATH, the options in "
+                f"one pair of parentheses right after the kind and the path after a colon (e.g. {example}); "
+                f"check the parentheses and the colon."
+            )
         close = closest_kind(word, OPTIONS)
         suggestion = f" Did you mean {close!r}?" if close else _hint_for_bare_path(text)
         raise DataError(

@@ -45,7 +45,6 @@ from vfibench.results import atomic, schema
 from vfibench.results.schema import COMPLETE, RUNNING, UNIT_STATUSES, read_csv
 from vfibench.words import counted, join_words, sentence_start
 
-SCHEMA_VERSION = 1
 UNIT_FILE = "unit.json"
 #: A trained unit's weights, in its folder.
 MODEL_FILE = "model.pt"
@@ -147,6 +146,12 @@ class RunStore:
                     f"with `vfibench run`, or name a run directory: `vfibench report RUN`."
                     + _unfinished_evaluations_hint(out)
                 )
+            if link.is_file():  # a folder is a run copied with its links followed, and read as one
+                raise ResultsError(
+                    f"'{link}' is a file, not the link vfibench points at the newest finished run (a copy or a "
+                    f"checkout that does not keep links may have turned it into one). Name a run directory: "
+                    f"`vfibench report RUN --out {out}`, or remove '{link}' and finish a run to make it again."
+                )
             root = link.resolve()
             check_latest(link)
         else:
@@ -178,7 +183,7 @@ class RunStore:
         return self.root.resolve().name
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic.write_json(self.root / MANIFEST, {"schema_version": SCHEMA_VERSION, **manifest})
+        atomic.write_json(self.root / MANIFEST, {"schema_version": schema.SCHEMA_VERSION, **manifest})
 
     def missing_derived_tables(self) -> list[str]:
         """The :data:`DERIVED_TABLES` a sweep lacks (rebuilt from its units by
@@ -202,6 +207,9 @@ class RunStore:
                 f"'{path}' is not a vfibench manifest (it has no \"tool\": \"vfibench\" entry). "
                 f"Point the command at a directory written by `vfibench run` or `vfibench eval`."
             )
+        problem = schema.manifest_problem(manifest)
+        if problem:
+            raise ResultsError(f"The run manifest '{path}' {problem}")
         return manifest
 
     def mark_latest(self) -> None:

@@ -120,9 +120,15 @@ def recorded_settings(manifest: dict[str, Any], where: str) -> dict[str, Any]:
     """The settings a sweep's manifest records (what :func:`manifest_for` wrote), validated; a
     ResultsError names what is missing or wrong. Runs recorded before a setting existed get its
     default (fp32 precision)."""
+    kind = schema.run_kind(manifest)
+    if kind != schema.SWEEP:
+        command = manifest.get("command")
+        again = f"run its command again: `{command}`" if command else "run it again"
+        raise ResultsError(
+            f"Cannot resume from {where}: it records {schema.RUN_NAMES.get(kind, repr(kind))}, not a sweep. Only "
+            f"sweeps are resumed, unit by unit; to redo an evaluation, {again}."
+        )
     try:
-        if schema.run_kind(manifest) != schema.SWEEP:
-            raise ValueError(f"its kind is {schema.run_kind(manifest)!r}, not 'sweep'")
         configs = [str(entry["config"]) for entry in manifest["configs"]]
         recorded = {
             "configs": configs,
