@@ -255,7 +255,7 @@ def test_runs_on_other_hardware_are_noted_but_not_runs_on_another_gpu_of_one_kin
     assert "NEW ran on cuda, BASE on cuda:1" in " ".join(invoke(str(unnamed), str(unnamed_other)).output.split())
 
 
-def test_runs_of_one_preset_with_other_settings_are_noted(tmp_path: Path, base: Path) -> None:
+def test_runs_of_one_preset_with_other_settings_are_refused_unless_allowed(tmp_path: Path, base: Path) -> None:
     def run(name: str, steps: int, test_data: str = "synthetic") -> Path:
         folder = tmp_path / name
         folder.mkdir()
@@ -267,10 +267,18 @@ def test_runs_of_one_preset_with_other_settings_are_noted(tmp_path: Path, base: 
         return folder
 
     short, long, other_data, also_short = run("a", 4), run("b", 12), run("c", 4, "frames:clip"), run("d", 4)
-    text = " ".join(invoke(str(long), str(short)).output.split())
-    assert "different settings (preset.steps 12 (BASE 4))" in text and "not comparable" in text
-    assert "data.test.dataset synthetic (BASE frames:clip)" in " ".join(invoke(str(short), str(other_data)).output.split())
-    assert "different settings" not in invoke(str(also_short), str(short)).output
+    result = invoke(str(long), str(short))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "different settings: preset.steps 12 (BASE 4)." in text, text
+    assert "within tolerance" not in text and "--allow-different-setup" in text
+    result = invoke(str(short), str(other_data))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "data.test.dataset synthetic (BASE frames:clip)" in text, text
+    allowed = invoke(str(long), str(short), "--allow-different-setup")
+    assert allowed.exit_code == 0 and "note: NEW and BASE were trained or tested with different settings" in \
+        " ".join(allowed.output.split()), allowed.output
+    same = invoke(str(also_short), str(short))
+    assert same.exit_code == 0 and "different settings" not in same.output
 
 
 def test_settings_that_leave_the_scores_unchanged_or_that_one_run_lacks_are_not_noted() -> None:
@@ -335,17 +343,21 @@ def test_other_seeds_and_an_unfinished_base_are_noted(tmp_path: Path, base: Path
         return folder
 
     zero, one, stopped, also_zero = run("zero", [0]), run("one", [1]), run("stopped", [0], "interrupted"), run("z", [0])
-    text = " ".join(invoke(str(one), str(zero)).output.split())
-    assert "NEW trained the seed 1, BASE 0" in text and "same --seeds" in text
+    result = invoke(str(one), str(zero))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "NEW trained the seed 1, BASE 0" in text and "--allow-different-setup" in text
     assert "released" not in text and "ran under" not in text
+    allowed = invoke(str(one), str(zero), "--allow-different-setup")
+    assert allowed.exit_code == 0 and "note: NEW trained the seed 1, BASE 0" in " ".join(allowed.output.split())
     # another torch release is noted; another build of the same release (+cu124) is not
     older, other_build = run("older", [1], torch="2.13.0+cpu"), run("cuda build", [1], torch="2.14.1+cu124")
     text = " ".join(invoke(str(one), str(older)).output.split())
     assert "NEW ran under torch 2.14.1+cpu, BASE under torch 2.13.0+cpu" in text, text
     assert "ran under" not in invoke(str(one), str(other_build)).output
     # a run's own summary.csv is read with the manifest beside it, not as a bare CSV
-    text = " ".join(invoke(str(one / "summary.csv"), str(zero / "summary.csv")).output.split())
-    assert "NEW trained the seed 1, BASE 0" in text and "bare" not in text, text
+    result = invoke(str(one / "summary.csv"), str(zero / "summary.csv"))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "NEW trained the seed 1, BASE 0" in text and "bare" not in text, text
     text = " ".join(invoke(str(zero), str(stopped)).output.split())
     assert "BASE's manifest says the run is 'interrupted', not complete" in text
     assert "NEW trained the" not in invoke(str(also_zero), str(zero)).output and "manifest says" not in \
@@ -741,11 +753,15 @@ def test_markdown_marks_every_failing_verdict_in_bold(tmp_path: Path, base: Path
     assert "| ok |" in markdown and "**ok**" not in markdown
 
 
-def test_runs_scored_on_other_numbers_of_samples_are_noted(tmp_path: Path, base: Path) -> None:
+def test_runs_scored_on_other_numbers_of_samples_are_refused_unless_allowed(tmp_path: Path, base: Path) -> None:
     new = write_summary(tmp_path / "new.csv", BASE_ROWS, l1={"samples": 16})
-    text = " ".join(invoke(str(new), str(base)).output.split())
-    assert "Seeds or test samples differ, so the means are not like for like: 'l1' (1 seed × 8 samples in BASE, " \
-           "1 × 16 in NEW)." in text, text
+    result = invoke(str(new), str(base))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert "Configurations were scored on other numbers of test samples: 'l1' on 16 in NEW, 8 in BASE." in text, text
+    allowed = invoke(str(new), str(base), "--allow-different-setup")
+    assert allowed.exit_code == 0, allowed.output
+    assert "note: Configurations were scored on other numbers" in " ".join(allowed.output.split()), allowed.output
 
 
 @pytest.mark.parametrize(("changes", "exit_code"), [({}, 0), ({"l1_perc": {"lpips_mean": 0.0830}}, 1)])
@@ -813,7 +829,7 @@ def test_a_run_summary_without_a_row_its_manifest_lists_is_refused(tmp_path: Pat
     assert result.exit_code == 2 and "lacks the row of 'blend', which its run's manifest lists" in text, text
 
 
-def test_runs_of_other_presets_are_noted(tmp_path: Path, base: Path) -> None:
+def test_runs_of_other_presets_are_refused_unless_allowed(tmp_path: Path, base: Path) -> None:
     def run(name: str, preset: str) -> Path:
         folder = tmp_path / name
         folder.mkdir()
@@ -823,9 +839,14 @@ def test_runs_of_other_presets_are_noted(tmp_path: Path, base: Path) -> None:
         return folder
 
     smoke, quick, also_smoke = run("a", "smoke"), run("b", "quick"), run("c", "smoke")
-    text = " ".join(invoke(str(quick), str(smoke)).output.split())
-    assert "NEW used the preset 'quick', BASE 'smoke': their numbers are not comparable" in text, text
-    assert "used the preset" not in invoke(str(also_smoke), str(smoke)).output
+    result = invoke(str(quick), str(smoke))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "NEW used the preset 'quick', BASE 'smoke'." in text, text
+    allowed = invoke(str(quick), str(smoke), "--allow-different-setup")
+    assert allowed.exit_code == 0, allowed.output
+    assert "note: NEW used the preset 'quick', BASE 'smoke'." in " ".join(allowed.output.split())
+    same = invoke(str(also_smoke), str(smoke))
+    assert same.exit_code == 0 and "used the preset" not in same.output
 
 
 def test_evaluations_against_other_ground_truths_are_noted(tmp_path: Path) -> None:

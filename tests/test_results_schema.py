@@ -268,13 +268,15 @@ def test_load_run_refuses_a_cut_per_sample_table_as_report_does(run_copy: RunSto
     assert runner.invoke(app, ["report", str(run_copy.root)]).exit_code == 2
 
 
-def test_eval_runs_without_a_shared_model_name_fail_and_say_how_names_match(frames, tmp_path: Path) -> None:
+def test_eval_runs_without_a_shared_model_name_are_refused_and_say_how_names_match(frames, tmp_path: Path) -> None:
     base = vfibench_eval(frames, tmp_path / "base", str(frames["sharp"]))
     new = vfibench_eval(frames, tmp_path / "new", str(frames["noisy"]))
     result = runner.invoke(app, ["compare", str(new), str(base)])
     text = " ".join(result.output.split())
-    assert result.exit_code == 1 and "sharp (missing in new)" in text
+    assert result.exit_code == 2 and "nothing would be compared" in text, text  # a check of nothing must not pass
     assert "share no model name" in text and "--pred NAME=DIR" in text
+    allowed = runner.invoke(app, ["compare", str(new), str(base), "--allow-different-setup"])
+    assert allowed.exit_code == 1 and "sharp (missing in new)" in " ".join(allowed.output.split())
 
 
 def test_a_sweep_summary_against_an_eval_summary_is_refused(runs: dict[str, RunStore]) -> None:

@@ -3,8 +3,9 @@
 A thin shell over :mod:`vfibench.results.compare` and the ``compare_*`` modules beside it: it gathers
 the options, loads both summaries, compares them and prints. Exit codes: 0 nothing failed, 1 something
 regressed (or a configuration with results in BASE is missing from NEW, or diverged there), 2 the input
-could not be used (unreadable or foreign summary, a sweep against an evaluation, bad ``--tol``), 3 an
-unforeseen error (a bug): never 1, which CI would read as a regression.
+could not be used (unreadable or foreign summary, a sweep against an evaluation, two runs not made the same
+way without ``--allow-different-setup``, bad ``--tol``), 3 an unforeseen error (a bug): never 1, which CI
+would read as a regression.
 
 The main CLI registers it with ``app.command("compare", epilog=cli_compare.EPILOG)(cli_compare.compare)``.
 """
@@ -36,13 +37,20 @@ EPILOG = examples(
     "vfibench compare results/latest results/baselines/ci.csv",
     "vfibench compare NEW BASE --tol psnr=0.1 --tol lpips=0.005 --format md",
     "vfibench compare NEW BASE --two-sided --format json > comparison.json",
+    "vfibench compare NEW BASE --allow-different-setup   # a verdict even on runs not made the same way",
     notes=f"Default tolerances (absolute): {_default_tolerances()} (sharpness is best at 1: a move away from 1 "
     "is a worsening).\n\n"
     "NEW and BASE are summaries of the same kind of run: two sweeps (`vfibench run`) or two evaluations "
     "(`vfibench eval`); rows are matched by configuration or model name (name a model with --pred NAME=DIR).\n\n"
+    "Both must also be made the same way, or their numbers measure different things: the same preset, training "
+    "and test settings (the test data included) and seeds, the same ground truth and sample files, rows scored "
+    "on as many test samples, and at least one row in common. Otherwise compare exits 2 and names what differs "
+    "(compare with a baseline made by the same command and options), unless --allow-different-setup is given. "
+    "Other hardware, releases or thread counts, and an unfinished run, are only noted.\n\n"
     "Exit codes: 0 nothing regressed; 1 a regression (with --two-sided, any change beyond the tolerance), a "
     "configuration with results in BASE missing from NEW, a configuration that diverged or failed in NEW, a metric column missing "
-    "from NEW, or a value BASE has and NEW lost; 2 unusable input (also a sweep compared with an evaluation); "
+    "from NEW, or a value BASE has and NEW lost; 2 unusable input (also a sweep compared with an evaluation, or "
+    "runs not made the same way); "
     f"{INTERNAL_ERROR_EXIT} an unexpected error in vfibench itself (a bug, with its traceback), never a verdict. "
     "Configurations or metrics found only in NEW, configurations with no results in BASE (diverged, failed or "
     "unavailable there), and values neither side has (or only NEW has), are reported but do not fail.",
@@ -93,6 +101,12 @@ def compare(
     format: Annotated[CompareFormat, typer.Option(
         "--format", "-f", help="table for a terminal; md or json print the report alone on standard output "
                                "and the summary line on standard error.")] = CompareFormat.table,
+    allow_different_setup: Annotated[bool, typer.Option(
+        "--allow-different-setup",
+        help="Give the verdict even when NEW and BASE were not made the same way (another preset, setting, test "
+             "data, ground truth, sample set or seeds, or no row in common), which otherwise exits 2; the "
+             "differences are printed as notes. E.g. `vfibench compare new-preset/latest old-preset/latest "
+             "--allow-different-setup` to see how far another preset moved the numbers.")] = False,
     github: Annotated[Optional[bool], typer.Option(
         "--github/--no-github", help="Print a GitHub Actions ::error annotation per failure "
                                      "(default: on when GITHUB_ACTIONS=true).", show_default=False)] = None,
@@ -106,7 +120,7 @@ def compare(
 
     named = parse_tolerances(tol or [])
     comparison = compare_summaries(load_summary(new), load_summary(base), resolve_tolerances(named),
-                                   two_sided=two_sided, named=named)
+                                   two_sided=two_sided, named=named, allow_different_setup=allow_different_setup)
     machine_readable = format is not CompareFormat.table
     if format is CompareFormat.table:
         _print_uncut(comparison)

@@ -220,7 +220,8 @@ def check_scored_whole(spec: str) -> None:
     set's own frames, every one of them at its stored size (``stride`` and a set's own options stay).
     Read from the spec's text, so ``ucf101(size=64)`` gets this answer too, not the parser's list of
     the options ucf101 has (``count``, which eval refuses as well)."""
-    from vfibench.data.sources import absolute_spec, split_spec
+    from vfibench.data.sources import absolute_spec
+    from vfibench.spec_syntax import split_spec
 
     parts = split_spec(spec)
     if parts is None:

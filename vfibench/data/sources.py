@@ -32,7 +32,6 @@ from __future__ import annotations
 import difflib
 import functools
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from vfibench.data.photos import SPLITS
 from vfibench.data.triplet_source import TripletSource, select_indices
 from vfibench.data.triplets import Triplets
 from vfibench.errors import DataError
+from vfibench.spec_syntax import SPEC_PATTERN
 
 #: The embedded default dataset's spec.
 SYNTHETIC = "synthetic"
@@ -68,7 +68,6 @@ OPTIONS: dict[str, dict[str, type]] = {
 }
 #: The standard test sets: indexed by :mod:`vfibench.data.standard_sets`, never resized.
 STANDARD_KINDS = ("ucf101", "middlebury", "snufilm", "xiph", "davis")
-_SPEC = re.compile(r"^(?P<kind>[A-Za-z][A-Za-z0-9_]*)\s*(?:\((?P<options>[^()]*)\))?\s*(?::(?P<path>.*))?$", re.S)
 
 
 @dataclass(frozen=True)
@@ -125,20 +124,11 @@ def _value(kind: str, key: str, raw: str, spec: str) -> Any:
     return raw.strip().strip("'\"")
 
 
-def split_spec(text: str) -> tuple[str, str, str] | None:
-    """``KIND[(OPTIONS)][:PATH]`` cut as :func:`parse_dataset_spec` reads it: (kind, options text, path
-    text), the last two empty when absent; None when ``text`` has not that shape."""
-    match = _SPEC.match(text.strip())
-    if not match:
-        return None
-    return match.group("kind"), match.group("options") or "", match.group("path") or ""
-
-
 def parse_dataset_spec(spec: str) -> DatasetSpec:
     """Parse ``kind[(key=value, ...)][:PATH]``; :class:`DataError` saying what is wrong and how to write it."""
     text = spec.strip()
     known = ", ".join(OPTIONS)
-    match = _SPEC.match(text)
+    match = SPEC_PATTERN.match(text)
     kind = match.group("kind").lower() if match else ""
     if not match or kind not in OPTIONS:
         word = kind or text.split(":")[0].split("(")[0].strip().lower()

@@ -6,8 +6,14 @@ behind — and judges every (configuration, metric) pair by the metric's directi
 into a verdict (:class:`~vfibench.results.compare_verdicts.Verdict`; the table of what each means and
 whether it fails is in :mod:`vfibench.results.compare_verdicts`). This module only judges:
 :mod:`vfibench.results.compare_inputs` reads the summaries, :mod:`vfibench.results.compare_tolerances`
-the tolerances; :mod:`vfibench.results.compare_notes` says what makes two runs less comparable and
+the tolerances; :mod:`vfibench.results.compare_notes` says what else NEW and BASE differ in, and
 :mod:`vfibench.results.compare_render` prints the result.
+
+Two runs not made the same way (another preset, setting, test data, ground truth, sample set or seeds, or
+no row in common: the notes that block) measured different things, so no verdict on their numbers holds:
+the comparison is refused (exit code 2, :func:`~vfibench.results.compare_notes.check_same_setup`) unless
+``allow_different_setup`` asks for it anyway, and then carries those differences
+(:attr:`~vfibench.results.compare_verdicts.Comparison.setup_differences`).
 
 Rows are matched by their ``config`` name: a sweep's configurations and references, an evaluation's
 model names (``--pred NAME=DIR``). Both summaries must come from the same kind of run
@@ -33,7 +39,7 @@ from vfibench.errors import VfiBenchError
 from vfibench.metrics.records import MetricRecord, metric_record
 from vfibench.results import schema
 from vfibench.results.compare_inputs import RunSummary, check_comparable
-from vfibench.results.compare_notes import comparison_notes
+from vfibench.results.compare_notes import check_same_setup, comparison_notes
 from vfibench.results.compare_tolerances import DEFAULT_KEY, resolve_tolerances
 from vfibench.results.compare_verdicts import Comparison, Row, Verdict
 from vfibench.results.schema import COMPLETE, DIVERGED, FAILED, MISSING, NO_RESULTS, PARTIAL, SummaryRow
@@ -41,7 +47,8 @@ from vfibench.words import join_words
 
 
 def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str, float] | None = None,
-                      two_sided: bool = False, named: Iterable[str] = ()) -> Comparison:
+                      two_sided: bool = False, named: Iterable[str] = (),
+                      allow_different_setup: bool = False) -> Comparison:
     """Judge every configuration and metric of NEW against BASE.
 
     Args:
@@ -51,12 +58,18 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
         two_sided: fail on any change beyond the tolerance, for the better too.
         named: the metrics the user gave a tolerance (``--tol``); those neither table has are noted,
             not dropped unseen.
+        allow_different_setup: judge NEW and BASE even when they were not made the same way, with the
+            differences among the notes.
 
     Raises:
-        ResultsError: NEW and BASE come from different kinds of run (:func:`check_comparable`).
+        ResultsError: NEW and BASE come from different kinds of run (:func:`check_comparable`), or were not
+            made the same way (:func:`check_same_setup`) and ``allow_different_setup`` is false.
         VfiBenchError: a metric present in both summaries has no tolerance.
     """
     check_comparable(new, base)
+    found = comparison_notes(new, base)
+    if not allow_different_setup:
+        check_same_setup(new, base, found)
     tolerances = resolve_tolerances() if tolerances is None else dict(tolerances)
     metrics = list(base.metrics) + [m for m in new.metrics if m not in base.metrics]
     for metric in metrics:
@@ -72,13 +85,14 @@ def compare_summaries(new: RunSummary, base: RunSummary, tolerances: Mapping[str
             for config in order for metric in metrics]
     used = {m: tolerances[m] for m in metrics if m in tolerances}
     noun = schema.ROW_NOUNS[new.run_kind]
-    notes = comparison_notes(new, base) + coverage_notes(new, base, order, noun)
+    notes = [note.text for note in found] + coverage_notes(new, base, order, noun)
     unused = [name for name in named if name != DEFAULT_KEY and name not in used]
     if unused:
         notes.append(f"{', '.join(f'--tol {name}' for name in unused)}: neither table has "
                      f"{'this metric' if len(unused) == 1 else 'these metrics'}, so the tolerance was not used.")
     return Comparison(new=new.path, base=base.path, rows=tuple(rows), tolerances=used, two_sided=two_sided,
-                      notes=tuple(notes), noun=noun)
+                      notes=tuple(notes), noun=noun,
+                      setup_differences=tuple(note.text for note in found if note.blocks))
 
 
 def _judge(config: str, metric: str, base: SummaryRow | None, new: SummaryRow | None,

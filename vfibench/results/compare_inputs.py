@@ -83,7 +83,7 @@ def load_summary(path: Path) -> RunSummary:
     """Read and validate the summary at ``path``: a run directory (its summary.csv) or a CSV file.
 
     The summary is read by :func:`vfibench.results.schema.read_summary`; a run directory's
-    manifest.json is read when present (to note preset, device or ground-truth differences), also
+    manifest.json is read when present (to check and note how the two runs were made), also
     when ``path`` is the run's own summary.csv; a bare CSV, such as a committed baseline, needs none.
     Every problem raises a :class:`ResultsError` that names the file and what is wrong with it.
     """

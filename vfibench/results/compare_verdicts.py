@@ -119,6 +119,9 @@ class Comparison:
     notes: tuple[str, ...] = field(default=())
     #: What a row is: "configuration" (sweeps) or "model" (evaluations).
     noun: str = schema.ROW_NOUNS[schema.SWEEP]
+    #: How NEW and BASE were not made the same way, where the comparison was allowed anyway (also among
+    #: the notes): its verdict is on numbers that measure different things.
+    setup_differences: tuple[str, ...] = field(default=())
 
     @property
     def failed(self) -> bool:
@@ -134,7 +137,8 @@ class Comparison:
         return {"new": str(self.new), "base": str(self.base), "passed": not self.failed,
                 "two_sided": self.two_sided, "tolerances": dict(self.tolerances),
                 "counts": verdict_counts(self), "summary": summary_line(self),
-                "notes": list(self.notes), "rows": [row.to_dict() for row in self.rows]}
+                "notes": list(self.notes), "setup_differences": list(self.setup_differences),
+                "rows": [row.to_dict() for row in self.rows]}
 
 
 # -- summary line -----------------------------------------------------------------------------------
@@ -155,7 +159,7 @@ def verdict_counts(comparison: Comparison) -> dict[str, int]:
 
 def summary_line(comparison: Comparison) -> str:
     """One line for a CI log, e.g. ``vfibench compare: 2 regressed, 1 improved, 30 within tolerance — failed``,
-    its counts those of :func:`verdict_counts`."""
+    its counts those of :func:`verdict_counts`; it says so first when NEW and BASE were not made the same way."""
     occurring = verdict_counts(comparison)
     counts = {verdict: occurring.get(verdict.value, 0) for verdict in Verdict}
     parts = [f"{counts[verdict]} {text}" for verdict, text in
@@ -175,12 +179,13 @@ def summary_line(comparison: Comparison) -> str:
         _plural(counts[Verdict.UNAVAILABLE], "value", "unavailable (not checked)"),
     ]
     text = ", ".join(parts + [extra for extra in extras if extra])
+    head = "vfibench compare (runs not made the same way)" if comparison.setup_differences else "vfibench compare"
     if not comparison.failed:
-        return f"vfibench compare: {text} — passed"
+        return f"{head}: {text} — passed"
     names = list(dict.fromkeys(_failure_name(row) for row in comparison.failures))
     shown = ", ".join(names[:FAILURES_NAMED]) + (f" and {len(names) - FAILURES_NAMED} more"
                                                   if len(names) > FAILURES_NAMED else "")
-    return f"vfibench compare: {text} — failed: {shown}"
+    return f"{head}: {text} — failed: {shown}"
 
 
 def _failure_name(row: Row) -> str:
