@@ -42,7 +42,9 @@ EPILOG = examples(
     "prints the tables. With --format it prints and writes no report, unless --write is given. "
     "Either way, a run table deleted from a sweep (summary.csv and the others derived from its units) is first "
     "rebuilt from its units, and a line on stderr says so. Image grids are only replaced by newly drawn ones: "
-    "--samples 0 keeps the earlier grids.",
+    "--samples 0 keeps the earlier grids. A grid is drawn only from the frames the run scored, read where it "
+    "recorded them: a sample whose frames are missing there or changed since gets no grid, and a warning on stderr "
+    "and a note in the report say which (the rest of the report is written, and the exit code is 0).",
 )
 
 
@@ -126,7 +128,7 @@ def report(
             from vfibench.cli_progress import working
 
             with working(error_console, "Drawing the page: figures, image grids"):
-                page = lib.html_page(data, grid_samples=samples, seed=seed, plane=options)
+                page = lib.html_page(data, grid_samples=samples, seed=seed, plane=options, warn=warn)
             sys.stdout.write(page)
             return
         # a plane or seed the run cannot honour is an error whether or not this format uses it
@@ -168,7 +170,15 @@ def build_report_showing_progress(store: "RunStore", **options: Any) -> "Report"
     from vfibench.results.report import build_report
 
     with working(error_console, "Writing the report: analysis, figures, image grids"):
-        return build_report(store, **options)
+        built = build_report(store, **options)
+    for warning in built.warnings:
+        warn(warning)
+    return built
+
+
+def warn(text: str) -> None:
+    """A warning on stderr: one paragraph (a report's :attr:`~vfibench.results.report.Report.warnings`)."""
+    error_console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per_file: bool | None = None) -> None:
@@ -192,7 +202,8 @@ def print_report(built: "Report", format: ReportFormat = ReportFormat.table, per
         console.print()
         console.print(f"[bold]Verdict.[/] {escape(data.analysis.verdict)}", highlight=False)
         for note in built.notes:
-            console.print(f"[dim]{escape(note)}[/]", highlight=False)
+            if note not in built.warnings:  # given on stderr as the report was written
+                console.print(f"[dim]{escape(note)}[/]", highlight=False)
         if built.html is None:
             console.print(f"Report folder not written; `{escape(_report_command(data.store))}` writes it.",
                           highlight=False, soft_wrap=True)

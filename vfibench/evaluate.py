@@ -5,7 +5,9 @@ any metric runs. :func:`run_evaluation` then scores each predicted frame against
 with the same :class:`~vfibench.metrics.suite.MetricSuite` a sweep uses (8-bit frames, so the
 quantisation is exact) and writes a run directory like a sweep's: ``per_sample.csv`` (one row per
 model and file, with a ``file`` column), ``summary.csv`` / ``summary.md`` and ``manifest.json``
-(kind ``"eval"``), which ``vfibench report`` reads like any run.
+(kind ``"eval"``), which ``vfibench report`` reads like any run. The manifest records what identifies
+each frame scored (:data:`~vfibench.results.frames.DIGESTS`: a digest of each file's bytes, taken from
+the bytes decoded), so that a report shows a frame beside its scores only if it is still that frame.
 
 The ground truth may also be a dataset spec (``--gt ucf101:PATH``, any spec of
 :mod:`vfibench.data.sources`): predictions are then matched by the set's sample ids
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +39,7 @@ from vfibench.errors import DataError, StoppedBySignal, VfiBenchError
 from vfibench.eval_plan import EvalPlan
 from vfibench.metrics.suite import MetricSuite
 from vfibench.results import atomic, schema
+from vfibench.results.frames import DIGESTS, DIGESTS_NOTE, frame_digest, levels_digest, to_levels
 from vfibench.results.schema import SAMPLE_KEYS
 from vfibench.results.store import RunStore
 from vfibench.results.summary import summarise
@@ -51,17 +55,24 @@ def read_frame(path: Path) -> np.ndarray:
     cannot be decoded. 8-bit files are taken as they are; 16-bit greyscale and colour are rounded to
     the nearest of 256 levels (:func:`~vfibench.data.images.image_array` or
     :func:`~vfibench.data.images.wide_colour_array`, then ``round(255 · v)``)."""
+    return read_scored_frame(path)[0]
+
+
+def read_scored_frame(path: Path) -> tuple[np.ndarray, str]:
+    """:func:`read_frame` of ``path`` and the :func:`~vfibench.results.frames.frame_digest` of the bytes
+    decoded (the file is read once)."""
     from PIL import Image, UnidentifiedImageError
 
     from vfibench.data.images import WIDE_GREY_MODES, image_array, is_wide_colour, wide_colour_array
 
     try:
-        with Image.open(path) as image:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
             if is_wide_colour(image):
-                return np.round(wide_colour_array(path) * 255.0).astype(np.uint8)
+                return np.round(wide_colour_array(path) * 255.0).astype(np.uint8), frame_digest(data)
             if image.mode in WIDE_GREY_MODES or image.mode == "F":  # image_array refuses float pixels
-                return np.round(image_array(image) * 255.0).astype(np.uint8)
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+                return np.round(image_array(image) * 255.0).astype(np.uint8), frame_digest(data)
+            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy(), frame_digest(data)
     except PermissionError:
         raise DataError(f"Cannot read the frame '{path}': permission denied. Make it readable (e.g. chmod u+r "
                         f"'{path}'), or move it out of the folder.") from None
@@ -122,8 +133,9 @@ def is_greyscale_save(prediction: np.ndarray, truth: np.ndarray) -> bool:
 
 
 def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[str, float],
-                 suite: MetricSuite | None = None) -> dict[str, Any]:
-    """Everything needed to trace an evaluation's numbers back to how they were made."""
+                 suite: MetricSuite | None = None, digests: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything needed to trace an evaluation's numbers back to how they were made; ``digests``: what
+    identifies each frame scored (:func:`frame_record`), once scored."""
     from vfibench.provenance import metric_records, provenance
 
     return {
@@ -149,7 +161,16 @@ def manifest_for(plan: EvalPlan, store: RunStore, status: str, timings: Mapping[
                          "then averaged"),
         **provenance(plan.device, plan.backbone_hashes, timings,
                      suite.reference_weights if suite is not None else None),
+        **({DIGESTS: dict(digests)} if digests else {}),
     }
+
+
+def frame_record(plan: EvalPlan, read: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """:data:`~vfibench.results.frames.DIGESTS` of an evaluation from the digests taken as each sample was
+    read (``read``: per sample, ``{"sample": k, "gt": digest, "sources": {model: digest}}``, in any order)."""
+    by_sample = sorted(read, key=lambda entry: int(entry["sample"]))
+    return {"note": DIGESTS_NOTE, "gt": [entry["gt"] for entry in by_sample],
+            "sources": {config: [entry["sources"][config] for entry in by_sample] for config in plan.sources}}
 
 
 def _handling(plan: EvalPlan) -> str:
@@ -164,8 +185,10 @@ def _handling(plan: EvalPlan) -> str:
 
 #: One sample's ground truth before decoding: (sample, id, where, truth uint8 or its file, (I0, I1) uint8 or None).
 GroundTruth = tuple[int, str, str, np.ndarray | Path, tuple[np.ndarray, np.ndarray] | None]
-#: One sample read: (sample, id, truth uint8, (I0, I1) uint8 or None, model → (file, prediction uint8)).
-Sample = tuple[int, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None, dict[str, tuple[Path, np.ndarray]]]
+#: One sample read: (sample, id, truth uint8, (I0, I1) uint8 or None, model → (file, prediction uint8), digests
+#: (:func:`frame_record`'s entry of the sample)).
+Sample = tuple[int, str, np.ndarray, tuple[np.ndarray, np.ndarray] | None, dict[str, tuple[Path, np.ndarray]],
+               dict[str, Any]]
 
 
 def _ground_truth(plan: EvalPlan) -> Iterator[GroundTruth]:
@@ -186,8 +209,8 @@ def _ground_truth(plan: EvalPlan) -> Iterator[GroundTruth]:
         if index != indices[sample]:  # sources read in index order: the plan must list its files in that order
             raise RuntimeError(f"ground truth {source.refs[index].name} read for the sample {plan.files[sample]}")
         check_triplet(source.refs[index], (i0, it, i1))  # a damaged set is named as such, not blamed on a prediction
-        levels = [np.round(np.clip(x, 0, 1) * 255).astype(np.uint8) for x in (i0, it, i1)]
-        yield sample, plan.files[sample], source.refs[index].frames[1], levels[1], (levels[0], levels[2])
+        eight = [to_levels(x) for x in (i0, it, i1)]
+        yield sample, plan.files[sample], source.refs[index].frames[1], eight[1], (eight[0], eight[2])
 
 
 @dataclass
@@ -201,6 +224,8 @@ class FrameBatch:
     inputs: tuple[torch.Tensor, torch.Tensor] | None
     preds: dict[str, torch.Tensor]
     paths: dict[str, list[Path]]
+    #: Per sample, what identifies the frames read (:func:`frame_record`'s entries).
+    digests: list[dict[str, Any]]
 
 
 def _stack(frames: Sequence[np.ndarray]) -> torch.Tensor:
@@ -231,13 +256,18 @@ def batch_pixels(device: torch.device | str, lanes: int) -> int:
 def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
     """One sample's ground truth and predictions, decoded, each prediction checked against its
     ground truth (a DataError naming both files where the sizes differ or only the prediction is
-    greyscale)."""
+    greyscale), with the digests that identify them: of each file's bytes, or of a dataset's I0, It and I1
+    as scored."""
     sample, name, where, frame, inputs = truth
-    frame = read_frame(frame) if isinstance(frame, Path) else frame
+    if isinstance(frame, Path):
+        frame, truth_digest = read_scored_frame(frame)
+    else:
+        truth_digest = levels_digest([inputs[0], frame, inputs[1]] if inputs is not None else [frame])
+    digests: dict[str, Any] = {"sample": sample, "gt": truth_digest, "sources": {}}
     predicted: dict[str, tuple[Path, np.ndarray]] = {}
     for config, directory in plan.sources.items():
         path = directory / (plan.pred_files[config][name] if plan.pred_files else name)
-        prediction = read_frame(path)
+        prediction, digests["sources"][config] = read_scored_frame(path)
         if prediction.shape != frame.shape:
             turned = _turned_by_exif({"ground truth": where, "prediction": path}, (prediction.shape, frame.shape))
             raise DataError(
@@ -253,7 +283,7 @@ def read_sample(plan: EvalPlan, truth: GroundTruth) -> Sample:
                 f"the interpolation. Write the model's output in colour (RGB), as the ground truth is."
             )
         predicted[config] = (path, prediction)
-    return sample, name, frame, inputs, predicted
+    return sample, name, frame, inputs, predicted, digests
 
 
 def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS, readers: int = 1) -> Iterator[FrameBatch]:
@@ -271,7 +301,8 @@ def read_batches(plan: EvalPlan, batch_size: int, pixels: int = BATCH_PIXELS, re
             inputs=(_stack([item[3][0] for item in pending]), _stack([item[3][1] for item in pending]))  # type: ignore[index]
             if pending[0][3] is not None else None,
             preds={config: _stack([item[4][config][1] for item in pending]) for config in plan.sources},
-            paths={config: [item[4][config][0] for item in pending] for config in plan.sources})
+            paths={config: [item[4][config][0] for item in pending] for config in plan.sources},
+            digests=[item[5] for item in pending])
         pending.clear()
         return batch
 
@@ -346,7 +377,8 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
 
     With a dataset spec as ground truth the table also has each sample's motion (:data:`schema.MOTION`,
     :func:`~vfibench.metrics.classical_flow.largest_motion` of its input frames). ``extras``, if given,
-    receives the rows of ``protocols`` (one per model, file and protocol)."""
+    receives the rows of ``protocols`` (one per model, file and protocol) and, where it has the key
+    ``digests``, each sample's digests (:func:`frame_record`'s entries)."""
     from vfibench.lanes import cpu_lanes, map_in_lanes, reader_threads
 
     rows: list[dict[str, Any]] = []
@@ -357,6 +389,8 @@ def score_frames(plan: EvalPlan, suite: MetricSuite, on_file: Callable[[int, str
     motion_by_sample: dict[int, float] = {}
     for batch, scores, protocols, motion in scored:
         motion_by_sample.update(zip(batch.samples, motion))
+        if extras is not None and DIGESTS in extras:
+            extras[DIGESTS] += batch.digests
         for k, (sample, name) in enumerate(zip(batch.samples, batch.names)):
             for config in plan.sources:
                 for protocol, pair in protocols.get(config, {}).items():  # (PSNR, SSIM) per frame
@@ -391,7 +425,7 @@ def run_evaluation(plan: EvalPlan, on_file: Callable[[int, str], None] | None = 
     suite = MetricSuite(plan.metrics, device=plan.device)
     made = [folder for folder in (plan.out, *plan.out.parents) if not folder.exists()]  # deepest first
     store = RunStore.create(plan.out)
-    extras: dict[str, list[dict[str, Any]]] = {"protocols": []}
+    extras: dict[str, list[dict[str, Any]]] = {"protocols": [], DIGESTS: []}
     try:
         store.write_manifest(manifest_for(plan, store, schema.RUNNING, {}, suite))
         per_sample = score_frames(plan, suite, on_file, extras)
@@ -443,6 +477,7 @@ def _write_evaluation(plan: EvalPlan, store: RunStore, suite: MetricSuite, per_s
     summary = summarise(per_sample, metrics, dict.fromkeys(plan.sources, EVALUATED_KIND))
     write_summary_files(store, summary, metrics, plan.unavailable_metrics)
     timings = {"total": round(time.perf_counter() - started, 3)}
-    store.write_manifest(manifest_for(plan, store, schema.COMPLETE, timings, suite))
+    digests = frame_record(plan, extras[DIGESTS])
+    store.write_manifest(manifest_for(plan, store, schema.COMPLETE, timings, suite, digests))
     store.mark_latest()
     return store

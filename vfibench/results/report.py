@@ -14,14 +14,16 @@ the gap analysis; :func:`write_report` writes everything under ``<run>/report/``
 - ``training_curves.png`` — every logged loss term, the total and the held-out PSNR/LPIPS per
   configuration over steps (:mod:`vfibench.analysis.curves`; sweeps only);
 - ``grid_sample<k>.png`` — image grids of the samples where the metrics disagree most
-  (:mod:`vfibench.results.grids`);
+  (:mod:`vfibench.results.grids`), drawn only from frames that are those the run scored
+  (:meth:`~vfibench.results.frames.FrameSource.check`): a sample whose frames are missing or changed
+  since gets no grid, and a note and a warning (:attr:`Report.warnings`) say which and how to restore them;
 - ``report.html`` — one self-contained page with all of it, images embedded as data URIs.
 
 A sweep's grids are drawn by a second process while the figures are drawn, where two cores allow
 (:mod:`vfibench.results.grid_process`). It also rewrites the run's ``summary.md``. Grids are replaced
 only by newly drawn ones: a report that draws none (``grid_samples=0``, or frames that cannot be
-reproduced) keeps the earlier grids and shows them. :func:`html_page` renders the page without
-touching the run (``--format html``).
+reproduced, or are missing or changed since the run scored them) keeps the earlier grids and shows
+them. :func:`html_page` renders the page without touching the run (``--format html``).
 Everything is a function of the run's files, so the same run gives the same report.
 """
 
@@ -30,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +55,7 @@ from vfibench.results.view import RunView, load_run_view
 from vfibench.words import counted, join_words, plural
 
 if TYPE_CHECKING:
+    from vfibench.results.frames import FrameProblem
     from vfibench.results.plots import SavedFigure
     from vfibench.results.report_tables import PlainTable
 
@@ -170,6 +173,8 @@ class Report:
     grid_captions: list[str] = field(default_factory=list)
     grid_explanation: str = ""
     notes: list[str] = field(default_factory=list)
+    #: Notes that also warrant a warning where the report is made (image grids left undrawn: frames gone or changed).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -402,6 +407,7 @@ def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int 
             report.grids, report.grid_captions = drawn.paths, drawn.captions
             report.grid_explanation = drawn.explanation
             report.notes += drawn.notes
+            report.warnings += drawn.warnings
     finally:
         if grids is not None:
             grids.close()
@@ -409,8 +415,8 @@ def _write_files(data: ReportData, report: Report, grid_samples: int, seed: int 
     if not report.grids and earlier:
         report.grids = earlier
         report.grid_captions = [f"{path.stem}, drawn by an earlier report." for path in earlier]
-        report.notes.append(f"{counted(len(earlier), 'image grid')} kept from an earlier report; `vfibench report "
-                            f"--samples N` redraws them.")
+        redraw = "" if report.warnings else "; `vfibench report --samples N` redraws them"
+        report.notes.append(f"{counted(len(earlier), 'image grid')} kept from an earlier report{redraw}.")
     report.analysis_json = directory / "analysis.json"
     atomic.write_json(report.analysis_json, analysis_record(report))
     report.markdown = directory / "report.md"
@@ -510,10 +516,13 @@ def measured_at(steps: Sequence[int]) -> str:
 
 
 def html_page(data: ReportData, *, grid_samples: int = DEFAULT_GRID_SAMPLES, seed: int | None = None,
-              plane: PlaneOptions = PlaneOptions()) -> str:
-    """The self-contained report page, drawn in a temporary folder: no file of the run changes."""
+              plane: PlaneOptions = PlaneOptions(), warn: Callable[[str], None] | None = None) -> str:
+    """The self-contained report page, drawn in a temporary folder: no file of the run changes. ``warn`` is
+    given each of the report's :attr:`Report.warnings`."""
     with tempfile.TemporaryDirectory(prefix="vfibench-report-") as scratch:
         report = write_report(data, grid_samples=grid_samples, seed=seed, directory=Path(scratch), plane=plane)
+        for warning in report.warnings if warn is not None else []:
+            warn(warning)
         return report.html.read_text(encoding="utf-8")  # type: ignore[union-attr]
 
 
@@ -567,13 +576,16 @@ class DrawnGrids:
     captions: list[str] = field(default_factory=list)
     explanation: str = ""
     notes: list[str] = field(default_factory=list)
+    #: Notes to also give as warnings (:attr:`Report.warnings`).
+    warnings: list[str] = field(default_factory=list)
 
 
 def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) -> DrawnGrids:
     """Draw the image grids of the ``count`` samples where the metrics disagree most into ``directory``
-    (outputs of ``seed``; None: the run's first); notes say why none, or not every configuration, is shown."""
+    (outputs of ``seed``; None: the run's first); notes say why none, or not every configuration, is shown.
+    A sample whose frames are missing or not those the run scored gets no grid (a warning says which)."""
     from vfibench.results import grids
-    from vfibench.results.frames import frame_source
+    from vfibench.results.frames import FrameProblem, FramesNotScored, frame_source
 
     drawn = DrawnGrids()
     selection = grids.select_samples(data.per_sample, data.analysis, count)
@@ -597,22 +609,61 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
     inputs = " and the inputs I0 and I1" if source.has_inputs else " (the inputs I0 and I1 are not available)"
     noun = schema.ROW_NOUNS[schema.run_kind(data.view.manifest)]
     pairs = selection.pairs or tuple(None for _ in selection.samples)
+    problems: list[FrameProblem] = []
+    undrawn: list[str] = []
     for sample, score, pair in zip(selection.samples, selection.scores, pairs):
         name = _sample_name(data.per_sample, sample)
+        found = source.check(sample)
+        if found:
+            undrawn.append(name)
+            problems += [problem for problem in found if problem not in problems]
+            continue
         about = f" about '{pair[0]}' vs '{pair[1]}'" if pair else (
             f" within '{selection.config}'" if selection.config else "")
         disagreement = f"disagreement score{about} {format_signed(score, 2)}"  # the title's and the caption's
         title = f"{data.store.name} — sample {name}{seed_text}; {disagreement}"
         path = directory / f"grid_sample{sample:04d}.png"
         scores = grids.sample_scores(data.per_sample, sample, source.seed, metrics)
-        drawn.paths.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
-                                             analysis.units, analysis.kinds))
+        try:
+            drawn.paths.append(grids.render_grid(source, sample, shown, scores, path, title, analysis.labels,
+                                                 analysis.units, analysis.kinds))
+        except FramesNotScored as err:  # changed since it was checked
+            undrawn.append(name)
+            problems += [err.problem] if err.problem not in problems else []
+            continue
         drawn.captions.append(f"Sample {name}: {disagreement}{seed_text}. "
                               f"Top row: ground truth, its zoomed crop (cyan box){inputs}; "
                               f"then per {noun} its output, the crop, its error map (one shared scale) "
                               f"and its scores on this sample.")
+    if undrawn:
+        warning = frames_warning(problems, undrawn, len(selection.samples), report_command(data.store))
+        drawn.notes.append(warning)
+        drawn.warnings.append(warning)
+    if drawn.paths and source.unverified:
+        drawn.notes.append(f"The image grids show the frames now at the paths the run recorded, unchecked: "
+                           f"{source.unverified}. Had they changed since, the grids would show other frames "
+                           f"than the scores beside them describe.")
     drawn.explanation = selection.explanation
     return drawn
+
+
+def frames_warning(problems: Sequence[FrameProblem], undrawn: Sequence[str], chosen: int, command: str) -> str:
+    """Why the grids of the samples ``undrawn`` (of the ``chosen``) were not drawn — their frames are missing
+    or not those the run scored (``problems``) — and how to draw them: one paragraph."""
+    from vfibench.results.frames import describe_problems
+
+    which = ("No image grids were drawn" if len(undrawn) == chosen
+             else f"The image {plural('grid', len(undrawn))} of {plural('sample', len(undrawn))} "
+                  f"{join_words(list(undrawn))} {'was' if len(undrawn) == 1 else 'were'} not drawn")
+    why = (" The run's scores were computed from the frames as they were: a grid of the frames there now would show "
+           "other frames beside them." if any(not problem.missing for problem in problems) else
+           " A report reads the frames at the paths the run recorded as it scored them, so it cannot draw them "
+           "once they are moved or deleted, or the run's results are copied to another machine.")
+    paths = "those paths" if len(problems) > 1 else f"'{problems[0].path}'"
+    return (f"{which}: {'; '.join(describe_problems(problems))}.{why} Only the image grids need these frames: the "
+            f"tables, plots and the rest of the report come from the run's own files and are written as ever. To "
+            f"draw the grids, restore the frames the run scored at {paths} (or copy or mount them there) and run "
+            f"`{command}` again; or pass --samples 0 to write the report without drawing grids.")
 
 
 def _sample_name(per_sample: pd.DataFrame, sample: int) -> str:
