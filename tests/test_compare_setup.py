@@ -84,6 +84,10 @@ BLOCKING = [
     ("ground truth read otherwise", changed(EVAL, gt_spec="xiph(res=4k):/data/xiph"),
      changed(EVAL, gt_spec="xiph(res=2k):/data/xiph"), MODELS, {},
      "NEW was scored against xiph(res=4k):/data/xiph, BASE against xiph(res=2k):/data/xiph: other ground truth"),
+    ("ground-truth content", changed(EVAL, frame_digests={"gt": ["1111", "2222", "9999"], "sources": {}}),
+     changed(EVAL, frame_digests={"gt": ["1111", "2222", "3333"], "sources": {}}), MODELS, {},
+     "NEW and BASE were scored against other ground-truth frames: 1 file of the same name differs in content "
+     "('c.png'), as the digests their manifests record show."),
     ("no model in common", EVAL, EVAL, [{**row, "config": "mine"} for row in MODELS[:1]], {},
      "share no model name, so nothing would be compared: rows are matched by name (an evaluated model is named "
      "with --pred NAME=DIR"),
@@ -170,6 +174,19 @@ def test_data_or_ground_truth_in_another_folder_is_not_proof_of_other_content(tm
     specs = changed(EVAL, gt_spec="xiph(res=2k):/clone/xiph"), changed(EVAL, gt_spec="xiph(res=2k):/data/xiph")
     result, text = invoke(run_dir(tmp_path, "s1", specs[0], MODELS), run_dir(tmp_path, "s2", specs[1], MODELS))
     assert result.exit_code == 0 and "comparable only if that is the same ground truth" in text, text
+
+
+def test_ground_truth_digests_equal_in_another_folder_settle_that_it_is_the_same(tmp_path: Path) -> None:
+    """The frames' digests tell what a folder's path cannot: equal, no note at all; a set's digests (of I0, It
+    and I1) are never compared with a folder's (of the file's bytes)."""
+    digests = {"gt": ["1111", "2222", "3333"], "sources": {}}
+    here = changed(EVAL, gt_dir="/clone/gt", frame_digests=digests)
+    result, text = invoke(run_dir(tmp_path, "here", here, MODELS),
+                          run_dir(tmp_path, "there", changed(EVAL, frame_digests=digests), MODELS))
+    assert result.exit_code == 0 and "note:" not in text, text
+    spec = changed(EVAL, gt_spec="ucf101:/data/ucf101", frame_digests={"gt": ["a", "b", "c"], "sources": {}})
+    result, text = invoke(run_dir(tmp_path, "spec", spec, MODELS), run_dir(tmp_path, "folder", here, MODELS))
+    assert result.exit_code == 0 and "other ground-truth frames" not in text, text
 
 
 def test_the_library_refuses_runs_made_otherwise_and_carries_the_differences_when_allowed(tmp_path: Path) -> None:

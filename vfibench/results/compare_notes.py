@@ -3,7 +3,8 @@ says whether the difference blocks a verdict.
 
 A difference *blocks* when it means the two runs measured different things, so that no verdict on their
 numbers holds: another preset, or another training or test setting (the test data's fingerprint among
-them); ground truth known to differ (another test set, or another reading of it); other sample files;
+them); ground truth known to differ (another test set, another reading of it, or frames whose recorded
+digests differ); other sample files;
 rows scored on other numbers of test samples; other seeds; no row in common (nothing would be
 compared). :func:`check_same_setup` refuses such a pair (exit code 2) unless ``vfibench compare
 --allow-different-setup`` asks for the verdict anyway, with the differences printed as notes.
@@ -230,9 +231,22 @@ def _setting_notes(new: RunSummary, base: RunSummary) -> list[Note]:
 
 
 def _ground_truth_notes(new: RunSummary, base: RunSummary) -> list[Note]:
-    """Evaluations against other ground truth: blocking where the two dataset specs read differently (another
-    test set, or other options); a note where only the folder differs, which may hold the same frames."""
+    """Evaluations against other ground truth: blocking where the frames' recorded digests differ
+    (:func:`ground_truth_digests`; equal digests settle that it is the same ground truth, wherever it lay) or
+    the two dataset specs read differently (another test set, or other options); a note where only the
+    folder differs and no digests tell, since it may hold the same frames."""
+    digests = [ground_truth_digests(run) for run in (new, base)]
     ours, theirs = new.ground_truth, base.ground_truth
+    if digests[0] is not None and digests[1] is not None:
+        changed = sorted(name for name in digests[0].keys() & digests[1].keys() if digests[0][name] != digests[1][name])
+        if changed:
+            where = f" ({ours}, BASE {theirs})" if ours and theirs and ours != theirs else ""
+            return [Note(f"NEW and BASE were scored against other ground-truth frames{where}: "
+                         f"{counted(len(changed), 'file')} of the same name "
+                         f"{'differs' if len(changed) == 1 else 'differ'} in content ({_some(changed)}), "
+                         f"as the digests their manifests record show.", blocks=True)]
+        if digests[0].keys() & digests[1].keys():
+            return []
     if not ours or not theirs or ours == theirs:
         return []
     specs = [(run.manifest or {}).get("gt_spec") for run in (new, base)]
@@ -243,6 +257,28 @@ def _ground_truth_notes(new: RunSummary, base: RunSummary) -> list[Note]:
                          f"{their_what}).", blocks=True)]
     return [Note(f"NEW was scored against {ours}, BASE against {theirs}: their numbers are comparable only if that "
                  f"is the same ground truth.")]
+
+
+def ground_truth_digests(run: RunSummary) -> dict[str, str] | None:
+    """An evaluation's ground-truth digest per sample file (:data:`~vfibench.results.frames.DIGESTS`), keyed
+    ``spec:`` + file for a dataset spec, whose digests are of I0, It and I1 rather than of a file's bytes, so
+    that the two kinds are never compared; None for a sweep, a bare CSV, or a run recorded without (or with
+    a damaged) record."""
+    from vfibench.errors import VfiBenchError
+    from vfibench.results.frames import recorded_digests
+
+    manifest = run.manifest or {}
+    files = manifest.get("files")
+    if run.run_kind != schema.EVALUATION or not isinstance(files, list):
+        return None
+    try:
+        record = recorded_digests(manifest, len(files), [])
+    except VfiBenchError:  # a report names the damage; here it only means nothing can be told
+        return None
+    if record is None:
+        return None
+    prefix = "spec:" if manifest.get("gt_spec") else ""
+    return {f"{prefix}{name}": digest for name, digest in zip(map(str, files), record["gt"])}
 
 
 #: How many names of files a note lists before "and N more".
