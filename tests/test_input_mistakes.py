@@ -74,6 +74,7 @@ def test_a_run_written_by_a_newer_release_is_refused_with_the_upgrade(evaluation
     ({"schema_version": "one"}, "has the schema_version 'one'"),
     ({"kind": "bogus"}, "the run's kind is 'bogus', which is neither 'sweep' nor 'eval'"),
     ({"status": "bogus"}, "the run's status is 'bogus', which is none of"),
+    ({"kind": ["eval"]}, "the run's kind is ['eval'], which is neither"),
 ])
 def test_a_manifest_with_values_no_release_writes_is_called_damaged(evaluation, changes, words):
     edit_manifest(evaluation, **changes)

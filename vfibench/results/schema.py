@@ -90,30 +90,6 @@ RUN_NAMES: Mapping[str, str] = MappingProxyType({SWEEP: "a sweep (`vfibench run`
 #: What one row of each run kind's tables is, for messages: a sweep's configuration, an evaluation's model.
 ROW_NOUNS: Mapping[str, str] = MappingProxyType({SWEEP: "configuration", EVALUATION: "model"})
 
-
-def manifest_problem(manifest: Mapping[str, Any]) -> str | None:
-    """Why this release cannot read a vfibench run manifest, as the end of a sentence naming it; None when
-    it can: a ``schema_version`` newer than :data:`SCHEMA_VERSION` (a newer release wrote it), or one, a
-    ``kind`` or a ``status`` that no release writes (the file was damaged or edited)."""
-    from vfibench import __version__
-
-    damaged = "The run directory is damaged or the file was edited; re-run it or restore the file."
-    version = manifest.get("schema_version", SCHEMA_VERSION)  # manifests before the field were version 1
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        return f"has the schema_version {version!r}, which no release of vfibench writes. {damaged}"
-    if version > SCHEMA_VERSION:
-        return (f"was written by a newer release of vfibench (results schema version {version}; vfibench "
-                f"{__version__} reads up to version {SCHEMA_VERSION}). Upgrade vfibench to read it "
-                f"(`pip install -U vfibench`).")
-    kind = manifest.get("kind", SWEEP)
-    if kind not in RUN_NAMES:
-        return f"says the run's kind is {kind!r}, which is neither {join_words(map(repr, RUN_NAMES), 'nor')}. {damaged}"
-    status = manifest.get("status")
-    if status not in RUN_STATUSES:
-        return (f"says the run's status is {status!r}, which is none of {join_words(map(repr, RUN_STATUSES), 'or')}. "
-                f"{damaged}")
-    return None
-
 # -- statuses ---------------------------------------------------------------------------------------
 COMPLETE = "complete"
 PARTIAL = "partial"
@@ -148,6 +124,32 @@ RUNNING = "running"
 INTERRUPTED = "interrupted"
 #: Every status a run manifest may hold.
 RUN_STATUSES = (RUNNING, INTERRUPTED, COMPLETE, FAILED)
+
+
+def manifest_problem(manifest: Mapping[str, Any]) -> str | None:
+    """Why this release cannot read a vfibench run manifest, as the end of a sentence naming it; None when
+    it can: a ``schema_version`` newer than :data:`SCHEMA_VERSION` (a newer release wrote it), or one, a
+    ``kind`` or a ``status`` that no release writes (the file was damaged or edited)."""
+    from vfibench import __version__
+
+    damaged = "The run directory is damaged or the file was edited; re-run it or restore the file."
+    version = manifest.get("schema_version", SCHEMA_VERSION)  # manifests before the field were version 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return f"has the schema_version {version!r}, which no release of vfibench writes. {damaged}"
+    if version > SCHEMA_VERSION:
+        return (f"was written by a newer release of vfibench (results schema version {version}; vfibench "
+                f"{__version__} reads up to version {SCHEMA_VERSION}). Upgrade vfibench to read it.")
+    kind = manifest.get("kind", SWEEP)
+    if not isinstance(kind, str) or kind not in RUN_NAMES:
+        kinds = join_words([repr(name) for name in RUN_NAMES], "nor")
+        return f"says the run's kind is {kind!r}, which is neither {kinds}. {damaged}"
+    status = manifest.get("status")
+    if status not in RUN_STATUSES:
+        statuses = join_words([repr(name) for name in RUN_STATUSES], "or")
+        return f"says the run's status is {status!r}, which is none of {statuses}. {damaged}"
+    return None
+
+
 #: A configuration's status in a sweep manifest while the sweep runs (or UNAVAILABLE); once it stops,
 #: its status in summary.csv.
 PLANNED = "planned"
