@@ -137,9 +137,14 @@ class FramesNotScored(VfiBenchError):
         self.problem = problem
 
 
+def levels_image(levels: np.ndarray) -> Image:
+    """8-bit levels k as the float32 image k/255 — what a saved 8-bit frame holds."""
+    return levels.astype(np.float32) / np.float32(255.0)
+
+
 def quantise(image: np.ndarray) -> Image:
-    """round(clamp(x, 0, 1)·255)/255 as float32 — what a saved 8-bit frame holds."""
-    return (np.round(np.clip(image, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+    """round(clamp(x, 0, 1)·255)/255 as float32 (:func:`to_levels`, :func:`levels_image`)."""
+    return levels_image(to_levels(image))
 
 
 def to_image(tensor: Any) -> Image:
@@ -326,7 +331,8 @@ class SweepFrames:
         return model.eval()
 
     def _fetch(self, sample: int) -> None:
-        """Render ``sample`` and its outputs; :class:`FramesNotScored` when the test data is not what the run scored."""
+        """Render ``sample`` and its outputs; :class:`FramesNotScored` when the test data is not what the run
+        scored."""
         self.prefetch([sample])
         problems = self.check(sample)
         if problems:
@@ -536,7 +542,8 @@ class SpecFrames:
         index = {ref.name: k for k, ref in enumerate(self.source.refs)}
         gone = [name for name in self.files if name not in index]
         if gone:
-            self._problem = FrameProblem(what, self.spec, False, f"it no longer holds the evaluated sample '{gone[0]}'")
+            self._problem = FrameProblem(what, self.spec, False,
+                                         f"it no longer holds the evaluated sample '{gone[0]}'")
             return
         self.indices = [index[name] for name in self.files]
 
@@ -552,10 +559,11 @@ class SpecFrames:
                 (_, frames), = self.source.read([self.indices[sample]])
             except (VfiBenchError, OSError) as err:
                 raise FramesNotScored(FrameProblem(what, ref.frames[1], True, first_sentence(str(err)))) from None
-            if self.digests is not None and levels_digest([to_levels(f) for f in frames]) != self.digests["gt"][sample]:
+            levels = [to_levels(frame) for frame in frames]  # the 8-bit levels the evaluation scored and digested
+            if self.digests is not None and levels_digest(levels) != self.digests["gt"][sample]:
                 raise FramesNotScored(FrameProblem(what, ref.frames[1], False))
-            # on the 8-bit levels the evaluation scored (Xiph 2K's resize is already on them)
-            self._read = (sample, (quantise(frames[0]), quantise(frames[1]), quantise(frames[2])))
+            # (Xiph 2K's resize is already on the levels)
+            self._read = (sample, (levels_image(levels[0]), levels_image(levels[1]), levels_image(levels[2])))
         return self._read[1]
 
     def _prediction_file(self, config: str, sample: int) -> tuple[str, Path, Path, str | None]:
