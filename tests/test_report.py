@@ -54,6 +54,22 @@ def report(path: Path, *args: str) -> object:
     return runner.invoke(app, ["report", str(path), *args])
 
 
+def set_scores(run: Path, config: str, metric: str, change) -> pd.DataFrame:
+    """Change ``config``'s per-sample ``metric`` scores by ``change`` (a function of the column) and its summary
+    statistics to match, as a run that scored them so would have written both tables; returns the summary."""
+    per_sample = pd.read_csv(run / "per_sample.csv")
+    rows = per_sample["config"] == config
+    per_sample.loc[rows, metric] = change(per_sample.loc[rows, metric])
+    per_sample.to_csv(run / "per_sample.csv", index=False, float_format="%.10g")
+    summary = pd.read_csv(run / "summary.csv")
+    where = summary["config"] == config
+    for statistic in ("mean", "ci_low", "ci_high"):
+        summary.loc[where, f"{metric}_{statistic}"] = per_sample.loc[rows, metric].mean() if statistic == "mean" \
+            else change(summary.loc[where, f"{metric}_{statistic}"])
+    summary.to_csv(run / "summary.csv", index=False)
+    return summary
+
+
 def test_report_writes_every_output_quickly(run_copy):
     started = time.perf_counter()
     result = report(run_copy)
@@ -163,9 +179,7 @@ def test_a_report_never_puts_back_a_summary_a_sweep_has_replaced_meanwhile(run_c
 
     store = RunStore(run_copy)
     data = load_report_data(store)
-    summary = pd.read_csv(run_copy / "summary.csv")
-    summary.loc[summary["config"] == "l2", "psnr_mean"] += 1.0  # what a resume wrote after the report read it
-    summary.to_csv(run_copy / "summary.csv", index=False)
+    summary = set_scores(run_copy, "l2", "psnr", lambda x: x + 1.0)  # what a resume wrote after the report read it
     newer = (run_copy / "summary.csv").read_bytes()
     with pytest.raises(ResultsError, match="changed after this report read it .*, so nothing was written"):
         write_report(data, grid_samples=0)  # a report made from the older table would be stale
@@ -199,9 +213,7 @@ def test_a_report_a_sweep_overtook_while_it_was_written_is_withdrawn(run_copy, m
 
     def a_unit_lands_meanwhile(data, report):
         draw(data, report)
-        summary = pd.read_csv(run_copy / "summary.csv")
-        summary.loc[summary["config"] == "l2", "psnr_mean"] += 1.0  # the sweep's gather, then its drop_report
-        summary.to_csv(run_copy / "summary.csv", index=False)
+        set_scores(run_copy, "l2", "psnr", lambda x: x + 1.0)  # the sweep's gather, then its drop_report
         store.drop_report()
 
     monkeypatch.setattr(report_module, "_draw_figures", a_unit_lands_meanwhile)
@@ -268,8 +280,9 @@ def test_a_summary_in_more_digits_than_the_rewrite_keeps_is_reported_not_withdra
     from vfibench.results.store import RunStore
 
     summary = pd.read_csv(run_copy / "summary.csv")
-    summary.loc[summary["config"] == "l2", "psnr_mean"] += 1 / 3
+    summary.loc[summary["config"] == "l2", "psnr_mean"] += 1e-9 / 3  # beyond ten digits: still l2's mean
     summary.to_csv(run_copy / "summary.csv", index=False)
+    assert len(f"{summary.loc[summary['config'] == 'l2', 'psnr_mean'].item()!r}") > 12
     report = write_report(load_report_data(RunStore(run_copy)), grid_samples=0)
     assert report.html.is_file() and not any("left as they are" in note for note in report.notes)
 
@@ -277,10 +290,8 @@ def test_a_summary_in_more_digits_than_the_rewrite_keeps_is_reported_not_withdra
 def test_sharpness_best_is_the_trained_row_closest_to_one(run_copy):
     """Sharpness is best at 1, not at its largest: l1 at 1.08 lies further from 1 than l2 at 0.95, so l2's
     cell is bold although l1's is larger (the trained rows' real values are both below 1)."""
-    summary = pd.read_csv(run_copy / "summary.csv")
-    summary.loc[summary["config"] == "l1", "sharpness_mean"] = 1.08
-    summary.loc[summary["config"] == "l2", "sharpness_mean"] = 0.95
-    summary.to_csv(run_copy / "summary.csv", index=False)
+    set_scores(run_copy, "l1", "sharpness", lambda x: 1.08 + 0 * x)
+    set_scores(run_copy, "l2", "sharpness", lambda x: 0.95 + 0 * x)
     assert report(run_copy, "--samples", "0").exit_code == 0
     rows = {line.split("|")[1].strip(): line for line in (run_copy / "summary.md").read_text().splitlines()
             if line.startswith("| ") and line.count("|") > 3}
@@ -301,6 +312,7 @@ def test_unavailable_metric_and_diverged_config_are_shown_as_such(run_copy):
     summary = pd.read_csv(run_copy / "summary.csv")
     for column in [c for c in summary.columns if c.startswith(("psnr_", "ssim_", "sharpness_", "gmsd_"))]:
         summary.loc[summary.config == "l2", column] = float("nan")
+    summary[[c for c in summary.columns if c.startswith("gmsd_")]] = float("nan")  # scored by no row
     summary.loc[summary.config == "l2", ["status", "samples"]] = ["diverged", 0]
     summary.to_csv(run_copy / "summary.csv", index=False)
     result = report(run_copy, "--format", "md", "--samples", "1", "--write")
@@ -405,6 +417,73 @@ def test_a_summary_that_lost_a_row_is_refused_by_report_and_compare_and_rebuilt_
     result = report(run_copy, "--format", "csv")  # rebuilt from the units, as the message says
     assert result.exit_code == 0, result.output
     assert (run_copy / "summary.csv").read_bytes() == (run_dir / "summary.csv").read_bytes()
+
+
+@pytest.mark.parametrize("copied", ["summary.csv", "per_sample.csv"])
+def test_tables_that_are_not_each_others_are_refused_and_a_sweep_rebuilds_them(run_copy, run_dir, copied):
+    """A summary.csv copied in from another seed's run (or a per_sample.csv) parsed cleanly and was reported:
+    the table showed one run's means beside the rankings and tests of the other's per-sample scores, and
+    compare judged the copied means as the run's."""
+    if copied == "summary.csv":  # l1 0.215 dB higher: what seed 1 of the ci sweep gives against seed 0
+        summary = pd.read_csv(run_copy / "summary.csv")
+        summary.loc[summary["config"] == "l1", "psnr_mean"] += 0.215
+        summary.to_csv(run_copy / "summary.csv", index=False)
+    else:
+        per_sample = pd.read_csv(run_copy / "per_sample.csv")
+        per_sample.loc[(per_sample["config"] == "l2") & (per_sample["sample"] == 0), "ssim"] -= 0.01
+        per_sample.to_csv(run_copy / "per_sample.csv", index=False)
+    metric, config = ("psnr", "l1") if copied == "summary.csv" else ("ssim", "l2")
+    for result in (report(run_copy), runner.invoke(app, ["compare", str(run_copy), str(run_dir)])):
+        assert result.exit_code == 2, result.output
+        message = " ".join(result.output.split())
+        assert "does not hold the means of the per-sample scores" in message and f"{metric} of '{config}'" in message
+        assert "Delete" in message and "vfibench report" in message and "Traceback" not in message
+    assert not (run_copy / "report").exists()
+    with pytest.raises(ResultsError, match="not from the same run"):
+        api.load_run(run_copy)
+    (run_copy / "summary.csv").unlink()  # as the message says: both tables are rebuilt from the units
+    assert report(run_copy, "--format", "csv").exit_code == 0
+    for table in ("summary.csv", "per_sample.csv"):
+        assert (run_copy / table).read_bytes() == (run_dir / table).read_bytes()
+
+
+def test_an_evaluation_whose_tables_disagree_is_to_be_run_again(frames):
+    assert evaluate(frames, "--samples", "0").exit_code == 0
+    run = frames["out"] / "latest"
+    summary = pd.read_csv(run / "summary.csv")
+    summary.loc[summary["config"] == "b", "ssim_mean"] *= 1 + 1e-6  # a millionth off: not rounding
+    summary.to_csv(run / "summary.csv", index=False)
+    result = report(run)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert "ssim of 'b'" in message and f"Run the evaluation again: `{manifest['command']}`" in message
+
+
+def test_a_mean_agrees_with_its_samples_to_the_ten_digits_both_tables_keep():
+    """Both tables are written to ten significant digits, so a summary mean and the mean of the written
+    per-sample scores may differ in the tenth digit; nothing more, and a missing mean only where no sample
+    has a score."""
+    from vfibench.results.summary import disagreeing_means, summarise
+
+    rng = np.random.default_rng(0)
+    per_sample = pd.DataFrame({"config": "m", "kind": "trained", "seed": np.repeat([0, 1, 2], 50),
+                               "sample": np.tile(np.arange(50), 3), "psnr": rng.uniform(20, 40, 150),
+                               "lpips": rng.uniform(0, 0.3, 150), "gmsd": float("nan")})
+    summary = summarise(per_sample, ["psnr", "lpips", "gmsd"], {"m": "trained"})
+    written = per_sample.assign(psnr=per_sample["psnr"].map(lambda v: float(f"{v:.10g}")),
+                                lpips=per_sample["lpips"].map(lambda v: float(f"{v:.10g}")))
+    rounded = summary.map(lambda v: float(f"{v:.10g}") if isinstance(v, float) else v)
+    assert disagreeing_means(written, rounded, ["psnr", "lpips", "gmsd"]) == []
+    for metric, by in (("psnr", 1e-6), ("lpips", 1e-6)):
+        moved = rounded.copy()
+        moved[f"{metric}_mean"] *= 1 + by
+        assert [(c, m) for c, m, *_ in disagreeing_means(written, moved, ["psnr", "lpips", "gmsd"])] == [("m", metric)]
+    scored = rounded.copy()
+    scored["gmsd_mean"] = 0.1  # a mean of a metric no sample has
+    assert [m for _, m, *_ in disagreeing_means(written, scored, ["gmsd"])] == ["gmsd"]
+    diverged = rounded.assign(status="diverged", psnr_mean=float("nan"))  # only complete rows are checked
+    assert disagreeing_means(written, diverged, ["psnr"]) == []
 
 
 @pytest.mark.parametrize("table", ["per_sample.csv", "train_log.csv"])

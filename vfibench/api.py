@@ -76,8 +76,7 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     :class:`~vfibench.errors.ResultsError` naming the file.
     """
     from vfibench.results.report import load_per_sample
-    from vfibench.results.schema import (CONFIG, PER_SAMPLE_FILE, PROTOCOLS_FILE, check_per_sample_complete,
-                                         read_protocols)
+    from vfibench.results.schema import CONFIG, PROTOCOLS_FILE, read_protocols
     from vfibench.errors import ResultsError
     from vfibench.results.store import MANIFEST, RunStore, check_latest
     from vfibench.results.view import load_run_view
@@ -92,8 +91,7 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     check_latest(path)
     store = RunStore(path) if name is None and (path / MANIFEST).is_file() else RunStore.open(path, name)
     view = load_run_view(store)
-    per_sample = load_per_sample(store, view.metrics, view.unavailable)
-    check_per_sample_complete(per_sample, view.summary, store.path(PER_SAMPLE_FILE))
+    per_sample = load_per_sample(store, view)
     train_log = view.train_log(per_sample)
     protocols_path = store.path(PROTOCOLS_FILE)
     protocols = read_protocols(protocols_path, view.summary[CONFIG].astype(str).tolist()) \

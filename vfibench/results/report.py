@@ -51,6 +51,7 @@ from vfibench.results import atomic, schema, tables
 from vfibench.results.numbers import format_signed
 from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_per_sample
 from vfibench.results.store import REPORT_DIR, RunStore, report_command
+from vfibench.results.summary import check_tables_agree
 from vfibench.results.view import RunView, load_run_view
 from vfibench.words import counted, join_words, plural
 
@@ -309,17 +310,19 @@ def _config_named(name: str | None, configs: Sequence[str], kinds: Mapping[str, 
     return found[0] if len(found) == 1 else name
 
 
-def load_per_sample(store: RunStore, metrics: list[str], unavailable: dict[str, str]) -> pd.DataFrame:
-    """The run's per-sample table, checked (:func:`~vfibench.results.schema.read_per_sample`)."""
-    return read_per_sample(store.path(schema.PER_SAMPLE_FILE), metrics, unavailable)
+def load_per_sample(store: RunStore, view: RunView) -> pd.DataFrame:
+    """The run's per-sample table, checked on its own (:func:`~vfibench.results.schema.read_per_sample`) and
+    against the summary beside it (:func:`~vfibench.results.summary.check_tables_agree`)."""
+    per_sample = read_per_sample(store.path(schema.PER_SAMPLE_FILE), view.metrics, view.unavailable)
+    check_tables_agree(store, view.manifest, per_sample, view.summary, view.metrics)
+    return per_sample
 
 
 def load_report_data(store: RunStore) -> ReportData:
     """Read and validate a run, then analyse the gap between PSNR and the perceptual metrics."""
     view = load_run_view(store)
-    per_sample = load_per_sample(store, view.metrics, view.unavailable)
+    per_sample = load_per_sample(store, view)
     summary = view.summary
-    schema.check_per_sample_complete(per_sample, summary, store.path(schema.PER_SAMPLE_FILE))
     status = {str(r[CONFIG]): str(r[STATUS]) for r in summary.to_dict("records") if r[STATUS] != schema.COMPLETE}
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary[CONFIG]]
     analysis = analyse(per_sample, view.metrics, order=order, status=status, unavailable=view.unavailable)

@@ -1,14 +1,21 @@
-"""Per-configuration aggregates of per-sample metrics: mean, spread over seeds, bootstrap intervals."""
+"""Per-configuration aggregates of per-sample metrics: mean, spread over seeds, bootstrap intervals; and the
+check that a run's summary holds the aggregates of its per-sample table."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from vfibench.results.schema import (CI_HIGH, CI_LOW, COMPLETE, CONFIG, KIND, MEAN, MISSING, SAMPLE, SAMPLES, SEED,
-                                     SEEDS, STATISTICS, STATUS, STD, column)
+from vfibench.errors import ResultsError
+from vfibench.results.schema import (CI_HIGH, CI_LOW, COMPLETE, CONFIG, KIND, MEAN, MISSING, PER_SAMPLE_FILE, SAMPLE,
+                                     SAMPLES, SEED, SEEDS, STATISTICS, STATUS, STD, SUMMARY_FILE, SWEEP,
+                                     check_per_sample_complete, column, run_kind)
+from vfibench.results.store import RunStore, report_command
+from vfibench.words import counted
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -76,11 +83,17 @@ def summarise(per_sample: pd.DataFrame, metrics: Sequence[str], kinds: Mapping[s
     return pd.DataFrame(rows)
 
 
+def per_seed_means(part: pd.DataFrame, metric: str) -> pd.Series:
+    """One configuration's per-seed means of ``metric`` over its samples (missing values left out); the
+    summary's ``<m>_mean`` is their mean: mean_s (1/N_s) Σ_i x_{s,i}."""
+    return part.groupby(SEED)[metric].mean()
+
+
 def _metric_stats(part: pd.DataFrame, metric: str) -> dict[str, float]:
     empty = {column(metric, statistic): float("nan") for statistic in STATISTICS}
     if metric not in part.columns or part[metric].isna().all():
         return empty
-    per_seed = part.groupby(SEED)[metric].mean()
+    per_seed = per_seed_means(part, metric)
     per_sample = part.groupby(SAMPLE)[metric].mean().to_numpy(dtype=float)
     low, high = bootstrap_interval(per_sample)
     return {
@@ -89,3 +102,68 @@ def _metric_stats(part: pd.DataFrame, metric: str) -> dict[str, float]:
         column(metric, CI_LOW): low,
         column(metric, CI_HIGH): high,
     }
+
+
+#: How far a summary mean may lie from the mean recomputed from the per-sample table, relative to the
+#: largest per-sample magnitude: both files hold ten significant digits (``%.10g``), so rounding moves a
+#: mean by at most 1e-9 of it; a summary of another run or seed is off by far more (two seeds of the
+#: ``ci`` sweep: 8e-3 of PSNR).
+MEAN_AGREEMENT = 1e-8
+
+
+def disagreeing_means(per_sample: pd.DataFrame, summary: pd.DataFrame,
+                      metrics: Sequence[str]) -> list[tuple[str, str, float, float]]:
+    """(configuration, metric, summary mean, mean of ``per_sample``) wherever a complete row's ``<m>_mean``
+    is not the mean :func:`summarise` gives ``per_sample`` (within :data:`MEAN_AGREEMENT`): the two tables
+    of a run are then not each other's, and a report would show one table's numbers beside the other's
+    rankings. Missing means agree only with metrics scored on no sample."""
+    found = []
+    for row in summary.to_dict("records"):
+        if row[STATUS] != COMPLETE:
+            continue
+        part = per_sample[per_sample[CONFIG].astype(str) == str(row[CONFIG])]
+        for metric in metrics:
+            mean = column(metric, MEAN)
+            if mean not in row or metric not in part.columns:
+                continue
+            values = pd.to_numeric(part[metric], errors="coerce")
+            recorded = float(row[mean])
+            recomputed = float(per_seed_means(part.assign(**{metric: values}), metric).mean()) \
+                if values.notna().any() else float("nan")
+            if math.isnan(recorded) and math.isnan(recomputed):
+                continue
+            scale = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if values.notna().any() else 0.0
+            if not abs(recorded - recomputed) <= MEAN_AGREEMENT * scale + 1e-12:
+                found.append((str(row[CONFIG]), metric, recorded, recomputed))
+    return found
+
+
+def check_tables_agree(store: RunStore, manifest: Mapping[str, Any], per_sample: pd.DataFrame,
+                       summary: pd.DataFrame, metrics: Sequence[str]) -> None:
+    """A ResultsError unless a run's per_sample.csv holds every row of each configuration its summary.csv
+    calls complete (:func:`~vfibench.results.schema.check_per_sample_complete`) and the summary's means
+    are those of its scores (:func:`disagreeing_means`): the report's table would otherwise contradict the
+    rankings and tests drawn from the per-sample scores."""
+    check_per_sample_complete(per_sample, summary, store.path(PER_SAMPLE_FILE))
+    disagreeing = disagreeing_means(per_sample, summary, metrics)
+    if not disagreeing:
+        return
+    config, metric, recorded, recomputed = disagreeing[0]
+    more = f" ({counted(len(disagreeing) - 1, 'more mean')} disagree)" if len(disagreeing) > 1 else ""
+    if math.isnan(recomputed):
+        found = f"it gives {metric} of '{config}' as {recorded:.10g}, where the per-sample table has no score"
+    elif math.isnan(recorded):
+        found = f"it gives no {metric} for '{config}', whose per-sample scores average {recomputed:.10g}"
+    else:
+        found = f"it gives {metric} of '{config}' as {recorded:.10g}, the per-sample scores average {recomputed:.10g}"
+    if run_kind(manifest) == SWEEP:
+        fix = (f"Delete '{store.path(SUMMARY_FILE)}' and run `{report_command(store)}` again: it rebuilds both "
+               f"tables from the sweep's units/.")
+    else:
+        command = manifest.get("command")
+        fix = f"Run the evaluation again{f': `{command}`' if command else ''}."
+    raise ResultsError(
+        f"'{store.path(SUMMARY_FILE)}' does not hold the means of the per-sample scores in "
+        f"'{store.path(PER_SAMPLE_FILE)}': {found}{more}. The two files are not from the same run (one was copied "
+        f"in from another run or seed, or edited), and the table would contradict the rankings and tests drawn from "
+        f"the per-sample scores. {fix}")
