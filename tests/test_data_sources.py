@@ -166,6 +166,29 @@ def layouts(tmp_path: Path) -> Path:
     return data
 
 
+@pytest.mark.parametrize("spec, options", [
+    ("frames:{d}/clips", {"count": 9, "size": 16}),                    # a seeded subset of 14 triplets
+    ("frames(stride=2, fit=crop):{d}/clips/a", {"size": 16}),
+    ("video:{d}/clips/clip.mp4", {"size": 16}),
+    ("davis:{d}/clips", {"size": 32}),                                 # a test set: native size, whatever asked
+    ("vimeo90k:{d}/vimeo", {"size": 32}),
+    ("synthetic(ambiguity=0.3)", {"count": 7, "size": 32}),
+])
+def test_a_selection_reads_any_of_its_triplets_exactly_as_the_whole_split_loads_them(layouts: Path, spec: str,
+                                                                                      options: dict) -> None:
+    """A report draws a few test samples of a run: it reads only those, and they must be the frames scored."""
+    from vfibench.data.sources import select_dataset
+
+    spec = spec.format(d=layouts)
+    whole = open_dataset(spec, "test", seed=3, **options)
+    selection = select_dataset(spec, "test", seed=3, **options)
+    assert len(selection) == len(whole)
+    rows = [0, len(whole) - 1] if len(whole) > 1 else [0]
+    part = selection.load(rows)
+    for name in ("i0", "it", "i1", "t"):
+        assert torch.equal(getattr(part, name), getattr(whole, name)[rows]), name
+
+
 @pytest.mark.parametrize("train, test, seen", [
     ("frames:{d}/clips/a", "frames:{d}/clips/a", (7, 7)),
     ("frames:{d}/clips/a", "frames(stride=2):{d}/clips/a", (5, 5)),    # the same frames, read otherwise

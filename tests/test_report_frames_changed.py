@@ -191,3 +191,37 @@ def test_a_sweep_on_real_data_draws_no_grid_once_its_test_data_changed_or_moved(
         f"'{spec}' (the run's recorded test data) changed since the run scored it (it now holds 4 triplets, fewer "
         f"than it did)"]
     assert "kept no fingerprint of its test data" in source.unverified
+
+
+def test_a_sweeps_grids_read_only_the_test_triplets_they_show_and_those_are_the_ones_scored(tmp_path, monkeypatch):
+    """The grids of a sweep tested on real data loaded its whole test split to show three samples (Vimeo-90K's
+    3,782 triplets: minutes of decoding and gigabytes of memory); they read only the samples shown."""
+    from vfibench.data.frames import FramesSource
+    from vfibench.data.sources import open_dataset
+    from vfibench.results.frames import frame_source, levels_image, to_levels
+    from vfibench.results.store import RunStore
+
+    clip = tmp_path / "clip"
+    write_clip(clip, frames=10)
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=4, test_count=6, batch_size=2)
+    plan = plan_sweep("l1", preset, [0], out=tmp_path / "results", device="cpu", metrics=METRICS.split(","),
+                      test_data=f"frames:{clip}")
+    run = run_sweep(plan).root
+    read: list[int] = []
+    original = FramesSource.read
+
+    def counted_read(self, indices):
+        read.extend(indices)
+        return original(self, indices)
+
+    monkeypatch.setattr(FramesSource, "read", counted_read)
+    store = RunStore(run)
+    source, reason = frame_source(store, store.read_manifest())
+    assert source is not None, reason
+    source.prefetch([1, 4])
+    assert len(read) == 2  # of the 6 triplets scored, selected from 8
+    scored = open_dataset(f"frames:{clip}", "test", count=6, size=preset.test_size, seed=plan.data_seed)
+    for sample in (1, 4):
+        expected = levels_image(to_levels(scored.it[sample].permute(1, 2, 0).numpy()))
+        assert np.array_equal(source.gt(sample), expected)
+        assert source.check(sample) == []

@@ -32,7 +32,7 @@ from __future__ import annotations
 import difflib
 import functools
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +275,45 @@ def open_dataset(
         DataError: naming the file or option at fault (missing path, wrong layout, unreadable or
             mismatched frames, too little memory).
     """
+    return select_dataset(spec, split, count=count, size=size, seed=seed, stride=stride, fit=fit,
+                          max_motion=max_motion, ambiguity=ambiguity, t=t).load(max_bytes=max_bytes)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The triplets one split of a dataset selects, indexed but not read: ``source.refs[indices[k]]`` is the
+    k-th triplet :func:`open_dataset` loads, fitted to ``size`` (None: native resolution) by ``fit``."""
+
+    source: TripletSource
+    indices: tuple[int, ...]
+    size: int | None
+    fit: Fit
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def load(self, rows: Sequence[int] | None = None, max_bytes: int | None = None) -> Triplets:
+        """The triplets at ascending positions ``rows`` of the selection (None: all of them), read as
+        :func:`open_dataset` reads them: the same frames, fitted alike."""
+        chosen = self.indices if rows is None else [self.indices[row] for row in rows]
+        return self.source.load(chosen, self.size, self.fit, max_bytes)
+
+
+def select_dataset(
+    spec: str | DatasetSpec,
+    split: str,
+    *,
+    count: int | None = None,
+    size: int | None = None,
+    seed: int = 0,
+    stride: int = 1,
+    fit: str | Fit = Fit.resize,
+    max_motion: float = 0.25,
+    ambiguity: float = 0.0,
+    t: float = 0.5,
+) -> Selection:
+    """Which triplets :func:`open_dataset` loads with these arguments, and how it fits them, without reading
+    any frame: a caller that needs a few of them (a report's image grids) reads only those."""
     parsed = spec if isinstance(spec, DatasetSpec) else parse_dataset_spec(spec)
     args = resolve(parsed, count=count, size=size, fit=fit)
     size = check_size(args["size"])
@@ -283,7 +322,7 @@ def open_dataset(
                          max_motion=max_motion, ambiguity=ambiguity, t=t)
     indices = select_indices(len(source), args["count"], seed)
     native = parsed.kind == "synthetic" or (parsed.kind in STANDARD_KINDS and split == "test")  # rendered, or as tested
-    return source.load(indices, None if native else size, fit, max_bytes)
+    return Selection(source, tuple(indices), None if native else size, fit)
 
 
 def dataset_attributes(

@@ -24,8 +24,8 @@ The frames shown must be those the run scored. A source hands out only frames th
 record of them, and :meth:`FrameSource.check` says which of a sample's frames are missing or changed
 (:class:`FrameProblem`): an evaluation records :func:`frame_digest` of every file it scored (a
 dataset's samples: of their 8-bit levels) under :data:`DIGESTS`; a sweep on real data records the
-test data's fingerprint (:func:`vfibench.sweep.data.data_fingerprint`). Synthetic scenes are fixed
-by the manifest. A run recorded before these records existed is shown unchecked, and
+test data's fingerprint (:func:`vfibench.sweep.data.data_fingerprint`), and its grids read only the
+triplets they show. Synthetic scenes are fixed by the manifest. A run recorded before these records existed is shown unchecked, and
 ``unverified`` says so.
 """
 
@@ -216,30 +216,44 @@ class SweepFrames:
 
     def check(self, sample: int) -> list[FrameProblem]:
         """What keeps the grids from showing the test data the run scored: real data gone or changed since
-        (its fingerprint, :func:`~vfibench.sweep.data.data_fingerprint`, is not the one the manifest records).
+        (the fingerprint of the triplets it selects, :func:`~vfibench.sweep.data.selection_fingerprint`, is not
+        the one the manifest records).
         The same for every sample; [] for synthetic scenes, which the manifest fixes."""
         if self._problems is None:
             self._problems = [] if self.dataset == "synthetic" else self._test_data_problems()
         return list(self._problems)
 
     def _test_data_problems(self) -> list[FrameProblem]:
-        from vfibench.presets import preset_from_dict
-        from vfibench.sweep.data import data_fingerprint
+        from vfibench.data.sources import SYNTHETIC, parse_dataset_spec
+        from vfibench.sweep.data import selection_fingerprint
 
-        preset = preset_from_dict(self.preset)
         what, recorded = "the run's recorded test data", self.test.get("fingerprint")
         try:
-            now = data_fingerprint(self.dataset, "test", preset, int(self.test.get("seed", 0)))
+            if parse_dataset_spec(self.dataset).kind == SYNTHETIC:  # whatever options the spec gives them
+                return []
+            selection = self._selection()
+            now = selection_fingerprint(selection.source, selection.indices)
         except (VfiBenchError, OSError) as err:
             return [FrameProblem(what, self.dataset, True, first_sentence(str(err)))]
-        if now is None:  # synthetic scenes, whatever options the spec gives them
-            return []
         if recorded is None:
             self.unverified = ("the run was recorded by an earlier vfibench, which kept no fingerprint of its test "
                                "data (only the number of its triplets is checked)")
         elif now != recorded:
             return [FrameProblem(what, self.dataset, False, f"its fingerprint is {now} now, {recorded} then")]
         return []
+
+    def _selection(self) -> Any:
+        """The real test triplets the run selected (:func:`~vfibench.data.sources.select_dataset`), indexed
+        once; only those a grid shows are read."""
+        if self._real is None:
+            from vfibench.data.sources import select_dataset
+
+            # a standard test set is recorded with no size (it is never resized), and any set may be whole
+            size, count = self.test.get("size"), self.test.get("count")
+            self._real = select_dataset(self.dataset, "test", count=None if count is None else int(count),
+                                        size=None if size is None else int(size), seed=int(self.test.get("seed", 0)),
+                                        max_motion=self.max_motion, ambiguity=self.ambiguity)
+        return self._real
 
     def prefetch(self, samples: Sequence[int]) -> None:
         """Render the triplets of ``samples`` (one batch) and every configuration's outputs on them; nothing
@@ -263,25 +277,17 @@ class SweepFrames:
                     self._outputs[(config, sample)] = image
 
     def _load(self, samples: Sequence[int]) -> Any:
-        """The test triplets ``samples``: re-rendered (synthetic) or re-read (real data, as the sweep read it)."""
+        """The test triplets ``samples`` (ascending): re-rendered (synthetic) or re-read (real data, only these,
+        as the sweep read them)."""
         seed = int(self.test.get("seed", 0))
         if self.dataset == "synthetic":
             return synthetic_subset("test", samples, size=int(self.test["size"]), seed=seed,
                                     max_motion=self.max_motion, ambiguity=self.ambiguity)
-        from vfibench.data.sources import open_dataset
-
-        if self._real is None:  # read once: later samples come from the same load
-            # a standard test set is recorded with no size (it is never resized), and any set may be whole
-            size, count = self.test.get("size"), self.test.get("count")
-            self._real = open_dataset(self.dataset, "test", count=None if count is None else int(count),
-                                      size=None if size is None else int(size), seed=seed,
-                                      max_motion=self.max_motion, ambiguity=self.ambiguity)
-        triplets = self._real
-        if max(samples) >= len(triplets):
+        selection = self._selection()  # scenes with the spec's own options are selected and drawn like real data
+        if max(samples) >= len(selection):
             raise FramesNotScored(FrameProblem("the run's recorded test data", self.dataset, False,
-                                               f"it now holds {len(triplets)} triplets, fewer than it did"))
-        rows = list(samples)
-        return type(triplets)(triplets.i0[rows], triplets.it[rows], triplets.i1[rows], triplets.t[rows])
+                                               f"it now holds {len(selection)} triplets, fewer than it did"))
+        return selection.load(list(samples))
 
     def _batch(self, samples: Sequence[int]) -> Any:
         from vfibench.data.triplets import Triplets

@@ -3,7 +3,7 @@ them, the options each split is read with, and each test sample's attributes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -17,6 +17,7 @@ from vfibench.results import schema
 from vfibench.results.schema import SAMPLE_ATTRIBUTES as ATTRIBUTES
 
 if TYPE_CHECKING:
+    from vfibench.data.triplet_source import TripletSource
     from vfibench.sweep.plan import SweepPlan
 
 
@@ -40,14 +41,8 @@ def load_data(train_data: str, test_data: str, preset: RunPreset, data_seed: int
 
 
 def data_fingerprint(spec: str, split: str, preset: RunPreset, data_seed: int) -> str | None:
-    """What real data a split reads, in 16 hex digits: SHA-256 over the sample ids the run selects and
-    the name and size in bytes of each file they are read from. The data is indexed, not read, so
-    this is cheap and the same on every machine and wherever the files lie; a frame replaced by one
-    of exactly the same size goes unnoticed. None for synthetic scenes, which the spec, the preset
-    and the seed fix."""
-    import hashlib
-    from pathlib import Path
-
+    """What real data a split reads (:func:`selection_fingerprint` of the triplets it selects). None for
+    synthetic scenes, which the spec, the preset and the seed fix."""
     from vfibench.data.sources import open_source
     from vfibench.data.triplet_source import select_indices
 
@@ -56,8 +51,19 @@ def data_fingerprint(spec: str, split: str, preset: RunPreset, data_seed: int) -
         return None
     count = resolve(parsed, **preset_data_options(preset, split))["count"]
     source = open_source(parsed, split, count=count, seed=data_seed)
+    return selection_fingerprint(source, select_indices(len(source), count, data_seed))
+
+
+def selection_fingerprint(source: TripletSource, indices: Sequence[int]) -> str:
+    """What the triplets ``indices`` of ``source`` are, in 16 hex digits: SHA-256 over their ids and the
+    name and size in bytes of each file they are read from. The data is indexed, not read, so this is
+    cheap and the same on every machine and wherever the files lie; a frame replaced by one of exactly
+    the same size goes unnoticed."""
+    import hashlib
+    from pathlib import Path
+
     digest = hashlib.sha256()
-    for index in select_indices(len(source), count, data_seed):
+    for index in indices:
         ref = source.refs[index]
         digest.update(ref.name.encode() + b"\0")
         for frame in map(Path, ref.frames):
