@@ -1178,3 +1178,33 @@ def test_grid_frames_of_a_sweep_on_another_data_seed_are_the_frames_that_were_sc
             gt = torch.from_numpy(source.gt(sample)).permute(2, 0, 1)[None].double()
             scored = per_sample[(per_sample.config == config) & (per_sample["sample"] == sample)].psnr.item()
             assert psnr(pred, gt).item() == pytest.approx(scored, abs=1e-6)
+
+
+def test_with_several_seeds_the_grids_show_the_samples_where_the_seed_shown_disagrees(tmp_path):
+    """Samples were chosen by seed-averaged scores while the grid showed one seed's outputs and scores: a grid
+    captioned as a disagreement could show all metrics preferring the same member."""
+    from vfibench.results import grids
+    from vfibench.results.report import draw_grids, load_report_data
+
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=8, test_count=8, batch_size=2)
+    run = run_sweep(plan_sweep("l1,l2", preset, [0, 1], out=tmp_path / "results", device="cpu",
+                               metrics=["psnr", "ssim"])).root
+    store = RunStore(run)
+    for seed, psnr, ssim in ((0, -10.0, -0.3), (1, 30.0, -0.3)):  # sample 5: seed 0 agrees on l2, seed 1 disagrees
+        path = store.unit_dir(UnitKey("l1", seed)) / "per_sample.csv"
+        table = pd.read_csv(path)
+        table.loc[table["sample"] == 5, ["psnr", "ssim"]] += [psnr, ssim]
+        table.to_csv(path, index=False)
+    for table in ("summary.csv", "per_sample.csv"):
+        (run / table).unlink()
+    assert report(run, "--format", "csv").exit_code == 0  # both rebuilt from the units
+    data = load_report_data(store)
+    averaged = grids.select_samples(data.per_sample, data.analysis, 3)
+    assert averaged is not None and averaged.samples[0] == 5  # +10 dB and -0.3 SSIM on average
+    for seed in (0, 1):
+        drawn = draw_grids(data, tmp_path / f"seed{seed}", 3, seed)
+        own = grids.select_samples(data.per_sample[data.per_sample["seed"] == seed], data.analysis, 3)
+        assert [path.name for path in drawn.paths] == [f"grid_sample{s:04d}.png" for s in own.samples]
+        assert (5 in own.samples) == (seed == 1)
+        assert f"chosen by the scores of seed {seed}, whose outputs are shown" in drawn.explanation
+        assert all(f"outputs of seed {seed}" in caption for caption in drawn.captions)

@@ -49,7 +49,7 @@ from vfibench.errors import ResultsError, RunLocked, VfiBenchError
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema, tables
 from vfibench.results.numbers import format_signed
-from vfibench.results.schema import CONFIG, FILE, SAMPLE, STATUS, read_per_sample
+from vfibench.results.schema import CONFIG, FILE, SAMPLE, SEED, STATUS, read_per_sample
 from vfibench.results.store import REPORT_DIR, RunStore, report_command
 from vfibench.results.summary import check_tables_agree
 from vfibench.results.view import RunView, load_run_view
@@ -600,6 +600,14 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
     if source is None:
         drawn.notes.append(f"No image grids: the frames cannot be reproduced ({reason}).")
         return drawn
+    if source.seed is not None and data.per_sample[SEED].nunique() > 1:  # choose by the scores of the seed shown
+        selection = grids.select_samples(data.per_sample[data.per_sample[SEED] == source.seed], data.analysis, count)
+        if selection is None:
+            drawn.notes.append(f"No image grids: seed {source.seed}, whose outputs they would show, has no results "
+                               f"of the trained {schema.ROW_NOUNS[schema.run_kind(data.view.manifest)]}s compared.")
+            return drawn
+        selection = replace(selection, explanation=f"{selection.explanation} With several seeds, samples are chosen "
+                                                   f"by the scores of seed {source.seed}, whose outputs are shown.")
     if hasattr(source, "prefetch"):
         source.prefetch(selection.samples)  # type: ignore[attr-defined]
     analysis = data.analysis
