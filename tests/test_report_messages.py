@@ -89,3 +89,29 @@ def test_samples_with_a_format_that_draws_no_grid_is_refused(tmp_path: Path, fmt
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"--samples 5 asks for image grids, but --format {fmt} prints only" in text, text
     assert "Add --write" in text and "--format html" in text
+
+
+@pytest.mark.parametrize("fmt, options, expected", [
+    ("md", ["--seed", "1"], "--seed 1 chooses whose outputs the image grids show, but --format md prints only"),
+    ("json", ["--seed", "1"], "--seed 1 chooses whose outputs the image grids show, but --format json"),
+    ("md", ["--plane", "ssim:dists"], "--plane ssim:dists shapes the perception–distortion plane, but --format md"),
+    ("table", ["--intervals", "paired", "--paired-to", "l2"],
+     "--intervals paired and --paired-to l2 shape the perception–distortion plane, but --format table"),
+    ("latex", ["--plane", "psnr:lpips", "--paired-to", "l2"], "--plane psnr:lpips and --paired-to l2 shape the"),
+])
+def test_grid_and_plane_options_with_a_format_that_shows_neither_are_refused(tmp_path: Path, fmt: str,
+                                                                             options: list[str], expected: str) -> None:
+    """They were accepted and ignored: the same bytes were printed with and without them."""
+    result = runner.invoke(app, ["report", str(tmp_path / "run"), "--format", fmt, *options])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert expected in text and "Add --write" in text, text
+    assert ("--format html or --format json" if "--seed" not in options else "--format html") in text
+
+
+@pytest.mark.parametrize("fmt, options", [("json", ["--plane", "ssim:dists"]), ("html", ["--seed", "1"]),
+                                          ("md", ["--seed", "1", "--write"])])
+def test_grid_and_plane_options_are_taken_where_the_output_shows_them(tmp_path: Path, fmt: str,
+                                                                      options: list[str]) -> None:
+    result = runner.invoke(app, ["report", str(tmp_path / "run"), "--format", fmt, *options])
+    assert result.exit_code == 2 and "does not exist" in " ".join(result.output.split()), result.output  # not refused

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -21,7 +22,7 @@ from rich.markup import escape
 
 from vfibench.cli_support import console, error_console, examples, report_errors
 from vfibench.errors import VfiBenchError
-from vfibench.words import counted
+from vfibench.words import counted, join_words
 
 if TYPE_CHECKING:
     from vfibench.results.report import Report
@@ -83,11 +84,12 @@ def report(
         "--samples", min=0, help="Image grids to draw: the samples where PSNR and the perceptual metrics disagree "
         "most (0: none; a written report then keeps its earlier grids). Only a written report and --format html "
         "hold grids. [default: 3]", show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Whose outputs the image grids show (default: the run's "
-                                                "first seed).", min=0)] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Whose outputs the image grids show, and whose scores choose "
+                                                "their samples (default: the run's first seed).", min=0)] = None,
     plane: Annotated[Optional[str], typer.Option(
         "--plane", metavar="X:Y", help="The two metrics of the perception–distortion plane, e.g. psnr:lpips or "
-        "ssim:dists. [default: PSNR against the first perceptual metric]", show_default=False)] = None,
+        "ssim:dists. Only a written report, --format html and --format json hold the plane. [default: PSNR against "
+        "the first perceptual metric]", show_default=False)] = None,
     intervals: Annotated[Intervals, typer.Option(
         help="The plane's error bars: each mean's 95% bootstrap interval, or the 95% interval of the paired "
         "per-sample difference to one configuration (--paired-to).")] = Intervals.bootstrap,
@@ -104,7 +106,10 @@ def report(
     if write is None:
         write = format is None
     format = format or ReportFormat.table
-    refusal = samples_refusal(samples, format, write)
+    plane_given = [text for text, given in ((f"--plane {plane}", plane is not None),
+                                            (f"--intervals {intervals.value}", intervals is not Intervals.bootstrap),
+                                            (f"--paired-to {paired_to}", paired_to is not None)) if given]
+    refusal = unused_options_refusal(format, write, samples, seed, plane_given)
     if refusal:
         raise VfiBenchError(refusal)
     samples = DEFAULT_SAMPLES if samples is None else samples
@@ -147,15 +152,32 @@ PRINTED = {ReportFormat.table: "the tables", ReportFormat.md: "the report as Mar
 SUMMARY_ONLY = (ReportFormat.csv, ReportFormat.latex)
 
 
-def samples_refusal(samples: int | None, format: ReportFormat, write: bool) -> str:
-    """Why ``--samples`` cannot be honoured with this format ("" when it can): grids are drawn only into a
-    written report or an HTML page, so asking for some with another format and nothing written is an error."""
-    if not samples or write or format is ReportFormat.html:
+#: The formats whose output holds the perception–distortion plane when no report is written.
+PLANE_FORMATS = (ReportFormat.html, ReportFormat.json)
+
+
+def unused_options_refusal(format: ReportFormat, write: bool, samples: int | None = None, seed: int | None = None,
+                           plane: Sequence[str] = ()) -> str:
+    """Why options that shape only the image grids (``--samples``, ``--seed``) or the perception–distortion
+    plane (``plane``: the plane options as given) cannot be honoured with this format and nothing written ("" when
+    they can): grids are drawn only into a written report or an HTML page, the plane also into JSON; an option
+    with no effect on what is printed would otherwise be ignored without a word."""
+    if write:
         return ""
-    return (f"--samples {samples} asks for image grids, but --format {format.value} prints only "
-            f"{PRINTED[format]} and writes no report, so no grid would be drawn. Add --write to also write "
-            f"RUN/report/ with {counted(samples, 'grid')}, use --format html for a page that embeds them, or leave "
-            f"--samples out.")
+    if format is not ReportFormat.html and (samples or seed is not None):
+        asked = (f"--samples {samples} asks for image grids" if samples else
+                 f"--seed {seed} chooses whose outputs the image grids show")
+        keep = (f"RUN/report/ with {counted(samples, 'grid')}" if samples else "RUN/report/ with its grids")
+        return (f"{asked}, but --format {format.value} prints only {PRINTED[format]}, and writes no report, so no "
+                f"grid would be drawn. Add --write to also write {keep}, use --format html for a page that embeds "
+                f"them, or leave --{'samples' if samples else 'seed'} out.")
+    if format not in PLANE_FORMATS and plane:
+        given = join_words(list(plane))
+        return (f"{given} {'shapes' if len(plane) == 1 else 'shape'} the perception–distortion plane, but --format "
+                f"{format.value} prints only {PRINTED[format]}, and writes no report, so no plane would be drawn. Add "
+                f"--write to also write RUN/report/ with it, use --format html or --format json, which hold the "
+                f"plane, or leave {'it' if len(plane) == 1 else 'them'} out.")
+    return ""
 
 
 def _rebuild_tables(store: "object") -> list[str]:
