@@ -109,3 +109,44 @@ def test_two_long_configurations_that_differ_only_at_their_ends_get_folders_of_t
     assert first != second and first.name == second.name == "seed3"
     assert first.parent.parent == second.parent.parent == tmp_path / "run"
     assert max(len(first.parent.name), len(second.parent.name)) <= MAX_FOLDER_NAME
+
+
+def test_a_resume_is_told_where_the_run_logged_and_its_command_carries_the_folder(tmp_path):
+    """The resume command printed after an interruption had no --tensorboard, and the resume it ran logged its
+    units nowhere, without a word."""
+    pytest.importorskip("tensorboard")
+    import json
+    import shutil
+
+    from vfibench.presets import get_preset
+    from vfibench.results.store import RunStore, UnitKey, store_resume_command
+    from vfibench.sweep import plan_sweep
+    from vfibench.sweep.interruption import resume_command
+
+    out, tb = tmp_path / "results", tmp_path / "tb"
+    args = [("l1,l2" if arg == "l1" else arg) for arg in ARGS]
+    result = runner.invoke(app, [*args, "--out", str(out), "--tensorboard", str(tb)])
+    assert result.exit_code == 0, result.output
+    store = RunStore.open(out)
+    assert store.read_manifest()["tensorboard"] == str(tb)
+    assert store_resume_command(store).endswith(f"--tensorboard {tb}")
+    plan = plan_sweep("l1", get_preset("smoke"), [0], out=out, device="cpu", metrics=["psnr"], tensorboard=tb)
+    plan.executor = {"options": ["--threads", "1"]}
+    assert resume_command(plan, store).endswith(f"--threads 1 --tensorboard {tb}")  # what an interruption prints
+
+    logged = set(tb.rglob("*"))
+    shutil.rmtree(store.unit_dir(UnitKey("l2", 0)))  # a unit to train again
+    resumed = runner.invoke(app, ["run", "--resume", store.name, "--out", str(out)])
+    assert resumed.exit_code == 0, resumed.output
+    note = " ".join(resumed.stderr.split())
+    assert f"the run's last session logged each unit for TensorBoard under '{tb}'; this one logs nowhere" in note
+    assert f"add --tensorboard {tb}" in note
+    assert set(tb.rglob("*")) == logged and store.read_manifest()["resumed"][-1]["tensorboard"] is None
+    assert "--tensorboard" not in store_resume_command(store)  # the latest session's choice
+
+    shutil.rmtree(store.unit_dir(UnitKey("l2", 0)))
+    again = runner.invoke(app, ["run", "--resume", store.name, "--out", str(out), "--tensorboard", str(tb)])
+    assert again.exit_code == 0 and "logs nowhere" not in again.stderr, again.output
+    assert len(set(tb.glob("*/l2/seed0/*")) - logged) == 1  # its second event file
+    manifest = json.loads(store.path("manifest.json").read_text())
+    assert manifest["tensorboard"] == str(tb) and manifest["resumed"][-1]["tensorboard"] == str(tb)

@@ -247,7 +247,7 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
     how much is done; None when nothing is to run: a dry run printed it, or the run is complete (its tables are
     then rebuilt where missing, and printed)."""
     from vfibench.cli_report import print_summary
-    from vfibench.results.schema import COMPLETE
+    from vfibench.results.schema import COMPLETE, latest_tensorboard
     from vfibench.sweep import plan_resume, rebuild_tables
 
     plan = plan_resume(store, device_here=device_here, **settings)  # type: ignore[arg-type]
@@ -256,6 +256,10 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
 
         tensorboard_log.check_available(tensorboard)
         plan.tensorboard = tensorboard
+    elif (logged := latest_tensorboard(store.read_manifest())) is not None:
+        error_console.print(f"[yellow]note:[/] the run's last session logged each unit for TensorBoard under "
+                            f"'{escape(logged)}'; this one logs nowhere. To log the units it trains there as well, "
+                            f"add {escape(shlex.join(['--tensorboard', logged]))}.", highlight=False)
     units = plan.units()
     done = sum(store.unit_info(key) is not None for key in units)
     if dry_run:

@@ -239,6 +239,15 @@ def latest_executor(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return record if isinstance(record, Mapping) else None
 
 
+def latest_tensorboard(manifest: Mapping[str, Any]) -> str | None:
+    """The folder a sweep's latest session logged to for TensorBoard (``--tensorboard``): the last resume's
+    ``tensorboard`` entry, else the manifest's own (the first session's); None when it logged nowhere or
+    the run was recorded before the entry existed."""
+    entries = [entry for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping) and "tensorboard" in entry]
+    folder = entries[-1]["tensorboard"] if entries else manifest.get("tensorboard")
+    return folder if isinstance(folder, str) and folder else None
+
+
 def training_threads(manifest: Mapping[str, Any]) -> int | None:
     """The torch threads per unit a sweep's units trained with on the CPU (the manifest's executor
     record), or None: an evaluation, a run on an accelerator, or a manifest without the record.

@@ -474,11 +474,19 @@ def check_latest(link: Path) -> None:
 def store_resume_command(store: RunStore, out: Path | None = None) -> str:
     """The command that finishes the sweep ``store`` from the current folder, with the executor options
     of its latest session (``--threads 1``, ``--jobs 2``…: the last ``resumed`` entry's, else the
-    manifest's own); ``out`` defaults to the folder holding it."""
-    executor = schema.latest_executor(store.read_manifest())
+    manifest's own) and its ``--tensorboard`` folder; ``out`` defaults to the folder holding it."""
+    manifest = store.read_manifest()
+    executor = schema.latest_executor(manifest)
     options = executor.get("options") if executor is not None else None
     shown = [str(o) for o in options] if isinstance(options, list) else []
-    return resume_command(store.name, store.root.parent if out is None else out, shown)
+    return resume_command(store.name, store.root.parent if out is None else out,
+                          [*shown, *tensorboard_option(schema.latest_tensorboard(manifest))])
+
+
+def tensorboard_option(folder: object) -> list[str]:
+    """``["--tensorboard", folder]`` for a session that logged for TensorBoard, [] otherwise: a resume command
+    carries it so that the units it trains are logged where the others were."""
+    return ["--tensorboard", str(folder)] if folder else []
 
 
 def finish_clause(store: RunStore, out: Path | None = None, *, what_it_trains: bool = False) -> str:

@@ -34,14 +34,14 @@ from vfibench.results import atomic
 from vfibench.results.numbers import format_number
 from vfibench.results.schema import (COMPLETE, FAILED, HELD_OUT_METRICS, INTERRUPTED, RUNNING,
                                      SAMPLE_ATTRIBUTES as ATTRIBUTES)
-from vfibench.results.store import REPORT_DIR, RunStore, UnitKey, report_command
+from vfibench.results.store import REPORT_DIR, RunStore, UnitKey, report_command, tensorboard_option
 from vfibench.sweep.costs import unit_cost
 from vfibench.sweep.data import attributes_of_test_data, check_same_data, data_fingerprints, data_for
 from vfibench.sweep.executors import Executor, ExecutorError, LocalExecutor
 from vfibench.sweep.interruption import (Interrupted, interrupted_before_start, interruption, raise_if_stopped,
                                          resume_command, signum_of, stops_deferred)
 from vfibench.sweep.listener import SilentListener, SweepListener
-from vfibench.sweep.manifest import manifest_for
+from vfibench.sweep.manifest import manifest_for, tensorboard_folder
 from vfibench.sweep.plan import SweepPlan
 from vfibench.sweep.tables import gather
 from vfibench.sweep.unit import COMPLETE as UNIT_COMPLETE, DIVERGED, REFERENCE, TRAINED, \
@@ -90,6 +90,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
             plan.executor = executor.record()
             if plan.resumed:  # this session's; the manifest's own "executor" stays the first session's
                 plan.resumed[-1]["executor"] = plan.executor
+                plan.resumed[-1]["tensorboard"] = tensorboard_folder(plan)
             if store is None:
                 atomic.check_writable_folder(plan.out, "--out")
                 try:
@@ -103,7 +104,8 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         finally:
             _close(executor)
     except (KeyboardInterrupt, Interrupted) as stop:  # outside the units: the run (if any) keeps what it has
-        raise interrupted_before_start(signum_of(stop), store, getattr(executor, "options", ())) from None
+        raise interrupted_before_start(signum_of(stop), store, [*getattr(executor, "options", ()),
+                                                                *tensorboard_option(plan.tensorboard)]) from None
     return store
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from vfibench.errors import StoppedBySignal
 from vfibench.processes import signal_name
 from vfibench.results import schema
-from vfibench.results.store import MANIFEST, UNIT_FILE, RunStore, resume_command as _resume
+from vfibench.results.store import MANIFEST, UNIT_FILE, RunStore, resume_command as _resume, tensorboard_option
 
 if TYPE_CHECKING:
     from vfibench.sweep.plan import SweepPlan
@@ -135,8 +135,9 @@ def signum_of(stop: BaseException) -> int:
 
 def resume_command(plan: "SweepPlan", store: RunStore) -> str:
     """The exact command that finishes ``store`` (run from the same working directory), with the
-    options of the executor that ran it (``--jobs 2``, ``--executor ray --address …``)."""
-    return _resume(store.name, plan.out, plan.executor.get("options", []))
+    options of the executor that ran it (``--jobs 2``, ``--executor ray --address …``) and its
+    ``--tensorboard`` folder."""
+    return _resume(store.name, plan.out, [*plan.executor.get("options", []), *tensorboard_option(plan.tensorboard)])
 
 
 def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterrupted:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from vfibench import backbones
@@ -103,11 +104,17 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                        "(round(x*255)/255), as saved frames would be, before every metric; every metric per "
                        "frame, then averaged"),
         "executor": plan.executor,
+        "tensorboard": tensorboard_folder(plan),  # the first session's; each later one's is in "resumed"
         **provenance(plan.device, plan.backbone_hashes, timings,
                      all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items()),
                      device_here=plan.device_here),
         **plan.kept_provenance,  # a resumed run keeps its first session's; each later one's is in "resumed"
     }
+
+
+def tensorboard_folder(plan: SweepPlan) -> str | None:
+    """Where this session logs each unit for TensorBoard (``--tensorboard``), as an absolute path; None: nowhere."""
+    return None if plan.tensorboard is None else os.path.abspath(plan.tensorboard)
 
 
 def _fingerprint(plan: SweepPlan, split: str) -> dict[str, str]:

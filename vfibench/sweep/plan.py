@@ -39,7 +39,7 @@ from vfibench.words import counted, plural
 
 
 #: What a resumed run's manifest keeps of its first session; each later session's is in its ``resumed`` entry.
-KEPT_PROVENANCE = ("git_commit", "device", "executor")
+KEPT_PROVENANCE = ("git_commit", "device", "executor", "tensorboard")
 
 
 @dataclass
@@ -459,6 +459,8 @@ def plan_resume(
     plan.kept_provenance = {key: manifest.get(key) for key in KEPT_PROVENANCE}
     if not isinstance(manifest.get("executor"), dict):  # a run from before the record: this session's stands
         del plan.kept_provenance["executor"]
+    if "tensorboard" not in manifest:
+        del plan.kept_provenance["tensorboard"]
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
                     {"command": command, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": str(plan.device),
