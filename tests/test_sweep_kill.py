@@ -174,3 +174,24 @@ def test_a_stop_once_the_sweep_has_finished_leaves_it_complete_and_says_so(tmp_p
     assert f"the run '{run.name}' is complete" in text and f"vfibench report {run.name} --out {tmp_path}" in text
     assert RunStore(run).read_manifest()["status"] == "complete"
     assert RunStore.open(tmp_path).root.resolve() == run.resolve()  # latest points at it
+
+
+def test_a_sweep_stopped_after_its_last_unit_is_not_said_to_miss_any(tmp_path: Path) -> None:
+    """Stopped between its last unit and the end, a sweep said "2 of 2 trainings … finished … its summary.csv
+    marks the rest missing", where nothing was missing."""
+    import shutil
+
+    from vfibench.results.store import UnitKey
+    from vfibench.sweep.interruption import interruption
+
+    preset = get_preset("smoke").with_overrides(steps=2, train_count=4, test_count=4, batch_size=2)
+    plan = plan_sweep("l1", preset, [0], out=tmp_path / "results", device="cpu", metrics=["psnr"])
+    store = run_sweep(plan)
+    message = " ".join(str(interruption(plan, store, signal.SIGTERM)).split())
+    assert "after every unit had finished: its 1 training (configuration × seed) and 2 reference units" in message
+    assert "missing" not in message and "nothing is trained again" in message
+    assert message.endswith(f"run: vfibench run --resume {store.name} --out {tmp_path / 'results'}")
+    shutil.rmtree(store.unit_dir(UnitKey("l1", 0)))
+    message = " ".join(str(interruption(plan, store, signal.SIGTERM)).split())
+    assert "0 of 1 trainings (configuration × seed) and 2 of 2 reference units finished" in message
+    assert "marks the rest missing" in message

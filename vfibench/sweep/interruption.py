@@ -26,6 +26,7 @@ from vfibench.errors import StoppedBySignal
 from vfibench.processes import signal_name
 from vfibench.results import schema
 from vfibench.results.store import MANIFEST, UNIT_FILE, RunStore, resume_command as _resume, tensorboard_option
+from vfibench.words import counted
 
 if TYPE_CHECKING:
     from vfibench.sweep.plan import SweepPlan
@@ -149,6 +150,15 @@ def interruption(plan: "SweepPlan", store: RunStore, signum: int) -> SweepInterr
     scored = sum(store.unit_info(key) is not None for key in references)
     name = signal_name(signum)
     command = resume_command(plan, store)
+    if trainings == len(trained) and scored == len(references):  # stopped between the last unit and the end
+        return SweepInterrupted(
+            f"The sweep was interrupted by {name} after every unit had finished: its "
+            f"{counted(len(trained), 'training')} (configuration × seed) and "
+            f"{counted(len(references), 'reference unit')} are kept in '{store.root}', but the run was not marked "
+            f"complete. To write its tables from them and mark it complete (nothing is trained "
+            f"again), run: {command}",
+            signum, store, command,
+        )
     return SweepInterrupted(
         f"The sweep was interrupted by {name}. {trainings} of {len(trained)} trainings (configuration × seed) and "
         f"{scored} of {len(references)} reference units finished and are kept in '{store.root}'; its summary.csv "
