@@ -317,6 +317,9 @@ def test_every_table_states_a_model_variant_or_training_precision_other_than_the
     blend = f"Model: the warp-blend variant of the interpolator ({MODEL_VARIANTS['warp-blend'][1]})."
     assert run_facts(other) == [blend, "Trained in bf16: forward pass under torch.autocast(bfloat16)."]
     assert run_facts({"preset": {"steps": 6}}) == [blend]  # a run from before variants: the warp-blend model
+    assert "))" not in blend  # tables and errors put a description in parentheses: "…first model))" was printed
+    for variant, (_, description) in MODEL_VARIANTS.items():
+        assert not description.endswith(")"), variant
 
 
 @pytest.mark.parametrize("width", [120, 40])

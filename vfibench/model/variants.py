@@ -6,11 +6,11 @@ from vfibench.errors import VfiBenchError
 
 #: Variant name → (version recorded in manifests, what it is).
 MODEL_VARIANTS: dict[str, tuple[int, str]] = {
-    "synthesis": (2, "flow, refinement, warp + blend, then a residual synthesis U-Net "
-                     "(RIFE/IFRNet-style residual refinement; the role of FILM's fusion)"),
-    "warp-blend": (1, "flow, refinement, warp + blend; the output is the blend "
-                      "(Super SloMo's architecture; vfibench's first model)"),
-}
+    "synthesis": (2, "flow, refinement, warp + blend, then a residual synthesis U-Net: a residual refinement "
+                     "as in RIFE and IFRNet, in the role of FILM's fusion"),
+    "warp-blend": (1, "flow, refinement, warp + blend; the output is the blend, as in Super SloMo's "
+                      "architecture; vfibench's first model"),
+}  # no description ends in a parenthesis: tables and captions put them in parentheses
 DEFAULT_VARIANT = "synthesis"
 #: The variant of a run whose manifest names none: it was made before variants existed.
 LEGACY_VARIANT = "warp-blend"
