@@ -122,10 +122,27 @@ def test_a_term_given_twice_is_pointed_at_where_it_appears_again() -> None:
                               "that meet is that term over both"),
         ("0.1*superslomo,20.4*l1+10.2*warp+0.0005*perc(norm=superslomo)+0.1*smooth",
          "are the same loss once the paper presets are written out"),
+        ("l1,1.00000001*l1", "'l1' and '1.00000001*l1' are the same loss in float32, the precision the loss terms "
+                             "are computed in: their weights round to the same float32 numbers"),
+        ("l1+perc,l1+0.99999999*perc", "are the same loss in float32"),
+        ("l1-0.1*perc", "position 3: '-' does not subtract: terms are only added ('+'), each with a positive weight, "
+                        "so a loss term cannot be taken away. To weigh a term less, give it a smaller weight, e.g. "
+                        "'l1+0.1*perc'"),
+        ("l1-perc,l2", "'-' does not subtract"),  # was: "Unknown loss term 'l1-perc'… Did you mean 'perc'?"
+        ("film-l1-perc", "position 8: '-' does not subtract"),
     ],
 )
 def test_invalid_specs_are_refused_with_a_reason(text: str, fragment: str) -> None:
     assert fragment in _error(text)
+
+
+def test_weights_that_differ_in_float32_are_two_losses_and_those_that_do_not_would_train_alike() -> None:
+    import torch
+
+    assert len(parse_sweep("l1,1.0001*l1,flow-tv+l1")) == 3  # and a '-' inside a name is the name's
+    values = torch.rand(1000, dtype=torch.float32)
+    assert torch.equal(values * 1.00000001, values * 1.0)  # a loss term is weighted in float32
+    assert not torch.equal(values * 1.0001, values * 1.0)
 
 
 def test_same_term_in_disjoint_windows_is_a_schedule() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from dataclasses import dataclass, field
 
 from vfibench.errors import SpecError
@@ -170,6 +171,10 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
                 same = f"{pair} are the same sum in another order"
             elif sorted(t.canonical() for t in first.resolve()) == sorted(t.canonical() for t in config.resolve()):
                 same = f"{pair} are the same loss once the paper presets are written out ({clip(config.expanded)})"
+            elif same_loss_key(first, in_float32=False) != same_loss_key(config, in_float32=False):
+                same = (f"{pair} are the same loss in float32, the precision the loss terms are computed in: their "
+                        f"weights round to the same float32 numbers ({clip(first.expanded)} and "
+                        f"{clip(config.expanded)})")
             else:
                 same = (f"{pair} are the same loss: a term at one weight over two windows that meet is that term "
                         f"over both ({clip(first.expanded)} and {clip(config.expanded)})")
@@ -182,12 +187,20 @@ def parse_sweep(text: str, registry: Registry = REGISTRY) -> list[LossConfig]:
     return configs
 
 
-def same_loss_key(config: LossConfig) -> tuple[str, ...]:
+def float32_weight(weight: float) -> float:
+    """``weight`` as the training computes with it: rounded to float32, the precision of the loss terms."""
+    return float(struct.unpack("f", struct.pack("f", weight))[0])
+
+
+def same_loss_key(config: LossConfig, in_float32: bool = True) -> tuple[str, ...]:
     """What two spellings of one loss share: a sum is the same in any order, a paper preset is the sum it
-    expands to, and a term over two windows that meet, at one weight, is that term over both
-    (``l1@:0.5+l1@0.5`` is ``l1``)."""
+    expands to, a term over two windows that meet, at one weight, is that term over both
+    (``l1@:0.5+l1@0.5`` is ``l1``), and (``in_float32``) weights that round to one float32 number are one
+    weight (``1.00000001*l1`` is ``l1``)."""
     merged: list[ResolvedTerm] = []
-    for term in sorted(config.resolve(), key=lambda t: (t.label, t.weight, t.window.start)):
+    resolved = [ResolvedTerm(t.info, float32_weight(t.weight) if in_float32 else t.weight, t.params, t.window)
+                for t in config.resolve()]
+    for term in sorted(resolved, key=lambda t: (t.label, t.weight, t.window.start)):
         last = merged[-1] if merged else None
         if (last is not None and (last.label, last.weight) == (term.label, term.weight)
                 and last.window.end == term.window.start):
@@ -351,6 +364,8 @@ class _Parser:
         if not self.registry.is_known(name) and len(name) > 40:
             raise self.fail(f"'{clip(name, limit=40)}' is not a loss term name (names are short; `vfibench "
                             f"losses` lists them)", at=name_at)
+        if not self.registry.is_known(name) and "-" in name:
+            self.check_not_subtracted(name, name_at)
         if not self.registry.is_known(name):
             raise self.registry.unknown(name, context=f"'{clip(self.text, name_at)}' at position {name_at + 1}")
         params = self.params(name) if self.accept("(") else ()
@@ -359,6 +374,19 @@ class _Parser:
             raise self.fail(f"'{name}' is a paper preset and takes no parameters; write its terms "
                             f"out instead (`vfibench losses {name}` shows them)", at=name_at)
         return TermSpec(name, weight, params, window)
+
+    def check_not_subtracted(self, name: str, name_at: int) -> None:
+        """A SpecError when an unknown name with a '-' begins with a known term (``l1-0.1*perc``, ``l1-perc``):
+        '-' belongs to names such as ``flow-tv``, and terms are only ever added, each with a positive weight."""
+        dash = name.find("-")
+        while dash > 0:
+            if self.registry.is_known(name[:dash]):
+                rest = self.text[name_at + dash + 1 :].split(",")[0].strip()
+                added = f"{name[:dash]}+{rest if rest[:1] in _DIGITS + '.' else '0.1*' + rest}"
+                raise self.fail(f"'-' does not subtract: terms are only added ('+'), each with a positive weight, so "
+                                f"a loss term cannot be taken away. To weigh a term less, give it a smaller weight, "
+                                f"e.g. '{clip(added, limit=40)}'", at=name_at + dash)
+            dash = name.find("-", dash + 1)
 
     def weight(self) -> float:
         at = self.pos
