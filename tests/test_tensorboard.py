@@ -32,6 +32,13 @@ def test_tensorboard_holds_the_logged_scalars_and_frames(tmp_path):
     assert {"frames/ground_truth", "frames/prediction"} <= set(tags["images"])
 
 
+def test_each_logged_column_goes_under_the_tag_of_what_it_is():
+    from vfibench.tensorboard_log import tag
+
+    assert [tag(c) for c in ("total", "l1", "adv", "adv_d_loss", "adv_d_accuracy", "lr", "val_psnr")] == [
+        "loss/total", "loss/l1", "loss/adv", "loss/adv_d_loss", "discriminator/adv_d_accuracy", "lr", "held_out/psnr"]
+
+
 def test_missing_tensorboard_is_one_clear_error_before_training(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # import tensorboard → ImportError
     result = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "results"), "--tensorboard", str(tmp_path / "tb")])

@@ -38,11 +38,14 @@ def check_available(directory: Path) -> None:
 
 
 def tag(column: str) -> str:
-    """The TensorBoard tag of a train_log column: ``total`` → ``loss/total``, ``val_psnr`` → ``held_out/psnr``."""
+    """The TensorBoard tag of a train_log column: ``total`` → ``loss/total``, ``val_psnr`` → ``held_out/psnr``,
+    a discriminator's accuracy (``adv_d_accuracy``, not a loss) → ``discriminator/adv_d_accuracy``."""
     if column == LEARNING_RATE:
         return "lr"
     if column.startswith(HELD_OUT_PREFIX):
         return "held_out/" + column.removeprefix(HELD_OUT_PREFIX)
+    if column.endswith("_accuracy"):
+        return "discriminator/" + column
     return "loss/" + column
 
 
