@@ -75,7 +75,19 @@ def test_the_estimate_times_steps_in_the_precision_the_sweep_trains_in(tmp_path:
                                  "--metrics", "psnr", "--out", str(tmp_path / "r"), "--dry-run"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert timed == ["bf16"]
-    assert "per configuration on cpu in bf16" in " ".join(result.output.split())
+    text = " ".join(result.output.split())
+    assert "per configuration on cpu in bf16" in text
+    assert "precision training in bf16: forward pass and loss under torch.autocast(bfloat16)" in text
+
+
+def test_the_dry_run_says_where_the_tensorboard_logs_go(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    result = runner.invoke(app, ["run", "--preset", "smoke", "--losses", "l1", "--metrics", "psnr", "--out",
+                                 str(tmp_path / "r"), "--tensorboard", str(tmp_path / "tb"), "--dry-run"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert f"each unit's log for TensorBoard under {tmp_path / 'tb'}" in " ".join(result.output.split())
+    assert not (tmp_path / "tb").exists() and not (tmp_path / "r").exists()
 
 
 def test_the_dry_run_says_how_units_run_and_times_them_with_their_threads(tmp_path: Path,
