@@ -269,3 +269,18 @@ def test_the_manifest_records_each_metric_as_the_registry_describes_it(run_dir: 
         info = metric_info(record["name"])
         assert (record["label"], record["higher_is_better"], record["description"]) == (
             info.label, info.higher_is_better, info.description)
+
+
+def test_a_resume_with_nothing_left_to_train_gives_no_note_on_training(tmp_path: Path) -> None:
+    """A sweep stopped after its last unit, resumed to write its tables, still said how its 0 units would log."""
+    out = tmp_path / "results"
+    args = ["run", "--preset", "smoke", "--losses", "l1", "--steps", "4", "--metrics", "psnr", "--out", str(out)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0 and "note: --log-every 4" in first.stderr, first.output
+    run = next(path for path in out.iterdir() if not path.is_symlink())
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps(manifest | {"status": "interrupted"}))
+    resumed = runner.invoke(app, ["run", "--resume", run.name, "--out", str(out)])
+    assert resumed.exit_code == 0, resumed.output
+    assert "nothing left to train" in resumed.stderr and "--log-every" not in resumed.stderr
+    assert json.loads((run / "manifest.json").read_text())["status"] == "complete"

@@ -70,9 +70,11 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         listener.phase(f"Loading the training data ({plan.train_data}) and test data ({plan.test_data})", total=2)
         train, test = data_for(plan, listener.advance)  # before the run directory exists: bad data leaves nothing
         listener.advance()
-        settle_validation(plan, len(test), listener.note)
+        left = units_to_run(plan, store)
+        training = store is None or remaining_work(plan, store)[0] > 0  # else no note on how units train
+        settle_validation(plan, len(test), listener.note if training else lambda _: None)
         note = single_log_row_note(plan.preset.log_every, plan.preset.steps, plan.warm_start, plan.val_samples)
-        if note:
+        if note and training:
             listener.note(note)
         overlap = content_overlap(plan.train_data, plan.test_data)
         if overlap:
@@ -86,7 +88,7 @@ def run_sweep(plan: SweepPlan, listener: SweepListener | None = None, store: Run
         timings["data"] = time.perf_counter() - started
         try:
             executor.start(train, test, listener.step,  # a cluster that cannot be reached leaves nothing either
-                           units=units_to_run(plan, store))
+                           units=left)
             plan.executor = executor.record()
             if plan.resumed:  # this session's; the manifest's own "executor" stays the first session's
                 plan.resumed[-1]["executor"] = plan.executor
