@@ -331,7 +331,8 @@ def test_a_stop_while_the_finished_run_is_marked_complete_keeps_it_resumable(
         with pytest.raises(SweepInterrupted) as caught:
             run_sweep(tiny_plan(tmp_path), executor=LocalExecutor(1, options=("--threads", "1")))
     error = caught.value
-    assert error.exit_code == 130 and "2 of 2 trainings (configuration × seed) and 2 of 2 reference" in str(error)
+    assert error.exit_code == 130 and ("after every unit had finished: its 2 trainings (configuration × seed) and 2 "
+                                       "reference units are kept") in " ".join(str(error).split())
     assert error.resume == f"vfibench run --resume {error.store.name} --out {tmp_path} --threads 1"
     assert error.store.read_manifest()["status"] == INTERRUPTED and not (tmp_path / "latest").exists()
     result = runner.invoke(app, error.resume.split()[1:])
