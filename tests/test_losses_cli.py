@@ -205,3 +205,5 @@ def test_a_term_over_two_windows_that_meet_is_explained_as_the_loss_run_takes_it
     merged = explained("l1@:0.5+l1@0.5")
     assert "same loss as l1 (a term at one weight over two windows that meet is that term over both)" in merged
     assert "same loss as" not in explained("l1@:0.5+2*l1@0.5")  # a schedule of weights: a loss of its own
+    weighted = explained("0.1*l1@:0.5+0.1*l1@0.5+0.3*perc")  # its weights as written, not as float32 rounds them
+    assert "same loss as 0.1*l1 + 0.3*perc (a term" in weighted and "0.1000000" not in weighted

@@ -130,6 +130,7 @@ def test_a_term_given_twice_is_pointed_at_where_it_appears_again() -> None:
                         "'l1+0.1*perc'"),
         ("l1-perc,l2", "'-' does not subtract"),  # was: "Unknown loss term 'l1-perc'… Did you mean 'perc'?"
         ("film-l1-perc", "position 8: '-' does not subtract"),
+        ("superslomo-papr", "Did you mean 'superslomo-paper'"),  # a misspelt name with a '-' is still a name
     ],
 )
 def test_invalid_specs_are_refused_with_a_reason(text: str, fragment: str) -> None:
@@ -140,9 +141,12 @@ def test_weights_that_differ_in_float32_are_two_losses_and_those_that_do_not_wou
     import torch
 
     assert len(parse_sweep("l1,1.0001*l1,flow-tv+l1")) == 3  # and a '-' inside a name is the name's
-    values = torch.rand(1000, dtype=torch.float32)
-    assert torch.equal(values * 1.00000001, values * 1.0)  # a loss term is weighted in float32
-    assert not torch.equal(values * 1.0001, values * 1.0)
+    with pytest.raises(SpecError, match="same loss in float32"):
+        parse_sweep("l1,1.000000059*l1")
+    values = 1 + torch.rand(2000, dtype=torch.float32)  # in [1, 2), where float32's step is 1.19e-7
+    weight = 1.000000059  # rounds to 1 in float32; in float64 it moves most products up by one step
+    assert torch.equal(values * weight, values)  # torch weighs a float32 term by the weight rounded to float32
+    assert not torch.equal((values.double() * weight).float(), values)
 
 
 def test_same_term_in_disjoint_windows_is_a_schedule() -> None:

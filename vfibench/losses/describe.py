@@ -125,7 +125,7 @@ def describe_config(config: LossConfig) -> Group:
     rows.add_row("canonical", config.canonical)
     if spaced(config.expanded) != spaced(config.canonical):
         rows.add_row("expands to", spaced(config.expanded))
-    merged = same_loss_key(config)
+    merged = same_loss_key(config, in_float32=False)  # as written; the comparison also rounds to float32
     if len(merged) < len(terms):  # `l1@:0.5+l1@0.5`: what `run` refuses beside `l1` as the same loss
         rows.add_row("same loss as", f"{spaced('+'.join(merged))} (a term at one weight over two windows that meet "
                                      f"is that term over both)")

@@ -376,12 +376,17 @@ class _Parser:
         return TermSpec(name, weight, params, window)
 
     def check_not_subtracted(self, name: str, name_at: int) -> None:
-        """A SpecError when an unknown name with a '-' begins with a known term (``l1-0.1*perc``, ``l1-perc``):
-        '-' belongs to names such as ``flow-tv``, and terms are only ever added, each with a positive weight."""
+        """A SpecError when an unknown name with a '-' is a known term, '-', then a weight or a known term
+        (``l1-0.1*perc``, ``l1-perc``): '-' belongs to names such as ``flow-tv``, and terms are only ever
+        added, each with a positive weight. Another unknown name (``superslomo-papr``) is left to the
+        unknown-name error, which suggests the names it is close to."""
         dash = name.find("-")
         while dash > 0:
-            if self.registry.is_known(name[:dash]):
-                rest = self.text[name_at + dash + 1 :].split(",")[0].strip()
+            rest = self.text[name_at + dash + 1 :].split(",")[0].strip()
+            following = _NAME.match(rest)
+            subtracted = rest[:1] in _DIGITS + "." or (following is not None
+                                                       and self.registry.is_known(following.group().lower()))
+            if self.registry.is_known(name[:dash]) and subtracted:
                 added = f"{name[:dash]}+{rest if rest[:1] in _DIGITS + '.' else '0.1*' + rest}"
                 raise self.fail(f"'-' does not subtract: terms are only added ('+'), each with a positive weight, so "
                                 f"a loss term cannot be taken away. To weigh a term less, give it a smaller weight, "
