@@ -157,3 +157,7 @@ def test_a_resume_is_told_where_the_run_logged_and_its_command_carries_the_folde
     assert len(set(tb.glob("*/l2/seed0/*")) - logged) == 1  # its second event file
     manifest = json.loads(store.path("manifest.json").read_text())
     assert manifest["tensorboard"] == str(tb) and manifest["resumed"][-1]["tensorboard"] == str(tb)
+    store.path("manifest.json").write_text(json.dumps(manifest | {"status": "interrupted"}))  # stopped at its end
+    finished = runner.invoke(app, ["run", "--resume", store.name, "--out", str(out)])
+    assert finished.exit_code == 0 and "nothing left to train" in finished.stderr, finished.output
+    assert "TensorBoard" not in finished.stderr  # it trains nothing: nothing to log

@@ -249,6 +249,7 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
     from vfibench.cli_report import print_summary
     from vfibench.results.schema import COMPLETE, latest_tensorboard
     from vfibench.sweep import plan_resume, rebuild_tables
+    from vfibench.sweep.coordinator import remaining_work
 
     plan = plan_resume(store, device_here=device_here, **settings)  # type: ignore[arg-type]
     if tensorboard is not None:
@@ -256,12 +257,13 @@ def _resume_plan(store: RunStore, options: ExecutorOptions, dry_run: bool, tenso
 
         tensorboard_log.check_available(tensorboard)
         plan.tensorboard = tensorboard
-    elif (logged := latest_tensorboard(store.read_manifest())) is not None:
+    units = plan.units()
+    done = sum(store.unit_info(key) is not None for key in units)
+    logged = latest_tensorboard(store.read_manifest()) if tensorboard is None else None
+    if logged is not None and remaining_work(plan, store)[0]:  # only trained units are logged
         error_console.print(f"[yellow]note:[/] the run's last session logged each unit for TensorBoard under "
                             f"'{escape(logged)}'; this one logs nowhere. To log the units it trains there as well, "
                             f"add {escape(shlex.join(['--tensorboard', logged]))}.", highlight=False)
-    units = plan.units()
-    done = sum(store.unit_info(key) is not None for key in units)
     if dry_run:
         _print_plan(plan, f"resume {store.name}: {done} of {len(units)} units finished", options, store)
         return None

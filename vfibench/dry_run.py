@@ -20,7 +20,7 @@ from vfibench.data.triplet_source import check_memory, selection_bytes
 from vfibench.data.triplets import noise_triplets
 from vfibench.losses.describe import window_text
 from vfibench.losses.registry import format_value
-from vfibench.presets import PRECISION_NOTES
+from vfibench.presets import PRECISION_NOTES, SCORED_IN_FP32
 from vfibench.references import REFERENCES
 from vfibench.results import schema
 from vfibench.results.store import RunStore
@@ -83,7 +83,7 @@ def describe_plan(plan: SweepPlan) -> tuple[list[ConfigPlan], list[tuple[str, st
                       f"{describe_sources(plan.train_data, plan.test_data)}"),
         ("metrics", metrics),
         ("device", str(plan.device)),
-        ("precision", f"training in {plan.precision}: {PRECISION_NOTES[plan.precision]}; evaluation in fp32"),
+        ("precision", f"training in {plan.precision}: {PRECISION_NOTES[plan.precision]}; {SCORED_IN_FP32}"),
         ("writes", (f"the units not finished yet, and the run's tables, into the resumed run under {plan.out}"
                     if plan.resumed else f"a new run directory under {plan.out}")
          + (f"; each unit's log for TensorBoard under {plan.tensorboard}" if plan.tensorboard is not None else "")),

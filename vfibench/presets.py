@@ -98,6 +98,8 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 #: The precision a sweep trains in when none is given.
 DEFAULT_PRECISION = PRECISIONS[0]
 #: What each precision does, as the manifest records it.
+#: What no training precision changes: the scores are computed in float32.
+SCORED_IN_FP32 = "evaluation and held-out scores in fp32"
 PRECISION_NOTES = {
     "fp32": "float32 with PyTorch's defaults (on a GPU, cuDNN may compute convolutions in TF32)",
     "bf16": "forward pass and loss under torch.autocast(bfloat16); weights, gradients and Adam in float32",

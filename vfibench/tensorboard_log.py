@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vfibench.errors import VfiBenchError
-from vfibench.results.schema import CONFIG, HELD_OUT_PREFIX, LEARNING_RATE, SEED, STEP
+from vfibench.results.schema import CONFIG, DISCRIMINATOR_ACCURACY, HELD_OUT_PREFIX, LEARNING_RATE, SEED, STEP
 
 #: Sample frames written per unit.
 FRAMES = 4
@@ -44,7 +44,7 @@ def tag(column: str) -> str:
         return "lr"
     if column.startswith(HELD_OUT_PREFIX):
         return "held_out/" + column.removeprefix(HELD_OUT_PREFIX)
-    if column.endswith("_accuracy"):
+    if column == DISCRIMINATOR_ACCURACY:
         return "discriminator/" + column
     return "loss/" + column
 

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from vfibench.data.triplets import Triplets
 from vfibench.losses.registry import register_term
 from vfibench.model.prediction import Prediction
+from vfibench.results.schema import DISCRIMINATOR_ACCURACY, DISCRIMINATOR_LOSS
 
 #: Channels of the first block; AdaCoF's FI_Discriminator starts at 64 (and ends at 512).
 DISCRIMINATOR_WIDTH = 32
@@ -178,4 +179,4 @@ class TemporalAdversarial(nn.Module):
             optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
             accuracy = 0.5 * ((logit_01 < 0).float().mean() + (logit_12 > 0).float().mean())
-        return {"adv_d_loss": float(loss.detach()), "adv_d_accuracy": float(accuracy)}
+        return {DISCRIMINATOR_LOSS: float(loss.detach()), DISCRIMINATOR_ACCURACY: float(accuracy)}

@@ -221,6 +221,9 @@ LOG_KEYS = (CONFIG, SEED, STEP, LEARNING_RATE, TOTAL)
 #: prefix of their train_log.csv columns (``val_psnr``).
 HELD_OUT_METRICS = ("psnr", "lpips")
 HELD_OUT_PREFIX = "val_"
+#: The train_log.csv columns of an adversarial term's discriminator step: its loss, and its accuracy (not a loss).
+DISCRIMINATOR_LOSS = "adv_d_loss"
+DISCRIMINATOR_ACCURACY = "adv_d_accuracy"
 
 
 def resumed_executors(manifest: Mapping[str, Any]) -> list[Any]:

@@ -11,7 +11,7 @@ from vfibench.data.sources import SYNTHETIC, content_overlap, describe_sources
 from vfibench.errors import ResultsError, SpecError, VfiBenchError
 from vfibench.losses.spec import parse_config
 from vfibench.model.variants import variant_record
-from vfibench.presets import DEFAULT_PRECISION, PRECISION_NOTES, RunPreset, preset_from_dict
+from vfibench.presets import DEFAULT_PRECISION, PRECISION_NOTES, SCORED_IN_FP32, RunPreset, preset_from_dict
 from vfibench.provenance import metric_records, provenance
 from vfibench.references import REFERENCES
 from vfibench.results import schema
@@ -76,7 +76,7 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                        "note": ("every configuration trains its first steps with plain l1, computed once per "
                                 "seed and shared") if plan.warm_start else "none"},
         "precision": {"training": plan.precision,
-                      "note": PRECISION_NOTES[plan.precision] + "; evaluation and held-out scores in fp32"},
+                      "note": f"{PRECISION_NOTES[plan.precision]}; {SCORED_IN_FP32}"},
         "data": {"train": {"dataset": plan.train_data, "split": "train", "count": train["count"],
                            "loaded": plan.loaded.get("train"), "size": train["size"], "seed": plan.data_seed,
                            **_fingerprint(plan, "train")},
@@ -104,7 +104,9 @@ def manifest_for(plan: SweepPlan, store: RunStore, status: str, timings: dict[st
                        "(round(x*255)/255), as saved frames would be, before every metric; every metric per "
                        "frame, then averaged"),
         "executor": plan.executor,
-        "tensorboard": tensorboard_folder(plan),  # the first session's; each later one's is in "resumed"
+        # the first session's (of a run recorded before the entry: the first resume's); each later one's is in
+        # "resumed"
+        "tensorboard": tensorboard_folder(plan),
         **provenance(plan.device, plan.backbone_hashes, timings,
                      all(backbones.is_reference(name, sha) for name, sha in plan.backbone_hashes.items()),
                      device_here=plan.device_here),

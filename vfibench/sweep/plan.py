@@ -459,7 +459,7 @@ def plan_resume(
     plan.kept_provenance = {key: manifest.get(key) for key in KEPT_PROVENANCE}
     if not isinstance(manifest.get("executor"), dict):  # a run from before the record: this session's stands
         del plan.kept_provenance["executor"]
-    if "tensorboard" not in manifest:
+    if "tensorboard" not in manifest:  # a run from before the record: this session's folder stands at the top too
         del plan.kept_provenance["tensorboard"]
     previous = manifest.get("resumed")
     plan.resumed = [*(previous if isinstance(previous, list) else []),
