@@ -433,7 +433,8 @@ def test_tables_that_are_not_each_others_are_refused_and_a_sweep_rebuilds_them(r
         per_sample.loc[(per_sample["config"] == "l2") & (per_sample["sample"] == 0), "ssim"] -= 0.01
         per_sample.to_csv(run_copy / "per_sample.csv", index=False)
     metric, config = ("psnr", "l1") if copied == "summary.csv" else ("ssim", "l2")
-    for result in (report(run_copy), runner.invoke(app, ["compare", str(run_copy), str(run_dir)])):
+    for result in (report(run_copy), report(run_copy, "--format", "latex"), report(run_copy, "--format", "csv"),
+                   runner.invoke(app, ["compare", str(run_copy), str(run_dir)])):
         assert result.exit_code == 2, result.output
         message = " ".join(result.output.split())
         assert "does not hold the means of the per-sample scores" in message and f"{metric} of '{config}'" in message
@@ -627,7 +628,7 @@ def test_csv_prints_the_summary_with_no_grids_asked_for_and_refuses_grids(run_co
         result = report(run_copy, "--format", "csv", *args)
         assert result.exit_code == 0 and result.stdout.startswith("config,kind,status"), result.output
     result = report(run_copy, "--format", "csv", "--samples", "5")
-    assert result.exit_code == 2 and "--samples 5 asks for image grids" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "--samples 5 has no effect with --format" in " ".join(result.output.split())
     assert not (run_copy / "report").exists()
 
 
@@ -687,7 +688,7 @@ def test_bad_plane_or_seed_options_are_one_clear_error(run_copy, args, message, 
     # whether the report is written or only printed: a plane or seed the run cannot honour is not silently ignored;
     # a format that shows no grid (--seed) or plane (the others) refuses the option itself
     shown = [[], ["--format", "html"]] + ([] if args[0] == "--seed" else [["--format", "json"]])
-    message = message if output in shown else "writes no report, so no"
+    message = message if output in shown else "and writes no report:"
     result = report(run_copy, "--samples", "0", *args, *output)
     assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
@@ -1211,3 +1212,10 @@ def test_with_several_seeds_the_grids_show_the_samples_where_the_seed_shown_disa
         assert (5 in own.samples) == (seed == 1)
         assert f"chosen by the scores of seed {seed}, whose outputs are shown" in drawn.explanation
         assert all(f"outputs of seed {seed}" in caption for caption in drawn.captions)
+    shutil.rmtree(store.unit_dir(UnitKey("l2", 1)))  # a partial run: seed 1 cannot score the pair
+    for table in ("summary.csv", "per_sample.csv"):
+        (run / table).unlink()
+    assert report(run, "--format", "csv").exit_code == 0
+    drawn = draw_grids(load_report_data(store), tmp_path / "partial", 3, 1)
+    assert drawn.paths and "Seed 1, whose outputs are shown, has no scores of 'l2', so samples are chosen " \
+        "by the scores averaged over seeds" in drawn.explanation

@@ -87,17 +87,19 @@ def test_samples_with_a_format_that_draws_no_grid_is_refused(tmp_path: Path, fmt
     result = runner.invoke(app, ["report", str(tmp_path / "run"), "--format", fmt, "--samples", "5"])
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert f"--samples 5 asks for image grids, but --format {fmt} prints only" in text, text
+    assert f"--samples 5 has no effect with --format {fmt}, which prints only" in text, text
+    assert "image grids are drawn only into a written report or --format html" in text
     assert "Add --write" in text and "--format html" in text
 
 
 @pytest.mark.parametrize("fmt, options, expected", [
-    ("md", ["--seed", "1"], "--seed 1 chooses whose outputs the image grids show, but --format md prints only"),
-    ("json", ["--seed", "1"], "--seed 1 chooses whose outputs the image grids show, but --format json"),
-    ("md", ["--plane", "ssim:dists"], "--plane ssim:dists shapes the perception–distortion plane, but --format md"),
+    ("md", ["--seed", "1"], "--seed 1 has no effect with --format md, which prints only"),
+    ("json", ["--seed", "1", "--plane", "ssim:dists"], "--seed 1 has no effect with --format json"),  # json: a plane
+    ("md", ["--plane", "ssim:dists"], "--plane ssim:dists has no effect with --format md"),
     ("table", ["--intervals", "paired", "--paired-to", "l2"],
-     "--intervals paired and --paired-to l2 shape the perception–distortion plane, but --format table"),
-    ("latex", ["--plane", "psnr:lpips", "--paired-to", "l2"], "--plane psnr:lpips and --paired-to l2 shape the"),
+     "--intervals paired and --paired-to l2 have no effect with --format table"),
+    ("latex", ["--samples", "2", "--seed", "1", "--plane", "psnr:lpips"],
+     "--samples 2, --seed 1 and --plane psnr:lpips have no effect with --format latex"),  # every one named at once
 ])
 def test_grid_and_plane_options_with_a_format_that_shows_neither_are_refused(tmp_path: Path, fmt: str,
                                                                              options: list[str], expected: str) -> None:
@@ -106,7 +108,11 @@ def test_grid_and_plane_options_with_a_format_that_shows_neither_are_refused(tmp
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert expected in text and "Add --write" in text, text
-    assert ("--format html or --format json" if "--seed" not in options else "--format html") in text
+    grids = "--seed" in options or "--samples" in options
+    assert ("use --format html," if grids else "use --format html or --format json,") in text
+    assert ("image grids are drawn only" in text) == grids
+    assert ("plane is drawn only" in text) == (fmt != "json" and any(o.startswith("--p") or o == "--intervals"
+                                                                     for o in options))
 
 
 @pytest.mark.parametrize("fmt, options", [("json", ["--plane", "ssim:dists"]), ("html", ["--seed", "1"]),

@@ -75,7 +75,6 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     With only the folder of runs, the latest complete run is read. Damaged or foreign files raise
     :class:`~vfibench.errors.ResultsError` naming the file.
     """
-    from vfibench.results.report import load_per_sample
     from vfibench.results.schema import CONFIG, PROTOCOLS_FILE, read_protocols
     from vfibench.errors import ResultsError
     from vfibench.results.store import MANIFEST, RunStore, check_latest
@@ -91,7 +90,7 @@ def load_run(run: str | Path = "results", name: str | None = None) -> Run:
     check_latest(path)
     store = RunStore(path) if name is None and (path / MANIFEST).is_file() else RunStore.open(path, name)
     view = load_run_view(store)
-    per_sample = load_per_sample(store, view)
+    per_sample = view.per_sample()
     train_log = view.train_log(per_sample)
     protocols_path = store.path(PROTOCOLS_FILE)
     protocols = read_protocols(protocols_path, view.summary[CONFIG].astype(str).tolist()) \

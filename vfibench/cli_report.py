@@ -123,8 +123,8 @@ def report(
         error_console.print(f"[dim]{escape(name)} was missing; rebuilt from the run's units.[/]", highlight=False)
     if write:
         print_report(build_report_showing_progress(store, grid_samples=samples, seed=seed, plane=options), format)
-    elif format in SUMMARY_ONLY and options == PlaneOptions() and seed is None:
-        print_summary(store, format)
+    elif format in SUMMARY_ONLY:  # the summary alone: no plane or seed option reaches here (refused above)
+        print_summary(store, format, check_tables=True)
     else:
         from vfibench.results import report as lib
 
@@ -136,12 +136,7 @@ def report(
                 page = lib.html_page(data, grid_samples=samples, seed=seed, plane=options, warn=warn)
             sys.stdout.write(page)
             return
-        # a plane or seed the run cannot honour is an error whether or not this format uses it
-        unwritten = lib.unwritten_report(data, plane=options, seed=seed)
-        if format in SUMMARY_ONLY:
-            print_summary(store, format)
-        else:
-            print_report(unwritten, format)
+        print_report(lib.unwritten_report(data, plane=options), format)  # the plane checked as a written one's
 
 
 #: What each format prints when no report is written.
@@ -160,24 +155,22 @@ def unused_options_refusal(format: ReportFormat, write: bool, samples: int | Non
                            plane: Sequence[str] = ()) -> str:
     """Why options that shape only the image grids (``--samples``, ``--seed``) or the perception–distortion
     plane (``plane``: the plane options as given) cannot be honoured with this format and nothing written ("" when
-    they can): grids are drawn only into a written report or an HTML page, the plane also into JSON; an option
-    with no effect on what is printed would otherwise be ignored without a word."""
+    they can), naming every such option: grids are drawn only into a written report or an HTML page, the plane
+    also into JSON; an option with no effect on what is printed would otherwise be ignored without a word."""
     if write:
         return ""
-    if format is not ReportFormat.html and (samples or seed is not None):
-        asked = (f"--samples {samples} asks for image grids" if samples else
-                 f"--seed {seed} chooses whose outputs the image grids show")
-        keep = (f"RUN/report/ with {counted(samples, 'grid')}" if samples else "RUN/report/ with its grids")
-        return (f"{asked}, but --format {format.value} prints only {PRINTED[format]}, and writes no report, so no "
-                f"grid would be drawn. Add --write to also write {keep}, use --format html for a page that embeds "
-                f"them, or leave --{'samples' if samples else 'seed'} out.")
-    if format not in PLANE_FORMATS and plane:
-        given = join_words(list(plane))
-        return (f"{given} {'shapes' if len(plane) == 1 else 'shape'} the perception–distortion plane, but --format "
-                f"{format.value} prints only {PRINTED[format]}, and writes no report, so no plane would be drawn. Add "
-                f"--write to also write RUN/report/ with it, use --format html or --format json, which hold the "
-                f"plane, or leave {'it' if len(plane) == 1 else 'them'} out.")
-    return ""
+    grid = [] if format is ReportFormat.html else (
+        ([f"--samples {samples}"] if samples else []) + ([f"--seed {seed}"] if seed is not None else []))
+    unused = grid + ([] if format in PLANE_FORMATS else list(plane))
+    if not unused:
+        return ""
+    drawn = (["image grids are drawn only into a written report or --format html"] if grid else []) + (
+        ["the perception–distortion plane is drawn only into a written report, --format html or --format json"]
+        if len(unused) > len(grid) else [])
+    instead = "html" if grid else "html or --format json"
+    return (f"{join_words(unused)} {'has' if len(unused) == 1 else 'have'} no effect with --format {format.value}, "
+            f"which prints only {PRINTED[format]}, and writes no report: {'; '.join(drawn)}. Add --write to also "
+            f"write RUN/report/, use --format {instead}, or leave {'it' if len(unused) == 1 else 'them'} out.")
 
 
 def _rebuild_tables(store: "object") -> list[str]:
@@ -292,11 +285,14 @@ def _per_file_table(data: object) -> "object":
     return table
 
 
-def print_summary(store: "object", format: ReportFormat = ReportFormat.table) -> None:
-    """Print the per-configuration table of a run in ``format`` (table, md, csv, latex or json)."""
+def print_summary(store: "object", format: ReportFormat = ReportFormat.table, check_tables: bool = False) -> None:
+    """Print the per-configuration table of a run in ``format`` (table, md, csv, latex or json); with
+    ``check_tables``, only once its per-sample table is found to be the one it was drawn from (a report's)."""
     from vfibench.results.view import load_run_view
 
     view = load_run_view(store)  # type: ignore[arg-type]
+    if check_tables:
+        view.per_sample()
     if format is ReportFormat.table:
         console.print(view.rich_table())
         for note in view.notes():

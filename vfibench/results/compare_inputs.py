@@ -119,16 +119,12 @@ def load_summary(path: Path) -> RunSummary:
 
 def _check_per_sample(store: RunStore, manifest: dict[str, Any], summary: Summary) -> None:
     """A ResultsError unless a run's per_sample.csv, where there is one, is the table its summary.csv was
-    drawn from (:func:`~vfibench.results.summary.check_tables_agree`), as the report requires: a summary
+    drawn from (:meth:`~vfibench.results.view.RunView.per_sample`), as the report requires: a summary
     copied in from another run or seed would otherwise be judged as this run's."""
-    if not store.path(schema.PER_SAMPLE_FILE).is_file():  # a sweep rebuilds it; report says so
-        return
-    from vfibench.results.summary import check_tables_agree
-    from vfibench.results.view import RunView
+    if store.path(schema.PER_SAMPLE_FILE).is_file():  # a sweep's lost one is rebuilt by its report
+        from vfibench.results.view import RunView
 
-    view = RunView(store, manifest, summary.frame)
-    per_sample = schema.read_per_sample(store.path(schema.PER_SAMPLE_FILE), view.metrics, view.unavailable)
-    check_tables_agree(store, manifest, per_sample, summary.frame, view.metrics)
+        RunView(store, manifest, summary.frame).per_sample()
 
 
 #: The run tables that are not summaries, by the key columns that identify them, with what they hold.

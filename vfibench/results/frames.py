@@ -25,8 +25,8 @@ record of them, and :meth:`FrameSource.check` says which of a sample's frames ar
 (:class:`FrameProblem`): an evaluation records :func:`frame_digest` of every file it scored (a
 dataset's samples: of their 8-bit levels) under :data:`DIGESTS`; a sweep on real data records the
 test data's fingerprint (:func:`vfibench.sweep.data.data_fingerprint`), and its grids read only the
-triplets they show. Synthetic scenes are fixed by the manifest. A run recorded before these records existed is shown unchecked, and
-``unverified`` says so.
+triplets they show. Synthetic scenes are fixed by the manifest. A run recorded before these records
+existed is shown unchecked, and ``unverified`` says so.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from vfibench.errors import ResultsError, VfiBenchError
 from vfibench.results import schema
 from vfibench.results.store import MODEL_FILE, RunStore, UnitKey
 from vfibench.words import join_words
+
+if TYPE_CHECKING:
+    from vfibench.data.sources import Selection
 
 Image = np.ndarray  # (H, W, 3) float32 in [0, 1]
 
@@ -242,7 +245,7 @@ class SweepFrames:
             return [FrameProblem(what, self.dataset, False, f"its fingerprint is {now} now, {recorded} then")]
         return []
 
-    def _selection(self) -> Any:
+    def _selection(self) -> Selection:
         """The real test triplets the run selected (:func:`~vfibench.data.sources.select_dataset`), indexed
         once; only those a grid shows are read."""
         if self._real is None:

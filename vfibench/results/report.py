@@ -49,9 +49,8 @@ from vfibench.errors import ResultsError, RunLocked, VfiBenchError
 from vfibench.metrics.records import metric_record
 from vfibench.results import atomic, schema, tables
 from vfibench.results.numbers import format_signed
-from vfibench.results.schema import CONFIG, FILE, SAMPLE, SEED, STATUS, read_per_sample
+from vfibench.results.schema import CONFIG, FILE, SAMPLE, SEED, STATUS
 from vfibench.results.store import REPORT_DIR, RunStore, report_command
-from vfibench.results.summary import check_tables_agree
 from vfibench.results.view import RunView, load_run_view
 from vfibench.words import counted, join_words, plural
 
@@ -310,18 +309,10 @@ def _config_named(name: str | None, configs: Sequence[str], kinds: Mapping[str, 
     return found[0] if len(found) == 1 else name
 
 
-def load_per_sample(store: RunStore, view: RunView) -> pd.DataFrame:
-    """The run's per-sample table, checked on its own (:func:`~vfibench.results.schema.read_per_sample`) and
-    against the summary beside it (:func:`~vfibench.results.summary.check_tables_agree`)."""
-    per_sample = read_per_sample(store.path(schema.PER_SAMPLE_FILE), view.metrics, view.unavailable)
-    check_tables_agree(store, view.manifest, per_sample, view.summary, view.metrics)
-    return per_sample
-
-
 def load_report_data(store: RunStore) -> ReportData:
     """Read and validate a run, then analyse the gap between PSNR and the perceptual metrics."""
     view = load_run_view(store)
-    per_sample = load_per_sample(store, view)
+    per_sample = view.per_sample()
     summary = view.summary
     status = {str(r[CONFIG]): str(r[STATUS]) for r in summary.to_dict("records") if r[STATUS] != schema.COMPLETE}
     order = [str(c) for c in view.manifest.get("order", [])] or [str(c) for c in summary[CONFIG]]
@@ -601,13 +592,15 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
         drawn.notes.append(f"No image grids: the frames cannot be reproduced ({reason}).")
         return drawn
     if source.seed is not None and data.per_sample[SEED].nunique() > 1:  # choose by the scores of the seed shown
-        selection = grids.select_samples(data.per_sample[data.per_sample[SEED] == source.seed], data.analysis, count)
-        if selection is None:
-            drawn.notes.append(f"No image grids: seed {source.seed}, whose outputs they would show, has no results "
-                               f"of the trained {schema.ROW_NOUNS[schema.run_kind(data.view.manifest)]}s compared.")
-            return drawn
-        selection = replace(selection, explanation=f"{selection.explanation} With several seeds, samples are chosen "
-                                                   f"by the scores of seed {source.seed}, whose outputs are shown.")
+        rows = data.per_sample[data.per_sample[SEED] == source.seed]
+        lacking = sorted(set(data.per_sample[CONFIG]) - set(rows[CONFIG]))
+        own = None if lacking else grids.select_samples(rows, data.analysis, count)
+        selection = replace(own, explanation=f"{own.explanation} With several seeds, samples are chosen by the "
+                                             f"scores of seed {source.seed}, whose outputs are shown.") \
+            if own is not None and own.samples else \
+            replace(selection, explanation=f"{selection.explanation} Seed {source.seed}, whose outputs are shown, has no "
+                                           f"scores of {join_words([repr(c) for c in lacking]) or 'the pair'}, so "
+                                           f"samples are chosen by the scores averaged over seeds.")
     if hasattr(source, "prefetch"):
         source.prefetch(selection.samples)  # type: ignore[attr-defined]
     analysis = data.analysis

@@ -126,10 +126,9 @@ def disagreeing_means(per_sample: pd.DataFrame, summary: pd.DataFrame,
             mean = column(metric, MEAN)
             if mean not in row or metric not in part.columns:
                 continue
-            values = pd.to_numeric(part[metric], errors="coerce")
+            values = part[metric]
             recorded = float(row[mean])
-            recomputed = float(per_seed_means(part.assign(**{metric: values}), metric).mean()) \
-                if values.notna().any() else float("nan")
+            recomputed = float(per_seed_means(part, metric).mean()) if values.notna().any() else float("nan")
             if math.isnan(recorded) and math.isnan(recomputed):
                 continue
             scale = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if values.notna().any() else 0.0

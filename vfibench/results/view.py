@@ -15,6 +15,7 @@ from vfibench.results import schema, tables
 from vfibench.results.latex import latex_table
 from vfibench.results.schema import MEAN, column, read_summary
 from vfibench.results.store import MANIFEST, RunStore, finish_clause, unfinished_evaluation_message
+from vfibench.results.summary import check_tables_agree
 from vfibench.words import counted, sentence_start
 
 
@@ -36,6 +37,13 @@ class RunView:
 
     def title(self) -> str:
         return run_title(self.store.name, self.manifest)
+
+    def per_sample(self) -> pd.DataFrame:
+        """The run's per_sample.csv, read (:func:`~vfibench.results.schema.read_per_sample`) and checked against
+        this summary (:func:`~vfibench.results.summary.check_tables_agree`)."""
+        per_sample = schema.read_per_sample(self.store.path(schema.PER_SAMPLE_FILE), self.metrics, self.unavailable)
+        check_tables_agree(self.store, self.manifest, per_sample, self.summary, self.metrics)
+        return per_sample
 
     def train_log(self, per_sample: pd.DataFrame) -> pd.DataFrame | None:
         """The run's train_log.csv, checked against ``per_sample`` and the manifest's step count
