@@ -1194,10 +1194,10 @@ def test_with_several_seeds_the_grids_show_the_samples_where_the_seed_shown_disa
     run = run_sweep(plan_sweep("l1,l2", preset, [0, 1], out=tmp_path / "results", device="cpu",
                                metrics=["psnr", "ssim"])).root
     store = RunStore(run)
-    for seed, psnr, ssim in ((0, -10.0, -0.3), (1, 30.0, -0.3)):  # sample 5: seed 0 agrees on l2, seed 1 disagrees
+    for seed, shift in ((0, [-10.0, -0.3]), (1, [30.0, -0.3])):  # sample 5: seed 0 agrees on l2, seed 1 disagrees
         path = store.unit_dir(UnitKey("l1", seed)) / "per_sample.csv"
         table = pd.read_csv(path)
-        table.loc[table["sample"] == 5, ["psnr", "ssim"]] += [psnr, ssim]
+        table.loc[table["sample"] == 5, ["psnr", "ssim"]] += shift
         table.to_csv(path, index=False)
     for table in ("summary.csv", "per_sample.csv"):
         (run / table).unlink()
