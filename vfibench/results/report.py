@@ -595,12 +595,14 @@ def draw_grids(data: ReportData, directory: Path, count: int, seed: int | None) 
         rows = data.per_sample[data.per_sample[SEED] == source.seed]
         lacking = sorted(set(data.per_sample[CONFIG]) - set(rows[CONFIG]))
         own = None if lacking else grids.select_samples(rows, data.analysis, count)
-        selection = replace(own, explanation=f"{own.explanation} With several seeds, samples are chosen by the "
-                                             f"scores of seed {source.seed}, whose outputs are shown.") \
-            if own is not None and own.samples else \
-            replace(selection, explanation=f"{selection.explanation} Seed {source.seed}, whose outputs are shown, has no "
-                                           f"scores of {join_words([repr(c) for c in lacking]) or 'the pair'}, so "
-                                           f"samples are chosen by the scores averaged over seeds.")
+        if own is not None and own.samples:
+            selection = replace(own, explanation=f"{own.explanation} With several seeds, samples are chosen by the "
+                                                 f"scores of seed {source.seed}, whose outputs are shown.")
+        else:
+            missing = join_words([repr(c) for c in lacking]) or "the pair"
+            selection = replace(selection, explanation=f"{selection.explanation} Seed {source.seed}, whose outputs are "
+                                                       f"shown, has no scores of {missing}, so samples are chosen by "
+                                                       f"the scores averaged over seeds.")
     if hasattr(source, "prefetch"):
         source.prefetch(selection.samples)  # type: ignore[attr-defined]
     analysis = data.analysis

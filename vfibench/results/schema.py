@@ -246,7 +246,8 @@ def latest_tensorboard(manifest: Mapping[str, Any]) -> str | None:
     """The folder a sweep's latest session logged to for TensorBoard (``--tensorboard``): the last resume's
     ``tensorboard`` entry, else the manifest's own (the first session's); None when it logged nowhere or
     the run was recorded before the entry existed."""
-    entries = [entry for entry in manifest.get("resumed") or [] if isinstance(entry, Mapping) and "tensorboard" in entry]
+    entries = [entry for entry in manifest.get("resumed") or []
+               if isinstance(entry, Mapping) and "tensorboard" in entry]
     folder = entries[-1]["tensorboard"] if entries else manifest.get("tensorboard")
     return folder if isinstance(folder, str) and folder else None
 
