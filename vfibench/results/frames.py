@@ -4,8 +4,8 @@ A :class:`FrameSource` answers three questions about a test sample — its groun
 inputs, a configuration's prediction — as (H, W, 3) float32 arrays in [0, 1], quantised to 8 bits
 like the frames the metrics scored. Three sources exist:
 
-- :class:`SweepFrames` (manifest ``"kind": "sweep"``) rebuilds the synthetic test triplets from the
-  manifest (only the samples asked for) and re-runs each trained configuration's saved weights
+- :class:`SweepFrames` (manifest ``"kind": "sweep"``) re-renders the synthetic test triplets or re-reads
+  the real ones the manifest records (only the samples asked for) and re-runs each trained configuration's saved weights
   (``units/<unit>/model.pt``) on them; reference rows come from :data:`vfibench.references.REFERENCES`.
   Frames are those of one seed (the first of the run unless told otherwise).
 - :class:`FolderFrames` (manifest ``"kind": "eval"``) reads PNG/JPEG frames from folders:
@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -156,39 +156,6 @@ def to_image(tensor: Any) -> Image:
 
 
 # -- sweep runs -------------------------------------------------------------------------------------
-def synthetic_subset(split: str, samples: Sequence[int], *, size: int, seed: int, max_motion: float,
-                     ambiguity: float = 0.0) -> Any:
-    """Triplets of the synthetic ``split`` restricted to ``samples`` (in that order).
-
-    Scene i depends only on (split, seed, i), so only the requested scenes are rendered; if the
-    generator's internals do not allow that, the first max(samples)+1 scenes are rendered instead.
-    """
-    from vfibench.data import synthetic, synthetic_render, synthetic_scenes
-    from vfibench.data.triplets import Triplets
-
-    import torch
-
-    rows = np.asarray(list(samples), dtype=int)
-    count = int(rows.max()) + 1
-    try:
-        scenes = synthetic_scenes.sample_scenes(split, count, size, seed, max_motion, ambiguity)  # type: ignore[arg-type]
-        subset = _take_scenes(scenes, rows)
-        frames = [synthetic_render.render_frames(subset, s) for s in (0.0, 0.5, 1.0)]
-        return Triplets(frames[0], frames[1], frames[2], torch.full((len(rows),), 0.5))
-    except (AttributeError, TypeError, ValueError):
-        full = synthetic.make_synthetic(split, count, size=size, seed=seed, max_motion=max_motion,  # type: ignore[arg-type]
-                                        ambiguity=ambiguity)
-        return full[torch.as_tensor(rows)]
-
-
-def _take_scenes(scenes: Any, rows: np.ndarray) -> Any:
-    """The scenes ``rows`` of a batch of scene parameters (every per-scene array indexed)."""
-    n = len(scenes)
-    changes = {f.name: getattr(scenes, f.name)[rows] for f in fields(scenes)
-               if isinstance(getattr(scenes, f.name), np.ndarray) and getattr(scenes, f.name).shape[:1] == (n,)}
-    return replace(scenes, **changes)
-
-
 class SweepFrames:
     """Frames of a sweep run, rebuilt from its manifest and saved weights (lazily, cached)."""
 
@@ -223,7 +190,7 @@ class SweepFrames:
         the one the manifest records).
         The same for every sample; [] for synthetic scenes, which the manifest fixes."""
         if self._problems is None:
-            self._problems = [] if self.dataset == "synthetic" else self._test_data_problems()
+            self._problems = self._test_data_problems()
         return list(self._problems)
 
     def _test_data_problems(self) -> list[FrameProblem]:
@@ -246,8 +213,8 @@ class SweepFrames:
         return []
 
     def _selection(self) -> Selection:
-        """The real test triplets the run selected (:func:`~vfibench.data.sources.select_dataset`), indexed
-        once; only those a grid shows are read."""
+        """The test triplets the run selected (:func:`~vfibench.data.sources.select_dataset`), indexed once;
+        only those a grid shows are read or rendered."""
         if self._real is None:
             from vfibench.data.sources import select_dataset
 
@@ -280,13 +247,9 @@ class SweepFrames:
                     self._outputs[(config, sample)] = image
 
     def _load(self, samples: Sequence[int]) -> Any:
-        """The test triplets ``samples`` (ascending): re-rendered (synthetic) or re-read (real data, only these,
-        as the sweep read them)."""
-        seed = int(self.test.get("seed", 0))
-        if self.dataset == "synthetic":
-            return synthetic_subset("test", samples, size=int(self.test["size"]), seed=seed,
-                                    max_motion=self.max_motion, ambiguity=self.ambiguity)
-        selection = self._selection()  # scenes with the spec's own options are selected and drawn like real data
+        """The test triplets ``samples`` (ascending), only these, as the sweep read them: synthetic scenes
+        re-rendered (scene i depends only on the split, the seed and i), real data re-read."""
+        selection = self._selection()
         if max(samples) >= len(selection):
             raise FramesNotScored(FrameProblem("the run's recorded test data", self.dataset, False,
                                                f"it now holds {len(selection)} triplets, fewer than it did"))
