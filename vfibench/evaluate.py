@@ -69,7 +69,7 @@ def read_scored_frame(path: Path) -> tuple[np.ndarray, str]:
         data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as image:
             if is_wide_colour(image):
-                return np.round(wide_colour_array(path) * 255.0).astype(np.uint8), frame_digest(data)
+                return np.round(wide_colour_array(path, data) * 255.0).astype(np.uint8), frame_digest(data)
             if image.mode in WIDE_GREY_MODES or image.mode == "F":  # image_array refuses float pixels
                 return np.round(image_array(image) * 255.0).astype(np.uint8), frame_digest(data)
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy(), frame_digest(data)

@@ -119,12 +119,14 @@ def is_wide_colour(image: PILImage) -> bool:
         WIDE_COLOUR_RAW_MODES.match(_raw_mode(tile)) for tile in image.tile)
 
 
-def wide_colour_array(path: Path) -> np.ndarray:
+def wide_colour_array(path: Path, encoded: bytes | None = None) -> np.ndarray:
     """A 16-bit colour or grey-with-alpha file as float32 (H, W, 3) in [0, 1], RGB: each value scaled by
-    1/65535, alpha dropped (grey-with-alpha comes from OpenCV as BGRA with B = G = R)."""
+    1/65535, alpha dropped (grey-with-alpha comes from OpenCV as BGRA with B = G = R). ``encoded``: the
+    file's bytes, when the caller has read them (decoded as they are, not read again)."""
     import cv2
 
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    data = (cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if encoded is None
+            else cv2.imdecode(np.frombuffer(encoded, dtype=np.uint8), cv2.IMREAD_UNCHANGED))
     if data is None or data.dtype != np.uint16 or data.ndim != 3 or data.shape[2] not in (3, 4):
         raise ValueError("not a 16-bit RGB, RGBA or grey-with-alpha image that OpenCV can decode")
     return np.ascontiguousarray(data[:, :, 2::-1], dtype=np.float32) / 65535.0  # BGR(A) → RGB
